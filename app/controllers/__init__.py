@@ -1,0 +1,1 @@
+"""Controllers layer of the segmentation app."""

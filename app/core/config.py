@@ -1,0 +1,67 @@
+"""Application settings: one typed class read from the environment and `.env`."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, with its default, in one place."""
+
+    model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
+
+    app_name: str = "Customer Segmentation"
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Empty means same-origin only: no CORS headers are sent at all.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    model_dir: Path = PROJECT_ROOT / "models_artifacts"
+    data_path: Path = PROJECT_ROOT / "data" / "raw" / "mall_customers.csv"
+    processed_dir: Path = PROJECT_ROOT / "data" / "processed"
+    auto_train: bool = True
+    max_batch_size: int = Field(10_000, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(2_000_000, ge=1_024)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("model_dir", "data_path", "processed_dir")
+    @classmethod
+    def _anchor_paths(cls, value: Path) -> Path:
+        # Relative paths mean the same folder whatever directory the app is started from.
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated string reads better in .env than a JSON list.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed: list each trusted origin explicitly")
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

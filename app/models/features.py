@@ -1,0 +1,43 @@
+"""The customer columns the project knows: names, labels and valid ranges."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A numeric customer column that a model can be trained on."""
+
+    name: str
+    label: str
+    noun: str
+    minimum: float
+    maximum: float | None = None
+
+    def range_text(self) -> str:
+        """Describe the valid range for error messages."""
+        if self.maximum is None:
+            return f"at least {self.minimum:g}"
+        return f"between {self.minimum:g} and {self.maximum:g}"
+
+
+FEATURES: dict[str, Feature] = {
+    feature.name: feature
+    for feature in (
+        Feature("annual_income", "Annual Income (k$)", "Income", 0.0),
+        Feature("spending_score", "Spending Score (1-100)", "Spending", 1.0, 100.0),
+        Feature("age", "Age", "Age", 0.0, 130.0),
+    )
+}
+
+DEFAULT_FEATURES: tuple[str, ...] = ("annual_income", "spending_score")
+
+# The public Mall Customers header, mapped to the snake_case names used everywhere else.
+PUBLIC_HEADER: dict[str, str] = {
+    "CustomerID": "customer_id",
+    "Gender": "gender",
+    "Age": "age",
+    "Annual Income (k$)": "annual_income",
+    "Spending Score (1-100)": "spending_score",
+}
+
+COLUMNS: tuple[str, ...] = tuple(PUBLIC_HEADER.values())

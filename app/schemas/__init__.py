@@ -1,0 +1,1 @@
+"""Schemas layer of the segmentation app."""

@@ -1,0 +1,1 @@
+"""Utils layer of the segmentation app."""

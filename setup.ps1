@@ -1,0 +1,75 @@
+# One command to set up and run the app (.\setup.ps1 run) or the test suite (.\setup.ps1 test) on Windows.
+# Mirrors setup.sh: creates .venv, installs pinned requirements, makes data and the model if missing.
+param(
+    [ValidateSet("run", "test", "setup")]
+    [string]$Mode = "run",
+    [Parameter(ValueFromRemainingArguments = $true)]
+    [string[]]$PytestArgs
+)
+$ErrorActionPreference = "Stop"
+Set-Location -Path $PSScriptRoot
+
+function Say($message) { Write-Host "==> $message" }
+
+function Find-Python {
+    foreach ($candidate in @($env:PYTHON, "py -3", "python3", "python")) {
+        if (-not $candidate) { continue }
+        $parts = $candidate.Split(" ")
+        try {
+            & $parts[0] $parts[1..($parts.Length)] -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>$null
+            if ($LASTEXITCODE -eq 0) { return $parts }
+        } catch { }
+    }
+    throw "Python 3.11 or newer is required (set PYTHON to its path)"
+}
+
+$Py = ".venv\Scripts\python.exe"
+if (-not (Test-Path $Py)) {
+    Say "creating virtual environment in .venv"
+    $boot = Find-Python
+    & $boot[0] $boot[1..($boot.Length)] -m venv .venv
+    if ($LASTEXITCODE -ne 0) { throw "could not create .venv" }
+}
+
+$reqFiles = @("requirements.txt")
+if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt" }
+$stamp = ".venv\.installed-$Mode"
+$digest = (Get-FileHash -Algorithm SHA256 -InputStream ([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes(($reqFiles | ForEach-Object { Get-Content $_ -Raw }) -join "")))).Hash
+if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
+    Say "installing $($reqFiles -join ', ')"
+    & $Py -m pip install --quiet --disable-pip-version-check --upgrade pip
+    & $Py -m pip install --quiet --disable-pip-version-check -r $reqFiles[-1]
+    if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
+    Set-Content -Path $stamp -Value $digest
+}
+
+if (-not (Test-Path "data\raw\mall_customers.csv")) {
+    Say "generating the synthetic dataset"
+    & $Py -m app.models.synthetic
+    if ($LASTEXITCODE -ne 0) { throw "data generation failed" }
+}
+
+& $Py -c "import sys; from app.core.config import get_settings; from app.models.artifacts import model_exists; sys.exit(not model_exists(get_settings().model_dir))"
+if ($LASTEXITCODE -ne 0) {
+    Say "training the default model"
+    & $Py train_model.py
+    if ($LASTEXITCODE -ne 0) { throw "training failed" }
+}
+
+switch ($Mode) {
+    "setup" { Say "set-up complete" }
+    "run" {
+        Say "starting the server (Ctrl-C to stop)"
+        & $Py main.py
+        exit $LASTEXITCODE
+    }
+    "test" {
+        if (Test-Path ".venv\Scripts\playwright.exe") {
+            # Playwright brings its own Chromium on Windows; on Debian CI setup.sh uses the system package.
+            & $Py -m playwright install chromium
+        }
+        Say "running the test suite"
+        & $Py -m pytest @PytestArgs
+        exit $LASTEXITCODE
+    }
+}

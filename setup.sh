@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# One command to set up and run the app (`bash setup.sh run`) or the test suite (`bash setup.sh test`).
+# Needs only Python 3.11+; creates .venv, installs pinned requirements, makes data and the model if missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+mode="${1:-run}"
+shift || true
+case "$mode" in
+  run | test | setup) ;;
+  *) echo "usage: bash setup.sh [run|test|setup] [extra args for pytest]" >&2; exit 64 ;;
+esac
+
+say() { printf '==> %s\n' "$*"; }
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11 python; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "error: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+PY_BOOT="$(find_python)"
+VENV=.venv
+PY="$VENV/bin/python"
+
+if [ ! -x "$PY" ]; then
+  say "creating virtual environment in $VENV"
+  "$PY_BOOT" -m venv "$VENV"
+fi
+
+# Reinstall only when the requirement files change, so repeated runs are quick.
+req_files=(requirements.txt)
+[ "$mode" = test ] && req_files+=(requirements-dev.txt)
+stamp="$VENV/.installed-$mode"
+digest="$(cat "${req_files[@]}" | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  say "installing ${req_files[*]}"
+  "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "${req_files[-1]}"
+  echo "$digest" > "$stamp"
+fi
+
+if [ ! -f data/raw/mall_customers.csv ]; then
+  say "generating the synthetic dataset"
+  "$PY" -m app.models.synthetic
+fi
+
+if ! "$PY" -c 'import sys; from app.core.config import get_settings; from app.models.artifacts import model_exists; sys.exit(not model_exists(get_settings().model_dir))'; then
+  say "training the default model"
+  "$PY" train_model.py
+fi
+
+case "$mode" in
+  setup)
+    say "set-up complete"
+    ;;
+  run)
+    if [ -f main.py ]; then
+      say "starting the server (Ctrl-C to stop)"
+      exec "$PY" main.py
+    fi
+    say "model trained; the web server arrives with main.py"
+    ;;
+  test)
+    say "running the test suite"
+    exec "$PY" -m pytest "$@"
+    ;;
+esac

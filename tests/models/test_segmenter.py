@@ -1,0 +1,38 @@
+"""The fast prediction path gives exactly sklearn's answer, for batches and single rows."""
+
+import numpy as np
+
+from tests.conftest import KNOWN_POINTS
+
+
+def test_fast_path_equals_sklearn_on_random_points(model):
+    rng = np.random.default_rng(2024)
+    # Span and exceed the training range, including the far corners.
+    X = np.column_stack([rng.uniform(-50, 300, 200_000), rng.uniform(-50, 200, 200_000)])
+    positions, distances = model.predict(X)
+    sklearn_labels = model.kmeans.predict(model.scaler.transform(X))
+    label_of_position = np.array([segment.kmeans_label for segment in model.segments])
+    np.testing.assert_array_equal(label_of_position[positions], sklearn_labels)
+    expected = np.linalg.norm(model.scaler.transform(X)[:, None, :] - model.kmeans.cluster_centers_[None], axis=2)
+    np.testing.assert_allclose(distances, expected[:, label_of_position], rtol=1e-12, atol=1e-12)
+
+
+def test_predict_one_equals_predict_bit_for_bit(model):
+    rng = np.random.default_rng(5)
+    X = np.column_stack([rng.uniform(0, 200, 2_000), rng.uniform(1, 100, 2_000)])
+    positions, distances = model.predict(X)
+    for row, position, row_distances in zip(X, positions, distances, strict=True):
+        one_position, one_distances = model.predict_one(row.tolist())
+        assert one_position == position
+        assert one_distances == row_distances.tolist()
+
+
+def test_known_points_land_in_their_segments(model):
+    for point, name in KNOWN_POINTS.items():
+        position, _ = model.predict_one(point)
+        assert model.segments[position].name == name
+
+
+def test_segment_lookup_by_stable_id(model):
+    assert model.segment(1).name == "VIP / Whale"
+    assert model.segment(99) is None

@@ -1,0 +1,134 @@
+"""Training on the default data: five named segments, stable ids across seeds and row order, k selection."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.core.errors import InvalidDataset
+from app.models import training
+from app.models.synthetic import generate_customers
+from app.models.training import fit_model, train
+
+# Public-table sizes of the five groups, by segment name.
+TABLE_SIZES = {
+    "Average Customer": 81,
+    "VIP / Whale": 39,
+    "High Earner Saver": 35,
+    "Budget Conscious": 23,
+    "Young Trendsetter": 22,
+}
+FEATURES = ["annual_income", "spending_score"]
+
+
+def _features(source):
+    frame = source if isinstance(source, pd.DataFrame) else pd.read_csv(source)
+    return frame[["Annual Income (k$)", "Spending Score (1-100)"]].to_numpy(dtype=float)
+
+
+def test_default_data_gives_five_named_segments(model):
+    assert {segment.name: segment.segment_id for segment in model.segments} == {
+        "Average Customer": 0,
+        "VIP / Whale": 1,
+        "Young Trendsetter": 2,
+        "High Earner Saver": 3,
+        "Budget Conscious": 4,
+    }
+    for segment in model.segments:
+        assert abs(segment.size - TABLE_SIZES[segment.name]) <= 3, segment
+    assert sum(segment.size for segment in model.segments) == 200
+    assert model.info["metrics"]["silhouette"] >= 0.5
+
+
+def test_model_info_records_the_evidence(model_dir):
+    info = json.loads((model_dir / "model_info.json").read_text())
+    for key in ("version", "trained_at", "algorithm", "n_clusters", "features", "random_state", "n_samples"):
+        assert key in info
+    assert len(info["data_sha256"]) == 64
+    assert set(info["metrics"]) >= {"inertia", "silhouette", "davies_bouldin", "calinski_harabasz"}
+    assert [entry["k"] for entry in info["k_selection"]] == list(range(2, 11))
+    inertias = [entry["inertia"] for entry in info["k_selection"]]
+    assert inertias == sorted(inertias, reverse=True)
+    assert set(info["artifacts"]) == {"kmeans_model.pkl", "scaler.pkl"}
+    for segment in info["segments"]:
+        assert set(segment) >= {"segment_id", "name", "size", "share", "centroid"}
+        assert set(segment["centroid"]) == set(FEATURES)
+    assert abs(sum(segment["share"] for segment in info["segments"]) - 1) < 1e-9
+
+
+def _ids_by_customer(model, X):
+    positions, _ = model.predict(X)
+    return np.array([model.segments[p].segment_id for p in positions])
+
+
+def test_segment_ids_are_stable_across_seeds_and_row_order(default_data):
+    X = _features(default_data)
+    reference = fit_model(X, FEATURES, seed=0)
+    expected = _ids_by_customer(reference, X)
+    labels_seen = set()
+    for seed in range(1, 11):
+        model = fit_model(X, FEATURES, seed=seed)
+        labels_seen.add(tuple(model.kmeans.labels_[:50]))
+        np.testing.assert_array_equal(_ids_by_customer(model, X), expected)
+    order = np.random.default_rng(3).permutation(len(X))
+    shuffled = fit_model(X[order], FEATURES, seed=42)
+    np.testing.assert_array_equal(_ids_by_customer(shuffled, X), expected)
+    # The raw labels did change between seeds, so the ids really are independent of them.
+    assert len(labels_seen) > 1
+
+
+def test_auto_k_picks_five_on_default_data(default_data):
+    model = fit_model(_features(default_data), FEATURES, k="auto")
+    assert model.n_clusters == 5
+    best = max(model.info["k_selection"], key=lambda entry: entry["silhouette"])
+    assert best["k"] == 5
+
+
+def test_other_k_gets_unique_names(default_data):
+    model = fit_model(_features(default_data), FEATURES, k=7)
+    names = [segment.name for segment in model.segments]
+    assert len(set(names)) == 7
+    assert {"VIP / Whale", "Budget Conscious", "High Earner Saver", "Young Trendsetter"} <= set(names)
+    assert max(segment.segment_id for segment in model.segments) >= 5
+
+
+def test_large_data_uses_samples_for_the_quadratic_parts(monkeypatch):
+    # Smaller limits keep the test quick; the mechanism is the same at 1M rows.
+    monkeypatch.setattr(training, "K_SELECTION_SAMPLE_SIZE", 3_000)
+    monkeypatch.setattr(training, "SILHOUETTE_SAMPLE_SIZE", 1_000)
+    X = _features(generate_customers(8_000, seed=11))
+    model = fit_model(X, FEATURES, k=5)
+    assert model.info["k_selection_sample_size"] == 3_000
+    assert model.info["metrics"]["silhouette_sample_size"] == 1_000
+    assert model.info["n_samples"] == len(X) == 8_000
+    assert sum(segment.size for segment in model.segments) == 8_000
+    assert {segment.segment_id for segment in model.segments} == {0, 1, 2, 3, 4}
+
+
+def test_train_writes_processed_csv(default_data, tmp_path):
+    result = train(default_data, output_dir=tmp_path / "m", processed_dir=tmp_path / "processed")
+    assert result.processed_path == tmp_path / "processed" / "mall_customers_processed.csv"
+    processed = pd.read_csv(result.processed_path)
+    assert list(processed.columns) == ["customer_id", "gender", "age", "annual_income", "spending_score"]
+    assert len(processed) == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"k": 1}, "k must be"), ({"k": 11}, "k must be"), ({"features": ["height"]}, "features must be")],
+)
+def test_train_rejects_bad_parameters(default_data, tmp_path, kwargs, message):
+    with pytest.raises(InvalidDataset, match=message):
+        train(default_data, output_dir=tmp_path / "m", **kwargs)
+    assert not (tmp_path / "m").exists()
+
+
+def test_public_dataset_gives_the_published_groups(public_mall_csv, tmp_path):
+    result = train(public_mall_csv, output_dir=tmp_path / "m")
+    sizes = {segment.name: segment.size for segment in result.model.segments}
+    assert sizes == TABLE_SIZES
+    assert round(result.model.info["metrics"]["silhouette"], 4) == 0.5547
+    by_k = {entry["k"]: round(entry["silhouette"], 3) for entry in result.model.info["k_selection"]}
+    assert by_k[3] == 0.467 and by_k[4] == 0.494 and by_k[5] == 0.555
+    assert max(by_k, key=by_k.get) == 5

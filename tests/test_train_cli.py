@@ -1,0 +1,52 @@
+"""train_model.py as a user runs it: a summary on success, one clean line and exit 2 on bad data."""
+
+import subprocess
+import sys
+
+import pytest
+
+from app.core.config import PROJECT_ROOT
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "train_model.py", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_trains_and_prints_summary(default_data, tmp_path):
+    result = _run("--data", str(default_data), "--output-dir", str(tmp_path / "m"), "--processed-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for name in ("Average Customer", "VIP / Whale", "Young Trendsetter", "High Earner Saver", "Budget Conscious"):
+        assert name in result.stdout
+    assert "silhouette" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["kmeans_model.pkl", "model_info.json", "scaler.pkl"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary", "not a CSV"),
+        (b"name,city\nann,paris\n", "missing required column"),
+        (
+            b"CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)\n1,Male,20,30,40\n",
+            "at least 6 are needed",
+        ),
+    ],
+)
+def test_cli_reports_bad_data_in_one_line(tmp_path, content, message):
+    data = tmp_path / "bad.csv"
+    data.write_bytes(content)
+    result = _run("--data", str(data), "--output-dir", str(tmp_path / "m"), "--processed-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_rejects_bad_k(tmp_path):
+    result = _run("--k", "many", "--output-dir", str(tmp_path / "m"))
+    assert result.returncode == 2
+    assert "must be 'auto' or a whole number" in result.stderr

@@ -1,0 +1,97 @@
+"""Train the customer segmentation model from the command line.
+
+python train_model.py [--data PATH] [--k 5|auto] [--features annual_income spending_score]
+                      [--seed 42] [--output-dir models_artifacts]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.core.errors import SegmentationError
+from app.models.features import DEFAULT_FEATURES, FEATURES
+from app.models.training import DEFAULT_K, DEFAULT_SEED, K_RANGE, KChoice, TrainingResult, train
+
+
+def _k(value: str) -> KChoice:
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number, got {value!r}") from None
+    if not K_RANGE.start <= k < K_RANGE.stop:
+        raise argparse.ArgumentTypeError(f"must be between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
+    return k
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The training command's arguments."""
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="Train the KMeans customer segmentation model.")
+    parser.add_argument("--data", type=Path, default=settings.data_path, help="customer CSV (default: %(default)s)")
+    parser.add_argument("--k", type=_k, default=DEFAULT_K, help="number of segments, or 'auto' (default: %(default)s)")
+    parser.add_argument(
+        "--features", nargs="+", choices=sorted(FEATURES), default=list(DEFAULT_FEATURES), help="columns to cluster on"
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
+    parser.add_argument("--output-dir", type=Path, default=settings.model_dir, help="artifact folder")
+    parser.add_argument("--processed-dir", type=Path, default=settings.processed_dir, help="folder for the cleaned CSV")
+    return parser
+
+
+def summary(result: TrainingResult) -> str:
+    """A plain-text table of the segments and metrics."""
+    model, info = result.model, result.model.info
+    units = [info["feature_labels"][f] for f in model.features]
+    header = f"{'id':>3}  {'segment':<34} {'size':>8} {'share':>6}  " + "  ".join(f"{u:>22}" for u in units)
+    lines = [
+        f"Trained {info['algorithm']} with k={model.n_clusters} on {info['n_samples']} customers "
+        f"(version {model.version}).",
+    ]
+    dropped = info.get("dropped_rows") or {}
+    if dropped:
+        lines.append("Dropped rows: " + "; ".join(f"{count} {reason}" for reason, count in dropped.items()))
+    lines += ["", header, "-" * len(header)]
+    for segment in model.segments:
+        centroid = "  ".join(f"{segment.centroid[f]:>22.1f}" for f in model.features)
+        lines.append(f"{segment.segment_id:>3}  {segment.name:<34} {segment.size:>8} {segment.share:>6.1%}  {centroid}")
+    metrics = info["metrics"]
+    lines += [
+        "",
+        f"silhouette {metrics['silhouette']:.4f}  davies_bouldin {metrics['davies_bouldin']:.4f}  "
+        f"calinski_harabasz {metrics['calinski_harabasz']:.1f}  inertia {metrics['inertia']:.2f}",
+        "k selection (silhouette): "
+        + "  ".join(f"{score['k']}:{score['silhouette']:.3f}" for score in info["k_selection"]),
+        f"Artifacts written to {result.output_dir}",
+    ]
+    if result.processed_path is not None:
+        lines.append(f"Cleaned data written to {result.processed_path}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run training; report errors in one line with a non-zero exit."""
+    args = build_parser().parse_args(argv)
+    try:
+        result = train(
+            args.data,
+            output_dir=args.output_dir,
+            k=args.k,
+            features=args.features,
+            seed=args.seed,
+            processed_dir=args.processed_dir,
+        )
+    except SegmentationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the previous model, if any, is still in place", file=sys.stderr)
+        return 130
+    print(summary(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
