@@ -19,6 +19,13 @@ class InvalidDataset(SegmentationError):
     error_type = "invalid_dataset"
 
 
+class InvalidRequest(SegmentationError):
+    """A request that passed schema validation but cannot be served as asked."""
+
+    status_code = 422
+    error_type = "invalid_request"
+
+
 class ArtifactError(SegmentationError):
     """Saved model artifacts are missing, tampered with or unreadable."""
 

@@ -84,6 +84,8 @@ class SegmentationModel:
         self._scale_list = self._scale.tolist()
         self._centroid_rows = self._centroids.tolist()
         self._by_id = {segment.segment_id: segment for segment in self.segments}
+        # Segment ids as JSON object keys, built once rather than per prediction.
+        self.segment_keys = [str(segment.segment_id) for segment in self.segments]
 
     @property
     def n_clusters(self) -> int:

@@ -1,0 +1,116 @@
+"""Every error becomes one small JSON shape here: domain errors, validation errors, HTTP errors and crashes."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+
+from app.core.errors import SegmentationError
+
+logger = logging.getLogger("app.errors")
+
+MAX_ERROR_DETAILS = 20
+_HTTP_ERROR_TYPES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _request_id(scope: Scope) -> str | None:
+    return scope.get("state", {}).get("request_id")
+
+
+def error_response(
+    scope: Scope,
+    *,
+    status_code: int,
+    error_type: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The one error body: type, message, at most 20 details, request id; never the input."""
+    body = {
+        "type": error_type,
+        "message": message,
+        "details": (details or [])[:MAX_ERROR_DETAILS],
+        "request_id": _request_id(scope),
+    }
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def unexpected_error_response(scope: Scope, request_id: str) -> Response:
+    """A 500 that says nothing about the internals."""
+    return error_response(
+        scope,
+        status_code=500,
+        error_type="internal_error",
+        message=f"an unexpected error occurred; quote request id {request_id} when reporting it",
+    )
+
+
+def _loc(raw: tuple[Any, ...] | list[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in raw]
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors()[:MAX_ERROR_DETAILS]:
+        message = str(error.get("msg", "invalid value"))
+        context = error.get("ctx") or {}
+        if error.get("type") == "json_invalid" and "error" in context:
+            message = f"{message}: {context['error']}"
+        details.append({"loc": _loc(error.get("loc", ())), "message": message, "type": str(error.get("type"))})
+    return details
+
+
+async def _on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    details = _validation_details(exc)
+    total = len(exc.errors())
+    if any(detail["type"] == "json_invalid" for detail in details):
+        status, error_type = 400, "malformed_json"
+        summary = "request body is not valid JSON: " + details[0]["message"]
+    else:
+        status, error_type = 422, "validation_error"
+        first = details[0]
+        where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+        summary = f"{where}: {first['message']}"
+        if total > 1:
+            summary += f" (and {total - 1} more problem{'s' if total > 2 else ''})"
+    logger.info("rejected request: %s", summary, extra={"request_id": _request_id(request.scope)})
+    return error_response(request.scope, status_code=status, error_type=error_type, message=summary, details=details)
+
+
+async def _on_domain_error(request: Request, exc: SegmentationError) -> Response:
+    log = logger.warning if exc.status_code >= 500 else logger.info
+    log("%s: %s", exc.error_type, exc.message, extra={"request_id": _request_id(request.scope)})
+    return error_response(request.scope, status_code=exc.status_code, error_type=exc.error_type, message=exc.message)
+
+
+async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no such path: {request.url.path}"
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = "request body could not be decoded: send UTF-8 encoded JSON"
+    return error_response(
+        request.scope,
+        status_code=exc.status_code,
+        error_type=_HTTP_ERROR_TYPES.get(exc.status_code, "http_error"),
+        message=message,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Map every error kind to the one error shape."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(SegmentationError, _on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)

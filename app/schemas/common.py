@@ -1,0 +1,34 @@
+"""Shared response pieces: the one error shape every API error uses."""
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    """One problem with a request."""
+
+    loc: list[str | int] = Field(description="Where the problem is, e.g. ['body', 'customers', 3, 'annual_income'].")
+    message: str = Field(description="What is wrong, in words a person can act on.")
+    type: str = Field(description="Machine-readable kind of problem.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every API error (4xx and 5xx)."""
+
+    type: str = Field(description="Machine-readable error kind.", examples=["validation_error"])
+    message: str = Field(description="A one-line explanation.", examples=["annual_income: Input should be a number"])
+    details: list[ErrorDetail] = Field(
+        default_factory=list, description="Individual problems, at most 20; the input is never echoed."
+    )
+    request_id: str | None = Field(None, description="The X-Request-ID of the failed request, for support.")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI `responses` entries for the given error statuses, all with ErrorResponse."""
+    descriptions = {
+        400: "Malformed request: the body is not valid JSON or not UTF-8.",
+        404: "No such segment in the loaded model.",
+        413: "The request body is larger than the configured limit.",
+        422: "The request is well-formed but its values are invalid or out of range.",
+        503: "No usable model is loaded; the message says why.",
+    }
+    return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}

@@ -1,0 +1,112 @@
+"""Prediction requests and responses for /api/v1/predict."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Strict: booleans, strings and null are not numbers; NaN and infinities are not finite.
+AnnualIncome = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=0,
+        le=10_000,
+        allow_inf_nan=False,
+        description="Annual income in thousands of dollars (k$), from 0 to 10,000.",
+        examples=[85],
+    ),
+]
+SpendingScore = Annotated[
+    float,
+    Field(
+        strict=True,
+        ge=1,
+        le=100,
+        allow_inf_nan=False,
+        description="Spending score from 1 (spends little) to 100 (spends a lot).",
+        examples=[80],
+    ),
+]
+
+
+class CustomerIn(BaseModel):
+    """One customer to segment."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"annual_income": 85, "spending_score": 80}]}
+    )
+
+    annual_income: AnnualIncome
+    spending_score: SpendingScore
+
+
+class BatchIn(BaseModel):
+    """Several customers to segment in one call."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customers": [
+                        {"annual_income": 120, "spending_score": 90},
+                        {"annual_income": 20, "spending_score": 10},
+                    ]
+                }
+            ]
+        },
+    )
+
+    customers: list[CustomerIn] = Field(
+        min_length=1, description="Customers to segment, up to the configured max batch size (default 10,000)."
+    )
+
+
+class SegmentRef(BaseModel):
+    """A segment named in a prediction."""
+
+    segment_id: int
+    segment_name: str
+    distance: float = Field(description="Distance from the customer to this segment's centroid (standardized units).")
+
+
+class Prediction(BaseModel):
+    """The segment of one customer, with what to do about it and how sure the model is."""
+
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.", examples=[1])
+    segment_name: str = Field(examples=["VIP / Whale"])
+    description: str
+    marketing_strategy: list[str] = Field(description="Concrete marketing actions for this segment.")
+    distance: float = Field(ge=0, description="Distance to the segment's centroid, in standardized units.")
+    distances: dict[str, float] = Field(
+        description="Distance to every segment's centroid, keyed by segment_id.", examples=[{"0": 1.9, "1": 0.3}]
+    )
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description="1 - d1/d2, where d1 and d2 are the distances to the nearest and second-nearest centroids: "
+        "1 at the centroid itself, 0 on the boundary with the runner-up segment.",
+    )
+    runner_up: SegmentRef | None = Field(description="The second-nearest segment (null for a one-segment model).")
+    is_atypical: bool = Field(
+        description="True when the customer is farther from the centroid than 95% of the segment's training "
+        "customers: the label is a stretch."
+    )
+    model_version: str
+
+
+class SegmentCount(BaseModel):
+    """How many customers of a batch fell in one segment."""
+
+    segment_id: int
+    segment_name: str
+    count: int = Field(ge=0)
+
+
+class BatchPrediction(BaseModel):
+    """Predictions for a batch, in input order."""
+
+    predictions: list[Prediction]
+    count: int = Field(ge=1)
+    segment_counts: list[SegmentCount] = Field(description="Every segment with its count in this batch.")
+    model_version: str

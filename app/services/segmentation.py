@@ -1,0 +1,137 @@
+"""Business logic behind the API and pages: predictions with advice, segment statistics, model facts."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import InvalidRequest, UnknownSegment
+from app.models.segmenter import Segment, SegmentationModel
+from app.services.model_state import ModelState
+
+
+def _assemble(model: SegmentationModel, position: int, distances: list[float]) -> dict[str, Any]:
+    """One prediction as a JSON-ready dict, from a segment position and the distances to all centroids."""
+    segment = model.segments[position]
+    nearest = distances[position]
+    runner_up = None
+    confidence = 1.0
+    if len(distances) > 1:
+        second = min((i for i in range(len(distances)) if i != position), key=distances.__getitem__)
+        runner = model.segments[second]
+        runner_up = {"segment_id": runner.segment_id, "segment_name": runner.name, "distance": distances[second]}
+        if distances[second] > 0:
+            confidence = 1.0 - nearest / distances[second]
+    return {
+        "segment_id": segment.segment_id,
+        "segment_name": segment.name,
+        "description": segment.description,
+        "marketing_strategy": segment.strategy,
+        "distance": nearest,
+        "distances": dict(zip(model.segment_keys, distances, strict=True)),
+        "confidence": confidence,
+        "runner_up": runner_up,
+        "is_atypical": nearest > segment.distance_p95,
+        "model_version": model.version,
+    }
+
+
+def predict_customer(model: SegmentationModel, *, annual_income: float, spending_score: float) -> dict[str, Any]:
+    """Segment one customer, with description, strategy, confidence and runner-up."""
+    values = _feature_values(model, {"annual_income": annual_income, "spending_score": spending_score})
+    position, distances = model.predict_one(values)
+    return _assemble(model, position, distances)
+
+
+def predict_customers(
+    model: SegmentationModel, *, customers: Sequence[dict[str, float]], max_batch_size: int
+) -> dict[str, Any]:
+    """Segment many customers in input order, with counts per segment."""
+    if len(customers) > max_batch_size:
+        raise InvalidRequest(
+            f"too many customers: at most {max_batch_size} per request, got {len(customers)}; split the batch"
+        )
+    X = np.array([_feature_values(model, customer) for customer in customers], dtype=np.float64)
+    positions, distances = model.predict(X)
+    predictions = [
+        _assemble(model, position, row) for position, row in zip(positions.tolist(), distances.tolist(), strict=True)
+    ]
+    counts = np.bincount(positions, minlength=model.n_clusters).tolist()
+    return {
+        "predictions": predictions,
+        "count": len(predictions),
+        "segment_counts": [
+            {"segment_id": segment.segment_id, "segment_name": segment.name, "count": count}
+            for segment, count in zip(model.segments, counts, strict=True)
+        ],
+        "model_version": model.version,
+    }
+
+
+def _feature_values(model: SegmentationModel, customer: dict[str, float]) -> list[float]:
+    try:
+        return [customer[name] for name in model.features]
+    except KeyError as exc:
+        raise InvalidRequest(f"this model also needs '{exc.args[0]}', which the request does not give") from None
+
+
+def _stats(model: SegmentationModel, segment: Segment) -> dict[str, Any]:
+    return {
+        "segment_id": segment.segment_id,
+        "segment_name": segment.name,
+        "size": segment.size,
+        "share": segment.share,
+        "centroid": segment.centroid,
+        "features": {name: stats.__dict__ for name, stats in segment.stats.items()},
+    }
+
+
+def _info(segment: Segment) -> dict[str, Any]:
+    return {
+        "segment_id": segment.segment_id,
+        "segment_name": segment.name,
+        "description": segment.description,
+        "marketing_strategy": segment.strategy,
+        "characteristics": segment.characteristics,
+        "levels": segment.levels,
+    }
+
+
+def cluster_statistics(model: SegmentationModel) -> dict[str, Any]:
+    """Size, share, centroid and per-feature statistics of every segment."""
+    return {
+        "model_version": model.version,
+        "n_samples": model.info["n_samples"],
+        "segments": [_stats(model, segment) for segment in model.segments],
+    }
+
+
+def cluster_descriptions(model: SegmentationModel) -> dict[str, Any]:
+    """Name, description, strategy and characteristics of every segment."""
+    return {"model_version": model.version, "segments": [_info(segment) for segment in model.segments]}
+
+
+def cluster_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, Any]:
+    """Statistics and meaning of one segment, by stable id."""
+    segment = model.segment(segment_id)
+    if segment is None:
+        known = ", ".join(str(s.segment_id) for s in model.segments)
+        raise UnknownSegment(f"no segment with id {segment_id}; this model has segment ids {known}")
+    return {**_stats(model, segment), **_info(segment), "model_version": model.version}
+
+
+def model_facts(model: SegmentationModel) -> dict[str, Any]:
+    """Metadata of the loaded model: what it is, how it was trained and how good it is."""
+    return {**model.info, "version": model.version}
+
+
+def health_report(state: ModelState, *, app_version: str, now: float) -> dict[str, Any]:
+    """Readiness of the service: ok with the model version, or unavailable with the reason."""
+    return {
+        "status": "ok" if state.ready else "unavailable",
+        "model_loaded": state.ready,
+        "model_version": state.model.version if state.model else None,
+        "uptime_seconds": round(now - state.started_at, 3),
+        "app_version": app_version,
+        "reason": state.reason,
+    }

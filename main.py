@@ -1,0 +1,15 @@
+"""Entry point: `python main.py` serves on HOST:PORT; `uvicorn main:app` works too."""
+
+import uvicorn
+
+from app.core.app_factory import create_app
+from app.core.config import get_settings
+
+app = create_app()
+
+if __name__ == "__main__":
+    settings = get_settings()
+    # The app logs one line per request itself (with request id and latency), so uvicorn's is off.
+    uvicorn.run(
+        "main:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
+    )

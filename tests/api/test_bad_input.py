@@ -1,0 +1,137 @@
+"""Bad input always gets a small, clear 4xx: never a 500, never the input echoed, never a stack trace."""
+
+import json
+
+import pytest
+
+PREDICT = "/api/v1/predict"
+BATCH = "/api/v1/predict/batch"
+JSON = {"content-type": "application/json"}
+
+
+def _assert_small_error(response, status: int, error_type: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert len(response.content) < 4_000  # 20 details at most: small whatever the input size
+    body = response.json()
+    assert set(body) == {"type", "message", "details", "request_id"}
+    assert body["message"]
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    assert len(body["details"]) <= 20
+    if error_type:
+        assert body["type"] == error_type
+    return body
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "expected"),
+    [
+        (b'{"annual_income": NaN, "spending_score": 50}', "annual_income", "finite number"),
+        (b'{"annual_income": Infinity, "spending_score": 50}', "annual_income", "finite number"),
+        (b'{"annual_income": -Infinity, "spending_score": 50}', "annual_income", "finite number"),
+        (b'{"annual_income": 1e309, "spending_score": 50}', "annual_income", "finite number"),
+        (b'{"annual_income": 50, "spending_score": NaN}', "spending_score", "finite number"),
+        (b'{"annual_income": true, "spending_score": 50}', "annual_income", "valid number"),
+        (b'{"annual_income": "85", "spending_score": 50}', "annual_income", "valid number"),
+        (b'{"annual_income": null, "spending_score": 50}', "annual_income", "valid number"),
+        (b'{"annual_income": [1], "spending_score": 50}', "annual_income", "valid number"),
+        (b'{"annual_income": -1, "spending_score": 50}', "annual_income", "greater than or equal to 0"),
+        (b'{"annual_income": 10000.5, "spending_score": 50}', "annual_income", "less than or equal to 10000"),
+        (b'{"annual_income": 50, "spending_score": 0}', "spending_score", "greater than or equal to 1"),
+        (b'{"annual_income": 50, "spending_score": 100.01}', "spending_score", "less than or equal to 100"),
+        (b'{"spending_score": 50}', "annual_income", "Field required"),
+        (b'{"annual_income": 50, "spending_score": 50, "age": 30}', "age", "Extra inputs are not permitted"),
+    ],
+)
+def test_predict_rejects_bad_values(client, raw, field, expected):
+    body = _assert_small_error(client.post(PREDICT, content=raw, headers=JSON), 422, "validation_error")
+    assert body["details"][0]["loc"] == ["body", field]
+    assert expected in body["details"][0]["message"]
+    assert body["message"].startswith(f"{field}: ")
+    assert "NaN" not in json.dumps(body) and "Infinity" not in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"annual_income": 1', b"\xff\xfe\xfd", b'{"annual_income": "\xc3\x28"}', b"{'single': 'quotes'}", b"[1, 2"],
+)
+def test_predict_rejects_malformed_bodies(client, raw):
+    _assert_small_error(client.post(PREDICT, content=raw, headers=JSON), 400)
+
+
+@pytest.mark.parametrize("raw", [b"true", b"[]", b'"text"', b"42", b"null"])
+def test_predict_rejects_non_objects(client, raw):
+    _assert_small_error(client.post(PREDICT, content=raw, headers=JSON), 422, "validation_error")
+
+
+def test_predict_rejects_missing_body_and_wrong_media_type(client):
+    _assert_small_error(client.post(PREDICT), 422, "validation_error")
+    _assert_small_error(client.post(PREDICT, content=b"annual_income=5", headers={"content-type": "text/plain"}), 422)
+
+
+def test_oversized_batch_is_refused_with_the_limit_and_no_echo(client):
+    customers = [{"annual_income": 50, "spending_score": 50}] * 10_001
+    body = _assert_small_error(client.post(BATCH, json={"customers": customers}), 422, "invalid_request")
+    assert "at most 10000" in body["message"] and "10001" in body["message"]
+
+
+def test_batch_with_many_bad_rows_reports_at_most_20(client):
+    customers = [{"annual_income": float("nan"), "spending_score": 500}] * 100
+    raw = json.dumps({"customers": customers}).encode()
+    body = _assert_small_error(client.post(BATCH, content=raw, headers=JSON), 422, "validation_error")
+    assert len(body["details"]) == 20
+    assert body["details"][0]["loc"] == ["body", "customers", 0, "annual_income"]
+    assert "more problems" in body["message"]
+
+
+def test_empty_batch_is_refused(client):
+    _assert_small_error(client.post(BATCH, json={"customers": []}), 422, "validation_error")
+
+
+def test_body_over_the_limit_gets_413_before_parsing(client_for):
+    client = client_for(max_body_bytes=2_048)
+    # Invalid JSON proves the body was never parsed: parsing would have said 400.
+    body = _assert_small_error(client.post(PREDICT, content=b"{" + b" " * 4_000, headers=JSON), 413, "body_too_large")
+    assert "2048" in body["message"]
+
+
+def test_chunked_body_over_the_limit_gets_413(client_for):
+    client = client_for(max_body_bytes=2_048)
+
+    def chunks():
+        for _ in range(10):
+            yield b" " * 1_000
+
+    _assert_small_error(client.post(PREDICT, content=chunks(), headers=JSON), 413, "body_too_large")
+
+
+def test_unknown_path_and_method_give_json_errors(client):
+    _assert_small_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+    response = client.delete(PREDICT)
+    _assert_small_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+
+
+def test_unknown_segment_is_404_and_bad_id_is_422(client):
+    body = _assert_small_error(client.get("/api/v1/clusters/42"), 404, "unknown_segment")
+    assert "0, 1, 2, 3, 4" in body["message"]
+    _assert_small_error(client.get("/api/v1/clusters/abc"), 422, "validation_error")
+
+
+def test_crash_gives_a_generic_500_without_internals(app, make_settings):
+    from fastapi.testclient import TestClient
+
+    from app.controllers.deps import get_segmenter
+
+    def broken():
+        raise RuntimeError("secret internal detail")
+
+    app.dependency_overrides[get_segmenter] = broken
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.post(PREDICT, json={"annual_income": 5, "spending_score": 5})
+    finally:
+        del app.dependency_overrides[get_segmenter]
+    body = _assert_small_error(response, 500, "internal_error")
+    assert "secret" not in response.text
+    assert body["request_id"] in body["message"]

@@ -1,0 +1,86 @@
+"""POST /api/v1/predict and /predict/batch: named segments, confidence, runner-up, batch equals single."""
+
+import pytest
+
+from tests.conftest import KNOWN_POINTS
+
+
+@pytest.mark.parametrize(("point", "name"), list(KNOWN_POINTS.items()))
+def test_predict_known_points(client, point, name):
+    response = client.post("/api/v1/predict", json={"annual_income": point[0], "spending_score": point[1]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["segment_name"] == name
+    assert body["description"]
+    assert len(body["marketing_strategy"]) >= 3
+    assert set(body["distances"]) == {"0", "1", "2", "3", "4"}
+    assert body["distance"] == min(body["distances"].values())
+    assert body["distances"][str(body["segment_id"])] == body["distance"]
+    assert 0 <= body["confidence"] <= 1
+    runner_up = body["runner_up"]
+    assert runner_up["segment_id"] != body["segment_id"]
+    assert runner_up["distance"] == sorted(body["distances"].values())[1]
+    assert body["confidence"] == pytest.approx(1 - body["distance"] / runner_up["distance"])
+    assert body["model_version"]
+
+
+def test_predict_ids_are_stable(client):
+    ids = {
+        client.post("/api/v1/predict", json={"annual_income": i, "spending_score": s}).json()[
+            "segment_name"
+        ]: client.post("/api/v1/predict", json={"annual_income": i, "spending_score": s}).json()["segment_id"]
+        for i, s in KNOWN_POINTS
+    }
+    assert ids == {
+        "Average Customer": 0,
+        "VIP / Whale": 1,
+        "Young Trendsetter": 2,
+        "High Earner Saver": 3,
+        "Budget Conscious": 4,
+    }
+
+
+def test_predict_flags_atypical_customers(client, model):
+    vip = model.segment(1)
+    at_centroid = client.post(
+        "/api/v1/predict",
+        json={"annual_income": vip.centroid["annual_income"], "spending_score": vip.centroid["spending_score"]},
+    ).json()
+    assert at_centroid["is_atypical"] is False
+    assert at_centroid["confidence"] > 0.9
+    far = client.post("/api/v1/predict", json={"annual_income": 250, "spending_score": 100}).json()
+    assert far["segment_name"] == "VIP / Whale"
+    assert far["is_atypical"] is True
+
+
+def test_confidence_is_low_on_a_boundary(client, model):
+    average, vip = model.segment(0).centroid, model.segment(1).centroid
+    midpoint = {feature: (average[feature] + vip[feature]) / 2 for feature in average}
+    body = client.post("/api/v1/predict", json=midpoint).json()
+    assert body["segment_name"] in {"Average Customer", "VIP / Whale"}
+    assert body["confidence"] < 0.15
+
+
+def test_batch_equals_single_in_input_order(client):
+    customers = [
+        {"annual_income": i, "spending_score": s} for i in (0, 15, 40, 70, 100, 137, 500) for s in (1, 35, 65, 100)
+    ]
+    response = client.post("/api/v1/predict/batch", json={"customers": customers})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(customers)
+    singles = [client.post("/api/v1/predict", json=customer).json() for customer in customers]
+    assert body["predictions"] == singles
+    counts = {entry["segment_name"]: entry["count"] for entry in body["segment_counts"]}
+    assert sum(counts.values()) == len(customers)
+    for name, count in counts.items():
+        assert count == sum(1 for single in singles if single["segment_name"] == name)
+
+
+def test_batch_accepts_the_maximum_size(client_for):
+    client = client_for(max_batch_size=50)
+    response = client.post(
+        "/api/v1/predict/batch", json={"customers": [{"annual_income": 50, "spending_score": 50}] * 50}
+    )
+    assert response.status_code == 200
+    assert response.json()["count"] == 50

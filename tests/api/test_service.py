@@ -1,0 +1,125 @@
+"""Readiness, auto-training, CORS, request ids and access logs."""
+
+import json
+import logging
+import shutil
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Settings
+
+
+def test_health_when_ready(client, model):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["model_loaded"] is True
+    assert body["model_version"] == model.version
+    assert body["uptime_seconds"] >= 0 and body["app_version"]
+
+
+def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
+    client = client_for(model_dir=tmp_path / "empty")
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert "no trained model" in health.json()["reason"]
+    for method, path, body in [
+        ("post", "/api/v1/predict", {"annual_income": 5, "spending_score": 5}),
+        ("post", "/api/v1/predict/batch", {"customers": [{"annual_income": 5, "spending_score": 5}]}),
+        ("get", "/api/v1/clusters", None),
+        ("get", "/api/v1/model/info", None),
+    ]:
+        response = getattr(client, method)(path, **({"json": body} if body else {}))
+        assert response.status_code == 503, path
+        assert response.json()["type"] == "model_not_ready"
+        assert "no trained model" in response.json()["message"]
+
+
+def test_tampered_artifacts_mean_not_ready(client_for, model_dir, tmp_path):
+    copy = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, copy)
+    (copy / "kmeans_model.pkl").write_bytes(b"tampered")
+    client = client_for(model_dir=copy)
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503
+    assert "does not match the sha256" in health.json()["reason"]
+    predict = client.post("/api/v1/predict", json={"annual_income": 5, "spending_score": 5})
+    assert predict.status_code == 503
+    assert "does not match the sha256" in predict.json()["message"]
+
+
+def test_auto_train_creates_the_default_model(client_for, default_data, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="app")
+    model_dir = tmp_path / "models_artifacts"
+    client = client_for(model_dir=model_dir, auto_train=True, processed_dir=tmp_path / "processed")
+    assert client.get("/api/v1/health").status_code == 200
+    assert (model_dir / "model_info.json").is_file()
+    assert "training the default model" in caplog.text
+    response = client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90})
+    assert response.json()["segment_name"] == "VIP / Whale"
+
+
+def test_cors_allows_only_listed_origins(client_for):
+    client = client_for(cors_origins=["https://shop.example"])
+    allowed = client.get("/api/v1/health", headers={"Origin": "https://shop.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "access-control-allow-credentials" not in allowed.headers
+    denied = client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in denied.headers
+    preflight = client.options(
+        "/api/v1/predict",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_default_is_same_origin_only(client):
+    response = client.get("/api/v1/health", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("origins", ["*", "https://a.example,*", ["*"]])
+def test_wildcard_origin_is_refused(origins):
+    with pytest.raises(ValidationError, match="not allowed"):
+        Settings(_env_file=None, cors_origins=origins)
+
+
+def test_comma_separated_origins_from_environment(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    assert Settings(_env_file=None).cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_request_id_is_echoed_or_generated(client):
+    echoed = client.get("/api/v1/health", headers={"X-Request-ID": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+    generated = client.get("/api/v1/health")
+    assert len(generated.headers["x-request-id"]) == 32
+    unsafe = client.get("/api/v1/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
+    error = client.post("/api/v1/predict", json={}, headers={"X-Request-ID": "trace-456"})
+    assert error.json()["request_id"] == "trace-456"
+
+
+def test_one_access_log_line_per_request(client, caplog):
+    caplog.set_level(logging.INFO, logger="app.access")
+    client.post("/api/v1/predict", json={"annual_income": 5, "spending_score": 5}, headers={"X-Request-ID": "log-1"})
+    records = [r for r in caplog.records if r.name == "app.access" and r.request_id == "log-1"]
+    assert len(records) == 1
+    record = records[0]
+    assert (record.method, record.path, record.status) == ("POST", "/api/v1/predict", 200)
+    assert record.duration_ms >= 0
+
+
+def test_json_log_format(make_settings, capsys):
+    from app.core.logging import configure_logging
+
+    configure_logging(make_settings(log_format="json"))
+    try:
+        logging.getLogger("app.access").info("request", extra={"request_id": "r1", "status": 200})
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        payload = json.loads(line)
+        assert payload["request_id"] == "r1" and payload["status"] == 200 and payload["message"] == "request"
+    finally:
+        configure_logging(make_settings())
