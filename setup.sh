@@ -47,6 +47,26 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
+ensure_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then return 0; fi
+  if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then return 0; fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    say "installing Chromium for the browser tests (apt-get install chromium)"
+    if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; then
+      return 0
+    fi
+  fi
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: Chromium is required for the browser tests and could not be installed" >&2
+    exit 1
+  fi
+  echo "warning: Chromium is not installed, so the browser tests will be skipped (set CHROMIUM_PATH to use one)" >&2
+}
+[ "$mode" = test ] && ensure_chromium
+
 if [ ! -f data/raw/mall_customers.csv ]; then
   say "generating the synthetic dataset"
   "$PY" -m app.models.synthetic

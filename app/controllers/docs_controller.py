@@ -6,10 +6,11 @@ import fastapi_offline
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
+
+from app.utils.static import CachedStaticFiles
 
 DOCS_ASSETS_URL = "/static-docs"
-DOCS_ASSETS = StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static")
+DOCS_ASSETS = CachedStaticFiles(directory=Path(fastapi_offline.__file__).parent / "static")
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,12 +10,13 @@ from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.controllers import api_controller, docs_controller
-from app.core.config import Settings, get_settings
+from app.controllers import api_controller, docs_controller, view_controller
+from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
-from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from app.services.model_state import load_model_state
+from app.utils.static import CachedStaticFiles
 
 API_DESCRIPTION = """
 Segment customers by **annual income (k$)** and **spending score (1-100)** with a KMeans model,
@@ -73,10 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi_with_limits(app, settings)
     register_error_handlers(app)
     app.include_router(api_controller.router)
+    app.include_router(view_controller.router)
     app.include_router(docs_controller.router)
+    app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs_controller.DOCS_ASSETS_URL, docs_controller.DOCS_ASSETS, name="docs-assets")
 
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         # Credentials stay off: with an explicit list they are not needed, and with "*" they would be unsafe.
         app.add_middleware(

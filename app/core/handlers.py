@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from app.core.errors import SegmentationError
+from app.core.templating import templates
 
 logger = logging.getLogger("app.errors")
 
@@ -23,8 +24,30 @@ _HTTP_ERROR_TYPES = {
 }
 
 
+_MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
+_PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
+
+
 def _request_id(scope: Scope) -> str | None:
     return scope.get("state", {}).get("request_id")
+
+
+def _wants_html(scope: Scope) -> bool:
+    """Pages get an HTML error page; the API, schema and assets always get JSON."""
+    if scope.get("path", "").startswith(_MACHINE_PREFIXES):
+        return False
+    accept = next((value for key, value in scope.get("headers", []) if key == b"accept"), b"")
+    return b"text/html" in accept
+
+
+def _html_error(scope: Scope, status_code: int, message: str, headers: dict[str, str] | None) -> Response:
+    context = {
+        "status_code": status_code,
+        "title": _PAGE_TITLES.get(status_code, "Request failed"),
+        "message": message,
+        "request_id": _request_id(scope),
+    }
+    return templates.TemplateResponse(Request(scope), "error.html", context, status_code=status_code, headers=headers)
 
 
 def error_response(
@@ -36,7 +59,9 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The one error body: type, message, at most 20 details, request id; never the input."""
+    """The one error body: type, message, at most 20 details, request id; never the input. Pages get HTML."""
+    if _wants_html(scope):
+        return _html_error(scope, status_code, message, headers)
     body = {
         "type": error_type,
         "message": message,
@@ -97,7 +122,7 @@ async def _on_domain_error(request: Request, exc: SegmentationError) -> Response
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
-        message = f"no such path: {request.url.path}"
+        message = f"There is no page at {request.url.path}."
     if exc.status_code == 400 and "parsing the body" in message:
         message = "request body could not be decoded: send UTF-8 encoded JSON"
     return error_response(

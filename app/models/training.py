@@ -27,6 +27,8 @@ N_INIT = 10
 SILHOUETTE_SAMPLE_SIZE = 10_000
 # The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
 K_SELECTION_SAMPLE_SIZE = 50_000
+# Customers kept in model_info.json so pages can draw the segment map without the training file.
+MAP_SAMPLE_SIZE = 1_000
 
 KChoice = int | Literal["auto"]
 
@@ -151,6 +153,7 @@ def fit_model(
         "k_selection": [score.__dict__ for score in scores],
         "k_selection_sample_size": min(len(Z), K_SELECTION_SAMPLE_SIZE),
         "data_stats": {f: FeatureStats.of(X[:, i]).__dict__ for i, f in enumerate(features)},
+        "map_sample": np.round(_sample(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }

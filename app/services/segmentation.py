@@ -122,7 +122,7 @@ def cluster_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, An
 
 def model_facts(model: SegmentationModel) -> dict[str, Any]:
     """Metadata of the loaded model: what it is, how it was trained and how good it is."""
-    return {**model.info, "version": model.version}
+    return {key: value for key, value in model.info.items() if key != "map_sample"} | {"version": model.version}
 
 
 def health_report(state: ModelState, *, app_version: str, now: float) -> dict[str, Any]:

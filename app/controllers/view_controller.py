@@ -1,0 +1,34 @@
+"""Server-rendered pages: thin routes that ask the page service for a context and render a template."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from app.controllers.deps import ModelStateDep, SegmenterDep
+from app.core.templating import templates
+from app.services import pages
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    state: ModelStateDep,
+    annual_income: Annotated[str | None, Query(max_length=50)] = None,
+    spending_score: Annotated[str | None, Query(max_length=50)] = None,
+) -> HTMLResponse:
+    """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
+    context = pages.home_page(state, {"annual_income": annual_income, "spending_score": spending_score})
+    status = 200 if state.ready else 503
+    if context["errors"]:
+        status = 422
+    return templates.TemplateResponse(request, "index.html", context, status_code=status)
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request, model: SegmenterDep) -> HTMLResponse:
+    """The model card."""
+    base_url = str(request.base_url).rstrip("/")
+    return templates.TemplateResponse(request, "about.html", pages.about_page(model, base_url=base_url))

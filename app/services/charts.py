@@ -1,0 +1,158 @@
+"""Server-side chart geometry: the segment map and the k-selection chart, drawn as inline SVG by templates."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.models.segmenter import SegmentationModel
+from app.utils.scales import LinearScale, nice_ticks
+
+# One colour and one shape per segment id, used by every chart, legend and result card.
+# Okabe-Ito colours stay distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#D55E00", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#7A6A00", "#444444", "#8C564B", "#5E3C99")
+SHAPES = {
+    "circle": "M-5,0a5,5 0 1,0 10,0a5,5 0 1,0 -10,0Z",
+    "square": "M-4.5,-4.5h9v9h-9Z",
+    "triangle": "M0,-5.5L5.5,4.5H-5.5Z",
+    "diamond": "M0,-6L6,0L0,6L-6,0Z",
+    "inverted triangle": "M0,5.5L5.5,-4.5H-5.5Z",
+}
+SHAPE_ORDER = tuple(SHAPES)
+MAP_FEATURES = ["annual_income", "spending_score"]
+MAP_DOMAIN = {"annual_income": (0.0, 150.0), "spending_score": (0.0, 100.0)}
+GRID_STEP = 1.0
+
+
+@dataclass(frozen=True)
+class SegmentStyle:
+    """How one segment looks everywhere in the app."""
+
+    segment_id: int
+    name: str
+    colour: str
+    shape: str
+    path: str
+
+
+def segment_styles(model: SegmentationModel) -> list[SegmentStyle]:
+    """The colour and marker shape of every segment, by stable id (so colours never follow KMeans labels)."""
+    styles = []
+    for segment in model.segments:
+        shape = SHAPE_ORDER[segment.segment_id % len(SHAPE_ORDER)]
+        styles.append(
+            SegmentStyle(
+                segment.segment_id, segment.name, PALETTE[segment.segment_id % len(PALETTE)], shape, SHAPES[shape]
+            )
+        )
+    return styles
+
+
+def segment_map(model: SegmentationModel, *, width: int = 640, height: int = 440) -> dict[str, Any] | None:
+    """Geometry of the income x spending map: decision regions, customers, centroids, axes; None for other features."""
+    if model.features != MAP_FEATURES:
+        return None
+    left, right, top, bottom = 56, 16, 16, 52
+    (x_min, x_max), (y_min, y_max) = MAP_DOMAIN["annual_income"], MAP_DOMAIN["spending_score"]
+    x_max = max(x_max, float(model.info["data_stats"]["annual_income"]["max"]))
+    x = LinearScale(x_min, x_max, left, width - right)
+    y = LinearScale(y_min, y_max, height - bottom, top)
+    styles = segment_styles(model)
+
+    # Decision regions: classify a grid of cell centres, then merge runs of equal cells into rectangles.
+    xs = np.arange(x_min, x_max, GRID_STEP)
+    ys = np.arange(y_min, y_max, GRID_STEP)
+    grid_x, grid_y = np.meshgrid(xs + GRID_STEP / 2, ys + GRID_STEP / 2)
+    cells, _ = model.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    cells = cells.reshape(len(ys), len(xs))
+    regions = []
+    for row, y0 in enumerate(ys):
+        start = 0
+        for column in range(1, len(xs) + 1):
+            if column == len(xs) or cells[row, column] != cells[row, start]:
+                x0, x1 = x(xs[start]), x(min(xs[column - 1] + GRID_STEP, x_max))
+                top_px, bottom_px = y(min(y0 + GRID_STEP, y_max)), y(y0)
+                regions.append(
+                    {
+                        "x": round(x0, 2),
+                        "y": round(top_px, 2),
+                        "w": round(x1 - x0 + 0.3, 2),  # a hair of overlap hides anti-aliasing seams
+                        "h": round(bottom_px - top_px + 0.3, 2),
+                        "colour": styles[int(cells[row, start])].colour,
+                    }
+                )
+                start = column
+
+    sample = np.asarray(model.info.get("map_sample") or np.empty((0, 2)), dtype=float).reshape(-1, 2)
+    positions, _ = model.predict(sample) if len(sample) else (np.empty(0, dtype=int), None)
+    points = [
+        {"x": round(x(px), 2), "y": round(y(py), 2), "style": styles[int(p)]}
+        for (px, py), p in zip(sample.tolist(), positions.tolist(), strict=True)
+    ]
+    centroids = [
+        {
+            "x": round(x(segment.centroid["annual_income"]), 2),
+            "y": round(y(segment.centroid["spending_score"]), 2),
+            "style": style,
+            "segment": segment,
+        }
+        for segment, style in zip(model.segments, styles, strict=True)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
+        "domain": {"x_min": x_min, "x_max": x_max, "y_min": y_min, "y_max": y_max},
+        "x_ticks": [{"value": t, "px": round(x(t), 2)} for t in nice_ticks(x_min, x_max, 6)],
+        "y_ticks": [{"value": t, "px": round(y(t), 2)} for t in nice_ticks(y_min, y_max, 5)],
+        "regions": regions,
+        "points": points,
+        "centroids": centroids,
+        "legend": [
+            {"style": style, "size": segment.size} for segment, style in zip(model.segments, styles, strict=True)
+        ],
+    }
+
+
+def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int = 300) -> dict[str, Any] | None:
+    """Geometry of inertia and silhouette against k, with the chosen k marked."""
+    entries = model.info.get("k_selection") or []
+    if len(entries) < 2:
+        return None
+    left, right, top, bottom = 64, 64, 20, 48
+    ks = [entry["k"] for entry in entries]
+    inertia = [entry["inertia"] for entry in entries]
+    silhouette = [entry["silhouette"] for entry in entries]
+    x = LinearScale(min(ks), max(ks), left, width - right)
+    inertia_ticks = nice_ticks(0, max(inertia), 4)
+    y_inertia = LinearScale(0, max(inertia_ticks[-1], max(inertia)), height - bottom, top)
+    silhouette_top = max(1.0 if max(silhouette) > 0.75 else 0.8, max(silhouette))
+    y_silhouette = LinearScale(0, silhouette_top, height - bottom, top)
+    chosen = model.n_clusters
+    return {
+        "width": width,
+        "height": height,
+        "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
+        "k_ticks": [{"value": k, "px": round(x(k), 2)} for k in ks],
+        "inertia_ticks": [{"value": t, "px": round(y_inertia(t), 2)} for t in inertia_ticks],
+        "silhouette_ticks": [{"value": t, "px": round(y_silhouette(t), 2)} for t in nice_ticks(0, silhouette_top, 4)],
+        "inertia": [
+            {"k": k, "value": v, "x": round(x(k), 2), "y": round(y_inertia(v), 2)}
+            for k, v in zip(ks, inertia, strict=True)
+        ],
+        "silhouette": [
+            {"k": k, "value": v, "x": round(x(k), 2), "y": round(y_silhouette(max(v, 0)), 2)}
+            for k, v in zip(ks, silhouette, strict=True)
+        ],
+        "chosen": {"k": chosen, "x": round(x(chosen), 2)} if chosen in ks else None,
+    }
+
+
+def map_position(chart: dict[str, Any], annual_income: float, spending_score: float) -> tuple[float, float]:
+    """Pixel position of a customer on the segment map, clamped to the plot (app.js does the same)."""
+    domain, plot = chart["domain"], chart["plot"]
+    income = min(max(annual_income, domain["x_min"]), domain["x_max"])
+    score = min(max(spending_score, domain["y_min"]), domain["y_max"])
+    x = LinearScale(domain["x_min"], domain["x_max"], plot["left"], plot["right"])
+    y = LinearScale(domain["y_min"], domain["y_max"], plot["bottom"], plot["top"])
+    return round(x(income), 2), round(y(score), 2)

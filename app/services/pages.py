@@ -1,0 +1,116 @@
+"""What the home and about pages show, assembled from the same services the API uses."""
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.models.segmenter import SegmentationModel
+from app.schemas.prediction import CustomerIn
+from app.services import charts, segmentation
+from app.services.model_state import ModelState
+
+DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
+
+METRIC_MEANINGS = {
+    "silhouette": (
+        "Silhouette",
+        "From -1 to 1: how much closer customers are to their own segment than to the next one; above 0.5 is a "
+        "clear structure.",
+    ),
+    "davies_bouldin": (
+        "Davies-Bouldin index",
+        "From 0 up: how much segments overlap relative to their size; lower is better, below 1 is well separated.",
+    ),
+    "calinski_harabasz": (
+        "Calinski-Harabasz index",
+        "From 0 up: spread between segments divided by spread within them; higher means denser, more distinct groups.",
+    ),
+    "inertia": (
+        "Inertia",
+        "Sum of squared distances from each customer to its segment centre (standardized units); it always falls as k "
+        "grows, so look for the elbow.",
+    ),
+}
+
+
+def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, dict[str, str]]:
+    """Validate form text with the API's own schema; return the customer or a message per field."""
+    numbers: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for field in ("annual_income", "spending_score"):
+        text = (values.get(field) or "").strip()
+        if not text:
+            errors[field] = "Enter a number."
+            continue
+        try:
+            numbers[field] = float(text)
+        except ValueError:
+            errors[field] = f"'{text[:20]}' is not a number."
+    if errors:
+        return None, errors
+    try:
+        return CustomerIn.model_validate(numbers), {}
+    except ValidationError as exc:
+        for error in exc.errors():
+            errors[str(error["loc"][0])] = _friendly(str(error["loc"][0]), error)
+        return None, errors
+
+
+def _friendly(field: str, error: dict[str, Any]) -> str:
+    bounds = {"annual_income": "0 and 10,000 k$", "spending_score": "1 and 100"}[field]
+    if error["type"] == "finite_number":
+        return f"Enter a finite number between {bounds}."
+    return f"Enter a value between {bounds}."
+
+
+def home_page(state: ModelState, values: dict[str, str | None]) -> dict[str, Any]:
+    """Context for the home page: the form, its result or errors, and the segment map."""
+    submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
+    form = {field: (values.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
+    context: dict[str, Any] = {"form": form, "errors": {}, "result": None, "model": state.model, "reason": state.reason}
+    if state.model is None:
+        return context
+    model = state.model
+    customer, errors = parse_customer(form)
+    context["errors"] = errors
+    context.update(_segment_context(model))
+    if customer is not None:
+        context["result"] = segmentation.predict_customer(
+            model, annual_income=customer.annual_income, spending_score=customer.spending_score
+        )
+        if context["segment_map"]:
+            context["marker_x"], context["marker_y"] = charts.map_position(
+                context["segment_map"], customer.annual_income, customer.spending_score
+            )
+    return context
+
+
+def _segment_context(model: SegmentationModel) -> dict[str, Any]:
+    styles = charts.segment_styles(model)
+    return {
+        "styles": {style.segment_id: style for style in styles},
+        "styles_json": {str(s.segment_id): {"colour": s.colour, "path": s.path, "shape": s.shape} for s in styles},
+        "segment_map": charts.segment_map(model),
+    }
+
+
+def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
+    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
+    facts = segmentation.model_facts(model)
+    statistics = segmentation.cluster_statistics(model)["segments"]
+    descriptions = segmentation.cluster_descriptions(model)["segments"]
+    return {
+        "model": model,
+        "facts": facts,
+        "metrics": [
+            {"key": key, "label": label, "meaning": meaning, "value": facts["metrics"][key]}
+            for key, (label, meaning) in METRIC_MEANINGS.items()
+        ],
+        "k_chart": charts.k_selection_chart(model),
+        "segments": [{**stats, **info} for stats, info in zip(statistics, descriptions, strict=True)],
+        "curl_example": (
+            f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
+            '-d \'{"annual_income": 120, "spending_score": 90}\''
+        ),
+        **_segment_context(model),
+    }

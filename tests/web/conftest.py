@@ -1,0 +1,90 @@
+"""Browser fixtures: the real app under uvicorn, driven by Playwright in Debian's headless Chromium."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core.config import PROJECT_ROOT
+from tests.live_server import live_server
+
+SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
+# Without the background-networking switches Chromium tries to reach Google at start-up.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (Playwright's own download cannot be reached here)."""
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium; missing in CI is a failure, never a skip."""
+    executable = chromium_path()
+    if executable is None:
+        message = "Chromium is not installed: run `bash setup.sh test`, which installs it"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def base_url(model_dir, tmp_path_factory) -> Iterator[str]:
+    """The real app on a free local port, serving the session's model."""
+    log = tmp_path_factory.mktemp("web-server") / "server.log"
+    with live_server({"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}, log) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The git-ignored folder for full-page screenshots."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+class PageWatch:
+    """Collects console errors, page errors and every request a page makes."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.base_url = base_url
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to any host but the test server."""
+        return [url for url in self.requests if not url.startswith(self.base_url) and not url.startswith("data:")]
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A fresh desktop page with a watch on its console and network."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.watch = PageWatch(page, base_url)
+    yield page
+    context.close()
