@@ -10,8 +10,9 @@ from pathlib import Path
 
 from app.core.config import get_settings
 from app.core.errors import SegmentationError
+from app.models.clustering import DEFAULT_K, DEFAULT_SEED, K_RANGE
 from app.models.features import DEFAULT_FEATURES, FEATURES
-from app.models.training import DEFAULT_K, DEFAULT_SEED, K_RANGE, KChoice, TrainingResult, train
+from app.models.training import KChoice, TrainingResult, train
 
 
 def _k(value: str) -> KChoice:

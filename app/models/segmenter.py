@@ -122,6 +122,14 @@ class SegmentationModel:
         positions = np.argmin(squared, axis=1)
         return positions, np.sqrt(squared, out=squared)
 
+    def decision_grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Segment positions on a 2-D grid of the first two features: shape (len(ys), len(xs))."""
+        if len(self.features) != 2:
+            raise ValueError("a decision grid needs a model with exactly two features")
+        grid_x, grid_y = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        positions, _ = self.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+        return positions.reshape(len(ys), len(xs))
+
     def predict_one(self, values: Sequence[float]) -> tuple[int, list[float]]:
         """Predict one customer in plain Python: same arithmetic as `predict`, no array overhead."""
         z = [

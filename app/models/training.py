@@ -8,38 +8,31 @@ from typing import Any, Literal
 import numpy as np
 import sklearn
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from app.core.errors import InvalidDataset
 from app.models.artifacts import save_model
+from app.models.clustering import (
+    DEFAULT_K,
+    DEFAULT_SEED,
+    K_RANGE,
+    N_INIT,
+    best_k,
+    clustering_metrics,
+    fit_kmeans,
+    sample_rows,
+    select_k,
+)
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.segmenter import FeatureStats, Segment, SegmentationModel
 from app.models.segments import name_segments
 from app.utils.hashing import sha256_file
 
-K_RANGE = range(2, 11)
-DEFAULT_K = 5
-DEFAULT_SEED = 42
-N_INIT = 10
-# Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample.
-SILHOUETTE_SAMPLE_SIZE = 10_000
-# The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
-K_SELECTION_SAMPLE_SIZE = 50_000
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
 MAP_SAMPLE_SIZE = 1_000
 
 KChoice = int | Literal["auto"]
-
-
-@dataclass(frozen=True)
-class KScore:
-    """Evidence for one candidate k."""
-
-    k: int
-    inertia: float
-    silhouette: float
 
 
 @dataclass
@@ -50,42 +43,6 @@ class TrainingResult:
     dataset: CleanedDataset
     output_dir: Path
     processed_path: Path | None
-
-
-def fit_kmeans(Z: np.ndarray, k: int, seed: int) -> KMeans:
-    """Fit KMeans with the project's fixed settings on standardized data."""
-    return KMeans(n_clusters=k, init="k-means++", n_init=N_INIT, random_state=seed).fit(Z)
-
-
-def silhouette(Z: np.ndarray, labels: np.ndarray, seed: int) -> float:
-    """Silhouette score, on a fixed-seed sample when the data is large."""
-    sample = SILHOUETTE_SAMPLE_SIZE if len(Z) > SILHOUETTE_SAMPLE_SIZE else None
-    return float(silhouette_score(Z, labels, sample_size=sample, random_state=seed))
-
-
-def _sample(Z: np.ndarray, size: int, seed: int) -> np.ndarray:
-    if len(Z) <= size:
-        return Z
-    return Z[np.random.default_rng(seed).choice(len(Z), size, replace=False)]
-
-
-def select_k(Z: np.ndarray, seed: int, ks: range = K_RANGE) -> tuple[list[KScore], dict[int, KMeans]]:
-    """Fit every candidate k and score it; fitted models come back when fit on all of Z."""
-    data = _sample(Z, K_SELECTION_SAMPLE_SIZE, seed)
-    scores, fitted = [], {}
-    for k in ks:
-        if k >= len(data):
-            break
-        kmeans = fit_kmeans(data, k, seed)
-        scores.append(KScore(k, float(kmeans.inertia_), silhouette(data, kmeans.labels_, seed)))
-        if data is Z:
-            fitted[k] = kmeans
-    return scores, fitted
-
-
-def best_k(scores: list[KScore]) -> int:
-    """The candidate with the highest silhouette (the smaller k on a tie)."""
-    return max(scores, key=lambda score: (score.silhouette, -score.k)).k
 
 
 def _profiles(
@@ -126,11 +83,11 @@ def fit_model(
     X = np.asarray(X, dtype=np.float64)
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
-    scores, fitted = select_k(Z, seed)
-    if not scores:
+    selection = select_k(Z, seed)
+    if not selection.scores:
         raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
-    chosen = best_k(scores) if k == "auto" else k
-    kmeans = fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
+    chosen = best_k(selection.scores) if k == "auto" else k
+    kmeans = selection.fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
     labels = kmeans.labels_
     info: dict[str, Any] = {
         "algorithm": "KMeans",
@@ -143,17 +100,11 @@ def fit_model(
         "feature_labels": {f: FEATURES[f].label for f in features},
         "random_state": seed,
         "n_samples": len(X),
-        "metrics": {
-            "inertia": float(kmeans.inertia_),
-            "silhouette": silhouette(Z, labels, seed),
-            "davies_bouldin": float(davies_bouldin_score(Z, labels)),
-            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)),
-            "silhouette_sample_size": min(len(Z), SILHOUETTE_SAMPLE_SIZE),
-        },
-        "k_selection": [score.__dict__ for score in scores],
-        "k_selection_sample_size": min(len(Z), K_SELECTION_SAMPLE_SIZE),
+        "metrics": {"inertia": float(kmeans.inertia_), **clustering_metrics(Z, labels, seed)},
+        "k_selection": [score.__dict__ for score in selection.scores],
+        "k_selection_sample_size": selection.sample_size,
         "data_stats": {f: FeatureStats.of(X[:, i]).__dict__ for i, f in enumerate(features)},
-        "map_sample": np.round(_sample(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
+        "map_sample": np.round(sample_rows(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }

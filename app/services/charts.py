@@ -62,9 +62,7 @@ def segment_map(model: SegmentationModel, *, width: int = 640, height: int = 440
     # Decision regions: classify a grid of cell centres, then merge runs of equal cells into rectangles.
     xs = np.arange(x_min, x_max, GRID_STEP)
     ys = np.arange(y_min, y_max, GRID_STEP)
-    grid_x, grid_y = np.meshgrid(xs + GRID_STEP / 2, ys + GRID_STEP / 2)
-    cells, _ = model.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
-    cells = cells.reshape(len(ys), len(xs))
+    cells = model.decision_grid(xs + GRID_STEP / 2, ys + GRID_STEP / 2)
     regions = []
     for row, y0 in enumerate(ys):
         start = 0

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from app.core.errors import InvalidDataset
-from app.models import training
+from app.models import clustering
 from app.models.synthetic import generate_customers
 from app.models.training import fit_model, train
 
@@ -95,8 +95,8 @@ def test_other_k_gets_unique_names(default_data):
 
 def test_large_data_uses_samples_for_the_quadratic_parts(monkeypatch):
     # Smaller limits keep the test quick; the mechanism is the same at 1M rows.
-    monkeypatch.setattr(training, "K_SELECTION_SAMPLE_SIZE", 3_000)
-    monkeypatch.setattr(training, "SILHOUETTE_SAMPLE_SIZE", 1_000)
+    monkeypatch.setattr(clustering, "K_SELECTION_SAMPLE_SIZE", 3_000)
+    monkeypatch.setattr(clustering, "SILHOUETTE_SAMPLE_SIZE", 1_000)
     X = _features(generate_customers(8_000, seed=11))
     model = fit_model(X, FEATURES, k=5)
     assert model.info["k_selection_sample_size"] == 3_000

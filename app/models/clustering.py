@@ -1,0 +1,81 @@
+"""Clustering primitives shared by training, evaluation and the notebooks: fit, score, choose k."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+K_RANGE = range(2, 11)
+DEFAULT_K = 5
+DEFAULT_SEED = 42
+N_INIT = 10
+# Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample.
+SILHOUETTE_SAMPLE_SIZE = 10_000
+# The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
+K_SELECTION_SAMPLE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class KScore:
+    """Evidence for one candidate k."""
+
+    k: int
+    inertia: float
+    silhouette: float
+
+
+def fit_kmeans(Z: np.ndarray, k: int, seed: int) -> KMeans:
+    """Fit KMeans with the project's fixed settings on standardized data."""
+    return KMeans(n_clusters=k, init="k-means++", n_init=N_INIT, random_state=seed).fit(Z)
+
+
+def silhouette(Z: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    """Silhouette score, on a fixed-seed sample when the data is large."""
+    sample = SILHOUETTE_SAMPLE_SIZE if len(Z) > SILHOUETTE_SAMPLE_SIZE else None
+    return float(silhouette_score(Z, labels, sample_size=sample, random_state=seed))
+
+
+def clustering_metrics(Z: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
+    """Silhouette (sampled when large), Davies-Bouldin and Calinski-Harabasz of a labelling."""
+    return {
+        "silhouette": silhouette(Z, labels, seed),
+        "davies_bouldin": float(davies_bouldin_score(Z, labels)),
+        "calinski_harabasz": float(calinski_harabasz_score(Z, labels)),
+        "silhouette_sample_size": min(len(Z), SILHOUETTE_SAMPLE_SIZE),
+    }
+
+
+def sample_rows(Z: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """At most `size` rows of Z, drawn without replacement with a fixed seed."""
+    if len(Z) <= size:
+        return Z
+    return Z[np.random.default_rng(seed).choice(len(Z), size, replace=False)]
+
+
+@dataclass
+class KSelection:
+    """The k sweep: a score per k, the rows it ran on, and the fitted models when those were all rows."""
+
+    scores: list[KScore]
+    sample_size: int
+    fitted: dict[int, KMeans]
+
+
+def select_k(Z: np.ndarray, seed: int, ks: range = K_RANGE) -> KSelection:
+    """Fit every candidate k and score it (on a fixed-seed sample when the data is large)."""
+    data = sample_rows(Z, K_SELECTION_SAMPLE_SIZE, seed)
+    selection = KSelection(scores=[], sample_size=len(data), fitted={})
+    for k in ks:
+        if k >= len(data):
+            break
+        kmeans = fit_kmeans(data, k, seed)
+        selection.scores.append(KScore(k, float(kmeans.inertia_), silhouette(data, kmeans.labels_, seed)))
+        if data is Z:
+            selection.fitted[k] = kmeans
+    return selection
+
+
+def best_k(scores: list[KScore]) -> int:
+    """The candidate with the highest silhouette (the smaller k on a tie)."""
+    return max(scores, key=lambda score: (score.silhouette, -score.k)).k
