@@ -1,4 +1,4 @@
-"""Start the real app under uvicorn on a free local port, for tests that need a real server."""
+"""Start an app under uvicorn on a free local port, for tests and benchmarks that need a real server."""
 
 import os
 import socket
@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.config import PROJECT_ROOT
@@ -20,14 +21,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: where it listens, its process id, and how long it took to answer health."""
+
+    url: str
+    pid: int
+    ready_seconds: float
+
+
 @contextmanager
-def live_server(env: dict[str, str], log_path: Path, timeout: float = 60.0) -> Iterator[str]:
-    """Run `uvicorn main:app` with extra environment; yield its base URL once health answers."""
+def live_server(
+    env: dict[str, str], log_path: Path, *, app: str = "main:app", timeout: float = 60.0
+) -> Iterator[Server]:
+    """Run `uvicorn <app>` with extra environment; yield it once /api/v1/health answers 200."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env={**os.environ, **env},
             stdout=log,
@@ -44,8 +57,8 @@ def live_server(env: dict[str, str], log_path: Path, timeout: float = 60.0) -> I
                 except OSError:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"server not ready in {timeout} s: {log_path.read_text()[-2000:]}") from None
-                    time.sleep(0.1)
-            yield base_url
+                    time.sleep(0.02)
+            yield Server(base_url, process.pid, time.perf_counter() - started)
         finally:
             process.terminate()
             try:

@@ -13,8 +13,8 @@ from tests.live_server import live_server
 def server_url(model_dir, tmp_path_factory):
     """A real server on a free port, serving the session's model."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with live_server({"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_FORMAT": "json"}, log) as url:
-        yield url
+    with live_server({"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_FORMAT": "json"}, log) as server:
+        yield server.url
 
 
 def _smoke(url: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from app import __version__
-from app.controllers.deps import ModelStateDep, SegmenterDep
+from app.controllers.deps import ModelStateDep, RawBodyDep, SegmenterDep, parse_json_body
 from app.core.config import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.model import (
@@ -63,7 +63,7 @@ def predict(
     # The service output is built to match Prediction; returning a response skips re-validating it.
     return FastJSONResponse(
         segmentation.predict_customer(
-            model, annual_income=customer.annual_income, spending_score=customer.spending_score
+            model, annual_income=customer["annual_income"], spending_score=customer["spending_score"]
         )
     )
 
@@ -76,12 +76,19 @@ def predict(
     description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
     "come back in input order, with the number of customers in each segment.",
     responses=error_responses(400, 413, 422, 503),
+    # The body is parsed by the route (one pydantic pass over the raw bytes), so its schema is declared here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchIn"}}},
+        }
+    },
 )
-def predict_batch(batch: BatchIn, model: SegmenterDep, settings: SettingsDep) -> FastJSONResponse:
+def predict_batch(body: RawBodyDep, model: SegmenterDep, settings: SettingsDep) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
-    customers = [customer.model_dump() for customer in batch.customers]
+    batch = parse_json_body(BatchIn, body)
     return FastJSONResponse(
-        segmentation.predict_customers(model, customers=customers, max_batch_size=settings.max_batch_size)
+        segmentation.predict_customers(model, customers=batch.customers, max_batch_size=settings.max_batch_size)
     )
 
 

@@ -1,5 +1,6 @@
 """Save and load model artifacts: atomic swap on save, sha256 check before unpickling."""
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -9,13 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import joblib
-import sklearn
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
-
 from app.core.errors import ArtifactError
-from app.models.segmenter import Segment, SegmentationModel
+from app.models.segmenter import Estimators, Segment, SegmentationModel
 from app.utils.hashing import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -63,12 +59,15 @@ def save_model(model: SegmentationModel, model_dir: str | Path) -> Path:
     model_dir = Path(model_dir).resolve()
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.staging-", dir=model_dir.parent))
+    import joblib  # only training saves, so serving never imports joblib
+
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the swapped-in folder should not be
         joblib.dump(model.kmeans, staging / KMEANS_FILE)
         joblib.dump(model.scaler, staging / SCALER_FILE)
         info = {
             **model.info,
+            "parameters": model.parameters(),
             "segments": [segment.to_dict() for segment in model.segments],
             "artifacts": {name: sha256_file(staging / name) for name in PICKLES},
         }
@@ -119,33 +118,70 @@ def _verify(model_dir: Path, info: dict[str, Any]) -> None:
             )
 
 
+def _installed_sklearn() -> str | None:
+    # Read from package metadata: importing scikit-learn costs a second and ~100 MB the server never needs.
+    try:
+        return importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _unpickle(model_dir: Path, info: dict[str, Any]) -> Estimators:
+    """Unpickle the estimators, re-checking each sha256 first, and check they match the recorded parameters."""
+    import joblib
+    import numpy as np
+    import sklearn
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    _verify(model_dir, info)
+    try:
+        with warnings.catch_warnings():
+            # load_model already warned about a version difference, once, in plain words.
+            warnings.simplefilter("ignore", sklearn.exceptions.InconsistentVersionWarning)
+            kmeans = joblib.load(model_dir / KMEANS_FILE)
+            scaler = joblib.load(model_dir / SCALER_FILE)
+    except Exception as exc:  # unpickling can raise almost anything; all of it means "unusable"
+        raise ArtifactError(f"model artifacts in {model_dir} are unusable: {exc}; {RETRAIN_HINT}") from None
+    if not isinstance(kmeans, KMeans) or not isinstance(scaler, StandardScaler):
+        raise ArtifactError(f"model artifacts in {model_dir} hold unexpected objects; {RETRAIN_HINT}")
+    parameters = info["parameters"]
+    if not (
+        np.array_equal(kmeans.cluster_centers_, parameters["cluster_centers"])
+        and np.array_equal(scaler.mean_, parameters["mean"])
+        and np.array_equal(scaler.scale_, parameters["scale"])
+    ):
+        raise ArtifactError(f"the pickles in {model_dir} disagree with {INFO_FILE}; {RETRAIN_HINT}")
+    return scaler, kmeans
+
+
 def load_model(model_dir: str | Path) -> SegmentationModel:
-    """Load verified artifacts; every pickle's sha256 is checked before it is unpickled."""
+    """Load verified artifacts: every pickle's sha256 is checked first, and pickles are unpickled only on use."""
     model_dir = Path(model_dir)
     if not (model_dir / INFO_FILE).is_file() and (_previous_dir(model_dir) / INFO_FILE).is_file():
         logger.warning("using the model left at %s by an interrupted save", _previous_dir(model_dir))
         model_dir = _previous_dir(model_dir)
     info = read_info(model_dir)
     _verify(model_dir, info)
-    trained_with = info.get("sklearn_version")
-    if trained_with != sklearn.__version__:
+    trained_with, installed = info.get("sklearn_version"), _installed_sklearn()
+    if trained_with != installed:
         logger.warning(
             "model was trained with scikit-learn %s but %s is installed; retrain if predictions look wrong",
             trained_with,
-            sklearn.__version__,
+            installed,
         )
     try:
-        with warnings.catch_warnings():
-            # Our own warning above says the same thing once, in plain words.
-            warnings.simplefilter("ignore", sklearn.exceptions.InconsistentVersionWarning)
-            kmeans = joblib.load(model_dir / KMEANS_FILE)
-            scaler = joblib.load(model_dir / SCALER_FILE)
-        if not isinstance(kmeans, KMeans) or not isinstance(scaler, StandardScaler):
-            raise TypeError("unexpected object types in the pickles")
+        parameters = info["parameters"]
         segments = [Segment.from_dict(segment) for segment in info["segments"]]
-        model_info = {key: value for key, value in info.items() if key not in ("segments", "artifacts")}
-        return SegmentationModel(scaler, kmeans, list(info["features"]), segments, model_info)
-    except ArtifactError:
-        raise
-    except Exception as exc:  # unpickling can raise almost anything; all of it means "unusable"
-        raise ArtifactError(f"model artifacts in {model_dir} are unusable: {exc}; {RETRAIN_HINT}") from None
+        model_info = {key: value for key, value in info.items() if key not in ("segments", "artifacts", "parameters")}
+        return SegmentationModel(
+            list(info["features"]),
+            parameters["mean"],
+            parameters["scale"],
+            parameters["cluster_centers"],
+            segments,
+            model_info,
+            estimators=lambda: _unpickle(model_dir, info),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{model_dir / INFO_FILE} is incomplete or inconsistent ({exc}); {RETRAIN_HINT}") from None

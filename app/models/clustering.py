@@ -10,8 +10,9 @@ K_RANGE = range(2, 11)
 DEFAULT_K = 5
 DEFAULT_SEED = 42
 N_INIT = 10
-# Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample.
-SILHOUETTE_SAMPLE_SIZE = 10_000
+# Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample (5,000 rows keep
+# its standard error near 0.005 while a 1M-row training run stays within seconds).
+SILHOUETTE_SAMPLE_SIZE = 5_000
 # The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
 K_SELECTION_SAMPLE_SIZE = 50_000
 

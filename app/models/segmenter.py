@@ -1,13 +1,21 @@
 """The fitted segmentation model and its fast, exact prediction path."""
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:  # scikit-learn is only needed to train or unpickle, never to predict
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+# Rows per prediction chunk: large enough to amortise per-call overhead, small enough to stay near the cache.
+PREDICT_CHUNK_ROWS = 131_072
+MAX_PREDICT_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -57,35 +65,87 @@ class Segment:
         return cls(**data)
 
 
+Estimators = tuple["StandardScaler", "KMeans"]
+
+
 @dataclass
 class SegmentationModel:
-    """A StandardScaler and KMeans pair with named segments, ordered by segment id."""
+    """Fitted StandardScaler and KMeans parameters with named segments, ordered by segment id.
 
-    scaler: StandardScaler
-    kmeans: KMeans
+    Prediction needs only the parameters (plain arrays), so serving never imports scikit-learn. The
+    estimator objects themselves come from `estimators`: given directly after training, or a loader
+    that unpickles the verified artifacts the first time `scaler` or `kmeans` is used.
+    """
+
     features: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    cluster_centers: np.ndarray  # standardized units, in KMeans label order
     segments: list[Segment]
     info: dict[str, Any] = field(default_factory=dict)
+    estimators: Estimators | Callable[[], Estimators] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        n_clusters, n_features = self.kmeans.cluster_centers_.shape
+        self.mean = np.asarray(self.mean, dtype=np.float64)
+        self.scale = np.asarray(self.scale, dtype=np.float64)
+        self.cluster_centers = np.asarray(self.cluster_centers, dtype=np.float64)
+        n_clusters, n_features = self.cluster_centers.shape
         labels = sorted(segment.kmeans_label for segment in self.segments)
         if labels != list(range(n_clusters)):
             raise ValueError("segments must map every KMeans label exactly once")
-        if n_features != len(self.features) or self.scaler.mean_.shape != (n_features,):
+        if n_features != len(self.features) or self.mean.shape != (n_features,) or self.scale.shape != (n_features,):
             raise ValueError("scaler, KMeans and feature list disagree on the number of features")
         self.segments = sorted(self.segments, key=lambda segment: segment.segment_id)
         order = [segment.kmeans_label for segment in self.segments]
         # Fast-path copies: centroids in segment order, so an argmin index is a segment position.
-        self._mean = np.asarray(self.scaler.mean_, dtype=np.float64)
-        self._scale = np.asarray(self.scaler.scale_, dtype=np.float64)
-        self._centroids = np.ascontiguousarray(self.kmeans.cluster_centers_[order], dtype=np.float64)
+        self._mean = self.mean
+        self._scale = self.scale
+        self._centroids = np.ascontiguousarray(self.cluster_centers[order])
         self._mean_list = self._mean.tolist()
         self._scale_list = self._scale.tolist()
         self._centroid_rows = self._centroids.tolist()
         self._by_id = {segment.segment_id: segment for segment in self.segments}
         # Segment ids as JSON object keys, built once rather than per prediction.
         self.segment_keys = [str(segment.segment_id) for segment in self.segments]
+
+    @classmethod
+    def from_estimators(
+        cls,
+        scaler: "StandardScaler",
+        kmeans: "KMeans",
+        features: list[str],
+        segments: list[Segment],
+        info: dict[str, Any] | None = None,
+    ) -> "SegmentationModel":
+        """Wrap freshly fitted estimators."""
+        return cls(
+            features, scaler.mean_, scaler.scale_, kmeans.cluster_centers_, segments, info or {}, (scaler, kmeans)
+        )
+
+    def parameters(self) -> dict[str, list]:
+        """The fitted parameters as JSON-ready lists (exact: floats survive a JSON round trip)."""
+        return {
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "cluster_centers": self.cluster_centers.tolist(),
+        }
+
+    def _estimators(self) -> Estimators:
+        if callable(self.estimators):
+            self.estimators = self.estimators()
+        if self.estimators is None:
+            raise ValueError("this model has no estimator objects")
+        return self.estimators
+
+    @property
+    def scaler(self) -> "StandardScaler":
+        """The fitted StandardScaler (unpickled on first use when loaded from artifacts)."""
+        return self._estimators()[0]
+
+    @property
+    def kmeans(self) -> "KMeans":
+        """The fitted KMeans (unpickled on first use when loaded from artifacts)."""
+        return self._estimators()[1]
 
     @property
     def n_clusters(self) -> int:
@@ -101,26 +161,52 @@ class SegmentationModel:
         """Look up a segment by its stable id."""
         return self._by_id.get(segment_id)
 
-    def standardize(self, X: np.ndarray) -> np.ndarray:
-        """Apply the fitted scaler exactly as StandardScaler.transform does."""
-        return (np.asarray(X, dtype=np.float64) - self._mean) / self._scale
-
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return each row's segment position and its distances to every centroid."""
-        Z = self.standardize(X)
-        if Z.ndim != 2 or Z.shape[1] != len(self.features):
-            raise ValueError(f"expected an array of shape (n, {len(self.features)}), got {Z.shape}")
-        squared = np.empty((Z.shape[0], self.n_clusters), dtype=np.float64)
-        # One column per centroid keeps memory at n x k instead of n x k x features.
+        """Return each row's segment position and its distances to every centroid (standardized units)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.features):
+            raise ValueError(f"expected an array of shape (n, {len(self.features)}), got {X.shape}")
+        n = X.shape[0]
+        positions = np.empty(n, dtype=np.intp)
+        # Stored centroid-major so each chunk writes contiguous rows; callers get the (n, k) view.
+        distances = np.empty((self.n_clusters, n), dtype=np.float64)
+        chunks = [(start, min(start + PREDICT_CHUNK_ROWS, n)) for start in range(0, n, PREDICT_CHUNK_ROWS)]
+        workers = min(len(chunks), os.cpu_count() or 1, MAX_PREDICT_THREADS)
+        if workers > 1:
+            # numpy releases the GIL, so cache-sized chunks on several threads use every core.
+            with ThreadPoolExecutor(workers) as pool:
+                for _ in pool.map(lambda chunk: self._predict_chunk(X, positions, distances, *chunk), chunks):
+                    pass
+        else:
+            for chunk in chunks:
+                self._predict_chunk(X, positions, distances, *chunk)
+        return positions, distances.T
+
+    def _predict_chunk(
+        self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray, start: int, stop: int
+    ) -> None:
+        # Same operations, in the same order, as predict_one, so both give bit-identical answers.
+        z = [(X[start:stop, f] - self._mean[f]) / self._scale[f] for f in range(X.shape[1])]
+        squared = distances[:, start:stop]
+        diff = np.empty(stop - start, dtype=np.float64)
         for j, centroid in enumerate(self._centroids):
-            column = squared[:, j]
-            np.subtract(Z[:, 0], centroid[0], out=column)
-            np.multiply(column, column, out=column)
-            for f in range(1, Z.shape[1]):
-                diff = Z[:, f] - centroid[f]
-                column += diff * diff
-        positions = np.argmin(squared, axis=1)
-        return positions, np.sqrt(squared, out=squared)
+            row = squared[j]
+            np.subtract(z[0], centroid[0], out=row)
+            np.multiply(row, row, out=row)
+            for f in range(1, len(z)):
+                np.subtract(z[f], centroid[f], out=diff)
+                np.multiply(diff, diff, out=diff)
+                row += diff
+        # argmin over a short axis is slow in numpy; a min-reduce and k equality tests give the same
+        # first-minimum answer several times faster. Walking j downwards lets the first minimum win ties.
+        nearest = np.minimum.reduce(squared, axis=0)
+        position = np.full(stop - start, self.n_clusters - 1, dtype=np.int8)
+        is_min = np.empty(stop - start, dtype=bool)
+        for j in range(self.n_clusters - 2, -1, -1):
+            np.equal(squared[j], nearest, out=is_min)
+            position = np.where(is_min, np.int8(j), position)
+        positions[start:stop] = position
+        np.sqrt(squared, out=squared)
 
     def decision_grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Segment positions on a 2-D grid of the first two features: shape (len(ys), len(xs))."""

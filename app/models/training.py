@@ -108,7 +108,9 @@ def fit_model(
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }
-    return SegmentationModel(scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features), info)
+    return SegmentationModel.from_estimators(
+        scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features), info
+    )
 
 
 def train(

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict
 
 # Strict: booleans, strings and null are not numbers; NaN and infinities are not finite.
 AnnualIncome = Annotated[
@@ -29,15 +30,19 @@ SpendingScore = Annotated[
 ]
 
 
-class CustomerIn(BaseModel):
+class CustomerIn(TypedDict):
     """One customer to segment."""
 
-    model_config = ConfigDict(
+    # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
+    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
         extra="forbid", json_schema_extra={"examples": [{"annual_income": 85, "spending_score": 80}]}
     )
 
     annual_income: AnnualIncome
     spending_score: SpendingScore
+
+
+CustomerValidator = TypeAdapter(CustomerIn)
 
 
 class BatchIn(BaseModel):

@@ -8,7 +8,6 @@ from app.core.config import Settings
 from app.core.errors import ModelNotReady, SegmentationError
 from app.models.artifacts import load_model, model_exists
 from app.models.segmenter import SegmentationModel
-from app.models.training import train
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
@@ -31,6 +30,8 @@ class ModelState:
 
 def _train_default(settings: Settings) -> None:
     # Several workers may start at once: one trains, the others wait and then find the model.
+    from app.models.training import train  # training pulls in pandas and scikit-learn; serving does not
+
     lock = settings.model_dir.parent / f".{settings.model_dir.name}.lock"
     with exclusive_lock(lock):
         if model_exists(settings.model_dir):

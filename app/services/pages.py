@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.models.segmenter import SegmentationModel
-from app.schemas.prediction import CustomerIn
+from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.services import charts, segmentation
 from app.services.model_state import ModelState
 
@@ -49,7 +49,7 @@ def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, di
     if errors:
         return None, errors
     try:
-        return CustomerIn.model_validate(numbers), {}
+        return CustomerValidator.validate_python(numbers), {}
     except ValidationError as exc:
         for error in exc.errors():
             errors[str(error["loc"][0])] = _friendly(str(error["loc"][0]), error)
@@ -76,11 +76,11 @@ def home_page(state: ModelState, values: dict[str, str | None]) -> dict[str, Any
     context.update(_segment_context(model))
     if customer is not None:
         context["result"] = segmentation.predict_customer(
-            model, annual_income=customer.annual_income, spending_score=customer.spending_score
+            model, annual_income=customer["annual_income"], spending_score=customer["spending_score"]
         )
         if context["segment_map"]:
             context["marker_x"], context["marker_y"] = charts.map_position(
-                context["segment_map"], customer.annual_income, customer.spending_score
+                context["segment_map"], customer["annual_income"], customer["spending_score"]
             )
     return context
 

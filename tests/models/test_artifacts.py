@@ -3,11 +3,14 @@
 import json
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import joblib
 import pytest
 
+from app.core.config import PROJECT_ROOT
 from app.core.errors import ArtifactError, InvalidDataset
 from app.models import artifacts
 from app.models.artifacts import load_model, model_exists, save_model
@@ -39,6 +42,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_round_trip_keeps_predictions(model, fresh_dir):
     loaded = load_model(fresh_dir)
     assert loaded.version == model.version
+    assert loaded.kmeans.n_clusters == 5 and loaded.scaler.mean_.shape == (2,)
     assert [s.name for s in loaded.segments] == [s.name for s in model.segments]
     assert loaded.predict_one([120, 90]) == model.predict_one([120, 90])
 
@@ -57,8 +61,41 @@ def test_edited_checksum_still_cannot_smuggle_a_wrong_object(fresh_dir):
     info = json.loads((fresh_dir / "model_info.json").read_text())
     info["artifacts"]["kmeans_model.pkl"] = artifacts.sha256_file(fresh_dir / "kmeans_model.pkl")
     (fresh_dir / "model_info.json").write_text(json.dumps(info))
-    with pytest.raises(ArtifactError, match="unusable"):
-        load_model(fresh_dir)
+    loaded = load_model(fresh_dir)
+    with pytest.raises(ArtifactError, match="unexpected objects"):
+        _ = loaded.kmeans
+
+
+def test_pickles_that_disagree_with_the_recorded_parameters_are_refused(fresh_dir):
+    info = json.loads((fresh_dir / "model_info.json").read_text())
+    info["parameters"]["mean"][0] += 1.0
+    (fresh_dir / "model_info.json").write_text(json.dumps(info))
+    with pytest.raises(ArtifactError, match="disagree"):
+        _ = load_model(fresh_dir).scaler
+
+
+def test_pickle_replaced_after_loading_is_refused_on_first_use(fresh_dir, tmp_path):
+    loaded = load_model(fresh_dir)
+    marker = tmp_path / "marker.txt"
+    (fresh_dir / "kmeans_model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ArtifactError, match="does not match the sha256"):
+        _ = loaded.kmeans
+    assert not marker.exists()
+
+
+def test_serving_a_model_never_imports_scikit_learn(model_dir):
+    code = (
+        "import sys\n"
+        "from app.models.artifacts import load_model\n"
+        f"model = load_model({str(model_dir)!r})\n"
+        "model.predict_one([120, 90])\n"
+        "from app.services import segmentation\n"
+        "segmentation.predict_customer(model, annual_income=1, spending_score=2)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'sklearn', 'pandas', 'scipy', 'joblib'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -101,7 +138,7 @@ def test_interrupted_save_keeps_the_previous_model(model, fresh_dir, monkeypatch
         real_dump(value, path)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(artifacts.joblib, "dump", dump_then_interrupt)
+    monkeypatch.setattr(joblib, "dump", dump_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         save_model(model, fresh_dir)
     assert _snapshot(fresh_dir) == before

@@ -1,0 +1,418 @@
+"""Benchmarks: every figure is a ratio against a baseline measured in the same run, on this machine.
+
+python benchmarks/run.py            full run (under 10 minutes on 2 cores)
+python benchmarks/run.py --quick    smaller sizes and shorter loads (under 2 minutes)
+python benchmarks/run.py --dry-run  tiny sizes, to check that every benchmark still runs
+
+Prints a table (figure, project, baseline, ratio, goal) and writes benchmarks/results/latest.json.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.metrics import silhouette_score  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from app.models import clustering  # noqa: E402
+from app.models.artifacts import load_model  # noqa: E402
+from app.models.synthetic import generate_customers, write_customers  # noqa: E402
+from app.models.training import fit_model, train  # noqa: E402
+from app.services import segmentation  # noqa: E402
+from benchmarks.loadgen import run_load  # noqa: E402
+from tests.live_server import live_server  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+FEATURES = ["annual_income", "spending_score"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each benchmark is in one mode."""
+
+    batch_rows: int
+    http_seconds: float
+    http_rounds: int
+    train_rows: int
+    predictions_for_rss: int
+    startup_runs: int
+
+
+MODES = {
+    "full": Sizes(1_000_000, 10, 2, 1_000_000, 1_000, 3),
+    "quick": Sizes(1_000_000, 3, 1, 300_000, 1_000, 2),
+    "dry-run": Sizes(20_000, 1, 1, 20_000, 50, 1),
+}
+
+
+@dataclass
+class Figure:
+    """One row of the results table."""
+
+    name: str
+    unit: str
+    project: float
+    baseline: float | None
+    ratio: float | None
+    goal: str
+    met: bool | None
+    note: str = ""
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    """Best wall time of `repeat` calls (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _per_call(fn: Callable[[], object], calls: int, repeat: int = 5) -> float:
+    """Median seconds per call over `repeat` timed loops of `calls` calls."""
+    loops = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        loops.append((time.perf_counter() - started) / calls)
+    return statistics.median(loops)
+
+
+def bench_single_predict(model, sizes: Sizes) -> list[Figure]:
+    """1. One row in process: the project's predict path against kmeans.predict(scaler.transform(x))."""
+    x = np.array([[60.0, 50.0]])
+    sklearn_s = _per_call(
+        lambda: model.kmeans.predict(model.scaler.transform(x)), 200 if sizes.batch_rows > 50_000 else 20
+    )
+    project_s = _per_call(lambda: model.predict_one([60.0, 50.0]), 20_000 if sizes.batch_rows > 50_000 else 200)
+    service_s = _per_call(
+        lambda: segmentation.predict_customer(model, annual_income=60.0, spending_score=50.0),
+        20_000 if sizes.batch_rows > 50_000 else 200,
+    )
+    ratio = sklearn_s / project_s
+    return [
+        Figure("single-row predict, speed-up vs sklearn", "x", ratio, 1.0, ratio, ">= 50x", ratio >= 50),
+        Figure("single-row predict latency", "us", project_s * 1e6, sklearn_s * 1e6, sklearn_s / project_s, "", None),
+        Figure(
+            "single-row predict + advice (service) latency",
+            "us",
+            service_s * 1e6,
+            sklearn_s * 1e6,
+            sklearn_s / service_s,
+            "",
+            None,
+            "segment, distances, confidence, runner-up, atypical flag",
+        ),
+    ]
+
+
+def bench_batch_predict(model, sizes: Sizes) -> list[Figure]:
+    """2. Many rows in process: project predict (labels and all distances) against sklearn's labels."""
+    X = np.random.default_rng(0).uniform([0, 1], [150, 100], (sizes.batch_rows, 2))
+    sklearn_s = _best(lambda: model.kmeans.predict(model.scaler.transform(X)), 5)
+    project_s = _best(lambda: model.predict(X), 5)
+    ratio = sklearn_s / project_s
+    return [
+        Figure(
+            f"batch predict {sizes.batch_rows:,} rows",
+            "rows/s",
+            sizes.batch_rows / project_s,
+            sizes.batch_rows / sklearn_s,
+            ratio,
+            "ratio >= 1.0",
+            ratio >= 1.0,
+            "project also returns every distance",
+        )
+    ]
+
+
+def _alternate(runs: int, project: Callable[[], object], baseline: Callable[[], object]) -> tuple[list, list]:
+    """Run project and baseline in turns, so slow spells of a shared machine hit both."""
+    project_results, baseline_results = [], []
+    for _ in range(runs):
+        baseline_results.append(baseline())
+        project_results.append(project())
+    return project_results, baseline_results
+
+
+def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """3 and 4. The real app under uvicorn (one worker) against a bare FastAPI app, same load generator."""
+    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
+    customers = np.random.default_rng(1).uniform([0, 1], [150, 100], (10_000, 2)).round(1).tolist()
+    batch = json.dumps({"customers": [{"annual_income": a, "spending_score": s} for a, s in customers]}).encode()
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
+    with (
+        live_server(env, workdir / "app.log") as app,
+        live_server(env, workdir / "bare.log", app="benchmarks.bare_app:app") as bare,
+    ):
+        load = lambda server, path, body, connections: run_load(  # noqa: E731
+            server.url + path, body, connections=connections, seconds=sizes.http_seconds
+        )
+        project, baseline = _alternate(
+            sizes.http_rounds,
+            lambda: load(app, "/api/v1/predict", single, 16),
+            lambda: load(bare, "/api/v1/predict", single, 16),
+        )
+        project_batch, baseline_batch = _alternate(
+            sizes.http_rounds,
+            lambda: load(app, "/api/v1/predict/batch", batch, 2),
+            lambda: load(bare, "/api/v1/predict/batch", batch, 2),
+        )
+    rps = statistics.median(r.requests_per_second for r in project)
+    bare_rps = statistics.median(r.requests_per_second for r in baseline)
+    batch_rate = statistics.median(r.requests_per_second for r in project_batch) * 10_000
+    bare_batch_rate = statistics.median(r.requests_per_second for r in baseline_batch) * 10_000
+    errors = sum(r.errors for r in project + baseline + project_batch + baseline_batch)
+    tool = project[0].tool
+    return [
+        Figure(
+            "HTTP predict throughput (16 connections)",
+            "req/s",
+            rps,
+            bare_rps,
+            rps / bare_rps,
+            "ratio >= 0.9",
+            rps / bare_rps >= 0.9,
+            f"{tool}; baseline: bare FastAPI, same schema, constant answer; {errors} errors",
+        ),
+        Figure("HTTP predict p50 latency", "ms", project[-1].p50_ms, baseline[-1].p50_ms, None, "", None),
+        Figure("HTTP predict p99 latency", "ms", project[-1].p99_ms, baseline[-1].p99_ms, None, "", None),
+        Figure(
+            "HTTP batch of 10,000 customers",
+            "customers/s",
+            batch_rate,
+            bare_batch_rate,
+            batch_rate / bare_batch_rate,
+            ">= 200,000/s",
+            batch_rate >= 200_000,
+            "baseline validates the same body and answers a constant",
+        ),
+    ]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def _post_many(url: str, count: int) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    rng = np.random.default_rng(2)
+    for income, score in rng.uniform([0, 1], [150, 100], (count, 2)).tolist():
+        body = json.dumps({"annual_income": income, "spending_score": score})
+        connection.request("POST", "/api/v1/predict", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"prediction failed with {response.status}")
+    connection.close()
+
+
+def _import_seconds(module: str, runs: int) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    results = []
+    for _ in range(runs):
+        output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        results.append(float(output.stdout.strip()))
+    return statistics.median(results)
+
+
+def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """5. Start-up to health 200, model load, imports, and peak memory after predictions."""
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_LEVEL": "WARNING"}
+    ready, bare_ready, rss, bare_rss = [], [], [], []
+    for run in range(sizes.startup_runs):
+        with live_server(env, workdir / f"start-{run}.log") as server:
+            ready.append(server.ready_seconds)
+            _post_many(server.url, sizes.predictions_for_rss)
+            rss.append(_peak_rss_mb(server.pid))
+        with live_server(env, workdir / f"bare-{run}.log", app="benchmarks.bare_app:app") as server:
+            bare_ready.append(server.ready_seconds)
+            _post_many(server.url, sizes.predictions_for_rss)
+            bare_rss.append(_peak_rss_mb(server.pid))
+    load_s = _best(lambda: load_model(model_dir), 5)
+    # The obvious alternative: unpickle both estimators (scikit-learn is already imported here, which flatters it).
+    unpickle_s = _best(lambda: (joblib.load(model_dir / "kmeans_model.pkl"), joblib.load(model_dir / "scaler.pkl")), 5)
+    imports = _import_seconds("main", sizes.startup_runs + 1)
+    bare_imports = _import_seconds("benchmarks.bare_app", sizes.startup_runs + 1)
+    ready_s, bare_ready_s = statistics.median(ready), statistics.median(bare_ready)
+    rss_mb, bare_rss_mb = statistics.median(rss), statistics.median(bare_rss)
+    return [
+        Figure("start-up to health 200", "s", ready_s, bare_ready_s, ready_s / bare_ready_s, "< 3 s", ready_s < 3),
+        Figure(
+            "model load (verify checksums + read parameters)",
+            "s",
+            load_s,
+            unpickle_s,
+            unpickle_s / load_s,
+            "< 0.5 s",
+            load_s < 0.5,
+            "baseline: joblib.load of both pickles",
+        ),
+        Figure("imports (import main)", "s", imports, bare_imports, imports / bare_imports, "", None),
+        Figure(
+            f"peak RSS after {sizes.predictions_for_rss:,} predictions",
+            "MB",
+            rss_mb,
+            bare_rss_mb,
+            rss_mb / bare_rss_mb,
+            "<= 150 MB",
+            rss_mb <= 150,
+            "one uvicorn worker",
+        ),
+    ]
+
+
+def bench_training(sizes: Sizes) -> list[Figure]:
+    """6. Training at scale: the project's pipeline against sklearn with the same settings on the same data."""
+    frame = generate_customers(sizes.train_rows, seed=7)
+    X = frame[["Annual Income (k$)", "Spending Score (1-100)"]].to_numpy(dtype=float)
+
+    def sklearn_fit() -> None:
+        Z = StandardScaler().fit_transform(X)
+        KMeans(n_clusters=5, init="k-means++", n_init=clustering.N_INIT, random_state=42).fit(Z)
+
+    def sklearn_sweep() -> None:
+        Z = StandardScaler().fit_transform(X)
+        for k in clustering.K_RANGE:
+            labels = KMeans(n_clusters=k, init="k-means++", n_init=clustering.N_INIT, random_state=42).fit_predict(Z)
+            silhouette_score(Z, labels, sample_size=min(len(Z), clustering.SILHOUETTE_SAMPLE_SIZE), random_state=42)
+
+    fit_s, sk_fit_s = _best(lambda: fit_model(X, FEATURES, k=5), 1), _best(sklearn_fit, 1)
+    auto_model = None
+
+    def project_auto() -> None:
+        nonlocal auto_model
+        auto_model = fit_model(X, FEATURES, k="auto")
+
+    auto_s, sk_auto_s = _best(project_auto, 1), _best(sklearn_sweep, 1)
+    sample = auto_model.info["metrics"]["silhouette_sample_size"]
+    rows = f"{sizes.train_rows:,} rows"
+    return [
+        Figure(
+            f"train k=5 on {rows}",
+            "s",
+            fit_s,
+            sk_fit_s,
+            sk_fit_s / fit_s,
+            "< 15 s",
+            fit_s < 15,
+            "project also sweeps k=2..10 (sampled), names segments, computes 4 metrics",
+        ),
+        Figure(
+            f"train --k auto on {rows}",
+            "s",
+            auto_s,
+            sk_auto_s,
+            sk_auto_s / auto_s,
+            "< 90 s",
+            auto_s < 90,
+            f"chose k={auto_model.n_clusters}; silhouette sample {sample:,} rows; "
+            f"k sweep on {auto_model.info['k_selection_sample_size']:,} rows; baseline sweeps all rows",
+        ),
+    ]
+
+
+def _machine() -> dict[str, str | int]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line), cpu
+        )
+    return {
+        "cores": os.cpu_count() or 0,
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _format(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit in {"rows/s", "customers/s", "req/s"}:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def table(figures: list[Figure]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| figure | unit | project | baseline | ratio | goal | met |", "|---|---|---|---|---|---|---|"]
+    for f in figures:
+        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
+        project, baseline = _format(f.project, f.unit), _format(f.baseline, f.unit)
+        lines.append(f"| {f.name} | {f.unit} | {project} | {baseline} | {ratio} | {f.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
+    group.add_argument("--dry-run", action="store_true", help="tiny sizes: check that everything runs")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    args = parser.parse_args(argv)
+    mode = "dry-run" if args.dry_run else "quick" if args.quick else "full"
+    sizes = MODES[mode]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        workdir = Path(folder)
+        data = write_customers(workdir / "mall_customers.csv")
+        model_dir = workdir / "models_artifacts"
+        train(data, output_dir=model_dir)
+        model = load_model(model_dir)
+        figures: list[Figure] = []
+        for step in (
+            lambda: bench_single_predict(model, sizes),
+            lambda: bench_batch_predict(model, sizes),
+            lambda: bench_http(model_dir, sizes, workdir),
+            lambda: bench_startup(model_dir, sizes, workdir),
+            lambda: bench_training(sizes),
+        ):
+            figures += step()
+            print(f"... {figures[-1].name} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    report = {
+        "mode": mode,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": _machine(),
+        "figures": [asdict(f) for f in figures],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    machine = report["machine"]
+    print(f"\n{mode} run on {machine['cores']} cores, {machine['cpu']}, in {report['seconds']} s\n")
+    print(table(figures))
+    print(f"\nresults written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The benchmark script runs end to end at tiny sizes, so it cannot rot. It asserts no timings."""
+
+import json
+import subprocess
+import sys
+
+from app.core.config import PROJECT_ROOT
+
+
+def test_benchmarks_dry_run_produces_every_figure(tmp_path):
+    output = tmp_path / "latest.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--dry-run", "--output", str(output)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert report["mode"] == "dry-run"
+    names = [figure["name"] for figure in report["figures"]]
+    for expected in (
+        "single-row predict, speed-up vs sklearn",
+        "HTTP predict throughput (16 connections)",
+        "HTTP batch of 10,000 customers",
+        "start-up to health 200",
+        "model load (verify checksums + read parameters)",
+        "imports (import main)",
+    ):
+        assert expected in names
+    assert any(name.startswith("batch predict") for name in names)
+    assert any(name.startswith("peak RSS") for name in names)
+    assert any(name.startswith("train --k auto") for name in names)
+    for figure in report["figures"]:
+        assert figure["project"] > 0, figure
+        if figure["baseline"] is not None:
+            assert figure["ratio"] is None or figure["ratio"] > 0
+    assert "| figure | unit | project | baseline | ratio | goal | met |" in result.stdout
+    assert report["machine"]["cores"] >= 1
