@@ -163,6 +163,7 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
     with (
         live_server(env, workdir / "app.log") as app,
+        live_server({**env, "LOG_LEVEL": "WARNING"}, workdir / "quiet.log") as quiet,
         live_server(env, workdir / "bare.log", app="benchmarks.bare_app:app") as bare,
     ):
         load = lambda server, path, body, connections: run_load(  # noqa: E731
@@ -172,6 +173,10 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             sizes.http_rounds,
             lambda: load(app, "/api/v1/predict", single, 16),
             lambda: load(bare, "/api/v1/predict", single, 16),
+        )
+        # The same app without its one-line-per-request access log, to show what that log costs.
+        quiet_rps = statistics.median(
+            load(quiet, "/api/v1/predict", single, 16).requests_per_second for _ in range(sizes.http_rounds)
         )
         project_batch, baseline_batch = _alternate(
             sizes.http_rounds,
@@ -194,6 +199,16 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             "ratio >= 0.9",
             rps / bare_rps >= 0.9,
             f"{tool}; baseline: bare FastAPI, same schema, constant answer; {errors} errors",
+        ),
+        Figure(
+            "HTTP predict throughput, access log off",
+            "req/s",
+            quiet_rps,
+            bare_rps,
+            quiet_rps / bare_rps,
+            "",
+            None,
+            "LOG_LEVEL=WARNING: the gap above is mostly the per-request log line",
         ),
         Figure("HTTP predict p50 latency", "ms", project[-1].p50_ms, baseline[-1].p50_ms, None, "", None),
         Figure("HTTP predict p99 latency", "ms", project[-1].p99_ms, baseline[-1].p99_ms, None, "", None),

@@ -23,23 +23,6 @@ from app.utils.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1")
 
-_VIP_EXAMPLE = {
-    "segment_id": 1,
-    "segment_name": "VIP / Whale",
-    "description": "High income and high spending: the most valuable customers.",
-    "marketing_strategy": [
-        "Offer premium products and early access to new collections",
-        "Send exclusive, invitation-only offers",
-        "Assign personal shopping or concierge service",
-    ],
-    "distance": 0.42,
-    "distances": {"0": 1.61, "1": 0.42, "2": 2.23, "3": 2.47, "4": 3.02},
-    "confidence": 0.74,
-    "runner_up": {"segment_id": 0, "segment_name": "Average Customer", "distance": 1.61},
-    "is_atypical": False,
-    "model_version": "20261126.165110-95dfbc16",
-}
-
 
 @router.post(
     "/predict",
@@ -48,10 +31,7 @@ _VIP_EXAMPLE = {
     summary="Segment one customer",
     description="Returns the customer's segment with its description and marketing strategy, the distance to every "
     "segment, a confidence from the margin to the runner-up segment, and whether the customer is atypical.",
-    responses={
-        200: {"content": {"application/json": {"example": _VIP_EXAMPLE}}},
-        **error_responses(400, 413, 422, 503),
-    },
+    responses=error_responses(400, 413, 422, 503),
 )
 def predict(
     customer: Annotated[

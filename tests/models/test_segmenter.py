@@ -1,7 +1,9 @@
 """The fast prediction path gives exactly sklearn's answer, for batches and single rows."""
 
 import numpy as np
+import pytest
 
+from app.models.segmenter import Segment, SegmentationModel
 from tests.conftest import KNOWN_POINTS
 
 
@@ -36,3 +38,38 @@ def test_known_points_land_in_their_segments(model):
 def test_segment_lookup_by_stable_id(model):
     assert model.segment(1).name == "VIP / Whale"
     assert model.segment(99) is None
+
+
+def _tiny_model(centroids: list[list[float]]) -> SegmentationModel:
+    segments = [
+        Segment(
+            segment_id=i,
+            name=f"S{i}",
+            kmeans_label=i,
+            levels={},
+            description="",
+            strategy=[],
+            characteristics=[],
+            centroid={},
+            size=1,
+            share=1 / len(centroids),
+            stats={},
+            distance_p95=1.0,
+        )
+        for i in range(len(centroids))
+    ]
+    return SegmentationModel(["annual_income", "spending_score"], [0.0, 0.0], [1.0, 1.0], centroids, segments)
+
+
+def test_exact_ties_go_to_the_first_segment_like_argmin():
+    model = _tiny_model([[0.0, 5.0], [1.0, 0.0], [-1.0, 0.0]])
+    X = np.array([[0.0, 0.0], [0.0, 2.5], [3.0, 0.0], [-3.0, 0.0]])
+    positions, distances = model.predict(X)
+    assert positions.tolist() == [1, 0, 1, 2]  # (0, 0) is exactly as far from segment 1 as from segment 2
+    assert positions.tolist() == np.argmin(distances, axis=1).tolist()
+    assert [model.predict_one(row)[0] for row in X.tolist()] == positions.tolist()
+
+
+def test_predict_rejects_wrong_shapes(model):
+    with pytest.raises(ValueError, match="shape"):
+        model.predict(np.zeros((3, 3)))
