@@ -5,6 +5,8 @@ python benchmarks/run.py --quick    smaller sizes and shorter loads (under 2 min
 python benchmarks/run.py --dry-run  tiny sizes, to check that every benchmark still runs
 
 Prints a table (figure, project, baseline, ratio, goal) and writes benchmarks/results/latest.json.
+A ratio above 1 means the project beats its baseline: baseline/project for times and memory,
+project/baseline for throughput.
 """
 
 import argparse
@@ -111,8 +113,7 @@ def bench_single_predict(model, sizes: Sizes) -> list[Figure]:
     )
     ratio = sklearn_s / project_s
     return [
-        Figure("single-row predict, speed-up vs sklearn", "x", ratio, 1.0, ratio, ">= 50x", ratio >= 50),
-        Figure("single-row predict latency", "us", project_s * 1e6, sklearn_s * 1e6, sklearn_s / project_s, "", None),
+        Figure("single-row predict latency", "us", project_s * 1e6, sklearn_s * 1e6, ratio, "ratio >= 50", ratio >= 50),
         Figure(
             "single-row predict + advice (service) latency",
             "us",
@@ -276,7 +277,7 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     ready_s, bare_ready_s = statistics.median(ready), statistics.median(bare_ready)
     rss_mb, bare_rss_mb = statistics.median(rss), statistics.median(bare_rss)
     return [
-        Figure("start-up to health 200", "s", ready_s, bare_ready_s, ready_s / bare_ready_s, "< 3 s", ready_s < 3),
+        Figure("start-up to health 200", "s", ready_s, bare_ready_s, bare_ready_s / ready_s, "< 3 s", ready_s < 3),
         Figure(
             "model load (verify checksums + read parameters)",
             "s",
@@ -287,13 +288,13 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             load_s < 0.5,
             "baseline: joblib.load of both pickles",
         ),
-        Figure("imports (import main)", "s", imports, bare_imports, imports / bare_imports, "", None),
+        Figure("imports (import main)", "s", imports, bare_imports, bare_imports / imports, "", None),
         Figure(
             f"peak RSS after {sizes.predictions_for_rss:,} predictions",
             "MB",
             rss_mb,
             bare_rss_mb,
-            rss_mb / bare_rss_mb,
+            bare_rss_mb / rss_mb,
             "<= 150 MB",
             rss_mb <= 150,
             "one uvicorn worker",

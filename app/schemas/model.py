@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.prediction import PREDICTION_EXAMPLE
+
 
 class FeatureSummary(BaseModel):
     """Mean, spread and range of one feature within a segment."""
@@ -39,19 +41,15 @@ _VIP_STATS = {
 _VIP_INFO = {
     "segment_id": 1,
     "segment_name": "VIP / Whale",
-    "description": "High income and high spending: the most valuable customers.",
-    "marketing_strategy": [
-        "Offer premium products and early access to new collections",
-        "Send exclusive, invitation-only offers",
-        "Assign personal shopping or concierge service",
-    ],
+    "description": PREDICTION_EXAMPLE["description"],
+    "marketing_strategy": PREDICTION_EXAMPLE["marketing_strategy"],
     "characteristics": [
         "High income (centroid Annual Income (k$): 87.6)",
         "High spending (centroid Spending Score (1-100): 82.4)",
     ],
     "levels": {"annual_income": "high", "spending_score": "high"},
 }
-_VERSION = "20261126.165110-95dfbc16"
+_VERSION = PREDICTION_EXAMPLE["model_version"]
 
 
 class ClustersResponse(BaseModel):

@@ -21,7 +21,7 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     assert report["mode"] == "dry-run"
     names = [figure["name"] for figure in report["figures"]]
     for expected in (
-        "single-row predict, speed-up vs sklearn",
+        "single-row predict latency",
         "HTTP predict throughput (16 connections)",
         "HTTP batch of 10,000 customers",
         "start-up to health 200",

@@ -76,12 +76,18 @@ def test_result_matches_the_api_and_flags_atypical(page, base_url):
     assert api["is_atypical"] is True
 
 
-def test_bad_input_shows_inline_error_and_keeps_last_result(page, base_url):
+def show_customer(page, base_url: str, income: int, score: int, expected: str):
+    """Open the home page, move both sliders to a customer, and wait for its segment; return the name slot."""
     page.goto(base_url + "/")
-    set_slider(page, "annual_income", 120)
-    set_slider(page, "spending_score", 90)
+    set_slider(page, "annual_income", income)
+    set_slider(page, "spending_score", score)
     name = page.locator('#result [data-field="segment_name"]')
-    expect(name).to_have_text("VIP / Whale")
+    expect(name).to_have_text(expected)
+    return name
+
+
+def test_bad_input_shows_inline_error_and_keeps_last_result(page, base_url):
+    name = show_customer(page, base_url, 120, 90, "VIP / Whale")
     page.fill("#spending_score-number", "250")
     error = page.locator('[data-error-for="spending_score"]')
     expect(error).to_be_visible()
@@ -98,11 +104,7 @@ def test_bad_input_shows_inline_error_and_keeps_last_result(page, base_url):
 
 
 def test_api_outage_shows_a_banner_and_keeps_the_result(page, base_url):
-    page.goto(base_url + "/")
-    set_slider(page, "annual_income", 20)
-    set_slider(page, "spending_score", 90)
-    name = page.locator('#result [data-field="segment_name"]')
-    expect(name).to_have_text("Young Trendsetter")
+    name = show_customer(page, base_url, 20, 90, "Young Trendsetter")
     page.route("**/api/v1/predict", lambda route: route.abort())
     set_slider(page, "spending_score", 10)
     banner = page.locator("#outage")
