@@ -98,11 +98,9 @@ class SegmentationModel:
         self.segments = sorted(self.segments, key=lambda segment: segment.segment_id)
         order = [segment.kmeans_label for segment in self.segments]
         # Fast-path copies: centroids in segment order, so an argmin index is a segment position.
-        self._mean = self.mean
-        self._scale = self.scale
         self._centroids = np.ascontiguousarray(self.cluster_centers[order])
-        self._mean_list = self._mean.tolist()
-        self._scale_list = self._scale.tolist()
+        self._mean_list = self.mean.tolist()
+        self._scale_list = self.scale.tolist()
         self._centroid_rows = self._centroids.tolist()
         self._by_id = {segment.segment_id: segment for segment in self.segments}
         # Segment ids as JSON object keys, built once rather than per prediction.
@@ -186,7 +184,7 @@ class SegmentationModel:
         self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray, start: int, stop: int
     ) -> None:
         # Same operations, in the same order, as predict_one, so both give bit-identical answers.
-        z = [(X[start:stop, f] - self._mean[f]) / self._scale[f] for f in range(X.shape[1])]
+        z = [(X[start:stop, f] - self.mean[f]) / self.scale[f] for f in range(X.shape[1])]
         squared = distances[:, start:stop]
         diff = np.empty(stop - start, dtype=np.float64)
         for j, centroid in enumerate(self._centroids):
