@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from app.core.app_factory import create_app
 from app.core.config import PROJECT_ROOT, Settings
 from app.models.artifacts import load_model
+from app.models.features import PUBLIC_HEADER
 from app.models.segmenter import SegmentationModel
-from app.models.synthetic import write_customers
+from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
 
 # Five points whose segment every correct model agrees on: (income k$, score) -> name.
@@ -45,12 +46,20 @@ def model(model_dir: Path) -> SegmentationModel:
     return load_model(model_dir)
 
 
+def _looks_public(path: Path) -> bool:
+    """A 200-row file with the public header that is not our synthetic data."""
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").strip().splitlines()
+    synthetic = generate_customers().to_csv(index=False, lineterminator="\n").strip().splitlines()
+    return len(lines) == 201 and lines[0].strip() == ",".join(PUBLIC_HEADER) and lines != synthetic
+
+
 @pytest.fixture(scope="session")
 def public_mall_csv() -> Path:
     """The public Mall Customers CSV, when the environment provides one (it is not shipped)."""
-    candidates = [os.environ.get("MALL_CUSTOMERS_PUBLIC_CSV"), PROJECT_ROOT / "data" / "raw" / "Mall_Customers.csv"]
+    raw = PROJECT_ROOT / "data" / "raw"
+    candidates = [os.environ.get("MALL_CUSTOMERS_PUBLIC_CSV"), *sorted(raw.glob("*.csv"))]
     for candidate in candidates:
-        if candidate and Path(candidate).is_file():
+        if candidate and Path(candidate).is_file() and _looks_public(Path(candidate)):
             return Path(candidate)
     pytest.skip("the public Mall Customers CSV is not shipped; set MALL_CUSTOMERS_PUBLIC_CSV to check against it")
 
