@@ -32,17 +32,24 @@ class Server:
 
 @contextmanager
 def live_server(
-    env: dict[str, str], log_path: Path, *, app: str = "main:app", timeout: float = 60.0
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    app: str = "main:app",
+    extra_args: tuple[str, ...] = (),
+    command: list[str] | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[Server]:
-    """Run `uvicorn <app>` with extra environment; yield it once /api/v1/health answers 200."""
+    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    argv = command or [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *extra_args]
     started = time.perf_counter()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+            argv,
             cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -40,3 +41,32 @@ def test_smoke_client_fails_when_nothing_listens():
     result = _smoke(f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1
     assert "0 passed, 9 failed" in result.stdout
+
+
+def test_python_main_py_serves_on_host_and_port_from_settings(model_dir, tmp_path):
+    log = tmp_path / "main.log"
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
+    with live_server(env, log, command=[sys.executable, "main.py"]) as server:
+        assert _smoke(server.url).returncode == 0
+    assert f"Uvicorn running on {server.url}" in log.read_text()
+
+
+def test_several_workers_train_the_missing_model_once(default_data, tmp_path):
+    log = tmp_path / "workers.log"
+    model_dir = tmp_path / "models_artifacts"
+    env = {
+        "MODEL_DIR": str(model_dir),
+        "DATA_PATH": str(default_data),
+        "PROCESSED_DIR": str(tmp_path / "processed"),
+        "AUTO_TRAIN": "true",
+    }
+    with live_server(env, log, extra_args=("--workers", "2"), timeout=120) as server:
+        # Wait (bounded) until both workers have loaded a model, then check the service end to end.
+        deadline = time.monotonic() + 60
+        while log.read_text().count("loaded in") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _smoke(server.url).returncode == 0
+    text = log.read_text()
+    assert text.count("training the default model") == 1
+    assert text.count("loaded in") == 2
+    assert (model_dir / "model_info.json").is_file()
