@@ -54,13 +54,10 @@ def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
         )
         # BatchIn is parsed by its route rather than declared as a parameter, so its schema is added here.
         components = schema["components"]["schemas"]
-        components.update(BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")["$defs"])
-        components["BatchIn"] = {
-            key: value
-            for key, value in BatchIn.model_json_schema(ref_template="#/components/schemas/{model}").items()
-            if key != "$defs"
-        }
-        components["BatchIn"]["properties"]["customers"]["maxItems"] = settings.max_batch_size
+        batch = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(batch.pop("$defs"))
+        components["BatchIn"] = batch
+        batch["properties"]["customers"]["maxItems"] = settings.max_batch_size
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -22,8 +22,6 @@ _HTTP_ERROR_TYPES = {
     413: "body_too_large",
     415: "unsupported_media_type",
 }
-
-
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
 _PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
 
