@@ -9,7 +9,4 @@ app = create_app()
 
 if __name__ == "__main__":
     settings = get_settings()
-    # The app logs one line per request itself (with request id and latency), so uvicorn's is off.
-    uvicorn.run(
-        "main:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
-    )
+    uvicorn.run("main:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower())

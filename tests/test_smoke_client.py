@@ -1,8 +1,11 @@
 """test_api.py, the smoke client, passes against a real uvicorn server."""
 
+import json
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +14,16 @@ from tests.live_server import live_server
 
 
 @pytest.fixture(scope="module")
-def server_url(model_dir, tmp_path_factory):
+def server_log(tmp_path_factory):
+    """Where the real server writes its logs."""
+    return tmp_path_factory.mktemp("server") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def server_url(model_dir, server_log):
     """A real server on a free port, serving the session's model."""
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with live_server({"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_FORMAT": "json"}, log) as server:
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_FORMAT": "json"}
+    with live_server(env, server_log) as server:
         yield server.url
 
 
@@ -33,6 +42,23 @@ def test_smoke_client_passes_against_a_real_server(server_url):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "9 passed, 0 failed" in result.stdout
     assert "FAIL" not in result.stdout
+
+
+def _access_lines(log: Path, path: str) -> list[dict]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line["logger"] == "app.access" and line["path"] == path]
+
+
+def test_each_request_is_logged_once_as_json(server_url, server_log):
+    before = len(_access_lines(server_log, "/api/v1/clusters/info"))
+    request = urllib.request.Request(f"{server_url}/api/v1/clusters/info", headers={"X-Request-ID": "log-once-1"})
+    urllib.request.urlopen(request, timeout=10).read()
+    access = _access_lines(server_log, "/api/v1/clusters/info")
+    assert len(access) == before + 1
+    assert access[-1]["request_id"] == "log-once-1"
+    assert access[-1]["status"] == 200 and access[-1]["method"] == "GET" and access[-1]["duration_ms"] >= 0
+    # uvicorn's own access line would be a second, poorer copy of the same request.
+    assert "GET /api/v1/clusters/info HTTP/1.1" not in server_log.read_text()
 
 
 def test_smoke_client_fails_when_nothing_listens():

@@ -50,3 +50,6 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     # Propagate too, so test log capture and any root handler the host sets up still see records.
     root.propagate = True
+    # The app logs every request itself (with request id and latency); uvicorn's own access line would
+    # be a second, poorer copy, whether started by main.py or by `uvicorn main:app`.
+    logging.getLogger("uvicorn.access").disabled = True
