@@ -183,18 +183,17 @@ class SegmentationModel:
     def _predict_chunk(
         self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray, start: int, stop: int
     ) -> None:
-        # Same operations, in the same order, as predict_one, so both give bit-identical answers.
-        z = [(X[start:stop, f] - self.mean[f]) / self.scale[f] for f in range(X.shape[1])]
+        # Same operations, in the same order, as predict_one, so both give bit-identical answers; each
+        # is one broadcast over all centroids (k x rows) rather than a numpy call per centroid.
         squared = distances[:, start:stop]
-        diff = np.empty(stop - start, dtype=np.float64)
-        for j, centroid in enumerate(self._centroids):
-            row = squared[j]
-            np.subtract(z[0], centroid[0], out=row)
-            np.multiply(row, row, out=row)
-            for f in range(1, len(z)):
-                np.subtract(z[f], centroid[f], out=diff)
-                np.multiply(diff, diff, out=diff)
-                row += diff
+        diff = np.empty_like(squared)
+        for f in range(X.shape[1]):
+            z = (X[start:stop, f] - self.mean[f]) / self.scale[f]
+            target = squared if f == 0 else diff
+            np.subtract(z, self._centroids[:, f, None], out=target)
+            np.multiply(target, target, out=target)
+            if f:
+                squared += diff
         # argmin over a short axis is slow in numpy; a min-reduce and k equality tests give the same
         # first-minimum answer about three times faster (`taken` makes the first minimum win a tie).
         nearest = np.minimum.reduce(squared, axis=0)
