@@ -1,33 +1,21 @@
 """Prediction requests and responses for /api/v1/predict."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 
-# Strict: booleans, strings and null are not numbers; NaN and infinities are not finite.
-AnnualIncome = Annotated[
-    float,
-    Field(
-        strict=True,
-        ge=0,
-        le=10_000,
-        allow_inf_nan=False,
-        description="Annual income in thousands of dollars (k$), from 0 to 10,000.",
-        examples=[85],
-    ),
-]
-SpendingScore = Annotated[
-    float,
-    Field(
-        strict=True,
-        ge=1,
-        le=100,
-        allow_inf_nan=False,
-        description="Spending score from 1 (spends little) to 100 (spends a lot).",
-        examples=[80],
-    ),
-]
+
+def _finite_number(low: float, high: float, description: str, example: float) -> Any:
+    """A strict, finite number in [low, high]: booleans, strings, null, NaN and infinities are refused."""
+    return Annotated[
+        float,
+        Field(strict=True, ge=low, le=high, allow_inf_nan=False, description=description, examples=[example]),
+    ]
+
+
+AnnualIncome = _finite_number(0, 10_000, "Annual income in thousands of dollars (k$), from 0 to 10,000.", 85)
+SpendingScore = _finite_number(1, 100, "Spending score from 1 (spends little) to 100 (spends a lot).", 80)
 
 
 class CustomerIn(TypedDict):
