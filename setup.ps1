@@ -12,13 +12,17 @@ Set-Location -Path $PSScriptRoot
 function Say($message) { Write-Host "==> $message" }
 
 function Find-Python {
-    foreach ($candidate in @($env:PYTHON, "py -3", "python3", "python")) {
-        if (-not $candidate) { continue }
-        $parts = $candidate.Split(" ")
-        try {
-            & $parts[0] $parts[1..($parts.Length)] -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>$null
-            if ($LASTEXITCODE -eq 0) { return $parts }
-        } catch { }
+    $candidates = @()
+    if ($env:PYTHON) { $candidates += , @($env:PYTHON) }
+    $candidates += , @("py", "-3")
+    $candidates += , @("python3")
+    $candidates += , @("python")
+    foreach ($candidate in $candidates) {
+        $exe = $candidate[0]
+        $rest = @($candidate | Select-Object -Skip 1)
+        if (-not (Get-Command $exe -ErrorAction SilentlyContinue)) { continue }
+        & $exe @rest -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>$null
+        if ($LASTEXITCODE -eq 0) { return , $candidate }
     }
     throw "Python 3.11 or newer is required (set PYTHON to its path)"
 }
@@ -27,7 +31,8 @@ $Py = ".venv\Scripts\python.exe"
 if (-not (Test-Path $Py)) {
     Say "creating virtual environment in .venv"
     $boot = Find-Python
-    & $boot[0] $boot[1..($boot.Length)] -m venv .venv
+    $bootArgs = @($boot | Select-Object -Skip 1)
+    & $boot[0] @bootArgs -m venv .venv
     if ($LASTEXITCODE -ne 0) { throw "could not create .venv" }
 }
 
