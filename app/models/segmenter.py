@@ -68,7 +68,9 @@ class Segment:
 Estimators = tuple["StandardScaler", "KMeans"]
 
 
-@dataclass
+# eq=False: a model is equal only to itself (its arrays have no meaningful ==), which also makes it
+# hashable, so per-model results such as page geometry can be cached.
+@dataclass(eq=False)
 class SegmentationModel:
     """Fitted StandardScaler and KMeans parameters with named segments, ordered by segment id.
 

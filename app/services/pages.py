@@ -1,5 +1,6 @@
 """What the home and about pages show, assembled from the same services the API uses."""
 
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -85,7 +86,9 @@ def home_page(state: ModelState, values: dict[str, str | None]) -> dict[str, Any
     return context
 
 
+@lru_cache(maxsize=4)
 def _segment_context(model: SegmentationModel) -> dict[str, Any]:
+    """Colours, shapes and map geometry: fixed for a model, so built once (the map takes ~10 ms) and shared."""
     styles = charts.segment_styles(model)
     return {
         "styles": {style.segment_id: style for style in styles},
@@ -112,5 +115,5 @@ def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
             f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
             '-d \'{"annual_income": 120, "spending_score": 90}\''
         ),
-        **_segment_context(model),
+        "styles": _segment_context(model)["styles"],
     }

@@ -14,7 +14,7 @@ from app.services.model_state import ModelState
 
 def predict_customer(model: SegmentationModel, *, annual_income: float, spending_score: float) -> dict[str, Any]:
     """Segment one customer, with description, strategy, confidence and runner-up."""
-    values = _feature_values(model, {"annual_income": annual_income, "spending_score": spending_score})
+    (values,) = _feature_rows(model, [{"annual_income": annual_income, "spending_score": spending_score}])
     position, distances = model.predict_one(values)
     segment, nearest = model.segments[position], distances[position]
     others = [i for i in range(len(distances)) if i != position]
@@ -49,7 +49,7 @@ def predict_customers(
         raise InvalidRequest(
             f"too many customers: at most {max_batch_size} per request, got {len(customers)}; split the batch"
         )
-    X = _feature_matrix(model, customers)
+    X = np.array(_feature_rows(model, customers), dtype=np.float64).reshape(len(customers), len(model.features))
     positions, distances = model.predict(X)
     rows = np.arange(len(X))
     nearest = distances[rows, positions]
@@ -108,19 +108,12 @@ def predict_customers(
     }
 
 
-def _feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:
-    """Rows of the model's features, in model order, as one float array."""
-    getter = itemgetter(*model.features)
+def _feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
+    """Each customer's values of the model's features, in model order."""
+    names = model.features
+    getter = itemgetter(*names) if len(names) > 1 else (lambda customer: (customer[names[0]],))
     try:
-        rows = [getter(customer) for customer in customers]
-    except KeyError as exc:
-        raise InvalidRequest(f"this model also needs '{exc.args[0]}', which the request does not give") from None
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(model.features))
-
-
-def _feature_values(model: SegmentationModel, customer: Mapping[str, float]) -> list[float]:
-    try:
-        return [customer[name] for name in model.features]
+        return [getter(customer) for customer in customers]
     except KeyError as exc:
         raise InvalidRequest(f"this model also needs '{exc.args[0]}', which the request does not give") from None
 

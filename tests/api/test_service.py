@@ -123,3 +123,18 @@ def test_json_log_format(make_settings, capsys):
         assert payload["request_id"] == "r1" and payload["status"] == 200 and payload["message"] == "request"
     finally:
         configure_logging(make_settings())
+
+
+def test_model_on_other_features_explains_what_the_api_cannot_give(client_for, default_data, tmp_path):
+    from app.models.training import train
+
+    model_dir = tmp_path / "age_model"
+    train(default_data, output_dir=model_dir, features=["age", "spending_score"])
+    client = client_for(model_dir=model_dir)
+    for path, body in [
+        ("/api/v1/predict", {"annual_income": 50, "spending_score": 50}),
+        ("/api/v1/predict/batch", {"customers": [{"annual_income": 50, "spending_score": 50}]}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 422, path
+        assert response.json()["message"] == "this model also needs 'age', which the request does not give"
