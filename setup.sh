@@ -47,25 +47,37 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
+# System tools the test suite drives for real, installed with apt-get where missing: "command:package" pairs.
+# A command is looked up on PATH, then under /usr/lib/postgresql/*/bin (Debian keeps PostgreSQL's tools there).
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
-ensure_chromium() {
-  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then return 0; fi
-  if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then return 0; fi
+TEST_TOOLS=(chromium:chromium)
+
+have_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null 2>&1
+}
+
+ensure_test_tools() {
+  local missing=() pair
+  for pair in "${TEST_TOOLS[@]}"; do
+    have_tool "${pair%%:*}" || missing+=("${pair#*:}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
   local sudo=""
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
   if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
-    say "installing Chromium for the browser tests (apt-get install chromium)"
-    if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; then
+    say "installing test tools with apt-get: ${missing[*]}"
+    if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; then
       return 0
     fi
   fi
   if [ "${CI:-}" = "true" ]; then
-    echo "error: Chromium is required for the browser tests and could not be installed" >&2
+    echo "error: the test suite needs ${missing[*]}, which could not be installed" >&2
     exit 1
   fi
-  echo "warning: Chromium is not installed, so the browser tests will be skipped (set CHROMIUM_PATH to use one)" >&2
+  echo "warning: ${missing[*]} not installed, so the tests that need them will be skipped" >&2
 }
-[ "$mode" = test ] && ensure_chromium
+[ "$mode" = test ] && ensure_test_tools
 
 if [ ! -f data/raw/mall_customers.csv ]; then
   say "generating the synthetic dataset"

@@ -1,0 +1,1 @@
+"""The `python -m app.cli` command: one sub-command module per resource, each with `register(subparsers)`."""
