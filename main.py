@@ -2,11 +2,13 @@
 
 import uvicorn
 
-from app.core.app_factory import create_app
 from app.core.config import get_settings
+from app.main import create_app
 
 app = create_app()
 
 if __name__ == "__main__":
     settings = get_settings()
-    uvicorn.run("main:app", host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    # The app object, not "main:app": an import string would make uvicorn import this module again and
+    # build a second app. Several workers need the import string, so those go through `uvicorn main:app`.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())

@@ -38,7 +38,7 @@ from app.models import clustering  # noqa: E402
 from app.models.artifacts import load_model  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
-from app.services import segmentation  # noqa: E402
+from app.services import prediction  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
@@ -108,7 +108,7 @@ def bench_single_predict(model, sizes: Sizes) -> list[Figure]:
     )
     project_s = _per_call(lambda: model.predict_one([60.0, 50.0]), 20_000 if sizes.batch_rows > 50_000 else 200)
     service_s = _per_call(
-        lambda: segmentation.predict_customer(model, annual_income=60.0, spending_score=50.0),
+        lambda: prediction.predict_customer(model, {"annual_income": 60.0, "spending_score": 50.0}),
         20_000 if sizes.batch_rows > 50_000 else 200,
     )
     ratio = sklearn_s / project_s

@@ -8,11 +8,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.core.app_factory import create_app
 from app.core.config import PROJECT_ROOT, Settings
+from app.main import create_app
 from app.models.artifacts import load_model
 from app.models.features import PUBLIC_HEADER
-from app.models.segmenter import SegmentationModel
+from app.models.model import SegmentationModel
 from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
 
@@ -73,7 +73,6 @@ def make_settings(model_dir: Path, default_data: Path) -> Callable[..., Settings
             "model_dir": model_dir,
             "data_path": default_data,
             "auto_train": False,
-            "environment": "test",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

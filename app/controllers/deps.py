@@ -1,46 +1,55 @@
-"""Dependencies that hand the loaded model and its state to routes."""
+"""Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from fastapi import Depends, Query, Request
 
-from app.models.segmenter import SegmentationModel
-from app.services.model_state import ModelState, require_model
-
-
-async def get_model_state(request: Request) -> ModelState:
-    """The model state the lifespan loaded (async: attribute access needs no thread)."""
-    return request.app.state.model_state
+from app.core.config import SettingsDep
+from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.models.registry import ModelRegistry
+from app.schemas.prediction import BatchIn
 
 
-ModelStateDep = Annotated[ModelState, Depends(get_model_state)]
+async def get_registry(request: Request) -> ModelRegistry:
+    """The registry the lifespan opened (async: attribute access needs no thread)."""
+    return request.app.state.registry
+
+
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
 async def get_segmenter(request: Request) -> SegmentationModel:
-    """The loaded model, or a 503 ModelNotReady with the reason."""
-    # Reads the state itself rather than through get_model_state: each dependency level costs
+    """The active model, or a 503 ModelNotReady with the reason."""
+    # Reads the registry itself rather than through get_registry: each dependency level costs
     # measurable time on the hot predict path.
-    return require_model(request.app.state.model_state)
+    return request.app.state.registry.get()
 
 
 SegmenterDep = Annotated[SegmentationModel, Depends(get_segmenter)]
 
 
-async def raw_body(request: Request) -> bytes:
-    """The request body as bytes (the body-size middleware has already capped it)."""
-    return await request.body()
+async def get_requested_model(
+    request: Request,
+    model_version: Annotated[
+        str | None, Query(max_length=64, description="Score with this model version instead of the active one.")
+    ] = None,
+) -> SegmentationModel:
+    """The active model, or the version the request names (404 when unknown)."""
+    return request.app.state.registry.get(model_version)
 
 
-RawBodyDep = Annotated[bytes, Depends(raw_body)]
-Model = TypeVar("Model", bound=BaseModel)
+RequestedModelDep = Annotated[SegmentationModel, Depends(get_requested_model)]
 
 
-def parse_json_body(schema: type[Model], body: bytes) -> Model:
-    """Parse and validate JSON in one pass (pydantic's parser: about twice as fast as json.loads + validate)."""
-    try:
-        return schema.model_validate_json(body)
-    except ValidationError as exc:
-        # Same error type and locations as FastAPI's own body validation, so one handler serves both.
-        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from None
+async def valid_batch(batch: BatchIn, settings: SettingsDep) -> BatchIn:
+    """The batch body, refused with 422 when it has more customers than the configured limit."""
+    if len(batch.customers) > settings.max_batch_size:
+        raise InvalidRequest(
+            f"too many customers: at most {settings.max_batch_size} per request, got {len(batch.customers)}; "
+            "split the batch"
+        )
+    return batch
+
+
+BatchDep = Annotated[BatchIn, Depends(valid_batch)]

@@ -45,3 +45,10 @@ class UnknownSegment(SegmentationError):
 
     status_code = 404
     error_type = "unknown_segment"
+
+
+class UnknownModelVersion(SegmentationError):
+    """A model version that the registry does not have."""
+
+    status_code = 404
+    error_type = "unknown_model_version"

@@ -1,11 +1,11 @@
-"""ASGI middleware: request ids, security headers and access logs; the request body size limit."""
+"""ASGI middleware, one class per concern: request ids, security headers, access log, crash to 500."""
 
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.handlers import error_response, unexpected_error_response
@@ -35,20 +35,17 @@ DOCS_CSP = (
     "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
 )
 _DOCS_PATHS = ("/docs", "/redoc")
-PAGE_CSP_BYTES = PAGE_CSP.encode()
-DOCS_CSP_BYTES = DOCS_CSP.encode()
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+_PAGE_HEADERS = [(b"content-security-policy", PAGE_CSP.encode()), *_SECURITY_HEADERS]
+_DOCS_HEADERS = [(b"content-security-policy", DOCS_CSP.encode()), *_SECURITY_HEADERS]
 
 
-class RequestContextMiddleware:
-    """Give each request an id (from X-Request-ID or new), add security headers, log one line, catch crashes.
-
-    One middleware rather than several: every ASGI layer costs time on each request.
-    """
+class RequestIdMiddleware:
+    """Give each request an id (a valid X-Request-ID, or a new one) and echo it on the response."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,36 +58,59 @@ class RequestContextMiddleware:
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-        extra_headers = [
-            (b"x-request-id", request_id.encode()),
-            (b"content-security-policy", DOCS_CSP_BYTES if scope["path"] in _DOCS_PATHS else PAGE_CSP_BYTES),
-            *_SECURITY_HEADERS,
-        ]
+        id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_logger.exception(
-                "unhandled error", extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]}
-            )
-            if not response_started:
-                await unexpected_error_response(scope, request_id)(scope, receive, send_with_id)
-        finally:
+        await self.app(scope, receive, send_with_id)
+
+
+class SecurityHeadersMiddleware:
+    """Add the content security policy and the browser hardening headers to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _DOCS_HEADERS if scope["path"] in _DOCS_PATHS else _PAGE_HEADERS
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class AccessLogMiddleware:
+    """Log one line per request: method, path, status and duration, with the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http" or not access_logger.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        logged = False
+
+        def log() -> None:
+            nonlocal logged
+            logged = True
             access_logger.info(
                 "request",
                 extra={
-                    "request_id": request_id,
+                    "request_id": scope.get("state", {}).get("request_id"),
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
@@ -98,65 +118,85 @@ class RequestContextMiddleware:
                 },
             )
 
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
+                # Written before the last byte leaves, so a client that has its answer finds the line logged.
+                log()
+            await send(message)
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413 before anything parses them."""
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            if not logged:
+                log()
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class ExceptionMiddleware:
+    """Turn a crash anywhere below into a logged 500 in the one error shape, never a stack trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    def _too_large(self, scope: Scope) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-        return error_response(
-            scope,
-            status_code=413,
-            error_type="body_too_large",
-            message=f"request body is larger than the {self.max_body_bytes} byte limit; send less data per request",
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check the declared length, then count the bytes as they arrive."""
+        """Handle one ASGI connection."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit():
-            if int(declared) > self.max_body_bytes:
-                await self._too_large(scope)(scope, receive, send)
-                return
-            # The server never delivers more than the declared length, so nothing needs counting.
+        response_started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id") or "-"
+            error_logger.exception(
+                "unhandled error", extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]}
+            )
+            if not response_started:
+                await unexpected_error_response(scope, request_id)(scope, receive, send)
+
+
+class BodyLimitErrorMiddleware:
+    """Render the framework's 413 (route-level `max_body_size`, plain text) in the project's error shape."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # No declared length (a chunked body): buffer up to the limit so an over-long body is refused before
-        # the app sees any of it.
-        chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                # The client went away before sending its body: let the app see that as it is.
-                await self.app(scope, _replay(None, message, receive), send)
+        replaced = False
+
+        async def send_shaped(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the framework's plain-text body: already answered
+            if message["type"] == "http.response.start" and message["status"] == 413 and not _is_json(message):
+                replaced = True
+                limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+                size = f"the {limit} byte limit" if isinstance(limit, int) else "the limit"
+                response = error_response(
+                    scope,
+                    status_code=413,
+                    error_type="body_too_large",
+                    message=f"request body is larger than {size}; send less data per request",
+                )
+                await response(scope, receive, send)
                 return
-            body = message.get("body", b"")
-            received += len(body)
-            if received > self.max_body_bytes:
-                await self._too_large(scope)(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(b"".join(chunks), None, receive), send)
+            await send(message)
+
+        await self.app(scope, receive, send_shaped)
 
 
-def _replay(body: bytes | None, first: Message | None, receive: Receive) -> Receive:
-    """A receive callable that hands over the buffered body first, then defers to the real one."""
-    pending: Message | None = first or {"type": "http.request", "body": body or b"", "more_body": False}
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending is not None:
-            message, pending = pending, None
-            return message
-        return await receive()
-
-    return replay
+def _is_json(message: Message) -> bool:
+    return any(key == b"content-type" and value.startswith(b"application/json") for key, value in message["headers"])

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ArtifactError
-from app.models.segmenter import Estimators, Segment, SegmentationModel
+from app.models.model import Estimators, Segment, SegmentationModel
 from app.utils.hashing import sha256_file
 
 logger = logging.getLogger(__name__)

@@ -94,7 +94,7 @@ def clean_customers(frame: pd.DataFrame, *, features: list[str], min_rows: int) 
         drop(f"NaN or infinite {name}", (nan_text | np.isinf(values.fillna(0))).to_numpy())
         feature = FEATURES[name]
         too_low = values < feature.minimum
-        too_high = values > feature.maximum if feature.maximum is not None else pd.Series(False, index=values.index)
+        too_high = values > feature.maximum
         drop(f"{name} out of range ({feature.range_text()})", (too_low | too_high).to_numpy())
         numeric[name] = values
 

@@ -10,22 +10,22 @@ class Feature:
     name: str
     label: str
     noun: str
+    unit: str
+    # The values accepted anywhere: by the API, the pages and training. The one source of these bounds.
     minimum: float
-    maximum: float | None = None
+    maximum: float
 
     def range_text(self) -> str:
         """Describe the valid range for error messages."""
-        if self.maximum is None:
-            return f"at least {self.minimum:g}"
-        return f"between {self.minimum:g} and {self.maximum:g}"
+        return f"between {self.minimum:,g} and {self.maximum:,g}"
 
 
 FEATURES: dict[str, Feature] = {
     feature.name: feature
     for feature in (
-        Feature("annual_income", "Annual Income (k$)", "Income", 0.0),
-        Feature("spending_score", "Spending Score (1-100)", "Spending", 1.0, 100.0),
-        Feature("age", "Age", "Age", 0.0, 130.0),
+        Feature("annual_income", "Annual Income (k$)", "Income", "k$", 0.0, 10_000.0),
+        Feature("spending_score", "Spending Score (1-100)", "Spending", "1 to 100", 1.0, 100.0),
+        Feature("age", "Age", "Age", "years", 0.0, 130.0),
     )
 }
 

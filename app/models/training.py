@@ -25,8 +25,8 @@ from app.models.clustering import (
 )
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
 from app.models.features import DEFAULT_FEATURES, FEATURES
-from app.models.segmenter import FeatureStats, Segment, SegmentationModel
-from app.models.segments import name_segments
+from app.models.model import FeatureStats, Segment, SegmentationModel
+from app.models.naming import name_segments
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.

@@ -5,17 +5,27 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 
+from app.models.features import FEATURES
 
-def _finite_number(low: float, high: float, description: str, example: float) -> Any:
-    """A strict, finite number in [low, high]: booleans, strings, null, NaN and infinities are refused."""
+
+def _feature_number(name: str, description: str, example: float) -> Any:
+    """A strict, finite number within the feature's accepted range: booleans, strings, null, NaN and inf refused."""
+    feature = FEATURES[name]
     return Annotated[
         float,
-        Field(strict=True, ge=low, le=high, allow_inf_nan=False, description=description, examples=[example]),
+        Field(
+            strict=True,
+            ge=feature.minimum,
+            le=feature.maximum,
+            allow_inf_nan=False,
+            description=f"{description} Accepted: {feature.range_text()}.",
+            examples=[example],
+        ),
     ]
 
 
-AnnualIncome = _finite_number(0, 10_000, "Annual income in thousands of dollars (k$), from 0 to 10,000.", 85)
-SpendingScore = _finite_number(1, 100, "Spending score from 1 (spends little) to 100 (spends a lot).", 80)
+AnnualIncome = _feature_number("annual_income", "Annual income in thousands of dollars (k$).", 85)
+SpendingScore = _feature_number("spending_score", "Spending score from 1 (spends little) to 100 (spends a lot).", 80)
 
 
 class CustomerIn(TypedDict):
@@ -63,6 +73,15 @@ class SegmentRef(BaseModel):
     distance: float = Field(description="Distance from the customer to this segment's centroid (standardized units).")
 
 
+class OutOfRange(BaseModel):
+    """A value outside the range of the model's training data."""
+
+    feature: str = Field(examples=["annual_income"])
+    value: float
+    training_min: float = Field(description="Smallest value of this feature in the training data.")
+    training_max: float = Field(description="Largest value of this feature in the training data.")
+
+
 PREDICTION_EXAMPLE = {
     "segment_id": 1,
     "segment_name": "VIP / Whale",
@@ -77,6 +96,7 @@ PREDICTION_EXAMPLE = {
     "confidence": 0.74,
     "runner_up": {"segment_id": 0, "segment_name": "Average Customer", "distance": 1.61},
     "is_atypical": False,
+    "out_of_range": [],
     "model_version": "20261126.165110-95dfbc16",
 }
 
@@ -102,8 +122,13 @@ class Prediction(BaseModel):
     )
     runner_up: SegmentRef | None = Field(description="The second-nearest segment (null for a one-segment model).")
     is_atypical: bool = Field(
-        description="True when the customer is farther from the centroid than 95% of the segment's training "
-        "customers: the label is a stretch."
+        description="True when the customer lies farther from the centroid than 95% of the segment's training "
+        "customers, in a direction the segment does not stand for (a richer, bigger-spending VIP is not atypical): "
+        "the label is a stretch."
+    )
+    out_of_range: list[OutOfRange] = Field(
+        description="The values that lie outside the range the model was trained on (by more than 10% of that "
+        "range): the segment is an extrapolation. Empty when every value is within it."
     )
     model_version: str
 

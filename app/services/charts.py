@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from app.models.segmenter import SegmentationModel
+from app.models.model import SegmentationModel
 from app.utils.scales import LinearScale, nice_ticks
 
 # One colour and one shape per segment id, used by every chart, legend and result card.

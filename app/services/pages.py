@@ -5,10 +5,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.models.segmenter import SegmentationModel
+from app.models.features import FEATURES
+from app.models.model import SegmentationModel
+from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
-from app.services import charts, segmentation
-from app.services.model_state import ModelState
+from app.services import charts, prediction, segments
 
 DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
 
@@ -58,27 +59,42 @@ def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, di
 
 
 def _friendly(field: str, error: dict[str, Any]) -> str:
-    bounds = {"annual_income": "0 and 10,000 k$", "spending_score": "1 and 100"}[field]
+    bounds = FEATURES[field].range_text()
     if error["type"] == "finite_number":
-        return f"Enter a finite number between {bounds}."
-    return f"Enter a value between {bounds}."
+        return f"Enter a finite number {bounds}."
+    return f"Enter a value {bounds}."
 
 
-def home_page(state: ModelState, values: dict[str, str | None]) -> dict[str, Any]:
+# The form's fields: labels and accepted ranges from the feature definitions; slider ends are a display choice.
+FORM_FIELDS = [
+    {"name": name, "label": label, "feature": FEATURES[name], "slider_min": low, "slider_max": high}
+    for name, label, low, high in (
+        ("annual_income", "Annual income", 0, 150),
+        ("spending_score", "Spending score", 1, 100),
+    )
+]
+
+
+def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[str, Any]:
     """Context for the home page: the form, its result or errors, and the segment map."""
     submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
     form = {field: (values.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
-    context: dict[str, Any] = {"form": form, "errors": {}, "result": None, "model": state.model, "reason": state.reason}
-    if state.model is None:
+    context: dict[str, Any] = {
+        "fields": FORM_FIELDS,
+        "form": form,
+        "errors": {},
+        "result": None,
+        "model": registry.active,
+        "reason": registry.reason,
+    }
+    if registry.active is None:
         return context
-    model = state.model
+    model = registry.active
     customer, errors = parse_customer(form)
     context["errors"] = errors
     context.update(_segment_context(model))
     if customer is not None:
-        context["result"] = segmentation.predict_customer(
-            model, annual_income=customer["annual_income"], spending_score=customer["spending_score"]
-        )
+        context["result"] = prediction.predict_customer(model, customer)
         if context["segment_map"]:
             context["marker_x"], context["marker_y"] = charts.map_position(
                 context["segment_map"], customer["annual_income"], customer["spending_score"]
@@ -99,9 +115,9 @@ def _segment_context(model: SegmentationModel) -> dict[str, Any]:
 
 def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
     """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
-    facts = segmentation.model_facts(model)
-    statistics = segmentation.cluster_statistics(model)["segments"]
-    descriptions = segmentation.cluster_descriptions(model)["segments"]
+    facts = segments.model_facts(model)
+    statistics = segments.segment_statistics(model)["segments"]
+    descriptions = segments.segment_descriptions(model)["segments"]
     return {
         "model": model,
         "facts": facts,

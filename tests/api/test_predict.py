@@ -48,9 +48,36 @@ def test_predict_flags_atypical_customers(client, model):
     ).json()
     assert at_centroid["is_atypical"] is False
     assert at_centroid["confidence"] > 0.9
-    far = client.post("/api/v1/predict", json={"annual_income": 250, "spending_score": 100}).json()
-    assert far["segment_name"] == "VIP / Whale"
-    assert far["is_atypical"] is True
+    # Further out in the segment's own direction (richer, bigger-spending) is a clearer VIP, not a doubtful one.
+    outward = client.post("/api/v1/predict", json={"annual_income": 130, "spending_score": 99}).json()
+    assert outward["segment_name"] == "VIP / Whale"
+    assert outward["is_atypical"] is False
+    # Drifting towards the middle on spending, away from what VIPs stand for, is.
+    sideways = client.post("/api/v1/predict", json={"annual_income": 87, "spending_score": 60}).json()
+    assert sideways["segment_name"] == "VIP / Whale"
+    assert sideways["is_atypical"] is True
+
+
+def test_out_of_range_names_the_feature_and_the_training_range(client, model):
+    low, high = model.training_range
+    span = high[0] - low[0]
+    cases = {
+        (high[0] - 1, 50): [],  # inside
+        (high[0] + 0.05 * span, 50): [],  # just outside the data, within the margin
+        (high[0] + 0.2 * span, 50): ["annual_income"],  # beyond the margin
+        (5_000, 99): ["annual_income"],  # far outside
+    }
+    for (income, spending), expected in cases.items():
+        body = client.post("/api/v1/predict", json={"annual_income": income, "spending_score": spending}).json()
+        assert [item["feature"] for item in body["out_of_range"]] == expected, (income, body["out_of_range"])
+        for item in body["out_of_range"]:
+            assert (item["training_min"], item["training_max"]) == (low[0], high[0])
+            assert item["value"] == income
+    batch = client.post(
+        "/api/v1/predict/batch",
+        json={"customers": [{"annual_income": i, "spending_score": s} for i, s in cases]},
+    ).json()
+    assert [[item["feature"] for item in p["out_of_range"]] for p in batch["predictions"]] == list(cases.values())
 
 
 def test_confidence_is_low_on_a_boundary(client, model):

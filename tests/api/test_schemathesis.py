@@ -13,8 +13,8 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.core.app_factory import create_app
 from app.core.config import PROJECT_ROOT, Settings
+from app.main import create_app
 
 # The schema is loaded at collection time, before fixtures exist, so the app trains its own model.
 _workdir = Path(tempfile.mkdtemp(prefix="schemathesis-"))
@@ -26,7 +26,6 @@ app = create_app(
         processed_dir=_workdir / "processed",
         data_path=PROJECT_ROOT / "data" / "raw" / "mall_customers.csv",
         auto_train=True,
-        environment="test",
         # A small batch limit lets generated batches cross it, so the limit path is exercised too.
         max_batch_size=25,
     )

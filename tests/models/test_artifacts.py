@@ -89,8 +89,8 @@ def test_serving_a_model_never_imports_scikit_learn(model_dir):
         "from app.models.artifacts import load_model\n"
         f"model = load_model({str(model_dir)!r})\n"
         "model.predict_one([120, 90])\n"
-        "from app.services import segmentation\n"
-        "segmentation.predict_customer(model, annual_income=1, spending_score=2)\n"
+        "from app.services import prediction\n"
+        "prediction.predict_customer(model, {'annual_income': 1, 'spending_score': 2})\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'sklearn', 'pandas', 'scipy', 'joblib'}))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)

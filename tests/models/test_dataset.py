@@ -51,7 +51,7 @@ def test_clean_drops_each_bad_kind_with_its_reason(tmp_path):
         "missing annual_income": 1,
         "non-numeric annual_income": 1,
         "NaN or infinite annual_income": 2,
-        "annual_income out of range (at least 0)": 1,
+        "annual_income out of range (between 0 and 10,000)": 1,
         "spending_score out of range (between 1 and 100)": 2,
         "duplicate customer_id": 1,
     }

@@ -66,9 +66,9 @@ def test_sliders_reach_each_known_point(page, base_url, screenshots):
 
 def test_result_matches_the_api_and_flags_atypical(page, base_url):
     page.goto(base_url + "/")
-    page.fill("#annual_income-number", "150")
-    page.fill("#spending_score-number", "100")
-    api = httpx.post(base_url + "/api/v1/predict", json={"annual_income": 150, "spending_score": 100}).json()
+    page.fill("#annual_income-number", "87")
+    page.fill("#spending_score-number", "60")
+    api = httpx.post(base_url + "/api/v1/predict", json={"annual_income": 87, "spending_score": 60}).json()
     expect(page.locator('#result [data-field="segment_name"]')).to_have_text(api["segment_name"])
     expect(page.locator('#result [data-field="confidence"]')).to_have_text(f"{round(api['confidence'] * 100)}%")
     expect(page.locator('#result [data-field="runner_up"]')).to_have_text(api["runner_up"]["segment_name"])

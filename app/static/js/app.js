@@ -41,8 +41,7 @@
       return { error: "'" + text.slice(0, 20) + "' is not a number." };
     }
     if (value < min || value > max) {
-      var bounds = field === "annual_income" ? "0 and 10,000 k$" : "1 and 100";
-      return { error: "Enter a value between " + bounds + "." };
+      return { error: "Enter a value " + number.dataset.rangeText + "." };
     }
     return { value: value };
   }

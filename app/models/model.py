@@ -16,6 +16,10 @@ if TYPE_CHECKING:  # scikit-learn is only needed to train or unpickle, never to 
 # Rows per prediction chunk: large enough to amortise per-call overhead, small enough to stay near the cache.
 PREDICT_CHUNK_ROWS = 131_072
 MAX_PREDICT_THREADS = 4
+# A value counts as out of range when it lies beyond the training minimum or maximum by more than this
+# fraction of the training span: a little beyond the data is interpolation, far beyond it is a guess.
+OUT_OF_RANGE_MARGIN = 0.10
+_DIRECTION = {"low": -1.0, "moderate": 0.0, "high": 1.0}
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,23 @@ class Segment:
 Estimators = tuple["StandardScaler", "KMeans"]
 
 
+@dataclass(frozen=True)
+class Scores:
+    """What the model says about each row of a batch; every front door renders these, none recomputes them."""
+
+    positions: np.ndarray  # index into model.segments
+    distances: np.ndarray  # (n, k) standardized distance to every centroid, in segment order
+    nearest: np.ndarray  # distance to the own centroid
+    runner_up: np.ndarray  # position of the second-nearest segment (-1 for a one-segment model)
+    runner_up_distance: np.ndarray
+    confidence: np.ndarray  # 1 - nearest / runner_up_distance: 1 at the centroid, 0 on the boundary
+    is_atypical: np.ndarray  # far from the centroid in a direction the segment does not stand for
+    out_of_range: np.ndarray  # (n, n_features) beyond the training range by more than the margin
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
 # eq=False: a model is equal only to itself (its arrays have no meaningful ==), which also makes it
 # hashable, so per-model results such as page geometry can be cached.
 @dataclass(eq=False)
@@ -91,12 +112,20 @@ class SegmentationModel:
         self.mean = np.asarray(self.mean, dtype=np.float64)
         self.scale = np.asarray(self.scale, dtype=np.float64)
         self.cluster_centers = np.asarray(self.cluster_centers, dtype=np.float64)
+        if self.cluster_centers.ndim != 2 or 0 in self.cluster_centers.shape:
+            raise ValueError("cluster centres must be a non-empty (k, n_features) table")
         n_clusters, n_features = self.cluster_centers.shape
         labels = sorted(segment.kmeans_label for segment in self.segments)
         if labels != list(range(n_clusters)):
             raise ValueError("segments must map every KMeans label exactly once")
         if n_features != len(self.features) or self.mean.shape != (n_features,) or self.scale.shape != (n_features,):
             raise ValueError("scaler, KMeans and feature list disagree on the number of features")
+        if not all(np.isfinite(a).all() for a in (self.mean, self.scale, self.cluster_centers)):
+            raise ValueError("fitted parameters must be finite numbers")
+        if not (self.scale > 0).all():
+            raise ValueError("every feature's scale must be positive")
+        if len({segment.segment_id for segment in self.segments}) != n_clusters:
+            raise ValueError("segment ids must be distinct")
         self.segments = sorted(self.segments, key=lambda segment: segment.segment_id)
         order = [segment.kmeans_label for segment in self.segments]
         # Fast-path copies: centroids in segment order, so an argmin index is a segment position.
@@ -107,6 +136,24 @@ class SegmentationModel:
         self._by_id = {segment.segment_id: segment for segment in self.segments}
         # Segment ids as JSON object keys, built once rather than per prediction.
         self.segment_keys = [str(segment.segment_id) for segment in self.segments]
+        self._directions = np.array(
+            [
+                [_DIRECTION.get(segment.levels.get(f, "moderate"), 0.0) for f in self.features]
+                for segment in self.segments
+            ]
+        )
+        self._atypical_radius = np.array([segment.distance_p95 for segment in self.segments])
+        self.training_range = self._training_range()
+        low, high = self.training_range
+        span = high - low
+        self.accepted_range = (low - OUT_OF_RANGE_MARGIN * span, high + OUT_OF_RANGE_MARGIN * span)
+
+    def _training_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each feature's minimum and maximum in the training data (unbounded when not recorded)."""
+        stats = self.info.get("data_stats") or {}
+        low = [float(stats.get(f, {}).get("min", -np.inf)) for f in self.features]
+        high = [float(stats.get(f, {}).get("max", np.inf)) for f in self.features]
+        return np.array(low), np.array(high)
 
     @classmethod
     def from_estimators(
@@ -185,8 +232,7 @@ class SegmentationModel:
     def _predict_chunk(
         self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray, start: int, stop: int
     ) -> None:
-        # Same operations, in the same order, as predict_one, so both give bit-identical answers; each
-        # is one broadcast over all centroids (k x rows) rather than a numpy call per centroid.
+        # One broadcast per feature over all centroids (k x rows) rather than a numpy call per centroid.
         squared = distances[:, start:stop]
         diff = np.empty_like(squared)
         for f in range(X.shape[1]):
@@ -211,16 +257,8 @@ class SegmentationModel:
         positions[start:stop] = position
         np.sqrt(squared, out=squared)
 
-    def decision_grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """Segment positions on a 2-D grid of the first two features: shape (len(ys), len(xs))."""
-        if len(self.features) != 2:
-            raise ValueError("a decision grid needs a model with exactly two features")
-        grid_x, grid_y = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
-        positions, _ = self.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
-        return positions.reshape(len(ys), len(xs))
-
     def predict_one(self, values: Sequence[float]) -> tuple[int, list[float]]:
-        """Predict one customer in plain Python: same arithmetic as `predict`, no array overhead."""
+        """Predict one customer in plain Python, with no array overhead (a single request's hot path)."""
         z = [
             (value - mean) / scale for value, mean, scale in zip(values, self._mean_list, self._scale_list, strict=True)
         ]
@@ -234,3 +272,51 @@ class SegmentationModel:
             squared.append(total)
         best = min(range(len(squared)), key=squared.__getitem__)
         return best, [math.sqrt(value) for value in squared]
+
+    def score(self, X: np.ndarray) -> Scores:
+        """Segment, distances, confidence, runner-up and the atypical and out-of-range flags of every row."""
+        X = np.asarray(X, dtype=np.float64)
+        positions, distances = self.predict(X)
+        return self._scores(X, positions, distances)
+
+    def score_one(self, values: Sequence[float]) -> Scores:
+        """`score` for one customer: the plain-Python kernel, then the same semantics as every other path."""
+        position, distances = self.predict_one(values)
+        return self._scores(np.array([values], dtype=np.float64), np.array([position]), np.array([distances]))
+
+    def _scores(self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray) -> Scores:
+        """The one place that says what confidence, runner-up, atypical and out-of-range mean."""
+        rows = np.arange(len(positions))
+        nearest = distances[rows, positions]
+        if self.n_clusters > 1:
+            others = distances.copy()
+            others[rows, positions] = np.inf
+            runner_up = others.argmin(axis=1)
+            runner_up_distance = others[rows, runner_up]
+        else:
+            runner_up = np.full(len(positions), -1)
+            runner_up_distance = np.full(len(positions), np.inf)
+        # 1 at the centroid, 0 on the boundary with the runner-up.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            confidence = np.where(runner_up_distance > 0, 1.0 - nearest / runner_up_distance, 1.0)
+        confidence = np.clip(np.nan_to_num(confidence, nan=1.0), 0.0, 1.0)
+        # Atypical: far from the centroid in a direction the segment does not stand for. Being further out
+        # along the segment's own direction (a richer VIP) is not doubtful; drifting sideways or back is.
+        Z = (X - self.mean) / self.scale
+        offset = Z - self._centroids[positions]
+        direction = self._directions[positions]
+        unexplained = np.where(direction * offset > 0, 0.0, offset)
+        is_atypical = np.sqrt((unexplained * unexplained).sum(axis=1)) > self._atypical_radius[positions]
+        low, high = self.accepted_range
+        out_of_range = (low > X) | (high < X)
+        return Scores(
+            positions, distances, nearest, runner_up, runner_up_distance, confidence, is_atypical, out_of_range
+        )
+
+    def decision_grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Segment positions on a 2-D grid of the first two features: shape (len(ys), len(xs))."""
+        if len(self.features) != 2:
+            raise ValueError("a decision grid needs a model with exactly two features")
+        grid_x, grid_y = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+        positions, _ = self.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+        return positions.reshape(len(ys), len(xs))

@@ -24,7 +24,6 @@ class Archetype:
     prototype: tuple[float, float]  # (income, spending) in training standard deviations
     description: str
     strategy: tuple[str, ...]
-    theme: str
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
@@ -40,7 +39,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Enrol them in the loyalty programme with points on every visit",
             "Cross-sell complementary products at checkout",
         ),
-        "standard promotions, loyalty programme",
     ),
     Archetype(
         1,
@@ -54,7 +52,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Send exclusive, invitation-only offers",
             "Assign personal shopping or concierge service",
         ),
-        "premium products, exclusive offers",
     ),
     Archetype(
         2,
@@ -68,7 +65,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Reach them on social media and with influencer campaigns",
             "Offer buy-now-pay-later and student discounts",
         ),
-        "trendy products, social media",
     ),
     Archetype(
         3,
@@ -82,7 +78,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Present purchases as investments with warranties and guarantees",
             "Use personalised recommendations to win their trust",
         ),
-        "quality products, investment-style value",
     ),
     Archetype(
         4,
@@ -96,7 +91,6 @@ ARCHETYPES: tuple[Archetype, ...] = (
             "Announce clearance and end-of-season sales",
             "Promote value own-brand ranges",
         ),
-        "discounts, clearance sales",
     ),
 )
 

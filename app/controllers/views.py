@@ -5,23 +5,23 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.controllers.deps import ModelStateDep, SegmenterDep
+from app.controllers.deps import RegistryDep, SegmenterDep
 from app.core.templating import templates
 from app.services import pages
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(
     request: Request,
-    state: ModelStateDep,
+    registry: RegistryDep,
     annual_income: Annotated[str | None, Query(max_length=50)] = None,
     spending_score: Annotated[str | None, Query(max_length=50)] = None,
 ) -> HTMLResponse:
     """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
-    context = pages.home_page(state, {"annual_income": annual_income, "spending_score": spending_score})
-    status = 200 if state.ready else 503
+    context = pages.home_page(registry, {"annual_income": annual_income, "spending_score": spending_score})
+    status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
     return templates.TemplateResponse(request, "index.html", context, status_code=status)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.models.segmenter import Segment, SegmentationModel
+from app.models.model import Segment, SegmentationModel
 from tests.conftest import KNOWN_POINTS
 
 

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from app.models.segments import FIRST_DESCRIPTIVE_ID, level_of, name_segments
+from app.models.naming import FIRST_DESCRIPTIVE_ID, level_of, name_segments
 
 FEATURES = ["annual_income", "spending_score"]
 MEAN = np.array([60.0, 50.0])

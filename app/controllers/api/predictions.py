@@ -1,0 +1,44 @@
+"""Segment one customer or a batch: parse, call the prediction service, return."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from app.controllers.deps import BatchDep, RequestedModelDep
+from app.schemas.common import error_responses
+from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
+from app.services import prediction
+from app.utils.responses import FastJSONResponse
+
+router = APIRouter(prefix="/predict", tags=["predictions"], responses=error_responses(400, 404, 413, 422, 503))
+
+
+@router.post(
+    "",
+    response_model=Prediction,
+    summary="Segment one customer",
+    description="Returns the customer's segment with its description and marketing strategy, the distance to every "
+    "segment, a confidence from the margin to the runner-up segment, whether the customer is atypical, and which "
+    "values lie outside the range the model was trained on.",
+)
+def predict(
+    customer: Annotated[
+        CustomerIn, Body(openapi_examples={"vip": {"value": {"annual_income": 120, "spending_score": 90}}})
+    ],
+    model: RequestedModelDep,
+) -> FastJSONResponse:
+    """Segment one customer (plain def: prediction is CPU work and runs in the thread pool)."""
+    # The service output is built to match Prediction; returning a response skips re-validating it.
+    return FastJSONResponse(prediction.predict_customer(model, customer))
+
+
+@router.post(
+    "/batch",
+    response_model=BatchPrediction,
+    summary="Segment many customers",
+    description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
+    "come back in input order, with the number of customers in each segment.",
+)
+def predict_batch(batch: BatchDep, model: RequestedModelDep) -> FastJSONResponse:
+    """Segment a batch of customers in input order."""
+    return FastJSONResponse(prediction.predict_customers(model, batch.customers))

@@ -1,0 +1,49 @@
+"""What each segment is and how big it is (the public paths say `clusters`)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from app.controllers.deps import SegmenterDep
+from app.schemas.common import error_responses
+from app.schemas.model import ClustersInfoResponse, ClustersResponse, SegmentDetail
+from app.services import segments
+
+router = APIRouter(prefix="/clusters", tags=["segments"], responses=error_responses(503))
+
+
+@router.get(
+    "",
+    response_model=ClustersResponse,
+    summary="Segment statistics",
+    description="For every segment: size and share of the training customers, centroid in original units, and the "
+    "mean, standard deviation, minimum and maximum of each feature.",
+)
+async def segment_statistics(model: SegmenterDep) -> dict:
+    """Statistics of every segment."""
+    return segments.segment_statistics(model)
+
+
+@router.get(
+    "/info",
+    response_model=ClustersInfoResponse,
+    summary="Segment descriptions and strategies",
+    description="For every segment: name, description, marketing strategy and characteristics.",
+)
+async def segment_descriptions(model: SegmenterDep) -> dict:
+    """Meaning and advice for every segment."""
+    return segments.segment_descriptions(model)
+
+
+@router.get(
+    "/{segment_id}",
+    response_model=SegmentDetail,
+    summary="One segment",
+    description="Statistics and meaning of one segment, by its stable segment_id (0-4 for the five named segments).",
+    responses=error_responses(404, 422),
+)
+async def segment_detail(
+    segment_id: Annotated[int, Path(description="Stable segment id.", examples=[1])], model: SegmenterDep
+) -> dict:
+    """One segment by stable id."""
+    return segments.segment_detail(model, segment_id=segment_id)

@@ -1,0 +1,17 @@
+"""Readiness of the service, as /api/v1/health reports it."""
+
+from typing import Any
+
+from app.models.registry import ModelRegistry
+
+
+def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> dict[str, Any]:
+    """Ready with the model version, or unavailable with the reason."""
+    return {
+        "status": "ok" if registry.ready else "unavailable",
+        "model_loaded": registry.ready,
+        "model_version": registry.active.version if registry.active else None,
+        "uptime_seconds": round(now - registry.started_at, 3),
+        "app_version": app_version,
+        "reason": registry.reason,
+    }

@@ -1,0 +1,95 @@
+"""Predictions as the API and pages show them: the model's scores, with names, advice and flags."""
+
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from app.core.errors import InvalidRequest
+from app.models.model import Scores, SegmentationModel
+
+
+def feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """Each customer's values of the model's features, in model order, as an (n, n_features) array."""
+    names = model.features
+    getter = itemgetter(*names) if len(names) > 1 else (lambda customer: (customer[names[0]],))
+    try:
+        rows = [getter(customer) for customer in customers]
+    except KeyError as exc:
+        raise InvalidRequest(f"this model also needs '{exc.args[0]}', which the request does not give") from None
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+
+
+def _out_of_range(model: SegmentationModel, values: np.ndarray, flags: np.ndarray) -> list[dict[str, Any]]:
+    """The features of one row that lie outside the training range, with that range."""
+    low, high = model.training_range
+    return [
+        {"feature": name, "value": float(values[f]), "training_min": float(low[f]), "training_max": float(high[f])}
+        for f, name in enumerate(model.features)
+        if flags[f]
+    ]
+
+
+def render_predictions(model: SegmentationModel, X: np.ndarray, scores: Scores) -> list[dict[str, Any]]:
+    """One prediction dict per row, in input order."""
+    segments, keys, version = model.segments, model.segment_keys, model.version
+    has_runner_up = model.n_clusters > 1
+    any_out = scores.out_of_range.any(axis=1)
+    # One dict literal per row: this loop is the hot spot of a 10,000-customer request.
+    return [
+        {
+            "segment_id": segments[position].segment_id,
+            "segment_name": segments[position].name,
+            "description": segments[position].description,
+            "marketing_strategy": segments[position].strategy,
+            "distance": distance,
+            "distances": dict(zip(keys, row, strict=True)),
+            "confidence": confidence,
+            "runner_up": {
+                "segment_id": segments[runner].segment_id,
+                "segment_name": segments[runner].name,
+                "distance": runner_distance,
+            }
+            if has_runner_up
+            else None,
+            "is_atypical": atypical,
+            "out_of_range": _out_of_range(model, X[i], scores.out_of_range[i]) if out else [],
+            "model_version": version,
+        }
+        for i, (position, distance, row, confidence, runner, runner_distance, atypical, out) in enumerate(
+            zip(
+                scores.positions.tolist(),
+                scores.nearest.tolist(),
+                scores.distances.tolist(),
+                scores.confidence.tolist(),
+                scores.runner_up.tolist(),
+                scores.runner_up_distance.tolist(),
+                scores.is_atypical.tolist(),
+                any_out.tolist(),
+                strict=True,
+            )
+        )
+    ]
+
+
+def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> dict[str, Any]:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags."""
+    X = feature_matrix(model, [customer])
+    return render_predictions(model, X, model.score_one(X[0].tolist()))[0]
+
+
+def predict_customers(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """Segment many customers in input order, with the count per segment."""
+    X = feature_matrix(model, customers)
+    scores = model.score(X)
+    counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
+    return {
+        "predictions": render_predictions(model, X, scores),
+        "count": len(scores),
+        "segment_counts": [
+            {"segment_id": segment.segment_id, "segment_name": segment.name, "count": count}
+            for segment, count in zip(model.segments, counts, strict=True)
+        ],
+        "model_version": model.version,
+    }

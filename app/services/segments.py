@@ -1,0 +1,56 @@
+"""What each segment is and how big it is, and what the model is: the facts behind /clusters and /model."""
+
+from typing import Any
+
+from app.core.errors import UnknownSegment
+from app.models.model import Segment, SegmentationModel
+
+
+def _stats(segment: Segment) -> dict[str, Any]:
+    return {
+        "segment_id": segment.segment_id,
+        "segment_name": segment.name,
+        "size": segment.size,
+        "share": segment.share,
+        "centroid": segment.centroid,
+        "features": {name: stats.__dict__ for name, stats in segment.stats.items()},
+    }
+
+
+def _info(segment: Segment) -> dict[str, Any]:
+    return {
+        "segment_id": segment.segment_id,
+        "segment_name": segment.name,
+        "description": segment.description,
+        "marketing_strategy": segment.strategy,
+        "characteristics": segment.characteristics,
+        "levels": segment.levels,
+    }
+
+
+def segment_statistics(model: SegmentationModel) -> dict[str, Any]:
+    """Size, share, centroid and per-feature statistics of every segment."""
+    return {
+        "model_version": model.version,
+        "n_samples": model.info["n_samples"],
+        "segments": [_stats(segment) for segment in model.segments],
+    }
+
+
+def segment_descriptions(model: SegmentationModel) -> dict[str, Any]:
+    """Name, description, strategy and characteristics of every segment."""
+    return {"model_version": model.version, "segments": [_info(segment) for segment in model.segments]}
+
+
+def segment_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, Any]:
+    """Statistics and meaning of one segment, by stable id."""
+    segment = model.segment(segment_id)
+    if segment is None:
+        known = ", ".join(str(s.segment_id) for s in model.segments)
+        raise UnknownSegment(f"no segment with id {segment_id}; this model has segment ids {known}")
+    return {**_stats(segment), **_info(segment), "model_version": model.version}
+
+
+def model_facts(model: SegmentationModel) -> dict[str, Any]:
+    """Metadata of the loaded model: what it is, how it was trained and how good it is."""
+    return {key: value for key, value in model.info.items() if key != "map_sample"} | {"version": model.version}
