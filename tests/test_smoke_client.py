@@ -12,6 +12,8 @@ import pytest
 from app.core.config import PROJECT_ROOT
 from tests.live_server import live_server
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server_log(tmp_path_factory):

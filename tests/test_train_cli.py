@@ -7,6 +7,8 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     data_path: Path = PROJECT_ROOT / "data" / "raw" / "mall_customers.csv"
     processed_dir: Path = PROJECT_ROOT / "data" / "processed"
     auto_train: bool = True
-    max_batch_size: int = Field(10_000, ge=1, le=1_000_000)
+    # At most the 10,000 the batch schema allows: this setting lowers that cap, it cannot raise it.
+    max_batch_size: int = Field(10_000, ge=1, le=10_000)
     max_body_bytes: int = Field(2_000_000, ge=1_024)
     # Freeze start-up objects and collect young objects less often: large batch responses allocate many
     # short-lived dicts that reference counting frees anyway. Measured in benchmarks/run.py.

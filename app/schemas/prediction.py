@@ -43,6 +43,10 @@ class CustomerIn(TypedDict):
 CustomerValidator = TypeAdapter(CustomerIn)
 
 
+# The most customers one batch can hold; the MAX_BATCH_SIZE setting can only lower it.
+MAX_BATCH_SIZE = 10_000
+
+
 class BatchIn(BaseModel):
     """Several customers to segment in one call."""
 
@@ -61,7 +65,10 @@ class BatchIn(BaseModel):
     )
 
     customers: list[CustomerIn] = Field(
-        min_length=1, description="Customers to segment, up to the configured max batch size (default 10,000)."
+        min_length=1,
+        max_length=MAX_BATCH_SIZE,
+        description=f"Customers to segment: at most {MAX_BATCH_SIZE:,}, or the lower max batch size the service "
+        "is configured with (MAX_BATCH_SIZE).",
     )
 
 

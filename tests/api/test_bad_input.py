@@ -71,8 +71,9 @@ def test_predict_rejects_missing_body_and_wrong_media_type(client):
 
 def test_oversized_batch_is_refused_with_the_limit_and_no_echo(client):
     customers = [{"annual_income": 50, "spending_score": 50}] * 10_001
-    body = _assert_small_error(client.post(BATCH, json={"customers": customers}), 422, "invalid_request")
+    body = _assert_small_error(client.post(BATCH, json={"customers": customers}), 422, "validation_error")
     assert "at most 10000" in body["message"] and "10001" in body["message"]
+    assert len(body["details"]) == 1
 
 
 def test_batch_with_many_bad_rows_reports_at_most_20(client):

@@ -92,8 +92,7 @@ def test_openapi_declares_every_error_status(client):
     for body in ("CustomerIn", "BatchIn"):
         assert components[body].get("examples"), body
     assert operations[("/api/v1/predict/batch", "post")]["requestBody"]["required"] is True
-    # The batch limit is a setting, checked by a dependency, so the schema states it in words.
-    assert "max batch size" in schema["components"]["schemas"]["BatchIn"]["properties"]["customers"]["description"]
+    assert schema["components"]["schemas"]["BatchIn"]["properties"]["customers"]["maxItems"] == 10_000
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 
 

@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from app.core.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_benchmarks_dry_run_produces_every_figure(tmp_path):

@@ -24,6 +24,7 @@ def test_compare_algorithms_scores_each_on_the_same_data(Z):
     assert kmeans["silhouette"] >= 0.5  # the well-separated default data
 
 
+@pytest.mark.slow
 def test_stability_is_high_for_real_structure_and_low_for_noise(Z):
     stable = stability(Z, 5, seeds=range(4), n_bootstrap=4)
     assert len(stable.seed_ari) == 4 and len(stable.bootstrap_ari) == 4

@@ -62,6 +62,7 @@ def _ids_by_customer(model, X):
     return np.array([model.segments[p].segment_id for p in positions])
 
 
+@pytest.mark.slow
 def test_segment_ids_are_stable_across_seeds_and_row_order(default_data):
     X = _features(default_data)
     reference = fit_model(X, FEATURES, seed=0)
@@ -78,6 +79,7 @@ def test_segment_ids_are_stable_across_seeds_and_row_order(default_data):
     assert len(labels_seen) > 1
 
 
+@pytest.mark.slow
 def test_auto_k_picks_five_on_default_data(default_data):
     model = fit_model(_features(default_data), FEATURES, k="auto")
     assert model.n_clusters == 5
@@ -93,6 +95,7 @@ def test_other_k_gets_unique_names(default_data):
     assert max(segment.segment_id for segment in model.segments) >= 5
 
 
+@pytest.mark.slow
 def test_large_data_uses_samples_for_the_quadratic_parts(monkeypatch):
     # Smaller limits keep the test quick; the mechanism is the same at 1M rows.
     monkeypatch.setattr(clustering, "K_SELECTION_SAMPLE_SIZE", 3_000)

@@ -11,6 +11,8 @@ from nbclient import NotebookClient
 
 from app.core.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NAMES = ["01_eda_preprocessing.ipynb", "02_modeling_evaluation.ipynb"]
 
@@ -40,14 +42,21 @@ def executed(tmp_path_factory, default_data):
 
 
 def _errors(notebook) -> list[str]:
-    return [output.get("ename", "") for cell in notebook.cells for output in cell.get("outputs", []) if output.output_type == "error"]
+    return [
+        output.get("ename", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
 
 
 def test_notebooks_run_without_errors_and_draw_figures(executed):
     notebooks, _ = executed
     for name, notebook in notebooks.items():
         assert _errors(notebook) == [], name
-        images = sum("image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", []))
+        images = sum(
+            "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+        )
         assert images >= 3, f"{name} drew {images} figures"
 
 
@@ -65,14 +74,27 @@ def test_modeling_notebook_agrees_with_train_model(executed, default_data, tmp_p
     summary_cell = next(cell for cell in notebooks[NAMES[1]].cells if "summary" in cell.metadata.get("tags", []))
     summary = json.loads("".join(output["text"] for output in summary_cell.outputs if output.output_type == "stream"))
     result = subprocess.run(
-        [sys.executable, "train_model.py", "--data", str(default_data), "--output-dir", str(tmp_path / "m"),
-         "--processed-dir", str(tmp_path)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "train_model.py",
+            "--data",
+            str(default_data),
+            "--output-dir",
+            str(tmp_path / "m"),
+            "--processed-dir",
+            str(tmp_path),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     info = json.loads((tmp_path / "m" / "model_info.json").read_text())
     assert summary["chosen_k"] == info["n_clusters"]
-    assert summary["segment_names"] == [segment["name"] for segment in sorted(info["segments"], key=lambda s: s["segment_id"])]
+    assert summary["segment_names"] == [
+        segment["name"] for segment in sorted(info["segments"], key=lambda s: s["segment_id"])
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -80,5 +102,7 @@ def test_notebooks_are_committed_without_outputs(name):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{name} has outputs; clear them before committing"
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{name} has outputs; clear them before committing"
+            )
     assert (NOTEBOOKS / name).stat().st_size < 40_000

@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 from tests.conftest import KNOWN_POINTS
 from tests.web.conftest import PageWatch
 
+pytestmark = pytest.mark.slow
+
 # True once the live marker's translate() is within half a pixel of (x, y).
 MARKER_AT = """([x, y]) => {
   const t = document.querySelector('#customer-marker').getAttribute('transform');

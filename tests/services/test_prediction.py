@@ -1,0 +1,42 @@
+"""The prediction service: single and batch answers agree, in input order, from one scoring path."""
+
+import numpy as np
+import pytest
+
+from app.core.errors import InvalidRequest
+from app.services.prediction import feature_matrix, predict_customer, predict_customers
+
+
+def test_batch_equals_single_for_every_customer(model):
+    rng = np.random.default_rng(7)
+    customers = [
+        {"annual_income": float(i), "spending_score": float(s)}
+        for i, s in zip(rng.uniform(0, 400, 300), rng.uniform(1, 100, 300), strict=True)
+    ]
+    batch = predict_customers(model, customers)
+    assert batch["count"] == len(customers)
+    for customer, answer in zip(customers, batch["predictions"], strict=True):
+        single = predict_customer(model, customer)
+        assert single["segment_id"] == answer["segment_id"]
+        assert single["distances"] == pytest.approx(answer["distances"], rel=1e-12)
+        assert single["confidence"] == pytest.approx(answer["confidence"], rel=1e-12)
+        assert (single["is_atypical"], single["out_of_range"]) == (answer["is_atypical"], answer["out_of_range"])
+    counts = {item["segment_id"]: item["count"] for item in batch["segment_counts"]}
+    assert sum(counts.values()) == len(customers)
+    assert counts == {
+        s.segment_id: sum(p["segment_id"] == s.segment_id for p in batch["predictions"]) for s in model.segments
+    }
+
+
+def test_confidence_is_one_at_a_centroid_and_runner_up_is_the_second_nearest(model):
+    for segment in model.segments:
+        answer = predict_customer(model, segment.centroid)
+        assert answer["segment_id"] == segment.segment_id
+        assert answer["confidence"] == pytest.approx(1.0, abs=1e-9)
+        others = {int(k): v for k, v in answer["distances"].items() if int(k) != segment.segment_id}
+        assert answer["runner_up"]["segment_id"] == min(others, key=others.get)
+
+
+def test_a_missing_feature_is_a_domain_error(model):
+    with pytest.raises(InvalidRequest, match="spending_score"):
+        feature_matrix(model, [{"annual_income": 10.0}])
