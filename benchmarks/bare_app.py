@@ -1,16 +1,33 @@
-"""The baseline for HTTP benchmarks: a bare FastAPI app with the same request schemas that returns constants.
+"""The baseline for HTTP benchmarks: the plain FastAPI endpoint a user would write, answering a constant.
 
-It is the "ten-line FastAPI wrapper" a user might write instead, minus even the model: whatever the
-real app costs on top of it is the price of the model, the checks and the logging.
+Its body is an ordinary pydantic BaseModel with the same strictness as the project's schema (strict numbers,
+no extra fields, no NaN or infinity, the same bounds), so whatever the real app costs on top of it is the
+price of the model, the checks, the middleware and the logging.
 """
 
 from fastapi import FastAPI
-
-from app.schemas.prediction import BatchIn, CustomerIn
+from pydantic import BaseModel, ConfigDict, Field
 
 app = FastAPI()
 
 _PREDICTION = {"segment_id": 1, "segment_name": "VIP / Whale"}
+
+
+class Customer(BaseModel):
+    """One customer, validated as strictly as the project validates it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    annual_income: float = Field(ge=0, le=10_000)
+    spending_score: float = Field(ge=1, le=100)
+
+
+class Batch(BaseModel):
+    """Many customers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customers: list[Customer] = Field(min_length=1, max_length=10_000)
 
 
 @app.get("/api/v1/health")
@@ -20,12 +37,12 @@ def health() -> dict:
 
 
 @app.post("/api/v1/predict")
-def predict(customer: CustomerIn) -> dict:
+def predict(customer: Customer) -> dict:
     """A constant answer for any valid customer."""
     return _PREDICTION
 
 
 @app.post("/api/v1/predict/batch")
-def predict_batch(batch: BatchIn) -> dict:
+def predict_batch(batch: Batch) -> dict:
     """A constant answer per customer."""
     return {"predictions": [_PREDICTION] * len(batch.customers), "count": len(batch.customers)}

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from app.models.features import FEATURES
 
@@ -139,6 +138,8 @@ def _match_archetypes(z: np.ndarray, features: list[str], levels: list[dict[str,
     """Optimal one-to-one assignment of compatible centroids to archetypes."""
     if not {"annual_income", "spending_score"} <= set(features):
         return {}
+    from scipy.optimize import linear_sum_assignment  # naming runs at training; serving never imports scipy
+
     income, spending = features.index("annual_income"), features.index("spending_score")
     cost = np.full((len(z), len(ARCHETYPES)), _INCOMPATIBLE)
     for i, position in enumerate(z):

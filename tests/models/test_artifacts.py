@@ -86,6 +86,7 @@ def test_pickle_replaced_after_loading_is_refused_on_first_use(fresh_dir, tmp_pa
 def test_serving_a_model_never_imports_scikit_learn(model_dir):
     code = (
         "import sys\n"
+        "import main\n"
         "from app.models.artifacts import load_model\n"
         f"model = load_model({str(model_dir)!r})\n"
         "model.predict_one([120, 90])\n"
