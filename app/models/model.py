@@ -143,10 +143,13 @@ class SegmentationModel:
             ]
         )
         self._atypical_radius = np.array([segment.distance_p95 for segment in self.segments])
+        self._direction_rows = self._directions.tolist()
+        self._atypical_list = self._atypical_radius.tolist()
         self.training_range = self._training_range()
         low, high = self.training_range
         span = high - low
         self.accepted_range = (low - OUT_OF_RANGE_MARGIN * span, high + OUT_OF_RANGE_MARGIN * span)
+        self._accepted_lists = (self.accepted_range[0].tolist(), self.accepted_range[1].tolist())
 
     def _training_range(self) -> tuple[np.ndarray, np.ndarray]:
         """Each feature's minimum and maximum in the training data (unbounded when not recorded)."""
@@ -280,9 +283,43 @@ class SegmentationModel:
         return self._scores(X, positions, distances)
 
     def score_one(self, values: Sequence[float]) -> Scores:
-        """`score` for one customer: the plain-Python kernel, then the same semantics as every other path."""
+        """`score` for one customer, in plain Python: a single request's hot path.
+
+        Numpy costs more per call than the whole computation for one row, so this kernel repeats `_scores`
+        step for step on floats; tests/models/test_model.py holds the two to the same answers on random,
+        boundary, atypical and out-of-range points.
+        """
         position, distances = self.predict_one(values)
-        return self._scores(np.array([values], dtype=np.float64), np.array([position]), np.array([distances]))
+        nearest = distances[position]
+        runner_up, runner_up_distance = -1, math.inf
+        for j, distance in enumerate(distances):
+            if j != position and distance < runner_up_distance:
+                runner_up, runner_up_distance = j, distance
+        confidence = 1.0 - nearest / runner_up_distance if runner_up_distance > 0 else 1.0
+        confidence = 1.0 if math.isnan(confidence) else min(max(confidence, 0.0), 1.0)
+        unexplained = 0.0
+        for value, mean, scale, centre, direction in zip(
+            values,
+            self._mean_list,
+            self._scale_list,
+            self._centroid_rows[position],
+            self._direction_rows[position],
+            strict=True,
+        ):
+            offset = (value - mean) / scale - centre
+            if not direction * offset > 0:
+                unexplained += offset * offset
+        low, high = self._accepted_lists
+        return Scores(
+            np.array([position]),
+            np.array([distances]),
+            np.array([nearest]),
+            np.array([runner_up]),
+            np.array([runner_up_distance]),
+            np.array([confidence]),
+            np.array([math.sqrt(unexplained) > self._atypical_list[position]]),
+            np.array([[not lo <= v <= hi for v, lo, hi in zip(values, low, high, strict=True)]]),
+        )
 
     def _scores(self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray) -> Scores:
         """The one place that says what confidence, runner-up, atypical and out-of-range mean."""

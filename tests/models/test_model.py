@@ -73,3 +73,39 @@ def test_exact_ties_go_to_the_first_segment_like_argmin():
 def test_predict_rejects_wrong_shapes(model):
     with pytest.raises(ValueError, match="shape"):
         model.predict(np.zeros((3, 3)))
+
+
+def _assert_same_scores(one, many, row: int) -> None:
+    for field in ("positions", "runner_up", "is_atypical"):
+        assert getattr(one, field)[0] == getattr(many, field)[row], field
+    for field in ("distances", "nearest", "runner_up_distance", "confidence"):
+        np.testing.assert_allclose(getattr(one, field)[0], getattr(many, field)[row], rtol=1e-12, err_msg=field)
+    np.testing.assert_array_equal(one.out_of_range[0], many.out_of_range[row])
+
+
+def test_score_one_equals_score_row_for_row(model):
+    rng = np.random.default_rng(11)
+    low, high = model.accepted_range
+    points = np.vstack(
+        [
+            rng.uniform([0, 1], [200, 100], (2_000, 2)),  # inside and beyond the income range
+            [[s.centroid[f] for f in model.features] for s in model.segments],  # exactly at each centroid
+            [low, high, [low[0] - 0.01, 50], [high[0] + 0.01, 50], [10_000, 100], [0, 1]],  # range edges
+        ]
+    )
+    many = model.score(points)
+    assert many.is_atypical.any() and not many.is_atypical.all()
+    assert many.out_of_range.any() and not many.out_of_range.all()
+    for row, values in enumerate(points.tolist()):
+        _assert_same_scores(model.score_one(values), many, row)
+
+
+def test_score_flags_follow_their_rules(model):
+    vip = model.segment(1)
+    centre = [vip.centroid[f] for f in model.features]
+    scores = model.score(np.array([centre, [centre[0] + 30, 99.0], [centre[0], centre[1] - 25]]))
+    assert scores.positions.tolist() == [model.segments.index(vip)] * 3
+    assert scores.confidence[0] == pytest.approx(1.0)
+    # Further out along VIP's own direction is not atypical; back towards the middle on spending is.
+    assert scores.is_atypical.tolist() == [False, False, True]
+    assert not scores.out_of_range.any()
