@@ -135,3 +135,34 @@ def test_crash_gives_a_generic_500_without_internals(app, make_settings):
     body = _assert_small_error(response, 500, "internal_error")
     assert "secret" not in response.text
     assert body["request_id"] in body["message"]
+
+
+def test_a_huge_unknown_key_is_not_echoed_back(client):
+    key = "k" * 1_900_000
+    raw = b'{"' + key.encode() + b'": 1, "annual_income": 50, "spending_score": 50}'
+    response = client.post(PREDICT, content=raw, headers=JSON)
+    body = _assert_small_error(response, 422, "validation_error")
+    assert "k" * 65 not in response.text
+    assert body["details"][0]["loc"] == ["body", "k" * 63 + "…"]
+    assert body["message"] == f"{'k' * 63}…: Extra inputs are not permitted"
+
+
+def test_many_long_unknown_keys_in_a_batch_stay_under_4_kb(client):
+    customers = [
+        {"annual_income": 50, "spending_score": 50, f"\u00e9\n{index}" + "\u2028" * 2_000: 1} for index in range(40)
+    ]
+    response = client.post(BATCH, content=json.dumps({"customers": customers}).encode(), headers=JSON)
+    body = _assert_small_error(response, 422, "validation_error")
+    assert all(len(part) <= 64 for detail in body["details"] for part in detail["loc"] if isinstance(part, str))
+    assert "more problems" in body["message"]
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1/", "/"])
+def test_a_60_kb_path_is_not_echoed_back(client, prefix):
+    path = prefix + "x" * 60_000
+    api = client.get(path)
+    assert api.status_code == 404
+    assert len(api.content) < 4_000 and "x" * 65 not in api.text
+    page = client.get(path, headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "x" * 65 not in page.text
