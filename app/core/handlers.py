@@ -19,7 +19,8 @@ MAX_ERROR_DETAILS = 20
 # Input is never echoed: a name or path an error quotes (an unknown key, a 404 path) is cut to this many
 # characters, messages to a few lines, and the whole body to a few kilobytes whatever the request held.
 MAX_QUOTED_CHARS = 64
-MAX_MESSAGE_CHARS = 300
+MAX_MESSAGE_CHARS = 1_000
+MAX_DETAIL_MESSAGE_CHARS = 200
 MAX_ERROR_BYTES = 4_096
 _HTTP_ERROR_TYPES = {
     400: "bad_request",
@@ -74,9 +75,13 @@ def error_response(
         "request_id": _request_id(scope),
     }
     response = JSONResponse(body, status_code=status_code, headers=headers)
-    while len(response.body) > MAX_ERROR_BYTES and body["details"]:
-        # Only reachable with many long, escaped details: fewer of them beat a body that grows with the input.
-        body["details"] = body["details"][: len(body["details"]) // 2]
+    while len(response.body) > MAX_ERROR_BYTES and (body["details"] or len(body["message"]) > MAX_DETAIL_MESSAGE_CHARS):
+        # Only reachable with many long details or non-ASCII text: fewer details, then a shorter message, beat a
+        # body that grows with the input.
+        if body["details"]:
+            body["details"] = body["details"][: len(body["details"]) // 2]
+        else:
+            body["message"] = clip(body["message"], MAX_DETAIL_MESSAGE_CHARS)
         response = JSONResponse(body, status_code=status_code, headers=headers)
     return response
 
@@ -106,7 +111,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
         details.append(
             {
                 "loc": _loc(error.get("loc", ())),
-                "message": clip(message, MAX_MESSAGE_CHARS),
+                "message": clip(message, MAX_DETAIL_MESSAGE_CHARS),
                 "type": str(error.get("type")),
             }
         )
@@ -137,11 +142,14 @@ async def _on_domain_error(request: Request, exc: SegmentationError) -> Response
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc.__cause__, SegmentationError):
+        # FastAPI wraps whatever body parsing raised in a plain 400; the domain error underneath says what it was.
+        return await _on_domain_error(request, exc.__cause__)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:
-        message = "request body could not be decoded: send UTF-8 encoded JSON"
+        message = "request body could not be parsed"
     return error_response(
         request.scope,
         status_code=exc.status_code,
