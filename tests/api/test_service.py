@@ -19,6 +19,14 @@ def test_health_when_ready(client, model):
     assert body["uptime_seconds"] >= 0 and body["app_version"]
 
 
+def test_head_of_health_answers_for_monitors(client, client_for, tmp_path):
+    ready = client.head("/api/v1/health")
+    assert ready.status_code == 200
+    assert ready.content == b""
+    assert ready.headers["x-request-id"]
+    assert client_for(model_dir=tmp_path / "empty").head("/api/v1/health").status_code == 503
+
+
 def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
     client = client_for(model_dir=tmp_path / "empty")
     health = client.get("/api/v1/health")
