@@ -1,6 +1,7 @@
 """The test server helper: nothing can take the server's port between choosing it and serving on it."""
 
 import contextlib
+import os
 import socket
 import subprocess
 import urllib.request
@@ -10,7 +11,7 @@ import pytest
 from tests import live_server as helper
 
 
-@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="sockets are handed to uvicorn by descriptor on POSIX")
+@pytest.mark.skipif(os.name != "posix", reason="sockets are handed to uvicorn by descriptor on POSIX")
 def test_port_cannot_be_taken_before_the_server_starts(model_dir, tmp_path, monkeypatch):
     real_popen = subprocess.Popen
     thieves: list[socket.socket] = []
