@@ -23,17 +23,19 @@ class LoadResult:
     tool: str
 
 
-def run_load(url: str, body: bytes, *, connections: int, seconds: float) -> LoadResult:
-    """POST `body` to `url` from `connections` keep-alive connections for `seconds`."""
+def run_load(
+    url: str, body: bytes, *, connections: int, seconds: float, headers: dict[str, str] | None = None
+) -> LoadResult:
+    """POST `body` (with any extra `headers`) to `url` from `connections` keep-alive connections for `seconds`."""
     host = urlsplit(url).hostname
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError(f"load tests only target this machine, not {host}")
     if shutil.which("wrk"):
-        return _wrk(url, body, connections=connections, seconds=seconds)
-    return asyncio.run(_asyncio_load(url, body, connections=connections, seconds=seconds))
+        return _wrk(url, body, connections=connections, seconds=seconds, headers=headers or {})
+    return asyncio.run(_asyncio_load(url, body, connections=connections, seconds=seconds, headers=headers or {}))
 
 
-def _wrk(url: str, body: bytes, *, connections: int, seconds: float) -> LoadResult:
+def _wrk(url: str, body: bytes, *, connections: int, seconds: float, headers: dict[str, str]) -> LoadResult:
     with tempfile.TemporaryDirectory() as folder:
         payload = Path(folder) / "body.json"
         payload.write_bytes(body)
@@ -41,7 +43,8 @@ def _wrk(url: str, body: bytes, *, connections: int, seconds: float) -> LoadResu
         script.write_text(
             'wrk.method = "POST"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
-            f'local f = io.open("{payload}", "rb")\nwrk.body = f:read("*a")\nf:close()\n'
+            + "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
+            + f'local f = io.open("{payload}", "rb")\nwrk.body = f:read("*a")\nf:close()\n'
         )
         output = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url],
@@ -60,10 +63,13 @@ def _wrk_latency(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-async def _asyncio_load(url: str, body: bytes, *, connections: int, seconds: float) -> LoadResult:
+async def _asyncio_load(
+    url: str, body: bytes, *, connections: int, seconds: float, headers: dict[str, str]
+) -> LoadResult:
     parts = urlsplit(url)
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     request = (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     latencies: list[float] = []

@@ -171,9 +171,10 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
         live_server(
             env, workdir / "bare-quiet.log", app="benchmarks.bare_app:app", extra_args=("--log-level", "warning")
         ) as bare_quiet,
+        live_server({**env, "GZIP_MIN_BYTES": "0"}, workdir / "plain.log") as plain,
     ):
-        load = lambda server, path, body, connections: run_load(  # noqa: E731
-            server.url + path, body, connections=connections, seconds=sizes.http_seconds
+        load = lambda server, path, body, connections, headers=None: run_load(  # noqa: E731
+            server.url + path, body, connections=connections, seconds=sizes.http_seconds, headers=headers
         )
         project, baseline = _alternate(
             sizes.http_rounds,
@@ -190,11 +191,27 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             lambda: load(quiet, "/api/v1/predict/batch", batch, 2),
             lambda: load(bare_quiet, "/api/v1/predict/batch", batch, 2),
         )
+        # GZip's cost where it must cost nothing: a client that accepts gzip asks for one (small) prediction, from
+        # the app with compression on (the default) and from the same app with it off.
+        gzip_predict, plain_predict = _alternate(
+            sizes.http_rounds,
+            lambda: load(app, "/api/v1/predict", single, 16, ACCEPT_GZIP),
+            lambda: load(plain, "/api/v1/predict", single, 16, ACCEPT_GZIP),
+        )
+        gzip_batch, plain_batch = _alternate(
+            sizes.http_rounds,
+            lambda: load(app, "/api/v1/predict/batch", batch, 2, ACCEPT_GZIP),
+            lambda: load(plain, "/api/v1/predict/batch", batch, 2, ACCEPT_GZIP),
+        )
+        sizes_on_wire = {server: _response_bytes(server.url, batch) for server in (app, plain)}
     median = lambda results: statistics.median(r.requests_per_second for r in results)  # noqa: E731
     rps, bare_rps = median(project), median(baseline)
     quiet_rps, bare_quiet_rps = median(project_quiet), median(baseline_quiet)
     batch_rate, bare_batch_rate = median(project_batch) * 10_000, median(baseline_batch) * 10_000
     errors = sum(r.errors for r in project + baseline + project_quiet + baseline_quiet + project_batch + baseline_batch)
+    gzip_rps, plain_rps = median(gzip_predict), median(plain_predict)
+    gzip_batch_rate, plain_batch_rate = median(gzip_batch) * 10_000, median(plain_batch) * 10_000
+    gzip_errors = sum(r.errors for r in gzip_predict + plain_predict + gzip_batch + plain_batch)
     tool = project[0].tool
     return [
         Figure(
@@ -229,7 +246,42 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             batch_rate >= 200_000,
             "both quiet; baseline validates the same body and answers a constant",
         ),
+        Figure(
+            "HTTP predict, client accepts gzip: compression on",
+            "req/s",
+            gzip_rps,
+            plain_rps,
+            gzip_rps / plain_rps,
+            "ratio >= 0.9",
+            gzip_rps / plain_rps >= 0.9,
+            f"baseline: the same app with GZIP_MIN_BYTES=0; a ~700-byte answer is below the minimum; "
+            f"{gzip_errors} errors",
+        ),
+        Figure(
+            "HTTP batch of 10,000, client accepts gzip: compression on",
+            "customers/s",
+            gzip_batch_rate,
+            plain_batch_rate,
+            gzip_batch_rate / plain_batch_rate,
+            "",
+            None,
+            f"{sizes_on_wire[app] / 1e6:.1f} MB on the wire instead of {sizes_on_wire[plain] / 1e6:.1f} MB; "
+            "loopback has no bandwidth to save, so this is the CPU price",
+        ),
     ]
+
+
+ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
+
+
+def _response_bytes(url: str, body: bytes) -> int:
+    """Bytes of one batch answer on the wire, for a client that accepts gzip."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.request("POST", "/api/v1/predict/batch", body, {"Content-Type": "application/json", **ACCEPT_GZIP})
+    size = len(connection.getresponse().read())
+    connection.close()
+    return size
 
 
 def _peak_rss_mb(pid: int) -> float:

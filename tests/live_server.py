@@ -41,18 +41,32 @@ def live_server(
     timeout: float = 60.0,
 ) -> Iterator[Server]:
     """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200."""
-    port = free_port()
+    listener = None
+    if command is None and os.name == "posix":
+        # Hand uvicorn a socket that is already listening: a port found free and closed again can be taken by
+        # any other process (or an outgoing connection) before the server binds it.
+        listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
+        port = listener.getsockname()[1]
+        where = ("--fd", str(listener.fileno()))
+    else:
+        port = free_port()
+        where = ("--host", "127.0.0.1", "--port", str(port))
     base_url = f"http://127.0.0.1:{port}"
-    argv = command or [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    argv = command or [sys.executable, "-m", "uvicorn", app, *where, *extra_args]
     started = time.perf_counter()
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=PROJECT_ROOT,
+                env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(listener.fileno(),) if listener else (),
+            )
+        finally:
+            if listener is not None:
+                listener.close()  # the server has its own copy
         try:
             deadline = time.monotonic() + timeout
             while True:

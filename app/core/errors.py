@@ -52,3 +52,17 @@ class UnknownModelVersion(SegmentationError):
 
     status_code = 404
     error_type = "unknown_model_version"
+
+
+class MalformedBody(SegmentationError):
+    """A request body that cannot be read as JSON: bad encoding, too deep, a huge number, a repeated key."""
+
+    status_code = 400
+    error_type = "malformed_json"
+
+
+class UnsupportedMediaType(SegmentationError):
+    """A body sent to a JSON endpoint under another Content-Type, or none."""
+
+    status_code = 415
+    error_type = "unsupported_media_type"

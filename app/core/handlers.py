@@ -11,10 +11,17 @@ from starlette.types import Scope
 
 from app.core.errors import SegmentationError
 from app.core.templating import templates
+from app.utils.text import clip
 
 logger = logging.getLogger("app.errors")
 
 MAX_ERROR_DETAILS = 20
+# Input is never echoed: a name or path an error quotes (an unknown key, a 404 path) is cut to this many
+# characters, messages to a few lines, and the whole body to a few kilobytes whatever the request held.
+MAX_QUOTED_CHARS = 64
+MAX_MESSAGE_CHARS = 1_000
+MAX_DETAIL_MESSAGE_CHARS = 200
+MAX_ERROR_BYTES = 4_096
 _HTTP_ERROR_TYPES = {
     400: "bad_request",
     404: "not_found",
@@ -57,7 +64,8 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The one error body: type, message, at most 20 details, request id; never the input. Pages get HTML."""
+    """The one error body: type, message, at most 20 details, request id, under 4 KB; never the input."""
+    message = clip(message, MAX_MESSAGE_CHARS)
     if _wants_html(scope):
         return _html_error(scope, status_code, message, headers)
     body = {
@@ -66,7 +74,16 @@ def error_response(
         "details": (details or [])[:MAX_ERROR_DETAILS],
         "request_id": _request_id(scope),
     }
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    response = JSONResponse(body, status_code=status_code, headers=headers)
+    while len(response.body) > MAX_ERROR_BYTES and (body["details"] or len(body["message"]) > MAX_DETAIL_MESSAGE_CHARS):
+        # Only reachable with many long details or non-ASCII text: fewer details, then a shorter message, beat a
+        # body that grows with the input.
+        if body["details"]:
+            body["details"] = body["details"][: len(body["details"]) // 2]
+        else:
+            body["message"] = clip(body["message"], MAX_DETAIL_MESSAGE_CHARS)
+        response = JSONResponse(body, status_code=status_code, headers=headers)
+    return response
 
 
 def unexpected_error_response(scope: Scope, request_id: str) -> Response:
@@ -80,7 +97,8 @@ def unexpected_error_response(scope: Scope, request_id: str) -> Response:
 
 
 def _loc(raw: tuple[Any, ...] | list[Any]) -> list[str | int]:
-    return [part if isinstance(part, int) else str(part) for part in raw]
+    # A key name is client input: an unknown 1.9 MB key must not come back 1.9 MB long.
+    return [part if isinstance(part, int) else clip(str(part), MAX_QUOTED_CHARS) for part in raw]
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -90,7 +108,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
         context = error.get("ctx") or {}
         if error.get("type") == "json_invalid" and "error" in context:
             message = f"{message}: {context['error']}"
-        details.append({"loc": _loc(error.get("loc", ())), "message": message, "type": str(error.get("type"))})
+        details.append(
+            {
+                "loc": _loc(error.get("loc", ())),
+                "message": clip(message, MAX_DETAIL_MESSAGE_CHARS),
+                "type": str(error.get("type")),
+            }
+        )
     return details
 
 
@@ -118,11 +142,14 @@ async def _on_domain_error(request: Request, exc: SegmentationError) -> Response
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc.__cause__, SegmentationError):
+        # FastAPI wraps whatever body parsing raised in a plain 400; the domain error underneath says what it was.
+        return await _on_domain_error(request, exc.__cause__)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and message == "Not Found":
-        message = f"There is no page at {request.url.path}."
+        message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:
-        message = "request body could not be decoded: send UTF-8 encoded JSON"
+        message = "request body could not be parsed"
     return error_response(
         request.scope,
         status_code=exc.status_code,

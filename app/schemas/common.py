@@ -25,7 +25,8 @@ class ErrorResponse(BaseModel):
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI `responses` entries for the given error statuses, all with ErrorResponse."""
     descriptions = {
-        400: "Malformed request: the body is not valid JSON or not UTF-8.",
+        400: "Malformed request: the body is not valid JSON, not UTF-8, nested too deeply, has a number of more "
+        "than 4300 digits, or gives a key twice.",
         404: "No such segment or model version.",
         413: "The request body is larger than the configured limit.",
         415: "The body is not of a media type this endpoint accepts (JSON endpoints take application/json).",

@@ -1,5 +1,6 @@
 """What the home and about pages show, assembled from the same services the API uses."""
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -10,6 +11,10 @@ from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.services import charts, prediction, segments
+
+# What a person types as a number: ASCII digits, one optional point and exponent; nan and inf are read so the
+# schema can say "finite". float() alone would also take "1_0" as 10, and non-ASCII digits ("١٠", "１０").
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.I)
 
 DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
 
@@ -44,10 +49,10 @@ def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, di
         if not text:
             errors[field] = "Enter a number."
             continue
-        try:
-            numbers[field] = float(text)
-        except ValueError:
+        if not _PLAIN_NUMBER.fullmatch(text):
             errors[field] = f"'{text[:20]}' is not a number."
+            continue
+        numbers[field] = float(text)
     if errors:
         return None, errors
     try:

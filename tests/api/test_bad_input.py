@@ -64,9 +64,87 @@ def test_predict_rejects_non_objects(client, raw):
     _assert_small_error(client.post(PREDICT, content=raw, headers=JSON), 422, "validation_error")
 
 
-def test_predict_rejects_missing_body_and_wrong_media_type(client):
-    _assert_small_error(client.post(PREDICT), 422, "validation_error")
-    _assert_small_error(client.post(PREDICT, content=b"annual_income=5", headers={"content-type": "text/plain"}), 422)
+def test_predict_rejects_a_missing_body(client):
+    body = _assert_small_error(client.post(PREDICT, headers=JSON), 422, "validation_error")
+    assert body["details"][0]["loc"] == ["body"]
+
+
+GOOD_BODY = b'{"annual_income": 50, "spending_score": 50}'
+
+
+@pytest.mark.parametrize("path", [PREDICT, BATCH])
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        (None, GOOD_BODY),
+        (None, b""),
+        ("text/plain", GOOD_BODY),
+        ("text/plain;charset=utf-8", GOOD_BODY),
+        ("application/xml", b"<customer><annual_income>50</annual_income></customer>"),
+        ("application/x-www-form-urlencoded", b"annual_income=50&spending_score=50"),
+        ("multipart/form-data; boundary=x", b"--x\r\n\r\n--x--"),
+        ("application/jsonp", GOOD_BODY),
+        ("text/json", GOOD_BODY),
+    ],
+)
+def test_json_endpoints_refuse_other_media_types_with_415(client, path, content_type, raw):
+    headers = {"content-type": content_type} if content_type else {}
+    body = _assert_small_error(client.post(path, content=raw, headers=headers), 415, "unsupported_media_type")
+    assert "application/json" in body["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+def test_json_media_types_are_accepted(client, content_type):
+    assert client.post(PREDICT, content=GOOD_BODY, headers={"content-type": content_type}).status_code == 200
+    batch = b'{"customers": [' + GOOD_BODY + b"]}"
+    assert (
+        client.post(BATCH, content=batch, headers={"content-type": "application/vnd.customers+json"}).status_code == 200
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"annual_income": 5, "annual_income": 90, "spending_score": 50}',
+        b'{"customers": [{"annual_income": 5, "spending_score": 50, "spending_score": 1}]}',
+        b'{"customers": [], "customers": [{"annual_income": 5, "spending_score": 50}]}',
+    ],
+)
+def test_a_key_given_twice_is_refused(client, raw):
+    path = BATCH if b"customers" in raw else PREDICT
+    body = _assert_small_error(client.post(path, content=raw, headers=JSON), 400, "malformed_json")
+    assert "more than once" in body["message"]
+
+
+def test_a_huge_key_given_twice_is_quoted_short(client):
+    key = "k" * 100_000
+    raw = json.dumps({key: 1, "annual_income": 5, "spending_score": 5}).encode()
+    raw = raw.replace(b'"annual_income"', b'"' + key.encode() + b'": 2, "annual_income"')
+    response = client.post(PREDICT, content=raw, headers=JSON)
+    _assert_small_error(response, 400, "malformed_json")
+    assert "k" * 65 not in response.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"customers": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "nested too deeply"),
+        (b'{"annual_income": ' + b"9" * 5_000 + b', "spending_score": 5}', "more than 4300 digits"),
+        (b'{"annual_income": "\xc3\x28", "spending_score": 5}', "not UTF-8"),
+    ],
+)
+def test_unreadable_bodies_say_why(client, raw, expected):
+    path = BATCH if b"customers" in raw else PREDICT
+    body = _assert_small_error(client.post(path, content=raw, headers=JSON), 400, "malformed_json")
+    assert expected in body["message"]
+    assert "UTF-8" not in body["message"] or expected == "not UTF-8"
+
+
+def test_a_long_integer_within_the_digit_limit_is_a_range_error(client):
+    raw = b'{"annual_income": ' + b"9" * 4_000 + b', "spending_score": 5}'
+    body = _assert_small_error(client.post(PREDICT, content=raw, headers=JSON), 422, "validation_error")
+    assert body["details"][0]["loc"] == ["body", "annual_income"]
 
 
 def test_oversized_batch_is_refused_with_the_limit_and_no_echo(client):
@@ -136,3 +214,34 @@ def test_crash_gives_a_generic_500_without_internals(app, make_settings):
     body = _assert_small_error(response, 500, "internal_error")
     assert "secret" not in response.text
     assert body["request_id"] in body["message"]
+
+
+def test_a_huge_unknown_key_is_not_echoed_back(client):
+    key = "k" * 1_900_000
+    raw = b'{"' + key.encode() + b'": 1, "annual_income": 50, "spending_score": 50}'
+    response = client.post(PREDICT, content=raw, headers=JSON)
+    body = _assert_small_error(response, 422, "validation_error")
+    assert "k" * 65 not in response.text
+    assert body["details"][0]["loc"] == ["body", "k" * 63 + "…"]
+    assert body["message"] == f"{'k' * 63}…: Extra inputs are not permitted"
+
+
+def test_many_long_unknown_keys_in_a_batch_stay_under_4_kb(client):
+    customers = [
+        {"annual_income": 50, "spending_score": 50, f"\u00e9\n{index}" + "\u2028" * 2_000: 1} for index in range(40)
+    ]
+    response = client.post(BATCH, content=json.dumps({"customers": customers}).encode(), headers=JSON)
+    body = _assert_small_error(response, 422, "validation_error")
+    assert all(len(part) <= 64 for detail in body["details"] for part in detail["loc"] if isinstance(part, str))
+    assert "more problems" in body["message"]
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1/", "/"])
+def test_a_60_kb_path_is_not_echoed_back(client, prefix):
+    path = prefix + "x" * 60_000
+    api = client.get(path)
+    assert api.status_code == 404
+    assert len(api.content) < 4_000 and "x" * 65 not in api.text
+    page = client.get(path, headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "x" * 65 not in page.text

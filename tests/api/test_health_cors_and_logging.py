@@ -19,6 +19,14 @@ def test_health_when_ready(client, model):
     assert body["uptime_seconds"] >= 0 and body["app_version"]
 
 
+def test_head_of_health_answers_for_monitors(client, client_for, tmp_path):
+    ready = client.head("/api/v1/health")
+    assert ready.status_code == 200
+    assert ready.content == b""
+    assert ready.headers["x-request-id"]
+    assert client_for(model_dir=tmp_path / "empty").head("/api/v1/health").status_code == 503
+
+
 def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
     client = client_for(model_dir=tmp_path / "empty")
     health = client.get("/api/v1/health")
@@ -115,6 +123,8 @@ def test_one_access_log_line_per_request(client, caplog):
 def test_json_log_format(make_settings, capsys):
     from app.core.logging import configure_logging
 
+    app_logger = logging.getLogger("app")
+    saved = app_logger.handlers[:], app_logger.level
     configure_logging(make_settings(log_format="json"))
     try:
         logging.getLogger("app.access").info("request", extra={"request_id": "r1", "status": 200})
@@ -122,7 +132,10 @@ def test_json_log_format(make_settings, capsys):
         payload = json.loads(line)
         assert payload["request_id"] == "r1" and payload["status"] == 200 and payload["message"] == "request"
     finally:
-        configure_logging(make_settings())
+        # Put back the handlers as they were: configuring again here would bind them to capsys's stream, which
+        # is gone after this test, so every later test's log output would vanish.
+        app_logger.handlers[:], level = saved
+        app_logger.setLevel(level)
 
 
 def test_model_on_other_features_explains_what_the_api_cannot_give(client_for, default_data, tmp_path):
@@ -138,3 +151,21 @@ def test_model_on_other_features_explains_what_the_api_cannot_give(client_for, d
         response = client.post(path, json=body)
         assert response.status_code == 422, path
         assert response.json()["message"] == "this model also needs 'age', which the request does not give"
+
+
+def test_large_answers_are_gzipped_and_small_ones_are_not(client, client_for):
+    gzip = {"accept-encoding": "gzip"}
+    small = client.post("/api/v1/predict", json={"annual_income": 5, "spending_score": 5}, headers=gzip)
+    assert small.status_code == 200
+    assert "content-encoding" not in small.headers
+    customers = {"customers": [{"annual_income": 5 + i % 100, "spending_score": 1 + i % 99} for i in range(200)]}
+    large = client.post("/api/v1/predict/batch", json=customers, headers=gzip)
+    assert large.status_code == 200
+    assert large.headers["content-encoding"] == "gzip"
+    assert int(large.headers["content-length"]) * 4 < len(large.content)  # httpx hands back the decoded body
+    assert large.json()["count"] == 200
+    assert "accept-encoding" in large.headers["vary"].lower()
+    identity = client.post("/api/v1/predict/batch", json=customers, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in identity.headers and identity.json() == large.json()
+    off = client_for(gzip_min_bytes=0).post("/api/v1/predict/batch", json=customers, headers=gzip)
+    assert off.status_code == 200 and "content-encoding" not in off.headers

@@ -30,6 +30,12 @@ def test_form_query_renders_the_segment_server_side(client, point, name):
     ("params", "field", "message"),
     [
         ({"annual_income": "abc", "spending_score": "50"}, "annual_income", "is not a number"),
+        ({"annual_income": "1_0", "spending_score": "50"}, "annual_income", "is not a number"),
+        ({"annual_income": "\uff11\uff10", "spending_score": "50"}, "annual_income", "is not a number"),
+        ({"annual_income": "\u0661\u0660", "spending_score": "50"}, "annual_income", "is not a number"),
+        ({"annual_income": "50", "spending_score": "5_0"}, "spending_score", "is not a number"),
+        ({"annual_income": "0x10", "spending_score": "50"}, "annual_income", "is not a number"),
+        ({"annual_income": "1e999", "spending_score": "50"}, "annual_income", "finite number"),
         ({"annual_income": "", "spending_score": "50"}, "annual_income", "Enter a number."),
         ({"annual_income": "nan", "spending_score": "50"}, "annual_income", "finite number"),
         ({"annual_income": "50", "spending_score": "500"}, "spending_score", "between 1 and 100"),
@@ -114,3 +120,18 @@ def test_crash_on_a_page_gives_a_500_page_that_leaks_nothing(app):
     assert response.headers["content-type"].startswith("text/html")
     assert "Something went wrong" in response.text
     assert "secret" not in response.text and "RuntimeError" not in response.text
+
+
+@pytest.mark.parametrize("text", ["10", "10.", ".5", "+10", "1e1", "1.5E+1", " 10 "])
+def test_form_takes_plain_numbers(client, text):
+    response = client.get("/", params={"annual_income": text, "spending_score": "50"}, headers=HTML)
+    assert response.status_code == 200
+    assert 'aria-invalid="true"' not in response.text
+
+
+def test_head_of_the_home_page_answers_like_get_without_a_body(client, client_for, tmp_path):
+    response = client.head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.content == b""
+    assert client_for(model_dir=tmp_path / "empty").head("/").status_code == 503

@@ -5,12 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from app.controllers.deps import BatchDep, RequestedModelDep
+from app.core.routing import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
 from app.services import prediction
 from app.utils.responses import FastJSONResponse
 
-router = APIRouter(prefix="/predict", tags=["predictions"], responses=error_responses(400, 404, 413, 422, 503))
+# JSONBodyRoute: a body that is not JSON gets a 415, and a key given twice a 400 (see app/core/routing.py).
+router = APIRouter(
+    prefix="/predict",
+    tags=["predictions"],
+    route_class=JSONBodyRoute,
+    responses=error_responses(400, 404, 413, 415, 422, 503),
+)
 
 
 @router.post(

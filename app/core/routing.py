@@ -1,0 +1,99 @@
+"""The route class of JSON endpoints: JSON media types only (415), and a parser stricter than json.loads."""
+
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response, params
+from fastapi.routing import APIRoute
+from starlette.types import Scope
+
+from app.core.errors import MalformedBody, UnsupportedMediaType
+from app.utils.text import clip
+
+MAX_QUOTED_CHARS = 64
+
+
+def _content_type(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for application/json and application/<anything>+json, with or without parameters."""
+    if not content_type:
+        return False
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object from its pairs, refusing a key given twice: json.loads would silently keep the last one."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise MalformedBody(
+            f"request body gives the key {clip(repeated, MAX_QUOTED_CHARS)!r} more than once; send each key once"
+        )
+    return result
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a request body; a syntax error stays a JSONDecodeError, anything else unreadable is MalformedBody."""
+    try:
+        return json.loads(body, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise  # FastAPI reports it as a 400 with the position of the error
+    except UnicodeDecodeError:
+        raise MalformedBody("request body is not UTF-8: send UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise MalformedBody("request body is nested too deeply to be a customer or a batch") from None
+    except ValueError:
+        # The only other ValueError json.loads raises: an integer longer than Python converts.
+        raise MalformedBody(
+            f"a number in the request body has more than {sys.get_int_max_str_digits()} digits"
+        ) from None
+
+
+class JSONBodyRequest(Request):
+    """A request whose JSON body is parsed by `parse_json`."""
+
+    async def json(self) -> Any:
+        """The parsed body (read and parsed once)."""
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class JSONBodyRoute(APIRoute):
+    """A route whose body is JSON: any other media type, or none, is a 415 before the body is read.
+
+    FastAPI's `strict_content_type` (on by default) only declines to parse a body sent without a Content-Type,
+    which then fails validation as a 422; a body under text/plain or a form type fails the same way. Refusing
+    them all with 415 says what is wrong, and keeps cross-origin "simple" requests (sent without a CORS
+    preflight) away from these endpoints.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, behind the media-type check and with the strict parser."""
+        handler = super().get_route_handler()
+        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+            return handler
+
+        async def json_handler(request: Request) -> Response:
+            content_type = _content_type(request.scope)
+            if not is_json_media_type(content_type):
+                received = (
+                    f"Content-Type {clip(content_type, MAX_QUOTED_CHARS)!r}" if content_type else "no Content-Type"
+                )
+                raise UnsupportedMediaType(
+                    f"this endpoint takes JSON, but the request has {received}: "
+                    "send the body with Content-Type: application/json"
+                )
+            return await handler(JSONBodyRequest(request.scope, request.receive))
+
+        return json_handler

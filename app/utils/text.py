@@ -1,0 +1,32 @@
+"""Quoting untrusted text safely: cut to a bound, control characters made visible."""
+
+import re
+
+ELLIPSIS = "…"
+# C0 controls, DEL, C1 controls, Unicode line and paragraph separators and the bidirectional overrides: any of
+# them can start a fake line or make a terminal or log viewer show something other than what was written.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def clip(text: str, limit: int) -> str:
+    """The text itself when it has at most `limit` characters, else its start and an ellipsis, `limit` in all."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """The text with every control character written as a visible escape (a newline becomes backslash-n)."""
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def safe_text(text: str, limit: int) -> str:
+    """Control characters escaped, then cut to `limit` characters; never looks at more than `limit` of the input."""
+    return clip(escape_controls(text[: limit + 1]), limit)

@@ -1,0 +1,78 @@
+"""Logged values cannot forge a line, drive a terminal or flood the log, in text and JSON formats alike."""
+
+import json
+import logging
+import sys
+
+import pytest
+
+from app.core.logging import EXCEPTION_INDENT, JsonFormatter, TextFormatter
+
+FORGED = "x\n2026-11-28 00:00:00,000 ERROR   app.errors: FORGED\r\x1b[31mred\x1b[0m\x00\x85\u2028\u202e"
+CONTROLS = [chr(code) for code in (*range(0x20), *range(0x7F, 0xA0))] + ["\u2028", "\u2029", "\u202e", "\u2066"]
+
+
+def _record(message: str, *args, exc_info=None, **extra) -> logging.LogRecord:
+    record = logging.LogRecord("app.errors", logging.ERROR, __file__, 1, message, args, exc_info)
+    record.__dict__.update(extra)
+    return record
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_control_characters_in_any_value_are_escaped(formatter):
+    record = _record("rejected request: %s", FORGED, path="/" + FORGED, request_id=FORGED, status=422)
+    line = formatter.format(record)
+    assert "\n" not in line and "\r" not in line
+    assert not any(char in line for char in CONTROLS)
+    if isinstance(formatter, JsonFormatter):
+        payload = json.loads(line)
+        # Decoded, the values still hold no control character: a shipper that prints them prints one line.
+        for value in (payload["message"], payload["path"], payload["request_id"]):
+            assert not any(char in value for char in CONTROLS)
+            assert "\\n2026-11-28" in value and "\\x1b[31m" in value
+        assert payload["status"] == 422
+    else:
+        assert line.count("FORGED") == 3 and "\\n2026-11-28" in line
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_every_value_is_bounded(formatter):
+    huge = "k" * 1_900_000
+    line = formatter.format(_record("rejected request: %s", huge, path="/" + huge, client=huge))
+    assert len(line) < 4_000
+
+
+def test_text_context_values_cannot_forge_fields():
+    line = TextFormatter().format(_record("request", path='/a status=200 "b\\', status=404))
+    assert line.endswith('path="/a status=200 \\"b\\\\" status=404')
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_a_traceback_cannot_forge_a_record(formatter):
+    try:
+        raise ValueError(FORGED + "k" * 100_000)
+    except ValueError:
+        record = _record("unhandled error", exc_info=sys.exc_info())
+    line = formatter.format(record)
+    assert len(line) < 25_000
+    trace = line.split("\n", 1)[1] if isinstance(formatter, TextFormatter) else json.loads(line)["exception"]
+    assert not any(char in trace for char in CONTROLS if char != "\n")
+    if isinstance(formatter, TextFormatter):
+        assert all(trace_line.startswith(EXCEPTION_INDENT) for trace_line in trace.split("\n"))
+    # The message's own line break stays a line of the traceback, indented like the rest of it in text logs.
+    assert "ValueError: x\n" in trace and "2026-11-28 00:00:00,000 ERROR   app.errors: FORGED" in trace
+
+
+def test_a_forged_key_name_in_a_request_logs_one_line(client, caplog):
+    caplog.set_level(logging.INFO, logger="app")
+    raw = json.dumps({"annual_income": 5, "spending_score": 5, FORGED: 1}).encode()
+    response = client.post(
+        "/api/v1/predict", content=raw, headers={"content-type": "application/json", "x-request-id": "forge-1"}
+    )
+    assert response.status_code == 422
+    records = [record for record in caplog.records if getattr(record, "request_id", None) == "forge-1"]
+    assert {record.name for record in records} == {"app.errors", "app.access"}
+    for formatter in (TextFormatter(), JsonFormatter()):
+        for record in records:
+            line = formatter.format(record)
+            assert "\n" not in line and not any(char in line for char in CONTROLS)
