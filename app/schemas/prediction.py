@@ -1,6 +1,6 @@
 """Prediction requests and responses for /api/v1/predict."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
@@ -42,6 +42,24 @@ class CustomerIn(TypedDict):
 
 CustomerValidator = TypeAdapter(CustomerIn)
 
+CustomerId = Annotated[
+    Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)] | Annotated[str, Field(strict=True, max_length=64)],
+    Field(description="Your own id for this customer (an integer, or text of at most 64 characters), echoed back."),
+]
+
+
+class BatchCustomerIn(TypedDict):
+    """One customer of a batch, optionally with your id for it so results can be joined back."""
+
+    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
+        extra="forbid",
+        json_schema_extra={"examples": [{"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}]},
+    )
+
+    customer_id: NotRequired[CustomerId]
+    annual_income: AnnualIncome
+    spending_score: SpendingScore
+
 
 class BatchIn(BaseModel):
     """Several customers to segment in one call."""
@@ -52,16 +70,18 @@ class BatchIn(BaseModel):
             "examples": [
                 {
                     "customers": [
-                        {"annual_income": 120, "spending_score": 90},
-                        {"annual_income": 20, "spending_score": 10},
+                        {"customer_id": "C-1042", "annual_income": 120, "spending_score": 90},
+                        {"customer_id": 1043, "annual_income": 20, "spending_score": 10},
                     ]
                 }
             ]
         },
     )
 
-    customers: list[CustomerIn] = Field(
-        min_length=1, description="Customers to segment, up to the configured max batch size (default 10,000)."
+    customers: list[BatchCustomerIn] = Field(
+        min_length=1,
+        description="Customers to segment, up to the configured max batch size (default 10,000). Each may carry a "
+        "`customer_id`, echoed in its prediction; any other extra field is refused.",
     )
 
 
@@ -131,6 +151,9 @@ class Prediction(BaseModel):
         "range): the segment is an extrapolation. Empty when every value is within it."
     )
     model_version: str
+    customer_id: int | str | None = Field(
+        None, description="The customer's `customer_id` from a batch request, when it gave one; absent otherwise."
+    )
 
 
 class SegmentCount(BaseModel):

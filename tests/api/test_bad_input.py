@@ -135,3 +135,12 @@ def test_crash_gives_a_generic_500_without_internals(app, make_settings):
     body = _assert_small_error(response, 500, "internal_error")
     assert "secret" not in response.text
     assert body["request_id"] in body["message"]
+
+
+def test_batch_of_csv_text_gets_a_400_that_says_it_once(client):
+    response = client.post("/api/v1/predict/batch", content=b"annual_income,spending_score\n120,90\n", headers=JSON)
+    _assert_small_error(response, 400)
+    message = response.json()["message"]
+    assert message.startswith("request body is not valid JSON")
+    parts = [part.strip() for part in message.split(":")]
+    assert len(parts) == len(set(parts)), message
