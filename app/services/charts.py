@@ -106,7 +106,7 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
     entries = model.info.get("k_selection") or []
     if len(entries) < 2:
         return None
-    left, right, top, bottom = 88, 80, 24, 64
+    left, right, top, bottom = 88, 100, 24, 72
     ks = [entry["k"] for entry in entries]
     inertia = [entry["inertia"] for entry in entries]
     silhouette = [entry["silhouette"] for entry in entries]

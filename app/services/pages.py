@@ -206,7 +206,7 @@ def profile_text(profile: dict[str, Any] | None) -> str:
     parts = []
     if age := profile.get("age"):
         parts.append(
-            f"Aged {age['mean']:.1f} on average (median {age['median']:g}, middle half {age['q1']:g}–{age['q3']:g})"
+            f"Average age {age['mean']:.1f} (median {age['median']:.0f}; half are {age['q1']:.0f}–{age['q3']:.0f})"
         )
     if gender := profile.get("gender"):
         shares = sorted(gender.items(), key=lambda item: -item[1])

@@ -214,7 +214,7 @@ def test_no_js_form_segments_the_control_the_user_set(client, params, income):
 def test_about_lays_segments_out_evenly_with_profiles_and_unique_landmarks(client):
     html = client.get("/about", headers=HTML).text
     assert 'class="segment-grid columns-3"' in html  # five cards: 3 + 2, never 4 + 1
-    assert html.count('data-role="profile"') == 5 and "% female" in html and "on average" in html
+    assert html.count('data-role="profile"') == 5 and "% female" in html and "Average age" in html
     # Every labelled region is named once: the statistics section and its scroll box are told apart.
     labelledby = re.findall(r'aria-labelledby="([^"]+)"', html)
     assert len(labelledby) == len(set(labelledby))
