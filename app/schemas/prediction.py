@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
@@ -42,8 +42,18 @@ class CustomerIn(TypedDict):
 
 CustomerValidator = TypeAdapter(CustomerIn)
 
+
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse true/false as an id: lax integers would otherwise read them as 1 and 0."""
+    if isinstance(value, bool):
+        raise ValueError("a customer id is an integer or a string, not a boolean")
+    return value
+
+
+# Lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869); 1.5 is still refused.
+IntegerId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=-(2**63), le=2**63 - 1)]
 CustomerId = Annotated[
-    Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)] | Annotated[str, Field(strict=True, max_length=64)],
+    IntegerId | Annotated[str, Field(strict=True, max_length=64)],
     Field(description="Your own id for this customer (an integer, or text of at most 64 characters), echoed back."),
 ]
 

@@ -125,6 +125,7 @@ def test_batch_echoes_customer_ids(client):
         {"annual_income": 20, "spending_score": 10},
         {"customer_id": 42, "annual_income": 20, "spending_score": 90},
         {"customer_id": "x" * 64, "annual_income": 55, "spending_score": 50},
+        {"customer_id": 7.0, "annual_income": 55, "spending_score": 50},  # JSON Schema calls 7.0 an integer
     ]
     response = client.post("/api/v1/predict/batch", json={"customers": customers})
     assert response.status_code == 200
@@ -133,6 +134,7 @@ def test_batch_echoes_customer_ids(client):
     assert "customer_id" not in predictions[1]
     assert predictions[2]["customer_id"] == 42 and isinstance(predictions[2]["customer_id"], int)
     assert predictions[3]["customer_id"] == "x" * 64
+    assert predictions[4]["customer_id"] == 7 and isinstance(predictions[4]["customer_id"], int)
     assert [p["segment_name"] for p in predictions[:3]] == ["VIP / Whale", "Budget Conscious", "Young Trendsetter"]
 
 
