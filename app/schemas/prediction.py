@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
@@ -43,17 +43,17 @@ class CustomerIn(TypedDict):
 CustomerValidator = TypeAdapter(CustomerIn)
 
 
-def _not_a_boolean(value: Any) -> Any:
-    """Refuse true/false as an id: lax integers would otherwise read them as 1 and 0."""
-    if isinstance(value, bool):
-        raise ValueError("a customer id is an integer or a string, not a boolean")
-    return value
+def _id_kind(value: Any) -> str:
+    """Which kind of customer id a value is meant as: numbers (never booleans) are integer ids, the rest text."""
+    return "integer" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
 
 
-# Lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869); 1.5 is still refused.
-IntegerId = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=-(2**63), le=2**63 - 1)]
+# The integer branch is lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869);
+# 1.5 is still refused, and true/false go to the text branch, which refuses them.
 CustomerId = Annotated[
-    IntegerId | Annotated[str, Field(strict=True, max_length=64)],
+    Annotated[Annotated[int, Field(ge=-(2**63), le=2**63 - 1)], Tag("integer")]
+    | Annotated[Annotated[str, Field(strict=True, max_length=64)], Tag("text")],
+    Discriminator(_id_kind),
     Field(description="Your own id for this customer (an integer, or text of at most 64 characters), echoed back."),
 ]
 
