@@ -42,8 +42,8 @@ $stamp = ".venv\.installed-$Mode"
 $digest = (Get-FileHash -Algorithm SHA256 -InputStream ([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes(($reqFiles | ForEach-Object { Get-Content $_ -Raw }) -join "")))).Hash
 if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
     Say "installing $($reqFiles -join ', ')"
-    & $Py -m pip install --quiet --disable-pip-version-check --upgrade pip
-    & $Py -m pip install --quiet --disable-pip-version-check -r $reqFiles[-1]
+    & $Py -m pip install --disable-pip-version-check --progress-bar off --upgrade pip
+    & $Py -m pip install --disable-pip-version-check --progress-bar off -r $reqFiles[-1]
     if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
     Set-Content -Path $stamp -Value $digest
 }

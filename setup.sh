@@ -41,9 +41,10 @@ req_files=(requirements.txt)
 stamp="$VENV/.installed-$mode"
 digest="$(cat "${req_files[@]}" | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
-  say "installing ${req_files[*]}"
-  "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$PY" -m pip install --quiet --disable-pip-version-check -r "${req_files[-1]}"
+  # A first install takes a couple of minutes: pip prints one line per package, so progress is visible.
+  say "installing ${req_files[*]} (a first run takes a few minutes)"
+  "$PY" -m pip install --disable-pip-version-check --progress-bar off --upgrade pip
+  "$PY" -m pip install --disable-pip-version-check --progress-bar off -r "${req_files[-1]}"
   echo "$digest" > "$stamp"
 fi
 

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,8 +40,12 @@ def live_server(
     extra_args: tuple[str, ...] = (),
     command: list[str] | None = None,
     timeout: float = 60.0,
+    ready_status: int = 200,
 ) -> Iterator[Server]:
-    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200."""
+    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers.
+
+    Health must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose.
+    """
     listener = None
     if command is None and os.name == "posix":
         # Hand uvicorn a socket that is already listening: a port found free and closed again can be taken by
@@ -73,8 +78,14 @@ def live_server(
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
                 try:
-                    with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2):
-                        break
+                    try:
+                        with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2) as response:
+                            status = response.status
+                    except urllib.error.HTTPError as exc:
+                        status = exc.code
+                    if status != ready_status:
+                        raise OSError(f"health answered {status}")
+                    break
                 except OSError:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"server not ready in {timeout} s: {log_path.read_text()[-2000:]}") from None

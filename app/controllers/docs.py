@@ -1,39 +1,53 @@
-"""Swagger UI and ReDoc served from locally installed assets, so the docs work offline."""
+"""Swagger UI and ReDoc served from locally installed assets, so the docs work offline and load nothing else."""
 
+from functools import lru_cache
 from pathlib import Path
 
 import fastapi_offline
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
+from app.core.templating import templates
 from app.utils.static import CachedStaticFiles
 
 DOCS_ASSETS_URL = "/static-docs"
-DOCS_ASSETS = CachedStaticFiles(directory=Path(fastapi_offline.__file__).parent / "static")
+DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS = CachedStaticFiles(directory=DOCS_ASSETS_DIR)
+REDOC_BUNDLE_URL = "/docs-assets/redoc.standalone.js"
+# ReDoc's sidebar footer always shows this logo from Redocly's CDN; the served bundle points at a local copy.
+_REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=4)
+def _redoc_bundle(logo_url: str) -> bytes:
+    """ReDoc's standalone bundle with its one off-server request (the footer logo) pointed at this server."""
+    return (DOCS_ASSETS_DIR / "redoc.standalone.js").read_bytes().replace(_REDOC_CDN_LOGO, logo_url.encode())
 
 
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
     """Interactive API docs (Swagger UI)."""
-    return get_swagger_ui_html(
-        openapi_url=request.app.openapi_url,
-        title=f"{request.app.title} - API docs",
-        swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
-        swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
-    )
+    context = {"title": f"{request.app.title} - API docs", "openapi_url": request.app.openapi_url}
+    return templates.TemplateResponse(request, "docs_swagger.html", context)
 
 
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
     """Reference API docs (ReDoc), without web fonts."""
-    return get_redoc_html(
-        openapi_url=request.app.openapi_url,
-        title=f"{request.app.title} - API reference",
-        redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
-        redoc_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
-        with_google_fonts=False,
+    context = {
+        "title": f"{request.app.title} - API reference",
+        "openapi_url": request.app.openapi_url,
+        "redoc_js_url": REDOC_BUNDLE_URL,
+    }
+    return templates.TemplateResponse(request, "docs_redoc.html", context)
+
+
+@router.get(REDOC_BUNDLE_URL)
+async def redoc_bundle(request: Request) -> Response:
+    """The ReDoc bundle, with its footer logo served from here rather than from a CDN."""
+    logo_url = request.url_for("static", path="docs/logo-mini.svg").path
+    return Response(
+        _redoc_bundle(logo_url), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
     )

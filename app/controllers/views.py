@@ -18,9 +18,21 @@ def home(
     registry: RegistryDep,
     annual_income: Annotated[str | None, Query(max_length=50)] = None,
     spending_score: Annotated[str | None, Query(max_length=50)] = None,
+    annual_income_slider: Annotated[str | None, Query(max_length=50)] = None,
+    spending_score_slider: Annotated[str | None, Query(max_length=50)] = None,
+    annual_income_was: Annotated[str | None, Query(max_length=50)] = None,
+    spending_score_was: Annotated[str | None, Query(max_length=50)] = None,
 ) -> HTMLResponse:
     """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
-    context = pages.home_page(registry, {"annual_income": annual_income, "spending_score": spending_score})
+    values = {
+        "annual_income": annual_income,
+        "spending_score": spending_score,
+        "annual_income_slider": annual_income_slider,
+        "spending_score_slider": spending_score_slider,
+        "annual_income_was": annual_income_was,
+        "spending_score_was": spending_score_was,
+    }
+    context = pages.home_page(registry, values)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422

@@ -31,6 +31,12 @@ _HTTP_ERROR_TYPES = {
 }
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
 _PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
+# People get a plain sentence for server-side failures; the details (paths, commands) stay in the logs and in
+# /api/v1/health, where operators look.
+_PAGE_MESSAGES = {
+    503: "No segmentation model is loaded right now, so this page cannot be shown. Please try again later.",
+}
+_GENERIC_PAGE_MESSAGE = "Something went wrong on our side. Please try again later."
 
 
 def _request_id(scope: Scope) -> str | None:
@@ -49,7 +55,7 @@ def _html_error(scope: Scope, status_code: int, message: str, headers: dict[str,
     context = {
         "status_code": status_code,
         "title": _PAGE_TITLES.get(status_code, "Request failed"),
-        "message": message,
+        "message": message if status_code < 500 else _PAGE_MESSAGES.get(status_code, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
     }
     return templates.TemplateResponse(Request(scope), "error.html", context, status_code=status_code, headers=headers)
@@ -106,7 +112,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     for error in exc.errors()[:MAX_ERROR_DETAILS]:
         message = str(error.get("msg", "invalid value"))
         context = error.get("ctx") or {}
-        if error.get("type") == "json_invalid" and "error" in context:
+        if error.get("type") == "json_invalid" and "error" in context and str(context["error"]) not in message:
             message = f"{message}: {context['error']}"
         details.append(
             {

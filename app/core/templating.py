@@ -1,9 +1,24 @@
 """The Jinja2 environment shared by pages and HTML error pages."""
 
+from typing import Any
+
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from app import __version__
 from app.core.config import PROJECT_ROOT
+from app.utils.static import hashed_query
+
+STATIC_DIR = PROJECT_ROOT / "app" / "static"
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "app" / "templates")
 templates.env.globals["app_version"] = __version__
+
+
+@pass_context
+def static_url(context: Any, path: str) -> str:
+    """The URL of a static file, versioned by its content hash so it can be cached for a year."""
+    return str(context["request"].url_for("static", path=path)) + hashed_query(STATIC_DIR, path)
+
+
+templates.env.globals["static_url"] = static_url

@@ -14,6 +14,9 @@ class Feature:
     # The values accepted anywhere: by the API, the pages and training. The one source of these bounds.
     minimum: float
     maximum: float
+    # For sentences about training ranges: "the incomes this model was trained on (15–137 k$)".
+    plural: str = ""
+    short_unit: str = ""
 
     def range_text(self) -> str:
         """Describe the valid range for error messages."""
@@ -23,9 +26,9 @@ class Feature:
 FEATURES: dict[str, Feature] = {
     feature.name: feature
     for feature in (
-        Feature("annual_income", "Annual Income (k$)", "Income", "k$", 0.0, 10_000.0),
-        Feature("spending_score", "Spending Score (1-100)", "Spending", "1 to 100", 1.0, 100.0),
-        Feature("age", "Age", "Age", "years", 0.0, 130.0),
+        Feature("annual_income", "Annual Income (k$)", "Income", "k$", 0.0, 10_000.0, "incomes", "k$"),
+        Feature("spending_score", "Spending Score (1-100)", "Spending", "1 to 100", 1.0, 100.0, "spending scores"),
+        Feature("age", "Age", "Age", "years", 0.0, 130.0, "ages", "years"),
     )
 }
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from app.utils.geometry import clip_half_plane
+
 if TYPE_CHECKING:  # scikit-learn is only needed to train or unpickle, never to predict
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
@@ -54,6 +56,9 @@ class Segment:
     stats: dict[str, FeatureStats]
     # 95th percentile of training customers' distance to this centroid (standardized units).
     distance_p95: float
+    # Who the segment's training customers are, when the data says: {"age": {mean, median, q1, q3},
+    # "gender": {value: share}}; a part is absent (never zero) when its column was missing.
+    profile: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for model_info.json."""
@@ -349,6 +354,29 @@ class SegmentationModel:
         return Scores(
             positions, distances, nearest, runner_up, runner_up_distance, confidence, is_atypical, out_of_range
         )
+
+    def decision_regions(
+        self, x_range: tuple[float, float], y_range: tuple[float, float]
+    ) -> list[list[tuple[float, float]]]:
+        """Each segment's exact decision region within a rectangle of the two features, as a polygon (segment order).
+
+        Nearest-centroid regions are convex cells bounded by straight lines in standardized space, and standardizing
+        is affine, so in original units they are still convex polygons: clip the rectangle by one line per rival.
+        """
+        if len(self.features) != 2:
+            raise ValueError("decision regions need a model with exactly two features")
+        (x0, x1), (y0, y1) = x_range, y_range
+        regions = []
+        for i, own in enumerate(self._centroids):
+            polygon = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+            for j, other in enumerate(self._centroids):
+                if j != i and polygon:
+                    # |z - own|^2 <= |z - other|^2 with z = (x - mean) / scale is linear in x: a . x <= b.
+                    a = 2 * (other - own) / self.scale
+                    b = float(other @ other - own @ own + a @ self.mean)
+                    polygon = clip_half_plane(polygon, (float(a[0]), float(a[1])), b)
+            regions.append(polygon)
+        return regions
 
     def decision_grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Segment positions on a 2-D grid of the first two features: shape (len(ys), len(xs))."""

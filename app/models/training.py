@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import sklearn
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
@@ -45,14 +46,53 @@ class TrainingResult:
     processed_path: Path | None
 
 
+def demographic_profile(ages: np.ndarray | None, genders: np.ndarray | None) -> dict[str, Any] | None:
+    """Age quartiles and gender shares of some customers; None when neither is known."""
+    profile: dict[str, Any] = {}
+    if ages is not None:
+        ages = ages[np.isfinite(ages)]
+        if len(ages):
+            q1, median, q3 = np.percentile(ages, [25, 50, 75])
+            profile["age"] = {
+                "mean": round(float(ages.mean()), 2),
+                "median": round(float(median), 2),
+                "q1": round(float(q1), 2),
+                "q3": round(float(q3), 2),
+            }
+    if genders is not None:
+        known = [value for value in genders.tolist() if value]
+        if known:
+            values, counts = np.unique(known, return_counts=True)
+            profile["gender"] = {
+                str(value): round(int(count) / len(known), 4) for value, count in zip(values, counts, strict=True)
+            }
+    return profile or None
+
+
+def _demographics(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Age as numbers and gender as tidy text, for whichever of the two columns the data has."""
+    columns: dict[str, np.ndarray] = {}
+    if "age" in frame.columns:
+        columns["age"] = pd.to_numeric(frame["age"], errors="coerce").to_numpy(dtype=np.float64)
+    if "gender" in frame.columns:
+        columns["gender"] = frame["gender"].fillna("").astype(str).str.strip().str.capitalize().to_numpy()
+    return columns
+
+
 def _profiles(
-    X: np.ndarray, Z: np.ndarray, scaler: StandardScaler, kmeans: KMeans, features: list[str]
+    X: np.ndarray,
+    Z: np.ndarray,
+    scaler: StandardScaler,
+    kmeans: KMeans,
+    features: list[str],
+    demographics: dict[str, np.ndarray],
 ) -> list[Segment]:
     """Name each cluster and describe its training customers."""
     centroids = scaler.inverse_transform(kmeans.cluster_centers_)
     names = name_segments(centroids, features, X.mean(axis=0), X.std(axis=0))
     labels = kmeans.labels_
     distances = np.linalg.norm(Z - kmeans.cluster_centers_[labels], axis=1)
+    ages, genders = demographics.get("age"), demographics.get("gender")
     segments = []
     for named in names:
         members = labels == named.kmeans_label
@@ -71,15 +111,26 @@ def _profiles(
                 share=float(members.mean()),
                 stats={f: FeatureStats.of(rows[:, i]) for i, f in enumerate(features)},
                 distance_p95=float(np.percentile(distances[members], 95)),
+                profile=demographic_profile(
+                    ages[members] if ages is not None else None, genders[members] if genders is not None else None
+                ),
             )
         )
     return segments
 
 
 def fit_model(
-    X: np.ndarray, features: list[str], *, k: KChoice = DEFAULT_K, seed: int = DEFAULT_SEED
+    X: np.ndarray,
+    features: list[str],
+    *,
+    k: KChoice = DEFAULT_K,
+    seed: int = DEFAULT_SEED,
+    demographics: dict[str, np.ndarray] | None = None,
 ) -> SegmentationModel:
-    """Fit scaler and KMeans on X (original units) and return a named, measured model."""
+    """Fit scaler and KMeans on X (original units) and return a named, measured model.
+
+    `demographics` optionally holds "age" (numbers) and "gender" (text) per row of X, for segment profiles.
+    """
     X = np.asarray(X, dtype=np.float64)
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
@@ -109,7 +160,7 @@ def fit_model(
         "numpy_version": np.__version__,
     }
     return SegmentationModel.from_estimators(
-        scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features), info
+        scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features, demographics or {}), info
     )
 
 
@@ -135,7 +186,13 @@ def train(
     processed_path = None
     if processed_dir is not None:
         processed_path = write_processed(dataset.frame, Path(processed_dir) / f"{data_path.stem}_processed.csv")
-    model = fit_model(dataset.frame[features].to_numpy(dtype=np.float64), features, k=k, seed=seed)
+    model = fit_model(
+        dataset.frame[features].to_numpy(dtype=np.float64),
+        features,
+        k=k,
+        seed=seed,
+        demographics=_demographics(dataset.frame.drop(columns=features)),
+    )
     trained_at = datetime.now(UTC)
     data_sha256 = sha256_file(data_path)
     model.info.update(

@@ -16,6 +16,29 @@ class FeatureSummary(BaseModel):
     max: float
 
 
+class AgeProfile(BaseModel):
+    """Ages of a segment's training customers."""
+
+    mean: float
+    median: float
+    q1: float = Field(description="25th percentile.")
+    q3: float = Field(description="75th percentile.")
+
+
+class SegmentProfile(BaseModel):
+    """Who a segment's training customers are; each part only when the training data had that column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: AgeProfile | None = Field(None, description="Present when the training data has an Age column.")
+    gender: dict[str, float] | None = Field(
+        None,
+        description="Share of each gender value among the segment's customers (shares sum to 1); present when the "
+        "training data has a Gender column.",
+        examples=[{"Female": 0.77, "Male": 0.23}],
+    )
+
+
 class SegmentStats(BaseModel):
     """Statistics of one segment in the training data."""
 
@@ -25,6 +48,9 @@ class SegmentStats(BaseModel):
     share: float = Field(ge=0, le=1, description="Fraction of training customers in this segment.")
     centroid: dict[str, float] = Field(description="Centroid in original units, by feature.")
     features: dict[str, FeatureSummary] = Field(description="Per-feature statistics, by feature.")
+    profile: SegmentProfile | None = Field(
+        None, description="Age and gender of the segment's customers; absent when the training data had neither."
+    )
 
 
 _VIP_STATS = {
@@ -36,6 +62,10 @@ _VIP_STATS = {
     "features": {
         "annual_income": {"mean": 87.6, "std": 14.1, "min": 69.0, "max": 114.0},
         "spending_score": {"mean": 82.4, "std": 8.2, "min": 63.0, "max": 97.0},
+    },
+    "profile": {
+        "age": {"mean": 32.7, "median": 32.0, "q1": 30.0, "q3": 36.0},
+        "gender": {"Female": 0.54, "Male": 0.46},
     },
 }
 _VIP_INFO = {

@@ -1,8 +1,8 @@
 """Prediction requests and responses for /api/v1/predict."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
@@ -47,6 +47,34 @@ CustomerValidator = TypeAdapter(CustomerIn)
 MAX_BATCH_SIZE = 10_000
 
 
+def _id_kind(value: Any) -> str:
+    """Which kind of customer id a value is meant as: numbers (never booleans) are integer ids, the rest text."""
+    return "integer" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
+
+
+# The integer branch is lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869);
+# 1.5 is still refused, and true/false go to the text branch, which refuses them.
+CustomerId = Annotated[
+    Annotated[Annotated[int, Field(ge=-(2**63), le=2**63 - 1)], Tag("integer")]
+    | Annotated[Annotated[str, Field(strict=True, max_length=64)], Tag("text")],
+    Discriminator(_id_kind),
+    Field(description="Your own id for this customer (an integer, or text of at most 64 characters), echoed back."),
+]
+
+
+class BatchCustomerIn(TypedDict):
+    """One customer of a batch, optionally with your id for it so results can be joined back."""
+
+    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
+        extra="forbid",
+        json_schema_extra={"examples": [{"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}]},
+    )
+
+    customer_id: NotRequired[CustomerId]
+    annual_income: AnnualIncome
+    spending_score: SpendingScore
+
+
 class BatchIn(BaseModel):
     """Several customers to segment in one call."""
 
@@ -56,19 +84,20 @@ class BatchIn(BaseModel):
             "examples": [
                 {
                     "customers": [
-                        {"annual_income": 120, "spending_score": 90},
-                        {"annual_income": 20, "spending_score": 10},
+                        {"customer_id": "C-1042", "annual_income": 120, "spending_score": 90},
+                        {"customer_id": 1043, "annual_income": 20, "spending_score": 10},
                     ]
                 }
             ]
         },
     )
 
-    customers: list[CustomerIn] = Field(
+    customers: list[BatchCustomerIn] = Field(
         min_length=1,
         max_length=MAX_BATCH_SIZE,
         description=f"Customers to segment: at most {MAX_BATCH_SIZE:,}, or the lower max batch size the service "
-        "is configured with (MAX_BATCH_SIZE).",
+        "is configured with (MAX_BATCH_SIZE). Each may carry a `customer_id`, echoed in its prediction; any other "
+        "extra field is refused.",
     )
 
 
@@ -138,6 +167,9 @@ class Prediction(BaseModel):
         "range): the segment is an extrapolation. Empty when every value is within it."
     )
     model_version: str
+    customer_id: int | str | None = Field(
+        None, description="The customer's `customer_id` from a batch request, when it gave one; absent otherwise."
+    )
 
 
 class SegmentCount(BaseModel):

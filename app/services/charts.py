@@ -1,12 +1,13 @@
 """Server-side chart geometry: the segment map and the k-selection chart, drawn as inline SVG by templates."""
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.models.model import SegmentationModel
-from app.utils.scales import LinearScale, nice_ticks
+from app.utils.scales import LinearScale, covering_ticks, nice_ticks
 
 # One colour and one shape per segment id, used by every chart, legend and result card.
 # Okabe-Ito colours stay distinguishable with the common colour-vision deficiencies.
@@ -21,7 +22,6 @@ SHAPES = {
 SHAPE_ORDER = tuple(SHAPES)
 MAP_FEATURES = ["annual_income", "spending_score"]
 MAP_DOMAIN = {"annual_income": (0.0, 150.0), "spending_score": (0.0, 100.0)}
-GRID_STEP = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,38 +48,27 @@ def segment_styles(model: SegmentationModel) -> list[SegmentStyle]:
     return styles
 
 
-def segment_map(model: SegmentationModel, *, width: int = 640, height: int = 440) -> dict[str, Any] | None:
+def segment_map(model: SegmentationModel, *, width: int = 640, height: int = 460) -> dict[str, Any] | None:
     """Geometry of the income x spending map: decision regions, customers, centroids, axes; None for other features."""
     if model.features != MAP_FEATURES:
         return None
-    left, right, top, bottom = 56, 16, 16, 52
+    # Margins leave room for tick labels at twice the desktop size: phones scale the chart down and the stylesheet
+    # scales its text up, so tick labels stay readable (at least 11 px) on a 375 px screen.
+    left, right, top, bottom = 84, 28, 16, 72
     (x_min, x_max), (y_min, y_max) = MAP_DOMAIN["annual_income"], MAP_DOMAIN["spending_score"]
     x_max = max(x_max, float(model.info["data_stats"]["annual_income"]["max"]))
     x = LinearScale(x_min, x_max, left, width - right)
     y = LinearScale(y_min, y_max, height - bottom, top)
     styles = segment_styles(model)
-
-    # Decision regions: classify a grid of cell centres, then merge runs of equal cells into rectangles.
-    xs = np.arange(x_min, x_max, GRID_STEP)
-    ys = np.arange(y_min, y_max, GRID_STEP)
-    cells = model.decision_grid(xs + GRID_STEP / 2, ys + GRID_STEP / 2)
-    regions = []
-    for row, y0 in enumerate(ys):
-        start = 0
-        for column in range(1, len(xs) + 1):
-            if column == len(xs) or cells[row, column] != cells[row, start]:
-                x0, x1 = x(xs[start]), x(min(xs[column - 1] + GRID_STEP, x_max))
-                top_px, bottom_px = y(min(y0 + GRID_STEP, y_max)), y(y0)
-                regions.append(
-                    {
-                        "x": round(x0, 2),
-                        "y": round(top_px, 2),
-                        "w": round(x1 - x0 + 0.3, 2),  # a hair of overlap hides anti-aliasing seams
-                        "h": round(bottom_px - top_px + 0.3, 2),
-                        "colour": styles[int(cells[row, start])].colour,
-                    }
-                )
-                start = column
+    regions = [
+        {
+            "path": "M" + "L".join(f"{x(px):.2f},{y(py):.2f}" for px, py in polygon) + "Z",
+            "colour": style.colour,
+            "segment_id": style.segment_id,
+        }
+        for polygon, style in zip(model.decision_regions((x_min, x_max), (y_min, y_max)), styles, strict=True)
+        if len(polygon) >= 3
+    ]
 
     sample = np.asarray(model.info.get("map_sample") or np.empty((0, 2)), dtype=float).reshape(-1, 2)
     positions, _ = model.predict(sample) if len(sample) else (np.empty(0, dtype=int), None)
@@ -117,15 +106,16 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
     entries = model.info.get("k_selection") or []
     if len(entries) < 2:
         return None
-    left, right, top, bottom = 64, 64, 20, 48
+    left, right, top, bottom = 88, 100, 24, 72
     ks = [entry["k"] for entry in entries]
     inertia = [entry["inertia"] for entry in entries]
     silhouette = [entry["silhouette"] for entry in entries]
     x = LinearScale(min(ks), max(ks), left, width - right)
-    inertia_ticks = nice_ticks(0, max(inertia), 4)
-    y_inertia = LinearScale(0, max(inertia_ticks[-1], max(inertia)), height - bottom, top)
-    silhouette_top = max(1.0 if max(silhouette) > 0.75 else 0.8, max(silhouette))
-    y_silhouette = LinearScale(0, silhouette_top, height - bottom, top)
+    # Both axes end on a tick at or above the largest value, so every point sits inside the labelled range.
+    inertia_ticks = covering_ticks(0, max(inertia), 4)
+    y_inertia = LinearScale(0, inertia_ticks[-1], height - bottom, top)
+    silhouette_ticks = covering_ticks(0, max(1.0 if max(silhouette) > 0.75 else 0.8, max(silhouette)), 4)
+    y_silhouette = LinearScale(0, silhouette_ticks[-1], height - bottom, top)
     chosen = model.n_clusters
     return {
         "width": width,
@@ -133,7 +123,7 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
         "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
         "k_ticks": [{"value": k, "px": round(x(k), 2)} for k in ks],
         "inertia_ticks": [{"value": t, "px": round(y_inertia(t), 2)} for t in inertia_ticks],
-        "silhouette_ticks": [{"value": t, "px": round(y_silhouette(t), 2)} for t in nice_ticks(0, silhouette_top, 4)],
+        "silhouette_ticks": [{"value": t, "px": round(y_silhouette(t), 2)} for t in silhouette_ticks],
         "inertia": [
             {"k": k, "value": v, "x": round(x(k), 2), "y": round(y_inertia(v), 2)}
             for k, v in zip(ks, inertia, strict=True)
@@ -146,11 +136,18 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
     }
 
 
-def map_position(chart: dict[str, Any], annual_income: float, spending_score: float) -> tuple[float, float]:
-    """Pixel position of a customer on the segment map, clamped to the plot (app.js does the same)."""
+def map_position(chart: dict[str, Any], annual_income: float, spending_score: float) -> dict[str, Any]:
+    """Where a customer sits on the segment map, clamped to the plot (app.js does the same).
+
+    `off_chart` is the direction, in degrees clockwise from pointing right, from the clamped marker towards the
+    customer's real place when that lies outside the chart; None when the customer is on the chart.
+    """
     domain, plot = chart["domain"], chart["plot"]
     income = min(max(annual_income, domain["x_min"]), domain["x_max"])
     score = min(max(spending_score, domain["y_min"]), domain["y_max"])
     x = LinearScale(domain["x_min"], domain["x_max"], plot["left"], plot["right"])
     y = LinearScale(domain["y_min"], domain["y_max"], plot["bottom"], plot["top"])
-    return round(x(income), 2), round(y(score), 2)
+    dx = (annual_income > domain["x_max"]) - (annual_income < domain["x_min"])
+    dy = (spending_score < domain["y_min"]) - (spending_score > domain["y_max"])  # screen y grows downwards
+    off_chart = round(math.degrees(math.atan2(dy, dx))) if dx or dy else None
+    return {"x": round(x(income), 2), "y": round(y(score), 2), "off_chart": off_chart}

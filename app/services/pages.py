@@ -78,19 +78,70 @@ FORM_FIELDS = [
         ("spending_score", "Spending score", 1, 100),
     )
 ]
+_FIELDS = {field["name"]: field for field in FORM_FIELDS}
+
+
+def slider_value(field: str, text: str) -> str:
+    """Where a field's slider stands for a typed value: clamped to the slider's ends, whole numbers, as browsers do."""
+    spec = _FIELDS[field]
+    try:
+        value = float(text)
+    except ValueError:
+        return str(spec["slider_min"])
+    if value != value:  # NaN
+        return str(spec["slider_min"])
+    return str(round(min(max(value, spec["slider_min"]), spec["slider_max"])))
+
+
+def submitted_form(values: dict[str, str | None]) -> dict[str, str | None]:
+    """The value of each field the user set in the no-JavaScript form: the number box, or the slider if only it moved.
+
+    Both controls submit (the slider as `<field>_slider`), with `<field>_was`, the box's value as the page showed it.
+    A changed box wins; otherwise a slider moved away from where the page put it wins; otherwise the box.
+    """
+    form: dict[str, str | None] = {}
+    for field in DEFAULT_CUSTOMER:
+        number, slider, was = values.get(field), values.get(f"{field}_slider"), values.get(f"{field}_was")
+        number_changed = was is None or (number or "").strip() != was.strip()
+        slider_moved = slider is not None and was is not None and slider.strip() != slider_value(field, was)
+        form[field] = slider.strip() if slider_moved and not number_changed else number
+    return form
+
+
+def _number_text(value: float) -> str:
+    """A number as the page prints it: grouped thousands, at most one decimal."""
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def out_of_range_notes(result: dict[str, Any]) -> list[str]:
+    """One sentence per value outside the training range, as the result card shows them (app.js words them alike)."""
+    notes = []
+    for item in result.get("out_of_range", []):
+        feature = FEATURES[item["feature"]]
+        unit = f" {feature.short_unit}" if feature.short_unit else ""
+        notes.append(
+            f"{feature.noun} {_number_text(item['value'])}{unit} is outside the {feature.plural} this model was "
+            f"trained on ({_number_text(item['training_min'])}–{_number_text(item['training_max'])}{unit}): "
+            "treat the segment as an extrapolation."
+        )
+    return notes
 
 
 def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[str, Any]:
     """Context for the home page: the form, its result or errors, and the segment map."""
     submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
-    form = {field: (values.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
+    chosen = submitted_form(values)
+    form = {field: (chosen.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
     context: dict[str, Any] = {
         "fields": FORM_FIELDS,
         "form": form,
+        "sliders": {field: slider_value(field, text) for field, text in form.items()},
         "errors": {},
         "result": None,
+        "notes": [],
+        "marker": None,
         "model": registry.active,
-        "reason": registry.reason,
     }
     if registry.active is None:
         return context
@@ -100,8 +151,9 @@ def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[st
     context.update(_segment_context(model))
     if customer is not None:
         context["result"] = prediction.predict_customer(model, customer)
+        context["notes"] = out_of_range_notes(context["result"])
         if context["segment_map"]:
-            context["marker_x"], context["marker_y"] = charts.map_position(
+            context["marker"] = charts.map_position(
                 context["segment_map"], customer["annual_income"], customer["spending_score"]
             )
     return context
@@ -131,10 +183,37 @@ def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
             for key, (label, meaning) in METRIC_MEANINGS.items()
         ],
         "k_chart": charts.k_selection_chart(model),
-        "segments": [{**stats, **info} for stats, info in zip(statistics, descriptions, strict=True)],
+        "segments": [
+            {**stats, **info, "profile_text": profile_text(stats.get("profile"))}
+            for stats, info in zip(statistics, descriptions, strict=True)
+        ],
+        "segment_columns": grid_columns(len(statistics)),
         "curl_example": (
             f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
             '-d \'{"annual_income": 120, "spending_score": 90}\''
         ),
         "styles": _segment_context(model)["styles"],
     }
+
+
+def grid_columns(count: int) -> int:
+    """Columns for a grid of `count` cards that never leaves one card alone on the last row (5 -> 3 + 2)."""
+    for columns in (3, 4, 2):
+        if count <= columns or count % columns == 0 or count % columns >= columns - 1:
+            return min(columns, count) if count > 1 else 1
+    return 2
+
+
+def profile_text(profile: dict[str, Any] | None) -> str:
+    """One sentence about a segment's ages and genders, or '' when the training data had neither."""
+    if not profile:
+        return ""
+    parts = []
+    if age := profile.get("age"):
+        parts.append(
+            f"Average age {age['mean']:.1f} (median {age['median']:.0f}; half are {age['q1']:.0f}–{age['q3']:.0f})"
+        )
+    if gender := profile.get("gender"):
+        shares = sorted(gender.items(), key=lambda item: -item[1])
+        parts.append(", ".join(f"{share * 100:.0f}% {name.lower()}" for name, share in shares))
+    return "; ".join(parts) + "." if parts else ""

@@ -84,8 +84,12 @@ def predict_customers(model: SegmentationModel, customers: Sequence[Mapping[str,
     X = feature_matrix(model, customers)
     scores = model.score(X)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
+    predictions = render_predictions(model, X, scores)
+    for customer, rendered in zip(customers, predictions, strict=True):
+        if (customer_id := customer.get("customer_id")) is not None:
+            rendered["customer_id"] = customer_id
     return {
-        "predictions": render_predictions(model, X, scores),
+        "predictions": predictions,
         "count": len(scores),
         "segment_counts": [
             {"segment_id": segment.segment_id, "segment_name": segment.name, "count": count}

@@ -7,7 +7,7 @@ from app.models.model import Segment, SegmentationModel
 
 
 def _stats(segment: Segment) -> dict[str, Any]:
-    return {
+    stats = {
         "segment_id": segment.segment_id,
         "segment_name": segment.name,
         "size": segment.size,
@@ -15,6 +15,9 @@ def _stats(segment: Segment) -> dict[str, Any]:
         "centroid": segment.centroid,
         "features": {name: stats.__dict__ for name, stats in segment.stats.items()},
     }
+    if segment.profile:  # absent, not empty or zero, when the training data had no age or gender
+        stats["profile"] = segment.profile
+    return stats
 
 
 def _info(segment: Segment) -> dict[str, Any]:

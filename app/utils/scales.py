@@ -33,3 +33,11 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         ticks.append(round(value, 10))
         value += step
     return ticks
+
+
+def covering_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """`nice_ticks` plus one more step when needed, so the last tick is at or above `high`."""
+    ticks = nice_ticks(low, high, count)
+    if len(ticks) > 1 and ticks[-1] < high:
+        ticks.append(round(ticks[-1] + (ticks[-1] - ticks[-2]), 10))
+    return ticks

@@ -245,3 +245,12 @@ def test_a_60_kb_path_is_not_echoed_back(client, prefix):
     page = client.get(path, headers={"accept": "text/html"})
     assert page.status_code == 404
     assert "x" * 65 not in page.text
+
+
+def test_batch_of_csv_text_gets_a_400_that_says_it_once(client):
+    response = client.post("/api/v1/predict/batch", content=b"annual_income,spending_score\n120,90\n", headers=JSON)
+    _assert_small_error(response, 400)
+    message = response.json()["message"]
+    assert message.startswith("request body is not valid JSON")
+    parts = [part.strip() for part in message.split(":")]
+    assert len(parts) == len(set(parts)), message

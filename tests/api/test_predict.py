@@ -111,3 +111,45 @@ def test_batch_accepts_the_maximum_size(client_for):
     )
     assert response.status_code == 200
     assert response.json()["count"] == 50
+
+
+def test_predict_clear_vip_is_not_atypical(client):
+    body = client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).json()
+    assert body["segment_name"] == "VIP / Whale"
+    assert body["is_atypical"] is False
+
+
+def test_batch_echoes_customer_ids(client):
+    customers = [
+        {"customer_id": "CRM-0001", "annual_income": 120, "spending_score": 90},
+        {"annual_income": 20, "spending_score": 10},
+        {"customer_id": 42, "annual_income": 20, "spending_score": 90},
+        {"customer_id": "x" * 64, "annual_income": 55, "spending_score": 50},
+        {"customer_id": 7.0, "annual_income": 55, "spending_score": 50},  # JSON Schema calls 7.0 an integer
+    ]
+    response = client.post("/api/v1/predict/batch", json={"customers": customers})
+    assert response.status_code == 200
+    predictions = response.json()["predictions"]
+    assert predictions[0]["customer_id"] == "CRM-0001"
+    assert "customer_id" not in predictions[1]
+    assert predictions[2]["customer_id"] == 42 and isinstance(predictions[2]["customer_id"], int)
+    assert predictions[3]["customer_id"] == "x" * 64
+    assert predictions[4]["customer_id"] == 7 and isinstance(predictions[4]["customer_id"], int)
+    assert [p["segment_name"] for p in predictions[:3]] == ["VIP / Whale", "Budget Conscious", "Young Trendsetter"]
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {"customer_id": "x" * 65, "annual_income": 50, "spending_score": 50},
+        {"customer_id": True, "annual_income": 50, "spending_score": 50},
+        {"customer_id": 1.5, "annual_income": 50, "spending_score": 50},
+        {"customer_id": None, "annual_income": 50, "spending_score": 50},
+        {"customer_id": 2**64, "annual_income": 50, "spending_score": 50},
+        {"customer_id": 1, "name": "Ann", "annual_income": 50, "spending_score": 50},
+    ],
+)
+def test_batch_refuses_bad_customer_ids_and_other_extra_fields(client, customer):
+    response = client.post("/api/v1/predict/batch", json={"customers": [customer]})
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"

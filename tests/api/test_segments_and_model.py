@@ -101,6 +101,39 @@ def test_docs_pages_load_assets_locally(client):
         response = client.get(path)
         assert response.status_code == 200
         assert "cdn." not in response.text and "fonts.googleapis" not in response.text
-        assert "/static-docs/" in response.text
+        assert '<html lang="en">' in response.text
+        assert 'href="http://testserver/">&larr; Back to Customer Segmentation</a>' in response.text
+    assert "/static-docs/swagger-ui-bundle.js" in client.get("/docs").text
     assert client.get("/static-docs/swagger-ui-bundle.js").status_code == 200
-    assert client.get("/static-docs/redoc.standalone.js").status_code == 200
+    bundle = client.get("/docs-assets/redoc.standalone.js")
+    assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("text/javascript")
+    # ReDoc's footer logo comes from this server, not from Redocly's CDN.
+    assert b"cdn.redoc.ly" not in bundle.content and b"/static/docs/logo-mini.svg" in bundle.content
+    assert client.get("/static/docs/logo-mini.svg").status_code == 200
+
+
+def test_clusters_show_age_and_gender_profiles(client):
+    response = client.get("/api/v1/clusters")
+    assert response.status_code == 200
+    for segment in response.json()["segments"]:
+        age, gender = segment["profile"]["age"], segment["profile"]["gender"]
+        assert 18 <= age["q1"] <= age["median"] <= age["q3"] <= 70
+        assert 18 <= age["mean"] <= 70
+        assert set(gender) == {"Female", "Male"} and sum(gender.values()) == pytest.approx(1, abs=1e-3)
+    trendsetter = client.get("/api/v1/clusters/2").json()
+    assert trendsetter["segment_name"] == "Young Trendsetter"
+    assert trendsetter["profile"]["age"]["mean"] < 35
+
+
+def test_clusters_leave_profiles_out_when_the_data_has_no_age_or_gender(client_for, default_data, tmp_path):
+    import pandas as pd
+
+    from app.models.training import train
+
+    bare = tmp_path / "bare.csv"
+    pd.read_csv(default_data).drop(columns=["Age", "Gender"]).to_csv(bare, index=False)
+    train(bare, output_dir=tmp_path / "model")
+    client = client_for(model_dir=tmp_path / "model")
+    segments = client.get("/api/v1/clusters").json()["segments"]
+    assert all("profile" not in segment for segment in segments)
+    assert "profile" not in client.get("/api/v1/clusters/1").json()

@@ -1,27 +1,43 @@
 """Chart geometry: regions agree with the model, markers sit where the data says, styles follow stable ids."""
 
 import numpy as np
+import pytest
 
 from app.services import charts
 
 
-def test_regions_cover_the_plot_and_agree_with_predictions(model):
+def _polygon(path: str) -> np.ndarray:
+    return np.array([[float(v) for v in pair.split(",")] for pair in path.strip("MZ").split("L")])
+
+
+def _area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))) / 2
+
+
+def test_regions_are_one_exact_polygon_per_segment_that_tile_the_plot(model):
     chart = charts.segment_map(model)
-    plot = chart["plot"]
-    styles = charts.segment_styles(model)
-    colour_of = {style.colour: style.segment_id for style in styles}
-    x_scale = (chart["domain"]["x_max"] - chart["domain"]["x_min"]) / (plot["right"] - plot["left"])
-    y_scale = (chart["domain"]["y_max"] - chart["domain"]["y_min"]) / (plot["bottom"] - plot["top"])
-    rng = np.random.default_rng(0)
-    for region in rng.choice(chart["regions"], 60, replace=False):
-        # The centre of every region rectangle is classified as the region's segment.
-        cx = chart["domain"]["x_min"] + (region["x"] + region["w"] / 2 - plot["left"]) * x_scale
-        cy = chart["domain"]["y_min"] + (plot["bottom"] - (region["y"] + region["h"] / 2)) * y_scale
-        position, _ = model.predict_one([cx, cy])
-        assert model.segments[position].segment_id == colour_of[region["colour"]]
-    area = sum(region["w"] * region["h"] for region in chart["regions"])
+    plot, domain = chart["plot"], chart["domain"]
+    assert sorted(region["segment_id"] for region in chart["regions"]) == [0, 1, 2, 3, 4]
+    polygons = {region["segment_id"]: _polygon(region["path"]) for region in chart["regions"]}
     plot_area = (plot["right"] - plot["left"]) * (plot["bottom"] - plot["top"])
-    assert plot_area <= area < plot_area * 1.1
+    # No gaps and no overlaps: the polygons' areas add up to the plot's exactly (no grid cells, no stair steps).
+    assert sum(_area(polygon) for polygon in polygons.values()) == pytest.approx(plot_area, rel=1e-6)
+
+    def to_data(px: float, py: float) -> list[float]:
+        x = domain["x_min"] + (px - plot["left"]) / (plot["right"] - plot["left"]) * (domain["x_max"] - domain["x_min"])
+        y = domain["y_min"] + (plot["bottom"] - py) / (plot["bottom"] - plot["top"]) * (
+            domain["y_max"] - domain["y_min"]
+        )
+        return [x, y]
+
+    for segment_id, polygon in polygons.items():
+        # Points inside a convex polygon (between its centroid and its corners) belong to its segment.
+        centre = polygon.mean(axis=0)
+        for corner in polygon:
+            px, py = centre + 0.9 * (corner - centre)
+            position, _ = model.predict_one(to_data(px, py))
+            assert model.segments[position].segment_id == segment_id
 
 
 def test_points_and_centroids_follow_the_model(model):
@@ -34,10 +50,14 @@ def test_points_and_centroids_follow_the_model(model):
 def test_map_position_maps_and_clamps(model):
     chart = charts.segment_map(model)
     plot = chart["plot"]
-    assert charts.map_position(chart, 0, 0) == (plot["left"], plot["bottom"])
-    assert charts.map_position(chart, 10_000, 100) == (plot["right"], plot["top"])
-    x, y = charts.map_position(chart, 75, 50)
-    assert plot["left"] < x < plot["right"] and plot["top"] < y < plot["bottom"]
+    assert charts.map_position(chart, 0, 0) == {"x": plot["left"], "y": plot["bottom"], "off_chart": None}
+    # Beyond the right edge: pinned to it, with an arrow pointing right (0 degrees).
+    assert charts.map_position(chart, 10_000, 50)["x"] == plot["right"]
+    assert charts.map_position(chart, 10_000, 50)["off_chart"] == 0
+    assert charts.map_position(chart, 10_000, 100) == {"x": plot["right"], "y": plot["top"], "off_chart": 0}
+    position = charts.map_position(chart, 75, 50)
+    assert plot["left"] < position["x"] < plot["right"] and plot["top"] < position["y"] < plot["bottom"]
+    assert position["off_chart"] is None
 
 
 def test_styles_are_unique_and_keyed_by_segment_id(model):
@@ -53,3 +73,13 @@ def test_k_chart_marks_the_chosen_k(model):
     assert chart["chosen"]["k"] == 5
     best = max(chart["silhouette"], key=lambda p: p["value"])
     assert best["y"] == min(p["y"] for p in chart["silhouette"])  # highest value is drawn highest
+
+
+def test_k_chart_points_stay_within_the_labelled_axes(model):
+    chart = charts.k_selection_chart(model)
+    # Screen y grows downwards: no point may sit above the top tick label of its axis (k = 2 used to).
+    top_inertia = min(t["px"] for t in chart["inertia_ticks"])
+    top_silhouette = min(t["px"] for t in chart["silhouette_ticks"])
+    assert all(p["y"] >= top_inertia for p in chart["inertia"])
+    assert all(p["y"] >= top_silhouette for p in chart["silhouette"])
+    assert max(t["value"] for t in chart["inertia_ticks"]) >= max(p["value"] for p in chart["inertia"])

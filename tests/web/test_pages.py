@@ -79,7 +79,7 @@ def test_security_and_cache_headers(client):
     assert page.headers["x-frame-options"] == "DENY"
     assert "unsafe-inline" in client.get("/docs").headers["content-security-policy"]
     asset = client.get("/static/css/app.css")
-    assert asset.status_code == 200 and "max-age=86400" in asset.headers["cache-control"]
+    assert asset.status_code == 200 and "immutable" not in asset.headers["cache-control"]
     script_type = client.get("/static/js/app.js").headers["content-type"]
     assert script_type.startswith(("text/javascript", "application/javascript"))
 
@@ -98,10 +98,15 @@ def test_not_ready_pages_explain_themselves(client_for, tmp_path):
     home = client.get("/", headers=HTML)
     assert home.status_code == 503
     assert "Segmentation is unavailable right now" in home.text
-    assert "train_model.py" in home.text
+    assert "Move the sliders" not in home.text and "slider" not in home.text
     about = client.get("/about", headers=HTML)
     assert about.status_code == 503
     assert "Segmentation is unavailable" in about.text and "Traceback" not in about.text
+    for page in (home, about):
+        # People get a plain message; the folder and the command stay in the logs and in the health check.
+        assert str(tmp_path) not in page.text and "train_model" not in page.text and "<code>python" not in page.text
+    health = client.get("/api/v1/health").json()
+    assert str(tmp_path / "empty") in health["reason"] and "train_model.py" in health["reason"]
 
 
 def test_crash_on_a_page_gives_a_500_page_that_leaks_nothing(app):
@@ -135,3 +140,110 @@ def test_head_of_the_home_page_answers_like_get_without_a_body(client, client_fo
     assert response.headers["content-type"].startswith("text/html")
     assert response.content == b""
     assert client_for(model_dir=tmp_path / "empty").head("/").status_code == 503
+
+
+def test_no_page_shows_attributes_as_text(client, client_for, tmp_path):
+    pages = [
+        client.get(path, headers=HTML)
+        for path in (
+            "/",
+            "/?annual_income=5000&spending_score=99",
+            "/?annual_income=x",
+            "/about",
+            "/nope",
+            "/docs",
+            "/redoc",
+        )
+    ]
+    empty = client_for(model_dir=tmp_path / "empty")
+    pages += [empty.get("/", headers=HTML), empty.get("/about", headers=HTML)]
+    for page in pages:
+        assert "=&#34;" not in page.text and "=&quot;" not in page.text, page.url
+    home = pages[0].text
+    assert len(re.findall(r'<path [^>]*stroke="#fff" stroke-width="1.2" data-segment-id="\d"/>', home)) == 5
+    assert 'data-field="swatch"' in home
+
+
+def test_static_urls_carry_a_content_hash_and_are_cached_for_a_year(client):
+    import hashlib
+
+    from app.core.config import PROJECT_ROOT
+
+    html = client.get("/", headers=HTML).text
+    for path in ("css/app.css", "js/app.js", "favicon.svg"):
+        digest = hashlib.sha256((PROJECT_ROOT / "app" / "static" / path).read_bytes()).hexdigest()[:12]
+        url = f"/static/{path}?v={digest}"
+        assert url in html, path
+        response = client.get(url)
+        assert response.status_code == 200
+        assert (
+            "max-age=31536000" in response.headers["cache-control"] and "immutable" in response.headers["cache-control"]
+        )
+    # A stale hash is not promised forever.
+    assert "immutable" not in client.get("/static/css/app.css?v=000000000000").headers["cache-control"]
+
+
+def test_out_of_range_customer_gets_a_notice_and_an_off_chart_marker(client, model):
+    response = client.get("/", params={"annual_income": 5000, "spending_score": 99}, headers=HTML)
+    assert response.status_code == 200
+    low, high = model.training_range
+    expected = (
+        f"Income 5,000 k$ is outside the incomes this model was trained on ({low[0]:.0f}–{high[0]:.0f} k$): "
+        "treat the segment as an extrapolation."
+    )
+    assert expected in response.text
+    assert re.search(r'class="customer-marker is-off-chart is-extrapolated" transform="translate\(', response.text)
+    assert 'data-role="off-chart-note" hidden' not in response.text  # the note is shown
+    inside = client.get("/", params={"annual_income": 60, "spending_score": 50}, headers=HTML).text
+    assert (
+        "treat the segment as an extrapolation" not in inside.split('data-field="out_of_range"')[1].split("</div>")[0]
+    )
+    assert 'class="customer-marker"' in inside
+
+
+def test_slider_and_box_ranges_are_explained(client):
+    html = client.get("/", headers=HTML).text
+    assert 'id="annual_income-hint"' in html
+    assert "The slider covers 0–150; type any value between 0 and 10,000 in the box." in html
+    assert 'id="spending_score-hint"' not in html  # same range in both controls: nothing to explain
+
+
+@pytest.mark.parametrize(
+    ("params", "income"),
+    [
+        # Only the slider moved (the box still shows what the page rendered): the slider's value is segmented.
+        ({"annual_income": "60", "annual_income_slider": "120", "annual_income_was": "60"}, "120"),
+        # The box changed: it wins, wherever the slider is.
+        ({"annual_income": "20", "annual_income_slider": "60", "annual_income_was": "60"}, "20"),
+        ({"annual_income": "20", "annual_income_slider": "120", "annual_income_was": "60"}, "20"),
+        # Nothing changed, with a value the slider cannot show exactly.
+        ({"annual_income": "60.4", "annual_income_slider": "60", "annual_income_was": "60.4"}, "60.4"),
+        # A shared link with only the box values.
+        ({"annual_income": "20"}, "20"),
+    ],
+)
+def test_no_js_form_segments_the_control_the_user_set(client, params, income):
+    query = {"spending_score": "90", "spending_score_slider": "90", "spending_score_was": "90", **params}
+    html = client.get("/", params=query, headers=HTML).text
+    assert 'id="annual_income-number" class="number" name="annual_income"' in html
+    assert re.search(rf'name="annual_income" [^>]*value="{re.escape(income)}"', html, re.S)
+    expected = client.post("/api/v1/predict", json={"annual_income": float(income), "spending_score": 90}).json()
+    expected = expected["segment_name"]
+    assert f'data-field="segment_name">{expected}<' in html
+
+
+def test_about_lays_segments_out_evenly_with_profiles_and_unique_landmarks(client):
+    html = client.get("/about", headers=HTML).text
+    assert 'class="segment-grid columns-3"' in html  # five cards: 3 + 2, never 4 + 1
+    assert html.count('data-role="profile"') == 5 and "% female" in html and "Average age" in html
+    # Every labelled region is named once: the statistics section and its scroll box are told apart.
+    labelledby = re.findall(r'aria-labelledby="([^"]+)"', html)
+    assert len(labelledby) == len(set(labelledby))
+    assert 'aria-label="Statistics table, scrolls sideways"' in html
+
+
+def test_home_intro_promises_live_updates_only_to_javascript(client):
+    html = client.get("/", headers=HTML).text
+    lead = html.split('<p class="lead">')[1].split("</p>")[0]
+    visible = re.sub(r'<span data-role="live-hint" hidden>.*?</span>', "", lead)
+    assert "as you go" not in visible and "Find segment" in visible

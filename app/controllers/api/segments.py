@@ -15,9 +15,11 @@ router = APIRouter(prefix="/clusters", tags=["segments"], responses=error_respon
 @router.get(
     "",
     response_model=ClustersResponse,
+    response_model_exclude_none=True,
     summary="Segment statistics",
     description="For every segment: size and share of the training customers, centroid in original units, and the "
-    "mean, standard deviation, minimum and maximum of each feature.",
+    "mean, standard deviation, minimum and maximum of each feature; and, when the training data has Age or Gender, "
+    "the segment's age quartiles and gender shares (`profile`, absent otherwise).",
 )
 async def segment_statistics(model: SegmenterDep) -> dict:
     """Statistics of every segment."""
@@ -38,6 +40,7 @@ async def segment_descriptions(model: SegmenterDep) -> dict:
 @router.get(
     "/{segment_id}",
     response_model=SegmentDetail,
+    response_model_exclude_none=True,
     summary="One segment",
     description="Statistics and meaning of one segment, by its stable segment_id (0-4 for the five named segments).",
     responses=error_responses(404, 422),

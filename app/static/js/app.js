@@ -1,9 +1,11 @@
-// Live segmentation on the home page: sliders and number inputs stay in sync, and every change asks
-// /api/v1/predict (debounced) and fills the server-rendered result card and map marker in place.
+// Live segmentation on the home page: every change asks /api/v1/predict (debounced) and fills the server-rendered
+// result card and map marker in place. A slider moves its box at once; a box moves its slider only once the typed
+// value has been segmented, so the slider never follows a number that is still being typed.
 (function () {
   "use strict";
 
   var DEBOUNCE_MS = 150;
+  var TYPING_DEBOUNCE_MS = 450;
   var form = document.getElementById("customer-form");
   var card = document.getElementById("result");
   var outage = document.getElementById("outage");
@@ -25,6 +27,26 @@
     box.hidden = !message;
     number.setAttribute("aria-invalid", message ? "true" : "false");
     number.closest(".field").classList.toggle("has-error", Boolean(message));
+    markStale();
+  }
+
+  // While any field is invalid the card still shows the last good result: mark it out of date.
+  function markStale() {
+    var stale = Boolean(form.querySelector(".field.has-error"));
+    card.classList.toggle("is-stale", stale);
+    card.querySelector('[data-role="stale"]').hidden = !stale;
+  }
+
+  function numberText(value) {
+    return Number(value.toFixed(1)).toLocaleString("en-US");
+  }
+
+  // Worded like the server's pages.out_of_range_notes.
+  function outOfRangeNote(item) {
+    var d = input(item.feature, "number").dataset;
+    var unit = d.unit ? " " + d.unit : "";
+    return d.noun + " " + numberText(item.value) + unit + " is outside the " + d.plural + " this model was trained on (" +
+      numberText(item.training_min) + "–" + numberText(item.training_max) + unit + "): treat the segment as an extrapolation.";
   }
 
   // Same rules as the API schema, checked here so a typo never costs a request.
@@ -70,6 +92,19 @@
       })
     );
     card.querySelector('[data-field="is_atypical"]').hidden = !prediction.is_atypical;
+    var notes = card.querySelector('[data-field="out_of_range"]');
+    notes.replaceChildren.apply(
+      notes,
+      prediction.out_of_range.map(function (item) {
+        var line = document.createElement("p");
+        var lead = document.createElement("strong");
+        lead.textContent = "Outside the training data.";
+        line.append(lead, " " + outOfRangeNote(item));
+        return line;
+      })
+    );
+    notes.hidden = prediction.out_of_range.length === 0;
+    card.querySelectorAll('[data-role="details"]').forEach(function (part) { part.hidden = false; });
     var swatch = card.querySelector('[data-role="swatch-path"]');
     if (swatch && style) {
       swatch.setAttribute("d", style.path);
@@ -77,7 +112,8 @@
     }
   }
 
-  function moveMarker(income, score) {
+  // Same geometry as charts.map_position: clamped to the plot, with an arrow towards a customer off the chart.
+  function moveMarker(income, score, extrapolated) {
     if (!map || !marker) {
       return;
     }
@@ -85,8 +121,15 @@
     var clamp = function (v, lo, hi) { return Math.min(Math.max(v, lo), hi); };
     var x = Number(d.left) + (clamp(income, +d.xMin, +d.xMax) - d.xMin) / (d.xMax - d.xMin) * (d.right - d.left);
     var y = Number(d.bottom) - (clamp(score, +d.yMin, +d.yMax) - d.yMin) / (d.yMax - d.yMin) * (d.bottom - d.top);
+    var dx = (income > +d.xMax) - (income < +d.xMin);
+    var dy = (score < +d.yMin) - (score > +d.yMax);
+    var off = dx !== 0 || dy !== 0;
     marker.setAttribute("transform", "translate(" + x.toFixed(2) + " " + y.toFixed(2) + ")");
     marker.removeAttribute("visibility");
+    marker.classList.toggle("is-off-chart", off);
+    marker.classList.toggle("is-extrapolated", extrapolated);
+    marker.querySelector(".off-chart-arrow").setAttribute("transform", "rotate(" + Math.round(Math.atan2(dy, dx) * 180 / Math.PI) + ")");
+    document.querySelector('[data-role="off-chart-note"]').hidden = !off;
   }
 
   function setOutage(visible) {
@@ -124,7 +167,11 @@
         if (answer.status === 200) {
           setOutage(false);
           render(answer.body);
-          moveMarker(values.annual_income, values.spending_score);
+          moveMarker(values.annual_income, values.spending_score, answer.body.out_of_range.length > 0);
+          fields.forEach(function (name) {
+            var slider = input(name, "slider");
+            slider.value = String(Math.min(Math.max(values[name], Number(slider.min)), Number(slider.max)));
+          });
           var query = "?annual_income=" + encodeURIComponent(values.annual_income) + "&spending_score=" + encodeURIComponent(values.spending_score);
           history.replaceState(null, "", query);
           if (reveal) {
@@ -145,9 +192,9 @@
       });
   }
 
-  function schedule(reveal) {
+  function schedule(reveal, delay) {
     clearTimeout(timer);
-    timer = setTimeout(function () { predict(reveal); }, DEBOUNCE_MS);
+    timer = setTimeout(function () { predict(reveal); }, delay === undefined ? DEBOUNCE_MS : delay);
   }
 
   // On small screens the card can sit below the fold: bring it into view once a change is complete.
@@ -167,14 +214,14 @@
     });
     slider.addEventListener("change", function () { schedule(true); });
     number.addEventListener("input", function () {
-      var read = readValue(field);
-      if (!read.error) {
-        slider.value = String(Math.min(Math.max(read.value, Number(slider.min)), Number(slider.max)));
-      }
-      schedule(false);
+      // Say at once when the text is invalid, so the card is marked out of date while the user types.
+      showError(field, readValue(field).error);
+      schedule(false, TYPING_DEBOUNCE_MS);
     });
     number.addEventListener("change", function () { schedule(true); });
   });
+
+  document.querySelector('[data-role="live-hint"]').hidden = false;
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
