@@ -1,5 +1,7 @@
 """The composition root: settings, logging, lifespan, middleware, routers and error handlers, wired once."""
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.models.naming import ARCHETYPES
-from app.models.registry import ModelRegistry
+from app.models.registry import ModelRegistry, watch_active_pointer
 from app.utils.static import CachedStaticFiles
 
 
@@ -42,20 +44,27 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading (and maybe training) is CPU and disk work: keep it off the event loop.
-        app.state.registry = await run_in_threadpool(
+        app.state.registry = registry = await run_in_threadpool(
             ModelRegistry.open,
             settings.model_dir,
             auto_train=settings.auto_train,
             data_path=settings.data_path,
             processed_dir=settings.processed_dir,
+            signing_key=settings.signing_key,
         )
+        poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
             # young-generation collections every 700 allocations cost time on a 10,000-row request.
             gc.freeze()
             gc.set_threshold(50_000, 20, 20)
-        yield
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
 
     return lifespan
 
