@@ -84,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "predictions", "description": "Segment customers."},
             {"name": "segments", "description": "What each segment is and how big it is."},
             {"name": "model", "description": "The loaded model."},
+            {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
+            {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
         ],
     )

@@ -65,6 +65,11 @@ class ModelRegistry:
                 self._cache.popitem(last=False)
         return model
 
+    def forget(self, version: str) -> None:
+        """Drop a version from the cache (after it was deleted)."""
+        with self._lock:
+            self._cache.pop(version, None)
+
     def versions(self) -> list[dict[str, Any]]:
         """Every version on disk, newest first: its info, whether it is active, and why it is unusable if so."""
         active = self.store.active_version()

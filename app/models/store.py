@@ -138,8 +138,20 @@ class VersionStore:
             if not line.strip():
                 continue
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
+                entry = None
+            if isinstance(entry, dict) and isinstance(entry.get("to"), str) and isinstance(entry.get("at"), str):
+                entries.append(
+                    {
+                        "at": entry["at"],
+                        "from": entry.get("from"),
+                        "to": entry["to"],
+                        "reason": str(entry.get("reason") or ""),
+                        "key_id": entry.get("key_id"),
+                    }
+                )
+            else:
                 logger.warning("skipped unreadable line %d of %s", number, path)
         return entries
 
