@@ -1,12 +1,16 @@
 """Train the customer segmentation model from the command line.
 
 python train_model.py [--data PATH] [--k 5|auto] [--features annual_income spending_score]
-                      [--seed 42] [--output-dir models_artifacts]
+                      [--seed 42] [--output-dir models_artifacts] [--activate]
+
+Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
 """
 
 import argparse
 import sys
 from pathlib import Path
+
+from tqdm import tqdm
 
 from app.core.config import get_settings
 from app.core.errors import SegmentationError
@@ -37,7 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--features", nargs="+", choices=sorted(FEATURES), default=list(DEFAULT_FEATURES), help="columns to cluster on"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--output-dir", type=Path, default=settings.model_dir, help="artifact folder")
+    parser.add_argument("--output-dir", type=Path, default=settings.model_dir, help="versions folder")
+    parser.add_argument("--activate", action="store_true", help="make the new version the active one")
+    parser.add_argument("--reason", default="", help="why, for the activation history")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--processed-dir", type=Path, default=settings.processed_dir, help="folder for the cleaned CSV")
     return parser
 
@@ -65,7 +72,8 @@ def summary(result: TrainingResult) -> str:
         f"calinski_harabasz {metrics['calinski_harabasz']:.1f}  inertia {metrics['inertia']:.2f}",
         "k selection (silhouette): "
         + "  ".join(f"{score['k']}:{score['silhouette']:.3f}" for score in info["k_selection"]),
-        f"Artifacts written to {result.output_dir}",
+        f"Version {model.version} written to {result.output_dir}"
+        + (" and activated" if result.activated else " (not active: activate it with --activate or the API)"),
     ]
     if result.processed_path is not None:
         lines.append(f"Cleaned data written to {result.processed_path}")
@@ -75,6 +83,16 @@ def summary(result: TrainingResult) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run training; report errors in one line with a non-zero exit."""
     args = build_parser().parse_args(argv)
+    bar = None
+
+    def progress(event: dict) -> None:
+        nonlocal bar
+        if event["stage"] == "k_sweep":
+            if bar is None:
+                bar = tqdm(total=event["of"], desc="k sweep", unit="k", file=sys.stderr, disable=args.quiet)
+            bar.set_postfix(k=event["k"])
+            bar.update(1)
+
     try:
         result = train(
             args.data,
@@ -83,13 +101,20 @@ def main(argv: list[str] | None = None) -> int:
             features=args.features,
             seed=args.seed,
             processed_dir=args.processed_dir,
+            activate=args.activate,
+            signing_key=get_settings().signing_key,
+            reason=args.reason or "trained with train_model.py",
+            progress=progress,
         )
     except SegmentationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the previous model, if any, is still in place", file=sys.stderr)
+        print("interrupted: no version was added and the active one is unchanged", file=sys.stderr)
         return 130
+    finally:
+        if bar is not None:
+            bar.close()
     print(summary(result))
     return 0
 

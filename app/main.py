@@ -1,5 +1,7 @@
 """The composition root: settings, logging, lifespan, middleware, routers and error handlers, wired once."""
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.controllers import docs, views
-from app.controllers.api import api_router
+from app.controllers.api import api_router, jobs
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
@@ -23,7 +25,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.models.naming import ARCHETYPES
-from app.models.registry import ModelRegistry
+from app.models.registry import ModelRegistry, watch_active_pointer
 from app.utils.static import CachedStaticFiles
 
 
@@ -43,20 +45,27 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading (and maybe training) is CPU and disk work: keep it off the event loop.
-        app.state.registry = await run_in_threadpool(
+        app.state.registry = registry = await run_in_threadpool(
             ModelRegistry.open,
             settings.model_dir,
             auto_train=settings.auto_train,
             data_path=settings.data_path,
             processed_dir=settings.processed_dir,
+            signing_key=settings.signing_key,
         )
+        poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
             # young-generation collections every 700 allocations cost time on a 10,000-row request.
             gc.freeze()
             gc.set_threshold(50_000, 20, 20)
-        yield
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
 
     return lifespan
 
@@ -76,12 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "predictions", "description": "Segment customers."},
             {"name": "segments", "description": "What each segment is and how big it is."},
             {"name": "model", "description": "The loaded model."},
+            {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
+            {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
         ],
     )
     app.state.settings = settings
     register_error_handlers(app)
     app.include_router(api_router, max_body_size=settings.max_body_bytes)
+    app.include_router(jobs.upload_router, prefix="/api/v1", max_body_size=settings.train_max_upload_bytes)
     app.include_router(views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from app.models.store import VersionStore
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,22 @@ def test_cli_trains_and_prints_summary(default_data, tmp_path):
     for name in ("Average Customer", "VIP / Whale", "Young Trendsetter", "High Earner Saver", "Budget Conscious"):
         assert name in result.stdout
     assert "silhouette" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["kmeans_model.pkl", "model_info.json", "scaler.pkl"]
+    store = VersionStore(tmp_path / "m")
+    [version] = store.versions()
+    assert store.active_version() == version and f"Version {version}" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "m" / version).iterdir()) == [
+        "kmeans_model.pkl",
+        "manifest.json",
+        "model_info.json",
+        "scaler.pkl",
+    ]
+    assert "k sweep" in result.stderr  # the tqdm progress bar
+    again = _run("--data", str(default_data), "--output-dir", str(tmp_path / "m"), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert len(store.versions()) == 2 and store.active_version() == version  # not activated without --activate
+    third = _run("--data", str(default_data), "--output-dir", str(tmp_path / "m"), "--activate", "--quiet")
+    assert third.returncode == 0
+    assert store.active_version() == store.versions()[-1]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +61,7 @@ def test_cli_reports_bad_data_in_one_line(tmp_path, content, message):
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert message in result.stderr
-    assert not (tmp_path / "m").exists()
+    assert VersionStore(tmp_path / "m").versions() == []
 
 
 def test_cli_rejects_bad_k(tmp_path):

@@ -1,13 +1,16 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader
 
 from app.core.config import SettingsDep
-from app.core.errors import InvalidRequest
+from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
+from app.models.store import key_id
 from app.schemas.prediction import BatchIn
 
 
@@ -53,3 +56,35 @@ async def valid_batch(batch: BatchIn, settings: SettingsDep) -> BatchIn:
 
 
 BatchDep = Annotated[BatchIn, Depends(valid_batch)]
+
+
+admin_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="AdminKey",
+    description="An admin key from ADMIN_API_KEYS; needed to train, activate, roll back and delete model versions.",
+)
+
+
+async def require_admin_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
+) -> str:
+    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
+    if not settings.admin_api_keys:
+        raise AdminKeyRefused(
+            "admin endpoints are disabled because no admin keys are configured: set ADMIN_API_KEYS "
+            "(comma-separated) in the environment or .env and restart to enable them"
+        )
+    if not key:
+        raise AdminKeyMissing("this endpoint needs an admin key in the X-API-Key header")
+    supplied = key.encode()
+    # Compare with every key, in constant time, so timing tells nothing about which (or whether one) matched.
+    matched = False
+    for candidate in settings.admin_api_keys:
+        matched |= hmac.compare_digest(supplied, candidate.get_secret_value().encode())
+    if not matched:
+        raise AdminKeyRefused("the X-API-Key header does not hold an admin key")
+    return key_id(key) or ""
+
+
+AdminKeyDep = Annotated[str, Depends(require_admin_key)]

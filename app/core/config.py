@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,17 +37,53 @@ class Settings(BaseSettings):
     # 10,000-customer batch shrinks from 6.7 MB to 1.1 MB); smaller ones, such as a single prediction (~700
     # bytes), pass untouched. 0 turns compression off. Measured in benchmarks/run.py.
     gzip_min_bytes: int = Field(4_096, ge=0)
+    # Keys accepted in X-API-Key by the admin routes (train, activate, roll back, delete); comma-separated in
+    # the environment. None configured means those routes answer 403: they are never open.
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
+    # HMAC-SHA256 key that signs every new model version and is checked at load; empty means checksums only.
+    model_signing_key: SecretStr | None = None
+    # How often each worker checks the ACTIVE pointer (a stat) and swaps in a newly activated version.
+    model_poll_seconds: float = Field(0.5, gt=0, le=60)
+    # Training jobs started from the API: where their state lives (default: <model_dir>/.jobs), how long
+    # one may run, how many rows and bytes an upload may have, and how many may run at once.
+    jobs_dir: Path | None = None
+    train_time_limit_seconds: float = Field(900, gt=0)
+    train_max_rows: int = Field(2_000_000, ge=10)
+    train_max_upload_bytes: int = Field(100_000_000, ge=1_024)
+    train_max_concurrent_jobs: int = Field(1, ge=1, le=16)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("model_dir", "data_path", "processed_dir")
+    @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir")
     @classmethod
-    def _anchor_paths(cls, value: Path) -> Path:
+    def _anchor_paths(cls, value: Path | None) -> Path | None:
         # Relative paths mean the same folder whatever directory the app is started from.
-        return value if value.is_absolute() else PROJECT_ROOT / value
+        return value if value is None or value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("admin_api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("model_signing_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def signing_key(self) -> bytes | None:
+        """The model signing key as bytes, or None when artifacts are not signed."""
+        return self.model_signing_key.get_secret_value().encode() if self.model_signing_key else None
+
+    @property
+    def job_root(self) -> Path:
+        """Where training jobs keep their state: shared by every worker and host that shares the model folder."""
+        return self.jobs_dir or self.model_dir / ".jobs"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

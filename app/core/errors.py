@@ -66,3 +66,38 @@ class UnsupportedMediaType(SegmentationError):
 
     status_code = 415
     error_type = "unsupported_media_type"
+
+
+class ModelStoreError(SegmentationError):
+    """The versions folder cannot be written or holds something it should not."""
+
+    status_code = 503
+    error_type = "model_store_error"
+
+
+class VersionConflict(SegmentationError):
+    """The request conflicts with the state of the versions: the active one, an unusable one, a busy trainer."""
+
+    status_code = 409
+    error_type = "conflict"
+
+
+class AdminKeyMissing(SegmentationError):
+    """An admin route was called without an X-API-Key header."""
+
+    status_code = 401
+    error_type = "admin_key_missing"
+
+
+class AdminKeyRefused(SegmentationError):
+    """The X-API-Key is not an admin key, or no admin keys are configured."""
+
+    status_code = 403
+    error_type = "admin_key_refused"
+
+
+class UnknownJob(SegmentationError):
+    """A training job id that is not on disk."""
+
+    status_code = 404
+    error_type = "unknown_job"

@@ -1,18 +1,29 @@
-"""Save and load model artifacts: atomic swap on save, sha256 check before unpickling."""
+"""One model version on disk: its files, a manifest with the sha256 of each, an optional HMAC signature.
 
+A version folder is written whole in a staging folder and renamed into place, so it is never seen half
+written, and never changed afterwards. Loading checks the manifest (and the signature, when a signing key
+is set) before reading anything else, and every pickle's sha256 again right before unpickling it.
+"""
+
+import hashlib
+import hmac
 import importlib.metadata
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ArtifactError
+from app.core.errors import ArtifactError, ModelStoreError
 from app.models.model import Estimators, Segment, SegmentationModel
 from app.utils.hashing import sha256_file
+from app.utils.locking import hold_directory, is_held
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +32,13 @@ RETRAIN_HINT = "retrain with `python train_model.py`"
 KMEANS_FILE = "kmeans_model.pkl"
 SCALER_FILE = "scaler.pkl"
 INFO_FILE = "model_info.json"
+MANIFEST_FILE = "manifest.json"
 PICKLES = (KMEANS_FILE, SCALER_FILE)
 ARTIFACT_FILES = (*PICKLES, INFO_FILE)
-
-
-def _previous_dir(model_dir: Path) -> Path:
-    return model_dir.parent / f".{model_dir.name}.previous"
+STAGING_PREFIX = ".staging-"
+# A staging folder is locked a moment after it is created; younger unlocked ones may be in that moment.
+ORPHAN_MIN_AGE_SECONDS = 5.0
+MANIFEST_FORMAT = 1
 
 
 def _fsync(path: Path) -> None:
@@ -34,87 +46,169 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _swap_in(staging: Path, model_dir: Path) -> None:
-    """Replace model_dir by staging; at every instant one complete model is on disk."""
-    previous = _previous_dir(model_dir)
-    if previous.exists():
-        if model_dir.exists():
-            shutil.rmtree(previous)
-        else:
-            # An earlier swap died between its two renames: the previous model is the good one.
-            previous.rename(model_dir)
-    if model_dir.exists():
-        model_dir.rename(previous)
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # pragma: no cover - directories cannot be opened on Windows
+        return
+    fd = os.open(path, os.O_RDONLY)
     try:
-        staging.rename(model_dir)
-    except BaseException:
-        if previous.exists() and not model_dir.exists():
-            previous.rename(model_dir)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def save_model(model: SegmentationModel, model_dir: str | Path) -> Path:
-    """Write all artifacts to a staging folder, then swap it in for model_dir."""
-    model_dir = Path(model_dir).resolve()
-    model_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}.staging-", dir=model_dir.parent))
+def signature_of(manifest: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 over the manifest's version and file checksums, in a canonical JSON form."""
+    body = json.dumps({"version": manifest["version"], "files": manifest["files"]}, sort_keys=True).encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def build_manifest(folder: Path, version: str, signing_key: bytes | None) -> dict[str, Any]:
+    """The sha256 of every file in a version folder, signed when a key is given."""
+    files = {path.name: sha256_file(path) for path in sorted(folder.iterdir()) if path.name != MANIFEST_FILE}
+    manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "version": version, "files": files, "signature": None}
+    if signing_key:
+        manifest["signature"] = signature_of(manifest, signing_key)
+    return manifest
+
+
+def write_manifest(folder: Path, version: str, signing_key: bytes | None) -> None:
+    """Write manifest.json for the files already in `folder`."""
+    manifest = build_manifest(folder, version, signing_key)
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def ensure_writable(root: Path) -> None:
+    """Fail early, in one line, when the versions folder cannot be written (before any fitting)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        logger.error("the model folder %s is not writable: %s", root, exc)
+        raise ModelStoreError(
+            f"the model folder {root} is not writable ({exc.strerror or type(exc).__name__}); "
+            "fix its permissions or choose another with --output-dir / MODEL_DIR"
+        ) from None
+
+
+@contextmanager
+def staging_folder(root: Path) -> Iterator[Path]:
+    """A private folder under root, locked while in use so a concurrent clean-up never takes it."""
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    try:
+        with hold_directory(staging):
+            yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def clean_orphans(root: Path) -> list[str]:
+    """Remove staging folders that no live process holds (left by a killed save); return their names."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in root.iterdir():
+        if not (path.name.startswith(STAGING_PREFIX) and path.is_dir()):
+            continue
+        try:
+            age = time.time() - path.stat().st_mtime
+        except OSError:
+            continue
+        if age > ORPHAN_MIN_AGE_SECONDS and not is_held(path):
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path.name)
+                logger.warning("removed the orphaned staging folder %s (left by an interrupted save)", path)
+    return removed
+
+
+def save_model(model: SegmentationModel, root: str | Path, *, signing_key: bytes | None = None) -> Path:
+    """Write the model as a new version folder root/<version>: staged, fsynced, then renamed into place."""
+    root = Path(root).resolve()
+    ensure_writable(root)
+    clean_orphans(root)
+    target = root / model.version
+    if target.exists():
+        raise ModelStoreError(f"model version {model.version} already exists")
     import joblib  # only training saves, so serving never imports joblib
 
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the swapped-in folder should not be
+    with staging_folder(root) as staging:
+        staging.chmod(0o755)  # mkdtemp makes it private; the version folder should not be
         joblib.dump(model.kmeans, staging / KMEANS_FILE)
         joblib.dump(model.scaler, staging / SCALER_FILE)
         info = {
             **model.info,
             "parameters": model.parameters(),
             "segments": [segment.to_dict() for segment in model.segments],
-            "artifacts": {name: sha256_file(staging / name) for name in PICKLES},
         }
         (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        if model_dir.is_dir():
-            # Keep files that are not ours (a README, .gitkeep) across the swap.
-            for extra in model_dir.iterdir():
-                if extra.is_file() and extra.name not in ARTIFACT_FILES:
-                    shutil.copy2(extra, staging / extra.name)
+        write_manifest(staging, model.version, signing_key)
         for path in staging.iterdir():
             _fsync(path)
-        _swap_in(staging, model_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return model_dir
+        # rename refuses a non-empty target, so two savers of one version id cannot overwrite each other.
+        try:
+            staging.rename(target)
+        except OSError as exc:
+            raise ModelStoreError(f"model version {model.version} could not be stored: {exc.strerror}") from None
+    _fsync_dir(root)
+    return target
 
 
-def model_exists(model_dir: str | Path) -> bool:
-    """True when model_dir (or a copy left by an interrupted swap) has model_info.json."""
-    model_dir = Path(model_dir)
-    return (model_dir / INFO_FILE).is_file() or (_previous_dir(model_dir) / INFO_FILE).is_file()
+def _relative(folder: Path, name: str | None = None) -> str:
+    """A path as clients may see it: version/file, never the server's absolute path."""
+    return f"{folder.name}/{name}" if name else folder.name
 
 
-def read_info(model_dir: Path) -> dict[str, Any]:
-    """Read model_info.json, or raise ArtifactError saying what is wrong."""
-    path = model_dir / INFO_FILE
+def read_manifest(folder: Path, signing_key: bytes | None) -> dict[str, Any]:
+    """Check every file of a version against its manifest (and signature); ArtifactError saying what is wrong."""
+    path = folder / MANIFEST_FILE
     if not path.is_file():
-        raise ArtifactError(f"no trained model in {model_dir}: run `python train_model.py` to create one")
+        raise ArtifactError(f"{_relative(folder, MANIFEST_FILE)} is missing, so the version cannot be trusted")
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ArtifactError(f"{path} is unreadable ({type(exc).__name__}); {RETRAIN_HINT}") from None
-    if not isinstance(info, dict) or not isinstance(info.get("artifacts"), dict):
-        raise ArtifactError(f"{path} has no artifact checksums; {RETRAIN_HINT}")
-    return info
-
-
-def _verify(model_dir: Path, info: dict[str, Any]) -> None:
-    for name in PICKLES:
-        path = model_dir / name
-        if not path.is_file():
-            raise ArtifactError(f"{path} is missing; {RETRAIN_HINT}")
-        if sha256_file(path) != info["artifacts"].get(name):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise TypeError("files")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        logger.error("unreadable manifest %s: %s", path, exc)
+        raise ArtifactError(f"{_relative(folder, MANIFEST_FILE)} is unreadable") from None
+    if manifest.get("version") != folder.name:
+        raise ArtifactError(f"{_relative(folder, MANIFEST_FILE)} names another version: it was moved or altered")
+    if signing_key:
+        signature = manifest.get("signature")
+        if not isinstance(signature, str):
+            raise ArtifactError(f"version {folder.name} is not signed, but a MODEL_SIGNING_KEY is set")
+        if not hmac.compare_digest(signature, signature_of(manifest, signing_key)):
             raise ArtifactError(
-                f"{name} does not match the sha256 recorded in {INFO_FILE}: it was altered after training, "
-                f"so it was not unpickled; {RETRAIN_HINT}"
+                f"the signature of version {folder.name} does not match: altered, or signed with another key"
+            )
+    for name in ARTIFACT_FILES:
+        if name not in files:
+            raise ArtifactError(f"{_relative(folder, MANIFEST_FILE)} does not cover {name}")
+    present = {p.name for p in folder.iterdir() if p.name != MANIFEST_FILE}
+    for extra in sorted(present - set(files)):
+        raise ArtifactError(f"{_relative(folder, extra)} is not in the manifest: it was added after training")
+    for name, digest in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise ArtifactError(f"{_relative(folder, name)} is missing; {RETRAIN_HINT}")
+        if not hmac.compare_digest(sha256_file(file), digest):
+            logger.error("%s does not match its sha256 in %s", file, path)
+            raise ArtifactError(
+                f"{_relative(folder, name)} does not match the sha256 in its manifest: it was altered after "
+                f"training, so it was not used; {RETRAIN_HINT}"
+            )
+    return manifest
+
+
+def _verify_pickles(folder: Path, manifest: dict[str, Any]) -> None:
+    for name in PICKLES:
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != manifest["files"].get(name):
+            raise ArtifactError(
+                f"{_relative(folder, name)} does not match the sha256 in its manifest: it was altered after "
+                f"training, so it was not unpickled; {RETRAIN_HINT}"
             )
 
 
@@ -126,7 +220,7 @@ def _installed_sklearn() -> str | None:
         return None
 
 
-def _unpickle(model_dir: Path, info: dict[str, Any]) -> Estimators:
+def _unpickle(folder: Path, manifest: dict[str, Any], parameters: dict[str, Any]) -> Estimators:
     """Unpickle the estimators, re-checking each sha256 first, and check they match the recorded parameters."""
     import joblib
     import numpy as np
@@ -134,35 +228,45 @@ def _unpickle(model_dir: Path, info: dict[str, Any]) -> Estimators:
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
-    _verify(model_dir, info)
+    _verify_pickles(folder, manifest)
     try:
         with warnings.catch_warnings():
             # load_model already warned about a version difference, once, in plain words.
             warnings.simplefilter("ignore", sklearn.exceptions.InconsistentVersionWarning)
-            kmeans = joblib.load(model_dir / KMEANS_FILE)
-            scaler = joblib.load(model_dir / SCALER_FILE)
+            kmeans = joblib.load(folder / KMEANS_FILE)
+            scaler = joblib.load(folder / SCALER_FILE)
     except Exception as exc:  # unpickling can raise almost anything; all of it means "unusable"
-        raise ArtifactError(f"model artifacts in {model_dir} are unusable: {exc}; {RETRAIN_HINT}") from None
+        raise ArtifactError(f"model artifacts of {folder.name} are unusable: {exc}; {RETRAIN_HINT}") from None
     if not isinstance(kmeans, KMeans) or not isinstance(scaler, StandardScaler):
-        raise ArtifactError(f"model artifacts in {model_dir} hold unexpected objects; {RETRAIN_HINT}")
-    parameters = info["parameters"]
+        raise ArtifactError(f"model artifacts of {folder.name} hold unexpected objects; {RETRAIN_HINT}")
     if not (
         np.array_equal(kmeans.cluster_centers_, parameters["cluster_centers"])
         and np.array_equal(scaler.mean_, parameters["mean"])
         and np.array_equal(scaler.scale_, parameters["scale"])
     ):
-        raise ArtifactError(f"the pickles in {model_dir} disagree with {INFO_FILE}; {RETRAIN_HINT}")
+        raise ArtifactError(f"the pickles of {folder.name} disagree with {INFO_FILE}; {RETRAIN_HINT}")
     return scaler, kmeans
 
 
-def load_model(model_dir: str | Path) -> SegmentationModel:
-    """Load verified artifacts: every pickle's sha256 is checked first, and pickles are unpickled only on use."""
-    model_dir = Path(model_dir)
-    if not (model_dir / INFO_FILE).is_file() and (_previous_dir(model_dir) / INFO_FILE).is_file():
-        logger.warning("using the model left at %s by an interrupted save", _previous_dir(model_dir))
-        model_dir = _previous_dir(model_dir)
-    info = read_info(model_dir)
-    _verify(model_dir, info)
+def read_info(folder: Path) -> dict[str, Any]:
+    """model_info.json of a version (not verified: call read_manifest first when it matters)."""
+    try:
+        info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        logger.error("unreadable %s: %s", folder / INFO_FILE, exc)
+        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is unreadable; {RETRAIN_HINT}") from None
+    if not isinstance(info, dict):
+        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is not a JSON object; {RETRAIN_HINT}")
+    return info
+
+
+def load_version(folder: str | Path, *, signing_key: bytes | None = None) -> SegmentationModel:
+    """Load one verified version folder; pickles are unpickled only on first use."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtifactError(f"model version {folder.name} is not on disk")
+    manifest = read_manifest(folder, signing_key)
+    info = read_info(folder)
     trained_with, installed = info.get("sklearn_version"), _installed_sklearn()
     if trained_with != installed:
         logger.warning(
@@ -174,6 +278,7 @@ def load_model(model_dir: str | Path) -> SegmentationModel:
         parameters = info["parameters"]
         segments = [Segment.from_dict(segment) for segment in info["segments"]]
         model_info = {key: value for key, value in info.items() if key not in ("segments", "artifacts", "parameters")}
+        model_info["signed"] = manifest.get("signature") is not None and signing_key is not None
         return SegmentationModel(
             list(info["features"]),
             parameters["mean"],
@@ -181,7 +286,30 @@ def load_model(model_dir: str | Path) -> SegmentationModel:
             parameters["cluster_centers"],
             segments,
             model_info,
-            estimators=lambda: _unpickle(model_dir, info),
+            estimators=lambda: _unpickle(folder, manifest, parameters),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(f"{model_dir / INFO_FILE} is incomplete or inconsistent ({exc}); {RETRAIN_HINT}") from None
+        raise ArtifactError(
+            f"{_relative(folder, INFO_FILE)} is incomplete or inconsistent ({exc}); {RETRAIN_HINT}"
+        ) from None
+
+
+def load_model(path: str | Path, *, signing_key: bytes | None = None) -> SegmentationModel:
+    """Load a version folder, or the active version of a versions folder."""
+    from app.models.store import VersionStore  # the store builds on this module
+
+    path = Path(path)
+    if (path / MANIFEST_FILE).is_file():
+        return load_version(path, signing_key=signing_key)
+    store = VersionStore(path, signing_key=signing_key)
+    active = store.active_version()
+    if active is None:
+        raise ArtifactError(f"no active model in {path.name}: run `python train_model.py` to create one")
+    return store.load(active)
+
+
+def model_exists(root: str | Path) -> bool:
+    """True when the versions folder has, or has ever had, a model (or holds one in the old layout)."""
+    from app.models.store import VersionStore
+
+    return VersionStore(Path(root)).ever_had_model()

@@ -1,5 +1,6 @@
 """Clustering primitives shared by training, evaluation and the notebooks: fit, score, choose k."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,13 +64,19 @@ class KSelection:
     fitted: dict[int, KMeans]
 
 
-def select_k(Z: np.ndarray, seed: int, ks: range = K_RANGE) -> KSelection:
-    """Fit every candidate k and score it (on a fixed-seed sample when the data is large)."""
+def select_k(
+    Z: np.ndarray, seed: int, ks: range = K_RANGE, *, on_step: Callable[[int, int, int], None] | None = None
+) -> KSelection:
+    """Fit every candidate k and score it (on a fixed-seed sample when the data is large).
+
+    `on_step(step, total, k)` is called before each candidate, for progress bars and job status.
+    """
     data = sample_rows(Z, K_SELECTION_SAMPLE_SIZE, seed)
     selection = KSelection(scores=[], sample_size=len(data), fitted={})
-    for k in ks:
-        if k >= len(data):
-            break
+    candidates = [k for k in ks if k < len(data)]
+    for step, k in enumerate(candidates, start=1):
+        if on_step is not None:
+            on_step(step, len(candidates), k)
         kmeans = fit_kmeans(data, k, seed)
         selection.scores.append(KScore(k, float(kmeans.inertia_), silhouette(data, kmeans.labels_, seed)))
         if data is Z:

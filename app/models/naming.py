@@ -1,15 +1,24 @@
 """Segment naming: stable ids and names from where each centroid lies, never from KMeans labels."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.models.features import FEATURES
 
+if TYPE_CHECKING:
+    from app.models.model import Segment
+
 # A centroid more than this many training standard deviations from the mean is "high" or "low".
 LEVEL_THRESHOLD = 0.5
 FIRST_DESCRIPTIVE_ID = 5
 _INCOMPATIBLE = 1e9
+# Across retrains, a cluster that is not one of the five archetypes keeps the id (and name) of the active
+# model's cluster it matches: an optimal one-to-one assignment on centroid distance in original units
+# (k$ of income, points of score, years of age), accepted up to this distance. Farther means a new segment.
+MAX_IDENTITY_DISTANCE = 10.0
 
 
 @dataclass(frozen=True)
@@ -152,10 +161,37 @@ def _match_archetypes(z: np.ndarray, features: list[str], levels: list[dict[str,
     return {int(i): ARCHETYPES[j] for i, j in zip(rows, cols, strict=True) if cost[i, j] < _INCOMPATIBLE}
 
 
+def _match_reference(
+    labels: list[int], centroids: np.ndarray, features: list[str], reference: "Sequence[Segment]"
+) -> dict[int, "Segment"]:
+    """Unmatched clusters paired with the reference's non-archetype segments, within MAX_IDENTITY_DISTANCE."""
+    candidates = [
+        segment
+        for segment in reference
+        if segment.segment_id >= FIRST_DESCRIPTIVE_ID and set(segment.centroid) == set(features)
+    ]
+    if not labels or not candidates:
+        return {}
+    old = np.array([[segment.centroid[f] for f in features] for segment in candidates])
+    cost = np.linalg.norm(centroids[labels][:, None, :] - old[None, :, :], axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    return {labels[i]: candidates[j] for i, j in zip(rows, cols, strict=True) if cost[i, j] <= MAX_IDENTITY_DISTANCE}
+
+
 def name_segments(
-    centroids: np.ndarray, features: list[str], data_mean: np.ndarray, data_std: np.ndarray
+    centroids: np.ndarray,
+    features: list[str],
+    data_mean: np.ndarray,
+    data_std: np.ndarray,
+    *,
+    reference: "Sequence[Segment] | None" = None,
+    used_ids: Iterable[int] = (),
 ) -> list[SegmentName]:
-    """Name each centroid (original units) relative to the training data's mean and spread."""
+    """Name each centroid (original units) relative to the training data's mean and spread.
+
+    `reference` is the active model's segments (their ids are kept by matching clusters) and `used_ids`
+    every id any version ever used (a new cluster gets an id outside them).
+    """
     centroids = np.asarray(centroids, dtype=float)
     z = (centroids - data_mean) / np.where(data_std > 0, data_std, 1.0)
     levels = [{name: level_of(value) for name, value in zip(features, row, strict=True)} for row in z]
@@ -176,9 +212,16 @@ def name_segments(
         )
     # Unmatched clusters get ids in a fixed order of their centroids, so ids do not follow labels.
     unmatched = sorted((label for label in range(len(centroids)) if label not in matched), key=lambda i: tuple(z[i]))
+    kept = _match_reference(unmatched, centroids, features, reference or [])
+    taken_ids = {*used_ids, *(segment.segment_id for segment in reference or [])}
+    next_id = max([FIRST_DESCRIPTIVE_ID - 1, *taken_ids]) + 1
     taken = {segment.name for segment in named}
-    for offset, label in enumerate(unmatched):
-        base = _descriptive_name(levels[label], features)
+    for label in unmatched:
+        if label in kept:
+            segment_id, base = kept[label].segment_id, kept[label].name
+        else:
+            segment_id, base = next_id, _descriptive_name(levels[label], features)
+            next_id += 1
         name, n = base, 2
         while name in taken:
             name, n = f"{base} ({n})", n + 1
@@ -187,7 +230,7 @@ def name_segments(
         named.append(
             SegmentName(
                 label,
-                FIRST_DESCRIPTIVE_ID + offset,
+                segment_id,
                 name,
                 levels[label],
                 f"Customers with {described}.",

@@ -1,27 +1,42 @@
 """The models the service can serve: the versions on disk, the active one, and why none is ready."""
 
+import asyncio
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from app.core.errors import ModelNotReady, SegmentationError, UnknownModelVersion
-from app.models.artifacts import load_model, model_exists
+from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
 from app.models.model import SegmentationModel
+from app.models.store import VersionStore
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
+# Non-active versions kept loaded for `?model_version=` requests.
+CACHED_VERSIONS = 4
+
 
 @dataclass
 class ModelRegistry:
-    """Knows the model folder and the active model; hands out the active model or a requested version."""
+    """Knows the versions folder and the active model; hands out the active model or a requested version."""
 
-    model_dir: Path
+    store: VersionStore
     active: SegmentationModel | None = None
     reason: str | None = None
     load_seconds: float | None = None
     started_at: float = field(default_factory=time.monotonic)
+    _stamp: tuple[int, int, int] | None = None
+    _cache: "OrderedDict[str, SegmentationModel]" = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def model_dir(self) -> Path:
+        """The versions folder."""
+        return self.store.root
 
     @property
     def ready(self) -> bool:
@@ -30,60 +45,151 @@ class ModelRegistry:
 
     def get(self, version: str | None = None) -> SegmentationModel:
         """The active model, or the given version; ModelNotReady or UnknownModelVersion otherwise."""
-        if self.active is None:
-            raise ModelNotReady(f"the model is not loaded: {self.reason}")
-        if version is not None and version != self.active.version:
-            raise UnknownModelVersion(f"no model version {version!r}; the active version is {self.active.version}")
-        return self.active
+        active = self.active  # read once: a swap may replace it while this request runs
+        if version is None or (active is not None and version == active.version):
+            if active is None:
+                raise ModelNotReady(f"the model is not loaded: {self.reason}")
+            return active
+        cached = self._cache.get(version)
+        if cached is not None:
+            return cached
+        try:
+            model = self.store.load(version)
+        except UnknownModelVersion:
+            raise UnknownModelVersion(f"no model version {version[:64]!r}") from None
+        except ArtifactError as exc:
+            raise VersionConflict(f"version {version} is unusable: {exc.message}") from None
+        with self._lock:
+            self._cache[version] = model
+            while len(self._cache) > CACHED_VERSIONS:
+                self._cache.popitem(last=False)
+        return model
 
-    def versions(self) -> list[SegmentationModel]:
-        """Every loadable version, newest first."""
-        return [self.active] if self.active is not None else []
+    def forget(self, version: str) -> None:
+        """Drop a version from the cache (after it was deleted)."""
+        with self._lock:
+            self._cache.pop(version, None)
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every version on disk, newest first: its info, whether it is active, and why it is unusable if so."""
+        active = self.store.active_version()
+        entries = []
+        for version in reversed(self.store.versions()):
+            problem = self.store.check(version)
+            try:
+                info = self.store.info(version)
+            except SegmentationError as exc:
+                info, problem = {}, problem or exc.message
+            entries.append(
+                {
+                    "version": version,
+                    "info": info,
+                    "active": version == active,
+                    "usable": problem is None,
+                    "reason": problem,
+                }
+            )
+        return entries
 
     @classmethod
-    def open(cls, model_dir: Path, *, auto_train: bool, data_path: Path, processed_dir: Path) -> "ModelRegistry":
-        """Start-up: train the bundled-data model first when none exists and that is allowed, then load."""
-        registry = cls(model_dir)
-        if auto_train and not model_exists(model_dir):
-            try:
-                train_default_model(model_dir, data_path=data_path, processed_dir=processed_dir)
-            except SegmentationError as exc:
-                registry._not_ready(f"the default model could not be trained: {exc.message}")
-                return registry
-            except OSError as exc:
-                registry._not_ready(f"the default model could not be saved: {exc.strerror or exc}")
-                return registry
+    def open(
+        cls,
+        model_dir: Path,
+        *,
+        auto_train: bool,
+        data_path: Path,
+        processed_dir: Path,
+        signing_key: bytes | None = None,
+    ) -> "ModelRegistry":
+        """Start-up: migrate and tidy the folder, train the bundled-data model on a first run if allowed, load."""
+        registry = cls(VersionStore(model_dir, signing_key=signing_key))
+        try:
+            registry.store.prepare()
+            if auto_train and not registry.store.ever_had_model():
+                train_default_model(registry.store, data_path=data_path, processed_dir=processed_dir)
+        except SegmentationError as exc:
+            registry._not_ready(f"the default model could not be trained: {exc.message}")
+            return registry
+        except OSError as exc:
+            logger.error("the model folder %s could not be prepared: %s", model_dir, exc)
+            registry._not_ready(f"the model folder could not be prepared: {exc.strerror or type(exc).__name__}")
+            return registry
         return registry.load()
 
     def load(self) -> "ModelRegistry":
-        """Load the active model; on failure keep the reason (never raises, so the app always starts)."""
-        try:
-            started = time.perf_counter()
-            model = load_model(self.model_dir)
-            self.load_seconds = time.perf_counter() - started
-        except SegmentationError as exc:
-            self._not_ready(exc.message)
-            return self
-        except OSError as exc:
-            self._not_ready(f"the model folder could not be read: {exc.strerror or exc}")
-            return self
-        self.active, self.reason = model, None
+        """Load the active version; on failure keep the reason (never raises, so the app always starts)."""
+        with self._lock:
+            self._stamp = self.store.pointer_stamp()
+            version = self.store.active_version()
+            if version is None:
+                hint = "" if self.store.versions() else ": run `python train_model.py` to create one"
+                self._not_ready(f"no model version is active{hint}")
+                return self
+            try:
+                started = time.perf_counter()
+                model = self.store.load(version)
+                self.load_seconds = time.perf_counter() - started
+            except UnknownModelVersion:
+                self._not_ready(f"the active version {version} is not on disk")
+                return self
+            except SegmentationError as exc:
+                self._not_ready(exc.message)
+                return self
+            except OSError as exc:
+                logger.error("model version %s could not be read: %s", version, exc)
+                self._not_ready(f"model version {version} could not be read: {exc.strerror or type(exc).__name__}")
+                return self
+            self.active, self.reason = model, None
+        if model.info.get("auto_trained"):
+            logger.warning("serving model %s, trained automatically on the bundled synthetic data", model.version)
         logger.info("model %s loaded in %.3f s (%d segments)", model.version, self.load_seconds, model.n_clusters)
         return self
+
+    def refresh(self) -> bool:
+        """Load the active version again when the pointer changed (a cheap stat otherwise); True when it did."""
+        if self.store.pointer_stamp() == self._stamp:
+            return False
+        previous = self.active.version if self.active else None
+        self.load()
+        if self.active is not None and self.active.version != previous:
+            logger.info("switched the active model from %s to %s", previous, self.active.version)
+        return True
 
     def _not_ready(self, reason: str) -> None:
         self.active, self.reason = None, reason
         logger.error("model not loaded, the service is not ready: %s", reason)
 
 
-def train_default_model(model_dir: Path, *, data_path: Path, processed_dir: Path) -> None:
-    """Train the bundled-data model once, even when several workers start at the same moment."""
+def train_default_model(store: VersionStore, *, data_path: Path, processed_dir: Path) -> None:
+    """Train the bundled-data model on a first run, once, even when several workers start at the same moment."""
     from app.models.training import train  # training pulls in pandas and scikit-learn; serving does not
 
-    with exclusive_lock(model_dir.parent / f".{model_dir.name}.lock"):
-        if model_exists(model_dir):
+    store.root.mkdir(parents=True, exist_ok=True)
+    # Its own lock: training takes the folder lock itself to activate, and flock does not nest.
+    with exclusive_lock(store.root / ".first-run.lock"):
+        if store.ever_had_model():
             return
-        logger.info("no model in %s: training the default model from %s", model_dir, data_path)
+        logger.warning(
+            "no model has ever existed in %s: training one automatically on the bundled synthetic data %s",
+            store.root,
+            data_path,
+        )
         started = time.perf_counter()
-        train(data_path, output_dir=model_dir, processed_dir=processed_dir)
-        logger.info("default model trained in %.2f s", time.perf_counter() - started)
+        result = train(
+            data_path,
+            output_dir=store.root,
+            processed_dir=processed_dir,
+            signing_key=store.signing_key,
+            auto_trained=True,
+        )
+        logger.warning("default model %s trained in %.2f s", result.model.version, time.perf_counter() - started)
+
+
+async def watch_active_pointer(registry: ModelRegistry, interval: float) -> None:
+    """Poll the ACTIVE pointer and swap in a newly activated version (loading runs in a thread)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(registry.refresh)
+        except Exception:  # a poller that dies would leave this worker on an old model forever
+            logger.exception("checking the active model version failed; retrying")

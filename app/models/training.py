@@ -1,5 +1,6 @@
 """Training pipeline: clean data, choose k, fit, name segments, measure, save."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +12,8 @@ import sklearn
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from app.core.errors import InvalidDataset
-from app.models.artifacts import save_model
+from app.core.errors import InvalidDataset, SegmentationError
+from app.models.artifacts import ensure_writable, save_model
 from app.models.clustering import (
     DEFAULT_K,
     DEFAULT_SEED,
@@ -28,12 +29,15 @@ from app.models.dataset import CleanedDataset, clean_customers, load_customers, 
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.model import FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
+from app.models.store import VersionStore, new_version_id
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
 MAP_SAMPLE_SIZE = 1_000
 
 KChoice = int | Literal["auto"]
+# Receives progress events: {"stage": "k_sweep", "step": 3, "of": 9, "k": 4}, {"stage": "cleaning", "rows_read": n}, ...
+Progress = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -42,8 +46,9 @@ class TrainingResult:
 
     model: SegmentationModel
     dataset: CleanedDataset
-    output_dir: Path
+    output_dir: Path  # the new version's folder
     processed_path: Path | None
+    activated: bool = False
 
 
 def demographic_profile(ages: np.ndarray | None, genders: np.ndarray | None) -> dict[str, Any] | None:
@@ -86,10 +91,19 @@ def _profiles(
     kmeans: KMeans,
     features: list[str],
     demographics: dict[str, np.ndarray],
+    reference: SegmentationModel | None,
+    used_ids: list[int],
 ) -> list[Segment]:
     """Name each cluster and describe its training customers."""
     centroids = scaler.inverse_transform(kmeans.cluster_centers_)
-    names = name_segments(centroids, features, X.mean(axis=0), X.std(axis=0))
+    names = name_segments(
+        centroids,
+        features,
+        X.mean(axis=0),
+        X.std(axis=0),
+        reference=reference.segments if reference is not None else None,
+        used_ids=used_ids,
+    )
     labels = kmeans.labels_
     distances = np.linalg.norm(Z - kmeans.cluster_centers_[labels], axis=1)
     ages, genders = demographics.get("age"), demographics.get("gender")
@@ -126,21 +140,35 @@ def fit_model(
     k: KChoice = DEFAULT_K,
     seed: int = DEFAULT_SEED,
     demographics: dict[str, np.ndarray] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    reference: SegmentationModel | None = None,
+    used_ids: list[int] | None = None,
+    progress: Progress | None = None,
 ) -> SegmentationModel:
     """Fit scaler and KMeans on X (original units) and return a named, measured model.
 
+    Pure: `provenance` (version, data file, ...) goes into the model's info at construction, and
+    `reference` (the active model, if any) lends its segment ids to the clusters that match its own.
     `demographics` optionally holds "age" (numbers) and "gender" (text) per row of X, for segment profiles.
     """
     X = np.asarray(X, dtype=np.float64)
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
-    selection = select_k(Z, seed)
+
+    def on_step(step: int, total: int, candidate: int) -> None:
+        if progress is not None:
+            progress({"stage": "k_sweep", "step": step, "of": total, "k": candidate})
+
+    selection = select_k(Z, seed, on_step=on_step)
     if not selection.scores:
         raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
     chosen = best_k(selection.scores) if k == "auto" else k
+    if progress is not None:
+        progress({"stage": "fitting", "k": chosen})
     kmeans = selection.fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
     labels = kmeans.labels_
     info: dict[str, Any] = {
+        **(provenance or {}),
         "algorithm": "KMeans",
         "init": "k-means++",
         "n_init": N_INIT,
@@ -159,9 +187,10 @@ def fit_model(
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }
-    return SegmentationModel.from_estimators(
-        scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features, demographics or {}), info
-    )
+    used = sorted({*(used_ids or []), *(reference.info.get("segment_ids_used", []) if reference else [])})
+    segments = _profiles(X, Z, scaler, kmeans, features, demographics or {}, reference, used)
+    info["segment_ids_used"] = sorted({*used, *(segment.segment_id for segment in segments)})
+    return SegmentationModel.from_estimators(scaler, kmeans, list(features), segments, info)
 
 
 def train(
@@ -172,38 +201,78 @@ def train(
     features: list[str] | tuple[str, ...] = DEFAULT_FEATURES,
     seed: int = DEFAULT_SEED,
     processed_dir: str | Path | None = None,
+    activate: bool = False,
+    signing_key: bytes | None = None,
+    max_rows: int | None = None,
+    auto_trained: bool = False,
+    reason: str = "",
+    key: str | None = None,
+    progress: Progress | None = None,
 ) -> TrainingResult:
-    """Run the whole pipeline from a CSV to saved, verified artifacts."""
+    """Run the whole pipeline from a CSV to a new verified version; activate it when asked or when none is active."""
     features = list(features)
     unknown = [f for f in features if f not in FEATURES]
     if unknown or len(set(features)) != len(features) or not features:
         raise InvalidDataset(f"features must be distinct names from: {', '.join(FEATURES)}; got {', '.join(features)}")
     if k != "auto" and not (K_RANGE.start <= k < K_RANGE.stop):
         raise InvalidDataset(f"k must be 'auto' or between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
-    data_path = Path(data_path)
+    data_path, root = Path(data_path), Path(output_dir)
+    ensure_writable(root)  # before any fitting: a read-only folder fails in one line, at once
+    store = VersionStore(root, signing_key=signing_key)
+    store.prepare()
     max_k = K_RANGE.stop - 1 if k == "auto" else k
-    dataset = clean_customers(load_customers(data_path), features=features, min_rows=max_k + 1)
+    if progress is not None:
+        progress({"stage": "reading"})
+    frame = load_customers(data_path)
+    if max_rows is not None and len(frame) > max_rows:
+        raise InvalidDataset(f"the file has {len(frame)} rows, more than the limit of {max_rows}")
+    if progress is not None:
+        progress({"stage": "cleaning", "rows_read": len(frame)})
+    dataset = clean_customers(frame, features=features, min_rows=max_k + 1)
     processed_path = None
     if processed_dir is not None:
         processed_path = write_processed(dataset.frame, Path(processed_dir) / f"{data_path.stem}_processed.csv")
+    trained_at = datetime.now(UTC)
+    data_sha256 = sha256_file(data_path)
+    provenance = {
+        "version": new_version_id(trained_at, data_sha256),
+        "trained_at": trained_at.isoformat(timespec="seconds"),
+        "data_file": data_path.name,
+        "data_sha256": data_sha256,
+        "n_input_rows": dataset.n_input_rows,
+        "dropped_rows": dataset.dropped,
+        "auto_trained": auto_trained,
+    }
+    reference = _active_model(store)
     model = fit_model(
         dataset.frame[features].to_numpy(dtype=np.float64),
         features,
         k=k,
         seed=seed,
         demographics=_demographics(dataset.frame.drop(columns=features)),
+        provenance=provenance,
+        reference=reference,
+        used_ids=store.used_segment_ids(),
+        progress=progress,
     )
-    trained_at = datetime.now(UTC)
-    data_sha256 = sha256_file(data_path)
-    model.info.update(
-        {
-            "version": f"{trained_at:%Y%m%d.%H%M%S}-{data_sha256[:8]}",
-            "trained_at": trained_at.isoformat(timespec="seconds"),
-            "data_file": data_path.name,
-            "data_sha256": data_sha256,
-            "n_input_rows": dataset.n_input_rows,
-            "dropped_rows": dataset.dropped,
-        }
-    )
-    save_model(model, output_dir)
-    return TrainingResult(model, dataset, Path(output_dir), processed_path)
+    if progress is not None:
+        progress({"stage": "saving"})
+    folder = save_model(model, root, signing_key=signing_key)
+    why = reason or ("trained automatically on the bundled data" if auto_trained else "trained")
+    if activate:
+        store.activate(model.version, reason=why, key=key)
+        activated = True
+    else:
+        activated = store.activate_if_none(model.version, reason=f"{why}; no version was active", key=key)
+    return TrainingResult(model, dataset, folder, processed_path, activated)
+
+
+def _active_model(store: VersionStore) -> SegmentationModel | None:
+    """The active model, to keep its segment ids; None when there is none or it cannot be used."""
+    active = store.active_version()
+    if active is None:
+        return None
+    try:
+        return store.load(active)
+    except SegmentationError:
+        return None

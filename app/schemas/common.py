@@ -27,7 +27,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
     descriptions = {
         400: "Malformed request: the body is not valid JSON, not UTF-8, nested too deeply, has a number of more "
         "than 4300 digits, or gives a key twice.",
-        404: "No such segment or model version.",
+        401: "No admin key: send one in the X-API-Key header.",
+        403: "The X-API-Key is not an admin key, or admin endpoints are disabled (no ADMIN_API_KEYS set).",
+        409: "Conflicts with the current state: the active version, an unusable version, or a busy trainer.",
+        404: "No such segment, model version or training job.",
         413: "The request body is larger than the configured limit.",
         415: "The body is not of a media type this endpoint accepts (JSON endpoints take application/json).",
         422: "The request is well-formed but its values are invalid or out of range.",

@@ -200,6 +200,14 @@ class ModelInfo(BaseModel):
     data_file: str
     data_sha256: str
     sklearn_version: str
+    auto_trained: bool = Field(
+        False, description="True when the service trained this model by itself on the bundled synthetic data."
+    )
+    signed: bool = Field(
+        description="True when the artifacts carry an HMAC signature checked with MODEL_SIGNING_KEY at load; "
+        "false means sha256 checksums only (unsigned)."
+    )
+    notes: list[str] = Field(default_factory=list, description="Plain-language warnings about this model.")
 
 
 class HealthResponse(BaseModel):
@@ -226,3 +234,7 @@ class HealthResponse(BaseModel):
     uptime_seconds: float
     app_version: str
     reason: str | None = Field(None, description="Why the service is unavailable, when it is.")
+    auto_trained: bool | None = Field(
+        None, description="True when the active model was trained automatically on the bundled synthetic data."
+    )
+    artifacts_signed: bool | None = Field(None, description="Whether the active model's artifacts are signed.")

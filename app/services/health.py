@@ -14,4 +14,6 @@ def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> d
         "uptime_seconds": round(now - registry.started_at, 3),
         "app_version": app_version,
         "reason": registry.reason,
+        "auto_trained": bool(registry.active.info.get("auto_trained")) if registry.active else None,
+        "artifacts_signed": bool(registry.active.info.get("signed")) if registry.active else None,
     }

@@ -56,4 +56,25 @@ def segment_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, An
 
 def model_facts(model: SegmentationModel) -> dict[str, Any]:
     """Metadata of the loaded model: what it is, how it was trained and how good it is."""
-    return {key: value for key, value in model.info.items() if key != "map_sample"} | {"version": model.version}
+    return {key: value for key, value in model.info.items() if key != "map_sample"} | {
+        "version": model.version,
+        "auto_trained": bool(model.info.get("auto_trained")),
+        "signed": bool(model.info.get("signed")),
+        "notes": model_notes(model),
+    }
+
+
+AUTO_TRAINED_NOTE = (
+    "trained automatically at start-up on the bundled synthetic data (200 made-up customers), not on your data"
+)
+UNSIGNED_NOTE = "the artifacts are unsigned (sha256 checksums only): set MODEL_SIGNING_KEY to sign and verify them"
+
+
+def model_notes(model: SegmentationModel) -> list[str]:
+    """Warnings a reader of the model's metadata should see."""
+    notes = []
+    if model.info.get("auto_trained"):
+        notes.append(AUTO_TRAINED_NOTE)
+    if not model.info.get("signed"):
+        notes.append(UNSIGNED_NOTE)
+    return notes

@@ -38,3 +38,34 @@ def exclusive_lock(path: str | Path) -> Iterator[None]:
             _unlock(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def hold_directory(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on a directory while a block runs, so others can tell it is in use."""
+    if os.name == "nt":  # pragma: no cover - Windows cannot open a directory; its rename fails while in use
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def is_held(path: str | Path) -> bool:
+    """True when some live process holds `path` with hold_directory (the lock dies with its process)."""
+    if os.name == "nt":  # pragma: no cover
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import Settings
+from app.models.store import VersionStore
 
 
 def test_health_when_ready(client, model):
@@ -32,7 +33,7 @@ def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
     health = client.get("/api/v1/health")
     assert health.status_code == 503
     assert health.json()["status"] == "unavailable"
-    assert "no trained model" in health.json()["reason"]
+    assert "no model version is active" in health.json()["reason"]
     for method, path, body in [
         ("post", "/api/v1/predict", {"annual_income": 5, "spending_score": 5}),
         ("post", "/api/v1/predict/batch", {"customers": [{"annual_income": 5, "spending_score": 5}]}),
@@ -42,17 +43,18 @@ def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
         response = getattr(client, method)(path, **({"json": body} if body else {}))
         assert response.status_code == 503, path
         assert response.json()["type"] == "model_not_ready"
-        assert "no trained model" in response.json()["message"]
+        assert "no model version is active" in response.json()["message"]
 
 
 def test_tampered_artifacts_mean_not_ready(client_for, model_dir, tmp_path):
     copy = tmp_path / "models_artifacts"
     shutil.copytree(model_dir, copy)
-    (copy / "kmeans_model.pkl").write_bytes(b"tampered")
+    (copy / VersionStore(copy).active_version() / "kmeans_model.pkl").write_bytes(b"tampered")
     client = client_for(model_dir=copy)
     health = client.get("/api/v1/health")
     assert health.status_code == 503
     assert "does not match the sha256" in health.json()["reason"]
+    assert str(tmp_path) not in health.json()["reason"]
     predict = client.post("/api/v1/predict", json={"annual_income": 5, "spending_score": 5})
     assert predict.status_code == 503
     assert "does not match the sha256" in predict.json()["message"]
@@ -62,11 +64,36 @@ def test_auto_train_creates_the_default_model(client_for, default_data, tmp_path
     caplog.set_level(logging.INFO, logger="app")
     model_dir = tmp_path / "models_artifacts"
     client = client_for(model_dir=model_dir, auto_train=True, processed_dir=tmp_path / "processed")
-    assert client.get("/api/v1/health").status_code == 200
-    assert (model_dir / "model_info.json").is_file()
-    assert "training the default model" in caplog.text
+    health = client.get("/api/v1/health")
+    assert health.status_code == 200
+    assert health.json()["auto_trained"] is True
+    assert VersionStore(model_dir).active_version() == health.json()["model_version"]
+    assert any(
+        r.levelno == logging.WARNING and "training one automatically on the bundled synthetic data" in r.message
+        for r in caplog.records
+    )
+    info = client.get("/api/v1/model/info").json()
+    assert info["auto_trained"] is True and any("bundled synthetic data" in note for note in info["notes"])
     response = client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90})
     assert response.json()["segment_name"] == "VIP / Whale"
+
+
+def test_no_silent_retrain_when_a_model_existed_before(client_for, model_dir, tmp_path):
+    copy = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, copy)
+    shutil.rmtree(copy / VersionStore(copy).active_version())  # the model folder was lost
+    client = client_for(model_dir=copy, auto_train=True, processed_dir=tmp_path / "processed")
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503
+    assert "not on disk" in health.json()["reason"]
+    assert VersionStore(copy).versions() == []
+
+
+def test_trained_model_is_not_flagged_as_auto_trained(client):
+    assert client.get("/api/v1/health").json()["auto_trained"] is False
+    info = client.get("/api/v1/model/info").json()
+    assert info["auto_trained"] is False and info["signed"] is False
+    assert any("unsigned" in note for note in info["notes"])
 
 
 def test_cors_allows_only_listed_origins(client_for):

@@ -1,6 +1,7 @@
-"""Artifacts: checksums verified before unpickling, atomic saves, previous model kept on failure."""
+"""Version folders: a manifest over every file checked at load, signatures, atomic saves, migration, clean-up."""
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -11,9 +12,11 @@ import joblib
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.core.errors import ArtifactError, InvalidDataset
+from app.core.errors import ArtifactError, InvalidDataset, ModelStoreError
 from app.models import artifacts
-from app.models.artifacts import load_model, model_exists, save_model
+from app.models.artifacts import load_model, load_version, model_exists, save_model
+from app.models.model import SegmentationModel
+from app.models.store import VersionStore
 from app.models.training import train
 
 
@@ -29,14 +32,33 @@ class _Payload:
 
 @pytest.fixture
 def fresh_dir(model_dir: Path, tmp_path: Path) -> Path:
-    """A private copy of the trained artifacts that a test may damage."""
+    """A private copy of the versions folder that a test may damage."""
     copy = tmp_path / "models_artifacts"
     shutil.copytree(model_dir, copy)
     return copy
 
 
+@pytest.fixture
+def version_dir(fresh_dir: Path) -> Path:
+    """The active version's folder inside the private copy."""
+    return fresh_dir / VersionStore(fresh_dir).active_version()
+
+
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _copy_as(model: SegmentationModel, version: str) -> SegmentationModel:
+    """The same fitted model under another version id."""
+    return SegmentationModel(
+        model.features,
+        model.mean,
+        model.scale,
+        model.cluster_centers,
+        model.segments,
+        {**model.info, "version": version},
+        (model.scaler, model.kmeans),
+    )
 
 
 def test_round_trip_keeps_predictions(model, fresh_dir):
@@ -47,40 +69,93 @@ def test_round_trip_keeps_predictions(model, fresh_dir):
     assert loaded.predict_one([120, 90]) == model.predict_one([120, 90])
 
 
-def test_tampered_pickle_is_refused_before_unpickling(fresh_dir, tmp_path):
+def test_version_folder_has_a_manifest_over_every_file(version_dir):
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == ["kmeans_model.pkl", "model_info.json", "scaler.pkl"]
+    assert manifest["version"] == version_dir.name
+    for name, digest in manifest["files"].items():
+        assert artifacts.sha256_file(version_dir / name) == digest
+
+
+@pytest.mark.parametrize("name", ["model_info.json", "kmeans_model.pkl", "scaler.pkl"])
+def test_any_edited_file_is_refused_at_load(version_dir, name):
+    path = version_dir / name
+    if name == "model_info.json":
+        info = json.loads(path.read_text())
+        centers = info["parameters"]["cluster_centers"]
+        centers[1], centers[4] = centers[4], centers[1]
+        path.write_text(json.dumps(info))
+    else:
+        path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(ArtifactError, match=f"{name} does not match the sha256"):
+        load_version(version_dir)
+
+
+def test_reasons_carry_no_absolute_paths(version_dir):
+    (version_dir / "scaler.pkl").write_bytes(b"x")
+    with pytest.raises(ArtifactError) as caught:
+        load_version(version_dir)
+    assert str(version_dir.parent) not in caught.value.message
+    assert f"{version_dir.name}/scaler.pkl" in caught.value.message
+
+
+def test_tampered_pickle_is_refused_before_unpickling(version_dir, tmp_path):
     marker = tmp_path / "marker.txt"
-    (fresh_dir / "scaler.pkl").write_bytes(pickle.dumps(_Payload(marker)))
-    with pytest.raises(ArtifactError, match=r"scaler.pkl does not match the sha256.*not unpickled"):
-        load_model(fresh_dir)
+    (version_dir / "scaler.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ArtifactError, match=r"scaler.pkl does not match the sha256"):
+        load_version(version_dir)
     assert not marker.exists()
 
 
-def test_edited_checksum_still_cannot_smuggle_a_wrong_object(fresh_dir):
-    # Someone who also edits model_info.json gets past the checksum, but not the type check.
-    joblib.dump({"not": "a model"}, fresh_dir / "kmeans_model.pkl")
-    info = json.loads((fresh_dir / "model_info.json").read_text())
-    info["artifacts"]["kmeans_model.pkl"] = artifacts.sha256_file(fresh_dir / "kmeans_model.pkl")
-    (fresh_dir / "model_info.json").write_text(json.dumps(info))
-    loaded = load_model(fresh_dir)
+def test_an_added_file_is_refused(version_dir):
+    (version_dir / "extra.pkl").write_bytes(b"x")
+    with pytest.raises(ArtifactError, match="not in the manifest"):
+        load_version(version_dir)
+
+
+def test_edited_manifest_still_cannot_smuggle_a_wrong_object(version_dir):
+    # Someone who also rewrites the (unsigned) manifest gets past the checksum, but not the type check.
+    joblib.dump({"not": "a model"}, version_dir / "kmeans_model.pkl")
+    artifacts.write_manifest(version_dir, version_dir.name, None)
+    loaded = load_version(version_dir)
     with pytest.raises(ArtifactError, match="unexpected objects"):
         _ = loaded.kmeans
 
 
-def test_pickles_that_disagree_with_the_recorded_parameters_are_refused(fresh_dir):
-    info = json.loads((fresh_dir / "model_info.json").read_text())
-    info["parameters"]["mean"][0] += 1.0
-    (fresh_dir / "model_info.json").write_text(json.dumps(info))
-    with pytest.raises(ArtifactError, match="disagree"):
-        _ = load_model(fresh_dir).scaler
-
-
-def test_pickle_replaced_after_loading_is_refused_on_first_use(fresh_dir, tmp_path):
-    loaded = load_model(fresh_dir)
+def test_pickle_replaced_after_loading_is_refused_on_first_use(version_dir, tmp_path):
+    loaded = load_version(version_dir)
     marker = tmp_path / "marker.txt"
-    (fresh_dir / "kmeans_model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    (version_dir / "kmeans_model.pkl").write_bytes(pickle.dumps(_Payload(marker)))
     with pytest.raises(ArtifactError, match="does not match the sha256"):
         _ = loaded.kmeans
     assert not marker.exists()
+
+
+def test_signed_version_loads_with_its_key_and_says_so(model, tmp_path):
+    folder = save_model(_copy_as(model, "20990101.000000.000000-signed"), tmp_path, signing_key=b"k1")
+    assert load_version(folder, signing_key=b"k1").info["signed"] is True
+    assert load_version(folder).info["signed"] is False  # no key configured: checksums only
+
+
+def test_signature_catches_a_rewritten_manifest(model, tmp_path):
+    folder = save_model(_copy_as(model, "20990101.000000.000000-signed"), tmp_path, signing_key=b"k1")
+    info = json.loads((folder / "model_info.json").read_text())
+    info["segments"][1]["strategy"][0] = "TAMPERED"
+    (folder / "model_info.json").write_text(json.dumps(info))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model_info.json"] = artifacts.sha256_file(folder / "model_info.json")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"signature of version .* does not match"):
+        load_version(folder, signing_key=b"k1")
+
+
+def test_wrong_key_and_unsigned_versions_are_refused_when_a_key_is_set(model, tmp_path):
+    signed = save_model(_copy_as(model, "20990101.000000.000000-a"), tmp_path, signing_key=b"k1")
+    unsigned = save_model(_copy_as(model, "20990101.000000.000000-b"), tmp_path)
+    with pytest.raises(ArtifactError, match=r"signature .* does not match"):
+        load_version(signed, signing_key=b"other")
+    with pytest.raises(ArtifactError, match="not signed"):
+        load_version(unsigned, signing_key=b"k1")
 
 
 def test_serving_a_model_never_imports_scikit_learn(model_dir):
@@ -99,30 +174,14 @@ def test_serving_a_model_never_imports_scikit_learn(model_dir):
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(
-    ("damage", "message"),
-    [
-        (lambda d: (d / "model_info.json").unlink(), "no trained model"),
-        (lambda d: (d / "kmeans_model.pkl").unlink(), "kmeans_model.pkl is missing"),
-        (lambda d: (d / "model_info.json").write_text("{not json"), "unreadable"),
-        (lambda d: (d / "model_info.json").write_text("[]"), "no artifact checksums"),
-    ],
-)
-def test_damaged_artifacts_give_clear_errors(fresh_dir, damage, message):
-    damage(fresh_dir)
-    with pytest.raises(ArtifactError, match=message):
-        load_model(fresh_dir)
-
-
-def test_sklearn_version_mismatch_warns(fresh_dir, caplog):
-    info = json.loads((fresh_dir / "model_info.json").read_text())
-    info["sklearn_version"] = "0.0.1"
-    (fresh_dir / "model_info.json").write_text(json.dumps(info))
-    load_model(fresh_dir)
+def test_sklearn_version_mismatch_warns(model, tmp_path, caplog):
+    copy = _copy_as(model, "20990101.000000.000000-old")
+    copy.info["sklearn_version"] = "0.0.1"
+    load_version(save_model(copy, tmp_path))
     assert "trained with scikit-learn 0.0.1" in caplog.text
 
 
-def test_bad_training_run_leaves_previous_artifacts_intact(fresh_dir, tmp_path):
+def test_bad_training_run_leaves_every_version_intact(fresh_dir, tmp_path):
     before = _snapshot(fresh_dir)
     bad = tmp_path / "bad.csv"
     bad.write_text("CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)\n1,Male,30,x,50\n")
@@ -131,7 +190,7 @@ def test_bad_training_run_leaves_previous_artifacts_intact(fresh_dir, tmp_path):
     assert _snapshot(fresh_dir) == before
 
 
-def test_interrupted_save_keeps_the_previous_model(model, fresh_dir, monkeypatch):
+def test_interrupted_save_leaves_no_version_and_no_staging(model, fresh_dir, monkeypatch):
     before = _snapshot(fresh_dir)
     real_dump = joblib.dump
 
@@ -141,25 +200,98 @@ def test_interrupted_save_keeps_the_previous_model(model, fresh_dir, monkeypatch
 
     monkeypatch.setattr(joblib, "dump", dump_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        save_model(model, fresh_dir)
+        save_model(_copy_as(model, "20990101.000000.000000-x"), fresh_dir)
     assert _snapshot(fresh_dir) == before
-    assert [p.name for p in fresh_dir.parent.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in fresh_dir.iterdir() if p.name.startswith(".staging")] == []
     assert load_model(fresh_dir).version == model.version
 
 
-def test_interrupted_swap_is_recovered(model, fresh_dir):
-    # A crash between the swap's two renames leaves only the previous folder.
-    previous = fresh_dir.parent / f".{fresh_dir.name}.previous"
-    fresh_dir.rename(previous)
-    assert model_exists(fresh_dir)
-    assert load_model(fresh_dir).version == model.version
-    save_model(model, fresh_dir)
-    assert not previous.exists()
-    assert load_model(fresh_dir).version == model.version
+def test_orphaned_staging_folders_are_removed_at_next_save_and_logged(model, fresh_dir, caplog):
+    orphan = fresh_dir / ".staging-dead"
+    orphan.mkdir()
+    (orphan / "kmeans_model.pkl").write_bytes(b"half")
+    os.utime(orphan, (0, 0))
+    save_model(_copy_as(model, "20990101.000000.000000-y"), fresh_dir)
+    assert not orphan.exists()
+    assert "orphaned staging folder" in caplog.text
 
 
-def test_save_keeps_unrelated_files(model, fresh_dir):
-    (fresh_dir / ".gitkeep").write_text("")
-    save_model(model, fresh_dir)
-    assert (fresh_dir / ".gitkeep").exists()
-    assert model_exists(fresh_dir)
+def test_staging_folder_in_use_is_not_removed(fresh_dir):
+    with artifacts.staging_folder(fresh_dir) as staging:
+        os.utime(staging, (0, 0))
+        assert artifacts.clean_orphans(fresh_dir) == []
+        assert staging.exists()
+
+
+def test_orphans_are_removed_at_start(fresh_dir, caplog):
+    (fresh_dir / ".staging-dead").mkdir()
+    os.utime(fresh_dir / ".staging-dead", (0, 0))
+    VersionStore(fresh_dir).prepare()
+    assert not (fresh_dir / ".staging-dead").exists()
+    assert "orphaned" in caplog.text
+
+
+def test_read_only_folder_fails_before_fitting_in_one_line(default_data, tmp_path, monkeypatch):
+    if os.geteuid() == 0:
+        # root writes anywhere, so simulate the folder refusing writes.
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(artifacts.tempfile, "TemporaryFile", refuse)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    fitted = []
+    monkeypatch.setattr("app.models.training.fit_model", lambda *a, **k: fitted.append(1))
+    with pytest.raises(ModelStoreError, match="not writable"):
+        train(default_data, output_dir=folder)
+    assert fitted == []
+
+
+def test_old_single_folder_layout_is_migrated(model, tmp_path):
+    legacy = tmp_path / "models_artifacts"
+    legacy.mkdir()
+    joblib.dump(model.kmeans, legacy / "kmeans_model.pkl")
+    joblib.dump(model.scaler, legacy / "scaler.pkl")
+    info = {
+        **model.info,
+        "version": "20261126.165110-95dfbc16",
+        "parameters": model.parameters(),
+        "segments": [segment.to_dict() for segment in model.segments],
+        "artifacts": {name: artifacts.sha256_file(legacy / name) for name in artifacts.PICKLES},
+    }
+    (legacy / "model_info.json").write_text(json.dumps(info))
+    assert model_exists(legacy)
+    store = VersionStore(legacy)
+    store.prepare()
+    assert store.versions() == ["20261126.165110-95dfbc16"]
+    assert store.active_version() == "20261126.165110-95dfbc16"
+    assert store.history()[0]["reason"] == "migrated from the single-folder layout"
+    assert not (legacy / "model_info.json").exists()
+    assert load_model(legacy).predict_one([120, 90]) == model.predict_one([120, 90])
+
+
+def test_migration_does_not_bless_a_tampered_old_model(model_dir, tmp_path):
+    legacy = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir / VersionStore(model_dir).active_version(), legacy)
+    (legacy / "manifest.json").unlink()
+    info = json.loads((legacy / "model_info.json").read_text())
+    info["artifacts"] = {"kmeans_model.pkl": "0" * 64, "scaler.pkl": "0" * 64}
+    (legacy / "model_info.json").write_text(json.dumps(info))
+    store = VersionStore(legacy)
+    store.prepare()
+    with pytest.raises(ArtifactError, match=r"manifest\.json is missing"):
+        load_model(legacy)
+
+
+def test_same_second_versions_are_unique_and_sorted(default_data, tmp_path):
+    first = train(default_data, output_dir=tmp_path)
+    second = train(default_data, output_dir=tmp_path)
+    assert first.model.version != second.model.version
+    assert VersionStore(tmp_path).versions() == [first.model.version, second.model.version]
+    assert first.activated and not second.activated
+
+
+def test_existing_version_is_never_overwritten(model, fresh_dir):
+    with pytest.raises(ModelStoreError, match="already exists"):
+        save_model(model, fresh_dir)

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.controllers.api import health, model, predictions, segments
+from app.controllers.api import health, jobs, model, models, predictions, segments
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(predictions.router)
 api_router.include_router(segments.router)
 api_router.include_router(model.router)
+api_router.include_router(models.router)
+api_router.include_router(jobs.router)
 api_router.include_router(health.router)

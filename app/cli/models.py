@@ -1,0 +1,96 @@
+"""`python -m app.cli models list|show|activate|rollback|delete|history`: the version API on the local folder."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.models.registry import ModelRegistry
+from app.models.store import VersionStore
+from app.services import lifecycle
+from app.services.jobs import JobRunner
+
+
+def _registry(args: argparse.Namespace) -> ModelRegistry:
+    settings = get_settings()
+    store = VersionStore(args.model_dir or settings.model_dir, signing_key=settings.signing_key)
+    store.prepare()
+    return ModelRegistry(store)
+
+
+def _list(args: argparse.Namespace) -> int:
+    listing = lifecycle.list_versions(registry=_registry(args))
+    if not listing["versions"]:
+        print("no model versions")
+    for entry in listing["versions"]:
+        metrics = entry["metrics"] or {}
+        mark = "*" if entry["active"] else " "
+        state = "" if entry["usable"] else f"  UNUSABLE: {entry['reason']}"
+        silhouette = metrics.get("silhouette")
+        print(
+            f"{mark} {entry['version']}  k={entry['k']}  n={entry['n_samples']}  "
+            f"silhouette={silhouette if silhouette is None else round(silhouette, 4)}  {entry['created']}{state}"
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    print(json.dumps(lifecycle.version_detail(registry=_registry(args), version=args.version), indent=2))
+    return 0
+
+
+def _activate(args: argparse.Namespace) -> int:
+    entry = _registry(args).store.activate(args.version, reason=args.reason or "activated from the CLI", key="cli")
+    print(f"active: {entry['to']} (was {entry['from']})")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    entry = _registry(args).store.rollback(reason=args.reason, key="cli")
+    print(f"rolled back: {entry['to']} (was {entry['from']})")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    _registry(args).store.delete(args.version)
+    print(f"deleted {args.version}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    for entry in lifecycle.history(registry=_registry(args))["entries"]:
+        print(f"{entry['at']}  {entry['from']} -> {entry['to']}  key={entry['key_id']}  {entry['reason']}")
+    return 0
+
+
+def _run_job(args: argparse.Namespace) -> int:
+    code = JobRunner(Path(args.job_dir)).run()
+    if code:
+        print(f"error: {JobRunner(Path(args.job_dir)).job.get('error')}", file=sys.stderr)
+    return code
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `models` command group."""
+    parser = subparsers.add_parser("models", help="list, inspect, activate, roll back and delete model versions")
+    parser.add_argument("--model-dir", type=Path, default=None, help="versions folder (default: MODEL_DIR)")
+    commands = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    commands.add_parser("list", help="every version, newest first; * marks the active one").set_defaults(handler=_list)
+    for name, handler, text in (
+        ("show", _show, "one version with its segments, as JSON"),
+        ("activate", _activate, "make a version the active one"),
+        ("delete", _delete, "delete a version that is not active"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("version")
+        if name == "activate":
+            command.add_argument("--reason", default="", help="why, for the history")
+        command.set_defaults(handler=handler)
+    rollback = commands.add_parser("rollback", help="go back to the previously active version")
+    rollback.add_argument("--reason", default="", help="why, for the history")
+    rollback.set_defaults(handler=_rollback)
+    commands.add_parser("history", help="every activation, oldest first").set_defaults(handler=_history)
+    job = commands.add_parser("run-job", help=argparse.SUPPRESS)
+    job.add_argument("job_dir")
+    job.set_defaults(handler=_run_job)

@@ -1,0 +1,316 @@
+"""The versions folder: one folder per version, an atomic ACTIVE pointer and an append-only activation history.
+
+    models_artifacts/
+        ACTIVE                     the active version id (replaced atomically: temp file + os.replace)
+        history.jsonl              one line per activation: when, from, to, reason, key id
+        <version>/                 kmeans_model.pkl, scaler.pkl, model_info.json, manifest.json
+        .staging-*/                a save in progress (removed at the next save or start when orphaned)
+        .lock                      serialises activations, migrations and first-run training
+
+Every process (and every host sharing the folder) reads the same pointer, so a change of the active
+version reaches all of them by polling the pointer's stat; nothing relies on in-process signals.
+"""
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import ArtifactError, UnknownModelVersion, VersionConflict
+from app.models.artifacts import (
+    ARTIFACT_FILES,
+    INFO_FILE,
+    PICKLES,
+    clean_orphans,
+    load_version,
+    read_info,
+    read_manifest,
+    write_manifest,
+)
+from app.models.model import SegmentationModel
+from app.utils.hashing import sha256_file
+from app.utils.locking import exclusive_lock
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_FILE = "ACTIVE"
+HISTORY_FILE = "history.jsonl"
+LOCK_FILE = ".lock"
+# Version ids are file names: letters, digits, dots, dashes and underscores, starting with a digit or letter.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def new_version_id(now: datetime, data_sha256: str) -> str:
+    """A version id that sorts by creation time and is unique even within one second (microseconds + random)."""
+    return f"{now:%Y%m%d.%H%M%S.%f}-{data_sha256[:6]}{os.urandom(2).hex()}"
+
+
+def key_id(key: str | None) -> str | None:
+    """A short public id of an admin key (a hash prefix), for the history; never the key itself."""
+    if not key:
+        return None
+    import hashlib
+
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+class VersionStore:
+    """The versions on disk under one folder, with the active pointer and the activation history."""
+
+    def __init__(self, root: Path, *, signing_key: bytes | None = None) -> None:
+        self.root = Path(root)
+        self.signing_key = signing_key
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def versions(self) -> list[str]:
+        """Every version id on disk, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            path.name
+            for path in self.root.iterdir()
+            if path.is_dir() and VERSION_PATTERN.match(path.name) and (path / INFO_FILE).exists()
+        )
+
+    def folder(self, version: str) -> Path:
+        """The folder of a version that exists; UnknownModelVersion otherwise."""
+        if not VERSION_PATTERN.match(version) or version not in self.versions():
+            raise UnknownModelVersion(f"no model version {version[:64]!r}")
+        return self.root / version
+
+    def active_version(self) -> str | None:
+        """The version the ACTIVE pointer names, or None."""
+        try:
+            value = (self.root / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return value or None
+
+    def pointer_stamp(self) -> tuple[int, int, int] | None:
+        """A cheap fingerprint of the pointer (inode, size, mtime): it changes whenever the pointer is replaced."""
+        try:
+            st = os.stat(self.root / ACTIVE_FILE)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def load(self, version: str) -> SegmentationModel:
+        """Load one verified version."""
+        return load_version(self.folder(version), signing_key=self.signing_key)
+
+    def info(self, version: str) -> dict[str, Any]:
+        """A version's model_info.json (unverified, for listings)."""
+        return read_info(self.folder(version))
+
+    def check(self, version: str) -> str | None:
+        """Why a version cannot be used (manifest, checksums, signature), or None when it can."""
+        try:
+            read_manifest(self.folder(version), self.signing_key)
+        except ArtifactError as exc:
+            return exc.message
+        return None
+
+    def used_segment_ids(self) -> list[int]:
+        """Every segment id any version on disk has used, so a new segment never reuses one."""
+        used: set[int] = set()
+        for version in self.versions():
+            try:
+                info = self.info(version)
+            except ArtifactError:
+                continue
+            used.update(int(i) for i in info.get("segment_ids_used", []))
+            used.update(int(segment["segment_id"]) for segment in info.get("segments", []))
+        return sorted(used)
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every activation, oldest first (lines that cannot be read are skipped and logged)."""
+        path = self.root / HISTORY_FILE
+        if not path.is_file():
+            return []
+        entries = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict) and isinstance(entry.get("to"), str) and isinstance(entry.get("at"), str):
+                entries.append(
+                    {
+                        "at": entry["at"],
+                        "from": entry.get("from"),
+                        "to": entry["to"],
+                        "reason": str(entry.get("reason") or ""),
+                        "key_id": entry.get("key_id"),
+                    }
+                )
+            else:
+                logger.warning("skipped unreadable line %d of %s", number, path)
+        return entries
+
+    def ever_had_model(self) -> bool:
+        """True once any model was stored here: a version, a pointer, a history, or the old single-folder layout."""
+        return bool(
+            self.versions()
+            or (self.root / ACTIVE_FILE).exists()
+            or (self.root / HISTORY_FILE).exists()
+            or (self.root / INFO_FILE).exists()
+            or (self.root.parent / f".{self.root.name}.previous" / INFO_FILE).exists()
+        )
+
+    # -- changing ------------------------------------------------------------------------------------------
+
+    def lock(self):
+        """The folder-wide lock for activations, deletions, migrations and first-run training."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return exclusive_lock(self.root / LOCK_FILE)
+
+    def _write_pointer(self, version: str) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".ACTIVE-", dir=self.root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(version + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.root / ACTIVE_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _append_history(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        fd = os.open(self.root / HISTORY_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _activate_locked(self, version: str, *, reason: str, key: str | None) -> dict[str, Any]:
+        problem = self.check(version)
+        if problem is not None:
+            raise VersionConflict(f"version {version} is unusable and was not activated: {problem}")
+        previous = self.active_version()
+        entry = {
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "from": previous,
+            "to": version,
+            "reason": reason,
+            "key_id": key,
+        }
+        self._append_history(entry)
+        self._write_pointer(version)
+        logger.info("activated model version %s (was %s): %s", version, previous, reason)
+        return entry
+
+    def activate(self, version: str, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
+        """Point ACTIVE at a usable version and record it in the history; return the history entry."""
+        self.folder(version)
+        with self.lock():
+            return self._activate_locked(version, reason=reason, key=key)
+
+    def activate_if_none(self, version: str, *, reason: str, key: str | None = None) -> bool:
+        """Activate `version` only when no version is active (atomically); True when it did."""
+        with self.lock():
+            if self.active_version() is not None:
+                return False
+            self._activate_locked(version, reason=reason, key=key)
+            return True
+
+    def rollback(self, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
+        """Go back to the version that was active before the current one, from the history."""
+        with self.lock():
+            current = self.active_version()
+            if current is None:
+                raise VersionConflict("no version is active, so there is nothing to roll back from")
+            previous = next(
+                (entry.get("from") for entry in reversed(self.history()) if entry.get("to") == current), None
+            )
+            if previous is None:
+                raise VersionConflict(f"the history has no version that was active before {current}")
+            if previous not in self.versions():
+                raise VersionConflict(f"the previously active version {previous} has been deleted")
+            return self._activate_locked(previous, reason=reason or f"rollback from {current}", key=key)
+
+    def delete(self, version: str) -> None:
+        """Remove a version that is not active (409 for the active one)."""
+        folder = self.folder(version)
+        with self.lock():
+            if self.active_version() == version:
+                raise VersionConflict(f"version {version} is active: activate another version before deleting it")
+            # Renamed first so readers never see a half-deleted version; then removed.
+            trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.root))
+            folder.rename(trash / version)
+            shutil.rmtree(trash, ignore_errors=True)
+        logger.info("deleted model version %s", version)
+
+    def prepare(self) -> None:
+        """Start-up housekeeping: migrate the old single-folder layout, remove orphaned staging folders."""
+        if not self.root.exists():
+            return
+        with self.lock():
+            self._migrate_legacy()
+            clean_orphans(self.root)
+            for path in self.root.iterdir():
+                if path.name.startswith((".deleted-", ".ACTIVE-", ".migrating-")):
+                    logger.warning("removed %s, left by an interrupted change", path)
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
+
+    def _migrate_legacy(self) -> None:
+        """Move a model saved in the old layout (files directly in the folder) into a version of its own."""
+        previous = self.root.parent / f".{self.root.name}.previous"
+        source = self.root
+        if not (source / INFO_FILE).is_file() and (previous / INFO_FILE).is_file():
+            source = previous  # an old save died between its two renames: that copy is the good one
+        if not (source / INFO_FILE).is_file():
+            return
+        try:
+            info = json.loads((source / INFO_FILE).read_text(encoding="utf-8"))
+            version = str(info["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            logger.error("the old-layout model in %s is unreadable and was left in place", source)
+            return
+        if not VERSION_PATTERN.match(version) or (self.root / version).exists():
+            logger.error("the old-layout model in %s has an unusable or taken version id; left in place", source)
+            return
+        staging = Path(tempfile.mkdtemp(prefix=".migrating-", dir=self.root))
+        staging.chmod(0o755)
+        for name in ARTIFACT_FILES:
+            if (source / name).is_file():
+                shutil.copy2(source / name, staging / name)
+        recorded = info.get("artifacts") or {}
+        intact = all(
+            (staging / name).is_file() and sha256_file(staging / name) == recorded.get(name) for name in PICKLES
+        )
+        if intact:
+            # The old layout's own checksums hold, so the files are what training wrote: record them.
+            write_manifest(staging, version, self.signing_key)
+        else:
+            logger.error("the old-layout model %s fails its own checksums: migrated without a manifest", version)
+        staging.rename(self.root / version)
+        for name in ARTIFACT_FILES:
+            (source / name).unlink(missing_ok=True)
+        if source is previous:
+            shutil.rmtree(previous, ignore_errors=True)
+        if self.active_version() is None:
+            self._append_history(
+                {
+                    "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "from": None,
+                    "to": version,
+                    "reason": "migrated from the single-folder layout",
+                    "key_id": None,
+                }
+            )
+            self._write_pointer(version)
+        logger.warning("migrated the single-folder model %s into %s", version, self.root / version)

@@ -1,0 +1,303 @@
+"""Training jobs: queued by the API, run in a separate process, their state kept on disk for every worker.
+
+A job is a folder `<jobs>/<job_id>/` with `job.json` (state, progress, result; replaced atomically), the
+uploaded CSV and the process's log. The trainer is `python -m app.cli models run-job <folder>`, a separate
+process: serving never trains in its event loop or thread pool. It writes a heartbeat every second, so any
+worker (on any host) can tell a job whose process was killed from one still running.
+"""
+
+import json
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.config import PROJECT_ROOT, Settings
+from app.core.errors import InvalidRequest, UnknownJob, VersionConflict
+from app.models.clustering import DEFAULT_K, K_RANGE
+from app.models.features import FEATURES, PUBLIC_HEADER
+
+logger = logging.getLogger(__name__)
+
+JOB_FILE = "job.json"
+UPLOAD_FILE = "upload.csv"
+LOG_FILE = "log.txt"
+HEARTBEAT_SECONDS = 1.0
+# A running job whose heartbeat is older than this has lost its process (killed, crashed, host gone).
+STALE_SECONDS = 15.0
+FINAL_STATES = ("succeeded", "failed")
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_HEADER_BYTES = 64 * 1024
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def write_job(folder: Path, job: dict[str, Any]) -> None:
+    """Replace job.json atomically, so a reader never sees half a state."""
+    fd, tmp = tempfile.mkstemp(prefix=".job-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(job, handle)
+        os.replace(tmp, folder / JOB_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_job(folder: Path) -> dict[str, Any]:
+    """job.json of a job folder."""
+    return json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
+
+
+def parse_k(value: str) -> int | str:
+    """'auto' or a whole number within the supported range; InvalidRequest otherwise."""
+    value = value.strip().lower()
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise InvalidRequest("k must be 'auto' or a whole number") from None
+    if not K_RANGE.start <= k < K_RANGE.stop:
+        raise InvalidRequest(f"k must be between {K_RANGE.start} and {K_RANGE.stop - 1}")
+    return k
+
+
+def parse_features(value: str) -> list[str]:
+    """Feature names separated by commas or spaces; InvalidRequest for unknown or repeated names."""
+    names = [name for name in re.split(r"[,\s]+", value.strip()) if name]
+    if not names or len(set(names)) != len(names) or any(name not in FEATURES for name in names):
+        raise InvalidRequest(f"features must be distinct names from: {', '.join(FEATURES)}")
+    return names
+
+
+def check_upload_header(path: Path, features: list[str]) -> None:
+    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEADER_BYTES)
+    if not head.strip():
+        raise InvalidRequest("the uploaded file is empty")
+    if b"\x00" in head:
+        raise InvalidRequest("the uploaded file is not a CSV text file (it contains binary data)")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:
+            raise InvalidRequest("the uploaded file is not UTF-8 text") from None
+        text = head[: exc.start].decode("utf-8-sig")
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    columns = {PUBLIC_HEADER.get(name.strip(), name.strip().lower()) for name in first_line.split(",")}
+    missing = [name for name in features if name not in columns]
+    if missing:
+        expected = ", ".join(f"'{FEATURES[name].label}' (or '{name}')" for name in missing)
+        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {expected}")
+
+
+class JobStore:
+    """Training jobs on disk under one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, job_id: str) -> Path:
+        """The folder of an existing job; UnknownJob otherwise."""
+        folder = self.root / job_id
+        if not _JOB_ID.match(job_id) or not (folder / JOB_FILE).is_file():
+            raise UnknownJob(f"no training job {job_id[:64]!r}")
+        return folder
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """A job's state, with a job whose process is gone reported as failed."""
+        job = read_job(self.folder(job_id))
+        if job["state"] not in FINAL_STATES:
+            beat = job.get("heartbeat") or job["created_epoch"]
+            if time.time() - beat > STALE_SECONDS:
+                job = {
+                    **job,
+                    "state": "failed",
+                    "error": "the training process stopped without finishing (killed or crashed); no version was added",
+                }
+        return job
+
+    def running(self) -> int:
+        """Jobs queued or running right now."""
+        if not self.root.is_dir():
+            return 0
+        count = 0
+        for folder in self.root.iterdir():
+            if _JOB_ID.match(folder.name) and (folder / JOB_FILE).is_file():
+                try:
+                    count += self.status(folder.name)["state"] not in FINAL_STATES
+                except (OSError, ValueError, KeyError):
+                    continue
+        return count
+
+    def create(self, params: dict[str, Any]) -> tuple[str, Path]:
+        """A new job folder with its queued state."""
+        job_id = uuid.uuid4().hex
+        folder = self.root / job_id
+        folder.mkdir(parents=True)
+        write_job(
+            folder,
+            {
+                "job_id": job_id,
+                "state": "queued",
+                "created": _now(),
+                "created_epoch": time.time(),
+                "heartbeat": None,
+                "progress": {},
+                "version": None,
+                "activated": None,
+                "error": None,
+                "params": params,
+            },
+        )
+        return job_id, folder
+
+
+def start_training_job(
+    *,
+    settings: Settings,
+    upload: Path | None,
+    k: str,
+    features: str,
+    seed: int,
+    activate: bool,
+    key: str,
+) -> str:
+    """Check the request, queue the job and start its process; return the job id."""
+    chosen_k = parse_k(k or str(DEFAULT_K))
+    chosen_features = parse_features(features)
+    if upload is not None:
+        check_upload_header(upload, chosen_features)
+    store = JobStore(settings.job_root)
+    if store.running() >= settings.train_max_concurrent_jobs:
+        raise VersionConflict(
+            f"{settings.train_max_concurrent_jobs} training job(s) already running: wait for one to finish"
+        )
+    params = {
+        "k": chosen_k,
+        "features": chosen_features,
+        "seed": seed,
+        "activate": activate,
+        "key_id": key,
+        "model_dir": str(settings.model_dir),
+        "data_file": None if upload is None else UPLOAD_FILE,
+        "bundled_data": str(settings.data_path),
+        "time_limit_seconds": settings.train_time_limit_seconds,
+        "max_rows": settings.train_max_rows,
+    }
+    job_id, folder = store.create(params)
+    if upload is not None:
+        os.replace(upload, folder / UPLOAD_FILE)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if settings.model_signing_key is not None:
+        env["MODEL_SIGNING_KEY"] = settings.model_signing_key.get_secret_value()
+    with (folder / LOG_FILE).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C to the server does not kill a job half-way
+        )
+    threading.Thread(target=_reap, args=(process, folder), daemon=True, name=f"job-{job_id[:8]}").start()
+    logger.info("training job %s started (pid %d)", job_id, process.pid)
+    return job_id
+
+
+def _reap(process: subprocess.Popen, folder: Path) -> None:
+    """Wait for the job's process; if it died without a final state, record why (no zombie is left)."""
+    code = process.wait()
+    try:
+        job = read_job(folder)
+    except (OSError, ValueError):
+        return
+    if job["state"] not in FINAL_STATES:
+        job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
+        write_job(folder, job)
+        logger.error("training job %s failed: process exit code %d", job["job_id"], code)
+
+
+class JobRunner:
+    """Inside the job's process: state, heartbeat, progress and time limit, all written to job.json."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.job = read_job(folder)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def update(self, **changes: Any) -> None:
+        """Change the job's state and write it."""
+        with self._lock:
+            self.job.update(changes)
+            self.job["heartbeat"] = time.time()
+            write_job(self.folder, self.job)
+
+    def progress(self, event: dict[str, Any]) -> None:
+        """Record a progress event from training (rows read, k sweep step)."""
+        merged = {**self.job.get("progress", {}), **event}
+        self.update(progress=merged)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.update()
+
+    def _watchdog(self, limit: float) -> None:
+        if not self._stop.wait(limit):
+            self.update(state="failed", error=f"training took longer than the limit of {limit:g} s and was stopped")
+            os._exit(3)  # the partial version, if any, is only a staging folder: cleaned at the next save
+
+    def run(self) -> int:
+        """Train as the job's parameters say; return the process exit code."""
+        from app.core.config import get_settings
+        from app.core.errors import SegmentationError
+        from app.models.training import train
+
+        params = self.job["params"]
+        self.update(state="running", pid=os.getpid(), host=socket.gethostname(), started=_now())
+        threading.Thread(target=self._beat, daemon=True).start()
+        threading.Thread(target=self._watchdog, args=(params["time_limit_seconds"],), daemon=True).start()
+        data = self.folder / params["data_file"] if params["data_file"] else Path(params["bundled_data"])
+        try:
+            result = train(
+                data,
+                output_dir=Path(params["model_dir"]),
+                k=params["k"],
+                features=params["features"],
+                seed=params["seed"],
+                activate=params["activate"],
+                signing_key=get_settings().signing_key,
+                max_rows=params["max_rows"],
+                reason="trained from the API",
+                key=params["key_id"],
+                progress=self.progress,
+            )
+        except SegmentationError as exc:
+            self._stop.set()
+            # The reason is shown to clients: name the upload, never the server's paths.
+            self.update(state="failed", error=exc.message.replace(str(data), data.name))
+            return 2
+        except Exception as exc:  # one line for the job's status, whatever went wrong
+            self._stop.set()
+            self.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+            return 1
+        finally:
+            (self.folder / UPLOAD_FILE).unlink(missing_ok=True)
+        self._stop.set()
+        self.update(state="succeeded", version=result.model.version, activated=result.activated, finished=_now())
+        return 0

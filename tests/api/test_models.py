@@ -1,0 +1,163 @@
+"""The model-version API: list, detail, activate, rollback, history, delete; the admin key on every change."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.models.store import VersionStore
+from app.models.training import train
+
+KEY = "test-admin-key-1"
+ADMIN = {"X-API-Key": KEY}
+
+
+@pytest.fixture
+def versions(model_dir: Path, default_data: Path, tmp_path: Path) -> tuple[Path, str, str]:
+    """A versions folder with the session model active and a second, inactive version."""
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    first = VersionStore(root).active_version()
+    second = train(default_data, output_dir=root, seed=7).model.version
+    return root, first, second
+
+
+@pytest.fixture
+def admin_client(client_for, versions):
+    return client_for(model_dir=versions[0], admin_api_keys=[KEY, "another-key"])
+
+
+def test_list_versions(admin_client, versions):
+    _, first, second = versions
+    response = admin_client.get("/api/v1/models")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["active"] == first
+    assert [v["version"] for v in body["versions"]] == [second, first]
+    entry = body["versions"][1]
+    assert entry["active"] is True and entry["k"] == 5 and entry["n_samples"] == 200
+    assert entry["features"] == ["annual_income", "spending_score"]
+    assert entry["metrics"]["silhouette"] > 0.5 and len(entry["k_selection"]) == 9
+
+
+def test_version_detail_has_segments(admin_client, versions):
+    response = admin_client.get(f"/api/v1/models/{versions[2]}")
+    assert response.status_code == 200
+    segments = response.json()["segments"]
+    assert {s["name"] for s in segments} >= {"VIP / Whale", "Budget Conscious"}
+    assert sum(s["size"] for s in segments) == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/models/20000101.000000-none"),
+        ("post", "/api/v1/models/20000101.000000-none/activate"),
+        ("delete", "/api/v1/models/20000101.000000-none"),
+        ("get", "/api/v1/models/..%2F..%2Fetc"),
+    ],
+)
+def test_unknown_version_is_404(admin_client, method, path):
+    response = getattr(admin_client, method)(path, headers=ADMIN)
+    assert response.status_code == 404
+    assert response.json()["type"] in {"unknown_model_version", "not_found"}
+
+
+def test_activate_switches_what_predictions_use_and_records_history(admin_client, versions):
+    _, first, second = versions
+    response = admin_client.post(f"/api/v1/models/{second}/activate", params={"reason": "A/B winner"}, headers=ADMIN)
+    assert response.status_code == 200
+    entry = response.json()
+    assert entry["from"] == first and entry["to"] == second and entry["reason"] == "A/B winner"
+    assert entry["key_id"].startswith("key-") and KEY not in entry["key_id"]
+    predicted = admin_client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90})
+    assert predicted.json()["model_version"] == second
+    history = admin_client.get("/api/v1/models/history").json()["entries"]
+    assert history[-1]["to"] == second
+
+
+def test_rollback_returns_to_the_previous_version(admin_client, versions):
+    _, first, second = versions
+    assert admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
+    response = admin_client.post("/api/v1/models/rollback", headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json()["to"] == first
+    assert admin_client.get("/api/v1/health").json()["model_version"] == first
+
+
+def test_rollback_without_history_is_409(client_for, tmp_path, default_data):
+    root = tmp_path / "single"
+    train(default_data, output_dir=root)
+    client = client_for(model_dir=root, admin_api_keys=[KEY])
+    response = client.post("/api/v1/models/rollback", headers=ADMIN)
+    assert response.status_code == 409
+    assert response.json()["type"] == "conflict"
+
+
+def test_delete_refuses_the_active_version_and_removes_others(admin_client, versions):
+    _, first, second = versions
+    refused = admin_client.delete(f"/api/v1/models/{first}", headers=ADMIN)
+    assert refused.status_code == 409
+    assert "is active" in refused.json()["message"]
+    assert admin_client.delete(f"/api/v1/models/{second}", headers=ADMIN).status_code == 204
+    assert admin_client.get(f"/api/v1/models/{second}").status_code == 404
+    assert (
+        admin_client.post(
+            "/api/v1/predict", params={"model_version": second}, json={"annual_income": 1, "spending_score": 2}
+        ).status_code
+        == 404
+    )
+
+
+def test_predict_with_a_non_active_version(admin_client, versions):
+    _, first, second = versions
+    body = {"annual_income": 120, "spending_score": 90}
+    response = admin_client.post("/api/v1/predict", params={"model_version": second}, json=body)
+    assert response.status_code == 200 and response.json()["model_version"] == second
+    batch = admin_client.post("/api/v1/predict/batch", params={"model_version": second}, json={"customers": [body]})
+    assert batch.status_code == 200 and batch.json()["model_version"] == second
+    assert admin_client.post("/api/v1/predict", json=body).json()["model_version"] == first
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/models/{v}/activate"),
+        ("post", "/api/v1/models/rollback"),
+        ("delete", "/api/v1/models/{v}"),
+        ("post", "/api/v1/models"),
+    ],
+)
+def test_admin_routes_need_the_key(admin_client, client_for, versions, method, path):
+    path = path.format(v=versions[2])
+    missing = getattr(admin_client, method)(path)
+    assert missing.status_code == 401
+    assert missing.json()["type"] == "admin_key_missing" and missing.json()["request_id"]
+    wrong = getattr(admin_client, method)(path, headers={"X-API-Key": "nope"})
+    assert wrong.status_code == 403
+    assert wrong.json()["type"] == "admin_key_refused"
+    closed = client_for(model_dir=versions[0])  # no keys configured: never open
+    refused = getattr(closed, method)(path, headers=ADMIN)
+    assert refused.status_code == 403
+    assert "ADMIN_API_KEYS" in refused.json()["message"]
+    assert VersionStore(versions[0]).active_version() == versions[1]
+    assert VersionStore(versions[0]).versions() == sorted(versions[1:])
+
+
+def test_unusable_version_is_listed_with_reason_and_activation_is_409(admin_client, versions):
+    root, _, second = versions
+    (root / second / "model_info.json").write_text("{}")
+    listed = next(v for v in admin_client.get("/api/v1/models").json()["versions"] if v["version"] == second)
+    assert listed["usable"] is False and "model_info.json" in listed["reason"]
+    response = admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN)
+    assert response.status_code == 409
+
+
+def test_admin_key_is_in_the_openapi_schema(admin_client):
+    schema = admin_client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["AdminKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schema["components"]["securitySchemes"]["AdminKey"]["description"],
+    }

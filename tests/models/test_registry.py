@@ -1,0 +1,148 @@
+"""The registry and the store: versions, the active pointer, history, rollback, deletion, races with savers."""
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.core.config import PROJECT_ROOT
+from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
+from app.models.artifacts import load_model
+from app.models.registry import ModelRegistry
+from app.models.store import VersionStore, key_id
+from app.models.training import train
+
+
+@pytest.fixture
+def two_versions(model_dir: Path, default_data: Path, tmp_path: Path) -> tuple[Path, str, str]:
+    """A versions folder with the session model active and a second, inactive version."""
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    first = VersionStore(root).active_version()
+    second = train(default_data, output_dir=root, seed=7).model.version
+    return root, first, second
+
+
+def _open(root: Path) -> ModelRegistry:
+    return ModelRegistry.open(root, auto_train=False, data_path=Path("unused"), processed_dir=Path("unused"))
+
+
+def test_registry_lists_versions_newest_first_with_the_active_flag(two_versions):
+    root, first, second = two_versions
+    entries = _open(root).versions()
+    assert [e["version"] for e in entries] == [second, first]
+    assert [e["active"] for e in entries] == [False, True]
+    assert all(e["usable"] and e["reason"] is None for e in entries)
+
+
+def test_get_serves_active_and_loads_other_versions(two_versions):
+    root, first, second = two_versions
+    registry = _open(root)
+    assert registry.get().version == first
+    assert registry.get(second).version == second
+    assert registry.get(second) is registry.get(second)  # cached
+    with pytest.raises(UnknownModelVersion):
+        registry.get("20000101.000000-nothere")
+    with pytest.raises(UnknownModelVersion):
+        registry.get("../../etc")
+
+
+def test_activation_moves_the_pointer_records_history_and_is_seen_on_refresh(two_versions):
+    root, first, second = two_versions
+    registry = _open(root)
+    store = VersionStore(root)
+    entry = store.activate(second, reason="better silhouette", key=key_id("secret-key"))
+    assert entry["from"] == first and entry["to"] == second and entry["reason"] == "better silhouette"
+    assert entry["key_id"].startswith("key-") and "secret-key" not in (root / "history.jsonl").read_text()
+    assert registry.refresh() is True
+    assert registry.get().version == second
+    assert registry.refresh() is False  # nothing changed: a stat only
+
+
+def test_rollback_goes_back_to_the_previous_active_version(two_versions):
+    root, first, second = two_versions
+    store = VersionStore(root)
+    store.activate(second)
+    rolled = store.rollback(key="key-x")
+    assert rolled["to"] == first and store.active_version() == first
+    assert "rollback" in rolled["reason"]
+    assert [e["to"] for e in store.history()][-2:] == [second, first]
+
+
+def test_delete_refuses_the_active_version(two_versions):
+    root, first, second = two_versions
+    store = VersionStore(root)
+    with pytest.raises(VersionConflict, match="is active"):
+        store.delete(first)
+    store.delete(second)
+    assert store.versions() == [first]
+    with pytest.raises(UnknownModelVersion):
+        store.delete(second)
+
+
+def test_unusable_version_is_listed_with_its_reason_and_cannot_be_activated(two_versions):
+    root, _, second = two_versions
+    (root / second / "scaler.pkl").write_bytes(b"tampered")
+    registry = _open(root)
+    entry = next(e for e in registry.versions() if e["version"] == second)
+    assert entry["usable"] is False and "scaler.pkl does not match" in entry["reason"]
+    with pytest.raises(VersionConflict, match="unusable"):
+        VersionStore(root).activate(second)
+
+
+def test_active_version_with_a_bad_signature_means_not_ready(two_versions):
+    root, _, _ = two_versions
+    registry = ModelRegistry.open(
+        root, auto_train=False, data_path=Path("x"), processed_dir=Path("x"), signing_key=b"a-key"
+    )
+    assert not registry.ready and "not signed" in registry.reason
+    with pytest.raises(ModelNotReady):
+        registry.get()
+
+
+_TRAINER = """
+import sys
+from app.models.artifacts import load_model, save_model
+from app.models.model import SegmentationModel
+from app.models.store import VersionStore
+root, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model = load_model(root)
+store = VersionStore(__import__("pathlib").Path(root))
+for i in range(count):
+    version = f"20990101.000000.{i:06d}-{tag}"
+    copy = SegmentationModel(model.features, model.mean, model.scale, model.cluster_centers, model.segments,
+                             {**model.info, "version": version}, (model.scaler, model.kmeans))
+    save_model(copy, root)
+    store.activate(version, reason="race test")
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_trainers_and_loaders_never_see_a_false_failure(model_dir, tmp_path):
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    trainers = [
+        subprocess.Popen([sys.executable, "-c", _TRAINER, str(root), f"t{n}", "15"], cwd=PROJECT_ROOT) for n in range(3)
+    ]
+    loads, failures = [0], []
+
+    def loader() -> None:
+        while any(t.poll() is None for t in trainers) or loads[0] < 1000:
+            try:
+                load_model(root)
+            except Exception as exc:
+                failures.append(repr(exc))
+            loads[0] += 1
+
+    threads = [threading.Thread(target=loader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert [t.wait(timeout=60) for t in trainers] == [0, 0, 0]
+    assert loads[0] >= 1000
+    assert failures == []
+    assert len(VersionStore(root).versions()) == 1 + 45
