@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.controllers import docs, views
-from app.controllers.api import api_router
+from app.controllers.api import api_router, upload_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     register_error_handlers(app)
     app.include_router(api_router, max_body_size=settings.max_body_bytes)
+    app.include_router(upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Freeze start-up objects and collect young objects less often: large batch responses allocate many
     # short-lived dicts that reference counting frees anyway. Measured in benchmarks/run.py.
     gc_tuning: bool = True
+    # Largest customer file accepted by /api/v1/predict/csv and /score, counted as it streams in.
+    max_upload_bytes: int = Field(200_000_000, ge=1_024)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -52,3 +52,24 @@ class UnknownModelVersion(SegmentationError):
 
     status_code = 404
     error_type = "unknown_model_version"
+
+
+class UploadTooLarge(SegmentationError):
+    """An uploaded file over the configured size limit."""
+
+    status_code = 413
+    error_type = "body_too_large"
+
+
+class UnsupportedUpload(SegmentationError):
+    """An upload that is neither a CSV body nor a multipart form with a file."""
+
+    status_code = 415
+    error_type = "unsupported_media_type"
+
+
+class UploadAborted(SegmentationError):
+    """The client went away before its upload was complete."""
+
+    status_code = 400
+    error_type = "upload_aborted"

@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidRequest
 from app.models.features import FEATURES, PUBLIC_HEADER
-from app.models.segmenter import SegmentationModel
+from app.models.model import Scores, SegmentationModel
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -68,31 +70,9 @@ class Columns:
         return [*self.names, *SCORE_COLUMNS, *([ERROR_COLUMN] if on_error == "flag" else [])]
 
 
-@dataclass(frozen=True)
-class _Scores:
-    positions: np.ndarray
-    nearest: np.ndarray
-    confidence: np.ndarray
-    is_atypical: np.ndarray
-    out_of_range: np.ndarray  # (n, n_features)
-
-
-def model_scores(model: SegmentationModel, X: np.ndarray) -> _Scores:
+def model_scores(model: SegmentationModel, X: np.ndarray) -> Scores:
     """The model's scores for rows of feature values: the one adapter between this service and the model."""
-    positions, distances = model.predict(X)
-    rows = np.arange(len(X))
-    nearest = distances[rows, positions]
-    others = np.array(distances)
-    others[rows, positions] = np.inf
-    second_distance = others.min(axis=1) if model.n_clusters > 1 else np.full(len(X), np.inf)
-    finite = (second_distance > 0) & np.isfinite(second_distance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        confidence = np.where(finite, 1.0 - nearest / second_distance, 1.0)
-    p95 = np.array([segment.distance_p95 for segment in model.segments])
-    low = np.array([min(s.stats[name].min for s in model.segments) for name in model.features])
-    high = np.array([max(s.stats[name].max for s in model.segments) for name in model.features])
-    outside = np.less(X, low) | np.greater(X, high)
-    return _Scores(positions, nearest, confidence, nearest > p95[positions], outside)
+    return model.score(X)
 
 
 @dataclass
@@ -404,7 +384,7 @@ def score_table(
 
 
 def _with_scores(
-    model: SegmentationModel, table: pa.Table, scores: _Scores, good: np.ndarray, reasons: np.ndarray | None
+    model: SegmentationModel, table: pa.Table, scores: Scores, good: np.ndarray, reasons: np.ndarray | None
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -667,3 +647,38 @@ def score_csv(
         if progress is not None:
             progress(scorer.summary.rows)
     return scorer.summary
+
+
+@dataclass
+class ScoredFile:
+    """A scoring run ready to send: output chunks to stream (or a finished file), and the summary."""
+
+    summary: ScoreSummary
+    chunks: Iterator[bytes] | None = None
+    path: Path | None = None
+
+
+def score_file(
+    model: SegmentationModel, source: Path, *, options: ScoreOptions, summary_only: bool, workdir: Path | None = None
+) -> ScoredFile:
+    """Check the header now (so errors come before any output), then score as the caller needs.
+
+    A summary, or a rejecting run (a bad row anywhere must still turn into an error), is scored in full
+    here; otherwise the output is a lazy stream of chunks.
+    """
+    scorer = CsvScorer(model, source, options)
+    if summary_only:
+        for _ in scorer.tables():
+            pass
+        return ScoredFile(summary=scorer.summary)
+    if options.on_error == "reject":
+        handle, name = tempfile.mkstemp(prefix="scored-", suffix=".csv", dir=workdir)
+        try:
+            with os.fdopen(handle, "wb") as sink:
+                for chunk in scorer:
+                    sink.write(chunk)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return ScoredFile(summary=scorer.summary, path=Path(name))
+    return ScoredFile(summary=scorer.summary, chunks=iter(scorer))

@@ -2,10 +2,14 @@
 
 from fastapi import APIRouter
 
-from app.controllers.api import health, model, predictions, segments
+from app.controllers.api import health, model, predictions, scoring, segments
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(predictions.router)
 api_router.include_router(segments.router)
 api_router.include_router(model.router)
 api_router.include_router(health.router)
+
+# File uploads have their own, larger body limit (MAX_UPLOAD_BYTES), so they are joined on a router of their own.
+upload_router = APIRouter(prefix="/api/v1")
+upload_router.include_router(scoring.router)
