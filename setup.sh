@@ -37,13 +37,16 @@ fi
 
 # Reinstall only when the requirement files change, so repeated runs are quick.
 req_files=(requirements.txt)
-[ "$mode" = test ] && req_files+=(requirements-dev.txt)
+# Tests also cover the optional Dask engine of `python -m app.cli score`.
+[ "$mode" = test ] && req_files+=(requirements-dev.txt requirements-dask.txt)
 stamp="$VENV/.installed-$mode"
 digest="$(cat "${req_files[@]}" | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   say "installing ${req_files[*]}"
   "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$PY" -m pip install --quiet --disable-pip-version-check -r "${req_files[-1]}"
+  pip_args=()
+  for file in "${req_files[@]}"; do pip_args+=(-r "$file"); done
+  "$PY" -m pip install --quiet --disable-pip-version-check "${pip_args[@]}"
   echo "$digest" > "$stamp"
 fi
 

@@ -246,6 +246,12 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     found = ", ".join(f"'{name}'" for name in names) or "none"
     if not names or all(not name.strip() for name in names):
         raise InvalidRequest("the file has no header row; the first line must name the columns")
+    scored = [name for name in names if name in (*SCORE_COLUMNS, ERROR_COLUMN)]
+    if scored:
+        raise InvalidRequest(
+            f"the file already has the output column(s) {', '.join(scored)}: it looks scored already; "
+            "remove or rename them"
+        )
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise InvalidRequest(f"duplicated column name(s): {', '.join(duplicated)}; found: {found}")
@@ -682,3 +688,90 @@ def score_file(
             raise
         return ScoredFile(summary=scorer.summary, path=Path(name))
     return ScoredFile(summary=scorer.summary, chunks=iter(scorer))
+
+
+# --- files on disk (the CLI) -------------------------------------------------------------------------
+
+FILE_FORMATS: tuple[str, ...] = (".csv", ".parquet")
+
+
+def file_format(path: str | Path) -> str:
+    """The format a path's extension names: '.csv' or '.parquet'."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise InvalidRequest(f"{path}: use a .csv or .parquet file (the extension picks the format)")
+    return suffix
+
+
+def _parquet_tables(
+    model: SegmentationModel, path: Path, options: ScoreOptions
+) -> tuple[Columns, ScoreSummary, Iterator[pa.Table], pa.Schema]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidRequest(f"{path} is not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+    schema = parquet.schema_arrow
+    columns = resolve_columns(model, list(schema.names), options)
+    summary = new_summary(model, columns, options, delimiter=options.delimiter or ",")
+    batches = parquet.iter_batches(batch_size=options.chunk_rows)
+    return columns, summary, score_batches(model, batches, columns=columns, options=options, summary=summary), schema
+
+
+def score_path(
+    model: SegmentationModel,
+    source: str | Path,
+    target: str | Path,
+    *,
+    options: ScoreOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreSummary:
+    """Score a .csv or .parquet file into a .csv or .parquet file, chunk by chunk; returns the summary.
+
+    The output is written next to the target and renamed into place at the end, so a failed run leaves no
+    half-written file behind.
+    """
+    import pyarrow.parquet as pq
+
+    source, target = Path(source), Path(target)
+    in_format, out_format = file_format(source), file_format(target)
+    if not source.is_file():
+        raise InvalidRequest(f"input file not found: {source}")
+    if not target.parent.is_dir():
+        raise InvalidRequest(f"output folder not found: {target.parent}")
+    if source.resolve() == target.resolve():
+        raise InvalidRequest("the output must be a different file from the input")
+    if in_format == ".csv":
+        scorer = CsvScorer(model, source, options)
+        columns, summary, tables = scorer.columns, scorer.summary, scorer.tables()
+        input_schema = pa.schema([pa.field(name, pa.string()) for name in columns.names])
+    else:
+        columns, summary, tables, input_schema = _parquet_tables(model, source, options)
+    delimiter = summary.delimiter
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    partial = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            if out_format == ".csv":
+                header = io.StringIO()
+                csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
+                    columns.output_names(options.on_error)
+                )
+                sink.write(header.getvalue().encode())
+                for table in tables:
+                    sink.write(csv_bytes(table, delimiter))
+                    if progress is not None:
+                        progress(summary.rows)
+            else:
+                schema = output_schema(columns, options, input_schema)
+                with pq.ParquetWriter(sink, schema) as writer:
+                    for table in tables:
+                        writer.write_table(table.cast(schema))
+                        if progress is not None:
+                            progress(summary.rows)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return summary
