@@ -1,5 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,13 +36,16 @@ class Settings(BaseSettings):
     gc_tuning: bool = True
     # Largest customer file accepted by /api/v1/predict/csv and /score, counted as it streams in.
     max_upload_bytes: int = Field(200_000_000, ge=1_024)
+    # Where the /score page keeps labelled files for download, and for how long.
+    score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
+    score_results_ttl_seconds: int = Field(3600, ge=60)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("model_dir", "data_path", "processed_dir")
+    @field_validator("model_dir", "data_path", "processed_dir", "score_results_dir")
     @classmethod
     def _anchor_paths(cls, value: Path) -> Path:
         # Relative paths mean the same folder whatever directory the app is started from.

@@ -73,3 +73,10 @@ class UploadAborted(SegmentationError):
 
     status_code = 400
     error_type = "upload_aborted"
+
+
+class UnknownResult(SegmentationError):
+    """A labelled file that is not (or no longer) kept for download."""
+
+    status_code = 404
+    error_type = "not_found"
