@@ -156,10 +156,10 @@ def map_position(chart: dict[str, Any], annual_income: float, spending_score: fl
     return round(x(income), 2), round(y(score), 2)
 
 
-def segment_bars(segments: list[dict[str, Any]], model: SegmentationModel, *, width: int = 560) -> dict[str, Any]:
+def segment_bars(segments: list[dict[str, Any]], model: SegmentationModel, *, width: int = 440) -> dict[str, Any]:
     """Geometry of a horizontal bar chart of customers per segment (share of the scored file)."""
     styles = {style.segment_id: style for style in segment_styles(model)}
-    left, right, bar_height, gap, top = 170, 120, 26, 12, 8
+    left, right, bar_height, gap, top = 140, 90, 26, 12, 8
     plot_width = width - left - right
     bars = []
     for index, segment in enumerate(segments):

@@ -150,7 +150,7 @@ def score_form_page(
         "model": model,
         "form": {**SCORE_FORM_DEFAULTS, **(form or {})},
         "error": error,
-        "result": None,
+        "scored": None,
         "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
     }
 
@@ -200,7 +200,7 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
         }
     context.update(
         {
-            "result": data,
+            "scored": data,
             "file_name": results.download_name(path),
             "download_token": token,
             "bars": charts.segment_bars(data["segments"], model),
