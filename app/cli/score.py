@@ -6,8 +6,8 @@ from pathlib import Path
 
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
-from app.models.artifacts import load_model
-from app.models.segmenter import SegmentationModel
+from app.models.model import SegmentationModel
+from app.models.registry import ModelRegistry
 from app.services.scoring import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions, ScoreSummary, score_path
 
 
@@ -38,11 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _model(version: str | None) -> SegmentationModel:
-    model_dir = get_settings().model_dir
-    model = load_model(model_dir)
-    if version is not None and model.version != version:
-        raise InvalidRequest(f"model version {version} is not available; {model_dir} holds {model.version}")
-    return model
+    """The active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
+    return ModelRegistry(get_settings().model_dir).load().get(version)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from app.core.errors import InvalidRequest
-from app.models.segmenter import SegmentationModel
+from app.models.model import SegmentationModel
 from app.services.scoring import (
     _SNIFF_BYTES,
     ERROR_COLUMN,

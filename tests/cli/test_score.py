@@ -95,7 +95,7 @@ def test_score_bad_rows_are_counted(cli, tmp_path):
         (["missing.csv", "out.csv"], "input file not found"),
         (["bad.csv", "out.csv", "--on-error", "reject"], "line 3 is not usable"),
         (["bad.csv", "out.txt"], "use a .csv or .parquet file"),
-        (["bad.csv", "out.csv", "--model-version", "nope"], "model version nope is not available"),
+        (["bad.csv", "out.csv", "--model-version", "nope"], "no model version 'nope'"),
         (["bad.csv", "out.csv", "--income-column", "revenue"], "found: 'CustomerID'"),
         (["bad.csv", "no/such/folder/out.csv"], "output folder not found"),
     ],
