@@ -1,7 +1,7 @@
 """What the home and about pages show, assembled from the same services the API uses."""
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -12,8 +12,11 @@ from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
-from app.services import charts, prediction, results, scoring, segments
+from app.services import charts, prediction, results, segments
 from app.services.uploads import Upload
+
+if TYPE_CHECKING:
+    from app.services.scoring import ScoreOptions
 
 DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
 
@@ -155,15 +158,17 @@ def score_form_page(
     }
 
 
-def _score_options(fields: dict[str, str]) -> scoring.ScoreOptions:
+def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     """Form fields to options, validated by the API's own query schema."""
+    from app.services.scoring import ScoreOptions
+
     given = {key: value.strip() for key, value in fields.items() if key in SCORE_FORM_DEFAULTS and value.strip()}
     try:
         query = ScoreQuery.model_validate(given)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
-    return scoring.ScoreOptions(
+    return ScoreOptions(
         on_error=query.on_error,
         delimiter=query.separator(),
         income_column=query.income_column,
@@ -174,6 +179,8 @@ def _score_options(fields: dict[str, str]) -> scoring.ScoreOptions:
 
 def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Settings) -> dict[str, Any]:
     """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
+    from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
+
     form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
     try:
         options = _score_options(upload.fields)
@@ -181,7 +188,7 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
         token, path = results.result_path(settings.score_results_dir, name=upload.name)
         try:
             with path.open("wb") as sink:
-                summary = scoring.score_csv(model, upload.path, sink, options=options)
+                summary = score_csv(model, upload.path, sink, options=options)
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -23,7 +23,7 @@ ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
 DELIMITERS: tuple[str, ...] = (",", ";")
 SCORE_COLUMNS: tuple[str, ...] = ("segment_id", "segment_name", "confidence", "distance", "is_atypical", "out_of_range")
 ERROR_COLUMN = "error"
-DEFAULT_CHUNK_ROWS = 200_000
+DEFAULT_CHUNK_ROWS = 50_000
 MAP_SAMPLE_SIZE = 1_500
 # Valid values, the same as the JSON API's (income has no natural maximum; the API caps it at 10,000 k$).
 VALID_RANGES: dict[str, tuple[float, float]] = {

@@ -1,7 +1,7 @@
 """POST /api/v1/predict/csv: score a whole customer file, streamed back as labelled CSV or summarised as JSON."""
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -12,8 +12,11 @@ from app.controllers.deps import RequestedModelDep
 from app.core.config import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
-from app.services import scoring, uploads
+from app.services import uploads
 from app.utils.responses import FastJSONResponse
+
+if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
+    from app.services import scoring
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
 
@@ -21,8 +24,10 @@ MODEL_VERSION_HEADER = "X-Model-Version"
 _COPY_BYTES = 1024 * 1024
 
 
-def score_options(query: ScoreQuery) -> scoring.ScoreOptions:
+def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
     """The service options for a validated query."""
+    from app.services import scoring
+
     return scoring.ScoreOptions(
         on_error=query.on_error,
         delimiter=query.separator(),
@@ -32,7 +37,7 @@ def score_options(query: ScoreQuery) -> scoring.ScoreOptions:
     )
 
 
-def _stream(scored: scoring.ScoredFile, upload: uploads.Upload) -> Iterator[bytes]:
+def _stream(scored: "scoring.ScoredFile", upload: uploads.Upload) -> Iterator[bytes]:
     """The labelled file's bytes; the temporary files go when the stream ends or is abandoned."""
     try:
         if scored.chunks is not None:
@@ -77,6 +82,8 @@ async def predict_csv(
     request: Request, query: Annotated[ScoreQuery, Query()], model: RequestedModelDep, settings: SettingsDep
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
+    from app.services import scoring
+
     options = score_options(query)
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
     summary_only = "application/json" in request.headers.get("accept", "")
