@@ -1,14 +1,17 @@
 """POST /api/v1/predict/csv: streamed labelled CSV, JSON summary, bad-row policies, limits, disconnects."""
 
 import csv
+import http.client
 import io
 import socket
 import time
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from app.models.synthetic import write_customers
 from tests.live_server import live_server
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS, HEADER
 
@@ -217,3 +220,40 @@ def test_predict_csv_client_disconnect_leaves_server_healthy(upload_server, defa
     while any(tmp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(tmp.iterdir()) == []  # and so was the finished one
+
+
+def _server_memory_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@pytest.mark.slow
+def test_predict_csv_scores_a_million_rows_in_order_with_bounded_memory(upload_server, tmp_path):
+    server, _ = upload_server
+    rows = 1_000_000
+    source = write_customers(tmp_path / "million.csv", rows=rows)
+    before = _server_memory_mb(server.pid, "VmRSS")
+    address = urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=600)
+    with source.open("rb") as body:
+        connection.request(
+            "POST", URL, body=body, headers={"Content-Type": "text/csv", "Content-Length": str(source.stat().st_size)}
+        )
+        response = connection.getresponse()
+        assert response.status == 200
+        header = response.readline().decode().rstrip("\n").split(",")
+        assert header[:2] == ["CustomerID", "Gender"] and header[-1] == "error"
+        expected_id = 1
+        for line in response:  # streamed: never the whole answer in memory here either
+            customer_id, rest = line.split(b",", 1)
+            assert int(customer_id) == expected_id
+            assert rest.count(b",") == len(header) - 2  # every column, scored (no error on this clean file)
+            assert rest.endswith(b",\n")
+            expected_id += 1
+    connection.close()
+    assert expected_id - 1 == rows
+    growth = _server_memory_mb(server.pid, "VmHWM") - before
+    assert growth < 150, f"server memory grew by {growth:.0f} MB while scoring {rows:,} rows"
