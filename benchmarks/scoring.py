@@ -3,6 +3,7 @@
 Each contender runs in its own process, so its wall time and peak RSS are its own.
 """
 
+import contextlib
 import http.client
 import os
 import subprocess
@@ -41,17 +42,25 @@ with open(target, "wb") as sink:
 
 
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process; fails loudly if it fails."""
+    """Wall seconds and peak RSS (MB) of one child process; fails loudly if it fails.
+
+    The peak is the child's own VmHWM, polled while it runs: a forked child's ru_maxrss would also count the
+    memory of this (large) parent process from before the exec.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = 0.0
+    while process.poll() is None:
+        with contextlib.suppress(OSError, RuntimeError):  # exiting: its memory map is already gone
+            peak = max(peak, _rss_mb(process.pid, "VmHWM"))
+        time.sleep(0.01)
     seconds = time.perf_counter() - started
     stderr = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         raise RuntimeError(f"{argv[:4]} failed: {stderr[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, peak
 
 
 def score_cli(source: Path, target: Path, env: dict[str, str], *extra: str) -> tuple[float, float]:

@@ -25,12 +25,6 @@ SCORE_COLUMNS: tuple[str, ...] = ("segment_id", "segment_name", "confidence", "d
 ERROR_COLUMN = "error"
 DEFAULT_CHUNK_ROWS = 50_000
 MAP_SAMPLE_SIZE = 1_500
-# Valid values, the same as the JSON API's (income has no natural maximum; the API caps it at 10,000 k$).
-VALID_RANGES: dict[str, tuple[float, float]] = {
-    "annual_income": (0.0, 10_000.0),
-    "spending_score": (1.0, 100.0),
-    "age": (0.0, 130.0),
-}
 _SNIFF_BYTES = 64 * 1024
 _MALFORMED = "wrong number of fields"
 
@@ -68,11 +62,6 @@ class Columns:
     def output_names(self, on_error: str) -> list[str]:
         """The output header: every input column, then the score columns (and `error` when flagging)."""
         return [*self.names, *SCORE_COLUMNS, *([ERROR_COLUMN] if on_error == "flag" else [])]
-
-
-def model_scores(model: SegmentationModel, X: np.ndarray) -> Scores:
-    """The model's scores for rows of feature values: the one adapter between this service and the model."""
-    return model.score(X)
 
 
 @dataclass
@@ -120,31 +109,33 @@ class ScoreSummary:
         self.scored += len(positions)
         if not len(positions):
             return
-        columns: dict[str, Any] = {"pos": pa.array(positions, pa.int32())}
-        columns.update({name: pa.array(column, from_pandas=True) for name, column in values.items()})
-        aggregates = [(name, how) for name in values for how in ("sum", "count", "min", "max")]
-        grouped = pa.table(columns).group_by("pos").aggregate([("pos", "count"), *aggregates]).to_pylist()
-        for row in grouped:
-            profile = self.profiles[row["pos"]]
-            profile.count += row["pos_count"]
-            for name in values:
-                if not row[f"{name}_count"]:
+        k = len(self.profiles)
+        for pos, count in enumerate(np.bincount(positions, minlength=k).tolist()):
+            self.profiles[pos].count += count
+        for name, column in values.items():
+            ok = np.isfinite(column)
+            where, known = positions[ok], column[ok]
+            counts = np.bincount(where, minlength=k).tolist()
+            sums = np.bincount(where, weights=known, minlength=k).tolist()
+            for pos, profile in enumerate(self.profiles):
+                if not counts[pos]:
                     continue
-                profile.sums[name] = profile.sums.get(name, 0.0) + row[f"{name}_sum"]
-                profile.counts[name] = profile.counts.get(name, 0) + row[f"{name}_count"]
-                profile.mins[name] = min(profile.mins.get(name, np.inf), row[f"{name}_min"])
-                profile.maxs[name] = max(profile.maxs.get(name, -np.inf), row[f"{name}_max"])
+                mine = known[where == pos]
+                profile.sums[name] = profile.sums.get(name, 0.0) + sums[pos]
+                profile.counts[name] = profile.counts.get(name, 0) + counts[pos]
+                profile.mins[name] = min(profile.mins.get(name, np.inf), float(mine.min()))
+                profile.maxs[name] = max(profile.maxs.get(name, -np.inf), float(mine.max()))
         if genders is not None:
-            labels = pc.utf8_capitalize(pc.utf8_trim_whitespace(genders))
-            counted = (
-                pa.table({"pos": columns["pos"], "gender": labels})
-                .group_by(["pos", "gender"])
-                .aggregate([("pos", "count")])
-            )
-            for row in counted.to_pylist():
-                genders_of = self.profiles[row["pos"]].genders
-                key = row["gender"] or "Unknown"
-                genders_of[key] = genders_of.get(key, 0) + row["pos_count"]
+            # Dictionary-encode the labels, then count (segment, label) pairs with one bincount.
+            encoded = pc.dictionary_encode(pc.utf8_capitalize(pc.utf8_trim_whitespace(genders))).combine_chunks()
+            labels = encoded.dictionary.to_pylist()
+            pairs = positions.astype(np.int64) * len(labels) + encoded.indices.to_numpy(zero_copy_only=False)
+            counted = np.bincount(pairs, minlength=k * len(labels)).reshape(k, len(labels)).tolist()
+            for pos, profile in enumerate(self.profiles):
+                for label, count in zip(labels, counted[pos], strict=True):
+                    if count:
+                        key = label or "Unknown"
+                        profile.genders[key] = profile.genders.get(key, 0) + count
         self._add_sample(positions, values)
 
     def _add_sample(self, positions: np.ndarray, values: dict[str, np.ndarray]) -> None:
@@ -310,15 +301,18 @@ def _numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray
     return np.asarray(pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64), empty_mask
 
 
-def _validate(model: SegmentationModel, table: pa.Table, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
-    """The feature matrix and each row's first problem ('' when the row is fine)."""
+def _validate(model: SegmentationModel, table: pa.Table, columns: Columns) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The feature matrix, each row's first problem as a code (0 when the row is fine), and the codes' texts."""
     n = table.num_rows
     X = np.empty((n, len(model.features)), dtype=np.float64)
-    reasons = np.full(n, "", dtype=object)
+    codes = np.zeros(n, dtype=np.int8)  # small integers: comparing texts row by row is slow
+    reasons = [""]
     for f, feature in enumerate(model.features):
         values, empty = _numbers(table.column(columns.features[feature]))
         X[:, f] = values
-        low, high = VALID_RANGES.get(feature, (-np.inf, np.inf))
+        # The values the API accepts; a model feature the project does not know is only checked for being a number.
+        known = FEATURES.get(feature)
+        low, high = (known.minimum, known.maximum) if known else (-np.inf, np.inf)
         not_number = ~empty & ~np.isfinite(values)
         with np.errstate(invalid="ignore"):
             out = np.isfinite(values) & ((values < low) | (values > high))
@@ -327,8 +321,10 @@ def _validate(model: SegmentationModel, table: pa.Table, columns: Columns) -> tu
             (not_number, f"{feature} is not a number"),
             (out, f"{feature} out of range ({low:g} to {high:g})"),
         ):
-            reasons[mask & (reasons == "")] = reason
-    return X, reasons
+            if mask.any():
+                reasons.append(reason)
+                codes[mask & (codes == 0)] = len(reasons) - 1
+    return X, codes, reasons
 
 
 def score_table(
@@ -348,9 +344,9 @@ def score_table(
     split into the header's fields (already left out of `table`), counted here like every other bad row.
     """
     malformed = sorted(malformed_lines or [])
-    X, reasons = _validate(model, table, columns)
+    X, codes, reasons = _validate(model, table, columns)
     summary.rows += table.num_rows + len(malformed)
-    bad = reasons != ""
+    bad = codes != 0
     if options.on_error == "reject" and (bad.any() or malformed):
         rejected = [(line, _MALFORMED) for line in malformed[:1]]
         if bad.any():
@@ -358,7 +354,7 @@ def score_table(
             line = first_line + row
             for skipped in malformed:  # lines the reader skipped come before this row in the file
                 line += skipped <= line
-            rejected.append((line, str(reasons[row])))
+            rejected.append((line, reasons[codes[row]]))
         line, reason = min(rejected)
         raise InvalidRequest(
             f"{unit} {line} is not usable: {reason}; fix it, or score with on_error=flag or on_error=skip"
@@ -366,17 +362,16 @@ def score_table(
     summary.add_error(_MALFORMED, len(malformed))
     summary.skipped += len(malformed)
     if bad.any():
-        labels, counts = np.unique(reasons[bad].astype(str), return_counts=True)
-        for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
-            summary.add_error(label, int(count))
+        for code, count in enumerate(np.bincount(codes, minlength=len(reasons)).tolist()[1:], start=1):
+            summary.add_error(reasons[code], count)
         if options.on_error == "skip":
             summary.skipped += int(bad.sum())
             keep = ~bad
-            table, X, reasons, bad = table.filter(pa.array(keep)), X[keep], reasons[keep], bad[keep]
+            table, X, codes, bad = table.filter(pa.array(keep)), X[keep], codes[keep], bad[keep]
         else:
             summary.flagged += int(bad.sum())
     good = ~bad
-    scores = model_scores(model, X[good])
+    scores = model.score(X[good])
     values = {feature: X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
         values["age"] = _numbers(table.column(columns.age))[0][good]
@@ -386,11 +381,12 @@ def score_table(
         genders = genders if good.all() else genders.filter(pa.array(good))
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
-    return _with_scores(model, table, scores, good, reasons if options.on_error == "flag" else None)
+    errors = pc.take(pa.array(reasons, pa.string()), pa.array(codes)) if options.on_error == "flag" else None
+    return _with_scores(model, table, scores, good, errors)
 
 
 def _with_scores(
-    model: SegmentationModel, table: pa.Table, scores: Scores, good: np.ndarray, reasons: np.ndarray | None
+    model: SegmentationModel, table: pa.Table, scores: Scores, good: np.ndarray, errors: pa.Array | None
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -414,8 +410,8 @@ def _with_scores(
         "is_atypical": pa.array(full(scores.is_atypical, bool), pa.bool_(), mask=mask),
         "out_of_range": pa.array(full(scores.out_of_range.any(axis=1), bool), pa.bool_(), mask=mask),
     }
-    if reasons is not None:
-        new[ERROR_COLUMN] = pa.array(reasons.astype(str), pa.string())
+    if errors is not None:
+        new[ERROR_COLUMN] = errors
     for name, array in new.items():
         table = table.append_column(name, array)
     return table
