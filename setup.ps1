@@ -37,13 +37,14 @@ if (-not (Test-Path $Py)) {
 }
 
 $reqFiles = @("requirements.txt")
-if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt" }
+if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt", "requirements-dask.txt" }
 $stamp = ".venv\.installed-$Mode"
 $digest = (Get-FileHash -Algorithm SHA256 -InputStream ([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes(($reqFiles | ForEach-Object { Get-Content $_ -Raw }) -join "")))).Hash
 if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
     Say "installing $($reqFiles -join ', ')"
     & $Py -m pip install --disable-pip-version-check --progress-bar off --upgrade pip
-    & $Py -m pip install --disable-pip-version-check --progress-bar off -r $reqFiles[-1]
+    $pipArgs = $reqFiles | ForEach-Object { "-r", $_ }
+    & $Py -m pip install --disable-pip-version-check --progress-bar off @pipArgs
     if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
     Set-Content -Path $stamp -Value $digest
 }

@@ -37,14 +37,17 @@ fi
 
 # Reinstall only when the requirement files change, so repeated runs are quick.
 req_files=(requirements.txt)
-[ "$mode" = test ] && req_files+=(requirements-dev.txt)
+# Tests also cover the optional Dask engine of `python -m app.cli score`.
+[ "$mode" = test ] && req_files+=(requirements-dev.txt requirements-dask.txt)
 stamp="$VENV/.installed-$mode"
 digest="$(cat "${req_files[@]}" | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   # A first install takes a couple of minutes: pip prints one line per package, so progress is visible.
   say "installing ${req_files[*]} (a first run takes a few minutes)"
   "$PY" -m pip install --disable-pip-version-check --progress-bar off --upgrade pip
-  "$PY" -m pip install --disable-pip-version-check --progress-bar off -r "${req_files[-1]}"
+  pip_args=()
+  for file in "${req_files[@]}"; do pip_args+=(-r "$file"); done
+  "$PY" -m pip install --disable-pip-version-check --progress-bar off "${pip_args[@]}"
   echo "$digest" > "$stamp"
 fi
 

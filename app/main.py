@@ -13,7 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.controllers import docs, views
-from app.controllers.api import api_router, jobs
+from app.controllers.api import api_router, jobs, upload_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     app.include_router(api_router, max_body_size=settings.max_body_bytes)
     app.include_router(jobs.upload_router, prefix="/api/v1", max_body_size=settings.train_max_upload_bytes)
+    app.include_router(upload_router, max_body_size=settings.max_upload_bytes)
     app.include_router(views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")

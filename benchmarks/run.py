@@ -39,6 +39,7 @@ from app.models.artifacts import load_model  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
@@ -56,12 +57,14 @@ class Sizes:
     train_rows: int
     predictions_for_rss: int
     startup_runs: int
+    score_rows: int
+    http_score_rows: int
 
 
 MODES = {
-    "full": Sizes(1_000_000, 10, 2, 1_000_000, 1_000, 3),
-    "quick": Sizes(1_000_000, 3, 1, 300_000, 1_000, 2),
-    "dry-run": Sizes(2_000, 0.2, 1, 2_000, 20, 1),
+    "full": Sizes(1_000_000, 10, 2, 1_000_000, 1_000, 3, 5_000_000, 1_000_000),
+    "quick": Sizes(1_000_000, 3, 1, 300_000, 1_000, 2, 500_000, 300_000),
+    "dry-run": Sizes(2_000, 0.2, 1, 2_000, 20, 1, 2_000, 2_000),
 }
 
 
@@ -360,6 +363,89 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     ]
 
 
+def bench_file_scoring(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """6. Whole-file scoring: CLI against the naive pandas script and the I/O floor; HTTP against the CLI; Dask."""
+    rows, http_rows = sizes.score_rows, sizes.http_score_rows
+    source = write_customers(workdir / "score-in.csv", rows=rows)
+    http_source = source if http_rows == rows else write_customers(workdir / "score-http.csv", rows=http_rows)
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
+    out = workdir / "score-out.csv"
+    # Alternate the contenders so a burst of load on a shared machine hits all of them alike.
+    cli, base, floor = [], [], []
+    for _ in range(2 if rows >= 1_000_000 else 1):
+        cli.append(file_scoring.score_cli(source, out, env))
+        base.append(file_scoring.naive(source, out, model_dir))
+        floor.append(file_scoring.io_floor(source, out, model_dir))
+    (cli_s, cli_mb), (base_s, base_mb), (floor_s, _) = min(cli), min(base), min(floor)
+    http_cli_s = cli_s if http_source == source else file_scoring.score_cli(http_source, out, env)[0]
+    http_s, growth_mb, lines = file_scoring.score_http(http_source, env, workdir / "score-http.log")
+    if lines != http_rows + 1:
+        raise RuntimeError(f"HTTP scoring returned {lines} lines for {http_rows} rows")
+    dask_s, _ = file_scoring.score_cli(source, out, env, "--engine", "dask")
+    return [
+        Figure(
+            f"CLI score, {rows:,}-row CSV",
+            "s",
+            cli_s,
+            base_s,
+            base_s / cli_s,
+            "ratio >= 2",
+            base_s / cli_s >= 2,
+            "baseline: pd.read_csv, scaler.transform, kmeans.predict, to_csv (labels only)",
+        ),
+        Figure(
+            "CLI score against the I/O floor",
+            "s",
+            cli_s,
+            floor_s,
+            floor_s / cli_s,
+            "close to 1",
+            None,
+            "floor: the same Arrow reader and CSV writer, no scoring",
+        ),
+        Figure(
+            f"CLI score peak RSS, {rows:,} rows",
+            "MB",
+            cli_mb,
+            base_mb,
+            base_mb / cli_mb,
+            "ratio >= 4",
+            base_mb / cli_mb >= 4,
+            "baseline: the same pandas script",
+        ),
+        Figure(
+            f"HTTP /predict/csv, {http_rows:,} rows, upload to last byte",
+            "s",
+            http_s,
+            http_cli_s,
+            http_cli_s / http_s,
+            "ratio >= 0.5",
+            http_cli_s / http_s >= 0.5,
+            "baseline: the CLI on the same file",
+        ),
+        Figure(
+            "server RSS growth during that upload",
+            "MB",
+            growth_mb,
+            None,
+            None,
+            "<= 150 MB",
+            growth_mb <= 150,
+            "peak during the upload minus RSS before it",
+        ),
+        Figure(
+            f"Dask engine, 2-worker LocalCluster, {rows:,} rows",
+            "s",
+            dask_s,
+            cli_s,
+            cli_s / dask_s,
+            "",
+            None,
+            "baseline: the local engine; includes starting the cluster",
+        ),
+    ]
+
+
 def bench_training(sizes: Sizes) -> list[Figure]:
     """6. Training at scale: the project's pipeline against sklearn with the same settings on the same data."""
     frame = generate_customers(sizes.train_rows, seed=7)
@@ -445,6 +531,9 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+STEPS = ("predict", "batch", "http", "startup", "scoring", "training")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -452,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--quick", action="store_true", help="smaller sizes, under 2 minutes")
     group.add_argument("--dry-run", action="store_true", help="tiny sizes: check that everything runs")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--only", choices=sorted(STEPS), action="append", help="run only these benchmarks")
     args = parser.parse_args(argv)
     mode = "dry-run" if args.dry_run else "quick" if args.quick else "full"
     sizes = MODES[mode]
@@ -463,13 +553,17 @@ def main(argv: list[str] | None = None) -> int:
         train(data, output_dir=model_dir)
         model = load_model(model_dir)
         figures: list[Figure] = []
-        for step in (
-            lambda: bench_single_predict(model, sizes),
-            lambda: bench_batch_predict(model, sizes),
-            lambda: bench_http(model_dir, sizes, workdir),
-            lambda: bench_startup(model_dir, sizes, workdir),
-            lambda: bench_training(sizes),
-        ):
+        steps = {
+            "predict": lambda: bench_single_predict(model, sizes),
+            "batch": lambda: bench_batch_predict(model, sizes),
+            "http": lambda: bench_http(model_dir, sizes, workdir),
+            "startup": lambda: bench_startup(model_dir, sizes, workdir),
+            "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
+            "training": lambda: bench_training(sizes),
+        }
+        for name, step in steps.items():
+            if args.only and name not in args.only:
+                continue
             figures += step()
             print(f"... {figures[-1].name} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     report = {

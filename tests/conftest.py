@@ -65,14 +65,19 @@ def public_mall_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
-def make_settings(model_dir: Path, default_data: Path) -> Callable[..., Settings]:
+def make_settings(
+    model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Settings]:
     """Settings pointing at the session's trained model, with overrides; .env is ignored."""
+
+    results_dir = tmp_path_factory.mktemp("score-results")
 
     def make(**overrides) -> Settings:
         values = {
             "model_dir": model_dir,
             "data_path": default_data,
             "auto_train": False,
+            "score_results_dir": results_dir,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

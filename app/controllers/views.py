@@ -3,11 +3,14 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import RegistryDep, SegmenterDep
+from app.core.config import SettingsDep
+from app.core.errors import InvalidRequest, UnknownResult, UnsupportedUpload, UploadTooLarge
 from app.core.templating import templates
-from app.services import pages
+from app.services import pages, results, uploads
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,3 +47,36 @@ def about(request: Request, model: SegmenterDep) -> HTMLResponse:
     """The model card."""
     base_url = str(request.base_url).rstrip("/")
     return templates.TemplateResponse(request, "about.html", pages.about_page(model, base_url=base_url))
+
+
+# What an upload can get wrong: shown on the form, with the error's own status.
+_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedUpload)
+
+
+@router.get("/score", response_class=HTMLResponse)
+def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
+    """The file upload page."""
+    context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes)
+    return templates.TemplateResponse(request, "score.html", context)
+
+
+@router.post("/score", response_class=HTMLResponse)
+async def score_upload(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
+    """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
+    try:
+        upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
+        context = await run_in_threadpool(pages.score_result_page, model, upload, settings=settings)
+        status = 200
+    except _UPLOAD_ERRORS as exc:
+        context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message)
+        status = exc.status_code
+    return templates.TemplateResponse(request, "score.html", context, status_code=status)
+
+
+@router.get("/score/download/{token}", response_class=FileResponse)
+def score_download(token: str, settings: SettingsDep) -> FileResponse:
+    """A labelled file scored on the page, while it is kept."""
+    path = results.find_result(settings.score_results_dir, token)
+    if path is None:
+        raise UnknownResult("this labelled file is not available any more; score the file again")
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=results.download_name(path))

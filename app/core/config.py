@@ -1,5 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     train_max_rows: int = Field(2_000_000, ge=10)
     train_max_upload_bytes: int = Field(100_000_000, ge=1_024)
     train_max_concurrent_jobs: int = Field(1, ge=1, le=16)
+    # Largest customer file accepted by /api/v1/predict/csv and /score, counted as it streams in.
+    max_upload_bytes: int = Field(200_000_000, ge=1_024)
+    # Where the /score page keeps labelled files for download, and for how long.
+    score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
+    score_results_ttl_seconds: int = Field(3600, ge=60)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -58,6 +64,7 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
     @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir")
+    @field_validator("model_dir", "data_path", "processed_dir", "score_results_dir")
     @classmethod
     def _anchor_paths(cls, value: Path | None) -> Path | None:
         # Relative paths mean the same folder whatever directory the app is started from.

@@ -64,6 +64,17 @@ class MalformedBody(SegmentationError):
 class UnsupportedMediaType(SegmentationError):
     """A body sent to a JSON endpoint under another Content-Type, or none."""
 
+
+class UploadTooLarge(SegmentationError):
+    """An uploaded file over the configured size limit."""
+
+    status_code = 413
+    error_type = "body_too_large"
+
+
+class UnsupportedUpload(SegmentationError):
+    """An upload that is neither a CSV body nor a multipart form with a file."""
+
     status_code = 415
     error_type = "unsupported_media_type"
 
@@ -101,3 +112,17 @@ class UnknownJob(SegmentationError):
 
     status_code = 404
     error_type = "unknown_job"
+
+
+class UploadAborted(SegmentationError):
+    """The client went away before its upload was complete."""
+
+    status_code = 400
+    error_type = "upload_aborted"
+
+
+class UnknownResult(SegmentationError):
+    """A labelled file that is not (or no longer) kept for download."""
+
+    status_code = 404
+    error_type = "not_found"

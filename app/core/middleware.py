@@ -181,7 +181,7 @@ class BodyLimitErrorMiddleware:
             nonlocal replaced
             if replaced:
                 return  # the framework's plain-text body: already answered
-            if message["type"] == "http.response.start" and message["status"] == 413 and not _is_json(message):
+            if message["type"] == "http.response.start" and message["status"] == 413 and _is_plain_text(message):
                 replaced = True
                 limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
                 size = f"the {limit} byte limit" if isinstance(limit, int) else "the limit"
@@ -198,5 +198,6 @@ class BodyLimitErrorMiddleware:
         await self.app(scope, receive, send_shaped)
 
 
-def _is_json(message: Message) -> bool:
-    return any(key == b"content-type" and value.startswith(b"application/json") for key, value in message["headers"])
+def _is_plain_text(message: Message) -> bool:
+    # Only the framework's own 413 is plain text; the app's JSON errors and pages (the upload form) stay as they are.
+    return any(key == b"content-type" and value.startswith(b"text/plain") for key, value in message["headers"])

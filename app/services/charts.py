@@ -151,3 +151,40 @@ def map_position(chart: dict[str, Any], annual_income: float, spending_score: fl
     dy = (spending_score < domain["y_min"]) - (spending_score > domain["y_max"])  # screen y grows downwards
     off_chart = round(math.degrees(math.atan2(dy, dx))) if dx or dy else None
     return {"x": round(x(income), 2), "y": round(y(score), 2), "off_chart": off_chart}
+
+
+def segment_bars(segments: list[dict[str, Any]], model: SegmentationModel, *, width: int = 440) -> dict[str, Any]:
+    """Geometry of a horizontal bar chart of customers per segment (share of the scored file)."""
+    styles = {style.segment_id: style for style in segment_styles(model)}
+    left, right, bar_height, gap, top = 140, 90, 26, 12, 8
+    plot_width = width - left - right
+    bars = []
+    for index, segment in enumerate(segments):
+        y = top + index * (bar_height + gap)
+        bars.append(
+            {
+                "y": y,
+                "height": bar_height,
+                "width": round(max(segment["share"] * plot_width, 0), 2),
+                "label_y": y + bar_height / 2 + 4,
+                "style": styles[segment["segment_id"]],
+                "segment": segment,
+            }
+        )
+    return {
+        "width": width,
+        "height": top + len(segments) * (bar_height + gap),
+        "left": left,
+        "plot_width": plot_width,
+        "bars": bars,
+    }
+
+
+def customer_points(chart: dict[str, Any], model: SegmentationModel, sample: list[tuple[float, float, int]]):
+    """Map markers for a sample of scored customers: (income, spending, segment position) each."""
+    styles = segment_styles(model)
+    points = []
+    for income, spending, position in sample:
+        position_on_map = map_position(chart, income, spending)
+        points.append({"x": position_on_map["x"], "y": position_on_map["y"], "style": styles[position]})
+    return points

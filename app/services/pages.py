@@ -2,15 +2,22 @@
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from app.core.config import Settings
+from app.core.errors import InvalidRequest
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
-from app.services import charts, prediction, segments
+from app.schemas.scoring import ScoreQuery
+from app.services import charts, prediction, results, segments
+from app.services.uploads import Upload
+
+if TYPE_CHECKING:
+    from app.services.scoring import ScoreOptions
 
 # What a person types as a number: ASCII digits, one optional point and exponent; nan and inf are read so the
 # schema can say "finite". float() alone would also take "1_0" as 10, and non-ASCII digits ("١٠", "１０").
@@ -217,3 +224,80 @@ def profile_text(profile: dict[str, Any] | None) -> str:
         shares = sorted(gender.items(), key=lambda item: -item[1])
         parts.append(", ".join(f"{share * 100:.0f}% {name.lower()}" for name, share in shares))
     return "; ".join(parts) + "." if parts else ""
+
+
+SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
+
+
+def score_form_page(
+    model: SegmentationModel, *, max_upload_bytes: int, error: str | None = None, form: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Context for the upload form, with an error message when the last upload failed."""
+    return {
+        "model": model,
+        "form": {**SCORE_FORM_DEFAULTS, **(form or {})},
+        "error": error,
+        "scored": None,
+        "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
+    }
+
+
+def _score_options(fields: dict[str, str]) -> "ScoreOptions":
+    """Form fields to options, validated by the API's own query schema."""
+    from app.services.scoring import ScoreOptions
+
+    given = {key: value.strip() for key, value in fields.items() if key in SCORE_FORM_DEFAULTS and value.strip()}
+    try:
+        query = ScoreQuery.model_validate(given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
+    return ScoreOptions(
+        on_error=query.on_error,
+        delimiter=query.separator(),
+        income_column=query.income_column,
+        spending_column=query.spending_column,
+        id_column=query.id_column,
+    )
+
+
+def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Settings) -> dict[str, Any]:
+    """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
+    from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
+
+    form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
+    try:
+        options = _score_options(upload.fields)
+        results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)
+        token, path = results.result_path(settings.score_results_dir, name=upload.name)
+        try:
+            with path.open("wb") as sink:
+                summary = score_csv(model, upload.path, sink, options=options)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    finally:
+        upload.discard()
+    data = summary.to_dict()
+    styles = _segment_context(model)["styles"]
+    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form=form)
+    segment_map = _segment_context(model)["segment_map"]
+    if segment_map:
+        counts = {segment["segment_id"]: segment["count"] for segment in data["segments"]}
+        segment_map = {
+            **segment_map,
+            "points": charts.customer_points(segment_map, model, summary.sample),
+            "legend": [{**item, "size": counts[item["style"].segment_id]} for item in segment_map["legend"]],
+        }
+    context.update(
+        {
+            "scored": data,
+            "file_name": results.download_name(path),
+            "download_token": token,
+            "bars": charts.segment_bars(data["segments"], model),
+            "styles": styles,
+            "segment_map": segment_map,
+            "sampled": len(summary.sample),
+        }
+    )
+    return context

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from app.core.config import Settings
 from app.main import create_app
@@ -43,4 +44,9 @@ def _session_model(model_dir: Path) -> None:
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case):
+    if case.operation.path == "/api/v1/predict/csv":
+        # A schema cannot say "CSV text with income and spending columns", so schema-valid strings are rightly
+        # refused with 422; every other check still applies.
+        case.call_and_validate(excluded_checks=[positive_data_acceptance])
+        return
     case.call_and_validate()

@@ -31,11 +31,15 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "start-up to health 200",
         "model load (verify checksums + read parameters)",
         "imports (import main)",
+        "CLI score against the I/O floor",
+        "server RSS growth during that upload",
     ):
         assert expected in names
     assert any(name.startswith("batch predict") for name in names)
     assert any(name.startswith("peak RSS") for name in names)
     assert any(name.startswith("train --k auto") for name in names)
+    for prefix in ("CLI score,", "CLI score peak RSS", "HTTP /predict/csv", "Dask engine"):
+        assert any(name.startswith(prefix) for name in names), prefix
     for figure in report["figures"]:
         assert figure["project"] > 0, figure
         if figure["baseline"] is not None:

@@ -54,7 +54,9 @@ def browser():
 def base_url(model_dir, tmp_path_factory) -> Iterator[str]:
     """The real app on a free local port, serving the session's model."""
     log = tmp_path_factory.mktemp("web-server") / "server.log"
-    with live_server({"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}, log) as server:
+    results = tmp_path_factory.mktemp("web-score-results")
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "SCORE_RESULTS_DIR": str(results)}
+    with live_server(env, log) as server:
         yield server.url
 
 

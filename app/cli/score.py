@@ -1,0 +1,94 @@
+"""`python -m app.cli score INPUT OUTPUT`: label every customer of a CSV or Parquet file, locally or on Dask."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.models.registry import ModelRegistry
+from app.services.scoring import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions, ScoreSummary, score_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `score` command."""
+    parser = subparsers.add_parser(
+        "score",
+        help="label every customer of a file with its segment",
+        description="Score a customer file (.csv or .parquet, by extension) into a labelled file: every input "
+        "column, then segment_id, segment_name, confidence, distance, is_atypical and out_of_range. Exit 0 on "
+        "success, 2 for bad input, 1 for anything else.",
+    )
+    parser.add_argument("input", type=Path, help="customer file, .csv or .parquet")
+    parser.add_argument("output", type=Path, help="labelled file to write, .csv or .parquet")
+    parser.add_argument("--model-version", help="refuse to run unless the model has this version")
+    parser.add_argument("--on-error", choices=ON_ERROR_POLICIES, default="flag", help="what to do with bad rows")
+    parser.add_argument(
+        "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk (memory use follows it)"
+    )
+    parser.add_argument("--engine", choices=("local", "dask"), default="local", help="score here, or on Dask")
+    parser.add_argument("--scheduler", help="Dask scheduler address (default: start a local cluster)")
+    parser.add_argument("--delimiter", choices=(",", ";"), help="CSV delimiter (default: sniffed)")
+    parser.add_argument("--income-column", help="column holding annual income (k$)")
+    parser.add_argument("--spending-column", help="column holding the spending score")
+    parser.add_argument("--id-column", help="column holding the customer id")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def _model(version: str | None) -> SegmentationModel:
+    """The active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
+    return ModelRegistry(get_settings().model_dir).load().get(version)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the file and print a one-screen summary."""
+    if args.scheduler and args.engine != "dask":
+        raise InvalidRequest("--scheduler needs --engine dask")
+    options = ScoreOptions(
+        on_error=args.on_error,
+        delimiter=args.delimiter,
+        income_column=args.income_column,
+        spending_column=args.spending_column,
+        id_column=args.id_column,
+        chunk_rows=args.chunk_rows,
+    )
+    model = _model(args.model_version)
+    if args.engine == "dask":
+        from app.services.scoring_dask import score_path_dask
+
+        summary = score_path_dask(
+            model, args.input, args.output, options=options, scheduler=args.scheduler, show_progress=not args.quiet
+        )
+    else:
+        from tqdm import tqdm
+
+        with tqdm(unit=" rows", unit_scale=True, disable=args.quiet, file=sys.stderr, desc="scoring") as bar:
+
+            def progress(rows: int) -> None:
+                bar.update(rows - bar.n)
+
+            summary = score_path(model, args.input, args.output, options=options, progress=progress)
+    print(render_summary(summary, args.output))
+    return 0
+
+
+def render_summary(summary: ScoreSummary, output: Path) -> str:
+    """The summary as a short text report."""
+    data = summary.to_dict()
+    lines = [
+        f"scored {data['scored']:,} of {data['rows']:,} rows with model {data['model_version']} -> {output}",
+        f"bad rows: {data['bad_rows']:,} ({data['flagged']:,} flagged, {data['skipped']:,} skipped)",
+    ]
+    lines += [f"  {count:>10,}  {reason}" for reason, count in data["errors"].items()]
+    lines.append(f"{'segment':<28}{'customers':>12}{'share':>8}{'income':>9}{'spending':>10}")
+    for segment in data["segments"]:
+        profile = segment["profile"]
+        income = profile.get("annual_income", {}).get("mean")
+        spending = profile.get("spending_score", {}).get("mean")
+        lines.append(
+            f"{segment['segment_name']:<28}{segment['count']:>12,}{segment['share']:>8.1%}"
+            f"{'' if income is None else f'{income:.1f}':>9}{'' if spending is None else f'{spending:.1f}':>10}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""POST /api/v1/predict/csv: score a whole customer file, streamed back as labelled CSV or summarised as JSON."""
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from app.controllers.deps import RequestedModelDep
+from app.core.config import SettingsDep
+from app.schemas.common import error_responses
+from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
+from app.services import uploads
+from app.utils.responses import FastJSONResponse
+
+if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
+    from app.services import scoring
+
+router = APIRouter(prefix="/predict", tags=["predictions"])
+
+MODEL_VERSION_HEADER = "X-Model-Version"
+_COPY_BYTES = 1024 * 1024
+
+
+def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
+    """The service options for a validated query."""
+    from app.services import scoring
+
+    return scoring.ScoreOptions(
+        on_error=query.on_error,
+        delimiter=query.separator(),
+        income_column=query.income_column,
+        spending_column=query.spending_column,
+        id_column=query.id_column,
+    )
+
+
+def _stream(scored: "scoring.ScoredFile", upload: uploads.Upload) -> Iterator[bytes]:
+    """The labelled file's bytes; the temporary files go when the stream ends or is abandoned."""
+    try:
+        if scored.chunks is not None:
+            yield from scored.chunks
+        elif scored.path is not None:
+            with scored.path.open("rb") as file:
+                while chunk := file.read(_COPY_BYTES):
+                    yield chunk
+    finally:
+        upload.discard()
+        if scored.path is not None:
+            scored.path.unlink(missing_ok=True)
+
+
+@router.post(
+    "/csv",
+    summary="Segment a whole customer file",
+    description="Send a CSV file as a `text/csv` body or as the `file` field of a multipart form (public header, "
+    "snake_case, or name the columns with `income_column`, `spending_column` and `id_column`). The answer streams "
+    "back every input column unchanged, in input order, followed by `segment_id`, `segment_name`, `confidence`, "
+    "`distance`, `is_atypical` and `out_of_range`; the model version is in the `X-Model-Version` header. With "
+    "`Accept: application/json` the answer is the summary instead: counts, shares and profile per segment, and "
+    "bad rows per reason. Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
+    response_model=ScoreSummaryOut,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
+        **error_responses(400, 404, 413, 415, 422, 503),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            },
+        }
+    },
+)
+async def predict_csv(
+    request: Request, query: Annotated[ScoreQuery, Query()], model: RequestedModelDep, settings: SettingsDep
+) -> Response:
+    """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
+    from app.services import scoring
+
+    options = score_options(query)
+    upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
+    summary_only = "application/json" in request.headers.get("accept", "")
+    try:
+        scored = await run_in_threadpool(
+            scoring.score_file, model, upload.path, options=options, summary_only=summary_only
+        )
+    except BaseException:
+        upload.discard()
+        raise
+    headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
+    if summary_only:
+        upload.discard()
+        return FastJSONResponse(scored.summary.to_dict(), headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{upload.name}_segmented.csv"'
+    return StreamingResponse(_stream(scored, upload), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,62 @@
+"""Requests and responses for scoring a whole customer file (/api/v1/predict/csv and /score)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ScoreQuery(BaseModel):
+    """How to read the uploaded file and what to do with its bad rows."""
+
+    on_error: Literal["flag", "skip", "reject"] = Field(
+        "flag",
+        description="flag: keep bad rows with empty segment columns and an `error` column; skip: leave them out; "
+        "reject: stop with 422 at the first bad row. Counts per reason are in the summary either way.",
+    )
+    delimiter: Literal[",", ";", "comma", "semicolon"] | None = Field(
+        None, description="Field delimiter; sniffed from the header line when not given."
+    )
+    income_column: str | None = Field(None, max_length=200, description="Column holding annual income (k$).")
+    spending_column: str | None = Field(None, max_length=200, description="Column holding the spending score.")
+    id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
+
+    def separator(self) -> str | None:
+        """The delimiter as a character."""
+        return {"comma": ",", "semicolon": ";"}.get(self.delimiter or "", self.delimiter)
+
+
+class FeatureProfile(BaseModel):
+    """One feature of the customers in one segment."""
+
+    mean: float
+    min: float
+    max: float
+
+
+class SegmentSummary(BaseModel):
+    """How many uploaded customers fell in one segment, and what they look like."""
+
+    segment_id: int
+    segment_name: str
+    count: int = Field(ge=0)
+    share: float = Field(ge=0, le=1, description="Share of the scored customers.")
+    profile: dict[str, FeatureProfile] = Field(
+        description="Income and spending (and age when the file has it) of this segment's customers."
+    )
+    gender: dict[str, float] | None = Field(description="Share of each gender value, when the file has the column.")
+
+
+class ScoreSummaryOut(BaseModel):
+    """What scoring a file found: counts and profiles per segment, bad rows per reason, the model version."""
+
+    model_version: str
+    rows: int = Field(ge=0, description="Data rows read.")
+    scored: int = Field(ge=0)
+    flagged: int = Field(ge=0, description="Bad rows kept with an `error` (on_error=flag).")
+    skipped: int = Field(ge=0, description="Bad rows left out (on_error=skip, and rows with the wrong field count).")
+    bad_rows: int = Field(ge=0)
+    errors: dict[str, int] = Field(description="Bad rows per reason.")
+    on_error: str
+    delimiter: str
+    columns: dict[str, str | None] = Field(description="Which input column was read for each thing.")
+    segments: list[SegmentSummary]

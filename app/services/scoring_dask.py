@@ -1,0 +1,193 @@
+"""The scoring service over Dask partitions: the same `score_table` per partition, for files beyond one machine."""
+
+import logging
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.services.scoring import (
+    _SNIFF_BYTES,
+    ERROR_COLUMN,
+    SCORE_COLUMNS,
+    Columns,
+    ScoreOptions,
+    ScoreSummary,
+    csv_text_columns,
+    file_format,
+    new_summary,
+    resolve_columns,
+    score_table,
+    sniff_csv,
+)
+
+# pandas dtypes of the score columns in a Parquet output; `str` (not object) so to_parquet works under pandas 3.
+SCORE_DTYPES: dict[str, str] = {
+    "segment_id": "Int64",
+    "segment_name": "str",
+    "confidence": "float64",
+    "distance": "float64",
+    "is_atypical": "boolean",
+    "out_of_range": "boolean",
+    ERROR_COLUMN: "str",
+}
+
+
+def _score_columns(options: ScoreOptions) -> list[str]:
+    return [*SCORE_COLUMNS, *([ERROR_COLUMN] if options.on_error == "flag" else [])]
+
+
+def output_meta(input_meta: pd.DataFrame, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
+    """The empty frame that tells Dask the output's columns and dtypes (inferring it would call the model)."""
+    meta = input_meta.iloc[:0].copy()
+    for name in _score_columns(options):
+        meta[name] = pd.Series(dtype="str" if as_text else SCORE_DTYPES[name])
+    return meta
+
+
+def _scored_partition(
+    frame: pd.DataFrame,
+    model: SegmentationModel,
+    columns: Columns,
+    options: ScoreOptions,
+    partition_info: dict[str, Any] | None = None,
+) -> tuple[pa.Table, ScoreSummary]:
+    number = (partition_info or {}).get("number", 0)
+    summary = new_summary(model, columns, options, delimiter=options.delimiter or ",")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    scored = score_table(
+        model, table, columns=columns, options=options, summary=summary, unit=f"partition {number}, row"
+    )
+    return scored, summary
+
+
+def score_partition(
+    frame: pd.DataFrame,
+    model: SegmentationModel,
+    columns: Columns,
+    options: ScoreOptions,
+    as_text: bool,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One partition: the input columns unchanged, plus the score columns (as CSV text, or typed for Parquet)."""
+    scored, _ = _scored_partition(frame, model, columns, options, partition_info)
+    if as_text:
+        # The same text the local engine writes, so both engines give byte-identical CSV.
+        texts = csv_text_columns(scored)
+        return pd.DataFrame(
+            {
+                name: pd.Series(text.to_numpy(zero_copy_only=False), dtype="str")
+                for name, text in zip(scored.column_names, texts, strict=True)
+            }
+        )
+    kept = scored.select(columns.names).to_pandas().astype(frame.dtypes.to_dict())
+    extra = {
+        name: pd.Series(scored.column(name).to_pandas(), dtype=SCORE_DTYPES[name]) for name in _score_columns(options)
+    }
+    return pd.concat([kept, pd.DataFrame(extra)], axis=1)
+
+
+def summarise_partition(
+    frame: pd.DataFrame,
+    model: SegmentationModel,
+    columns: Columns,
+    options: ScoreOptions,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """One partition's summary, as a one-row frame holding the summary object."""
+    _, summary = _scored_partition(frame, model, columns, options, partition_info)
+    return pd.DataFrame({"summary": pd.Series([summary], dtype=object)})
+
+
+def score_path_dask(
+    model: SegmentationModel,
+    source: str | Path,
+    target: str | Path,
+    *,
+    options: ScoreOptions,
+    scheduler: str | None = None,
+    show_progress: bool = True,
+    n_workers: int = 2,
+) -> ScoreSummary:
+    """Score a .csv or .parquet file on a Dask cluster (a LocalCluster unless `scheduler` is given).
+
+    read_csv/read_parquet, then map_partitions with `score_table`, then to_csv/to_parquet. A second
+    map_partitions over the same read collects each partition's summary, computed in the same pass.
+    """
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster, as_completed
+
+    source, target = Path(source), Path(target)
+    in_format, out_format = file_format(source), file_format(target)
+    if not source.is_file() and "://" not in str(source):
+        raise InvalidRequest(f"input file not found: {source}")
+    if in_format == ".csv":
+        with open(source, "rb") as file:
+            head = sniff_csv(file.read(_SNIFF_BYTES), options.delimiter)
+        frame = dd.read_csv(
+            source,
+            sep=head.delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            blocksize=max(1 << 20, options.chunk_rows * head.line_bytes),
+        )
+        frame.columns = head.names
+        delimiter = head.delimiter
+    else:
+        frame = dd.read_parquet(source)
+        delimiter = options.delimiter or ","
+    columns = resolve_columns(model, list(frame.columns), options)
+    # Workers need the parameters only; the lazy pickle loader stays behind.
+    portable = replace(model, estimators=None)
+    as_text = out_format == ".csv"
+    scored = frame.map_partitions(
+        score_partition, portable, columns, options, as_text, meta=output_meta(frame._meta, options, as_text=as_text)
+    )
+    summaries = frame.map_partitions(
+        summarise_partition, portable, columns, options, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})
+    )
+    if out_format == ".csv":
+        write = scored.to_csv(
+            str(target), single_file=True, index=False, sep=delimiter, lineterminator="\n", compute=False
+        )
+    else:
+        write = scored.to_parquet(str(target), write_index=False, compute=False)
+
+    # Quiet workers: a rejected row is the user's one-line error, not a worker traceback on the console.
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
+        )
+    )
+    try:
+        with Client(scheduler or cluster) as client:
+            parts = summaries.to_delayed()
+            with warnings.catch_warnings():
+                # The writer's graph and the summaries' expressions share the read: computed together on purpose.
+                warnings.filterwarnings("ignore", "Computing mixed collections", UserWarning)
+                futures = client.compute([write, *parts])
+            iterator = as_completed(futures)
+            if show_progress:
+                from tqdm import tqdm
+
+                iterator = tqdm(iterator, total=len(futures), unit=" parts", desc="scoring on dask")
+            for _ in iterator:
+                pass
+            results = client.gather(futures[1:])
+    finally:
+        if cluster is not None:
+            cluster.close()
+    summary = new_summary(model, columns, options, delimiter=delimiter)
+    for part in results:
+        for partial in part["summary"]:
+            summary.merge(partial)
+    return summary

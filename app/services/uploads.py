@@ -1,0 +1,107 @@
+"""Receive an uploaded customer file: stream it to a temporary file, enforcing the size limit as it arrives."""
+
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+
+from app.core.errors import InvalidRequest, UnsupportedUpload, UploadAborted, UploadTooLarge
+
+_COPY_BYTES = 1024 * 1024
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Upload:
+    """An uploaded file on disk, its base name and any plain form fields that came with it."""
+
+    path: Path
+    name: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        """Delete the temporary file (safe to call twice)."""
+        self.path.unlink(missing_ok=True)
+
+
+def download_name(filename: str | None, default: str = "customers") -> str:
+    """A safe base name for `<name>_segmented.csv`: the upload's name without folders or extension."""
+    stem = Path((filename or "").replace("\\", "/")).stem
+    return _SAFE_NAME.sub("_", stem).strip("._")[:100] or default
+
+
+def _too_large(limit: int) -> UploadTooLarge:
+    return UploadTooLarge(f"the upload is larger than the {limit:,} byte limit (MAX_UPLOAD_BYTES); split the file")
+
+
+async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    received = 0
+    try:
+        async for chunk in stream:
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            yield chunk
+    except ClientDisconnect:
+        raise UploadAborted("the client disconnected before the upload was complete") from None
+
+
+def _temporary() -> tuple[IO[bytes], Path]:
+    handle, name = tempfile.mkstemp(prefix="upload-", suffix=".csv")
+    return os.fdopen(handle, "wb"), Path(name)
+
+
+async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limit: int) -> Upload:
+    """Spool a text/csv body, or the `file` field of a multipart form, to a temporary file."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _receive_form(headers, _counted(stream, limit))
+    if content_type not in {"text/csv", "application/csv", "text/plain", "application/octet-stream"}:
+        raise UnsupportedUpload(
+            "send the file as a text/csv body or as the 'file' field of a multipart form, "
+            f"not '{content_type or 'none'}'"
+        )
+    file, path = _temporary()
+    try:
+        with file:
+            async for chunk in _counted(stream, limit):
+                file.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return Upload(path=path, name=download_name(headers.get("x-filename")))
+
+
+async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Upload:
+    try:
+        form = await MultiPartParser(headers, stream, max_files=1, max_fields=20).parse()
+    except MultiPartException as exc:
+        raise InvalidRequest(f"the multipart form could not be read: {exc.message}") from None
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            found = ", ".join(f"'{key}'" for key in form) or "none"
+            raise InvalidRequest(f"the form has no file in a field named 'file'; fields found: {found}")
+        fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+        file, path = _temporary()
+        try:
+            with file:
+                upload.file.seek(0)
+                while chunk := upload.file.read(_COPY_BYTES):
+                    file.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return Upload(path=path, name=download_name(upload.filename), fields=fields)
+    finally:
+        await form.close()

@@ -1,0 +1,262 @@
+"""POST /api/v1/predict/csv: streamed labelled CSV, JSON summary, bad-row policies, limits, disconnects."""
+
+import csv
+import http.client
+import io
+import socket
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.models.synthetic import write_customers
+from tests.live_server import live_server
+from tests.services.test_scoring import BAD_FILE, BAD_REASONS, HEADER
+
+URL = "/api/v1/predict/csv"
+CSV = {"content-type": "text/csv"}
+
+
+def rows_of(text: str, delimiter: str = ",") -> list[dict[str, str]]:
+    """Parse a CSV answer."""
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+
+
+def batch_rows(client, source_rows: list[dict[str, str]]) -> list[dict]:
+    """The same customers through /api/v1/predict/batch."""
+    customers = [
+        {"annual_income": float(row["Annual Income (k$)"]), "spending_score": float(row["Spending Score (1-100)"])}
+        for row in source_rows
+    ]
+    response = client.post("/api/v1/predict/batch", json={"customers": customers})
+    assert response.status_code == 200
+    return response.json()["predictions"]
+
+
+def assert_same_as_batch(scored: list[dict[str, str]], predictions: list[dict]) -> None:
+    """Labelled rows agree with the batch endpoint, customer by customer."""
+    assert len(scored) == len(predictions)
+    for row, prediction in zip(scored, predictions, strict=True):
+        assert int(row["segment_id"]) == prediction["segment_id"]
+        assert row["segment_name"] == prediction["segment_name"]
+        assert float(row["distance"]) == pytest.approx(prediction["distance"], rel=1e-12)
+        assert float(row["confidence"]) == pytest.approx(prediction["confidence"], rel=1e-12, abs=1e-12)
+        assert row["is_atypical"] == str(prediction["is_atypical"]).lower()
+
+
+def test_predict_csv_round_trip_equals_batch(client, default_data):
+    data = default_data.read_bytes()
+    response = client.post(URL, content=data, headers=CSV)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="customers_segmented.csv"'
+    assert response.headers["x-model-version"] == client.get("/api/v1/model/info").json()["version"]
+    source = rows_of(data.decode())
+    scored = rows_of(response.text)
+    assert [{key: row[key] for key in source[0]} for row in scored] == source
+    assert_same_as_batch(scored, batch_rows(client, source))
+
+
+def test_predict_csv_multipart_names_the_download(client, default_data):
+    files = {"file": ("../My Customers 2026.csv", default_data.read_bytes(), "text/csv")}
+    response = client.post(URL, files=files)
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="My_Customers_2026_segmented.csv"'
+    assert len(rows_of(response.text)) == 200
+
+
+def test_predict_csv_summary_as_json(client, default_data):
+    response = client.post(URL, content=default_data.read_bytes(), headers={**CSV, "accept": "application/json"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["rows"] == body["scored"] == 200
+    assert body["model_version"] == response.headers["x-model-version"]
+    assert sum(segment["count"] for segment in body["segments"]) == 200
+    assert sum(segment["share"] for segment in body["segments"]) == pytest.approx(1)
+    first = body["segments"][0]
+    assert set(first["profile"]) == {"annual_income", "spending_score", "age"}
+    assert set(first["gender"]) <= {"Female", "Male"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "scored", "flagged", "skipped", "ids"),
+    [("flag", 2, 6, 1, ["1", "2", "3", "4", "5", "6", "7", "9"]), ("skip", 2, 0, 7, ["1", "9"])],
+)
+def test_predict_csv_bad_rows_per_policy(client, policy, scored, flagged, skipped, ids):
+    response = client.post(URL, params={"on_error": policy}, content=BAD_FILE, headers=CSV)
+    assert response.status_code == 200
+    assert [row["CustomerID"] for row in rows_of(response.text)] == ids
+    summary = client.post(
+        URL, params={"on_error": policy}, content=BAD_FILE, headers={**CSV, "accept": "application/json"}
+    ).json()
+    assert summary["errors"] == BAD_REASONS
+    assert (summary["scored"], summary["flagged"], summary["skipped"]) == (scored, flagged, skipped)
+
+
+def test_predict_csv_reject_is_a_422_with_the_line(client):
+    response = client.post(URL, params={"on_error": "reject"}, content=BAD_FILE, headers=CSV)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "invalid_request"
+    assert body["message"].startswith("line 3 is not usable: missing annual_income")
+
+
+def test_predict_csv_semicolons_bom_and_mapping(client):
+    text = "\ufeffref;revenue;score\nA;120;90\nB;20;10\n"
+    response = client.post(
+        URL,
+        params={"income_column": "revenue", "spending_column": "score", "id_column": "ref"},
+        content=text.encode(),
+        headers=CSV,
+    )
+    assert response.status_code == 200
+    rows = rows_of(response.text, ";")
+    assert [row["ref"] for row in rows] == ["A", "B"]
+    assert [row["segment_name"] for row in rows] == ["VIP / Whale", "Budget Conscious"]
+
+
+def test_predict_csv_header_only(client):
+    response = client.post(URL, content=HEADER + "\n", headers=CSV)
+    assert response.status_code == 200
+    assert response.text.splitlines()[0].startswith(HEADER + ",segment_id")
+    assert rows_of(response.text) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "words"),
+    [
+        (b"", CSV, 422, "empty"),
+        (b"name,email\nAda,a@example.com\n", CSV, 422, "found: 'name', 'email'"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", CSV, 422, "binary"),
+        (b'{"customers": []}', {"content-type": "application/json"}, 415, "text/csv"),
+    ],
+)
+def test_predict_csv_refuses_unusable_files(client, body, headers, status, words):
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == status
+    assert words in response.json()["message"]
+
+
+def test_predict_csv_wrong_mapping_names_columns(client):
+    response = client.post(URL, params={"income_column": "income"}, content=b"revenue,score\n1,2\n", headers=CSV)
+    assert response.status_code == 422
+    assert "'income'" in response.json()["message"] and "found: 'revenue', 'score'" in response.json()["message"]
+
+
+def test_predict_csv_multipart_without_file_field(client):
+    response = client.post(URL, files={"upload": ("a.csv", b"a,b\n", "text/csv")})
+    assert response.status_code == 422
+    assert "fields found: 'upload'" in response.json()["message"]
+
+
+def test_predict_csv_refuses_unknown_options(client):
+    assert client.post(URL, params={"on_error": "ignore"}, content=BAD_FILE, headers=CSV).status_code == 422
+
+
+def test_predict_csv_with_a_named_model_version(client):
+    version = client.get("/api/v1/model/info").json()["version"]
+    ok = client.post(URL, params={"model_version": version}, content=BAD_FILE, headers=CSV)
+    assert ok.status_code == 200 and ok.headers["x-model-version"] == version
+    unknown = client.post(URL, params={"model_version": "nope"}, content=BAD_FILE, headers=CSV)
+    assert unknown.status_code == 404
+
+
+def test_predict_csv_over_the_limit_is_413(client_for, default_data):
+    small = client_for(max_upload_bytes=2_048)
+    data = default_data.read_bytes()
+    assert len(data) > 2_048
+    declared = small.post(URL, content=data, headers=CSV)
+    assert declared.status_code == 413
+    assert declared.json()["type"] == "body_too_large"
+    assert "byte limit" in declared.json()["message"]
+    # Without a declared length the limit is enforced while the body streams in.
+    streamed = small.post(URL, content=iter([data[:1500], data[1500:]]), headers=CSV)
+    assert streamed.status_code == 413
+    multipart = small.post(URL, files={"file": ("big.csv", data, "text/csv")})
+    assert multipart.status_code == 413
+
+
+def test_predict_csv_limit_is_not_the_json_body_limit(client_for, default_data):
+    # The upload limit is its own setting: a file far over MAX_BODY_BYTES is accepted.
+    roomy = client_for(max_body_bytes=1_024)
+    assert roomy.post(URL, content=default_data.read_bytes(), headers=CSV).status_code == 200
+    assert roomy.post("/api/v1/predict/batch", content=b"x" * 2_000).status_code == 413
+
+
+@pytest.fixture(scope="module")
+def upload_server(model_dir, tmp_path_factory):
+    """The real app under uvicorn, spooling uploads to a temporary folder the test can watch."""
+    tmp = tmp_path_factory.mktemp("uploads")
+    log = tmp_path_factory.mktemp("upload-server") / "server.log"
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "TMPDIR": str(tmp)}
+    with live_server(env, log) as server:
+        yield server, tmp
+
+
+def test_predict_csv_client_disconnect_leaves_server_healthy(upload_server, default_data):
+    server, tmp = upload_server
+    address = urlsplit(server.url)
+    with socket.create_connection((address.hostname, address.port)) as sock:
+        sock.sendall(
+            f"POST {URL} HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 5000000\r\n\r\n".encode()
+        )
+        sock.sendall(default_data.read_bytes())
+        time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while any(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp.iterdir()) == []  # the half upload was removed
+    with urllib.request.urlopen(f"{server.url}/api/v1/health") as health:
+        assert health.status == 200
+    request = urllib.request.Request(
+        f"{server.url}{URL}", data=default_data.read_bytes(), headers={"Content-Type": "text/csv"}
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+        assert len(response.read().decode().splitlines()) == 201
+    deadline = time.monotonic() + 5
+    while any(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp.iterdir()) == []  # and so was the finished one
+
+
+def _server_memory_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@pytest.mark.slow
+def test_predict_csv_scores_a_million_rows_in_order_with_bounded_memory(upload_server, tmp_path):
+    server, _ = upload_server
+    rows = 1_000_000
+    source = write_customers(tmp_path / "million.csv", rows=rows)
+    address = urlsplit(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=600)
+    # A small file first: the first upload loads pyarrow once; what is measured is what the big file costs.
+    connection.request("POST", URL, body=source.open("rb").read(50_000).rsplit(b"\n", 1)[0], headers=CSV)
+    assert connection.getresponse().read()
+    before = _server_memory_mb(server.pid, "VmRSS")
+    with source.open("rb") as body:
+        connection.request(
+            "POST", URL, body=body, headers={"Content-Type": "text/csv", "Content-Length": str(source.stat().st_size)}
+        )
+        response = connection.getresponse()
+        assert response.status == 200
+        header = response.readline().decode().rstrip("\n").split(",")
+        assert header[:2] == ["CustomerID", "Gender"] and header[-1] == "error"
+        expected_id = 1
+        for line in response:  # streamed: never the whole answer in memory here either
+            customer_id, rest = line.split(b",", 1)
+            assert int(customer_id) == expected_id
+            assert rest.count(b",") == len(header) - 2  # every column, scored (no error on this clean file)
+            assert rest.endswith(b",\n")
+            expected_id += 1
+    connection.close()
+    assert expected_id - 1 == rows
+    growth = _server_memory_mb(server.pid, "VmHWM") - before
+    assert growth < 150, f"server memory grew by {growth:.0f} MB while scoring {rows:,} rows"

@@ -1,0 +1,186 @@
+"""`python -m app.cli score`: CSV and Parquet by extension, exit codes, one-line errors, Dask equals local."""
+
+import csv
+import io
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from app.cli.__main__ import main
+from app.core.config import PROJECT_ROOT, get_settings
+from tests.api.test_predict_csv import assert_same_as_batch, batch_rows
+from tests.services.test_scoring import BAD_FILE
+
+# The Dask path cannot read a line with too many fields (pandas refuses it), so its bad file has every other kind.
+DASK_BAD_FILE = "\n".join(line for line in BAD_FILE.splitlines() if not line.endswith(",extra")) + "\n"
+
+
+@pytest.fixture
+def cli(model_dir, monkeypatch, capsys):
+    """Run the CLI in-process against the session's model; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("AUTO_TRAIN", "false")
+    get_settings.cache_clear()
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(["score", *map(str, args), "--quiet"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    get_settings.cache_clear()
+
+
+def test_score_csv_round_trip_equals_batch_and_http(cli, client, default_data, tmp_path):
+    output = tmp_path / "labelled.csv"
+    code, out, err = cli(default_data, output)
+    assert code == 0, err
+    assert "scored 200 of 200 rows" in out
+    assert client.get("/api/v1/model/info").json()["version"] in out
+    source = list(csv.DictReader(io.StringIO(default_data.read_text())))
+    scored = list(csv.DictReader(io.StringIO(output.read_text())))
+    assert_same_as_batch(scored, batch_rows(client, source))
+    http = client.post("/api/v1/predict/csv", content=default_data.read_bytes(), headers={"content-type": "text/csv"})
+    assert http.content == output.read_bytes()
+
+
+def test_score_parquet_in_and_out(cli, default_data, tmp_path):
+    as_parquet = tmp_path / "labelled.parquet"
+    assert cli(default_data, as_parquet)[0] == 0
+    table = pq.read_table(as_parquet)
+    assert table.column_names[-7:] == [
+        "segment_id",
+        "segment_name",
+        "confidence",
+        "distance",
+        "is_atypical",
+        "out_of_range",
+        "error",
+    ]
+    as_csv = tmp_path / "labelled.csv"
+    assert cli(default_data, as_csv)[0] == 0
+    csv_rows = list(csv.DictReader(io.StringIO(as_csv.read_text())))
+    assert table.column("segment_name").to_pylist() == [row["segment_name"] for row in csv_rows]
+    assert table.column("distance").to_pylist() == [float(row["distance"]) for row in csv_rows]
+    # A Parquet input with numeric columns: read by name, and its columns keep their types.
+    source = tmp_path / "customers.parquet"
+    numeric = {
+        "customer_id": pa.array([int(row["CustomerID"]) for row in csv_rows], pa.int64()),
+        "annual_income": pa.array([float(row["Annual Income (k$)"]) for row in csv_rows]),
+        "spending_score": pa.array([int(row["Spending Score (1-100)"]) for row in csv_rows], pa.int32()),
+    }
+    pq.write_table(pa.table(numeric), source)
+    again = tmp_path / "again.parquet"
+    assert cli(source, again)[0] == 0
+    labelled = pq.read_table(again)
+    assert labelled.schema.field("spending_score").type == pa.int32()
+    assert labelled.column("segment_name").to_pylist() == [row["segment_name"] for row in csv_rows]
+
+
+def test_score_bad_rows_are_counted(cli, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(BAD_FILE)
+    code, out, _ = cli(source, tmp_path / "out.csv", "--on-error", "skip")
+    assert code == 0
+    assert "bad rows: 7 (0 flagged, 7 skipped)" in out
+    assert "missing annual_income" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv", "out.csv"], "input file not found"),
+        (["bad.csv", "out.csv", "--on-error", "reject"], "line 3 is not usable"),
+        (["bad.csv", "out.txt"], "use a .csv or .parquet file"),
+        (["bad.csv", "out.csv", "--model-version", "nope"], "no model version 'nope'"),
+        (["bad.csv", "out.csv", "--income-column", "revenue"], "found: 'CustomerID'"),
+        (["bad.csv", "no/such/folder/out.csv"], "output folder not found"),
+    ],
+)
+def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args, message):
+    (tmp_path / "bad.csv").write_text(BAD_FILE)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(*args)
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists()  # nothing half-written
+
+
+def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
+    (tmp_path / "out.csv").mkdir()  # the output path is taken by a folder
+    code, _, err = cli(default_data, tmp_path / "out.csv")
+    assert code == 1
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_score_command_runs_as_a_module(model_dir, default_data, tmp_path):
+    output = tmp_path / "out.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "score", str(default_data), str(output), "--quiet"],
+        cwd=PROJECT_ROOT,
+        env={"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(output.read_text().splitlines()) == 201
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """One 2-worker LocalCluster for the Dask tests."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["flag", "skip"])
+def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_path, policy):
+    big = tmp_path / "customers.csv"
+    # Several partitions: the bundled rows many times over, with the bad rows in the middle.
+    body = default_data.read_text().split("\n", 1)[1]
+    big.write_text(default_data.read_text() + body * 20 + DASK_BAD_FILE.split("\n", 1)[1] + body * 20)
+    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
+    code, local_out, err = cli(big, local, "--on-error", policy, "--chunk-rows", "1000")
+    assert code == 0, err
+    code, dask_out, err = cli(
+        big, dask, "--on-error", policy, "--chunk-rows", "1000", "--engine", "dask", "--scheduler", dask_scheduler
+    )
+    assert code == 0, err
+    assert dask.read_bytes() == local.read_bytes()
+    assert dask_out.replace(str(dask), "OUT") == local_out.replace(str(local), "OUT")  # the same summary
+
+
+@pytest.mark.slow
+def test_dask_engine_parquet_equals_local(cli, dask_scheduler, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(DASK_BAD_FILE)
+    local, dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
+    assert cli(source, local)[0] == 0
+    assert cli(source, dask, "--engine", "dask", "--scheduler", dask_scheduler)[0] == 0
+    expected = pq.read_table(local)
+    got = pq.read_table(dask).select(expected.column_names)
+    assert got.cast(expected.schema).equals(expected)
+
+
+@pytest.mark.slow
+def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(DASK_BAD_FILE)
+    code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--on-error", "reject")
+    assert code == 2
+    assert err.strip() == (
+        "error: partition 0, row 2 is not usable: missing annual_income; "
+        "fix it, or score with on_error=flag or on_error=skip"
+    )

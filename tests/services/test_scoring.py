@@ -1,0 +1,188 @@
+"""The streaming file scorer: columns kept, rows in order, bad rows per policy, delimiters, BOM, mapping."""
+
+import csv
+import io
+
+import pytest
+
+from app.core.errors import InvalidRequest
+from app.services.scoring import SCORE_COLUMNS, ScoreOptions, score_csv
+
+HEADER = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)"
+# One good row, then one row of every bad kind, then a good row: lines 2..9.
+BAD_FILE = "\n".join(
+    [
+        HEADER,
+        "1,Male,30,120,90",
+        "2,Female,40,,50",
+        "3,Female,41,lots,50",
+        "4,Male,42,50,",
+        "5,Male,43,50,many",
+        "6,Female,44,50,500",
+        "7,Female,45,-3,50",
+        "8,Male,46,20,10,extra",
+        "9,Male,47,20,10",
+    ]
+)
+BAD_REASONS = {
+    "missing annual_income": 1,
+    "annual_income is not a number": 1,
+    "missing spending_score": 1,
+    "spending_score is not a number": 1,
+    "spending_score out of range (1 to 100)": 1,
+    "annual_income out of range (0 to 10000)": 1,
+    "wrong number of fields": 1,
+}
+
+
+def run(model, text: str | bytes, **options) -> tuple[list[dict[str, str]], dict, str]:
+    """Score text; return the output rows, the summary and the raw output."""
+    data = text.encode() if isinstance(text, str) else text
+    sink = io.BytesIO()
+    summary = score_csv(model, io.BytesIO(data), sink, options=ScoreOptions(**options))
+    output = sink.getvalue().decode()
+    delimiter = summary.delimiter
+    return list(csv.DictReader(io.StringIO(output), delimiter=delimiter)), summary.to_dict(), output
+
+
+def test_score_keeps_columns_and_order(model, default_data):
+    rows, summary, output = run(model, default_data.read_bytes())
+    source = list(csv.DictReader(io.StringIO(default_data.read_text())))
+    assert output.splitlines()[0] == HEADER + "," + ",".join(SCORE_COLUMNS) + ",error"
+    assert len(rows) == len(source) == summary["scored"] == summary["rows"]
+    for got, original in zip(rows, source, strict=True):
+        assert {key: got[key] for key in original} == original
+        assert got["error"] == ""
+    assert sum(segment["count"] for segment in summary["segments"]) == len(source)
+    assert summary["model_version"] == model.version
+
+
+def test_score_matches_the_model(model):
+    rows, _, _ = run(model, "annual_income,spending_score\n120,90\n20,10\n55,50\n20,90\n120,10\n")
+    positions, distances = model.predict([[120, 90], [20, 10], [55, 50], [20, 90], [120, 10]])
+    assert [row["segment_name"] for row in rows] == [model.segments[p].name for p in positions]
+    assert [float(row["distance"]) for row in rows] == [distances[i, p] for i, p in enumerate(positions)]
+    assert {row["is_atypical"] for row in rows} <= {"true", "false"}
+    assert all(0 <= float(row["confidence"]) <= 1 for row in rows)
+
+
+def test_flag_keeps_bad_rows_with_the_reason(model):
+    rows, summary, _ = run(model, BAD_FILE, on_error="flag")
+    assert [row["CustomerID"] for row in rows] == ["1", "2", "3", "4", "5", "6", "7", "9"]
+    assert summary["errors"] == BAD_REASONS
+    assert (summary["rows"], summary["scored"], summary["flagged"], summary["skipped"]) == (9, 2, 6, 1)
+    assert rows[1]["error"] == "missing annual_income"
+    assert rows[1]["segment_id"] == rows[1]["segment_name"] == rows[1]["confidence"] == ""
+    assert rows[0]["error"] == "" and rows[0]["segment_name"]
+
+
+def test_skip_leaves_bad_rows_out_and_counts_them(model):
+    rows, summary, output = run(model, BAD_FILE, on_error="skip")
+    assert [row["CustomerID"] for row in rows] == ["1", "9"]
+    assert "error" not in output.splitlines()[0]
+    assert summary["errors"] == BAD_REASONS
+    assert (summary["rows"], summary["scored"], summary["flagged"], summary["skipped"]) == (9, 2, 0, 7)
+
+
+def test_reject_names_the_first_bad_line(model):
+    with pytest.raises(InvalidRequest, match="line 3 is not usable: missing annual_income"):
+        run(model, BAD_FILE, on_error="reject")
+
+
+def test_reject_reports_a_malformed_line_first_when_it_comes_first(model):
+    text = "\n".join([HEADER, "1,Male,30,120,90", "2,Male,30", "3,Female,41,lots,50"])
+    with pytest.raises(InvalidRequest, match="line 3 is not usable: wrong number of fields"):
+        run(model, text, on_error="reject")
+
+
+def test_reject_accepts_a_clean_file(model):
+    rows, summary, _ = run(model, HEADER + "\n1,Male,30,120,90\n", on_error="reject")
+    assert len(rows) == 1 and summary["bad_rows"] == 0
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
+def test_chunking_does_not_change_the_output(model, chunk_rows):
+    _, _, whole = run(model, BAD_FILE, chunk_rows=1000)
+    _, summary, chunked = run(model, BAD_FILE, chunk_rows=chunk_rows)
+    assert chunked == whole
+    assert summary["errors"] == BAD_REASONS
+
+
+def test_semicolon_and_bom_are_sniffed(model):
+    plain, _, _ = run(model, HEADER + "\n1,Male,30,120,90\n")
+    text = "\ufeff" + HEADER.replace(",", ";") + "\n1;Male;30;120;90\n"
+    rows, summary, output = run(model, text.encode())
+    assert summary["delimiter"] == ";"
+    assert output.startswith("CustomerID;Gender")  # the BOM is not copied into the first column name
+    assert rows == plain
+
+
+def test_given_delimiter_wins_over_sniffing(model):
+    with pytest.raises(InvalidRequest, match="missing column"):
+        run(model, HEADER + "\n1,Male,30,120,90\n", delimiter=";")
+
+
+def test_snake_case_header(model):
+    rows, summary, _ = run(model, "customer_id,annual_income,spending_score\n7,120,90\n")
+    assert rows[0]["segment_name"] == "VIP / Whale"
+    assert summary["columns"]["customer_id"] == "customer_id"
+
+
+def test_column_mapping(model):
+    rows, summary, _ = run(
+        model, "ref;revenue;score\nA;120;90\n", income_column="revenue", spending_column="score", id_column="ref"
+    )
+    assert rows[0]["segment_name"] == "VIP / Whale"
+    assert summary["columns"]["annual_income"] == "revenue"
+
+
+def test_wrong_mapping_names_found_columns(model):
+    with pytest.raises(InvalidRequest, match=r"names 'income' .*found: 'revenue', 'score'"):
+        run(model, "revenue,score\n120,90\n", income_column="income")
+
+
+def test_missing_columns_name_found_and_wanted(model):
+    with pytest.raises(InvalidRequest) as caught:
+        run(model, "name,email\nAda,a@example.com\n")
+    assert "'Annual Income (k$)' (or 'annual_income')" in caught.value.message
+    assert "found: 'name', 'email'" in caught.value.message
+
+
+def test_header_only_file_gives_header_only_output(model):
+    rows, summary, output = run(model, HEADER + "\n")
+    assert rows == []
+    assert output.splitlines() == [HEADER + "," + ",".join(SCORE_COLUMNS) + ",error"]
+    assert summary["rows"] == summary["scored"] == 0
+    assert all(segment["count"] == 0 for segment in summary["segments"])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        ("Annual Income (k$),Spending Score (1-100)\n12,34\n".encode("utf-16"), "binary"),
+        (b"annual_income,spending_score\n\xff\xfe15,20\n", "not UTF-8"),
+    ],
+)
+def test_unusable_files_are_refused(model, data, message):
+    with pytest.raises(InvalidRequest, match=message):
+        run(model, data)
+
+
+def test_quoted_values_survive(model):
+    text = 'name,annual_income,spending_score\n"Doe, Jane",120,90\n"say ""hi""",20,10\n'
+    rows, _, output = run(model, text)
+    assert [row["name"] for row in rows] == ["Doe, Jane", 'say "hi"']
+    assert output.splitlines()[1].startswith('"Doe, Jane",120,90,')
+
+
+def test_summary_profiles_segments(model):
+    text = HEADER + "\n1,Male,30,120,90\n2,Female,50,124,94\n3,Female,20,20,10\n"
+    _, summary, _ = run(model, text)
+    vip = next(segment for segment in summary["segments"] if segment["segment_name"] == "VIP / Whale")
+    assert vip["count"] == 2 and vip["share"] == pytest.approx(2 / 3)
+    assert vip["profile"]["annual_income"] == {"mean": 122.0, "min": 120.0, "max": 124.0}
+    assert vip["profile"]["age"]["mean"] == 40.0
+    assert vip["gender"] == {"Female": 0.5, "Male": 0.5}
