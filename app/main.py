@@ -1,6 +1,7 @@
 """The composition root: settings, logging, lifespan, middleware, routers and error handlers, wired once."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,11 +10,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.controllers import docs, views
+from app.controllers import docs, ops, views
 from app.controllers.api import api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import MetricsMiddleware, mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
     AccessLogMiddleware,
     BodyLimitErrorMiddleware,
@@ -21,9 +23,12 @@ from app.core.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.rate_limit import RateLimiter
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry
 from app.utils.static import CachedStaticFiles
+
+logger = logging.getLogger("app.startup")
 
 
 def _api_description() -> str:
@@ -49,6 +54,17 @@ def _lifespan(settings: Settings):
             data_path=settings.data_path,
             processed_dir=settings.processed_dir,
         )
+        registry: ModelRegistry = app.state.registry
+        if registry.active is not None:
+            record_model_loaded(version=registry.active.version, seconds=registry.load_seconds or 0.0)
+        logger.info(
+            "started: app %s, model %s (load %s), listening on http://%s:%d",
+            __version__,
+            registry.active.version if registry.active else f"none ({registry.reason})",
+            f"{registry.load_seconds:.3f} s" if registry.load_seconds is not None else "-",
+            settings.host,
+            settings.port,
+        )
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -56,6 +72,7 @@ def _lifespan(settings: Settings):
             gc.freeze()
             gc.set_threshold(50_000, 20, 20)
         yield
+        mark_worker_stopped()
 
     return lifespan
 
@@ -79,8 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings)
     register_error_handlers(app)
     app.include_router(api_router, max_body_size=settings.max_body_bytes)
+    app.include_router(ops.router)
     app.include_router(views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
@@ -102,4 +121,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost, so the time and status include everything, crashes turned into 500s too.
+    app.add_middleware(MetricsMiddleware)
     return app

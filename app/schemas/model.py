@@ -196,3 +196,21 @@ class HealthResponse(BaseModel):
     uptime_seconds: float
     app_version: str
     reason: str | None = Field(None, description="Why the service is unavailable, when it is.")
+
+
+class LivenessResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["alive"]
+
+
+class ReadinessResponse(BaseModel):
+    """Whether a verified model is loaded, so traffic can be sent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "model_version": _VERSION, "reason": None}]}
+    )
+
+    status: Literal["ready", "not_ready"]
+    model_version: str | None
+    reason: str | None

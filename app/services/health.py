@@ -1,4 +1,4 @@
-"""Readiness of the service, as /api/v1/health reports it."""
+"""Readiness of the service, as /api/v1/health and /readyz report it."""
 
 from typing import Any
 
@@ -13,5 +13,14 @@ def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> d
         "model_version": registry.active.version if registry.active else None,
         "uptime_seconds": round(now - registry.started_at, 3),
         "app_version": app_version,
+        "reason": registry.reason,
+    }
+
+
+def readiness_report(registry: ModelRegistry) -> dict[str, Any]:
+    """Ready with the model version when a verified model is loaded, else not ready with the reason."""
+    return {
+        "status": "ready" if registry.ready else "not_ready",
+        "model_version": registry.active.version if registry.active else None,
         "reason": registry.reason,
     }

@@ -4,13 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.controllers.deps import BatchDep, RequestedModelDep
+from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
 from app.services import prediction
 from app.utils.responses import FastJSONResponse
 
-router = APIRouter(prefix="/predict", tags=["predictions"], responses=error_responses(400, 404, 413, 422, 503))
+router = APIRouter(
+    prefix="/predict",
+    tags=["predictions"],
+    responses=error_responses(400, 404, 413, 422, 429, 503),
+    dependencies=[PredictRateLimit],
+)
 
 
 @router.post(
