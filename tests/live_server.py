@@ -8,7 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.config import PROJECT_ROOT
@@ -28,6 +28,7 @@ class Server:
     url: str
     pid: int
     ready_seconds: float
+    process: subprocess.Popen | None = field(default=None, compare=False, repr=False)
 
 
 @contextmanager
@@ -65,7 +66,7 @@ def live_server(
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"server not ready in {timeout} s: {log_path.read_text()[-2000:]}") from None
                     time.sleep(0.02)
-            yield Server(base_url, process.pid, time.perf_counter() - started)
+            yield Server(base_url, process.pid, time.perf_counter() - started, process)
         finally:
             process.terminate()
             try:

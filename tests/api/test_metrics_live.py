@@ -1,8 +1,6 @@
 """/metrics from real uvicorn servers: the multiprocess sum over two workers, and a fresh count per server start."""
 
 import json
-import shutil
-import subprocess
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.live_server import live_server
+from tests.tools import promtool_check, wait_for_workers
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +54,7 @@ def test_two_workers_report_the_sum_of_their_requests(model_dir, tmp_path):
     metrics_dir = tmp_path / "prometheus"
     env = server_env(model_dir, metrics_dir)
     with live_server(env, tmp_path / "workers.log", extra_args=("--workers", "2"), timeout=120) as server:
+        wait_for_workers(tmp_path / "workers.log", 2)
         # Several connections at once, so both workers accept some of the 200 requests.
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(lambda _: post_predict(server.url), range(200)))
@@ -83,13 +83,12 @@ def test_a_new_server_starts_counting_from_zero(model_dir, tmp_path):
     assert sample(text, "segment_predictions_total", segment="VIP / Whale", source="single") == 3
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed")
 def test_multiprocess_metrics_pass_promtool_check(model_dir, tmp_path):
     env = server_env(model_dir, tmp_path / "prometheus")
     with live_server(env, tmp_path / "workers.log", extra_args=("--workers", "2"), timeout=120) as server:
         post_predict(server.url)
         text = metrics_text(server.url)
     assert "model_active_info" in text and "model_load_seconds" in text
-    result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    result = promtool_check(text)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
