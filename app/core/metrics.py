@@ -131,6 +131,19 @@ MODEL_ACTIVE = Gauge(
 RATE_LIMITED = Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"])
 
 
+_children: dict[tuple, Counter | Histogram] = {}
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _child(metric: Counter | Histogram, *labels: str) -> Counter | Histogram:
+    """A labelled child, cached: `labels()` validates and locks on every call, which shows on the hot path."""
+    key = (metric, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def record_scores(
     *,
     segment_names: Sequence[str],
@@ -141,19 +154,23 @@ def record_scores(
     source: str,
 ) -> None:
     """Count scored customers per segment, the atypical ones and out-of-range values, for one request."""
-    counts = np.bincount(positions, minlength=len(segment_names))
-    for name, count in zip(segment_names, counts.tolist(), strict=True):
-        if count:
-            SEGMENT_PREDICTIONS.labels(name, source).inc(count)
+    counts = np.bincount(positions, minlength=len(segment_names)) if len(positions) > 1 else None
+    if counts is None:
+        # One customer (the single-prediction hot path): no array passes needed.
+        _child(SEGMENT_PREDICTIONS, segment_names[int(positions[0])], source).inc()
+    else:
+        for name, count in zip(segment_names, counts.tolist(), strict=True):
+            if count:
+                _child(SEGMENT_PREDICTIONS, name, source).inc(count)
     atypical = int(np.count_nonzero(is_atypical))
     if atypical:
-        ATYPICAL_PREDICTIONS.labels(source).inc(atypical)
-    if out_of_range.size:
+        _child(ATYPICAL_PREDICTIONS, source).inc(atypical)
+    if out_of_range.any():
         for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
             if count:
-                OUT_OF_RANGE_VALUES.labels(feature, source).inc(count)
+                _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
     if source != "single":
-        SCORED_SIZES.labels(source).observe(len(positions))
+        _child(SCORED_SIZES, source).observe(len(positions))
 
 
 def record_model_loaded(*, version: str, seconds: float, previous: str | None = None) -> None:
@@ -229,6 +246,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route, method = _route_label(scope), scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            route = _route_label(scope)
+            # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
+            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
+            _child(HTTP_REQUESTS, method, route, str(status)).inc()
+            _child(HTTP_LATENCY, method, route).observe(time.perf_counter() - started)
