@@ -126,6 +126,15 @@ def test_metrics_count_atypical_customers_and_out_of_range_values(ops_client):
     assert moved("out_of_range_values_total", feature="spending_score", source="batch") == 0
 
 
+def test_metrics_put_unknown_methods_under_one_label(ops_client):
+    client = ops_client()
+    client.request("FROBNICATE1", "/api/v1/predict")
+    client.request("FROBNICATE2", "/api/v1/predict")
+    text = client.get("/metrics").text
+    assert "FROBNICATE" not in text
+    assert 'method="other"' in text
+
+
 def test_metrics_label_requests_by_route_template_never_raw_path(ops_client):
     client = ops_client()
     for segment_id in (1, 2, 3):
