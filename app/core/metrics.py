@@ -201,17 +201,19 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
-def _route_label(scope: Scope) -> str:
+def _route_label(scope: Scope, root_path: str) -> str:
     """The matched route's full template, never the raw path (which would explode the label set).
 
     A route inside an included router knows only its own part ("/clusters/{segment_id}"); the prefix is the
-    part of the path before the suffix that the route's pattern matches ("/api/v1").
+    part of the path before the suffix that the route's pattern matches ("/api/v1"). A mounted app (static
+    files) shows as the mount's path, which the mount adds to root_path.
     """
     route = scope.get("route")
     template = getattr(route, "path", None)
     pattern = getattr(route, "path_regex", None)
     if not isinstance(template, str) or pattern is None:
-        return "unmatched"
+        mounted = scope.get("root_path", "")[len(root_path) :]
+        return mounted or "unmatched"
     path = scope.get("path", "")
     if isinstance(route, Mount) or pattern.match(path):
         return template or "/"
@@ -236,6 +238,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        root_path = scope.get("root_path", "")
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -246,7 +249,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = _route_label(scope)
+            route = _route_label(scope, root_path)
             # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
             method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
             _child(HTTP_REQUESTS, method, route, str(status)).inc()

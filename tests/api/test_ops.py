@@ -140,7 +140,10 @@ def test_metrics_label_requests_by_route_template_never_raw_path(ops_client):
     for segment_id in (1, 2, 3):
         assert client.get(f"/api/v1/clusters/{segment_id}").status_code == 200
     client.get("/no/such/page/12345")
+    assert client.get("/static/css/app.css").status_code == 200
     text = client.get("/metrics").text
+    assert 'route="/static",status="200"' in text
+    assert "app.css" not in text
     assert 'route="/api/v1/clusters/{segment_id}"' in text
     assert "/api/v1/clusters/2" not in text
     assert "12345" not in text
