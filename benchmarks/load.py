@@ -246,11 +246,14 @@ BATCH_1000 = _batch_body(1_000)
 
 
 @contextmanager
-def server(model_dir: Path, log: Path, *, workers: int = 1, **env: str) -> Iterator[Server]:
+def server(
+    model_dir: Path, log: Path, *, workers: int = 1, ready_path: str = "/readyz", **env: str
+) -> Iterator[Server]:
     """The real app under uvicorn on a free loopback port, with a rate limit that load never reaches."""
     settings = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "RATE_LIMIT_PREDICT": HIGH_LIMIT, **env}
-    extra = ("--workers", str(workers)) if workers > 1 else ()
-    with live_server(settings, log, extra_args=extra, timeout=120) as running:
+    # A busy 2-core machine can take longer than uvicorn's 5 s default to start a worker or answer its ping.
+    extra = ("--workers", str(workers), "--timeout-worker-healthcheck", "30") if workers > 1 else ()
+    with live_server(settings, log, extra_args=extra, timeout=120, ready_path=ready_path) as running:
         if workers > 1:
             _wait_for(lambda: log.read_text().count("app.startup: started:") >= workers, 60)
         yield running
@@ -427,7 +430,8 @@ def fault_tampered(model_dir: Path, workdir: Path) -> Row:
     with (tampered / "kmeans_model.pkl").open("ab") as handle:
         handle.write(b"\0tampered")
     log = workdir / "tampered.log"
-    with server(tampered, log) as app:
+    # Not ready is the expected state here, so wait for liveness instead.
+    with server(tampered, log, ready_path="/livez") as app:
         ready = _status(f"{app.url}/readyz")
         predicts = [_status(f"{app.url}/api/v1/predict", SINGLE) for _ in range(20)]
         live = _status(f"{app.url}/livez")

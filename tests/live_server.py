@@ -40,8 +40,9 @@ def live_server(
     extra_args: tuple[str, ...] = (),
     command: list[str] | None = None,
     timeout: float = 60.0,
+    ready_path: str = "/api/v1/health",
 ) -> Iterator[Server]:
-    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200."""
+    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once `ready_path` answers 200."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     argv = command or [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *extra_args]
@@ -60,7 +61,7 @@ def live_server(
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
                 try:
-                    with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2):
+                    with urllib.request.urlopen(f"{base_url}{ready_path}", timeout=2):
                         break
                 except OSError:
                     if time.monotonic() > deadline:
