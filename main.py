@@ -36,4 +36,5 @@ if __name__ == "__main__":
         timeout_graceful_shutdown=settings.graceful_timeout,
         limit_concurrency=settings.limit_concurrency,
         timeout_keep_alive=settings.timeout_keep_alive,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
     )

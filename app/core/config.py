@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # `python main.py` only: connections beyond this get 503; idle keep-alive connections close after this.
     limit_concurrency: int | None = Field(None, ge=1)
     timeout_keep_alive: float = Field(5.0, gt=0, le=600)
+    # `python main.py` with WORKERS > 1: seconds a worker may take to start or to answer uvicorn's ping.
+    worker_healthcheck_timeout: int = Field(30, ge=1, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,6 +1,11 @@
 """/metrics from real uvicorn servers: the multiprocess sum over two workers, and a fresh count per server start."""
 
 import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,3 +97,22 @@ def test_multiprocess_metrics_pass_promtool_check(model_dir, tmp_path):
     result = promtool_check(text)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+def test_python_main_py_with_two_workers_sums_metrics_and_stops_cleanly(model_dir, tmp_path):
+    log = tmp_path / "main.log"
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "WORKERS": "2", "RATE_LIMIT_PREDICT": "100000/minute"}
+    with live_server(env, log, command=[sys.executable, "main.py"], timeout=120) as server:
+        wait_for_workers(log, 2)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: post_predict(server.url), range(60)))
+        text = metrics_text(server.url)
+        os.kill(server.pid, signal.SIGTERM)
+        assert server.process.wait(timeout=60) == 0
+    # main.py chose a shared folder itself, so whichever worker answered /metrics reports both.
+    folder = Path(tempfile.gettempdir()) / f"customer-segmentation-metrics-{server.url.rsplit(':', 1)[1]}"
+    worker_files = list(folder.glob("counter_*.db"))
+    shutil.rmtree(folder, ignore_errors=True)
+    assert len(worker_files) == 2, worker_files
+    assert statuses == [200] * 60
+    assert sample(text, "http_requests_total", method="POST", route="/api/v1/predict", status="200") == 60
