@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.controllers.deps import AdminRateLimit
 from app.main import create_app
+from tests.live_server import free_port
 from tests.tools import promtool_check
 
 LOCAL = ("127.0.0.1", 50_000)
@@ -253,3 +254,12 @@ def test_openapi_documents_the_probes_and_metrics(ops_client):
     assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}
     assert set(paths["/metrics"]["get"]["responses"]) == {"200", "403"}
     assert "text/plain" in next(iter(paths["/metrics"]["get"]["responses"]["200"]["content"]))
+
+
+def test_rate_limit_lets_requests_through_when_redis_is_unreachable(ops_client, caplog):
+    client = ops_client(rate_limit_predict="1/minute", rate_limit_storage=f"redis://127.0.0.1:{free_port()}/0")
+    customer = {"annual_income": 55, "spending_score": 50}
+    for _ in range(3):
+        assert client.post("/api/v1/predict", json=customer).status_code == 200
+    warnings = [record for record in caplog.records if "rate-limit storage unreachable" in record.getMessage()]
+    assert len(warnings) == 1
