@@ -80,10 +80,6 @@ class RateLimiter:
                     retry_after=retry_after,
                 )
 
-    async def reset(self) -> None:
-        """Forget every count (tests and operators after a change of limits)."""
-        await self.storage.reset()
-
 
 def client_address(peer: str | None, forwarded_for: str | None, *, trust_forwarded_for: bool) -> str:
     """The client's address: the peer, or the last X-Forwarded-For entry (the one our proxy added) if trusted."""
