@@ -16,7 +16,7 @@ import pytest
 from tests.live_server import live_server
 from tests.tools import wait_for_workers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux only")]
 
 BATCH = json.dumps({"customers": [{"annual_income": 20 + i % 100, "spending_score": 1 + i % 99} for i in range(500)]})
 

@@ -8,7 +8,7 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="reads /proc: Linux only")]
 
 
 def test_load_suite_smoke_run_has_no_errors(model_dir, tmp_path):
