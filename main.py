@@ -1,4 +1,10 @@
-"""Entry point: `python main.py` serves on HOST:PORT; `uvicorn main:app` works too."""
+"""Entry point: `python main.py` serves on HOST:PORT with WORKERS processes; `uvicorn main:app` works too."""
+
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
@@ -7,8 +13,28 @@ from app.main import create_app
 
 app = create_app()
 
+
+def _graceful_exit(signum: int, frame: object) -> None:
+    """uvicorn re-raises SIGTERM once it has drained; a drained stop is a clean one, so exit 0."""
+    sys.exit(0)
+
+
 if __name__ == "__main__":
     settings = get_settings()
-    # The app object, not "main:app": an import string would make uvicorn import this module again and
-    # build a second app. Several workers need the import string, so those go through `uvicorn main:app`.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    if settings.workers > 1 and settings.prometheus_multiproc_dir is None:
+        # Without a shared folder each worker would report only its own share of the traffic.
+        folder = Path(tempfile.gettempdir()) / f"customer-segmentation-metrics-{settings.port}"
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    signal.signal(signal.SIGTERM, _graceful_exit)
+    # The app object for one process (an import string would build a second app); workers need the string.
+    uvicorn.run(
+        "main:app" if settings.workers > 1 else app,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=settings.graceful_timeout,
+        limit_concurrency=settings.limit_concurrency,
+        timeout_keep_alive=settings.timeout_keep_alive,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
+    )

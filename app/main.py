@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
-from app.controllers import docs, views
+from app.controllers import docs, ops, views
 from app.controllers.api import api_router, jobs, upload_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import MetricsMiddleware, mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
     AccessLogMiddleware,
     BodyLimitErrorMiddleware,
@@ -24,9 +26,12 @@ from app.core.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.rate_limit import RateLimiter
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry, watch_active_pointer
 from app.utils.static import CachedStaticFiles
+
+logger = logging.getLogger("app.startup")
 
 
 def _api_description() -> str:
@@ -53,6 +58,17 @@ def _lifespan(settings: Settings):
             processed_dir=settings.processed_dir,
             signing_key=settings.signing_key,
         )
+        registry: ModelRegistry = app.state.registry
+        if registry.active is not None:
+            record_model_loaded(version=registry.active.version, seconds=registry.load_seconds or 0.0)
+        logger.info(
+            "started: app %s, model %s (load %s), listening on http://%s:%d",
+            __version__,
+            registry.active.version if registry.active else f"none ({registry.reason})",
+            f"{registry.load_seconds:.3f} s" if registry.load_seconds is not None else "-",
+            settings.host,
+            settings.port,
+        )
         poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
@@ -66,6 +82,7 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            mark_worker_stopped()
 
     return lifespan
 
@@ -91,10 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings)
     register_error_handlers(app)
     app.include_router(api_router, max_body_size=settings.max_body_bytes)
     app.include_router(jobs.upload_router, prefix="/api/v1", max_body_size=settings.train_max_upload_bytes)
     app.include_router(upload_router, max_body_size=settings.max_upload_bytes)
+    app.include_router(ops.router)
     app.include_router(views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
@@ -120,4 +139,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost, so the time and status include everything, crashes turned into 500s too.
+    app.add_middleware(MetricsMiddleware)
     return app

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.config import PROJECT_ROOT
@@ -29,6 +29,7 @@ class Server:
     url: str
     pid: int
     ready_seconds: float
+    process: subprocess.Popen | None = field(default=None, compare=False, repr=False)
 
 
 @contextmanager
@@ -41,10 +42,11 @@ def live_server(
     command: list[str] | None = None,
     timeout: float = 60.0,
     ready_status: int = 200,
+    ready_path: str = "/api/v1/health",
 ) -> Iterator[Server]:
-    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers.
+    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once `ready_path` answers.
 
-    Health must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose.
+    It must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose.
     """
     listener = None
     if command is None and os.name == "posix":
@@ -79,7 +81,7 @@ def live_server(
                     raise RuntimeError(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
                 try:
                     try:
-                        with urllib.request.urlopen(f"{base_url}/api/v1/health", timeout=2) as response:
+                        with urllib.request.urlopen(f"{base_url}{ready_path}", timeout=2) as response:
                             status = response.status
                     except urllib.error.HTTPError as exc:
                         status = exc.code
@@ -90,7 +92,7 @@ def live_server(
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"server not ready in {timeout} s: {log_path.read_text()[-2000:]}") from None
                     time.sleep(0.02)
-            yield Server(base_url, process.pid, time.perf_counter() - started)
+            yield Server(base_url, process.pid, time.perf_counter() - started, process)
         finally:
             process.terminate()
             try:

@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from app.core.config import SettingsDep
+from app.core.config import Settings, SettingsDep
 from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
+from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.models.store import key_id
@@ -88,3 +89,31 @@ async def require_admin_key(
 
 
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]
+
+
+def client_ip(request: Request) -> str:
+    """The client's address, from X-Forwarded-For only when TRUST_FORWARDED_FOR is on."""
+    settings: Settings = request.app.state.settings
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        trust_forwarded_for=settings.trust_forwarded_for,
+    )
+
+
+async def limit_by_client_ip(request: Request) -> None:
+    """Count this request against the client's prediction limit (429 with Retry-After once spent)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(limiter.predict, client_ip(request))
+
+
+async def limit_by_admin_key(request: Request) -> None:
+    """Count this request against the admin limit of the key in X-API-Key (keyed on its hash, never the key)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    api_key = request.headers.get("x-api-key")
+    key = f"key:{key_digest(api_key)}" if api_key else f"ip:{client_ip(request)}"
+    await limiter.hit(limiter.admin, key)
+
+
+PredictRateLimit = Depends(limit_by_client_ip)
+AdminRateLimit = Depends(limit_by_admin_key)

@@ -2,6 +2,7 @@
 
 import tempfile
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -57,6 +58,31 @@ class Settings(BaseSettings):
     # Where the /score page keeps labelled files for download, and for how long.
     score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
     score_results_ttl_seconds: int = Field(3600, ge=60)
+    # Admin keys (X-API-Key). Empty means admin endpoints are closed; /metrics then relies on networks alone.
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
+    # Who may read /metrics without a key: client networks in CIDR form. Loopback only by default.
+    metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = [
+        ip_network("127.0.0.1/32"),
+        ip_network("::1/128"),
+    ]
+    # Folder for prometheus-client's multiprocess mode, so several workers report one sum. It must be in the
+    # real environment (prometheus-client reads it there); it is wiped when a new server starts.
+    prometheus_multiproc_dir: Path | None = None
+    # Rate limits in the `limits` notation ("600/minute", "10/second;1000/hour").
+    rate_limit_predict: str = "600/minute"
+    rate_limit_admin: str = "60/minute"
+    # memory:// counts per worker process; redis://host:6379/0 shares one count between workers and hosts.
+    rate_limit_storage: str = "memory://"
+    # Take the client address from the last X-Forwarded-For entry (set it only behind a proxy you run).
+    trust_forwarded_for: bool = False
+    # `python main.py` only: worker processes, and seconds to finish in-flight requests after SIGTERM.
+    workers: int = Field(1, ge=1, le=64)
+    graceful_timeout: float = Field(30.0, gt=0, le=3_600)
+    # `python main.py` only: connections beyond this get 503; idle keep-alive connections close after this.
+    limit_concurrency: int | None = Field(None, ge=1)
+    timeout_keep_alive: float = Field(5.0, gt=0, le=600)
+    # `python main.py` with WORKERS > 1: seconds a worker may take to start or to answer uvicorn's ping.
+    worker_healthcheck_timeout: int = Field(30, ge=1, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -91,6 +117,33 @@ class Settings(BaseSettings):
     def job_root(self) -> Path:
         """Where training jobs keep their state: shared by every worker and host that shares the model folder."""
         return self.jobs_dir or self.model_dir / ".jobs"
+
+    @field_validator("admin_api_keys", "metrics_allowed_networks", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("limit_concurrency", "prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limit_predict", "rate_limit_admin")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        from limits import parse_many  # only settings that set a limit need the parser
+
+        parse_many(value)
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("use memory:// or a redis:// (or rediss://) URL")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,6 +11,11 @@ class SegmentationError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """Response headers this error calls for (none by default)."""
+        return None
+
 
 class InvalidDataset(SegmentationError):
     """The customer table cannot be used for training."""
@@ -126,3 +131,26 @@ class UnknownResult(SegmentationError):
 
     status_code = 404
     error_type = "not_found"
+
+
+class AccessDenied(SegmentationError):
+    """The caller may not use this endpoint from where it is, or without a valid key."""
+
+    status_code = 403
+    error_type = "forbidden"
+
+
+class RateLimited(SegmentationError):
+    """The caller sent more requests than its limit allows; it may try again after `retry_after` seconds."""
+
+    status_code = 429
+    error_type = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Retry-After, in whole seconds."""
+        return {"Retry-After": str(self.retry_after)}

@@ -28,6 +28,7 @@ _HTTP_ERROR_TYPES = {
     405: "method_not_allowed",
     413: "body_too_large",
     415: "unsupported_media_type",
+    429: "rate_limited",
 }
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
 _PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
@@ -144,7 +145,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 async def _on_domain_error(request: Request, exc: SegmentationError) -> Response:
     log = logger.warning if exc.status_code >= 500 else logger.info
     log("%s: %s", exc.error_type, exc.message, extra={"request_id": _request_id(request.scope)})
-    return error_response(request.scope, status_code=exc.status_code, error_type=exc.error_type, message=exc.message)
+    return error_response(
+        request.scope, status_code=exc.status_code, error_type=exc.error_type, message=exc.message, headers=exc.headers
+    )
 
 
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -34,6 +34,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
         413: "The request body is larger than the configured limit.",
         415: "The body is not of a media type this endpoint accepts (JSON endpoints take application/json).",
         422: "The request is well-formed but its values are invalid or out of range.",
+        429: "Too many requests from this client; retry after the seconds in the Retry-After header.",
         503: "No usable model is loaded; the message says why.",
     }
     return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}

@@ -238,3 +238,21 @@ class HealthResponse(BaseModel):
         None, description="True when the active model was trained automatically on the bundled synthetic data."
     )
     artifacts_signed: bool | None = Field(None, description="Whether the active model's artifacts are signed.")
+
+
+class LivenessResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["alive"]
+
+
+class ReadinessResponse(BaseModel):
+    """Whether a verified model is loaded, so traffic can be sent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "model_version": _VERSION, "reason": None}]}
+    )
+
+    status: Literal["ready", "not_ready"]
+    model_version: str | None
+    reason: str | None

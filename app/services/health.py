@@ -1,4 +1,4 @@
-"""Readiness of the service, as /api/v1/health reports it."""
+"""Readiness of the service, as /api/v1/health and /readyz report it."""
 
 from typing import Any
 
@@ -16,4 +16,13 @@ def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> d
         "reason": registry.reason,
         "auto_trained": bool(registry.active.info.get("auto_trained")) if registry.active else None,
         "artifacts_signed": bool(registry.active.info.get("signed")) if registry.active else None,
+    }
+
+
+def readiness_report(registry: ModelRegistry) -> dict[str, Any]:
+    """Ready with the model version when a verified model is loaded, else not ready with the reason."""
+    return {
+        "status": "ready" if registry.ready else "not_ready",
+        "model_version": registry.active.version if registry.active else None,
+        "reason": registry.reason,
     }

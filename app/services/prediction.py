@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
 
@@ -29,6 +30,18 @@ def _out_of_range(model: SegmentationModel, values: np.ndarray, flags: np.ndarra
         for f, name in enumerate(model.features)
         if flags[f]
     ]
+
+
+def record_scores(model: SegmentationModel, scores: Scores, *, source: str) -> None:
+    """Count one request's scored customers in the metrics: per segment, atypical, out of range, and its size."""
+    metrics.record_scores(
+        segment_names=[segment.name for segment in model.segments],
+        positions=scores.positions,
+        is_atypical=scores.is_atypical,
+        out_of_range=scores.out_of_range,
+        features=model.features,
+        source=source,
+    )
 
 
 def render_predictions(model: SegmentationModel, X: np.ndarray, scores: Scores) -> list[dict[str, Any]]:
@@ -76,13 +89,16 @@ def render_predictions(model: SegmentationModel, X: np.ndarray, scores: Scores) 
 def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> dict[str, Any]:
     """Segment one customer, with description, strategy, confidence, runner-up and flags."""
     X = feature_matrix(model, [customer])
-    return render_predictions(model, X, model.score_one(X[0].tolist()))[0]
+    scores = model.score_one(X[0].tolist())
+    record_scores(model, scores, source="single")
+    return render_predictions(model, X, scores)[0]
 
 
 def predict_customers(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> dict[str, Any]:
     """Segment many customers in input order, with the count per segment."""
     X = feature_matrix(model, customers)
     scores = model.score(X)
+    record_scores(model, scores, source="batch")
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     predictions = render_predictions(model, X, scores)
     for customer, rendered in zip(customers, predictions, strict=True):

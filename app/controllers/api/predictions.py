@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.controllers.deps import BatchDep, RequestedModelDep
+from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep
 from app.core.routing import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
@@ -16,7 +16,8 @@ router = APIRouter(
     prefix="/predict",
     tags=["predictions"],
     route_class=JSONBodyRoute,
-    responses=error_responses(400, 404, 413, 415, 422, 503),
+    responses=error_responses(400, 404, 413, 415, 422, 429, 503),
+    dependencies=[PredictRateLimit],
 )
 
 

@@ -1,0 +1,60 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics (outside /api/v1, never rate limited)."""
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.controllers.deps import RegistryDep, client_ip
+from app.core.access import require_metrics_access
+from app.core.metrics import METRICS_CONTENT_TYPE, exposition
+from app.schemas.common import error_responses
+from app.schemas.model import LivenessResponse, ReadinessResponse
+from app.services.health import readiness_report
+
+router = APIRouter(tags=["service"])
+
+
+@router.get(
+    "/livez",
+    response_model=LivenessResponse,
+    summary="Liveness",
+    description="200 while the process is up and its event loop answers. It never touches the model, so a "
+    "failing model does not get the process restarted.",
+)
+async def livez() -> dict:
+    """The process is up and answering; never looks at the model."""
+    return {"status": "alive"}
+
+
+@router.get(
+    "/readyz",
+    response_model=ReadinessResponse,
+    summary="Readiness",
+    description="200 when a model is loaded and its artifacts verified, so traffic can be sent; 503 with the "
+    "reason otherwise.",
+    responses={503: {"model": ReadinessResponse, "description": "No verified model is loaded; `reason` says why."}},
+)
+async def readyz(registry: RegistryDep) -> JSONResponse:
+    """Whether to send traffic: a model is loaded and verified (503 with the reason otherwise)."""
+    return JSONResponse(readiness_report(registry), status_code=200 if registry.ready else 503)
+
+
+async def metrics_access(request: Request) -> None:
+    """Only allowed networks, or a caller with an admin key, may read the metrics."""
+    require_metrics_access(
+        client=client_ip(request), api_key=request.headers.get("x-api-key"), settings=request.app.state.settings
+    )
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Requests by route template, predictions by segment and source, atypical and out-of-range "
+    "counts, batch and CSV sizes, model load time and version, and rate-limited requests, summed over every "
+    "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an admin key in X-API-Key.",
+    response_class=Response,
+    responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403)},
+    dependencies=[Depends(metrics_access)],
+)
+def metrics() -> Response:
+    """Request, prediction, model and rate-limit metrics in the Prometheus text format (sum over workers)."""
+    return Response(exposition(), media_type=METRICS_CONTENT_TYPE)

@@ -1,0 +1,97 @@
+"""Rate limits with `limits`: fixed windows kept in memory (per worker) or in Redis (shared by every worker)."""
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from ipaddress import ip_address
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from redis.exceptions import RedisError
+
+from app.core.config import Settings
+from app.core.errors import RateLimited
+from app.core.metrics import record_rate_limited
+
+logger = logging.getLogger(__name__)
+# A request waits at most this long for Redis before it is let through unlimited.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def _storage(uri: str) -> Storage:
+    """In-memory storage, or Redis through redis-py's asyncio client."""
+    if uri.startswith("memory://"):
+        return MemoryStorage()
+    # Plain redis:// in settings reads naturally; the asyncio storage wants its own scheme.
+    return RedisStorage(
+        f"async+{uri}",
+        implementation="redispy",
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+
+
+@dataclass(frozen=True)
+class RateLimitPolicy:
+    """A named set of limits (all must hold), e.g. predict = 600/minute."""
+
+    name: str
+    limits: tuple[RateLimitItem, ...]
+
+
+class RateLimiter:
+    """Count hits per policy and key in fixed windows; refuse with RateLimited once a limit is spent."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.storage = _storage(settings.rate_limit_storage)
+        self.strategy = FixedWindowRateLimiter(self.storage)
+        self.predict = RateLimitPolicy("predict", tuple(parse_many(settings.rate_limit_predict)))
+        self.admin = RateLimitPolicy("admin", tuple(parse_many(settings.rate_limit_admin)))
+        self.storage_down = False
+
+    async def hit(self, policy: RateLimitPolicy, key: str) -> None:
+        """Count one request for `key`; raise RateLimited with the seconds until the window resets.
+
+        If the shared storage cannot be reached the request is let through: a Redis outage must not take
+        predictions down with it. The outage is logged once, and its end once.
+        """
+        try:
+            await self._hit(policy, key)
+        except (RedisError, OSError) as exc:
+            if not self.storage_down:
+                logger.warning("rate-limit storage unreachable, requests are not limited until it is back: %s", exc)
+            self.storage_down = True
+            return
+        if self.storage_down:
+            logger.warning("rate-limit storage reachable again, limits apply")
+            self.storage_down = False
+
+    async def _hit(self, policy: RateLimitPolicy, key: str) -> None:
+        for limit in policy.limits:
+            if not await self.strategy.hit(limit, policy.name, key):
+                reset_at, _ = await self.strategy.get_window_stats(limit, policy.name, key)
+                record_rate_limited(limit=policy.name)
+                retry_after = max(1, math.ceil(reset_at - time.time()))
+                raise RateLimited(
+                    f"too many requests: the {policy.name} limit is {limit}; retry after {retry_after} s",
+                    retry_after=retry_after,
+                )
+
+
+def client_address(peer: str | None, forwarded_for: str | None, *, trust_forwarded_for: bool) -> str:
+    """The client's address: the peer, or the last X-Forwarded-For entry (the one our proxy added) if trusted."""
+    if trust_forwarded_for and forwarded_for:
+        candidate = forwarded_for.rsplit(",", 1)[-1].strip()
+        try:
+            return str(ip_address(candidate))
+        except ValueError:
+            pass
+    return peer or "unknown"
+
+
+def key_digest(api_key: str) -> str:
+    """A short stable digest of an API key, so keys never sit in the limiter's storage."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]

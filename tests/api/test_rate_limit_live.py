@@ -1,0 +1,66 @@
+"""Rate limits on real uvicorn servers: a Redis-backed limit is one count for every worker."""
+
+import json
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client.mmap_dict import MmapedDict
+
+from tests.live_server import live_server
+from tests.tools import redis_server, wait_for_workers
+
+pytestmark = pytest.mark.slow
+
+CUSTOMER = json.dumps({"annual_income": 55, "spending_score": 50}).encode()
+
+
+def post_predict(url: str) -> tuple[int, str | None]:
+    """One prediction on a new connection: the status and any Retry-After."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/predict", data=CUSTOMER, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Retry-After")
+
+
+def predict_requests_per_worker(metrics_dir: Path) -> dict[str, int]:
+    """How many prediction requests each worker answered, read from its own multiprocess file."""
+    answered = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        total = 0
+        for key, value, _timestamp, _position in MmapedDict.read_all_values_from_file(str(path)):
+            _metric, sample, labels, _help = json.loads(key)
+            if sample == "http_requests_total" and labels["route"] == "/api/v1/predict":
+                total += int(value)
+        answered[path.stem] = total
+    return answered
+
+
+def test_redis_limit_is_shared_by_two_workers(model_dir, tmp_path):
+    metrics_dir = tmp_path / "prometheus"
+    with redis_server() as redis_url:
+        env = {
+            "MODEL_DIR": str(model_dir),
+            "AUTO_TRAIN": "false",
+            "RATE_LIMIT_PREDICT": "20/minute",
+            "RATE_LIMIT_STORAGE": redis_url,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+        with live_server(env, tmp_path / "workers.log", extra_args=("--workers", "2"), timeout=120) as server:
+            wait_for_workers(tmp_path / "workers.log", 2)
+            with ThreadPoolExecutor(max_workers=6) as pool:
+                results = list(pool.map(lambda _: post_predict(server.url), range(40)))
+            per_worker = predict_requests_per_worker(metrics_dir)
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: 20, 429: 20}
+    assert all(1 <= int(retry) <= 60 for status, retry in results if status == 429)
+    # Both workers answered some of the 40, yet together they let exactly 20 through: one shared count.
+    assert len(per_worker) == 2 and all(count > 0 for count in per_worker.values()), per_worker
+    assert sum(per_worker.values()) == 40

@@ -1,0 +1,85 @@
+"""System tools that tests drive for real: a skip on a developer's machine without them, a failure in CI."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import free_port
+
+
+def need_tool(command: str, package: str) -> str:
+    """The tool's path; skip when missing (fail under CI=true, where `bash setup.sh test` installs it)."""
+    path = shutil.which(command)
+    if path is None:
+        message = f"{command} is not installed (Debian package {package}; `bash setup.sh test` installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
+    """`promtool check metrics` over an exposition text."""
+    promtool = need_tool("promtool", "prometheus")
+    return subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+
+
+@contextmanager
+def redis_server(timeout: float = 20.0) -> Iterator[str]:
+    """A throwaway redis-server on a free 127.0.0.1 port, without persistence; yields its redis:// URL."""
+    binary = need_tool("redis-server", "redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_workers(log_path: Path, count: int, timeout: float = 60.0) -> None:
+    """Wait (bounded) until `count` workers have logged their start-up line, so each one accepts connections."""
+    deadline = time.monotonic() + timeout
+    while log_path.read_text().count("app.startup: started:") < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} workers did not start in {timeout} s: {log_path.read_text()[-2000:]}")
+        time.sleep(0.05)
