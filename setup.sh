@@ -50,7 +50,7 @@ fi
 # System tools the test suite drives for real, installed with apt-get where missing: "command:package" pairs.
 # A command is looked up on PATH, then under /usr/lib/postgresql/*/bin (Debian keeps PostgreSQL's tools there).
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
-TEST_TOOLS=(chromium:chromium)
+TEST_TOOLS=(chromium:chromium initdb:postgresql)
 
 have_tool() {
   command -v "$1" >/dev/null 2>&1 && return 0

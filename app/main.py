@@ -21,8 +21,10 @@ from app.core.middleware import (
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry
+from app.services.prediction_log import open_prediction_log
 from app.utils.static import CachedStaticFiles
 
 
@@ -49,6 +51,10 @@ def _lifespan(settings: Settings):
             data_path=settings.data_path,
             processed_dir=settings.processed_dir,
         )
+        # Creating an engine connects to nothing; the writer migrates, then writes off the request path.
+        app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
+        app.state.db_sessions = session_factory(app.state.db_engine)
+        app.state.prediction_log = await run_in_threadpool(open_prediction_log, settings, app.state.db_engine)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -56,6 +62,9 @@ def _lifespan(settings: Settings):
             gc.freeze()
             gc.set_threshold(50_000, 20, 20)
         yield
+        if app.state.prediction_log is not None:
+            await run_in_threadpool(app.state.prediction_log.stop)
+        app.state.db_engine.dispose()
 
     return lifespan
 
@@ -76,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "segments", "description": "What each segment is and how big it is."},
             {"name": "model", "description": "The loaded model."},
             {"name": "service", "description": "Service health."},
+            {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
         ],
     )
     app.state.settings = settings

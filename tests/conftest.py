@@ -65,13 +65,18 @@ def public_mall_csv() -> Path:
 
 
 @pytest.fixture(scope="session")
-def make_settings(model_dir: Path, default_data: Path) -> Callable[..., Settings]:
-    """Settings pointing at the session's trained model, with overrides; .env is ignored."""
+def make_settings(
+    model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Settings]:
+    """Settings pointing at the session's trained model and a throwaway prediction log, with overrides; .env is
+    ignored."""
+    database = tmp_path_factory.mktemp("db") / "prediction_log.sqlite3"
 
     def make(**overrides) -> Settings:
         values = {
             "model_dir": model_dir,
             "data_path": default_data,
+            "database_url": f"sqlite:///{database}",
             "auto_train": False,
         }
         values.update(overrides)

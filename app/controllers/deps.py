@@ -1,14 +1,18 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
 
 from app.core.config import SettingsDep
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import BatchIn
+from app.services.prediction_log import PredictionLogWriter
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -53,3 +57,30 @@ async def valid_batch(batch: BatchIn, settings: SettingsDep) -> BatchIn:
 
 
 BatchDep = Annotated[BatchIn, Depends(valid_batch)]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionLogTarget:
+    """Where a route's predictions are logged: the app's writer (None when logging is off) and the request id."""
+
+    writer: PredictionLogWriter | None
+    request_id: str | None
+
+
+async def get_prediction_log(request: Request) -> PredictionLogTarget:
+    """The prediction log writer the lifespan started, with this request's id."""
+    return PredictionLogTarget(
+        getattr(request.app.state, "prediction_log", None), getattr(request.state, "request_id", None)
+    )
+
+
+PredictionLogDep = Annotated[PredictionLogTarget, Depends(get_prediction_log)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed after it."""
+    with request.app.state.db_sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,15 @@ class Settings(BaseSettings):
     # Freeze start-up objects and collect young objects less often: large batch responses allocate many
     # short-lived dicts that reference counting frees anyway. Measured in benchmarks/run.py.
     gc_tuning: bool = True
+    # SQLAlchemy URL of the prediction log: SQLite by default, or postgresql+psycopg://user:pass@host/db.
+    # A SecretStr because a PostgreSQL URL carries a password; it is never logged.
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    prediction_log_enabled: bool = True
+    # Share of predictions logged, 0..1 (1 logs every prediction).
+    prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0)
+    prediction_log_retention_days: int = Field(30, ge=1)
+    # Rows waiting to be written; past this, new rows are dropped and counted rather than held in memory.
+    prediction_log_queue_rows: int = Field(100_000, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -44,6 +54,14 @@ class Settings(BaseSettings):
     def _anchor_paths(cls, value: Path) -> Path:
         # Relative paths mean the same folder whatever directory the app is started from.
         return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _default_database(cls, value: object) -> object:
+        # An empty DATABASE_URL (as in .env.example) means the default SQLite file.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DATABASE_URL
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -52,3 +52,10 @@ class UnknownModelVersion(SegmentationError):
 
     status_code = 404
     error_type = "unknown_model_version"
+
+
+class DatabaseUnavailable(SegmentationError):
+    """The prediction log database cannot be read right now."""
+
+    status_code = 503
+    error_type = "database_unavailable"

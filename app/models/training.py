@@ -27,6 +27,7 @@ from app.models.dataset import CleanedDataset, clean_customers, load_customers, 
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.model import FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
+from app.models.reference import drift_reference
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
@@ -108,9 +109,14 @@ def fit_model(
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }
-    return SegmentationModel.from_estimators(
+    model = SegmentationModel.from_estimators(
         scaler, kmeans, list(features), _profiles(X, Z, scaler, kmeans, features), info
     )
+    scores = model.score(X)
+    info["drift_reference"] = drift_reference(
+        X, list(features), atypical=scores.is_atypical, out_of_range=scores.out_of_range.any(axis=1)
+    )
+    return model
 
 
 def train(

@@ -8,6 +8,7 @@ import numpy as np
 
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
+from app.services.prediction_log import PredictionLogWriter, log_scores
 
 
 def feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:
@@ -73,16 +74,32 @@ def render_predictions(model: SegmentationModel, X: np.ndarray, scores: Scores) 
     ]
 
 
-def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> dict[str, Any]:
-    """Segment one customer, with description, strategy, confidence, runner-up and flags."""
+def predict_customer(
+    model: SegmentationModel,
+    customer: Mapping[str, float],
+    *,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags; logged when `log` is on."""
     X = feature_matrix(model, [customer])
-    return render_predictions(model, X, model.score_one(X[0].tolist()))[0]
+    scores = model.score_one(X[0].tolist())
+    log_scores(log, model, X, scores, request_id=request_id, source="single")
+    return render_predictions(model, X, scores)[0]
 
 
-def predict_customers(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> dict[str, Any]:
-    """Segment many customers in input order, with the count per segment."""
+def predict_customers(
+    model: SegmentationModel,
+    customers: Sequence[Mapping[str, float]],
+    *,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+    source: str = "batch",
+) -> dict[str, Any]:
+    """Segment many customers in input order, with the count per segment; logged when `log` is on."""
     X = feature_matrix(model, customers)
     scores = model.score(X)
+    log_scores(log, model, X, scores, request_id=request_id, source=source)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     return {
         "predictions": render_predictions(model, X, scores),

@@ -75,6 +75,8 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},
         ("/api/v1/model/info", "get"): {"200", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
+        ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
+        ("/api/v1/monitoring/predictions", "get"): {"200", "422", "503"},
     }
     assert set(operations) == set(expected)
     for key, statuses in expected.items():
