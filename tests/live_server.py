@@ -40,7 +40,11 @@ def live_server(
     command: list[str] | None = None,
     timeout: float = 60.0,
 ) -> Iterator[Server]:
-    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200."""
+    """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once health answers 200.
+
+    Unless `env` names a DATABASE_URL, the prediction log goes to a SQLite file beside the log, never the project's.
+    """
+    env = {"DATABASE_URL": f"sqlite:///{log_path.with_suffix('.sqlite3')}", **env}
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     argv = command or [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *extra_args]

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.controllers.deps import RegistryDep, SegmenterDep
+from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep
 from app.core.templating import templates
-from app.services import pages
+from app.services import monitoring, pages
+from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,3 +33,16 @@ def about(request: Request, model: SegmenterDep) -> HTMLResponse:
     """The model card."""
     base_url = str(request.base_url).rstrip("/")
     return templates.TemplateResponse(request, "about.html", pages.about_page(model, base_url=base_url))
+
+
+@router.get("/monitoring", response_class=HTMLResponse)
+def monitoring_dashboard(
+    request: Request,
+    model: SegmenterDep,
+    session: SessionDep,
+    window: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = DEFAULT_WINDOW,
+) -> HTMLResponse:
+    """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
+    report = monitoring.drift(session, model, window=window)
+    volume = monitoring.prediction_volume(session, model)
+    return templates.TemplateResponse(request, "monitoring.html", pages.monitoring_page(model, report, volume))

@@ -9,7 +9,7 @@ from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
-from app.services import charts, prediction, segments
+from app.services import charts, monitoring_charts, prediction, segments
 
 DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
 
@@ -132,4 +132,24 @@ def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
             '-d \'{"annual_income": 120, "spending_score": 90}\''
         ),
         "styles": _segment_context(model)["styles"],
+    }
+
+
+# Each status has a symbol and a word, so colour is never the only cue.
+STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
+
+
+def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: dict[str, Any]) -> dict[str, Any]:
+    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry."""
+    styles = {style.segment_id: style for style in charts.segment_styles(model)}
+    return {
+        "report": report,
+        "volume": volume,
+        "volume_chart": monitoring_charts.volume_chart(volume, styles),
+        "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
+        "mix_chart": monitoring_charts.mix_chart(report["segment_mix"], styles) if report["segment_mix"] else None,
+        "trained_at": model.info.get("trained_at"),
+        "model_version": model.version,
+        "symbols": STATUS_SYMBOLS,
+        "styles": styles,
     }
