@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Float, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -46,10 +46,10 @@ class PredictionLog(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     # Feature values by name, as the model saw them.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
-    segment_id: Mapped[int] = mapped_column(index=True)
+    segment_id: Mapped[int]
     segment_name: Mapped[str] = mapped_column(String(100))
-    distance: Mapped[float]
-    confidence: Mapped[float]
+    distance: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
     is_atypical: Mapped[bool]
     out_of_range: Mapped[bool]
     request_id: Mapped[str | None] = mapped_column(String(128))

@@ -13,11 +13,12 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, insert
+import orjson
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.db.models import PredictionLog
@@ -39,6 +40,21 @@ WARNING_INTERVAL = 60.0
 PREPARE_RETRY_INTERVAL = 60.0
 
 _TABLE = PredictionLog.__table__
+_COLUMNS = (
+    "created_at",
+    "model_version",
+    "inputs",
+    "segment_id",
+    "segment_name",
+    "distance",
+    "confidence",
+    "is_atypical",
+    "out_of_range",
+    "request_id",
+    "source",
+)
+# How SQLAlchemy stores a DATETIME in SQLite, so rows written here read back like any other.
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _totals_lock = threading.Lock()
 _totals = {"queued": 0, "written": 0, "dropped": 0}
 
@@ -75,30 +91,48 @@ class LogChunk:
         return len(self.segment_ids)
 
     def rows(self) -> list[dict[str, Any]]:
-        """The chunk as INSERT parameter rows."""
-        columns = [
-            _as_list(self.inputs),
-            _as_list(self.segment_ids),
-            _as_list(self.distances),
-            _as_list(self.confidences),
-            _as_list(self.atypical),
-            _as_list(self.out_of_range),
-        ]
-        features, names = list(self.features), self.segment_names
-        base = {"created_at": self.created_at, "model_version": self.model_version}
-        base |= {"request_id": self.request_id, "source": self.source}
+        """The chunk as parameter rows for SQLAlchemy's `insert()` (inputs as dicts; for tests and small writes)."""
+        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in self.tuples(sqlite=False)]
+        for row in rows:
+            row["inputs"] = orjson.loads(row["inputs"])
+        return rows
+
+    def tuples(self, *, sqlite: bool) -> list[tuple]:
+        """The chunk as INSERT parameter tuples in `_COLUMNS` order, encoded for the driver.
+
+        The writer bypasses SQLAlchemy's per-row type processing (about 50 us a row): a 10,000-row batch is
+        encoded here in a few milliseconds, so logging stays cheap next to the prediction it records.
+        """
+        # Inputs are finite numbers (the schema refuses NaN and infinities), so repr() is valid JSON.
+        template = "{" + ",".join(f'"{name}":%r' for name in self.features) + "}"
+        inputs = [template % tuple(values) for values in _as_list(self.inputs)]
+        created_at = self.created_at.astimezone(UTC)
+        stamp: Any = created_at.replace(tzinfo=None).strftime(_SQLITE_DATETIME) if sqlite else created_at
+        names = self.segment_names
+        segment_ids = _as_list(self.segment_ids)
         return [
-            {
-                **base,
-                "inputs": dict(zip(features, values, strict=True)),
-                "segment_id": segment_id,
-                "segment_name": names[segment_id],
-                "distance": distance,
-                "confidence": confidence,
-                "is_atypical": bool(atypical),
-                "out_of_range": bool(out_of_range),
-            }
-            for values, segment_id, distance, confidence, atypical, out_of_range in zip(*columns, strict=True)
+            (
+                stamp,
+                self.model_version,
+                values,
+                segment_id,
+                names[segment_id],
+                distance,
+                confidence,
+                atypical,
+                out,
+                self.request_id,
+                self.source,
+            )
+            for values, segment_id, distance, confidence, atypical, out in zip(
+                inputs,
+                segment_ids,
+                _as_list(self.distances),
+                _as_list(self.confidences),
+                [bool(v) for v in _as_list(self.atypical)],
+                [bool(v) for v in _as_list(self.out_of_range)],
+                strict=True,
+            )
         ]
 
     def subset(self, mask: np.ndarray) -> "LogChunk":
@@ -123,6 +157,12 @@ class LogChunk:
         )
 
 
+@lru_cache(maxsize=16)
+def _segment_lookup(model: SegmentationModel) -> tuple[np.ndarray, dict[int, str]]:
+    """Segment ids by position and names by id, built once per model rather than per request."""
+    return np.array([s.segment_id for s in model.segments]), {s.segment_id: s.name for s in model.segments}
+
+
 def log_scores(
     writer: "PredictionLogWriter | None",
     model: SegmentationModel,
@@ -135,7 +175,7 @@ def log_scores(
     """Queue answered predictions for the log (no I/O here: the writer thread does that); a no-op when off."""
     if writer is None or (len(X) == 1 and not writer.sampled()):
         return
-    ids = np.array([segment.segment_id for segment in model.segments])
+    ids, names = _segment_lookup(model)
     writer.submit(
         LogChunk(
             created_at=datetime.now(UTC),
@@ -147,7 +187,7 @@ def log_scores(
             confidences=scores.confidence,
             atypical=scores.is_atypical,
             out_of_range=scores.out_of_range.any(axis=1),
-            segment_names={segment.segment_id: segment.name for segment in model.segments},
+            segment_names=names,
             request_id=request_id,
             source=source,
         )
@@ -295,12 +335,17 @@ class PredictionLogWriter:
         if not self._ready():
             self._count_dropped(rows, "the database could not be prepared")
             return
-        params = [row for chunk in chunks for row in chunk.rows()]
+        dialect = self.engine.dialect
+        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+        # One executemany straight to the driver; the JSON text is cast by the database (PostgreSQL receives str
+        # parameters untyped from psycopg 3).
+        statement = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join([placeholder] * 11)})"
+        params = [row for chunk in chunks for row in chunk.tuples(sqlite=dialect.name == "sqlite")]
         for start in range(0, len(params), WRITE_BATCH_ROWS):
             batch = params[start : start + WRITE_BATCH_ROWS]
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(insert(_TABLE), batch)
+                    connection.exec_driver_sql(statement, batch)
             except SQLAlchemyError as exc:
                 self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
                 continue

@@ -36,3 +36,18 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     assert [code for code, _, _ in results] == [0, 0, 0], results
     assert all(out.strip() == "database at revision 0001" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
+
+
+def test_migrations_build_exactly_the_orm_tables(database_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from app.db.models import Base
+
+    upgrade_database(database_url)
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()

@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create prediction_log with its time and segment indexes."""
+    """Create prediction_log with its time index."""
     op.create_table(
         "prediction_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -36,12 +36,11 @@ def upgrade() -> None:
         sa.Column("source", sa.String(8), nullable=False),
         sa.CheckConstraint("source IN ('single', 'batch', 'csv')", name="ck_prediction_log_source"),
     )
+    # Only time is indexed: retention and the volume series select by time, and each index slows every insert.
     op.create_index("ix_prediction_log_created_at", "prediction_log", ["created_at"])
-    op.create_index("ix_prediction_log_segment_id", "prediction_log", ["segment_id"])
 
 
 def downgrade() -> None:
     """Drop prediction_log."""
-    op.drop_index("ix_prediction_log_segment_id", table_name="prediction_log")
     op.drop_index("ix_prediction_log_created_at", table_name="prediction_log")
     op.drop_table("prediction_log")
