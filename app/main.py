@@ -27,8 +27,10 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.rate_limit import RateLimiter
+from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry, watch_active_pointer
+from app.services.prediction_log import open_prediction_log
 from app.utils.static import CachedStaticFiles
 
 logger = logging.getLogger("app.startup")
@@ -70,6 +72,10 @@ def _lifespan(settings: Settings):
             settings.port,
         )
         poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
+        # Creating an engine connects to nothing; the writer migrates, then writes off the request path.
+        app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
+        app.state.db_sessions = session_factory(app.state.db_engine)
+        app.state.prediction_log = await run_in_threadpool(open_prediction_log, settings, app.state.db_engine)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -82,6 +88,9 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            if app.state.prediction_log is not None:
+                await run_in_threadpool(app.state.prediction_log.stop)
+            app.state.db_engine.dispose()
             mark_worker_stopped()
 
     return lifespan
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
+            {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
         ],
     )
     app.state.settings = settings

@@ -288,6 +288,59 @@ def _response_bytes(url: str, body: bytes) -> int:
     return size
 
 
+def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """6. The app with the prediction log on (SQLite, default settings) against the same app with it off."""
+    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
+    customers = np.random.default_rng(3).uniform([0, 1], [150, 100], (10_000, 2)).round(1).tolist()
+    batch = json.dumps({"customers": [{"annual_income": a, "spending_score": s} for a, s in customers]}).encode()
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_LEVEL": "WARNING"}
+    with (
+        # live_server points DATABASE_URL at a SQLite file beside the server log: the default kind of database.
+        live_server(env, workdir / "log-on.log") as on,
+        live_server({**env, "PREDICTION_LOG_ENABLED": "false"}, workdir / "log-off.log") as off,
+    ):
+        load = lambda server, path, body, connections: run_load(  # noqa: E731
+            server.url + path, body, connections=connections, seconds=sizes.http_seconds
+        )
+        single_on, single_off = _alternate(
+            sizes.http_rounds,
+            lambda: load(on, "/api/v1/predict", single, 16),
+            lambda: load(off, "/api/v1/predict", single, 16),
+        )
+        batch_on, batch_off = _alternate(
+            sizes.http_rounds,
+            lambda: load(on, "/api/v1/predict/batch", batch, 2),
+            lambda: load(off, "/api/v1/predict/batch", batch, 2),
+        )
+    rps_on = statistics.median(r.requests_per_second for r in single_on)
+    rps_off = statistics.median(r.requests_per_second for r in single_off)
+    batch_on_rate = statistics.median(r.requests_per_second for r in batch_on) * 10_000
+    batch_off_rate = statistics.median(r.requests_per_second for r in batch_off) * 10_000
+    errors = sum(r.errors for r in single_on + single_off + batch_on + batch_off)
+    return [
+        Figure(
+            "HTTP predict, prediction log on",
+            "req/s",
+            rps_on,
+            rps_off,
+            rps_on / rps_off,
+            "ratio >= 0.85",
+            rps_on / rps_off >= 0.85,
+            f"baseline: the same app with PREDICTION_LOG_ENABLED=false; SQLite; {errors} errors",
+        ),
+        Figure(
+            "HTTP batch of 10,000, prediction log on",
+            "customers/s",
+            batch_on_rate,
+            batch_off_rate,
+            batch_on_rate / batch_off_rate,
+            "ratio >= 0.8",
+            batch_on_rate / batch_off_rate >= 0.8,
+            "baseline: the same app with the log off; rows past the bounded queue are dropped and counted",
+        ),
+    ]
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -563,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict": lambda: bench_single_predict(model, sizes),
             "batch": lambda: bench_batch_predict(model, sizes),
             "http": lambda: bench_http(model_dir, sizes, workdir),
+            "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
             "startup": lambda: bench_startup(model_dir, sizes, workdir),
             "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
             "training": lambda: bench_training(sizes),

@@ -68,7 +68,9 @@ def public_mall_csv() -> Path:
 def make_settings(
     model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., Settings]:
-    """Settings pointing at the session's trained model, with overrides; .env is ignored."""
+    """Settings pointing at the session's trained model and a throwaway prediction log, with overrides; .env is
+    ignored."""
+    database = tmp_path_factory.mktemp("db") / "prediction_log.sqlite3"
 
     results_dir = tmp_path_factory.mktemp("score-results")
 
@@ -76,6 +78,7 @@ def make_settings(
         values = {
             "model_dir": model_dir,
             "data_path": default_data,
+            "database_url": f"sqlite:///{database}",
             "auto_train": False,
             "score_results_dir": results_dir,
         }

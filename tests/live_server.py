@@ -47,7 +47,10 @@ def live_server(
     """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once `ready_path` answers.
 
     It must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose.
+
+    Unless `env` names a DATABASE_URL, the prediction log goes to a SQLite file beside the log, never the project's.
     """
+    env = {"DATABASE_URL": f"sqlite:///{log_path.with_suffix('.sqlite3')}", **env}
     listener = None
     if command is None and os.name == "posix":
         # Hand uvicorn a socket that is already listening: a port found free and closed again can be taken by

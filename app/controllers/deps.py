@@ -1,10 +1,13 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
 import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings, SettingsDep
 from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
@@ -13,6 +16,7 @@ from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.models.store import key_id
 from app.schemas.prediction import BatchIn
+from app.services.prediction_log import PredictionLogWriter
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -117,3 +121,30 @@ async def limit_by_admin_key(request: Request) -> None:
 
 PredictRateLimit = Depends(limit_by_client_ip)
 AdminRateLimit = Depends(limit_by_admin_key)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionLogTarget:
+    """Where a route's predictions are logged: the app's writer (None when logging is off) and the request id."""
+
+    writer: PredictionLogWriter | None
+    request_id: str | None
+
+
+async def get_prediction_log(request: Request) -> PredictionLogTarget:
+    """The prediction log writer the lifespan started, with this request's id."""
+    return PredictionLogTarget(
+        getattr(request.app.state, "prediction_log", None), getattr(request.state, "request_id", None)
+    )
+
+
+PredictionLogDep = Annotated[PredictionLogTarget, Depends(get_prediction_log)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request, closed after it."""
+    with request.app.state.db_sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

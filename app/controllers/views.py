@@ -6,11 +6,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import RegistryDep, SegmenterDep
+from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep
 from app.core.config import SettingsDep
 from app.core.errors import InvalidRequest, UnknownResult, UnsupportedUpload, UploadTooLarge
 from app.core.templating import templates
-from app.services import pages, results, uploads
+from app.services import monitoring, pages, results, uploads
+from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
 
 router = APIRouter(include_in_schema=False)
 
@@ -80,3 +81,16 @@ def score_download(token: str, settings: SettingsDep) -> FileResponse:
     if path is None:
         raise UnknownResult("this labelled file is not available any more; score the file again")
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=results.download_name(path))
+
+
+@router.get("/monitoring", response_class=HTMLResponse)
+def monitoring_dashboard(
+    request: Request,
+    model: SegmenterDep,
+    session: SessionDep,
+    window: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = DEFAULT_WINDOW,
+) -> HTMLResponse:
+    """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
+    report = monitoring.drift(session, model, window=window)
+    volume = monitoring.prediction_volume(session, model)
+    return templates.TemplateResponse(request, "monitoring.html", pages.monitoring_page(model, report, volume))

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
 
 
 class Settings(BaseSettings):
@@ -83,6 +84,15 @@ class Settings(BaseSettings):
     timeout_keep_alive: float = Field(5.0, gt=0, le=600)
     # `python main.py` with WORKERS > 1: seconds a worker may take to start or to answer uvicorn's ping.
     worker_healthcheck_timeout: int = Field(30, ge=1, le=600)
+    # SQLAlchemy URL of the prediction log: SQLite by default, or postgresql+psycopg://user:pass@host/db.
+    # A SecretStr because a PostgreSQL URL carries a password; it is never logged.
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    prediction_log_enabled: bool = True
+    # Share of predictions logged, 0..1 (1 logs every prediction).
+    prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0)
+    prediction_log_retention_days: int = Field(30, ge=1)
+    # Rows waiting to be written; past this, new rows are dropped and counted rather than held in memory.
+    prediction_log_queue_rows: int = Field(100_000, ge=1)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -143,6 +153,14 @@ class Settings(BaseSettings):
     def _known_storage(cls, value: str) -> str:
         if not value.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _default_database(cls, value: object) -> object:
+        # An empty DATABASE_URL (as in .env.example) means the default SQLite file.
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_DATABASE_URL
         return value
 
     @field_validator("cors_origins", mode="before")

@@ -154,3 +154,10 @@ class RateLimited(SegmentationError):
     def headers(self) -> dict[str, str]:
         """Retry-After, in whole seconds."""
         return {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseUnavailable(SegmentationError):
+    """The prediction log database cannot be read right now."""
+
+    status_code = 503
+    error_type = "database_unavailable"

@@ -172,6 +172,8 @@ def _match_reference(
     ]
     if not labels or not candidates:
         return {}
+    from scipy.optimize import linear_sum_assignment  # naming runs at training; serving never imports scipy
+
     old = np.array([[segment.centroid[f] for f in features] for segment in candidates])
     cost = np.linalg.norm(centroids[labels][:, None, :] - old[None, :, :], axis=2)
     rows, cols = linear_sum_assignment(cost)

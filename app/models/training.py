@@ -30,6 +30,7 @@ from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.model import FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.store import VersionStore, new_version_id
+from app.models.reference import drift_reference
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
@@ -190,7 +191,13 @@ def fit_model(
     used = sorted({*(used_ids or []), *(reference.info.get("segment_ids_used", []) if reference else [])})
     segments = _profiles(X, Z, scaler, kmeans, features, demographics or {}, reference, used)
     info["segment_ids_used"] = sorted({*used, *(segment.segment_id for segment in segments)})
-    return SegmentationModel.from_estimators(scaler, kmeans, list(features), segments, info)
+    model = SegmentationModel.from_estimators(scaler, kmeans, list(features), segments, info)
+    # The drift reference needs the model's own flags on its training data, so it is added before anyone sees it.
+    scores = model.score(X)
+    info["drift_reference"] = drift_reference(
+        X, list(features), atypical=scores.is_atypical, out_of_range=scores.out_of_range.any(axis=1)
+    )
+    return model
 
 
 def train(

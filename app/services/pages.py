@@ -13,7 +13,7 @@ from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
-from app.services import charts, prediction, results, segments
+from app.services import charts, monitoring_charts, prediction, results, segments
 from app.services.uploads import Upload
 
 if TYPE_CHECKING:
@@ -301,3 +301,23 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
         }
     )
     return context
+
+
+# Each status has a symbol and a word, so colour is never the only cue.
+STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
+
+
+def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: dict[str, Any]) -> dict[str, Any]:
+    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry."""
+    styles = {style.segment_id: style for style in charts.segment_styles(model)}
+    return {
+        "report": report,
+        "volume": volume,
+        "volume_chart": monitoring_charts.volume_chart(volume, styles),
+        "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
+        "mix_chart": monitoring_charts.mix_chart(report["segment_mix"], styles) if report["segment_mix"] else None,
+        "trained_at": model.info.get("trained_at"),
+        "model_version": model.version,
+        "symbols": STATUS_SYMBOLS,
+        "styles": styles,
+    }

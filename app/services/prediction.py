@@ -9,6 +9,7 @@ import numpy as np
 from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
+from app.services.prediction_log import PredictionLogWriter, log_scores
 
 
 def feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:
@@ -86,19 +87,34 @@ def render_predictions(model: SegmentationModel, X: np.ndarray, scores: Scores) 
     ]
 
 
-def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> dict[str, Any]:
-    """Segment one customer, with description, strategy, confidence, runner-up and flags."""
+def predict_customer(
+    model: SegmentationModel,
+    customer: Mapping[str, float],
+    *,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags; logged when `log` is on."""
     X = feature_matrix(model, [customer])
     scores = model.score_one(X[0].tolist())
     record_scores(model, scores, source="single")
+    log_scores(log, model, X, scores, request_id=request_id, source="single")
     return render_predictions(model, X, scores)[0]
 
 
-def predict_customers(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> dict[str, Any]:
-    """Segment many customers in input order, with the count per segment."""
+def predict_customers(
+    model: SegmentationModel,
+    customers: Sequence[Mapping[str, float]],
+    *,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+    source: str = "batch",
+) -> dict[str, Any]:
+    """Segment many customers in input order, with the count per segment; logged when `log` is on."""
     X = feature_matrix(model, customers)
     scores = model.score(X)
-    record_scores(model, scores, source="batch")
+    record_scores(model, scores, source=source)
+    log_scores(log, model, X, scores, request_id=request_id, source=source)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     predictions = render_predictions(model, X, scores)
     for customer, rendered in zip(customers, predictions, strict=True):

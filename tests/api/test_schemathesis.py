@@ -26,6 +26,7 @@ app = create_app(
     Settings(
         _env_file=None,
         model_dir=_workdir / "models_artifacts",
+        database_url=f"sqlite:///{_workdir / 'prediction_log.sqlite3'}",
         auto_train=False,
     )
 )

@@ -75,6 +75,8 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},
         ("/api/v1/model/info", "get"): {"200", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
+        ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
+        ("/api/v1/monitoring/predictions", "get"): {"200", "422", "503"},
     }
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep
+from app.controllers.deps import BatchDep, PredictionLogDep, PredictRateLimit, RequestedModelDep
 from app.core.routing import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
@@ -34,10 +34,11 @@ def predict(
         CustomerIn, Body(openapi_examples={"vip": {"value": {"annual_income": 120, "spending_score": 90}}})
     ],
     model: RequestedModelDep,
+    log: PredictionLogDep,
 ) -> FastJSONResponse:
     """Segment one customer (plain def: prediction is CPU work and runs in the thread pool)."""
     # The service output is built to match Prediction; returning a response skips re-validating it.
-    return FastJSONResponse(prediction.predict_customer(model, customer))
+    return FastJSONResponse(prediction.predict_customer(model, customer, log=log.writer, request_id=log.request_id))
 
 
 @router.post(
@@ -47,6 +48,8 @@ def predict(
     description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
     "come back in input order, with the number of customers in each segment.",
 )
-def predict_batch(batch: BatchDep, model: RequestedModelDep) -> FastJSONResponse:
+def predict_batch(batch: BatchDep, model: RequestedModelDep, log: PredictionLogDep) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
-    return FastJSONResponse(prediction.predict_customers(model, batch.customers))
+    return FastJSONResponse(
+        prediction.predict_customers(model, batch.customers, log=log.writer, request_id=log.request_id)
+    )

@@ -1,0 +1,49 @@
+"""Monitoring: drift of recent predictions, and prediction volume per segment over time."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.controllers.deps import SegmenterDep, SessionDep
+from app.schemas.common import error_responses
+from app.schemas.monitoring import DriftResponse, IsoDateTime, PredictionVolume
+from app.services import monitoring
+from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
+
+router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+
+
+@router.get(
+    "/drift",
+    response_model=DriftResponse,
+    summary="Drift of recent predictions",
+    description="Compares the last `window` logged predictions with the model's training data: per feature PSI, KS "
+    "and Wasserstein/std; the segment mix (PSI and chi-squared); atypical and out-of-range rates. Each check and the "
+    "top-level `status` is `stable`, `watch` or `drift`, or `insufficient data` for a small window.",
+    responses=error_responses(422, 503),
+)
+def drift(
+    model: SegmenterDep,
+    session: SessionDep,
+    window: Annotated[int, Query(ge=1, le=MAX_WINDOW, description="How many recent predictions.")] = DEFAULT_WINDOW,
+) -> dict[str, Any]:
+    """Drift checks of the last `window` logged predictions."""
+    return monitoring.drift(session, model, window=window)
+
+
+@router.get(
+    "/predictions",
+    response_model=PredictionVolume,
+    summary="Prediction volume per segment",
+    description="Logged predictions per segment, per hour for spans up to two days and per day beyond, since "
+    "`since` (ISO 8601; default: seven days ago; a time without a zone is UTC). At most 400 buckets are returned: "
+    "an older `since` is moved forward.",
+    responses=error_responses(422, 503),
+)
+def predictions(
+    model: SegmenterDep,
+    session: SessionDep,
+    since: Annotated[IsoDateTime | None, Query(description="Start of the range, ISO 8601.")] = None,
+) -> dict[str, Any]:
+    """Recent volume per segment over time."""
+    return monitoring.prediction_volume(session, model, since=since)

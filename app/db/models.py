@@ -1,0 +1,56 @@
+"""Tables, as typed SQLAlchemy 2 ORM classes."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Float, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+PREDICTION_SOURCES = ("single", "batch", "csv")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite stores naive text, so UTC is implied there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store UTC; naive values are taken to be UTC already."""
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read back as an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class PredictionLog(Base):
+    """One answered prediction: what was asked, what the model said, and where the request came from."""
+
+    __tablename__ = "prediction_log"
+    __table_args__ = (CheckConstraint(f"source IN {PREDICTION_SOURCES!r}", name="ck_prediction_log_source"),)
+
+    # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    # Feature values by name, as the model saw them.
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    segment_id: Mapped[int]
+    segment_name: Mapped[str] = mapped_column(String(100))
+    distance: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    is_atypical: Mapped[bool]
+    out_of_range: Mapped[bool]
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(8))

@@ -1,0 +1,176 @@
+"""Query types and responses of /api/v1/monitoring."""
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    """Refuse numbers (pydantic would read them as Unix timestamps): the schema promises ISO 8601."""
+    if not (isinstance(value, str) and _ISO_DATE.match(value)) and not isinstance(value, datetime):
+        raise ValueError("expected an ISO 8601 date or date-time, such as 2026-01-31T12:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+Status = Literal["stable", "watch", "drift"]
+
+
+class Histogram(BaseModel):
+    """Shares of reference and recent customers in the reference's decile bins."""
+
+    edges: list[float] = Field(description="The reference's decile edges (11 values; the outer bins are open).")
+    reference: list[float]
+    current: list[float]
+
+
+class FeatureDrift(BaseModel):
+    """Drift of one feature."""
+
+    feature: str
+    label: str
+    status: Status
+    psi: float = Field(description="Population stability index over the reference's decile bins.")
+    ks_statistic: float
+    ks_p_value: float
+    wasserstein_over_std: float = Field(description="Wasserstein distance divided by the reference std.")
+    decided_by: Literal["ks", "wasserstein"] = Field(description="The test that decides, by reference size.")
+    reference_mean: float
+    current_mean: float
+    message: str
+    histogram: Histogram
+
+
+class SegmentShare(BaseModel):
+    """One segment's share of training and of recent customers."""
+
+    segment_id: int
+    segment_name: str
+    training_share: float
+    current_share: float
+    count: int
+
+
+class SegmentMixDrift(BaseModel):
+    """Drift of the mix of segments."""
+
+    status: Status
+    psi: float
+    chi2: float
+    chi2_p_value: float
+    jensen_shannon: float
+    decided_by: Literal["chi2", "jensen_shannon"]
+    segments: list[SegmentShare]
+    message: str
+
+
+class RateDrift(BaseModel):
+    """A rate of flagged predictions against its training rate."""
+
+    check: Literal["atypical", "out_of_range"]
+    status: Status
+    training_rate: float
+    current_rate: float
+    message: str
+
+
+class DriftWindow(BaseModel):
+    """The predictions that were compared."""
+
+    requested: int
+    size: int
+    minimum: int = Field(description="Fewer predictions than this give `insufficient data`.")
+    first: datetime | None
+    last: datetime | None
+
+
+class Method(BaseModel):
+    """One row of the table of methods and thresholds."""
+
+    check: str
+    method: str
+    thresholds: str
+    source: str
+
+
+class DriftResponse(BaseModel):
+    """Every drift check of the recent window against the model's training data."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "drift",
+                    "model_version": "20261128.010000-1a2b3c4d",
+                    "trained_at": "2026-11-28T01:00:00+00:00",
+                    "window": {"requested": 1000, "size": 1000, "minimum": 100, "first": None, "last": None},
+                    "messages": [
+                        "Young Trendsetter is 31% of recent customers against 11% in training: consider retraining."
+                    ],
+                    "features": [],
+                    "segment_mix": None,
+                    "rates": [],
+                    "methods": [],
+                }
+            ]
+        }
+    )
+
+    status: Literal["stable", "watch", "drift", "insufficient data"]
+    model_version: str
+    trained_at: str | None
+    window: DriftWindow
+    messages: list[str] = Field(description="Plain-language lines for every check that is not stable.")
+    features: list[FeatureDrift]
+    segment_mix: SegmentMixDrift | None
+    rates: list[RateDrift]
+    methods: list[Method]
+
+
+class VolumeSegment(BaseModel):
+    """A segment that appears in the series."""
+
+    segment_id: int
+    segment_name: str
+
+
+class VolumePoint(BaseModel):
+    """Predictions in one hour or day, per segment id."""
+
+    start: datetime
+    counts: dict[str, int]
+    total: int
+
+
+class PredictionVolume(BaseModel):
+    """Logged predictions per segment over time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-11-27T00:00:00+00:00",
+                    "until": "2026-11-28T01:00:00+00:00",
+                    "bucket": "hour",
+                    "total": 12,
+                    "truncated": False,
+                    "segments": [{"segment_id": 1, "segment_name": "VIP / Whale"}],
+                    "series": [{"start": "2026-11-28T00:00:00+00:00", "counts": {"1": 12}, "total": 12}],
+                }
+            ]
+        }
+    )
+
+    since: datetime
+    until: datetime
+    bucket: Literal["hour", "day"]
+    total: int
+    truncated: bool = Field(description="True when more rows matched than were read.")
+    segments: list[VolumeSegment]
+    series: list[VolumePoint]

@@ -1,0 +1,332 @@
+"""Drift: are recent customers still like the ones the model was trained on?
+
+Every check compares the recent window of logged predictions with the reference the model stored at training time
+(`info["drift_reference"]`: per-feature deciles and quantiles, and the training atypical rate).
+
+| check | method | stable | watch | drift | source |
+|---|---|---|---|---|---|
+| feature | PSI over the reference's decile bins | < 0.1 | 0.1-0.25 | >= 0.25 | [1] |
+| feature | KS statistic, two-sample p-value (reference <= 1,000 rows) | p >= 0.05 | | p < 0.05 | [2] |
+| feature | Wasserstein distance / reference std (reference > 1,000 rows) | < 0.1 | | >= 0.1 | [2] |
+| segment mix | PSI over segment shares | < 0.1 | 0.1-0.25 | >= 0.25 | [1] |
+| segment mix | chi-squared test, training vs recent counts (reference <= 1,000 rows) | p >= 0.05 | | p < 0.05 | [3] |
+| segment mix | Jensen-Shannon distance of the shares (reference > 1,000 rows) | < 0.1 | | >= 0.1 | [3] |
+| atypical rate | recent rate against training (about 5% by construction) | <= 2x | 2x-3x | > 3x | [4] |
+| out-of-range rate | share of customers outside the training range | <= 1% | 1%-5% | > 5% | [4] |
+
+[1] the industry bands for the population stability index (credit-scoring practice, e.g. Siddiqi,
+    "Credit Risk Scorecards", 2006).
+[2] Evidently's defaults for numeric features: KS on references of at most 1,000 rows, Wasserstein distance over
+    the reference std (0.1) on larger ones.
+[3] Evidently's defaults for categories: chi-squared (p < 0.05) on references of at most 1,000 rows,
+    Jensen-Shannon distance (0.1) on larger ones.
+[4] this project's choice: there is no published standard.
+
+A feature's or the segment mix's status is the worse of its PSI band and its distribution test, chosen by reference
+size as Evidently does (every statistic is always reported). The overall status is the worst check. Fewer than
+`MIN_WINDOW` predictions give `insufficient data`, never a verdict.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from app.models.features import FEATURES
+from app.models.model import SegmentationModel
+from app.models.reference import decile_bins
+
+STABLE, WATCH, DRIFT, INSUFFICIENT = "stable", "watch", "drift", "insufficient data"
+_RANK = {STABLE: 0, WATCH: 1, DRIFT: 2}
+MIN_WINDOW = 100
+DEFAULT_WINDOW = 1_000
+MAX_WINDOW = 100_000
+
+PSI_WATCH, PSI_DRIFT = 0.1, 0.25
+KS_P_VALUE = 0.05
+WASSERSTEIN_DRIFT = 0.1
+# Evidently switches from KS to Wasserstein above this many reference rows.
+KS_MAX_REFERENCE = 1_000
+CHI2_P_VALUE = 0.05
+JENSEN_SHANNON_DRIFT = 0.1
+ATYPICAL_WATCH, ATYPICAL_DRIFT = 2.0, 3.0
+OUT_OF_RANGE_WATCH, OUT_OF_RANGE_DRIFT = 0.01, 0.05
+# Shares below this count as this much in PSI, so an empty bin gives a large, finite value.
+PSI_FLOOR = 1e-4
+
+METHODS: list[dict[str, str]] = [
+    {
+        "check": "feature",
+        "method": "PSI over the reference's decile bins",
+        "thresholds": "stable < 0.1 <= watch < 0.25 <= drift",
+        "source": "industry bands for the population stability index",
+    },
+    {
+        "check": "feature",
+        "method": "KS statistic and two-sample p-value (decides when the reference has <= 1,000 rows)",
+        "thresholds": "drift when p < 0.05",
+        "source": "Evidently's default for numeric features on small references",
+    },
+    {
+        "check": "feature",
+        "method": "Wasserstein distance / reference std (decides when the reference has > 1,000 rows)",
+        "thresholds": "drift when >= 0.1",
+        "source": "Evidently's default for numeric features on larger references",
+    },
+    {
+        "check": "segment mix",
+        "method": "PSI over segment shares",
+        "thresholds": "stable < 0.1 <= watch < 0.25 <= drift",
+        "source": "industry bands for the population stability index",
+    },
+    {
+        "check": "segment mix",
+        "method": "chi-squared test of training against recent counts (decides when the reference has <= 1,000 rows)",
+        "thresholds": "drift when p < 0.05",
+        "source": "Evidently's default for categories on small references",
+    },
+    {
+        "check": "segment mix",
+        "method": "Jensen-Shannon distance of the shares (decides when the reference has > 1,000 rows)",
+        "thresholds": "drift when >= 0.1",
+        "source": "Evidently's default for categories on larger references",
+    },
+    {
+        "check": "atypical rate",
+        "method": "recent share of atypical customers against training (about 5%)",
+        "thresholds": "watch above 2x, drift above 3x",
+        "source": "this project's choice",
+    },
+    {
+        "check": "out-of-range rate",
+        "method": "recent share of customers outside the training range",
+        "thresholds": "watch above 1%, drift above 5%",
+        "source": "this project's choice",
+    },
+]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Recent logged predictions, oldest first: feature values by name, segment ids and flags."""
+
+    inputs: Mapping[str, np.ndarray]
+    segment_ids: np.ndarray
+    atypical: np.ndarray
+    out_of_range: np.ndarray
+    first: datetime | None = None
+    last: datetime | None = None
+    requested: int = DEFAULT_WINDOW
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.segment_ids)
+
+
+def worst(statuses: Sequence[str]) -> str:
+    """The most severe of some statuses (stable when there are none)."""
+    return max(statuses, key=_RANK.__getitem__, default=STABLE)
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """Population stability index of two share vectors: sum((a - e) * ln(a / e)), shares floored at 1e-4."""
+    e = np.maximum(np.asarray(expected, dtype=np.float64), PSI_FLOOR)
+    a = np.maximum(np.asarray(actual, dtype=np.float64), PSI_FLOOR)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _band(value: float, watch: float, drift: float) -> str:
+    """PSI bands: watch from `watch`, drift from `drift`."""
+    return DRIFT if value >= drift else WATCH if value >= watch else STABLE
+
+
+def _above(value: float, watch: float, drift: float) -> str:
+    """Rate limits: watch above `watch`, drift above `drift`."""
+    return DRIFT if value > drift else WATCH if value > watch else STABLE
+
+
+def reference_cdf(quantiles: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The reference CDF at `values`: linear between its stored quantiles, right-continuous where quantiles tie."""
+    probabilities = np.linspace(0.0, 1.0, len(quantiles))
+    distinct, first = np.unique(quantiles[::-1], return_index=True)
+    # For a value shared by several quantiles, the CDF there is the highest of their probabilities.
+    highest = probabilities[::-1][first]
+    return np.interp(values, distinct, highest, left=0.0, right=1.0)
+
+
+def ks_against_reference(quantiles: np.ndarray, n_reference: int, current: np.ndarray) -> tuple[float, float]:
+    """KS statistic of `current` against the reference CDF, with the asymptotic two-sample p-value.
+
+    As scipy's ks_2samp does for two samples, both CDFs are compared at every point where either steps (the
+    current values and the reference quantiles), each CDF taken just after the point.
+    """
+    from scipy.stats import kstwobign
+
+    values = np.sort(current)
+    points = np.union1d(values, quantiles)
+    empirical = np.searchsorted(values, points, side="right") / len(values)
+    statistic = float(np.max(np.abs(empirical - reference_cdf(quantiles, points))))
+    n = len(values)
+    effective = np.sqrt(n * n_reference / (n + n_reference))
+    return statistic, float(kstwobign.sf(statistic * effective))
+
+
+def wasserstein_over_std(quantiles: np.ndarray, std: float, current: np.ndarray) -> float:
+    """Earth mover's distance between the reference and current quantile functions, in reference std units."""
+    probabilities = np.linspace(0.0, 1.0, len(quantiles))
+    current_quantiles = np.quantile(current, probabilities)
+    distance = float(np.trapezoid(np.abs(current_quantiles - quantiles), probabilities))
+    return distance / std if std > 0 else 0.0
+
+
+def _feature_check(feature: str, reference: Mapping[str, Any], n_reference: int, values: np.ndarray) -> dict:
+    label = FEATURES[feature].label if feature in FEATURES else feature
+    quantiles = np.asarray(reference["quantiles"], dtype=np.float64)
+    edges = decile_bins(reference["deciles"])
+    expected = np.asarray(reference["decile_counts"], dtype=np.float64)
+    expected /= expected.sum()
+    actual = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1) / len(values)
+    psi_value = psi(expected, actual)
+    ks_statistic, ks_p_value = ks_against_reference(quantiles, n_reference, values)
+    wasserstein = wasserstein_over_std(quantiles, reference["std"], values)
+    decided_by = "ks" if n_reference <= KS_MAX_REFERENCE else "wasserstein"
+    test_drift = ks_p_value < KS_P_VALUE if decided_by == "ks" else wasserstein >= WASSERSTEIN_DRIFT
+    status = worst([_band(psi_value, PSI_WATCH, PSI_DRIFT), DRIFT if test_drift else STABLE])
+    current_mean = float(values.mean())
+    shift = (current_mean - reference["mean"]) / reference["std"] if reference["std"] > 0 else 0.0
+    return {
+        "feature": feature,
+        "label": label,
+        "status": status,
+        "psi": psi_value,
+        "ks_statistic": ks_statistic,
+        "ks_p_value": ks_p_value,
+        "wasserstein_over_std": wasserstein,
+        "decided_by": decided_by,
+        "reference_mean": reference["mean"],
+        "current_mean": current_mean,
+        "message": f"{label}: recent customers average {current_mean:.1f} against {reference['mean']:.1f} in "
+        f"training ({shift:+.1f} training std){_advice(status)}",
+        "histogram": {
+            "edges": reference["deciles"],
+            "reference": expected.tolist(),
+            "current": actual.tolist(),
+        },
+    }
+
+
+def _advice(status: str) -> str:
+    return {STABLE: ".", WATCH: ": keep watching.", DRIFT: ": consider retraining."}[status]
+
+
+def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray) -> dict[str, Any]:
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import chi2_contingency
+
+    counts = np.array([(segment_ids == segment.segment_id).sum() for segment in model.segments], dtype=np.float64)
+    sizes = np.array([segment.size for segment in model.segments], dtype=np.float64)
+    training = sizes / sizes.sum()
+    current = counts / max(counts.sum(), 1.0)
+    psi_value = psi(training, current)
+    # Both samples are finite, so the test is on the 2 x k table of counts (segments no one fell in are left out).
+    table = np.array([sizes, counts])[:, (sizes + counts) > 0]
+    chi2, p_value, _, _ = chi2_contingency(table, correction=False)
+    js = float(jensenshannon(training, current))
+    n_reference = int(sizes.sum())
+    decided_by = "chi2" if n_reference <= KS_MAX_REFERENCE else "jensen_shannon"
+    test_drift = p_value < CHI2_P_VALUE if decided_by == "chi2" else js >= JENSEN_SHANNON_DRIFT
+    status = worst([_band(psi_value, PSI_WATCH, PSI_DRIFT), DRIFT if test_drift else STABLE])
+    moved = int(np.argmax(np.abs(current - training)))
+    name = model.segments[moved].name
+    return {
+        "status": status,
+        "psi": psi_value,
+        "chi2": float(chi2),
+        "chi2_p_value": float(p_value),
+        "jensen_shannon": js,
+        "decided_by": decided_by,
+        "segments": [
+            {
+                "segment_id": segment.segment_id,
+                "segment_name": segment.name,
+                "training_share": float(share),
+                "current_share": float(now),
+                "count": int(count),
+            }
+            for segment, share, now, count in zip(model.segments, training, current, counts, strict=True)
+        ],
+        "message": f"{name} is {current[moved]:.0%} of recent customers against {training[moved]:.0%} in "
+        f"training{_advice(status)}",
+    }
+
+
+def _rate_check(check: str, label: str, current: float, training: float, status: str) -> dict[str, Any]:
+    return {
+        "check": check,
+        "status": status,
+        "training_rate": training,
+        "current_rate": current,
+        "message": f"{current:.1%} of recent customers are {label} against {training:.1%} in training{_advice(status)}",
+    }
+
+
+def _rates(reference: Mapping[str, Any], window: Window) -> list[dict[str, Any]]:
+    training_atypical = float(reference.get("atypical_rate", 0.05))
+    atypical = float(np.mean(window.atypical))
+    ratio = atypical / training_atypical if training_atypical > 0 else (np.inf if atypical else 0.0)
+    out_of_range = float(np.mean(window.out_of_range))
+    training_out = float(reference.get("out_of_range_rate", 0.0))
+    return [
+        _rate_check("atypical", "atypical", atypical, training_atypical, _above(ratio, ATYPICAL_WATCH, ATYPICAL_DRIFT)),
+        _rate_check(
+            "out_of_range",
+            "outside the training range",
+            out_of_range,
+            training_out,
+            _above(out_of_range, OUT_OF_RANGE_WATCH, OUT_OF_RANGE_DRIFT),
+        ),
+    ]
+
+
+def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
+    """Every drift check of `window` against the model's training reference, with statuses and plain advice."""
+    reference = model.info.get("drift_reference")
+    base = {
+        "model_version": model.version,
+        "trained_at": model.info.get("trained_at"),
+        "window": {
+            "requested": window.requested,
+            "size": len(window),
+            "minimum": MIN_WINDOW,
+            "first": window.first.isoformat() if window.first else None,
+            "last": window.last.isoformat() if window.last else None,
+        },
+        "methods": METHODS,
+        "features": [],
+        "segment_mix": None,
+        "rates": [],
+    }
+    if len(window) < MIN_WINDOW:
+        message = (
+            f"Only {len(window)} logged predictions in the window: drift checks need at least {MIN_WINDOW}, "
+            "so there is no verdict yet."
+        )
+        return base | {"status": INSUFFICIENT, "messages": [message]}
+    if reference is None:
+        message = "This model was trained before drift references were kept: retrain it to enable drift checks."
+        return base | {"status": INSUFFICIENT, "messages": [message]}
+    features = [
+        _feature_check(name, reference["features"][name], reference["n_samples"], np.asarray(window.inputs[name]))
+        for name in model.features
+        if name in reference["features"] and name in window.inputs
+    ]
+    mix = _segment_mix(model, np.asarray(window.segment_ids))
+    rates = _rates(reference, window)
+    checks = [*features, mix, *rates]
+    status = worst([check["status"] for check in checks])
+    messages = [check["message"] for check in checks if check["status"] != STABLE]
+    if not messages:
+        messages = ["Every check is stable: recent customers look like the training customers."]
+    return base | {"status": status, "features": features, "segment_mix": mix, "rates": rates, "messages": messages}

@@ -1,0 +1,123 @@
+"""Reads of the prediction log for monitoring: the recent window for drift, and volume per segment over time."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.core.errors import DatabaseUnavailable
+from app.db.models import PredictionLog
+from app.models.model import SegmentationModel
+from app.services.drift import DEFAULT_WINDOW, Window, drift_report
+
+DEFAULT_SINCE = timedelta(days=7)
+# Most rows read for the volume series; older ones in the range are left out (the response says so).
+MAX_VOLUME_ROWS = 500_000
+# Up to this span the series is hourly, beyond it daily.
+HOURLY_SPAN = timedelta(days=2)
+MAX_BUCKETS = 400
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a database failure into DatabaseUnavailable (a 503), never a 500."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(
+                f"the prediction log database cannot be read ({type(exc).__name__}); predictions are still served"
+            ) from None
+
+    return wrapper
+
+
+@_database_errors
+def recent_window(session: Session, *, size: int = DEFAULT_WINDOW) -> Window:
+    """The last `size` logged predictions, oldest first."""
+    log = PredictionLog
+    rows = session.execute(
+        select(log.created_at, log.inputs, log.segment_id, log.is_atypical, log.out_of_range)
+        .order_by(log.id.desc())
+        .limit(size)
+    ).all()[::-1]
+    names = sorted({name for row in rows for name in row.inputs})
+    inputs = {name: np.array([row.inputs.get(name, np.nan) for row in rows], dtype=np.float64) for name in names}
+    return Window(
+        inputs={name: values[~np.isnan(values)] for name, values in inputs.items()},
+        segment_ids=np.array([row.segment_id for row in rows], dtype=np.int64),
+        atypical=np.array([row.is_atypical for row in rows], dtype=bool),
+        out_of_range=np.array([row.out_of_range for row in rows], dtype=bool),
+        first=rows[0].created_at if rows else None,
+        last=rows[-1].created_at if rows else None,
+        requested=size,
+    )
+
+
+def drift(session: Session, model: SegmentationModel, *, window: int = DEFAULT_WINDOW) -> dict[str, Any]:
+    """The drift report of the last `window` logged predictions against the model's training reference."""
+    return drift_report(model, recent_window(session, size=window))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@_database_errors
+def prediction_volume(
+    session: Session, model: SegmentationModel, *, since: datetime | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Logged predictions per segment per hour (spans up to two days) or per day, from `since` (default 7 days)."""
+    now = _utc(now or datetime.now(UTC))
+    since = _utc(since) if since else now - DEFAULT_SINCE
+    step = timedelta(hours=1) if now - since <= HOURLY_SPAN else timedelta(days=1)
+    since = max(since, now - (MAX_BUCKETS - 1) * step)
+    log = PredictionLog
+    rows = session.execute(
+        select(log.created_at, log.segment_id)
+        .where(log.created_at >= since)
+        .order_by(log.id.desc())
+        .limit(MAX_VOLUME_ROWS + 1)
+    ).all()
+    truncated = len(rows) > MAX_VOLUME_ROWS
+    rows = rows[:MAX_VOLUME_ROWS]
+    start = _floor(since, step)
+    n_buckets = max(int((now - start) / step) + 1, 1)
+    names = {segment.segment_id: segment.name for segment in model.segments}
+    ids = sorted(names | {row.segment_id: f"Segment {row.segment_id}" for row in rows if row.segment_id not in names})
+    column = {segment_id: i for i, segment_id in enumerate(ids)}
+    counts = np.zeros((n_buckets, len(ids)), dtype=np.int64)
+    for created_at, segment_id in rows:
+        bucket = int((created_at - start) / step)
+        if 0 <= bucket < n_buckets:
+            counts[bucket, column[segment_id]] += 1
+    return {
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "bucket": "hour" if step == timedelta(hours=1) else "day",
+        "total": int(counts.sum()),
+        "truncated": truncated,
+        "segments": [{"segment_id": i, "segment_name": names.get(i, f"Segment {i}")} for i in ids],
+        "series": [
+            {
+                "start": (start + b * step).isoformat(),
+                "counts": {str(i): int(counts[b, column[i]]) for i in ids},
+                "total": int(counts[b].sum()),
+            }
+            for b in range(n_buckets)
+        ],
+    }
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0) if step < timedelta(days=1) else midnight

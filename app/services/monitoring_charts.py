@@ -1,0 +1,124 @@
+"""Geometry of the monitoring page's SVG charts: volume per segment over time, feature histograms, segment mix."""
+
+import math
+from datetime import datetime
+from typing import Any
+
+from app.services.charts import SegmentStyle
+from app.utils.scales import LinearScale, nice_ticks
+
+# Narrow view boxes keep chart text readable when a phone scales them to 375 px.
+VOLUME_SIZE = (420, 240)
+HISTOGRAM_SIZE = (360, 220)
+MIX_ROW_HEIGHT = 44
+
+
+def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dict[str, Any] | None:
+    """One line per segment: predictions per hour or day; None when nothing was logged in the range."""
+    if volume["total"] == 0:
+        return None
+    width, height = VOLUME_SIZE
+    left, right, top, bottom = 44, 28, 14, 40
+    series = volume["series"]
+    x = LinearScale(0, max(len(series) - 1, 1), left, width - right)
+    peak = max(max(point["counts"].values(), default=0) for point in series)
+    ticks = nice_ticks(0, max(peak, 1), 4)
+    y = LinearScale(0, max(ticks[-1], peak), height - bottom, top)
+    # About five labels, counted back from the latest bucket so that it is always labelled.
+    every = max(1, math.ceil(len(series) / 5))
+    fmt = "%H:%M" if volume["bucket"] == "hour" else "%d %b"
+    lines = []
+    for segment in volume["segments"]:
+        key = str(segment["segment_id"])
+        style = styles.get(segment["segment_id"])
+        points = [
+            {"x": round(x(i), 2), "y": round(y(point["counts"][key]), 2), "count": point["counts"][key]}
+            for i, point in enumerate(series)
+        ]
+        lines.append({"segment": segment, "style": style, "points": points, "total": sum(p["count"] for p in points)})
+    return {
+        "width": width,
+        "height": height,
+        "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
+        "y_ticks": [{"value": t, "px": round(y(t), 2)} for t in ticks],
+        "x_ticks": [
+            {
+                "label": datetime.fromisoformat(point["start"]).strftime(fmt),
+                "px": round(x(i), 2),
+                "anchor": "end" if i == len(series) - 1 and i else "middle",
+            }
+            for i, point in enumerate(series)
+            if (len(series) - 1 - i) % every == 0
+        ],
+        "lines": lines,
+        "bucket": volume["bucket"],
+    }
+
+
+def histogram_chart(check: dict[str, Any]) -> dict[str, Any]:
+    """Reference and current shares side by side in each of the reference's decile bins."""
+    width, height = HISTOGRAM_SIZE
+    left, right, top, bottom = 40, 8, 12, 44
+    histogram = check["histogram"]
+    reference, current = histogram["reference"], histogram["current"]
+    n = len(reference)
+    peak = max(*reference, *current, 0.01)
+    ticks = nice_ticks(0, peak, 3)
+    y = LinearScale(0, max(ticks[-1], peak), height - bottom, top)
+    slot = (width - left - right) / n
+    bar = slot * 0.38
+    # Interior edges label the boundaries between bins; ties in the deciles merge bins, so use the stored order.
+    edges = sorted(set(histogram["edges"][1:-1]))
+    bins = []
+    for i in range(n):
+        x0 = left + i * slot
+        bins.append(
+            {
+                "reference": {"x": round(x0 + slot * 0.1, 2), "y": round(y(reference[i]), 2), "share": reference[i]},
+                "current": {"x": round(x0 + slot * 0.1 + bar, 2), "y": round(y(current[i]), 2), "share": current[i]},
+                "label": _bin_label(edges, i),
+            }
+        )
+    return {
+        "id": f"hist-{check['feature']}",
+        "feature": check["feature"],
+        "label": check["label"],
+        "width": width,
+        "height": height,
+        "bar": round(bar, 2),
+        "base": round(y(0), 2),
+        "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
+        "y_ticks": [{"value": t, "px": round(y(t), 2)} for t in ticks],
+        "x_ticks": [{"label": f"{edge:g}", "px": round(left + (i + 1) * slot, 2)} for i, edge in enumerate(edges)],
+        "bins": bins,
+    }
+
+
+def _bin_label(edges: list[float], i: int) -> str:
+    if i == 0:
+        return f"below {edges[0]:g}" if edges else "all"
+    if i >= len(edges):
+        return f"{edges[-1]:g} and above"
+    return f"{edges[i - 1]:g} to {edges[i]:g}"
+
+
+def mix_chart(mix: dict[str, Any], styles: dict[int, SegmentStyle]) -> dict[str, Any]:
+    """Training and recent share of every segment as paired horizontal bars."""
+    width = VOLUME_SIZE[0]
+    left, right, top = 8, 96, 8
+    rows = mix["segments"]
+    peak = max(max(row["training_share"], row["current_share"]) for row in rows) or 1.0
+    x = LinearScale(0, peak, left, width - right)
+    bars = []
+    for i, row in enumerate(rows):
+        y0 = top + i * MIX_ROW_HEIGHT
+        bars.append(
+            {
+                "row": row,
+                "style": styles.get(row["segment_id"]),
+                "label_y": y0 + 10,
+                "training": {"y": y0 + 14, "width": round(x(row["training_share"]) - left, 2)},
+                "current": {"y": y0 + 26, "width": round(x(row["current_share"]) - left, 2)},
+            }
+        )
+    return {"width": width, "height": top + len(rows) * MIX_ROW_HEIGHT, "left": left, "bars": bars}

@@ -1,0 +1,410 @@
+"""The prediction log writer: rows are queued on the request path and written in batches by one background thread.
+
+Logging never slows or breaks prediction. `submit` only appends to a bounded in-memory queue (no I/O, no waiting);
+when the queue is full, or a write fails because the database is down or slow, the rows are dropped and counted,
+and a warning is logged at most once a minute.
+"""
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.db.models import PredictionLog
+from app.models.model import Scores, SegmentationModel
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+# Seconds between writes when rows trickle in; a burst wakes the writer at once.
+FLUSH_INTERVAL = 0.5
+# Rows per INSERT transaction.
+WRITE_BATCH_ROWS = 5_000
+# Seconds between retention runs, and between warnings about dropped rows.
+RETENTION_INTERVAL = 3_600.0
+WARNING_INTERVAL = 60.0
+# Seconds between attempts to prepare (migrate) a database that was unreachable.
+PREPARE_RETRY_INTERVAL = 60.0
+
+_TABLE = PredictionLog.__table__
+_COLUMNS = (
+    "created_at",
+    "model_version",
+    "inputs",
+    "segment_id",
+    "segment_name",
+    "distance",
+    "confidence",
+    "is_atypical",
+    "out_of_range",
+    "request_id",
+    "source",
+)
+# How SQLAlchemy stores a DATETIME in SQLite, so rows written here read back like any other.
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+_totals_lock = threading.Lock()
+_totals = {"queued": 0, "written": 0, "dropped": 0}
+
+
+def log_counters() -> dict[str, int]:
+    """Process-wide totals of rows queued, written and dropped by every writer (for metrics)."""
+    with _totals_lock:
+        return dict(_totals)
+
+
+def _add_total(name: str, rows: int) -> None:
+    with _totals_lock:
+        _totals[name] += rows
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Predictions answered by one request; per-row fields are lists or numpy arrays of equal length."""
+
+    created_at: datetime
+    model_version: str
+    features: Sequence[str]
+    inputs: Any  # rows of feature values, shape (n, n_features)
+    segment_ids: Any
+    distances: Any
+    confidences: Any
+    atypical: Any
+    out_of_range: Any
+    segment_names: Mapping[int, str]
+    request_id: str | None
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.segment_ids)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The chunk as parameter rows for SQLAlchemy's `insert()` (inputs as dicts; for tests and small writes)."""
+        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in self.tuples(sqlite=False)]
+        for row in rows:
+            row["inputs"] = orjson.loads(row["inputs"])
+        return rows
+
+    def tuples(self, *, sqlite: bool) -> list[tuple]:
+        """The chunk as INSERT parameter tuples in `_COLUMNS` order, encoded for the driver.
+
+        The writer bypasses SQLAlchemy's per-row type processing (about 50 us a row): a 10,000-row batch is
+        encoded here in a few milliseconds, so logging stays cheap next to the prediction it records.
+        """
+        # Inputs are finite numbers (the schema refuses NaN and infinities), so repr() is valid JSON.
+        template = "{" + ",".join(f'"{name}":%r' for name in self.features) + "}"
+        inputs = [template % tuple(values) for values in _as_list(self.inputs)]
+        created_at = self.created_at.astimezone(UTC)
+        stamp: Any = created_at.replace(tzinfo=None).strftime(_SQLITE_DATETIME) if sqlite else created_at
+        names = self.segment_names
+        segment_ids = _as_list(self.segment_ids)
+        return [
+            (
+                stamp,
+                self.model_version,
+                values,
+                segment_id,
+                names[segment_id],
+                distance,
+                confidence,
+                atypical,
+                out,
+                self.request_id,
+                self.source,
+            )
+            for values, segment_id, distance, confidence, atypical, out in zip(
+                inputs,
+                segment_ids,
+                _as_list(self.distances),
+                _as_list(self.confidences),
+                [bool(v) for v in _as_list(self.atypical)],
+                [bool(v) for v in _as_list(self.out_of_range)],
+                strict=True,
+            )
+        ]
+
+    def subset(self, mask: np.ndarray) -> "LogChunk":
+        """Only the rows where `mask` is true."""
+
+        def pick(values: Any) -> np.ndarray:
+            return np.asarray(values)[mask]
+
+        return LogChunk(
+            self.created_at,
+            self.model_version,
+            self.features,
+            pick(self.inputs),
+            pick(self.segment_ids),
+            pick(self.distances),
+            pick(self.confidences),
+            pick(self.atypical),
+            pick(self.out_of_range),
+            self.segment_names,
+            self.request_id,
+            self.source,
+        )
+
+
+@lru_cache(maxsize=16)
+def _segment_lookup(model: SegmentationModel) -> tuple[np.ndarray, dict[int, str]]:
+    """Segment ids by position and names by id, built once per model rather than per request."""
+    return np.array([s.segment_id for s in model.segments]), {s.segment_id: s.name for s in model.segments}
+
+
+def log_scores(
+    writer: "PredictionLogWriter | None",
+    model: SegmentationModel,
+    X: np.ndarray,
+    scores: Scores,
+    *,
+    request_id: str | None,
+    source: str,
+) -> None:
+    """Queue answered predictions for the log (no I/O here: the writer thread does that); a no-op when off."""
+    if writer is None or (len(X) == 1 and not writer.sampled()):
+        return
+    ids, names = _segment_lookup(model)
+    writer.submit(
+        LogChunk(
+            created_at=datetime.now(UTC),
+            model_version=model.version,
+            features=model.features,
+            inputs=X,
+            segment_ids=ids[scores.positions],
+            distances=scores.nearest,
+            confidences=scores.confidence,
+            atypical=scores.is_atypical,
+            out_of_range=scores.out_of_range.any(axis=1),
+            segment_names=names,
+            request_id=request_id,
+            source=source,
+        )
+    )
+
+
+def _as_list(values: Any) -> list:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+class PredictionLogWriter:
+    """A bounded queue of logged predictions and the one thread that writes them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_rows: int,
+        sample: float = 1.0,
+        retention_days: int = 30,
+        prepare: Callable[[], object] | None = None,
+        flush_interval: float = FLUSH_INTERVAL,
+    ) -> None:
+        self.engine = engine
+        self.max_rows = max_rows
+        self.sample = sample
+        self.retention_days = retention_days
+        self.flush_interval = flush_interval
+        self._prepare = prepare
+        self._prepared = prepare is None
+        self._next_prepare = 0.0
+        self._lock = threading.Lock()
+        self._chunks: deque[LogChunk] = deque()
+        self._pending = 0
+        self._in_flight = 0
+        self._wake = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._next_retention = 0.0
+        self._dropped_since_warning = 0
+        self._last_warning = -WARNING_INTERVAL
+        self.written = 0
+        self.dropped = 0
+
+    # -- request path: never blocks, never raises -------------------------------------------------------------------
+
+    def sampled(self) -> bool:
+        """Whether one prediction is to be logged, by the sampling rate."""
+        return self.sample >= 1.0 or random.random() < self.sample
+
+    def submit(self, chunk: LogChunk) -> None:
+        """Queue a chunk of rows, sampled row by row; drop and count it when the queue is full."""
+        if self.sample < 1.0 and len(chunk) > 1:
+            chunk = chunk.subset(np.random.default_rng().random(len(chunk)) < self.sample)
+        rows = len(chunk)
+        if rows == 0:
+            return
+        with self._lock:
+            if self._pending + rows > self.max_rows or self._stopping:
+                full = True
+            else:
+                full = False
+                self._chunks.append(chunk)
+                self._pending += rows
+        if full:
+            self._count_dropped(rows, "the queue is full (the database is down or slow)")
+            return
+        _add_total("queued", rows)
+        if rows >= WRITE_BATCH_ROWS // 5:
+            self._wake.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        self._thread = threading.Thread(target=self._run, name="prediction-log-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued (within `timeout`), then stop the thread."""
+        with self._lock:
+            self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.engine.dispose()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued row has been written or dropped; True when the queue drained in time."""
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Rows queued and not yet written."""
+        return self._pending
+
+    # -- writer thread -----------------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            with self._lock:
+                stopping = self._stopping
+                chunks = list(self._chunks)
+                self._chunks.clear()
+                rows = self._pending
+                self._pending = 0
+                self._in_flight = rows
+            if chunks:
+                self._write(chunks, rows)
+            with self._idle:
+                self._in_flight = 0
+                self._idle.notify_all()
+            if stopping:
+                return
+            self._maybe_purge()
+
+    def _ready(self) -> bool:
+        """Prepare (migrate) the database first; retry at most once a minute while it is unreachable."""
+        if self._prepared:
+            return True
+        now = time.monotonic()
+        if now < self._next_prepare:
+            return False
+        self._next_prepare = now + PREPARE_RETRY_INTERVAL
+        try:
+            self._prepare()
+        except Exception as exc:  # any failure to reach or migrate the database only stops logging
+            logger.warning("prediction log database is not ready: %s", type(exc).__name__)
+            return False
+        self._prepared = True
+        return True
+
+    def _write(self, chunks: list[LogChunk], rows: int) -> None:
+        if not self._ready():
+            self._count_dropped(rows, "the database could not be prepared")
+            return
+        dialect = self.engine.dialect
+        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+        # One executemany straight to the driver; the JSON text is cast by the database (PostgreSQL receives str
+        # parameters untyped from psycopg 3).
+        statement = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join([placeholder] * 11)})"
+        params = [row for chunk in chunks for row in chunk.tuples(sqlite=dialect.name == "sqlite")]
+        for start in range(0, len(params), WRITE_BATCH_ROWS):
+            batch = params[start : start + WRITE_BATCH_ROWS]
+            try:
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql(statement, batch)
+            except SQLAlchemyError as exc:
+                self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
+                continue
+            self.written += len(batch)
+            _add_total("written", len(batch))
+
+    def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if now < self._next_retention or not self._prepared:
+            return
+        self._next_retention = now + RETENTION_INTERVAL
+        self.purge()
+
+    def purge(self) -> int:
+        """Delete rows older than the retention period; returns how many went (0 when the database is down)."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        try:
+            with self.engine.begin() as connection:
+                deleted = connection.execute(delete(_TABLE).where(_TABLE.c.created_at < cutoff)).rowcount
+        except SQLAlchemyError as exc:
+            logger.warning("prediction log retention did not run: %s", type(exc).__name__)
+            return 0
+        if deleted:
+            logger.info("prediction log retention deleted %d rows older than %d days", deleted, self.retention_days)
+        return deleted
+
+    def _count_dropped(self, rows: int, reason: str) -> None:
+        _add_total("dropped", rows)
+        with self._lock:
+            self.dropped += rows
+            self._dropped_since_warning += rows
+            now = time.monotonic()
+            if now - self._last_warning < WARNING_INTERVAL:
+                return
+            self._last_warning = now
+            dropped, self._dropped_since_warning = self._dropped_since_warning, 0
+        logger.warning("prediction log dropped %d rows: %s; predictions are still served", dropped, reason)
+
+
+def open_prediction_log(settings: "Settings", engine: Engine) -> PredictionLogWriter | None:
+    """Migrate the database and start the writer; None when logging is off. Never raises: a down database only
+    means rows are dropped (and counted) until it is back."""
+    from app.db.migrate import upgrade_database
+
+    if not settings.prediction_log_enabled:
+        return None
+    url = settings.database_url.get_secret_value()
+    prepare = None
+    try:
+        upgrade_database(url)
+    except Exception as exc:  # start serving anyway; the writer retries the migration before writing
+        logger.error("prediction log database not migrated at start-up (%s); will retry", type(exc).__name__)
+        prepare = partial(upgrade_database, url)
+    writer = PredictionLogWriter(
+        engine,
+        max_rows=settings.prediction_log_queue_rows,
+        sample=settings.prediction_log_sample,
+        retention_days=settings.prediction_log_retention_days,
+        prepare=prepare,
+    )
+    writer.start()
+    return writer

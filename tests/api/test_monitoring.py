@@ -1,0 +1,115 @@
+"""/api/v1/monitoring: drift of logged predictions and volume per segment, end to end through the log."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.models.synthetic import generate_customers
+
+COLUMNS = {"Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score"}
+
+
+def customers(rows: int, seed: int, income_shift: float = 0.0) -> list[dict[str, float]]:
+    frame = generate_customers(rows=rows, seed=seed)[list(COLUMNS)].rename(columns=COLUMNS).astype(float)
+    frame["annual_income"] += income_shift
+    return frame.to_dict("records")
+
+
+@pytest.fixture
+def log_client(client_for, tmp_path):
+    """A client with its own empty SQLite prediction log."""
+    return client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+
+
+def feed(client, rows: list[dict[str, float]]) -> None:
+    assert client.post("/api/v1/predict/batch", json={"customers": rows}).status_code == 200
+    assert client.app.state.prediction_log.flush()
+
+
+def test_drift_on_an_empty_log_is_insufficient_data(log_client):
+    response = log_client.get("/api/v1/monitoring/drift")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "insufficient data"
+    assert body["window"]["size"] == 0
+    assert "no verdict" in body["messages"][0]
+
+
+def test_fifty_predictions_are_insufficient_data(log_client):
+    feed(log_client, customers(50, seed=3))
+    body = log_client.get("/api/v1/monitoring/drift?window=1000").json()
+    assert body["status"] == "insufficient data"
+    assert body["window"]["size"] == 50
+
+
+def test_training_distribution_is_stable(log_client):
+    feed(log_client, customers(2_000, seed=5))
+    body = log_client.get("/api/v1/monitoring/drift?window=2000").json()
+    assert body["status"] == "stable"
+    assert body["window"]["size"] == 2_000
+    assert {check["status"] for check in body["features"]} == {"stable"}
+    assert body["segment_mix"]["status"] == "stable"
+    assert len(body["methods"]) >= 5
+
+
+def test_income_shift_drifts_income_and_segment_mix(log_client, model):
+    std = model.info["data_stats"]["annual_income"]["std"]
+    feed(log_client, customers(2_000, seed=5, income_shift=std))
+    body = log_client.get("/api/v1/monitoring/drift?window=2000").json()
+    features = {check["feature"]: check for check in body["features"]}
+    assert body["status"] == "drift"
+    assert features["annual_income"]["status"] == "drift"
+    assert body["segment_mix"]["status"] == "drift"
+    assert any("consider retraining" in message for message in body["messages"])
+
+
+def test_window_takes_only_the_latest_predictions(log_client, model):
+    std = model.info["data_stats"]["annual_income"]["std"]
+    feed(log_client, customers(2_000, seed=5, income_shift=std))
+    feed(log_client, customers(500, seed=6))
+    assert log_client.get("/api/v1/monitoring/drift?window=500").json()["status"] == "stable"
+
+
+@pytest.mark.parametrize("window", ["0", "-1", "100001", "abc", "1.5"])
+def test_bad_window_is_a_422(log_client, window):
+    response = log_client.get(f"/api/v1/monitoring/drift?window={window}")
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"
+
+
+def test_prediction_volume_counts_per_segment_and_hour(log_client):
+    rows = customers(300, seed=4)
+    feed(log_client, rows)
+    response = log_client.get("/api/v1/monitoring/predictions")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 300
+    assert body["bucket"] == "day"
+    assert sum(point["total"] for point in body["series"]) == 300
+    predicted = log_client.post("/api/v1/predict/batch", json={"customers": rows}).json()["segment_counts"]
+    last = body["series"][-1]["counts"]
+    assert {int(k): v for k, v in last.items()} == {c["segment_id"]: c["count"] for c in predicted}
+
+    since = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    hourly = log_client.get("/api/v1/monitoring/predictions", params={"since": since}).json()
+    assert hourly["bucket"] == "hour"
+    assert hourly["total"] >= 300
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert log_client.get("/api/v1/monitoring/predictions", params={"since": future}).json()["total"] == 0
+
+
+@pytest.mark.parametrize("since", ["yesterday", "0.5", "1700000000", "2026-13-01"])
+def test_bad_since_is_a_422(log_client, since):
+    response = log_client.get("/api/v1/monitoring/predictions", params={"since": since})
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"
+
+
+def test_an_old_since_is_capped_at_400_buckets(log_client):
+    body = log_client.get("/api/v1/monitoring/predictions?since=1970-01-01").json()
+    assert len(body["series"]) <= 400
+    assert body["since"] > "2025"
+
+
+def test_reference_is_not_in_model_info(log_client):
+    assert "drift_reference" not in log_client.get("/api/v1/model/info").json()

@@ -1,0 +1,108 @@
+"""The prediction log: rows land in SQLite and PostgreSQL, and a down database never breaks prediction."""
+
+import logging
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db.models import PredictionLog
+from app.db.session import create_db_engine, session_factory
+from app.services.prediction_log import log_counters
+
+CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
+
+
+def _rows(url: str) -> list[PredictionLog]:
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            return list(session.scalars(select(PredictionLog).order_by(PredictionLog.id)))
+    finally:
+        engine.dispose()
+
+
+def test_single_and_batch_predictions_land_in_the_database(client_for, database_url):
+    client = client_for(database_url=database_url)
+    single = client.post("/api/v1/predict", json=CUSTOMERS[0], headers={"X-Request-ID": "one-1"})
+    batch = client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 3}, headers={"X-Request-ID": "b-2"})
+    assert single.status_code == 200
+    assert batch.status_code == 200
+    assert client.app.state.prediction_log.flush()
+
+    rows = _rows(database_url)
+    assert [(row.source, row.request_id) for row in rows] == [("single", "one-1")] + [("batch", "b-2")] * 6
+    answers = [single.json(), *batch.json()["predictions"]]
+    for row, answer, customer in zip(rows, answers, [CUSTOMERS[0], *CUSTOMERS * 3], strict=True):
+        assert row.inputs == customer
+        assert row.segment_id == answer["segment_id"]
+        assert row.segment_name == answer["segment_name"]
+        assert row.distance == pytest.approx(answer["distance"])
+        assert row.confidence == pytest.approx(answer["confidence"])
+        assert row.is_atypical is answer["is_atypical"]
+        assert row.model_version == answer["model_version"]
+        assert row.created_at.tzinfo is not None
+    assert [row.out_of_range for row in rows] == [False] * 7
+
+
+def test_out_of_range_inputs_are_flagged(client_for, database_url):
+    client = client_for(database_url=database_url)
+    assert client.post("/api/v1/predict", json={"annual_income": 5000, "spending_score": 50}).status_code == 200
+    assert client.app.state.prediction_log.flush()
+    (row,) = _rows(database_url)
+    assert row.out_of_range is True
+
+
+def test_sampling_logs_about_the_configured_share(client_for, database_url):
+    client = client_for(database_url=database_url, prediction_log_sample=0.25)
+    customers = [{"annual_income": 10 + i % 100, "spending_score": 1 + i % 99} for i in range(2000)]
+    assert client.post("/api/v1/predict/batch", json={"customers": customers}).status_code == 200
+    for _ in range(20):
+        assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
+    assert client.app.state.prediction_log.flush()
+    logged = len(_rows(database_url))
+    # 2,020 rows at 25%: the count is binomial with sd ~19.5, so 380..630 is over six sd either way.
+    assert 380 <= logged <= 630
+
+
+def test_logging_off_serves_and_writes_nothing(client_for, database_url):
+    client = client_for(database_url=database_url, prediction_log_enabled=False)
+    assert client.post("/api/v1/predict", json=CUSTOMERS[0]).status_code == 200
+    assert client.app.state.prediction_log is None
+
+
+def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(client_for, postgres, caplog):
+    url = postgres.create_database()
+    client = client_for(database_url=url)
+    writer = client.app.state.prediction_log
+    assert client.post("/api/v1/predict", json=CUSTOMERS[0]).status_code == 200
+    assert writer.flush()
+    assert writer.written == 1
+
+    postgres.stop()
+    try:
+        before = log_counters()["dropped"]
+        with caplog.at_level(logging.WARNING, logger="app.services.prediction_log"):
+            statuses = [client.post("/api/v1/predict", json=CUSTOMERS[i % 2]).status_code for i in range(30)]
+            batch = client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10})
+            assert writer.flush()
+            drift = client.get("/api/v1/monitoring/drift")
+    finally:
+        postgres.start()
+    assert statuses == [200] * 30
+    assert batch.status_code == 200
+    assert drift.status_code == 503
+    assert drift.json()["type"] == "database_unavailable"
+    assert writer.dropped == 50
+    assert log_counters()["dropped"] - before == 50
+    warnings = [r for r in caplog.records if "prediction log dropped" in r.getMessage()]
+    assert len(warnings) == 1  # at most one warning a minute, however many writes failed
+
+    # Back up: new rows land again.
+    assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
+    assert writer.flush()
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 2
+    finally:
+        engine.dispose()

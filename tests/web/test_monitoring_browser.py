@@ -1,0 +1,88 @@
+"""/monitoring in Chromium: with an empty prediction log, and with drifted data, at desktop and phone widths."""
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from app.models.synthetic import generate_customers
+from tests.live_server import live_server
+from tests.web.conftest import PageWatch
+
+
+@pytest.fixture
+def fresh_server(model_dir, tmp_path):
+    """The real app with its own empty prediction log."""
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"}
+    with live_server(env, tmp_path / "server.log") as server:
+        yield server.url
+
+
+def open_page(browser, url: str, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.watch = PageWatch(page, url)
+    return context, page
+
+
+def feed_shifted_customers(url: str, rows: int = 2_000) -> None:
+    """Log customers whose income is one training std higher, then wait until the writer has stored them."""
+    # Shuffled: the generator writes customers group by group, and the window takes the latest ones.
+    frame = generate_customers(rows=rows, seed=21).sample(frac=1.0, random_state=0)
+    customers = [
+        {"annual_income": float(income) + 26.0, "spending_score": float(score)}
+        for income, score in zip(frame["Annual Income (k$)"], frame["Spending Score (1-100)"], strict=True)
+    ]
+    assert httpx.post(f"{url}/api/v1/predict/batch", json={"customers": customers}, timeout=30).status_code == 200
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{url}/api/v1/monitoring/drift?window={rows}").json()["window"]["size"] < rows:
+        assert time.monotonic() < deadline, "logged predictions never reached the database"
+        time.sleep(0.2)
+
+
+def test_monitoring_with_an_empty_log_says_insufficient_data(browser, fresh_server, screenshots):
+    context, page = open_page(browser, fresh_server, 1280)
+    try:
+        page.goto(fresh_server + "/")
+        page.get_by_role("link", name="Monitoring").click()
+        expect(page).to_have_url(fresh_server + "/monitoring")
+        expect(page.get_by_role("link", name="Monitoring")).to_have_attribute("aria-current", "page")
+        expect(page.locator("#summary .status")).to_have_text("… insufficient data")
+        expect(page.locator("#volume-empty")).to_be_visible()
+        expect(page.locator("#drift-empty")).to_contain_text("no verdict yet")
+        expect(page.locator("[data-fact=trained-at] time")).to_have_count(1)
+        assert page.locator("#drift-table").count() == 0
+        assert page.watch.errors == []
+        assert page.watch.foreign_requests() == []
+        page.screenshot(path=screenshots / "monitoring-empty.png", full_page=True)
+    finally:
+        context.close()
+
+
+def test_monitoring_with_drifted_data_shows_charts_and_statuses(browser, fresh_server, screenshots):
+    feed_shifted_customers(fresh_server)
+    for width, name in ((1280, "monitoring-desktop.png"), (375, "monitoring-mobile.png")):
+        context, page = open_page(browser, fresh_server, width)
+        try:
+            page.goto(fresh_server + "/monitoring")
+            expect(page.locator("#summary .status")).to_have_text("✕ drift")
+            income = page.locator('#drift-table tr[data-check="annual_income"]')
+            expect(income.locator(".status")).to_have_text("✕ drift")
+            expect(income).to_contain_text("consider retraining")
+            expect(page.locator('#drift-table tr[data-check="segment_mix"] .status')).to_have_text("✕ drift")
+            expect(page.locator("#drift-messages li").first).to_be_visible()
+            # Predictions per segment over time: one line per segment, totals adding up to what was sent.
+            totals = page.locator("#volume-chart .volume-line").evaluate_all("gs => gs.map(g => +g.dataset.total)")
+            assert sum(totals) == 2_000
+            expect(page.locator(".histogram")).to_have_count(2)
+            expect(page.locator("#hist-annual_income .bar-current")).to_have_count(10)
+            expect(page.locator("#mix-chart g[data-segment-id]")).to_have_count(5)
+            # Readable on a phone: nothing but the scrollable table regions is wider than the screen.
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width
+            assert page.watch.errors == []
+            assert page.watch.foreign_requests() == []
+            page.screenshot(path=screenshots / name, full_page=True)
+        finally:
+            context.close()
