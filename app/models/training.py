@@ -29,8 +29,8 @@ from app.models.dataset import CleanedDataset, clean_customers, load_customers, 
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.model import FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
-from app.models.store import VersionStore, new_version_id
 from app.models.reference import drift_reference
+from app.models.store import VersionStore, new_version_id
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
