@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # bytes), pass untouched. 0 turns compression off. Measured in benchmarks/run.py.
     gzip_min_bytes: int = Field(4_096, ge=0)
     # Keys accepted in X-API-Key by the admin routes (train, activate, roll back, delete); comma-separated in
-    # the environment. None configured means those routes answer 403: they are never open.
+    # the environment. None configured means those routes answer 403: they are never open (and /metrics then
+    # relies on its networks alone).
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
     # HMAC-SHA256 key that signs every new model version and is checked at load; empty means checksums only.
     model_signing_key: SecretStr | None = None
@@ -59,8 +60,6 @@ class Settings(BaseSettings):
     # Where the /score page keeps labelled files for download, and for how long.
     score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
     score_results_ttl_seconds: int = Field(3600, ge=60)
-    # Admin keys (X-API-Key). Empty means admin endpoints are closed; /metrics then relies on networks alone.
-    admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
     # Who may read /metrics without a key: client networks in CIDR form. Loopback only by default.
     metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = [
         ip_network("127.0.0.1/32"),
@@ -99,19 +98,11 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir")
-    @field_validator("model_dir", "data_path", "processed_dir", "score_results_dir")
+    @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir")
     @classmethod
     def _anchor_paths(cls, value: Path | None) -> Path | None:
         # Relative paths mean the same folder whatever directory the app is started from.
         return value if value is None or value.is_absolute() else PROJECT_ROOT / value
-
-    @field_validator("admin_api_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [key.strip() for key in value.split(",") if key.strip()]
-        return value
 
     @field_validator("model_signing_key", mode="before")
     @classmethod
@@ -128,9 +119,10 @@ class Settings(BaseSettings):
         """Where training jobs keep their state: shared by every worker and host that shares the model folder."""
         return self.jobs_dir or self.model_dir / ".jobs"
 
-    @field_validator("admin_api_keys", "metrics_allowed_networks", mode="before")
+    @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
+        # A comma-separated string reads better in .env than a JSON list.
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
@@ -161,14 +153,6 @@ class Settings(BaseSettings):
         # An empty DATABASE_URL (as in .env.example) means the default SQLite file.
         if isinstance(value, str) and not value.strip():
             return DEFAULT_DATABASE_URL
-        return value
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        # A comma-separated string reads better in .env than a JSON list.
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
     @field_validator("cors_origins")
