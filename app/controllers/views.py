@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep
 from app.core.config import SettingsDep
-from app.core.errors import InvalidRequest, UnknownResult, UnsupportedUpload, UploadTooLarge
+from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
 from app.services import monitoring, pages, results, uploads
 from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
@@ -51,7 +51,7 @@ def about(request: Request, model: SegmenterDep) -> HTMLResponse:
 
 
 # What an upload can get wrong: shown on the form, with the error's own status.
-_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedUpload)
+_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType)
 
 
 @router.get("/score", response_class=HTMLResponse)

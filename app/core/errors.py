@@ -67,7 +67,10 @@ class MalformedBody(SegmentationError):
 
 
 class UnsupportedMediaType(SegmentationError):
-    """A body sent to a JSON endpoint under another Content-Type, or none."""
+    """A body of a media type the endpoint does not take: not JSON for a JSON endpoint, not CSV for an upload."""
+
+    status_code = 415
+    error_type = "unsupported_media_type"
 
 
 class UploadTooLarge(SegmentationError):
@@ -75,13 +78,6 @@ class UploadTooLarge(SegmentationError):
 
     status_code = 413
     error_type = "body_too_large"
-
-
-class UnsupportedUpload(SegmentationError):
-    """An upload that is neither a CSV body nor a multipart form with a file."""
-
-    status_code = 415
-    error_type = "unsupported_media_type"
 
 
 class ModelStoreError(SegmentationError):

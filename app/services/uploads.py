@@ -12,7 +12,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from app.core.errors import InvalidRequest, UnsupportedUpload, UploadAborted, UploadTooLarge
+from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge
 
 _COPY_BYTES = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -67,7 +67,7 @@ async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limi
     if content_type == "multipart/form-data":
         return await _receive_form(headers, _counted(stream, limit))
     if content_type not in {"text/csv", "application/csv", "text/plain", "application/octet-stream"}:
-        raise UnsupportedUpload(
+        raise UnsupportedMediaType(
             "send the file as a text/csv body or as the 'file' field of a multipart form, "
             f"not '{content_type or 'none'}'"
         )
