@@ -52,13 +52,18 @@ def _id_kind(value: Any) -> str:
     return "integer" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
 
 
+# Integer ids stay within what every JSON client holds exactly (JavaScript numbers are exact up to 2**53 - 1).
+MAX_INTEGER_ID = 2**53 - 1
 # The integer branch is lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869);
 # 1.5 is still refused, and true/false go to the text branch, which refuses them.
 CustomerId = Annotated[
-    Annotated[Annotated[int, Field(ge=-(2**63), le=2**63 - 1)], Tag("integer")]
+    Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
     | Annotated[Annotated[str, Field(strict=True, max_length=64)], Tag("text")],
     Discriminator(_id_kind),
-    Field(description="Your own id for this customer (an integer, or text of at most 64 characters), echoed back."),
+    Field(
+        description="Your own id for this customer, echoed back: an integer (at most 2**53 - 1 in size) or text of at "
+        "most 64 characters."
+    ),
 ]
 
 

@@ -145,7 +145,7 @@ def test_batch_echoes_customer_ids(client):
         {"customer_id": True, "annual_income": 50, "spending_score": 50},
         {"customer_id": 1.5, "annual_income": 50, "spending_score": 50},
         {"customer_id": None, "annual_income": 50, "spending_score": 50},
-        {"customer_id": 2**64, "annual_income": 50, "spending_score": 50},
+        {"customer_id": 2**53, "annual_income": 50, "spending_score": 50},
         {"customer_id": 1, "name": "Ann", "annual_income": 50, "spending_score": 50},
     ],
 )

@@ -168,9 +168,12 @@
           setOutage(false);
           render(answer.body);
           moveMarker(values.annual_income, values.spending_score, answer.body.out_of_range.length > 0);
+          // A typed value moves its slider once segmented, unless the user has since moved on (box changed).
           fields.forEach(function (name) {
             var slider = input(name, "slider");
-            slider.value = String(Math.min(Math.max(values[name], Number(slider.min)), Number(slider.max)));
+            if (Number(input(name, "number").value) === values[name]) {
+              slider.value = String(Math.min(Math.max(values[name], Number(slider.min)), Number(slider.max)));
+            }
           });
           var query = "?annual_income=" + encodeURIComponent(values.annual_income) + "&spending_score=" + encodeURIComponent(values.spending_score);
           history.replaceState(null, "", query);
