@@ -93,3 +93,56 @@ class JobAccepted(BaseModel):
     """A training job was queued."""
 
     job_id: str
+
+
+class SegmentRef(BaseModel):
+    """A segment's id and name."""
+
+    segment_id: int
+    name: str
+
+
+class CentroidShift(BaseModel):
+    """How far a segment present in both versions moved."""
+
+    segment_id: int
+    name: str
+    shift: dict[str, float] = Field(description="New minus old centroid, by feature, in original units.")
+    distance: float = Field(ge=0, description="Euclidean length of the shift, in original units.")
+
+
+class SegmentChange(BaseModel):
+    """A segment's size and share in each version (null size: absent from that version)."""
+
+    segment_id: int
+    name: str
+    old_size: int | None
+    new_size: int | None
+    old_share: float
+    new_share: float
+    share_change: float
+
+
+class MetricDelta(BaseModel):
+    """One metric in each version."""
+
+    old: float
+    new: float
+    delta: float
+
+
+class Comparison(BaseModel):
+    """What switching from one version to another would change."""
+
+    version: str = Field(description="The candidate.")
+    with_version: str = Field(description="The baseline it is compared with.")
+    n_customers: int = Field(description="Customers segmented by both (the candidate's stored training sample).")
+    customers: str
+    old_segments: list[SegmentRef] = Field(description="Rows of the migration matrix.")
+    new_segments: list[SegmentRef] = Field(description="Columns of the migration matrix.")
+    migration_matrix: list[list[int]] = Field(
+        description="migration_matrix[i][j]: customers that old segment i sends to new segment j."
+    )
+    centroid_shifts: list[CentroidShift]
+    segment_changes: list[SegmentChange]
+    metric_deltas: dict[str, MetricDelta]
