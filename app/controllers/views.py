@@ -32,3 +32,15 @@ def about(request: Request, model: SegmenterDep) -> HTMLResponse:
     """The model card."""
     base_url = str(request.base_url).rstrip("/")
     return templates.TemplateResponse(request, "about.html", pages.about_page(model, base_url=base_url))
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models(
+    request: Request,
+    registry: RegistryDep,
+    compare: Annotated[str | None, Query(max_length=64)] = None,
+    with_version: Annotated[str | None, Query(alias="with", max_length=64)] = None,
+) -> HTMLResponse:
+    """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
+    context = pages.models_page(registry, compare=compare or None, with_version=with_version or None)
+    return templates.TemplateResponse(request, "models.html", context)
