@@ -36,6 +36,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from app.models import clustering  # noqa: E402
 from app.models.artifacts import load_model  # noqa: E402
+from app.models.store import VersionStore  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
 from app.services import prediction  # noqa: E402
@@ -271,7 +272,10 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             bare_rss.append(_peak_rss_mb(server.pid))
     load_s = _best(lambda: load_model(model_dir), 5)
     # The obvious alternative: unpickle both estimators (scikit-learn is already imported here, which flatters it).
-    unpickle_s = _best(lambda: (joblib.load(model_dir / "kmeans_model.pkl"), joblib.load(model_dir / "scaler.pkl")), 5)
+    version_dir = model_dir / VersionStore(model_dir).active_version()
+    unpickle_s = _best(
+        lambda: (joblib.load(version_dir / "kmeans_model.pkl"), joblib.load(version_dir / "scaler.pkl")), 5
+    )
     imports = _import_seconds("main", sizes.startup_runs + 1)
     bare_imports = _import_seconds("benchmarks.bare_app", sizes.startup_runs + 1)
     ready_s, bare_ready_s = statistics.median(ready), statistics.median(bare_ready)
