@@ -27,11 +27,13 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "start-up to health 200",
         "model load (verify checksums + read parameters)",
         "imports (import main)",
+        "HTTP predict throughput during a training job",
     ):
         assert expected in names
     assert any(name.startswith("batch predict") for name in names)
     assert any(name.startswith("peak RSS") for name in names)
     assert any(name.startswith("train --k auto") for name in names)
+    assert any(name.startswith("API training job on") for name in names)
     for figure in report["figures"]:
         assert figure["project"] > 0, figure
         if figure["baseline"] is not None:
