@@ -269,8 +269,6 @@ class JobRunner:
         from app.models.training import train
 
         params = self.job["params"]
-        if hasattr(os, "nice"):
-            os.nice(10)  # training yields the CPU to serving: predictions on this host keep their latency
         self.update(state="running", pid=os.getpid(), host=socket.gethostname(), started=_now())
         threading.Thread(target=self._beat, daemon=True).start()
         threading.Thread(target=self._watchdog, args=(params["time_limit_seconds"],), daemon=True).start()
