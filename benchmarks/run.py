@@ -14,10 +14,12 @@ import http.client
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -36,6 +38,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from app.models import clustering  # noqa: E402
 from app.models.artifacts import load_model  # noqa: E402
+from app.models.store import VersionStore  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
 from app.services import prediction  # noqa: E402
@@ -391,7 +394,10 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
             bare_rss.append(_peak_rss_mb(server.pid))
     load_s = _best(lambda: load_model(model_dir), 5)
     # The obvious alternative: unpickle both estimators (scikit-learn is already imported here, which flatters it).
-    unpickle_s = _best(lambda: (joblib.load(model_dir / "kmeans_model.pkl"), joblib.load(model_dir / "scaler.pkl")), 5)
+    version_dir = model_dir / VersionStore(model_dir).active_version()
+    unpickle_s = _best(
+        lambda: (joblib.load(version_dir / "kmeans_model.pkl"), joblib.load(version_dir / "scaler.pkl")), 5
+    )
     imports = _import_seconds("main", sizes.startup_runs + 1)
     bare_imports = _import_seconds("benchmarks.bare_app", sizes.startup_runs + 1)
     ready_s, bare_ready_s = statistics.median(ready), statistics.median(bare_ready)
@@ -555,6 +561,89 @@ def bench_training(sizes: Sizes) -> list[Figure]:
     ]
 
 
+def _multipart(path: Path) -> tuple[bytes, str]:
+    boundary = "benchboundary7d3f"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + path.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def _api_job(url: str, key: str, body: bytes, content_type: str) -> float:
+    """Seconds from the upload to the job's success (polled every 50 ms)."""
+    started = time.perf_counter()
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=600)
+    connection.request("POST", "/api/v1/models", body, {"Content-Type": content_type, "X-API-Key": key})
+    response = connection.getresponse()
+    assert response.status == 202, response.read()[:500]
+    location = response.getheader("Location")
+    response.read()
+    while True:
+        connection.request("GET", location)
+        job = json.loads(connection.getresponse().read())
+        if job["state"] == "succeeded":
+            return time.perf_counter() - started
+        if job["state"] == "failed":
+            raise RuntimeError(job["error"])
+        time.sleep(0.05)
+
+
+def bench_lifecycle(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """7. Training from the API against the CLI on the same file, and serving while a job runs."""
+    data = write_customers(workdir / "lifecycle.csv", rows=sizes.train_rows, seed=9)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "train_model.py", "--data", str(data), "--output-dir", str(workdir / "cli-models"), "--quiet"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    cli_s = time.perf_counter() - started
+    root = workdir / "api-models"
+    shutil.copytree(model_dir, root)
+    key = "bench-admin-key"
+    env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "ADMIN_API_KEYS": key, "TRAIN_MAX_UPLOAD_BYTES": "1000000000"}
+    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
+    body, content_type = _multipart(data)
+    with live_server(env, workdir / "lifecycle.log") as server:
+        api_s = _api_job(server.url, key, body, content_type)
+        idle = run_load(server.url + "/api/v1/predict", single, connections=16, seconds=sizes.http_seconds)
+        job = threading.Thread(target=_api_job, args=(server.url, key, body, content_type))
+        job.start()
+        time.sleep(min(1.0, api_s / 4))  # upload done and the trainer busy
+        busy = run_load(server.url + "/api/v1/predict", single, connections=16, seconds=sizes.http_seconds)
+        job.join()
+    ratio = busy.requests_per_second / idle.requests_per_second
+    return [
+        Figure(
+            f"API training job on {sizes.train_rows:,} rows",
+            "s",
+            api_s,
+            cli_s,
+            cli_s / api_s,
+            "<= 1.5x the CLI",
+            api_s <= 1.5 * cli_s,
+            "baseline: python train_model.py on the same file; the job includes the upload and polling",
+        ),
+        Figure(
+            "HTTP predict throughput during a training job",
+            "req/s",
+            busy.requests_per_second,
+            idle.requests_per_second,
+            ratio,
+            "ratio >= 0.7",
+            ratio >= 0.7,
+            f"baseline: the same server idle; {busy.errors + idle.errors} errors",
+        ),
+    ]
+
+
 def _machine() -> dict[str, str | int]:
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
@@ -620,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
             "startup": lambda: bench_startup(model_dir, sizes, workdir),
             "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
             "training": lambda: bench_training(sizes),
+            "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

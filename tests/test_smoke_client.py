@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from app.models.store import VersionStore
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,6 @@ def test_several_workers_train_the_missing_model_once(default_data, tmp_path):
             time.sleep(0.1)
         assert _smoke(server.url).returncode == 0
     text = log.read_text()
-    assert text.count("training the default model") == 1
+    assert text.count("training one automatically") == 1
     assert text.count("loaded in") == 2
-    assert (model_dir / "model_info.json").is_file()
+    assert len(VersionStore(model_dir).versions()) == 1

@@ -94,3 +94,15 @@ def monitoring_dashboard(
     report = monitoring.drift(session, model, window=window)
     volume = monitoring.prediction_volume(session, model)
     return templates.TemplateResponse(request, "monitoring.html", pages.monitoring_page(model, report, volume))
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models(
+    request: Request,
+    registry: RegistryDep,
+    compare: Annotated[str | None, Query(max_length=64)] = None,
+    with_version: Annotated[str | None, Query(alias="with", max_length=64)] = None,
+) -> HTMLResponse:
+    """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
+    context = pages.models_page(registry, compare=compare or None, with_version=with_version or None)
+    return templates.TemplateResponse(request, "models.html", context)

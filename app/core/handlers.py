@@ -1,6 +1,7 @@
 """Every error becomes one small JSON shape here: domain errors, validation errors, HTTP errors and crashes."""
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -150,11 +151,40 @@ async def _on_domain_error(request: Request, exc: SegmentationError) -> Response
     )
 
 
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    """Every route, looking inside included routers (FastAPI keeps those as one entry each)."""
+    for route in routes:
+        children = getattr(route, "effective_candidates", None)
+        if callable(children):
+            yield from _leaf_routes(children())
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method served at this path's route template: one template can be served by routes of several
+    routers (POST /api/v1/models has its own body limit), and Starlette's 405 names only the first one's."""
+    routes = [route for route in _leaf_routes(request.app.router.routes) if getattr(route, "methods", None)]
+    template = next(
+        (
+            route.path
+            for route in routes
+            if getattr(route, "path_regex", None) and route.path_regex.match(request.url.path)
+        ),
+        None,
+    )
+    methods = {method for route in routes if template and route.path == template for method in route.methods}
+    return ", ".join(sorted(methods)) if methods else None
+
+
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if isinstance(exc.__cause__, SegmentationError):
         # FastAPI wraps whatever body parsing raised in a plain 400; the domain error underneath says what it was.
         return await _on_domain_error(request, exc.__cause__)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers = {**(headers or {}), "Allow": allowed}
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:
@@ -164,7 +194,7 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
         status_code=exc.status_code,
         error_type=_HTTP_ERROR_TYPES.get(exc.status_code, "http_error"),
         message=message,
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 

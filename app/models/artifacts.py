@@ -85,8 +85,9 @@ def ensure_writable(root: Path) -> None:
             pass
     except OSError as exc:
         logger.error("the model folder %s is not writable: %s", root, exc)
+        # The message may reach API clients (job errors, readiness): the folder's name only; the log has the path.
         raise ModelStoreError(
-            f"the model folder {root} is not writable ({exc.strerror or type(exc).__name__}); "
+            f"the model folder '{root.name}' is not writable ({exc.strerror or type(exc).__name__}); "
             "fix its permissions or choose another with --output-dir / MODEL_DIR"
         ) from None
 

@@ -103,16 +103,30 @@ class ModelRegistry:
     ) -> "ModelRegistry":
         """Start-up: migrate and tidy the folder, train the bundled-data model on a first run if allowed, load."""
         registry = cls(VersionStore(model_dir, signing_key=signing_key))
+        store = registry.store
         try:
-            registry.store.prepare()
-            if auto_train and not registry.store.ever_had_model():
-                train_default_model(registry.store, data_path=data_path, processed_dir=processed_dir)
+            store.prepare()
+        except OSError as exc:
+            # A read-only folder can still be served from; only housekeeping and migration need writes.
+            logger.warning(
+                "the model folder %s is not writable, so start-up housekeeping was skipped: %s", model_dir, exc
+            )
+            if (store.root / "model_info.json").is_file() and not store.versions():
+                registry._not_ready(
+                    f"the model folder '{store.root.name}' holds a model in the old single-folder layout but is "
+                    f"read-only ({exc.strerror or type(exc).__name__}): make it writable once so it can be migrated"
+                )
+                return registry
+        try:
+            if auto_train and not store.ever_had_model():
+                train_default_model(store, data_path=data_path, processed_dir=processed_dir)
         except SegmentationError as exc:
-            registry._not_ready(f"the default model could not be trained: {exc.message}")
+            message = exc.message.replace(str(data_path), data_path.name).replace(str(store.root), store.root.name)
+            registry._not_ready(f"the default model could not be trained: {message}")
             return registry
         except OSError as exc:
-            logger.error("the model folder %s could not be prepared: %s", model_dir, exc)
-            registry._not_ready(f"the model folder could not be prepared: {exc.strerror or type(exc).__name__}")
+            logger.error("the default model could not be saved in %s: %s", model_dir, exc)
+            registry._not_ready(f"the default model could not be saved: {exc.strerror or type(exc).__name__}")
             return registry
         return registry.load()
 

@@ -26,7 +26,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI `responses` entries for the given error statuses, all with ErrorResponse."""
     descriptions = {
         400: "Malformed request: the body is not valid JSON, not UTF-8, nested too deeply, has a number of more "
-        "than 4300 digits, or gives a key twice.",
+        "than 4300 digits, gives a key twice, or is not valid multipart form data.",
         401: "No admin key: send one in the X-API-Key header.",
         403: "The X-API-Key is not an admin key, or admin endpoints are disabled (no ADMIN_API_KEYS set).",
         409: "Conflicts with the current state: the active version, an unusable version, or a busy trainer.",

@@ -2,9 +2,47 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.model import KSelectionEntry, Metrics
+
+_V1, _V2 = "20261128.014530.123456-95dfbcab12", "20261128.020112.654321-4be0a1c3d4"
+_SUMMARY = {
+    "version": _V2,
+    "created": "2026-11-28T02:01:12+00:00",
+    "n_samples": 200,
+    "k": 5,
+    "features": ["annual_income", "spending_score"],
+    "metrics": {
+        "inertia": 50.48,
+        "silhouette": 0.6026,
+        "davies_bouldin": 0.4921,
+        "calinski_harabasz": 337.57,
+        "silhouette_sample_size": 200,
+    },
+    "k_selection": [{"k": 4, "inertia": 95.44, "silhouette": 0.535}, {"k": 5, "inertia": 50.48, "silhouette": 0.603}],
+    "active": True,
+    "usable": True,
+    "reason": None,
+    "auto_trained": False,
+    "data_file": "mall_customers.csv",
+}
+_SEGMENT = {
+    "segment_id": 1,
+    "name": "VIP / Whale",
+    "size": 38,
+    "share": 0.19,
+    "centroid": {"annual_income": 87.6, "spending_score": 82.4},
+    "levels": {"annual_income": "high", "spending_score": "high"},
+    "description": "High income and high spending: the most valuable customers.",
+}
+_ACTIVATION = {
+    "at": "2026-11-28T02:03:00.000+00:00",
+    "from": _V1,
+    "to": _V2,
+    "reason": "better silhouette",
+    "key_id": "key-1a2b3c4d5e",
+}
 
 
 class VersionSegment(BaseModel):
@@ -39,11 +77,15 @@ class VersionSummary(BaseModel):
 class VersionDetail(VersionSummary):
     """One model version with its segments."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_SUMMARY, "segments": [_SEGMENT]}]})
+
     segments: list[VersionSegment]
 
 
 class VersionList(BaseModel):
     """Every version, newest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"active": _V2, "versions": [_SUMMARY]}]})
 
     active: str | None
     versions: list[VersionSummary]
@@ -58,11 +100,13 @@ class Activation(BaseModel):
     reason: str = Field(description="Why, as given.")
     key_id: str | None = Field(description="Short hash of the admin key used; never the key itself.")
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [_ACTIVATION]})
 
 
 class ActivationHistory(BaseModel):
     """Every activation, oldest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"entries": [_ACTIVATION]}]})
 
     entries: list[Activation]
 
@@ -80,6 +124,22 @@ class JobProgress(BaseModel):
 class JobStatus(BaseModel):
     """A training job's state."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                    "state": "running",
+                    "created": "2026-11-28T02:01:10.000+00:00",
+                    "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
+                    "version": None,
+                    "activated": None,
+                    "error": None,
+                }
+            ]
+        }
+    )
+
     job_id: str
     state: Literal["queued", "running", "succeeded", "failed"]
     created: str
@@ -93,3 +153,98 @@ class JobAccepted(BaseModel):
     """A training job was queued."""
 
     job_id: str
+
+
+class SegmentRef(BaseModel):
+    """A segment's id and name."""
+
+    segment_id: int
+    name: str
+
+
+class CentroidShift(BaseModel):
+    """How far a segment present in both versions moved."""
+
+    segment_id: int
+    name: str
+    shift: dict[str, float] = Field(description="New minus old centroid, by feature, in original units.")
+    distance: float = Field(ge=0, description="Euclidean length of the shift, in original units.")
+
+
+class SegmentChange(BaseModel):
+    """A segment's size and share in each version (null size: absent from that version)."""
+
+    segment_id: int
+    name: str
+    old_size: int | None
+    new_size: int | None
+    old_share: float
+    new_share: float
+    share_change: float
+
+
+class MetricDelta(BaseModel):
+    """One metric in each version."""
+
+    old: float
+    new: float
+    delta: float
+
+
+class Comparison(BaseModel):
+    """What switching from one version to another would change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": _V2,
+                    "with_version": _V1,
+                    "n_customers": 200,
+                    "customers": "the candidate's stored sample of its training customers",
+                    "old_segments": [
+                        {"segment_id": 0, "name": "Average Customer"},
+                        {"segment_id": 1, "name": "VIP / Whale"},
+                    ],
+                    "new_segments": [
+                        {"segment_id": 0, "name": "Average Customer"},
+                        {"segment_id": 1, "name": "VIP / Whale"},
+                    ],
+                    "migration_matrix": [[80, 1], [0, 38]],
+                    "centroid_shifts": [
+                        {
+                            "segment_id": 1,
+                            "name": "VIP / Whale",
+                            "shift": {"annual_income": 0.4, "spending_score": -0.2},
+                            "distance": 0.45,
+                        }
+                    ],
+                    "segment_changes": [
+                        {
+                            "segment_id": 1,
+                            "name": "VIP / Whale",
+                            "old_size": 38,
+                            "new_size": 39,
+                            "old_share": 0.19,
+                            "new_share": 0.195,
+                            "share_change": 0.005,
+                        }
+                    ],
+                    "metric_deltas": {"silhouette": {"old": 0.6026, "new": 0.6031, "delta": 0.0005}},
+                }
+            ]
+        }
+    )
+
+    version: str = Field(description="The candidate.")
+    with_version: str = Field(description="The baseline it is compared with.")
+    n_customers: int = Field(description="Customers segmented by both (the candidate's stored training sample).")
+    customers: str
+    old_segments: list[SegmentRef] = Field(description="Rows of the migration matrix.")
+    new_segments: list[SegmentRef] = Field(description="Columns of the migration matrix.")
+    migration_matrix: list[list[int]] = Field(
+        description="migration_matrix[i][j]: customers that old segment i sends to new segment j."
+    )
+    centroid_shifts: list[CentroidShift]
+    segment_changes: list[SegmentChange]
+    metric_deltas: dict[str, MetricDelta]

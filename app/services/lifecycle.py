@@ -2,6 +2,9 @@
 
 from typing import Any
 
+import numpy as np
+
+from app.core.errors import VersionConflict
 from app.models.registry import ModelRegistry
 
 MAX_REASON_LENGTH = 200
@@ -79,3 +82,70 @@ def delete(*, registry: ModelRegistry, version: str) -> None:
 def history(*, registry: ModelRegistry) -> dict[str, Any]:
     """Every activation, oldest first."""
     return {"entries": registry.store.history()}
+
+
+def compare(*, registry: ModelRegistry, version: str, with_version: str) -> dict[str, Any]:
+    """How a candidate version differs from another (or the active one) on the candidate's training customers.
+
+    The customers are the candidate's stored map sample (up to 1,000 training rows, original units), since
+    raw training data is not kept. Each is segmented by both models: the migration matrix counts how many
+    each baseline segment sends to each candidate segment.
+    """
+    candidate = registry.get(version)
+    baseline = registry.get(None if with_version == "active" else with_version)
+    if candidate.features != baseline.features:
+        raise VersionConflict(
+            f"versions {candidate.version} and {baseline.version} use different features and cannot be compared"
+        )
+    X = np.asarray(candidate.info.get("map_sample") or [], dtype=np.float64).reshape(-1, len(candidate.features))
+    old = baseline.score(X).positions if len(X) else np.array([], dtype=int)
+    new = candidate.score(X).positions if len(X) else np.array([], dtype=int)
+    matrix = np.zeros((baseline.n_clusters, candidate.n_clusters), dtype=int)
+    np.add.at(matrix, (old, new), 1)
+    old_by_id = {segment.segment_id: segment for segment in baseline.segments}
+    new_by_id = {segment.segment_id: segment for segment in candidate.segments}
+    shifts = []
+    for segment_id in sorted(old_by_id.keys() & new_by_id.keys()):
+        before, after = old_by_id[segment_id], new_by_id[segment_id]
+        shift = {f: after.centroid[f] - before.centroid[f] for f in candidate.features}
+        shifts.append(
+            {
+                "segment_id": segment_id,
+                "name": after.name,
+                "shift": shift,
+                "distance": float(np.sqrt(sum(value * value for value in shift.values()))),
+            }
+        )
+    changes = []
+    for segment_id in sorted(old_by_id.keys() | new_by_id.keys()):
+        before, after = old_by_id.get(segment_id), new_by_id.get(segment_id)
+        old_share, new_share = (before.share if before else 0.0), (after.share if after else 0.0)
+        changes.append(
+            {
+                "segment_id": segment_id,
+                "name": (after or before).name,
+                "old_size": before.size if before else None,
+                "new_size": after.size if after else None,
+                "old_share": old_share,
+                "new_share": new_share,
+                "share_change": new_share - old_share,
+            }
+        )
+    old_metrics, new_metrics = baseline.info.get("metrics", {}), candidate.info.get("metrics", {})
+    deltas = {
+        name: {"old": old_metrics[name], "new": new_metrics[name], "delta": new_metrics[name] - old_metrics[name]}
+        for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "inertia")
+        if name in old_metrics and name in new_metrics
+    }
+    return {
+        "version": candidate.version,
+        "with_version": baseline.version,
+        "n_customers": len(X),
+        "customers": "the candidate's stored sample of its training customers",
+        "old_segments": [{"segment_id": s.segment_id, "name": s.name} for s in baseline.segments],
+        "new_segments": [{"segment_id": s.segment_id, "name": s.name} for s in candidate.segments],
+        "migration_matrix": matrix.tolist(),
+        "centroid_shifts": shifts,
+        "segment_changes": changes,
+        "metric_deltas": deltas,
+    }

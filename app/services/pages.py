@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidRequest, SegmentationError
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
@@ -321,3 +321,64 @@ def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: di
         "symbols": STATUS_SYMBOLS,
         "styles": styles,
     }
+
+
+HEATMAP_CELL = 30
+HEATMAP_LABEL = 40
+
+
+def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
+    """Geometry of the migration heatmap: one cell per (old, new) segment pair, darker for more customers."""
+    matrix = comparison["migration_matrix"]
+    rows, cols = comparison["old_segments"], comparison["new_segments"]
+    biggest = max((value for row in matrix for value in row), default=0) or 1
+    cells = []
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            strength = value / biggest
+            cells.append(
+                {
+                    "x": HEATMAP_LABEL + j * HEATMAP_CELL,
+                    "y": HEATMAP_LABEL + i * HEATMAP_CELL,
+                    "value": value,
+                    # Blue ramp from near-white; text turns white on dark cells for contrast.
+                    "fill": f"rgb({int(240 - 229 * strength)},{int(245 - 158 * strength)},{int(250 - 86 * strength)})",
+                    "dark": strength > 0.5,
+                    "title": f"{value} customers: {rows[i]['name']} → {cols[j]['name']}",
+                }
+            )
+    return {
+        "cell": HEATMAP_CELL,
+        "label": HEATMAP_LABEL,
+        "width": HEATMAP_LABEL + len(cols) * HEATMAP_CELL + 4,
+        "height": HEATMAP_LABEL + len(rows) * HEATMAP_CELL + 4,
+        "rows": [{"y": HEATMAP_LABEL + i * HEATMAP_CELL, "id": s["segment_id"]} for i, s in enumerate(rows)],
+        "cols": [{"x": HEATMAP_LABEL + j * HEATMAP_CELL, "id": s["segment_id"]} for j, s in enumerate(cols)],
+        "cells": cells,
+    }
+
+
+def models_page(registry: ModelRegistry, *, compare: str | None, with_version: str | None) -> dict[str, Any]:
+    """The versions list, and a comparison of two of them when asked."""
+    from app.services import lifecycle
+
+    listing = lifecycle.list_versions(registry=registry)
+    context: dict[str, Any] = {
+        "active": "models",
+        "listing": listing,
+        "history": list(reversed(lifecycle.history(registry=registry)["entries"]))[:10],
+        "compare": compare,
+        "with_version": with_version or "active",
+        "comparison": None,
+        "heatmap": None,
+        "compare_error": None,
+    }
+    if compare:
+        try:
+            comparison = lifecycle.compare(registry=registry, version=compare, with_version=with_version or "active")
+        except SegmentationError as exc:
+            context["compare_error"] = exc.message
+        else:
+            context["comparison"] = comparison
+            context["heatmap"] = _heatmap(comparison)
+    return context

@@ -46,10 +46,17 @@ def test_missing_artifacts_mean_not_ready(client_for, tmp_path):
         assert "no model version is active" in response.json()["message"]
 
 
-def test_tampered_artifacts_mean_not_ready(client_for, model_dir, tmp_path):
+@pytest.mark.parametrize("name", ["kmeans_model.pkl", "scaler.pkl", "model_info.json"])
+def test_tampered_artifacts_mean_not_ready(client_for, model_dir, tmp_path, name):
     copy = tmp_path / "models_artifacts"
     shutil.copytree(model_dir, copy)
-    (copy / VersionStore(copy).active_version() / "kmeans_model.pkl").write_bytes(b"tampered")
+    path = copy / VersionStore(copy).active_version() / name
+    if name == "model_info.json":
+        info = json.loads(path.read_text())
+        info["segments"][1]["strategy"][0] = "TAMPERED"
+        path.write_text(json.dumps(info))
+    else:
+        path.write_bytes(b"tampered")
     client = client_for(model_dir=copy)
     health = client.get("/api/v1/health")
     assert health.status_code == 503

@@ -161,3 +161,37 @@ def test_admin_key_is_in_the_openapi_schema(admin_client):
         "name": "X-API-Key",
         "description": schema["components"]["securitySchemes"]["AdminKey"]["description"],
     }
+
+
+def test_compare_with_the_active_version(admin_client, versions):
+    _, first, second = versions
+    response = admin_client.get(f"/api/v1/models/{second}/compare", params={"with": "active"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["version"] == second and body["with_version"] == first
+    matrix = body["migration_matrix"]
+    assert len(matrix) == len(body["old_segments"]) and len(matrix[0]) == len(body["new_segments"])
+    assert sum(map(sum, matrix)) == body["n_customers"] == 200
+    # Same data, another seed: nearly everyone stays in the segment with the same id.
+    old_ids = [s["segment_id"] for s in body["old_segments"]]
+    new_ids = [s["segment_id"] for s in body["new_segments"]]
+    stay = sum(matrix[i][new_ids.index(sid)] for i, sid in enumerate(old_ids) if sid in new_ids)
+    assert stay >= 190
+    assert {s["segment_id"] for s in body["centroid_shifts"]} == set(old_ids) & set(new_ids)
+    assert all(s["distance"] < 5 for s in body["centroid_shifts"])
+    assert set(body["metric_deltas"]) >= {"silhouette", "inertia"}
+    delta = body["metric_deltas"]["silhouette"]
+    assert abs(delta["new"] - delta["old"] - delta["delta"]) < 1e-12
+
+
+def test_compare_with_itself_is_the_identity(admin_client, versions):
+    _, first, _ = versions
+    body = admin_client.get(f"/api/v1/models/{first}/compare", params={"with": first}).json()
+    matrix = body["migration_matrix"]
+    assert all(matrix[i][j] == 0 for i in range(len(matrix)) for j in range(len(matrix)) if i != j)
+    assert all(change["share_change"] == 0 for change in body["segment_changes"])
+
+
+def test_compare_unknown_version_is_404(admin_client, versions):
+    assert admin_client.get("/api/v1/models/nope/compare").status_code == 404
+    assert admin_client.get(f"/api/v1/models/{versions[1]}/compare", params={"with": "nope"}).status_code == 404

@@ -33,6 +33,7 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "imports (import main)",
         "CLI score against the I/O floor",
         "server RSS growth during that upload",
+        "HTTP predict throughput during a training job",
     ):
         assert expected in names
     assert any(name.startswith("batch predict") for name in names)
@@ -40,6 +41,7 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     assert any(name.startswith("train --k auto") for name in names)
     for prefix in ("CLI score,", "CLI score peak RSS", "HTTP /predict/csv", "Dask engine"):
         assert any(name.startswith(prefix) for name in names), prefix
+    assert any(name.startswith("API training job on") for name in names)
     for figure in report["figures"]:
         assert figure["project"] > 0, figure
         if figure["baseline"] is not None:

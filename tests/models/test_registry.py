@@ -146,3 +146,22 @@ def test_concurrent_trainers_and_loaders_never_see_a_false_failure(model_dir, tm
     assert loads[0] >= 1000
     assert failures == []
     assert len(VersionStore(root).versions()) == 1 + 45
+
+
+def test_read_only_folder_still_serves(two_versions, monkeypatch):
+    root, first, _ = two_versions
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(VersionStore, "prepare", refuse)
+    registry = _open(root)
+    assert registry.ready and registry.get().version == first
+
+
+def test_not_ready_reasons_carry_no_absolute_paths(tmp_path):
+    registry = ModelRegistry.open(
+        tmp_path / "m", auto_train=True, data_path=tmp_path / "missing.csv", processed_dir=tmp_path / "p"
+    )
+    assert not registry.ready
+    assert "missing.csv" in registry.reason and str(tmp_path) not in registry.reason

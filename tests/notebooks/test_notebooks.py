@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from app.core.config import PROJECT_ROOT
+from app.models.store import VersionStore
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +91,8 @@ def test_modeling_notebook_agrees_with_train_model(executed, default_data, tmp_p
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    info = json.loads((tmp_path / "m" / "model_info.json").read_text())
+    [version] = VersionStore(tmp_path / "m").versions()
+    info = json.loads((tmp_path / "m" / version / "model_info.json").read_text())
     assert summary["chosen_k"] == info["n_clusters"]
     assert summary["segment_names"] == [
         segment["name"] for segment in sorted(info["segments"], key=lambda s: s["segment_id"])

@@ -27,13 +27,14 @@ upload_router = APIRouter(prefix="/models", tags=["models"])
     description="Starts a training job in a separate process on the uploaded CSV (field `file`), or on the bundled "
     "data when no file is sent. Answers 202 with the job id and its URL in `Location`; follow it at "
     "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
-    responses={**error_responses(401, 403, 409, 413, 422)},
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
 )
 def start_training(
     response: Response,
     settings: SettingsDep,
     key: AdminKeyDep,
-    file: Annotated[UploadFile | None, File(description="Customer CSV (public header or snake_case).")] = None,
+    # Typed without `| None` so the schema says "a file, or leave the field out", not "a file or null".
+    file: Annotated[UploadFile, File(description="Customer CSV (public header or snake_case).")] = None,  # type: ignore[assignment]
     k: Annotated[str, Form(max_length=8, description="Number of segments (2-10) or 'auto'.")] = "5",
     features: Annotated[
         str, Form(max_length=200, description="Comma-separated feature names.")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.controllers.deps import AdminKeyDep, RegistryDep
 from app.schemas.common import error_responses
-from app.schemas.lifecycle import Activation, ActivationHistory, VersionDetail, VersionList
+from app.schemas.lifecycle import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
 from app.services import lifecycle
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -46,6 +46,26 @@ def rollback(registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") 
 def version_detail(version: VersionPath, registry: RegistryDep) -> dict:
     """One version with its segments."""
     return lifecycle.version_detail(registry=registry, version=version)
+
+
+@router.get(
+    "/{version}/compare",
+    response_model=Comparison,
+    summary="Compare two versions",
+    description="Segments the candidate's training customers (its stored sample) with both versions: a migration "
+    "matrix from each old segment to each new one, each shared segment's centroid shift in original units, size "
+    "and share changes, and metric deltas. `with` is a version id or `active`.",
+    responses=error_responses(404, 409, 422, 503),
+)
+def compare_versions(
+    version: VersionPath,
+    registry: RegistryDep,
+    with_version: Annotated[
+        str, Query(alias="with", max_length=64, description="A version id or 'active'.")
+    ] = "active",
+) -> dict:
+    """Compare a version with another one or the active one."""
+    return lifecycle.compare(registry=registry, version=version, with_version=with_version)
 
 
 @router.post(

@@ -1,0 +1,102 @@
+// The model versions page: train with progress, activate and roll back, each with the admin key sent as
+// the X-API-Key header. The key lives only in the password field of this tab; it is never stored.
+(function () {
+  "use strict";
+  var keyField = document.getElementById("admin-key");
+  var actionStatus = document.querySelector('[data-role="action-status"]');
+  var trainStatus = document.getElementById("train-status");
+  var progress = document.getElementById("train-progress");
+
+  function key() { return keyField.value.trim(); }
+
+  function errorText(response) {
+    return response.json().then(
+      function (body) { return body.message || ("HTTP " + response.status); },
+      function () { return "HTTP " + response.status; }
+    );
+  }
+
+  function needKey(where) {
+    if (key()) { return false; }
+    where.textContent = "Type the admin key in the Train form's Admin key field first.";
+    keyField.focus();
+    return true;
+  }
+
+  function post(url) {
+    return fetch(url, { method: "POST", headers: { "X-API-Key": key() } }).then(function (response) {
+      if (!response.ok) { return errorText(response).then(function (m) { throw new Error(m); }); }
+      return response.json();
+    });
+  }
+
+  document.querySelectorAll('[data-action="activate"]').forEach(function (button) {
+    button.addEventListener("click", function () {
+      var version = button.dataset.version;
+      if (needKey(actionStatus)) { return; }
+      if (!window.confirm("Activate version " + version + "? Every worker switches to it within a second.")) { return; }
+      post("/api/v1/models/" + encodeURIComponent(version) + "/activate?reason=" + encodeURIComponent("activated on the models page"))
+        .then(function () { window.location.reload(); })
+        .catch(function (error) { actionStatus.textContent = "Not activated: " + error.message; });
+    });
+  });
+
+  var rollback = document.querySelector('[data-action="rollback"]');
+  rollback.addEventListener("click", function () {
+    if (needKey(actionStatus)) { return; }
+    if (!window.confirm("Roll back to the previously active version?")) { return; }
+    post("/api/v1/models/rollback?reason=" + encodeURIComponent("rolled back on the models page"))
+      .then(function () { window.location.reload(); })
+      .catch(function (error) { actionStatus.textContent = "Not rolled back: " + error.message; });
+  });
+
+  function describe(job) {
+    var p = job.progress || {};
+    if (job.state === "queued") { return "Queued…"; }
+    if (job.state === "failed") { return "Failed: " + job.error; }
+    if (job.state === "succeeded") {
+      return "Done: version " + job.version + (job.activated ? " (now active)" : " (not active)") + ". Reloading…";
+    }
+    if (p.stage === "k_sweep") { return "Comparing k: step " + p.step + " of " + p.of + " (k=" + p.k + ")"; }
+    if (p.rows_read) { return "Read " + p.rows_read + " rows; " + (p.stage || "working") + "…"; }
+    return "Running: " + (p.stage || "starting") + "…";
+  }
+
+  function percent(job) {
+    var p = job.progress || {};
+    if (job.state === "succeeded") { return 100; }
+    if (p.stage === "k_sweep" && p.of) { return 10 + Math.round(75 * p.step / p.of); }
+    if (p.stage === "fitting") { return 88; }
+    if (p.stage === "saving") { return 95; }
+    return p.rows_read ? 8 : 3;
+  }
+
+  function follow(url) {
+    fetch(url).then(function (response) { return response.json(); }).then(function (job) {
+      trainStatus.textContent = describe(job);
+      progress.value = percent(job);
+      if (job.state === "succeeded") { window.setTimeout(function () { window.location.reload(); }, 800); return; }
+      if (job.state !== "failed") { window.setTimeout(function () { follow(url); }, 500); }
+    }).catch(function () { trainStatus.textContent = "Lost contact with the server; retrying…"; window.setTimeout(function () { follow(url); }, 1500); });
+  }
+
+  document.getElementById("train-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (needKey(trainStatus)) { return; }
+    var form = event.target;
+    var data = new FormData();
+    if (form.file.files.length) { data.append("file", form.file.files[0]); }
+    data.append("k", form.k.value);
+    data.append("seed", form.seed.value || "42");
+    data.append("activate", form.activate.checked ? "true" : "false");
+    trainStatus.textContent = "Uploading…";
+    progress.hidden = false;
+    progress.value = 1;
+    fetch("/api/v1/models", { method: "POST", headers: { "X-API-Key": key() }, body: data }).then(function (response) {
+      if (response.status !== 202) {
+        return errorText(response).then(function (m) { trainStatus.textContent = "Not started: " + m; progress.hidden = true; });
+      }
+      follow(response.headers.get("Location"));
+    });
+  });
+})();
