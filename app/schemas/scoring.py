@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ScoreQuery(BaseModel):
@@ -46,8 +46,44 @@ class SegmentSummary(BaseModel):
     gender: dict[str, float] | None = Field(description="Share of each gender value, when the file has the column.")
 
 
+SUMMARY_EXAMPLE = {
+    "model_version": "20261126.165110-95dfbc16",
+    "rows": 3,
+    "scored": 2,
+    "flagged": 1,
+    "skipped": 0,
+    "bad_rows": 1,
+    "errors": {"missing annual_income": 1},
+    "on_error": "flag",
+    "delimiter": ",",
+    "columns": {
+        "annual_income": "Annual Income (k$)",
+        "spending_score": "Spending Score (1-100)",
+        "customer_id": "CustomerID",
+        "age": "Age",
+        "gender": "Gender",
+    },
+    "segments": [
+        {
+            "segment_id": 1,
+            "segment_name": "VIP / Whale",
+            "count": 2,
+            "share": 1.0,
+            "profile": {
+                "annual_income": {"mean": 122.0, "min": 120.0, "max": 124.0},
+                "spending_score": {"mean": 92.0, "min": 90.0, "max": 94.0},
+                "age": {"mean": 40.0, "min": 30.0, "max": 50.0},
+            },
+            "gender": {"Female": 0.5, "Male": 0.5},
+        }
+    ],
+}
+
+
 class ScoreSummaryOut(BaseModel):
     """What scoring a file found: counts and profiles per segment, bad rows per reason, the model version."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
 
     model_version: str
     rows: int = Field(ge=0, description="Data rows read.")

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
+from app.services.prediction import record_scores
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -372,6 +373,7 @@ def score_table(
             summary.flagged += int(bad.sum())
     good = ~bad
     scores = model.score(X[good])
+    record_scores(model, scores, source="csv")
     values = {feature: X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
         values["age"] = _numbers(table.column(columns.age))[0][good]

@@ -26,7 +26,7 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     names = [figure["name"] for figure in report["figures"]]
     for expected in (
         "single-row predict latency",
-        "HTTP predict throughput (16 connections)",
+        "HTTP predict throughput, both logging each request",
         "HTTP batch of 10,000 customers",
         "start-up to health 200",
         "model load (verify checksums + read parameters)",

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.controllers.deps import RequestedModelDep
+from app.controllers.deps import PredictRateLimit, RequestedModelDep
 from app.core.config import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
@@ -18,7 +18,7 @@ from app.utils.responses import FastJSONResponse
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
     from app.services import scoring
 
-router = APIRouter(prefix="/predict", tags=["predictions"])
+router = APIRouter(prefix="/predict", tags=["predictions"], dependencies=[PredictRateLimit])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 _COPY_BYTES = 1024 * 1024
@@ -64,7 +64,7 @@ def _stream(scored: "scoring.ScoredFile", upload: uploads.Upload) -> Iterator[by
     response_model=ScoreSummaryOut,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
-        **error_responses(400, 404, 413, 415, 422, 503),
+        **error_responses(400, 404, 413, 415, 422, 429, 503),
     },
     openapi_extra={
         "requestBody": {
