@@ -154,21 +154,26 @@ def record_scores(
     source: str,
 ) -> None:
     """Count scored customers per segment, the atypical ones and out-of-range values, for one request."""
-    counts = np.bincount(positions, minlength=len(segment_names)) if len(positions) > 1 else None
-    if counts is None:
-        # One customer (the single-prediction hot path): no array passes needed.
-        _child(SEGMENT_PREDICTIONS, segment_names[int(positions[0])], source).inc()
+    if len(positions) == 1:
+        # One customer, the single-prediction hot path: numpy calls on one row cost more than the counting.
+        _child(SEGMENT_PREDICTIONS, segment_names[positions.item()], source).inc()
+        if is_atypical.item():
+            _child(ATYPICAL_PREDICTIONS, source).inc()
+        for feature, flag in zip(features, out_of_range[0].tolist(), strict=True):
+            if flag:
+                _child(OUT_OF_RANGE_VALUES, feature, source).inc()
     else:
-        for name, count in zip(segment_names, counts.tolist(), strict=True):
+        counts = np.bincount(positions, minlength=len(segment_names)).tolist()
+        for name, count in zip(segment_names, counts, strict=True):
             if count:
                 _child(SEGMENT_PREDICTIONS, name, source).inc(count)
-    atypical = int(np.count_nonzero(is_atypical))
-    if atypical:
-        _child(ATYPICAL_PREDICTIONS, source).inc(atypical)
-    if out_of_range.any():
-        for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
-            if count:
-                _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
+        atypical = int(np.count_nonzero(is_atypical))
+        if atypical:
+            _child(ATYPICAL_PREDICTIONS, source).inc(atypical)
+        if out_of_range.any():
+            for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
+                if count:
+                    _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
     if source != "single":
         _child(SCORED_SIZES, source).observe(len(positions))
 
