@@ -131,14 +131,15 @@ class PredictionLogTarget:
     request_id: str | None
 
 
-async def get_prediction_log(request: Request) -> PredictionLogTarget:
-    """The prediction log writer the lifespan started, with this request's id."""
+def prediction_log_target(request: Request) -> PredictionLogTarget:
+    """The prediction log writer the lifespan started, with this request's id.
+
+    A plain call from the route rather than a dependency: every dependency level costs measurable time on the
+    hot predict path, and taking `request` costs nothing.
+    """
     return PredictionLogTarget(
         getattr(request.app.state, "prediction_log", None), getattr(request.state, "request_id", None)
     )
-
-
-PredictionLogDep = Annotated[PredictionLogTarget, Depends(get_prediction_log)]
 
 
 def get_session(request: Request) -> Iterator[Session]:

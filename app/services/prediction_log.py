@@ -103,8 +103,7 @@ class LogChunk:
         The writer bypasses SQLAlchemy's per-row type processing (about 50 us a row): a 10,000-row batch is
         encoded here in a few milliseconds, so logging stays cheap next to the prediction it records.
         """
-        # Inputs are finite numbers (the schema refuses NaN and infinities), so repr() is valid JSON.
-        template = "{" + ",".join(f'"{name}":%r' for name in self.features) + "}"
+        template = _inputs_template(tuple(self.features))
         inputs = [template % tuple(values) for values in _as_list(self.inputs)]
         created_at = self.created_at.astimezone(UTC)
         stamp: Any = created_at.replace(tzinfo=None).strftime(_SQLITE_DATETIME) if sqlite else created_at
@@ -158,9 +157,9 @@ class LogChunk:
 
 
 @lru_cache(maxsize=16)
-def _segment_lookup(model: SegmentationModel) -> tuple[np.ndarray, dict[int, str]]:
+def _segment_lookup(model: SegmentationModel) -> tuple[list[int], dict[int, str]]:
     """Segment ids by position and names by id, built once per model rather than per request."""
-    return np.array([s.segment_id for s in model.segments]), {s.segment_id: s.name for s in model.segments}
+    return [s.segment_id for s in model.segments], {s.segment_id: s.name for s in model.segments}
 
 
 def log_scores(
@@ -176,22 +175,34 @@ def log_scores(
     if writer is None or (len(X) == 1 and not writer.sampled()):
         return
     ids, names = _segment_lookup(model)
-    writer.submit(
-        LogChunk(
-            created_at=datetime.now(UTC),
-            model_version=model.version,
-            features=model.features,
-            inputs=X,
-            segment_ids=ids[scores.positions],
-            distances=scores.nearest,
-            confidences=scores.confidence,
-            atypical=scores.is_atypical,
-            out_of_range=scores.out_of_range.any(axis=1),
-            segment_names=names,
-            request_id=request_id,
-            source=source,
+    if len(X) == 1:
+        # One row: plain lists, since numpy costs more per call than the whole row.
+        position = scores.positions.item()
+        per_row: tuple = (
+            X.tolist(),
+            [ids[position]],
+            [scores.nearest.item()],
+            [scores.confidence.item()],
+            [bool(scores.is_atypical.item())],
+            [bool(scores.out_of_range.any())],
         )
-    )
+    else:
+        per_row = (
+            X,
+            np.array(ids)[scores.positions],
+            scores.nearest,
+            scores.confidence,
+            scores.is_atypical,
+            scores.out_of_range.any(axis=1),
+        )
+    writer.submit(LogChunk(datetime.now(UTC), model.version, model.features, *per_row, names, request_id, source))
+
+
+@lru_cache(maxsize=16)
+def _inputs_template(features: tuple[str, ...]) -> str:
+    """A %-template that renders one row of inputs as a JSON object."""
+    # Inputs are finite numbers (the schema refuses NaN and infinities), so repr() is valid JSON.
+    return "{" + ",".join(f'"{name}":%r' for name in features) + "}"
 
 
 def _as_list(values: Any) -> list:

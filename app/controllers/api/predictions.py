@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
-from app.controllers.deps import BatchDep, PredictionLogDep, PredictRateLimit, RequestedModelDep
+from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep, prediction_log_target
 from app.core.routing import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
@@ -34,9 +34,10 @@ def predict(
         CustomerIn, Body(openapi_examples={"vip": {"value": {"annual_income": 120, "spending_score": 90}}})
     ],
     model: RequestedModelDep,
-    log: PredictionLogDep,
+    request: Request,
 ) -> FastJSONResponse:
     """Segment one customer (plain def: prediction is CPU work and runs in the thread pool)."""
+    log = prediction_log_target(request)
     # The service output is built to match Prediction; returning a response skips re-validating it.
     return FastJSONResponse(prediction.predict_customer(model, customer, log=log.writer, request_id=log.request_id))
 
@@ -48,8 +49,9 @@ def predict(
     description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
     "come back in input order, with the number of customers in each segment.",
 )
-def predict_batch(batch: BatchDep, model: RequestedModelDep, log: PredictionLogDep) -> FastJSONResponse:
+def predict_batch(batch: BatchDep, model: RequestedModelDep, request: Request) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
+    log = prediction_log_target(request)
     return FastJSONResponse(
         prediction.predict_customers(model, batch.customers, log=log.writer, request_id=log.request_id)
     )
