@@ -27,6 +27,8 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     for expected in (
         "single-row predict latency",
         "HTTP predict throughput, both logging each request",
+        "HTTP predict, client accepts gzip: compression on",
+        "HTTP batch of 10,000, client accepts gzip: compression on",
         "HTTP batch of 10,000 customers",
         "start-up to health 200",
         "model load (verify checksums + read parameters)",
