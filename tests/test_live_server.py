@@ -11,6 +11,7 @@ import pytest
 from tests import live_server as helper
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="sockets are handed to uvicorn by descriptor on POSIX")
 def test_port_cannot_be_taken_before_the_server_starts(model_dir, tmp_path, monkeypatch):
     real_popen = subprocess.Popen
