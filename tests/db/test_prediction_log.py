@@ -106,3 +106,23 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
             assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 2
     finally:
         engine.dispose()
+
+
+def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_for, postgres, monkeypatch):
+    import app.services.prediction_log as prediction_log
+
+    monkeypatch.setattr(prediction_log, "PREPARE_RETRY_INTERVAL", 0.0)
+    url = postgres.create_database()
+    postgres.stop()
+    try:
+        client = client_for(database_url=url)
+        writer = client.app.state.prediction_log
+        assert [client.post("/api/v1/predict", json=CUSTOMERS[0]).status_code for _ in range(5)] == [200] * 5
+        assert writer.flush()
+        assert writer.dropped == 5
+    finally:
+        postgres.start()
+    assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
+    assert writer.flush()
+    assert writer.written == 1
+    assert [(row.source, row.segment_name) for row in _rows(url)] == [("single", "Budget Conscious")]
