@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
@@ -53,8 +53,6 @@ _COLUMNS = (
     "request_id",
     "source",
 )
-# How SQLAlchemy stores a DATETIME in SQLite, so rows written here read back like any other.
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _totals_lock = threading.Lock()
 _totals = {"queued": 0, "written": 0, "dropped": 0}
 
@@ -76,7 +74,7 @@ class LogChunk:
 
     created_at: datetime
     model_version: str
-    features: Sequence[str]
+    features: tuple[str, ...]
     inputs: Any  # rows of feature values, shape (n, n_features)
     segment_ids: Any
     distances: Any
@@ -103,10 +101,10 @@ class LogChunk:
         The writer bypasses SQLAlchemy's per-row type processing (about 50 us a row): a 10,000-row batch is
         encoded here in a few milliseconds, so logging stays cheap next to the prediction it records.
         """
-        template = _inputs_template(tuple(self.features))
+        template = _inputs_template(self.features)
         inputs = [template % tuple(values) for values in _as_list(self.inputs)]
         created_at = self.created_at.astimezone(UTC)
-        stamp: Any = created_at.replace(tzinfo=None).strftime(_SQLITE_DATETIME) if sqlite else created_at
+        stamp: Any = created_at.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else created_at
         names = self.segment_names
         segment_ids = _as_list(self.segment_ids)
         return [
@@ -157,9 +155,9 @@ class LogChunk:
 
 
 @lru_cache(maxsize=16)
-def _segment_lookup(model: SegmentationModel) -> tuple[list[int], dict[int, str]]:
-    """Segment ids by position and names by id, built once per model rather than per request."""
-    return [s.segment_id for s in model.segments], {s.segment_id: s.name for s in model.segments}
+def _segment_lookup(model: SegmentationModel) -> tuple[tuple[str, ...], list[int], dict[int, str]]:
+    """Feature names, segment ids by position and names by id, built once per model rather than per request."""
+    return tuple(model.features), [s.segment_id for s in model.segments], {s.segment_id: s.name for s in model.segments}
 
 
 def log_scores(
@@ -174,7 +172,7 @@ def log_scores(
     """Queue answered predictions for the log (no I/O here: the writer thread does that); a no-op when off."""
     if writer is None or (len(X) == 1 and not writer.sampled()):
         return
-    ids, names = _segment_lookup(model)
+    features, ids, names = _segment_lookup(model)
     if len(X) == 1:
         # One row: plain lists, since numpy costs more per call than the whole row.
         position = scores.positions.item()
@@ -195,7 +193,7 @@ def log_scores(
             scores.is_atypical,
             scores.out_of_range.any(axis=1),
         )
-    writer.submit(LogChunk(datetime.now(UTC), model.version, model.features, *per_row, names, request_id, source))
+    writer.submit(LogChunk(datetime.now(UTC), model.version, features, *per_row, names, request_id, source))
 
 
 @lru_cache(maxsize=16)
