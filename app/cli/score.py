@@ -8,6 +8,7 @@ from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
+from app.models.store import VersionStore
 from app.services.scoring import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions, ScoreSummary, score_path
 
 
@@ -39,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _model(version: str | None) -> SegmentationModel:
     """The active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
-    return ModelRegistry(get_settings().model_dir).load().get(version)
+    settings = get_settings()
+    return ModelRegistry(VersionStore(settings.model_dir, signing_key=settings.signing_key)).load().get(version)
 
 
 def run(args: argparse.Namespace) -> int:

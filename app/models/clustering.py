@@ -2,10 +2,12 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+if TYPE_CHECKING:  # scikit-learn loads when something is fitted: the server reads K_RANGE without paying for it
+    from sklearn.cluster import KMeans
 
 K_RANGE = range(2, 11)
 DEFAULT_K = 5
@@ -27,19 +29,25 @@ class KScore:
     silhouette: float
 
 
-def fit_kmeans(Z: np.ndarray, k: int, seed: int) -> KMeans:
+def fit_kmeans(Z: np.ndarray, k: int, seed: int) -> "KMeans":
     """Fit KMeans with the project's fixed settings on standardized data."""
+    from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=k, init="k-means++", n_init=N_INIT, random_state=seed).fit(Z)
 
 
 def silhouette(Z: np.ndarray, labels: np.ndarray, seed: int) -> float:
     """Silhouette score, on a fixed-seed sample when the data is large."""
+    from sklearn.metrics import silhouette_score
+
     sample = SILHOUETTE_SAMPLE_SIZE if len(Z) > SILHOUETTE_SAMPLE_SIZE else None
     return float(silhouette_score(Z, labels, sample_size=sample, random_state=seed))
 
 
 def clustering_metrics(Z: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
     """Silhouette (sampled when large), Davies-Bouldin and Calinski-Harabasz of a labelling."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     return {
         "silhouette": silhouette(Z, labels, seed),
         "davies_bouldin": float(davies_bouldin_score(Z, labels)),
@@ -61,7 +69,7 @@ class KSelection:
 
     scores: list[KScore]
     sample_size: int
-    fitted: dict[int, KMeans]
+    fitted: dict[int, "KMeans"]
 
 
 def select_k(

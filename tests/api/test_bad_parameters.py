@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app.models.artifacts import write_manifest
+from app.models.store import VersionStore
+
 HTML = {"accept": "text/html"}
 CUSTOMER = {"annual_income": 85, "spending_score": 80}
 
@@ -52,15 +55,22 @@ BREAKAGES: dict[str, Callable[[dict], None]] = {
 
 @pytest.fixture
 def broken_model(model_dir: Path, tmp_path: Path) -> Callable[[Callable[[dict], None]], Path]:
-    """A copy of the trained model with model_info.json edited by `breakage`."""
+    """A copy of the trained model whose active version's model_info.json is edited by `breakage`.
+
+    The manifest is rewritten to match, as someone who can write an unsigned folder could: the checksums pass,
+    so only the parameter checks stand between the edit and a served prediction.
+    """
 
     def make(breakage: Callable[[dict], None]) -> Path:
         copy = tmp_path / "models_artifacts"
         shutil.copytree(model_dir, copy)
-        path = copy / "model_info.json"
+        version = VersionStore(copy).active_version()
+        folder = copy / version
+        path = folder / "model_info.json"
         info = json.loads(path.read_text(encoding="utf-8"))
         breakage(info)
         path.write_text(json.dumps(info, indent=2), encoding="utf-8")
+        write_manifest(folder, version, None)
         return copy
 
     return make

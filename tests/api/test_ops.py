@@ -67,18 +67,19 @@ def test_readyz_is_503_with_the_reason_without_a_model(ops_client, tmp_path):
     body = response.json()
     assert body["status"] == "not_ready"
     assert body["model_version"] is None
-    assert "missing" in body["reason"]
+    assert "no model version is active" in body["reason"]
 
 
 def test_readyz_is_503_for_a_tampered_model(ops_client, model_dir, tmp_path):
     tampered = tmp_path / "tampered"
     shutil.copytree(model_dir, tampered)
-    with (tampered / "kmeans_model.pkl").open("ab") as handle:
+    version = (tampered / "ACTIVE").read_text().strip()
+    with (tampered / version / "kmeans_model.pkl").open("ab") as handle:
         handle.write(b"tampered")
     client = ops_client(model_dir=tampered)
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert "sha256" in response.json()["reason"] or "checksum" in response.json()["reason"]
+    assert "kmeans_model.pkl" in response.json()["reason"]
     assert client.get("/livez").status_code == 200
     assert client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).status_code == 503
 
