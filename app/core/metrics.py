@@ -27,9 +27,10 @@ from prometheus_client import (
     values,
 )
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.core.config import get_settings
+from app.core.middleware import HttpMiddleware
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
@@ -230,17 +231,11 @@ def _route_label(scope: Scope, root_path: str) -> str:
     return template
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Count every HTTP request and time it, labelled by method, route template and status."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time one request and record it once its response has ended (or failed)."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         started = time.perf_counter()
         status = 500
         root_path = scope.get("root_path", "")

@@ -44,8 +44,8 @@ _PAGE_HEADERS = [(b"content-security-policy", PAGE_CSP.encode()), *_SECURITY_HEA
 _DOCS_HEADERS = [(b"content-security-policy", DOCS_CSP.encode()), *_SECURITY_HEADERS]
 
 
-class RequestIdMiddleware:
-    """Give each request an id (a valid X-Request-ID, or a new one) and echo it on the response."""
+class HttpMiddleware:
+    """Base of the project's middleware: lifespan and other non-HTTP traffic passes straight through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -55,49 +55,50 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+        raise NotImplementedError
+
+
+def adding_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """A send that appends `headers` to the response's start message."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers]
+        await send(message)
+
+    return send_with_headers
+
+
+class RequestIdMiddleware(HttpMiddleware):
+    """Give each request an id (a valid X-Request-ID, or a new one) and echo it on the response."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
         incoming = _header(scope, REQUEST_ID_HEADER.encode())
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        id_header = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), id_header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
+        await self.app(scope, receive, adding_headers(send, [(b"x-request-id", request_id.encode())]))
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Add the content security policy and the browser hardening headers to every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
         headers = _DOCS_HEADERS if scope["path"] in _DOCS_PATHS else _PAGE_HEADERS
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, adding_headers(send, headers))
 
 
-class AccessLogMiddleware:
+class AccessLogMiddleware(HttpMiddleware):
     """Log one line per request: method, path, status and duration, with the request id."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        if scope["type"] != "http" or not access_logger.isEnabledFor(logging.INFO):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
+        if not access_logger.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -134,17 +135,11 @@ class AccessLogMiddleware:
                 log()
 
 
-class ExceptionMiddleware:
+class ExceptionMiddleware(HttpMiddleware):
     """Turn a crash anywhere below into a logged 500 in the one error shape, never a stack trace."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
         response_started = False
 
         async def send_tracking(message: Message) -> None:
@@ -164,17 +159,11 @@ class ExceptionMiddleware:
                 await unexpected_error_response(scope, request_id)(scope, receive, send)
 
 
-class BodyLimitErrorMiddleware:
+class BodyLimitErrorMiddleware(HttpMiddleware):
     """Render the framework's 413 (route-level `max_body_size`, plain text) in the project's error shape."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request."""
         replaced = False
 
         async def send_shaped(message: Message) -> None:
