@@ -439,13 +439,15 @@ def bench_file_scoring(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Fig
     source = write_customers(workdir / "score-in.csv", rows=rows)
     http_source = source if http_rows == rows else write_customers(workdir / "score-http.csv", rows=http_rows)
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
+    # The naive script unpickles the active version's estimators, as a data scientist would.
+    version_dir = model_dir / VersionStore(model_dir).active_version()
     out = workdir / "score-out.csv"
     # Alternate the contenders so a burst of load on a shared machine hits all of them alike.
     cli, base, floor = [], [], []
     for _ in range(2 if rows >= 1_000_000 else 1):
         cli.append(file_scoring.score_cli(source, out, env))
-        base.append(file_scoring.naive(source, out, model_dir))
-        floor.append(file_scoring.io_floor(source, out, model_dir))
+        base.append(file_scoring.naive(source, out, version_dir))
+        floor.append(file_scoring.io_floor(source, out, version_dir))
     (cli_s, cli_mb), (base_s, base_mb), (floor_s, _) = min(cli), min(base), min(floor)
     http_cli_s = cli_s if http_source == source else file_scoring.score_cli(http_source, out, env)[0]
     http_s, growth_mb, lines = file_scoring.score_http(http_source, env, workdir / "score-http.log")

@@ -50,9 +50,16 @@ def live_server(
 
     Unless `env` names a DATABASE_URL, the prediction log goes to a SQLite file beside the log, never the project's.
     """
-    env = {"DATABASE_URL": f"sqlite:///{log_path.with_suffix('.sqlite3')}", **env}
+    # Load from a test is not abuse: the prediction rate limit is lifted unless `env` sets one.
+    env = {
+        "DATABASE_URL": f"sqlite:///{log_path.with_suffix('.sqlite3')}",
+        "RATE_LIMIT_PREDICT": "1000000/minute",
+        **env,
+    }
     listener = None
-    if command is None and os.name == "posix":
+    # Several workers keep binding host and port themselves: with one inherited socket the kernel handed every
+    # connection to the same worker in the shared-limit and metrics tests.
+    if command is None and os.name == "posix" and "--workers" not in extra_args:
         # Hand uvicorn a socket that is already listening: a port found free and closed again can be taken by
         # any other process (or an outgoing connection) before the server binds it.
         listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
