@@ -8,6 +8,8 @@ def test_monitoring_page_renders_without_data(client_for, tmp_path):
     assert 'data-status="insufficient data"' in response.text
     assert "no verdict yet" in response.text
     assert 'aria-current="page"' in response.text
+    assert 'id="retrain-link" href="http://testserver/models"' in response.text
+    assert client.get("/models", headers={"Accept": "text/html"}).status_code == 200
 
 
 def test_monitoring_page_with_a_bad_window_is_an_html_422(client_for, tmp_path):
