@@ -235,22 +235,32 @@ class MetricsMiddleware(HttpMiddleware):
     """Count every HTTP request and time it, labelled by method, route template and status."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time one request and record it once its response has ended (or failed)."""
+        """Time one request and record it as its last body byte leaves (or when it fails)."""
         started = time.perf_counter()
         status = 500
+        recorded = False
         root_path = scope.get("root_path", "")
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
             route = _route_label(scope, root_path)
             # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
             method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
             _child(HTTP_REQUESTS, method, route, str(status)).inc()
             _child(HTTP_LATENCY, method, route).observe(time.perf_counter() - started)
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:
+                # Counted before the last byte leaves, so a client holding its answer finds it in /metrics.
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            if not recorded:
+                record()

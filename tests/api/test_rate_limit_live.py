@@ -1,6 +1,7 @@
 """Rate limits on real uvicorn servers: a Redis-backed limit is one count for every worker."""
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -57,7 +58,12 @@ def test_redis_limit_is_shared_by_two_workers(model_dir, tmp_path):
             wait_for_workers(tmp_path / "workers.log", 2)
             with ThreadPoolExecutor(max_workers=6) as pool:
                 results = list(pool.map(lambda _: post_predict(server.url), range(40)))
-            per_worker = predict_requests_per_worker(metrics_dir)
+            # A worker counts a request as its answer leaves; give the other process a moment to be seen.
+            deadline = time.monotonic() + 10
+            while sum((per_worker := predict_requests_per_worker(metrics_dir)).values()) < 40:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
     statuses = Counter(status for status, _ in results)
     assert statuses == {200: 20, 429: 20}
     assert all(1 <= int(retry) <= 60 for status, retry in results if status == 429)
