@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import free_port, stop_process
 
 
 def need_tool(command: str, package: str) -> str:
@@ -68,12 +68,7 @@ def redis_server(timeout: float = 20.0) -> Iterator[str]:
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def wait_for_workers(log_path: Path, count: int, timeout: float = 60.0) -> None:

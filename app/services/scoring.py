@@ -581,32 +581,29 @@ class CsvScorer:
         """Scored chunks as Arrow tables."""
         line = 2
         for batch in self.batches():
-            malformed, self._malformed = self._malformed, []
             table = pa.Table.from_batches([batch])
-            yield score_table(
-                self.model,
-                table,
-                columns=self.columns,
-                options=self.options,
-                summary=self.summary,
-                first_line=line,
-                malformed_lines=malformed,
-                unit="line",
-            )
+            malformed = self._take_malformed()
+            yield self._score(table, malformed, line)
             line += table.num_rows + len(malformed)
         if self._malformed:  # malformed lines after the last good row
-            malformed, self._malformed = self._malformed, []
             empty = pa.table({name: pa.array([], pa.string()) for name in self.head.names})
-            yield score_table(
-                self.model,
-                empty,
-                columns=self.columns,
-                options=self.options,
-                summary=self.summary,
-                first_line=line,
-                malformed_lines=malformed,
-                unit="line",
-            )
+            yield self._score(empty, self._take_malformed(), line)
+
+    def _take_malformed(self) -> list[int]:
+        malformed, self._malformed = self._malformed, []
+        return malformed
+
+    def _score(self, table: pa.Table, malformed: list[int], first_line: int) -> pa.Table:
+        return score_table(
+            self.model,
+            table,
+            columns=self.columns,
+            options=self.options,
+            summary=self.summary,
+            first_line=first_line,
+            malformed_lines=malformed,
+            unit="line",
+        )
 
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
