@@ -1,6 +1,13 @@
 """Shared fixtures: the default dataset, a model trained on it, and apps and clients built around it."""
 
 import os
+
+# KMeans on a few hundred rows gains nothing from threads, and OpenMP's spinning threads run ten times slower when
+# other processes share the cores: tests (and the servers they start) fit on one thread. Set before scikit-learn
+# loads OpenMP; a value already in the environment wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +20,16 @@ from app.main import create_app
 from app.models.artifacts import load_model
 from app.models.features import PUBLIC_HEADER
 from app.models.model import SegmentationModel
+from app.models.store import VersionStore
 from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
+
+# A test that uses one of these starts a browser, a real server or PostgreSQL: it is slow wherever it lives.
+SLOW_FIXTURES = frozenset({"browser", "base_url", "postgres"})
+
+# Modules holding only slow tests that do expensive work when imported (schemathesis builds the app and a test per
+# operation at collection): they are not even imported when `-m` leaves slow tests out.
+SLOW_MODULES = frozenset({"test_schemathesis.py"})
 
 # Five points whose segment every correct model agrees on: (income k$, score) -> name.
 KNOWN_POINTS: dict[tuple[float, float], str] = {
@@ -24,6 +39,27 @@ KNOWN_POINTS: dict[tuple[float, float], str] = {
     (20, 90): "Young Trendsetter",
     (120, 10): "High Earner Saver",
 }
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing a slow-only module when the `-m` expression deselects slow tests."""
+    if collection_path.name not in SLOW_MODULES:
+        return None
+    # pytest's own parser for `-m` (not public API): "not slow", "slow or not slow" and the like all read right.
+    from _pytest.mark.expression import Expression
+
+    markexpr = config.getoption("markexpr")
+    if markexpr and not Expression.compile(markexpr).evaluate(lambda name, **_: name == "slow"):
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that needs a browser, a live server or PostgreSQL, before `-m` selects."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +80,27 @@ def model_dir(default_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def model(model_dir: Path) -> SegmentationModel:
     """The default model, loaded back from its verified artifacts."""
     return load_model(model_dir)
+
+
+@pytest.fixture(scope="session")
+def two_versions_template(
+    model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, str]:
+    """A versions folder with the session model active and a second, inactive version, trained once a session."""
+    root = tmp_path_factory.mktemp("two-versions") / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    first = VersionStore(root).active_version()
+    second = train(default_data, output_dir=root, seed=7).model.version
+    return root, first, second
+
+
+@pytest.fixture
+def two_versions(two_versions_template: tuple[Path, str, str], tmp_path: Path) -> tuple[Path, str, str]:
+    """The two-version folder copied for one test to change: (folder, active version, inactive version)."""
+    template, first, second = two_versions_template
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(template, root)
+    return root, first, second
 
 
 def _looks_public(path: Path) -> bool:

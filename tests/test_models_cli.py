@@ -4,9 +4,14 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from app.core.config import PROJECT_ROOT
 from app.models.store import VersionStore
 from app.models.training import train
+
+# Each command starts a Python process that imports the app: about a second apiece.
+pytestmark = pytest.mark.slow
 
 
 def _cli(root, *args: str) -> subprocess.CompletedProcess[str]:

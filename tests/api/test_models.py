@@ -1,34 +1,22 @@
 """The model-version API: list, detail, activate, rollback, history, delete; the admin key on every change."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from app.models.store import VersionStore
-from app.models.training import train
 
 KEY = "test-admin-key-1"
 ADMIN = {"X-API-Key": KEY}
 
 
 @pytest.fixture
-def versions(model_dir: Path, default_data: Path, tmp_path: Path) -> tuple[Path, str, str]:
-    """A versions folder with the session model active and a second, inactive version."""
-    root = tmp_path / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    first = VersionStore(root).active_version()
-    second = train(default_data, output_dir=root, seed=7).model.version
-    return root, first, second
+def admin_client(client_for, two_versions):
+    return client_for(model_dir=two_versions[0], admin_api_keys=[KEY, "another-key"])
 
 
-@pytest.fixture
-def admin_client(client_for, versions):
-    return client_for(model_dir=versions[0], admin_api_keys=[KEY, "another-key"])
-
-
-def test_list_versions(admin_client, versions):
-    _, first, second = versions
+def test_list_versions(admin_client, two_versions):
+    _, first, second = two_versions
     response = admin_client.get("/api/v1/models")
     assert response.status_code == 200
     body = response.json()
@@ -40,8 +28,8 @@ def test_list_versions(admin_client, versions):
     assert entry["metrics"]["silhouette"] > 0.5 and len(entry["k_selection"]) == 9
 
 
-def test_version_detail_has_segments(admin_client, versions):
-    response = admin_client.get(f"/api/v1/models/{versions[2]}")
+def test_version_detail_has_segments(admin_client, two_versions):
+    response = admin_client.get(f"/api/v1/models/{two_versions[2]}")
     assert response.status_code == 200
     segments = response.json()["segments"]
     assert {s["name"] for s in segments} >= {"VIP / Whale", "Budget Conscious"}
@@ -63,8 +51,8 @@ def test_unknown_version_is_404(admin_client, method, path):
     assert response.json()["type"] in {"unknown_model_version", "not_found"}
 
 
-def test_activate_switches_what_predictions_use_and_records_history(admin_client, versions):
-    _, first, second = versions
+def test_activate_switches_what_predictions_use_and_records_history(admin_client, two_versions):
+    _, first, second = two_versions
     response = admin_client.post(f"/api/v1/models/{second}/activate", params={"reason": "A/B winner"}, headers=ADMIN)
     assert response.status_code == 200
     entry = response.json()
@@ -76,8 +64,8 @@ def test_activate_switches_what_predictions_use_and_records_history(admin_client
     assert history[-1]["to"] == second
 
 
-def test_rollback_returns_to_the_previous_version(admin_client, versions):
-    _, first, second = versions
+def test_rollback_returns_to_the_previous_version(admin_client, two_versions):
+    _, first, second = two_versions
     assert admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
     response = admin_client.post("/api/v1/models/rollback", headers=ADMIN)
     assert response.status_code == 200
@@ -85,17 +73,17 @@ def test_rollback_returns_to_the_previous_version(admin_client, versions):
     assert admin_client.get("/api/v1/health").json()["model_version"] == first
 
 
-def test_rollback_without_history_is_409(client_for, tmp_path, default_data):
+def test_rollback_without_history_is_409(client_for, tmp_path, model_dir):
     root = tmp_path / "single"
-    train(default_data, output_dir=root)
+    shutil.copytree(model_dir, root)  # one version, trained into an empty folder
     client = client_for(model_dir=root, admin_api_keys=[KEY])
     response = client.post("/api/v1/models/rollback", headers=ADMIN)
     assert response.status_code == 409
     assert response.json()["type"] == "conflict"
 
 
-def test_delete_refuses_the_active_version_and_removes_others(admin_client, versions):
-    _, first, second = versions
+def test_delete_refuses_the_active_version_and_removes_others(admin_client, two_versions):
+    _, first, second = two_versions
     refused = admin_client.delete(f"/api/v1/models/{first}", headers=ADMIN)
     assert refused.status_code == 409
     assert "is active" in refused.json()["message"]
@@ -109,8 +97,8 @@ def test_delete_refuses_the_active_version_and_removes_others(admin_client, vers
     )
 
 
-def test_predict_with_a_non_active_version(admin_client, versions):
-    _, first, second = versions
+def test_predict_with_a_non_active_version(admin_client, two_versions):
+    _, first, second = two_versions
     body = {"annual_income": 120, "spending_score": 90}
     response = admin_client.post("/api/v1/predict", params={"model_version": second}, json=body)
     assert response.status_code == 200 and response.json()["model_version"] == second
@@ -128,24 +116,24 @@ def test_predict_with_a_non_active_version(admin_client, versions):
         ("post", "/api/v1/models"),
     ],
 )
-def test_admin_routes_need_the_key(admin_client, client_for, versions, method, path):
-    path = path.format(v=versions[2])
+def test_admin_routes_need_the_key(admin_client, client_for, two_versions, method, path):
+    path = path.format(v=two_versions[2])
     missing = getattr(admin_client, method)(path)
     assert missing.status_code == 401
     assert missing.json()["type"] == "admin_key_missing" and missing.json()["request_id"]
     wrong = getattr(admin_client, method)(path, headers={"X-API-Key": "nope"})
     assert wrong.status_code == 403
     assert wrong.json()["type"] == "admin_key_refused"
-    closed = client_for(model_dir=versions[0])  # no keys configured: never open
+    closed = client_for(model_dir=two_versions[0])  # no keys configured: never open
     refused = getattr(closed, method)(path, headers=ADMIN)
     assert refused.status_code == 403
     assert "ADMIN_API_KEYS" in refused.json()["message"]
-    assert VersionStore(versions[0]).active_version() == versions[1]
-    assert VersionStore(versions[0]).versions() == sorted(versions[1:])
+    assert VersionStore(two_versions[0]).active_version() == two_versions[1]
+    assert VersionStore(two_versions[0]).versions() == sorted(two_versions[1:])
 
 
-def test_unusable_version_is_listed_with_reason_and_activation_is_409(admin_client, versions):
-    root, _, second = versions
+def test_unusable_version_is_listed_with_reason_and_activation_is_409(admin_client, two_versions):
+    root, _, second = two_versions
     (root / second / "model_info.json").write_text("{}")
     listed = next(v for v in admin_client.get("/api/v1/models").json()["versions"] if v["version"] == second)
     assert listed["usable"] is False and "model_info.json" in listed["reason"]
@@ -163,8 +151,8 @@ def test_admin_key_is_in_the_openapi_schema(admin_client):
     }
 
 
-def test_compare_with_the_active_version(admin_client, versions):
-    _, first, second = versions
+def test_compare_with_the_active_version(admin_client, two_versions):
+    _, first, second = two_versions
     response = admin_client.get(f"/api/v1/models/{second}/compare", params={"with": "active"})
     assert response.status_code == 200
     body = response.json()
@@ -184,14 +172,14 @@ def test_compare_with_the_active_version(admin_client, versions):
     assert abs(delta["new"] - delta["old"] - delta["delta"]) < 1e-12
 
 
-def test_compare_with_itself_is_the_identity(admin_client, versions):
-    _, first, _ = versions
+def test_compare_with_itself_is_the_identity(admin_client, two_versions):
+    _, first, _ = two_versions
     body = admin_client.get(f"/api/v1/models/{first}/compare", params={"with": first}).json()
     matrix = body["migration_matrix"]
     assert all(matrix[i][j] == 0 for i in range(len(matrix)) for j in range(len(matrix)) if i != j)
     assert all(change["share_change"] == 0 for change in body["segment_changes"])
 
 
-def test_compare_unknown_version_is_404(admin_client, versions):
+def test_compare_unknown_version_is_404(admin_client, two_versions):
     assert admin_client.get("/api/v1/models/nope/compare").status_code == 404
-    assert admin_client.get(f"/api/v1/models/{versions[1]}/compare", params={"with": "nope"}).status_code == 404
+    assert admin_client.get(f"/api/v1/models/{two_versions[1]}/compare", params={"with": "nope"}).status_code == 404

@@ -195,6 +195,7 @@ def upload_server(model_dir, tmp_path_factory):
         yield server, tmp
 
 
+@pytest.mark.slow
 def test_predict_csv_client_disconnect_leaves_server_healthy(upload_server, default_data):
     server, tmp = upload_server
     address = urlsplit(server.url)

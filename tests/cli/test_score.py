@@ -117,6 +117,7 @@ def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_score_command_runs_as_a_module(model_dir, default_data, tmp_path):
     output = tmp_path / "out.csv"
     result = subprocess.run(

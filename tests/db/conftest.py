@@ -99,7 +99,8 @@ def postgres() -> Iterator[PostgresServer]:
         server.remove()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL needs its server (seconds to start): those cases are slow, the SQLite ones stay in the fast loop.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: a SQLite file, or a new database on the session's PostgreSQL server."""
     if request.param == "sqlite":

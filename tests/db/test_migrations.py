@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import inspect
 
 from app.core.config import PROJECT_ROOT
@@ -25,6 +26,7 @@ def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
     assert {"prediction_log", "alembic_version"} <= _tables(database_url)
 
 
+@pytest.mark.slow
 def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
     command = [sys.executable, "-m", "app.cli", "db", "upgrade"]

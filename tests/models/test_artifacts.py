@@ -158,6 +158,7 @@ def test_wrong_key_and_unsigned_versions_are_refused_when_a_key_is_set(model, tm
         load_version(unsigned, signing_key=b"k1")
 
 
+@pytest.mark.slow
 def test_serving_a_model_never_imports_scikit_learn(model_dir):
     code = (
         "import sys\n"

@@ -13,17 +13,6 @@ from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
 from app.models.artifacts import load_model
 from app.models.registry import ModelRegistry
 from app.models.store import VersionStore, key_id
-from app.models.training import train
-
-
-@pytest.fixture
-def two_versions(model_dir: Path, default_data: Path, tmp_path: Path) -> tuple[Path, str, str]:
-    """A versions folder with the session model active and a second, inactive version."""
-    root = tmp_path / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    first = VersionStore(root).active_version()
-    second = train(default_data, output_dir=root, seed=7).model.version
-    return root, first, second
 
 
 def _open(root: Path) -> ModelRegistry:

@@ -5,14 +5,10 @@ import os
 import subprocess
 import sys
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from app.core.config import PROJECT_ROOT
 from app.models.store import VersionStore
-
-pytestmark = pytest.mark.slow
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NAMES = ["01_eda_preprocessing.ipynb", "02_modeling_evaluation.ipynb"]
@@ -21,6 +17,10 @@ NAMES = ["01_eda_preprocessing.ipynb", "02_modeling_evaluation.ipynb"]
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory, default_data):
     """Both notebooks executed in order, with processed output sent to a temporary folder."""
+    # Imported here: nbformat's schema validation costs seconds at import, which collection should not pay.
+    import nbformat
+    from nbclient import NotebookClient
+
     processed = tmp_path_factory.mktemp("processed")
     previous = {key: os.environ.get(key) for key in ("DATA_PATH", "PROCESSED_DIR")}
     # The kernel inherits this environment, so the notebooks' get_settings() sees these paths.
@@ -51,6 +51,7 @@ def _errors(notebook) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_notebooks_run_without_errors_and_draw_figures(executed):
     notebooks, _ = executed
     for name, notebook in notebooks.items():
@@ -61,6 +62,7 @@ def test_notebooks_run_without_errors_and_draw_figures(executed):
         assert images >= 3, f"{name} drew {images} figures"
 
 
+@pytest.mark.slow
 def test_eda_writes_the_processed_csv(executed, default_data):
     _, processed = executed
     path = processed / f"{default_data.stem}_processed.csv"
@@ -70,6 +72,7 @@ def test_eda_writes_the_processed_csv(executed, default_data):
     assert len(path.read_text().splitlines()) == 201
 
 
+@pytest.mark.slow
 def test_modeling_notebook_agrees_with_train_model(executed, default_data, tmp_path):
     notebooks, _ = executed
     summary_cell = next(cell for cell in notebooks[NAMES[1]].cells if "summary" in cell.metadata.get("tags", []))
@@ -101,10 +104,10 @@ def test_modeling_notebook_agrees_with_train_model(executed, default_data, tmp_p
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebooks_are_committed_without_outputs(name):
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, (
+    notebook = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, (
                 f"{name} has outputs; clear them before committing"
             )
     assert (NOTEBOOKS / name).stat().st_size < 40_000
