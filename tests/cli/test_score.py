@@ -9,8 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from app.cli.__main__ import main
-from app.core.config import PROJECT_ROOT, get_settings
+from app.core.config import PROJECT_ROOT
 from tests.api.test_predict_csv import assert_same_as_batch, batch_rows
 from tests.services.test_scoring import BAD_FILE
 
@@ -19,19 +18,9 @@ DASK_BAD_FILE = "\n".join(line for line in BAD_FILE.splitlines() if not line.end
 
 
 @pytest.fixture
-def cli(model_dir, monkeypatch, capsys):
-    """Run the CLI in-process against the session's model; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("MODEL_DIR", str(model_dir))
-    monkeypatch.setenv("AUTO_TRAIN", "false")
-    get_settings.cache_clear()
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(["score", *map(str, args), "--quiet"])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    get_settings.cache_clear()
+def cli(run_cli):
+    """`python -m app.cli score ARGS --quiet`, in-process; returns (exit code, stdout, stderr)."""
+    return lambda *args: run_cli("score", *args, "--quiet")
 
 
 def test_score_csv_round_trip_equals_batch_and_http(cli, client, default_data, tmp_path):

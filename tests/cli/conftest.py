@@ -1,0 +1,26 @@
+"""CLI fixtures: `python -m app.cli` run in-process, with its exit code and output."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from app.cli.__main__ import main
+from app.core.config import get_settings
+
+CliRun = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_cli(model_dir, monkeypatch, capsys) -> Iterator[CliRun]:
+    """Run `python -m app.cli ARGS` in-process against the session's model; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("AUTO_TRAIN", "false")
+    get_settings.cache_clear()
+
+    def run(*args: object) -> tuple[int, str, str]:
+        code = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    get_settings.cache_clear()
