@@ -15,6 +15,7 @@ from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
 from app.services import charts, monitoring_charts, prediction, results, segments
 from app.services.uploads import Upload
+from app.utils.colour import contrast_ratio
 
 if TYPE_CHECKING:
     from app.services.scoring import ScoreOptions
@@ -325,6 +326,8 @@ def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: di
 
 HEATMAP_CELL = 30
 HEATMAP_LABEL = 40
+# The two text colours a heatmap cell can take: the stylesheet's --ink and white (`.heatmap text.on-dark`).
+HEATMAP_INK, HEATMAP_ON_DARK = "#17202e", "#ffffff"
 
 
 def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
@@ -336,14 +339,15 @@ def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
             strength = value / biggest
+            # Blue ramp from near-white; the count is written in whichever text colour contrasts more with it.
+            fill = f"#{int(240 - 229 * strength):02x}{int(245 - 158 * strength):02x}{int(250 - 86 * strength):02x}"
             cells.append(
                 {
                     "x": HEATMAP_LABEL + j * HEATMAP_CELL,
                     "y": HEATMAP_LABEL + i * HEATMAP_CELL,
                     "value": value,
-                    # Blue ramp from near-white; text turns white on dark cells for contrast.
-                    "fill": f"rgb({int(240 - 229 * strength)},{int(245 - 158 * strength)},{int(250 - 86 * strength)})",
-                    "dark": strength > 0.5,
+                    "fill": fill,
+                    "dark": contrast_ratio(HEATMAP_ON_DARK, fill) > contrast_ratio(HEATMAP_INK, fill),
                     "title": f"{value} customers: {rows[i]['name']} → {cols[j]['name']}",
                 }
             )

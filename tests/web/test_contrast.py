@@ -1,10 +1,12 @@
-"""Text colours in the stylesheet meet WCAG AA contrast (4.5:1) on the backgrounds they are used on."""
+"""Text colours in the stylesheet and the heatmap meet WCAG AA contrast (4.5:1) where they are used."""
 
 import re
 
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from app.services.pages import HEATMAP_INK, HEATMAP_ON_DARK, _heatmap
+from app.utils.colour import AA_TEXT, contrast_ratio
 
 CSS = (PROJECT_ROOT / "app" / "static" / "css" / "app.css").read_text()
 
@@ -14,33 +16,41 @@ def _variables() -> dict[str, str]:
     return dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", root))
 
 
-def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two #rrggbb colours."""
-    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def test_contrast_formula_on_known_pairs():
-    assert contrast("#000000", "#ffffff") == pytest.approx(21)
-    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
-
-
 @pytest.mark.parametrize("text", ["ink", "muted", "accent", "accent-dark", "danger"])
 @pytest.mark.parametrize("background", ["surface", "page"])
 def test_text_colours_meet_aa(text, background):
     colours = _variables()
-    assert contrast(colours[text], colours[background]) >= 4.5
+    assert contrast_ratio(colours[text], colours[background]) >= AA_TEXT
 
 
 def test_notice_and_banner_text_meet_aa():
     colours = _variables()
-    assert contrast(colours["ink"], colours["warning-bg"]) >= 4.5  # .notice text on its yellow background
+    assert contrast_ratio(colours["ink"], colours["warning-bg"]) >= AA_TEXT  # .notice text on its yellow background
     banner = re.search(r"\.banner\s*{[^}]*background:\s*(#[0-9a-fA-F]{6});[^}]*color:\s*(#[0-9a-fA-F]{6})", CSS)
-    assert contrast(banner.group(2), banner.group(1)) >= 4.5
-    assert contrast("#ffffff", colours["accent"]) >= 4.5  # .button
+    assert contrast_ratio(banner.group(2), banner.group(1)) >= AA_TEXT
+    assert contrast_ratio("#ffffff", colours["accent"]) >= AA_TEXT  # .button
+
+
+def test_heatmap_text_colours_are_the_stylesheets():
+    colours = _variables()
+    assert colours["ink"] == HEATMAP_INK
+    assert re.search(r"\.heatmap text\.on-dark\s*{\s*fill:\s*(#[0-9a-fA-F]{3,6})", CSS).group(1) in {
+        "#fff",
+        HEATMAP_ON_DARK,
+    }
+
+
+def test_heatmap_counts_take_the_text_colour_that_contrasts_more():
+    counts = list(range(0, 101))
+    comparison = {
+        "migration_matrix": [counts],
+        "old_segments": [{"segment_id": 0, "name": "old"}],
+        "new_segments": [{"segment_id": j, "name": f"new {j}"} for j in counts],
+    }
+    cells = _heatmap(comparison)["cells"]
+    for cell in cells:
+        chosen, other = (HEATMAP_ON_DARK, HEATMAP_INK) if cell["dark"] else (HEATMAP_INK, HEATMAP_ON_DARK)
+        assert contrast_ratio(chosen, cell["fill"]) >= contrast_ratio(other, cell["fill"]), cell
+    # Light cells carry dark text at full AA contrast, the darkest carries white text at full AA contrast.
+    assert not cells[0]["dark"] and contrast_ratio(HEATMAP_INK, cells[0]["fill"]) >= AA_TEXT
+    assert cells[-1]["dark"] and contrast_ratio(HEATMAP_ON_DARK, cells[-1]["fill"]) >= AA_TEXT
