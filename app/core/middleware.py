@@ -29,19 +29,24 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI and ReDoc are third-party pages that start themselves with inline script and styles.
+# Swagger UI and ReDoc start from our own script files, so scripts are 'self' only. ReDoc's styled-components
+# insert <style> elements, so /redoc alone allows inline styles; Swagger UI needs none.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src {style_src}; "
     "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
 )
-_DOCS_PATHS = ("/docs", "/redoc")
+SWAGGER_CSP = DOCS_CSP.format(style_src="'self'")
+REDOC_CSP = DOCS_CSP.format(style_src="'self' 'unsafe-inline'")
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
 _PAGE_HEADERS = [(b"content-security-policy", PAGE_CSP.encode()), *_SECURITY_HEADERS]
-_DOCS_HEADERS = [(b"content-security-policy", DOCS_CSP.encode()), *_SECURITY_HEADERS]
+_HEADERS_BY_PATH = {
+    path: [(b"content-security-policy", csp.encode()), *_SECURITY_HEADERS]
+    for path, csp in (("/docs", SWAGGER_CSP), ("/redoc", REDOC_CSP))
+}
 
 
 class HttpMiddleware:
@@ -89,7 +94,7 @@ class SecurityHeadersMiddleware(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one HTTP request."""
-        headers = _DOCS_HEADERS if scope["path"] in _DOCS_PATHS else _PAGE_HEADERS
+        headers = _HEADERS_BY_PATH.get(scope["path"], _PAGE_HEADERS)
         await self.app(scope, receive, adding_headers(send, headers))
 
 

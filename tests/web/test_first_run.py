@@ -175,6 +175,12 @@ def test_desktop_chart_text_is_readable(page, base_url):
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
 def test_docs_pages_stay_on_this_server_with_a_way_back(page, base_url, path):
+    # Every Content-Security-Policy violation, whether or not the browser also logs it to the console.
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));"
+    )
     page.goto(base_url + path)
     if path == "/redoc":
         expect(page.locator("text=API docs by Redocly")).to_be_visible()
@@ -185,6 +191,8 @@ def test_docs_pages_stay_on_this_server_with_a_way_back(page, base_url, path):
         expect(page.locator(".swagger-ui .title").first).to_contain_text("Customer Segmentation")
     page.wait_for_load_state("networkidle")
     assert page.watch.foreign_requests() == []
+    assert page.evaluate("window.cspViolations") == []
+    assert [error for error in page.watch.errors if "Content Security Policy" in error] == []
     assert page.watch.errors == []
     assert page.evaluate("document.documentElement.lang") == "en"
     back = page.get_by_role("link", name=re.compile("Back to Customer Segmentation"))
