@@ -251,3 +251,10 @@ def test_home_intro_promises_live_updates_only_to_javascript(client):
     lead = html.split('<p class="lead">')[1].split("</p>")[0]
     visible = re.sub(r'<span data-role="live-hint" hidden>.*?</span>', "", lead)
     assert "as you go" not in visible and "Find segment" in visible
+
+
+def test_navigation_calls_the_versions_page_models_like_its_url(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    link = re.search(r'<a href="[^"]*/models"[^>]*>(.*?)</a>', page.text)
+    assert link and link.group(1) == "Models"
