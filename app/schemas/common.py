@@ -1,6 +1,13 @@
-"""Shared response pieces: the one error shape every API error uses."""
+"""Shared schema pieces: the one error shape every API error uses, and examples for /docs."""
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def example_config(example: dict[str, Any], **config: Any) -> ConfigDict:
+    """A model config whose JSON schema carries one example, the one /docs shows; `config` adds other settings."""
+    return ConfigDict(json_schema_extra={"examples": [example]}, **config)
 
 
 class ErrorDetail(BaseModel):

@@ -2,8 +2,9 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from app.schemas.common import example_config
 from app.schemas.model import KSelectionEntry, Metrics
 
 _V1, _V2 = "20261128.014530.123456-95dfbcab12", "20261128.020112.654321-4be0a1c3d4"
@@ -77,7 +78,7 @@ class VersionSummary(BaseModel):
 class VersionDetail(VersionSummary):
     """One model version with its segments."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_SUMMARY, "segments": [_SEGMENT]}]})
+    model_config = example_config({**_SUMMARY, "segments": [_SEGMENT]})
 
     segments: list[VersionSegment]
 
@@ -85,7 +86,7 @@ class VersionDetail(VersionSummary):
 class VersionList(BaseModel):
     """Every version, newest first."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"active": _V2, "versions": [_SUMMARY]}]})
+    model_config = example_config({"active": _V2, "versions": [_SUMMARY]})
 
     active: str | None
     versions: list[VersionSummary]
@@ -100,13 +101,13 @@ class Activation(BaseModel):
     reason: str = Field(description="Why, as given.")
     key_id: str | None = Field(description="Short hash of the admin key used; never the key itself.")
 
-    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [_ACTIVATION]})
+    model_config = example_config(_ACTIVATION, populate_by_name=True)
 
 
 class ActivationHistory(BaseModel):
     """Every activation, oldest first."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"entries": [_ACTIVATION]}]})
+    model_config = example_config({"entries": [_ACTIVATION]})
 
     entries: list[Activation]
 
@@ -124,19 +125,15 @@ class JobProgress(BaseModel):
 class JobStatus(BaseModel):
     """A training job's state."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-                    "state": "running",
-                    "created": "2026-11-28T02:01:10.000+00:00",
-                    "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
-                    "version": None,
-                    "activated": None,
-                    "error": None,
-                }
-            ]
+    model_config = example_config(
+        {
+            "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "state": "running",
+            "created": "2026-11-28T02:01:10.000+00:00",
+            "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
+            "version": None,
+            "activated": None,
+            "error": None,
         }
     )
 
@@ -194,45 +191,41 @@ class MetricDelta(BaseModel):
 class Comparison(BaseModel):
     """What switching from one version to another would change."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = example_config(
+        {
+            "version": _V2,
+            "with_version": _V1,
+            "n_customers": 200,
+            "customers": "the candidate's stored sample of its training customers",
+            "old_segments": [
+                {"segment_id": 0, "name": "Average Customer"},
+                {"segment_id": 1, "name": "VIP / Whale"},
+            ],
+            "new_segments": [
+                {"segment_id": 0, "name": "Average Customer"},
+                {"segment_id": 1, "name": "VIP / Whale"},
+            ],
+            "migration_matrix": [[80, 1], [0, 38]],
+            "centroid_shifts": [
                 {
-                    "version": _V2,
-                    "with_version": _V1,
-                    "n_customers": 200,
-                    "customers": "the candidate's stored sample of its training customers",
-                    "old_segments": [
-                        {"segment_id": 0, "name": "Average Customer"},
-                        {"segment_id": 1, "name": "VIP / Whale"},
-                    ],
-                    "new_segments": [
-                        {"segment_id": 0, "name": "Average Customer"},
-                        {"segment_id": 1, "name": "VIP / Whale"},
-                    ],
-                    "migration_matrix": [[80, 1], [0, 38]],
-                    "centroid_shifts": [
-                        {
-                            "segment_id": 1,
-                            "name": "VIP / Whale",
-                            "shift": {"annual_income": 0.4, "spending_score": -0.2},
-                            "distance": 0.45,
-                        }
-                    ],
-                    "segment_changes": [
-                        {
-                            "segment_id": 1,
-                            "name": "VIP / Whale",
-                            "old_size": 38,
-                            "new_size": 39,
-                            "old_share": 0.19,
-                            "new_share": 0.195,
-                            "share_change": 0.005,
-                        }
-                    ],
-                    "metric_deltas": {"silhouette": {"old": 0.6026, "new": 0.6031, "delta": 0.0005}},
+                    "segment_id": 1,
+                    "name": "VIP / Whale",
+                    "shift": {"annual_income": 0.4, "spending_score": -0.2},
+                    "distance": 0.45,
                 }
-            ]
+            ],
+            "segment_changes": [
+                {
+                    "segment_id": 1,
+                    "name": "VIP / Whale",
+                    "old_size": 38,
+                    "new_size": 39,
+                    "old_share": 0.19,
+                    "new_share": 0.195,
+                    "share_change": 0.005,
+                }
+            ],
+            "metric_deltas": {"silhouette": {"old": 0.6026, "new": 0.6031, "delta": 0.0005}},
         }
     )
 

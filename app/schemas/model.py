@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import example_config
 from app.schemas.prediction import PREDICTION_EXAMPLE
 
 
@@ -85,9 +86,7 @@ _VERSION = PREDICTION_EXAMPLE["model_version"]
 class ClustersResponse(BaseModel):
     """Statistics of every segment."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"model_version": _VERSION, "n_samples": 200, "segments": [_VIP_STATS]}]}
-    )
+    model_config = example_config({"model_version": _VERSION, "n_samples": 200, "segments": [_VIP_STATS]})
 
     model_version: str
     n_samples: int
@@ -108,7 +107,7 @@ class SegmentInfo(BaseModel):
 class ClustersInfoResponse(BaseModel):
     """Description and strategy of every segment."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"model_version": _VERSION, "segments": [_VIP_INFO]}]})
+    model_config = example_config({"model_version": _VERSION, "segments": [_VIP_INFO]})
 
     model_version: str
     segments: list[SegmentInfo]
@@ -117,7 +116,7 @@ class ClustersInfoResponse(BaseModel):
 class SegmentDetail(SegmentStats, SegmentInfo):
     """One segment: statistics and meaning together."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_VIP_STATS, **_VIP_INFO, "model_version": _VERSION}]})
+    model_config = example_config({**_VIP_STATS, **_VIP_INFO, "model_version": _VERSION})
 
     model_version: str
 
@@ -143,42 +142,38 @@ class Metrics(BaseModel):
 class ModelInfo(BaseModel):
     """Metadata of the loaded model."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "algorithm": "KMeans",
-                    "scaling": "StandardScaler",
-                    "n_clusters": 5,
-                    "features": ["annual_income", "spending_score"],
-                    "feature_labels": {
-                        "annual_income": "Annual Income (k$)",
-                        "spending_score": "Spending Score (1-100)",
-                    },
-                    "version": _VERSION,
-                    "trained_at": "2026-11-26T16:51:10+00:00",
-                    "n_samples": 200,
-                    "n_input_rows": 200,
-                    "dropped_rows": {},
-                    "random_state": 42,
-                    "metrics": {
-                        "inertia": 50.48,
-                        "silhouette": 0.6026,
-                        "davies_bouldin": 0.4921,
-                        "calinski_harabasz": 337.57,
-                        "silhouette_sample_size": 200,
-                    },
-                    "k_selection": [
-                        {"k": 4, "inertia": 95.44, "silhouette": 0.535},
-                        {"k": 5, "inertia": 50.48, "silhouette": 0.603},
-                    ],
-                    "k_selection_sample_size": 200,
-                    "k_requested": "5",
-                    "data_file": "mall_customers.csv",
-                    "data_sha256": "95dfbc16" + "0" * 56,
-                    "sklearn_version": "1.9.1",
-                }
-            ]
+    model_config = example_config(
+        {
+            "algorithm": "KMeans",
+            "scaling": "StandardScaler",
+            "n_clusters": 5,
+            "features": ["annual_income", "spending_score"],
+            "feature_labels": {
+                "annual_income": "Annual Income (k$)",
+                "spending_score": "Spending Score (1-100)",
+            },
+            "version": _VERSION,
+            "trained_at": "2026-11-26T16:51:10+00:00",
+            "n_samples": 200,
+            "n_input_rows": 200,
+            "dropped_rows": {},
+            "random_state": 42,
+            "metrics": {
+                "inertia": 50.48,
+                "silhouette": 0.6026,
+                "davies_bouldin": 0.4921,
+                "calinski_harabasz": 337.57,
+                "silhouette_sample_size": 200,
+            },
+            "k_selection": [
+                {"k": 4, "inertia": 95.44, "silhouette": 0.535},
+                {"k": 5, "inertia": 50.48, "silhouette": 0.603},
+            ],
+            "k_selection_sample_size": 200,
+            "k_requested": "5",
+            "data_file": "mall_customers.csv",
+            "data_sha256": "95dfbc16" + "0" * 56,
+            "sklearn_version": "1.9.1",
         }
     )
 
@@ -213,18 +208,14 @@ class ModelInfo(BaseModel):
 class HealthResponse(BaseModel):
     """Whether the service can answer predictions."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "status": "ok",
-                    "model_loaded": True,
-                    "model_version": _VERSION,
-                    "uptime_seconds": 12.5,
-                    "app_version": "1.0.0",
-                    "reason": None,
-                }
-            ]
+    model_config = example_config(
+        {
+            "status": "ok",
+            "model_loaded": True,
+            "model_version": _VERSION,
+            "uptime_seconds": 12.5,
+            "app_version": "1.0.0",
+            "reason": None,
         }
     )
 
@@ -249,9 +240,7 @@ class LivenessResponse(BaseModel):
 class ReadinessResponse(BaseModel):
     """Whether a verified model is loaded, so traffic can be sent."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "ready", "model_version": _VERSION, "reason": None}]}
-    )
+    model_config = example_config({"status": "ready", "model_version": _VERSION, "reason": None})
 
     status: Literal["ready", "not_ready"]
     model_version: str | None

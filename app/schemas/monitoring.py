@@ -4,7 +4,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+from app.schemas.common import example_config
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -102,23 +104,17 @@ class Method(BaseModel):
 class DriftResponse(BaseModel):
     """Every drift check of the recent window against the model's training data."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "status": "drift",
-                    "model_version": "20261128.010000-1a2b3c4d",
-                    "trained_at": "2026-11-28T01:00:00+00:00",
-                    "window": {"requested": 1000, "size": 1000, "minimum": 100, "first": None, "last": None},
-                    "messages": [
-                        "Young Trendsetter is 31% of recent customers against 11% in training: consider retraining."
-                    ],
-                    "features": [],
-                    "segment_mix": None,
-                    "rates": [],
-                    "methods": [],
-                }
-            ]
+    model_config = example_config(
+        {
+            "status": "drift",
+            "model_version": "20261128.010000-1a2b3c4d",
+            "trained_at": "2026-11-28T01:00:00+00:00",
+            "window": {"requested": 1000, "size": 1000, "minimum": 100, "first": None, "last": None},
+            "messages": ["Young Trendsetter is 31% of recent customers against 11% in training: consider retraining."],
+            "features": [],
+            "segment_mix": None,
+            "rates": [],
+            "methods": [],
         }
     )
 
@@ -151,19 +147,15 @@ class VolumePoint(BaseModel):
 class PredictionVolume(BaseModel):
     """Logged predictions per segment over time."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "since": "2026-11-27T00:00:00+00:00",
-                    "until": "2026-11-28T01:00:00+00:00",
-                    "bucket": "hour",
-                    "total": 12,
-                    "truncated": False,
-                    "segments": [{"segment_id": 1, "segment_name": "VIP / Whale"}],
-                    "series": [{"start": "2026-11-28T00:00:00+00:00", "counts": {"1": 12}, "total": 12}],
-                }
-            ]
+    model_config = example_config(
+        {
+            "since": "2026-11-27T00:00:00+00:00",
+            "until": "2026-11-28T01:00:00+00:00",
+            "bucket": "hour",
+            "total": 12,
+            "truncated": False,
+            "segments": [{"segment_id": 1, "segment_name": "VIP / Whale"}],
+            "series": [{"start": "2026-11-28T00:00:00+00:00", "counts": {"1": 12}, "total": 12}],
         }
     )
 

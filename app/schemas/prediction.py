@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
+from app.schemas.common import example_config
 
 
 def _feature_number(name: str, description: str, example: float) -> Any:
@@ -32,8 +33,8 @@ class CustomerIn(TypedDict):
     """One customer to segment."""
 
     # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
-    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
-        extra="forbid", json_schema_extra={"examples": [{"annual_income": 85, "spending_score": 80}]}
+    __pydantic_config__ = example_config(  # type: ignore[misc]
+        {"annual_income": 85, "spending_score": 80}, extra="forbid"
     )
 
     annual_income: AnnualIncome
@@ -70,9 +71,8 @@ CustomerId = Annotated[
 class BatchCustomerIn(TypedDict):
     """One customer of a batch, optionally with your id for it so results can be joined back."""
 
-    __pydantic_config__ = ConfigDict(  # type: ignore[misc]
-        extra="forbid",
-        json_schema_extra={"examples": [{"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}]},
+    __pydantic_config__ = example_config(  # type: ignore[misc]
+        {"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}, extra="forbid"
     )
 
     customer_id: NotRequired[CustomerId]
@@ -83,18 +83,14 @@ class BatchCustomerIn(TypedDict):
 class BatchIn(BaseModel):
     """Several customers to segment in one call."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "customers": [
-                        {"customer_id": "C-1042", "annual_income": 120, "spending_score": 90},
-                        {"customer_id": 1043, "annual_income": 20, "spending_score": 10},
-                    ]
-                }
+    model_config = example_config(
+        {
+            "customers": [
+                {"customer_id": "C-1042", "annual_income": 120, "spending_score": 90},
+                {"customer_id": 1043, "annual_income": 20, "spending_score": 10},
             ]
         },
+        extra="forbid",
     )
 
     customers: list[BatchCustomerIn] = Field(
@@ -145,7 +141,7 @@ PREDICTION_EXAMPLE = {
 class Prediction(BaseModel):
     """The segment of one customer, with what to do about it and how sure the model is."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [PREDICTION_EXAMPLE]})
+    model_config = example_config(PREDICTION_EXAMPLE)
 
     segment_id: int = Field(description="Stable segment id: the same segment in every model version.", examples=[1])
     segment_name: str = Field(examples=["VIP / Whale"])
@@ -188,19 +184,15 @@ class SegmentCount(BaseModel):
 class BatchPrediction(BaseModel):
     """Predictions for a batch, in input order."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "predictions": [PREDICTION_EXAMPLE],
-                    "count": 1,
-                    "segment_counts": [
-                        {"segment_id": 0, "segment_name": "Average Customer", "count": 0},
-                        {"segment_id": 1, "segment_name": "VIP / Whale", "count": 1},
-                    ],
-                    "model_version": PREDICTION_EXAMPLE["model_version"],
-                }
-            ]
+    model_config = example_config(
+        {
+            "predictions": [PREDICTION_EXAMPLE],
+            "count": 1,
+            "segment_counts": [
+                {"segment_id": 0, "segment_name": "Average Customer", "count": 0},
+                {"segment_id": 1, "segment_name": "VIP / Whale", "count": 1},
+            ],
+            "model_version": PREDICTION_EXAMPLE["model_version"],
         }
     )
 

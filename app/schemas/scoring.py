@@ -2,7 +2,9 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from app.schemas.common import example_config
 
 
 class ScoreQuery(BaseModel):
@@ -83,7 +85,7 @@ SUMMARY_EXAMPLE = {
 class ScoreSummaryOut(BaseModel):
     """What scoring a file found: counts and profiles per segment, bad rows per reason, the model version."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
+    model_config = example_config(SUMMARY_EXAMPLE)
 
     model_version: str
     rows: int = Field(ge=0, description="Data rows read.")
