@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
-from app.schemas.model import KSelectionEntry, Metrics
+from app.schemas.model import K_SELECTION_EXAMPLE, METRICS_EXAMPLE, KSelectionEntry, Metrics
 
 _V1, _V2 = "20261128.014530.123456-95dfbcab12", "20261128.020112.654321-4be0a1c3d4"
 _SUMMARY = {
@@ -14,14 +14,8 @@ _SUMMARY = {
     "n_samples": 200,
     "k": 5,
     "features": ["annual_income", "spending_score"],
-    "metrics": {
-        "inertia": 50.48,
-        "silhouette": 0.6026,
-        "davies_bouldin": 0.4921,
-        "calinski_harabasz": 337.57,
-        "silhouette_sample_size": 200,
-    },
-    "k_selection": [{"k": 4, "inertia": 95.44, "silhouette": 0.535}, {"k": 5, "inertia": 50.48, "silhouette": 0.603}],
+    "metrics": METRICS_EXAMPLE,
+    "k_selection": K_SELECTION_EXAMPLE,
     "active": True,
     "usable": True,
     "reason": None,

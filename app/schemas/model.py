@@ -81,6 +81,15 @@ _VIP_INFO = {
     "levels": {"annual_income": "high", "spending_score": "high"},
 }
 _VERSION = PREDICTION_EXAMPLE["model_version"]
+# The default model's quality, shown by every example that describes a version.
+METRICS_EXAMPLE = {
+    "inertia": 50.48,
+    "silhouette": 0.6026,
+    "davies_bouldin": 0.4921,
+    "calinski_harabasz": 337.57,
+    "silhouette_sample_size": 200,
+}
+K_SELECTION_EXAMPLE = [{"k": 4, "inertia": 95.44, "silhouette": 0.535}, {"k": 5, "inertia": 50.48, "silhouette": 0.603}]
 
 
 class ClustersResponse(BaseModel):
@@ -158,17 +167,8 @@ class ModelInfo(BaseModel):
             "n_input_rows": 200,
             "dropped_rows": {},
             "random_state": 42,
-            "metrics": {
-                "inertia": 50.48,
-                "silhouette": 0.6026,
-                "davies_bouldin": 0.4921,
-                "calinski_harabasz": 337.57,
-                "silhouette_sample_size": 200,
-            },
-            "k_selection": [
-                {"k": 4, "inertia": 95.44, "silhouette": 0.535},
-                {"k": 5, "inertia": 50.48, "silhouette": 0.603},
-            ],
+            "metrics": METRICS_EXAMPLE,
+            "k_selection": K_SELECTION_EXAMPLE,
             "k_selection_sample_size": 200,
             "k_requested": "5",
             "data_file": "mall_customers.csv",
