@@ -8,20 +8,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from tests.live_server import free_port, stop_process
 
 
+def tool_missing(message: str) -> NoReturn:
+    """Skip the test on a developer's machine; fail it under CI=true, where `bash setup.sh test` installs every tool."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def need_tool(command: str, package: str) -> str:
     """The tool's path; skip when missing (fail under CI=true, where `bash setup.sh test` installs it)."""
     path = shutil.which(command)
     if path is None:
-        message = f"{command} is not installed (Debian package {package}; `bash setup.sh test` installs it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        tool_missing(f"{command} is not installed (Debian package {package}; `bash setup.sh test` installs it)")
     return path
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from tests.live_server import live_server
+from tests.tools import tool_missing
 
 SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
 # Without the background-networking switches Chromium tries to reach Google at start-up.
@@ -42,10 +43,9 @@ def browser():
             # Without a system Chromium (Windows, macOS), use the one `playwright install` downloaded.
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         except Error as exc:
-            message = f"no Chromium to drive ({str(exc).splitlines()[0]}): run `bash setup.sh test`, which installs it"
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(message)
-            pytest.skip(message)
+            tool_missing(
+                f"no Chromium to drive ({str(exc).splitlines()[0]}): run `bash setup.sh test`, which installs it"
+            )
         yield browser
         browser.close()
 
@@ -82,6 +82,14 @@ class PageWatch:
         """Requests to any host but the test server."""
         local = (self.base_url, "data:", f"blob:{self.base_url}")  # ReDoc starts a worker from a same-origin blob
         return [url for url in self.requests if not url.startswith(local)]
+
+
+def move_sliders(page, income_steps: int, spending_steps: int) -> None:
+    """Move the income and spending sliders right by so many steps each, with the keyboard."""
+    for slider, steps in (("#annual_income-slider", income_steps), ("#spending_score-slider", spending_steps)):
+        page.focus(slider)
+        for _ in range(steps):
+            page.keyboard.press("ArrowRight")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import KNOWN_POINTS
-from tests.web.conftest import PageWatch
+from tests.web.conftest import PageWatch, move_sliders
 
 pytestmark = pytest.mark.slow
 
@@ -125,12 +125,7 @@ def test_keyboard_only_use(page, base_url):
     page.keyboard.press("Tab")  # skip link first
     focused = page.evaluate("document.activeElement.className")
     assert "skip-link" in focused
-    page.focus("#annual_income-slider")
-    for _ in range(60):
-        page.keyboard.press("ArrowRight")
-    page.focus("#spending_score-slider")
-    for _ in range(40):
-        page.keyboard.press("ArrowRight")
+    move_sliders(page, 60, 40)
     assert page.locator("#annual_income-number").input_value() == "120"
     assert page.locator("#spending_score-number").input_value() == "90"
     expect(page.locator('#result [data-field="segment_name"]')).to_have_text("VIP / Whale")

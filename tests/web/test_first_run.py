@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live_server import live_server
-from tests.web.conftest import PageWatch
+from tests.web.conftest import PageWatch, move_sliders
 
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 NAME = '#result [data-field="segment_name"]'
@@ -113,12 +113,7 @@ def test_without_javascript_the_slider_the_user_moved_is_segmented(browser, base
         assert "as you go" not in page.locator(".lead").inner_text()
         expect(page.locator('[data-role="live-hint"]')).to_be_hidden()
         # Move the income slider to 120 with the keyboard (60 + 60 steps) and the spending slider to 90.
-        page.focus("#annual_income-slider")
-        for _ in range(60):
-            page.keyboard.press("ArrowRight")
-        page.focus("#spending_score-slider")
-        for _ in range(40):
-            page.keyboard.press("ArrowRight")
+        move_sliders(page, 60, 40)
         assert page.locator("#annual_income-number").input_value() == "60"  # no script to copy it over
         page.click("button[type=submit]")
         page.wait_for_url(re.compile(r"annual_income_slider=120"))
