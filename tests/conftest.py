@@ -82,6 +82,14 @@ def model(model_dir: Path) -> SegmentationModel:
     return load_model(model_dir)
 
 
+@pytest.fixture
+def fresh_dir(model_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's versions folder that a test may change or damage."""
+    copy = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, copy)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def two_versions_template(
     model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory

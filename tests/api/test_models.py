@@ -1,7 +1,5 @@
 """The model-version API: list, detail, activate, rollback, history, delete; the admin key on every change."""
 
-import shutil
-
 import pytest
 
 from app.models.store import VersionStore
@@ -73,10 +71,8 @@ def test_rollback_returns_to_the_previous_version(admin_client, two_versions):
     assert admin_client.get("/api/v1/health").json()["model_version"] == first
 
 
-def test_rollback_without_history_is_409(client_for, tmp_path, model_dir):
-    root = tmp_path / "single"
-    shutil.copytree(model_dir, root)  # one version, trained into an empty folder
-    client = client_for(model_dir=root, admin_api_keys=[KEY])
+def test_rollback_without_history_is_409(client_for, fresh_dir):
+    client = client_for(model_dir=fresh_dir, admin_api_keys=[KEY])  # one version, trained into an empty folder
     response = client.post("/api/v1/models/rollback", headers=ADMIN)
     assert response.status_code == 409
     assert response.json()["type"] == "conflict"

@@ -31,14 +31,6 @@ class _Payload:
 
 
 @pytest.fixture
-def fresh_dir(model_dir: Path, tmp_path: Path) -> Path:
-    """A private copy of the versions folder that a test may damage."""
-    copy = tmp_path / "models_artifacts"
-    shutil.copytree(model_dir, copy)
-    return copy
-
-
-@pytest.fixture
 def version_dir(fresh_dir: Path) -> Path:
     """The active version's folder inside the private copy."""
     return fresh_dir / VersionStore(fresh_dir).active_version()
