@@ -41,15 +41,29 @@ KNOWN_POINTS: dict[tuple[float, float], str] = {
 }
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Skip importing a slow-only module when the `-m` expression deselects slow tests."""
-    if collection_path.name not in SLOW_MODULES:
-        return None
+def _runs_slow_tests(config: pytest.Config) -> bool:
+    """Whether the `-m` expression (if any) selects tests marked slow."""
     # pytest's own parser for `-m` (not public API): "not slow", "slow or not slow" and the like all read right.
     from _pytest.mark.expression import Expression
 
     markexpr = config.getoption("markexpr")
-    if markexpr and not Expression.compile(markexpr).evaluate(lambda name, **_: name == "slow"):
+    return not markexpr or Expression.compile(markexpr).evaluate(lambda name, **_: name == "slow")
+
+
+# Only the slow schemathesis test needs these plugins; pyproject.toml turns their automatic loading off.
+SLOW_PLUGINS = ("_hypothesis_pytestplugin", "schemathesis.pytest.plugin")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the plugins that only slow tests use when slow tests run."""
+    if _runs_slow_tests(config):
+        for plugin in SLOW_PLUGINS:
+            config.pluginmanager.import_plugin(plugin)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing a slow-only module when the `-m` expression deselects slow tests."""
+    if collection_path.name in SLOW_MODULES and not _runs_slow_tests(config):
         return True
     return None
 
