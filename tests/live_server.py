@@ -69,7 +69,9 @@ def live_server(
         port = free_port()
         where = ("--host", "127.0.0.1", "--port", str(port))
     base_url = f"http://127.0.0.1:{port}"
-    argv = command or [sys.executable, "-m", "uvicorn", app, *where, *extra_args]
+    # An inherited socket goes through a wrapper that keeps it a TCP socket (see tests/uvicorn_inherited.py).
+    runner = "tests.uvicorn_inherited" if listener is not None else "uvicorn"
+    argv = command or [sys.executable, "-m", runner, app, *where, *extra_args]
     started = time.perf_counter()
     with log_path.open("wb") as log:
         try:

@@ -6,6 +6,7 @@ import time
 import uuid
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.handlers import error_response, unexpected_error_response
@@ -157,6 +158,25 @@ class ExceptionMiddleware(HttpMiddleware):
             )
             if not response_started:
                 await unexpected_error_response(scope, request_id)(scope, receive, send)
+
+
+_VARY_ACCEPT_ENCODING = [(b"vary", b"Accept-Encoding")]
+
+
+class CompressionMiddleware(GZipMiddleware):
+    """Starlette's GZip for clients that accept it; everyone else's responses pass through untouched.
+
+    Starlette wraps every response, even for a client that never asked for gzip, to decide whether to say
+    `Vary: Accept-Encoding`; on a small answer that costs more than the prediction. Here such a response only gets
+    the Vary header (a response from this app does vary with Accept-Encoding).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Compress for a client that accepts gzip; add only the Vary header for others."""
+        if scope["type"] == "http" and "gzip" not in (_header(scope, b"accept-encoding") or ""):
+            await self.app(scope, receive, adding_headers(send, _VARY_ACCEPT_ENCODING))
+            return
+        await super().__call__(scope, receive, send)
 
 
 class BodyLimitErrorMiddleware(HttpMiddleware):
