@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
+from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.prediction import record_scores
 
 OnError = Literal["flag", "skip", "reject"]
@@ -26,7 +27,6 @@ SCORE_COLUMNS: tuple[str, ...] = ("segment_id", "segment_name", "confidence", "d
 ERROR_COLUMN = "error"
 DEFAULT_CHUNK_ROWS = 50_000
 MAP_SAMPLE_SIZE = 1_500
-_SNIFF_BYTES = 64 * 1024
 _MALFORMED = "wrong number of fields"
 
 
@@ -509,17 +509,7 @@ class CsvHead:
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     """Check that the first bytes look like UTF-8 CSV text and read its header line."""
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise InvalidRequest("the file is empty: send a CSV file with a header row and customer rows")
-    if b"\x00" in head:
-        raise InvalidRequest("the file is not CSV text (it contains binary data); send a UTF-8 CSV file")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sniff boundary is fine; anything earlier is not UTF-8.
-        if exc.start < len(head) - 4:
-            raise InvalidRequest("the file is not UTF-8 text; save it as UTF-8 CSV") from None
-        text = head[: exc.start].decode("utf-8-sig")
+    text = decode_head(head)
     lines = text.splitlines()
     first = lines[0] if lines else ""
     if delimiter is None:
@@ -538,10 +528,10 @@ class CsvScorer:
         self._source = source
         if isinstance(source, str | Path):
             with open(source, "rb") as file:
-                head = file.read(_SNIFF_BYTES)
+                head = file.read(HEAD_BYTES)
         else:
             position = source.tell()
-            head = source.read(_SNIFF_BYTES)
+            head = source.read(HEAD_BYTES)
             source.seek(position)
         self.head = sniff_csv(head, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)

@@ -88,6 +88,7 @@ def test_too_few_rows_fail_with_the_cli_reason(admin, root):
     [
         (b"", {}, "empty"),
         (b"\x00\x01binary", {}, "binary"),
+        (b"annual_income,spending_score\n\xff\xfe1,2\n", {}, "not UTF-8"),
         (b"name,city\nann,paris\n", {}, "missing required column"),
         (b"annual_income,spending_score\n1,2\n", {"k": "many"}, "k must be"),
         (b"annual_income,spending_score\n1,2\n", {"k": "11"}, "between 2 and 10"),
