@@ -14,6 +14,7 @@ from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
 from app.services import charts, monitoring_charts, prediction, results, segments
+from app.services.prediction_log import PredictionLogWriter
 from app.services.uploads import Upload
 
 if TYPE_CHECKING:
@@ -261,8 +262,16 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     )
 
 
-def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Settings) -> dict[str, Any]:
-    """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
+def score_result_page(
+    model: SegmentationModel,
+    upload: Upload,
+    *,
+    settings: Settings,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Score an uploaded file to a downloadable labelled file (its rows logged to `log` when given); context for
+    the summary (CPU work: use a thread)."""
     from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
 
     form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
@@ -272,7 +281,7 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
         token, path = results.result_path(settings.score_results_dir, name=upload.name)
         try:
             with path.open("wb") as sink:
-                summary = score_csv(model, upload.path, sink, options=options)
+                summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
         except BaseException:
             path.unlink(missing_ok=True)
             raise

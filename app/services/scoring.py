@@ -14,11 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.prediction import record_scores
+from app.services.prediction_log import PredictionLogWriter, log_scores
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -338,11 +340,14 @@ def score_table(
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
     unit: str = "row",
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> pa.Table:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
     `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
     split into the header's fields (already left out of `table`), counted here like every other bad row.
+    The chunk's scored rows go to the prediction log `log` (when given) as one queued chunk.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = _validate(model, table, columns)
@@ -372,8 +377,10 @@ def score_table(
         else:
             summary.flagged += int(bad.sum())
     good = ~bad
-    scores = model.score(X[good])
-    record_scores(model, scores, source="csv")
+    scored = X[good]
+    scores = model.score(scored)
+    record_scores(model, scores, source="csv", chunk=True)
+    log_scores(log, model, scored, scores, request_id=request_id, source="csv")
     values = {feature: X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
         values["age"] = _numbers(table.column(columns.age))[0][good]
@@ -522,9 +529,18 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
 class CsvScorer:
     """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes."""
 
-    def __init__(self, model: SegmentationModel, source: str | Path | BinaryIO, options: ScoreOptions) -> None:
+    def __init__(
+        self,
+        model: SegmentationModel,
+        source: str | Path | BinaryIO,
+        options: ScoreOptions,
+        *,
+        log: PredictionLogWriter | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.model = model
         self.options = options
+        self.log, self.request_id = log, request_id
         self._source = source
         if isinstance(source, str | Path):
             with open(source, "rb") as file:
@@ -578,6 +594,7 @@ class CsvScorer:
         if self._malformed:  # malformed lines after the last good row
             empty = pa.table({name: pa.array([], pa.string()) for name in self.head.names})
             yield self._score(empty, self._take_malformed(), line)
+        metrics.record_scored_size(source="csv", customers=self.summary.rows)
 
     def _take_malformed(self) -> list[int]:
         malformed, self._malformed = self._malformed, []
@@ -593,6 +610,8 @@ class CsvScorer:
             first_line=first_line,
             malformed_lines=malformed,
             unit="line",
+            log=self.log,
+            request_id=self.request_id,
         )
 
     def __iter__(self) -> Iterator[bytes]:
@@ -630,9 +649,12 @@ def score_csv(
     *,
     options: ScoreOptions,
     progress: Callable[[int], None] | None = None,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> ScoreSummary:
-    """Score a CSV file into a CSV sink, chunk by chunk; returns the summary."""
-    scorer = CsvScorer(model, source, options)
+    """Score a CSV file into a CSV sink, chunk by chunk (scored rows logged to `log` when given); returns the
+    summary."""
+    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     for chunk in scorer:
         sink.write(chunk)
         if progress is not None:
@@ -650,14 +672,22 @@ class ScoredFile:
 
 
 def score_file(
-    model: SegmentationModel, source: Path, *, options: ScoreOptions, summary_only: bool, workdir: Path | None = None
+    model: SegmentationModel,
+    source: Path,
+    *,
+    options: ScoreOptions,
+    summary_only: bool,
+    workdir: Path | None = None,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> ScoredFile:
     """Check the header now (so errors come before any output), then score as the caller needs.
 
     A summary, or a rejecting run (a bad row anywhere must still turn into an error), is scored in full
-    here; otherwise the output is a lazy stream of chunks.
+    here; otherwise the output is a lazy stream of chunks. Scored rows go to the prediction log `log`, chunk
+    by chunk, when given.
     """
-    scorer = CsvScorer(model, source, options)
+    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     if summary_only:
         for _ in scorer.tables():
             pass
