@@ -96,7 +96,9 @@ def monitoring_dashboard(
     """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
     report = monitoring.drift(session, model, window=window)
     volume = monitoring.prediction_volume(session, model)
-    return templates.TemplateResponse(request, "monitoring.html", pages.monitoring_page(model, report, volume))
+    activation = monitoring.last_activation(session)
+    context = pages.monitoring_page(model, report, volume, activation)
+    return templates.TemplateResponse(request, "monitoring.html", context)
 
 
 @router.get("/models", response_class=HTMLResponse)

@@ -316,8 +316,14 @@ def score_result_page(
 STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
 
 
-def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: dict[str, Any]) -> dict[str, Any]:
-    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry."""
+def monitoring_page(
+    model: SegmentationModel,
+    report: dict[str, Any],
+    volume: dict[str, Any],
+    activation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry,
+    and the last activation (from the database's mirror of the history) or else the model's training time."""
     styles = {style.segment_id: style for style in charts.segment_styles(model)}
     return {
         "report": report,
@@ -326,6 +332,7 @@ def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: di
         "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
         "mix_chart": monitoring_charts.mix_chart(report["segment_mix"], styles) if report["segment_mix"] else None,
         "trained_at": model.info.get("trained_at"),
+        "activation": activation,
         "model_version": model.version,
         "symbols": STATUS_SYMBOLS,
         "styles": styles,
