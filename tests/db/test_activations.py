@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import ModelActivation
-from app.db.session import create_db_engine, session_factory
 from app.models.store import VersionStore
 from app.models.training import train
+from tests.db.reading import read_all
 
 KEY = "mirror-admin-key"
 ADMIN = {"X-API-Key": KEY}
@@ -37,12 +37,7 @@ def versions(two_versions: Path, tmp_path: Path) -> tuple[Path, str, str]:
 
 
 def _rows(url: str) -> list[ModelActivation]:
-    engine = create_db_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(ModelActivation).order_by(ModelActivation.activated_at)))
-    finally:
-        engine.dispose()
+    return read_all(url, select(ModelActivation).order_by(ModelActivation.activated_at))
 
 
 def _as_history(rows: list[ModelActivation]) -> list[tuple]:

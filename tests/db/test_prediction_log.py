@@ -8,20 +8,16 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db.models import PredictionLog
-from app.db.session import create_db_engine, session_factory
+from app.db.session import create_db_engine
 from app.services.prediction_log import log_counters
+from tests.db.reading import read_all
 from tests.services.test_scoring import BAD_FILE, HEADER
 
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
 
 
 def _rows(url: str) -> list[PredictionLog]:
-    engine = create_db_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(PredictionLog).order_by(PredictionLog.id)))
-    finally:
-        engine.dispose()
+    return read_all(url, select(PredictionLog).order_by(PredictionLog.id))
 
 
 def test_single_and_batch_predictions_land_in_the_database(client_for, database_url):
