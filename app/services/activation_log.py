@@ -120,8 +120,7 @@ class ActivationMirror:
         self.failed = 0
 
     def sync(self) -> bool:
-        """Mirror the history now; True when the table has every entry (False, counted and logged, when the
-        database cannot be reached). Never raises."""
+        """Mirror the history now; True when the table has every entry, False (counted, logged) when it failed."""
         with self._lock:
             stamp = _stamp(self.store)  # taken first: an entry appended while mirroring is seen at the next poll
             try:

@@ -124,8 +124,7 @@ def _floor(moment: datetime, step: timedelta) -> datetime:
 
 
 def last_activation(session: Session) -> dict[str, Any] | None:
-    """The latest activation in the database's mirror of the history: when, and which version; None when the mirror
-    is empty or cannot be read (the caller falls back to the model's training time)."""
+    """The latest mirrored activation (time and version); None when the mirror is empty or cannot be read."""
     try:
         row = session.execute(
             select(ModelActivation.activated_at, ModelActivation.to_version)

@@ -270,8 +270,7 @@ def score_result_page(
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """Score an uploaded file to a downloadable labelled file (its rows logged to `log` when given); context for
-    the summary (CPU work: use a thread)."""
+    """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
     from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
 
     form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
@@ -322,8 +321,7 @@ def monitoring_page(
     volume: dict[str, Any],
     activation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry,
-    and the last activation (from the database's mirror of the history) or else the model's training time."""
+    """Context for /monitoring: drift, volume, histograms and segment mix as chart geometry, the last activation."""
     styles = {style.segment_id: style for style in charts.segment_styles(model)}
     return {
         "report": report,

@@ -34,8 +34,7 @@ def _out_of_range(model: SegmentationModel, values: np.ndarray, flags: np.ndarra
 
 
 def record_scores(model: SegmentationModel, scores: Scores, *, source: str, chunk: bool = False) -> None:
-    """Count one request's scored customers in the metrics: per segment, atypical, out of range, and its size
-    (unless the scores are one `chunk` of a file, whose size is observed once for the whole file)."""
+    """Count scored customers in the metrics: per segment, atypical, out of range, and the size (not for a `chunk`)."""
     metrics.record_scores(
         segment_names=[segment.name for segment in model.segments],
         positions=scores.positions,

@@ -652,8 +652,7 @@ def score_csv(
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> ScoreSummary:
-    """Score a CSV file into a CSV sink, chunk by chunk (scored rows logged to `log` when given); returns the
-    summary."""
+    """Score a CSV file into a CSV sink, chunk by chunk, logging scored rows to `log`; returns the summary."""
     scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     for chunk in scorer:
         sink.write(chunk)
