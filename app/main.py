@@ -30,6 +30,7 @@ from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry, watch_active_pointer
+from app.services.activation_log import open_activation_mirror
 from app.services.prediction_log import open_prediction_log
 from app.utils.static import CachedStaticFiles
 
@@ -76,6 +77,8 @@ def _lifespan(settings: Settings):
         app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
         app.state.db_sessions = session_factory(app.state.db_engine)
         app.state.prediction_log = await run_in_threadpool(open_prediction_log, settings, app.state.db_engine)
+        # The activation history file mirrored into the database, from a thread: start-up never waits for it.
+        app.state.activation_mirror = open_activation_mirror(settings, app.state.db_engine, registry.store)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -88,6 +91,7 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            await run_in_threadpool(app.state.activation_mirror.stop)
             if app.state.prediction_log is not None:
                 await run_in_threadpool(app.state.prediction_log.stop)
             app.state.db_engine.dispose()

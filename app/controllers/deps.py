@@ -71,10 +71,8 @@ admin_key_header = APIKeyHeader(
 )
 
 
-async def require_admin_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
-) -> str:
-    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
+def check_admin_key(settings: Settings, key: str | None) -> str:
+    """The caller's key id when `key` is a configured admin key; 401 when missing, 403 when wrong or none set."""
     if not settings.admin_api_keys:
         raise AdminKeyRefused(
             "admin endpoints are disabled because no admin keys are configured: set ADMIN_API_KEYS "
@@ -92,6 +90,15 @@ async def require_admin_key(
     return key_id(key) or ""
 
 
+async def require_admin_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
+) -> str:
+    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
+    return check_admin_key(settings, key)
+
+
+# A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
+# (app/controllers/routing.py), so the key is checked before the body is read.
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]
 
 

@@ -153,8 +153,12 @@ def record_scores(
     out_of_range: np.ndarray,
     features: Sequence[str],
     source: str,
+    chunk: bool = False,
 ) -> None:
-    """Count scored customers per segment, the atypical ones and out-of-range values, for one request."""
+    """Count scored customers per segment, the atypical ones and out-of-range values, for one request.
+
+    `chunk` marks one chunk of a larger request (a CSV file): its size is observed once, by `record_scored_size`.
+    """
     if len(positions) == 1:
         # One customer, the single-prediction hot path: numpy calls on one row cost more than the counting.
         _child(SEGMENT_PREDICTIONS, segment_names[positions.item()], source).inc()
@@ -175,8 +179,13 @@ def record_scores(
             for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
                 if count:
                     _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
-    if source != "single":
-        _child(SCORED_SIZES, source).observe(len(positions))
+    if source != "single" and not chunk:
+        record_scored_size(source=source, customers=len(positions))
+
+
+def record_scored_size(*, source: str, customers: int) -> None:
+    """Observe the number of customers in one batch request or CSV file."""
+    _child(SCORED_SIZES, source).observe(customers)
 
 
 def record_model_loaded(*, version: str, seconds: float, previous: str | None = None) -> None:

@@ -25,6 +25,7 @@ from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidRequest, UnknownJob, VersionConflict
 from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.features import FEATURES, PUBLIC_HEADER
+from app.services.csv_text import HEAD_BYTES, decode_head
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 FINAL_STATES = ("succeeded", "failed")
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-_HEADER_BYTES = 64 * 1024
 
 
 def _now() -> str:
@@ -85,17 +85,8 @@ def parse_features(value: str) -> list[str]:
 def check_upload_header(path: Path, features: list[str]) -> None:
     """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
     with path.open("rb") as handle:
-        head = handle.read(_HEADER_BYTES)
-    if not head.strip():
-        raise InvalidRequest("the uploaded file is empty")
-    if b"\x00" in head:
-        raise InvalidRequest("the uploaded file is not a CSV text file (it contains binary data)")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:
-            raise InvalidRequest("the uploaded file is not UTF-8 text") from None
-        text = head[: exc.start].decode("utf-8-sig")
+        head = handle.read(HEAD_BYTES)
+    text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
     columns = {PUBLIC_HEADER.get(name.strip(), name.strip().lower()) for name in first_line.split(",")}
     missing = [name for name in features if name not in columns]

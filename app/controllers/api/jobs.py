@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi import Path as PathParam
 
 from app.controllers.deps import AdminKeyDep
+from app.controllers.routing import AdminKeyFirstRoute
 from app.core.config import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import JobAccepted, JobStatus
@@ -16,7 +17,8 @@ from app.services import jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 # Included on its own in app/main.py, with the upload size limit instead of the JSON body limit.
-upload_router = APIRouter(prefix="/models", tags=["models"])
+# AdminKeyFirstRoute: a missing or wrong admin key is refused before the upload is read.
+upload_router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstRoute)
 
 
 @upload_router.post(
