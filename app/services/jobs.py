@@ -255,7 +255,11 @@ class JobRunner:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.update()
+            try:
+                self.update()
+            except OSError as exc:
+                # A full disk for a moment (the version being written filled it) skips a beat; the next one retries.
+                logger.warning("heartbeat not written: %s", exc)
 
     def _watchdog(self, limit: float) -> None:
         if not self._stop.wait(limit):
