@@ -10,7 +10,7 @@ import pytest
 from app.models.store import VersionStore
 from app.services.jobs import FINAL_STATES
 from tests.live_server import wait_for
-from tests.small_disk import NoSmallDisk, fill_for_a_failing_save, small_disk
+from tests.small_disk import NoSmallDisk, fill, fill_for_a_failing_save, small_disk
 from tests.tools import unavailable
 
 pytestmark = pytest.mark.slow
@@ -74,3 +74,22 @@ def test_a_full_disk_fails_the_job_in_one_line_and_the_active_model_keeps_servin
     assert again["state"] == "succeeded", again
     assert store.versions() == sorted([*versions, again["version"]])
     assert store.active_version() == again["version"]
+
+
+def test_a_disk_already_full_refuses_the_job_with_a_503_and_leaves_no_upload(client_for, model_dir, disk):
+    root = disk / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    client = client_for(model_dir=root, admin_api_keys=[KEY])
+    fill(disk, leave=0)
+
+    response = client.post(
+        "/api/v1/models",
+        files={"file": ("customers.csv", b"Annual Income (k$),Spending Score (1-100)\n" * 5000)},
+        headers=ADMIN,
+    )
+
+    assert response.status_code == 503, response.text
+    assert response.json()["message"] == (
+        "no space left for training jobs in '.jobs', so no job was started; free some space and try again"
+    )
+    assert [path.name for path in (root / ".jobs").iterdir() if path.name.startswith(".upload-")] == []
