@@ -6,6 +6,7 @@ process: serving never trains in its event loop or thread pool. It writes a hear
 worker (on any host) can tell a job whose process was killed from one still running.
 """
 
+import errno
 import json
 import logging
 import os
@@ -17,12 +18,14 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidRequest, UnknownJob, VersionConflict
+from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict
 from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.services.csv_text import HEAD_BYTES, decode_head
@@ -93,6 +96,20 @@ def check_upload_header(path: Path, features: list[str]) -> None:
     if missing:
         expected = ", ".join(f"'{FEATURES[name].label}' (or '{name}')" for name in missing)
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {expected}")
+
+
+@contextmanager
+def job_files(root: Path) -> Iterator[None]:
+    """Turn a full disk while a job's files are written (upload, state) into a one-line 503, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        logger.error("training job files not written under %s: %s", root, exc)
+        raise ModelStoreError(
+            f"no space left for training jobs in '{root.name}', so no job was started; free some space and try again"
+        ) from None
 
 
 class JobStore:
@@ -246,7 +263,11 @@ class JobRunner:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.update()
+            try:
+                self.update()
+            except OSError as exc:
+                # A full disk for a moment (the version being written filled it) skips a beat; the next one retries.
+                logger.warning("heartbeat not written: %s", exc)
 
     def _watchdog(self, limit: float) -> None:
         if not self._stop.wait(limit):

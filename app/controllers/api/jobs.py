@@ -29,7 +29,7 @@ upload_router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKe
     description="Starts a training job in a separate process on the uploaded CSV (field `file`), or on the bundled "
     "data when no file is sent. Answers 202 with the job id and its URL in `Location`; follow it at "
     "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
-    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def start_training(
     response: Response,
@@ -46,15 +46,16 @@ def start_training(
 ) -> dict:
     """Queue a training job (plain def: copying the upload is blocking I/O)."""
     upload: Path | None = None
-    if file is not None and (file.filename or file.size):
-        settings.job_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
-            shutil.copyfileobj(file.file, handle)
-            upload = Path(handle.name)
     try:
-        job_id = jobs.start_training_job(
-            settings=settings, upload=upload, k=k, features=features, seed=seed, activate=activate, key=key
-        )
+        with jobs.job_files(settings.job_root):
+            if file is not None and (file.filename or file.size):
+                settings.job_root.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
+                    upload = Path(handle.name)
+                    shutil.copyfileobj(file.file, handle)
+            job_id = jobs.start_training_job(
+                settings=settings, upload=upload, k=k, features=features, seed=seed, activate=activate, key=key
+            )
     finally:
         if upload is not None:
             upload.unlink(missing_ok=True)
