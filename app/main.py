@@ -17,12 +17,13 @@ from app.controllers.api import api_router, jobs, upload_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
-from app.core.metrics import MetricsMiddleware, mark_worker_stopped, record_model_loaded
+from app.core.metrics import mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
     AccessLogMiddleware,
     BodyLimitErrorMiddleware,
     CompressionMiddleware,
     ExceptionMiddleware,
+    MetricsMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )

@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings, SettingsDep
+from app.core.config import Settings
 from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.models.model import SegmentationModel
@@ -17,6 +17,14 @@ from app.models.registry import ModelRegistry
 from app.models.store import key_id
 from app.schemas.prediction import BatchIn
 from app.services.prediction_log import PredictionLogWriter
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the running app was created with (tests build apps with their own)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_registry(request: Request) -> ModelRegistry:

@@ -7,8 +7,7 @@ from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.controllers.deps import admin_key_header, check_admin_key, require_admin_key
-from app.core.config import get_app_settings
+from app.controllers.deps import admin_key_header, check_admin_key, get_app_settings, require_admin_key
 
 
 def declares(dependant: Dependant, call: Callable[..., Any]) -> bool:

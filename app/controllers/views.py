@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, prediction_log_target
-from app.core.config import SettingsDep
+from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, SettingsDep, prediction_log_target
 from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
 from app.services import monitoring, pages, results, uploads

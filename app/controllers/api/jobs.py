@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi import Path as PathParam
 
-from app.controllers.deps import AdminKeyDep
+from app.controllers.deps import AdminKeyDep, SettingsDep
 from app.controllers.routing import AdminKeyFirstRoute
-from app.core.config import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import JobAccepted, JobStatus
 from app.services import jobs

@@ -8,8 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.controllers.deps import PredictRateLimit, RequestedModelDep, prediction_log_target
-from app.core.config import SettingsDep
+from app.controllers.deps import PredictRateLimit, RequestedModelDep, SettingsDep, prediction_log_target
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.services import uploads
