@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.controllers import docs, ops, views
@@ -18,11 +17,13 @@ from app.controllers.api import api_router, jobs, upload_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
-from app.core.metrics import MetricsMiddleware, mark_worker_stopped, record_model_loaded
+from app.core.metrics import mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
     AccessLogMiddleware,
     BodyLimitErrorMiddleware,
+    CompressionMiddleware,
     ExceptionMiddleware,
+    MetricsMiddleware,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -30,6 +31,7 @@ from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry, watch_active_pointer
+from app.services.activation_log import open_activation_mirror
 from app.services.prediction_log import open_prediction_log
 from app.utils.static import CachedStaticFiles
 
@@ -76,6 +78,8 @@ def _lifespan(settings: Settings):
         app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
         app.state.db_sessions = session_factory(app.state.db_engine)
         app.state.prediction_log = await run_in_threadpool(open_prediction_log, settings, app.state.db_engine)
+        # The activation history file mirrored into the database, from a thread: start-up never waits for it.
+        app.state.activation_mirror = open_activation_mirror(settings, app.state.db_engine, registry.store)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -88,6 +92,7 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            await run_in_threadpool(app.state.activation_mirror.stop)
             if app.state.prediction_log is not None:
                 await run_in_threadpool(app.state.prediction_log.stop)
             app.state.db_engine.dispose()
@@ -135,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.gzip_min_bytes:
         # Level 1: a 6.7 MB batch answer shrinks 6x in ~35 ms; level 9 (Starlette's default) takes 6x longer for
         # 20% less. Bodies over 128 KiB are compressed on a worker thread, off the event loop.
-        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=1)
+        app.add_middleware(CompressionMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=1)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         # Credentials stay off: with an explicit list they are not needed, and with "*" they would be unsafe.

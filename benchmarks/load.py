@@ -1,6 +1,6 @@
 """Load and fault suite against real uvicorn servers on 127.0.0.1; every loop is bounded in time and count.
 
-python benchmarks/load.py            full run: predict 60 s, batch 30 s, mix 30 s, then the faults (~6 minutes)
+python benchmarks/load.py            full run: predict 60 s, batch 30 s, mix 30 s, then the faults (~7 minutes)
 python benchmarks/load.py --quick    the same at a few seconds each (~1 minute)
 python benchmarks/load.py --smoke    load scenarios only, 2 s each (the test suite's short form)
 
@@ -33,11 +33,22 @@ sys.path.insert(0, str(ROOT))
 
 from app.core.config import get_settings  # noqa: E402
 from app.models.artifacts import model_exists  # noqa: E402
+from app.models.store import VersionStore  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
-from tests.live_server import Server, live_server  # noqa: E402
+from tests.live_server import (  # noqa: E402
+    Server,
+    http_status,
+    live_server,
+    wait_for,
+    wait_for_workers,
+    worker_pids,
+    workers_started,
+)
+from tests.small_disk import NoSmallDisk, fill_for_a_failing_save, small_disk  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 HIGH_LIMIT = "10000000/minute"
+ADMIN_KEY = "load-suite-admin-key"
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Stats:
 
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    answered: dict[str, int] = field(default_factory=dict)
     failed: int = 0
     seconds: float = 0.0
 
@@ -122,14 +134,22 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     if not status_line:
         raise ConnectionError("closed before the response")
     status = int(status_line.split(b" ", 2)[1])
-    length, close = 0, False
+    length, close, chunked = 0, False, False
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.partition(b":")
         if name.lower() == b"content-length":
             length = int(value)
         elif name.lower() == b"connection" and value.strip().lower() == b"close":
             close = True
-    await reader.readexactly(length)
+        elif name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        await reader.readexactly(length)
+        return status, close
+    # A streamed body (the labelled CSV): chunks of "<hex size>\r\n<data>\r\n" up to a zero-size one.
+    while size := int((await reader.readline()).split(b";")[0], 16):
+        await reader.readexactly(size + 2)
+    await reader.readexactly(2)
     return status, close
 
 
@@ -138,7 +158,7 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
     parts = urlsplit(url)
     if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError(f"load only targets this machine, not {parts.hostname}")
-    payloads = [_request_bytes(call, parts.netloc) for call in calls]
+    payloads = [(call.path, _request_bytes(call, parts.netloc)) for call in calls]
     weights = [call.weight for call in calls]
     stats = Stats()
     deadline = time.perf_counter() + seconds
@@ -149,7 +169,7 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
         reader = writer = None
         while time.perf_counter() < deadline and budget[0] > 0:
             budget[0] -= 1
-            payload = rng.choices(payloads, weights)[0]
+            path, payload = rng.choices(payloads, weights)[0]
             started = time.perf_counter()
             try:
                 if writer is None:
@@ -167,6 +187,8 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
                 continue
             stats.latencies.append(time.perf_counter() - started)
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
+            if 200 <= status < 300:
+                stats.answered[path] = stats.answered.get(path, 0) + 1
             if close:
                 writer.close()
                 reader = writer = None
@@ -186,7 +208,7 @@ def drive(url: str, calls: list[Call], *, connections: int, seconds: float, max_
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its worker children, in MB (Linux /proc)."""
-    pids = [pid, *_children(pid)]
+    pids = [pid, *worker_pids(pid)]
     total = 0
     for each in pids:
         for line in Path(f"/proc/{each}/status").read_text().splitlines():
@@ -199,35 +221,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (Linux /proc), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [int(child) for child in listed if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
-
-
-def _status(url: str, body: bytes | None = None) -> int:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
-
-
-def _wait_for(predicate, timeout: float) -> float | None:
-    """Seconds until `predicate()` holds, or None after `timeout` (polled every 20 ms)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.02)
-    return None
 
 
 SINGLE = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
@@ -243,6 +236,14 @@ def _batch_body(rows: int) -> bytes:
 
 
 BATCH_1000 = _batch_body(1_000)
+CSV_ROWS = 400
+
+
+def _csv_body(rows: int) -> bytes:
+    """A customer file in the public format: the bundled Mall Customers rows, repeated and renumbered."""
+    header, *lines = get_settings().data_path.read_text(encoding="utf-8").splitlines()
+    body = [header, *(f"{i + 1},{lines[i % len(lines)].split(',', 1)[1]}" for i in range(rows))]
+    return ("\n".join(body) + "\n").encode()
 
 
 @contextmanager
@@ -255,7 +256,7 @@ def server(
     extra = ("--workers", str(workers), "--timeout-worker-healthcheck", "30") if workers > 1 else ()
     with live_server(settings, log, extra_args=extra, timeout=120, ready_path=ready_path) as running:
         if workers > 1:
-            _wait_for(lambda: log.read_text().count("app.startup: started:") >= workers, 60)
+            wait_for_workers(log, workers)
         yield running
 
 
@@ -281,14 +282,17 @@ def load_scenarios(model_dir: Path, durations: Durations, workdir: Path) -> list
         server(model_dir, workdir / "app.log") as app,
         live_server({"LOG_LEVEL": "WARNING"}, workdir / "bare.log", app="benchmarks.bare_app:app") as bare,
     ):
-        # Warm up first (imports, caches, allocator pools), so RSS growth measures the load, not the first calls.
-        drive(
-            app.url,
-            [Call(0.9, "POST", "/api/v1/predict", SINGLE), Call(0.1, "POST", "/api/v1/predict/batch", BATCH_1000)],
-            connections=4,
-            seconds=30,
-            max_requests=500,
-        )
+        mix_calls = [
+            Call(0.7, "POST", "/api/v1/predict", SINGLE),
+            Call(0.1, "POST", "/api/v1/predict/batch", BATCH_1000),
+            Call(0.1, "POST", "/api/v1/predict/csv", _csv_body(CSV_ROWS), "text/csv"),
+            Call(0.05, "GET", "/api/v1/clusters"),
+            Call(0.05, "GET", "/readyz"),
+        ]
+        # Warm up first with every kind of request at full concurrency (imports such as the CSV reader's, caches,
+        # one allocator arena per busy thread), so RSS growth measures the load, not the first calls: measured,
+        # RSS climbs for about 2,000 mixed requests at 16 connections and then holds.
+        drive(app.url, mix_calls, connections=16, seconds=30, max_requests=2_000)
         rss_before = rss_mb(app.pid)
         runs, bare_runs, cpu, bare_cpu = [], [], [], []
         # Turns of bare and project, so a slow spell on a shared machine hits both. Server CPU per request is
@@ -332,21 +336,16 @@ def load_scenarios(model_dir: Path, durations: Durations, workdir: Path) -> list
                 note=f"{batch.requests * 1000 / batch.seconds:,.0f} customers/s",
             )
         )
-        mix_calls = [
-            Call(0.8, "POST", "/api/v1/predict", SINGLE),
-            Call(0.1, "POST", "/api/v1/predict/batch", BATCH_1000),
-            Call(0.05, "GET", "/api/v1/clusters"),
-            Call(0.05, "GET", "/readyz"),
-        ]
         mix = drive(app.url, mix_calls, connections=16, seconds=durations.mix)
         rss_after = rss_mb(app.pid)
         growth = rss_after - rss_before
         rows.append(
             _row(
-                "mix (80% predict, 10% batch of 1,000, 10% reads)",
+                f"mix (70% predict, 10% batch of 1,000, 10% CSV upload of {CSV_ROWS} rows, 10% reads)",
                 mix,
                 held=mix.non_2xx == 0 and mix.failed == 0,
-                note="no CSV endpoint yet, so batches stand in for uploads",
+                note=", ".join(f"{path} {count:,}" for path, count in sorted(mix.answered.items())),
+                answered=mix.answered,
             )
         )
         rows.append(
@@ -387,13 +386,13 @@ def fault_kill_worker(model_dir: Path, durations: Durations, workdir: Path) -> R
     """SIGKILL one of two workers under load: uvicorn replaces it; at most the requests in flight on it fail."""
     log = workdir / "kill.log"
     with server(model_dir, log, workers=2, PROMETHEUS_MULTIPROC_DIR=str(workdir / "kill-metrics")) as app:
-        victim = min(_children(app.pid))
+        victim = min(worker_pids(app.pid))
         with Background(
             app.url, [Call(1, "POST", "/api/v1/predict", SINGLE)], connections=8, seconds=durations.fault
         ) as load:
             time.sleep(durations.fault / 3)
             os.kill(victim, signal.SIGKILL)
-            replaced = _wait_for(lambda: log.read_text().count("app.startup: started:") >= 3, 60)
+            replaced = wait_for(lambda: workers_started(log) >= 3, 60)
         stats = load.stats
     lost = stats.failed + stats.non_2xx
     return _row(
@@ -413,7 +412,7 @@ def fault_restart(model_dir: Path, durations: Durations, workdir: Path) -> Row:
         ) as load:
             time.sleep(durations.fault / 4)
             os.kill(app.pid, signal.SIGHUP)
-            restarted = _wait_for(lambda: log.read_text().count("app.startup: started:") >= 4, 60)
+            restarted = wait_for(lambda: workers_started(log) >= 4, 60)
         stats = load.stats
     return _row(
         "fault: rolling restart (SIGHUP) under load",
@@ -432,9 +431,9 @@ def fault_tampered(model_dir: Path, workdir: Path) -> Row:
     log = workdir / "tampered.log"
     # Not ready is the expected state here, so wait for liveness instead.
     with server(tampered, log, ready_path="/livez") as app:
-        ready = _status(f"{app.url}/readyz")
-        predicts = [_status(f"{app.url}/api/v1/predict", SINGLE) for _ in range(20)]
-        live = _status(f"{app.url}/livez")
+        ready = http_status(f"{app.url}/readyz")
+        predicts = [http_status(f"{app.url}/api/v1/predict", SINGLE) for _ in range(20)]
+        live = http_status(f"{app.url}/livez")
     held = ready == 503 and set(predicts) == {503} and live == 200
     stats = Stats(statuses={503: len(predicts)}, seconds=0)
     return _row(
@@ -453,7 +452,7 @@ def fault_read_only(model_dir: Path, durations: Durations, workdir: Path) -> Row
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
         with server(folder, workdir / "read-only.log") as app:
-            ready = _status(f"{app.url}/readyz")
+            ready = http_status(f"{app.url}/readyz")
             stats = drive(
                 app.url, [Call(1, "POST", "/api/v1/predict", SINGLE)], connections=4, seconds=durations.fault / 2
             )
@@ -465,6 +464,68 @@ def fault_read_only(model_dir: Path, durations: Durations, workdir: Path) -> Row
         stats,
         held=ready == 200 and stats.non_2xx == 0 and stats.failed == 0,
         note=f"/readyz {ready}",
+    )
+
+
+def _train(url: str) -> dict:
+    """Start a training job on the bundled data (activating its version) and wait, bounded, for its end state."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/models", data=b"activate=true", headers={"X-API-Key": ADMIN_KEY}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        job_url = f"{url}{response.headers['Location']}"
+    job: dict = {}
+
+    def finished() -> bool:
+        with urllib.request.urlopen(job_url, timeout=10) as answer:
+            job.update(json.load(answer))
+        return job["state"] in ("succeeded", "failed")
+
+    wait_for(finished, 300)
+    return job
+
+
+def fault_full_disk(model_dir: Path, durations: Durations, workdir: Path) -> Row:
+    """The model folder's disk fills while a training job writes its version, with predictions going on."""
+    name = "fault: disk full while a training job writes its version"
+    try:
+        with small_disk(workdir / "small-disk", 4 * 1024 * 1024) as disk:
+            root = disk / "models_artifacts"
+            shutil.copytree(model_dir, root)
+            active = VersionStore(root).active_version()
+            log = workdir / "full-disk.log"
+            with server(root, log, ADMIN_API_KEYS=ADMIN_KEY) as app:
+                filler = fill_for_a_failing_save(disk, root / active)
+                with Background(
+                    app.url, [Call(1, "POST", "/api/v1/predict", SINGLE)], connections=4, seconds=durations.fault
+                ) as load:
+                    failed = _train(app.url)
+                debris = [path.name for path in root.iterdir() if path.name.startswith(".staging-")]
+                ready = http_status(f"{app.url}/readyz")
+                filler.unlink()
+                again = _train(app.url)
+                job_log = (root / ".jobs" / failed["job_id"] / "log.txt").read_text()
+            tracebacks = "Traceback" in log.read_text() + job_log
+    except NoSmallDisk as exc:
+        return Row(name, 0, None, None, None, 0, 0, False, f"not run: {exc}")
+    stats = load.stats
+    held = (
+        failed.get("state") == "failed"
+        and "no space left" in (failed.get("error") or "")
+        and not debris
+        and ready == 200
+        and stats.non_2xx == 0
+        and stats.failed == 0
+        and again.get("state") == "succeeded"
+        and not tracebacks
+    )
+    return _row(
+        name,
+        stats,
+        held=held,
+        note=f'job {failed.get("state")}: "{failed.get("error")}"; staging folders left: {len(debris)}; '
+        f"/readyz {ready} and predictions served during the job; after freeing space a new job "
+        f"{again.get('state')}; tracebacks: {'yes' if tracebacks else 'none'}",
     )
 
 
@@ -522,6 +583,7 @@ def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
         fault_restart(model_dir, durations, workdir),
         fault_tampered(model_dir, workdir),
         fault_read_only(model_dir, durations, workdir),
+        fault_full_disk(model_dir, durations, workdir),
         fault_slow_clients(model_dir, durations, workdir),
     ]
 

@@ -1,4 +1,4 @@
-"""Start an app under uvicorn on a free local port, for tests and benchmarks that need a real server."""
+"""Start an app under uvicorn on a free local port, and watch it, for tests and benchmarks that need a real server."""
 
 import os
 import socket
@@ -7,7 +7,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +69,9 @@ def live_server(
         port = free_port()
         where = ("--host", "127.0.0.1", "--port", str(port))
     base_url = f"http://127.0.0.1:{port}"
-    argv = command or [sys.executable, "-m", "uvicorn", app, *where, *extra_args]
+    # An inherited socket goes through a wrapper that keeps it a TCP socket (see tests/uvicorn_inherited.py).
+    runner = "tests.uvicorn_inherited" if listener is not None else "uvicorn"
+    argv = command or [sys.executable, "-m", runner, app, *where, *extra_args]
     started = time.perf_counter()
     with log_path.open("wb") as log:
         try:
@@ -115,3 +117,54 @@ def stop_process(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float) -> float | None:
+    """Seconds until `predicate()` holds, or None after `timeout` (polled every 20 ms)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    return None
+
+
+def workers_started(log_path: Path) -> int:
+    """How many workers have logged their start-up line (replacements included)."""
+    return log_path.read_text().count("app.startup: started:")
+
+
+def wait_for_workers(log_path: Path, count: int, timeout: float = 60.0) -> float:
+    """Seconds until `count` workers have logged their start-up line, so each accepts connections (bounded)."""
+    took = wait_for(lambda: workers_started(log_path) >= count, timeout)
+    if took is None:
+        raise RuntimeError(f"{count} workers did not start in {timeout} s: {log_path.read_text()[-2000:]}")
+    return took
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    """The supervisor's worker processes (Linux /proc), not multiprocessing's resource tracker."""
+    try:
+        children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    except OSError:
+        return set()
+    return {int(pid) for pid in children if b"spawn_main" in _cmdline(int(pid))}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it exited meanwhile
+        return b""
+
+
+def http_status(url: str, body: bytes | None = None) -> int:
+    """Status of a GET (or a JSON POST when `body` is given) on a new connection; 0 when the connection fails."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0

@@ -7,14 +7,11 @@ import socket
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import live_server
-from tests.tools import wait_for_workers
+from tests.live_server import http_status, live_server, wait_for_workers, worker_pids
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux only")]
 
@@ -62,23 +59,6 @@ def refuses_connections(url: str, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
-
-
-def get_status(url: str) -> int:
-    """Status of a GET on a new connection; 0 when the connection fails."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
-
-
-def worker_pids(supervisor: int) -> set[int]:
-    """The supervisor's worker processes (Linux /proc), not multiprocessing's resource tracker."""
-    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return {int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
 
 
 def test_startup_logs_version_model_load_time_and_address(model_dir, model, tmp_path):
@@ -138,7 +118,7 @@ def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(model_dir, 
             for _ in range(2_000):
                 if stop.is_set():
                     return
-                statuses.append(get_status(f"{server.url}/api/v1/clusters"))
+                statuses.append(http_status(f"{server.url}/api/v1/clusters"))
 
         threads = [threading.Thread(target=load) for _ in range(4)]
         for thread in threads:
@@ -152,7 +132,7 @@ def test_a_killed_worker_is_replaced_and_the_service_keeps_answering(model_dir, 
         for thread in threads:
             thread.join(timeout=30)
         after = worker_pids(server.pid)
-        assert get_status(f"{server.url}/readyz") == 200
+        assert http_status(f"{server.url}/readyz") == 200
     assert victim not in after and len(after) == 2
     failed = [status for status in statuses if status != 200]
     # At most the requests in flight on the killed worker fail (one per client thread).

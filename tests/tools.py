@@ -7,7 +7,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -15,8 +14,8 @@ import pytest
 from tests.live_server import free_port, stop_process
 
 
-def tool_missing(message: str) -> NoReturn:
-    """Skip the test on a developer's machine; fail it under CI=true, where `bash setup.sh test` installs every tool."""
+def unavailable(message: str) -> NoReturn:
+    """Skip a test that the machine cannot run; under CI=true, where `bash setup.sh test` provides it all, fail."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -26,7 +25,7 @@ def need_tool(command: str, package: str) -> str:
     """The tool's path; skip when missing (fail under CI=true, where `bash setup.sh test` installs it)."""
     path = shutil.which(command)
     if path is None:
-        tool_missing(f"{command} is not installed (Debian package {package}; `bash setup.sh test` installs it)")
+        unavailable(f"{command} is not installed (Debian package {package}; `bash setup.sh test` installs it)")
     return path
 
 
@@ -74,12 +73,3 @@ def redis_server(timeout: float = 20.0) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_process(process)
-
-
-def wait_for_workers(log_path: Path, count: int, timeout: float = 60.0) -> None:
-    """Wait (bounded) until `count` workers have logged their start-up line, so each one accepts connections."""
-    deadline = time.monotonic() + timeout
-    while log_path.read_text().count("app.startup: started:") < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{count} workers did not start in {timeout} s: {log_path.read_text()[-2000:]}")
-        time.sleep(0.05)

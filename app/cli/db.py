@@ -3,10 +3,12 @@
 import argparse
 
 from app.core.config import get_settings
-from app.db.migrate import upgrade_database
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    # Imported when the command runs: every other command (score above all) starts without Alembic.
+    from app.db.migrate import upgrade_database
+
     revision = upgrade_database(get_settings().database_url.get_secret_value(), args.revision)
     print(f"database at revision {revision}")
     return 0

@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings, SettingsDep
+from app.core.config import Settings
 from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.models.model import SegmentationModel
@@ -17,6 +17,14 @@ from app.models.registry import ModelRegistry
 from app.models.store import key_id
 from app.schemas.prediction import BatchIn
 from app.services.prediction_log import PredictionLogWriter
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the running app was created with (tests build apps with their own)."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -71,10 +79,8 @@ admin_key_header = APIKeyHeader(
 )
 
 
-async def require_admin_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
-) -> str:
-    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
+def check_admin_key(settings: Settings, key: str | None) -> str:
+    """The caller's key id when `key` is a configured admin key; 401 when missing, 403 when wrong or none set."""
     if not settings.admin_api_keys:
         raise AdminKeyRefused(
             "admin endpoints are disabled because no admin keys are configured: set ADMIN_API_KEYS "
@@ -92,6 +98,15 @@ async def require_admin_key(
     return key_id(key) or ""
 
 
+async def require_admin_key(
+    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
+) -> str:
+    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
+    return check_admin_key(settings, key)
+
+
+# A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
+# (app/controllers/routing.py), so the key is checked before the body is read.
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]
 
 

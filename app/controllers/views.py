@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep
-from app.core.config import SettingsDep
+from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, SettingsDep, prediction_log_target
 from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
 from app.services import monitoring, pages, results, uploads
@@ -66,7 +65,10 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
     """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
     try:
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
-        context = await run_in_threadpool(pages.score_result_page, model, upload, settings=settings)
+        log = prediction_log_target(request)
+        context = await run_in_threadpool(
+            pages.score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
+        )
         status = 200
     except _UPLOAD_ERRORS as exc:
         context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message)
@@ -93,7 +95,9 @@ def monitoring_dashboard(
     """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
     report = monitoring.drift(session, model, window=window)
     volume = monitoring.prediction_volume(session, model)
-    return templates.TemplateResponse(request, "monitoring.html", pages.monitoring_page(model, report, volume))
+    activation = monitoring.last_activation(session)
+    context = pages.monitoring_page(model, report, volume, activation)
+    return templates.TemplateResponse(request, "monitoring.html", context)
 
 
 @router.get("/models", response_class=HTMLResponse)

@@ -10,7 +10,6 @@ lines, and the domain counters are plain functions that the services call.
 import logging
 import multiprocessing
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,11 +25,8 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from starlette.routing import Mount
-from starlette.types import Message, Receive, Scope, Send
 
 from app.core.config import get_settings
-from app.core.middleware import HttpMiddleware
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
@@ -153,8 +149,12 @@ def record_scores(
     out_of_range: np.ndarray,
     features: Sequence[str],
     source: str,
+    chunk: bool = False,
 ) -> None:
-    """Count scored customers per segment, the atypical ones and out-of-range values, for one request."""
+    """Count scored customers per segment, the atypical ones and out-of-range values, for one request.
+
+    `chunk` marks one chunk of a larger request (a CSV file): its size is observed once, by `record_scored_size`.
+    """
     if len(positions) == 1:
         # One customer, the single-prediction hot path: numpy calls on one row cost more than the counting.
         _child(SEGMENT_PREDICTIONS, segment_names[positions.item()], source).inc()
@@ -175,8 +175,13 @@ def record_scores(
             for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
                 if count:
                     _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
-    if source != "single":
-        _child(SCORED_SIZES, source).observe(len(positions))
+    if source != "single" and not chunk:
+        record_scored_size(source=source, customers=len(positions))
+
+
+def record_scored_size(*, source: str, customers: int) -> None:
+    """Observe the number of customers in one batch request or CSV file."""
+    _child(SCORED_SIZES, source).observe(customers)
 
 
 def record_model_loaded(*, version: str, seconds: float, previous: str | None = None) -> None:
@@ -207,60 +212,9 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
-def _route_label(scope: Scope, root_path: str) -> str:
-    """The matched route's full template, never the raw path (which would explode the label set).
-
-    A route inside an included router knows only its own part ("/clusters/{segment_id}"); the prefix is the
-    part of the path before the suffix that the route's pattern matches ("/api/v1"). A mounted app (static
-    files) shows as the mount's path, which the mount adds to root_path.
-    """
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    pattern = getattr(route, "path_regex", None)
-    if not isinstance(template, str) or pattern is None:
-        mounted = scope.get("root_path", "")[len(root_path) :]
-        return mounted or "unmatched"
-    path = scope.get("path", "")
-    if isinstance(route, Mount) or pattern.match(path):
-        return template or "/"
-    start = path.find("/", 1)
-    while start != -1:
-        if pattern.match(path[start:]):
-            return path[:start] + template
-        start = path.find("/", start + 1)
-    return template
-
-
-class MetricsMiddleware(HttpMiddleware):
-    """Count every HTTP request and time it, labelled by method, route template and status."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time one request and record it as its last body byte leaves (or when it fails)."""
-        started = time.perf_counter()
-        status = 500
-        recorded = False
-        root_path = scope.get("root_path", "")
-
-        def record() -> None:
-            nonlocal recorded
-            recorded = True
-            route = _route_label(scope, root_path)
-            # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
-            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "other"
-            _child(HTTP_REQUESTS, method, route, str(status)).inc()
-            _child(HTTP_LATENCY, method, route).observe(time.perf_counter() - started)
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:
-                # Counted before the last byte leaves, so a client holding its answer finds it in /metrics.
-                record()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            if not recorded:
-                record()
+def record_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered HTTP request and its duration, by route template."""
+    # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
+    method = method if method in _KNOWN_METHODS else "other"
+    _child(HTTP_REQUESTS, method, route, str(status)).inc()
+    _child(HTTP_LATENCY, method, route).observe(seconds)

@@ -1,4 +1,5 @@
-"""ASGI middleware, one class per concern: request ids, security headers, access log, crash to 500."""
+"""ASGI middleware, one class per concern: request ids, security headers, access log, compression, crash to 500,
+the 413 shape and request metrics."""
 
 import logging
 import re
@@ -6,8 +7,11 @@ import time
 import uuid
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core import metrics
 from app.core.handlers import error_response, unexpected_error_response
 
 access_logger = logging.getLogger("app.access")
@@ -164,6 +168,25 @@ class ExceptionMiddleware(HttpMiddleware):
                 await unexpected_error_response(scope, request_id)(scope, receive, send)
 
 
+_VARY_ACCEPT_ENCODING = [(b"vary", b"Accept-Encoding")]
+
+
+class CompressionMiddleware(GZipMiddleware):
+    """Starlette's GZip for clients that accept it; everyone else's responses pass through untouched.
+
+    Starlette wraps every response, even for a client that never asked for gzip, to decide whether to say
+    `Vary: Accept-Encoding`; on a small answer that costs more than the prediction. Here such a response only gets
+    the Vary header (a response from this app does vary with Accept-Encoding).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Compress for a client that accepts gzip; add only the Vary header for others."""
+        if scope["type"] == "http" and "gzip" not in (_header(scope, b"accept-encoding") or ""):
+            await self.app(scope, receive, adding_headers(send, _VARY_ACCEPT_ENCODING))
+            return
+        await super().__call__(scope, receive, send)
+
+
 class BodyLimitErrorMiddleware(HttpMiddleware):
     """Render the framework's 413 (route-level `max_body_size`, plain text) in the project's error shape."""
 
@@ -195,3 +218,60 @@ class BodyLimitErrorMiddleware(HttpMiddleware):
 def _is_plain_text(message: Message) -> bool:
     # Only the framework's own 413 is plain text; the app's JSON errors and pages (the upload form) stay as they are.
     return any(key == b"content-type" and value.startswith(b"text/plain") for key, value in message["headers"])
+
+
+def _route_label(scope: Scope, root_path: str) -> str:
+    """The matched route's full template, never the raw path (which would explode the label set).
+
+    A route inside an included router knows only its own part ("/clusters/{segment_id}"); the prefix is the
+    part of the path before the suffix that the route's pattern matches ("/api/v1"). A mounted app (static
+    files) shows as the mount's path, which the mount adds to root_path.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not isinstance(template, str) or pattern is None:
+        mounted = scope.get("root_path", "")[len(root_path) :]
+        return mounted or "unmatched"
+    path = scope.get("path", "")
+    if isinstance(route, Mount) or pattern.match(path):
+        return template or "/"
+    start = path.find("/", 1)
+    while start != -1:
+        if pattern.match(path[start:]):
+            return path[:start] + template
+        start = path.find("/", start + 1)
+    return template
+
+
+class MetricsMiddleware(HttpMiddleware):
+    """Count every HTTP request and time it, labelled by method, route template and status."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time one request and record it as its last body byte leaves (or when it fails)."""
+        started = time.perf_counter()
+        status = 500
+        recorded = False
+        root_path = scope.get("root_path", "")
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            metrics.record_request(
+                scope["method"], _route_label(scope, root_path), status, time.perf_counter() - started
+            )
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:
+                # Counted before the last byte leaves, so a client holding its answer finds it in /metrics.
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            if not recorded:
+                record()

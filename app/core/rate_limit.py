@@ -19,12 +19,45 @@ from app.core.metrics import record_rate_limited
 logger = logging.getLogger(__name__)
 # A request waits at most this long for Redis before it is let through unlimited.
 REDIS_TIMEOUT_SECONDS = 0.5
+# Seconds between sweeps of expired in-memory windows (which bound the memory of clients that never return).
+SWEEP_SECONDS = 10.0
+
+
+class LocalMemoryStorage(MemoryStorage):
+    """limits' in-memory storage, counting fixed windows without its per-hit sweep task.
+
+    limits' own `incr` takes a lock and schedules an asyncio task to sweep expired keys on every hit: a task per
+    request on the predict path. One event loop needs no lock (nothing awaits between reading and writing a
+    count), a window is renewed when a hit finds it expired, and expired keys are swept at most every
+    SWEEP_SECONDS.
+    """
+
+    def __init__(self, uri: str | None = None, **options: str) -> None:
+        super().__init__(uri, **options)
+        self._next_sweep = 0.0
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add `amount` to the key's count in its current window (a new window when the last one is over)."""
+        now = time.time()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        if self.expirations.get(key, 0.0) <= now:
+            self.storage[key] = 0
+            self.expirations[key] = now + expiry
+        self.storage[key] += amount
+        return self.storage[key]
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + SWEEP_SECONDS
+        for key in [key for key, expires in self.expirations.items() if expires <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
 
 
 def _storage(uri: str) -> Storage:
     """In-memory storage, or Redis through redis-py's asyncio client."""
     if uri.startswith("memory://"):
-        return MemoryStorage()
+        return LocalMemoryStorage()
     # Plain redis:// in settings reads naturally; the asyncio storage wants its own scheme.
     return RedisStorage(
         f"async+{uri}",

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Float, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Float, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -54,3 +54,20 @@ class PredictionLog(Base):
     out_of_range: Mapped[bool]
     request_id: Mapped[str | None] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(String(8))
+
+
+class ModelActivation(Base):
+    """One activation of a model version, mirrored from the versions folder's history.jsonl (the source of truth)."""
+
+    __tablename__ = "model_activations"
+    __table_args__ = (UniqueConstraint("entry_key", name="uq_model_activations_entry_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # sha256 of the history entry: the same activation is inserted once, however often the file is mirrored.
+    entry_key: Mapped[str] = mapped_column(String(64))
+    activated_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    from_version: Mapped[str | None] = mapped_column(String(64))
+    to_version: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    # The key's public id (a hash prefix), never the key.
+    key_id: Mapped[str | None] = mapped_column(String(32))

@@ -5,6 +5,7 @@ written, and never changed afterwards. Loading checks the manifest (and the sign
 is set) before reading anything else, and every pickle's sha256 again right before unpickling it.
 """
 
+import errno
 import hashlib
 import hmac
 import importlib.metadata
@@ -84,12 +85,21 @@ def ensure_writable(root: Path) -> None:
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as exc:
-        logger.error("the model folder %s is not writable: %s", root, exc)
-        # The message may reach API clients (job errors, readiness): the folder's name only; the log has the path.
-        raise ModelStoreError(
-            f"the model folder '{root.name}' is not writable ({exc.strerror or type(exc).__name__}); "
-            "fix its permissions or choose another with --output-dir / MODEL_DIR"
-        ) from None
+        raise _store_error(root, exc) from None
+
+
+def _store_error(root: Path, exc: OSError) -> ModelStoreError:
+    """One line for a failed write to the versions folder, naming the folder only (the log has the path)."""
+    logger.error("could not write to the model folder %s: %s", root, exc)
+    # The message may reach API clients (job errors, readiness): the folder's name only; the log has the path.
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ModelStoreError(
+            f"no space left on the model folder '{root.name}', so no version was added; free some space and train again"
+        )
+    return ModelStoreError(
+        f"the model folder '{root.name}' is not writable ({exc.strerror or type(exc).__name__}); "
+        "fix its permissions or choose another with --output-dir / MODEL_DIR"
+    )
 
 
 @contextmanager
@@ -134,24 +144,28 @@ def save_model(model: SegmentationModel, root: str | Path, *, signing_key: bytes
         raise ModelStoreError(f"model version {model.version} already exists")
     import joblib  # only training saves, so serving never imports joblib
 
-    with staging_folder(root) as staging:
-        staging.chmod(0o755)  # mkdtemp makes it private; the version folder should not be
-        joblib.dump(model.kmeans, staging / KMEANS_FILE)
-        joblib.dump(model.scaler, staging / SCALER_FILE)
-        info = {
-            **model.info,
-            "parameters": model.parameters(),
-            "segments": [segment.to_dict() for segment in model.segments],
-        }
-        (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        write_manifest(staging, model.version, signing_key)
-        for path in staging.iterdir():
-            _fsync(path)
-        # rename refuses a non-empty target, so two savers of one version id cannot overwrite each other.
-        try:
-            staging.rename(target)
-        except OSError as exc:
-            raise ModelStoreError(f"model version {model.version} could not be stored: {exc.strerror}") from None
+    info = {
+        **model.info,
+        "parameters": model.parameters(),
+        "segments": [segment.to_dict() for segment in model.segments],
+    }
+    try:
+        # A write that fails (a full disk, a quota) leaves nothing behind: the staging folder is removed on the way out.
+        with staging_folder(root) as staging:
+            staging.chmod(0o755)  # mkdtemp makes it private; the version folder should not be
+            joblib.dump(model.kmeans, staging / KMEANS_FILE)
+            joblib.dump(model.scaler, staging / SCALER_FILE)
+            (staging / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+            write_manifest(staging, model.version, signing_key)
+            for path in staging.iterdir():
+                _fsync(path)
+            # rename refuses a non-empty target, so two savers of one version id cannot overwrite each other.
+            try:
+                staging.rename(target)
+            except OSError as exc:
+                raise ModelStoreError(f"model version {model.version} could not be stored: {exc.strerror}") from None
+    except OSError as exc:
+        raise _store_error(root, exc) from None
     _fsync_dir(root)
     return target
 

@@ -6,6 +6,7 @@ process: serving never trains in its event loop or thread pool. It writes a hear
 worker (on any host) can tell a job whose process was killed from one still running.
 """
 
+import errno
 import json
 import logging
 import os
@@ -17,14 +18,17 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidRequest, UnknownJob, VersionConflict
+from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict
 from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.features import FEATURES, PUBLIC_HEADER
+from app.services.csv_text import HEAD_BYTES, decode_head
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +40,6 @@ HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 FINAL_STATES = ("succeeded", "failed")
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-_HEADER_BYTES = 64 * 1024
 
 
 def _now() -> str:
@@ -85,23 +88,28 @@ def parse_features(value: str) -> list[str]:
 def check_upload_header(path: Path, features: list[str]) -> None:
     """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
     with path.open("rb") as handle:
-        head = handle.read(_HEADER_BYTES)
-    if not head.strip():
-        raise InvalidRequest("the uploaded file is empty")
-    if b"\x00" in head:
-        raise InvalidRequest("the uploaded file is not a CSV text file (it contains binary data)")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:
-            raise InvalidRequest("the uploaded file is not UTF-8 text") from None
-        text = head[: exc.start].decode("utf-8-sig")
+        head = handle.read(HEAD_BYTES)
+    text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
     columns = {PUBLIC_HEADER.get(name.strip(), name.strip().lower()) for name in first_line.split(",")}
     missing = [name for name in features if name not in columns]
     if missing:
         expected = ", ".join(f"'{FEATURES[name].label}' (or '{name}')" for name in missing)
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {expected}")
+
+
+@contextmanager
+def job_files(root: Path) -> Iterator[None]:
+    """Turn a full disk while a job's files are written (upload, state) into a one-line 503, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        logger.error("training job files not written under %s: %s", root, exc)
+        raise ModelStoreError(
+            f"no space left for training jobs in '{root.name}', so no job was started; free some space and try again"
+        ) from None
 
 
 class JobStore:
@@ -255,7 +263,11 @@ class JobRunner:
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.update()
+            try:
+                self.update()
+            except OSError as exc:
+                # A full disk for a moment (the version being written filled it) skips a beat; the next one retries.
+                logger.warning("heartbeat not written: %s", exc)
 
     def _watchdog(self, limit: float) -> None:
         if not self._stop.wait(limit):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DatabaseUnavailable
-from app.db.models import PredictionLog
+from app.db.models import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.services.drift import DEFAULT_WINDOW, Window, drift_report
 
@@ -121,3 +121,17 @@ def prediction_volume(
 def _floor(moment: datetime, step: timedelta) -> datetime:
     midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     return moment.replace(minute=0, second=0, microsecond=0) if step < timedelta(days=1) else midnight
+
+
+def last_activation(session: Session) -> dict[str, Any] | None:
+    """The latest mirrored activation (time and version); None when the mirror is empty or cannot be read."""
+    try:
+        row = session.execute(
+            select(ModelActivation.activated_at, ModelActivation.to_version)
+            .order_by(ModelActivation.activated_at.desc(), ModelActivation.id.desc())
+            .limit(1)
+        ).first()
+    except SQLAlchemyError:
+        session.rollback()
+        return None
+    return None if row is None else {"at": row.activated_at.isoformat(), "version": row.to_version}

@@ -14,6 +14,7 @@ from app.models.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
 from app.services import charts, monitoring_charts, prediction, results, segments
+from app.services.prediction_log import PredictionLogWriter
 from app.services.uploads import Upload
 from app.utils.colour import contrast_ratio
 
@@ -262,7 +263,14 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     )
 
 
-def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Settings) -> dict[str, Any]:
+def score_result_page(
+    model: SegmentationModel,
+    upload: Upload,
+    *,
+    settings: Settings,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
     from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
 
@@ -273,7 +281,7 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
         token, path = results.result_path(settings.score_results_dir, name=upload.name)
         try:
             with path.open("wb") as sink:
-                summary = score_csv(model, upload.path, sink, options=options)
+                summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -308,8 +316,13 @@ def score_result_page(model: SegmentationModel, upload: Upload, *, settings: Set
 STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
 
 
-def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: dict[str, Any]) -> dict[str, Any]:
-    """Context for /monitoring: the drift report, volume over time, histograms and segment mix as chart geometry."""
+def monitoring_page(
+    model: SegmentationModel,
+    report: dict[str, Any],
+    volume: dict[str, Any],
+    activation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Context for /monitoring: drift, volume, histograms and segment mix as chart geometry, the last activation."""
     styles = {style.segment_id: style for style in charts.segment_styles(model)}
     return {
         "report": report,
@@ -318,6 +331,7 @@ def monitoring_page(model: SegmentationModel, report: dict[str, Any], volume: di
         "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
         "mix_chart": monitoring_charts.mix_chart(report["segment_mix"], styles) if report["segment_mix"] else None,
         "trained_at": model.info.get("trained_at"),
+        "activation": activation,
         "model_version": model.version,
         "symbols": STATUS_SYMBOLS,
         "styles": styles,

@@ -33,8 +33,8 @@ def _out_of_range(model: SegmentationModel, values: np.ndarray, flags: np.ndarra
     ]
 
 
-def record_scores(model: SegmentationModel, scores: Scores, *, source: str) -> None:
-    """Count one request's scored customers in the metrics: per segment, atypical, out of range, and its size."""
+def record_scores(model: SegmentationModel, scores: Scores, *, source: str, chunk: bool = False) -> None:
+    """Count scored customers in the metrics: per segment, atypical, out of range, and the size (not for a `chunk`)."""
     metrics.record_scores(
         segment_names=[segment.name for segment in model.segments],
         positions=scores.positions,
@@ -42,6 +42,7 @@ def record_scores(model: SegmentationModel, scores: Scores, *, source: str) -> N
         out_of_range=scores.out_of_range,
         features=model.features,
         source=source,
+        chunk=chunk,
     )
 
 

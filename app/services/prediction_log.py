@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Engine, delete
-from sqlalchemy.exc import SQLAlchemyError
 
-from app.db.models import PredictionLog
 from app.models.model import Scores, SegmentationModel
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from app.core.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ WARNING_INTERVAL = 60.0
 # Seconds between attempts to prepare (migrate) a database that was unreachable.
 PREPARE_RETRY_INTERVAL = 60.0
 
-_TABLE = PredictionLog.__table__
 _COLUMNS = (
     "created_at",
     "model_version",
@@ -212,7 +210,7 @@ class PredictionLogWriter:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: "Engine",
         *,
         max_rows: int,
         sample: float = 1.0,
@@ -341,6 +339,12 @@ class PredictionLogWriter:
         return True
 
     def _write(self, chunks: list[LogChunk], rows: int) -> None:
+        # The database layer is imported by the writer thread, not at import: the CLI scores through the
+        # request-path half of this module (LogChunk, log_scores) and never needs SQLAlchemy.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from app.db.models import PredictionLog
+
         if not self._ready():
             self._count_dropped(rows, "the database could not be prepared")
             return
@@ -348,7 +352,8 @@ class PredictionLogWriter:
         placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
         # One executemany straight to the driver; the JSON text is cast by the database (PostgreSQL receives str
         # parameters untyped from psycopg 3).
-        statement = f"INSERT INTO {_TABLE.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join([placeholder] * 11)})"
+        columns, values = ", ".join(_COLUMNS), ", ".join([placeholder] * len(_COLUMNS))
+        statement = f"INSERT INTO {PredictionLog.__tablename__} ({columns}) VALUES ({values})"
         params = [row for chunk in chunks for row in chunk.tuples(sqlite=dialect.name == "sqlite")]
         for start in range(0, len(params), WRITE_BATCH_ROWS):
             batch = params[start : start + WRITE_BATCH_ROWS]
@@ -370,10 +375,15 @@ class PredictionLogWriter:
 
     def purge(self) -> int:
         """Delete rows older than the retention period; returns how many went (0 when the database is down)."""
+        from sqlalchemy import delete
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from app.db.models import PredictionLog
+
         cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
         try:
             with self.engine.begin() as connection:
-                deleted = connection.execute(delete(_TABLE).where(_TABLE.c.created_at < cutoff)).rowcount
+                deleted = connection.execute(delete(PredictionLog).where(PredictionLog.created_at < cutoff)).rowcount
         except SQLAlchemyError as exc:
             logger.warning("prediction log retention did not run: %s", type(exc).__name__)
             return 0
@@ -394,7 +404,7 @@ class PredictionLogWriter:
         logger.warning("prediction log dropped %d rows: %s; predictions are still served", dropped, reason)
 
 
-def open_prediction_log(settings: "Settings", engine: Engine) -> PredictionLogWriter | None:
+def open_prediction_log(settings: "Settings", engine: "Engine") -> PredictionLogWriter | None:
     """Migrate the database and start the writer; None when logging is off. Never raises: a down database only
     means rows are dropped (and counted) until it is back."""
     from app.db.migrate import upgrade_database

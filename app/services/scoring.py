@@ -14,10 +14,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
+from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.prediction import record_scores
+from app.services.prediction_log import PredictionLogWriter, log_scores
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -26,7 +29,6 @@ SCORE_COLUMNS: tuple[str, ...] = ("segment_id", "segment_name", "confidence", "d
 ERROR_COLUMN = "error"
 DEFAULT_CHUNK_ROWS = 50_000
 MAP_SAMPLE_SIZE = 1_500
-_SNIFF_BYTES = 64 * 1024
 _MALFORMED = "wrong number of fields"
 
 
@@ -338,11 +340,14 @@ def score_table(
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
     unit: str = "row",
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> pa.Table:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
     `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
     split into the header's fields (already left out of `table`), counted here like every other bad row.
+    The chunk's scored rows go to the prediction log `log` (when given) as one queued chunk.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = _validate(model, table, columns)
@@ -372,8 +377,10 @@ def score_table(
         else:
             summary.flagged += int(bad.sum())
     good = ~bad
-    scores = model.score(X[good])
-    record_scores(model, scores, source="csv")
+    scored = X[good]
+    scores = model.score(scored)
+    record_scores(model, scores, source="csv", chunk=True)
+    log_scores(log, model, scored, scores, request_id=request_id, source="csv")
     values = {feature: X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
         values["age"] = _numbers(table.column(columns.age))[0][good]
@@ -509,17 +516,7 @@ class CsvHead:
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     """Check that the first bytes look like UTF-8 CSV text and read its header line."""
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise InvalidRequest("the file is empty: send a CSV file with a header row and customer rows")
-    if b"\x00" in head:
-        raise InvalidRequest("the file is not CSV text (it contains binary data); send a UTF-8 CSV file")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the sniff boundary is fine; anything earlier is not UTF-8.
-        if exc.start < len(head) - 4:
-            raise InvalidRequest("the file is not UTF-8 text; save it as UTF-8 CSV") from None
-        text = head[: exc.start].decode("utf-8-sig")
+    text = decode_head(head)
     lines = text.splitlines()
     first = lines[0] if lines else ""
     if delimiter is None:
@@ -532,16 +529,25 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
 class CsvScorer:
     """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes."""
 
-    def __init__(self, model: SegmentationModel, source: str | Path | BinaryIO, options: ScoreOptions) -> None:
+    def __init__(
+        self,
+        model: SegmentationModel,
+        source: str | Path | BinaryIO,
+        options: ScoreOptions,
+        *,
+        log: PredictionLogWriter | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.model = model
         self.options = options
+        self.log, self.request_id = log, request_id
         self._source = source
         if isinstance(source, str | Path):
             with open(source, "rb") as file:
-                head = file.read(_SNIFF_BYTES)
+                head = file.read(HEAD_BYTES)
         else:
             position = source.tell()
-            head = source.read(_SNIFF_BYTES)
+            head = source.read(HEAD_BYTES)
             source.seek(position)
         self.head = sniff_csv(head, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)
@@ -588,6 +594,7 @@ class CsvScorer:
         if self._malformed:  # malformed lines after the last good row
             empty = pa.table({name: pa.array([], pa.string()) for name in self.head.names})
             yield self._score(empty, self._take_malformed(), line)
+        metrics.record_scored_size(source="csv", customers=self.summary.rows)
 
     def _take_malformed(self) -> list[int]:
         malformed, self._malformed = self._malformed, []
@@ -603,6 +610,8 @@ class CsvScorer:
             first_line=first_line,
             malformed_lines=malformed,
             unit="line",
+            log=self.log,
+            request_id=self.request_id,
         )
 
     def __iter__(self) -> Iterator[bytes]:
@@ -640,9 +649,11 @@ def score_csv(
     *,
     options: ScoreOptions,
     progress: Callable[[int], None] | None = None,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> ScoreSummary:
-    """Score a CSV file into a CSV sink, chunk by chunk; returns the summary."""
-    scorer = CsvScorer(model, source, options)
+    """Score a CSV file into a CSV sink, chunk by chunk, logging scored rows to `log`; returns the summary."""
+    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     for chunk in scorer:
         sink.write(chunk)
         if progress is not None:
@@ -660,14 +671,22 @@ class ScoredFile:
 
 
 def score_file(
-    model: SegmentationModel, source: Path, *, options: ScoreOptions, summary_only: bool, workdir: Path | None = None
+    model: SegmentationModel,
+    source: Path,
+    *,
+    options: ScoreOptions,
+    summary_only: bool,
+    workdir: Path | None = None,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
 ) -> ScoredFile:
     """Check the header now (so errors come before any output), then score as the caller needs.
 
     A summary, or a rejecting run (a bad row anywhere must still turn into an error), is scored in full
-    here; otherwise the output is a lazy stream of chunks.
+    here; otherwise the output is a lazy stream of chunks. Scored rows go to the prediction log `log`, chunk
+    by chunk, when given.
     """
-    scorer = CsvScorer(model, source, options)
+    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     if summary_only:
         for _ in scorer.tables():
             pass

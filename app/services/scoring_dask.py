@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
+from app.services.csv_text import HEAD_BYTES
 from app.services.scoring import (
-    _SNIFF_BYTES,
     ERROR_COLUMN,
     SCORE_COLUMNS,
     Columns,
@@ -128,7 +128,7 @@ def score_path_dask(
         raise InvalidRequest(f"input file not found: {source}")
     if in_format == ".csv":
         with open(source, "rb") as file:
-            head = sniff_csv(file.read(_SNIFF_BYTES), options.delimiter)
+            head = sniff_csv(file.read(HEAD_BYTES), options.delimiter)
         frame = dd.read_csv(
             source,
             sep=head.delimiter,

@@ -1,13 +1,20 @@
 """Training jobs from the API: a separate process, state on disk, clear 4xx for bad uploads, kill -9 is harmless."""
 
+import asyncio
 import os
 import signal
+import socket
 import time
+import urllib.request
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from app.main import create_app
 from app.models.store import VersionStore
 from app.models.synthetic import write_customers
+from tests.live_server import live_server
 
 KEY = "jobs-admin-key"
 ADMIN = {"X-API-Key": KEY}
@@ -79,6 +86,7 @@ def test_too_few_rows_fail_with_the_cli_reason(admin, fresh_dir):
     [
         (b"", {}, "empty"),
         (b"\x00\x01binary", {}, "binary"),
+        (b"annual_income,spending_score\n\xff\xfe1,2\n", {}, "not UTF-8"),
         (b"name,city\nann,paris\n", {}, "missing required column"),
         (b"annual_income,spending_score\n1,2\n", {"k": "many"}, "k must be"),
         (b"annual_income,spending_score\n1,2\n", {"k": "11"}, "between 2 and 10"),
@@ -129,3 +137,96 @@ def test_killed_job_leaves_nothing_and_the_active_model_serves(admin, fresh_dir,
     assert VersionStore(fresh_dir).active_version() == before_active
     predicted = admin.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90})
     assert predicted.status_code == 200 and predicted.json()["model_version"] == before_active
+
+
+class CountingBody:
+    """A multipart request body, sent in pieces, that records how many bytes the server asked for."""
+
+    def __init__(self, size: int, header: str = "annual_income,spending_score") -> None:
+        self.boundary = "b0undary"
+        self.head = (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n{header}\r\n"
+        ).encode()
+        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self.size = size
+        self.consumed = 0
+
+    async def __aiter__(self):
+        pieces = [self.head, *[b"50,50\n" * 10_000] * ((self.size - 100) // 60_000), self.tail]
+        for piece in pieces:
+            self.consumed += len(piece)
+            yield piece
+
+    def length(self) -> int:
+        """The body's full length, for Content-Length."""
+        return len(self.head) + len(self.tail) + 60_000 * ((self.size - 100) // 60_000)
+
+
+def _send_upload(app, headers: dict[str, str], body: CountingBody):
+    """POST the counted body to the upload route straight through ASGI (httpx pulls the body only on demand)."""
+
+    async def send():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                "/api/v1/models",
+                content=body,
+                headers={
+                    "content-type": f"multipart/form-data; boundary={body.boundary}",
+                    "content-length": str(body.length()),
+                    **headers,
+                },
+            )
+
+    return asyncio.run(send())
+
+
+@pytest.mark.parametrize(
+    ("keys", "headers", "status", "kind"),
+    [
+        ([KEY], {}, 401, "admin_key_missing"),
+        ([KEY], {"X-API-Key": "wrong"}, 403, "admin_key_refused"),
+        ([], {"X-API-Key": KEY}, 403, "admin_key_refused"),
+    ],
+)
+def test_upload_without_a_good_key_is_refused_before_the_body_is_read(
+    make_settings, fresh_dir, keys, headers, status, kind
+):
+    app = create_app(make_settings(model_dir=fresh_dir, admin_api_keys=keys))
+    body = CountingBody(3_000_000)
+    response = _send_upload(app, headers, body)
+    assert response.status_code == status
+    assert response.json()["type"] == kind and response.json()["request_id"]
+    assert body.consumed == 0
+
+
+def test_upload_with_the_key_is_read(make_settings, fresh_dir):
+    # The counter does see a body being read: the same upload with the key is read (and refused for its columns).
+    app = create_app(make_settings(model_dir=fresh_dir, admin_api_keys=[KEY]))
+    body = CountingBody(3_000_000, header="name,city")
+    response = _send_upload(app, {"X-API-Key": KEY}, body)
+    assert response.status_code == 422
+    assert "missing required column" in response.json()["message"]
+    assert body.consumed == body.length()
+
+
+def test_live_server_answers_a_wrong_key_before_the_body_is_sent(model_dir, tmp_path):
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "ADMIN_API_KEYS": KEY}
+    with live_server(env, tmp_path / "server.log") as server:
+        address = urlsplit(server.url)
+        with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+            # Headers only: a 50 MB upload is declared and never sent, so only an answer given before reading
+            # the body can arrive.
+            sock.sendall(
+                b"POST /api/v1/models HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong\r\n"
+                b"Content-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 50000000\r\n\r\n"
+            )
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                piece = sock.recv(65536)
+                assert piece, answer
+                answer += piece
+        assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+        with urllib.request.urlopen(f"{server.url}/api/v1/health", timeout=30) as health:
+            assert health.status == 200

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live_server import live_server
-from tests.tools import promtool_check, wait_for_workers
+from tests.live_server import live_server, wait_for_workers
+from tests.tools import promtool_check
 
 pytestmark = pytest.mark.slow
 

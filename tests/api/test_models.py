@@ -145,6 +145,11 @@ def test_admin_key_is_in_the_openapi_schema(admin_client):
         "name": "X-API-Key",
         "description": schema["components"]["securitySchemes"]["AdminKey"]["description"],
     }
+    # Checking the key before the body (AdminKeyFirstRoute) keeps the scheme on every admin operation.
+    paths = schema["paths"]
+    for method, path in [("post", "/api/v1/models"), ("post", "/api/v1/models/{version}/activate")]:
+        assert paths[path][method]["security"] == [{"AdminKey": []}]
+    assert "security" not in paths["/api/v1/models"]["get"]
 
 
 def test_compare_with_the_active_version(admin_client, two_versions):

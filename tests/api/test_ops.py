@@ -264,3 +264,22 @@ def test_rate_limit_lets_requests_through_when_redis_is_unreachable(ops_client, 
         assert client.post("/api/v1/predict", json=customer).status_code == 200
     warnings = [record for record in caplog.records if "rate-limit storage unreachable" in record.getMessage()]
     assert len(warnings) == 1
+
+
+def test_csv_file_size_is_observed_once_per_file_and_every_customer_counted(ops_client):
+    client = ops_client()
+    # 120,000 rows: more than two of the scorer's 50,000-row chunks, plus two bad rows that get no segment.
+    lines = [f"{10 + i % 120},{1 + i % 99}" for i in range(120_000)]
+    body = "\n".join(["annual_income,spending_score", *lines, ",50", "50,500"]) + "\n"
+    before = samples(client)
+    response = client.post("/api/v1/predict/csv", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    after = samples(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("scored_customers_per_request_count", source="csv") == 1
+    assert moved("scored_customers_per_request_sum", source="csv") == 120_002
+    segments = {dict(labels)["segment"] for name, labels in after if name == "segment_predictions_total"}
+    assert sum(moved("segment_predictions_total", segment=segment, source="csv") for segment in segments) == 120_000

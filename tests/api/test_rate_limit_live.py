@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
-from tests.live_server import live_server
-from tests.tools import redis_server, wait_for_workers
+from tests.live_server import live_server, wait_for_workers
+from tests.tools import redis_server
 
 pytestmark = pytest.mark.slow
 

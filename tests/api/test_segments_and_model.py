@@ -79,7 +79,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
         ("/api/v1/monitoring/predictions", "get"): {"200", "422", "503"},
         ("/api/v1/models", "get"): {"200"},
-        ("/api/v1/models", "post"): {"202", "400", "401", "403", "409", "413", "415", "422"},
+        ("/api/v1/models", "post"): {"202", "400", "401", "403", "409", "413", "415", "422", "503"},
         ("/api/v1/models/history", "get"): {"200"},
         ("/api/v1/models/rollback", "post"): {"200", "401", "403", "409", "422"},
         ("/api/v1/models/{version}", "get"): {"200", "404", "422"},

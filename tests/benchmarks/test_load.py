@@ -27,7 +27,9 @@ def test_load_suite_smoke_run_has_no_errors(model_dir, tmp_path):
         assert rows[scenario]["requests"] > 0, scenario
     for scenario, row in rows.items():
         assert row["non_2xx"] == 0 and row["failed"] == 0, (scenario, row)
-    assert any(name.startswith("mix") for name in rows)
+    mix = next(row for name, row in rows.items() if name.startswith("mix"))
+    for path in ("/api/v1/predict", "/api/v1/predict/batch", "/api/v1/predict/csv"):
+        assert mix["extra"]["answered"].get(path, 0) > 0, (path, mix)
     rss = rows["server RSS over the load runs"]["extra"]
     assert rss["rss_after_mb"] > 0 and rss["rss_before_mb"] > 0
     assert "| scenario | requests | req/s | p50 ms | p99 ms | non-2xx | failed | held | note |" in result.stdout

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.db.session import create_db_engine
-from tests.tools import tool_missing
+from tests.tools import unavailable
 
 
 def _pg_tool(name: str) -> str | None:
@@ -89,7 +89,7 @@ def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the whole session (skipped only outside CI when PostgreSQL is not installed)."""
     initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
     if not (initdb and pg_ctl):
-        tool_missing("PostgreSQL (initdb, pg_ctl) is not installed; `bash setup.sh test` installs it")
+        unavailable("PostgreSQL (initdb, pg_ctl) is not installed; `bash setup.sh test` installs it")
     server = PostgresServer(initdb, pg_ctl)
     try:
         server.start()

@@ -1,24 +1,23 @@
 """The prediction log: rows land in SQLite and PostgreSQL, and a down database never breaks prediction."""
 
+import csv
+import io
 import logging
 
 import pytest
 from sqlalchemy import func, select
 
 from app.db.models import PredictionLog
-from app.db.session import create_db_engine, session_factory
+from app.db.session import create_db_engine
 from app.services.prediction_log import log_counters
+from tests.db.reading import read_all
+from tests.services.test_scoring import BAD_FILE, HEADER
 
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
 
 
 def _rows(url: str) -> list[PredictionLog]:
-    engine = create_db_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return list(session.scalars(select(PredictionLog).order_by(PredictionLog.id)))
-    finally:
-        engine.dispose()
+    return read_all(url, select(PredictionLog).order_by(PredictionLog.id))
 
 
 def test_single_and_batch_predictions_land_in_the_database(client_for, database_url):
@@ -126,3 +125,61 @@ def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_f
     assert writer.flush()
     assert writer.written == 1
     assert [(row.source, row.segment_name) for row in _rows(url)] == [("single", "Budget Conscious")]
+
+
+def _customer_file(good: int, bad_lines: list[str]) -> str:
+    """A CSV with `good` usable customers, then the bad lines."""
+    rows = [f"{i},Female,30,{10 + i % 120},{1 + i % 99}" for i in range(good)]
+    return "\n".join([HEADER, *rows, *bad_lines]) + "\n"
+
+
+@pytest.mark.parametrize("on_error", ["flag", "skip"])
+def test_csv_upload_logs_each_scored_row_with_source_csv(client_for, database_url, on_error):
+    client = client_for(database_url=database_url)
+    bad = BAD_FILE.splitlines()[2:9]  # one row of every bad kind, none with a segment
+    body = _customer_file(30, bad)
+    response = client.post(
+        "/api/v1/predict/csv",
+        params={"on_error": on_error},
+        content=body,
+        headers={"content-type": "text/csv", "X-Request-ID": "csv-7"},
+    )
+    assert response.status_code == 200
+    assert client.app.state.prediction_log.flush()
+
+    rows = _rows(database_url)
+    labelled = [row for row in csv.DictReader(io.StringIO(response.text)) if row["segment_id"]]
+    assert len(labelled) == 30
+    assert [(row.source, row.request_id) for row in rows] == [("csv", "csv-7")] * 30
+    for row, answer in zip(rows, labelled, strict=True):
+        assert row.inputs == {
+            "annual_income": float(answer["Annual Income (k$)"]),
+            "spending_score": float(answer["Spending Score (1-100)"]),
+        }
+        assert row.segment_id == int(answer["segment_id"])
+        assert row.distance == pytest.approx(float(answer["distance"]))
+
+
+def test_csv_summary_and_page_uploads_are_logged_too(client_for, database_url):
+    client = client_for(database_url=database_url)
+    body = _customer_file(12, [])
+    summary = client.post(
+        "/api/v1/predict/csv", content=body, headers={"content-type": "text/csv", "accept": "application/json"}
+    )
+    page = client.post("/score", files={"file": ("mine.csv", body.encode(), "text/csv")})
+    assert summary.status_code == 200
+    assert page.status_code == 200
+    assert client.app.state.prediction_log.flush()
+    assert [row.source for row in _rows(database_url)] == ["csv"] * 24
+
+
+def test_csv_upload_honours_sampling(client_for, database_url):
+    client = client_for(database_url=database_url, prediction_log_sample=0.25)
+    body = _customer_file(2000, [])
+    response = client.post("/api/v1/predict/csv", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    assert client.app.state.prediction_log.flush()
+    logged = _rows(database_url)
+    # 2,000 rows at 25%: binomial with sd ~19.4, so 380..620 is over six sd either way.
+    assert 380 <= len(logged) <= 620
+    assert {row.source for row in logged} == {"csv"}

@@ -6,6 +6,8 @@ import io
 import pytest
 
 from app.core.errors import InvalidRequest
+from app.db.session import create_db_engine
+from app.services.prediction_log import LogChunk, PredictionLogWriter
 from app.services.scoring import SCORE_COLUMNS, ScoreOptions, score_csv
 
 HEADER = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)"
@@ -186,3 +188,35 @@ def test_summary_profiles_segments(model):
     assert vip["profile"]["annual_income"] == {"mean": 122.0, "min": 120.0, "max": 124.0}
     assert vip["profile"]["age"]["mean"] == 40.0
     assert vip["gender"] == {"Female": 0.5, "Male": 0.5}
+
+
+class RecordingWriter(PredictionLogWriter):
+    """A prediction log writer that keeps what it is handed instead of queueing it."""
+
+    def __init__(self) -> None:
+        super().__init__(create_db_engine("sqlite://"), max_rows=1_000_000)
+        self.chunks: list[LogChunk] = []
+
+    def submit(self, chunk: LogChunk) -> None:
+        """Record the chunk."""
+        self.chunks.append(chunk)
+
+
+def test_scored_rows_are_logged_one_chunk_per_input_chunk(model):
+    # The reader's smallest block is 64 KiB (~3,000 of these lines), so 20,000 rows come in several chunks.
+    rows = [f"{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(20_000)]
+    text = "\n".join([HEADER, *rows[:500], "x,Male,30,,50", *rows[500:]]) + "\n"
+    writer = RecordingWriter()
+    sink = io.BytesIO()
+    options = ScoreOptions(chunk_rows=100)
+    summary = score_csv(model, io.BytesIO(text.encode()), sink, options=options, log=writer, request_id="r-1")
+    assert summary.scored == 20_000 and summary.flagged == 1
+    # Several input chunks, each queued whole: not one submission per row.
+    assert 3 <= len(writer.chunks) <= 20
+    assert sum(len(chunk) for chunk in writer.chunks) == 20_000
+    assert {(chunk.source, chunk.request_id, chunk.model_version) for chunk in writer.chunks} == {
+        ("csv", "r-1", model.version)
+    }
+    output = list(csv.DictReader(io.StringIO(sink.getvalue().decode())))
+    logged = [int(i) for chunk in writer.chunks for i in chunk.segment_ids]
+    assert logged == [int(row["segment_id"]) for row in output if row["segment_id"]]

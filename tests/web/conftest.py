@@ -9,7 +9,7 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from tests.live_server import live_server
-from tests.tools import tool_missing
+from tests.tools import unavailable
 
 SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
 # Without the background-networking switches Chromium tries to reach Google at start-up.
@@ -43,7 +43,7 @@ def browser():
             # Without a system Chromium (Windows, macOS), use the one `playwright install` downloaded.
             browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         except Error as exc:
-            tool_missing(
+            unavailable(
                 f"no Chromium to drive ({str(exc).splitlines()[0]}): run `bash setup.sh test`, which installs it"
             )
         yield browser

@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi import Path as PathParam
 
-from app.controllers.deps import AdminKeyDep
-from app.core.config import SettingsDep
+from app.controllers.deps import AdminKeyDep, SettingsDep
+from app.controllers.routing import AdminKeyFirstRoute
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import JobAccepted, JobStatus
 from app.services import jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 # Included on its own in app/main.py, with the upload size limit instead of the JSON body limit.
-upload_router = APIRouter(prefix="/models", tags=["models"])
+# AdminKeyFirstRoute: a missing or wrong admin key is refused before the upload is read.
+upload_router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstRoute)
 
 
 @upload_router.post(
@@ -27,7 +28,7 @@ upload_router = APIRouter(prefix="/models", tags=["models"])
     description="Starts a training job in a separate process on the uploaded CSV (field `file`), or on the bundled "
     "data when no file is sent. Answers 202 with the job id and its URL in `Location`; follow it at "
     "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
-    responses=error_responses(400, 401, 403, 409, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def start_training(
     response: Response,
@@ -44,15 +45,16 @@ def start_training(
 ) -> dict:
     """Queue a training job (plain def: copying the upload is blocking I/O)."""
     upload: Path | None = None
-    if file is not None and (file.filename or file.size):
-        settings.job_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
-            shutil.copyfileobj(file.file, handle)
-            upload = Path(handle.name)
     try:
-        job_id = jobs.start_training_job(
-            settings=settings, upload=upload, k=k, features=features, seed=seed, activate=activate, key=key
-        )
+        with jobs.job_files(settings.job_root):
+            if file is not None and (file.filename or file.size):
+                settings.job_root.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
+                    upload = Path(handle.name)
+                    shutil.copyfileobj(file.file, handle)
+            job_id = jobs.start_training_job(
+                settings=settings, upload=upload, k=k, features=features, seed=seed, activate=activate, key=key
+            )
     finally:
         if upload is not None:
             upload.unlink(missing_ok=True)

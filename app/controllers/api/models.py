@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.controllers.deps import AdminKeyDep, RegistryDep
+from app.controllers.routing import AdminKeyFirstRoute
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
 from app.services import lifecycle
 
-router = APIRouter(prefix="/models", tags=["models"])
+# AdminKeyFirstRoute: the admin key is checked before anything of the request is read.
+router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstRoute)
 
 VersionPath = Annotated[str, Path(max_length=64, description="A model version id.")]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the activation history.")]

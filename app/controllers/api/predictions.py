@@ -29,14 +29,14 @@ router = APIRouter(
     "segment, a confidence from the margin to the runner-up segment, whether the customer is atypical, and which "
     "values lie outside the range the model was trained on.",
 )
-def predict(
+async def predict(
     customer: Annotated[
         CustomerIn, Body(openapi_examples={"vip": {"value": {"annual_income": 120, "spending_score": 90}}})
     ],
     model: RequestedModelDep,
     request: Request,
 ) -> FastJSONResponse:
-    """Segment one customer (plain def: prediction is CPU work and runs in the thread pool)."""
+    """Segment one customer (async: ~50 µs of model work costs less in the event loop than a thread hop)."""
     log = prediction_log_target(request)
     # The service output is built to match Prediction; returning a response skips re-validating it.
     return FastJSONResponse(prediction.predict_customer(model, customer, log=log.writer, request_id=log.request_id))

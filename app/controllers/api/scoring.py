@@ -8,8 +8,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.controllers.deps import PredictRateLimit, RequestedModelDep
-from app.core.config import SettingsDep
+from app.controllers.deps import PredictRateLimit, RequestedModelDep, SettingsDep, prediction_log_target
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.services import uploads
@@ -87,9 +86,16 @@ async def predict_csv(
     options = score_options(query)
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
     summary_only = "application/json" in request.headers.get("accept", "")
+    log = prediction_log_target(request)
     try:
         scored = await run_in_threadpool(
-            scoring.score_file, model, upload.path, options=options, summary_only=summary_only
+            scoring.score_file,
+            model,
+            upload.path,
+            options=options,
+            summary_only=summary_only,
+            log=log.writer,
+            request_id=log.request_id,
         )
     except BaseException:
         upload.discard()

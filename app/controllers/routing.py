@@ -1,0 +1,38 @@
+"""The route class of admin endpoints: a missing or wrong admin key is refused before the body is read."""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.controllers.deps import admin_key_header, check_admin_key, get_app_settings, require_admin_key
+
+
+def declares(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    """True when `call` is among a route's dependencies, at any depth."""
+    return any(sub.call is call or declares(sub, call) for sub in dependant.dependencies)
+
+
+class AdminKeyFirstRoute(APIRoute):
+    """A route that checks the admin key first, when it declares AdminKeyDep.
+
+    FastAPI reads and parses the whole body (a multipart upload of up to TRAIN_MAX_UPLOAD_BYTES) before it solves
+    any dependency, so AdminKeyDep alone would let a caller without a key upload a file before being refused.
+    This runs the dependency's own check on the headers before the handler reads anything; the dependency still
+    runs (it hands the route the key id, and shows the X-API-Key scheme in /docs). Routes without AdminKeyDep
+    are left as they are.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, behind the admin key check."""
+        handler = super().get_route_handler()
+        if not declares(self.dependant, require_admin_key):
+            return handler
+
+        async def key_first_handler(request: Request) -> Response:
+            check_admin_key(await get_app_settings(request), await admin_key_header(request))
+            return await handler(request)
+
+        return key_first_handler

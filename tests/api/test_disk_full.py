@@ -1,0 +1,95 @@
+"""A full disk while a training job writes its version: the job fails in one line, nothing is left half written,
+the active model keeps serving, and training works again once space is freed."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.models.store import VersionStore
+from app.services.jobs import FINAL_STATES
+from tests.live_server import wait_for
+from tests.small_disk import NoSmallDisk, fill, fill_for_a_failing_save, small_disk
+from tests.tools import unavailable
+
+pytestmark = pytest.mark.slow
+
+KEY = "disk-admin-key"
+ADMIN = {"X-API-Key": KEY}
+FULL_DISK_ERROR = (
+    "no space left on the model folder 'models_artifacts', so no version was added; free some space and train again"
+)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs, mounted for the test."""
+    try:
+        with small_disk(tmp_path / "disk", 4 * 1024 * 1024) as folder:
+            yield folder
+    except NoSmallDisk as exc:
+        unavailable(f"cannot simulate a full disk: {exc}")
+
+
+def _train(client) -> dict:
+    """Start a training job (activating its version) and wait, bounded, until it has finished."""
+    response = client.post("/api/v1/models", data={"activate": "true"}, headers=ADMIN)
+    assert response.status_code == 202, response.text
+    url = f"/api/v1/jobs/{response.json()['job_id']}"
+    job: dict = {}
+
+    def finished() -> bool:
+        job.update(client.get(url).json())
+        return job["state"] in FINAL_STATES
+
+    assert wait_for(finished, 180) is not None, job
+    return job
+
+
+def test_a_full_disk_fails_the_job_in_one_line_and_the_active_model_keeps_serving(client_for, model_dir, disk):
+    root = disk / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    client = client_for(model_dir=root, admin_api_keys=[KEY])
+    store = VersionStore(root)
+    versions, active = store.versions(), store.active_version()
+    filler = fill_for_a_failing_save(disk, root / active)
+
+    job = _train(client)
+
+    assert job["state"] == "failed", job
+    assert job["error"] == FULL_DISK_ERROR
+    assert job["progress"]["stage"] == "saving"
+    assert store.versions() == versions and store.active_version() == active
+    assert [path.name for path in root.iterdir() if path.name.startswith(".staging-")] == []
+    assert "Traceback" not in (root / ".jobs" / job["job_id"] / "log.txt").read_text()
+    assert client.get("/readyz").status_code == 200
+    predicted = client.post("/api/v1/predict", json={"annual_income": 60, "spending_score": 50})
+    assert predicted.status_code == 200
+    assert predicted.json()["model_version"] == active
+
+    filler.unlink()
+    again = _train(client)
+
+    assert again["state"] == "succeeded", again
+    assert store.versions() == sorted([*versions, again["version"]])
+    assert store.active_version() == again["version"]
+
+
+def test_a_disk_already_full_refuses_the_job_with_a_503_and_leaves_no_upload(client_for, model_dir, disk):
+    root = disk / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    client = client_for(model_dir=root, admin_api_keys=[KEY])
+    fill(disk, leave=0)
+
+    response = client.post(
+        "/api/v1/models",
+        files={"file": ("customers.csv", b"Annual Income (k$),Spending Score (1-100)\n" * 5000)},
+        headers=ADMIN,
+    )
+
+    assert response.status_code == 503, response.text
+    assert response.json()["message"] == (
+        "no space left for training jobs in '.jobs', so no job was started; free some space and try again"
+    )
+    assert [path.name for path in (root / ".jobs").iterdir() if path.name.startswith(".upload-")] == []
