@@ -211,6 +211,7 @@ def test_upload_with_the_key_is_read(make_settings, fresh_dir):
     assert body.consumed == body.length()
 
 
+@pytest.mark.slow
 def test_live_server_answers_a_wrong_key_before_the_body_is_sent(model_dir, tmp_path):
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "ADMIN_API_KEYS": KEY}
     with live_server(env, tmp_path / "server.log") as server:

@@ -1,39 +1,17 @@
 """Activations mirrored into the database: written when they happen, backfilled once, never blocked by the database."""
 
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from app.db.models import ModelActivation
 from app.models.store import VersionStore
-from app.models.training import train
 from tests.db.reading import read_all
 
 KEY = "mirror-admin-key"
 ADMIN = {"X-API-Key": KEY}
-
-
-@pytest.fixture(scope="module")
-def two_versions(model_dir: Path, default_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A versions folder with the session model active and a second, inactive version (trained once)."""
-    root = tmp_path_factory.mktemp("mirror") / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    train(default_data, output_dir=root, seed=7)
-    return root
-
-
-@pytest.fixture
-def versions(two_versions: Path, tmp_path: Path) -> tuple[Path, str, str]:
-    """A fresh copy of the two-version folder: (folder, active, other)."""
-    root = tmp_path / "models_artifacts"
-    shutil.copytree(two_versions, root)
-    first = VersionStore(root).active_version()
-    second = next(v for v in VersionStore(root).versions() if v != first)
-    return root, first, second
 
 
 def _rows(url: str) -> list[ModelActivation]:
@@ -51,8 +29,8 @@ def _from_file(root: Path) -> list[tuple]:
     ]
 
 
-def test_activations_are_mirrored_and_a_restart_adds_no_duplicates(client_for, database_url, versions):
-    root, first, second = versions
+def test_activations_are_mirrored_and_a_restart_adds_no_duplicates(client_for, database_url, two_versions):
+    root, first, second = two_versions
     client = client_for(model_dir=root, database_url=database_url, admin_api_keys=[KEY])
     assert client.post(f"/api/v1/models/{second}/activate", params={"reason": "try"}, headers=ADMIN).status_code == 200
     assert client.post(f"/api/v1/models/{first}/activate", headers=ADMIN).status_code == 200
@@ -72,8 +50,8 @@ def test_activations_are_mirrored_and_a_restart_adds_no_duplicates(client_for, d
     assert _as_history(_rows(database_url)) == _from_file(root)
 
 
-def test_activations_made_elsewhere_are_backfilled_at_start_up(client_for, database_url, versions):
-    root, first, second = versions
+def test_activations_made_elsewhere_are_backfilled_at_start_up(client_for, database_url, two_versions):
+    root, first, second = two_versions
     # The CLI (or another host) activates while no server runs: only the file knows.
     VersionStore(root).activate(second, reason="from the CLI")
     VersionStore(root).rollback(reason="back")
@@ -84,8 +62,8 @@ def test_activations_made_elsewhere_are_backfilled_at_start_up(client_for, datab
     assert len(rows) == len(VersionStore(root).history())
 
 
-def test_mirror_follows_a_change_to_the_file_by_itself(client_for, database_url, versions):
-    root, _, second = versions
+def test_mirror_follows_a_change_to_the_file_by_itself(client_for, database_url, two_versions):
+    root, _, second = two_versions
     client = client_for(model_dir=root, database_url=database_url)
     mirror = client.app.state.activation_mirror
     VersionStore(root).activate(second, reason="another worker")
@@ -96,8 +74,8 @@ def test_mirror_follows_a_change_to_the_file_by_itself(client_for, database_url,
     assert mirror.failed == 0
 
 
-def test_monitoring_page_shows_the_last_activation_from_the_mirror(client_for, database_url, versions):
-    root, _, second = versions
+def test_monitoring_page_shows_the_last_activation_from_the_mirror(client_for, database_url, two_versions):
+    root, _, second = two_versions
     client = client_for(model_dir=root, database_url=database_url, admin_api_keys=[KEY])
     assert client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
     assert client.app.state.activation_mirror.sync()
@@ -109,8 +87,8 @@ def test_monitoring_page_shows_the_last_activation_from_the_mirror(client_for, d
     assert second in page.text
 
 
-def test_activation_succeeds_with_the_database_down_and_lands_when_it_is_back(client_for, postgres, versions):
-    root, _, second = versions
+def test_activation_succeeds_with_the_database_down_and_lands_when_it_is_back(client_for, postgres, two_versions):
+    root, _, second = two_versions
     url = postgres.create_database()
     client = client_for(model_dir=root, database_url=url, admin_api_keys=[KEY])
     mirror = client.app.state.activation_mirror
