@@ -162,6 +162,35 @@ def _alternate(runs: int, project: Callable[[], object], baseline: Callable[[], 
     return project_results, baseline_results
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Load runs of a project server and its baseline, taken in turns."""
+
+    project: list
+    baseline: list
+
+    @property
+    def rates(self) -> tuple[float, float]:
+        """Median requests per second of the project and of the baseline."""
+        return tuple(statistics.median(r.requests_per_second for r in runs) for runs in (self.project, self.baseline))
+
+    @property
+    def errors(self) -> int:
+        """Failed requests over every run."""
+        return sum(r.errors for r in self.project + self.baseline)
+
+
+def _compare_load(
+    sizes: Sizes, project, baseline, path: str, body: bytes, connections: int, headers: dict | None = None
+) -> Comparison:
+    """The same load against two live servers, in turns, `sizes.http_rounds` times each."""
+
+    def load(server) -> object:
+        return run_load(server.url + path, body, connections=connections, seconds=sizes.http_seconds, headers=headers)
+
+    return Comparison(*_alternate(sizes.http_rounds, lambda: load(project), lambda: load(baseline)))
+
+
 def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     """3 and 4. The real app under uvicorn (one worker) against a bare FastAPI app, same load generator."""
     single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
@@ -180,46 +209,26 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
         ) as bare_quiet,
         live_server({**env, "GZIP_MIN_BYTES": "0"}, workdir / "plain.log") as plain,
     ):
-        load = lambda server, path, body, connections, headers=None: run_load(  # noqa: E731
-            server.url + path, body, connections=connections, seconds=sizes.http_seconds, headers=headers
-        )
-        project, baseline = _alternate(
-            sizes.http_rounds,
-            lambda: load(app, "/api/v1/predict", single, 16),
-            lambda: load(bare, "/api/v1/predict", single, 16),
-        )
-        project_quiet, baseline_quiet = _alternate(
-            sizes.http_rounds,
-            lambda: load(quiet, "/api/v1/predict", single, 16),
-            lambda: load(bare_quiet, "/api/v1/predict", single, 16),
-        )
-        project_batch, baseline_batch = _alternate(
-            sizes.http_rounds,
-            lambda: load(quiet, "/api/v1/predict/batch", batch, 2),
-            lambda: load(bare_quiet, "/api/v1/predict/batch", batch, 2),
-        )
+        logging_on = _compare_load(sizes, app, bare, "/api/v1/predict", single, 16)
+        quiet_both = _compare_load(sizes, quiet, bare_quiet, "/api/v1/predict", single, 16)
+        batches = _compare_load(sizes, quiet, bare_quiet, "/api/v1/predict/batch", batch, 2)
         # GZip's cost where it must cost nothing: a client that accepts gzip asks for one (small) prediction, from
         # the app with compression on (the default) and from the same app with it off.
-        gzip_predict, plain_predict = _alternate(
-            sizes.http_rounds,
-            lambda: load(app, "/api/v1/predict", single, 16, ACCEPT_GZIP),
-            lambda: load(plain, "/api/v1/predict", single, 16, ACCEPT_GZIP),
-        )
+        gzip_single = _compare_load(sizes, app, plain, "/api/v1/predict", single, 16, ACCEPT_GZIP)
         # One batch at a time, best of several: every request completes, however short the run or busy the machine.
         gzip_batch, plain_batch = _alternate(
             3 * sizes.http_rounds, lambda: _batch_answer(app.url, batch), lambda: _batch_answer(plain.url, batch)
         )
-    median = lambda results: statistics.median(r.requests_per_second for r in results)  # noqa: E731
-    rps, bare_rps = median(project), median(baseline)
-    quiet_rps, bare_quiet_rps = median(project_quiet), median(baseline_quiet)
-    batch_rate, bare_batch_rate = median(project_batch) * 10_000, median(baseline_batch) * 10_000
-    errors = sum(r.errors for r in project + baseline + project_quiet + baseline_quiet + project_batch + baseline_batch)
-    gzip_rps = median(gzip_predict)
-    plain_rps = median(plain_predict)
+    rps, bare_rps = logging_on.rates
+    quiet_rps, bare_quiet_rps = quiet_both.rates
+    batch_rate, bare_batch_rate = (rate * 10_000 for rate in batches.rates)
+    errors = logging_on.errors + quiet_both.errors + batches.errors
+    gzip_rps, plain_rps = gzip_single.rates
     gzip_batch_rate = 10_000 / min(seconds for seconds, _ in gzip_batch)
     plain_batch_rate = 10_000 / min(seconds for seconds, _ in plain_batch)
-    gzip_errors = sum(r.errors for r in gzip_predict + plain_predict)
-    tool = project[0].tool
+    gzip_errors = gzip_single.errors
+    tool = logging_on.project[0].tool
+    project, baseline = logging_on.project, logging_on.baseline
     return [
         Figure(
             "HTTP predict throughput, both logging each request",
@@ -307,24 +316,11 @@ def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[F
         live_server(env, workdir / "log-on.log") as on,
         live_server({**env, "PREDICTION_LOG_ENABLED": "false"}, workdir / "log-off.log") as off,
     ):
-        load = lambda server, path, body, connections: run_load(  # noqa: E731
-            server.url + path, body, connections=connections, seconds=sizes.http_seconds
-        )
-        single_on, single_off = _alternate(
-            sizes.http_rounds,
-            lambda: load(on, "/api/v1/predict", single, 16),
-            lambda: load(off, "/api/v1/predict", single, 16),
-        )
-        batch_on, batch_off = _alternate(
-            sizes.http_rounds,
-            lambda: load(on, "/api/v1/predict/batch", batch, 2),
-            lambda: load(off, "/api/v1/predict/batch", batch, 2),
-        )
-    rps_on = statistics.median(r.requests_per_second for r in single_on)
-    rps_off = statistics.median(r.requests_per_second for r in single_off)
-    batch_on_rate = statistics.median(r.requests_per_second for r in batch_on) * 10_000
-    batch_off_rate = statistics.median(r.requests_per_second for r in batch_off) * 10_000
-    errors = sum(r.errors for r in single_on + single_off + batch_on + batch_off)
+        singles = _compare_load(sizes, on, off, "/api/v1/predict", single, 16)
+        batches = _compare_load(sizes, on, off, "/api/v1/predict/batch", batch, 2)
+    rps_on, rps_off = singles.rates
+    batch_on_rate, batch_off_rate = (rate * 10_000 for rate in batches.rates)
+    errors = singles.errors + batches.errors
     return [
         Figure(
             "HTTP predict, prediction log on",
@@ -686,7 +682,7 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("predict", "batch", "http", "startup", "scoring", "training")
+STEPS = ("predict", "batch", "http", "prediction_log", "startup", "scoring", "training", "lifecycle")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -484,13 +485,33 @@ def csv_text_columns(table: pa.Table) -> list[pa.Array]:
     return out
 
 
+def csv_header(names: list[str], delimiter: str) -> bytes:
+    """The header line of a CSV file, quoted as the csv module quotes it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(names)
+    return buffer.getvalue().encode()
+
+
+def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
+    """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
+    scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
+    flight, so memory stays bounded."""
+    with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
+        pending: Future[bytes] | None = None
+        for table in tables:
+            rendering = pool.submit(csv_bytes, table, delimiter)
+            if pending is not None:
+                yield pending.result()
+            pending = rendering
+        if pending is not None:
+            yield pending.result()
+
+
 def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes:
     """Render a table as CSV bytes (minimal quoting, `\\n` line ends), vectorised in Arrow."""
     parts = []
     if header:
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(table.column_names)
-        parts.append(buffer.getvalue().encode())
+        parts.append(csv_header(table.column_names, delimiter))
     if table.num_rows:
         texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
         lines = pc.binary_join_element_wise(*texts, delimiter)
@@ -617,13 +638,8 @@ class CsvScorer:
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
         delimiter = self.head.delimiter
-        header = io.StringIO()
-        csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
-            self.columns.output_names(self.options.on_error)
-        )
-        yield header.getvalue().encode()
-        for table in self.tables():
-            yield csv_bytes(table, delimiter)
+        yield csv_header(self.columns.output_names(self.options.on_error), delimiter)
+        yield from csv_chunks(self.tables(), delimiter)
 
 
 def new_summary(model: SegmentationModel, columns: Columns, options: ScoreOptions, *, delimiter: str) -> ScoreSummary:
@@ -768,13 +784,9 @@ def score_path(
     try:
         with os.fdopen(handle, "wb") as sink:
             if out_format == ".csv":
-                header = io.StringIO()
-                csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
-                    columns.output_names(options.on_error)
-                )
-                sink.write(header.getvalue().encode())
-                for table in tables:
-                    sink.write(csv_bytes(table, delimiter))
+                sink.write(csv_header(columns.output_names(options.on_error), delimiter))
+                for chunk in csv_chunks(tables, delimiter):
+                    sink.write(chunk)
                     if progress is not None:
                         progress(summary.rows)
             else:
