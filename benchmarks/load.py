@@ -426,7 +426,8 @@ def fault_tampered(model_dir: Path, workdir: Path) -> Row:
     """A pickle edited on disk: the restarted service is not ready and refuses to predict, never a wrong answer."""
     tampered = workdir / "tampered"
     shutil.copytree(model_dir, tampered)
-    with (tampered / "kmeans_model.pkl").open("ab") as handle:
+    active = VersionStore(tampered).active_version()
+    with (tampered / active / "kmeans_model.pkl").open("ab") as handle:
         handle.write(b"\0tampered")
     log = workdir / "tampered.log"
     # Not ready is the expected state here, so wait for liveness instead.
