@@ -1,5 +1,6 @@
 """The Jinja2 environment shared by pages and HTML error pages."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
@@ -22,3 +23,17 @@ def static_url(context: Any, path: str) -> str:
 
 
 templates.env.globals["static_url"] = static_url
+
+
+def readable_time(value: Any) -> str:
+    """An ISO timestamp as people read it ("2026-11-28 04:10 UTC"); anything else as it is."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["readable_time"] = readable_time
