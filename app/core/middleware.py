@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.gzip import GZipMiddleware
@@ -102,6 +103,35 @@ class SecurityHeadersMiddleware(HttpMiddleware):
         await self.app(scope, receive, adding_headers(send, headers))
 
 
+async def run_reporting_end(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, report: Callable[[int, float], None]
+) -> None:
+    """Run `app`, calling `report(status, seconds)` once: as the last body byte is about to leave, so a client that
+    holds its answer finds it reported, or when the app fails without answering (status 500)."""
+    started = time.perf_counter()
+    status = 500
+    reported = False
+
+    def report_once() -> None:
+        nonlocal reported
+        reported = True
+        report(status, time.perf_counter() - started)
+
+    async def send_with_status(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False) and not reported:
+            report_once()
+        await send(message)
+
+    try:
+        await app(scope, receive, send_with_status)
+    finally:
+        if not reported:
+            report_once()
+
+
 class AccessLogMiddleware(HttpMiddleware):
     """Log one line per request: method, path, status and duration, with the request id."""
 
@@ -110,13 +140,8 @@ class AccessLogMiddleware(HttpMiddleware):
         if not access_logger.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        status = 500
-        logged = False
 
-        def log() -> None:
-            nonlocal logged
-            logged = True
+        def log(status: int, seconds: float) -> None:
             access_logger.info(
                 "request",
                 extra={
@@ -124,24 +149,11 @@ class AccessLogMiddleware(HttpMiddleware):
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                 },
             )
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
-                # Written before the last byte leaves, so a client that has its answer finds the line logged.
-                log()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            if not logged:
-                log()
+        await run_reporting_end(self.app, scope, receive, send, log)
 
 
 class ExceptionMiddleware(HttpMiddleware):
@@ -249,29 +261,10 @@ class MetricsMiddleware(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time one request and record it as its last body byte leaves (or when it fails)."""
-        started = time.perf_counter()
-        status = 500
-        recorded = False
         root_path = scope.get("root_path", "")
 
-        def record() -> None:
-            nonlocal recorded
-            recorded = True
-            metrics.record_request(
-                scope["method"], _route_label(scope, root_path), status, time.perf_counter() - started
-            )
+        def record(status: int, seconds: float) -> None:
+            # The route is known only once routing has run, so its label is taken here, at the end.
+            metrics.record_request(scope["method"], _route_label(scope, root_path), status, seconds)
 
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:
-                # Counted before the last byte leaves, so a client holding its answer finds it in /metrics.
-                record()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            if not recorded:
-                record()
+        await run_reporting_end(self.app, scope, receive, send, record)
