@@ -32,12 +32,11 @@ IO_FLOOR = """
 import sys
 from app.models.artifacts import load_model
 from app.services.scoring import CsvScorer, ScoreOptions, csv_bytes
-import pyarrow as pa
 source, target, model_dir = sys.argv[1:4]
 scorer = CsvScorer(load_model(model_dir), source, ScoreOptions())
 with open(target, "wb") as sink:
-    for batch in scorer.batches():
-        sink.write(csv_bytes(pa.Table.from_batches([batch]), ","))
+    for table, _ in scorer.batches():
+        sink.write(csv_bytes(table, ","))
 """
 
 

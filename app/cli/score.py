@@ -1,7 +1,10 @@
 """`python -m app.cli score INPUT OUTPUT`: label every customer of a CSV or Parquet file, locally or on Dask."""
 
 import argparse
+import contextlib
+import importlib.abc
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from app.core.config import get_settings
@@ -66,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         from tqdm import tqdm
 
-        with tqdm(unit=" rows", unit_scale=True, disable=args.quiet, file=sys.stderr, desc="scoring") as bar:
+        with (
+            _without_pandas(),
+            tqdm(unit=" rows", unit_scale=True, disable=args.quiet, file=sys.stderr, desc="scoring") as bar,
+        ):
 
             def progress(rows: int) -> None:
                 bar.update(rows - bar.n)
@@ -74,6 +80,29 @@ def run(args: argparse.Namespace) -> int:
             summary = score_path(model, args.input, args.output, options=options, progress=progress)
     print(render_summary(summary, args.output))
     return 0
+
+
+class _RefusePandas(importlib.abc.MetaPathFinder):
+    """An import hook that makes `import pandas` fail."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"pandas is not loaded while scoring locally: {name}")
+
+
+@contextlib.contextmanager
+def _without_pandas() -> Iterator[None]:
+    """Keep pandas out of a local run: pyarrow imports it (about 40 MB of the peak RSS) only to check whether the
+    arrays it builds come from pandas, and the local engine never hands it any."""
+    if "pandas" in sys.modules:  # already loaded (an in-process caller): nothing to save
+        yield
+        return
+    finder = _RefusePandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def render_summary(summary: ScoreSummary, output: Path) -> str:

@@ -33,9 +33,16 @@ ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
 DELIMITERS: tuple[str, ...] = (",", ";")
 SCORE_COLUMNS: tuple[str, ...] = ("segment_id", "segment_name", "confidence", "distance", "is_atypical", "out_of_range")
 ERROR_COLUMN = "error"
-DEFAULT_CHUNK_ROWS = 50_000
+# Peak memory follows the chunk: 16k rows keep the CLI's peak under a quarter of a whole-file pandas script's at
+# 5M rows, and larger chunks gained little speed (benchmarks/run.py, "CLI score").
+DEFAULT_CHUNK_ROWS = 16_384
+# Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
+# same speed. Blocks are joined into chunk_rows-row chunks for scoring.
+READ_BLOCK_BYTES = 128 * 1024
 MAP_SAMPLE_SIZE = 1_500
 _MALFORMED = "wrong number of fields"
+# A decimal number as people write it (no thousands separators); "inf" and "nan" are not customers' values.
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -126,18 +133,21 @@ class ScoreSummary:
             where, known = positions[ok], column[ok]
             counts = np.bincount(where, minlength=k).tolist()
             sums = np.bincount(where, weights=known, minlength=k).tolist()
+            lows, highs = np.full(k, np.inf), np.full(k, -np.inf)
+            np.minimum.at(lows, where, known)  # unbuffered per-segment min and max: no mask per segment
+            np.maximum.at(highs, where, known)
             for pos, profile in enumerate(self.profiles):
                 if not counts[pos]:
                     continue
-                mine = known[where == pos]
                 profile.sums[name] = profile.sums.get(name, 0.0) + sums[pos]
                 profile.counts[name] = profile.counts.get(name, 0) + counts[pos]
-                profile.mins[name] = min(profile.mins.get(name, np.inf), float(mine.min()))
-                profile.maxs[name] = max(profile.maxs.get(name, -np.inf), float(mine.max()))
+                profile.mins[name] = min(profile.mins.get(name, np.inf), float(lows[pos]))
+                profile.maxs[name] = max(profile.maxs.get(name, -np.inf), float(highs[pos]))
         if genders is not None:
-            # Dictionary-encode the labels, then count (segment, label) pairs with one bincount.
-            encoded = pc.dictionary_encode(pc.utf8_capitalize(pc.utf8_trim_whitespace(genders))).combine_chunks()
-            labels = encoded.dictionary.to_pylist()
+            # Dictionary-encode the raw labels, count (segment, label) pairs with one bincount, and tidy only the
+            # few distinct labels: "female " and "Female" fold into one key below.
+            encoded = pc.dictionary_encode(genders).combine_chunks()
+            labels = [label.strip().capitalize() for label in encoded.dictionary.to_pylist()]
             pairs = positions.astype(np.int64) * len(labels) + encoded.indices.to_numpy(zero_copy_only=False)
             counted = np.bincount(pairs, minlength=k * len(labels)).reshape(k, len(labels)).tolist()
             for pos, profile in enumerate(self.profiles):
@@ -296,13 +306,9 @@ def _numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray
             pass
         trimmed = pc.utf8_trim_whitespace(column)
         empty = pc.equal(pc.utf8_length(trimmed), 0)
-        try:
-            values = pc.cast(pc.if_else(empty, pa.scalar(None, column.type), trimmed), pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            # Some text is not a number: the slow path parses value by value.
-            import pandas as pd
-
-            values = pa.array(pd.to_numeric(pd.Series(trimmed.to_pylist(), dtype=object), errors="coerce"))
+        # Some text is not a number: keep only what looks like one (the rest becomes NaN, "not a number").
+        number = pc.match_substring_regex(trimmed, _NUMBER)
+        values = pc.cast(pc.if_else(number, trimmed, pa.scalar(None, column.type)), pa.float64())
         empty_mask = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     else:
         values = pc.cast(column, pa.float64())
@@ -387,9 +393,11 @@ def score_table(
     scores = model.score(scored)
     record_scores(model, scores, source="csv", chunk=True)
     log_scores(log, model, scored, scores, request_id=request_id, source="csv")
-    values = {feature: X[good, f] for f, feature in enumerate(model.features)}
+    all_good = not bad.any()
+    values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
-        values["age"] = _numbers(table.column(columns.age))[0][good]
+        ages = _numbers(table.column(columns.age))[0]
+        values["age"] = ages if all_good else ages[good]
     genders = None
     if columns.gender is not None:
         genders = table.column(columns.gender)
@@ -519,8 +527,9 @@ def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes
         parts.append(csv_header(table.column_names, delimiter))
     if table.num_rows:
         texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
+        # The line end joins the last column rather than whole lines: one copy of the lines, not two.
+        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar("\n", pa.string()), "")
         lines = pc.binary_join_element_wise(*texts, delimiter)
-        lines = pc.binary_join_element_wise(lines, pa.scalar("\n", pa.string()), "")
         # The lines' characters are one contiguous buffer: exactly the CSV body.
         _, offsets, data = lines.buffers()
         bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
@@ -584,15 +593,16 @@ class CsvScorer:
         self._malformed.append(row.number)
         return "skip"
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """The input as record batches of text columns, about chunk_rows rows each."""
+    def _blocks(self) -> Iterator[pa.RecordBatch]:
+        """The input as the reader's record batches of text columns, one per READ_BLOCK_BYTES block."""
         names = self.head.names
-        block = max(64 * 1024, min(self.options.chunk_rows * self.head.line_bytes, 256 * 1024 * 1024))
         try:
             # One reading thread: Arrow then knows the line number of each malformed row.
             reader = pacsv.open_csv(
                 self._source,
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block, use_threads=False),
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, block_size=READ_BLOCK_BYTES, use_threads=False
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.head.delimiter, invalid_row_handler=self._on_invalid_row
                 ),
@@ -609,17 +619,27 @@ class CsvScorer:
                 raise InvalidRequest("the file is not UTF-8 text; save it as UTF-8 CSV") from None
             raise InvalidRequest(f"the file is not valid CSV: {message}") from None
 
+    def batches(self) -> Iterator[tuple[pa.Table, list[int]]]:
+        """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the
+        line numbers of the malformed rows the reader left out of it."""
+        schema = pa.schema([pa.field(name, pa.string()) for name in self.head.names])
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in self._blocks():
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= self.options.chunk_rows:
+                yield pa.Table.from_batches(pending, schema), self._take_malformed()
+                pending, rows = [], 0
+        if pending or self._malformed:  # malformed lines may also follow the last good row
+            yield pa.Table.from_batches(pending, schema), self._take_malformed()
+
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
         line = 2
-        for batch in self.batches():
-            table = pa.Table.from_batches([batch])
-            malformed = self._take_malformed()
+        for table, malformed in self.batches():
             yield self._score(table, malformed, line)
             line += table.num_rows + len(malformed)
-        if self._malformed:  # malformed lines after the last good row
-            empty = pa.table({name: pa.array([], pa.string()) for name in self.head.names})
-            yield self._score(empty, self._take_malformed(), line)
         metrics.record_scored_size(source="csv", customers=self.summary.rows)
 
     def _take_malformed(self) -> list[int]:
@@ -767,8 +787,6 @@ def score_path(
     The output is written next to the target and renamed into place at the end, so a failed run leaves no
     half-written file behind.
     """
-    import pyarrow.parquet as pq
-
     source, target = Path(source), Path(target)
     in_format, out_format = file_format(source), file_format(target)
     if not source.is_file():
@@ -795,6 +813,8 @@ def score_path(
                     if progress is not None:
                         progress(summary.rows)
             else:
+                import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
+
                 schema = output_schema(columns, options, input_schema)
                 with pq.ParquetWriter(sink, schema) as writer:
                     for table in tables:

@@ -269,7 +269,7 @@ def test_rate_limit_lets_requests_through_when_redis_is_unreachable(ops_client, 
 
 def test_csv_file_size_is_observed_once_per_file_and_every_customer_counted(ops_client):
     client = ops_client()
-    # 120,000 rows: more than two of the scorer's 50,000-row chunks, plus two bad rows that get no segment.
+    # 120,000 rows: several of the scorer's chunks, plus two bad rows that get no segment.
     lines = [f"{10 + i % 120},{1 + i % 99}" for i in range(120_000)]
     body = "\n".join(["annual_income,spending_score", *lines, ",50", "50,500"]) + "\n"
     before = samples(client)

@@ -121,6 +121,29 @@ def test_score_command_runs_as_a_module(model_dir, default_data, tmp_path):
     assert len(output.read_text().splitlines()) == 201
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["out.csv", "out.parquet"])
+def test_local_score_never_loads_pandas(model_dir, tmp_path, output):
+    # pandas is about 40 MB of the CLI's peak memory: pyarrow would load it, and local scoring never needs it.
+    source = tmp_path / "in.csv"
+    source.write_text(BAD_FILE + "\n")
+    code = (
+        "import sys; from app.cli.__main__ import main; "
+        "c = main(sys.argv[1:]); print('pandas' in sys.modules); sys.exit(c)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "score", str(source), str(tmp_path / output), "--quiet"],
+        cwd=PROJECT_ROOT,
+        env={"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "scored 2 of 9 rows" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
 @pytest.fixture(scope="module")
 def dask_scheduler():
     """One 2-worker LocalCluster for the Dask tests."""

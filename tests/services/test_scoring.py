@@ -220,3 +220,28 @@ def test_scored_rows_are_logged_one_chunk_per_input_chunk(model):
     output = list(csv.DictReader(io.StringIO(sink.getvalue().decode())))
     logged = [int(i) for chunk in writer.chunks for i in chunk.segment_ids]
     assert logged == [int(row["segment_id"]) for row in output if row["segment_id"]]
+
+
+@pytest.mark.parametrize(
+    ("income", "scored"),
+    [
+        (" 12 ", True),
+        ("1.2e1", True),
+        ("+12.", True),
+        (".5", True),
+        ("nan", False),
+        ("inf", False),
+        ("0x10", False),
+        ("1_0", False),
+        ("\u0661\u0660", False),  # Arabic-Indic digits: the API and the form refuse them too
+        ("12 k", False),
+    ],
+)
+def test_numbers_are_read_as_people_write_them(model, income, scored):
+    # A column with one untidy value takes the slow path, which must agree with the plain one on the tidy rows.
+    rows, summary, _ = run(model, f"annual_income,spending_score\n20,10\n{income},50\n")
+    assert rows[0]["error"] == ""
+    assert (rows[1]["error"] == "") is scored
+    if not scored:
+        assert rows[1]["error"] == "annual_income is not a number"
+        assert summary["errors"] == {"annual_income is not a number": 1}
