@@ -22,7 +22,7 @@ import orjson
 from app.models.model import Scores, SegmentationModel
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Dialect, Engine
 
     from app.core.config import Settings
 
@@ -343,23 +343,17 @@ class PredictionLogWriter:
         # request-path half of this module (LogChunk, log_scores) and never needs SQLAlchemy.
         from sqlalchemy.exc import SQLAlchemyError
 
-        from app.db.models import PredictionLog
-
         if not self._ready():
             self._count_dropped(rows, "the database could not be prepared")
             return
         dialect = self.engine.dialect
-        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-        # One executemany straight to the driver; the JSON text is cast by the database (PostgreSQL receives str
-        # parameters untyped from psycopg 3).
-        columns, values = ", ".join(_COLUMNS), ", ".join([placeholder] * len(_COLUMNS))
-        statement = f"INSERT INTO {PredictionLog.__tablename__} ({columns}) VALUES ({values})"
+        statement = _insert_statement(dialect)
         params = [row for chunk in chunks for row in chunk.tuples(sqlite=dialect.name == "sqlite")]
         for start in range(0, len(params), WRITE_BATCH_ROWS):
             batch = params[start : start + WRITE_BATCH_ROWS]
             try:
                 with self.engine.begin() as connection:
-                    connection.exec_driver_sql(statement, batch)
+                    connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
             except SQLAlchemyError as exc:
                 self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
                 continue
@@ -402,6 +396,27 @@ class PredictionLogWriter:
             self._last_warning = now
             dropped, self._dropped_since_warning = self._dropped_since_warning, 0
         logger.warning("prediction log dropped %d rows: %s; predictions are still served", dropped, reason)
+
+
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: "Dialect") -> str:
+    """One INSERT of a whole batch, sent as a single JSON array of rows (`_COLUMNS` order) that the database unpacks.
+
+    An executemany binds row by row, taking Python's GIL back for every row while the request path wants it:
+    that cost the event loop about 10% of its single-predict throughput. One JSON parameter, rendered by orjson,
+    is inserted in one call that holds no GIL.
+    """
+    from app.db.models import PredictionLog
+
+    columns = ", ".join(_COLUMNS)
+    if dialect.name == "sqlite":
+        values = ", ".join(f"value ->> {i}" for i in range(len(_COLUMNS)))
+        return f"INSERT INTO {PredictionLog.__tablename__} ({columns}) SELECT {values} FROM json_each(?)"
+    table = PredictionLog.__table__
+    values = ", ".join(
+        f"CAST(row ->> {i} AS {table.c[name].type.compile(dialect=dialect)})" for i, name in enumerate(_COLUMNS)
+    )
+    return f"INSERT INTO {table.name} ({columns}) SELECT {values} FROM json_array_elements(%s::json) AS row"
 
 
 def open_prediction_log(settings: "Settings", engine: "Engine") -> PredictionLogWriter | None:
