@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
 from app.core.handlers import error_response, unexpected_error_response
+from app.core.logging import access_logger, log_access
 
-access_logger = logging.getLogger("app.access")
 error_logger = logging.getLogger("app.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -142,15 +142,14 @@ class AccessLogMiddleware(HttpMiddleware):
             return
 
         def log(status: int, seconds: float) -> None:
-            access_logger.info(
-                "request",
-                extra={
+            log_access(
+                {
                     "request_id": scope.get("state", {}).get("request_id"),
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
-                },
+                }
             )
 
         await run_reporting_end(self.app, scope, receive, send, log)

@@ -24,6 +24,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def escape_controls(text: str) -> str:
     """The text with every control character written as a visible escape (a newline becomes backslash-n)."""
+    if text.isascii() and text.isprintable():  # the common case, in C: no ASCII control character, nothing else
+        return text
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 

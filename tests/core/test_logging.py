@@ -76,3 +76,54 @@ def test_a_forged_key_name_in_a_request_logs_one_line(client, caplog):
         for record in records:
             line = formatter.format(record)
             assert "\n" not in line and not any(char in line for char in CONTROLS)
+
+
+@pytest.fixture
+def app_log(monkeypatch):
+    """The "app" logger with one AppLogHandler writing to a buffer, and nothing else listening (as in a server)."""
+    import io
+
+    from app.core.logging import AppLogHandler
+
+    def use(formatter: logging.Formatter) -> io.StringIO:
+        stream = io.StringIO()
+        handler = AppLogHandler(stream)
+        handler.setFormatter(formatter)
+        monkeypatch.setattr(logging.getLogger("app"), "handlers", [handler])
+        monkeypatch.setattr(logging.getLogger("app"), "level", logging.INFO)
+        monkeypatch.setattr(logging.root, "handlers", [])  # pytest's capture handlers, put back after the test
+        return stream
+
+    return use
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_direct_access_line_equals_the_formatted_record(app_log, monkeypatch, formatter):
+    from app.core import logging as app_logging
+
+    stream = app_log(formatter)
+    context = {"request_id": FORGED, "method": "POST", "path": "/" + FORGED, "status": 200, "duration_ms": 1.25}
+    # Only the app's handler listens, so the line is written without a record.
+    monkeypatch.setattr(app_logging.access_logger, "info", lambda *args, **kwargs: pytest.fail("made a record"))
+    app_logging.log_access(context)
+    written = stream.getvalue()
+    record = logging.LogRecord("app.access", logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update(context)
+    expected = formatter.format(record) + "\n"
+    if isinstance(formatter, JsonFormatter):
+        written, expected = ({**json.loads(line), "time": "-"} for line in (written, expected))
+    else:
+        written, expected = written.split(" ", 2)[2], expected.split(" ", 2)[2]  # the same line after its time
+    assert written == expected
+    assert "FORGED" in stream.getvalue() and stream.getvalue().count("\n") == 1
+
+
+def test_access_line_is_a_record_when_others_listen(app_log, caplog):
+    from app.core.logging import log_access
+
+    stream = app_log(TextFormatter())
+    logging.root.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="app.access")
+    log_access({"request_id": "r-9", "status": 201})
+    assert [(record.request_id, record.status) for record in caplog.records] == [("r-9", 201)]
+    assert "request_id=r-9 status=201" in stream.getvalue()
