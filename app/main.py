@@ -19,12 +19,11 @@ from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
-    AccessLogMiddleware,
     BodyLimitErrorMiddleware,
     CompressionMiddleware,
     ExceptionMiddleware,
-    MetricsMiddleware,
     RequestIdMiddleware,
+    RequestReportMiddleware,
     SecurityHeadersMiddleware,
 )
 from app.core.rate_limit import RateLimiter
@@ -152,8 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost, so the time and status include everything, crashes turned into 500s too.
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestReportMiddleware)
     return app

@@ -1,5 +1,5 @@
-"""ASGI middleware, one class per concern: request ids, security headers, access log, compression, crash to 500,
-the 413 shape and request metrics."""
+"""ASGI middleware, one class per concern: request ids, security headers, compression, crash to 500, the 413
+shape, and the report of each request to the metrics and the access log."""
 
 import logging
 import re
@@ -132,29 +132,6 @@ async def run_reporting_end(
             report_once()
 
 
-class AccessLogMiddleware(HttpMiddleware):
-    """Log one line per request: method, path, status and duration, with the request id."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one HTTP request."""
-        if not access_logger.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-
-        def log(status: int, seconds: float) -> None:
-            log_access(
-                {
-                    "request_id": scope.get("state", {}).get("request_id"),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                }
-            )
-
-        await run_reporting_end(self.app, scope, receive, send, log)
-
-
 class ExceptionMiddleware(HttpMiddleware):
     """Turn a crash anywhere below into a logged 500 in the one error shape, never a stack trace."""
 
@@ -255,15 +232,31 @@ def _route_label(scope: Scope, root_path: str) -> str:
     return template
 
 
-class MetricsMiddleware(HttpMiddleware):
-    """Count every HTTP request and time it, labelled by method, route template and status."""
+class RequestReportMiddleware(HttpMiddleware):
+    """Report every request once, as it ends: to the metrics (method, route template, status, duration) and, when
+    INFO is on, to the access log (with the request id).
+
+    One layer for both: each layer that wraps `send` costs about 5% of a single prediction's time in a live
+    server (benchmarks/run.py), and these two need the same wrapper.
+    """
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time one request and record it as its last body byte leaves (or when it fails)."""
+        """Time one request and report it as its last body byte leaves (or when it fails)."""
         root_path = scope.get("root_path", "")
+        access = access_logger.isEnabledFor(logging.INFO)
 
-        def record(status: int, seconds: float) -> None:
+        def report(status: int, seconds: float) -> None:
             # The route is known only once routing has run, so its label is taken here, at the end.
             metrics.record_request(scope["method"], _route_label(scope, root_path), status, seconds)
+            if access:
+                log_access(
+                    {
+                        "request_id": scope.get("state", {}).get("request_id"),
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    }
+                )
 
-        await run_reporting_end(self.app, scope, receive, send, record)
+        await run_reporting_end(self.app, scope, receive, send, report)
