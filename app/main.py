@@ -32,6 +32,7 @@ from app.models.naming import ARCHETYPES
 from app.models.registry import ModelRegistry, watch_active_pointer
 from app.services.activation_log import open_activation_mirror
 from app.services.prediction_log import open_prediction_log
+from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
 logger = logging.getLogger("app.startup")
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Create a configured application; the model loads when the lifespan starts."""
     settings = settings or get_settings()
     configure_logging(settings)
+    # Before the server starts its threads: arenas made from here on obey the limit.
+    limit_malloc_arenas(settings.malloc_arena_max)
     app = FastAPI(
         title=settings.app_name,
         version=__version__,

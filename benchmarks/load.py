@@ -94,6 +94,7 @@ class Stats:
     statuses: dict[int, int] = field(default_factory=dict)
     answered: dict[str, int] = field(default_factory=dict)
     failed: int = 0
+    retried: int = 0
     seconds: float = 0.0
 
     @property
@@ -129,10 +130,17 @@ def _request_bytes(call: Call, host: str) -> bytes:
     return (head + "\r\n").encode() + call.body
 
 
+class StaleConnection(ConnectionError):
+    """A kept-alive connection closed before any byte of the answer came back: the request was never taken."""
+
+
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    status_line = await reader.readline()
+    try:
+        status_line = await reader.readline()
+    except ConnectionResetError:
+        raise StaleConnection("reset before the response") from None
     if not status_line:
-        raise ConnectionError("closed before the response")
+        raise StaleConnection("closed before the response")
     status = int(status_line.split(b" ", 2)[1])
     length, close, chunked = 0, False, False
     while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -153,8 +161,15 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, close
 
 
-async def _drive(url: str, calls: list[Call], *, connections: int, seconds: float, max_requests: int) -> Stats:
-    """Keep-alive clients sending a weighted mix until the time or the request budget is spent."""
+async def _drive(
+    url: str, calls: list[Call], *, connections: int, seconds: float, max_requests: int, retry_stale: bool
+) -> Stats:
+    """Keep-alive clients sending a weighted mix until the time or the request budget is spent.
+
+    With `retry_stale`, a request sent on a reused connection that the server closed before answering any byte
+    is sent once more on a new connection and counted in `retried`, as HTTP clients do for a stale keep-alive
+    connection (a server retiring a worker closes its idle connections, and one may cross a request in flight).
+    """
     parts = urlsplit(url)
     if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError(f"load only targets this machine, not {parts.hostname}")
@@ -167,9 +182,14 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
 
     async def client() -> None:
         reader = writer = None
-        while time.perf_counter() < deadline and budget[0] > 0:
-            budget[0] -= 1
-            path, payload = rng.choices(payloads, weights)[0]
+        retry = None
+        while retry is not None or (time.perf_counter() < deadline and budget[0] > 0):
+            if retry is None:
+                budget[0] -= 1
+                path, payload = rng.choices(payloads, weights)[0]
+            else:
+                path, payload = retry
+            reused = writer is not None
             started = time.perf_counter()
             try:
                 if writer is None:
@@ -178,13 +198,20 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
                     )
                 writer.write(payload)
                 status, close = await asyncio.wait_for(_read_response(reader), timeout=30)
-            except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError):
-                stats.failed += 1
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError) as exc:
+                stale = isinstance(exc, StaleConnection | BrokenPipeError) and reused and retry is None
                 if writer is not None:
                     writer.close()
                 reader = writer = None
+                if retry_stale and stale:
+                    stats.retried += 1
+                    retry = (path, payload)
+                    continue
+                retry = None
+                stats.failed += 1
                 await asyncio.sleep(0.01)
                 continue
+            retry = None
             stats.latencies.append(time.perf_counter() - started)
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
             if 200 <= status < 300:
@@ -201,9 +228,19 @@ async def _drive(url: str, calls: list[Call], *, connections: int, seconds: floa
     return stats
 
 
-def drive(url: str, calls: list[Call], *, connections: int, seconds: float, max_requests: int = 2_000_000) -> Stats:
+def drive(
+    url: str,
+    calls: list[Call],
+    *,
+    connections: int,
+    seconds: float,
+    max_requests: int = 2_000_000,
+    retry_stale: bool = False,
+) -> Stats:
     """Run the asyncio driver to completion."""
-    return asyncio.run(_drive(url, calls, connections=connections, seconds=seconds, max_requests=max_requests))
+    return asyncio.run(
+        _drive(url, calls, connections=connections, seconds=seconds, max_requests=max_requests, retry_stale=retry_stale)
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -368,10 +405,16 @@ def load_scenarios(model_dir: Path, durations: Durations, workdir: Path) -> list
 class Background:
     """The asyncio driver in a thread, for faults injected while it runs."""
 
-    def __init__(self, url: str, calls: list[Call], *, connections: int, seconds: float) -> None:
+    def __init__(
+        self, url: str, calls: list[Call], *, connections: int, seconds: float, retry_stale: bool = False
+    ) -> None:
         self.stats = Stats()
         self._thread = threading.Thread(
-            target=lambda: setattr(self, "stats", drive(url, calls, connections=connections, seconds=seconds))
+            target=lambda: setattr(
+                self,
+                "stats",
+                drive(url, calls, connections=connections, seconds=seconds, retry_stale=retry_stale),
+            )
         )
 
     def __enter__(self) -> "Background":
@@ -408,7 +451,11 @@ def fault_restart(model_dir: Path, durations: Durations, workdir: Path) -> Row:
     log = workdir / "restart.log"
     with server(model_dir, log, workers=2, PROMETHEUS_MULTIPROC_DIR=str(workdir / "restart-metrics")) as app:
         with Background(
-            app.url, [Call(1, "POST", "/api/v1/predict", SINGLE)], connections=8, seconds=durations.fault
+            app.url,
+            [Call(1, "POST", "/api/v1/predict", SINGLE)],
+            connections=8,
+            seconds=durations.fault,
+            retry_stale=True,
         ) as load:
             time.sleep(durations.fault / 4)
             os.kill(app.pid, signal.SIGHUP)
@@ -418,7 +465,9 @@ def fault_restart(model_dir: Path, durations: Durations, workdir: Path) -> Row:
         "fault: rolling restart (SIGHUP) under load",
         stats,
         held=stats.failed == 0 and stats.non_2xx == 0 and restarted is not None,
-        note=f"both workers replaced in {restarted or 0:.1f} s",
+        note=f"both workers replaced in {restarted or 0:.1f} s; {stats.retried} requests met a kept-alive "
+        "connection a retiring worker was closing, unanswered, and were sent again on a new one, as HTTP clients "
+        f"do; {stats.failed} lost",
     )
 
 

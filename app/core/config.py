@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Freeze start-up objects and collect young objects less often: large batch responses allocate many
     # short-lived dicts that reference counting frees anyway. Measured in benchmarks/run.py.
     gc_tuning: bool = True
+    # glibc malloc arenas for the server process (0: glibc's default, 8 per core). Two keep the RSS a long load
+    # leaves behind at about half (benchmarks/load.py, "server RSS over the load runs").
+    malloc_arena_max: int = Field(2, ge=0, le=64)
     # Answers of at least this many bytes are gzip-compressed for clients that send Accept-Encoding: gzip (a
     # 10,000-customer batch shrinks from 6.7 MB to 1.1 MB); smaller ones, such as a single prediction (~700
     # bytes), pass untouched. 0 turns compression off. Measured in benchmarks/run.py.

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 # Seconds between writes when rows trickle in; a burst wakes the writer at once.
 FLUSH_INTERVAL = 0.5
 # Rows per INSERT transaction.
-WRITE_BATCH_ROWS = 5_000
+WRITE_BATCH_ROWS = 2_000
 # Seconds between retention runs, and between warnings about dropped rows.
 RETENTION_INTERVAL = 3_600.0
 WARNING_INTERVAL = 60.0
@@ -350,17 +350,26 @@ class PredictionLogWriter:
             return
         dialect = self.engine.dialect
         statement = _insert_statement(dialect)
-        params = [row for chunk in chunks for row in chunk.tuples(sqlite=dialect.name == "sqlite")]
-        for start in range(0, len(params), WRITE_BATCH_ROWS):
-            batch = params[start : start + WRITE_BATCH_ROWS]
-            try:
-                with self.engine.begin() as connection:
-                    connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
-            except SQLAlchemyError as exc:
-                self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
-                continue
-            self.written += len(batch)
-            _add_total("written", len(batch))
+        # Rows become Python tuples a batch at a time: all of a full queue at once (100,000 rows) took ~40 MB
+        # that the process kept after a burst of batch requests.
+        batch: list[tuple] = []
+        for chunk in chunks:
+            batch.extend(chunk.tuples(sqlite=dialect.name == "sqlite"))
+            if len(batch) >= WRITE_BATCH_ROWS:
+                self._insert(statement, batch, SQLAlchemyError)
+                batch = []
+        if batch:
+            self._insert(statement, batch, SQLAlchemyError)
+
+    def _insert(self, statement: str, batch: list[tuple], database_error: type[Exception]) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
+        except database_error as exc:
+            self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
+            return
+        self.written += len(batch)
+        _add_total("written", len(batch))
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
