@@ -106,17 +106,22 @@ def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
-def test_score_command_runs_as_a_module(model_dir, default_data, tmp_path):
-    output = tmp_path / "out.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "score", str(default_data), str(output), "--quiet"],
+def run_python(model_dir, *args: str) -> subprocess.CompletedProcess:
+    """`python ARGS` in a fresh process, against `model_dir`, with a bare environment."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=PROJECT_ROOT,
         env={"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.mark.slow
+def test_score_command_runs_as_a_module(model_dir, default_data, tmp_path):
+    output = tmp_path / "out.csv"
+    result = run_python(model_dir, "-m", "app.cli", "score", str(default_data), str(output), "--quiet")
     assert result.returncode == 0, result.stderr
     assert len(output.read_text().splitlines()) == 201
 
@@ -131,14 +136,7 @@ def test_local_score_never_loads_pandas(model_dir, tmp_path, output):
         "import sys; from app.cli.__main__ import main; "
         "c = main(sys.argv[1:]); print('pandas' in sys.modules); sys.exit(c)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "score", str(source), str(tmp_path / output), "--quiet"],
-        cwd=PROJECT_ROOT,
-        env={"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(model_dir, "-c", code, "score", str(source), str(tmp_path / output), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "scored 2 of 9 rows" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "False"
