@@ -343,8 +343,6 @@ class PredictionLogWriter:
     def _write(self, chunks: list[LogChunk], rows: int) -> None:
         # The database layer is imported by the writer thread, not at import: the CLI scores through the
         # request-path half of this module (LogChunk, log_scores) and never needs SQLAlchemy.
-        from sqlalchemy.exc import SQLAlchemyError
-
         if not self._ready():
             self._count_dropped(rows, "the database could not be prepared")
             return
@@ -356,16 +354,18 @@ class PredictionLogWriter:
         for chunk in chunks:
             batch.extend(chunk.tuples(sqlite=dialect.name == "sqlite"))
             if len(batch) >= WRITE_BATCH_ROWS:
-                self._insert(statement, batch, SQLAlchemyError)
+                self._insert(statement, batch)
                 batch = []
         if batch:
-            self._insert(statement, batch, SQLAlchemyError)
+            self._insert(statement, batch)
 
-    def _insert(self, statement: str, batch: list[tuple], database_error: type[Exception]) -> None:
+    def _insert(self, statement: str, batch: list[tuple]) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
-        except database_error as exc:
+        except SQLAlchemyError as exc:
             self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
             return
         self.written += len(batch)
@@ -421,7 +421,8 @@ def _insert_statement(dialect: "Dialect") -> str:
 
     columns = ", ".join(_COLUMNS)
     if dialect.name == "sqlite":
-        values = ", ".join(f"value ->> {i}" for i in range(len(_COLUMNS)))
+        # json_extract rather than ->>, which needs SQLite 3.38; JSON true and false come out as 1 and 0.
+        values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(_COLUMNS)))
         return f"INSERT INTO {PredictionLog.__tablename__} ({columns}) SELECT {values} FROM json_each(?)"
     table = PredictionLog.__table__
     values = ", ".join(
