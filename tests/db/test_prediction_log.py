@@ -183,3 +183,34 @@ def test_csv_upload_honours_sampling(client_for, database_url):
     # 2,000 rows at 25%: binomial with sd ~19.4, so 380..620 is over six sd either way.
     assert 380 <= len(logged) <= 620
     assert {row.source for row in logged} == {"csv"}
+
+
+def test_chunks_of_two_models_with_any_feature_names_land_in_one_write(database_url):
+    # Feature names are written into the INSERT as literals, and a batch holds one model's features at a time.
+    from datetime import UTC, datetime
+
+    from app.db.migrate import upgrade_database
+    from app.services.prediction_log import LogChunk, PredictionLogWriter
+
+    upgrade_database(database_url)
+    writer = PredictionLogWriter(create_db_engine(database_url), max_rows=100)
+
+    def chunk(features: tuple[str, ...], values: list[float], source: str) -> LogChunk:
+        return LogChunk(
+            datetime.now(UTC), "v1", features, [values], [3], [0.5], [0.25], [True], [False], {3: "VIP"}, None, source
+        )
+
+    writer.submit(chunk(("annual_income", "spending_score"), [60.0, 50.5], "single"))
+    writer.submit(chunk(("it's", "100%", "x'; DROP TABLE prediction_log; --"), [1.0, 2.0, 3.5], "batch"))
+    writer.start()
+    assert writer.flush()
+    writer.stop()
+    rows = _rows(database_url)
+    assert [row.inputs for row in rows] == [
+        {"annual_income": 60.0, "spending_score": 50.5},
+        {"it's": 1.0, "100%": 2.0, "x'; DROP TABLE prediction_log; --": 3.5},
+    ]
+    assert [(row.segment_id, row.segment_name, row.is_atypical, row.out_of_range) for row in rows] == [
+        (3, "VIP", True, False)
+    ] * 2
+    assert writer.written == 2 and writer.dropped == 0
