@@ -128,9 +128,12 @@ def log_access(context: dict[str, Any]) -> None:
         access_logger.info("request", extra=context)
         return
     line = handler.formatter.line(time.time(), "INFO", access_logger.name, "request", context)
-    with handler.lock:
-        handler.stream.write(line + handler.terminator)
-        handler.stream.flush()
+    try:
+        with handler.lock:
+            handler.stream.write(line + handler.terminator)
+            handler.stream.flush()
+    except Exception:  # a broken stream: logging's own path reports it (handleError) and never fails the request
+        access_logger.info("request", extra=context)
 
 
 def _sole_handler() -> AppLogHandler | None:

@@ -127,3 +127,16 @@ def test_access_line_is_a_record_when_others_listen(app_log, caplog):
     log_access({"request_id": "r-9", "status": 201})
     assert [(record.request_id, record.status) for record in caplog.records] == [("r-9", 201)]
     assert "request_id=r-9 status=201" in stream.getvalue()
+
+
+def test_a_broken_log_stream_never_fails_the_request(app_log, monkeypatch):
+    from app.core.logging import log_access
+
+    stream = app_log(TextFormatter())
+
+    def broken(text: str) -> int:
+        raise BrokenPipeError("stderr is gone")
+
+    monkeypatch.setattr(stream, "write", broken)
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: handleError stays quiet
+    log_access({"request_id": "r-1", "status": 200})  # must not raise
