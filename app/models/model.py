@@ -2,6 +2,7 @@
 
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +23,28 @@ MAX_PREDICT_THREADS = 4
 # fraction of the training span: a little beyond the data is interpolation, far beyond it is a guess.
 OUT_OF_RANGE_MARGIN = 0.10
 _DIRECTION = {"low": -1.0, "moderate": 0.0, "high": 1.0}
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _predict_pool() -> ThreadPoolExecutor:
+    """Threads that share a large batch's chunks, started once (per call they cost ~2 ms in 1M rows)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = min(os.cpu_count() or 1, MAX_PREDICT_THREADS)
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="predict")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool when it needs one."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 @dataclass(frozen=True)
@@ -237,30 +260,40 @@ class SegmentationModel:
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return each row's segment position and its distances to every centroid (standardized units)."""
+        X = self._checked(X)
+        # Stored centroid-major so each chunk writes contiguous rows; callers get the (n, k) view.
+        distances = np.empty((self.n_clusters, X.shape[0]), dtype=np.float64)
+        return self._nearest(X, distances), distances.T
+
+    def labels(self, X: np.ndarray) -> np.ndarray:
+        """Return each row's segment position only: `predict` without the (n, k) distance table."""
+        return self._nearest(self._checked(X), None)
+
+    def _checked(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.features):
             raise ValueError(f"expected an array of shape (n, {len(self.features)}), got {X.shape}")
+        return X
+
+    def _nearest(self, X: np.ndarray, distances: np.ndarray | None) -> np.ndarray:
+        """Each row's nearest segment position, filling `distances` (k, n) when one is given."""
         n = X.shape[0]
         positions = np.empty(n, dtype=np.intp)
-        # Stored centroid-major so each chunk writes contiguous rows; callers get the (n, k) view.
-        distances = np.empty((self.n_clusters, n), dtype=np.float64)
         chunks = [(start, min(start + PREDICT_CHUNK_ROWS, n)) for start in range(0, n, PREDICT_CHUNK_ROWS)]
-        workers = min(len(chunks), os.cpu_count() or 1, MAX_PREDICT_THREADS)
-        if workers > 1:
+        if len(chunks) > 1 and min(os.cpu_count() or 1, MAX_PREDICT_THREADS) > 1:
             # numpy releases the GIL, so cache-sized chunks on several threads use every core.
-            with ThreadPoolExecutor(workers) as pool:
-                for _ in pool.map(lambda chunk: self._predict_chunk(X, positions, distances, *chunk), chunks):
-                    pass
+            for _ in _predict_pool().map(lambda chunk: self._predict_chunk(X, positions, distances, *chunk), chunks):
+                pass
         else:
             for chunk in chunks:
                 self._predict_chunk(X, positions, distances, *chunk)
-        return positions, distances.T
+        return positions
 
     def _predict_chunk(
-        self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray, start: int, stop: int
+        self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray | None, start: int, stop: int
     ) -> None:
         # One broadcast per feature over all centroids (k x rows) rather than a numpy call per centroid.
-        squared = distances[:, start:stop]
+        squared = np.empty((self.n_clusters, stop - start)) if distances is None else distances[:, start:stop]
         diff = np.empty_like(squared)
         for f in range(X.shape[1]):
             z = (X[start:stop, f] - self.mean[f]) / self.scale[f]
@@ -270,9 +303,9 @@ class SegmentationModel:
             if f:
                 squared += diff
         nearest = np.minimum.reduce(squared, axis=0)
-        position = _first_minimum(squared, nearest)
-        positions[start:stop] = position
-        np.sqrt(squared, out=squared)
+        positions[start:stop] = _first_minimum(squared, nearest)
+        if distances is not None:
+            np.sqrt(squared, out=squared)
 
     def predict_one(self, values: Sequence[float]) -> tuple[int, list[float]]:
         """Predict one customer in plain Python, with no array overhead (a single request's hot path)."""
@@ -398,5 +431,5 @@ class SegmentationModel:
         if len(self.features) != 2:
             raise ValueError("a decision grid needs a model with exactly two features")
         grid_x, grid_y = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
-        positions, _ = self.predict(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+        positions = self.labels(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
         return positions.reshape(len(ys), len(xs))

@@ -71,7 +71,7 @@ def segment_map(model: SegmentationModel, *, width: int = 640, height: int = 460
     ]
 
     sample = np.asarray(model.info.get("map_sample") or np.empty((0, 2)), dtype=float).reshape(-1, 2)
-    positions, _ = model.predict(sample) if len(sample) else (np.empty(0, dtype=int), None)
+    positions = model.labels(sample) if len(sample) else np.empty(0, dtype=int)
     points = [
         {"x": round(x(px), 2), "y": round(y(py), 2), "style": styles[int(p)]}
         for (px, py), p in zip(sample.tolist(), positions.tolist(), strict=True)

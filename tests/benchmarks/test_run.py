@@ -38,7 +38,8 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "HTTP predict throughput during a training job",
     ):
         assert expected in names
-    assert any(name.startswith("batch predict") for name in names)
+    for prefix in ("batch labels", "batch predict"):
+        assert any(name.startswith(prefix) for name in names), prefix
     assert any(name.startswith("peak RSS") for name in names)
     assert any(name.startswith("train --k auto") for name in names)
     for prefix in ("CLI score,", "CLI score peak RSS", "HTTP /predict/csv", "Dask engine"):

@@ -1,5 +1,8 @@
 """The fast prediction path gives exactly sklearn's answer, for batches and single rows."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -17,6 +20,34 @@ def test_fast_path_equals_sklearn_on_random_points(model):
     np.testing.assert_array_equal(label_of_position[positions], sklearn_labels)
     expected = np.linalg.norm(model.scaler.transform(X)[:, None, :] - model.kmeans.cluster_centers_[None], axis=2)
     np.testing.assert_allclose(distances, expected[:, label_of_position], rtol=1e-12, atol=1e-12)
+
+
+def test_labels_equal_predict_positions_across_chunks_and_threads(model):
+    from app.models.model import PREDICT_CHUNK_ROWS
+
+    rng = np.random.default_rng(7)
+    # Several chunks and a ragged last one, so the shared thread pool splits the work.
+    X = np.column_stack(
+        [rng.uniform(-50, 300, 2 * PREDICT_CHUNK_ROWS + 17), rng.uniform(-50, 200, 2 * PREDICT_CHUNK_ROWS + 17)]
+    )
+    positions, _ = model.predict(X)
+    np.testing.assert_array_equal(model.labels(X), positions)
+    np.testing.assert_array_equal(model.labels(X[:3]), positions[:3])
+    assert model.labels(np.empty((0, 2))).shape == (0,)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_predicts_on_threads_of_its_own(model):
+    from app.models.model import PREDICT_CHUNK_ROWS
+
+    X = np.random.default_rng(8).uniform([0, 1], [150, 100], (3 * PREDICT_CHUNK_ROWS, 2))
+    expected = model.labels(X)  # the parent's pool is running now
+    pid = os.fork()
+    if pid == 0:  # the parent's pool threads do not exist here; without a pool of its own the child would hang
+        signal.alarm(30)
+        os._exit(0 if np.array_equal(model.labels(X), expected) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_predict_one_equals_predict_bit_for_bit(model):
@@ -67,12 +98,15 @@ def test_exact_ties_go_to_the_first_segment_like_argmin():
     positions, distances = model.predict(X)
     assert positions.tolist() == [1, 0, 1, 2]  # (0, 0) is exactly as far from segment 1 as from segment 2
     assert positions.tolist() == np.argmin(distances, axis=1).tolist()
+    assert model.labels(X).tolist() == positions.tolist()
     assert [model.predict_one(row)[0] for row in X.tolist()] == positions.tolist()
 
 
 def test_predict_rejects_wrong_shapes(model):
     with pytest.raises(ValueError, match="shape"):
         model.predict(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        model.labels(np.zeros(3))
 
 
 def _assert_same_scores(one, many, row: int) -> None:
