@@ -19,10 +19,8 @@ from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
-    BodyLimitErrorMiddleware,
     CompressionMiddleware,
-    ExceptionMiddleware,
-    RequestIdMiddleware,
+    ErrorShapeMiddleware,
     RequestReportMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -137,8 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")
 
     # Added innermost first: a crash becomes a 500 below the headers, the access log and the request id.
-    app.add_middleware(BodyLimitErrorMiddleware)
-    app.add_middleware(ExceptionMiddleware)
+    app.add_middleware(ErrorShapeMiddleware)
     if settings.gzip_min_bytes:
         # Level 1: a 6.7 MB batch answer shrinks 6x in ~35 ms; level 9 (Starlette's default) takes 6x longer for
         # 20% less. Bodies over 128 KiB are compressed on a worker thread, off the event loop.
@@ -154,7 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    app.add_middleware(RequestIdMiddleware)
     # Outermost, so the time and status include everything, crashes turned into 500s too.
     app.add_middleware(RequestReportMiddleware)
     return app
