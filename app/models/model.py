@@ -131,6 +131,7 @@ class Scores:
     confidence: np.ndarray  # 1 - nearest / runner_up_distance: 1 at the centroid, 0 on the boundary
     is_atypical: np.ndarray  # far from the centroid in a direction the segment does not stand for
     out_of_range: np.ndarray  # (n, n_features) beyond the training range by more than the margin
+    any_out_of_range: np.ndarray  # (n,) at least one feature out of range
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -357,6 +358,7 @@ class SegmentationModel:
             if not direction * offset > 0:
                 unexplained += offset * offset
         low, high = self._accepted_lists
+        out_of_range = [not lo <= v <= hi for v, lo, hi in zip(values, low, high, strict=True)]
         return Scores(
             np.array([position]),
             np.array([distances]),
@@ -365,7 +367,8 @@ class SegmentationModel:
             np.array([runner_up_distance]),
             np.array([confidence]),
             np.array([math.sqrt(unexplained) > self._atypical_list[position]]),
-            np.array([[not lo <= v <= hi for v, lo, hi in zip(values, low, high, strict=True)]]),
+            np.array([out_of_range]),
+            np.array([True in out_of_range]),
         )
 
     def _scores(self, X: np.ndarray, positions: np.ndarray, distances: np.ndarray) -> Scores:
@@ -399,8 +402,17 @@ class SegmentationModel:
             unexplained += offset * offset
             out_of_range[:, f] = (low[f] > column) | (high[f] < column)
         is_atypical = np.sqrt(unexplained) > self._atypical_radius.take(positions)
+        any_out_of_range = np.logical_or.reduce(out_of_range, axis=1)
         return Scores(
-            positions, distances, nearest, runner_up, runner_up_distance, confidence, is_atypical, out_of_range
+            positions,
+            distances,
+            nearest,
+            runner_up,
+            runner_up_distance,
+            confidence,
+            is_atypical,
+            out_of_range,
+            any_out_of_range,
         )
 
     def decision_regions(

@@ -195,7 +195,7 @@ def fit_model(
     # The drift reference needs the model's own flags on its training data, so it is added before anyone sees it.
     scores = model.score(X)
     info["drift_reference"] = drift_reference(
-        X, list(features), atypical=scores.is_atypical, out_of_range=scores.out_of_range.any(axis=1)
+        X, list(features), atypical=scores.is_atypical, out_of_range=scores.any_out_of_range
     )
     return model
 

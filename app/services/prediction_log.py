@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
@@ -155,13 +155,16 @@ def _segment_lookup(model: SegmentationModel) -> tuple[tuple[str, ...], list[int
 def log_scores(
     writer: "PredictionLogWriter | None",
     model: SegmentationModel,
-    X: np.ndarray,
+    X: np.ndarray | Sequence[Sequence[float]],
     scores: Scores,
     *,
     request_id: str | None,
     source: str,
 ) -> None:
-    """Queue answered predictions for the log (no I/O here: the writer thread does that); a no-op when off."""
+    """Queue answered predictions (X: their rows of feature values) for the log; a no-op when off.
+
+    No I/O here: the writer thread does that.
+    """
     if writer is None or (len(X) == 1 and not writer.sampled()):
         return
     features, ids, names = _segment_lookup(model)
@@ -169,12 +172,12 @@ def log_scores(
         # One row: plain lists, since numpy costs more per call than the whole row.
         position = scores.positions.item()
         per_row: tuple = (
-            X.tolist(),
+            _as_list(X),
             [ids[position]],
             [scores.nearest.item()],
             [scores.confidence.item()],
             [bool(scores.is_atypical.item())],
-            [True in scores.out_of_range[0].tolist()],
+            [scores.any_out_of_range.item()],
         )
     else:
         per_row = (
@@ -183,7 +186,7 @@ def log_scores(
             scores.nearest,
             scores.confidence,
             scores.is_atypical,
-            scores.out_of_range.any(axis=1),
+            scores.any_out_of_range,
         )
     writer.submit(LogChunk(datetime.now(UTC), model.version, features, *per_row, names, request_id, source))
 

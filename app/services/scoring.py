@@ -431,7 +431,7 @@ def _with_scores(
         "confidence": pa.array(full(scores.confidence, np.float64), pa.float64(), mask=mask),
         "distance": pa.array(full(scores.nearest, np.float64), pa.float64(), mask=mask),
         "is_atypical": pa.array(full(scores.is_atypical, bool), pa.bool_(), mask=mask),
-        "out_of_range": pa.array(full(scores.out_of_range.any(axis=1), bool), pa.bool_(), mask=mask),
+        "out_of_range": pa.array(full(scores.any_out_of_range, bool), pa.bool_(), mask=mask),
     }
     if errors is not None:
         new[ERROR_COLUMN] = errors

@@ -115,6 +115,7 @@ def _assert_same_scores(one, many, row: int) -> None:
     for field in ("distances", "nearest", "runner_up_distance", "confidence"):
         np.testing.assert_allclose(getattr(one, field)[0], getattr(many, field)[row], rtol=1e-12, err_msg=field)
     np.testing.assert_array_equal(one.out_of_range[0], many.out_of_range[row])
+    assert one.any_out_of_range[0] == many.any_out_of_range[row] == many.out_of_range[row].any()
 
 
 def test_score_one_equals_score_row_for_row(model):
@@ -130,6 +131,7 @@ def test_score_one_equals_score_row_for_row(model):
     many = model.score(points)
     assert many.is_atypical.any() and not many.is_atypical.all()
     assert many.out_of_range.any() and not many.out_of_range.all()
+    np.testing.assert_array_equal(many.any_out_of_range, many.out_of_range.any(axis=1))
     for row, values in enumerate(points.tolist()):
         _assert_same_scores(model.score_one(values), many, row)
 

@@ -36,7 +36,7 @@ def window_of(model, X: np.ndarray) -> Window:
         inputs={f: X[:, i] for i, f in enumerate(FEATURES)},
         segment_ids=np.array([model.segments[p].segment_id for p in scores.positions]),
         atypical=scores.is_atypical,
-        out_of_range=scores.out_of_range.any(axis=1),
+        out_of_range=scores.any_out_of_range,
         requested=len(X),
     )
 

@@ -40,3 +40,5 @@ def test_confidence_is_one_at_a_centroid_and_runner_up_is_the_second_nearest(mod
 def test_a_missing_feature_is_a_domain_error(model):
     with pytest.raises(InvalidRequest, match="spending_score"):
         feature_matrix(model, [{"annual_income": 10.0}])
+    with pytest.raises(InvalidRequest, match="spending_score"):
+        predict_customer(model, {"annual_income": 10.0})
