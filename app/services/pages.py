@@ -16,7 +16,7 @@ from app.schemas.scoring import ScoreQuery
 from app.services import charts, monitoring_charts, prediction, results, segments
 from app.services.prediction_log import PredictionLogWriter
 from app.services.uploads import Upload
-from app.utils.colour import contrast_ratio
+from app.utils.colour import AA_TEXT, contrast_ratio
 
 if TYPE_CHECKING:
     from app.services.scoring import ScoreOptions
@@ -344,6 +344,31 @@ HEATMAP_LABEL = 40
 HEATMAP_INK, HEATMAP_ON_DARK = "#17202e", "#ffffff"
 
 
+def _heatmap_fill(strength: float) -> str:
+    """The blue ramp from near-white (0) to dark (1)."""
+    return f"#{int(240 - 229 * strength):02x}{int(245 - 158 * strength):02x}{int(250 - 86 * strength):02x}"
+
+
+def _best_text_contrast(fill: str) -> float:
+    return max(contrast_ratio(HEATMAP_ON_DARK, fill), contrast_ratio(HEATMAP_INK, fill))
+
+
+def _legible_strength(strength: float) -> float:
+    """`strength`, or the nearest one whose fill takes a text colour at AA contrast.
+
+    Neither dark ink nor white reaches 4.5:1 on the ramp's mid-tones (relative luminance ~0.18-0.24), so a count
+    that would land there is drawn at the nearer edge of that band.
+    """
+    if _best_text_contrast(_heatmap_fill(strength)) >= AA_TEXT:
+        return strength
+    lighter = darker = strength
+    while lighter > 0 and _best_text_contrast(_heatmap_fill(lighter)) < AA_TEXT:
+        lighter = max(lighter - 0.005, 0.0)
+    while darker < 1 and _best_text_contrast(_heatmap_fill(darker)) < AA_TEXT:
+        darker = min(darker + 0.005, 1.0)
+    return lighter if strength - lighter <= darker - strength else darker
+
+
 def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
     """Geometry of the migration heatmap: one cell per (old, new) segment pair, darker for more customers."""
     matrix = comparison["migration_matrix"]
@@ -352,9 +377,8 @@ def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
     cells = []
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
-            strength = value / biggest
-            # Blue ramp from near-white; the count is written in whichever text colour contrasts more with it.
-            fill = f"#{int(240 - 229 * strength):02x}{int(245 - 158 * strength):02x}{int(250 - 86 * strength):02x}"
+            # The count is written in whichever text colour contrasts more with its cell.
+            fill = _heatmap_fill(_legible_strength(value / biggest))
             cells.append(
                 {
                     "x": HEATMAP_LABEL + j * HEATMAP_CELL,
