@@ -9,9 +9,7 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.features import COLUMNS, FEATURES, PUBLIC_HEADER
-
-# Sniffing more than this many bytes buys nothing: the header is on the first line.
-_SNIFF_BYTES = 64 * 1024
+from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
 
 
 @dataclass
@@ -38,17 +36,12 @@ def load_customers(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InvalidDataset(f"data file not found: {path}")
-    head = path.open("rb").read(_SNIFF_BYTES)
-    if not head.strip():
-        raise InvalidDataset(f"{path} is empty")
-    if b"\x00" in head:
-        raise InvalidDataset(f"{path} is not a CSV text file (it contains binary data)")
+    with path.open("rb") as file:
+        head = file.read(HEAD_BYTES)
     try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A cut multi-byte character at the sniff boundary is fine; anything earlier is not.
-        if exc.start < len(head) - 4:
-            raise InvalidDataset(f"{path} is not UTF-8 text") from None
+        decode_head(head)
+    except NotCsvText as exc:
+        raise InvalidDataset(f"{path} {exc.problem}") from None
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:

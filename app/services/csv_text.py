@@ -1,24 +1,20 @@
-"""The first check of any uploaded CSV: is it text at all (not empty, not binary, UTF-8)?
+"""The first check of any uploaded CSV, in the words of a request error.
 
 Kept apart from the scoring service so that training uploads can use it without importing pyarrow.
 """
 
 from app.core.errors import InvalidRequest
+from app.utils import csv_head
+from app.utils.csv_head import HEAD_BYTES
 
-# Bytes a caller reads from the start of a file to check it and find its header line.
-HEAD_BYTES = 64 * 1024
+__all__ = ["HEAD_BYTES", "decode_head"]
 
 
 def decode_head(head: bytes) -> str:
-    """The first bytes of a file as text (BOM dropped); InvalidRequest when empty, binary or not UTF-8."""
-    if not head.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise InvalidRequest("the file is empty: send a CSV file with a header row and customer rows")
-    if b"\x00" in head:
-        raise InvalidRequest("the file is not CSV text (it contains binary data); send a UTF-8 CSV file")
+    """The first bytes of an upload as text (BOM dropped); InvalidRequest when empty, binary or not UTF-8."""
     try:
-        return head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the head is fine; anything earlier is not UTF-8.
-        if exc.start < len(head) - 4:
-            raise InvalidRequest("the file is not UTF-8 text; save it as UTF-8 CSV") from None
-        return head[: exc.start].decode("utf-8-sig")
+        return csv_head.decode_head(head)
+    except csv_head.NotCsvText as exc:
+        raise InvalidRequest(
+            f"the file {exc.problem}: send a UTF-8 CSV file with a header row and customer rows"
+        ) from None
