@@ -1,22 +1,24 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import AdminKeyMissing, AdminKeyRefused, InvalidRequest
+from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
 from app.models.store import key_id
 from app.schemas.prediction import BatchIn
 from app.services.prediction_log import PredictionLogWriter
+
+T = TypeVar("T")
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -98,18 +100,6 @@ def check_admin_key(settings: Settings, key: str | None) -> str:
     return key_id(key) or ""
 
 
-async def require_admin_key(
-    settings: SettingsDep, key: Annotated[str | None, Security(admin_key_header)] = None
-) -> str:
-    """The caller's key id when X-API-Key is a configured admin key; 401 when missing, 403 when wrong or none set."""
-    return check_admin_key(settings, key)
-
-
-# A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
-# (app/controllers/routing.py), so the key is checked before the body is read.
-AdminKeyDep = Annotated[str, Depends(require_admin_key)]
-
-
 def client_ip(request: Request) -> str:
     """The client's address, from X-Forwarded-For only when TRUST_FORWARDED_FOR is on."""
     settings: Settings = request.app.state.settings
@@ -120,22 +110,58 @@ def client_ip(request: Request) -> str:
     )
 
 
+async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
+    """Run a key check under the client's allowance of failed keys (RATE_LIMIT_ADMIN per client address).
+
+    A client that has spent it is refused before its key is compared, so a guess that happens to be right gets
+    the same 429 as the wrong ones: the answers tell a guesser nothing once the allowance is gone. Keyed on the
+    client, not on the key offered, so every guess counts against one allowance.
+    """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client = f"ip:{client_ip(request)}"
+    await limiter.check(limiter.admin, client)
+    try:
+        return check()
+    except (AdminKeyMissing, AdminKeyRefused, AccessDenied):
+        await limiter.hit(limiter.admin, client)
+        raise
+
+
+async def admin_guard(request: Request, key: str | None) -> str:
+    """The caller's key id once the key is checked and counted: failed keys per client, good ones per key.
+
+    Runs once per request: AdminKeyFirstRoute calls it before the body is read, and the dependency then finds
+    the result on request.state instead of counting the request twice.
+    """
+    checked: str | None = getattr(request.state, "admin_key_id", None)
+    if checked is not None:
+        return checked
+    settings: Settings = request.app.state.settings
+    key_id = await limit_failed_keys(request, lambda: check_admin_key(settings, key))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    # Keyed on a digest: the key itself never sits in the limiter's storage.
+    await limiter.hit(limiter.admin, f"key:{key_digest(key or '')}")
+    request.state.admin_key_id = key_id
+    return key_id
+
+
+async def require_admin_key(request: Request, key: Annotated[str | None, Security(admin_key_header)] = None) -> str:
+    """The caller's key id when X-API-Key is a configured admin key (401 missing, 403 wrong, 429 over the limit)."""
+    return await admin_guard(request, key)
+
+
+# A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
+# (app/controllers/routing.py), so the key is checked before the body is read.
+AdminKeyDep = Annotated[str, Depends(require_admin_key)]
+
+
 async def limit_by_client_ip(request: Request) -> None:
     """Count this request against the client's prediction limit (429 with Retry-After once spent)."""
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.hit(limiter.predict, client_ip(request))
 
 
-async def limit_by_admin_key(request: Request) -> None:
-    """Count this request against the admin limit of the key in X-API-Key (keyed on its hash, never the key)."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    api_key = request.headers.get("x-api-key")
-    key = f"key:{key_digest(api_key)}" if api_key else f"ip:{client_ip(request)}"
-    await limiter.hit(limiter.admin, key)
-
-
 PredictRateLimit = Depends(limit_by_client_ip)
-AdminRateLimit = Depends(limit_by_admin_key)
 
 
 @dataclass(frozen=True, slots=True)

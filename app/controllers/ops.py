@@ -1,9 +1,12 @@
-"""Operational endpoints: liveness, readiness and Prometheus metrics (outside /api/v1, never rate limited)."""
+"""Operational endpoints: liveness, readiness and Prometheus metrics (outside /api/v1, not rate limited).
+
+Only a wrong admin key offered to /metrics counts, against the client's allowance of failed keys.
+"""
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.controllers.deps import RegistryDep, client_ip
+from app.controllers.deps import RegistryDep, client_ip, limit_failed_keys
 from app.core.access import require_metrics_access
 from app.core.metrics import METRICS_CONTENT_TYPE, exposition
 from app.schemas.common import error_responses
@@ -39,10 +42,18 @@ async def readyz(registry: RegistryDep) -> JSONResponse:
 
 
 async def metrics_access(request: Request) -> None:
-    """Only allowed networks, or a caller with an admin key, may read the metrics."""
-    require_metrics_access(
-        client=client_ip(request), api_key=request.headers.get("x-api-key"), settings=request.app.state.settings
-    )
+    """Only allowed networks, or a caller with an admin key, may read the metrics (keys offered count as tries)."""
+    client, api_key = client_ip(request), request.headers.get("x-api-key")
+
+    def check() -> None:
+        require_metrics_access(client=client, api_key=api_key, settings=request.app.state.settings)
+
+    if api_key is None:
+        # Scrapes from the allowed networks send no key and are never limited.
+        check()
+    else:
+        # A key offered here is a key tried: it shares the client's allowance of failed admin keys.
+        await limit_failed_keys(request, check)
 
 
 @router.get(

@@ -7,7 +7,7 @@ from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from app.controllers.deps import admin_key_header, check_admin_key, get_app_settings, require_admin_key
+from app.controllers.deps import admin_guard, admin_key_header, require_admin_key
 
 
 def declares(dependant: Dependant, call: Callable[..., Any]) -> bool:
@@ -20,8 +20,9 @@ class AdminKeyFirstRoute(APIRoute):
 
     FastAPI reads and parses the whole body (a multipart upload of up to TRAIN_MAX_UPLOAD_BYTES) before it solves
     any dependency, so AdminKeyDep alone would let a caller without a key upload a file before being refused.
-    This runs the dependency's own check on the headers before the handler reads anything; the dependency still
-    runs (it hands the route the key id, and shows the X-API-Key scheme in /docs). Routes without AdminKeyDep
+    This runs the dependency's own check (and the admin rate limit) on the headers before the handler reads
+    anything; the dependency still runs (it hands the route the key id, and shows the X-API-Key scheme in /docs)
+    but finds the request already checked and counted. Routes without AdminKeyDep
     are left as they are.
     """
 
@@ -32,7 +33,7 @@ class AdminKeyFirstRoute(APIRoute):
             return handler
 
         async def key_first_handler(request: Request) -> Response:
-            check_admin_key(await get_app_settings(request), await admin_key_header(request))
+            await admin_guard(request, await admin_key_header(request))
             return await handler(request)
 
         return key_first_handler

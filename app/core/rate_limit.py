@@ -4,8 +4,10 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from ipaddress import ip_address
+from typing import NoReturn
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -91,8 +93,15 @@ class RateLimiter:
         If the shared storage cannot be reached the request is let through: a Redis outage must not take
         predictions down with it. The outage is logged once, and its end once.
         """
+        await self._guarded(self._hit(policy, key))
+
+    async def check(self, policy: RateLimitPolicy, key: str) -> None:
+        """Raise RateLimited when `key` has already spent a limit of `policy`, without counting this request."""
+        await self._guarded(self._check(policy, key))
+
+    async def _guarded(self, counting: Coroutine[None, None, None]) -> None:
         try:
-            await self._hit(policy, key)
+            await counting
         except (RedisError, OSError) as exc:
             if not self.storage_down:
                 logger.warning("rate-limit storage unreachable, requests are not limited until it is back: %s", exc)
@@ -105,13 +114,21 @@ class RateLimiter:
     async def _hit(self, policy: RateLimitPolicy, key: str) -> None:
         for limit in policy.limits:
             if not await self.strategy.hit(limit, policy.name, key):
-                reset_at, _ = await self.strategy.get_window_stats(limit, policy.name, key)
-                record_rate_limited(limit=policy.name)
-                retry_after = max(1, math.ceil(reset_at - time.time()))
-                raise RateLimited(
-                    f"too many requests: the {policy.name} limit is {limit}; retry after {retry_after} s",
-                    retry_after=retry_after,
-                )
+                await self._refuse(policy, limit, key)
+
+    async def _check(self, policy: RateLimitPolicy, key: str) -> None:
+        for limit in policy.limits:
+            if not await self.strategy.test(limit, policy.name, key):
+                await self._refuse(policy, limit, key)
+
+    async def _refuse(self, policy: RateLimitPolicy, limit: RateLimitItem, key: str) -> NoReturn:
+        reset_at, _ = await self.strategy.get_window_stats(limit, policy.name, key)
+        record_rate_limited(limit=policy.name)
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise RateLimited(
+            f"too many requests: the {policy.name} limit is {limit}; retry after {retry_after} s",
+            retry_after=retry_after,
+        )
 
 
 def client_address(peer: str | None, forwarded_for: str | None, *, trust_forwarded_for: bool) -> str:

@@ -4,11 +4,10 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.controllers.deps import AdminRateLimit
 from app.main import create_app
 from tests.live_server import free_port
 from tests.tools import promtool_check
@@ -231,23 +230,51 @@ def test_rate_limit_counts_each_client_address_behind_a_trusted_proxy(ops_client
     assert trusted.post("/api/v1/predict", json=customer, headers=headers).status_code == 429
 
 
-def test_admin_limit_counts_per_key(ops_client, make_settings):
-    app = create_app(make_settings(rate_limit_admin="2/minute"))
-    router = APIRouter()
+ADMIN_KEYS = "key-one,key-two"
+UNKNOWN_VERSION = "/api/v1/models/20000101.000000-none"
 
-    @router.post("/admin-probe", dependencies=[AdminRateLimit])
-    async def admin_probe() -> dict:
-        return {"ok": True}
 
-    app.include_router(router)
-    client = ops_client(app=app)
-    for _ in range(2):
-        assert client.post("/admin-probe", headers={"X-API-Key": "key-one"}).status_code == 200
-    limited = client.post("/admin-probe", headers={"X-API-Key": "key-one"})
+def test_admin_limit_answers_429_per_key_on_admin_routes(ops_client):
+    client = ops_client(rate_limit_admin="2/minute", admin_api_keys=ADMIN_KEYS)
+    one = {"X-API-Key": "key-one"}
+    # Each request counts once, although the route class and the dependency both check the key.
+    assert client.delete(UNKNOWN_VERSION, headers=one).status_code == 404
+    assert client.post("/api/v1/models/rollback", headers=one).status_code == 409
+    limited = client.post("/api/v1/models/no-such/activate", headers=one)
     assert limited.status_code == 429
-    assert limited.json()["type"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    body = limited.json()
+    assert body["type"] == "rate_limited"
+    assert set(body) == {"type", "message", "details", "request_id"}
     assert "key-one" not in limited.text
-    assert client.post("/admin-probe", headers={"X-API-Key": "key-two"}).status_code == 200
+    assert client.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-two"}).status_code == 404
+
+
+def test_wrong_admin_keys_from_one_client_share_one_allowance(ops_client, make_settings):
+    app = create_app(make_settings(rate_limit_admin="2/minute", admin_api_keys=ADMIN_KEYS))
+    guesser = ops_client(app=app, peer=("203.0.113.9", 40_000))
+    assert guesser.delete(UNKNOWN_VERSION, headers={"X-API-Key": "guess-1"}).status_code == 403
+    assert guesser.post("/api/v1/models", headers={"X-API-Key": "guess-2"}).status_code == 403
+    limited = guesser.post("/api/v1/models/rollback", headers={"X-API-Key": "guess-3"})
+    assert limited.status_code == 429
+    assert limited.json()["type"] == "rate_limited" and "Retry-After" in limited.headers
+    # The right key is refused like the guesses once they are spent: a lucky guess is not told apart.
+    assert guesser.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-one"}).status_code == 429
+    assert guesser.get("/metrics", headers={"X-API-Key": "key-one"}).status_code == 429
+    other = ops_client(app=app, peer=("198.51.100.7", 40_000))
+    assert other.delete(UNKNOWN_VERSION, headers={"X-API-Key": "guess-4"}).status_code == 403
+    assert other.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-one"}).status_code == 404
+
+
+def test_wrong_keys_for_metrics_count_as_failed_admin_keys(ops_client):
+    client = ops_client(peer=("203.0.113.9", 40_000), rate_limit_admin="2/minute", admin_api_keys=ADMIN_KEYS)
+    for guess in ("guess-1", "guess-2"):
+        assert client.get("/metrics", headers={"X-API-Key": guess}).status_code == 403
+    assert client.get("/metrics", headers={"X-API-Key": "guess-3"}).status_code == 429
+    # Scrapes from an allowed network send no key and are never limited.
+    local = ops_client(rate_limit_admin="1/minute")
+    for _ in range(3):
+        assert local.get("/metrics").status_code == 200
 
 
 def test_openapi_documents_the_probes_and_metrics(ops_client):
