@@ -29,12 +29,15 @@ from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, Version
 from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
 JOB_FILE = "job.json"
 UPLOAD_FILE = "upload.csv"
 LOG_FILE = "log.txt"
+# Held while jobs are counted and one is created (not a job folder: job ids are 32 hex digits).
+LOCK_FILE = ".create.lock"
 HEARTBEAT_SECONDS = 1.0
 # A running job whose heartbeat is older than this has lost its process (killed, crashed, host gone).
 STALE_SECONDS = 15.0
@@ -151,6 +154,18 @@ class JobStore:
                     continue
         return count
 
+    def create_within_limit(self, params: dict[str, Any], *, limit: int) -> tuple[str, Path]:
+        """A new queued job, unless `limit` jobs are already queued or running (VersionConflict then).
+
+        Counting and creating happen under one file lock: every worker process (and every host sharing the
+        folder) creates jobs here, so two requests at once cannot both see room for one more.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(self.root / LOCK_FILE):
+            if self.running() >= limit:
+                raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish")
+            return self.create(params)
+
     def create(self, params: dict[str, Any]) -> tuple[str, Path]:
         """A new job folder with its queued state."""
         job_id = uuid.uuid4().hex
@@ -190,10 +205,6 @@ def start_training_job(
     if upload is not None:
         check_upload_header(upload, chosen_features)
     store = JobStore(settings.job_root)
-    if store.running() >= settings.train_max_concurrent_jobs:
-        raise VersionConflict(
-            f"{settings.train_max_concurrent_jobs} training job(s) already running: wait for one to finish"
-        )
     params = {
         "k": chosen_k,
         "features": chosen_features,
@@ -206,7 +217,7 @@ def start_training_job(
         "time_limit_seconds": settings.train_time_limit_seconds,
         "max_rows": settings.train_max_rows,
     }
-    job_id, folder = store.create(params)
+    job_id, folder = store.create_within_limit(params, limit=settings.train_max_concurrent_jobs)
     if upload is not None:
         os.replace(upload, folder / UPLOAD_FILE)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
