@@ -1,4 +1,8 @@
-"""Entry point: `python main.py` serves on HOST:PORT with WORKERS processes; `uvicorn main:app` works too."""
+"""Entry point: `python main.py` serves on HOST:PORT with WORKERS processes.
+
+`uvicorn main:app --no-proxy-headers` works too: without that flag uvicorn takes the client address from
+X-Forwarded-For on connections from 127.0.0.1, whatever TRUST_FORWARDED_FOR says.
+"""
 
 import os
 import signal
@@ -9,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from app.core.config import get_settings
-from app.main import create_app
+from app.main import create_app, uvicorn_options
 
 app = create_app()
 
@@ -27,14 +31,4 @@ if __name__ == "__main__":
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     signal.signal(signal.SIGTERM, _graceful_exit)
     # The app object for one process (an import string would build a second app); workers need the string.
-    uvicorn.run(
-        "main:app" if settings.workers > 1 else app,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=settings.graceful_timeout,
-        limit_concurrency=settings.limit_concurrency,
-        timeout_keep_alive=settings.timeout_keep_alive,
-        timeout_worker_healthcheck=settings.worker_healthcheck_timeout,
-    )
+    uvicorn.run("main:app" if settings.workers > 1 else app, **uvicorn_options(settings))

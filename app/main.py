@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -154,3 +155,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost, so the time and status include everything, crashes turned into 500s too.
     app.add_middleware(RequestReportMiddleware)
     return app
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings for `python main.py`, from ours."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": settings.graceful_timeout,
+        "limit_concurrency": settings.limit_concurrency,
+        "timeout_keep_alive": settings.timeout_keep_alive,
+        "timeout_worker_healthcheck": settings.worker_healthcheck_timeout,
+        # uvicorn's own X-Forwarded-For handling is on by default and trusts it from 127.0.0.1, replacing the
+        # client address before the app sees it: a local caller (or a proxy passing the header through) could
+        # then pick its own address for the rate limits, the /metrics networks and the access log. The app reads
+        # X-Forwarded-For itself, only with TRUST_FORWARDED_FOR (app/core/rate_limit.py: client_address).
+        "proxy_headers": False,
+    }

@@ -1,0 +1,49 @@
+"""The composition root's uvicorn options: the server never takes the client address from headers itself."""
+
+import asyncio
+
+import pytest
+import uvicorn
+
+from app.main import uvicorn_options
+
+
+def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
+    """Send one request through the app uvicorn builds from `options`; the client address the app is handed."""
+    seen: list[str] = []
+
+    async def app(scope, receive, send) -> None:
+        seen.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = uvicorn.Config(app, **options, log_config=None)
+    config.load()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "", "headers": headers,
+        "client": peer, "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    asyncio.run(config.loaded_app(scope, receive, send))
+    return seen[0]
+
+
+@pytest.mark.parametrize("trust_forwarded_for", [False, True])
+def test_uvicorn_hands_the_app_the_socket_peer_not_x_forwarded_for(make_settings, trust_forwarded_for):
+    options = uvicorn_options(make_settings(trust_forwarded_for=trust_forwarded_for))
+    headers = [(b"x-forwarded-for", b"203.0.113.7")]
+    # uvicorn trusts the header from 127.0.0.1 by default; the app alone decides (TRUST_FORWARDED_FOR).
+    assert client_seen_by_the_app(options, ("127.0.0.1", 50_000), headers) == "127.0.0.1"
+
+
+def test_uvicorn_options_follow_the_settings(make_settings):
+    options = uvicorn_options(make_settings(host="0.0.0.0", port=9123, workers=3, log_level="warning"))
+    assert options["host"] == "0.0.0.0" and options["port"] == 9123 and options["workers"] == 3
+    assert options["log_level"] == "warning"
