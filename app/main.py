@@ -49,6 +49,11 @@ and get each segment's description and marketing strategy.
 """
 
 
+def _publish_model(version: str | None, previous: str | None, seconds: float | None) -> None:
+    """Keep model_active_info and model_load_seconds on the model served: at start-up and after every swap."""
+    record_model_loaded(version=version, previous=previous, seconds=seconds)
+
+
 def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,10 +65,8 @@ def _lifespan(settings: Settings):
             data_path=settings.data_path,
             processed_dir=settings.processed_dir,
             signing_key=settings.signing_key,
+            on_change=_publish_model,
         )
-        registry: ModelRegistry = app.state.registry
-        if registry.active is not None:
-            record_model_loaded(version=registry.active.version, seconds=registry.load_seconds or 0.0)
         logger.info(
             "started: app %s, model %s (load %s), listening on http://%s:%d",
             __version__,

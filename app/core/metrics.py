@@ -184,12 +184,13 @@ def record_scored_size(*, source: str, customers: int) -> None:
     _child(SCORED_SIZES, source).observe(customers)
 
 
-def record_model_loaded(*, version: str, seconds: float, previous: str | None = None) -> None:
-    """Publish the version now served and how long loading it took."""
+def record_model_loaded(*, version: str | None, seconds: float | None, previous: str | None = None) -> None:
+    """Publish the version now served (None: none is) and how long loading it took."""
     if previous is not None and previous != version:
         MODEL_ACTIVE.labels(previous).set(0)
-    MODEL_ACTIVE.labels(version).set(1)
-    MODEL_LOAD_SECONDS.set(seconds)
+    if version is not None:
+        MODEL_ACTIVE.labels(version).set(1)
+        MODEL_LOAD_SECONDS.set(seconds or 0.0)
 
 
 def record_rate_limited(*, limit: str) -> None:

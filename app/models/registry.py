@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ class ModelRegistry:
     reason: str | None = None
     load_seconds: float | None = None
     started_at: float = field(default_factory=time.monotonic)
+    # Told of every change of the served model, in order: (version or None when not ready, the previous version,
+    # load seconds). The app publishes it as metrics; this layer knows nothing of them.
+    on_change: Callable[[str | None, str | None, float | None], None] | None = None
     _stamp: tuple[int, int, int] | None = None
     _cache: "OrderedDict[str, SegmentationModel]" = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -100,9 +104,10 @@ class ModelRegistry:
         data_path: Path,
         processed_dir: Path,
         signing_key: bytes | None = None,
+        on_change: Callable[[str | None, str | None, float | None], None] | None = None,
     ) -> "ModelRegistry":
         """Start-up: migrate and tidy the folder, train the bundled-data model on a first run if allowed, load."""
-        registry = cls(VersionStore(model_dir, signing_key=signing_key))
+        registry = cls(VersionStore(model_dir, signing_key=signing_key), on_change=on_change)
         store = registry.store
         try:
             store.prepare()
@@ -153,7 +158,11 @@ class ModelRegistry:
                 logger.error("model version %s could not be read: %s", version, exc)
                 self._not_ready(f"model version {version} could not be read: {exc.strerror or type(exc).__name__}")
                 return self
+            previous = self.active.version if self.active else None
             self.active, self.reason = model, None
+            # Under the lock, so two loads at once report their changes in the order they made them.
+            if self.on_change is not None and model.version != previous:
+                self.on_change(model.version, previous, self.load_seconds)
         if model.info.get("auto_trained"):
             logger.warning("serving model %s, trained automatically on the bundled synthetic data", model.version)
         logger.info("model %s loaded in %.3f s (%d segments)", model.version, self.load_seconds, model.n_clusters)
@@ -170,7 +179,10 @@ class ModelRegistry:
         return True
 
     def _not_ready(self, reason: str) -> None:
+        previous = self.active.version if self.active else None
         self.active, self.reason = None, reason
+        if self.on_change is not None and previous is not None:
+            self.on_change(None, previous, None)
         logger.error("model not loaded, the service is not ready: %s", reason)
 
 

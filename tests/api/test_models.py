@@ -1,6 +1,7 @@
 """The model-version API: list, detail, activate, rollback, history, delete; the admin key on every change."""
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.models.store import VersionStore
 
@@ -69,6 +70,29 @@ def test_rollback_returns_to_the_previous_version(admin_client, two_versions):
     assert response.status_code == 200
     assert response.json()["to"] == first
     assert admin_client.get("/api/v1/health").json()["model_version"] == first
+
+
+def _active_in_metrics(client) -> dict[str, float]:
+    """model_active_info by version, from /metrics."""
+    response = client.get("/metrics", headers=ADMIN)
+    assert response.status_code == 200
+    return {
+        sample.labels["version"]: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "model_active_info"
+    }
+
+
+def test_metrics_follow_activation_and_rollback(admin_client, two_versions):
+    _, first, second = two_versions
+    assert _active_in_metrics(admin_client)[first] == 1
+    assert admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
+    active = _active_in_metrics(admin_client)
+    assert active[second] == 1 and active[first] == 0
+    assert admin_client.post("/api/v1/models/rollback", headers=ADMIN).status_code == 200
+    active = _active_in_metrics(admin_client)
+    assert active[first] == 1 and active[second] == 0
 
 
 def test_rollback_without_history_is_409(client_for, fresh_dir):

@@ -27,6 +27,24 @@ def test_registry_lists_versions_newest_first_with_the_active_flag(two_versions)
     assert all(e["usable"] and e["reason"] is None for e in entries)
 
 
+def test_every_change_of_the_served_model_is_reported_in_order(two_versions):
+    root, first, second = two_versions
+    changes: list[tuple[str | None, str | None]] = []
+    registry = ModelRegistry.open(
+        root,
+        auto_train=False,
+        data_path=Path("unused"),
+        processed_dir=Path("unused"),
+        on_change=lambda version, previous, seconds: changes.append((version, previous)),
+    )
+    # Activated by another worker: this one learns of it from the pointer, as its poller does.
+    VersionStore(root).activate(second, reason="test", key="")
+    assert registry.refresh() is True
+    (root / "ACTIVE").unlink()
+    registry.refresh()
+    assert changes == [(first, None), (second, first), (None, second)]
+
+
 def test_get_serves_active_and_loads_other_versions(two_versions):
     root, first, second = two_versions
     registry = _open(root)
