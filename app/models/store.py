@@ -198,6 +198,9 @@ class VersionStore:
         if problem is not None:
             raise VersionConflict(f"version {version} is unusable and was not activated: {problem}")
         previous = self.active_version()
+        if previous == version:
+            # Recorded, it would be an entry from a version to itself, and the next rollback would "return" to it.
+            raise VersionConflict(f"version {version} is already active; nothing was changed")
         entry = {
             "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "from": previous,
@@ -230,8 +233,14 @@ class VersionStore:
             current = self.active_version()
             if current is None:
                 raise VersionConflict("no version is active, so there is nothing to roll back from")
+            # Entries from a version to itself (recorded before re-activation was refused) are no step back.
             previous = next(
-                (entry.get("from") for entry in reversed(self.history()) if entry.get("to") == current), None
+                (
+                    entry.get("from")
+                    for entry in reversed(self.history())
+                    if entry.get("to") == current and entry.get("from") != current
+                ),
+                None,
             )
             if previous is None:
                 raise VersionConflict(f"the history has no version that was active before {current}")

@@ -95,6 +95,20 @@ def test_metrics_follow_activation_and_rollback(admin_client, two_versions):
     assert active[first] == 1 and active[second] == 0
 
 
+def test_activating_the_active_version_is_409_and_rollback_still_goes_back(admin_client, two_versions):
+    _, first, second = two_versions
+    assert admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
+    history = admin_client.get("/api/v1/models/history").json()["entries"]
+    again = admin_client.post(f"/api/v1/models/{second}/activate", headers=ADMIN)
+    assert again.status_code == 409
+    assert again.json()["type"] == "conflict"
+    assert again.json()["message"] == f"version {second} is already active; nothing was changed"
+    assert admin_client.get("/api/v1/models/history").json()["entries"] == history
+    response = admin_client.post("/api/v1/models/rollback", headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json()["from"] == second and response.json()["to"] == first
+
+
 def test_rollback_without_history_is_409(client_for, fresh_dir):
     client = client_for(model_dir=fresh_dir, admin_api_keys=[KEY])  # one version, trained into an empty folder
     response = client.post("/api/v1/models/rollback", headers=ADMIN)

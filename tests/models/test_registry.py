@@ -1,5 +1,6 @@
 """The registry and the store: versions, the active pointer, history, rollback, deletion, races with savers."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,17 @@ def test_rollback_goes_back_to_the_previous_active_version(two_versions):
     assert rolled["to"] == first and store.active_version() == first
     assert "rollback" in rolled["reason"]
     assert [e["to"] for e in store.history()][-2:] == [second, first]
+
+
+def test_rollback_skips_entries_from_a_version_to_itself_left_by_older_releases(two_versions):
+    root, first, second = two_versions
+    store = VersionStore(root)
+    store.activate(second)
+    # What re-activating the active version used to record.
+    line = {"at": "2025-01-01T00:00:00.000+00:00", "from": second, "to": second, "reason": "again", "key_id": None}
+    with (root / "history.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")
+    assert store.rollback()["to"] == first
 
 
 def test_delete_refuses_the_active_version(two_versions):

@@ -74,7 +74,9 @@ def compare_versions(
     "/{version}/activate",
     response_model=Activation,
     summary="Activate a version",
-    description="Every worker (and every host sharing the model folder) serves it within about a second.",
+    description="Every worker (and every host sharing the model folder) serves it within about a second. "
+    "Refused with 409 for the version already active (nothing is recorded, so a rollback still goes back to the "
+    "one before it).",
     responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
 )
 def activate(version: VersionPath, registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
