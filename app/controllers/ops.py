@@ -63,7 +63,7 @@ async def metrics_access(request: Request) -> None:
     "counts, batch and CSV sizes, model load time and version, and rate-limited requests, summed over every "
     "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an admin key in X-API-Key.",
     response_class=Response,
-    responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403)},
+    responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403, 429)},
     dependencies=[Depends(metrics_access)],
 )
 def metrics() -> Response:

@@ -281,7 +281,7 @@ def test_openapi_documents_the_probes_and_metrics(ops_client):
     paths = ops_client().get("/openapi.json").json()["paths"]
     assert set(paths["/livez"]["get"]["responses"]) == {"200"}
     assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}
-    assert set(paths["/metrics"]["get"]["responses"]) == {"200", "403"}
+    assert set(paths["/metrics"]["get"]["responses"]) == {"200", "403", "429"}
     assert "text/plain" in next(iter(paths["/metrics"]["get"]["responses"]["200"]["content"]))
 
 

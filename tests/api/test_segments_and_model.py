@@ -79,13 +79,13 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
         ("/api/v1/monitoring/predictions", "get"): {"200", "422", "503"},
         ("/api/v1/models", "get"): {"200"},
-        ("/api/v1/models", "post"): {"202", "400", "401", "403", "409", "413", "415", "422", "503"},
+        ("/api/v1/models", "post"): {"202", "400", "401", "403", "409", "413", "415", "422", "429", "503"},
         ("/api/v1/models/history", "get"): {"200"},
-        ("/api/v1/models/rollback", "post"): {"200", "401", "403", "409", "422"},
+        ("/api/v1/models/rollback", "post"): {"200", "401", "403", "409", "422", "429"},
         ("/api/v1/models/{version}", "get"): {"200", "404", "422"},
-        ("/api/v1/models/{version}", "delete"): {"204", "401", "403", "404", "409", "422"},
+        ("/api/v1/models/{version}", "delete"): {"204", "401", "403", "404", "409", "422", "429"},
         ("/api/v1/models/{version}/compare", "get"): {"200", "404", "409", "422", "503"},
-        ("/api/v1/models/{version}/activate", "post"): {"200", "401", "403", "404", "409", "422"},
+        ("/api/v1/models/{version}/activate", "post"): {"200", "401", "403", "404", "409", "422", "429"},
         ("/api/v1/jobs/{job_id}", "get"): {"200", "404", "422"},
     }
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.

@@ -28,7 +28,7 @@ upload_router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKe
     description="Starts a training job in a separate process on the uploaded CSV (field `file`), or on the bundled "
     "data when no file is sent. Answers 202 with the job id and its URL in `Location`; follow it at "
     "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
-    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
 )
 def start_training(
     response: Response,

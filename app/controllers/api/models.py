@@ -15,7 +15,7 @@ router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstR
 
 VersionPath = Annotated[str, Path(max_length=64, description="A model version id.")]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the activation history.")]
-_ADMIN_ERRORS = error_responses(401, 403)
+_ADMIN_ERRORS = error_responses(401, 403, 429)
 
 
 @router.get("", response_model=VersionList, summary="List model versions")
