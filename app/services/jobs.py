@@ -198,6 +198,7 @@ def start_training_job(
     seed: int,
     activate: bool,
     key: str,
+    request_id: str | None = None,
 ) -> str:
     """Check the request, queue the job and start its process; return the job id."""
     chosen_k = parse_k(k or str(DEFAULT_K))
@@ -211,6 +212,7 @@ def start_training_job(
         "seed": seed,
         "activate": activate,
         "key_id": key,
+        "request_id": request_id,
         "model_dir": str(settings.model_dir),
         "data_file": None if upload is None else UPLOAD_FILE,
         "bundled_data": str(settings.data_path),
@@ -238,6 +240,27 @@ def start_training_job(
     return job_id
 
 
+def failure_message(exc: BaseException, job: dict[str, Any]) -> str:
+    """What a client is told of an unexpected training error: a known cause in plain words, or where to look."""
+    if isinstance(exc, MemoryError):
+        return "training ran out of memory: try a smaller file, or ask for a lower TRAIN_MAX_ROWS"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left to save the new version: free some space and try again"
+    request_id = job.get("params", {}).get("request_id") or "-"
+    return f"training failed; see the server log (job {job['job_id']}, request id {request_id})"
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a job's log (the exception, after a traceback), at most 500 characters."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 4096))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return "-"
+    return next((line.strip()[:500] for line in reversed(lines) if line.strip()), "-")
+
+
 def _reap(process: subprocess.Popen, folder: Path) -> None:
     """Wait for the job's process; if it died without a final state, record why (no zombie is left)."""
     code = process.wait()
@@ -245,6 +268,15 @@ def _reap(process: subprocess.Popen, folder: Path) -> None:
         job = read_job(folder)
     except (OSError, ValueError):
         return
+    if code == 1 and job["state"] == "failed":
+        # An unexpected error: the client was told to look here, so say what it was and where the traceback is.
+        logger.error(
+            "training job %s (request id %s) failed: %s; traceback in %s",
+            job["job_id"],
+            job.get("params", {}).get("request_id") or "-",
+            _last_line(folder / LOG_FILE),
+            folder / LOG_FILE,
+        )
     if job["state"] not in FINAL_STATES:
         job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
         write_job(folder, job)
@@ -317,7 +349,10 @@ class JobRunner:
             return 2
         except Exception as exc:  # one line for the job's status, whatever went wrong
             self._stop.set()
-            self.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+            # The whole error goes to the job's log (and from there to the server log, see _reap); clients get a
+            # plain sentence: a library's message names internals and may quote the data.
+            logger.exception("training job %s failed", self.job["job_id"])
+            self.update(state="failed", error=failure_message(exc, self.job))
             return 1
         finally:
             (self.folder / UPLOAD_FILE).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ import pytest
 from app.main import create_app
 from app.models.store import VersionStore
 from app.models.synthetic import write_customers
+from app.services import jobs
 from tests.live_server import live_server
 
 KEY = "jobs-admin-key"
@@ -108,6 +109,23 @@ def test_upload_over_the_limit_is_413(client_for, fresh_dir):
     response = client.post("/api/v1/models", files={"file": ("big.csv", content, "text/csv")}, headers=ADMIN)
     assert response.status_code == 413
     assert response.json()["type"] == "body_too_large"
+
+
+def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, monkeypatch):
+    class Ended:
+        pid = 0
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", Ended)
+    response = admin.post("/api/v1/models", headers={**ADMIN, "X-Request-ID": "trace-42"})
+    assert response.status_code == 202
+    params = jobs.read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
+    assert params["request_id"] == "trace-42"
 
 
 def test_unknown_job_is_404(admin):

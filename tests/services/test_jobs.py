@@ -1,6 +1,7 @@
 """Training-job service: the concurrency limit holds when requests arrive together."""
 
 import contextlib
+import errno
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -69,3 +70,65 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
     assert refused[0].status_code == 409
     assert "1 training job(s) already running" in refused[0].message
     assert [folder.name for folder in settings.job_root.iterdir() if folder.is_dir()] == started
+
+
+def _job(tmp_path, request_id: str | None = "req-123") -> jobs.JobRunner:
+    """A queued job on the bundled-data path, ready to run in this process."""
+    params = {
+        "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "activate": False, "key_id": "",
+        "request_id": request_id, "model_dir": str(tmp_path / "models"), "data_file": None,
+        "bundled_data": str(tmp_path / "customers.csv"), "time_limit_seconds": 900, "max_rows": 1_000,
+    }  # fmt: skip
+    _, folder = jobs.JobStore(tmp_path / "jobs").create(params)
+    return jobs.JobRunner(folder)
+
+
+def _training_raises(monkeypatch, exc: BaseException) -> None:
+    def train(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    monkeypatch.setattr("app.models.training.train", train)
+
+
+def test_unexpected_training_error_is_reported_plainly_and_logged_whole(tmp_path, monkeypatch, caplog):
+    raw = "Input X contains infinity or a value too large for dtype('float64')."
+    _training_raises(monkeypatch, ValueError(raw))
+    runner = _job(tmp_path)
+    assert runner.run() == 1
+    job = jobs.read_job(runner.folder)
+    assert job["state"] == "failed"
+    assert job["error"] == f"training failed; see the server log (job {job['job_id']}, request id req-123)"
+    logged = [record for record in caplog.records if record.exc_info]
+    assert len(logged) == 1 and raw in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (MemoryError(), "training ran out of memory: try a smaller file, or ask for a lower TRAIN_MAX_ROWS"),
+        (OSError(errno.ENOSPC, "full"), "no space left to save the new version: free some space and try again"),
+    ],
+)
+def test_known_training_errors_get_their_plain_message(tmp_path, monkeypatch, exc, message):
+    _training_raises(monkeypatch, exc)
+    runner = _job(tmp_path)
+    assert runner.run() == 1
+    assert jobs.read_job(runner.folder)["error"] == message
+
+
+def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(tmp_path, caplog):
+    runner = _job(tmp_path)
+    runner.update(state="failed", error="training failed; see the server log")
+    log = runner.folder / jobs.LOG_FILE
+    log.write_text("Traceback (most recent call last):\n  ...\nValueError: Input X contains NaN.\n\n")
+
+    class Ended:
+        def wait(self) -> int:
+            return 1
+
+    jobs._reap(Ended(), runner.folder)
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert errors == [
+        f"training job {runner.job['job_id']} (request id req-123) failed: ValueError: Input X contains NaN.; "
+        f"traceback in {log}"
+    ]

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
 from app.controllers.deps import AdminKeyDep, SettingsDep
@@ -31,6 +31,7 @@ upload_router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKe
     responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
 )
 def start_training(
+    request: Request,
     response: Response,
     settings: SettingsDep,
     key: AdminKeyDep,
@@ -53,7 +54,14 @@ def start_training(
                     upload = Path(handle.name)
                     shutil.copyfileobj(file.file, handle)
             job_id = jobs.start_training_job(
-                settings=settings, upload=upload, k=k, features=features, seed=seed, activate=activate, key=key
+                settings=settings,
+                upload=upload,
+                k=k,
+                features=features,
+                seed=seed,
+                activate=activate,
+                key=key,
+                request_id=getattr(request.state, "request_id", None),
             )
     finally:
         if upload is not None:
