@@ -14,6 +14,8 @@ from app.schemas.model import LivenessResponse, ReadinessResponse
 from app.services.health import readiness_report
 
 router = APIRouter(tags=["service"])
+# Probes and monitors often ask with HEAD: each route answers it like GET (the server sends no body), outside the
+# schema so each operation is documented once.
 
 
 @router.get(
@@ -23,6 +25,7 @@ router = APIRouter(tags=["service"])
     description="200 while the process is up and its event loop answers. It never touches the model, so a "
     "failing model does not get the process restarted.",
 )
+@router.head("/livez", include_in_schema=False)
 async def livez() -> dict:
     """The process is up and answering; never looks at the model."""
     return {"status": "alive"}
@@ -36,6 +39,7 @@ async def livez() -> dict:
     "reason otherwise.",
     responses={503: {"model": ReadinessResponse, "description": "No verified model is loaded; `reason` says why."}},
 )
+@router.head("/readyz", include_in_schema=False)
 async def readyz(registry: RegistryDep) -> JSONResponse:
     """Whether to send traffic: a model is loaded and verified (503 with the reason otherwise)."""
     return JSONResponse(readiness_report(registry), status_code=200 if registry.ready else 503)
@@ -66,6 +70,7 @@ async def metrics_access(request: Request) -> None:
     responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403, 429)},
     dependencies=[Depends(metrics_access)],
 )
+@router.head("/metrics", include_in_schema=False, response_class=Response, dependencies=[Depends(metrics_access)])
 def metrics() -> Response:
     """Request, prediction, model and rate-limit metrics in the Prometheus text format (sum over workers)."""
     return Response(exposition(), media_type=METRICS_CONTENT_TYPE)

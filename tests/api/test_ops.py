@@ -83,6 +83,17 @@ def test_readyz_is_503_for_a_tampered_model(ops_client, model_dir, tmp_path):
     assert client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).status_code == 503
 
 
+def test_probes_and_metrics_answer_head_like_get(ops_client, tmp_path):
+    client = ops_client()
+    for path in ("/livez", "/readyz", "/metrics"):
+        response = client.head(path)
+        assert response.status_code == 200, path
+        assert response.content == b""
+    assert ops_client(model_dir=tmp_path / "missing").head("/readyz").status_code == 503
+    assert ops_client(peer=("203.0.113.9", 40_000)).head("/metrics").status_code == 403
+    assert 'method="HEAD",route="/livez"' in client.get("/metrics").text
+
+
 def test_metrics_count_predictions_by_segment_and_source(ops_client):
     client = ops_client()
     before = samples(client)
