@@ -14,21 +14,16 @@ from tqdm import tqdm
 
 from app.core.config import get_settings
 from app.core.errors import SegmentationError
-from app.models.clustering import DEFAULT_K, DEFAULT_SEED, K_RANGE
+from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.training import KChoice, TrainingResult, train
 
 
 def _k(value: str) -> KChoice:
-    if value == "auto":
-        return "auto"
     try:
-        k = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number, got {value!r}") from None
-    if not K_RANGE.start <= k < K_RANGE.stop:
-        raise argparse.ArgumentTypeError(f"must be between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
-    return k
+        return parse_k(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,3 +68,4 @@ def test_cli_rejects_bad_k(tmp_path):
     result = _run("--k", "many", "--output-dir", str(tmp_path / "m"))
     assert result.returncode == 2
     assert "must be 'auto' or a whole number" in result.stderr
+    assert _run("--k", "1_0", "--output-dir", str(tmp_path / "m")).returncode == 2

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -18,6 +18,20 @@ N_INIT = 10
 SILHOUETTE_SAMPLE_SIZE = 5_000
 # The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
 K_SELECTION_SAMPLE_SIZE = 50_000
+
+
+def parse_k(value: str) -> int | Literal["auto"]:
+    """'auto' or a whole number within K_RANGE written with the digits 0-9; ValueError with a plain message."""
+    text = value.strip().lower()
+    if text == "auto":
+        return "auto"
+    # int() also reads "1_0", "+5" and other scripts' digits ("\u0665" is 5): a k is written with 0-9 only.
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError("k must be 'auto' or a whole number written with the digits 0-9")
+    k = int(text)
+    if k not in K_RANGE:
+        raise ValueError(f"k must be between {K_RANGE.start} and {K_RANGE.stop - 1}")
+    return k
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from typing import Any
 
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict
-from app.models.clustering import DEFAULT_K, K_RANGE
+from app.models import clustering
+from app.models.clustering import DEFAULT_K
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.utils.locking import exclusive_lock
@@ -68,16 +69,10 @@ def read_job(folder: Path) -> dict[str, Any]:
 
 def parse_k(value: str) -> int | str:
     """'auto' or a whole number within the supported range; InvalidRequest otherwise."""
-    value = value.strip().lower()
-    if value == "auto":
-        return "auto"
     try:
-        k = int(value)
-    except ValueError:
-        raise InvalidRequest("k must be 'auto' or a whole number") from None
-    if not K_RANGE.start <= k < K_RANGE.stop:
-        raise InvalidRequest(f"k must be between {K_RANGE.start} and {K_RANGE.stop - 1}")
-    return k
+        return clustering.parse_k(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def parse_features(value: str) -> list[str]:

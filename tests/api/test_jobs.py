@@ -91,6 +91,8 @@ def test_too_few_rows_fail_with_the_cli_reason(admin, fresh_dir):
         (b"name,city\nann,paris\n", {}, "missing required column"),
         (b"annual_income,spending_score\n1,2\n", {"k": "many"}, "k must be"),
         (b"annual_income,spending_score\n1,2\n", {"k": "11"}, "between 2 and 10"),
+        (b"annual_income,spending_score\n1,2\n", {"k": "1_0"}, "written with the digits 0-9"),
+        (b"annual_income,spending_score\n1,2\n", {"k": "\u0665"}, "written with the digits 0-9"),
         (b"annual_income,spending_score\n1,2\n", {"features": "height"}, "features must be"),
     ],
 )
