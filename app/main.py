@@ -67,13 +67,12 @@ def _lifespan(settings: Settings):
             signing_key=settings.signing_key,
             on_change=_publish_model,
         )
+        # No address: the app cannot know it (`uvicorn main:app --port 9000` ignores PORT), and uvicorn logs its own.
         logger.info(
-            "started: app %s, model %s (load %s), listening on http://%s:%d",
+            "started: app %s, model %s (load %s)",
             __version__,
             registry.active.version if registry.active else f"none ({registry.reason})",
             f"{registry.load_seconds:.3f} s" if registry.load_seconds is not None else "-",
-            settings.host,
-            settings.port,
         )
         poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
         # Creating an engine connects to nothing; the writer migrates, then writes off the request path.

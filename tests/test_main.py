@@ -1,10 +1,12 @@
 """The composition root's uvicorn options: the server never takes the client address from headers itself."""
 
 import asyncio
+import logging
 
 import pytest
 import uvicorn
 
+from app import __version__
 from app.main import uvicorn_options
 
 
@@ -47,3 +49,13 @@ def test_uvicorn_options_follow_the_settings(make_settings):
     options = uvicorn_options(make_settings(host="0.0.0.0", port=9123, workers=3, log_level="warning"))
     assert options["host"] == "0.0.0.0" and options["port"] == 9123 and options["workers"] == 3
     assert options["log_level"] == "warning"
+
+
+def test_startup_line_claims_no_address_the_app_cannot_know(client_for, caplog, model):
+    # A server started as `uvicorn main:app --port 9000` keeps PORT's default in settings.
+    caplog.set_level(logging.INFO, logger="app.startup")
+    client_for(port=8000)
+    lines = [record.getMessage() for record in caplog.records if record.name == "app.startup"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"started: app {__version__}, model {model.version} (load ")
+    assert "listening" not in lines[0] and "8000" not in lines[0]
