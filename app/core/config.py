@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     train_max_rows: int = Field(2_000_000, ge=10)
     train_max_upload_bytes: int = Field(100_000_000, ge=1_024)
     train_max_concurrent_jobs: int = Field(1, ge=1, le=16)
+    # Finished jobs (their state, log and status URL) kept; older ones are removed when a new job starts.
+    train_jobs_kept: int = Field(50, ge=1, le=100_000)
     # Largest customer file accepted by /api/v1/predict/csv and /score, counted as it streams in.
     max_upload_bytes: int = Field(200_000_000, ge=1_024)
     # Where the /score page keeps labelled files for download, and for how long.

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,17 +150,41 @@ class JobStore:
                     continue
         return count
 
-    def create_within_limit(self, params: dict[str, Any], *, limit: int) -> tuple[str, Path]:
+    def create_within_limit(self, params: dict[str, Any], *, limit: int, keep: int) -> tuple[str, Path]:
         """A new queued job, unless `limit` jobs are already queued or running (VersionConflict then).
 
         Counting and creating happen under one file lock: every worker process (and every host sharing the
-        folder) creates jobs here, so two requests at once cannot both see room for one more.
+        folder) creates jobs here, so two requests at once cannot both see room for one more. Finished jobs
+        beyond the newest `keep` are removed first.
         """
         self.root.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.root / LOCK_FILE):
+            self.prune(keep=keep)
             if self.running() >= limit:
                 raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish")
             return self.create(params)
+
+    def prune(self, *, keep: int) -> None:
+        """Remove finished jobs (succeeded or failed, as their own job.json says) beyond the newest `keep`."""
+        finished: list[tuple[float, Path]] = []
+        for folder in self.root.iterdir():
+            if not _JOB_ID.match(folder.name):
+                continue
+            try:
+                job = read_job(folder)
+            except (OSError, ValueError):
+                continue
+            # Only a recorded final state: a stale heartbeat may still belong to a live job on a slow disk.
+            if job.get("state") in FINAL_STATES:
+                finished.append((float(job.get("created_epoch") or 0.0), folder))
+        for _, folder in sorted(finished, reverse=True)[keep:]:
+            # Renamed first so a reader never finds half a job; then removed.
+            trash = self.root / f".deleted-{folder.name}"
+            try:
+                folder.rename(trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
 
     def create(self, params: dict[str, Any]) -> tuple[str, Path]:
         """A new job folder with its queued state."""
@@ -214,7 +239,9 @@ def start_training_job(
         "time_limit_seconds": settings.train_time_limit_seconds,
         "max_rows": settings.train_max_rows,
     }
-    job_id, folder = store.create_within_limit(params, limit=settings.train_max_concurrent_jobs)
+    job_id, folder = store.create_within_limit(
+        params, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
+    )
     if upload is not None:
         os.replace(upload, folder / UPLOAD_FILE)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}

@@ -132,3 +132,23 @@ def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(t
         f"training job {runner.job['job_id']} (request id req-123) failed: ValueError: Input X contains NaN.; "
         f"traceback in {log}"
     ]
+
+
+def test_only_the_newest_finished_jobs_are_kept(make_settings, fresh_dir, parked_trainer):
+    settings = make_settings(model_dir=fresh_dir, train_max_concurrent_jobs=2, train_jobs_kept=2)
+    store = jobs.JobStore(settings.job_root)
+    finished = []
+    for number in range(4):
+        job_id, folder = store.create({})
+        job = jobs.read_job(folder)
+        jobs.write_job(folder, {**job, "state": "failed" if number % 2 else "succeeded", "created_epoch": number})
+        finished.append(job_id)
+    _, running = store.create({})
+    jobs.write_job(running, {**jobs.read_job(running), "created_epoch": 0, "heartbeat": 9e18})
+
+    started = jobs.start_training_job(
+        settings=settings, upload=None, k="5", features="annual_income", seed=1, activate=False, key=""
+    )
+
+    left = {folder.name for folder in settings.job_root.iterdir() if not folder.name.startswith(".")}
+    assert left == {*finished[2:], running.name, started}
