@@ -9,6 +9,7 @@ import numpy as np
 from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
+from app.schemas.prediction import CustomerIn
 from app.services.prediction_log import PredictionLogWriter, log_scores
 
 
@@ -19,7 +20,13 @@ def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, floa
     try:
         return [getter(customer) for customer in customers]
     except KeyError as exc:
-        raise InvalidRequest(f"this model also needs '{exc.args[0]}', which the request does not give") from None
+        # The JSON schema takes only the default features (and refuses others), so no request body can fix this.
+        taken = " and ".join(sorted(CustomerIn.__required_keys__))
+        raise InvalidRequest(
+            f"model version {model.version} also needs '{exc.args[0]}', which the JSON predict API does not take "
+            f"(it takes {taken}): score these customers with POST /api/v1/predict/csv, which reads every column the "
+            f"model uses, or activate a version trained on {taken}"
+        ) from None
 
 
 def feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:

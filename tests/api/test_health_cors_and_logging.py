@@ -178,13 +178,22 @@ def test_model_on_other_features_explains_what_the_api_cannot_give(client_for, d
     model_dir = tmp_path / "age_model"
     train(default_data, output_dir=model_dir, features=["age", "spending_score"])
     client = client_for(model_dir=model_dir)
+    version = client.get("/api/v1/health").json()["model_version"]
     for path, body in [
         ("/api/v1/predict", {"annual_income": 50, "spending_score": 50}),
         ("/api/v1/predict/batch", {"customers": [{"annual_income": 50, "spending_score": 50}]}),
     ]:
         response = client.post(path, json=body)
         assert response.status_code == 422, path
-        assert response.json()["message"] == "this model also needs 'age', which the request does not give"
+        assert response.json()["message"] == (
+            f"model version {version} also needs 'age', which the JSON predict API does not take (it takes "
+            "annual_income and spending_score): score these customers with POST /api/v1/predict/csv, which reads "
+            "every column the model uses, or activate a version trained on annual_income and spending_score"
+        )
+    csv = client.post(
+        "/api/v1/predict/csv", content="age,spending_score\n30,50\n", headers={"content-type": "text/csv"}
+    )
+    assert csv.status_code == 200
 
 
 def test_large_answers_are_gzipped_and_small_ones_are_not(client, client_for):
