@@ -1,5 +1,9 @@
 """Domain errors: raised by models and services, mapped to HTTP in one handler."""
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SegmentationError(Exception):
     """Base class of every error this project raises on purpose."""
@@ -157,3 +161,21 @@ class DatabaseUnavailable(SegmentationError):
 
     status_code = 503
     error_type = "database_unavailable"
+
+
+class StorageFull(SegmentationError):
+    """The disk holding uploads or scored files is full: nothing was kept, and the request can be sent again."""
+
+    status_code = 503
+    error_type = "storage_full"
+
+
+@contextmanager
+def no_space_as(message: str) -> Iterator[None]:
+    """Turn a full disk (ENOSPC, EDQUOT) inside the block into StorageFull(message); other OS errors pass."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StorageFull(message) from None

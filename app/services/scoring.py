@@ -16,12 +16,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.core import metrics
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidRequest, no_space_as
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.prediction import record_scores
 from app.services.prediction_log import PredictionLogWriter, log_scores
+from app.utils.text import safe_text
 
 # Arrow's default pool (mimalloc) keeps freed chunk buffers for reuse; the system allocator hands them back, which
 # lowered the CLI's peak RSS on a 2M-row file from ~265 to ~225 MB at the same speed, and keeps a server's memory
@@ -40,6 +41,10 @@ DEFAULT_CHUNK_ROWS = 16_384
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
 READ_BLOCK_BYTES = 128 * 1024
 MAP_SAMPLE_SIZE = 1_500
+NO_SPACE_FOR_OUTPUT = "no space left on the server for the labelled file; nothing was kept, try again later"
+# Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
+NAMES_QUOTED = 20
+NAME_QUOTED_CHARS = 60
 _MALFORMED = "wrong number of fields"
 # A decimal number as people write it (no thousands separators); "inf" and "nan" are not customers' values.
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -251,9 +256,15 @@ def _wanted(name: str) -> str:
     return f"'{feature.label}' (or '{name}')" if feature else f"'{name}'"
 
 
+def quoted_names(names: list[str]) -> str:
+    """Column names for a message: each quoted and cut short, at most NAMES_QUOTED of them."""
+    shown = ", ".join(f"'{safe_text(name, NAME_QUOTED_CHARS)}'" for name in names[:NAMES_QUOTED]) or "none"
+    return shown + (f" and {len(names) - NAMES_QUOTED} more" if len(names) > NAMES_QUOTED else "")
+
+
 def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOptions) -> Columns:
     """Find the model's features (and id, age, gender) in a header, or say which columns are missing."""
-    found = ", ".join(f"'{name}'" for name in names) or "none"
+    found = quoted_names(names)
     if not names or all(not name.strip() for name in names):
         raise InvalidRequest("the file has no header row; the first line must name the columns")
     scored = [name for name in names if name in (*SCORE_COLUMNS, ERROR_COLUMN)]
@@ -264,15 +275,21 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         )
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
-        raise InvalidRequest(f"duplicated column name(s): {', '.join(duplicated)}; found: {found}")
+        raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
     by_normal: dict[str, str] = {}
     for name in names:
         by_normal.setdefault(_normalise(name), name)
     explicit = {"annual_income": options.income_column, "spending_score": options.spending_column}
+    if options.income_column is not None and options.income_column == options.spending_column:
+        raise InvalidRequest(
+            f"income_column and spending_column both name '{safe_text(options.income_column, NAME_QUOTED_CHARS)}': "
+            "annual income and spending score must come from two different columns"
+        )
     for key, given in [*explicit.items(), ("customer_id", options.id_column)]:
         if given is not None and given not in names:
             raise InvalidRequest(
-                f"the column mapping names '{given}' for {key}, which the file does not have; found: {found}"
+                f"the column mapping names '{safe_text(given, NAME_QUOTED_CHARS)}' for {key}, which the file does "
+                f"not have; found: {found}"
             )
     features: dict[str, str] = {}
     missing = []
@@ -588,8 +605,18 @@ class CsvScorer:
         self.columns = resolve_columns(model, self.head.names, options)
         self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
         self._malformed: list[int] = []
+        self._rows_read = 0
+        self._refusal: str | None = None
 
     def _on_invalid_row(self, row: Any) -> str:
+        if "\n" in row.text or "\r" in row.text:
+            # A quoted value that ran over lines and still left the row short: a quote that never closes, which
+            # swallowed every line up to the next quote. Skipping it would drop those customers unseen.
+            self._refusal = (
+                f"line {row.number}: a quote opens a value that runs over {row.text.count(chr(10)) + 1} lines "
+                "without closing; close the quote (or remove it) and send the file again"
+            )
+            return "error"
         self._malformed.append(row.number)
         return "skip"
 
@@ -603,8 +630,9 @@ class CsvScorer:
                 read_options=pacsv.ReadOptions(
                     column_names=names, skip_rows=1, block_size=READ_BLOCK_BYTES, use_threads=False
                 ),
+                # Quoted values may hold line breaks (valid CSV); read on one thread this costs nothing measurable.
                 parse_options=pacsv.ParseOptions(
-                    delimiter=self.head.delimiter, invalid_row_handler=self._on_invalid_row
+                    delimiter=self.head.delimiter, newlines_in_values=True, invalid_row_handler=self._on_invalid_row
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in names},
@@ -612,12 +640,22 @@ class CsvScorer:
                     quoted_strings_can_be_null=False,
                 ),
             )
-            yield from reader
+            for batch in reader:
+                self._rows_read += batch.num_rows
+                yield batch
         except pa.ArrowInvalid as exc:
-            message = str(exc).splitlines()[0]
-            if "UTF8" in message or "UTF-8" in message:
-                raise InvalidRequest("the file is not UTF-8 text; save it as UTF-8 CSV") from None
-            raise InvalidRequest(f"the file is not valid CSV: {message}") from None
+            raise InvalidRequest(self._refusal or self._read_problem(str(exc).splitlines()[0])) from None
+
+    def _read_problem(self, message: str) -> str:
+        """A reader's error in the user's terms."""
+        if "UTF8" in message or "UTF-8" in message:
+            return "the file is not UTF-8 text; save it as UTF-8 CSV"
+        if "straddl" in message:  # a row longer than a block
+            return (
+                f"a row after the first {self._rows_read:,} is longer than {READ_BLOCK_BYTES // 1024} KiB: "
+                "a quote that never closes, or a value far longer than a customer file holds"
+            )
+        return f"the file is not valid CSV: {message}"
 
     def batches(self) -> Iterator[tuple[pa.Table, list[int]]]:
         """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the
@@ -704,10 +742,9 @@ def score_csv(
 
 @dataclass
 class ScoredFile:
-    """A scoring run ready to send: output chunks to stream (or a finished file), and the summary."""
+    """A finished scoring run: the summary, and the labelled file when one was asked for."""
 
     summary: ScoreSummary
-    chunks: Iterator[bytes] | None = None
     path: Path | None = None
 
 
@@ -721,28 +758,27 @@ def score_file(
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> ScoredFile:
-    """Check the header now (so errors come before any output), then score as the caller needs.
+    """Score the whole file before anything is sent: a summary, or the labelled CSV in a temporary file.
 
-    A summary, or a rejecting run (a bad row anywhere must still turn into an error), is scored in full
-    here; otherwise the output is a lazy stream of chunks. Scored rows go to the prediction log `log`, chunk
-    by chunk, when given.
+    A problem anywhere in the file (a bad row under "reject", invalid UTF-8, a quote that never closes) is then
+    an error answer, never a labelled file cut short after its first chunks went out. Scored rows go to the
+    prediction log `log`, chunk by chunk, when given.
     """
     scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     if summary_only:
         for _ in scorer.tables():
             pass
         return ScoredFile(summary=scorer.summary)
-    if options.on_error == "reject":
+    with no_space_as(NO_SPACE_FOR_OUTPUT):
         handle, name = tempfile.mkstemp(prefix="scored-", suffix=".csv", dir=workdir)
-        try:
-            with os.fdopen(handle, "wb") as sink:
-                for chunk in scorer:
-                    sink.write(chunk)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-        return ScoredFile(summary=scorer.summary, path=Path(name))
-    return ScoredFile(summary=scorer.summary, chunks=iter(scorer))
+    try:
+        with no_space_as(NO_SPACE_FOR_OUTPUT), os.fdopen(handle, "wb") as sink:
+            for chunk in scorer:
+                sink.write(chunk)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return ScoredFile(summary=scorer.summary, path=Path(name))
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge
+from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge, no_space_as
 
 _COPY_BYTES = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -53,8 +53,12 @@ async def _counted(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[by
         raise UploadAborted("the client disconnected before the upload was complete") from None
 
 
+NO_SPACE_FOR_UPLOAD = "no space left on the server to receive the file; nothing was kept, try again later"
+
+
 def _temporary() -> tuple[IO[bytes], Path]:
-    handle, name = tempfile.mkstemp(prefix="upload-", suffix=".csv")
+    with no_space_as(NO_SPACE_FOR_UPLOAD):
+        handle, name = tempfile.mkstemp(prefix="upload-", suffix=".csv")
     return os.fdopen(handle, "wb"), Path(name)
 
 
@@ -73,7 +77,7 @@ async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limi
         )
     file, path = _temporary()
     try:
-        with file:
+        with no_space_as(NO_SPACE_FOR_UPLOAD), file:
             async for chunk in _counted(stream, limit):
                 file.write(chunk)
     except BaseException:
@@ -84,7 +88,8 @@ async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limi
 
 async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Upload:
     try:
-        form = await MultiPartParser(headers, stream, max_files=1, max_fields=20).parse()
+        with no_space_as(NO_SPACE_FOR_UPLOAD):  # the parser spools the file to disk past 1 MB
+            form = await MultiPartParser(headers, stream, max_files=1, max_fields=20).parse()
     except MultiPartException as exc:
         raise InvalidRequest(f"the multipart form could not be read: {exc.message}") from None
     try:
@@ -95,7 +100,7 @@ async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Uploa
         fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
         file, path = _temporary()
         try:
-            with file:
+            with no_space_as(NO_SPACE_FOR_UPLOAD), file:
                 upload.file.seek(0)
                 while chunk := upload.file.read(_COPY_BYTES):
                     file.write(chunk)

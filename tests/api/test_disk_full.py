@@ -1,7 +1,9 @@
 """A full disk while a training job writes its version: the job fails in one line, nothing is left half written,
-the active model keeps serving, and training works again once space is freed."""
+the active model keeps serving, and training works again once space is freed. A full disk under a file being
+scored: a 503 in one line, and neither the upload nor a labelled file is left behind."""
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +95,33 @@ def test_a_disk_already_full_refuses_the_job_with_a_503_and_leaves_no_upload(cli
         "no space left for training jobs in '.jobs', so no job was started; free some space and try again"
     )
     assert [path.name for path in (root / ".jobs").iterdir() if path.name.startswith(".upload-")] == []
+
+
+CUSTOMERS = "customer_id,annual_income,spending_score\n" + "".join(
+    f"c{index},{15 + index % 100},{1 + index % 99}\n" for index in range(20_000)
+)
+
+
+@pytest.mark.parametrize(
+    ("room", "words"),
+    [(0, "no space left on the server to receive the file"), (600_000, "no space left on the server for the")],
+    ids=["for the upload", "for the labelled file"],
+)
+def test_a_full_disk_under_file_scoring_is_a_503_that_leaves_nothing(client, disk, monkeypatch, room, words):
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))  # uploads and scored files spool to the temporary folder
+    filler = fill(disk, leave=room)
+    upload = CUSTOMERS.encode()
+    assert len(upload) < room or room == 0  # the upload fits; its labelled copy (three times longer) does not
+
+    for request in (
+        {"content": upload, "headers": {"content-type": "text/csv"}},
+        {"files": {"file": ("customers.csv", upload, "text/csv")}},
+    ):
+        response = client.post("/api/v1/predict/csv", **request)
+        assert response.status_code == 503, response.text
+        assert response.json()["type"] == "storage_full"
+        assert response.json()["message"].startswith(words)
+        assert sorted(path.name for path in disk.iterdir()) == ["filler"]
+
+    filler.unlink()
+    assert client.post("/api/v1/predict/csv", content=upload, headers={"content-type": "text/csv"}).status_code == 200

@@ -139,6 +139,29 @@ def test_predict_csv_refuses_unusable_files(client, body, headers, status, words
     assert words in response.json()["message"]
 
 
+GOOD_ROWS = "customer_id,annual_income,spending_score\n" + "".join(
+    f"c{index},{15 + index % 100},{1 + index % 99}\n" for index in range(60_000)
+)
+
+
+@pytest.mark.parametrize(
+    ("tail", "words"),
+    [
+        (b"c60000,\xff\xfe,20\n", "not UTF-8"),
+        (b'"c60000,15,20\nc60001,15,20\n', "without closing"),
+        (b"x" * 300_000 + b",15,39\n", "longer than 128 KiB"),
+    ],
+    ids=["bad UTF-8", "unclosed quote", "huge row"],
+)
+def test_predict_csv_problem_late_in_the_file_is_a_422_not_a_cut_file(client, tail, words):
+    # Each problem sits after the first chunks were scored: the answer must still be an error, not 200 and a
+    # labelled file that stops halfway.
+    response = client.post(URL, content=GOOD_ROWS.encode() + tail, headers=CSV)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/json")
+    assert words in response.json()["message"]
+
+
 def test_predict_csv_wrong_mapping_names_columns(client):
     response = client.post(URL, params={"income_column": "income"}, content=b"revenue,score\n1,2\n", headers=CSV)
     assert response.status_code == 422

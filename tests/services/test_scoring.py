@@ -173,6 +173,43 @@ def test_unusable_files_are_refused(model, data, message):
         run(model, data)
 
 
+def test_mapping_both_features_to_one_column_is_refused(model):
+    with pytest.raises(InvalidRequest, match="two different columns"):
+        run(model, "revenue,score\n120,90\n", income_column="revenue", spending_column="revenue")
+
+
+def test_long_header_names_are_cut_in_messages(model):
+    names = [f"{index}" + "x" * 1_000 for index in range(50)]
+    with pytest.raises(InvalidRequest) as caught:
+        run(model, ",".join(names) + "\n" + ",".join("1" * 50) + "\n")
+    message = caught.value.message
+    assert len(message) < 2_500
+    assert "'0" + "x" * 50 in message and "…'" in message
+    assert message.endswith("and 30 more")
+
+
+def test_quoted_values_may_span_lines_across_read_blocks(model):
+    # Every id holds a line break, so some quoted value straddles each 128 KiB block the reader cuts.
+    rows = [f'"c{index}\nnote",{15 + index % 100},{1 + index % 99}' for index in range(30_000)]
+    scored, summary, _ = run(model, "customer_id,annual_income,spending_score\n" + "\n".join(rows) + "\n")
+    assert summary["scored"] == len(scored) == 30_000
+    assert scored[-1]["customer_id"] == "c29999\nnote"
+
+
+def test_a_quote_that_never_closes_is_refused_not_skipped(model):
+    rows = [f"c{index},{15 + index % 100},{1 + index % 99}" for index in range(20_000)]
+    rows[10_000] = '"c10000,20,30'  # swallows every following line: skipping it would drop 10,000 customers
+    text = "customer_id,annual_income,spending_score\n" + "\n".join(rows) + "\n"
+    with pytest.raises(InvalidRequest, match=r"line 10002: a quote opens a value that runs over .* without closing"):
+        run(model, text, on_error="skip")
+
+
+def test_a_row_longer_than_a_read_block_is_refused(model):
+    text = "customer_id,annual_income,spending_score\n" + "c1,15,39\n" * 20_000 + "x" * 300_000 + ",15,39\n"
+    with pytest.raises(InvalidRequest, match="a row after the first 20,000 is longer than 128 KiB"):
+        run(model, text)
+
+
 def test_quoted_values_survive(model):
     text = 'name,annual_income,spending_score\n"Doe, Jane",120,90\n"say ""hi""",20,10\n'
     rows, _, output = run(model, text)

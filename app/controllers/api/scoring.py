@@ -39,9 +39,7 @@ def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
 def _stream(scored: "scoring.ScoredFile", upload: uploads.Upload) -> Iterator[bytes]:
     """The labelled file's bytes; the temporary files go when the stream ends or is abandoned."""
     try:
-        if scored.chunks is not None:
-            yield from scored.chunks
-        elif scored.path is not None:
+        if scored.path is not None:
             with scored.path.open("rb") as file:
                 while chunk := file.read(_COPY_BYTES):
                     yield chunk
