@@ -17,11 +17,19 @@ templates.env.globals["app_version"] = __version__
 
 
 @pass_context
+def url_for(context: Any, name: str, /, **path_params: Any) -> str:
+    """A route's URL as a path (with the app's root path): never built from the request's Host header, which a
+    client chooses, so a page cannot be made to point at another site."""
+    return context["request"].url_for(name, **path_params).path
+
+
+@pass_context
 def static_url(context: Any, path: str) -> str:
     """The URL of a static file, versioned by its content hash so it can be cached for a year."""
-    return str(context["request"].url_for("static", path=path)) + hashed_query(STATIC_DIR, path)
+    return url_for(context, "static", path=path) + hashed_query(STATIC_DIR, path)
 
 
+templates.env.globals["url_for"] = url_for
 templates.env.globals["static_url"] = static_url
 
 

@@ -1,4 +1,4 @@
-"""Times on pages read as people read them, while the <time> element keeps the exact value."""
+"""The page templates: times read as people read them, and links that never come from the Host header."""
 
 from app.core.templating import readable_time
 
@@ -10,3 +10,18 @@ def test_iso_times_read_in_utc_to_the_minute():
 
 def test_anything_that_is_not_a_time_is_shown_as_it_is():
     assert readable_time("unknown") == "unknown"
+
+
+def test_pages_link_by_path_never_by_the_requests_host(client):
+    page = client.get("/score", headers={"Host": "evil.example", "Accept": "text/html"})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text
+    assert 'action="/score"' in page.text and 'src="/static/js/score.js' in page.text
+
+
+def test_links_keep_the_apps_root_path(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, root_path="/segments") as client:
+        page = client.get("/", headers={"Accept": "text/html"})
+    assert 'href="/segments/static/css/app.css?v=' in page.text
