@@ -33,10 +33,16 @@ _HTTP_ERROR_TYPES = {
 }
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
 _PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
-# People get a plain sentence for server-side failures; the details (paths, commands) stay in the logs and in
-# /api/v1/health, where operators look.
+# People get a plain sentence for server-side failures, by what failed; the details (paths, commands) stay in the
+# logs and in /api/v1/health, where operators look.
+_NO_MODEL_PAGE_MESSAGE = (
+    "No segmentation model is loaded right now, so this page cannot be shown. Please try again later."
+)
 _PAGE_MESSAGES = {
-    503: "No segmentation model is loaded right now, so this page cannot be shown. Please try again later.",
+    "model_not_ready": _NO_MODEL_PAGE_MESSAGE,
+    "model_unavailable": _NO_MODEL_PAGE_MESSAGE,
+    "database_unavailable": "The prediction log cannot be read right now. Please try again later.",
+    "storage_full": "The server has no space left to keep this file, so nothing was kept. Please try again later.",
 }
 _GENERIC_PAGE_MESSAGE = "Something went wrong on our side. Please try again later."
 
@@ -53,11 +59,13 @@ def _wants_html(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
-def _html_error(scope: Scope, status_code: int, message: str, headers: dict[str, str] | None) -> Response:
+def _html_error(
+    scope: Scope, status_code: int, error_type: str, message: str, headers: dict[str, str] | None
+) -> Response:
     context = {
         "status_code": status_code,
         "title": _PAGE_TITLES.get(status_code, "Request failed"),
-        "message": message if status_code < 500 else _PAGE_MESSAGES.get(status_code, _GENERIC_PAGE_MESSAGE),
+        "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
     }
     return templates.TemplateResponse(Request(scope), "error.html", context, status_code=status_code, headers=headers)
@@ -75,7 +83,7 @@ def error_response(
     """The one error body: type, message, at most 20 details, request id, under 4 KB; never the input."""
     message = clip(message, MAX_MESSAGE_CHARS)
     if _wants_html(scope):
-        return _html_error(scope, status_code, message, headers)
+        return _html_error(scope, status_code, error_type, message, headers)
     body = {
         "type": error_type,
         "message": message,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.core.errors import InvalidRequest, SegmentationError
+from app.core.errors import InvalidRequest, SegmentationError, no_space_as
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.models.registry import ModelRegistry
@@ -272,7 +272,8 @@ def score_result_page(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
-    from app.services.scoring import score_csv  # pulls in pyarrow: imported on first use, not at start-up
+    # pulls in pyarrow: imported on first use, not at start-up
+    from app.services.scoring import NO_SPACE_FOR_OUTPUT, score_csv
 
     form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
     try:
@@ -280,7 +281,7 @@ def score_result_page(
         results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)
         token, path = results.result_path(settings.score_results_dir, name=upload.name)
         try:
-            with path.open("wb") as sink:
+            with no_space_as(NO_SPACE_FOR_OUTPUT), path.open("wb") as sink:
                 summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
         except BaseException:
             path.unlink(missing_ok=True)

@@ -125,3 +125,19 @@ def test_a_full_disk_under_file_scoring_is_a_503_that_leaves_nothing(client, dis
 
     filler.unlink()
     assert client.post("/api/v1/predict/csv", content=upload, headers={"content-type": "text/csv"}).status_code == 200
+
+
+def test_a_full_disk_under_the_score_page_shows_a_message_and_keeps_no_file(client_for, make_settings, disk):
+    results = disk / "results"
+    client = client_for(score_results_dir=results)
+    results.mkdir(exist_ok=True)
+    filler = fill(disk, leave=0)
+
+    page = client.post(
+        "/score", files={"file": ("customers.csv", CUSTOMERS.encode(), "text/csv")}, headers={"Accept": "text/html"}
+    )
+
+    assert page.status_code == 503, page.text[:300]
+    assert "no space left to keep this file, so nothing was kept" in page.text and "Traceback" not in page.text
+    assert sorted(path.name for path in disk.rglob("*") if path.is_file()) == ["filler"]
+    filler.unlink()
