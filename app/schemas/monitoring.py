@@ -149,6 +149,7 @@ class PredictionVolume(BaseModel):
 
     model_config = example_config(
         {
+            "model_version": "20261128.010000-1a2b3c4d",
             "since": "2026-11-27T00:00:00+00:00",
             "until": "2026-11-28T01:00:00+00:00",
             "bucket": "hour",
@@ -159,6 +160,7 @@ class PredictionVolume(BaseModel):
         }
     )
 
+    model_version: str = Field(description="The version whose predictions are counted: the one that answered.")
     since: datetime
     until: datetime
     bucket: Literal["hour", "day"]

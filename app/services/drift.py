@@ -310,8 +310,8 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     }
     if len(window) < MIN_WINDOW:
         message = (
-            f"Only {len(window)} logged predictions in the window: drift checks need at least {MIN_WINDOW}, "
-            "so there is no verdict yet."
+            f"Only {len(window)} predictions logged by this model version: drift checks need at least "
+            f"{MIN_WINDOW}, so there is no verdict yet."
         )
         return base | {"status": INSUFFICIENT, "messages": [message]}
     if reference is None:

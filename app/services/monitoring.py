@@ -6,16 +6,19 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.errors import DatabaseUnavailable
+from app.core.errors import DatabaseUnavailable, InvalidRequest
 from app.db.models import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.services.drift import DEFAULT_WINDOW, Window, drift_report
 
 DEFAULT_SINCE = timedelta(days=7)
+# Drift reads the served version's predictions among this many newest rows: enough for any window, and a bound
+# on the rows scanned when that version has had little traffic.
+MAX_SCANNED_ROWS = 200_000
 # Most rows read for the volume series; older ones in the range are left out (the response says so).
 MAX_VOLUME_ROWS = 500_000
 # Up to this span the series is hourly, beyond it daily.
@@ -42,14 +45,23 @@ def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
 
 
 @_database_errors
-def recent_window(session: Session, *, size: int = DEFAULT_WINDOW) -> Window:
-    """The last `size` logged predictions, oldest first."""
+def recent_window(session: Session, *, model_version: str, size: int = DEFAULT_WINDOW) -> Window:
+    """The last `size` predictions `model_version` logged, among the newest MAX_SCANNED_ROWS rows, oldest first.
+
+    Only that version's: another version's segment ids mean other segments, and its traffic is not what this
+    version sees. The scan is bounded by primary key, so a version with little traffic in a long log stays cheap.
+    """
     log = PredictionLog
-    rows = session.execute(
-        select(log.created_at, log.inputs, log.segment_id, log.is_atypical, log.out_of_range)
-        .order_by(log.id.desc())
-        .limit(size)
-    ).all()[::-1]
+    newest = session.scalar(select(func.max(log.id)))
+    if newest is None:
+        rows = []
+    else:
+        rows = session.execute(
+            select(log.created_at, log.inputs, log.segment_id, log.is_atypical, log.out_of_range)
+            .where(log.model_version == model_version, log.id > newest - MAX_SCANNED_ROWS)
+            .order_by(log.id.desc())
+            .limit(size)
+        ).all()[::-1]
     names = sorted({name for row in rows for name in row.inputs})
     inputs = {name: np.array([row.inputs.get(name, np.nan) for row in rows], dtype=np.float64) for name in names}
     return Window(
@@ -65,7 +77,7 @@ def recent_window(session: Session, *, size: int = DEFAULT_WINDOW) -> Window:
 
 def drift(session: Session, model: SegmentationModel, *, window: int = DEFAULT_WINDOW) -> dict[str, Any]:
     """The drift report of the last `window` logged predictions against the model's training reference."""
-    return drift_report(model, recent_window(session, size=window))
+    return drift_report(model, recent_window(session, model_version=model.version, size=window))
 
 
 def _utc(moment: datetime) -> datetime:
@@ -76,15 +88,18 @@ def _utc(moment: datetime) -> datetime:
 def prediction_volume(
     session: Session, model: SegmentationModel, *, since: datetime | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Logged predictions per segment per hour (spans up to two days) or per day, from `since` (default 7 days)."""
+    """The model's logged predictions per segment per hour (spans up to two days) or per day, from `since`
+    (default 7 days)."""
     now = _utc(now or datetime.now(UTC))
     since = _utc(since) if since else now - DEFAULT_SINCE
+    if since > now:
+        raise InvalidRequest(f"since ({since.isoformat()}) is later than now ({now.isoformat()})")
     step = timedelta(hours=1) if now - since <= HOURLY_SPAN else timedelta(days=1)
     since = max(since, now - (MAX_BUCKETS - 1) * step)
     log = PredictionLog
     rows = session.execute(
         select(log.created_at, log.segment_id)
-        .where(log.created_at >= since)
+        .where(log.created_at >= since, log.model_version == model.version)
         .order_by(log.id.desc())
         .limit(MAX_VOLUME_ROWS + 1)
     ).all()
@@ -101,6 +116,7 @@ def prediction_volume(
         if 0 <= bucket < n_buckets:
             counts[bucket, column[segment_id]] += 1
     return {
+        "model_version": model.version,
         "since": since.isoformat(),
         "until": now.isoformat(),
         "bucket": "hour" if step == timedelta(hours=1) else "day",

@@ -3,7 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
+from app.db.models import PredictionLog
 from app.models.synthetic import generate_customers
 
 COLUMNS = {"Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score"}
@@ -63,6 +65,29 @@ def test_income_shift_drifts_income_and_segment_mix(log_client, model):
     assert any("consider retraining" in message for message in body["messages"])
 
 
+def served_by_another_version(client) -> None:
+    """Mark every prediction logged so far as another model version's, as after an activation."""
+    with client.app.state.db_engine.begin() as connection:
+        connection.execute(update(PredictionLog).values(model_version="20260101.000000-0ther"))
+
+
+def test_drift_and_volume_count_only_the_served_versions_predictions(log_client, model):
+    std = model.info["data_stats"]["annual_income"]["std"]
+    feed(log_client, customers(2_000, seed=5, income_shift=std))
+    served_by_another_version(log_client)
+
+    empty = log_client.get("/api/v1/monitoring/drift?window=2000").json()
+    assert (empty["status"], empty["window"]["size"]) == ("insufficient data", 0)
+    assert "Only 0 predictions logged by this model version" in empty["messages"][0]
+    assert log_client.get("/api/v1/monitoring/predictions").json()["total"] == 0
+
+    feed(log_client, customers(600, seed=6))
+    body = log_client.get("/api/v1/monitoring/drift?window=2000").json()
+    assert (body["status"], body["window"]["size"]) == ("stable", 600)
+    volume = log_client.get("/api/v1/monitoring/predictions").json()
+    assert (volume["total"], volume["model_version"]) == (600, model.version)
+
+
 def test_window_takes_only_the_latest_predictions(log_client, model):
     std = model.info["data_stats"]["annual_income"]["std"]
     feed(log_client, customers(2_000, seed=5, income_shift=std))
@@ -95,7 +120,9 @@ def test_prediction_volume_counts_per_segment_and_hour(log_client):
     assert hourly["bucket"] == "hour"
     assert hourly["total"] >= 300
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    assert log_client.get("/api/v1/monitoring/predictions", params={"since": future}).json()["total"] == 0
+    later = log_client.get("/api/v1/monitoring/predictions", params={"since": future})
+    assert later.status_code == 422
+    assert "is later than now" in later.json()["message"]
 
 
 @pytest.mark.parametrize("since", ["yesterday", "0.5", "1700000000", "2026-13-01"])
@@ -113,3 +140,16 @@ def test_an_old_since_is_capped_at_400_buckets(log_client):
 
 def test_reference_is_not_in_model_info(log_client):
     assert "drift_reference" not in log_client.get("/api/v1/model/info").json()
+
+
+def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch):
+    from app.services import monitoring
+
+    feed(log_client, customers(600, seed=6))
+    served_by_another_version(log_client)
+    feed(log_client, customers(300, seed=7))
+    monkeypatch.setattr(monitoring, "MAX_SCANNED_ROWS", 700)
+    # The newest 700 rows: the served version's 300 and 400 of the other's; none of the older ones are read.
+    assert log_client.get("/api/v1/monitoring/drift?window=2000").json()["window"]["size"] == 300
+    monkeypatch.setattr(monitoring, "MAX_SCANNED_ROWS", 200)
+    assert log_client.get("/api/v1/monitoring/drift?window=2000").json()["window"]["size"] == 200

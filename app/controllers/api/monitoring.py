@@ -17,7 +17,8 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
     "/drift",
     response_model=DriftResponse,
     summary="Drift of recent predictions",
-    description="Compares the last `window` logged predictions with the model's training data: per feature PSI, KS "
+    description="Compares the last `window` predictions the served model version logged (another version's are left "
+    "out) with its training data: per feature PSI, KS "
     "and Wasserstein/std; the segment mix (PSI and chi-squared); atypical and out-of-range rates. Each check and the "
     "top-level `status` is `stable`, `watch` or `drift`, or `insufficient data` for a small window.",
     responses=error_responses(422, 503),
@@ -35,9 +36,10 @@ def drift(
     "/predictions",
     response_model=PredictionVolume,
     summary="Prediction volume per segment",
-    description="Logged predictions per segment, per hour for spans up to two days and per day beyond, since "
-    "`since` (ISO 8601; default: seven days ago; a time without a zone is UTC). At most 400 buckets are returned: "
-    "an older `since` is moved forward.",
+    description="The served model version's logged predictions per segment (another version's segment ids name "
+    "other segments), per hour for spans up to two days and per day beyond, since `since` (ISO 8601; default: seven "
+    "days ago; a time without a zone is UTC; later than now is a 422). At most 400 buckets are returned: an older "
+    "`since` is moved forward.",
     responses=error_responses(422, 503),
 )
 def predictions(
