@@ -63,6 +63,7 @@ def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> 
 @router.post("/score", response_class=HTMLResponse)
 async def score_upload(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
+    upload: uploads.Upload | None = None
     try:
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
         log = prediction_log_target(request)
@@ -71,7 +72,9 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
         )
         status = 200
     except _UPLOAD_ERRORS as exc:
-        context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message)
+        # The form comes back as it was sent, so fixing one option does not mean choosing the others again.
+        form = pages.score_form_fields(upload.fields) if upload is not None else None
+        context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message, form=form)
         status = exc.status_code
     return templates.TemplateResponse(request, "score.html", context, status_code=status)
 

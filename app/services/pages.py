@@ -231,6 +231,11 @@ def profile_text(profile: dict[str, Any] | None) -> str:
 SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
 
 
+def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
+    """The upload form's options as the user sent them, over the defaults (to show the form again as it was)."""
+    return {**SCORE_FORM_DEFAULTS, **{key: value for key, value in fields.items() if key in SCORE_FORM_DEFAULTS}}
+
+
 def score_form_page(
     model: SegmentationModel, *, max_upload_bytes: int, error: str | None = None, form: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -275,7 +280,7 @@ def score_result_page(
     # pulls in pyarrow: imported on first use, not at start-up
     from app.services.scoring import NO_SPACE_FOR_OUTPUT, score_csv
 
-    form = {**SCORE_FORM_DEFAULTS, **{k: v for k, v in upload.fields.items() if k in SCORE_FORM_DEFAULTS}}
+    form = score_form_fields(upload.fields)
     try:
         options = _score_options(upload.fields)
         results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)

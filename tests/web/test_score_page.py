@@ -84,3 +84,21 @@ def test_old_results_are_purged(tmp_path):
     assert results.purge_results(tmp_path, max_age_seconds=60, now=path.stat().st_mtime + 30) == 0
     assert results.purge_results(tmp_path, max_age_seconds=60, now=path.stat().st_mtime + 61) == 1
     assert results.find_result(tmp_path, token) is None
+
+
+def test_form_keeps_the_chosen_options_after_an_error(client):
+    page = post_file(
+        client,
+        b"ref;revenue;score\nA;120;90\n",
+        on_error="skip",
+        delimiter="semicolon",
+        income_column="revenue",
+        spending_column="spend",
+        id_column="ref",
+    )
+    assert page.status_code == 422
+    assert "names &#39;spend&#39; for spending_score" in page.text
+    assert '<option value="skip" selected>' in page.text and '<option value="semicolon" selected>' in page.text
+    for field, value in [("income_column", "revenue"), ("spending_column", "spend"), ("id_column", "ref")]:
+        assert f'name="{field}" type="text" maxlength="200" value="{value}"' in page.text
+    assert '<details class="options" open>' in page.text
