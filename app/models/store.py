@@ -227,26 +227,31 @@ class VersionStore:
             self._activate_locked(version, reason=reason, key=key)
             return True
 
+    def rollback_target(self) -> str:
+        """The version a rollback would activate now; VersionConflict saying why when there is none."""
+        current = self.active_version()
+        if current is None:
+            raise VersionConflict("no version is active, so there is nothing to roll back from")
+        # Entries from a version to itself (recorded before re-activation was refused) are no step back.
+        previous = next(
+            (
+                entry.get("from")
+                for entry in reversed(self.history())
+                if entry.get("to") == current and entry.get("from") != current
+            ),
+            None,
+        )
+        if previous is None:
+            raise VersionConflict(f"the history has no version that was active before {current}")
+        if previous not in self.versions():
+            raise VersionConflict(f"the previously active version {previous} has been deleted")
+        return previous
+
     def rollback(self, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
         """Go back to the version that was active before the current one, from the history."""
         with self.lock():
-            current = self.active_version()
-            if current is None:
-                raise VersionConflict("no version is active, so there is nothing to roll back from")
-            # Entries from a version to itself (recorded before re-activation was refused) are no step back.
-            previous = next(
-                (
-                    entry.get("from")
-                    for entry in reversed(self.history())
-                    if entry.get("to") == current and entry.get("from") != current
-                ),
-                None,
-            )
-            if previous is None:
-                raise VersionConflict(f"the history has no version that was active before {current}")
-            if previous not in self.versions():
-                raise VersionConflict(f"the previously active version {previous} has been deleted")
-            return self._activate_locked(previous, reason=reason or f"rollback from {current}", key=key)
+            previous = self.rollback_target()
+            return self._activate_locked(previous, reason=reason or f"rollback from {self.active_version()}", key=key)
 
     def delete(self, version: str) -> None:
         """Remove a version that is not active (409 for the active one)."""

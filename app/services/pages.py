@@ -406,6 +406,14 @@ def _heatmap(comparison: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _rollback_offer(registry: ModelRegistry) -> dict[str, str]:
+    """The version the rollback button would activate, or why there is none (the page then shows no button)."""
+    try:
+        return {"to": registry.store.rollback_target()}
+    except SegmentationError as exc:
+        return {"unavailable": exc.message}
+
+
 def models_page(registry: ModelRegistry, *, compare: str | None, with_version: str | None) -> dict[str, Any]:
     """The versions list, and a comparison of two of them when asked."""
     from app.services import lifecycle
@@ -415,6 +423,7 @@ def models_page(registry: ModelRegistry, *, compare: str | None, with_version: s
         "active": "models",
         "listing": listing,
         "history": list(reversed(lifecycle.history(registry=registry)["entries"]))[:10],
+        "rollback": _rollback_offer(registry),
         "compare": compare,
         "with_version": with_version or "active",
         "comparison": None,

@@ -58,8 +58,35 @@ def test_models_page_lists_compares_trains_and_activates(browser, models_server,
     page.once("dialog", lambda dialog: dialog.accept())
     page.click(f'button[data-action="activate"][data-version="{second}"]')
     expect(page.locator(f'tr[data-version="{second}"] [data-role="active-badge"]')).to_be_visible(timeout=20_000)
+
+    # Now there is a version to go back to: the button names it, and rolls back to it.
+    rollback = page.locator('button[data-action="rollback"]')
+    expect(rollback).to_contain_text(first)
+    page.fill("#admin-key", KEY)
+    page.once("dialog", lambda dialog: dialog.accept())
+    rollback.click()
+    expect(page.locator(f'tr[data-version="{first}"] [data-role="active-badge"]')).to_be_visible(timeout=20_000)
     assert watch.errors == [] and watch.foreign_requests() == []
     context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [375, 1280])
+def test_every_versions_action_is_on_screen_and_rollback_only_when_possible(browser, models_server, width):
+    url, first, second = models_server
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{url}/models")
+    for version in (first, second):
+        compare = page.locator(f'tr[data-version="{version}"] a.button')
+        box = compare.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (version, box)
+    activate = page.locator(f'button[data-action="activate"][data-version="{second}"]').bounding_box()
+    assert activate["x"] + activate["width"] <= width
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The first version has been active since the start: there is nothing before it.
+    expect(page.locator('button[data-action="rollback"]')).to_have_count(0)
+    expect(page.locator('[data-role="no-rollback"]')).to_contain_text("Nothing to roll back to")
+    page.close()
 
 
 @pytest.mark.slow

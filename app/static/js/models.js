@@ -41,8 +41,9 @@
     });
   });
 
+  // The button is only there when the history has a version to go back to.
   var rollback = document.querySelector('[data-action="rollback"]');
-  rollback.addEventListener("click", function () {
+  if (rollback) rollback.addEventListener("click", function () {
     if (needKey(actionStatus)) { return; }
     if (!window.confirm("Roll back to the previously active version?")) { return; }
     post("/api/v1/models/rollback?reason=" + encodeURIComponent("rolled back on the models page"))
