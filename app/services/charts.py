@@ -9,8 +9,9 @@ import numpy as np
 from app.models.model import SegmentationModel
 from app.utils.scales import LinearScale, covering_ticks, nice_ticks
 
-# One colour and one shape per segment id, used by every chart, legend and result card.
-# Okabe-Ito colours stay distinguishable with the common colour-vision deficiencies.
+# One colour and one shape per segment id, used by every chart, legend and result card: as many of each as the
+# largest k (K_RANGE), so no two segments share either. Okabe-Ito colours come first; they stay distinguishable
+# with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#7A6A00", "#444444", "#8C564B", "#5E3C99")
 SHAPES = {
     "circle": "M-5,0a5,5 0 1,0 10,0a5,5 0 1,0 -10,0Z",
@@ -18,6 +19,11 @@ SHAPES = {
     "triangle": "M0,-5.5L5.5,4.5H-5.5Z",
     "diamond": "M0,-6L6,0L0,6L-6,0Z",
     "inverted triangle": "M0,5.5L5.5,-4.5H-5.5Z",
+    "star": "M0,-6.5L1.65,-2.27L6.18,-2.01L2.66,0.87L3.82,5.26L0,2.8L-3.82,5.26L-2.66,0.87L-6.18,-2.01L-1.65,-2.27Z",
+    "cross": "M-2,-6h4v4h4v4h-4v4h-4v-4h-4v-4h4Z",
+    "hourglass": "M-5,-5.5H5L0,0L5,5.5H-5L0,0Z",
+    "hexagon": "M5.5,0L2.75,4.76L-2.75,4.76L-5.5,0L-2.75,-4.76L2.75,-4.76Z",
+    "pentagon": "M0,-5.8L5.52,-1.79L3.41,4.69L-3.41,4.69L-5.52,-1.79Z",
 }
 SHAPE_ORDER = tuple(SHAPES)
 MAP_FEATURES = ["annual_income", "spending_score"]

@@ -1,8 +1,12 @@
 """Chart geometry: regions agree with the model, markers sit where the data says, styles follow stable ids."""
 
+from dataclasses import replace
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from app.models.clustering import K_RANGE
 from app.services import charts
 
 
@@ -65,6 +69,15 @@ def test_styles_are_unique_and_keyed_by_segment_id(model):
     assert len({style.colour for style in styles}) == len(styles)
     assert len({style.shape for style in styles}) == len(styles)
     assert styles[1].segment_id == 1 and styles[1].colour == charts.PALETTE[1]
+
+
+def test_no_two_segments_share_a_colour_or_a_shape_for_any_k(model):
+    assert len(charts.PALETTE) == len(set(charts.PALETTE)) >= max(K_RANGE)
+    assert len(set(charts.SHAPES.values())) == len(charts.SHAPES) >= max(K_RANGE)
+    for k in K_RANGE:
+        segments = [replace(model.segments[0], segment_id=segment_id) for segment_id in range(k)]
+        styles = charts.segment_styles(SimpleNamespace(segments=segments))  # styles read only the segments
+        assert len({style.shape for style in styles}) == len({style.colour for style in styles}) == k
 
 
 def test_k_chart_marks_the_chosen_k(model):
