@@ -112,7 +112,8 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
     entries = model.info.get("k_selection") or []
     if len(entries) < 2:
         return None
-    left, right, top, bottom = 88, 100, 24, 72
+    # The top margin holds the "chosen k" label above the plot, clear of both axes' top tick labels.
+    left, right, top, bottom = 88, 100, 44, 72
     ks = [entry["k"] for entry in entries]
     inertia = [entry["inertia"] for entry in entries]
     silhouette = [entry["silhouette"] for entry in entries]
@@ -138,8 +139,15 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
             {"k": k, "value": v, "x": round(x(k), 2), "y": round(y_silhouette(max(v, 0)), 2)}
             for k, v in zip(ks, silhouette, strict=True)
         ],
-        "chosen": {"k": chosen, "x": round(x(chosen), 2)} if chosen in ks else None,
+        "chosen": _chosen_k_mark(chosen, x, left, width - right) if chosen in ks else None,
     }
+
+
+def _chosen_k_mark(k: int, x: LinearScale, left: float, right: float) -> dict[str, Any]:
+    """The chosen k's line, and its label running inwards from it (so it never runs off the plot's side)."""
+    at = round(x(k), 2)
+    inwards = "end" if at > (left + right) / 2 else "start"
+    return {"k": k, "x": at, "anchor": inwards, "label_x": at - 6 if inwards == "end" else at + 6}
 
 
 def map_position(chart: dict[str, Any], annual_income: float, spending_score: float) -> dict[str, Any]:

@@ -88,6 +88,14 @@ def test_k_chart_marks_the_chosen_k(model):
     assert best["y"] == min(p["y"] for p in chart["silhouette"])  # highest value is drawn highest
 
 
+@pytest.mark.parametrize(("k", "anchor"), [(2, "start"), (5, "start"), (7, "end"), (10, "end")])
+def test_chosen_k_label_runs_inwards_from_its_line(k, anchor):
+    x = charts.LinearScale(2, 10, 88, 460)
+    mark = charts._chosen_k_mark(k, x, 88, 460)
+    assert (mark["k"], mark["anchor"]) == (k, anchor)
+    assert mark["label_x"] == mark["x"] + (6 if anchor == "start" else -6)
+
+
 def test_k_chart_points_stay_within_the_labelled_axes(model):
     chart = charts.k_selection_chart(model)
     # Screen y grows downwards: no point may sit above the top tick label of its axis (k = 2 used to).

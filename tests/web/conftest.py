@@ -84,6 +84,20 @@ class PageWatch:
         return [url for url in self.requests if not url.startswith(local)]
 
 
+# Rendered size in CSS pixels of every text in every chart: font size times the SVG's scale on screen.
+CHART_TEXT_SIZES = """() => [...document.querySelectorAll('svg.chart text')].map(t => {
+  const scale = t.ownerSVGElement.getScreenCTM().a;
+  return [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize) * scale];
+})"""
+
+
+def small_chart_text(page, minimum: float = 11) -> list[tuple[str, float]]:
+    """Chart texts drawn smaller than `minimum` CSS pixels on the page (asserting the page has chart text)."""
+    sizes = page.evaluate(CHART_TEXT_SIZES)
+    assert sizes, page.url
+    return [(text, round(size, 1)) for text, size in sizes if size < minimum]
+
+
 def move_sliders(page, income_steps: int, spending_steps: int) -> None:
     """Move the income and spending sliders right by so many steps each, with the keyboard."""
     for slider, steps in (("#annual_income-slider", income_steps), ("#spending_score-slider", spending_steps)):

@@ -7,16 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.live_server import live_server
-from tests.web.conftest import PageWatch, move_sliders
+from tests.web.conftest import PageWatch, move_sliders, small_chart_text
 
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 NAME = '#result [data-field="segment_name"]'
-
-# Rendered size in CSS pixels of every text in every chart: font size times the SVG's scale on screen.
-CHART_TEXT_SIZES = """() => [...document.querySelectorAll('svg.chart text')].map(t => {
-  const scale = t.ownerSVGElement.getScreenCTM().a;
-  return [t.textContent.trim(), parseFloat(getComputedStyle(t).fontSize) * scale];
-})"""
 
 
 @pytest.fixture
@@ -138,10 +132,7 @@ def test_with_javascript_the_intro_promises_live_updates(page, base_url):
 def test_phone_charts_tables_and_navigation_are_readable(phone, base_url, screenshots):
     for path in ("/", "/about"):
         phone.goto(base_url + path)
-        sizes = phone.evaluate(CHART_TEXT_SIZES)
-        assert sizes, path
-        small = [(text, round(size, 1)) for text, size in sizes if size < 11]
-        assert small == [], (path, small)
+        assert small_chart_text(phone) == [], path
         links = phone.locator(".nav-list a:visible")  # API docs moves to the footer on phones
         tops = set()
         for index in range(links.count()):
@@ -164,8 +155,7 @@ def test_phone_charts_tables_and_navigation_are_readable(phone, base_url, screen
 def test_desktop_chart_text_is_readable(page, base_url):
     for path in ("/", "/about"):
         page.goto(base_url + path)
-        sizes = page.evaluate(CHART_TEXT_SIZES)
-        assert sizes and min(size for _, size in sizes) >= 11, path
+        assert small_chart_text(page) == [], path
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from app.models.synthetic import generate_customers
 from tests.live_server import live_server
-from tests.web.conftest import PageWatch
+from tests.web.conftest import PageWatch, small_chart_text
 
 
 @pytest.fixture
@@ -78,6 +78,7 @@ def test_monitoring_with_drifted_data_shows_charts_and_statuses(browser, fresh_s
             expect(page.locator(".histogram")).to_have_count(2)
             expect(page.locator("#hist-annual_income .bar-current")).to_have_count(10)
             expect(page.locator("#mix-chart g[data-segment-id]")).to_have_count(5)
+            assert small_chart_text(page) == [], width
             # Readable on a phone: nothing but the scrollable table regions is wider than the screen.
             overflow = page.evaluate("document.documentElement.scrollWidth")
             assert overflow <= width
