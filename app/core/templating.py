@@ -45,3 +45,11 @@ def readable_time(value: Any) -> str:
 
 
 templates.env.filters["readable_time"] = readable_time
+
+
+def p_value(value: float) -> str:
+    """A p-value as statisticians write it: three decimals, and "< 0.001" rather than a misleading 0.000."""
+    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+
+
+templates.env.filters["p_value"] = p_value

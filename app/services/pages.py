@@ -288,6 +288,9 @@ def score_result_page(
         try:
             with no_space_as(NO_SPACE_FOR_OUTPUT), path.open("wb") as sink:
                 summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
+            if summary.rows == 0 and summary.skipped == 0:
+                # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
+                raise InvalidRequest("the file has a header but no customer rows below it")
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -1,6 +1,6 @@
 """The page templates: times read as people read them, and links that never come from the Host header."""
 
-from app.core.templating import readable_time
+from app.core.templating import p_value, readable_time
 
 
 def test_iso_times_read_in_utc_to_the_minute():
@@ -25,3 +25,10 @@ def test_links_keep_the_apps_root_path(app):
     with TestClient(app, root_path="/segments") as client:
         page = client.get("/", headers={"Accept": "text/html"})
     assert 'href="/segments/static/css/app.css?v=' in page.text
+
+
+def test_p_values_never_read_as_zero():
+    assert p_value(0.0) == "< 0.001"
+    assert p_value(0.000999) == "< 0.001"
+    assert p_value(0.001) == "= 0.001"
+    assert p_value(0.25) == "= 0.250"

@@ -102,3 +102,13 @@ def test_form_keeps_the_chosen_options_after_an_error(client):
     for field, value in [("income_column", "revenue"), ("spending_column", "spend"), ("id_column", "ref")]:
         assert f'name="{field}" type="text" maxlength="200" value="{value}"' in page.text
     assert '<details class="options" open>' in page.text
+
+
+def test_a_header_only_file_is_explained_not_charted(client):
+    kept = client.app.state.settings.score_results_dir
+    before = set(kept.iterdir()) if kept.exists() else set()
+    page = post_file(client, b"Annual Income (k$),Spending Score (1-100)\n")
+    assert page.status_code == 422
+    assert "the file has a header but no customer rows below it" in page.text
+    assert DOWNLOAD.search(page.text) is None
+    assert set(kept.iterdir()) == before  # no empty labelled file kept for download
