@@ -171,11 +171,11 @@ class StorageFull(SegmentationError):
 
 
 @contextmanager
-def no_space_as(message: str) -> Iterator[None]:
-    """Turn a full disk (ENOSPC, EDQUOT) inside the block into StorageFull(message); other OS errors pass."""
+def no_space_as(message: str, error: type[SegmentationError] = StorageFull) -> Iterator[None]:
+    """Turn a full disk (ENOSPC, EDQUOT) inside the block into `error(message)`; other OS errors pass."""
     try:
         yield
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        raise StorageFull(message) from None
+        raise error(message) from None

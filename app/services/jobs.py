@@ -19,14 +19,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict
+from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict, no_space_as
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
 from app.models.features import FEATURES, PUBLIC_HEADER
@@ -97,18 +96,13 @@ def check_upload_header(path: Path, features: list[str]) -> None:
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {expected}")
 
 
-@contextmanager
-def job_files(root: Path) -> Iterator[None]:
-    """Turn a full disk while a job's files are written (upload, state) into a one-line 503, not a 500."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        logger.error("training job files not written under %s: %s", root, exc)
-        raise ModelStoreError(
-            f"no space left for training jobs in '{root.name}', so no job was started; free some space and try again"
-        ) from None
+def job_files(root: Path) -> AbstractContextManager[None]:
+    """Turn a full disk while a job's files are written (upload, state) into a one-line 503 (logged by the error
+    handler), not a 500."""
+    return no_space_as(
+        f"no space left for training jobs in '{root.name}', so no job was started; free some space and try again",
+        ModelStoreError,
+    )
 
 
 class JobStore:
