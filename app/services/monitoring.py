@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.errors import DatabaseUnavailable, InvalidRequest
+from app.core.errors import DatabaseUnavailable
 from app.db.models import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.services.drift import DEFAULT_WINDOW, Window, drift_report
@@ -92,8 +92,8 @@ def prediction_volume(
     (default 7 days)."""
     now = _utc(now or datetime.now(UTC))
     since = _utc(since) if since else now - DEFAULT_SINCE
-    if since > now:
-        raise InvalidRequest(f"since ({since.isoformat()}) is later than now ({now.isoformat()})")
+    # A since in the future (a client's clock ahead of ours) is an empty range ending now, not an error.
+    since = min(since, now)
     step = timedelta(hours=1) if now - since <= HOURLY_SPAN else timedelta(days=1)
     since = max(since, now - (MAX_BUCKETS - 1) * step)
     log = PredictionLog

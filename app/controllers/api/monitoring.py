@@ -38,8 +38,8 @@ def drift(
     summary="Prediction volume per segment",
     description="The served model version's logged predictions per segment (another version's segment ids name "
     "other segments), per hour for spans up to two days and per day beyond, since `since` (ISO 8601; default: seven "
-    "days ago; a time without a zone is UTC; later than now is a 422). At most 400 buckets are returned: an older "
-    "`since` is moved forward.",
+    "days ago; a time without a zone is UTC; a time after now gives an empty range ending now). At most 400 buckets "
+    "are returned: an older `since` is moved forward.",
     responses=error_responses(422, 503),
 )
 def predictions(
