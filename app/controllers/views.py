@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -9,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, SettingsDep, prediction_log_target
 from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
+from app.schemas.common import DIGITS_ONLY
 from app.services import monitoring, pages, results, uploads
 from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
 
@@ -93,7 +95,7 @@ def monitoring_dashboard(
     request: Request,
     model: SegmenterDep,
     session: SessionDep,
-    window: Annotated[int, Query(ge=1, le=MAX_WINDOW)] = DEFAULT_WINDOW,
+    window: Annotated[int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = DEFAULT_WINDOW,
 ) -> HTMLResponse:
     """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
     report = monitoring.drift(session, model, window=window)

@@ -1,8 +1,24 @@
 """Shared schema pieces: the one error shape every API error uses, and examples for /docs."""
 
+import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _digits_only(value: object) -> object:
+    """Refuse text pydantic would read as a number but people would not write: " 1", "\\r1", "1_0", "١"."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("expected a whole number written with the digits 0-9")
+    return value
+
+
+# For a whole number in a path or query: only the digits 0-9, as the schema's "integer" promises. Bounds go before
+# it as annotated_types (Annotated[int, Ge(1), DIGITS_ONLY, Query(...)]): after it, or in Query(ge=...), pydantic
+# writes them into the OpenAPI schema as "ge" instead of "minimum".
+DIGITS_ONLY = BeforeValidator(_digits_only)
 
 
 def example_config(example: dict[str, Any], **config: Any) -> ConfigDict:

@@ -95,7 +95,7 @@ def test_window_takes_only_the_latest_predictions(log_client, model):
     assert log_client.get("/api/v1/monitoring/drift?window=500").json()["status"] == "stable"
 
 
-@pytest.mark.parametrize("window", ["0", "-1", "100001", "abc", "1.5"])
+@pytest.mark.parametrize("window", ["0", "-1", "100001", "abc", "1.5", "%205", "%0D5", "1_0", "%D9%A5"])
 def test_bad_window_is_a_422(log_client, window):
     response = log_client.get(f"/api/v1/monitoring/drift?window={window}")
     assert response.status_code == 422
@@ -153,3 +153,8 @@ def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch
     assert log_client.get("/api/v1/monitoring/drift?window=2000").json()["window"]["size"] == 300
     monkeypatch.setattr(monitoring, "MAX_SCANNED_ROWS", 200)
     assert log_client.get("/api/v1/monitoring/drift?window=2000").json()["window"]["size"] == 200
+
+
+def test_window_bounds_are_in_the_openapi_schema(log_client):
+    (window,) = log_client.get("/openapi.json").json()["paths"]["/api/v1/monitoring/drift"]["get"]["parameters"]
+    assert (window["schema"]["minimum"], window["schema"]["maximum"]) == (1, 100_000)

@@ -47,6 +47,13 @@ def test_one_cluster_combines_statistics_and_info(client):
     assert body["size"] > 0 and body["marketing_strategy"]
 
 
+@pytest.mark.parametrize("segment_id", ["%0D1", "%201", "1_0", "%D9%A1", "1.0", "-1"])
+def test_a_segment_id_is_digits_only(client, segment_id):
+    response = client.get(f"/api/v1/clusters/{segment_id}")
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"
+
+
 def test_model_info(client, model):
     response = client.get("/api/v1/model/info")
     assert response.status_code == 200

@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Query
 
 from app.controllers.deps import SegmenterDep, SessionDep
-from app.schemas.common import error_responses
+from app.schemas.common import DIGITS_ONLY, error_responses
 from app.schemas.monitoring import DriftResponse, IsoDateTime, PredictionVolume
 from app.services import monitoring
 from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
@@ -26,7 +27,9 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 def drift(
     model: SegmenterDep,
     session: SessionDep,
-    window: Annotated[int, Query(ge=1, le=MAX_WINDOW, description="How many recent predictions.")] = DEFAULT_WINDOW,
+    window: Annotated[
+        int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query(description="How many recent predictions.")
+    ] = DEFAULT_WINDOW,
 ) -> dict[str, Any]:
     """Drift checks of the last `window` logged predictions."""
     return monitoring.drift(session, model, window=window)

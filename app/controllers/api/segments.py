@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
+from annotated_types import Ge
 from fastapi import APIRouter, Path
 
 from app.controllers.deps import SegmenterDep
-from app.schemas.common import error_responses
+from app.schemas.common import DIGITS_ONLY, error_responses
 from app.schemas.model import ClustersInfoResponse, ClustersResponse, SegmentDetail
 from app.services import segments
 
@@ -46,7 +47,8 @@ async def segment_descriptions(model: SegmenterDep) -> dict:
     responses=error_responses(404, 422),
 )
 async def segment_detail(
-    segment_id: Annotated[int, Path(description="Stable segment id.", examples=[1])], model: SegmenterDep
+    segment_id: Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])],
+    model: SegmenterDep,
 ) -> dict:
     """One segment by stable id."""
     return segments.segment_detail(model, segment_id=segment_id)
