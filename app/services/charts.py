@@ -113,7 +113,7 @@ def k_selection_chart(model: SegmentationModel, *, width: int = 560, height: int
     if len(entries) < 2:
         return None
     # The top margin holds the "chosen k" label above the plot, clear of both axes' top tick labels.
-    left, right, top, bottom = 88, 100, 44, 72
+    left, right, top, bottom = 88, 100, 44, 84
     ks = [entry["k"] for entry in entries]
     inertia = [entry["inertia"] for entry in entries]
     silhouette = [entry["silhouette"] for entry in entries]
@@ -170,24 +170,26 @@ def map_position(chart: dict[str, Any], annual_income: float, spending_score: fl
 def segment_bars(segments: list[dict[str, Any]], model: SegmentationModel, *, width: int = 440) -> dict[str, Any]:
     """Geometry of a horizontal bar chart of customers per segment (share of the scored file)."""
     styles = {style.segment_id: style for style in segment_styles(model)}
-    left, right, bar_height, gap, top = 140, 90, 26, 12, 8
+    # Names sit above their bars, not beside them: at a phone's text size a name beside the bar ran off the chart.
+    left, right, label_height, bar_height, gap, top = 2, 130, 22, 20, 10, 4
     plot_width = width - left - right
     bars = []
     for index, segment in enumerate(segments):
-        y = top + index * (bar_height + gap)
+        y = top + index * (label_height + bar_height + gap) + label_height
         bars.append(
             {
                 "y": y,
                 "height": bar_height,
                 "width": round(max(segment["share"] * plot_width, 0), 2),
-                "label_y": y + bar_height / 2 + 4,
+                "label_y": y - 6,
+                "value_y": y + bar_height / 2,
                 "style": styles[segment["segment_id"]],
                 "segment": segment,
             }
         )
     return {
         "width": width,
-        "height": top + len(segments) * (bar_height + gap),
+        "height": top + len(segments) * (label_height + bar_height + gap),
         "left": left,
         "plot_width": plot_width,
         "bars": bars,

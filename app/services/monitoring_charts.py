@@ -10,7 +10,9 @@ from app.utils.scales import LinearScale, nice_ticks
 # Narrow view boxes keep chart text readable when a phone scales them to 375 px.
 VOLUME_SIZE = (420, 240)
 HISTOGRAM_SIZE = (360, 220)
-MIX_ROW_HEIGHT = 44
+# Each mix row: the name, then two bars with their values; spaced for text of 16 units (a phone's size).
+MIX_ROW_HEIGHT = 62
+MIX_BAR_HEIGHT = 12
 
 
 def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dict[str, Any] | None:
@@ -105,7 +107,7 @@ def _bin_label(edges: list[float], i: int) -> str:
 def mix_chart(mix: dict[str, Any], styles: dict[int, SegmentStyle]) -> dict[str, Any]:
     """Training and recent share of every segment as paired horizontal bars."""
     width = VOLUME_SIZE[0]
-    left, right, top = 8, 96, 8
+    left, right, top = 8, 124, 8
     rows = mix["segments"]
     peak = max(max(row["training_share"], row["current_share"]) for row in rows) or 1.0
     x = LinearScale(0, peak, left, width - right)
@@ -116,9 +118,10 @@ def mix_chart(mix: dict[str, Any], styles: dict[int, SegmentStyle]) -> dict[str,
             {
                 "row": row,
                 "style": styles.get(row["segment_id"]),
-                "label_y": y0 + 10,
-                "training": {"y": y0 + 14, "width": round(x(row["training_share"]) - left, 2)},
-                "current": {"y": y0 + 26, "width": round(x(row["current_share"]) - left, 2)},
+                "label_y": y0 + 13,
+                "training": {"y": y0 + 22, "width": round(x(row["training_share"]) - left, 2)},
+                "current": {"y": y0 + 40, "width": round(x(row["current_share"]) - left, 2)},
             }
         )
-    return {"width": width, "height": top + len(rows) * MIX_ROW_HEIGHT, "left": left, "bars": bars}
+    height = top + len(rows) * MIX_ROW_HEIGHT
+    return {"width": width, "height": height, "left": left, "bar_height": MIX_BAR_HEIGHT, "bars": bars}

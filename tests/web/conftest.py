@@ -60,6 +60,14 @@ def base_url(model_dir, tmp_path_factory) -> Iterator[str]:
         yield server.url
 
 
+@pytest.fixture
+def fresh_server(model_dir, tmp_path):
+    """The real app with its own empty prediction log."""
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"}
+    with live_server(env, tmp_path / "server.log") as server:
+        yield server.url
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """The git-ignored folder for full-page screenshots."""
