@@ -170,12 +170,17 @@ class StorageFull(SegmentationError):
     error_type = "storage_full"
 
 
+def is_no_space(exc: BaseException) -> bool:
+    """Whether an error is a full disk or an exhausted quota."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 @contextmanager
 def no_space_as(message: str, error: type[SegmentationError] = StorageFull) -> Iterator[None]:
     """Turn a full disk (ENOSPC, EDQUOT) inside the block into `error(message)`; other OS errors pass."""
     try:
         yield
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not is_no_space(exc):
             raise
         raise error(message) from None

@@ -33,6 +33,7 @@ _HTTP_ERROR_TYPES = {
 }
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
 _PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
+_TYPE_TITLES = {"storage_full": "No space left", "database_unavailable": "Monitoring is unavailable"}
 # People get a plain sentence for server-side failures, by what failed; the details (paths, commands) stay in the
 # logs and in /api/v1/health, where operators look.
 _NO_MODEL_PAGE_MESSAGE = (
@@ -64,7 +65,7 @@ def _html_error(
 ) -> Response:
     context = {
         "status_code": status_code,
-        "title": _PAGE_TITLES.get(status_code, "Request failed"),
+        "title": _TYPE_TITLES.get(error_type) or _PAGE_TITLES.get(status_code, "Request failed"),
         "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
     }

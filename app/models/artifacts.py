@@ -5,7 +5,6 @@ written, and never changed afterwards. Loading checks the manifest (and the sign
 is set) before reading anything else, and every pickle's sha256 again right before unpickling it.
 """
 
-import errno
 import hashlib
 import hmac
 import importlib.metadata
@@ -21,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ArtifactError, ModelStoreError
+from app.core.errors import ArtifactError, ModelStoreError, is_no_space
 from app.models.model import Estimators, Segment, SegmentationModel
 from app.utils.hashing import sha256_file
 from app.utils.locking import hold_directory, is_held
@@ -92,7 +91,7 @@ def _store_error(root: Path, exc: OSError) -> ModelStoreError:
     """One line for a failed write to the versions folder, naming the folder only (the log has the path)."""
     logger.error("could not write to the model folder %s: %s", root, exc)
     # The message may reach API clients (job errors, readiness): the folder's name only; the log has the path.
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_no_space(exc):
         return ModelStoreError(
             f"no space left on the model folder '{root.name}', so no version was added; free some space and train again"
         )

@@ -6,7 +6,6 @@ process: serving never trains in its event loop or thread pool. It writes a hear
 worker (on any host) can tell a job whose process was killed from one still running.
 """
 
-import errno
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict, no_space_as
+from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict, is_no_space, no_space_as
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
 from app.models.features import FEATURES, PUBLIC_HEADER
@@ -260,7 +259,7 @@ def failure_message(exc: BaseException, job: dict[str, Any]) -> str:
     """What a client is told of an unexpected training error: a known cause in plain words, or where to look."""
     if isinstance(exc, MemoryError):
         return "training ran out of memory: try a smaller file, or ask for a lower TRAIN_MAX_ROWS"
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_no_space(exc):
         return "no space left to save the new version: free some space and try again"
     request_id = job.get("params", {}).get("request_id") or "-"
     return f"training failed; see the server log (job {job['job_id']}, request id {request_id})"

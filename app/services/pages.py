@@ -284,11 +284,12 @@ def score_result_page(
     try:
         options = _score_options(upload.fields)
         results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)
-        token, path = results.result_path(settings.score_results_dir, name=upload.name)
+        with no_space_as(NO_SPACE_FOR_OUTPUT):  # the results folder may be created here
+            token, path = results.result_path(settings.score_results_dir, name=upload.name)
         try:
             with no_space_as(NO_SPACE_FOR_OUTPUT), path.open("wb") as sink:
                 summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
-            if summary.rows == 0 and summary.skipped == 0:
+            if summary.rows == 0:
                 # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
                 raise InvalidRequest("the file has a header but no customer rows below it")
         except BaseException:

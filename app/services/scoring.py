@@ -754,7 +754,6 @@ def score_file(
     *,
     options: ScoreOptions,
     summary_only: bool,
-    workdir: Path | None = None,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> ScoredFile:
@@ -764,21 +763,20 @@ def score_file(
     an error answer, never a labelled file cut short after its first chunks went out. Scored rows go to the
     prediction log `log`, chunk by chunk, when given.
     """
-    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
     if summary_only:
+        scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
         for _ in scorer.tables():
             pass
         return ScoredFile(summary=scorer.summary)
     with no_space_as(NO_SPACE_FOR_OUTPUT):
-        handle, name = tempfile.mkstemp(prefix="scored-", suffix=".csv", dir=workdir)
+        handle, name = tempfile.mkstemp(prefix="scored-", suffix=".csv")
     try:
         with no_space_as(NO_SPACE_FOR_OUTPUT), os.fdopen(handle, "wb") as sink:
-            for chunk in scorer:
-                sink.write(chunk)
+            summary = score_csv(model, source, sink, options=options, log=log, request_id=request_id)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
-    return ScoredFile(summary=scorer.summary, path=Path(name))
+    return ScoredFile(summary=summary, path=Path(name))
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------

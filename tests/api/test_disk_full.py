@@ -127,10 +127,12 @@ def test_a_full_disk_under_file_scoring_is_a_503_that_leaves_nothing(client, dis
     assert client.post("/api/v1/predict/csv", content=upload, headers={"content-type": "text/csv"}).status_code == 200
 
 
-def test_a_full_disk_under_the_score_page_shows_a_message_and_keeps_no_file(client_for, make_settings, disk):
+@pytest.mark.parametrize("folder_exists", [True, False], ids=["results folder there", "results folder to create"])
+def test_a_full_disk_under_the_score_page_shows_a_message_and_keeps_no_file(client_for, disk, folder_exists):
     results = disk / "results"
     client = client_for(score_results_dir=results)
-    results.mkdir(exist_ok=True)
+    if folder_exists:
+        results.mkdir(exist_ok=True)
     filler = fill(disk, leave=0)
 
     page = client.post(
@@ -139,5 +141,6 @@ def test_a_full_disk_under_the_score_page_shows_a_message_and_keeps_no_file(clie
 
     assert page.status_code == 503, page.text[:300]
     assert "no space left to keep this file, so nothing was kept" in page.text and "Traceback" not in page.text
+    assert ">No space left</h1>" in page.text
     assert sorted(path.name for path in disk.rglob("*") if path.is_file()) == ["filler"]
     filler.unlink()

@@ -1,10 +1,8 @@
 """POST /api/v1/predict/csv: score a whole customer file, streamed back as labelled CSV or summarised as JSON."""
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -12,7 +10,7 @@ from app.controllers.deps import PredictRateLimit, RequestedModelDep, SettingsDe
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.services import uploads
-from app.utils.responses import FastJSONResponse
+from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
     from app.services import scoring
@@ -20,7 +18,6 @@ if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use
 router = APIRouter(prefix="/predict", tags=["predictions"], dependencies=[PredictRateLimit])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
-_COPY_BYTES = 1024 * 1024
 
 
 def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
@@ -34,19 +31,6 @@ def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
         spending_column=query.spending_column,
         id_column=query.id_column,
     )
-
-
-def _stream(scored: "scoring.ScoredFile", upload: uploads.Upload) -> Iterator[bytes]:
-    """The labelled file's bytes; the temporary files go when the stream ends or is abandoned."""
-    try:
-        if scored.path is not None:
-            with scored.path.open("rb") as file:
-                while chunk := file.read(_COPY_BYTES):
-                    yield chunk
-    finally:
-        upload.discard()
-        if scored.path is not None:
-            scored.path.unlink(missing_ok=True)
 
 
 @router.post(
@@ -95,12 +79,10 @@ async def predict_csv(
             log=log.writer,
             request_id=log.request_id,
         )
-    except BaseException:
+    finally:
         upload.discard()
-        raise
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
-    if summary_only:
-        upload.discard()
+    if scored.path is None:
         return FastJSONResponse(scored.summary.to_dict(), headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="{upload.name}_segmented.csv"'
-    return StreamingResponse(_stream(scored, upload), media_type="text/csv; charset=utf-8", headers=headers)
+    return TemporaryFileResponse(scored.path, media_type="text/csv; charset=utf-8", headers=headers)
