@@ -41,16 +41,33 @@ class SegmentStyle:
     path: str
 
 
+def style_slots(segment_ids: list[int]) -> dict[int, int]:
+    """Each segment id's place in the palette and the shape list: its own id where free, so styles follow stable ids.
+
+    Ids never repeat across versions, so one model can hold ids beyond the lists (5 and 15): the higher id then
+    takes the next free place, and no two segments of a model share a colour or a shape.
+    """
+    size = len(SHAPE_ORDER)
+    slots: dict[int, int] = {}
+    taken: set[int] = set()
+    # Ids below the lists' length take their own place first, so they look the same in every version.
+    for segment_id in sorted(segment_ids, key=lambda i: (i >= size, i)):
+        slot = segment_id % size
+        while slot in taken and len(taken) < size:
+            slot = (slot + 1) % size
+        slots[segment_id] = slot
+        taken.add(slot)
+    return slots
+
+
 def segment_styles(model: SegmentationModel) -> list[SegmentStyle]:
     """The colour and marker shape of every segment, by stable id (so colours never follow KMeans labels)."""
+    slots = style_slots([segment.segment_id for segment in model.segments])
     styles = []
     for segment in model.segments:
-        shape = SHAPE_ORDER[segment.segment_id % len(SHAPE_ORDER)]
-        styles.append(
-            SegmentStyle(
-                segment.segment_id, segment.name, PALETTE[segment.segment_id % len(PALETTE)], shape, SHAPES[shape]
-            )
-        )
+        slot = slots[segment.segment_id]
+        shape = SHAPE_ORDER[slot]
+        styles.append(SegmentStyle(segment.segment_id, segment.name, PALETTE[slot], shape, SHAPES[shape]))
     return styles
 
 

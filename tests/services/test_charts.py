@@ -80,6 +80,19 @@ def test_no_two_segments_share_a_colour_or_a_shape_for_any_k(model):
         assert len({style.shape for style in styles}) == len({style.colour for style in styles}) == k
 
 
+@pytest.mark.parametrize("ids", [[0, 1, 2, 3, 4, 5, 15], [5, 15, 25], [3, 13, 0, 1, 2, 4, 5, 6, 7, 8]])
+def test_ids_beyond_the_palette_never_share_a_style_and_low_ids_keep_theirs(model, ids):
+    # Segment ids never repeat across versions, so a model can hold 5 and 15 (which % 10 would give one style).
+    segments = [replace(model.segments[0], segment_id=segment_id) for segment_id in ids]
+    styles = {style.segment_id: style for style in charts.segment_styles(SimpleNamespace(segments=segments))}
+    assert (
+        len({style.shape for style in styles.values()}) == len({style.colour for style in styles.values()}) == len(ids)
+    )
+    for segment_id in ids:
+        if segment_id < len(charts.PALETTE):
+            assert styles[segment_id].colour == charts.PALETTE[segment_id]
+
+
 def test_k_chart_marks_the_chosen_k(model):
     chart = charts.k_selection_chart(model)
     assert [p["k"] for p in chart["silhouette"]] == list(range(2, 11))
