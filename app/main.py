@@ -28,9 +28,9 @@ from app.core.middleware import (
 from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
-from app.models.registry import ModelRegistry, watch_active_pointer
-from app.services.activation_log import open_activation_mirror
-from app.services.prediction_log import open_prediction_log
+from app.models.versions.registry import ModelRegistry, watch_active_pointer
+from app.services.monitoring.activation_mirror import open_activation_mirror
+from app.services.monitoring.prediction_log import open_prediction_log
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 
 from app.core.config import PROJECT_ROOT, Settings
 from app.main import create_app
-from app.models.artifacts import load_model
 from app.models.features import PUBLIC_HEADER
 from app.models.model import SegmentationModel
-from app.models.store import VersionStore
 from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
+from app.models.versions.artifacts import load_model
+from app.models.versions.store import VersionStore
 
 # A test that uses one of these starts a browser, a real server or PostgreSQL: it is slow wherever it lives.
 SLOW_FIXTURES = frozenset({"browser", "base_url", "postgres"})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow

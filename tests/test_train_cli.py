@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 
 pytestmark = pytest.mark.slow
 

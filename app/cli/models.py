@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 from app.core.config import get_settings
-from app.models.registry import ModelRegistry
-from app.models.store import VersionStore
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
 from app.services import lifecycle
-from app.services.jobs import JobRunner
+from app.services.training.jobs import JobRunner
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:

@@ -10,8 +10,8 @@ from pathlib import Path
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
-from app.models.registry import ModelRegistry
-from app.models.store import VersionStore
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
 from app.services.scoring import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions, ScoreSummary, score_path
 
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     )
     model = _model(args.model_version)
     if args.engine == "dask":
-        from app.services.scoring_dask import score_path_dask
+        from app.services.scoring.dask import score_path_dask
 
         summary = score_path_dask(
             model, args.input, args.output, options=options, scheduler=args.scheduler, show_progress=not args.quiet

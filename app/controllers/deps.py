@@ -13,10 +13,10 @@ from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.models.model import SegmentationModel
-from app.models.registry import ModelRegistry
-from app.models.store import key_id
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import key_id
 from app.schemas.prediction import BatchIn
-from app.services.prediction_log import PredictionLogWriter
+from app.services.monitoring.prediction_log import PredictionLogWriter
 
 T = TypeVar("T")
 
@@ -151,7 +151,7 @@ async def require_admin_key(request: Request, key: Annotated[str | None, Securit
 
 
 # A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
-# (app/controllers/routing.py), so the key is checked before the body is read.
+# (app/controllers/admin_route.py), so the key is checked before the body is read.
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]
 
 

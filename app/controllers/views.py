@@ -11,8 +11,9 @@ from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, Settings
 from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
-from app.services import monitoring, pages, results, uploads
-from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
+from app.services.monitoring import reads as monitoring
+from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
+from app.web import pages, results, uploads
 
 router = APIRouter(include_in_schema=False)
 

@@ -13,7 +13,6 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
 from app.core.errors import InvalidDataset, SegmentationError
-from app.models.artifacts import ensure_writable, save_model
 from app.models.clustering import (
     DEFAULT_K,
     DEFAULT_SEED,
@@ -30,7 +29,8 @@ from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.model import FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.reference import drift_reference
-from app.models.store import VersionStore, new_version_id
+from app.models.versions.artifacts import ensure_writable, save_model
+from app.models.versions.store import VersionStore, new_version_id
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.models.registry import ModelRegistry
+from app.models.versions.registry import ModelRegistry
 
 
 def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> dict[str, Any]:

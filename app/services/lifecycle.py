@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import VersionConflict
-from app.models.registry import ModelRegistry
+from app.models.versions.registry import ModelRegistry
 
 MAX_REASON_LENGTH = 200
 

@@ -10,7 +10,7 @@ from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
 from app.schemas.prediction import CustomerIn
-from app.services.prediction_log import PredictionLogWriter, log_scores
+from app.services.monitoring.prediction_log import PredictionLogWriter, log_scores
 
 
 def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.models.artifacts import write_manifest
-from app.models.store import VersionStore
+from app.models.versions.artifacts import write_manifest
+from app.models.versions.store import VersionStore
 
 HTML = {"accept": "text/html"}
 CUSTOMER = {"annual_income": 85, "spending_score": 80}

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 
 
 def test_health_when_ready(client, model):

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from app.models.store import VersionStore
 from app.models.training import train
+from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 
 KEY = "swap-admin-key"

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.models.store import VersionStore
 from app.models.synthetic import write_customers
-from app.services import jobs
+from app.models.versions.store import VersionStore
+from app.services.training import jobs
 from tests.live_server import live_server
 
 KEY = "jobs-admin-key"

@@ -3,7 +3,7 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 
 KEY = "test-admin-key-1"
 ADMIN = {"X-API-Key": KEY}

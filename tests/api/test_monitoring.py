@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from app.db.models import PredictionLog
+from app.db.tables import PredictionLog
 from app.models.synthetic import generate_customers
 
 COLUMNS = {"Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score"}
@@ -143,7 +143,7 @@ def test_reference_is_not_in_model_info(log_client):
 
 
 def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch):
-    from app.services import monitoring
+    from app.services.monitoring import reads as monitoring
 
     feed(log_client, customers(600, seed=6))
     served_by_another_version(log_client)

@@ -1,6 +1,6 @@
 """`python -m app.cli models ...` does what the API does, on the local folder."""
 
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 
 
 def test_models_cli_lists_activates_rolls_back_and_deletes(run_cli, two_versions):

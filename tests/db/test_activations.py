@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.db.models import ModelActivation
-from app.models.store import VersionStore
+from app.db.tables import ModelActivation
+from app.models.versions.store import VersionStore
 from tests.db.reading import read_all
 
 KEY = "mirror-admin-key"

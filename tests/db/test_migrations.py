@@ -44,7 +44,7 @@ def test_migrations_build_exactly_the_orm_tables(database_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from app.db.models import Base
+    from app.db.tables import Base
 
     upgrade_database(database_url)
     engine = create_db_engine(database_url)

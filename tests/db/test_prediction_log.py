@@ -7,9 +7,9 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from app.db.models import PredictionLog
 from app.db.session import create_db_engine
-from app.services.prediction_log import log_counters
+from app.db.tables import PredictionLog
+from app.services.monitoring.prediction_log import log_counters
 from tests.db.reading import read_all
 from tests.services.test_scoring import BAD_FILE, HEADER
 
@@ -80,7 +80,7 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
     postgres.stop()
     try:
         before = log_counters()["dropped"]
-        with caplog.at_level(logging.WARNING, logger="app.services.prediction_log"):
+        with caplog.at_level(logging.WARNING, logger="app.services.monitoring.prediction_log"):
             statuses = [client.post("/api/v1/predict", json=CUSTOMERS[i % 2]).status_code for i in range(30)]
             batch = client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10})
             assert writer.flush()
@@ -108,7 +108,7 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
 
 
 def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_for, postgres, monkeypatch):
-    import app.services.prediction_log as prediction_log
+    import app.services.monitoring.prediction_log as prediction_log
 
     monkeypatch.setattr(prediction_log, "PREPARE_RETRY_INTERVAL", 0.0)
     url = postgres.create_database()
@@ -190,7 +190,7 @@ def test_chunks_of_two_models_with_any_feature_names_land_in_one_write(database_
     from datetime import UTC, datetime
 
     from app.db.migrate import upgrade_database
-    from app.services.prediction_log import LogChunk, PredictionLogWriter
+    from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter
 
     upgrade_database(database_url)
     writer = PredictionLogWriter(create_db_engine(database_url), max_rows=100)

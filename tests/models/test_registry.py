@@ -11,9 +11,9 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
-from app.models.artifacts import load_model
-from app.models.registry import ModelRegistry
-from app.models.store import VersionStore, key_id
+from app.models.versions.artifacts import load_model
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore, key_id
 
 
 def _open(root: Path) -> ModelRegistry:
@@ -124,9 +124,9 @@ def test_active_version_with_a_bad_signature_means_not_ready(two_versions):
 
 _TRAINER = """
 import sys
-from app.models.artifacts import load_model, save_model
+from app.models.versions.artifacts import load_model, save_model
 from app.models.model import SegmentationModel
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 root, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 model = load_model(root)
 store = VersionStore(__import__("pathlib").Path(root))

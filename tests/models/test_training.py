@@ -8,9 +8,9 @@ import pytest
 
 from app.core.errors import InvalidDataset
 from app.models import clustering
-from app.models.store import VersionStore
 from app.models.synthetic import generate_customers
 from app.models.training import fit_model, train
+from app.models.versions.store import VersionStore
 
 # Public-table sizes of the five groups, by segment name.
 TABLE_SIZES = {

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 NAMES = ["01_eda_preprocessing.ipynb", "02_modeling_evaluation.ipynb"]

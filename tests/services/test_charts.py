@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.models.clustering import K_RANGE
-from app.services import charts
+from app.web.charts import segments as charts
 
 
 def _polygon(path: str) -> np.ndarray:

@@ -8,7 +8,7 @@ from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
 from app.models.synthetic import generate_customers
 from app.models.training import fit_model
-from app.services.drift import INSUFFICIENT, MIN_WINDOW, Window, drift_report
+from app.services.monitoring.drift import INSUFFICIENT, MIN_WINDOW, Window, drift_report
 
 FEATURES = ["annual_income", "spending_score"]
 COLUMNS = ["Annual Income (k$)", "Spending Score (1-100)"]

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.core.errors import VersionConflict
-from app.services import jobs
+from app.services.training import jobs
 
 
 class _ParkedProcess:

@@ -6,9 +6,9 @@ import numpy as np
 from sqlalchemy import func, insert, select
 
 from app.db.migrate import upgrade_database
-from app.db.models import PredictionLog
 from app.db.session import create_db_engine
-from app.services.prediction_log import LogChunk, PredictionLogWriter, log_counters
+from app.db.tables import PredictionLog
+from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters
 
 
 def chunk(rows: int, *, created_at: datetime | None = None) -> LogChunk:

@@ -7,7 +7,7 @@ import pytest
 
 from app.core.errors import InvalidRequest
 from app.db.session import create_db_engine
-from app.services.prediction_log import LogChunk, PredictionLogWriter
+from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter
 from app.services.scoring import SCORE_COLUMNS, ScoreOptions, score_csv
 
 HEADER = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)"

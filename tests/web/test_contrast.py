@@ -6,8 +6,8 @@ from itertools import pairwise
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.services.pages import HEATMAP_INK, HEATMAP_ON_DARK, _heatmap
 from app.utils.colour import AA_TEXT, contrast_ratio, relative_luminance
+from app.web.pages import HEATMAP_INK, HEATMAP_ON_DARK, _heatmap
 
 CSS = (PROJECT_ROOT / "app" / "static" / "css" / "app.css").read_text()
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from app.models.store import VersionStore
 from app.models.training import train
+from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 from tests.web.conftest import PageWatch
 

@@ -4,7 +4,7 @@ import csv
 import io
 import re
 
-from app.services import results
+from app.web import results
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS
 
 DOWNLOAD = re.compile(r'id="score-download" class="button" href="(/score/download/[0-9a-f]{32})"')

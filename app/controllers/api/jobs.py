@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
+from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SettingsDep
-from app.controllers.routing import AdminKeyFirstRoute
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import JobAccepted, JobStatus
-from app.services import jobs
+from app.services.training import jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 # Included on its own in app/main.py, with the upload size limit instead of the JSON body limit.

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, RegistryDep
-from app.controllers.routing import AdminKeyFirstRoute
 from app.schemas.common import error_responses
 from app.schemas.lifecycle import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
 from app.services import lifecycle

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from app.controllers.deps import SegmenterDep, SessionDep
 from app.schemas.common import DIGITS_ONLY, error_responses
 from app.schemas.monitoring import DriftResponse, IsoDateTime, PredictionVolume
-from app.services import monitoring
-from app.services.drift import DEFAULT_WINDOW, MAX_WINDOW
+from app.services.monitoring import reads as monitoring
+from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 

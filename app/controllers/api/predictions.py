@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 
 from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep, prediction_log_target
-from app.core.routing import JSONBodyRoute
+from app.core.json_route import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
 from app.services import prediction
 from app.utils.responses import FastJSONResponse
 
-# JSONBodyRoute: a body that is not JSON gets a 415, and a key given twice a 400 (see app/core/routing.py).
+# JSONBodyRoute: a body that is not JSON gets a 415, and a key given twice a 400 (see app/core/json_route.py).
 router = APIRouter(
     prefix="/predict",
     tags=["predictions"],

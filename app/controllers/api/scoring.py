@@ -9,8 +9,8 @@ from starlette.responses import Response
 from app.controllers.deps import PredictRateLimit, RequestedModelDep, SettingsDep, prediction_log_target
 from app.schemas.common import error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
-from app.services import uploads
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
+from app.web import uploads
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
     from app.services import scoring

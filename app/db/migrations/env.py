@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from app.db.models import Base
 from app.db.session import create_db_engine
+from app.db.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DatabaseUnavailable
-from app.db.models import ModelActivation, PredictionLog
+from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
-from app.services.drift import DEFAULT_WINDOW, Window, drift_report
+from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
 
 DEFAULT_SINCE = timedelta(days=7)
 # Drift reads the served version's predictions among this many newest rows: enough for any window, and a bound

@@ -20,8 +20,8 @@ from app.core.errors import InvalidRequest, no_space_as
 from app.models.features import FEATURES, PUBLIC_HEADER
 from app.models.model import Scores, SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.monitoring.prediction_log import PredictionLogWriter, log_scores
 from app.services.prediction import record_scores
-from app.services.prediction_log import PredictionLogWriter, log_scores
 from app.utils.text import safe_text
 
 # Arrow's default pool (mimalloc) keeps freed chunk buffers for reuse; the system allocator hands them back, which

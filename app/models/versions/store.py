@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ArtifactError, UnknownModelVersion, VersionConflict
-from app.models.artifacts import (
+from app.models.model import SegmentationModel
+from app.models.versions.artifacts import (
     ARTIFACT_FILES,
     INFO_FILE,
     PICKLES,
@@ -32,7 +33,6 @@ from app.models.artifacts import (
     read_manifest,
     write_manifest,
 )
-from app.models.model import SegmentationModel
 from app.utils.hashing import sha256_file
 from app.utils.locking import exclusive_lock
 

@@ -310,7 +310,7 @@ def load_version(folder: str | Path, *, signing_key: bytes | None = None) -> Seg
 
 def load_model(path: str | Path, *, signing_key: bytes | None = None) -> SegmentationModel:
     """Load a version folder, or the active version of a versions folder."""
-    from app.models.store import VersionStore  # the store builds on this module
+    from app.models.versions.store import VersionStore  # the store builds on this module
 
     path = Path(path)
     if (path / MANIFEST_FILE).is_file():
@@ -324,6 +324,6 @@ def load_model(path: str | Path, *, signing_key: bytes | None = None) -> Segment
 
 def model_exists(root: str | Path) -> bool:
     """True when the versions folder has, or has ever had, a model (or holds one in the old layout)."""
-    from app.models.store import VersionStore
+    from app.models.versions.store import VersionStore
 
     return VersionStore(Path(root)).ever_had_model()

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.db.models import ModelActivation
-from app.models.store import HISTORY_FILE, VersionStore
+from app.db.tables import ModelActivation
+from app.models.versions.store import HISTORY_FILE, VersionStore
 
 if TYPE_CHECKING:
     from app.core.config import Settings

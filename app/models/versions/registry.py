@@ -12,7 +12,7 @@ from typing import Any
 
 from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
 from app.models.model import SegmentationModel
-from app.models.store import VersionStore
+from app.models.versions.store import VersionStore
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)

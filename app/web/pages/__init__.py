@@ -10,13 +10,16 @@ from app.core.config import Settings
 from app.core.errors import InvalidRequest, SegmentationError, no_space_as
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
-from app.models.registry import ModelRegistry
+from app.models.versions.registry import ModelRegistry
 from app.schemas.prediction import CustomerIn, CustomerValidator
 from app.schemas.scoring import ScoreQuery
-from app.services import charts, monitoring_charts, prediction, results, segments
-from app.services.prediction_log import PredictionLogWriter
-from app.services.uploads import Upload
+from app.services import prediction, segments
+from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.utils.colour import AA_TEXT, contrast_ratio
+from app.web import results
+from app.web.charts import monitoring as monitoring_charts
+from app.web.charts import segments as charts
+from app.web.uploads import Upload
 
 if TYPE_CHECKING:
     from app.services.scoring import ScoreOptions

@@ -376,7 +376,7 @@ class PredictionLogWriter:
         from sqlalchemy import delete
         from sqlalchemy.exc import SQLAlchemyError
 
-        from app.db.models import PredictionLog
+        from app.db.tables import PredictionLog
 
         cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
         try:
@@ -411,7 +411,7 @@ def _insert_statement(dialect: "Dialect", features: tuple[str, ...]) -> str:
     is inserted in one call that holds no GIL. Each row's inputs come as a list of values; the database pairs
     them with the feature names into the JSON object the column holds.
     """
-    from app.db.models import PredictionLog
+    from app.db.tables import PredictionLog
 
     table = PredictionLog.__table__
     # Feature names go into the statement as literals; drivers with %-placeholders (psycopg) read % as one.

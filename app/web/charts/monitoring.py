@@ -4,8 +4,8 @@ import math
 from datetime import datetime
 from typing import Any
 
-from app.services.charts import SegmentStyle
 from app.utils.scales import LinearScale, nice_ticks
+from app.web.charts.segments import SegmentStyle
 
 # Narrow view boxes keep chart text readable when a phone scales them to 375 px.
 VOLUME_SIZE = (420, 240)
