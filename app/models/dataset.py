@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, PUBLIC_HEADER
+from app.models.features import COLUMNS, FEATURES, normalise_column, wanted_columns
 from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
 
 
@@ -24,11 +24,6 @@ class CleanedDataset:
     def n_dropped(self) -> int:
         """Total number of rows dropped."""
         return sum(self.dropped.values())
-
-
-def _normalise_header(name: str) -> str:
-    stripped = name.strip().lstrip("\ufeff").strip()
-    return PUBLIC_HEADER.get(stripped, stripped.lower())
 
 
 def load_customers(path: str | Path) -> pd.DataFrame:
@@ -49,7 +44,7 @@ def load_customers(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidDataset(f"{path} is not a valid CSV file: {first_line}") from None
-    frame.columns = [_normalise_header(str(column)) for column in frame.columns]
+    frame.columns = [normalise_column(str(column)) for column in frame.columns]
     if frame.columns.duplicated().any():
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")
@@ -60,8 +55,9 @@ def clean_customers(frame: pd.DataFrame, *, features: list[str], min_rows: int) 
     """Drop unusable rows with a count per reason, or raise when too few remain."""
     missing = [name for name in features if name not in frame.columns]
     if missing:
-        expected = ", ".join(f"'{FEATURES[name].label}' (or '{name}')" for name in missing)
-        raise InvalidDataset(f"missing required column(s): {expected}; found: {', '.join(map(str, frame.columns))}")
+        raise InvalidDataset(
+            f"missing required column(s): {wanted_columns(missing)}; found: {', '.join(map(str, frame.columns))}"
+        )
     n_input = len(frame)
     if n_input == 0:
         raise InvalidDataset("the file has a header but no data rows")

@@ -44,3 +44,14 @@ PUBLIC_HEADER: dict[str, str] = {
 }
 
 COLUMNS: tuple[str, ...] = tuple(PUBLIC_HEADER.values())
+
+
+def normalise_column(name: str) -> str:
+    """The feature (or known column) a header name stands for: the public header's name, else snake_case as given."""
+    stripped = name.strip().lstrip("\ufeff").strip()
+    return PUBLIC_HEADER.get(stripped, stripped.lower())
+
+
+def wanted_columns(names: list[str]) -> str:
+    """Missing feature columns for a message: "'Annual Income (k$)' (or 'annual_income')", joined by commas."""
+    return ", ".join(f"'{FEATURES[name].label}' (or '{name}')" if name in FEATURES else f"'{name}'" for name in names)

@@ -22,6 +22,8 @@ MAX_PREDICT_THREADS = 4
 # A value counts as out of range when it lies beyond the training minimum or maximum by more than this
 # fraction of the training span: a little beyond the data is interpolation, far beyond it is a guess.
 OUT_OF_RANGE_MARGIN = 0.10
+# Customers drawn on a segment map: the training sample a version stores, and the sample of a scored file.
+MAP_SAMPLE_SIZE = 1_000
 _DIRECTION = {"low": -1.0, "moderate": 0.0, "high": 1.0}
 
 _pool: ThreadPoolExecutor | None = None

@@ -26,7 +26,7 @@ from app.models.clustering import (
 )
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
 from app.models.features import DEFAULT_FEATURES, FEATURES
-from app.models.model import FeatureStats, Segment, SegmentationModel
+from app.models.model import MAP_SAMPLE_SIZE, FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.reference import drift_reference
 from app.models.versions.artifacts import ensure_writable, save_model
@@ -34,7 +34,6 @@ from app.models.versions.store import VersionStore, new_version_id
 from app.utils.hashing import sha256_file
 
 # Customers kept in model_info.json so pages can draw the segment map without the training file.
-MAP_SAMPLE_SIZE = 1_000
 
 KChoice = int | Literal["auto"]
 # Receives progress events: {"stage": "k_sweep", "step": 3, "of": 9, "k": 4}, {"stage": "cleaning", "rows_read": n}, ...

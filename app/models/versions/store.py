@@ -33,6 +33,7 @@ from app.models.versions.artifacts import (
     read_manifest,
     write_manifest,
 )
+from app.utils.files import atomic_replace
 from app.utils.hashing import sha256_file
 from app.utils.locking import exclusive_lock
 
@@ -173,16 +174,8 @@ class VersionStore:
         return exclusive_lock(self.root / LOCK_FILE)
 
     def _write_pointer(self, version: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".ACTIVE-", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(version + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.root / ACTIVE_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_replace(self.root / ACTIVE_FILE, fsync=True) as handle:
+            handle.write(f"{version}\n".encode())
 
     def _append_history(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
@@ -273,7 +266,7 @@ class VersionStore:
             self._migrate_legacy()
             clean_orphans(self.root)
             for path in self.root.iterdir():
-                if path.name.startswith((".deleted-", ".ACTIVE-", ".migrating-")):
+                if path.name.startswith((".deleted-", f".{ACTIVE_FILE}.", ".migrating-")):
                     logger.warning("removed %s, left by an interrupted change", path)
                     if path.is_dir():
                         shutil.rmtree(path, ignore_errors=True)

@@ -17,11 +17,13 @@ import pyarrow.csv as pacsv
 
 from app.core import metrics
 from app.core.errors import InvalidRequest, no_space_as
-from app.models.features import FEATURES, PUBLIC_HEADER
-from app.models.model import Scores, SegmentationModel
+from app.models.features import FEATURES, normalise_column, wanted_columns
+from app.models.model import MAP_SAMPLE_SIZE, Scores, SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.monitoring.prediction_log import PredictionLogWriter, log_scores
 from app.services.prediction import record_scores
+from app.utils.files import atomic_replace
+from app.utils.numbers import DECIMAL
 from app.utils.text import safe_text
 
 # Arrow's default pool (mimalloc) keeps freed chunk buffers for reuse; the system allocator hands them back, which
@@ -40,14 +42,13 @@ DEFAULT_CHUNK_ROWS = 16_384
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
 READ_BLOCK_BYTES = 128 * 1024
-MAP_SAMPLE_SIZE = 1_500
 NO_SPACE_FOR_OUTPUT = "no space left on the server for the labelled file; nothing was kept, try again later"
 # Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
 NAMES_QUOTED = 20
 NAME_QUOTED_CHARS = 60
 _MALFORMED = "wrong number of fields"
 # A decimal number as people write it (no thousands separators); "inf" and "nan" are not customers' values.
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_NUMBER = f"^{DECIMAL}$"
 
 
 @dataclass(frozen=True)
@@ -246,16 +247,6 @@ class ScoreSummary:
         }
 
 
-def _normalise(name: str) -> str:
-    stripped = name.strip().lstrip("\ufeff").strip()
-    return PUBLIC_HEADER.get(stripped, stripped.lower())
-
-
-def _wanted(name: str) -> str:
-    feature = FEATURES.get(name)
-    return f"'{feature.label}' (or '{name}')" if feature else f"'{name}'"
-
-
 def quoted_names(names: list[str]) -> str:
     """Column names for a message: each quoted and cut short, at most NAMES_QUOTED of them."""
     shown = ", ".join(f"'{safe_text(name, NAME_QUOTED_CHARS)}'" for name in names[:NAMES_QUOTED]) or "none"
@@ -278,7 +269,7 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
     by_normal: dict[str, str] = {}
     for name in names:
-        by_normal.setdefault(_normalise(name), name)
+        by_normal.setdefault(normalise_column(name), name)
     explicit = {"annual_income": options.income_column, "spending_score": options.spending_column}
     if options.income_column is not None and options.income_column == options.spending_column:
         raise InvalidRequest(
@@ -300,9 +291,9 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         else:
             features[feature] = column
     if missing:
-        wanted = ", ".join(_wanted(name) for name in missing)
         raise InvalidRequest(
-            f"missing column(s) {wanted}, or name them with income_column= and spending_column=; found: {found}"
+            f"missing column(s) {wanted_columns(missing)}, or name them with income_column= and spending_column=; "
+            f"found: {found}"
         )
     return Columns(
         names=list(names),
@@ -836,27 +827,20 @@ def score_path(
     else:
         columns, summary, tables, input_schema = _parquet_tables(model, source, options)
     delimiter = summary.delimiter
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    partial = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            if out_format == ".csv":
-                sink.write(csv_header(columns.output_names(options.on_error), delimiter))
-                for chunk in csv_chunks(tables, delimiter):
-                    sink.write(chunk)
+    with atomic_replace(target) as sink:
+        if out_format == ".csv":
+            sink.write(csv_header(columns.output_names(options.on_error), delimiter))
+            for chunk in csv_chunks(tables, delimiter):
+                sink.write(chunk)
+                if progress is not None:
+                    progress(summary.rows)
+        else:
+            import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
+
+            schema = output_schema(columns, options, input_schema)
+            with pq.ParquetWriter(sink, schema) as writer:
+                for table in tables:
+                    writer.write_table(table.cast(schema))
                     if progress is not None:
                         progress(summary.rows)
-            else:
-                import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
-
-                schema = output_schema(columns, options, input_schema)
-                with pq.ParquetWriter(sink, schema) as writer:
-                    for table in tables:
-                        writer.write_table(table.cast(schema))
-                        if progress is not None:
-                            progress(summary.rows)
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return summary

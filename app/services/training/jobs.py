@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -27,8 +26,9 @@ from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidRequest, ModelStoreError, UnknownJob, VersionConflict, is_no_space, no_space_as
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.features import FEATURES, PUBLIC_HEADER
+from app.models.features import FEATURES, normalise_column, wanted_columns
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.utils.files import atomic_replace
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
@@ -51,14 +51,8 @@ def _now() -> str:
 
 def write_job(folder: Path, job: dict[str, Any]) -> None:
     """Replace job.json atomically, so a reader never sees half a state."""
-    fd, tmp = tempfile.mkstemp(prefix=".job-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(job, handle)
-        os.replace(tmp, folder / JOB_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_replace(folder / JOB_FILE) as handle:
+        handle.write(json.dumps(job).encode())
 
 
 def read_job(folder: Path) -> dict[str, Any]:
@@ -88,11 +82,10 @@ def check_upload_header(path: Path, features: list[str]) -> None:
         head = handle.read(HEAD_BYTES)
     text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    columns = {PUBLIC_HEADER.get(name.strip(), name.strip().lower()) for name in first_line.split(",")}
+    columns = {normalise_column(name) for name in first_line.split(",")}
     missing = [name for name in features if name not in columns]
     if missing:
-        expected = ", ".join(f"'{FEATURES[name].label}' (or '{name}')" for name in missing)
-        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {expected}")
+        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
 
 
 def job_files(root: Path) -> AbstractContextManager[None]:

@@ -1,6 +1,5 @@
 """What the home and about pages show, assembled from the same services the API uses."""
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from app.schemas.scoring import ScoreQuery
 from app.services import prediction, segments
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.utils.colour import AA_TEXT, contrast_ratio
+from app.utils.numbers import DECIMAL_OR_NON_FINITE
 from app.web import results
 from app.web.charts import monitoring as monitoring_charts
 from app.web.charts import segments as charts
@@ -24,9 +24,6 @@ from app.web.uploads import Upload
 if TYPE_CHECKING:
     from app.services.scoring import ScoreOptions
 
-# What a person types as a number: ASCII digits, one optional point and exponent; nan and inf are read so the
-# schema can say "finite". float() alone would also take "1_0" as 10, and non-ASCII digits ("١٠", "１０").
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.I)
 
 DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
 
@@ -61,7 +58,7 @@ def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, di
         if not text:
             errors[field] = "Enter a number."
             continue
-        if not _PLAIN_NUMBER.fullmatch(text):
+        if not DECIMAL_OR_NON_FINITE.fullmatch(text):
             errors[field] = f"'{text[:20]}' is not a number."
             continue
         numbers[field] = float(text)
