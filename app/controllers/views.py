@@ -13,7 +13,12 @@ from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
-from app.web import pages, results, uploads
+from app.web import results, uploads
+from app.web.pages.about import about_page
+from app.web.pages.home import home_page
+from app.web.pages.models import models_page
+from app.web.pages.monitoring import monitoring_page
+from app.web.pages.score import score_form_fields, score_form_page, score_result_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +43,7 @@ def home(
         "annual_income_was": annual_income_was,
         "spending_score_was": spending_score_was,
     }
-    context = pages.home_page(registry, values)
+    context = home_page(registry, values)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
@@ -49,7 +54,7 @@ def home(
 def about(request: Request, model: SegmenterDep) -> HTMLResponse:
     """The model card."""
     base_url = str(request.base_url).rstrip("/")
-    return templates.TemplateResponse(request, "about.html", pages.about_page(model, base_url=base_url))
+    return templates.TemplateResponse(request, "about.html", about_page(model, base_url=base_url))
 
 
 # What an upload can get wrong: shown on the form, with the error's own status.
@@ -59,7 +64,7 @@ _UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType)
 @router.get("/score", response_class=HTMLResponse)
 def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """The file upload page."""
-    context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes)
+    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes)
     return templates.TemplateResponse(request, "score.html", context)
 
 
@@ -71,13 +76,13 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
         log = prediction_log_target(request)
         context = await run_in_threadpool(
-            pages.score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
+            score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
         )
         status = 200
     except _UPLOAD_ERRORS as exc:
         # The form comes back as it was sent, so fixing one option does not mean choosing the others again.
-        form = pages.score_form_fields(upload.fields) if upload is not None else None
-        context = pages.score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message, form=form)
+        form = score_form_fields(upload.fields) if upload is not None else None
+        context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message, form=form)
         status = exc.status_code
     return templates.TemplateResponse(request, "score.html", context, status_code=status)
 
@@ -102,7 +107,7 @@ def monitoring_dashboard(
     report = monitoring.drift(session, model, window=window)
     volume = monitoring.prediction_volume(session, model)
     activation = monitoring.last_activation(session)
-    context = pages.monitoring_page(model, report, volume, activation)
+    context = monitoring_page(model, report, volume, activation)
     return templates.TemplateResponse(request, "monitoring.html", context)
 
 
@@ -114,5 +119,5 @@ def models(
     with_version: Annotated[str | None, Query(alias="with", max_length=64)] = None,
 ) -> HTMLResponse:
     """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
-    context = pages.models_page(registry, compare=compare or None, with_version=with_version or None)
+    context = models_page(registry, compare=compare or None, with_version=with_version or None)
     return templates.TemplateResponse(request, "models.html", context)

@@ -1,0 +1,1 @@
+"""What only pages need: page contexts, chart geometry, and upload and result-file handling."""

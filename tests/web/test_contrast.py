@@ -7,7 +7,7 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from app.utils.colour import AA_TEXT, contrast_ratio, relative_luminance
-from app.web.pages import HEATMAP_INK, HEATMAP_ON_DARK, _heatmap
+from app.web.charts.heatmap import HEATMAP_INK, HEATMAP_ON_DARK, heatmap_chart
 
 CSS = (PROJECT_ROOT / "app" / "static" / "css" / "app.css").read_text()
 
@@ -48,7 +48,7 @@ def test_heatmap_counts_take_the_text_colour_that_contrasts_more():
         "old_segments": [{"segment_id": 0, "name": "old"}],
         "new_segments": [{"segment_id": j, "name": f"new {j}"} for j in counts],
     }
-    cells = _heatmap(comparison)["cells"]
+    cells = heatmap_chart(comparison)["cells"]
     for cell in cells:
         chosen, other = (HEATMAP_ON_DARK, HEATMAP_INK) if cell["dark"] else (HEATMAP_INK, HEATMAP_ON_DARK)
         assert contrast_ratio(chosen, cell["fill"]) >= contrast_ratio(other, cell["fill"]), cell

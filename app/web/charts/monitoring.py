@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from app.utils.scales import LinearScale, nice_ticks
-from app.web.charts.segments import SegmentStyle
+from app.web.charts.styles import SegmentStyle
 
 # Narrow view boxes keep chart text readable when a phone scales them to 375 px.
 VOLUME_SIZE = (420, 240)

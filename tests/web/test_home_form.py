@@ -1,7 +1,7 @@
 """The page service validates form text with the API's own rules and says what is wrong per field."""
 
 from app.models.features import FEATURES
-from app.web.pages import parse_customer
+from app.web.pages.home import parse_customer
 
 
 def test_parse_customer_accepts_numbers_in_range():

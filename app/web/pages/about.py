@@ -1,0 +1,78 @@
+"""The model card: facts, metrics with their meanings, the k chart, segment statistics and an API example."""
+
+from typing import Any
+
+from app.models.model import SegmentationModel
+from app.services import segments
+from app.web.charts.k_chart import k_selection_chart
+from app.web.pages.common import segment_context
+
+METRIC_MEANINGS = {
+    "silhouette": (
+        "Silhouette",
+        "From -1 to 1: how much closer customers are to their own segment than to the next one; above 0.5 is a "
+        "clear structure.",
+    ),
+    "davies_bouldin": (
+        "Davies-Bouldin index",
+        "From 0 up: how much segments overlap relative to their size; lower is better, below 1 is well separated.",
+    ),
+    "calinski_harabasz": (
+        "Calinski-Harabasz index",
+        "From 0 up: spread between segments divided by spread within them; higher means denser, more distinct groups.",
+    ),
+    "inertia": (
+        "Inertia",
+        "Sum of squared distances from each customer to its segment centre (standardized units); it always falls as k "
+        "grows, so look for the elbow.",
+    ),
+}
+
+
+def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
+    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
+    facts = segments.model_facts(model)
+    statistics = segments.segment_statistics(model)["segments"]
+    descriptions = segments.segment_descriptions(model)["segments"]
+    return {
+        "model": model,
+        "facts": facts,
+        "metrics": [
+            {"key": key, "label": label, "meaning": meaning, "value": facts["metrics"][key]}
+            for key, (label, meaning) in METRIC_MEANINGS.items()
+        ],
+        "k_chart": k_selection_chart(model),
+        "segments": [
+            {**stats, **info, "profile_text": profile_text(stats.get("profile"))}
+            for stats, info in zip(statistics, descriptions, strict=True)
+        ],
+        "segment_columns": grid_columns(len(statistics)),
+        "curl_example": (
+            f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
+            '-d \'{"annual_income": 120, "spending_score": 90}\''
+        ),
+        "styles": segment_context(model)["styles"],
+    }
+
+
+def grid_columns(count: int) -> int:
+    """Columns for a grid of `count` cards that never leaves one card alone on the last row (5 -> 3 + 2)."""
+    for columns in (3, 4, 2):
+        if count <= columns or count % columns == 0 or count % columns >= columns - 1:
+            return min(columns, count) if count > 1 else 1
+    return 2
+
+
+def profile_text(profile: dict[str, Any] | None) -> str:
+    """One sentence about a segment's ages and genders, or '' when the training data had neither."""
+    if not profile:
+        return ""
+    parts = []
+    if age := profile.get("age"):
+        parts.append(
+            f"Average age {age['mean']:.1f} (median {age['median']:.0f}; half are {age['q1']:.0f}–{age['q3']:.0f})"
+        )
+    if gender := profile.get("gender"):
+        shares = sorted(gender.items(), key=lambda item: -item[1])
+        parts.append(", ".join(f"{share * 100:.0f}% {name.lower()}" for name, share in shares))
+    return "; ".join(parts) + "." if parts else ""

@@ -1,0 +1,134 @@
+"""The home page: the customer form (sliders and number boxes, with or without JavaScript), its result and the map."""
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.models.features import FEATURES
+from app.models.versions.registry import ModelRegistry
+from app.schemas.prediction import CustomerIn, CustomerValidator
+from app.services import prediction
+from app.utils.numbers import DECIMAL_OR_NON_FINITE
+from app.web.charts.segment_map import map_position
+from app.web.pages.common import segment_context
+
+DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
+
+
+def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, dict[str, str]]:
+    """Validate form text with the API's own schema; return the customer or a message per field."""
+    numbers: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for field in ("annual_income", "spending_score"):
+        text = (values.get(field) or "").strip()
+        if not text:
+            errors[field] = "Enter a number."
+            continue
+        if not DECIMAL_OR_NON_FINITE.fullmatch(text):
+            errors[field] = f"'{text[:20]}' is not a number."
+            continue
+        numbers[field] = float(text)
+    if errors:
+        return None, errors
+    try:
+        return CustomerValidator.validate_python(numbers), {}
+    except ValidationError as exc:
+        for error in exc.errors():
+            errors[str(error["loc"][0])] = _friendly(str(error["loc"][0]), error)
+        return None, errors
+
+
+def _friendly(field: str, error: dict[str, Any]) -> str:
+    bounds = FEATURES[field].range_text()
+    if error["type"] == "finite_number":
+        return f"Enter a finite number {bounds}."
+    return f"Enter a value {bounds}."
+
+
+# The form's fields: labels and accepted ranges from the feature definitions; slider ends are a display choice.
+FORM_FIELDS = [
+    {"name": name, "label": label, "feature": FEATURES[name], "slider_min": low, "slider_max": high}
+    for name, label, low, high in (
+        ("annual_income", "Annual income", 0, 150),
+        ("spending_score", "Spending score", 1, 100),
+    )
+]
+_FIELDS = {field["name"]: field for field in FORM_FIELDS}
+
+
+def slider_value(field: str, text: str) -> str:
+    """Where a field's slider stands for a typed value: clamped to the slider's ends, whole numbers, as browsers do."""
+    spec = _FIELDS[field]
+    try:
+        value = float(text)
+    except ValueError:
+        return str(spec["slider_min"])
+    if value != value:  # NaN
+        return str(spec["slider_min"])
+    return str(round(min(max(value, spec["slider_min"]), spec["slider_max"])))
+
+
+def submitted_form(values: dict[str, str | None]) -> dict[str, str | None]:
+    """The value of each field the user set in the no-JavaScript form: the number box, or the slider if only it moved.
+
+    Both controls submit (the slider as `<field>_slider`), with `<field>_was`, the box's value as the page showed it.
+    A changed box wins; otherwise a slider moved away from where the page put it wins; otherwise the box.
+    """
+    form: dict[str, str | None] = {}
+    for field in DEFAULT_CUSTOMER:
+        number, slider, was = values.get(field), values.get(f"{field}_slider"), values.get(f"{field}_was")
+        number_changed = was is None or (number or "").strip() != was.strip()
+        slider_moved = slider is not None and was is not None and slider.strip() != slider_value(field, was)
+        form[field] = slider.strip() if slider_moved and not number_changed else number
+    return form
+
+
+def _number_text(value: float) -> str:
+    """A number as the page prints it: grouped thousands, at most one decimal."""
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def out_of_range_notes(result: dict[str, Any]) -> list[str]:
+    """One sentence per value outside the training range, as the result card shows them (app.js words them alike)."""
+    notes = []
+    for item in result.get("out_of_range", []):
+        feature = FEATURES[item["feature"]]
+        unit = f" {feature.short_unit}" if feature.short_unit else ""
+        notes.append(
+            f"{feature.noun} {_number_text(item['value'])}{unit} is outside the {feature.plural} this model was "
+            f"trained on ({_number_text(item['training_min'])}–{_number_text(item['training_max'])}{unit}): "
+            "treat the segment as an extrapolation."
+        )
+    return notes
+
+
+def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[str, Any]:
+    """Context for the home page: the form, its result or errors, and the segment map."""
+    submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
+    chosen = submitted_form(values)
+    form = {field: (chosen.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
+    context: dict[str, Any] = {
+        "fields": FORM_FIELDS,
+        "form": form,
+        "sliders": {field: slider_value(field, text) for field, text in form.items()},
+        "errors": {},
+        "result": None,
+        "notes": [],
+        "marker": None,
+        "model": registry.active,
+    }
+    if registry.active is None:
+        return context
+    model = registry.active
+    customer, errors = parse_customer(form)
+    context["errors"] = errors
+    context.update(segment_context(model))
+    if customer is not None:
+        context["result"] = prediction.predict_customer(model, customer)
+        context["notes"] = out_of_range_notes(context["result"])
+        if context["segment_map"]:
+            context["marker"] = map_position(
+                context["segment_map"], customer["annual_income"], customer["spending_score"]
+            )
+    return context
