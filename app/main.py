@@ -29,8 +29,7 @@ from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
-from app.services.monitoring.activation_mirror import open_activation_mirror
-from app.services.monitoring.prediction_log import open_prediction_log
+from app.services.monitoring.workers import start_monitoring
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
@@ -75,12 +74,15 @@ def _lifespan(settings: Settings):
             f"{registry.load_seconds:.3f} s" if registry.load_seconds is not None else "-",
         )
         poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
-        # Creating an engine connects to nothing; the writer migrates, then writes off the request path.
+        # Creating an engine connects to nothing. The database is migrated once for this process, then the log
+        # writer and the activation mirror write from their own threads, off the request path.
         app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
         app.state.db_sessions = session_factory(app.state.db_engine)
-        app.state.prediction_log = await run_in_threadpool(open_prediction_log, settings, app.state.db_engine)
-        # The activation history file mirrored into the database, from a thread: start-up never waits for it.
-        app.state.activation_mirror = open_activation_mirror(settings, app.state.db_engine, registry.store)
+        monitoring = await run_in_threadpool(
+            start_monitoring, settings=settings, engine=app.state.db_engine, store=registry.store
+        )
+        app.state.prediction_log = monitoring.prediction_log
+        app.state.activation_mirror = monitoring.activation_mirror
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -93,9 +95,7 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-            await run_in_threadpool(app.state.activation_mirror.stop)
-            if app.state.prediction_log is not None:
-                await run_in_threadpool(app.state.prediction_log.stop)
+            await run_in_threadpool(monitoring.stop)
             app.state.db_engine.dispose()
             mark_worker_stopped()
 

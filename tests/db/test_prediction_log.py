@@ -108,9 +108,9 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
 
 
 def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_for, postgres, monkeypatch):
-    import app.services.monitoring.prediction_log as prediction_log
+    import app.services.monitoring.workers as workers
 
-    monkeypatch.setattr(prediction_log, "PREPARE_RETRY_INTERVAL", 0.0)
+    monkeypatch.setattr(workers, "MIGRATION_RETRY_SECONDS", 0.0)
     url = postgres.create_database()
     postgres.stop()
     try:

@@ -12,27 +12,21 @@ import hashlib
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select
 
+from app.db.statements import insert_skipping_duplicates
 from app.db.tables import ModelActivation
 from app.models.versions.store import HISTORY_FILE, VersionStore
-
-if TYPE_CHECKING:
-    from app.core.config import Settings
+from app.services.monitoring.retry import DatabaseNotReady, DatabasePreparation, Retry
 
 logger = logging.getLogger(__name__)
 
 # Seconds between looks at the history file's stat, and before retrying after a failure.
 POLL_SECONDS = 1.0
 RETRY_SECONDS = 5.0
-WARNING_INTERVAL = 60.0
 
 _TABLE = ModelActivation.__table__
 _ENTRY_FIELDS = ("at", "from", "to", "reason", "key_id")
@@ -56,15 +50,6 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _insert(engine: Engine):
-    """An INSERT that skips rows already there (another worker may mirror the same entry at the same time)."""
-    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    build = dialects.get(engine.dialect.name)
-    if build is None:
-        return insert(_TABLE)
-    return build(_TABLE).on_conflict_do_nothing(index_elements=["entry_key"])
-
-
 def mirror_history(engine: Engine, store: VersionStore) -> int:
     """Insert every history entry the table lacks; return how many were new."""
     entries = store.history()
@@ -82,7 +67,9 @@ def mirror_history(engine: Engine, store: VersionStore) -> int:
             if row["entry_key"] not in known:
                 rows.setdefault(row["entry_key"], row)
         if rows:
-            connection.execute(_insert(engine), list(rows.values()))
+            # Another worker may mirror the same entry at the same time: rows already there are skipped.
+            statement = insert_skipping_duplicates(engine.dialect, _TABLE, key="entry_key")
+            connection.execute(statement, list(rows.values()))
     return len(rows)
 
 
@@ -102,34 +89,36 @@ class ActivationMirror:
         engine: Engine,
         store: VersionStore,
         *,
-        prepare: Callable[[], object] | None = None,
+        database: DatabasePreparation | None = None,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.engine = engine
         self.store = store
         self.poll_seconds = poll_seconds
-        self._prepare = prepare
+        self._database = database
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._synced_stamp: tuple[int, int, int] | None = None
         self._synced_once = False
-        self._next_attempt = 0.0
-        self._last_warning = -WARNING_INTERVAL
+        self._retry = Retry(
+            logger,
+            what="model activations not mirrored into the database; activations still work",
+            retry_seconds=RETRY_SECONDS,
+        )
         self.mirrored = 0
-        self.failed = 0
+
+    @property
+    def failed(self) -> int:
+        """Attempts that failed since start."""
+        return self._retry.failures
 
     def sync(self) -> bool:
         """Mirror the history now; True when the table has every entry, False (counted, logged) when it failed."""
         with self._lock:
             stamp = _stamp(self.store)  # taken first: an entry appended while mirroring is seen at the next poll
-            try:
-                if self._prepare is not None:
-                    self._prepare()
-                    self._prepare = None
-                added = mirror_history(self.engine, self.store)
-            except Exception as exc:  # a down, slow or unmigrated database only delays the mirror
-                self._failed(exc)
+            done, added = self._retry.attempt(self._mirror)
+            if not done:
                 return False
             self._synced_stamp, self._synced_once = stamp, True
             self.mirrored += added
@@ -137,19 +126,14 @@ class ActivationMirror:
                 logger.info("mirrored %d model activation(s) into the database", added)
             return True
 
-    def _failed(self, exc: Exception) -> None:
-        self.failed += 1
-        self._next_attempt = time.monotonic() + RETRY_SECONDS
-        now = time.monotonic()
-        if now - self._last_warning >= WARNING_INTERVAL:
-            self._last_warning = now
-            logger.warning(
-                "model activations not mirrored into the database (%s); activations still work, will retry",
-                type(exc).__name__,
-            )
+    def _mirror(self) -> int:
+        # The mirror keeps its own pace (RETRY_SECONDS), so it asks for the migration whenever it tries.
+        if self._database is not None and not self._database.ensure(force=True):
+            raise DatabaseNotReady("the database could not be migrated")
+        return mirror_history(self.engine, self.store)
 
     def _due(self) -> bool:
-        if time.monotonic() < self._next_attempt:
+        if not self._retry.due():
             return False
         return not self._synced_once or _stamp(self.store) != self._synced_stamp
 
@@ -171,11 +155,8 @@ class ActivationMirror:
             self._thread.join(timeout)
 
 
-def open_activation_mirror(settings: "Settings", engine: Engine, store: VersionStore) -> ActivationMirror:
-    """Start mirroring the activation history (migrating the database first, off the start-up path)."""
-    from app.db.migrate import upgrade_database
-
-    url = settings.database_url.get_secret_value()
-    mirror = ActivationMirror(engine, store, prepare=partial(upgrade_database, url))
+def open_activation_mirror(*, engine: Engine, store: VersionStore, database: DatabasePreparation) -> ActivationMirror:
+    """Start mirroring the activation history (its thread waits for the database's migration, off start-up)."""
+    mirror = ActivationMirror(engine, store, database=database)
     mirror.start()
     return mirror

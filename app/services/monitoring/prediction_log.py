@@ -10,10 +10,10 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +21,12 @@ import numpy as np
 import orjson
 
 from app.models.model import Scores, SegmentationModel
+from app.services.monitoring.retry import ThrottledWarning
 
 if TYPE_CHECKING:
-    from sqlalchemy import Dialect, Engine
+    from sqlalchemy import Engine
 
-    from app.core.config import Settings
+    from app.services.monitoring.retry import DatabasePreparation
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,8 @@ logger = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.5
 # Rows per INSERT transaction.
 WRITE_BATCH_ROWS = 2_000
-# Seconds between retention runs, and between warnings about dropped rows.
+# Seconds between retention runs.
 RETENTION_INTERVAL = 3_600.0
-WARNING_INTERVAL = 60.0
-# Seconds between attempts to prepare (migrate) a database that was unreachable.
-PREPARE_RETRY_INTERVAL = 60.0
 
 _COLUMNS = (
     "created_at",
@@ -209,7 +207,7 @@ class PredictionLogWriter:
         max_rows: int,
         sample: float = 1.0,
         retention_days: int = 30,
-        prepare: Callable[[], object] | None = None,
+        database: "DatabasePreparation | None" = None,
         flush_interval: float = FLUSH_INTERVAL,
     ) -> None:
         self.engine = engine
@@ -217,9 +215,7 @@ class PredictionLogWriter:
         self.sample = sample
         self.retention_days = retention_days
         self.flush_interval = flush_interval
-        self._prepare = prepare
-        self._prepared = prepare is None
-        self._next_prepare = 0.0
+        self._database = database
         self._lock = threading.Lock()
         self._chunks: deque[LogChunk] = deque()
         self._pending = 0
@@ -229,8 +225,7 @@ class PredictionLogWriter:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_retention = 0.0
-        self._dropped_since_warning = 0
-        self._last_warning = -WARNING_INTERVAL
+        self._dropped_warning = ThrottledWarning(logger)
         self.written = 0
         self.dropped = 0
 
@@ -317,24 +312,14 @@ class PredictionLogWriter:
             self._maybe_purge()
 
     def _ready(self) -> bool:
-        """Prepare (migrate) the database first; retry at most once a minute while it is unreachable."""
-        if self._prepared:
-            return True
-        now = time.monotonic()
-        if now < self._next_prepare:
-            return False
-        self._next_prepare = now + PREPARE_RETRY_INTERVAL
-        try:
-            self._prepare()
-        except Exception as exc:  # any failure to reach or migrate the database only stops logging
-            logger.warning("prediction log database is not ready: %s", type(exc).__name__)
-            return False
-        self._prepared = True
-        return True
+        """Whether the database is migrated (the shared preparation retries while it is unreachable)."""
+        return self._database is None or self._database.ensure()
 
     def _write(self, chunks: list[LogChunk], rows: int) -> None:
         # The database layer is imported by the writer thread, not at import: the CLI scores through the
         # request-path half of this module (LogChunk, log_scores) and never needs SQLAlchemy.
+        from app.db.statements import prediction_log_insert
+
         if not self._ready():
             self._count_dropped(rows, "the database could not be prepared")
             return
@@ -345,12 +330,12 @@ class PredictionLogWriter:
         features: tuple[str, ...] = ()
         for chunk in chunks:
             if batch and (len(batch) >= WRITE_BATCH_ROWS or chunk.features != features):
-                self._insert(_insert_statement(dialect, features), batch)
+                self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
                 batch = []
             features = chunk.features
             batch.extend(chunk.tuples(sqlite=dialect.name == "sqlite"))
         if batch:
-            self._insert(_insert_statement(dialect, features), batch)
+            self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
 
     def _insert(self, statement: str, batch: list[tuple]) -> None:
         from sqlalchemy.exc import SQLAlchemyError
@@ -366,7 +351,7 @@ class PredictionLogWriter:
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
-        if now < self._next_retention or not self._prepared:
+        if now < self._next_retention or not (self._database is None or self._database.ready):
             return
         self._next_retention = now + RETENTION_INTERVAL
         self.purge()
@@ -393,72 +378,17 @@ class PredictionLogWriter:
         _add_total("dropped", rows)
         with self._lock:
             self.dropped += rows
-            self._dropped_since_warning += rows
-            now = time.monotonic()
-            if now - self._last_warning < WARNING_INTERVAL:
-                return
-            self._last_warning = now
-            dropped, self._dropped_since_warning = self._dropped_since_warning, 0
-        logger.warning("prediction log dropped %d rows: %s; predictions are still served", dropped, reason)
+        self._dropped_warning.add(
+            rows, lambda dropped: f"prediction log dropped {dropped} rows: {reason}; predictions are still served"
+        )
 
 
-@lru_cache(maxsize=16)
-def _insert_statement(dialect: "Dialect", features: tuple[str, ...]) -> str:
-    """One INSERT of a whole batch, sent as a single JSON array of rows (`_COLUMNS` order) that the database unpacks.
-
-    An executemany binds row by row, taking Python's GIL back for every row while the request path wants it:
-    that cost the event loop about 10% of its single-predict throughput. One JSON parameter, rendered by orjson,
-    is inserted in one call that holds no GIL. Each row's inputs come as a list of values; the database pairs
-    them with the feature names into the JSON object the column holds.
-    """
-    from app.db.tables import PredictionLog
-
-    table = PredictionLog.__table__
-    # Feature names go into the statement as literals; drivers with %-placeholders (psycopg) read % as one.
-    percent = dialect.paramstyle in ("format", "pyformat")
-    names = ["'" + name.replace("'", "''").replace("%", "%%" if percent else "%") + "'" for name in features]
-    inputs_at = _COLUMNS.index("inputs")
-    if dialect.name == "sqlite":
-        # json_extract rather than ->>, which needs SQLite 3.38; JSON true and false come out as 1 and 0.
-        inputs = ", ".join(f"{name}, json_extract(value, '$[{inputs_at}][{i}]')" for i, name in enumerate(names))
-        values = [
-            f"json_object({inputs})" if i == inputs_at else f"json_extract(value, '$[{i}]')"
-            for i in range(len(_COLUMNS))
-        ]
-        return f"INSERT INTO {table.name} ({', '.join(_COLUMNS)}) SELECT {', '.join(values)} FROM json_each(?)"
-    inputs = ", ".join(f"{name}, row -> {inputs_at} -> {i}" for i, name in enumerate(names))
-    values = [
-        f"json_build_object({inputs})"
-        if i == inputs_at
-        else f"CAST(row ->> {i} AS {table.c[column].type.compile(dialect=dialect)})"
-        for i, column in enumerate(_COLUMNS)
-    ]
-    return (
-        f"INSERT INTO {table.name} ({', '.join(_COLUMNS)}) SELECT {', '.join(values)} "
-        "FROM json_array_elements(%s::json) AS row"
-    )
-
-
-def open_prediction_log(settings: "Settings", engine: "Engine") -> PredictionLogWriter | None:
-    """Migrate the database and start the writer; None when logging is off. Never raises: a down database only
-    means rows are dropped (and counted) until it is back."""
-    from app.db.migrate import upgrade_database
-
-    if not settings.prediction_log_enabled:
-        return None
-    url = settings.database_url.get_secret_value()
-    prepare = None
-    try:
-        upgrade_database(url)
-    except Exception as exc:  # start serving anyway; the writer retries the migration before writing
-        logger.error("prediction log database not migrated at start-up (%s); will retry", type(exc).__name__)
-        prepare = partial(upgrade_database, url)
+def open_prediction_log(
+    *, engine: "Engine", database: "DatabasePreparation", max_rows: int, sample: float, retention_days: int
+) -> PredictionLogWriter:
+    """Start the writer. Never raises: a down database only means rows are dropped (and counted) until it is back."""
     writer = PredictionLogWriter(
-        engine,
-        max_rows=settings.prediction_log_queue_rows,
-        sample=settings.prediction_log_sample,
-        retention_days=settings.prediction_log_retention_days,
-        prepare=prepare,
+        engine, max_rows=max_rows, sample=sample, retention_days=retention_days, database=database
     )
     writer.start()
     return writer

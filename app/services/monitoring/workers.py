@@ -1,0 +1,61 @@
+"""The monitoring work of one server process: the database migrated once, the prediction log writer, the mirror."""
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Engine
+
+from app.core.config import Settings
+from app.db.migrate import upgrade_database
+from app.models.versions.store import VersionStore
+from app.services.monitoring.activation_mirror import ActivationMirror, open_activation_mirror
+from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
+from app.services.monitoring.retry import DatabasePreparation
+
+logger = logging.getLogger(__name__)
+
+# Seconds between attempts to migrate a database that was unreachable, when the log writer asks (the mirror asks
+# at its own pace).
+MIGRATION_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class MonitoringWorkers:
+    """The background writers a server process runs, and the one database preparation they share."""
+
+    database: DatabasePreparation
+    prediction_log: PredictionLogWriter | None
+    activation_mirror: ActivationMirror
+
+    def stop(self) -> None:
+        """Stop the mirror, then write what the log has queued and stop it."""
+        self.activation_mirror.stop()
+        if self.prediction_log is not None:
+            self.prediction_log.stop()
+
+
+def start_monitoring(*, settings: Settings, engine: Engine, store: VersionStore) -> MonitoringWorkers:
+    """Migrate the database (once for this process), then start the log writer and the mirror.
+
+    Never raises: a database that is down at start-up is migrated by whichever writer next needs it, and
+    predictions are served meanwhile (their log rows dropped and counted).
+    """
+    database = DatabasePreparation(
+        partial(upgrade_database, settings.database_url.get_secret_value()),
+        retry_seconds=MIGRATION_RETRY_SECONDS,
+        logger=logger,
+    )
+    if not database.ensure():
+        logger.error("the monitoring database was not migrated at start-up; will retry")
+    writer = None
+    if settings.prediction_log_enabled:
+        writer = open_prediction_log(
+            engine=engine,
+            database=database,
+            max_rows=settings.prediction_log_queue_rows,
+            sample=settings.prediction_log_sample,
+            retention_days=settings.prediction_log_retention_days,
+        )
+    mirror = open_activation_mirror(engine=engine, store=store, database=database)
+    return MonitoringWorkers(database=database, prediction_log=writer, activation_mirror=mirror)
