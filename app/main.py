@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.controllers import docs, ops, views
-from app.controllers.api import api_router, jobs, upload_router
+from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
@@ -128,9 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings)
     register_error_handlers(app)
-    app.include_router(api_router, max_body_size=settings.max_body_bytes)
-    app.include_router(jobs.upload_router, prefix="/api/v1", max_body_size=settings.train_max_upload_bytes)
-    app.include_router(upload_router, max_body_size=settings.max_upload_bytes)
+    app.include_router(build_api_router(settings), max_body_size=settings.max_body_bytes)
     app.include_router(ops.router)
     app.include_router(views.router)
     app.include_router(docs.router)

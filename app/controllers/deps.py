@@ -1,6 +1,5 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
-import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -12,9 +11,9 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.rate_limit import RateLimiter, client_address, key_digest
+from app.core.security import check_admin_key
 from app.models.model import SegmentationModel
 from app.models.versions.registry import ModelRegistry
-from app.models.versions.store import key_id
 from app.schemas.prediction import BatchIn
 from app.services.monitoring.prediction_log import PredictionLogWriter
 
@@ -79,25 +78,6 @@ admin_key_header = APIKeyHeader(
     scheme_name="AdminKey",
     description="An admin key from ADMIN_API_KEYS; needed to train, activate, roll back and delete model versions.",
 )
-
-
-def check_admin_key(settings: Settings, key: str | None) -> str:
-    """The caller's key id when `key` is a configured admin key; 401 when missing, 403 when wrong or none set."""
-    if not settings.admin_api_keys:
-        raise AdminKeyRefused(
-            "admin endpoints are disabled because no admin keys are configured: set ADMIN_API_KEYS "
-            "(comma-separated) in the environment or .env and restart to enable them"
-        )
-    if not key:
-        raise AdminKeyMissing("this endpoint needs an admin key in the X-API-Key header")
-    supplied = key.encode()
-    # Compare with every key, in constant time, so timing tells nothing about which (or whether one) matched.
-    matched = False
-    for candidate in settings.admin_api_keys:
-        matched |= hmac.compare_digest(supplied, candidate.get_secret_value().encode())
-    if not matched:
-        raise AdminKeyRefused("the X-API-Key header does not hold an admin key")
-    return key_id(key) or ""
 
 
 def client_ip(request: Request) -> str:

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.controllers.deps import RegistryDep, client_ip, limit_failed_keys
-from app.core.access import require_metrics_access
 from app.core.metrics import METRICS_CONTENT_TYPE, exposition
+from app.core.security import require_metrics_access
 from app.schemas.common import error_responses
 from app.schemas.model import LivenessResponse, ReadinessResponse
 from app.services.health import readiness_report

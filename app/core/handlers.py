@@ -171,8 +171,8 @@ def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
 
 
 def _allowed_methods(request: Request) -> str | None:
-    """Every method served at this path's route template: one template can be served by routes of several
-    routers (POST /api/v1/models has its own body limit), and Starlette's 405 names only the first one's."""
+    """Every method served at this path's route template. FastAPI makes one route per handler, so GET and POST
+    /api/v1/models are two routes of one template, and Starlette's 405 names only the first one's methods."""
     routes = [route for route in _leaf_routes(request.app.router.routes) if getattr(route, "methods", None)]
     template = next(
         (

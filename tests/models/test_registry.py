@@ -11,9 +11,10 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
+from app.core.security import key_id
 from app.models.versions.artifacts import load_model
 from app.models.versions.registry import ModelRegistry
-from app.models.versions.store import VersionStore, key_id
+from app.models.versions.store import VersionStore
 
 
 def _open(root: Path) -> ModelRegistry:

@@ -3,16 +3,19 @@
 from fastapi import APIRouter
 
 from app.controllers.api import health, jobs, model, models, monitoring, predictions, scoring, segments
+from app.core.config import Settings
 
-api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(predictions.router)
-api_router.include_router(segments.router)
-api_router.include_router(model.router)
-api_router.include_router(models.router)
-api_router.include_router(jobs.router)
-api_router.include_router(health.router)
-api_router.include_router(monitoring.router)
 
-# File uploads have their own, larger body limit (MAX_UPLOAD_BYTES), so they are joined on a router of their own.
-upload_router = APIRouter(prefix="/api/v1")
-upload_router.include_router(scoring.router)
+def build_api_router(settings: Settings) -> APIRouter:
+    """Every /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(predictions.router)
+    # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
+    api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
+    api.include_router(segments.router)
+    api.include_router(model.router)
+    api.include_router(models.build_router(upload_limit=settings.train_max_upload_bytes))
+    api.include_router(jobs.router)
+    api.include_router(health.router)
+    api.include_router(monitoring.router)
+    return api

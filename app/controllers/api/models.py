@@ -1,64 +1,97 @@
-"""Model versions: list, inspect, activate, roll back, delete (changes need the admin key)."""
+"""Model versions: train, list, inspect, compare, activate, roll back, delete (changes need the admin key).
 
+Every /models route is here. The router is built by `build_router`, not at import, because one route (training)
+takes an upload with its own body limit from settings; the next segmentations mount the same router again under
+their own prefix.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
-from app.controllers.deps import AdminKeyDep, RegistryDep
+from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep
 from app.schemas.common import error_responses
-from app.schemas.lifecycle import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
+from app.schemas.lifecycle import (
+    Activation,
+    ActivationHistory,
+    Comparison,
+    JobAccepted,
+    VersionDetail,
+    VersionList,
+)
 from app.services import lifecycle
+from app.services.training import jobs
 
-# AdminKeyFirstRoute: the admin key is checked before anything of the request is read.
-router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstRoute)
-
-VersionPath = Annotated[str, Path(max_length=64, description="A model version id.")]
+VersionPath = Annotated[str, PathParam(max_length=64, description="A model version id.")]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the activation history.")]
 _ADMIN_ERRORS = error_responses(401, 403, 429)
 
 
-@router.get("", response_model=VersionList, summary="List model versions")
+def start_training(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    key: AdminKeyDep,
+    # Typed without `| None` so the schema says "a file, or leave the field out", not "a file or null".
+    file: Annotated[UploadFile, File(description="Customer CSV (public header or snake_case).")] = None,  # type: ignore[assignment]
+    k: Annotated[str, Form(max_length=8, description="Number of segments (2-10) or 'auto'.")] = "5",
+    features: Annotated[
+        str, Form(max_length=200, description="Comma-separated feature names.")
+    ] = "annual_income,spending_score",
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
+    activate: Annotated[bool, Form()] = False,
+) -> dict:
+    """Queue a training job (plain def: copying the upload is blocking I/O)."""
+    upload: Path | None = None
+    try:
+        with jobs.job_files(settings.job_root):
+            if file is not None and (file.filename or file.size):
+                settings.job_root.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
+                    upload = Path(handle.name)
+                    shutil.copyfileobj(file.file, handle)
+            job_id = jobs.start_training_job(
+                settings=settings,
+                upload=upload,
+                k=k,
+                features=features,
+                seed=seed,
+                activate=activate,
+                key=key,
+                request_id=getattr(request.state, "request_id", None),
+            )
+    finally:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+    response.headers["Location"] = f"/api/v1/jobs/{job_id}"
+    return {"job_id": job_id}
+
+
 def list_versions(registry: RegistryDep) -> dict:
     """Every version, newest first, with metrics, the k sweep and which one is active."""
     return lifecycle.list_versions(registry=registry)
 
 
-@router.get("/history", response_model=ActivationHistory, summary="Activation history")
 def activation_history(registry: RegistryDep) -> dict:
     """Every activation: when, from which version, to which, why and by which key id."""
     return lifecycle.history(registry=registry)
 
 
-@router.post(
-    "/rollback",
-    response_model=Activation,
-    summary="Roll back",
-    description="Activate the version that was active before the current one, from the history.",
-    responses={**_ADMIN_ERRORS, **error_responses(409, 422)},
-)
 def rollback(registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
     """Go back to the previously active version."""
     return lifecycle.rollback(registry=registry, reason=reason, key=key)
 
 
-@router.get(
-    "/{version}", response_model=VersionDetail, summary="One model version", responses=error_responses(404, 422)
-)
 def version_detail(version: VersionPath, registry: RegistryDep) -> dict:
     """One version with its segments."""
     return lifecycle.version_detail(registry=registry, version=version)
 
 
-@router.get(
-    "/{version}/compare",
-    response_model=Comparison,
-    summary="Compare two versions",
-    description="Segments the candidate's training customers (its stored sample) with both versions: a migration "
-    "matrix from each old segment to each new one, each shared segment's centroid shift in original units, size "
-    "and share changes, and metric deltas. `with` is a version id or `active`.",
-    responses=error_responses(404, 409, 422, 503),
-)
 def compare_versions(
     version: VersionPath,
     registry: RegistryDep,
@@ -70,28 +103,67 @@ def compare_versions(
     return lifecycle.compare(registry=registry, version=version, with_version=with_version)
 
 
-@router.post(
-    "/{version}/activate",
-    response_model=Activation,
-    summary="Activate a version",
-    description="Every worker (and every host sharing the model folder) serves it within about a second. "
-    "Refused with 409 for the version already active (nothing is recorded, so a rollback still goes back to the "
-    "one before it).",
-    responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
-)
 def activate(version: VersionPath, registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
     """Make a version the active one."""
     return lifecycle.activate(registry=registry, version=version, reason=reason or "activated", key=key)
 
 
-@router.delete(
-    "/{version}",
-    status_code=204,
-    summary="Delete a version",
-    description="Refused with 409 for the active version.",
-    responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
-)
 def delete_version(version: VersionPath, registry: RegistryDep, key: AdminKeyDep) -> Response:
     """Delete a version that is not active."""
     lifecycle.delete(registry=registry, version=version)
     return Response(status_code=204)
+
+
+def build_router(*, upload_limit: int) -> APIRouter:
+    """The /models routes; training takes uploads of up to `upload_limit` bytes, the others the JSON body limit."""
+    # AdminKeyFirstRoute: a missing or wrong admin key is refused before anything of the request is read.
+    router = APIRouter(prefix="/models", tags=["models"], route_class=AdminKeyFirstRoute)
+    router.post(
+        "",
+        status_code=202,
+        response_model=JobAccepted,
+        summary="Train a new version",
+        description="Starts a training job in a separate process on the uploaded CSV (field `file`), or on the "
+        "bundled data when no file is sent. Answers 202 with the job id and its URL in `Location`; follow it at "
+        "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
+        responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+        max_body_size=upload_limit,
+    )(start_training)
+    router.get("", response_model=VersionList, summary="List model versions")(list_versions)
+    router.get("/history", response_model=ActivationHistory, summary="Activation history")(activation_history)
+    router.post(
+        "/rollback",
+        response_model=Activation,
+        summary="Roll back",
+        description="Activate the version that was active before the current one, from the history.",
+        responses={**_ADMIN_ERRORS, **error_responses(409, 422)},
+    )(rollback)
+    router.get(
+        "/{version}", response_model=VersionDetail, summary="One model version", responses=error_responses(404, 422)
+    )(version_detail)
+    router.get(
+        "/{version}/compare",
+        response_model=Comparison,
+        summary="Compare two versions",
+        description="Segments the candidate's training customers (its stored sample) with both versions: a "
+        "migration matrix from each old segment to each new one, each shared segment's centroid shift in original "
+        "units, size and share changes, and metric deltas. `with` is a version id or `active`.",
+        responses=error_responses(404, 409, 422, 503),
+    )(compare_versions)
+    router.post(
+        "/{version}/activate",
+        response_model=Activation,
+        summary="Activate a version",
+        description="Every worker (and every host sharing the model folder) serves it within about a second. "
+        "Refused with 409 for the version already active (nothing is recorded, so a rollback still goes back to "
+        "the one before it).",
+        responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
+    )(activate)
+    router.delete(
+        "/{version}",
+        status_code=204,
+        summary="Delete a version",
+        description="Refused with 409 for the active version.",
+        responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
+    )(delete_version)
+    return router

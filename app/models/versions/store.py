@@ -51,15 +51,6 @@ def new_version_id(now: datetime, data_sha256: str) -> str:
     return f"{now:%Y%m%d.%H%M%S.%f}-{data_sha256[:6]}{os.urandom(2).hex()}"
 
 
-def key_id(key: str | None) -> str | None:
-    """A short public id of an admin key (a hash prefix), for the history; never the key itself."""
-    if not key:
-        return None
-    import hashlib
-
-    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:10]
-
-
 class VersionStore:
     """The versions on disk under one folder, with the active pointer and the activation history."""
 
