@@ -10,7 +10,7 @@ from app.controllers.deps import RegistryDep, client_ip, limit_failed_keys
 from app.core.metrics import METRICS_CONTENT_TYPE, exposition
 from app.core.security import require_metrics_access
 from app.schemas.common import error_responses
-from app.schemas.model import LivenessResponse, ReadinessResponse
+from app.schemas.health import LivenessResponse, ReadinessResponse
 from app.services.health import readiness_report
 
 router = APIRouter(tags=["service"])

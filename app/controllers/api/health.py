@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app import __version__
 from app.controllers.deps import RegistryDep
-from app.schemas.model import HealthResponse
+from app.schemas.health import HealthResponse
 from app.services.health import health_report
 
 router = APIRouter(prefix="/health", tags=["service"])

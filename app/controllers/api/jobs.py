@@ -7,7 +7,7 @@ from fastapi import Path as PathParam
 
 from app.controllers.deps import SettingsDep
 from app.schemas.common import error_responses
-from app.schemas.lifecycle import JobStatus
+from app.schemas.jobs import JobStatus
 from app.services.training import jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

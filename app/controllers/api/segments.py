@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path
 
 from app.controllers.deps import SegmenterDep
 from app.schemas.common import DIGITS_ONLY, error_responses
-from app.schemas.model import ClustersInfoResponse, ClustersResponse, SegmentDetail
+from app.schemas.segments import ClustersInfoResponse, ClustersResponse, SegmentDetail
 from app.services import segments
 
 router = APIRouter(prefix="/clusters", tags=["segments"], responses=error_responses(503))

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from app.controllers.deps import SegmenterDep
 from app.schemas.common import error_responses
-from app.schemas.model import ModelInfo
+from app.schemas.model_info import ModelInfo
 from app.services import segments
 
 router = APIRouter(prefix="/model", tags=["model"], responses=error_responses(503))

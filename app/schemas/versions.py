@@ -1,11 +1,9 @@
-"""Responses of the model-version API: versions, activations, training jobs and comparisons."""
-
-from typing import Literal
+"""Responses of the model-version API: versions, activations and comparisons."""
 
 from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
-from app.schemas.model import K_SELECTION_EXAMPLE, METRICS_EXAMPLE, KSelectionEntry, Metrics
+from app.schemas.model_info import K_SELECTION_EXAMPLE, METRICS_EXAMPLE, KSelectionEntry, Metrics
 
 _V1, _V2 = "20261128.014530.123456-95dfbcab12", "20261128.020112.654321-4be0a1c3d4"
 _SUMMARY = {
@@ -22,6 +20,8 @@ _SUMMARY = {
     "auto_trained": False,
     "data_file": "mall_customers.csv",
 }
+
+
 _SEGMENT = {
     "segment_id": 1,
     "name": "VIP / Whale",
@@ -31,6 +31,8 @@ _SEGMENT = {
     "levels": {"annual_income": "high", "spending_score": "high"},
     "description": "High income and high spending: the most valuable customers.",
 }
+
+
 _ACTIVATION = {
     "at": "2026-11-28T02:03:00.000+00:00",
     "from": _V1,
@@ -104,46 +106,6 @@ class ActivationHistory(BaseModel):
     model_config = example_config({"entries": [_ACTIVATION]})
 
     entries: list[Activation]
-
-
-class JobProgress(BaseModel):
-    """How far a training job got."""
-
-    stage: str | None = Field(None, description="reading, cleaning, k_sweep, fitting, saving.")
-    rows_read: int | None = None
-    step: int | None = Field(None, description="k sweep step, 1-based.")
-    of: int | None = Field(None, description="k sweep steps in all.")
-    k: int | None = None
-
-
-class JobStatus(BaseModel):
-    """A training job's state."""
-
-    model_config = example_config(
-        {
-            "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-            "state": "running",
-            "created": "2026-11-28T02:01:10.000+00:00",
-            "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
-            "version": None,
-            "activated": None,
-            "error": None,
-        }
-    )
-
-    job_id: str
-    state: Literal["queued", "running", "succeeded", "failed"]
-    created: str
-    progress: JobProgress
-    version: str | None = Field(None, description="The new version, on success.")
-    activated: bool | None = None
-    error: str | None = Field(None, description="On failure: the same one-line reason the CLI gives.")
-
-
-class JobAccepted(BaseModel):
-    """A training job was queued."""
-
-    job_id: str
 
 
 class SegmentRef(BaseModel):

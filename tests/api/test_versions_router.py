@@ -1,9 +1,9 @@
-"""The /models router: every route in one router, per-route body limits, one Allow header, mountable again."""
+"""The /models router (model versions): one router, per-route body limits, one Allow header, mountable again."""
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.controllers.api import models
+from app.controllers.api import versions
 from app.core.handlers import register_error_handlers
 from app.core.rate_limit import RateLimiter
 
@@ -37,8 +37,8 @@ def test_the_router_mounts_again_under_another_prefix(make_settings, fresh_dir):
     app.state.settings = settings = make_settings(model_dir=fresh_dir)
     app.state.rate_limiter = RateLimiter(settings)
     register_error_handlers(app)
-    app.include_router(models.build_router(upload_limit=1_000), prefix="/api/v1")
-    app.include_router(models.build_router(upload_limit=1_000), prefix="/api/v1/segmentations/{name}")
+    app.include_router(versions.build_router(upload_limit=1_000), prefix="/api/v1")
+    app.include_router(versions.build_router(upload_limit=1_000), prefix="/api/v1/segmentations/{name}")
     paths = set(app.openapi()["paths"])
     assert {"/api/v1/models", "/api/v1/segmentations/{name}/models/{version}/activate"} <= paths
     with TestClient(app) as client:

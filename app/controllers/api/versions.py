@@ -16,14 +16,8 @@ from fastapi import Path as PathParam
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep
 from app.schemas.common import error_responses
-from app.schemas.lifecycle import (
-    Activation,
-    ActivationHistory,
-    Comparison,
-    JobAccepted,
-    VersionDetail,
-    VersionList,
-)
+from app.schemas.jobs import JobAccepted
+from app.schemas.versions import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
 from app.services import lifecycle
 from app.services.training import jobs
 

@@ -1,0 +1,52 @@
+"""Service health: liveness, readiness and the /api/v1/health report."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import example_config
+from app.schemas.prediction import PREDICTION_EXAMPLE
+
+_VERSION = PREDICTION_EXAMPLE["model_version"]
+
+
+class HealthResponse(BaseModel):
+    """Whether the service can answer predictions."""
+
+    model_config = example_config(
+        {
+            "status": "ok",
+            "model_loaded": True,
+            "model_version": _VERSION,
+            "uptime_seconds": 12.5,
+            "app_version": "1.0.0",
+            "reason": None,
+        }
+    )
+
+    status: Literal["ok", "unavailable"]
+    model_loaded: bool
+    model_version: str | None
+    uptime_seconds: float
+    app_version: str
+    reason: str | None = Field(None, description="Why the service is unavailable, when it is.")
+    auto_trained: bool | None = Field(
+        None, description="True when the active model was trained automatically on the bundled synthetic data."
+    )
+    artifacts_signed: bool | None = Field(None, description="Whether the active model's artifacts are signed.")
+
+
+class LivenessResponse(BaseModel):
+    """The process is up."""
+
+    status: Literal["alive"]
+
+
+class ReadinessResponse(BaseModel):
+    """Whether a verified model is loaded, so traffic can be sent."""
+
+    model_config = example_config({"status": "ready", "model_version": _VERSION, "reason": None})
+
+    status: Literal["ready", "not_ready"]
+    model_version: str | None
+    reason: str | None

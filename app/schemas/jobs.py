@@ -1,0 +1,47 @@
+"""Responses of the training-job API: a job accepted, and where it is."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import example_config
+
+
+class JobProgress(BaseModel):
+    """How far a training job got."""
+
+    stage: str | None = Field(None, description="reading, cleaning, k_sweep, fitting, saving.")
+    rows_read: int | None = None
+    step: int | None = Field(None, description="k sweep step, 1-based.")
+    of: int | None = Field(None, description="k sweep steps in all.")
+    k: int | None = None
+
+
+class JobStatus(BaseModel):
+    """A training job's state."""
+
+    model_config = example_config(
+        {
+            "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "state": "running",
+            "created": "2026-11-28T02:01:10.000+00:00",
+            "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
+            "version": None,
+            "activated": None,
+            "error": None,
+        }
+    )
+
+    job_id: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    created: str
+    progress: JobProgress
+    version: str | None = Field(None, description="The new version, on success.")
+    activated: bool | None = None
+    error: str | None = Field(None, description="On failure: the same one-line reason the CLI gives.")
+
+
+class JobAccepted(BaseModel):
+    """A training job was queued."""
+
+    job_id: str

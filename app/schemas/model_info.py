@@ -1,0 +1,96 @@
+"""The served model's metadata: what it is, how it was trained and how good it is."""
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import example_config
+from app.schemas.prediction import PREDICTION_EXAMPLE
+
+_VERSION = PREDICTION_EXAMPLE["model_version"]
+
+
+# The default model's quality, shown by every example that describes a version.
+METRICS_EXAMPLE = {
+    "inertia": 50.48,
+    "silhouette": 0.6026,
+    "davies_bouldin": 0.4921,
+    "calinski_harabasz": 337.57,
+    "silhouette_sample_size": 200,
+}
+
+
+K_SELECTION_EXAMPLE = [{"k": 4, "inertia": 95.44, "silhouette": 0.535}, {"k": 5, "inertia": 50.48, "silhouette": 0.603}]
+
+
+class KSelectionEntry(BaseModel):
+    """Evidence for one candidate number of segments."""
+
+    k: int
+    inertia: float
+    silhouette: float
+
+
+class Metrics(BaseModel):
+    """Clustering quality on the training data."""
+
+    inertia: float = Field(description="Sum of squared distances to the nearest centroid (standardized units).")
+    silhouette: float = Field(description="-1 to 1; higher means tighter, better separated segments.")
+    davies_bouldin: float = Field(description="0 and up; lower means better separated segments.")
+    calinski_harabasz: float = Field(description="0 and up; higher means denser, better separated segments.")
+    silhouette_sample_size: int = Field(description="Rows the silhouette was computed on.")
+
+
+class ModelInfo(BaseModel):
+    """Metadata of the loaded model."""
+
+    model_config = example_config(
+        {
+            "algorithm": "KMeans",
+            "scaling": "StandardScaler",
+            "n_clusters": 5,
+            "features": ["annual_income", "spending_score"],
+            "feature_labels": {
+                "annual_income": "Annual Income (k$)",
+                "spending_score": "Spending Score (1-100)",
+            },
+            "version": _VERSION,
+            "trained_at": "2026-11-26T16:51:10+00:00",
+            "n_samples": 200,
+            "n_input_rows": 200,
+            "dropped_rows": {},
+            "random_state": 42,
+            "metrics": METRICS_EXAMPLE,
+            "k_selection": K_SELECTION_EXAMPLE,
+            "k_selection_sample_size": 200,
+            "k_requested": "5",
+            "data_file": "mall_customers.csv",
+            "data_sha256": "95dfbc16" + "0" * 56,
+            "sklearn_version": "1.9.1",
+        }
+    )
+
+    algorithm: str = Field(examples=["KMeans"])
+    scaling: str = Field(examples=["StandardScaler"])
+    n_clusters: int
+    features: list[str]
+    feature_labels: dict[str, str]
+    version: str
+    trained_at: str
+    n_samples: int
+    n_input_rows: int
+    dropped_rows: dict[str, int]
+    random_state: int
+    metrics: Metrics
+    k_selection: list[KSelectionEntry]
+    k_selection_sample_size: int
+    k_requested: str
+    data_file: str
+    data_sha256: str
+    sklearn_version: str
+    auto_trained: bool = Field(
+        False, description="True when the service trained this model by itself on the bundled synthetic data."
+    )
+    signed: bool = Field(
+        description="True when the artifacts carry an HMAC signature checked with MODEL_SIGNING_KEY at load; "
+        "false means sha256 checksums only (unsigned)."
+    )
+    notes: list[str] = Field(default_factory=list, description="Plain-language warnings about this model.")

@@ -1,0 +1,123 @@
+"""Responses describing segments: statistics, meanings and one segment in detail."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import example_config
+from app.schemas.prediction import PREDICTION_EXAMPLE
+
+
+class FeatureSummary(BaseModel):
+    """Mean, spread and range of one feature within a segment."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+
+
+class AgeProfile(BaseModel):
+    """Ages of a segment's training customers."""
+
+    mean: float
+    median: float
+    q1: float = Field(description="25th percentile.")
+    q3: float = Field(description="75th percentile.")
+
+
+class SegmentProfile(BaseModel):
+    """Who a segment's training customers are; each part only when the training data had that column."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    age: AgeProfile | None = Field(None, description="Present when the training data has an Age column.")
+    gender: dict[str, float] | None = Field(
+        None,
+        description="Share of each gender value among the segment's customers (shares sum to 1); present when the "
+        "training data has a Gender column.",
+        examples=[{"Female": 0.77, "Male": 0.23}],
+    )
+
+
+class SegmentStats(BaseModel):
+    """Statistics of one segment in the training data."""
+
+    segment_id: int
+    segment_name: str
+    size: int = Field(ge=0, description="Training customers in this segment.")
+    share: float = Field(ge=0, le=1, description="Fraction of training customers in this segment.")
+    centroid: dict[str, float] = Field(description="Centroid in original units, by feature.")
+    features: dict[str, FeatureSummary] = Field(description="Per-feature statistics, by feature.")
+    profile: SegmentProfile | None = Field(
+        None, description="Age and gender of the segment's customers; absent when the training data had neither."
+    )
+
+
+_VIP_STATS = {
+    "segment_id": 1,
+    "segment_name": "VIP / Whale",
+    "size": 38,
+    "share": 0.19,
+    "centroid": {"annual_income": 87.6, "spending_score": 82.4},
+    "features": {
+        "annual_income": {"mean": 87.6, "std": 14.1, "min": 69.0, "max": 114.0},
+        "spending_score": {"mean": 82.4, "std": 8.2, "min": 63.0, "max": 97.0},
+    },
+    "profile": {
+        "age": {"mean": 32.7, "median": 32.0, "q1": 30.0, "q3": 36.0},
+        "gender": {"Female": 0.54, "Male": 0.46},
+    },
+}
+
+
+_VIP_INFO = {
+    "segment_id": 1,
+    "segment_name": "VIP / Whale",
+    "description": PREDICTION_EXAMPLE["description"],
+    "marketing_strategy": PREDICTION_EXAMPLE["marketing_strategy"],
+    "characteristics": [
+        "High income (centroid Annual Income (k$): 87.6)",
+        "High spending (centroid Spending Score (1-100): 82.4)",
+    ],
+    "levels": {"annual_income": "high", "spending_score": "high"},
+}
+
+
+_VERSION = PREDICTION_EXAMPLE["model_version"]
+
+
+class ClustersResponse(BaseModel):
+    """Statistics of every segment."""
+
+    model_config = example_config({"model_version": _VERSION, "n_samples": 200, "segments": [_VIP_STATS]})
+
+    model_version: str
+    n_samples: int
+    segments: list[SegmentStats]
+
+
+class SegmentInfo(BaseModel):
+    """What a segment means and what to do about it."""
+
+    segment_id: int
+    segment_name: str
+    description: str
+    marketing_strategy: list[str]
+    characteristics: list[str]
+    levels: dict[str, str] = Field(description="low, moderate or high for each feature, relative to training data.")
+
+
+class ClustersInfoResponse(BaseModel):
+    """Description and strategy of every segment."""
+
+    model_config = example_config({"model_version": _VERSION, "segments": [_VIP_INFO]})
+
+    model_version: str
+    segments: list[SegmentInfo]
+
+
+class SegmentDetail(SegmentStats, SegmentInfo):
+    """One segment: statistics and meaning together."""
+
+    model_config = example_config({**_VIP_STATS, **_VIP_INFO, "model_version": _VERSION})
+
+    model_version: str
