@@ -4,11 +4,8 @@
 X-Forwarded-For on connections from 127.0.0.1, whatever TRUST_FORWARDED_FOR says.
 """
 
-import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
 import uvicorn
 
@@ -25,10 +22,6 @@ def _graceful_exit(signum: int, frame: object) -> None:
 
 if __name__ == "__main__":
     settings = get_settings()
-    if settings.workers > 1 and settings.prometheus_multiproc_dir is None:
-        # Without a shared folder each worker would report only its own share of the traffic.
-        folder = Path(tempfile.gettempdir()) / f"customer-segmentation-metrics-{settings.port}"
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     signal.signal(signal.SIGTERM, _graceful_exit)
     # The app object for one process (an import string would build a second app); workers need the string.
     uvicorn.run("main:app" if settings.workers > 1 else app, **uvicorn_options(settings))

@@ -18,7 +18,7 @@ from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
-from app.core.metrics import mark_worker_stopped, record_model_loaded
+from app.core.metrics import configure_metrics, mark_worker_stopped, record_model_loaded
 from app.core.middleware import (
     CompressionMiddleware,
     ErrorShapeMiddleware,
@@ -106,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Create a configured application; the model loads when the lifespan starts."""
     settings = settings or get_settings()
     configure_logging(settings)
+    # Before anything records: the collectors (and, for workers, the shared folder) are chosen once per process.
+    configure_metrics(settings)
     # Before the server starts its threads: arenas made from here on obey the limit.
     limit_malloc_arenas(settings.malloc_arena_max)
     app = FastAPI(

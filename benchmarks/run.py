@@ -36,6 +36,8 @@ from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.metrics import silhouette_score  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from app.core.config import Settings  # noqa: E402
+from app.core.metrics import configure_metrics  # noqa: E402
 from app.models import clustering  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
@@ -109,6 +111,8 @@ def _per_call(fn: Callable[[], object], calls: int, repeat: int = 5) -> float:
 def bench_single_predict(model, sizes: Sizes) -> list[Figure]:
     """1. One row in process: the project's predict path against kmeans.predict(scaler.transform(x))."""
     x = np.array([[60.0, 50.0]])
+    # The service counts each prediction as a one-process server does: metrics set up, in memory.
+    configure_metrics(Settings(_env_file=None, prometheus_multiproc_dir=None))
     sklearn_s = _per_call(
         lambda: model.kmeans.predict(model.scaler.transform(x)), 200 if sizes.batch_rows > 50_000 else 20
     )
@@ -353,6 +357,33 @@ def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[F
             batch_on_rate / batch_off_rate >= 0.8,
             "baseline: the same app with the log off; rows past the bounded queue are dropped and counted",
         ),
+    ]
+
+
+def bench_metrics_mode(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """What multiprocess metrics cost a request: one worker counting into a shared folder against in memory."""
+    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_LEVEL": "WARNING"}
+    # Empty means none, even when the shell running the benchmark sets a folder.
+    shared_env, plain_env = ({**env, "PROMETHEUS_MULTIPROC_DIR": folder} for folder in (str(workdir / "metrics"), ""))
+    with (
+        live_server(shared_env, workdir / "metrics-shared.log") as shared,
+        live_server(plain_env, workdir / "metrics-plain.log") as plain,
+    ):
+        singles = _compare_load(sizes, shared, plain, "/api/v1/predict", single, 16)
+    rps, plain_rps = singles.rates
+    return [
+        Figure(
+            "HTTP predict, multiprocess metrics",
+            "req/s",
+            rps,
+            plain_rps,
+            rps / plain_rps,
+            "ratio >= 0.9",
+            rps / plain_rps >= 0.9,
+            f"one worker counting into a PROMETHEUS_MULTIPROC_DIR folder (what --workers N gets) against the same "
+            f"app counting in memory; both quiet; {singles.errors} errors",
+        )
     ]
 
 
@@ -693,7 +724,7 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("predict", "batch", "http", "prediction_log", "startup", "scoring", "training", "lifecycle")
+STEPS = ("predict", "batch", "http", "prediction_log", "metrics", "startup", "scoring", "training", "lifecycle")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -720,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch": lambda: bench_batch_predict(model, sizes),
             "http": lambda: bench_http(model_dir, sizes, workdir),
             "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
+            "metrics": lambda: bench_metrics_mode(model_dir, sizes, workdir),
             "startup": lambda: bench_startup(model_dir, sizes, workdir),
             "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
             "training": lambda: bench_training(sizes),

@@ -1,29 +1,44 @@
 """`python -m app.cli COMMAND ...`: exit 0 on success, 2 for bad input, 1 for anything else."""
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 
 from app.core.errors import SegmentationError
 
-# Each module adds its sub-commands and sets `handler` (a function of the parsed args returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("db", "models", "score")
+# Each command's module (app.cli.<name>) adds its sub-commands and sets `handler` (a function of the parsed args
+# returning an exit code). Only the module of the command being run is imported: `db upgrade` never loads the
+# model, scoring or metrics code the others need. The help here is what `python -m app.cli --help` lists.
+COMMANDS: dict[str, str] = {
+    "db": "prediction log database",
+    "models": "list, inspect, activate, roll back and delete model versions",
+    "score": "label every customer of a file with its segment",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every command module's sub-commands."""
-    import importlib
+def _chosen_command(argv: list[str]) -> str | None:
+    """The command named on the command line (the first argument that is not an option), if it is one of ours."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser, with the full sub-commands of `command` only (the others are listed by name)."""
     parser = argparse.ArgumentParser(prog="python -m app.cli", description="Customer segmentation commands.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"app.cli.{name}").register(subparsers)
+    for name, text in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"app.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors are one line on stderr, never a traceback."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_chosen_command(argv)).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

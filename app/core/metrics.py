@@ -1,16 +1,26 @@
-"""Prometheus metrics: every definition, the request middleware, the exposition, and multiprocess set-up.
+"""Prometheus metrics: every definition, the recording functions, the exposition, and multiprocess set-up.
 
 prometheus-client is used directly rather than through prometheus-fastapi-instrumentator: the instrumentator
 adds its own per-request hooks and exposition route, which get in the way of multiprocess mode (its /metrics
 must be built from the shared folder, and its collectors would be registered once per app) and of labelling
-by route template for mounts and unmatched paths. One pure ASGI middleware does the request part in a few
-lines, and the domain counters are plain functions that the services call.
+by route template for mounts and unmatched paths. One pure ASGI middleware (app/core/middleware.py) does the
+request part in a few lines, and the domain counters are plain functions that the services call.
+
+Nothing happens at import: `create_app` calls `configure_metrics`, which chooses the mode and builds the
+collectors once per process. Until then every recording function returns at once, so a CLI command or a
+training job (which import the services, and may inherit PROMETHEUS_MULTIPROC_DIR from a server) neither counts
+into a registry nobody serves nor writes into, or wipes, a live server's folder.
 """
 
+import itertools
 import logging
 import multiprocessing
 import os
+import shutil
+import stat
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +36,20 @@ from prometheus_client import (
     values,
 )
 
-from app.core.config import get_settings
+from app.core.config import Settings
 from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Automatic folders live in the temp folder as <prefix><supervisor pid>-<its start time>.
+AUTO_DIR_PREFIX = "segmentation-metrics-"
+# Folders of dead supervisors looked at per claim: a bound on start-up work, however many have piled up.
+_STALE_SCAN_LIMIT = 50
 _OWNER_FILE = ".owner"
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SIZE_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
 
 def _start_time(pid: int) -> str:
@@ -43,10 +60,22 @@ def _start_time(pid: int) -> str:
         return ""
 
 
+def _supervisor_pid() -> int | None:
+    """The pid of the process that started this one with multiprocessing (uvicorn's supervisor), if any."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        return parent.pid
+    # A spawned child learns its parent only after re-importing the parent's main script, and `python main.py`
+    # builds the app (so configures metrics) in that import; its process name already says it is a child, and
+    # the supervisor started it directly.
+    if multiprocessing.current_process().name != "MainProcess":
+        return os.getppid()
+    return None
+
+
 def _server_identity() -> str:
     """The server this process belongs to: uvicorn's supervisor when it is a worker, else this process."""
-    parent = multiprocessing.parent_process()
-    pid = parent.pid if parent is not None and parent.pid is not None else os.getpid()
+    pid = _supervisor_pid() or os.getpid()
     return f"{pid}:{_start_time(pid)}"
 
 
@@ -82,50 +111,133 @@ def claim_multiprocess_dir(path: Path) -> None:
                 multiprocess.mark_process_dead(int(pid), str(path))
 
 
-def _configure_multiprocess() -> Path | None:
-    """Switch prometheus-client to multiprocess mode when a folder is configured (before any metric exists)."""
-    folder = get_settings().prometheus_multiproc_dir
-    if folder is None:
+def _is_own_folder(path: Path) -> bool:
+    """A real folder (not a link) owned by this user: another user's folder in /tmp is never used or removed."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+
+
+def remove_stale_automatic_dirs(root: Path) -> None:
+    """Remove the automatic folders of supervisors that have exited (a bounded number looked at; best effort)."""
+    for folder in itertools.islice(root.glob(f"{AUTO_DIR_PREFIX}*"), _STALE_SCAN_LIMIT):
+        pid, _, started = folder.name.removeprefix(AUTO_DIR_PREFIX).partition("-")
+        if not pid.isdigit() or not _is_own_folder(folder):
+            continue
+        if _alive(int(pid)) and _start_time(int(pid)) == started:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def automatic_multiprocess_dir(supervisor: int, root: Path | None = None) -> Path | None:
+    """The folder the workers of `supervisor` share when none is configured; None if it cannot be ours."""
+    root = root or Path(tempfile.gettempdir())
+    remove_stale_automatic_dirs(root)
+    # The start time tells this supervisor from an earlier process that had the same pid.
+    folder = root / f"{AUTO_DIR_PREFIX}{supervisor}-{_start_time(supervisor)}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        logger.warning("metrics: cannot create %s (%s); each worker reports only its own requests", folder, exc)
         return None
-    claim_multiprocess_dir(folder)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    values.ValueClass = values.get_value_class()
+    if not _is_own_folder(folder):
+        logger.warning("metrics: %s is not a folder of this user; each worker reports only its own requests", folder)
+        return None
     return folder
 
 
-MULTIPROCESS_DIR = _configure_multiprocess()
+def _multiprocess_dir(settings: Settings) -> Path | None:
+    """Where workers share their counts: the configured folder, an automatic one for a worker, else None."""
+    if settings.prometheus_multiproc_dir is not None:
+        return settings.prometheus_multiproc_dir
+    supervisor = _supervisor_pid()
+    if supervisor is None:
+        # One process serves every request: counting in memory is exact and cheaper than files.
+        return None
+    return automatic_multiprocess_dir(supervisor)
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-SIZE_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
-HTTP_REQUESTS = Counter(
-    "http_requests_total", "HTTP requests answered, by route template.", ["method", "route", "status"]
-)
-HTTP_LATENCY = Histogram(
-    "http_request_duration_seconds",
-    "Time from request to the end of the response, by route template.",
-    ["method", "route"],
-    buckets=LATENCY_BUCKETS,
-)
-SEGMENT_PREDICTIONS = Counter(
-    "segment_predictions_total", "Customers scored, by segment name and source.", ["segment", "source"]
-)
-ATYPICAL_PREDICTIONS = Counter(
-    "atypical_predictions_total", "Customers farther from their centroid than 95% of its own.", ["source"]
-)
-OUT_OF_RANGE_VALUES = Counter(
-    "out_of_range_values_total", "Values outside the training range, by feature and source.", ["feature", "source"]
-)
-SCORED_SIZES = Histogram(
-    "scored_customers_per_request", "Customers in one batch request or CSV file.", ["source"], buckets=SIZE_BUCKETS
-)
-MODEL_LOAD_SECONDS = Gauge(
-    "model_load_seconds", "Seconds the last model load took (checksums verified).", multiprocess_mode="livemax"
-)
-MODEL_ACTIVE = Gauge(
-    "model_active_info", "1 for the model version being served.", ["version"], multiprocess_mode="livemax"
-)
-RATE_LIMITED = Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"])
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """One process's collectors, and the folder multiprocess mode shares them through (None: this process only)."""
+
+    folder: Path | None
+    http_requests: Counter
+    http_latency: Histogram
+    segment_predictions: Counter
+    atypical_predictions: Counter
+    out_of_range_values: Counter
+    scored_sizes: Histogram
+    model_load_seconds: Gauge
+    model_active: Gauge
+    rate_limited: Counter
+
+
+def _build(folder: Path | None) -> Metrics:
+    """Create every collector, in the default registry (which the in-process exposition serves)."""
+    return Metrics(
+        folder=folder,
+        http_requests=Counter(
+            "http_requests_total", "HTTP requests answered, by route template.", ["method", "route", "status"]
+        ),
+        http_latency=Histogram(
+            "http_request_duration_seconds",
+            "Time from request to the end of the response, by route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+        ),
+        segment_predictions=Counter(
+            "segment_predictions_total", "Customers scored, by segment name and source.", ["segment", "source"]
+        ),
+        atypical_predictions=Counter(
+            "atypical_predictions_total", "Customers farther from their centroid than 95% of its own.", ["source"]
+        ),
+        out_of_range_values=Counter(
+            "out_of_range_values_total",
+            "Values outside the training range, by feature and source.",
+            ["feature", "source"],
+        ),
+        scored_sizes=Histogram(
+            "scored_customers_per_request",
+            "Customers in one batch request or CSV file.",
+            ["source"],
+            buckets=SIZE_BUCKETS,
+        ),
+        model_load_seconds=Gauge(
+            "model_load_seconds", "Seconds the last model load took (checksums verified).", multiprocess_mode="livemax"
+        ),
+        model_active=Gauge(
+            "model_active_info", "1 for the model version being served.", ["version"], multiprocess_mode="livemax"
+        ),
+        rate_limited=Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"]),
+    )
+
+
+_metrics: Metrics | None = None
+
+
+def configure_metrics(settings: Settings) -> Metrics:
+    """Choose this process's mode and create the collectors; the first call decides, later ones get the same."""
+    global _metrics
+    if _metrics is not None:
+        # Tests build many apps in one process; a server builds one per worker.
+        return _metrics
+    folder = _multiprocess_dir(settings)
+    if folder is None:
+        # Set, not assumed: prometheus-client picks file-backed values at its import when PROMETHEUS_MULTIPROC_DIR
+        # is in the environment, and this process was told to count in memory.
+        values.ValueClass = values.MutexValue
+    else:
+        claim_multiprocess_dir(folder)
+        # The file-backed values read the folder from the environment, and must be chosen before any collector
+        # exists.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        values.ValueClass = values.MultiProcessValue()
+    _metrics = _build(folder)
+    logger.debug("metrics: %s", f"shared through {folder}" if folder else "in this process")
+    return _metrics
 
 
 _children: dict[tuple, Counter | Histogram] = {}
@@ -155,67 +267,78 @@ def record_scores(
 
     `chunk` marks one chunk of a larger request (a CSV file): its size is observed once, by `record_scored_size`.
     """
+    m = _metrics
+    if m is None:
+        return
     if len(positions) == 1:
         # One customer, the single-prediction hot path: numpy calls on one row cost more than the counting.
-        _child(SEGMENT_PREDICTIONS, segment_names[positions.item()], source).inc()
+        _child(m.segment_predictions, segment_names[positions.item()], source).inc()
         if is_atypical.item():
-            _child(ATYPICAL_PREDICTIONS, source).inc()
+            _child(m.atypical_predictions, source).inc()
         for feature, flag in zip(features, out_of_range[0].tolist(), strict=True):
             if flag:
-                _child(OUT_OF_RANGE_VALUES, feature, source).inc()
+                _child(m.out_of_range_values, feature, source).inc()
     else:
         counts = np.bincount(positions, minlength=len(segment_names)).tolist()
         for name, count in zip(segment_names, counts, strict=True):
             if count:
-                _child(SEGMENT_PREDICTIONS, name, source).inc(count)
+                _child(m.segment_predictions, name, source).inc(count)
         atypical = int(np.count_nonzero(is_atypical))
         if atypical:
-            _child(ATYPICAL_PREDICTIONS, source).inc(atypical)
+            _child(m.atypical_predictions, source).inc(atypical)
         if out_of_range.any():
             for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
                 if count:
-                    _child(OUT_OF_RANGE_VALUES, feature, source).inc(count)
+                    _child(m.out_of_range_values, feature, source).inc(count)
     if source != "single" and not chunk:
         record_scored_size(source=source, customers=len(positions))
 
 
 def record_scored_size(*, source: str, customers: int) -> None:
     """Observe the number of customers in one batch request or CSV file."""
-    _child(SCORED_SIZES, source).observe(customers)
+    if _metrics is not None:
+        _child(_metrics.scored_sizes, source).observe(customers)
 
 
 def record_model_loaded(*, version: str | None, seconds: float | None, previous: str | None = None) -> None:
     """Publish the version now served (None: none is) and how long loading it took."""
+    m = _metrics
+    if m is None:
+        return
     if previous is not None and previous != version:
-        MODEL_ACTIVE.labels(previous).set(0)
+        m.model_active.labels(previous).set(0)
     if version is not None:
-        MODEL_ACTIVE.labels(version).set(1)
-        MODEL_LOAD_SECONDS.set(seconds or 0.0)
+        m.model_active.labels(version).set(1)
+        m.model_load_seconds.set(seconds or 0.0)
 
 
 def record_rate_limited(*, limit: str) -> None:
     """Count one request refused by a rate limit."""
-    RATE_LIMITED.labels(limit).inc()
+    if _metrics is not None:
+        _metrics.rate_limited.labels(limit).inc()
 
 
 def mark_worker_stopped() -> None:
     """Drop this worker's live gauges from the shared folder when it stops."""
-    if MULTIPROCESS_DIR is not None:
-        multiprocess.mark_process_dead(os.getpid(), str(MULTIPROCESS_DIR))
+    if _metrics is not None and _metrics.folder is not None:
+        multiprocess.mark_process_dead(os.getpid(), str(_metrics.folder))
 
 
 def exposition() -> bytes:
     """The metrics in the Prometheus text format: the sum over every worker in multiprocess mode."""
-    if MULTIPROCESS_DIR is None:
+    if _metrics is None or _metrics.folder is None:
         return generate_latest(REGISTRY)
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(MULTIPROCESS_DIR))
+    multiprocess.MultiProcessCollector(registry, path=str(_metrics.folder))
     return generate_latest(registry)
 
 
 def record_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered HTTP request and its duration, by route template."""
+    m = _metrics
+    if m is None:
+        return
     # Any string can arrive as a method: unknown ones share one label, so they cannot grow the label set.
     method = method if method in _KNOWN_METHODS else "other"
-    _child(HTTP_REQUESTS, method, route, str(status)).inc()
-    _child(HTTP_LATENCY, method, route).observe(seconds)
+    _child(m.http_requests, method, route, str(status)).inc()
+    _child(m.http_latency, method, route).observe(seconds)
