@@ -69,8 +69,8 @@ class Settings(BaseSettings):
         ip_network("127.0.0.1/32"),
         ip_network("::1/128"),
     ]
-    # Folder for prometheus-client's multiprocess mode, so several workers report one sum. It must be in the
-    # real environment (prometheus-client reads it there); it is wiped when a new server starts.
+    # Folder for prometheus-client's multiprocess mode, so several workers report one sum (optional: the workers of
+    # one uvicorn supervisor share an automatic folder without it). It is wiped when a new server starts.
     prometheus_multiproc_dir: Path | None = None
     # Rate limits in the `limits` notation ("600/minute", "10/second;1000/hour").
     rate_limit_predict: str = "600/minute"
