@@ -9,7 +9,7 @@ from app.core.config import get_settings
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 from app.services import lifecycle
-from app.services.training.jobs import JobRunner
+from app.services.training.runner import JobRunner
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:

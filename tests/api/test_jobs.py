@@ -14,7 +14,8 @@ import pytest
 from app.main import create_app
 from app.models.synthetic import write_customers
 from app.models.versions.store import VersionStore
-from app.services.training import jobs
+from app.services.training import launch
+from app.services.training.store import read_job
 from tests.live_server import live_server
 
 KEY = "jobs-admin-key"
@@ -123,10 +124,10 @@ def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, monkeypat
         def wait(self) -> int:
             return 0
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", Ended)
+    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
     response = admin.post("/api/v1/models", headers={**ADMIN, "X-Request-ID": "trace-42"})
     assert response.status_code == 202
-    params = jobs.read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
+    params = read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
     assert params["request_id"] == "trace-42"
 
 
