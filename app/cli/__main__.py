@@ -7,7 +7,7 @@ from collections.abc import Callable
 from app.core.errors import SegmentationError
 
 # Each module adds its sub-commands and sets `handler` (a function of the parsed args returning an exit code).
-COMMAND_MODULES: tuple[str, ...] = ("db", "models", "score")
+COMMAND_MODULES: tuple[str, ...] = ("db", "models", "score", "train")
 
 
 def build_parser() -> argparse.ArgumentParser:
