@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 from app.services import lifecycle
@@ -72,9 +72,11 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _run_job(args: argparse.Namespace) -> int:
-    code = JobRunner(Path(args.job_dir)).run()
+    # Settings() from the environment the server built for this job (launch.job_environment), not a cached copy.
+    runner = JobRunner(Path(args.job_dir), settings=Settings())
+    code = runner.run()
     if code:
-        print(f"error: {JobRunner(Path(args.job_dir)).job.get('error')}", file=sys.stderr)
+        print(f"error: {runner.job.get('error')}", file=sys.stderr)
     return code
 
 

@@ -74,15 +74,15 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
     assert [folder.name for folder in settings.job_root.iterdir() if folder.is_dir()] == started
 
 
-def _job(tmp_path, request_id: str | None = "req-123") -> JobRunner:
+def _job(make_settings, tmp_path, request_id: str | None = "req-123") -> JobRunner:
     """A queued job on the bundled-data path, ready to run in this process."""
-    params = {
+    request = {
         "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "activate": False, "key_id": "",
-        "request_id": request_id, "model_dir": str(tmp_path / "models"), "data_file": None,
-        "bundled_data": str(tmp_path / "customers.csv"), "time_limit_seconds": 900, "max_rows": 1_000,
+        "request_id": request_id, "data_file": None,
     }  # fmt: skip
-    _, folder = JobStore(tmp_path / "jobs").create(params)
-    return JobRunner(folder)
+    _, folder = JobStore(tmp_path / "jobs").create(request)
+    settings = make_settings(model_dir=tmp_path / "models", data_path=tmp_path / "customers.csv", train_max_rows=1_000)
+    return JobRunner(folder, settings=settings)
 
 
 def _training_raises(monkeypatch, exc: BaseException) -> None:
@@ -92,10 +92,10 @@ def _training_raises(monkeypatch, exc: BaseException) -> None:
     monkeypatch.setattr("app.models.training.train", train)
 
 
-def test_unexpected_training_error_is_reported_plainly_and_logged_whole(tmp_path, monkeypatch, caplog):
+def test_unexpected_training_error_is_reported_plainly_and_logged_whole(make_settings, tmp_path, monkeypatch, caplog):
     raw = "Input X contains infinity or a value too large for dtype('float64')."
     _training_raises(monkeypatch, ValueError(raw))
-    runner = _job(tmp_path)
+    runner = _job(make_settings, tmp_path)
     assert runner.run() == 1
     job = read_job(runner.folder)
     assert job["state"] == "failed"
@@ -111,15 +111,15 @@ def test_unexpected_training_error_is_reported_plainly_and_logged_whole(tmp_path
         (OSError(errno.ENOSPC, "full"), "no space left to save the new version: free some space and try again"),
     ],
 )
-def test_known_training_errors_get_their_plain_message(tmp_path, monkeypatch, exc, message):
+def test_known_training_errors_get_their_plain_message(make_settings, tmp_path, monkeypatch, exc, message):
     _training_raises(monkeypatch, exc)
-    runner = _job(tmp_path)
+    runner = _job(make_settings, tmp_path)
     assert runner.run() == 1
     assert read_job(runner.folder)["error"] == message
 
 
-def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(tmp_path, caplog):
-    runner = _job(tmp_path)
+def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(make_settings, tmp_path, caplog):
+    runner = _job(make_settings, tmp_path)
     runner.update(state="failed", error="training failed; see the server log")
     log = runner.folder / LOG_FILE
     log.write_text("Traceback (most recent call last):\n  ...\nValueError: Input X contains NaN.\n\n")

@@ -2,6 +2,13 @@
 
 The trainer is `python -m app.cli models run-job <folder>`, a separate process: serving never trains in its
 event loop or thread pool.
+
+How the process learns what to do, one rule: job.json holds only what to train, the request (k, features,
+seed, activate, the admin key's id, the request id, the uploaded file's name). The server's configuration
+(model folder, bundled data, time limit, row limit, signing key) reaches the process only through its
+environment, built from the app's Settings by `job_environment`, and the process reads it with `Settings()`.
+So a job trains with the settings of the app that started it, whatever the server's own environment says,
+and the signing key is never written to the job's folder or logged.
 """
 
 import logging
@@ -12,6 +19,8 @@ import sys
 import threading
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidRequest
 from app.models import clustering
@@ -21,6 +30,9 @@ from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
 
 logger = logging.getLogger(__name__)
+
+# The settings a job's process uses: passed in its environment, so they are the starting app's (see above).
+JOB_SETTINGS = ("model_dir", "data_path", "train_time_limit_seconds", "train_max_rows", "model_signing_key")
 
 
 def parse_k(value: str) -> int | str:
@@ -51,6 +63,20 @@ def check_upload_header(path: Path, features: list[str]) -> None:
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
 
 
+def job_environment(*, settings: Settings) -> dict[str, str]:
+    """The environment of a job's process: the server's, with every setting a job uses taken from `settings`."""
+    # Setting names are case-insensitive: a `model_dir` inherited beside MODEL_DIR could otherwise win.
+    env = {name: value for name, value in os.environ.items() if name.lower() not in JOB_SETTINGS}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    for name in JOB_SETTINGS:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        # Set even when unset here ("" reads as None), so a value in the server's environment or .env cannot win.
+        env[name.upper()] = "" if value is None else str(value)
+    return env
+
+
 def start_training_job(
     *,
     settings: Settings,
@@ -68,32 +94,25 @@ def start_training_job(
     if upload is not None:
         check_upload_header(upload, chosen_features)
     store = JobStore(settings.job_root)
-    params = {
+    request = {
         "k": chosen_k,
         "features": chosen_features,
         "seed": seed,
         "activate": activate,
         "key_id": key,
         "request_id": request_id,
-        "model_dir": str(settings.model_dir),
         "data_file": None if upload is None else UPLOAD_FILE,
-        "bundled_data": str(settings.data_path),
-        "time_limit_seconds": settings.train_time_limit_seconds,
-        "max_rows": settings.train_max_rows,
     }
     job_id, folder = store.create_within_limit(
-        params, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
+        request, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
     )
     if upload is not None:
         os.replace(upload, folder / UPLOAD_FILE)
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    if settings.model_signing_key is not None:
-        env["MODEL_SIGNING_KEY"] = settings.model_signing_key.get_secret_value()
     with (folder / LOG_FILE).open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],
             cwd=PROJECT_ROOT,
-            env=env,
+            env=job_environment(settings=settings),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """Inside a training job's process (`python -m app.cli models run-job <folder>`): train, and keep job.json told.
 
 The runner writes the job's state, progress and a heartbeat every second to job.json, and stops the process
-when the time limit is reached.
+when the time limit is reached. What to train comes from job.json; where and within which limits, from the
+settings the process reads from its environment (see launch.py).
 """
 
 import logging
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.core.config import Settings
 from app.core.errors import is_no_space
 from app.services.training.store import UPLOAD_FILE, now, read_job, write_job
 
@@ -33,8 +35,9 @@ def failure_message(exc: BaseException, job: dict[str, Any]) -> str:
 class JobRunner:
     """Inside the job's process: state, heartbeat, progress and time limit, all written to job.json."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, settings: Settings) -> None:
         self.folder = folder
+        self.settings = settings
         self.job = read_job(folder)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -66,25 +69,24 @@ class JobRunner:
 
     def run(self) -> int:
         """Train as the job's parameters say; return the process exit code."""
-        from app.core.config import get_settings
         from app.core.errors import SegmentationError
         from app.models.training import train
 
-        params = self.job["params"]
+        params, settings = self.job["params"], self.settings
         self.update(state="running", pid=os.getpid(), host=socket.gethostname(), started=now())
         threading.Thread(target=self._beat, daemon=True).start()
-        threading.Thread(target=self._watchdog, args=(params["time_limit_seconds"],), daemon=True).start()
-        data = self.folder / params["data_file"] if params["data_file"] else Path(params["bundled_data"])
+        threading.Thread(target=self._watchdog, args=(settings.train_time_limit_seconds,), daemon=True).start()
+        data = self.folder / params["data_file"] if params["data_file"] else settings.data_path
         try:
             result = train(
                 data,
-                output_dir=Path(params["model_dir"]),
+                output_dir=settings.model_dir,
                 k=params["k"],
                 features=params["features"],
                 seed=params["seed"],
                 activate=params["activate"],
-                signing_key=get_settings().signing_key,
-                max_rows=params["max_rows"],
+                signing_key=settings.signing_key,
+                max_rows=settings.train_max_rows,
                 reason="trained from the API",
                 key=params["key_id"],
                 progress=self.progress,
