@@ -68,7 +68,7 @@ class JobRunner:
             os._exit(3)  # the partial version, if any, is only a staging folder: cleaned at the next save
 
     def run(self) -> int:
-        """Train as the job's parameters say; return the process exit code."""
+        """Train what job.json asks for, where and within the limits the settings say; return the exit code."""
         from app.core.errors import SegmentationError
         from app.models.training import train
 
