@@ -1,118 +1,14 @@
-"""Train the customer segmentation model from the command line.
+"""Train the customer segmentation model: `python train_model.py [OPTIONS]` runs `python -m app.cli train [OPTIONS]`.
 
 python train_model.py [--data PATH] [--k 5|auto] [--features annual_income spending_score]
                       [--seed 42] [--output-dir models_artifacts] [--activate]
 
-Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
+Kept for setup.sh, setup.ps1 and habit; the options, output and exit codes are the `train` command's.
 """
 
-import argparse
 import sys
-from pathlib import Path
 
-from tqdm import tqdm
-
-from app.core.config import get_settings
-from app.core.errors import SegmentationError
-from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
-from app.models.features import DEFAULT_FEATURES, FEATURES
-from app.models.training import KChoice, TrainingResult, train
-
-
-def _k(value: str) -> KChoice:
-    try:
-        return parse_k(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc}, got {value!r}") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The training command's arguments."""
-    settings = get_settings()
-    parser = argparse.ArgumentParser(description="Train the KMeans customer segmentation model.")
-    parser.add_argument("--data", type=Path, default=settings.data_path, help="customer CSV (default: %(default)s)")
-    parser.add_argument("--k", type=_k, default=DEFAULT_K, help="number of segments, or 'auto' (default: %(default)s)")
-    parser.add_argument(
-        "--features", nargs="+", choices=sorted(FEATURES), default=list(DEFAULT_FEATURES), help="columns to cluster on"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--output-dir", type=Path, default=settings.model_dir, help="versions folder")
-    parser.add_argument("--activate", action="store_true", help="make the new version the active one")
-    parser.add_argument("--reason", default="", help="why, for the activation history")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--processed-dir", type=Path, default=settings.processed_dir, help="folder for the cleaned CSV")
-    return parser
-
-
-def summary(result: TrainingResult) -> str:
-    """A plain-text table of the segments and metrics."""
-    model, info = result.model, result.model.info
-    units = [info["feature_labels"][f] for f in model.features]
-    header = f"{'id':>3}  {'segment':<34} {'size':>8} {'share':>6}  " + "  ".join(f"{u:>22}" for u in units)
-    lines = [
-        f"Trained {info['algorithm']} with k={model.n_clusters} on {info['n_samples']} customers "
-        f"(version {model.version}).",
-    ]
-    dropped = info.get("dropped_rows") or {}
-    if dropped:
-        lines.append("Dropped rows: " + "; ".join(f"{count} {reason}" for reason, count in dropped.items()))
-    lines += ["", header, "-" * len(header)]
-    for segment in model.segments:
-        centroid = "  ".join(f"{segment.centroid[f]:>22.1f}" for f in model.features)
-        lines.append(f"{segment.segment_id:>3}  {segment.name:<34} {segment.size:>8} {segment.share:>6.1%}  {centroid}")
-    metrics = info["metrics"]
-    lines += [
-        "",
-        f"silhouette {metrics['silhouette']:.4f}  davies_bouldin {metrics['davies_bouldin']:.4f}  "
-        f"calinski_harabasz {metrics['calinski_harabasz']:.1f}  inertia {metrics['inertia']:.2f}",
-        "k selection (silhouette): "
-        + "  ".join(f"{score['k']}:{score['silhouette']:.3f}" for score in info["k_selection"]),
-        f"Version {model.version} written to {result.output_dir}"
-        + (" and activated" if result.activated else " (not active: activate it with --activate or the API)"),
-    ]
-    if result.processed_path is not None:
-        lines.append(f"Cleaned data written to {result.processed_path}")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run training; report errors in one line with a non-zero exit."""
-    args = build_parser().parse_args(argv)
-    bar = None
-
-    def progress(event: dict) -> None:
-        nonlocal bar
-        if event["stage"] == "k_sweep":
-            if bar is None:
-                bar = tqdm(total=event["of"], desc="k sweep", unit="k", file=sys.stderr, disable=args.quiet)
-            bar.set_postfix(k=event["k"])
-            bar.update(1)
-
-    try:
-        result = train(
-            args.data,
-            output_dir=args.output_dir,
-            k=args.k,
-            features=args.features,
-            seed=args.seed,
-            processed_dir=args.processed_dir,
-            activate=args.activate,
-            signing_key=get_settings().signing_key,
-            reason=args.reason or "trained with train_model.py",
-            progress=progress,
-        )
-    except SegmentationError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: no version was added and the active one is unchanged", file=sys.stderr)
-        return 130
-    finally:
-        if bar is not None:
-            bar.close()
-    print(summary(result))
-    return 0
-
+from app.cli.__main__ import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["train", *sys.argv[1:]]))

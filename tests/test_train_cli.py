@@ -1,4 +1,4 @@
-"""train_model.py as a user runs it: a summary on success, one clean line and exit 2 on bad data."""
+"""train_model.py (the shim over `python -m app.cli train`) as a user runs it: a summary, or one line and exit 2."""
 
 import subprocess
 import sys

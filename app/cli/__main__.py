@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "db": "prediction log database",
     "models": "list, inspect, activate, roll back and delete model versions",
     "score": "label every customer of a file with its segment",
+    "train": "train a new model version from a customer CSV",
 }
 
 

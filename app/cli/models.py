@@ -5,18 +5,23 @@ import json
 import sys
 from pathlib import Path
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 from app.services import lifecycle
-from app.services.training.jobs import JobRunner
+from app.services.training.runner import JobRunner
 
 
-def _registry(args: argparse.Namespace) -> ModelRegistry:
+def _store(args: argparse.Namespace) -> VersionStore:
     settings = get_settings()
     store = VersionStore(args.model_dir or settings.model_dir, signing_key=settings.signing_key)
     store.prepare()
-    return ModelRegistry(store)
+    return store
+
+
+def _registry(args: argparse.Namespace) -> ModelRegistry:
+    # Not loaded: listings read the folder, and nothing is served from this process.
+    return ModelRegistry(_store(args))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -41,19 +46,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    entry = _registry(args).store.activate(args.version, reason=args.reason or "activated from the CLI", key="cli")
+    entry = lifecycle.activate_in_store(
+        store=_store(args), version=args.version, reason=args.reason or "activated from the CLI", key="cli"
+    )
     print(f"active: {entry['to']} (was {entry['from']})")
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    entry = _registry(args).store.rollback(reason=args.reason, key="cli")
+    entry = lifecycle.rollback_in_store(store=_store(args), reason=args.reason, key="cli")
     print(f"rolled back: {entry['to']} (was {entry['from']})")
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
-    _registry(args).store.delete(args.version)
+    lifecycle.delete_from_store(store=_store(args), version=args.version)
     print(f"deleted {args.version}")
     return 0
 
@@ -65,9 +72,11 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _run_job(args: argparse.Namespace) -> int:
-    code = JobRunner(Path(args.job_dir)).run()
+    # Settings() from the environment the server built for this job (launch.job_environment), not a cached copy.
+    runner = JobRunner(Path(args.job_dir), settings=Settings())
+    code = runner.run()
     if code:
-        print(f"error: {JobRunner(Path(args.job_dir)).job.get('error')}", file=sys.stderr)
+        print(f"error: {runner.job.get('error')}", file=sys.stderr)
     return code
 
 

@@ -1,4 +1,9 @@
-"""Model versions as the API and CLI show and change them: list, describe, activate, roll back, delete."""
+"""Model versions as the API and CLI show and change them: list, describe, activate, roll back, delete.
+
+Each change has one function that applies the rules (the reason's length cap) to the versions folder: the CLI
+calls it directly, and the API's function calls it and then updates this worker's registry at once. A CLI
+process serves nothing, so it has no registry to update: the servers pick the change up from the pointer.
+"""
 
 from typing import Any
 
@@ -6,6 +11,7 @@ import numpy as np
 
 from app.core.errors import VersionConflict
 from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
 
 MAX_REASON_LENGTH = 200
 
@@ -59,23 +65,38 @@ def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
     return _summary(entry) | {"segments": _segments(entry["info"])}
 
 
+def activate_in_store(*, store: VersionStore, version: str, reason: str, key: str | None) -> dict[str, Any]:
+    """Point the versions folder at a version; every server swaps it in at its next poll (the CLI's path)."""
+    return store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+
+
 def activate(*, registry: ModelRegistry, version: str, reason: str, key: str) -> dict[str, Any]:
     """Make a version active everywhere (this worker at once, the others at their next poll)."""
-    entry = registry.store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+    entry = activate_in_store(store=registry.store, version=version, reason=reason, key=key)
     registry.refresh()
     return entry
+
+
+def rollback_in_store(*, store: VersionStore, reason: str, key: str | None) -> dict[str, Any]:
+    """Point the versions folder back at the previously active version (the CLI's path)."""
+    return store.rollback(reason=reason[:MAX_REASON_LENGTH], key=key)
 
 
 def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any]:
     """Go back to the previously active version."""
-    entry = registry.store.rollback(reason=reason[:MAX_REASON_LENGTH], key=key)
+    entry = rollback_in_store(store=registry.store, reason=reason, key=key)
     registry.refresh()
     return entry
 
 
+def delete_from_store(*, store: VersionStore, version: str) -> None:
+    """Delete a version that is not active from the versions folder (the CLI's path)."""
+    store.delete(version)
+
+
 def delete(*, registry: ModelRegistry, version: str) -> None:
     """Delete a version that is not active."""
-    registry.store.delete(version)
+    delete_from_store(store=registry.store, version=version)
     registry.forget(version)
 
 

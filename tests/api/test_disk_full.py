@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.models.versions.store import VersionStore
-from app.services.training.jobs import FINAL_STATES
+from app.services.training.store import FINAL_STATES
 from tests.live_server import wait_for
 from tests.small_disk import NoSmallDisk, fill, fill_for_a_failing_save, small_disk
 from tests.tools import unavailable

@@ -1,6 +1,7 @@
 """Training jobs from the API: a separate process, state on disk, clear 4xx for bad uploads, kill -9 is harmless."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -11,10 +12,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.core.config import Settings
 from app.main import create_app
 from app.models.synthetic import write_customers
+from app.models.versions.artifacts import signature_of
 from app.models.versions.store import VersionStore
-from app.services.training import jobs
+from app.services.training import launch
+from app.services.training.store import read_job
 from tests.live_server import live_server
 
 KEY = "jobs-admin-key"
@@ -123,10 +127,10 @@ def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, monkeypat
         def wait(self) -> int:
             return 0
 
-    monkeypatch.setattr(jobs.subprocess, "Popen", Ended)
+    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
     response = admin.post("/api/v1/models", headers={**ADMIN, "X-Request-ID": "trace-42"})
     assert response.status_code == 202
-    params = jobs.read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
+    params = read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
     assert params["request_id"] == "trace-42"
 
 
@@ -251,3 +255,65 @@ def test_live_server_answers_a_wrong_key_before_the_body_is_sent(model_dir, tmp_
         assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
         with urllib.request.urlopen(f"{server.url}/api/v1/health", timeout=30) as health:
             assert health.status == 200
+
+
+SIGNING_KEY = "a-key-only-the-test-app-knows"
+
+
+@pytest.mark.slow
+def test_a_job_trains_with_the_settings_of_the_app_that_started_it(client_for, tmp_path, monkeypatch):
+    # The server's own environment names another folder and no key: the job must follow the app's Settings.
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path / "not-this-folder"))
+    monkeypatch.delenv("MODEL_SIGNING_KEY", raising=False)
+    root = tmp_path / "signed" / "models_artifacts"
+    client = client_for(model_dir=root, admin_api_keys=[KEY], model_signing_key=SIGNING_KEY)
+
+    response = client.post("/api/v1/models", data={"activate": "true"}, headers=ADMIN)
+    assert response.status_code == 202, response.text
+    job = _wait(client, response.json()["job_id"])
+
+    assert job["state"] == "succeeded", job
+    assert VersionStore(root).versions() == [job["version"]]
+    assert not (tmp_path / "not-this-folder").exists()
+    manifest = json.loads((root / job["version"] / "manifest.json").read_text())
+    assert manifest["signature"] == signature_of(manifest, SIGNING_KEY.encode())
+    assert VersionStore(root, signing_key=SIGNING_KEY.encode()).check(job["version"]) is None
+    job_folder = root / ".jobs" / job["job_id"]
+    for name in ("job.json", "log.txt"):
+        assert SIGNING_KEY not in (job_folder / name).read_text()
+
+
+def test_job_json_holds_the_request_and_the_environment_the_settings(make_settings, fresh_dir, monkeypatch):
+    started: dict = {}
+
+    class Ended:
+        pid = 0
+
+        def __init__(self, *args: object, env: dict[str, str], **kwargs: object) -> None:
+            started["env"] = env
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+    settings = make_settings(model_dir=fresh_dir, train_time_limit_seconds=77, train_max_rows=5_000)
+    # The server's own environment says otherwise (setting names are case-insensitive).
+    monkeypatch.setenv("MODEL_SIGNING_KEY", "the-server-environment-key")
+    monkeypatch.setenv("train_max_rows", "12")
+
+    job_id = launch.start_training_job(
+        settings=settings, upload=None, k="auto", features="annual_income", seed=3, activate=True, key="key-abc"
+    )
+
+    params = read_job(settings.job_root / job_id)["params"]
+    assert params == {
+        "k": "auto", "features": ["annual_income"], "seed": 3, "activate": True, "key_id": "key-abc",
+        "request_id": None, "data_file": None,
+    }  # fmt: skip
+    for name, value in started["env"].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("train_max_rows")
+    child = Settings(_env_file=None)
+    assert child.model_dir == fresh_dir and child.data_path == settings.data_path
+    assert child.train_time_limit_seconds == 77 and child.train_max_rows == 5_000
+    assert child.model_signing_key is None  # the app has none, whatever the server's environment says

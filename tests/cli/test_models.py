@@ -1,6 +1,11 @@
 """`python -m app.cli models ...` does what the API does, on the local folder."""
 
+import shutil
+
+from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services import lifecycle
+from app.services.lifecycle import MAX_REASON_LENGTH
 
 
 def test_models_cli_lists_activates_rolls_back_and_deletes(run_cli, two_versions):
@@ -24,3 +29,21 @@ def test_models_cli_lists_activates_rolls_back_and_deletes(run_cli, two_versions
     assert VersionStore(root).versions() == [first]
     code, _, err = models("show", "nope")
     assert code == 2 and "no model version" in err
+
+
+def test_models_cli_caps_a_long_reason_like_the_api(run_cli, two_versions, tmp_path):
+    root, _, second = two_versions
+    api_root = tmp_path / "api" / "models_artifacts"
+    shutil.copytree(root, api_root)
+    reason = "why " * 100  # 400 characters
+
+    assert run_cli("models", "--model-dir", root, "activate", second, "--reason", reason)[0] == 0
+    assert run_cli("models", "--model-dir", root, "rollback", "--reason", reason)[0] == 0
+    # The same two changes as the API makes them, on a copy of the folder.
+    registry = ModelRegistry(VersionStore(api_root)).load()
+    lifecycle.activate(registry=registry, version=second, reason=reason, key="key-api")
+    lifecycle.rollback(registry=registry, reason=reason, key="key-api")
+
+    from_cli = [entry["reason"] for entry in VersionStore(root).history()[-2:]]
+    from_api = [entry["reason"] for entry in VersionStore(api_root).history()[-2:]]
+    assert from_cli == from_api == [reason[:MAX_REASON_LENGTH]] * 2

@@ -1,10 +1,12 @@
 """The registry and the store: versions, the active pointer, history, rollback, deletion, races with savers."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from app.core.security import key_id
 from app.models.versions.artifacts import load_model
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.utils import hashing
 
 
 def _open(root: Path) -> ModelRegistry:
@@ -185,3 +188,87 @@ def test_not_ready_reasons_carry_no_absolute_paths(tmp_path):
     )
     assert not registry.ready
     assert "missing.csv" in registry.reason and str(tmp_path) not in registry.reason
+
+
+def _age(root: Path) -> None:
+    """Date every version's files an hour back, like versions trained earlier (files just written are re-hashed)."""
+    hour_ago = time.time() - 3600
+    for path in root.glob("*/*"):
+        os.utime(path, (hour_ago, hour_ago))
+
+
+@pytest.fixture
+def hashed(monkeypatch) -> list[str]:
+    """The files read to compute their sha256, in order."""
+    calls: list[str] = []
+    real = hashing._digest
+
+    def counting(handle):
+        calls.append(Path(handle.name).name)
+        return real(handle)
+
+    monkeypatch.setattr(hashing, "_digest", counting)
+    return calls
+
+
+def test_a_second_listing_hashes_nothing(two_versions, hashed):
+    root, _, _ = two_versions
+    _age(root)
+    registry = ModelRegistry(VersionStore(root))
+    listed = registry.versions()
+    assert sorted(hashed) == sorted(["kmeans_model.pkl", "scaler.pkl", "model_info.json"] * 2)
+    hashed.clear()
+
+    assert registry.versions() == listed
+    assert hashed == []
+
+
+def test_loading_hashes_every_file_even_after_a_listing(two_versions, hashed):
+    root, first, _ = two_versions
+    _age(root)
+    store = VersionStore(root)
+    ModelRegistry(store).versions()
+    hashed.clear()
+    model = store.load(first)
+    assert sorted(hashed) == ["kmeans_model.pkl", "model_info.json", "scaler.pkl"]
+    hashed.clear()
+    assert model.kmeans is not None  # the pickles are checked once more, right before unpickling
+    assert sorted(hashed) == ["kmeans_model.pkl", "scaler.pkl"]
+
+
+@pytest.mark.parametrize("change", ["same size, new mtime", "new size, old mtime"])
+def test_a_file_altered_after_a_listing_is_unusable_in_the_next(two_versions, change):
+    root, first, second = two_versions
+    _age(root)
+    registry = ModelRegistry(VersionStore(root))
+    assert all(entry["usable"] for entry in registry.versions())
+    path = root / second / "kmeans_model.pkl"
+    stat = path.stat()
+    content = path.read_bytes()
+    if change == "same size, new mtime":
+        path.write_bytes(content[:-2] + bytes([content[-2] ^ 1]) + content[-1:])
+    else:
+        path.write_bytes(content + b"\0")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    entries = {entry["version"]: entry for entry in registry.versions()}
+    assert entries[first]["usable"]
+    assert entries[second]["usable"] is False
+    # The same words as a check that hashes everything.
+    assert entries[second]["reason"] == VersionStore(root).check(second, reuse_digests=False)
+    assert entries[second]["reason"].startswith(f"{second}/kmeans_model.pkl does not match the sha256")
+
+
+def test_activation_hashes_the_files_again(two_versions):
+    root, _, second = two_versions
+    _age(root)
+    store = VersionStore(root)
+    assert store.check(second) is None
+    # An edit that keeps the size and puts the mtime back: only reading the file can tell.
+    path = root / second / "scaler.pkl"
+    stat = path.stat()
+    content = path.read_bytes()
+    path.write_bytes(content[:-2] + bytes([content[-2] ^ 1]) + content[-1:])
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(VersionConflict, match=r"scaler\.pkl does not match the sha256"):
+        store.activate(second)

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.core.errors import VersionConflict
-from app.services.training import jobs
+from app.services.training import launch
+from app.services.training.runner import JobRunner
+from app.services.training.store import LOG_FILE, JobStore, read_job, write_job
 
 
 class _ParkedProcess:
@@ -32,7 +34,7 @@ _release = threading.Event()
 def parked_trainer(monkeypatch) -> Iterator[None]:
     """Jobs start without a training process; theirs stays 'queued' for the whole test."""
     _release.clear()
-    monkeypatch.setattr(jobs.subprocess, "Popen", _ParkedProcess)
+    monkeypatch.setattr(launch.subprocess, "Popen", _ParkedProcess)
     yield
     _release.set()
 
@@ -41,20 +43,20 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
     settings = make_settings(model_dir=fresh_dir, train_max_concurrent_jobs=1)
     # Both requests count the running jobs, then go on together: without a lock both see room for one more.
     both_counted = threading.Barrier(2, timeout=2)
-    count = jobs.JobStore.running
+    count = JobStore.running
 
-    def count_then_meet(store: jobs.JobStore) -> int:
+    def count_then_meet(store: JobStore) -> int:
         running = count(store)
         # Broken when the other request waits for the lock instead: it counts after this one has created its job.
         with contextlib.suppress(threading.BrokenBarrierError):
             both_counted.wait()
         return running
 
-    monkeypatch.setattr(jobs.JobStore, "running", count_then_meet)
+    monkeypatch.setattr(JobStore, "running", count_then_meet)
 
     def start() -> str | VersionConflict:
         try:
-            return jobs.start_training_job(
+            return launch.start_training_job(
                 settings=settings, upload=None, k="5", features="annual_income,spending_score", seed=1,
                 activate=False, key="",
             )  # fmt: skip
@@ -72,15 +74,15 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
     assert [folder.name for folder in settings.job_root.iterdir() if folder.is_dir()] == started
 
 
-def _job(tmp_path, request_id: str | None = "req-123") -> jobs.JobRunner:
+def _job(make_settings, tmp_path, request_id: str | None = "req-123") -> JobRunner:
     """A queued job on the bundled-data path, ready to run in this process."""
-    params = {
+    request = {
         "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "activate": False, "key_id": "",
-        "request_id": request_id, "model_dir": str(tmp_path / "models"), "data_file": None,
-        "bundled_data": str(tmp_path / "customers.csv"), "time_limit_seconds": 900, "max_rows": 1_000,
+        "request_id": request_id, "data_file": None,
     }  # fmt: skip
-    _, folder = jobs.JobStore(tmp_path / "jobs").create(params)
-    return jobs.JobRunner(folder)
+    _, folder = JobStore(tmp_path / "jobs").create(request)
+    settings = make_settings(model_dir=tmp_path / "models", data_path=tmp_path / "customers.csv", train_max_rows=1_000)
+    return JobRunner(folder, settings=settings)
 
 
 def _training_raises(monkeypatch, exc: BaseException) -> None:
@@ -90,12 +92,12 @@ def _training_raises(monkeypatch, exc: BaseException) -> None:
     monkeypatch.setattr("app.models.training.train", train)
 
 
-def test_unexpected_training_error_is_reported_plainly_and_logged_whole(tmp_path, monkeypatch, caplog):
+def test_unexpected_training_error_is_reported_plainly_and_logged_whole(make_settings, tmp_path, monkeypatch, caplog):
     raw = "Input X contains infinity or a value too large for dtype('float64')."
     _training_raises(monkeypatch, ValueError(raw))
-    runner = _job(tmp_path)
+    runner = _job(make_settings, tmp_path)
     assert runner.run() == 1
-    job = jobs.read_job(runner.folder)
+    job = read_job(runner.folder)
     assert job["state"] == "failed"
     assert job["error"] == f"training failed; see the server log (job {job['job_id']}, request id req-123)"
     logged = [record for record in caplog.records if record.exc_info]
@@ -109,24 +111,24 @@ def test_unexpected_training_error_is_reported_plainly_and_logged_whole(tmp_path
         (OSError(errno.ENOSPC, "full"), "no space left to save the new version: free some space and try again"),
     ],
 )
-def test_known_training_errors_get_their_plain_message(tmp_path, monkeypatch, exc, message):
+def test_known_training_errors_get_their_plain_message(make_settings, tmp_path, monkeypatch, exc, message):
     _training_raises(monkeypatch, exc)
-    runner = _job(tmp_path)
+    runner = _job(make_settings, tmp_path)
     assert runner.run() == 1
-    assert jobs.read_job(runner.folder)["error"] == message
+    assert read_job(runner.folder)["error"] == message
 
 
-def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(tmp_path, caplog):
-    runner = _job(tmp_path)
+def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(make_settings, tmp_path, caplog):
+    runner = _job(make_settings, tmp_path)
     runner.update(state="failed", error="training failed; see the server log")
-    log = runner.folder / jobs.LOG_FILE
+    log = runner.folder / LOG_FILE
     log.write_text("Traceback (most recent call last):\n  ...\nValueError: Input X contains NaN.\n\n")
 
     class Ended:
         def wait(self) -> int:
             return 1
 
-    jobs._reap(Ended(), runner.folder)
+    launch._reap(Ended(), runner.folder)
     errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
     assert errors == [
         f"training job {runner.job['job_id']} (request id req-123) failed: ValueError: Input X contains NaN.; "
@@ -136,17 +138,17 @@ def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(t
 
 def test_only_the_newest_finished_jobs_are_kept(make_settings, fresh_dir, parked_trainer):
     settings = make_settings(model_dir=fresh_dir, train_max_concurrent_jobs=2, train_jobs_kept=2)
-    store = jobs.JobStore(settings.job_root)
+    store = JobStore(settings.job_root)
     finished = []
     for number in range(4):
         job_id, folder = store.create({})
-        job = jobs.read_job(folder)
-        jobs.write_job(folder, {**job, "state": "failed" if number % 2 else "succeeded", "created_epoch": number})
+        job = read_job(folder)
+        write_job(folder, {**job, "state": "failed" if number % 2 else "succeeded", "created_epoch": number})
         finished.append(job_id)
     _, running = store.create({})
-    jobs.write_job(running, {**jobs.read_job(running), "created_epoch": 0, "heartbeat": 9e18})
+    write_job(running, {**read_job(running), "created_epoch": 0, "heartbeat": 9e18})
 
-    started = jobs.start_training_job(
+    started = launch.start_training_job(
         settings=settings, upload=None, k="5", features="annual_income", seed=1, activate=False, key=""
     )
 

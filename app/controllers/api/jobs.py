@@ -8,7 +8,7 @@ from fastapi import Path as PathParam
 from app.controllers.deps import SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobStatus
-from app.services.training import jobs
+from app.services.training.store import JobStore
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -23,4 +23,4 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 )
 def job_status(job_id: Annotated[str, PathParam(max_length=64)], settings: SettingsDep) -> dict:
     """Where a training job is."""
-    return jobs.JobStore(settings.job_root).status(job_id)
+    return JobStore(settings.job_root).status(job_id)

@@ -19,7 +19,8 @@ from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted
 from app.schemas.versions import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
 from app.services import lifecycle
-from app.services.training import jobs
+from app.services.training.launch import start_training_job
+from app.services.training.store import job_files
 
 VersionPath = Annotated[str, PathParam(max_length=64, description="A model version id.")]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the activation history.")]
@@ -43,13 +44,13 @@ def start_training(
     """Queue a training job (plain def: copying the upload is blocking I/O)."""
     upload: Path | None = None
     try:
-        with jobs.job_files(settings.job_root):
+        with job_files(settings.job_root):
             if file is not None and (file.filename or file.size):
                 settings.job_root.mkdir(parents=True, exist_ok=True)
                 with tempfile.NamedTemporaryFile(dir=settings.job_root, prefix=".upload-", delete=False) as handle:
                     upload = Path(handle.name)
                     shutil.copyfileobj(file.file, handle)
-            job_id = jobs.start_training_job(
+            job_id = start_training_job(
                 settings=settings,
                 upload=upload,
                 k=k,

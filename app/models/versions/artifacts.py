@@ -174,8 +174,12 @@ def _relative(folder: Path, name: str | None = None) -> str:
     return f"{folder.name}/{name}" if name else folder.name
 
 
-def read_manifest(folder: Path, signing_key: bytes | None) -> dict[str, Any]:
-    """Check every file of a version against its manifest (and signature); ArtifactError saying what is wrong."""
+def read_manifest(folder: Path, signing_key: bytes | None, *, reuse_digests: bool = False) -> dict[str, Any]:
+    """Check every file of a version against its manifest (and signature); ArtifactError saying what is wrong.
+
+    Loading hashes every file. Listings pass `reuse_digests`, so a file whose size and mtime are unchanged since
+    it was last hashed is not read again (see app/utils/hashing.py); an altered one is hashed, and refused.
+    """
     path = folder / MANIFEST_FILE
     if not path.is_file():
         raise ArtifactError(f"{_relative(folder, MANIFEST_FILE)} is missing, so the version cannot be trusted")
@@ -207,7 +211,7 @@ def read_manifest(folder: Path, signing_key: bytes | None) -> dict[str, Any]:
         file = folder / name
         if not file.is_file():
             raise ArtifactError(f"{_relative(folder, name)} is missing; {RETRAIN_HINT}")
-        if not hmac.compare_digest(sha256_file(file), digest):
+        if not hmac.compare_digest(sha256_file(file, reuse=reuse_digests), digest):
             logger.error("%s does not match its sha256 in %s", file, path)
             raise ArtifactError(
                 f"{_relative(folder, name)} does not match the sha256 in its manifest: it was altered after "

@@ -100,10 +100,14 @@ class VersionStore:
         """A version's model_info.json (unverified, for listings)."""
         return read_info(self.folder(version))
 
-    def check(self, version: str) -> str | None:
-        """Why a version cannot be used (manifest, checksums, signature), or None when it can."""
+    def check(self, version: str, *, reuse_digests: bool = True) -> str | None:
+        """Why a version cannot be used (manifest, checksums, signature), or None when it can.
+
+        For listings, files unchanged since they were last hashed are not hashed again; activation passes
+        `reuse_digests=False`, so what becomes active is checked byte for byte, as loading does.
+        """
         try:
-            read_manifest(self.folder(version), self.signing_key)
+            read_manifest(self.folder(version), self.signing_key, reuse_digests=reuse_digests)
         except ArtifactError as exc:
             return exc.message
         return None
@@ -178,7 +182,7 @@ class VersionStore:
             os.close(fd)
 
     def _activate_locked(self, version: str, *, reason: str, key: str | None) -> dict[str, Any]:
-        problem = self.check(version)
+        problem = self.check(version, reuse_digests=False)
         if problem is not None:
             raise VersionConflict(f"version {version} is unusable and was not activated: {problem}")
         previous = self.active_version()

@@ -1,1 +1,1 @@
-"""Training jobs: started by the API, run in a process of their own, their state kept on disk."""
+"""Training jobs: `store` keeps them on disk, `launch` checks and starts one, `runner` trains inside its process."""

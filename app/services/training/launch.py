@@ -1,0 +1,156 @@
+"""Starting a training job: check the request, queue it, start its process and reap it when it ends.
+
+The trainer is `python -m app.cli models run-job <folder>`, a separate process: serving never trains in its
+event loop or thread pool.
+
+How the process learns what to do, one rule: job.json holds only what to train, the request (k, features,
+seed, activate, the admin key's id, the request id, the uploaded file's name). The server's configuration
+(model folder, bundled data, time limit, row limit, signing key) reaches the process only through its
+environment, built from the app's Settings by `job_environment`, and the process reads it with `Settings()`.
+So a job trains with the settings of the app that started it, whatever the server's own environment says,
+and the signing key is never written to the job's folder or logged.
+"""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from app.core.config import PROJECT_ROOT, Settings
+from app.core.errors import InvalidRequest
+from app.models import clustering
+from app.models.clustering import DEFAULT_K
+from app.models.features import FEATURES, normalise_column, wanted_columns
+from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
+
+logger = logging.getLogger(__name__)
+
+# The settings a job's process uses: passed in its environment, so they are the starting app's (see above).
+JOB_SETTINGS = ("model_dir", "data_path", "train_time_limit_seconds", "train_max_rows", "model_signing_key")
+
+
+def parse_k(value: str) -> int | str:
+    """'auto' or a whole number within the supported range; InvalidRequest otherwise."""
+    try:
+        return clustering.parse_k(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def parse_features(value: str) -> list[str]:
+    """Feature names separated by commas or spaces; InvalidRequest for unknown or repeated names."""
+    names = [name for name in re.split(r"[,\s]+", value.strip()) if name]
+    if not names or len(set(names)) != len(names) or any(name not in FEATURES for name in names):
+        raise InvalidRequest(f"features must be distinct names from: {', '.join(FEATURES)}")
+    return names
+
+
+def check_upload_header(path: Path, features: list[str]) -> None:
+    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    text = decode_head(head)
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    columns = {normalise_column(name) for name in first_line.split(",")}
+    missing = [name for name in features if name not in columns]
+    if missing:
+        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
+
+
+def job_environment(*, settings: Settings) -> dict[str, str]:
+    """The environment of a job's process: the server's, with every setting a job uses taken from `settings`."""
+    # Setting names are case-insensitive: a `model_dir` inherited beside MODEL_DIR could otherwise win.
+    env = {name: value for name, value in os.environ.items() if name.lower() not in JOB_SETTINGS}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    for name in JOB_SETTINGS:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        # Set even when unset here ("" reads as None), so a value in the server's environment or .env cannot win.
+        env[name.upper()] = "" if value is None else str(value)
+    return env
+
+
+def start_training_job(
+    *,
+    settings: Settings,
+    upload: Path | None,
+    k: str,
+    features: str,
+    seed: int,
+    activate: bool,
+    key: str,
+    request_id: str | None = None,
+) -> str:
+    """Check the request, queue the job and start its process; return the job id."""
+    chosen_k = parse_k(k or str(DEFAULT_K))
+    chosen_features = parse_features(features)
+    if upload is not None:
+        check_upload_header(upload, chosen_features)
+    store = JobStore(settings.job_root)
+    request = {
+        "k": chosen_k,
+        "features": chosen_features,
+        "seed": seed,
+        "activate": activate,
+        "key_id": key,
+        "request_id": request_id,
+        "data_file": None if upload is None else UPLOAD_FILE,
+    }
+    job_id, folder = store.create_within_limit(
+        request, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
+    )
+    if upload is not None:
+        os.replace(upload, folder / UPLOAD_FILE)
+    with (folder / LOG_FILE).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],
+            cwd=PROJECT_ROOT,
+            env=job_environment(settings=settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C to the server does not kill a job half-way
+        )
+    threading.Thread(target=_reap, args=(process, folder), daemon=True, name=f"job-{job_id[:8]}").start()
+    logger.info("training job %s started (pid %d)", job_id, process.pid)
+    return job_id
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a job's log (the exception, after a traceback), at most 500 characters."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 4096))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return "-"
+    return next((line.strip()[:500] for line in reversed(lines) if line.strip()), "-")
+
+
+def _reap(process: subprocess.Popen, folder: Path) -> None:
+    """Wait for the job's process; if it died without a final state, record why (no zombie is left)."""
+    code = process.wait()
+    try:
+        job = read_job(folder)
+    except (OSError, ValueError):
+        return
+    if code == 1 and job["state"] == "failed":
+        # An unexpected error: the client was told to look here, so say what it was and where the traceback is.
+        logger.error(
+            "training job %s (request id %s) failed: %s; traceback in %s",
+            job["job_id"],
+            job.get("params", {}).get("request_id") or "-",
+            _last_line(folder / LOG_FILE),
+            folder / LOG_FILE,
+        )
+    if job["state"] not in FINAL_STATES:
+        job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
+        write_job(folder, job)
+        logger.error("training job %s failed: process exit code %d", job["job_id"], code)

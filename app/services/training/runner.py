@@ -1,0 +1,110 @@
+"""Inside a training job's process (`python -m app.cli models run-job <folder>`): train, and keep job.json told.
+
+The runner writes the job's state, progress and a heartbeat every second to job.json, and stops the process
+when the time limit is reached. What to train comes from job.json; where and within which limits, from the
+settings the process reads from its environment (see launch.py).
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from app.core.config import Settings
+from app.core.errors import is_no_space
+from app.services.training.store import UPLOAD_FILE, now, read_job, write_job
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 1.0
+
+
+def failure_message(exc: BaseException, job: dict[str, Any]) -> str:
+    """What a client is told of an unexpected training error: a known cause in plain words, or where to look."""
+    if isinstance(exc, MemoryError):
+        return "training ran out of memory: try a smaller file, or ask for a lower TRAIN_MAX_ROWS"
+    if is_no_space(exc):
+        return "no space left to save the new version: free some space and try again"
+    request_id = job.get("params", {}).get("request_id") or "-"
+    return f"training failed; see the server log (job {job['job_id']}, request id {request_id})"
+
+
+class JobRunner:
+    """Inside the job's process: state, heartbeat, progress and time limit, all written to job.json."""
+
+    def __init__(self, folder: Path, *, settings: Settings) -> None:
+        self.folder = folder
+        self.settings = settings
+        self.job = read_job(folder)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def update(self, **changes: Any) -> None:
+        """Change the job's state and write it."""
+        with self._lock:
+            self.job.update(changes)
+            self.job["heartbeat"] = time.time()
+            write_job(self.folder, self.job)
+
+    def progress(self, event: dict[str, Any]) -> None:
+        """Record a progress event from training (rows read, k sweep step)."""
+        merged = {**self.job.get("progress", {}), **event}
+        self.update(progress=merged)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.update()
+            except OSError as exc:
+                # A full disk for a moment (the version being written filled it) skips a beat; the next one retries.
+                logger.warning("heartbeat not written: %s", exc)
+
+    def _watchdog(self, limit: float) -> None:
+        if not self._stop.wait(limit):
+            self.update(state="failed", error=f"training took longer than the limit of {limit:g} s and was stopped")
+            os._exit(3)  # the partial version, if any, is only a staging folder: cleaned at the next save
+
+    def run(self) -> int:
+        """Train what job.json asks for, where and within the limits the settings say; return the exit code."""
+        from app.core.errors import SegmentationError
+        from app.models.training import train
+
+        params, settings = self.job["params"], self.settings
+        self.update(state="running", pid=os.getpid(), host=socket.gethostname(), started=now())
+        threading.Thread(target=self._beat, daemon=True).start()
+        threading.Thread(target=self._watchdog, args=(settings.train_time_limit_seconds,), daemon=True).start()
+        data = self.folder / params["data_file"] if params["data_file"] else settings.data_path
+        try:
+            result = train(
+                data,
+                output_dir=settings.model_dir,
+                k=params["k"],
+                features=params["features"],
+                seed=params["seed"],
+                activate=params["activate"],
+                signing_key=settings.signing_key,
+                max_rows=settings.train_max_rows,
+                reason="trained from the API",
+                key=params["key_id"],
+                progress=self.progress,
+            )
+        except SegmentationError as exc:
+            self._stop.set()
+            # The reason is shown to clients: name the upload, never the server's paths.
+            self.update(state="failed", error=exc.message.replace(str(data), data.name))
+            return 2
+        except Exception as exc:  # one line for the job's status, whatever went wrong
+            self._stop.set()
+            # The whole error goes to the job's log (and from there to the server log, see launch._reap); clients
+            # get a plain sentence: a library's message names internals and may quote the data.
+            logger.exception("training job %s failed", self.job["job_id"])
+            self.update(state="failed", error=failure_message(exc, self.job))
+            return 1
+        finally:
+            (self.folder / UPLOAD_FILE).unlink(missing_ok=True)
+        self._stop.set()
+        self.update(state="succeeded", version=result.model.version, activated=result.activated, finished=now())
+        return 0

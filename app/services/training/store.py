@@ -1,0 +1,153 @@
+"""Training jobs on disk: one folder per job, its state in job.json, shared by every worker and host.
+
+A job is a folder `<jobs>/<job_id>/` with `job.json` (state, progress, result and the request; replaced
+atomically), the uploaded CSV and the process's log. Its process writes a heartbeat every second, so any
+worker can tell a job whose process was killed from one still running.
+"""
+
+import json
+import re
+import shutil
+import time
+import uuid
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import ModelStoreError, UnknownJob, VersionConflict, no_space_as
+from app.utils.files import atomic_replace
+from app.utils.locking import exclusive_lock
+
+JOB_FILE = "job.json"
+UPLOAD_FILE = "upload.csv"
+LOG_FILE = "log.txt"
+# Held while jobs are counted and one is created (not a job folder: job ids are 32 hex digits).
+LOCK_FILE = ".create.lock"
+# A running job whose heartbeat is older than this has lost its process (killed, crashed, host gone).
+STALE_SECONDS = 15.0
+FINAL_STATES = ("succeeded", "failed")
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def now() -> str:
+    """The current time as job.json records it."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def write_job(folder: Path, job: dict[str, Any]) -> None:
+    """Replace job.json atomically, so a reader never sees half a state."""
+    with atomic_replace(folder / JOB_FILE) as handle:
+        handle.write(json.dumps(job).encode())
+
+
+def read_job(folder: Path) -> dict[str, Any]:
+    """job.json of a job folder."""
+    return json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
+
+
+def job_files(root: Path) -> AbstractContextManager[None]:
+    """Turn a full disk while a job's files are written (upload, state) into a one-line 503 (logged by the error
+    handler), not a 500."""
+    return no_space_as(
+        f"no space left for training jobs in '{root.name}', so no job was started; free some space and try again",
+        ModelStoreError,
+    )
+
+
+class JobStore:
+    """Training jobs on disk under one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, job_id: str) -> Path:
+        """The folder of an existing job; UnknownJob otherwise."""
+        folder = self.root / job_id
+        if not _JOB_ID.match(job_id) or not (folder / JOB_FILE).is_file():
+            raise UnknownJob(f"no training job {job_id[:64]!r}")
+        return folder
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """A job's state, with a job whose process is gone reported as failed."""
+        job = read_job(self.folder(job_id))
+        if job["state"] not in FINAL_STATES:
+            beat = job.get("heartbeat") or job["created_epoch"]
+            if time.time() - beat > STALE_SECONDS:
+                job = {
+                    **job,
+                    "state": "failed",
+                    "error": "the training process stopped without finishing (killed or crashed); no version was added",
+                }
+        return job
+
+    def running(self) -> int:
+        """Jobs queued or running right now."""
+        if not self.root.is_dir():
+            return 0
+        count = 0
+        for folder in self.root.iterdir():
+            if _JOB_ID.match(folder.name) and (folder / JOB_FILE).is_file():
+                try:
+                    count += self.status(folder.name)["state"] not in FINAL_STATES
+                except (OSError, ValueError, KeyError):
+                    continue
+        return count
+
+    def create_within_limit(self, params: dict[str, Any], *, limit: int, keep: int) -> tuple[str, Path]:
+        """A new queued job, unless `limit` jobs are already queued or running (VersionConflict then).
+
+        Counting and creating happen under one file lock: every worker process (and every host sharing the
+        folder) creates jobs here, so two requests at once cannot both see room for one more. Finished jobs
+        beyond the newest `keep` are removed first.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(self.root / LOCK_FILE):
+            self.prune(keep=keep)
+            if self.running() >= limit:
+                raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish")
+            return self.create(params)
+
+    def prune(self, *, keep: int) -> None:
+        """Remove finished jobs (succeeded or failed, as their own job.json says) beyond the newest `keep`."""
+        finished: list[tuple[float, Path]] = []
+        for folder in self.root.iterdir():
+            if not _JOB_ID.match(folder.name):
+                continue
+            try:
+                job = read_job(folder)
+            except (OSError, ValueError):
+                continue
+            # Only a recorded final state: a stale heartbeat may still belong to a live job on a slow disk.
+            if job.get("state") in FINAL_STATES:
+                finished.append((float(job.get("created_epoch") or 0.0), folder))
+        for _, folder in sorted(finished, reverse=True)[keep:]:
+            # Renamed first so a reader never finds half a job; then removed.
+            trash = self.root / f".deleted-{folder.name}"
+            try:
+                folder.rename(trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def create(self, params: dict[str, Any]) -> tuple[str, Path]:
+        """A new job folder with its queued state."""
+        job_id = uuid.uuid4().hex
+        folder = self.root / job_id
+        folder.mkdir(parents=True)
+        write_job(
+            folder,
+            {
+                "job_id": job_id,
+                "state": "queued",
+                "created": now(),
+                "created_epoch": time.time(),
+                "heartbeat": None,
+                "progress": {},
+                "version": None,
+                "activated": None,
+                "error": None,
+                "params": params,
+            },
+        )
+        return job_id, folder

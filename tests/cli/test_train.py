@@ -1,0 +1,34 @@
+"""`python -m app.cli train`: a new version and its summary, or one line and exit 2 for bad input."""
+
+from app.models.versions.store import VersionStore
+
+
+def test_train_cli_adds_a_version_and_prints_its_summary(run_cli, default_data, tmp_path):
+    root = tmp_path / "models_artifacts"
+    code, out, err = run_cli(
+        "train", "--data", default_data, "--output-dir", root, "--processed-dir", tmp_path, "--quiet"
+    )
+    assert code == 0, err
+    [version] = VersionStore(root).versions()
+    assert f"Version {version} written to {root / version} and activated" in out
+    assert "VIP / Whale" in out and "silhouette" in out
+    assert VersionStore(root).history()[-1]["reason"].startswith("trained from the CLI")
+
+
+def test_train_cli_reports_bad_data_in_one_line(run_cli, tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_bytes(b"name,city\nann,paris\n")
+    code, out, err = run_cli("train", "--data", data, "--output-dir", tmp_path / "m", "--processed-dir", tmp_path)
+    assert code == 2
+    assert out == "" and err.count("\n") == 1 and err.startswith("error: ") and "missing required column" in err
+    assert VersionStore(tmp_path / "m").versions() == []
+
+
+def test_train_cli_defaults_to_the_settings(run_cli, default_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_PATH", str(default_data))
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path / "from-settings"))
+    monkeypatch.setenv("PROCESSED_DIR", str(tmp_path / "processed"))
+    code, _, err = run_cli("train", "--quiet", "--k", "3")
+    assert code == 0, err
+    assert len(VersionStore(tmp_path / "from-settings").versions()) == 1
+    assert (tmp_path / "processed").is_dir()
