@@ -55,7 +55,7 @@ if (-not (Test-Path "data\raw\mall_customers.csv")) {
     if ($LASTEXITCODE -ne 0) { throw "data generation failed" }
 }
 
-& $Py -c "import sys; from app.core.config import get_settings; from app.models.versions.artifacts import model_exists; sys.exit(not model_exists(get_settings().model_dir))"
+& $Py -c "import sys; from app.core.config import get_settings; from app.models.versions.store import model_exists; sys.exit(not model_exists(get_settings().model_dir))"
 if ($LASTEXITCODE -ne 0) {
     Say "training the default model"
     & $Py train_model.py

@@ -90,7 +90,7 @@ if [ ! -f data/raw/mall_customers.csv ]; then
   "$PY" -m app.models.synthetic
 fi
 
-if ! "$PY" -c 'import sys; from app.core.config import get_settings; from app.models.versions.artifacts import model_exists; sys.exit(not model_exists(get_settings().model_dir))'; then
+if ! "$PY" -c 'import sys; from app.core.config import get_settings; from app.models.versions.store import model_exists; sys.exit(not model_exists(get_settings().model_dir))'; then
   say "training the default model"
   "$PY" train_model.py
 fi

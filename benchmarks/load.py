@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.config import get_settings  # noqa: E402
-from app.models.versions.artifacts import model_exists  # noqa: E402
-from app.models.versions.store import VersionStore  # noqa: E402
+from app.models.versions.store import VersionStore, model_exists  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import (  # noqa: E402
     Server,

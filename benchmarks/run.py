@@ -41,8 +41,7 @@ from app.core.metrics import configure_metrics  # noqa: E402
 from app.models import clustering  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
-from app.models.versions.artifacts import load_model  # noqa: E402
-from app.models.versions.store import VersionStore  # noqa: E402
+from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402

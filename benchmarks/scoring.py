@@ -30,7 +30,7 @@ df.to_csv(target, index=False)
 # The same reader and writer as the CLI (Arrow's streaming CSV reader, the project's CSV renderer), no scoring.
 IO_FLOOR = """
 import sys
-from app.models.versions.artifacts import load_model
+from app.models.versions.store import load_model
 from app.services.scoring import CsvScorer, ScoreOptions, csv_bytes
 source, target, model_dir = sys.argv[1:4]
 scorer = CsvScorer(load_model(model_dir), source, ScoreOptions())

@@ -21,8 +21,7 @@ from app.models.features import PUBLIC_HEADER
 from app.models.model import SegmentationModel
 from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
-from app.models.versions.artifacts import load_model
-from app.models.versions.store import VersionStore
+from app.models.versions.store import VersionStore, load_model
 
 # A test that uses one of these starts a browser, a real server or PostgreSQL: it is slow wherever it lives.
 SLOW_FIXTURES = frozenset({"browser", "base_url", "postgres"})

@@ -16,8 +16,8 @@ from app.core.errors import ArtifactError, InvalidDataset, ModelStoreError
 from app.models.model import SegmentationModel
 from app.models.training import train
 from app.models.versions import artifacts
-from app.models.versions.artifacts import load_model, load_version, model_exists, save_model
-from app.models.versions.store import VersionStore
+from app.models.versions.artifacts import load_version, save_model
+from app.models.versions.store import VersionStore, load_model, model_exists
 
 
 class _Payload:
@@ -155,7 +155,7 @@ def test_serving_a_model_never_imports_scikit_learn(model_dir):
     code = (
         "import sys\n"
         "import main\n"
-        "from app.models.versions.artifacts import load_model\n"
+        "from app.models.versions.store import load_model\n"
         f"model = load_model({str(model_dir)!r})\n"
         "model.predict_one([120, 90])\n"
         "from app.services import prediction\n"

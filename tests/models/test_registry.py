@@ -14,9 +14,8 @@ import pytest
 from app.core.config import PROJECT_ROOT
 from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
 from app.core.security import key_id
-from app.models.versions.artifacts import load_model
 from app.models.versions.registry import ModelRegistry
-from app.models.versions.store import VersionStore
+from app.models.versions.store import VersionStore, load_model
 from app.utils import hashing
 
 
@@ -128,7 +127,8 @@ def test_active_version_with_a_bad_signature_means_not_ready(two_versions):
 
 _TRAINER = """
 import sys
-from app.models.versions.artifacts import load_model, save_model
+from app.models.versions.artifacts import save_model
+from app.models.versions.store import load_model
 from app.models.model import SegmentationModel
 from app.models.versions.store import VersionStore
 root, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -310,24 +310,3 @@ def load_version(folder: str | Path, *, signing_key: bytes | None = None) -> Seg
         raise ArtifactError(
             f"{_relative(folder, INFO_FILE)} is incomplete or inconsistent ({exc}); {RETRAIN_HINT}"
         ) from None
-
-
-def load_model(path: str | Path, *, signing_key: bytes | None = None) -> SegmentationModel:
-    """Load a version folder, or the active version of a versions folder."""
-    from app.models.versions.store import VersionStore  # the store builds on this module
-
-    path = Path(path)
-    if (path / MANIFEST_FILE).is_file():
-        return load_version(path, signing_key=signing_key)
-    store = VersionStore(path, signing_key=signing_key)
-    active = store.active_version()
-    if active is None:
-        raise ArtifactError(f"no active model in {path.name}: run `python train_model.py` to create one")
-    return store.load(active)
-
-
-def model_exists(root: str | Path) -> bool:
-    """True when the versions folder has, or has ever had, a model (or holds one in the old layout)."""
-    from app.models.versions.store import VersionStore
-
-    return VersionStore(Path(root)).ever_had_model()

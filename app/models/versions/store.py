@@ -26,6 +26,7 @@ from app.models.model import SegmentationModel
 from app.models.versions.artifacts import (
     ARTIFACT_FILES,
     INFO_FILE,
+    MANIFEST_FILE,
     PICKLES,
     clean_orphans,
     load_version,
@@ -316,3 +317,20 @@ class VersionStore:
             )
             self._write_pointer(version)
         logger.warning("migrated the single-folder model %s into %s", version, self.root / version)
+
+
+def load_model(path: str | Path, *, signing_key: bytes | None = None) -> SegmentationModel:
+    """Load a version folder, or the active version of a versions folder."""
+    path = Path(path)
+    if (path / MANIFEST_FILE).is_file():
+        return load_version(path, signing_key=signing_key)
+    store = VersionStore(path, signing_key=signing_key)
+    active = store.active_version()
+    if active is None:
+        raise ArtifactError(f"no active model in {path.name}: run `python train_model.py` to create one")
+    return store.load(active)
+
+
+def model_exists(root: str | Path) -> bool:
+    """True when the versions folder has, or has ever had, a model (or holds one in the old layout)."""
+    return VersionStore(Path(root)).ever_had_model()
