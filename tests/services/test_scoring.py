@@ -8,7 +8,9 @@ import pytest
 from app.core.errors import InvalidRequest
 from app.db.session import create_db_engine
 from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter
-from app.services.scoring import SCORE_COLUMNS, ScoreOptions, score_csv
+from app.services.scoring.csv_io import score_csv
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import SCORE_COLUMNS
 
 HEADER = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)"
 # One good row, then one row of every bad kind, then a good row: lines 2..9.

@@ -13,18 +13,18 @@ from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
-    from app.services import scoring
+    from app.services.scoring.options import ScoreOptions
 
 router = APIRouter(prefix="/predict", tags=["predictions"], dependencies=[PredictRateLimit])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 
 
-def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
+def score_options(query: ScoreQuery) -> "ScoreOptions":
     """The service options for a validated query."""
-    from app.services import scoring
+    from app.services.scoring.options import ScoreOptions
 
-    return scoring.ScoreOptions(
+    return ScoreOptions(
         on_error=query.on_error,
         delimiter=query.separator(),
         income_column=query.income_column,
@@ -63,7 +63,7 @@ async def predict_csv(
     request: Request, query: Annotated[ScoreQuery, Query()], model: RequestedModelDep, settings: SettingsDep
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
-    from app.services import scoring
+    from app.services.scoring.files import score_file
 
     options = score_options(query)
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
@@ -71,7 +71,7 @@ async def predict_csv(
     log = prediction_log_target(request)
     try:
         scored = await run_in_threadpool(
-            scoring.score_file,
+            score_file,
             model,
             upload.path,
             options=options,

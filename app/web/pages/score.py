@@ -18,7 +18,7 @@ from app.web.uploads import Upload
 SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
 
 if TYPE_CHECKING:
-    from app.services.scoring import ScoreOptions
+    from app.services.scoring.options import ScoreOptions
 
 
 def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -41,7 +41,7 @@ def score_form_page(
 
 def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     """Form fields to options, validated by the API's own query schema."""
-    from app.services.scoring import ScoreOptions
+    from app.services.scoring.options import ScoreOptions
 
     given = {key: value.strip() for key, value in fields.items() if key in SCORE_FORM_DEFAULTS and value.strip()}
     try:
@@ -68,7 +68,8 @@ def score_result_page(
 ) -> dict[str, Any]:
     """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
     # pulls in pyarrow: imported on first use, not at start-up
-    from app.services.scoring import NO_SPACE_FOR_OUTPUT, score_csv
+    from app.services.scoring.csv_io import score_csv
+    from app.services.scoring.files import NO_SPACE_FOR_OUTPUT
 
     form = score_form_fields(upload.fields)
     try:
