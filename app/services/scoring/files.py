@@ -1,6 +1,6 @@
 """Whole files: an upload scored in full before anything is answered, and .csv or .parquet files on disk (the CLI)."""
 
-import os
+import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from app.core.errors import InvalidRequest, no_space_as
 from app.models.model import SegmentationModel
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, csv_chunks, csv_header, score_csv
+from app.services.scoring.csv_io import CsvScorer, csv_chunks, csv_header
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema, score_batches
@@ -30,35 +30,35 @@ class ScoredFile:
     path: Path | None = None
 
 
+def temporary_path() -> Path:
+    """A fresh path in the temporary folder for a labelled file that the caller deletes once it is sent."""
+    return Path(tempfile.gettempdir()) / f"scored-{secrets.token_hex(16)}.csv"
+
+
 def score_file(
     model: SegmentationModel,
     source: Path,
     *,
     options: ScoreOptions,
-    summary_only: bool,
+    target: Path | None,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> ScoredFile:
-    """Score the whole file before anything is sent: a summary, or the labelled CSV in a temporary file.
+    """Score the whole file before anything is sent: a summary, or also the labelled CSV written whole to `target`.
 
     A problem anywhere in the file (a bad row under "reject", invalid UTF-8, a quote that never closes) is then
-    an error answer, never a labelled file cut short after its first chunks went out. Scored rows go to the
-    prediction log `log`, chunk by chunk, when given.
+    an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
+    was. Scored rows go to the prediction log `log`, chunk by chunk, when given.
     """
-    if summary_only:
-        scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
+    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
+    if target is None:
         for _ in scorer.tables():
             pass
-        return ScoredFile(summary=scorer.summary)
-    with no_space_as(NO_SPACE_FOR_OUTPUT):
-        handle, name = tempfile.mkstemp(prefix="scored-", suffix=".csv")
-    try:
-        with no_space_as(NO_SPACE_FOR_OUTPUT), os.fdopen(handle, "wb") as sink:
-            summary = score_csv(model, source, sink, options=options, log=log, request_id=request_id)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return ScoredFile(summary=summary, path=Path(name))
+    else:
+        with no_space_as(NO_SPACE_FOR_OUTPUT), atomic_replace(target) as sink:
+            for chunk in scorer:
+                sink.write(chunk)
+    return ScoredFile(summary=scorer.summary, path=target)
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""How to read a customer file and what to do with its bad rows."""
+"""How to read a customer file and what to do with its bad rows: the options, and the one way a query sets them."""
 
 from dataclasses import dataclass
 from typing import Literal
 
 from app.core.errors import InvalidRequest
+from app.schemas.scoring import ScoreQuery
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -31,3 +32,14 @@ class ScoreOptions:
             raise InvalidRequest(f"delimiter must be ',' or ';', got '{self.delimiter}'")
         if self.chunk_rows < 1:
             raise InvalidRequest("chunk_rows must be at least 1")
+
+
+def score_options(*, query: ScoreQuery) -> ScoreOptions:
+    """The options a validated query asks for: the API's query string and the /score page's form alike."""
+    return ScoreOptions(
+        on_error=query.on_error,
+        delimiter=query.separator(),
+        income_column=query.income_column,
+        spending_column=query.spending_column,
+        id_column=query.id_column,
+    )
