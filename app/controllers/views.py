@@ -75,9 +75,11 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
     try:
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
         log = prediction_log_target(request)
-        context = await run_in_threadpool(
+        context, scored = await run_in_threadpool(
             score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
         )
+        # Counted and logged only now that the whole file is scored and its page built.
+        await run_in_threadpool(scored.record)
         status = 200
     except _UPLOAD_ERRORS as exc:
         # The form comes back as it was sent, so fixing one option does not mean choosing the others again.

@@ -62,11 +62,14 @@ async def predict_csv(
             upload.path,
             options=options,
             target=None if summary_only else temporary_path(),
+            spool_rows=settings.scoring_log_spool_rows,
             log=log.writer,
             request_id=log.request_id,
         )
     finally:
         upload.discard()
+    # Counted and logged only now that the whole file is scored (and its labelled file written).
+    await run_in_threadpool(scored.record)
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
     if scored.path is None:
         return FastJSONResponse(scored.summary.to_dict(), headers=headers)

@@ -13,15 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import resolve_columns
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
-from app.services.scoring.table import score_table
+from app.services.scoring.table import OnScored, score_table
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
@@ -116,7 +114,10 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
 
 
 class CsvScorer:
-    """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes."""
+    """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes.
+
+    Each chunk's scored rows go to `on_scored` when given (a log spool); nothing is counted or logged here.
+    """
 
     def __init__(
         self,
@@ -124,12 +125,11 @@ class CsvScorer:
         source: str | Path | BinaryIO,
         options: ScoreOptions,
         *,
-        log: PredictionLogWriter | None = None,
-        request_id: str | None = None,
+        on_scored: OnScored | None = None,
     ) -> None:
         self.model = model
         self.options = options
-        self.log, self.request_id = log, request_id
+        self.on_scored = on_scored
         self._source = source
         if isinstance(source, str | Path):
             with open(source, "rb") as file:
@@ -215,7 +215,6 @@ class CsvScorer:
         for table, malformed in self.batches():
             yield self._score(table, malformed, line)
             line += table.num_rows + len(malformed)
-        metrics.record_scored_size(source="csv", customers=self.summary.rows)
 
     def _take_malformed(self) -> list[int]:
         malformed, self._malformed = self._malformed, []
@@ -231,8 +230,7 @@ class CsvScorer:
             first_line=first_line,
             malformed_lines=malformed,
             unit="line",
-            log=self.log,
-            request_id=self.request_id,
+            on_scored=self.on_scored,
         )
 
     def __iter__(self) -> Iterator[bytes]:
@@ -249,11 +247,10 @@ def score_csv(
     *,
     options: ScoreOptions,
     progress: Callable[[int], None] | None = None,
-    log: PredictionLogWriter | None = None,
-    request_id: str | None = None,
+    on_scored: OnScored | None = None,
 ) -> ScoreSummary:
-    """Score a CSV file into a CSV sink, chunk by chunk, logging scored rows to `log`; returns the summary."""
-    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
+    """Score a CSV file into a CSV sink, chunk by chunk, handing scored rows to `on_scored`; returns the summary."""
+    scorer = CsvScorer(model, source, options, on_scored=on_scored)
     for chunk in scorer:
         sink.write(chunk)
         if progress is not None:

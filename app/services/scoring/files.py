@@ -14,6 +14,7 @@ from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
 from app.services.scoring.csv_io import CsvScorer, csv_chunks, csv_header
 from app.services.scoring.options import ScoreOptions
+from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema, score_batches
 from app.utils.files import atomic_replace
@@ -24,10 +25,17 @@ FILE_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 @dataclass
 class ScoredFile:
-    """A finished scoring run: the summary, and the labelled file when one was asked for."""
+    """A file scored in full: the summary, the labelled file when one was asked for, and its held-back log rows."""
 
     summary: ScoreSummary
     path: Path | None = None
+    spool: LogSpool | None = None
+
+    def record(self) -> None:
+        """Count the file in the metrics and queue its rows for the prediction log: once, after the answer is built."""
+        record_metrics(self.summary)
+        if self.spool is not None:
+            self.spool.release()
 
 
 def temporary_path() -> Path:
@@ -41,6 +49,7 @@ def score_file(
     *,
     options: ScoreOptions,
     target: Path | None,
+    spool_rows: int,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> ScoredFile:
@@ -48,9 +57,10 @@ def score_file(
 
     A problem anywhere in the file (a bad row under "reject", invalid UTF-8, a quote that never closes) is then
     an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
-    was. Scored rows go to the prediction log `log`, chunk by chunk, when given.
+    was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
     """
-    scorer = CsvScorer(model, source, options, log=log, request_id=request_id)
+    spool = None if log is None else LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id)
+    scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
     if target is None:
         for _ in scorer.tables():
             pass
@@ -58,7 +68,7 @@ def score_file(
         with no_space_as(NO_SPACE_FOR_OUTPUT), atomic_replace(target) as sink:
             for chunk in scorer:
                 sink.write(chunk)
-    return ScoredFile(summary=scorer.summary, path=target)
+    return ScoredFile(summary=scorer.summary, path=target, spool=spool)
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------

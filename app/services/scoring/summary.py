@@ -1,5 +1,6 @@
-"""What a scoring run saw: counts and profile per segment, bad rows per reason, and a sample for the map."""
+"""What a scoring run saw: counts and profile per segment, bad rows per reason, flags, and a sample for the map."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,10 @@ class ScoreSummary:
     skipped: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     profiles: list[_Profile] = field(default_factory=list)
+    # Scored customers flagged atypical, and values outside the training range per feature (the features that have
+    # any): what the metrics count once the file has succeeded.
+    atypical: int = 0
+    out_of_range: dict[str, int] = field(default_factory=dict)
     _sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
     _sample_points: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
@@ -89,6 +94,14 @@ class ScoreSummary:
                         profile.genders[key] = profile.genders.get(key, 0) + count
         self._add_sample(positions, values)
 
+    def add_flags(self, features: Sequence[str], is_atypical: np.ndarray, out_of_range: np.ndarray) -> None:
+        """Count one chunk's atypical customers and its values outside the training range, per feature."""
+        self.atypical += int(np.count_nonzero(is_atypical))
+        if out_of_range.any():
+            for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
+                if count:
+                    self.out_of_range[feature] = self.out_of_range.get(feature, 0) + count
+
     def _add_sample(self, positions: np.ndarray, values: dict[str, np.ndarray]) -> None:
         # A uniform sample of the whole file: every row gets a random key and the smallest keys stay.
         if "annual_income" not in values or "spending_score" not in values:
@@ -121,6 +134,9 @@ class ScoreSummary:
         self.skipped += other.skipped
         for reason, count in other.errors.items():
             self.add_error(reason, count)
+        self.atypical += other.atypical
+        for feature, count in other.out_of_range.items():
+            self.out_of_range[feature] = self.out_of_range.get(feature, 0) + count
         for mine, theirs in zip(self.profiles, other.profiles, strict=True):
             mine.count += theirs.count
             for name in theirs.sums:

@@ -1,6 +1,6 @@
 """Score one chunk of a customer file: the input columns unchanged, then the score columns; bad rows per the policy."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -8,13 +8,14 @@ import pyarrow.compute as pc
 
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
-from app.services.monitoring.prediction_log import PredictionLogWriter, log_scores
-from app.services.prediction import record_scores
 from app.services.scoring.columns import Columns
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import ERROR_COLUMN, appended_columns, appended_fields
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED, numbers, validate_rows
+
+# Called with each chunk's scored rows (their feature values) and scores: how a caller keeps them for the log.
+OnScored = Callable[[np.ndarray, Scores], None]
 
 
 def score_table(
@@ -27,14 +28,13 @@ def score_table(
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
     unit: str = "row",
-    log: PredictionLogWriter | None = None,
-    request_id: str | None = None,
+    on_scored: OnScored | None = None,
 ) -> pa.Table:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
     `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
     split into the header's fields (already left out of `table`), counted here like every other bad row.
-    The chunk's scored rows go to the prediction log `log` (when given) as one queued chunk.
+    The chunk's scored rows go to `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = validate_rows(model, table, columns)
@@ -66,8 +66,8 @@ def score_table(
     good = ~bad
     scored = X[good]
     scores = model.score(scored)
-    record_scores(model, scores, source="csv", chunk=True)
-    log_scores(log, model, scored, scores, request_id=request_id, source="csv")
+    if on_scored is not None:
+        on_scored(scored, scores)
     all_good = not bad.any()
     values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
@@ -79,6 +79,7 @@ def score_table(
         genders = genders if good.all() else genders.filter(pa.array(good))
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
+    summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
     return _with_scores(model, table, scores, good, codes, reasons, options.on_error)
 
 

@@ -18,6 +18,7 @@ from app.web.uploads import Upload
 SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, not at start-up
+    from app.services.scoring.files import ScoredFile
     from app.services.scoring.options import ScoreOptions
 
 
@@ -59,8 +60,12 @@ def score_result_page(
     settings: Settings,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
-) -> dict[str, Any]:
-    """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
+) -> tuple[dict[str, Any], "ScoredFile"]:
+    """Score an uploaded file to a downloadable labelled file (CPU work: use a thread).
+
+    Returns the context for the summary, and the scored file, whose `record()` the caller calls once the page
+    is built.
+    """
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
     form = score_form_fields(upload.fields)
@@ -74,6 +79,7 @@ def score_result_page(
             upload.path,
             options=options,
             target=path,
+            spool_rows=settings.scoring_log_spool_rows,
             log=log,
             request_id=request_id,
         )
@@ -106,4 +112,4 @@ def score_result_page(
             "sampled": len(summary.sample),
         }
     )
-    return context
+    return context, scored
