@@ -43,11 +43,16 @@ def home(
         "annual_income_was": annual_income_was,
         "spending_score_was": spending_score_was,
     }
-    context = home_page(registry, values)
+    context, answer = home_page(registry, values)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
-    return templates.TemplateResponse(request, "index.html", context, status_code=status)
+    response = templates.TemplateResponse(request, "index.html", context, status_code=status)
+    # A sent form is a prediction, recorded once its page is built; a HEAD shows no one a segment.
+    if answer is not None and request.method == "GET":
+        log = prediction_log_target(request)
+        answer.record(log=log.writer, request_id=log.request_id)
+    return response
 
 
 @router.get("/about", response_class=HTMLResponse)
