@@ -31,7 +31,8 @@ df.to_csv(target, index=False)
 IO_FLOOR = """
 import sys
 from app.models.versions.store import load_model
-from app.services.scoring import CsvScorer, ScoreOptions, csv_bytes
+from app.services.scoring.csv_io import CsvScorer, csv_bytes
+from app.services.scoring.options import ScoreOptions
 source, target, model_dir = sys.argv[1:4]
 scorer = CsvScorer(load_model(model_dir), source, ScoreOptions())
 with open(target, "wb") as sink:

@@ -12,7 +12,9 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
-from app.services.scoring import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions, ScoreSummary, score_path
+from app.services.scoring.files import score_path
+from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
+from app.services.scoring.summary import ScoreSummary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -43,11 +43,16 @@ def home(
         "annual_income_was": annual_income_was,
         "spending_score_was": spending_score_was,
     }
-    context = home_page(registry, values)
+    context, answer = home_page(registry, values)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
-    return templates.TemplateResponse(request, "index.html", context, status_code=status)
+    response = templates.TemplateResponse(request, "index.html", context, status_code=status)
+    # A sent form is a prediction, recorded once its page is built; a HEAD shows no one a segment.
+    if answer is not None and request.method == "GET":
+        log = prediction_log_target(request)
+        answer.record(log=log.writer, request_id=log.request_id)
+    return response
 
 
 @router.get("/about", response_class=HTMLResponse)
@@ -75,9 +80,11 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
     try:
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
         log = prediction_log_target(request)
-        context = await run_in_threadpool(
+        context, scored = await run_in_threadpool(
             score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
         )
+        # Counted and logged only now that the whole file is scored and its page built.
+        await run_in_threadpool(scored.record)
         status = 200
     except _UPLOAD_ERRORS as exc:
         # The form comes back as it was sent, so fixing one option does not mean choosing the others again.

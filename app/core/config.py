@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     prediction_log_retention_days: int = Field(30, ge=1)
     # Rows waiting to be written; past this, new rows are dropped and counted rather than held in memory.
     prediction_log_queue_rows: int = Field(100_000, ge=1)
+    # Rows of one scored file held for the log until the file has succeeded (about 40 bytes each); past this,
+    # the file's further rows are dropped and counted rather than held in memory.
+    scoring_log_spool_rows: int = Field(1_000_000, ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod

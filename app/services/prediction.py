@@ -1,6 +1,7 @@
 """Predictions as the API and pages show them: the model's scores, with names, advice and flags."""
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -44,8 +45,8 @@ def _out_of_range(model: SegmentationModel, values: Sequence[float], flags: np.n
     ]
 
 
-def record_scores(model: SegmentationModel, scores: Scores, *, source: str, chunk: bool = False) -> None:
-    """Count scored customers in the metrics: per segment, atypical, out of range, and the size (not for a `chunk`)."""
+def record_scores(model: SegmentationModel, scores: Scores, *, source: str) -> None:
+    """Count answered customers in the metrics: per segment, atypical, out of range, and the size."""
     metrics.record_scores(
         segment_names=[segment.name for segment in model.segments],
         positions=scores.positions,
@@ -53,7 +54,6 @@ def record_scores(model: SegmentationModel, scores: Scores, *, source: str, chun
         out_of_range=scores.out_of_range,
         features=model.features,
         source=source,
-        chunk=chunk,
     )
 
 
@@ -100,41 +100,43 @@ def render_predictions(
     ]
 
 
-def predict_customer(
-    model: SegmentationModel,
-    customer: Mapping[str, float],
-    *,
-    log: PredictionLogWriter | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """Segment one customer, with description, strategy, confidence, runner-up and flags; logged when `log` is on."""
+# slots: an Answer is built on every single prediction, and a slotted class is the cheapest to build.
+@dataclass(slots=True)
+class Answer:
+    """Predictions computed and not yet counted: `body` is the answer; `record()` it once the answer is built."""
+
+    body: dict[str, Any]
+    model: SegmentationModel
+    X: Any  # the customers' rows of feature values
+    scores: Scores
+    source: str
+
+    def record(self, *, log: PredictionLogWriter | None, request_id: str | None) -> None:
+        """Count the predictions in the metrics and queue them for the prediction log (a no-op when `log` is off)."""
+        record_scores(self.model, self.scores, source=self.source)
+        log_scores(log, self.model, self.X, self.scores, request_id=request_id, source=self.source)
+
+
+def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> Answer:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags; nothing is recorded yet."""
     # Plain rows, no array: for one customer numpy costs more per call than the scoring itself.
     rows = feature_rows(model, [customer])
     scores = model.score_one(rows[0])
-    record_scores(model, scores, source="single")
-    log_scores(log, model, rows, scores, request_id=request_id, source="single")
-    return render_predictions(model, rows, scores)[0]
+    return Answer(render_predictions(model, rows, scores)[0], model, rows, scores, "single")
 
 
 def predict_customers(
-    model: SegmentationModel,
-    customers: Sequence[Mapping[str, float]],
-    *,
-    log: PredictionLogWriter | None = None,
-    request_id: str | None = None,
-    source: str = "batch",
-) -> dict[str, Any]:
-    """Segment many customers in input order, with the count per segment; logged when `log` is on."""
+    model: SegmentationModel, customers: Sequence[Mapping[str, float]], *, source: str = "batch"
+) -> Answer:
+    """Segment many customers in input order, with the count per segment; nothing is recorded yet."""
     X = feature_matrix(model, customers)
     scores = model.score(X)
-    record_scores(model, scores, source=source)
-    log_scores(log, model, X, scores, request_id=request_id, source=source)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     predictions = render_predictions(model, X, scores)
     for customer, rendered in zip(customers, predictions, strict=True):
         if (customer_id := customer.get("customer_id")) is not None:
             rendered["customer_id"] = customer_id
-    return {
+    body = {
         "predictions": predictions,
         "count": len(scores),
         "segment_counts": [
@@ -143,3 +145,4 @@ def predict_customers(
         ],
         "model_version": model.version,
     }
+    return Answer(body, model, X, scores, source)

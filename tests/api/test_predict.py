@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import KNOWN_POINTS
+from tests.recorded import logged, recording_client, snapshot
 
 
 @pytest.mark.parametrize(("point", "name"), list(KNOWN_POINTS.items()))
@@ -153,3 +154,21 @@ def test_batch_refuses_bad_customer_ids_and_other_extra_fields(client, customer)
     response = client.post("/api/v1/predict/batch", json={"customers": [customer]})
     assert response.status_code == 422
     assert response.json()["type"] == "validation_error"
+
+
+def test_each_answer_is_counted_and_logged_once(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    assert client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).status_code == 200
+    batch = {"customers": [{"annual_income": 20, "spending_score": 10}] * 3}
+    assert client.post("/api/v1/predict/batch", json=batch).status_code == 200
+    refused = client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 900})
+    assert refused.status_code == 422
+    after = snapshot(client)
+    assert {key: after[key] - before[key] for key in after if after[key] != before[key]} == {
+        "predictions single": 1,
+        "predictions batch": 3,
+        "sizes batch": 1,
+        "logged": 4,
+    }
+    assert (logged(client, "single"), logged(client, "batch")) == (1, 3)

@@ -3,6 +3,7 @@
 import csv
 import http.client
 import io
+import logging
 import socket
 import time
 import urllib.request
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.models.synthetic import write_customers
+from app.services.monitoring.prediction_log import log_counters
 from tests.live_server import live_server
+from tests.recorded import counted, customer_file, logged, recording_client, snapshot
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS, HEADER
 
 URL = "/api/v1/predict/csv"
@@ -206,6 +209,51 @@ def test_predict_csv_limit_is_not_the_json_body_limit(client_for, default_data):
     roomy = client_for(max_body_bytes=1_024)
     assert roomy.post(URL, content=default_data.read_bytes(), headers=CSV).status_code == 200
     assert roomy.post("/api/v1/predict/batch", content=b"x" * 2_000).status_code == 413
+
+
+# A file refused in its last chunk: every chunk before it was scored (the reproduction of the issue).
+LATE_BAD_ROWS, LATE_BAD_LINE = 100_001, 99_990
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/json"])
+def test_predict_csv_refused_late_counts_and_logs_nothing(client_for, tmp_path, accept):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    body = customer_file(LATE_BAD_ROWS, bad_line=LATE_BAD_LINE)
+    response = client.post(URL, params={"on_error": "reject"}, content=body, headers={**CSV, "accept": accept})
+    assert response.status_code == 422
+    assert response.json()["message"].startswith(f"line {LATE_BAD_LINE} is not usable")
+    assert snapshot(client) == before
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/json"])
+def test_predict_csv_good_file_is_logged_in_full_and_counted_once(client_for, tmp_path, accept):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client), counted(client, "scored_customers_per_request_sum", source="csv")
+    # 5,000 good customers, then BAD_FILE's rows but its first: one of every bad kind and one more good customer.
+    body = customer_file(5_000) + BAD_FILE.encode().split(b"\n", 2)[2]
+    response = client.post(URL, content=body, headers={**CSV, "accept": accept})
+    assert response.status_code == 200
+    after = snapshot(client), counted(client, "scored_customers_per_request_sum", source="csv")
+    moved = {key: after[0][key] - before[0][key] for key in after[0]}
+    # Bad rows have no segment: they are neither counted as predictions nor logged.
+    assert moved["predictions csv"] == moved["logged"] == logged(client, "csv") == 5_001
+    assert moved["sizes csv"] == 1
+    assert after[1] - before[1] == 5_008  # the file's size: every row read
+    assert all(value == 0 for key, value in moved.items() if key.endswith(("single", "batch")))
+
+
+def test_predict_csv_rows_past_the_spool_bound_are_dropped_and_counted(client_for, tmp_path, caplog):
+    client = recording_client(client_for, tmp_path, scoring_log_spool_rows=300)
+    writer = client.app.state.prediction_log
+    before = counted(client, source="csv"), log_counters()["dropped"]
+    with caplog.at_level(logging.WARNING, logger="app.services.scoring.spool"):
+        response = client.post(URL, content=customer_file(1_000), headers={**CSV, "X-Request-ID": "big-1"})
+    assert response.status_code == 200
+    assert logged(client, "csv") == 300
+    assert writer.dropped == 700 and log_counters()["dropped"] - before[1] == 700
+    assert counted(client, source="csv") - before[0] == 1_000  # the metrics count every answered customer
+    assert "dropped 700 of the 1000 rows scored for request big-1" in caplog.text
 
 
 @pytest.fixture(scope="module")

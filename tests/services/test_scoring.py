@@ -2,13 +2,21 @@
 
 import csv
 import io
+import logging
 
+import numpy as np
 import pytest
 
+from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.db.session import create_db_engine
-from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter
-from app.services.scoring import SCORE_COLUMNS, ScoreOptions, score_csv
+from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters
+from app.services.scoring import spool as spool_module
+from app.services.scoring.csv_io import score_csv
+from app.services.scoring.files import score_file
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import SCORE_COLUMNS
+from app.services.scoring.spool import LogSpool
 
 HEADER = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)"
 # One good row, then one row of every bad kind, then a good row: lines 2..9.
@@ -239,15 +247,19 @@ class RecordingWriter(PredictionLogWriter):
         self.chunks.append(chunk)
 
 
-def test_scored_rows_are_logged_one_chunk_per_input_chunk(model):
+def test_scored_rows_are_held_one_chunk_per_input_chunk_until_released(model):
     # The reader's smallest block is 64 KiB (~3,000 of these lines), so 20,000 rows come in several chunks.
     rows = [f"{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(20_000)]
     text = "\n".join([HEADER, *rows[:500], "x,Male,30,,50", *rows[500:]]) + "\n"
     writer = RecordingWriter()
+    spool = LogSpool(writer, model=model, max_rows=1_000_000, request_id="r-1")
     sink = io.BytesIO()
     options = ScoreOptions(chunk_rows=100)
-    summary = score_csv(model, io.BytesIO(text.encode()), sink, options=options, log=writer, request_id="r-1")
+    summary = score_csv(model, io.BytesIO(text.encode()), sink, options=options, on_scored=spool.add)
     assert summary.scored == 20_000 and summary.flagged == 1
+    assert writer.chunks == [] and spool.rows == 20_000  # nothing reaches the log before the caller releases it
+
+    spool.release()
     # Several input chunks, each queued whole: not one submission per row.
     assert 3 <= len(writer.chunks) <= 20
     assert sum(len(chunk) for chunk in writer.chunks) == 20_000
@@ -257,6 +269,101 @@ def test_scored_rows_are_logged_one_chunk_per_input_chunk(model):
     output = list(csv.DictReader(io.StringIO(sink.getvalue().decode())))
     logged = [int(i) for chunk in writer.chunks for i in chunk.segment_ids]
     assert logged == [int(row["segment_id"]) for row in output if row["segment_id"]]
+
+
+def test_a_full_spool_drops_and_counts_the_rows_past_its_bound(model, caplog):
+    rows = [f"{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(1_000)]
+    writer = RecordingWriter()
+    spool = LogSpool(writer, model=model, max_rows=250, request_id="r-2")
+    before = log_counters()["dropped"]
+    text = "\n".join([HEADER, *rows]) + "\n"
+    score_csv(model, io.BytesIO(text.encode()), io.BytesIO(), options=ScoreOptions(chunk_rows=100), on_scored=spool.add)
+    assert (spool.rows, spool.dropped) == (250, 750)
+    assert writer.dropped == 0 and log_counters()["dropped"] == before  # counted only once the file succeeded
+
+    with caplog.at_level(logging.WARNING, logger="app.services.scoring.spool"):
+        spool.release()
+    held = writer.chunks
+    assert sum(len(chunk) for chunk in held) == 250
+    # The first rows of the file are kept, in order: the spool cuts the chunk that crosses the bound.
+    assert [row for chunk in held for row in np.asarray(chunk.inputs).tolist()] == [
+        [float(10 + i % 120), float(1 + i % 99)] for i in range(250)
+    ]
+    assert writer.dropped == 750
+    assert log_counters()["dropped"] - before == 750
+    assert "dropped 750 of the 1000 rows scored for request r-2" in caplog.text
+
+
+def test_one_row_chunks_follow_the_writers_sampling(model):
+    writer = RecordingWriter()
+    writer.sample = 0.0  # a one-row chunk is sampled like a single prediction: here, never
+    spool = LogSpool(writer, model=model, max_rows=10, request_id=None)
+    text = HEADER + "\n1,Male,30,120,90\n"
+    score_csv(model, io.BytesIO(text.encode()), io.BytesIO(), options=ScoreOptions(), on_scored=spool.add)
+    assert spool.rows == 0
+
+
+@pytest.fixture
+def counted(monkeypatch) -> list[tuple[str, dict]]:
+    """The calls scoring makes to the metrics, kept instead of counted."""
+    calls: list[tuple[str, dict]] = []
+    monkeypatch.setattr(metrics, "record_scores", lambda **call: calls.append(("scores", call)))
+    monkeypatch.setattr(metrics, "record_scored_size", lambda **call: calls.append(("size", call)))
+    return calls
+
+
+def _file(tmp_path, rows: list[str]):
+    path = tmp_path / "customers.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+def test_a_rejected_file_counts_and_logs_nothing_and_leaves_no_file(model, tmp_path, counted):
+    rows = [f"{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(5_000)]
+    rows[4_900] = "4900,Male,30,50,500"
+    writer = RecordingWriter()
+    target = tmp_path / "labelled.csv"
+    with pytest.raises(InvalidRequest, match="line 4902 is not usable"):
+        score_file(
+            model,
+            _file(tmp_path, rows),
+            options=ScoreOptions(on_error="reject", chunk_rows=1_000),
+            target=target,
+            spool_rows=1_000_000,
+            log=writer,
+        )
+    assert counted == [] and writer.chunks == []
+    assert list(tmp_path.iterdir()) == [tmp_path / "customers.csv"]  # no labelled file, not even a partial one
+
+
+@pytest.mark.parametrize("block", [7, 1 << 18])
+def test_a_good_file_is_counted_once_from_its_summary_when_recorded(model, tmp_path, counted, monkeypatch, block):
+    monkeypatch.setattr(spool_module, "METRIC_BLOCK_ROWS", block)
+    rows = [f"{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(3_000)]
+    rows += ["a,Male,30,5000,50", "b,Male,30,87,60", "c,Male,30,,50"]  # out of range, atypical, bad
+    writer = RecordingWriter()
+    options = ScoreOptions(chunk_rows=500)
+    scored = score_file(
+        model, _file(tmp_path, rows), options=options, target=tmp_path / "out.csv", spool_rows=10_000, log=writer
+    )
+    assert counted == [] and writer.chunks == []
+    assert (tmp_path / "out.csv").is_file()
+
+    scored.record()
+    summary = scored.summary
+    score_calls = [call for kind, call in counted if kind == "scores"]
+    assert [call for kind, call in counted if kind == "size"] == [{"source": "csv", "customers": 3_003}]
+    assert {call["source"] for call in score_calls} == {"csv"} and all(call["chunk"] for call in score_calls)
+    per_segment = sum(np.bincount(call["positions"], minlength=model.n_clusters) for call in score_calls)
+    assert per_segment.tolist() == [profile.count for profile in summary.profiles]
+    assert sum(int(np.count_nonzero(call["is_atypical"])) for call in score_calls) == summary.atypical
+    out = sum(np.count_nonzero(call["out_of_range"], axis=0) for call in score_calls)
+    assert dict(zip(score_calls[0]["features"], out.tolist(), strict=True)) == summary.out_of_range
+    # The flags the summary counted are the ones the labelled file carries.
+    labelled = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert summary.scored == 3_002 and summary.out_of_range == {"annual_income": 1}
+    assert summary.atypical == sum(row["is_atypical"] == "true" for row in labelled)
+    assert sum(len(chunk) for chunk in writer.chunks) == 3_002
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.recorded import logged, recording_client, snapshot
+
 HTML = {"accept": "text/html"}
 
 
@@ -258,3 +260,37 @@ def test_navigation_calls_the_versions_page_models_like_its_url(client):
     assert page.status_code == 200
     link = re.search(r'<a href="[^"]*/models"[^>]*>(.*?)</a>', page.text)
     assert link and link.group(1) == "Models"
+
+
+def test_views_of_the_home_page_record_no_prediction(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    for _ in range(10):
+        view = client.get("/", headers=HTML)
+        assert view.status_code == 200
+        assert 'data-field="segment_name">Average Customer<' in view.text  # the default preview, computed
+    assert client.head("/", params={"annual_income": "120", "spending_score": "90"}).status_code == 200
+    assert client.get("/", params={"annual_income": "abc", "spending_score": "50"}, headers=HTML).status_code == 422
+    assert snapshot(client) == before
+
+
+def test_a_no_js_form_submission_records_one_prediction(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    form = {
+        "annual_income": "120",
+        "annual_income_slider": "60",
+        "annual_income_was": "60",
+        "spending_score": "90",
+        "spending_score_slider": "50",
+        "spending_score_was": "50",
+    }
+    page = client.get("/", params=form, headers={**HTML, "X-Request-ID": "form-1"})
+    assert page.status_code == 200
+    assert 'data-field="segment_name">VIP / Whale<' in page.text
+    after = snapshot(client)
+    assert {key: after[key] - before[key] for key in after if after[key] != before[key]} == {
+        "predictions single": 1,
+        "logged": 1,
+    }
+    assert logged(client, "single") == 1

@@ -5,6 +5,7 @@ import io
 import re
 
 from app.web import results
+from tests.recorded import customer_file, logged, recording_client, snapshot
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS
 
 DOWNLOAD = re.compile(r'id="score-download" class="button" href="(/score/download/[0-9a-f]{32})"')
@@ -112,3 +113,24 @@ def test_a_header_only_file_is_explained_not_charted(client):
     assert "the file has a header but no customer rows below it" in page.text
     assert DOWNLOAD.search(page.text) is None
     assert set(kept.iterdir()) == before  # no empty labelled file kept for download
+
+
+def test_a_file_refused_late_counts_and_logs_nothing_and_keeps_no_download(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path, score_results_dir=tmp_path / "results")
+    before = snapshot(client)
+    page = post_file(client, customer_file(100_001, bad_line=99_990), on_error="reject")
+    assert page.status_code == 422
+    assert "line 99990 is not usable" in page.text
+    assert snapshot(client) == before
+    assert list((tmp_path / "results").iterdir()) == []  # no labelled file, not even a partial one
+
+
+def test_a_scored_file_is_logged_in_full_and_counted_once(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path, score_results_dir=tmp_path / "results")
+    before = snapshot(client)
+    page = post_file(client, customer_file(3_000))
+    assert page.status_code == 200
+    after = snapshot(client)
+    assert after["predictions csv"] - before["predictions csv"] == 3_000
+    assert after["sizes csv"] - before["sizes csv"] == 1
+    assert after["logged"] - before["logged"] == logged(client, "csv") == 3_000

@@ -37,9 +37,12 @@ async def predict(
     request: Request,
 ) -> FastJSONResponse:
     """Segment one customer (async: ~50 µs of model work costs less in the event loop than a thread hop)."""
-    log = prediction_log_target(request)
+    answer = prediction.predict_customer(model, customer)
     # The service output is built to match Prediction; returning a response skips re-validating it.
-    return FastJSONResponse(prediction.predict_customer(model, customer, log=log.writer, request_id=log.request_id))
+    response = FastJSONResponse(answer.body)
+    log = prediction_log_target(request)
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response
 
 
 @router.post(
@@ -51,7 +54,8 @@ async def predict(
 )
 def predict_batch(batch: BatchDep, model: RequestedModelDep, request: Request) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
+    answer = prediction.predict_customers(model, batch.customers)
+    response = FastJSONResponse(answer.body)
     log = prediction_log_target(request)
-    return FastJSONResponse(
-        prediction.predict_customers(model, batch.customers, log=log.writer, request_id=log.request_id)
-    )
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response

@@ -1,6 +1,6 @@
 """POST /api/v1/predict/csv: score a whole customer file, streamed back as labelled CSV or summarised as JSON."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,25 +12,9 @@ from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
 
-if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, so start-up stays light
-    from app.services import scoring
-
 router = APIRouter(prefix="/predict", tags=["predictions"], dependencies=[PredictRateLimit])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
-
-
-def score_options(query: ScoreQuery) -> "scoring.ScoreOptions":
-    """The service options for a validated query."""
-    from app.services import scoring
-
-    return scoring.ScoreOptions(
-        on_error=query.on_error,
-        delimiter=query.separator(),
-        income_column=query.income_column,
-        spending_column=query.spending_column,
-        id_column=query.id_column,
-    )
 
 
 @router.post(
@@ -63,24 +47,29 @@ async def predict_csv(
     request: Request, query: Annotated[ScoreQuery, Query()], model: RequestedModelDep, settings: SettingsDep
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
-    from app.services import scoring
+    # The scoring service pulls in pyarrow: imported on first use, so start-up stays light.
+    from app.services.scoring.files import score_file, temporary_path
+    from app.services.scoring.options import score_options
 
-    options = score_options(query)
+    options = score_options(query=query)
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
     summary_only = "application/json" in request.headers.get("accept", "")
     log = prediction_log_target(request)
     try:
         scored = await run_in_threadpool(
-            scoring.score_file,
+            score_file,
             model,
             upload.path,
             options=options,
-            summary_only=summary_only,
+            target=None if summary_only else temporary_path(),
+            spool_rows=settings.scoring_log_spool_rows,
             log=log.writer,
             request_id=log.request_id,
         )
     finally:
         upload.discard()
+    # Counted and logged only now that the whole file is scored (and its labelled file written).
+    await run_in_threadpool(scored.record)
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
     if scored.path is None:
         return FastJSONResponse(scored.summary.to_dict(), headers=headers)

@@ -256,6 +256,12 @@ class PredictionLogWriter:
         if rows >= WRITE_BATCH_ROWS // 5:
             self._wake.set()
 
+    def count_dropped(self, rows: int) -> None:
+        """Count rows dropped before they reached the queue (a scored file's spool was full; the caller warns)."""
+        _add_total("dropped", rows)
+        with self._lock:
+            self.dropped += rows
+
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
     def start(self) -> None:

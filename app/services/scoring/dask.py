@@ -12,41 +12,20 @@ import pyarrow as pa
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES
-from app.services.scoring import (
-    ERROR_COLUMN,
-    SCORE_COLUMNS,
-    Columns,
-    ScoreOptions,
-    ScoreSummary,
-    csv_text_columns,
-    file_format,
-    new_summary,
-    resolve_columns,
-    score_table,
-    sniff_csv,
-)
-
-# pandas dtypes of the score columns in a Parquet output; `str` (not object) so to_parquet works under pandas 3.
-SCORE_DTYPES: dict[str, str] = {
-    "segment_id": "Int64",
-    "segment_name": "str",
-    "confidence": "float64",
-    "distance": "float64",
-    "is_atypical": "boolean",
-    "out_of_range": "boolean",
-    ERROR_COLUMN: "str",
-}
-
-
-def _score_columns(options: ScoreOptions) -> list[str]:
-    return [*SCORE_COLUMNS, *([ERROR_COLUMN] if options.on_error == "flag" else [])]
+from app.services.scoring.columns import Columns, resolve_columns
+from app.services.scoring.csv_io import csv_text_columns, sniff_csv
+from app.services.scoring.files import file_format
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import appended_columns
+from app.services.scoring.summary import ScoreSummary, new_summary
+from app.services.scoring.table import score_table
 
 
 def output_meta(input_meta: pd.DataFrame, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
     """The empty frame that tells Dask the output's columns and dtypes (inferring it would call the model)."""
     meta = input_meta.iloc[:0].copy()
-    for name in _score_columns(options):
-        meta[name] = pd.Series(dtype="str" if as_text else SCORE_DTYPES[name])
+    for column in appended_columns(options.on_error):
+        meta[column.name] = pd.Series(dtype="str" if as_text else column.pandas)
     return meta
 
 
@@ -87,7 +66,8 @@ def score_partition(
         )
     kept = scored.select(columns.names).to_pandas().astype(frame.dtypes.to_dict())
     extra = {
-        name: pd.Series(scored.column(name).to_pandas(), dtype=SCORE_DTYPES[name]) for name in _score_columns(options)
+        column.name: pd.Series(scored.column(column.name).to_pandas(), dtype=column.pandas)
+        for column in appended_columns(options.on_error)
     }
     return pd.concat([kept, pd.DataFrame(extra)], axis=1)
 

@@ -103,8 +103,14 @@ def out_of_range_notes(result: dict[str, Any]) -> list[str]:
     return notes
 
 
-def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[str, Any]:
-    """Context for the home page: the form, its result or errors, and the segment map."""
+def home_page(
+    registry: ModelRegistry, values: dict[str, str | None]
+) -> tuple[dict[str, Any], prediction.Answer | None]:
+    """Context for the home page (the form, its result or errors, the segment map), and the prediction to record.
+
+    The default customer shown on a plain visit is a preview, not a prediction: only values the user sent (the
+    form without JavaScript) give an answer to record, which the caller does once the page is built.
+    """
     submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
     chosen = submitted_form(values)
     form = {field: (chosen.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
@@ -119,16 +125,16 @@ def home_page(registry: ModelRegistry, values: dict[str, str | None]) -> dict[st
         "model": registry.active,
     }
     if registry.active is None:
-        return context
+        return context, None
     model = registry.active
     customer, errors = parse_customer(form)
     context["errors"] = errors
     context.update(segment_context(model))
-    if customer is not None:
-        context["result"] = prediction.predict_customer(model, customer)
-        context["notes"] = out_of_range_notes(context["result"])
-        if context["segment_map"]:
-            context["marker"] = map_position(
-                context["segment_map"], customer["annual_income"], customer["spending_score"]
-            )
-    return context
+    if customer is None:
+        return context, None
+    answer = prediction.predict_customer(model, customer)
+    context["result"] = answer.body
+    context["notes"] = out_of_range_notes(answer.body)
+    if context["segment_map"]:
+        context["marker"] = map_position(context["segment_map"], customer["annual_income"], customer["spending_score"])
+    return context, answer if submitted else None

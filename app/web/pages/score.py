@@ -17,8 +17,9 @@ from app.web.uploads import Upload
 
 SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
 
-if TYPE_CHECKING:
-    from app.services.scoring import ScoreOptions
+if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, not at start-up
+    from app.services.scoring.files import ScoredFile
+    from app.services.scoring.options import ScoreOptions
 
 
 def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -41,7 +42,7 @@ def score_form_page(
 
 def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     """Form fields to options, validated by the API's own query schema."""
-    from app.services.scoring import ScoreOptions
+    from app.services.scoring.options import score_options
 
     given = {key: value.strip() for key, value in fields.items() if key in SCORE_FORM_DEFAULTS and value.strip()}
     try:
@@ -49,13 +50,7 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
-    return ScoreOptions(
-        on_error=query.on_error,
-        delimiter=query.separator(),
-        income_column=query.income_column,
-        spending_column=query.spending_column,
-        id_column=query.id_column,
-    )
+    return score_options(query=query)
 
 
 def score_result_page(
@@ -65,10 +60,13 @@ def score_result_page(
     settings: Settings,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
-) -> dict[str, Any]:
-    """Score an uploaded file to a downloadable labelled file; context for the summary (CPU work: use a thread)."""
-    # pulls in pyarrow: imported on first use, not at start-up
-    from app.services.scoring import NO_SPACE_FOR_OUTPUT, score_csv
+) -> tuple[dict[str, Any], "ScoredFile"]:
+    """Score an uploaded file to a downloadable labelled file (CPU work: use a thread).
+
+    Returns the context for the summary, and the scored file, whose `record()` the caller calls once the page
+    is built.
+    """
+    from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
     form = score_form_fields(upload.fields)
     try:
@@ -76,17 +74,22 @@ def score_result_page(
         results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)
         with no_space_as(NO_SPACE_FOR_OUTPUT):  # the results folder may be created here
             token, path = results.result_path(settings.score_results_dir, name=upload.name)
-        try:
-            with no_space_as(NO_SPACE_FOR_OUTPUT), path.open("wb") as sink:
-                summary = score_csv(model, upload.path, sink, options=options, log=log, request_id=request_id)
-            if summary.rows == 0:
-                # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
-                raise InvalidRequest("the file has a header but no customer rows below it")
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        scored = score_file(
+            model,
+            upload.path,
+            options=options,
+            target=path,
+            spool_rows=settings.scoring_log_spool_rows,
+            log=log,
+            request_id=request_id,
+        )
     finally:
         upload.discard()
+    summary = scored.summary
+    if summary.rows == 0:
+        # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
+        path.unlink(missing_ok=True)
+        raise InvalidRequest("the file has a header but no customer rows below it")
     data = summary.to_dict()
     styles = segment_context(model)["styles"]
     context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form=form)
@@ -109,4 +112,4 @@ def score_result_page(
             "sampled": len(summary.sample),
         }
     )
-    return context
+    return context, scored

@@ -1,0 +1,86 @@
+"""Which input column holds each thing the scorer reads: found in a header, or a message naming what is missing."""
+
+from dataclasses import dataclass
+
+from app.core.errors import InvalidRequest
+from app.models.features import normalise_column, wanted_columns
+from app.models.model import SegmentationModel
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import ERROR_COLUMN, SCORE_COLUMNS, appended_columns
+from app.utils.text import safe_text
+
+# Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
+NAMES_QUOTED = 20
+NAME_QUOTED_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input column holds each thing the scorer reads (None when the file does not have it)."""
+
+    names: list[str]
+    features: dict[str, str]  # model feature -> input column
+    customer_id: str | None = None
+    age: str | None = None
+    gender: str | None = None
+
+    def output_names(self, on_error: str) -> list[str]:
+        """The output header: every input column, then the score columns (and `error` when flagging)."""
+        return [*self.names, *(column.name for column in appended_columns(on_error))]
+
+
+def quoted_names(names: list[str]) -> str:
+    """Column names for a message: each quoted and cut short, at most NAMES_QUOTED of them."""
+    shown = ", ".join(f"'{safe_text(name, NAME_QUOTED_CHARS)}'" for name in names[:NAMES_QUOTED]) or "none"
+    return shown + (f" and {len(names) - NAMES_QUOTED} more" if len(names) > NAMES_QUOTED else "")
+
+
+def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOptions) -> Columns:
+    """Find the model's features (and id, age, gender) in a header, or say which columns are missing."""
+    found = quoted_names(names)
+    if not names or all(not name.strip() for name in names):
+        raise InvalidRequest("the file has no header row; the first line must name the columns")
+    scored = [name for name in names if name in (*SCORE_COLUMNS, ERROR_COLUMN)]
+    if scored:
+        raise InvalidRequest(
+            f"the file already has the output column(s) {', '.join(scored)}: it looks scored already; "
+            "remove or rename them"
+        )
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
+    by_normal: dict[str, str] = {}
+    for name in names:
+        by_normal.setdefault(normalise_column(name), name)
+    explicit = {"annual_income": options.income_column, "spending_score": options.spending_column}
+    if options.income_column is not None and options.income_column == options.spending_column:
+        raise InvalidRequest(
+            f"income_column and spending_column both name '{safe_text(options.income_column, NAME_QUOTED_CHARS)}': "
+            "annual income and spending score must come from two different columns"
+        )
+    for key, given in [*explicit.items(), ("customer_id", options.id_column)]:
+        if given is not None and given not in names:
+            raise InvalidRequest(
+                f"the column mapping names '{safe_text(given, NAME_QUOTED_CHARS)}' for {key}, which the file does "
+                f"not have; found: {found}"
+            )
+    features: dict[str, str] = {}
+    missing = []
+    for feature in model.features:
+        column = explicit.get(feature) or by_normal.get(feature)
+        if column is None:
+            missing.append(feature)
+        else:
+            features[feature] = column
+    if missing:
+        raise InvalidRequest(
+            f"missing column(s) {wanted_columns(missing)}, or name them with income_column= and spending_column=; "
+            f"found: {found}"
+        )
+    return Columns(
+        names=list(names),
+        features=features,
+        customer_id=options.id_column or by_normal.get("customer_id"),
+        age=by_normal.get("age") if "age" not in features else features["age"],
+        gender=by_normal.get("gender"),
+    )

@@ -1,0 +1,258 @@
+"""CSV in and out: Arrow-vectorised CSV text, and the streaming reader that scores a CSV file chunk by chunk."""
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.scoring.columns import resolve_columns
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.summary import ScoreSummary, new_summary
+from app.services.scoring.table import OnScored, score_table
+
+# Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
+# same speed. Blocks are joined into chunk_rows-row chunks for scoring.
+READ_BLOCK_BYTES = 128 * 1024
+
+
+def _quote(column: pa.Array, delimiter: str) -> pa.Array:
+    """Quote the values that need it, as the csv module's QUOTE_MINIMAL does."""
+    data = column.buffers()[2]
+    if data is None:
+        return column
+    raw = data.to_pybytes()
+    if delimiter.encode() not in raw and b'"' not in raw and b"\n" not in raw and b"\r" not in raw:
+        return column
+    needs = pc.match_substring_regex(column, f'[{delimiter}"\r\n]')
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    return pc.if_else(needs, quoted, column)
+
+
+def csv_text_columns(table: pa.Table) -> list[pa.Array]:
+    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats."""
+    out = []
+    for column in table.columns:
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if not pa.types.is_string(column.type):
+            column = pc.cast(column, pa.string())
+        out.append(pc.fill_null(column, ""))
+    return out
+
+
+def csv_header(names: list[str], delimiter: str) -> bytes:
+    """The header line of a CSV file, quoted as the csv module quotes it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(names)
+    return buffer.getvalue().encode()
+
+
+def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
+    """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
+    scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
+    flight, so memory stays bounded."""
+    with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
+        pending: Future[bytes] | None = None
+        for table in tables:
+            rendering = pool.submit(csv_bytes, table, delimiter)
+            if pending is not None:
+                yield pending.result()
+            pending = rendering
+        if pending is not None:
+            yield pending.result()
+
+
+def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes:
+    """Render a table as CSV bytes (minimal quoting, `\\n` line ends), vectorised in Arrow."""
+    parts = []
+    if header:
+        parts.append(csv_header(table.column_names, delimiter))
+    if table.num_rows:
+        texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
+        # The line end joins the last column rather than whole lines: one copy of the lines, not two.
+        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar("\n", pa.string()), "")
+        lines = pc.binary_join_element_wise(*texts, delimiter)
+        # The lines' characters are one contiguous buffer: exactly the CSV body.
+        _, offsets, data = lines.buffers()
+        bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
+        parts.append(data[int(bounds[0]) : int(bounds[1])].to_pybytes())
+    return b"".join(parts)
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvHead:
+    """What the first bytes of a CSV file say: delimiter, header names and a typical line length."""
+
+    delimiter: str
+    names: list[str]
+    line_bytes: int
+
+
+def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
+    """Check that the first bytes look like UTF-8 CSV text and read its header line."""
+    text = decode_head(head)
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    if delimiter is None:
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+    names = next(csv.reader([first], delimiter=delimiter), [])
+    sample = [len(line.encode()) + 1 for line in lines[1:50]]
+    return CsvHead(delimiter=delimiter, names=[name.strip() for name in names], line_bytes=max(sample or [64]))
+
+
+class CsvScorer:
+    """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes.
+
+    Each chunk's scored rows go to `on_scored` when given (a log spool); nothing is counted or logged here.
+    """
+
+    def __init__(
+        self,
+        model: SegmentationModel,
+        source: str | Path | BinaryIO,
+        options: ScoreOptions,
+        *,
+        on_scored: OnScored | None = None,
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.on_scored = on_scored
+        self._source = source
+        if isinstance(source, str | Path):
+            with open(source, "rb") as file:
+                head = file.read(HEAD_BYTES)
+        else:
+            position = source.tell()
+            head = source.read(HEAD_BYTES)
+            source.seek(position)
+        self.head = sniff_csv(head, options.delimiter)
+        self.columns = resolve_columns(model, self.head.names, options)
+        self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
+        self._malformed: list[int] = []
+        self._rows_read = 0
+        self._refusal: str | None = None
+
+    def _on_invalid_row(self, row: Any) -> str:
+        if "\n" in row.text or "\r" in row.text:
+            # A quoted value that ran over lines and still left the row short: a quote that never closes, which
+            # swallowed every line up to the next quote. Skipping it would drop those customers unseen.
+            self._refusal = (
+                f"line {row.number}: a quote opens a value that runs over {row.text.count(chr(10)) + 1} lines "
+                "without closing; close the quote (or remove it) and send the file again"
+            )
+            return "error"
+        self._malformed.append(row.number)
+        return "skip"
+
+    def _blocks(self) -> Iterator[pa.RecordBatch]:
+        """The input as the reader's record batches of text columns, one per READ_BLOCK_BYTES block."""
+        names = self.head.names
+        try:
+            # One reading thread: Arrow then knows the line number of each malformed row.
+            reader = pacsv.open_csv(
+                self._source,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, block_size=READ_BLOCK_BYTES, use_threads=False
+                ),
+                # Quoted values may hold line breaks (valid CSV); read on one thread this costs nothing measurable.
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.head.delimiter, newlines_in_values=True, invalid_row_handler=self._on_invalid_row
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                self._rows_read += batch.num_rows
+                yield batch
+        except pa.ArrowInvalid as exc:
+            raise InvalidRequest(self._refusal or self._read_problem(str(exc).splitlines()[0])) from None
+
+    def _read_problem(self, message: str) -> str:
+        """A reader's error in the user's terms."""
+        if "UTF8" in message or "UTF-8" in message:
+            return "the file is not UTF-8 text; save it as UTF-8 CSV"
+        if "straddl" in message:  # a row longer than a block
+            return (
+                f"a row after the first {self._rows_read:,} is longer than {READ_BLOCK_BYTES // 1024} KiB: "
+                "a quote that never closes, or a value far longer than a customer file holds"
+            )
+        return f"the file is not valid CSV: {message}"
+
+    def batches(self) -> Iterator[tuple[pa.Table, list[int]]]:
+        """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the
+        line numbers of the malformed rows the reader left out of it."""
+        schema = pa.schema([pa.field(name, pa.string()) for name in self.head.names])
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in self._blocks():
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= self.options.chunk_rows:
+                yield pa.Table.from_batches(pending, schema), self._take_malformed()
+                pending, rows = [], 0
+        if pending or self._malformed:  # malformed lines may also follow the last good row
+            yield pa.Table.from_batches(pending, schema), self._take_malformed()
+
+    def tables(self) -> Iterator[pa.Table]:
+        """Scored chunks as Arrow tables."""
+        line = 2
+        for table, malformed in self.batches():
+            yield self._score(table, malformed, line)
+            line += table.num_rows + len(malformed)
+
+    def _take_malformed(self) -> list[int]:
+        malformed, self._malformed = self._malformed, []
+        return malformed
+
+    def _score(self, table: pa.Table, malformed: list[int], first_line: int) -> pa.Table:
+        return score_table(
+            self.model,
+            table,
+            columns=self.columns,
+            options=self.options,
+            summary=self.summary,
+            first_line=first_line,
+            malformed_lines=malformed,
+            unit="line",
+            on_scored=self.on_scored,
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The labelled CSV, header first, one bytes chunk per input chunk."""
+        delimiter = self.head.delimiter
+        yield csv_header(self.columns.output_names(self.options.on_error), delimiter)
+        yield from csv_chunks(self.tables(), delimiter)
+
+
+def score_csv(
+    model: SegmentationModel,
+    source: str | Path | BinaryIO,
+    sink: BinaryIO,
+    *,
+    options: ScoreOptions,
+    progress: Callable[[int], None] | None = None,
+    on_scored: OnScored | None = None,
+) -> ScoreSummary:
+    """Score a CSV file into a CSV sink, chunk by chunk, handing scored rows to `on_scored`; returns the summary."""
+    scorer = CsvScorer(model, source, options, on_scored=on_scored)
+    for chunk in scorer:
+        sink.write(chunk)
+        if progress is not None:
+            progress(scorer.summary.rows)
+    return scorer.summary

@@ -1,0 +1,145 @@
+"""Whole files: an upload scored in full before anything is answered, and .csv or .parquet files on disk (the CLI)."""
+
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from app.core.errors import InvalidRequest, no_space_as
+from app.models.model import SegmentationModel
+from app.services.monitoring.prediction_log import PredictionLogWriter
+from app.services.scoring.columns import Columns, resolve_columns
+from app.services.scoring.csv_io import CsvScorer, csv_chunks, csv_header
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.spool import LogSpool, record_metrics
+from app.services.scoring.summary import ScoreSummary, new_summary
+from app.services.scoring.table import output_schema, score_batches
+from app.utils.files import atomic_replace
+
+NO_SPACE_FOR_OUTPUT = "no space left on the server for the labelled file; nothing was kept, try again later"
+FILE_FORMATS: tuple[str, ...] = (".csv", ".parquet")
+
+
+@dataclass
+class ScoredFile:
+    """A file scored in full: the summary, the labelled file when one was asked for, and its held-back log rows."""
+
+    summary: ScoreSummary
+    path: Path | None = None
+    spool: LogSpool | None = None
+
+    def record(self) -> None:
+        """Count the file in the metrics and queue its rows for the prediction log: once, after the answer is built."""
+        record_metrics(self.summary)
+        if self.spool is not None:
+            self.spool.release()
+
+
+def temporary_path() -> Path:
+    """A fresh path in the temporary folder for a labelled file that the caller deletes once it is sent."""
+    return Path(tempfile.gettempdir()) / f"scored-{secrets.token_hex(16)}.csv"
+
+
+def score_file(
+    model: SegmentationModel,
+    source: Path,
+    *,
+    options: ScoreOptions,
+    target: Path | None,
+    spool_rows: int,
+    log: PredictionLogWriter | None = None,
+    request_id: str | None = None,
+) -> ScoredFile:
+    """Score the whole file before anything is sent: a summary, or also the labelled CSV written whole to `target`.
+
+    A problem anywhere in the file (a bad row under "reject", invalid UTF-8, a quote that never closes) is then
+    an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
+    was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
+    """
+    spool = None if log is None else LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id)
+    scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
+    if target is None:
+        for _ in scorer.tables():
+            pass
+    else:
+        with no_space_as(NO_SPACE_FOR_OUTPUT), atomic_replace(target) as sink:
+            for chunk in scorer:
+                sink.write(chunk)
+    return ScoredFile(summary=scorer.summary, path=target, spool=spool)
+
+
+# --- files on disk (the CLI) -------------------------------------------------------------------------
+
+
+def file_format(path: str | Path) -> str:
+    """The format a path's extension names: '.csv' or '.parquet'."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise InvalidRequest(f"{path}: use a .csv or .parquet file (the extension picks the format)")
+    return suffix
+
+
+def _parquet_tables(
+    model: SegmentationModel, path: Path, options: ScoreOptions
+) -> tuple[Columns, ScoreSummary, Iterator[pa.Table], pa.Schema]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidRequest(f"{path} is not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+    schema = parquet.schema_arrow
+    columns = resolve_columns(model, list(schema.names), options)
+    summary = new_summary(model, columns, options, delimiter=options.delimiter or ",")
+    batches = parquet.iter_batches(batch_size=options.chunk_rows)
+    return columns, summary, score_batches(model, batches, columns=columns, options=options, summary=summary), schema
+
+
+def score_path(
+    model: SegmentationModel,
+    source: str | Path,
+    target: str | Path,
+    *,
+    options: ScoreOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ScoreSummary:
+    """Score a .csv or .parquet file into a .csv or .parquet file, chunk by chunk; returns the summary.
+
+    The output is written next to the target and renamed into place at the end, so a failed run leaves no
+    half-written file behind.
+    """
+    source, target = Path(source), Path(target)
+    in_format, out_format = file_format(source), file_format(target)
+    if not source.is_file():
+        raise InvalidRequest(f"input file not found: {source}")
+    if not target.parent.is_dir():
+        raise InvalidRequest(f"output folder not found: {target.parent}")
+    if source.resolve() == target.resolve():
+        raise InvalidRequest("the output must be a different file from the input")
+    if in_format == ".csv":
+        scorer = CsvScorer(model, source, options)
+        columns, summary, tables = scorer.columns, scorer.summary, scorer.tables()
+        input_schema = pa.schema([pa.field(name, pa.string()) for name in columns.names])
+    else:
+        columns, summary, tables, input_schema = _parquet_tables(model, source, options)
+    delimiter = summary.delimiter
+    with atomic_replace(target) as sink:
+        if out_format == ".csv":
+            sink.write(csv_header(columns.output_names(options.on_error), delimiter))
+            for chunk in csv_chunks(tables, delimiter):
+                sink.write(chunk)
+                if progress is not None:
+                    progress(summary.rows)
+        else:
+            import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
+
+            schema = output_schema(columns, options, input_schema)
+            with pq.ParquetWriter(sink, schema) as writer:
+                for table in tables:
+                    writer.write_table(table.cast(schema))
+                    if progress is not None:
+                        progress(summary.rows)
+    return summary

@@ -1,0 +1,39 @@
+"""The columns scoring appends to every input row: one table, from which the header, Arrow and pandas types derive."""
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ScoreColumn:
+    """One appended column: its name, its Arrow type, and its pandas dtype (the Dask engine's Parquet output)."""
+
+    name: str
+    arrow: pa.DataType
+    pandas: str
+
+
+# pandas dtypes are the nullable ones, since a flagged row has no score; `str` (not object) so that to_parquet works
+# under pandas 3.
+SCORE_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
+    ScoreColumn("segment_id", pa.int64(), "Int64"),
+    ScoreColumn("segment_name", pa.string(), "str"),
+    ScoreColumn("confidence", pa.float64(), "float64"),
+    ScoreColumn("distance", pa.float64(), "float64"),
+    ScoreColumn("is_atypical", pa.bool_(), "boolean"),
+    ScoreColumn("out_of_range", pa.bool_(), "boolean"),
+)
+ERROR_COLUMN = "error"
+_ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
+SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
+
+
+def appended_columns(on_error: str) -> tuple[ScoreColumn, ...]:
+    """The columns appended under a bad-row policy: the score columns, then `error` when flagging."""
+    return (*SCORE_COLUMN_TABLE, _ERROR) if on_error == "flag" else SCORE_COLUMN_TABLE
+
+
+def appended_fields(on_error: str) -> list[pa.Field]:
+    """The appended columns as Arrow fields."""
+    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error)]

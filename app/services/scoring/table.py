@@ -1,0 +1,146 @@
+"""Score one chunk of a customer file: the input columns unchanged, then the score columns; bad rows per the policy."""
+
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.core.errors import InvalidRequest
+from app.models.model import Scores, SegmentationModel
+from app.services.scoring.columns import Columns
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import ERROR_COLUMN, appended_columns, appended_fields
+from app.services.scoring.summary import ScoreSummary
+from app.services.scoring.validation import MALFORMED, numbers, validate_rows
+
+# Called with each chunk's scored rows (their feature values) and scores: how a caller keeps them for the log.
+OnScored = Callable[[np.ndarray, Scores], None]
+
+
+def score_table(
+    model: SegmentationModel,
+    table: pa.Table,
+    *,
+    columns: Columns,
+    options: ScoreOptions,
+    summary: ScoreSummary,
+    first_line: int = 1,
+    malformed_lines: list[int] | None = None,
+    unit: str = "row",
+    on_scored: OnScored | None = None,
+) -> pa.Table:
+    """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
+
+    `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
+    split into the header's fields (already left out of `table`), counted here like every other bad row.
+    The chunk's scored rows go to `on_scored` (when given); nothing is counted or logged here.
+    """
+    malformed = sorted(malformed_lines or [])
+    X, codes, reasons = validate_rows(model, table, columns)
+    summary.rows += table.num_rows + len(malformed)
+    bad = codes != 0
+    if options.on_error == "reject" and (bad.any() or malformed):
+        rejected = [(line, MALFORMED) for line in malformed[:1]]
+        if bad.any():
+            row = int(np.argmax(bad))
+            line = first_line + row
+            for skipped in malformed:  # lines the reader skipped come before this row in the file
+                line += skipped <= line
+            rejected.append((line, reasons[codes[row]]))
+        line, reason = min(rejected)
+        raise InvalidRequest(
+            f"{unit} {line} is not usable: {reason}; fix it, or score with on_error=flag or on_error=skip"
+        )
+    summary.add_error(MALFORMED, len(malformed))
+    summary.skipped += len(malformed)
+    if bad.any():
+        for code, count in enumerate(np.bincount(codes, minlength=len(reasons)).tolist()[1:], start=1):
+            summary.add_error(reasons[code], count)
+        if options.on_error == "skip":
+            summary.skipped += int(bad.sum())
+            keep = ~bad
+            table, X, codes, bad = table.filter(pa.array(keep)), X[keep], codes[keep], bad[keep]
+        else:
+            summary.flagged += int(bad.sum())
+    good = ~bad
+    scored = X[good]
+    scores = model.score(scored)
+    if on_scored is not None:
+        on_scored(scored, scores)
+    all_good = not bad.any()
+    values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
+    if columns.age is not None and "age" not in values:
+        ages = numbers(table.column(columns.age))[0]
+        values["age"] = ages if all_good else ages[good]
+    genders = None
+    if columns.gender is not None:
+        genders = table.column(columns.gender)
+        genders = genders if good.all() else genders.filter(pa.array(good))
+        genders = pc.cast(genders, pa.string())
+    summary.add_scored(scores.positions, values, genders)
+    summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
+    return _with_scores(model, table, scores, good, codes, reasons, options.on_error)
+
+
+def _with_scores(
+    model: SegmentationModel,
+    table: pa.Table,
+    scores: Scores,
+    good: np.ndarray,
+    codes: np.ndarray,
+    reasons: list[str],
+    on_error: str,
+) -> pa.Table:
+    n = table.num_rows
+    all_good = bool(good.all())
+    mask = None if all_good else ~good
+
+    def full(values: np.ndarray) -> np.ndarray:
+        if all_good:
+            return values
+        out = np.zeros(n, dtype=values.dtype)
+        out[good] = values
+        return out
+
+    ids = np.array([segment.segment_id for segment in model.segments], dtype=np.int64)
+    names = [segment.name for segment in model.segments]
+    positions = pa.array(full(scores.positions.astype(np.int32)), pa.int32(), mask=mask)
+    values = {
+        "segment_id": ids[scores.positions],
+        "confidence": scores.confidence,
+        "distance": scores.nearest,
+        "is_atypical": scores.is_atypical,
+        "out_of_range": scores.any_out_of_range,
+    }
+    # Each column's type comes from the one table of score columns.
+    for column in appended_columns(on_error):
+        if column.name == ERROR_COLUMN:
+            array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
+        elif column.name == "segment_name":
+            array = pc.take(pa.array(names, column.arrow), positions)
+        else:
+            array = pa.array(full(values[column.name]), column.arrow, mask=mask)
+        table = table.append_column(column.name, array)
+    return table
+
+
+def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
+    """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
+    return pa.schema([*input_schema, *appended_fields(options.on_error)])
+
+
+def score_batches(
+    model: SegmentationModel,
+    batches: Iterable[pa.RecordBatch | pa.Table],
+    *,
+    columns: Columns,
+    options: ScoreOptions,
+    summary: ScoreSummary,
+) -> Iterator[pa.Table]:
+    """Score a stream of chunks (Parquet row groups, data frames) in order, one output table per chunk."""
+    first_row = 1
+    for batch in batches:
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        yield score_table(model, table, columns=columns, options=options, summary=summary, first_line=first_row)
+        first_row += table.num_rows

@@ -1,0 +1,63 @@
+"""Reading a chunk's numbers as people write them, and finding each row's first problem."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.models.features import FEATURES
+from app.models.model import SegmentationModel
+from app.services.scoring.columns import Columns
+from app.utils.numbers import DECIMAL
+
+# The reason given for a line the reader could not split into the header's fields.
+MALFORMED = "wrong number of fields"
+# A decimal number as people write it (no thousands separators); "inf" and "nan" are not customers' values.
+_NUMBER = f"^{DECIMAL}$"
+
+
+def numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Column values as floats (NaN where unusable) and a mask of the empty ones."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:  # the common case: every value is a plain number
+            values = pc.cast(column, pa.float64())
+            return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64), np.zeros(len(column), bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        trimmed = pc.utf8_trim_whitespace(column)
+        empty = pc.equal(pc.utf8_length(trimmed), 0)
+        # Some text is not a number: keep only what looks like one (the rest becomes NaN, "not a number").
+        number = pc.match_substring_regex(trimmed, _NUMBER)
+        values = pc.cast(pc.if_else(number, trimmed, pa.scalar(None, column.type)), pa.float64())
+        empty_mask = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        values = pc.cast(column, pa.float64())
+        empty_mask = np.asarray(pc.is_null(values).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64), empty_mask
+
+
+def validate_rows(
+    model: SegmentationModel, table: pa.Table, columns: Columns
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The feature matrix, each row's first problem as a code (0 when the row is fine), and the codes' texts."""
+    n = table.num_rows
+    X = np.empty((n, len(model.features)), dtype=np.float64)
+    codes = np.zeros(n, dtype=np.int8)  # small integers: comparing texts row by row is slow
+    reasons = [""]
+    for f, feature in enumerate(model.features):
+        values, empty = numbers(table.column(columns.features[feature]))
+        X[:, f] = values
+        # The values the API accepts; a model feature the project does not know is only checked for being a number.
+        known = FEATURES.get(feature)
+        low, high = (known.minimum, known.maximum) if known else (-np.inf, np.inf)
+        not_number = ~empty & ~np.isfinite(values)
+        with np.errstate(invalid="ignore"):
+            out = np.isfinite(values) & ((values < low) | (values > high))
+        for mask, reason in (
+            (empty, f"missing {feature}"),
+            (not_number, f"{feature} is not a number"),
+            (out, f"{feature} out of range ({low:g} to {high:g})"),
+        ):
+            if mask.any():
+                reasons.append(reason)
+                codes[mask & (codes == 0)] = len(reasons) - 1
+    return X, codes, reasons
