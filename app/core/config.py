@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     # Share of predictions logged, 0..1 (1 logs every prediction).
     prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0)
     prediction_log_retention_days: int = Field(30, ge=1)
-    # Rows waiting to be written; past this, new rows are dropped and counted rather than held in memory.
-    prediction_log_queue_rows: int = Field(100_000, ge=1)
+    # Rows waiting to be written (about 40 bytes each); past this, new rows are dropped and counted rather than held
+    # in memory. As large as the scoring spool, so a file the spool holds is logged whole when the database keeps up.
+    prediction_log_queue_rows: int = Field(1_000_000, ge=1)
     # Rows of one scored file held for the log until the file has succeeded (about 40 bytes each); past this,
     # the file's further rows are dropped and counted rather than held in memory.
     scoring_log_spool_rows: int = Field(1_000_000, ge=0)
