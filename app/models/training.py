@@ -20,6 +20,7 @@ from app.models.clustering import (
     N_INIT,
     best_k,
     clustering_metrics,
+    count_distinct,
     fit_kmeans,
     sample_rows,
     select_k,
@@ -152,6 +153,7 @@ def fit_model(
     `demographics` optionally holds "age" (numbers) and "gender" (text) per row of X, for segment profiles.
     """
     X = np.asarray(X, dtype=np.float64)
+    distinct = _distinct_customers(X, k)
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
 
@@ -159,7 +161,9 @@ def fit_model(
         if progress is not None:
             progress({"stage": "k_sweep", "step": step, "of": total, "k": candidate})
 
-    selection = select_k(Z, seed, on_step=on_step)
+    # More clusters than distinct customers cannot all be filled: the sweep stops at their number.
+    ks = range(K_RANGE.start, min(K_RANGE.stop, distinct + 1))
+    selection = select_k(Z, seed, ks, on_step=on_step)
     if not selection.scores:
         raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
     chosen = best_k(selection.scores) if k == "auto" else k
@@ -197,6 +201,18 @@ def fit_model(
         X, list(features), atypical=scores.is_atypical, out_of_range=scores.any_out_of_range
     )
     return model
+
+
+def _distinct_customers(X: np.ndarray, k: KChoice) -> int:
+    """Distinct rows of X (counted up to the largest k); InvalidDataset when they are too few for k."""
+    # Checked before fitting: KMeans would leave clusters empty and a metric fail with a message about labels.
+    distinct = count_distinct(X, at_most=K_RANGE.stop - 1)
+    if distinct < K_RANGE.start:
+        noun = "customer" if distinct == 1 else "customers"
+        raise InvalidDataset(f"only {distinct} distinct {noun}; at least {K_RANGE.start} are needed to form segments")
+    if k != "auto" and distinct < k:
+        raise InvalidDataset(f"only {distinct} distinct customers; k must be at most {distinct}")
+    return distinct
 
 
 def train(
