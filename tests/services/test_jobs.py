@@ -77,7 +77,8 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
 def _job(make_settings, tmp_path, request_id: str | None = "req-123") -> JobRunner:
     """A queued job on the bundled-data path, ready to run in this process."""
     request = {
-        "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "activate": False, "key_id": "",
+        "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "sweep": False, "activate": False,
+        "key_id": "",
         "request_id": request_id, "data_file": None,
     }  # fmt: skip
     _, folder = JobStore(tmp_path / "jobs").create(request)

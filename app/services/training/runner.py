@@ -84,6 +84,7 @@ class JobRunner:
                 k=params["k"],
                 features=params["features"],
                 seed=params["seed"],
+                sweep=params["sweep"],
                 activate=params["activate"],
                 signing_key=settings.signing_key,
                 max_rows=settings.train_max_rows,
