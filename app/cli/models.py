@@ -4,27 +4,37 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.config import Settings, get_settings
-from app.models.versions.registry import ModelRegistry
-from app.models.versions.store import VersionStore
-from app.services import lifecycle
 from app.services.training.runner import JobRunner
 
+# The store, registry and lifecycle (numpy with them) are imported by the commands that use them: `run-job`, a
+# training job's process, needs none of them to record that it is running.
+if TYPE_CHECKING:
+    from app.models.versions.registry import ModelRegistry
+    from app.models.versions.store import VersionStore
 
-def _store(args: argparse.Namespace) -> VersionStore:
+
+def _store(args: argparse.Namespace) -> "VersionStore":
+    from app.models.versions.store import VersionStore
+
     settings = get_settings()
     store = VersionStore(args.model_dir or settings.model_dir, signing_key=settings.signing_key)
     store.prepare()
     return store
 
 
-def _registry(args: argparse.Namespace) -> ModelRegistry:
+def _registry(args: argparse.Namespace) -> "ModelRegistry":
+    from app.models.versions.registry import ModelRegistry
+
     # Not loaded: listings read the folder, and nothing is served from this process.
     return ModelRegistry(_store(args))
 
 
 def _list(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     listing = lifecycle.list_versions(registry=_registry(args))
     if not listing["versions"]:
         print("no model versions")
@@ -41,11 +51,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     print(json.dumps(lifecycle.version_detail(registry=_registry(args), version=args.version), indent=2))
     return 0
 
 
 def _activate(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     entry = lifecycle.activate_in_store(
         store=_store(args), version=args.version, reason=args.reason or "activated from the CLI", key="cli"
     )
@@ -54,18 +68,24 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     entry = lifecycle.rollback_in_store(store=_store(args), reason=args.reason, key="cli")
     print(f"rolled back: {entry['to']} (was {entry['from']})")
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     lifecycle.delete_from_store(store=_store(args), version=args.version)
     print(f"deleted {args.version}")
     return 0
 
 
 def _history(args: argparse.Namespace) -> int:
+    from app.services import lifecycle
+
     for entry in lifecycle.history(registry=_registry(args))["entries"]:
         print(f"{entry['at']}  {entry['from']} -> {entry['to']}  key={entry['key_id']}  {entry['reason']}")
     return 0

@@ -1,4 +1,4 @@
-"""`python -m app.cli train [--data PATH] [--k 5|auto] ...`: train a new version from a customer CSV.
+"""`python -m app.cli train [--data PATH] [--k 5|auto] [--no-sweep] ...`: train a new version from a customer CSV.
 
 Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
 `python train_model.py` runs this command.
@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--features", nargs="+", choices=sorted(FEATURES), default=list(DEFAULT_FEATURES), help="columns to cluster on"
     )
+    parser.add_argument(
+        "--sweep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fit k = 2..10 for the k chart on /about; --k auto always sweeps (default: sweep)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
     parser.add_argument("--output-dir", type=Path, default=None, help="versions folder (default: MODEL_DIR)")
     parser.add_argument("--activate", action="store_true", help="make the new version the active one")
@@ -71,7 +77,11 @@ def summary(result: "TrainingResult") -> str:
         f"silhouette {metrics['silhouette']:.4f}  davies_bouldin {metrics['davies_bouldin']:.4f}  "
         f"calinski_harabasz {metrics['calinski_harabasz']:.1f}  inertia {metrics['inertia']:.2f}",
         "k selection (silhouette): "
-        + "  ".join(f"{score['k']}:{score['silhouette']:.3f}" for score in info["k_selection"]),
+        + (
+            "  ".join(f"{score['k']}:{score['silhouette']:.3f}" for score in info["k_selection"])
+            if info["k_selection"]
+            else "not swept (--no-sweep)"
+        ),
         f"Version {model.version} written to {result.output_dir}"
         + (" and activated" if result.activated else " (not active: activate it with --activate or the API)"),
     ]
@@ -105,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
             k=args.k,
             features=args.features,
             seed=args.seed,
+            sweep=args.sweep,
             processed_dir=args.processed_dir or settings.processed_dir,
             activate=args.activate,
             signing_key=settings.signing_key,

@@ -18,6 +18,8 @@ N_INIT = 10
 SILHOUETTE_SAMPLE_SIZE = 5_000
 # The k sweep only needs the shape of the curves: above this many rows it runs on a sample.
 K_SELECTION_SAMPLE_SIZE = 50_000
+# Rows looked at first when counting distinct customers (see count_distinct).
+_DISTINCT_HEAD = 5_000
 
 
 def parse_k(value: str) -> int | Literal["auto"]:
@@ -68,6 +70,15 @@ def clustering_metrics(Z: np.ndarray, labels: np.ndarray, seed: int) -> dict[str
         "calinski_harabasz": float(calinski_harabasz_score(Z, labels)),
         "silhouette_sample_size": min(len(Z), SILHOUETTE_SAMPLE_SIZE),
     }
+
+
+def count_distinct(X: np.ndarray, *, at_most: int) -> int:
+    """Distinct rows of X, counted up to `at_most`."""
+    # Sorting a million rows takes seconds; the first few thousand rows nearly always settle the question.
+    found = len(np.unique(X[:_DISTINCT_HEAD], axis=0))
+    if found < at_most and len(X) > _DISTINCT_HEAD:
+        found = len(np.unique(X, axis=0))
+    return min(found, at_most)
 
 
 def sample_rows(Z: np.ndarray, size: int, seed: int) -> np.ndarray:

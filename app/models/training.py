@@ -18,8 +18,10 @@ from app.models.clustering import (
     DEFAULT_SEED,
     K_RANGE,
     N_INIT,
+    KSelection,
     best_k,
     clustering_metrics,
+    count_distinct,
     fit_kmeans,
     sample_rows,
     select_k,
@@ -139,6 +141,7 @@ def fit_model(
     *,
     k: KChoice = DEFAULT_K,
     seed: int = DEFAULT_SEED,
+    sweep: bool = True,
     demographics: dict[str, np.ndarray] | None = None,
     provenance: Mapping[str, Any] | None = None,
     reference: SegmentationModel | None = None,
@@ -150,8 +153,10 @@ def fit_model(
     Pure: `provenance` (version, data file, ...) goes into the model's info at construction, and
     `reference` (the active model, if any) lends its segment ids to the clusters that match its own.
     `demographics` optionally holds "age" (numbers) and "gender" (text) per row of X, for segment profiles.
+    `sweep` also fits every k of K_RANGE, for the k chart (k='auto' always sweeps: it chooses from the sweep).
     """
     X = np.asarray(X, dtype=np.float64)
+    distinct = _distinct_customers(X, k)
     scaler = StandardScaler().fit(X)
     Z = scaler.transform(X)
 
@@ -159,9 +164,14 @@ def fit_model(
         if progress is not None:
             progress({"stage": "k_sweep", "step": step, "of": total, "k": candidate})
 
-    selection = select_k(Z, seed, on_step=on_step)
-    if not selection.scores:
-        raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
+    swept = sweep or k == "auto"
+    selection = KSelection(scores=[], sample_size=0, fitted={})
+    if swept:
+        # More clusters than distinct customers cannot all be filled: the sweep stops at their number.
+        ks = range(K_RANGE.start, min(K_RANGE.stop, distinct + 1))
+        selection = select_k(Z, seed, ks, on_step=on_step)
+        if not selection.scores:
+            raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
     chosen = best_k(selection.scores) if k == "auto" else k
     if progress is not None:
         progress({"stage": "fitting", "k": chosen})
@@ -182,6 +192,7 @@ def fit_model(
         "metrics": {"inertia": float(kmeans.inertia_), **clustering_metrics(Z, labels, seed)},
         "k_selection": [score.__dict__ for score in selection.scores],
         "k_selection_sample_size": selection.sample_size,
+        "sweep": swept,
         "data_stats": {f: FeatureStats.of(X[:, i]).__dict__ for i, f in enumerate(features)},
         "map_sample": np.round(sample_rows(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
         "sklearn_version": sklearn.__version__,
@@ -199,6 +210,18 @@ def fit_model(
     return model
 
 
+def _distinct_customers(X: np.ndarray, k: KChoice) -> int:
+    """Distinct rows of X (counted up to the largest k); InvalidDataset when they are too few for k."""
+    # Checked before fitting: KMeans would leave clusters empty and a metric fail with a message about labels.
+    distinct = count_distinct(X, at_most=K_RANGE.stop - 1)
+    if distinct < K_RANGE.start:
+        noun = "customer" if distinct == 1 else "customers"
+        raise InvalidDataset(f"only {distinct} distinct {noun}; at least {K_RANGE.start} are needed to form segments")
+    if k != "auto" and distinct < k:
+        raise InvalidDataset(f"only {distinct} distinct customers; k must be at most {distinct}")
+    return distinct
+
+
 def train(
     data_path: str | Path,
     *,
@@ -206,6 +229,7 @@ def train(
     k: KChoice = DEFAULT_K,
     features: list[str] | tuple[str, ...] = DEFAULT_FEATURES,
     seed: int = DEFAULT_SEED,
+    sweep: bool = True,
     processed_dir: str | Path | None = None,
     activate: bool = False,
     signing_key: bytes | None = None,
@@ -255,6 +279,7 @@ def train(
         features,
         k=k,
         seed=seed,
+        sweep=sweep,
         demographics=_demographics(dataset.frame.drop(columns=features)),
         provenance=provenance,
         reference=reference,

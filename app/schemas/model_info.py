@@ -61,6 +61,7 @@ class ModelInfo(BaseModel):
             "metrics": METRICS_EXAMPLE,
             "k_selection": K_SELECTION_EXAMPLE,
             "k_selection_sample_size": 200,
+            "sweep": True,
             "k_requested": "5",
             "data_file": "mall_customers.csv",
             "data_sha256": "95dfbc16" + "0" * 56,
@@ -82,6 +83,11 @@ class ModelInfo(BaseModel):
     metrics: Metrics
     k_selection: list[KSelectionEntry]
     k_selection_sample_size: int
+    sweep: bool = Field(
+        True,
+        description="False when only the requested k was fitted, without the k = 2..10 sweep (`k_selection` is "
+        "then empty); versions trained before this flag existed all swept.",
+    )
     k_requested: str
     data_file: str
     data_sha256: str

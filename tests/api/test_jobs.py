@@ -56,11 +56,14 @@ def test_uploaded_csv_becomes_a_new_version(admin, fresh_dir, tmp_path):
     assert response.headers["location"] == f"/api/v1/jobs/{job_id}"
     job = _wait(admin, job_id)
     assert job["state"] == "succeeded", job
-    assert job["progress"]["rows_read"] == 400 and job["progress"]["of"] == 9
+    assert job["progress"]["rows_read"] == 400 and job["progress"]["stage"] == "saving"
     assert job["version"] in VersionStore(fresh_dir).versions() and job["activated"] is False
     assert VersionStore(fresh_dir).active_version() == before
     detail = admin.get(f"/api/v1/models/{job['version']}").json()
     assert detail["n_samples"] == 400 and detail["data_file"] == "upload.csv"
+    # A fixed k does not sweep unless asked: no k_sweep progress, no k_selection.
+    assert job["progress"]["of"] is None and detail["k"] == 5 and detail["k_selection"] == []
+    assert VersionStore(fresh_dir).load(job["version"]).info["sweep"] is False
 
 
 @pytest.mark.slow
@@ -71,6 +74,11 @@ def test_job_with_activate_switches_the_active_version(admin, fresh_dir):
     assert job["state"] == "succeeded" and job["activated"] is True
     assert VersionStore(fresh_dir).active_version() == job["version"]
     assert VersionStore(fresh_dir).history()[-1]["key_id"].startswith("key-")
+    # k=auto chooses from the sweep, so it always sweeps.
+    assert job["progress"]["of"] == 9
+    assert VersionStore(fresh_dir).load(job["version"]).info["sweep"] is True
+    detail = admin.get(f"/api/v1/models/{job['version']}").json()
+    assert [entry["k"] for entry in detail["k_selection"]] == list(range(2, 11))
 
 
 @pytest.mark.slow
@@ -132,6 +140,49 @@ def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, monkeypat
     assert response.status_code == 202
     params = read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
     assert params["request_id"] == "trace-42"
+
+
+@pytest.mark.slow
+def test_fewer_distinct_customers_than_k_fail_with_the_reason(admin, fresh_dir):
+    versions = VersionStore(fresh_dir).versions()
+    csv = b"annual_income,spending_score\n" + b"20,10\n120,90\n55,50\n" * 4
+    response = admin.post(
+        "/api/v1/models", files={"file": ("three.csv", csv, "text/csv")}, data={"k": "5"}, headers=ADMIN
+    )
+    assert response.status_code == 202
+    job = _wait(admin, response.json()["job_id"])
+    assert job["state"] == "failed"
+    assert job["error"] == "only 3 distinct customers; k must be at most 3"
+    assert VersionStore(fresh_dir).versions() == versions
+
+
+class _Ended:
+    """Stands in for the trainer's process: ended at once, so the job keeps what the request wrote."""
+
+    pid = 0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def wait(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "sweep"),
+    [
+        ({}, False),
+        ({"k": "4", "sweep": "false"}, False),
+        ({"k": "4", "sweep": "true"}, True),
+        ({"k": "auto"}, True),
+        ({"k": "auto", "sweep": "false"}, True),
+    ],
+)
+def test_start_job_records_whether_to_sweep(admin, fresh_dir, monkeypatch, fields, sweep):
+    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+    response = admin.post("/api/v1/models", data=fields, headers=ADMIN)
+    assert response.status_code == 202, response.text
+    assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["sweep"] is sweep
 
 
 def test_unknown_job_is_404(admin):
@@ -307,7 +358,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
 
     params = read_job(settings.job_root / job_id)["params"]
     assert params == {
-        "k": "auto", "features": ["annual_income"], "seed": 3, "activate": True, "key_id": "key-abc",
+        "k": "auto", "features": ["annual_income"], "seed": 3, "sweep": True, "activate": True, "key_id": "key-abc",
         "request_id": None, "data_file": None,
     }  # fmt: skip
     for name, value in started["env"].items():

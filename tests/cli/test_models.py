@@ -1,11 +1,18 @@
 """`python -m app.cli models ...` does what the API does, on the local folder."""
 
 import shutil
+import subprocess
+import sys
 
+import pytest
+
+from app.core.config import PROJECT_ROOT
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 from app.services import lifecycle
 from app.services.lifecycle import MAX_REASON_LENGTH
+from app.services.training.launch import job_environment
+from app.services.training.store import JobStore, read_job
 
 
 def test_models_cli_lists_activates_rolls_back_and_deletes(run_cli, two_versions):
@@ -47,3 +54,50 @@ def test_models_cli_caps_a_long_reason_like_the_api(run_cli, two_versions, tmp_p
     from_cli = [entry["reason"] for entry in VersionStore(root).history()[-2:]]
     from_api = [entry["reason"] for entry in VersionStore(api_root).history()[-2:]]
     assert from_cli == from_api == [reason[:MAX_REASON_LENGTH]] * 2
+
+
+# Runs a job's process as launch.py does, noting the job's recorded state when numpy, pandas or scikit-learn is
+# first imported.
+_RUN_JOB_NOTING_THE_STATE = """
+import json, sys
+from pathlib import Path
+
+job = Path(sys.argv[3]) / "job.json"
+HEAVY = {"numpy", "pandas", "sklearn", "scipy"}
+
+
+class FirstHeavyImport:
+    seen = False
+
+    def find_spec(self, name, path=None, target=None):
+        if not self.seen and name.split(".")[0] in HEAVY:
+            self.seen = True
+            print("state at the first heavy import:", json.loads(job.read_text())["state"], flush=True)
+
+
+sys.meta_path.insert(0, FirstHeavyImport())
+from app.cli.__main__ import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_run_job_records_running_before_any_heavy_import(make_settings, default_data, tmp_path):
+    settings = make_settings(model_dir=tmp_path / "models_artifacts", data_path=default_data)
+    request = {
+        "k": 2, "features": ["annual_income", "spending_score"], "seed": 1, "sweep": False, "activate": False,
+        "key_id": "", "request_id": None, "data_file": None,
+    }  # fmt: skip
+    _, folder = JobStore(settings.job_root).create(request)
+    result = subprocess.run(
+        [sys.executable, "-c", _RUN_JOB_NOTING_THE_STATE, "models", "run-job", str(folder)],
+        cwd=PROJECT_ROOT,
+        env=job_environment(settings=settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "state at the first heavy import: running"
+    assert read_job(folder)["state"] == "succeeded"

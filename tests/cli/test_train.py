@@ -32,3 +32,36 @@ def test_train_cli_defaults_to_the_settings(run_cli, default_data, tmp_path, mon
     assert code == 0, err
     assert len(VersionStore(tmp_path / "from-settings").versions()) == 1
     assert (tmp_path / "processed").is_dir()
+
+
+def test_train_cli_sweeps_k_by_default(run_cli, default_data, tmp_path):
+    root = tmp_path / "models_artifacts"
+    code, out, err = run_cli(
+        "train", "--data", default_data, "--output-dir", root, "--processed-dir", tmp_path, "--quiet"
+    )
+    assert code == 0, err
+    [version] = VersionStore(root).versions()
+    info = VersionStore(root).load(version).info
+    assert info["sweep"] is True and [entry["k"] for entry in info["k_selection"]] == list(range(2, 11))
+    assert "k selection (silhouette): 2:" in out
+
+
+def test_train_cli_with_no_sweep_fits_only_the_asked_k(run_cli, default_data, tmp_path):
+    root = tmp_path / "models_artifacts"
+    code, out, err = run_cli(
+        "train", "--data", default_data, "--output-dir", root, "--processed-dir", tmp_path, "--quiet", "--no-sweep"
+    )
+    assert code == 0, err
+    [version] = VersionStore(root).versions()
+    info = VersionStore(root).load(version).info
+    assert info["sweep"] is False and info["k_selection"] == [] and info["n_clusters"] == 5
+    assert "k selection (silhouette): not swept (--no-sweep)" in out
+
+
+def test_train_cli_with_fewer_distinct_customers_than_k_fails_in_one_line(run_cli, tmp_path):
+    data = tmp_path / "three.csv"
+    rows = ["20,10", "120,90", "55,50"] * 4
+    data.write_text("annual_income,spending_score\n" + "\n".join(rows) + "\n")
+    code, out, err = run_cli("train", "--data", data, "--output-dir", tmp_path / "m", "--processed-dir", tmp_path)
+    assert code == 2
+    assert out == "" and err == "error: only 3 distinct customers; k must be at most 3\n"

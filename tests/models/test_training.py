@@ -48,7 +48,7 @@ def test_model_info_records_the_evidence(model_dir):
         assert key in info
     assert len(info["data_sha256"]) == 64
     assert set(info["metrics"]) >= {"inertia", "silhouette", "davies_bouldin", "calinski_harabasz"}
-    assert [entry["k"] for entry in info["k_selection"]] == list(range(2, 11))
+    assert [entry["k"] for entry in info["k_selection"]] == list(range(2, 11)) and info["sweep"] is True
     inertias = [entry["inertia"] for entry in info["k_selection"]]
     assert inertias == sorted(inertias, reverse=True)
     assert "artifacts" not in info  # checksums live in manifest.json, which covers this file too
@@ -108,6 +108,51 @@ def test_large_data_uses_samples_for_the_quadratic_parts(monkeypatch):
     assert model.info["n_samples"] == len(X) == 8_000
     assert sum(segment.size for segment in model.segments) == 8_000
     assert {segment.segment_id for segment in model.segments} == {0, 1, 2, 3, 4}
+
+
+def test_fit_model_without_sweep_fits_only_the_asked_k(default_data):
+    model = fit_model(_features(default_data), FEATURES, k=5, sweep=False)
+    assert model.n_clusters == 5 and len(model.segments) == 5
+    assert model.info["sweep"] is False
+    assert model.info["k_selection"] == [] and model.info["k_selection_sample_size"] == 0
+
+
+def test_fit_model_with_auto_k_sweeps_even_without_sweep(default_data):
+    model = fit_model(_features(default_data), FEATURES, k="auto", sweep=False)
+    assert model.info["sweep"] is True
+    assert [entry["k"] for entry in model.info["k_selection"]] == list(range(2, 11))
+
+
+def _three_customers(rows: int) -> np.ndarray:
+    """`rows` rows holding only three distinct customers."""
+    return np.array([[20.0, 10.0], [120.0, 90.0], [55.0, 50.0]] * (rows // 3))
+
+
+def test_train_with_fewer_distinct_customers_than_k_says_so(tmp_path):
+    data = tmp_path / "three.csv"
+    pd.DataFrame(_three_customers(12), columns=["Annual Income (k$)", "Spending Score (1-100)"]).to_csv(data)
+    with pytest.raises(InvalidDataset, match=r"^only 3 distinct customers; k must be at most 3$"):
+        train(data, output_dir=tmp_path / "m", k=5)
+    assert VersionStore(tmp_path / "m").versions() == []
+
+
+def test_fit_model_counts_distinct_customers_beyond_the_first_rows():
+    # Only three distinct customers in the first 6,000 rows; the last rows bring two more, enough for k=5.
+    X = np.vstack([_three_customers(6_000), [[90.0, 20.0], [30.0, 80.0]]])
+    assert fit_model(X, FEATURES, k=5, sweep=False).n_clusters == 5
+    with pytest.raises(InvalidDataset, match=r"^only 5 distinct customers; k must be at most 5$"):
+        fit_model(X, FEATURES, k=6, sweep=False)
+
+
+def test_fit_model_with_auto_k_sweeps_only_up_to_the_distinct_customers():
+    model = fit_model(_three_customers(30), FEATURES, k="auto")
+    assert [entry["k"] for entry in model.info["k_selection"]] == [2, 3]
+    assert model.n_clusters == 3
+
+
+def test_fit_model_with_one_distinct_customer_needs_two():
+    with pytest.raises(InvalidDataset, match=r"^only 1 distinct customer; at least 2 are needed to form segments$"):
+        fit_model(np.ones((20, 2)), FEATURES, k="auto")
 
 
 def test_train_writes_processed_csv(default_data, tmp_path):

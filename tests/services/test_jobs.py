@@ -2,12 +2,14 @@
 
 import contextlib
 import errno
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import app.models
 from app.core.errors import VersionConflict
 from app.services.training import launch
 from app.services.training.runner import JobRunner
@@ -77,7 +79,8 @@ def test_two_requests_at_once_start_one_job_when_one_may_run(make_settings, fres
 def _job(make_settings, tmp_path, request_id: str | None = "req-123") -> JobRunner:
     """A queued job on the bundled-data path, ready to run in this process."""
     request = {
-        "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "activate": False, "key_id": "",
+        "k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "sweep": False, "activate": False,
+        "key_id": "",
         "request_id": request_id, "data_file": None,
     }  # fmt: skip
     _, folder = JobStore(tmp_path / "jobs").create(request)
@@ -116,6 +119,29 @@ def test_known_training_errors_get_their_plain_message(make_settings, tmp_path, 
     runner = _job(make_settings, tmp_path)
     assert runner.run() == 1
     assert read_job(runner.folder)["error"] == message
+
+
+class _StateAtImport:
+    """An import hook that notes the job's recorded state when a module is imported (and lets the import go on)."""
+
+    def __init__(self, module: str, folder) -> None:
+        self.module, self.folder = module, folder
+        self.states: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == self.module:
+            self.states.append(read_job(self.folder)["state"])
+
+
+def test_run_job_records_running_before_importing_training(make_settings, tmp_path, monkeypatch):
+    runner = _job(make_settings, tmp_path)
+    hook = _StateAtImport("app.models.training", runner.folder)
+    # Training (pandas, scikit-learn) imported afresh, as in a new job process; both references restored after.
+    monkeypatch.setattr(app.models, "training", app.models.training)
+    monkeypatch.delitem(sys.modules, "app.models.training")
+    monkeypatch.setattr(sys, "meta_path", [hook, *sys.meta_path])
+    runner.run()
+    assert hook.states == ["running"]
 
 
 def test_the_server_log_names_an_unexpected_failure_and_where_its_traceback_is(make_settings, tmp_path, caplog):

@@ -40,6 +40,9 @@ def start_training(
     ] = "annual_income,spending_score",
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
     activate: Annotated[bool, Form()] = False,
+    sweep: Annotated[
+        bool, Form(description="Also fit k = 2..10 for the k chart (slower). Always done for k = 'auto'.")
+    ] = False,
 ) -> dict:
     """Queue a training job (plain def: copying the upload is blocking I/O)."""
     upload: Path | None = None
@@ -57,6 +60,7 @@ def start_training(
                 features=features,
                 seed=seed,
                 activate=activate,
+                sweep=sweep,
                 key=key,
                 request_id=getattr(request.state, "request_id", None),
             )

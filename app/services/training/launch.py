@@ -4,7 +4,7 @@ The trainer is `python -m app.cli models run-job <folder>`, a separate process: 
 event loop or thread pool.
 
 How the process learns what to do, one rule: job.json holds only what to train, the request (k, features,
-seed, activate, the admin key's id, the request id, the uploaded file's name). The server's configuration
+seed, sweep, activate, the admin key's id, the request id, the uploaded file's name). The server's configuration
 (model folder, bundled data, time limit, row limit, signing key) reaches the process only through its
 environment, built from the app's Settings by `job_environment`, and the process reads it with `Settings()`.
 So a job trains with the settings of the app that started it, whatever the server's own environment says,
@@ -86,6 +86,7 @@ def start_training_job(
     seed: int,
     activate: bool,
     key: str,
+    sweep: bool = False,
     request_id: str | None = None,
 ) -> str:
     """Check the request, queue the job and start its process; return the job id."""
@@ -98,6 +99,7 @@ def start_training_job(
         "k": chosen_k,
         "features": chosen_features,
         "seed": seed,
+        "sweep": sweep or chosen_k == "auto",  # 'auto' chooses from the sweep
         "activate": activate,
         "key_id": key,
         "request_id": request_id,

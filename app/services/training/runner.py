@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
-from app.core.errors import is_no_space
+from app.core.errors import SegmentationError, is_no_space
 from app.services.training.store import UPLOAD_FILE, now, read_job, write_job
 
 logger = logging.getLogger(__name__)
@@ -69,21 +69,23 @@ class JobRunner:
 
     def run(self) -> int:
         """Train what job.json asks for, where and within the limits the settings say; return the exit code."""
-        from app.core.errors import SegmentationError
-        from app.models.training import train
-
         params, settings = self.job["params"], self.settings
+        # First thing: once the process exists the job is running. Training's imports (pandas, scikit-learn) take
+        # seconds on a busy host, so they come after, covered by the heartbeat and the time limit.
         self.update(state="running", pid=os.getpid(), host=socket.gethostname(), started=now())
         threading.Thread(target=self._beat, daemon=True).start()
         threading.Thread(target=self._watchdog, args=(settings.train_time_limit_seconds,), daemon=True).start()
         data = self.folder / params["data_file"] if params["data_file"] else settings.data_path
         try:
+            from app.models.training import train
+
             result = train(
                 data,
                 output_dir=settings.model_dir,
                 k=params["k"],
                 features=params["features"],
                 seed=params["seed"],
+                sweep=params["sweep"],
                 activate=params["activate"],
                 signing_key=settings.signing_key,
                 max_rows=settings.train_max_rows,

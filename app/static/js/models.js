@@ -89,6 +89,7 @@
     if (form.file.files.length) { data.append("file", form.file.files[0]); }
     data.append("k", form.k.value);
     data.append("seed", form.seed.value || "42");
+    data.append("sweep", form.sweep.checked ? "true" : "false");
     data.append("activate", form.activate.checked ? "true" : "false");
     trainStatus.textContent = "Uploading…";
     progress.hidden = false;

@@ -42,6 +42,8 @@ def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
             for key, (label, meaning) in METRIC_MEANINGS.items()
         ],
         "k_chart": k_selection_chart(model),
+        # Versions trained before the flag existed all swept.
+        "swept": model.info.get("sweep", True),
         "segments": [
             {**stats, **info, "profile_text": profile_text(stats.get("profile"))}
             for stats, info in zip(statistics, descriptions, strict=True)
