@@ -1,5 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
+import json
 import tempfile
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -126,10 +127,21 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        # A comma-separated string reads better in .env than a JSON list.
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        # A comma-separated string reads better in .env than a JSON list, but pydantic-settings' usual JSON form
+        # must not become one literal item ('["k"]' as an admin key).
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"starts like a JSON list but is not one ({exc.msg}); use a JSON list or commas"
+                ) from None
+            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+                raise ValueError("a JSON list here must hold strings only")
+            return [item.strip() for item in items if item.strip()]
+        return [item.strip() for item in value.split(",") if item.strip()]
 
     @field_validator("limit_concurrency", "prometheus_multiproc_dir", mode="before")
     @classmethod

@@ -1,0 +1,41 @@
+"""Settings read from the environment: list settings as a JSON list or comma-separated."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [
+        ('["k"]', ["k"]),
+        ('["key-one", "key-two"]', ["key-one", "key-two"]),
+        ("key-one,key-two", ["key-one", "key-two"]),
+        (" key-one , key-two ,", ["key-one", "key-two"]),
+        ("[]", []),
+        ("", []),
+    ],
+)
+def test_admin_keys_from_the_environment_read_as_json_list_or_commas(monkeypatch, raw, keys):
+    monkeypatch.setenv("ADMIN_API_KEYS", raw)
+    settings = Settings(_env_file=None)
+    assert [key.get_secret_value() for key in settings.admin_api_keys] == keys
+
+
+def test_json_list_form_works_for_every_list_setting(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", '["https://a.example"]')
+    monkeypatch.setenv("METRICS_ALLOWED_NETWORKS", '["10.0.0.0/8"]')
+    settings = Settings(_env_file=None)
+    assert settings.cors_origins == ["https://a.example"]
+    assert [str(network) for network in settings.metrics_allowed_networks] == ["10.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"), [('["k"', "starts like a JSON list but is not one"), ('["k", 1]', "strings only")]
+)
+def test_a_broken_json_list_refuses_to_start_with_a_message(monkeypatch, raw, message):
+    monkeypatch.setenv("ADMIN_API_KEYS", raw)
+    with pytest.raises(ValidationError, match=message) as error:
+        Settings(_env_file=None)
+    assert "admin_api_keys" in str(error.value)
