@@ -76,8 +76,15 @@ class Settings(BaseSettings):
     # Rate limits in the `limits` notation ("600/minute", "10/second;1000/hour").
     rate_limit_predict: str = "600/minute"
     rate_limit_admin: str = "60/minute"
-    # memory:// counts per worker process; redis://host:6379/0 shares one count between workers and hosts.
-    rate_limit_storage: str = "memory://"
+    # memory:// counts per worker process; redis://host:6379/0 shares one count between workers and hosts. A
+    # SecretStr because a Redis URL may carry a password; it is never logged.
+    rate_limit_storage: SecretStr = SecretStr("memory://")
+    # Seconds a request waits for Redis (to connect, and for each answer) before the storage counts as failed.
+    rate_limit_storage_timeout: float = Field(0.1, gt=0, le=5)
+    # After this many failures in a row the circuit opens: Redis is left alone (predictions are not limited, failed
+    # admin keys are counted in this process) and tried again by one request every RATE_LIMIT_CIRCUIT_RESET_SECONDS.
+    rate_limit_circuit_failures: int = Field(3, ge=1, le=1_000)
+    rate_limit_circuit_reset_seconds: float = Field(5.0, gt=0, le=600)
     # Take the client address from the last X-Forwarded-For entry (set it only behind a proxy you run).
     trust_forwarded_for: bool = False
     # `python main.py` only: worker processes, and seconds to finish in-flight requests after SIGTERM.
@@ -158,8 +165,8 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _known_storage(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://", "rediss://")):
+    def _known_storage(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
         return value
 

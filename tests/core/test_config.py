@@ -1,4 +1,4 @@
-"""Settings read from the environment: list settings as a JSON list or comma-separated."""
+"""Settings read from the environment: list settings in either form, and the secret Redis URL."""
 
 import pytest
 from pydantic import ValidationError
@@ -39,3 +39,15 @@ def test_a_broken_json_list_refuses_to_start_with_a_message(monkeypatch, raw, me
     with pytest.raises(ValidationError, match=message) as error:
         Settings(_env_file=None)
     assert "admin_api_keys" in str(error.value)
+
+
+def test_redis_password_is_never_printed():
+    settings = Settings(_env_file=None, rate_limit_storage="redis://:s3cret@redis.internal:6379/0")
+    assert settings.rate_limit_storage.get_secret_value().startswith("redis://:s3cret@")
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.model_dump())
+
+
+def test_unknown_rate_limit_storage_is_refused():
+    with pytest.raises(ValidationError, match="memory:// or a redis://"):
+        Settings(_env_file=None, rate_limit_storage="mongodb://db")
