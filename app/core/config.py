@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     rate_limit_circuit_reset_seconds: float = Field(5.0, gt=0, le=600)
     # Take the client address from the last X-Forwarded-For entry (set it only behind a proxy you run).
     trust_forwarded_for: bool = False
+    # The address users reach the service at (https://segments.example.com), shown in the /about page's curl
+    # example. Never taken from the request's Host header, which any client sets; unset, the example uses HOST:PORT.
+    public_url: str | None = None
     # `python main.py` only: worker processes, and seconds to finish in-flight requests after SIGTERM.
     workers: int = Field(1, ge=1, le=64)
     graceful_timeout: float = Field(30.0, gt=0, le=3_600)
@@ -150,7 +153,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in items if item.strip()]
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    @field_validator("limit_concurrency", "prometheus_multiproc_dir", mode="before")
+    @field_validator("limit_concurrency", "prometheus_multiproc_dir", "public_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -169,6 +172,24 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or any(char.isspace() or char in "'\"<>" for char in value):
+            raise ValueError("use an absolute http:// or https:// URL, such as https://segments.example.com")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach the service: PUBLIC_URL, or HOST:PORT (a wildcard host read as this machine)."""
+        if self.public_url:
+            return self.public_url
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{self.port}"
 
     @field_validator("database_url", mode="before")
     @classmethod

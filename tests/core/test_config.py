@@ -1,4 +1,4 @@
-"""Settings read from the environment: list settings in either form, and the secret Redis URL."""
+"""Settings read from the environment: list settings in either form, the secret Redis URL, and PUBLIC_URL."""
 
 import pytest
 from pydantic import ValidationError
@@ -51,3 +51,24 @@ def test_redis_password_is_never_printed():
 def test_unknown_rate_limit_storage_is_refused():
     with pytest.raises(ValidationError, match="memory:// or a redis://"):
         Settings(_env_file=None, rate_limit_storage="mongodb://db")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::"}, "http://[::1]:8000"),
+        ({"host": "fd00::5"}, "http://[fd00::5]:8000"),
+        ({"public_url": "https://segments.example.com/"}, "https://segments.example.com"),
+        ({"public_url": ""}, "http://127.0.0.1:8000"),
+    ],
+)
+def test_base_url_is_the_public_url_or_host_and_port(overrides, expected):
+    assert Settings(_env_file=None, **overrides).base_url == expected
+
+
+@pytest.mark.parametrize("url", ["segments.example.com", "ftp://segments.example.com", "https://a.example/'; rm"])
+def test_public_url_must_be_an_absolute_http_url(url):
+    with pytest.raises(ValidationError, match="absolute http"):
+        Settings(_env_file=None, public_url=url)
