@@ -89,8 +89,16 @@ class StorageCircuit:
         self.opened_at = now
         return True
 
-    def succeeded(self) -> bool:
-        """Record a storage call that worked; True when it closed an open circuit."""
+    @property
+    def is_open(self) -> bool:
+        """Whether the storage is left alone but for a probe now and then."""
+        return self.opened_at is not None
+
+    def succeeded(self, *, probe: bool) -> bool:
+        """Record a storage call that worked; True when it was a probe and closed the open circuit."""
+        if self.opened_at is not None and not probe:
+            # Admitted before the circuit opened: its answer may predate the outage, so only a probe's closes it.
+            return False
         self.failures = 0
         was_open, self.opened_at = self.opened_at is not None, None
         return was_open
@@ -185,6 +193,7 @@ class RateLimiter:
         """Whether the shared storage answered (not while the open circuit keeps it from being asked), and how."""
         if not self.circuit.allows():
             return False, None
+        probe = self.circuit.is_open  # admitted while open: this call is the probe
         try:
             verdict = await _verdict(self.strategy, policy, key, count=count)
         except (RedisError, OSError) as exc:
@@ -199,7 +208,7 @@ class RateLimiter:
                     self.circuit.reset_seconds,
                 )
             return False, None
-        if self.circuit.succeeded():
+        if self.circuit.succeeded(probe=probe):
             record_rate_limit_circuit(is_open=False)
             logger.warning("rate-limit storage reachable again: circuit closed, limits are shared again")
         return True, verdict

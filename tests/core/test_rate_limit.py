@@ -75,15 +75,27 @@ def test_circuit_opens_after_consecutive_failures_and_half_opens_after_the_delay
     assert not circuit.allows()
     clock.now += 0.1
     assert circuit.allows()
-    assert circuit.succeeded() is True  # a probe that works closes it
+    assert circuit.succeeded(probe=True) is True  # a probe that works closes it
     assert circuit.allows() and circuit.allows()
 
 
 def test_circuit_success_starts_the_failure_count_again():
     circuit = StorageCircuit(failures=3, reset_seconds=5.0, clock=FakeClock())
     circuit.failed(), circuit.failed()
-    assert circuit.succeeded() is False
+    assert circuit.succeeded(probe=False) is False
     assert [circuit.failed() for _ in range(3)] == [False, False, True]
+
+
+def test_circuit_stays_open_when_a_call_admitted_before_it_opened_succeeds():
+    clock = FakeClock()
+    circuit = StorageCircuit(failures=3, reset_seconds=5.0, clock=clock)
+    assert circuit.allows() and not circuit.is_open  # a call goes out while Redis still answers...
+    assert [circuit.failed() for _ in range(3)] == [False, False, True]  # ...others time out once it froze...
+    assert circuit.succeeded(probe=False) is False  # ...and its late answer proves nothing about now
+    assert circuit.is_open and not circuit.allows()
+    clock.now += 5
+    assert circuit.allows() and circuit.is_open
+    assert circuit.succeeded(probe=True) is True and not circuit.is_open
 
 
 class SwitchableStorage(LocalMemoryStorage):
