@@ -1,7 +1,8 @@
 """Entry point: `python main.py` serves on HOST:PORT with WORKERS processes.
 
-`uvicorn main:app --no-proxy-headers` works too: without that flag uvicorn takes the client address from
-X-Forwarded-For on connections from 127.0.0.1, whatever TRUST_FORWARDED_FOR says.
+`uvicorn main:app --no-proxy-headers --no-server-header` works too. Without the first flag uvicorn takes the client
+address from X-Forwarded-For on connections from 127.0.0.1, whatever TRUST_FORWARDED_FOR says; without the second it
+sends `Server: uvicorn` on every response, which the app cannot remove (uvicorn adds it after the app has answered).
 """
 
 import signal

@@ -175,4 +175,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # then pick its own address for the rate limits, the /metrics networks and the access log. The app reads
         # X-Forwarded-For itself, only with TRUST_FORWARDED_FOR (app/core/rate_limit.py: client_address).
         "proxy_headers": False,
+        # `Server: uvicorn` tells a scanner what to try. uvicorn adds it below the app, which cannot remove it, so
+        # `uvicorn main:app` needs --no-server-header (or UVICORN_SERVER_HEADER=false) for the same.
+        "server_header": False,
     }

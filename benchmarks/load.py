@@ -3,6 +3,7 @@
 python benchmarks/load.py            full run: predict 60 s, batch 30 s, mix 30 s, then the faults (~7 minutes)
 python benchmarks/load.py --quick    the same at a few seconds each (~1 minute)
 python benchmarks/load.py --smoke    load scenarios only, 2 s each (the test suite's short form)
+python benchmarks/load.py --only frozen-redis    one scenario alone, at the full run's durations
 
 Prints a table (scenario, figures, what held) and writes benchmarks/results/load.json and load.md.
 """
@@ -28,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from prometheus_client.parser import text_string_to_metric_families
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -44,6 +47,7 @@ from tests.live_server import (  # noqa: E402
     workers_started,
 )
 from tests.small_disk import NoSmallDisk, fill_for_a_failing_save, small_disk  # noqa: E402
+from tests.tools import redis_process  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 HIGH_LIMIT = "10000000/minute"
@@ -625,6 +629,80 @@ def fault_slow_clients(model_dir: Path, durations: Durations, workdir: Path) -> 
     )
 
 
+def _gauge(url: str, name: str) -> float | None:
+    """One unlabelled sample of the server's /metrics (read from 127.0.0.1, which needs no key), None if absent."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                return sample.value
+    return None
+
+
+CIRCUIT_GAUGE = "rate_limit_storage_circuit_open"
+
+
+def fault_frozen_redis(model_dir: Path, durations: Durations, workdir: Path) -> Row:
+    """Redis frozen (SIGSTOP) under predict load: the circuit opens, and predictions go on, unlimited, at the rate
+    they had with Redis answering (the same server, just before)."""
+    name = "fault: Redis frozen (SIGSTOP) under predict load, Redis-backed limits"
+    if shutil.which("redis-server") is None:
+        return Row(name, 0, None, None, None, 0, 0, False, "not run: redis-server is not installed")
+    predict = Call(1, "POST", "/api/v1/predict", SINGLE)
+    with (
+        redis_process() as (redis_url, redis),
+        server(model_dir, workdir / "frozen-redis.log", RATE_LIMIT_STORAGE=redis_url) as app,
+    ):
+        drive(app.url, [predict], connections=16, seconds=2, max_requests=2_000)
+        url = f"{app.url}/api/v1/predict"
+        healthy = run_load(url, SINGLE, connections=16, seconds=durations.fault)
+        closed_before = _gauge(app.url, CIRCUIT_GAUGE)
+        redis.send_signal(signal.SIGSTOP)
+        try:
+            frozen = run_load(url, SINGLE, connections=16, seconds=durations.fault)
+            open_during = _gauge(app.url, CIRCUIT_GAUGE)
+        finally:
+            redis.send_signal(signal.SIGCONT)
+
+        def closed_again() -> bool:
+            drive(app.url, [predict], connections=1, seconds=0.2, max_requests=5)  # a probe, once the delay is over
+            return _gauge(app.url, CIRCUIT_GAUGE) == 0
+
+        recovered = wait_for(closed_again, 60)
+        log = (workdir / "frozen-redis.log").read_text()
+    ratio = frozen.requests_per_second / healthy.requests_per_second
+    held = (
+        ratio >= 0.8
+        and healthy.errors == 0
+        and frozen.errors == 0
+        and closed_before == 0
+        and open_during == 1
+        and recovered is not None
+        and log.count("circuit open") == 1
+    )
+    return Row(
+        name,
+        round(frozen.requests_per_second * durations.fault),
+        frozen.requests_per_second,
+        frozen.p50_ms,
+        frozen.p99_ms,
+        frozen.errors,
+        0,
+        held,
+        f"{frozen.tool}, 16 connections; frozen {frozen.requests_per_second:,.0f} req/s against "
+        f"{healthy.requests_per_second:,.0f} with Redis answering: {ratio:.2f}x (goal >= 0.8x); p99 "
+        f"{healthy.p99_ms:.1f} -> {frozen.p99_ms:.1f} ms; {CIRCUIT_GAUGE} {closed_before:g} before, "
+        f"{open_during:g} while frozen, 0 again {recovered or 0:.1f} s after SIGCONT; "
+        f"{log.count('circuit open')} 'circuit open' log line",
+        {"ratio_to_healthy": ratio, "healthy_rps": healthy.requests_per_second, "gauge_open": open_during},
+    )
+
+
+# Scenarios that `--only NAME` runs alone, for a figure without the whole suite.
+SINGLE_SCENARIOS = {"frozen-redis": fault_frozen_redis}
+
+
 def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
     """Every fault scenario, each on its own server."""
     return [
@@ -634,6 +712,7 @@ def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
         fault_read_only(model_dir, durations, workdir),
         fault_full_disk(model_dir, durations, workdir),
         fault_slow_clients(model_dir, durations, workdir),
+        fault_frozen_redis(model_dir, durations, workdir),
     ]
 
 
@@ -661,9 +740,12 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_const", const="quick", dest="mode")
     group.add_argument("--smoke", action="store_const", const="smoke", dest="mode")
+    parser.add_argument("--only", choices=sorted(SINGLE_SCENARIOS), help="run this one scenario alone")
     parser.add_argument("--model-dir", type=Path, default=None, help="trained model (default: MODEL_DIR)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "load.json")
+    parser.add_argument("--output", type=Path, default=None, help="default: results/load.json (load-NAME.json)")
     args = parser.parse_args(argv)
+    # A scenario run alone keeps the full run's report.
+    args.output = args.output or RESULTS / (f"load-{args.only}.json" if args.only else "load.json")
     mode = args.mode or "full"
     durations = MODES[mode]
     model_dir = args.model_dir or get_settings().model_dir
@@ -672,9 +754,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        rows = load_scenarios(model_dir, durations, workdir)
-        if durations.faults:
-            rows += faults(model_dir, durations, workdir)
+        if args.only:
+            rows = [SINGLE_SCENARIOS[args.only](model_dir, durations, workdir)]
+        else:
+            rows = load_scenarios(model_dir, durations, workdir)
+            if durations.faults:
+                rows += faults(model_dir, durations, workdir)
     report = table(rows)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,17 @@
-"""The composition root's uvicorn options: the server never takes the client address from headers itself."""
+"""The composition root's uvicorn options: the server never takes the client address from headers itself, and never
+names itself in a Server header."""
 
 import asyncio
 import logging
+import sys
+import urllib.request
 
+import pytest
 import uvicorn
 
 from app import __version__
 from app.main import uvicorn_options
+from tests.live_server import live_server
 
 
 def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
@@ -57,3 +62,23 @@ def test_startup_line_claims_no_address_the_app_cannot_know(client_for, caplog, 
     assert len(lines) == 1
     assert lines[0].startswith(f"started: app {__version__}, model {model.version} (load ")
     assert "listening" not in lines[0] and ":8000" not in lines[0] and "port" not in lines[0]
+
+
+def test_uvicorn_options_send_no_server_header(make_settings):
+    config = uvicorn.Config(lambda scope, receive, send: None, **uvicorn_options(make_settings()), log_config=None)
+    config.load()
+    # uvicorn prepends these to every answer, below the app: `Server: uvicorn` unless server_header is off.
+    assert b"server" not in dict(config.encoded_headers)
+
+
+@pytest.mark.slow
+def test_python_main_py_answers_without_a_server_header(model_dir, tmp_path):
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
+    with (
+        live_server(env, tmp_path / "server.log", command=[sys.executable, "main.py"]) as server,
+        urllib.request.urlopen(f"{server.url}/api/v1/health", timeout=10) as response,
+    ):
+        status, headers = response.status, response.headers
+    assert status == 200
+    assert headers.get("server") is None
+    assert headers["cache-control"] == "no-store" and "camera=()" in headers["permissions-policy"]

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -38,6 +39,13 @@ def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
 @contextmanager
 def redis_server(timeout: float = 20.0) -> Iterator[str]:
     """A throwaway redis-server on a free 127.0.0.1 port, without persistence; yields its redis:// URL."""
+    with redis_process(timeout) as (url, _process):
+        yield url
+
+
+@contextmanager
+def redis_process(timeout: float = 20.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The same throwaway redis-server, yielding its URL and its process (to freeze it with SIGSTOP, say)."""
     binary = need_tool("redis-server", "redis-server")
     port = free_port()
     process = subprocess.Popen(
@@ -70,6 +78,8 @@ def redis_server(timeout: float = 20.0) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start on port {port}")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
+        # A frozen server would ignore the SIGTERM of stop_process.
+        process.send_signal(signal.SIGCONT)
         stop_process(process)

@@ -130,6 +130,20 @@ async def require_admin_key(request: Request, key: Annotated[str | None, Securit
     return await admin_guard(request, key)
 
 
+async def optional_admin_key(
+    request: Request, key: Annotated[str | None, Security(admin_key_header)] = None
+) -> str | None:
+    """None without an X-API-Key; with one, the key id once checked and counted as on admin routes (403, 429)."""
+    # Counted like any admin key, or a public route would answer key guesses without limit.
+    if key is None:
+        return None
+    return await admin_guard(request, key)
+
+
+# The admin-only parts of a public answer: present for a caller with an admin key, left out for everyone else.
+OptionalAdminKeyDep = Annotated[str | None, Depends(optional_admin_key)]
+
+
 # A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
 # (app/controllers/admin_route.py), so the key is checked before the body is read.
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]

@@ -56,10 +56,10 @@ def home(
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about(request: Request, model: SegmenterDep) -> HTMLResponse:
+def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """The model card."""
-    base_url = str(request.base_url).rstrip("/")
-    return templates.TemplateResponse(request, "about.html", about_page(model, base_url=base_url))
+    # The configured address, never the request's Host header, which any client sets.
+    return templates.TemplateResponse(request, "about.html", about_page(model, base_url=settings.base_url))
 
 
 # What an upload can get wrong: shown on the form, with the error's own status.

@@ -1,5 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
+import json
 import tempfile
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -75,10 +76,20 @@ class Settings(BaseSettings):
     # Rate limits in the `limits` notation ("600/minute", "10/second;1000/hour").
     rate_limit_predict: str = "600/minute"
     rate_limit_admin: str = "60/minute"
-    # memory:// counts per worker process; redis://host:6379/0 shares one count between workers and hosts.
-    rate_limit_storage: str = "memory://"
+    # memory:// counts per worker process; redis://host:6379/0 shares one count between workers and hosts. A
+    # SecretStr because a Redis URL may carry a password; it is never logged.
+    rate_limit_storage: SecretStr = SecretStr("memory://")
+    # Seconds a request waits for Redis (to connect, and for each answer) before the storage counts as failed.
+    rate_limit_storage_timeout: float = Field(0.1, gt=0, le=5)
+    # After this many failures in a row the circuit opens: Redis is left alone (predictions are not limited, failed
+    # admin keys are counted in this process) and tried again by one request every RATE_LIMIT_CIRCUIT_RESET_SECONDS.
+    rate_limit_circuit_failures: int = Field(3, ge=1, le=1_000)
+    rate_limit_circuit_reset_seconds: float = Field(5.0, gt=0, le=600)
     # Take the client address from the last X-Forwarded-For entry (set it only behind a proxy you run).
     trust_forwarded_for: bool = False
+    # The address users reach the service at (https://segments.example.com), shown in the /about page's curl
+    # example. Never taken from the request's Host header, which any client sets; unset, the example uses HOST:PORT.
+    public_url: str | None = None
     # `python main.py` only: worker processes, and seconds to finish in-flight requests after SIGTERM.
     workers: int = Field(1, ge=1, le=64)
     graceful_timeout: float = Field(30.0, gt=0, le=3_600)
@@ -130,12 +141,23 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        # A comma-separated string reads better in .env than a JSON list.
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        # A comma-separated string reads better in .env than a JSON list, but pydantic-settings' usual JSON form
+        # must not become one literal item ('["k"]' as an admin key).
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"starts like a JSON list but is not one ({exc.msg}); use a JSON list or commas"
+                ) from None
+            if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+                raise ValueError("a JSON list here must hold strings only")
+            return [item.strip() for item in items if item.strip()]
+        return [item.strip() for item in value.split(",") if item.strip()]
 
-    @field_validator("limit_concurrency", "prometheus_multiproc_dir", mode="before")
+    @field_validator("limit_concurrency", "prometheus_multiproc_dir", "public_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -150,10 +172,28 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage")
     @classmethod
-    def _known_storage(cls, value: str) -> str:
-        if not value.startswith(("memory://", "redis://", "rediss://")):
+    def _known_storage(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")) or any(char.isspace() or char in "'\"<>" for char in value):
+            raise ValueError("use an absolute http:// or https:// URL, such as https://segments.example.com")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach the service: PUBLIC_URL, or HOST:PORT (a wildcard host read as this machine)."""
+        if self.public_url:
+            return self.public_url
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{self.port}"
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -173,6 +173,7 @@ class Metrics:
     model_load_seconds: Gauge
     model_active: Gauge
     rate_limited: Counter
+    rate_limit_circuit_open: Gauge
 
 
 def _build(folder: Path | None) -> Metrics:
@@ -212,6 +213,12 @@ def _build(folder: Path | None) -> Metrics:
             "model_active_info", "1 for the model version being served.", ["version"], multiprocess_mode="livemax"
         ),
         rate_limited=Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"]),
+        # livemax: 1 while any live worker has its circuit open (each worker has its own).
+        rate_limit_circuit_open=Gauge(
+            "rate_limit_storage_circuit_open",
+            "1 while the rate-limit storage (Redis) is out of reach and left alone: predictions are not limited.",
+            multiprocess_mode="livemax",
+        ),
     )
 
 
@@ -316,6 +323,12 @@ def record_rate_limited(*, limit: str) -> None:
     """Count one request refused by a rate limit."""
     if _metrics is not None:
         _metrics.rate_limited.labels(limit).inc()
+
+
+def record_rate_limit_circuit(*, is_open: bool) -> None:
+    """Publish whether this worker's circuit to the rate-limit storage is open."""
+    if _metrics is not None:
+        _metrics.rate_limit_circuit_open.set(1 if is_open else 0)
 
 
 def mark_worker_stopped() -> None:

@@ -4,10 +4,9 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
-from typing import NoReturn
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -16,11 +15,9 @@ from redis.exceptions import RedisError
 
 from app.core.config import Settings
 from app.core.errors import RateLimited
-from app.core.metrics import record_rate_limited
+from app.core.metrics import record_rate_limit_circuit, record_rate_limited
 
 logger = logging.getLogger(__name__)
-# A request waits at most this long for Redis before it is let through unlimited.
-REDIS_TIMEOUT_SECONDS = 0.5
 # Seconds between sweeps of expired in-memory windows (which bound the memory of clients that never return).
 SWEEP_SECONDS = 10.0
 
@@ -56,79 +53,165 @@ class LocalMemoryStorage(MemoryStorage):
             self.expirations.pop(key, None)
 
 
-def _storage(uri: str) -> Storage:
-    """In-memory storage, or Redis through redis-py's asyncio client."""
+def _storage(settings: Settings) -> Storage:
+    """In-memory storage, or Redis through redis-py's asyncio client with short timeouts."""
+    uri = settings.rate_limit_storage.get_secret_value()
     if uri.startswith("memory://"):
         return LocalMemoryStorage()
-    # Plain redis:// in settings reads naturally; the asyncio storage wants its own scheme.
+    # Plain redis:// in settings reads naturally; the asyncio storage wants its own scheme. redis-py does not retry
+    # a timed-out command when built from a URL, so a frozen Redis costs a request one timeout, no more.
     return RedisStorage(
         f"async+{uri}",
         implementation="redispy",
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=settings.rate_limit_storage_timeout,
+        socket_connect_timeout=settings.rate_limit_storage_timeout,
     )
+
+
+class StorageCircuit:
+    """Open after `failures` storage failures in a row; then let one request try every `reset_seconds` (half-open)."""
+
+    def __init__(self, *, failures: int, reset_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = failures
+        self.reset_seconds = reset_seconds
+        self.clock = clock
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    def allows(self) -> bool:
+        """Whether this request may use the storage: always while closed, and once per delay while open."""
+        if self.opened_at is None:
+            return True
+        now = self.clock()
+        if now < self.opened_at + self.reset_seconds:
+            return False
+        # This request probes; the others wait another delay, so a probe that never ends blocks nothing for good.
+        self.opened_at = now
+        return True
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the storage is left alone but for a probe now and then."""
+        return self.opened_at is not None
+
+    def succeeded(self, *, probe: bool) -> bool:
+        """Record a storage call that worked; True when it was a probe and closed the open circuit."""
+        if self.opened_at is not None and not probe:
+            # Admitted before the circuit opened: its answer may predate the outage, so only a probe's closes it.
+            return False
+        self.failures = 0
+        was_open, self.opened_at = self.opened_at is not None, None
+        return was_open
+
+    def failed(self) -> bool:
+        """Record a failed storage call; True when it opened a closed circuit."""
+        self.failures += 1
+        was_open = self.opened_at is not None
+        if was_open or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+        return not was_open and self.opened_at is not None
 
 
 @dataclass(frozen=True)
 class RateLimitPolicy:
-    """A named set of limits (all must hold), e.g. predict = 600/minute."""
+    """A named set of limits (all must hold), e.g. predict = 600/minute.
+
+    `fail_closed` policies are also counted in process, and decided there while the shared storage is out of
+    reach; the others let every request through then.
+    """
 
     name: str
     limits: tuple[RateLimitItem, ...]
+    fail_closed: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A spent limit, and the seconds until its window resets."""
+
+    limit: RateLimitItem
+    retry_after: int
+
+
+async def _verdict(
+    strategy: FixedWindowRateLimiter, policy: RateLimitPolicy, key: str, *, count: bool
+) -> Verdict | None:
+    """The first spent limit of `policy` for `key` (counting this request when `count`), or None when all hold."""
+    for limit in policy.limits:
+        allowed = await (strategy.hit if count else strategy.test)(limit, policy.name, key)
+        if not allowed:
+            reset_at, _ = await strategy.get_window_stats(limit, policy.name, key)
+            return Verdict(limit, max(1, math.ceil(reset_at - time.time())))
+    return None
 
 
 class RateLimiter:
-    """Count hits per policy and key in fixed windows; refuse with RateLimited once a limit is spent."""
+    """Count hits per policy and key in fixed windows; refuse with RateLimited once a limit is spent.
+
+    With Redis, a circuit breaker keeps an unreachable or frozen Redis from costing every request a timeout:
+    predictions fail open (unlimited) while it is out of reach, and failed admin keys fail closed, to counts kept
+    in this process (which also hold a lockout already in force when Redis goes away).
+    """
 
     def __init__(self, settings: Settings) -> None:
-        self.storage = _storage(settings.rate_limit_storage)
+        self.storage = _storage(settings)
         self.strategy = FixedWindowRateLimiter(self.storage)
+        # Only a shared storage can be out of reach; in memory there is nothing to fall back to.
+        self.fallback = (
+            None if isinstance(self.storage, LocalMemoryStorage) else FixedWindowRateLimiter(LocalMemoryStorage())
+        )
+        self.circuit = StorageCircuit(
+            failures=settings.rate_limit_circuit_failures, reset_seconds=settings.rate_limit_circuit_reset_seconds
+        )
+        record_rate_limit_circuit(is_open=False)
         self.predict = RateLimitPolicy("predict", tuple(parse_many(settings.rate_limit_predict)))
-        self.admin = RateLimitPolicy("admin", tuple(parse_many(settings.rate_limit_admin)))
-        self.storage_down = False
+        self.admin = RateLimitPolicy("admin", tuple(parse_many(settings.rate_limit_admin)), fail_closed=True)
 
     async def hit(self, policy: RateLimitPolicy, key: str) -> None:
-        """Count one request for `key`; raise RateLimited with the seconds until the window resets.
-
-        If the shared storage cannot be reached the request is let through: a Redis outage must not take
-        predictions down with it. The outage is logged once, and its end once.
-        """
-        await self._guarded(self._hit(policy, key))
+        """Count one request for `key`; raise RateLimited with the seconds until the window resets."""
+        await self._limit(policy, key, count=True)
 
     async def check(self, policy: RateLimitPolicy, key: str) -> None:
         """Raise RateLimited when `key` has already spent a limit of `policy`, without counting this request."""
-        await self._guarded(self._check(policy, key))
+        await self._limit(policy, key, count=False)
 
-    async def _guarded(self, counting: Coroutine[None, None, None]) -> None:
+    async def _limit(self, policy: RateLimitPolicy, key: str, *, count: bool) -> None:
+        if self.fallback is None:
+            verdict = await _verdict(self.strategy, policy, key, count=count)
+        else:
+            local = await _verdict(self.fallback, policy, key, count=count) if policy.fail_closed else None
+            reached, shared = await self._ask_shared(policy, key, count=count)
+            verdict = shared if reached else local
+        if verdict is not None:
+            record_rate_limited(limit=policy.name)
+            raise RateLimited(
+                f"too many requests: the {policy.name} limit is {verdict.limit}; retry after {verdict.retry_after} s",
+                retry_after=verdict.retry_after,
+            )
+
+    async def _ask_shared(self, policy: RateLimitPolicy, key: str, *, count: bool) -> tuple[bool, Verdict | None]:
+        """Whether the shared storage answered (not while the open circuit keeps it from being asked), and how."""
+        if not self.circuit.allows():
+            return False, None
+        probe = self.circuit.is_open  # admitted while open: this call is the probe
         try:
-            await counting
+            verdict = await _verdict(self.strategy, policy, key, count=count)
         except (RedisError, OSError) as exc:
-            if not self.storage_down:
-                logger.warning("rate-limit storage unreachable, requests are not limited until it is back: %s", exc)
-            self.storage_down = True
-            return
-        if self.storage_down:
-            logger.warning("rate-limit storage reachable again, limits apply")
-            self.storage_down = False
-
-    async def _hit(self, policy: RateLimitPolicy, key: str) -> None:
-        for limit in policy.limits:
-            if not await self.strategy.hit(limit, policy.name, key):
-                await self._refuse(policy, limit, key)
-
-    async def _check(self, policy: RateLimitPolicy, key: str) -> None:
-        for limit in policy.limits:
-            if not await self.strategy.test(limit, policy.name, key):
-                await self._refuse(policy, limit, key)
-
-    async def _refuse(self, policy: RateLimitPolicy, limit: RateLimitItem, key: str) -> NoReturn:
-        reset_at, _ = await self.strategy.get_window_stats(limit, policy.name, key)
-        record_rate_limited(limit=policy.name)
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        raise RateLimited(
-            f"too many requests: the {policy.name} limit is {limit}; retry after {retry_after} s",
-            retry_after=retry_after,
-        )
+            if self.circuit.failed():
+                record_rate_limit_circuit(is_open=True)
+                logger.warning(
+                    "rate-limit storage unreachable (%s failures in a row, last: %s: %s): circuit open, predictions "
+                    "are not limited and failed admin keys are counted in this process; retrying every %s s",
+                    self.circuit.failures,
+                    type(exc).__name__,
+                    exc,
+                    self.circuit.reset_seconds,
+                )
+            return False, None
+        if self.circuit.succeeded(probe=probe):
+            record_rate_limit_circuit(is_open=False)
+            logger.warning("rate-limit storage reachable again: circuit closed, limits are shared again")
+        return True, verdict
 
 
 def client_address(peer: str | None, forwarded_for: str | None, *, trust_forwarded_for: bool) -> str:

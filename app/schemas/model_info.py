@@ -91,7 +91,9 @@ class ModelInfo(BaseModel):
     k_requested: str
     data_file: str
     data_sha256: str
-    sklearn_version: str
+    sklearn_version: str | None = Field(
+        None, description="scikit-learn version the model was trained with: only with an admin key in X-API-Key."
+    )
     auto_trained: bool = Field(
         False, description="True when the service trained this model by itself on the bundled synthetic data."
     )

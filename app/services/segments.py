@@ -54,9 +54,11 @@ def segment_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, An
     return {**_stats(segment), **_info(segment), "model_version": model.version}
 
 
-def model_facts(model: SegmentationModel) -> dict[str, Any]:
+def model_facts(model: SegmentationModel, *, include_sklearn_version: bool) -> dict[str, Any]:
     """Metadata of the loaded model: what it is, how it was trained and how good it is."""
-    return {key: value for key, value in model.info.items() if key != "map_sample"} | {
+    # The library version tells an attacker which known vulnerabilities to try: only admins are told it.
+    hidden = {"map_sample"} if include_sklearn_version else {"map_sample", "sklearn_version"}
+    return {key: value for key, value in model.info.items() if key not in hidden} | {
         "version": model.version,
         "auto_trained": bool(model.info.get("auto_trained")),
         "signed": bool(model.info.get("signed")),

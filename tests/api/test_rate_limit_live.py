@@ -1,6 +1,8 @@
-"""Rate limits on real uvicorn servers: a Redis-backed limit is one count for every worker."""
+"""Rate limits on real uvicorn servers: a Redis-backed limit is one count for every worker, and a frozen Redis opens
+the circuit (predictions unlimited, failed keys still refused)."""
 
 import json
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -10,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live_server import live_server, wait_for_workers
-from tests.tools import redis_server
+from tests.live_server import live_server, wait_for, wait_for_workers
+from tests.tools import redis_process, redis_server
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +80,66 @@ def test_redis_limit_is_shared_by_two_workers(model_dir, tmp_path):
     assert sum(per_worker.values()) == len(results)
     assert statuses == {200: 20, 429: len(results) - 20}
     assert all(1 <= int(retry) <= 60 for status, retry in results if status == 429)
+
+
+def metric(url: str, name: str) -> float:
+    """One unlabelled sample of /metrics (read from 127.0.0.1, an allowed network, with no key: never limited)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    [value] = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+    return value
+
+
+def delete_with_key(url: str, key: str, client: str) -> int:
+    """An admin request with `key`, from `client` (X-Forwarded-For, trusted in this test): its status."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/models/20000101.000000-none",
+        headers={"X-API-Key": key, "X-Forwarded-For": client},
+        method="DELETE",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_frozen_redis_opens_the_circuit_fails_predictions_open_and_failed_keys_closed(model_dir, tmp_path):
+    with redis_process() as (redis_url, redis):
+        env = {
+            "MODEL_DIR": str(model_dir),
+            "AUTO_TRAIN": "false",
+            "RATE_LIMIT_STORAGE": redis_url,
+            "RATE_LIMIT_PREDICT": "1000000/minute",
+            "RATE_LIMIT_ADMIN": "2/minute",
+            "RATE_LIMIT_CIRCUIT_FAILURES": "3",
+            "RATE_LIMIT_CIRCUIT_RESET_SECONDS": "1",
+            "ADMIN_API_KEYS": "right-key",
+            "TRUST_FORWARDED_FOR": "true",
+        }
+        with live_server(env, tmp_path / "server.log") as server:
+            # A guesser locked out while Redis answers.
+            locked = [delete_with_key(server.url, f"guess-{n}", "198.51.100.1") for n in range(3)]
+            assert locked == [403, 403, 429]
+            redis.send_signal(signal.SIGSTOP)
+            frozen = [post_predict(server.url)[0] for _ in range(10)]
+            assert frozen == [200] * 10
+            assert metric(server.url, "rate_limit_storage_circuit_open") == 1
+            # The lockout holds, a right key included; a new guesser is counted in the worker's memory.
+            assert delete_with_key(server.url, "right-key", "198.51.100.1") == 429
+            fresh = [delete_with_key(server.url, f"guess-{n}", "198.51.100.2") for n in range(3)]
+            assert fresh == [403, 403, 429]
+            redis.send_signal(signal.SIGCONT)
+
+            def closed() -> bool:
+                post_predict(server.url)  # a probe, once the delay is over
+                return metric(server.url, "rate_limit_storage_circuit_open") == 0
+
+            assert wait_for(closed, 30) is not None
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("circuit open") == 1 and "circuit closed" in log

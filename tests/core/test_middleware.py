@@ -1,4 +1,5 @@
-"""The project's ASGI middleware, driven directly with small ASGI apps: the error shape and each request's report."""
+"""The project's ASGI middleware, driven directly with small ASGI apps: the error shape, each request's report, and
+the security and caching headers."""
 
 import asyncio
 import json
@@ -9,7 +10,12 @@ import pytest
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from app.core import metrics
-from app.core.middleware import ErrorShapeMiddleware, RequestReportMiddleware
+from app.core.middleware import (
+    PERMISSIONS_POLICY,
+    ErrorShapeMiddleware,
+    RequestReportMiddleware,
+    SecurityHeadersMiddleware,
+)
 
 
 def _scope(headers: list[tuple[bytes, bytes]] | None = None) -> dict:
@@ -120,3 +126,28 @@ def test_each_request_is_reported_once_with_its_status(monkeypatch):
         _run(RequestReportMiddleware(_crash))
     assert [(method, status) for method, _, status, _ in reports] == [("POST", 201), ("POST", 500)]
     assert all(seconds >= 0 for *_, seconds in reports)
+
+
+def _answer_with(headers: list[tuple[bytes, bytes]]):
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return app
+
+
+def test_security_headers_mark_an_answer_without_caching_no_store():
+    sent = _run(SecurityHeadersMiddleware(_answer_with([(b"content-type", b"application/json")])))
+    assert sent[0]["status"] == 200
+    headers = sent[0]["headers"]
+    assert headers.count((b"cache-control", b"no-store")) == 1
+    assert (b"permissions-policy", PERMISSIONS_POLICY.encode()) in headers
+    assert (b"x-frame-options", b"DENY") in headers
+
+
+def test_security_headers_keep_an_answer_s_own_caching():
+    sent = _run(SecurityHeadersMiddleware(_answer_with([(b"cache-control", b"public, max-age=3600")])))
+    assert sent[0]["status"] == 200
+    caching = [value for key, value in sent[0]["headers"] if key == b"cache-control"]
+    assert caching == [b"public, max-age=3600"]
+    assert (b"permissions-policy", PERMISSIONS_POLICY.encode()) in sent[0]["headers"]

@@ -62,7 +62,7 @@ def test_about_page_shows_the_model_card(client, model):
     assert "chosen k = 5" in html
     for segment in model.segments:
         assert segment.name in html and segment.strategy[0] in html
-    assert "curl -s -X POST http://testserver/api/v1/predict" in html
+    assert "curl -s -X POST http://127.0.0.1:8000/api/v1/predict" in html  # HOST:PORT, never the request Host
 
 
 def test_pages_load_nothing_from_other_hosts(client):

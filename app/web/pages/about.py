@@ -31,7 +31,7 @@ METRIC_MEANINGS = {
 
 def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
     """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
-    facts = segments.model_facts(model)
+    facts = segments.model_facts(model, include_sklearn_version=True)
     statistics = segments.segment_statistics(model)["segments"]
     descriptions = segments.segment_descriptions(model)["segments"]
     return {

@@ -1,0 +1,74 @@
+"""Settings read from the environment: list settings in either form, the secret Redis URL, and PUBLIC_URL."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [
+        ('["k"]', ["k"]),
+        ('["key-one", "key-two"]', ["key-one", "key-two"]),
+        ("key-one,key-two", ["key-one", "key-two"]),
+        (" key-one , key-two ,", ["key-one", "key-two"]),
+        ("[]", []),
+        ("", []),
+    ],
+)
+def test_admin_keys_from_the_environment_read_as_json_list_or_commas(monkeypatch, raw, keys):
+    monkeypatch.setenv("ADMIN_API_KEYS", raw)
+    settings = Settings(_env_file=None)
+    assert [key.get_secret_value() for key in settings.admin_api_keys] == keys
+
+
+def test_json_list_form_works_for_every_list_setting(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", '["https://a.example"]')
+    monkeypatch.setenv("METRICS_ALLOWED_NETWORKS", '["10.0.0.0/8"]')
+    settings = Settings(_env_file=None)
+    assert settings.cors_origins == ["https://a.example"]
+    assert [str(network) for network in settings.metrics_allowed_networks] == ["10.0.0.0/8"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"), [('["k"', "starts like a JSON list but is not one"), ('["k", 1]', "strings only")]
+)
+def test_a_broken_json_list_refuses_to_start_with_a_message(monkeypatch, raw, message):
+    monkeypatch.setenv("ADMIN_API_KEYS", raw)
+    with pytest.raises(ValidationError, match=message) as error:
+        Settings(_env_file=None)
+    assert "admin_api_keys" in str(error.value)
+
+
+def test_redis_password_is_never_printed():
+    settings = Settings(_env_file=None, rate_limit_storage="redis://:s3cret@redis.internal:6379/0")
+    assert settings.rate_limit_storage.get_secret_value().startswith("redis://:s3cret@")
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.model_dump())
+
+
+def test_unknown_rate_limit_storage_is_refused():
+    with pytest.raises(ValidationError, match="memory:// or a redis://"):
+        Settings(_env_file=None, rate_limit_storage="mongodb://db")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::"}, "http://[::1]:8000"),
+        ({"host": "fd00::5"}, "http://[fd00::5]:8000"),
+        ({"public_url": "https://segments.example.com/"}, "https://segments.example.com"),
+        ({"public_url": ""}, "http://127.0.0.1:8000"),
+    ],
+)
+def test_base_url_is_the_public_url_or_host_and_port(overrides, expected):
+    assert Settings(_env_file=None, **overrides).base_url == expected
+
+
+@pytest.mark.parametrize("url", ["segments.example.com", "ftp://segments.example.com", "https://a.example/'; rm"])
+def test_public_url_must_be_an_absolute_http_url(url):
+    with pytest.raises(ValidationError, match="absolute http"):
+        Settings(_env_file=None, public_url=url)
