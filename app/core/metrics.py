@@ -173,6 +173,13 @@ class Metrics:
     model_load_seconds: Gauge
     model_active: Gauge
     rate_limited: Counter
+    log_dropped_rows: Counter
+    log_queue_rows: Gauge
+    model_serving_fallback: Gauge
+
+
+# Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
+LOG_DROP_REASONS = ("queue_full", "write_failed", "not_migrated", "stopped")
 
 
 def _build(folder: Path | None) -> Metrics:
@@ -212,6 +219,23 @@ def _build(folder: Path | None) -> Metrics:
             "model_active_info", "1 for the model version being served.", ["version"], multiprocess_mode="livemax"
         ),
         rate_limited=Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"]),
+        log_dropped_rows=Counter(
+            "prediction_log_dropped_rows_total",
+            "Prediction log rows lost (never written), by reason.",
+            ["reason"],
+        ),
+        # livesum: the rows every live worker holds; a dead worker's queue is gone with it.
+        log_queue_rows=Gauge(
+            "prediction_log_queue_rows",
+            "Prediction log rows waiting to be written (queued or held for a retry).",
+            multiprocess_mode="livesum",
+        ),
+        # livemax: 1 when any worker serves its last verified model because the active one cannot be loaded.
+        model_serving_fallback=Gauge(
+            "model_serving_fallback",
+            "1 while the last verified model is served because the ACTIVE pointer names one that cannot be loaded.",
+            multiprocess_mode="livemax",
+        ),
     )
 
 
@@ -236,6 +260,9 @@ def configure_metrics(settings: Settings) -> Metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
         values.ValueClass = values.MultiProcessValue()
     _metrics = _build(folder)
+    for reason in LOG_DROP_REASONS:
+        # Every reason exported from the start at 0, so a rate() or an alert sees the first drop as an increase.
+        _metrics.log_dropped_rows.labels(reason)
     logger.debug("metrics: %s", f"shared through {folder}" if folder else "in this process")
     return _metrics
 
@@ -316,6 +343,24 @@ def record_rate_limited(*, limit: str) -> None:
     """Count one request refused by a rate limit."""
     if _metrics is not None:
         _metrics.rate_limited.labels(limit).inc()
+
+
+def record_log_dropped(*, reason: str, rows: int) -> None:
+    """Count prediction log rows lost, by reason (one of LOG_DROP_REASONS)."""
+    if _metrics is not None:
+        _child(_metrics.log_dropped_rows, reason).inc(rows)
+
+
+def record_log_queue(rows: int) -> None:
+    """Publish how many prediction log rows wait to be written."""
+    if _metrics is not None:
+        _metrics.log_queue_rows.set(rows)
+
+
+def record_serving_fallback(reason: str | None) -> None:
+    """Set model_serving_fallback: 1 while serving the last verified model (`reason` says why), 0 otherwise."""
+    if _metrics is not None:
+        _metrics.model_serving_fallback.set(0 if reason is None else 1)
 
 
 def mark_worker_stopped() -> None:
