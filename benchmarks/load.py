@@ -3,6 +3,7 @@
 python benchmarks/load.py            full run: predict 60 s, batch 30 s, mix 30 s, then the faults (~7 minutes)
 python benchmarks/load.py --quick    the same at a few seconds each (~1 minute)
 python benchmarks/load.py --smoke    load scenarios only, 2 s each (the test suite's short form)
+python benchmarks/load.py --only log-outage    one fault scenario on its own (any mode's durations)
 
 Prints a table (scenario, figures, what held) and writes benchmarks/results/load.json and load.md.
 """
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.config import get_settings  # noqa: E402
+from app.db.session import create_db_engine  # noqa: E402
 from app.models.versions.store import VersionStore, model_exists  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import (  # noqa: E402
@@ -43,6 +45,7 @@ from tests.live_server import (  # noqa: E402
     worker_pids,
     workers_started,
 )
+from tests.postgres import PostgresServer, pg_tool  # noqa: E402
 from tests.small_disk import NoSmallDisk, fill_for_a_failing_save, small_disk  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -625,6 +628,95 @@ def fault_slow_clients(model_dir: Path, durations: Durations, workdir: Path) -> 
     )
 
 
+def _metric(url: str, name: str) -> float:
+    """The sum of a metric's samples in /metrics (the server lets loopback read it)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
+
+
+def _logged_requests(database_url: str) -> int:
+    """Distinct requests in the prediction log (a batch retried after an unanswered commit may land twice)."""
+    from sqlalchemy import text
+
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(DISTINCT request_id) FROM prediction_log"))
+    finally:
+        engine.dispose()
+
+
+def fault_log_outage(model_dir: Path, durations: Durations, workdir: Path) -> Row:
+    """PostgreSQL stopped under predict load: the log holds the rows and writes them when it is back."""
+    outage, lead = 2 * durations.fault, durations.fault / 2
+    name = f"fault: PostgreSQL stopped for {outage:.0f} s under predict load (prediction log)"
+    initdb, pg_ctl = pg_tool("initdb"), pg_tool("pg_ctl")
+    if not (initdb and pg_ctl):
+        return Row(name, 0, None, None, None, 0, 0, False, "not run: PostgreSQL (initdb, pg_ctl) is not installed")
+    database = PostgresServer(initdb, pg_ctl)
+    try:
+        database.start()
+        url = database.create_database()
+        with server(model_dir, workdir / "log-outage.log", DATABASE_URL=url) as app:
+            # Requests before the load are logged too: they are counted out of the figure.
+            wait_for(lambda: _metric(app.url, "prediction_log_queue_rows") == 0, 30)
+            logged_before = _logged_requests(url)
+            dropped_before = _metric(app.url, "prediction_log_dropped_rows_total")
+            peak, sampling = [0.0], threading.Event()
+
+            def sample_queue() -> None:
+                while not sampling.wait(0.5):
+                    peak[0] = max(peak[0], _metric(app.url, "prediction_log_queue_rows"))
+
+            sampler = threading.Thread(target=sample_queue)
+            sampler.start()
+            predict = [Call(1, "POST", "/api/v1/predict", SINGLE)]
+            with Background(app.url, predict, connections=8, seconds=outage + 2 * lead) as load:
+                time.sleep(lead)
+                database.stop()
+                stopped = time.monotonic()
+                time.sleep(outage)
+                database.start()
+                down = time.monotonic() - stopped
+            drained = wait_for(lambda: _metric(app.url, "prediction_log_queue_rows") == 0, 60)
+            sampling.set()
+            sampler.join(timeout=30)
+            dropped = _metric(app.url, "prediction_log_dropped_rows_total") - dropped_before
+            logged = _logged_requests(url) - logged_before
+    finally:
+        database.remove()
+    stats = load.stats
+    answered = stats.answered.get("/api/v1/predict", 0)
+    lost = answered - logged
+    share = lost / answered if answered else 1.0
+    return _row(
+        name,
+        stats,
+        held=stats.non_2xx == 0 and stats.failed == 0 and share <= 0.01 and dropped == lost and drained is not None,
+        note=f"database down {down:.1f} s; {answered:,} predictions answered, {logged:,} logged, {lost:,} lost "
+        f"({share:.2%}; target ≤ 1%); prediction_log_dropped_rows_total +{dropped:.0f}; queue peak {peak[0]:,.0f} "
+        f"of {get_settings().prediction_log_queue_rows:,} rows, empty {drained or 0:.1f} s after the load "
+        "stopped",
+        answered=answered,
+        logged=logged,
+        lost=lost,
+        dropped_metric=dropped,
+        queue_peak=peak[0],
+    )
+
+
+# Fault scenarios that `--only` can run on their own.
+SINGLE_FAULTS = {"log-outage": fault_log_outage}
+
+
 def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
     """Every fault scenario, each on its own server."""
     return [
@@ -634,6 +726,7 @@ def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
         fault_read_only(model_dir, durations, workdir),
         fault_full_disk(model_dir, durations, workdir),
         fault_slow_clients(model_dir, durations, workdir),
+        fault_log_outage(model_dir, durations, workdir),
     ]
 
 
@@ -661,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_const", const="quick", dest="mode")
     group.add_argument("--smoke", action="store_const", const="smoke", dest="mode")
+    parser.add_argument("--only", choices=sorted(SINGLE_FAULTS), help="run this fault scenario alone")
     parser.add_argument("--model-dir", type=Path, default=None, help="trained model (default: MODEL_DIR)")
     parser.add_argument("--output", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args(argv)
@@ -672,9 +766,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        rows = load_scenarios(model_dir, durations, workdir)
-        if durations.faults:
-            rows += faults(model_dir, durations, workdir)
+        if args.only:
+            rows = [SINGLE_FAULTS[args.only](model_dir, durations, workdir)]
+        else:
+            rows = load_scenarios(model_dir, durations, workdir)
+            if durations.faults:
+                rows += faults(model_dir, durations, workdir)
     report = table(rows)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
