@@ -30,7 +30,7 @@ import orjson
 
 from app.core.metrics import record_log_dropped, record_log_queue
 from app.models.model import Scores, SegmentationModel
-from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning
+from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -411,17 +411,13 @@ class PredictionLogWriter:
 
     def _insert(self, statement: str, batch: list[tuple]) -> str | None:
         """Insert one batch: None when written, "retry" when the database is away, "drop" when it refused the rows."""
-        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-        from sqlalchemy.exc import TimeoutError as PoolTimeout
+        from sqlalchemy.exc import SQLAlchemyError
 
         try:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
         except SQLAlchemyError as exc:
-            away = isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
-                isinstance(exc, DBAPIError) and exc.connection_invalidated
-            )
-            if away:
+            if database_away(exc):
                 # The name only: a driver's message can hold the database URL.
                 self._failed(f"writing failed ({type(exc).__name__})", self.pending)
                 return "retry"

@@ -38,6 +38,16 @@ class ThrottledWarning:
         self.logger.warning(message(total))
 
 
+def database_away(exc: Exception) -> bool:
+    """Whether a database error is one a retry may fix: the database unreachable or slow, not the statement."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 class LossTally:
     """Things lost, counted by reason from any thread, and logged as a running total at most once per interval.
 
