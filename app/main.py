@@ -18,7 +18,7 @@ from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.logging import configure_logging
-from app.core.metrics import configure_metrics, mark_worker_stopped, record_model_loaded
+from app.core.metrics import configure_metrics, mark_worker_stopped, record_model_loaded, record_serving_fallback
 from app.core.middleware import (
     CompressionMiddleware,
     ErrorShapeMiddleware,
@@ -65,6 +65,7 @@ def _lifespan(settings: Settings):
             processed_dir=settings.processed_dir,
             signing_key=settings.signing_key,
             on_change=_publish_model,
+            on_fallback=record_serving_fallback,
         )
         # No address: the app cannot know it (`uvicorn main:app --port 9000` ignores PORT), and uvicorn logs its own.
         logger.info(

@@ -4,6 +4,7 @@ python benchmarks/load.py            full run: predict 60 s, batch 30 s, mix 30 
 python benchmarks/load.py --quick    the same at a few seconds each (~1 minute)
 python benchmarks/load.py --smoke    load scenarios only, 2 s each (the test suite's short form)
 python benchmarks/load.py --only frozen-redis    one scenario alone, at the full run's durations
+python benchmarks/load.py --only log-outage      the same for the PostgreSQL outage
 
 Prints a table (scenario, figures, what held) and writes benchmarks/results/load.json and load.md.
 """
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.config import get_settings  # noqa: E402
+from app.db.session import create_db_engine  # noqa: E402
 from app.models.versions.store import VersionStore, model_exists  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import (  # noqa: E402
@@ -46,6 +48,7 @@ from tests.live_server import (  # noqa: E402
     worker_pids,
     workers_started,
 )
+from tests.postgres import PostgresServer, pg_tool  # noqa: E402
 from tests.small_disk import NoSmallDisk, fill_for_a_failing_save, small_disk  # noqa: E402
 from tests.tools import redis_process  # noqa: E402
 
@@ -629,15 +632,87 @@ def fault_slow_clients(model_dir: Path, durations: Durations, workdir: Path) -> 
     )
 
 
-def _gauge(url: str, name: str) -> float | None:
-    """One unlabelled sample of the server's /metrics (read from 127.0.0.1, which needs no key), None if absent."""
+def _metric(url: str, name: str) -> float:
+    """The sum of a metric's samples in /metrics (the server lets loopback read it)."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name:
-                return sample.value
-    return None
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
+
+
+def _logged_requests(database_url: str) -> int:
+    """Distinct requests in the prediction log (a batch retried after an unanswered commit may land twice)."""
+    from sqlalchemy import text
+
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(DISTINCT request_id) FROM prediction_log"))
+    finally:
+        engine.dispose()
+
+
+def fault_log_outage(model_dir: Path, durations: Durations, workdir: Path) -> Row:
+    """PostgreSQL stopped under predict load: the log holds the rows and writes them when it is back."""
+    outage, lead = 2 * durations.fault, durations.fault / 2
+    name = f"fault: PostgreSQL stopped for {outage:.0f} s under predict load (prediction log)"
+    initdb, pg_ctl = pg_tool("initdb"), pg_tool("pg_ctl")
+    if not (initdb and pg_ctl):
+        return Row(name, 0, None, None, None, 0, 0, False, "not run: PostgreSQL (initdb, pg_ctl) is not installed")
+    database = PostgresServer(initdb, pg_ctl)
+    try:
+        database.start()
+        url = database.create_database()
+        with server(model_dir, workdir / "log-outage.log", DATABASE_URL=url) as app:
+            # Requests before the load are logged too: they are counted out of the figure.
+            wait_for(lambda: _metric(app.url, "prediction_log_queue_rows") == 0, 30)
+            logged_before = _logged_requests(url)
+            dropped_before = _metric(app.url, "prediction_log_dropped_rows_total")
+            peak, sampling = [0.0], threading.Event()
+
+            def sample_queue() -> None:
+                while not sampling.wait(0.5):
+                    peak[0] = max(peak[0], _metric(app.url, "prediction_log_queue_rows"))
+
+            sampler = threading.Thread(target=sample_queue)
+            sampler.start()
+            predict = [Call(1, "POST", "/api/v1/predict", SINGLE)]
+            with Background(app.url, predict, connections=8, seconds=outage + 2 * lead) as load:
+                time.sleep(lead)
+                database.stop()
+                stopped = time.monotonic()
+                time.sleep(outage)
+                database.start()
+                down = time.monotonic() - stopped
+            drained = wait_for(lambda: _metric(app.url, "prediction_log_queue_rows") == 0, 60)
+            sampling.set()
+            sampler.join(timeout=30)
+            dropped = _metric(app.url, "prediction_log_dropped_rows_total") - dropped_before
+            logged = _logged_requests(url) - logged_before
+    finally:
+        database.remove()
+    stats = load.stats
+    answered = stats.answered.get("/api/v1/predict", 0)
+    lost = answered - logged
+    share = lost / answered if answered else 1.0
+    return _row(
+        name,
+        stats,
+        held=stats.non_2xx == 0 and stats.failed == 0 and share <= 0.01 and dropped == lost and drained is not None,
+        note=f"database down {down:.1f} s; {answered:,} predictions answered, {logged:,} logged, {lost:,} lost "
+        f"({share:.2%}; target ≤ 1%); prediction_log_dropped_rows_total +{dropped:.0f}; queue peak {peak[0]:,.0f} "
+        f"of {get_settings().prediction_log_queue_rows:,} rows, empty {drained or 0:.1f} s after the load "
+        "stopped",
+        answered=answered,
+        logged=logged,
+        lost=lost,
+        dropped_metric=dropped,
+        queue_peak=peak[0],
+    )
 
 
 CIRCUIT_GAUGE = "rate_limit_storage_circuit_open"
@@ -657,17 +732,17 @@ def fault_frozen_redis(model_dir: Path, durations: Durations, workdir: Path) -> 
         drive(app.url, [predict], connections=16, seconds=2, max_requests=2_000)
         url = f"{app.url}/api/v1/predict"
         healthy = run_load(url, SINGLE, connections=16, seconds=durations.fault)
-        closed_before = _gauge(app.url, CIRCUIT_GAUGE)
+        closed_before = _metric(app.url, CIRCUIT_GAUGE)
         redis.send_signal(signal.SIGSTOP)
         try:
             frozen = run_load(url, SINGLE, connections=16, seconds=durations.fault)
-            open_during = _gauge(app.url, CIRCUIT_GAUGE)
+            open_during = _metric(app.url, CIRCUIT_GAUGE)
         finally:
             redis.send_signal(signal.SIGCONT)
 
         def closed_again() -> bool:
             drive(app.url, [predict], connections=1, seconds=0.2, max_requests=5)  # a probe, once the delay is over
-            return _gauge(app.url, CIRCUIT_GAUGE) == 0
+            return _metric(app.url, CIRCUIT_GAUGE) == 0
 
         recovered = wait_for(closed_again, 60)
         log = (workdir / "frozen-redis.log").read_text()
@@ -700,7 +775,7 @@ def fault_frozen_redis(model_dir: Path, durations: Durations, workdir: Path) -> 
 
 
 # Scenarios that `--only NAME` runs alone, for a figure without the whole suite.
-SINGLE_SCENARIOS = {"frozen-redis": fault_frozen_redis}
+SINGLE_SCENARIOS = {"frozen-redis": fault_frozen_redis, "log-outage": fault_log_outage}
 
 
 def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
@@ -713,6 +788,7 @@ def faults(model_dir: Path, durations: Durations, workdir: Path) -> list[Row]:
         fault_full_disk(model_dir, durations, workdir),
         fault_slow_clients(model_dir, durations, workdir),
         fault_frozen_redis(model_dir, durations, workdir),
+        fault_log_outage(model_dir, durations, workdir),
     ]
 
 

@@ -36,12 +36,13 @@ async def livez() -> dict:
     response_model=ReadinessResponse,
     summary="Readiness",
     description="200 when a model is loaded and its artifacts verified, so traffic can be sent; 503 with the "
-    "reason otherwise.",
+    "reason otherwise. A worker that loaded a verified model keeps serving it when the ACTIVE pointer later names "
+    "a version that cannot be loaded: it stays 200, with `details.degraded` saying what is wrong.",
     responses={503: {"model": ReadinessResponse, "description": "No verified model is loaded; `reason` says why."}},
 )
 @router.head("/readyz", include_in_schema=False)
 async def readyz(registry: RegistryDep) -> JSONResponse:
-    """Whether to send traffic: a model is loaded and verified (503 with the reason otherwise)."""
+    """Whether to send traffic: a verified model is loaded (503 with the reason only when none ever was)."""
     return JSONResponse(readiness_report(registry), status_code=200 if registry.ready else 503)
 
 

@@ -174,6 +174,13 @@ class Metrics:
     model_active: Gauge
     rate_limited: Counter
     rate_limit_circuit_open: Gauge
+    log_dropped_rows: Counter
+    log_queue_rows: Gauge
+    model_serving_fallback: Gauge
+
+
+# Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
+LOG_DROP_REASONS = ("queue_full", "write_failed", "not_migrated", "stopped", "spool_full")
 
 
 def _build(folder: Path | None) -> Metrics:
@@ -219,6 +226,23 @@ def _build(folder: Path | None) -> Metrics:
             "1 while the rate-limit storage (Redis) is out of reach and left alone: predictions are not limited.",
             multiprocess_mode="livemax",
         ),
+        log_dropped_rows=Counter(
+            "prediction_log_dropped_rows_total",
+            "Prediction log rows lost (never written), by reason.",
+            ["reason"],
+        ),
+        # livesum: the rows every live worker holds; a dead worker's queue is gone with it.
+        log_queue_rows=Gauge(
+            "prediction_log_queue_rows",
+            "Prediction log rows waiting to be written (queued or held for a retry).",
+            multiprocess_mode="livesum",
+        ),
+        # livemax: 1 when any worker serves its last verified model because the active one cannot be loaded.
+        model_serving_fallback=Gauge(
+            "model_serving_fallback",
+            "1 while the last verified model is served because the ACTIVE pointer names one that cannot be loaded.",
+            multiprocess_mode="livemax",
+        ),
     )
 
 
@@ -243,6 +267,9 @@ def configure_metrics(settings: Settings) -> Metrics:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
         values.ValueClass = values.MultiProcessValue()
     _metrics = _build(folder)
+    for reason in LOG_DROP_REASONS:
+        # Every reason exported from the start at 0, so a rate() or an alert sees the first drop as an increase.
+        _metrics.log_dropped_rows.labels(reason)
     logger.debug("metrics: %s", f"shared through {folder}" if folder else "in this process")
     return _metrics
 
@@ -329,6 +356,24 @@ def record_rate_limit_circuit(*, is_open: bool) -> None:
     """Publish whether this worker's circuit to the rate-limit storage is open."""
     if _metrics is not None:
         _metrics.rate_limit_circuit_open.set(1 if is_open else 0)
+
+
+def record_log_dropped(*, reason: str, rows: int) -> None:
+    """Count prediction log rows lost, by reason (one of LOG_DROP_REASONS)."""
+    if _metrics is not None:
+        _child(_metrics.log_dropped_rows, reason).inc(rows)
+
+
+def record_log_queue(rows: int) -> None:
+    """Publish how many prediction log rows wait to be written."""
+    if _metrics is not None:
+        _metrics.log_queue_rows.set(rows)
+
+
+def record_serving_fallback(reason: str | None) -> None:
+    """Set model_serving_fallback: 1 while serving the last verified model (`reason` says why), 0 otherwise."""
+    if _metrics is not None:
+        _metrics.model_serving_fallback.set(0 if reason is None else 1)
 
 
 def mark_worker_stopped() -> None:

@@ -34,12 +34,25 @@ class HealthResponse(BaseModel):
         None, description="True when the active model was trained automatically on the bundled synthetic data."
     )
     artifacts_signed: bool | None = Field(None, description="Whether the active model's artifacts are signed.")
+    degraded: str | None = Field(
+        None,
+        description="Set while the last verified model is served because the ACTIVE pointer names a version that "
+        "cannot be loaded: what is wrong.",
+    )
 
 
 class LivenessResponse(BaseModel):
     """The process is up."""
 
     status: Literal["alive"]
+
+
+class ReadinessDetails(BaseModel):
+    """What a ready service would have operators know."""
+
+    degraded: str = Field(
+        description="Why the last verified model is served rather than the version the ACTIVE pointer names."
+    )
 
 
 class ReadinessResponse(BaseModel):
@@ -50,3 +63,6 @@ class ReadinessResponse(BaseModel):
     status: Literal["ready", "not_ready"]
     model_version: str | None
     reason: str | None
+    details: ReadinessDetails | None = Field(
+        None, description="Present while the service is ready but degraded: `degraded` says why."
+    )

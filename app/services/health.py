@@ -16,13 +16,18 @@ def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> d
         "reason": registry.reason,
         "auto_trained": bool(registry.active.info.get("auto_trained")) if registry.active else None,
         "artifacts_signed": bool(registry.active.info.get("signed")) if registry.active else None,
+        "degraded": registry.degraded,
     }
 
 
 def readiness_report(registry: ModelRegistry) -> dict[str, Any]:
-    """Ready with the model version when a verified model is loaded, else not ready with the reason."""
-    return {
+    """Ready with the model version (and why it is a fallback, if it is), or not ready with the reason."""
+    report: dict[str, Any] = {
         "status": "ready" if registry.ready else "not_ready",
         "model_version": registry.active.version if registry.active else None,
         "reason": registry.reason,
     }
+    degraded = registry.degraded  # read once: a poll may clear it meanwhile
+    if degraded is not None:
+        report["details"] = {"degraded": degraded}
+    return report

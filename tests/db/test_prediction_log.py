@@ -3,16 +3,20 @@
 import csv
 import io
 import logging
+import sqlite3
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
 from app.services.monitoring.prediction_log import log_counters
 from tests.db.reading import read_all
+from tests.live_server import wait_for
 from tests.services.test_scoring import BAD_FILE, HEADER
 
+METRICS_KEY = "log-metrics-key"
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
 
 
@@ -69,7 +73,7 @@ def test_logging_off_serves_and_writes_nothing(client_for, database_url):
     assert client.app.state.prediction_log is None
 
 
-def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(client_for, postgres, caplog):
+def test_database_down_mid_run_rows_are_held_and_written_when_it_is_back(client_for, postgres, caplog):
     url = postgres.create_database()
     client = client_for(database_url=url)
     writer = client.app.state.prediction_log
@@ -83,7 +87,7 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
         with caplog.at_level(logging.WARNING, logger="app.services.monitoring.prediction_log"):
             statuses = [client.post("/api/v1/predict", json=CUSTOMERS[i % 2]).status_code for i in range(30)]
             batch = client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10})
-            assert writer.flush()
+            assert writer.flush(timeout=1.5) is False  # held for a retry, neither written nor dropped
             drift = client.get("/api/v1/monitoring/drift")
     finally:
         postgres.start()
@@ -91,23 +95,27 @@ def test_database_down_mid_run_predictions_answer_and_dropped_rows_are_counted(c
     assert batch.status_code == 200
     assert drift.status_code == 503
     assert drift.json()["type"] == "database_unavailable"
-    assert writer.dropped == 50
-    assert log_counters()["dropped"] - before == 50
-    warnings = [r for r in caplog.records if "prediction log dropped" in r.getMessage()]
-    assert len(warnings) == 1  # at most one warning a minute, however many writes failed
+    assert writer.dropped == 0
+    assert log_counters()["dropped"] == before
+    assert writer.pending == 50
+    warnings = [r.getMessage() for r in caplog.records if "held for a retry" in r.getMessage()]
+    assert len(warnings) == 1  # at most one warning a minute, however many attempts failed
+    assert "OperationalError" in warnings[0] and "postgres" not in warnings[0]
 
-    # Back up: new rows land again.
+    # Back up: the held rows land (within the back-off cap), then new ones.
+    assert writer.flush(timeout=30)
     assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
     assert writer.flush()
+    assert (writer.written, writer.dropped) == (52, 0)
     engine = create_db_engine(url)
     try:
         with engine.connect() as connection:
-            assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 2
+            assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 52
     finally:
         engine.dispose()
 
 
-def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_for, postgres, monkeypatch):
+def test_database_down_at_start_up_serves_then_migrates_and_writes_the_held_rows(client_for, postgres, monkeypatch):
     import app.services.monitoring.workers as workers
 
     monkeypatch.setattr(workers, "MIGRATION_RETRY_SECONDS", 0.0)
@@ -117,14 +125,52 @@ def test_database_down_at_start_up_serves_then_migrates_when_it_is_back(client_f
         client = client_for(database_url=url)
         writer = client.app.state.prediction_log
         assert [client.post("/api/v1/predict", json=CUSTOMERS[0]).status_code for _ in range(5)] == [200] * 5
-        assert writer.flush()
-        assert writer.dropped == 5
+        assert writer.flush(timeout=1.0) is False
+        assert (writer.pending, writer.dropped) == (5, 0)
     finally:
         postgres.start()
     assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
+    assert writer.flush(timeout=30)
+    assert (writer.written, writer.dropped) == (6, 0)
+    assert [row.segment_name for row in _rows(url)] == ["VIP / Whale"] * 5 + ["Budget Conscious"]
+
+
+def _metric(client, name: str, **labels: str) -> float:
+    """One sample of /metrics, 0 when it is not there."""
+    response = client.get("/metrics", headers={"X-API-Key": METRICS_KEY})
+    assert response.status_code == 200
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_dropped_rows_and_the_queue_are_exported_in_metrics(client_for, tmp_path):
+    from sqlalchemy import event
+
+    client = client_for(
+        database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", prediction_log_queue_rows=25, admin_api_keys=[METRICS_KEY]
+    )
+    writer = client.app.state.prediction_log
     assert writer.flush()
-    assert writer.written == 1
-    assert [(row.source, row.segment_name) for row in _rows(url)] == [("single", "Budget Conscious")]
+    before = _metric(client, "prediction_log_dropped_rows_total", reason="queue_full")
+    assert _metric(client, "prediction_log_dropped_rows_total", reason="write_failed") >= 0
+
+    def down(connection, cursor, statement, *args) -> None:
+        if statement.startswith("INSERT"):
+            raise sqlite3.OperationalError("unable to open database file")
+
+    event.listen(client.app.state.db_engine, "before_cursor_execute", down)
+    assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10}).status_code == 200
+    assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 3}).status_code == 200
+    assert wait_for(lambda: _metric(client, "prediction_log_queue_rows") == 20, 10) is not None
+    assert _metric(client, "prediction_log_dropped_rows_total", reason="queue_full") - before == 6
+
+    event.remove(client.app.state.db_engine, "before_cursor_execute", down)
+    assert writer.flush(timeout=30)
+    assert wait_for(lambda: _metric(client, "prediction_log_queue_rows") == 0, 10) is not None
+    assert writer.drops == {"queue_full": 6}
 
 
 def _customer_file(good: int, bad_lines: list[str]) -> str:

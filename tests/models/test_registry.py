@@ -1,6 +1,8 @@
 """The registry and the store: versions, the active pointer, history, rollback, deletion, races with savers."""
 
+import errno
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -18,6 +20,8 @@ from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, load_model
 from app.utils import hashing
 
+REGISTRY_LOGGER = "app.models.versions.registry"
+
 
 def _open(root: Path) -> ModelRegistry:
     return ModelRegistry.open(root, auto_train=False, data_path=Path("unused"), processed_dir=Path("unused"))
@@ -34,19 +38,128 @@ def test_registry_lists_versions_newest_first_with_the_active_flag(two_versions)
 def test_every_change_of_the_served_model_is_reported_in_order(two_versions):
     root, first, second = two_versions
     changes: list[tuple[str | None, str | None]] = []
+    fallbacks: list[str | None] = []
     registry = ModelRegistry.open(
         root,
         auto_train=False,
         data_path=Path("unused"),
         processed_dir=Path("unused"),
         on_change=lambda version, previous, seconds: changes.append((version, previous)),
+        on_fallback=fallbacks.append,
     )
     # Activated by another worker: this one learns of it from the pointer, as its poller does.
     VersionStore(root).activate(second, reason="test", key="")
     assert registry.refresh() is True
     (root / "ACTIVE").unlink()
     registry.refresh()
-    assert changes == [(first, None), (second, first), (None, second)]
+    VersionStore(root).activate(first, reason="back", key="")
+    registry.refresh()
+    # The pointer gone is no change of the served model: the last verified one answered until `first` loaded.
+    assert changes == [(first, None), (second, first), (first, second)]
+    assert len(fallbacks) == 2 and "no model version is active" in fallbacks[0] and fallbacks[1] is None
+
+
+def _write_pointer(root: Path, content: str) -> None:
+    """Replace ACTIVE by hand, as an operator or a broken deployment script might."""
+    (root / "ACTIVE.tmp").write_text(content)
+    os.replace(root / "ACTIVE.tmp", root / "ACTIVE")
+
+
+def _bad_pointer(root: Path, second: str, kind: str) -> str:
+    """Point ACTIVE at something that cannot be served; return words the reason must hold."""
+    if kind == "unknown":
+        _write_pointer(root, "20990101.000000-nothere\n")
+        return "'20990101.000000-nothere' is not on disk"
+    if kind == "empty":
+        _write_pointer(root, "")
+        return "no model version is active"
+    if kind == "traversing":
+        _write_pointer(root, "../../etc\n")
+        return "'../../etc' is not on disk"
+    if kind == "tampered":
+        with (root / second / "kmeans_model.pkl").open("ab") as handle:
+            handle.write(b"tampered")
+        _write_pointer(root, f"{second}\n")
+        return "kmeans_model.pkl does not match"
+    (root / "ACTIVE").unlink()
+    return "no model version is active"
+
+
+@pytest.mark.parametrize("kind", ["unknown", "empty", "traversing", "tampered", "missing"])
+def test_bad_pointer_keeps_the_last_verified_model_degraded(two_versions, kind, caplog):
+    root, first, second = two_versions
+    fallbacks: list[str | None] = []
+    registry = ModelRegistry.open(
+        root, auto_train=False, data_path=Path("x"), processed_dir=Path("x"), on_fallback=fallbacks.append
+    )
+    words = _bad_pointer(root, second, kind)
+    with caplog.at_level(logging.ERROR, logger=REGISTRY_LOGGER):
+        assert registry.refresh() is True
+        assert registry.refresh() is False  # unchanged: a stat only, nothing logged again
+    assert registry.ready
+    assert registry.get().version == first
+    assert registry.reason is None
+    assert words in registry.degraded and f"serving the last verified version {first}" in registry.degraded
+    assert len(fallbacks) == 1 and fallbacks[0] == registry.degraded
+    errors = [r.getMessage() for r in caplog.records if r.name == REGISTRY_LOGGER and r.levelno >= logging.ERROR]
+    assert errors == [f"the ACTIVE pointer cannot be served: {registry.degraded}"]
+
+
+def test_pointer_fixed_ends_the_fallback(two_versions):
+    root, _, second = two_versions
+    fallbacks: list[str | None] = []
+    registry = ModelRegistry.open(
+        root, auto_train=False, data_path=Path("x"), processed_dir=Path("x"), on_fallback=fallbacks.append
+    )
+    _bad_pointer(root, second, "traversing")
+    registry.refresh()
+    _write_pointer(root, f"{second}\n")
+    assert registry.refresh() is True
+    assert registry.get().version == second
+    assert registry.degraded is None
+    assert fallbacks[-1] is None
+
+
+def test_transient_read_error_in_a_poll_never_drops_the_model_and_is_retried(two_versions, monkeypatch):
+    root, first, second = two_versions
+    registry = _open(root)
+    VersionStore(root).activate(second, reason="another worker")
+    real_load = VersionStore.load
+
+    def flaky(self, version):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(VersionStore, "load", flaky)
+    registry.refresh()
+    assert registry.get().version == first
+    assert "could not be read: Input/output error" in registry.degraded
+    assert registry.refresh() is True  # tried again though the pointer has not changed
+
+    def unreadable_pointer(self):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(VersionStore, "active_version", unreadable_pointer)
+    registry.refresh()
+    assert registry.get().version == first
+    assert "could not be read: Permission denied" in registry.degraded
+
+    monkeypatch.undo()
+    assert VersionStore.load is real_load
+    # The pointer has not changed since the failed polls, and still the next poll loads it.
+    assert registry.refresh() is True
+    assert registry.get().version == second
+    assert registry.degraded is None
+
+
+def test_bad_pointer_at_start_up_means_not_ready(two_versions):
+    root, _, _ = two_versions
+    _write_pointer(root, "../../etc\n")
+    registry = _open(root)
+    assert not registry.ready
+    assert registry.degraded is None
+    assert "'../../etc' is not on disk" in registry.reason
+    with pytest.raises(ModelNotReady):
+        registry.get()
 
 
 def test_get_serves_active_and_loads_other_versions(two_versions):

@@ -1,14 +1,19 @@
-"""The prediction log writer on its own: a bounded queue that drops and counts, sampling, retention."""
+"""The prediction log writer on its own: a bounded queue that retries, drops by reason, sampling, retention."""
 
+import logging
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import event, func, insert, select
 
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
 from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters
+from tests.live_server import wait_for
 
 
 def chunk(rows: int, *, created_at: datetime | None = None) -> LogChunk:
@@ -36,6 +41,7 @@ def test_full_queue_drops_and_counts_without_blocking(tmp_path):
         writer.submit(chunk(4))
     assert writer.pending == 8
     assert writer.dropped == 4
+    assert writer.drops == {"queue_full": 4}
     after = log_counters()
     assert after["dropped"] - before["dropped"] == 4
     assert after["queued"] - before["queued"] == 8
@@ -78,3 +84,162 @@ def test_retention_deletes_only_rows_older_than_the_setting(tmp_path):
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 2
     engine.dispose()
+
+
+class Outage:
+    """Makes every write to the log fail as the database would, while `down`; counts the attempts."""
+
+    def __init__(self, engine, error: type[Exception] = sqlite3.OperationalError) -> None:
+        self.down = True
+        self.error = error
+        self.attempts = 0
+        self.backoffs: list[float] = []
+        self.writer: PredictionLogWriter | None = None
+        self.failed = threading.Event()
+        event.listen(engine, "before_cursor_execute", self._execute)
+
+    def _execute(self, connection, cursor, statement: str, *args) -> None:
+        if not statement.startswith("INSERT"):
+            return  # the writer's retention run
+        self.attempts += 1
+        if self.writer is not None:
+            self.backoffs.append(self.writer.backoff)
+        if self.down:
+            if self.attempts >= 3:
+                self.failed.set()
+            raise self.error("unable to open database file")
+
+
+def _count(url: str) -> int:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(PredictionLog))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def migrated(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    upgrade_database(url)
+    return url
+
+
+def test_write_failing_holds_rows_and_writes_them_when_the_database_is_back(migrated):
+    engine = create_db_engine(migrated)
+    outage = Outage(engine)
+    writer = PredictionLogWriter(
+        engine, max_rows=1_000, flush_interval=0.01, retry_seconds=0.01, max_retry_seconds=0.02
+    )
+    writer.start()
+    for _ in range(3):
+        writer.submit(chunk(100))
+    assert outage.failed.wait(10)
+    assert writer.dropped == 0
+    assert writer.pending == 300
+    assert writer.flush(timeout=0.05) is False  # held for a retry, not written nor dropped
+
+    outage.down = False
+    assert writer.flush()
+    writer.stop()
+    assert writer.written == 300
+    assert writer.dropped == 0
+    assert _count(migrated) == 300
+
+
+def test_write_failing_backs_off_exponentially_up_to_the_cap(migrated):
+    engine = create_db_engine(migrated)
+    outage = Outage(engine)
+    writer = PredictionLogWriter(
+        engine, max_rows=1_000, flush_interval=0.001, retry_seconds=0.001, max_retry_seconds=0.008
+    )
+    outage.writer = writer
+    writer.start()
+    writer.submit(chunk(5))
+    while len(outage.backoffs) < 7:
+        assert outage.failed.wait(10)
+        writer.flush(timeout=0.01)
+    writer.stop()
+    # The back-off each attempt waited out: none before the first, then doubling until the cap.
+    assert outage.backoffs[:7] == [0.0, 0.001, 0.002, 0.004, 0.008, 0.008, 0.008]
+
+
+def test_rows_past_the_bound_are_dropped_as_queue_full_while_failed_rows_are_held(migrated):
+    engine = create_db_engine(migrated)
+    outage = Outage(engine)
+    writer = PredictionLogWriter(engine, max_rows=250, flush_interval=0.01, retry_seconds=0.01, max_retry_seconds=0.02)
+    writer.start()
+    writer.submit(chunk(200))
+    assert outage.failed.wait(10)
+    # The 200 held for a retry still count against the bound.
+    writer.submit(chunk(40))
+    writer.submit(chunk(40))
+    assert writer.pending == 240
+    assert writer.drops == {"queue_full": 40}
+    outage.down = False
+    assert writer.flush()
+    writer.stop()
+    assert (writer.written, writer.dropped) == (240, 40)
+    assert _count(migrated) == 240
+
+
+def test_rows_the_database_refuses_are_dropped_as_write_failed_and_the_queue_goes_on(migrated):
+    engine = create_db_engine(migrated)
+    outage = Outage(engine, error=sqlite3.IntegrityError)
+    writer = PredictionLogWriter(engine, max_rows=10_000, flush_interval=0.01)
+    writer.submit(chunk(10))
+    writer.start()
+    assert writer.flush()
+    outage.down = False
+    writer.submit(chunk(7))
+    assert writer.flush()
+    writer.stop()
+    assert writer.drops == {"write_failed": 10}
+    assert writer.written == 7
+    assert _count(migrated) == 7
+
+
+@pytest.mark.parametrize("migrated_before", [True, False])
+def test_stop_with_the_database_away_drops_what_is_held_by_reason(tmp_path, migrated_before):
+    class Preparation:
+        ready = migrated_before
+
+        def ensure(self) -> bool:
+            return self.ready
+
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    outage = Outage(engine)
+    writer = PredictionLogWriter(engine, max_rows=1_000, database=Preparation(), flush_interval=0.01)
+    writer.start()
+    writer.submit(chunk(30))
+    assert writer.flush(timeout=0.2) is False
+    writer.stop()
+    writer.submit(chunk(2))
+    expected = {"write_failed": 30} if migrated_before else {"not_migrated": 30}
+    assert writer.drops == expected | {"stopped": 2}
+    assert writer.pending == 0
+    assert outage.attempts >= (1 if migrated_before else 0)
+
+
+def test_drops_are_logged_with_the_running_total(migrated, caplog):
+    writer = PredictionLogWriter(create_db_engine(migrated), max_rows=10, flush_interval=0.01, report_interval=3_600)
+    writer.start()
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "rows dropped" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="app.services.monitoring.prediction_log"):
+        writer.submit(chunk(20))
+        assert wait_for(lines, 10) is not None
+        writer.submit(chunk(30))
+        writer.stop()
+    # The first drop at once; the later one, within the interval, when the writer stops.
+    assert lines() == [
+        "prediction log rows dropped (predictions are still served): 20 since the last report, 20 since start "
+        "(queue_full 20)",
+        "prediction log rows dropped (predictions are still served): 30 since the last report, 50 since start "
+        "(queue_full 50)",
+    ]

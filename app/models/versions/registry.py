@@ -1,4 +1,10 @@
-"""The models the service can serve: the versions on disk, the active one, and why none is ready."""
+"""The models the service can serve: the versions on disk, the active one, and why none is ready.
+
+Once a verified model is loaded, a worker keeps serving it until another one is loaded and verified: a pointer
+that names an unknown, empty, malformed or tampered version, or a read that fails, leaves the worker serving the
+last verified model, degraded (`degraded` says why). It tries again when the pointer changes, and at every poll
+after a read error (which may be transient: a network volume's hiccup).
+"""
 
 import asyncio
 import logging
@@ -28,12 +34,18 @@ class ModelRegistry:
     store: VersionStore
     active: SegmentationModel | None = None
     reason: str | None = None
+    # Why the active pointer is not what is served, while the last verified model is served instead.
+    degraded: str | None = None
     load_seconds: float | None = None
     started_at: float = field(default_factory=time.monotonic)
-    # Told of every change of the served model, in order: (version or None when not ready, the previous version,
-    # load seconds). The app publishes it as metrics; this layer knows nothing of them.
+    # Told of every change of the served model, in order: (version, the previous version, load seconds). The app
+    # publishes it as metrics; this layer knows nothing of them.
     on_change: Callable[[str | None, str | None, float | None], None] | None = None
+    # Told when serving the last verified model starts (with why) and ends (None), for the same purpose.
+    on_fallback: Callable[[str | None], None] | None = None
     _stamp: tuple[int, int, int] | None = None
+    # The last load failed to read the folder: the next poll tries again though the pointer has not changed.
+    _read_failed: bool = False
     _cache: "OrderedDict[str, SegmentationModel]" = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,9 +117,10 @@ class ModelRegistry:
         processed_dir: Path,
         signing_key: bytes | None = None,
         on_change: Callable[[str | None, str | None, float | None], None] | None = None,
+        on_fallback: Callable[[str | None], None] | None = None,
     ) -> "ModelRegistry":
         """Start-up: migrate and tidy the folder, train the bundled-data model on a first run if allowed, load."""
-        registry = cls(VersionStore(model_dir, signing_key=signing_key), on_change=on_change)
+        registry = cls(VersionStore(model_dir, signing_key=signing_key), on_change=on_change, on_fallback=on_fallback)
         store = registry.store
         try:
             store.prepare()
@@ -136,41 +149,52 @@ class ModelRegistry:
         return registry.load()
 
     def load(self) -> "ModelRegistry":
-        """Load the active version; on failure keep the reason (never raises, so the app always starts)."""
+        """Load the active version; on failure keep the last verified model, or the reason (never raises)."""
         with self._lock:
             self._stamp = self.store.pointer_stamp()
-            version = self.store.active_version()
-            if version is None:
-                hint = "" if self.store.versions() else ": run `python train_model.py` to create one"
-                self._not_ready(f"no model version is active{hint}")
-                return self
-            try:
-                started = time.perf_counter()
-                model = self.store.load(version)
-                self.load_seconds = time.perf_counter() - started
-            except UnknownModelVersion:
-                self._not_ready(f"the active version {version} is not on disk")
-                return self
-            except SegmentationError as exc:
-                self._not_ready(exc.message)
-                return self
-            except OSError as exc:
-                logger.error("model version %s could not be read: %s", version, exc)
-                self._not_ready(f"model version {version} could not be read: {exc.strerror or type(exc).__name__}")
+            self._read_failed = False
+            model, problem = self._read_active()
+            if model is None:
+                self._failed(problem)
                 return self
             previous = self.active.version if self.active else None
             self.active, self.reason = model, None
             # Under the lock, so two loads at once report their changes in the order they made them.
             if self.on_change is not None and model.version != previous:
                 self.on_change(model.version, previous, self.load_seconds)
+            if self.degraded is not None:
+                self.degraded = None
+                logger.warning("model %s loaded from the ACTIVE pointer: no longer serving a fallback", model.version)
+                if self.on_fallback is not None:
+                    self.on_fallback(None)
         if model.info.get("auto_trained"):
             logger.warning("serving model %s, trained automatically on the bundled synthetic data", model.version)
         logger.info("model %s loaded in %.3f s (%d segments)", model.version, self.load_seconds, model.n_clusters)
         return self
 
+    def _read_active(self) -> tuple[SegmentationModel | None, str]:
+        """The verified model the pointer names, or None and why not."""
+        try:
+            version = self.store.active_version()
+            if version is None:
+                hint = "" if self.store.versions() else ": run `python train_model.py` to create one"
+                return None, f"no model version is active{hint}"
+            started = time.perf_counter()
+            model = self.store.load(version)
+            self.load_seconds = time.perf_counter() - started
+        except UnknownModelVersion:
+            return None, f"the active version {version[:64]!r} is not on disk"
+        except SegmentationError as exc:
+            return None, exc.message
+        except OSError as exc:
+            self._read_failed = True
+            logger.error("the active model version could not be read: %s", exc)
+            return None, f"the active model version could not be read: {exc.strerror or type(exc).__name__}"
+        return model, ""
+
     def refresh(self) -> bool:
-        """Load the active version again when the pointer changed (a cheap stat otherwise); True when it did."""
-        if self.store.pointer_stamp() == self._stamp:
+        """Load the active version again when the pointer changed or a read failed (a stat otherwise); True if so."""
+        if self.store.pointer_stamp() == self._stamp and not self._read_failed:
             return False
         previous = self.active.version if self.active else None
         self.load()
@@ -178,11 +202,21 @@ class ModelRegistry:
             logger.info("switched the active model from %s to %s", previous, self.active.version)
         return True
 
+    def _failed(self, problem: str) -> None:
+        """Keep serving the last verified model (degraded) when there is one; else not ready, with the reason."""
+        if self.active is None:
+            self._not_ready(problem)
+            return
+        degraded = f"{problem}; serving the last verified version {self.active.version}"
+        if degraded != self.degraded:
+            # Once per problem, not once per poll: a read error is tried again every poll until it loads.
+            logger.error("the ACTIVE pointer cannot be served: %s", degraded)
+            if self.degraded is None and self.on_fallback is not None:
+                self.on_fallback(degraded)
+        self.degraded = degraded
+
     def _not_ready(self, reason: str) -> None:
-        previous = self.active.version if self.active else None
-        self.active, self.reason = None, reason
-        if self.on_change is not None and previous is not None:
-            self.on_change(None, previous, None)
+        self.reason = reason
         logger.error("model not loaded, the service is not ready: %s", reason)
 
 

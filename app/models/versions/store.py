@@ -3,12 +3,18 @@
     models_artifacts/
         ACTIVE                     the active version id (replaced atomically: temp file + os.replace)
         history.jsonl              one line per activation: when, from, to, reason, key id
+        .activating                an activation in progress (its history entry, written ahead; see `_commit`)
         <version>/                 kmeans_model.pkl, scaler.pkl, model_info.json, manifest.json
         .staging-*/                a save in progress (removed at the next save or start when orphaned)
         .lock                      serialises activations, migrations and first-run training
 
 Every process (and every host sharing the folder) reads the same pointer, so a change of the active
 version reaches all of them by polling the pointer's stat; nothing relies on in-process signals.
+
+An activation is written ahead: its history entry goes to `.activating`, then the pointer is replaced (the commit
+point), then the entry is appended to the history and `.activating` removed. Whoever next takes the lock (a restart,
+a replacement worker, the next activation) finishes an activation a crash interrupted after its commit point and
+discards one interrupted before it, so the history never names a version that did not become active.
 """
 
 import json
@@ -17,6 +23,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "history.jsonl"
+INTENT_FILE = ".activating"
+_ENTRY_FIELDS = ("at", "from", "to", "reason", "key_id")
 LOCK_FILE = ".lock"
 # Version ids are file names: letters, digits, dots, dashes and underscores, starting with a digit or letter.
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -169,14 +179,84 @@ class VersionStore:
         self.root.mkdir(parents=True, exist_ok=True)
         return exclusive_lock(self.root / LOCK_FILE)
 
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The lock, with any change a crash interrupted settled first (every change runs under it)."""
+        with self.lock():
+            self._recover_locked()
+            yield
+
+    def _recover_locked(self) -> None:
+        """Make ACTIVE and the history agree: settle an interrupted activation; record a pointer the history lacks."""
+        intent = self.root / INTENT_FILE
+        try:
+            entry = json.loads(intent.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            entry = None
+        except (OSError, ValueError):
+            entry = {}  # cut short while being written: the pointer was not touched yet
+        if entry is not None:
+            self._settle(entry if isinstance(entry, dict) else {})
+            intent.unlink(missing_ok=True)
+        history = self.history()
+        active = self.active_version()
+        if not history or active is None or history[-1]["to"] == active:
+            return
+        if not VERSION_PATTERN.match(active) or not (self.root / active).is_dir() or self.check(active) is not None:
+            return  # a pointer that cannot be served is the registry's to report, not a change to record
+        # A pointer written by hand, or a crash in a release without `.activating`: the history says so, visibly.
+        self._append_history(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "from": history[-1]["to"],
+                "to": active,
+                "reason": f"recovered: ACTIVE named {active} but the last activation recorded was to "
+                f"{history[-1]['to']}",
+                "key_id": None,
+            }
+        )
+        logger.warning("the history did not end at the active version %s; recorded it as recovered", active)
+
+    def _settle(self, entry: dict[str, Any]) -> None:
+        """Finish an activation a crash interrupted after it replaced the pointer; forget one interrupted before."""
+        target = entry.get("to")
+        if not isinstance(target, str) or target != self.active_version():
+            logger.warning("discarded an activation (to %s) that a crash interrupted before it took effect", target)
+            return
+        entry = {name: entry.get(name) for name in _ENTRY_FIELDS}
+        if self.history()[-1:] != [entry]:  # the crash came before the history line, not after it
+            self._append_history(entry)
+        logger.warning("completed the activation of %s that a crash interrupted", target)
+
     def _write_pointer(self, version: str) -> None:
         with atomic_replace(self.root / ACTIVE_FILE, fsync=True) as handle:
             handle.write(f"{version}\n".encode())
 
+    def _sync_folder(self) -> None:
+        """Make the renames so far durable, so a power cut cannot reorder them with what is written next."""
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _commit(self, entry: dict[str, Any]) -> None:
+        """Activate as `entry` says: written ahead, so a crash at any point is settled by `_recover_locked`."""
+        with atomic_replace(self.root / INTENT_FILE, fsync=True) as handle:
+            handle.write(json.dumps(entry, sort_keys=True).encode())
+        self._sync_folder()
+        self._write_pointer(entry["to"])
+        self._sync_folder()
+        self._append_history(entry)
+        (self.root / INTENT_FILE).unlink()
+
     def _append_history(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
-        fd = os.open(self.root / HISTORY_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.root / HISTORY_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # a line cut short by a power cut stays unreadable on its own, not glued to this one
             os.write(fd, line.encode())
             os.fsync(fd)
         finally:
@@ -197,20 +277,19 @@ class VersionStore:
             "reason": reason,
             "key_id": key,
         }
-        self._append_history(entry)
-        self._write_pointer(version)
+        self._commit(entry)
         logger.info("activated model version %s (was %s): %s", version, previous, reason)
         return entry
 
     def activate(self, version: str, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
         """Point ACTIVE at a usable version and record it in the history; return the history entry."""
         self.folder(version)
-        with self.lock():
+        with self._changing():
             return self._activate_locked(version, reason=reason, key=key)
 
     def activate_if_none(self, version: str, *, reason: str, key: str | None = None) -> bool:
         """Activate `version` only when no version is active (atomically); True when it did."""
-        with self.lock():
+        with self._changing():
             if self.active_version() is not None:
                 return False
             self._activate_locked(version, reason=reason, key=key)
@@ -238,14 +317,14 @@ class VersionStore:
 
     def rollback(self, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
         """Go back to the version that was active before the current one, from the history."""
-        with self.lock():
+        with self._changing():
             previous = self.rollback_target()
             return self._activate_locked(previous, reason=reason or f"rollback from {self.active_version()}", key=key)
 
     def delete(self, version: str) -> None:
         """Remove a version that is not active (409 for the active one)."""
         folder = self.folder(version)
-        with self.lock():
+        with self._changing():
             if self.active_version() == version:
                 raise VersionConflict(f"version {version} is active: activate another version before deleting it")
             # Renamed first so readers never see a half-deleted version; then removed.
@@ -255,14 +334,14 @@ class VersionStore:
         logger.info("deleted model version %s", version)
 
     def prepare(self) -> None:
-        """Start-up housekeeping: migrate the old single-folder layout, remove orphaned staging folders."""
+        """Start-up housekeeping: settle an interrupted activation, migrate the old layout, remove orphans."""
         if not self.root.exists():
             return
-        with self.lock():
+        with self._changing():
             self._migrate_legacy()
             clean_orphans(self.root)
             for path in self.root.iterdir():
-                if path.name.startswith((".deleted-", f".{ACTIVE_FILE}.", ".migrating-")):
+                if path.name.startswith((".deleted-", f".{ACTIVE_FILE}.", f".{INTENT_FILE}.", ".migrating-")):
                     logger.warning("removed %s, left by an interrupted change", path)
                     if path.is_dir():
                         shutil.rmtree(path, ignore_errors=True)
@@ -306,7 +385,7 @@ class VersionStore:
         if source is previous:
             shutil.rmtree(previous, ignore_errors=True)
         if self.active_version() is None:
-            self._append_history(
+            self._commit(
                 {
                     "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
                     "from": None,
@@ -315,7 +394,6 @@ class VersionStore:
                     "key_id": None,
                 }
             )
-            self._write_pointer(version)
         logger.warning("migrated the single-folder model %s into %s", version, self.root / version)
 
 

@@ -1,8 +1,17 @@
 """The prediction log writer: rows are queued on the request path and written in batches by one background thread.
 
-Logging never slows or breaks prediction. `submit` only appends to a bounded in-memory queue (no I/O, no waiting);
-when the queue is full, or a write fails because the database is down or slow, the rows are dropped and counted,
-and a warning is logged at most once a minute.
+Logging never slows or breaks prediction. `submit` only appends to a bounded in-memory queue (no I/O, no waiting).
+When the database is down, slow or not migrated yet, a failed batch goes back to the front of the queue and the
+writer backs off (0.5 s, doubling up to 8 s) before it tries again, so an outage the queue can hold loses nothing.
+Rows are dropped only when the queue cannot hold them, and counted by reason (`prediction_log_dropped_rows_total`):
+
+    queue_full     arrived while the queue (rows waiting and rows held for a retry) was at its bound
+    write_failed   refused by the database for the rows themselves, or still unwritable when the writer stopped
+    not_migrated   still queued when the writer stopped and the database had never been migrated
+    stopped        arrived after the writer stopped
+    spool_full     past SCORING_LOG_SPOOL_ROWS of one scored file (counted by the file's spool, not here)
+
+The writer thread logs the running total at most once a minute while rows are being dropped.
 """
 
 import logging
@@ -20,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
+from app.core.metrics import record_log_dropped, record_log_queue
 from app.models.model import Scores, SegmentationModel
-from app.services.monitoring.retry import ThrottledWarning
+from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,6 +46,10 @@ FLUSH_INTERVAL = 0.5
 WRITE_BATCH_ROWS = 2_000
 # Seconds between retention runs.
 RETENTION_INTERVAL = 3_600.0
+# Seconds before retrying after the first failed write, doubled after each further failure up to the maximum: the
+# writer comes back within a few seconds of the database, and does not hammer it while it is away.
+RETRY_SECONDS = 0.5
+MAX_RETRY_SECONDS = 8.0
 
 _COLUMNS = (
     "created_at",
@@ -198,7 +212,7 @@ def _as_bools(values: Any) -> list[bool]:
 
 
 class PredictionLogWriter:
-    """A bounded queue of logged predictions and the one thread that writes them."""
+    """A bounded queue of logged predictions and the one thread that writes them (and retries them)."""
 
     def __init__(
         self,
@@ -209,25 +223,35 @@ class PredictionLogWriter:
         retention_days: int = 30,
         database: "DatabasePreparation | None" = None,
         flush_interval: float = FLUSH_INTERVAL,
+        retry_seconds: float = RETRY_SECONDS,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+        report_interval: float = WARNING_INTERVAL,
     ) -> None:
         self.engine = engine
         self.max_rows = max_rows
         self.sample = sample
         self.retention_days = retention_days
         self.flush_interval = flush_interval
+        self.retry_seconds = retry_seconds
+        self.max_retry_seconds = max_retry_seconds
         self._database = database
         self._lock = threading.Lock()
         self._chunks: deque[LogChunk] = deque()
         self._pending = 0
+        # Rows taken by the writer and not yet written: they count against `max_rows` until written or dropped.
         self._in_flight = 0
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_retention = 0.0
-        self._dropped_warning = ThrottledWarning(logger)
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._failure_warning = ThrottledWarning(logger)
+        self._losses = LossTally(
+            logger, what="prediction log rows dropped (predictions are still served)", interval=report_interval
+        )
         self.written = 0
-        self.dropped = 0
 
     # -- request path: never blocks, never raises -------------------------------------------------------------------
 
@@ -243,24 +267,26 @@ class PredictionLogWriter:
         if rows == 0:
             return
         with self._lock:
-            if self._pending + rows > self.max_rows or self._stopping:
-                full = True
+            if self._stopping:
+                refused: str | None = "stopped"
+            elif self._pending + self._in_flight + rows > self.max_rows:
+                refused = "queue_full"
             else:
-                full = False
+                refused = None
                 self._chunks.append(chunk)
                 self._pending += rows
-        if full:
-            self._count_dropped(rows, "the queue is full (the database is down or slow)")
+        if refused is not None:
+            self.count_dropped(rows, reason=refused)
             return
         _add_total("queued", rows)
         if rows >= WRITE_BATCH_ROWS // 5:
             self._wake.set()
 
-    def count_dropped(self, rows: int) -> None:
-        """Count rows dropped before they reached the queue (a scored file's spool was full; the caller warns)."""
+    def count_dropped(self, rows: int, *, reason: str) -> None:
+        """Count rows lost for `reason` (see the module docstring); the writer thread logs them."""
         _add_total("dropped", rows)
-        with self._lock:
-            self.dropped += rows
+        self._losses.add(rows, reason)
+        record_log_dropped(reason=reason, rows=rows)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -270,7 +296,7 @@ class PredictionLogWriter:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued (within `timeout`), then stop the thread."""
+        """Write what is queued (one attempt, within `timeout`; what the database refuses is dropped), then stop."""
         with self._lock:
             self._stopping = True
         self._wake.set()
@@ -292,8 +318,25 @@ class PredictionLogWriter:
 
     @property
     def pending(self) -> int:
-        """Rows queued and not yet written."""
-        return self._pending
+        """Rows queued and not yet written (those held for a retry included)."""
+        return self._pending + self._in_flight
+
+    @property
+    def backoff(self) -> float:
+        """Seconds the writer waits after its last failed attempt before the next (0 while writes succeed)."""
+        if not self._failures:
+            return 0.0
+        return min(self.max_retry_seconds, self.retry_seconds * 2 ** (self._failures - 1))
+
+    @property
+    def dropped(self) -> int:
+        """Rows dropped since start."""
+        return self._losses.total
+
+    @property
+    def drops(self) -> dict[str, int]:
+        """Rows dropped since start, by reason."""
+        return self._losses.by_reason()
 
     # -- writer thread -----------------------------------------------------------------------------------------------
 
@@ -303,57 +346,111 @@ class PredictionLogWriter:
             self._wake.clear()
             with self._lock:
                 stopping = self._stopping
-                chunks = list(self._chunks)
-                self._chunks.clear()
-                rows = self._pending
-                self._pending = 0
-                self._in_flight = rows
-            if chunks:
-                self._write(chunks, rows)
-            with self._idle:
-                self._in_flight = 0
-                self._idle.notify_all()
+            # After a failure the writer waits out its back-off: a burst of requests does not hammer a down database.
+            if stopping or time.monotonic() >= self._next_attempt:
+                self._write_queued(final=stopping)
+            record_log_queue(self.pending)
+            self._losses.report(final=stopping)
             if stopping:
                 return
             self._maybe_purge()
+
+    def _write_queued(self, *, final: bool) -> None:
+        with self._lock:
+            chunks = list(self._chunks)
+            self._chunks.clear()
+            self._in_flight += self._pending
+            self._pending = 0
+        unwritten = self._write(chunks) if chunks else []
+        with self._idle:
+            if unwritten and not final:
+                # Back to the front of the queue, ahead of newer rows: they were counted against the bound all along.
+                held = sum(map(len, unwritten))
+                self._chunks.extendleft(reversed(unwritten))
+                self._pending += held
+                self._in_flight -= held
+                unwritten = []
+            self._idle.notify_all()
+        if unwritten:
+            # Stopping with the database still away: nothing will write these rows.
+            reason = "not_migrated" if self._database is not None and not self._database.ready else "write_failed"
+            self._release(sum(map(len, unwritten)), dropped=reason)
 
     def _ready(self) -> bool:
         """Whether the database is migrated (the shared preparation retries while it is unreachable)."""
         return self._database is None or self._database.ensure()
 
-    def _write(self, chunks: list[LogChunk], rows: int) -> None:
+    def _write(self, chunks: list[LogChunk]) -> list[LogChunk]:
+        """Write the chunks in batches; return those a failure worth retrying (the database away) left unwritten."""
         # The database layer is imported by the writer thread, not at import: the CLI scores through the
         # request-path half of this module (LogChunk, log_scores) and never needs SQLAlchemy.
         from app.db.statements import prediction_log_insert
 
         if not self._ready():
-            self._count_dropped(rows, "the database could not be prepared")
-            return
+            self._failed("the database is not migrated yet", sum(map(len, chunks)))
+            return chunks
         dialect = self.engine.dialect
-        # Rows become Python tuples a batch at a time: all of a full queue at once (100,000 rows) took ~40 MB
-        # that the process kept after a burst of batch requests. A batch holds one model's features.
-        batch: list[tuple] = []
-        features: tuple[str, ...] = ()
-        for chunk in chunks:
-            if batch and (len(batch) >= WRITE_BATCH_ROWS or chunk.features != features):
-                self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
-                batch = []
-            features = chunk.features
-            batch.extend(chunk.tuples(sqlite=dialect.name == "sqlite"))
-        if batch:
-            self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
+        sqlite = dialect.name == "sqlite"
+        start = 0
+        while start < len(chunks):
+            # Rows become Python tuples a batch at a time: all of a full queue at once (100,000 rows) took ~40 MB
+            # that the process kept after a burst of batch requests. A batch holds one model's features.
+            features = chunks[start].features
+            end, batch = start, []
+            while end < len(chunks) and chunks[end].features == features and len(batch) < WRITE_BATCH_ROWS:
+                batch.extend(chunks[end].tuples(sqlite=sqlite))
+                end += 1
+            problem = self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
+            if problem == "retry":
+                return chunks[start:]
+            self._release(len(batch), dropped="write_failed" if problem else None)
+            start = end
+        if self._failures:
+            logger.warning("prediction log writes succeed again after %d failed attempts", self._failures)
+            self._failures, self._next_attempt = 0, 0.0
+        return []
 
-    def _insert(self, statement: str, batch: list[tuple]) -> None:
+    def _insert(self, statement: str, batch: list[tuple]) -> str | None:
+        """Insert one batch: None when written, "retry" when the database is away, "drop" when it refused the rows."""
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(statement, (orjson.dumps(batch).decode(),))
         except SQLAlchemyError as exc:
-            self._count_dropped(len(batch), f"writing failed ({type(exc).__name__})")
-            return
-        self.written += len(batch)
-        _add_total("written", len(batch))
+            if database_away(exc):
+                # The name only: a driver's message can hold the database URL.
+                self._failed(f"writing failed ({type(exc).__name__})", self.pending)
+                return "retry"
+            # The rows themselves (a constraint, a value the column refuses): retrying would block the queue forever.
+            logger.error("the database refused %d prediction log rows (%s); dropped", len(batch), type(exc).__name__)
+            return "drop"
+        return None
+
+    def _failed(self, problem: str, held: int) -> None:
+        """Back off exponentially, up to `max_retry_seconds`, before the next attempt."""
+        self._failures += 1
+        delay = self.backoff
+        self._next_attempt = time.monotonic() + delay
+        self._failure_warning.add(
+            1,
+            lambda attempts: (
+                f"prediction log: {problem}; {held} rows held for a retry in {delay:g} s "
+                f"({attempts} failed attempts since the last warning); predictions are still served"
+            ),
+        )
+
+    def _release(self, rows: int, *, dropped: str | None) -> None:
+        """Rows the writer is done with: written, or dropped for `dropped`."""
+        with self._idle:
+            self._in_flight -= rows
+            if dropped is None:
+                self.written += rows
+            self._idle.notify_all()
+        if dropped is None:
+            _add_total("written", rows)
+        else:
+            self.count_dropped(rows, reason=dropped)
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
@@ -379,14 +476,6 @@ class PredictionLogWriter:
         if deleted:
             logger.info("prediction log retention deleted %d rows older than %d days", deleted, self.retention_days)
         return deleted
-
-    def _count_dropped(self, rows: int, reason: str) -> None:
-        _add_total("dropped", rows)
-        with self._lock:
-            self.dropped += rows
-        self._dropped_warning.add(
-            rows, lambda dropped: f"prediction log dropped {dropped} rows: {reason}; predictions are still served"
-        )
 
 
 def open_prediction_log(

@@ -38,6 +38,62 @@ class ThrottledWarning:
         self.logger.warning(message(total))
 
 
+def database_away(exc: Exception) -> bool:
+    """Whether a database error is one a retry may fix: the database unreachable or slow, not the statement."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class LossTally:
+    """Things lost, counted by reason from any thread, and logged as a running total at most once per interval.
+
+    Counting only adds under a lock (the request path may count); `report` does the logging, from a background
+    thread that calls it often: the first loss is logged at its next call, later ones at most once per interval
+    while losses go on, and the rest at the first call after the interval once they stop.
+    """
+
+    def __init__(self, logger: logging.Logger, *, what: str, interval: float = WARNING_INTERVAL) -> None:
+        self.logger = logger
+        self.what = what
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._by_reason: dict[str, int] = {}
+        self._unreported = 0
+        self._last = -interval
+
+    def add(self, count: int, reason: str) -> None:
+        """Count `count` more lost for `reason`."""
+        with self._lock:
+            self._by_reason[reason] = self._by_reason.get(reason, 0) + count
+            self._unreported += count
+
+    @property
+    def total(self) -> int:
+        """Everything lost since start."""
+        with self._lock:
+            return sum(self._by_reason.values())
+
+    def by_reason(self) -> dict[str, int]:
+        """Everything lost since start, by reason."""
+        with self._lock:
+            return dict(self._by_reason)
+
+    def report(self, *, final: bool = False) -> None:
+        """Log the losses since the last report and the running total, when the interval is up (or `final`)."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._unreported or (now - self._last < self.interval and not final):
+                return
+            recent, self._unreported, self._last = self._unreported, 0, now
+            total = sum(self._by_reason.values())
+            reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self._by_reason.items()))
+        self.logger.warning("%s: %d since the last report, %d since start (%s)", self.what, recent, total, reasons)
+
+
 class Retry:
     """An operation that may fail while a database is away: attempted when due, paused after each failure."""
 

@@ -39,7 +39,7 @@ def start_monitoring(*, settings: Settings, engine: Engine, store: VersionStore)
     """Migrate the database (once for this process), then start the log writer and the mirror.
 
     Never raises: a database that is down at start-up is migrated by whichever writer next needs it, and
-    predictions are served meanwhile (their log rows dropped and counted).
+    predictions are served meanwhile (their log rows held in the bounded queue until it is).
     """
     database = DatabasePreparation(
         partial(upgrade_database, settings.database_url.get_secret_value()),

@@ -65,7 +65,7 @@ class LogSpool:
         for chunk in chunks:
             self.writer.submit(chunk)
         if self.dropped:
-            self.writer.count_dropped(self.dropped)
+            self.writer.count_dropped(self.dropped, reason="spool_full")
             logger.warning(
                 "prediction log dropped %d of the %d rows scored for request %s: more than SCORING_LOG_SPOOL_ROWS "
                 "(%d) rows of one file wait for it to succeed",
