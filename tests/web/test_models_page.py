@@ -14,8 +14,8 @@ from app.models.training import train
 from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 from tests.web.axe import axe_violations, describe
+from tests.web.chart_text import CHART_TEXT
 from tests.web.conftest import PageWatch
-from tests.web.test_chart_text import CHART_TEXT
 
 KEY = "page-admin-key"
 HTML = {"accept": "text/html"}
