@@ -94,7 +94,7 @@ def test_the_page_says_up_front_that_admin_keys_are_off_and_offers_no_admin_acti
     response = client_for(model_dir=root, admin_api_keys=[]).get("/models", headers=HTML)
     assert response.status_code == 200
     html = response.text
-    notice = re.search(r'<p class="notice" id="admin-off">(.*?)</p>', html, re.S)
+    notice = re.search(r'<p class="notice notice-page" id="admin-off">(.*?)</p>', html, re.S)
     assert notice and "Admin actions are off" in notice.group(1) and "ADMIN_API_KEYS" in notice.group(1)
     assert html.index('id="admin-off"') < html.index('id="versions-title"')
     for absent in (
