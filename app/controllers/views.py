@@ -122,9 +122,15 @@ def monitoring_dashboard(
 def models(
     request: Request,
     registry: RegistryDep,
+    settings: SettingsDep,
     compare: Annotated[str | None, Query(max_length=64)] = None,
     with_version: Annotated[str | None, Query(alias="with", max_length=64)] = None,
 ) -> HTMLResponse:
     """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
-    context = models_page(registry, compare=compare or None, with_version=with_version or None)
+    context = models_page(
+        registry,
+        compare=compare or None,
+        with_version=with_version or None,
+        admin_enabled=bool(settings.admin_api_keys),
+    )
     return templates.TemplateResponse(request, "models.html", context)

@@ -1,5 +1,7 @@
 """Responses of the model-version API: versions, activations and comparisons."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
@@ -137,11 +139,21 @@ class SegmentChange(BaseModel):
 
 
 class MetricDelta(BaseModel):
-    """One metric in each version."""
+    """One metric in each version, and whether the candidate is better on it."""
 
     old: float
     new: float
     delta: float
+    higher_is_better: bool | None = Field(default=None, description="Which way the metric improves.")
+    comparable: bool = Field(
+        default=True,
+        description="False when the metric cannot rank the two versions (different training data, or inertia "
+        "across different k); `not_comparable_because` says why.",
+    )
+    verdict: Literal["better", "worse", "unchanged"] | None = Field(
+        default=None, description="The candidate against the baseline; null when not comparable."
+    )
+    not_comparable_because: str | None = None
 
 
 class Comparison(BaseModel):
@@ -181,7 +193,17 @@ class Comparison(BaseModel):
                     "share_change": 0.005,
                 }
             ],
-            "metric_deltas": {"silhouette": {"old": 0.6026, "new": 0.6031, "delta": 0.0005}},
+            "metric_deltas": {
+                "silhouette": {
+                    "old": 0.6026,
+                    "new": 0.6031,
+                    "delta": 0.0005,
+                    "higher_is_better": True,
+                    "comparable": True,
+                    "verdict": "better",
+                    "not_comparable_because": None,
+                }
+            },
         }
     )
 

@@ -5,6 +5,7 @@ calls it directly, and the API's function calls it and then updates this worker'
 process serves nothing, so it has no registry to update: the servers pick the change up from the pointer.
 """
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,9 @@ from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 
 MAX_REASON_LENGTH = 200
+
+# Which way each quality metric improves.
+HIGHER_IS_BETTER = {"silhouette": True, "davies_bouldin": False, "calinski_harabasz": True, "inertia": False}
 
 
 def _summary(entry: dict[str, Any]) -> dict[str, Any]:
@@ -152,12 +156,6 @@ def compare(*, registry: ModelRegistry, version: str, with_version: str) -> dict
                 "share_change": new_share - old_share,
             }
         )
-    old_metrics, new_metrics = baseline.info.get("metrics", {}), candidate.info.get("metrics", {})
-    deltas = {
-        name: {"old": old_metrics[name], "new": new_metrics[name], "delta": new_metrics[name] - old_metrics[name]}
-        for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "inertia")
-        if name in old_metrics and name in new_metrics
-    }
     return {
         "version": candidate.version,
         "with_version": baseline.version,
@@ -168,5 +166,50 @@ def compare(*, registry: ModelRegistry, version: str, with_version: str) -> dict
         "migration_matrix": matrix.tolist(),
         "centroid_shifts": shifts,
         "segment_changes": changes,
-        "metric_deltas": deltas,
+        "metric_deltas": metric_deltas(baseline.info, candidate.info),
     }
+
+
+def _not_comparable(name: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """Why a metric of two versions says nothing about which is better, or None when it does.
+
+    Silhouette and Davies-Bouldin are ratios of distances that do not grow with the number of customers.
+    Calinski-Harabasz grows with it, and inertia sums over the customers in each version's own standardized units,
+    so both need the same training data; inertia also always falls as k grows, so it needs the same k too.
+    """
+    if name in ("silhouette", "davies_bouldin"):
+        return None
+    same_data = old.get("data_sha256") is not None and old.get("data_sha256") == new.get("data_sha256")
+    if not same_data:
+        grows = "it grows with" if name == "calinski_harabasz" else "it sums distances over"
+        return f"{grows} each version's own training customers, and the two were trained on different data"
+    if name == "inertia" and old.get("n_clusters") != new.get("n_clusters"):
+        return f"inertia always falls as k grows (k={old.get('n_clusters')} against k={new.get('n_clusters')})"
+    return None
+
+
+def metric_deltas(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each quality metric in both versions' infos: the change, and better or worse where the two are comparable."""
+    old_metrics, new_metrics = old.get("metrics") or {}, new.get("metrics") or {}
+    deltas = {}
+    for name, higher_is_better in HIGHER_IS_BETTER.items():
+        if name not in old_metrics or name not in new_metrics:
+            continue
+        before, after = old_metrics[name], new_metrics[name]
+        why_not = _not_comparable(name, old, new)
+        if why_not is not None:
+            verdict = None
+        elif math.isclose(after, before, rel_tol=1e-4, abs_tol=1e-9):
+            verdict = "unchanged"
+        else:
+            verdict = "better" if (after > before) == higher_is_better else "worse"
+        deltas[name] = {
+            "old": before,
+            "new": after,
+            "delta": after - before,
+            "higher_is_better": higher_is_better,
+            "comparable": why_not is None,
+            "verdict": verdict,
+            "not_comparable_because": why_not,
+        }
+    return deltas

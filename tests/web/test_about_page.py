@@ -1,18 +1,68 @@
-"""The /about page's curl example: the configured address, never the Host header a client sent."""
+"""/about says when the served model was trained on the bundled synthetic data, and passes axe in Chromium."""
+
+import re
+import shutil
+
+import pytest
+
+from app.core.config import PROJECT_ROOT
+from app.models.synthetic import write_customers
+from app.models.training import train
+from app.utils.hashing import sha256_file
+from app.web.pages.about import bundled_data_sha256
+from tests.web.axe import axe_violations, describe
+from tests.web.conftest import PageWatch
 
 HTML = {"accept": "text/html"}
 
 
-def test_about_curl_example_ignores_the_request_host(client):
-    response = client.get("/about", headers={**HTML, "Host": "evil.example"})
-    assert response.status_code == 200
-    assert "evil.example" not in response.text
-    assert "curl -s -X POST http://127.0.0.1:8000/api/v1/predict" in response.text
+def test_the_bundled_data_hash_is_the_generated_and_committed_files(tmp_path):
+    assert bundled_data_sha256() == sha256_file(write_customers(tmp_path / "regenerated.csv"))
+    assert bundled_data_sha256() == sha256_file(PROJECT_ROOT / "data" / "raw" / "mall_customers.csv")
 
 
-def test_about_curl_example_uses_the_public_url(client_for):
-    client = client_for(public_url="https://segments.example.com")
-    response = client.get("/about", headers={**HTML, "Host": "evil.example"})
+def test_a_model_trained_on_the_synthetic_data_says_so_up_front(client, model):
+    response = client.get("/about", headers=HTML)
     assert response.status_code == 200
-    assert "curl -s -X POST https://segments.example.com/api/v1/predict" in response.text
-    assert "evil.example" not in response.text
+    html = response.text
+    notice = re.search(r'<p class="notice notice-page" id="synthetic-data">(.*?)</p>', html, re.S)
+    assert notice, "no synthetic-data notice"
+    assert "bundled synthetic dataset" in notice.group(1) and "200 customers generated" in notice.group(1)
+    assert html.index('id="synthetic-data"') < html.index('id="what-title"')
+    fact = re.search(r'data-fact="data_file">(.*?)</dd>', html, re.S).group(1)
+    assert model.info["data_file"] in fact and "200 made-up customers" in fact
+
+
+def activate_version_trained_on(data, model_dir, tmp_path):
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    train(data, output_dir=root, k=5, activate=True)
+    return root
+
+
+def test_a_model_trained_on_other_data_names_its_file_and_claims_nothing(client_for, model_dir, tmp_path):
+    other = write_customers(tmp_path / "spring_customers.csv", rows=300, seed=5)
+    html = client_for(model_dir=activate_version_trained_on(other, model_dir, tmp_path)).get("/about").text
+    assert 'id="synthetic-data"' not in html and "made-up" not in html
+    assert "<code>spring_customers.csv</code>" in re.search(r'data-fact="data_file">(.*?)</dd>', html, re.S).group(1)
+
+
+def test_the_synthetic_data_under_another_name_is_still_called_synthetic(client_for, model_dir, tmp_path):
+    renamed = write_customers(tmp_path / "customers_2026.csv")
+    html = client_for(model_dir=activate_version_trained_on(renamed, model_dir, tmp_path)).get("/about").text
+    assert 'id="synthetic-data"' in html and "customers_2026.csv" in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 375])
+def test_about_page_has_no_axe_violations(browser, base_url, screenshots, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    watch = PageWatch(page, base_url)
+    page.goto(f"{base_url}/about")
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    assert page.locator("#synthetic-data").is_visible()
+    assert watch.errors == [] and watch.foreign_requests() == []
+    page.screenshot(path=str(screenshots / f"about-{width}.png"), full_page=True)
+    context.close()

@@ -3,9 +3,13 @@
 import time
 
 import httpx
+import numpy as np
+import pytest
 from playwright.sync_api import expect
 
 from app.models.synthetic import generate_customers
+from tests.web.axe import axe_violations, describe
+from tests.web.chart_text import CHART_TEXT
 from tests.web.conftest import PageWatch
 
 
@@ -76,3 +80,65 @@ def test_monitoring_with_drifted_data_shows_charts_and_statuses(browser, fresh_s
             page.screenshot(path=screenshots / name, full_page=True)
         finally:
             context.close()
+
+
+def feed_average_customers(url: str, rows: int) -> None:
+    """Log `rows` customers near the training average (one segment takes nearly all), in batches, and wait."""
+    rng = np.random.default_rng(4)
+    for start in range(0, rows, 1_000):
+        n = min(1_000, rows - start)
+        customers = [
+            {"annual_income": float(income), "spending_score": float(score)}
+            for income, score in zip(rng.normal(55, 4, n).round(), rng.normal(50, 4, n).round(), strict=True)
+        ]
+        assert httpx.post(f"{url}/api/v1/predict/batch", json={"customers": customers}, timeout=60).status_code == 200
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}/api/v1/monitoring/predictions").json()["total"] < rows:
+        assert time.monotonic() < deadline, "logged predictions never reached the database"
+        time.sleep(0.3)
+
+
+# The volume chart: its gridlines' heights, and its highest point (SVG y grows downwards).
+VOLUME_GEOMETRY = """() => {
+  const svg = document.querySelector('#volume-chart');
+  const grid = [...svg.querySelectorAll('.grid line')].map(l => +l.getAttribute('y1'));
+  const points = [...svg.querySelectorAll('polyline')].flatMap(p => p.getAttribute('points').trim().split(/\\s+/))
+    .map(xy => +xy.split(',')[1]);
+  const labels = [...svg.querySelectorAll('.axis text')].map(t => t.textContent);
+  return {topGridline: Math.min(...grid), highestPoint: Math.min(...points), labels};
+}"""
+
+
+@pytest.mark.slow
+def test_monitoring_with_ten_thousand_predictions_is_whole_and_passes_axe(browser, fresh_server, screenshots):
+    feed_average_customers(fresh_server, 10_200)
+    for width in (1280, 375):
+        context, page = open_page(browser, fresh_server, width)
+        try:
+            page.goto(fresh_server + "/monitoring")
+            geometry = page.evaluate(VOLUME_GEOMETRY)
+            assert geometry["highestPoint"] >= geometry["topGridline"], geometry
+            # No chart text is cut at the chart's edge ("10000" read ".0000" on a phone), none overlaps.
+            for chart in page.evaluate(CHART_TEXT):
+                assert chart["outside"] == [] and chart["overlaps"] == [], chart
+            assert "10,000" in geometry["labels"]
+            violations = axe_violations(page)
+            assert violations == [], describe(violations)
+            assert page.watch.errors == [] and page.watch.foreign_requests() == []
+            page.screenshot(path=screenshots / f"monitoring-10k-{width}.png", full_page=True)
+        finally:
+            context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 375])
+def test_monitoring_with_drift_has_no_axe_violations(browser, fresh_server, width):
+    feed_shifted_customers(fresh_server, rows=500)
+    context, page = open_page(browser, fresh_server, width)
+    try:
+        page.goto(fresh_server + "/monitoring")
+        page.click("details.methods summary")  # the methods table too
+        violations = axe_violations(page)
+        assert violations == [], describe(violations)
+    finally:
+        context.close()

@@ -194,6 +194,11 @@ def _feature_check(feature: str, reference: Mapping[str, Any], n_reference: int,
     decided_by = "ks" if n_reference <= KS_MAX_REFERENCE else "wasserstein"
     test_drift = ks_p_value < KS_P_VALUE if decided_by == "ks" else wasserstein >= WASSERSTEIN_DRIFT
     status = worst([_band(psi_value, PSI_WATCH, PSI_DRIFT), DRIFT if test_drift else STABLE])
+    # The measures that raised the status, for a message whose average alone would not explain it.
+    evidence = [f"PSI {psi_value:.2f}"] if psi_value >= PSI_WATCH else []
+    if test_drift:
+        p_text = "< 0.001" if ks_p_value < 0.001 else f"= {ks_p_value:.3f}"  # as the page's p_value filter writes it
+        evidence.append(f"KS p {p_text}" if decided_by == "ks" else f"Wasserstein/std {wasserstein:.2f}")
     current_mean = float(values.mean())
     shift = (current_mean - reference["mean"]) / reference["std"] if reference["std"] > 0 else 0.0
     return {
@@ -207,8 +212,7 @@ def _feature_check(feature: str, reference: Mapping[str, Any], n_reference: int,
         "decided_by": decided_by,
         "reference_mean": reference["mean"],
         "current_mean": current_mean,
-        "message": f"{label}: recent customers average {current_mean:.1f} against {reference['mean']:.1f} in "
-        f"training ({shift:+.1f} training std){_advice(status)}",
+        "message": _feature_message(label, status, current_mean, reference["mean"], shift, evidence),
         "histogram": {
             "edges": reference["deciles"],
             "reference": expected.tolist(),
@@ -219,6 +223,30 @@ def _feature_check(feature: str, reference: Mapping[str, Any], n_reference: int,
 
 def _advice(status: str) -> str:
     return {STABLE: ".", WATCH: ": keep watching.", DRIFT: ": consider retraining."}[status]
+
+
+# A mean shift below this many training standard deviations reads as "about the same average".
+SAME_MEAN_STD = 0.1
+
+
+def _feature_message(
+    label: str, status: str, mean: float, reference_mean: float, shift: float, evidence: list[str]
+) -> str:
+    """What moved in one feature, in words that agree with its status (advice only when it is not stable).
+
+    A feature can drift while its average stays put (the values spread out, or bunch up): the message then says so
+    rather than pairing "+0.0 training std" with "consider retraining".
+    """
+    if abs(shift) >= SAME_MEAN_STD:
+        return (
+            f"{label}: recent customers average {mean:.1f} against {reference_mean:.1f} in training "
+            f"({shift:+.1f} training std){_advice(status)}"
+        )
+    same = f"{label}: recent customers average {mean:.1f}, about the same as in training ({reference_mean:.1f})"
+    if status == STABLE:
+        return f"{same}."
+    why = f" ({', '.join(evidence)})" if evidence else ""
+    return f"{same}, but their values spread differently over the training range{why}{_advice(status)}"
 
 
 def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray) -> dict[str, Any]:
@@ -257,9 +285,15 @@ def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray) -> dict[str,
             }
             for segment, share, now, count in zip(model.segments, training, current, counts, strict=True)
         ],
-        "message": f"{name} is {current[moved]:.0%} of recent customers against {training[moved]:.0%} in "
-        f"training{_advice(status)}",
+        "message": _mix_message(name, current[moved], training[moved], status),
     }
+
+
+def _mix_message(name: str, current: float, training: float, status: str) -> str:
+    """The segment whose share moved most; when even that rounds to its training share, the mix as a whole."""
+    if status != STABLE and f"{current:.0%}" == f"{training:.0%}":
+        return f"Segment shares differ from training, though none by a whole percentage point{_advice(status)}"
+    return f"{name} is {current:.0%} of recent customers against {training:.0%} in training{_advice(status)}"
 
 
 def _rate_check(check: str, label: str, current: float, training: float, status: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 // The model versions page: train with progress, activate and roll back, each with the admin key sent as
-// the X-API-Key header. The key lives only in the password field of this tab; it is never stored.
+// the X-API-Key header. The key lives only in the password field at the top of this tab (no name, outside every
+// form, so no form ever submits it); it is never stored. The page loads this script only when admin keys are on.
 (function () {
   "use strict";
   var keyField = document.getElementById("admin-key");
+  if (!keyField) { return; }
   var actionStatus = document.querySelector('[data-role="action-status"]');
   var trainStatus = document.getElementById("train-status");
   var progress = document.getElementById("train-progress");
@@ -18,7 +20,7 @@
 
   function needKey(where) {
     if (key()) { return false; }
-    where.textContent = "Type the admin key in the Train form's Admin key field first.";
+    where.textContent = "Type the admin key in the Admin key field at the top of the page first.";
     keyField.focus();
     return true;
   }

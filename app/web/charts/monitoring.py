@@ -4,12 +4,18 @@ import math
 from datetime import datetime
 from typing import Any
 
-from app.utils.scales import LinearScale, nice_ticks
+from app.utils.scales import LinearScale, covering_ticks
 from app.web.charts.styles import SegmentStyle
 
 # Narrow view boxes keep chart text readable when a phone scales them to 375 px.
 VOLUME_SIZE = (420, 240)
+# The volume chart's left margin holds its longest count: drawn at up to 16 units (the phone size of
+# `.chart-medium` in app.css), where a digit is at most 0.64 em wide (DejaVu Sans).
+TICK_FONT_UNITS = 16
+DIGIT_EM = 0.64
 HISTOGRAM_SIZE = (360, 220)
+# Histogram tick labels are drawn at up to 14 units (`.histogram .chart` on a phone).
+HISTOGRAM_FONT_UNITS = 14
 # Each mix row: the name, then two bars with their values; spaced for text of 16 units (a phone's size).
 MIX_ROW_HEIGHT = 62
 MIX_BAR_HEIGHT = 12
@@ -20,12 +26,15 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
     if volume["total"] == 0:
         return None
     width, height = VOLUME_SIZE
-    left, right, top, bottom = 44, 28, 14, 40
     series = volume["series"]
-    x = LinearScale(0, max(len(series) - 1, 1), left, width - right)
     peak = max(max(point["counts"].values(), default=0) for point in series)
-    ticks = nice_ticks(0, max(peak, 1), 4)
-    y = LinearScale(0, max(ticks[-1], peak), height - bottom, top)
+    # Counts are whole: at least 4 keeps the steps whole; the top tick is at or above the highest point.
+    ticks = covering_ticks(0, max(peak, 4), 4)
+    labels = [f"{int(t):,}" for t in ticks]
+    right, top, bottom = 28, 14, 40
+    left = max(44, math.ceil(max(len(label) for label in labels) * DIGIT_EM * TICK_FONT_UNITS) + 10)
+    x = LinearScale(0, max(len(series) - 1, 1), left, width - right)
+    y = LinearScale(0, ticks[-1], height - bottom, top)
     # About five labels, counted back from the latest bucket so that it is always labelled.
     every = max(1, math.ceil(len(series) / 5))
     fmt = "%H:%M" if volume["bucket"] == "hour" else "%d %b"
@@ -42,7 +51,7 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
         "width": width,
         "height": height,
         "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
-        "y_ticks": [{"value": t, "px": round(y(t), 2)} for t in ticks],
+        "y_ticks": [{"value": t, "label": label, "px": round(y(t), 2)} for t, label in zip(ticks, labels, strict=True)],
         "x_ticks": [
             {
                 "label": datetime.fromisoformat(point["start"]).strftime(fmt),
@@ -60,13 +69,16 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
 def histogram_chart(check: dict[str, Any]) -> dict[str, Any]:
     """Reference and current shares side by side in each of the reference's decile bins."""
     width, height = HISTOGRAM_SIZE
-    left, right, top, bottom = 40, 8, 12, 44
     histogram = check["histogram"]
     reference, current = histogram["reference"], histogram["current"]
     n = len(reference)
     peak = max(*reference, *current, 0.01)
-    ticks = nice_ticks(0, peak, 3)
-    y = LinearScale(0, max(ticks[-1], peak), height - bottom, top)
+    # The top tick is at or above the tallest bar, so no bar rises past the top gridline.
+    ticks = covering_ticks(0, peak, 3)
+    labels = [f"{round(t * 100, 6):g}%" for t in ticks]
+    right, top, bottom = 8, 12, 44
+    left = max(40, math.ceil(max(len(label) for label in labels) * DIGIT_EM * HISTOGRAM_FONT_UNITS) + 8)
+    y = LinearScale(0, ticks[-1], height - bottom, top)
     slot = (width - left - right) / n
     bar = slot * 0.38
     # Interior edges label the boundaries between bins; ties in the deciles merge bins, so use the stored order.
@@ -90,7 +102,7 @@ def histogram_chart(check: dict[str, Any]) -> dict[str, Any]:
         "bar": round(bar, 2),
         "base": round(y(0), 2),
         "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
-        "y_ticks": [{"value": t, "px": round(y(t), 2)} for t in ticks],
+        "y_ticks": [{"value": t, "label": label, "px": round(y(t), 2)} for t, label in zip(ticks, labels, strict=True)],
         "x_ticks": [{"label": f"{edge:g}", "px": round(left + (i + 1) * slot, 2)} for i, edge in enumerate(edges)],
         "bins": bins,
     }

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from app.models.model import SegmentationModel
 
 # One colour and one shape per segment id, used by every chart, legend and result card: as many of each as the
-# largest k (K_RANGE), so no two segments share either. Okabe-Ito colours come first; they stay distinguishable
-# with the common colour-vision deficiencies.
-PALETTE = ("#0072B2", "#D55E00", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#7A6A00", "#444444", "#8C564B", "#5E3C99")
+# largest k (K_RANGE), so no two segments share either. Every colour reaches 3:1 against the card and the page
+# (WCAG 1.4.11 for graphics). The first five are Okabe-Ito's blue, vermillion and green, with its reddish purple
+# darkened and its yellow (2.25:1) replaced by ochre: a darker yellow reads as vermillion with protanopia, the
+# ochre stays apart from the others with the common colour-vision deficiencies. Violet replaces sky blue (2.3:1).
+PALETTE = ("#0072B2", "#D55E00", "#B5608F", "#009E73", "#997744", "#A855F7", "#7A6A00", "#444444", "#8C564B", "#5E3C99")
 SHAPES = {
     "circle": "M-5,0a5,5 0 1,0 10,0a5,5 0 1,0 -10,0Z",
     "square": "M-4.5,-4.5h9v9h-9Z",

@@ -1,8 +1,11 @@
 """The model card: facts, metrics with their meanings, the k chart, segment statistics and an API example."""
 
+import hashlib
+from functools import lru_cache
 from typing import Any
 
 from app.models.model import SegmentationModel
+from app.models.synthetic import generate_customers
 from app.services import segments
 from app.web.charts.k_chart import k_selection_chart
 from app.web.pages.common import segment_context
@@ -29,14 +32,35 @@ METRIC_MEANINGS = {
 }
 
 
+@lru_cache(maxsize=1)
+def bundled_data_sha256() -> str:
+    """sha256 of the bundled synthetic dataset, as `python -m app.models.synthetic` writes it (the committed file)."""
+    return hashlib.sha256(generate_customers().to_csv(index=False, lineterminator="\n").encode()).hexdigest()
+
+
+def training_data(info: dict[str, Any]) -> dict[str, Any]:
+    """The file a model was trained on, how many rows it had, and whether it is the bundled synthetic data.
+
+    Synthetic means the very bytes the project generates (by hash), whatever the file is called: a real file
+    dropped in as data/raw/mall_customers.csv is not synthetic, and the synthetic data under another name is.
+    """
+    return {
+        "file": info.get("data_file"),
+        "rows": info.get("n_input_rows") or info.get("n_samples"),
+        "synthetic": info.get("data_sha256") == bundled_data_sha256(),
+        "auto_trained": bool(info.get("auto_trained")),
+    }
+
+
 def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
     """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
-    facts = segments.model_facts(model, include_sklearn_version=True)
+    facts = segments.model_facts(model, include_sklearn_version=False)
     statistics = segments.segment_statistics(model)["segments"]
     descriptions = segments.segment_descriptions(model)["segments"]
     return {
         "model": model,
         "facts": facts,
+        "data": training_data(model.info),
         "metrics": [
             {"key": key, "label": label, "meaning": meaning, "value": facts["metrics"][key]}
             for key, (label, meaning) in METRIC_MEANINGS.items()

@@ -5,6 +5,9 @@ from typing import Any
 from app.core.errors import SegmentationError
 from app.models.versions.registry import ModelRegistry
 from app.web.charts.heatmap import heatmap_chart
+from app.web.pages.about import METRIC_MEANINGS
+
+VERDICTS = {"better": "better", "worse": "worse", "unchanged": "no change"}
 
 
 def _rollback_offer(registry: ModelRegistry) -> dict[str, str]:
@@ -15,7 +18,23 @@ def _rollback_offer(registry: ModelRegistry) -> dict[str, str]:
         return {"unavailable": exc.message}
 
 
-def models_page(registry: ModelRegistry, *, compare: str | None, with_version: str | None) -> dict[str, Any]:
+def metric_rows(deltas: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The comparison's metrics by name and meaning: those that rank the two versions, and those that cannot."""
+    rows: dict[str, list[dict[str, Any]]] = {"comparable": [], "not_comparable": []}
+    for key, delta in deltas.items():
+        label = METRIC_MEANINGS[key][0] if key in METRIC_MEANINGS else key
+        direction = "higher is better" if delta["higher_is_better"] else "lower is better"
+        # Silhouette and Davies-Bouldin live near 0-2, the others in the hundreds.
+        digits = 3 if key in ("silhouette", "davies_bouldin") else 1
+        verdict = VERDICTS.get(delta["verdict"], "")
+        row = delta | {"key": key, "label": label, "direction": direction, "digits": digits, "verdict_text": verdict}
+        rows["comparable" if delta["comparable"] else "not_comparable"].append(row)
+    return rows
+
+
+def models_page(
+    registry: ModelRegistry, *, compare: str | None, with_version: str | None, admin_enabled: bool
+) -> dict[str, Any]:
     """The versions list, and a comparison of two of them when asked."""
     from app.services import lifecycle
 
@@ -23,12 +42,15 @@ def models_page(registry: ModelRegistry, *, compare: str | None, with_version: s
     context: dict[str, Any] = {
         "active": "models",
         "listing": listing,
+        "by_version": {v["version"]: v for v in listing["versions"]},
+        "admin_enabled": admin_enabled,
         "history": list(reversed(lifecycle.history(registry=registry)["entries"]))[:10],
         "rollback": _rollback_offer(registry),
         "compare": compare,
         "with_version": with_version or "active",
         "comparison": None,
         "heatmap": None,
+        "metrics": None,
         "compare_error": None,
     }
     if compare:
@@ -39,4 +61,5 @@ def models_page(registry: ModelRegistry, *, compare: str | None, with_version: s
         else:
             context["comparison"] = comparison
             context["heatmap"] = heatmap_chart(comparison)
+            context["metrics"] = metric_rows(comparison["metric_deltas"])
     return context
