@@ -238,6 +238,7 @@ def train(
     reason: str = "",
     key: str | None = None,
     progress: Progress | None = None,
+    data_name: str | None = None,
 ) -> TrainingResult:
     """Run the whole pipeline from a CSV to a new verified version; activate it when asked or when none is active."""
     features = list(features)
@@ -267,7 +268,8 @@ def train(
     provenance = {
         "version": new_version_id(trained_at, data_sha256),
         "trained_at": trained_at.isoformat(timespec="seconds"),
-        "data_file": data_path.name,
+        # The name the user knows the data by: an upload's own file name, not the server's copy of it.
+        "data_file": data_name or data_path.name,
         "data_sha256": data_sha256,
         "n_input_rows": dataset.n_input_rows,
         "dropped_rows": dataset.dropped,

@@ -60,7 +60,8 @@ def test_uploaded_csv_becomes_a_new_version(admin, fresh_dir, tmp_path):
     assert job["version"] in VersionStore(fresh_dir).versions() and job["activated"] is False
     assert VersionStore(fresh_dir).active_version() == before
     detail = admin.get(f"/api/v1/models/{job['version']}").json()
-    assert detail["n_samples"] == 400 and detail["data_file"] == "upload.csv"
+    # The version names the file the user uploaded, not the server's copy of it.
+    assert detail["n_samples"] == 400 and detail["data_file"] == "mine.csv"
     # A fixed k does not sweep unless asked: no k_sweep progress, no k_selection.
     assert job["progress"]["of"] is None and detail["k"] == 5 and detail["k_selection"] == []
     assert VersionStore(fresh_dir).load(job["version"]).info["sweep"] is False
@@ -359,7 +360,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
     params = read_job(settings.job_root / job_id)["params"]
     assert params == {
         "k": "auto", "features": ["annual_income"], "seed": 3, "sweep": True, "activate": True, "key_id": "key-abc",
-        "request_id": None, "data_file": None,
+        "request_id": None, "data_file": None, "data_name": None,
     }  # fmt: skip
     for name, value in started["env"].items():
         monkeypatch.setenv(name, value)

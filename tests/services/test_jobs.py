@@ -180,3 +180,21 @@ def test_only_the_newest_finished_jobs_are_kept(make_settings, fresh_dir, parked
 
     left = {folder.name for folder in settings.job_root.iterdir() if not folder.name.startswith(".")}
     assert left == {*finished[2:], running.name, started}
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("spring.csv", "spring.csv"), ("C:\\Users\\ana\\q1 export.csv", "q1 export.csv"), ("../../x/y.csv", "y.csv"),
+     ("", None), (None, None), ("n" * 300 + ".csv", "n" * 100)],
+)  # fmt: skip
+def test_an_upload_keeps_its_own_base_name(sent, kept):
+    assert launch._base_name(sent) == kept
+
+
+def test_a_version_names_the_file_the_user_knows(tmp_path, default_data):
+    from app.models.training import train
+
+    result = train(default_data, output_dir=tmp_path / "models", k=3, sweep=False, data_name="spring.csv")
+    assert result.model.info["data_file"] == "spring.csv"
+    plain = train(default_data, output_dir=tmp_path / "models", k=3, sweep=False)
+    assert plain.model.info["data_file"] == default_data.name

@@ -63,6 +63,7 @@ def start_training(
                 sweep=sweep,
                 key=key,
                 request_id=getattr(request.state, "request_id", None),
+                upload_name=file.filename if upload is not None else None,
             )
     finally:
         if upload is not None:

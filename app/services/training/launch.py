@@ -77,6 +77,12 @@ def job_environment(*, settings: Settings) -> dict[str, str]:
     return env
 
 
+def _base_name(filename: str | None) -> str | None:
+    """A file name as a browser or client sent it, without folders, cut to 100 characters; None when empty."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:100] or None
+
+
 def start_training_job(
     *,
     settings: Settings,
@@ -88,6 +94,7 @@ def start_training_job(
     key: str,
     sweep: bool = False,
     request_id: str | None = None,
+    upload_name: str | None = None,
 ) -> str:
     """Check the request, queue the job and start its process; return the job id."""
     chosen_k = parse_k(k or str(DEFAULT_K))
@@ -104,6 +111,8 @@ def start_training_job(
         "key_id": key,
         "request_id": request_id,
         "data_file": None if upload is None else UPLOAD_FILE,
+        # The upload's own base name, recorded with the version so versions from different files tell apart.
+        "data_name": _base_name(upload_name) if upload is not None else None,
     }
     job_id, folder = store.create_within_limit(
         request, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept

@@ -92,11 +92,12 @@ class JobRunner:
                 reason="trained from the API",
                 key=params["key_id"],
                 progress=self.progress,
+                data_name=params.get("data_name"),
             )
         except SegmentationError as exc:
             self._stop.set()
             # The reason is shown to clients: name the upload, never the server's paths.
-            self.update(state="failed", error=exc.message.replace(str(data), data.name))
+            self.update(state="failed", error=exc.message.replace(str(data), params.get("data_name") or data.name))
             return 2
         except Exception as exc:  # one line for the job's status, whatever went wrong
             self._stop.set()
