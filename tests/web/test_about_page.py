@@ -6,10 +6,9 @@ import shutil
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.models.synthetic import write_customers
+from app.models.synthetic import BUNDLED_SHA256, write_customers
 from app.models.training import train
 from app.utils.hashing import sha256_file
-from app.web.pages.about import bundled_data_sha256
 from tests.web.axe import axe_violations, describe
 from tests.web.conftest import PageWatch
 
@@ -17,8 +16,8 @@ HTML = {"accept": "text/html"}
 
 
 def test_the_bundled_data_hash_is_the_generated_and_committed_files(tmp_path):
-    assert bundled_data_sha256() == sha256_file(write_customers(tmp_path / "regenerated.csv"))
-    assert bundled_data_sha256() == sha256_file(PROJECT_ROOT / "data" / "raw" / "mall_customers.csv")
+    assert sha256_file(write_customers(tmp_path / "regenerated.csv")) == BUNDLED_SHA256
+    assert sha256_file(PROJECT_ROOT / "data" / "raw" / "mall_customers.csv") == BUNDLED_SHA256
 
 
 def test_a_model_trained_on_the_synthetic_data_says_so_up_front(client, model):

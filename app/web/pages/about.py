@@ -1,11 +1,9 @@
 """The model card: facts, metrics with their meanings, the k chart, segment statistics and an API example."""
 
-import hashlib
-from functools import lru_cache
 from typing import Any
 
 from app.models.model import SegmentationModel
-from app.models.synthetic import generate_customers
+from app.models.synthetic import BUNDLED_SHA256
 from app.services import segments
 from app.web.charts.k_chart import k_selection_chart
 from app.web.pages.common import segment_context
@@ -32,12 +30,6 @@ METRIC_MEANINGS = {
 }
 
 
-@lru_cache(maxsize=1)
-def bundled_data_sha256() -> str:
-    """sha256 of the bundled synthetic dataset, as `python -m app.models.synthetic` writes it (the committed file)."""
-    return hashlib.sha256(generate_customers().to_csv(index=False, lineterminator="\n").encode()).hexdigest()
-
-
 def training_data(info: dict[str, Any]) -> dict[str, Any]:
     """The file a model was trained on, how many rows it had, and whether it is the bundled synthetic data.
 
@@ -47,7 +39,7 @@ def training_data(info: dict[str, Any]) -> dict[str, Any]:
     return {
         "file": info.get("data_file"),
         "rows": info.get("n_input_rows") or info.get("n_samples"),
-        "synthetic": info.get("data_sha256") == bundled_data_sha256(),
+        "synthetic": info.get("data_sha256") == BUNDLED_SHA256,
         "auto_trained": bool(info.get("auto_trained")),
     }
 
