@@ -33,6 +33,8 @@ def home(
     spending_score_slider: Annotated[str | None, Query(max_length=50)] = None,
     annual_income_was: Annotated[str | None, Query(max_length=50)] = None,
     spending_score_was: Annotated[str | None, Query(max_length=50)] = None,
+    annual_income_last: Annotated[str | None, Query(max_length=50)] = None,
+    spending_score_last: Annotated[str | None, Query(max_length=50)] = None,
 ) -> HTMLResponse:
     """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
     values = {
@@ -42,6 +44,8 @@ def home(
         "spending_score_slider": spending_score_slider,
         "annual_income_was": annual_income_was,
         "spending_score_was": spending_score_was,
+        "annual_income_last": annual_income_last,
+        "spending_score_last": spending_score_last,
     }
     context, answer = home_page(registry, values)
     status = 200 if registry.ready else 503
