@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
+from app.core.handlers import HTML_ERRORS
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.core.security import check_admin_key, is_cross_site
 from app.models.model import SegmentationModel
@@ -164,6 +165,11 @@ async def refuse_cross_site(request: Request) -> None:
 
 
 SameSiteOnly = Depends(refuse_cross_site)
+
+
+async def answer_in_html(request: Request) -> None:
+    """Mark a page request: its errors come back as the HTML error page, whatever its Accept header says."""
+    setattr(request.state, HTML_ERRORS, True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from app.db.tables import PredictionLog
 from app.services.monitoring.prediction_log import log_counters
 from tests.db.reading import read_all
 from tests.services.test_scoring import BAD_FILE, HEADER
+from tests.web.test_score_page import post_file
 
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
 
@@ -166,7 +167,7 @@ def test_csv_summary_and_page_uploads_are_logged_too(client_for, database_url):
     summary = client.post(
         "/api/v1/predict/csv", content=body, headers={"content-type": "text/csv", "accept": "application/json"}
     )
-    page = client.post("/score", files={"file": ("mine.csv", body.encode(), "text/csv")})
+    page = post_file(client, body.encode(), "mine.csv")
     assert summary.status_code == 200
     assert page.status_code == 200
     assert client.app.state.prediction_log.flush()

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.core.errors import InvalidRequest, no_space_as
+from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.model import SegmentationModel
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
@@ -28,12 +28,18 @@ def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
 
 
 def score_form_page(
-    model: SegmentationModel, *, max_upload_bytes: int, error: str | None = None, form: dict[str, str] | None = None
+    model: SegmentationModel,
+    *,
+    max_upload_bytes: int,
+    form_token: str,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Context for the upload form, with an error message when the last upload failed."""
     return {
         "model": model,
         "form": {**SCORE_FORM_DEFAULTS, **(form or {})},
+        "form_token": form_token,
         "error": error,
         "scored": None,
         "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
@@ -58,6 +64,7 @@ def score_result_page(
     upload: Upload,
     *,
     settings: Settings,
+    form_token: str,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
 ) -> tuple[dict[str, Any], "ScoredFile"]:
@@ -90,9 +97,16 @@ def score_result_page(
         # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
         path.unlink(missing_ok=True)
         raise InvalidRequest("the file has a header but no customer rows below it")
+    size = path.stat().st_size
+    if not results.make_room(settings.score_results_dir, keep=path, max_bytes=settings.results_max_bytes):
+        path.unlink(missing_ok=True)
+        raise ResultsFull(
+            f"the labelled file ({size:,} bytes) is larger than RESULTS_MAX_BYTES "
+            f"({settings.results_max_bytes:,} bytes); nothing was kept"
+        )
     data = summary.to_dict()
     styles = segment_context(model)["styles"]
-    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form=form)
+    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form_token=form_token, form=form)
     segment_map = segment_context(model)["segment_map"]
     if segment_map:
         counts = {segment["segment_id"]: segment["count"] for segment in data["segments"]}
