@@ -122,6 +122,8 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
             log=log.writer,
             request_id=log.request_id,
         )
+        if scored is None:  # no customer could be scored: the page says why, and nothing is counted
+            return _score_page(request, context, status_code=422)
         # Counted and logged only now that the whole file is scored and its page built.
         await run_in_threadpool(scored.record)
         return _score_page(request, context)

@@ -82,7 +82,7 @@ def test_form_errors_are_shown_on_the_form(client, client_for, default_data):
     rejected = post_file(client, BAD_FILE.encode(), on_error="reject")
     assert rejected.status_code == 422 and "line 3 is not usable" in rejected.text
     bad_option = post_file(client, BAD_FILE.encode(), on_error="ignore")
-    assert bad_option.status_code == 422 and "on_error" in bad_option.text
+    assert bad_option.status_code == 422 and "Bad rows: Input should be" in bad_option.text
     small = client_for(max_upload_bytes=2_048)
     too_big = post_file(small, default_data.read_bytes())
     assert too_big.status_code == 413 and "byte limit" in too_big.text
@@ -117,7 +117,7 @@ def test_form_keeps_the_chosen_options_after_an_error(client):
         id_column="ref",
     )
     assert page.status_code == 422
-    assert "names &#39;spend&#39; for spending_score" in page.text
+    assert "Spending column names &#39;spend&#39;, which the file does not have" in page.text
     assert '<option value="skip" selected>' in page.text and '<option value="semicolon" selected>' in page.text
     for field, value in [("income_column", "revenue"), ("spending_column", "spend"), ("id_column", "ref")]:
         assert f'name="{field}" type="text" maxlength="200" value="{value}"' in page.text
@@ -153,6 +153,98 @@ def test_a_scored_file_is_logged_in_full_and_counted_once(client_for, tmp_path):
     assert after["predictions csv"] - before["predictions csv"] == 3_000
     assert after["sizes csv"] - before["sizes csv"] == 1
     assert after["logged"] - before["logged"] == logged(client, "csv") == 3_000
+
+
+# --- After an error: the form's own words, the options kept and shown, the focus on the problem ---
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "page_words", "api_words"),
+    [
+        (
+            b"name,email\nAda,a@example.com\n",
+            {},
+            "or name them under Options, in Income column and Spending column",
+            "income_column=",
+        ),
+        (BAD_FILE.encode(), {"on_error": "reject"}, "under Options choose Bad rows", "on_error="),
+        (
+            b"ref,revenue,score\nA,120,90\n",
+            {"income_column": "revenue", "spending_column": "revenue"},
+            "Income column and Spending column both name &#39;revenue&#39;",
+            "income_column and spending_column",
+        ),
+        (
+            b"ref,revenue,score\nA,120,90\n",
+            {"income_column": "income"},
+            "Income column names &#39;income&#39;, which the file does not have",
+            "for annual_income",
+        ),
+        (b"a,b\n1,2\n", {"id_column": "x" * 201}, "Customer id column: String should have at most", "id_column:"),
+    ],
+)
+def test_errors_name_the_forms_fields_not_the_apis_parameters(client, data, fields, page_words, api_words):
+    page = post_file(client, data, **fields)
+    assert page.status_code == 422
+    message = page.text.split('id="score-error"')[1].split("</div>")[0]
+    assert page_words in message
+    assert api_words not in message
+
+
+def test_an_error_focuses_the_message_keeps_the_options_open_and_asks_for_the_file_again(client):
+    page = post_file(client, b"name,email\nAda,a@example.com\n", delimiter="comma")
+    assert page.status_code == 422
+    assert '<div id="score-error" class="banner" role="alert" tabindex="-1" autofocus>' in page.text
+    assert '<details class="options" open>' in page.text
+    assert '<option value="comma" selected>' in page.text
+    # Without JavaScript the browser has dropped the file: the page says so, next to the file input.
+    assert '<p id="score-file-again" class="file-again"><strong>Choose the file again</strong>' in page.text
+    assert 'aria-describedby="score-file-help score-file-again"' in page.text
+
+
+def test_the_choose_again_note_is_only_shown_after_a_problem(client, default_data):
+    for page in (client.get("/score", headers=HTML), post_file(client, default_data.read_bytes())):
+        assert page.status_code == 200
+        assert "score-file-again" not in page.text and "autofocus" not in page.text
+        assert '<details class="options">' in page.text  # nothing set, no problem: Options stay folded
+
+
+# --- A file where every row fails says why, with no download and no empty charts ---
+
+DOLLARS = "Annual Income (k$),Spending Score (1-100)\n" + "".join(
+    f"{20_000 + 1_000 * n},{1 + n % 99}\n" for n in range(300)
+)
+DECIMAL_COMMAS = "Annual Income (k$);Spending Score (1-100)\n" + "".join(
+    f"{20 + n % 100},5;{1 + n % 99},5\n" for n in range(300)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "cause", "reason"),
+    [
+        (DOLLARS, "values look like dollars (such as 20000); this model expects k$", "annual_income out of range"),
+        (
+            DECIMAL_COMMAS,
+            "the incomes use decimal commas (such as &#39;20,5&#39;); this model reads decimal points",
+            "annual_income is not a number",
+        ),
+    ],
+    ids=["dollars", "decimal commas"],
+)
+def test_a_file_where_no_row_scores_says_why_and_offers_nothing_to_download(client_for, tmp_path, text, cause, reason):
+    client = recording_client(client_for, tmp_path, score_results_dir=tmp_path / "results")
+    before = snapshot(client)
+    page = post_file(client, text.encode())
+    assert page.status_code == 422
+    banner = page.text.split('id="score-error"')[1].split("</div>")[0]
+    assert "<strong>No customer could be scored:</strong>" in banner and cause in banner
+    assert "customers scored" not in page.text
+    assert DOWNLOAD.search(page.text) is None and "score-download" not in page.text
+    assert '<g class="bar"' not in page.text and 'class="points"' not in page.text and "score-profile" not in page.text
+    assert re.search(rf'<tr><th scope="row">{reason}[^<]*</th><td data-label="Rows">300</td></tr>', page.text)
+    assert '<details class="options" open>' in page.text
+    assert list((tmp_path / "results").iterdir()) == []  # no labelled file kept for a download nobody is offered
+    assert snapshot(client) == before  # nothing scored, nothing counted or logged
 
 
 # --- Limits: uploads count as predictions, and the kept files have a total size ---
