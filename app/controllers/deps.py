@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
+from app.core.handlers import HTML_ERRORS
 from app.core.rate_limit import RateLimiter, client_address, key_digest
-from app.core.security import check_admin_key
+from app.core.security import check_admin_key, is_cross_site
 from app.models.model import SegmentationModel
 from app.models.versions.registry import ModelRegistry
 from app.schemas.prediction import BatchIn
@@ -156,6 +157,33 @@ async def limit_by_client_ip(request: Request) -> None:
 
 
 PredictRateLimit = Depends(limit_by_client_ip)
+
+
+async def refuse_cross_site(request: Request) -> None:
+    """403 for a file posted by a browser from another site, before its body is read; curl and scripts pass.
+
+    A form or a `text/plain` post needs no CORS preflight, so without this any page a user visits could score
+    files through their browser and fill the prediction log (and the drift report) with its rows.
+    """
+    settings: Settings = request.app.state.settings
+    if is_cross_site(
+        origin=request.headers.get("origin"),
+        fetch_site=request.headers.get("sec-fetch-site"),
+        own_origin=f"{request.url.scheme}://{request.url.netloc}",
+        allowed=settings.cors_origins,
+    ):
+        raise AccessDenied(
+            "files are not scored for pages of other sites: send them from this site, or from a tool or script; "
+            "a trusted site can be listed in CORS_ORIGINS"
+        )
+
+
+SameSiteOnly = Depends(refuse_cross_site)
+
+
+async def answer_in_html(request: Request) -> None:
+    """Mark a page request: its errors come back as the HTML error page, whatever its Accept header says."""
+    setattr(request.state, HTML_ERRORS, True)
 
 
 @dataclass(frozen=True, slots=True)

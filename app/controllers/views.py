@@ -3,24 +3,34 @@
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import RegistryDep, SegmenterDep, SessionDep, SettingsDep, prediction_log_target
-from app.core.errors import InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
+from app.controllers.deps import (
+    PredictRateLimit,
+    RegistryDep,
+    SameSiteOnly,
+    SegmenterDep,
+    SessionDep,
+    SettingsDep,
+    answer_in_html,
+    prediction_log_target,
+)
+from app.core.errors import AccessDenied, InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
-from app.web import results, uploads
+from app.web import csrf, results, uploads
 from app.web.pages.about import about_page
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
 from app.web.pages.monitoring import monitoring_page
 from app.web.pages.score import score_form_fields, score_form_page, score_result_page
 
-router = APIRouter(include_in_schema=False)
+# Pages answer errors with the HTML error page, whatever the client's Accept header says.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -33,6 +43,8 @@ def home(
     spending_score_slider: Annotated[str | None, Query(max_length=50)] = None,
     annual_income_was: Annotated[str | None, Query(max_length=50)] = None,
     spending_score_was: Annotated[str | None, Query(max_length=50)] = None,
+    annual_income_last: Annotated[str | None, Query(max_length=50)] = None,
+    spending_score_last: Annotated[str | None, Query(max_length=50)] = None,
 ) -> HTMLResponse:
     """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
     values = {
@@ -42,6 +54,8 @@ def home(
         "spending_score_slider": spending_score_slider,
         "annual_income_was": annual_income_was,
         "spending_score_was": spending_score_was,
+        "annual_income_last": annual_income_last,
+        "spending_score_last": spending_score_last,
     }
     context, answer = home_page(registry, values)
     status = 200 if registry.ready else 503
@@ -62,36 +76,67 @@ def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLR
     return templates.TemplateResponse(request, "about.html", about_page(model, base_url=settings.base_url))
 
 
-# What an upload can get wrong: shown on the form, with the error's own status.
-_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType)
+# What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token.
+_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType, AccessDenied)
+
+
+def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
+    """The /score page, setting the cookie that holds its form's token."""
+    response = templates.TemplateResponse(request, "score.html", context, status_code=status_code)
+    response.set_cookie(
+        csrf.COOKIE,
+        context["form_token"],
+        path=request.url_for("score_form").path,
+        httponly=True,
+        samesite="lax",  # never sent with another site's post
+        secure=request.url.scheme == "https",
+    )
+    return response
 
 
 @router.get("/score", response_class=HTMLResponse)
 def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """The file upload page."""
-    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes)
-    return templates.TemplateResponse(request, "score.html", context)
+    token = csrf.form_token(request.cookies.get(csrf.COOKIE))
+    return _score_page(request, score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form_token=token))
 
 
-@router.post("/score", response_class=HTMLResponse)
+# Cross-site posts are refused first, before they count against the client's prediction limit.
+@router.post("/score", response_class=HTMLResponse, dependencies=[SameSiteOnly, PredictRateLimit])
 async def score_upload(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
+    cookie = request.cookies.get(csrf.COOKIE)
+    token = csrf.form_token(cookie)
     upload: uploads.Upload | None = None
     try:
+        csrf.require_cookie(cookie)  # before the body: a post without the page's cookie uploads nothing
         upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
+        csrf.check_form_token(cookie, upload.fields.get(csrf.FIELD))
         log = prediction_log_target(request)
         context, scored = await run_in_threadpool(
-            score_result_page, model, upload, settings=settings, log=log.writer, request_id=log.request_id
+            score_result_page,
+            model,
+            upload,
+            settings=settings,
+            form_token=token,
+            log=log.writer,
+            request_id=log.request_id,
         )
+        if scored is None:  # no customer could be scored: the page says why, and nothing is counted
+            return _score_page(request, context, status_code=422)
         # Counted and logged only now that the whole file is scored and its page built.
         await run_in_threadpool(scored.record)
-        status = 200
+        return _score_page(request, context)
     except _UPLOAD_ERRORS as exc:
         # The form comes back as it was sent, so fixing one option does not mean choosing the others again.
         form = score_form_fields(upload.fields) if upload is not None else None
-        context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, error=exc.message, form=form)
-        status = exc.status_code
-    return templates.TemplateResponse(request, "score.html", context, status_code=status)
+        context = score_form_page(
+            model, max_upload_bytes=settings.max_upload_bytes, form_token=token, error=exc.message, form=form
+        )
+        return _score_page(request, context, status_code=exc.status_code)
+    finally:
+        if upload is not None:
+            upload.discard()
 
 
 @router.get("/score/download/{token}", response_class=FileResponse)

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Where the /score page keeps labelled files for download, and for how long.
     score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
     score_results_ttl_seconds: int = Field(3600, ge=60)
+    # Total bytes of those labelled files: the oldest go first to make room for a new one, and one larger than this
+    # on its own is refused (503). A labelled file can be ten times its upload, so the default holds a full-size one.
+    results_max_bytes: int = Field(2_000_000_000, ge=1_024)
     # Who may read /metrics without a key: client networks in CIDR form. Loopback only by default.
     metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = [
         ip_network("127.0.0.1/32"),

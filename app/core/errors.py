@@ -170,6 +170,13 @@ class StorageFull(SegmentationError):
     error_type = "storage_full"
 
 
+class ResultsFull(SegmentationError):
+    """A labelled file larger than the space the /score page keeps for downloads (RESULTS_MAX_BYTES)."""
+
+    status_code = 503
+    error_type = "results_full"
+
+
 def is_no_space(exc: BaseException) -> bool:
     """Whether an error is a full disk or an exhausted quota."""
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -32,8 +32,18 @@ _HTTP_ERROR_TYPES = {
     429: "rate_limited",
 }
 _MACHINE_PREFIXES = ("/api/", "/openapi.json", "/static")
-_PAGE_TITLES = {404: "Page not found", 500: "Something went wrong", 503: "Segmentation is unavailable"}
-_TYPE_TITLES = {"storage_full": "No space left", "database_unavailable": "Monitoring is unavailable"}
+_PAGE_TITLES = {
+    403: "Not allowed",
+    404: "Page not found",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Segmentation is unavailable",
+}
+_TYPE_TITLES = {
+    "storage_full": "No space left",
+    "results_full": "Too large to keep",
+    "database_unavailable": "Monitoring is unavailable",
+}
 # People get a plain sentence for server-side failures, by what failed; the details (paths, commands) stay in the
 # logs and in /api/v1/health, where operators look.
 _NO_MODEL_PAGE_MESSAGE = (
@@ -44,6 +54,9 @@ _PAGE_MESSAGES = {
     "model_unavailable": _NO_MODEL_PAGE_MESSAGE,
     "database_unavailable": "The prediction log cannot be read right now. Please try again later.",
     "storage_full": "The server has no space left to keep this file, so nothing was kept. Please try again later.",
+    "results_full": "The labelled file is larger than this server keeps for download, so nothing was kept. Split "
+    "the file into smaller ones, or score it with the API (POST /api/v1/predict/csv), which sends the labelled file "
+    "straight back.",
 }
 _GENERIC_PAGE_MESSAGE = "Something went wrong on our side. Please try again later."
 
@@ -52,10 +65,16 @@ def _request_id(scope: Scope) -> str | None:
     return scope.get("state", {}).get("request_id")
 
 
+# Set in a request's state by the page routes: their errors are the HTML page whatever the Accept header says.
+HTML_ERRORS = "html_errors"
+
+
 def _wants_html(scope: Scope) -> bool:
-    """Pages get an HTML error page; the API, schema and assets always get JSON."""
+    """Pages get an HTML error page; the API, schema and assets always get JSON; anything else by Accept."""
     if scope.get("path", "").startswith(_MACHINE_PREFIXES):
         return False
+    if scope.get("state", {}).get(HTML_ERRORS):
+        return True
     accept = next((value for key, value in scope.get("headers", []) if key == b"accept"), b"")
     return b"text/html" in accept
 

@@ -54,3 +54,21 @@ def require_metrics_access(*, client: str, api_key: str | None, settings: Settin
     raise AccessDenied(
         "metrics are only served to the networks in METRICS_ALLOWED_NETWORKS or with an admin key in X-API-Key"
     )
+
+
+# What a browser says in Sec-Fetch-Site about a request from this site: its own pages, a sibling subdomain, or
+# the user (the address bar, a bookmark).
+_SAME_SITE_FETCHES = frozenset({"same-origin", "same-site", "none"})
+
+
+def is_cross_site(*, origin: str | None, fetch_site: str | None, own_origin: str, allowed: list[str]) -> bool:
+    """Whether a browser sent this request from another site (an origin in CORS_ORIGINS is trusted).
+
+    Browsers set both headers themselves and a page cannot forge them; tools such as curl send neither, and pass.
+    Sec-Fetch-Site is read first: behind a proxy that ends TLS, Origin says https while the app sees http.
+    """
+    if origin is not None and origin in allowed:
+        return False
+    if fetch_site is not None:
+        return fetch_site.lower() not in _SAME_SITE_FETCHES
+    return origin is not None and origin.lower() != own_origin.lower()

@@ -1,4 +1,4 @@
-"""Labelled files scored on the /score page, kept on disk for a while so the page can offer a download."""
+"""Labelled files scored on the /score page, kept on disk for a while (and up to a total size) for download."""
 
 import re
 import secrets
@@ -42,3 +42,34 @@ def purge_results(results_dir: Path, *, max_age_seconds: float, now: float | Non
         except FileNotFoundError:  # another worker purged it first
             continue
     return removed
+
+
+def _kept(results_dir: Path) -> list[tuple[float, int, Path]]:
+    """Every labelled file kept, as (modified time, size, path), oldest first."""
+    kept = []
+    for path in results_dir.glob(f"*{_SEPARATOR}*_segmented.csv"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # purged by another request meanwhile
+            continue
+        kept.append((stat.st_mtime, stat.st_size, path))
+    return sorted(kept)
+
+
+def make_room(results_dir: Path, *, keep: Path, max_bytes: int) -> bool:
+    """Delete the oldest other labelled files until `keep` and the rest fit in `max_bytes`.
+
+    False, with nothing deleted, when `keep` alone is larger than `max_bytes`. Files being written are not counted:
+    they are not results until they are complete.
+    """
+    size = keep.stat().st_size
+    if size > max_bytes:
+        return False
+    others = [(mtime, used, path) for mtime, used, path in _kept(results_dir) if path != keep]
+    total = size + sum(used for _, used, _ in others)
+    for _, used, path in others:
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= used
+    return True

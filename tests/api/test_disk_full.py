@@ -14,6 +14,7 @@ from app.services.training.store import FINAL_STATES
 from tests.live_server import wait_for
 from tests.small_disk import NoSmallDisk, fill, fill_for_a_failing_save, small_disk
 from tests.tools import unavailable
+from tests.web.test_score_page import post_file
 
 pytestmark = pytest.mark.slow
 
@@ -135,9 +136,8 @@ def test_a_full_disk_under_the_score_page_shows_a_message_and_keeps_no_file(clie
         results.mkdir(exist_ok=True)
     filler = fill(disk, leave=0)
 
-    page = client.post(
-        "/score", files={"file": ("customers.csv", CUSTOMERS.encode(), "text/csv")}, headers={"Accept": "text/html"}
-    )
+    # Any Accept header: the page answers with its HTML error page, never the API's JSON.
+    page = post_file(client, CUSTOMERS.encode(), "customers.csv", headers={"Accept": "*/*"})
 
     assert page.status_code == 503, page.text[:300]
     assert "no space left to keep this file, so nothing was kept" in page.text and "Traceback" not in page.text

@@ -77,7 +77,7 @@ def test_openapi_declares_every_error_status(client):
     expected = {
         ("/api/v1/predict", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
         ("/api/v1/predict/batch", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
-        ("/api/v1/predict/csv", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
+        ("/api/v1/predict/csv", "post"): {"200", "400", "403", "404", "413", "415", "422", "429", "503"},
         ("/api/v1/clusters", "get"): {"200", "503"},
         ("/api/v1/clusters/info", "get"): {"200", "503"},
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},

@@ -15,6 +15,7 @@ from app.services.monitoring.prediction_log import log_counters
 from tests.db.reading import read_all
 from tests.live_server import wait_for
 from tests.services.test_scoring import BAD_FILE, HEADER
+from tests.web.test_score_page import post_file
 
 METRICS_KEY = "log-metrics-key"
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
@@ -212,7 +213,7 @@ def test_csv_summary_and_page_uploads_are_logged_too(client_for, database_url):
     summary = client.post(
         "/api/v1/predict/csv", content=body, headers={"content-type": "text/csv", "accept": "application/json"}
     )
-    page = client.post("/score", files={"file": ("mine.csv", body.encode(), "text/csv")})
+    page = post_file(client, body.encode(), "mine.csv")
     assert summary.status_code == 200
     assert page.status_code == 200
     assert client.app.state.prediction_log.flush()

@@ -7,7 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import KNOWN_POINTS
+from tests.web.axe import axe_violations, describe
 from tests.web.conftest import PageWatch, move_sliders
+from tests.web.screens import WIDTHS, screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -219,3 +221,61 @@ def test_docs_render_offline(page, base_url):
     expect(page.locator(".swagger-ui .title").first).to_contain_text("Customer Segmentation")
     expect(page.get_by_text("/api/v1/predict", exact=True).first).to_be_visible()
     assert page.watch.foreign_requests() == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_home_page_passes_axe(browser, base_url, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/")
+        violations = axe_violations(page)
+        assert violations == [], describe(violations)
+        screenshot(page, "home")
+    finally:
+        context.close()
+
+
+def _send(page, spending: str) -> None:
+    page.fill("#spending_score-number", spending)
+    page.click("button[type=submit]")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_without_javascript_a_bad_value_keeps_the_last_result_and_the_slider(browser, base_url, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    name = page.locator('#result [data-field="segment_name"]')
+    stale = page.locator('#result [data-role="stale"]')
+    try:
+        page.goto(base_url + "/")
+        page.fill("#annual_income-number", "120")
+        _send(page, "90")
+        expect(name).to_have_text("VIP / Whale")
+        expect(stale).to_be_hidden()
+        for bad in ("250", ""):  # out of range, then empty: twice in a row
+            _send(page, bad)
+            expect(page.locator('[data-error-for="spending_score"]')).to_be_visible()
+            # The README's promise: the last good result stays, marked out of date, and the slider does not jump.
+            expect(name).to_have_text("VIP / Whale")
+            expect(stale).to_be_visible()
+            expect(page.locator("#spending_score-slider")).to_have_value("90")
+            expect(page.locator("#annual_income-slider")).to_have_value("120")
+            expect(page.locator("#spending_score-number")).to_have_value(bad)
+        screenshot(page, "home-kept-result-no-js")
+        stale_url = page.url
+        _send(page, "10")
+        expect(name).to_have_text("High Earner Saver")
+        expect(stale).to_be_hidden()
+    finally:
+        context.close()
+    # axe runs in the page, so it needs JavaScript: the same server-rendered answer, checked with it on.
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(stale_url)
+        expect(page.locator('#result [data-role="stale"]')).to_be_visible()
+        violations = axe_violations(page)
+        assert violations == [], describe(violations)
+    finally:
+        context.close()

@@ -1,13 +1,22 @@
-"""The /score page in Chromium: upload with progress, drag and drop, summary, download; and without JavaScript."""
+"""The /score page in Chromium: upload with progress, drag and drop, summary, download, problems explained in place;
+and without JavaScript. Screenshots at 1280 and 375 px go to a temporary folder; axe checks every state shown."""
 
 import csv
 import io
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
+from tests.live_server import live_server
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS
+from tests.web.axe import axe_violations, describe
+from tests.web.conftest import PageWatch
+from tests.web.screens import WIDTHS, screenshot
+from tests.web.test_score_page import DOLLARS
+
+pytestmark = pytest.mark.slow
 
 
 def api_scored(base_url: str, data: bytes) -> bytes:
@@ -122,3 +131,172 @@ def test_score_page_works_without_javascript(browser, base_url, default_data, tm
         assert len(rows) == 8  # flag (the default) keeps every splittable row
     finally:
         context.close()
+
+
+def open_page(browser, base_url: str, width: int, *, javascript: bool = True, score_js: bool = True):
+    """A fresh context at a width; `score_js=False` blocks score.js alone, for axe on the page as it is without it."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=javascript)
+    page = context.new_page()
+    page.watch = PageWatch(page, base_url)
+    if not score_js:
+        page.route("**/js/score.js*", lambda route: route.abort())
+    return context, page
+
+
+def assert_accessible(page) -> None:
+    """No axe violation on the page as it is now (axe runs in the page: JavaScript must be on)."""
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+
+
+def assert_fits(page) -> None:
+    """Nothing wider than the screen."""
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def unexpected_errors(page, *statuses: int) -> list[str]:
+    """Console errors, less the browser's own line for each expected error answer."""
+    return [error for error in page.watch.errors if not any(f"status of {status}" in error for status in statuses)]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_score_page_and_its_result_pass_axe(browser, base_url, default_data, width):
+    context, page = open_page(browser, base_url, width)
+    try:
+        page.goto(base_url + "/score")
+        assert_accessible(page)
+        screenshot(page, "score-form")
+        page.set_input_files("#score-file", str(default_data))
+        page.click("#score-submit")
+        expect(page.locator("#score-result")).to_be_visible()
+        expect(page.locator("#result-title")).to_be_focused()
+        assert_accessible(page)
+        assert_fits(page)
+        screenshot(page, "score-result")
+        assert page.watch.errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_file_where_no_row_scores_says_why_at_the_top_without_download_or_charts(browser, base_url, tmp_path, width):
+    dollars = tmp_path / "dollars.csv"
+    dollars.write_text(DOLLARS)
+    context, page = open_page(browser, base_url, width)
+    try:
+        page.goto(base_url + "/score")
+        page.set_input_files("#score-file", str(dollars))
+        page.click("#score-submit")
+        banner = page.locator("#score-error")
+        expect(banner).to_contain_text(
+            "No customer could be scored: values look like dollars (such as 20000); this model expects k$"
+        )
+        expect(banner).to_be_focused()
+        expect(banner).to_be_in_viewport()
+        assert banner.bounding_box()["y"] < page.locator("#score-form").bounding_box()["y"]  # at the top
+        for gone in ("#score-download", "#score-result", "#score-bars", "#segment-map", "#score-profile"):
+            expect(page.locator(gone)).to_have_count(0)
+        expect(page.locator("#score-bad-rows tbody tr")).to_have_count(1)
+        expect(page.locator("#score-bad-rows tbody td")).to_have_text("300")
+        assert_accessible(page)
+        assert_fits(page)
+        screenshot(page, "score-nothing-scored")
+        assert unexpected_errors(page, 422) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_after_an_error_the_file_and_options_stay_and_the_fix_needs_no_new_choice(browser, base_url, tmp_path, width):
+    mine = tmp_path / "mine.csv"
+    mine.write_text("ref;revenue;score\nA;120;90\nB;20;10\n")
+    context, page = open_page(browser, base_url, width)
+    try:
+        page.goto(base_url + "/score")
+        page.set_input_files("#score-file", str(mine))
+        page.locator("details.options summary").click()
+        page.select_option("#on_error", "skip")
+        page.locator("details.options summary").click()  # folded again before sending
+        page.click("#score-submit")
+        banner = page.locator("#score-error")
+        expect(banner).to_contain_text("or name them under Options, in Income column and Spending column")
+        assert "income_column=" not in banner.inner_text()
+        expect(banner).to_be_focused()
+        # The form was not replaced: the file is still chosen, the options still set, and now shown.
+        assert page.locator("#score-file").evaluate("input => [...input.files].map(file => file.name)") == ["mine.csv"]
+        expect(page.locator("#score-file-name")).to_have_text("Selected: mine.csv")
+        expect(page.locator("details.options")).to_have_attribute("open", "")
+        expect(page.locator("#on_error")).to_have_value("skip")
+        expect(page.locator("#score-file-again")).to_have_count(0)  # nothing to choose again
+        expect(page.locator("#score-submit")).to_be_enabled()
+        assert_accessible(page)
+        assert_fits(page)
+        screenshot(page, "score-error")
+
+        page.fill("#income_column", "revenue")
+        page.fill("#spending_column", "score")
+        page.click("#score-submit")
+        expect(page.locator("#result-title")).to_have_text("2 customers scored")
+        expect(page.locator("#result-title")).to_be_focused()
+        expect(banner).to_have_count(0)
+        assert unexpected_errors(page, 422) == []
+    finally:
+        context.close()
+
+
+def _send_with_a_wrong_column(page, base_url: str, path) -> None:
+    page.goto(base_url + "/score")
+    page.set_input_files("#score-file", str(path))
+    page.locator("details.options summary").click()
+    page.fill("#income_column", "income")
+    page.click("#score-submit")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_without_javascript_an_error_is_focused_and_asks_for_the_file_again(browser, base_url, tmp_path, width):
+    mine = tmp_path / "mine.csv"
+    mine.write_text("ref,revenue,score\nA,120,90\n")
+    context, page = open_page(browser, base_url, width, javascript=False)
+    try:
+        _send_with_a_wrong_column(page, base_url, mine)
+        banner = page.locator("#score-error")
+        expect(banner).to_contain_text("Income column names 'income', which the file does not have")
+        assert page.evaluate("document.activeElement.id") == "score-error"
+        expect(page.locator("#score-file-again")).to_be_visible()
+        expect(page.locator("#score-file-again")).to_contain_text("Choose the file again")
+        expect(page.locator("details.options")).to_have_attribute("open", "")
+        expect(page.locator("#income_column")).to_have_value("income")
+        assert_fits(page)
+        screenshot(page, "score-error-no-js")
+    finally:
+        context.close()
+    # axe needs JavaScript in the page: the same answer, with only the page's own script kept out.
+    context, page = open_page(browser, base_url, width, score_js=False)
+    try:
+        _send_with_a_wrong_column(page, base_url, mine)
+        expect(page.locator("#score-file-again")).to_be_visible()
+        assert_accessible(page)
+    finally:
+        context.close()
+
+
+def test_a_refusal_before_the_form_is_read_is_shown_in_place(browser, model_dir, tmp_path, default_data):
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "RATE_LIMIT_PREDICT": "1/minute"}
+    with live_server(env, tmp_path / "server.log") as server:
+        context, page = open_page(browser, server.url, 1280)
+        try:
+            page.goto(server.url + "/score")
+            page.set_input_files("#score-file", str(default_data))
+            page.click("#score-submit")
+            expect(page.locator("#result-title")).to_have_text("200 customers scored")
+            page.click("#score-submit")  # the same file again: over the limit of one a minute
+            banner = page.locator("#score-error")
+            expect(banner).to_contain_text("The file could not be scored. too many requests")
+            expect(banner).to_contain_text("retry after")
+            expect(banner).to_be_focused()
+            expect(page.locator("#score-result")).to_have_count(0)
+            expect(page.locator("#score-file-name")).to_have_text("Selected: " + default_data.name)
+            expect(page.locator("#score-submit")).to_be_enabled()
+            assert unexpected_errors(page, 429) == []
+        finally:
+            context.close()

@@ -1,19 +1,38 @@
-"""The /score page without a browser: form, plain form post, summary, download, inline errors."""
+"""The /score page without a browser: form, plain form post, summary, download, inline errors, limits."""
 
 import csv
+import errno
 import io
+import os
 import re
+import tempfile
 
-from app.web import results
+import pytest
+
+from app.web import results, uploads
 from tests.recorded import customer_file, logged, recording_client, snapshot
 from tests.services.test_scoring import BAD_FILE, BAD_REASONS
 
 DOWNLOAD = re.compile(r'id="score-download" class="button" href="(/score/download/[0-9a-f]{32})"')
+FORM_TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([A-Za-z0-9_-]+)">')
+HTML = {"accept": "text/html"}
 
 
-def post_file(client, data: bytes, name: str = "mall.csv", **fields: str):
-    """Submit the upload form as a browser without JavaScript would."""
-    return client.post("/score", files={"file": (name, data, "text/csv")}, data=fields, headers={"accept": "text/html"})
+def form_token(client) -> str:
+    """The form's token, as a browser gets it: in the page, and in the cookie that comes with it."""
+    page = client.get("/score", headers=HTML)
+    assert page.status_code == 200
+    return FORM_TOKEN.search(page.text).group(1)
+
+
+def post_file(client, data: bytes, name: str = "mall.csv", *, headers: dict | None = None, **fields: str):
+    """Submit the upload form as a browser without JavaScript would: the page first, then the form with its token."""
+    return client.post(
+        "/score",
+        files={"file": (name, data, "text/csv")},
+        data={"form_token": form_token(client), **fields},
+        headers={**HTML, **(headers or {})},
+    )
 
 
 def test_score_form_is_linked_from_every_page(client):
@@ -63,7 +82,7 @@ def test_form_errors_are_shown_on_the_form(client, client_for, default_data):
     rejected = post_file(client, BAD_FILE.encode(), on_error="reject")
     assert rejected.status_code == 422 and "line 3 is not usable" in rejected.text
     bad_option = post_file(client, BAD_FILE.encode(), on_error="ignore")
-    assert bad_option.status_code == 422 and "on_error" in bad_option.text
+    assert bad_option.status_code == 422 and "Bad rows: Input should be" in bad_option.text
     small = client_for(max_upload_bytes=2_048)
     too_big = post_file(small, default_data.read_bytes())
     assert too_big.status_code == 413 and "byte limit" in too_big.text
@@ -98,7 +117,7 @@ def test_form_keeps_the_chosen_options_after_an_error(client):
         id_column="ref",
     )
     assert page.status_code == 422
-    assert "names &#39;spend&#39; for spending_score" in page.text
+    assert "Spending column names &#39;spend&#39;, which the file does not have" in page.text
     assert '<option value="skip" selected>' in page.text and '<option value="semicolon" selected>' in page.text
     for field, value in [("income_column", "revenue"), ("spending_column", "spend"), ("id_column", "ref")]:
         assert f'name="{field}" type="text" maxlength="200" value="{value}"' in page.text
@@ -134,3 +153,268 @@ def test_a_scored_file_is_logged_in_full_and_counted_once(client_for, tmp_path):
     assert after["predictions csv"] - before["predictions csv"] == 3_000
     assert after["sizes csv"] - before["sizes csv"] == 1
     assert after["logged"] - before["logged"] == logged(client, "csv") == 3_000
+
+
+# --- After an error: the form's own words, the options kept and shown, the focus on the problem ---
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "page_words", "api_words"),
+    [
+        (
+            b"name,email\nAda,a@example.com\n",
+            {},
+            "or name them under Options, in Income column and Spending column",
+            "income_column=",
+        ),
+        (BAD_FILE.encode(), {"on_error": "reject"}, "under Options choose Bad rows", "on_error="),
+        (
+            b"ref,revenue,score\nA,120,90\n",
+            {"income_column": "revenue", "spending_column": "revenue"},
+            "Income column and Spending column both name &#39;revenue&#39;",
+            "income_column and spending_column",
+        ),
+        (
+            b"ref,revenue,score\nA,120,90\n",
+            {"income_column": "income"},
+            "Income column names &#39;income&#39;, which the file does not have",
+            "for annual_income",
+        ),
+        (b"a,b\n1,2\n", {"id_column": "x" * 201}, "Customer id column: String should have at most", "id_column:"),
+    ],
+)
+def test_errors_name_the_forms_fields_not_the_apis_parameters(client, data, fields, page_words, api_words):
+    page = post_file(client, data, **fields)
+    assert page.status_code == 422
+    message = page.text.split('id="score-error"')[1].split("</div>")[0]
+    assert page_words in message
+    assert api_words not in message
+
+
+def test_an_error_focuses_the_message_keeps_the_options_open_and_asks_for_the_file_again(client):
+    page = post_file(client, b"name,email\nAda,a@example.com\n", delimiter="comma")
+    assert page.status_code == 422
+    assert '<div id="score-error" class="banner" role="alert" tabindex="-1" autofocus>' in page.text
+    assert '<details class="options" open>' in page.text
+    assert '<option value="comma" selected>' in page.text
+    # Without JavaScript the browser has dropped the file: the page says so, next to the file input.
+    assert '<p id="score-file-again" class="file-again"><strong>Choose the file again</strong>' in page.text
+    assert 'aria-describedby="score-file-help score-file-again"' in page.text
+
+
+def test_the_choose_again_note_is_only_shown_after_a_problem(client, default_data):
+    for page in (client.get("/score", headers=HTML), post_file(client, default_data.read_bytes())):
+        assert page.status_code == 200
+        assert "score-file-again" not in page.text and "autofocus" not in page.text
+        assert '<details class="options">' in page.text  # nothing set, no problem: Options stay folded
+
+
+# --- A file where every row fails says why, with no download and no empty charts ---
+
+DOLLARS = "Annual Income (k$),Spending Score (1-100)\n" + "".join(
+    f"{20_000 + 1_000 * n},{1 + n % 99}\n" for n in range(300)
+)
+DECIMAL_COMMAS = "Annual Income (k$);Spending Score (1-100)\n" + "".join(
+    f"{20 + n % 100},5;{1 + n % 99},5\n" for n in range(300)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "cause", "reason"),
+    [
+        (DOLLARS, "values look like dollars (such as 20000); this model expects k$", "annual_income out of range"),
+        (
+            DECIMAL_COMMAS,
+            "the incomes use decimal commas (such as &#39;20,5&#39;); this model reads decimal points",
+            "annual_income is not a number",
+        ),
+    ],
+    ids=["dollars", "decimal commas"],
+)
+def test_a_file_where_no_row_scores_says_why_and_offers_nothing_to_download(client_for, tmp_path, text, cause, reason):
+    client = recording_client(client_for, tmp_path, score_results_dir=tmp_path / "results")
+    before = snapshot(client)
+    page = post_file(client, text.encode())
+    assert page.status_code == 422
+    banner = page.text.split('id="score-error"')[1].split("</div>")[0]
+    assert "<strong>No customer could be scored:</strong>" in banner and cause in banner
+    assert "customers scored" not in page.text
+    assert DOWNLOAD.search(page.text) is None and "score-download" not in page.text
+    assert '<g class="bar"' not in page.text and 'class="points"' not in page.text and "score-profile" not in page.text
+    assert re.search(rf'<tr><th scope="row">{reason}[^<]*</th><td data-label="Rows">300</td></tr>', page.text)
+    assert '<details class="options" open>' in page.text
+    assert list((tmp_path / "results").iterdir()) == []  # no labelled file kept for a download nobody is offered
+    assert snapshot(client) == before  # nothing scored, nothing counted or logged
+
+
+# --- Limits: uploads count as predictions, and the kept files have a total size ---
+
+
+def test_score_uploads_count_against_the_prediction_limit(client_for, default_data):
+    client = client_for(rate_limit_predict="3/minute")
+    token = form_token(client)  # viewing the page is not limited
+    assert client.post("/api/v1/predict", json={"annual_income": 60, "spending_score": 50}).status_code == 200
+    assert post_file(client, default_data.read_bytes()).status_code == 200
+    assert post_file(client, default_data.read_bytes()).status_code == 200
+    refused = client.post(
+        "/score",
+        files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")},
+        data={"form_token": token},
+        headers={"accept": "*/*"},
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["content-type"].startswith("text/html")
+    assert ">Too many requests</h1>" in refused.text and "retry after" in refused.text
+
+
+def _kept(folder):
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def test_the_results_folder_keeps_to_its_cap_by_dropping_the_oldest(client, client_for, default_data, tmp_path):
+    folder = tmp_path / "results"
+    labelled = client.post(
+        "/api/v1/predict/csv", content=default_data.read_bytes(), headers={"content-type": "text/csv"}
+    )
+    assert labelled.status_code == 200
+    cap = int(len(labelled.content) * 2.5)  # room for two labelled files, not three
+    client = client_for(score_results_dir=folder, results_max_bytes=cap)
+    downloads = []
+    for _ in range(3):
+        page = post_file(client, default_data.read_bytes())
+        assert page.status_code == 200
+        downloads.append(DOWNLOAD.search(page.text).group(1))
+        for path in folder.iterdir():  # every kept file a minute older, so the oldest is never a tie
+            os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 60))
+    assert len(_kept(folder)) == 2
+    assert sum(path.stat().st_size for path in folder.iterdir()) <= cap
+    assert client.get(downloads[0], headers=HTML).status_code == 404
+    assert [client.get(url).status_code for url in downloads[1:]] == [200, 200]
+
+
+def test_a_result_too_large_to_keep_is_a_503_page_that_keeps_nothing_and_drops_nothing(
+    client_for, default_data, tmp_path
+):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    older = folder / f"{'a' * 32}--older_segmented.csv"
+    older.write_text("x" * 500)
+    client = recording_client(client_for, tmp_path, score_results_dir=folder, results_max_bytes=1_024)
+    before = snapshot(client)
+    page = post_file(client, default_data.read_bytes(), headers={"accept": "*/*"})
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert ">Too large to keep</h1>" in page.text and "larger than this server keeps for download" in page.text
+    assert _kept(folder) == [older.name]  # nothing new kept, and nothing evicted for a file that cannot fit anyway
+    assert snapshot(client) == before
+
+
+def test_make_room_drops_the_oldest_first_and_never_the_new_file(tmp_path):
+    paths = []
+    for age, size in ((300, 400), (200, 400), (100, 400)):
+        _, path = results.result_path(tmp_path, name=f"age{age}")
+        path.write_bytes(b"x" * size)
+        os.utime(path, (path.stat().st_atime, path.stat().st_mtime - age))
+        paths.append(path)
+    _, new = results.result_path(tmp_path, name="new")
+    new.write_bytes(b"x" * 500)
+    assert results.make_room(tmp_path, keep=new, max_bytes=1_400) is True
+    assert [path.exists() for path in paths] == [False, True, True] and new.exists()
+    assert results.make_room(tmp_path, keep=new, max_bytes=499) is False
+    assert [path.exists() for path in paths] == [False, True, True] and new.exists()
+
+
+# --- The page's errors are the HTML page, whatever the Accept header says ---
+
+
+def test_a_full_disk_under_the_score_page_is_the_html_page_whatever_the_accept_header(client, monkeypatch):
+    token = form_token(client)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", no_space)
+    for accept in ("*/*", "application/json"):
+        page = client.post(
+            "/score",
+            files={"file": ("mall.csv", customer_file(10), "text/csv")},
+            data={"form_token": token},
+            headers={"accept": accept},
+        )
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert ">No space left</h1>" in page.text and "nothing was kept" in page.text
+
+
+# --- Cross-site posts: the form carries a token that another site cannot know ---
+
+
+def test_the_form_token_is_in_the_page_and_in_a_strict_cookie_and_stays_for_other_tabs(client_for):
+    client = client_for()
+    first = client.get("/score", headers=HTML)
+    cookie = first.headers["set-cookie"]
+    token = FORM_TOKEN.search(first.text).group(1)
+    assert cookie.startswith(f"score_form={token};")
+    for attribute in ("HttpOnly", "Path=/score", "SameSite=lax"):
+        assert attribute.lower() in cookie.lower()
+    assert FORM_TOKEN.search(client.get("/score", headers=HTML).text).group(1) == token
+
+
+@pytest.mark.parametrize("sent", [None, "", "x" * 43, "wrong"])
+def test_a_post_without_the_pages_token_scores_nothing(client_for, tmp_path, default_data, sent):
+    client = recording_client(client_for, tmp_path, score_results_dir=tmp_path / "results")
+    form_token(client)  # the cookie is there: only the form's copy is missing or wrong
+    before = snapshot(client)
+    fields = {} if sent is None else {"form_token": sent}
+    page = client.post(
+        "/score", files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")}, data=fields, headers=HTML
+    )
+    assert page.status_code == 403
+    assert "this form has expired, or was not sent from this page" in page.text
+    assert 'id="score-form"' in page.text and FORM_TOKEN.search(page.text)
+    assert snapshot(client) == before and _kept(tmp_path / "results") == []
+
+
+def never_read(*args, **kwargs):
+    raise AssertionError("the upload was read")
+
+
+def test_a_post_without_the_cookie_is_refused_unread_and_gets_a_fresh_form(client_for, default_data, monkeypatch):
+    client = client_for()
+    monkeypatch.setattr(uploads, "receive_upload", never_read)
+    page = client.post(
+        "/score", files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")}, data={}, headers=HTML
+    )
+    monkeypatch.undo()
+    assert page.status_code == 403
+    assert "this form has expired" in page.text
+    token = FORM_TOKEN.search(page.text).group(1)
+    assert page.headers["set-cookie"].startswith(f"score_form={token};")
+    again = client.post(
+        "/score",
+        files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")},
+        data={"form_token": token},
+        headers=HTML,
+    )
+    assert again.status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}])
+def test_a_cross_site_post_to_the_page_is_refused_unread(client_for, tmp_path, default_data, headers, monkeypatch):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    token = form_token(client)
+    monkeypatch.setattr(uploads, "receive_upload", never_read)
+    page = client.post(
+        "/score",
+        files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")},
+        data={"form_token": token},
+        headers={**HTML, **headers},
+    )
+    monkeypatch.undo()
+    assert page.status_code == 403
+    assert page.headers["content-type"].startswith("text/html") and ">Not allowed</h1>" in page.text
+    assert snapshot(client) == before
+    same_site = post_file(client, default_data.read_bytes(), headers={"Origin": "http://testserver"})
+    assert same_site.status_code == 200

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.controllers.deps import PredictRateLimit, RequestedModelDep, SettingsDep, prediction_log_target
-from app.schemas.common import error_responses
+from app.controllers.deps import PredictRateLimit, RequestedModelDep, SameSiteOnly, SettingsDep, prediction_log_target
+from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
@@ -30,7 +30,10 @@ MODEL_VERSION_HEADER = "X-Model-Version"
     responses={
         200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
         **error_responses(400, 404, 413, 415, 422, 429, 503),
+        403: {"model": ErrorResponse, "description": "Sent by a browser from a page of another site."},
     },
+    # A form or text/plain post from another site needs no preflight: refused here, before the upload is read.
+    dependencies=[SameSiteOnly],
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -1,5 +1,6 @@
 """The home page: the customer form (sliders and number boxes, with or without JavaScript), its result and the map."""
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -68,17 +69,40 @@ def slider_value(field: str, text: str) -> str:
     return str(round(min(max(value, spec["slider_min"]), spec["slider_max"])))
 
 
+def _accepted(field: str, text: str | None) -> bool:
+    """Whether a field's text is a finite number in the field's accepted range."""
+    text = (text or "").strip()
+    if not DECIMAL_OR_NON_FINITE.fullmatch(text):
+        return False
+    value, feature = float(text), FEATURES[field]
+    return math.isfinite(value) and feature.minimum <= value <= feature.maximum
+
+
+def slider_position(field: str, text: str | None, last: str | None) -> str:
+    """Where the page puts a field's slider: at the box's value when it is valid, else at the last valid one.
+
+    An invalid box leaves the slider where it was rather than at an end: 500 would clamp it to the maximum and
+    "abc" to the minimum, neither of which the user chose.
+    """
+    for candidate in (text, last, DEFAULT_CUSTOMER[field]):
+        if _accepted(field, candidate):
+            return slider_value(field, (candidate or "").strip())
+    return slider_value(field, DEFAULT_CUSTOMER[field])
+
+
 def submitted_form(values: dict[str, str | None]) -> dict[str, str | None]:
     """The value of each field the user set in the no-JavaScript form: the number box, or the slider if only it moved.
 
-    Both controls submit (the slider as `<field>_slider`), with `<field>_was`, the box's value as the page showed it.
-    A changed box wins; otherwise a slider moved away from where the page put it wins; otherwise the box.
+    Both controls submit (the slider as `<field>_slider`), with `<field>_was`, the box's value as the page showed it,
+    and `<field>_last`, the last valid value. A changed box wins; otherwise a slider moved away from where the page
+    put it wins; otherwise the box.
     """
     form: dict[str, str | None] = {}
     for field in DEFAULT_CUSTOMER:
         number, slider, was = values.get(field), values.get(f"{field}_slider"), values.get(f"{field}_was")
         number_changed = was is None or (number or "").strip() != was.strip()
-        slider_moved = slider is not None and was is not None and slider.strip() != slider_value(field, was)
+        placed = slider_position(field, was, values.get(f"{field}_last"))
+        slider_moved = slider is not None and was is not None and slider.strip() != placed
         form[field] = slider.strip() if slider_moved and not number_changed else number
     return form
 
@@ -114,12 +138,15 @@ def home_page(
     submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
     chosen = submitted_form(values)
     form = {field: (chosen.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
+    last = {field: values.get(f"{field}_last") or "" for field in DEFAULT_CUSTOMER}
     context: dict[str, Any] = {
         "fields": FORM_FIELDS,
         "form": form,
-        "sliders": {field: slider_value(field, text) for field, text in form.items()},
+        "sliders": {field: slider_position(field, text, last[field]) for field, text in form.items()},
         "errors": {},
         "result": None,
+        "stale": False,
+        "last": None,
         "notes": [],
         "marker": None,
         "model": registry.active,
@@ -130,11 +157,18 @@ def home_page(
     customer, errors = parse_customer(form)
     context["errors"] = errors
     context.update(segment_context(model))
+    shown = customer
     if customer is None:
+        # The last good result stays, marked out of date, as it does with JavaScript: the page carries its values.
+        shown = parse_customer(last)[0] if submitted else None
+        context["stale"] = shown is not None
+    if shown is None:
         return context, None
-    answer = prediction.predict_customer(model, customer)
+    context["last"] = form if customer is not None else last
+    answer = prediction.predict_customer(model, shown)
     context["result"] = answer.body
     context["notes"] = out_of_range_notes(answer.body)
     if context["segment_map"]:
-        context["marker"] = map_position(context["segment_map"], customer["annual_income"], customer["spending_score"])
-    return context, answer if submitted else None
+        context["marker"] = map_position(context["segment_map"], shown["annual_income"], shown["spending_score"])
+    # Only values the user sent and that were valid are a prediction; a kept result was recorded when it was made.
+    return context, answer if submitted and customer is not None else None

@@ -1,11 +1,13 @@
 """The /score page: the upload form, and the summary of a scored file with its download."""
 
+import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.core.errors import InvalidRequest, no_space_as
+from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.model import SegmentationModel
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
@@ -16,10 +18,48 @@ from app.web.pages.common import segment_context
 from app.web.uploads import Upload
 
 SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
+# The form's labels, which the page's messages use where the API's name its parameters.
+FIELD_LABELS = {
+    "on_error": "Bad rows",
+    "delimiter": "Delimiter",
+    "income_column": "Income column",
+    "spending_column": "Spending column",
+    "id_column": "Customer id column",
+}
+_MAPPED_LABELS = {
+    "annual_income": FIELD_LABELS["income_column"],
+    "spending_score": FIELD_LABELS["spending_column"],
+    "customer_id": FIELD_LABELS["id_column"],
+}
+# The scoring service words its messages for API callers (`income_column=`, `on_error=flag`); the page says the same
+# in the words on the form. A message these do not match is shown as it is.
+_PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"or name them with income_column= and spending_column="),
+        "or name them under Options, in Income column and Spending column",
+    ),
+    (re.compile(r"^income_column and spending_column both name"), "Income column and Spending column both name"),
+    (
+        re.compile(r"the column mapping names ('.*') for (annual_income|spending_score|customer_id), which"),
+        lambda match: f"{_MAPPED_LABELS[match[2]]} names {match[1]}, which",
+    ),
+    (
+        re.compile(r"score with on_error=flag or on_error=skip"),
+        "under Options choose Bad rows: “Keep them, with the reason” or “Leave them out”",
+    ),
+    (re.compile(r" \(MAX_UPLOAD_BYTES\)"), ""),
+)
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, not at start-up
     from app.services.scoring.files import ScoredFile
     from app.services.scoring.options import ScoreOptions
+
+
+def in_page_words(message: str) -> str:
+    """An error message with the API's parameter names replaced by the form's labels."""
+    for pattern, replacement in _PAGE_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -28,14 +68,24 @@ def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
 
 
 def score_form_page(
-    model: SegmentationModel, *, max_upload_bytes: int, error: str | None = None, form: dict[str, str] | None = None
+    model: SegmentationModel,
+    *,
+    max_upload_bytes: int,
+    form_token: str,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Context for the upload form, with an error message when the last upload failed."""
+    form = {**SCORE_FORM_DEFAULTS, **(form or {})}
     return {
         "model": model,
-        "form": {**SCORE_FORM_DEFAULTS, **(form or {})},
-        "error": error,
+        "form": form,
+        "form_token": form_token,
+        "error": in_page_words(error) if error else None,
+        "diagnosis": None,
         "scored": None,
+        # Open when an option is set, or after a problem that an option may fix, so the user sees what was sent.
+        "options_open": error is not None or form != SCORE_FORM_DEFAULTS,
         "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
     }
 
@@ -49,7 +99,8 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
         query = ScoreQuery.model_validate(given)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InvalidRequest(f"{first['loc'][0]}: {first['msg']}") from None
+        label = FIELD_LABELS.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise InvalidRequest(f"{label}: {first['msg']}") from None
     return score_options(query=query)
 
 
@@ -58,14 +109,16 @@ def score_result_page(
     upload: Upload,
     *,
     settings: Settings,
+    form_token: str,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
-) -> tuple[dict[str, Any], "ScoredFile"]:
+) -> tuple[dict[str, Any], "ScoredFile | None"]:
     """Score an uploaded file to a downloadable labelled file (CPU work: use a thread).
 
     Returns the context for the summary, and the scored file, whose `record()` the caller calls once the page
-    is built.
+    is built; None instead when no customer could be scored, and the context then says why.
     """
+    from app.services.scoring.diagnosis import diagnose, raw_sample
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
     form = score_form_fields(upload.fields)
@@ -83,16 +136,33 @@ def score_result_page(
             log=log,
             request_id=request_id,
         )
+        summary = scored.summary
+        diagnosis = None
+        if summary.rows and not summary.scored:
+            # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
+            sample = raw_sample(upload.path, delimiter=summary.delimiter, columns=summary.columns)
+            diagnosis = diagnose(summary, sample)
     finally:
         upload.discard()
-    summary = scored.summary
-    if summary.rows == 0:
-        # The API answers a header-only file with a header-only file; a page of empty charts helps no one.
+    if summary.rows == 0 or diagnosis is not None:
+        # Nothing to download or chart: the API answers a header-only file with a header-only file, but a page of
+        # empty charts and a Download button would read as a success.
         path.unlink(missing_ok=True)
+    if summary.rows == 0:
         raise InvalidRequest("the file has a header but no customer rows below it")
     data = summary.to_dict()
+    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form_token=form_token, form=form)
+    if diagnosis is not None:
+        context.update({"scored": data, "diagnosis": diagnosis, "options_open": True})
+        return context, None
+    size = path.stat().st_size
+    if not results.make_room(settings.score_results_dir, keep=path, max_bytes=settings.results_max_bytes):
+        path.unlink(missing_ok=True)
+        raise ResultsFull(
+            f"the labelled file ({size:,} bytes) is larger than RESULTS_MAX_BYTES "
+            f"({settings.results_max_bytes:,} bytes); nothing was kept"
+        )
     styles = segment_context(model)["styles"]
-    context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form=form)
     segment_map = segment_context(model)["segment_map"]
     if segment_map:
         counts = {segment["segment_id"]: segment["count"] for segment in data["segments"]}

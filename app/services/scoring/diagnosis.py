@@ -1,0 +1,199 @@
+"""Why no customer in a file could be scored: the likely cause, from the summary and a few of the file's raw values."""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.models.features import FEATURES
+from app.services.scoring.summary import ScoreSummary
+from app.services.scoring.validation import MALFORMED
+
+# Enough lines to see how the file writes its numbers, read from a bounded head so a huge line costs nothing.
+SAMPLE_LINES = 20
+SAMPLE_BYTES = 64 * 1024
+# A value quoted back to the user is cut to this many characters.
+QUOTED_CHARS = 20
+
+_REASON = re.compile(r"^(?:missing (?P<missing>\w+)|(?P<nan>\w+) is not a number|(?P<range>\w+) out of range \(.*\))$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]+$")
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
+_CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b", re.IGNORECASE)
+_PERCENT = re.compile(r"^[+-]?[0-9.]+\s*%$")
+_PLAIN = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$")
+
+
+@dataclass(frozen=True)
+class RawSample:
+    """The first lines of a file as written: the header's field count, the lines after it, each feature's values."""
+
+    header_fields: int = 0
+    lines: list[str] = field(default_factory=list)
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The likely reason no customer was scored (`cause`, a short key) and what to do, in one sentence."""
+
+    cause: str
+    message: str
+
+
+def raw_sample(path: Path, *, delimiter: str, columns: dict[str, str | None]) -> RawSample:
+    """The first few data lines of a CSV file and the raw text of its feature columns (`columns`: feature → name)."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    text = head.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    if len(head) == SAMPLE_BYTES and lines:
+        lines.pop()  # cut short by the read
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(lines[: SAMPLE_LINES + 1])), delimiter=delimiter))
+    except csv.Error:  # a quote the head cuts open: the lines alone still say something
+        rows = []
+    if not rows:
+        return RawSample(lines=lines[1 : SAMPLE_LINES + 1])
+    header = [name.strip().lstrip("\ufeff").strip() for name in rows[0]]
+    values: dict[str, list[str]] = {}
+    for feature, name in columns.items():
+        if feature in FEATURES and name in header:
+            index = header.index(name)
+            values[feature] = [row[index].strip() for row in rows[1:] if len(row) == len(header)]
+    return RawSample(header_fields=len(header), lines=lines[1 : SAMPLE_LINES + 1], values=values)
+
+
+def _most(values: list[str], pattern: re.Pattern[str]) -> bool:
+    """Whether most of the non-empty values match."""
+    given = [value for value in values if value]
+    return bool(given) and sum(1 for value in given if pattern.search(value)) * 2 > len(given)
+
+
+def _example(values: list[str], pattern: re.Pattern[str] | None = None) -> str:
+    """The first non-empty value (matching `pattern`, when given), quoted and cut short."""
+    value = next((value for value in values if value and (pattern is None or pattern.search(value))), "")
+    return f"'{value[:QUOTED_CHARS]}'"
+
+
+def _numbers(values: list[str]) -> list[float]:
+    return [float(value) for value in values if _PLAIN.match(value)]
+
+
+def _fields(line: str, delimiter: str) -> int:
+    """How many fields a line splits into with a delimiter."""
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return 0
+
+
+def _wrong_fields(summary: ScoreSummary, sample: RawSample) -> Diagnosis:
+    other = ";" if summary.delimiter == "," else ","
+    lines = [line for line in sample.lines if line.strip()]
+    width = sample.header_fields
+    if lines and width > 1 and sum(_fields(line, other) == width for line in lines) * 2 > len(lines):
+        return Diagnosis(
+            "wrong_delimiter",
+            f"the header is separated by '{summary.delimiter}' but the rows by '{other}': save the file with one "
+            "delimiter throughout",
+        )
+    wider = sum(_fields(line, summary.delimiter) > width for line in lines) * 2 > len(lines)
+    if summary.delimiter == "," and wider and _most(lines, _CURRENCY):
+        return Diagnosis(
+            "currency",
+            "every row has more columns than the header, as amounts such as $45,000 in a comma-separated file "
+            "would: write plain numbers, and incomes in k$ (thousands of dollars): 45 for $45,000",
+        )
+    if summary.delimiter == "," and wider and _most(lines, re.compile(r"[0-9],[0-9]")):
+        return Diagnosis(
+            "number_commas",
+            "every row has more columns than the header, as numbers written with commas (45,5 or 45,000) in a "
+            "comma-separated file would: write them as plain numbers (45.5, or 45 for an income of 45,000 "
+            "dollars), or save the file with ';' as the delimiter and choose ';'",
+        )
+    return Diagnosis(
+        "wrong_fields",
+        "every row has a different number of columns from the header: check that the header and the rows use "
+        "the same delimiter, and that values holding the delimiter are in double quotes",
+    )
+
+
+def _not_numbers(feature: str, summary: ScoreSummary, values: list[str]) -> Diagnosis:
+    noun = FEATURES[feature].plural
+    if _most(values, _CURRENCY):
+        return Diagnosis(
+            "currency",
+            f"the {noun} are written with a currency sign (such as {_example(values, _CURRENCY)}); this model "
+            "expects plain numbers in k$ (thousands of dollars): write $45,000 as 45",
+        )
+    if summary.delimiter == "," and _most(values, _THOUSANDS):
+        return Diagnosis(
+            "thousands_separators",
+            f"the {noun} have thousands separators (such as {_example(values, _THOUSANDS)}); this model expects "
+            "plain numbers, and incomes in k$ (thousands of dollars): write 45,000 dollars as 45",
+        )
+    if _most(values, _DECIMAL_COMMA):
+        delimiter = "keep ';' as the delimiter and " if summary.delimiter == ";" else ""
+        return Diagnosis(
+            "decimal_commas",
+            f"the {noun} use decimal commas (such as {_example(values, _DECIMAL_COMMA)}); this model reads "
+            f"decimal points: {delimiter}save the file with '.' as the decimal mark (45.5, not 45,5)",
+        )
+    if _most(values, _PERCENT):
+        return Diagnosis(
+            "percent",
+            f"the {noun} are written as percentages (such as {_example(values, _PERCENT)}); write them as plain "
+            "numbers from 1 to 100",
+        )
+    found = f" (such as {_example(values)})" if any(values) else ""
+    return Diagnosis("not_numbers", f"no value in the {noun} column is a plain number{found}")
+
+
+def _out_of_range(feature: str, values: list[str]) -> Diagnosis:
+    spec = FEATURES[feature]
+    numbers = _numbers(values)
+    above = [number for number in numbers if number > spec.maximum]
+    if feature == "annual_income" and len(above) * 2 > len(numbers):
+        example = f"{above[0]:.10g}"
+        return Diagnosis(
+            "dollars",
+            f"values look like dollars (such as {example}); this model expects k$, thousands of dollars: "
+            f"divide the incomes by 1,000 ({example} becomes {above[0] / 1000:.10g})",
+        )
+    if feature == "spending_score" and numbers and max(numbers) <= 1 and min(numbers) >= 0:
+        return Diagnosis(
+            "fractions",
+            f"spending scores look like fractions (such as {numbers[0]:g}); this model expects scores from 1 to "
+            f"100: multiply them by 100 ({numbers[0]:g} becomes {numbers[0] * 100:g})",
+        )
+    unit = f" {spec.short_unit}" if spec.short_unit else ""
+    return Diagnosis(
+        "out_of_range",
+        f"every one of the {spec.plural} is outside the accepted range ({spec.range_text()}{unit}): check that "
+        "the right column is used, and its unit",
+    )
+
+
+def diagnose(summary: ScoreSummary, sample: RawSample) -> Diagnosis | None:
+    """Why no row of a file was scored, or None when some were (or when there were no rows to score)."""
+    if summary.rows == 0 or summary.scored > 0 or not summary.errors:
+        return None
+    reason, count = max(summary.errors.items(), key=lambda item: item[1])
+    if reason == MALFORMED:
+        return _wrong_fields(summary, sample)
+    match = _REASON.match(reason)
+    feature = match and (match["missing"] or match["nan"] or match["range"])
+    if not match or feature not in FEATURES:
+        return Diagnosis("other", f'every row has a problem; the most common is "{reason}" ({count:,} rows)')
+    values = sample.values.get(feature, [])
+    if match["missing"]:
+        column = summary.columns.get(feature) or feature
+        return Diagnosis(
+            "missing",
+            f"the column '{column[: QUOTED_CHARS * 2]}' read as {FEATURES[feature].noun.lower()} is empty in every "
+            "row: check that it is the right column",
+        )
+    if match["nan"]:
+        return _not_numbers(feature, summary, values)
+    return _out_of_range(feature, values)
