@@ -8,6 +8,7 @@ import pytest
 
 from app.core.middleware import PERMISSIONS_POLICY
 from app.services.training.store import JobStore
+from tests.web.test_score_page import post_file
 
 ADMIN_KEY = "headers-admin-key"
 CUSTOMERS_CSV = b"annual_income,spending_score\n120,90\n20,10\n"
@@ -27,9 +28,7 @@ def test_labelled_csv_answer_is_not_stored(client):
 
 
 def test_score_download_is_not_stored(client):
-    page = client.post(
-        "/score", files={"file": ("mall.csv", CUSTOMERS_CSV, "text/csv")}, headers={"accept": "text/html"}
-    )
+    page = post_file(client, CUSTOMERS_CSV)
     assert page.status_code == 200
     download = client.get(DOWNLOAD.search(page.text).group(1))
     assert download.status_code == 200
