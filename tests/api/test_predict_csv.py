@@ -165,6 +165,13 @@ def test_predict_csv_problem_late_in_the_file_is_a_422_not_a_cut_file(client, ta
     assert words in response.json()["message"]
 
 
+def test_predict_csv_refuses_a_very_wide_header_for_that_reason(client):
+    response = client.post(URL, content=",".join(f"c{i}" for i in range(1_000_000)) + "\n1\n", headers=CSV)
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("the file has at least ")
+    assert "at most 1,000" in response.json()["message"]
+
+
 def test_predict_csv_wrong_mapping_names_columns(client):
     response = client.post(URL, params={"income_column": "income"}, content=b"revenue,score\n1,2\n", headers=CSV)
     assert response.status_code == 422

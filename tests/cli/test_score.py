@@ -99,6 +99,16 @@ def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args,
     assert not (tmp_path / "out.csv").exists()  # nothing half-written
 
 
+def test_score_wide_header_exits_2_with_the_reason(cli, tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{index}" for index in range(2_000)) + "\n" + "1," * 1_999 + "1\n")
+    code, _, err = cli(source, tmp_path / "out.csv")
+    assert code == 2
+    assert err.strip() == (
+        "error: the file has 2,000 columns; a customer file may have at most 1,000: keep the columns you need"
+    )
+
+
 def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
     (tmp_path / "out.csv").mkdir()  # the output path is taken by a folder
     code, _, err = cli(default_data, tmp_path / "out.csv")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.scoring.columns import resolve_columns
+from app.services.scoring.columns import check_width, resolve_columns
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_table
@@ -24,6 +25,7 @@ from app.services.scoring.table import OnScored, score_table
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
 READ_BLOCK_BYTES = 128 * 1024
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _quote(column: pa.Array, delimiter: str) -> pa.Array:
@@ -104,12 +106,19 @@ class CsvHead:
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     """Check that the first bytes look like UTF-8 CSV text and read its header line."""
     text = decode_head(head)
-    lines = text.splitlines()
-    first = lines[0] if lines else ""
+    end = _LINE_END.search(text)
+    first = text[: end.start()] if end else text
     if delimiter is None:
         delimiter = ";" if first.count(";") > first.count(",") else ","
     names = next(csv.reader([first], delimiter=delimiter), [])
-    sample = [len(line.encode()) + 1 for line in lines[1:50]]
+    whole = end is not None or len(head) < HEAD_BYTES
+    check_width(len(names), at_least=not whole)  # before any work per column
+    if not whole:
+        raise InvalidRequest(
+            f"the header line is longer than {HEAD_BYTES // 1024} KiB; a customer file's header names its columns "
+            "in far less"
+        )
+    sample = [len(line.encode()) + 1 for line in text.splitlines()[1:50]]
     return CsvHead(delimiter=delimiter, names=[name.strip() for name in names], line_bytes=max(sample or [64]))
 
 
