@@ -172,6 +172,12 @@ def test_predict_csv_refuses_a_very_wide_header_for_that_reason(client):
     assert "at most 1,000" in response.json()["message"]
 
 
+def test_predict_csv_refuses_an_empty_file_in_a_form(client):
+    response = client.post(URL, files={"file": ("customers.csv", b"", "text/csv")})
+    assert response.status_code == 422
+    assert "empty" in response.json()["message"]
+
+
 def test_predict_csv_wrong_mapping_names_columns(client):
     response = client.post(URL, params={"income_column": "income"}, content=b"revenue,score\n1,2\n", headers=CSV)
     assert response.status_code == 422
