@@ -165,6 +165,19 @@ def test_predict_csv_problem_late_in_the_file_is_a_422_not_a_cut_file(client, ta
     assert words in response.json()["message"]
 
 
+@pytest.mark.parametrize("policy", ["flag", "skip", "reject"])
+@pytest.mark.parametrize("accept", ["text/csv", "application/json"])
+def test_predict_csv_refuses_a_quote_that_never_closes_in_the_last_column(client, policy, accept):
+    # It was 200 with one row: the 100 customers below the quote sat inside one cell.
+    body = 'annual_income,spending_score,name\n50,50,"never closes\n' + "".join(
+        f"{15 + index},{1 + index},c{index}\n" for index in range(100)
+    )
+    response = client.post(URL, params={"on_error": policy}, content=body, headers={**CSV, "accept": accept})
+    assert response.status_code == 422
+    assert response.json()["type"] == "invalid_request"
+    assert response.json()["message"].startswith("line 2: a quote in column 'name' opens a value that runs over 101")
+
+
 def test_predict_csv_refuses_a_very_wide_header_for_that_reason(client):
     response = client.post(URL, content=",".join(f"c{i}" for i in range(1_000_000)) + "\n1\n", headers=CSV)
     assert response.status_code == 422

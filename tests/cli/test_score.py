@@ -99,6 +99,18 @@ def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args,
     assert not (tmp_path / "out.csv").exists()  # nothing half-written
 
 
+@pytest.mark.parametrize("policy", ["flag", "skip", "reject"])
+def test_score_quote_that_never_closes_exits_2(cli, tmp_path, policy):
+    # It exited 0 with one row: the customers below the quote sat inside one cell.
+    source = tmp_path / "quote.csv"
+    rows = "".join(f"{15 + index},{1 + index},c{index}\n" for index in range(100))
+    source.write_text('annual_income,spending_score,name\n50,50,"never closes\n' + rows)
+    code, _, err = cli(source, tmp_path / "out.csv", "--on-error", policy)
+    assert code == 2
+    assert err.startswith("error: line 2: a quote in column 'name' opens a value that runs over 101 lines")
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_score_wide_header_exits_2_with_the_reason(cli, tmp_path):
     source = tmp_path / "wide.csv"
     source.write_text(",".join(f"c{index}" for index in range(2_000)) + "\n" + "1," * 1_999 + "1\n")

@@ -18,6 +18,7 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.scoring.columns import check_width, resolve_columns
+from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_table
@@ -25,6 +26,8 @@ from app.services.scoring.table import OnScored, score_table
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
 READ_BLOCK_BYTES = 128 * 1024
+# Bytes read from the end of a file: enough to see whether it ends with a closing quote.
+TAIL_BYTES = 64
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -122,6 +125,21 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     return CsvHead(delimiter=delimiter, names=[name.strip() for name in names], line_bytes=max(sample or [64]))
 
 
+def _ends(source: str | Path | BinaryIO) -> tuple[bytes, bytes]:
+    """The first HEAD_BYTES and the last TAIL_BYTES of a file, its position left as it was."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as file:
+            return _ends(file)
+    position = source.tell()
+    try:
+        head = source.read(HEAD_BYTES)
+        size = source.seek(0, io.SEEK_END)
+        source.seek(max(position, size - TAIL_BYTES))
+        return head, source.read()
+    finally:
+        source.seek(position)
+
+
 class CsvScorer:
     """Score a CSV file chunk by chunk: construct (checks the header), then iterate for output bytes.
 
@@ -140,29 +158,24 @@ class CsvScorer:
         self.options = options
         self.on_scored = on_scored
         self._source = source
-        if isinstance(source, str | Path):
-            with open(source, "rb") as file:
-                head = file.read(HEAD_BYTES)
-        else:
-            position = source.tell()
-            head = source.read(HEAD_BYTES)
-            source.seek(position)
+        head, tail = _ends(source)
         self.head = sniff_csv(head, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)
         self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
+        self._lines = LineCounter(
+            self.columns, self.head.delimiter, ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"')
+        )
         self._malformed: list[int] = []
+        # Malformed records that hold line breaks, and how many lines each spans.
+        self._unclosed: dict[int, int] = {}
         self._rows_read = 0
-        self._refusal: str | None = None
 
     def _on_invalid_row(self, row: Any) -> str:
         if "\n" in row.text or "\r" in row.text:
             # A quoted value that ran over lines and still left the row short: a quote that never closes, which
-            # swallowed every line up to the next quote. Skipping it would drop those customers unseen.
-            self._refusal = (
-                f"line {row.number}: a quote opens a value that runs over {row.text.count(chr(10)) + 1} lines "
-                "without closing; close the quote (or remove it) and send the file again"
-            )
-            return "error"
+            # swallowed every line up to the next quote. Skipping it would drop those customers unseen: it is
+            # refused once its chunk is read, where its line is known.
+            self._unclosed[row.number] = len(_LINE_END.findall(row.text.rstrip("\r\n"))) + 1
         self._malformed.append(row.number)
         return "skip"
 
@@ -190,7 +203,10 @@ class CsvScorer:
                 self._rows_read += batch.num_rows
                 yield batch
         except pa.ArrowInvalid as exc:
-            raise InvalidRequest(self._refusal or self._read_problem(str(exc).splitlines()[0])) from None
+            if self._unclosed:  # the reader stopped past a quote that never closes: that is the problem to name
+                record = min(self._unclosed)
+                raise unclosed_quote(self._lines.line_of(record), self._unclosed[record]) from None
+            raise InvalidRequest(self._read_problem(str(exc).splitlines()[0])) from None
 
     def _read_problem(self, message: str) -> str:
         """A reader's error in the user's terms."""
@@ -203,44 +219,44 @@ class CsvScorer:
             )
         return f"the file is not valid CSV: {message}"
 
-    def batches(self) -> Iterator[tuple[pa.Table, list[int]]]:
+    def batches(self) -> Iterator[tuple[pa.Table, ChunkLines]]:
         """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the
-        line numbers of the malformed rows the reader left out of it."""
+        lines of its rows and of the malformed rows the reader left out of it.
+
+        A quote that never closes is refused here, before its chunk is scored, whatever the policy.
+        """
         schema = pa.schema([pa.field(name, pa.string()) for name in self.head.names])
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in self._blocks():
+            if rows >= self.options.chunk_rows:
+                # A full chunk waits for the next block: only then is it known not to end the file.
+                yield self._chunk(pa.Table.from_batches(pending, schema), last=False)
+                pending, rows = [], 0
             pending.append(batch)
             rows += batch.num_rows
-            if rows >= self.options.chunk_rows:
-                yield pa.Table.from_batches(pending, schema), self._take_malformed()
-                pending, rows = [], 0
         if pending or self._malformed:  # malformed lines may also follow the last good row
-            yield pa.Table.from_batches(pending, schema), self._take_malformed()
+            yield self._chunk(pa.Table.from_batches(pending, schema), last=True)
+
+    def _chunk(self, table: pa.Table, *, last: bool) -> tuple[pa.Table, ChunkLines]:
+        lines, self._malformed = self._lines.place(table, self._malformed, self._unclosed, last=last)
+        return table, lines
 
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
-        line = 2
-        for table, malformed in self.batches():
-            yield self._score(table, malformed, line)
-            line += table.num_rows + len(malformed)
-
-    def _take_malformed(self) -> list[int]:
-        malformed, self._malformed = self._malformed, []
-        return malformed
-
-    def _score(self, table: pa.Table, malformed: list[int], first_line: int) -> pa.Table:
-        return score_table(
-            self.model,
-            table,
-            columns=self.columns,
-            options=self.options,
-            summary=self.summary,
-            first_line=first_line,
-            malformed_lines=malformed,
-            unit="line",
-            on_scored=self.on_scored,
-        )
+        for table, lines in self.batches():
+            yield score_table(
+                self.model,
+                table,
+                columns=self.columns,
+                options=self.options,
+                summary=self.summary,
+                first_line=lines.first_line,
+                malformed_lines=lines.malformed,
+                row_lines=lines.rows,
+                unit="line",
+                on_scored=self.on_scored,
+            )
 
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""

@@ -27,14 +27,16 @@ def score_table(
     summary: ScoreSummary,
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
+    row_lines: np.ndarray | None = None,
     unit: str = "row",
     on_scored: OnScored | None = None,
 ) -> pa.Table:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
-    `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
-    split into the header's fields (already left out of `table`), counted here like every other bad row.
-    The chunk's scored rows go to `on_scored` (when given); nothing is counted or logged here.
+    `first_line` numbers the chunk's first row in the file, or `row_lines` every row's line when quoted values
+    make rows span lines; `malformed_lines` are lines the reader could not split into the header's fields
+    (already left out of `table`), counted here like every other bad row. The chunk's scored rows go to
+    `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = validate_rows(model, table, columns)
@@ -44,9 +46,12 @@ def score_table(
         rejected = [(line, MALFORMED) for line in malformed[:1]]
         if bad.any():
             row = int(np.argmax(bad))
-            line = first_line + row
-            for skipped in malformed:  # lines the reader skipped come before this row in the file
-                line += skipped <= line
+            if row_lines is not None:
+                line = int(row_lines[row])
+            else:
+                line = first_line + row
+                for skipped in malformed:  # lines the reader skipped come before this row in the file
+                    line += skipped <= line
             rejected.append((line, reasons[codes[row]]))
         line, reason = min(rejected)
         raise InvalidRequest(
