@@ -55,7 +55,7 @@ SUMMARY_EXAMPLE = {
     "flagged": 1,
     "skipped": 0,
     "bad_rows": 1,
-    "errors": {"missing annual_income": 1},
+    "errors": {"missing Annual Income (k$)": 1},
     "on_error": "flag",
     "delimiter": ",",
     "columns": {

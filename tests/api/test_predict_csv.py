@@ -103,7 +103,7 @@ def test_predict_csv_reject_is_a_422_with_the_line(client):
     assert response.status_code == 422
     body = response.json()
     assert body["type"] == "invalid_request"
-    assert body["message"].startswith("line 3 is not usable: missing annual_income")
+    assert body["message"].startswith("line 3 is not usable: missing Annual Income (k$)")
 
 
 def test_predict_csv_semicolons_bom_and_mapping(client):

@@ -75,7 +75,7 @@ def test_score_bad_rows_are_counted(cli, tmp_path):
     code, out, _ = cli(source, tmp_path / "out.csv", "--on-error", "skip")
     assert code == 0
     assert "bad rows: 7 (0 flagged, 7 skipped)" in out
-    assert "missing annual_income" in out
+    assert "missing Annual Income (k$)" in out
 
 
 @pytest.mark.parametrize(
@@ -214,6 +214,6 @@ def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
     code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--on-error", "reject")
     assert code == 2
     assert err.strip() == (
-        "error: partition 0, row 2 is not usable: missing annual_income; "
+        "error: partition 0, row 2 is not usable: missing Annual Income (k$); "
         "fix it, or score with on_error=flag or on_error=skip"
     )
