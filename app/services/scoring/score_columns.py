@@ -7,11 +7,13 @@ import pyarrow as pa
 
 @dataclass(frozen=True)
 class ScoreColumn:
-    """One appended column: its name, its Arrow type, and its pandas dtype (the Dask engine's Parquet output)."""
+    """One appended column: its name, its Arrow type, its pandas dtype (the Dask engine's Parquet output), and the
+    decimals it is rounded to (None: written in full)."""
 
     name: str
     arrow: pa.DataType
     pandas: str
+    decimals: int | None = None
 
 
 # pandas dtypes are the nullable ones, since a flagged row has no score; `str` (not object) so that to_parquet works
@@ -19,7 +21,8 @@ class ScoreColumn:
 SCORE_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("segment_id", pa.int64(), "Int64"),
     ScoreColumn("segment_name", pa.string(), "str"),
-    ScoreColumn("confidence", pa.float64(), "float64"),
+    # Four decimals tell segments apart; seventeen digits of a ratio of distances only look precise.
+    ScoreColumn("confidence", pa.float64(), "float64", decimals=4),
     ScoreColumn("distance", pa.float64(), "float64"),
     ScoreColumn("is_atypical", pa.bool_(), "boolean"),
     ScoreColumn("out_of_range", pa.bool_(), "boolean"),

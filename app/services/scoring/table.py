@@ -118,14 +118,17 @@ def _with_scores(
         "is_atypical": scores.is_atypical,
         "out_of_range": scores.any_out_of_range,
     }
-    # Each column's type comes from the one table of score columns.
+    # Each column's type and rounding come from the one table of score columns.
     for column in appended_columns(on_error):
         if column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
         elif column.name == "segment_name":
             array = pc.take(pa.array(names, column.arrow), positions)
         else:
-            array = pa.array(full(values[column.name]), column.arrow, mask=mask)
+            value = values[column.name]
+            if column.decimals is not None:
+                value = np.round(value, column.decimals)
+            array = pa.array(full(value), column.arrow, mask=mask)
         table = table.append_column(column.name, array)
     return table
 
