@@ -21,6 +21,11 @@ class ScoreQuery(BaseModel):
     income_column: str | None = Field(None, max_length=200, description="Column holding annual income (k$).")
     spending_column: str | None = Field(None, max_length=200, description="Column holding the spending score.")
     id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
+    excel: bool = Field(
+        False,
+        description="Start the labelled file with a UTF-8 byte order mark, so that Excel reads it as UTF-8 (a file "
+        "sent with one keeps it either way).",
+    )
 
     def separator(self) -> str | None:
         """The delimiter as a character."""

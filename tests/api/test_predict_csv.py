@@ -117,7 +117,8 @@ def test_predict_csv_semicolons_bom_and_mapping(client):
         headers=CSV,
     )
     assert response.status_code == 200
-    rows = rows_of(response.text, ";")
+    assert response.content.startswith("\ufeffref;revenue".encode())  # the input's BOM is kept
+    rows = rows_of(response.text.removeprefix("\ufeff"), ";")
     assert [row["ref"] for row in rows] == ["A", "B"]
     assert [row["segment_name"] for row in rows] == ["VIP / Whale", "Budget Conscious"]
 
@@ -178,6 +179,23 @@ def test_predict_csv_refuses_a_quote_that_never_closes_in_the_last_column(client
     assert response.status_code == 422
     assert response.json()["type"] == "invalid_request"
     assert response.json()["message"].startswith("line 2: a quote in column 'name' opens a value that runs over 101")
+
+
+def test_predict_csv_excel_bom_and_line_ends(client):
+    body = b"annual_income,spending_score\r\n120,90\r\n20,10\r\n"
+    response = client.post(URL, params={"excel": "true"}, content=body, headers=CSV)
+    assert response.status_code == 200
+    assert response.content.startswith("\ufeffannual_income,".encode())
+    assert response.content.count(b"\r\n") == 3 and response.content.count(b"\n") == 3
+    rows = rows_of(response.content.decode("utf-8-sig"))
+    assert rows[0]["segment_name"] == "VIP / Whale"
+
+
+@pytest.mark.parametrize(("params", "words"), [({"excel": "maybe"}, "excel")])
+def test_predict_csv_refuses_unknown_output_options(client, params, words):
+    response = client.post(URL, params=params, content=BAD_FILE, headers=CSV)
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error" and words in response.json()["message"]
 
 
 def test_predict_csv_refuses_a_very_wide_header_for_that_reason(client):

@@ -121,6 +121,19 @@ def test_score_wide_header_exits_2_with_the_reason(cli, tmp_path):
     )
 
 
+def test_score_output_options(cli, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"annual_income,spending_score,note\r\n120,90,x\r\n20,10,-5\r\n")
+    plain, excel = tmp_path / "plain.csv", tmp_path / "excel.csv"
+    assert cli(source, plain)[0] == 0
+    data = plain.read_bytes()
+    assert not data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 3
+    code, _, err = cli(source, excel, "--excel")
+    assert code == 0, err
+    data = excel.read_bytes()
+    assert data.startswith("\ufeffannual_income,".encode()) and data.count(b"\r\n") == 3
+
+
 def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
     (tmp_path / "out.csv").mkdir()  # the output path is taken by a folder
     code, _, err = cli(default_data, tmp_path / "out.csv")
@@ -193,6 +206,21 @@ def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_
     assert code == 0, err
     assert dask.read_bytes() == local.read_bytes()
     assert dask_out.replace(str(dask), "OUT") == local_out.replace(str(local), "OUT")  # the same summary
+
+
+@pytest.mark.slow
+def test_dask_engine_equals_local_engine_with_output_options(cli, dask_scheduler, tmp_path):
+    # A BOM and CRLF in: both engines write the same bytes.
+    source = tmp_path / "customers.csv"
+    rows = "".join(f"{index},{15 + index % 100},{1 + index % 99}\r\n" for index in range(3_000))
+    source.write_bytes("\ufeffid,annual_income,spending_score\r\n".encode() + rows.encode())
+    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
+    code, _, err = cli(source, local, "--chunk-rows", "1000")
+    assert code == 0, err
+    code, _, err = cli(source, dask, "--chunk-rows", "1000", "--engine", "dask", "--scheduler", dask_scheduler)
+    assert code == 0, err
+    assert dask.read_bytes() == local.read_bytes()
+    assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,".encode())
 
 
 @pytest.mark.slow

@@ -28,7 +28,17 @@ from app.services.scoring.table import OnScored, score_table
 READ_BLOCK_BYTES = 128 * 1024
 # Bytes read from the end of a file: enough to see whether it ends with a closing quote.
 TAIL_BYTES = 64
+BOM = "\ufeff".encode()
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a labelled CSV is written: the input's delimiter and line ends, and a BOM for Excel."""
+
+    delimiter: str = ","
+    line_end: str = "\n"
+    bom: bool = False
 
 
 def _quote(column: pa.Array, delimiter: str) -> pa.Array:
@@ -55,21 +65,21 @@ def csv_text_columns(table: pa.Table) -> list[pa.Array]:
     return out
 
 
-def csv_header(names: list[str], delimiter: str) -> bytes:
-    """The header line of a CSV file, quoted as the csv module quotes it."""
+def csv_header(names: list[str], style: CsvStyle) -> bytes:
+    """The header line of a CSV file (after a BOM when asked for), quoted as the csv module quotes it."""
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(names)
-    return buffer.getvalue().encode()
+    csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end).writerow(names)
+    return (BOM if style.bom else b"") + buffer.getvalue().encode()
 
 
-def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
+def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
     """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
     scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
     flight, so memory stays bounded."""
     with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
         pending: Future[bytes] | None = None
         for table in tables:
-            rendering = pool.submit(csv_bytes, table, delimiter)
+            rendering = pool.submit(csv_bytes, table, style.delimiter, line_end=style.line_end)
             if pending is not None:
                 yield pending.result()
             pending = rendering
@@ -77,15 +87,13 @@ def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
             yield pending.result()
 
 
-def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes:
-    """Render a table as CSV bytes (minimal quoting, `\\n` line ends), vectorised in Arrow."""
+def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n") -> bytes:
+    """Render a table's rows as CSV bytes (minimal quoting), vectorised in Arrow."""
     parts = []
-    if header:
-        parts.append(csv_header(table.column_names, delimiter))
     if table.num_rows:
         texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
         # The line end joins the last column rather than whole lines: one copy of the lines, not two.
-        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar("\n", pa.string()), "")
+        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
         lines = pc.binary_join_element_wise(*texts, delimiter)
         # The lines' characters are one contiguous buffer: exactly the CSV body.
         _, offsets, data = lines.buffers()
@@ -99,11 +107,14 @@ def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes
 
 @dataclass(frozen=True)
 class CsvHead:
-    """What the first bytes of a CSV file say: delimiter, header names and a typical line length."""
+    """What the first bytes of a CSV file say: delimiter, header names, a typical line length, its line end and
+    whether it starts with a BOM."""
 
     delimiter: str
     names: list[str]
     line_bytes: int
+    line_end: str = "\n"
+    bom: bool = False
 
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
@@ -122,7 +133,13 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
             "in far less"
         )
     sample = [len(line.encode()) + 1 for line in text.splitlines()[1:50]]
-    return CsvHead(delimiter=delimiter, names=[name.strip() for name in names], line_bytes=max(sample or [64]))
+    return CsvHead(
+        delimiter=delimiter,
+        names=[name.strip() for name in names],
+        line_bytes=max(sample or [64]),
+        line_end=end.group() if end else "\n",
+        bom=head.startswith(BOM),
+    )
 
 
 def _ends(source: str | Path | BinaryIO) -> tuple[bytes, bytes]:
@@ -162,6 +179,11 @@ class CsvScorer:
         self.head = sniff_csv(head, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)
         self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
+        self.style = CsvStyle(
+            delimiter=self.head.delimiter,
+            line_end=self.head.line_end,
+            bom=options.excel or self.head.bom,
+        )
         self._lines = LineCounter(
             self.columns, self.head.delimiter, ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"')
         )
@@ -260,9 +282,8 @@ class CsvScorer:
 
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
-        delimiter = self.head.delimiter
-        yield csv_header(self.columns.output_names(self.options.on_error), delimiter)
-        yield from csv_chunks(self.tables(), delimiter)
+        yield csv_header(self.columns.output_names(self.options.on_error), self.style)
+        yield from csv_chunks(self.tables(), self.style)
 
 
 def score_csv(

@@ -13,7 +13,7 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import csv_text_columns, sniff_csv
+from app.services.scoring.csv_io import CsvStyle, csv_header, csv_text_columns, sniff_csv
 from app.services.scoring.files import file_format
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import appended_columns
@@ -120,9 +120,11 @@ def score_path_dask(
         )
         frame.columns = head.names
         delimiter = head.delimiter
+        style = CsvStyle(delimiter=delimiter, line_end=head.line_end, bom=options.excel or head.bom)
     else:
         frame = dd.read_parquet(source)
         delimiter = options.delimiter or ","
+        style = CsvStyle(delimiter=delimiter, bom=options.excel)
     columns = resolve_columns(model, list(frame.columns), options)
     # Workers need the parameters only; the lazy pickle loader stays behind.
     portable = replace(model, estimators=None)
@@ -134,8 +136,17 @@ def score_path_dask(
         summarise_partition, portable, columns, options, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})
     )
     if out_format == ".csv":
+        # The header is the local engine's (after a BOM when one is written); the partitions' rows follow it.
+        target.write_bytes(csv_header(columns.output_names(options.on_error), style))
         write = scored.to_csv(
-            str(target), single_file=True, index=False, sep=delimiter, lineterminator="\n", compute=False
+            str(target),
+            single_file=True,
+            mode="at",
+            header=False,
+            index=False,
+            sep=delimiter,
+            lineterminator=style.line_end,
+            compute=False,
         )
     else:
         write = scored.to_parquet(str(target), write_index=False, compute=False)

@@ -24,6 +24,7 @@ class ScoreOptions:
     spending_column: str | None = None
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    excel: bool = False  # a UTF-8 BOM at the start of the labelled CSV
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR_POLICIES:
@@ -42,4 +43,5 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         income_column=query.income_column,
         spending_column=query.spending_column,
         id_column=query.id_column,
+        excel=query.excel,
     )
