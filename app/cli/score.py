@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--income-column", help="column holding annual income (k$)")
     parser.add_argument("--spending-column", help="column holding the spending score")
     parser.add_argument("--id-column", help="column holding the customer id")
+    parser.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="write text cells that start with = + - @ as they are (for programs, not spreadsheets)",
+    )
     parser.add_argument("--excel", action="store_true", help="start the CSV with a UTF-8 BOM, for Excel")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         spending_column=args.spending_column,
         id_column=args.id_column,
         chunk_rows=args.chunk_rows,
+        formula_guard=args.formula_guard,
         excel=args.excel,
     )
     model = _model(args.model_version)

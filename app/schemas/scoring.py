@@ -21,6 +21,12 @@ class ScoreQuery(BaseModel):
     income_column: str | None = Field(None, max_length=200, description="Column holding annual income (k$).")
     spending_column: str | None = Field(None, max_length=200, description="Column holding the spending score.")
     id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
+    formula_guard: bool = Field(
+        True,
+        description="Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or "
+        "carriage return, and not a plain number) get a leading `'` in the labelled file; false writes them "
+        "unchanged, for programs rather than spreadsheets.",
+    )
     excel: bool = Field(
         False,
         description="Start the labelled file with a UTF-8 byte order mark, so that Excel reads it as UTF-8 (a file "

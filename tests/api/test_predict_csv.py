@@ -181,6 +181,20 @@ def test_predict_csv_refuses_a_quote_that_never_closes_in_the_last_column(client
     assert response.json()["message"].startswith("line 2: a quote in column 'name' opens a value that runs over 101")
 
 
+def test_predict_csv_guards_formulas_unless_told_not_to(client):
+    body = 'annual_income,spending_score,note\n120,90,"=HYPERLINK(""http://evil.example"")"\n20,10,-5\n20,10,@SUM(1)\n'
+    guarded = client.post(URL, content=body, headers=CSV)
+    assert guarded.status_code == 200
+    assert [row["note"] for row in rows_of(guarded.text)] == [
+        '\'=HYPERLINK("http://evil.example")',
+        "-5",
+        "'@SUM(1)",
+    ]
+    plain = client.post(URL, params={"formula_guard": "false"}, content=body, headers=CSV)
+    assert plain.status_code == 200
+    assert [row["note"] for row in rows_of(plain.text)] == ['=HYPERLINK("http://evil.example")', "-5", "@SUM(1)"]
+
+
 def test_predict_csv_excel_bom_and_line_ends(client):
     body = b"annual_income,spending_score\r\n120,90\r\n20,10\r\n"
     response = client.post(URL, params={"excel": "true"}, content=body, headers=CSV)
@@ -191,7 +205,9 @@ def test_predict_csv_excel_bom_and_line_ends(client):
     assert rows[0]["segment_name"] == "VIP / Whale"
 
 
-@pytest.mark.parametrize(("params", "words"), [({"excel": "maybe"}, "excel")])
+@pytest.mark.parametrize(
+    ("params", "words"), [({"excel": "maybe"}, "excel"), ({"formula_guard": "sometimes"}, "formula_guard")]
+)
 def test_predict_csv_refuses_unknown_output_options(client, params, words):
     response = client.post(URL, params=params, content=BAD_FILE, headers=CSV)
     assert response.status_code == 422

@@ -123,15 +123,38 @@ def test_score_wide_header_exits_2_with_the_reason(cli, tmp_path):
 
 def test_score_output_options(cli, tmp_path):
     source = tmp_path / "in.csv"
-    source.write_bytes(b"annual_income,spending_score,note\r\n120,90,x\r\n20,10,-5\r\n")
-    plain, excel = tmp_path / "plain.csv", tmp_path / "excel.csv"
-    assert cli(source, plain)[0] == 0
-    data = plain.read_bytes()
+    source.write_bytes(b"annual_income,spending_score,note\r\n120,90,=1+1\r\n20,10,-5\r\n")
+    guarded, plain = tmp_path / "guarded.csv", tmp_path / "plain.csv"
+    assert cli(source, guarded)[0] == 0
+    data = guarded.read_bytes()
     assert not data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 3
-    code, _, err = cli(source, excel, "--excel")
+    assert [row["note"] for row in csv.DictReader(io.StringIO(data.decode()))] == ["'=1+1", "-5"]
+    code, _, err = cli(source, plain, "--no-formula-guard", "--excel")
     assert code == 0, err
-    data = excel.read_bytes()
+    data = plain.read_bytes()
     assert data.startswith("\ufeffannual_income,".encode()) and data.count(b"\r\n") == 3
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [row["note"] for row in rows] == ["=1+1", "-5"]
+
+
+def test_score_parquet_guards_text_written_as_csv_only(cli, tmp_path):
+    source = tmp_path / "in.parquet"
+    table = {
+        "annual_income": pa.array([120.0, 20.0]),
+        "spending_score": pa.array([90, 10], pa.int32()),
+        "balance": pa.array([-5.5, 3.0]),
+        "note": pa.array(["@SUM(A1)", "fine"]),
+    }
+    pq.write_table(pa.table(table), source)
+    as_csv, as_parquet = tmp_path / "out.csv", tmp_path / "out.parquet"
+    assert cli(source, as_csv)[0] == 0
+    rows = list(csv.DictReader(io.StringIO(as_csv.read_text())))
+    assert [(row["balance"], row["note"]) for row in rows] == [("-5.5", "'@SUM(A1)"), ("3", "fine")]
+    # Parquet holds typed values for programs, which no spreadsheet runs as formulas: written as they came.
+    assert cli(source, as_parquet)[0] == 0
+    labelled = pq.read_table(as_parquet)
+    assert labelled.column("note").to_pylist() == ["@SUM(A1)", "fine"]
+    assert labelled.column("confidence").to_pylist() == [float(row["confidence"]) for row in rows]
 
 
 def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
@@ -210,17 +233,19 @@ def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_
 
 @pytest.mark.slow
 def test_dask_engine_equals_local_engine_with_output_options(cli, dask_scheduler, tmp_path):
-    # A BOM and CRLF in: both engines write the same bytes.
+    # A BOM and CRLF in, formulas: both engines write the same bytes.
     source = tmp_path / "customers.csv"
-    rows = "".join(f"{index},{15 + index % 100},{1 + index % 99}\r\n" for index in range(3_000))
-    source.write_bytes("\ufeffid,annual_income,spending_score\r\n".encode() + rows.encode())
+    rows = "".join(
+        f"{index},{15 + index % 100},{1 + index % 99},{'=1+1' if index % 7 else '-5'}\r\n" for index in range(3_000)
+    )
+    source.write_bytes("\ufeffid,annual_income,spending_score,=note\r\n".encode() + rows.encode())
     local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
     code, _, err = cli(source, local, "--chunk-rows", "1000")
     assert code == 0, err
     code, _, err = cli(source, dask, "--chunk-rows", "1000", "--engine", "dask", "--scheduler", dask_scheduler)
     assert code == 0, err
     assert dask.read_bytes() == local.read_bytes()
-    assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,".encode())
+    assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,'=note,".encode())
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.scoring.columns import check_width, resolve_columns
+from app.services.scoring.formulas import guard_formulas, guard_text
 from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -34,11 +35,12 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True)
 class CsvStyle:
-    """How a labelled CSV is written: the input's delimiter and line ends, and a BOM for Excel."""
+    """How a labelled CSV is written: the input's delimiter and line ends, a BOM for Excel, formulas made inert."""
 
     delimiter: str = ","
     line_end: str = "\n"
     bom: bool = False
+    formula_guard: bool = True
 
 
 def _quote(column: pa.Array, delimiter: str) -> pa.Array:
@@ -54,20 +56,24 @@ def _quote(column: pa.Array, delimiter: str) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
-def csv_text_columns(table: pa.Table) -> list[pa.Array]:
-    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats."""
+def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.Array]:
+    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats; with
+    `formula_guard`, a leading `'` on each cell a spreadsheet would run as a formula."""
     out = []
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
-        out.append(pc.fill_null(column, ""))
+        column = pc.fill_null(column, "")
+        out.append(guard_formulas(column) if formula_guard else column)
     return out
 
 
 def csv_header(names: list[str], style: CsvStyle) -> bytes:
     """The header line of a CSV file (after a BOM when asked for), quoted as the csv module quotes it."""
     buffer = io.StringIO()
+    if style.formula_guard:
+        names = [guard_text(name) for name in names]
     csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end).writerow(names)
     return (BOM if style.bom else b"") + buffer.getvalue().encode()
 
@@ -79,7 +85,9 @@ def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
     with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
         pending: Future[bytes] | None = None
         for table in tables:
-            rendering = pool.submit(csv_bytes, table, style.delimiter, line_end=style.line_end)
+            rendering = pool.submit(
+                csv_bytes, table, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard
+            )
             if pending is not None:
                 yield pending.result()
             pending = rendering
@@ -87,11 +95,11 @@ def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
             yield pending.result()
 
 
-def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n") -> bytes:
-    """Render a table's rows as CSV bytes (minimal quoting), vectorised in Arrow."""
+def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_guard: bool = True) -> bytes:
+    """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
     parts = []
     if table.num_rows:
-        texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
+        texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
         # The line end joins the last column rather than whole lines: one copy of the lines, not two.
         texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
         lines = pc.binary_join_element_wise(*texts, delimiter)
@@ -183,6 +191,7 @@ class CsvScorer:
             delimiter=self.head.delimiter,
             line_end=self.head.line_end,
             bom=options.excel or self.head.bom,
+            formula_guard=options.formula_guard,
         )
         self._lines = LineCounter(
             self.columns, self.head.delimiter, ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"')

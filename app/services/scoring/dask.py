@@ -57,7 +57,7 @@ def score_partition(
     scored, _ = _scored_partition(frame, model, columns, options, partition_info)
     if as_text:
         # The same text the local engine writes, so both engines give byte-identical CSV.
-        texts = csv_text_columns(scored)
+        texts = csv_text_columns(scored, formula_guard=options.formula_guard)
         return pd.DataFrame(
             {
                 name: pd.Series(text.to_numpy(zero_copy_only=False), dtype="str")
@@ -120,11 +120,16 @@ def score_path_dask(
         )
         frame.columns = head.names
         delimiter = head.delimiter
-        style = CsvStyle(delimiter=delimiter, line_end=head.line_end, bom=options.excel or head.bom)
+        style = CsvStyle(
+            delimiter=delimiter,
+            line_end=head.line_end,
+            bom=options.excel or head.bom,
+            formula_guard=options.formula_guard,
+        )
     else:
         frame = dd.read_parquet(source)
         delimiter = options.delimiter or ","
-        style = CsvStyle(delimiter=delimiter, bom=options.excel)
+        style = CsvStyle(delimiter=delimiter, bom=options.excel, formula_guard=options.formula_guard)
     columns = resolve_columns(model, list(frame.columns), options)
     # Workers need the parameters only; the lazy pickle loader stays behind.
     portable = replace(model, estimators=None)
@@ -136,7 +141,7 @@ def score_path_dask(
         summarise_partition, portable, columns, options, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})
     )
     if out_format == ".csv":
-        # The header is the local engine's (after a BOM when one is written); the partitions' rows follow it.
+        # The header is the local engine's (BOM, guarded names); the partitions' rows are appended after it.
         target.write_bytes(csv_header(columns.output_names(options.on_error), style))
         write = scored.to_csv(
             str(target),

@@ -125,7 +125,7 @@ def score_path(
         input_schema = pa.schema([pa.field(name, pa.string()) for name in columns.names])
     else:
         columns, summary, tables, input_schema = _parquet_tables(model, source, options)
-        style = CsvStyle(delimiter=summary.delimiter, bom=options.excel)
+        style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
     with atomic_replace(target) as sink:
         if out_format == ".csv":
             sink.write(csv_header(columns.output_names(options.on_error), style))

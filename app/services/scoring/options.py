@@ -24,6 +24,7 @@ class ScoreOptions:
     spending_column: str | None = None
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    formula_guard: bool = True  # a leading ' on text cells a spreadsheet would run as a formula
     excel: bool = False  # a UTF-8 BOM at the start of the labelled CSV
 
     def __post_init__(self) -> None:
@@ -43,5 +44,6 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         income_column=query.income_column,
         spending_column=query.spending_column,
         id_column=query.id_column,
+        formula_guard=query.formula_guard,
         excel=query.excel,
     )
