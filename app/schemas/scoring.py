@@ -6,6 +6,9 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
 
+# The columns that extra_columns= may ask for (the scoring service's table of extra columns holds the same names).
+ExtraColumn = Literal["runner_up", "description", "marketing_strategy"]
+
 
 class ScoreQuery(BaseModel):
     """How to read the uploaded file and what to do with its bad rows."""
@@ -31,6 +34,12 @@ class ScoreQuery(BaseModel):
         False,
         description="Start the labelled file with a UTF-8 byte order mark, so that Excel reads it as UTF-8 (a file "
         "sent with one keeps it either way).",
+    )
+    extra_columns: list[ExtraColumn] = Field(
+        default_factory=list,
+        max_length=3,
+        description="More columns to append after the score columns, repeated to ask for several: `runner_up` (the "
+        "second-nearest segment), `description` and `marketing_strategy` (of the customer's segment).",
     )
 
     def separator(self) -> str | None:

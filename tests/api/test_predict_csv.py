@@ -195,18 +195,31 @@ def test_predict_csv_guards_formulas_unless_told_not_to(client):
     assert [row["note"] for row in rows_of(plain.text)] == ['=HYPERLINK("http://evil.example")', "-5", "@SUM(1)"]
 
 
-def test_predict_csv_excel_bom_and_line_ends(client):
+def test_predict_csv_excel_bom_line_ends_and_extra_columns(client):
     body = b"annual_income,spending_score\r\n120,90\r\n20,10\r\n"
-    response = client.post(URL, params={"excel": "true"}, content=body, headers=CSV)
+    response = client.post(
+        URL,
+        params=[("excel", "true"), ("extra_columns", "runner_up"), ("extra_columns", "description")],
+        content=body,
+        headers=CSV,
+    )
     assert response.status_code == 200
     assert response.content.startswith("\ufeffannual_income,".encode())
     assert response.content.count(b"\r\n") == 3 and response.content.count(b"\n") == 3
     rows = rows_of(response.content.decode("utf-8-sig"))
-    assert rows[0]["segment_name"] == "VIP / Whale"
+    assert list(rows[0])[-3:] == ["runner_up", "description", "error"]
+    assert rows[0]["segment_name"] == "VIP / Whale" and rows[0]["runner_up"] not in ("", "VIP / Whale")
+    assert rows[0]["description"] and rows[0]["confidence"].count(".") == 1
+    assert len(rows[0]["confidence"].split(".")[1]) <= 4
 
 
 @pytest.mark.parametrize(
-    ("params", "words"), [({"excel": "maybe"}, "excel"), ({"formula_guard": "sometimes"}, "formula_guard")]
+    ("params", "words"),
+    [
+        ({"extra_columns": "segment_id"}, "extra_columns"),
+        ({"excel": "maybe"}, "excel"),
+        ({"formula_guard": "sometimes"}, "formula_guard"),
+    ],
 )
 def test_predict_csv_refuses_unknown_output_options(client, params, words):
     response = client.post(URL, params=params, content=BAD_FILE, headers=CSV)

@@ -129,12 +129,21 @@ def test_score_output_options(cli, tmp_path):
     data = guarded.read_bytes()
     assert not data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 3
     assert [row["note"] for row in csv.DictReader(io.StringIO(data.decode()))] == ["'=1+1", "-5"]
-    code, _, err = cli(source, plain, "--no-formula-guard", "--excel")
+    code, _, err = cli(
+        source, plain, "--no-formula-guard", "--excel", "--extra-columns", "runner_up,marketing_strategy"
+    )
     assert code == 0, err
     data = plain.read_bytes()
     assert data.startswith("\ufeffannual_income,".encode()) and data.count(b"\r\n") == 3
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [row["note"] for row in rows] == ["=1+1", "-5"]
+    assert list(rows[0])[-3:] == ["runner_up", "marketing_strategy", "error"] and rows[0]["marketing_strategy"]
+
+
+def test_score_unknown_extra_column_exits_2(cli, default_data, tmp_path):
+    code, _, err = cli(default_data, tmp_path / "out.csv", "--extra-columns", "runner_up,segment")
+    assert code == 2
+    assert err.strip() == "error: extra_columns may name runner_up, description, marketing_strategy, not 'segment'"
 
 
 def test_score_parquet_guards_text_written_as_csv_only(cli, tmp_path):
@@ -233,16 +242,17 @@ def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_
 
 @pytest.mark.slow
 def test_dask_engine_equals_local_engine_with_output_options(cli, dask_scheduler, tmp_path):
-    # A BOM and CRLF in, formulas: both engines write the same bytes.
+    # A BOM and CRLF in, formulas, extra columns: both engines write the same bytes.
     source = tmp_path / "customers.csv"
     rows = "".join(
         f"{index},{15 + index % 100},{1 + index % 99},{'=1+1' if index % 7 else '-5'}\r\n" for index in range(3_000)
     )
     source.write_bytes("\ufeffid,annual_income,spending_score,=note\r\n".encode() + rows.encode())
     local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
-    code, _, err = cli(source, local, "--chunk-rows", "1000")
+    options = ("--chunk-rows", "1000", "--extra-columns", "runner_up,description")
+    code, _, err = cli(source, local, *options)
     assert code == 0, err
-    code, _, err = cli(source, dask, "--chunk-rows", "1000", "--engine", "dask", "--scheduler", dask_scheduler)
+    code, _, err = cli(source, dask, *options, "--engine", "dask", "--scheduler", dask_scheduler)
     assert code == 0, err
     assert dask.read_bytes() == local.read_bytes()
     assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,'=note,".encode())

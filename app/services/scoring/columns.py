@@ -28,9 +28,9 @@ class Columns:
     age: str | None = None
     gender: str | None = None
 
-    def output_names(self, on_error: str) -> list[str]:
-        """The output header: every input column, then the score columns (and `error` when flagging)."""
-        return [*self.names, *(column.name for column in appended_columns(on_error))]
+    def output_names(self, options: ScoreOptions) -> list[str]:
+        """The output header: every input column, then the score columns, any extra ones, and `error` when flagging."""
+        return [*self.names, *(column.name for column in appended_columns(options.on_error, options.extra_columns))]
 
 
 def check_width(count: int, *, at_least: bool = False) -> None:
@@ -59,6 +59,12 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         raise InvalidRequest(
             f"the file already has the output column(s) {', '.join(scored)}: it looks scored already; "
             "remove or rename them"
+        )
+    extra = [name for name in names if name in options.extra_columns]
+    if extra:
+        raise InvalidRequest(
+            f"the file already has the column(s) {', '.join(extra)} that extra_columns= asks to add; "
+            "rename them, or leave them out of extra_columns"
         )
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:

@@ -291,7 +291,7 @@ class CsvScorer:
 
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
-        yield csv_header(self.columns.output_names(self.options.on_error), self.style)
+        yield csv_header(self.columns.output_names(self.options), self.style)
         yield from csv_chunks(self.tables(), self.style)
 
 

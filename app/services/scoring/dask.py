@@ -24,7 +24,7 @@ from app.services.scoring.table import score_table
 def output_meta(input_meta: pd.DataFrame, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
     """The empty frame that tells Dask the output's columns and dtypes (inferring it would call the model)."""
     meta = input_meta.iloc[:0].copy()
-    for column in appended_columns(options.on_error):
+    for column in appended_columns(options.on_error, options.extra_columns):
         meta[column.name] = pd.Series(dtype="str" if as_text else column.pandas)
     return meta
 
@@ -67,7 +67,7 @@ def score_partition(
     kept = scored.select(columns.names).to_pandas().astype(frame.dtypes.to_dict())
     extra = {
         column.name: pd.Series(scored.column(column.name).to_pandas(), dtype=column.pandas)
-        for column in appended_columns(options.on_error)
+        for column in appended_columns(options.on_error, options.extra_columns)
     }
     return pd.concat([kept, pd.DataFrame(extra)], axis=1)
 
@@ -142,7 +142,7 @@ def score_path_dask(
     )
     if out_format == ".csv":
         # The header is the local engine's (BOM, guarded names); the partitions' rows are appended after it.
-        target.write_bytes(csv_header(columns.output_names(options.on_error), style))
+        target.write_bytes(csv_header(columns.output_names(options), style))
         write = scored.to_csv(
             str(target),
             single_file=True,

@@ -128,7 +128,7 @@ def score_path(
         style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
     with atomic_replace(target) as sink:
         if out_format == ".csv":
-            sink.write(csv_header(columns.output_names(options.on_error), style))
+            sink.write(csv_header(columns.output_names(options), style))
             for chunk in csv_chunks(tables, style):
                 sink.write(chunk)
                 if progress is not None:

@@ -1,5 +1,6 @@
 """The columns scoring appends to every input row: one table, from which the header, Arrow and pandas types derive."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -27,16 +28,25 @@ SCORE_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("is_atypical", pa.bool_(), "boolean"),
     ScoreColumn("out_of_range", pa.bool_(), "boolean"),
 )
+# Appended only when asked for (extra_columns=), after the score columns and in this order: the second-nearest
+# segment's name, and the scored segment's description and marketing strategy.
+EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
+    ScoreColumn("runner_up", pa.string(), "str"),
+    ScoreColumn("description", pa.string(), "str"),
+    ScoreColumn("marketing_strategy", pa.string(), "str"),
+)
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
+EXTRA_COLUMNS: tuple[str, ...] = tuple(column.name for column in EXTRA_COLUMN_TABLE)
 
 
-def appended_columns(on_error: str) -> tuple[ScoreColumn, ...]:
-    """The columns appended under a bad-row policy: the score columns, then `error` when flagging."""
-    return (*SCORE_COLUMN_TABLE, _ERROR) if on_error == "flag" else SCORE_COLUMN_TABLE
+def appended_columns(on_error: str, extra_columns: Collection[str] = ()) -> tuple[ScoreColumn, ...]:
+    """The columns appended: the score columns, the extra columns asked for, then `error` when flagging."""
+    extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
+    return (*SCORE_COLUMN_TABLE, *extras, *((_ERROR,) if on_error == "flag" else ()))
 
 
-def appended_fields(on_error: str) -> list[pa.Field]:
+def appended_fields(on_error: str, extra_columns: Collection[str] = ()) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error)]
+    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns)]

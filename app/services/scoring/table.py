@@ -85,7 +85,7 @@ def score_table(
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
     summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
-    return _with_scores(model, table, scores, good, codes, reasons, options.on_error)
+    return _with_scores(model, table, scores, good, codes, reasons, options)
 
 
 def _with_scores(
@@ -95,7 +95,7 @@ def _with_scores(
     good: np.ndarray,
     codes: np.ndarray,
     reasons: list[str],
-    on_error: str,
+    options: ScoreOptions,
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -108,9 +108,20 @@ def _with_scores(
         out[good] = values
         return out
 
-    ids = np.array([segment.segment_id for segment in model.segments], dtype=np.int64)
-    names = [segment.name for segment in model.segments]
+    segments = model.segments
+    ids = np.array([segment.segment_id for segment in segments], dtype=np.int64)
     positions = pa.array(full(scores.positions.astype(np.int32)), pa.int32(), mask=mask)
+    # A one-segment model has no runner-up (-1): an empty cell, as for a bad row.
+    runner_up = full(scores.runner_up.astype(np.int32))
+    no_runner_up = runner_up < 0 if all_good else ~good | (runner_up < 0)
+    runner_up_positions = pa.array(runner_up, pa.int32(), mask=no_runner_up)
+    # Text per segment, picked by position: one small array each, no string built per row.
+    texts = {
+        "segment_name": ([segment.name for segment in segments], positions),
+        "runner_up": ([segment.name for segment in segments], runner_up_positions),
+        "description": ([segment.description for segment in segments], positions),
+        "marketing_strategy": (["; ".join(segment.strategy) for segment in segments], positions),
+    }
     values = {
         "segment_id": ids[scores.positions],
         "confidence": scores.confidence,
@@ -119,11 +130,12 @@ def _with_scores(
         "out_of_range": scores.any_out_of_range,
     }
     # Each column's type and rounding come from the one table of score columns.
-    for column in appended_columns(on_error):
+    for column in appended_columns(options.on_error, options.extra_columns):
         if column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
-        elif column.name == "segment_name":
-            array = pc.take(pa.array(names, column.arrow), positions)
+        elif column.name in texts:
+            labels, picks = texts[column.name]
+            array = pc.take(pa.array(labels, column.arrow), picks)
         else:
             value = values[column.name]
             if column.decimals is not None:
@@ -135,7 +147,7 @@ def _with_scores(
 
 def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
     """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
-    return pa.schema([*input_schema, *appended_fields(options.on_error)])
+    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns)])
 
 
 def score_batches(
