@@ -271,6 +271,28 @@ def test_dask_engine_parquet_equals_local(cli, dask_scheduler, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # The quote closes at a later one: the row keeps its width and pandas reads on.
+        (
+            '3,4,"x"\n5,6,y\n',
+            "error: partition 0, row 2: a quote in column 'name' opens a value that runs over 52 lines",
+        ),
+        ("", "error: a quote never closes: the file ends inside it"),
+    ],
+    ids=["closed later", "at the end"],
+)
+def test_dask_engine_refuses_a_quote_that_never_closes(cli, dask_scheduler, tmp_path, tail, message):
+    source = tmp_path / "quote.csv"
+    rows = "".join(f"{15 + index},{1 + index},c{index}\n" for index in range(50))
+    source.write_text('annual_income,spending_score,name\n1,2,a\n50,50,"never closes\n' + rows + tail)
+    code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--scheduler", dask_scheduler)
+    assert code == 2
+    assert err.startswith(message)
+
+
+@pytest.mark.slow
 def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text(DASK_BAD_FILE)

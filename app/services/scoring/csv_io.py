@@ -19,7 +19,7 @@ from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.scoring.columns import check_width, resolve_columns
 from app.services.scoring.formulas import guard_formulas, guard_text
-from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote
+from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_table
@@ -206,7 +206,7 @@ class CsvScorer:
             # A quoted value that ran over lines and still left the row short: a quote that never closes, which
             # swallowed every line up to the next quote. Skipping it would drop those customers unseen: it is
             # refused once its chunk is read, where its line is known.
-            self._unclosed[row.number] = len(_LINE_END.findall(row.text.rstrip("\r\n"))) + 1
+            self._unclosed[row.number] = value_lines(row.text)
         self._malformed.append(row.number)
         return "skip"
 
@@ -236,7 +236,7 @@ class CsvScorer:
         except pa.ArrowInvalid as exc:
             if self._unclosed:  # the reader stopped past a quote that never closes: that is the problem to name
                 record = min(self._unclosed)
-                raise unclosed_quote(self._lines.line_of(record), self._unclosed[record]) from None
+                raise unclosed_quote(f"line {self._lines.line_of(record)}", self._unclosed[record]) from None
             raise InvalidRequest(self._read_problem(str(exc).splitlines()[0])) from None
 
     def _read_problem(self, message: str) -> str:

@@ -20,8 +20,6 @@ from app.utils.numbers import DECIMAL
 from app.utils.text import safe_text
 
 LINE_BREAK = "\r\n|\r|\n"
-# RE2 (Arrow's regex engine) repeats a group at most this many times.
-_MAX_REPEAT = 1000
 
 
 @dataclass(frozen=True)
@@ -34,12 +32,16 @@ class ChunkLines:
 
 
 def has_line_break(column: pa.ChunkedArray) -> bool:
-    """Whether any value of a text column holds a line break: a scan of its bytes, no work per value."""
+    """Whether any value of a text column holds a line break (False for other types): a scan of its bytes, no work
+    per value."""
     for chunk in column.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
         _, offsets, data = chunk.buffers()
         if not len(chunk) or data is None:
             continue
-        bounds = np.frombuffer(offsets, np.int32)[[chunk.offset, chunk.offset + len(chunk)]]
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        bounds = np.frombuffer(offsets, width)[[chunk.offset, chunk.offset + len(chunk)]]
         raw = np.frombuffer(data, np.uint8)[int(bounds[0]) : int(bounds[1])]
         # The smallest byte first: text without control characters is settled in one pass that allocates nothing.
         if raw.size and raw.min() <= 13 and bool(((raw == 10) | (raw == 13)).any()):
@@ -54,7 +56,9 @@ def customer_row_pattern(columns: Columns, delimiter: str) -> str:
     number = f"[ \\t]*{DECIMAL}[ \\t]*"
     features = set(columns.features.values())
     parts: list[str] = []
-    run = 0  # other columns in a row, written as one repeated group: a 1,000-column header stays a short regex
+    # Other columns in a row are one repeated group: a 1,000-column header stays a short regex, and a run stays
+    # under RE2's limit of 1,000 repeats (MAX_COLUMNS).
+    run = 0
     for name in columns.names:
         if name in features:
             parts.append(f"(?:{field}{escaped}){{{run}}}{number}" if run else number)
@@ -63,15 +67,32 @@ def customer_row_pattern(columns: Columns, delimiter: str) -> str:
             run += 1
     body = escaped.join(parts)
     if run:
-        body += f"(?:{escaped}{field}){{{min(run, _MAX_REPEAT)}}}"
+        body += f"(?:{escaped}{field}){{{run}}}"
     return f"(?:{LINE_BREAK}){body}(?:{LINE_BREAK}|$)"
 
 
-def unclosed_quote(line: int, spans: int, column: str | None = None) -> InvalidRequest:
-    """The refusal of a quote that never closes, on the line its row starts."""
-    where = f" in column '{safe_text(column, NAME_QUOTED_CHARS)}'" if column is not None else ""
+def swallowed_row(table: pa.Table, pattern: str) -> tuple[int, str] | None:
+    """The first row, and its column, whose value swallowed a whole customer row (`pattern`); None when none did."""
+    found = []
+    for name in table.column_names:
+        column = table.column(name)
+        if has_line_break(column):
+            swallowed = np.asarray(pc.match_substring_regex(column, pattern), dtype=bool)
+            if swallowed.any():
+                found.append((int(np.argmax(swallowed)), name))
+    return min(found) if found else None
+
+
+def value_lines(value: str) -> int:
+    """The lines holding part of a value: a line break that ends the file ends the last of them."""
+    return len(re.findall(LINE_BREAK, value.rstrip("\r\n"))) + 1
+
+
+def unclosed_quote(where: str, spans: int, column: str | None = None) -> InvalidRequest:
+    """The refusal of a quote that never closes, `where` its row starts ("line 12")."""
+    in_column = f" in column '{safe_text(column, NAME_QUOTED_CHARS)}'" if column is not None else ""
     return InvalidRequest(
-        f"line {line}: a quote{where} opens a value that runs over {spans:,} lines without closing; close the "
+        f"{where}: a quote{in_column} opens a value that runs over {spans:,} lines without closing; close the "
         "quote (or remove it) and send the file again"
     )
 
@@ -119,7 +140,7 @@ class LineCounter:
             self._refuse_swallowed(table, rows, at_end=at_end)
         for record, line in zip(mine.tolist(), lines.malformed, strict=True):
             if record in unclosed:
-                raise unclosed_quote(line, unclosed[record])
+                raise unclosed_quote(f"line {line}", unclosed[record])
         self.record += n + len(mine)
         self.breaks += 0 if breaks is None else int(breaks.sum())
         return lines, later
@@ -137,14 +158,8 @@ class LineCounter:
     def _refuse_swallowed(self, table: pa.Table, rows: np.ndarray, *, at_end: bool) -> None:
         """Refuse the first value that swallowed whole customer rows, or that runs on to the end of the file
         (`at_end`: the chunk's last row is the file's last record)."""
-        found: list[tuple[int, str]] = []
-        for name in table.column_names:
-            column = table.column(name)
-            if not has_line_break(column):
-                continue
-            swallowed = np.asarray(pc.match_substring_regex(column, self._pattern), dtype=bool)
-            if swallowed.any():
-                found.append((int(np.argmax(swallowed)), name))
+        first = swallowed_row(table, self._pattern)
+        found = [first] if first is not None else []
         last = table.column_names[-1]
         if at_end and not self._ends_with_quote and has_line_break(table.column(last).slice(table.num_rows - 1)):
             # The file's last value holds a line break, so it was quoted, yet the file does not end with a quote:
@@ -152,6 +167,4 @@ class LineCounter:
             found.append((table.num_rows - 1, last))
         if found:
             row, name = min(found)
-            # The lines holding part of the value: a line break that ends the file ends the last of them.
-            value = table.column(name)[row].as_py().rstrip("\r\n")
-            raise unclosed_quote(int(rows[row]), len(re.findall(LINE_BREAK, value)) + 1, name)
+            raise unclosed_quote(f"line {rows[row]}", value_lines(table.column(name)[row].as_py()), name)
