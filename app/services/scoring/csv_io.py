@@ -62,11 +62,18 @@ def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.
     out = []
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        # A number's or a boolean's text (a sign, digits, a point, an exponent, inf, nan; true, false) cannot call
+        # anything: only text is looked at.
+        text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
         if not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
         column = pc.fill_null(column, "")
-        out.append(guard_formulas(column) if formula_guard else column)
+        out.append(guard_formulas(column) if formula_guard and text else column)
     return out
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
 
 
 def csv_header(names: list[str], style: CsvStyle) -> bytes:

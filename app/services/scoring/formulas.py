@@ -41,11 +41,14 @@ def guard_formulas(column: pa.Array) -> pa.Array:
     if not n or data is None:
         return column
     bounds = np.frombuffer(offsets, dtype=np.int32)[column.offset : column.offset + n + 1]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not raw.size:
+        return column
     starts = bounds[:-1]
-    filled = bounds[1:] > starts
-    first = np.zeros(n, dtype=np.uint8)
-    first[filled] = np.frombuffer(data, dtype=np.uint8)[starts[filled]]
-    risky = np.flatnonzero(_STARTS[first])
+    # An empty cell's start is the next cell's (or past the end): read anyway, then dropped, which costs less
+    # than picking the filled cells first.
+    first = raw[np.minimum(starts, raw.size - 1)]
+    risky = np.flatnonzero(_STARTS[first] & (bounds[1:] > starts))
     if not len(risky):
         return column
     number = pc.match_substring_regex(column.take(pa.array(risky)), f"^{NUMBER}$")
