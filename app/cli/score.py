@@ -14,6 +14,7 @@ from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 from app.services.scoring.files import score_path
 from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
+from app.services.scoring.score_columns import EXTRA_COLUMNS
 from app.services.scoring.summary import ScoreSummary
 
 
@@ -39,8 +40,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--income-column", help="column holding annual income (k$)")
     parser.add_argument("--spending-column", help="column holding the spending score")
     parser.add_argument("--id-column", help="column holding the customer id")
+    parser.add_argument(
+        "--extra-columns",
+        type=_extra_columns,
+        default=(),
+        metavar="NAMES",
+        help=f"more columns to append, comma-separated: {', '.join(EXTRA_COLUMNS)}",
+    )
+    parser.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="write text cells that start with = + - @ as they are (for programs, not spreadsheets)",
+    )
+    parser.add_argument("--excel", action="store_true", help="start the CSV with a UTF-8 BOM, for Excel")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
+
+
+def _extra_columns(value: str) -> tuple[str, ...]:
+    """`--extra-columns a,b` as names (ScoreOptions refuses unknown ones in one line, as any bad input)."""
+    return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
 def _model(version: str | None) -> SegmentationModel:
@@ -60,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         spending_column=args.spending_column,
         id_column=args.id_column,
         chunk_rows=args.chunk_rows,
+        formula_guard=args.formula_guard,
+        excel=args.excel,
+        extra_columns=args.extra_columns,
     )
     model = _model(args.model_version)
     if args.engine == "dask":

@@ -6,6 +6,9 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
 
+# The columns that extra_columns= may ask for (the scoring service's table of extra columns holds the same names).
+ExtraColumn = Literal["runner_up", "description", "marketing_strategy"]
+
 
 class ScoreQuery(BaseModel):
     """How to read the uploaded file and what to do with its bad rows."""
@@ -21,6 +24,23 @@ class ScoreQuery(BaseModel):
     income_column: str | None = Field(None, max_length=200, description="Column holding annual income (k$).")
     spending_column: str | None = Field(None, max_length=200, description="Column holding the spending score.")
     id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
+    formula_guard: bool = Field(
+        True,
+        description="Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or "
+        "carriage return, and not a plain number) get a leading `'` in the labelled file; false writes them "
+        "unchanged, for programs rather than spreadsheets.",
+    )
+    excel: bool = Field(
+        False,
+        description="Start the labelled file with a UTF-8 byte order mark, so that Excel reads it as UTF-8 (a file "
+        "sent with one keeps it either way).",
+    )
+    extra_columns: list[ExtraColumn] = Field(
+        default_factory=list,
+        max_length=3,
+        description="More columns to append after the score columns, repeated to ask for several: `runner_up` (the "
+        "second-nearest segment), `description` and `marketing_strategy` (of the customer's segment).",
+    )
 
     def separator(self) -> str | None:
         """The delimiter as a character."""
@@ -55,7 +75,7 @@ SUMMARY_EXAMPLE = {
     "flagged": 1,
     "skipped": 0,
     "bad_rows": 1,
-    "errors": {"missing annual_income": 1},
+    "errors": {"missing Annual Income (k$)": 1},
     "on_error": "flag",
     "delimiter": ",",
     "columns": {

@@ -45,7 +45,9 @@ def assert_same_as_batch(scored: list[dict[str, str]], predictions: list[dict]) 
         assert int(row["segment_id"]) == prediction["segment_id"]
         assert row["segment_name"] == prediction["segment_name"]
         assert float(row["distance"]) == pytest.approx(prediction["distance"], rel=1e-12)
-        assert float(row["confidence"]) == pytest.approx(prediction["confidence"], rel=1e-12, abs=1e-12)
+        # The file writes confidence to four decimals.
+        assert float(row["confidence"]) == pytest.approx(prediction["confidence"], abs=5.0001e-5)
+        assert len(row["confidence"].partition(".")[2]) <= 4
         assert row["is_atypical"] == str(prediction["is_atypical"]).lower()
 
 
@@ -103,7 +105,7 @@ def test_predict_csv_reject_is_a_422_with_the_line(client):
     assert response.status_code == 422
     body = response.json()
     assert body["type"] == "invalid_request"
-    assert body["message"].startswith("line 3 is not usable: missing annual_income")
+    assert body["message"].startswith("line 3 is not usable: missing Annual Income (k$)")
 
 
 def test_predict_csv_semicolons_bom_and_mapping(client):
@@ -115,7 +117,8 @@ def test_predict_csv_semicolons_bom_and_mapping(client):
         headers=CSV,
     )
     assert response.status_code == 200
-    rows = rows_of(response.text, ";")
+    assert response.content.startswith("\ufeffref;revenue".encode())  # the input's BOM is kept
+    rows = rows_of(response.text.removeprefix("\ufeff"), ";")
     assert [row["ref"] for row in rows] == ["A", "B"]
     assert [row["segment_name"] for row in rows] == ["VIP / Whale", "Budget Conscious"]
 
@@ -163,6 +166,78 @@ def test_predict_csv_problem_late_in_the_file_is_a_422_not_a_cut_file(client, ta
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/json")
     assert words in response.json()["message"]
+
+
+@pytest.mark.parametrize("policy", ["flag", "skip", "reject"])
+@pytest.mark.parametrize("accept", ["text/csv", "application/json"])
+def test_predict_csv_refuses_a_quote_that_never_closes_in_the_last_column(client, policy, accept):
+    # It was 200 with one row: the 100 customers below the quote sat inside one cell.
+    body = 'annual_income,spending_score,name\n50,50,"never closes\n' + "".join(
+        f"{15 + index},{1 + index},c{index}\n" for index in range(100)
+    )
+    response = client.post(URL, params={"on_error": policy}, content=body, headers={**CSV, "accept": accept})
+    assert response.status_code == 422
+    assert response.json()["type"] == "invalid_request"
+    assert response.json()["message"].startswith("line 2: a quote in column 'name' opens a value that runs over 101")
+
+
+def test_predict_csv_guards_formulas_unless_told_not_to(client):
+    body = 'annual_income,spending_score,note\n120,90,"=HYPERLINK(""http://evil.example"")"\n20,10,-5\n20,10,@SUM(1)\n'
+    guarded = client.post(URL, content=body, headers=CSV)
+    assert guarded.status_code == 200
+    assert [row["note"] for row in rows_of(guarded.text)] == [
+        '\'=HYPERLINK("http://evil.example")',
+        "-5",
+        "'@SUM(1)",
+    ]
+    plain = client.post(URL, params={"formula_guard": "false"}, content=body, headers=CSV)
+    assert plain.status_code == 200
+    assert [row["note"] for row in rows_of(plain.text)] == ['=HYPERLINK("http://evil.example")', "-5", "@SUM(1)"]
+
+
+def test_predict_csv_excel_bom_line_ends_and_extra_columns(client):
+    body = b"annual_income,spending_score\r\n120,90\r\n20,10\r\n"
+    response = client.post(
+        URL,
+        params=[("excel", "true"), ("extra_columns", "runner_up"), ("extra_columns", "description")],
+        content=body,
+        headers=CSV,
+    )
+    assert response.status_code == 200
+    assert response.content.startswith("\ufeffannual_income,".encode())
+    assert response.content.count(b"\r\n") == 3 and response.content.count(b"\n") == 3
+    rows = rows_of(response.content.decode("utf-8-sig"))
+    assert list(rows[0])[-3:] == ["runner_up", "description", "error"]
+    assert rows[0]["segment_name"] == "VIP / Whale" and rows[0]["runner_up"] not in ("", "VIP / Whale")
+    assert rows[0]["description"] and rows[0]["confidence"].count(".") == 1
+    assert len(rows[0]["confidence"].split(".")[1]) <= 4
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"extra_columns": "segment_id"}, "extra_columns"),
+        ({"excel": "maybe"}, "excel"),
+        ({"formula_guard": "sometimes"}, "formula_guard"),
+    ],
+)
+def test_predict_csv_refuses_unknown_output_options(client, params, words):
+    response = client.post(URL, params=params, content=BAD_FILE, headers=CSV)
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error" and words in response.json()["message"]
+
+
+def test_predict_csv_refuses_a_very_wide_header_for_that_reason(client):
+    response = client.post(URL, content=",".join(f"c{i}" for i in range(1_000_000)) + "\n1\n", headers=CSV)
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("the file has at least ")
+    assert "at most 1,000" in response.json()["message"]
+
+
+def test_predict_csv_refuses_an_empty_file_in_a_form(client):
+    response = client.post(URL, files={"file": ("customers.csv", b"", "text/csv")})
+    assert response.status_code == 422
+    assert "empty" in response.json()["message"]
 
 
 def test_predict_csv_wrong_mapping_names_columns(client):

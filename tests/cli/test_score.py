@@ -75,7 +75,7 @@ def test_score_bad_rows_are_counted(cli, tmp_path):
     code, out, _ = cli(source, tmp_path / "out.csv", "--on-error", "skip")
     assert code == 0
     assert "bad rows: 7 (0 flagged, 7 skipped)" in out
-    assert "missing annual_income" in out
+    assert "missing Annual Income (k$)" in out
 
 
 @pytest.mark.parametrize(
@@ -97,6 +97,73 @@ def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args,
     assert err.startswith("error: ") and message in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out.csv").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("policy", ["flag", "skip", "reject"])
+def test_score_quote_that_never_closes_exits_2(cli, tmp_path, policy):
+    # It exited 0 with one row: the customers below the quote sat inside one cell.
+    source = tmp_path / "quote.csv"
+    rows = "".join(f"{15 + index},{1 + index},c{index}\n" for index in range(100))
+    source.write_text('annual_income,spending_score,name\n50,50,"never closes\n' + rows)
+    code, _, err = cli(source, tmp_path / "out.csv", "--on-error", policy)
+    assert code == 2
+    assert err.startswith("error: line 2: a quote in column 'name' opens a value that runs over 101 lines")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_wide_header_exits_2_with_the_reason(cli, tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{index}" for index in range(2_000)) + "\n" + "1," * 1_999 + "1\n")
+    code, _, err = cli(source, tmp_path / "out.csv")
+    assert code == 2
+    assert err.strip() == (
+        "error: the file has 2,000 columns; a customer file may have at most 1,000: keep the columns you need"
+    )
+
+
+def test_score_output_options(cli, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"annual_income,spending_score,note\r\n120,90,=1+1\r\n20,10,-5\r\n")
+    guarded, plain = tmp_path / "guarded.csv", tmp_path / "plain.csv"
+    assert cli(source, guarded)[0] == 0
+    data = guarded.read_bytes()
+    assert not data.startswith("\ufeff".encode()) and data.count(b"\r\n") == 3
+    assert [row["note"] for row in csv.DictReader(io.StringIO(data.decode()))] == ["'=1+1", "-5"]
+    code, _, err = cli(
+        source, plain, "--no-formula-guard", "--excel", "--extra-columns", "runner_up,marketing_strategy"
+    )
+    assert code == 0, err
+    data = plain.read_bytes()
+    assert data.startswith("\ufeffannual_income,".encode()) and data.count(b"\r\n") == 3
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [row["note"] for row in rows] == ["=1+1", "-5"]
+    assert list(rows[0])[-3:] == ["runner_up", "marketing_strategy", "error"] and rows[0]["marketing_strategy"]
+
+
+def test_score_unknown_extra_column_exits_2(cli, default_data, tmp_path):
+    code, _, err = cli(default_data, tmp_path / "out.csv", "--extra-columns", "runner_up,segment")
+    assert code == 2
+    assert err.strip() == "error: extra_columns may name runner_up, description, marketing_strategy, not 'segment'"
+
+
+def test_score_parquet_guards_text_written_as_csv_only(cli, tmp_path):
+    source = tmp_path / "in.parquet"
+    table = {
+        "annual_income": pa.array([120.0, 20.0]),
+        "spending_score": pa.array([90, 10], pa.int32()),
+        "balance": pa.array([-5.5, 3.0]),
+        "note": pa.array(["@SUM(A1)", "fine"]),
+    }
+    pq.write_table(pa.table(table), source)
+    as_csv, as_parquet = tmp_path / "out.csv", tmp_path / "out.parquet"
+    assert cli(source, as_csv)[0] == 0
+    rows = list(csv.DictReader(io.StringIO(as_csv.read_text())))
+    assert [(row["balance"], row["note"]) for row in rows] == [("-5.5", "'@SUM(A1)"), ("3", "fine")]
+    # Parquet holds typed values for programs, which no spreadsheet runs as formulas: written as they came.
+    assert cli(source, as_parquet)[0] == 0
+    labelled = pq.read_table(as_parquet)
+    assert labelled.column("note").to_pylist() == ["@SUM(A1)", "fine"]
+    assert labelled.column("confidence").to_pylist() == [float(row["confidence"]) for row in rows]
 
 
 def test_score_unexpected_failure_exits_1(cli, default_data, tmp_path):
@@ -174,6 +241,24 @@ def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_
 
 
 @pytest.mark.slow
+def test_dask_engine_equals_local_engine_with_output_options(cli, dask_scheduler, tmp_path):
+    # A BOM and CRLF in, formulas, extra columns: both engines write the same bytes.
+    source = tmp_path / "customers.csv"
+    rows = "".join(
+        f"{index},{15 + index % 100},{1 + index % 99},{'=1+1' if index % 7 else '-5'}\r\n" for index in range(3_000)
+    )
+    source.write_bytes("\ufeffid,annual_income,spending_score,=note\r\n".encode() + rows.encode())
+    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
+    options = ("--chunk-rows", "1000", "--extra-columns", "runner_up,description")
+    code, _, err = cli(source, local, *options)
+    assert code == 0, err
+    code, _, err = cli(source, dask, *options, "--engine", "dask", "--scheduler", dask_scheduler)
+    assert code == 0, err
+    assert dask.read_bytes() == local.read_bytes()
+    assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,'=note,".encode())
+
+
+@pytest.mark.slow
 def test_dask_engine_parquet_equals_local(cli, dask_scheduler, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text(DASK_BAD_FILE)
@@ -186,12 +271,34 @@ def test_dask_engine_parquet_equals_local(cli, dask_scheduler, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        # The quote closes at a later one: the row keeps its width and pandas reads on.
+        (
+            '3,4,"x"\n5,6,y\n',
+            "error: partition 0, row 2: a quote in column 'name' opens a value that runs over 52 lines",
+        ),
+        ("", "error: a quote never closes: the file ends inside it"),
+    ],
+    ids=["closed later", "at the end"],
+)
+def test_dask_engine_refuses_a_quote_that_never_closes(cli, dask_scheduler, tmp_path, tail, message):
+    source = tmp_path / "quote.csv"
+    rows = "".join(f"{15 + index},{1 + index},c{index}\n" for index in range(50))
+    source.write_text('annual_income,spending_score,name\n1,2,a\n50,50,"never closes\n' + rows + tail)
+    code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--scheduler", dask_scheduler)
+    assert code == 2
+    assert err.startswith(message)
+
+
+@pytest.mark.slow
 def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text(DASK_BAD_FILE)
     code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--on-error", "reject")
     assert code == 2
     assert err.strip() == (
-        "error: partition 0, row 2 is not usable: missing annual_income; "
+        "error: partition 0, row 2 is not usable: missing Annual Income (k$); "
         "fix it, or score with on_error=flag or on_error=skip"
     )

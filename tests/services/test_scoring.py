@@ -34,13 +34,14 @@ BAD_FILE = "\n".join(
         "9,Male,47,20,10",
     ]
 )
+# Each reason names the file's own column.
 BAD_REASONS = {
-    "missing annual_income": 1,
-    "annual_income is not a number": 1,
-    "missing spending_score": 1,
-    "spending_score is not a number": 1,
-    "spending_score out of range (1 to 100)": 1,
-    "annual_income out of range (0 to 10000)": 1,
+    "missing Annual Income (k$)": 1,
+    "Annual Income (k$) is not a number": 1,
+    "missing Spending Score (1-100)": 1,
+    "Spending Score (1-100) is not a number": 1,
+    "Spending Score (1-100) out of range (1 to 100)": 1,
+    "Annual Income (k$) out of range (0 to 10000)": 1,
     "wrong number of fields": 1,
 }
 
@@ -52,7 +53,8 @@ def run(model, text: str | bytes, **options) -> tuple[list[dict[str, str]], dict
     summary = score_csv(model, io.BytesIO(data), sink, options=ScoreOptions(**options))
     output = sink.getvalue().decode()
     delimiter = summary.delimiter
-    return list(csv.DictReader(io.StringIO(output), delimiter=delimiter)), summary.to_dict(), output
+    rows = csv.DictReader(io.StringIO(output.removeprefix("\ufeff"), newline=""), delimiter=delimiter)
+    return list(rows), summary.to_dict(), output
 
 
 def test_score_keeps_columns_and_order(model, default_data):
@@ -81,7 +83,7 @@ def test_flag_keeps_bad_rows_with_the_reason(model):
     assert [row["CustomerID"] for row in rows] == ["1", "2", "3", "4", "5", "6", "7", "9"]
     assert summary["errors"] == BAD_REASONS
     assert (summary["rows"], summary["scored"], summary["flagged"], summary["skipped"]) == (9, 2, 6, 1)
-    assert rows[1]["error"] == "missing annual_income"
+    assert rows[1]["error"] == "missing Annual Income (k$)"
     assert rows[1]["segment_id"] == rows[1]["segment_name"] == rows[1]["confidence"] == ""
     assert rows[0]["error"] == "" and rows[0]["segment_name"]
 
@@ -95,7 +97,7 @@ def test_skip_leaves_bad_rows_out_and_counts_them(model):
 
 
 def test_reject_names_the_first_bad_line(model):
-    with pytest.raises(InvalidRequest, match="line 3 is not usable: missing annual_income"):
+    with pytest.raises(InvalidRequest, match=r"line 3 is not usable: missing Annual Income \(k\$\)"):
         run(model, BAD_FILE, on_error="reject")
 
 
@@ -123,7 +125,8 @@ def test_semicolon_and_bom_are_sniffed(model):
     text = "\ufeff" + HEADER.replace(",", ";") + "\n1;Male;30;120;90\n"
     rows, summary, output = run(model, text.encode())
     assert summary["delimiter"] == ";"
-    assert output.startswith("CustomerID;Gender")  # the BOM is not copied into the first column name
+    # The BOM is kept, at the start of the file: not copied into the first column's name.
+    assert output.startswith("\ufeffCustomerID;Gender") and output.count("\ufeff") == 1
     assert rows == plain
 
 

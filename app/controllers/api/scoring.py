@@ -38,9 +38,13 @@ MODEL_VERSION_HEADER = "X-Model-Version"
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string", "minLength": 1}},
                 "multipart/form-data": {
-                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                        "required": ["file"],
+                    }
                 },
             },
         }

@@ -7,6 +7,7 @@ their own prefix.
 
 import shutil
 import tempfile
+from itertools import permutations
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep
+from app.models.clustering import K_RANGE
+from app.models.features import FEATURES
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted
 from app.schemas.versions import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
@@ -25,6 +28,18 @@ from app.services.training.store import job_files
 VersionPath = Annotated[str, PathParam(max_length=64, description="A model version id.")]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the activation history.")]
 _ADMIN_ERRORS = error_responses(401, 403, 429)
+# The training form's text as the training service reads it, declared in the schema only: the service refuses the
+# rest with messages that say more than a pattern. k: 'auto' (any case) or a whole number in K_RANGE; features:
+# distinct known names, separated by commas or spaces.
+_BLANK = "[ \\t\\n\\r]*"
+K_PATTERN = f"^(?:{_BLANK}(?:[aA][uU][tT][oO]|0*(?:{'|'.join(str(k) for k in K_RANGE)})){_BLANK})?$"
+FEATURES_PATTERN = (
+    "^[ \\t\\n\\r,]*(?:"
+    + "|".join(
+        "[ \\t\\n\\r,]+".join(names) for count in range(1, len(FEATURES) + 1) for names in permutations(FEATURES, count)
+    )
+    + ")[ \\t\\n\\r,]*$"
+)
 
 
 def start_training(
@@ -32,11 +47,25 @@ def start_training(
     response: Response,
     settings: SettingsDep,
     key: AdminKeyDep,
-    # Typed without `| None` so the schema says "a file, or leave the field out", not "a file or null".
-    file: Annotated[UploadFile, File(description="Customer CSV (public header or snake_case).")] = None,  # type: ignore[assignment]
-    k: Annotated[str, Form(max_length=8, description="Number of segments (2-10) or 'auto'.")] = "5",
+    # Typed without `| None` so the schema says "a file, or leave the field out", not "a file or null"; an empty
+    # file is refused, so the schema says so too (minLength).
+    file: Annotated[
+        UploadFile,
+        File(description="Customer CSV (public header or snake_case).", json_schema_extra={"minLength": 1}),
+    ] = None,  # type: ignore[assignment]
+    k: Annotated[
+        str,
+        Form(
+            max_length=8, description="Number of segments (2-10) or 'auto'.", json_schema_extra={"pattern": K_PATTERN}
+        ),
+    ] = "5",
     features: Annotated[
-        str, Form(max_length=200, description="Comma-separated feature names.")
+        str,
+        Form(
+            max_length=200,
+            description="Comma-separated feature names, each once.",
+            json_schema_extra={"pattern": FEATURES_PATTERN},
+        ),
     ] = "annual_income,spending_score",
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
     activate: Annotated[bool, Form()] = False,

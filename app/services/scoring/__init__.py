@@ -2,7 +2,8 @@
 
 Import the modules: `options` (ScoreOptions), `score_columns` (the columns appended), `columns` (finding the
 model's inputs in a header), `validation` (numbers and bad rows), `summary` (counts and profiles), `table` (one
-chunk), `csv_io` (reading and writing CSV), `spool` (what a file leaves behind once it succeeded) and `files`
+chunk), `csv_io` (reading and writing CSV), `lines` (line numbers, and quotes that never close), `formulas`
+(text a spreadsheet would run, made inert), `spool` (what a file leaves behind once it succeeded) and `files`
 (whole files on disk); `dask` scores on a cluster.
 """
 

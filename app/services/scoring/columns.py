@@ -1,5 +1,6 @@
 """Which input column holds each thing the scorer reads: found in a header, or a message naming what is missing."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from app.core.errors import InvalidRequest
@@ -12,6 +13,9 @@ from app.utils.text import safe_text
 # Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
 NAMES_QUOTED = 20
 NAME_QUOTED_CHARS = 60
+# A customer file has a few dozen columns; past this many it is not one, and every per-column step (the header's
+# names, duplicates, the output header) would cost time for nothing. Checked before any of them.
+MAX_COLUMNS = 1_000
 
 
 @dataclass(frozen=True)
@@ -24,9 +28,18 @@ class Columns:
     age: str | None = None
     gender: str | None = None
 
-    def output_names(self, on_error: str) -> list[str]:
-        """The output header: every input column, then the score columns (and `error` when flagging)."""
-        return [*self.names, *(column.name for column in appended_columns(on_error))]
+    def output_names(self, options: ScoreOptions) -> list[str]:
+        """The output header: every input column, then the score columns, any extra ones, and `error` when flagging."""
+        return [*self.names, *(column.name for column in appended_columns(options.on_error, options.extra_columns))]
+
+
+def check_width(count: int, *, at_least: bool = False) -> None:
+    """Refuse a file with more than MAX_COLUMNS columns (`at_least`: the count is of a header read in part)."""
+    if count > MAX_COLUMNS:
+        raise InvalidRequest(
+            f"the file has {'at least ' if at_least else ''}{count:,} columns; a customer file may have at most "
+            f"{MAX_COLUMNS:,}: keep the columns you need"
+        )
 
 
 def quoted_names(names: list[str]) -> str:
@@ -37,6 +50,7 @@ def quoted_names(names: list[str]) -> str:
 
 def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOptions) -> Columns:
     """Find the model's features (and id, age, gender) in a header, or say which columns are missing."""
+    check_width(len(names))
     found = quoted_names(names)
     if not names or all(not name.strip() for name in names):
         raise InvalidRequest("the file has no header row; the first line must name the columns")
@@ -46,7 +60,13 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
             f"the file already has the output column(s) {', '.join(scored)}: it looks scored already; "
             "remove or rename them"
         )
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    extra = [name for name in names if name in options.extra_columns]
+    if extra:
+        raise InvalidRequest(
+            f"the file already has the column(s) {', '.join(extra)} that extra_columns= asks to add; "
+            "rename them, or leave them out of extra_columns"
+        )
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
     by_normal: dict[str, str] = {}

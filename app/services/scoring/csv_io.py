@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.scoring.columns import resolve_columns
+from app.services.scoring.columns import check_width, resolve_columns
+from app.services.scoring.formulas import guard_formulas, guard_text
+from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_table
@@ -24,6 +27,20 @@ from app.services.scoring.table import OnScored, score_table
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
 READ_BLOCK_BYTES = 128 * 1024
+# Bytes read from the end of a file: enough to see whether it ends with a closing quote.
+TAIL_BYTES = 64
+BOM = "\ufeff".encode()
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a labelled CSV is written: the input's delimiter and line ends, a BOM for Excel, formulas made inert."""
+
+    delimiter: str = ","
+    line_end: str = "\n"
+    bom: bool = False
+    formula_guard: bool = True
 
 
 def _quote(column: pa.Array, delimiter: str) -> pa.Array:
@@ -39,32 +56,45 @@ def _quote(column: pa.Array, delimiter: str) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
-def csv_text_columns(table: pa.Table) -> list[pa.Array]:
-    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats."""
+def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.Array]:
+    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats; with
+    `formula_guard`, a leading `'` on each cell a spreadsheet would run as a formula."""
     out = []
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        # A number's or a boolean's text (a sign, digits, a point, an exponent, inf, nan; true, false) cannot call
+        # anything: only text is looked at.
+        text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
         if not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
-        out.append(pc.fill_null(column, ""))
+        column = pc.fill_null(column, "")
+        out.append(guard_formulas(column) if formula_guard and text else column)
     return out
 
 
-def csv_header(names: list[str], delimiter: str) -> bytes:
-    """The header line of a CSV file, quoted as the csv module quotes it."""
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def csv_header(names: list[str], style: CsvStyle) -> bytes:
+    """The header line of a CSV file (after a BOM when asked for), quoted as the csv module quotes it."""
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(names)
-    return buffer.getvalue().encode()
+    if style.formula_guard:
+        names = [guard_text(name) for name in names]
+    csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end).writerow(names)
+    return (BOM if style.bom else b"") + buffer.getvalue().encode()
 
 
-def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
+def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
     """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
     scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
     flight, so memory stays bounded."""
     with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
         pending: Future[bytes] | None = None
         for table in tables:
-            rendering = pool.submit(csv_bytes, table, delimiter)
+            rendering = pool.submit(
+                csv_bytes, table, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard
+            )
             if pending is not None:
                 yield pending.result()
             pending = rendering
@@ -72,15 +102,13 @@ def csv_chunks(tables: Iterable[pa.Table], delimiter: str) -> Iterator[bytes]:
             yield pending.result()
 
 
-def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes:
-    """Render a table as CSV bytes (minimal quoting, `\\n` line ends), vectorised in Arrow."""
+def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_guard: bool = True) -> bytes:
+    """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
     parts = []
-    if header:
-        parts.append(csv_header(table.column_names, delimiter))
     if table.num_rows:
-        texts = [_quote(column, delimiter) for column in csv_text_columns(table)]
+        texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
         # The line end joins the last column rather than whole lines: one copy of the lines, not two.
-        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar("\n", pa.string()), "")
+        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
         lines = pc.binary_join_element_wise(*texts, delimiter)
         # The lines' characters are one contiguous buffer: exactly the CSV body.
         _, offsets, data = lines.buffers()
@@ -94,23 +122,54 @@ def csv_bytes(table: pa.Table, delimiter: str, *, header: bool = False) -> bytes
 
 @dataclass(frozen=True)
 class CsvHead:
-    """What the first bytes of a CSV file say: delimiter, header names and a typical line length."""
+    """What the first bytes of a CSV file say: delimiter, header names, a typical line length, its line end and
+    whether it starts with a BOM."""
 
     delimiter: str
     names: list[str]
     line_bytes: int
+    line_end: str = "\n"
+    bom: bool = False
 
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     """Check that the first bytes look like UTF-8 CSV text and read its header line."""
     text = decode_head(head)
-    lines = text.splitlines()
-    first = lines[0] if lines else ""
+    end = _LINE_END.search(text)
+    first = text[: end.start()] if end else text
     if delimiter is None:
         delimiter = ";" if first.count(";") > first.count(",") else ","
     names = next(csv.reader([first], delimiter=delimiter), [])
-    sample = [len(line.encode()) + 1 for line in lines[1:50]]
-    return CsvHead(delimiter=delimiter, names=[name.strip() for name in names], line_bytes=max(sample or [64]))
+    whole = end is not None or len(head) < HEAD_BYTES
+    check_width(len(names), at_least=not whole)  # before any work per column
+    if not whole:
+        raise InvalidRequest(
+            f"the header line is longer than {HEAD_BYTES // 1024} KiB; a customer file's header names its columns "
+            "in far less"
+        )
+    sample = [len(line.encode()) + 1 for line in text.splitlines()[1:50]]
+    return CsvHead(
+        delimiter=delimiter,
+        names=[name.strip() for name in names],
+        line_bytes=max(sample or [64]),
+        line_end=end.group() if end else "\n",
+        bom=head.startswith(BOM),
+    )
+
+
+def _ends(source: str | Path | BinaryIO) -> tuple[bytes, bytes]:
+    """The first HEAD_BYTES and the last TAIL_BYTES of a file, its position left as it was."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as file:
+            return _ends(file)
+    position = source.tell()
+    try:
+        head = source.read(HEAD_BYTES)
+        size = source.seek(0, io.SEEK_END)
+        source.seek(max(position, size - TAIL_BYTES))
+        return head, source.read()
+    finally:
+        source.seek(position)
 
 
 class CsvScorer:
@@ -131,29 +190,30 @@ class CsvScorer:
         self.options = options
         self.on_scored = on_scored
         self._source = source
-        if isinstance(source, str | Path):
-            with open(source, "rb") as file:
-                head = file.read(HEAD_BYTES)
-        else:
-            position = source.tell()
-            head = source.read(HEAD_BYTES)
-            source.seek(position)
+        head, tail = _ends(source)
         self.head = sniff_csv(head, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)
         self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
+        self.style = CsvStyle(
+            delimiter=self.head.delimiter,
+            line_end=self.head.line_end,
+            bom=options.excel or self.head.bom,
+            formula_guard=options.formula_guard,
+        )
+        self._lines = LineCounter(
+            self.columns, self.head.delimiter, ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"')
+        )
         self._malformed: list[int] = []
+        # Malformed records that hold line breaks, and how many lines each spans.
+        self._unclosed: dict[int, int] = {}
         self._rows_read = 0
-        self._refusal: str | None = None
 
     def _on_invalid_row(self, row: Any) -> str:
         if "\n" in row.text or "\r" in row.text:
             # A quoted value that ran over lines and still left the row short: a quote that never closes, which
-            # swallowed every line up to the next quote. Skipping it would drop those customers unseen.
-            self._refusal = (
-                f"line {row.number}: a quote opens a value that runs over {row.text.count(chr(10)) + 1} lines "
-                "without closing; close the quote (or remove it) and send the file again"
-            )
-            return "error"
+            # swallowed every line up to the next quote. Skipping it would drop those customers unseen: it is
+            # refused once its chunk is read, where its line is known.
+            self._unclosed[row.number] = value_lines(row.text)
         self._malformed.append(row.number)
         return "skip"
 
@@ -181,7 +241,10 @@ class CsvScorer:
                 self._rows_read += batch.num_rows
                 yield batch
         except pa.ArrowInvalid as exc:
-            raise InvalidRequest(self._refusal or self._read_problem(str(exc).splitlines()[0])) from None
+            if self._unclosed:  # the reader stopped past a quote that never closes: that is the problem to name
+                record = min(self._unclosed)
+                raise unclosed_quote(f"line {self._lines.line_of(record)}", self._unclosed[record]) from None
+            raise InvalidRequest(self._read_problem(str(exc).splitlines()[0])) from None
 
     def _read_problem(self, message: str) -> str:
         """A reader's error in the user's terms."""
@@ -194,50 +257,49 @@ class CsvScorer:
             )
         return f"the file is not valid CSV: {message}"
 
-    def batches(self) -> Iterator[tuple[pa.Table, list[int]]]:
+    def batches(self) -> Iterator[tuple[pa.Table, ChunkLines]]:
         """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the
-        line numbers of the malformed rows the reader left out of it."""
+        lines of its rows and of the malformed rows the reader left out of it.
+
+        A quote that never closes is refused here, before its chunk is scored, whatever the policy.
+        """
         schema = pa.schema([pa.field(name, pa.string()) for name in self.head.names])
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in self._blocks():
+            if rows >= self.options.chunk_rows:
+                # A full chunk waits for the next block: only then is it known not to end the file.
+                yield self._chunk(pa.Table.from_batches(pending, schema), last=False)
+                pending, rows = [], 0
             pending.append(batch)
             rows += batch.num_rows
-            if rows >= self.options.chunk_rows:
-                yield pa.Table.from_batches(pending, schema), self._take_malformed()
-                pending, rows = [], 0
         if pending or self._malformed:  # malformed lines may also follow the last good row
-            yield pa.Table.from_batches(pending, schema), self._take_malformed()
+            yield self._chunk(pa.Table.from_batches(pending, schema), last=True)
+
+    def _chunk(self, table: pa.Table, *, last: bool) -> tuple[pa.Table, ChunkLines]:
+        lines, self._malformed = self._lines.place(table, self._malformed, self._unclosed, last=last)
+        return table, lines
 
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
-        line = 2
-        for table, malformed in self.batches():
-            yield self._score(table, malformed, line)
-            line += table.num_rows + len(malformed)
-
-    def _take_malformed(self) -> list[int]:
-        malformed, self._malformed = self._malformed, []
-        return malformed
-
-    def _score(self, table: pa.Table, malformed: list[int], first_line: int) -> pa.Table:
-        return score_table(
-            self.model,
-            table,
-            columns=self.columns,
-            options=self.options,
-            summary=self.summary,
-            first_line=first_line,
-            malformed_lines=malformed,
-            unit="line",
-            on_scored=self.on_scored,
-        )
+        for table, lines in self.batches():
+            yield score_table(
+                self.model,
+                table,
+                columns=self.columns,
+                options=self.options,
+                summary=self.summary,
+                first_line=lines.first_line,
+                malformed_lines=lines.malformed,
+                row_lines=lines.rows,
+                unit="line",
+                on_scored=self.on_scored,
+            )
 
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
-        delimiter = self.head.delimiter
-        yield csv_header(self.columns.output_names(self.options.on_error), delimiter)
-        yield from csv_chunks(self.tables(), delimiter)
+        yield csv_header(self.columns.output_names(self.options), self.style)
+        yield from csv_chunks(self.tables(), self.style)
 
 
 def score_csv(

@@ -13,8 +13,9 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import csv_text_columns, sniff_csv
+from app.services.scoring.csv_io import CsvStyle, csv_header, csv_text_columns, sniff_csv
 from app.services.scoring.files import file_format
+from app.services.scoring.lines import customer_row_pattern, swallowed_row, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import appended_columns
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -24,7 +25,7 @@ from app.services.scoring.table import score_table
 def output_meta(input_meta: pd.DataFrame, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
     """The empty frame that tells Dask the output's columns and dtypes (inferring it would call the model)."""
     meta = input_meta.iloc[:0].copy()
-    for column in appended_columns(options.on_error):
+    for column in appended_columns(options.on_error, options.extra_columns):
         meta[column.name] = pd.Series(dtype="str" if as_text else column.pandas)
     return meta
 
@@ -34,11 +35,18 @@ def _scored_partition(
     model: SegmentationModel,
     columns: Columns,
     options: ScoreOptions,
+    quotes: str | None,
     partition_info: dict[str, Any] | None = None,
 ) -> tuple[pa.Table, ScoreSummary]:
     number = (partition_info or {}).get("number", 0)
     summary = new_summary(model, columns, options, delimiter=options.delimiter or ",")
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    # pandas' reader, like Arrow's, takes a quote that never closes for a value that swallowed the rows after it.
+    swallowed = None if quotes is None else swallowed_row(table, quotes)
+    if swallowed is not None:
+        row, name = swallowed
+        where = f"partition {number}, row {row + 1}"
+        raise unclosed_quote(where, value_lines(table.column(name)[row].as_py()), name)
     scored = score_table(
         model, table, columns=columns, options=options, summary=summary, unit=f"partition {number}, row"
     )
@@ -51,13 +59,17 @@ def score_partition(
     columns: Columns,
     options: ScoreOptions,
     as_text: bool,
+    quotes: str | None,
     partition_info: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """One partition: the input columns unchanged, plus the score columns (as CSV text, or typed for Parquet)."""
-    scored, _ = _scored_partition(frame, model, columns, options, partition_info)
+    """One partition: the input columns unchanged, plus the score columns (as CSV text, or typed for Parquet).
+
+    `quotes` (a CSV input's customer_row_pattern) finds a quote that never closes.
+    """
+    scored, _ = _scored_partition(frame, model, columns, options, quotes, partition_info)
     if as_text:
         # The same text the local engine writes, so both engines give byte-identical CSV.
-        texts = csv_text_columns(scored)
+        texts = csv_text_columns(scored, formula_guard=options.formula_guard)
         return pd.DataFrame(
             {
                 name: pd.Series(text.to_numpy(zero_copy_only=False), dtype="str")
@@ -67,7 +79,7 @@ def score_partition(
     kept = scored.select(columns.names).to_pandas().astype(frame.dtypes.to_dict())
     extra = {
         column.name: pd.Series(scored.column(column.name).to_pandas(), dtype=column.pandas)
-        for column in appended_columns(options.on_error)
+        for column in appended_columns(options.on_error, options.extra_columns)
     }
     return pd.concat([kept, pd.DataFrame(extra)], axis=1)
 
@@ -77,11 +89,23 @@ def summarise_partition(
     model: SegmentationModel,
     columns: Columns,
     options: ScoreOptions,
+    quotes: str | None,
     partition_info: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One partition's summary, as a one-row frame holding the summary object."""
-    _, summary = _scored_partition(frame, model, columns, options, partition_info)
+    _, summary = _scored_partition(frame, model, columns, options, quotes, partition_info)
     return pd.DataFrame({"summary": pd.Series([summary], dtype=object)})
+
+
+def _read_problem(exc: ValueError) -> InvalidRequest:
+    """pandas' CSV reader's error in the user's terms."""
+    message = (str(exc.__cause__ or exc).strip().splitlines() or ["unreadable"])[0].strip()
+    if "EOF inside string" in message or "EOF encountered" in message:
+        return InvalidRequest(
+            f"a quote never closes: the file ends inside it ({message}); close the quote (or remove it) and send "
+            "the file again"
+        )
+    return InvalidRequest(f"the file is not valid CSV: {message}")
 
 
 def score_path_dask(
@@ -109,33 +133,52 @@ def score_path_dask(
     if in_format == ".csv":
         with open(source, "rb") as file:
             head = sniff_csv(file.read(HEAD_BYTES), options.delimiter)
-        frame = dd.read_csv(
-            source,
-            sep=head.delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding="utf-8-sig",
-            blocksize=max(1 << 20, options.chunk_rows * head.line_bytes),
-        )
+        try:  # reads the first block, for the columns' types
+            frame = dd.read_csv(
+                source,
+                sep=head.delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding="utf-8-sig",
+                blocksize=max(1 << 20, options.chunk_rows * head.line_bytes),
+            )
+        except ValueError as exc:
+            raise _read_problem(exc) from None
         frame.columns = head.names
         delimiter = head.delimiter
+        style = CsvStyle(
+            delimiter=delimiter,
+            line_end=head.line_end,
+            bom=options.excel or head.bom,
+            formula_guard=options.formula_guard,
+        )
     else:
         frame = dd.read_parquet(source)
         delimiter = options.delimiter or ","
+        style = CsvStyle(delimiter=delimiter, bom=options.excel, formula_guard=options.formula_guard)
     columns = resolve_columns(model, list(frame.columns), options)
+    quotes = customer_row_pattern(columns, delimiter) if in_format == ".csv" else None
     # Workers need the parameters only; the lazy pickle loader stays behind.
     portable = replace(model, estimators=None)
     as_text = out_format == ".csv"
-    scored = frame.map_partitions(
-        score_partition, portable, columns, options, as_text, meta=output_meta(frame._meta, options, as_text=as_text)
-    )
+    meta = output_meta(frame._meta, options, as_text=as_text)
+    scored = frame.map_partitions(score_partition, portable, columns, options, as_text, quotes, meta=meta)
     summaries = frame.map_partitions(
-        summarise_partition, portable, columns, options, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})
+        summarise_partition, portable, columns, options, quotes, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})
     )
     if out_format == ".csv":
+        # The header is the local engine's (BOM, guarded names); the partitions' rows are appended after it.
+        target.write_bytes(csv_header(columns.output_names(options), style))
         write = scored.to_csv(
-            str(target), single_file=True, index=False, sep=delimiter, lineterminator="\n", compute=False
+            str(target),
+            single_file=True,
+            mode="at",
+            header=False,
+            index=False,
+            sep=delimiter,
+            lineterminator=style.line_end,
+            compute=False,
         )
     else:
         write = scored.to_parquet(str(target), write_index=False, compute=False)
@@ -162,7 +205,10 @@ def score_path_dask(
                 iterator = tqdm(iterator, total=len(futures), unit=" parts", desc="scoring on dask")
             for _ in iterator:
                 pass
-            results = client.gather(futures[1:])
+            try:
+                results = client.gather(futures[1:])
+            except pd.errors.ParserError as exc:
+                raise _read_problem(exc) from None
     finally:
         if cluster is not None:
             cluster.close()

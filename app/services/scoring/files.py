@@ -12,7 +12,7 @@ from app.core.errors import InvalidRequest, no_space_as
 from app.models.model import SegmentationModel
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, csv_chunks, csv_header
+from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -121,15 +121,15 @@ def score_path(
         raise InvalidRequest("the output must be a different file from the input")
     if in_format == ".csv":
         scorer = CsvScorer(model, source, options)
-        columns, summary, tables = scorer.columns, scorer.summary, scorer.tables()
+        columns, summary, tables, style = scorer.columns, scorer.summary, scorer.tables(), scorer.style
         input_schema = pa.schema([pa.field(name, pa.string()) for name in columns.names])
     else:
         columns, summary, tables, input_schema = _parquet_tables(model, source, options)
-    delimiter = summary.delimiter
+        style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
     with atomic_replace(target) as sink:
         if out_format == ".csv":
-            sink.write(csv_header(columns.output_names(options.on_error), delimiter))
-            for chunk in csv_chunks(tables, delimiter):
+            sink.write(csv_header(columns.output_names(options), style))
+            for chunk in csv_chunks(tables, style):
                 sink.write(chunk)
                 if progress is not None:
                     progress(summary.rows)

@@ -5,6 +5,7 @@ from typing import Literal
 
 from app.core.errors import InvalidRequest
 from app.schemas.scoring import ScoreQuery
+from app.services.scoring.score_columns import EXTRA_COLUMNS
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -24,6 +25,9 @@ class ScoreOptions:
     spending_column: str | None = None
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    formula_guard: bool = True  # a leading ' on text cells a spreadsheet would run as a formula
+    excel: bool = False  # a UTF-8 BOM at the start of the labelled CSV
+    extra_columns: tuple[str, ...] = ()  # of EXTRA_COLUMNS
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR_POLICIES:
@@ -32,6 +36,11 @@ class ScoreOptions:
             raise InvalidRequest(f"delimiter must be ',' or ';', got '{self.delimiter}'")
         if self.chunk_rows < 1:
             raise InvalidRequest("chunk_rows must be at least 1")
+        unknown = [name for name in self.extra_columns if name not in EXTRA_COLUMNS]
+        if unknown:
+            raise InvalidRequest(
+                f"extra_columns may name {', '.join(EXTRA_COLUMNS)}, not {', '.join(repr(name) for name in unknown)}"
+            )
 
 
 def score_options(*, query: ScoreQuery) -> ScoreOptions:
@@ -42,4 +51,7 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         income_column=query.income_column,
         spending_column=query.spending_column,
         id_column=query.id_column,
+        formula_guard=query.formula_guard,
+        excel=query.excel,
+        extra_columns=tuple(query.extra_columns),
     )

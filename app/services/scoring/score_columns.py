@@ -1,5 +1,6 @@
 """The columns scoring appends to every input row: one table, from which the header, Arrow and pandas types derive."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -7,11 +8,13 @@ import pyarrow as pa
 
 @dataclass(frozen=True)
 class ScoreColumn:
-    """One appended column: its name, its Arrow type, and its pandas dtype (the Dask engine's Parquet output)."""
+    """One appended column: its name, its Arrow type, its pandas dtype (the Dask engine's Parquet output), and the
+    decimals it is rounded to (None: written in full)."""
 
     name: str
     arrow: pa.DataType
     pandas: str
+    decimals: int | None = None
 
 
 # pandas dtypes are the nullable ones, since a flagged row has no score; `str` (not object) so that to_parquet works
@@ -19,21 +22,31 @@ class ScoreColumn:
 SCORE_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("segment_id", pa.int64(), "Int64"),
     ScoreColumn("segment_name", pa.string(), "str"),
-    ScoreColumn("confidence", pa.float64(), "float64"),
+    # Four decimals tell segments apart; seventeen digits of a ratio of distances only look precise.
+    ScoreColumn("confidence", pa.float64(), "float64", decimals=4),
     ScoreColumn("distance", pa.float64(), "float64"),
     ScoreColumn("is_atypical", pa.bool_(), "boolean"),
     ScoreColumn("out_of_range", pa.bool_(), "boolean"),
 )
+# Appended only when asked for (extra_columns=), after the score columns and in this order: the second-nearest
+# segment's name, and the scored segment's description and marketing strategy.
+EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
+    ScoreColumn("runner_up", pa.string(), "str"),
+    ScoreColumn("description", pa.string(), "str"),
+    ScoreColumn("marketing_strategy", pa.string(), "str"),
+)
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
+EXTRA_COLUMNS: tuple[str, ...] = tuple(column.name for column in EXTRA_COLUMN_TABLE)
 
 
-def appended_columns(on_error: str) -> tuple[ScoreColumn, ...]:
-    """The columns appended under a bad-row policy: the score columns, then `error` when flagging."""
-    return (*SCORE_COLUMN_TABLE, _ERROR) if on_error == "flag" else SCORE_COLUMN_TABLE
+def appended_columns(on_error: str, extra_columns: Collection[str] = ()) -> tuple[ScoreColumn, ...]:
+    """The columns appended: the score columns, the extra columns asked for, then `error` when flagging."""
+    extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
+    return (*SCORE_COLUMN_TABLE, *extras, *((_ERROR,) if on_error == "flag" else ()))
 
 
-def appended_fields(on_error: str) -> list[pa.Field]:
+def appended_fields(on_error: str, extra_columns: Collection[str] = ()) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error)]
+    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns)]

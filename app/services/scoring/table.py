@@ -27,14 +27,16 @@ def score_table(
     summary: ScoreSummary,
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
+    row_lines: np.ndarray | None = None,
     unit: str = "row",
     on_scored: OnScored | None = None,
 ) -> pa.Table:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
-    `first_line` numbers the chunk's first row in the file; `malformed_lines` are lines the reader could not
-    split into the header's fields (already left out of `table`), counted here like every other bad row.
-    The chunk's scored rows go to `on_scored` (when given); nothing is counted or logged here.
+    `first_line` numbers the chunk's first row in the file, or `row_lines` every row's line when quoted values
+    make rows span lines; `malformed_lines` are lines the reader could not split into the header's fields
+    (already left out of `table`), counted here like every other bad row. The chunk's scored rows go to
+    `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = validate_rows(model, table, columns)
@@ -44,9 +46,12 @@ def score_table(
         rejected = [(line, MALFORMED) for line in malformed[:1]]
         if bad.any():
             row = int(np.argmax(bad))
-            line = first_line + row
-            for skipped in malformed:  # lines the reader skipped come before this row in the file
-                line += skipped <= line
+            if row_lines is not None:
+                line = int(row_lines[row])
+            else:
+                line = first_line + row
+                for skipped in malformed:  # lines the reader skipped come before this row in the file
+                    line += skipped <= line
             rejected.append((line, reasons[codes[row]]))
         line, reason = min(rejected)
         raise InvalidRequest(
@@ -80,7 +85,7 @@ def score_table(
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
     summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
-    return _with_scores(model, table, scores, good, codes, reasons, options.on_error)
+    return _with_scores(model, table, scores, good, codes, reasons, options)
 
 
 def _with_scores(
@@ -90,7 +95,7 @@ def _with_scores(
     good: np.ndarray,
     codes: np.ndarray,
     reasons: list[str],
-    on_error: str,
+    options: ScoreOptions,
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -103,9 +108,20 @@ def _with_scores(
         out[good] = values
         return out
 
-    ids = np.array([segment.segment_id for segment in model.segments], dtype=np.int64)
-    names = [segment.name for segment in model.segments]
+    segments = model.segments
+    ids = np.array([segment.segment_id for segment in segments], dtype=np.int64)
     positions = pa.array(full(scores.positions.astype(np.int32)), pa.int32(), mask=mask)
+    # A one-segment model has no runner-up (-1): an empty cell, as for a bad row.
+    runner_up = full(scores.runner_up.astype(np.int32))
+    no_runner_up = runner_up < 0 if all_good else ~good | (runner_up < 0)
+    runner_up_positions = pa.array(runner_up, pa.int32(), mask=no_runner_up)
+    # Text per segment, picked by position: one small array each, no string built per row.
+    texts = {
+        "segment_name": ([segment.name for segment in segments], positions),
+        "runner_up": ([segment.name for segment in segments], runner_up_positions),
+        "description": ([segment.description for segment in segments], positions),
+        "marketing_strategy": (["; ".join(segment.strategy) for segment in segments], positions),
+    }
     values = {
         "segment_id": ids[scores.positions],
         "confidence": scores.confidence,
@@ -113,21 +129,25 @@ def _with_scores(
         "is_atypical": scores.is_atypical,
         "out_of_range": scores.any_out_of_range,
     }
-    # Each column's type comes from the one table of score columns.
-    for column in appended_columns(on_error):
+    # Each column's type and rounding come from the one table of score columns.
+    for column in appended_columns(options.on_error, options.extra_columns):
         if column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
-        elif column.name == "segment_name":
-            array = pc.take(pa.array(names, column.arrow), positions)
+        elif column.name in texts:
+            labels, picks = texts[column.name]
+            array = pc.take(pa.array(labels, column.arrow), picks)
         else:
-            array = pa.array(full(values[column.name]), column.arrow, mask=mask)
+            value = values[column.name]
+            if column.decimals is not None:
+                value = np.round(value, column.decimals)
+            array = pa.array(full(value), column.arrow, mask=mask)
         table = table.append_column(column.name, array)
     return table
 
 
 def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
     """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
-    return pa.schema([*input_schema, *appended_fields(options.on_error)])
+    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns)])
 
 
 def score_batches(

@@ -6,8 +6,9 @@ import pyarrow.compute as pc
 
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
-from app.services.scoring.columns import Columns
+from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
 from app.utils.numbers import DECIMAL
+from app.utils.text import safe_text
 
 # The reason given for a line the reader could not split into the header's fields.
 MALFORMED = "wrong number of fields"
@@ -38,13 +39,18 @@ def numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]
 def validate_rows(
     model: SegmentationModel, table: pa.Table, columns: Columns
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The feature matrix, each row's first problem as a code (0 when the row is fine), and the codes' texts."""
+    """The feature matrix, each row's first problem as a code (0 when the row is fine), and the codes' texts.
+
+    The texts name the file's own column ("missing Annual Income (k$)"): the one the user can look for.
+    """
     n = table.num_rows
     X = np.empty((n, len(model.features)), dtype=np.float64)
     codes = np.zeros(n, dtype=np.int8)  # small integers: comparing texts row by row is slow
     reasons = [""]
     for f, feature in enumerate(model.features):
-        values, empty = numbers(table.column(columns.features[feature]))
+        column = columns.features[feature]
+        name = safe_text(column, NAME_QUOTED_CHARS)
+        values, empty = numbers(table.column(column))
         X[:, f] = values
         # The values the API accepts; a model feature the project does not know is only checked for being a number.
         known = FEATURES.get(feature)
@@ -53,9 +59,9 @@ def validate_rows(
         with np.errstate(invalid="ignore"):
             out = np.isfinite(values) & ((values < low) | (values > high))
         for mask, reason in (
-            (empty, f"missing {feature}"),
-            (not_number, f"{feature} is not a number"),
-            (out, f"{feature} out of range ({low:g} to {high:g})"),
+            (empty, f"missing {name}"),
+            (not_number, f"{name} is not a number"),
+            (out, f"{name} out of range ({low:g} to {high:g})"),
         ):
             if mask.any():
                 reasons.append(reason)
