@@ -16,7 +16,8 @@ SAMPLE_BYTES = 64 * 1024
 # A value quoted back to the user is cut to this many characters.
 QUOTED_CHARS = 20
 
-_REASON = re.compile(r"^(?:missing (?P<missing>\w+)|(?P<nan>\w+) is not a number|(?P<range>\w+) out of range \(.*\))$")
+# Row reasons name the file's own column (validation.py), which may hold spaces and brackets.
+_REASON = re.compile(r"^(?:missing (?P<missing>.+)|(?P<nan>.+) is not a number|(?P<range>.+) out of range \([^()]*\))$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]+$")
 _THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b", re.IGNORECASE)
@@ -183,7 +184,9 @@ def diagnose(summary: ScoreSummary, sample: RawSample) -> Diagnosis | None:
     if reason == MALFORMED:
         return _wrong_fields(summary, sample)
     match = _REASON.match(reason)
-    feature = match and (match["missing"] or match["nan"] or match["range"])
+    named = match and (match["missing"] or match["nan"] or match["range"])
+    # Back from the file's column to the feature it was read as.
+    feature = next((f for f, column in summary.columns.items() if column == named), named)
     if not match or feature not in FEATURES:
         return Diagnosis("other", f'every row has a problem; the most common is "{reason}" ({count:,} rows)')
     values = sample.values.get(feature, [])
