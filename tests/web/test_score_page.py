@@ -421,3 +421,39 @@ def test_a_cross_site_post_to_the_page_is_refused_unread(client_for, tmp_path, d
     assert snapshot(client) == before
     same_site = post_file(client, default_data.read_bytes(), headers={"Origin": "http://testserver"})
     assert same_site.status_code == 200
+
+
+# --- The labelled file's options on the page ---
+
+
+def _download(client, page) -> bytes:
+    assert page.status_code == 200, page.text[:500]
+    download = client.get(DOWNLOAD.search(page.text).group(1))
+    assert download.status_code == 200
+    return download.content
+
+
+def test_the_page_guards_formulas_by_default_and_can_keep_them(client):
+    data = b'CustomerID,Annual Income (k$),Spending Score (1-100),note\n1,60,50,=HYPERLINK("x")\n2,-5,50,@SUM(A1)\n'
+    guarded = _download(client, post_file(client, data))
+    assert b"'=HYPERLINK" in guarded and b"'@SUM(A1)" in guarded and b",-5," in guarded
+    assert b"=HYPERLINK" not in guarded.replace(b"'=HYPERLINK", b"")
+    kept = _download(client, post_file(client, data, formula_guard="false"))
+    assert b',"=HYPERLINK(""x"")",' in kept or b",=HYPERLINK(" in kept
+    assert b"'=" not in kept and b"'@" not in kept
+
+
+def test_the_page_writes_excel_files_and_extra_columns_when_asked(client):
+    data = b"Annual Income (k$),Spending Score (1-100)\n120,90\n20,10\n"
+    plain = _download(client, post_file(client, data))
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    chosen = _download(
+        client, post_file(client, data, excel="true", extra_runner_up="on", extra_marketing_strategy="on")
+    )
+    assert chosen.startswith(b"\xef\xbb\xbf")
+    header = next(csv.reader(io.StringIO(chosen.decode("utf-8-sig"))))
+    assert header[-3:] == ["runner_up", "marketing_strategy", "error"]
+    # The form comes back as it was sent.
+    page = post_file(client, data, excel="true", extra_description="on")
+    assert '<option value="true" selected>Excel (UTF-8 with a BOM)</option>' in page.text
+    assert re.search(r'name="extra_description" value="on" checked', page.text)

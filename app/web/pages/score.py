@@ -17,7 +17,25 @@ from app.web.charts.segment_map import customer_points
 from app.web.pages.common import segment_context
 from app.web.uploads import Upload
 
-SCORE_FORM_DEFAULTS = {"on_error": "flag", "delimiter": "", "income_column": "", "spending_column": "", "id_column": ""}
+# The form's options (select and text fields are sent as text; an unticked checkbox is not sent, hence "").
+SCORE_FORM_DEFAULTS = {
+    "on_error": "flag",
+    "delimiter": "",
+    "income_column": "",
+    "spending_column": "",
+    "id_column": "",
+    "formula_guard": "true",
+    "excel": "false",
+    "extra_runner_up": "",
+    "extra_description": "",
+    "extra_marketing_strategy": "",
+}
+# One checkbox per optional column, so a browser's form (one value per name here) can ask for several.
+EXTRA_COLUMN_FIELDS = {
+    "extra_runner_up": "runner_up",
+    "extra_description": "description",
+    "extra_marketing_strategy": "marketing_strategy",
+}
 # The form's labels, which the page's messages use where the API's name its parameters.
 FIELD_LABELS = {
     "on_error": "Bad rows",
@@ -25,6 +43,9 @@ FIELD_LABELS = {
     "income_column": "Income column",
     "spending_column": "Spending column",
     "id_column": "Customer id column",
+    "formula_guard": "Formulas in text cells",
+    "excel": "Made for",
+    "extra_columns": "Extra columns",
 }
 _MAPPED_LABELS = {
     "annual_income": FIELD_LABELS["income_column"],
@@ -94,7 +115,12 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     """Form fields to options, validated by the API's own query schema."""
     from app.services.scoring.options import score_options
 
-    given = {key: value.strip() for key, value in fields.items() if key in SCORE_FORM_DEFAULTS and value.strip()}
+    given: dict[str, Any] = {
+        key: value.strip()
+        for key, value in fields.items()
+        if key in SCORE_FORM_DEFAULTS and key not in EXTRA_COLUMN_FIELDS and value.strip()
+    }
+    given["extra_columns"] = [column for field, column in EXTRA_COLUMN_FIELDS.items() if fields.get(field)]
     try:
         query = ScoreQuery.model_validate(given)
     except ValidationError as exc:
