@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from app.controllers.deps import admin_guard, admin_key_header, require_admin_key
+from app.core.json_route import JSONBodyRoute
 
 
 def declares(dependant: Dependant, call: Callable[..., Any]) -> bool:
@@ -15,7 +15,7 @@ def declares(dependant: Dependant, call: Callable[..., Any]) -> bool:
     return any(sub.call is call or declares(sub, call) for sub in dependant.dependencies)
 
 
-class AdminKeyFirstRoute(APIRoute):
+class AdminKeyFirstRoute(JSONBodyRoute):
     """A route that checks the admin key first, when it declares AdminKeyDep.
 
     FastAPI reads and parses the whole body (a multipart upload of up to TRAIN_MAX_UPLOAD_BYTES) before it solves
@@ -23,7 +23,7 @@ class AdminKeyFirstRoute(APIRoute):
     This runs the dependency's own check (and the admin rate limit) on the headers before the handler reads
     anything; the dependency still runs (it hands the route the key id, and shows the X-API-Key scheme in /docs)
     but finds the request already checked and counted. Routes without AdminKeyDep
-    are left as they are.
+    are left as they are. A JSON body is held to JSONBodyRoute's rules (415 for another media type), after the key.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

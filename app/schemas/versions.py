@@ -71,6 +71,15 @@ class VersionSummary(BaseModel):
     reason: str | None = None
     auto_trained: bool = False
     data_file: str | None = None
+    label: str | None = Field(None, description="A label people gave the version (kept beside it, not signed).")
+
+
+class LabelIn(BaseModel):
+    """A version's new label; an empty one removes it."""
+
+    model_config = example_config({"label": "spring export, cleaned"})
+
+    label: str = Field(max_length=200, description="At most 80 characters once spaces are folded; '' removes it.")
 
 
 class VersionDetail(VersionSummary):

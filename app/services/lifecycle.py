@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import VersionConflict
+from app.models.versions.labels import clean_label, read_labels, write_label
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
 
@@ -20,7 +21,7 @@ MAX_REASON_LENGTH = 200
 HIGHER_IS_BETTER = {"silhouette": True, "davies_bouldin": False, "calinski_harabasz": True, "inertia": False}
 
 
-def _summary(entry: dict[str, Any]) -> dict[str, Any]:
+def _summary(entry: dict[str, Any], labels: dict[str, dict[str, Any]]) -> dict[str, Any]:
     info = entry["info"]
     return {
         "version": entry["version"],
@@ -35,6 +36,7 @@ def _summary(entry: dict[str, Any]) -> dict[str, Any]:
         "reason": entry["reason"],
         "auto_trained": bool(info.get("auto_trained")),
         "data_file": info.get("data_file"),
+        "label": labels.get(entry["version"], {}).get("label"),
     }
 
 
@@ -56,9 +58,10 @@ def _segments(info: dict[str, Any]) -> list[dict[str, Any]]:
 def list_versions(*, registry: ModelRegistry) -> dict[str, Any]:
     """Every version, newest first, with the active one named."""
     entries = registry.versions()
+    labels = read_labels(registry.store.root)
     return {
         "active": next((e["version"] for e in entries if e["active"]), None),
-        "versions": [_summary(entry) for entry in entries],
+        "versions": [_summary(entry, labels) for entry in entries],
     }
 
 
@@ -66,7 +69,7 @@ def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
     """One version with its segments (404 when unknown)."""
     registry.store.folder(version)
     entry = next(e for e in registry.versions() if e["version"] == version)
-    return _summary(entry) | {"segments": _segments(entry["info"])}
+    return _summary(entry, read_labels(registry.store.root)) | {"segments": _segments(entry["info"])}
 
 
 def activate_in_store(*, store: VersionStore, version: str, reason: str, key: str | None) -> dict[str, Any]:
@@ -94,8 +97,20 @@ def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any
 
 
 def delete_from_store(*, store: VersionStore, version: str) -> None:
-    """Delete a version that is not active from the versions folder (the CLI's path)."""
+    """Delete a version that is not active from the versions folder, with its label (the CLI's path)."""
     store.delete(version)
+    with store.lock():
+        if version in read_labels(store.root):
+            write_label(store.root, version, "", key=None)
+
+
+def set_label(*, registry: ModelRegistry, version: str, label: str, key: str | None) -> dict[str, Any]:
+    """Give a version a label people know it by (an empty one removes it); the signed version is not touched."""
+    registry.store.folder(version)  # 404 for an unknown version
+    text = clean_label(label)
+    with registry.store.lock():
+        write_label(registry.store.root, version, text, key=key)
+    return version_detail(registry=registry, version=version)
 
 
 def delete(*, registry: ModelRegistry, version: str) -> None:

@@ -336,3 +336,23 @@ def test_models_page_without_admin_keys_says_so_first_and_passes_axe(browser, mo
             assert violations == [], describe(violations)
             page.screenshot(path=str(screenshots / f"models-no-keys-{width}.png"), full_page=True)
             page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_version_is_labelled_from_the_page(browser, models_server, screenshots, width):
+    url, _, second = models_server
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    watch = PageWatch(page, url)
+    page.goto(f"{url}/models")
+    page.fill("#admin-key", KEY)
+    page.once("dialog", lambda dialog: dialog.accept(f"spring export {width}"))
+    page.click(f'button[data-action="label"][data-version="{second}"]')
+    label = page.locator(f'tr[data-version="{second}"] [data-role="label"]')
+    expect(label).to_have_text(f"“spring export {width}”", timeout=20_000)
+    expect(page.locator(f'button[data-action="label"][data-version="{second}"]')).to_have_text("Relabel")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=screenshots / f"models-labelled-{width}.png", full_page=True)
+    assert axe_violations(page) == [], describe(axe_violations(page))
+    assert watch.errors == []
+    page.close()

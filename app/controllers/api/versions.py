@@ -20,7 +20,7 @@ from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted
-from app.schemas.versions import Activation, ActivationHistory, Comparison, VersionDetail, VersionList
+from app.schemas.versions import Activation, ActivationHistory, Comparison, LabelIn, VersionDetail, VersionList
 from app.services import lifecycle
 from app.services.training.launch import start_training_job
 from app.services.training.store import job_files
@@ -137,6 +137,11 @@ def activate(version: VersionPath, registry: RegistryDep, key: AdminKeyDep, reas
     return lifecycle.activate(registry=registry, version=version, reason=reason or "activated", key=key)
 
 
+def label_version(version: VersionPath, body: LabelIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
+    """Give a version a label, or remove it."""
+    return lifecycle.set_label(registry=registry, version=version, label=body.label, key=key)
+
+
 def delete_version(version: VersionPath, registry: RegistryDep, key: AdminKeyDep) -> Response:
     """Delete a version that is not active."""
     lifecycle.delete(registry=registry, version=version)
@@ -188,6 +193,14 @@ def build_router(*, upload_limit: int) -> APIRouter:
         "the one before it).",
         responses={**_ADMIN_ERRORS, **error_responses(404, 409, 422)},
     )(activate)
+    router.patch(
+        "/{version}",
+        response_model=VersionDetail,
+        summary="Label a version",
+        description='Sets the label people know a version by (`""` removes it). The label is kept beside the '
+        "version, so its signed files and checksums are unchanged.",
+        responses={**_ADMIN_ERRORS, **error_responses(404, 413, 415, 422)},
+    )(label_version)
     router.delete(
         "/{version}",
         status_code=204,

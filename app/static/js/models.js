@@ -43,6 +43,24 @@
     });
   });
 
+  // A label is kept beside the version (its signed files never change); an empty answer removes it.
+  document.querySelectorAll('[data-action="label"]').forEach(function (button) {
+    button.addEventListener("click", function () {
+      var version = button.dataset.version;
+      if (needKey(actionStatus)) { return; }
+      var label = window.prompt("A label for version " + version + " (at most 80 characters; empty removes it):", button.dataset.label);
+      if (label === null) { return; }
+      fetch("/api/v1/models/" + encodeURIComponent(version), {
+        method: "PATCH",
+        headers: { "X-API-Key": key(), "Content-Type": "application/json" },
+        body: JSON.stringify({ label: label })
+      }).then(function (response) {
+        if (!response.ok) { return errorText(response).then(function (m) { throw new Error(m); }); }
+        window.location.reload();
+      }).catch(function (error) { actionStatus.textContent = "Not labelled: " + error.message; });
+    });
+  });
+
   // The button is only there when the history has a version to go back to.
   var rollback = document.querySelector('[data-action="rollback"]');
   if (rollback) rollback.addEventListener("click", function () {
