@@ -199,7 +199,7 @@ def build_router(*, upload_limit: int) -> APIRouter:
         summary="Label a version",
         description='Sets the label people know a version by (`""` removes it). The label is kept beside the '
         "version, so its signed files and checksums are unchanged.",
-        responses={**_ADMIN_ERRORS, **error_responses(404, 413, 415, 422)},
+        responses={**_ADMIN_ERRORS, **error_responses(400, 404, 413, 415, 422)},
     )(label_version)
     router.delete(
         "/{version}",
