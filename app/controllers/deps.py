@@ -159,19 +159,24 @@ async def limit_by_client_ip(request: Request) -> None:
 PredictRateLimit = Depends(limit_by_client_ip)
 
 
+def from_another_site(request: Request) -> bool:
+    """Whether a browser sent this request from another site's page (CORS_ORIGINS are trusted)."""
+    settings: Settings = request.app.state.settings
+    return is_cross_site(
+        origin=request.headers.get("origin"),
+        fetch_site=request.headers.get("sec-fetch-site"),
+        own_origin=f"{request.url.scheme}://{request.url.netloc}",
+        allowed=settings.cors_origins,
+    )
+
+
 async def refuse_cross_site(request: Request) -> None:
     """403 for a file posted by a browser from another site, before its body is read; curl and scripts pass.
 
     A form or a `text/plain` post needs no CORS preflight, so without this any page a user visits could score
     files through their browser and fill the prediction log (and the drift report) with its rows.
     """
-    settings: Settings = request.app.state.settings
-    if is_cross_site(
-        origin=request.headers.get("origin"),
-        fetch_site=request.headers.get("sec-fetch-site"),
-        own_origin=f"{request.url.scheme}://{request.url.netloc}",
-        allowed=settings.cors_origins,
-    ):
+    if from_another_site(request):
         raise AccessDenied(
             "files are not scored for pages of other sites: send them from this site, or from a tool or script; "
             "a trusted site can be listed in CORS_ORIGINS"
@@ -179,6 +184,22 @@ async def refuse_cross_site(request: Request) -> None:
 
 
 SameSiteOnly = Depends(refuse_cross_site)
+
+
+async def home_form_counts(request: Request) -> bool:
+    """Whether a home page request is a sent form to record as a prediction, counted against the client's limit.
+
+    Only the no-JavaScript form sends `*_was` fields, so a shared or bookmarked result link shows its segment and
+    records nothing; neither does a request another site's page makes (an `<img src="/?...">` would otherwise
+    fill the prediction log and the drift report). A form over the client's prediction limit gets the 429 page.
+    """
+    if request.method != "GET" or "annual_income_was" not in request.query_params or from_another_site(request):
+        return False
+    await limit_by_client_ip(request)
+    return True
+
+
+HomeFormDep = Annotated[bool, Depends(home_form_counts)]
 
 
 async def answer_in_html(request: Request) -> None:

@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import (
+    HomeFormDep,
     PredictRateLimit,
     RegistryDep,
     SameSiteOnly,
@@ -45,6 +46,8 @@ def home(
     spending_score_was: Annotated[str | None, Query(max_length=50)] = None,
     annual_income_last: Annotated[str | None, Query(max_length=50)] = None,
     spending_score_last: Annotated[str | None, Query(max_length=50)] = None,
+    *,
+    sent_form: HomeFormDep,
 ) -> HTMLResponse:
     """The slider page; with query values (the no-JavaScript form) it renders their segment server-side."""
     values = {
@@ -62,8 +65,8 @@ def home(
     if context["errors"]:
         status = 422
     response = templates.TemplateResponse(request, "index.html", context, status_code=status)
-    # A sent form is a prediction, recorded once its page is built; a HEAD shows no one a segment.
-    if answer is not None and request.method == "GET":
+    # A sent form is a prediction, recorded once its page is built (see HomeFormDep for what counts as sent).
+    if answer is not None and sent_form:
         log = prediction_log_target(request)
         answer.record(log=log.writer, request_id=log.request_id)
     return response

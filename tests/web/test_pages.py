@@ -294,3 +294,24 @@ def test_a_no_js_form_submission_records_one_prediction(client_for, tmp_path):
         "logged": 1,
     }
     assert logged(client, "single") == 1
+
+
+def test_a_result_link_or_another_sites_request_records_nothing(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path)
+    before = snapshot(client)
+    # A shared or bookmarked result link (what the page's script puts in the address bar) has no *_was fields.
+    link = client.get("/", params={"annual_income": "120", "spending_score": "90"}, headers=HTML)
+    assert link.status_code == 200 and 'data-field="segment_name">VIP / Whale<' in link.text
+    # Another site's page asking for the form (an <img src="/?...">): the page is drawn, nothing recorded.
+    form = {"annual_income": "137", "annual_income_was": "60", "spending_score": "1", "spending_score_was": "50"}
+    for _ in range(5):
+        sent = client.get("/", params=form, headers={**HTML, "Sec-Fetch-Site": "cross-site"})
+        assert sent.status_code == 200
+    assert snapshot(client) == before
+
+
+def test_no_js_form_submissions_count_against_the_prediction_limit(client_for, tmp_path):
+    client = recording_client(client_for, tmp_path, rate_limit_predict="2/minute")
+    form = {"annual_income": "120", "annual_income_was": "60", "spending_score": "90", "spending_score_was": "50"}
+    assert [client.get("/", params=form, headers=HTML).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/", headers=HTML).status_code == 200  # a plain view is never limited
