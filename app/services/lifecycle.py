@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import VersionConflict
+from app.core.errors import UnknownModelVersion, VersionConflict
 from app.models.versions.labels import clean_label, read_labels, write_label
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
@@ -68,7 +68,9 @@ def list_versions(*, registry: ModelRegistry) -> dict[str, Any]:
 def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
     """One version with its segments (404 when unknown)."""
     registry.store.folder(version)
-    entry = next(e for e in registry.versions() if e["version"] == version)
+    entry = next((e for e in registry.versions() if e["version"] == version), None)
+    if entry is None:  # deleted between the two looks
+        raise UnknownModelVersion(f"no model version {version[:64]!r}")
     return _summary(entry, read_labels(registry.store.root)) | {"segments": _segments(entry["info"])}
 
 
@@ -106,9 +108,10 @@ def delete_from_store(*, store: VersionStore, version: str) -> None:
 
 def set_label(*, registry: ModelRegistry, version: str, label: str, key: str | None) -> dict[str, Any]:
     """Give a version a label people know it by (an empty one removes it); the signed version is not touched."""
-    registry.store.folder(version)  # 404 for an unknown version
+    registry.store.folder(version)  # 404 for an unknown version, before the lock
     text = clean_label(label)
     with registry.store.lock():
+        registry.store.folder(version)  # again under the lock: a delete may have come first
         write_label(registry.store.root, version, text, key=key)
     return version_detail(registry=registry, version=version)
 

@@ -59,3 +59,15 @@ def test_an_origin_in_cors_origins_may_post_files(client_for):
     assert client.post(URL, content=customer_file(10), headers=headers).status_code == 200
     headers["Origin"] = "https://other.example"
     assert client.post(URL, content=customer_file(10), headers=headers).status_code == 403
+
+
+def test_a_refused_cross_site_upload_spends_none_of_the_prediction_limit(client_for, default_data):
+    client = client_for(rate_limit_predict="1/minute")
+    cross = client.post(
+        "/api/v1/predict/csv",
+        content=default_data.read_bytes(),
+        headers={"Content-Type": "text/csv", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert cross.status_code == 403
+    own = client.post("/api/v1/predict/csv", content=default_data.read_bytes(), headers={"Content-Type": "text/csv"})
+    assert own.status_code == 200

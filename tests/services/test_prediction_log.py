@@ -243,3 +243,29 @@ def test_drops_are_logged_with_the_running_total(migrated, caplog):
         "prediction log rows dropped (predictions are still served): 30 since the last report, 50 since start "
         "(queue_full 50)",
     ]
+
+
+def test_an_unexpected_write_error_drops_those_rows_and_the_writer_goes_on(tmp_path, monkeypatch, caplog):
+    import app.services.monitoring.prediction_log as prediction_log
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    upgrade_database(url)
+    writer = PredictionLogWriter(create_db_engine(url), max_rows=1_000)
+    writer.start()
+    real = prediction_log.orjson.dumps
+
+    def broken(*args, **kwargs):
+        raise TypeError("an unexpected value")
+
+    try:
+        monkeypatch.setattr(prediction_log.orjson, "dumps", broken)
+        writer.submit(chunk(3))
+        assert writer.flush()
+        assert writer.written == 0 and writer.pending == 0 and writer.drops == {"write_failed": 3}
+        monkeypatch.setattr(prediction_log.orjson, "dumps", real)
+        writer.submit(chunk(2))
+        assert writer.flush()  # the thread is still there: the next rows are written
+        assert writer.written == 2
+    finally:
+        writer.stop()
+    assert any("writer failed" in record.getMessage() for record in caplog.records)

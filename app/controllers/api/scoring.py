@@ -12,7 +12,7 @@ from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
 
-router = APIRouter(prefix="/predict", tags=["predictions"], dependencies=[PredictRateLimit])
+router = APIRouter(prefix="/predict", tags=["predictions"])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 
@@ -32,8 +32,9 @@ MODEL_VERSION_HEADER = "X-Model-Version"
         **error_responses(400, 404, 413, 415, 422, 429, 503),
         403: {"model": ErrorResponse, "description": "Sent by a browser from a page of another site."},
     },
-    # A form or text/plain post from another site needs no preflight: refused here, before the upload is read.
-    dependencies=[SameSiteOnly],
+    # A form or text/plain post from another site needs no preflight: refused here, before the upload is read, and
+    # before it is counted, so another site's page cannot spend a visitor's prediction allowance.
+    dependencies=[SameSiteOnly, PredictRateLimit],
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -323,8 +323,9 @@ class VersionStore:
 
     def delete(self, version: str) -> None:
         """Remove a version that is not active (409 for the active one)."""
-        folder = self.folder(version)
+        self.folder(version)  # 404 at once, without waiting for the lock
         with self._changing():
+            folder = self.folder(version)  # again under the lock: another request may have deleted it meanwhile
             if self.active_version() == version:
                 raise VersionConflict(f"version {version} is active: activate another version before deleting it")
             # Renamed first so readers never see a half-deleted version; then removed.

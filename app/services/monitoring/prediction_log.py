@@ -361,7 +361,12 @@ class PredictionLogWriter:
             self._chunks.clear()
             self._in_flight += self._pending
             self._pending = 0
-        unwritten = self._write(chunks) if chunks else []
+        try:
+            unwritten = self._write(chunks) if chunks else []
+        except Exception:  # an unexpected failure must not end the thread: its rows are lost, later ones are written
+            logger.exception("the prediction log writer failed; the rows it held were dropped")
+            self._release(self._in_flight, dropped="write_failed")
+            return
         with self._idle:
             if unwritten and not final:
                 # Back to the front of the queue, ahead of newer rows: they were counted against the bound all along.
