@@ -98,6 +98,20 @@ class VersionConflict(SegmentationError):
     error_type = "conflict"
 
 
+class UnknownSegmentation(SegmentationError):
+    """No segmentation has that name."""
+
+    status_code = 404
+    error_type = "unknown_segmentation"
+
+
+class SegmentationConflict(SegmentationError):
+    """A segmentation with that name exists, or one cannot be deleted while it serves a version."""
+
+    status_code = 409
+    error_type = "segmentation_conflict"
+
+
 class AdminKeyMissing(SegmentationError):
     """An admin route was called without an X-API-Key header."""
 

@@ -1,6 +1,14 @@
-"""The customer columns the project knows: names, labels and valid ranges."""
+"""The customer columns a model is trained on: names, labels, units, valid ranges and transforms."""
 
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+# How a feature's values are turned into what the model clusters: as they are, or log(1 + x) for skewed money and
+# count columns (a few big spenders would otherwise stretch every other customer into one segment).
+TRANSFORMS = ("none", "log1p")
+FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -11,16 +19,74 @@ class Feature:
     label: str
     noun: str
     unit: str
-    # The values accepted anywhere: by the API, the pages and training. The one source of these bounds.
-    minimum: float
-    maximum: float
+    # The values accepted anywhere: by the API, the pages and training. The one source of these bounds;
+    # infinite means no bound beyond what the transform needs.
+    minimum: float = -math.inf
+    maximum: float = math.inf
     # For sentences about training ranges: "the incomes this model was trained on (15–137 k$)".
     plural: str = ""
     short_unit: str = ""
+    # The column a file holds it in ("" for the label, then the name) and how the model sees its values.
+    column: str = ""
+    transform: str = "none"
 
     def range_text(self) -> str:
         """Describe the valid range for error messages."""
-        return f"between {self.minimum:,g} and {self.maximum:,g}"
+        low, high = math.isfinite(self.minimum), math.isfinite(self.maximum)
+        if low and high:
+            return f"between {self.minimum:,g} and {self.maximum:,g}"
+        if low:
+            return f"at least {self.minimum:,g}"
+        if high:
+            return f"at most {self.maximum:,g}"
+        return "any finite number"
+
+    @property
+    def source_column(self) -> str:
+        """The header a file names this feature by."""
+        return self.column or self.label or self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public shape of a feature item: name, column, label, unit, transform, min and max (null: unbounded)."""
+        return {
+            "name": self.name,
+            "column": self.source_column,
+            "label": self.label,
+            "unit": self.unit,
+            "transform": self.transform,
+            "min": self.minimum if math.isfinite(self.minimum) else None,
+            "max": self.maximum if math.isfinite(self.maximum) else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Feature":
+        """Rebuild a feature item (as `to_dict` writes it); a known default feature keeps its sentences."""
+        known = FEATURES.get(data["name"])
+        label = data.get("label") or (known.label if known else data["name"].replace("_", " ").capitalize())
+        low, high = data.get("min"), data.get("max")
+        if data.get("transform", "none") == "log1p" and (low is None or low < 0):
+            low = 0.0  # log(1 + x) needs x > -1; money and counts are never negative once cleaned
+        base = known if known and known.label == label else None
+        return cls(
+            name=data["name"],
+            label=label,
+            noun=base.noun if base else label,
+            unit=data.get("unit") or "",
+            minimum=-math.inf if low is None else float(low),
+            maximum=math.inf if high is None else float(high),
+            plural=base.plural if base else f"{label.lower()} values",
+            short_unit=base.short_unit if base else (data.get("unit") or ""),
+            column="" if data.get("column") == label else (data.get("column") or ""),
+            transform=data.get("transform") or "none",
+        )
+
+    def with_bounds(self, minimum: float | None, maximum: float | None) -> "Feature":
+        """The same feature with another validation range (None keeps a bound as it is)."""
+        return replace(
+            self,
+            minimum=self.minimum if minimum is None else minimum,
+            maximum=self.maximum if maximum is None else maximum,
+        )
 
 
 FEATURES: dict[str, Feature] = {
@@ -55,3 +121,9 @@ def normalise_column(name: str) -> str:
 def wanted_columns(names: list[str]) -> str:
     """Missing feature columns for a message: "'Annual Income (k$)' (or 'annual_income')", joined by commas."""
     return ", ".join(f"'{FEATURES[name].label}' (or '{name}')" if name in FEATURES else f"'{name}'" for name in names)
+
+
+def features_of(info: dict[str, Any], names: list[str]) -> list[Feature]:
+    """A model's features in order: from the spec it was trained with, else the built-in default features."""
+    spec = {item["name"]: item for item in info.get("feature_spec") or []}
+    return [Feature.from_dict(spec[name]) if name in spec else FEATURES[name] for name in names]

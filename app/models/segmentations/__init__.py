@@ -1,0 +1,1 @@
+"""Segmentations: named lines of model versions, each over its own features."""

@@ -1,0 +1,119 @@
+"""Where segmentations live: `default` at the top of the models folder, others under segmentations/<name>/.
+
+Each segmentation's folder is a version store of its own (versions, ACTIVE, history.jsonl) plus segmentation.json,
+its spec. Creating one stages the folder and renames it into place, and deleting renames it aside before removing
+it, so a reader sees a segmentation whole or not at all; hosts that share the folder see the same catalog.
+"""
+
+import json
+import logging
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.core.errors import SegmentationConflict, SegmentationError, UnknownSegmentation
+from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN, SegmentationSpec, default_spec
+from app.utils.files import atomic_replace
+
+logger = logging.getLogger(__name__)
+
+SPEC_FILE = "segmentation.json"
+FOLDER = "segmentations"
+
+
+class SegmentationCatalog:
+    """The segmentations under one models folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def folder_of_others(self) -> Path:
+        """The folder that holds every segmentation but `default`."""
+        return self.root / FOLDER
+
+    def folder(self, name: str) -> Path:
+        """A segmentation's version store folder (it may not exist)."""
+        if name == DEFAULT_NAME:
+            return self.root
+        if not NAME_PATTERN.match(name):
+            raise UnknownSegmentation(f"no segmentation named {name[:40]!r}")
+        return self.folder_of_others / name
+
+    def names(self) -> list[str]:
+        """`default`, then every other segmentation by name."""
+        others = []
+        if self.folder_of_others.is_dir():
+            others = sorted(
+                path.name
+                for path in self.folder_of_others.iterdir()
+                if NAME_PATTERN.match(path.name) and (path / SPEC_FILE).is_file()
+            )
+        return [DEFAULT_NAME, *(name for name in others if name != DEFAULT_NAME)]
+
+    def get(self, name: str) -> SegmentationSpec:
+        """A segmentation's spec; UnknownSegmentation when there is none by that name."""
+        if name == DEFAULT_NAME:
+            return default_spec()
+        path = self.folder(name) / SPEC_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UnknownSegmentation(f"no segmentation named {name!r}") from None
+        except (OSError, ValueError) as exc:
+            raise SegmentationError(f"the spec of segmentation {name!r} cannot be read: {exc}") from None
+        return SegmentationSpec.from_dict(data)
+
+    def exists(self, name: str) -> bool:
+        """Whether a segmentation has that name."""
+        if name == DEFAULT_NAME:
+            return True
+        return NAME_PATTERN.match(name) is not None and (self.folder(name) / SPEC_FILE).is_file()
+
+    def create(self, spec: SegmentationSpec) -> SegmentationSpec:
+        """Write a new segmentation's folder whole; SegmentationConflict when the name is taken."""
+        if self.exists(spec.name):
+            raise SegmentationConflict(f"a segmentation named {spec.name!r} already exists")
+        created = SegmentationSpec(
+            spec.name,
+            spec.kind,
+            spec.features,
+            spec.rfm,
+            spec.description,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self.folder_of_others.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=self.folder_of_others))
+        try:
+            with atomic_replace(staging / SPEC_FILE, fsync=True) as handle:
+                handle.write(json.dumps(created.to_dict(), indent=2))
+            # rename() onto a folder that appeared meanwhile fails rather than merging: one creator wins.
+            staging.rename(self.folder(spec.name))
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if self.exists(spec.name):
+                raise SegmentationConflict(f"a segmentation named {spec.name!r} already exists") from None
+            raise SegmentationError(f"the segmentation {spec.name!r} could not be created: {exc.strerror}") from None
+        logger.info("created segmentation %s (%s)", spec.name, spec.kind)
+        return created
+
+    def delete(self, name: str) -> None:
+        """Remove a segmentation and its versions (never `default`)."""
+        if name == DEFAULT_NAME:
+            raise SegmentationConflict("the default segmentation cannot be deleted")
+        folder = self.folder(name)
+        if not (folder / SPEC_FILE).is_file():
+            raise UnknownSegmentation(f"no segmentation named {name!r}")
+        trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.folder_of_others))
+        folder.rename(trash / name)
+        shutil.rmtree(trash, ignore_errors=True)
+        logger.info("deleted segmentation %s", name)
+
+    def tidy(self) -> None:
+        """Start-up housekeeping: remove half-created and half-deleted folders left by a killed process."""
+        if not self.folder_of_others.is_dir():
+            return
+        for path in self.folder_of_others.iterdir():
+            if path.name.startswith((".creating-", ".deleted-")):
+                shutil.rmtree(path, ignore_errors=True)

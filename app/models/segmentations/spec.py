@@ -1,0 +1,208 @@
+"""What a segmentation is: a name, a kind and the features its versions are trained on."""
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import InvalidRequest
+from app.models.features import DEFAULT_FEATURES, FEATURE_NAME, FEATURES, TRANSFORMS, Feature
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+DEFAULT_NAME = "default"
+KINDS = ("columns", "rfm")
+MIN_FEATURES, MAX_FEATURES = 2, 8
+# The columns an RFM segmentation reads from a transactions file: customer id, date, and an amount or
+# quantity x unit price; an order id makes frequency count orders rather than lines.
+RFM_ROLES = ("customer_id", "date", "amount", "quantity", "unit_price", "order_id")
+MONETARY = ("total", "average")
+NON_POSITIVE = ("flag", "drop")
+# Text limits for what a spec holds: it is shown on every page and in /docs.
+MAX_LABEL, MAX_UNIT, MAX_COLUMN, MAX_DESCRIPTION = 60, 20, 200, 500
+
+RFM_FEATURES: tuple[Feature, ...] = (
+    Feature("recency_days", "Recency", "Recency", "days", 0.0, math.inf, "recencies", "days", "recency_days"),
+    Feature(
+        "frequency", "Frequency", "Frequency", "orders", 0.0, math.inf, "order counts", "orders", "frequency", "log1p"
+    ),
+    Feature("monetary", "Monetary", "Monetary", "", 0.0, math.inf, "spends", "", "monetary", "log1p"),
+)
+
+
+@dataclass(frozen=True)
+class RfmOptions:
+    """How an RFM segmentation builds its customer table from transactions."""
+
+    # Role -> header name; a role left out is detected from the file's header.
+    columns: dict[str, str] = field(default_factory=dict)
+    monetary: str = "total"  # net total per customer, or average order value
+    non_positive: str = "flag"  # customers whose net spend is <= 0: kept and flagged, or dropped
+    date_format: str | None = None  # strptime format; inferred once per file when absent
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready options."""
+        return {
+            "columns": dict(self.columns),
+            "monetary": self.monetary,
+            "non_positive": self.non_positive,
+            "date_format": self.date_format,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "RfmOptions":
+        """Options from a request or a spec file, checked."""
+        data = data or {}
+        columns = {str(role): str(name) for role, name in (data.get("columns") or {}).items() if name}
+        unknown = sorted(set(columns) - set(RFM_ROLES))
+        if unknown:
+            raise InvalidRequest(f"unknown RFM column role(s): {', '.join(unknown)}; known: {', '.join(RFM_ROLES)}")
+        too_long = [role for role, name in columns.items() if len(name) > MAX_COLUMN]
+        if too_long:
+            raise InvalidRequest(f"the column name for {too_long[0]} is longer than {MAX_COLUMN} characters")
+        options = cls(
+            columns=columns,
+            monetary=data.get("monetary") or "total",
+            non_positive=data.get("non_positive") or "flag",
+            date_format=data.get("date_format") or None,
+        )
+        if options.monetary not in MONETARY:
+            raise InvalidRequest(f"monetary must be one of {', '.join(MONETARY)}, got {options.monetary!r}")
+        if options.non_positive not in NON_POSITIVE:
+            raise InvalidRequest(f"non_positive must be one of {', '.join(NON_POSITIVE)}, got {options.non_positive!r}")
+        if options.date_format is not None and ("%" not in options.date_format or len(options.date_format) > 64):
+            raise InvalidRequest("date_format must be a strptime format such as '%d/%m/%Y %H:%M'")
+        return options
+
+
+@dataclass(frozen=True)
+class SegmentationSpec:
+    """A named line of model versions over one set of features."""
+
+    name: str
+    kind: str
+    features: tuple[Feature, ...]
+    rfm: RfmOptions | None = None
+    description: str = ""
+    created_at: str = ""
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features' names, in order."""
+        return [feature.name for feature in self.features]
+
+    def feature(self, name: str) -> Feature:
+        """One feature by name."""
+        return next(feature for feature in self.features if feature.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready spec, as the API shows it and segmentation.json stores it."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "features": [feature.to_dict() for feature in self.features],
+            "description": self.description,
+            "created_at": self.created_at,
+        }
+        if self.rfm is not None:
+            data["rfm"] = self.rfm.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SegmentationSpec":
+        """A spec from a create request or segmentation.json; InvalidRequest says what is wrong."""
+        name = check_name(data.get("name"))
+        kind = data.get("kind") or "columns"
+        if kind not in KINDS:
+            raise InvalidRequest(f"kind must be one of {', '.join(KINDS)}, got {str(kind)[:40]!r}")
+        description = str(data.get("description") or "")
+        if len(description) > MAX_DESCRIPTION:
+            raise InvalidRequest(f"the description is longer than {MAX_DESCRIPTION} characters")
+        if kind == "rfm":
+            rfm = RfmOptions.from_dict(data.get("rfm") or {"columns": data.get("columns"), **_rfm_flat(data)})
+            features = rfm_features(rfm)
+            return cls(name, kind, features, rfm, description, str(data.get("created_at") or ""))
+        items = data.get("features")
+        if not isinstance(items, list) or not MIN_FEATURES <= len(items) <= MAX_FEATURES:
+            raise InvalidRequest(f"a columns segmentation needs {MIN_FEATURES} to {MAX_FEATURES} features")
+        features = tuple(_feature(item, index) for index, item in enumerate(items))
+        for attribute, noun in (("name", "name"), ("source_column", "column")):
+            values = [getattr(feature, attribute) for feature in features]
+            repeated = sorted({value for value in values if values.count(value) > 1})
+            if repeated:
+                raise InvalidRequest(f"each feature needs its own {noun}; repeated: {', '.join(repeated)}")
+        return cls(name, kind, features, None, description, str(data.get("created_at") or ""))
+
+
+def _rfm_flat(data: dict[str, Any]) -> dict[str, Any]:
+    """The RFM options a create request may give at the top level, next to `columns`."""
+    return {key: data[key] for key in ("monetary", "non_positive", "date_format") if key in data}
+
+
+def rfm_features(options: RfmOptions) -> tuple[Feature, ...]:
+    """Recency, frequency and monetary, the last named for the options (total or average order value)."""
+    recency, frequency, monetary = RFM_FEATURES
+    if options.monetary == "average":
+        monetary = Feature(
+            "monetary", "Average order value", "Average order value", "", 0.0, math.inf, "order values", "",
+            "monetary", "log1p",
+        )  # fmt: skip
+    return recency, frequency, monetary
+
+
+def check_name(name: Any) -> str:
+    """A segmentation name, or InvalidRequest saying what a name may be."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        shown = str(name)[:40] if name is not None else "nothing"
+        raise InvalidRequest(
+            f"a segmentation name is 2 to 40 characters: a lowercase letter, then lowercase letters, digits or '-'; "
+            f"got {shown!r}"
+        )
+    return name
+
+
+def _feature(item: Any, index: int) -> Feature:
+    """One feature item of a create request, checked: name, column, label, unit, transform, min and max."""
+    if not isinstance(item, dict):
+        raise InvalidRequest(f"features[{index}] must be an object with name, column, label, unit and transform")
+    unknown = sorted(set(item) - {"name", "column", "label", "unit", "transform", "min", "max"})
+    if unknown:
+        raise InvalidRequest(f"features[{index}] has unknown field(s): {', '.join(unknown)}")
+    name = item.get("name")
+    if not isinstance(name, str) or not FEATURE_NAME.match(name):
+        raise InvalidRequest(
+            f"features[{index}].name must be 1 to 40 characters: a lowercase letter, then lowercase letters, digits "
+            f"or '_'; got {str(name)[:40]!r}"
+        )
+    for key, limit in (("column", MAX_COLUMN), ("label", MAX_LABEL), ("unit", MAX_UNIT)):
+        value = item.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise InvalidRequest(f"features[{index}].{key} ({name}) must be text of at most {limit} characters")
+    if not item.get("column"):
+        raise InvalidRequest(f"features[{index}].column ({name}) must name the file's column that holds it")
+    transform = item.get("transform") or "none"
+    if transform not in TRANSFORMS:
+        raise InvalidRequest(f"features[{index}].transform ({name}) must be one of {', '.join(TRANSFORMS)}")
+    bounds = []
+    for key in ("min", "max"):
+        value = item.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            raise InvalidRequest(f"features[{index}].{key} ({name}) must be a finite number or null")
+        bounds.append(value)
+    low, high = bounds
+    if low is not None and high is not None and low >= high:
+        raise InvalidRequest(f"features[{index}] ({name}): min must be below max")
+    if transform == "log1p" and low is not None and low < 0:
+        raise InvalidRequest(f"features[{index}] ({name}): a log1p feature cannot go below 0")
+    return Feature.from_dict({**item, "transform": transform})
+
+
+def default_spec() -> SegmentationSpec:
+    """The built-in segmentation: annual income and spending score of the bundled customers."""
+    return SegmentationSpec(
+        DEFAULT_NAME,
+        "columns",
+        tuple(FEATURES[name] for name in DEFAULT_FEATURES),
+        description="Annual income and spending score, the bundled Mall Customers model.",
+    )
