@@ -28,6 +28,8 @@ from app.core.middleware import (
 from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
 from app.utils.memory import limit_malloc_arenas
@@ -74,7 +76,10 @@ def _lifespan(settings: Settings):
             registry.active.version if registry.active else f"none ({registry.reason})",
             f"{registry.load_seconds:.3f} s" if registry.load_seconds is not None else "-",
         )
-        poller = asyncio.create_task(watch_active_pointer(registry, settings.model_poll_seconds))
+        catalog = SegmentationCatalog(settings.model_dir)
+        await run_in_threadpool(catalog.tidy)
+        app.state.segmentations = segmentations = Segmentations(catalog, registry, settings.signing_key)
+        poller = asyncio.create_task(watch_active_pointer(segmentations, settings.model_poll_seconds))
         # Creating an engine connects to nothing. The database is migrated once for this process, then the log
         # writer and the activation mirror write from their own threads, off the request path.
         app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())

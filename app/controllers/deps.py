@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from app.core.handlers import HTML_ERRORS
 from app.core.rate_limit import RateLimiter, client_address, key_digest
 from app.core.security import check_admin_key, is_cross_site
 from app.models.model import SegmentationModel
+from app.models.segmentations.registries import Segmentations
+from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.registry import ModelRegistry
 from app.schemas.prediction import BatchIn
 from app.services.monitoring.prediction_log import PredictionLogWriter
@@ -29,9 +31,34 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
+def segmentation_of(request: Request) -> str:
+    """The segmentation a request is about: the `{segmentation}` of /api/v1/segmentations/{segmentation}/..., a
+    page's `?segmentation=`, else `default`."""
+    name = request.path_params.get("segmentation")
+    if name is None and getattr(request.state, HTML_ERRORS, False):
+        name = request.query_params.get("segmentation")
+    return name or DEFAULT_NAME
+
+
+def registry_of(request: Request) -> ModelRegistry:
+    """The registry of the request's segmentation (404 for an unknown one)."""
+    name = segmentation_of(request)
+    if name == DEFAULT_NAME:
+        return request.app.state.registry
+    if not NAME_PATTERN.match(name):
+        # Before any lookup: the path's own validation (a 422) is only reported after the dependencies ran.
+        raise InvalidRequest(f"{name[:40]!r} cannot be a segmentation name: see GET /api/v1/segmentations")
+    segmentations: Segmentations = request.app.state.segmentations
+    segmentations.require(name)
+    registry = segmentations.registry(name)
+    if registry.active is None:
+        registry.refresh()  # a first version trained a moment ago serves at once, not at the next poll
+    return registry
+
+
 async def get_registry(request: Request) -> ModelRegistry:
-    """The registry the lifespan opened (async: attribute access needs no thread)."""
-    return request.app.state.registry
+    """The registry of the request's segmentation (async: a dictionary lookup needs no thread)."""
+    return registry_of(request)
 
 
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
@@ -41,7 +68,7 @@ async def get_segmenter(request: Request) -> SegmentationModel:
     """The active model, or a 503 ModelNotReady with the reason."""
     # Reads the registry itself rather than through get_registry: each dependency level costs
     # measurable time on the hot predict path.
-    return request.app.state.registry.get()
+    return registry_of(request).get()
 
 
 SegmenterDep = Annotated[SegmentationModel, Depends(get_segmenter)]
@@ -54,10 +81,26 @@ async def get_requested_model(
     ] = None,
 ) -> SegmentationModel:
     """The active model, or the version the request names (404 when unknown)."""
-    return request.app.state.registry.get(model_version)
+    return registry_of(request).get(model_version)
 
 
 RequestedModelDep = Annotated[SegmentationModel, Depends(get_requested_model)]
+
+
+async def valid_segmentation(
+    request: Request,
+    segmentation: Annotated[
+        str,
+        Path(pattern=NAME_PATTERN.pattern, description="The segmentation's name.", examples=["default", "rfm"]),
+    ],
+) -> str:
+    """The path's segmentation, 404 when there is none by that name."""
+    if segmentation != DEFAULT_NAME:
+        request.app.state.segmentations.require(segmentation)
+    return segmentation
+
+
+SegmentationDep = Annotated[str, Depends(valid_segmentation)]
 
 
 async def valid_batch(batch: BatchIn, settings: SettingsDep) -> BatchIn:

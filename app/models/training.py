@@ -95,6 +95,7 @@ def _profiles(
     demographics: dict[str, np.ndarray],
     reference: SegmentationModel | None,
     used_ids: list[int],
+    vocabulary: str | None = None,
 ) -> list[Segment]:
     """Name each cluster and describe its training customers."""
     features = [spec.name for spec in specs]
@@ -110,6 +111,7 @@ def _profiles(
         used_ids=used_ids,
         specs=specs,
         shown=centroids,
+        **({"vocabulary": vocabulary} if vocabulary else {}),
     )
     labels = kmeans.labels_
     distances = np.linalg.norm(Z - kmeans.cluster_centers_[labels], axis=1)
@@ -153,6 +155,7 @@ def fit_model(
     reference: SegmentationModel | None = None,
     used_ids: list[int] | None = None,
     progress: Progress | None = None,
+    vocabulary: str | None = None,
 ) -> SegmentationModel:
     """Fit scaler and KMeans on X (original units) and return a named, measured model.
 
@@ -210,7 +213,7 @@ def fit_model(
         "numpy_version": np.__version__,
     }
     used = sorted({*(used_ids or []), *(reference.info.get("segment_ids_used", []) if reference else [])})
-    segments = _profiles(X, Z, scaler, kmeans, specs, demographics or {}, reference, used)
+    segments = _profiles(X, Z, scaler, kmeans, specs, demographics or {}, reference, used, vocabulary)
     info["segment_ids_used"] = sorted({*used, *(segment.segment_id for segment in segments)})
     model = SegmentationModel.from_estimators(scaler, kmeans, list(features), segments, info)
     # The drift reference needs the model's own flags on its training data, so it is added before anyone sees it.
@@ -251,6 +254,8 @@ def train(
     key: str | None = None,
     progress: Progress | None = None,
     data_name: str | None = None,
+    extra_info: Mapping[str, Any] | None = None,
+    vocabulary: str | None = None,
 ) -> TrainingResult:
     """Run the whole pipeline from a CSV to a new verified version; activate it when asked or when none is active."""
     features = [spec.name for spec in specs] if specs is not None else list(features)
@@ -286,6 +291,7 @@ def train(
         "n_input_rows": dataset.n_input_rows,
         "dropped_rows": dataset.dropped,
         "auto_trained": auto_trained,
+        **(extra_info or {}),
     }
     reference = _active_model(store)
     model = fit_model(
@@ -300,6 +306,7 @@ def train(
         reference=reference,
         used_ids=store.used_segment_ids(),
         progress=progress,
+        vocabulary=vocabulary,
     )
     if progress is not None:
         progress({"stage": "saving"})

@@ -96,13 +96,29 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/models/{version}/activate", "post"): {"200", "401", "403", "404", "409", "422", "429"},
         ("/api/v1/jobs/{job_id}", "get"): {"200", "404", "422"},
     }
+    # Every per-model route again under a segmentation's name, which may be unknown (404) or malformed (422).
+    per_model = ("/predict/csv", "/clusters", "/model/", "/models", "/jobs/", "/monitoring/")
+    for (path, method), statuses in list(expected.items()):
+        if path.removeprefix("/api/v1").startswith(per_model):
+            expected[(path.replace("/api/v1", "/api/v1/segmentations/{segmentation}"), method)] = {
+                *statuses,
+                "404",
+                "422",
+            }
+    predict = {"200", "400", "404", "413", "415", "422", "429", "503"}
+    expected[("/api/v1/segmentations/{segmentation}/predict", "post")] = predict
+    expected[("/api/v1/segmentations/{segmentation}/predict/batch", "post")] = predict
+    expected[("/api/v1/segmentations", "get")] = {"200"}
+    expected[("/api/v1/segmentations", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
+    expected[("/api/v1/segmentations/{segmentation}", "get")] = {"200", "404", "422"}
+    expected[("/api/v1/segmentations/{segmentation}", "delete")] = {"204", "401", "403", "404", "409", "422", "429"}
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)
     for key, statuses in expected.items():
         operation = operations[key]
         assert set(operation["responses"]) == statuses, key
         assert operation["summary"] and operation["description"], key
-        for status in statuses - {"200", "202", "204"}:
+        for status in statuses - {"200", "201", "202", "204"}:
             ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorResponse") or (key[0].endswith("health") and ref.endswith("/HealthResponse"))
     components = schema["components"]["schemas"]

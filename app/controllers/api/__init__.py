@@ -1,9 +1,24 @@
 """The versioned JSON API, /api/v1: one router per resource, joined here."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from app.controllers.api import health, jobs, model_info, monitoring, predictions, scoring, segments, versions
+from app.controllers.api import (
+    health,
+    jobs,
+    model_info,
+    monitoring,
+    predictions,
+    scoring,
+    segmentations,
+    segments,
+    versions,
+)
+from app.controllers.deps import valid_segmentation
 from app.core.config import Settings
+from app.schemas.common import error_responses
+
+# Where a segmentation's routes live: the same routers as the top level, found by the path's segmentation.
+SEGMENTATION_PREFIX = "/segmentations/{segmentation}"
 
 
 def build_api_router(settings: Settings) -> APIRouter:
@@ -18,4 +33,18 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(jobs.router)
     api.include_router(health.router)
     api.include_router(monitoring.router)
+    api.include_router(segmentations.router)
+    api.include_router(segmentations.predictions)
+    by_segmentation = {
+        "prefix": SEGMENTATION_PREFIX,
+        "dependencies": [Depends(valid_segmentation)],
+        # An unknown segmentation is a 404, a name that cannot be one a 422.
+        "responses": error_responses(404, 422),
+    }
+    api.include_router(scoring.router, max_body_size=settings.max_upload_bytes, **by_segmentation)
+    api.include_router(segments.router, **by_segmentation)
+    api.include_router(model_info.router, **by_segmentation)
+    api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **by_segmentation)
+    api.include_router(jobs.router, **by_segmentation)
+    api.include_router(monitoring.router, **by_segmentation)
     return api

@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
-from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep
+from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, segmentation_of
 from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
@@ -93,6 +93,7 @@ def start_training(
                 key=key,
                 request_id=getattr(request.state, "request_id", None),
                 upload_name=file.filename if upload is not None else None,
+                segmentation=segmentation_of(request),
             )
     finally:
         if upload is not None:

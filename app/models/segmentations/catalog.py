@@ -87,7 +87,7 @@ class SegmentationCatalog:
         staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=self.folder_of_others))
         try:
             with atomic_replace(staging / SPEC_FILE, fsync=True) as handle:
-                handle.write(json.dumps(created.to_dict(), indent=2))
+                handle.write(json.dumps(created.to_dict(), indent=2).encode())
             # rename() onto a folder that appeared meanwhile fails rather than merging: one creator wins.
             staging.rename(self.folder(spec.name))
         except OSError as exc:

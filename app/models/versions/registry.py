@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
 from app.models.model import SegmentationModel
@@ -43,6 +43,8 @@ class ModelRegistry:
     on_change: Callable[[str | None, str | None, float | None], None] | None = None
     # Told when serving the last verified model starts (with why) and ends (None), for the same purpose.
     on_fallback: Callable[[str | None], None] | None = None
+    # What to do when there is no version at all, for the not-ready reason.
+    train_hint: str = "run `python train_model.py` to create one"
     _stamp: tuple[int, int, int] | None = None
     # The last load failed to read the folder: the next poll tries again though the pointer has not changed.
     _read_failed: bool = False
@@ -177,7 +179,7 @@ class ModelRegistry:
         try:
             version = self.store.active_version()
             if version is None:
-                hint = "" if self.store.versions() else ": run `python train_model.py` to create one"
+                hint = "" if self.store.versions() else f": {self.train_hint}"
                 return None, f"no model version is active{hint}"
             started = time.perf_counter()
             model = self.store.load(version)
@@ -245,8 +247,14 @@ def train_default_model(store: VersionStore, *, data_path: Path, processed_dir: 
         logger.warning("default model %s trained in %.2f s", result.model.version, time.perf_counter() - started)
 
 
-async def watch_active_pointer(registry: ModelRegistry, interval: float) -> None:
-    """Poll the ACTIVE pointer and swap in a newly activated version (loading runs in a thread)."""
+class Refreshable(Protocol):
+    """A registry, or every segmentation's registries: something whose ACTIVE pointers can be polled."""
+
+    def refresh(self) -> bool: ...
+
+
+async def watch_active_pointer(registry: Refreshable, interval: float) -> None:
+    """Poll the ACTIVE pointer(s) and swap in a newly activated version (loading runs in a thread)."""
     while True:
         await asyncio.sleep(interval)
         try:

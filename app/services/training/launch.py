@@ -11,6 +11,7 @@ So a job trains with the settings of the app that started it, whatever the serve
 and the signing key is never written to the job's folder or logged.
 """
 
+import csv
 import logging
 import os
 import re
@@ -25,7 +26,9 @@ from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidRequest
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.features import FEATURES, normalise_column, wanted_columns
+from app.models.features import FEATURES, Feature, normalise_column, wanted_columns
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
 
@@ -51,16 +54,22 @@ def parse_features(value: str) -> list[str]:
     return names
 
 
-def check_upload_header(path: Path, features: list[str]) -> None:
+def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None:
     """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    columns = {normalise_column(name) for name in first_line.split(",")}
-    missing = [name for name in features if name not in columns]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    columns = {normalise_column(name) for name in next(csv.reader([first_line], delimiter=delimiter), [])}
+    wanted = {f if isinstance(f, str) else normalise_column(f.source_column): f for f in features}
+    missing = [f if isinstance(f, str) else f.source_column for name, f in wanted.items() if name not in columns]
     if missing:
-        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
+        names = [name for name in missing if name in FEATURES]
+        others = [f"'{name}'" for name in missing if name not in FEATURES]
+        raise InvalidRequest(
+            f"the uploaded CSV is missing required column(s): {', '.join([wanted_columns(names), *others]).strip(', ')}"
+        )
 
 
 def job_environment(*, settings: Settings) -> dict[str, str]:
@@ -95,14 +104,23 @@ def start_training_job(
     sweep: bool = False,
     request_id: str | None = None,
     upload_name: str | None = None,
+    segmentation: str = DEFAULT_NAME,
 ) -> str:
     """Check the request, queue the job and start its process; return the job id."""
     chosen_k = parse_k(k or str(DEFAULT_K))
-    chosen_features = parse_features(features)
-    if upload is not None:
-        check_upload_header(upload, chosen_features)
+    spec = SegmentationCatalog(settings.model_dir).get(segmentation)
+    if segmentation == DEFAULT_NAME:
+        chosen_features = parse_features(features)
+    else:
+        # A segmentation's features are its spec's; without an upload there is no file of its columns to train on.
+        chosen_features = spec.feature_names
+        if upload is None:
+            raise InvalidRequest(f"send the file to train segmentation {segmentation!r} on (the `file` field)")
+    if upload is not None and spec.kind == "columns":
+        check_upload_header(upload, list(spec.features) if segmentation != DEFAULT_NAME else chosen_features)
     store = JobStore(settings.job_root)
     request = {
+        "segmentation": segmentation,
         "k": chosen_k,
         "features": chosen_features,
         "seed": seed,

@@ -77,11 +77,14 @@ class JobRunner:
         threading.Thread(target=self._watchdog, args=(settings.train_time_limit_seconds,), daemon=True).start()
         data = self.folder / params["data_file"] if params["data_file"] else settings.data_path
         try:
-            from app.models.training import train
+            from app.models.segmentations.catalog import SegmentationCatalog
+            from app.models.segmentations.training import train_segmentation
 
-            result = train(
+            spec = SegmentationCatalog(settings.model_dir).get(params.get("segmentation") or "default")
+            result = train_segmentation(
+                spec,
                 data,
-                output_dir=settings.model_dir,
+                models_root=settings.model_dir,
                 k=params["k"],
                 features=params["features"],
                 seed=params["seed"],

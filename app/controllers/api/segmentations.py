@@ -1,0 +1,151 @@
+"""Segmentations: list, create, describe, delete, and predict by a segmentation's features.
+
+Every other per-model route (CSV scoring, clusters, model info, versions, jobs, drift) is the top-level router joined
+again under /segmentations/{segmentation} (see build_api_router): the dependencies find the segmentation's registry
+from the path, so one implementation serves `default` at the top level and every segmentation under its name.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+
+from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.deps import (
+    AdminKeyDep,
+    PredictRateLimit,
+    RequestedModelDep,
+    SettingsDep,
+    prediction_log_target,
+    valid_segmentation,
+)
+from app.core.errors import InvalidRequest
+from app.core.json_route import JSONBodyRoute
+from app.schemas.common import error_responses
+from app.schemas.prediction import BatchPrediction, Prediction
+from app.schemas.segmentations import (
+    FeaturesBatchIn,
+    FeaturesCustomerIn,
+    SegmentationIn,
+    SegmentationList,
+    SegmentationOut,
+)
+from app.services import segmentations as service
+from app.services.segmentation_predictions import predict_by_features, predict_many_by_features
+from app.utils.responses import FastJSONResponse
+
+router = APIRouter(prefix="/segmentations", tags=["segmentations"], route_class=AdminKeyFirstRoute)
+NamePath = Annotated[str, Depends(valid_segmentation)]
+
+
+def _segmentations(request: Request):
+    return request.app.state.segmentations
+
+
+@router.get("", response_model=SegmentationList, summary="Every segmentation")
+def list_segmentations(request: Request) -> dict:
+    """Every segmentation with its features and served version, `default` first."""
+    return service.list_segmentations(segmentations=_segmentations(request))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SegmentationOut,
+    summary="Create a segmentation",
+    description="A `columns` segmentation names 2 to 8 numeric columns of your customer files; an `rfm` one builds "
+    "recency, frequency and monetary from a transactions file (its columns detected from the header unless given). "
+    "Train its first version with POST /api/v1/segmentations/{name}/models: the first version becomes active.",
+    responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429),
+)
+def create_segmentation(body: SegmentationIn, request: Request, response: Response, key: AdminKeyDep) -> dict:
+    """Create a segmentation (no version yet)."""
+    created = service.create_segmentation(
+        segmentations=_segmentations(request), body=body.model_dump(exclude_none=True)
+    )
+    response.headers["Location"] = created["links"]["self"]
+    return created
+
+
+@router.get(
+    "/{segmentation}",
+    response_model=SegmentationOut,
+    summary="One segmentation",
+    responses=error_responses(404, 422),
+)
+def get_segmentation(segmentation: NamePath, request: Request) -> dict:
+    """One segmentation with its features, served version, segments and an example request."""
+    return service.get_segmentation(segmentations=_segmentations(request), name=segmentation)
+
+
+@router.delete(
+    "/{segmentation}",
+    status_code=204,
+    summary="Delete a segmentation",
+    description="Deletes the segmentation and every version of it. Refused (409) while it has an active version, "
+    "unless `force=true`; `default` can never be deleted.",
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+def delete_segmentation(
+    segmentation: NamePath,
+    request: Request,
+    key: AdminKeyDep,
+    force: Annotated[bool, Query(description="Delete even while a version is active.")] = False,
+) -> Response:
+    """Delete a segmentation."""
+    service.delete_segmentation(segmentations=_segmentations(request), name=segmentation, force=force)
+    return Response(status_code=204)
+
+
+# Predictions by features: the segmentation's own body shape, also for `default` under its name.
+predictions = APIRouter(
+    prefix="/segmentations/{segmentation}/predict",
+    tags=["segmentations"],
+    route_class=JSONBodyRoute,
+    responses=error_responses(400, 404, 413, 415, 422, 429, 503),
+    dependencies=[Depends(valid_segmentation), PredictRateLimit],
+)
+
+
+@predictions.post(
+    "",
+    response_model=Prediction,
+    summary="Segment one customer of a segmentation",
+    description='The body names the served version\'s features: `{"features": {"recency_days": 12, ...}}`; an '
+    "unknown, missing or out-of-range feature is a 422 naming it. An `rfm` segmentation also takes the customer's "
+    "`transactions` (and a `reference_date`). GET /api/v1/segmentations/{name} shows each one's features and an "
+    "example.",
+)
+async def predict(
+    customer: Annotated[FeaturesCustomerIn, Body()],
+    model: RequestedModelDep,
+    request: Request,
+    settings: SettingsDep,
+) -> FastJSONResponse:
+    """Segment one customer by features (or transactions)."""
+    answer = predict_by_features(model, customer)
+    response = FastJSONResponse(answer.body)
+    log = prediction_log_target(request)
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response
+
+
+@predictions.post(
+    "/batch",
+    response_model=BatchPrediction,
+    summary="Segment many customers of a segmentation",
+    description='`{"customers": [{"features": {...}, "customer_id": ...}, ...]}`, in input order.',
+)
+def predict_batch(
+    batch: FeaturesBatchIn, model: RequestedModelDep, request: Request, settings: SettingsDep
+) -> FastJSONResponse:
+    """Segment a batch of customers by features."""
+    if len(batch.customers) > settings.max_batch_size:
+        raise InvalidRequest(
+            f"too many customers: at most {settings.max_batch_size} per request, got {len(batch.customers)}; "
+            "split the batch"
+        )
+    answer = predict_many_by_features(model, batch.customers)
+    response = FastJSONResponse(answer.body)
+    log = prediction_log_target(request)
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response

@@ -1,0 +1,43 @@
+"""Train a version of any segmentation: `default` as always, `columns` by its spec, `rfm` from transactions."""
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
+
+if TYPE_CHECKING:
+    from app.models.training import TrainingResult
+
+
+def train_segmentation(
+    spec: SegmentationSpec, data_path: str | Path, *, models_root: str | Path, **options: Any
+) -> "TrainingResult":
+    """Train a new version of `spec` from a file; `options` are train()'s (k, seed, activate, signing key, ...)."""
+    # Imported when called: a job's process records that it runs before pandas and scikit-learn load.
+    from app.models.training import train
+
+    catalog = SegmentationCatalog(Path(models_root))
+    folder = catalog.folder(spec.name)
+    if spec.name == DEFAULT_NAME:
+        return train(data_path, output_dir=folder, **options)
+    options.pop("features", None)  # a segmentation's features are its spec's
+    tag = {"segmentation": spec.name, "kind": spec.kind}
+    if spec.kind != "rfm":
+        return train(data_path, output_dir=folder, specs=list(spec.features), extra_info=tag, **options)
+    from app.models.rfm.build import build_customer_table  # RFM only: the transactions reader
+
+    progress = options.get("progress")
+    with tempfile.TemporaryDirectory(prefix=".rfm-", dir=folder) as work:
+        table_path = Path(work) / "customers.csv"
+        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=progress)
+        return train(
+            table_path,
+            output_dir=folder,
+            specs=list(spec.features),
+            extra_info={**tag, "rfm_summary": summary},
+            vocabulary="rfm",
+            data_name=options.pop("data_name", None) or Path(data_path).name,
+            **options,
+        )

@@ -1,0 +1,172 @@
+"""Requests and answers of /api/v1/segmentations: create, describe, and predict by a segmentation's features."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.schemas.common import example_config
+from app.schemas.prediction import MAX_BATCH_SIZE, CustomerId
+
+FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Text = Annotated[str, StringConstraints(max_length=200)]
+
+
+class FeatureItem(BaseModel):
+    """One feature of a `columns` segmentation: where a file holds it and what it means."""
+
+    model_config = example_config(
+        {"name": "income", "column": "Income", "label": "Income", "unit": "$", "transform": "log1p", "min": 0},
+        extra="forbid",
+    )
+
+    name: str = Field(description="The feature's name in requests: lowercase letters, digits and '_'.")
+    column: str = Field(description="The column of a customer file that holds it.")
+    label: str | None = Field(None, description="How pages and charts name it (default: from the name).")
+    unit: str | None = Field(None, description="Its unit, shown next to values: '$', 'visits', 'years'.")
+    transform: Literal["none", "log1p"] = Field(
+        "none", description="`log1p` clusters log(1 + x): for skewed money and count columns."
+    )
+    min: float | None = Field(None, description="The smallest value a request may give (a 422 below it).")
+    max: float | None = Field(None, description="The largest value a request may give (a 422 above it).")
+
+
+class RfmColumns(BaseModel):
+    """Which columns of a transactions file hold what; any left out are detected from the header."""
+
+    model_config = example_config(
+        {"customer_id": "CustomerID", "date": "InvoiceDate", "quantity": "Quantity", "unit_price": "UnitPrice"},
+        extra="forbid",
+    )
+
+    customer_id: Text | None = None
+    date: Text | None = None
+    amount: Text | None = None
+    quantity: Text | None = None
+    unit_price: Text | None = None
+    order_id: Text | None = None
+
+
+class SegmentationIn(BaseModel):
+    """A segmentation to create: `columns` over chosen numeric columns, or `rfm` built from transactions."""
+
+    model_config = example_config(
+        {
+            "name": "loyalty",
+            "kind": "columns",
+            "features": [
+                {"name": "income", "column": "Income", "label": "Income", "unit": "$", "transform": "log1p"},
+                {"name": "visits", "column": "Visits", "label": "Visits", "unit": "visits", "transform": "log1p"},
+                {"name": "tenure", "column": "Tenure", "label": "Tenure", "unit": "years", "transform": "none"},
+            ],
+        },
+        extra="forbid",
+    )
+
+    name: str = Field(description="2-40 characters: a lowercase letter, then lowercase letters, digits or '-'.")
+    kind: Literal["columns", "rfm"] = "columns"
+    features: list[FeatureItem] | None = Field(None, description="2 to 8 features (the `columns` kind).")
+    columns: RfmColumns | None = Field(None, description="RFM only: the transactions file's columns.")
+    monetary: Literal["total", "average"] | None = Field(
+        None, description="RFM only: monetary as the net total (default) or the average order value."
+    )
+    non_positive: Literal["flag", "drop"] | None = Field(
+        None, description="RFM only: customers whose net spend is <= 0 are kept and flagged (default) or dropped."
+    )
+    date_format: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        None, description="RFM only: a strptime format for the date column, e.g. '%d/%m/%Y %H:%M' (else inferred)."
+    )
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class TransactionIn(BaseModel):
+    """One purchase (or return: a negative amount or quantity) of the customer being segmented."""
+
+    model_config = example_config({"date": "2026-11-02", "amount": 54.2, "order_id": "A-1001"}, extra="forbid")
+
+    date: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    amount: Number | None = None
+    quantity: Number | None = None
+    unit_price: Number | None = None
+    order_id: CustomerId | None = None
+
+
+class FeaturesCustomerIn(BaseModel):
+    """One customer, by the segmentation's features (or, for `rfm`, by their transactions)."""
+
+    model_config = example_config(
+        {"features": {"recency_days": 12, "frequency": 4, "monetary": 310.5}, "customer_id": "C-1042"},
+        extra="forbid",
+    )
+
+    features: dict[FeatureName, Number] | None = Field(
+        None, max_length=8, description="The customer's value of every feature of the served version."
+    )
+    customer_id: CustomerId | None = None
+    transactions: list[TransactionIn] | None = Field(
+        None, min_length=1, max_length=10_000, description="RFM only: the customer's purchases, instead of features."
+    )
+    reference_date: date | None = Field(
+        None, description="RFM only: the day recency is counted to (default: the day after the last transaction)."
+    )
+
+
+class FeaturesBatchIn(BaseModel):
+    """Several customers of one segmentation."""
+
+    model_config = example_config(
+        {"customers": [{"features": {"recency_days": 12, "frequency": 4, "monetary": 310.5}, "customer_id": 7}]},
+        extra="forbid",
+    )
+
+    customers: list[FeaturesCustomerIn] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+
+
+SEGMENTATION_EXAMPLE = {
+    "name": "loyalty",
+    "kind": "columns",
+    "features": [
+        {
+            "name": "income",
+            "column": "Income",
+            "label": "Income",
+            "unit": "$",
+            "transform": "log1p",
+            "min": 0,
+            "max": None,
+        },
+        {
+            "name": "visits",
+            "column": "Visits",
+            "label": "Visits",
+            "unit": "",
+            "transform": "log1p",
+            "min": 0,
+            "max": None,
+        },
+    ],
+    "active_version": None,
+    "ready": False,
+}
+
+
+class SegmentationOut(BaseModel):
+    """A segmentation: its spec, the served version and the links to use it."""
+
+    model_config = example_config(SEGMENTATION_EXAMPLE, extra="allow")
+
+    name: str
+    kind: str
+    features: list[dict[str, Any]]
+    active_version: str | None
+    ready: bool
+
+
+class SegmentationList(BaseModel):
+    """Every segmentation, `default` first."""
+
+    model_config = example_config({"segmentations": [SEGMENTATION_EXAMPLE], "count": 1})
+
+    segmentations: list[SegmentationOut]
+    count: int

@@ -1,0 +1,48 @@
+"""Predictions for a segmentation's own body: `{"features": {...}}`, or an RFM customer's transactions."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.schemas.segmentations import FeaturesCustomerIn
+from app.services.prediction import Answer, predict_customer, predict_customers
+from app.services.segmentations import feature_values
+
+
+def customer_values(model: SegmentationModel, customer: FeaturesCustomerIn) -> dict[str, Any]:
+    """The customer's feature values, checked against the served version (from transactions for RFM)."""
+    if customer.transactions is not None:
+        if customer.features is not None:
+            raise InvalidRequest("give the customer's features or their transactions, not both")
+        from app.services.rfm_customer import rfm_values  # RFM only: pulls in the transactions rules
+
+        return feature_values(model, rfm_values(model, customer.transactions, reference_date=customer.reference_date))
+    if customer.reference_date is not None:
+        raise InvalidRequest("reference_date goes with transactions: give the customer's transactions too")
+    if customer.features is None:
+        names = ", ".join(model.features)
+        raise InvalidRequest(f"give the customer's features: an object with {names}")
+    return feature_values(model, customer.features)
+
+
+def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn) -> Answer:
+    """Segment one customer given by features (or transactions); nothing is recorded yet."""
+    answer = predict_customer(model, customer_values(model, customer))
+    if customer.customer_id is not None:
+        answer.body["customer_id"] = customer.customer_id
+    return answer
+
+
+def predict_many_by_features(model: SegmentationModel, customers: Sequence[FeaturesCustomerIn]) -> Answer:
+    """Segment many customers given by features, in input order; nothing is recorded yet."""
+    rows = []
+    for index, customer in enumerate(customers):
+        try:
+            values = customer_values(model, customer)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"customers[{index}]: {exc.message}") from None
+        if customer.customer_id is not None:
+            values["customer_id"] = customer.customer_id
+        rows.append(values)
+    return predict_customers(model, rows)

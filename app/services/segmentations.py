@@ -1,0 +1,132 @@
+"""Segmentations as the API and CLI show and change them: list, describe, create, delete, and their request bodies."""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from app.core.errors import InvalidRequest, ModelNotReady, SegmentationConflict
+from app.models.model import SegmentationModel
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.registries import Segmentations
+from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
+
+API = "/api/v1/segmentations"
+
+
+def _served(registry: ModelRegistry) -> SegmentationModel | None:
+    try:
+        return registry.get()
+    except ModelNotReady:
+        return None
+
+
+def describe(spec: SegmentationSpec, registry: ModelRegistry | None) -> dict[str, Any]:
+    """A segmentation as the API shows it: its spec, the served version and its features, and where to go next."""
+    if registry is not None:
+        registry.refresh()  # a stat: what was activated a moment ago shows at once, not at the next poll
+    model = _served(registry) if registry is not None else None
+    name = spec.name
+    base = f"{API}/{name}"
+    return {
+        **spec.to_dict(),
+        "active_version": model.version if model is not None else None,
+        "ready": model is not None,
+        "reason": None if model is not None else (registry.reason if registry is not None else "not opened"),
+        # What requests are checked against: the served version's features (the spec's until one is trained).
+        "served_features": [feature.to_dict() for feature in (model.feature_specs if model else spec.features)],
+        "segments": [{"segment_id": s.segment_id, "name": s.name} for s in model.segments] if model else [],
+        "links": {
+            "self": base,
+            "predict": f"{base}/predict",
+            "batch": f"{base}/predict/batch",
+            "csv": f"{base}/predict/csv",
+            "models": f"{base}/models",
+            "clusters": f"{base}/clusters",
+            "drift": f"{base}/monitoring/drift",
+        },
+        "example": {"features": example_features(model.feature_specs if model else spec.features)},
+    }
+
+
+def example_features(features: Any) -> dict[str, float]:
+    """A request body's `features` for /docs and the list: each feature at a plausible value within its range."""
+    example = {}
+    for feature in features:
+        low = feature.minimum if math.isfinite(feature.minimum) else 0.0
+        high = feature.maximum if math.isfinite(feature.maximum) else low + 100.0
+        example[feature.name] = round(low + (high - low) / 2, 2)
+    return example
+
+
+def list_segmentations(*, segmentations: Segmentations) -> dict[str, Any]:
+    """Every segmentation, `default` first."""
+    items = []
+    for name in segmentations.names():
+        try:
+            items.append(describe(segmentations.spec(name), segmentations.registry(name)))
+        except InvalidRequest:
+            continue  # a spec file another version of the app wrote and this one cannot read
+    return {"segmentations": items, "count": len(items)}
+
+
+def get_segmentation(*, segmentations: Segmentations, name: str) -> dict[str, Any]:
+    """One segmentation (UnknownSegmentation for none)."""
+    spec = segmentations.require(name)
+    return describe(spec, segmentations.registry(name))
+
+
+def create_segmentation(*, segmentations: Segmentations, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Create a segmentation from a create request; it has no version until one is trained."""
+    spec = SegmentationSpec.from_dict(dict(body))
+    if spec.name == DEFAULT_NAME:
+        raise SegmentationConflict("the default segmentation exists already and cannot be created again")
+    created = segmentations.catalog.create(spec)
+    return describe(created, segmentations.registry(created.name))
+
+
+def delete_segmentation(*, segmentations: Segmentations, name: str, force: bool = False) -> None:
+    """Delete a segmentation and its versions; 409 while it has an active version, unless forced."""
+    spec = segmentations.require(name)
+    if spec.name == DEFAULT_NAME:
+        raise SegmentationConflict("the default segmentation cannot be deleted")
+    active = VersionStore(segmentations.catalog.folder(name)).active_version()
+    if active is not None and not force:
+        raise SegmentationConflict(
+            f"segmentation {name!r} has an active version ({active}); delete it with ?force=true to remove it anyway"
+        )
+    segmentations.catalog.delete(name)
+    segmentations.forget(name)
+
+
+def delete_in_catalog(*, catalog: SegmentationCatalog, name: str, force: bool = False) -> None:
+    """The CLI's delete: the same rules on a models folder no server holds open."""
+    catalog.get(name)
+    if name == DEFAULT_NAME:
+        raise SegmentationConflict("the default segmentation cannot be deleted")
+    active = VersionStore(catalog.folder(name)).active_version()
+    if active is not None and not force:
+        raise SegmentationConflict(f"segmentation {name!r} has an active version ({active}); use --force")
+    catalog.delete(name)
+
+
+def feature_values(model: SegmentationModel, features: Mapping[str, float]) -> dict[str, float]:
+    """A body's `features` checked against the served version: unknown, missing or out-of-range ones are a 422."""
+    specs = model.feature_specs
+    known = {spec.name for spec in specs}
+    unknown = [name for name in features if name not in known]
+    if unknown:
+        raise InvalidRequest(
+            f"unknown feature {unknown[0][:40]!r}: this segmentation's features are {', '.join(sorted(known))}"
+        )
+    missing = [spec.name for spec in specs if spec.name not in features]
+    if missing:
+        raise InvalidRequest(
+            f"missing feature(s): {', '.join(missing)} (this segmentation needs {', '.join(s.name for s in specs)})"
+        )
+    for spec in specs:
+        value = features[spec.name]
+        if not spec.minimum <= value <= spec.maximum:
+            raise InvalidRequest(f"{spec.name} is {value:g}, outside its range: {spec.range_text()}")
+    return dict(features)

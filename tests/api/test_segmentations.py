@@ -1,0 +1,174 @@
+"""A `columns` segmentation through the API: create, train from an upload, predict, score, drift, delete."""
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.models.synthetic_crm import write_crm
+
+KEY = "segmentations-admin-key"
+HEADERS = {"X-API-Key": KEY}
+LOYALTY = {
+    "name": "loyalty",
+    "kind": "columns",
+    "features": [
+        {"name": "income", "column": "Income", "label": "Income", "unit": "$", "transform": "log1p"},
+        {"name": "visits", "column": "Visits", "label": "Visits", "unit": "visits", "transform": "log1p"},
+        {"name": "tenure", "column": "Tenure", "label": "Tenure", "unit": "years", "transform": "none", "max": 80},
+    ],
+}
+
+
+@pytest.fixture
+def api(client_for, fresh_dir: Path, tmp_path: Path) -> TestClient:
+    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+
+
+def _train(api: TestClient, name: str, data: bytes, **form: str) -> str:
+    response = api.post(
+        f"/api/v1/segmentations/{name}/models",
+        files={"file": ("crm.csv", data, "text/csv")},
+        data={"k": "3", **form},
+        headers=HEADERS,
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = api.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed"):
+            assert job["state"] == "succeeded", job
+            return job["version"]
+        time.sleep(0.2)
+    raise AssertionError("the training job did not finish")
+
+
+def test_a_columns_segmentation_is_created_trained_and_used(api: TestClient, tmp_path: Path) -> None:
+    crm = write_crm(tmp_path / "crm.csv").read_bytes()
+    assert api.post("/api/v1/segmentations", json=LOYALTY).status_code == 401
+    created = api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/api/v1/segmentations/loyalty"
+    assert created.json()["ready"] is False
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 409
+    names = [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]]
+    assert names == ["default", "loyalty"]
+    assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": {}}).status_code == 503
+
+    version = _train(api, "loyalty", crm)
+    described = api.get("/api/v1/segmentations/loyalty").json()
+    assert described["active_version"] == version and described["ready"]
+    assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]
+
+    body = {"features": {"income": 140_000, "visits": 3, "tenure": 12}, "customer_id": "C-9"}
+    answer = api.post("/api/v1/segmentations/loyalty/predict", json=body)
+    assert answer.status_code == 200, answer.text
+    affluent = answer.json()
+    assert affluent["customer_id"] == "C-9" and affluent["model_version"] == version
+    occasional = api.post(
+        "/api/v1/segmentations/loyalty/predict", json={"features": {"income": 30_000, "visits": 1.4, "tenure": 1}}
+    ).json()
+    assert occasional["segment_id"] != affluent["segment_id"]
+    assert "High Income" in affluent["segment_name"] and "Low Income" in occasional["segment_name"]
+
+    batch = api.post(
+        "/api/v1/segmentations/loyalty/predict/batch",
+        json={"customers": [body, {"features": {"income": 30_000, "visits": 1.4, "tenure": 1}, "customer_id": 2}]},
+    )
+    assert batch.status_code == 200, batch.text
+    predictions = batch.json()["predictions"]
+    assert [p["segment_id"] for p in predictions] == [affluent["segment_id"], occasional["segment_id"]]
+    assert [p["customer_id"] for p in predictions] == ["C-9", 2]
+
+    scored = api.post("/api/v1/segmentations/loyalty/predict/csv", files={"file": ("crm.csv", crm, "text/csv")})
+    assert scored.status_code == 200, scored.text
+    lines = scored.text.splitlines()
+    assert lines[0].startswith("CustomerID,Income,Visits,Tenure,segment_id,segment_name")
+    assert len(lines) == crm.count(b"\n")
+
+    drift = api.get("/api/v1/segmentations/loyalty/monitoring/drift")
+    assert drift.status_code == 200, drift.text
+
+    # The default segmentation is untouched by all of this.
+    assert api.get("/api/v1/model/info").json()["features"] == ["annual_income", "spending_score"]
+    assert api.get("/api/v1/segmentations/loyalty/model/info").json()["features"] == ["income", "visits", "tenure"]
+
+    assert api.delete("/api/v1/segmentations/loyalty", headers=HEADERS).status_code == 409
+    assert api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS).status_code == 204
+    assert api.get("/api/v1/segmentations/loyalty").status_code == 404
+    assert api.post("/api/v1/segmentations/loyalty/predict", json=body).status_code == 404
+
+
+BAD_BODIES = [
+    ({"income": 50_000, "visits": 3, "tenure": 2, "age": 40}, "age"),
+    ({"income": 50_000, "visits": 3}, "tenure"),
+    ({"income": 50_000, "visits": 3, "tenure": 200}, "tenure"),
+    ({"income": -5, "visits": 3, "tenure": 2}, "income"),
+]
+
+
+def test_a_body_with_an_unknown_missing_or_out_of_range_feature_is_a_422_naming_it(
+    api: TestClient, tmp_path: Path
+) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    _train(api, "loyalty", write_crm(tmp_path / "crm.csv").read_bytes())
+    for features, named in BAD_BODIES:
+        response = api.post("/api/v1/segmentations/loyalty/predict", json={"features": features})
+        assert response.status_code == 422, response.text
+        assert named in response.json()["message"]
+        batch = api.post("/api/v1/segmentations/loyalty/predict/batch", json={"customers": [{"features": features}]})
+        assert batch.status_code == 422 and named in batch.json()["message"]
+    for body in ({"features": {"income": "1", "visits": 3, "tenure": 2}}, {"features": {"income": None}}, {}):
+        assert api.post("/api/v1/segmentations/loyalty/predict", json=body).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Default", "kind": "columns"},
+        {"name": "x", "kind": "columns"},
+        {"name": "ok-name", "kind": "columns", "features": [{"name": "a", "column": "A"}]},
+        {
+            "name": "ok-name",
+            "kind": "columns",
+            "features": [{"name": "a", "column": "A"}, {"name": "a", "column": "B"}],
+        },
+        {"name": "ok-name", "kind": "columns", "features": [{"name": "a", "column": "A", "min": 5, "max": 1}] * 2},
+        {"name": "ok-name", "kind": "nope"},
+        {"name": "default", "kind": "rfm"},
+    ],
+)
+def test_a_bad_create_request_is_refused_and_creates_nothing(api: TestClient, body: dict) -> None:
+    response = api.post("/api/v1/segmentations", json=body, headers=HEADERS)
+    assert response.status_code in (409, 422), response.text
+    assert [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]] == ["default"]
+
+
+def test_default_can_never_be_deleted_and_unknown_names_are_404(api: TestClient) -> None:
+    assert api.delete("/api/v1/segmentations/default?force=true", headers=HEADERS).status_code == 409
+    assert api.get("/api/v1/segmentations/nothing-here").status_code == 404
+    assert api.get("/api/v1/segmentations/nothing-here/clusters").status_code == 404
+    assert api.get("/api/v1/segmentations/BAD/clusters").status_code == 422
+
+
+def test_default_answers_the_same_under_its_segmentation_name(api: TestClient) -> None:
+    flat = api.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).json()
+    named = api.post(
+        "/api/v1/segmentations/default/predict", json={"features": {"annual_income": 120, "spending_score": 90}}
+    ).json()
+    assert named == flat
+    assert api.get("/api/v1/segmentations/default/clusters").json() == api.get("/api/v1/clusters").json()
+
+
+def test_a_file_without_the_segmentations_columns_is_refused_before_training(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    response = api.post(
+        "/api/v1/segmentations/loyalty/models",
+        files={"file": ("crm.csv", io.BytesIO(b"CustomerID,Income,Visits\n1,2,3\n"), "text/csv")},
+        headers=HEADERS,
+    )
+    assert response.status_code == 422
+    assert "'Tenure'" in response.json()["message"]
