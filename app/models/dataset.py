@@ -38,10 +38,12 @@ class CleanedDataset:
         return sum(self.dropped.values())
 
 
-def read_text_table(source: str | Path | bytes, *, name: str | None = None) -> tuple[pd.DataFrame, HeadStyle]:
+def read_text_table(
+    source: str | Path | bytes, *, name: str | None = None, decimal_commas: bool = True
+) -> tuple[pd.DataFrame, HeadStyle]:
     """Every cell of a CSV file (a path, or its bytes) as text under the file's own header, and how it is written.
 
-    Decimal commas of a ';' file are read as points here, once, so every later step sees "1.5".
+    With `decimal_commas`, those of a ';' file are read as points here, once, so every later step sees "1.5".
     """
     if isinstance(source, bytes):
         label, head = name or "the file", source[:HEAD_BYTES]
@@ -71,7 +73,7 @@ def read_text_table(source: str | Path | bytes, *, name: str | None = None) -> t
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidDataset(f"{label} is not a valid CSV file: {first_line}") from None
     frame.columns = [str(column).strip().lstrip("\ufeff").strip() for column in frame.columns]
-    if style.decimal_comma and len(frame):
+    if decimal_commas and style.decimal_comma and len(frame):
         frame = frame.apply(lambda column: column.str.replace(_PADDED_DECIMAL_COMMA, r"\1.\2", regex=True))
     return frame, style
 
