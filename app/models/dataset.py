@@ -1,6 +1,12 @@
-"""Load and clean a customer table, reporting every row it drops and why."""
+"""Load and clean a customer table, reporting every row it drops and why.
+
+Files are read as scoring reads them (app.utils.csv_head): ',' or ';' sniffed from the header, a BOM, any line
+end, quoted values holding line breaks, and decimal commas ("1,5") in ';' files.
+"""
 
 import csv
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -8,8 +14,14 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, Feature, normalise_column, wanted_columns
-from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
+from app.models.features import COLUMNS, FEATURES, Feature, normalise_column
+from app.models.units import scale_hint
+from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
+
+# Cells people leave for "no value".
+_MISSING = frozenset({"na", "n/a", "null", "none"})
+_NAN = frozenset({"nan", "-nan", "+nan"})
+_PADDED_DECIMAL_COMMA = DECIMAL_COMMA_PATTERN.replace("^", r"^\s*").replace("$", r"\s*$")
 
 
 @dataclass
@@ -26,42 +38,112 @@ class CleanedDataset:
         return sum(self.dropped.values())
 
 
-def load_customers(path: str | Path) -> pd.DataFrame:
-    """Read a customer CSV with the public header or snake_case columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidDataset(f"data file not found: {path}")
-    with path.open("rb") as file:
-        head = file.read(HEAD_BYTES)
+def read_text_table(
+    source: str | Path | bytes, *, name: str | None = None, decimal_commas: bool = True
+) -> tuple[pd.DataFrame, HeadStyle]:
+    """Every cell of a CSV file (a path, or its bytes) as text under the file's own header, and how it is written.
+
+    With `decimal_commas`, those of a ';' file are read as points here, once, so every later step sees "1.5".
+    """
+    if isinstance(source, bytes):
+        label, head = name or "the file", source[:HEAD_BYTES]
+    else:
+        path = Path(source)
+        label = name or str(path)
+        if not path.is_file():
+            raise InvalidDataset(f"data file not found: {path}")
+        with path.open("rb") as file:
+            head = file.read(HEAD_BYTES)
     try:
-        decode_head(head)
+        style = sniff_head(head)
     except NotCsvText as exc:
-        raise InvalidDataset(f"{path} {exc.problem}") from None
+        raise InvalidDataset(f"{label} {exc.problem}") from None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        frame = pd.read_csv(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            sep=style.delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+        )
     except pd.errors.EmptyDataError:
-        raise InvalidDataset(f"{path} is empty") from None
+        raise InvalidDataset(f"{label} is empty") from None
     except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidDataset(f"{path} is not a valid CSV file: {first_line}") from None
-    frame.columns = [normalise_column(str(column)) for column in frame.columns]
+        raise InvalidDataset(f"{label} is not a valid CSV file: {first_line}") from None
+    frame.columns = [str(column).strip().lstrip("\ufeff").strip() for column in frame.columns]
+    if decimal_commas and style.decimal_comma and len(frame):
+        frame = frame.apply(lambda column: column.str.replace(_PADDED_DECIMAL_COMMA, r"\1.\2", regex=True))
+    return frame, style
+
+
+def load_customers(path: str | Path) -> pd.DataFrame:
+    """Read a customer CSV with the public header or snake_case columns."""
+    frame, _ = read_text_table(path)
+    frame.columns = [normalise_column(column) for column in frame.columns]
     if frame.columns.duplicated().any():
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")
     return frame
 
 
-def clean_customers(frame: pd.DataFrame, *, features: "list[str] | list[Feature]", min_rows: int) -> CleanedDataset:
-    """Drop unusable rows with a count per reason, or raise when too few remain."""
-    specs = [FEATURES[f] if isinstance(f, str) else f for f in features]
-    frame = frame.rename(columns={normalise_column(f.source_column): f.name for f in specs if f.name not in FEATURES})
-    features = [f.name for f in specs]
-    missing = [spec for spec in specs if spec.name not in frame.columns]
+def _key(name: str) -> str:
+    """A header name with case, spacing and underscores set aside: "Annual_Income " and "annual income" agree."""
+    return " ".join(name.strip().lstrip("\ufeff").replace("_", " ").split()).lower()
+
+
+def find_column(columns: Sequence[str], feature: Feature) -> str | None:
+    """The column holding a feature: its source column, else its name; exact first, then ignoring case and spaces.
+
+    Never a different name: two columns that both match loosely are refused rather than one picked.
+    """
+    wanted = [feature.source_column, normalise_column(feature.source_column), feature.name]
+    for name in wanted:
+        if name in columns:
+            return name
+    for name in wanted:
+        found = [column for column in columns if _key(column) == _key(name)]
+        if len(found) > 1:
+            raise InvalidDataset(
+                f"columns {', '.join(repr(column) for column in found)} could each be '{feature.source_column}': "
+                "rename all but one"
+            )
+        if found:
+            return found[0]
+    return None
+
+
+def _as_features(features: Sequence[str] | Sequence[Feature]) -> list[Feature]:
+    """Features by name (the built-in ones; any other name is an unbounded number) or as given."""
+    return [
+        feature if isinstance(feature, Feature) else FEATURES.get(feature) or Feature(feature, feature, feature, "")
+        for feature in features
+    ]
+
+
+def _wanted(feature: Feature) -> str:
+    """A missing feature for a message: "'Annual Income (k$)' (or 'annual_income')"."""
+    column = feature.source_column
+    return f"'{column}' (or '{feature.name}')" if column != feature.name else f"'{column}'"
+
+
+def clean_customers(
+    frame: pd.DataFrame, *, features: Sequence[str] | Sequence[Feature], min_rows: int
+) -> CleanedDataset:
+    """Drop unusable rows with a count per reason, or raise when too few remain.
+
+    `features` are names of built-in features, or Feature objects read from their source column (else their
+    name) and checked against their own range. The cleaned frame names each feature by its name.
+    """
+    specs = _as_features(features)
+    found = {spec.name: find_column(list(map(str, frame.columns)), spec) for spec in specs}
+    missing = [spec for spec in specs if found[spec.name] is None]
     if missing:
-        wanted = ", ".join(
-            wanted_columns([spec.name]) if spec.name in FEATURES else f"'{spec.source_column}'" for spec in missing
+        raise InvalidDataset(
+            f"missing required column(s): {', '.join(map(_wanted, missing))}; "
+            f"found: {', '.join(map(str, frame.columns))}"
         )
-        raise InvalidDataset(f"missing required column(s): {wanted}; found: {', '.join(map(str, frame.columns))}")
     n_input = len(frame)
     if n_input == 0:
         raise InvalidDataset("the file has a header but no data rows")
@@ -77,18 +159,19 @@ def clean_customers(frame: pd.DataFrame, *, features: "list[str] | list[Feature]
             keep[newly] = False
 
     numeric: dict[str, pd.Series] = {}
-    for name in features:
-        raw = frame[name].astype(str).str.strip()
+    out_of_range: dict[str, np.ndarray] = {}
+    for spec in specs:
+        name = spec.name
+        raw = frame[found[name]].astype(str).str.strip()
         values = pd.to_numeric(raw, errors="coerce")
-        empty = raw.eq("") | raw.str.lower().isin({"na", "n/a", "null", "none"})
-        nan_text = raw.str.lower().isin({"nan", "-nan", "+nan"})
+        empty = raw.eq("") | raw.str.lower().isin(_MISSING)
+        nan_text = raw.str.lower().isin(_NAN)
         drop(f"missing {name}", empty.to_numpy())
         drop(f"non-numeric {name}", (values.isna() & ~empty & ~nan_text).to_numpy())
         drop(f"NaN or infinite {name}", (nan_text | np.isinf(values.fillna(0))).to_numpy())
-        feature = specs[features.index(name)]
-        too_low = values < feature.minimum
-        too_high = values > feature.maximum
-        drop(f"{name} out of range ({feature.range_text()})", (too_low | too_high).to_numpy())
+        outside = ((values < spec.minimum) | (values > spec.maximum)).to_numpy()
+        out_of_range[name] = values.to_numpy(dtype=np.float64)[outside]
+        drop(f"{name} out of range ({spec.range_text()})", outside)
         numeric[name] = values
 
     if "customer_id" in frame.columns:
@@ -102,21 +185,35 @@ def clean_customers(frame: pd.DataFrame, *, features: "list[str] | list[Feature]
         customer_ids = pd.Series(np.arange(1, n_input + 1).astype(str))
 
     columns: dict[str, pd.Series] = {"customer_id": customer_ids}
-    for name in dict.fromkeys([*COLUMNS, *features]):
+    for name in COLUMNS:
         if name in numeric:
             columns[name] = numeric[name]
         elif name in frame.columns and name != "customer_id":
             columns[name] = frame[name]
+    columns.update((name, values) for name, values in numeric.items() if name not in columns)
     clean = pd.DataFrame(columns)[keep].reset_index(drop=True)
-    for name in features:
-        clean[name] = clean[name].astype(float)
+    for spec in specs:
+        clean[spec.name] = clean[spec.name].astype(float)
 
     if len(clean) < min_rows:
         reasons = "; ".join(f"{count} {reason}" for reason, count in dropped.items()) or "none dropped"
+        hint = _scale_hint(specs, out_of_range, n_input) if clean.empty else None
         raise InvalidDataset(
             f"only {len(clean)} usable row(s) of {n_input}, at least {min_rows} are needed (dropped: {reasons})"
+            + (f": {hint}" if hint else "")
         )
     return CleanedDataset(frame=clean, n_input_rows=n_input, dropped=dropped)
+
+
+def _scale_hint(specs: list[Feature], out_of_range: dict[str, np.ndarray], n_input: int) -> str | None:
+    """When most rows fall outside a feature's range by a unit's factor: what to do, as a sentence."""
+    for spec in specs:
+        values = out_of_range[spec.name]
+        if len(values) * 2 > n_input:
+            hint = scale_hint(spec, values)
+            if hint is not None:
+                return hint.message
+    return None
 
 
 def write_processed(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -1,7 +1,23 @@
-"""The first check of any CSV file: is it text at all (not empty, not binary, UTF-8)?"""
+"""The first look at any CSV file: is it text at all, and how is it written (delimiter, BOM, line ends, decimals)?
+
+Training, scoring and the column profile all read files through these rules, so one file is read one way.
+"""
+
+import re
+from dataclasses import dataclass
 
 # Bytes a caller reads from the start of a file to check it and find its header line.
 HEAD_BYTES = 64 * 1024
+BOM = b"\xef\xbb\xbf"
+# The delimiters a customer file may use: spreadsheets in locales with a decimal comma save with ';'.
+DELIMITERS: tuple[str, ...] = (",", ";")
+LINE_END = re.compile(r"\r\n|\r|\n")
+# A number written with a decimal comma and nothing else ("1,5", "-12,75"): read as a decimal point in ';' files.
+# Thousands separators ("1.234,5") are left alone: they are not a plain number in either convention.
+# The pattern's two groups are the whole and the fractional part, for regex engines' replacements (RE2 in Arrow).
+DECIMAL_COMMA_PATTERN = "^([+-]?[0-9]+),([0-9]+)$"
+DECIMAL_COMMA = re.compile(DECIMAL_COMMA_PATTERN)
+_QUOTED = re.compile(r'"(?:[^"]|"")*"?')
 
 
 class NotCsvText(ValueError):
@@ -10,6 +26,23 @@ class NotCsvText(ValueError):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class HeadStyle:
+    """How a file is written, from its first bytes: delimiter, header line, its line end, a BOM, and whether the
+    header line ended within the bytes seen."""
+
+    delimiter: str
+    header_line: str
+    line_end: str = "\n"
+    bom: bool = False
+    complete: bool = True
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether numbers such as "1,5" mean 1.5: only where the comma is not the delimiter."""
+        return self.delimiter == ";"
 
 
 def decode_head(head: bytes) -> str:
@@ -25,3 +58,42 @@ def decode_head(head: bytes) -> str:
         if exc.start < len(head) - 4:
             raise NotCsvText("is not UTF-8 text") from None
         return head[: exc.start].decode("utf-8-sig")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """';' when the header line holds more semicolons than commas outside quoted names, else ','."""
+    bare = _QUOTED.sub("", header_line)
+    return ";" if bare.count(";") > bare.count(",") else ","
+
+
+def sniff_head(head: bytes, delimiter: str | None = None) -> HeadStyle:
+    """How the file starting with `head` is written (`delimiter`: given, else sniffed); NotCsvText when not text."""
+    text = decode_head(head)
+    end = LINE_END.search(text)
+    header_line = text[: end.start()] if end else text
+    return HeadStyle(
+        delimiter=delimiter or sniff_delimiter(header_line),
+        header_line=header_line,
+        line_end=end.group() if end else "\n",
+        bom=head.startswith(BOM),
+        complete=end is not None or len(head) < HEAD_BYTES,
+    )
+
+
+def decimal_point(value: str) -> str:
+    """A value with its decimal comma read as a point ("1,5" -> "1.5"); anything else as it is."""
+    return value.replace(",", ".") if DECIMAL_COMMA.match(value.strip()) else value
+
+
+def whole_lines(data: bytes) -> bytes:
+    """The bytes up to the last line end that is outside a quoted value: a cut file's head that still parses."""
+    quotes = data.count(b'"')
+    end = len(data)
+    while True:
+        cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+        if cut < 0:
+            return b""
+        quotes -= data.count(b'"', cut, end)
+        if quotes % 2 == 0:  # an even number of quotes before it: the line end is not inside a value
+            return data[: cut + 1]
+        end = cut

@@ -214,8 +214,9 @@ def test_the_choose_again_note_is_only_shown_after_a_problem(client, default_dat
 DOLLARS = "Annual Income (k$),Spending Score (1-100)\n" + "".join(
     f"{20_000 + 1_000 * n},{1 + n % 99}\n" for n in range(300)
 )
-DECIMAL_COMMAS = "Annual Income (k$);Spending Score (1-100)\n" + "".join(
-    f"{20 + n % 100},5;{1 + n % 99},5\n" for n in range(300)
+# In a ';' file decimal commas are read; in a ',' file (quoted) they are not.
+DECIMAL_COMMAS = "Annual Income (k$),Spending Score (1-100)\n" + "".join(
+    f'"{20 + n % 100},5","{1 + n % 99},5"\n' for n in range(300)
 )
 
 

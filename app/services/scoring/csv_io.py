@@ -23,6 +23,7 @@ from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, 
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_table
+from app.utils.csv_head import sniff_delimiter
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
@@ -138,7 +139,7 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
     end = _LINE_END.search(text)
     first = text[: end.start()] if end else text
     if delimiter is None:
-        delimiter = ";" if first.count(";") > first.count(",") else ","
+        delimiter = sniff_delimiter(first)
     names = next(csv.reader([first], delimiter=delimiter), [])
     whole = end is not None or len(head) < HEAD_BYTES
     check_width(len(names), at_least=not whole)  # before any work per column

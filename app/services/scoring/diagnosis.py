@@ -1,14 +1,20 @@
-"""Why no customer in a file could be scored: the likely cause, from the summary and a few of the file's raw values."""
+"""Why no customer in a file could be scored: the likely cause, from the summary and a few of the file's raw values.
+
+Features are the model's (Feature objects, passed in); without them, the built-in ones, with their own sentences.
+"""
 
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.models.features import FEATURES
+from app.models.features import FEATURES, Feature
+from app.models.units import scale_hint
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED
+from app.utils.csv_head import decimal_point
 
 # Enough lines to see how the file writes its numbers, read from a bounded head so a huge line costs nothing.
 SAMPLE_LINES = 20
@@ -42,8 +48,16 @@ class Diagnosis:
     message: str
 
 
-def raw_sample(path: Path, *, delimiter: str, columns: dict[str, str | None]) -> RawSample:
+def _specs(features: Sequence[Feature] | None) -> dict[str, Feature]:
+    """Features by name: those given, else the built-in ones."""
+    return {feature.name: feature for feature in features} if features is not None else dict(FEATURES)
+
+
+def raw_sample(
+    path: Path, *, delimiter: str, columns: dict[str, str | None], features: Sequence[Feature] | None = None
+) -> RawSample:
     """The first few data lines of a CSV file and the raw text of its feature columns (`columns`: feature → name)."""
+    specs = _specs(features)
     with path.open("rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     text = head.decode("utf-8-sig", errors="replace")
@@ -59,7 +73,7 @@ def raw_sample(path: Path, *, delimiter: str, columns: dict[str, str | None]) ->
     header = [name.strip().lstrip("\ufeff").strip() for name in rows[0]]
     values: dict[str, list[str]] = {}
     for feature, name in columns.items():
-        if feature in FEATURES and name in header:
+        if feature in specs and name in header:
             index = header.index(name)
             values[feature] = [row[index].strip() for row in rows[1:] if len(row) == len(header)]
     return RawSample(header_fields=len(header), lines=lines[1 : SAMPLE_LINES + 1], values=values)
@@ -77,7 +91,10 @@ def _example(values: list[str], pattern: re.Pattern[str] | None = None) -> str:
     return f"'{value[:QUOTED_CHARS]}'"
 
 
-def _numbers(values: list[str]) -> list[float]:
+def _numbers(values: list[str], *, decimal_comma: bool = False) -> list[float]:
+    """The plain numbers among the values (with `decimal_comma`, "1,5" as 1.5, as a ';' file is read)."""
+    if decimal_comma:
+        values = [decimal_point(value) for value in values]
     return [float(value) for value in values if _PLAIN.match(value)]
 
 
@@ -120,8 +137,8 @@ def _wrong_fields(summary: ScoreSummary, sample: RawSample) -> Diagnosis:
     )
 
 
-def _not_numbers(feature: str, summary: ScoreSummary, values: list[str]) -> Diagnosis:
-    noun = FEATURES[feature].plural
+def _not_numbers(spec: Feature, summary: ScoreSummary, values: list[str]) -> Diagnosis:
+    noun = spec.plural or f"{spec.label.lower()} values"
     if _most(values, _CURRENCY):
         return Diagnosis(
             "currency",
@@ -134,12 +151,12 @@ def _not_numbers(feature: str, summary: ScoreSummary, values: list[str]) -> Diag
             f"the {noun} have thousands separators (such as {_example(values, _THOUSANDS)}); this model expects "
             "plain numbers, and incomes in k$ (thousands of dollars): write 45,000 dollars as 45",
         )
-    if _most(values, _DECIMAL_COMMA):
-        delimiter = "keep ';' as the delimiter and " if summary.delimiter == ";" else ""
+    if _most(values, _DECIMAL_COMMA):  # a ';' file reads them: only a ',' file gets here
         return Diagnosis(
             "decimal_commas",
             f"the {noun} use decimal commas (such as {_example(values, _DECIMAL_COMMA)}); this model reads "
-            f"decimal points: {delimiter}save the file with '.' as the decimal mark (45.5, not 45,5)",
+            "decimal points in a comma-separated file: save the file with '.' as the decimal mark (45.5, not 45,5), "
+            "or with ';' as the delimiter",
         )
     if _most(values, _PERCENT):
         return Diagnosis(
@@ -151,33 +168,51 @@ def _not_numbers(feature: str, summary: ScoreSummary, values: list[str]) -> Diag
     return Diagnosis("not_numbers", f"no value in the {noun} column is a plain number{found}")
 
 
-def _out_of_range(feature: str, values: list[str]) -> Diagnosis:
-    spec = FEATURES[feature]
-    numbers = _numbers(values)
+def _out_of_range(
+    spec: Feature, summary: ScoreSummary, values: list[str], reference: tuple[float, float] | None
+) -> Diagnosis:
+    feature = spec.name
+    numbers = _numbers(values, decimal_comma=summary.delimiter == ";")
     above = [number for number in numbers if number > spec.maximum]
-    if feature == "annual_income" and len(above) * 2 > len(numbers):
+    builtin = FEATURES.get(feature) == spec  # the default model's features keep their own sentences
+    if builtin and feature == "annual_income" and len(above) * 2 > len(numbers):
         example = f"{above[0]:.10g}"
         return Diagnosis(
             "dollars",
             f"values look like dollars (such as {example}); this model expects k$, thousands of dollars: "
             f"divide the incomes by 1,000 ({example} becomes {above[0] / 1000:.10g})",
         )
-    if feature == "spending_score" and numbers and max(numbers) <= 1 and min(numbers) >= 0:
+    if builtin and feature == "spending_score" and numbers and max(numbers) <= 1 and min(numbers) >= 0:
         return Diagnosis(
             "fractions",
             f"spending scores look like fractions (such as {numbers[0]:g}); this model expects scores from 1 to "
             f"100: multiply them by 100 ({numbers[0]:g} becomes {numbers[0] * 100:g})",
         )
+    hint = None if builtin else scale_hint(spec, numbers, reference=reference)
+    if hint is not None:
+        return Diagnosis(hint.cause, hint.message)
     unit = f" {spec.short_unit}" if spec.short_unit else ""
+    plural = spec.plural or f"{spec.label.lower()} values"
     return Diagnosis(
         "out_of_range",
-        f"every one of the {spec.plural} is outside the accepted range ({spec.range_text()}{unit}): check that "
+        f"every one of the {plural} is outside the accepted range ({spec.range_text()}{unit}): check that "
         "the right column is used, and its unit",
     )
 
 
-def diagnose(summary: ScoreSummary, sample: RawSample) -> Diagnosis | None:
-    """Why no row of a file was scored, or None when some were (or when there were no rows to score)."""
+def diagnose(
+    summary: ScoreSummary,
+    sample: RawSample,
+    *,
+    features: Sequence[Feature] | None = None,
+    training_ranges: dict[str, tuple[float, float]] | None = None,
+) -> Diagnosis | None:
+    """Why no row of a file was scored, or None when some were (or when there were no rows to score).
+
+    `features`: the model's (default: the built-in ones); `training_ranges` (feature -> min, max of its training
+    data), when known, tell values 1,000 times off from values merely out of range.
+    """
+    specs = _specs(features)
     if summary.rows == 0 or summary.scored > 0 or not summary.errors:
         return None
     reason, count = max(summary.errors.items(), key=lambda item: item[1])
@@ -187,16 +222,17 @@ def diagnose(summary: ScoreSummary, sample: RawSample) -> Diagnosis | None:
     named = match and (match["missing"] or match["nan"] or match["range"])
     # Back from the file's column to the feature it was read as.
     feature = next((f for f, column in summary.columns.items() if column == named), named)
-    if not match or feature not in FEATURES:
+    if not match or feature not in specs:
         return Diagnosis("other", f'every row has a problem; the most common is "{reason}" ({count:,} rows)')
     values = sample.values.get(feature, [])
     if match["missing"]:
         column = summary.columns.get(feature) or feature
+        noun = (specs[feature].noun or specs[feature].label).lower()
         return Diagnosis(
             "missing",
-            f"the column '{column[: QUOTED_CHARS * 2]}' read as {FEATURES[feature].noun.lower()} is empty in every "
+            f"the column '{column[: QUOTED_CHARS * 2]}' read as {noun} is empty in every "
             "row: check that it is the right column",
         )
     if match["nan"]:
-        return _not_numbers(feature, summary, values)
-    return _out_of_range(feature, values)
+        return _not_numbers(specs[feature], summary, values)
+    return _out_of_range(specs[feature], summary, values, (training_ranges or {}).get(feature))

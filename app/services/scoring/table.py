@@ -39,7 +39,7 @@ def score_table(
     `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
-    X, codes, reasons = validate_rows(model, table, columns)
+    X, codes, reasons = validate_rows(model, table, columns, decimal_comma=summary.delimiter == ";")
     summary.rows += table.num_rows + len(malformed)
     bad = codes != 0
     if options.on_error == "reject" and (bad.any() or malformed):
@@ -76,7 +76,7 @@ def score_table(
     all_good = not bad.any()
     values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
-        ages = numbers(table.column(columns.age))[0]
+        ages = numbers(table.column(columns.age), decimal_comma=summary.delimiter == ";")[0]
         values["age"] = ages if all_good else ages[good]
     genders = None
     if columns.gender is not None:

@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
+from app.utils.csv_head import DECIMAL_COMMA_PATTERN
 from app.utils.numbers import DECIMAL
 from app.utils.text import safe_text
 
@@ -16,8 +17,9 @@ MALFORMED = "wrong number of fields"
 _NUMBER = f"^{DECIMAL}$"
 
 
-def numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Column values as floats (NaN where unusable) and a mask of the empty ones."""
+def numbers(column: pa.ChunkedArray | pa.Array, *, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Column values as floats (NaN where unusable) and a mask of the empty ones; with `decimal_comma` (a ';' file),
+    "1,5" reads as 1.5."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         try:  # the common case: every value is a plain number
             values = pc.cast(column, pa.float64())
@@ -25,6 +27,8 @@ def numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
         trimmed = pc.utf8_trim_whitespace(column)
+        if decimal_comma:
+            trimmed = pc.replace_substring_regex(trimmed, DECIMAL_COMMA_PATTERN, r"\1.\2")
         empty = pc.equal(pc.utf8_length(trimmed), 0)
         # Some text is not a number: keep only what looks like one (the rest becomes NaN, "not a number").
         number = pc.match_substring_regex(trimmed, _NUMBER)
@@ -37,7 +41,7 @@ def numbers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]
 
 
 def validate_rows(
-    model: SegmentationModel, table: pa.Table, columns: Columns
+    model: SegmentationModel, table: pa.Table, columns: Columns, *, decimal_comma: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The feature matrix, each row's first problem as a code (0 when the row is fine), and the codes' texts.
 
@@ -50,7 +54,7 @@ def validate_rows(
     for f, feature in enumerate(model.features):
         column = columns.features[feature]
         name = safe_text(column, NAME_QUOTED_CHARS)
-        values, empty = numbers(table.column(column))
+        values, empty = numbers(table.column(column), decimal_comma=decimal_comma)
         X[:, f] = values
         # The values the API accepts; a model feature the project does not know is only checked for being a number.
         known = FEATURES.get(feature)

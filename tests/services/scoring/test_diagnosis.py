@@ -26,14 +26,15 @@ def rows(template: str, count: int = 30) -> str:
     ("text", "cause", "words"),
     [
         (
-            HEADER.replace(",", ";") + "\n" + rows("{i},5;{s},5"),
-            "decimal_commas",
-            "use decimal commas (such as '20,5'); this model reads decimal points: keep ';' as the delimiter",
-        ),
-        (
             HEADER + "\n" + rows('"{i},5","{s},5"'),
             "decimal_commas",
-            "use decimal commas (such as '20,5')",
+            "use decimal commas (such as '20,5'); this model reads decimal points in a comma-separated file: save "
+            "the file with '.' as the decimal mark (45.5, not 45,5), or with ';' as the delimiter",
+        ),
+        (
+            HEADER.replace(",", ";") + "\n" + rows("{i}000,5;{s}"),
+            "dollars",
+            "values look like dollars (such as 20000.5)",
         ),
         (
             HEADER + "\n" + rows("{i},5,{s}"),
@@ -87,3 +88,12 @@ def test_raw_sample_reads_a_bounded_head(tmp_path):
     sample = raw_sample(path, delimiter=",", columns={"annual_income": "a", "spending_score": "b"})
     assert sample.header_fields == 2
     assert len(sample.lines) == 20 and sample.values["annual_income"] == ["1"] * 20
+
+
+def test_a_semicolon_file_with_decimal_commas_is_scored(model, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(HEADER.replace(",", ";") + "\n" + rows("{i},5;{s},5"), encoding="utf-8")
+    summary = score_file(model, path, options=ScoreOptions(), target=None, spool_rows=0).summary
+    assert summary.delimiter == ";"
+    assert (summary.rows, summary.scored, summary.errors) == (30, 30, {})
+    assert summary.to_dict()["segments"]  # read as numbers, not merely accepted

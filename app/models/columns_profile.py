@@ -1,0 +1,254 @@
+"""What an uploaded file holds, for choosing a segmentation's features: its header, first rows and each column's
+numbers, with a suggested feature name, label, unit and range. Suggestions only: the user confirms every one."""
+
+import csv
+import math
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app.core.errors import InvalidDataset
+from app.models.dataset import read_text_table
+from app.utils.csv_head import DECIMAL_COMMA_PATTERN, whole_lines
+
+# A profile reads at most this much of a file: enough rows to see each column's values, bounded for any upload.
+PROFILE_BYTES = 8 * 1024 * 1024
+# A customer file has a few dozen columns; past this many it is not one.
+MAX_COLUMNS = 1_000
+# A column is numeric when this share of its non-empty values are finite numbers.
+NUMERIC_SHARE = 0.95
+MAX_NAME_CHARS = 40
+
+# Cells people leave for "no value".
+_MISSING = frozenset({"", "na", "n/a", "null", "none", "nan"})
+# A unit written in brackets at the end of a header: "Annual Income (k$)", "Weight [kg]".
+_BRACKETED = re.compile(r"^(?P<rest>.*?)\s*[(\[{](?P<unit>[^()\[\]{}]*)[)\]}]\s*$")
+_RANGE_UNIT = re.compile(r"^\s*(-?[0-9.]+)\s*(?:-|–|to)\s*(-?[0-9.]+)\s*$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD = re.compile(r"[^A-Za-z0-9]+")
+# Last words of a snake_case header that are its unit: "income_usd" is an income in $.
+_UNIT_WORDS = {
+    "usd": "$",
+    "dollars": "$",
+    "eur": "€",
+    "euros": "€",
+    "gbp": "£",
+    "pct": "%",
+    "percent": "%",
+    "kusd": "k$",
+    "keur": "k€",
+    "days": "days",
+    "weeks": "weeks",
+    "months": "months",
+    "years": "years",
+    "kg": "kg",
+    "km": "km",
+}
+_PERIODS = frozenset({"day", "week", "month", "quarter", "year", "visit", "order", "customer", "hour"})
+_COUNT_WORDS = frozenset({"count", "cnt", "num", "number", "qty"})
+_COUNT_PREFIXES = (("number", "of"), ("no", "of"), ("num",), ("n",))
+
+
+def _words(header: str) -> list[str]:
+    """The words of a header in any case style: "AnnualIncome", "annual_income" and "Annual income" alike."""
+    return [word for word in _WORD.split(_CAMEL.sub(" ", header)) if word]
+
+
+def suggest_feature(header: str) -> dict[str, str]:
+    """A feature name, label and unit for a column header, as a suggestion for the user to confirm.
+
+    Rules, in order:
+    - a unit in brackets at the end is the unit, and leaves the label: "Annual Income (k$)" -> annual_income,
+      "Annual Income", "k$"; a range in brackets is a scale: "Spending Score (1-100)" -> unit "1 to 100";
+    - a rate's period becomes the unit: "visits_per_month" -> visits, "per month" ("Visits / month" alike);
+    - a count's word is dropped when other words remain: "order_count", "num_orders", "number of visits";
+    - a last word that is a unit becomes it: "income_usd" -> income, "$"; "tenure_years" -> tenure, "years";
+    - the name is the remaining words in snake_case (camelCase split), at most 40 characters, starting with a
+      letter ("2024 spend" -> f_2024_spend); the label is the header as written when it has spaces, else the words
+      capitalised.
+    """
+    text = header.strip().lstrip("\ufeff").strip()
+    unit = ""
+    bracketed = _BRACKETED.match(text)
+    if bracketed and bracketed["rest"].strip():
+        text, unit = bracketed["rest"].strip(), bracketed["unit"].strip()
+        scale = _RANGE_UNIT.match(unit)
+        if scale:
+            unit = f"{scale[1]} to {scale[2]}"
+    text, rate = _split_rate(text)
+    unit = unit or rate
+    words = _words(text)
+    lower = [word.lower() for word in words]
+    if len(lower) > 1 and lower[-1] in _UNIT_WORDS and not unit:
+        unit = _UNIT_WORDS[lower[-1]]
+        words, lower = words[:-1], lower[:-1]
+    if len(lower) > 1 and lower[-1] in _COUNT_WORDS:
+        words, lower = words[:-1], lower[:-1]
+    for prefix in _COUNT_PREFIXES:
+        if len(lower) > len(prefix) and tuple(lower[: len(prefix)]) == prefix:
+            words, lower = words[len(prefix) :], lower[len(prefix) :]
+            break
+    name = "_".join(lower) or "feature"
+    if not name[0].isalpha():
+        name = f"f_{name}"
+    name = name[:MAX_NAME_CHARS].rstrip("_")
+    spaced = " " in text.strip() and any(char.isupper() for char in text)
+    if spaced and lower == [word.lower() for word in _words(text)]:
+        label = text.strip()
+    else:
+        joined = " ".join(words)
+        label = joined[:1].upper() + joined[1:]
+    return {"name": name, "label": label or name, "unit": unit}
+
+
+def _split_rate(text: str) -> tuple[str, str]:
+    """A header without its rate ("visits_per_month" -> "visits") and the rate as a unit ("per month")."""
+    words = _words(text)
+    lower = [word.lower() for word in words]
+    if len(lower) > 2 and lower[-2] == "per":
+        return " ".join(words[:-2]), f"per {lower[-1]}"
+    slash = re.match(r"^(?P<rest>.+?)\s*/\s*(?P<period>[A-Za-z]+)\s*$", text)
+    if slash and slash["period"].lower() in _PERIODS:
+        return slash["rest"], f"per {slash['period'].lower()}"
+    return text, ""
+
+
+def suggest_features(headers: list[str]) -> list[dict[str, str]]:
+    """`suggest_feature` for every header, with names made unique in order (income, income_2, ...)."""
+    used: set[str] = set()
+    suggestions = []
+    for header in headers:
+        suggestion = suggest_feature(header)
+        name, number = suggestion["name"], 1
+        while name in used:
+            number += 1
+            suffix = f"_{number}"
+            name = suggestion["name"][: MAX_NAME_CHARS - len(suffix)] + suffix
+        used.add(name)
+        suggestions.append({**suggestion, "name": name})
+    return suggestions
+
+
+def nice_range(low: float, high: float) -> tuple[float, float]:
+    """A range covering [low, high], its ends rounded outward at the span's second significant digit (15..137 ->
+    10..140; one value v: v ± its magnitude); values that are never negative keep a lower end of at least 0."""
+    if high == low:  # one value: a range of one step either side of it
+        step = 10.0 ** math.floor(math.log10(abs(high))) if high else 1.0
+        rounded_low, rounded_high = low - step, high + step
+    else:
+        step = 10.0 ** (math.floor(math.log10(high - low)) - 1)
+        rounded_low, rounded_high = math.floor(low / step) * step, math.ceil(high / step) * step
+    if low >= 0:
+        rounded_low = max(rounded_low, 0.0)
+    return float(f"{rounded_low:.12g}"), float(f"{rounded_high:.12g}")
+
+
+def _read_head(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, bool]:
+    """The first `max_bytes` of a file cut at its last whole record, and whether anything was left out."""
+    if isinstance(source, bytes):
+        data = source[: max_bytes + 1]
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidDataset(f"data file not found: {path}")
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    if len(data) <= max_bytes:
+        return data, False
+    cut = whole_lines(data[:max_bytes])
+    if not cut:
+        raise InvalidDataset(f"the file's first line is longer than {_size(max_bytes)}")
+    return cut, True
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):g} MiB" if count >= 1024 * 1024 else f"{count:,} bytes"
+
+
+def _looks_like_id(name: str, values: np.ndarray, complete: bool) -> bool:
+    """Distinct whole numbers in order (1, 2, 3...), or distinct whole numbers in a column named like an id."""
+    if not complete or len(values) < 2 or not np.all(values == np.round(values)):
+        return False
+    if len(np.unique(values)) != len(values):
+        return False
+    steps = np.diff(values)
+    return bool(np.all(steps > 0) or np.all(steps < 0) or name == "id" or name.endswith("_id"))
+
+
+def _column_profile(header: str, suggestion: dict[str, str], raw: pd.Series, decimal_comma: bool) -> dict[str, Any]:
+    """One column: numeric or not, its numbers' spread, missing cells, and what to call it."""
+    text = raw.str.strip()
+    if decimal_comma:
+        text = text.str.replace(DECIMAL_COMMA_PATTERN, r"\1.\2", regex=True)
+    missing = text.str.lower().isin(_MISSING).to_numpy()
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
+    finite = np.isfinite(numbers)
+    given = int((~missing).sum())
+    share = float(finite.sum() / given) if given else 0.0
+    numeric = given > 0 and share >= NUMERIC_SHARE
+    values = numbers[finite]
+    profile: dict[str, Any] = {
+        "column": header,
+        **suggestion,
+        "numeric": numeric,
+        "numeric_share": round(share, 4),
+        "missing": int(missing.sum()),
+        "min": None,
+        "max": None,
+        "mean": None,
+        "range": None,
+        "id_like": False,
+    }
+    if numeric:
+        low, high = float(values.min()), float(values.max())
+        suggested_low, suggested_high = nice_range(low, high)
+        profile.update(
+            min=low,
+            max=high,
+            mean=float(f"{values.mean():.6g}"),
+            range={"min": suggested_low, "max": suggested_high},
+            id_like=_looks_like_id(suggestion["name"], values, complete=len(values) == len(numbers)),
+        )
+    return profile
+
+
+def profile_file(
+    source: str | Path | bytes, *, max_preview_rows: int = 10, max_bytes: int = PROFILE_BYTES, name: str = "the file"
+) -> dict[str, Any]:
+    """The header, first rows and per-column profile of a CSV file (a path or its bytes), from its first
+    `max_bytes` at most (`sampled` says whether the file went on); InvalidDataset for a file that is not a table."""
+    data, sampled = _read_head(source, max_bytes)
+    # Rows are shown as written; numbers are read with the file's decimal mark.
+    frame, style = read_text_table(data, name=name, decimal_commas=False)
+    header = list(map(str, frame.columns))
+    if len(header) > MAX_COLUMNS:
+        raise InvalidDataset(f"{name} has {len(header):,} columns; a customer file may have at most {MAX_COLUMNS:,}")
+    if not header or all(not column for column in header):
+        raise InvalidDataset(f"{name} has no header row; the first line must name the columns")
+    written = [column.strip() for column in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    duplicated = sorted(column for column, count in Counter(written).items() if count > 1)
+    if duplicated:  # read, they would be renamed ("a", "a.1"): a silent guess at which is which
+        raise InvalidDataset(f"{name} has duplicated column names: {', '.join(duplicated)}")
+    if frame.empty and sampled:
+        raise InvalidDataset(f"{name}'s first row is longer than {_size(max_bytes)}")
+    if frame.empty:
+        raise InvalidDataset(f"{name} has a header but no data rows")
+    suggestions = suggest_features(header)
+    return {
+        "delimiter": style.delimiter,
+        "decimal_comma": style.decimal_comma,
+        "bom": style.bom,
+        "line_end": style.line_end,
+        "header": header,
+        "rows": frame.head(max_preview_rows).to_numpy().tolist(),
+        "rows_read": len(frame),
+        "sampled": sampled,
+        "columns": [
+            _column_profile(column, suggestion, frame[column], style.decimal_comma)
+            for column, suggestion in zip(header, suggestions, strict=True)
+        ],
+    }

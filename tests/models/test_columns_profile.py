@@ -1,0 +1,147 @@
+"""The column profile behind creating a segmentation: header, first rows, numbers per column, suggested features."""
+
+import pytest
+
+from app.core.errors import InvalidDataset
+from app.models.columns_profile import nice_range, profile_file, suggest_feature, suggest_features
+from app.models.features import FEATURE_NAME
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "label", "unit"),
+    [
+        ("Annual Income (k$)", "annual_income", "Annual Income", "k$"),
+        ("Income", "income", "Income", ""),
+        ("visits_per_month", "visits", "Visits", "per month"),
+        ("Visits / month", "visits", "Visits", "per month"),
+        ("Spending Score (1-100)", "spending_score", "Spending Score", "1 to 100"),
+        ("Weight [kg]", "weight", "Weight", "kg"),
+        ("income_usd", "income", "Income", "$"),
+        ("tenure_years", "tenure", "Tenure", "years"),
+        ("order_count", "order", "Order", ""),
+        ("num_orders", "orders", "Orders", ""),
+        ("number of visits", "visits", "Visits", ""),
+        ("CustomerID", "customer_id", "Customer ID", ""),
+        ("AnnualIncome", "annual_income", "Annual Income", ""),
+        ("2024 spend", "f_2024_spend", "2024 spend", ""),
+        ("\ufeff  count ", "count", "Count", ""),
+    ],
+)
+def test_suggest_feature_reads_names_labels_and_units(header, name, label, unit):
+    assert suggest_feature(header) == {"name": name, "label": label, "unit": unit}
+    assert FEATURE_NAME.match(name)
+
+
+def test_suggested_names_are_valid_feature_names_for_any_header():
+    for header in ["", "???", "é", "x" * 300, "1", "Spend (€) (net)"]:
+        assert FEATURE_NAME.match(suggest_feature(header)["name"]), header
+
+
+def test_suggested_names_are_unique_within_a_file():
+    names = [item["name"] for item in suggest_features(["Income", "income", "Income ($)", "income_2", "x" * 60])]
+    assert names == ["income", "income_2", "income_3", "income_2_2", "x" * 40]
+    long = [item["name"] for item in suggest_features(["y" * 60, "y" * 70])]
+    assert long == ["y" * 40, "y" * 38 + "_2"] and all(FEATURE_NAME.match(name) for name in long)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (15, 137, (10, 140)),
+        (1, 100, (1, 100)),
+        (0.12, 0.87, (0.12, 0.87)),
+        (20000.5, 45000.25, (20000, 46000)),
+        (-3.2, 7.9, (-4, 8)),
+        (5, 5, (4, 6)),
+        (0, 0, (0, 1)),
+        (3, 3.04, (3, 3.04)),
+    ],
+)
+def test_nice_range_covers_the_data_rounded_outward(low, high, expected):
+    rounded = nice_range(low, high)
+    assert rounded == pytest.approx(expected)
+    assert rounded[0] <= low and rounded[1] >= high
+
+
+MESSY = (
+    "\ufeffCustomerID;Gender;Income;Visits per month;Note\r\n"
+    '1;Female;"45000,5";3;"two\r\nlines"\r\n'
+    "2;Male;52000;4;x\r\n"
+    "3;Female;;2,5;y\r\n"
+    "4;Male;61000;n/a;z\r\n"
+)
+
+
+def test_profile_reads_a_messy_semicolon_file():
+    profile = profile_file(MESSY.encode())
+    assert (profile["delimiter"], profile["decimal_comma"], profile["bom"], profile["line_end"]) == (
+        ";",
+        True,
+        True,
+        "\r\n",
+    )
+    assert profile["header"] == ["CustomerID", "Gender", "Income", "Visits per month", "Note"]
+    # Rows as written: the decimal comma and the quoted line break stay as the file has them.
+    assert profile["rows"][0] == ["1", "Female", "45000,5", "3", "two\r\nlines"]
+    assert profile["rows_read"] == 4 and not profile["sampled"]
+    columns = {column["column"]: column for column in profile["columns"]}
+    income = columns["Income"]
+    assert income["numeric"] and income["missing"] == 1
+    assert (income["min"], income["max"]) == (45000.5, 61000.0)
+    assert income["mean"] == pytest.approx((45000.5 + 52000 + 61000) / 3, rel=1e-5)
+    assert income["range"] == {"min": 45000.0, "max": 61000.0}
+    visits = columns["Visits per month"]
+    assert (visits["name"], visits["label"], visits["unit"]) == ("visits", "Visits", "per month")
+    assert visits["numeric"] and visits["min"] == 2.5 and visits["missing"] == 1
+    assert columns["CustomerID"]["id_like"] and not income["id_like"]
+    assert not columns["Gender"]["numeric"] and columns["Gender"]["min"] is None
+    assert not columns["Note"]["numeric"]
+
+
+def test_profile_tells_ids_from_measures(tmp_path):
+    rows = "".join(f"{i},{100 - i},{(i * 7) % 11},{1000 + i * 3}\n" for i in range(1, 21))
+    path = tmp_path / "c.csv"
+    path.write_text("row,countdown,visits,member_id\n" + rows)
+    columns = {column["column"]: column for column in profile_file(path)["columns"]}
+    assert columns["row"]["id_like"] and columns["countdown"]["id_like"] and columns["member_id"]["id_like"]
+    assert not columns["visits"]["id_like"]
+
+
+def test_profile_counts_a_column_with_a_few_words_as_not_numeric():
+    text = "a,b\n" + "".join(f"{i},{'x' if i % 10 == 0 else i}\n" for i in range(40))
+    columns = profile_file(text.encode())["columns"]
+    assert columns[0]["numeric"] and not columns[1]["numeric"]
+    assert columns[1]["numeric_share"] == pytest.approx(36 / 40)
+
+
+def test_profile_reads_a_bounded_head_of_a_large_file(tmp_path):
+    path = tmp_path / "big.csv"
+    line = '{i},"a\nb",{v}\n'
+    path.write_text("id,note,value\n" + "".join(line.format(i=i, v=i % 50) for i in range(200_000)))
+    profile = profile_file(path, max_bytes=64 * 1024, max_preview_rows=3)
+    assert profile["sampled"]
+    assert 0 < profile["rows_read"] < 200_000
+    assert len(profile["rows"]) == 3 and profile["rows"][0] == ["0", "a\nb", "0"]
+    assert profile["columns"][2]["max"] == 49.0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a CSV text file"),
+        (b"a,b\n", "header but no data rows"),
+        (b"a,b,a\n1,2,3\n", "duplicated column names: a"),
+        (b"a,b\n1,2\n3,4,5\n", "not a valid CSV"),
+        (b"a,b\n1," + b"9" * 100 + b"\n", "first row is longer than 64 bytes"),
+        (b"a" * 100 + b",b\n1,2\n", "first line is longer than 64 bytes"),
+    ],
+)
+def test_profile_refuses_malformed_files(content, message):
+    with pytest.raises(InvalidDataset, match=message):
+        profile_file(content, max_bytes=64)
+
+
+def test_profile_refuses_a_missing_file(tmp_path):
+    with pytest.raises(InvalidDataset, match="not found"):
+        profile_file(tmp_path / "nope.csv")
