@@ -184,3 +184,17 @@ def test_a_segmentation_another_process_deletes_disappears_at_the_next_poll(api:
         assert time.monotonic() < deadline, "the deleted segmentation is still served"
         time.sleep(0.1)
     assert [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]] == ["default"]
+
+
+def test_docs_show_each_segmentations_features_as_an_example(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    schema = api.get("/openapi.json").json()
+    examples = schema["paths"]["/api/v1/segmentations/{segmentation}/predict"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    assert examples["default"]["value"]["features"].keys() == {"annual_income", "spending_score"}
+    assert examples["loyalty"]["value"]["features"].keys() == {"income", "visits", "tenure"}
+    assert examples["loyalty"]["summary"] == "loyalty: income, visits, tenure"
+    for example in examples.values():  # every example is a valid request
+        assert api.post("/api/v1/segmentations/default/predict", json=examples["default"]["value"]).status_code == 200
+        assert set(example["value"]) == {"features"}
