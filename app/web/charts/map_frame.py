@@ -1,6 +1,5 @@
 """What every segment map shares: the plot frame, axis ticks and labels, customer dots, centroids and the legend."""
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,8 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
         if max(abs(t) for t in ticks) >= 10_000 and all(t % 1000 == 0 for t in ticks):
             return [f"{t / 1000:,.0f}k".replace("-", "−") for t in ticks]
         return [f"{t:,.0f}".replace("-", "−") for t in ticks]
-    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 1
+    # As many decimals as the step needs: 0.5 steps print one, 0.25 steps two.
+    decimals = next((d for d in range(1, 6) if abs(round(step, d) - step) < 1e-9), 6)
     return [f"{t:.{decimals}f}".replace("-", "−") for t in ticks]
 
 

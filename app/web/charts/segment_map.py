@@ -125,6 +125,7 @@ def map_position(chart: dict[str, Any], x_value: float, y_value: float) -> dict[
     customer's real place when that lies outside the chart; None when the customer is on the chart.
     """
     domain, plot = chart["domain"], chart["plot"]
+    x_value, y_value = float(x_value), float(y_value)
     clamped_x = min(max(x_value, domain["x_min"]), domain["x_max"])
     clamped_y = min(max(y_value, domain["y_min"]), domain["y_max"])
     x = LinearScale(domain["x_min"], domain["x_max"], plot["left"], plot["right"])

@@ -57,7 +57,7 @@ class FormField:
         """What the slider covers and what the box takes."""
         feature = self.feature
         takes = "any number" if feature.range_text() == "any finite number" else f"any value {feature.range_text()}"
-        ends = f"{number_text(self.slider_min, self.step)}–{number_text(self.slider_max, self.step)}"
+        ends = f"{_grouped(self.slider_min, self.step)}–{_grouped(self.slider_max, self.step)}"
         return f"The slider covers {ends}; type {takes} in the box."
 
 
@@ -87,6 +87,11 @@ def number_text(value: float, step: float = 1) -> str:
     if decimals == 0:
         return str(round(value))
     return f"{value:.{decimals}f}"
+
+
+def _grouped(value: float, step: float) -> str:
+    """A number for sentences: grouped thousands ("184,000"), as many decimals as the step has."""
+    return f"{value:,.{_decimals(step)}f}"
 
 
 def _nice_step(span: float) -> float:
@@ -144,9 +149,9 @@ def parse_customer(
             errors[field.name] = f"'{text[:20]}' is not a number."
             continue
         numbers[field.name] = float(text)
-    if errors:
-        return None, errors
     if _is_default(fields):
+        if errors:
+            return None, errors
         try:
             return dict(CustomerValidator.validate_python(numbers)), {}
         except ValidationError as exc:
@@ -155,6 +160,8 @@ def parse_customer(
                 errors[name] = _friendly(FEATURES[name], finite=error["type"] != "finite_number")
             return None, errors
     for field in fields:
+        if field.name not in numbers:
+            continue
         value, feature = numbers[field.name], field.feature
         if not math.isfinite(value):
             errors[field.name] = _friendly(feature, finite=False)
