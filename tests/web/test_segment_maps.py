@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from app.models import projection
+from app.models.training import train
 from app.models.versions.store import load_model
 from app.web.charts import map_frame, pair_map, segment_map
+from tests.models.three_features import SPECS, write_customers
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +192,12 @@ def test_score_page_points_take_full_rows_on_any_map(three, model):
 )
 def test_tick_labels_stay_short(ticks, labels):
     assert map_frame.tick_labels(ticks) == labels
+
+
+def test_two_other_features_get_a_pair_map_and_no_plane(tmp_path):
+    two = train(write_customers(tmp_path / "c.csv"), output_dir=tmp_path / "m", specs=SPECS[:2], k=3).model
+    assert "projection" not in two.info
+    chart = segment_map.segment_map(two)
+    # Income is clustered on its log, so the boundaries curve: a grid, with nothing held (there is no other feature).
+    assert chart["kind"] == "pair" and not chart["exact"] and chart["note"] is None
+    assert (chart["x_feature"], chart["y_feature"]) == ("income", "visits")
