@@ -115,3 +115,16 @@ def test_without_javascript_the_form_and_the_picker_work(browser, three_feature_
     page.click('[data-role="plane-link"]')
     expect(page.locator(".map-axes")).to_be_visible()
     context.close()
+
+
+def test_a_refusal_naming_a_feature_is_shown_at_that_feature(page, three_feature_url):
+    message = "visits is 70, outside its range: at most 50"
+    page.route(
+        "**/api/v1/segmentations/default/predict",
+        lambda route: route.fulfill(status=422, json={"type": "invalid_request", "message": message, "details": []}),
+    )
+    page.goto(three_feature_url + "/")
+    page.fill("#visits-number", "70")
+    page.locator("#visits-number").press("Enter")
+    expect(page.locator('[data-error-for="visits"]')).to_have_text(message)
+    expect(page.locator('[data-error-for="income"]')).to_be_hidden()

@@ -217,6 +217,12 @@
         } else {
           var detail = (answer.body.details || [])[0];
           var field = detail && detail.loc ? detail.loc[detail.loc.length - 1] : null;
+          // A segmentation's range errors name the feature first ("tenure is 99, outside its range: ...").
+          fields.forEach(function (name) {
+            if (!field && String(answer.body.message || "").indexOf(name + " ") === 0) {
+              field = name;
+            }
+          });
           showError(fields.indexOf(field) >= 0 ? field : fields[0], answer.body.message);
         }
       })
