@@ -44,8 +44,10 @@ class ScoreSummary:
     # any): what the metrics count once the file has succeeded.
     atypical: int = 0
     out_of_range: dict[str, int] = field(default_factory=dict)
+    # The model's features in order: a map sample row is their values, then the segment position.
+    features: tuple[str, ...] = ("annual_income", "spending_score")
     _sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
-    _sample_points: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    _sample_points: np.ndarray | None = None
     _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def __post_init__(self) -> None:
@@ -104,27 +106,31 @@ class ScoreSummary:
 
     def _add_sample(self, positions: np.ndarray, values: dict[str, np.ndarray]) -> None:
         # A uniform sample of the whole file: every row gets a random key and the smallest keys stay.
-        if "annual_income" not in values or "spending_score" not in values:
+        if not all(name in values for name in self.features):
             return
         keys = self._rng.random(len(positions))
-        points = np.column_stack([values["annual_income"], values["spending_score"], positions])
+        points = np.column_stack([*(values[name] for name in self.features), positions])
         if len(keys) > MAP_SAMPLE_SIZE:
             chosen = np.argpartition(keys, MAP_SAMPLE_SIZE)[:MAP_SAMPLE_SIZE]
             keys, points = keys[chosen], points[chosen]
         self._merge_sample(keys, points)
 
-    def _merge_sample(self, keys: np.ndarray, points: np.ndarray) -> None:
+    def _merge_sample(self, keys: np.ndarray, points: np.ndarray | None) -> None:
+        if points is None:
+            return
         keys = np.concatenate([self._sample_keys, keys])
-        points = np.concatenate([self._sample_points, points])
+        points = points if self._sample_points is None else np.concatenate([self._sample_points, points])
         if len(keys) > MAP_SAMPLE_SIZE:
             chosen = np.argpartition(keys, MAP_SAMPLE_SIZE)[:MAP_SAMPLE_SIZE]
             keys, points = keys[chosen], points[chosen]
         self._sample_keys, self._sample_points = keys, points
 
     @property
-    def sample(self) -> list[tuple[float, float, int]]:
-        """A uniform random sample of scored customers for the map: (income, spending, segment position)."""
-        return [(float(x), float(y), int(p)) for x, y, p in self._sample_points.tolist()]
+    def sample(self) -> list[tuple[float, ...]]:
+        """A uniform random sample of scored customers for the map: the features' values, then the segment position."""
+        if self._sample_points is None:
+            return []
+        return [(*row[:-1], int(row[-1])) for row in self._sample_points.tolist()]
 
     def merge(self, other: "ScoreSummary") -> "ScoreSummary":
         """Add another run's counts (a Dask partition's) to this one."""
@@ -202,4 +208,5 @@ def new_summary(model: SegmentationModel, columns: Columns, options: ScoreOption
         },
         delimiter=delimiter,
         on_error=options.on_error,
+        features=tuple(model.features),
     )
