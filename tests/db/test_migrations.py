@@ -21,8 +21,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
-    assert upgrade_database(database_url) == "0002"
-    assert upgrade_database(database_url) == "0002"
+    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == "0003"
     assert {"prediction_log", "model_activations", "alembic_version"} <= _tables(database_url)
 
 
@@ -36,7 +36,7 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     ]
     results = [(worker.wait(timeout=120), *worker.communicate()) for worker in workers]
     assert [code for code, _, _ in results] == [0, 0, 0], results
-    assert all(out.strip() == "database at revision 0002" for _, out, _ in results)
+    assert all(out.strip() == "database at revision 0003" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
 
 
