@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, normalise_column, wanted_columns
+from app.models.features import COLUMNS, FEATURES, Feature, normalise_column, wanted_columns
 from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
 
 
@@ -51,13 +51,17 @@ def load_customers(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def clean_customers(frame: pd.DataFrame, *, features: list[str], min_rows: int) -> CleanedDataset:
+def clean_customers(frame: pd.DataFrame, *, features: "list[str] | list[Feature]", min_rows: int) -> CleanedDataset:
     """Drop unusable rows with a count per reason, or raise when too few remain."""
-    missing = [name for name in features if name not in frame.columns]
+    specs = [FEATURES[f] if isinstance(f, str) else f for f in features]
+    frame = frame.rename(columns={normalise_column(f.source_column): f.name for f in specs if f.name not in FEATURES})
+    features = [f.name for f in specs]
+    missing = [spec for spec in specs if spec.name not in frame.columns]
     if missing:
-        raise InvalidDataset(
-            f"missing required column(s): {wanted_columns(missing)}; found: {', '.join(map(str, frame.columns))}"
+        wanted = ", ".join(
+            wanted_columns([spec.name]) if spec.name in FEATURES else f"'{spec.source_column}'" for spec in missing
         )
+        raise InvalidDataset(f"missing required column(s): {wanted}; found: {', '.join(map(str, frame.columns))}")
     n_input = len(frame)
     if n_input == 0:
         raise InvalidDataset("the file has a header but no data rows")
@@ -81,7 +85,7 @@ def clean_customers(frame: pd.DataFrame, *, features: list[str], min_rows: int) 
         drop(f"missing {name}", empty.to_numpy())
         drop(f"non-numeric {name}", (values.isna() & ~empty & ~nan_text).to_numpy())
         drop(f"NaN or infinite {name}", (nan_text | np.isinf(values.fillna(0))).to_numpy())
-        feature = FEATURES[name]
+        feature = specs[features.index(name)]
         too_low = values < feature.minimum
         too_high = values > feature.maximum
         drop(f"{name} out of range ({feature.range_text()})", (too_low | too_high).to_numpy())
@@ -98,7 +102,7 @@ def clean_customers(frame: pd.DataFrame, *, features: list[str], min_rows: int) 
         customer_ids = pd.Series(np.arange(1, n_input + 1).astype(str))
 
     columns: dict[str, pd.Series] = {"customer_id": customer_ids}
-    for name in COLUMNS:
+    for name in dict.fromkeys([*COLUMNS, *features]):
         if name in numeric:
             columns[name] = numeric[name]
         elif name in frame.columns and name != "customer_id":

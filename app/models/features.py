@@ -2,8 +2,11 @@
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 # How a feature's values are turned into what the model clusters: as they are, or log(1 + x) for skewed money and
 # count columns (a few big spenders would otherwise stretch every other customer into one segment).
@@ -127,3 +130,23 @@ def features_of(info: dict[str, Any], names: list[str]) -> list[Feature]:
     """A model's features in order: from the spec it was trained with, else the built-in default features."""
     spec = {item["name"]: item for item in info.get("feature_spec") or []}
     return [Feature.from_dict(spec[name]) if name in spec else FEATURES[name] for name in names]
+
+
+def to_model_space(X: np.ndarray, specs: Sequence[Feature]) -> np.ndarray:
+    """Values in the features' own units to what a model clusters: log1p columns transformed, the rest as they are."""
+    logged = [i for i, spec in enumerate(specs) if spec.transform == "log1p"]
+    if not logged:
+        return X
+    X = np.array(X, dtype=np.float64, copy=True)
+    X[..., logged] = np.log1p(X[..., logged])
+    return X
+
+
+def from_model_space(M: np.ndarray, specs: Sequence[Feature]) -> np.ndarray:
+    """What a model clusters back to the features' own units."""
+    logged = [i for i, spec in enumerate(specs) if spec.transform == "log1p"]
+    if not logged:
+        return M
+    M = np.array(M, dtype=np.float64, copy=True)
+    M[..., logged] = np.expm1(M[..., logged])
+    return M

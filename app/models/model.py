@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from app.models.features import Feature, features_of, to_model_space
 from app.utils.geometry import clip_half_plane
 
 if TYPE_CHECKING:  # scikit-learn is only needed to train or unpickle, never to predict
@@ -177,6 +178,10 @@ class SegmentationModel:
         if len({segment.segment_id for segment in self.segments}) != n_clusters:
             raise ValueError("segment ids must be distinct")
         self.segments = sorted(self.segments, key=lambda segment: segment.segment_id)
+        # Each feature's name, label, unit, range and transform, as the version was trained (signed with it).
+        self.feature_specs: list[Feature] = features_of(self.info, self.features)
+        # Columns the model sees as log(1 + x): fitted parameters live in that space, inputs arrive in original units.
+        self._log_columns = [i for i, spec in enumerate(self.feature_specs) if spec.transform == "log1p"]
         order = [segment.kmeans_label for segment in self.segments]
         # Fast-path copies: centroids in segment order, so an argmin index is a segment position.
         self._centroids = np.ascontiguousarray(self.cluster_centers[order])
@@ -261,16 +266,25 @@ class SegmentationModel:
         """Look up a segment by its stable id."""
         return self._by_id.get(segment_id)
 
+    @property
+    def transformed(self) -> bool:
+        """Whether any feature is clustered on a transform of its values (then maps cannot be cut by straight lines)."""
+        return bool(self._log_columns)
+
+    def to_model_space(self, X: np.ndarray) -> np.ndarray:
+        """Original units to what the scaler and centroids were fitted on (X itself when nothing is transformed)."""
+        return to_model_space(X, self.feature_specs)
+
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return each row's segment position and its distances to every centroid (standardized units)."""
-        X = self._checked(X)
+        X = self.to_model_space(self._checked(X))
         # Stored centroid-major so each chunk writes contiguous rows; callers get the (n, k) view.
         distances = np.empty((self.n_clusters, X.shape[0]), dtype=np.float64)
         return self._nearest(X, distances), distances.T
 
     def labels(self, X: np.ndarray) -> np.ndarray:
         """Return each row's segment position only: `predict` without the (n, k) distance table."""
-        return self._nearest(self._checked(X), None)
+        return self._nearest(self.to_model_space(self._checked(X)), None)
 
     def _checked(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -312,6 +326,7 @@ class SegmentationModel:
 
     def predict_one(self, values: Sequence[float]) -> tuple[int, list[float]]:
         """Predict one customer in plain Python, with no array overhead (a single request's hot path)."""
+        values = self._one_in_model_space(values)
         z = [
             (value - mean) / scale for value, mean, scale in zip(values, self._mean_list, self._scale_list, strict=True)
         ]
@@ -325,6 +340,14 @@ class SegmentationModel:
             squared.append(total)
         best = min(range(len(squared)), key=squared.__getitem__)
         return best, [math.sqrt(value) for value in squared]
+
+    def _one_in_model_space(self, values: Sequence[float]) -> Sequence[float]:
+        if not self._log_columns:
+            return values
+        values = list(values)
+        for column in self._log_columns:
+            values[column] = math.log1p(values[column])
+        return values
 
     def score(self, X: np.ndarray) -> Scores:
         """Segment, distances, confidence, runner-up and the atypical and out-of-range flags of every row."""
@@ -349,7 +372,7 @@ class SegmentationModel:
         confidence = 1.0 if math.isnan(confidence) else min(max(confidence, 0.0), 1.0)
         unexplained = 0.0
         for value, mean, scale, centre, direction in zip(
-            values,
+            self._one_in_model_space(values),
             self._mean_list,
             self._scale_list,
             self._centroid_rows[position],
@@ -398,7 +421,8 @@ class SegmentationModel:
         out_of_range = np.empty(X.shape, dtype=bool)
         for f in range(X.shape[1]):
             column = X[:, f]
-            offset = (column - self.mean[f]) / self.scale[f] - self._centroids[:, f].take(positions)
+            seen = np.log1p(column) if f in self._log_columns else column
+            offset = (seen - self.mean[f]) / self.scale[f] - self._centroids[:, f].take(positions)
             along = self._directions[:, f].take(positions) * offset > 0
             offset[along] = 0.0
             unexplained += offset * offset
@@ -425,8 +449,8 @@ class SegmentationModel:
         Nearest-centroid regions are convex cells bounded by straight lines in standardized space, and standardizing
         is affine, so in original units they are still convex polygons: clip the rectangle by one line per rival.
         """
-        if len(self.features) != 2:
-            raise ValueError("decision regions need a model with exactly two features")
+        if len(self.features) != 2 or self.transformed:
+            raise ValueError("decision regions need a model with exactly two untransformed features")
         (x0, x1), (y0, y1) = x_range, y_range
         regions = []
         for i, own in enumerate(self._centroids):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.models.features import FEATURES
+from app.models.features import FEATURES, Feature
 
 if TYPE_CHECKING:
     from app.models.model import Segment
@@ -131,16 +131,16 @@ def level_of(z: float) -> str:
     return "moderate"
 
 
-def _characteristics(levels: dict[str, str], centroid: np.ndarray, features: list[str]) -> tuple[str, ...]:
+def _characteristics(levels: dict[str, str], centroid: np.ndarray, specs: "Sequence[Feature]") -> tuple[str, ...]:
     lines = []
-    for name, value in zip(features, centroid, strict=True):
-        feature = FEATURES[name]
+    for feature, value in zip(specs, centroid, strict=True):
+        name = feature.name
         lines.append(f"{levels[name].capitalize()} {feature.noun.lower()} (centroid {feature.label}: {value:.1f})")
     return tuple(lines)
 
 
-def _descriptive_name(levels: dict[str, str], features: list[str]) -> str:
-    return " · ".join(f"{levels[name].capitalize()} {FEATURES[name].noun}" for name in features)
+def _descriptive_name(levels: dict[str, str], specs: "Sequence[Feature]") -> str:
+    return " · ".join(f"{levels[spec.name].capitalize()} {spec.noun}" for spec in specs)
 
 
 def _match_archetypes(z: np.ndarray, features: list[str], levels: list[dict[str, str]]) -> dict[int, Archetype]:
@@ -188,6 +188,8 @@ def name_segments(
     *,
     reference: "Sequence[Segment] | None" = None,
     used_ids: Iterable[int] = (),
+    specs: "Sequence[Feature] | None" = None,
+    shown: np.ndarray | None = None,
 ) -> list[SegmentName]:
     """Name each centroid (original units) relative to the training data's mean and spread.
 
@@ -195,6 +197,10 @@ def name_segments(
     every id any version ever used (a new cluster gets an id outside them).
     """
     centroids = np.asarray(centroids, dtype=float)
+    specs = list(specs) if specs is not None else [FEATURES[name] for name in features]
+    nouns = {spec.name: spec.noun for spec in specs}
+    # Described in the features' own units (the centroids may be in the model's log space).
+    shown = centroids if shown is None else np.asarray(shown, dtype=float)
     z = (centroids - data_mean) / np.where(data_std > 0, data_std, 1.0)
     levels = [{name: level_of(value) for name, value in zip(features, row, strict=True)} for row in z]
     matched = _match_archetypes(z, features, levels)
@@ -209,12 +215,12 @@ def name_segments(
                 levels[label],
                 archetype.description,
                 archetype.strategy,
-                _characteristics(levels[label], centroids[label], features),
+                _characteristics(levels[label], shown[label], specs),
             )
         )
     # Unmatched clusters get ids in a fixed order of their centroids, so ids do not follow labels.
     unmatched = sorted((label for label in range(len(centroids)) if label not in matched), key=lambda i: tuple(z[i]))
-    kept = _match_reference(unmatched, centroids, features, reference or [])
+    kept = _match_reference(unmatched, shown, features, reference or [])
     taken_ids = {*used_ids, *(segment.segment_id for segment in reference or [])}
     next_id = max([FIRST_DESCRIPTIVE_ID - 1, *taken_ids]) + 1
     taken = {segment.name for segment in named}
@@ -222,13 +228,13 @@ def name_segments(
         if label in kept:
             segment_id, base = kept[label].segment_id, kept[label].name
         else:
-            segment_id, base = next_id, _descriptive_name(levels[label], features)
+            segment_id, base = next_id, _descriptive_name(levels[label], specs)
             next_id += 1
         name, n = base, 2
         while name in taken:
             name, n = f"{base} ({n})", n + 1
         taken.add(name)
-        described = ", ".join(f"{level} {FEATURES[f].noun.lower()}" for f, level in levels[label].items())
+        described = ", ".join(f"{level} {nouns[f].lower()}" for f, level in levels[label].items())
         named.append(
             SegmentName(
                 label,
@@ -237,7 +243,7 @@ def name_segments(
                 levels[label],
                 f"Customers with {described}.",
                 GENERIC_STRATEGY,
-                _characteristics(levels[label], centroids[label], features),
+                _characteristics(levels[label], shown[label], specs),
             )
         )
     return sorted(named, key=lambda segment: segment.segment_id)

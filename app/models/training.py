@@ -27,7 +27,7 @@ from app.models.clustering import (
     select_k,
 )
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
-from app.models.features import DEFAULT_FEATURES, FEATURES
+from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, from_model_space, to_model_space
 from app.models.model import MAP_SAMPLE_SIZE, FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.reference import drift_reference
@@ -91,20 +91,25 @@ def _profiles(
     Z: np.ndarray,
     scaler: StandardScaler,
     kmeans: KMeans,
-    features: list[str],
+    specs: list[Feature],
     demographics: dict[str, np.ndarray],
     reference: SegmentationModel | None,
     used_ids: list[int],
 ) -> list[Segment]:
     """Name each cluster and describe its training customers."""
-    centroids = scaler.inverse_transform(kmeans.cluster_centers_)
+    features = [spec.name for spec in specs]
+    # Named where the model sees them (log space for log1p features), described in the features' own units.
+    seen = scaler.inverse_transform(kmeans.cluster_centers_)
+    centroids = from_model_space(seen, specs)
     names = name_segments(
-        centroids,
+        seen,
         features,
-        X.mean(axis=0),
-        X.std(axis=0),
+        scaler.mean_,
+        scaler.scale_,
         reference=reference.segments if reference is not None else None,
         used_ids=used_ids,
+        specs=specs,
+        shown=centroids,
     )
     labels = kmeans.labels_
     distances = np.linalg.norm(Z - kmeans.cluster_centers_[labels], axis=1)
@@ -139,6 +144,7 @@ def fit_model(
     X: np.ndarray,
     features: list[str],
     *,
+    specs: list[Feature] | None = None,
     k: KChoice = DEFAULT_K,
     seed: int = DEFAULT_SEED,
     sweep: bool = True,
@@ -156,9 +162,13 @@ def fit_model(
     `sweep` also fits every k of K_RANGE, for the k chart (k='auto' always sweeps: it chooses from the sweep).
     """
     X = np.asarray(X, dtype=np.float64)
+    specs = list(specs) if specs is not None else [FEATURES[name] for name in features]
+    if [spec.name for spec in specs] != list(features):
+        raise ValueError("specs must describe the features, in order")
     distinct = _distinct_customers(X, k)
-    scaler = StandardScaler().fit(X)
-    Z = scaler.transform(X)
+    seen = to_model_space(X, specs)
+    scaler = StandardScaler().fit(seen)
+    Z = scaler.transform(seen)
 
     def on_step(step: int, total: int, candidate: int) -> None:
         if progress is not None:
@@ -186,7 +196,8 @@ def fit_model(
         "n_clusters": chosen,
         "k_requested": str(k),
         "features": list(features),
-        "feature_labels": {f: FEATURES[f].label for f in features},
+        "feature_labels": {spec.name: spec.label for spec in specs},
+        "feature_spec": [spec.to_dict() for spec in specs],
         "random_state": seed,
         "n_samples": len(X),
         "metrics": {"inertia": float(kmeans.inertia_), **clustering_metrics(Z, labels, seed)},
@@ -199,7 +210,7 @@ def fit_model(
         "numpy_version": np.__version__,
     }
     used = sorted({*(used_ids or []), *(reference.info.get("segment_ids_used", []) if reference else [])})
-    segments = _profiles(X, Z, scaler, kmeans, features, demographics or {}, reference, used)
+    segments = _profiles(X, Z, scaler, kmeans, specs, demographics or {}, reference, used)
     info["segment_ids_used"] = sorted({*used, *(segment.segment_id for segment in segments)})
     model = SegmentationModel.from_estimators(scaler, kmeans, list(features), segments, info)
     # The drift reference needs the model's own flags on its training data, so it is added before anyone sees it.
@@ -228,6 +239,7 @@ def train(
     output_dir: str | Path,
     k: KChoice = DEFAULT_K,
     features: list[str] | tuple[str, ...] = DEFAULT_FEATURES,
+    specs: list[Feature] | None = None,
     seed: int = DEFAULT_SEED,
     sweep: bool = True,
     processed_dir: str | Path | None = None,
@@ -241,9 +253,9 @@ def train(
     data_name: str | None = None,
 ) -> TrainingResult:
     """Run the whole pipeline from a CSV to a new verified version; activate it when asked or when none is active."""
-    features = list(features)
+    features = [spec.name for spec in specs] if specs is not None else list(features)
     unknown = [f for f in features if f not in FEATURES]
-    if unknown or len(set(features)) != len(features) or not features:
+    if specs is None and (unknown or len(set(features)) != len(features) or not features):
         raise InvalidDataset(f"features must be distinct names from: {', '.join(FEATURES)}; got {', '.join(features)}")
     if k != "auto" and not (K_RANGE.start <= k < K_RANGE.stop):
         raise InvalidDataset(f"k must be 'auto' or between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
@@ -259,7 +271,7 @@ def train(
         raise InvalidDataset(f"the file has {len(frame)} rows, more than the limit of {max_rows}")
     if progress is not None:
         progress({"stage": "cleaning", "rows_read": len(frame)})
-    dataset = clean_customers(frame, features=features, min_rows=max_k + 1)
+    dataset = clean_customers(frame, features=specs or features, min_rows=max_k + 1)
     processed_path = None
     if processed_dir is not None:
         processed_path = write_processed(dataset.frame, Path(processed_dir) / f"{data_path.stem}_processed.csv")
@@ -279,6 +291,7 @@ def train(
     model = fit_model(
         dataset.frame[features].to_numpy(dtype=np.float64),
         features,
+        specs=specs,
         k=k,
         seed=seed,
         sweep=sweep,
