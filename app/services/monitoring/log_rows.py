@@ -66,7 +66,7 @@ class LogChunk:
     request_id: str | None
     source: str
     segmentation: str = DEFAULT_NAME
-    customer_ids: Any = None  # per row: the caller's id (text) or None; None for the whole chunk when none was given
+    customer_ids: Any = None  # per row: the caller's id or None; None for the whole chunk when none was given
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -103,7 +103,7 @@ class LogChunk:
                 repeat(self.request_id),
                 repeat(self.source),
                 repeat(self.segmentation),
-                repeat(None) if self.customer_ids is None else _as_list(self.customer_ids),
+                repeat(None) if self.customer_ids is None else customer_id_texts(_as_list(self.customer_ids)),
                 strict=False,  # the repeat() columns are endless; the per-row ones have the chunk's length
             )
         )
@@ -179,18 +179,16 @@ def log_scores(
             scores.is_atypical,
             scores.any_out_of_range,
         )
-    customers = None if customer_ids is None else customer_id_texts(customer_ids)
     writer.submit(
         LogChunk(
-            datetime.now(UTC), model.version, features, *per_row, names, request_id, source, segmentation, customers
+            datetime.now(UTC), model.version, features, *per_row, names, request_id, source, segmentation, customer_ids
         )
     )
 
 
-def customer_id_texts(customer_ids: Sequence[object]) -> list[str | None] | None:
-    """Customer ids as the column holds them: text of at most 128 characters; None when no row has one."""
-    texts = [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in customer_ids]
-    return None if all(text is None for text in texts) else texts
+def customer_id_texts(customer_ids: Sequence[object]) -> list[str | None]:
+    """Customer ids as the column holds them: text of at most 128 characters, or None."""
+    return [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in customer_ids]
 
 
 def _as_list(values: Any) -> list:
