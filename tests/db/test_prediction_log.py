@@ -197,7 +197,9 @@ def test_csv_upload_logs_each_scored_row_with_source_csv(client_for, database_ur
     rows = _rows(database_url)
     labelled = [row for row in csv.DictReader(io.StringIO(response.text)) if row["segment_id"]]
     assert len(labelled) == 30
-    assert [(row.source, row.request_id) for row in rows] == [("csv", "csv-7")] * 30
+    assert [(row.source, row.request_id, row.segmentation) for row in rows] == [("csv", "csv-7", "default")] * 30
+    # The file's id column gives each row its customer id.
+    assert [row.customer_id for row in rows] == [answer["CustomerID"] for answer in labelled]
     for row, answer in zip(rows, labelled, strict=True):
         assert row.inputs == {
             "annual_income": float(answer["Annual Income (k$)"]),

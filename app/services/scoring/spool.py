@@ -9,6 +9,8 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from app.core import metrics
 from app.models.model import Scores, SegmentationModel
@@ -49,8 +51,12 @@ class LogSpool:
         self.dropped = 0
         self._chunks: list[LogChunk] = []
 
-    def add(self, X: np.ndarray, scores: Scores, customer_ids: Sequence[object] | None = None) -> None:
+    def add(
+        self, X: np.ndarray, scores: Scores, customer_ids: pa.ChunkedArray | Sequence[object] | None = None
+    ) -> None:
         """Hold one scored chunk (X: its rows of feature values; the file's customer ids when it has them)."""
+        if isinstance(customer_ids, pa.ChunkedArray):
+            customer_ids = self._id_texts(customer_ids, len(X))
         # The spool stands in for the writer: log_scores builds the chunk as for any request and hands it to submit.
         log_scores(
             self,
@@ -62,6 +68,15 @@ class LogSpool:
             segmentation=self.segmentation,
             customer_ids=customer_ids,
         )
+
+    def _id_texts(self, ids: pa.ChunkedArray, rows: int) -> list[str | None] | None:
+        """The ids of the rows the spool has room for, as text (the rest are dropped unread); None if not text-like."""
+        room = min(max(self.max_rows - self.rows, 0), rows)
+        try:
+            held = pc.cast(ids.slice(0, room), pa.string()).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        return held + [None] * (rows - room)
 
     def sampled(self) -> bool:
         """Whether a one-row chunk is logged: the writer's sampling decides, as for a single prediction."""

@@ -81,3 +81,20 @@ def test_a_scored_files_rows_and_metrics_carry_its_segmentation(model, counted):
     assert {row[-2] for chunk in writer.chunks for row in chunk.tuples(sqlite=True)} == {"loyalty"}
     assert {call["segmentation"] for call in counted} == {"loyalty"}
     assert [call["customers"] for call in counted if "customers" in call] == [50]
+
+
+def test_a_scored_files_rows_carry_the_customer_ids_of_its_id_column(model):
+    writer = RecordingWriter()
+    spool = LogSpool(writer, model=model, max_rows=120, request_id=None)
+    rows = [f"id-{i},Male,30,{10 + i % 120},{1 + i % 99}" for i in range(150)]
+    rows[3] = "id-3,Male,30,,50"  # unusable: flagged, never logged, and the ids after it stay with their rows
+    text = "\n".join([HEADER, *rows]) + "\n"
+    options = ScoreOptions(on_error="flag", chunk_rows=40)
+    score_csv(model, io.BytesIO(text.encode()), io.BytesIO(), options=options, on_scored=spool.add)
+    spool.release()
+    logged = [row for chunk in writer.chunks for row in chunk.tuples(sqlite=True)]
+    expected = [f"id-{i}" for i in range(150) if i != 3][:120]
+    assert [row[-1] for row in logged] == expected
+    # Each id is logged with its own row's inputs.
+    assert [row[2] for row in logged[:4]] == [[10.0, 1.0], [11.0, 2.0], [12.0, 3.0], [14.0, 5.0]]
+    assert spool.dropped == 29
