@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -86,3 +87,25 @@ def test_last_activation_is_the_segmentations_own(database, session):
     assert reads.last_activation(session) == {"at": datetime(2026, 12, 2, tzinfo=UTC).isoformat(), "version": "v2"}
     assert reads.last_activation(session, segmentation="rfm")["version"] == "r1"
     assert reads.last_activation(session, segmentation="loyalty") is None
+
+
+def test_drift_names_a_segmentations_features_by_their_labels(database, session):
+    from app.models.features import Feature
+    from app.models.training import fit_model
+
+    specs = [
+        Feature("income", "Yearly income", "Income", "$", 0.0, float("inf"), "incomes", "$", "Income"),
+        Feature("visits", "Visits per month", "Visits", "visits", 0.0, float("inf"), "visit counts", "", "Visits"),
+    ]
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(50_000, 9_000, 600), rng.poisson(6, 600)]).astype(float)
+    model = fit_model(X, ["income", "visits"], specs=specs, k=3, sweep=False)
+    rows = [{"income": income, "visits": visits} for income, visits in X[:300]]
+    log(database, model, rows, segmentation="loyalty")
+    report = reads.drift(session, model, window=1_000, segmentation="loyalty")
+    assert report["window"]["size"] == 300
+    assert [(check["feature"], check["label"]) for check in report["features"]] == [
+        ("income", "Yearly income"),
+        ("visits", "Visits per month"),
+    ]
+    assert all(check["message"].startswith(check["label"]) for check in report["features"])
