@@ -11,6 +11,8 @@ from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from app.models.model import Scores, SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -66,7 +68,9 @@ class LogChunk:
     request_id: str | None
     source: str
     segmentation: str = DEFAULT_NAME
-    customer_ids: Any = None  # per row: the caller's id or None; None for the whole chunk when none was given
+    # Per row: the caller's id or None (a list, or a scored file's id column as Arrow, which holds it compactly);
+    # None for the whole chunk when none was given.
+    customer_ids: Any = None
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -103,7 +107,7 @@ class LogChunk:
                 repeat(self.request_id),
                 repeat(self.source),
                 repeat(self.segmentation),
-                repeat(None) if self.customer_ids is None else customer_id_texts(_as_list(self.customer_ids)),
+                repeat(None) if self.customer_ids is None else customer_id_texts(self.customer_ids),
                 strict=False,  # the repeat() columns are endless; the per-row ones have the chunk's length
             )
         )
@@ -128,7 +132,7 @@ class LogChunk:
             self.request_id,
             self.source,
             self.segmentation,
-            None if self.customer_ids is None else pick(np.asarray(self.customer_ids, dtype=object)),
+            None if self.customer_ids is None else _pick_ids(self.customer_ids, mask),
         )
 
 
@@ -186,9 +190,18 @@ def log_scores(
     )
 
 
-def customer_id_texts(customer_ids: Sequence[object]) -> list[str | None]:
+def customer_id_texts(customer_ids: Any) -> list[str | None]:
     """Customer ids as the column holds them: text of at most 128 characters, or None."""
-    return [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in customer_ids]
+    if isinstance(customer_ids, pa.ChunkedArray | pa.Array):
+        texts = pc.utf8_slice_codeunits(pc.cast(customer_ids, pa.string()), 0, CUSTOMER_ID_LENGTH)
+        return texts.to_pylist()
+    return [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in _as_list(customer_ids)]
+
+
+def _pick_ids(customer_ids: Any, mask: np.ndarray) -> Any:
+    if isinstance(customer_ids, pa.ChunkedArray | pa.Array):
+        return customer_ids.filter(pa.array(mask))
+    return np.asarray(customer_ids, dtype=object)[mask]
 
 
 def _as_list(values: Any) -> list:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from app.core import metrics
 from app.models.model import Scores, SegmentationModel
@@ -56,7 +55,7 @@ class LogSpool:
     ) -> None:
         """Hold one scored chunk (X: its rows of feature values; the file's customer ids when it has them)."""
         if isinstance(customer_ids, pa.ChunkedArray):
-            customer_ids = self._id_texts(customer_ids, len(X))
+            customer_ids = self._held_ids(customer_ids, len(X))
         # The spool stands in for the writer: log_scores builds the chunk as for any request and hands it to submit.
         log_scores(
             self,
@@ -69,14 +68,15 @@ class LogSpool:
             customer_ids=customer_ids,
         )
 
-    def _id_texts(self, ids: pa.ChunkedArray, rows: int) -> list[str | None] | None:
-        """The ids of the rows the spool has room for, as text (the rest are dropped unread); None if not text-like."""
-        room = min(max(self.max_rows - self.rows, 0), rows)
-        try:
-            held = pc.cast(ids.slice(0, room), pa.string()).to_pylist()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    def _held_ids(self, ids: pa.ChunkedArray, rows: int) -> pa.ChunkedArray | None:
+        """The ids of the rows the spool has room for, kept as Arrow (a few bytes a row, text only when written);
+        None when the column holds something other than text or numbers."""
+        if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type) or pa.types.is_integer(ids.type)
+                or pa.types.is_floating(ids.type)):  # fmt: skip
             return None
-        return held + [None] * (rows - room)
+        room = min(max(self.max_rows - self.rows, 0), rows)
+        # The rows past the bound are dropped with their ids: nulls stand in for them, never converted.
+        return pa.chunked_array([*ids.slice(0, room).chunks, pa.nulls(rows - room, ids.type)], ids.type)
 
     def sampled(self) -> bool:
         """Whether a one-row chunk is logged: the writer's sampling decides, as for a single prediction."""
