@@ -48,6 +48,8 @@ AUTO_DIR_PREFIX = "segmentation-metrics-"
 _STALE_SCAN_LIMIT = 50
 _OWNER_FILE = ".owner"
 
+# The segmentation label of what was recorded without one: every caller from before segmentations existed.
+DEFAULT_SEGMENTATION = "default"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SIZE_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
@@ -197,27 +199,34 @@ def _build(folder: Path | None) -> Metrics:
             buckets=LATENCY_BUCKETS,
         ),
         segment_predictions=Counter(
-            "segment_predictions_total", "Customers scored, by segment name and source.", ["segment", "source"]
+            "segment_predictions_total",
+            "Customers scored, by segmentation, segment name and source.",
+            ["segmentation", "segment", "source"],
         ),
         atypical_predictions=Counter(
-            "atypical_predictions_total", "Customers farther from their centroid than 95% of its own.", ["source"]
+            "atypical_predictions_total",
+            "Customers farther from their centroid than 95% of its own, by segmentation and source.",
+            ["segmentation", "source"],
         ),
         out_of_range_values=Counter(
             "out_of_range_values_total",
-            "Values outside the training range, by feature and source.",
-            ["feature", "source"],
+            "Values outside the training range, by segmentation, feature and source.",
+            ["segmentation", "feature", "source"],
         ),
         scored_sizes=Histogram(
             "scored_customers_per_request",
-            "Customers in one batch request or CSV file.",
-            ["source"],
+            "Customers in one batch request or CSV file, by segmentation and source.",
+            ["segmentation", "source"],
             buckets=SIZE_BUCKETS,
         ),
         model_load_seconds=Gauge(
             "model_load_seconds", "Seconds the last model load took (checksums verified).", multiprocess_mode="livemax"
         ),
         model_active=Gauge(
-            "model_active_info", "1 for the model version being served.", ["version"], multiprocess_mode="livemax"
+            "model_active_info",
+            "1 for the model version each segmentation serves.",
+            ["segmentation", "version"],
+            multiprocess_mode="livemax",
         ),
         rate_limited=Counter("rate_limited_requests_total", "Requests refused with 429, by limit.", ["limit"]),
         # livemax: 1 while any live worker has its circuit open (each worker has its own).
@@ -296,6 +305,7 @@ def record_scores(
     features: Sequence[str],
     source: str,
     chunk: bool = False,
+    segmentation: str = DEFAULT_SEGMENTATION,
 ) -> None:
     """Count scored customers per segment, the atypical ones and out-of-range values, for one request.
 
@@ -306,43 +316,49 @@ def record_scores(
         return
     if len(positions) == 1:
         # One customer, the single-prediction hot path: numpy calls on one row cost more than the counting.
-        _child(m.segment_predictions, segment_names[positions.item()], source).inc()
+        _child(m.segment_predictions, segmentation, segment_names[positions.item()], source).inc()
         if is_atypical.item():
-            _child(m.atypical_predictions, source).inc()
+            _child(m.atypical_predictions, segmentation, source).inc()
         for feature, flag in zip(features, out_of_range[0].tolist(), strict=True):
             if flag:
-                _child(m.out_of_range_values, feature, source).inc()
+                _child(m.out_of_range_values, segmentation, feature, source).inc()
     else:
         counts = np.bincount(positions, minlength=len(segment_names)).tolist()
         for name, count in zip(segment_names, counts, strict=True):
             if count:
-                _child(m.segment_predictions, name, source).inc(count)
+                _child(m.segment_predictions, segmentation, name, source).inc(count)
         atypical = int(np.count_nonzero(is_atypical))
         if atypical:
-            _child(m.atypical_predictions, source).inc(atypical)
+            _child(m.atypical_predictions, segmentation, source).inc(atypical)
         if out_of_range.any():
             for feature, count in zip(features, np.count_nonzero(out_of_range, axis=0).tolist(), strict=True):
                 if count:
-                    _child(m.out_of_range_values, feature, source).inc(count)
+                    _child(m.out_of_range_values, segmentation, feature, source).inc(count)
     if source != "single" and not chunk:
-        record_scored_size(source=source, customers=len(positions))
+        record_scored_size(source=source, customers=len(positions), segmentation=segmentation)
 
 
-def record_scored_size(*, source: str, customers: int) -> None:
+def record_scored_size(*, source: str, customers: int, segmentation: str = DEFAULT_SEGMENTATION) -> None:
     """Observe the number of customers in one batch request or CSV file."""
     if _metrics is not None:
-        _child(_metrics.scored_sizes, source).observe(customers)
+        _child(_metrics.scored_sizes, segmentation, source).observe(customers)
 
 
-def record_model_loaded(*, version: str | None, seconds: float | None, previous: str | None = None) -> None:
-    """Publish the version now served (None: none is) and how long loading it took."""
+def record_model_loaded(
+    *,
+    version: str | None,
+    seconds: float | None,
+    previous: str | None = None,
+    segmentation: str = DEFAULT_SEGMENTATION,
+) -> None:
+    """Publish the version a segmentation now serves (None: none is) and how long loading it took."""
     m = _metrics
     if m is None:
         return
     if previous is not None and previous != version:
-        m.model_active.labels(previous).set(0)
+        m.model_active.labels(segmentation, previous).set(0)
     if version is not None:
-        m.model_active.labels(version).set(1)
+        m.model_active.labels(segmentation, version).set(1)
         m.model_load_seconds.set(seconds or 0.0)
 
 

@@ -3,11 +3,29 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Dialect, Float, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 PREDICTION_SOURCES = ("single", "batch", "csv")
+# The segmentation every row written before segmentations existed belongs to (app.models.segmentations.spec names
+# it too; the database layer keeps its own copy, since it sits below the models).
+DEFAULT_SEGMENTATION = "default"
+# Segmentation names are at most 40 characters (^[a-z][a-z0-9-]{1,39}$); customer ids are the caller's, kept whole
+# up to this length.
+SEGMENTATION_LENGTH = 40
+CUSTOMER_ID_LENGTH = 128
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -38,7 +56,11 @@ class PredictionLog(Base):
     """One answered prediction: what was asked, what the model said, and where the request came from."""
 
     __tablename__ = "prediction_log"
-    __table_args__ = (CheckConstraint(f"source IN {PREDICTION_SOURCES!r}", name="ck_prediction_log_source"),)
+    __table_args__ = (
+        CheckConstraint(f"source IN {PREDICTION_SOURCES!r}", name="ck_prediction_log_source"),
+        # Drift and the volume series read one segmentation's version, newest rows first.
+        Index("ix_prediction_log_segmentation_version", "segmentation", "model_version", "id"),
+    )
 
     # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -54,6 +76,9 @@ class PredictionLog(Base):
     out_of_range: Mapped[bool]
     request_id: Mapped[str | None] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(String(8))
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH), server_default=DEFAULT_SEGMENTATION)
+    # The caller's id for the customer, when it gave one: what later work joins predictions on.
+    customer_id: Mapped[str | None] = mapped_column(String(CUSTOMER_ID_LENGTH))
 
 
 class ModelActivation(Base):
@@ -71,3 +96,5 @@ class ModelActivation(Base):
     reason: Mapped[str] = mapped_column(String(500))
     # The key's public id (a hash prefix), never the key.
     key_id: Mapped[str | None] = mapped_column(String(32))
+    # Each segmentation has its own versions, ACTIVE pointer and history file.
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH), server_default=DEFAULT_SEGMENTATION)

@@ -10,8 +10,10 @@ import numpy as np
 from app.core import metrics
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerIn
-from app.services.monitoring.prediction_log import PredictionLogWriter, log_scores
+from app.services.monitoring.log_rows import log_scores
+from app.services.monitoring.prediction_log import PredictionLogWriter
 
 
 def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
@@ -45,9 +47,10 @@ def _out_of_range(model: SegmentationModel, values: Sequence[float], flags: np.n
     ]
 
 
-def record_scores(model: SegmentationModel, scores: Scores, *, source: str) -> None:
+def record_scores(model: SegmentationModel, scores: Scores, *, source: str, segmentation: str = DEFAULT_NAME) -> None:
     """Count answered customers in the metrics: per segment, atypical, out of range, and the size."""
     metrics.record_scores(
+        segmentation=segmentation,
         segment_names=[segment.name for segment in model.segments],
         positions=scores.positions,
         is_atypical=scores.is_atypical,
@@ -110,11 +113,23 @@ class Answer:
     X: Any  # the customers' rows of feature values
     scores: Scores
     source: str
+    segmentation: str = DEFAULT_NAME
+    # The caller's id of each customer, in row order (None where one has none); None when no customer has one.
+    customer_ids: Sequence[object] | None = None
 
     def record(self, *, log: PredictionLogWriter | None, request_id: str | None) -> None:
         """Count the predictions in the metrics and queue them for the prediction log (a no-op when `log` is off)."""
-        record_scores(self.model, self.scores, source=self.source)
-        log_scores(log, self.model, self.X, self.scores, request_id=request_id, source=self.source)
+        record_scores(self.model, self.scores, source=self.source, segmentation=self.segmentation)
+        log_scores(
+            log,
+            self.model,
+            self.X,
+            self.scores,
+            request_id=request_id,
+            source=self.source,
+            segmentation=self.segmentation,
+            customer_ids=self.customer_ids,
+        )
 
 
 def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> Answer:
@@ -133,8 +148,9 @@ def predict_customers(
     scores = model.score(X)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     predictions = render_predictions(model, X, scores)
-    for customer, rendered in zip(customers, predictions, strict=True):
-        if (customer_id := customer.get("customer_id")) is not None:
+    customer_ids = [customer.get("customer_id") for customer in customers]
+    for customer_id, rendered in zip(customer_ids, predictions, strict=True):
+        if customer_id is not None:
             rendered["customer_id"] = customer_id
     body = {
         "predictions": predictions,
@@ -145,4 +161,4 @@ def predict_customers(
         ],
         "model_version": model.version,
     }
-    return Answer(body, model, X, scores, source)
+    return Answer(body, model, X, scores, source, customer_ids=customer_ids)

@@ -88,7 +88,9 @@ def test_two_workers_report_the_sum_of_their_requests(model_dir, tmp_path):
         # The configured folder wins: the workers made no automatic one.
         assert automatic_dirs(server.pid) == []
     assert sample(text, "http_requests_total", method="POST", route="/api/v1/predict", status="200") == 200
-    assert sample(text, "segment_predictions_total", segment="VIP / Whale", source="single") == 200
+    assert (
+        sample(text, "segment_predictions_total", segmentation="default", segment="VIP / Whale", source="single") == 200
+    )
     assert sample(text, "http_request_duration_seconds_count", method="POST", route="/api/v1/predict") == 200
     # The sum really spans two processes: each worker writes its own file.
     # Each worker that answered wrote its own file (the kernel may hand every connection to one of them; the
@@ -103,12 +105,16 @@ def test_a_new_server_starts_counting_from_zero(model_dir, tmp_path):
         for _ in range(7):
             post_predict(server.url)
         first = metrics_text(server.url)
-    assert sample(first, "segment_predictions_total", segment="VIP / Whale", source="single") == 7
+    assert (
+        sample(first, "segment_predictions_total", segmentation="default", segment="VIP / Whale", source="single") == 7
+    )
     with live_server(env, tmp_path / "second.log") as server:
         for _ in range(3):
             post_predict(server.url)
         text = metrics_text(server.url)
-    assert sample(text, "segment_predictions_total", segment="VIP / Whale", source="single") == 3
+    assert (
+        sample(text, "segment_predictions_total", segmentation="default", segment="VIP / Whale", source="single") == 3
+    )
 
 
 def test_multiprocess_metrics_pass_promtool_check(model_dir, tmp_path):
@@ -190,8 +196,10 @@ def test_a_cli_command_leaves_a_live_servers_counts_intact(model_dir, default_da
         assert result.returncode == 0, result.stderr
         files_after = sorted(path.name for path in metrics_dir.iterdir())
         text = metrics_text(server.url)
-    assert sample(text, "segment_predictions_total", segment="VIP / Whale", source="single") == 5
+    assert (
+        sample(text, "segment_predictions_total", segmentation="default", segment="VIP / Whale", source="single") == 5
+    )
     assert sample(text, "http_requests_total", method="POST", route="/api/v1/predict", status="200") == 5
     # The command wrote nothing there either: the scored file's customers are not the server's.
     assert files_after == files_before
-    assert sample(text, "scored_customers_per_request_count", source="csv") == 0
+    assert sample(text, "scored_customers_per_request_count", segmentation="default", source="csv") == 0

@@ -107,11 +107,11 @@ def test_metrics_count_predictions_by_segment_and_source(ops_client):
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert moved("segment_predictions_total", segment="VIP / Whale", source="single") == 3
-    assert moved("segment_predictions_total", segment="VIP / Whale", source="batch") == 1
-    assert moved("segment_predictions_total", segment="Budget Conscious", source="batch") == 4
-    assert moved("scored_customers_per_request_count", source="batch") == 1
-    assert moved("scored_customers_per_request_sum", source="batch") == 5
+    assert moved("segment_predictions_total", segmentation="default", segment="VIP / Whale", source="single") == 3
+    assert moved("segment_predictions_total", segmentation="default", segment="VIP / Whale", source="batch") == 1
+    assert moved("segment_predictions_total", segmentation="default", segment="Budget Conscious", source="batch") == 4
+    assert moved("scored_customers_per_request_count", segmentation="default", source="batch") == 1
+    assert moved("scored_customers_per_request_sum", segmentation="default", source="batch") == 5
     assert moved("http_requests_total", method="POST", route="/api/v1/predict", status="200") == 3
 
 
@@ -130,11 +130,16 @@ def test_metrics_count_atypical_customers_and_out_of_range_values(ops_client):
 
     assert sideways["is_atypical"] and single["out_of_range"]
     # The counters agree with the flags the answers carried.
-    assert moved("atypical_predictions_total", source="single") == sideways["is_atypical"] + single["is_atypical"]
-    assert moved("atypical_predictions_total", source="batch") == sum(p["is_atypical"] for p in batch)
-    assert moved("out_of_range_values_total", feature="annual_income", source="single") == 1
-    assert moved("out_of_range_values_total", feature="annual_income", source="batch") == 3
-    assert moved("out_of_range_values_total", feature="spending_score", source="batch") == 0
+    assert (
+        moved("atypical_predictions_total", segmentation="default", source="single")
+        == sideways["is_atypical"] + single["is_atypical"]
+    )
+    assert moved("atypical_predictions_total", segmentation="default", source="batch") == sum(
+        p["is_atypical"] for p in batch
+    )
+    assert moved("out_of_range_values_total", segmentation="default", feature="annual_income", source="single") == 1
+    assert moved("out_of_range_values_total", segmentation="default", feature="annual_income", source="batch") == 3
+    assert moved("out_of_range_values_total", segmentation="default", feature="spending_score", source="batch") == 0
 
 
 def test_metrics_put_unknown_methods_under_one_label(ops_client):
@@ -164,7 +169,7 @@ def test_metrics_label_requests_by_route_template_never_raw_path(ops_client):
 
 def test_metrics_show_the_active_model_and_its_load_time(ops_client, model):
     metrics = samples(ops_client())
-    assert value(metrics, "model_active_info", version=model.version) == 1
+    assert value(metrics, "model_active_info", segmentation="default", version=model.version) == 1
     assert value(metrics, "model_load_seconds") > 0
 
 
@@ -317,7 +322,13 @@ def test_csv_file_size_is_observed_once_per_file_and_every_customer_counted(ops_
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert moved("scored_customers_per_request_count", source="csv") == 1
-    assert moved("scored_customers_per_request_sum", source="csv") == 120_002
+    assert moved("scored_customers_per_request_count", segmentation="default", source="csv") == 1
+    assert moved("scored_customers_per_request_sum", segmentation="default", source="csv") == 120_002
     segments = {dict(labels)["segment"] for name, labels in after if name == "segment_predictions_total"}
-    assert sum(moved("segment_predictions_total", segment=segment, source="csv") for segment in segments) == 120_000
+    assert (
+        sum(
+            moved("segment_predictions_total", segmentation="default", segment=segment, source="csv")
+            for segment in segments
+        )
+        == 120_000
+    )

@@ -209,3 +209,54 @@ def test_workers_started_with_multiprocessing_count_into_one_sum(monkeypatch, tm
     text = generate_latest(registry).decode()
     assert 'http_requests_total{method="POST",route="/api/v1/predict",status="200"} 2.0' in text
     assert len(list(folder.glob("counter_*.db"))) == 2
+
+
+def test_prediction_metrics_carry_a_segmentation_label_default_when_not_given(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    result = run_python(
+        """
+        import numpy as np
+
+        from app.core import metrics
+        from app.core.config import Settings
+
+        metrics.configure_metrics(Settings(_env_file=None, prometheus_multiproc_dir=None))
+        two = dict(segment_names=["a", "b"], features=["x", "y"])
+        metrics.record_scores(**two, positions=np.array([1]), is_atypical=np.array([True]),
+                              out_of_range=np.array([[True, False]]), source="single")
+        metrics.record_scores(**two, positions=np.array([0, 1, 1]), is_atypical=np.array([True, False, True]),
+                              out_of_range=np.array([[False, True]] * 3), source="batch", segmentation="rfm")
+        metrics.record_model_loaded(version="v1", seconds=0.1)
+        metrics.record_model_loaded(version="r1", seconds=0.1, segmentation="rfm")
+        metrics.record_model_loaded(version="r2", seconds=0.1, previous="r1", segmentation="rfm")
+        print(metrics.exposition().decode())
+        """,
+        {"TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(result.stdout)
+        for sample in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float | None:
+        return samples.get((name, tuple(sorted(labels.items()))))
+
+    assert value("segment_predictions_total", segmentation="default", segment="b", source="single") == 1
+    assert value("segment_predictions_total", segmentation="rfm", segment="b", source="batch") == 2
+    assert value("segment_predictions_total", segmentation="rfm", segment="a", source="batch") == 1
+    assert value("atypical_predictions_total", segmentation="default", source="single") == 1
+    assert value("atypical_predictions_total", segmentation="rfm", source="batch") == 2
+    assert value("out_of_range_values_total", segmentation="default", feature="x", source="single") == 1
+    assert value("out_of_range_values_total", segmentation="rfm", feature="y", source="batch") == 3
+    assert value("scored_customers_per_request_count", segmentation="rfm", source="batch") == 1
+    assert value("scored_customers_per_request_count", segmentation="default", source="single") is None
+    # Each segmentation serves its own version; a swap in one leaves the other's as it was.
+    assert value("model_active_info", segmentation="default", version="v1") == 1
+    assert value("model_active_info", segmentation="rfm", version="r1") == 0
+    assert value("model_active_info", segmentation="rfm", version="r2") == 1
+    # No sample of these metrics lacks the label.
+    prediction_metrics = ("segment_predictions", "atypical_predictions", "out_of_range_values", "scored_customers")
+    assert all("segmentation" in dict(labels) for name, labels in samples if name.startswith(prediction_metrics))

@@ -3,13 +3,16 @@
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 
 from app.core.config import PROJECT_ROOT
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine
+from app.db.tables import ModelActivation, PredictionLog
+from tests.db.reading import read_all
 
 
 def _tables(url: str) -> set[str]:
@@ -21,8 +24,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
-    assert upgrade_database(database_url) == "0002"
-    assert upgrade_database(database_url) == "0002"
+    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == "0003"
     assert {"prediction_log", "model_activations", "alembic_version"} <= _tables(database_url)
 
 
@@ -36,7 +39,7 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     ]
     results = [(worker.wait(timeout=120), *worker.communicate()) for worker in workers]
     assert [code for code, _, _ in results] == [0, 0, 0], results
-    assert all(out.strip() == "database at revision 0002" for _, out, _ in results)
+    assert all(out.strip() == "database at revision 0003" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
 
 
@@ -51,5 +54,92 @@ def test_migrations_build_exactly_the_orm_tables(database_url):
     try:
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, sql: str, rows: list[dict] | None = None) -> list:
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(sql), rows or {})
+            return result.all() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+OLD_LOG_ROW = (
+    "INSERT INTO prediction_log (created_at, model_version, inputs, segment_id, segment_name, distance, confidence, "
+    "is_atypical, out_of_range, request_id, source) VALUES (:at, :version, :inputs, 2, 'VIP', 0.5, 0.75, :atypical, "
+    ":out, :request, :source)"
+)
+
+
+def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(database_url):
+    # A database as revision 0002 left it, with the rows a server wrote before segmentations existed.
+    assert upgrade_database(database_url, "0002") == "0002"
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    old_rows = [
+        {"at": at, "version": "v1", "inputs": '{"annual_income": 60.0}', "atypical": False, "out": True,
+         "request": "r-1", "source": "single"},
+        {"at": at, "version": "v2", "inputs": '{"annual_income": 20.5}', "atypical": True, "out": False,
+         "request": None, "source": "batch"},
+    ]  # fmt: skip
+    _execute(database_url, OLD_LOG_ROW, old_rows)
+    _execute(
+        database_url,
+        "INSERT INTO model_activations (entry_key, activated_at, from_version, to_version, reason, key_id) "
+        "VALUES ('k1', :at, NULL, 'v1', 'first', NULL)",
+        [{"at": at}],
+    )
+
+    assert upgrade_database(database_url) == "0003"
+    log = read_all(database_url, select(PredictionLog).order_by(PredictionLog.id))
+    assert [(row.model_version, row.request_id, row.source, row.is_atypical, row.out_of_range) for row in log] == [
+        ("v1", "r-1", "single", False, True),
+        ("v2", None, "batch", True, False),
+    ]
+    assert [row.inputs for row in log] == [{"annual_income": 60.0}, {"annual_income": 20.5}]
+    assert [(row.segmentation, row.customer_id) for row in log] == [("default", None)] * 2
+    assert [row.created_at for row in log] == [at, at]
+    (activation,) = read_all(database_url, select(ModelActivation))
+    assert (activation.entry_key, activation.to_version, activation.segmentation) == ("k1", "v1", "default")
+    # The new columns take new rows: another segmentation's, with a customer id.
+    _execute(database_url, OLD_LOG_ROW, [old_rows[0] | {"version": "v9"}])
+    _execute(
+        database_url,
+        "UPDATE prediction_log SET segmentation = 'rfm', customer_id = 'C-1' WHERE model_version = 'v9'",
+    )
+    assert _execute(database_url, "SELECT segmentation, customer_id FROM prediction_log ORDER BY id") == [
+        ("default", None),
+        ("default", None),
+        ("rfm", "C-1"),
+    ]
+
+
+def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
+    from alembic import command
+
+    from app.db.migrate import alembic_config
+
+    upgrade_database(database_url)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    row = {"at": at, "version": "v1", "inputs": "{}", "atypical": False, "out": False, "request": None, "source": "csv"}
+    _execute(database_url, OLD_LOG_ROW, [row])
+    command.downgrade(alembic_config(database_url), "0002")
+    columns = {column["name"] for column in inspect_columns(database_url, "prediction_log")}
+    assert "segmentation" not in columns and "customer_id" not in columns
+    assert "segmentation" not in {column["name"] for column in inspect_columns(database_url, "model_activations")}
+    assert upgrade_database(database_url) == "0003"
+    assert _execute(database_url, "SELECT model_version, source, segmentation FROM prediction_log") == [
+        ("v1", "csv", "default")
+    ]
+
+
+def inspect_columns(url: str, table: str) -> list[dict]:
+    """The columns of one table, as the database reports them."""
+    engine = create_db_engine(url)
+    try:
+        return inspect(engine).get_columns(table)
     finally:
         engine.dispose()

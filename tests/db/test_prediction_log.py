@@ -197,7 +197,9 @@ def test_csv_upload_logs_each_scored_row_with_source_csv(client_for, database_ur
     rows = _rows(database_url)
     labelled = [row for row in csv.DictReader(io.StringIO(response.text)) if row["segment_id"]]
     assert len(labelled) == 30
-    assert [(row.source, row.request_id) for row in rows] == [("csv", "csv-7")] * 30
+    assert [(row.source, row.request_id, row.segmentation) for row in rows] == [("csv", "csv-7", "default")] * 30
+    # The file's id column gives each row its customer id.
+    assert [row.customer_id for row in rows] == [answer["CustomerID"] for answer in labelled]
     for row, answer in zip(rows, labelled, strict=True):
         assert row.inputs == {
             "annual_income": float(answer["Annual Income (k$)"]),
@@ -261,3 +263,58 @@ def test_chunks_of_two_models_with_any_feature_names_land_in_one_write(database_
         (3, "VIP", True, False)
     ] * 2
     assert writer.written == 2 and writer.dropped == 0
+
+
+def test_batch_customer_ids_are_logged_as_text_and_rows_belong_to_the_default_segmentation(client_for, database_url):
+    client = client_for(database_url=database_url)
+    customers = [CUSTOMERS[0] | {"customer_id": "C-1042"}, CUSTOMERS[1] | {"customer_id": 1043}, CUSTOMERS[0]]
+    assert client.post("/api/v1/predict/batch", json={"customers": customers}).status_code == 200
+    assert client.post("/api/v1/predict", json=CUSTOMERS[1]).status_code == 200
+    assert client.app.state.prediction_log.flush()
+    rows = _rows(database_url)
+    assert [(row.source, row.customer_id) for row in rows] == [
+        ("batch", "C-1042"),
+        ("batch", "1043"),
+        ("batch", None),
+        ("single", None),
+    ]
+    assert {row.segmentation for row in rows} == {"default"}
+    # The id is logged, never taken as a feature.
+    assert [row.inputs for row in rows[:2]] == CUSTOMERS
+
+
+def test_rows_carry_their_segmentation_and_customer_ids(database_url):
+    from datetime import UTC, datetime
+
+    from app.db.migrate import upgrade_database
+    from app.services.monitoring.log_rows import LogChunk
+    from app.services.monitoring.prediction_log import PredictionLogWriter
+
+    upgrade_database(database_url)
+    writer = PredictionLogWriter(create_db_engine(database_url), max_rows=100)
+    long_id = "x" * 200
+    ids = ["C-1", None, "l'ami 100% sûr", long_id]
+    features = ("recency_days", "frequency", "monetary")
+    rfm = LogChunk(
+        datetime.now(UTC), "v7", features, [[12.0, 4.0, 310.5]] * 4, [1, 2, 1, 2], [0.1] * 4, [0.9] * 4,
+        [False] * 4, [False] * 4, {1: "Champions", 2: "Lost"}, "r-9", "batch", "rfm", ids,
+    )  # fmt: skip
+    default = LogChunk(
+        datetime.now(UTC), "v1", ("annual_income", "spending_score"), [[60.0, 50.0]], [3], [0.5], [0.25], [True],
+        [False], {3: "VIP"}, None, "single",
+    )  # fmt: skip
+    writer.submit(rfm)
+    writer.submit(default)
+    writer.start()
+    assert writer.flush()
+    writer.stop()
+    rows = _rows(database_url)
+    assert [(row.segmentation, row.customer_id) for row in rows] == [
+        ("rfm", "C-1"),
+        ("rfm", None),
+        ("rfm", "l'ami 100% sûr"),
+        ("rfm", long_id[:128]),
+        ("default", None),
+    ]
+    assert [row.segment_name for row in rows] == ["Champions", "Lost", "Champions", "Lost", "VIP"]
+    assert rows[0].inputs == {"recency_days": 12.0, "frequency": 4.0, "monetary": 310.5}

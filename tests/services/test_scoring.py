@@ -355,7 +355,9 @@ def test_a_good_file_is_counted_once_from_its_summary_when_recorded(model, tmp_p
     scored.record()
     summary = scored.summary
     score_calls = [call for kind, call in counted if kind == "scores"]
-    assert [call for kind, call in counted if kind == "size"] == [{"source": "csv", "customers": 3_003}]
+    assert [call for kind, call in counted if kind == "size"] == [
+        {"source": "csv", "customers": 3_003, "segmentation": "default"}
+    ]
     assert {call["source"] for call in score_calls} == {"csv"} and all(call["chunk"] for call in score_calls)
     per_segment = sum(np.bincount(call["positions"], minlength=model.n_clusters) for call in score_calls)
     assert per_segment.tolist() == [profile.count for profile in summary.profiles]

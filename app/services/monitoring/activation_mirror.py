@@ -1,11 +1,12 @@
 """The activation history mirrored into the database: history.jsonl stays the source of truth, the table follows it.
 
-The versions folder (shared by every worker and host) keeps the history file. Each server process mirrors it into
-`model_activations` from one background thread: at start-up (the backfill) and within a poll of any change to the
-file, whoever made it (this worker, another worker or host, the CLI, a training job). A row is keyed by a hash of
-its entry, so mirroring again, from any number of processes, never inserts an activation twice. An activation
-never waits for the database or fails on it: when the database is down the mirror counts the failure, warns at
-most once a minute, and tries again until the table has caught up.
+The versions folder (shared by every worker and host) keeps one history file per segmentation: `default`'s at its
+top, each other's in its own folder (app/models/segmentations/catalog.py). Each server process mirrors them into
+`model_activations` from one background thread: at start-up (the backfill) and within a poll of any change to a
+file, whoever made it (this worker, another worker or host, the CLI, a training job), or of a new segmentation. A
+row is keyed by a hash of its entry and segmentation, so mirroring again, from any number of processes, never
+inserts an activation twice. An activation never waits for the database or fails on it: when the database is down
+the mirror counts the failure, warns at most once a minute, and tries again until the table has caught up.
 """
 
 import hashlib
@@ -19,6 +20,8 @@ from sqlalchemy import Engine, select
 
 from app.db.statements import insert_skipping_duplicates
 from app.db.tables import ModelActivation
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.store import HISTORY_FILE, VersionStore
 from app.services.monitoring.retry import DatabaseNotReady, DatabasePreparation, Retry
 
@@ -32,16 +35,19 @@ _TABLE = ModelActivation.__table__
 _ENTRY_FIELDS = ("at", "from", "to", "reason", "key_id")
 
 
-def entry_key(entry: dict[str, Any]) -> str:
-    """The identity of one history entry: the sha256 of its fields, in a fixed order."""
-    canonical = json.dumps([entry.get(name) for name in _ENTRY_FIELDS], ensure_ascii=False)
+def entry_key(entry: dict[str, Any], *, segmentation: str = DEFAULT_NAME) -> str:
+    """The identity of one history entry: the sha256 of its fields, in a fixed order, and of its segmentation."""
+    fields = [entry.get(name) for name in _ENTRY_FIELDS]
+    # `default`'s keys stay those mirrored before segmentations existed, so upgrading inserts nothing twice.
+    canonical = json.dumps(fields if segmentation == DEFAULT_NAME else [segmentation, *fields], ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _row(entry: dict[str, Any]) -> dict[str, Any]:
+def _row(entry: dict[str, Any], segmentation: str) -> dict[str, Any]:
     at = datetime.fromisoformat(entry["at"])
     return {
-        "entry_key": entry_key(entry),
+        "entry_key": entry_key(entry, segmentation=segmentation),
+        "segmentation": segmentation,
         "activated_at": at if at.tzinfo else at.replace(tzinfo=UTC),
         "from_version": entry["from"][:64] if entry.get("from") else None,
         "to_version": entry["to"][:64],
@@ -50,8 +56,8 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def mirror_history(engine: Engine, store: VersionStore) -> int:
-    """Insert every history entry the table lacks; return how many were new."""
+def mirror_history(engine: Engine, store: VersionStore, *, segmentation: str = DEFAULT_NAME) -> int:
+    """Insert every entry of `segmentation`'s history (in `store`) that the table lacks; return how many were new."""
     entries = store.history()
     if not entries:
         return 0
@@ -60,7 +66,7 @@ def mirror_history(engine: Engine, store: VersionStore) -> int:
         rows: dict[str, dict[str, Any]] = {}
         for entry in entries:
             try:
-                row = _row(entry)
+                row = _row(entry, segmentation)
             except ValueError:  # a time that is not ISO 8601: the file is the record, the mirror skips it
                 logger.warning("activation history entry with an unreadable time was not mirrored")
                 continue
@@ -73,7 +79,10 @@ def mirror_history(engine: Engine, store: VersionStore) -> int:
     return len(rows)
 
 
-def _stamp(store: VersionStore) -> tuple[int, int, int] | None:
+Stamp = tuple[int, int, int] | None
+
+
+def _stamp(store: VersionStore) -> Stamp:
     try:
         st = (store.root / HISTORY_FILE).stat()
     except OSError:
@@ -82,7 +91,7 @@ def _stamp(store: VersionStore) -> tuple[int, int, int] | None:
 
 
 class ActivationMirror:
-    """Keeps `model_activations` in step with the history file, from one background thread."""
+    """Keeps `model_activations` in step with every segmentation's history file, from one background thread."""
 
     def __init__(
         self,
@@ -91,15 +100,18 @@ class ActivationMirror:
         *,
         database: DatabasePreparation | None = None,
         poll_seconds: float = POLL_SECONDS,
+        catalog: SegmentationCatalog | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
+        # `default`'s store is the top of the models folder, where the catalog keeps the other segmentations.
+        self.catalog = catalog or SegmentationCatalog(store.root)
         self.poll_seconds = poll_seconds
         self._database = database
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._synced_stamp: tuple[int, int, int] | None = None
+        self._synced_stamps: dict[str, Stamp] = {}
         self._synced_once = False
         self._retry = Retry(
             logger,
@@ -113,29 +125,40 @@ class ActivationMirror:
         """Attempts that failed since start."""
         return self._retry.failures
 
+    def stores(self) -> dict[str, VersionStore]:
+        """Each segmentation's version store, by name (`default` first)."""
+        return {
+            name: self.store if name == DEFAULT_NAME else VersionStore(self.catalog.folder(name))
+            for name in self.catalog.names()
+        }
+
+    def _stamps(self, stores: dict[str, VersionStore]) -> dict[str, Stamp]:
+        return {name: _stamp(store) for name, store in stores.items()}
+
     def sync(self) -> bool:
-        """Mirror the history now; True when the table has every entry, False (counted, logged) when it failed."""
+        """Mirror the histories now; True when the table has every entry, False (counted, logged) when it failed."""
         with self._lock:
-            stamp = _stamp(self.store)  # taken first: an entry appended while mirroring is seen at the next poll
-            done, added = self._retry.attempt(self._mirror)
+            stores = self.stores()
+            stamps = self._stamps(stores)  # taken first: an entry appended while mirroring is seen at the next poll
+            done, added = self._retry.attempt(lambda: self._mirror(stores))
             if not done:
                 return False
-            self._synced_stamp, self._synced_once = stamp, True
+            self._synced_stamps, self._synced_once = stamps, True
             self.mirrored += added
             if added:
                 logger.info("mirrored %d model activation(s) into the database", added)
             return True
 
-    def _mirror(self) -> int:
+    def _mirror(self, stores: dict[str, VersionStore]) -> int:
         # The mirror keeps its own pace (RETRY_SECONDS), so it asks for the migration whenever it tries.
         if self._database is not None and not self._database.ensure(force=True):
             raise DatabaseNotReady("the database could not be migrated")
-        return mirror_history(self.engine, self.store)
+        return sum(mirror_history(self.engine, store, segmentation=name) for name, store in stores.items())
 
     def _due(self) -> bool:
         if not self._retry.due():
             return False
-        return not self._synced_once or _stamp(self.store) != self._synced_stamp
+        return not self._synced_once or self._stamps(self.stores()) != self._synced_stamps
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.models.reference import decile_bins
 
@@ -181,8 +180,9 @@ def wasserstein_over_std(quantiles: np.ndarray, std: float, current: np.ndarray)
     return distance / std if std > 0 else 0.0
 
 
-def _feature_check(feature: str, reference: Mapping[str, Any], n_reference: int, values: np.ndarray) -> dict:
-    label = FEATURES[feature].label if feature in FEATURES else feature
+def _feature_check(
+    feature: str, label: str, reference: Mapping[str, Any], n_reference: int, values: np.ndarray
+) -> dict:
     quantiles = np.asarray(reference["quantiles"], dtype=np.float64)
     edges = decile_bins(reference["deciles"])
     expected = np.asarray(reference["decile_counts"], dtype=np.float64)
@@ -352,9 +352,16 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
         message = "This model was trained before drift references were kept: retrain it to enable drift checks."
         return base | {"status": INSUFFICIENT, "messages": [message]}
     features = [
-        _feature_check(name, reference["features"][name], reference["n_samples"], np.asarray(window.inputs[name]))
-        for name in model.features
-        if name in reference["features"] and name in window.inputs
+        _feature_check(
+            spec.name,
+            spec.label,
+            reference["features"][spec.name],
+            reference["n_samples"],
+            np.asarray(window.inputs[spec.name]),
+        )
+        # Each feature named as the model's spec labels it: any segmentation's features, not only the default's.
+        for spec in model.feature_specs
+        if spec.name in reference["features"] and spec.name in window.inputs
     ]
     mix = _segment_mix(model, np.asarray(window.segment_ids))
     rates = _rates(reference, window)

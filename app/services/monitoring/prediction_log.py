@@ -19,18 +19,14 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
 
 from app.core.metrics import record_log_dropped, record_log_queue
-from app.models.model import Scores, SegmentationModel
+from app.services.monitoring.log_rows import COLUMNS, LogChunk
 from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
@@ -51,19 +47,6 @@ RETENTION_INTERVAL = 3_600.0
 RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 8.0
 
-_COLUMNS = (
-    "created_at",
-    "model_version",
-    "inputs",
-    "segment_id",
-    "segment_name",
-    "distance",
-    "confidence",
-    "is_atypical",
-    "out_of_range",
-    "request_id",
-    "source",
-)
 _totals_lock = threading.Lock()
 _totals = {"queued": 0, "written": 0, "dropped": 0}
 
@@ -77,138 +60,6 @@ def log_counters() -> dict[str, int]:
 def _add_total(name: str, rows: int) -> None:
     with _totals_lock:
         _totals[name] += rows
-
-
-# Not frozen: a frozen dataclass sets each field through object.__setattr__, which doubles the cost of queueing
-# a single prediction.
-@dataclass(slots=True)
-class LogChunk:
-    """Predictions answered by one request; per-row fields are lists or numpy arrays of equal length."""
-
-    created_at: datetime
-    model_version: str
-    features: tuple[str, ...]
-    inputs: Any  # rows of feature values, shape (n, n_features)
-    segment_ids: Any
-    distances: Any
-    confidences: Any
-    atypical: Any
-    out_of_range: Any
-    segment_names: Mapping[int, str]
-    request_id: str | None
-    source: str
-
-    def __len__(self) -> int:
-        return len(self.segment_ids)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """The chunk as parameter rows for SQLAlchemy's `insert()` (inputs as dicts; for tests and small writes)."""
-        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in self.tuples(sqlite=False)]
-        for row in rows:
-            row["inputs"] = dict(zip(self.features, row["inputs"], strict=True))
-        return rows
-
-    def tuples(self, *, sqlite: bool) -> list[tuple]:
-        """The chunk as rows in `_COLUMNS` order, inputs as lists of feature values (`_insert_statement` names them).
-
-        The writer bypasses SQLAlchemy's per-row type processing (about 50 us a row): a 10,000-row batch is
-        encoded here in about a millisecond, so logging stays cheap next to the prediction it records.
-        """
-        created_at = self.created_at.astimezone(UTC)
-        stamp: Any = created_at.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else created_at
-        segment_ids = _as_list(self.segment_ids)
-        # Column by column, joined by zip and map in C: this runs on the writer thread while holding the GIL, so
-        # every microsecond per row is taken from the requests (a 10,000-row batch: 6.7 ms as a per-row loop).
-        return list(
-            zip(
-                repeat(stamp),
-                repeat(self.model_version),
-                _as_list(self.inputs),
-                segment_ids,
-                map(self.segment_names.__getitem__, segment_ids),
-                _as_list(self.distances),
-                _as_list(self.confidences),
-                _as_bools(self.atypical),
-                _as_bools(self.out_of_range),
-                repeat(self.request_id),
-                repeat(self.source),
-                strict=False,  # the repeat() columns are endless; the per-row ones have the chunk's length
-            )
-        )
-
-    def subset(self, mask: np.ndarray) -> "LogChunk":
-        """Only the rows where `mask` is true."""
-
-        def pick(values: Any) -> np.ndarray:
-            return np.asarray(values)[mask]
-
-        return LogChunk(
-            self.created_at,
-            self.model_version,
-            self.features,
-            pick(self.inputs),
-            pick(self.segment_ids),
-            pick(self.distances),
-            pick(self.confidences),
-            pick(self.atypical),
-            pick(self.out_of_range),
-            self.segment_names,
-            self.request_id,
-            self.source,
-        )
-
-
-@lru_cache(maxsize=16)
-def _segment_lookup(model: SegmentationModel) -> tuple[tuple[str, ...], list[int], dict[int, str]]:
-    """Feature names, segment ids by position and names by id, built once per model rather than per request."""
-    return tuple(model.features), [s.segment_id for s in model.segments], {s.segment_id: s.name for s in model.segments}
-
-
-def log_scores(
-    writer: "PredictionLogWriter | None",
-    model: SegmentationModel,
-    X: np.ndarray | Sequence[Sequence[float]],
-    scores: Scores,
-    *,
-    request_id: str | None,
-    source: str,
-) -> None:
-    """Queue answered predictions (X: their rows of feature values) for the log; a no-op when off.
-
-    No I/O here: the writer thread does that.
-    """
-    if writer is None or (len(X) == 1 and not writer.sampled()):
-        return
-    features, ids, names = _segment_lookup(model)
-    if len(X) == 1:
-        # One row: plain lists, since numpy costs more per call than the whole row.
-        position = scores.positions.item()
-        per_row: tuple = (
-            _as_list(X),
-            [ids[position]],
-            [scores.nearest.item()],
-            [scores.confidence.item()],
-            [bool(scores.is_atypical.item())],
-            [scores.any_out_of_range.item()],
-        )
-    else:
-        per_row = (
-            X,
-            np.array(ids)[scores.positions],
-            scores.nearest,
-            scores.confidence,
-            scores.is_atypical,
-            scores.any_out_of_range,
-        )
-    writer.submit(LogChunk(datetime.now(UTC), model.version, features, *per_row, names, request_id, source))
-
-
-def _as_list(values: Any) -> list:
-    return values.tolist() if isinstance(values, np.ndarray) else list(values)
-
-
-def _as_bools(values: Any) -> list[bool]:
-    return values.astype(bool).tolist() if isinstance(values, np.ndarray) else [bool(value) for value in values]
 
 
 class PredictionLogWriter:
@@ -405,7 +256,7 @@ class PredictionLogWriter:
             while end < len(chunks) and chunks[end].features == features and len(batch) < WRITE_BATCH_ROWS:
                 batch.extend(chunks[end].tuples(sqlite=sqlite))
                 end += 1
-            problem = self._insert(prediction_log_insert(dialect, _COLUMNS, features), batch)
+            problem = self._insert(prediction_log_insert(dialect, COLUMNS, features), batch)
             if problem == "retry":
                 return chunks[start:]
             self._release(len(batch), dropped="write_failed" if problem else None)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import DatabaseUnavailable
 from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
 
 DEFAULT_SINCE = timedelta(days=7)
@@ -45,11 +46,15 @@ def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
 
 
 @_database_errors
-def recent_window(session: Session, *, model_version: str, size: int = DEFAULT_WINDOW) -> Window:
-    """The last `size` predictions `model_version` logged, among the newest MAX_SCANNED_ROWS rows, oldest first.
+def recent_window(
+    session: Session, *, model_version: str, size: int = DEFAULT_WINDOW, segmentation: str = DEFAULT_NAME
+) -> Window:
+    """The last `size` predictions `model_version` of `segmentation` logged, among the newest MAX_SCANNED_ROWS rows,
+    oldest first.
 
-    Only that version's: another version's segment ids mean other segments, and its traffic is not what this
-    version sees. The scan is bounded by primary key, so a version with little traffic in a long log stays cheap.
+    Only that segmentation's version's: another version's segment ids mean other segments, and its traffic is not
+    what this version sees. The scan is bounded by primary key, so a version with little traffic in a long log stays
+    cheap.
     """
     log = PredictionLog
     newest = session.scalar(select(func.max(log.id)))
@@ -58,7 +63,11 @@ def recent_window(session: Session, *, model_version: str, size: int = DEFAULT_W
     else:
         rows = session.execute(
             select(log.created_at, log.inputs, log.segment_id, log.is_atypical, log.out_of_range)
-            .where(log.model_version == model_version, log.id > newest - MAX_SCANNED_ROWS)
+            .where(
+                log.segmentation == segmentation,
+                log.model_version == model_version,
+                log.id > newest - MAX_SCANNED_ROWS,
+            )
             .order_by(log.id.desc())
             .limit(size)
         ).all()[::-1]
@@ -75,9 +84,12 @@ def recent_window(session: Session, *, model_version: str, size: int = DEFAULT_W
     )
 
 
-def drift(session: Session, model: SegmentationModel, *, window: int = DEFAULT_WINDOW) -> dict[str, Any]:
-    """The drift report of the last `window` logged predictions against the model's training reference."""
-    return drift_report(model, recent_window(session, model_version=model.version, size=window))
+def drift(
+    session: Session, model: SegmentationModel, *, window: int = DEFAULT_WINDOW, segmentation: str = DEFAULT_NAME
+) -> dict[str, Any]:
+    """The drift report of `segmentation`'s last `window` logged predictions against the model's training reference."""
+    recent = recent_window(session, model_version=model.version, size=window, segmentation=segmentation)
+    return drift_report(model, recent)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -86,10 +98,15 @@ def _utc(moment: datetime) -> datetime:
 
 @_database_errors
 def prediction_volume(
-    session: Session, model: SegmentationModel, *, since: datetime | None = None, now: datetime | None = None
+    session: Session,
+    model: SegmentationModel,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    segmentation: str = DEFAULT_NAME,
 ) -> dict[str, Any]:
-    """The model's logged predictions per segment per hour (spans up to two days) or per day, from `since`
-    (default 7 days)."""
+    """The model's logged predictions in `segmentation` per segment per hour (spans up to two days) or per day, from
+    `since` (default 7 days)."""
     now = _utc(now or datetime.now(UTC))
     since = _utc(since) if since else now - DEFAULT_SINCE
     # A since in the future (a client's clock ahead of ours) is an empty range ending now, not an error.
@@ -99,7 +116,7 @@ def prediction_volume(
     log = PredictionLog
     rows = session.execute(
         select(log.created_at, log.segment_id)
-        .where(log.created_at >= since, log.model_version == model.version)
+        .where(log.created_at >= since, log.segmentation == segmentation, log.model_version == model.version)
         .order_by(log.id.desc())
         .limit(MAX_VOLUME_ROWS + 1)
     ).all()
@@ -139,11 +156,13 @@ def _floor(moment: datetime, step: timedelta) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0) if step < timedelta(days=1) else midnight
 
 
-def last_activation(session: Session) -> dict[str, Any] | None:
-    """The latest mirrored activation (time and version); None when the mirror is empty or cannot be read."""
+def last_activation(session: Session, *, segmentation: str = DEFAULT_NAME) -> dict[str, Any] | None:
+    """The latest mirrored activation of `segmentation` (time and version); None when the mirror has none or cannot
+    be read."""
     try:
         row = session.execute(
             select(ModelActivation.activated_at, ModelActivation.to_version)
+            .where(ModelActivation.segmentation == segmentation)
             .order_by(ModelActivation.activated_at.desc(), ModelActivation.id.desc())
             .limit(1)
         ).first()

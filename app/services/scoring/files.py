@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from app.core.errors import InvalidRequest, no_space_as
 from app.models.model import SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
 from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header
@@ -30,10 +31,11 @@ class ScoredFile:
     summary: ScoreSummary
     path: Path | None = None
     spool: LogSpool | None = None
+    segmentation: str = DEFAULT_NAME
 
     def record(self) -> None:
         """Count the file in the metrics and queue its rows for the prediction log: once, after the answer is built."""
-        record_metrics(self.summary)
+        record_metrics(self.summary, segmentation=self.segmentation)
         if self.spool is not None:
             self.spool.release()
 
@@ -52,6 +54,7 @@ def score_file(
     spool_rows: int,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
+    segmentation: str = DEFAULT_NAME,
 ) -> ScoredFile:
     """Score the whole file before anything is sent: a summary, or also the labelled CSV written whole to `target`.
 
@@ -59,7 +62,9 @@ def score_file(
     an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
     was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
     """
-    spool = None if log is None else LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id)
+    spool = None
+    if log is not None:
+        spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)
     scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
     if target is None:
         for _ in scorer.tables():
@@ -68,7 +73,7 @@ def score_file(
         with no_space_as(NO_SPACE_FOR_OUTPUT), atomic_replace(target) as sink:
             for chunk in scorer:
                 sink.write(chunk)
-    return ScoredFile(summary=scorer.summary, path=target, spool=spool)
+    return ScoredFile(summary=scorer.summary, path=target, spool=spool, segmentation=segmentation)
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------

@@ -6,12 +6,16 @@ built.
 """
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from app.core import metrics
 from app.models.model import Scores, SegmentationModel
-from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_scores
+from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.monitoring.log_rows import LogChunk, log_scores
+from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.summary import ScoreSummary
 
 logger = logging.getLogger(__name__)
@@ -29,20 +33,50 @@ class LogSpool:
     """
 
     def __init__(
-        self, writer: PredictionLogWriter, *, model: SegmentationModel, max_rows: int, request_id: str | None
+        self,
+        writer: PredictionLogWriter,
+        *,
+        model: SegmentationModel,
+        max_rows: int,
+        request_id: str | None,
+        segmentation: str = DEFAULT_NAME,
     ) -> None:
         self.writer = writer
         self.model = model
         self.max_rows = max_rows
         self.request_id = request_id
+        self.segmentation = segmentation
         self.rows = 0
         self.dropped = 0
         self._chunks: list[LogChunk] = []
 
-    def add(self, X: np.ndarray, scores: Scores) -> None:
-        """Hold one scored chunk (X: its rows of feature values) as the log's rows."""
+    def add(
+        self, X: np.ndarray, scores: Scores, customer_ids: pa.ChunkedArray | Sequence[object] | None = None
+    ) -> None:
+        """Hold one scored chunk (X: its rows of feature values; the file's customer ids when it has them)."""
+        if isinstance(customer_ids, pa.ChunkedArray):
+            customer_ids = self._held_ids(customer_ids, len(X))
         # The spool stands in for the writer: log_scores builds the chunk as for any request and hands it to submit.
-        log_scores(self, self.model, X, scores, request_id=self.request_id, source=SOURCE)  # type: ignore[arg-type]
+        log_scores(
+            self,
+            self.model,
+            X,
+            scores,
+            request_id=self.request_id,
+            source=SOURCE,
+            segmentation=self.segmentation,
+            customer_ids=customer_ids,
+        )
+
+    def _held_ids(self, ids: pa.ChunkedArray, rows: int) -> pa.ChunkedArray | None:
+        """The ids of the rows the spool has room for, kept as Arrow (a few bytes a row, text only when written);
+        None when the column holds something other than text or numbers."""
+        if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type) or pa.types.is_integer(ids.type)
+                or pa.types.is_floating(ids.type)):  # fmt: skip
+            return None
+        room = min(max(self.max_rows - self.rows, 0), rows)
+        # The rows past the bound are dropped with their ids: nulls stand in for them, never converted.
+        return pa.chunked_array([*ids.slice(0, room).chunks, pa.nulls(rows - room, ids.type)], ids.type)
 
     def sampled(self) -> bool:
         """Whether a one-row chunk is logged: the writer's sampling decides, as for a single prediction."""
@@ -76,7 +110,7 @@ class LogSpool:
             )
 
 
-def record_metrics(summary: ScoreSummary, *, source: str = SOURCE) -> None:
+def record_metrics(summary: ScoreSummary, *, source: str = SOURCE, segmentation: str = DEFAULT_NAME) -> None:
     """Count a finished file in the metrics once, from its summary: per segment, atypical, out of range, and size."""
     names = [name for _, name in summary.segments]
     features = list(summary.out_of_range)
@@ -95,5 +129,6 @@ def record_metrics(summary: ScoreSummary, *, source: str = SOURCE) -> None:
             features=features,
             source=source,
             chunk=True,
+            segmentation=segmentation,
         )
-    metrics.record_scored_size(source=source, customers=summary.rows)
+    metrics.record_scored_size(source=source, customers=summary.rows, segmentation=segmentation)

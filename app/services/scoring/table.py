@@ -14,8 +14,9 @@ from app.services.scoring.score_columns import ERROR_COLUMN, appended_columns, a
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED, numbers, validate_rows
 
-# Called with each chunk's scored rows (their feature values) and scores: how a caller keeps them for the log.
-OnScored = Callable[[np.ndarray, Scores], None]
+# Called with each chunk's scored rows (their feature values), scores and customer ids (the file's id column, None
+# when it has none): how a caller keeps them for the log.
+OnScored = Callable[[np.ndarray, Scores, pa.ChunkedArray | None], None]
 
 
 def score_table(
@@ -71,9 +72,10 @@ def score_table(
     good = ~bad
     scored = X[good]
     scores = model.score(scored)
-    if on_scored is not None:
-        on_scored(scored, scores)
     all_good = not bad.any()
+    if on_scored is not None:
+        ids = None if columns.customer_id is None else table.column(columns.customer_id)
+        on_scored(scored, scores, ids if ids is None or all_good else ids.filter(pa.array(good)))
     values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
         ages = numbers(table.column(columns.age), decimal_comma=summary.delimiter == ";")[0]
