@@ -6,7 +6,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from app.controllers.deps import PredictRateLimit, RequestedModelDep, SameSiteOnly, SettingsDep, prediction_log_target
+from app.controllers.deps import (
+    PredictRateLimit,
+    RequestedModelDep,
+    SameSiteOnly,
+    SettingsDep,
+    prediction_log_target,
+)
 from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
