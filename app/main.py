@@ -55,6 +55,11 @@ def _publish_model(version: str | None, previous: str | None, seconds: float | N
     record_model_loaded(version=version, previous=previous, seconds=seconds)
 
 
+def _publish_segmentation_model(name: str, version: str | None, previous: str | None, seconds: float | None) -> None:
+    """The same for another segmentation's served model, labelled with its name."""
+    record_model_loaded(version=version, previous=previous, seconds=seconds, segmentation=name)
+
+
 def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +83,9 @@ def _lifespan(settings: Settings):
         )
         catalog = SegmentationCatalog(settings.model_dir)
         await run_in_threadpool(catalog.tidy)
-        app.state.segmentations = segmentations = Segmentations(catalog, registry, settings.signing_key)
+        app.state.segmentations = segmentations = Segmentations(
+            catalog, registry, settings.signing_key, on_change=_publish_segmentation_model
+        )
         poller = asyncio.create_task(watch_active_pointer(segmentations, settings.model_poll_seconds))
         # Creating an engine connects to nothing. The database is migrated once for this process, then the log
         # writer and the activation mirror write from their own threads, off the request path.

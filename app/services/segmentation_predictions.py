@@ -28,15 +28,19 @@ def customer_values(model: SegmentationModel, customer: FeaturesCustomerIn) -> d
     return feature_values(model, features)
 
 
-def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn) -> Answer:
+def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn, *, segmentation: str) -> Answer:
     """Segment one customer given by features (or transactions); nothing is recorded yet."""
     answer = predict_customer(model, customer_values(model, customer))
+    answer.segmentation = segmentation
     if "customer_id" in customer:
         answer.body["customer_id"] = customer["customer_id"]
+        answer.customer_ids = [customer["customer_id"]]
     return answer
 
 
-def predict_many_by_features(model: SegmentationModel, customers: Sequence[FeaturesCustomerIn]) -> Answer:
+def predict_many_by_features(
+    model: SegmentationModel, customers: Sequence[FeaturesCustomerIn], *, segmentation: str
+) -> Answer:
     """Segment many customers given by features, in input order; nothing is recorded yet."""
     rows = []
     for index, customer in enumerate(customers):
@@ -47,4 +51,6 @@ def predict_many_by_features(model: SegmentationModel, customers: Sequence[Featu
         if "customer_id" in customer:
             values["customer_id"] = customer["customer_id"]
         rows.append(values)
-    return predict_customers(model, rows)
+    answer = predict_customers(model, rows)
+    answer.segmentation = segmentation
+    return answer

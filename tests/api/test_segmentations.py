@@ -198,3 +198,38 @@ def test_docs_show_each_segmentations_features_as_an_example(api: TestClient) ->
     for example in examples.values():  # every example is a valid request
         assert api.post("/api/v1/segmentations/default/predict", json=examples["default"]["value"]).status_code == 200
         assert set(example["value"]) == {"features"}
+
+
+def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids(
+    api: TestClient, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from app.db.tables import PredictionLog
+
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    crm = write_crm(tmp_path / "crm.csv").read_bytes()
+    version = _train(api, "loyalty", crm)
+    body = {"features": {"income": 140_000, "visits": 3, "tenure": 12}, "customer_id": "C-9"}
+    assert api.post("/api/v1/segmentations/loyalty/predict", json=body).status_code == 200
+    assert api.post("/api/v1/segmentations/loyalty/predict/csv", files={"file": ("c.csv", crm)}).status_code == 200
+    assert api.post("/api/v1/predict", json={"annual_income": 50, "spending_score": 50}).status_code == 200
+    rows_in_file = crm.count(b"\n") - 1
+    engine = api.app.state.db_engine
+    deadline = time.monotonic() + 20
+    while True:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(PredictionLog.segmentation, PredictionLog.customer_id, PredictionLog.model_version)
+            ).all()
+        # The session's database is shared: this test's rows are its version's.
+        loyalty = [row for row in rows if row.model_version == version]
+        if len(loyalty) == 1 + rows_in_file or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(loyalty) == 1 + rows_in_file, rows[-5:]
+    assert {row.segmentation for row in loyalty} == {"loyalty"}
+    assert "C-9" in {row.customer_id for row in loyalty} and "1" in {row.customer_id for row in loyalty}
+    assert [row.segmentation for row in rows].count("default") >= 1
+    drift = api.get("/api/v1/segmentations/loyalty/monitoring/drift").json()
+    assert drift["window"]["size"] == 1 + rows_in_file, drift["window"]

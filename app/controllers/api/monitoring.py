@@ -3,9 +3,9 @@
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from app.controllers.deps import SegmenterDep, SessionDep
+from app.controllers.deps import SegmenterDep, SessionDep, segmentation_of
 from app.schemas.common import DIGITS_ONLY, error_responses
 from app.schemas.monitoring import DriftResponse, IsoDateTime, PredictionVolume
 from app.services.monitoring import reads as monitoring
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
     responses=error_responses(422, 503),
 )
 def drift(
+    request: Request,
     model: SegmenterDep,
     session: SessionDep,
     window: Annotated[
@@ -32,7 +33,7 @@ def drift(
     ] = DEFAULT_WINDOW,
 ) -> dict[str, Any]:
     """Drift checks of the last `window` logged predictions."""
-    return monitoring.drift(session, model, window=window)
+    return monitoring.drift(session, model, window=window, segmentation=segmentation_of(request))
 
 
 @router.get(
@@ -46,9 +47,10 @@ def drift(
     responses=error_responses(422, 503),
 )
 def predictions(
+    request: Request,
     model: SegmenterDep,
     session: SessionDep,
     since: Annotated[IsoDateTime | None, Query(description="Start of the range, ISO 8601.")] = None,
 ) -> dict[str, Any]:
     """Recent volume per segment over time."""
-    return monitoring.prediction_volume(session, model, since=since)
+    return monitoring.prediction_volume(session, model, since=since, segmentation=segmentation_of(request))

@@ -12,6 +12,7 @@ from app.controllers.deps import (
     SameSiteOnly,
     SettingsDep,
     prediction_log_target,
+    segmentation_of,
 )
 from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
@@ -79,6 +80,7 @@ async def predict_csv(
             spool_rows=settings.scoring_log_spool_rows,
             log=log.writer,
             request_id=log.request_id,
+            segmentation=segmentation_of(request),
         )
     finally:
         upload.discard()

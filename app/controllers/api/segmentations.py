@@ -128,7 +128,7 @@ async def predict(
     request: Request,
 ) -> FastJSONResponse:
     """Segment one customer by features (or transactions)."""
-    answer = predict_by_features(model, customer)
+    answer = predict_by_features(model, customer, segmentation=segmentation)
     response = FastJSONResponse(answer.body)
     log = prediction_log_target(request)
     answer.record(log=log.writer, request_id=log.request_id)
@@ -154,7 +154,7 @@ def predict_batch(
             f"too many customers: at most {settings.max_batch_size} per request, got {len(batch.customers)}; "
             "split the batch"
         )
-    answer = predict_many_by_features(model, batch.customers)
+    answer = predict_many_by_features(model, batch.customers, segmentation=segmentation)
     response = FastJSONResponse(answer.body)
     log = prediction_log_target(request)
     answer.record(log=log.writer, request_id=log.request_id)

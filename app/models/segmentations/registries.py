@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.models.segmentations.catalog import SegmentationCatalog
@@ -19,6 +20,8 @@ class Segmentations:
     catalog: SegmentationCatalog
     default: ModelRegistry
     signing_key: bytes | None = None
+    # Told of every change of a segmentation's served model: (segmentation, version, previous, load seconds).
+    on_change: Callable[[str, str | None, str | None, float | None], None] | None = None
     _others: dict[str, ModelRegistry] = field(default_factory=dict)
     _specs: dict[str, SegmentationSpec] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,7 +58,12 @@ class Segmentations:
                     f"train one with POST /api/v1/segmentations/{name}/models or "
                     f"`python -m app.cli train --segmentation {name}`"
                 )
-                registry = ModelRegistry(store, train_hint=hint).load()
+                publish = self.on_change
+                registry = ModelRegistry(
+                    store,
+                    train_hint=hint,
+                    on_change=(lambda *change, name=name: publish(name, *change)) if publish else None,
+                ).load()
                 self._others[name] = registry
         return registry
 
