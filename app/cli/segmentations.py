@@ -15,15 +15,18 @@ def _list(args: argparse.Namespace) -> int:
     from app.models.versions.store import VersionStore
 
     segmentations = catalog(args.model_dir)
-    print(f"{'name':<24}{'kind':<9}{'active':<24}features")
+    rows = [("name", "kind", "active", "features")]
     for name in segmentations.names():
         try:
             spec = segmentations.get(name)
         except InvalidRequest as exc:  # a spec another version of the app wrote: listed, not fatal
-            print(f"{name:<24}{'?':<9}{'-':<24}unreadable spec: {exc.message}")
+            rows.append((name, "?", "-", f"unreadable spec: {exc.message}"))
             continue
         active = VersionStore(segmentations.folder(name)).active_version() or "-"
-        print(f"{name:<24}{spec.kind:<9}{active:<24}{', '.join(spec.feature_names)}")
+        rows.append((name, spec.kind, active, ", ".join(spec.feature_names)))
+    widths = [max(len(row[column]) for row in rows) + 2 for column in range(3)]
+    for row in rows:
+        print("".join(f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)) + row[3])
     return 0
 
 
