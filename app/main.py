@@ -131,6 +131,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
+            {
+                "name": "segmentations",
+                "description": "Named segmentations over chosen columns, or RFM built from transactions; each has "
+                "its own versions, and every per-model route again under /api/v1/segmentations/{name}/. The "
+                "examples of its predict routes show each segmentation's features.",
+            },
         ],
     )
     app.state.settings = settings
@@ -142,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")
+    app.openapi = docs.openapi_with_segmentations(app)  # type: ignore[method-assign]
 
     # Added innermost first: a crash becomes a 500 below the headers, the access log and the request id.
     app.add_middleware(ErrorShapeMiddleware)

@@ -44,6 +44,7 @@ from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
+from benchmarks import segmentations as segmentation_bench  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
@@ -305,6 +306,50 @@ def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
 
 
 ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
+
+
+def bench_segmentation_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """A 3-feature segmentation's predict route against default's, one quiet server, loads taken in turns."""
+    folder = workdir / "with-segmentation"
+    shutil.copytree(model_dir, folder)
+    segmentation_bench.add_loyalty(folder, workdir)
+    env = {
+        "MODEL_DIR": str(folder),
+        "AUTO_TRAIN": "false",
+        "RATE_LIMIT_PREDICT": "10000000/minute",
+        "LOG_LEVEL": "WARNING",
+    }
+    with live_server(env, workdir / "segmentation.log") as server:
+        runs = _alternate(
+            sizes.http_rounds,
+            lambda: run_load(
+                server.url + "/api/v1/segmentations/loyalty/predict",
+                segmentation_bench.LOYALTY_BODY,
+                connections=16,
+                seconds=sizes.http_seconds,
+            ),
+            lambda: run_load(
+                server.url + "/api/v1/predict",
+                segmentation_bench.DEFAULT_BODY,
+                connections=16,
+                seconds=sizes.http_seconds,
+            ),
+        )
+    comparison = Comparison(*runs)
+    rps, default_rps = comparison.rates
+    return [
+        Figure(
+            "HTTP predict, 3-feature segmentation vs default",
+            "req/s",
+            rps,
+            default_rps,
+            rps / default_rps,
+            "ratio >= 0.9",
+            rps / default_rps >= 0.9,
+            f"/segmentations/loyalty/predict (income, visits, tenure; log1p) against /predict on the same server; "
+            f"{comparison.errors} errors",
+        )
+    ]
 
 
 def _batch_answer(url: str, body: bytes) -> tuple[float, int]:
@@ -726,7 +771,18 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("predict", "batch", "http", "prediction_log", "metrics", "startup", "scoring", "training", "lifecycle")
+STEPS = (
+    "predict",
+    "batch",
+    "http",
+    "segmentation_http",
+    "prediction_log",
+    "metrics",
+    "startup",
+    "scoring",
+    "training",
+    "lifecycle",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -752,6 +808,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict": lambda: bench_single_predict(model, sizes),
             "batch": lambda: bench_batch_predict(model, sizes),
             "http": lambda: bench_http(model_dir, sizes, workdir),
+            "segmentation_http": lambda: bench_segmentation_http(model_dir, sizes, workdir),
             "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
             "metrics": lambda: bench_metrics_mode(model_dir, sizes, workdir),
             "startup": lambda: bench_startup(model_dir, sizes, workdir),

@@ -236,7 +236,8 @@ async def home_form_counts(request: Request) -> bool:
     records nothing; neither does a request another site's page makes (an `<img src="/?...">` would otherwise
     fill the prediction log and the drift report). A form over the client's prediction limit gets the 429 page.
     """
-    if request.method != "GET" or "annual_income_was" not in request.query_params or from_another_site(request):
+    sent = any(name.endswith("_was") for name in request.query_params)  # `<feature>_was`, for any model's form
+    if request.method != "GET" or not sent or from_another_site(request):
         return False
     await limit_by_client_ip(request)
     return True

@@ -1,13 +1,18 @@
 """Swagger UI and ReDoc served from locally installed assets, so the docs work offline and load nothing else."""
 
+import copy
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.core.errors import SegmentationError
 from app.core.templating import templates
+from app.services.segmentations import describe
 from app.utils.static import CachedStaticFiles
 
 DOCS_ASSETS_URL = "/static-docs"
@@ -51,3 +56,39 @@ async def redoc_bundle(request: Request) -> Response:
     return Response(
         _redoc_bundle(logo_url), media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"}
     )
+
+
+SEGMENTATION_PREDICT = "/api/v1/segmentations/{segmentation}/predict"
+
+
+def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with one request example per segmentation on its predict routes, as they are when asked.
+
+    Segmentations are created while the app runs, so the examples cannot be part of the schema FastAPI caches:
+    they are added to a copy of it on each /openapi.json request.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = copy.deepcopy(build())
+        segmentations = getattr(app.state, "segmentations", None)
+        if segmentations is None:
+            return schema
+        examples = {}
+        for name in segmentations.names():
+            try:
+                described = describe(segmentations.spec(name), segmentations.registry(name))
+            except SegmentationError:
+                continue
+            features = ", ".join(item["name"] for item in described["served_features"])
+            examples[name] = {"summary": f"{name}: {features}", "value": described["example"]}
+        for path in (SEGMENTATION_PREDICT, f"{SEGMENTATION_PREDICT}/batch"):
+            body = schema["paths"].get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                body["application/json"]["examples"] = (
+                    examples if path == SEGMENTATION_PREDICT
+                    else {name: {**ex, "value": {"customers": [ex["value"]]}} for name, ex in examples.items()}
+                )  # fmt: skip
+        return schema
+
+    return openapi

@@ -60,7 +60,8 @@ def home(
         "annual_income_last": annual_income_last,
         "spending_score_last": spending_score_last,
     }
-    context, answer = home_page(registry, values)
+    # Other models' fields (named by feature) and the map picker's come as they are; the default's are checked above.
+    context, answer = home_page(registry.active, {**request.query_params, **values})
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422

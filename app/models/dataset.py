@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, Feature, normalise_column
+from app.models.features import COLUMNS, FEATURES, Feature, normalise_column, wanted_columns
 from app.models.units import scale_hint
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
 
@@ -122,12 +122,6 @@ def _as_features(features: Sequence[str] | Sequence[Feature]) -> list[Feature]:
     ]
 
 
-def _wanted(feature: Feature) -> str:
-    """A missing feature for a message: "'Annual Income (k$)' (or 'annual_income')"."""
-    column = feature.source_column
-    return f"'{column}' (or '{feature.name}')" if column != feature.name else f"'{column}'"
-
-
 def clean_customers(
     frame: pd.DataFrame, *, features: Sequence[str] | Sequence[Feature], min_rows: int
 ) -> CleanedDataset:
@@ -141,8 +135,7 @@ def clean_customers(
     missing = [spec for spec in specs if found[spec.name] is None]
     if missing:
         raise InvalidDataset(
-            f"missing required column(s): {', '.join(map(_wanted, missing))}; "
-            f"found: {', '.join(map(str, frame.columns))}"
+            f"missing required column(s): {wanted_columns(missing)}; found: {', '.join(map(str, frame.columns))}"
         )
     n_input = len(frame)
     if n_input == 0:

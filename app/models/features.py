@@ -121,9 +121,17 @@ def normalise_column(name: str) -> str:
     return PUBLIC_HEADER.get(stripped, stripped.lower())
 
 
-def wanted_columns(names: list[str]) -> str:
+def wanted_columns(features: "Sequence[str | Feature]") -> str:
     """Missing feature columns for a message: "'Annual Income (k$)' (or 'annual_income')", joined by commas."""
-    return ", ".join(f"'{FEATURES[name].label}' (or '{name}')" if name in FEATURES else f"'{name}'" for name in names)
+    parts = []
+    for item in features:
+        feature = item if isinstance(item, Feature) else FEATURES.get(item)
+        if feature is None:
+            parts.append(f"'{item}'")
+            continue
+        column = feature.source_column
+        parts.append(f"'{column}' (or '{feature.name}')" if column != feature.name else f"'{column}'")
+    return ", ".join(parts)
 
 
 def features_of(info: dict[str, Any], names: list[str]) -> list[Feature]:

@@ -30,6 +30,7 @@ from app.models.dataset import CleanedDataset, clean_customers, load_customers, 
 from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, from_model_space, to_model_space
 from app.models.model import MAP_SAMPLE_SIZE, FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
+from app.models.projection import fitted_projection
 from app.models.reference import drift_reference
 from app.models.versions.artifacts import ensure_writable, save_model
 from app.models.versions.store import VersionStore, new_version_id
@@ -209,6 +210,7 @@ def fit_model(
         "sweep": swept,
         "data_stats": {f: FeatureStats.of(X[:, i]).__dict__ for i, f in enumerate(features)},
         "map_sample": np.round(sample_rows(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
+        **fitted_projection(Z, list(features)),  # the map's plane, from three features on (signed with the version)
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
     }

@@ -1,9 +1,10 @@
 """Requests and answers of /api/v1/segmentations: create, describe, and predict by a segmentation's features."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, Field, StringConstraints
+from typing_extensions import TypedDict
 
 from app.schemas.common import example_config
 from app.schemas.prediction import MAX_BATCH_SIZE, CustomerId
@@ -92,24 +93,36 @@ class TransactionIn(BaseModel):
     order_id: CustomerId | None = None
 
 
-class FeaturesCustomerIn(BaseModel):
+class FeaturesCustomerIn(TypedDict):
     """One customer, by the segmentation's features (or, for `rfm`, by their transactions)."""
 
-    model_config = example_config(
+    # A TypedDict validates about twice as fast as a model: this is the hot path of a segmentation's predict.
+    __pydantic_config__ = example_config(  # type: ignore[misc]
         {"features": {"recency_days": 12, "frequency": 4, "monetary": 310.5}, "customer_id": "C-1042"},
         extra="forbid",
     )
 
-    features: dict[FeatureName, Number] | None = Field(
-        None, max_length=8, description="The customer's value of every feature of the served version."
-    )
-    customer_id: CustomerId | None = None
-    transactions: list[TransactionIn] | None = Field(
-        None, min_length=1, max_length=10_000, description="RFM only: the customer's purchases, instead of features."
-    )
-    reference_date: date | None = Field(
-        None, description="RFM only: the day recency is counted to (default: the day after the last transaction)."
-    )
+    features: NotRequired[
+        Annotated[
+            dict[FeatureName, Number],
+            Field(max_length=8, description="The customer's value of every feature of the served version."),
+        ]
+    ]
+    customer_id: NotRequired[CustomerId]
+    transactions: NotRequired[
+        Annotated[
+            list[TransactionIn],
+            Field(
+                min_length=1, max_length=10_000, description="RFM only: the customer's purchases, instead of features."
+            ),
+        ]
+    ]
+    reference_date: NotRequired[
+        Annotated[
+            date,
+            Field(description="RFM only: the day recency is counted to (default: the day after the last transaction)."),
+        ]
+    ]
 
 
 class FeaturesBatchIn(BaseModel):

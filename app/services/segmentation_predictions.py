@@ -12,25 +12,27 @@ from app.services.segmentations import feature_values
 
 def customer_values(model: SegmentationModel, customer: FeaturesCustomerIn) -> dict[str, Any]:
     """The customer's feature values, checked against the served version (from transactions for RFM)."""
-    if customer.transactions is not None:
-        if customer.features is not None:
+    features = customer.get("features")
+    if "transactions" in customer:
+        if features is not None:
             raise InvalidRequest("give the customer's features or their transactions, not both")
         from app.services.rfm_customer import rfm_values  # RFM only: pulls in the transactions rules
 
-        return feature_values(model, rfm_values(model, customer.transactions, reference_date=customer.reference_date))
-    if customer.reference_date is not None:
+        values = rfm_values(model, customer["transactions"], reference_date=customer.get("reference_date"))
+        return feature_values(model, values)
+    if "reference_date" in customer:
         raise InvalidRequest("reference_date goes with transactions: give the customer's transactions too")
-    if customer.features is None:
+    if features is None:
         names = ", ".join(model.features)
         raise InvalidRequest(f"give the customer's features: an object with {names}")
-    return feature_values(model, customer.features)
+    return feature_values(model, features)
 
 
 def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn) -> Answer:
     """Segment one customer given by features (or transactions); nothing is recorded yet."""
     answer = predict_customer(model, customer_values(model, customer))
-    if customer.customer_id is not None:
-        answer.body["customer_id"] = customer.customer_id
+    if "customer_id" in customer:
+        answer.body["customer_id"] = customer["customer_id"]
     return answer
 
 
@@ -42,7 +44,7 @@ def predict_many_by_features(model: SegmentationModel, customers: Sequence[Featu
             values = customer_values(model, customer)
         except InvalidRequest as exc:
             raise InvalidRequest(f"customers[{index}]: {exc.message}") from None
-        if customer.customer_id is not None:
-            values["customer_id"] = customer.customer_id
+        if "customer_id" in customer:
+            values["customer_id"] = customer["customer_id"]
         rows.append(values)
     return predict_customers(model, rows)

@@ -46,14 +46,18 @@ def describe(spec: SegmentationSpec, registry: ModelRegistry | None) -> dict[str
             "clusters": f"{base}/clusters",
             "drift": f"{base}/monitoring/drift",
         },
-        "example": {"features": example_features(model.feature_specs if model else spec.features)},
+        "example": {"features": example_features(model.feature_specs if model else spec.features, model)},
     }
 
 
-def example_features(features: Any) -> dict[str, float]:
-    """A request body's `features` for /docs and the list: each feature at a plausible value within its range."""
+def example_features(features: Any, model: SegmentationModel | None = None) -> dict[str, float]:
+    """A request body's `features` for /docs and the list: the training data's mean, else the range's middle."""
+    stats = model.info.get("data_stats", {}) if model is not None else {}
     example = {}
     for feature in features:
+        if feature.name in stats:
+            example[feature.name] = round(float(stats[feature.name]["mean"]), 2)
+            continue
         low = feature.minimum if math.isfinite(feature.minimum) else 0.0
         high = feature.maximum if math.isfinite(feature.maximum) else low + 100.0
         example[feature.name] = round(low + (high - low) / 2, 2)

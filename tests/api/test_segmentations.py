@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.synthetic_crm import write_crm
 
 KEY = "segmentations-admin-key"
@@ -172,3 +173,28 @@ def test_a_file_without_the_segmentations_columns_is_refused_before_training(api
     )
     assert response.status_code == 422
     assert "'Tenure'" in response.json()["message"]
+
+
+def test_a_segmentation_another_process_deletes_disappears_at_the_next_poll(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    assert api.get("/api/v1/segmentations/loyalty").status_code == 200
+    SegmentationCatalog(api.app.state.settings.model_dir).delete("loyalty")
+    deadline = time.monotonic() + 10
+    while api.get("/api/v1/segmentations/loyalty").status_code != 404:
+        assert time.monotonic() < deadline, "the deleted segmentation is still served"
+        time.sleep(0.1)
+    assert [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]] == ["default"]
+
+
+def test_docs_show_each_segmentations_features_as_an_example(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    schema = api.get("/openapi.json").json()
+    examples = schema["paths"]["/api/v1/segmentations/{segmentation}/predict"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    assert examples["default"]["value"]["features"].keys() == {"annual_income", "spending_score"}
+    assert examples["loyalty"]["value"]["features"].keys() == {"income", "visits", "tenure"}
+    assert examples["loyalty"]["summary"] == "loyalty: income, visits, tenure"
+    for example in examples.values():  # every example is a valid request
+        assert api.post("/api/v1/segmentations/default/predict", json=examples["default"]["value"]).status_code == 200
+        assert set(example["value"]) == {"features"}

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from app.models.training import train
 from tests.live_server import live_server
+from tests.models.three_features import SPECS, write_customers
 from tests.tools import unavailable
 
 SCREENSHOTS = PROJECT_ROOT / "tests" / "artifacts"
@@ -57,6 +59,23 @@ def base_url(model_dir, tmp_path_factory) -> Iterator[str]:
     results = tmp_path_factory.mktemp("web-score-results")
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "SCORE_RESULTS_DIR": str(results)}
     with live_server(env, log) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def three_feature_dir(tmp_path_factory) -> Path:
+    """A models folder whose active version is trained on Income ($, log1p), Visits and Tenure (k=3)."""
+    folder = tmp_path_factory.mktemp("three-features")
+    output = folder / "models_artifacts"
+    train(write_customers(folder / "customers.csv"), output_dir=output, specs=SPECS, k=3)
+    return output
+
+
+@pytest.fixture(scope="session")
+def three_feature_url(three_feature_dir, tmp_path_factory) -> Iterator[str]:
+    """The real app on a free local port, serving the 3-feature model."""
+    log = tmp_path_factory.mktemp("three-feature-server") / "server.log"
+    with live_server({"MODEL_DIR": str(three_feature_dir), "AUTO_TRAIN": "false"}, log) as server:
         yield server.url
 
 

@@ -4,7 +4,6 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from app.core.errors import UnknownSegmentation
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 from app.models.versions.registry import ModelRegistry
@@ -73,17 +72,14 @@ class Segmentations:
     def refresh(self) -> bool:
         """Poll every opened registry's ACTIVE pointer; drop segmentations deleted meanwhile. True if any changed."""
         changed = self.default.refresh()
-        for name, registry in list(self._others.items()):
+        for name in {*self._others, *self._specs} - {DEFAULT_NAME}:
             if not self.catalog.exists(name):
                 self.forget(name)
                 changed = True
-                continue
-            changed = registry.refresh() or changed
+            elif (registry := self._others.get(name)) is not None:
+                changed = registry.refresh() or changed
         return changed
 
     def require(self, name: str) -> SegmentationSpec:
-        """The spec of a segmentation that still exists (UnknownSegmentation once another process deleted it)."""
-        if name != DEFAULT_NAME and not self.catalog.exists(name):
-            self.forget(name)
-            raise UnknownSegmentation(f"no segmentation named {name!r}")
+        """The spec of a segmentation that exists: no disk access once known (the poll drops deleted ones)."""
         return self.spec(name)

@@ -86,17 +86,18 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
             )
     features: dict[str, str] = {}
     missing = []
-    for feature in model.features:
-        column = explicit.get(feature) or by_normal.get(feature)
+    for feature, spec in zip(model.features, model.feature_specs, strict=True):
+        # A segmentation's feature is read from its own column (the default's from the public header or its name).
+        column = explicit.get(feature) or by_normal.get(normalise_column(spec.source_column)) or by_normal.get(feature)
         if column is None:
-            missing.append(feature)
+            missing.append(spec)
         else:
             features[feature] = column
     if missing:
-        raise InvalidRequest(
-            f"missing column(s) {wanted_columns(missing)}, or name them with income_column= and spending_column=; "
-            f"found: {found}"
+        hint = (
+            ", or name them with income_column= and spending_column=" if explicit.keys() & set(model.features) else ""
         )
+        raise InvalidRequest(f"missing column(s) {wanted_columns(missing)}{hint}; found: {found}")
     return Columns(
         names=list(names),
         features=features,

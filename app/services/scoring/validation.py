@@ -4,7 +4,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.models.features import FEATURES
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN
@@ -51,14 +50,13 @@ def validate_rows(
     X = np.empty((n, len(model.features)), dtype=np.float64)
     codes = np.zeros(n, dtype=np.int8)  # small integers: comparing texts row by row is slow
     reasons = [""]
-    for f, feature in enumerate(model.features):
+    for f, (feature, spec) in enumerate(zip(model.features, model.feature_specs, strict=True)):
         column = columns.features[feature]
         name = safe_text(column, NAME_QUOTED_CHARS)
         values, empty = numbers(table.column(column), decimal_comma=decimal_comma)
         X[:, f] = values
-        # The values the API accepts; a model feature the project does not know is only checked for being a number.
-        known = FEATURES.get(feature)
-        low, high = (known.minimum, known.maximum) if known else (-np.inf, np.inf)
+        # The values the API accepts: the version's own range for each feature (infinite when it has none).
+        low, high = spec.minimum, spec.maximum
         not_number = ~empty & ~np.isfinite(values)
         with np.errstate(invalid="ignore"):
             out = np.isfinite(values) & ((values < low) | (values > high))

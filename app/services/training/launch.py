@@ -63,13 +63,9 @@ def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     columns = {normalise_column(name) for name in next(csv.reader([first_line], delimiter=delimiter), [])}
     wanted = {f if isinstance(f, str) else normalise_column(f.source_column): f for f in features}
-    missing = [f if isinstance(f, str) else f.source_column for name, f in wanted.items() if name not in columns]
+    missing = [feature for name, feature in wanted.items() if name not in columns]
     if missing:
-        names = [name for name in missing if name in FEATURES]
-        others = [f"'{name}'" for name in missing if name not in FEATURES]
-        raise InvalidRequest(
-            f"the uploaded CSV is missing required column(s): {', '.join([wanted_columns(names), *others]).strip(', ')}"
-        )
+        raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
 
 
 def job_environment(*, settings: Settings) -> dict[str, str]:

@@ -12,7 +12,13 @@
   var map = document.getElementById("segment-map");
   var marker = document.getElementById("customer-marker");
   var styles = JSON.parse(document.getElementById("segment-styles").textContent);
-  var fields = ["annual_income", "spending_score"];
+  var placementData = document.getElementById("map-placement");
+  // How the map places a customer: two of the features, or the plane of all of them (charts.segment_map).
+  var placement = placementData ? JSON.parse(placementData.textContent) : null;
+  // The form's features, in model order; the default model posts them flat, any other as {"features": {...}}.
+  var fields = Array.prototype.map.call(form.querySelectorAll("input.number"), function (box) { return box.dataset.field; });
+  var predictUrl = form.dataset.predictUrl || "/api/v1/predict";
+  var featuresBody = form.dataset.body === "features";
   var timer = null;
   var latest = 0;
 
@@ -53,8 +59,8 @@
   function readValue(field) {
     var number = input(field, "number");
     var text = number.value.trim();
-    var min = Number(number.min);
-    var max = Number(number.max);
+    var min = number.min === "" ? -Infinity : Number(number.min);
+    var max = number.max === "" ? Infinity : Number(number.max);
     if (text === "") {
       return { error: "Enter a number." };
     }
@@ -112,11 +118,32 @@
     }
   }
 
+  // A customer's place in the map's own units: two features as they are, or projected as projection.py does.
+  function mapPoint(values) {
+    if (!placement) {
+      return [values[fields[0]], values[fields[1]]];
+    }
+    if (placement.kind === "pair") {
+      return [values[placement.x], values[placement.y]];
+    }
+    var point = [0, 0];
+    placement.features.forEach(function (name, f) {
+      var seen = placement.log[f] ? Math.log1p(values[name]) : values[name];
+      var z = (seen - placement.mean[f]) / placement.scale[f] - placement.center[f];
+      point[0] += z * placement.components[0][f];
+      point[1] += z * placement.components[1][f];
+    });
+    return point;
+  }
+
   // Same geometry as charts.map_position: clamped to the plot, with an arrow towards a customer off the chart.
-  function moveMarker(income, score, extrapolated) {
+  function moveMarker(values, extrapolated) {
     if (!map || !marker) {
       return;
     }
+    var point = mapPoint(values);
+    var income = point[0];
+    var score = point[1];
     var d = map.dataset;
     var clamp = function (v, lo, hi) { return Math.min(Math.max(v, lo), hi); };
     var x = Number(d.left) + (clamp(income, +d.xMin, +d.xMax) - d.xMin) / (d.xMax - d.xMin) * (d.right - d.left);
@@ -152,10 +179,10 @@
       return; // keep the last good result on screen
     }
     var request = ++latest;
-    fetch("/api/v1/predict", {
+    fetch(predictUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(values),
+      body: JSON.stringify(featuresBody ? { features: values } : values),
     })
       .then(function (response) {
         return response.json().then(function (body) { return { status: response.status, body: body }; });
@@ -167,7 +194,7 @@
         if (answer.status === 200) {
           setOutage(false);
           render(answer.body);
-          moveMarker(values.annual_income, values.spending_score, answer.body.out_of_range.length > 0);
+          moveMarker(values, answer.body.out_of_range.length > 0);
           // A typed value moves its slider once segmented, unless the user has since moved on (box changed).
           fields.forEach(function (name) {
             var slider = input(name, "slider");
@@ -175,8 +202,13 @@
               slider.value = String(Math.min(Math.max(values[name], Number(slider.min)), Number(slider.max)));
             }
           });
-          var query = "?annual_income=" + encodeURIComponent(values.annual_income) + "&spending_score=" + encodeURIComponent(values.spending_score);
-          history.replaceState(null, "", query);
+          // The address keeps the customer, and the segmentation and map pair the page was opened with.
+          var query = fields.map(function (name) { return name + "=" + encodeURIComponent(values[name]); });
+          form.querySelectorAll("[data-carry]").forEach(function (kept) {
+            query.push(kept.name + "=" + encodeURIComponent(kept.value));
+          });
+          history.replaceState(null, "", "?" + query.join("&"));
+          keepInPicker(values);
           if (reveal) {
             revealCard();
           }
@@ -185,7 +217,13 @@
         } else {
           var detail = (answer.body.details || [])[0];
           var field = detail && detail.loc ? detail.loc[detail.loc.length - 1] : null;
-          showError(fields.indexOf(field) >= 0 ? field : "annual_income", answer.body.message);
+          // A segmentation's range errors name the feature first ("tenure is 99, outside its range: ...").
+          fields.forEach(function (name) {
+            if (!field && String(answer.body.message || "").indexOf(name + " ") === 0) {
+              field = name;
+            }
+          });
+          showError(fields.indexOf(field) >= 0 ? field : fields[0], answer.body.message);
         }
       })
       .catch(function () {
@@ -193,6 +231,26 @@
           setOutage(true);
         }
       });
+  }
+
+  // The map picker and its link back to the plane keep the customer as they now are, not as the page was sent.
+  function keepInPicker(values) {
+    var picker = document.querySelector(".map-picker");
+    if (!picker) {
+      return;
+    }
+    fields.forEach(function (name) {
+      var kept = picker.querySelector('input[type="hidden"][name="' + name + '"]');
+      if (kept) {
+        kept.value = String(values[name]);
+      }
+    });
+    var back = picker.querySelector('[data-role="plane-link"]');
+    if (back) {
+      var url = new URL(back.href);
+      fields.forEach(function (name) { url.searchParams.set(name, String(values[name])); });
+      back.href = url.pathname + url.search;
+    }
   }
 
   function schedule(reveal, delay) {

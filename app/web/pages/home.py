@@ -1,174 +1,134 @@
 """The home page: the customer form (sliders and number boxes, with or without JavaScript), its result and the map."""
 
-import math
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-from pydantic import ValidationError
-
-from app.models.features import FEATURES
-from app.models.versions.registry import ModelRegistry
-from app.schemas.prediction import CustomerIn, CustomerValidator
+from app.models.features import DEFAULT_FEATURES
+from app.models.model import SegmentationModel
 from app.services import prediction
-from app.utils.numbers import DECIMAL_OR_NON_FINITE
-from app.web.charts.segment_map import map_position
+from app.web.charts.segment_map import View, default_view, place_on_map, valid_view
 from app.web.pages.common import segment_context
+from app.web.pages.home_form import (
+    DEFAULT_CUSTOMER,
+    FORM_FIELDS,
+    FormField,
+    fields_for,
+    out_of_range_notes,
+    parse_customer,
+    slider_position,
+    submitted_form,
+)
 
-DEFAULT_CUSTOMER = {"annual_income": "60", "spending_score": "50"}
+__all__ = ["DEFAULT_CUSTOMER", "FORM_FIELDS", "home_page", "parse_customer"]
 
-
-def parse_customer(values: dict[str, str | None]) -> tuple[CustomerIn | None, dict[str, str]]:
-    """Validate form text with the API's own schema; return the customer or a message per field."""
-    numbers: dict[str, float] = {}
-    errors: dict[str, str] = {}
-    for field in ("annual_income", "spending_score"):
-        text = (values.get(field) or "").strip()
-        if not text:
-            errors[field] = "Enter a number."
-            continue
-        if not DECIMAL_OR_NON_FINITE.fullmatch(text):
-            errors[field] = f"'{text[:20]}' is not a number."
-            continue
-        numbers[field] = float(text)
-    if errors:
-        return None, errors
-    try:
-        return CustomerValidator.validate_python(numbers), {}
-    except ValidationError as exc:
-        for error in exc.errors():
-            errors[str(error["loc"][0])] = _friendly(str(error["loc"][0]), error)
-        return None, errors
+DEFAULT_SEGMENTATION = "default"
+# The map picker's query fields: named apart from features, which are lower-case words (x and y could be features).
+MAP_X, MAP_Y = "map_x", "map_y"
 
 
-def _friendly(field: str, error: dict[str, Any]) -> str:
-    bounds = FEATURES[field].range_text()
-    if error["type"] == "finite_number":
-        return f"Enter a finite number {bounds}."
-    return f"Enter a value {bounds}."
+def _feature_list(fields: list[FormField]) -> str:
+    """ "income, visits and tenure" for the page's sentences."""
+    labels = [field.label for field in fields]
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
 
 
-# The form's fields: labels and accepted ranges from the feature definitions; slider ends are a display choice.
-FORM_FIELDS = [
-    {"name": name, "label": label, "feature": FEATURES[name], "slider_min": low, "slider_max": high}
-    for name, label, low, high in (
-        ("annual_income", "Annual income", 0, 150),
-        ("spending_score", "Spending score", 1, 100),
-    )
-]
-_FIELDS = {field["name"]: field for field in FORM_FIELDS}
+def predict_endpoint(model: SegmentationModel, segmentation: str) -> dict[str, str]:
+    """Where the page's script asks for a segment: the flat default API, or the segmentation's features API."""
+    if segmentation == DEFAULT_SEGMENTATION and model.features == list(DEFAULT_FEATURES):
+        return {"url": "/api/v1/predict", "body": "flat"}
+    return {"url": f"/api/v1/segmentations/{segmentation}/predict", "body": "features"}
 
 
-def slider_value(field: str, text: str) -> str:
-    """Where a field's slider stands for a typed value: clamped to the slider's ends, whole numbers, as browsers do."""
-    spec = _FIELDS[field]
-    try:
-        value = float(text)
-    except ValueError:
-        return str(spec["slider_min"])
-    if value != value:  # NaN
-        return str(spec["slider_min"])
-    return str(round(min(max(value, spec["slider_min"]), spec["slider_max"])))
+def _carried(form: Mapping[str, str], segmentation: str, view: View | None) -> dict[str, str]:
+    """What links and the picker keep of the page: the customer's values, the segmentation and the pair shown."""
+    kept = dict(form)
+    if segmentation != DEFAULT_SEGMENTATION:
+        kept["segmentation"] = segmentation
+    if view is not None:
+        kept[MAP_X], kept[MAP_Y] = view
+    return kept
 
 
-def _accepted(field: str, text: str | None) -> bool:
-    """Whether a field's text is a finite number in the field's accepted range."""
-    text = (text or "").strip()
-    if not DECIMAL_OR_NON_FINITE.fullmatch(text):
-        return False
-    value, feature = float(text), FEATURES[field]
-    return math.isfinite(value) and feature.minimum <= value <= feature.maximum
-
-
-def slider_position(field: str, text: str | None, last: str | None) -> str:
-    """Where the page puts a field's slider: at the box's value when it is valid, else at the last valid one.
-
-    An invalid box leaves the slider where it was rather than at an end: 500 would clamp it to the maximum and
-    "abc" to the minimum, neither of which the user chose.
-    """
-    for candidate in (text, last, DEFAULT_CUSTOMER[field]):
-        if _accepted(field, candidate):
-            return slider_value(field, (candidate or "").strip())
-    return slider_value(field, DEFAULT_CUSTOMER[field])
-
-
-def submitted_form(values: dict[str, str | None]) -> dict[str, str | None]:
-    """The value of each field the user set in the no-JavaScript form: the number box, or the slider if only it moved.
-
-    Both controls submit (the slider as `<field>_slider`), with `<field>_was`, the box's value as the page showed it,
-    and `<field>_last`, the last valid value. A changed box wins; otherwise a slider moved away from where the page
-    put it wins; otherwise the box.
-    """
-    form: dict[str, str | None] = {}
-    for field in DEFAULT_CUSTOMER:
-        number, slider, was = values.get(field), values.get(f"{field}_slider"), values.get(f"{field}_was")
-        number_changed = was is None or (number or "").strip() != was.strip()
-        placed = slider_position(field, was, values.get(f"{field}_last"))
-        slider_moved = slider is not None and was is not None and slider.strip() != placed
-        form[field] = slider.strip() if slider_moved and not number_changed else number
-    return form
-
-
-def _number_text(value: float) -> str:
-    """A number as the page prints it: grouped thousands, at most one decimal."""
-    text = f"{value:,.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-def out_of_range_notes(result: dict[str, Any]) -> list[str]:
-    """One sentence per value outside the training range, as the result card shows them (app.js words them alike)."""
-    notes = []
-    for item in result.get("out_of_range", []):
-        feature = FEATURES[item["feature"]]
-        unit = f" {feature.short_unit}" if feature.short_unit else ""
-        notes.append(
-            f"{feature.noun} {_number_text(item['value'])}{unit} is outside the {feature.plural} this model was "
-            f"trained on ({_number_text(item['training_min'])}–{_number_text(item['training_max'])}{unit}): "
-            "treat the segment as an extrapolation."
-        )
-    return notes
+def map_picker(
+    model: SegmentationModel, view: View | None, form: Mapping[str, str], segmentation: str
+) -> dict[str, Any] | None:
+    """The no-JavaScript form that shows any pair of features instead of the plane; None below three features."""
+    if len(model.features) < 3:
+        return None
+    shown = view or default_view(model) or (model.features[0], model.features[1])
+    carry = _carried(form, segmentation, None)
+    plane = default_view(model) is None
+    return {
+        "options": [{"name": spec.name, "label": spec.label} for spec in model.feature_specs],
+        "x": shown[0],
+        "y": shown[1],
+        "carry": carry,
+        # A way back to the plane of all features, when the model has one and a pair is shown.
+        "plane_query": "?" + urlencode(carry) if plane and view is not None else None,
+    }
 
 
 def home_page(
-    registry: ModelRegistry, values: dict[str, str | None]
+    model: SegmentationModel | None,
+    values: Mapping[str, str | None],
+    *,
+    segmentation: str = DEFAULT_SEGMENTATION,
 ) -> tuple[dict[str, Any], prediction.Answer | None]:
     """Context for the home page (the form, its result or errors, the segment map), and the prediction to record.
 
     The default customer shown on a plain visit is a preview, not a prediction: only values the user sent (the
-    form without JavaScript) give an answer to record, which the caller does once the page is built.
+    form without JavaScript) give an answer to record, which the caller does once the page is built. `map_x` and
+    `map_y` pick a pair of features for the map instead of the model's usual one.
     """
-    submitted = any(values.get(field) is not None for field in DEFAULT_CUSTOMER)
-    chosen = submitted_form(values)
-    form = {field: (chosen.get(field) if submitted else DEFAULT_CUSTOMER[field]) or "" for field in DEFAULT_CUSTOMER}
-    last = {field: values.get(f"{field}_last") or "" for field in DEFAULT_CUSTOMER}
+    fields = fields_for(model)
+    names = [field.name for field in fields]
+    submitted = any(values.get(name) is not None for name in names)
+    chosen = submitted_form(values, fields)
+    form = {field.name: (chosen.get(field.name) if submitted else field.default) or "" for field in fields}
+    last = {name: values.get(f"{name}_last") or "" for name in names}
     context: dict[str, Any] = {
-        "fields": FORM_FIELDS,
+        "fields": fields,
         "form": form,
-        "sliders": {field: slider_position(field, text, last[field]) for field, text in form.items()},
+        "sliders": {field.name: slider_position(field, form[field.name], last[field.name]) for field in fields},
         "errors": {},
         "result": None,
         "stale": False,
         "last": None,
         "notes": [],
         "marker": None,
-        "model": registry.active,
+        "model": model,
+        "segmentation": segmentation,
+        "default_form": fields is FORM_FIELDS,
+        "feature_list": _feature_list(fields),
+        "map_view": None,
+        "map_picker": None,
     }
-    if registry.active is None:
+    if model is None:
         return context, None
-    model = registry.active
-    customer, errors = parse_customer(form)
+    view = valid_view(model, values.get(MAP_X), values.get(MAP_Y))
+    context.update(segment_context(model, view))
+    context.update(
+        {
+            "predict_api": predict_endpoint(model, segmentation),
+            "map_view": view,
+            "map_picker": map_picker(model, view, form, segmentation),
+        }
+    )
+    customer, errors = parse_customer(form, fields)
     context["errors"] = errors
-    context.update(segment_context(model))
     shown = customer
     if customer is None:
         # The last good result stays, marked out of date, as it does with JavaScript: the page carries its values.
-        shown = parse_customer(last)[0] if submitted else None
+        shown = parse_customer(last, fields)[0] if submitted else None
         context["stale"] = shown is not None
     if shown is None:
         return context, None
     context["last"] = form if customer is not None else last
     answer = prediction.predict_customer(model, shown)
     context["result"] = answer.body
-    context["notes"] = out_of_range_notes(answer.body)
+    context["notes"] = out_of_range_notes(answer.body, model.feature_specs)
     if context["segment_map"]:
-        context["marker"] = map_position(context["segment_map"], shown["annual_income"], shown["spending_score"])
+        context["marker"] = place_on_map(context["segment_map"], model, shown)
     # Only values the user sent and that were valid are a prediction; a kept result was recorded when it was made.
     return context, answer if submitted and customer is not None else None

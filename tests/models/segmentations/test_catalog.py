@@ -1,0 +1,121 @@
+"""Segmentation specs and the catalog: names, checks, whole creation and deletion."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import InvalidRequest, SegmentationConflict, UnknownSegmentation
+from app.models.segmentations.catalog import SPEC_FILE, SegmentationCatalog
+from app.models.segmentations.spec import RFM_FEATURES, SegmentationSpec, check_name, default_spec
+
+LOYALTY = {
+    "name": "loyalty",
+    "kind": "columns",
+    "features": [
+        {"name": "income", "column": "Income", "label": "Income", "unit": "$", "transform": "log1p"},
+        {"name": "visits", "column": "Visits", "min": 0, "max": 100},
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ["ab", "loyalty-2027", "rfm", "a" + "b" * 39])
+def test_good_names(name: str) -> None:
+    assert check_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["a", "Default", "9lives", "-x", "has_underscore", "a" * 41, "", None, 5, "ab/c"])
+def test_bad_names_say_what_a_name_may_be(name: object) -> None:
+    with pytest.raises(InvalidRequest, match="lowercase letter"):
+        check_name(name)
+
+
+def test_a_spec_round_trips_through_its_dictionary() -> None:
+    spec = SegmentationSpec.from_dict(LOYALTY)
+    again = SegmentationSpec.from_dict(spec.to_dict())
+    assert again == spec
+    income, visits = spec.features
+    assert (income.minimum, income.maximum, income.transform) == (0.0, math.inf, "log1p")  # log1p: never below 0
+    assert (visits.minimum, visits.maximum, visits.label) == (0.0, 100.0, "Visits")
+    assert spec.to_dict()["features"][1] == {
+        "name": "visits", "column": "Visits", "label": "Visits", "unit": "", "transform": "none", "min": 0, "max": 100
+    }  # fmt: skip
+
+
+def test_an_rfm_spec_has_recency_frequency_and_monetary() -> None:
+    spec = SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm", "columns": {"customer_id": "Client"}})
+    assert spec.feature_names == [feature.name for feature in RFM_FEATURES]
+    assert spec.rfm is not None and spec.rfm.columns == {"customer_id": "Client"}
+    average = SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm", "monetary": "average"})
+    assert average.feature("monetary").label == "Average order value"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"features": LOYALTY["features"][:1]}, "2 to 8 features"),
+        ({"features": LOYALTY["features"] * 5}, "2 to 8 features"),
+        ({"features": [LOYALTY["features"][0], {**LOYALTY["features"][1], "name": "income"}]}, "repeated: income"),
+        ({"features": [LOYALTY["features"][0], {**LOYALTY["features"][1], "column": "Income"}]}, "repeated: Income"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": "V", "min": 3, "max": 1}]}, "min must be below"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": "V", "min": float("nan")}]}, "finite number"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": "V", "transform": "sqrt"}]}, "transform"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": "V", "colour": "red"}]}, "unknown field"),
+        ({"features": [LOYALTY["features"][0], {"name": "V", "column": "V"}]}, "lowercase letter"),
+        ({"features": [LOYALTY["features"][0], {"name": "v"}]}, "must name the file's column"),
+        ({"kind": "graph"}, "kind must be one of"),
+    ],
+)
+def test_a_bad_spec_names_its_problem(change: dict, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        SegmentationSpec.from_dict({**LOYALTY, **change})
+
+
+def test_the_catalog_creates_lists_and_deletes_whole_folders(tmp_path: Path) -> None:
+    catalog = SegmentationCatalog(tmp_path)
+    assert catalog.names() == ["default"]
+    assert catalog.get("default") == default_spec()
+    created = catalog.create(SegmentationSpec.from_dict(LOYALTY))
+    assert created.created_at
+    folder = tmp_path / "segmentations" / "loyalty"
+    assert catalog.folder("loyalty") == folder
+    assert json.loads((folder / SPEC_FILE).read_text())["name"] == "loyalty"
+    assert catalog.names() == ["default", "loyalty"]
+    assert catalog.get("loyalty").feature_names == ["income", "visits"]
+    with pytest.raises(SegmentationConflict):
+        catalog.create(SegmentationSpec.from_dict(LOYALTY))
+    # Nothing but whole segmentations in the folder: no staging left behind.
+    assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == ["loyalty"]
+    catalog.delete("loyalty")
+    assert catalog.names() == ["default"] and not folder.exists()
+    with pytest.raises(UnknownSegmentation):
+        catalog.get("loyalty")
+    with pytest.raises(SegmentationConflict):
+        catalog.delete("default")
+
+
+def test_leftovers_of_a_killed_create_or_delete_are_tidied_and_never_listed(tmp_path: Path) -> None:
+    catalog = SegmentationCatalog(tmp_path)
+    half = tmp_path / "segmentations" / ".creating-abc"
+    half.mkdir(parents=True)
+    (half / SPEC_FILE).write_text(json.dumps(SegmentationSpec.from_dict(LOYALTY).to_dict()))
+    (tmp_path / "segmentations" / ".deleted-xyz" / "old").mkdir(parents=True)
+    (tmp_path / "segmentations" / "no-spec").mkdir()
+    assert catalog.names() == ["default"]
+    catalog.tidy()
+    assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == ["no-spec"]
+
+
+def test_a_create_that_cannot_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = SegmentationCatalog(tmp_path)
+
+    def refuse(self: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    with pytest.raises(Exception, match="could not be created"):
+        catalog.create(SegmentationSpec.from_dict(LOYALTY))
+    monkeypatch.undo()
+    assert catalog.names() == ["default"]
+    assert list((tmp_path / "segmentations").iterdir()) == []
