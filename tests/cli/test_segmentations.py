@@ -16,7 +16,12 @@ from app.models.synthetic_crm import generate_crm, write_crm
 from app.models.training import train
 from app.models.versions.store import VersionStore
 
-FEATURES = ("--feature", "income:Income:Income:$", "--feature", "visits:Visits", "--feature", "tenure:Tenure::years")
+# tenure_years is read from the Tenure column: a feature's name need not be its column's.
+FEATURES = (
+    *("--feature", "income:Income:Income:$"),
+    *("--feature", "visits:Visits"),
+    *("--feature", "tenure_years:Tenure::years"),
+)
 
 
 @pytest.fixture
@@ -53,9 +58,9 @@ def test_create_list_show_a_columns_segmentation(seg, root):
     assert code == 0, err
     assert "created segmentation loyalty" in out and "train --segmentation loyalty" in out
     spec = SegmentationCatalog(root).get("loyalty")
-    assert spec.kind == "columns" and spec.feature_names == ["income", "visits", "tenure"]
+    assert spec.kind == "columns" and spec.feature_names == ["income", "visits", "tenure_years"]
     assert [f.source_column for f in spec.features] == ["Income", "Visits", "Tenure"]
-    assert spec.feature("income").unit == "$" and spec.feature("tenure").unit == "years"
+    assert spec.feature("income").unit == "$" and spec.feature("tenure_years").unit == "years"
 
     code, out, _ = seg("list")
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
