@@ -5,6 +5,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from app.cli.shared import Unavailable
 from app.core.errors import SegmentationError
 
 # Each command's module (app.cli.<name>) adds its sub-commands and sets `handler` (a function of the parsed args
@@ -14,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "db": "prediction log database",
     "models": "list, inspect, activate, roll back and delete model versions",
     "score": "label every customer of a file with its segment",
+    "segmentations": "list, create, show and delete segmentations",
     "train": "train a new model version from a customer CSV",
 }
 
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except SegmentationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except Unavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -4,18 +4,20 @@ import argparse
 import contextlib
 import importlib.abc
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from app.core.config import get_settings
+from app.cli.shared import add_model_dir, catalog, customer_table_builder, registry, show_progress
 from app.core.errors import InvalidRequest
+from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
-from app.models.versions.registry import ModelRegistry
-from app.models.versions.store import VersionStore
 from app.services.scoring.files import score_path
 from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
 from app.services.scoring.score_columns import EXTRA_COLUMNS
 from app.services.scoring.summary import ScoreSummary
+
+SHORT = {"annual_income": "income", "spending_score": "spending"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "column, then segment_id, segment_name, confidence, distance, is_atypical and out_of_range. Exit 0 on "
         "success, 2 for bad input, 1 for anything else.",
     )
-    parser.add_argument("input", type=Path, help="customer file, .csv or .parquet")
+    parser.add_argument("input", type=Path, help="customer file, .csv or .parquet (rfm: a transactions CSV)")
     parser.add_argument("output", type=Path, help="labelled file to write, .csv or .parquet")
+    parser.add_argument(
+        "--segmentation", default="default", help="score with this segmentation's active model (default: %(default)s)"
+    )
+    add_model_dir(parser)
     parser.add_argument("--model-version", help="refuse to run unless the model has this version")
     parser.add_argument("--on-error", choices=ON_ERROR_POLICIES, default="flag", help="what to do with bad rows")
     parser.add_argument(
@@ -63,10 +69,9 @@ def _extra_columns(value: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
-def _model(version: str | None) -> SegmentationModel:
-    """The active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
-    settings = get_settings()
-    return ModelRegistry(VersionStore(settings.model_dir, signing_key=settings.signing_key)).load().get(version)
+def _model(args: argparse.Namespace) -> SegmentationModel:
+    """The segmentation's active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
+    return registry(args.model_dir, args.segmentation).get(args.model_version)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,26 +89,47 @@ def run(args: argparse.Namespace) -> int:
         excel=args.excel,
         extra_columns=args.extra_columns,
     )
-    model = _model(args.model_version)
+    if args.segmentation != "default" and (args.income_column or args.spending_column):
+        raise InvalidRequest("--income-column and --spending-column name the default segmentation's columns")
+    spec = catalog(args.model_dir).get(args.segmentation)
+    model = _model(args)
+    if spec.kind != "rfm":
+        return _score(args, model, options, args.input)
+    build = customer_table_builder()
+    if not args.input.is_file():
+        raise InvalidRequest(f"input file not found: {args.input}")
+    if not args.output.parent.is_dir():
+        raise InvalidRequest(f"output folder not found: {args.output.parent}")
+    # An rfm segmentation reads transactions: one row per customer (recency, frequency, monetary) first, written
+    # next to the output (it can be large) and removed after.
+    with tempfile.TemporaryDirectory(prefix=".rfm-", dir=args.output.parent) as work:
+        table = Path(work) / f"{args.input.stem}_customers.csv"
+        build(args.input, table, options=spec.rfm)
+        return _score(args, model, options, table)
+
+
+def _score(args: argparse.Namespace, model: SegmentationModel, options: ScoreOptions, source: Path) -> int:
+    """Score `source` into the output with the chosen engine and print the summary."""
+    quiet = not show_progress(args.quiet)
     if args.engine == "dask":
         from app.services.scoring.dask import score_path_dask
 
         summary = score_path_dask(
-            model, args.input, args.output, options=options, scheduler=args.scheduler, show_progress=not args.quiet
+            model, source, args.output, options=options, scheduler=args.scheduler, show_progress=not quiet
         )
     else:
         from tqdm import tqdm
 
         with (
             _without_pandas(),
-            tqdm(unit=" rows", unit_scale=True, disable=args.quiet, file=sys.stderr, desc="scoring") as bar,
+            tqdm(unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr, desc="scoring") as bar,
         ):
 
             def progress(rows: int) -> None:
                 bar.update(rows - bar.n)
 
-            summary = score_path(model, args.input, args.output, options=options, progress=progress)
-    print(render_summary(summary, args.output))
+            summary = score_path(model, source, args.output, options=options, progress=progress)
+    print(render_summary(summary, args.output, model.features))
     return 0
 
 
@@ -130,7 +156,7 @@ def _without_pandas() -> Iterator[None]:
         sys.meta_path.remove(finder)
 
 
-def render_summary(summary: ScoreSummary, output: Path) -> str:
+def render_summary(summary: ScoreSummary, output: Path, features: Sequence[str] = DEFAULT_FEATURES) -> str:
     """The summary as a short text report."""
     data = summary.to_dict()
     lines = [
@@ -138,13 +164,16 @@ def render_summary(summary: ScoreSummary, output: Path) -> str:
         f"bad rows: {data['bad_rows']:,} ({data['flagged']:,} flagged, {data['skipped']:,} skipped)",
     ]
     lines += [f"  {count:>10,}  {reason}" for reason, count in data["errors"].items()]
-    lines.append(f"{'segment':<28}{'customers':>12}{'share':>8}{'income':>9}{'spending':>10}")
+    # The mean of each feature per segment; the default's two keep their short names.
+    names = list(features)
+    titles = "".join(f"{SHORT.get(name, name)[:14]:>15}" for name in names)
+    # Descriptive names of three or more features run long: the column fits the longest.
+    width = max([28, *(len(segment["segment_name"]) + 2 for segment in data["segments"])])
+    lines.append(f"{'segment':<{width}}{'customers':>12}{'share':>8}{titles}")
     for segment in data["segments"]:
-        profile = segment["profile"]
-        income = profile.get("annual_income", {}).get("mean")
-        spending = profile.get("spending_score", {}).get("mean")
+        means = [segment["profile"].get(name, {}).get("mean") for name in names]
         lines.append(
-            f"{segment['segment_name']:<28}{segment['count']:>12,}{segment['share']:>8.1%}"
-            f"{'' if income is None else f'{income:.1f}':>9}{'' if spending is None else f'{spending:.1f}':>10}"
+            f"{segment['segment_name']:<{width}}{segment['count']:>12,}{segment['share']:>8.1%}"
+            + "".join(f"{'' if mean is None else f'{mean:.1f}':>15}" for mean in means)
         )
     return "\n".join(lines)

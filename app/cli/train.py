@@ -1,17 +1,19 @@
-"""`python -m app.cli train [--data PATH] [--k 5|auto] [--no-sweep] ...`: train a new version from a customer CSV.
+"""`python -m app.cli train [--segmentation NAME] [--data PATH] [--k 5|auto] ...`: train a new version from a CSV.
 
 Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
 `python train_model.py` runs this command.
 """
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli.shared import TrainingBar, catalog, customer_table_builder, show_progress
 from app.core.config import get_settings
+from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
 from app.models.features import DEFAULT_FEATURES, FEATURES
+from app.models.segmentations.spec import DEFAULT_NAME as DEFAULT_SEGMENTATION
 
 if TYPE_CHECKING:
     from app.models.training import KChoice, TrainingResult
@@ -36,7 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, default=None, help="customer CSV (default: DATA_PATH)")
     parser.add_argument("--k", type=_k, default=DEFAULT_K, help="number of segments, or 'auto' (default: %(default)s)")
     parser.add_argument(
-        "--features", nargs="+", choices=sorted(FEATURES), default=list(DEFAULT_FEATURES), help="columns to cluster on"
+        "--segmentation",
+        default=DEFAULT_SEGMENTATION,
+        help="segmentation to train (default: %(default)s); others train their spec's features into their folder",
+    )
+    parser.add_argument(
+        "--features",
+        nargs="+",
+        choices=sorted(FEATURES),
+        default=None,
+        help=f"columns to cluster on, for the default segmentation (default: {' '.join(DEFAULT_FEATURES)})",
     )
     parser.add_argument(
         "--sweep",
@@ -45,7 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also fit k = 2..10 for the k chart on /about; --k auto always sweeps (default: sweep)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
-    parser.add_argument("--output-dir", type=Path, default=None, help="versions folder (default: MODEL_DIR)")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="models folder (default: MODEL_DIR): default's versions at its top, others' under segmentations/NAME/",
+    )
     parser.add_argument("--activate", action="store_true", help="make the new version the active one")
     parser.add_argument("--reason", default="", help="why, for the activation history")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -92,38 +108,43 @@ def summary(result: "TrainingResult") -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Train and print the summary; errors are left to the CLI's one handler."""
-    # Imported here: pandas, scikit-learn and tqdm load only when training, not for every other command.
-    from tqdm import tqdm
-
-    from app.models.training import train
+    # Imported here: pandas and scikit-learn load only when training, not for every other command.
+    from app.models.segmentations.training import train_segmentation
 
     settings = get_settings()
-    bar = None
-
-    def progress(event: dict) -> None:
-        nonlocal bar
-        if event["stage"] == "k_sweep":
-            if bar is None:
-                bar = tqdm(total=event["of"], desc="k sweep", unit="k", file=sys.stderr, disable=args.quiet)
-            bar.set_postfix(k=event["k"])
-            bar.update(1)
-
+    root = args.output_dir or settings.model_dir
+    spec = catalog(root).get(args.segmentation)
+    options = {}
+    if spec.name == DEFAULT_SEGMENTATION:
+        options = {
+            "features": args.features or list(DEFAULT_FEATURES),
+            "processed_dir": args.processed_dir or settings.processed_dir,
+        }
+    else:
+        if args.features:
+            raise InvalidRequest(f"--features is for the default segmentation; {spec.name} trains its spec's features")
+        if args.data is None:
+            raise InvalidRequest(f"train --segmentation {spec.name} needs --data FILE: DATA_PATH is the default's data")
+        if spec.kind == "rfm":
+            customer_table_builder()  # before any work: say so at once when this install cannot build RFM tables
+        # The cleaned CSV only where asked: PROCESSED_DIR holds the default segmentation's.
+        options = {"processed_dir": args.processed_dir} if args.processed_dir else {}
+    bar = TrainingBar(enabled=show_progress(args.quiet))
     try:
-        result = train(
+        result = train_segmentation(
+            spec,
             args.data or settings.data_path,
-            output_dir=args.output_dir or settings.model_dir,
+            models_root=root,
             k=args.k,
-            features=args.features,
             seed=args.seed,
             sweep=args.sweep,
-            processed_dir=args.processed_dir or settings.processed_dir,
             activate=args.activate,
             signing_key=settings.signing_key,
             reason=args.reason or "trained from the CLI",
-            progress=progress,
+            progress=bar,
+            **options,
         )
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     print(summary(result))
     return 0

@@ -1,0 +1,90 @@
+"""What several commands share: the models folder, a segmentation's store, the RFM builder and progress bars."""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.config import get_settings
+
+# The catalog, stores and tqdm are imported when a command uses them: building a parser loads none of them.
+if TYPE_CHECKING:
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.versions.registry import ModelRegistry
+
+
+class Unavailable(Exception):
+    """A part of the product this install does not have yet: one line and exit 1, not bad input."""
+
+
+def add_model_dir(parser: argparse.ArgumentParser) -> None:
+    """The `--model-dir` option: the models folder that holds every segmentation."""
+    parser.add_argument("--model-dir", type=Path, default=None, help="models folder (default: MODEL_DIR)")
+
+
+def catalog(model_dir: Path | None) -> "SegmentationCatalog":
+    """The segmentations of the models folder given, or of MODEL_DIR."""
+    from app.models.segmentations.catalog import SegmentationCatalog
+
+    return SegmentationCatalog(model_dir or get_settings().model_dir)
+
+
+def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
+    """A segmentation's registry, its active version loaded (UnknownSegmentation when there is none by that name)."""
+    from app.models.versions.registry import ModelRegistry
+    from app.models.versions.store import VersionStore
+
+    segmentations = catalog(model_dir)
+    segmentations.get(name)
+    hint = f"train one with `python -m app.cli train --segmentation {name} --data FILE`"
+    store = VersionStore(segmentations.folder(name), signing_key=get_settings().signing_key)
+    return ModelRegistry(store, train_hint=hint).load()
+
+
+def customer_table_builder() -> Callable[..., Any]:
+    """`build_customer_table(transactions, table, options=..., progress=...)`, the RFM builder training uses."""
+    try:
+        from app.models.rfm.build import build_customer_table
+    except ImportError:
+        raise Unavailable(
+            "RFM segmentations need the RFM builder (app/models/rfm/build.py: build_customer_table), which this "
+            "install does not have yet"
+        ) from None
+    return build_customer_table
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only for a person watching: not with --quiet, nor when stderr is a file or a pipe."""
+    return not quiet and sys.stderr.isatty()
+
+
+class TrainingBar:
+    """A tqdm bar fed by training's progress events: the stage as its title, the k sweep (or rows) as its count."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(file=sys.stderr, desc="training", leave=False)
+        stage = str(event.get("stage", ""))
+        self._bar.set_description(stage.replace("_", " "))
+        if "of" in event and "step" in event:
+            self._bar.total = event["of"]
+            self._bar.n = event["step"]
+        elif "rows_read" in event:
+            self._bar.total, self._bar.n = None, event["rows_read"]
+        if "k" in event:
+            self._bar.set_postfix(k=event["k"], refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        """Remove the bar before the summary is printed."""
+        if self._bar is not None:
+            self._bar.close()

@@ -1,0 +1,351 @@
+"""`python -m app.cli segmentations ...`, `train --segmentation` and `score --segmentation`, on a temporary folder."""
+
+import csv
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from app.cli.shared import TrainingBar, show_progress
+from app.core.config import PROJECT_ROOT
+from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.synthetic_crm import generate_crm, write_crm
+from app.models.training import train
+from app.models.versions.store import VersionStore
+
+# tenure_years is read from the Tenure column: a feature's name need not be its column's.
+FEATURES = (
+    *("--feature", "income:Income:Income:$"),
+    *("--feature", "visits:Visits"),
+    *("--feature", "tenure_years:Tenure::years"),
+)
+
+
+@pytest.fixture
+def crm(tmp_path):
+    """The generated CRM export: CustomerID, Income (dollars), Visits, Tenure."""
+    return write_crm(tmp_path / "crm.csv")
+
+
+@pytest.fixture
+def root(tmp_path):
+    """An empty models folder."""
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def seg(run_cli, root):
+    """`python -m app.cli segmentations --model-dir ROOT ARGS`."""
+    return lambda *args: run_cli("segmentations", "--model-dir", root, *args)
+
+
+@pytest.fixture
+def loyalty(run_cli, seg, root, crm):
+    """A columns segmentation over Income, Visits and Tenure, with one trained (active) version."""
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, out, err = run_cli(
+        "train", "--segmentation", "loyalty", "--data", crm, "--output-dir", root, "--k", "3", "--no-sweep", "--quiet"
+    )
+    assert code == 0, err
+    return out
+
+
+def test_create_list_show_a_columns_segmentation(seg, root):
+    code, out, err = seg("create", "--name", "loyalty", *FEATURES, "--description", "CRM export")
+    assert code == 0, err
+    assert "created segmentation loyalty" in out and "train --segmentation loyalty" in out
+    spec = SegmentationCatalog(root).get("loyalty")
+    assert spec.kind == "columns" and spec.feature_names == ["income", "visits", "tenure_years"]
+    assert [f.source_column for f in spec.features] == ["Income", "Visits", "Tenure"]
+    assert spec.feature("income").unit == "$" and spec.feature("tenure_years").unit == "years"
+
+    code, out, _ = seg("list")
+    lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert code == 0 and list(lines) == ["default", "loyalty"]
+    assert lines["loyalty"][:3] == ["loyalty", "columns", "-"] and "tenure" in lines["loyalty"][-1]
+
+    code, out, _ = seg("show", "loyalty")
+    shown = json.loads(out)
+    assert code == 0 and shown["name"] == "loyalty" and shown["description"] == "CRM export"
+    assert shown["active_version"] is None and shown["ready"] is False
+    assert [f["column"] for f in shown["features"]] == ["Income", "Visits", "Tenure"]
+
+
+def test_create_from_a_spec_file_equals_the_flags(seg, root, tmp_path):
+    spec_file = tmp_path / "spec.json"
+    body = {
+        "name": "from-file",
+        "kind": "columns",
+        "features": [
+            {"name": "income", "column": "Income", "label": "Income", "unit": "$", "transform": "log1p"},
+            {"name": "visits", "column": "Visits", "label": "Visits", "unit": "", "transform": "none", "max": 100},
+        ],
+    }
+    spec_file.write_text(json.dumps(body))
+    assert seg("create", "--spec", spec_file)[0] == 0
+    assert seg("create", "--name", "from-flags", "--feature", "income:Income:Income:$:log1p",
+               "--feature", "visits:Visits:Visits")[0] == 0  # fmt: skip
+    catalog = SegmentationCatalog(root)
+    from_file, from_flags = catalog.get("from-file"), catalog.get("from-flags")
+    assert from_file.feature("income") == from_flags.feature("income")
+    assert from_file.feature("income").transform == "log1p"
+    assert from_file.feature("visits").maximum == 100
+
+
+def test_create_an_rfm_segmentation_with_its_options(seg, root):
+    code, _, err = seg(
+        "create", "--name", "rfm", "--kind", "rfm", "--column", "customer_id=Customer ID",
+        "--column", "date=InvoiceDate", "--monetary", "average", "--non-positive", "drop", "--date-format", "%d/%m/%Y",
+    )  # fmt: skip
+    assert code == 0, err
+    spec = SegmentationCatalog(root).get("rfm")
+    assert spec.kind == "rfm" and spec.feature_names == ["recency_days", "frequency", "monetary"]
+    assert spec.rfm.columns == {"customer_id": "Customer ID", "date": "InvoiceDate"}
+    assert (spec.rfm.monetary, spec.rfm.non_positive, spec.rfm.date_format) == ("average", "drop", "%d/%m/%Y")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--name", "Bad_Name", *FEATURES), "a segmentation name is 2 to 40 characters"),
+        (("--name", "default", *FEATURES), "cannot be created again"),
+        (("--name", "one", "--feature", "income:Income"), "needs 2 to 8 features"),
+        (("--name", "one", "--feature", "income", "--feature", "visits:Visits"), "--feature takes name:Column"),
+        (("--name", "one", "--feature", "a:A:a:u:sqrt", "--feature", "b:B"), "transform (a) must be one of"),
+        (("--name", "one", *FEATURES, "--monetary", "total"), "--monetary only apply to --kind rfm"),
+        (("--name", "one", "--kind", "rfm", "--column", "customer_id"), "--column takes ROLE=HEADER"),
+        (("--name", "one", "--kind", "rfm", "--column", "shop=Store"), "unknown RFM column role(s): shop"),
+        (("--name", "one", "--kind", "rfm", "--monetary", "median"), "monetary must be one of"),
+        (("--name", "one", "--kind", "cohort", *FEATURES), "kind must be one of"),
+        ((*FEATURES,), "give --spec FILE.json, or --name"),
+        (("--spec", "missing.json"), "spec file not found"),
+        (("--spec", "missing.json", "--name", "one"), "give --spec or flags, not both"),
+    ],
+)
+def test_create_refuses_bad_input_in_one_line(seg, root, args, message):
+    code, out, err = seg("create", *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    assert SegmentationCatalog(root).names() == ["default"]  # nothing half-created
+
+
+def test_create_refuses_a_spec_file_that_is_not_a_json_object(seg, tmp_path):
+    broken, listed = tmp_path / "broken.json", tmp_path / "list.json"
+    broken.write_text('{"name": "x",')
+    listed.write_text("[]")
+    assert "is not JSON" in seg("create", "--spec", broken)[2]
+    assert "must hold one JSON object" in seg("create", "--spec", listed)[2]
+
+
+def test_create_refuses_a_name_taken(seg):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, _, err = seg("create", "--name", "loyalty", *FEATURES)
+    assert code == 2 and "already exists" in err
+
+
+def test_train_score_show_and_delete_a_columns_segmentation(run_cli, seg, root, crm, tmp_path, loyalty):
+    folder = SegmentationCatalog(root).folder("loyalty")
+    [version] = VersionStore(folder).versions()
+    assert folder == root / "segmentations" / "loyalty"
+    assert VersionStore(folder).active_version() == version  # the first version becomes active
+    assert VersionStore(root).versions() == []  # the default's line is untouched
+    assert f"Version {version} written to {folder / version} and activated" in loyalty
+
+    code, out, _ = seg("list")
+    assert code == 0 and out.splitlines()[2].split()[:3] == ["loyalty", "columns", version]
+    shown = json.loads(seg("show", "loyalty")[1])
+    assert shown["active_version"] == version and shown["ready"] is True and len(shown["segments"]) == 3
+
+    output = tmp_path / "scored.csv"
+    code, out, err = run_cli("score", "--segmentation", "loyalty", "--model-dir", root, crm, output, "--quiet")
+    assert code == 0, err
+    assert f"scored 600 of 600 rows with model {version}" in out and "visits" in out and "tenure" in out
+    with output.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["CustomerID"] for row in rows] == [str(i) for i in range(1, 601)]
+    assert {row["segment_name"] for row in rows} == {segment["name"] for segment in shown["segments"]}
+    # The planted groups come back as the segments.
+    _, plan = generate_crm()
+    assert adjusted_rand_score(plan, [row["segment_id"] for row in rows]) >= 0.9
+
+    code, _, err = seg("delete", "loyalty")
+    assert code == 2 and err.count("\n") == 1 and "has an active version" in err and "--force" in err
+    assert folder.is_dir()
+    code, out, _ = seg("delete", "loyalty", "--force")
+    assert code == 0 and "deleted segmentation loyalty" in out
+    assert not folder.exists() and SegmentationCatalog(root).names() == ["default"]
+
+
+def test_delete_without_a_version_needs_no_force(seg, root):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    assert seg("delete", "loyalty")[0] == 0
+    assert SegmentationCatalog(root).names() == ["default"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "nope"), "no segmentation named 'nope'"),
+        (("show", "Not A Name"), "no segmentation named"),
+        (("delete", "nope", "--force"), "no segmentation named 'nope'"),
+        (("delete", "default", "--force"), "the default segmentation cannot be deleted"),
+    ],
+)
+def test_show_and_delete_refuse_in_one_line(seg, args, message):
+    code, out, err = seg(*args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_list_shows_the_default_segmentation_of_model_dir(run_cli, model_dir):
+    code, out, _ = run_cli("segmentations", "list")  # MODEL_DIR: the session's trained default model
+    assert code == 0
+    assert out.splitlines()[1].split() == [
+        "default", "columns", VersionStore(model_dir).active_version(), "annual_income,", "spending_score",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--segmentation", "nope", "--data", "x.csv"), "no segmentation named 'nope'"),
+        (("--segmentation", "loyalty"), "needs --data FILE"),
+        (("--segmentation", "loyalty", "--data", "x.csv", "--features", "age", "annual_income"), "--features is for"),
+    ],
+)
+def test_train_segmentation_refuses_in_one_line(run_cli, seg, root, args, message):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, out, err = run_cli("train", "--output-dir", root, "--quiet", *args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+    assert VersionStore(SegmentationCatalog(root).folder("loyalty")).versions() == []
+
+
+def test_train_segmentation_names_a_missing_column(run_cli, seg, root, default_data):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, _, err = run_cli("train", "--segmentation", "loyalty", "--data", default_data, "--output-dir", root)
+    assert code == 2 and err.count("\n") == 1 and "Income" in err
+
+
+def test_score_segmentation_refuses_in_one_line(run_cli, seg, root, crm, tmp_path):
+    output = tmp_path / "out.csv"
+    code, _, err = run_cli("score", "--segmentation", "nope", "--model-dir", root, crm, output, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "no segmentation named 'nope'" in err
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, _, err = run_cli("score", "--segmentation", "loyalty", "--model-dir", root, crm, output, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "train --segmentation loyalty" in err
+    code, _, err = run_cli(
+        "score", "--segmentation", "loyalty", "--model-dir", root, crm, output, "--income-column", "Income"
+    )
+    assert code == 2 and "default segmentation's columns" in err
+    assert not output.exists()
+
+
+def _fake_rfm_builder(monkeypatch, table: str) -> list:
+    """Stand in for app/models/rfm/build.py: `build_customer_table` writes `table` and records its calls."""
+    calls = []
+
+    def build_customer_table(source, target, *, options, progress=None):
+        calls.append((source, options))
+        target.write_text(table)
+        return {"customers": table.count("\n") - 1}
+
+    package, module = types.ModuleType("app.models.rfm"), types.ModuleType("app.models.rfm.build")
+    module.build_customer_table = build_customer_table
+    monkeypatch.setitem(sys.modules, "app.models.rfm", package)
+    monkeypatch.setitem(sys.modules, "app.models.rfm.build", module)
+    return calls
+
+
+def _customer_table() -> str:
+    """A customer table as the RFM builder writes it: two clear groups (recent big spenders, lapsed small ones)."""
+    rows = ["customer_id,recency_days,frequency,monetary"]
+    for i in range(60):
+        recent = i % 2 == 0
+        rows.append(
+            f"{i},{(3 + i % 5) if recent else (200 + i % 40)},{(12 + i % 4) if recent else 1 + i % 2},"
+            f"{(900 + 10 * (i % 7)) if recent else (40 + i % 9)}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_rfm_segmentation_scores_transactions_through_the_builder(run_cli, seg, root, tmp_path, monkeypatch):
+    assert seg("create", "--name", "rfm", "--kind", "rfm", "--column", "customer_id=CustomerID")[0] == 0
+    # A version trained on a customer table (training through the real builder is the RFM package's to test).
+    table = tmp_path / "customers.csv"
+    table.write_text(_customer_table())
+    spec = SegmentationCatalog(root).get("rfm")
+    train(
+        table,
+        output_dir=SegmentationCatalog(root).folder("rfm"),
+        specs=list(spec.features),
+        k=2,
+        sweep=False,
+        vocabulary="descriptive",
+    )  # the RFM names come with the RFM package
+    calls = _fake_rfm_builder(monkeypatch, _customer_table())
+    transactions = tmp_path / "transactions.csv"
+    transactions.write_text("InvoiceNo,InvoiceDate,UnitPrice,Quantity,CustomerID\n1,2024-01-01,2.5,3,7\n")
+    output = tmp_path / "scored.csv"
+    code, out, err = run_cli("score", "--segmentation", "rfm", "--model-dir", root, transactions, output, "--quiet")
+    assert code == 0, err
+    [(source, options)] = calls
+    assert source == transactions and options.columns == {"customer_id": "CustomerID"}  # the segmentation's own
+    assert "scored 60 of 60 rows" in out and "recency_days" in out
+    with output.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 60 and {"customer_id", "recency_days", "segment_name"} <= set(rows[0])
+    # The recent big spenders share one segment, the lapsed small ones the other.
+    recent = {row["segment_id"] for row in rows if int(row["customer_id"]) % 2 == 0}
+    lapsed = {row["segment_id"] for row in rows if int(row["customer_id"]) % 2 == 1}
+    assert len(recent) == len(lapsed) == 1 and recent != lapsed
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".rfm-")]  # the table is removed
+
+
+def test_rfm_without_the_builder_says_so_in_one_line(run_cli, seg, root, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "app.models.rfm.build", None)  # import fails, as before the builder lands
+    assert seg("create", "--name", "rfm", "--kind", "rfm")[0] == 0
+    transactions = tmp_path / "transactions.csv"
+    transactions.write_text("InvoiceNo,InvoiceDate,Amount,CustomerID\n1,2024-01-01,2.5,7\n")
+    code, out, err = run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "RFM builder" in err
+    assert VersionStore(SegmentationCatalog(root).folder("rfm")).versions() == []
+
+
+def test_training_bar_follows_the_progress_events(capsys):
+    bar = TrainingBar(enabled=True)
+    bar({"stage": "reading"})
+    bar({"stage": "cleaning", "rows_read": 600})
+    assert bar._bar.n == 600
+    for step in (1, 2, 3):
+        bar({"stage": "k_sweep", "step": step, "of": 9, "k": step + 1})
+    assert (bar._bar.n, bar._bar.total) == (3, 9)
+    bar({"stage": "fitting", "k": 5})
+    bar.close()
+    assert "k sweep" in capsys.readouterr().err
+    silent = TrainingBar(enabled=False)
+    silent({"stage": "reading"})
+    assert silent._bar is None
+
+
+def test_progress_shows_only_on_a_terminal(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: True))
+    assert show_progress(False) is True and show_progress(True) is False
+    monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
+    assert show_progress(False) is False
+
+
+def test_segmentations_command_runs_as_a_module(tmp_path):
+    root = tmp_path / "models"
+    env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-m", "app.cli", "segmentations"]
+    created = subprocess.run(
+        [*run, "create", "--name", "loyalty", *FEATURES], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert created.returncode == 0, created.stderr
+    listed = subprocess.run([*run, "list"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and "loyalty" in listed.stdout
+    refused = subprocess.run([*run, "delete", "default"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and refused.stderr == "error: the default segmentation cannot be deleted\n"
+    assert (root / "segmentations" / "loyalty" / "segmentation.json").is_file()
