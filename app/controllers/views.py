@@ -1,10 +1,11 @@
 """Server-rendered pages: thin routes that ask the page service for a context and render a template."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import (
@@ -15,23 +16,51 @@ from app.controllers.deps import (
     SegmenterDep,
     SessionDep,
     SettingsDep,
+    admin_guard,
     answer_in_html,
     prediction_log_target,
+    segmentation_of,
 )
-from app.core.errors import AccessDenied, InvalidRequest, UnknownResult, UnsupportedMediaType, UploadTooLarge
+from app.core.errors import (
+    AccessDenied,
+    InvalidDataset,
+    InvalidRequest,
+    SegmentationConflict,
+    UnknownResult,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
 from app.core.templating import templates
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import DIGITS_ONLY
+from app.services import lifecycle
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
-from app.web import csrf, results, uploads
+from app.services.segmentation_setup import create_and_train
+from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages.about import about_page
+from app.web.pages.common import segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
-from app.web.pages.monitoring import monitoring_page
+from app.web.pages.monitoring import last_activation_in, monitoring_page
+from app.web.pages.new_segmentation import (
+    FIELDS_PER_COLUMN,
+    MAX_OFFERED,
+    create_body,
+    new_segmentation_page,
+    offered_columns,
+    sent_columns,
+)
 from app.web.pages.score import score_form_fields, score_form_page, score_result_page
 
 # Pages answer errors with the HTML error page, whatever the client's Accept header says.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
+
+
+def render(request: Request, template: str, context: dict, *, status_code: int = 200) -> HTMLResponse:
+    """A page, with the header's segmentation picker and the segmentation its links carry."""
+    picker = segmentation_picker(request.app.state.segmentations.names(), segmentation_of(request))
+    return templates.TemplateResponse(request, template, picker | context, status_code=status_code)
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -65,7 +94,7 @@ def home(
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
-    response = templates.TemplateResponse(request, "index.html", context, status_code=status)
+    response = render(request, "index.html", context, status_code=status)
     # A sent form is a prediction, recorded once its page is built (see HomeFormDep for what counts as sent).
     if answer is not None and sent_form:
         log = prediction_log_target(request)
@@ -77,7 +106,9 @@ def home(
 def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """The model card."""
     # The configured address, never the request's Host header, which any client sets.
-    return templates.TemplateResponse(request, "about.html", about_page(model, base_url=settings.base_url))
+    return render(
+        request, "about.html", about_page(model, base_url=settings.base_url, segmentation=segmentation_of(request))
+    )
 
 
 # What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token.
@@ -86,7 +117,7 @@ _UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType, AccessDe
 
 def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
     """The /score page, setting the cookie that holds its form's token."""
-    response = templates.TemplateResponse(request, "score.html", context, status_code=status_code)
+    response = render(request, "score.html", context, status_code=status_code)
     response.set_cookie(
         csrf.COOKIE,
         context["form_token"],
@@ -156,15 +187,20 @@ def score_download(token: str, settings: SettingsDep) -> FileResponse:
 def monitoring_dashboard(
     request: Request,
     model: SegmenterDep,
+    registry: RegistryDep,
     session: SessionDep,
     window: Annotated[int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = DEFAULT_WINDOW,
 ) -> HTMLResponse:
     """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
     report = monitoring.drift(session, model, window=window)
     volume = monitoring.prediction_volume(session, model)
-    activation = monitoring.last_activation(session)
+    # The database mirrors the default segmentation's activations; another's are in its own history file.
+    if segmentation_of(request) == DEFAULT_NAME:
+        activation = monitoring.last_activation(session)
+    else:
+        activation = last_activation_in(lifecycle.history(registry=registry)["entries"])
     context = monitoring_page(model, report, volume, activation)
-    return templates.TemplateResponse(request, "monitoring.html", context)
+    return render(request, "monitoring.html", context)
 
 
 @router.get("/models", response_class=HTMLResponse)
@@ -174,6 +210,7 @@ def models(
     settings: SettingsDep,
     compare: Annotated[str | None, Query(max_length=64)] = None,
     with_version: Annotated[str | None, Query(alias="with", max_length=64)] = None,
+    job: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
     context = models_page(
@@ -181,5 +218,122 @@ def models(
         compare=compare or None,
         with_version=with_version or None,
         admin_enabled=bool(settings.admin_api_keys),
+        segmentation=segmentation_of(request),
+        job_id=job,
     )
-    return templates.TemplateResponse(request, "models.html", context)
+    token = csrf.form_token(request.cookies.get(MODELS_COOKIE))
+    return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)
+
+
+# The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.
+MODELS_COOKIE = "models_form"
+# What the chosen columns and name can get wrong: shown on the form, with the error's own status.
+_CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict)
+
+
+def _with_models_cookie(request: Request, response: HTMLResponse, token: str) -> HTMLResponse:
+    response.set_cookie(
+        MODELS_COOKIE,
+        token,
+        path=request.url_for("models").path,
+        httponly=True,
+        samesite="lax",  # never sent with another site's post
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _new_segmentation(request: Request, context: dict, token: str, *, status_code: int = 200) -> HTMLResponse:
+    response = render(
+        request, "segmentation_new.html", context | {"active": "models", "picker": None}, status_code=status_code
+    )
+    return _with_models_cookie(request, response, token)
+
+
+@router.post("/models/segmentations/new", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+async def segmentation_upload(request: Request, settings: SettingsDep) -> Response:
+    """Step 1 of a new segmentation: keep the uploaded file (admin key as X-API-Key), then show its columns."""
+    from app.models.columns_profile import profile_file
+
+    cookie = csrf.require_cookie(request.cookies.get(MODELS_COOKIE))  # before the body, like the key
+    key_id = await admin_guard(request, request.headers.get("x-api-key"))
+    upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.train_max_upload_bytes)
+    try:
+        csrf.check_form_token(cookie, upload.fields.get(csrf.FIELD))
+        await run_in_threadpool(profile_file, upload.path, name=f"{upload.name}.csv")  # not a table: said now
+        kept = await run_in_threadpool(
+            pending_uploads.keep,
+            upload,
+            root=pending_uploads.ROOT,
+            cookie=cookie,
+            key_id=key_id,
+            max_age_seconds=settings.score_results_ttl_seconds,
+        )
+    finally:
+        upload.discard()
+    return RedirectResponse(request.url_for("segmentation_columns", token=kept).path, status_code=303)
+
+
+@router.get("/models/segmentations/new/{token}", response_class=HTMLResponse)
+async def segmentation_columns(request: Request, token: str, settings: SettingsDep) -> HTMLResponse:
+    """Step 2's form: the kept file's first rows and numeric columns, each with a suggested feature."""
+    from app.models.columns_profile import profile_file
+
+    cookie = request.cookies.get(MODELS_COOKIE) or ""
+    pending = pending_uploads.find(
+        pending_uploads.ROOT, token, cookie=cookie, max_age_seconds=settings.score_results_ttl_seconds
+    )
+    profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
+    context = new_segmentation_page(
+        profile, upload_token=pending.token, upload_name=pending.name, form_token=csrf.form_token(cookie)
+    )
+    return _new_segmentation(request, context, context["form_token"])
+
+
+@router.post("/models/segmentations", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+async def segmentation_create(request: Request, settings: SettingsDep) -> Response:
+    """Step 2: create the segmentation from the chosen columns and train its first version on the kept file."""
+    from app.models.columns_profile import profile_file
+
+    cookie = request.cookies.get(MODELS_COOKIE)
+    token = csrf.form_token(cookie)
+    form = await request.form(max_files=0, max_fields=MAX_OFFERED * FIELDS_PER_COLUMN + 20)
+    fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    csrf.check_form_token(cookie, fields.get(csrf.FIELD))  # the error page: nothing to show the form with
+    pending = pending_uploads.find(
+        pending_uploads.ROOT,
+        fields.get("upload"),
+        cookie=cookie or "",
+        max_age_seconds=settings.score_results_ttl_seconds,
+    )
+    profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
+    columns = sent_columns(fields, offered_columns(profile))
+    name, k = fields.get("name", "").strip(), fields.get("k", "auto").strip()
+    try:
+        body = create_body(name=name, columns=columns)
+        started = await run_in_threadpool(
+            create_and_train,
+            segmentations=request.app.state.segmentations,
+            settings=settings,
+            body=body,
+            upload=pending.path,
+            upload_name=pending.name,
+            k=k,
+            key_id=pending.key_id,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    except _CREATE_ERRORS as exc:
+        context = new_segmentation_page(
+            profile,
+            upload_token=pending.token,
+            upload_name=pending.name,
+            form_token=token,
+            columns=columns,
+            name=name,
+            k=k,
+            error=exc.message,
+        )
+        return _new_segmentation(request, context, token, status_code=exc.status_code)
+    pending_uploads.discard(pending_uploads.ROOT, pending.token)
+    query = urlencode({"segmentation": body["name"], "job": started["job_id"]})
+    return RedirectResponse(f"{request.url_for('models').path}?{query}", status_code=303)

@@ -5,6 +5,8 @@
   "use strict";
   var keyField = document.getElementById("admin-key");
   if (!keyField) { return; }
+  // The segmentation's own API: /api/v1 for the default one, /api/v1/segmentations/NAME for the others.
+  var api = document.getElementById("admin").dataset.apiBase || "/api/v1";
   var actionStatus = document.querySelector('[data-role="action-status"]');
   var trainStatus = document.getElementById("train-status");
   var progress = document.getElementById("train-progress");
@@ -37,7 +39,7 @@
       var version = button.dataset.version;
       if (needKey(actionStatus)) { return; }
       if (!window.confirm("Activate version " + version + "? Every worker switches to it within a second.")) { return; }
-      post("/api/v1/models/" + encodeURIComponent(version) + "/activate?reason=" + encodeURIComponent("activated on the models page"))
+      post(api + "/models/" + encodeURIComponent(version) + "/activate?reason=" + encodeURIComponent("activated on the models page"))
         .then(function () { window.location.reload(); })
         .catch(function (error) { actionStatus.textContent = "Not activated: " + error.message; });
     });
@@ -50,7 +52,7 @@
       if (needKey(actionStatus)) { return; }
       var label = window.prompt("A label for version " + version + " (at most 80 characters; empty removes it):", button.dataset.label);
       if (label === null) { return; }
-      fetch("/api/v1/models/" + encodeURIComponent(version), {
+      fetch(api + "/models/" + encodeURIComponent(version), {
         method: "PATCH",
         headers: { "X-API-Key": key(), "Content-Type": "application/json" },
         body: JSON.stringify({ label: label })
@@ -66,7 +68,7 @@
   if (rollback) rollback.addEventListener("click", function () {
     if (needKey(actionStatus)) { return; }
     if (!window.confirm("Roll back to the previously active version?")) { return; }
-    post("/api/v1/models/rollback?reason=" + encodeURIComponent("rolled back on the models page"))
+    post(api + "/models/rollback?reason=" + encodeURIComponent("rolled back on the models page"))
       .then(function () { window.location.reload(); })
       .catch(function (error) { actionStatus.textContent = "Not rolled back: " + error.message; });
   });
@@ -114,7 +116,7 @@
     trainStatus.textContent = "Uploading…";
     progress.hidden = false;
     progress.value = 1;
-    fetch("/api/v1/models", { method: "POST", headers: { "X-API-Key": key() }, body: data }).then(function (response) {
+    fetch(api + "/models", { method: "POST", headers: { "X-API-Key": key() }, body: data }).then(function (response) {
       if (response.status !== 202) {
         return errorText(response).then(function (m) { trainStatus.textContent = "Not started: " + m; progress.hidden = true; });
       }

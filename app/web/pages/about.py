@@ -1,10 +1,13 @@
 """The model card: facts, metrics with their meanings, the k chart, segment statistics and an API example."""
 
+import json
 from typing import Any
 
 from app.models.model import SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.synthetic import BUNDLED_SHA256
 from app.services import segments
+from app.services.segmentations import example_features
 from app.web.charts.k_chart import k_selection_chart
 from app.web.pages.common import segment_context
 
@@ -44,7 +47,21 @@ def training_data(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
+def curl_example(model: SegmentationModel, *, base_url: str, segmentation: str) -> str:
+    """A predict request for the page's segmentation: the flat body of /predict for the default, else its features."""
+    if segmentation == DEFAULT_NAME:
+        return (
+            f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
+            '-d \'{"annual_income": 120, "spending_score": 90}\''
+        )
+    body = json.dumps({"features": example_features(model.feature_specs)})
+    return (
+        f"curl -s -X POST {base_url}/api/v1/segmentations/{segmentation}/predict "
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = DEFAULT_NAME) -> dict[str, Any]:
     """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
     facts = segments.model_facts(model, include_sklearn_version=False)
     statistics = segments.segment_statistics(model)["segments"]
@@ -65,10 +82,7 @@ def about_page(model: SegmentationModel, *, base_url: str) -> dict[str, Any]:
             for stats, info in zip(statistics, descriptions, strict=True)
         ],
         "segment_columns": grid_columns(len(statistics)),
-        "curl_example": (
-            f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
-            '-d \'{"annual_income": 120, "spending_score": 90}\''
-        ),
+        "curl_example": curl_example(model, base_url=base_url, segmentation=segmentation),
         "styles": segment_context(model)["styles"],
     }
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from app.core.errors import SegmentationError
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.web.charts.heatmap import heatmap_chart
 from app.web.pages.about import METRIC_MEANINGS
@@ -33,7 +34,13 @@ def metric_rows(deltas: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, A
 
 
 def models_page(
-    registry: ModelRegistry, *, compare: str | None, with_version: str | None, admin_enabled: bool
+    registry: ModelRegistry,
+    *,
+    compare: str | None,
+    with_version: str | None,
+    admin_enabled: bool,
+    segmentation: str = DEFAULT_NAME,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
     """The versions list, and a comparison of two of them when asked."""
     from app.services import lifecycle
@@ -44,6 +51,9 @@ def models_page(
         "listing": listing,
         "by_version": {v["version"]: v for v in listing["versions"]},
         "admin_enabled": admin_enabled,
+        # Where the page's buttons send their requests: the segmentation's own API.
+        "api_base": "/api/v1" if segmentation == DEFAULT_NAME else f"/api/v1/segmentations/{segmentation}",
+        "job_id": job_id,
         "history": list(reversed(lifecycle.history(registry=registry)["entries"]))[:10],
         "rollback": _rollback_offer(registry),
         "compare": compare,

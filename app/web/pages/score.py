@@ -1,5 +1,6 @@
 """The /score page: the upload form, and the summary of a scored file with its download."""
 
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,16 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     return score_options(query=query)
 
 
+def training_ranges(model: SegmentationModel) -> dict[str, tuple[float, float]]:
+    """Each feature's minimum and maximum in the model's training data, where the version recorded them."""
+    low, high = model.training_range
+    return {
+        name: (float(lo), float(hi))
+        for name, lo, hi in zip(model.features, low, high, strict=True)
+        if math.isfinite(lo) and math.isfinite(hi)
+    }
+
+
 def score_result_page(
     model: SegmentationModel,
     upload: Upload,
@@ -166,8 +177,9 @@ def score_result_page(
         diagnosis = None
         if summary.rows and not summary.scored:
             # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
-            sample = raw_sample(upload.path, delimiter=summary.delimiter, columns=summary.columns)
-            diagnosis = diagnose(summary, sample)
+            features = model.feature_specs
+            sample = raw_sample(upload.path, delimiter=summary.delimiter, columns=summary.columns, features=features)
+            diagnosis = diagnose(summary, sample, features=features, training_ranges=training_ranges(model))
     finally:
         upload.discard()
     if summary.rows == 0 or diagnosis is not None:

@@ -1,0 +1,126 @@
+"""Creating a segmentation on /models: the uploaded file's header, first rows and numeric columns to choose from,
+and the chosen columns as the create request the segmentations service takes."""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from app.core.errors import InvalidRequest
+from app.models.segmentations.spec import MAX_FEATURES, MIN_FEATURES
+
+# A file may have hundreds of columns; the form offers the first numeric ones (each is seven form fields).
+MAX_OFFERED = 40
+FIELDS_PER_COLUMN = 7
+TRANSFORMS = ("none", "log1p")
+# The feature fields of the form, by index: use_3, column_3, name_3, ...
+_FEATURE_FIELDS = ("column", "name", "label", "unit", "min", "max", "transform")
+
+
+def _number_text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def offered_columns(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """The numeric columns the form offers, each with its suggested feature; id-like columns start unticked."""
+    offered = []
+    ticked = 0
+    for column in profile["columns"]:
+        if not column["numeric"] or len(offered) == MAX_OFFERED:
+            continue
+        use = not column["id_like"] and ticked < MAX_FEATURES
+        ticked += use
+        suggested = column["range"] or {}
+        offered.append(
+            {
+                "index": len(offered),
+                "column": column["column"],
+                "use": use,
+                "id_like": column["id_like"],
+                "name": column["name"],
+                "label": column["label"],
+                "unit": column["unit"],
+                "min": _number_text(suggested.get("min")),
+                "max": _number_text(suggested.get("max")),
+                "transform": "none",
+                "data_min": column["min"],
+                "data_max": column["max"],
+                "mean": column["mean"],
+            }
+        )
+    return offered
+
+
+def sent_columns(fields: Mapping[str, str], offered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The offered columns as the user left them: ticks and edited values over the suggestions."""
+    columns = []
+    for column in offered:
+        index = column["index"]
+        edited = {key: fields.get(f"{key}_{index}", column[key]).strip() for key in _FEATURE_FIELDS if key != "column"}
+        columns.append({**column, **edited, "use": f"use_{index}" in fields})
+    return columns
+
+
+def _bound(text: str, *, label: str, which: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidRequest(f"{label}: the {which} must be a number (or empty for no bound), not {text[:40]!r}")
+    return value
+
+
+def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
+    """The create request for the ticked columns (InvalidRequest for too few or too many, or a bad bound)."""
+    chosen = [column for column in columns if column["use"]]
+    if not MIN_FEATURES <= len(chosen) <= MAX_FEATURES:
+        raise InvalidRequest(
+            f"choose {MIN_FEATURES} to {MAX_FEATURES} numeric columns to segment by; {len(chosen)} chosen"
+        )
+    features = []
+    for column in chosen:
+        label = f"column {column['column']!r}"
+        if column["transform"] not in TRANSFORMS:
+            raise InvalidRequest(f"{label}: the transform must be one of {', '.join(TRANSFORMS)}")
+        features.append(
+            {
+                "name": column["name"],
+                "column": column["column"],
+                "label": column["label"] or None,
+                "unit": column["unit"] or None,
+                "transform": column["transform"],
+                "min": _bound(column["min"], label=label, which="minimum"),
+                "max": _bound(column["max"], label=label, which="maximum"),
+            }
+        )
+    return {"name": name.strip(), "kind": "columns", "features": features}
+
+
+def new_segmentation_page(
+    profile: dict[str, Any],
+    *,
+    upload_token: str,
+    upload_name: str,
+    form_token: str,
+    columns: list[dict[str, Any]] | None = None,
+    name: str = "",
+    k: str = "auto",
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Context for the second step: the file's first rows, its numeric columns to choose, a name and k."""
+    return {
+        "active": "models",
+        "profile": profile,
+        "columns": columns if columns is not None else offered_columns(profile),
+        "not_numeric": [column["column"] for column in profile["columns"] if not column["numeric"]],
+        "upload_token": upload_token,
+        "upload_name": upload_name,
+        "form_token": form_token,
+        "name": name,
+        "k": k,
+        "error": error,
+        "min_features": MIN_FEATURES,
+        "max_features": MAX_FEATURES,
+    }

@@ -1,0 +1,203 @@
+"""Pages per segmentation: the header's picker, each page with ?segmentation=, and creating one from /models."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.models.synthetic_crm import write_crm
+from app.web import pending_uploads
+
+KEY = "segmentation-pages-key"
+HTML = {"accept": "text/html"}
+FORM_TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([A-Za-z0-9_-]+)">')
+NAV = re.compile(r'<nav aria-label="Main">.*?</nav>', re.S)
+
+
+@pytest.fixture
+def pages(client_for, fresh_dir: Path, tmp_path: Path, monkeypatch) -> TestClient:
+    """A client with admin keys, its own models folder, jobs folder and pending-uploads folder."""
+    monkeypatch.setattr(pending_uploads, "ROOT", tmp_path / "pending")
+    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> bytes:
+    return write_crm(tmp_path / "crm.csv").read_bytes()
+
+
+def form_token(client: TestClient) -> str:
+    response = client.get("/models", headers=HTML)
+    assert response.status_code == 200
+    return FORM_TOKEN.search(response.text).group(1)
+
+
+def upload(client: TestClient, data: bytes, *, key: str | None = KEY, name: str = "crm.csv"):
+    token = form_token(client)
+    headers = HTML | ({"X-API-Key": key} if key else {})
+    return client.post(
+        "/models/segmentations/new",
+        files={"file": (name, data, "text/csv")},
+        data={"form_token": token},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def choose_columns(client: TestClient, data: bytes) -> tuple[str, str]:
+    """Upload a file; the column chooser's URL and page."""
+    response = upload(client, data)
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    page = client.get(location, headers=HTML)
+    assert page.status_code == 200, page.text
+    return location, page.text
+
+
+def create(client: TestClient, page: str, **fields: str):
+    token = FORM_TOKEN.search(page).group(1)
+    upload_token = re.search(r'name="upload" value="([^"]+)"', page).group(1)
+    return client.post(
+        "/models/segmentations",
+        data={"form_token": token, "upload": upload_token, **fields},
+        headers=HTML,
+        follow_redirects=False,
+    )
+
+
+def wait_for_job(client: TestClient, job_id: str) -> dict:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the training job did not finish")
+
+
+def test_with_only_the_default_segmentation_there_is_no_picker_and_links_are_plain(pages):
+    response = pages.get("/score", headers=HTML)
+    assert response.status_code == 200
+    assert 'class="segmentation-picker"' not in response.text
+    nav = NAV.search(response.text).group(0)
+    assert "segmentation=" not in nav and 'href="/models"' in nav
+
+
+def test_the_column_chooser_shows_the_header_rows_and_suggestions_with_ids_unticked(pages, crm):
+    _, page = choose_columns(pages, crm)
+    for header in ("CustomerID", "Income", "Visits", "Tenure"):
+        assert f'<th scope="col">{header}</th>' in page
+    assert re.search(r'name="use_0" value="true"> CustomerID', page)  # id-like: offered, not ticked
+    for index in (1, 2, 3):
+        assert f'name="use_{index}" value="true" checked' in page
+    assert 'name="name_1" value="income"' in page and 'name="label_2" value="Visits"' in page
+    # The suggested range comes from the data (incomes of 24,000 to 181,900 dollars).
+    assert 'name="min_1" value="20000"' in page and 'name="max_1" value="190000"' in page
+
+
+def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
+    _, page = choose_columns(pages, crm)
+    created = create(
+        pages, page, name="crm", k="3", use_1="true", use_2="true", use_3="true", unit_1="$", transform_1="log1p"
+    )
+    assert created.status_code == 303, created.text
+    location = created.headers["location"]
+    assert location.startswith("/models?segmentation=crm&job=")
+    assert list(pending_uploads.ROOT.iterdir()) == []  # the kept file went to the job, its folder is gone
+    job = wait_for_job(pages, location.split("job=")[1])
+    assert job["state"] == "succeeded", job
+    described = pages.get("/api/v1/segmentations/crm").json()
+    assert described["active_version"] == job["version"]
+    income = described["served_features"][0]
+    assert (income["name"], income["column"], income["unit"], income["transform"]) == ("income", "Income", "$", "log1p")
+    assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]
+
+    models = pages.get("/models?segmentation=crm", headers=HTML)
+    assert models.status_code == 200
+    assert f'data-version="{job["version"]}" class="is-active"' in models.text
+    assert 'data-api-base="/api/v1/segmentations/crm"' in models.text
+    assert '<option value="crm" selected>crm</option>' in models.text
+    nav = NAV.search(models.text).group(0)
+    assert nav.count("?segmentation=crm") == 5
+
+    score = pages.get("/score?segmentation=crm", headers=HTML)
+    assert score.status_code == 200
+    assert 'action="/score?segmentation=crm"' in score.text and "<code>Visits</code>" in score.text
+    about = pages.get("/about?segmentation=crm", headers=HTML)
+    assert about.status_code == 200
+    assert "/api/v1/segmentations/crm/predict" in about.text and "Mean visits" in about.text
+    monitoring = pages.get("/monitoring?segmentation=crm", headers=HTML)
+    assert monitoring.status_code == 200 and job["version"] in monitoring.text
+
+    token = FORM_TOKEN.search(score.text).group(1)
+    scored = pages.post(
+        "/score?segmentation=crm", files={"file": ("crm.csv", crm, "text/csv")}, data={"form_token": token}
+    )
+    assert scored.status_code == 200, scored.text
+    assert 'id="score-download"' in scored.text and 'data-feature="tenure"' in scored.text
+
+    # The default segmentation's pages are as before, with the picker now offering both.
+    default = pages.get("/models", headers=HTML)
+    assert '<option value="default" selected>default</option>' in default.text
+    assert "segmentation=" not in NAV.search(default.text).group(0)
+
+
+def test_an_unknown_segmentation_is_a_404_page(pages):
+    response = pages.get("/score?segmentation=nope", headers=HTML)
+    assert response.status_code == 404 and "nope" in response.text
+
+
+@pytest.mark.parametrize(("key", "status"), [(None, 401), ("wrong-key", 403)])
+def test_an_upload_needs_the_admin_key_and_keeps_nothing_without_it(pages, crm, key, status):
+    response = upload(pages, crm, key=key)
+    assert response.status_code == status
+    assert not pending_uploads.ROOT.exists() or list(pending_uploads.ROOT.iterdir()) == []
+
+
+def test_an_upload_without_the_pages_cookie_is_refused(pages, crm):
+    token = form_token(pages)
+    pages.cookies.clear()
+    response = pages.post(
+        "/models/segmentations/new",
+        files={"file": ("crm.csv", crm, "text/csv")},
+        data={"form_token": token},
+        headers=HTML | {"X-API-Key": KEY},
+    )
+    assert response.status_code == 403 and "expired" in response.text
+
+
+def test_a_file_that_is_not_a_table_is_a_422_page_naming_it(pages):
+    response = upload(pages, b"Income,Visits\n", name="empty.csv")
+    assert response.status_code == 422
+    assert "no data rows" in response.text and "empty.csv" in response.text
+
+
+def test_too_few_or_too_many_columns_and_taken_names_come_back_on_the_form(pages, tmp_path):
+    wide = (
+        ",".join(f"c{i}" for i in range(10))
+        + "\n"
+        + "\n".join(",".join(str((row * 7 + i * 3) % 11 + i) for i in range(10)) for row in range(30))
+    )
+    _, page = choose_columns(pages, wide.encode())
+    one = create(pages, page, name="wide", use_1="true", name_1="edited_name")
+    assert one.status_code == 422
+    assert "choose 2 to 8 numeric columns" in one.text and "1 chosen" in one.text
+    assert 'name="name_1" value="edited_name"' in one.text  # what was typed stays
+    nine = create(pages, one.text, name="wide", **{f"use_{i}": "true" for i in range(9)})
+    assert nine.status_code == 422 and "9 chosen" in nine.text
+    taken = create(pages, page, name="default", use_1="true", use_2="true")
+    assert taken.status_code == 409 and "default" in taken.text
+    bad_bound = create(pages, page, name="wide", use_1="true", use_2="true", min_2="low")
+    assert bad_bound.status_code == 422 and "column &#39;c2&#39;: the minimum must be a number" in bad_bound.text
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1  # nothing was half-created
+
+
+def test_another_browser_cannot_use_a_kept_upload(pages, client_for, crm, fresh_dir, tmp_path):
+    location, page = choose_columns(pages, crm)
+    other = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+    form_token(other)  # its own form cookie
+    assert other.get(location, headers=HTML).status_code == 403
+    stolen = create(other, page, name="stolen", use_1="true", use_2="true")
+    assert stolen.status_code == 403 and pages.get("/api/v1/segmentations").json()["count"] == 1
