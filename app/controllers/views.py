@@ -90,7 +90,8 @@ def home(
         "spending_score_last": spending_score_last,
     }
     # Other models' fields (named by feature) and the map picker's come as they are; the default's are checked above.
-    context, answer = home_page(registry.active, {**request.query_params, **values})
+    segmentation = segmentation_of(request)
+    context, answer = home_page(registry.active, {**request.query_params, **values}, segmentation=segmentation)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
@@ -98,6 +99,7 @@ def home(
     # A sent form is a prediction, recorded once its page is built (see HomeFormDep for what counts as sent).
     if answer is not None and sent_form:
         log = prediction_log_target(request)
+        answer.segmentation = segmentation
         answer.record(log=log.writer, request_id=log.request_id)
     return response
 

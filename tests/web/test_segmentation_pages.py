@@ -131,6 +131,16 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     monitoring = pages.get("/monitoring?segmentation=crm", headers=HTML)
     assert monitoring.status_code == 200 and job["version"] in monitoring.text
 
+    home = pages.get("/?segmentation=crm", headers=HTML)
+    assert home.status_code == 200
+    assert 'name="income"' in home.text and 'name="tenure"' in home.text and 'name="annual_income"' not in home.text
+    sent = pages.get(
+        "/?segmentation=crm&income=140000&visits=3&tenure=12&income_was=&visits_was=&tenure_was=",
+        headers={**HTML, "Sec-Fetch-Site": "same-origin"},
+    )
+    assert sent.status_code == 200, sent.text
+    assert "High Income" in sent.text
+
     token = FORM_TOKEN.search(score.text).group(1)
     scored = pages.post(
         "/score?segmentation=crm", files={"file": ("crm.csv", crm, "text/csv")}, data={"form_token": token}
