@@ -1,0 +1,150 @@
+"""The RFM rules on Arrow tables: each block of transactions to per-order partials, partials merged, customers out.
+
+Rules, shared by the file build, the Dask build and one customer's transactions:
+- a row is counted in the first of these that applies, and dropped: no customer id, a date that does not parse,
+  no amount, dated after the reference date;
+- customer ids are text; a float id (`12923.0`) is the integer it stands for (`12923`);
+- a line's amount is the amount column, or quantity x unit price;
+- a return is a line with a negative amount or an order id starting with `C` (a cancelled invoice): its value is
+  taken off the customer's spend and it never counts as an order;
+- frequency is the number of distinct orders with at least one purchase line (an order split across blocks counts
+  once), or the number of purchase lines when the file has no order id.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.models.rfm.columns import RfmColumns
+from app.models.rfm.dates import DateParser
+
+CUSTOMER, ORDER = "customer_id", "order_id"
+# The partial columns and how two partials of the same key merge.
+MERGE = (("spent", "sum"), ("returned", "sum"), ("first", "min"), ("last", "max"), ("latest", "max"), ("lines", "sum"))
+
+
+@dataclass
+class Counts:
+    """Rows seen and rows dropped, summed over blocks."""
+
+    rows_read: int = 0
+    rows_without_customer_id: int = 0
+    unparseable_dates: int = 0
+    rows_without_amount: int = 0
+    rows_after_reference_date: int = 0
+    cancellation_rows: int = 0
+    # Rows with a customer id that have a date, or an amount: whether the file has any at all.
+    dates_read: int = 0
+    amounts_read: int = 0
+
+    def merge(self, other: "Counts") -> None:
+        """Add another block's (or partition's) counts."""
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def customer_ids(values: pa.Array) -> pa.Array:
+    """Customer ids as text: padding trimmed, a float id (`12923.0`) as its integer (`12923`), empty as null."""
+    if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
+        values = pc.utf8_trim_whitespace(values)
+    floats = pc.ends_with(values, ".0")
+    if pc.any(floats).as_py():
+        values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
+    return pc.if_else(pc.equal(pc.utf8_length(values), 0), pa.scalar(None, pa.string()), values)
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
+
+
+def block_partial(
+    block: pa.RecordBatch | pa.Table,
+    columns: RfmColumns,
+    dates: DateParser,
+    counts: Counts,
+    *,
+    until: datetime | None = None,
+) -> pa.Table:
+    """One block of transactions as per-(customer, order) partials (per customer without an order id); `counts`
+    gains the block's rows. `until`: rows dated at or after it are after the reference date."""
+    n = block.num_rows
+    counts.rows_read += n
+    ids = customer_ids(block.column(columns.customer_id))
+    stamps = dates.parse(block.column(columns.date))
+    if columns.amount is not None:
+        amount = block.column(columns.amount)
+    else:
+        amount = pc.multiply(block.column(columns.quantity), block.column(columns.unit_price))
+    has_id = pc.is_valid(ids)
+    with_id = _count(has_id)
+    counts.rows_without_customer_id += n - with_id
+    has_date = pc.and_(has_id, pc.is_valid(stamps))
+    dated = _count(has_date)
+    counts.unparseable_dates += with_id - dated
+    counts.dates_read += dated
+    counts.amounts_read += _count(pc.and_(has_id, pc.is_valid(amount)))
+    keep = pc.and_(has_date, pc.is_valid(amount))
+    kept = _count(keep)
+    counts.rows_without_amount += dated - kept
+    if until is not None:
+        keep = pc.and_(keep, pc.less(stamps, pa.scalar(until, pa.timestamp("s"))))
+        counts.rows_after_reference_date += kept - _count(keep)
+    table = {CUSTOMER: ids, "date": stamps, "amount": amount}
+    if columns.order_id is not None:
+        table[ORDER] = block.column(columns.order_id)
+    return lines_partial(pa.table(table).filter(keep), counts)
+
+
+def lines_partial(rows: pa.Table, counts: Counts) -> pa.Table:
+    """Kept lines (customer_id, date, amount, order_id?) as partials: returns apart, purchases by order; `counts`
+    gains the return lines."""
+    amount = rows.column("amount")
+    returns = pc.less(amount, 0)
+    keys = [CUSTOMER]
+    if ORDER in rows.column_names:
+        order = rows.column(ORDER)
+        returns = pc.or_(returns, pc.fill_null(pc.starts_with(order, "C"), False))
+        keys.append(ORDER)
+    counts.cancellation_rows += _count(returns)
+    stamps = rows.column("date")
+    no_time = pa.scalar(None, stamps.type)
+    partial = pa.table(
+        {
+            **{key: rows.column(key) for key in keys},
+            "spent": pc.if_else(returns, 0.0, amount),
+            "returned": pc.if_else(returns, pc.abs(amount), 0.0),
+            "first": pc.if_else(returns, no_time, stamps),
+            "last": pc.if_else(returns, no_time, stamps),
+            "latest": stamps,
+            "lines": pc.cast(pc.invert(returns), pa.int64()),
+        }
+    )
+    return reduce(partial, keys)
+
+
+def reduce(partials: pa.Table, keys: list[str]) -> pa.Table:
+    """Merge partials of the same key (Arrow's hash group-by), keeping the partial columns' names."""
+    merged = partials.group_by(keys, use_threads=False).aggregate(list(MERGE))
+    return merged.rename_columns([*keys, *(name for name, _ in MERGE)]) if merged.num_columns else merged
+
+
+def customers_table(partials: list[pa.Table], by_order: bool) -> pa.Table:
+    """Every block's partials as one row per customer: spent, returned, first, last, latest and frequency."""
+    keys = [CUSTOMER, ORDER] if by_order else [CUSTOMER]
+    merged = reduce(pa.concat_tables(partials, promote_options="none"), keys)
+    if by_order:
+        # An order counts when it has a purchase line; its lines no longer matter.
+        merged = merged.drop_columns([ORDER]).set_column(
+            merged.schema.get_field_index("lines") - 1,
+            "lines",
+            pc.cast(pc.greater(merged.column("lines"), 0), pa.int64()),
+        )
+        merged = reduce(merged, [CUSTOMER])
+    return merged.rename_columns([*(name if name != "lines" else "frequency" for name in merged.column_names)])
+
+
+def day_after(stamp: datetime) -> date:
+    """The calendar day after a timestamp's."""
+    return stamp.date() + timedelta(days=1)
