@@ -56,6 +56,7 @@ def build_rfm(
     options: RfmOptions | None = None,
     reference_date: date | None = None,
     block_bytes: int = BLOCK_BYTES,
+    group_rows: int = GROUP_ROWS,
     progress: Progress | None = None,
 ) -> RfmResult:
     """Build the customer table of a transactions CSV in bounded memory: Arrow's streaming reader, a hash
@@ -86,7 +87,7 @@ def build_rfm(
         for batch in _batches(reader, columns):
             pending.append(batch)
             rows += batch.num_rows
-            if rows >= GROUP_ROWS:
+            if rows >= group_rows:
                 flush()
                 rows = 0
                 if progress is not None:

@@ -96,12 +96,14 @@ class DateParser:
                 added = True
         return added
 
-    def parse(self, values: pa.Array) -> pa.Array:
+    def parse(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Timestamps (seconds) of a column of date texts; null where empty or unparseable.
 
         Each format after the first only sees the values the earlier ones left null; values of a shape not seen
         before teach the parser its format once, then are parsed with it.
         """
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
         parsed = self._parse_known(values)
         if self.fixed or not parsed.null_count:
             return parsed
