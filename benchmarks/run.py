@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
@@ -726,7 +727,7 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-STEPS = ("predict", "batch", "http", "prediction_log", "metrics", "startup", "scoring", "training", "lifecycle")
+STEPS = ("predict", "batch", "http", "prediction_log", "metrics", "startup", "scoring", "training", "lifecycle", "rfm")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -758,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
             "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
+            "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

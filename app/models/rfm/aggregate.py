@@ -52,7 +52,7 @@ def customer_ids(values: pa.Array) -> pa.Array:
     floats = pc.ends_with(values, ".0")
     if pc.any(floats).as_py():
         values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
-    return pc.if_else(pc.equal(pc.utf8_length(values), 0), pa.scalar(None, pa.string()), values)
+    return pc.if_else(pc.equal(pc.binary_length(values), 0), pa.scalar(None, pa.string()), values)
 
 
 def _count(mask: pa.Array) -> int:
@@ -126,6 +126,7 @@ def lines_partial(rows: pa.Table, counts: Counts) -> pa.Table:
 
 def reduce(partials: pa.Table, keys: list[str]) -> pa.Table:
     """Merge partials of the same key (Arrow's hash group-by), keeping the partial columns' names."""
+    # One thread: the same sums in the same order on every run (threads would change the last bits of a total).
     merged = partials.group_by(keys, use_threads=False).aggregate(list(MERGE))
     return merged.rename_columns([*keys, *(name for name, _ in MERGE)]) if merged.num_columns else merged
 

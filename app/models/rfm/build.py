@@ -1,7 +1,7 @@
 """The RFM build: a transactions CSV streamed in blocks to one row per customer, and a summary of what was read."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -84,7 +84,7 @@ def build_rfm(
     source, reader = open_blocks(path, layout, columns, block_bytes=block_bytes)
     try:
         rows = 0
-        for batch in _batches(reader, columns):
+        for batch in _batches(reader, layout.names):
             pending.append(batch)
             rows += batch.num_rows
             if rows >= group_rows:
@@ -101,7 +101,7 @@ def build_rfm(
                   dates=dates, layout=layout)  # fmt: skip
 
 
-def _batches(reader: pa.RecordBatchReader, columns: RfmColumns):
+def _batches(reader: pa.RecordBatchReader, names: list[str]) -> Iterator[pa.RecordBatch]:
     """The reader's batches; Arrow's conversion error (a value that is not a number) named in the user's terms."""
     while True:
         try:
@@ -109,7 +109,7 @@ def _batches(reader: pa.RecordBatchReader, columns: RfmColumns):
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise read_problem(exc, columns.amount_columns) from None
+            raise read_problem(exc, names) from None
         yield batch
 
 

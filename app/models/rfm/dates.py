@@ -107,7 +107,7 @@ class DateParser:
         parsed = self._parse_known(values)
         if self.fixed or not parsed.null_count:
             return parsed
-        left = pc.and_(pc.is_null(parsed), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0))
+        left = pc.and_(pc.is_null(parsed), pc.greater(pc.binary_length(pc.utf8_trim_whitespace(values)), 0))
         unknown = pc.filter(values, left)
         if len(unknown) and self.learn(unknown.slice(0, 10_000).to_pylist()):
             return self._parse_known(values)

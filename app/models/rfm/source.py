@@ -121,14 +121,16 @@ def open_blocks(
         )
     except pa.ArrowInvalid as exc:
         source.close()
-        raise read_problem(exc, numeric) from None
+        raise read_problem(exc, layout.names) from None
     return source, reader
 
 
-def read_problem(exc: Exception, numeric: list[str]) -> InvalidDataset:
+def read_problem(exc: Exception, names: list[str]) -> InvalidDataset:
     """Arrow's CSV error in the user's terms, naming the column when it is a value that is not a number."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-    for name in numeric:
-        if f"'{name}'" in message or f"column #{name}" in message:
-            return InvalidDataset(f"the {name!r} column holds a value that is not a number: {message}")
+    found = re.search(r"CSV column #(\d+)", message)
+    if found and int(found.group(1)) < len(names) and "conversion error" in message:
+        value = re.search(r"invalid value (.*)$", message)
+        shown = f" ({value.group(1)})" if value else ""
+        return InvalidDataset(f"the {names[int(found.group(1))]!r} column holds a value that is not a number{shown}")
     return InvalidDataset(f"the transactions file is not valid CSV: {message}")
