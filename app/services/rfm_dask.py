@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import InvalidDataset
-from app.models.rfm.aggregate import Counts, block_partial
+from app.models.rfm.aggregate import Counts, Partial, Partials, block_partial
 from app.models.rfm.build import RfmResult, finish, prepare, until_of
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
@@ -40,8 +40,9 @@ def partition_partial(
     formats: list[str],
     fixed: bool,
     until: object,
-) -> tuple[bytes, Counts, list[str]]:
-    """One partition (all text) as per-order partials (Arrow IPC bytes), its counts, and the date formats it used.
+) -> tuple[list[bytes | None], Counts, list[str]]:
+    """One partition (all text) as a partial (its tables as Arrow IPC bytes), its counts, and the date formats it
+    used.
 
     IPC bytes rather than a table: Dask's zero-copy frames can leave Arrow buffers unaligned, which Arrow's
     group-by on the client warns about and may run slower on."""
@@ -53,10 +54,20 @@ def partition_partial(
     dates = DateParser(columns.date, list(formats), fixed=fixed)
     counts = Counts()
     partial = block_partial(pa.record_batch(arrays), columns, dates, counts, until=until)
+    return [_ipc(partial.customers), _ipc(partial.orders)], counts, dates.formats
+
+
+def _ipc(table: pa.Table | None) -> bytes | None:
+    if table is None:
+        return None
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, partial.schema) as writer:
-        writer.write_table(partial)
-    return sink.getvalue().to_pybytes(), counts, dates.formats
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _table(data: bytes | None) -> pa.Table | None:
+    return None if data is None else pa.ipc.open_stream(data).read_all()
 
 
 def build_rfm_dask(
@@ -112,10 +123,11 @@ def build_rfm_dask(
         if cluster is not None:
             cluster.close()
     counts = Counts()
-    for _, part_counts, formats in results:
+    partials = Partials(by_order=columns.order_id is not None)
+    for (customers, orders), part_counts, formats in results:
         counts.merge(part_counts)
         dates.formats.extend(fmt for fmt in formats if fmt not in dates.formats)
-    partials = [pa.ipc.open_stream(data).read_all() for data, _, _ in results]
+        partials.add(Partial(_table(customers), _table(orders)))
     return finish(
         partials,
         counts=counts,

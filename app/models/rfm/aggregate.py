@@ -11,7 +11,7 @@ Rules, shared by the file build, the Dask build and one customer's transactions:
   once), or the number of purchase lines when the file has no order id.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
@@ -22,6 +22,8 @@ from app.models.rfm.dates import DateParser
 
 CUSTOMER, ORDER = "customer_id", "order_id"
 # The partial columns and how two partials of the same key merge.
+# Partials are merged when they pass this many rows (and have doubled since the last merge).
+COMPACT_ROWS = 1 << 20
 MERGE = (("spent", "sum"), ("returned", "sum"), ("first", "min"), ("last", "max"), ("latest", "max"), ("lines", "sum"))
 
 
@@ -66,9 +68,9 @@ def block_partial(
     counts: Counts,
     *,
     until: datetime | None = None,
-) -> pa.Table:
-    """One block of transactions as per-(customer, order) partials (per customer without an order id); `counts`
-    gains the block's rows. `until`: rows dated at or after it are after the reference date."""
+) -> "Partial":
+    """One block of transactions as a partial; `counts` gains the block's rows. `until`: rows dated at or after
+    it are after the reference date."""
     n = block.num_rows
     counts.rows_read += n
     ids = customer_ids(block.column(columns.customer_id))
@@ -97,53 +99,104 @@ def block_partial(
     return lines_partial(pa.table(table).filter(keep), counts)
 
 
-def lines_partial(rows: pa.Table, counts: Counts) -> pa.Table:
-    """Kept lines (customer_id, date, amount, order_id?) as partials: returns apart, purchases by order; `counts`
-    gains the return lines."""
+@dataclass(frozen=True)
+class Partial:
+    """Some lines summed per customer, and the distinct (customer, order) pairs of their purchases.
+
+    Sums, minima and maxima merge per customer whatever the order; only the count of distinct orders needs the
+    pairs, so they are all that is kept per order.
+    """
+
+    customers: pa.Table  # customer_id, spent, returned, first, last, latest, lines
+    orders: pa.Table | None  # customer_id, order_id; None without an order id column
+
+    @property
+    def num_rows(self) -> int:
+        """Rows held, for deciding when to merge."""
+        return self.customers.num_rows + (self.orders.num_rows if self.orders is not None else 0)
+
+
+def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
+    """Kept lines (customer_id, date, amount, order_id?) as a partial; `counts` gains the return lines."""
     amount = rows.column("amount")
     returns = pc.less(amount, 0)
-    keys = [CUSTOMER]
-    if ORDER in rows.column_names:
-        order = rows.column(ORDER)
-        returns = pc.or_(returns, pc.fill_null(pc.starts_with(order, "C"), False))
-        keys.append(ORDER)
+    by_order = ORDER in rows.column_names
+    if by_order:
+        returns = pc.or_(returns, pc.fill_null(pc.starts_with(rows.column(ORDER), "C"), False))
     counts.cancellation_rows += _count(returns)
     stamps = rows.column("date")
     no_time = pa.scalar(None, stamps.type)
-    partial = pa.table(
+    purchase_time = pc.if_else(returns, no_time, stamps)
+    lines = pa.table(
         {
-            **{key: rows.column(key) for key in keys},
+            CUSTOMER: rows.column(CUSTOMER),
             "spent": pc.if_else(returns, 0.0, amount),
             "returned": pc.if_else(returns, pc.abs(amount), 0.0),
-            "first": pc.if_else(returns, no_time, stamps),
-            "last": pc.if_else(returns, no_time, stamps),
+            "first": purchase_time,
+            "last": purchase_time,
             "latest": stamps,
             "lines": pc.cast(pc.invert(returns), pa.int64()),
         }
     )
-    return reduce(partial, keys)
-
-
-def reduce(partials: pa.Table, keys: list[str]) -> pa.Table:
-    """Merge partials of the same key (Arrow's hash group-by), keeping the partial columns' names."""
-    # One thread: the same sums in the same order on every run (threads would change the last bits of a total).
-    merged = partials.group_by(keys, use_threads=False).aggregate(list(MERGE))
-    return merged.rename_columns([*keys, *(name for name, _ in MERGE)]) if merged.num_columns else merged
-
-
-def customers_table(partials: list[pa.Table], by_order: bool) -> pa.Table:
-    """Every block's partials as one row per customer: spent, returned, first, last, latest and frequency."""
-    keys = [CUSTOMER, ORDER] if by_order else [CUSTOMER]
-    merged = reduce(pa.concat_tables(partials, promote_options="none"), keys)
+    orders = None
     if by_order:
-        # An order counts when it has a purchase line; its lines no longer matter.
-        merged = merged.drop_columns([ORDER]).set_column(
-            merged.schema.get_field_index("lines") - 1,
-            "lines",
-            pc.cast(pc.greater(merged.column("lines"), 0), pa.int64()),
-        )
-        merged = reduce(merged, [CUSTOMER])
-    return merged.rename_columns([*(name if name != "lines" else "frequency" for name in merged.column_names)])
+        orders = distinct_orders(rows.select([CUSTOMER, ORDER]).filter(pc.invert(returns)))
+    return Partial(reduce(lines), orders)
+
+
+def reduce(partials: pa.Table) -> pa.Table:
+    """Merge per-customer partials of the same customer (Arrow's hash group-by), keeping the columns' names."""
+    # One thread: the same sums in the same order on every run (threads would change the last bits of a total).
+    merged = partials.group_by([CUSTOMER], use_threads=False).aggregate(list(MERGE))
+    return merged.rename_columns([CUSTOMER, *(name for name, _ in MERGE)])
+
+
+def distinct_orders(pairs: pa.Table) -> pa.Table:
+    """The distinct (customer_id, order_id) pairs of a table of them."""
+    return pairs.group_by([CUSTOMER, ORDER], use_threads=False).aggregate([])
+
+
+@dataclass
+class Partials:
+    """Partials gathered block by block, merged whenever they double, so memory follows the number of customers
+    and orders, not of lines, and merging costs linear time."""
+
+    customers: list[pa.Table] = field(default_factory=list)
+    orders: list[pa.Table] = field(default_factory=list)
+    by_order: bool = False
+    rows: int = 0
+    merged_rows: int = 0
+
+    def add(self, partial: Partial) -> None:
+        """Take one block's partial."""
+        self.customers.append(partial.customers)
+        if partial.orders is not None:
+            self.orders.append(partial.orders)
+        self.rows += partial.num_rows
+        if self.rows > max(COMPACT_ROWS, 2 * self.merged_rows):
+            self.merge()
+
+    def merge(self) -> None:
+        """Merge what is held into one per-customer table and one table of distinct pairs."""
+        if self.customers:
+            self.customers = [reduce(pa.concat_tables(self.customers))]
+        if self.orders:
+            self.orders = [distinct_orders(pa.concat_tables(self.orders))]
+        self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders)
+
+    def table(self) -> pa.Table:
+        """One row per customer: spent, returned, first, last, latest and frequency (orders, or purchase lines)."""
+        self.merge()
+        customers = self.customers[0]
+        if not self.by_order:
+            return customers.rename_columns(
+                [name if name != "lines" else "frequency" for name in customers.column_names]
+            )
+        orders = self.orders[0] if self.orders else pa.table({CUSTOMER: pa.array([], pa.string())})
+        counted = orders.group_by([CUSTOMER], use_threads=False).aggregate([([], "count_all")])
+        joined = customers.drop_columns(["lines"]).join(counted, CUSTOMER, join_type="left outer")
+        frequency = pc.fill_null(joined.column("count_all"), 0)
+        return joined.drop_columns(["count_all"]).append_column("frequency", pc.cast(frequency, pa.int64()))
 
 
 def day_after(stamp: datetime) -> date:

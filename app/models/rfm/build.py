@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import InvalidDataset
-from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, block_partial, customers_table, day_after, reduce
+from app.models.rfm.aggregate import Counts, Partials, block_partial, day_after
 from app.models.rfm.columns import RfmColumns, detect_columns
 from app.models.rfm.dates import DateParser
 from app.models.rfm.source import (
@@ -27,8 +27,6 @@ from app.models.segmentations.spec import RfmOptions
 
 # Blocks are joined to about this many rows before their group-by: fewer, larger group-bys cost less per row.
 GROUP_ROWS = 256 * 1024
-# Partials are merged when they pass this many rows, so memory follows the number of orders, not of lines.
-COMPACT_ROWS = 4 * 1024 * 1024
 RFM_COLUMNS = (
     "customer_id", "recency_days", "frequency", "monetary",
     "first_purchase", "last_purchase", "returns", "non_positive",
@@ -69,17 +67,14 @@ def build_rfm(
     size = os.path.getsize(path)
     until = until_of(reference_date)
     counts = Counts()
-    partials: list[pa.Table] = []
+    partials = Partials(by_order=columns.order_id is not None)
     pending: list[pa.RecordBatch] = []
-    keys = [CUSTOMER, ORDER] if columns.order_id else [CUSTOMER]
 
     def flush() -> None:
         if pending:
             block = pa.concat_batches(pending)
             pending.clear()
-            partials.append(block_partial(block, columns, dates, counts, until=until))
-        if sum(partial.num_rows for partial in partials) > COMPACT_ROWS:
-            partials[:] = [reduce(pa.concat_tables(partials), keys)]
+            partials.add(block_partial(block, columns, dates, counts, until=until))
 
     source, reader = open_blocks(path, layout, columns, block_bytes=block_bytes)
     try:
@@ -142,7 +137,7 @@ def check_counts(counts: Counts, columns: RfmColumns, dates: DateParser) -> None
 
 
 def finish(
-    partials: list[pa.Table],
+    partials: Partials,
     *,
     counts: Counts,
     options: RfmOptions,
@@ -154,9 +149,9 @@ def finish(
     """Merged partials as the customer table, with the summary of the whole build."""
     check_counts(counts, columns, dates)
     by_order = columns.order_id is not None
-    if not partials or not sum(partial.num_rows for partial in partials):
+    if not partials.rows:
         raise InvalidDataset("no transaction is left once rows without a customer id, date or amount are dropped")
-    customers = customers_table(partials, by_order)
+    customers = partials.table()
     reference = reference_date or day_after(pc.max(customers.column("latest")).as_py())
     bought = pc.greater(customers.column("frequency"), 0)
     without_purchases = customers.num_rows - int(pc.sum(bought).as_py() or 0)
@@ -204,7 +199,7 @@ def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
     recency = pc.days_between(pc.cast(last, pa.date32()), pa.scalar(reference, pa.date32()))
     table = pa.table(
         {
-            "customer_id": customers.column(CUSTOMER),
+            "customer_id": customers.column("customer_id"),
             "recency_days": pc.cast(recency, pa.int64()),
             "frequency": frequency,
             # Sums of prices carry float noise (0.1 + 0.2): rounded far below any currency's smallest unit.
@@ -215,4 +210,4 @@ def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
             "non_positive": pc.less_equal(net, 0),
         }
     )
-    return table.sort_by(CUSTOMER)
+    return table.sort_by("customer_id")

@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from app.core.errors import InvalidDataset, InvalidRequest
-from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, lines_partial
+from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, Partials, lines_partial
 from app.models.rfm.build import finish, until_of
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
@@ -87,11 +87,12 @@ def build_rfm_from_transactions(
         # A line without an order id is an order of its own.
         rows[ORDER] = [order if order is not None else f"\x00{i}" for i, (_, _, order) in enumerate(lines)]
     counts = Counts(rows_read=len(lines), dates_read=len(lines), amounts_read=len(lines))
-    partial = lines_partial(pa.table(rows), counts)
+    partials = Partials(by_order=has_order)
+    partials.add(lines_partial(pa.table(rows), counts))
     columns = RfmColumns("customer_id", "date", amount="amount", order_id="order_id" if has_order else None)
     try:
         result = finish(
-            [partial],
+            partials,
             counts=counts,
             options=RfmOptions(monetary=options.monetary),
             reference_date=reference_date,

@@ -188,13 +188,14 @@ def test_rows_after_the_reference_date_are_left_out(write_csv):
     assert result.table.to_pylist()[0]["recency_days"] == 31
 
 
-def test_an_order_split_across_blocks_counts_once(write_csv):
+def test_an_order_split_across_blocks_counts_once(write_csv, monkeypatch):
     lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
     lines += [f"A1,5,2011-01-01 10:00:00,1,{i}" for i in range(1, 41)]
     lines += ["B2,5,2011-01-02 10:00:00,1,1", "C3,5,2011-01-03 10:00:00,-1,1"]
     path = write_csv(lines)
-    tiny = build_rfm(path, block_bytes=256, group_rows=1)
     whole = build_rfm(path)
+    monkeypatch.setattr("app.models.rfm.aggregate.COMPACT_ROWS", 1)  # merge partials after every block too
+    tiny = build_rfm(path, block_bytes=256, group_rows=1)
     assert tiny.table.to_pylist()[0]["frequency"] == 2
     assert tiny.table.equals(whole.table)
 
