@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from app.core.config import PROJECT_ROOT
 from app.utils.files import atomic_replace
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 HEADER = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country")
 DEFAULT_CUSTOMERS = 400
+DEFAULT_OUTPUT = PROJECT_ROOT / "data" / "raw" / "transactions.csv"
 DEFAULT_SEED = 42
 PERIOD_START = np.datetime64("2010-12-01T08:00", "s")
 PERIOD_END = np.datetime64("2011-12-09T12:50", "s")
@@ -251,9 +253,8 @@ def write_transactions(
     return path, written
 
 
-def main_transactions(output: Path | None, customers: int, seed: int, rows: int | None) -> int:
+def main_transactions(output: Path | None, customers: int, seed: int) -> int:
     """`python -m app.models.synthetic --transactions`: write a transactions file and say what it holds."""
-    target = output or Path("data/raw/transactions.csv")
-    path, written = write_transactions(target, customers=customers, seed=seed, rows=rows)
-    print(f"wrote {written:,} transaction lines to {path}")
+    path, written = write_transactions(output or DEFAULT_OUTPUT, customers=customers, seed=seed)
+    print(f"wrote {written:,} transaction lines of {customers:,} customers to {path}")
     return 0

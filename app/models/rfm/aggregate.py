@@ -11,6 +11,7 @@ Rules, shared by the file build, the Dask build and one customer's transactions:
   once), or the number of purchase lines when the file has no order id.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -24,7 +25,7 @@ CUSTOMER, ORDER = "customer_id", "order_id"
 # The partial columns and how two partials of the same key merge.
 # Partials are merged when they pass this many rows (and have doubled since the last merge).
 COMPACT_ROWS = 1 << 20
-MERGE = (("spent", "sum"), ("returned", "sum"), ("first", "min"), ("last", "max"), ("latest", "max"), ("lines", "sum"))
+MERGE = (("spent", "sum"), ("returned", "sum"), ("first", "min"), ("last", "max"), ("lines", "sum"))
 
 
 @dataclass
@@ -40,11 +41,21 @@ class Counts:
     # Rows with a customer id that have a date, or an amount: whether the file has any at all.
     dates_read: int = 0
     amounts_read: int = 0
+    # The last date of a kept row (a purchase or a return): the default reference date is the day after it.
+    latest: datetime | None = None
 
     def merge(self, other: "Counts") -> None:
         """Add another block's (or partition's) counts."""
         for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            if name == "latest":
+                self.see(value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def see(self, stamp: datetime | None) -> None:
+        """Keep the later of `latest` and a kept row's date."""
+        if stamp is not None and (self.latest is None or stamp > self.latest):
+            self.latest = stamp
 
 
 def customer_ids(values: pa.Array) -> pa.Array:
@@ -54,49 +65,75 @@ def customer_ids(values: pa.Array) -> pa.Array:
     floats = pc.ends_with(values, ".0")
     if pc.any(floats).as_py():
         values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
-    return pc.if_else(pc.equal(pc.binary_length(values), 0), pa.scalar(None, pa.string()), values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    if pc.any(empty).as_py():
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    return values
 
 
 def _count(mask: pa.Array) -> int:
     return int(pc.sum(mask).as_py() or 0)
 
 
+Block = pa.RecordBatch | list[pa.RecordBatch]
+
+
+def _column(block: Block, name: str, convert: Callable[[pa.Array], pa.Array] | None = None) -> pa.Array:
+    """One column of a block as one array, `convert` applied; a dictionary column (as the reader gives dates and
+    ids) is converted once per distinct value, which is far fewer than rows."""
+    batches = block if isinstance(block, list) else [block]
+    parts = []
+    for batch in batches:
+        column = batch.column(name)
+        if convert is not None and pa.types.is_dictionary(column.type):
+            column = pc.take(convert(column.dictionary), column.indices)
+        elif convert is not None:
+            column = convert(column)
+        elif pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        parts.append(column)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
 def block_partial(
-    block: pa.RecordBatch | pa.Table,
+    block: Block,
     columns: RfmColumns,
     dates: DateParser,
     counts: Counts,
     *,
     until: datetime | None = None,
 ) -> "Partial":
-    """One block of transactions as a partial; `counts` gains the block's rows. `until`: rows dated at or after
-    it are after the reference date."""
-    n = block.num_rows
-    counts.rows_read += n
-    ids = customer_ids(block.column(columns.customer_id))
-    stamps = dates.parse(block.column(columns.date))
+    """One block of transactions (a batch, or batches read one after the other) as a partial; `counts` gains the
+    block's rows. `until`: rows dated at or after it are after the reference date."""
+    ids = _column(block, columns.customer_id, customer_ids)
+    stamps = _column(block, columns.date, dates.parse)
     if columns.amount is not None:
-        amount = block.column(columns.amount)
+        amount = _column(block, columns.amount)
     else:
-        amount = pc.multiply(block.column(columns.quantity), block.column(columns.unit_price))
-    has_id = pc.is_valid(ids)
-    with_id = _count(has_id)
+        amount = pc.multiply(_column(block, columns.quantity), _column(block, columns.unit_price))
+    n = len(ids)
+    counts.rows_read += n
+    with_id = n - ids.null_count
     counts.rows_without_customer_id += n - with_id
+    has_id = pc.is_valid(ids)
     has_date = pc.and_(has_id, pc.is_valid(stamps))
     dated = _count(has_date)
     counts.unparseable_dates += with_id - dated
     counts.dates_read += dated
-    counts.amounts_read += _count(pc.and_(has_id, pc.is_valid(amount)))
-    keep = pc.and_(has_date, pc.is_valid(amount))
+    counts.amounts_read += with_id if not amount.null_count else _count(pc.and_(has_id, pc.is_valid(amount)))
+    keep = pc.and_(has_date, pc.is_valid(amount)) if amount.null_count else has_date
     kept = _count(keep)
     counts.rows_without_amount += dated - kept
     if until is not None:
         keep = pc.and_(keep, pc.less(stamps, pa.scalar(until, pa.timestamp("s"))))
-        counts.rows_after_reference_date += kept - _count(keep)
+        before = _count(keep)
+        counts.rows_after_reference_date += kept - before
+        kept = before
     table = {CUSTOMER: ids, "date": stamps, "amount": amount}
     if columns.order_id is not None:
-        table[ORDER] = block.column(columns.order_id)
-    return lines_partial(pa.table(table).filter(keep), counts)
+        table[ORDER] = _column(block, columns.order_id)
+    rows = pa.table(table)
+    return lines_partial(rows if kept == n else rows.filter(keep), counts)
 
 
 @dataclass(frozen=True)
@@ -107,7 +144,7 @@ class Partial:
     pairs, so they are all that is kept per order.
     """
 
-    customers: pa.Table  # customer_id, spent, returned, first, last, latest, lines
+    customers: pa.Table  # customer_id, spent, returned, first, last, lines
     orders: pa.Table | None  # customer_id, order_id; None without an order id column
 
     @property
@@ -125,6 +162,7 @@ def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
         returns = pc.or_(returns, pc.fill_null(pc.starts_with(rows.column(ORDER), "C"), False))
     counts.cancellation_rows += _count(returns)
     stamps = rows.column("date")
+    counts.see(pc.max(stamps).as_py())
     no_time = pa.scalar(None, stamps.type)
     purchase_time = pc.if_else(returns, no_time, stamps)
     lines = pa.table(
@@ -134,7 +172,6 @@ def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
             "returned": pc.if_else(returns, pc.abs(amount), 0.0),
             "first": purchase_time,
             "last": purchase_time,
-            "latest": stamps,
             "lines": pc.cast(pc.invert(returns), pa.int64()),
         }
     )
@@ -185,7 +222,7 @@ class Partials:
         self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders)
 
     def table(self) -> pa.Table:
-        """One row per customer: spent, returned, first, last, latest and frequency (orders, or purchase lines)."""
+        """One row per customer: spent, returned, first, last and frequency (orders, or purchase lines)."""
         self.merge()
         customers = self.customers[0]
         if not self.by_order:

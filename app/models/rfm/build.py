@@ -72,7 +72,7 @@ def build_rfm(
 
     def flush() -> None:
         if pending:
-            block = pa.concat_batches(pending)
+            block = list(pending)
             pending.clear()
             partials.add(block_partial(block, columns, dates, counts, until=until))
 
@@ -152,7 +152,7 @@ def finish(
     if not partials.rows:
         raise InvalidDataset("no transaction is left once rows without a customer id, date or amount are dropped")
     customers = partials.table()
-    reference = reference_date or day_after(pc.max(customers.column("latest")).as_py())
+    reference = reference_date or day_after(counts.latest)
     bought = pc.greater(customers.column("frequency"), 0)
     without_purchases = customers.num_rows - int(pc.sum(bought).as_py() or 0)
     customers = customers.filter(bought)

@@ -46,3 +46,13 @@ def test_write_exactly_the_rows_asked_for(tmp_path):
     frame = pd.read_csv(path, dtype=str)
     assert len(frame) == 30_000
     assert not frame["InvoiceDate"].str.contains("-").any()
+
+
+def test_synthetic_command_writes_transactions(tmp_path, capsys):
+    from app.models.synthetic import main
+
+    assert main(["--transactions", "--rows", "50", "--seed", "9", "--output", str(tmp_path / "t.csv")]) == 0
+    assert "of 50 customers" in capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "t.csv", dtype=str)
+    assert tuple(frame.columns) == HEADER
+    assert frame["CustomerID"].dropna().nunique() == 50
