@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -154,31 +155,76 @@ class Partial:
 
 
 def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
-    """Kept lines (customer_id, date, amount, order_id?) as a partial; `counts` gains the return lines."""
-    amount = rows.column("amount")
+    """Kept lines (customer_id, date, amount, order_id?) as a partial; `counts` gains the return lines.
+
+    Lines of one order sit together in a real file: each run of lines of the same customer is summed with numpy's
+    reduceat first, so the hash group-by sees runs, not lines (about five times fewer rows).
+    """
+    amount = rows.column("amount").combine_chunks()
     returns = pc.less(amount, 0)
     by_order = ORDER in rows.column_names
     if by_order:
         returns = pc.or_(returns, pc.fill_null(pc.starts_with(rows.column(ORDER), "C"), False))
     counts.cancellation_rows += _count(returns)
-    stamps = rows.column("date")
+    stamps = rows.column("date").combine_chunks()
     counts.see(pc.max(stamps).as_py())
-    no_time = pa.scalar(None, stamps.type)
-    purchase_time = pc.if_else(returns, no_time, stamps)
+    ids = rows.column(CUSTOMER).combine_chunks()
+    bought = rows.select([CUSTOMER, ORDER]).filter(pc.invert(returns)).combine_chunks() if by_order else None
+    if not rows.num_rows:
+        return Partial(reduce(_EMPTY_LINES), None if bought is None else distinct_orders(bought))
+    starts = _run_starts([ids])
+    is_return = returns.to_numpy(zero_copy_only=False)
+    money = amount.to_numpy(zero_copy_only=False)
+    seconds = stamps.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    purchase = ~is_return
     lines = pa.table(
         {
-            CUSTOMER: rows.column(CUSTOMER),
-            "spent": pc.if_else(returns, 0.0, amount),
-            "returned": pc.if_else(returns, pc.abs(amount), 0.0),
-            "first": purchase_time,
-            "last": purchase_time,
-            "lines": pc.cast(pc.invert(returns), pa.int64()),
+            CUSTOMER: ids.take(pa.array(starts)),
+            "spent": np.add.reduceat(np.where(is_return, 0.0, money), starts),
+            "returned": np.add.reduceat(np.where(is_return, np.abs(money), 0.0), starts),
+            "first": _stamps(np.minimum.reduceat(np.where(purchase, seconds, _NEVER), starts)),
+            "last": _stamps(np.maximum.reduceat(np.where(purchase, seconds, _EVER), starts)),
+            "lines": np.add.reduceat(purchase.astype(np.int64), starts),
         }
     )
     orders = None
-    if by_order:
-        orders = distinct_orders(rows.select([CUSTOMER, ORDER]).filter(pc.invert(returns)))
+    if bought is not None:
+        # Only the first line of each run of one order is needed to know the pair.
+        pairs = _run_starts([bought.column(CUSTOMER).combine_chunks(), bought.column(ORDER).combine_chunks()])
+        orders = distinct_orders(bought.take(pa.array(pairs, pa.int64())))
     return Partial(reduce(lines), orders)
+
+
+# Sentinels for "no purchase in this run": above and below any timestamp in seconds.
+_NEVER, _EVER = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+_EMPTY_LINES = pa.table(
+    {
+        CUSTOMER: pa.array([], pa.string()),
+        "spent": pa.array([], pa.float64()),
+        "returned": pa.array([], pa.float64()),
+        "first": pa.array([], pa.timestamp("s")),
+        "last": pa.array([], pa.timestamp("s")),
+        "lines": pa.array([], pa.int64()),
+    }
+)
+
+
+def _run_starts(keys: list[pa.Array]) -> np.ndarray:
+    """Where each run of consecutive rows with equal keys starts."""
+    n = len(keys[0])
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+    for key in keys:
+        if n > 1:
+            differs = pc.fill_null(pc.not_equal(key.slice(1), key.slice(0, n - 1)), True)
+            change[1:] |= differs.to_numpy(zero_copy_only=False)
+    return np.flatnonzero(change)
+
+
+def _stamps(seconds: np.ndarray) -> pa.Array:
+    """Seconds as timestamps, the sentinels as null."""
+    return pa.array(seconds, pa.int64(), mask=(seconds == _NEVER) | (seconds == _EVER)).cast(pa.timestamp("s"))
 
 
 def reduce(partials: pa.Table) -> pa.Table:

@@ -236,3 +236,13 @@ def test_column_overrides_win_over_detection(write_csv):
     result = build_rfm(path, options=RfmOptions(columns={"customer_id": "Other", "amount": "Net"}))
     assert result.table.column("customer_id").to_pylist() == ["x", "y"]
     assert result.table.column("monetary").to_pylist() == [4.0, 4.0]
+
+
+def test_blocks_left_empty_after_dropping_rows_are_fine(write_csv):
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    lines += [f"G{i},,2011-01-01 10:00:00,1,1" for i in range(30)]  # guests: whole blocks without a customer id
+    lines += ["A1,5,2011-01-02 10:00:00,2,3", "C2,9,2011-01-03 10:00:00,-1,3"]
+    result = build_rfm(write_csv(lines), block_bytes=128, group_rows=1)
+    assert result.summary["rows_without_customer_id"] == 30
+    assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("5", 1)]
+    assert result.summary["customers_without_purchases"] == 1
