@@ -51,7 +51,7 @@ def test_rfm_build_makes_formulas_inert(run_cli, tmp_path):
     code, _, stderr = run_cli("rfm", "build", source, out, "--quiet")
     assert code == 0, stderr
     ids = set(pd.read_csv(out, dtype=str)["customer_id"])
-    assert ids == {"'=HYPERLINK(\"x\")", "-5"}
+    assert ids == {'\'=HYPERLINK("x")', "-5"}
 
 
 def test_rfm_build_bad_input_is_one_line_exit_2(run_cli, tmp_path):
