@@ -1,5 +1,6 @@
 """The Dask RFM build gives exactly the local build's table and summary."""
 
+import numpy as np
 import pytest
 
 from app.models.rfm.build import build_rfm
@@ -15,5 +16,9 @@ def test_dask_build_matches_the_local_build(tmp_path):
     local = build_rfm(source)
     # Small partitions: orders and customers spread over several of them.
     remote = build_rfm_dask(source, partition_bytes=200_000, n_workers=1)
-    assert remote.table.equals(local.table)
+    # Sums taken in another order may differ in their last bit: money is compared to a cent's billionth.
+    exact = [name for name in local.table.column_names if name not in ("monetary", "returns")]
+    assert remote.table.select(exact).equals(local.table.select(exact))
+    for name in ("monetary", "returns"):
+        assert np.allclose(remote.table.column(name), local.table.column(name), rtol=0, atol=1e-9)
     assert remote.summary == local.summary
