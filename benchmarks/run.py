@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
@@ -782,6 +783,7 @@ STEPS = (
     "scoring",
     "training",
     "lifecycle",
+    "rfm",
 )
 
 
@@ -815,6 +817,7 @@ def main(argv: list[str] | None = None) -> int:
             "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
+            "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

@@ -14,6 +14,7 @@ from app.core.errors import SegmentationError
 COMMANDS: dict[str, str] = {
     "db": "prediction log database",
     "models": "list, inspect, activate, roll back and delete model versions",
+    "rfm": "build RFM customer tables (recency, frequency, monetary) from transactions",
     "score": "label every customer of a file with its segment",
     "segmentations": "list, create, show and delete segmentations",
     "train": "train a new model version from a customer CSV",

@@ -114,9 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="number of customers (default 200)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
     parser.add_argument("--output", type=Path, default=None, help="CSV path (default: the configured data path)")
+    parser.add_argument(
+        "--transactions",
+        action="store_true",
+        help="write online-retail style transactions of --rows customers instead (default data/raw/transactions.csv)",
+    )
     args = parser.parse_args(argv)
     if args.rows < len(GROUPS):
         parser.error(f"--rows must be at least {len(GROUPS)}")
+    if args.transactions:
+        from app.models.synthetic_transactions import main_transactions
+
+        return main_transactions(args.output, args.rows, args.seed)
     path = write_customers(args.output or get_settings().data_path, args.rows, args.seed)
     print(f"wrote {args.rows} synthetic customers to {path}")
     return 0

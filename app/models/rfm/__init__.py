@@ -1,0 +1,1 @@
+"""RFM (recency, frequency, monetary) from transactions: column detection, date formats, the build and names."""

@@ -1,0 +1,287 @@
+"""The RFM rules on Arrow tables: each block of transactions to per-order partials, partials merged, customers out.
+
+Rules, shared by the file build, the Dask build and one customer's transactions:
+- a row is counted in the first of these that applies, and dropped: no customer id, a date that does not parse,
+  no amount, dated after the reference date;
+- customer ids are text; a float id (`12923.0`) is the integer it stands for (`12923`);
+- a line's amount is the amount column, or quantity x unit price;
+- a return is a line with a negative amount or an order id starting with `C` (a cancelled invoice): its value is
+  taken off the customer's spend and it never counts as an order;
+- frequency is the number of distinct orders with at least one purchase line (an order split across blocks counts
+  once), or the number of purchase lines when the file has no order id.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.models.rfm.columns import RfmColumns
+from app.models.rfm.dates import DateParser
+
+CUSTOMER, ORDER = "customer_id", "order_id"
+# The partial columns and how two partials of the same key merge.
+# Partials are merged when they pass this many rows (and have doubled since the last merge).
+COMPACT_ROWS = 1 << 20
+MERGE = (("spent", "sum"), ("returned", "sum"), ("first", "min"), ("last", "max"), ("lines", "sum"))
+
+
+@dataclass
+class Counts:
+    """Rows seen and rows dropped, summed over blocks."""
+
+    rows_read: int = 0
+    rows_without_customer_id: int = 0
+    unparseable_dates: int = 0
+    rows_without_amount: int = 0
+    rows_after_reference_date: int = 0
+    cancellation_rows: int = 0
+    # Rows with a customer id that have a date, or an amount: whether the file has any at all.
+    dates_read: int = 0
+    amounts_read: int = 0
+    # The last date of a kept row (a purchase or a return): the default reference date is the day after it.
+    latest: datetime | None = None
+
+    def merge(self, other: "Counts") -> None:
+        """Add another block's (or partition's) counts."""
+        for name, value in asdict(other).items():
+            if name == "latest":
+                self.see(value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def see(self, stamp: datetime | None) -> None:
+        """Keep the later of `latest` and a kept row's date."""
+        if stamp is not None and (self.latest is None or stamp > self.latest):
+            self.latest = stamp
+
+
+def customer_ids(values: pa.Array) -> pa.Array:
+    """Customer ids as text: padding trimmed, a float id (`12923.0`) as its integer (`12923`), empty as null."""
+    if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
+        values = pc.utf8_trim_whitespace(values)
+    floats = pc.ends_with(values, ".0")
+    if pc.any(floats).as_py():
+        values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
+    empty = pc.equal(pc.binary_length(values), 0)
+    if pc.any(empty).as_py():
+        values = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    return values
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
+
+
+Block = pa.RecordBatch | list[pa.RecordBatch]
+
+
+def _column(block: Block, name: str, convert: Callable[[pa.Array], pa.Array] | None = None) -> pa.Array:
+    """One column of a block as one array, `convert` applied; a dictionary column (as the reader gives dates and
+    ids) is converted once per distinct value, which is far fewer than rows."""
+    batches = block if isinstance(block, list) else [block]
+    parts = []
+    for batch in batches:
+        column = batch.column(name)
+        if convert is not None and pa.types.is_dictionary(column.type):
+            column = pc.take(convert(column.dictionary), column.indices)
+        elif convert is not None:
+            column = convert(column)
+        elif pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
+        parts.append(column)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
+def block_partial(
+    block: Block,
+    columns: RfmColumns,
+    dates: DateParser,
+    counts: Counts,
+    *,
+    until: datetime | None = None,
+) -> "Partial":
+    """One block of transactions (a batch, or batches read one after the other) as a partial; `counts` gains the
+    block's rows. `until`: rows dated at or after it are after the reference date."""
+    ids = _column(block, columns.customer_id, customer_ids)
+    stamps = _column(block, columns.date, dates.parse)
+    if columns.amount is not None:
+        amount = _column(block, columns.amount)
+    else:
+        amount = pc.multiply(_column(block, columns.quantity), _column(block, columns.unit_price))
+    n = len(ids)
+    counts.rows_read += n
+    with_id = n - ids.null_count
+    counts.rows_without_customer_id += n - with_id
+    has_id = pc.is_valid(ids)
+    has_date = pc.and_(has_id, pc.is_valid(stamps))
+    dated = _count(has_date)
+    counts.unparseable_dates += with_id - dated
+    counts.dates_read += dated
+    counts.amounts_read += with_id if not amount.null_count else _count(pc.and_(has_id, pc.is_valid(amount)))
+    keep = pc.and_(has_date, pc.is_valid(amount)) if amount.null_count else has_date
+    kept = _count(keep)
+    counts.rows_without_amount += dated - kept
+    if until is not None:
+        keep = pc.and_(keep, pc.less(stamps, pa.scalar(until, pa.timestamp("s"))))
+        before = _count(keep)
+        counts.rows_after_reference_date += kept - before
+        kept = before
+    table = {CUSTOMER: ids, "date": stamps, "amount": amount}
+    if columns.order_id is not None:
+        table[ORDER] = _column(block, columns.order_id)
+    rows = pa.table(table)
+    return lines_partial(rows if kept == n else rows.filter(keep), counts)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Some lines summed per customer, and the distinct (customer, order) pairs of their purchases.
+
+    Sums, minima and maxima merge per customer whatever the order; only the count of distinct orders needs the
+    pairs, so they are all that is kept per order.
+    """
+
+    customers: pa.Table  # customer_id, spent, returned, first, last, lines
+    orders: pa.Table | None  # customer_id, order_id; None without an order id column
+
+    @property
+    def num_rows(self) -> int:
+        """Rows held, for deciding when to merge."""
+        return self.customers.num_rows + (self.orders.num_rows if self.orders is not None else 0)
+
+
+def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
+    """Kept lines (customer_id, date, amount, order_id?) as a partial; `counts` gains the return lines.
+
+    Lines of one order sit together in a real file: each run of lines of the same customer is summed with numpy's
+    reduceat first, so the hash group-by sees runs, not lines (about five times fewer rows).
+    """
+    amount = rows.column("amount").combine_chunks()
+    returns = pc.less(amount, 0)
+    by_order = ORDER in rows.column_names
+    if by_order:
+        returns = pc.or_(returns, pc.fill_null(pc.starts_with(rows.column(ORDER), "C"), False))
+    counts.cancellation_rows += _count(returns)
+    stamps = rows.column("date").combine_chunks()
+    counts.see(pc.max(stamps).as_py())
+    ids = rows.column(CUSTOMER).combine_chunks()
+    bought = rows.select([CUSTOMER, ORDER]).filter(pc.invert(returns)).combine_chunks() if by_order else None
+    if not rows.num_rows:
+        return Partial(reduce(_EMPTY_LINES), None if bought is None else distinct_orders(bought))
+    starts = _run_starts([ids])
+    is_return = returns.to_numpy(zero_copy_only=False)
+    money = amount.to_numpy(zero_copy_only=False)
+    seconds = stamps.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    purchase = ~is_return
+    lines = pa.table(
+        {
+            CUSTOMER: ids.take(pa.array(starts)),
+            "spent": np.add.reduceat(np.where(is_return, 0.0, money), starts),
+            "returned": np.add.reduceat(np.where(is_return, np.abs(money), 0.0), starts),
+            "first": _stamps(np.minimum.reduceat(np.where(purchase, seconds, _NEVER), starts)),
+            "last": _stamps(np.maximum.reduceat(np.where(purchase, seconds, _EVER), starts)),
+            "lines": np.add.reduceat(purchase.astype(np.int64), starts),
+        }
+    )
+    orders = None
+    if bought is not None:
+        # Only the first line of each run of one order is needed to know the pair.
+        pairs = _run_starts([bought.column(CUSTOMER).combine_chunks(), bought.column(ORDER).combine_chunks()])
+        orders = distinct_orders(bought.take(pa.array(pairs, pa.int64())))
+    return Partial(reduce(lines), orders)
+
+
+# Sentinels for "no purchase in this run": above and below any timestamp in seconds.
+_NEVER, _EVER = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+_EMPTY_LINES = pa.table(
+    {
+        CUSTOMER: pa.array([], pa.string()),
+        "spent": pa.array([], pa.float64()),
+        "returned": pa.array([], pa.float64()),
+        "first": pa.array([], pa.timestamp("s")),
+        "last": pa.array([], pa.timestamp("s")),
+        "lines": pa.array([], pa.int64()),
+    }
+)
+
+
+def _run_starts(keys: list[pa.Array]) -> np.ndarray:
+    """Where each run of consecutive rows with equal keys starts."""
+    n = len(keys[0])
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+    for key in keys:
+        if n > 1:
+            differs = pc.fill_null(pc.not_equal(key.slice(1), key.slice(0, n - 1)), True)
+            change[1:] |= differs.to_numpy(zero_copy_only=False)
+    return np.flatnonzero(change)
+
+
+def _stamps(seconds: np.ndarray) -> pa.Array:
+    """Seconds as timestamps, the sentinels as null."""
+    return pa.array(seconds, pa.int64(), mask=(seconds == _NEVER) | (seconds == _EVER)).cast(pa.timestamp("s"))
+
+
+def reduce(partials: pa.Table) -> pa.Table:
+    """Merge per-customer partials of the same customer (Arrow's hash group-by), keeping the columns' names."""
+    # One thread: the same sums in the same order on every run (threads would change the last bits of a total).
+    merged = partials.group_by([CUSTOMER], use_threads=False).aggregate(list(MERGE))
+    return merged.rename_columns([CUSTOMER, *(name for name, _ in MERGE)])
+
+
+def distinct_orders(pairs: pa.Table) -> pa.Table:
+    """The distinct (customer_id, order_id) pairs of a table of them."""
+    return pairs.group_by([CUSTOMER, ORDER], use_threads=False).aggregate([])
+
+
+@dataclass
+class Partials:
+    """Partials gathered block by block, merged whenever they double, so memory follows the number of customers
+    and orders, not of lines, and merging costs linear time."""
+
+    customers: list[pa.Table] = field(default_factory=list)
+    orders: list[pa.Table] = field(default_factory=list)
+    by_order: bool = False
+    rows: int = 0
+    merged_rows: int = 0
+
+    def add(self, partial: Partial) -> None:
+        """Take one block's partial."""
+        self.customers.append(partial.customers)
+        if partial.orders is not None:
+            self.orders.append(partial.orders)
+        self.rows += partial.num_rows
+        if self.rows > max(COMPACT_ROWS, 2 * self.merged_rows):
+            self.merge()
+
+    def merge(self) -> None:
+        """Merge what is held into one per-customer table and one table of distinct pairs."""
+        if self.customers:
+            self.customers = [reduce(pa.concat_tables(self.customers))]
+        if self.orders:
+            self.orders = [distinct_orders(pa.concat_tables(self.orders))]
+        self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders)
+
+    def table(self) -> pa.Table:
+        """One row per customer: spent, returned, first, last and frequency (orders, or purchase lines)."""
+        self.merge()
+        customers = self.customers[0]
+        if not self.by_order:
+            return customers.rename_columns(
+                [name if name != "lines" else "frequency" for name in customers.column_names]
+            )
+        orders = self.orders[0] if self.orders else pa.table({CUSTOMER: pa.array([], pa.string())})
+        counted = orders.group_by([CUSTOMER], use_threads=False).aggregate([([], "count_all")])
+        joined = customers.drop_columns(["lines"]).join(counted, CUSTOMER, join_type="left outer")
+        frequency = pc.fill_null(joined.column("count_all"), 0)
+        return joined.drop_columns(["count_all"]).append_column("frequency", pc.cast(frequency, pa.int64()))
+
+
+def day_after(stamp: datetime) -> date:
+    """The calendar day after a timestamp's."""
+    return stamp.date() + timedelta(days=1)

@@ -1,0 +1,127 @@
+"""Transaction dates: one strptime format per shape of date, inferred once per file from a sample, never per row.
+
+A shape is a date's text with each run of digits replaced by `9` (or `Y` for four digits): `12/1/10 8:26` is
+`9/9/9 9:9`, `2011-10-06 16:20:00` is `Y-9-9 9:9:9`. A file may mix a few shapes (an export spanning a system
+migration); each gets one format. Which of the first two fields is the day is read from the whole sample of that
+shape: a first field above 12 means day first, a second field above 12 means month first; when neither appears,
+slash dates are month first (the US convention of the public online-retail file) and dash or dot dates day first.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.core.errors import InvalidDataset
+
+_DIGITS = re.compile(r"\d+")
+_DATE = re.compile(
+    r"^(?P<a>\d{1,4})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
+    r"(?:(?P<tsep>[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?$"
+)
+# A shape seen in fewer sample values than this is left for the blocks to pick up if it matters.
+MAX_SHAPES = 8
+
+
+def shape_of(text: str) -> str:
+    """The shape of a date's text: digit runs as `9`, four-digit runs as `Y`."""
+    return _DIGITS.sub(lambda match: "Y" if len(match.group()) == 4 else "9", text.strip())
+
+
+def format_for(values: list[str]) -> str | None:
+    """The strptime format of sample values that share one shape, or None when the shape is not a date."""
+    matches = [_DATE.match(value.strip()) for value in values]
+    if not matches or not all(matches):
+        return None
+    first = matches[0]
+    sep = first["sep"]
+    if len(first["a"]) == 4:
+        date = f"%Y{sep}%m{sep}%d"
+    else:
+        year = {2: "%y", 4: "%Y"}.get(len(first["c"]))
+        if year is None:
+            return None
+        day_first = any(int(match["a"]) > 12 for match in matches) or (
+            sep != "/" and not any(int(match["b"]) > 12 for match in matches)
+        )
+        date = f"%d{sep}%m{sep}{year}" if day_first else f"%m{sep}%d{sep}{year}"
+    if first["h"] is None:
+        return date
+    return f"{date}{first['tsep']}%H:%M" + (":%S" if first["s"] is not None else "")
+
+
+@dataclass
+class DateParser:
+    """Parses a file's date column with the formats inferred for its shapes; counts nothing, holds the formats."""
+
+    column: str
+    formats: list[str] = field(default_factory=list)
+    fixed: bool = False  # a format given by the user: never add another
+    _refused: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_sample(cls, column: str, sample: list[str], date_format: str | None = None) -> "DateParser":
+        """Formats for the shapes of a sample of the column's values (or the one given); InvalidDataset when the
+        sample holds dates but none of a shape this reader knows."""
+        if date_format:
+            return cls(column, [date_format], fixed=True)
+        parser = cls(column)
+        parser.learn([value for value in sample if value and value.strip()])
+        if sample and not parser.formats:
+            examples = ", ".join(repr(value) for value in sample[:3])
+            raise InvalidDataset(
+                f"the date column {column!r} holds no date this reader understands (for example {examples}); "
+                "give its format as date_format, such as '%d/%m/%Y %H:%M'"
+            )
+        return parser
+
+    def learn(self, values: list[str]) -> bool:
+        """Add a format for each new shape among `values`; whether one was added."""
+        if self.fixed:
+            return False
+        by_shape: dict[str, list[str]] = {}
+        for value in values:
+            by_shape.setdefault(shape_of(value), []).append(value)
+        added = False
+        for shape, _ in Counter({shape: len(group) for shape, group in by_shape.items()}).most_common(MAX_SHAPES):
+            if shape in self._refused:
+                continue
+            found = format_for(by_shape[shape])
+            if found is None:
+                self._refused.add(shape)
+            elif found not in self.formats:
+                self.formats.append(found)
+                added = True
+        return added
+
+    def parse(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Timestamps (seconds) of a column of date texts; null where empty or unparseable.
+
+        Each format after the first only sees the values the earlier ones left null; values of a shape not seen
+        before teach the parser its format once, then are parsed with it.
+        """
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        parsed = self._parse_known(values)
+        if self.fixed or not parsed.null_count:
+            return parsed
+        left = pc.and_(pc.is_null(parsed), pc.greater(pc.binary_length(pc.utf8_trim_whitespace(values)), 0))
+        unknown = pc.filter(values, left)
+        if len(unknown) and self.learn(unknown.slice(0, 10_000).to_pylist()):
+            return self._parse_known(values)
+        return parsed
+
+    def _parse_known(self, values: pa.Array) -> pa.Array:
+        if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
+            values = pc.utf8_trim_whitespace(values)  # rare: trimming every block would cost a copy
+        result = pa.nulls(len(values), pa.timestamp("s"))
+        for fmt in self.formats:
+            missing = pc.is_null(result)
+            if len(values) - result.null_count == 0:
+                result = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+            elif result.null_count:
+                again = pc.strptime(pc.filter(values, missing), format=fmt, unit="s", error_is_null=True)
+                result = pc.replace_with_mask(result, missing, again)
+        return result

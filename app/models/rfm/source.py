@@ -1,0 +1,138 @@
+"""Reading a transactions CSV: its header and delimiter, a sample spread over the file, and Arrow's streaming reader.
+
+Memory stays bounded: Arrow's streaming reader holds a few blocks at a time, and the sample is a few hundred KiB
+read from evenly spaced places (so a date format that changes half-way through the file is seen up front).
+"""
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from app.core.errors import InvalidDataset
+from app.models.rfm.columns import RfmColumns
+from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
+
+DELIMITERS = (",", ";", "\t", "|")
+BLOCK_BYTES = 1 << 20
+SAMPLE_SLICES = 32
+SLICE_BYTES = 16 * 1024
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a transactions file is written: delimiter, header names and decimal mark."""
+
+    delimiter: str
+    names: list[str]
+    decimal: str = "."
+
+
+def read_layout(path: Path, delimiter: str | None = None) -> CsvLayout:
+    """The delimiter (sniffed from the header line unless given) and header names of a CSV file."""
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    try:
+        text = decode_head(head)
+    except NotCsvText as exc:
+        raise InvalidDataset(f"the transactions file {exc.problem}: send a UTF-8 CSV file with a header row") from None
+    end = _LINE_END.search(text)
+    if end is None and len(head) >= HEAD_BYTES:
+        raise InvalidDataset(f"the header line is longer than {HEAD_BYTES // 1024} KiB")
+    first = text[: end.start()] if end else text
+    if delimiter is None:
+        delimiter = max(DELIMITERS, key=first.count)
+    names = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
+    if not any(names):
+        raise InvalidDataset("the transactions file has no header row")
+    return CsvLayout(delimiter, names)
+
+
+def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:
+    """Rows of `columns` (as text) from the start of the file and from evenly spaced places after it."""
+    size = os.path.getsize(path)
+    parts = []
+    with open(path, "rb") as file:
+        parts.append(_lines(file.read(HEAD_BYTES), whole=size <= HEAD_BYTES))
+        if size > HEAD_BYTES + SLICE_BYTES:
+            step = (size - HEAD_BYTES) // SAMPLE_SLICES
+            for index in range(1, SAMPLE_SLICES + 1):
+                file.seek(min(HEAD_BYTES + index * step, size - SLICE_BYTES))
+                parts.append(_lines(file.read(SLICE_BYTES)))
+    body = b"\n".join(part for part in parts if part)
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=layout.names, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, invalid_row_handler=lambda _: "skip"),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns, column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InvalidDataset(f"the transactions file is not valid CSV: {exc}") from None
+
+
+def _lines(chunk: bytes, *, whole: bool = False) -> bytes:
+    """The whole lines of a chunk after its first line (the header, or a partial line), without a partial last
+    line unless the chunk is the whole file."""
+    start = chunk.find(b"\n") + 1
+    end = len(chunk) if whole else chunk.rfind(b"\n")
+    return chunk[start:end].replace(b"\r", b"") if start and end > start else b""
+
+
+def decimal_mark(layout: CsvLayout, sample: pa.Table, numeric: list[str]) -> str:
+    """`,` when the delimiter is `;` and the sample's numbers are written with decimal commas, else `.`."""
+    if layout.delimiter != ";":
+        return "."
+    for name in numeric:
+        values = [value for value in sample.column(name).to_pylist() if value]
+        if any("," in value for value in values):
+            return ","
+    return "."
+
+
+def open_blocks(
+    path: Path, layout: CsvLayout, columns: RfmColumns, *, block_bytes: int = BLOCK_BYTES
+) -> tuple[pa.NativeFile, Iterator[pa.RecordBatch]]:
+    """The open file (its position tells progress) and Arrow's streaming reader over the needed columns: ids and
+    dates as dictionary-encoded text (each distinct value is then cleaned or parsed once per batch), order ids as
+    text, amounts as numbers."""
+    text = [name for name in (columns.customer_id, columns.date, columns.order_id) if name]
+    numeric = columns.amount_columns
+    encoded = dict.fromkeys((columns.customer_id, columns.date), pa.dictionary(pa.int32(), pa.string()))
+    source = pa.OSFile(str(path))
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(column_names=layout.names, skip_rows=1, block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[*text, *numeric],
+                column_types={**dict.fromkeys(text, pa.string()), **encoded, **dict.fromkeys(numeric, pa.float64())},
+                strings_can_be_null=True,
+                decimal_point=layout.decimal,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        source.close()
+        raise read_problem(exc, layout.names) from None
+    return source, reader
+
+
+def read_problem(exc: Exception, names: list[str]) -> InvalidDataset:
+    """Arrow's CSV error in the user's terms, naming the column when it is a value that is not a number."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+    found = re.search(r"CSV column #(\d+)", message)
+    if found and int(found.group(1)) < len(names) and "conversion error" in message:
+        value = re.search(r"invalid value (.*)$", message)
+        shown = f" ({value.group(1)})" if value else ""
+        return InvalidDataset(f"the {names[int(found.group(1))]!r} column holds a value that is not a number{shown}")
+    return InvalidDataset(f"the transactions file is not valid CSV: {message}")

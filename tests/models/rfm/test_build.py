@@ -1,0 +1,248 @@
+"""The RFM build: planted groups recovered, messy rows counted, every rule on small hand-written files."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import StandardScaler
+
+from app.core.errors import InvalidDataset
+from app.models.rfm.build import RFM_COLUMNS, build_rfm
+from app.models.rfm.naming import rfm_names
+from app.models.segmentations.spec import RfmOptions
+from app.models.synthetic_transactions import GROUPS
+
+FEATURES = ["recency_days", "frequency", "monetary"]
+
+
+def _clusters(frame: pd.DataFrame, k: int) -> np.ndarray:
+    """KMeans labels of the standardized log1p RFM table."""
+    X = StandardScaler().fit_transform(np.log1p(frame[FEATURES].to_numpy(dtype=float)))
+    return KMeans(k, n_init=10, random_state=0).fit_predict(X)
+
+
+def test_build_recovers_planted_groups(planted):
+    path, plan = planted
+    frame = build_rfm(path).table.to_pandas()
+    assert list(frame.columns) == list(RFM_COLUMNS)
+    assert set(frame["customer_id"]) == set(plan)
+    truth = frame["customer_id"].map(plan)
+    labels = _clusters(frame, len(GROUPS))
+    assert adjusted_rand_score(truth, labels) >= 0.9
+
+
+def test_names_land_on_the_right_planted_groups(planted):
+    path, plan = planted
+    frame = build_rfm(path).table.to_pandas()
+    frame["label"] = _clusters(frame, len(GROUPS))
+    frame["group"] = frame["customer_id"].map(plan)
+    # Centroids in original units: each cluster's mean recency, frequency and monetary.
+    centroids = frame.groupby("label")[FEATURES].mean().sort_index()
+    names = dict(zip(centroids.index, [name for name, _, _ in rfm_names(centroids.to_numpy())], strict=True))
+    majority = frame.groupby("label")["group"].agg(lambda groups: groups.mode()[0])
+    named = {majority[label]: name for label, name in names.items()}
+    assert named["champions"] == "Champions"
+    assert named["lost"] == "Lost"
+    assert named["new"] == "New Customers"
+    assert named["at_risk"] == "At Risk"
+
+
+def test_summary_counts_cancellations_missing_ids_and_formats(planted):
+    path, _ = planted
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    summary = build_rfm(path).summary
+    assert summary["rows_read"] == len(raw)
+    without_id = raw["CustomerID"] == ""
+    assert summary["rows_without_customer_id"] == without_id.sum() > 0
+    cancelled = raw["InvoiceNo"].str.startswith("C") & ~without_id
+    assert summary["cancellation_rows"] == cancelled.sum() > 0
+    assert summary["unparseable_dates"] == 0
+    assert summary["date_formats"] == ["%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S"]
+    assert summary["reference_date"] == "2011-12-10"
+    assert summary["customers"] == raw.loc[~without_id, "CustomerID"].nunique()
+    assert summary["columns"] == {
+        "customer_id": "CustomerID",
+        "date": "InvoiceDate",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+        "order_id": "InvoiceNo",
+    }
+
+
+def test_build_matches_an_independent_pandas_computation(planted):
+    path, _ = planted
+    raw = pd.read_csv(path, dtype={"CustomerID": str, "InvoiceNo": str})
+    raw = raw.dropna(subset=["CustomerID"])
+    raw["when"] = pd.to_datetime(raw["InvoiceDate"], format="mixed")
+    raw["amount"] = raw["Quantity"] * raw["UnitPrice"]
+    buys = raw[~raw["InvoiceNo"].str.startswith("C")]
+    expected = pd.DataFrame(
+        {
+            "frequency": buys.groupby("CustomerID")["InvoiceNo"].nunique(),
+            "monetary": raw.groupby("CustomerID")["amount"].sum(),
+            "last": buys.groupby("CustomerID")["when"].max(),
+        }
+    )
+    expected.index = expected.index.str.removesuffix(".0")
+    frame = build_rfm(path).table.to_pandas().set_index("customer_id")
+    assert (frame["frequency"] == expected["frequency"].loc[frame.index]).all()
+    assert np.allclose(frame["monetary"], expected["monetary"].loc[frame.index])
+    days = (pd.Timestamp("2011-12-10") - expected["last"].loc[frame.index].dt.normalize()).dt.days
+    assert (frame["recency_days"] == days).all()
+
+
+HEADER = "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID"
+
+
+def test_cancellations_net_out_and_are_never_orders(write_csv):
+    path = write_csv(
+        [
+            HEADER,
+            "1,2,2011-01-01 10:00:00,50,7.0",
+            "1,1,2011-01-01 10:00:00,20,7.0",
+            "C2,-1,2011-01-03 10:00:00,20,7.0",
+            "3,1,2011-01-05 10:00:00,10,8.0",
+            "C4,-1,2011-01-06 10:00:00,10,8.0",
+        ]
+    )
+    result = build_rfm(path)
+    rows = {row["customer_id"]: row for row in result.table.to_pylist()}
+    assert rows["7"]["frequency"] == 1
+    assert rows["7"]["monetary"] == pytest.approx(100.0)
+    assert rows["7"]["returns"] == pytest.approx(20.0)
+    assert rows["7"]["recency_days"] == 6  # reference: 2011-01-07, the day after the last row (a return)
+    assert rows["8"]["non_positive"] is True
+    assert result.summary["cancellation_rows"] == 2
+    assert result.summary["customers_non_positive"] == 1
+
+
+def test_non_positive_customers_can_be_dropped(write_csv):
+    path = write_csv([HEADER, "1,1,2011-01-01 10:00:00,10,7", "2,1,2011-01-01 10:00:00,5,8", "C3,-1,2011-01-02,5,8"])
+    result = build_rfm(path, options=RfmOptions(non_positive="drop"))
+    assert result.table.column("customer_id").to_pylist() == ["7"]
+    assert result.summary["customers_dropped"] == 1
+
+
+def test_monetary_average_is_net_spend_per_order(write_csv):
+    path = write_csv(
+        [HEADER, "1,1,2011-01-01 10:00:00,30,7", "1,1,2011-01-01 10:00:00,10,7", "2,1,2011-01-02 10:00:00,20,7"]
+    )
+    row = build_rfm(path, options=RfmOptions(monetary="average")).table.to_pylist()[0]
+    assert (row["frequency"], row["monetary"]) == (2, pytest.approx(30.0))
+
+
+def test_float_and_padded_ids_are_one_customer(write_csv):
+    path = write_csv(["CustomerID,Date,Amount", "12923.0,2011-01-01,10", "12923,2011-01-02,5", " 12923 ,2011-01-03,1"])
+    rows = build_rfm(path).table.to_pylist()
+    assert [(row["customer_id"], row["frequency"]) for row in rows] == [("12923", 3)]
+
+
+def test_without_an_order_id_frequency_counts_lines(write_csv):
+    path = write_csv(["Customer ID,Date,Amount", "a,2011-01-01,10", "a,2011-01-01,5", "b,2011-01-02,-1"])
+    result = build_rfm(path)
+    assert result.summary["frequency"] == "lines"
+    assert result.table.to_pylist()[0]["frequency"] == 2
+    assert result.summary["customers_without_purchases"] == 1  # b only returned something
+
+
+def test_mixed_date_formats_each_get_one_format(write_csv):
+    path = write_csv(
+        ["CustomerID,InvoiceDate,Amount", "1,12/1/10 8:26,1", "2,2011-10-06 16:20:00,1", "3,01-02-2011 00:00,1"]
+    )
+    result = build_rfm(path, reference_date=date(2011, 12, 10))
+    assert result.summary["date_formats"] == ["%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M"]
+    recency = {row["customer_id"]: row["recency_days"] for row in result.table.to_pylist()}
+    assert recency == {"1": 374, "2": 65, "3": 312}
+
+
+def test_day_first_is_inferred_from_a_first_field_above_12(write_csv):
+    path = write_csv(["CustomerID,Date,Amount", "1,03/02/2011,1", "2,13/02/2011,1", "3,01/12/2011,1"])
+    result = build_rfm(path, reference_date=date(2011, 12, 31))
+    assert result.summary["date_formats"] == ["%d/%m/%Y"]
+    last = {row["customer_id"]: row["last_purchase"].date() for row in result.table.to_pylist()}
+    assert last == {"1": date(2011, 2, 3), "2": date(2011, 2, 13), "3": date(2011, 12, 1)}
+
+
+def test_date_format_option_overrides_inference(write_csv):
+    path = write_csv(["CustomerID,Date,Amount", "1,03/02/2011,1", "2,04/02/2011,1"])
+    result = build_rfm(path, options=RfmOptions(date_format="%d/%m/%Y"))
+    assert result.summary["date_formats"] == ["%d/%m/%Y"]
+    assert result.table.to_pylist()[0]["last_purchase"].date() == date(2011, 2, 3)
+
+
+def test_unparseable_dates_are_counted_and_dropped(write_csv):
+    path = write_csv(["CustomerID,Date,Amount", "1,2011-01-01,1", "1,soon,1", "2,,1", "3,2011-01-02,"])
+    summary = build_rfm(path).summary
+    assert summary["unparseable_dates"] == 2
+    assert summary["rows_without_amount"] == 1
+    assert summary["customers"] == 1
+
+
+def test_rows_after_the_reference_date_are_left_out(write_csv):
+    path = write_csv(["CustomerID,Date,Amount", "1,2011-01-01,1", "1,2011-03-01,1"])
+    result = build_rfm(path, reference_date=date(2011, 2, 1))
+    assert result.summary["rows_after_reference_date"] == 1
+    assert result.table.to_pylist()[0]["recency_days"] == 31
+
+
+def test_an_order_split_across_blocks_counts_once(write_csv, monkeypatch):
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    lines += [f"A1,5,2011-01-01 10:00:00,1,{i}" for i in range(1, 41)]
+    lines += ["B2,5,2011-01-02 10:00:00,1,1", "C3,5,2011-01-03 10:00:00,-1,1"]
+    path = write_csv(lines)
+    whole = build_rfm(path)
+    monkeypatch.setattr("app.models.rfm.aggregate.COMPACT_ROWS", 1)  # merge partials after every block too
+    tiny = build_rfm(path, block_bytes=256, group_rows=1)
+    assert tiny.table.to_pylist()[0]["frequency"] == 2
+    assert tiny.table.equals(whole.table)
+
+
+def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
+    path = write_csv(
+        ["Order ID;Client ID;Order Date;Qty;Price", "1;a;06.10.2011;2;1,5", "2;a;07.10.2011;1;2,25"],
+        newline="\r\n",
+        bom=True,
+    )
+    result = build_rfm(path)
+    assert (result.summary["delimiter"], result.summary["decimal"]) == (";", ",")
+    assert result.summary["date_formats"] == ["%d.%m.%Y"]
+    row = result.table.to_pylist()[0]
+    assert (row["customer_id"], row["frequency"], row["monetary"]) == ("a", 2, pytest.approx(5.25))
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (["CustomerID,Amount", "1,5"], "no date column; its header: CustomerID, Amount"),
+        (["CustomerID,Date,Amount", "1,someday,5", "2,later,5"], "'Date'"),
+        (["CustomerID,Date,Amount", "1,2011-01-01,", "2,2011-01-02,"], "'Amount'"),
+        (["CustomerID,Date,Quantity,UnitPrice", "1,2011-01-01,,", "2,2011-01-02,,"], "'Quantity' and 'UnitPrice'"),
+        (["Date,Amount", "2011-01-01,5"], "no customer id column"),
+        (["CustomerID,Date,Amount", ",2011-01-01,5"], "'CustomerID'"),
+        (["CustomerID,Date,Amount", "1,2011-01-01,lots"], "'Amount'"),
+    ],
+)
+def test_bad_input_names_the_column(write_csv, lines, named):
+    with pytest.raises(InvalidDataset) as caught:
+        build_rfm(write_csv(lines))
+    assert named in caught.value.message
+
+
+def test_column_overrides_win_over_detection(write_csv):
+    path = write_csv(["CustomerID,Other,Date,Amount,Net", "1,x,2011-01-01,5,4", "2,y,2011-01-02,5,4"])
+    result = build_rfm(path, options=RfmOptions(columns={"customer_id": "Other", "amount": "Net"}))
+    assert result.table.column("customer_id").to_pylist() == ["x", "y"]
+    assert result.table.column("monetary").to_pylist() == [4.0, 4.0]
+
+
+def test_blocks_left_empty_after_dropping_rows_are_fine(write_csv):
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    lines += [f"G{i},,2011-01-01 10:00:00,1,1" for i in range(30)]  # guests: whole blocks without a customer id
+    lines += ["A1,5,2011-01-02 10:00:00,2,3", "C2,9,2011-01-03 10:00:00,-1,3"]
+    result = build_rfm(write_csv(lines), block_bytes=128, group_rows=1)
+    assert result.summary["rows_without_customer_id"] == 30
+    assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("5", 1)]
+    assert result.summary["customers_without_purchases"] == 1

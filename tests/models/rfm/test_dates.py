@@ -1,0 +1,50 @@
+"""Date formats: one per shape, inferred from a sample, day first when a first field is above 12."""
+
+import pyarrow as pa
+import pytest
+
+from app.core.errors import InvalidDataset
+from app.models.rfm.dates import DateParser, format_for, shape_of
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"), [("12/1/10 8:26", "9/9/9 9:9"), ("2011-10-06 16:20:00", "Y-9-9 9:9:9"), ("01-01-2020", "9-9-Y")]
+)
+def test_shape_of(text, shape):
+    assert shape_of(text) == shape
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["12/1/10 8:26", "1/13/11 9:05"], "%m/%d/%y %H:%M"),  # a second field above 12: month first
+        (["13/1/2010", "1/1/2010"], "%d/%m/%Y"),  # a first field above 12: day first
+        (["1/2/2010"], "%m/%d/%Y"),  # neither: slash dates are month first
+        (["01-02-2020 00:00"], "%d-%m-%Y %H:%M"),  # neither: dash dates are day first
+        (["2011-10-06T16:20:00"], "%Y-%m-%dT%H:%M:%S"),
+        (["06.10.2011"], "%d.%m.%Y"),
+        (["next tuesday"], None),
+    ],
+)
+def test_format_for(values, expected):
+    assert format_for(values) == expected
+
+
+def test_parser_learns_a_new_shape_once_and_keeps_it():
+    parser = DateParser.from_sample("InvoiceDate", ["12/1/10 8:26"])
+    parsed = parser.parse(pa.array(["12/1/10 8:26", "2011-10-06 16:20:00", "", None, "garbage"]))
+    assert [str(value) if value else None for value in parsed.to_pylist()] == [
+        "2010-12-01 08:26:00", "2011-10-06 16:20:00", None, None, None,
+    ]  # fmt: skip
+    assert parser.formats == ["%m/%d/%y %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def test_given_format_is_never_extended():
+    parser = DateParser.from_sample("Date", ["2011-10-06"], "%d/%m/%Y")
+    assert parser.parse(pa.array(["2011-10-06", "06/10/2011"])).null_count == 1
+    assert parser.formats == ["%d/%m/%Y"]
+
+
+def test_a_sample_with_no_date_names_the_column():
+    with pytest.raises(InvalidDataset, match="'When' holds no date"):
+        DateParser.from_sample("When", ["soon", "later"])

@@ -1,0 +1,53 @@
+"""One customer's RFM from a list of transactions, by the file build's rules."""
+
+from datetime import date
+
+import pytest
+
+from app.core.errors import InvalidRequest
+from app.models.rfm.transactions import build_rfm_from_transactions
+from app.models.segmentations.spec import RfmOptions
+
+
+def test_orders_returns_and_mixed_dates():
+    rfm = build_rfm_from_transactions(
+        [
+            {"date": "2011-10-06 16:20:00", "amount": 10, "order_id": "1"},
+            {"date": "2011-10-06", "quantity": 2, "unit_price": 2.5, "order_id": "1"},
+            {"date": "12/1/10 8:26", "amount": 7, "order_id": 2},
+            {"date": "2011-10-07", "amount": -4, "order_id": "C3"},
+        ],
+        date(2011, 12, 10),
+    )
+    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"], rfm["returns"]) == (65, 2, 18.0, 4.0)
+    assert rfm["reference_date"] == "2011-12-10"
+
+
+def test_without_order_ids_each_line_is_an_order_and_average_works():
+    rfm = build_rfm_from_transactions(
+        [{"date": "2011-01-01", "amount": 10}, {"date": "2011-01-03", "amount": 30}],
+        options=RfmOptions(monetary="average"),
+    )
+    assert (rfm["recency_days"], rfm["frequency"], rfm["monetary"]) == (1, 2, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("transactions", "message"),
+    [
+        ([], "non-empty list"),
+        ([{"amount": 5}], r"transactions\[0\].date is missing"),
+        ([{"date": "2011-01-01"}], r"transactions\[0\] needs an amount"),
+        ([{"date": "2011-01-01", "amount": "5"}], r"transactions\[0\].amount must be a finite number"),
+        ([{"date": "2011-01-01", "amount": 5}, {"date": "whenever", "amount": 5}], r"transactions\[1\].date"),
+        ([{"date": "2011-01-01", "amount": 5, "colour": "red"}], "unknown field"),
+        ([{"date": "2011-01-01", "amount": -5}], "no purchase"),
+    ],
+)
+def test_bad_transactions_name_the_item_and_field(transactions, message):
+    with pytest.raises(InvalidRequest, match=message):
+        build_rfm_from_transactions(transactions)
+
+
+def test_a_transaction_after_the_reference_date_is_refused():
+    with pytest.raises(InvalidRequest, match=r"transactions\[0\].date is after the reference date"):
+        build_rfm_from_transactions([{"date": "2012-01-01", "amount": 5}], date(2011, 12, 1))
