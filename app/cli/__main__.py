@@ -5,7 +5,6 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from app.cli.shared import Unavailable
 from app.core.errors import SegmentationError
 
 # Each command's module (app.cli.<name>) adds its sub-commands and sets `handler` (a function of the parsed args
@@ -49,9 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     except SegmentationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    except Unavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

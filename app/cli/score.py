@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from app.cli.shared import add_model_dir, catalog, customer_table_builder, registry, show_progress
+from app.cli.shared import add_model_dir, catalog, registry, show_progress
 from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     model = _model(args)
     if spec.kind != "rfm":
         return _score(args, model, options, args.input)
-    build = customer_table_builder()
+    from app.models.rfm.build import build_customer_table
+
     if not args.input.is_file():
         raise InvalidRequest(f"input file not found: {args.input}")
     if not args.output.parent.is_dir():
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     # next to the output (it can be large) and removed after.
     with tempfile.TemporaryDirectory(prefix=".rfm-", dir=args.output.parent) as work:
         table = Path(work) / f"{args.input.stem}_customers.csv"
-        build(args.input, table, options=spec.rfm)
+        build_customer_table(args.input, table, options=spec.rfm)
         return _score(args, model, options, table)
 
 

@@ -2,7 +2,6 @@
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +11,6 @@ from app.core.config import get_settings
 if TYPE_CHECKING:
     from app.models.segmentations.catalog import SegmentationCatalog
     from app.models.versions.registry import ModelRegistry
-
-
-class Unavailable(Exception):
-    """A part of the product this install does not have yet: one line and exit 1, not bad input."""
 
 
 def add_model_dir(parser: argparse.ArgumentParser) -> None:
@@ -40,18 +35,6 @@ def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
     hint = f"train one with `python -m app.cli train --segmentation {name} --data FILE`"
     store = VersionStore(segmentations.folder(name), signing_key=get_settings().signing_key)
     return ModelRegistry(store, train_hint=hint).load()
-
-
-def customer_table_builder() -> Callable[..., Any]:
-    """`build_customer_table(transactions, table, options=..., progress=...)`, the RFM builder training uses."""
-    try:
-        from app.models.rfm.build import build_customer_table
-    except ImportError:
-        raise Unavailable(
-            "RFM segmentations need the RFM builder (app/models/rfm/build.py: build_customer_table), which this "
-            "install does not have yet"
-        ) from None
-    return build_customer_table
 
 
 def show_progress(quiet: bool) -> bool:

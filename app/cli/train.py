@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import TrainingBar, catalog, customer_table_builder, show_progress
+from app.cli.shared import TrainingBar, catalog, show_progress
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
@@ -125,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"--features is for the default segmentation; {spec.name} trains its spec's features")
         if args.data is None:
             raise InvalidRequest(f"train --segmentation {spec.name} needs --data FILE: DATA_PATH is the default's data")
-        if spec.kind == "rfm":
-            customer_table_builder()  # before any work: say so at once when this install cannot build RFM tables
         # The cleaned CSV only where asked: PROCESSED_DIR holds the default segmentation's.
         options = {"processed_dir": args.processed_dir} if args.processed_dir else {}
     bar = TrainingBar(enabled=show_progress(args.quiet))

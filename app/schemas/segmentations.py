@@ -81,16 +81,18 @@ class SegmentationIn(BaseModel):
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-class TransactionIn(BaseModel):
+class TransactionIn(TypedDict):
     """One purchase (or return: a negative amount or quantity) of the customer being segmented."""
 
-    model_config = example_config({"date": "2026-11-02", "amount": 54.2, "order_id": "A-1001"}, extra="forbid")
+    __pydantic_config__ = example_config(  # type: ignore[misc]
+        {"date": "2026-11-02", "amount": 54.2, "order_id": "A-1001"}, extra="forbid"
+    )
 
     date: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    amount: Number | None = None
-    quantity: Number | None = None
-    unit_price: Number | None = None
-    order_id: CustomerId | None = None
+    amount: NotRequired[Number]
+    quantity: NotRequired[Number]
+    unit_price: NotRequired[Number]
+    order_id: NotRequired[CustomerId]
 
 
 class FeaturesCustomerIn(TypedDict):

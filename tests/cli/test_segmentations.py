@@ -13,7 +13,7 @@ from app.cli.shared import TrainingBar, show_progress
 from app.core.config import PROJECT_ROOT
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.synthetic_crm import generate_crm, write_crm
-from app.models.training import train
+from app.models.synthetic_transactions import generate_transactions, write_transactions
 from app.models.versions.store import VersionStore
 
 # tenure_years is read from the Tenure column: a feature's name need not be its column's.
@@ -242,74 +242,34 @@ def test_score_segmentation_refuses_in_one_line(run_cli, seg, root, crm, tmp_pat
     assert not output.exists()
 
 
-def _fake_rfm_builder(monkeypatch, table: str) -> list:
-    """Stand in for app/models/rfm/build.py: `build_customer_table` writes `table` and records its calls."""
-    calls = []
-
-    def build_customer_table(source, target, *, options, progress=None):
-        calls.append((source, options))
-        target.write_text(table)
-        return {"customers": table.count("\n") - 1}
-
-    package, module = types.ModuleType("app.models.rfm"), types.ModuleType("app.models.rfm.build")
-    module.build_customer_table = build_customer_table
-    monkeypatch.setitem(sys.modules, "app.models.rfm", package)
-    monkeypatch.setitem(sys.modules, "app.models.rfm.build", module)
-    return calls
-
-
-def _customer_table() -> str:
-    """A customer table as the RFM builder writes it: two clear groups (recent big spenders, lapsed small ones)."""
-    rows = ["customer_id,recency_days,frequency,monetary"]
-    for i in range(60):
-        recent = i % 2 == 0
-        rows.append(
-            f"{i},{(3 + i % 5) if recent else (200 + i % 40)},{(12 + i % 4) if recent else 1 + i % 2},"
-            f"{(900 + 10 * (i % 7)) if recent else (40 + i % 9)}"
-        )
-    return "\n".join(rows) + "\n"
-
-
-def test_rfm_segmentation_scores_transactions_through_the_builder(run_cli, seg, root, tmp_path, monkeypatch):
+def test_transactions_become_rfm_segments_from_the_cli(run_cli, seg, root, tmp_path):
+    transactions, _ = write_transactions(tmp_path / "online_retail.csv", customers=600, seed=9)
+    _, plan = generate_transactions(customers=600, seed=9)
     assert seg("create", "--name", "rfm", "--kind", "rfm", "--column", "customer_id=CustomerID")[0] == 0
-    # A version trained on a customer table (training through the real builder is the RFM package's to test).
-    table = tmp_path / "customers.csv"
-    table.write_text(_customer_table())
-    spec = SegmentationCatalog(root).get("rfm")
-    train(
-        table,
-        output_dir=SegmentationCatalog(root).folder("rfm"),
-        specs=list(spec.features),
-        k=2,
-        sweep=False,
-        vocabulary="descriptive",
-    )  # the RFM names come with the RFM package
-    calls = _fake_rfm_builder(monkeypatch, _customer_table())
-    transactions = tmp_path / "transactions.csv"
-    transactions.write_text("InvoiceNo,InvoiceDate,UnitPrice,Quantity,CustomerID\n1,2024-01-01,2.5,3,7\n")
-    output = tmp_path / "scored.csv"
-    code, out, err = run_cli("score", "--segmentation", "rfm", "--model-dir", root, transactions, output, "--quiet")
+    code, _, err = run_cli(
+        "train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root, "--k", "4", "--quiet"
+    )
     assert code == 0, err
-    [(source, options)] = calls
-    assert source == transactions and options.columns == {"customer_id": "CustomerID"}  # the segmentation's own
-    assert "scored 60 of 60 rows" in out and "recency_days" in out
+    output = tmp_path / "scored.csv"
+    code, _out, err = run_cli("score", "--segmentation", "rfm", "--model-dir", root, transactions, output, "--quiet")
+    assert code == 0, err
     with output.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 60 and {"customer_id", "recency_days", "segment_name"} <= set(rows[0])
-    # The recent big spenders share one segment, the lapsed small ones the other.
-    recent = {row["segment_id"] for row in rows if int(row["customer_id"]) % 2 == 0}
-    lapsed = {row["segment_id"] for row in rows if int(row["customer_id"]) % 2 == 1}
-    assert len(recent) == len(lapsed) == 1 and recent != lapsed
+    assert {"customer_id", "recency_days", "frequency", "monetary", "segment_name"} <= set(rows[0])
+    assert len(rows) == len(plan)  # one row per customer
+    planted = [plan[row["customer_id"]] for row in rows]
+    assert adjusted_rand_score(planted, [row["segment_id"] for row in rows]) >= 0.9
+    champions = {row["segment_name"] for row, group in zip(rows, planted, strict=True) if group == "champions"}
+    assert "Champions" in champions
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".rfm-")]  # the table is removed
 
 
-def test_rfm_without_the_builder_says_so_in_one_line(run_cli, seg, root, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "app.models.rfm.build", None)  # import fails, as before the builder lands
+def test_an_rfm_segmentation_refuses_a_file_without_a_date_column(run_cli, seg, root, tmp_path):
     assert seg("create", "--name", "rfm", "--kind", "rfm")[0] == 0
     transactions = tmp_path / "transactions.csv"
-    transactions.write_text("InvoiceNo,InvoiceDate,Amount,CustomerID\n1,2024-01-01,2.5,7\n")
-    code, out, err = run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root)
-    assert code == 1 and out == "" and err.count("\n") == 1 and "RFM builder" in err
+    transactions.write_text("InvoiceNo,Amount,CustomerID\n1,2.5,7\n")
+    code, _out, err = run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root)
+    assert code == 2 and err.count("\n") == 1 and "date" in err
     assert VersionStore(SegmentationCatalog(root).folder("rfm")).versions() == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidDataset
 from app.models.rfm.aggregate import Counts, Partials, block_partial, day_after
@@ -26,6 +27,7 @@ from app.models.rfm.source import (
     read_sample,
 )
 from app.models.segmentations.spec import RfmOptions
+from app.utils.files import atomic_replace
 
 # Blocks are joined to about this many rows before their group-by: fewer, larger group-bys cost less per row.
 GROUP_ROWS = 256 * 1024
@@ -251,3 +253,21 @@ def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
         }
     )
     return table.sort_by("customer_id")
+
+
+def build_customer_table(
+    path: str | Path,
+    target: str | Path,
+    *,
+    options: RfmOptions | None = None,
+    reference_date: date | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Build the customer table of a transactions file into `target` (CSV, whole or not at all); the summary.
+
+    What training and scoring of an RFM segmentation read: their own file is the customers, one row each.
+    """
+    result = build_rfm(path, options=options, reference_date=reference_date, progress=progress)
+    with atomic_replace(Path(target)) as handle:
+        pacsv.write_csv(result.table, handle, pacsv.WriteOptions(quoting_style="needed"))
+    return result.summary

@@ -29,14 +29,20 @@ def train_segmentation(
     from app.models.rfm.build import build_customer_table  # RFM only: the transactions reader
 
     progress = options.get("progress")
+
+    def reading(done: int, total: int) -> None:
+        if progress is not None:
+            progress({"stage": "building_rfm", "bytes_read": done, "of": total})
+
+    folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".rfm-", dir=folder) as work:
         table_path = Path(work) / "customers.csv"
-        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=progress)
+        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=reading)
         return train(
             table_path,
             output_dir=folder,
             specs=list(spec.features),
-            extra_info={**tag, "rfm_summary": summary},
+            extra_info={**tag, "rfm_options": spec.rfm.to_dict(), "rfm_summary": summary},
             vocabulary="rfm",
             data_name=options.pop("data_name", None) or Path(data_path).name,
             **options,

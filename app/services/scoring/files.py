@@ -3,14 +3,14 @@
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 
 from app.core.errors import InvalidRequest, no_space_as
 from app.models.model import SegmentationModel
-from app.models.segmentations.spec import DEFAULT_NAME
+from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
 from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header
@@ -62,6 +62,37 @@ def score_file(
     an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
     was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
     """
+    if model.info.get("kind") == "rfm":
+        # An RFM version's files are transactions: built into one row per customer, then scored like any file.
+        from app.models.rfm.build import build_customer_table  # only for RFM versions
+
+        with tempfile.TemporaryDirectory(prefix="rfm-") as work:
+            table = Path(work) / "customers.csv"
+            built = build_customer_table(source, table, options=RfmOptions.from_dict(model.info.get("rfm_options")))
+            scored = _score_customers(
+                model, table, options=replace(options, id_column="customer_id"), target=target,
+                spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation,
+            )  # fmt: skip
+        scored.summary.rfm = built
+        return scored
+    return _score_customers(
+        model, source, options=options, target=target, spool_rows=spool_rows, log=log, request_id=request_id,
+        segmentation=segmentation,
+    )  # fmt: skip
+
+
+def _score_customers(
+    model: SegmentationModel,
+    source: Path,
+    *,
+    options: ScoreOptions,
+    target: Path | None,
+    spool_rows: int,
+    log: PredictionLogWriter | None,
+    request_id: str | None,
+    segmentation: str,
+) -> ScoredFile:
+    """Score a file of customers (one per row), as score_file says."""
     spool = None
     if log is not None:
         spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)

@@ -44,6 +44,8 @@ class ScoreSummary:
     # any): what the metrics count once the file has succeeded.
     atypical: int = 0
     out_of_range: dict[str, int] = field(default_factory=dict)
+    # An RFM version's file was transactions: what building its customer table read, dropped and inferred.
+    rfm: dict[str, Any] | None = None
     # The model's features in order: a map sample row is their values, then the segment position.
     features: tuple[str, ...] = ("annual_income", "spending_score")
     _sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -192,6 +194,7 @@ class ScoreSummary:
             "delimiter": self.delimiter,
             "columns": self.columns,
             "segments": segments,
+            **({"transactions": self.rfm} if self.rfm is not None else {}),
         }
 
 

@@ -112,6 +112,10 @@ def start_training_job(
         chosen_features = spec.feature_names
         if upload is None:
             raise InvalidRequest(f"send the file to train segmentation {segmentation!r} on (the `file` field)")
+    if upload is not None and spec.kind == "rfm":
+        from app.models.rfm.build import prepare  # reads the header and a sample of dates: no full pass
+
+        prepare(upload, spec.rfm)
     if upload is not None and spec.kind == "columns":
         check_upload_header(upload, list(spec.features) if segmentation != DEFAULT_NAME else chosen_features)
     store = JobStore(settings.job_root)

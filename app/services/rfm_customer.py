@@ -1,0 +1,39 @@
+"""An RFM segmentation's customer given by transactions: their recency, frequency and monetary for the model."""
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from app.models.model import SegmentationModel
+from app.models.rfm.transactions import build_rfm_from_transactions
+from app.models.segmentations.spec import RFM_FEATURES, RfmOptions
+
+RFM_NAMES = [feature.name for feature in RFM_FEATURES]
+
+
+def training_reference_date(model: SegmentationModel) -> date | None:
+    """The day the version's training data counted recency to (None for a version trained on features)."""
+    text = (model.info.get("rfm_summary") or {}).get("reference_date")
+    return date.fromisoformat(text) if text else None
+
+
+def rfm_values(
+    model: SegmentationModel, transactions: Sequence[Mapping[str, Any]], *, reference_date: date | None
+) -> dict[str, float]:
+    """One customer's RFM features from their transactions, by the rules the version was trained with.
+
+    Recency counts to `reference_date`, else to the training data's reference day: a customer is then placed
+    among the customers the model was trained on, as they stood on that day.
+    """
+    from app.core.errors import InvalidRequest
+
+    if sorted(model.features) != sorted(RFM_NAMES):
+        raise InvalidRequest("transactions are taken by RFM segmentations only: give this customer's features")
+    summary = model.info.get("rfm_summary") or {}
+    options = RfmOptions.from_dict({"monetary": summary.get("monetary"), "non_positive": summary.get("non_positive")})
+    row = build_rfm_from_transactions(
+        [dict(item) for item in transactions],
+        reference_date or training_reference_date(model),
+        options=options,
+    )
+    return {name: float(row[name]) for name in RFM_NAMES}
