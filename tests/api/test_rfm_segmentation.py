@@ -58,9 +58,7 @@ def test_transactions_become_rfm_segments_named_by_the_marketers_vocabulary(api:
     info = api.get("/api/v1/segmentations/rfm/model/info").json()
     assert info["features"] == ["recency_days", "frequency", "monetary"]
 
-    scored = api.post(
-        "/api/v1/segmentations/rfm/predict/csv", files={"file": ("online_retail.csv", data, "text/csv")}
-    )
+    scored = api.post("/api/v1/segmentations/rfm/predict/csv", files={"file": ("online_retail.csv", data, "text/csv")})
     assert scored.status_code == 200, scored.text
     rows = list(csv.DictReader(io.StringIO(scored.text)))
     assert {"customer_id", "recency_days", "frequency", "monetary", "segment_id", "segment_name"} <= set(rows[0])

@@ -244,8 +244,10 @@ def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
             "customer_id": customers.column("customer_id"),
             "recency_days": pc.cast(recency, pa.int64()),
             "frequency": frequency,
-            # Sums of prices carry float noise (0.1 + 0.2): rounded far below any currency's smallest unit.
-            "monetary": pc.round(value, 6),
+            # Sums of prices carry float noise (0.1 + 0.2): rounded far below any currency's smallest unit. A
+            # customer who returned as much as they bought is kept at 0 (flagged in non_positive): the model takes
+            # log(1 + monetary), which a negative spend has none of.
+            "monetary": pc.max_element_wise(pc.round(value, 6), 0.0),
             "first_purchase": customers.column("first"),
             "last_purchase": last,
             "returns": pc.round(customers.column("returned"), 6),

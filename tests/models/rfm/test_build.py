@@ -246,3 +246,21 @@ def test_blocks_left_empty_after_dropping_rows_are_fine(write_csv):
     assert result.summary["rows_without_customer_id"] == 30
     assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("5", 1)]
     assert result.summary["customers_without_purchases"] == 1
+
+
+def test_a_customer_who_returned_more_than_they_bought_is_kept_at_zero_and_flagged(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "InvoiceNo,InvoiceDate,Quantity,UnitPrice,CustomerID\n"
+        "1,2011-01-02 10:00,2,10,7\n"
+        "C2,2011-01-05 10:00,-3,10,7\n"
+        "3,2011-01-06 10:00,1,5,8\n"
+    )
+    table = build_rfm(path).table.to_pylist()
+    spender, returner = (row for row in sorted(table, key=lambda row: row["customer_id"], reverse=True))
+    assert (returner["customer_id"], returner["monetary"], returner["non_positive"]) == ("7", 0.0, True)
+    assert returner["returns"] == 30.0 and returner["frequency"] == 1
+    assert (spender["monetary"], spender["non_positive"]) == (5.0, False)
+    dropped = build_rfm(path, options=RfmOptions(non_positive="drop"))
+    assert [row["customer_id"] for row in dropped.table.to_pylist()] == ["8"]
+    assert dropped.summary["customers_dropped"] == 1
