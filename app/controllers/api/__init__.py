@@ -25,6 +25,8 @@ def build_api_router(settings: Settings) -> APIRouter:
     """Every /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
     api = APIRouter(prefix="/api/v1")
     api.include_router(predictions.router)
+    # Right after the default's: routes are matched in order, and predictions are the hot path.
+    api.include_router(segmentations.predictions)
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
     api.include_router(segments.router)
@@ -34,7 +36,6 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(health.router)
     api.include_router(monitoring.router)
     api.include_router(segmentations.router)
-    api.include_router(segmentations.predictions)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [Depends(valid_segmentation)],
