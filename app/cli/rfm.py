@@ -2,17 +2,15 @@
 transactions CSV, written atomically, with a summary of what was read and dropped."""
 
 import argparse
-import contextlib
-import importlib.abc
 import json
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from app.cli.shared import without_pandas
 from app.core.errors import InvalidRequest
 from app.models.rfm.build import RfmResult, build_rfm
 from app.models.segmentations.spec import RFM_ROLES, RfmOptions
@@ -98,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         from tqdm import tqdm
 
         with (
-            _without_pandas(),
+            without_pandas(),
             tqdm(unit="B", unit_scale=True, disable=args.quiet, file=sys.stderr, desc="reading transactions") as bar,
         ):
 
@@ -112,29 +110,6 @@ def run(args: argparse.Namespace) -> int:
     write_table(result.table, args.output)
     print(json.dumps(result.summary, indent=2) if args.json else render_summary(result, args.output))
     return 0
-
-
-class _RefusePandas(importlib.abc.MetaPathFinder):
-    """An import hook that makes `import pandas` fail."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"pandas is not loaded while building RFM locally: {name}")
-
-
-@contextlib.contextmanager
-def _without_pandas() -> Iterator[None]:
-    """Keep pandas out of a local build, as `score` does: pyarrow imports it (~50 MB of peak RSS, ~0.5 s) only to
-    check whether the Python values it converts come from pandas, and the build never hands it any."""
-    if "pandas" in sys.modules:
-        yield
-        return
-    finder = _RefusePandas()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def write_table(table: pa.Table, output: Path) -> None:

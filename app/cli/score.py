@@ -1,14 +1,12 @@
 """`python -m app.cli score INPUT OUTPUT`: label every customer of a CSV or Parquet file, locally or on Dask."""
 
 import argparse
-import contextlib
-import importlib.abc
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from app.cli.shared import add_model_dir, catalog, registry, show_progress
+from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
 from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
@@ -122,7 +120,7 @@ def _score(args: argparse.Namespace, model: SegmentationModel, options: ScoreOpt
         from tqdm import tqdm
 
         with (
-            _without_pandas(),
+            without_pandas(),
             tqdm(unit=" rows", unit_scale=True, disable=quiet, file=sys.stderr, desc="scoring") as bar,
         ):
 
@@ -132,29 +130,6 @@ def _score(args: argparse.Namespace, model: SegmentationModel, options: ScoreOpt
             summary = score_path(model, source, args.output, options=options, progress=progress)
     print(render_summary(summary, args.output, model.features))
     return 0
-
-
-class _RefusePandas(importlib.abc.MetaPathFinder):
-    """An import hook that makes `import pandas` fail."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"pandas is not loaded while scoring locally: {name}")
-
-
-@contextlib.contextmanager
-def _without_pandas() -> Iterator[None]:
-    """Keep pandas out of a local run: pyarrow imports it (about 40 MB of the peak RSS) only to check whether the
-    arrays it builds come from pandas, and the local engine never hands it any."""
-    if "pandas" in sys.modules:  # already loaded (an in-process caller): nothing to save
-        yield
-        return
-    finder = _RefusePandas()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def render_summary(summary: ScoreSummary, output: Path, features: Sequence[str] = DEFAULT_FEATURES) -> str:

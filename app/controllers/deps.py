@@ -19,6 +19,8 @@ from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.registry import ModelRegistry
 from app.schemas.prediction import BatchIn
 from app.services.monitoring.prediction_log import PredictionLogWriter
+from app.services.prediction import Answer
+from app.utils.responses import FastJSONResponse
 
 T = TypeVar("T")
 
@@ -268,6 +270,15 @@ def prediction_log_target(request: Request) -> PredictionLogTarget:
     return PredictionLogTarget(
         getattr(request.app.state, "prediction_log", None), getattr(request.state, "request_id", None)
     )
+
+
+def answer_response(request: Request, answer: Answer) -> FastJSONResponse:
+    """The answer as a response; its predictions are counted and logged once the response exists."""
+    # The service output is built to match the response model; returning a response skips re-validating it.
+    response = FastJSONResponse(answer.body)
+    log = prediction_log_target(request)
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -2,7 +2,6 @@
 partition, the partials merged on the client. Connects as the Dask scoring engine does (a LocalCluster unless a
 scheduler address is given)."""
 
-import logging
 from datetime import date
 from pathlib import Path
 
@@ -83,7 +82,8 @@ def build_rfm_dask(
     merged and finished here exactly as the local build does."""
     import dask
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+
+    from app.services.scoring.dask import dask_client  # Dask only when asked for
 
     path = Path(path)
     options = options or RfmOptions()
@@ -109,19 +109,8 @@ def build_rfm_dask(
         dask.delayed(partition_partial)(part, columns, layout, dates.formats, dates.fixed, until)
         for part in frame.to_delayed()
     ]
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
-        )
-    )
-    try:
-        with Client(scheduler or cluster) as client:
-            results = client.gather(client.compute(parts))
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(scheduler, n_workers) as client:
+        results = client.gather(client.compute(parts))
     counts = Counts()
     partials = Partials(by_order=columns.order_id is not None)
     for (customers, orders), part_counts, formats in results:

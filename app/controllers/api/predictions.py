@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
-from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep, prediction_log_target
+from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep, answer_response
 from app.core.json_route import JSONBodyRoute
 from app.schemas.common import error_responses
 from app.schemas.prediction import BatchPrediction, CustomerIn, Prediction
@@ -38,11 +38,7 @@ async def predict(
 ) -> FastJSONResponse:
     """Segment one customer (async: ~50 µs of model work costs less in the event loop than a thread hop)."""
     answer = prediction.predict_customer(model, customer)
-    # The service output is built to match Prediction; returning a response skips re-validating it.
-    response = FastJSONResponse(answer.body)
-    log = prediction_log_target(request)
-    answer.record(log=log.writer, request_id=log.request_id)
-    return response
+    return answer_response(request, answer)
 
 
 @router.post(
@@ -55,7 +51,4 @@ async def predict(
 def predict_batch(batch: BatchDep, model: RequestedModelDep, request: Request) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
     answer = prediction.predict_customers(model, batch.customers)
-    response = FastJSONResponse(answer.body)
-    log = prediction_log_target(request)
-    answer.record(log=log.writer, request_id=log.request_id)
-    return response
+    return answer_response(request, answer)

@@ -15,7 +15,7 @@ from app.controllers.deps import (
     PredictRateLimit,
     RequestedModelDep,
     SettingsDep,
-    prediction_log_target,
+    answer_response,
     valid_segmentation,
 )
 from app.core.errors import InvalidRequest
@@ -129,10 +129,7 @@ async def predict(
 ) -> FastJSONResponse:
     """Segment one customer by features (or transactions)."""
     answer = predict_by_features(model, customer, segmentation=segmentation)
-    response = FastJSONResponse(answer.body)
-    log = prediction_log_target(request)
-    answer.record(log=log.writer, request_id=log.request_id)
-    return response
+    return answer_response(request, answer)
 
 
 @predictions.post(
@@ -155,7 +152,4 @@ def predict_batch(
             "split the batch"
         )
     answer = predict_many_by_features(model, batch.customers, segmentation=segmentation)
-    response = FastJSONResponse(answer.body)
-    log = prediction_log_target(request)
-    answer.record(log=log.writer, request_id=log.request_id)
-    return response
+    return answer_response(request, answer)

@@ -1,7 +1,9 @@
 """The scoring service over Dask partitions: the same `score_table` per partition, for files beyond one machine."""
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,27 @@ def _read_problem(exc: ValueError) -> InvalidRequest:
     return InvalidRequest(f"the file is not valid CSV: {message}")
 
 
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
+    """A client of the scheduler at `scheduler`, else of a local cluster of `n_workers` started for this run."""
+    from distributed import Client, LocalCluster
+
+    # Quiet workers: a rejected row is the user's one-line error, not a worker traceback on the console.
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
+        )
+    )
+    try:
+        with Client(scheduler or cluster) as client:
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
 def score_path_dask(
     model: SegmentationModel,
     source: str | Path,
@@ -124,7 +147,7 @@ def score_path_dask(
     map_partitions over the same read collects each partition's summary, computed in the same pass.
     """
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
     source, target = Path(source), Path(target)
     in_format, out_format = file_format(source), file_format(target)
@@ -183,35 +206,23 @@ def score_path_dask(
     else:
         write = scored.to_parquet(str(target), write_index=False, compute=False)
 
-    # Quiet workers: a rejected row is the user's one-line error, not a worker traceback on the console.
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
-        )
-    )
-    try:
-        with Client(scheduler or cluster) as client:
-            parts = summaries.to_delayed()
-            with warnings.catch_warnings():
-                # The writer's graph and the summaries' expressions share the read: computed together on purpose.
-                warnings.filterwarnings("ignore", "Computing mixed collections", UserWarning)
-                futures = client.compute([write, *parts])
-            iterator = as_completed(futures)
-            if show_progress:
-                from tqdm import tqdm
+    with dask_client(scheduler, n_workers) as client:
+        parts = summaries.to_delayed()
+        with warnings.catch_warnings():
+            # The writer's graph and the summaries' expressions share the read: computed together on purpose.
+            warnings.filterwarnings("ignore", "Computing mixed collections", UserWarning)
+            futures = client.compute([write, *parts])
+        iterator = as_completed(futures)
+        if show_progress:
+            from tqdm import tqdm
 
-                iterator = tqdm(iterator, total=len(futures), unit=" parts", desc="scoring on dask")
-            for _ in iterator:
-                pass
-            try:
-                results = client.gather(futures[1:])
-            except pd.errors.ParserError as exc:
-                raise _read_problem(exc) from None
-    finally:
-        if cluster is not None:
-            cluster.close()
+            iterator = tqdm(iterator, total=len(futures), unit=" parts", desc="scoring on dask")
+        for _ in iterator:
+            pass
+        try:
+            results = client.gather(futures[1:])
+        except pd.errors.ParserError as exc:
+            raise _read_problem(exc) from None
     summary = new_summary(model, columns, options, delimiter=delimiter)
     for part in results:
         for partial in part["summary"]:

@@ -124,6 +124,21 @@ def centre_description(model: SegmentationModel, features: Sequence[Feature]) ->
     )
 
 
+def regions_from_polygons(
+    polygons: list[list[tuple[float, float]]], styles: list[SegmentStyle], to_x: Any, to_y: Any
+) -> list[dict[str, Any]]:
+    """One path per segment from its exact region (a polygon in data units, segment order), drawn with the scales."""
+    return [
+        {
+            "path": "M" + "L".join(f"{to_x(px):.2f},{to_y(py):.2f}" for px, py in polygon) + "Z",
+            "colour": style.colour,
+            "segment_id": style.segment_id,
+        }
+        for polygon, style in zip(polygons, styles, strict=True)
+        if len(polygon) >= 3
+    ]
+
+
 def regions_from_grid(
     chart: dict[str, Any], grid: np.ndarray, styles: list[SegmentStyle], cells: tuple[int, int]
 ) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from app.web.charts.map_frame import (
     frame,
     legend,
     regions_from_grid,
+    regions_from_polygons,
     scales,
     value_text,
 )
@@ -97,15 +98,7 @@ def pair_map(model: SegmentationModel, x_name: str, y_name: str) -> dict[str, An
         to_x, to_y = scales(chart)
         domain = chart["domain"]
         polygons = slice_regions(model, x, y, (domain["x_min"], domain["x_max"]), (domain["y_min"], domain["y_max"]))
-        regions = [
-            {
-                "path": "M" + "L".join(f"{to_x(px):.2f},{to_y(py):.2f}" for px, py in polygon) + "Z",
-                "colour": style.colour,
-                "segment_id": style.segment_id,
-            }
-            for polygon, style in zip(polygons, styles, strict=True)
-            if len(polygon) >= 3
-        ]
+        regions = regions_from_polygons(polygons, styles, to_x, to_y)
     else:
         regions = regions_from_grid(chart, _grid(model, chart, x, y), styles, GRID_CELLS)
     sample = map_sample(model)

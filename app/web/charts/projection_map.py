@@ -18,6 +18,7 @@ from app.web.charts.map_frame import (
     dots,
     frame,
     legend,
+    regions_from_polygons,
     scales,
 )
 from app.web.charts.pair_map import map_sample
@@ -65,15 +66,7 @@ def projection_map(model: SegmentationModel) -> dict[str, Any]:
     domain = chart["domain"]
     to_x, to_y = scales(chart)
     polygons = plane_regions(model, (domain["x_min"], domain["x_max"]), (domain["y_min"], domain["y_max"]))
-    regions = [
-        {
-            "path": "M" + "L".join(f"{to_x(px):.2f},{to_y(py):.2f}" for px, py in polygon) + "Z",
-            "colour": style.colour,
-            "segment_id": style.segment_id,
-        }
-        for polygon, style in zip(polygons, styles, strict=True)
-        if len(polygon) >= 3
-    ]
+    regions = regions_from_polygons(polygons, styles, to_x, to_y)
     n = len(model.features)
     return {
         **chart,

@@ -9,6 +9,7 @@ import numpy as np
 from app.models.model import SegmentationModel
 from app.models.projection import Projection, place_customers
 from app.utils.scales import LinearScale, nice_ticks
+from app.web.charts.map_frame import regions_from_polygons
 from app.web.charts.pair_map import pair_map
 from app.web.charts.projection_map import projection_map
 from app.web.charts.styles import segment_styles
@@ -63,15 +64,7 @@ def decision_map(model: SegmentationModel, *, width: int = 640, height: int = 46
     x = LinearScale(x_min, x_max, left, width - right)
     y = LinearScale(y_min, y_max, height - bottom, top)
     styles = segment_styles(model)
-    regions = [
-        {
-            "path": "M" + "L".join(f"{x(px):.2f},{y(py):.2f}" for px, py in polygon) + "Z",
-            "colour": style.colour,
-            "segment_id": style.segment_id,
-        }
-        for polygon, style in zip(model.decision_regions((x_min, x_max), (y_min, y_max)), styles, strict=True)
-        if len(polygon) >= 3
-    ]
+    regions = regions_from_polygons(model.decision_regions((x_min, x_max), (y_min, y_max)), styles, x, y)
 
     sample = np.asarray(model.info.get("map_sample") or np.empty((0, 2)), dtype=float).reshape(-1, 2)
     positions = model.labels(sample) if len(sample) else np.empty(0, dtype=int)
