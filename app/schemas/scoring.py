@@ -1,6 +1,6 @@
 """Requests and responses for scoring a whole customer file (/api/v1/predict/csv and /score)."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -102,6 +102,15 @@ SUMMARY_EXAMPLE = {
 }
 
 
+class Diagnosis(BaseModel):
+    """Why no row of a file could be scored, and what to do."""
+
+    cause: str = Field(examples=["scale"])
+    message: str = Field(
+        examples=["income looks like dollars, this segmentation expects k$: divide the values by 1,000"]
+    )
+
+
 class ScoreSummaryOut(BaseModel):
     """What scoring a file found: counts and profiles per segment, bad rows per reason, the model version."""
 
@@ -118,3 +127,9 @@ class ScoreSummaryOut(BaseModel):
     delimiter: str
     columns: dict[str, str | None] = Field(description="Which input column was read for each thing.")
     segments: list[SegmentSummary]
+    transactions: dict[str, Any] | None = Field(
+        None,
+        description="An RFM segmentation's file is transactions: rows read, rows without a customer id, "
+        "cancellation rows, unparseable dates, the date formats inferred, the reference date and the customers built.",
+    )
+    diagnosis: Diagnosis | None = Field(None, description="When no row could be scored: the likely reason.")

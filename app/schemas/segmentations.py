@@ -185,3 +185,59 @@ class SegmentationList(BaseModel):
 
     segmentations: list[SegmentationOut]
     count: int
+
+
+class ColumnProfile(BaseModel):
+    """One column of a profiled file, with a suggested feature for it."""
+
+    model_config = example_config(
+        {
+            "column": "Income",
+            "name": "income",
+            "label": "Income",
+            "unit": "",
+            "numeric": True,
+            "numeric_share": 1.0,
+            "missing": 0,
+            "min": 24000.0,
+            "max": 181900.0,
+            "mean": 71000.0,
+            "range": {"min": 20000.0, "max": 190000.0},
+            "id_like": False,
+        },
+        extra="allow",
+    )
+
+    column: str = Field(description="The column as the file names it.")
+    name: str = Field(description="A suggested feature name.")
+    label: str
+    unit: str
+    numeric: bool = Field(description="At least 95% of its non-empty values are numbers.")
+    missing: int
+    id_like: bool = Field(description="Distinct whole numbers in order: an id, best left out.")
+    range: dict[str, float] | None = Field(None, description="A suggested validation range, from the data.")
+
+
+class FileProfile(BaseModel):
+    """A customer file's layout, first rows and columns, to choose a segmentation's features from."""
+
+    model_config = example_config(
+        {
+            "delimiter": ",",
+            "decimal_comma": False,
+            "bom": False,
+            "line_end": "\n",
+            "header": ["CustomerID", "Income"],
+            "rows": [["1", "52000"]],
+            "rows_read": 1,
+            "sampled": False,
+            "columns": [ColumnProfile.model_config["json_schema_extra"]["examples"][0]],
+        },
+        extra="allow",
+    )
+
+    delimiter: str
+    header: list[str]
+    rows: list[list[str]] = Field(description="The first rows, as written.")
+    sampled: bool = Field(description="Whether only the start of a large file was read.")
+    columns: list[ColumnProfile]

@@ -233,3 +233,41 @@ def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids
     assert [row.segmentation for row in rows].count("default") >= 1
     drift = api.get("/api/v1/segmentations/loyalty/monitoring/drift").json()
     assert drift["window"]["size"] == 1 + rows_in_file, drift["window"]
+
+
+def test_a_file_no_row_of_which_can_be_scored_says_why(api: TestClient) -> None:
+    # Income in dollars for the default segmentation, which takes k$: every row is out of range.
+    dollars = b"CustomerID,Annual Income (k$),Spending Score (1-100)\n" + b"".join(
+        f"{i},{income},{score}\n".encode() for i, (income, score) in enumerate([(45_000, 40), (72_000, 60)] * 20)
+    )
+    summary = api.post(
+        "/api/v1/predict/csv", files={"file": ("d.csv", dollars)}, headers={"Accept": "application/json"}
+    ).json()
+    assert summary["scored"] == 0
+    assert "dollars" in summary["diagnosis"]["message"], summary["diagnosis"]
+    good = api.post(
+        "/api/v1/predict/csv",
+        files={"file": ("d.csv", dollars.replace(b"45000", b"45").replace(b"72000", b"72"))},
+        headers={"Accept": "application/json"},
+    ).json()
+    assert good["scored"] == 40 and "diagnosis" not in good
+
+
+def test_a_file_is_profiled_into_suggested_features_that_create_a_segmentation(api: TestClient, tmp_path: Path) -> None:
+    crm = write_crm(tmp_path / "crm.csv").read_bytes()
+    assert api.post("/api/v1/segmentations/profile", files={"file": ("crm.csv", crm)}).status_code == 401
+    profile = api.post("/api/v1/segmentations/profile", files={"file": ("crm.csv", crm)}, headers=HEADERS)
+    assert profile.status_code == 200, profile.text
+    body = profile.json()
+    assert body["header"] == ["CustomerID", "Income", "Visits", "Tenure"]
+    columns = {column["column"]: column for column in body["columns"]}
+    assert columns["CustomerID"]["id_like"] and not columns["Income"]["id_like"]
+    features = [
+        {"name": columns[c]["name"], "column": c, "label": columns[c]["label"], "min": columns[c]["range"]["min"]}
+        for c in ("Income", "Visits", "Tenure")
+    ]
+    assert [f["name"] for f in features] == ["income", "visits", "tenure"]
+    created = api.post("/api/v1/segmentations", json={"name": "from-profile", "features": features}, headers=HEADERS)
+    assert created.status_code == 201, created.text
+    bad = api.post("/api/v1/segmentations/profile", files={"file": ("x.csv", b"\x00\x01\x02")}, headers=HEADERS)
+    assert bad.status_code == 422 and "'x'" in bad.json()["message"]

@@ -36,6 +36,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(health.router)
     api.include_router(monitoring.router)
     api.include_router(segmentations.router)
+    api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [Depends(valid_segmentation)],

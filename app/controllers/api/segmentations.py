@@ -8,6 +8,7 @@ from the path, so one implementation serves `default` at the top level and every
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import (
@@ -26,6 +27,7 @@ from app.schemas.prediction import BatchPrediction, Prediction
 from app.schemas.segmentations import (
     FeaturesBatchIn,
     FeaturesCustomerIn,
+    FileProfile,
     SegmentationIn,
     SegmentationList,
     SegmentationOut,
@@ -33,6 +35,7 @@ from app.schemas.segmentations import (
 from app.services import segmentations as service
 from app.services.segmentation_predictions import predict_by_features, predict_many_by_features
 from app.utils.responses import FastJSONResponse
+from app.web import uploads
 
 router = APIRouter(prefix="/segmentations", tags=["segmentations"], route_class=AdminKeyFirstRoute)
 NamePath = Annotated[str, Depends(valid_segmentation)]
@@ -153,3 +156,44 @@ def predict_batch(
         )
     answer = predict_many_by_features(model, batch.customers, segmentation=segmentation)
     return answer_response(request, answer)
+
+
+# A file's profile: its own router, joined with the upload limit rather than the JSON body limit.
+profiles = APIRouter(prefix="/segmentations", tags=["segmentations"], route_class=AdminKeyFirstRoute)
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@profiles.post(
+    "/profile",
+    response_model=FileProfile,
+    summary="Profile a customer file before creating a segmentation",
+    description="Send a CSV (a `text/csv` body, or the `file` field of a form): the answer is its delimiter, header "
+    "and first rows, and for each column whether it is numeric, its minimum, maximum, mean and missing values, "
+    "whether it looks like an id, and a suggested feature name, label, unit and range, ready to edit into the "
+    "`features` of POST /api/v1/segmentations. Reads the first 8 MiB at most.",
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429),
+    openapi_extra=UPLOAD_BODY,
+)
+async def profile(request: Request, settings: SettingsDep, key: AdminKeyDep) -> dict:
+    """A file's header, first rows and suggested features (async to stream the upload; reading runs in a thread)."""
+    from app.models.columns_profile import profile_file  # pandas: imported on first use
+
+    upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
+    try:
+        return await run_in_threadpool(profile_file, upload.path, name=f"'{upload.name}'")
+    finally:
+        upload.discard()

@@ -5,12 +5,14 @@ Features are the model's (Feature objects, passed in); without them, the built-i
 
 import csv
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.models.features import FEATURES, Feature
+from app.models.model import SegmentationModel
 from app.models.units import scale_hint
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED
@@ -236,3 +238,22 @@ def diagnose(
     if match["nan"]:
         return _not_numbers(specs[feature], summary, values)
     return _out_of_range(specs[feature], summary, values, (training_ranges or {}).get(feature))
+
+
+def training_ranges_of(model: SegmentationModel) -> dict[str, tuple[float, float]]:
+    """Each feature's minimum and maximum in the model's training data, where the version recorded them."""
+    low, high = model.training_range
+    return {
+        name: (float(lo), float(hi))
+        for name, lo, hi in zip(model.features, low, high, strict=True)
+        if math.isfinite(lo) and math.isfinite(hi)
+    }
+
+
+def explain_unscored(model: SegmentationModel, path: Path, summary: ScoreSummary) -> Diagnosis | None:
+    """Why no row of a scored file could be scored, read from the file itself (None when some were)."""
+    if not summary.rows or summary.scored or summary.rfm is not None:
+        return None
+    features = model.feature_specs
+    sample = raw_sample(path, delimiter=summary.delimiter, columns=summary.columns, features=features)
+    return diagnose(summary, sample, features=features, training_ranges=training_ranges_of(model))

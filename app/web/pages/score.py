@@ -1,6 +1,5 @@
 """The /score page: the upload form, and the summary of a scored file with its download."""
 
-import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -131,16 +130,6 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
     return score_options(query=query)
 
 
-def training_ranges(model: SegmentationModel) -> dict[str, tuple[float, float]]:
-    """Each feature's minimum and maximum in the model's training data, where the version recorded them."""
-    low, high = model.training_range
-    return {
-        name: (float(lo), float(hi))
-        for name, lo, hi in zip(model.features, low, high, strict=True)
-        if math.isfinite(lo) and math.isfinite(hi)
-    }
-
-
 def score_result_page(
     model: SegmentationModel,
     upload: Upload,
@@ -155,7 +144,7 @@ def score_result_page(
     Returns the context for the summary, and the scored file, whose `record()` the caller calls once the page
     is built; None instead when no customer could be scored, and the context then says why.
     """
-    from app.services.scoring.diagnosis import diagnose, raw_sample
+    from app.services.scoring.diagnosis import explain_unscored
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
     form = score_form_fields(upload.fields)
@@ -174,12 +163,8 @@ def score_result_page(
             request_id=request_id,
         )
         summary = scored.summary
-        diagnosis = None
-        if summary.rows and not summary.scored:
-            # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
-            features = model.feature_specs
-            sample = raw_sample(upload.path, delimiter=summary.delimiter, columns=summary.columns, features=features)
-            diagnosis = diagnose(summary, sample, features=features, training_ranges=training_ranges(model))
+        # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
+        diagnosis = explain_unscored(model, upload.path, summary)
     finally:
         upload.discard()
     if summary.rows == 0 or diagnosis is not None:
