@@ -47,7 +47,7 @@ def registry_of(request: Request) -> ModelRegistry:
     name = segmentation_of(request)
     if name == DEFAULT_NAME:
         return request.app.state.registry
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         # Before any lookup: the path's own validation (a 422) is only reported after the dependencies ran.
         raise InvalidRequest(f"{name[:40]!r} cannot be a segmentation name: see GET /api/v1/segmentations")
     segmentations: Segmentations = request.app.state.segmentations

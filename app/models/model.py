@@ -341,6 +341,11 @@ class SegmentationModel:
         best = min(range(len(squared)), key=squared.__getitem__)
         return best, [math.sqrt(value) for value in squared]
 
+    def standardized_one(self, values: Sequence[float]) -> list[float]:
+        """One customer's values (original units) in training standard deviations from the mean, per feature."""
+        seen = self._one_in_model_space(values)
+        return [(v - mean) / scale for v, mean, scale in zip(seen, self._mean_list, self._scale_list, strict=True)]
+
     def _one_in_model_space(self, values: Sequence[float]) -> Sequence[float]:
         if not self._log_columns:
             return values

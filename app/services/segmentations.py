@@ -60,7 +60,9 @@ def example_features(features: Any, model: SegmentationModel | None = None) -> d
             continue
         low = feature.minimum if math.isfinite(feature.minimum) else 0.0
         high = feature.maximum if math.isfinite(feature.maximum) else low + 100.0
-        example[feature.name] = round(low + (high - low) / 2, 2)
+        # Halves first: the middle of (-1e308, 1e308) is 0, not an overflow to infinity.
+        middle = low / 2 + high / 2
+        example[feature.name] = round(middle, 2) if math.isfinite(middle) else 0.0
     return example
 
 
@@ -115,6 +117,11 @@ def delete_in_catalog(*, catalog: SegmentationCatalog, name: str, force: bool = 
     catalog.delete(name)
 
 
+# Beyond this many training standard deviations a value is not a customer but a typo or an attack: distances would
+# overflow to infinity (1e200 squared) and every answer would be meaningless.
+MAX_STANDARD_DEVIATIONS = 1e6
+
+
 def feature_values(model: SegmentationModel, features: Mapping[str, float]) -> dict[str, float]:
     """A body's `features` checked against the served version: unknown, missing or out-of-range ones are a 422."""
     specs = model.feature_specs
@@ -122,6 +129,8 @@ def feature_values(model: SegmentationModel, features: Mapping[str, float]) -> d
     if len(features) == len(specs) and all(
         spec.minimum <= features.get(spec.name, math.nan) <= spec.maximum for spec in specs
     ):
+        values = [features[spec.name] for spec in specs]
+        _check_scale(model, values)
         return dict(features)
     known = {spec.name for spec in specs}
     unknown = [name for name in features if name not in known]
@@ -138,4 +147,17 @@ def feature_values(model: SegmentationModel, features: Mapping[str, float]) -> d
         value = features[spec.name]
         if not spec.minimum <= value <= spec.maximum:
             raise InvalidRequest(f"{spec.name} is {value:g}, outside its range: {spec.range_text()}")
+    _check_scale(model, [features[spec.name] for spec in specs])
     return dict(features)
+
+
+def _check_scale(model: SegmentationModel, values: list[float]) -> None:
+    """InvalidRequest for a value so far from the training data that no distance to it is a finite number."""
+    for spec, z in zip(model.feature_specs, model.standardized_one(values), strict=True):
+        if not abs(z) <= MAX_STANDARD_DEVIATIONS:
+            low, high = model.training_range
+            index = model.features.index(spec.name)
+            raise InvalidRequest(
+                f"{spec.name} is {values[index]:g}, too far from anything this model was trained on "
+                f"(its training values run from {low[index]:g} to {high[index]:g})"
+            )

@@ -37,7 +37,7 @@ class SegmentationCatalog:
         """A segmentation's version store folder (it may not exist)."""
         if name == DEFAULT_NAME:
             return self.root
-        if not NAME_PATTERN.match(name):
+        if not NAME_PATTERN.fullmatch(name):
             raise UnknownSegmentation(f"no segmentation named {name[:40]!r}")
         return self.folder_of_others / name
 
@@ -48,7 +48,7 @@ class SegmentationCatalog:
             others = sorted(
                 path.name
                 for path in self.folder_of_others.iterdir()
-                if NAME_PATTERN.match(path.name) and (path / SPEC_FILE).is_file()
+                if NAME_PATTERN.fullmatch(path.name) and (path / SPEC_FILE).is_file()
             )
         return [DEFAULT_NAME, *(name for name in others if name != DEFAULT_NAME)]
 
@@ -69,7 +69,7 @@ class SegmentationCatalog:
         """Whether a segmentation has that name."""
         if name == DEFAULT_NAME:
             return True
-        return NAME_PATTERN.match(name) is not None and (self.folder(name) / SPEC_FILE).is_file()
+        return NAME_PATTERN.fullmatch(name) is not None and (self.folder(name) / SPEC_FILE).is_file()
 
     def create(self, spec: SegmentationSpec) -> SegmentationSpec:
         """Write a new segmentation's folder whole; SegmentationConflict when the name is taken."""

@@ -151,7 +151,7 @@ def rfm_features(options: RfmOptions) -> tuple[Feature, ...]:
 
 def check_name(name: Any) -> str:
     """A segmentation name, or InvalidRequest saying what a name may be."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         shown = str(name)[:40] if name is not None else "nothing"
         raise InvalidRequest(
             f"a segmentation name is 2 to 40 characters: a lowercase letter, then lowercase letters, digits or '-'; "
@@ -168,7 +168,7 @@ def _feature(item: Any, index: int) -> Feature:
     if unknown:
         raise InvalidRequest(f"features[{index}] has unknown field(s): {', '.join(unknown)}")
     name = item.get("name")
-    if not isinstance(name, str) or not FEATURE_NAME.match(name):
+    if not isinstance(name, str) or not FEATURE_NAME.fullmatch(name):
         raise InvalidRequest(
             f"features[{index}].name must be 1 to 40 characters: a lowercase letter, then lowercase letters, digits "
             f"or '_'; got {str(name)[:40]!r}"

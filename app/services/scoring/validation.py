@@ -39,6 +39,10 @@ def numbers(column: pa.ChunkedArray | pa.Array, *, decimal_comma: bool = False) 
     return np.asarray(pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64), empty_mask
 
 
+# Training standard deviations beyond which a value is refused (as the JSON API does, services/segmentations.py).
+MAX_Z = 1e6
+
+
 def validate_rows(
     model: SegmentationModel, table: pa.Table, columns: Columns, *, decimal_comma: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -58,12 +62,16 @@ def validate_rows(
         # The values the API accepts: the version's own range for each feature (infinite when it has none).
         low, high = spec.minimum, spec.maximum
         not_number = ~empty & ~np.isfinite(values)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             out = np.isfinite(values) & ((values < low) | (values > high))
+            # So far from the training data that no distance to it is finite (1e200): a typo, never a customer.
+            seen = np.log1p(values) if spec.transform == "log1p" else values
+            absurd = np.isfinite(values) & ~out & ~(np.abs((seen - model.mean[f]) / model.scale[f]) <= MAX_Z)
         for mask, reason in (
             (empty, f"missing {name}"),
             (not_number, f"{name} is not a number"),
             (out, f"{name} out of range ({low:g} to {high:g})"),
+            (absurd, f"{name} too far from the training data"),
         ):
             if mask.any():
                 reasons.append(reason)
