@@ -258,6 +258,7 @@ def train(
     data_name: str | None = None,
     extra_info: Mapping[str, Any] | None = None,
     vocabulary: str | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> TrainingResult:
     """Run the whole pipeline from a CSV to a new verified version; activate it when asked or when none is active."""
     features = [spec.name for spec in specs] if specs is not None else list(features)
@@ -312,6 +313,8 @@ def train(
     )
     if progress is not None:
         progress({"stage": "saving"})
+    if before_save is not None:
+        before_save()  # the last moment to refuse: nothing is written before it
     folder = save_model(model, root, signing_key=signing_key)
     why = reason or ("trained automatically on the bundled data" if auto_trained else "trained")
     if activate:

@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from app.core.errors import InvalidRequest, ModelNotReady, SegmentationConflict
@@ -11,6 +12,7 @@ from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services.training.store import JobStore
 
 API = "/api/v1/segmentations"
 
@@ -92,11 +94,15 @@ def create_segmentation(*, segmentations: Segmentations, body: Mapping[str, Any]
     return describe(created, segmentations.registry(created.name))
 
 
-def delete_segmentation(*, segmentations: Segmentations, name: str, force: bool = False) -> None:
-    """Delete a segmentation and its versions; 409 while it has an active version, unless forced."""
+def delete_segmentation(
+    *, segmentations: Segmentations, name: str, force: bool = False, job_root: Path | None = None
+) -> None:
+    """Delete a segmentation and its versions; 409 while it has an active version (unless forced) or a training job."""
     spec = segmentations.require(name)
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
+    if job_root is not None and JobStore(job_root).running(segmentation=name):
+        raise SegmentationConflict(f"a training job of segmentation {name!r} is running: delete it once the job ends")
     active = VersionStore(segmentations.catalog.folder(name)).active_version()
     if active is not None and not force:
         raise SegmentationConflict(

@@ -271,3 +271,21 @@ def test_a_file_is_profiled_into_suggested_features_that_create_a_segmentation(a
     assert created.status_code == 201, created.text
     bad = api.post("/api/v1/segmentations/profile", files={"file": ("x.csv", b"\x00\x01\x02")}, headers=HEADERS)
     assert bad.status_code == 422 and "'x'" in bad.json()["message"]
+
+
+def test_a_segmentation_cannot_be_deleted_while_it_trains(api: TestClient, tmp_path: Path) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    started = api.post(
+        "/api/v1/segmentations/loyalty/models",
+        files={"file": ("crm.csv", write_crm(tmp_path / "crm.csv").read_bytes(), "text/csv")},
+        data={"k": "3"},
+        headers=HEADERS,
+    )
+    assert started.status_code == 202
+    refused = api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS)
+    assert refused.status_code == 409 and "training job" in refused.json()["message"]
+    deadline = time.monotonic() + 120
+    while api.get(f"/api/v1/jobs/{started.json()['job_id']}").json()["state"] not in ("succeeded", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS).status_code == 204

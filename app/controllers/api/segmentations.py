@@ -92,11 +92,14 @@ def get_segmentation(segmentation: NamePath, request: Request) -> dict:
 def delete_segmentation(
     segmentation: NamePath,
     request: Request,
+    settings: SettingsDep,
     key: AdminKeyDep,
     force: Annotated[bool, Query(description="Delete even while a version is active.")] = False,
 ) -> Response:
     """Delete a segmentation."""
-    service.delete_segmentation(segmentations=_segmentations(request), name=segmentation, force=force)
+    service.delete_segmentation(
+        segmentations=_segmentations(request), name=segmentation, force=force, job_root=settings.job_root
+    )
     return Response(status_code=204)
 
 

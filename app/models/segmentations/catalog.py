@@ -81,9 +81,12 @@ class SegmentationCatalog:
             spec.features,
             spec.rfm,
             spec.description,
-            datetime.now(UTC).isoformat(timespec="seconds"),
+            datetime.now(UTC).isoformat(timespec="microseconds"),
         )
         self.folder_of_others.mkdir(parents=True, exist_ok=True)
+        if self.folder(spec.name).exists():
+            # Left without its spec (a version saved by a job of a deleted segmentation): not a segmentation.
+            self._remove(self.folder(spec.name))
         staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=self.folder_of_others))
         try:
             with atomic_replace(staging / SPEC_FILE, fsync=True) as handle:
@@ -105,10 +108,14 @@ class SegmentationCatalog:
         folder = self.folder(name)
         if not (folder / SPEC_FILE).is_file():
             raise UnknownSegmentation(f"no segmentation named {name!r}")
-        trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.folder_of_others))
-        folder.rename(trash / name)
-        shutil.rmtree(trash, ignore_errors=True)
+        self._remove(folder)
         logger.info("deleted segmentation %s", name)
+
+    def _remove(self, folder: Path) -> None:
+        """Rename a folder aside, then remove it: no reader sees it half gone."""
+        trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.folder_of_others))
+        folder.rename(trash / folder.name)
+        shutil.rmtree(trash, ignore_errors=True)
 
     def tidy(self) -> None:
         """Start-up housekeeping: remove half-created and half-deleted folders left by a killed process."""

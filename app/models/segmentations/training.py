@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core.errors import SegmentationConflict
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 
@@ -24,6 +25,13 @@ def train_segmentation(
         return train(data_path, output_dir=folder, **options)
     options.pop("features", None)  # a segmentation's features are its spec's
     tag = {"segmentation": spec.name, "kind": spec.kind}
+
+    def still_the_same() -> None:
+        # Deleted (or deleted and created again) while this version trained: it belongs to no segmentation now.
+        if catalog.get(spec.name).created_at != spec.created_at:
+            raise SegmentationConflict(f"segmentation {spec.name!r} was replaced while this version trained")
+
+    options["before_save"] = still_the_same
     if spec.kind != "rfm":
         return train(data_path, output_dir=folder, specs=list(spec.features), extra_info=tag, **options)
     from app.models.rfm.build import build_customer_table  # RFM only: the transactions reader

@@ -81,15 +81,17 @@ class JobStore:
                 }
         return job
 
-    def running(self) -> int:
-        """Jobs queued or running right now."""
+    def running(self, *, segmentation: str | None = None) -> int:
+        """Jobs queued or running right now (of one segmentation, when one is named)."""
         if not self.root.is_dir():
             return 0
         count = 0
         for folder in self.root.iterdir():
             if _JOB_ID.match(folder.name) and (folder / JOB_FILE).is_file():
                 try:
-                    count += self.status(folder.name)["state"] not in FINAL_STATES
+                    job = self.status(folder.name)
+                    mine = segmentation is None or job["params"].get("segmentation", "default") == segmentation
+                    count += mine and job["state"] not in FINAL_STATES
                 except (OSError, ValueError, KeyError):
                     continue
         return count

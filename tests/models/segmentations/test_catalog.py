@@ -119,3 +119,26 @@ def test_a_create_that_cannot_write_leaves_nothing(tmp_path: Path, monkeypatch: 
     monkeypatch.undo()
     assert catalog.names() == ["default"]
     assert list((tmp_path / "segmentations").iterdir()) == []
+
+
+def test_a_version_trained_for_a_segmentation_deleted_meanwhile_is_not_saved(tmp_path: Path) -> None:
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_crm import write_crm
+    from app.models.versions.store import VersionStore
+
+    catalog = SegmentationCatalog(tmp_path)
+    spec = {**LOYALTY, "features": [{"name": "income", "column": "Income"}, {"name": "visits", "column": "Visits"}]}
+    old = catalog.create(SegmentationSpec.from_dict(spec))
+    catalog.delete("loyalty")
+    catalog.create(SegmentationSpec.from_dict(spec))  # the same name again: another segmentation
+    with pytest.raises(SegmentationConflict, match="replaced while this version trained"):
+        train_segmentation(old, write_crm(tmp_path / "crm.csv"), models_root=tmp_path, k=3, sweep=False)
+    assert VersionStore(catalog.folder("loyalty")).versions() == []
+    catalog.delete("loyalty")
+    with pytest.raises(UnknownSegmentation):
+        train_segmentation(old, tmp_path / "crm.csv", models_root=tmp_path, k=3, sweep=False)
+    # What a job left behind without a spec is not a segmentation, and does not block creating one.
+    (tmp_path / "segmentations" / "loyalty" / "20260101.000000-abc").mkdir(parents=True)
+    assert catalog.names() == ["default"]
+    catalog.create(SegmentationSpec.from_dict(spec))
+    assert list(catalog.folder("loyalty").iterdir()) == [catalog.folder("loyalty") / SPEC_FILE]
