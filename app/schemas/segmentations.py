@@ -122,7 +122,11 @@ class FeaturesCustomerIn(TypedDict):
     reference_date: NotRequired[
         Annotated[
             date,
-            Field(description="RFM only: the day recency is counted to (default: the day after the last transaction)."),
+            Field(
+                ge=date(1900, 1, 1),
+                le=date(9000, 12, 31),
+                description="RFM only: the day recency is counted to (default: the version's training reference day).",
+            ),
         ]
     ]
 

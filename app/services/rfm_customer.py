@@ -29,8 +29,8 @@ def rfm_values(
 
     if sorted(model.features) != sorted(RFM_NAMES):
         raise InvalidRequest("transactions are taken by RFM segmentations only: give this customer's features")
-    summary = model.info.get("rfm_summary") or {}
-    options = RfmOptions.from_dict({"monetary": summary.get("monetary"), "non_positive": summary.get("non_positive")})
+    # The version's own rules: its date format (when it was given one), net total or average, and returns.
+    options = RfmOptions.from_dict(model.info.get("rfm_options"))
     row = build_rfm_from_transactions(
         [dict(item) for item in transactions],
         reference_date or training_reference_date(model),

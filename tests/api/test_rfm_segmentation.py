@@ -102,6 +102,11 @@ def test_transactions_become_rfm_segments_named_by_the_marketers_vocabulary(api:
         "/api/v1/segmentations/rfm/predict", json={"transactions": [{"date": "not a date", "amount": 3}]}
     )
     assert refused.status_code == 422 and "date" in refused.json()["message"]
+    far = api.post(
+        "/api/v1/segmentations/rfm/predict",
+        json={"transactions": [{"date": "0001-01-01", "amount": 50}], "reference_date": "9999-12-31"},
+    )
+    assert far.status_code == 422 and "reference_date" in far.json()["message"]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.core.errors import InvalidRequest
@@ -17,6 +18,11 @@ MIN_FEATURES, MAX_FEATURES = 2, 8
 RFM_ROLES = ("customer_id", "date", "amount", "quantity", "unit_price", "order_id")
 MONETARY = ("total", "average")
 NON_POSITIVE = ("flag", "drop")
+# Names a scored file or a summary already uses for something else: a feature cannot take them.
+RESERVED_NAMES = frozenset(
+    {"customer_id", "segment_id", "segment_name", "confidence", "distance", "is_atypical", "out_of_range", "error",
+     "runner_up", "description", "marketing_strategy"}
+)  # fmt: skip
 # Text limits for what a spec holds: it is shown on every page and in /docs.
 MAX_LABEL, MAX_UNIT, MAX_COLUMN, MAX_DESCRIPTION = 60, 20, 200, 500
 
@@ -59,6 +65,10 @@ class RfmOptions:
         too_long = [role for role, name in columns.items() if len(name) > MAX_COLUMN]
         if too_long:
             raise InvalidRequest(f"the column name for {too_long[0]} is longer than {MAX_COLUMN} characters")
+        shared = sorted({name for name in columns.values() if list(map(_same_column, columns.values())).count(
+            _same_column(name)) > 1})  # fmt: skip
+        if shared:
+            raise InvalidRequest(f"each RFM role needs its own column; {shared[0]!r} is named for more than one")
         options = cls(
             columns=columns,
             monetary=data.get("monetary") or "total",
@@ -69,8 +79,10 @@ class RfmOptions:
             raise InvalidRequest(f"monetary must be one of {', '.join(MONETARY)}, got {options.monetary!r}")
         if options.non_positive not in NON_POSITIVE:
             raise InvalidRequest(f"non_positive must be one of {', '.join(NON_POSITIVE)}, got {options.non_positive!r}")
-        if options.date_format is not None and ("%" not in options.date_format or len(options.date_format) > 64):
-            raise InvalidRequest("date_format must be a strptime format such as '%d/%m/%Y %H:%M'")
+        if options.date_format is not None and not _is_date_format(options.date_format):
+            raise InvalidRequest(
+                f"date_format {options.date_format[:64]!r} is not a strptime format of a date, such as '%d/%m/%Y %H:%M'"
+            )
         return options
 
 
@@ -118,19 +130,43 @@ class SegmentationSpec:
         if len(description) > MAX_DESCRIPTION:
             raise InvalidRequest(f"the description is longer than {MAX_DESCRIPTION} characters")
         if kind == "rfm":
+            given = [item.get("name") if isinstance(item, dict) else item for item in data.get("features") or []]
+            if given and given != [feature.name for feature in RFM_FEATURES]:
+                raise InvalidRequest("an rfm segmentation's features are recency_days, frequency and monetary: leave "
+                                     "`features` out (name its file's columns with `columns`)")  # fmt: skip
             rfm = RfmOptions.from_dict(data.get("rfm") or {"columns": data.get("columns"), **_rfm_flat(data)})
             features = rfm_features(rfm)
             return cls(name, kind, features, rfm, description, str(data.get("created_at") or ""))
+        extra = [key for key in ("columns", "rfm", *_rfm_flat(data)) if data.get(key)]
+        if extra:
+            raise InvalidRequest(f"{extra[0]} is for rfm segmentations; a columns segmentation names its `features`")
         items = data.get("features")
         if not isinstance(items, list) or not MIN_FEATURES <= len(items) <= MAX_FEATURES:
             raise InvalidRequest(f"a columns segmentation needs {MIN_FEATURES} to {MAX_FEATURES} features")
         features = tuple(_feature(item, index) for index, item in enumerate(items))
         for attribute, noun in (("name", "name"), ("source_column", "column")):
             values = [getattr(feature, attribute) for feature in features]
-            repeated = sorted({value for value in values if values.count(value) > 1})
+            same = [_same_column(value) for value in values]
+            repeated = sorted({value for value, key in zip(values, same, strict=True) if same.count(key) > 1})
             if repeated:
                 raise InvalidRequest(f"each feature needs its own {noun}; repeated: {', '.join(repeated)}")
         return cls(name, kind, features, None, description, str(data.get("created_at") or ""))
+
+
+def _same_column(name: str) -> str:
+    """A header name as files vary it: case, spaces and underscores set aside."""
+    return " ".join(name.replace("_", " ").split()).lower()
+
+
+def _is_date_format(text: str) -> bool:
+    """Whether `text` is a strptime format that writes a day and reads back the same day."""
+    if len(text) > 64 or not {"%d", "%j"} & {text[i : i + 2] for i in range(len(text) - 1)}:
+        return False
+    sample = datetime(2027, 11, 23, 14, 5, 9)
+    try:
+        return datetime.strptime(sample.strftime(text), text).date() == sample.date()
+    except ValueError:
+        return False
 
 
 def _rfm_flat(data: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +204,10 @@ def _feature(item: Any, index: int) -> Feature:
     if unknown:
         raise InvalidRequest(f"features[{index}] has unknown field(s): {', '.join(unknown)}")
     name = item.get("name")
+    if name in RESERVED_NAMES:
+        raise InvalidRequest(
+            f"features[{index}].name {name!r} is a column every scored file gets; name the feature otherwise"
+        )
     if not isinstance(name, str) or not FEATURE_NAME.fullmatch(name):
         raise InvalidRequest(
             f"features[{index}].name must be 1 to 40 characters: a lowercase letter, then lowercase letters, digits "

@@ -65,11 +65,19 @@ def test_an_rfm_spec_has_recency_frequency_and_monetary() -> None:
         ({"features": [LOYALTY["features"][0], {"name": "V", "column": "V"}]}, "lowercase letter"),
         ({"features": [LOYALTY["features"][0], {"name": "v"}]}, "must name the file's column"),
         ({"kind": "graph"}, "kind must be one of"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": " income "}]}, "repeated:  income , Income"),
+        ({"features": [LOYALTY["features"][0], {"name": "segment_id", "column": "S"}]}, "every scored file gets"),
+        ({"columns": {"date": "D"}}, "columns is for rfm segmentations"),
+        ({"kind": "rfm", "features": LOYALTY["features"]}, "leave `features` out"),
+        ({"kind": "rfm", "date_format": "%Q"}, "not a strptime format"),
+        ({"kind": "rfm", "date_format": "%H:%M"}, "not a strptime format"),
+        ({"kind": "rfm", "columns": {"date": "D", "amount": "d"}}, "needs its own column"),
     ],
 )
 def test_a_bad_spec_names_its_problem(change: dict, message: str) -> None:
+    base = {key: value for key, value in LOYALTY.items() if not (key == "features" and change.get("kind") == "rfm")}
     with pytest.raises(InvalidRequest, match=message):
-        SegmentationSpec.from_dict({**LOYALTY, **change})
+        SegmentationSpec.from_dict({**base, **change})
 
 
 def test_the_catalog_creates_lists_and_deletes_whole_folders(tmp_path: Path) -> None:
