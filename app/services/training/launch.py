@@ -28,7 +28,7 @@ from app.models import clustering
 from app.models.clustering import DEFAULT_K
 from app.models.features import FEATURES, Feature, normalise_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
-from app.models.segmentations.spec import DEFAULT_NAME
+from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
 
@@ -66,6 +66,21 @@ def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None
     missing = [feature for name, feature in wanted.items() if name not in columns]
     if missing:
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
+
+
+def check_transactions_sample(path: Path, options: RfmOptions | None) -> None:
+    """Refuse at once a transactions file whose sample (its start and evenly spaced places) has no customer id, no
+    readable date or no amount: what training would find only after reading the whole file."""
+    from app.models.rfm.build import prepare  # RFM only: pyarrow
+    from app.models.rfm.source import read_sample
+
+    layout, columns, _ = prepare(path, options or RfmOptions())
+    sample = read_sample(path, layout, [columns.customer_id, *columns.amount_columns])
+    if sample.num_rows and sample.column(columns.customer_id).null_count == sample.num_rows:
+        raise InvalidRequest(f"no sampled row has a customer id in the {columns.customer_id!r} column")
+    if sample.num_rows and all(sample.column(name).null_count == sample.num_rows for name in columns.amount_columns):
+        named = " and ".join(repr(name) for name in columns.amount_columns)
+        raise InvalidRequest(f"every sampled amount is missing: the {named} column(s) are empty")
 
 
 def job_environment(*, settings: Settings) -> dict[str, str]:
@@ -113,9 +128,7 @@ def start_training_job(
         if upload is None:
             raise InvalidRequest(f"send the file to train segmentation {segmentation!r} on (the `file` field)")
     if upload is not None and spec.kind == "rfm":
-        from app.models.rfm.build import prepare  # reads the header and a sample of dates: no full pass
-
-        prepare(upload, spec.rfm)
+        check_transactions_sample(upload, spec.rfm)
     if upload is not None and spec.kind == "columns":
         check_upload_header(upload, list(spec.features) if segmentation != DEFAULT_NAME else chosen_features)
     store = JobStore(settings.job_root)
