@@ -10,7 +10,7 @@ from app.cli.shared import add_model_dir, catalog, registry, show_progress, with
 from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
-from app.services.scoring.files import score_path
+from app.services.scoring.files import is_customer_table, score_path
 from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
 from app.services.scoring.score_columns import EXTRA_COLUMNS
 from app.services.scoring.summary import ScoreSummary
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidRequest("--income-column and --spending-column name the default segmentation's columns")
     spec = catalog(args.model_dir).get(args.segmentation)
     model = _model(args)
-    if spec.kind != "rfm":
+    if spec.kind != "rfm" or (args.input.is_file() and is_customer_table(model, args.input)):
         return _score(args, model, options, args.input)
     from app.models.rfm.build import build_customer_table
 

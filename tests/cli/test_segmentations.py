@@ -309,3 +309,17 @@ def test_segmentations_command_runs_as_a_module(tmp_path):
     refused = subprocess.run([*run, "delete", "default"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and refused.stderr == "error: the default segmentation cannot be deleted\n"
     assert (root / "segmentations" / "loyalty" / "segmentation.json").is_file()
+
+
+def test_an_rfm_customer_table_is_scored_as_it_is(run_cli, seg, root, tmp_path):
+    transactions, _ = write_transactions(tmp_path / "online_retail.csv", customers=300, seed=4)
+    assert seg("create", "--name", "rfm", "--kind", "rfm")[0] == 0
+    assert run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root, "--k", "4")[0] == 0
+    table = tmp_path / "customers.csv"
+    assert run_cli("rfm", "build", transactions, table, "--quiet")[0] == 0
+    output = tmp_path / "scored.csv"
+    code, _, err = run_cli("score", "--segmentation", "rfm", "--model-dir", root, table, output, "--quiet")
+    assert code == 0, err
+    with output.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 300 and all(row["segment_name"] for row in rows)

@@ -45,3 +45,16 @@ def test_a_file_row_with_an_absurd_value_is_a_bad_row_not_an_infinite_distance(
     summary = score_file(model, path, options=ScoreOptions(), target=None, spool_rows=10).summary
     assert summary.scored == 1
     assert summary.errors == {"Visits too far from the training data": 1, "Tenure too far from the training data": 1}
+
+
+def test_a_file_of_dollar_amounts_with_signs_gets_advice_in_the_features_own_unit(
+    model: SegmentationModel, tmp_path: Path
+) -> None:
+    from app.services.scoring.diagnosis import explain_unscored
+
+    path = tmp_path / "signs.csv"
+    path.write_text('CustomerID,Income,Visits,Tenure\n1,"$45,000",3,2\n2,"$52,000",4,5\n')
+    summary = score_file(model, path, options=ScoreOptions(), target=None, spool_rows=10).summary
+    diagnosis = explain_unscored(model, path, summary)
+    assert diagnosis is not None and diagnosis.cause == "currency"
+    assert "write $45,000 as 45000" in diagnosis.message and "k$" not in diagnosis.message

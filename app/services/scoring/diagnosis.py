@@ -141,17 +141,23 @@ def _wrong_fields(summary: ScoreSummary, sample: RawSample) -> Diagnosis:
 
 def _not_numbers(spec: Feature, summary: ScoreSummary, values: list[str]) -> Diagnosis:
     noun = spec.plural or f"{spec.label.lower()} values"
+    # The default's income is in k$; another segmentation's feature is in its own unit, as its training file was.
+    income = FEATURES.get(spec.name) == spec and spec.name == "annual_income"
+    unit = f" in {spec.unit}" if spec.unit else ""
     if _most(values, _CURRENCY):
+        fix = "in k$ (thousands of dollars): write $45,000 as 45" if income else f"{unit}: write $45,000 as 45000"
         return Diagnosis(
             "currency",
             f"the {noun} are written with a currency sign (such as {_example(values, _CURRENCY)}); this model "
-            "expects plain numbers in k$ (thousands of dollars): write $45,000 as 45",
+            f"expects plain numbers {fix.lstrip()}",
         )
     if summary.delimiter == "," and _most(values, _THOUSANDS):
+        fix = ", and incomes in k$ (thousands of dollars): write 45,000 dollars as 45" if income else (
+            ": write 45,000 as 45000")  # fmt: skip
         return Diagnosis(
             "thousands_separators",
             f"the {noun} have thousands separators (such as {_example(values, _THOUSANDS)}); this model expects "
-            "plain numbers, and incomes in k$ (thousands of dollars): write 45,000 dollars as 45",
+            f"plain numbers{fix}",
         )
     if _most(values, _DECIMAL_COMMA):  # a ';' file reads them: only a ',' file gets here
         return Diagnosis(
@@ -161,10 +167,11 @@ def _not_numbers(spec: Feature, summary: ScoreSummary, values: list[str]) -> Dia
             "or with ';' as the delimiter",
         )
     if _most(values, _PERCENT):
+        scale = " from 1 to 100" if FEATURES.get(spec.name) == spec else f" ({spec.range_text()})"
         return Diagnosis(
             "percent",
             f"the {noun} are written as percentages (such as {_example(values, _PERCENT)}); write them as plain "
-            "numbers from 1 to 100",
+            f"numbers{scale}",
         )
     found = f" (such as {_example(values)})" if any(values) else ""
     return Diagnosis("not_numbers", f"no value in the {noun} column is a plain number{found}")

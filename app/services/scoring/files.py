@@ -9,11 +9,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from app.core.errors import InvalidRequest, no_space_as
+from app.models.features import normalise_column
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
+from app.services.csv_text import HEAD_BYTES
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header
+from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header, sniff_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -62,7 +64,7 @@ def score_file(
     an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
     was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
     """
-    if model.info.get("kind") == "rfm":
+    if model.info.get("kind") == "rfm" and not is_customer_table(model, source):
         # An RFM version's files are transactions: built into one row per customer, then scored like any file.
         from app.models.rfm.build import build_customer_table  # only for RFM versions
 
@@ -79,6 +81,18 @@ def score_file(
         model, source, options=options, target=target, spool_rows=spool_rows, log=log, request_id=request_id,
         segmentation=segmentation,
     )  # fmt: skip
+
+
+def is_customer_table(model: SegmentationModel, source: Path) -> bool:
+    """Whether a file for an RFM version is its customer table already (as `rfm build` writes it): one row per
+    customer with every feature's column, scored as it is rather than read as transactions."""
+    with source.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    try:
+        names = {normalise_column(name) for name in sniff_csv(head).names}
+    except InvalidRequest:
+        return False  # not readable as CSV: the transactions reader says why
+    return set(model.features) <= names
 
 
 def _score_customers(
