@@ -195,7 +195,7 @@ def test_an_order_split_across_blocks_counts_once(write_csv, monkeypatch):
     path = write_csv(lines)
     whole = build_rfm(path)
     monkeypatch.setattr("app.models.rfm.aggregate.COMPACT_ROWS", 1)  # merge partials after every block too
-    tiny = build_rfm(path, block_bytes=256, group_rows=1)
+    tiny = build_rfm(path, chunk_bytes=256)
     assert tiny.table.to_pylist()[0]["frequency"] == 2
     assert tiny.table.equals(whole.table)
 
@@ -242,7 +242,7 @@ def test_blocks_left_empty_after_dropping_rows_are_fine(write_csv):
     lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
     lines += [f"G{i},,2011-01-01 10:00:00,1,1" for i in range(30)]  # guests: whole blocks without a customer id
     lines += ["A1,5,2011-01-02 10:00:00,2,3", "C2,9,2011-01-03 10:00:00,-1,3"]
-    result = build_rfm(write_csv(lines), block_bytes=128, group_rows=1)
+    result = build_rfm(write_csv(lines), chunk_bytes=128)
     assert result.summary["rows_without_customer_id"] == 30
     assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("5", 1)]
     assert result.summary["customers_without_purchases"] == 1
