@@ -1,12 +1,12 @@
 """The RFM build: a transactions CSV streamed in blocks to one row per customer, and a summary of what was read."""
 
 import os
-import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from queue import Full, Queue
 from typing import Any
 
 import pyarrow as pa
@@ -14,14 +14,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidDataset
-from app.models.rfm.aggregate import Counts, Partials, block_partial, day_after
+from app.models.rfm.aggregate import Counts, Partial, Partials, block_partial, day_after
+from app.models.rfm.chunks import NoRecordEnd, header_end, record_chunks
 from app.models.rfm.columns import RfmColumns, detect_columns
 from app.models.rfm.dates import DateParser
 from app.models.rfm.source import (
-    BLOCK_BYTES,
     CsvLayout,
     decimal_mark,
     open_blocks,
+    read_chunk,
     read_layout,
     read_problem,
     read_sample,
@@ -29,18 +30,19 @@ from app.models.rfm.source import (
 from app.models.segmentations.spec import RfmOptions
 from app.utils.files import atomic_replace
 
-# Blocks are joined to about this many rows before their group-by: fewer, larger group-bys cost less per row.
+# Chunks of about this many bytes of CSV (some 200,000 rows of the online-retail file) are each parsed and summed on
+# a worker thread: Arrow parses and groups with the GIL released, so the workers use as many cores.
+CHUNK_BYTES = 16 << 20
+WORKERS = min(4, os.cpu_count() or 1)
+# The serial reader (for files the chunks cannot be cut from) joins its batches to about this many rows.
 GROUP_ROWS = 256 * 1024
 RFM_COLUMNS = (
     "customer_id", "recency_days", "frequency", "monetary",
     "first_purchase", "last_purchase", "returns", "non_positive",
 )  # fmt: skip
 
-# Batches (about 1 MiB of CSV each) read ahead while the previous ones are summed.
-PREFETCH = 16
-_DONE = object()
-
 Progress = Callable[[int, int], None]
+Summed = tuple[Partial | None, Counts]
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,13 @@ def build_rfm(
     *,
     options: RfmOptions | None = None,
     reference_date: date | None = None,
-    block_bytes: int = BLOCK_BYTES,
-    group_rows: int = GROUP_ROWS,
+    chunk_bytes: int = CHUNK_BYTES,
+    workers: int = WORKERS,
     progress: Progress | None = None,
 ) -> RfmResult:
-    """Build the customer table of a transactions CSV in bounded memory: Arrow's streaming reader, a hash
-    group-by per block, partials merged at the end. `progress(bytes_read, file_bytes)` is called per block."""
+    """Build the customer table of a transactions CSV in bounded memory: chunks of whole records parsed and
+    grouped on worker threads, their partials merged in file order (so sums are the same on every run).
+    `progress(bytes_read, file_bytes)` is called per chunk."""
     path = Path(path)
     options = options or RfmOptions()
     if not path.is_file():
@@ -76,32 +79,105 @@ def build_rfm(
     until = until_of(reference_date)
     counts = Counts()
     partials = Partials(by_order=columns.order_id is not None)
-    pending: list[pa.RecordBatch] = []
 
-    def flush() -> None:
-        if pending:
-            block = list(pending)
-            pending.clear()
-            partials.add(block_partial(block, columns, dates, counts, until=until))
+    def summarize(block: list[pa.RecordBatch]) -> Summed:
+        block_counts = Counts()
+        if not any(batch.num_rows for batch in block):
+            return None, block_counts
+        return block_partial(block, columns, dates, block_counts, until=until), block_counts
 
-    source, reader = open_blocks(path, layout, columns, block_bytes=block_bytes)
-    try:
-        rows = 0
-        for batch in prefetched(_batches(reader, layout.names)):
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= group_rows:
-                flush()
-                rows = 0
-                if progress is not None:
-                    progress(source.tell(), size)
-        flush()
-    finally:
-        source.close()
+    def take(summed: Summed, done: int) -> None:
+        partial, block_counts = summed
+        counts.merge(block_counts)
+        if partial is not None:
+            partials.add(partial)
+        if progress is not None:
+            progress(done, size)
+
+    def parse(data: memoryview) -> Summed:
+        return summarize(read_chunk(data, layout, columns).to_batches())
+
+    rest = _read_chunks(path, header_end(path), parse, take, names=layout.names, chunk_bytes=chunk_bytes,
+                        workers=workers)  # fmt: skip
+    if rest is not None:
+        _read_serially(path, rest, layout, columns, summarize, take)
     if progress is not None:
         progress(size, size)
     return finish(partials, counts=counts, options=options, reference_date=reference_date, columns=columns,
                   dates=dates, layout=layout)  # fmt: skip
+
+
+def _read_chunks(
+    path: Path,
+    start: int,
+    parse: Callable[[memoryview], Summed],
+    take: Callable[[Summed, int], None],
+    *,
+    names: list[str],
+    chunk_bytes: int,
+    workers: int,
+) -> int | None:
+    """Chunks parsed and summed on `workers` threads, taken in file order with a few read ahead (memory stays
+    bounded); the offset to read on serially from when a chunk cannot be cut or parsed on its own, else None."""
+    rest: int | None = None
+    window: deque[tuple[int, int, Future]] = deque()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="rfm")
+    try:
+        chunks = record_chunks(path, start, chunk_bytes)
+        while True:
+            try:
+                offset, data = next(chunks)
+            except StopIteration:
+                break
+            except NoRecordEnd as exc:
+                rest = exc.offset
+                break
+            window.append((offset, offset + len(data), pool.submit(parse, data)))
+            if len(window) > workers and (failed := _take_first(window, take, names)) is not None:
+                return failed
+        while window:
+            if (failed := _take_first(window, take, names)) is not None:
+                return failed
+        return rest
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _take_first(window: deque, take: Callable[[Summed, int], None], names: list[str]) -> int | None:
+    """Take the oldest chunk's sums; its offset when Arrow could not parse it on its own (for the serial reader)."""
+    offset, end, future = window.popleft()
+    try:
+        summed = future.result()
+    except pa.ArrowInvalid as exc:
+        if "conversion error" in str(exc):
+            raise read_problem(exc, names) from None
+        return offset
+    take(summed, end)
+    return None
+
+
+def _read_serially(
+    path: Path,
+    offset: int,
+    layout: CsvLayout,
+    columns: RfmColumns,
+    summarize: Callable[[list[pa.RecordBatch]], Summed],
+    take: Callable[[Summed, int], None],
+) -> None:
+    """The rest of the file from `offset` with Arrow's streaming reader, which follows quotes itself."""
+    source, reader = open_blocks(path, layout, columns, offset=offset)
+    try:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in _batches(reader, layout.names):
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= GROUP_ROWS:
+                take(summarize(pending), source.tell())
+                pending, rows = [], 0
+        take(summarize(pending), source.tell())
+    finally:
+        source.close()
 
 
 def _batches(reader: pa.RecordBatchReader, names: list[str]) -> Iterator[pa.RecordBatch]:
@@ -114,40 +190,6 @@ def _batches(reader: pa.RecordBatchReader, names: list[str]) -> Iterator[pa.Reco
         except pa.ArrowInvalid as exc:
             raise read_problem(exc, names) from None
         yield batch
-
-
-def prefetched(batches: Iterator[pa.RecordBatch], depth: int = PREFETCH) -> Iterator[pa.RecordBatch]:
-    """The batches, read ahead on a thread: Arrow parses a CSV block with the GIL released, so reading the next
-    blocks overlaps with the group-bys of this one (two cores instead of one, on a machine that has them). At
-    most `depth` batches wait, so memory stays bounded; an error while reading is raised here, in order."""
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(batch, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            queue.put(exc)
-
-    reader = threading.Thread(target=read, name="rfm-read", daemon=True)
-    reader.start()
-    try:
-        while (item := queue.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
 
 
 def prepare(path: Path, options: RfmOptions) -> tuple[CsvLayout, RfmColumns, DateParser]:

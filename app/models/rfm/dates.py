@@ -8,6 +8,7 @@ slash dates are month first (the US convention of the public online-retail file)
 """
 
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -60,6 +61,8 @@ class DateParser:
     formats: list[str] = field(default_factory=list)
     fixed: bool = False  # a format given by the user: never add another
     _refused: set[str] = field(default_factory=set)
+    # Blocks are parsed on several threads: one learns a new shape at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_sample(cls, column: str, sample: list[str], date_format: str | None = None) -> "DateParser":
@@ -81,6 +84,10 @@ class DateParser:
         """Add a format for each new shape among `values`; whether one was added."""
         if self.fixed:
             return False
+        with self._lock:
+            return self._learn(values)
+
+    def _learn(self, values: list[str]) -> bool:
         by_shape: dict[str, list[str]] = {}
         for value in values:
             by_shape.setdefault(shape_of(value), []).append(value)
@@ -117,7 +124,7 @@ class DateParser:
         if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
             values = pc.utf8_trim_whitespace(values)  # rare: trimming every block would cost a copy
         result = pa.nulls(len(values), pa.timestamp("s"))
-        for fmt in self.formats:
+        for fmt in list(self.formats):
             missing = pc.is_null(result)
             if len(values) - result.null_count == 0:
                 result = pc.strptime(values, format=fmt, unit="s", error_is_null=True)

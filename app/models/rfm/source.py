@@ -21,6 +21,8 @@ from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
 
 DELIMITERS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
+# A chunk is parsed in blocks of this size: fewer, larger batches (and dictionaries) cost less per row.
+CHUNK_BLOCK_BYTES = 4 << 20
 SAMPLE_SLICES = 32
 SLICE_BYTES = 16 * 1024
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -99,27 +101,43 @@ def decimal_mark(layout: CsvLayout, sample: pa.Table, numeric: list[str]) -> str
     return "."
 
 
-def open_blocks(
-    path: Path, layout: CsvLayout, columns: RfmColumns, *, block_bytes: int = BLOCK_BYTES
-) -> tuple[pa.NativeFile, Iterator[pa.RecordBatch]]:
-    """The open file (its position tells progress) and Arrow's streaming reader over the needed columns: ids and
-    dates as dictionary-encoded text (each distinct value is then cleaned or parsed once per batch), order ids as
-    text, amounts as numbers."""
+def convert_options(layout: CsvLayout, columns: RfmColumns) -> pacsv.ConvertOptions:
+    """The needed columns only: ids and dates as dictionary-encoded text (each distinct value is then cleaned or
+    parsed once per block), order ids as text, amounts as numbers."""
     text = [name for name in (columns.customer_id, columns.date, columns.order_id) if name]
     numeric = columns.amount_columns
     encoded = dict.fromkeys((columns.customer_id, columns.date), pa.dictionary(pa.int32(), pa.string()))
+    return pacsv.ConvertOptions(
+        include_columns=[*text, *numeric],
+        column_types={**dict.fromkeys(text, pa.string()), **encoded, **dict.fromkeys(numeric, pa.float64())},
+        strings_can_be_null=True,
+        decimal_point=layout.decimal,
+    )
+
+
+def read_chunk(data: memoryview, layout: CsvLayout, columns: RfmColumns) -> pa.Table:
+    """The needed columns of a chunk of whole records (no header), parsed on the calling thread."""
+    return pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(data)),
+        read_options=pacsv.ReadOptions(column_names=layout.names, use_threads=False, block_size=CHUNK_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
+        convert_options=convert_options(layout, columns),
+    )
+
+
+def open_blocks(
+    path: Path, layout: CsvLayout, columns: RfmColumns, *, offset: int, block_bytes: int = BLOCK_BYTES
+) -> tuple[pa.NativeFile, Iterator[pa.RecordBatch]]:
+    """The open file (its position tells progress) and Arrow's streaming reader over the needed columns, from
+    `offset` (a record's start) on."""
     source = pa.OSFile(str(path))
+    source.seek(offset)
     try:
         reader = pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=layout.names, skip_rows=1, block_size=block_bytes),
+            read_options=pacsv.ReadOptions(column_names=layout.names, block_size=block_bytes),
             parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[*text, *numeric],
-                column_types={**dict.fromkeys(text, pa.string()), **encoded, **dict.fromkeys(numeric, pa.float64())},
-                strings_can_be_null=True,
-                decimal_point=layout.decimal,
-            ),
+            convert_options=convert_options(layout, columns),
         )
     except pa.ArrowInvalid as exc:
         source.close()

@@ -195,7 +195,7 @@ def test_an_order_split_across_blocks_counts_once(write_csv, monkeypatch):
     path = write_csv(lines)
     whole = build_rfm(path)
     monkeypatch.setattr("app.models.rfm.aggregate.COMPACT_ROWS", 1)  # merge partials after every block too
-    tiny = build_rfm(path, block_bytes=256, group_rows=1)
+    tiny = build_rfm(path, chunk_bytes=256)
     assert tiny.table.to_pylist()[0]["frequency"] == 2
     assert tiny.table.equals(whole.table)
 
@@ -242,7 +242,7 @@ def test_blocks_left_empty_after_dropping_rows_are_fine(write_csv):
     lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
     lines += [f"G{i},,2011-01-01 10:00:00,1,1" for i in range(30)]  # guests: whole blocks without a customer id
     lines += ["A1,5,2011-01-02 10:00:00,2,3", "C2,9,2011-01-03 10:00:00,-1,3"]
-    result = build_rfm(write_csv(lines), block_bytes=128, group_rows=1)
+    result = build_rfm(write_csv(lines), chunk_bytes=128)
     assert result.summary["rows_without_customer_id"] == 30
     assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("5", 1)]
     assert result.summary["customers_without_purchases"] == 1
@@ -264,3 +264,48 @@ def test_a_customer_who_returned_more_than_they_bought_is_kept_at_zero_and_flagg
     dropped = build_rfm(path, options=RfmOptions(non_positive="drop"))
     assert [row["customer_id"] for row in dropped.table.to_pylist()] == ["8"]
     assert dropped.summary["customers_dropped"] == 1
+
+
+def _rows(result):
+    return {row["customer_id"]: (row["frequency"], row["monetary"]) for row in result.table.to_pylist()}
+
+
+def test_quoted_line_ends_across_chunk_boundaries_are_kept_in_their_records(write_csv):
+    lines = ["InvoiceNo,Description,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    for order in range(40):
+        lines += [f'{order},"two\nlines, ""quoted""",{order % 7},2011-01-0{1 + order % 9} 10:00:00,1,{order}'] * 2
+    path = write_csv(lines)
+    whole = build_rfm(path)
+    assert whole.summary["rows_read"] == 80
+    for chunk_bytes in (64, 200, 999):
+        assert build_rfm(path, chunk_bytes=chunk_bytes, workers=3).table.equals(whole.table)
+
+
+def test_a_stray_quote_sends_the_rest_to_the_serial_reader_with_the_same_result(write_csv):
+    lines = ["InvoiceNo,Description,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    lines += [f"{i},plain,{i % 3},2011-01-02 10:00:00,1,2" for i in range(20)]
+    lines += ['20,a 5" nail,1,2011-01-03 10:00:00,1,4']  # a quote inside an unquoted value: Arrow reads it as text
+    lines += [f'{i},"quoted\nvalue",{i % 3},2011-01-04 10:00:00,1,2' for i in range(21, 40)]
+    path = write_csv(lines)
+    tiny = build_rfm(path, chunk_bytes=64)
+    assert tiny.summary["rows_read"] == 40
+    assert tiny.table.equals(build_rfm(path).table)
+    assert _rows(tiny)["1"] == (14, pytest.approx(30.0))
+
+
+def test_integer_and_text_ids_in_different_chunks_merge_as_text(write_csv):
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    lines += [f"{i},12923.0,2011-01-02 10:00:00,1,1" for i in range(10)]  # integer ids in the first chunks
+    lines += [f"A{i},007,2011-01-03 10:00:00,1,1" for i in range(10)]  # text ids (and order ids) later
+    lines += [f"{i},7,2011-01-03 10:00:00,1,2" for i in range(10, 15)] + ["9,12923,2011-01-04 10:00:00,1,1"]
+    path = write_csv(lines)
+    tiny = build_rfm(path, chunk_bytes=100)
+    assert _rows(tiny) == {"007": (10, 10.0), "12923": (10, 11.0), "7": (5, 10.0)}
+    assert tiny.table.equals(build_rfm(path).table)
+
+
+def test_a_bad_number_in_a_later_chunk_names_its_column(write_csv):
+    lines = ["CustomerID,Date,Amount"] + [f"{i},2011-01-01,5" for i in range(50)] + ["9,2011-01-02,lots"]
+    with pytest.raises(InvalidDataset) as caught:
+        build_rfm(write_csv(lines), chunk_bytes=64)
+    assert "'Amount' column holds a value that is not a number" in caught.value.message
