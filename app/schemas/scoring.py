@@ -133,3 +133,6 @@ class ScoreSummaryOut(BaseModel):
         "cancellation rows, unparseable dates, the date formats inferred, the reference date and the customers built.",
     )
     diagnosis: Diagnosis | None = Field(None, description="When no row could be scored: the likely reason.")
+    warnings: list[str] | None = Field(
+        None, description="Features most of whose values lie outside the training range: the likely slip of unit."
+    )

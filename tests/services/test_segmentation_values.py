@@ -58,3 +58,21 @@ def test_a_file_of_dollar_amounts_with_signs_gets_advice_in_the_features_own_uni
     diagnosis = explain_unscored(model, path, summary)
     assert diagnosis is not None and diagnosis.cause == "currency"
     assert "write $45,000 as 45000" in diagnosis.message and "k$" not in diagnosis.message
+
+
+def test_a_file_in_another_unit_scores_but_warns_which_feature_looks_off(
+    model: SegmentationModel, tmp_path: Path
+) -> None:
+    from app.services.scoring.diagnosis import unit_warnings
+
+    # Income in k$ for a segmentation trained in dollars: every row scores, every income is far below the range.
+    path = tmp_path / "k.csv"
+    path.write_text("CustomerID,Income,Visits,Tenure\n" + "".join(f"{i},{40 + i},{3},{2}\n" for i in range(30)))
+    summary = score_file(model, path, options=ScoreOptions(), target=None, spool_rows=10).summary
+    assert summary.scored == 30
+    [warning] = unit_warnings(model, path, summary)
+    assert "income" in warning.lower() and "1,000" in warning
+    fine = tmp_path / "fine.csv"
+    fine.write_text("CustomerID,Income,Visits,Tenure\n1,52000,3,2\n2,61000,5,4\n")
+    summary = score_file(model, fine, options=ScoreOptions(), target=None, spool_rows=10).summary
+    assert unit_warnings(model, fine, summary) == []

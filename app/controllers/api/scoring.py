@@ -63,7 +63,7 @@ async def predict_csv(
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
     # The scoring service pulls in pyarrow: imported on first use, so start-up stays light.
-    from app.services.scoring.diagnosis import explain_unscored
+    from app.services.scoring.diagnosis import explain_unscored, unit_warnings
     from app.services.scoring.files import score_file, temporary_path
     from app.services.scoring.options import score_options
 
@@ -85,6 +85,7 @@ async def predict_csv(
         )
         # When no row could be scored, why (decimal commas, dollars for k$, ...): read before the upload goes.
         diagnosis = await run_in_threadpool(explain_unscored, model, upload.path, scored.summary)
+        warnings = await run_in_threadpool(unit_warnings, model, upload.path, scored.summary)
     finally:
         upload.discard()
     # Counted and logged only now that the whole file is scored (and its labelled file written).
@@ -94,6 +95,8 @@ async def predict_csv(
         body = scored.summary.to_dict()
         if diagnosis is not None:
             body["diagnosis"] = {"cause": diagnosis.cause, "message": diagnosis.message}
+        if warnings:
+            body["warnings"] = warnings
         return FastJSONResponse(body, headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="{upload.name}_segmented.csv"'
     return TemporaryFileResponse(scored.path, media_type="text/csv; charset=utf-8", headers=headers)

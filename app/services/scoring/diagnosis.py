@@ -264,3 +264,29 @@ def explain_unscored(model: SegmentationModel, path: Path, summary: ScoreSummary
     features = model.feature_specs
     sample = raw_sample(path, delimiter=summary.delimiter, columns=summary.columns, features=features)
     return diagnose(summary, sample, features=features, training_ranges=training_ranges_of(model))
+
+
+def unit_warnings(model: SegmentationModel, path: Path, summary: ScoreSummary) -> list[str]:
+    """Features most of whose scored values lie outside the training range, as a slip of unit would put them:
+    "income looks like dollars, ..." when a power of 1,000 explains it, else how many and the range."""
+    if not summary.scored or summary.rfm is not None:
+        return []
+    flagged = [name for name, count in summary.out_of_range.items() if count * 2 > summary.scored]
+    if not flagged:
+        return []
+    specs = {spec.name: spec for spec in model.feature_specs}
+    sample = raw_sample(path, delimiter=summary.delimiter, columns=summary.columns, features=model.feature_specs)
+    ranges = training_ranges_of(model)
+    warnings = []
+    for name in flagged:
+        spec, low_high = specs[name], ranges.get(name)
+        numbers = _numbers(sample.values.get(name, []), decimal_comma=summary.delimiter == ";")
+        hint = scale_hint(spec, numbers, reference=low_high)
+        if hint is not None:
+            warnings.append(hint.message)
+        elif low_high is not None:
+            warnings.append(
+                f"{summary.out_of_range[name]:,} of {summary.scored:,} {spec.label} values lie outside the range "
+                f"this version was trained on ({low_high[0]:g} to {low_high[1]:g}): check the file's unit"
+            )
+    return warnings
