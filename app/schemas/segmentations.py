@@ -123,9 +123,8 @@ class FeaturesCustomerIn(TypedDict):
         Annotated[
             date,
             Field(
-                ge=date(1900, 1, 1),
-                le=date(9000, 12, 31),
-                description="RFM only: the day recency is counted to (default: the version's training reference day).",
+                description="RFM only: the day recency is counted to, 1900-01-01 to 9000-12-31 (default: the "
+                "version's training reference day)."
             ),
         ]
     ]

@@ -255,8 +255,8 @@ def test_a_file_no_row_of_which_can_be_scored_says_why(api: TestClient) -> None:
 
 def test_a_file_is_profiled_into_suggested_features_that_create_a_segmentation(api: TestClient, tmp_path: Path) -> None:
     crm = write_crm(tmp_path / "crm.csv").read_bytes()
-    assert api.post("/api/v1/segmentations/profile", files={"file": ("crm.csv", crm)}).status_code == 401
-    profile = api.post("/api/v1/segmentations/profile", files={"file": ("crm.csv", crm)}, headers=HEADERS)
+    assert api.post("/api/v1/files/profile", files={"file": ("crm.csv", crm)}).status_code == 401
+    profile = api.post("/api/v1/files/profile", files={"file": ("crm.csv", crm)}, headers=HEADERS)
     assert profile.status_code == 200, profile.text
     body = profile.json()
     assert body["header"] == ["CustomerID", "Income", "Visits", "Tenure"]
@@ -269,7 +269,7 @@ def test_a_file_is_profiled_into_suggested_features_that_create_a_segmentation(a
     assert [f["name"] for f in features] == ["income", "visits", "tenure"]
     created = api.post("/api/v1/segmentations", json={"name": "from-profile", "features": features}, headers=HEADERS)
     assert created.status_code == 201, created.text
-    bad = api.post("/api/v1/segmentations/profile", files={"file": ("x.csv", b"\x00\x01\x02")}, headers=HEADERS)
+    bad = api.post("/api/v1/files/profile", files={"file": ("x.csv", b"\x00\x01\x02")}, headers=HEADERS)
     assert bad.status_code == 422 and "'x'" in bad.json()["message"]
 
 

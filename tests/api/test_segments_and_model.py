@@ -109,7 +109,7 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/segmentations/{segmentation}/predict", "post")] = predict
     expected[("/api/v1/segmentations/{segmentation}/predict/batch", "post")] = predict
     expected[("/api/v1/segmentations", "get")] = {"200"}
-    expected[("/api/v1/segmentations/profile", "post")] = {"200", "400", "401", "403", "413", "415", "422", "429"}
+    expected[("/api/v1/files/profile", "post")] = {"200", "400", "401", "403", "413", "415", "422", "429"}
     expected[("/api/v1/segmentations", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
     expected[("/api/v1/segmentations/{segmentation}", "get")] = {"200", "404", "422"}
     expected[("/api/v1/segmentations/{segmentation}", "delete")] = {"204", "401", "403", "404", "409", "422", "429"}

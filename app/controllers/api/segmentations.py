@@ -162,7 +162,8 @@ def predict_batch(
 
 
 # A file's profile: its own router, joined with the upload limit rather than the JSON body limit.
-profiles = APIRouter(prefix="/segmentations", tags=["segmentations"], route_class=AdminKeyFirstRoute)
+# Not under /segmentations: /segmentations/profile would also be the segmentation named "profile".
+profiles = APIRouter(prefix="/files", tags=["segmentations"], route_class=AdminKeyFirstRoute)
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
