@@ -23,6 +23,7 @@ class JobStatus(BaseModel):
     model_config = example_config(
         {
             "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+            "segmentation": "default",
             "state": "running",
             "created": "2026-11-28T02:01:10.000+00:00",
             "progress": {"stage": "k_sweep", "rows_read": 200, "step": 3, "of": 9, "k": 4},
@@ -33,12 +34,21 @@ class JobStatus(BaseModel):
     )
 
     job_id: str
+    segmentation: str = Field("default", description="The segmentation the job trains a version of.")
     state: Literal["queued", "running", "succeeded", "failed"]
     created: str
     progress: JobProgress
     version: str | None = Field(None, description="The new version, on success.")
     activated: bool | None = None
     error: str | None = Field(None, description="On failure: the same one-line reason the CLI gives.")
+
+
+class JobList(BaseModel):
+    """Recent training jobs, newest first."""
+
+    model_config = example_config({"jobs": [JobStatus.model_config["json_schema_extra"]["examples"][0]]})
+
+    jobs: list[JobStatus]
 
 
 class JobAccepted(BaseModel):

@@ -60,6 +60,12 @@ def test_a_columns_segmentation_is_created_trained_and_used(api: TestClient, tmp
     assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": {}}).status_code == 503
 
     version = _train(api, "loyalty", crm)
+    [job] = api.get("/api/v1/segmentations/loyalty/jobs").json()["jobs"]
+    assert (job["segmentation"], job["state"], job["version"]) == ("loyalty", "succeeded", version)
+    assert api.get(f"/api/v1/segmentations/loyalty/jobs/{job['job_id']}").json()["version"] == version
+    assert api.get(f"/api/v1/segmentations/default/jobs/{job['job_id']}").status_code == 404  # not default's
+    assert api.get("/api/v1/segmentations/default/jobs").json()["jobs"] == []
+    assert job["job_id"] in [j["job_id"] for j in api.get("/api/v1/jobs").json()["jobs"]]
     described = api.get("/api/v1/segmentations/loyalty").json()
     assert described["active_version"] == version and described["ready"]
     assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]

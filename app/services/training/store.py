@@ -30,6 +30,11 @@ FINAL_STATES = ("succeeded", "failed")
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+def job_segmentation(job: dict[str, Any]) -> str:
+    """The segmentation a job trains (jobs from before segmentations trained `default`)."""
+    return str(job.get("params", {}).get("segmentation") or "default")
+
+
 def now() -> str:
     """The current time as job.json records it."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -81,6 +86,22 @@ class JobStore:
                 }
         return job
 
+    def recent(self, *, segmentation: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest jobs first (of one segmentation, when one is named), as `status` reports each."""
+        if not self.root.is_dir():
+            return []
+        jobs = []
+        for folder in self.root.iterdir():
+            if _JOB_ID.match(folder.name) and (folder / JOB_FILE).is_file():
+                try:
+                    job = self.status(folder.name)
+                except (OSError, ValueError, KeyError, UnknownJob):
+                    continue  # removed by a prune meanwhile, or half written
+                if segmentation is None or job_segmentation(job) == segmentation:
+                    jobs.append(job)
+        jobs.sort(key=lambda job: float(job.get("created_epoch") or 0.0), reverse=True)
+        return jobs[:limit]
+
     def running(self, *, segmentation: str | None = None) -> int:
         """Jobs queued or running right now (of one segmentation, when one is named)."""
         if not self.root.is_dir():
@@ -90,7 +111,7 @@ class JobStore:
             if _JOB_ID.match(folder.name) and (folder / JOB_FILE).is_file():
                 try:
                     job = self.status(folder.name)
-                    mine = segmentation is None or job["params"].get("segmentation", "default") == segmentation
+                    mine = segmentation is None or job_segmentation(job) == segmentation
                     count += mine and job["state"] not in FINAL_STATES
                 except (OSError, ValueError, KeyError):
                     continue
