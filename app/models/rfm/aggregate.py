@@ -23,6 +23,10 @@ from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
 
 CUSTOMER, ORDER = "customer_id", "order_id"
+# A (customer, order) pair of small non-negative integer ids packed in one int64 (customer << 32 | order): one
+# key hashes and dedupes several times faster than two.
+PAIR = "pair"
+_ORDER_BITS = 32
 # The partial columns and how two partials of the same key merge.
 # Partials are merged when they pass this many rows (and have doubled since the last merge).
 COMPACT_ROWS = 1 << 20
@@ -88,6 +92,11 @@ def keys(values: pa.Array) -> pa.Array:
 def customer_keys(values: pa.Array) -> pa.Array:
     """Cleaned customer ids (`customer_ids`) as keys (`keys`)."""
     return keys(customer_ids(values))
+
+
+def cancelled(values: pa.Array) -> pa.Array:
+    """Whether each order id is a cancelled invoice's (starts with `C`); an empty one is not."""
+    return pc.fill_null(pc.starts_with(values, "C"), False)
 
 
 def as_text(table: pa.Table) -> pa.Table:
@@ -205,16 +214,13 @@ def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
     returns = pc.less(amount, 0)
     by_order = ORDER in rows.column_names
     if by_order:
-        returns = pc.or_(returns, pc.fill_null(pc.starts_with(rows.column(ORDER), "C"), False))
+        returns = pc.or_(returns, cancelled(rows.column(ORDER)))
     counts.cancellation_rows += _count(returns)
     stamps = rows.column("date").combine_chunks()
     counts.see(pc.max(stamps).as_py())
     ids = rows.column(CUSTOMER).combine_chunks()
-    bought = None
-    if by_order:
-        bought = rows.select([CUSTOMER, ORDER]).filter(pc.invert(returns)).combine_chunks()
     if not rows.num_rows:
-        return Partial(reduce(_EMPTY_LINES), None if bought is None else as_text(bought))
+        return Partial(reduce(_EMPTY_LINES), as_text(rows.select([CUSTOMER, ORDER])) if by_order else None)
     starts = _run_starts([ids])
     is_return = returns.to_numpy(zero_copy_only=False)
     money = amount.to_numpy(zero_copy_only=False)
@@ -230,13 +236,33 @@ def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
             "lines": np.add.reduceat(purchase.astype(np.int64), starts),
         }
     )
-    orders = None
-    if bought is not None:
-        # Only the first line of each run of one order is needed to know the pair.
-        pairs = _run_starts([bought.column(CUSTOMER).combine_chunks(), bought.column(ORDER).combine_chunks()])
-        orders = bought.take(pa.array(pairs, pa.int64()))
-        orders = orders.set_column(1, ORDER, keys(orders.column(ORDER).combine_chunks()))
+    orders = _bought(ids, rows.column(ORDER).combine_chunks(), purchase) if by_order else None
     return Partial(reduce(lines), orders)
+
+
+def _bought(ids: pa.Array, order_ids: pa.Array, purchase: np.ndarray) -> pa.Table:
+    """The (customer, order) pairs of purchase lines, the first line of each run of one pair only: packed (PAIR)
+    when both are small non-negative integers, else as two columns."""
+    bought = pa.table({CUSTOMER: ids, ORDER: order_ids}).filter(pa.array(purchase))
+    runs = _run_starts([bought.column(CUSTOMER).combine_chunks(), bought.column(ORDER).combine_chunks()])
+    bought = bought.take(pa.array(runs, pa.int64()))
+    owner, order = bought.column(CUSTOMER).combine_chunks(), keys(bought.column(ORDER).combine_chunks())
+    if pa.types.is_int64(owner.type) and pa.types.is_int64(order.type) and not owner.null_count + order.null_count:
+        owners, orders = owner.to_numpy(), order.to_numpy()
+        if not len(owners) or (
+            owners.min() >= 0 and owners.max() >> (63 - _ORDER_BITS) == 0 and orders.min() >= 0
+            and orders.max() >> _ORDER_BITS == 0
+        ):  # fmt: skip
+            return pa.table({PAIR: (owners << _ORDER_BITS) | orders})
+    return bought.set_column(1, ORDER, order)
+
+
+def _unpacked(pairs: pa.Table) -> pa.Table:
+    """Packed pairs as customer_id and order_id columns; other tables as they are."""
+    if PAIR not in pairs.column_names:
+        return pairs
+    packed = pairs.column(PAIR).to_numpy()
+    return pa.table({CUSTOMER: packed >> _ORDER_BITS, ORDER: packed & ((1 << _ORDER_BITS) - 1)})
 
 
 # Sentinels for "no purchase in this run": above and below any timestamp in seconds.
@@ -281,9 +307,22 @@ def reduce(partials: pa.Table) -> pa.Table:
     return merged.rename_columns([CUSTOMER, *(name for name, _ in MERGE)])
 
 
-def distinct_orders(pairs: pa.Table) -> pa.Table:
-    """The distinct (customer_id, order_id) pairs of a table of them."""
+def distinct_orders(tables: list[pa.Table]) -> pa.Table:
+    """The distinct (customer, order) pairs of tables of them: packed and sorted when all are packed (a sort of
+    integers dedupes faster than a hash), else as two columns."""
+    tables = [table for table in tables if table.num_rows] or tables[:1]
+    if all(PAIR in table.column_names for table in tables):
+        packed = np.sort(np.concatenate([table.column(PAIR).to_numpy() for table in tables]))
+        return pa.table({PAIR: packed[_changes(packed)]})
+    pairs = concat([_unpacked(table) for table in tables])
     return pairs.group_by([CUSTOMER, ORDER], use_threads=False).aggregate([])
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts, as a mask."""
+    change = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    return change
 
 
 @dataclass
@@ -311,7 +350,7 @@ class Partials:
         if self.customers:
             self.customers = [reduce(concat(self.customers))]
         if self.orders:
-            self.orders = [distinct_orders(concat(self.orders))]
+            self.orders = [distinct_orders(self.orders)]
         self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders)
 
     def table(self) -> pa.Table:
@@ -324,6 +363,9 @@ class Partials:
             )
         key = customers.schema.field(CUSTOMER).type
         orders = self.orders[0] if self.orders else pa.table({CUSTOMER: pa.array([], key)})
+        if PAIR in orders.column_names and pa.types.is_int64(key):
+            return as_text(_with_frequency(customers, orders.column(PAIR)))
+        orders = _unpacked(orders)
         counted = orders.group_by([CUSTOMER], use_threads=False).aggregate([([], "count_all")])
         if counted.schema.field(CUSTOMER).type != key:
             customers, counted = as_text(customers), as_text(counted)
@@ -331,6 +373,19 @@ class Partials:
         frequency = pc.fill_null(joined.column("count_all"), 0)
         joined = joined.drop_columns(["count_all"]).append_column("frequency", pc.cast(frequency, pa.int64()))
         return as_text(joined)
+
+
+def _with_frequency(customers: pa.Table, pairs: pa.ChunkedArray) -> pa.Table:
+    """Integer-id customers with their count of distinct packed pairs (sorted, as `distinct_orders` gives them)
+    as frequency."""
+    owners = pairs.to_numpy() >> _ORDER_BITS
+    starts = np.flatnonzero(_changes(owners))
+    counts = np.diff(np.append(starts, len(owners)))
+    owners = owners[starts]
+    ids = customers.column(CUSTOMER).to_numpy()
+    at = np.minimum(np.searchsorted(owners, ids), max(len(owners) - 1, 0))
+    frequency = np.where(owners[at] == ids, counts[at], 0) if len(owners) else np.zeros(len(ids), np.int64)
+    return customers.drop_columns(["lines"]).append_column("frequency", pa.array(frequency, pa.int64()))
 
 
 def day_after(stamp: datetime) -> date:

@@ -309,3 +309,17 @@ def test_a_bad_number_in_a_later_chunk_names_its_column(write_csv):
     with pytest.raises(InvalidDataset) as caught:
         build_rfm(write_csv(lines), chunk_bytes=64)
     assert "'Amount' column holds a value that is not a number" in caught.value.message
+
+
+@pytest.mark.parametrize("customer", ["5", "4294967296"])  # a small id, and one too large to pack with its order
+def test_integer_orders_interleaved_across_chunks_count_once_each(write_csv, monkeypatch, customer):
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    for repeat in range(3):  # each order comes back in later chunks, between the others
+        lines += [f"{order},{customer},2011-01-0{1 + order % 5} 10:00:00,1,{repeat + 1}" for order in range(10)]
+    lines += [f"C{order},{customer},2011-01-06 10:00:00,-1,1" for order in range(5)]  # cancellations: no orders
+    lines += ["999,8,2011-01-06 10:00:00,1,1"]
+    path = write_csv(lines)
+    monkeypatch.setattr("app.models.rfm.aggregate.COMPACT_ROWS", 1)  # merge partials after every block too
+    tiny = build_rfm(path, chunk_bytes=128)
+    assert _rows(tiny) == {customer: (10, pytest.approx(55.0)), "8": (1, 1.0)}
+    assert tiny.table.equals(build_rfm(path).table)
