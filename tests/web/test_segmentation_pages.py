@@ -93,8 +93,10 @@ def test_the_column_chooser_shows_the_header_rows_and_suggestions_with_ids_untic
     for index in (1, 2, 3):
         assert f'name="use_{index}" value="true" checked' in page
     assert 'name="name_1" value="income"' in page and 'name="label_2" value="Visits"' in page
-    # The suggested range comes from the data (incomes of 24,000 to 181,900 dollars).
-    assert 'name="min_1" value="20000"' in page and 'name="max_1" value="190000"' in page
+    # The suggested accepted range is generous: from 0 (incomes are never negative), with no upper bound, and the
+    # page says that values outside it are refused while the file's own range only flags them.
+    assert 'name="min_1" value="0"' in page and 'name="max_1" value=""' in page
+    assert "no limit" in page and "out_of_range" in page and 'aria-describedby="range-help"' in page
 
 
 def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
@@ -113,6 +115,13 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     income = described["served_features"][0]
     assert (income["name"], income["column"], income["unit"], income["transform"]) == ("income", "Income", "$", "log1p")
     assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]
+    assert (income["min"], income["max"]) == (0.0, None)
+    # A customer far beyond the file's range is segmented, flagged out_of_range, not refused.
+    beyond = pages.post(
+        "/api/v1/segmentations/crm/predict", json={"features": {"income": 10_000_000, "visits": 500, "tenure": 12}}
+    )
+    assert beyond.status_code == 200, beyond.text
+    assert {item["feature"] for item in beyond.json()["out_of_range"]} >= {"income", "visits"}
 
     models = pages.get("/models?segmentation=crm", headers=HTML)
     assert models.status_code == 200
