@@ -29,6 +29,7 @@ from app.core.errors import (
     UnknownResult,
     UnsupportedMediaType,
     UploadTooLarge,
+    VersionConflict,
 )
 from app.core.templating import templates
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -229,8 +230,9 @@ def models(
 
 # The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.
 MODELS_COOKIE = "models_form"
-# What the chosen columns and name can get wrong: shown on the form, with the error's own status.
-_CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict)
+# What the chosen columns, the name and the file can get wrong, and another job training: shown on the form, with
+# the error's own status.
+_CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict, VersionConflict)
 
 
 def _with_models_cookie(request: Request, response: HTMLResponse, token: str) -> HTMLResponse:
