@@ -1,0 +1,19 @@
+"""What the pages of a non-default segmentation say: its own features, files and state, never the default's."""
+
+import json
+import re
+
+import pandas as pd
+
+HTML = {"accept": "text/html"}
+CURL_BODY = re.compile(r"-d &#39;(\{.*?\})&#39;")
+
+
+def test_the_about_curl_example_sends_the_training_datas_means(segmented, segmentations_template):
+    response = segmented.get("/about?segmentation=crm", headers=HTML)
+    assert response.status_code == 200
+    body = json.loads(CURL_BODY.search(response.text).group(1).replace("&#34;", '"'))
+    means = pd.read_csv(segmentations_template[1])[["Income", "Visits", "Tenure"]].mean()
+    assert body["features"].keys() == {"income", "visits", "tenure"}
+    for name, column in (("income", "Income"), ("visits", "Visits"), ("tenure", "Tenure")):
+        assert abs(body["features"][name] - means[column]) <= 0.01 + 1e-6 * abs(means[column]), name
