@@ -92,7 +92,9 @@ def home(
     }
     # Other models' fields (named by feature) and the map picker's come as they are; the default's are checked above.
     segmentation = segmentation_of(request)
-    context, answer = home_page(registry.active, {**request.query_params, **values}, segmentation=segmentation)
+    model = registry.active
+    trained = model is not None or bool(registry.store.versions())
+    context, answer = home_page(model, {**request.query_params, **values}, segmentation=segmentation, trained=trained)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422

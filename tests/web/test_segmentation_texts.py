@@ -17,3 +17,13 @@ def test_the_about_curl_example_sends_the_training_datas_means(segmented, segmen
     assert body["features"].keys() == {"income", "visits", "tenure"}
     for name, column in (("income", "Income"), ("visits", "Visits"), ("tenure", "Tenure")):
         assert abs(body["features"][name] - means[column]) <= 0.01 + 1e-6 * abs(means[column]), name
+
+
+def test_the_home_page_of_a_segmentation_without_a_version_says_to_train_one(segmented):
+    response = segmented.get("/?segmentation=empty", headers=HTML)
+    assert response.status_code == 503
+    assert "Segmentation empty has no trained version yet" in response.text
+    assert 'href="/models?segmentation=empty"' in response.text
+    assert "annual income" not in response.text and "try again later" not in response.text
+    # The default segmentation without a model still says it is unavailable.
+    assert "Segmentation empty" not in segmented.get("/", headers=HTML).text
