@@ -26,6 +26,7 @@ from app.core.errors import (
     InvalidDataset,
     InvalidRequest,
     SegmentationConflict,
+    SegmentationError,
     UnknownResult,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -40,7 +41,7 @@ from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages.about import about_page
-from app.web.pages.common import segmentation_picker
+from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
 from app.web.pages.monitoring import last_activation_in, monitoring_page
@@ -59,9 +60,15 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html
 
 
 def render(request: Request, template: str, context: dict, *, status_code: int = 200) -> HTMLResponse:
-    """A page, with the header's segmentation picker and the segmentation its links carry."""
-    picker = segmentation_picker(request.app.state.segmentations.names(), segmentation_of(request))
-    return templates.TemplateResponse(request, template, picker | context, status_code=status_code)
+    """A page, with the header's segmentation picker, the segmentation its links carry and the footer's model line."""
+    segmentations = request.app.state.segmentations
+    picker = segmentation_picker(segmentations.names(), segmentation_of(request))
+    try:
+        served = segmentations.registry(picker["segmentation"]).active
+    except SegmentationError:  # a spec this app cannot read: the page says so itself; the footer stays generic
+        served = None
+    shared = picker | {"model_line": model_line(served)}
+    return templates.TemplateResponse(request, template, shared | context, status_code=status_code)
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)

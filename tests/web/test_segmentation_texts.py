@@ -4,6 +4,7 @@ import json
 import re
 
 import pandas as pd
+import pytest
 
 HTML = {"accept": "text/html"}
 CURL_BODY = re.compile(r"-d &#39;(\{.*?\})&#39;")
@@ -27,3 +28,24 @@ def test_the_home_page_of_a_segmentation_without_a_version_says_to_train_one(seg
     assert "annual income" not in response.text and "try again later" not in response.text
     # The default segmentation without a model still says it is unavailable.
     assert "Segmentation empty" not in segmented.get("/", headers=HTML).text
+
+
+FOOTER = re.compile(r'<footer class="site-footer">(.*?)</footer>', re.S)
+
+
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("", "KMeans on income and spending"),
+        ("?segmentation=crm", "KMeans on income, visits and tenure"),
+        ("?segmentation=rfm", "KMeans on recency, frequency and monetary"),
+        ("?segmentation=empty", "KMeans clustering"),
+    ],
+)
+def test_every_pages_footer_names_what_the_segmentation_clusters_on(segmented, query, line):
+    paths = ["/", "/models"] + ([] if query.endswith("empty") else ["/score", "/about", "/monitoring"])
+    for path in paths:
+        response = segmented.get(path + query, headers=HTML)
+        assert response.status_code in (200, 503), (path, response.text)
+        footer = FOOTER.search(response.text).group(1)
+        assert f"· {line} ·" in footer, (path, footer)
