@@ -123,8 +123,9 @@ def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLR
     )
 
 
-# What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token.
-_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType, AccessDenied)
+# What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token;
+# InvalidDataset a transactions file an RFM segmentation cannot read (no date column, dates that do not parse).
+_UPLOAD_ERRORS = (InvalidRequest, InvalidDataset, UploadTooLarge, UnsupportedMediaType, AccessDenied)
 
 
 def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
