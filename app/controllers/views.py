@@ -26,9 +26,11 @@ from app.core.errors import (
     InvalidDataset,
     InvalidRequest,
     SegmentationConflict,
+    SegmentationError,
     UnknownResult,
     UnsupportedMediaType,
     UploadTooLarge,
+    VersionConflict,
 )
 from app.core.templating import templates
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -39,7 +41,7 @@ from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages.about import about_page
-from app.web.pages.common import segmentation_picker
+from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
 from app.web.pages.monitoring import last_activation_in, monitoring_page
@@ -58,9 +60,15 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html
 
 
 def render(request: Request, template: str, context: dict, *, status_code: int = 200) -> HTMLResponse:
-    """A page, with the header's segmentation picker and the segmentation its links carry."""
-    picker = segmentation_picker(request.app.state.segmentations.names(), segmentation_of(request))
-    return templates.TemplateResponse(request, template, picker | context, status_code=status_code)
+    """A page, with the header's segmentation picker, the segmentation its links carry and the footer's model line."""
+    segmentations = request.app.state.segmentations
+    picker = segmentation_picker(segmentations.names(), segmentation_of(request))
+    try:
+        served = segmentations.registry(picker["segmentation"]).active
+    except SegmentationError:  # a spec this app cannot read: the page says so itself; the footer stays generic
+        served = None
+    shared = picker | {"model_line": model_line(served)}
+    return templates.TemplateResponse(request, template, shared | context, status_code=status_code)
 
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
@@ -91,7 +99,9 @@ def home(
     }
     # Other models' fields (named by feature) and the map picker's come as they are; the default's are checked above.
     segmentation = segmentation_of(request)
-    context, answer = home_page(registry.active, {**request.query_params, **values}, segmentation=segmentation)
+    model = registry.active
+    trained = model is not None or bool(registry.store.versions())
+    context, answer = home_page(model, {**request.query_params, **values}, segmentation=segmentation, trained=trained)
     status = 200 if registry.ready else 503
     if context["errors"]:
         status = 422
@@ -113,8 +123,9 @@ def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLR
     )
 
 
-# What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token.
-_UPLOAD_ERRORS = (InvalidRequest, UploadTooLarge, UnsupportedMediaType, AccessDenied)
+# What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token;
+# InvalidDataset a transactions file an RFM segmentation cannot read (no date column, dates that do not parse).
+_UPLOAD_ERRORS = (InvalidRequest, InvalidDataset, UploadTooLarge, UnsupportedMediaType, AccessDenied)
 
 
 def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
@@ -229,8 +240,9 @@ def models(
 
 # The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.
 MODELS_COOKIE = "models_form"
-# What the chosen columns and name can get wrong: shown on the form, with the error's own status.
-_CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict)
+# What the chosen columns, the name and the file can get wrong, and another job training: shown on the form, with
+# the error's own status.
+_CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict, VersionConflict)
 
 
 def _with_models_cookie(request: Request, response: HTMLResponse, token: str) -> HTMLResponse:

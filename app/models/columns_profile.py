@@ -1,8 +1,7 @@
 """What an uploaded file holds, for choosing a segmentation's features: its header, first rows and each column's
-numbers, with a suggested feature name, label, unit and range. Suggestions only: the user confirms every one."""
+numbers, with a suggested feature name, label, unit and validation range. Suggestions only: the user confirms each."""
 
 import csv
-import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -133,18 +132,10 @@ def suggest_features(headers: list[str]) -> list[dict[str, str]]:
     return suggestions
 
 
-def nice_range(low: float, high: float) -> tuple[float, float]:
-    """A range covering [low, high], its ends rounded outward at the span's second significant digit (15..137 ->
-    10..140; one value v: v ± its magnitude); values that are never negative keep a lower end of at least 0."""
-    if high == low:  # one value: a range of one step either side of it
-        step = 10.0 ** math.floor(math.log10(abs(high))) if high else 1.0
-        rounded_low, rounded_high = low - step, high + step
-    else:
-        step = 10.0 ** (math.floor(math.log10(high - low)) - 1)
-        rounded_low, rounded_high = math.floor(low / step) * step, math.ceil(high / step) * step
-    if low >= 0:
-        rounded_low = max(rounded_low, 0.0)
-    return float(f"{rounded_low:.12g}"), float(f"{rounded_high:.12g}")
+def suggested_range(low: float) -> dict[str, float | None]:
+    """A validation range to start from: 0 up for data that is never negative, else no bound; never the data's own
+    range, which would refuse every later customer a little outside it (the training range only flags those)."""
+    return {"min": 0.0 if low >= 0 else None, "max": None}
 
 
 def _read_head(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, bool]:
@@ -205,12 +196,11 @@ def _column_profile(header: str, suggestion: dict[str, str], raw: pd.Series, dec
     }
     if numeric:
         low, high = float(values.min()), float(values.max())
-        suggested_low, suggested_high = nice_range(low, high)
         profile.update(
             min=low,
             max=high,
             mean=float(f"{values.mean():.6g}"),
-            range={"min": suggested_low, "max": suggested_high},
+            range=suggested_range(low),
             id_like=_looks_like_id(suggestion["name"], values, complete=len(values) == len(numbers)),
         )
     return profile

@@ -205,7 +205,7 @@ class ColumnProfile(BaseModel):
             "min": 24000.0,
             "max": 181900.0,
             "mean": 71000.0,
-            "range": {"min": 20000.0, "max": 190000.0},
+            "range": {"min": 0.0, "max": None},
             "id_like": False,
         },
         extra="allow",
@@ -218,7 +218,11 @@ class ColumnProfile(BaseModel):
     numeric: bool = Field(description="At least 95% of its non-empty values are numbers.")
     missing: int
     id_like: bool = Field(description="Distinct whole numbers in order: an id, best left out.")
-    range: dict[str, float] | None = Field(None, description="A suggested validation range, from the data.")
+    range: dict[str, float | None] | None = Field(
+        None,
+        description="A suggested validation range: `min` 0 for data that is never negative, `max` null (no bound). "
+        "Never the data's own range, which would refuse later customers a little outside it.",
+    )
 
 
 class FileProfile(BaseModel):

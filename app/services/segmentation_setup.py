@@ -5,10 +5,40 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
-from app.core.errors import SegmentationError
+from app.core.errors import InvalidDataset, SegmentationError, VersionConflict
+from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.segmentations.registries import Segmentations
+from app.models.segmentations.spec import SegmentationSpec
 from app.services.segmentations import create_segmentation, delete_segmentation
-from app.services.training.launch import start_training_job
+from app.services.training.launch import parse_k, start_training_job
+from app.services.training.store import JobStore
+
+
+def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: Settings) -> None:
+    """Refuse now what the first training job would certainly fail on, so that nothing is created for it.
+
+    The kept file is read and cleaned as training reads it: a chosen column with no numbers, or fewer usable
+    rows than k + 1 (11 for k 'auto', whose sweep goes to 10), is an InvalidDataset naming it. A full set of
+    running jobs is a VersionConflict.
+    """
+    from app.models.dataset import clean_customers, load_customers  # pandas: only when a segmentation is created
+
+    chosen = parse_k(k or str(DEFAULT_K))
+    frame = load_customers(upload)
+    if len(frame) > settings.train_max_rows:
+        raise InvalidDataset(f"the file has {len(frame):,} rows, more than the limit of {settings.train_max_rows:,}")
+    # The fewest rows any k needs first: its message says what was dropped, and why when it is a unit mix-up.
+    usable = len(clean_customers(frame, features=list(spec.features), min_rows=K_RANGE.start + 1).frame)
+    max_k = K_RANGE.stop - 1 if chosen == "auto" else chosen
+    if usable < max_k + 1:
+        wanted = f"k 'auto' (which tries up to {max_k} segments)" if chosen == "auto" else f"k = {max_k}"
+        raise InvalidDataset(
+            f"only {usable} usable row(s) of {len(frame)}, and {wanted} needs at least {max_k + 1}: "
+            f"choose at most {usable - 1} segments, or a file with more customers"
+        )
+    limit = settings.train_max_concurrent_jobs
+    if JobStore(settings.job_root).running() >= limit:
+        raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish, then create it")
 
 
 def create_and_train(
@@ -24,9 +54,11 @@ def create_and_train(
 ) -> dict[str, Any]:
     """Create the segmentation and start training its first version on `upload` (moved into the job).
 
-    When the training job cannot start (its columns are not in the file, too many jobs), the segmentation is
-    deleted again: nothing is half-created. Returns the created segmentation and the job id.
+    What the job would certainly fail on (see check_trainable) is refused before anything is created; when the
+    job still cannot start (another started meanwhile), the segmentation is deleted again: nothing is half-created.
+    Returns the created segmentation and the job id.
     """
+    check_trainable(spec=SegmentationSpec.from_dict(dict(body)), upload=upload, k=k, settings=settings)
     created = create_segmentation(segmentations=segmentations, body=body)
     try:
         job_id = start_training_job(

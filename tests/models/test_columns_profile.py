@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.errors import InvalidDataset
-from app.models.columns_profile import nice_range, profile_file, suggest_feature, suggest_features
+from app.models.columns_profile import profile_file, suggest_feature, suggest_features
 from app.models.features import FEATURE_NAME
 
 
@@ -45,22 +45,18 @@ def test_suggested_names_are_unique_within_a_file():
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "expected"),
+    ("values", "expected"),
     [
-        (15, 137, (10, 140)),
-        (1, 100, (1, 100)),
-        (0.12, 0.87, (0.12, 0.87)),
-        (20000.5, 45000.25, (20000, 46000)),
-        (-3.2, 7.9, (-4, 8)),
-        (5, 5, (4, 6)),
-        (0, 0, (0, 1)),
-        (3, 3.04, (3, 3.04)),
+        ("24000\n181900\n", {"min": 0.0, "max": None}),
+        ("1\n9.2\n", {"min": 0.0, "max": None}),
+        ("0\n0\n", {"min": 0.0, "max": None}),
+        ("-3.2\n7.9\n", {"min": None, "max": None}),
     ],
 )
-def test_nice_range_covers_the_data_rounded_outward(low, high, expected):
-    rounded = nice_range(low, high)
-    assert rounded == pytest.approx(expected)
-    assert rounded[0] <= low and rounded[1] >= high
+def test_the_suggested_range_never_refuses_values_beyond_the_files_own(values, expected):
+    # The data's own range as a validation range would refuse a later customer with 9.5 visits (1 to 9.2 here).
+    profile = profile_file(f"v\n{values}".encode())
+    assert profile["columns"][0]["range"] == expected
 
 
 MESSY = (
@@ -89,7 +85,7 @@ def test_profile_reads_a_messy_semicolon_file():
     assert income["numeric"] and income["missing"] == 1
     assert (income["min"], income["max"]) == (45000.5, 61000.0)
     assert income["mean"] == pytest.approx((45000.5 + 52000 + 61000) / 3, rel=1e-5)
-    assert income["range"] == {"min": 45000.0, "max": 61000.0}
+    assert income["range"] == {"min": 0.0, "max": None}
     visits = columns["Visits per month"]
     assert (visits["name"], visits["label"], visits["unit"]) == ("visits", "Visits", "per month")
     assert visits["numeric"] and visits["min"] == 2.5 and visits["missing"] == 1

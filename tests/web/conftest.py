@@ -141,3 +141,41 @@ def page(browser, base_url):
     page.watch = PageWatch(page, base_url)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def segmentations_template(model_dir, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A models folder with three more segmentations, trained once a session: `crm` (columns: Income, Visits,
+    Tenure), `rfm` (from a transactions file) and `empty` (columns, no version yet); and the two files."""
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.segmentations.spec import SegmentationSpec
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_crm import write_crm
+    from app.models.synthetic_transactions import write_transactions
+
+    folder = tmp_path_factory.mktemp("segmentations")
+    root = folder / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    catalog = SegmentationCatalog(root)
+    crm = write_crm(folder / "crm.csv")
+    transactions, _ = write_transactions(folder / "online_retail.csv", customers=300, seed=5)
+    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
+    specs = {
+        "crm": SegmentationSpec.from_dict({"name": "crm", "features": features}),
+        "rfm": SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}),
+        "empty": SegmentationSpec.from_dict({"name": "empty", "features": features}),
+    }
+    for spec in specs.values():
+        catalog.create(spec)
+    train_segmentation(catalog.get("crm"), crm, models_root=root, k=3, activate=True)
+    train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=4, activate=True)
+    return root, crm, transactions
+
+
+@pytest.fixture
+def segmented(segmentations_template, client_for, tmp_path):
+    """A client over a private copy of the segmentations folder (see segmentations_template)."""
+    template = segmentations_template[0]
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(template, root)
+    return client_for(model_dir=root, job_root=tmp_path / "jobs")

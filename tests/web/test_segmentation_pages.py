@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.synthetic_crm import write_crm
+from app.services.training.store import JobStore
 from app.web import pending_uploads
 
 KEY = "segmentation-pages-key"
@@ -93,8 +94,10 @@ def test_the_column_chooser_shows_the_header_rows_and_suggestions_with_ids_untic
     for index in (1, 2, 3):
         assert f'name="use_{index}" value="true" checked' in page
     assert 'name="name_1" value="income"' in page and 'name="label_2" value="Visits"' in page
-    # The suggested range comes from the data (incomes of 24,000 to 181,900 dollars).
-    assert 'name="min_1" value="20000"' in page and 'name="max_1" value="190000"' in page
+    # The suggested accepted range is generous: from 0 (incomes are never negative), with no upper bound, and the
+    # page says that values outside it are refused while the file's own range only flags them.
+    assert 'name="min_1" value="0"' in page and 'name="max_1" value=""' in page
+    assert "no limit" in page and "out_of_range" in page and 'aria-describedby="range-help"' in page
 
 
 def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
@@ -113,6 +116,13 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     income = described["served_features"][0]
     assert (income["name"], income["column"], income["unit"], income["transform"]) == ("income", "Income", "$", "log1p")
     assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]
+    assert (income["min"], income["max"]) == (0.0, None)
+    # A customer far beyond the file's range is segmented, flagged out_of_range, not refused.
+    beyond = pages.post(
+        "/api/v1/segmentations/crm/predict", json={"features": {"income": 10_000_000, "visits": 500, "tenure": 12}}
+    )
+    assert beyond.status_code == 200, beyond.text
+    assert {item["feature"] for item in beyond.json()["out_of_range"]} >= {"income", "visits"}
 
     models = pages.get("/models?segmentation=crm", headers=HTML)
     assert models.status_code == 200
@@ -211,3 +221,53 @@ def test_another_browser_cannot_use_a_kept_upload(pages, client_for, crm, fresh_
     assert other.get(location, headers=HTML).status_code == 403
     stolen = create(other, page, name="stolen", use_1="true", use_2="true")
     assert stolen.status_code == 403 and pages.get("/api/v1/segmentations").json()["count"] == 1
+
+
+def _small_file(rows: int, *, sparse: bool = False) -> bytes:
+    """A file of `rows` customers with Spend and Visits (Visits empty but on two rows when `sparse`)."""
+    lines = ["Spend,Visits"]
+    for row in range(rows):
+        visits = "" if sparse and row > 1 else str(row % 7 + 1)
+        lines.append(f"{100 + row * 37 % 500},{visits}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def jobs(client: TestClient) -> set[str]:
+    root = client.app.state.settings.job_root
+    return {folder.name for folder in root.iterdir()} if root.is_dir() else set()
+
+
+def test_too_few_rows_for_k_is_said_on_the_form_and_nothing_is_created(pages):
+    _, page = choose_columns(pages, _small_file(8))
+    before = jobs(pages)
+    auto = create(pages, page, name="small", k="auto", use_0="true", use_1="true")
+    assert auto.status_code == 422
+    assert "only 8 usable row(s) of 8" in auto.text and "at least 11" in auto.text
+    assert "choose at most 7 segments" in auto.text and 'id="create-error"' in auto.text
+    assert 'name="name" value="small"' in auto.text  # the form comes back as it was sent
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1
+    assert jobs(pages) == before  # no job was started
+    # The same file with a k it can hold is created and trained.
+    fitting = create(pages, auto.text, name="small", k="3", use_0="true", use_1="true")
+    assert fitting.status_code == 303, fitting.text
+    assert wait_for_job(pages, fitting.headers["location"].split("job=")[1])["state"] == "succeeded"
+
+
+def test_a_chosen_column_with_almost_no_numbers_is_said_on_the_form(pages):
+    _, page = choose_columns(pages, _small_file(30, sparse=True))
+    response = create(pages, page, name="sparse", k="3", use_0="true", use_1="true")
+    assert response.status_code == 422
+    assert "only 2 usable row(s) of 30" in response.text and "28 missing visits" in response.text
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1
+
+
+def test_a_running_training_job_is_said_on_the_form_and_nothing_is_created(pages, crm):
+    _, page = choose_columns(pages, crm)
+    settings = pages.app.state.settings
+    JobStore(settings.job_root).create({"segmentation": "default", "k": 5})  # queued: counts as running
+    response = create(pages, page, name="crm", k="3", use_1="true", use_2="true")
+    assert response.status_code == 409
+    assert "training job(s) already running" in response.text and 'id="create-error"' in response.text
+    assert 'id="segmentation-create-form"' in response.text
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1
+    assert len(list(pending_uploads.ROOT.iterdir())) == 1  # the kept file stays, to try again

@@ -54,7 +54,7 @@ def curl_example(model: SegmentationModel, *, base_url: str, segmentation: str) 
             f"curl -s -X POST {base_url}/api/v1/predict -H 'Content-Type: application/json' "
             '-d \'{"annual_income": 120, "spending_score": 90}\''
         )
-    body = json.dumps({"features": example_features(model.feature_specs)})
+    body = json.dumps({"features": example_features(model.feature_specs, model)})
     return (
         f"curl -s -X POST {base_url}/api/v1/segmentations/{segmentation}/predict "
         f"-H 'Content-Type: application/json' -d '{body}'"

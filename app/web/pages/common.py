@@ -1,10 +1,11 @@
 """What several pages share: each segment's look and the segment map, built once per model (and map view),
-and the header's segmentation picker."""
+the header's segmentation picker and the footer's line on the model."""
 
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.web.charts.segment_map import View, segment_map
@@ -33,3 +34,23 @@ def segmentation_picker(names: list[str], current: str) -> dict[str, Any]:
         "segmentation": chosen,
         "segmentation_query": "" if chosen == DEFAULT_NAME else "?" + urlencode({"segmentation": chosen}),
     }
+
+
+# The footer's line when no model is served (and on error pages, which know no segmentation).
+GENERIC_MODEL_LINE = "KMeans clustering"
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: "Recency" -> "recency", but "NPS score" stays as written."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def model_line(model: SegmentationModel | None) -> str:
+    """The footer's few words on what segments the page's customers: KMeans on the served version's features."""
+    if model is None:
+        return GENERIC_MODEL_LINE
+    if model.features == list(DEFAULT_FEATURES):
+        return "KMeans on income and spending"
+    labels = [_in_sentence(spec.label) for spec in model.feature_specs]
+    listed = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+    return f"KMeans on {listed}"

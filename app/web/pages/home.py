@@ -74,12 +74,14 @@ def home_page(
     values: Mapping[str, str | None],
     *,
     segmentation: str = DEFAULT_SEGMENTATION,
+    trained: bool = True,
 ) -> tuple[dict[str, Any], prediction.Answer | None]:
     """Context for the home page (the form, its result or errors, the segment map), and the prediction to record.
 
     The default customer shown on a plain visit is a preview, not a prediction: only values the user sent (the
     form without JavaScript) give an answer to record, which the caller does once the page is built. `map_x` and
-    `map_y` pick a pair of features for the map instead of the model's usual one.
+    `map_y` pick a pair of features for the map instead of the model's usual one. `trained` says whether the
+    segmentation has any version, for what a page without a model says.
     """
     fields = fields_for(model)
     names = [field.name for field in fields]
@@ -87,6 +89,10 @@ def home_page(
     chosen = submitted_form(values, fields)
     form = {field.name: (chosen.get(field.name) if submitted else field.default) or "" for field in fields}
     last = {name: values.get(f"{name}_last") or "" for name in names}
+    # Without a model the default is not set up (or not loaded), while another segmentation may just be new.
+    unserved = None
+    if model is None and segmentation != DEFAULT_SEGMENTATION:
+        unserved = "inactive" if trained else "new"
     context: dict[str, Any] = {
         "fields": fields,
         "form": form,
@@ -103,6 +109,7 @@ def home_page(
         "feature_list": _feature_list(fields),
         "map_view": None,
         "map_picker": None,
+        "unserved": unserved,
     }
     if model is None:
         return context, None

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from app.core.config import Settings
 from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.model import SegmentationModel
+from app.models.rfm.columns import ROLE_TEXT
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.web import results
@@ -69,7 +70,25 @@ _PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]],
         "under Options choose Bad rows: “Keep them, with the reason” or “Leave them out”",
     ),
     (re.compile(r" \(MAX_UPLOAD_BYTES\)"), ""),
+    # A transactions file (RFM): the date format and the columns are the segmentation's, set when it is created.
+    (
+        re.compile(r"give its format as date_format, such as ('[^']*')"),
+        lambda match: (
+            "write the dates in one format, such as 2011-12-09 14:05 or 12/9/11 14:05, or have an "
+            f"administrator create the segmentation with its date_format, such as {match[1]}"
+        ),
+    ),
+    (
+        re.compile(r"^the transactions file has no (customer id|date|amount) column"),
+        lambda match: f"{match[0]} (one named like {_COLUMN_EXAMPLES[match[1]]})",
+    ),
 )
+# Headers a transactions file's columns are found by, for the form's help and its messages.
+_COLUMN_EXAMPLES = {
+    "customer id": "CustomerID, Customer or ClientID",
+    "date": "InvoiceDate, Date or OrderDate",
+    "amount": "Amount, Total or Sales",
+}
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, not at start-up
     from app.services.scoring.files import ScoredFile
@@ -86,6 +105,42 @@ def in_page_words(message: str) -> str:
 def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
     """The upload form's options as the user sent them, over the defaults (to show the form again as it was)."""
     return {**SCORE_FORM_DEFAULTS, **{key: value for key, value in fields.items() if key in SCORE_FORM_DEFAULTS}}
+
+
+def transactions_file(model: SegmentationModel) -> dict[str, Any] | None:
+    """What an RFM segmentation's upload holds: the columns its spec names and its date format; None when the
+    model scores a file of customers (one per row) instead of transactions."""
+    if model.info.get("kind") != "rfm":
+        return None
+    options = model.info.get("rfm_options") or {}
+    named = options.get("columns") or {}
+    return {
+        "named": [{"role": ROLE_TEXT.get(role, role), "column": column} for role, column in named.items()],
+        "date_format": options.get("date_format"),
+        "average": options.get("monetary") == "average",
+    }
+
+
+def transactions_read(summary: dict[str, Any]) -> str:
+    """How a transactions file was read, as a sentence: lines, what was left out, the dates, the customers."""
+    counted = (
+        ("rows_without_customer_id", "without a customer id"),
+        ("cancellation_rows", "cancellations"),
+        ("unparseable_dates", "with a date that could not be read"),
+        ("rows_without_amount", "without an amount"),
+        ("rows_after_reference_date", "after the reference date"),
+    )
+    parts = [f"{summary['rows_read']:,} transaction lines read"]
+    parts += [f"{summary[key]:,} {text}" for key, text in counted if summary.get(key)]
+    if summary.get("date_formats"):
+        parts.append(f"dates read as {' or '.join(summary['date_formats'])}")
+    parts.append(f"recency counted to {summary['reference_date']}")
+    customers = f"{summary['customers']:,} customers"
+    if summary.get("customers_dropped"):
+        customers += f" ({summary['customers_dropped']:,} left out: net spend of zero or less)"
+    elif summary.get("customers_non_positive"):
+        customers += f" ({summary['customers_non_positive']:,} with a net spend of zero or less, flagged)"
+    return ", ".join([*parts, customers])
 
 
 def score_form_page(
@@ -108,6 +163,8 @@ def score_form_page(
         # Open when an option is set, or after a problem that an option may fix, so the user sees what was sent.
         "options_open": error is not None or form != SCORE_FORM_DEFAULTS,
         "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
+        "transactions_file": transactions_file(model),
+        "transactions_read": None,
     }
 
 
@@ -175,6 +232,8 @@ def score_result_page(
         raise InvalidRequest("the file has a header but no customer rows below it")
     data = summary.to_dict()
     context = score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form_token=form_token, form=form)
+    if summary.rfm is not None:  # the file's rows were transactions; the summary's rows are its customers
+        context["transactions_read"] = transactions_read(summary.rfm)
     if diagnosis is not None:
         context.update({"scored": data, "diagnosis": diagnosis, "options_open": True})
         return context, None

@@ -1,0 +1,92 @@
+"""/score for an `rfm` segmentation: it asks for transactions, says how they were read, and explains a bad file."""
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from app.web.pages.score import transactions_file
+
+HTML = {"accept": "text/html"}
+FORM_TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([A-Za-z0-9_-]+)">')
+HELP = re.compile(r'<p id="score-file-help"[^>]*>(.*?)</p>', re.S)
+
+
+def _score(client, data: bytes, name: str = "online_retail.csv"):
+    form = client.get("/score?segmentation=rfm", headers=HTML)
+    assert form.status_code == 200
+    token = FORM_TOKEN.search(form.text).group(1)
+    return client.post(
+        "/score?segmentation=rfm", files={"file": (name, data, "text/csv")}, data={"form_token": token}, headers=HTML
+    )
+
+
+def test_the_form_asks_for_a_transactions_file(segmented):
+    response = segmented.get("/score?segmentation=rfm", headers=HTML)
+    assert response.status_code == 200
+    text = HELP.search(response.text).group(1)
+    assert "Upload your transactions export" in response.text
+    assert "transactions" in text and "<code>CustomerID</code>" in text and "<code>InvoiceDate</code>" in text
+    assert "quantity and a unit price" in text and "order id" in text
+    assert "recency_days" not in text and "Columns of segmentation" not in text
+    assert 'name="id_column"' not in response.text  # the customer id is one of the transactions' columns
+
+
+def test_the_columns_and_date_format_a_segmentation_names_are_said():
+    model = SimpleNamespace(
+        info={"kind": "rfm", "rfm_options": {"columns": {"customer_id": "Client"}, "date_format": "%d/%m/%Y"}}
+    )
+    assert transactions_file(model) == {
+        "named": [{"role": "customer id", "column": "Client"}],
+        "date_format": "%d/%m/%Y",
+        "average": False,
+    }
+    assert transactions_file(SimpleNamespace(info={"kind": "columns"})) is None
+
+
+def test_a_scored_transactions_file_says_how_its_lines_were_read(segmented, segmentations_template):
+    data = segmentations_template[2].read_bytes()
+    read = segmented.post(
+        "/api/v1/segmentations/rfm/predict/csv",
+        files={"file": ("online_retail.csv", data, "text/csv")},
+        headers={"Accept": "application/json"},
+    ).json()["transactions"]
+    assert read["rows_without_customer_id"] and read["cancellation_rows"]  # the file has both to show
+
+    response = _score(segmented, data)
+    assert response.status_code == 200, response.text
+    said = re.search(r'<p id="score-transactions"><strong>Transactions:</strong> (.*?)\.</p>', response.text)
+    assert said is not None
+    sentence = said.group(1)
+    assert sentence.startswith(f"{read['rows_read']:,} transaction lines read, ")
+    assert f"{read['rows_without_customer_id']:,} without a customer id" in sentence
+    assert f"{read['cancellation_rows']:,} cancellations" in sentence
+    assert f"dates read as {' or '.join(read['date_formats'])}" in sentence
+    assert f"recency counted to {read['reference_date']}" in sentence and f"{read['customers']:,} customers" in sentence
+    # The summary's rows are the customers built from the lines.
+    assert f'<dt>Customers</dt><dd data-fact="rows">{read["customers"]:,}</dd>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "not_said"),
+    [
+        (
+            "InvoiceNo,Quantity,UnitPrice,CustomerID\n1,2,3.5,17\n",
+            "has no date column (one named like InvoiceDate, Date or OrderDate); its header:",
+            None,
+        ),
+        (
+            "InvoiceNo,InvoiceDate,Quantity,UnitPrice,CustomerID\n1,someday,2,3.5,17\n2,later,1,1,18\n",
+            "write the dates in one format, such as 2011-12-09 14:05",
+            "give its format as date_format",
+        ),
+        ("InvoiceNo,InvoiceDate,Amount\n1,2011-01-02 10:00,4\n", "has no customer id column (one named like", None),
+    ],
+)
+def test_a_bad_transactions_file_is_said_on_the_form(segmented, text, said, not_said):
+    response = _score(segmented, text.encode())
+    assert response.status_code == 422
+    assert 'id="score-error"' in response.text and 'id="score-form"' in response.text
+    assert "The file could not be scored." in response.text
+    assert said in response.text
+    assert not_said is None or not_said not in response.text

@@ -1,0 +1,51 @@
+"""What the pages of a non-default segmentation say: its own features, files and state, never the default's."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+HTML = {"accept": "text/html"}
+CURL_BODY = re.compile(r"-d &#39;(\{.*?\})&#39;")
+
+
+def test_the_about_curl_example_sends_the_training_datas_means(segmented, segmentations_template):
+    response = segmented.get("/about?segmentation=crm", headers=HTML)
+    assert response.status_code == 200
+    body = json.loads(CURL_BODY.search(response.text).group(1).replace("&#34;", '"'))
+    means = pd.read_csv(segmentations_template[1])[["Income", "Visits", "Tenure"]].mean()
+    assert body["features"].keys() == {"income", "visits", "tenure"}
+    for name, column in (("income", "Income"), ("visits", "Visits"), ("tenure", "Tenure")):
+        assert abs(body["features"][name] - means[column]) <= 0.01 + 1e-6 * abs(means[column]), name
+
+
+def test_the_home_page_of_a_segmentation_without_a_version_says_to_train_one(segmented):
+    response = segmented.get("/?segmentation=empty", headers=HTML)
+    assert response.status_code == 503
+    assert "Segmentation empty has no trained version yet" in response.text
+    assert 'href="/models?segmentation=empty"' in response.text
+    assert "annual income" not in response.text and "try again later" not in response.text
+    # The default segmentation without a model still says it is unavailable.
+    assert "Segmentation empty" not in segmented.get("/", headers=HTML).text
+
+
+FOOTER = re.compile(r'<footer class="site-footer">(.*?)</footer>', re.S)
+
+
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("", "KMeans on income and spending"),
+        ("?segmentation=crm", "KMeans on income, visits and tenure"),
+        ("?segmentation=rfm", "KMeans on recency, frequency and monetary"),
+        ("?segmentation=empty", "KMeans clustering"),
+    ],
+)
+def test_every_pages_footer_names_what_the_segmentation_clusters_on(segmented, query, line):
+    paths = ["/", "/models"] + ([] if query.endswith("empty") else ["/score", "/about", "/monitoring"])
+    for path in paths:
+        response = segmented.get(path + query, headers=HTML)
+        assert response.status_code in (200, 503), (path, response.text)
+        footer = FOOTER.search(response.text).group(1)
+        assert f"· {line} ·" in footer, (path, footer)
