@@ -33,9 +33,7 @@ from app.core.errors import (
     VersionConflict,
 )
 from app.core.templating import templates
-from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import DIGITS_ONLY
-from app.services import lifecycle
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
@@ -44,7 +42,7 @@ from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
-from app.web.pages.monitoring import last_activation_in, monitoring_page
+from app.web.pages.monitoring import monitoring_page
 from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
@@ -169,6 +167,7 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
             form_token=token,
             log=log.writer,
             request_id=log.request_id,
+            segmentation=segmentation_of(request),
         )
         if scored is None:  # no customer could be scored: the page says why, and nothing is counted
             return _score_page(request, context, status_code=422)
@@ -200,18 +199,15 @@ def score_download(token: str, settings: SettingsDep) -> FileResponse:
 def monitoring_dashboard(
     request: Request,
     model: SegmenterDep,
-    registry: RegistryDep,
     session: SessionDep,
     window: Annotated[int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = DEFAULT_WINDOW,
 ) -> HTMLResponse:
     """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
-    report = monitoring.drift(session, model, window=window)
-    volume = monitoring.prediction_volume(session, model)
-    # The database mirrors the default segmentation's activations; another's are in its own history file.
-    if segmentation_of(request) == DEFAULT_NAME:
-        activation = monitoring.last_activation(session)
-    else:
-        activation = last_activation_in(lifecycle.history(registry=registry)["entries"])
+    segmentation = segmentation_of(request)
+    report = monitoring.drift(session, model, window=window, segmentation=segmentation)
+    volume = monitoring.prediction_volume(session, model, segmentation=segmentation)
+    # The database mirrors every segmentation's activations (app/services/monitoring/activation_mirror.py).
+    activation = monitoring.last_activation(session, segmentation=segmentation)
     context = monitoring_page(model, report, volume, activation)
     return render(request, "monitoring.html", context)
 

@@ -157,6 +157,27 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     )
     assert scored.status_code == 200, scored.text
     assert 'id="score-download"' in scored.text and 'data-feature="tenure"' in scored.text
+    # The page's rows are logged under the segmentation, and its monitoring page reads them.
+    from sqlalchemy import func, select
+
+    from app.db.tables import PredictionLog
+
+    rows_in_file = crm.count(b"\n") - 1
+    deadline = time.monotonic() + 20
+    while True:
+        with pages.app.state.db_engine.connect() as connection:
+            logged = connection.execute(
+                select(PredictionLog.segmentation, func.count())
+                .where(PredictionLog.model_version == job["version"])
+                .group_by(PredictionLog.segmentation)
+            ).all()
+        if dict(logged).get("crm", 0) > rows_in_file or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    logged = dict(logged)
+    assert set(logged) == {"crm"} and logged["crm"] > rows_in_file  # the file, and the home page's no-JS form
+    monitoring = pages.get("/monitoring?segmentation=crm", headers=HTML)
+    assert f'<dd data-fact="window-size">{logged["crm"]:,}</dd>' in monitoring.text
 
     # The default segmentation's pages are as before, with the picker now offering both.
     default = pages.get("/models", headers=HTML)

@@ -10,13 +10,6 @@ from app.web.charts.styles import segment_styles
 STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
 
 
-def last_activation_in(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The latest activation of a history (oldest first) as the page shows it: its time and version."""
-    if not entries:
-        return None
-    return {"at": entries[-1].get("at"), "version": entries[-1].get("to")}
-
-
 def monitoring_page(
     model: SegmentationModel,
     report: dict[str, Any],

@@ -10,6 +10,7 @@ from app.core.config import Settings
 from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.model import SegmentationModel
 from app.models.rfm.columns import ROLE_TEXT
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.web import results
@@ -195,6 +196,7 @@ def score_result_page(
     form_token: str,
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
+    segmentation: str = DEFAULT_NAME,
 ) -> tuple[dict[str, Any], "ScoredFile | None"]:
     """Score an uploaded file to a downloadable labelled file (CPU work: use a thread).
 
@@ -218,6 +220,7 @@ def score_result_page(
             spool_rows=settings.scoring_log_spool_rows,
             log=log,
             request_id=request_id,
+            segmentation=segmentation,
         )
         summary = scored.summary
         # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
