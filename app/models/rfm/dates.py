@@ -11,6 +11,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,6 +52,22 @@ def format_for(values: list[str]) -> str | None:
     if first["h"] is None:
         return date
     return f"{date}{first['tsep']}%H:%M" + (":%S" if first["s"] is not None else "")
+
+
+# Dates a transaction may have: beyond them a date is a typo (year 9999), and a day after it has no calendar.
+FIRST_DAY, LAST_DAY = datetime(1900, 1, 1), datetime(9000, 12, 31)
+
+
+def _within_years(stamps: pa.Array) -> pa.Array:
+    """Timestamps outside FIRST_DAY..LAST_DAY made null: counted as unparseable, as any unreadable date is."""
+    bounds = pc.min_max(stamps).as_py()
+    if bounds["min"] is None or (bounds["min"] >= FIRST_DAY and bounds["max"] < LAST_DAY + timedelta(days=1)):
+        return stamps
+    inside = pc.and_(
+        pc.greater_equal(stamps, pa.scalar(FIRST_DAY, pa.timestamp("s"))),
+        pc.less(stamps, pa.scalar(LAST_DAY + timedelta(days=1), pa.timestamp("s"))),
+    )
+    return pc.if_else(inside, stamps, pa.scalar(None, pa.timestamp("s")))
 
 
 @dataclass
@@ -131,4 +148,4 @@ class DateParser:
             elif result.null_count:
                 again = pc.strptime(pc.filter(values, missing), format=fmt, unit="s", error_is_null=True)
                 result = pc.replace_with_mask(result, missing, again)
-        return result
+        return _within_years(result)

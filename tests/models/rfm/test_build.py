@@ -323,3 +323,14 @@ def test_integer_orders_interleaved_across_chunks_count_once_each(write_csv, mon
     tiny = build_rfm(path, chunk_bytes=128)
     assert _rows(tiny) == {customer: (10, pytest.approx(55.0)), "8": (1, 1.0)}
     assert tiny.table.equals(build_rfm(path).table)
+
+
+def test_a_date_beyond_the_calendar_is_counted_unparseable_not_a_crash(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "InvoiceNo,InvoiceDate,Amount,CustomerID\n1,2011-01-02 10:00,20,7\n"
+        "2,9999-12-31 10:00,5,8\n3,1066-10-14 09:00,5,9\n"
+    )
+    result = build_rfm(path)
+    assert [row["customer_id"] for row in result.table.to_pylist()] == ["7"]
+    assert result.summary["unparseable_dates"] == 2 and result.summary["reference_date"] == "2011-01-03"
