@@ -173,3 +173,13 @@ def test_other_segmentations_post_their_features_and_carry_their_name(three):
     assert context["predict_api"] == {"url": "/api/v1/segmentations/loyalty/predict", "body": "features"}
     assert context["segmentation"] == "loyalty"
     assert context["map_picker"]["carry"]["segmentation"] == "loyalty"
+
+
+def test_a_value_too_far_from_the_training_data_is_refused_on_the_form_as_by_the_api(client, three):
+    plain = next(spec.name for spec in three.feature_specs if spec.transform == "none" and spec.maximum == float("inf"))
+    customer = {spec.name: "5" for spec in three.feature_specs} | {plain: "1e300"}
+    query = {**customer, **{f"{name}_was": value for name, value in customer.items()}}
+    page = client.get("/", params=query, headers=HTML)
+    assert page.status_code == 422
+    assert "too far from anything this model was trained on" in html.unescape(page.text)
+    assert _segment_name(page.text) == "No result yet"

@@ -4,9 +4,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.services import prediction
+from app.services.segmentations import feature_values
 from app.web.charts.segment_map import View, default_view, place_on_map, valid_view
 from app.web.pages.common import segment_context
 from app.web.pages.home_form import (
@@ -123,6 +125,14 @@ def home_page(
         }
     )
     customer, errors = parse_customer(form, fields)
+    if customer is not None and model.features != list(DEFAULT_FEATURES):
+        # The API's own check of another segmentation's values (one validation path): a value so far from the
+        # training data that no distance to it is finite is refused here too.
+        try:
+            feature_values(model, customer)
+        except InvalidRequest as exc:
+            named = next((f.name for f in fields if exc.message.startswith(f"{f.name} ")), fields[0].name)
+            customer, errors = None, {named: exc.message[len(named) + 1 :].capitalize() + "."}
     context["errors"] = errors
     shown = customer
     if customer is None:
