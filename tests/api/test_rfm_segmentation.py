@@ -25,7 +25,7 @@ def transactions(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, dict[
 
 @pytest.fixture
 def api(client_for, fresh_dir: Path, tmp_path: Path) -> TestClient:
-    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
 
 
 def _train(api: TestClient, data: bytes, **form: str) -> dict:

@@ -25,7 +25,7 @@ LOYALTY = {
 
 @pytest.fixture
 def api(client_for, fresh_dir: Path, tmp_path: Path) -> TestClient:
-    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
 
 
 def _train(api: TestClient, name: str, data: bytes, **form: str) -> str:

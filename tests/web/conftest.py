@@ -178,4 +178,4 @@ def segmented(segmentations_template, client_for, tmp_path):
     template = segmentations_template[0]
     root = tmp_path / "models_artifacts"
     shutil.copytree(template, root)
-    return client_for(model_dir=root, job_root=tmp_path / "jobs")
+    return client_for(model_dir=root, jobs_dir=tmp_path / "jobs")

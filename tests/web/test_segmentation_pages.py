@@ -21,7 +21,7 @@ NAV = re.compile(r'<nav aria-label="Main">.*?</nav>', re.S)
 def pages(client_for, fresh_dir: Path, tmp_path: Path, monkeypatch) -> TestClient:
     """A client with admin keys, its own models folder, jobs folder and pending-uploads folder."""
     monkeypatch.setattr(pending_uploads, "ROOT", tmp_path / "pending")
-    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+    return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
 
 
 @pytest.fixture
@@ -237,7 +237,7 @@ def test_too_few_or_too_many_columns_and_taken_names_come_back_on_the_form(pages
 
 def test_another_browser_cannot_use_a_kept_upload(pages, client_for, crm, fresh_dir, tmp_path):
     location, page = choose_columns(pages, crm)
-    other = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], job_root=tmp_path / "jobs")
+    other = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
     form_token(other)  # its own form cookie
     assert other.get(location, headers=HTML).status_code == 403
     stolen = create(other, page, name="stolen", use_1="true", use_2="true")

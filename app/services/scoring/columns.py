@@ -3,7 +3,8 @@
 from collections import Counter
 from dataclasses import dataclass
 
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidDataset, InvalidRequest
+from app.models.dataset import find_column
 from app.models.features import normalise_column, wanted_columns
 from app.models.model import SegmentationModel
 from app.services.scoring.options import ScoreOptions
@@ -87,8 +88,12 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     features: dict[str, str] = {}
     missing = []
     for feature, spec in zip(model.features, model.feature_specs, strict=True):
-        # A segmentation's feature is read from its own column (the default's from the public header or its name).
-        column = explicit.get(feature) or by_normal.get(normalise_column(spec.source_column)) or by_normal.get(feature)
+        # The one rule training reads a feature's column by (app/models/dataset.find_column): its own column, the
+        # public header's name for it, or its name; exact first, then with case, spaces and underscores set aside.
+        try:
+            column = explicit.get(feature) or find_column(names, spec)
+        except InvalidDataset as exc:
+            raise InvalidRequest(exc.message) from None
         if column is None:
             missing.append(spec)
         else:

@@ -23,14 +23,16 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidDataset, InvalidRequest
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.features import FEATURES, Feature, normalise_column, wanted_columns
+from app.models.dataset import find_column
+from app.models.features import FEATURES, Feature, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
+from app.utils.csv_head import sniff_delimiter
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +62,12 @@ def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None
         head = handle.read(HEAD_BYTES)
     text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    columns = {normalise_column(name) for name in next(csv.reader([first_line], delimiter=delimiter), [])}
-    wanted = {f if isinstance(f, str) else normalise_column(f.source_column): f for f in features}
-    missing = [feature for name, feature in wanted.items() if name not in columns]
+    names = [name.strip() for name in next(csv.reader([first_line], delimiter=sniff_delimiter(first_line)), [])]
+    # Found as training will find them (app/models/dataset.find_column): one rule for a feature's column.
+    try:
+        missing = [f for f in features if find_column(names, FEATURES[f] if isinstance(f, str) else f) is None]
+    except InvalidDataset as exc:
+        raise InvalidRequest(exc.message) from None
     if missing:
         raise InvalidRequest(f"the uploaded CSV is missing required column(s): {wanted_columns(missing)}")
 
