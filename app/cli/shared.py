@@ -41,8 +41,12 @@ def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
 
 
 def show_progress(quiet: bool) -> bool:
-    """Progress bars only for a person watching: not with --quiet, nor when stderr is a file or a pipe."""
-    return not quiet and sys.stderr.isatty()
+    """Progress bars on stderr unless --quiet: a log file or a CI job shows their last state too, as it always did."""
+    return not quiet
+
+
+# Stages over in a moment: the bar opens at the first long one (the RFM build, the k sweep, fitting).
+QUICK_STAGES = frozenset({"reading", "cleaning"})
 
 
 class TrainingBar:
@@ -55,6 +59,8 @@ class TrainingBar:
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
             return
+        if self._bar is None and event.get("stage") in QUICK_STAGES:
+            return  # a file refused while being read leaves one line of error, not a bar above it
         if self._bar is None:
             from tqdm import tqdm
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, Feature, normalise_column, wanted_columns
+from app.models.features import COLUMNS, FEATURES, Feature, find_column, normalise_column, wanted_columns
 from app.models.units import scale_hint
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
 
@@ -86,32 +86,6 @@ def load_customers(path: str | Path) -> pd.DataFrame:
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")
     return frame
-
-
-def _key(name: str) -> str:
-    """A header name with case, spacing and underscores set aside: "Annual_Income " and "annual income" agree."""
-    return " ".join(name.strip().lstrip("\ufeff").replace("_", " ").split()).lower()
-
-
-def find_column(columns: Sequence[str], feature: Feature) -> str | None:
-    """The column holding a feature: its source column, else its name; exact first, then ignoring case and spaces.
-
-    Never a different name: two columns that both match loosely are refused rather than one picked.
-    """
-    wanted = [feature.source_column, normalise_column(feature.source_column), feature.name]
-    for name in wanted:
-        if name in columns:
-            return name
-    for name in wanted:
-        found = [column for column in columns if _key(column) == _key(name)]
-        if len(found) > 1:
-            raise InvalidDataset(
-                f"columns {', '.join(repr(column) for column in found)} could each be '{feature.source_column}': "
-                "rename all but one"
-            )
-        if found:
-            return found[0]
-    return None
 
 
 def _as_features(features: Sequence[str] | Sequence[Feature]) -> list[Feature]:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from app.core.errors import InvalidDataset
+
 # How a feature's values are turned into what the model clusters: as they are, or log(1 + x) for skewed money and
 # count columns (a few big spenders would otherwise stretch every other customer into one segment).
 TRANSFORMS = ("none", "log1p")
@@ -158,3 +160,29 @@ def from_model_space(M: np.ndarray, specs: Sequence[Feature]) -> np.ndarray:
     M = np.array(M, dtype=np.float64, copy=True)
     M[..., logged] = np.expm1(M[..., logged])
     return M
+
+
+def _key(name: str) -> str:
+    """A header name with case, spacing and underscores set aside: "Annual_Income " and "annual income" agree."""
+    return " ".join(name.strip().lstrip("\ufeff").replace("_", " ").split()).lower()
+
+
+def find_column(columns: Sequence[str], feature: Feature) -> str | None:
+    """The column holding a feature: its source column, else its name; exact first, then ignoring case and spaces.
+
+    Never a different name: two columns that both match loosely are refused rather than one picked.
+    """
+    wanted = [feature.source_column, normalise_column(feature.source_column), feature.name]
+    for name in wanted:
+        if name in columns:
+            return name
+    for name in wanted:
+        found = [column for column in columns if _key(column) == _key(name)]
+        if len(found) > 1:
+            raise InvalidDataset(
+                f"columns {', '.join(repr(column) for column in found)} could each be '{feature.source_column}': "
+                "rename all but one"
+            )
+        if found:
+            return found[0]
+    return None

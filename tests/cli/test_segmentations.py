@@ -4,7 +4,6 @@ import csv
 import json
 import subprocess
 import sys
-import types
 
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -277,7 +276,8 @@ def test_training_bar_follows_the_progress_events(capsys):
     bar = TrainingBar(enabled=True)
     bar({"stage": "reading"})
     bar({"stage": "cleaning", "rows_read": 600})
-    assert bar._bar.n == 600
+    assert bar._bar is None  # quick stages open no bar: a file refused there leaves one line of error
+    bar({"stage": "building_rfm", "bytes_read": 10, "of": 100})
     for step in (1, 2, 3):
         bar({"stage": "k_sweep", "step": step, "of": 9, "k": step + 1})
     assert (bar._bar.n, bar._bar.total) == (3, 9)
@@ -289,11 +289,8 @@ def test_training_bar_follows_the_progress_events(capsys):
     assert silent._bar is None
 
 
-def test_progress_shows_only_on_a_terminal(monkeypatch):
-    monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: True))
+def test_progress_shows_unless_quiet():
     assert show_progress(False) is True and show_progress(True) is False
-    monkeypatch.setattr(sys, "stderr", types.SimpleNamespace(isatty=lambda: False))
-    assert show_progress(False) is False
 
 
 def test_segmentations_command_runs_as_a_module(tmp_path):

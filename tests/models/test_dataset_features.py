@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from app.core.errors import InvalidDataset
-from app.models.dataset import clean_customers, find_column
-from app.models.features import FEATURES, Feature
+from app.models.dataset import clean_customers
+from app.models.features import FEATURES, Feature, find_column
 
 INCOME = Feature.from_dict(
     {"name": "income", "column": "Income", "label": "Income", "unit": "k$", "min": 10, "max": 140}

@@ -11,8 +11,6 @@ from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from app.models.model import Scores, SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -192,14 +190,24 @@ def log_scores(
 
 def customer_id_texts(customer_ids: Any) -> list[str | None]:
     """Customer ids as the column holds them: text of at most 128 characters, or None."""
-    if isinstance(customer_ids, pa.ChunkedArray | pa.Array):
+    if _is_arrow(customer_ids):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         texts = pc.utf8_slice_codeunits(pc.cast(customer_ids, pa.string()), 0, CUSTOMER_ID_LENGTH)
         return texts.to_pylist()
     return [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in _as_list(customer_ids)]
 
 
+def _is_arrow(values: Any) -> bool:
+    """Whether ids are an Arrow column (a scored file's): told without importing pyarrow, which serving never needs."""
+    return type(values).__module__.startswith("pyarrow")
+
+
 def _pick_ids(customer_ids: Any, mask: np.ndarray) -> Any:
-    if isinstance(customer_ids, pa.ChunkedArray | pa.Array):
+    if _is_arrow(customer_ids):
+        import pyarrow as pa
+
         return customer_ids.filter(pa.array(mask))
     return np.asarray(customer_ids, dtype=object)[mask]
 

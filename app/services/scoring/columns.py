@@ -4,8 +4,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset, InvalidRequest
-from app.models.dataset import find_column
-from app.models.features import normalise_column, wanted_columns
+from app.models.features import find_column, normalise_column, wanted_columns
 from app.models.model import SegmentationModel
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import ERROR_COLUMN, SCORE_COLUMNS, appended_columns
@@ -88,7 +87,7 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     features: dict[str, str] = {}
     missing = []
     for feature, spec in zip(model.features, model.feature_specs, strict=True):
-        # The one rule training reads a feature's column by (app/models/dataset.find_column): its own column, the
+        # The one rule training reads a feature's column by (app/models/features.find_column): its own column, the
         # public header's name for it, or its name; exact first, then with case, spaces and underscores set aside.
         try:
             column = explicit.get(feature) or find_column(names, spec)

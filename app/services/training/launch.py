@@ -26,8 +26,7 @@ from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidDataset, InvalidRequest
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.dataset import find_column
-from app.models.features import FEATURES, Feature, wanted_columns
+from app.models.features import FEATURES, Feature, find_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
@@ -63,7 +62,7 @@ def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None
     text = decode_head(head)
     first_line = text.splitlines()[0] if text.splitlines() else ""
     names = [name.strip() for name in next(csv.reader([first_line], delimiter=sniff_delimiter(first_line)), [])]
-    # Found as training will find them (app/models/dataset.find_column): one rule for a feature's column.
+    # Found as training will find them (app/models/features.find_column): one rule for a feature's column.
     try:
         missing = [f for f in features if find_column(names, FEATURES[f] if isinstance(f, str) else f) is None]
     except InvalidDataset as exc:
