@@ -23,6 +23,7 @@ from app.controllers.deps import (
 )
 from app.core.errors import (
     AccessDenied,
+    AdminKeyRefused,
     InvalidDataset,
     InvalidRequest,
     SegmentationConflict,
@@ -32,6 +33,7 @@ from app.core.errors import (
     UploadTooLarge,
     VersionConflict,
 )
+from app.core.security import key_id
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
 from app.services.monitoring import reads as monitoring
@@ -316,6 +318,9 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
         cookie=cookie or "",
         max_age_seconds=settings.score_results_ttl_seconds,
     )
+    if pending.key_id not in {key_id(key.get_secret_value()) for key in settings.admin_api_keys}:
+        # The key checked at step 1 was removed from ADMIN_API_KEYS since: its upload creates nothing.
+        raise AdminKeyRefused("the admin key this file was uploaded with is no longer configured: upload it again")
     profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
     columns = sent_columns(fields, offered_columns(profile))
     name, k = fields.get("name", "").strip(), fields.get("k", "auto").strip()

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.segmentations.catalog import SegmentationCatalog
+from app.models.segmentations.spec import SegmentationSpec
 from app.models.synthetic_crm import write_crm
 
 KEY = "segmentations-admin-key"
@@ -60,12 +61,13 @@ def test_a_columns_segmentation_is_created_trained_and_used(api: TestClient, tmp
     assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": {}}).status_code == 503
 
     version = _train(api, "loyalty", crm)
-    [job] = api.get("/api/v1/segmentations/loyalty/jobs").json()["jobs"]
+    assert api.get("/api/v1/segmentations/loyalty/jobs").status_code == 401  # job ids are their starters' handles
+    [job] = api.get("/api/v1/segmentations/loyalty/jobs", headers=HEADERS).json()["jobs"]
     assert (job["segmentation"], job["state"], job["version"]) == ("loyalty", "succeeded", version)
     assert api.get(f"/api/v1/segmentations/loyalty/jobs/{job['job_id']}").json()["version"] == version
     assert api.get(f"/api/v1/segmentations/default/jobs/{job['job_id']}").status_code == 404  # not default's
-    assert api.get("/api/v1/segmentations/default/jobs").json()["jobs"] == []
-    assert job["job_id"] in [j["job_id"] for j in api.get("/api/v1/jobs").json()["jobs"]]
+    assert api.get("/api/v1/segmentations/default/jobs", headers=HEADERS).json()["jobs"] == []
+    assert job["job_id"] in [j["job_id"] for j in api.get("/api/v1/jobs", headers=HEADERS).json()["jobs"]]
     described = api.get("/api/v1/segmentations/loyalty").json()
     assert described["active_version"] == version and described["ready"]
     assert [f["name"] for f in described["served_features"]] == ["income", "visits", "tenure"]
@@ -179,6 +181,18 @@ def test_a_file_without_the_segmentations_columns_is_refused_before_training(api
     )
     assert response.status_code == 422
     assert "'Tenure'" in response.json()["message"]
+
+
+def test_a_segmentation_deleted_and_created_again_elsewhere_is_read_anew(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    assert next(f["name"] for f in api.get("/api/v1/segmentations/loyalty").json()["features"]) == "income"
+    catalog = SegmentationCatalog(api.app.state.settings.model_dir)
+    catalog.delete("loyalty")
+    catalog.create(SegmentationSpec.from_dict({**LOYALTY, "features": LOYALTY["features"][1:]}))
+    deadline = time.monotonic() + 10
+    while next(f["name"] for f in api.get("/api/v1/segmentations/loyalty").json()["features"]) != "visits":
+        assert time.monotonic() < deadline, "the old spec is still served"
+        time.sleep(0.1)
 
 
 def test_a_segmentation_another_process_deletes_disappears_at_the_next_poll(api: TestClient) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 
-from app.controllers.deps import SettingsDep
+from app.controllers.deps import AdminKeyDep, SettingsDep
 from app.core.errors import UnknownJob
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobList, JobStatus
@@ -19,9 +19,11 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
     response_model=JobList,
     summary="Recent training jobs",
     description="The newest training jobs first (at most 50): under /api/v1/segmentations/{name}/jobs only that "
-    "segmentation's, at /api/v1/jobs every segmentation's.",
+    "segmentation's, at /api/v1/jobs every segmentation's. Needs the admin key: a job id is otherwise a handle only "
+    "its starter knows.",
+    responses=error_responses(401, 403, 429),
 )
-def recent_jobs(request: Request, settings: SettingsDep) -> dict:
+def recent_jobs(request: Request, settings: SettingsDep, key: AdminKeyDep) -> dict:
     """Recent jobs, newest first."""
     jobs = JobStore(settings.job_root).recent(segmentation=request.path_params.get("segmentation"))
     return {"jobs": [_with_segmentation(job) for job in jobs]}

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.core.errors import SegmentationError
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 from app.models.versions.registry import ModelRegistry
@@ -62,6 +63,7 @@ class Segmentations:
                 registry = ModelRegistry(
                     store,
                     train_hint=hint,
+                    empty_is_normal=True,
                     on_change=(lambda *change, name=name: publish(name, *change)) if publish else None,
                 ).load()
                 self._others[name] = registry
@@ -72,21 +74,32 @@ class Segmentations:
         return {DEFAULT_NAME: self.default, **self._others}
 
     def forget(self, name: str) -> None:
-        """Drop a deleted segmentation's registry and spec."""
+        """Drop a deleted segmentation's registry and spec; what it served is published as served no more."""
         with self._lock:
-            self._others.pop(name, None)
+            registry = self._others.pop(name, None)
             self._specs.pop(name, None)
+        if registry is not None and registry.active is not None and self.on_change is not None:
+            self.on_change(name, None, registry.active.version, None)
 
     def refresh(self) -> bool:
         """Poll every opened registry's ACTIVE pointer; drop segmentations deleted meanwhile. True if any changed."""
         changed = self.default.refresh()
         for name in {*self._others, *self._specs} - {DEFAULT_NAME}:
-            if not self.catalog.exists(name):
+            if not self._same(name):
                 self.forget(name)
                 changed = True
             elif (registry := self._others.get(name)) is not None:
                 changed = registry.refresh() or changed
         return changed
+
+    def _same(self, name: str) -> bool:
+        """Whether a known segmentation is still the one on disk: not deleted, nor deleted and created again."""
+        known = self._specs.get(name)
+        try:
+            current = self.catalog.get(name)
+        except SegmentationError:
+            return False
+        return known is None or current.created_at == known.created_at
 
     def require(self, name: str) -> SegmentationSpec:
         """The spec of a segmentation that exists: no disk access once known (the poll drops deleted ones)."""

@@ -45,6 +45,8 @@ class ModelRegistry:
     on_fallback: Callable[[str | None], None] | None = None
     # What to do when there is no version at all, for the not-ready reason.
     train_hint: str = "run `python train_model.py` to create one"
+    # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
+    empty_is_normal: bool = False
     _stamp: tuple[int, int, int] | None = None
     # The last load failed to read the folder: the next poll tries again though the pointer has not changed.
     _read_failed: bool = False
@@ -219,6 +221,9 @@ class ModelRegistry:
 
     def _not_ready(self, reason: str) -> None:
         self.reason = reason
+        if self.empty_is_normal and not self.store.versions():
+            logger.info("no version to serve in %s yet: %s", self.store.root.name, reason)
+            return
         logger.error("model not loaded, the service is not ready: %s", reason)
 
 
