@@ -61,3 +61,21 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
         503: "No usable model is loaded; the message says why.",
     }
     return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}
+
+
+# The request body of a route that takes a customer file: a `text/csv` body, or the `file` field of a form.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}

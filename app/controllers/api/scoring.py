@@ -14,7 +14,7 @@ from app.controllers.deps import (
     prediction_log_target,
     segmentation_of,
 )
-from app.schemas.common import ErrorResponse, error_responses
+from app.schemas.common import UPLOAD_BODY, ErrorResponse, error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
@@ -42,21 +42,7 @@ MODEL_VERSION_HEADER = "X-Model-Version"
     # A form or text/plain post from another site needs no preflight: refused here, before the upload is read, and
     # before it is counted, so another site's page cannot spend a visitor's prediction allowance.
     dependencies=[SameSiteOnly, PredictRateLimit],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string", "minLength": 1}},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
-                        "required": ["file"],
-                    }
-                },
-            },
-        }
-    },
+    openapi_extra=UPLOAD_BODY,
 )
 async def predict_csv(
     request: Request, query: Annotated[ScoreQuery, Query()], model: RequestedModelDep, settings: SettingsDep

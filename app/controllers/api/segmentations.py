@@ -22,7 +22,7 @@ from app.controllers.deps import (
 from app.core.errors import InvalidRequest
 from app.core.json_route import JSONBodyRoute
 from app.models.segmentations.spec import NAME_PATTERN
-from app.schemas.common import error_responses
+from app.schemas.common import UPLOAD_BODY, error_responses
 from app.schemas.prediction import BatchPrediction, Prediction
 from app.schemas.segmentations import (
     FeaturesBatchIn,
@@ -164,21 +164,6 @@ def predict_batch(
 # A file's profile: its own router, joined with the upload limit rather than the JSON body limit.
 # Not under /segmentations: /segmentations/profile would also be the segmentation named "profile".
 profiles = APIRouter(prefix="/files", tags=["segmentations"], route_class=AdminKeyFirstRoute)
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": {"type": "string", "minLength": 1}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
 
 
 @profiles.post(
