@@ -220,7 +220,10 @@ def _build(folder: Path | None) -> Metrics:
             buckets=SIZE_BUCKETS,
         ),
         model_load_seconds=Gauge(
-            "model_load_seconds", "Seconds the last model load took (checksums verified).", multiprocess_mode="livemax"
+            "model_load_seconds",
+            "Seconds the last model load of each segmentation took (checksums verified).",
+            ["segmentation"],
+            multiprocess_mode="livemax",
         ),
         model_active=Gauge(
             "model_active_info",
@@ -359,7 +362,7 @@ def record_model_loaded(
         m.model_active.labels(segmentation, previous).set(0)
     if version is not None:
         m.model_active.labels(segmentation, version).set(1)
-        m.model_load_seconds.set(seconds or 0.0)
+        m.model_load_seconds.labels(segmentation).set(seconds or 0.0)
 
 
 def record_rate_limited(*, limit: str) -> None:
