@@ -29,21 +29,6 @@ AnnualIncome = _feature_number("annual_income", "Annual income in thousands of d
 SpendingScore = _feature_number("spending_score", "Spending score from 1 (spends little) to 100 (spends a lot).", 80)
 
 
-class CustomerIn(TypedDict):
-    """One customer to segment."""
-
-    # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
-    __pydantic_config__ = example_config(  # type: ignore[misc]
-        {"annual_income": 85, "spending_score": 80}, extra="forbid"
-    )
-
-    annual_income: AnnualIncome
-    spending_score: SpendingScore
-
-
-CustomerValidator = TypeAdapter(CustomerIn)
-
-
 # The most customers one batch can hold; the MAX_BATCH_SIZE setting can only lower it.
 MAX_BATCH_SIZE = 10_000
 
@@ -68,16 +53,28 @@ CustomerId = Annotated[
 ]
 
 
-class BatchCustomerIn(TypedDict):
-    """One customer of a batch, optionally with your id for it so results can be joined back."""
+class CustomerIn(TypedDict):
+    """One customer to segment, optionally with your id for it, echoed back and kept with the prediction log."""
 
+    # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
     __pydantic_config__ = example_config(  # type: ignore[misc]
-        {"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}, extra="forbid"
+        {"annual_income": 85, "spending_score": 80}, extra="forbid"
     )
 
     customer_id: NotRequired[CustomerId]
     annual_income: AnnualIncome
     spending_score: SpendingScore
+
+
+CustomerValidator = TypeAdapter(CustomerIn)
+
+
+class BatchCustomerIn(CustomerIn):
+    """One customer of a batch, optionally with your id for it so results can be joined back."""
+
+    __pydantic_config__ = example_config(  # type: ignore[misc]
+        {"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}, extra="forbid"
+    )
 
 
 class BatchIn(BaseModel):
@@ -169,7 +166,7 @@ class Prediction(BaseModel):
     )
     model_version: str
     customer_id: int | str | None = Field(
-        None, description="The customer's `customer_id` from a batch request, when it gave one; absent otherwise."
+        None, description="The customer's `customer_id` from the request, when it gave one; absent otherwise."
     )
 
 

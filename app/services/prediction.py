@@ -132,12 +132,18 @@ class Answer:
         )
 
 
-def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> Answer:
-    """Segment one customer, with description, strategy, confidence, runner-up and flags; nothing is recorded yet."""
+def predict_customer(model: SegmentationModel, customer: Mapping[str, Any]) -> Answer:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags; nothing is recorded yet.
+
+    A `customer_id` in `customer` is echoed in the answer and logged with it."""
     # Plain rows, no array: for one customer numpy costs more per call than the scoring itself.
     rows = feature_rows(model, [customer])
     scores = model.score_one(rows[0])
-    return Answer(render_predictions(model, rows, scores)[0], model, rows, scores, "single")
+    answer = Answer(render_predictions(model, rows, scores)[0], model, rows, scores, "single")
+    if "customer_id" in customer:
+        answer.body["customer_id"] = customer["customer_id"]
+        answer.customer_ids = [customer["customer_id"]]
+    return answer
 
 
 def predict_customers(

@@ -30,11 +30,11 @@ def customer_values(model: SegmentationModel, customer: FeaturesCustomerIn) -> d
 
 def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn, *, segmentation: str) -> Answer:
     """Segment one customer given by features (or transactions); nothing is recorded yet."""
-    answer = predict_customer(model, customer_values(model, customer))
-    answer.segmentation = segmentation
+    values = customer_values(model, customer)
     if "customer_id" in customer:
-        answer.body["customer_id"] = customer["customer_id"]
-        answer.customer_ids = [customer["customer_id"]]
+        values["customer_id"] = customer["customer_id"]
+    answer = predict_customer(model, values)
+    answer.segmentation = segmentation
     return answer
 
 
