@@ -7,6 +7,7 @@ import pytest
 
 from app.models.model import SegmentationModel
 from app.web.charts.importance import importance_chart
+from app.web.pages.about import STANDS_OUT, drivers_text
 
 HTML = {"accept": "text/html"}
 
@@ -76,3 +77,17 @@ def test_the_importance_chart_draws_bars_in_proportion() -> None:
     )
     assert second["y"] > first["y"] + first["height"]
     assert importance_chart(None) is None and importance_chart({"features": []}) is None
+
+
+def test_what_sets_a_segment_apart_names_the_features_it_stands_out_on(model) -> None:
+    for segment in model.segments:
+        text = drivers_text(model, segment.segment_id)
+        position = model.info["importance"]["segments"][str(segment.segment_id)]
+        standing_out = [spec for spec in model.feature_specs if abs(position[spec.name]) >= STANDS_OUT]
+        for spec in model.feature_specs:
+            assert (spec.label in text) == (spec in standing_out), (segment.name, text)
+        if not standing_out:
+            assert text == "close to the average customer on every feature"
+        else:
+            signs = [f"{spec.label} {'+' if position[spec.name] > 0 else '-'}" for spec in standing_out]
+            assert all(sign in text for sign in signs)

@@ -112,13 +112,21 @@ def profile_text(profile: dict[str, Any] | None) -> str:
     return "; ".join(parts) + "." if parts else ""
 
 
+# A centroid this many standard deviations from the mean stands out on a feature (as segment names count it).
+STANDS_OUT = 0.5
+
+
 def drivers_text(model: SegmentationModel, segment_id: int) -> str:
-    """What sets a segment apart, strongest first: "Spending Score +1.3 sd, Annual Income +1.0 sd from average"."""
+    """What sets a segment apart, strongest first: "Spending Score (1-100) +1.3 sd, Annual Income (k$) +1.0 sd"."""
     position = rules.standardized_centroid(model, segment_id)
     if not position:
         return ""
     labels = {spec.name: spec.label for spec in model.feature_specs}
-    strongest = sorted(position.items(), key=lambda item: -abs(item[1]))
+    strongest = sorted(
+        ((name, value) for name, value in position.items() if abs(value) >= STANDS_OUT), key=lambda item: -abs(item[1])
+    )
+    if not strongest:
+        return "close to the average customer on every feature"
     return ", ".join(f"{labels[name]} {value:+.1f} sd" for name, value in strongest) + " from the average customer"
 
 
