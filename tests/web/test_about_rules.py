@@ -8,6 +8,7 @@ import pytest
 from app.models.model import SegmentationModel
 from app.web.charts.importance import importance_chart
 from app.web.pages.about import STANDS_OUT, drivers_text
+from tests.web.conftest import PageWatch
 
 HTML = {"accept": "text/html"}
 
@@ -91,3 +92,23 @@ def test_what_sets_a_segment_apart_names_the_features_it_stands_out_on(model) ->
         else:
             signs = [f"{spec.label} {'+' if position[spec.name] > 0 else '-'}" for spec in standing_out]
             assert all(sign in text for sign in signs)
+
+
+@pytest.mark.slow
+def test_copy_sql_puts_a_segments_where_clause_on_the_clipboard(browser, base_url, model) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    watch = PageWatch(page, base_url)
+    page.goto(f"{base_url}/about")
+    segment = model.segments[1]
+    card = page.locator(f'article.segment-rules[data-segment-id="{segment.segment_id}"]')
+    card.get_by_role("button", name=f"Copy the SQL of {segment.name}").click()
+    status = page.locator('#segment-rules [data-role="copy-status"]')
+    status.filter(has_text="Copied").wait_for()
+    expected = model.info["segment_rules"]["segments"][str(segment.segment_id)]["sql"]
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+    assert page.locator('[aria-labelledby="api-title"] [data-role="copy-status"]').text_content() == ""
+    assert watch.errors == []
+    context.close()
