@@ -28,6 +28,7 @@ from app.models.clustering import (
 )
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
 from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, from_model_space, to_model_space
+from app.models.importance import explainability
 from app.models.model import MAP_SAMPLE_SIZE, FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.projection import fitted_projection
@@ -223,6 +224,7 @@ def fit_model(
     info["drift_reference"] = drift_reference(
         X, list(features), atypical=scores.is_atypical, out_of_range=scores.any_out_of_range
     )
+    info.update(explainability(model, X, seed=seed))  # segment rules and feature importance, signed with it
     return model
 
 
