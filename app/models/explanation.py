@@ -78,7 +78,8 @@ def explain(model: SegmentationModel, X: np.ndarray, scores: Scores) -> Explanat
     reason = np.where(scores.confidence >= LOW_CONFIDENCE, HIGH, np.where(far, FAR_FROM_ALL, NEAR_BOUNDARY))
     reason = np.where(has_runner_up, reason, ONE_SEGMENT).astype(np.int8)
     missing = [NOT_RECORDED.format(version=model.version)] if np.isnan(low).any() or np.isnan(high).any() else []
-    return Explanations(values, typical_low, typical_high, position, share_of_distance, share_of_margin, reason, missing)
+    shares = (share_of_distance, share_of_margin)
+    return Explanations(values, typical_low, typical_high, position, *shares, reason, missing)
 
 
 def confidence_texts(model: SegmentationModel) -> list[str]:
