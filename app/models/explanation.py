@@ -18,7 +18,7 @@ HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT = 0, 1, 2, 3
 MEASURES = (
     "Confidence measures how much nearer the customer is to this segment's centre than to the next-nearest "
     "segment's (1 − nearest distance ÷ second-nearest distance, in standardized units): 100% at the centre, 0% on "
-    "the boundary between the two."
+    "the boundary between the two"
 )
 NOT_RECORDED = (
     "version {version} did not record its segments' typical ranges (p10–p90 of their training customers), so "
@@ -102,20 +102,20 @@ def confidence_index(model: SegmentationModel, explained: Explanations, scores: 
 
 def _confidence_text(reason: int, own: str, rival: str) -> str:
     if reason == ONE_SEGMENT:
-        return "This version has one segment, so there is no other segment to be confused with: confidence is 100%."
+        return f"{MEASURES}; this version has one segment, so there is no other to be confused with: it is 100%."
     if reason == HIGH:
-        why = f"Here it is high: the customer is clearly nearer the centre of {own} than that of {rival}."
+        why = f"here it is high: the customer is clearly nearer the centre of {own} than that of {rival}."
     elif reason == NEAR_BOUNDARY:
         why = (
-            f"Here it is low because the customer lies near the boundary between {own} and {rival}: almost as near "
+            f"here it is low because the customer lies near the boundary between {own} and {rival}: almost as near "
             f"the centre of {rival} as that of {own}."
         )
     else:
         why = (
-            f"Here it is low because the customer lies between {own} and {rival}, far from both centres (farther "
+            f"here it is low because the customer lies between {own} and {rival}, far from both centres (farther "
             f"from that of {own} than 95% of its members): almost equally far from the two, they are atypical of both."
         )
-    return f"{MEASURES} {why}"
+    return f"{MEASURES}; {why}"
 
 
 def number_text(value: float) -> str:

@@ -182,7 +182,7 @@ EXPLANATION_EXAMPLE = {
     ],
     "confidence_text": "Confidence measures how much nearer the customer is to this segment's centre than to the "
     "next-nearest segment's (1 − nearest distance ÷ second-nearest distance, in standardized units): 100% at the "
-    "centre, 0% on the boundary between the two. Here it is low because the customer lies between High Earner Saver "
+    "centre, 0% on the boundary between the two; here it is low because the customer lies between High Earner Saver "
     "and Budget Conscious, far from both centres (farther from that of High Earner Saver than 95% of its members): "
     "almost equally far from the two, they are atypical of both.",
 }
