@@ -85,18 +85,19 @@
   function renderExplanation(explanation) {
     var list = card.querySelector('[data-field="explanation"]');
     var why = card.querySelector('[data-field="confidence_text"]');
-    if (!list || !why || !explanation) {
+    if (!list || !why) {
       return;
     }
+    // An answer without an explanation leaves nothing of the previous customer's on the card.
     list.replaceChildren.apply(
       list,
-      explanation.features.map(function (item) {
+      (explanation ? explanation.features : []).map(function (item) {
         var line = document.createElement("li");
         line.textContent = item.text;
         return line;
       })
     );
-    why.textContent = explanation.confidence_text;
+    why.textContent = explanation ? explanation.confidence_text : "";
   }
 
   function render(prediction) {
