@@ -14,7 +14,7 @@ def _stats(segment: Segment, model: SegmentationModel) -> dict[str, Any]:
         "size": segment.size,
         "share": segment.share,
         "centroid": segment.centroid,
-        "features": {name: stats.__dict__ for name, stats in segment.stats.items()},
+        "features": {name: stats.summary() for name, stats in segment.stats.items()},
     }
     if segment.profile:  # absent, not empty or zero, when the training data had no age or gender
         stats["profile"] = segment.profile
