@@ -26,11 +26,8 @@ _URL_PATH = re.compile(r"https?://[^/'\"\s]+(/[\w./-]*)|'(/[\w./-]*)'")
 
 def python_tool(command: str, package: str) -> str:
     """A checker installed from PyPI (requirements-deploy.txt): this interpreter's own first, then PATH."""
-    beside = Path(sys.executable).parent / command
-    if beside.is_file():
-        # The pinned one: a machine may have another kubectl on PATH.
-        return str(beside)
-    found = shutil.which(command)
+    # The pinned one first (in the virtualenv's bin or Scripts folder): a machine may have another kubectl on PATH.
+    found = shutil.which(command, path=str(Path(sys.executable).parent)) or shutil.which(command)
     if found is None:
         unavailable(f"{command} is not installed (PyPI package {package}; `bash setup.sh test` installs it)")
     return found
