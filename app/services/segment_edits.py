@@ -189,3 +189,13 @@ def segment_history(*, registry: ModelRegistry, segment_id: int) -> dict[str, An
             entry["carried_over"] = name is not None
     current = segment_text(model, segment_id=segment_id, edited=edits.segments.get(segment_id, {}))
     return current | {"entries": entries}
+
+
+def recent_changes(*, registry: ModelRegistry, limit: int = 5) -> dict[int, list[dict[str, Any]]]:
+    """The latest changes of each segment's text, newest first, for the model card."""
+    changes: dict[int, list[dict[str, Any]]] = {}
+    for entry in reversed(read_edits(registry.store.root).history):
+        kept = changes.setdefault(int(entry["segment_id"]), [])
+        if len(kept) < limit:
+            kept.append(entry)
+    return changes
