@@ -17,7 +17,7 @@ router = APIRouter(
 )
 
 SegmentIdPath = Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])]
-_ADMIN_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 429)
+_ADMIN_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 @router.patch(
@@ -30,7 +30,7 @@ _ADMIN_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 429)
     "pages, drift messages) shows it within a second; metrics keep the generated name. Each changed field is "
     "recorded in the segment's history with the admin key's id and the reason. Sending only text the segment "
     "already shows is a 422.",
-    responses=_ADMIN_ERRORS,
+    responses={**_ADMIN_ERRORS, **error_responses(400, 413, 415)},
 )
 def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
     """Change a segment's text (plain def: it writes a file under the folder's lock)."""
