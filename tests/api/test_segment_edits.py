@@ -187,6 +187,10 @@ def test_a_rename_survives_a_retrain_and_the_history_shows_both(edits_client, fr
     assert carried["reason"] == "retrained" and carried["key_id"].startswith("key-")
     first = history["entries"][0]
     assert first["kind"] == "activation" and first["carried_over"] is False and first["name"] == "VIP / Whale"
+    # Each version's listing shows the team's name too, while its signed model_info.json keeps the generated one.
+    listed = edits_client.get(f"/api/v1/models/{new.version}").json()["segments"]
+    assert next(s["name"] for s in listed if s["segment_id"] == vip) == "Top spenders"
+    assert "Top spenders" not in (fresh_dir / new.version / "model_info.json").read_text()
 
 
 def test_an_edit_reaches_another_worker_at_its_next_poll(edits_client, make_settings, fresh_dir):
