@@ -100,7 +100,7 @@ class HistoryEntry(BaseModel):
 
     kind: Literal["edit", "activation"]
     at: str = Field(description="When (UTC, ISO 8601).")
-    key_id: str | None
+    key_id: str | None = Field(None, description="Short hash of the admin key used; absent when none was.")
     reason: str
     id: int | None = Field(None, description="An edit's id, to revert it.")
     field: str | None = None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, RegistryDep
-from app.schemas.common import DIGITS_ONLY, error_responses
+from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
 
@@ -17,11 +17,13 @@ router = APIRouter(
 )
 
 SegmentIdPath = Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])]
-_ADMIN_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
+# The routes take whole-number ids only (`:int`), so `PATCH /clusters/info` is the 405 it should be, not a 415.
+NOT_AN_ID = {405: {"model": ErrorResponse, "description": "The segment or change id is not a whole number."}}
+_ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
 
 
 @router.patch(
-    "/{segment_id}",
+    "/{segment_id:int}",
     response_model=SegmentEditResult,
     summary="Rename a segment, or edit its description or strategy",
     description="Gives a segment of the active model the team's own name (1-60 characters, unique within the "
@@ -46,13 +48,13 @@ def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: Regis
 
 
 @router.get(
-    "/{segment_id}/history",
+    "/{segment_id:int}/history",
     response_model=SegmentHistory,
     response_model_exclude_none=True,
     summary="A segment's history",
     description="Every change of the segment's text (who by key id, when, old and new, why) and every activation "
     "of a version holding the segment, with the name it was shown under, oldest first.",
-    responses=error_responses(404, 422),
+    responses={**error_responses(404, 422), **NOT_AN_ID},
 )
 def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
     """The segment's text now and its history (plain def: it reads files)."""
@@ -60,7 +62,7 @@ def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
 
 
 @router.post(
-    "/{segment_id}/history/{entry_id}/revert",
+    "/{segment_id:int}/history/{entry_id:int}/revert",
     response_model=SegmentEditResult,
     summary="Revert a change of a segment's text",
     description="Puts back the text a change replaced: the team's earlier text, or the generated text when the "
