@@ -7,7 +7,7 @@ at their next poll of the folder.
 
 from typing import Any
 
-from app.core.errors import InvalidRequest, SegmentationError, UnknownSegment, VersionConflict
+from app.core.errors import InvalidRequest, ModelStoreError, SegmentationError, UnknownSegment, VersionConflict
 from app.models.model import Segment, SegmentationModel
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.segment_edits import (
@@ -65,6 +65,27 @@ def _change(
     revert_of: int | None = None,
 ) -> dict[str, Any]:
     """Record `changes` (field -> (text shown after, whether it is the team's own)) under the folder's lock."""
+    try:
+        entries = _record(registry, segment_id=segment_id, changes=changes, reason=reason, key=key, revert_of=revert_of)
+    except OSError as exc:  # a read-only or full versions folder: nothing was changed
+        raise ModelStoreError(
+            f"the segment's text could not be saved in the versions folder: {exc.strerror or type(exc).__name__}"
+        ) from None
+    registry.refresh()
+    edited = read_edits(registry.store.root).segments.get(segment_id, {})
+    return segment_text(registry.get(), segment_id=segment_id, edited=edited) | {"entries": entries}
+
+
+def _record(
+    registry: ModelRegistry,
+    *,
+    segment_id: int,
+    changes: dict[str, tuple[Any, bool]],
+    reason: str,
+    key: str | None,
+    revert_of: int | None,
+) -> list[dict[str, Any]]:
+    """Check the changes against the text served now and store them, all under the versions folder's lock."""
     with registry.store.lock():
         registry.refresh()  # another worker's edit of a moment ago counts as the text shown now
         model = registry.get()
@@ -84,9 +105,7 @@ def _change(
             version=model.version,
             revert_of=revert_of,
         )
-    registry.refresh()
-    edited = read_edits(registry.store.root).segments.get(segment_id, {})
-    return segment_text(registry.get(), segment_id=segment_id, edited=edited) | {"entries": entries}
+    return entries
 
 
 def edit_segment(

@@ -1,5 +1,6 @@
 """The team's segment text through the API: rename, edit, history, revert, across retrains and segmentations."""
 
+import errno
 import json
 import shutil
 from collections.abc import Iterator
@@ -291,3 +292,17 @@ def test_segments_of_other_segmentations_are_renamed_on_their_own(
     assert not (root / EDITS_FILE).exists()
     default_names = [s["segment_name"] for s in client.get("/api/v1/clusters/info").json()["segments"]]
     assert "<b>Ours</b>" not in default_names
+
+
+def test_a_folder_that_cannot_be_written_is_a_503_and_changes_nothing(edits_client, fresh_dir, monkeypatch):
+    from app.models.versions import segment_edits as edits_file
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(edits_file, "atomic_replace", refuse)
+    vip = _id_of(edits_client, "VIP / Whale")
+    response = edits_client.patch(f"/api/v1/clusters/{vip}", json={"name": "Top spenders"}, headers=ADMIN)
+    assert response.status_code == 503 and "Read-only file system" in response.json()["message"]
+    assert edits_client.get(f"/api/v1/clusters/{vip}").json()["segment_name"] == "VIP / Whale"
+    assert not (fresh_dir / EDITS_FILE).exists()
