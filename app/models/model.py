@@ -97,10 +97,18 @@ class Segment:
     # Who the segment's training customers are, when the data says: {"age": {mean, median, q1, q3},
     # "gender": {value: share}}; a part is absent (never zero) when its column was missing.
     profile: dict[str, Any] | None = None
+    # The name training gave, when the team renamed the segment (app/models/versions/segment_edits.py); never saved.
+    generated_name: str | None = None
+
+    @property
+    def metric_name(self) -> str:
+        """The name metrics are labelled with: always the generated one, so a rename never breaks a time series."""
+        return self.generated_name or self.name
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for model_info.json."""
         data = self.__dict__.copy()
+        data.pop("generated_name")
         data["stats"] = {name: stats.to_dict() for name, stats in self.stats.items()}
         return data
 

@@ -52,7 +52,8 @@ def record_scores(model: SegmentationModel, scores: Scores, *, source: str, segm
     """Count answered customers in the metrics: per segment, atypical, out of range, and the size."""
     metrics.record_scores(
         segmentation=segmentation,
-        segment_names=[segment.name for segment in model.segments],
+        # The generated names: a segment the team renamed keeps its time series.
+        segment_names=[segment.metric_name for segment in model.segments],
         positions=scores.positions,
         is_atypical=scores.is_atypical,
         out_of_range=scores.out_of_range,

@@ -74,6 +74,7 @@ def test_openapi_declares_every_error_status(client):
     operations = {
         (path, method): operation for path, item in schema["paths"].items() for method, operation in item.items()
     }
+    edit = {"200", "401", "403", "404", "405", "409", "422", "429", "503"}  # the team's segment text
     expected = {
         ("/api/v1/predict", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
         ("/api/v1/predict/batch", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
@@ -82,6 +83,9 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/clusters/info", "get"): {"200", "503"},
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},
         ("/api/v1/clusters/{segment_id}/rules", "get"): {"200", "404", "409", "422", "503"},
+        ("/api/v1/clusters/{segment_id}", "patch"): edit | {"400", "413", "415"},
+        ("/api/v1/clusters/{segment_id}/history", "get"): {"200", "404", "405", "422", "503"},
+        ("/api/v1/clusters/{segment_id}/history/{entry_id}/revert", "post"): edit,
         ("/api/v1/model/info", "get"): {"200", "403", "429", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},

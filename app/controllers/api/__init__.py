@@ -9,6 +9,7 @@ from app.controllers.api import (
     monitoring,
     predictions,
     scoring,
+    segment_edits,
     segmentations,
     segments,
     versions,
@@ -30,6 +31,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
     api.include_router(segments.router)
+    api.include_router(segment_edits.router)
     api.include_router(model_info.router)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes))
     api.include_router(jobs.router)
@@ -45,6 +47,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     }
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes, **by_segmentation)
     api.include_router(segments.router, **by_segmentation)
+    api.include_router(segment_edits.router, **by_segmentation)
     api.include_router(model_info.router, **by_segmentation)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **by_segmentation)
     api.include_router(jobs.router, **by_segmentation)

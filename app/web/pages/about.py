@@ -62,8 +62,19 @@ def curl_example(model: SegmentationModel, *, base_url: str, segmentation: str) 
     )
 
 
-def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = DEFAULT_NAME) -> dict[str, Any]:
-    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
+def about_page(
+    model: SegmentationModel,
+    *,
+    base_url: str,
+    segmentation: str = DEFAULT_NAME,
+    changes: dict[int, list[dict[str, Any]]] | None = None,
+    admin_enabled: bool = False,
+) -> dict[str, Any]:
+    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example.
+
+    `changes` are each segment's latest text changes (the team's names); with `admin_enabled` the page offers to
+    edit them with the admin key, sent as a header by about.js as on /models.
+    """
     facts = segments.model_facts(model, include_sklearn_version=False)
     statistics = segments.segment_statistics(model)["segments"]
     descriptions = segments.segment_descriptions(model)["segments"]
@@ -79,9 +90,17 @@ def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = D
         # Versions trained before the flag existed all swept.
         "swept": model.info.get("sweep", True),
         "segments": [
-            {**stats, **info, "profile_text": profile_text(stats.get("profile"))}
-            for stats, info in zip(statistics, descriptions, strict=True)
+            {
+                **stats,
+                **info,
+                "profile_text": profile_text(stats.get("profile")),
+                "generated_name": segment.metric_name,
+                "changes": (changes or {}).get(segment.segment_id, []),
+            }
+            for stats, info, segment in zip(statistics, descriptions, model.segments, strict=True)
         ],
+        "admin_enabled": admin_enabled,
+        "api_base": "/api/v1" if segmentation == DEFAULT_NAME else f"/api/v1/segmentations/{segmentation}",
         "segment_columns": grid_columns(len(statistics)),
         "curl_example": curl_example(model, base_url=base_url, segmentation=segmentation),
         "styles": segment_context(model)["styles"],
