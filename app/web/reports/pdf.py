@@ -2,10 +2,33 @@
 
 Text is set in DejaVu Sans, which matplotlib ships, so names in Latin, Greek or Cyrillic letters print (reportlab's
 built-in fonts stop at Latin-1) and nothing is fetched; CJK names would need a font the project does not ship.
+Imported only when a PDF is rendered (app/web/reports.render_report), so reportlab loads at the first PDF.
 """
 
-import io
+from io import BytesIO
 from pathlib import Path
+from xml.sax.saxutils import escape
+
+import matplotlib
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch, mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    ListFlowable,
+    ListItem,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from app.services.reports.data import ReportData
 from app.web.reports.charts import Chart, ReportCharts
@@ -26,10 +49,6 @@ def _fonts() -> tuple[str, str]:
     """Register DejaVu Sans (regular, bold) from matplotlib's fonts once; Helvetica when they are missing."""
     global _FONTS
     if _FONTS is None:
-        import matplotlib
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.ttfonts import TTFont
-
         folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
         try:
             pdfmetrics.registerFont(TTFont("DejaVu", str(folder / "DejaVuSans.ttf")))
@@ -40,27 +59,24 @@ def _fonts() -> tuple[str, str]:
     return _FONTS
 
 
+class Picture(Flowable):
+    """A chart's pixels drawn at a given size (reportlab's Image flowable wants a file to read)."""
+
+    def __init__(self, chart: Chart, width: float, height: float) -> None:
+        super().__init__()
+        self.chart, self.width, self.height = chart, width, height
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        """The size it takes."""
+        return self.width, self.height
+
+    def draw(self) -> None:
+        """Put the pixels on the page."""
+        self.canv.drawImage(ImageReader(self.chart.image), 0, 0, self.width, self.height)
+
+
 def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -> bytes:
     """The report as PDF bytes on A4 or Letter."""
-    from xml.sax.saxutils import escape
-
-    from reportlab import rl_config
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, LETTER
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import inch, mm
-    from reportlab.platypus import (
-        Image,
-        KeepTogether,
-        ListFlowable,
-        ListItem,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
     # Binary image streams: the ASCII85 default quadruples the time to write the charts, for 7-bit-safe files that
     # no one needs.
     rl_config.useA85 = 0
@@ -93,9 +109,9 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
     def bullets(lines: list[str]) -> ListFlowable:
         return ListFlowable([ListItem(text(line)) for line in lines], bulletType="bullet", leftIndent=12)
 
-    def image(chart: Chart) -> Image:
+    def image(chart: Chart) -> Picture:
         scale = min(1.0, width / (chart.width_in * inch))
-        return Image(io.BytesIO(chart.png), chart.width_in * inch * scale, chart.height_in * inch * scale)
+        return Picture(chart, chart.width_in * inch * scale, chart.height_in * inch * scale)
 
     story: list = [text(report.title, h1)]
     story.append(table([list(row) for row in summary_rows(report)], [width * 0.3, width * 0.7], header=False))
@@ -148,7 +164,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         canvas.drawRightString(page[0] - MARGIN_MM * mm, 9 * mm, f"page {document.page}")
         canvas.restoreState()
 
-    buffer = io.BytesIO()
+    buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer,
         pagesize=page,
