@@ -148,6 +148,7 @@ def test_pick_format(asked, accept, chosen):
     assert pick_format(asked, accept) == chosen
 
 
+@pytest.mark.slow  # another Python process
 def test_starting_the_server_loads_no_chart_or_pdf_library():
     code = (
         "import sys\n"

@@ -9,7 +9,7 @@ from app.models.versions.store import VersionStore
 from app.services.reports.frame import frame_report
 from app.services.reports.version import version_report
 from app.web.reports import render_report
-from tests.pdf_pages import coloured_pixels, filled_share, read_pdf
+from tests.pdf_pages import PdfPages, coloured_pixels, filled_share, read_pdf
 from tests.services.reports.test_frame_report import labelled_frame
 
 # Width over height of each paper.
@@ -26,11 +26,16 @@ def default_report(model_dir):
     return version_report(registry=ModelRegistry(VersionStore(model_dir)).load(), version="active", segmentation="x")
 
 
-@pytest.mark.parametrize("paper", ["a4", "letter"])
-def test_the_default_version_report_has_every_segment_table_and_chart(default_report, paper, tmp_path: Path):
-    rendered = render_report(default_report, format="pdf", paper=paper)
+@pytest.fixture(scope="module", params=["a4", "letter"])
+def default_pages(request, default_report, tmp_path_factory) -> tuple[str, PdfPages]:
+    """The default version's report on each paper, rendered and read once for the tests of this module."""
+    rendered = render_report(default_report, format="pdf", paper=request.param)
     assert rendered.media_type == "application/pdf"
-    pages = read_pdf(rendered.body, tmp_path)
+    return request.param, read_pdf(rendered.body, tmp_path_factory.mktemp(f"report-{request.param}"))
+
+
+def test_the_default_version_report_has_every_segment_table_and_chart(default_report, default_pages):
+    paper, pages = default_pages
     for page in pages.pixels:
         height, width, _ = page.shape
         assert width / height == pytest.approx(PAPER_RATIOS[paper], abs=0.01)
@@ -51,9 +56,8 @@ def test_the_default_version_report_has_every_segment_table_and_chart(default_re
     assert sum(coloured_pixels(page) for page in pages.pixels) > 500 * (1 + len(default_report.segments))
 
 
-@pytest.mark.parametrize("paper", ["a4", "letter"])
-def test_no_page_is_mostly_empty(default_report, paper, tmp_path: Path):
-    pages = read_pdf(render_report(default_report, format="pdf", paper=paper).body, tmp_path)
+def test_no_page_is_mostly_empty(default_pages):
+    _, pages = default_pages
     assert len(pages.pixels) >= 2
     # Every page but the last is at least half filled; the last one holds something besides its footer.
     for number, page in enumerate(pages.pixels[:-1], start=1):
@@ -64,6 +68,8 @@ def test_no_page_is_mostly_empty(default_report, paper, tmp_path: Path):
 
 def test_a_report_of_a_labelled_frame_shows_regions_per_segment(model, default_data, tmp_path: Path):
     frame = labelled_frame(model, default_data)
+    # Names beyond Latin-1 too: the PDF's font prints them (reportlab's built-in ones would not).
+    frame["Region"] = frame["Region"].map({"North": "Nord-Öst", "South": "Süd", "East": "Москва", "West": "Łódź"})
     report = frame_report(model=model, frame=frame, segmentation="default", data_file="customers-with-region.csv")
     text = _words(read_pdf(render_report(report, format="pdf").body, tmp_path).text)
     assert "customers-with-region.csv" in text
@@ -71,18 +77,8 @@ def test_a_report_of_a_labelled_frame_shows_regions_per_segment(model, default_d
         region = next(c for c in segment.compositions if c.column == "Region")
         line = "Region: " + ", ".join(f"{value} {share:.0%}" for value, share in region.shares)
         assert line in text
+    for name in ("Nord-Öst", "Süd", "Москва", "Łódź"):
+        assert name in text
     # Scored from rows, so each feature has a 10th-90th percentile band.
     first = report.segments[0].features[0]
     assert f"{first.p10:,.4g}–{first.p90:,.4g}" in text
-
-
-def test_names_beyond_latin_1_are_printed(model, default_data, tmp_path: Path):
-    frame = labelled_frame(model, default_data)
-    frame["Region"] = frame["Region"].map({"North": "Nord-Öst", "South": "Süd", "East": "Москва", "West": "Łódź"})
-    text = _words(
-        read_pdf(
-            render_report(frame_report(model=model, frame=frame, segmentation="d"), format="pdf").body, tmp_path
-        ).text
-    )
-    for name in ("Nord-Öst", "Süd", "Москва", "Łódź"):
-        assert name in text
