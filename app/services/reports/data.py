@@ -1,8 +1,7 @@
 """What a segment report says, as plain data: built from a model version or from a labelled frame, rendered as
 HTML or PDF by app/web/reports without knowing where it came from."""
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,3 @@ class ReportData:
             for composition in segment.compositions:
                 seen.setdefault(composition.column, None)
         return list(seen)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain-JSON view, for tests and tools."""
-        return asdict(self)

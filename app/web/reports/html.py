@@ -12,13 +12,14 @@ from app.web.reports.text import PROFILE_HEADER, composition_text, migration_sum
 # character that HTML escaping would change, so the page holds it as hashed).
 STYLE = (
     "body{font:15px/1.5 system-ui,-apple-system,sans-serif;color:#1f2933;margin:0;background:#fff}"
-    ".report{max-width:52rem;margin:0 auto;padding:1.5rem 1rem 3rem}"
+    ".report{max-width:52rem;margin:0 auto;padding:1.5rem 1rem 3rem;overflow-wrap:break-word}"
     "h1{font-size:1.6rem;margin:0 0 1rem}h2{font-size:1.2rem;margin:2rem 0 .5rem}"
     "h3{font-size:1rem;margin:1rem 0 .25rem}"
     "table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.25rem .5rem;"
     "border-bottom:1px solid #d1d5db;vertical-align:top}thead th{background:#f3f4f6}"
     ".summary th{width:30%;font-weight:600}.chart{display:block;width:100%;height:auto;margin:.5rem 0}"
     ".muted{color:#4b5563}.segment{border-top:2px solid #e5e7eb;margin-top:2rem}"
+    ".scroll{overflow-x:auto}.summary td{word-break:break-all}"
     "@media print{.segment{break-inside:avoid}}"
 )
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
