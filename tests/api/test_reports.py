@@ -161,3 +161,27 @@ def test_starting_the_server_loads_no_chart_or_pdf_library():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_segmentation_of_other_columns_reports_its_own_features(client_for, fresh_dir, tmp_path):
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.segmentations.spec import SegmentationSpec
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_crm import write_crm
+    from tests.api.test_segmentations import LOYALTY
+
+    spec = SegmentationCatalog(fresh_dir).create(SegmentationSpec.from_dict(LOYALTY))
+    train_segmentation(spec, write_crm(tmp_path / "crm.csv"), models_root=fresh_dir, k=3)
+    client = client_for(model_dir=fresh_dir)
+    response = client.get("/api/v1/segmentations/loyalty/models/active/report?format=html")
+    assert response.status_code == 200
+    model = client.app.state.segmentations.registry("loyalty").get()
+    sections = re.findall(r'<section class="segment".*?</section>', response.text, re.S)
+    assert len(sections) == len(model.segments) == 3
+    for section in sections:
+        for feature in ("Income", "Visits", "Tenure"):
+            assert f'<th scope="row">{feature} (' in section
+        assert "Gender:" not in section  # the CRM export has no gender column
+    assert "Segment report: loyalty" in response.text
+    # The default segmentation's report is another one.
+    assert client.get(REPORT.format(version=model.version)).status_code == 404
