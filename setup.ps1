@@ -75,7 +75,7 @@ switch ($Mode) {
             & $Py -m playwright install chromium
         }
         if (-not (Get-Command pdftoppm -ErrorAction SilentlyContinue)) {
-            # setup.sh installs Debian's poppler-utils; Windows has no package manager to take it from here.
+            # setup.sh installs Debian's poppler-utils; on Windows installing Poppler is left to the user.
             Write-Warning "pdftoppm (Poppler) is not on PATH: the PDF report's page checks will be skipped; install Poppler for Windows and add its bin folder to PATH to run them"
         }
         Say "running the test suite"

@@ -94,6 +94,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/models/{version}", "patch"): {"200", "400", "401", "403", "404", "413", "415", "422", "429"},
         ("/api/v1/models/{version}/compare", "get"): {"200", "404", "409", "422", "503"},
         ("/api/v1/models/{version}/activate", "post"): {"200", "401", "403", "404", "409", "422", "429"},
+        ("/api/v1/models/{version}/report", "get"): {"200", "404", "422", "503"},
         ("/api/v1/jobs/{job_id}", "get"): {"200", "404", "422"},
         ("/api/v1/jobs", "get"): {"200", "401", "403", "429"},
     }
