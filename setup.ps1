@@ -74,6 +74,10 @@ switch ($Mode) {
             # Playwright brings its own Chromium on Windows; on Debian CI setup.sh uses the system package.
             & $Py -m playwright install chromium
         }
+        if (-not (Get-Command pdftoppm -ErrorAction SilentlyContinue)) {
+            # setup.sh installs Debian's poppler-utils; on Windows installing Poppler is left to the user.
+            Write-Warning "pdftoppm (Poppler) is not on PATH: the PDF report's page checks will be skipped; install Poppler for Windows and add its bin folder to PATH to run them"
+        }
         Say "running the test suite"
         & $Py -m pytest @PytestArgs
         exit $LASTEXITCODE

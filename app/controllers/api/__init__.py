@@ -8,6 +8,7 @@ from app.controllers.api import (
     model_info,
     monitoring,
     predictions,
+    reports,
     scoring,
     segment_edits,
     segmentations,
@@ -34,6 +35,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(segment_edits.router)
     api.include_router(model_info.router)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes))
+    api.include_router(reports.router)
     api.include_router(jobs.router)
     api.include_router(health.router)
     api.include_router(monitoring.router)
@@ -50,6 +52,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(segment_edits.router, **by_segmentation)
     api.include_router(model_info.router, **by_segmentation)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **by_segmentation)
+    api.include_router(reports.router, **by_segmentation)
     api.include_router(jobs.router, **by_segmentation)
     api.include_router(monitoring.router, **by_segmentation)
     return api
