@@ -38,9 +38,9 @@ def test_the_html_report_has_every_segment_table_and_chart(client, model):
             assert f'<th scope="row">{spec.label}' in body
         assert "Gender:" in body
         assert body.count('src="data:image/png;base64,') == 1
-    # The sizes chart too, and every image is a real PNG.
+    # The sizes chart and the feature importance chart too, and every image is a real PNG.
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == 1 + len(model.segments)
+    assert len(images) == 2 + len(model.segments)
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
 
 

@@ -110,7 +110,7 @@ def frame_report(
     if categorical is None:
         used = {column for column in feature_columns.values() if column} | {age_column or ""}
         categorical = categorical_columns(frame, exclude=used)
-    rules = segment_rules(model.info)
+    rules = segment_rules(model)
     segments = []
     for segment in model.segments:
         members = scored[ids == segment.segment_id]

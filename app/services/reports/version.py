@@ -76,7 +76,7 @@ def _compositions(profile: dict[str, Any]) -> list[Composition]:
 
 
 def _segments(model: SegmentationModel) -> list[SegmentProfile]:
-    rules = segment_rules(model.info)
+    rules = segment_rules(model)
     segments = []
     for segment in model.segments:
         profile = segment.profile or {}

@@ -12,6 +12,7 @@ from app.models.versions.store import VersionStore
 from app.services import lifecycle
 from app.services.reports.explanations import feature_importance, segment_rules
 from app.services.reports.version import version_report
+from app.services.rules import all_rules
 
 
 def _registry(root: Path) -> ModelRegistry:
@@ -88,25 +89,21 @@ def test_drift_comes_from_the_prediction_log_or_says_it_cannot(model_dir):
     assert version_report(registry=registry, version="active", segmentation="default").drift is None
 
 
-@pytest.mark.parametrize(
-    ("rules", "importance"),
-    [
-        ({"0": ["income below 40"], "1": "spending above 60"}, {"annual_income": 0.3, "spending_score": 0.7}),
-        (
-            [{"segment_id": 0, "rules": [{"text": "income below 40"}]}, {"segment_id": 1, "text": "spending above 60"}],
-            [{"feature": "annual_income", "importance": 0.3}, {"feature": "spending_score", "importance": 0.7}],
-        ),
-    ],
-)
-def test_rules_and_importance_are_read_in_either_shape(model, rules, importance):
-    explained = replace(model, info={**model.info, "rules": rules, "feature_importance": importance})
-    assert segment_rules(explained.info) == {0: ["income below 40"], 1: ["spending above 60"]}
-    labels = {spec.name: spec.label for spec in model.feature_specs}
-    assert feature_importance(explained) == [(labels["spending_score"], 0.7), (labels["annual_income"], 0.3)]
+def test_a_report_carries_the_rules_and_importance_the_version_recorded(model):
+    recorded = all_rules(model)
+    assert recorded, "the session's model is trained with rules"
+    rules = segment_rules(model)
+    assert set(rules) == {segment.segment_id for segment in model.segments}
+    for item in recorded:
+        assert rules[item["segment_id"]] == item["rules"]
+        assert all(text.endswith(f"→ {item['segment_name']}") for text in rules[item["segment_id"]])
+    importance = feature_importance(model)
+    assert {label for label, _ in importance} == {spec.label for spec in model.feature_specs}
+    assert [value for _, value in importance] == sorted((value for _, value in importance), reverse=True)
 
 
-def test_unreadable_rules_and_importance_are_left_out(model):
-    odd = replace(model, info={**model.info, "rules": "all of them", "feature_importance": {"annual_income": "high"}})
-    assert segment_rules(odd.info) == {}
-    assert feature_importance(odd) == []
-    assert feature_importance(model) == [] and segment_rules(model.info) == {}
+def test_a_version_trained_before_rules_leaves_them_out(model):
+    older = replace(
+        model, info={key: value for key, value in model.info.items() if key not in ("segment_rules", "importance")}
+    )
+    assert segment_rules(older) == {} and feature_importance(older) == []

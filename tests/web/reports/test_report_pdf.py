@@ -51,8 +51,9 @@ def test_the_default_version_report_has_every_segment_table_and_chart(default_re
     for segment in default_report.segments:
         for feature in segment.features:
             assert f"{feature.label} {feature.mean:,.4g}" in text
-    # The sizes chart and one chart per segment, drawn in colour on the pages.
-    assert pages.images == 1 + len(default_report.segments)
+    # The sizes chart, the importance chart and one chart per segment, drawn in colour on the pages.
+    assert default_report.importance, "the session's model records feature importance"
+    assert pages.images == 2 + len(default_report.segments)
     assert sum(coloured_pixels(page) for page in pages.pixels) > 500 * (1 + len(default_report.segments))
 
 
