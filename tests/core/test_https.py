@@ -5,6 +5,8 @@ import asyncio
 import pytest
 
 from app.core.https import ForceHttpsMiddleware, hsts_value, https_location, is_https
+from app.core.proxy import ProxyHeadersMiddleware
+from app.main import create_app
 from app.web import csrf
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -131,3 +133,13 @@ def test_without_force_https_nothing_is_redirected_or_added(client_for_peer):
     answer = client_for_peer(("203.0.113.9", 1)).get("/about")
     assert answer.status_code == 200
     assert "strict-transport-security" not in answer.headers
+
+
+def test_neither_layer_is_added_unless_configured(make_settings):
+    # The predict path pays for these layers only when a deployment asks for them.
+    def layers(**overrides) -> set[type]:
+        return {layer.cls for layer in create_app(make_settings(**overrides)).user_middleware}
+
+    assert not {ForceHttpsMiddleware, ProxyHeadersMiddleware} & layers()
+    assert {ForceHttpsMiddleware, ProxyHeadersMiddleware} <= layers(force_https=True, trusted_proxies="10.0.0.0/8")
+    assert ProxyHeadersMiddleware in layers(trust_forwarded_for=True)
