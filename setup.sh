@@ -57,8 +57,9 @@ fi
 # promtool checks /metrics and the alert rules, and prometheus scrapes a live app for the dashboard test;
 # redis-server backs the shared rate-limit test; PostgreSQL runs the database tests;
 # wrk drives the load tests and benchmarks (a Python load generator on the same cores would take their CPU);
-# pdftoppm (with pdftotext and pdfimages) turns the PDF reports into PNG pages and text for their tests.
-TEST_TOOLS=(chromium:chromium promtool:prometheus prometheus:prometheus redis-server:redis-server initdb:postgresql wrk:wrk pdftoppm:poppler-utils)
+# pdftoppm (with pdftotext and pdfimages) turns the PDF reports into PNG pages and text for their tests;
+# openssl makes the self-signed certificate of the live HTTPS test.
+TEST_TOOLS=(chromium:chromium openssl:openssl promtool:prometheus prometheus:prometheus redis-server:redis-server initdb:postgresql wrk:wrk pdftoppm:poppler-utils)
 
 have_tool() {
   command -v "$1" >/dev/null 2>&1 && return 0

@@ -2,13 +2,14 @@
 
 import asyncio
 import contextlib
-import shutil
 import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.tools import need_tool
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,7 @@ class Certificate:
 
 def self_signed_certificate(folder: Path) -> Certificate:
     """Generate a one-day self-signed certificate in `folder` (the openssl command must be installed)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise FileNotFoundError("the openssl command is not installed")
+    openssl = need_tool("openssl", "openssl")
     certificate = Certificate(folder / "cert.pem", folder / "key.pem")
     command = [
         openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
