@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Request
 
 from app.controllers.deps import SegmenterDep, SessionDep, segmentation_of
 from app.schemas.common import DIGITS_ONLY, error_responses
-from app.schemas.monitoring import DriftResponse, IsoDateTime, PredictionVolume
+from app.schemas.monitoring import DriftHistory, DriftResponse, IsoDateTime, PredictionVolume
 from app.services.monitoring import reads as monitoring
-from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
+from app.services.monitoring.drift import MAX_WINDOW
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 
@@ -17,11 +17,14 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 @router.get(
     "/drift",
     response_model=DriftResponse,
-    summary="Drift of recent predictions",
-    description="Compares the last `window` predictions the served model version logged (another version's are left "
-    "out) with its training data: per feature PSI, KS "
-    "and Wasserstein/std; the segment mix (PSI and chi-squared); atypical and out-of-range rates. Each check and the "
-    "top-level `status` is `stable`, `watch` or `drift`, or `insufficient data` for a small window.",
+    summary="Drift of logged predictions",
+    description="Compares the served model version's logged predictions (another version's are left out) with its "
+    "training data: per feature PSI, KS and Wasserstein/std; the segment mix (PSI and chi-squared); atypical and "
+    "out-of-range rates. Each check and the top-level `status` is `stable`, `watch` or `drift`, or `insufficient "
+    "data` for a small window.\n\nThe window is a span of time, `since` to `until` (ISO 8601; default: the last 24 "
+    "hours), in which each customer id counts once (its latest prediction): the verdict does not depend on the order "
+    "of a file's rows, nor on scoring it again. `window=N` asks instead for the last N rows as logged. A window over "
+    "80% of which is one request (a file or a batch) carries a warning: the verdict describes that file.",
     responses=error_responses(422, 503),
 )
 def drift(
@@ -29,11 +32,38 @@ def drift(
     model: SegmenterDep,
     session: SessionDep,
     window: Annotated[
-        int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query(description="How many recent predictions.")
-    ] = DEFAULT_WINDOW,
+        int | None,
+        Ge(1),
+        Le(MAX_WINDOW),
+        DIGITS_ONLY,
+        Query(description="The last N predictions as logged, instead of a time window."),
+    ] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Start of the time window (default: 24 hours ago).")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="End of the time window (default: now).")] = None,
 ) -> dict[str, Any]:
-    """Drift checks of the last `window` logged predictions."""
-    return monitoring.drift(session, model, window=window, segmentation=segmentation_of(request))
+    """Drift checks of a time window (default: the last 24 hours), or of the last `window` logged predictions."""
+    return monitoring.drift(
+        session, model, window=window, since=since, until=until, segmentation=segmentation_of(request)
+    )
+
+
+@router.get(
+    "/drift/history",
+    response_model=DriftHistory,
+    summary="Drift checks over time",
+    description="The evaluations the background drift evaluator stored (every DRIFT_EVALUATION_SECONDS, of the last "
+    "24 hours each), from `since` (default: seven days ago) to `until` (default: now), oldest first: each check's "
+    "status and main measure. Alerts and charts read these rather than computing their own.",
+    responses=error_responses(422, 503),
+)
+def drift_history(
+    request: Request,
+    session: SessionDep,
+    since: Annotated[IsoDateTime | None, Query(description="Start of the range, ISO 8601.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="End of the range, ISO 8601.")] = None,
+) -> dict[str, Any]:
+    """Stored drift evaluations of the segmentation over time."""
+    return monitoring.drift_history(session, segmentation=segmentation_of(request), since=since, until=until)
 
 
 @router.get(
