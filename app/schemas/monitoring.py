@@ -259,3 +259,63 @@ class DriftHistory(BaseModel):
     until: datetime
     truncated: bool = Field(description="True when more evaluations matched than the 5,000 newest returned.")
     evaluations: list[DriftEvaluation]
+
+
+class BucketDrift(BaseModel):
+    """The last stored drift evaluation in a bucket."""
+
+    evaluated_at: datetime
+    status: Literal["stable", "watch", "drift", "insufficient data"]
+    checks: dict[str, Literal["stable", "watch", "drift", "insufficient data"]]
+
+
+class TimePoint(BaseModel):
+    """One hour, day or week."""
+
+    start: datetime
+    predictions: int = Field(description="Predictions logged, every re-score counted.")
+    customers: int = Field(description="Customers, each id once (its latest prediction in the bucket).")
+    counts: dict[str, int] = Field(description="Customers per segment id.")
+    atypical_rate: float | None
+    out_of_range_rate: float | None
+    drift: BucketDrift | None
+
+
+class TimeSeries(BaseModel):
+    """The served version's segment mix, volumes, rates and drift checks over time."""
+
+    model_config = example_config(
+        {
+            "segmentation": "default",
+            "model_version": "20261128.010000-1a2b3c4d",
+            "bucket": "day",
+            "since": "2026-11-27T00:00:00+00:00",
+            "until": "2026-11-28T01:00:00+00:00",
+            "truncated": False,
+            "segments": [{"segment_id": 1, "segment_name": "VIP / Whale"}],
+            "series": [
+                {
+                    "start": "2026-11-28T00:00:00+00:00",
+                    "predictions": 14,
+                    "customers": 12,
+                    "counts": {"1": 12},
+                    "atypical_rate": 0.0833,
+                    "out_of_range_rate": 0.0,
+                    "drift": {
+                        "evaluated_at": "2026-11-28T00:55:00+00:00",
+                        "status": "stable",
+                        "checks": {"overall": "stable", "segment_mix": "stable"},
+                    },
+                }
+            ],
+        }
+    )
+
+    segmentation: str
+    model_version: str
+    bucket: Literal["hour", "day", "week"]
+    since: datetime
+    until: datetime
+    truncated: bool = Field(description="True when more log rows matched than were read (the newest are).")
+    segments: list[VolumeSegment]
+    series: list[TimePoint]

@@ -1,13 +1,15 @@
-"""Monitoring: drift of recent predictions, and prediction volume per segment over time."""
+"""Monitoring: drift over time windows, the stored drift checks, and volumes, rates and drift over time."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Query, Request
 
 from app.controllers.deps import SegmenterDep, SessionDep, segmentation_of
+from app.core.errors import InvalidRequest
+from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.schemas.common import DIGITS_ONLY, error_responses
-from app.schemas.monitoring import DriftHistory, DriftResponse, IsoDateTime, PredictionVolume
+from app.schemas.monitoring import DriftHistory, DriftResponse, IsoDateTime, PredictionVolume, TimeSeries
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
 
@@ -84,3 +86,40 @@ def predictions(
 ) -> dict[str, Any]:
     """Recent volume per segment over time."""
     return monitoring.prediction_volume(session, model, since=since, segmentation=segmentation_of(request))
+
+
+@router.get(
+    "/timeseries",
+    response_model=TimeSeries,
+    summary="Segment mix, volumes, rates and drift over time",
+    description="Per `bucket` (hour, day or week, from Monday, UTC) from `since` (default: 48 hours, 30 days or 12 "
+    "weeks back) to `until` (default: now): the served version's logged predictions, its customers (each id once "
+    "per bucket, its latest prediction), their segment mix, atypical and out-of-range rates, and the last drift "
+    "evaluation the background evaluator stored in the bucket. At most 400 buckets: an older `since` is moved "
+    "forward. `segmentation` names another segmentation than the path's (the top-level route serves `default`).",
+    responses=error_responses(404, 422, 503),
+)
+def timeseries(
+    request: Request,
+    session: SessionDep,
+    bucket: Annotated[Literal["hour", "day", "week"], Query(description="The size of each point.")] = "day",
+    since: Annotated[IsoDateTime | None, Query(description="Start of the range, ISO 8601.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="End of the range, ISO 8601.")] = None,
+    # Named apart from the path's {segmentation}, which the per-segmentation mount also has.
+    chosen: Annotated[
+        str | None,
+        Query(
+            alias="segmentation", pattern=NAME_PATTERN.pattern, description="The segmentation (default: the path's)."
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """The dashboard's series over time."""
+    path = request.path_params.get("segmentation")
+    if chosen is not None and path is not None and chosen != path:
+        raise InvalidRequest(f"segmentation={chosen} contradicts the path's segmentation {path}")
+    name = chosen or segmentation_of(request)
+    segmentations = request.app.state.segmentations
+    if name != DEFAULT_NAME:
+        segmentations.require(name)  # 404 for an unknown one
+    model = segmentations.registry(name).get()
+    return monitoring.timeseries(session, model, segmentation=name, bucket=bucket, since=since, until=until)

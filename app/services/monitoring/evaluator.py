@@ -65,11 +65,13 @@ class DriftEvaluator:
         interval: float,
         database: DatabasePreparation | None = None,
         first_tick: float = FIRST_TICK_SECONDS,
+        retention_days: int = 30,
     ) -> None:
         self.engine = engine
         self.models = models
         self.interval = interval
         self.first_tick = min(first_tick, interval)
+        self.retention_days = retention_days
         self._database = database
         self._sessions = session_factory(engine)
         self._stop = threading.Event()
@@ -125,15 +127,29 @@ class DriftEvaluator:
             evaluated.append(name)
         if evaluated:
             logger.info("drift evaluated for %s", ", ".join(evaluated))
+            with self._sessions() as session:
+                history.purge_checks(session, before=now - timedelta(days=self.retention_days))
         return evaluated
 
 
 def start_drift_evaluator(
-    *, engine: Engine, segmentations: Segmentations, interval: float, database: DatabasePreparation
+    *,
+    engine: Engine,
+    segmentations: Segmentations,
+    interval: float,
+    database: DatabasePreparation,
+    retention_days: int = 30,
 ) -> DriftEvaluator | None:
-    """Start the evaluator thread; None when `interval` is 0 (turned off)."""
+    """Start the evaluator thread; None when `interval` is 0 (turned off). Evaluations older than `retention_days`
+    are deleted, as the prediction log's rows are."""
     if interval <= 0:
         return None
-    evaluator = DriftEvaluator(engine, lambda: served_models(segmentations), interval=interval, database=database)
+    evaluator = DriftEvaluator(
+        engine,
+        lambda: served_models(segmentations),
+        interval=interval,
+        database=database,
+        retention_days=retention_days,
+    )
     evaluator.start()
     return evaluator

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import DriftCheck
@@ -68,6 +68,13 @@ def store_check(
     session.add(row)
     session.commit()
     return row
+
+
+def purge_checks(session: Session, *, before: datetime) -> int:
+    """Delete evaluations older than `before`; returns how many went."""
+    deleted = session.execute(delete(DriftCheck).where(DriftCheck.evaluated_at < before)).rowcount
+    session.commit()
+    return deleted
 
 
 def latest_check(session: Session, *, segmentation: str) -> DriftCheck | None:

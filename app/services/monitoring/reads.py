@@ -15,6 +15,7 @@ from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring import history, windows
+from app.services.monitoring import timeseries as series
 from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
 from app.services.monitoring.windows import utc
 
@@ -81,6 +82,7 @@ def drift(
 
 _time_window = _database_errors(windows.time_window)
 drift_history = _database_errors(history.drift_history)
+timeseries = _database_errors(series.timeseries)
 
 
 @_database_errors

@@ -70,7 +70,11 @@ def start_monitoring(
     evaluator = None
     if segmentations is not None:
         evaluator = start_drift_evaluator(
-            engine=engine, segmentations=segmentations, interval=settings.drift_evaluation_seconds, database=database
+            engine=engine,
+            segmentations=segmentations,
+            interval=settings.drift_evaluation_seconds,
+            database=database,
+            retention_days=settings.prediction_log_retention_days,
         )
     return MonitoringWorkers(
         database=database, prediction_log=writer, activation_mirror=mirror, drift_evaluator=evaluator

@@ -133,3 +133,15 @@ def test_the_history_reads_the_stored_evaluations_oldest_first(database, model):
         ]
         assert history.drift_history(session, segmentation="rfm", now=now)["evaluations"] == []
     engine.dispose()
+
+
+def test_evaluations_older_than_the_retention_are_deleted(database, model):  # noqa: F811
+    log(database, model, customers(150, seed=35), segmentation=None)
+    now = datetime.now(UTC)
+    runner = evaluator(database, model)
+    runner.retention_days = 30
+    runner.run_once(now=now - timedelta(days=40))
+    runner.run_once(now=now - timedelta(days=10))
+    assert len(stored(database)) == 2
+    runner.run_once(now=now)
+    assert [row.evaluated_at for row in stored(database)] == [now - timedelta(days=10), now]
