@@ -25,7 +25,8 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
     "out-of-range rates. Each check and the top-level `status` is `stable`, `watch` or `drift`, or `insufficient "
     "data` for a small window.\n\nThe window is a span of time, `since` to `until` (ISO 8601; default: the last 24 "
     "hours), in which each customer id counts once (its latest prediction): the verdict does not depend on the order "
-    "of a file's rows, nor on scoring it again. `window=N` asks instead for the last N rows as logged. A window over "
+    "of a file's rows, nor on scoring it again. `window=N` asks instead for the last N rows as logged (within `since` "
+    "and `until` when given). A since after until is an empty window. A window over "
     "80% of which is one request (a file or a batch) carries a warning: the verdict describes that file.",
     responses=error_responses(422, 503),
 )

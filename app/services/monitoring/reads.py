@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.errors import DatabaseUnavailable, InvalidRequest
+from app.core.errors import DatabaseUnavailable
 from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -66,13 +66,13 @@ def drift(
     """The drift report of `segmentation`'s logged predictions against the model's training reference.
 
     Only the served version's predictions: another version's segment ids mean other segments, and its traffic is not
-    what this version sees. `window` asks for the last N rows as logged; otherwise the window is `since` to `until`
-    (default: the last 24 hours) with each customer id counted once.
+    what this version sees. `window` asks for the last N rows as logged (within `since`/`until` when given);
+    otherwise the window is `since` to `until` (default: the last 24 hours) with each customer id counted once.
     """
     if window is not None:
-        if since is not None or until is not None:
-            raise InvalidRequest("ask for either window= (the last N rows) or since=/until= (a span of time)")
-        recent = recent_window(session, model_version=model.version, size=window, segmentation=segmentation)
+        recent = _last_rows(
+            session, model_version=model.version, size=window, segmentation=segmentation, since=since, until=until
+        )
     else:
         recent = _time_window(
             session, model_version=model.version, segmentation=segmentation, since=since, until=until, now=now
@@ -81,6 +81,7 @@ def drift(
 
 
 _time_window = _database_errors(windows.time_window)
+_last_rows = _database_errors(windows.last_rows_window)
 drift_history = _database_errors(history.drift_history)
 timeseries = _database_errors(series.timeseries)
 

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest
 from app.db.tables import DriftCheck, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -34,8 +33,8 @@ def _span(bucket: str, since: datetime | None, until: datetime | None, now: date
     until = utc(until) if until is not None else now
     step = BUCKETS[bucket]
     since = utc(since) if since is not None else until - DEFAULT_BUCKETS[bucket] * step
-    if since >= until:
-        raise InvalidRequest(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
+    # A since after until is the bucket of until alone, not an error (as the volume series does).
+    since = min(since, until)
     # At most MAX_BUCKETS buckets: an older since is moved forward.
     return max(floor(since, bucket), floor(until, bucket) - (MAX_BUCKETS - 1) * step), until
 

@@ -9,7 +9,6 @@ import numpy as np
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest
 from app.db.tables import PredictionLog
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, MainRequest, Window
@@ -45,9 +44,9 @@ def time_bounds(
     """The span a time window covers: until defaults to now, since to a day before until."""
     until = utc(until) if until is not None else utc(now or datetime.now(UTC))
     since = utc(since) if since is not None else until - DEFAULT_SPAN
-    if since >= until:
-        raise InvalidRequest(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
-    return since, until
+    # A since after until (a client's clock ahead of ours) is an empty window ending at until, not an error, as
+    # the volume series does.
+    return min(since, until), until
 
 
 def time_window(
@@ -100,29 +99,39 @@ def _latest_per_customer(newest_first: Sequence[Row]) -> list[Row]:
 
 
 def last_rows_window(
-    session: Session, *, model_version: str, size: int = DEFAULT_WINDOW, segmentation: str = DEFAULT_NAME
+    session: Session,
+    *,
+    model_version: str,
+    size: int = DEFAULT_WINDOW,
+    segmentation: str = DEFAULT_NAME,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Window:
-    """The last `size` predictions `model_version` of `segmentation` logged, among the newest MAX_SCANNED_ROWS rows,
-    oldest first.
+    """The last `size` predictions `model_version` of `segmentation` logged (between `since` and `until` when
+    given), among the newest MAX_SCANNED_ROWS rows, oldest first.
 
     The scan is bounded by primary key, so a version with little traffic in a long log stays cheap.
     """
     log = PredictionLog
     newest = session.scalar(select(func.max(log.id)))
+    if since is not None or until is not None:
+        since, until = time_bounds(since=since, until=until)
     if newest is None:
         rows: list[Any] = []
     else:
+        bounds = [] if since is None else [log.created_at >= since, log.created_at <= until]
         rows = session.execute(
             select(*_COLUMNS)
             .where(
                 log.segmentation == segmentation,
                 log.model_version == model_version,
                 log.id > newest - MAX_SCANNED_ROWS,
+                *bounds,
             )
             .order_by(log.id.desc())
             .limit(size)
         ).all()[::-1]
-    return _window(rows, kind="rows", requested=size)
+    return _window(rows, kind="rows", requested=size, since=since, until=until)
 
 
 def _main_request(rows: Sequence[Row]) -> MainRequest | None:
