@@ -51,7 +51,7 @@ def test_monitoring_page_warns_when_the_window_is_mostly_one_file(client_for, tm
     assert client.post("/api/v1/predict/csv", content=data, headers=headers).status_code == 200
     assert client.app.state.prediction_log.flush()
     page = client.get("/monitoring", headers={"Accept": "text/html"}).text
-    assert 'id="window-warning" data-request-id="march-export"' in page
+    assert 'id="window-warning" data-request-id="march-export"><strong>Mostly one file.</strong>' in page
     assert "Most of this window (100%, 500 customers) is one file scored at" in page
 
 
