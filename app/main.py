@@ -94,10 +94,15 @@ def _lifespan(settings: Settings):
         app.state.db_engine = create_db_engine(settings.database_url.get_secret_value())
         app.state.db_sessions = session_factory(app.state.db_engine)
         monitoring = await run_in_threadpool(
-            start_monitoring, settings=settings, engine=app.state.db_engine, store=registry.store
+            start_monitoring,
+            settings=settings,
+            engine=app.state.db_engine,
+            store=registry.store,
+            segmentations=segmentations,
         )
         app.state.prediction_log = monitoring.prediction_log
         app.state.activation_mirror = monitoring.activation_mirror
+        app.state.drift_evaluator = monitoring.drift_evaluator
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so

@@ -159,6 +159,8 @@ def make_settings(
             "database_url": f"sqlite:///{database}",
             "auto_train": False,
             "score_results_dir": results_dir,
+            # The background drift evaluator stays off unless a test turns it on: its rows would surprise others.
+            "drift_evaluation_seconds": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

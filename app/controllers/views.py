@@ -36,16 +36,17 @@ from app.core.errors import (
 from app.core.security import key_id
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
+from app.schemas.monitoring import IsoDateTime
 from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
-from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
+from app.services.monitoring.drift import MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
-from app.web.pages.monitoring import monitoring_page
+from app.web.pages.monitoring import DEFAULT_PERIOD, Period, monitoring_page, preset_span
 from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
@@ -208,15 +209,24 @@ def monitoring_dashboard(
     request: Request,
     model: SegmenterDep,
     session: SessionDep,
-    window: Annotated[int, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = DEFAULT_WINDOW,
+    window: Annotated[int | None, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = None,
+    period: Annotated[Period | None, Query()] = None,
+    since: Annotated[IsoDateTime | None, Query()] = None,
+    until: Annotated[IsoDateTime | None, Query()] = None,
 ) -> HTMLResponse:
-    """Drift of recent predictions against the training data, with volume, histograms and segment mix."""
+    """Drift of a time window (a preset or since/until; `window=N`: the last N rows) against the training data, with
+    volume, histograms and segment mix."""
     segmentation = segmentation_of(request)
-    report = monitoring.drift(session, model, window=window, segmentation=segmentation)
-    volume = monitoring.prediction_volume(session, model, segmentation=segmentation)
+    if window is not None or since is not None or until is not None:
+        period = None
+    else:
+        period = period or DEFAULT_PERIOD
+        since, until = preset_span(period)
+    report = monitoring.drift(session, model, window=window, since=since, until=until, segmentation=segmentation)
+    volume = monitoring.prediction_volume(session, model, since=since, segmentation=segmentation)
     # The database mirrors every segmentation's activations (app/services/monitoring/activation_mirror.py).
     activation = monitoring.last_activation(session, segmentation=segmentation)
-    context = monitoring_page(model, report, volume, activation)
+    context = monitoring_page(model, report, volume, activation, segmentation=segmentation, period=period)
     return render(request, "monitoring.html", context)
 
 

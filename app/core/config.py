@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # Rows of one scored file held for the log until the file has succeeded (about 40 bytes each); past this,
     # the file's further rows are dropped and counted rather than held in memory.
     scoring_log_spool_rows: int = Field(1_000_000, ge=0)
+    # Seconds between background drift evaluations of every segmentation's last 24 hours (stored in drift_checks and
+    # exported as drift_status); one process evaluates at a time, however many workers run. 0 turns it off.
+    drift_evaluation_seconds: float = Field(300.0, ge=0, le=86_400)
 
     @field_validator("log_level", mode="before")
     @classmethod

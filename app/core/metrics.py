@@ -180,6 +180,7 @@ class Metrics:
     log_queue_rows: Gauge
     model_serving_fallback: Gauge
     training_jobs: Counter
+    drift_status: Gauge
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
@@ -262,6 +263,14 @@ def _build(folder: Path | None) -> Metrics:
             "training_jobs_total",
             "Training jobs this server started that have ended, by final state.",
             ["state"],
+        ),
+        # mostrecent: the value set last by any process, alive or not. One worker at a time evaluates drift (the
+        # others leave the gauge alone), and its verdict stays exported after that worker exits.
+        drift_status=Gauge(
+            "drift_status",
+            "Latest drift evaluation per segmentation and check: 0 stable, 1 watch, 2 drift, -1 insufficient data.",
+            ["segmentation", "check"],
+            multiprocess_mode="mostrecent",
         ),
     )
 
@@ -409,6 +418,13 @@ def record_serving_fallback(reason: str | None) -> None:
     """Set model_serving_fallback: 1 while serving the last verified model (`reason` says why), 0 otherwise."""
     if _metrics is not None:
         _metrics.model_serving_fallback.set(0 if reason is None else 1)
+
+
+def record_drift_status(*, segmentation: str, checks: dict[str, float]) -> None:
+    """Publish a segmentation's latest drift evaluation: each check's value (0 stable ... -1 insufficient data)."""
+    if _metrics is not None:
+        for check, value in checks.items():
+            _metrics.drift_status.labels(segmentation, check).set(value)
 
 
 def mark_worker_stopped() -> None:

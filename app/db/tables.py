@@ -98,3 +98,27 @@ class ModelActivation(Base):
     key_id: Mapped[str | None] = mapped_column(String(32))
     # Each segmentation has its own versions, ACTIVE pointer and history file.
     segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH), server_default=DEFAULT_SEGMENTATION)
+
+
+class DriftCheck(Base):
+    """One evaluation of a segmentation's drift by the background evaluator: the verdict and each check's status."""
+
+    __tablename__ = "drift_checks"
+    __table_args__ = (
+        # The history and "is an evaluation due" read one segmentation's newest checks.
+        Index("ix_drift_checks_segmentation_evaluated_at", "segmentation", "evaluated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
+    model_version: Mapped[str] = mapped_column(String(64))
+    # The time window evaluated, and how many customers it held (each customer id once).
+    window_since: Mapped[datetime] = mapped_column(UtcDateTime())
+    window_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    window_size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20))
+    # Each check's status and main measure: [{"check": "feature:annual_income", "status": "stable", "value": 0.02}].
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The "mostly one file" warning when the window was mostly one request, else None.
+    warning: Mapped[str | None] = mapped_column(String(500))

@@ -82,14 +82,33 @@ class RateDrift(BaseModel):
     message: str
 
 
+class MainRequest(BaseModel):
+    """The request (a scored file or a batch) that answered the most predictions of the window."""
+
+    request_id: str
+    source: str = Field(description="`csv` for a scored file, `batch` for a batch request, `single` otherwise.")
+    rows: int
+    share: float = Field(description="Its share of the window; over 0.8 the window is mostly this one request.")
+    at: datetime
+
+
 class DriftWindow(BaseModel):
     """The predictions that were compared."""
 
-    requested: int
-    size: int
+    kind: Literal["time", "rows"] = Field(
+        description="`time`: the logged predictions from `since` to `until`, each customer id once (its latest); "
+        "`rows`: the last `requested` rows as logged (`window=N`)."
+    )
+    requested: int | None = Field(description="N of `window=N`; null for a time window.")
+    since: datetime | None
+    until: datetime | None
+    size: int = Field(description="Predictions compared: for a time window, customers counted once.")
+    rows_read: int = Field(description="Rows read from the log, before each customer id was counted once.")
+    truncated: bool = Field(description="True when the time window held more rows than were read (the newest are).")
     minimum: int = Field(description="Fewer predictions than this give `insufficient data`.")
     first: datetime | None
     last: datetime | None
+    main_request: MainRequest | None
 
 
 class Method(BaseModel):
@@ -109,8 +128,21 @@ class DriftResponse(BaseModel):
             "status": "drift",
             "model_version": "20261128.010000-1a2b3c4d",
             "trained_at": "2026-11-28T01:00:00+00:00",
-            "window": {"requested": 1000, "size": 1000, "minimum": 100, "first": None, "last": None},
+            "window": {
+                "kind": "time",
+                "requested": None,
+                "since": "2026-11-27T01:00:00+00:00",
+                "until": "2026-11-28T01:00:00+00:00",
+                "size": 1000,
+                "rows_read": 1200,
+                "truncated": False,
+                "minimum": 100,
+                "first": None,
+                "last": None,
+                "main_request": None,
+            },
             "messages": ["Young Trendsetter is 31% of recent customers against 11% in training: consider retraining."],
+            "warnings": [],
             "features": [],
             "segment_mix": None,
             "rates": [],
@@ -123,6 +155,9 @@ class DriftResponse(BaseModel):
     trained_at: str | None
     window: DriftWindow
     messages: list[str] = Field(description="Plain-language lines for every check that is not stable.")
+    warnings: list[str] = Field(
+        description="Caveats on the verdict: a window over 80% of which is one file (or batch) describes that file."
+    )
     features: list[FeatureDrift]
     segment_mix: SegmentMixDrift | None
     rates: list[RateDrift]
@@ -168,3 +203,119 @@ class PredictionVolume(BaseModel):
     truncated: bool = Field(description="True when more rows matched than were read.")
     segments: list[VolumeSegment]
     series: list[VolumePoint]
+
+
+class CheckStatus(BaseModel):
+    """One check of a stored evaluation."""
+
+    check: str = Field(description="`overall`, `feature:<name>`, `segment_mix`, `atypical` or `out_of_range`.")
+    status: Literal["stable", "watch", "drift", "insufficient data"]
+    value: float | None = Field(description="PSI for features and the segment mix, the current rate for rates.")
+
+
+class EvaluatedWindow(BaseModel):
+    """The time window an evaluation covered."""
+
+    since: datetime
+    until: datetime
+    size: int
+
+
+class DriftEvaluation(BaseModel):
+    """One evaluation stored by the background evaluator."""
+
+    evaluated_at: datetime
+    model_version: str
+    window: EvaluatedWindow
+    status: Literal["stable", "watch", "drift", "insufficient data"]
+    checks: list[CheckStatus]
+    warning: str | None
+
+
+class DriftHistory(BaseModel):
+    """A segmentation's stored drift evaluations over time, oldest first."""
+
+    model_config = example_config(
+        {
+            "segmentation": "default",
+            "since": "2026-11-21T01:00:00+00:00",
+            "until": "2026-11-28T01:00:00+00:00",
+            "truncated": False,
+            "evaluations": [
+                {
+                    "evaluated_at": "2026-11-28T00:55:00+00:00",
+                    "model_version": "20261128.010000-1a2b3c4d",
+                    "window": {"since": "2026-11-27T00:55:00+00:00", "until": "2026-11-28T00:55:00+00:00", "size": 812},
+                    "status": "stable",
+                    "checks": [{"check": "overall", "status": "stable", "value": None}],
+                    "warning": None,
+                }
+            ],
+        }
+    )
+
+    segmentation: str
+    since: datetime
+    until: datetime
+    truncated: bool = Field(description="True when more evaluations matched than the 5,000 newest returned.")
+    evaluations: list[DriftEvaluation]
+
+
+class BucketDrift(BaseModel):
+    """The last stored drift evaluation in a bucket."""
+
+    evaluated_at: datetime
+    status: Literal["stable", "watch", "drift", "insufficient data"]
+    checks: dict[str, Literal["stable", "watch", "drift", "insufficient data"]]
+
+
+class TimePoint(BaseModel):
+    """One hour, day or week."""
+
+    start: datetime
+    predictions: int = Field(description="Predictions logged, every re-score counted.")
+    customers: int = Field(description="Customers, each id once (its latest prediction in the bucket).")
+    counts: dict[str, int] = Field(description="Customers per segment id.")
+    atypical_rate: float | None
+    out_of_range_rate: float | None
+    drift: BucketDrift | None
+
+
+class TimeSeries(BaseModel):
+    """The served version's segment mix, volumes, rates and drift checks over time."""
+
+    model_config = example_config(
+        {
+            "segmentation": "default",
+            "model_version": "20261128.010000-1a2b3c4d",
+            "bucket": "day",
+            "since": "2026-11-27T00:00:00+00:00",
+            "until": "2026-11-28T01:00:00+00:00",
+            "truncated": False,
+            "segments": [{"segment_id": 1, "segment_name": "VIP / Whale"}],
+            "series": [
+                {
+                    "start": "2026-11-28T00:00:00+00:00",
+                    "predictions": 14,
+                    "customers": 12,
+                    "counts": {"1": 12},
+                    "atypical_rate": 0.0833,
+                    "out_of_range_rate": 0.0,
+                    "drift": {
+                        "evaluated_at": "2026-11-28T00:55:00+00:00",
+                        "status": "stable",
+                        "checks": {"overall": "stable", "segment_mix": "stable"},
+                    },
+                }
+            ],
+        }
+    )
+
+    segmentation: str
+    model_version: str
+    bucket: Literal["hour", "day", "week"]
+    since: datetime
+    until: datetime
+    truncated: bool = Field(description="True when more log rows matched than were read (the newest are).")
+    segments: list[VolumeSegment]
+    series: list[TimePoint]

@@ -14,6 +14,13 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
     def _unlock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
 else:
     import fcntl
 
@@ -22,6 +29,13 @@ else:
 
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
 
 @contextmanager
@@ -36,6 +50,23 @@ def exclusive_lock(path: str | Path) -> Iterator[None]:
             yield
         finally:
             _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def try_exclusive_lock(path: str | Path) -> Iterator[bool]:
+    """Yield True while holding an exclusive lock on `path`, or False at once when another holder has it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        held = _try_lock(fd)
+        try:
+            yield held
+        finally:
+            if held:
+                _unlock(fd)
     finally:
         os.close(fd)
 

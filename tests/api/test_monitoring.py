@@ -143,7 +143,7 @@ def test_reference_is_not_in_model_info(log_client):
 
 
 def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch):
-    from app.services.monitoring import reads as monitoring
+    from app.services.monitoring import windows as monitoring
 
     feed(log_client, customers(600, seed=6))
     served_by_another_version(log_client)
@@ -156,5 +156,7 @@ def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch
 
 
 def test_window_bounds_are_in_the_openapi_schema(log_client):
-    (window,) = log_client.get("/openapi.json").json()["paths"]["/api/v1/monitoring/drift"]["get"]["parameters"]
-    assert (window["schema"]["minimum"], window["schema"]["maximum"]) == (1, 100_000)
+    parameters = log_client.get("/openapi.json").json()["paths"]["/api/v1/monitoring/drift"]["get"]["parameters"]
+    assert [parameter["name"] for parameter in parameters] == ["window", "since", "until"]
+    (integer,) = [variant for variant in parameters[0]["schema"]["anyOf"] if variant.get("type") == "integer"]
+    assert (integer["minimum"], integer["maximum"]) == (1, 100_000)

@@ -89,6 +89,8 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/model/info", "get"): {"200", "403", "429", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
+        ("/api/v1/monitoring/drift/history", "get"): {"200", "422", "503"},
+        ("/api/v1/monitoring/timeseries", "get"): {"200", "404", "422", "503"},
         ("/api/v1/monitoring/predictions", "get"): {"200", "422", "503"},
         ("/api/v1/models", "get"): {"200"},
         ("/api/v1/models", "post"): {"202", "400", "401", "403", "409", "413", "415", "422", "429", "503"},

@@ -39,15 +39,12 @@ def _dashboard() -> dict:
 
 
 def _queries() -> list:
-    """Each panel's each query, as a test parameter; the drift panel's waits for the drift evaluator."""
-    params = []
-    for panel in _dashboard()["panels"]:
-        for target in panel["targets"]:
-            marks = ()
-            if "drift_status" in target["expr"]:
-                marks = pytest.mark.xfail(strict=True, reason="drift_status comes with the drift evaluator")
-            params.append(pytest.param(target["expr"], id=f"{panel['title']} {target['refId']}", marks=marks))
-    return params
+    """Each panel's each query, as a test parameter."""
+    return [
+        pytest.param(target["expr"], id=f"{panel['title']} {target['refId']}")
+        for panel in _dashboard()["panels"]
+        for target in panel["targets"]
+    ]
 
 
 def test_the_dashboard_is_a_provisionable_grafana_dashboard():

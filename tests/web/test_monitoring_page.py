@@ -17,3 +17,47 @@ def test_monitoring_page_with_a_bad_window_is_an_html_422(client_for, tmp_path):
     response = client.get("/monitoring?window=0", headers={"Accept": "text/html"})
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_monitoring_page_picks_a_time_window_and_keeps_window_n(client_for, tmp_path):
+    from tests.api.test_monitoring import customers, feed
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    feed(client, customers(300, seed=61))
+    page = client.get("/monitoring", headers={"Accept": "text/html"}).text
+    assert "in the last 24 h, each customer once" in page
+    assert '<a href="?period=24h" data-period="24h" aria-current="true">Last 24 h</a>' in page
+    assert '<dd data-fact="window-size">300</dd>' in page
+    week = client.get("/monitoring?period=7d", headers={"Accept": "text/html"}).text
+    assert '<a href="?period=7d" data-period="7d" aria-current="true">Last 7 days</a>' in week
+    # A custom span that ended before anything was logged.
+    custom = client.get("/monitoring?since=2026-01-01T00:00&until=2026-01-02T00:00", headers={"Accept": "text/html"})
+    assert custom.status_code == 200
+    assert 'data-status="insufficient data"' in custom.text
+    assert 'name="since" required value="2026-01-01T00:00"' in custom.text
+    assert 'aria-current="true"' not in custom.text
+    # window=N keeps its meaning: the last N rows as logged.
+    rows = client.get("/monitoring?window=120", headers={"Accept": "text/html"}).text
+    assert "the last 120 predictions this model version logged" in rows
+    assert '<dd data-fact="window-size">120</dd>' in rows
+
+
+def test_monitoring_page_warns_when_the_window_is_mostly_one_file(client_for, tmp_path):
+    from app.models.synthetic import generate_customers
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    data = generate_customers(rows=500, seed=62).to_csv(index=False).encode()
+    headers = {"content-type": "text/csv", "X-Request-ID": "march-export"}
+    assert client.post("/api/v1/predict/csv", content=data, headers=headers).status_code == 200
+    assert client.app.state.prediction_log.flush()
+    page = client.get("/monitoring", headers={"Accept": "text/html"}).text
+    assert 'id="window-warning" data-request-id="march-export"><strong>Mostly one file.</strong>' in page
+    assert "Most of this window (100%, 500 customers) is one file scored at" in page
+
+
+def test_monitoring_page_of_a_segmentation_keeps_it_in_the_picker(client_for, tmp_path):
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    page = client.get("/monitoring?segmentation=default&period=30d", headers={"Accept": "text/html"}).text
+    assert 'data-period="30d" aria-current="true"' in page
+    bad = client.get("/monitoring?period=1y", headers={"Accept": "text/html"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")

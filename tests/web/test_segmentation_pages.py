@@ -178,6 +178,9 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     assert set(logged) == {"crm"} and logged["crm"] > rows_in_file  # the file, and the home page's no-JS form
     monitoring = pages.get("/monitoring?segmentation=crm", headers=HTML)
     assert f'<dd data-fact="window-size">{logged["crm"]:,}</dd>' in monitoring.text
+    # The time window picker keeps the segmentation: its presets' links and its custom span's form.
+    assert '<a href="?segmentation=crm&amp;period=7d" data-period="7d">' in monitoring.text
+    assert '<input type="hidden" name="segmentation" value="crm">' in monitoring.text
 
     # The default segmentation's pages are as before, with the picker now offering both.
     default = pages.get("/models", headers=HTML)

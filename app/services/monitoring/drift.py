@@ -25,10 +25,15 @@ Every check compares the recent window of logged predictions with the reference 
 A feature's or the segment mix's status is the worse of its PSI band and its distribution test, chosen by reference
 size as Evidently does (every statistic is always reported). The overall status is the worst check. Fewer than
 `MIN_WINDOW` predictions give `insufficient data`, never a verdict.
+
+A window is a span of time (by default the last 24 hours) in which each customer id counts once, as its latest
+prediction, so neither the order of a file's rows nor scoring it again changes the verdict; `window=N` (the last N
+rows as logged) is kept for those who ask for it. When one request holds over 80% of a window, the report says so:
+the verdict then describes that file more than the customers over time.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +47,8 @@ _RANK = {STABLE: 0, WATCH: 1, DRIFT: 2}
 MIN_WINDOW = 100
 DEFAULT_WINDOW = 1_000
 MAX_WINDOW = 100_000
+# A window more than this share of which comes from one request is "mostly one file".
+MOSTLY_ONE_REQUEST = 0.8
 
 PSI_WATCH, PSI_DRIFT = 0.1, 0.25
 KS_P_VALUE = 0.05
@@ -108,8 +115,22 @@ METHODS: list[dict[str, str]] = [
 
 
 @dataclass(frozen=True)
+class MainRequest:
+    """The request that answered most of a window's predictions."""
+
+    request_id: str
+    source: str
+    rows: int
+    share: float
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Window:
-    """Recent logged predictions, oldest first: feature values by name, segment ids and flags."""
+    """Logged predictions, oldest first: feature values by name, segment ids and flags.
+
+    `kind` is "time" (since/until, each customer id once) or "rows" (the last `requested` rows as logged).
+    """
 
     inputs: Mapping[str, np.ndarray]
     segment_ids: np.ndarray
@@ -117,11 +138,31 @@ class Window:
     out_of_range: np.ndarray
     first: datetime | None = None
     last: datetime | None = None
-    requested: int = DEFAULT_WINDOW
-    extra: dict[str, Any] = field(default_factory=dict)
+    requested: int | None = DEFAULT_WINDOW
+    kind: str = "rows"
+    since: datetime | None = None
+    until: datetime | None = None
+    rows_read: int | None = None
+    truncated: bool = False
+    main_request: MainRequest | None = None
 
     def __len__(self) -> int:
         return len(self.segment_ids)
+
+    @property
+    def mostly_one_request(self) -> bool:
+        """Whether over 80% of the window comes from one request (a file or a batch)."""
+        return self.main_request is not None and self.main_request.share > MOSTLY_ONE_REQUEST
+
+
+def mostly_one_file_warning(main: MainRequest) -> str:
+    """The warning of a window that is mostly one request, with what the log knows of it."""
+    what = "one file" if main.source == "csv" else "one batch request"
+    at = main.at.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Most of this window ({main.share:.0%}, {main.rows:,} customers) is {what} scored at {at} "
+        f"(request {main.request_id}): the verdict describes that file more than your customers over time."
+    )
 
 
 def worst(statuses: Sequence[str]) -> str:
@@ -324,19 +365,39 @@ def _rates(reference: Mapping[str, Any], window: Window) -> list[dict[str, Any]]
     ]
 
 
+def _window_facts(window: Window) -> dict[str, Any]:
+    main = window.main_request
+    return {
+        "kind": window.kind,
+        "requested": window.requested,
+        "since": window.since.isoformat() if window.since else None,
+        "until": window.until.isoformat() if window.until else None,
+        "size": len(window),
+        "rows_read": len(window) if window.rows_read is None else window.rows_read,
+        "truncated": window.truncated,
+        "minimum": MIN_WINDOW,
+        "first": window.first.isoformat() if window.first else None,
+        "last": window.last.isoformat() if window.last else None,
+        "main_request": None
+        if main is None
+        else {
+            "request_id": main.request_id,
+            "source": main.source,
+            "rows": main.rows,
+            "share": main.share,
+            "at": main.at.isoformat(),
+        },
+    }
+
+
 def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     """Every drift check of `window` against the model's training reference, with statuses and plain advice."""
     reference = model.info.get("drift_reference")
     base = {
         "model_version": model.version,
         "trained_at": model.info.get("trained_at"),
-        "window": {
-            "requested": window.requested,
-            "size": len(window),
-            "minimum": MIN_WINDOW,
-            "first": window.first.isoformat() if window.first else None,
-            "last": window.last.isoformat() if window.last else None,
-        },
+        "window": _window_facts(window),
+        "warnings": [mostly_one_file_warning(window.main_request)] if window.mostly_one_request else [],
         "methods": METHODS,
         "features": [],
         "segment_mix": None,
@@ -344,10 +405,12 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     }
     if len(window) < MIN_WINDOW:
         message = (
-            f"Only {len(window)} predictions logged by this model version: drift checks need at least "
+            f"Only {len(window)} predictions logged by this model version"
+            f"{' in this window' if window.kind == 'time' else ''}: drift checks need at least "
             f"{MIN_WINDOW}, so there is no verdict yet."
         )
-        return base | {"status": INSUFFICIENT, "messages": [message]}
+        # No verdict, so nothing for a "mostly one file" warning to qualify.
+        return base | {"status": INSUFFICIENT, "messages": [message], "warnings": []}
     if reference is None:
         message = "This model was trained before drift references were kept: retrain it to enable drift checks."
         return base | {"status": INSUFFICIENT, "messages": [message]}

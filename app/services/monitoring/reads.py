@@ -1,4 +1,4 @@
-"""Reads of the prediction log for monitoring: the recent window for drift, and volume per segment over time."""
+"""Reads of the prediction log for monitoring: drift of a window, volume per segment over time, last activation."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -14,12 +14,12 @@ from app.core.errors import DatabaseUnavailable
 from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.monitoring import history, windows
+from app.services.monitoring import timeseries as series
 from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
+from app.services.monitoring.windows import utc
 
 DEFAULT_SINCE = timedelta(days=7)
-# Drift reads the served version's predictions among this many newest rows: enough for any window, and a bound
-# on the rows scanned when that version has had little traffic.
-MAX_SCANNED_ROWS = 200_000
 # Most rows read for the volume series; older ones in the range are left out (the response says so).
 MAX_VOLUME_ROWS = 500_000
 # Up to this span the series is hourly, beyond it daily.
@@ -49,51 +49,41 @@ def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
 def recent_window(
     session: Session, *, model_version: str, size: int = DEFAULT_WINDOW, segmentation: str = DEFAULT_NAME
 ) -> Window:
-    """The last `size` predictions `model_version` of `segmentation` logged, among the newest MAX_SCANNED_ROWS rows,
-    oldest first.
-
-    Only that segmentation's version's: another version's segment ids mean other segments, and its traffic is not
-    what this version sees. The scan is bounded by primary key, so a version with little traffic in a long log stays
-    cheap.
-    """
-    log = PredictionLog
-    newest = session.scalar(select(func.max(log.id)))
-    if newest is None:
-        rows = []
-    else:
-        rows = session.execute(
-            select(log.created_at, log.inputs, log.segment_id, log.is_atypical, log.out_of_range)
-            .where(
-                log.segmentation == segmentation,
-                log.model_version == model_version,
-                log.id > newest - MAX_SCANNED_ROWS,
-            )
-            .order_by(log.id.desc())
-            .limit(size)
-        ).all()[::-1]
-    names = sorted({name for row in rows for name in row.inputs})
-    inputs = {name: np.array([row.inputs.get(name, np.nan) for row in rows], dtype=np.float64) for name in names}
-    return Window(
-        inputs={name: values[~np.isnan(values)] for name, values in inputs.items()},
-        segment_ids=np.array([row.segment_id for row in rows], dtype=np.int64),
-        atypical=np.array([row.is_atypical for row in rows], dtype=bool),
-        out_of_range=np.array([row.out_of_range for row in rows], dtype=bool),
-        first=rows[0].created_at if rows else None,
-        last=rows[-1].created_at if rows else None,
-        requested=size,
-    )
+    """The last `size` predictions `model_version` of `segmentation` logged (windows.last_rows_window)."""
+    return windows.last_rows_window(session, model_version=model_version, size=size, segmentation=segmentation)
 
 
 def drift(
-    session: Session, model: SegmentationModel, *, window: int = DEFAULT_WINDOW, segmentation: str = DEFAULT_NAME
+    session: Session,
+    model: SegmentationModel,
+    *,
+    window: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    segmentation: str = DEFAULT_NAME,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The drift report of `segmentation`'s last `window` logged predictions against the model's training reference."""
-    recent = recent_window(session, model_version=model.version, size=window, segmentation=segmentation)
+    """The drift report of `segmentation`'s logged predictions against the model's training reference.
+
+    Only the served version's predictions: another version's segment ids mean other segments, and its traffic is not
+    what this version sees. `window` asks for the last N rows as logged (within `since`/`until` when given);
+    otherwise the window is `since` to `until` (default: the last 24 hours) with each customer id counted once.
+    """
+    if window is not None:
+        recent = _last_rows(
+            session, model_version=model.version, size=window, segmentation=segmentation, since=since, until=until
+        )
+    else:
+        recent = _time_window(
+            session, model_version=model.version, segmentation=segmentation, since=since, until=until, now=now
+        )
     return drift_report(model, recent)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+_time_window = _database_errors(windows.time_window)
+_last_rows = _database_errors(windows.last_rows_window)
+drift_history = _database_errors(history.drift_history)
+timeseries = _database_errors(series.timeseries)
 
 
 @_database_errors
@@ -107,8 +97,8 @@ def prediction_volume(
 ) -> dict[str, Any]:
     """The model's logged predictions in `segmentation` per segment per hour (spans up to two days) or per day, from
     `since` (default 7 days)."""
-    now = _utc(now or datetime.now(UTC))
-    since = _utc(since) if since else now - DEFAULT_SINCE
+    now = utc(now or datetime.now(UTC))
+    since = utc(since) if since else now - DEFAULT_SINCE
     # A since in the future (a client's clock ahead of ours) is an empty range ending now, not an error.
     since = min(since, now)
     step = timedelta(hours=1) if now - since <= HOURLY_SPAN else timedelta(days=1)

@@ -1,4 +1,5 @@
-"""The monitoring work of one server process: the database migrated once, the prediction log writer, the mirror."""
+"""The monitoring work of one server process: the database migrated once, the prediction log writer, the mirror,
+and the drift evaluator."""
 
 import logging
 from dataclasses import dataclass
@@ -8,8 +9,10 @@ from sqlalchemy import Engine
 
 from app.core.config import Settings
 from app.db.migrate import upgrade_database
+from app.models.segmentations.registries import Segmentations
 from app.models.versions.store import VersionStore
 from app.services.monitoring.activation_mirror import ActivationMirror, open_activation_mirror
+from app.services.monitoring.evaluator import DriftEvaluator, start_drift_evaluator
 from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
 from app.services.monitoring.retry import DatabasePreparation
 
@@ -27,16 +30,22 @@ class MonitoringWorkers:
     database: DatabasePreparation
     prediction_log: PredictionLogWriter | None
     activation_mirror: ActivationMirror
+    drift_evaluator: DriftEvaluator | None = None
 
     def stop(self) -> None:
-        """Stop the mirror, then write what the log has queued and stop it."""
+        """Stop the evaluator and the mirror, then write what the log has queued and stop it."""
+        if self.drift_evaluator is not None:
+            self.drift_evaluator.stop()
         self.activation_mirror.stop()
         if self.prediction_log is not None:
             self.prediction_log.stop()
 
 
-def start_monitoring(*, settings: Settings, engine: Engine, store: VersionStore) -> MonitoringWorkers:
-    """Migrate the database (once for this process), then start the log writer and the mirror.
+def start_monitoring(
+    *, settings: Settings, engine: Engine, store: VersionStore, segmentations: Segmentations | None = None
+) -> MonitoringWorkers:
+    """Migrate the database (once for this process), then start the log writer, the mirror and (given the
+    segmentations, with DRIFT_EVALUATION_SECONDS > 0) the drift evaluator.
 
     Never raises: a database that is down at start-up is migrated by whichever writer next needs it, and
     predictions are served meanwhile (their log rows held in the bounded queue until it is).
@@ -58,4 +67,15 @@ def start_monitoring(*, settings: Settings, engine: Engine, store: VersionStore)
             retention_days=settings.prediction_log_retention_days,
         )
     mirror = open_activation_mirror(engine=engine, store=store, database=database)
-    return MonitoringWorkers(database=database, prediction_log=writer, activation_mirror=mirror)
+    evaluator = None
+    if segmentations is not None:
+        evaluator = start_drift_evaluator(
+            engine=engine,
+            segmentations=segmentations,
+            interval=settings.drift_evaluation_seconds,
+            database=database,
+            retention_days=settings.prediction_log_retention_days,
+        )
+    return MonitoringWorkers(
+        database=database, prediction_log=writer, activation_mirror=mirror, drift_evaluator=evaluator
+    )

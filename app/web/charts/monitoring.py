@@ -35,8 +35,9 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
     left = max(44, math.ceil(max(len(label) for label in labels) * DIGIT_EM * TICK_FONT_UNITS) + 10)
     x = LinearScale(0, max(len(series) - 1, 1), left, width - right)
     y = LinearScale(0, ticks[-1], height - bottom, top)
-    # About five labels, counted back from the latest bucket so that it is always labelled.
-    every = max(1, math.ceil(len(series) / 5))
+    # About four labels, counted back from the latest bucket so that it is always labelled (five overlapped on a
+    # phone for the page's default day of 25 hourly buckets, the last label being anchored at its end).
+    every = max(1, math.ceil(len(series) / 4))
     fmt = "%H:%M" if volume["bucket"] == "hour" else "%d %b"
     lines = []
     for segment in volume["segments"]:

@@ -1,0 +1,155 @@
+"""The drift evaluator: every few minutes one process computes each segmentation's drift over the last 24 hours,
+stores it (drift_checks) and exports it (drift_status).
+
+Every server process runs one evaluator thread, but only one evaluates at a time: each tick takes a lock that holds
+across processes and hosts (app/db/locks.py: an advisory lock on PostgreSQL, a file lock beside a SQLite database)
+without waiting for it. Under the lock a segmentation is evaluated only when its newest stored evaluation is older
+than the interval (or was of another model version), so however many workers run, each segmentation is evaluated
+about once per interval. A tick that finds it not due publishes the stored verdict instead, so a restarted worker
+exports it at once.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.errors import SegmentationError
+from app.core.metrics import record_drift_status
+from app.db.locks import try_singleton_lock
+from app.db.session import session_factory
+from app.models.model import SegmentationModel
+from app.models.segmentations.registries import Segmentations
+from app.services.monitoring import history
+from app.services.monitoring.drift import drift_report
+from app.services.monitoring.retry import DatabasePreparation
+from app.services.monitoring.windows import DEFAULT_SPAN, time_window
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "drift-evaluator"
+# Key of the PostgreSQL advisory lock (the migration lock is 0x5E614DB).
+LOCK_KEY = 0x5E6_D71F
+# A stored evaluation younger than this share of the interval is fresh: ticks of several workers a little out of
+# step do not evaluate twice.
+FRESH_SHARE = 0.9
+# Seconds after start before the first tick: the server is up first.
+FIRST_TICK_SECONDS = 5.0
+
+
+def served_models(segmentations: Segmentations) -> dict[str, SegmentationModel]:
+    """The model each segmentation serves now (those serving none are left out)."""
+    served = {}
+    for name in segmentations.names():
+        try:
+            active = segmentations.registry(name).active
+        except SegmentationError:
+            # Deleted by another process since it was listed.
+            continue
+        if active is not None:
+            served[name] = active
+    return served
+
+
+class DriftEvaluator:
+    """One thread that evaluates drift every `interval` seconds, when this process holds the evaluation lock."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        models: Callable[[], dict[str, SegmentationModel]],
+        *,
+        interval: float,
+        database: DatabasePreparation | None = None,
+        first_tick: float = FIRST_TICK_SECONDS,
+        retention_days: int = 30,
+    ) -> None:
+        self.engine = engine
+        self.models = models
+        self.interval = interval
+        self.first_tick = min(first_tick, interval)
+        self.retention_days = retention_days
+        self._database = database
+        self._sessions = session_factory(engine)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._run, name="drift-evaluator", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread (an evaluation under way ends first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = self.first_tick
+        while not self._stop.wait(delay):
+            delay = self.interval
+            try:
+                self.run_once()
+            except SQLAlchemyError as exc:
+                logger.warning("drift evaluation did not run: %s", type(exc).__name__)
+            except Exception:  # the thread must outlive one bad evaluation; the next tick tries again
+                logger.exception("drift evaluation failed")
+
+    def run_once(self, *, now: datetime | None = None) -> list[str] | None:
+        """One tick: None when another process holds the lock (or the database is not ready); else the
+        segmentations evaluated (those with a fresh stored evaluation are only published)."""
+        if self._database is not None and not self._database.ensure():
+            return None
+        with try_singleton_lock(self.engine, name=LOCK_NAME, key=LOCK_KEY) as held:
+            if not held:
+                return None
+            return self._evaluate_due(now or datetime.now(UTC))
+
+    def _evaluate_due(self, now: datetime) -> list[str]:
+        evaluated = []
+        fresh = timedelta(seconds=self.interval * FRESH_SHARE)
+        for name, model in self.models().items():
+            with self._sessions() as session:
+                latest = history.latest_check(session, segmentation=name)
+                if latest is not None and latest.model_version == model.version and now - latest.evaluated_at < fresh:
+                    record_drift_status(segmentation=name, checks=history.gauge_values(latest.checks))
+                    continue
+                window = time_window(
+                    session, model_version=model.version, segmentation=name, since=now - DEFAULT_SPAN, until=now
+                )
+                report = drift_report(model, window)
+                row = history.store_check(session, segmentation=name, model=model, report=report, evaluated_at=now)
+            record_drift_status(segmentation=name, checks=history.gauge_values(row.checks))
+            evaluated.append(name)
+        if evaluated:
+            logger.info("drift evaluated for %s", ", ".join(evaluated))
+            with self._sessions() as session:
+                history.purge_checks(session, before=now - timedelta(days=self.retention_days))
+        return evaluated
+
+
+def start_drift_evaluator(
+    *,
+    engine: Engine,
+    segmentations: Segmentations,
+    interval: float,
+    database: DatabasePreparation,
+    retention_days: int = 30,
+) -> DriftEvaluator | None:
+    """Start the evaluator thread; None when `interval` is 0 (turned off). Evaluations older than `retention_days`
+    are deleted, as the prediction log's rows are."""
+    if interval <= 0:
+        return None
+    evaluator = DriftEvaluator(
+        engine,
+        lambda: served_models(segmentations),
+        interval=interval,
+        database=database,
+        retention_days=retention_days,
+    )
+    evaluator.start()
+    return evaluator
