@@ -25,6 +25,8 @@ def test_the_html_report_has_every_segment_table_and_chart(client, model):
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert model.version in html and model.info["data_file"] in html
+    # The drift part names its window: a span of time in which each customer counts once.
+    assert re.search(r"customers this version scored from \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC, each counted once", html)
     for segment in model.segments:
         section = re.search(
             rf'<section class="segment" data-segment-id="{segment.segment_id}".*?</section>', html, re.S

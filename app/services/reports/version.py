@@ -158,11 +158,12 @@ def version_drift(sessions: Sessions | None, model: SegmentationModel, *, segmen
     except DatabaseUnavailable as exc:
         return DriftStatus(status="unavailable", messages=[exc.message])
     window = report["window"]
-    return DriftStatus(
-        status=report["status"],
-        messages=list(report["messages"]),
-        window=f"the last {window['size']:,} predictions this version logged (of {window['requested']:,} asked for)",
-    )
+    if window["kind"] == "rows":
+        span = f"the last {window['size']:,} predictions this version logged (of {window['requested']:,} asked for)"
+    else:
+        since, until = (window[end][:16].replace("T", " ") for end in ("since", "until"))
+        span = f"the {window['size']:,} customers this version scored from {since} to {until} UTC, each counted once"
+    return DriftStatus(status=report["status"], messages=list(report["messages"]), window=span)
 
 
 def version_report(
