@@ -174,8 +174,7 @@ def counterfactual(
     if y is None:
         if fixed.any():
             reason = (
-                f"no customer with this {_fixed_names(model, fixed)} is in {name}: "
-                "with those fixed, no values within the valid ranges reach it"
+                f"with {_fixed_names(model, fixed)} kept as they are, no values within the valid ranges are in {name}"
             )
         else:
             reason = f"no values within the features' valid ranges are in {name}"
