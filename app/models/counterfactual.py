@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from app.core.errors import UnknownSegment
 from app.models.features import from_model_space, to_model_space
 from app.models.model import SegmentationModel
 from app.utils.geometry import clip_half_plane
@@ -75,6 +76,19 @@ def model_space(model: SegmentationModel) -> Space:
         low = (to_model_space(lows, specs) - model.mean) / model.scale
         high = (to_model_space(highs, specs) - model.mean) / model.scale
     return Space(model.cluster_centers[order], model.mean, model.scale, low, high)
+
+
+def segment_position(model: SegmentationModel, target: int | str) -> int:
+    """The position in model.segments of a segment given by id, by name (any case) or by id in digits; UnknownSegment
+    (a 404) for none."""
+    for position, segment in enumerate(model.segments):
+        if segment.segment_id == target if isinstance(target, int) else segment.name.casefold() == target.casefold():
+            return position
+    if isinstance(target, str) and target.strip().isdigit():
+        return segment_position(model, int(target.strip()))
+    known = ", ".join(f"{segment.segment_id} ({segment.name})" for segment in model.segments)
+    shown = target if isinstance(target, int) else repr(target[:60])
+    raise UnknownSegment(f"no segment {shown} in model version {model.version}; its segments are {known}")
 
 
 def standardize(model: SegmentationModel, X: np.ndarray) -> np.ndarray:

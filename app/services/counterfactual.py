@@ -4,24 +4,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.errors import InvalidRequest, UnknownSegment
-from app.models.counterfactual import counterfactual
+from app.core.errors import InvalidRequest
+from app.models.counterfactual import counterfactual, segment_position
 from app.models.model import SegmentationModel
 from app.schemas.segmentations import FeaturesCustomerIn
 from app.services.segmentation_predictions import customer_values
 from app.services.segmentations import feature_values
-
-
-def target_position(model: SegmentationModel, target: int | str) -> int:
-    """The position in model.segments of a segment given by id or name (UnknownSegment, a 404, for neither)."""
-    for position, segment in enumerate(model.segments):
-        if segment.segment_id == target if isinstance(target, int) else segment.name.casefold() == target.casefold():
-            return position
-    if isinstance(target, str) and target.isdigit():
-        return target_position(model, int(target))
-    known = ", ".join(f"{segment.segment_id} ({segment.name})" for segment in model.segments)
-    shown = target if isinstance(target, int) else repr(target[:60])
-    raise UnknownSegment(f"no segment {shown} in model version {model.version}; its segments are {known}")
 
 
 def feature_weights(model: SegmentationModel, weights: Mapping[str, float]) -> list[float]:
@@ -80,7 +68,7 @@ def counterfactual_answer(
     weights: Mapping[str, float],
 ) -> dict[str, Any]:
     """The smallest change (in the features' units) that moves a customer (checked values) into `target`."""
-    position = target_position(model, target)
+    position = segment_position(model, target)
     _check_names(model, immutable, "immutable")
     row = [float(values[name]) for name in model.features]
     found = counterfactual(

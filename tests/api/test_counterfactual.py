@@ -1,5 +1,7 @@
 """POST /api/v1/predict/counterfactual and its per-segmentation twin: the smallest move into a chosen segment."""
 
+import csv
+import io
 import shutil
 from pathlib import Path
 
@@ -201,3 +203,20 @@ def test_a_segmentations_bad_input_is_refused(api: TestClient) -> None:
     assert missing.status_code == 422 and "visits" in missing.json()["message"]
     nowhere = "/api/v1/segmentations/nowhere/predict/counterfactual"
     assert api.post(nowhere, json={"customer": {"features": features}, "target_segment": first}).status_code == 404
+
+
+def test_csv_scoring_with_a_target_segment_adds_the_changes(client: TestClient) -> None:
+    text = "CustomerID,Annual Income (k$),Spending Score (1-100)\n1,60,5\n2,20,80\n"
+    headers = {"content-type": "text/csv"}
+    response = client.post("/api/v1/predict/csv?target_segment=VIP%20%2F%20Whale", content=text, headers=headers)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    for row in rows:
+        moved = {
+            "annual_income": float(row["Annual Income (k$)"]) + float(row["change_annual_income"]),
+            "spending_score": float(row["Spending Score (1-100)"]) + float(row["change_spending_score"]),
+        }
+        assert row["reachable"] == "true"
+        assert client.post("/api/v1/predict", json=moved).json()["segment_name"] == "VIP / Whale"
+    unknown = client.post("/api/v1/predict/csv?target_segment=Nobody", content=text, headers=headers)
+    assert unknown.status_code == 404

@@ -1,6 +1,6 @@
 """The columns scoring appends to every input row: one table, from which the header, Arrow and pandas types derive."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -35,18 +35,37 @@ EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("description", pa.string(), "str"),
     ScoreColumn("marketing_strategy", pa.string(), "str"),
 )
+# Appended when a target segment is given (target_segment= or a `target_segment` column): the signed change of each
+# feature that moves the customer into it, and whether any change does (empty change cells when not).
+TARGET_COLUMN = "target_segment"
+REACHABLE_COLUMN = "reachable"
+CHANGE_PREFIX = "change_"
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
 EXTRA_COLUMNS: tuple[str, ...] = tuple(column.name for column in EXTRA_COLUMN_TABLE)
 
 
-def appended_columns(on_error: str, extra_columns: Collection[str] = ()) -> tuple[ScoreColumn, ...]:
-    """The columns appended: the score columns, the extra columns asked for, then `error` when flagging."""
+def counterfactual_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
+    """`change_<feature>` for each feature, then `reachable` (none without features)."""
+    if not features:
+        return ()
+    changes = tuple(ScoreColumn(f"{CHANGE_PREFIX}{name}", pa.float64(), "float64") for name in features)
+    return (*changes, ScoreColumn(REACHABLE_COLUMN, pa.bool_(), "boolean"))
+
+
+def appended_columns(
+    on_error: str, extra_columns: Collection[str] = (), counterfactual: Sequence[str] = ()
+) -> tuple[ScoreColumn, ...]:
+    """The columns appended: the score columns, the extra columns asked for, the changes to a target segment (of the
+    `counterfactual` features), then `error` when flagging."""
     extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
-    return (*SCORE_COLUMN_TABLE, *extras, *((_ERROR,) if on_error == "flag" else ()))
+    moves = counterfactual_columns(counterfactual)
+    return (*SCORE_COLUMN_TABLE, *extras, *moves, *((_ERROR,) if on_error == "flag" else ()))
 
 
-def appended_fields(on_error: str, extra_columns: Collection[str] = ()) -> list[pa.Field]:
+def appended_fields(
+    on_error: str, extra_columns: Collection[str] = (), counterfactual: Sequence[str] = ()
+) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns)]
+    return [pa.field(c.name, c.arrow) for c in appended_columns(on_error, extra_columns, counterfactual)]

@@ -9,8 +9,9 @@ import pyarrow.compute as pc
 from app.core.errors import InvalidRequest
 from app.models.model import Scores, SegmentationModel
 from app.services.scoring.columns import Columns
+from app.services.scoring.counterfactuals import counterfactual_arrays
 from app.services.scoring.options import ScoreOptions
-from app.services.scoring.score_columns import ERROR_COLUMN, appended_columns, appended_fields
+from app.services.scoring.score_columns import ERROR_COLUMN, appended_fields
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED, numbers, validate_rows
 
@@ -87,7 +88,8 @@ def score_table(
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
     summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
-    return _with_scores(model, table, scores, good, codes, reasons, options)
+    moves = counterfactual_arrays(model, table, X, good, columns) if columns.changes else {}
+    return _with_scores(model, table, scores, good, codes, reasons, options, columns, moves)
 
 
 def _with_scores(
@@ -98,6 +100,8 @@ def _with_scores(
     codes: np.ndarray,
     reasons: list[str],
     options: ScoreOptions,
+    columns: Columns,
+    moves: dict[str, pa.Array],
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -132,8 +136,10 @@ def _with_scores(
         "out_of_range": scores.any_out_of_range,
     }
     # Each column's type and rounding come from the one table of score columns.
-    for column in appended_columns(options.on_error, options.extra_columns):
-        if column.name == ERROR_COLUMN:
+    for column in columns.appended(options):
+        if column.name in moves:
+            array = moves[column.name]
+        elif column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
         elif column.name in texts:
             labels, picks = texts[column.name]
@@ -149,7 +155,7 @@ def _with_scores(
 
 def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
     """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
-    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns)])
+    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns, columns.changes)])
 
 
 def score_batches(
