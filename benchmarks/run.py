@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
@@ -784,6 +785,7 @@ STEPS = (
     "training",
     "lifecycle",
     "rfm",
+    "counterfactual",
 )
 
 
@@ -818,6 +820,9 @@ def main(argv: list[str] | None = None) -> int:
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
+            "counterfactual": lambda: [
+                Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
+            ],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

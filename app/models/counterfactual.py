@@ -9,8 +9,9 @@ closed form, so answers are exact to rounding. In two dimensions a file is answe
 the cell clipped to the box is a convex polygon, and the nearest point is the customer or a projection on an edge.
 """
 
+import weakref
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import nnls
@@ -63,10 +64,29 @@ class Space:
     scale: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    cells: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def cell(self, target: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
+        """`cell` of one target, computed once per margin."""
+        key = (target, margin)
+        if key not in self.cells:
+            self.cells[key] = cell(self.centroids, target, margin)
+        return self.cells[key]
+
+
+# A fitted model never changes, so its space is built once; weak keys let a retired version go.
+_spaces: "weakref.WeakKeyDictionary[SegmentationModel, Space]" = weakref.WeakKeyDictionary()
 
 
 def model_space(model: SegmentationModel) -> Space:
     """A model's centroids in segment order, its scaler, and its valid ranges in standardized units."""
+    space = _spaces.get(model)
+    if space is None:
+        space = _spaces[model] = _new_space(model)
+    return space
+
+
+def _new_space(model: SegmentationModel) -> Space:
     order = [segment.kmeans_label for segment in model.segments]
     specs = model.feature_specs
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -175,7 +195,7 @@ def counterfactual(
     w = np.ones(len(x0)) if weights is None else np.asarray(weights, dtype=float)
     free = ~fixed
     root = np.sqrt(w[free])
-    A, b = cell(space.centroids, target, margin)
+    A, b = space.cell(target, margin)
     # A z <= b with z_free = z0_free + y / root:  -(A_free / root) y >= -(b - A z0).
     rows = [-(A[:, free] / root)]
     rhs = [-(b - A @ z0)]
