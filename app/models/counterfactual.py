@@ -148,8 +148,6 @@ def least_distance(G: np.ndarray, h: np.ndarray) -> np.ndarray | None:
     if abs(r[n]) < _INFEASIBLE:
         return None
     y = -r[:n] / r[n]
-    if (G @ y - h < -_TOLERANCE * (1 + np.abs(h))).any():
-        return None
     # The constraints holding with equality fix the answer: the least-norm solution of G_A y = h_A, exact up to
     # rounding, kept when it is feasible and satisfies the KKT conditions (y a non-negative combination of G_A).
     active = np.flatnonzero(u > 0)
@@ -158,6 +156,9 @@ def least_distance(G: np.ndarray, h: np.ndarray) -> np.ndarray | None:
         weights = np.linalg.lstsq(G[active].T, exact, rcond=None)[0]
         if (G @ exact - h >= -1e-12 * (1 + np.abs(h))).all() and (weights >= -1e-12).all():
             y = exact
+    # Whatever NNLS said, only a point that satisfies every constraint is an answer.
+    if (G @ y - h < -_TOLERANCE * (1 + np.abs(h))).any():
+        return None
     return y
 
 

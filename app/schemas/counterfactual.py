@@ -16,7 +16,7 @@ Immutable = Annotated[
     list[Annotated[str, Field(max_length=40)]],
     Field(max_length=8, description="Features that cannot change (age, say): they keep the customer's value."),
 ]
-Weight = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Weight = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 Weights = Annotated[
     dict[Annotated[str, Field(max_length=40)], Weight],
     Field(

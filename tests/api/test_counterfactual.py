@@ -97,6 +97,8 @@ def test_an_unknown_target_segment_is_a_404(client: TestClient, target) -> None:
         ({"weights": {"annual_income": 0}}, "annual_income"),
         ({"weights": {"annual_income": -2}}, "annual_income"),
         ({"weights": {"annual_income": "heavy"}}, "annual_income"),
+        ({"weights": {"annual_income": "2"}}, "annual_income"),
+        ({"weights": {"annual_income": True}}, "annual_income"),
         ({"target_segment": True}, "target_segment"),
         ({"target_segment": ""}, "target_segment"),
         ({"surprise": 1}, "surprise"),

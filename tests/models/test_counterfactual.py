@@ -12,6 +12,7 @@ from app.models.counterfactual import (
     cell,
     counterfactual,
     counterfactuals,
+    least_distance,
     model_space,
     original_units,
     standardize,
@@ -232,6 +233,9 @@ def test_a_segment_beyond_the_valid_range_is_unreachable() -> None:
     )  # fmt: skip
     answer = counterfactual(capped, [20.0, 47.0], 1)
     assert not answer.reachable and "valid range" in answer.reason
+    many = counterfactuals(capped, np.array([[20.0, 47.0], [30.0, 60.0]]), np.array([1, 0]))
+    assert many.reachable.tolist() == [False, True] and np.isnan(many.points[0]).all()
+    assert many.distances[1] == 0 and (many.changes[1] == 0).all()
 
 
 def test_the_closed_form_for_files_agrees_with_the_general_solver(model: SegmentationModel) -> None:
@@ -274,3 +278,31 @@ def test_an_unbounded_cell_is_cut_without_changing_the_answer() -> None:
 def test_original_units_round_trip(columns_model: SegmentationModel, tmp_path: Path) -> None:
     X = _customers(columns_model)
     assert original_units(columns_model, standardize(columns_model, X)) == pytest.approx(X)
+
+
+@pytest.mark.parametrize("n", [2, 5, 8])
+def test_least_distance_answers_satisfy_the_kkt_conditions(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for _ in range(200):
+        m = int(rng.integers(1, 27))
+        G, h = rng.normal(size=(m, n)), rng.normal(size=m)
+        y = least_distance(G, h)
+        feasible = linprog(np.zeros(n), A_ub=-G, b_ub=-h, bounds=[(None, None)] * n, method="highs").status == 0
+        assert (y is not None) == feasible
+        if y is None:
+            continue
+        slack = G @ y - h
+        assert (slack >= -1e-9).all()
+        active = np.abs(slack) <= 1e-9
+        if not active.any():
+            assert np.allclose(y, 0)
+            continue
+        # Stationarity with non-negative multipliers on the active constraints: y = G_A^T lambda, lambda >= 0.
+        multipliers, *_ = np.linalg.lstsq(G[active].T, y, rcond=None)
+        assert np.allclose(G[active].T @ multipliers, y, atol=1e-9)
+        assert (multipliers >= -1e-9).all()
+
+
+def test_contradictory_constraints_have_no_answer() -> None:
+    assert least_distance(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([1.0, 0.0])) is None
+    assert least_distance(np.zeros((1, 2)), np.array([1.0])) is None
