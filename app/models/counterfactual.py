@@ -14,7 +14,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import nnls
 
 from app.core.errors import UnknownSegment
 from app.models.features import from_model_space, to_model_space
@@ -131,6 +130,9 @@ def cell(centroids: np.ndarray, target: int, margin: float) -> tuple[np.ndarray,
 def least_distance(G: np.ndarray, h: np.ndarray) -> np.ndarray | None:
     """The shortest y with G y >= h (Lawson-Hanson LDP through NNLS, then the active set solved exactly); None when
     no y satisfies the constraints."""
+    # scipy on first use: serving predictions never loads it (tests/models/test_artifacts.py).
+    from scipy.optimize import nnls
+
     m, n = G.shape
     if m == 0 or (h <= 0).all():
         return np.zeros(n)
