@@ -37,7 +37,7 @@ if (-not (Test-Path $Py)) {
 }
 
 $reqFiles = @("requirements.txt")
-if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt", "requirements-dask.txt" }
+if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt", "requirements-dask.txt", "requirements-deploy.txt" }
 $stamp = ".venv\.installed-$Mode"
 $digest = (Get-FileHash -Algorithm SHA256 -InputStream ([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes(($reqFiles | ForEach-Object { Get-Content $_ -Raw }) -join "")))).Hash
 if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {

@@ -19,6 +19,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
 
+    def __init__(self, **values: object) -> None:
+        # `extra="ignore"` lets `.env` hold other tools' keys (compose's), but a misspelt keyword in code would be
+        # dropped just as silently: keywords must name fields.
+        unknown = sorted(name for name in values if name not in type(self).model_fields and not name.startswith("_"))
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(unknown)}")
+        super().__init__(**values)
+
     app_name: str = "Customer Segmentation"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

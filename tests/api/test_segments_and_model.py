@@ -81,6 +81,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/clusters", "get"): {"200", "503"},
         ("/api/v1/clusters/info", "get"): {"200", "503"},
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},
+        ("/api/v1/clusters/{segment_id}/rules", "get"): {"200", "404", "409", "422", "503"},
         ("/api/v1/model/info", "get"): {"200", "403", "429", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},

@@ -15,6 +15,7 @@ from app.services.scoring.score_columns import (
     ScoreColumn,
     appended_columns,
     counterfactual_columns,
+    explanation_columns,
 )
 from app.utils.text import safe_text
 
@@ -43,7 +44,8 @@ class Columns:
 
     def appended(self, options: ScoreOptions) -> tuple[ScoreColumn, ...]:
         """The columns scoring appends to every row of this file."""
-        return appended_columns(options.on_error, options.extra_columns, self.changes)
+        explained = options.explained(list(self.features))
+        return appended_columns(options.on_error, options.extra_columns, explained, self.changes)
 
     def output_names(self, options: ScoreOptions) -> list[str]:
         """The output header: every input column, then the score columns, any extra ones, and `error` when flagging."""
@@ -82,6 +84,13 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         raise InvalidRequest(
             f"the file already has the column(s) {', '.join(extra)} that extra_columns= asks to add; "
             "rename them, or leave them out of extra_columns"
+        )
+    explaining = {column.name for column in explanation_columns(options.explained(model.features))}
+    taken = [name for name in names if name in explaining]
+    if taken:
+        raise InvalidRequest(
+            f"the file already has the column(s) {', '.join(taken)} that explain=true adds; rename them, or score "
+            "without explain"
         )
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:

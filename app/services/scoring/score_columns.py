@@ -40,6 +40,9 @@ EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
 TARGET_COLUMN = "target_segment"
 REACHABLE_COLUMN = "reachable"
 CHANGE_PREFIX = "change_"
+# Appended with explain=true, after the extra columns: five per model feature, then one sentence about confidence.
+EXPLANATION_PREFIXES = ("typical_low_", "typical_high_", "position_", "share_of_distance_", "share_of_margin_")
+CONFIDENCE_TEXT_COLUMN = "confidence_text"
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
@@ -54,18 +57,46 @@ def counterfactual_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
     return (*changes, ScoreColumn(REACHABLE_COLUMN, pa.bool_(), "boolean"))
 
 
+def explanation_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
+    """The explanation's columns for these features (none when nothing is explained)."""
+    if not features:
+        return ()
+    columns = []
+    for feature in features:
+        low, high, position, distance, margin = (prefix + feature for prefix in EXPLANATION_PREFIXES)
+        columns += [
+            ScoreColumn(low, pa.float64(), "float64"),
+            ScoreColumn(high, pa.float64(), "float64"),
+            ScoreColumn(position, pa.string(), "str"),
+            ScoreColumn(distance, pa.float64(), "float64", decimals=4),
+            ScoreColumn(margin, pa.float64(), "float64", decimals=4),
+        ]
+    return (*columns, ScoreColumn(CONFIDENCE_TEXT_COLUMN, pa.string(), "str"))
+
+
 def appended_columns(
-    on_error: str, extra_columns: Collection[str] = (), counterfactual: Sequence[str] = ()
+    on_error: str,
+    extra_columns: Collection[str] = (),
+    explained: Sequence[str] = (),
+    counterfactual: Sequence[str] = (),
 ) -> tuple[ScoreColumn, ...]:
-    """The columns appended: the score columns, the extra columns asked for, the changes to a target segment (of the
-    `counterfactual` features), then `error` when flagging."""
+    """The columns appended: the score columns, the extra columns asked for, the explanation of the `explained`
+    features, the changes to a target segment (of the `counterfactual` features), then `error` when flagging."""
     extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
-    moves = counterfactual_columns(counterfactual)
-    return (*SCORE_COLUMN_TABLE, *extras, *moves, *((_ERROR,) if on_error == "flag" else ()))
+    return (
+        *SCORE_COLUMN_TABLE,
+        *extras,
+        *explanation_columns(explained),
+        *counterfactual_columns(counterfactual),
+        *((_ERROR,) if on_error == "flag" else ()),
+    )
 
 
 def appended_fields(
-    on_error: str, extra_columns: Collection[str] = (), counterfactual: Sequence[str] = ()
+    on_error: str,
+    extra_columns: Collection[str] = (),
+    explained: Sequence[str] = (),
+    counterfactual: Sequence[str] = (),
 ) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(c.name, c.arrow) for c in appended_columns(on_error, extra_columns, counterfactual)]
+    return [pa.field(c.name, c.arrow) for c in appended_columns(on_error, extra_columns, explained, counterfactual)]

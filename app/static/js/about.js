@@ -1,15 +1,16 @@
-// The about page's copy button: copies the curl example and says so.
+// The about page's copy buttons: copy the curl example or a segment's SQL, and say so.
 (function () {
   "use strict";
-  var status = document.querySelector('[data-role="copy-status"]');
   document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+    // Each section says so in its own status line: the curl example's, or the segment rules'.
+    var status = button.closest("section").querySelector('[data-role="copy-status"]');
     button.addEventListener("click", function () {
       var text = document.getElementById(button.dataset.copyTarget).textContent;
       var done = function (message) { status.textContent = message; };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(
           function () { done("Copied to the clipboard."); },
-          function () { done("Copy failed: select the command and copy it by hand."); }
+          function () { done("Copy failed: select the text and copy it by hand."); }
         );
       } else {
         var range = document.createRange();

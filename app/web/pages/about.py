@@ -6,8 +6,9 @@ from typing import Any
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.synthetic import BUNDLED_SHA256
-from app.services import segments
+from app.services import rules, segments
 from app.services.segmentations import example_features
+from app.web.charts.importance import importance_chart
 from app.web.charts.k_chart import k_selection_chart
 from app.web.pages.common import segment_context
 
@@ -84,6 +85,7 @@ def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = D
         "segment_columns": grid_columns(len(statistics)),
         "curl_example": curl_example(model, base_url=base_url, segmentation=segmentation),
         "styles": segment_context(model)["styles"],
+        **rules_context(model),
     }
 
 
@@ -108,3 +110,35 @@ def profile_text(profile: dict[str, Any] | None) -> str:
         shares = sorted(gender.items(), key=lambda item: -item[1])
         parts.append(", ".join(f"{share * 100:.0f}% {name.lower()}" for name, share in shares))
     return "; ".join(parts) + "." if parts else ""
+
+
+# A centroid this many standard deviations from the mean stands out on a feature (as segment names count it).
+STANDS_OUT = 0.5
+
+
+def drivers_text(model: SegmentationModel, segment_id: int) -> str:
+    """What sets a segment apart, strongest first: "Spending Score (1-100) +1.3 sd, Annual Income (k$) +1.0 sd"."""
+    position = rules.standardized_centroid(model, segment_id)
+    if not position:
+        return ""
+    labels = {spec.name: spec.label for spec in model.feature_specs}
+    strongest = sorted(
+        ((name, value) for name, value in position.items() if abs(value) >= STANDS_OUT), key=lambda item: -abs(item[1])
+    )
+    if not strongest:
+        return "close to the average customer on every feature"
+    return ", ".join(f"{labels[name]} {value:+.1f} sd" for name, value in strongest) + " from the average customer"
+
+
+def rules_context(model: SegmentationModel) -> dict[str, Any]:
+    """The segment rules with their fidelity and SQL, and the feature-importance chart, as the version recorded them."""
+    return {
+        "rules": [
+            {**segment_rules, "drivers": drivers_text(model, segment_rules["segment_id"])}
+            for segment_rules in rules.all_rules(model)
+        ],
+        "rules_fidelity": rules.overall_fidelity(model),
+        "rules_depth": (model.info.get("segment_rules") or {}).get("max_depth"),
+        "importance_chart": importance_chart(rules.feature_importance(model)),
+        "no_rules_note": rules.NO_RULES_NOTE,
+    }
