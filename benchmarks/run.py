@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
@@ -786,6 +787,7 @@ STEPS = (
     "lifecycle",
     "rfm",
     "report",
+    "counterfactual",
 )
 
 
@@ -821,6 +823,9 @@ def main(argv: list[str] | None = None) -> int:
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
             "report": lambda: [Figure(**fields) for fields in report_bench.bench_report(mode, workdir, data)],
+            "counterfactual": lambda: [
+                Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
+            ],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

@@ -48,6 +48,15 @@ class ScoreQuery(BaseModel):
         "`share_of_distance_<feature>` and `share_of_margin_<feature>`, then `confidence_text`.",
     )
 
+    target_segment: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="A segment (id or name) to move every customer into: adds `change_<feature>` columns, the smallest "
+        "signed change of each feature that makes the model put the customer there (0 when already there), and "
+        "`reachable`. A file may instead name each row's target in a `target_segment` column.",
+    )
+
     def separator(self) -> str | None:
         """The delimiter as a character."""
         return {"comma": ",", "semicolon": ";"}.get(self.delimiter or "", self.delimiter)

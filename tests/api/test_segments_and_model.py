@@ -117,6 +117,8 @@ def test_openapi_declares_every_error_status(client):
     predict = {"200", "400", "404", "413", "415", "422", "429", "503"}
     expected[("/api/v1/segmentations/{segmentation}/predict", "post")] = predict
     expected[("/api/v1/segmentations/{segmentation}/predict/batch", "post")] = predict
+    expected[("/api/v1/predict/counterfactual", "post")] = predict
+    expected[("/api/v1/segmentations/{segmentation}/predict/counterfactual", "post")] = predict
     expected[("/api/v1/segmentations", "get")] = {"200"}
     expected[("/api/v1/files/profile", "post")] = {"200", "400", "401", "403", "413", "415", "422", "429"}
     expected[("/api/v1/segmentations", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}

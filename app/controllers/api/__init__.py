@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.controllers.api import (
+    counterfactuals,
     health,
     jobs,
     model_info,
@@ -29,6 +30,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(predictions.router)
     # Right after the default's: routes are matched in order, and predictions are the hot path.
     api.include_router(segmentations.predictions)
+    api.include_router(counterfactuals.router)
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
     api.include_router(segments.router)

@@ -4,10 +4,19 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset, InvalidRequest
+from app.models.counterfactual import segment_position
 from app.models.features import find_column, normalise_column, wanted_columns
 from app.models.model import SegmentationModel
 from app.services.scoring.options import ScoreOptions
-from app.services.scoring.score_columns import ERROR_COLUMN, SCORE_COLUMNS, appended_columns, explanation_columns
+from app.services.scoring.score_columns import (
+    ERROR_COLUMN,
+    SCORE_COLUMNS,
+    TARGET_COLUMN,
+    ScoreColumn,
+    appended_columns,
+    counterfactual_columns,
+    explanation_columns,
+)
 from app.utils.text import safe_text
 
 # Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
@@ -27,11 +36,20 @@ class Columns:
     customer_id: str | None = None
     age: str | None = None
     gender: str | None = None
+    # A target segment to move customers into: one for every row (a position in model.segments), or the file's
+    # column naming each row's; `changes` lists the features that get a change_<feature> column (none: no target).
+    target_position: int | None = None
+    target_column: str | None = None
+    changes: tuple[str, ...] = ()
+
+    def appended(self, options: ScoreOptions) -> tuple[ScoreColumn, ...]:
+        """The columns scoring appends to every row of this file."""
+        explained = options.explained(list(self.features))
+        return appended_columns(options.on_error, options.extra_columns, explained, self.changes)
 
     def output_names(self, options: ScoreOptions) -> list[str]:
         """The output header: every input column, then the score columns, any extra ones, and `error` when flagging."""
-        appended = appended_columns(options.on_error, options.extra_columns, options.explained(list(self.features)))
-        return [*self.names, *(column.name for column in appended)]
+        return [*self.names, *(column.name for column in self.appended(options))]
 
 
 def check_width(count: int, *, at_least: bool = False) -> None:
@@ -116,4 +134,24 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         customer_id=options.id_column or by_normal.get("customer_id"),
         age=by_normal.get("age") if "age" not in features else features["age"],
         gender=by_normal.get("gender"),
+        **_target(model, names, by_normal, options),
     )
+
+
+def _target(model: SegmentationModel, names: list[str], by_normal: dict[str, str], options: ScoreOptions) -> dict:
+    """Where each row's target segment comes from (the parameter or the file's column), and the columns it adds."""
+    column = by_normal.get(TARGET_COLUMN)
+    if column is None and options.target_segment is None:
+        return {}
+    if column is not None and options.target_segment is not None:
+        raise InvalidRequest(
+            f"the file has a '{safe_text(column, NAME_QUOTED_CHARS)}' column and target_segment= is given too: "
+            "give the target as a parameter or as a column, not both"
+        )
+    taken = [c.name for c in counterfactual_columns(model.features) if c.name in names]
+    if taken:
+        raise InvalidRequest(
+            f"the file already has the column(s) {', '.join(taken)} that a target segment adds; rename them"
+        )
+    position = None if options.target_segment is None else segment_position(model, options.target_segment)
+    return {"target_position": position, "target_column": column, "changes": tuple(model.features)}

@@ -19,15 +19,14 @@ from app.services.scoring.csv_io import CsvStyle, csv_header, csv_text_columns, 
 from app.services.scoring.files import file_format
 from app.services.scoring.lines import customer_row_pattern, swallowed_row, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
-from app.services.scoring.score_columns import appended_columns
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import score_table
 
 
-def output_meta(input_meta: pd.DataFrame, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
+def output_meta(input_meta: pd.DataFrame, columns: Columns, options: ScoreOptions, *, as_text: bool) -> pd.DataFrame:
     """The empty frame that tells Dask the output's columns and dtypes (inferring it would call the model)."""
     meta = input_meta.iloc[:0].copy()
-    for column in appended_columns(options.on_error, options.extra_columns):
+    for column in columns.appended(options):
         meta[column.name] = pd.Series(dtype="str" if as_text else column.pandas)
     return meta
 
@@ -81,7 +80,7 @@ def score_partition(
     kept = scored.select(columns.names).to_pandas().astype(frame.dtypes.to_dict())
     extra = {
         column.name: pd.Series(scored.column(column.name).to_pandas(), dtype=column.pandas)
-        for column in appended_columns(options.on_error, options.extra_columns)
+        for column in columns.appended(options)
     }
     return pd.concat([kept, pd.DataFrame(extra)], axis=1)
 
@@ -185,7 +184,7 @@ def score_path_dask(
     # Workers need the parameters only; the lazy pickle loader stays behind.
     portable = replace(model, estimators=None)
     as_text = out_format == ".csv"
-    meta = output_meta(frame._meta, options, as_text=as_text)
+    meta = output_meta(frame._meta, columns, options, as_text=as_text)
     scored = frame.map_partitions(score_partition, portable, columns, options, as_text, quotes, meta=meta)
     summaries = frame.map_partitions(
         summarise_partition, portable, columns, options, quotes, meta=pd.DataFrame({"summary": pd.Series(dtype=object)})

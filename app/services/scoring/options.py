@@ -29,6 +29,7 @@ class ScoreOptions:
     formula_guard: bool = True  # a leading ' on text cells a spreadsheet would run as a formula
     excel: bool = False  # a UTF-8 BOM at the start of the labelled CSV
     extra_columns: tuple[str, ...] = ()  # of EXTRA_COLUMNS
+    target_segment: str | None = None  # every row's target segment (id or name): adds change_<feature> columns
     explain: bool = False  # each row's explanation columns (typical range, position, shares, confidence text)
 
     def __post_init__(self) -> None:
@@ -60,5 +61,6 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         formula_guard=query.formula_guard,
         excel=query.excel,
         extra_columns=tuple(query.extra_columns),
+        target_segment=query.target_segment,
         explain=query.explain,
     )

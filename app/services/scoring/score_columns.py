@@ -35,6 +35,11 @@ EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("description", pa.string(), "str"),
     ScoreColumn("marketing_strategy", pa.string(), "str"),
 )
+# Appended when a target segment is given (target_segment= or a `target_segment` column): the signed change of each
+# feature that moves the customer into it, and whether any change does (empty change cells when not).
+TARGET_COLUMN = "target_segment"
+REACHABLE_COLUMN = "reachable"
+CHANGE_PREFIX = "change_"
 # Appended with explain=true, after the extra columns: five per model feature, then one sentence about confidence.
 EXPLANATION_PREFIXES = ("typical_low_", "typical_high_", "position_", "share_of_distance_", "share_of_margin_")
 CONFIDENCE_TEXT_COLUMN = "confidence_text"
@@ -42,6 +47,14 @@ ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
 EXTRA_COLUMNS: tuple[str, ...] = tuple(column.name for column in EXTRA_COLUMN_TABLE)
+
+
+def counterfactual_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
+    """`change_<feature>` for each feature, then `reachable` (none without features)."""
+    if not features:
+        return ()
+    changes = tuple(ScoreColumn(f"{CHANGE_PREFIX}{name}", pa.float64(), "float64") for name in features)
+    return (*changes, ScoreColumn(REACHABLE_COLUMN, pa.bool_(), "boolean"))
 
 
 def explanation_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
@@ -62,16 +75,28 @@ def explanation_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
 
 
 def appended_columns(
-    on_error: str, extra_columns: Collection[str] = (), explained: Sequence[str] = ()
+    on_error: str,
+    extra_columns: Collection[str] = (),
+    explained: Sequence[str] = (),
+    counterfactual: Sequence[str] = (),
 ) -> tuple[ScoreColumn, ...]:
     """The columns appended: the score columns, the extra columns asked for, the explanation of the `explained`
-    features, then `error` when flagging."""
+    features, the changes to a target segment (of the `counterfactual` features), then `error` when flagging."""
     extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
-    return (*SCORE_COLUMN_TABLE, *extras, *explanation_columns(explained), *((_ERROR,) if on_error == "flag" else ()))
+    return (
+        *SCORE_COLUMN_TABLE,
+        *extras,
+        *explanation_columns(explained),
+        *counterfactual_columns(counterfactual),
+        *((_ERROR,) if on_error == "flag" else ()),
+    )
 
 
 def appended_fields(
-    on_error: str, extra_columns: Collection[str] = (), explained: Sequence[str] = ()
+    on_error: str,
+    extra_columns: Collection[str] = (),
+    explained: Sequence[str] = (),
+    counterfactual: Sequence[str] = (),
 ) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns, explained)]
+    return [pa.field(c.name, c.arrow) for c in appended_columns(on_error, extra_columns, explained, counterfactual)]

@@ -10,12 +10,12 @@ from app.core.errors import InvalidRequest
 from app.models.explanation import POSITIONS, Explanations, confidence_index, confidence_texts, explain
 from app.models.model import Scores, SegmentationModel
 from app.services.scoring.columns import Columns
+from app.services.scoring.counterfactuals import counterfactual_arrays
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import (
     CONFIDENCE_TEXT_COLUMN,
     ERROR_COLUMN,
     EXPLANATION_PREFIXES,
-    appended_columns,
     appended_fields,
 )
 from app.services.scoring.summary import ScoreSummary
@@ -95,7 +95,8 @@ def score_table(
     summary.add_scored(scores.positions, values, genders)
     summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
     explained = explain(model, scored, scores) if options.explain else None
-    return _with_scores(model, table, scores, good, codes, reasons, options, explained)
+    moves = counterfactual_arrays(model, table, X, good, columns) if columns.changes else {}
+    return _with_scores(model, table, scores, good, codes, reasons, options, columns, moves, explained)
 
 
 def _with_scores(
@@ -106,6 +107,8 @@ def _with_scores(
     codes: np.ndarray,
     reasons: list[str],
     options: ScoreOptions,
+    columns: Columns,
+    moves: dict[str, pa.Array],
     explained: Explanations | None = None,
 ) -> pa.Table:
     n = table.num_rows
@@ -144,8 +147,10 @@ def _with_scores(
         texts.update(_explanation_texts(model, explained, scores, full, good))
         values.update(_explanation_values(model, explained))
     # Each column's type and rounding come from the one table of score columns.
-    for column in appended_columns(options.on_error, options.extra_columns, options.explained(model.features)):
-        if column.name == ERROR_COLUMN:
+    for column in columns.appended(options):
+        if column.name in moves:
+            array = moves[column.name]
+        elif column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
         elif column.name in texts:
             labels, picks = texts[column.name]
@@ -196,7 +201,9 @@ def _explanation_texts(
 def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
     """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
     explained = options.explained(list(columns.features))
-    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns, explained)])
+    return pa.schema(
+        [*input_schema, *appended_fields(options.on_error, options.extra_columns, explained, columns.changes)]
+    )
 
 
 def score_batches(

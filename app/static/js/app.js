@@ -255,6 +255,25 @@
 
   // The map picker and its link back to the plane keep the customer as they now are, not as the page was sent.
   function keepInPicker(values) {
+    // A change found for the customer as the page was sent no longer applies once they change: its text and map
+    // path go, and the picker keeps the customer as they now are.
+    var cf = document.querySelector(".counterfactual-form");
+    if (cf) {
+      var moved = false;
+      fields.forEach(function (name) {
+        var kept = cf.querySelector('input[type="hidden"][name="' + name + '"]');
+        if (kept) {
+          moved = moved || Number(kept.value) !== values[name];
+          kept.value = String(values[name]);
+        }
+      });
+      if (moved) {
+        document.querySelectorAll('[data-role="counterfactual-result"]').forEach(function (shown) {
+          shown.setAttribute("visibility", "hidden");
+          shown.hidden = true;
+        });
+      }
+    }
     var picker = document.querySelector(".map-picker");
     if (!picker) {
       return;

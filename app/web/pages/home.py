@@ -12,6 +12,7 @@ from app.services import prediction
 from app.services.segmentations import feature_values
 from app.web.charts.segment_map import View, default_view, place_on_map, valid_view
 from app.web.pages.common import segment_context
+from app.web.pages.home_counterfactual import counterfactual_section
 from app.web.pages.home_form import (
     DEFAULT_CUSTOMER,
     FORM_FIELDS,
@@ -113,6 +114,7 @@ def home_page(
         "map_view": None,
         "map_picker": None,
         "unserved": unserved,
+        "counterfactual": None,
         "confidence_measures": CONFIDENCE_MEASURES + ".",
     }
     if model is None:
@@ -149,5 +151,9 @@ def home_page(
     context["notes"] = out_of_range_notes(answer.body, model.feature_specs)
     if context["segment_map"]:
         context["marker"] = place_on_map(context["segment_map"], model, shown)
+    context["counterfactual"] = counterfactual_section(
+        model, shown, values, _carried(context["last"], segmentation, view), context["segment_map"],
+        answer.body["segment_id"],
+    )  # fmt: skip
     # Only values the user sent and that were valid are a prediction; a kept result was recorded when it was made.
     return context, answer if submitted and customer is not None else None

@@ -1,0 +1,88 @@
+"""What would move a customer into a chosen segment: the request checked, the model asked, the answer shaped."""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from app.core.errors import InvalidRequest
+from app.models.counterfactual import counterfactual, segment_position
+from app.models.model import SegmentationModel
+from app.schemas.segmentations import FeaturesCustomerIn
+from app.services.segmentation_predictions import customer_values
+from app.services.segmentations import feature_values
+
+
+def feature_weights(model: SegmentationModel, weights: Mapping[str, float]) -> list[float]:
+    """One weight per feature in model order (1 unless given); a name the model does not have is a 422."""
+    _check_names(model, weights, "weights")
+    for name, weight in weights.items():
+        if not (weight > 0 and math.isfinite(weight)):
+            raise InvalidRequest(f"weights: {name} is {weight:g}; a weight must be a positive number")
+    return [float(weights.get(name, 1.0)) for name in model.features]
+
+
+def _check_names(model: SegmentationModel, names: Any, field: str) -> None:
+    unknown = [name for name in names if name not in model.features]
+    if unknown:
+        raise InvalidRequest(
+            f"{field}: unknown feature {unknown[0][:40]!r}; this model's features are {', '.join(model.features)}"
+        )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def counterfactual_of_customer(
+    *,
+    model: SegmentationModel,
+    customer: Mapping[str, float],
+    target: int | str,
+    immutable: list[str],
+    weights: Mapping[str, float],
+) -> dict[str, Any]:
+    """The smallest move into `target` for a flat predict body's customer (values checked against the model)."""
+    values = feature_values(model, customer)
+    return counterfactual_answer(model=model, values=values, target=target, immutable=immutable, weights=weights)
+
+
+def counterfactual_by_features(
+    *,
+    model: SegmentationModel,
+    customer: FeaturesCustomerIn,
+    target: int | str,
+    immutable: list[str],
+    weights: Mapping[str, float],
+) -> dict[str, Any]:
+    """The smallest move into `target` for a segmentation's customer (`{"features": ...}` or RFM transactions)."""
+    values = customer_values(model, customer)
+    return counterfactual_answer(model=model, values=values, target=target, immutable=immutable, weights=weights)
+
+
+def counterfactual_answer(
+    *,
+    model: SegmentationModel,
+    values: Mapping[str, float],
+    target: int | str,
+    immutable: list[str],
+    weights: Mapping[str, float],
+) -> dict[str, Any]:
+    """The smallest change (in the features' units) that moves a customer (checked values) into `target`."""
+    position = segment_position(model, target)
+    _check_names(model, immutable, "immutable")
+    row = [float(values[name]) for name in model.features]
+    found = counterfactual(
+        model, row, position, weights=feature_weights(model, weights), immutable=frozenset(immutable)
+    )
+    current, wanted = model.segments[found.current], model.segments[position]
+    return {
+        "customer": dict(zip(model.features, row, strict=True)),
+        "current_segment": {"segment_id": current.segment_id, "segment_name": current.name},
+        "target_segment": {"segment_id": wanted.segment_id, "segment_name": wanted.name},
+        "reachable": found.reachable,
+        "reason": found.reason,
+        "target_point": dict(zip(model.features, found.point.tolist(), strict=True)) if found.reachable else None,
+        "changes": dict(zip(model.features, found.change.tolist(), strict=True)) if found.reachable else None,
+        "distance": _finite(found.distance),
+        "model_version": model.version,
+    }
