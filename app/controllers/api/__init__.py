@@ -8,6 +8,7 @@ from app.controllers.api import (
     model_info,
     monitoring,
     predictions,
+    runs,
     scoring,
     segmentations,
     segments,
@@ -35,6 +36,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(jobs.router)
     api.include_router(health.router)
     api.include_router(monitoring.router)
+    api.include_router(runs.router)
     api.include_router(segmentations.router)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
     by_segmentation = {
