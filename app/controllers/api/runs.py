@@ -10,13 +10,14 @@ from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
 from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
-from app.services.runs.browse import MAX_LIMIT, CustomerQuery, browse_customers, matching_tables
-from app.services.runs.compare import Side, compare_runs, comparison_out, list_table
-from app.services.runs.export import csv_of_tables, run_csv
 from app.services.runs.store import run_path
 from app.utils.responses import FastJSONResponse
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+
+# Browsing, comparing and exporting read Parquet: pyarrow is imported by the routes that need it, so start-up stays
+# light. The browse page size limit is repeated here for the query's validation.
+MAX_LIMIT = 1_000
 
 RunId = Annotated[str, PathParam(max_length=64, description="A run id, from X-Run-Id or GET /api/v1/runs.")]
 GONE = {
@@ -66,6 +67,8 @@ def run_file(
     run_id: RunId, session: SessionDep, settings: SettingsDep, format: Literal["csv", "parquet"] = "csv"
 ) -> Response:
     """The labelled file of a run."""
+    from app.services.runs.export import run_csv
+
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
     stem = run.file_name.removesuffix(".csv") + "_segmented"
@@ -109,6 +112,9 @@ def run_customers(
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """A page of a run's customers, or all of them as CSV."""
+    from app.services.runs.browse import CustomerQuery, browse_customers, matching_tables
+    from app.services.runs.export import csv_of_tables
+
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
     query = CustomerQuery(
@@ -143,6 +149,9 @@ def compare(
     which: Annotated[Literal["moved", "new", "lost"], Query(alias="list")] = "moved",
 ) -> Response:
     """Which customers moved between two runs."""
+    from app.services.runs.compare import Side, compare_runs, comparison_out, list_table
+    from app.services.runs.export import csv_of_tables
+
     sides = [records.get_run(session=session, settings=settings, run_id=run_id) for run_id in (a, b)]
     first, second = (Side(run, run_path(settings.score_results_dir, run.id)) for run in sides)
     comparison = compare_runs(a=first, b=second)

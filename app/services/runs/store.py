@@ -5,9 +5,11 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # pyarrow only where a file is written: serving imports none of it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 RUNS_FOLDER = "runs"
 SUFFIX = ".parquet"
@@ -40,8 +42,10 @@ class RunFile:
         self.partial = self.path.parent / f".{self.run_id}.{os.getpid()}{PARTIAL_SUFFIX}"
         self._writer: pq.ParquetWriter | None = None
 
-    def tee(self, tables: Iterator[pa.Table], schema: pa.Schema) -> Iterator[pa.Table]:
+    def tee(self, tables: "Iterator[pa.Table]", schema: "pa.Schema") -> "Iterator[pa.Table]":
         """Pass the scored chunks through, writing each one to the run's file too."""
+        import pyarrow.parquet as pq
+
         self._writer = pq.ParquetWriter(self.partial, schema)
         for table in tables:
             self._writer.write_table(table.cast(schema))
