@@ -44,6 +44,7 @@ from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
+from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
@@ -784,6 +785,7 @@ STEPS = (
     "training",
     "lifecycle",
     "rfm",
+    "runs",
 )
 
 
@@ -818,6 +820,7 @@ def main(argv: list[str] | None = None) -> int:
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
+            "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:
