@@ -43,9 +43,7 @@ def client_builder(client_for, folder: Path):
     return build
 
 
-def score(
-    client, text: str, *, url: str = "/api/v1/predict/csv", summary: bool = False, **params
-) -> tuple[str, Any]:
+def score(client, text: str, *, url: str = "/api/v1/predict/csv", summary: bool = False, **params) -> tuple[str, Any]:
     """Score a file through the API: the run id, and the labelled CSV text or the summary."""
     headers = {"content-type": "text/csv", **({"accept": "application/json"} if summary else {})}
     response = client.post(url, content=text, headers=headers, params=params)
