@@ -269,3 +269,18 @@ def test_a_file_that_fails_to_score_keeps_no_run(api, tmp_path):
     assert "x-run-id" not in response.headers
     assert api.get(RUNS).json()["runs"] == []
     assert list(_runs_folder(tmp_path).iterdir()) == []
+
+
+def test_runs_kept_zero_keeps_no_run(runs_client, tmp_path):
+    api = runs_client(runs_kept=0)
+    response = api.post("/api/v1/predict/csv", content=customers_csv(range(20)), headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    assert "x-run-id" not in response.headers
+    summary = api.post(
+        "/api/v1/predict/csv",
+        content=customers_csv(range(20)),
+        headers={"content-type": "text/csv", "accept": "application/json"},
+    ).json()
+    assert summary["run_id"] is None and summary["scored"] == 20
+    assert api.get(RUNS).json()["runs"] == []
+    assert not _runs_folder(tmp_path).exists()

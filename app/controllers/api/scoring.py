@@ -63,7 +63,8 @@ async def predict_csv(
     log = prediction_log_target(request)
     run_file = None
     try:
-        run_file = await run_in_threadpool(RunFile, settings.score_results_dir)
+        if settings.runs_kept:
+            run_file = await run_in_threadpool(RunFile, settings.score_results_dir)
         scored = await run_in_threadpool(
             score_file,
             model,
@@ -88,16 +89,18 @@ async def predict_csv(
     # Counted, logged and kept as a run only now that the whole file is scored (and its labelled file written).
     await run_in_threadpool(scored.record)
     summary = scored.summary.to_dict()
-    run_id = await run_in_threadpool(
-        keep_scored_run,
-        sessions=request.app.state.db_sessions,
-        settings=settings,
-        run_file=run_file,
-        summary=summary,
-        segmentation=segmentation_of(request),
-        file_name=upload.name,
-        source="api",
-    )
+    run_id = None
+    if run_file is not None:
+        run_id = await run_in_threadpool(
+            keep_scored_run,
+            sessions=request.app.state.db_sessions,
+            settings=settings,
+            run_file=run_file,
+            summary=summary,
+            segmentation=segmentation_of(request),
+            file_name=upload.name,
+            source="api",
+        )
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
     if run_id is not None:
         headers[RUN_ID_HEADER] = run_id

@@ -213,7 +213,7 @@ def score_result_page(
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT
 
     with no_space_as(NO_SPACE_FOR_OUTPUT):
-        run_file = RunFile(settings.score_results_dir) if sessions is not None else None
+        run_file = RunFile(settings.score_results_dir) if sessions is not None and settings.runs_kept else None
     try:
         context, scored = _score_result(
             model, upload, settings=settings, form_token=form_token, log=log, request_id=request_id,
