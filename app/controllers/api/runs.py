@@ -33,8 +33,13 @@ def _csv(chunks, name: str) -> StreamingResponse:
     )
 
 
-@router.get("", response_model=RunList, summary="Kept runs", description="Runs newest first, removed ones too "
-    "(with `removed_at`); `segmentation=` keeps one segmentation's.")  # fmt: skip
+@router.get(
+    "",
+    response_model=RunList,
+    summary="Kept runs",
+    description="Runs newest first, removed ones too (with `removed_at`); `segmentation=` keeps one segmentation's.",
+    responses=error_responses(422, 503),
+)
 def list_runs(
     session: SessionDep,
     settings: SettingsDep,
@@ -46,7 +51,7 @@ def list_runs(
     return FastJSONResponse({"runs": [records.run_out(run) for run in runs]})
 
 
-@router.get("/{run_id}", response_model=RunOut, summary="A run", responses={**error_responses(404), **GONE})
+@router.get("/{run_id}", response_model=RunOut, summary="A run", responses={**error_responses(404, 422, 503), **GONE})
 def get_run(run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJSONResponse:
     """A run's details and summary."""
     return FastJSONResponse(records.run_out(records.get_run(session=session, settings=settings, run_id=run_id)))
@@ -59,7 +64,7 @@ def get_run(run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJS
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
-        **error_responses(404),
+        **error_responses(404, 422, 503),
         **GONE,
     },
 )
@@ -82,7 +87,7 @@ def run_file(
     status_code=204,
     summary="Delete a run",
     description="Removes its file and its row. Needs the admin key.",
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 def delete_run(run_id: RunId, session: SessionDep, settings: SettingsDep, key: AdminKeyDep) -> Response:
     """Delete a run and its file."""
@@ -97,7 +102,7 @@ def delete_run(run_id: RunId, session: SessionDep, settings: SettingsDep, key: A
     description="Filter by `segment` (name or id), `atypical` and `out_of_range`; `sort` by distance, confidence or "
     "any input column (`-` first for descending); page with `limit` and the answer's `next_cursor`. "
     "`format=csv` downloads every customer the filters select, in that order.",
-    responses={**error_responses(404, 422), **GONE},
+    responses={**error_responses(404, 422, 503), **GONE},
 )
 def run_customers(
     run_id: RunId,
@@ -138,7 +143,7 @@ def run_customers(
     description="Matched by customer id: how many moved segments, the migration matrix in segment names, and the "
     "customers who moved, are new (only in b) or were lost (only in a). `format=csv` downloads one list whole "
     "(`list=moved`, `new` or `lost`). Runs of different segmentations, or without a customer id column, answer 409.",
-    responses={**error_responses(404, 409, 422), **GONE},
+    responses={**error_responses(404, 409, 422, 503), **GONE},
 )
 def compare(
     a: RunId,

@@ -2,15 +2,18 @@
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
+from app.core.errors import DatabaseUnavailable
 from app.db.tables import Run
 from app.services.runs import store
 from app.services.runs.errors import RunGone, UnknownRun
@@ -23,6 +26,25 @@ EXPIRED = "older than RUNS_RETENTION_DAYS"
 OVER_COUNT = "more runs than RUNS_KEPT"
 EVICTED = "evicted to keep the results store within RESULTS_MAX_BYTES"
 MISSING = "its file is missing from the results store"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a database failure into DatabaseUnavailable (a 503), never a 500."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(
+                f"the runs cannot be read from the database right now ({type(exc).__name__})"
+            ) from None
+
+    return wrapper
 
 
 def keep_scored_run(
@@ -124,6 +146,7 @@ def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
     return store.tidy(results_dir, known=known)
 
 
+@_database_errors
 def list_runs(*, session: Session, settings: Settings, segmentation: str | None = None, limit: int = 100) -> list[Run]:
     """Runs newest first (removed ones too, saying when), of one segmentation when given."""
     purge_runs(session=session, settings=settings)
@@ -133,6 +156,7 @@ def list_runs(*, session: Session, settings: Settings, segmentation: str | None 
     return list(session.scalars(query).all())
 
 
+@_database_errors
 def find_run(*, session: Session, run_id: str) -> Run:
     """The run's row, removed or not (404 when there is none)."""
     run = session.get(Run, run_id) if RUN_ID.match(run_id) else None
@@ -141,6 +165,7 @@ def find_run(*, session: Session, run_id: str) -> Run:
     return run
 
 
+@_database_errors
 def get_run(*, session: Session, settings: Settings, run_id: str) -> Run:
     """A run whose file is still kept: 404 when unknown, 410 with the date when retention or room removed it."""
     run = find_run(session=session, run_id=run_id)
@@ -156,6 +181,7 @@ def get_run(*, session: Session, settings: Settings, run_id: str) -> Run:
     return run
 
 
+@_database_errors
 def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
     """Delete a run: its file and its row."""
     run = find_run(session=session, run_id=run_id)
