@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.runs_files import client_builder, customers_csv, rows_of, score
-from tests.web.test_score_page import HTML, post_file
+from tests.web.test_score_page import DOWNLOAD, HTML, post_file
 
 RUN_LINK = re.compile(r'id="score-run" class="button button-secondary" href="/runs/([0-9a-f]{32})"')
 
@@ -89,3 +89,19 @@ def test_an_unknown_run_page_is_a_404_page_and_runs_of_two_segmentations_a_409_p
     page = pages.get(f"/runs/{with_ids}/compare/{without}", headers=HTML)
     assert page.status_code == 409
     assert "no customer id column" in page.text
+
+
+def test_a_runs_room_never_takes_the_download_of_its_own_page(client_for, tmp_path):
+    data = customers_csv(range(300)).encode()
+    measure = client_builder(client_for, tmp_path / "measure")()
+    first = post_file(measure, data)
+    run_bytes = measure.get(f"/api/v1/runs/{RUN_LINK.search(first.text)[1]}").json()["file_bytes"]
+    download_bytes = len(measure.get(DOWNLOAD.search(first.text)[1]).content)
+    # Room for the download or the run, not both: the page's own pair is kept, everything older goes.
+    cap = int(max(run_bytes, download_bytes, (run_bytes + download_bytes) * 0.9))
+    pages = client_builder(client_for, tmp_path / "tight")(results_max_bytes=cap)
+    for _ in range(2):
+        page = post_file(pages, data)
+        assert page.status_code == 200
+    assert pages.get(DOWNLOAD.search(page.text)[1]).status_code == 200
+    assert pages.get(f"/api/v1/runs/{RUN_LINK.search(page.text)[1]}/file").status_code == 200

@@ -56,11 +56,13 @@ def keep_scored_run(
     segmentation: str,
     file_name: str,
     source: str,
+    keep_also: Path | None = None,
 ) -> str | None:
     """Record a scored file as a run once scoring succeeded: its file renamed into place, then its row.
 
     Returns the run id, or None when there is no run to keep (no customer scored) or it could not be kept (its
     file alone over RESULTS_MAX_BYTES, or the database unreachable): the scoring answer still goes out, without one.
+    `keep_also` (the /score page's download of the same file) is never removed to make room.
     """
     results_dir = settings.score_results_dir
     if not summary["scored"]:
@@ -73,7 +75,8 @@ def keep_scored_run(
             run_file.discard()
             return None
         with sessions() as session:
-            _make_room(session, results_dir, keep=run_file.path, max_bytes=settings.results_max_bytes)
+            kept = {run_file.path, *([keep_also] if keep_also else [])}
+            _make_room(session, results_dir, keep=kept, max_bytes=settings.results_max_bytes)
             session.add(
                 Run(
                     id=run_file.run_id,
@@ -104,7 +107,7 @@ def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: 
     run.removed_at, run.removed_reason = now, reason
 
 
-def _make_room(session: Session, results_dir: Path, *, keep: Path, max_bytes: int) -> None:
+def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_bytes: int) -> None:
     """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`."""
     kept = store.results_usage(results_dir)
     total = sum(size for _, size, _ in kept)
@@ -112,7 +115,7 @@ def _make_room(session: Session, results_dir: Path, *, keep: Path, max_bytes: in
     for _, size, path in kept:
         if total <= max_bytes:
             break
-        if path == keep:
+        if path in keep:
             continue
         run = session.get(Run, path.stem) if path.parent == store.runs_dir(results_dir) else None
         if run is not None:

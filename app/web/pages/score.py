@@ -227,9 +227,10 @@ def score_result_page(
         if scored is None:
             run_file.discard()
         else:
+            download = results.find_result(settings.score_results_dir, context["download_token"])
             context["run_id"] = keep_scored_run(
                 sessions=sessions, settings=settings, run_file=run_file, summary=context["scored"],
-                segmentation=segmentation, file_name=upload.name, source="page",
+                segmentation=segmentation, file_name=upload.name, source="page", keep_also=download,
             )  # fmt: skip
     return context, scored
 
