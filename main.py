@@ -1,7 +1,8 @@
 """Entry point: `python main.py` serves on HOST:PORT with WORKERS processes.
 
 `uvicorn main:app --no-proxy-headers --no-server-header` works too. Without the first flag uvicorn takes the client
-address from X-Forwarded-For on connections from 127.0.0.1, whatever TRUST_FORWARDED_FOR says; without the second it
+address and scheme from X-Forwarded-For and -Proto on connections from 127.0.0.1, whatever TRUSTED_PROXIES and
+TRUST_FORWARDED_FOR say (the app applies that rule itself, app/core/proxy.py); without the second it
 sends `Server: uvicorn` on every response, which the app cannot remove (uvicorn adds it after the app has answered).
 """
 

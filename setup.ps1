@@ -37,7 +37,7 @@ if (-not (Test-Path $Py)) {
 }
 
 $reqFiles = @("requirements.txt")
-if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt", "requirements-dask.txt" }
+if ($Mode -eq "test") { $reqFiles += "requirements-dev.txt", "requirements-dask.txt", "requirements-deploy.txt" }
 $stamp = ".venv\.installed-$Mode"
 $digest = (Get-FileHash -Algorithm SHA256 -InputStream ([IO.MemoryStream]::new([Text.Encoding]::UTF8.GetBytes(($reqFiles | ForEach-Object { Get-Content $_ -Raw }) -join "")))).Hash
 if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
@@ -73,6 +73,10 @@ switch ($Mode) {
         if (Test-Path ".venv\Scripts\playwright.exe") {
             # Playwright brings its own Chromium on Windows; on Debian CI setup.sh uses the system package.
             & $Py -m playwright install chromium
+        }
+        if (-not (Get-Command pdftoppm -ErrorAction SilentlyContinue)) {
+            # setup.sh installs Debian's poppler-utils; on Windows installing Poppler is left to the user.
+            Write-Warning "pdftoppm (Poppler) is not on PATH: the PDF report's page checks will be skipped; install Poppler for Windows and add its bin folder to PATH to run them"
         }
         Say "running the test suite"
         & $Py -m pytest @PytestArgs

@@ -37,8 +37,8 @@ fi
 
 # Reinstall only when the requirement files change, so repeated runs are quick.
 req_files=(requirements.txt)
-# Tests also cover the optional Dask engine of `python -m app.cli score`.
-[ "$mode" = test ] && req_files+=(requirements-dev.txt requirements-dask.txt)
+# Tests also cover the optional Dask engine of `python -m app.cli score`, and check the deploy artifacts.
+[ "$mode" = test ] && req_files+=(requirements-dev.txt requirements-dask.txt requirements-deploy.txt)
 stamp="$VENV/.installed-$mode"
 digest="$(cat "${req_files[@]}" | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
@@ -54,9 +54,12 @@ fi
 # System tools the test suite drives for real, installed with apt-get where missing: "command:package" pairs.
 # A command is looked up on PATH, then under /usr/lib/postgresql/*/bin (Debian keeps PostgreSQL's tools there).
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
-# promtool checks /metrics; redis-server backs the shared rate-limit test; PostgreSQL runs the database tests;
-# wrk drives the load tests and benchmarks (a Python load generator on the same cores would take their CPU).
-TEST_TOOLS=(chromium:chromium promtool:prometheus redis-server:redis-server initdb:postgresql wrk:wrk)
+# promtool checks /metrics and the alert rules, and prometheus scrapes a live app for the dashboard test;
+# redis-server backs the shared rate-limit test; PostgreSQL runs the database tests;
+# wrk drives the load tests and benchmarks (a Python load generator on the same cores would take their CPU);
+# pdftoppm (with pdftotext and pdfimages) turns the PDF reports into PNG pages and text for their tests;
+# openssl makes the self-signed certificate of the live HTTPS test.
+TEST_TOOLS=(chromium:chromium openssl:openssl promtool:prometheus prometheus:prometheus redis-server:redis-server initdb:postgresql wrk:wrk pdftoppm:poppler-utils)
 
 have_tool() {
   command -v "$1" >/dev/null 2>&1 && return 0

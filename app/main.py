@@ -17,6 +17,7 @@ from app.controllers import docs, ops, views
 from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
+from app.core.https import ForceHttpsMiddleware, hsts_value
 from app.core.logging import configure_logging
 from app.core.metrics import configure_metrics, mark_worker_stopped, record_model_loaded, record_serving_fallback
 from app.core.middleware import (
@@ -25,6 +26,7 @@ from app.core.middleware import (
     RequestReportMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.core.proxy import ProxyHeadersMiddleware
 from app.core.rate_limit import RateLimiter
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
@@ -174,8 +176,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    # Outermost, so the time and status include everything, crashes turned into 500s too.
+    if settings.force_https:
+        # Outside the headers and CORS, so a redirect answers at once; inside the report, so redirects are counted.
+        hsts = hsts_value(max_age=settings.hsts_max_age, include_subdomains=settings.hsts_include_subdomains)
+        app.add_middleware(ForceHttpsMiddleware, hsts=hsts, public_url=settings.public_url)
+    # Outermost but for the proxy headers, so the time and status include everything, crashes turned into 500s too.
     app.add_middleware(RequestReportMiddleware)
+    if settings.trusted_proxies or settings.trust_forwarded_for:
+        # Outermost: every layer and route sees the client and scheme the one rule gives (app/core/proxy.py).
+        app.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_proxies=settings.trusted_proxies,
+            trust_peer=settings.trust_forwarded_for,
+        )
     return app
 
 
@@ -190,10 +203,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.limit_concurrency,
         "timeout_keep_alive": settings.timeout_keep_alive,
         "timeout_worker_healthcheck": settings.worker_healthcheck_timeout,
-        # uvicorn's own X-Forwarded-For handling is on by default and trusts it from 127.0.0.1, replacing the
-        # client address before the app sees it: a local caller (or a proxy passing the header through) could
-        # then pick its own address for the rate limits, the /metrics networks and the access log. The app reads
-        # X-Forwarded-For itself, only with TRUST_FORWARDED_FOR (app/core/rate_limit.py: client_address).
+        # uvicorn's own proxy-header handling is on by default and trusts X-Forwarded-For and X-Forwarded-Proto
+        # from 127.0.0.1, rewriting the scope before the app sees it: a local caller (or a proxy passing the headers
+        # through) could then pick its own address and scheme, and the app would read forwarded headers a second
+        # time. The app applies one rule itself, from TRUSTED_PROXIES and TRUST_FORWARDED_FOR (app/core/proxy.py),
+        # under any server and in tests alike.
         "proxy_headers": False,
         # `Server: uvicorn` tells a scanner what to try. uvicorn adds it below the app, which cannot remove it, so
         # `uvicorn main:app` needs --no-server-header (or UVICORN_SERVER_HEADER=false) for the same.

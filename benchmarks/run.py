@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
@@ -785,6 +786,7 @@ STEPS = (
     "training",
     "lifecycle",
     "rfm",
+    "report",
     "runs",
 )
 
@@ -820,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
+            "report": lambda: [Figure(**fields) for fields in report_bench.bench_report(mode, workdir, data)],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
         }
         for name, step in steps.items():

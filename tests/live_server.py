@@ -2,6 +2,7 @@
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -43,10 +44,12 @@ def live_server(
     timeout: float = 60.0,
     ready_status: int = 200,
     ready_path: str = "/api/v1/health",
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Server]:
     """Run `uvicorn <app>` (or `command`, told its port through PORT) and yield it once `ready_path` answers.
 
-    It must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose.
+    It must answer `ready_status`: 200 normally, 503 for a server started without a model on purpose. With `tls` (a
+    client context trusting the server's certificate) the server speaks HTTPS and its url starts with https://.
 
     Unless `env` names a DATABASE_URL, the prediction log goes to a SQLite file beside the log, never the project's.
     """
@@ -68,7 +71,7 @@ def live_server(
     else:
         port = free_port()
         where = ("--host", "127.0.0.1", "--port", str(port))
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     # An inherited socket goes through a wrapper that keeps it a TCP socket (see tests/uvicorn_inherited.py).
     runner = "tests.uvicorn_inherited" if listener is not None else "uvicorn"
     argv = command or [sys.executable, "-m", runner, app, *where, *extra_args]
@@ -93,7 +96,7 @@ def live_server(
                     raise RuntimeError(f"server exited with {process.returncode}: {log_path.read_text()[-2000:]}")
                 try:
                     try:
-                        with urllib.request.urlopen(f"{base_url}{ready_path}", timeout=2) as response:
+                        with urllib.request.urlopen(f"{base_url}{ready_path}", timeout=2, context=tls) as response:
                             status = response.status
                     except urllib.error.HTTPError as exc:
                         status = exc.code

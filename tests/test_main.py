@@ -14,12 +14,12 @@ from app.main import uvicorn_options
 from tests.live_server import live_server
 
 
-def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> str:
-    """Send one request through the app uvicorn builds from `options`; the client address the app is handed."""
-    seen: list[str] = []
+def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+    """Send one request through the app uvicorn builds from `options`; the client address and scheme it is handed."""
+    seen: list[tuple[str, str]] = []
 
     async def app(scope, receive, send) -> None:
-        seen.append(scope["client"][0])
+        seen.append((scope["client"][0], scope["scheme"]))
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
@@ -41,11 +41,11 @@ def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[t
     return seen[0]
 
 
-def test_uvicorn_hands_the_app_the_socket_peer_not_x_forwarded_for(make_settings):
-    options = uvicorn_options(make_settings(trust_forwarded_for=True))
-    headers = [(b"x-forwarded-for", b"203.0.113.7")]
-    # uvicorn trusts the header from 127.0.0.1 by default; the app alone decides (TRUST_FORWARDED_FOR).
-    assert client_seen_by_the_app(options, ("127.0.0.1", 50_000), headers) == "127.0.0.1"
+def test_uvicorn_hands_the_app_the_socket_peer_and_scheme_not_the_forwarded_ones(make_settings):
+    options = uvicorn_options(make_settings(trust_forwarded_for=True, trusted_proxies="127.0.0.1/32"))
+    headers = [(b"x-forwarded-for", b"203.0.113.7"), (b"x-forwarded-proto", b"https")]
+    # uvicorn trusts these headers from 127.0.0.1 by default; the app alone decides (app/core/proxy.py), once.
+    assert client_seen_by_the_app(options, ("127.0.0.1", 50_000), headers) == ("127.0.0.1", "http")
 
 
 def test_uvicorn_options_follow_the_settings(make_settings):

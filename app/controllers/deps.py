@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
-from app.core.rate_limit import RateLimiter, client_address, key_digest
+from app.core.rate_limit import RateLimiter, key_digest
 from app.core.security import check_admin_key, is_cross_site
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
@@ -127,13 +127,8 @@ admin_key_header = APIKeyHeader(
 
 
 def client_ip(request: Request) -> str:
-    """The client's address, from X-Forwarded-For only when TRUST_FORWARDED_FOR is on."""
-    settings: Settings = request.app.state.settings
-    return client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        trust_forwarded_for=settings.trust_forwarded_for,
-    )
+    """The client's address: the peer, or what a trusted proxy forwarded (ProxyHeadersMiddleware has decided)."""
+    return request.client.host if request.client else "unknown"
 
 
 async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:

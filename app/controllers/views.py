@@ -36,6 +36,7 @@ from app.core.errors import (
 from app.core.security import key_id
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
+from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import DEFAULT_WINDOW, MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
@@ -116,12 +117,17 @@ def home(
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
-    """The model card."""
+def about(request: Request, model: SegmenterDep, registry: RegistryDep, settings: SettingsDep) -> HTMLResponse:
+    """The model card, with the segments' latest text changes and, with admin keys on, the form to edit them."""
     # The configured address, never the request's Host header, which any client sets.
-    return render(
-        request, "about.html", about_page(model, base_url=settings.base_url, segmentation=segmentation_of(request))
+    context = about_page(
+        model,
+        base_url=settings.base_url,
+        segmentation=segmentation_of(request),
+        changes=segment_edits.recent_changes(registry=registry),
+        admin_enabled=bool(settings.admin_api_keys),
     )
+    return render(request, "about.html", context)
 
 
 # What an upload can get wrong: shown on the form, with the error's own status. AccessDenied is the form's token;

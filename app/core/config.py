@@ -19,6 +19,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
 
+    def __init__(self, **values: object) -> None:
+        # `extra="ignore"` lets `.env` hold other tools' keys (compose's), but a misspelt keyword in code would be
+        # dropped just as silently: keywords must name fields.
+        unknown = sorted(name for name in values if name not in type(self).model_fields and not name.startswith("_"))
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(unknown)}")
+        super().__init__(**values)
+
     app_name: str = "Customer Segmentation"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -93,8 +101,16 @@ class Settings(BaseSettings):
     # admin keys are counted in this process) and tried again by one request every RATE_LIMIT_CIRCUIT_RESET_SECONDS.
     rate_limit_circuit_failures: int = Field(3, ge=1, le=1_000)
     rate_limit_circuit_reset_seconds: float = Field(5.0, gt=0, le=600)
-    # Take the client address from the last X-Forwarded-For entry (set it only behind a proxy you run).
+    # Believe X-Forwarded-For and X-Forwarded-Proto from any direct peer (set it only behind a proxy you run that
+    # is the only way in). TRUSTED_PROXIES names the proxies instead (CIDRs): only their headers are believed, and
+    # they are skipped in X-Forwarded-For chains. One rule for both, in app/core/proxy.py.
     trust_forwarded_for: bool = False
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Redirect plain HTTP to HTTPS (308, except /livez, /readyz and /metrics), send HSTS, make every cookie Secure.
+    force_https: bool = False
+    # Strict-Transport-Security under FORCE_HTTPS: seconds browsers keep to HTTPS (a year), and whether subdomains too.
+    hsts_max_age: int = Field(31_536_000, ge=0)
+    hsts_include_subdomains: bool = True
     # The address users reach the service at (https://segments.example.com), shown in the /about page's curl
     # example. Never taken from the request's Host header, which any client sets; unset, the example uses HOST:PORT.
     public_url: str | None = None
@@ -146,7 +162,7 @@ class Settings(BaseSettings):
         """Where training jobs keep their state: shared by every worker and host that shares the model folder."""
         return self.jobs_dir or self.model_dir / ".jobs"
 
-    @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", mode="before")
+    @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         # A comma-separated string reads better in .env than a JSON list, but pydantic-settings' usual JSON form

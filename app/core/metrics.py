@@ -179,10 +179,13 @@ class Metrics:
     log_dropped_rows: Counter
     log_queue_rows: Gauge
     model_serving_fallback: Gauge
+    training_jobs: Counter
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
 LOG_DROP_REASONS = ("queue_full", "write_failed", "not_migrated", "stopped", "spool_full")
+# How a training job can end (app/services/training/store.py FINAL_STATES, which core cannot import).
+TRAINING_JOB_STATES = ("succeeded", "failed")
 
 
 def _build(folder: Path | None) -> Metrics:
@@ -220,7 +223,10 @@ def _build(folder: Path | None) -> Metrics:
             buckets=SIZE_BUCKETS,
         ),
         model_load_seconds=Gauge(
-            "model_load_seconds", "Seconds the last model load took (checksums verified).", multiprocess_mode="livemax"
+            "model_load_seconds",
+            "Seconds the last model load of each segmentation took (checksums verified).",
+            ["segmentation"],
+            multiprocess_mode="livemax",
         ),
         model_active=Gauge(
             "model_active_info",
@@ -252,6 +258,11 @@ def _build(folder: Path | None) -> Metrics:
             "1 while the last verified model is served because the ACTIVE pointer names one that cannot be loaded.",
             multiprocess_mode="livemax",
         ),
+        training_jobs=Counter(
+            "training_jobs_total",
+            "Training jobs this server started that have ended, by final state.",
+            ["state"],
+        ),
     )
 
 
@@ -279,6 +290,8 @@ def configure_metrics(settings: Settings) -> Metrics:
     for reason in LOG_DROP_REASONS:
         # Every reason exported from the start at 0, so a rate() or an alert sees the first drop as an increase.
         _metrics.log_dropped_rows.labels(reason)
+    for state in TRAINING_JOB_STATES:
+        _metrics.training_jobs.labels(state)
     logger.debug("metrics: %s", f"shared through {folder}" if folder else "in this process")
     return _metrics
 
@@ -359,7 +372,7 @@ def record_model_loaded(
         m.model_active.labels(segmentation, previous).set(0)
     if version is not None:
         m.model_active.labels(segmentation, version).set(1)
-        m.model_load_seconds.set(seconds or 0.0)
+        m.model_load_seconds.labels(segmentation).set(seconds or 0.0)
 
 
 def record_rate_limited(*, limit: str) -> None:
@@ -378,6 +391,12 @@ def record_log_dropped(*, reason: str, rows: int) -> None:
     """Count prediction log rows lost, by reason (one of LOG_DROP_REASONS)."""
     if _metrics is not None:
         _child(_metrics.log_dropped_rows, reason).inc(rows)
+
+
+def record_training_job_ended(*, state: str) -> None:
+    """Count one training job that reached its final state (one of TRAINING_JOB_STATES)."""
+    if _metrics is not None:
+        _metrics.training_jobs.labels(state).inc()
 
 
 def record_log_queue(rows: int) -> None:

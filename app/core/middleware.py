@@ -103,7 +103,12 @@ class SecurityHeadersMiddleware(HttpMiddleware):
             if message["type"] == "http.response.start":
                 sent = message.get("headers", [])
                 cached = any(key.lower() == b"cache-control" for key, _ in sent)
-                message["headers"] = [*sent, *headers] if cached else [*sent, *headers, _NO_STORE]
+                added = headers
+                # A response with a policy of its own (a self-contained HTML report allows its inline style by
+                # hash) keeps it: a second policy would be enforced too, and refuse what the first allows.
+                if any(key.lower() == b"content-security-policy" for key, _ in sent):
+                    added = [header for header in headers if header[0] != b"content-security-policy"]
+                message["headers"] = [*sent, *added] if cached else [*sent, *added, _NO_STORE]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -6,7 +6,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import ip_address
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -212,17 +211,6 @@ class RateLimiter:
             record_rate_limit_circuit(is_open=False)
             logger.warning("rate-limit storage reachable again: circuit closed, limits are shared again")
         return True, verdict
-
-
-def client_address(peer: str | None, forwarded_for: str | None, *, trust_forwarded_for: bool) -> str:
-    """The client's address: the peer, or the last X-Forwarded-For entry (the one our proxy added) if trusted."""
-    if trust_forwarded_for and forwarded_for:
-        candidate = forwarded_for.rsplit(",", 1)[-1].strip()
-        try:
-            return str(ip_address(candidate))
-        except ValueError:
-            pass
-    return peer or "unknown"
 
 
 def key_digest(api_key: str) -> str:

@@ -58,11 +58,23 @@ class FeatureStats:
     std: float
     min: float
     max: float
+    # The segment's typical range (10th and 90th percentiles of its members); None for versions trained before.
+    p10: float | None = None
+    p90: float | None = None
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "FeatureStats":
-        """Summarise a column of values."""
-        return cls(float(values.mean()), float(values.std()), float(values.min()), float(values.max()))
+    def of(cls, values: np.ndarray, *, typical: bool = False) -> "FeatureStats":
+        """Summarise a column of values (with its p10 and p90 when `typical`)."""
+        low, high = np.percentile(values, [10, 90]).tolist() if typical else (None, None)
+        return cls(float(values.mean()), float(values.std()), float(values.min()), float(values.max()), low, high)
+
+    def summary(self) -> dict[str, float]:
+        """Mean, spread and range, as /clusters and data_stats show them."""
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+    def to_dict(self) -> dict[str, float]:
+        """Serialise for model_info.json: what was recorded, nothing for what was not."""
+        return {name: value for name, value in self.__dict__.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -85,11 +97,19 @@ class Segment:
     # Who the segment's training customers are, when the data says: {"age": {mean, median, q1, q3},
     # "gender": {value: share}}; a part is absent (never zero) when its column was missing.
     profile: dict[str, Any] | None = None
+    # The name training gave, when the team renamed the segment (app/models/versions/segment_edits.py); never saved.
+    generated_name: str | None = None
+
+    @property
+    def metric_name(self) -> str:
+        """The name metrics are labelled with: always the generated one, so a rename never breaks a time series."""
+        return self.generated_name or self.name
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for model_info.json."""
         data = self.__dict__.copy()
-        data["stats"] = {name: stats.__dict__.copy() for name, stats in self.stats.items()}
+        data.pop("generated_name")
+        data["stats"] = {name: stats.to_dict() for name, stats in self.stats.items()}
         return data
 
     @classmethod

@@ -28,6 +28,7 @@ from app.models.clustering import (
 )
 from app.models.dataset import CleanedDataset, clean_customers, load_customers, write_processed
 from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, from_model_space, to_model_space
+from app.models.importance import explainability
 from app.models.model import MAP_SAMPLE_SIZE, FeatureStats, Segment, SegmentationModel
 from app.models.naming import name_segments
 from app.models.projection import fitted_projection
@@ -133,7 +134,7 @@ def _profiles(
                 centroid={f: float(v) for f, v in zip(features, centroids[named.kmeans_label], strict=True)},
                 size=int(members.sum()),
                 share=float(members.mean()),
-                stats={f: FeatureStats.of(rows[:, i]) for i, f in enumerate(features)},
+                stats={f: FeatureStats.of(rows[:, i], typical=True) for i, f in enumerate(features)},
                 distance_p95=float(np.percentile(distances[members], 95)),
                 profile=demographic_profile(
                     ages[members] if ages is not None else None, genders[members] if genders is not None else None
@@ -208,7 +209,7 @@ def fit_model(
         "k_selection": [score.__dict__ for score in selection.scores],
         "k_selection_sample_size": selection.sample_size,
         "sweep": swept,
-        "data_stats": {f: FeatureStats.of(X[:, i]).__dict__ for i, f in enumerate(features)},
+        "data_stats": {f: FeatureStats.of(X[:, i]).summary() for i, f in enumerate(features)},
         "map_sample": np.round(sample_rows(X, MAP_SAMPLE_SIZE, seed), 3).tolist(),
         **fitted_projection(Z, list(features)),  # the map's plane, from three features on (signed with the version)
         "sklearn_version": sklearn.__version__,
@@ -223,6 +224,7 @@ def fit_model(
     info["drift_reference"] = drift_reference(
         X, list(features), atypical=scores.is_atypical, out_of_range=scores.any_out_of_range
     )
+    info.update(explainability(model, X, seed=seed))  # segment rules and feature importance, signed with it
     return model
 
 

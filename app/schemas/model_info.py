@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
 from app.schemas.prediction import PREDICTION_EXAMPLE
+from app.schemas.rules import IMPORTANCE_EXAMPLE, FeatureImportance
 
 _VERSION = PREDICTION_EXAMPLE["model_version"]
 
@@ -66,6 +67,8 @@ class ModelInfo(BaseModel):
             "data_file": "mall_customers.csv",
             "data_sha256": "95dfbc16" + "0" * 56,
             "sklearn_version": "1.9.1",
+            "importance": IMPORTANCE_EXAMPLE,
+            "rules_fidelity": 0.985,
         }
     )
 
@@ -100,5 +103,15 @@ class ModelInfo(BaseModel):
     signed: bool = Field(
         description="True when the artifacts carry an HMAC signature checked with MODEL_SIGNING_KEY at load; "
         "false means sha256 checksums only (unsigned)."
+    )
+    importance: FeatureImportance | None = Field(
+        None, description="What drives the segments overall; null for a version trained before it was recorded."
+    )
+    rules_fidelity: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of training customers the segment rules (GET /clusters/{id}/rules) put in the model's own "
+        "segment; null for a version trained before rules were recorded.",
     )
     notes: list[str] = Field(default_factory=list, description="Plain-language warnings about this model.")

@@ -1,6 +1,6 @@
 """Prediction requests and responses for /api/v1/predict."""
 
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
@@ -29,21 +29,6 @@ AnnualIncome = _feature_number("annual_income", "Annual income in thousands of d
 SpendingScore = _feature_number("spending_score", "Spending score from 1 (spends little) to 100 (spends a lot).", 80)
 
 
-class CustomerIn(TypedDict):
-    """One customer to segment."""
-
-    # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
-    __pydantic_config__ = example_config(  # type: ignore[misc]
-        {"annual_income": 85, "spending_score": 80}, extra="forbid"
-    )
-
-    annual_income: AnnualIncome
-    spending_score: SpendingScore
-
-
-CustomerValidator = TypeAdapter(CustomerIn)
-
-
 # The most customers one batch can hold; the MAX_BATCH_SIZE setting can only lower it.
 MAX_BATCH_SIZE = 10_000
 
@@ -68,16 +53,28 @@ CustomerId = Annotated[
 ]
 
 
-class BatchCustomerIn(TypedDict):
-    """One customer of a batch, optionally with your id for it so results can be joined back."""
+class CustomerIn(TypedDict):
+    """One customer to segment, optionally with your id for it, echoed back and kept with the prediction log."""
 
+    # A TypedDict validates about twice as fast as a model, which matters for 10,000-row batches.
     __pydantic_config__ = example_config(  # type: ignore[misc]
-        {"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}, extra="forbid"
+        {"annual_income": 85, "spending_score": 80}, extra="forbid"
     )
 
     customer_id: NotRequired[CustomerId]
     annual_income: AnnualIncome
     spending_score: SpendingScore
+
+
+CustomerValidator = TypeAdapter(CustomerIn)
+
+
+class BatchCustomerIn(CustomerIn):
+    """One customer of a batch, optionally with your id for it so results can be joined back."""
+
+    __pydantic_config__ = example_config(  # type: ignore[misc]
+        {"customer_id": "C-1042", "annual_income": 85, "spending_score": 80}, extra="forbid"
+    )
 
 
 class BatchIn(BaseModel):
@@ -117,6 +114,75 @@ class OutOfRange(BaseModel):
     value: float
     training_min: float = Field(description="Smallest value of this feature in the training data.")
     training_max: float = Field(description="Largest value of this feature in the training data.")
+
+
+class FeatureExplanation(BaseModel):
+    """One feature of an explained prediction: the value against the segment's typical range, and its weight."""
+
+    feature: str = Field(examples=["annual_income"])
+    value: float = Field(description="The customer's value, in the feature's own units.")
+    typical_low: float | None = Field(
+        description="10th percentile of the segment's training customers (null: the version did not record it)."
+    )
+    typical_high: float | None = Field(description="90th percentile of the segment's training customers.")
+    position: Literal["below", "within", "above"] | None = Field(
+        description="Where the value falls against the typical range (null when the range was not recorded)."
+    )
+    text: str = Field(
+        description="The same in words.", examples=["Income 60 k$ is below this segment's usual 74.6–100.4 k$"]
+    )
+    share_of_distance: float = Field(
+        ge=0,
+        le=1,
+        description="This feature's share of the squared distance to the segment's centroid, where the model "
+        "measures it (standardized, log1p features transformed); the shares sum to 1.",
+    )
+    share_of_margin: float | None = Field(
+        description="This feature's share of d_runner_up² − d_assigned²: how much it holds the customer in this "
+        "segment rather than the runner-up. Shares sum to 1; a negative share pulls towards the runner-up, so the "
+        "others then sum to more than 1. Null for a one-segment model or an exact tie."
+    )
+
+
+class Explanation(BaseModel):
+    """Why this segment (explain=true)."""
+
+    features: list[FeatureExplanation]
+    confidence_text: str = Field(description="What confidence measures, and why it is high or low here.")
+    missing: list[str] | None = Field(
+        None, description="What the version did not record (trained before explanations existed): retrain to get it."
+    )
+
+
+EXPLANATION_EXAMPLE = {
+    "features": [
+        {
+            "feature": "annual_income",
+            "value": 60.0,
+            "typical_low": 74.6,
+            "typical_high": 100.4,
+            "position": "below",
+            "text": "Income 60 k$ is below this segment's usual 74.6–100.4 k$",
+            "share_of_distance": 0.86,
+            "share_of_margin": 0.67,
+        },
+        {
+            "feature": "spending_score",
+            "value": 5.0,
+            "typical_low": 4.6,
+            "typical_high": 27.0,
+            "position": "within",
+            "text": "Spending 5 is within this segment's usual 4.6–27",
+            "share_of_distance": 0.14,
+            "share_of_margin": 0.33,
+        },
+    ],
+    "confidence_text": "Confidence measures how much nearer the customer is to this segment's centre than to the "
+    "next-nearest segment's (1 − nearest distance ÷ second-nearest distance, in standardized units): 100% at the "
+    "centre, 0% on the boundary between the two; here it is low because the customer lies between High Earner Saver "
+    "and Budget Conscious, far from both centres (farther from that of High Earner Saver than 95% of its members): "
+    "almost equally far from the two, they are atypical of both.",
+}
 
 
 PREDICTION_EXAMPLE = {
@@ -169,7 +235,13 @@ class Prediction(BaseModel):
     )
     model_version: str
     customer_id: int | str | None = Field(
-        None, description="The customer's `customer_id` from a batch request, when it gave one; absent otherwise."
+        None, description="The customer's `customer_id` from the request, when it gave one; absent otherwise."
+    )
+    explanation: Explanation | None = Field(
+        None,
+        description="Only with `explain=true`: each feature against the segment's typical range (p10–p90), its share "
+        "of the distance and of the margin over the runner-up, and what the confidence says.",
+        examples=[EXPLANATION_EXAMPLE],
     )
 
 

@@ -41,6 +41,12 @@ class ScoreQuery(BaseModel):
         description="More columns to append after the score columns, repeated to ask for several: `runner_up` (the "
         "second-nearest segment), `description` and `marketing_strategy` (of the customer's segment).",
     )
+    explain: bool = Field(
+        False,
+        description="Append why each customer is in their segment: per feature `typical_low_<feature>` and "
+        "`typical_high_<feature>` (the segment's p10–p90), `position_<feature>` (below, within or above), "
+        "`share_of_distance_<feature>` and `share_of_margin_<feature>`, then `confidence_text`.",
+    )
 
     def separator(self) -> str | None:
         """The delimiter as a character."""

@@ -50,6 +50,13 @@ class SegmentStats(BaseModel):
     profile: SegmentProfile | None = Field(
         None, description="Age and gender of the segment's customers; absent when the training data had neither."
     )
+    standardized_centroid: dict[str, float] | None = Field(
+        None,
+        description="What drives this segment: its centroid per feature in standard deviations from the training "
+        "mean (log scale for log1p features); the further from 0, the more that feature sets the segment apart. "
+        "Absent for a version trained before it was recorded.",
+        examples=[{"annual_income": 1.04, "spending_score": 1.27}],
+    )
 
 
 _VIP_STATS = {
@@ -66,6 +73,7 @@ _VIP_STATS = {
         "age": {"mean": 32.7, "median": 32.0, "q1": 30.0, "q3": 36.0},
         "gender": {"Female": 0.54, "Male": 0.46},
     },
+    "standardized_centroid": {"annual_income": 1.04, "spending_score": 1.27},
 }
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from app.core.errors import UnknownModelVersion, VersionConflict
 from app.models.versions.labels import clean_label, read_labels, write_label
 from app.models.versions.registry import ModelRegistry
+from app.models.versions.segment_edits import read_edits
 from app.models.versions.store import VersionStore
 
 MAX_REASON_LENGTH = 200
@@ -40,7 +41,8 @@ def _summary(entry: dict[str, Any], labels: dict[str, dict[str, Any]]) -> dict[s
     }
 
 
-def _segments(info: dict[str, Any]) -> list[dict[str, Any]]:
+def _segments(info: dict[str, Any], edits: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """A version's segments as served: the team's name and description (kept beside the version) over the generated."""
     return [
         {
             "segment_id": segment["segment_id"],
@@ -51,6 +53,7 @@ def _segments(info: dict[str, Any]) -> list[dict[str, Any]]:
             "levels": segment["levels"],
             "description": segment["description"],
         }
+        | {key: value for key, value in edits.get(segment["segment_id"], {}).items() if key in ("name", "description")}
         for segment in info.get("segments", [])
     ]
 
@@ -71,7 +74,8 @@ def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
     entry = next((e for e in registry.versions() if e["version"] == version), None)
     if entry is None:  # deleted between the two looks
         raise UnknownModelVersion(f"no model version {version[:64]!r}")
-    return _summary(entry, read_labels(registry.store.root)) | {"segments": _segments(entry["info"])}
+    edits = read_edits(registry.store.root).segments
+    return _summary(entry, read_labels(registry.store.root)) | {"segments": _segments(entry["info"], edits)}
 
 
 def activate_in_store(*, store: VersionStore, version: str, reason: str, key: str | None) -> dict[str, Any]:

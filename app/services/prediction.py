@@ -9,6 +9,7 @@ import numpy as np
 
 from app.core import metrics
 from app.core.errors import InvalidRequest
+from app.models.explanation import explain, explanation_dicts
 from app.models.model import Scores, SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerIn
@@ -51,7 +52,8 @@ def record_scores(model: SegmentationModel, scores: Scores, *, source: str, segm
     """Count answered customers in the metrics: per segment, atypical, out of range, and the size."""
     metrics.record_scores(
         segmentation=segmentation,
-        segment_names=[segment.name for segment in model.segments],
+        # The generated names: a segment the team renamed keeps its time series.
+        segment_names=[segment.metric_name for segment in model.segments],
         positions=scores.positions,
         is_atypical=scores.is_atypical,
         out_of_range=scores.out_of_range,
@@ -103,6 +105,15 @@ def render_predictions(
     ]
 
 
+def add_explanations(
+    model: SegmentationModel, X: np.ndarray | Sequence[Sequence[float]], scores: Scores, predictions: list[dict]
+) -> None:
+    """Give each rendered prediction its `explanation` (explain=true): why this segment, and what confidence says."""
+    explanations = explanation_dicts(model, explain(model, X, scores), scores)
+    for rendered, explanation in zip(predictions, explanations, strict=True):
+        rendered["explanation"] = explanation
+
+
 # slots: an Answer is built on every single prediction, and a slotted class is the cheapest to build.
 @dataclass(slots=True)
 class Answer:
@@ -132,22 +143,39 @@ class Answer:
         )
 
 
-def predict_customer(model: SegmentationModel, customer: Mapping[str, float]) -> Answer:
-    """Segment one customer, with description, strategy, confidence, runner-up and flags; nothing is recorded yet."""
+def predict_customer(model: SegmentationModel, customer: Mapping[str, Any], *, explained: bool = False) -> Answer:
+    """Segment one customer, with description, strategy, confidence, runner-up and flags; nothing is recorded yet.
+
+    A `customer_id` in `customer` is echoed in the answer and logged with it. `explained` adds why (explain=true):
+    each feature against the segment's typical range, and what confidence says.
+    """
     # Plain rows, no array: for one customer numpy costs more per call than the scoring itself.
     rows = feature_rows(model, [customer])
     scores = model.score_one(rows[0])
-    return Answer(render_predictions(model, rows, scores)[0], model, rows, scores, "single")
+    predictions = render_predictions(model, rows, scores)
+    if explained:
+        add_explanations(model, rows, scores, predictions)
+    answer = Answer(predictions[0], model, rows, scores, "single")
+    if "customer_id" in customer:
+        answer.body["customer_id"] = customer["customer_id"]
+        answer.customer_ids = [customer["customer_id"]]
+    return answer
 
 
 def predict_customers(
-    model: SegmentationModel, customers: Sequence[Mapping[str, float]], *, source: str = "batch"
+    model: SegmentationModel,
+    customers: Sequence[Mapping[str, float]],
+    *,
+    source: str = "batch",
+    explained: bool = False,
 ) -> Answer:
     """Segment many customers in input order, with the count per segment; nothing is recorded yet."""
     X = feature_matrix(model, customers)
     scores = model.score(X)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
     predictions = render_predictions(model, X, scores)
+    if explained:
+        add_explanations(model, X, scores, predictions)
     customer_ids = [customer.get("customer_id") for customer in customers]
     for customer_id, rendered in zip(customer_ids, predictions, strict=True):
         if customer_id is not None:

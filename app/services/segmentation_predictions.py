@@ -28,18 +28,20 @@ def customer_values(model: SegmentationModel, customer: FeaturesCustomerIn) -> d
     return feature_values(model, features)
 
 
-def predict_by_features(model: SegmentationModel, customer: FeaturesCustomerIn, *, segmentation: str) -> Answer:
+def predict_by_features(
+    model: SegmentationModel, customer: FeaturesCustomerIn, *, segmentation: str, explained: bool = False
+) -> Answer:
     """Segment one customer given by features (or transactions); nothing is recorded yet."""
-    answer = predict_customer(model, customer_values(model, customer))
-    answer.segmentation = segmentation
+    values = customer_values(model, customer)
     if "customer_id" in customer:
-        answer.body["customer_id"] = customer["customer_id"]
-        answer.customer_ids = [customer["customer_id"]]
+        values["customer_id"] = customer["customer_id"]
+    answer = predict_customer(model, values, explained=explained)
+    answer.segmentation = segmentation
     return answer
 
 
 def predict_many_by_features(
-    model: SegmentationModel, customers: Sequence[FeaturesCustomerIn], *, segmentation: str
+    model: SegmentationModel, customers: Sequence[FeaturesCustomerIn], *, segmentation: str, explained: bool = False
 ) -> Answer:
     """Segment many customers given by features, in input order; nothing is recorded yet."""
     rows = []
@@ -51,6 +53,6 @@ def predict_many_by_features(
         if "customer_id" in customer:
             values["customer_id"] = customer["customer_id"]
         rows.append(values)
-    answer = predict_customers(model, rows)
+    answer = predict_customers(model, rows, explained=explained)
     answer.segmentation = segmentation
     return answer

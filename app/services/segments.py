@@ -4,19 +4,22 @@ from typing import Any
 
 from app.core.errors import UnknownSegment
 from app.models.model import Segment, SegmentationModel
+from app.services import rules
 
 
-def _stats(segment: Segment) -> dict[str, Any]:
+def _stats(segment: Segment, model: SegmentationModel) -> dict[str, Any]:
     stats = {
         "segment_id": segment.segment_id,
         "segment_name": segment.name,
         "size": segment.size,
         "share": segment.share,
         "centroid": segment.centroid,
-        "features": {name: stats.__dict__ for name, stats in segment.stats.items()},
+        "features": {name: stats.summary() for name, stats in segment.stats.items()},
     }
     if segment.profile:  # absent, not empty or zero, when the training data had no age or gender
         stats["profile"] = segment.profile
+    if (position := rules.standardized_centroid(model, segment.segment_id)) is not None:
+        stats["standardized_centroid"] = position
     return stats
 
 
@@ -36,7 +39,7 @@ def segment_statistics(model: SegmentationModel) -> dict[str, Any]:
     return {
         "model_version": model.version,
         "n_samples": model.info["n_samples"],
-        "segments": [_stats(segment) for segment in model.segments],
+        "segments": [_stats(segment, model) for segment in model.segments],
     }
 
 
@@ -51,7 +54,7 @@ def segment_detail(model: SegmentationModel, *, segment_id: int) -> dict[str, An
     if segment is None:
         known = ", ".join(str(s.segment_id) for s in model.segments)
         raise UnknownSegment(f"no segment with id {segment_id}; this model has segment ids {known}")
-    return {**_stats(segment), **_info(segment), "model_version": model.version}
+    return {**_stats(segment, model), **_info(segment), "model_version": model.version}
 
 
 def model_facts(model: SegmentationModel, *, include_sklearn_version: bool) -> dict[str, Any]:
@@ -63,6 +66,8 @@ def model_facts(model: SegmentationModel, *, include_sklearn_version: bool) -> d
         "auto_trained": bool(model.info.get("auto_trained")),
         "signed": bool(model.info.get("signed")),
         "notes": model_notes(model),
+        "importance": rules.feature_importance(model),
+        "rules_fidelity": rules.overall_fidelity(model),
     }
 
 
@@ -79,4 +84,6 @@ def model_notes(model: SegmentationModel) -> list[str]:
         notes.append(AUTO_TRAINED_NOTE)
     if not model.info.get("signed"):
         notes.append(UNSIGNED_NOTE)
+    if not rules.has_rules(model):
+        notes.append(rules.NO_RULES_NOTE)
     return notes

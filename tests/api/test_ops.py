@@ -170,7 +170,7 @@ def test_metrics_label_requests_by_route_template_never_raw_path(ops_client):
 def test_metrics_show_the_active_model_and_its_load_time(ops_client, model):
     metrics = samples(ops_client())
     assert value(metrics, "model_active_info", segmentation="default", version=model.version) == 1
-    assert value(metrics, "model_load_seconds") > 0
+    assert value(metrics, "model_load_seconds", segmentation="default") > 0
 
 
 def test_metrics_refuse_other_networks_without_a_key(ops_client):

@@ -154,6 +154,16 @@ def test_batch_refuses_bad_customer_ids_and_other_extra_fields(client, customer)
     response = client.post("/api/v1/predict/batch", json={"customers": [customer]})
     assert response.status_code == 422
     assert response.json()["type"] == "validation_error"
+    single = client.post("/api/v1/predict", json=customer)  # one customer takes the same id rules
+    assert single.status_code == 422 and single.json()["type"] == "validation_error"
+
+
+def test_one_customer_echoes_its_id_and_answers_as_before_without_one(client):
+    with_id = client.post("/api/v1/predict", json={"customer_id": 7.0, "annual_income": 55, "spending_score": 50})
+    without = client.post("/api/v1/predict", json={"annual_income": 55, "spending_score": 50})
+    assert with_id.status_code == without.status_code == 200
+    assert with_id.json().pop("customer_id") == 7 and "customer_id" not in without.json()
+    assert {**with_id.json(), "customer_id": None} == {**without.json(), "customer_id": None}
 
 
 def test_each_answer_is_counted_and_logged_once(client_for, tmp_path):

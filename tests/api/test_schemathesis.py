@@ -94,6 +94,21 @@ def segmentation_acceptance(ctx, response, case):
     return positive_data_acceptance(ctx, response, case)
 
 
+def segment_edit_acceptance(ctx, response, case):
+    """positive_data_acceptance, but a change of a segment's text may be refused for what the segments hold now.
+
+    Whether a name is taken by another segment (409) or the text is the one already shown (422, nothing to change)
+    depends on the edits made so far, which no schema can say. Any other refusal still fails.
+    """
+    if response.status_code in (409, 422) and response.json().get("type") in {"conflict", "invalid_request"}:
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+def _is_segment_edit(case) -> bool:
+    return case.method in ("PATCH", "POST") and "/clusters/{segment_id}" in case.path
+
+
 @pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -102,6 +117,8 @@ def test_api_conforms_to_its_schema(case):
     uploaded = (case.method, case.path) in UPLOADS
     by_segmentation = case.path.startswith("/api/v1/segmentations") and not uploaded
     relaxed = [upload_acceptance] if uploaded else [segmentation_acceptance] if by_segmentation else []
+    if _is_segment_edit(case):
+        relaxed = [segment_edit_acceptance]
     case.call_and_validate(
         headers={"X-API-Key": ADMIN_KEY},
         excluded_checks=[positive_data_acceptance] if relaxed else [],

@@ -233,7 +233,8 @@ def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids
     body = {"features": {"income": 140_000, "visits": 3, "tenure": 12}, "customer_id": "C-9"}
     assert api.post("/api/v1/segmentations/loyalty/predict", json=body).status_code == 200
     assert api.post("/api/v1/segmentations/loyalty/predict/csv", files={"file": ("c.csv", crm)}).status_code == 200
-    assert api.post("/api/v1/predict", json={"annual_income": 50, "spending_score": 50}).status_code == 200
+    flat = api.post("/api/v1/predict", json={"customer_id": "D-7", "annual_income": 50, "spending_score": 50})
+    assert flat.status_code == 200 and flat.json()["customer_id"] == "D-7"  # the flat body takes an id too
     rows_in_file = crm.count(b"\n") - 1
     engine = api.app.state.db_engine
     deadline = time.monotonic() + 20
@@ -251,6 +252,12 @@ def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids
     assert {row.segmentation for row in loyalty} == {"loyalty"}
     assert "C-9" in {row.customer_id for row in loyalty} and "1" in {row.customer_id for row in loyalty}
     assert [row.segmentation for row in rows].count("default") >= 1
+    deadline = time.monotonic() + 20
+    while ("default", "D-7") not in {(row.segmentation, row.customer_id) for row in rows}:
+        assert time.monotonic() < deadline, "the flat predict's customer id was not logged"
+        time.sleep(0.2)
+        with engine.connect() as connection:
+            rows = connection.execute(select(PredictionLog.segmentation, PredictionLog.customer_id)).all()
     drift = api.get("/api/v1/segmentations/loyalty/monitoring/drift").json()
     assert drift["window"]["size"] == 1 + rows_in_file, drift["window"]
 

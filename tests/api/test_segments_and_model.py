@@ -74,6 +74,7 @@ def test_openapi_declares_every_error_status(client):
     operations = {
         (path, method): operation for path, item in schema["paths"].items() for method, operation in item.items()
     }
+    edit = {"200", "401", "403", "404", "405", "409", "422", "429", "503"}  # the team's segment text
     expected = {
         ("/api/v1/predict", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
         ("/api/v1/predict/batch", "post"): {"200", "400", "404", "413", "415", "422", "429", "503"},
@@ -81,6 +82,10 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/clusters", "get"): {"200", "503"},
         ("/api/v1/clusters/info", "get"): {"200", "503"},
         ("/api/v1/clusters/{segment_id}", "get"): {"200", "404", "422", "503"},
+        ("/api/v1/clusters/{segment_id}/rules", "get"): {"200", "404", "409", "422", "503"},
+        ("/api/v1/clusters/{segment_id}", "patch"): edit | {"400", "413", "415"},
+        ("/api/v1/clusters/{segment_id}/history", "get"): {"200", "404", "405", "422", "503"},
+        ("/api/v1/clusters/{segment_id}/history/{entry_id}/revert", "post"): edit,
         ("/api/v1/model/info", "get"): {"200", "403", "429", "503"},
         ("/api/v1/health", "get"): {"200", "503"},
         ("/api/v1/monitoring/drift", "get"): {"200", "422", "503"},
@@ -94,6 +99,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/models/{version}", "patch"): {"200", "400", "401", "403", "404", "413", "415", "422", "429"},
         ("/api/v1/models/{version}/compare", "get"): {"200", "404", "409", "422", "503"},
         ("/api/v1/models/{version}/activate", "post"): {"200", "401", "403", "404", "409", "422", "429"},
+        ("/api/v1/models/{version}/report", "get"): {"200", "404", "422", "503"},
         ("/api/v1/jobs/{job_id}", "get"): {"200", "404", "422"},
         ("/api/v1/jobs", "get"): {"200", "401", "403", "429"},
         ("/api/v1/runs", "get"): {"200", "422", "503"},
@@ -130,7 +136,10 @@ def test_openapi_declares_every_error_status(client):
             ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorResponse") or (key[0].endswith("health") and ref.endswith("/HealthResponse"))
     components = schema["components"]["schemas"]
-    for key in (key for key, statuses in expected.items() if "200" in statuses):
+    reports = {key for key in expected if key[0].endswith("/report")}
+    for key in reports:  # a report is a document, not JSON
+        assert set(operations[key]["responses"]["200"]["content"]) == {"text/html", "application/pdf"}, key
+    for key in (key for key, statuses in expected.items() if "200" in statuses and key not in reports):
         if "application/json" not in operations[key]["responses"]["200"]["content"]:
             continue  # a file download (a run's labelled file): CSV or Parquet, no JSON
         # Every answer has an example /docs can show.

@@ -72,3 +72,8 @@ def test_base_url_is_the_public_url_or_host_and_port(overrides, expected):
 def test_public_url_must_be_an_absolute_http_url(url):
     with pytest.raises(ValidationError, match="absolute http"):
         Settings(_env_file=None, public_url=url)
+
+
+def test_a_misspelt_setting_keyword_is_refused_not_ignored():
+    with pytest.raises(TypeError, match=r"unknown setting\(s\): job_root"):
+        Settings(_env_file=None, job_root="/tmp/jobs")

@@ -120,7 +120,7 @@ def test_the_real_rfm_rules_give_unique_names_from_the_vocabulary():
     named = _name(SHOWN)
     names = [segment.name for segment in named]
     assert len(set(names)) == len(names)
-    assert {re.sub(r" \(?\d+\)?$", "", name) for name in names} <= vocabulary  # "At Risk 2" past eight
+    assert {re.sub(r" \(\d+\)$", "", name) for name in names} <= vocabulary  # "At Risk (2)" past eight
     assert named[0].name.startswith("Champions")  # recent, frequent, big spenders
     assert all(segment.description and segment.strategy for segment in named)
 

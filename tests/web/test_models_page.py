@@ -212,8 +212,11 @@ def test_every_versions_action_is_on_screen_and_rollback_only_when_possible(brow
     url, _, second = models_server
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(f"{url}/models")
-    compare = page.locator(f'tr[data-version="{second}"] a.button').bounding_box()
-    assert compare is not None and compare["x"] >= 0 and compare["x"] + compare["width"] <= width, compare
+    links = page.locator(f'tr[data-version="{second}"] a.button')
+    expect(links).to_have_count(3)  # compare, PDF report, HTML report
+    for index in range(3):
+        box = links.nth(index).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
     activate = page.locator(f'button[data-action="activate"][data-version="{second}"]').bounding_box()
     assert activate["x"] + activate["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width

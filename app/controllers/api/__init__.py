@@ -8,8 +8,10 @@ from app.controllers.api import (
     model_info,
     monitoring,
     predictions,
+    reports,
     runs,
     scoring,
+    segment_edits,
     segmentations,
     segments,
     versions,
@@ -31,8 +33,10 @@ def build_api_router(settings: Settings) -> APIRouter:
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
     api.include_router(segments.router)
+    api.include_router(segment_edits.router)
     api.include_router(model_info.router)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes))
+    api.include_router(reports.router)
     api.include_router(jobs.router)
     api.include_router(health.router)
     api.include_router(monitoring.router)
@@ -47,8 +51,10 @@ def build_api_router(settings: Settings) -> APIRouter:
     }
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes, **by_segmentation)
     api.include_router(segments.router, **by_segmentation)
+    api.include_router(segment_edits.router, **by_segmentation)
     api.include_router(model_info.router, **by_segmentation)
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **by_segmentation)
+    api.include_router(reports.router, **by_segmentation)
     api.include_router(jobs.router, **by_segmentation)
     api.include_router(monitoring.router, **by_segmentation)
     return api

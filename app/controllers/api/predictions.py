@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from app.controllers.deps import BatchDep, PredictRateLimit, RequestedModelDep, answer_response
 from app.core.json_route import JSONBodyRoute
@@ -19,6 +19,14 @@ router = APIRouter(
     responses=error_responses(400, 404, 413, 415, 422, 429, 503),
     dependencies=[PredictRateLimit],
 )
+# Opt-in: without it answers stay as they were, and no explanation is computed.
+ExplainQuery = Annotated[
+    bool,
+    Query(
+        description="Also answer why: each prediction gets an `explanation` (every feature against the segment's "
+        "typical range, its share of the distance and of the margin over the runner-up, and what confidence says)."
+    ),
+]
 
 
 @router.post(
@@ -35,9 +43,10 @@ async def predict(
     ],
     model: RequestedModelDep,
     request: Request,
+    explain: ExplainQuery = False,
 ) -> FastJSONResponse:
     """Segment one customer (async: ~50 µs of model work costs less in the event loop than a thread hop)."""
-    answer = prediction.predict_customer(model, customer)
+    answer = prediction.predict_customer(model, customer, explained=explain)
     return answer_response(request, answer)
 
 
@@ -48,7 +57,9 @@ async def predict(
     description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
     "come back in input order, with the number of customers in each segment.",
 )
-def predict_batch(batch: BatchDep, model: RequestedModelDep, request: Request) -> FastJSONResponse:
+def predict_batch(
+    batch: BatchDep, model: RequestedModelDep, request: Request, explain: ExplainQuery = False
+) -> FastJSONResponse:
     """Segment a batch of customers in input order."""
-    answer = prediction.predict_customers(model, batch.customers)
+    answer = prediction.predict_customers(model, batch.customers, explained=explain)
     return answer_response(request, answer)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.api.predictions import ExplainQuery
 from app.controllers.deps import (
     AdminKeyDep,
     PredictRateLimit,
@@ -132,9 +133,10 @@ async def predict(
     customer: Annotated[FeaturesCustomerIn, Body()],
     model: RequestedModelDep,
     request: Request,
+    explain: ExplainQuery = False,
 ) -> FastJSONResponse:
     """Segment one customer by features (or transactions)."""
-    answer = predict_by_features(model, customer, segmentation=segmentation)
+    answer = predict_by_features(model, customer, segmentation=segmentation, explained=explain)
     return answer_response(request, answer)
 
 
@@ -150,6 +152,7 @@ def predict_batch(
     model: RequestedModelDep,
     request: Request,
     settings: SettingsDep,
+    explain: ExplainQuery = False,
 ) -> FastJSONResponse:
     """Segment a batch of customers by features."""
     if len(batch.customers) > settings.max_batch_size:
@@ -157,7 +160,7 @@ def predict_batch(
             f"too many customers: at most {settings.max_batch_size} per request, got {len(batch.customers)}; "
             "split the batch"
         )
-    answer = predict_many_by_features(model, batch.customers, segmentation=segmentation)
+    answer = predict_many_by_features(model, batch.customers, segmentation=segmentation, explained=explain)
     return answer_response(request, answer)
 
 

@@ -21,8 +21,12 @@ from app.core.errors import InvalidDataset
 _DIGITS = re.compile(r"\d+")
 _DATE = re.compile(
     r"^(?P<a>\d{1,4})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
-    r"(?:(?P<tsep>[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?$"
+    r"(?:(?P<tsep>[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?P<frac>\.\d{1,9})?)?"
+    r"(?P<tz> ?(?:Z|[+-]\d{2}:?\d{2}))?)?$"
 )
+# Fractions of a second say nothing about recency in days, and Arrow's strptime has no directive for them: they are
+# cut before parsing (`12:00:00.250Z` reads as `12:00:00Z`).
+_FRACTION = r"(:\d{2})\.\d{1,9}"
 # A shape seen in fewer sample values than this is left for the blocks to pick up if it matters.
 MAX_SHAPES = 8
 
@@ -51,7 +55,9 @@ def format_for(values: list[str]) -> str | None:
         date = f"%d{sep}%m{sep}{year}" if day_first else f"%m{sep}%d{sep}{year}"
     if first["h"] is None:
         return date
-    return f"{date}{first['tsep']}%H:%M" + (":%S" if first["s"] is not None else "")
+    time = f"{date}{first['tsep']}%H:%M" + (":%S" if first["s"] is not None else "")
+    # A zone (`Z`, `+02:00`, `+0200`) is read by %z: the instant becomes UTC, the clock every other date is read on.
+    return time + (" %z" if first["tz"].startswith(" ") else "%z") if first["tz"] else time
 
 
 # Dates a transaction may have: beyond them a date is a typo (year 9999), and a day after it has no calendar.
@@ -140,12 +146,19 @@ class DateParser:
     def _parse_known(self, values: pa.Array) -> pa.Array:
         if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
             values = pc.utf8_trim_whitespace(values)  # rare: trimming every block would cost a copy
+        if any("%S" in fmt for fmt in self.formats) and pc.any(pc.match_substring(values, ".")).as_py():
+            values = pc.replace_substring_regex(values, _FRACTION, r"\1")
         result = pa.nulls(len(values), pa.timestamp("s"))
         for fmt in list(self.formats):
             missing = pc.is_null(result)
             if len(values) - result.null_count == 0:
-                result = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+                result = _strptime(values, fmt)
             elif result.null_count:
-                again = pc.strptime(pc.filter(values, missing), format=fmt, unit="s", error_is_null=True)
-                result = pc.replace_with_mask(result, missing, again)
+                result = pc.replace_with_mask(result, missing, _strptime(pc.filter(values, missing), fmt))
         return _within_years(result)
+
+
+def _strptime(values: pa.Array, fmt: str) -> pa.Array:
+    """Naive timestamps (seconds) of `values` read with `fmt`; a zoned format's instants are given in UTC."""
+    stamps = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    return stamps.cast(pa.timestamp("s")) if stamps.type.tz is not None else stamps

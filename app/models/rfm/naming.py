@@ -22,7 +22,8 @@ Rules (the README quotes this table):
 3. Names are assigned one per centroid so that the total squared distance between the centroids' scores and their
    names' ideals is smallest (the Hungarian algorithm): no two centroids share a name, and a centroid gives way
    to one that fits the name better.
-4. Beyond 8 centroids, the extra ones take the nearest ideal's name with a number ("At Risk 2").
+4. Beyond 8 centroids, the extra ones take the nearest ideal's name with a number ("At Risk (2)"), as every other
+   vocabulary numbers a repeated name.
 """
 
 from dataclasses import dataclass
@@ -126,8 +127,8 @@ def rfm_names(centroids: np.ndarray) -> list[tuple[str, str, list[str]]]:
             continue
         name = NAMES[int(np.argmin(cost[index]))]
         number = 2
-        while f"{name.name} {number}" in taken:
+        while f"{name.name} ({number})" in taken:
             number += 1
-        taken.add(f"{name.name} {number}")
-        out.append((f"{name.name} {number}", name.description, list(name.strategy)))
+        taken.add(f"{name.name} ({number})")
+        out.append((f"{name.name} ({number})", name.description, list(name.strategy)))
     return out

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
 from app.models.model import SegmentationModel
+from app.models.versions.segment_edits import apply_edits, edits_stamp, read_edits
 from app.models.versions.store import VersionStore
 from app.utils.locking import exclusive_lock
 
@@ -48,6 +49,9 @@ class ModelRegistry:
     # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
     empty_is_normal: bool = False
     _stamp: tuple[int, int, int] | None = None
+    # The team's segment text (segment_edits.json) as last applied, and the active model as trained, without it.
+    _edits_stamp: tuple[int, int, int] | None = None
+    _generated: SegmentationModel | None = None
     # The last load failed to read the folder: the next poll tries again though the pointer has not changed.
     _read_failed: bool = False
     _cache: "OrderedDict[str, SegmentationModel]" = field(default_factory=OrderedDict)
@@ -74,7 +78,7 @@ class ModelRegistry:
         if cached is not None:
             return cached
         try:
-            model = self.store.load(version)
+            model = apply_edits(self.store.load(version), read_edits(self.store.root))
         except UnknownModelVersion:
             raise UnknownModelVersion(f"no model version {version[:64]!r}") from None
         except ArtifactError as exc:
@@ -162,7 +166,8 @@ class ModelRegistry:
                 self._failed(problem)
                 return self
             previous = self.active.version if self.active else None
-            self.active, self.reason = model, None
+            self._generated, self.reason = model, None
+            self._apply_edits_locked()
             # Under the lock, so two loads at once report their changes in the order they made them.
             if self.on_change is not None and model.version != previous:
                 self.on_change(model.version, previous, self.load_seconds)
@@ -196,10 +201,32 @@ class ModelRegistry:
             return None, f"the active model version could not be read: {exc.strerror or type(exc).__name__}"
         return model, ""
 
+    @property
+    def generated(self) -> SegmentationModel | None:
+        """The active model with the text training gave its segments, without the team's edits."""
+        return self._generated
+
+    def _apply_edits_locked(self) -> None:
+        """Serve the active model with the team's current segment text (read after its stamp, so none is missed)."""
+        self._edits_stamp = edits_stamp(self.store.root)
+        edits = read_edits(self.store.root)
+        self._cache.clear()  # loaded with the previous edits
+        # A registry given its model directly (tests, tools) has no generated one yet: that model is it.
+        self._generated = self._generated or self.active
+        if self._generated is not None:
+            self.active = apply_edits(self._generated, edits)
+
     def refresh(self) -> bool:
-        """Load the active version again when the pointer changed or a read failed (a stat otherwise); True if so."""
+        """Load the active version again when the pointer changed or a read failed (a stat otherwise); True if so.
+
+        A change of the segment edits alone is applied to the model already loaded: nothing is read but that file.
+        """
         if self.store.pointer_stamp() == self._stamp and not self._read_failed:
-            return False
+            if edits_stamp(self.store.root) == self._edits_stamp:
+                return False
+            with self._lock:
+                self._apply_edits_locked()
+            return True
         previous = self.active.version if self.active else None
         self.load()
         if self.active is not None and self.active.version != previous:

@@ -7,7 +7,7 @@ from app.core.errors import InvalidDataset, InvalidRequest
 from app.models.features import find_column, normalise_column, wanted_columns
 from app.models.model import SegmentationModel
 from app.services.scoring.options import ScoreOptions
-from app.services.scoring.score_columns import ERROR_COLUMN, SCORE_COLUMNS, appended_columns
+from app.services.scoring.score_columns import ERROR_COLUMN, SCORE_COLUMNS, appended_columns, explanation_columns
 from app.utils.text import safe_text
 
 # Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
@@ -30,7 +30,8 @@ class Columns:
 
     def output_names(self, options: ScoreOptions) -> list[str]:
         """The output header: every input column, then the score columns, any extra ones, and `error` when flagging."""
-        return [*self.names, *(column.name for column in appended_columns(options.on_error, options.extra_columns))]
+        appended = appended_columns(options.on_error, options.extra_columns, options.explained(list(self.features)))
+        return [*self.names, *(column.name for column in appended)]
 
 
 def check_width(count: int, *, at_least: bool = False) -> None:
@@ -65,6 +66,13 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         raise InvalidRequest(
             f"the file already has the column(s) {', '.join(extra)} that extra_columns= asks to add; "
             "rename them, or leave them out of extra_columns"
+        )
+    explaining = {column.name for column in explanation_columns(options.explained(model.features))}
+    taken = [name for name in names if name in explaining]
+    if taken:
+        raise InvalidRequest(
+            f"the file already has the column(s) {', '.join(taken)} that explain=true adds; rename them, or score "
+            "without explain"
         )
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:

@@ -1,5 +1,6 @@
 """How to read a customer file and what to do with its bad rows: the options, and the one way a query sets them."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +29,7 @@ class ScoreOptions:
     formula_guard: bool = True  # a leading ' on text cells a spreadsheet would run as a formula
     excel: bool = False  # a UTF-8 BOM at the start of the labelled CSV
     extra_columns: tuple[str, ...] = ()  # of EXTRA_COLUMNS
+    explain: bool = False  # each row's explanation columns (typical range, position, shares, confidence text)
 
     def __post_init__(self) -> None:
         if self.on_error not in ON_ERROR_POLICIES:
@@ -42,6 +44,10 @@ class ScoreOptions:
                 f"extra_columns may name {', '.join(EXTRA_COLUMNS)}, not {', '.join(repr(name) for name in unknown)}"
             )
 
+    def explained(self, features: Sequence[str]) -> tuple[str, ...]:
+        """The features whose explanation columns are appended: all of them with explain, else none."""
+        return tuple(features) if self.explain else ()
+
 
 def score_options(*, query: ScoreQuery) -> ScoreOptions:
     """The options a validated query asks for: the API's query string and the /score page's form alike."""
@@ -54,4 +60,5 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         formula_guard=query.formula_guard,
         excel=query.excel,
         extra_columns=tuple(query.extra_columns),
+        explain=query.explain,
     )

@@ -1,6 +1,6 @@
 """The columns scoring appends to every input row: one table, from which the header, Arrow and pandas types derive."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -35,18 +35,43 @@ EXTRA_COLUMN_TABLE: tuple[ScoreColumn, ...] = (
     ScoreColumn("description", pa.string(), "str"),
     ScoreColumn("marketing_strategy", pa.string(), "str"),
 )
+# Appended with explain=true, after the extra columns: five per model feature, then one sentence about confidence.
+EXPLANATION_PREFIXES = ("typical_low_", "typical_high_", "position_", "share_of_distance_", "share_of_margin_")
+CONFIDENCE_TEXT_COLUMN = "confidence_text"
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
 EXTRA_COLUMNS: tuple[str, ...] = tuple(column.name for column in EXTRA_COLUMN_TABLE)
 
 
-def appended_columns(on_error: str, extra_columns: Collection[str] = ()) -> tuple[ScoreColumn, ...]:
-    """The columns appended: the score columns, the extra columns asked for, then `error` when flagging."""
+def explanation_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
+    """The explanation's columns for these features (none when nothing is explained)."""
+    if not features:
+        return ()
+    columns = []
+    for feature in features:
+        low, high, position, distance, margin = (prefix + feature for prefix in EXPLANATION_PREFIXES)
+        columns += [
+            ScoreColumn(low, pa.float64(), "float64"),
+            ScoreColumn(high, pa.float64(), "float64"),
+            ScoreColumn(position, pa.string(), "str"),
+            ScoreColumn(distance, pa.float64(), "float64", decimals=4),
+            ScoreColumn(margin, pa.float64(), "float64", decimals=4),
+        ]
+    return (*columns, ScoreColumn(CONFIDENCE_TEXT_COLUMN, pa.string(), "str"))
+
+
+def appended_columns(
+    on_error: str, extra_columns: Collection[str] = (), explained: Sequence[str] = ()
+) -> tuple[ScoreColumn, ...]:
+    """The columns appended: the score columns, the extra columns asked for, the explanation of the `explained`
+    features, then `error` when flagging."""
     extras = tuple(column for column in EXTRA_COLUMN_TABLE if column.name in extra_columns)
-    return (*SCORE_COLUMN_TABLE, *extras, *((_ERROR,) if on_error == "flag" else ()))
+    return (*SCORE_COLUMN_TABLE, *extras, *explanation_columns(explained), *((_ERROR,) if on_error == "flag" else ()))
 
 
-def appended_fields(on_error: str, extra_columns: Collection[str] = ()) -> list[pa.Field]:
+def appended_fields(
+    on_error: str, extra_columns: Collection[str] = (), explained: Sequence[str] = ()
+) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
-    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns)]
+    return [pa.field(column.name, column.arrow) for column in appended_columns(on_error, extra_columns, explained)]

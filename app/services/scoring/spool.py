@@ -112,7 +112,7 @@ class LogSpool:
 
 def record_metrics(summary: ScoreSummary, *, source: str = SOURCE, segmentation: str = DEFAULT_NAME) -> None:
     """Count a finished file in the metrics once, from its summary: per segment, atypical, out of range, and size."""
-    names = [name for _, name in summary.segments]
+    names = summary.metric_names or [name for _, name in summary.segments]
     features = list(summary.out_of_range)
     ends = np.cumsum([profile.count for profile in summary.profiles])
     flagged = np.array(list(summary.out_of_range.values()), dtype=np.int64)

@@ -48,6 +48,8 @@ class ScoreSummary:
     rfm: dict[str, Any] | None = None
     # The model's features in order: a map sample row is their values, then the segment position.
     features: tuple[str, ...] = ("annual_income", "spending_score")
+    # Each segment's generated name, which metrics are labelled with (a renamed segment keeps its time series).
+    metric_names: list[str] = field(default_factory=list)
     _sample_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
     _sample_points: np.ndarray | None = None
     _rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
@@ -212,4 +214,5 @@ def new_summary(model: SegmentationModel, columns: Columns, options: ScoreOption
         delimiter=delimiter,
         on_error=options.on_error,
         features=tuple(model.features),
+        metric_names=[segment.metric_name for segment in model.segments],
     )

@@ -7,10 +7,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import InvalidRequest
+from app.models.explanation import POSITIONS, Explanations, confidence_index, confidence_texts, explain
 from app.models.model import Scores, SegmentationModel
 from app.services.scoring.columns import Columns
 from app.services.scoring.options import ScoreOptions
-from app.services.scoring.score_columns import ERROR_COLUMN, appended_columns, appended_fields
+from app.services.scoring.score_columns import (
+    CONFIDENCE_TEXT_COLUMN,
+    ERROR_COLUMN,
+    EXPLANATION_PREFIXES,
+    appended_columns,
+    appended_fields,
+)
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED, numbers, validate_rows
 
@@ -87,7 +94,8 @@ def score_table(
         genders = pc.cast(genders, pa.string())
     summary.add_scored(scores.positions, values, genders)
     summary.add_flags(model.features, scores.is_atypical, scores.out_of_range)
-    return _with_scores(model, table, scores, good, codes, reasons, options)
+    explained = explain(model, scored, scores) if options.explain else None
+    return _with_scores(model, table, scores, good, codes, reasons, options, explained)
 
 
 def _with_scores(
@@ -98,6 +106,7 @@ def _with_scores(
     codes: np.ndarray,
     reasons: list[str],
     options: ScoreOptions,
+    explained: Explanations | None = None,
 ) -> pa.Table:
     n = table.num_rows
     all_good = bool(good.all())
@@ -131,8 +140,11 @@ def _with_scores(
         "is_atypical": scores.is_atypical,
         "out_of_range": scores.any_out_of_range,
     }
+    if explained is not None:
+        texts.update(_explanation_texts(model, explained, scores, full, good))
+        values.update(_explanation_values(model, explained))
     # Each column's type and rounding come from the one table of score columns.
-    for column in appended_columns(options.on_error, options.extra_columns):
+    for column in appended_columns(options.on_error, options.extra_columns, options.explained(model.features)):
         if column.name == ERROR_COLUMN:
             array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
         elif column.name in texts:
@@ -142,14 +154,49 @@ def _with_scores(
             value = values[column.name]
             if column.decimals is not None:
                 value = np.round(value, column.decimals)
-            array = pa.array(full(value), column.arrow, mask=mask)
+            missing = np.isnan(value) if value.dtype.kind == "f" else None
+            if missing is not None and missing.any():  # a share without a runner-up, a range never recorded
+                array = pa.array(full(value), column.arrow, mask=full(missing) | ~good)
+            else:
+                array = pa.array(full(value), column.arrow, mask=mask)
         table = table.append_column(column.name, array)
     return table
 
 
+def _explanation_values(model: SegmentationModel, explained: Explanations) -> dict[str, np.ndarray]:
+    """The explanation's numeric columns of the scored rows, by column name."""
+    values = {}
+    for f, feature in enumerate(model.features):
+        low, high, _, distance, margin = (prefix + feature for prefix in EXPLANATION_PREFIXES)
+        values[low] = explained.typical_low[:, f]
+        values[high] = explained.typical_high[:, f]
+        values[distance] = explained.share_of_distance[:, f]
+        values[margin] = explained.share_of_margin[:, f]
+    return values
+
+
+def _explanation_texts(
+    model: SegmentationModel,
+    explained: Explanations,
+    scores: Scores,
+    full: Callable[[np.ndarray], np.ndarray],
+    good: np.ndarray,
+) -> dict[str, tuple[list[str], pa.Array]]:
+    """The explanation's text columns as (labels, picks): positions and confidence sentences, never built per row."""
+    texts = {}
+    for f, feature in enumerate(model.features):
+        position = full(explained.position[:, f].astype(np.int32))
+        unknown = ~good | (position < 0)  # a bad row, or a range the version never recorded
+        texts[EXPLANATION_PREFIXES[2] + feature] = (list(POSITIONS), pa.array(position, pa.int32(), mask=unknown))
+    picks = full(confidence_index(model, explained, scores).astype(np.int32))
+    texts[CONFIDENCE_TEXT_COLUMN] = (confidence_texts(model), pa.array(picks, pa.int32(), mask=~good))
+    return texts
+
+
 def output_schema(columns: Columns, options: ScoreOptions, input_schema: pa.Schema) -> pa.Schema:
     """The schema of every scored chunk (used for an empty file and for Parquet writers)."""
-    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns)])
+    explained = options.explained(list(columns.features))
+    return pa.schema([*input_schema, *appended_fields(options.on_error, options.extra_columns, explained)])
 
 
 def score_batches(

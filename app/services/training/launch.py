@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import InvalidDataset, InvalidRequest
+from app.core.metrics import record_training_job_ended
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
 from app.models.features import FEATURES, Feature, find_column, wanted_columns
@@ -185,6 +186,8 @@ def _reap(process: subprocess.Popen, folder: Path) -> None:
     try:
         job = read_job(folder)
     except (OSError, ValueError):
+        # Its state is unreadable, so it did not end as a job that succeeded.
+        record_training_job_ended(state="failed")
         return
     if code == 1 and job["state"] == "failed":
         # An unexpected error: the client was told to look here, so say what it was and where the traceback is.
@@ -199,3 +202,5 @@ def _reap(process: subprocess.Popen, folder: Path) -> None:
         job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
         write_job(folder, job)
         logger.error("training job %s failed: process exit code %d", job["job_id"], code)
+    # Here, once per job: only the server that started the process waits for it, and its state is now final.
+    record_training_job_ended(state=job["state"])

@@ -17,7 +17,8 @@
   var placement = placementData ? JSON.parse(placementData.textContent) : null;
   // The form's features, in model order; the default model posts them flat, any other as {"features": {...}}.
   var fields = Array.prototype.map.call(form.querySelectorAll("input.number"), function (box) { return box.dataset.field; });
-  var predictUrl = form.dataset.predictUrl || "/api/v1/predict";
+  // explain=true: the card says why, in the words the server renders for the page without JavaScript.
+  var predictUrl = (form.dataset.predictUrl || "/api/v1/predict") + "?explain=true";
   var featuresBody = form.dataset.body === "features";
   var timer = null;
   var latest = 0;
@@ -81,6 +82,24 @@
     }
   }
 
+  function renderExplanation(explanation) {
+    var list = card.querySelector('[data-field="explanation"]');
+    var why = card.querySelector('[data-field="confidence_text"]');
+    if (!list || !why) {
+      return;
+    }
+    // An answer without an explanation leaves nothing of the previous customer's on the card.
+    list.replaceChildren.apply(
+      list,
+      (explanation ? explanation.features : []).map(function (item) {
+        var line = document.createElement("li");
+        line.textContent = item.text;
+        return line;
+      })
+    );
+    why.textContent = explanation ? explanation.confidence_text : "";
+  }
+
   function render(prediction) {
     var style = styles[String(prediction.segment_id)];
     card.dataset.segmentId = String(prediction.segment_id);
@@ -97,6 +116,7 @@
         return item;
       })
     );
+    renderExplanation(prediction.explanation);
     card.querySelector('[data-field="is_atypical"]').hidden = !prediction.is_atypical;
     var notes = card.querySelector('[data-field="out_of_range"]');
     notes.replaceChildren.apply(

@@ -6,8 +6,9 @@ from typing import Any
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.synthetic import BUNDLED_SHA256
-from app.services import segments
+from app.services import rules, segments
 from app.services.segmentations import example_features
+from app.web.charts.importance import importance_chart
 from app.web.charts.k_chart import k_selection_chart
 from app.web.pages.common import segment_context
 
@@ -61,8 +62,19 @@ def curl_example(model: SegmentationModel, *, base_url: str, segmentation: str) 
     )
 
 
-def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = DEFAULT_NAME) -> dict[str, Any]:
-    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example."""
+def about_page(
+    model: SegmentationModel,
+    *,
+    base_url: str,
+    segmentation: str = DEFAULT_NAME,
+    changes: dict[int, list[dict[str, Any]]] | None = None,
+    admin_enabled: bool = False,
+) -> dict[str, Any]:
+    """Context for the model card: facts, metrics with meanings, k chart, statistics, segments, API example.
+
+    `changes` are each segment's latest text changes (the team's names); with `admin_enabled` the page offers to
+    edit them with the admin key, sent as a header by about.js as on /models.
+    """
     facts = segments.model_facts(model, include_sklearn_version=False)
     statistics = segments.segment_statistics(model)["segments"]
     descriptions = segments.segment_descriptions(model)["segments"]
@@ -78,12 +90,21 @@ def about_page(model: SegmentationModel, *, base_url: str, segmentation: str = D
         # Versions trained before the flag existed all swept.
         "swept": model.info.get("sweep", True),
         "segments": [
-            {**stats, **info, "profile_text": profile_text(stats.get("profile"))}
-            for stats, info in zip(statistics, descriptions, strict=True)
+            {
+                **stats,
+                **info,
+                "profile_text": profile_text(stats.get("profile")),
+                "generated_name": segment.metric_name,
+                "changes": (changes or {}).get(segment.segment_id, []),
+            }
+            for stats, info, segment in zip(statistics, descriptions, model.segments, strict=True)
         ],
+        "admin_enabled": admin_enabled,
+        "api_base": "/api/v1" if segmentation == DEFAULT_NAME else f"/api/v1/segmentations/{segmentation}",
         "segment_columns": grid_columns(len(statistics)),
         "curl_example": curl_example(model, base_url=base_url, segmentation=segmentation),
         "styles": segment_context(model)["styles"],
+        **rules_context(model),
     }
 
 
@@ -108,3 +129,35 @@ def profile_text(profile: dict[str, Any] | None) -> str:
         shares = sorted(gender.items(), key=lambda item: -item[1])
         parts.append(", ".join(f"{share * 100:.0f}% {name.lower()}" for name, share in shares))
     return "; ".join(parts) + "." if parts else ""
+
+
+# A centroid this many standard deviations from the mean stands out on a feature (as segment names count it).
+STANDS_OUT = 0.5
+
+
+def drivers_text(model: SegmentationModel, segment_id: int) -> str:
+    """What sets a segment apart, strongest first: "Spending Score (1-100) +1.3 sd, Annual Income (k$) +1.0 sd"."""
+    position = rules.standardized_centroid(model, segment_id)
+    if not position:
+        return ""
+    labels = {spec.name: spec.label for spec in model.feature_specs}
+    strongest = sorted(
+        ((name, value) for name, value in position.items() if abs(value) >= STANDS_OUT), key=lambda item: -abs(item[1])
+    )
+    if not strongest:
+        return "close to the average customer on every feature"
+    return ", ".join(f"{labels[name]} {value:+.1f} sd" for name, value in strongest) + " from the average customer"
+
+
+def rules_context(model: SegmentationModel) -> dict[str, Any]:
+    """The segment rules with their fidelity and SQL, and the feature-importance chart, as the version recorded them."""
+    return {
+        "rules": [
+            {**segment_rules, "drivers": drivers_text(model, segment_rules["segment_id"])}
+            for segment_rules in rules.all_rules(model)
+        ],
+        "rules_fidelity": rules.overall_fidelity(model),
+        "rules_depth": (model.info.get("segment_rules") or {}).get("max_depth"),
+        "importance_chart": importance_chart(rules.feature_importance(model)),
+        "no_rules_note": rules.NO_RULES_NOTE,
+    }

@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from app.core.errors import InvalidRequest
+from app.models.explanation import MEASURES as CONFIDENCE_MEASURES
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.services import prediction
@@ -112,6 +113,7 @@ def home_page(
         "map_view": None,
         "map_picker": None,
         "unserved": unserved,
+        "confidence_measures": CONFIDENCE_MEASURES + ".",
     }
     if model is None:
         return context, None
@@ -142,7 +144,7 @@ def home_page(
     if shown is None:
         return context, None
     context["last"] = form if customer is not None else last
-    answer = prediction.predict_customer(model, shown)
+    answer = prediction.predict_customer(model, shown, explained=True)
     context["result"] = answer.body
     context["notes"] = out_of_range_notes(answer.body, model.feature_specs)
     if context["segment_map"]:

@@ -23,6 +23,9 @@ def test_shape_of(text, shape):
         (["01-02-2020 00:00"], "%d-%m-%Y %H:%M"),  # neither: dash dates are day first
         (["2011-10-06T16:20:00"], "%Y-%m-%dT%H:%M:%S"),
         (["06.10.2011"], "%d.%m.%Y"),
+        (["2011-10-06T16:20:00Z"], "%Y-%m-%dT%H:%M:%S%z"),
+        (["2011-10-06T16:20:00.250+02:00"], "%Y-%m-%dT%H:%M:%S%z"),
+        (["2011-10-06 16:20:00 +0200"], "%Y-%m-%d %H:%M:%S %z"),
         (["next tuesday"], None),
     ],
 )
@@ -48,3 +51,13 @@ def test_given_format_is_never_extended():
 def test_a_sample_with_no_date_names_the_column():
     with pytest.raises(InvalidDataset, match="'When' holds no date"):
         DateParser.from_sample("When", ["soon", "later"])
+
+
+def test_zoned_iso_dates_are_read_as_utc_and_fractions_of_a_second_are_cut():
+    texts = ["2011-10-06T16:20:00Z", "2011-10-06T16:20:00.999+02:00", "2011-10-06T23:30:00-05:00"]
+    texts.append("2011-10-06 09:15:00.5")
+    parsed = DateParser.from_sample("created_at", texts).parse(pa.array(texts))
+    assert parsed.type == pa.timestamp("s")  # naive, like every other date: the same clock for recency
+    assert [str(value) for value in parsed.to_pylist()] == [
+        "2011-10-06 16:20:00", "2011-10-06 14:20:00", "2011-10-07 04:30:00", "2011-10-06 09:15:00",
+    ]  # fmt: skip

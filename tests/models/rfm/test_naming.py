@@ -1,5 +1,7 @@
 """RFM names: the marketers' vocabulary, from the centroids' standing, unique in a version."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ def test_names_are_unique_for_any_k(k):
     names = [name for name, _, _ in rfm_names(centroids)]
     assert len(set(names)) == k
     assert sum(name in {entry.name for entry in NAMES} for name in names) == min(k, len(NAMES))
+    # Past eight, a repeated name is numbered as the other vocabularies number theirs: "At Risk (2)".
+    extra = [name for name in names if name not in {entry.name for entry in NAMES}]
+    assert all(
+        re.fullmatch(r"(?:" + "|".join(map(re.escape, (e.name for e in NAMES))) + r") \(\d+\)", n) for n in extra
+    )
 
 
 def test_scores_put_the_best_centroid_at_one():

@@ -1,0 +1,82 @@
+"""The team's segment text: rename a segment, edit its description and strategy, read its history, revert."""
+
+from typing import Annotated
+
+from annotated_types import Ge
+from fastapi import APIRouter, Path, Query
+
+from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.deps import AdminKeyDep, RegistryDep
+from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
+from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
+from app.services import segment_edits
+
+# AdminKeyFirstRoute: a missing or wrong admin key is refused before the body is read.
+router = APIRouter(
+    prefix="/clusters", tags=["segments"], route_class=AdminKeyFirstRoute, responses=error_responses(503)
+)
+
+SegmentIdPath = Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])]
+# The routes take whole-number ids only (`:int`), so `PATCH /clusters/info` is the 405 it should be, not a 415.
+NOT_AN_ID = {405: {"model": ErrorResponse, "description": "The segment or change id is not a whole number."}}
+_ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
+
+
+@router.patch(
+    "/{segment_id:int}",
+    response_model=SegmentEditResult,
+    summary="Rename a segment, or edit its description or strategy",
+    description="Gives a segment of the active model the team's own name (1-60 characters, unique within the "
+    "model), description or marketing strategy. The text is kept beside the versions, so signatures stay valid, "
+    "and it follows the segment into later versions through its stable id. Every surface (predictions, files, "
+    "pages, drift messages) shows it within a second; metrics keep the generated name. Each changed field is "
+    "recorded in the segment's history with the admin key's id and the reason. Sending only text the segment "
+    "already shows is a 422.",
+    responses={**_ADMIN_ERRORS, **error_responses(400, 413, 415)},
+)
+def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
+    """Change a segment's text (plain def: it writes a file under the folder's lock)."""
+    return segment_edits.edit_segment(
+        registry=registry,
+        segment_id=segment_id,
+        name=body.name,
+        description=body.description,
+        marketing_strategy=body.marketing_strategy,
+        reason=body.reason,
+        key=key,
+    )
+
+
+@router.get(
+    "/{segment_id:int}/history",
+    response_model=SegmentHistory,
+    response_model_exclude_none=True,
+    summary="A segment's history",
+    description="Every change of the segment's text (who by key id, when, old and new, why) and every activation "
+    "of a version holding the segment, with the name it was shown under, oldest first.",
+    responses={**error_responses(404, 422), **NOT_AN_ID},
+)
+def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
+    """The segment's text now and its history (plain def: it reads files)."""
+    return segment_edits.segment_history(registry=registry, segment_id=segment_id)
+
+
+@router.post(
+    "/{segment_id:int}/history/{entry_id:int}/revert",
+    response_model=SegmentEditResult,
+    summary="Revert a change of a segment's text",
+    description="Puts back the text a change replaced: the team's earlier text, or the generated text when the "
+    "change replaced that. Recorded in the history as a change of its own.",
+    responses=_ADMIN_ERRORS,
+)
+def revert_change(
+    segment_id: SegmentIdPath,
+    entry_id: Annotated[int, Ge(1), DIGITS_ONLY, Path(description="The change's id, from the history.")],
+    registry: RegistryDep,
+    key: AdminKeyDep,
+    reason: Annotated[str, Query(max_length=200, description="Why, for the segment's history.")] = "",
+) -> dict:
+    """Revert one change."""
+    return segment_edits.revert_edit(
+        registry=registry, segment_id=segment_id, entry_id=entry_id, reason=reason, key=key
+    )

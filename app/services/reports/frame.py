@@ -1,0 +1,172 @@
+"""The report of a labelled frame: scored customers (a run's labelled file, or any frame with a segment id column)
+profiled per segment, with every categorical column of the file such as Region."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from app.models.features import find_column, normalise_column
+from app.models.model import SegmentationModel
+from app.services.reports.data import (
+    AgeProfile,
+    Composition,
+    DriftStatus,
+    FeatureProfile,
+    Migration,
+    ReportData,
+    SegmentProfile,
+)
+from app.services.reports.explanations import feature_importance, segment_rules
+
+# The columns scoring appends (app/services/scoring/score_columns.py): outputs, never a customer's own category.
+SCORE_OUTPUTS = frozenset(
+    {"segment_id", "segment_name", "confidence", "distance", "is_atypical", "out_of_range", "runner_up"}
+    | {"description", "marketing_strategy", "error"}
+)
+# A text column with more distinct values than this is an id or free text, not a category to chart.
+MAX_CATEGORIES = 20
+
+
+def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+def _feature(values: np.ndarray, *, name: str, label: str, unit: str) -> FeatureProfile | None:
+    if not len(values):
+        return None
+    p10, p90 = np.percentile(values, [10, 90])
+    return FeatureProfile(
+        name=name,
+        label=label,
+        unit=unit,
+        mean=float(values.mean()),
+        min=float(values.min()),
+        max=float(values.max()),
+        p10=float(p10),
+        p90=float(p90),
+    )
+
+
+def _age_column(frame: pd.DataFrame) -> str | None:
+    return next((column for column in frame.columns if normalise_column(str(column)) == "age"), None)
+
+
+def categorical_columns(frame: pd.DataFrame, *, exclude: set[str]) -> list[str]:
+    """The frame's text or categorical columns with a few distinct values (gender, region, plan...), in file order."""
+    found = []
+    for column in frame.columns:
+        if column in exclude or column in SCORE_OUTPUTS:
+            continue
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        distinct = series.dropna().astype(str).str.strip().replace("", np.nan).dropna().nunique()
+        if 0 < distinct <= MAX_CATEGORIES:
+            found.append(str(column))
+    return found
+
+
+def _composition(series: pd.Series, column: str) -> Composition | None:
+    values = series.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return None
+    shares = values.value_counts(normalize=True, sort=True)
+    return Composition(column=column, shares=[(str(value), float(share)) for value, share in shares.items()])
+
+
+def _age(values: np.ndarray) -> AgeProfile | None:
+    if not len(values):
+        return None
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return AgeProfile(mean=float(values.mean()), median=float(median), q1=float(q1), q3=float(q3))
+
+
+def frame_report(
+    *,
+    model: SegmentationModel,
+    frame: pd.DataFrame,
+    segmentation: str,
+    title: str | None = None,
+    subject: str = "scoring run",
+    data_file: str | None = None,
+    when: str | None = None,
+    segment_column: str = "segment_id",
+    categorical: list[str] | None = None,
+    migration: Migration | None = None,
+    migration_note: str | None = None,
+    drift: DriftStatus | None = None,
+) -> ReportData:
+    """Profile the frame's scored rows per segment of `model`; `categorical` names the columns to break down
+    (default: every text column with at most MAX_CATEGORIES values, such as Gender or Region)."""
+    ids = pd.to_numeric(frame[segment_column], errors="coerce")
+    scored = frame[ids.notna()]
+    ids = ids[ids.notna()].astype(np.int64).to_numpy()
+    columns = [str(column) for column in frame.columns]
+    feature_columns = {spec.name: find_column(columns, spec) for spec in model.feature_specs}
+    age_column = _age_column(frame)
+    if categorical is None:
+        used = {column for column in feature_columns.values() if column} | {age_column or ""}
+        categorical = categorical_columns(frame, exclude=used)
+    rules = segment_rules(model)
+    segments = []
+    for segment in model.segments:
+        members = scored[ids == segment.segment_id]
+        features = [
+            profile
+            for spec in model.feature_specs
+            if feature_columns[spec.name]
+            and (
+                profile := _feature(
+                    _values(members, feature_columns[spec.name]), name=spec.name, label=spec.label, unit=spec.unit
+                )
+            )
+        ]
+        compositions = [c for column in categorical if (c := _composition(members[column], column)) is not None]
+        segments.append(
+            SegmentProfile(
+                segment_id=segment.segment_id,
+                name=segment.name,
+                size=len(members),
+                share=len(members) / len(scored) if len(scored) else 0.0,
+                description=segment.description,
+                strategy=list(segment.strategy),
+                features=features,
+                age=_age(_values(members, age_column)) if age_column else None,
+                compositions=compositions,
+                rules=rules.get(segment.segment_id, []),
+            )
+        )
+    overall = [
+        profile
+        for spec in model.feature_specs
+        if feature_columns[spec.name]
+        and (
+            profile := _feature(
+                _values(scored, feature_columns[spec.name]), name=spec.name, label=spec.label, unit=spec.unit
+            )
+        )
+    ]
+    counts = {"rows": len(frame), "customers scored": len(scored)}
+    for column, label in (("is_atypical", "atypical"), ("out_of_range", "out of range")):
+        if column in scored.columns:
+            counts[label] = int(scored[column].fillna(False).astype(bool).sum())
+    counts["segments"] = len(model.segments)
+    return ReportData(
+        title=title or f"Segment report: {segmentation}, version {model.version}",
+        subject=subject,
+        segmentation=segmentation,
+        version=model.version,
+        data_file=data_file,
+        when=when,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        counts=counts,
+        segments=segments,
+        overall=overall,
+        importance=feature_importance(model),
+        migration=migration,
+        migration_note=migration_note,
+        drift=drift,
+    )

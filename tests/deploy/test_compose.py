@@ -1,0 +1,89 @@
+"""compose.yaml: valid against the compose specification, the services the stack needs, and a scrape that passes."""
+
+from ipaddress import ip_address, ip_network
+
+import pytest
+
+from app.core.config import PROJECT_ROOT, Settings
+from app.core.errors import AccessDenied
+from app.core.security import require_metrics_access
+from tests.deploy.files import COMPOSE, load_compose, python_tool, run
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    result = run(
+        [python_tool("check-jsonschema", "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)]
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_schema_check_catches_a_wrong_file(tmp_path):
+    broken = tmp_path / "compose.yaml"
+    broken.write_text("services:\n  app:\n    image: x\n    depend_on: [db]\n")  # a misspelt key
+    result = run(
+        [python_tool("check-jsonschema", "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(broken)]
+    )
+    assert result.returncode != 0
+
+
+def test_the_stack_has_every_service():
+    assert set(load_compose()["services"]) == {"app", "migrate", "db", "redis", "prometheus", "grafana"}
+
+
+def test_the_app_runs_several_workers_restarts_and_waits_for_the_migration_and_redis():
+    services = load_compose()["services"]
+    app = services["app"]
+    assert int(app["environment"]["WORKERS"]) >= 2
+    assert app["restart"] == "unless-stopped"
+    assert app["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert app["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert app["environment"]["RATE_LIMIT_STORAGE"].startswith("redis://redis:")
+    assert "@db:" in app["environment"]["DATABASE_URL"]
+
+
+def test_the_migration_is_one_shot_after_a_healthy_database():
+    migrate = load_compose()["services"]["migrate"]
+    assert migrate["command"] == ["python", "-m", "app.cli", "db", "upgrade"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"] == {"condition": "service_healthy"}
+    # The same database as the app.
+    assert migrate["environment"]["DATABASE_URL"] == load_compose()["services"]["app"]["environment"]["DATABASE_URL"]
+
+
+@pytest.mark.parametrize(("service", "command"), [("db", "pg_isready"), ("redis", "redis-cli ping")])
+def test_healthchecks_use_the_commands_the_official_images_document(service, command):
+    test = load_compose()["services"][service]["healthcheck"]["test"]
+    assert command in " ".join(test)
+
+
+def test_prometheus_loads_the_rules_and_grafana_the_provisioned_dashboard():
+    services = load_compose()["services"]
+    for name in ("prometheus", "grafana"):
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (PROJECT_ROOT / source).exists(), f"{name} mounts {source}, which does not exist"
+    mounted = " ".join(services["prometheus"]["volumes"])
+    assert "deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml" in mounted
+    assert "deploy/grafana/dashboard.json" in " ".join(services["grafana"]["volumes"])
+
+
+def _scraper_address(compose: dict) -> str:
+    """Where Prometheus scrapes from: its fixed address on the stack's network, inside that network's subnet."""
+    networks = compose["services"]["prometheus"]["networks"]
+    ((name, settings),) = networks.items()
+    address = settings["ipv4_address"]
+    subnet = compose["networks"][name]["ipam"]["config"][0]["subnet"]
+    assert ip_address(address) in ip_network(subnet)
+    return address
+
+
+def test_prometheus_on_the_compose_network_may_scrape_and_others_there_may_not():
+    compose = load_compose()
+    # The app's own parser and check, on the value the app container gets.
+    settings = Settings(metrics_allowed_networks=compose["services"]["app"]["environment"]["METRICS_ALLOWED_NETWORKS"])
+    require_metrics_access(client=_scraper_address(compose), api_key=None, settings=settings)
+    # Not the whole network: the other containers (and anything published through it) are refused.
+    neighbour = str(ip_address(_scraper_address(compose)) + 1)
+    with pytest.raises(AccessDenied):
+        require_metrics_access(client=neighbour, api_key=None, settings=settings)

@@ -1,0 +1,148 @@
+"""Kustomize renders both overlays offline, the validator passes them, and the base holds what a cluster needs."""
+
+from ipaddress import ip_network
+
+import pytest
+
+from app.core.config import Settings
+from app.core.errors import AccessDenied
+from app.core.security import require_metrics_access
+from tests.deploy.files import K8S, OVERLAYS, kustomize, of_kind, one, python_tool, run
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, list[dict]]:
+    """Each overlay rendered once for the module."""
+    return {overlay: kustomize(K8S / "overlays" / overlay) for overlay in (*OVERLAYS, "servicemonitor")}
+
+
+def _validate(tmp_path, objects: list[dict], name: str):
+    import yaml
+
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    return run([python_tool("kubernetes-validate", "kubernetes-validate"), "--strict", "--quiet", str(path)])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_passes_the_kubernetes_schemas(rendered, tmp_path, overlay):
+    result = _validate(tmp_path, rendered[overlay], overlay)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_validator_rejects_a_field_kubernetes_does_not_know(rendered, tmp_path):
+    objects = rendered["prod"]
+    deployment = one(objects, "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {"httpGet": {"path": "/livez"}}
+    result = _validate(tmp_path, objects, "broken")
+    assert result.returncode != 0
+    assert "livenesProbe" in result.stdout + result.stderr
+
+
+def test_the_base_holds_every_object_a_cluster_needs(rendered):
+    kinds = {item["kind"] for item in rendered["dev"]}
+    assert {
+        "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PersistentVolumeClaim", "Job",
+        "ConfigMap", "Secret",
+    } <= kinds  # fmt: skip
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_pods_run_non_root_on_a_read_only_root_with_a_writable_tmp(rendered, overlay):
+    for item in of_kind(rendered[overlay], "Deployment") + of_kind(rendered[overlay], "Job"):
+        pod = item["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["allowPrivilegeEscalation"] is False
+            assert "/tmp" in {mount["mountPath"] for mount in container["volumeMounts"]}
+            assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_grace_period_outlasts_the_drain_and_the_pre_stop_pause(rendered, overlay):
+    objects = rendered[overlay]
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    graceful = float(one(objects, "ConfigMap")["data"]["GRACEFUL_TIMEOUT"])
+    pause = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pod["terminationGracePeriodSeconds"] > graceful + pause
+
+
+def test_probes_are_liveness_readiness_and_startup(rendered):
+    container = one(rendered["prod"], "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["startupProbe"]["httpGet"]["path"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_model_store_is_one_read_write_many_volume_that_every_pod_mounts(rendered, overlay):
+    objects = rendered[overlay]
+    claim = one(objects, "PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v.get("persistentVolumeClaim"))
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
+    assert one(objects, "ConfigMap")["data"]["MODEL_DIR"].startswith(mount["mountPath"] + "/")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_settings_come_from_the_config_map_and_the_secret_by_name(rendered, overlay):
+    objects = rendered[overlay]
+    for item in of_kind(objects, "Deployment") + of_kind(objects, "Job"):
+        sources = item["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        assert {"configMapRef": {"name": one(objects, "ConfigMap")["metadata"]["name"]}} in sources
+        assert {"secretRef": {"name": "customer-segmentation-secrets"}} in sources
+
+
+def test_production_ships_no_placeholder_secret_and_pins_its_image(rendered):
+    assert of_kind(rendered["prod"], "Secret") == []
+    assert {"MODEL_SIGNING_KEY", "ADMIN_API_KEYS", "DATABASE_URL", "RATE_LIMIT_STORAGE"} <= set(
+        one(rendered["dev"], "Secret")["stringData"]
+    )
+    image = one(rendered["prod"], "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert not image.endswith((":latest", ":dev"))
+
+
+def test_the_autoscaler_and_budget_target_the_deployment(rendered):
+    objects = rendered["prod"]
+    deployment = one(objects, "Deployment")
+    assert one(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    selector = one(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= labels.items()
+    assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+
+
+def test_prometheus_finds_the_pods_by_annotation_and_the_operator_by_service_monitor(rendered):
+    deployment = one(rendered["prod"], "Deployment")
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert (
+        int(annotations["prometheus.io/port"])
+        == deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+    )
+    monitor = one(rendered["servicemonitor"], "ServiceMonitor")
+    service = one(rendered["servicemonitor"], "Service")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"][0]["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert of_kind(rendered["prod"], "ServiceMonitor") == []
+
+
+# Pod addresses a Prometheus in the cluster scrapes from, on the common pod networks: kind and flannel, k3s, Calico.
+POD_ADDRESSES = ("10.244.1.7", "10.42.0.12", "192.168.12.3")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_prometheus_in_the_cluster_may_scrape_and_the_internet_may_not(rendered, overlay):
+    value = one(rendered[overlay], "ConfigMap")["data"]["METRICS_ALLOWED_NETWORKS"]
+    settings = Settings(metrics_allowed_networks=value)
+    for address in POD_ADDRESSES:
+        require_metrics_access(client=address, api_key=None, settings=settings)
+    assert all(network.is_private for network in settings.metrics_allowed_networks)
+    assert ip_network("0.0.0.0/0") not in settings.metrics_allowed_networks
+    with pytest.raises(AccessDenied):
+        require_metrics_access(client="203.0.113.9", api_key=None, settings=settings)

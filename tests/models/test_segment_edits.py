@@ -1,0 +1,125 @@
+"""The team's segment text file: validation, storage beside the versions, and the registry serving it."""
+
+import json
+
+import pytest
+
+from app.core.errors import InvalidRequest
+from app.models.model import Segment
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.segment_edits import (
+    EDITS_FILE,
+    apply_edits,
+    clean_name,
+    clean_strategy,
+    current_text,
+    read_edits,
+    record_changes,
+)
+from app.models.versions.store import VersionStore
+
+
+def test_a_name_is_trimmed_and_held_to_one_short_line():
+    assert clean_name("  Top spenders\t") == "Top spenders"
+    assert clean_name("é" * 60) == "é" * 60
+    for bad, words in [
+        ("x" * 61, "at most 60 characters, got 61"),
+        ("", "cannot be empty"),
+        (" \n ", "cannot be empty"),
+        ("Top\nspenders", "U+000A"),
+        ("Top\x00", "U+0000"),
+        ("abc\u202edcba", "U+202E"),
+    ]:
+        with pytest.raises(InvalidRequest, match=words.replace("+", r"\+")):
+            clean_name(bad)
+    assert clean_strategy([" a ", "b"]) == ["a", "b"]
+    with pytest.raises(InvalidRequest, match="at most 10 actions"):
+        clean_strategy(["a"] * 11)
+
+
+def _vip(model) -> Segment:
+    return next(segment for segment in model.segments if segment.name == "VIP / Whale")
+
+
+def test_edits_are_stored_with_history_and_applied_without_touching_the_model(model, tmp_path):
+    vip = _vip(model)
+    entries = record_changes(
+        tmp_path,
+        segment_id=vip.segment_id,
+        shown=current_text(vip),
+        changes={"name": ("Top spenders", True), "marketing_strategy": (["Call them"], True)},
+        reason="ours",
+        key="key-abc",
+        version=model.version,
+    )
+    assert [e["id"] for e in entries] == [1, 2] and entries[0]["old"] == "VIP / Whale"
+    edits = read_edits(tmp_path)
+    assert edits.segments == {vip.segment_id: {"name": "Top spenders", "marketing_strategy": ["Call them"]}}
+    edited = apply_edits(model, edits)
+    renamed = edited.segment(vip.segment_id)
+    assert (renamed.name, renamed.generated_name, renamed.metric_name) == ("Top spenders", "VIP / Whale", "VIP / Whale")
+    assert renamed.strategy == ["Call them"] and renamed.description == vip.description
+    # The model it was given is unchanged, and what a version saves never holds the team's text.
+    assert model.segment(vip.segment_id).name == "VIP / Whale" and "generated_name" not in renamed.to_dict()
+    assert edited.version == model.version and (edited.predict_one([120, 90])[0] == model.predict_one([120, 90])[0])
+
+    back = record_changes(
+        tmp_path,
+        segment_id=vip.segment_id,
+        shown=current_text(renamed),
+        changes={"name": ("VIP / Whale", False)},
+        reason="",
+        key=None,
+        version=model.version,
+    )
+    assert back[0]["id"] == 3 and back[0]["old_edited"] is True and back[0]["new_edited"] is False
+    assert read_edits(tmp_path).segments == {vip.segment_id: {"marketing_strategy": ["Call them"]}}
+    assert len(read_edits(tmp_path).history) == 3
+
+
+def test_no_edits_serve_the_model_itself_and_a_damaged_file_is_ignored(model, tmp_path):
+    assert apply_edits(model, read_edits(tmp_path)) is model
+    (tmp_path / EDITS_FILE).write_text("{not json")
+    assert read_edits(tmp_path).segments == {}
+    (tmp_path / EDITS_FILE).write_text(json.dumps({"segments": {"1": {"name": 5, "colour": "red"}, "x": {}}}))
+    assert read_edits(tmp_path).segments == {}
+
+
+def test_the_registry_serves_edits_and_picks_up_another_process_change_at_its_poll(fresh_dir):
+    registry = ModelRegistry(VersionStore(fresh_dir)).load()
+    generated = registry.active
+    vip = _vip(generated)
+    assert registry.refresh() is False
+    record_changes(
+        fresh_dir,
+        segment_id=vip.segment_id,
+        shown=current_text(vip),
+        changes={"name": ("Top spenders", True)},
+        reason="",
+        key=None,
+        version=generated.version,
+    )
+    assert registry.refresh() is True
+    assert registry.active.segment(vip.segment_id).name == "Top spenders"
+    assert registry.generated is generated  # nothing was read again but the edits
+    assert registry.get(generated.version).segment(vip.segment_id).name == "Top spenders"
+    # A fresh start reads them too.
+    assert ModelRegistry(VersionStore(fresh_dir)).load().active.segment(vip.segment_id).name == "Top spenders"
+
+
+def test_a_version_loaded_on_request_is_served_with_the_edits_of_the_moment(two_versions):
+    root, _, second = two_versions
+    registry = ModelRegistry(VersionStore(root)).load()
+    vip = _vip(registry.active)
+    assert registry.get(second).segment(vip.segment_id).name == "VIP / Whale"  # cached now
+    record_changes(
+        root,
+        segment_id=vip.segment_id,
+        shown=current_text(vip),
+        changes={"name": ("Top spenders", True)},
+        reason="",
+        key=None,
+        version=registry.active.version,
+    )
+    registry.refresh()
+    assert registry.get(second).segment(vip.segment_id).name == "Top spenders"

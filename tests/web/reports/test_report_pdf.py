@@ -1,0 +1,85 @@
+"""The PDF report as people see it: PNG pages from pdftoppm, text from pdftotext, on A4 and Letter."""
+
+from pathlib import Path
+
+import pytest
+
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
+from app.services.reports.frame import frame_report
+from app.services.reports.version import version_report
+from app.web.reports import render_report
+from tests.pdf_pages import PdfPages, coloured_pixels, filled_share, read_pdf
+from tests.services.reports.test_frame_report import labelled_frame
+
+# Width over height of each paper.
+PAPER_RATIOS = {"a4": 210 / 297, "letter": 8.5 / 11}
+
+
+def _words(text: str) -> str:
+    """Text with every run of whitespace made one space (pdftotext lays lines out with many)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def default_report(model_dir):
+    return version_report(registry=ModelRegistry(VersionStore(model_dir)).load(), version="active", segmentation="x")
+
+
+@pytest.fixture(scope="module", params=["a4", "letter"])
+def default_pages(request, default_report, tmp_path_factory) -> tuple[str, PdfPages]:
+    """The default version's report on each paper, rendered and read once for the tests of this module."""
+    rendered = render_report(default_report, format="pdf", paper=request.param)
+    assert rendered.media_type == "application/pdf"
+    return request.param, read_pdf(rendered.body, tmp_path_factory.mktemp(f"report-{request.param}"))
+
+
+def test_the_default_version_report_has_every_segment_table_and_chart(default_report, default_pages):
+    paper, pages = default_pages
+    for page in pages.pixels:
+        height, width, _ = page.shape
+        assert width / height == pytest.approx(PAPER_RATIOS[paper], abs=0.01)
+    text = _words(pages.text)
+    assert default_report.version in text
+    for segment in default_report.segments:
+        assert f"{segment.name} · {segment.size:,} customers" in text
+        assert segment.description in text
+        for step in segment.strategy:
+            assert step in text
+    # One profile table per segment: its header, and each feature's row with the segment's own mean.
+    assert text.count("Feature Mean 10th–90th percentile Range") == len(default_report.segments)
+    for segment in default_report.segments:
+        for feature in segment.features:
+            assert f"{feature.label} {feature.mean:,.4g}" in text
+    # The sizes chart, the importance chart and one chart per segment, drawn in colour on the pages.
+    assert default_report.importance, "the session's model records feature importance"
+    assert pages.images == 2 + len(default_report.segments)
+    assert sum(coloured_pixels(page) for page in pages.pixels) > 500 * (1 + len(default_report.segments))
+
+
+def test_no_page_is_mostly_empty(default_pages):
+    _, pages = default_pages
+    assert len(pages.pixels) >= 2
+    # Every page but the last is at least half filled; the last one holds something besides its footer.
+    for number, page in enumerate(pages.pixels[:-1], start=1):
+        assert filled_share(page) >= 0.5, f"page {number} of {len(pages.pixels)} is mostly empty"
+    assert filled_share(pages.pixels[-1]) > 0.1
+    assert all(len(_words(page)) > 40 for page in pages.texts)
+
+
+def test_a_report_of_a_labelled_frame_shows_regions_per_segment(model, default_data, tmp_path: Path):
+    frame = labelled_frame(model, default_data)
+    # Names beyond Latin-1 too: the PDF's font prints them (reportlab's built-in ones would not).
+    frame["Region"] = frame["Region"].map({"North": "Nord-Öst", "South": "Süd", "East": "Москва", "West": "Łódź"})
+    report = frame_report(model=model, frame=frame, segmentation="default", data_file="customers-with-region.csv")
+    text = _words(read_pdf(render_report(report, format="pdf").body, tmp_path).text)
+    assert "customers-with-region.csv" in text
+    for segment in report.segments:
+        region = next(c for c in segment.compositions if c.column == "Region")
+        line = "Region: " + ", ".join(f"{value} {share:.0%}" for value, share in region.shares)
+        assert line in text
+    for name in ("Nord-Öst", "Süd", "Москва", "Łódź"):
+        assert name in text
+    # Scored from rows, so each feature has a 10th-90th percentile band.
+    first = report.segments[0].features[0]
+    assert f"{first.p10:,.4g}–{first.p90:,.4g}" in text
