@@ -46,6 +46,7 @@ from app.services import prediction  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
+from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
@@ -788,6 +789,7 @@ STEPS = (
     "rfm",
     "report",
     "counterfactual",
+    "runs",
 )
 
 
@@ -826,6 +828,7 @@ def main(argv: list[str] | None = None) -> int:
             "counterfactual": lambda: [
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
+            "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:

@@ -4,7 +4,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -42,6 +42,7 @@ from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
+from app.web.pages import runs as run_pages
 from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
@@ -177,6 +178,7 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
             log=log.writer,
             request_id=log.request_id,
             segmentation=segmentation_of(request),
+            sessions=request.app.state.db_sessions,
         )
         if scored is None:  # no customer could be scored: the page says why, and nothing is counted
             return _score_page(request, context, status_code=422)
@@ -202,6 +204,54 @@ def score_download(token: str, settings: SettingsDep) -> FileResponse:
     if path is None:
         raise UnknownResult("this labelled file is not available any more; score the file again")
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=results.download_name(path))
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    segmentation: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """Kept runs: every file scored, newest first."""
+    context = run_pages.runs_page(session=session, settings=settings, segmentation=segmentation or None)
+    return render(request, "runs.html", context)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(
+    request: Request,
+    run_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """A run: its summary, its customers filtered and sorted, downloads, and a comparison to pick."""
+    params = {key: value[:255] for key, value in request.query_params.items()}
+    context = run_pages.run_page(session=session, settings=settings, run_id=run_id, params=params)
+    return render(request, "run.html", context)
+
+
+@router.get("/runs/{run_id}/compare", response_class=RedirectResponse)
+def run_compare_pick(
+    request: Request,
+    run_id: Annotated[str, Path(max_length=64)],
+    with_run: Annotated[str, Query(alias="with", max_length=64, pattern=r"^[0-9a-f]+$")],
+) -> RedirectResponse:
+    """The compare form's answer (a form cannot put its choice in the path): the earlier run first."""
+    return RedirectResponse(request.url_for("run_compare_page", a=with_run, b=run_id), status_code=303)
+
+
+@router.get("/runs/{a}/compare/{b}", response_class=HTMLResponse)
+def run_compare_page(
+    request: Request,
+    a: Annotated[str, Path(max_length=64)],
+    b: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """Two runs compared by customer id: who moved segments, who is new, who was lost."""
+    context = run_pages.compare_page(session=session, settings=settings, a=a, b=b)
+    return render(request, "run_compare.html", context)
 
 
 @router.get("/monitoring", response_class=HTMLResponse)

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # Total bytes of those labelled files: the oldest go first to make room for a new one, and one larger than this
     # on its own is refused (503). A labelled file can be ten times its upload, so the default holds a full-size one.
     results_max_bytes: int = Field(2_000_000_000, ge=1_024)
+    # Every scored file is kept as a run (its labelled rows as Parquet in SCORE_RESULTS_DIR/runs, counted in
+    # RESULTS_MAX_BYTES): at most this many, each for at most this many days, the oldest removed first. Keeping a
+    # run writes its Parquet file while the file is scored, about a quarter more scoring time; 0 keeps none.
+    runs_kept: int = Field(1_000, ge=0)
+    runs_retention_days: int = Field(30, ge=1)
     # Who may read /metrics without a key: client networks in CIDR form. Loopback only by default.
     metrics_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = [
         ip_network("127.0.0.1/32"),

@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 PREDICTION_SOURCES = ("single", "batch", "csv")
+# Where a run was scored: the API (/predict/csv) or the /score page.
+RUN_SOURCES = ("api", "page")
 # The segmentation every row written before segmentations existed belongs to (app.models.segmentations.spec names
 # it too; the database layer keeps its own copy, since it sits below the models).
 DEFAULT_SEGMENTATION = "default"
@@ -122,3 +124,32 @@ class DriftCheck(Base):
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # The "mostly one file" warning when the window was mostly one request, else None.
     warning: Mapped[str | None] = mapped_column(String(500))
+
+
+class Run(Base):
+    """One scored file kept as a run: what was scored and how it went; its labelled rows stay in a Parquet file."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(f"source IN {RUN_SOURCES!r}", name="ck_runs_source"),
+        # The list reads one segmentation's runs, newest first.
+        Index("ix_runs_segmentation_created_at", "segmentation", "created_at"),
+    )
+
+    # A random token: also the name of the run's file, so an id from a caller is never a path.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
+    model_version: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(8))
+    rows: Mapped[int]
+    scored: Mapped[int]
+    # The input column holding customer ids, when the file had one: what runs are compared by.
+    customer_id_column: Mapped[str | None] = mapped_column(String(255))
+    # The scoring summary (counts and profile per segment, bad rows); customer rows are never copied here.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    file_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Set when retention or RESULTS_MAX_BYTES removed the file: the row stays a while to answer 410 with the date.
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    removed_reason: Mapped[str | None] = mapped_column(String(200))

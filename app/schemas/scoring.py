@@ -151,3 +151,6 @@ class ScoreSummaryOut(BaseModel):
     warnings: list[str] | None = Field(
         None, description="Features most of whose values lie outside the training range: the likely slip of unit."
     )
+    run_id: str | None = Field(
+        None, description="The run this file was kept as (GET /api/v1/runs/{run_id}); null when none was kept."
+    )

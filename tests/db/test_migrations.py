@@ -1,6 +1,7 @@
 """Migrations: idempotent, and safe when several workers run them at once, on SQLite and PostgreSQL."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,6 +15,19 @@ from app.db.session import create_db_engine
 from app.db.tables import ModelActivation, PredictionLog
 from tests.db.reading import read_all
 
+VERSIONS = PROJECT_ROOT / "app" / "db" / "migrations" / "versions"
+# The newest migration file's revision: every upgrade must end there.
+HEAD = sorted(path.name for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))[-1][:4]
+
+
+def test_the_migrations_form_one_line_each_after_the_one_before():
+    files = sorted(VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    for before, path in zip([None, *files], files, strict=False):
+        source = path.read_text()
+        assert re.search(rf'^revision: str = "{path.name[:4]}"$', source, re.M), path.name
+        expected = "None" if before is None else f'"{before.name[:4]}"'
+        assert re.search(rf"^down_revision: str \| None = {re.escape(expected)}$", source, re.M), path.name
+
 
 def _tables(url: str) -> set[str]:
     engine = create_db_engine(url)
@@ -24,8 +38,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
-    assert upgrade_database(database_url) == "0005"
-    assert upgrade_database(database_url) == "0005"
+    assert upgrade_database(database_url) == HEAD
+    assert upgrade_database(database_url) == HEAD
     assert {"prediction_log", "model_activations", "alembic_version"} <= _tables(database_url)
 
 
@@ -39,7 +53,7 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     ]
     results = [(worker.wait(timeout=120), *worker.communicate()) for worker in workers]
     assert [code for code, _, _ in results] == [0, 0, 0], results
-    assert all(out.strip() == "database at revision 0005" for _, out, _ in results)
+    assert all(out.strip() == f"database at revision {HEAD}" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
 
 
@@ -93,7 +107,7 @@ def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(
         [{"at": at}],
     )
 
-    assert upgrade_database(database_url) == "0005"
+    assert upgrade_database(database_url) == HEAD
     log = read_all(database_url, select(PredictionLog).order_by(PredictionLog.id))
     assert [(row.model_version, row.request_id, row.source, row.is_atypical, row.out_of_range) for row in log] == [
         ("v1", "r-1", "single", False, True),
@@ -130,7 +144,7 @@ def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
     columns = {column["name"] for column in inspect_columns(database_url, "prediction_log")}
     assert "segmentation" not in columns and "customer_id" not in columns
     assert "segmentation" not in {column["name"] for column in inspect_columns(database_url, "model_activations")}
-    assert upgrade_database(database_url) == "0005"
+    assert upgrade_database(database_url) == HEAD
     assert _execute(database_url, "SELECT model_version, source, segmentation FROM prediction_log") == [
         ("v1", "csv", "default")
     ]

@@ -141,7 +141,7 @@ def test_a_file_refused_late_counts_and_logs_nothing_and_keeps_no_download(clien
     assert page.status_code == 422
     assert "line 99990 is not usable" in page.text
     assert snapshot(client) == before
-    assert list((tmp_path / "results").iterdir()) == []  # no labelled file, not even a partial one
+    assert _files(tmp_path / "results") == []  # no labelled file, not even a partial one
 
 
 def test_a_scored_file_is_logged_in_full_and_counted_once(client_for, tmp_path):
@@ -247,7 +247,7 @@ def test_a_file_where_no_row_scores_says_why_and_offers_nothing_to_download(clie
         rf'<tr><th scope="row">{re.escape(reason)}[^<]*</th><td data-label="Rows">300</td></tr>', page.text
     )
     assert '<details class="options" open>' in page.text
-    assert list((tmp_path / "results").iterdir()) == []  # no labelled file kept for a download nobody is offered
+    assert _files(tmp_path / "results") == []  # no labelled file kept for a download nobody is offered
     assert snapshot(client) == before  # nothing scored, nothing counted or logged
 
 
@@ -273,7 +273,13 @@ def test_score_uploads_count_against_the_prediction_limit(client_for, default_da
 
 
 def _kept(folder):
-    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+    """The labelled files kept for download (runs keep theirs in the folder's runs/)."""
+    return sorted(path.name for path in folder.iterdir() if path.is_file()) if folder.exists() else []
+
+
+def _files(folder):
+    """Every file under the results folder, downloads and runs alike."""
+    return sorted(path for path in folder.rglob("*") if path.is_file())
 
 
 def test_the_results_folder_keeps_to_its_cap_by_dropping_the_oldest(client, client_for, default_data, tmp_path):
@@ -282,7 +288,8 @@ def test_the_results_folder_keeps_to_its_cap_by_dropping_the_oldest(client, clie
         "/api/v1/predict/csv", content=default_data.read_bytes(), headers={"content-type": "text/csv"}
     )
     assert labelled.status_code == 200
-    cap = int(len(labelled.content) * 2.5)  # room for two labelled files, not three
+    run_bytes = client.get(f"/api/v1/runs/{labelled.headers['x-run-id']}").json()["file_bytes"]
+    cap = int((len(labelled.content) + run_bytes) * 2.5)  # room for two labelled files and their runs, not three
     client = client_for(score_results_dir=folder, results_max_bytes=cap)
     downloads = []
     for _ in range(3):
@@ -292,7 +299,7 @@ def test_the_results_folder_keeps_to_its_cap_by_dropping_the_oldest(client, clie
         for path in folder.iterdir():  # every kept file a minute older, so the oldest is never a tie
             os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 60))
     assert len(_kept(folder)) == 2
-    assert sum(path.stat().st_size for path in folder.iterdir()) <= cap
+    assert sum(path.stat().st_size for path in _files(folder)) <= cap
     assert client.get(downloads[0], headers=HTML).status_code == 404
     assert [client.get(url).status_code for url in downloads[1:]] == [200, 200]
 

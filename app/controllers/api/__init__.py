@@ -10,6 +10,7 @@ from app.controllers.api import (
     monitoring,
     predictions,
     reports,
+    runs,
     scoring,
     segment_edits,
     segmentations,
@@ -41,6 +42,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(jobs.router)
     api.include_router(health.router)
     api.include_router(monitoring.router)
+    api.include_router(runs.router)
     api.include_router(segmentations.router)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
     by_segmentation = {

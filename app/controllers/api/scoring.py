@@ -22,6 +22,7 @@ from app.web import uploads
 router = APIRouter(prefix="/predict", tags=["predictions"])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
+RUN_ID_HEADER = "X-Run-Id"
 
 
 @router.post(
@@ -32,7 +33,8 @@ MODEL_VERSION_HEADER = "X-Model-Version"
     "back every input column unchanged, in input order, followed by `segment_id`, `segment_name`, `confidence`, "
     "`distance`, `is_atypical` and `out_of_range`; the model version is in the `X-Model-Version` header. With "
     "`Accept: application/json` the answer is the summary instead: counts, shares and profile per segment, and "
-    "bad rows per reason. Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
+    "bad rows per reason. Every file scored is kept as a run: its id is in the `X-Run-Id` header and the summary's "
+    "`run_id` (see /api/v1/runs). Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
     response_model=ScoreSummaryOut,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
@@ -49,6 +51,8 @@ async def predict_csv(
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
     # The scoring service pulls in pyarrow: imported on first use, so start-up stays light.
+    from app.services.runs.records import keep_scored_run
+    from app.services.runs.store import RunFile
     from app.services.scoring.diagnosis import explain_unscored, unit_warnings
     from app.services.scoring.files import score_file, temporary_path
     from app.services.scoring.options import score_options
@@ -57,7 +61,10 @@ async def predict_csv(
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.max_upload_bytes)
     summary_only = "application/json" in request.headers.get("accept", "")
     log = prediction_log_target(request)
+    run_file = None
     try:
+        if settings.runs_kept:
+            run_file = await run_in_threadpool(RunFile, settings.score_results_dir)
         scored = await run_in_threadpool(
             score_file,
             model,
@@ -68,17 +75,37 @@ async def predict_csv(
             log=log.writer,
             request_id=log.request_id,
             segmentation=segmentation_of(request),
+            keep=run_file,
         )
         # When no row could be scored, why (decimal commas, dollars for k$, ...): read before the upload goes.
         diagnosis = await run_in_threadpool(explain_unscored, model, upload.path, scored.summary)
         warnings = await run_in_threadpool(unit_warnings, model, upload.path, scored.summary)
+    except BaseException:
+        if run_file is not None:
+            await run_in_threadpool(run_file.discard)
+        raise
     finally:
         upload.discard()
-    # Counted and logged only now that the whole file is scored (and its labelled file written).
+    # Counted, logged and kept as a run only now that the whole file is scored (and its labelled file written).
     await run_in_threadpool(scored.record)
+    summary = scored.summary.to_dict()
+    run_id = None
+    if run_file is not None:
+        run_id = await run_in_threadpool(
+            keep_scored_run,
+            sessions=request.app.state.db_sessions,
+            settings=settings,
+            run_file=run_file,
+            summary=summary,
+            segmentation=segmentation_of(request),
+            file_name=upload.name,
+            source="api",
+        )
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
+    if run_id is not None:
+        headers[RUN_ID_HEADER] = run_id
     if scored.path is None:
-        body = scored.summary.to_dict()
+        body = {**summary, "run_id": run_id}
         if diagnosis is not None:
             body["diagnosis"] = {"cause": diagnosis.cause, "message": diagnosis.message}
         if warnings:

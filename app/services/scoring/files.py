@@ -5,6 +5,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -21,6 +22,9 @@ from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema, score_batches
 from app.utils.files import atomic_replace
+
+if TYPE_CHECKING:
+    from app.services.runs.store import RunFile
 
 NO_SPACE_FOR_OUTPUT = "no space left on the server for the labelled file; nothing was kept, try again later"
 FILE_FORMATS: tuple[str, ...] = (".csv", ".parquet")
@@ -57,12 +61,14 @@ def score_file(
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
     segmentation: str = DEFAULT_NAME,
+    keep: "RunFile | None" = None,
 ) -> ScoredFile:
     """Score the whole file before anything is sent: a summary, or also the labelled CSV written whole to `target`.
 
     A problem anywhere in the file (a bad row under "reject", invalid UTF-8, a quote that never closes) is then
     an error answer, never a labelled file cut short after its first chunks went out; `target` is then left as it
     was. Nothing is counted or logged here: up to `spool_rows` scored rows wait in the result for its `record()`.
+    With `keep`, the labelled rows are also written to that run file (its caller commits or discards it).
     """
     if model.info.get("kind") == "rfm" and not is_customer_table(model, source):
         # An RFM version's files are transactions: built into one row per customer, then scored like any file.
@@ -73,13 +79,13 @@ def score_file(
             built = build_customer_table(source, table, options=RfmOptions.from_dict(model.info.get("rfm_options")))
             scored = _score_customers(
                 model, table, options=replace(options, id_column="customer_id"), target=target,
-                spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation,
+                spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation, keep=keep,
             )  # fmt: skip
         scored.summary.rfm = built
         return scored
     return _score_customers(
         model, source, options=options, target=target, spool_rows=spool_rows, log=log, request_id=request_id,
-        segmentation=segmentation,
+        segmentation=segmentation, keep=keep,
     )  # fmt: skip
 
 
@@ -105,19 +111,26 @@ def _score_customers(
     log: PredictionLogWriter | None,
     request_id: str | None,
     segmentation: str,
+    keep: "RunFile | None" = None,
 ) -> ScoredFile:
     """Score a file of customers (one per row), as score_file says."""
     spool = None
     if log is not None:
         spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)
     scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
-    if target is None:
-        for _ in scorer.tables():
-            pass
-    else:
-        with no_space_as(NO_SPACE_FOR_OUTPUT), atomic_replace(target) as sink:
-            for chunk in scorer:
-                sink.write(chunk)
+    tables = scorer.tables()
+    if keep is not None:  # the run's Parquet file takes the same chunks as they pass
+        text_columns = pa.schema([pa.field(name, pa.string()) for name in scorer.columns.names])
+        tables = keep.tee(tables, output_schema(scorer.columns, options, text_columns))
+    with no_space_as(NO_SPACE_FOR_OUTPUT):
+        if target is None:
+            for _ in tables:
+                pass
+        else:
+            with atomic_replace(target) as sink:
+                sink.write(csv_header(scorer.columns.output_names(options), scorer.style))
+                for chunk in csv_chunks(tables, scorer.style):
+                    sink.write(chunk)
     return ScoredFile(summary=scorer.summary, path=target, spool=spool, segmentation=segmentation)
 
 

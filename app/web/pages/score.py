@@ -92,6 +92,9 @@ _COLUMN_EXAMPLES = {
 }
 
 if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use, not at start-up
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.services.runs.store import RunFile
     from app.services.scoring.files import ScoredFile
     from app.services.scoring.options import ScoreOptions
 
@@ -197,12 +200,53 @@ def score_result_page(
     log: PredictionLogWriter | None = None,
     request_id: str | None = None,
     segmentation: str = DEFAULT_NAME,
+    sessions: "sessionmaker[Session] | None" = None,
 ) -> tuple[dict[str, Any], "ScoredFile | None"]:
     """Score an uploaded file to a downloadable labelled file (CPU work: use a thread).
 
     Returns the context for the summary, and the scored file, whose `record()` the caller calls once the page
-    is built; None instead when no customer could be scored, and the context then says why.
+    is built; None instead when no customer could be scored, and the context then says why. With `sessions`, a
+    file scored is also kept as a run, linked from the page.
     """
+    from app.services.runs.records import keep_scored_run
+    from app.services.runs.store import RunFile
+    from app.services.scoring.files import NO_SPACE_FOR_OUTPUT
+
+    with no_space_as(NO_SPACE_FOR_OUTPUT):
+        run_file = RunFile(settings.score_results_dir) if sessions is not None and settings.runs_kept else None
+    try:
+        context, scored = _score_result(
+            model, upload, settings=settings, form_token=form_token, log=log, request_id=request_id,
+            segmentation=segmentation, keep=run_file,
+        )  # fmt: skip
+    except BaseException:
+        if run_file is not None:
+            run_file.discard()
+        raise
+    if run_file is not None:
+        if scored is None:
+            run_file.discard()
+        else:
+            download = results.find_result(settings.score_results_dir, context["download_token"])
+            context["run_id"] = keep_scored_run(
+                sessions=sessions, settings=settings, run_file=run_file, summary=context["scored"],
+                segmentation=segmentation, file_name=upload.name, source="page", keep_also=download,
+            )  # fmt: skip
+    return context, scored
+
+
+def _score_result(
+    model: SegmentationModel,
+    upload: Upload,
+    *,
+    settings: Settings,
+    form_token: str,
+    log: PredictionLogWriter | None,
+    request_id: str | None,
+    segmentation: str,
+    keep: "RunFile | None",
+) -> tuple[dict[str, Any], "ScoredFile | None"]:
+    """Score the upload, as score_result_page says."""
     from app.services.scoring.diagnosis import explain_unscored
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
@@ -221,6 +265,7 @@ def score_result_page(
             log=log,
             request_id=request_id,
             segmentation=segmentation,
+            keep=keep,
         )
         summary = scored.summary
         # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.

@@ -1,0 +1,166 @@
+"""Runs: every scored file kept, listed, downloaded, browsed by customer, compared with another, deleted."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, StreamingResponse
+
+from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
+from app.schemas.common import ErrorResponse, error_responses
+from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
+from app.services.runs import records
+from app.services.runs.store import run_path
+from app.utils.responses import FastJSONResponse
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+# Browsing, comparing and exporting read Parquet: pyarrow is imported by the routes that need it, so start-up stays
+# light. The browse page size limit is repeated here for the query's validation.
+MAX_LIMIT = 1_000
+
+RunId = Annotated[str, PathParam(max_length=64, description="A run id, from X-Run-Id or GET /api/v1/runs.")]
+GONE = {
+    410: {"model": ErrorResponse, "description": "Retention or RESULTS_MAX_BYTES removed the run's file on that date."}
+}
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def _csv(chunks, name: str) -> StreamingResponse:
+    # A sync iterator: Starlette renders it on a worker thread, chunk by chunk.
+    return StreamingResponse(
+        chunks, media_type=CSV_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get(
+    "",
+    response_model=RunList,
+    summary="Kept runs",
+    description="Runs newest first, removed ones too (with `removed_at`); `segmentation=` keeps one segmentation's.",
+    responses=error_responses(422, 503),
+)
+def list_runs(
+    session: SessionDep,
+    settings: SettingsDep,
+    segmentation: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FastJSONResponse:
+    """Kept runs, newest first."""
+    runs = records.list_runs(session=session, settings=settings, segmentation=segmentation, limit=limit)
+    return FastJSONResponse({"runs": [records.run_out(run) for run in runs]})
+
+
+@router.get("/{run_id}", response_model=RunOut, summary="A run", responses={**error_responses(404, 422, 503), **GONE})
+def get_run(run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJSONResponse:
+    """A run's details and summary."""
+    return FastJSONResponse(records.run_out(records.get_run(session=session, settings=settings, run_id=run_id)))
+
+
+@router.get(
+    "/{run_id}/file",
+    summary="A run's labelled file",
+    description="As CSV (text a spreadsheet would run as a formula made inert) or as the Parquet file kept.",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
+        **error_responses(404, 422, 503),
+        **GONE,
+    },
+)
+def run_file(
+    run_id: RunId, session: SessionDep, settings: SettingsDep, format: Literal["csv", "parquet"] = "csv"
+) -> Response:
+    """The labelled file of a run."""
+    from app.services.runs.export import run_csv
+
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    path = run_path(settings.score_results_dir, run.id)
+    stem = run.file_name.removesuffix(".csv") + "_segmented"
+    if format == "parquet":
+        return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{stem}.parquet")
+    return _csv(run_csv(path), f"{stem}.csv")
+
+
+@router.delete(
+    "/{run_id}",
+    status_code=204,
+    summary="Delete a run",
+    description="Removes its file and its row. Needs the admin key.",
+    responses=error_responses(401, 403, 404, 422, 429, 503),
+)
+def delete_run(run_id: RunId, session: SessionDep, settings: SettingsDep, key: AdminKeyDep) -> Response:
+    """Delete a run and its file."""
+    records.delete_run(session=session, settings=settings, run_id=run_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{run_id}/customers",
+    response_model=CustomersPage,
+    summary="Browse a run's customers",
+    description="Filter by `segment` (name or id), `atypical` and `out_of_range`; `sort` by distance, confidence or "
+    "any input column (`-` first for descending); page with `limit` and the answer's `next_cursor`. "
+    "`format=csv` downloads every customer the filters select, in that order.",
+    responses={**error_responses(404, 422, 503), **GONE},
+)
+def run_customers(
+    run_id: RunId,
+    session: SessionDep,
+    settings: SettingsDep,
+    segment: Annotated[str | None, Query(max_length=100)] = None,
+    atypical: bool | None = None,
+    out_of_range: bool | None = None,
+    sort: Annotated[str | None, Query(max_length=255)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """A page of a run's customers, or all of them as CSV."""
+    from app.services.runs.browse import CustomerQuery, browse_customers, matching_tables
+    from app.services.runs.export import csv_of_tables
+
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    path = run_path(settings.score_results_dir, run.id)
+    query = CustomerQuery(
+        segment=segment or None,
+        atypical=atypical,
+        out_of_range=out_of_range,
+        sort=sort or None,
+        cursor=cursor,
+        limit=limit,
+    )
+    if format == "csv":
+        names, tables = matching_tables(path=path, run_id=run.id, query=query)
+        return _csv(csv_of_tables(names, tables), f"{run.file_name.removesuffix('.csv')}_customers.csv")
+    return FastJSONResponse(browse_customers(path=path, run_id=run.id, query=query))
+
+
+@router.get(
+    "/{a}/compare/{b}",
+    response_model=Comparison,
+    summary="Compare two runs",
+    description="Matched by customer id: how many moved segments, the migration matrix in segment names, and the "
+    "customers who moved, are new (only in b) or were lost (only in a). `format=csv` downloads one list whole "
+    "(`list=moved`, `new` or `lost`). Runs of different segmentations, or without a customer id column, answer 409.",
+    responses={**error_responses(404, 409, 422, 503), **GONE},
+)
+def compare(
+    a: RunId,
+    b: RunId,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Literal["json", "csv"] = "json",
+    which: Annotated[Literal["moved", "new", "lost"], Query(alias="list")] = "moved",
+) -> Response:
+    """Which customers moved between two runs."""
+    from app.services.runs.compare import Side, compare_runs, comparison_out, list_table
+    from app.services.runs.export import csv_of_tables
+
+    sides = [records.get_run(session=session, settings=settings, run_id=run_id) for run_id in (a, b)]
+    first, second = (Side(run, run_path(settings.score_results_dir, run.id)) for run in sides)
+    comparison = compare_runs(a=first, b=second)
+    if format == "csv":
+        names, table = list_table(comparison, which)
+        return _csv(csv_of_tables(names, [table]), f"runs_{which}.csv")
+    return FastJSONResponse(comparison_out(comparison))

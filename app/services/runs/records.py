@@ -1,0 +1,212 @@
+"""Run rows: kept once scoring succeeded, listed, read, deleted, and removed by retention or to make room."""
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.core.errors import DatabaseUnavailable
+from app.db.tables import Run
+from app.services.runs import store
+from app.services.runs.errors import RunGone, UnknownRun
+from app.services.runs.store import RunFile
+
+logger = logging.getLogger(__name__)
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+EXPIRED = "older than RUNS_RETENTION_DAYS"
+OVER_COUNT = "more runs than RUNS_KEPT"
+EVICTED = "evicted to keep the results store within RESULTS_MAX_BYTES"
+MISSING = "its file is missing from the results store"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Turn a database failure into DatabaseUnavailable (a 503), never a 500."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(
+                f"the runs cannot be read from the database right now ({type(exc).__name__})"
+            ) from None
+
+    return wrapper
+
+
+def keep_scored_run(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    run_file: RunFile,
+    summary: dict[str, Any],
+    segmentation: str,
+    file_name: str,
+    source: str,
+    keep_also: Path | None = None,
+) -> str | None:
+    """Record a scored file as a run once scoring succeeded: its file renamed into place, then its row.
+
+    Returns the run id, or None when there is no run to keep (no customer scored) or it could not be kept (its
+    file alone over RESULTS_MAX_BYTES, or the database unreachable): the scoring answer still goes out, without one.
+    `keep_also` (the /score page's download of the same file) is never removed to make room.
+    """
+    results_dir = settings.score_results_dir
+    if not summary["scored"]:
+        run_file.discard()
+        return None
+    try:
+        size = run_file.commit()
+        if size > settings.results_max_bytes:
+            logger.warning("run not kept: its file (%d bytes) is over RESULTS_MAX_BYTES", size)
+            run_file.discard()
+            return None
+        with sessions() as session:
+            kept = {run_file.path, *([keep_also] if keep_also else [])}
+            _make_room(session, results_dir, keep=kept, max_bytes=settings.results_max_bytes)
+            session.add(
+                Run(
+                    id=run_file.run_id,
+                    created_at=datetime.now(UTC),
+                    segmentation=segmentation,
+                    model_version=summary["model_version"],
+                    file_name=file_name[:255],
+                    source=source,
+                    rows=summary["rows"],
+                    scored=summary["scored"],
+                    customer_id_column=(summary.get("columns") or {}).get("customer_id"),
+                    summary=summary,
+                    file_bytes=size,
+                )
+            )
+            session.commit()
+            purge_runs(session=session, settings=settings)
+            tidy_runs(session=session, results_dir=results_dir)
+    except (SQLAlchemyError, OSError):
+        logger.exception("run not kept: the scored file could not be recorded")
+        run_file.discard()
+        return None
+    return run_file.run_id
+
+
+def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: datetime) -> None:
+    store.run_path(results_dir, run.id).unlink(missing_ok=True)
+    run.removed_at, run.removed_reason = now, reason
+
+
+def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_bytes: int) -> None:
+    """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`."""
+    kept = store.results_usage(results_dir)
+    total = sum(size for _, size, _ in kept)
+    now = datetime.now(UTC)
+    for _, size, path in kept:
+        if total <= max_bytes:
+            break
+        if path in keep:
+            continue
+        run = session.get(Run, path.stem) if path.parent == store.runs_dir(results_dir) else None
+        if run is not None:
+            _remove(session, run, results_dir, reason=EVICTED, now=now)
+        else:
+            path.unlink(missing_ok=True)
+        total -= size
+    session.commit()
+
+
+def purge_runs(*, session: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Remove the files of runs past RUNS_RETENTION_DAYS or beyond the newest RUNS_KEPT; rows of runs removed
+    longer ago than the retention go too. Returns how many files were removed."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=settings.runs_retention_days)
+    live = session.scalars(select(Run).where(Run.removed_at.is_(None)).order_by(Run.created_at.desc())).all()
+    removed = 0
+    for position, run in enumerate(live):
+        reason = EXPIRED if run.created_at < cutoff else OVER_COUNT if position >= settings.runs_kept else None
+        if reason is not None:
+            _remove(session, run, settings.score_results_dir, reason=reason, now=now)
+            removed += 1
+    session.execute(delete(Run).where(Run.removed_at < cutoff))
+    session.commit()
+    return removed
+
+
+def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
+    """Remove run files that a killed server left half-written or never recorded."""
+    known = set(session.scalars(select(Run.id)).all())
+    return store.tidy(results_dir, known=known)
+
+
+@_database_errors
+def list_runs(*, session: Session, settings: Settings, segmentation: str | None = None, limit: int = 100) -> list[Run]:
+    """Runs newest first (removed ones too, saying when), of one segmentation when given."""
+    purge_runs(session=session, settings=settings)
+    query = select(Run).order_by(Run.created_at.desc()).limit(limit)
+    if segmentation is not None:
+        query = query.where(Run.segmentation == segmentation)
+    return list(session.scalars(query).all())
+
+
+@_database_errors
+def find_run(*, session: Session, run_id: str) -> Run:
+    """The run's row, removed or not (404 when there is none)."""
+    run = session.get(Run, run_id) if RUN_ID.match(run_id) else None
+    if run is None:
+        raise UnknownRun(f"no run has the id {run_id[:40]!r}: see GET /api/v1/runs")
+    return run
+
+
+@_database_errors
+def get_run(*, session: Session, settings: Settings, run_id: str) -> Run:
+    """A run whose file is still kept: 404 when unknown, 410 with the date when retention or room removed it."""
+    run = find_run(session=session, run_id=run_id)
+    now = datetime.now(UTC)
+    if run.removed_at is None:
+        if run.created_at < now - timedelta(days=settings.runs_retention_days):
+            _remove(session, run, settings.score_results_dir, reason=EXPIRED, now=now)
+        elif not store.run_path(settings.score_results_dir, run.id).is_file():
+            _remove(session, run, settings.score_results_dir, reason=MISSING, now=now)
+        session.commit()
+    if run.removed_at is not None:
+        raise RunGone(run.id, removed_at=run.removed_at, reason=run.removed_reason)
+    return run
+
+
+@_database_errors
+def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
+    """Delete a run: its file and its row."""
+    run = find_run(session=session, run_id=run_id)
+    store.run_path(settings.score_results_dir, run.id).unlink(missing_ok=True)
+    session.delete(run)
+    session.commit()
+
+
+def run_out(run: Run) -> dict[str, Any]:
+    """A run as JSON-ready data."""
+    return {
+        "run_id": run.id,
+        "created_at": run.created_at.isoformat(),
+        "segmentation": run.segmentation,
+        "model_version": run.model_version,
+        "file_name": run.file_name,
+        "source": run.source,
+        "rows": run.rows,
+        "scored": run.scored,
+        "customer_id_column": run.customer_id_column,
+        "file_bytes": run.file_bytes,
+        "removed_at": run.removed_at.isoformat() if run.removed_at else None,
+        "removed_reason": run.removed_reason,
+        "summary": run.summary,
+    }

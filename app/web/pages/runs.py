@@ -1,0 +1,97 @@
+"""The /runs pages: kept runs, one run's customers (filtered, sorted, paged) and two runs compared."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.db.tables import Run
+from app.services.runs import records
+from app.services.runs.store import run_path
+
+PAGE_SIZE = 50
+# The score columns the browse table shows after the customer's own.
+SHOWN_SCORES = ("segment_name", "confidence", "distance", "is_atypical", "out_of_range")
+# The browse form's sorts: file order, the scores, then every input column both ways.
+SCORE_SORTS = (
+    ("", "file order"),
+    ("-confidence", "confidence, highest first"),
+    ("confidence", "confidence, lowest first"),
+    ("-distance", "distance to the centre, farthest first"),
+    ("distance", "distance to the centre, nearest first"),
+)
+WAYS = {"-": "highest first", "": "lowest first"}
+
+
+def runs_page(*, session: Session, settings: Settings, segmentation: str | None) -> dict[str, Any]:
+    """Kept runs, newest first (removed ones say when they went)."""
+    runs = records.list_runs(session=session, settings=settings, segmentation=segmentation)
+    return {"active": "runs", "runs": [records.run_out(run) for run in runs], "filter_segmentation": segmentation}
+
+
+def _input_columns(names: list[str]) -> list[str]:
+    from app.services.scoring.score_columns import ERROR_COLUMN, EXTRA_COLUMNS, SCORE_COLUMNS
+
+    appended = {*SCORE_COLUMNS, *EXTRA_COLUMNS, ERROR_COLUMN}
+    return [name for name in names if name not in appended]
+
+
+def _shown_columns(run: Run, inputs: list[str]) -> list[str]:
+    """The customer's id and the model's input columns, then the scores: what a marketer reads a row by."""
+    columns = run.summary.get("columns") or {}
+    own = [run.customer_id_column] if run.customer_id_column else []
+    own += [name for key, name in columns.items() if name and key != "customer_id" and name in inputs]
+    return [*dict.fromkeys(own), *SHOWN_SCORES]
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"true": True, "false": False}.get((value or "").lower())
+
+
+def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """A run: its summary, its customers as the filters ask, the downloads, and the runs it can be compared with."""
+    # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
+    from app.services.runs.browse import CustomerQuery, browse_customers, read_run
+
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    path = run_path(settings.score_results_dir, run.id)
+    inputs = _input_columns(read_run(path).column_names)
+    filters = {key: params.get(key, "") for key in ("segment", "atypical", "out_of_range", "sort")}
+    query = CustomerQuery(
+        segment=filters["segment"] or None,
+        atypical=_flag(filters["atypical"]),
+        out_of_range=_flag(filters["out_of_range"]),
+        sort=filters["sort"] or None,
+        cursor=params.get("cursor") or None,
+        limit=PAGE_SIZE,
+    )
+    page = browse_customers(path=path, run_id=run.id, query=query)
+    asked = {key: value for key, value in filters.items() if value}
+    others = [
+        other
+        for other in records.list_runs(session=session, settings=settings, segmentation=run.segmentation)
+        if other.id != run.id and other.removed_at is None and other.customer_id_column
+    ]
+    return {
+        "active": "runs",
+        "run": records.run_out(run),
+        "segments": [segment["segment_name"] for segment in run.summary.get("segments", [])],
+        "sorts": [*SCORE_SORTS, *[(f"{sign}{name}", f"{name}, {WAYS[sign]}") for name in inputs for sign in WAYS]],
+        "filters": filters,
+        "columns": _shown_columns(run, inputs),
+        "page": page,
+        "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
+        "export_query": urlencode({**asked, "format": "csv"}),
+        "comparable": [records.run_out(other) for other in others],
+    }
+
+
+def compare_page(*, session: Session, settings: Settings, a: str, b: str) -> dict[str, Any]:
+    """Two runs compared: counts, the migration matrix in names, and who moved, came and went."""
+    from app.services.runs.compare import Side, compare_runs, comparison_out
+
+    first, second = (records.get_run(session=session, settings=settings, run_id=run_id) for run_id in (a, b))
+    sides = [Side(run, run_path(settings.score_results_dir, run.id)) for run in (first, second)]
+    comparison = comparison_out(compare_runs(a=sides[0], b=sides[1]))
+    return {"active": "runs", "a": records.run_out(first), "b": records.run_out(second), "comparison": comparison}

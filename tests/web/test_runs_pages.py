@@ -1,0 +1,107 @@
+"""The /runs pages without a browser: the list, a run's page with its filters and pages, the comparison, errors."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.runs_files import client_builder, customers_csv, rows_of, score
+from tests.web.test_score_page import DOWNLOAD, HTML, post_file
+
+RUN_LINK = re.compile(r'id="score-run" class="button button-secondary" href="/runs/([0-9a-f]{32})"')
+
+
+@pytest.fixture
+def pages(client_for, tmp_path: Path):
+    return client_builder(client_for, tmp_path)()
+
+
+NEXT = re.compile(r'id="browse-next" class="[^"]+" href="([^"]+)"')
+
+
+def _ids(page: str) -> list[str]:
+    return re.findall(r'<td data-label="CustomerID">([^<]*)</td>', page)
+
+
+def _cells(page: str, role: str) -> list[str]:
+    return [html.unescape(cell) for cell in re.findall(rf'data-role="{role}">([^<]*)</td>', page)]
+
+
+def test_the_score_page_links_its_run_and_the_list_shows_it(pages):
+    page = post_file(pages, customers_csv(range(40)).encode(), name="march.csv")
+    assert page.status_code == 200
+    run_id = RUN_LINK.search(page.text).group(1)
+    assert pages.get(f"/api/v1/runs/{run_id}").json()["source"] == "page"
+
+    listing = pages.get("/runs", headers=HTML)
+    assert listing.status_code == 200
+    assert f'href="/runs/{run_id}">march</a>' in listing.text
+    assert re.search(r'href="/runs" aria-current="page">Runs', listing.text)
+
+
+def test_a_runs_page_filters_a_segment_and_pages_with_a_next_link(pages):
+    run_id, labelled = score(pages, customers_csv(range(400), seed=8))
+    rows = rows_of(labelled)
+    segment = rows[0]["segment_name"]
+    expected = [r["CustomerID"] for r in rows if r["segment_name"] == segment]
+    assert len(expected) > 50  # more than one page
+
+    page = pages.get(f"/runs/{run_id}", params={"segment": segment}, headers=HTML)
+    assert page.status_code == 200
+    assert f'<strong data-role="total">{len(expected)}</strong> customers match' in page.text
+    assert set(_cells(page.text, "segment")) == {segment}
+    assert len(_cells(page.text, "segment")) == 50
+    ids = _ids(page.text)
+    while (following := NEXT.search(page.text)) is not None:
+        page = pages.get(html.unescape(following[1]), headers=HTML)
+        assert page.status_code == 200
+        ids += _ids(page.text)
+    assert ids == expected  # every customer of the segment once, in file order
+    export = html.unescape(re.search(r'id="browse-export" href="([^"]+)"', page.text)[1])
+    assert [r["CustomerID"] for r in rows_of(pages.get(export).text)] == expected
+
+
+def test_the_compare_page_shows_the_matrix_in_names_and_who_moved(pages):
+    first, before = score(pages, customers_csv(range(0, 100), seed=1))
+    second, _ = score(pages, customers_csv(range(20, 120), seed=2))
+    run_page = pages.get(f"/runs/{second}", headers=HTML).text
+    assert f'<option value="{first}">' in run_page
+
+    picked = pages.get(f"/runs/{second}/compare", params={"with": first}, headers=HTML, follow_redirects=False)
+    assert picked.status_code == 303
+    assert picked.headers["location"].endswith(f"/runs/{first}/compare/{second}")
+    page = pages.get(picked.headers["location"], headers=HTML)
+    assert page.status_code == 200
+    moved = pages.get(f"/api/v1/runs/{first}/compare/{second}").json()["moved"]
+    assert f'<dd data-fact="moved">{moved}</dd>' in page.text
+    for name in {r["segment_name"] for r in rows_of(before)}:
+        assert f'<th scope="row">{html.escape(name)}</th>' in page.text
+    assert page.text.count('<tr><th scope="row">C') >= min(moved, 100)
+
+
+def test_an_unknown_run_page_is_a_404_page_and_runs_of_two_segmentations_a_409_page(pages):
+    page = pages.get(f"/runs/{'cd' * 16}", headers=HTML)
+    assert page.status_code == 404
+    assert "<html" in page.text and "no run has the id" in page.text
+    with_ids, _ = score(pages, customers_csv(range(10)))
+    without, _ = score(pages, customers_csv(range(10), id_column=False))
+    page = pages.get(f"/runs/{with_ids}/compare/{without}", headers=HTML)
+    assert page.status_code == 409
+    assert "no customer id column" in page.text
+
+
+def test_a_runs_room_never_takes_the_download_of_its_own_page(client_for, tmp_path):
+    data = customers_csv(range(300)).encode()
+    measure = client_builder(client_for, tmp_path / "measure")()
+    first = post_file(measure, data)
+    run_bytes = measure.get(f"/api/v1/runs/{RUN_LINK.search(first.text)[1]}").json()["file_bytes"]
+    download_bytes = len(measure.get(DOWNLOAD.search(first.text)[1]).content)
+    # Room for the download or the run, not both: the page's own pair is kept, everything older goes.
+    cap = int(max(run_bytes, download_bytes, (run_bytes + download_bytes) * 0.9))
+    pages = client_builder(client_for, tmp_path / "tight")(results_max_bytes=cap)
+    for _ in range(2):
+        page = post_file(pages, data)
+        assert page.status_code == 200
+    assert pages.get(DOWNLOAD.search(page.text)[1]).status_code == 200
+    assert pages.get(f"/api/v1/runs/{RUN_LINK.search(page.text)[1]}/file").status_code == 200
