@@ -96,6 +96,7 @@ def _lifespan(settings: Settings):
         )
         app.state.prediction_log = monitoring.prediction_log
         app.state.activation_mirror = monitoring.activation_mirror
+        app.state.challenger_assignments = monitoring.challenger_assignments
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from app.core.config import Settings
 from app.db.migrate import upgrade_database
 from app.models.versions.store import VersionStore
+from app.services.challenger.assignments import AssignmentWriter
 from app.services.monitoring.activation_mirror import ActivationMirror, open_activation_mirror
 from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
 from app.services.monitoring.retry import DatabasePreparation
@@ -27,10 +28,13 @@ class MonitoringWorkers:
     database: DatabasePreparation
     prediction_log: PredictionLogWriter | None
     activation_mirror: ActivationMirror
+    challenger_assignments: AssignmentWriter | None = None
 
     def stop(self) -> None:
-        """Stop the mirror, then write what the log has queued and stop it."""
+        """Stop the mirror, then write what the log and the assignments have queued and stop them."""
         self.activation_mirror.stop()
+        if self.challenger_assignments is not None:
+            self.challenger_assignments.stop()
         if self.prediction_log is not None:
             self.prediction_log.stop()
 
@@ -58,4 +62,8 @@ def start_monitoring(*, settings: Settings, engine: Engine, store: VersionStore)
             retention_days=settings.prediction_log_retention_days,
         )
     mirror = open_activation_mirror(engine=engine, store=store, database=database)
-    return MonitoringWorkers(database=database, prediction_log=writer, activation_mirror=mirror)
+    assignments = AssignmentWriter(engine, database=database)
+    assignments.start()
+    return MonitoringWorkers(
+        database=database, prediction_log=writer, activation_mirror=mirror, challenger_assignments=assignments
+    )
