@@ -34,7 +34,7 @@ def _registry(root) -> ModelRegistry:
 
 
 def test_registry_loads_a_set_challenger_and_drops_one_equal_to_the_champion(two_versions):
-    root, first, second = two_versions
+    root, _first, second = two_versions
     registry = _registry(root)
     assert registry.challenger is None
     control.set_challenger(registry=registry, segmentation="default", version=second, mode="split", share=0.3, key=None)
@@ -75,7 +75,9 @@ def test_bad_settings_are_refused(two_versions, version, mode, share, error):
 def test_shadow_batch_answers_with_the_champion_and_carries_the_challengers_segments(two_versions):
     root, first, second = two_versions
     registry = _registry(root)
-    control.set_challenger(registry=registry, segmentation="default", version=second, mode="shadow", share=None, key=None)
+    control.set_challenger(
+        registry=registry, segmentation="default", version=second, mode="shadow", share=None, key=None
+    )
     customers = [{"customer_id": i, "annual_income": 10.0 + i, "spending_score": 90.0 - i / 2} for i in range(120)]
     answer = serving.predict_many(
         champion=registry.get(),
