@@ -43,7 +43,7 @@ def test_without_a_challenger_answers_name_no_arm(setup):
 
 
 def test_split_sends_thirty_percent_of_ids_and_the_same_id_keeps_its_arm(setup):
-    client, root, first, second, url = setup
+    client, _root, first, second, url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.3}).status_code == 200
     customers = [{"customer_id": f"C-{i}", "annual_income": 60.0, "spending_score": 50.0} for i in range(10_000)]
     response = client.post("/api/v1/predict/batch", json={"customers": customers})
@@ -68,7 +68,7 @@ def test_split_sends_thirty_percent_of_ids_and_the_same_id_keeps_its_arm(setup):
 
 
 def test_segmentation_route_serves_the_challenger_too(setup):
-    client, root, first, second, url = setup
+    client, _root, _first, second, _url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.5}, segmentation="default").status_code == 200
     ids = range(200)
     bodies = [
@@ -97,7 +97,9 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
     for customer in customers[:5]:
         assert client.post("/api/v1/predict", json=customer).json()["arm"] == "champion"
     assert client.app.state.prediction_log.flush()
-    logged = _rows(url, select(PredictionLog.arm, PredictionLog.challenger_version, PredictionLog.challenger_segment_id))
+    logged = _rows(
+        url, select(PredictionLog.arm, PredictionLog.challenger_version, PredictionLog.challenger_segment_id)
+    )
     assert len(logged) == len(customers) + 5
     assert all(arm == "champion" and version == second and segment is not None for arm, version, segment in logged)
     # The 5 single predictions repeat customers already counted: the report of the batch alone is compare's.
@@ -115,7 +117,7 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
 
 
 def test_promote_activates_the_challenger_and_writes_both_histories(setup):
-    client, root, first, second, url = setup
+    client, root, _first, second, _url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.2}).status_code == 200
     response = client.post("/api/v1/challenger/promote", headers=ADMIN)
     assert response.status_code == 200
@@ -129,7 +131,7 @@ def test_promote_activates_the_challenger_and_writes_both_histories(setup):
 
 
 def test_stop_writes_history_and_the_champion_answers_everything(setup):
-    client, root, first, second, url = setup
+    client, root, _first, second, _url = setup
     assert _set(client, {"version": second, "mode": "shadow"}).status_code == 200
     assert client.delete("/api/v1/challenger", headers=ADMIN, params={"reason": "enough"}).status_code == 200
     assert [(e["event"], e["reason"]) for e in challengers.read_history(root)][-1] == ("stopped", "enough")
@@ -140,7 +142,7 @@ def test_stop_writes_history_and_the_champion_answers_everything(setup):
 
 
 def test_activating_the_challenger_by_hand_clears_it(setup):
-    client, root, first, second, url = setup
+    client, root, first, second, _url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.5}).status_code == 200
     assert client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
     assert client.get("/api/v1/challenger").json()["challenger"] is None
@@ -165,7 +167,7 @@ def test_activating_the_challenger_by_hand_clears_it(setup):
     ],
 )
 def test_bad_challengers_are_refused_with_a_clear_4xx(setup, body, status):
-    client, root, first, second, url = setup
+    client, _root, first, second, _url = setup
     body = json.loads(json.dumps(body).replace("FIRST", first).replace("SECOND", second))
     response = _set(client, body)
     assert response.status_code == status
@@ -174,7 +176,7 @@ def test_bad_challengers_are_refused_with_a_clear_4xx(setup, body, status):
 
 
 def test_changes_need_the_admin_key(setup):
-    client, root, first, second, url = setup
+    client, _root, _first, second, _url = setup
     assert client.put("/api/v1/challenger", json={"version": second, "mode": "shadow"}).status_code == 401
     assert client.delete("/api/v1/challenger").status_code == 401
     assert client.post("/api/v1/challenger/promote").status_code == 401
@@ -187,7 +189,7 @@ def test_report_without_a_challenger_is_a_conflict(setup):
 
 
 def test_the_count_of_logged_rows_per_arm_follows_split(setup):
-    client, root, first, second, url = setup
+    client, _root, _first, second, url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.5}).status_code == 200
     customers = [{"customer_id": i, "annual_income": 60.0, "spending_score": 50.0} for i in range(300)]
     assert client.post("/api/v1/predict/batch", json={"customers": customers}).status_code == 200
