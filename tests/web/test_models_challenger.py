@@ -14,7 +14,7 @@ def test_models_page_says_when_no_challenger_runs(client_for, two_versions, tmp_
 
 
 def test_models_page_shows_the_shadow_report(client_for, two_versions, tmp_path):
-    root, first, second = two_versions
+    root, _first, second = two_versions
     client = client_for(model_dir=root, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", admin_api_keys=[KEY])
     body = {"version": second, "mode": "shadow"}
     assert client.put("/api/v1/challenger", json=body, headers=ADMIN).status_code == 200
