@@ -140,6 +140,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "service", "description": "Service health."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
             {
+                "name": "challenger",
+                "description": "Champion and challenger: a second version on a share of live traffic (split) or "
+                "beside every request (shadow), its agreement report, promote and stop.",
+            },
+            {
                 "name": "segmentations",
                 "description": "Named segmentations over chosen columns, or RFM built from transactions; each has "
                 "its own versions, and every per-model route again under /api/v1/segmentations/{name}/. The "
