@@ -10,7 +10,7 @@ from app.controllers.deps import AdminKeyDep, SessionDep
 from app.core.errors import InvalidRequest
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.registry import ModelRegistry
-from app.schemas.challenger import ChallengerIn
+from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
 from app.schemas.common import DIGITS_ONLY, error_responses
 from app.services.challenger import control
 from app.services.challenger import report as reports
@@ -42,7 +42,13 @@ def _registry(request: Request, segmentation: str) -> ModelRegistry:
     return segmentations.registry(segmentation)
 
 
-@router.get("", summary="The challenger", responses=error_responses(404, 422))
+@router.get(
+    "",
+    response_model=ChallengerState,
+    summary="The challenger",
+    description="The segmentation's champion, its challenger (null when none runs) and the last changes.",
+    responses=error_responses(404, 422),
+)
 def show(request: Request, segmentation: SegmentationQuery) -> dict[str, Any]:
     """The segmentation's challenger (null when none runs), its champion, and the challenger history."""
     return control.show(registry=_registry(request, segmentation), segmentation=segmentation)
@@ -50,6 +56,7 @@ def show(request: Request, segmentation: SegmentationQuery) -> dict[str, Any]:
 
 @router.put(
     "",
+    response_model=ChallengerState,
     summary="Set a challenger",
     description="`split` sends a stable `share` of customers (by a hash of `customer_id`; requests without one go to "
     "the champion) to the challenger; `shadow` has both score every request while the champion answers. Every "
@@ -69,7 +76,13 @@ def put(body: ChallengerIn, request: Request, segmentation: SegmentationQuery, k
     )
 
 
-@router.delete("", summary="Stop the challenger", responses=error_responses(401, 403, 404, 409, 422, 429))
+@router.delete(
+    "",
+    response_model=ChallengerState,
+    summary="Stop the challenger",
+    description="The champion answers every request again; recorded in the challenger history.",
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
 def delete(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
     """Stop the challenger: the champion answers every request again."""
     return control.stop(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
@@ -77,6 +90,7 @@ def delete(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep, 
 
 @router.post(
     "/promote",
+    response_model=ChallengerState,
     summary="Promote the challenger",
     description="Activates the challenger (recorded in the version history) and clears it.",
     responses=error_responses(401, 403, 404, 409, 422, 429),
@@ -88,6 +102,7 @@ def promote(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep,
 
 @router.get(
     "/report",
+    response_model=ChallengerReport,
     summary="How the challenger agrees with the champion",
     description="Over the last `window` requests both versions scored (shadow mode): the migration matrix between the "
     "versions with segment names, agreement per champion segment, Cohen's kappa and the adjusted Rand index; and "
