@@ -6,28 +6,41 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import example_config
 
+VersionField = Annotated[
+    str, Field(min_length=1, max_length=64, description="A model version of this segmentation (not the active one).")
+]
 
-class ChallengerIn(BaseModel):
-    """A version to challenge the champion with, and how much traffic it sees."""
+
+class SplitIn(BaseModel):
+    """Split: a share of customers, chosen by a hash of `customer_id`, is answered by the challenger."""
 
     model_config = example_config(
         {"version": "20261206.101500.123456-abcdef1234", "mode": "split", "share": 0.3}, extra="forbid"
     )
 
-    version: Annotated[str, Field(min_length=1, max_length=64, description="A model version of this segmentation.")]
-    mode: Literal["split", "shadow"] = Field(
-        description="`split`: a share of customers (by a hash of `customer_id`) is answered by the challenger; "
-        "`shadow`: the champion answers every request and the challenger scores it too, for the report."
-    )
+    version: VersionField
+    mode: Literal["split"]
     share: Annotated[
-        float | None,
+        float,
         Field(
             gt=0,
             lt=1,
             allow_inf_nan=False,
-            description="Split mode: the part of customers the challenger answers, strictly between 0 and 1.",
+            description="The part of customers the challenger answers, strictly between 0 and 1.",
         ),
-    ] = None
+    ]
+
+
+class ShadowIn(BaseModel):
+    """Shadow: the champion answers every request and the challenger scores it too, for the report."""
+
+    model_config = example_config({"version": "20261206.101500.123456-abcdef1234", "mode": "shadow"}, extra="forbid")
+
+    version: VersionField
+    mode: Literal["shadow"]
+
+
+ChallengerIn = Annotated[SplitIn | ShadowIn, Field(discriminator="mode")]
 
 
 class ChallengerSetting(BaseModel):

@@ -3,11 +3,10 @@
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SessionDep
-from app.core.errors import InvalidRequest
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.registry import ModelRegistry
 from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
@@ -18,18 +17,14 @@ from app.services.challenger import report as reports
 router = APIRouter(prefix="/challenger", tags=["challenger"], route_class=AdminKeyFirstRoute)
 
 
-async def segmentation_query(
-    segmentation: Annotated[
-        str, Query(max_length=40, description="The segmentation; `default` when absent.", examples=["default"])
-    ] = DEFAULT_NAME,
-) -> str:
-    """The `?segmentation=` of a challenger route (422 for a name that cannot be one)."""
-    if segmentation != DEFAULT_NAME and not NAME_PATTERN.fullmatch(segmentation):
-        raise InvalidRequest(f"{segmentation[:40]!r} cannot be a segmentation name: see GET /api/v1/segmentations")
-    return segmentation
-
-
-SegmentationQuery = Annotated[str, Depends(segmentation_query)]
+SegmentationQuery = Annotated[
+    str,
+    Query(
+        pattern=NAME_PATTERN.pattern,
+        description="The segmentation; `default` when absent.",
+        examples=["default"],
+    ),
+]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the challenger history.")]
 
 
@@ -49,7 +44,7 @@ def _registry(request: Request, segmentation: str) -> ModelRegistry:
     description="The segmentation's champion, its challenger (null when none runs) and the last changes.",
     responses=error_responses(404, 422),
 )
-def show(request: Request, segmentation: SegmentationQuery) -> dict[str, Any]:
+def show(request: Request, segmentation: SegmentationQuery = DEFAULT_NAME) -> dict[str, Any]:
     """The segmentation's challenger (null when none runs), its champion, and the challenger history."""
     return control.show(registry=_registry(request, segmentation), segmentation=segmentation)
 
@@ -64,14 +59,16 @@ def show(request: Request, segmentation: SegmentationQuery) -> dict[str, Any]:
     "share outside (0, 1) (422).",
     responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429, 503),
 )
-def put(body: ChallengerIn, request: Request, segmentation: SegmentationQuery, key: AdminKeyDep) -> dict[str, Any]:
+def put(
+    body: ChallengerIn, request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME
+) -> dict[str, Any]:
     """Set (or replace) the challenger."""
     return control.set_challenger(
         registry=_registry(request, segmentation),
         segmentation=segmentation,
         version=body.version,
         mode=body.mode,
-        share=body.share,
+        share=getattr(body, "share", None),
         key=key,
     )
 
@@ -83,7 +80,9 @@ def put(body: ChallengerIn, request: Request, segmentation: SegmentationQuery, k
     description="The champion answers every request again; recorded in the challenger history.",
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
-def delete(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
+def delete(
+    request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
+) -> dict:
     """Stop the challenger: the champion answers every request again."""
     return control.stop(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
 
@@ -95,7 +94,9 @@ def delete(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep, 
     description="Activates the challenger (recorded in the version history) and clears it.",
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
-def promote(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
+def promote(
+    request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
+) -> dict:
     """Make the challenger the champion."""
     return control.promote(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
 
@@ -112,7 +113,7 @@ def promote(request: Request, segmentation: SegmentationQuery, key: AdminKeyDep,
 def report(
     request: Request,
     session: SessionDep,
-    segmentation: SegmentationQuery,
+    segmentation: SegmentationQuery = DEFAULT_NAME,
     window: Annotated[
         int, Ge(1), Le(reports.MAX_WINDOW), DIGITS_ONLY, Query(description="How many recent shadow pairs.")
     ] = reports.DEFAULT_WINDOW,
