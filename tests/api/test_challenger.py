@@ -199,3 +199,15 @@ def test_the_count_of_logged_rows_per_arm_follows_split(setup):
     assert counted == {"challenger": expected, "champion": 300 - expected}
     report = client.get("/api/v1/challenger/report").json()
     assert report["requests_by_arm"] == counted and report["n_paired"] == 0
+
+
+def test_a_bad_customer_of_a_split_batch_is_named_by_its_index_in_the_request(setup):
+    client, _root, _first, second, _url = setup
+    assert _set(client, {"version": second, "mode": "split", "share": 0.5}).status_code == 200
+    customers = [{"customer_id": i, "features": {"annual_income": 60, "spending_score": 50}} for i in range(40)]
+    # The last customer whose arm is the challenger, so its index within that arm differs from the request's.
+    bad = max(i for i in range(40) if challengers.arm_of("default", i, 0.5) == "challenger")
+    customers[bad]["features"] = {"annual_income": 60}
+    response = client.post("/api/v1/segmentations/default/predict/batch", json={"customers": customers})
+    assert response.status_code == 422
+    assert response.json()["message"].startswith(f"customers[{bad}]")

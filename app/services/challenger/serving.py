@@ -3,12 +3,14 @@
 Only called when the registry has a challenger: without one the routes take the plain prediction path, untouched.
 """
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.versions.challenger import CHALLENGER, CHAMPION, Challenger, arm_of
 from app.services.challenger.assignments import AssignmentWriter
@@ -101,6 +103,14 @@ def _merge(champion_part: Answer, challenger_part: Answer, order: list[tuple[str
     }
 
 
+def _at_input_index(error: InvalidRequest, indexes: list[int]) -> InvalidRequest:
+    """An error about `customers[i]` of one arm's part, renamed to the customer's index in the request."""
+    match = re.match(r"customers\[(\d+)\]", error.message)
+    if match is None:
+        return error
+    return InvalidRequest(f"customers[{indexes[int(match.group(1))]}]{error.message[match.end() :]}")
+
+
 def predict_many(
     *,
     champion: SegmentationModel,
@@ -121,7 +131,11 @@ def predict_many(
         if not indexes:
             continue
         model = challenger.model if arm == CHALLENGER else champion
-        part = predict(model, customers if len(indexes) == len(customers) else [customers[i] for i in indexes])
+        whole = len(indexes) == len(customers)
+        try:
+            part = predict(model, customers if whole else [customers[i] for i in indexes])
+        except InvalidRequest as exc:
+            raise _at_input_index(exc, indexes) if not whole else exc from None
         part.segmentation, part.arm = segmentation, arm
         for rendered in part.body["predictions"]:
             rendered["arm"] = arm
