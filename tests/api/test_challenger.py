@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sklearn.metrics import adjusted_rand_score, cohen_kappa_score
 from sqlalchemy import create_engine, func, select
 
 from app.db.tables import ChallengerAssignment, PredictionLog
@@ -102,7 +103,8 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
     )
     assert len(logged) == len(customers) + 5
     assert all(arm == "champion" and version == second and segment is not None for arm, version, segment in logged)
-    # The 5 single predictions repeat customers already counted: the report of the batch alone is compare's.
+    # The window holds the newest len(customers) rows: the 5 singles repeat the batch's first 5 customers, whose
+    # batch rows fall out of it, so the window holds exactly compare's customers.
     report = client.get("/api/v1/challenger/report", params={"window": len(customers)})
     assert report.status_code == 200
     compare = client.get(f"/api/v1/models/{second}/compare", params={"with": "active"}).json()
@@ -111,7 +113,17 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
     assert body["migration_matrix"] == compare["migration_matrix"]
     assert body["old_segments"] == compare["old_segments"] and body["new_segments"] == compare["new_segments"]
     assert body["requests_by_arm"] == {"champion": len(customers) + 5, "challenger": 0}
-    assert -1 <= body["cohen_kappa"] <= 1 and -1 <= body["adjusted_rand_index"] <= 1
+    # Kappa and ARI over the same pairs as the matrix (the window's rows), computed by scikit-learn here.
+    pairs = _rows(
+        url,
+        select(PredictionLog.segment_id, PredictionLog.challenger_segment_id)
+        .order_by(PredictionLog.id.desc())
+        .limit(len(customers)),
+    )
+    old, new = [p[0] for p in pairs], [p[1] for p in pairs]
+    assert body["cohen_kappa"] == pytest.approx(cohen_kappa_score(old, new))
+    assert body["adjusted_rand_index"] == pytest.approx(adjusted_rand_score(old, new))
+    assert body["agreement"] == pytest.approx(sum(o == n for o, n in pairs) / len(pairs))
     by_segment = body["agreement_by_segment"]
     assert sum(row["n"] for row in by_segment) == len(customers)
 

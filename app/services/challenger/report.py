@@ -6,6 +6,7 @@ challenger puts in the segment with the same id, which names the same segment ac
 the adjusted Rand index. Split mode has no pairs; both modes count requests per arm and assignments per arm.
 """
 
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -56,12 +57,21 @@ def agreement(champion, challenger, old_ids: list[int], new_ids: list[int]) -> d
     old_labels = [champion.segments[p].segment_id for p in old.tolist()]
     new_labels = [challenger.segments[p].segment_id for p in new.tolist()]
     paired = len(pairs)
+    kappa = ari = None
+    if paired:
+        with warnings.catch_warnings():
+            # One label only (a tiny window): kappa is undefined, reported as null rather than warned about.
+            warnings.simplefilter("ignore")
+            kappa, ari = (
+                _finite(cohen_kappa_score(old_labels, new_labels)),
+                _finite(adjusted_rand_score(old_labels, new_labels)),
+            )
     return result | {
         "n_paired": paired,
         "agreement": sum(row["agreed"] for row in per_segment) / paired if paired else None,
         "agreement_by_segment": per_segment,
-        "cohen_kappa": _finite(cohen_kappa_score(old_labels, new_labels)) if paired else None,
-        "adjusted_rand_index": _finite(adjusted_rand_score(old_labels, new_labels)) if paired else None,
+        "cohen_kappa": kappa,
+        "adjusted_rand_index": ari,
     }
 
 
