@@ -223,3 +223,17 @@ def test_a_bad_customer_of_a_split_batch_is_named_by_its_index_in_the_request(se
     response = client.post("/api/v1/segmentations/default/predict/batch", json={"customers": customers})
     assert response.status_code == 422
     assert response.json()["message"].startswith(f"customers[{bad}]")
+
+
+def test_predictions_with_a_challenger_survive_a_database_that_is_away(client_for, two_versions):
+    root, first, second = two_versions
+    unreachable = "postgresql+psycopg://app:secret@127.0.0.1:1/app?connect_timeout=1"  # nothing listens on port 1
+    client = client_for(model_dir=root, database_url=unreachable, admin_api_keys=[KEY])
+    assert _set(client, {"version": second, "mode": "shadow"}).status_code == 200
+    customers = [{"customer_id": i, "annual_income": 60.0, "spending_score": 50.0} for i in range(20)]
+    response = client.post("/api/v1/predict/batch", json={"customers": customers})
+    assert response.status_code == 200
+    assert {(p["arm"], p["model_version"]) for p in response.json()["predictions"]} == {("champion", first)}
+    # The report reads the database: a 503 in the error shape, never a 500.
+    report = client.get("/api/v1/challenger/report")
+    assert report.status_code == 503 and report.json()["message"]
