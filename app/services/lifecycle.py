@@ -116,6 +116,9 @@ def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any
 
 def delete_from_store(*, store: VersionStore, version: str) -> None:
     """Delete a version that is not active from the versions folder, with its label (the CLI's path)."""
+    setting = challengers.read_setting(store.root)
+    if setting is not None and setting["version"] == version:
+        raise VersionConflict(f"version {version} is the running challenger: stop it first (DELETE /api/v1/challenger)")
     store.delete(version)
     with store.lock():
         if version in read_labels(store.root):

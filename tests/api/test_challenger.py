@@ -237,3 +237,13 @@ def test_predictions_with_a_challenger_survive_a_database_that_is_away(client_fo
     # The report reads the database: a 503 in the error shape, never a 500.
     report = client.get("/api/v1/challenger/report")
     assert report.status_code == 503 and report.json()["message"]
+
+
+def test_the_running_challenger_cannot_be_deleted(setup):
+    client, root, _first, second, _url = setup
+    assert _set(client, {"version": second, "mode": "shadow"}).status_code == 200
+    response = client.delete(f"/api/v1/models/{second}", headers=ADMIN)
+    assert response.status_code == 409 and "challenger" in response.json()["message"]
+    assert (root / second).is_dir()
+    assert client.delete("/api/v1/challenger", headers=ADMIN).status_code == 200
+    assert client.delete(f"/api/v1/models/{second}", headers=ADMIN).status_code == 204
