@@ -103,6 +103,7 @@ def _lifespan(settings: Settings):
         app.state.prediction_log = monitoring.prediction_log
         app.state.activation_mirror = monitoring.activation_mirror
         app.state.drift_evaluator = monitoring.drift_evaluator
+        app.state.challenger_assignments = monitoring.challenger_assignments
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -145,6 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
+            {
+                "name": "challenger",
+                "description": "Champion and challenger: a second version on a share of live traffic (split) or "
+                "beside every request (shadow), its agreement report, promote and stop.",
+            },
             {
                 "name": "segmentations",
                 "description": "Named segmentations over chosen columns, or RFM built from transactions; each has "

@@ -43,6 +43,7 @@ from app.models.synthetic import generate_customers, write_customers  # noqa: E4
 from app.models.training import fit_model, train  # noqa: E402
 from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
+from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
@@ -352,6 +353,33 @@ def bench_segmentation_http(model_dir: Path, sizes: Sizes, workdir: Path) -> lis
             rps / default_rps >= 0.9,
             f"/segmentations/loyalty/predict (income, visits, tenure; log1p) against /predict on the same server; "
             f"{comparison.errors} errors",
+        )
+    ]
+
+
+def bench_challenger(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
+    """HTTP predict with a shadow challenger (both versions score, both logged) against no challenger, in turns."""
+    shadow_dir, plain_dir = challenger_bench.with_and_without_challenger(
+        model_dir, workdir / "mall_customers.csv", workdir
+    )
+    env = {"AUTO_TRAIN": "false", "RATE_LIMIT_PREDICT": "10000000/minute", "LOG_LEVEL": "WARNING"}
+    with (
+        live_server({**env, "MODEL_DIR": str(shadow_dir)}, workdir / "shadow.log") as shadow,
+        live_server({**env, "MODEL_DIR": str(plain_dir)}, workdir / "plain-champion.log") as plain,
+    ):
+        comparison = _compare_load(sizes, shadow, plain, "/api/v1/predict", challenger_bench.BODY, 16)
+    rps, plain_rps = comparison.rates
+    return [
+        Figure(
+            "HTTP predict, shadow challenger",
+            "req/s",
+            rps,
+            plain_rps,
+            rps / plain_rps,
+            "ratio >= 0.8",
+            rps / plain_rps >= 0.8,
+            "both versions score every request and both are logged (SQLite); baseline: the same folder without a "
+            f"challenger; {comparison.errors} errors",
         )
     ]
 
@@ -780,6 +808,7 @@ STEPS = (
     "batch",
     "http",
     "segmentation_http",
+    "challenger",
     "prediction_log",
     "metrics",
     "startup",
@@ -817,6 +846,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch": lambda: bench_batch_predict(model, sizes),
             "http": lambda: bench_http(model_dir, sizes, workdir),
             "segmentation_http": lambda: bench_segmentation_http(model_dir, sizes, workdir),
+            "challenger": lambda: bench_challenger(model_dir, sizes, workdir),
             "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
             "metrics": lambda: bench_metrics_mode(model_dir, sizes, workdir),
             "startup": lambda: bench_startup(model_dir, sizes, workdir),

@@ -16,8 +16,11 @@ from app.core.security import check_admin_key, is_cross_site
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
+from app.models.versions.challenger import Challenger
 from app.models.versions.registry import ModelRegistry
 from app.schemas.prediction import BatchIn
+from app.services.challenger.assignments import AssignmentWriter
+from app.services.challenger.serving import ChallengerAnswer
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.prediction import Answer
 from app.utils.responses import FastJSONResponse
@@ -87,6 +90,25 @@ async def get_requested_model(
 
 
 RequestedModelDep = Annotated[SegmentationModel, Depends(get_requested_model)]
+
+
+async def get_served_model(
+    request: Request,
+    model_version: Annotated[
+        str | None, Query(max_length=64, description="Score with this model version instead of the active one.")
+    ] = None,
+) -> tuple[SegmentationModel, Challenger | None]:
+    """The model as `get_requested_model` gives it, and the challenger when one runs and no version was named."""
+    registry = registry_of(request)
+    # The hot path's one check when no challenger runs.
+    challenger = registry.challenger
+    if challenger is not None and model_version is not None:
+        challenger = None  # a client that names a version gets that version, whatever the experiment
+    return registry.get(model_version), challenger
+
+
+# The predict routes': the model, and the challenger that may answer instead (app/services/challenger/serving.py).
+ServedModelDep = Annotated[tuple[SegmentationModel, Challenger | None], Depends(get_served_model)]
 
 
 async def valid_segmentation(
@@ -267,13 +289,18 @@ def prediction_log_target(request: Request) -> PredictionLogTarget:
     )
 
 
-def answer_response(request: Request, answer: Answer) -> FastJSONResponse:
+def answer_response(request: Request, answer: Answer | ChallengerAnswer) -> FastJSONResponse:
     """The answer as a response; its predictions are counted and logged once the response exists."""
     # The service output is built to match the response model; returning a response skips re-validating it.
     response = FastJSONResponse(answer.body)
     log = prediction_log_target(request)
     answer.record(log=log.writer, request_id=log.request_id)
     return response
+
+
+def assignment_writer(request: Request) -> AssignmentWriter | None:
+    """The challenger assignment writer the lifespan started (None without a database)."""
+    return getattr(request.app.state, "challenger_assignments", None)
 
 
 def get_session(request: Request) -> Iterator[Session]:

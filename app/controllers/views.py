@@ -297,6 +297,7 @@ def models(
         admin_enabled=bool(settings.admin_api_keys),
         segmentation=segmentation_of(request),
         job_id=job,
+        db_sessions=getattr(request.app.state, "db_sessions", None),
     )
     token = csrf.form_token(request.cookies.get(MODELS_COOKIE))
     return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)

@@ -81,6 +81,33 @@ class PredictionLog(Base):
     segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH), server_default=DEFAULT_SEGMENTATION)
     # The caller's id for the customer, when it gave one: what later work joins predictions on.
     customer_id: Mapped[str | None] = mapped_column(String(CUSTOMER_ID_LENGTH))
+    # Set while a challenger runs: the arm that answered, and in shadow mode what the challenger said.
+    arm: Mapped[str | None] = mapped_column(String(16))
+    challenger_version: Mapped[str | None] = mapped_column(String(64))
+    challenger_segment_id: Mapped[int | None]
+
+
+class ChallengerAssignment(Base):
+    """The arm a customer was first given by a segmentation's challenger: recorded once, kept apart from the log."""
+
+    __tablename__ = "challenger_assignments"
+    __table_args__ = (
+        UniqueConstraint("assignment_key", name="uq_challenger_assignments_key"),
+        Index("ix_challenger_assignments_customer", "segmentation", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # sha256 of (segmentation, challenger version, customer id): one row per customer per challenger, whichever
+    # worker saw the customer first.
+    assignment_key: Mapped[str] = mapped_column(String(64))
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(CUSTOMER_ID_LENGTH))
+    arm: Mapped[str] = mapped_column(String(16))
+    # The version that served the customer, and the challenger of the experiment it took part in.
+    version: Mapped[str] = mapped_column(String(64))
+    challenger_version: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(8))
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class ModelActivation(Base):

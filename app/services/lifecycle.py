@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import UnknownModelVersion, VersionConflict
+from app.models.model import SegmentationModel
+from app.models.versions import challenger as challengers
 from app.models.versions.labels import clean_label, read_labels, write_label
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.segment_edits import read_edits
@@ -80,7 +82,19 @@ def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
 
 def activate_in_store(*, store: VersionStore, version: str, reason: str, key: str | None) -> dict[str, Any]:
     """Point the versions folder at a version; every server swaps it in at its next poll (the CLI's path)."""
-    return store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+    entry = store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+    clear_equal_challenger(store=store, version=entry["to"], key=key)
+    return entry
+
+
+def clear_equal_challenger(*, store: VersionStore, version: str, key: str | None) -> None:
+    """Clear a challenger that has just become the champion (recorded in the challenger history)."""
+    with store.lock():
+        setting = challengers.read_setting(store.root)
+        if setting is not None and setting["version"] == version:
+            challengers.write_setting(
+                store.root, None, event="cleared", reason=f"{version} was activated: it is the champion now", key=key
+            )
 
 
 def activate(*, registry: ModelRegistry, version: str, reason: str, key: str) -> dict[str, Any]:
@@ -92,7 +106,9 @@ def activate(*, registry: ModelRegistry, version: str, reason: str, key: str) ->
 
 def rollback_in_store(*, store: VersionStore, reason: str, key: str | None) -> dict[str, Any]:
     """Point the versions folder back at the previously active version (the CLI's path)."""
-    return store.rollback(reason=reason[:MAX_REASON_LENGTH], key=key)
+    entry = store.rollback(reason=reason[:MAX_REASON_LENGTH], key=key)
+    clear_equal_challenger(store=store, version=entry["to"], key=key)
+    return entry
 
 
 def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any]:
@@ -104,6 +120,9 @@ def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any
 
 def delete_from_store(*, store: VersionStore, version: str) -> None:
     """Delete a version that is not active from the versions folder, with its label (the CLI's path)."""
+    setting = challengers.read_setting(store.root)
+    if setting is not None and setting["version"] == version:
+        raise VersionConflict(f"version {version} is the running challenger: stop it first (DELETE /api/v1/challenger)")
     store.delete(version)
     with store.lock():
         if version in read_labels(store.root):
@@ -147,8 +166,6 @@ def compare(*, registry: ModelRegistry, version: str, with_version: str) -> dict
     X = np.asarray(candidate.info.get("map_sample") or [], dtype=np.float64).reshape(-1, len(candidate.features))
     old = baseline.score(X).positions if len(X) else np.array([], dtype=int)
     new = candidate.score(X).positions if len(X) else np.array([], dtype=int)
-    matrix = np.zeros((baseline.n_clusters, candidate.n_clusters), dtype=int)
-    np.add.at(matrix, (old, new), 1)
     old_by_id = {segment.segment_id: segment for segment in baseline.segments}
     new_by_id = {segment.segment_id: segment for segment in candidate.segments}
     shifts = []
@@ -183,12 +200,27 @@ def compare(*, registry: ModelRegistry, version: str, with_version: str) -> dict
         "with_version": baseline.version,
         "n_customers": len(X),
         "customers": "the candidate's stored sample of its training customers",
-        "old_segments": [{"segment_id": s.segment_id, "name": s.name} for s in baseline.segments],
-        "new_segments": [{"segment_id": s.segment_id, "name": s.name} for s in candidate.segments],
-        "migration_matrix": matrix.tolist(),
+        **migration(baseline=baseline, candidate=candidate, old=old, new=new),
         "centroid_shifts": shifts,
         "segment_changes": changes,
         "metric_deltas": metric_deltas(baseline.info, candidate.info),
+    }
+
+
+def migration(
+    *, baseline: SegmentationModel, candidate: SegmentationModel, old: np.ndarray, new: np.ndarray
+) -> dict[str, Any]:
+    """Both versions' segments by name, and how many customers each baseline segment sends to each candidate one.
+
+    `old` and `new` are the same customers' segment positions in each version (the challenger report reuses this
+    on live traffic).
+    """
+    matrix = np.zeros((baseline.n_clusters, candidate.n_clusters), dtype=int)
+    np.add.at(matrix, (np.asarray(old, dtype=int), np.asarray(new, dtype=int)), 1)
+    return {
+        "old_segments": [{"segment_id": s.segment_id, "name": s.name} for s in baseline.segments],
+        "new_segments": [{"segment_id": s.segment_id, "name": s.name} for s in candidate.segments],
+        "migration_matrix": matrix.tolist(),
     }
 
 

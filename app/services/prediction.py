@@ -127,6 +127,9 @@ class Answer:
     segmentation: str = DEFAULT_NAME
     # The caller's id of each customer, in row order (None where one has none); None when no customer has one.
     customer_ids: Sequence[object] | None = None
+    # Set only while a challenger runs (app/services/challenger): the arm, and a shadow challenger's segments.
+    arm: str | None = None
+    shadow: tuple[str, Any] | None = None
 
     def record(self, *, log: PredictionLogWriter | None, request_id: str | None) -> None:
         """Count the predictions in the metrics and queue them for the prediction log (a no-op when `log` is off)."""
@@ -140,6 +143,8 @@ class Answer:
             source=self.source,
             segmentation=self.segmentation,
             customer_ids=self.customer_ids,
+            arm=self.arm,
+            shadow=self.shadow,
         )
 
 

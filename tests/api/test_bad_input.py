@@ -200,17 +200,17 @@ def test_unknown_segment_is_404_and_bad_id_is_422(client):
 def test_crash_gives_a_generic_500_without_internals(app, make_settings):
     from fastapi.testclient import TestClient
 
-    from app.controllers.deps import get_requested_model
+    from app.controllers.deps import get_served_model
 
     def broken():
         raise RuntimeError("secret internal detail")
 
-    app.dependency_overrides[get_requested_model] = broken
+    app.dependency_overrides[get_served_model] = broken
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.post(PREDICT, json={"annual_income": 5, "spending_score": 5})
     finally:
-        del app.dependency_overrides[get_requested_model]
+        del app.dependency_overrides[get_served_model]
     body = _assert_small_error(response, 500, "internal_error")
     assert "secret" not in response.text
     assert body["request_id"] in body["message"]

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.controllers.api import (
+    challenger,
     counterfactuals,
     health,
     jobs,
@@ -43,6 +44,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(health.router)
     api.include_router(monitoring.router)
     api.include_router(runs.router)
+    api.include_router(challenger.router)
     api.include_router(segmentations.router)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
     by_segmentation = {

@@ -15,9 +15,10 @@ from app.controllers.api.predictions import ExplainQuery
 from app.controllers.deps import (
     AdminKeyDep,
     PredictRateLimit,
-    RequestedModelDep,
+    ServedModelDep,
     SettingsDep,
     answer_response,
+    assignment_writer,
     valid_segmentation,
 )
 from app.core.errors import InvalidRequest
@@ -34,6 +35,7 @@ from app.schemas.segmentations import (
     SegmentationOut,
 )
 from app.services import segmentations as service
+from app.services.challenger import serving
 from app.services.segmentation_predictions import predict_by_features, predict_many_by_features
 from app.utils.responses import FastJSONResponse
 from app.web import uploads
@@ -131,12 +133,24 @@ SegmentationPath = Annotated[
 async def predict(
     segmentation: SegmentationPath,
     customer: Annotated[FeaturesCustomerIn, Body()],
-    model: RequestedModelDep,
+    served: ServedModelDep,
     request: Request,
     explain: ExplainQuery = False,
 ) -> FastJSONResponse:
     """Segment one customer by features (or transactions)."""
-    answer = predict_by_features(model, customer, segmentation=segmentation, explained=explain)
+    model, challenger = served
+    if challenger is None:
+        return answer_response(
+            request, predict_by_features(model, customer, segmentation=segmentation, explained=explain)
+        )
+    answer = serving.predict_one(
+        champion=model,
+        challenger=challenger,
+        customer_id=customer.get("customer_id"),
+        segmentation=segmentation,
+        predict=lambda chosen: predict_by_features(chosen, customer, segmentation=segmentation, explained=explain),
+        assignments=assignment_writer(request),
+    )
     return answer_response(request, answer)
 
 
@@ -149,7 +163,7 @@ async def predict(
 def predict_batch(
     segmentation: SegmentationPath,
     batch: FeaturesBatchIn,
-    model: RequestedModelDep,
+    served: ServedModelDep,
     request: Request,
     settings: SettingsDep,
     explain: ExplainQuery = False,
@@ -160,7 +174,20 @@ def predict_batch(
             f"too many customers: at most {settings.max_batch_size} per request, got {len(batch.customers)}; "
             "split the batch"
         )
-    answer = predict_many_by_features(model, batch.customers, segmentation=segmentation, explained=explain)
+    model, challenger = served
+    if challenger is None:
+        answer = predict_many_by_features(model, batch.customers, segmentation=segmentation, explained=explain)
+        return answer_response(request, answer)
+    answer = serving.predict_many(
+        champion=model,
+        challenger=challenger,
+        customers=batch.customers,
+        segmentation=segmentation,
+        predict=lambda chosen, customers: predict_many_by_features(
+            chosen, customers, segmentation=segmentation, explained=explain
+        ),
+        assignments=assignment_writer(request),
+    )
     return answer_response(request, answer)
 
 

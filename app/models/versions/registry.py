@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
 from app.models.model import SegmentationModel
+from app.models.versions import challenger as challengers
+from app.models.versions.challenger import Challenger
 from app.models.versions.segment_edits import apply_edits, edits_stamp, read_edits
 from app.models.versions.store import VersionStore
 from app.utils.locking import exclusive_lock
@@ -48,10 +50,14 @@ class ModelRegistry:
     train_hint: str = "run `python train_model.py` to create one"
     # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
     empty_is_normal: bool = False
+    # The version taking part of the traffic (or scoring beside it), loaded and verified; None on the hot path's
+    # one check when there is none.
+    challenger: Challenger | None = None
     _stamp: tuple[int, int, int] | None = None
     # The team's segment text (segment_edits.json) as last applied, and the active model as trained, without it.
     _edits_stamp: tuple[int, int, int] | None = None
     _generated: SegmentationModel | None = None
+    _challenger_stamp: tuple[int, int, int] | None = None
     # The last load failed to read the folder: the next poll tries again though the pointer has not changed.
     _read_failed: bool = False
     _cache: "OrderedDict[str, SegmentationModel]" = field(default_factory=OrderedDict)
@@ -176,6 +182,8 @@ class ModelRegistry:
                 logger.warning("model %s loaded from the ACTIVE pointer: no longer serving a fallback", model.version)
                 if self.on_fallback is not None:
                     self.on_fallback(None)
+        # Again after every load: a challenger equal to the new champion is no challenger.
+        self.refresh_challenger(force=True)
         if model.info.get("auto_trained"):
             logger.warning("serving model %s, trained automatically on the bundled synthetic data", model.version)
         logger.info("model %s loaded in %.3f s (%d segments)", model.version, self.load_seconds, model.n_clusters)
@@ -222,16 +230,48 @@ class ModelRegistry:
         A change of the segment edits alone is applied to the model already loaded: nothing is read but that file.
         """
         if self.store.pointer_stamp() == self._stamp and not self._read_failed:
-            if edits_stamp(self.store.root) == self._edits_stamp:
-                return False
-            with self._lock:
-                self._apply_edits_locked()
-            return True
+            edited = edits_stamp(self.store.root) != self._edits_stamp
+            if edited:
+                with self._lock:
+                    self._apply_edits_locked()
+            return self.refresh_challenger() or edited
         previous = self.active.version if self.active else None
         self.load()
         if self.active is not None and self.active.version != previous:
             logger.info("switched the active model from %s to %s", previous, self.active.version)
         return True
+
+    def refresh_challenger(self, *, force: bool = False) -> bool:
+        """Load the challenger setting again when its file changed (a stat otherwise); True when what is served changed.
+
+        A challenger that cannot be loaded and verified, or equals the champion, is not served: the champion takes
+        every request, and the reason is logged.
+        """
+        current = challengers.stamp(self.store.root)
+        if current == self._challenger_stamp and not force:
+            return False
+        self._challenger_stamp = current
+        setting = challengers.read_setting(self.store.root)
+        served, active = self.challenger, self.active
+        if setting is None or active is None or setting["version"] == active.version:
+            self.challenger = None
+            return served is not None
+        try:
+            model = served.model if served and served.version == setting["version"] else self.get(setting["version"])
+        except SegmentationError as exc:
+            logger.error("the challenger %s cannot be served; the champion takes every request: %s", setting, exc)
+            self.challenger = None
+            return served is not None
+        self.challenger = Challenger(
+            version=model.version,
+            mode=setting["mode"],
+            share=float(setting["share"]),
+            set_at=str(setting.get("set_at") or ""),
+            model=model,
+            key_id=setting.get("key_id"),
+        )
+        logger.info("challenger %s (%s, share %g) loaded", model.version, setting["mode"], setting["share"])
+        return served != self.challenger
 
     def _failed(self, problem: str) -> None:
         """Keep serving the last verified model (degraded) when there is one; else not ready, with the reason."""

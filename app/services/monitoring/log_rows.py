@@ -30,6 +30,9 @@ COLUMNS = (
     "source",
     "segmentation",
     "customer_id",
+    "arm",
+    "challenger_version",
+    "challenger_segment_id",
 )
 # Longer customer ids are cut to the column's length: the log keeps what it can rather than losing the row.
 CUSTOMER_ID_LENGTH = 128
@@ -69,6 +72,11 @@ class LogChunk:
     # Per row: the caller's id or None (a list, or a scored file's id column as Arrow, which holds it compactly);
     # None for the whole chunk when none was given.
     customer_ids: Any = None
+    # With a challenger set: which arm served these rows, and in shadow mode the challenger's version and segment
+    # id of each row (None otherwise).
+    arm: str | None = None
+    challenger_version: str | None = None
+    challenger_segment_ids: Any = None
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -106,6 +114,9 @@ class LogChunk:
                 repeat(self.source),
                 repeat(self.segmentation),
                 repeat(None) if self.customer_ids is None else customer_id_texts(self.customer_ids),
+                repeat(self.arm),
+                repeat(self.challenger_version),
+                repeat(None) if self.challenger_segment_ids is None else _as_list(self.challenger_segment_ids),
                 strict=False,  # the repeat() columns are endless; the per-row ones have the chunk's length
             )
         )
@@ -131,6 +142,9 @@ class LogChunk:
             self.source,
             self.segmentation,
             None if self.customer_ids is None else _pick_ids(self.customer_ids, mask),
+            self.arm,
+            self.challenger_version,
+            None if self.challenger_segment_ids is None else pick(self.challenger_segment_ids),
         )
 
 
@@ -150,11 +164,14 @@ def log_scores(
     source: str,
     segmentation: str = DEFAULT_NAME,
     customer_ids: Sequence[object] | None = None,
+    arm: str | None = None,
+    shadow: tuple[str, Any] | None = None,
 ) -> None:
     """Queue answered predictions (X: their rows of feature values) for the log; a no-op when off.
 
-    `customer_ids` are the caller's ids, one per row (None where a row has none). No I/O here: the writer thread
-    does that.
+    `customer_ids` are the caller's ids, one per row (None where a row has none). `arm` names the arm that served
+    them when a challenger is set; `shadow` is the shadow challenger's (version, segment id of each row). No I/O
+    here: the writer thread does that.
     """
     if customer_ids is not None and len(customer_ids) != len(X):
         raise ValueError(f"{len(customer_ids)} customer ids for {len(X)} predictions")
@@ -181,11 +198,14 @@ def log_scores(
             scores.is_atypical,
             scores.any_out_of_range,
         )
-    writer.submit(
-        LogChunk(
-            datetime.now(UTC), model.version, features, *per_row, names, request_id, source, segmentation, customer_ids
-        )
+    chunk = LogChunk(
+        datetime.now(UTC), model.version, features, *per_row, names, request_id, source, segmentation, customer_ids
     )
+    if arm is not None:
+        chunk.arm = arm
+        if shadow is not None:
+            chunk.challenger_version, chunk.challenger_segment_ids = shadow
+    writer.submit(chunk)
 
 
 def customer_id_texts(customer_ids: Any) -> list[str | None]:

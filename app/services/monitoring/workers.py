@@ -11,6 +11,7 @@ from app.core.config import Settings
 from app.db.migrate import upgrade_database
 from app.models.segmentations.registries import Segmentations
 from app.models.versions.store import VersionStore
+from app.services.challenger.assignments import AssignmentWriter
 from app.services.monitoring.activation_mirror import ActivationMirror, open_activation_mirror
 from app.services.monitoring.evaluator import DriftEvaluator, start_drift_evaluator
 from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
@@ -31,12 +32,15 @@ class MonitoringWorkers:
     prediction_log: PredictionLogWriter | None
     activation_mirror: ActivationMirror
     drift_evaluator: DriftEvaluator | None = None
+    challenger_assignments: AssignmentWriter | None = None
 
     def stop(self) -> None:
-        """Stop the evaluator and the mirror, then write what the log has queued and stop it."""
+        """Stop the evaluator and the mirror, then write what the log and the assignments have queued and stop them."""
         if self.drift_evaluator is not None:
             self.drift_evaluator.stop()
         self.activation_mirror.stop()
+        if self.challenger_assignments is not None:
+            self.challenger_assignments.stop()
         if self.prediction_log is not None:
             self.prediction_log.stop()
 
@@ -76,6 +80,12 @@ def start_monitoring(
             database=database,
             retention_days=settings.prediction_log_retention_days,
         )
+    assignments = AssignmentWriter(engine, database=database)
+    assignments.start()
     return MonitoringWorkers(
-        database=database, prediction_log=writer, activation_mirror=mirror, drift_evaluator=evaluator
+        database=database,
+        prediction_log=writer,
+        activation_mirror=mirror,
+        drift_evaluator=evaluator,
+        challenger_assignments=assignments,
     )

@@ -1,5 +1,6 @@
 """The /models page: versions with metrics, the active badge, rollback, and a comparison heatmap."""
 
+from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import SegmentationError
@@ -33,6 +34,23 @@ def metric_rows(deltas: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, A
     return rows
 
 
+def challenger_section(
+    registry: ModelRegistry, *, segmentation: str, db_sessions: Callable[[], Any] | None
+) -> dict[str, Any]:
+    """The running challenger and its report (or why there is none), for the page's champion-and-challenger block."""
+    from app.services.challenger import control, report
+
+    section: dict[str, Any] = {"setting": control.show(registry=registry, segmentation=segmentation)}
+    section["report"], section["report_error"] = None, None
+    if section["setting"]["challenger"] is not None and db_sessions is not None:
+        try:
+            with db_sessions() as session:
+                section["report"] = report.report(session=session, registry=registry, segmentation=segmentation)
+        except SegmentationError as exc:
+            section["report_error"] = exc.message
+    return section
+
+
 def models_page(
     registry: ModelRegistry,
     *,
@@ -41,8 +59,9 @@ def models_page(
     admin_enabled: bool,
     segmentation: str = DEFAULT_NAME,
     job_id: str | None = None,
+    db_sessions: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
-    """The versions list, and a comparison of two of them when asked."""
+    """The versions list, the challenger, and a comparison of two versions when asked."""
     from app.services import lifecycle
 
     listing = lifecycle.list_versions(registry=registry)
@@ -62,6 +81,7 @@ def models_page(
         "heatmap": None,
         "metrics": None,
         "compare_error": None,
+        "challenger": challenger_section(registry, segmentation=segmentation, db_sessions=db_sessions),
     }
     if compare:
         try:

@@ -6,12 +6,20 @@ import numpy as np
 import pytest
 
 from app.core import metrics
-from app.services.monitoring.log_rows import log_scores
+from app.services.monitoring.log_rows import COLUMNS, log_scores
 from app.services.prediction import predict_customer, predict_customers
 from app.services.scoring.csv_io import score_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from tests.services.test_scoring import HEADER, RecordingWriter
+
+SEGMENTATION, CUSTOMER_ID = COLUMNS.index("segmentation"), COLUMNS.index("customer_id")
+
+
+def ids(row: tuple) -> tuple:
+    """A row's segmentation and customer id."""
+    return row[SEGMENTATION], row[CUSTOMER_ID]
+
 
 CUSTOMERS = [
     {"customer_id": "C-1", "annual_income": 120.0, "spending_score": 90.0},
@@ -36,7 +44,7 @@ def test_an_answer_records_its_segmentation_and_customer_ids(model, counted):
     answer.record(log=writer, request_id="r-1")
     (chunk,) = writer.chunks
     assert chunk.segmentation == "loyalty"
-    assert [row[-2:] for row in chunk.tuples(sqlite=True)] == [("loyalty", "C-1"), ("loyalty", None), ("loyalty", "7")]
+    assert [ids(row) for row in chunk.tuples(sqlite=True)] == [("loyalty", "C-1"), ("loyalty", None), ("loyalty", "7")]
     assert {call["segmentation"] for call in counted if "positions" in call} == {"loyalty"}
 
 
@@ -44,7 +52,7 @@ def test_an_answer_without_a_segmentation_is_the_defaults(model, counted):
     writer = RecordingWriter()
     predict_customer(model, {"annual_income": 55.0, "spending_score": 50.0}).record(log=writer, request_id=None)
     (chunk,) = writer.chunks
-    assert chunk.tuples(sqlite=False)[0][-2:] == ("default", None)
+    assert ids(chunk.tuples(sqlite=False)[0]) == ("default", None)
     assert [call["segmentation"] for call in counted] == ["default"]
 
 
@@ -55,7 +63,7 @@ def test_customer_ids_stay_with_their_rows_when_sampled(model):
     answer.record(log=writer, request_id=None)
     chunk = writer.chunks[0].subset(np.array([True, False, True]))
     rows = chunk.tuples(sqlite=True)
-    assert [row[-1] for row in rows] == ["a", "c"]
+    assert [row[CUSTOMER_ID] for row in rows] == ["a", "c"]
     assert [row[2] for row in rows] == [[120.0, 90.0], [60.0, 50.0]]
 
 
@@ -78,7 +86,7 @@ def test_a_scored_files_rows_and_metrics_carry_its_segmentation(model, counted):
     spool.release()
     record_metrics(summary, segmentation="loyalty")
     assert sum(len(chunk) for chunk in writer.chunks) == 50
-    assert {row[-2] for chunk in writer.chunks for row in chunk.tuples(sqlite=True)} == {"loyalty"}
+    assert {row[SEGMENTATION] for chunk in writer.chunks for row in chunk.tuples(sqlite=True)} == {"loyalty"}
     assert {call["segmentation"] for call in counted} == {"loyalty"}
     assert [call["customers"] for call in counted if "customers" in call] == [50]
 
@@ -94,7 +102,7 @@ def test_a_scored_files_rows_carry_the_customer_ids_of_its_id_column(model):
     spool.release()
     logged = [row for chunk in writer.chunks for row in chunk.tuples(sqlite=True)]
     expected = [f"id-{i}" for i in range(150) if i != 3][:120]
-    assert [row[-1] for row in logged] == expected
+    assert [row[CUSTOMER_ID] for row in logged] == expected
     # Each id is logged with its own row's inputs.
     assert [row[2] for row in logged[:4]] == [[10.0, 1.0], [11.0, 2.0], [12.0, 3.0], [14.0, 5.0]]
     assert spool.dropped == 29

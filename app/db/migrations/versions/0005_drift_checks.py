@@ -1,7 +1,7 @@
 """Drift checks: each evaluation the background evaluator stores, read for the checks over time.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 

@@ -1,0 +1,99 @@
+"""Set, show, stop and promote a segmentation's challenger; each change is written to the challenger history.
+
+The setting lives beside the versions (app/models/versions/challenger.py), so every worker and host sees it at its
+next poll; the API's functions also update this worker's registry at once.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.core.errors import InvalidRequest, VersionConflict
+from app.models.versions import challenger as challengers
+from app.models.versions.registry import ModelRegistry
+from app.services.lifecycle import MAX_REASON_LENGTH
+
+# What a change of the challenger is called in its history.
+SET, STOPPED, PROMOTED = "set", "stopped", "promoted"
+
+
+def show(*, registry: ModelRegistry, segmentation: str) -> dict[str, Any]:
+    """The challenger setting (None when there is none), the champion, and the challenger history."""
+    setting = challengers.read_setting(registry.store.root)
+    served = registry.challenger
+    return {
+        "segmentation": segmentation,
+        "champion": registry.active.version if registry.active else None,
+        "challenger": None
+        if setting is None
+        else {key: setting.get(key) for key in ("version", "mode", "share", "set_at")},
+        # False while this worker could not load it (the champion then takes every request).
+        "served": served is not None and setting is not None and served.version == setting["version"],
+        "history": challengers.read_history(registry.store.root)[-20:],
+    }
+
+
+def set_challenger(
+    *, registry: ModelRegistry, segmentation: str, version: str, mode: str, share: float | None, key: str | None
+) -> dict[str, Any]:
+    """Make `version` the segmentation's challenger (404 unknown, 409 the champion or unusable, 422 bad share)."""
+    if mode not in challengers.MODES:
+        raise InvalidRequest(f"mode must be one of {', '.join(challengers.MODES)}, got {mode[:20]!r}")
+    if mode == "split" and share is None:
+        raise InvalidRequest("share is needed in split mode: the part of traffic the challenger takes, in (0, 1)")
+    if share is not None and not 0 < share < 1:
+        raise InvalidRequest(f"share must lie strictly between 0 and 1, got {share}")
+    registry.store.folder(version)  # 404 for an unknown version
+    champion = registry.get()  # 503 when nothing is served: no champion to challenge
+    if version == champion.version:
+        raise VersionConflict(f"version {version} is the champion (the active version): choose another version")
+    candidate = registry.get(version)  # loaded and verified: 409 when it is unusable
+    if candidate.features != champion.features:
+        raise VersionConflict(
+            f"version {version} uses the features {', '.join(candidate.features)} and the champion "
+            f"{', '.join(champion.features)}: a challenger must answer the same requests"
+        )
+    setting = {
+        "version": version,
+        "mode": mode,
+        "share": 1.0 if share is None else share,
+        "set_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "key_id": key,
+    }
+    with registry.store.lock():
+        challengers.write_setting(
+            registry.store.root, setting, event=SET, reason=f"{mode} against {champion.version}", key=key
+        )
+    registry.refresh_challenger()
+    return show(registry=registry, segmentation=segmentation)
+
+
+def _running(registry: ModelRegistry) -> dict[str, Any]:
+    setting = challengers.read_setting(registry.store.root)
+    if setting is None:
+        raise VersionConflict("no challenger is running for this segmentation")
+    return setting
+
+
+def stop(*, registry: ModelRegistry, segmentation: str, reason: str, key: str | None) -> dict[str, Any]:
+    """Stop the challenger: the champion takes every request again (409 when none runs)."""
+    with registry.store.lock():
+        _running(registry)
+        challengers.write_setting(
+            registry.store.root, None, event=STOPPED, reason=reason[:MAX_REASON_LENGTH] or "stopped", key=key
+        )
+    registry.refresh_challenger()
+    return show(registry=registry, segmentation=segmentation)
+
+
+def promote(*, registry: ModelRegistry, segmentation: str, reason: str, key: str | None) -> dict[str, Any]:
+    """Activate the challenger (an activation in the version history) and clear it (in the challenger history)."""
+    setting = _running(registry)
+    version = setting["version"]
+    why = (reason or f"promoted challenger {version} ({setting['mode']})")[:MAX_REASON_LENGTH]
+    entry = registry.store.activate(version, reason=why, key=key)
+    with registry.store.lock():
+        current = challengers.read_setting(registry.store.root)
+        if current is not None and current["version"] == version:
+            challengers.write_setting(registry.store.root, None, event=PROMOTED, reason=why, key=key)
+    registry.refresh()
+    return show(registry=registry, segmentation=segmentation) | {"activation": entry}

@@ -1,0 +1,137 @@
+"""The challenger report: how the champion's and the challenger's segments agree on live traffic, and the arms' sizes.
+
+Shadow mode scores every logged request with both versions, so the log holds pairs: the migration matrix between the
+versions (the same computation as comparing two versions), agreement per champion segment (the share the
+challenger puts in the segment with the same id, which names the same segment across versions), Cohen's kappa and
+the adjusted Rand index. Split mode has no pairs; both modes count requests per arm and assignments per arm.
+"""
+
+import warnings
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.core.errors import DatabaseUnavailable, VersionConflict
+from app.db.tables import ChallengerAssignment, PredictionLog
+from app.models.versions import challenger as challengers
+from app.models.versions.registry import ModelRegistry
+from app.services.lifecycle import migration
+
+DEFAULT_WINDOW = 10_000
+MAX_WINDOW = 200_000
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def agreement(champion, challenger, old_ids: list[int], new_ids: list[int]) -> dict[str, Any]:
+    """The migration matrix of paired segment ids, agreement per champion segment, kappa and adjusted Rand index."""
+    from sklearn.metrics import adjusted_rand_score, cohen_kappa_score  # the report only: serving never needs them
+
+    old_at = {segment.segment_id: position for position, segment in enumerate(champion.segments)}
+    new_at = {segment.segment_id: position for position, segment in enumerate(challenger.segments)}
+    pairs = [(old_at[o], new_at[n]) for o, n in zip(old_ids, new_ids, strict=True) if o in old_at and n in new_at]
+    old = np.array([p[0] for p in pairs], dtype=int)
+    new = np.array([p[1] for p in pairs], dtype=int)
+    result = migration(baseline=champion, candidate=challenger, old=old, new=new)
+    matrix = np.array(result["migration_matrix"], dtype=int).reshape(champion.n_clusters, challenger.n_clusters)
+    per_segment = []
+    for position, segment in enumerate(champion.segments):
+        total = int(matrix[position].sum())
+        same = new_at.get(segment.segment_id)
+        agreed = int(matrix[position, same]) if same is not None else 0
+        per_segment.append(
+            {
+                "segment_id": segment.segment_id,
+                "name": segment.name,
+                "n": total,
+                "agreed": agreed,
+                "agreement": agreed / total if total else None,
+            }
+        )
+    old_labels = [champion.segments[p].segment_id for p in old.tolist()]
+    new_labels = [challenger.segments[p].segment_id for p in new.tolist()]
+    paired = len(pairs)
+    kappa = ari = None
+    if paired:
+        with warnings.catch_warnings():
+            # One label only (a tiny window): kappa is undefined, reported as null rather than warned about.
+            warnings.simplefilter("ignore")
+            kappa, ari = (
+                _finite(cohen_kappa_score(old_labels, new_labels)),
+                _finite(adjusted_rand_score(old_labels, new_labels)),
+            )
+    return result | {
+        "n_paired": paired,
+        "agreement": sum(row["agreed"] for row in per_segment) / paired if paired else None,
+        "agreement_by_segment": per_segment,
+        "cohen_kappa": kappa,
+        "adjusted_rand_index": ari,
+    }
+
+
+def report(*, session: Session, registry: ModelRegistry, segmentation: str, window: int = DEFAULT_WINDOW) -> dict:
+    """The running challenger's report over the last `window` shadow pairs (409 when no challenger runs)."""
+    setting = challengers.read_setting(registry.store.root)
+    if setting is None:
+        raise VersionConflict("no challenger is running for this segmentation: set one with PUT /api/v1/challenger")
+    champion = registry.get()
+    challenger = registry.get(setting["version"])
+    log = PredictionLog
+    try:
+        since = datetime.fromisoformat(str(setting.get("set_at")))
+    except ValueError:
+        since = datetime.min
+    try:
+        pairs = session.execute(
+            select(log.segment_id, log.challenger_segment_id)
+            .where(
+                log.segmentation == segmentation,
+                log.model_version == champion.version,
+                log.challenger_version == challenger.version,
+                log.challenger_segment_id.is_not(None),
+            )
+            .order_by(log.id.desc())
+            .limit(window)
+        ).all()
+        versions = (champion.version, challenger.version)
+        per_arm = session.execute(
+            select(log.arm, func.count())
+            .where(
+                log.segmentation == segmentation,
+                log.arm.is_not(None),
+                log.model_version.in_(versions),
+                log.created_at >= since,
+            )
+            .group_by(log.arm)
+        ).all()
+        assigned = session.execute(
+            select(ChallengerAssignment.arm, func.count())
+            .where(
+                ChallengerAssignment.segmentation == segmentation,
+                ChallengerAssignment.challenger_version == challenger.version,
+            )
+            .group_by(ChallengerAssignment.arm)
+        ).all()
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(
+            f"the prediction log database cannot be read ({type(exc).__name__}); predictions are still served"
+        ) from None
+    arms = (challengers.CHAMPION, challengers.CHALLENGER)
+    return {
+        "segmentation": segmentation,
+        "champion": champion.version,
+        "challenger": challenger.version,
+        "mode": setting["mode"],
+        "share": setting["share"],
+        "set_at": setting.get("set_at"),
+        "window": window,
+        "requests_by_arm": {arm: 0 for arm in arms} | {arm: int(n) for arm, n in per_arm},
+        "assignments_by_arm": {arm: 0 for arm in arms} | {arm: int(n) for arm, n in assigned},
+        **agreement(champion, challenger, [row[0] for row in pairs], [row[1] for row in pairs]),
+    }
