@@ -24,8 +24,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
-    assert upgrade_database(database_url) == "0003"
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == "0006"
+    assert upgrade_database(database_url) == "0006"
     assert {"prediction_log", "model_activations", "alembic_version"} <= _tables(database_url)
 
 
@@ -39,7 +39,7 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     ]
     results = [(worker.wait(timeout=120), *worker.communicate()) for worker in workers]
     assert [code for code, _, _ in results] == [0, 0, 0], results
-    assert all(out.strip() == "database at revision 0003" for _, out, _ in results)
+    assert all(out.strip() == "database at revision 0006" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
 
 
@@ -93,7 +93,7 @@ def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(
         [{"at": at}],
     )
 
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == "0006"
     log = read_all(database_url, select(PredictionLog).order_by(PredictionLog.id))
     assert [(row.model_version, row.request_id, row.source, row.is_atypical, row.out_of_range) for row in log] == [
         ("v1", "r-1", "single", False, True),
@@ -130,7 +130,7 @@ def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
     columns = {column["name"] for column in inspect_columns(database_url, "prediction_log")}
     assert "segmentation" not in columns and "customer_id" not in columns
     assert "segmentation" not in {column["name"] for column in inspect_columns(database_url, "model_activations")}
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == "0006"
     assert _execute(database_url, "SELECT model_version, source, segmentation FROM prediction_log") == [
         ("v1", "csv", "default")
     ]
