@@ -278,7 +278,13 @@ AdminKeyDep = Annotated[str, Depends(require_admin_key)]
 
 
 async def limit_by_client_ip(request: Request) -> None:
-    """Count this request against the client's prediction limit (429 with Retry-After once spent)."""
+    """Count this request against the client's prediction limit (429 with Retry-After once spent).
+
+    With PUBLIC_READS off, a viewer is checked first: predictions are reads, and one dependency level less on the
+    hot path than a separate ReadersOnly.
+    """
+    if not request.app.state.settings.public_reads:
+        await _role_guard(request, Role.viewer)
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.hit(limiter.predict, client_ip(request))
 

@@ -40,7 +40,8 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def _with_db(request: Request, work: Callable[..., T], **kwargs: object) -> T:
+def with_db(request: Request, work: Callable[..., T], **kwargs: object) -> T:
+    """`work(session=..., **kwargs)` in a database session of its own; DatabaseUnavailable when it is down."""
     try:
         with request.app.state.db_sessions() as session:
             return work(session=session, **kwargs)
@@ -70,7 +71,7 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
         if is_admin_key(settings, key):
             return Principal(name=key_id(key) or "", role=Role.admin, via="service")
         if key.startswith(PERSONAL_KEY_PREFIX):
-            principal = await run_in_threadpool(_with_db, request, key_principal, secret=key)
+            principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
             if principal is None:
                 raise SignInRequired("the X-API-Key is revoked or unknown")
             return principal
@@ -84,7 +85,7 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
         principal = None
         if role is not None and subject.isdigit():
             principal = await run_in_threadpool(
-                _with_db, request, token_principal, user_id=int(subject), scoped_role=role
+                with_db, request, token_principal, user_id=int(subject), scoped_role=role
             )
         if principal is None:
             raise SignInRequired("the bearer token's user is disabled or gone: sign in again")
@@ -92,7 +93,7 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
     token = session_token(request)
     if token is None:
         return None
-    principal = await run_in_threadpool(_with_db, request, session_principal, token=token)
+    principal = await run_in_threadpool(with_db, request, session_principal, token=token)
     # A page's own forms carry their own token (checked by the page); anything else a session sends that changes
     # state must carry the session's CSRF token in a header, which another site cannot know.
     if (

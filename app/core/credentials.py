@@ -73,14 +73,20 @@ def tokens_enabled(settings: Settings) -> bool:
     return _keys(settings) is not None
 
 
-def issue_token(settings: Settings, *, subject: str, email: str, scopes: list[str]) -> tuple[str, int]:
-    """A signed JWT for a user and its lifetime in seconds; TokenLoginOff without a key."""
+def require_token_login(settings: Settings) -> tuple[str | bytes, str | bytes]:
+    """The token keys; TokenLoginOff, saying what to set, when this server has none."""
     keys = _keys(settings)
     if keys is None:
         raise TokenLoginOff(
             "token login is off on this server: set JWT_SECRET (or JWT_ALGORITHM=RS256 with JWT_PRIVATE_KEY_FILE and "
             "JWT_PUBLIC_KEY_FILE); signing in at /login and API keys in X-API-Key still work"
         )
+    return keys
+
+
+def issue_token(settings: Settings, *, subject: str, email: str, scopes: list[str]) -> tuple[str, int]:
+    """A signed JWT for a user and its lifetime in seconds; TokenLoginOff without a key."""
+    keys = require_token_login(settings)
     now = datetime.now(UTC)
     claims = {
         "sub": subject,
