@@ -45,7 +45,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(users.router)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
-        "dependencies": [Depends(valid_segmentation), ReadersOnly],
+        "dependencies": [ReadersOnly, Depends(valid_segmentation)],
         # An unknown segmentation is a 404, a name that cannot be one a 422.
         "responses": error_responses(404, 422),
     }
