@@ -58,7 +58,6 @@ def test_login_form_without_its_token_is_refused(site):
 
 
 def test_a_session_activates_with_its_csrf_header_and_not_without(site, two_versions):
-    _, first, second = two_versions
     csrf = sign_in(site, "ada@example.com")
     versions = site.get("/api/v1/models").json()["versions"]
     inactive = next(v["version"] for v in versions if not v["active"])
