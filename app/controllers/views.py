@@ -35,7 +35,7 @@ from app.core.errors import (
     UploadTooLarge,
     VersionConflict,
 )
-from app.core.roles import Role
+from app.core.roles import Role, allows
 from app.core.security import key_id
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
@@ -133,7 +133,9 @@ _UPLOAD_ERRORS = (InvalidRequest, InvalidDataset, UploadTooLarge, UnsupportedMed
 
 def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
     """The /score page, setting the cookie that holds its form's token."""
-    response = render(request, "score.html", context, status_code=status_code)
+    settings = request.app.state.settings
+    can_score = allows(getattr(request.state, "principal", None), Role.analyst, settings)
+    response = render(request, "score.html", context | {"can_score": can_score}, status_code=status_code)
     response.set_cookie(
         csrf.COOKIE,
         context["form_token"],

@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +154,24 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # RFC 7518 §3.2: an HS256 key at least as long as the hash; shorter ones can be brute-forced offline.
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError('use at least 32 bytes, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"')
+        return value
+
+    @model_validator(mode="after")
+    def _rs256_key_files(self) -> "Settings":
+        # Checked at start: a missing key file would otherwise fail every sign-in.
+        if self.jwt_algorithm == "RS256":
+            for name in ("jwt_private_key_file", "jwt_public_key_file"):
+                path = getattr(self, name)
+                if path is None or not path.is_file():
+                    raise ValueError(f"JWT_ALGORITHM=RS256 needs {name.upper()} to name a PEM file")
+        return self
 
     @property
     def signing_key(self) -> bytes | None:

@@ -221,3 +221,44 @@ def test_login_is_throttled_per_client_address(client_for, fresh_dir, tmp_path):
         assert response.status_code == 401
     blocked = client.post("/api/v1/auth/token", data={"username": "ada@example.com", "password": PASSWORD})
     assert blocked.status_code == 429
+
+
+def test_rs256_tokens_are_signed_with_the_private_key_and_checked_with_the_public_one(client_for, fresh_dir, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_file, public_file = tmp_path / "jwt.pem", tmp_path / "jwt.pub"
+    private_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    public_file.write_bytes(public_pem)
+    client = client_for(
+        model_dir=fresh_dir,
+        database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}",
+        jwt_algorithm="RS256",
+        jwt_private_key_file=private_file,
+        jwt_public_key_file=public_file,
+    )
+    add_user(client.app, "ada@example.com", "admin")
+    headers = bearer(client, "ada@example.com")
+    token = headers["Authorization"][7:]
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    assert jwt.decode(token, public_pem, algorithms=["RS256"])["email"] == "ada@example.com"
+    assert client.get("/api/v1/jobs", headers=headers).status_code == 200
+    # The public key used as an HMAC secret (the classic algorithm confusion) is refused.
+    forged = jwt.encode(_claims(), "a-secret-that-is-not-the-public-key-at-all", algorithm="HS256")
+    assert client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_swagger_authorize_uses_the_password_flow(accounts):
+    schema = accounts.get("/openapi.json").json()
+    scheme = schema["components"]["securitySchemes"]["OAuth2"]
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert set(scheme["flows"]["password"]["scopes"]) == {"read", "score", "admin"}

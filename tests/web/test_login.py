@@ -145,3 +145,15 @@ def test_pages_need_a_viewer_when_reads_are_closed(client_for, fresh_dir, tmp_pa
     assert client.get("/login").status_code == 200
     sign_in(client, "vic@example.com")
     assert client.get("/about").status_code == 200
+
+
+def test_score_form_is_hidden_from_a_viewer_when_reads_are_closed(client_for, fresh_dir, tmp_path):
+    client = client_for(model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}", public_reads=False)
+    add_user(client.app, "vic@example.com", "viewer")
+    add_user(client.app, "ann@example.com", "analyst")
+    sign_in(client, "vic@example.com")
+    page = client.get("/score")
+    assert page.status_code == 200 and 'id="score-form"' not in page.text and 'id="score-off"' in page.text
+    client.post("/logout", data={"form_token": csrf_of(client)})
+    sign_in(client, "ann@example.com")
+    assert 'id="score-form"' in client.get("/score").text
