@@ -13,7 +13,9 @@ from app.controllers.page_auth import signed_in
 from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
 from app.core.account_errors import LoginFailed
 from app.core.errors import AccessDenied, RateLimited
+from app.core.roles import Role
 from app.core.templating import templates
+from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session
 from app.web import csrf
 
@@ -92,3 +94,19 @@ async def logout(request: Request, form_token: Annotated[str, Form(max_length=12
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request) -> Response:
+    """The signed-in user's page: who they are, and their personal API keys (created and revoked here)."""
+    principal = await page_principal(request)
+    if principal is None or principal.via != "session":
+        return RedirectResponse(f"{request.url_for('login').path}?next=/account", status_code=303)
+    listed = await run_in_threadpool(with_db, request, list_keys, viewer=principal)
+    context = {
+        "keys": [key for key in listed if key.owner == principal.name],
+        "roles": [role.name for role in Role if role <= principal.role],
+        "picker": None,
+        "active": "account",
+    }
+    return templates.TemplateResponse(request, "account.html", context | signed_in(request))

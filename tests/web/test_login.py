@@ -157,3 +157,17 @@ def test_score_form_is_hidden_from_a_viewer_when_reads_are_closed(client_for, fr
     client.post("/logout", data={"form_token": csrf_of(client)})
     sign_in(client, "ann@example.com")
     assert 'id="score-form"' in client.get("/score").text
+
+
+def test_account_page_lists_the_keys_made_with_the_session(site):
+    assert site.get("/account", follow_redirects=False).status_code == 303  # nobody signed in: to /login
+    sign_in(site, "vic@example.com")
+    page = site.get("/account")
+    assert page.status_code == 200 and "vic@example.com" in page.text
+    csrf = re.search(r'id="keys" data-csrf="([^"]+)"', page.text).group(1)
+    assert re.findall(r'<option value="(\w+)"', page.text) == ["viewer"]  # no role above the user's own
+    created = site.post("/api/v1/auth/keys", json={"name": "laptop"}, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201
+    listed = site.get("/account").text
+    assert "laptop" in listed and created.json()["key"] not in listed
+    assert site.post("/api/v1/auth/keys", json={"name": "forged"}).status_code == 403  # no CSRF header
