@@ -171,3 +171,15 @@ def test_account_page_lists_the_keys_made_with_the_session(site):
     listed = site.get("/account").text
     assert "laptop" in listed and created.json()["key"] not in listed
     assert site.post("/api/v1/auth/keys", json={"name": "forged"}).status_code == 403  # no CSRF header
+
+
+def test_home_page_predictions_carry_the_sessions_csrf_token_when_reads_are_closed(client_for, fresh_dir, tmp_path):
+    client = client_for(model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}", public_reads=False)
+    add_user(client.app, "vic@example.com", "viewer")
+    body = {"annual_income": 50, "spending_score": 50}
+    assert client.post("/api/v1/predict", json=body).status_code == 401
+    sign_in(client, "vic@example.com")
+    home = client.get("/")
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', home.text).group(1)
+    assert client.post("/api/v1/predict", json=body, headers={"X-CSRF-Token": token}).status_code == 200
+    assert client.post("/api/v1/predict", json=body).status_code == 403
