@@ -5,11 +5,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import example_config
+
 RoleName = Literal["viewer", "analyst", "admin"]
 
 
 class TokenOut(BaseModel):
     """An OAuth2 bearer token (RFC 6749 §5.1)."""
+
+    model_config = example_config(
+        {"access_token": "eyJhbGciOiJIUzI1NiIs…", "token_type": "bearer", "expires_in": 900, "scope": "read score"}
+    )
 
     access_token: str = Field(description="A signed JWT: send it as `Authorization: Bearer <token>`.")
     token_type: Literal["bearer"] = "bearer"
@@ -26,8 +32,30 @@ class KeyIn(BaseModel):
     role: RoleName = Field("viewer", description="The key's role: at most its creator's.")
 
 
+_KEY = {
+    "id": 3,
+    "name": "nightly export",
+    "role": "viewer",
+    "owner": "ana@example.com",
+    "created_at": "2026-12-06T06:00:00Z",
+    "last_used_at": None,
+    "revoked": False,
+}
+_USER = {
+    "id": 2,
+    "email": "ana@example.com",
+    "display_name": "Ana",
+    "role": "analyst",
+    "created_at": "2026-12-06T06:00:00Z",
+    "last_login_at": "2026-12-06T08:30:00Z",
+    "disabled": False,
+}
+
+
 class KeyOut(BaseModel):
     """A personal API key, without the key."""
+
+    model_config = example_config(_KEY)
 
     id: int
     name: str
@@ -41,11 +69,15 @@ class KeyOut(BaseModel):
 class NewKeyOut(KeyOut):
     """A key just created: the only answer that ever holds the key itself."""
 
+    model_config = example_config(_KEY | {"key": "csk_3q2…"})
+
     key: str = Field(description="Send it as the X-API-Key header. Shown once: it is stored only as a hash.")
 
 
 class KeyList(BaseModel):
     """Personal API keys: the caller's own, or everyone's for an admin."""
+
+    model_config = example_config({"keys": [_KEY]})
 
     keys: list[KeyOut]
 
@@ -73,6 +105,8 @@ class UserPatch(BaseModel):
 class UserOut(BaseModel):
     """A user, as admins see it."""
 
+    model_config = example_config(_USER)
+
     id: int
     email: str
     display_name: str
@@ -84,5 +118,7 @@ class UserOut(BaseModel):
 
 class UserList(BaseModel):
     """Every user."""
+
+    model_config = example_config({"users": [_USER]})
 
     users: list[UserOut]

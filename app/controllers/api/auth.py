@@ -9,12 +9,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.controllers.deps import SessionDep, SettingsDep, UserDep
 from app.controllers.login_throttle import throttled_login
 from app.core.credentials import issue_token, require_token_login
+from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, scopes_of
 from app.schemas.accounts import KeyIn, KeyList, NewKeyOut, TokenOut
 from app.schemas.common import error_responses
 from app.services.accounts import keys
 
-router = APIRouter(prefix="/auth", tags=["accounts"])
+# JSONBodyRoute: JSON bodies only (415 otherwise), parsed strictly; the token form passes as it is.
+router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
 
 
 @router.post(
@@ -41,7 +43,7 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     status_code=201,
     summary="Create a personal API key",
     description="The key is in this answer only: it is stored as a hash. Its role is at most yours.",
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(400, 401, 403, 413, 415, 422),
 )
 def create_key(body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
     """A new key for the signed-in user."""
@@ -49,7 +51,14 @@ def create_key(body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
     return asdict(view) | {"key": secret}
 
 
-@router.get("/keys", response_model=KeyList, summary="List personal API keys", responses=error_responses(401))
+@router.get(
+    "/keys",
+    response_model=KeyList,
+    summary="List personal API keys",
+    description="Your keys, with their role, when each was last used and whether it is revoked; an admin sees "
+    "everyone's. Never the keys themselves.",
+    responses=error_responses(401),
+)
 def list_keys(principal: UserDep, session: SessionDep) -> dict:
     """Your keys (an admin sees everyone's); never the keys themselves."""
     return {"keys": [asdict(view) for view in keys.list_keys(session=session, viewer=principal)]}
@@ -60,7 +69,7 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     status_code=204,
     summary="Revoke a personal API key",
     description="The key is refused (401) from the next request on.",
-    responses=error_responses(401, 404),
+    responses=error_responses(401, 404, 422),
 )
 def revoke_key(key_id: Annotated[int, Path(ge=1)], principal: UserDep, session: SessionDep) -> Response:
     """Revoke one of your keys (an admin: anyone's)."""
