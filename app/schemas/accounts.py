@@ -3,11 +3,13 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.schemas.common import example_config
 
 RoleName = Literal["viewer", "analyst", "admin"]
+# Ids are 32-bit integers on every backend: a larger one names nothing, and is refused before the database is asked.
+MAX_ID = 2**31 - 1
 
 
 class TokenOut(BaseModel):
@@ -87,7 +89,7 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=254, examples=["ana@example.com"])
+    email: str = Field(min_length=5, max_length=254, pattern=r"^[^@ ]+@[^@ ]+\.[^@ ]+$", examples=["ana@example.com"])
     password: str = Field(min_length=10, max_length=1024, description="At least 10 characters; stored as Argon2.")
     role: RoleName = "viewer"
     display_name: str = Field("", max_length=100)
@@ -99,7 +101,8 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: RoleName | None = None
-    disabled: bool | None = None
+    # Strict: 0 or "yes" is refused rather than read as a boolean.
+    disabled: StrictBool | None = None
 
 
 class UserOut(BaseModel):

@@ -11,7 +11,7 @@ from app.controllers.login_throttle import throttled_login
 from app.core.credentials import issue_token, require_token_login
 from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, scopes_of
-from app.schemas.accounts import KeyIn, KeyList, NewKeyOut, TokenOut
+from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, TokenOut
 from app.schemas.common import error_responses
 from app.services.accounts import keys
 
@@ -71,7 +71,7 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     description="The key is refused (401) from the next request on.",
     responses=error_responses(401, 404, 422),
 )
-def revoke_key(key_id: Annotated[int, Path(ge=1)], principal: UserDep, session: SessionDep) -> Response:
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep) -> Response:
     """Revoke one of your keys (an admin: anyone's)."""
     keys.revoke_key(session=session, viewer=principal, key_id=key_id)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.core.roles import Role
-from app.schemas.accounts import UserIn, UserList, UserOut, UserPatch
+from app.schemas.accounts import MAX_ID, UserIn, UserList, UserOut, UserPatch
 from app.schemas.common import error_responses
 from app.services.accounts import users
 
@@ -55,7 +55,9 @@ def list_users(session: SessionDep, admin: AdminKeyDep) -> dict:
     "its keys' roles to match.",
     responses=error_responses(400, 404, 413, 415, 422),
 )
-def change_user(user_id: Annotated[int, Path(ge=1)], body: UserPatch, session: SessionDep, admin: AdminKeyDep) -> dict:
+def change_user(
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserPatch, session: SessionDep, admin: AdminKeyDep
+) -> dict:
     """Change one user."""
     role = Role[body.role] if body.role is not None else None
     return asdict(users.change_user(session=session, user_id=user_id, role=role, disabled=body.disabled))
