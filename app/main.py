@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.controllers import docs, ops, views
+from app.controllers import account_views, docs, ops, views
 from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
@@ -145,6 +145,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
+            {
+                "name": "accounts",
+                "description": "Sign in for a bearer token (OAuth2 password flow), personal API keys, and users "
+                "(admins). Roles: viewer reads, analyst also scores files, admin also trains and manages.",
+            },
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
             {
                 "name": "challenger",
@@ -165,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_api_router(settings), max_body_size=settings.max_body_bytes)
     app.include_router(ops.router)
     app.include_router(views.router)
+    app.include_router(account_views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -180,3 +181,57 @@ class Run(Base):
     # Set when retention or RESULTS_MAX_BYTES removed the file: the row stays a while to answer 410 with the date.
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     removed_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+EMAIL_LENGTH = 254
+ROLE_LENGTH = 16
+
+
+class User(Base):
+    """A person who signs in: email, display name, role, and an Argon2 password hash (never the password)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-case, so one address is one account however it is typed.
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class LoginSession(Base):
+    """A page session: the SHA-256 of its cookie's random token, whose it is, until when, and whether revoked."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class PersonalKey(Base):
+    """A personal API key: the SHA-256 of the key, its name and role (at most its creator's), last use, revoked."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_api_keys_role"),
+        Index("ix_api_keys_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)
