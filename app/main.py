@@ -34,6 +34,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
+from app.services.notifications.drainer import start_notifications
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
@@ -98,6 +99,10 @@ def _lifespan(settings: Settings):
         )
         app.state.prediction_log = monitoring.prediction_log
         app.state.activation_mirror = monitoring.activation_mirror
+        # Webhooks and email leave from the outbox on their own thread: no request waits for a receiver.
+        notifications = start_notifications(
+            settings=settings, sessions=app.state.db_sessions, database=monitoring.database
+        )
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -110,6 +115,8 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            if notifications is not None:
+                await run_in_threadpool(notifications.stop)
             await run_in_threadpool(monitoring.stop)
             app.state.db_engine.dispose()
             mark_worker_stopped()
@@ -139,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
+            {"name": "notifications", "description": "Webhooks and email on events (admins)."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
             {
                 "name": "segmentations",

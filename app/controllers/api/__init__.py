@@ -14,6 +14,7 @@ from app.controllers.api import (
     segmentations,
     segments,
     versions,
+    webhooks,
 )
 from app.controllers.deps import valid_segmentation
 from app.core.config import Settings
@@ -41,6 +42,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(monitoring.router)
     api.include_router(segmentations.router)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
+    api.include_router(webhooks.router)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [Depends(valid_segmentation)],
