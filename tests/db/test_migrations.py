@@ -6,13 +6,17 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from app.core.config import PROJECT_ROOT
-from app.db.migrate import upgrade_database
+from app.db.migrate import alembic_config, upgrade_database
 from app.db.session import create_db_engine
 from app.db.tables import ModelActivation, PredictionLog
 from tests.db.reading import read_all
+
+# The newest revision, read from the migrations folder: each new migration moves it, and these tests follow.
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def _tables(url: str) -> set[str]:
@@ -24,8 +28,8 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_twice_gives_the_same_schema_without_error(database_url):
-    assert upgrade_database(database_url) == "0003"
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == HEAD
+    assert upgrade_database(database_url) == HEAD
     assert {"prediction_log", "model_activations", "alembic_version"} <= _tables(database_url)
 
 
@@ -39,7 +43,7 @@ def test_cli_upgrade_from_several_processes_at_once_all_succeed(database_url):
     ]
     results = [(worker.wait(timeout=120), *worker.communicate()) for worker in workers]
     assert [code for code, _, _ in results] == [0, 0, 0], results
-    assert all(out.strip() == "database at revision 0003" for _, out, _ in results)
+    assert all(out.strip() == f"database at revision {HEAD}" for _, out, _ in results)
     assert "prediction_log" in _tables(database_url)
 
 
@@ -93,7 +97,7 @@ def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(
         [{"at": at}],
     )
 
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == HEAD
     log = read_all(database_url, select(PredictionLog).order_by(PredictionLog.id))
     assert [(row.model_version, row.request_id, row.source, row.is_atypical, row.out_of_range) for row in log] == [
         ("v1", "r-1", "single", False, True),
@@ -120,8 +124,6 @@ def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(
 def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
     from alembic import command
 
-    from app.db.migrate import alembic_config
-
     upgrade_database(database_url)
     at = datetime(2026, 12, 1, tzinfo=UTC)
     row = {"at": at, "version": "v1", "inputs": "{}", "atypical": False, "out": False, "request": None, "source": "csv"}
@@ -130,7 +132,7 @@ def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
     columns = {column["name"] for column in inspect_columns(database_url, "prediction_log")}
     assert "segmentation" not in columns and "customer_id" not in columns
     assert "segmentation" not in {column["name"] for column in inspect_columns(database_url, "model_activations")}
-    assert upgrade_database(database_url) == "0003"
+    assert upgrade_database(database_url) == HEAD
     assert _execute(database_url, "SELECT model_version, source, segmentation FROM prediction_log") == [
         ("v1", "csv", "default")
     ]
