@@ -88,7 +88,9 @@ def test_unknown_subscription_is_404(api):
 def wait_for_delivery(api, subscription_id: int) -> dict:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        log = api.get(f"/api/v1/webhooks/{subscription_id}/deliveries", headers=ADMIN).json()["deliveries"]
+        response = api.get(f"/api/v1/webhooks/{subscription_id}/deliveries", headers=ADMIN)
+        assert response.status_code == 200, response.text
+        log = response.json()["deliveries"]
         if log and log[0]["status"] == "delivered":
             return log[0]
         time.sleep(0.05)
@@ -101,6 +103,7 @@ def test_a_test_event_reaches_the_receiver_signed(client_for, tmp_path):
         database_url=f"sqlite:///{tmp_path / 'hooks.sqlite3'}",
         notify_poll_seconds=0.05,
         webhook_allow_private=True,
+        rate_limit_admin="100000/minute",
     )
     with running_receiver() as receiver:
         created = api.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["job.failed"]}, headers=ADMIN)

@@ -2,15 +2,11 @@
 
 import json
 import socket
-import threading
 import time
 
 import pytest
-from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from app.db.session import create_db_engine, session_factory
-from app.db.tables import NotificationDelivery
 from app.services.notifications.drainer import SendOptions, drain_once
 from app.services.notifications.events import JOB_SUCCEEDED, VERSION_ACTIVATED, emit
 from app.services.notifications.signing import new_secret, signature
@@ -129,31 +125,3 @@ def test_a_name_resolving_to_loopback_is_refused_at_send_time(sessions, receiver
     [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
     assert row["status"] == "failed" and "non-public" in row["last_error"]
     assert receiver.received() == []
-
-
-def test_two_drainers_at_once_never_send_a_delivery_twice(database_url, sessions, receiver, options):
-    subscribe(sessions, receiver.url)
-    events = 60
-    for number in range(events):
-        emit(sessions=sessions, event=VERSION_ACTIVATED, payload={"number": number})
-    engines = [create_db_engine(database_url) for _ in range(3)]
-    start = threading.Barrier(len(engines))
-
-    def drain(engine) -> None:
-        drainer_sessions = session_factory(engine)
-        start.wait()
-        while drain_once(drainer_sessions, options, limit=5):
-            pass
-
-    threads = [threading.Thread(target=drain, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for engine in engines:
-        engine.dispose()
-
-    numbers = [json.loads(item.body)["data"]["number"] for item in receiver.received()]
-    assert sorted(numbers) == list(range(events))
-    with sessions() as session:
-        assert set(session.scalars(select(NotificationDelivery.status))) == {"delivered"}
