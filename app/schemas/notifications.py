@@ -56,8 +56,20 @@ class CreatedSubscription(Subscription):
     )
 
 
+_SUBSCRIPTION_EXAMPLE = {
+    "id": 1,
+    "kind": "webhook",
+    "url": "https://example.com/hooks/segments",
+    "email": None,
+    "events": ["version.activated", "job.failed"],
+    "created_at": "2026-12-06T07:00:00+00:00",
+}
+
+
 class SubscriptionList(BaseModel):
     """Every subscription."""
+
+    model_config = example_config({"subscriptions": [_SUBSCRIPTION_EXAMPLE]})
 
     subscriptions: list[Subscription]
 
@@ -80,11 +92,32 @@ class Delivery(BaseModel):
 class DeliveryList(BaseModel):
     """A subscription's newest deliveries (at most 50)."""
 
+    model_config = example_config(
+        {
+            "deliveries": [
+                {
+                    "id": 7,
+                    "event": "version.activated",
+                    "message_id": "msg_5b0c3f2a9d8e4f7a8b1c2d3e4f5a6b7c",
+                    "status": "pending",
+                    "attempts": 2,
+                    "last_error": "the receiver answered HTTP 503",
+                    "response_status": 503,
+                    "next_attempt_at": "2026-12-06T07:01:20+00:00",
+                    "created_at": "2026-12-06T07:00:00+00:00",
+                    "delivered_at": None,
+                }
+            ]
+        }
+    )
+
     deliveries: list[Delivery]
 
 
-class TestEventQueued(BaseModel):
+class QueuedTestEvent(BaseModel):
     """A test event is in the outbox for this subscription."""
+
+    model_config = example_config({"event": "webhook.test", "event_id": 12})
 
     event: str
     event_id: int | None

@@ -120,3 +120,11 @@ def test_a_test_event_reaches_the_receiver_signed(client_for, tmp_path):
 
     assert api.delete(f"/api/v1/webhooks/{subscription['id']}", headers=ADMIN).status_code == 204
     assert api.get("/api/v1/webhooks", headers=ADMIN).json()["subscriptions"] == []
+
+
+def test_a_body_that_is_not_json_is_refused_before_anything_is_stored(api):
+    response = api.post("/api/v1/webhooks", content=b"url=x", headers={**ADMIN, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    response = api.post("/api/v1/webhooks", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert api.get("/api/v1/webhooks", headers=ADMIN).json()["subscriptions"] == []

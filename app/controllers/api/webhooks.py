@@ -12,9 +12,9 @@ from app.schemas.common import error_responses
 from app.schemas.notifications import (
     CreatedSubscription,
     DeliveryList,
+    QueuedTestEvent,
     SubscriptionList,
     SubscriptionRequest,
-    TestEventQueued,
 )
 from app.services.notifications import subscriptions
 
@@ -43,7 +43,7 @@ SubscriptionId = Annotated[int, PathParam(ge=1, le=2**62)]
     "delivery carries webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks). URLs on loopback, "
     "private or link-local networks are refused unless WEBHOOK_ALLOW_PRIVATE=true. With `email`: the same events "
     "by email, through SMTP_URL.",
-    responses=error_responses(422),
+    responses=error_responses(400, 413, 415, 422),
 )
 def create(body: SubscriptionRequest, key: AdminKeyDep, settings: SettingsDep, sessions: SessionsDep) -> dict:
     """Create a subscription."""
@@ -57,13 +57,24 @@ def create(body: SubscriptionRequest, key: AdminKeyDep, settings: SettingsDep, s
     )
 
 
-@router.get("", response_model=SubscriptionList, summary="Notification subscriptions")
+@router.get(
+    "",
+    response_model=SubscriptionList,
+    summary="Notification subscriptions",
+    description="Every webhook and email subscription, oldest first; webhook secrets are never listed.",
+)
 def list_all(key: AdminKeyDep, sessions: SessionsDep) -> dict:
     """Every subscription, without secrets."""
     return {"subscriptions": subscriptions.list_subscriptions(sessions=sessions)}
 
 
-@router.delete("/{subscription_id}", status_code=204, summary="Remove a subscription", responses=error_responses(404))
+@router.delete(
+    "/{subscription_id}",
+    status_code=204,
+    summary="Remove a subscription",
+    description="Deletes the subscription and its deliveries: what it still had to send is not sent.",
+    responses=error_responses(404, 422),
+)
 def remove(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: SessionsDep) -> Response:
     """Delete a subscription and what it still had to send."""
     subscriptions.delete_subscription(sessions=sessions, subscription_id=subscription_id)
@@ -75,7 +86,7 @@ def remove(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: Sessions
     response_model=DeliveryList,
     summary="A subscription's delivery log",
     description="The newest 50 deliveries: status (pending, sending, delivered, failed), attempts, last error.",
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def delivery_log(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: SessionsDep) -> dict:
     """Recent deliveries, newest first."""
@@ -85,10 +96,10 @@ def delivery_log(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: Se
 @router.post(
     "/{subscription_id}/test",
     status_code=202,
-    response_model=TestEventQueued,
+    response_model=QueuedTestEvent,
     summary="Send a test event",
     description="Queues a `webhook.test` event for this subscription only; follow it in the delivery log.",
-    responses=error_responses(404),
+    responses=error_responses(404, 422),
 )
 def send_test(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: SessionsDep) -> dict:
     """Queue a test event."""
