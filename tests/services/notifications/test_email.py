@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from app.services.notifications.drainer import SendOptions, drain_once
 from app.services.notifications.events import DRIFT_CHANGED, emit
 from app.services.notifications.subscriptions import create_subscription, deliveries
 from tests.live_server import free_port
+from tests.tls import self_signed_certificate
 
 DRIFT = {
     "segmentation": "default",
@@ -88,3 +90,38 @@ def test_an_unreachable_smtp_server_is_retried(sessions):
 
     [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
     assert (row["status"], row["attempts"]) == ("pending", 1)
+
+
+def test_starttls_and_login_when_the_url_asks_for_them(sessions, tmp_path, monkeypatch):
+    certificate = self_signed_certificate(tmp_path)
+    # The sender verifies the server like any other: here against the test's own certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+        emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+        options = SendOptions(smtp_url=f"smtp+starttls://mailer:s3cret@127.0.0.1:{port}")
+        assert drain_once(sessions, options) == 1
+    finally:
+        controller.stop()
+
+    assert logins == [(b"mailer", b"s3cret")]
+    [(_, recipients, content)] = inbox.messages
+    assert recipients == ["analyst@example.com"]
+    assert b"drift.changed" in content
