@@ -34,6 +34,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
+from app.services.notifications.drainer import start_notifications
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
@@ -104,6 +105,10 @@ def _lifespan(settings: Settings):
         app.state.activation_mirror = monitoring.activation_mirror
         app.state.drift_evaluator = monitoring.drift_evaluator
         app.state.challenger_assignments = monitoring.challenger_assignments
+        # Webhooks and email leave from the outbox on their own thread: no request waits for a receiver.
+        notifications = start_notifications(
+            settings=settings, sessions=app.state.db_sessions, database=monitoring.database
+        )
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -116,6 +121,8 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            if notifications is not None:
+                await run_in_threadpool(notifications.stop)
             await run_in_threadpool(monitoring.stop)
             app.state.db_engine.dispose()
             mark_worker_stopped()
@@ -150,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "description": "Sign in for a bearer token (OAuth2 password flow), personal API keys, and users "
                 "(admins). Roles: viewer reads, analyst also scores files, admin also trains and manages.",
             },
+            {"name": "notifications", "description": "Webhooks and email on events (admins)."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
             {
                 "name": "challenger",

@@ -43,6 +43,7 @@ from app.schemas.monitoring import IsoDateTime
 from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
+from app.services.notifications.events import EVENT_TYPES
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages import runs as run_pages
@@ -306,6 +307,13 @@ def models(
     )
     token = csrf.form_token(request.cookies.get(MODELS_COOKIE))
     return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+def webhooks(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Notification subscriptions: the page's script manages them through the admin API."""
+    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": bool(settings.admin_api_keys)}
+    return render(request, "webhooks.html", context)
 
 
 # The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.

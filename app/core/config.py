@@ -154,6 +154,20 @@ class Settings(BaseSettings):
     # Seconds between background drift evaluations of every segmentation's last 24 hours (stored in drift_checks and
     # exported as drift_status); one process evaluates at a time, however many workers run. 0 turns it off.
     drift_evaluation_seconds: float = Field(300.0, ge=0, le=86_400)
+    # Notifications (app/services/notifications): webhooks and email, sent from a durable outbox by a background
+    # thread. SMTP_URL: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=true
+    # (STARTTLS), smtps://... (TLS from the start). A SecretStr because it carries a password; never logged.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "segmentation@localhost"
+    # Webhook URLs on loopback, private or link-local networks are refused (server-side request forgery) unless true.
+    webhook_allow_private: bool = False
+    # Attempts per delivery before it is marked failed; the wait before attempt n+1 is about base * 2**(n-1) seconds,
+    # jittered to 50-100% and capped at an hour.
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(10.0, ge=0.0, le=3_600)
+    # Seconds between looks at the outbox for deliveries that are due.
+    notify_poll_seconds: float = Field(2.0, gt=0.0, le=600)
+    notifications_enabled: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod

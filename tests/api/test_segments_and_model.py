@@ -142,6 +142,12 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/users", "get")] = {"200", "401", "403", "429"}
     expected[("/api/v1/users", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
     expected[("/api/v1/users/{user_id}", "patch")] = {"200", "400", "401", "403", "404", "413", "415", "422", "429"}
+    admin = {"401", "403", "429"}
+    expected[("/api/v1/webhooks", "get")] = {"200", *admin}
+    expected[("/api/v1/webhooks", "post")] = {"201", "400", "413", "415", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}", "delete")] = {"204", "404", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}/deliveries", "get")] = {"200", "404", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}/test", "post")] = {"202", "404", "422", *admin}
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)
     for key, statuses in expected.items():

@@ -19,6 +19,7 @@ from app.controllers.api import (
     segments,
     users,
     versions,
+    webhooks,
 )
 from app.controllers.deps import ReadersOnly, valid_segmentation
 from app.core.config import Settings
@@ -53,6 +54,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes, **readers)
     api.include_router(auth.router)
     api.include_router(users.router)
+    api.include_router(webhooks.router)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [ReadersOnly, Depends(valid_segmentation)],
