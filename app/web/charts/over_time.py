@@ -184,9 +184,22 @@ def drift_strips(timeseries: dict[str, Any], labels: dict[str, str]) -> dict[str
             )
         strips.append({"check": name, "label": label, "label_y": y0 + 14, "cell_y": y0 + 20, "cells": cells})
     frame = {"start": series[0]["start"], "end": series[-1]["start"]}
+    every = max(1, math.ceil(len(series) / 4))
+    fmt = TIME_FORMATS[timeseries["bucket"]]
+    x_ticks = [
+        {
+            "label": datetime.fromisoformat(point["start"]).strftime(fmt),
+            "px": round(left + (i + 0.5) * cell, 2),
+            "anchor": "end" if i == len(series) - 1 and i else ("start" if i == 0 else "middle"),
+        }
+        for i, point in enumerate(series)
+        if (len(series) - 1 - i) % every == 0
+    ]
     return {
         "width": width,
-        "height": len(rows) * STRIP_ROW,
+        "height": len(rows) * STRIP_ROW + 24,
+        "axis_y": len(rows) * STRIP_ROW + 14,
+        "x_ticks": x_ticks,
         "cell": round(cell, 2),
         "cell_height": 18,
         "left": left,
