@@ -79,5 +79,12 @@ def test_monitoring_over_time_is_whole_readable_and_passes_axe(browser, fresh_se
             page.get_by_role("link", name="By day").click()
             expect(page).to_have_url(fresh_server + "/monitoring?period=24h&bucket=day")
             expect(page.locator("#over-time")).to_have_attribute("data-bucket", "day")
+            # A month by day and a quarter by week: 31 and 14 points, their text still whole and apart.
+            for query in ("period=30d&bucket=day", "since=2026-09-01T00:00&bucket=week"):
+                page.goto(f"{fresh_server}/monitoring?{query}")
+                expect(page.locator("#mix-time-chart")).to_be_visible()
+                for chart in page.evaluate(CHART_TEXT):
+                    assert chart["outside"] == [] and chart["overlaps"] == [], (query, chart)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
         finally:
             context.close()

@@ -14,7 +14,6 @@ from app.web.charts.styles import SegmentStyle
 TIME_FORMATS = {"hour": "%H:%M", "day": "%d %b", "week": "%d %b"}
 # Every strip row is this tall, its label above it, spaced for text of 16 units (a phone's size).
 STRIP_ROW = 44
-STRIP_CELL = 20
 # The drift checks in the order the drift table lists them; features ("feature:<name>") come first.
 FIXED_CHECKS = {"segment_mix": "Segment mix", "atypical": "Atypical rate", "out_of_range": "Out-of-range rate"}
 STATUS_CLASSES = {"stable": "stable", "watch": "watch", "drift": "drift", "insufficient data": "insufficient-data"}
@@ -163,7 +162,8 @@ def drift_strips(timeseries: dict[str, Any], labels: dict[str, str]) -> dict[str
     rows = [("overall", "Overall")] + [(name, labels.get(name, name)) for name in names]
     width = VOLUME_SIZE[0]
     left, right = 8, 8
-    cell = min(STRIP_CELL, (width - left - right) / len(series))
+    # Cells span the width, as the other charts' buckets do, so their time labels are as far apart.
+    cell = (width - left - right) / len(series)
     strips = []
     for r, (name, label) in enumerate(rows):
         y0 = r * STRIP_ROW
