@@ -51,7 +51,7 @@ from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
-from app.web.pages.monitoring import DEFAULT_PERIOD, Period, monitoring_page, preset_span
+from app.web.pages.monitoring import DEFAULT_PERIOD, Bucket, Period, default_bucket, monitoring_page, preset_span
 from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
@@ -269,20 +269,42 @@ def monitoring_dashboard(
     period: Annotated[Period | None, Query()] = None,
     since: Annotated[IsoDateTime | None, Query()] = None,
     until: Annotated[IsoDateTime | None, Query()] = None,
+    bucket: Annotated[Bucket | None, Query()] = None,
 ) -> HTMLResponse:
     """Drift of a time window (a preset or since/until; `window=N`: the last N rows) against the training data, with
-    volume, histograms and segment mix."""
+    volume, histograms, segment mix and the charts over time per `bucket`."""
     segmentation = segmentation_of(request)
     if window is not None or since is not None or until is not None:
         period = None
+        window_query = {k: v for k, v in request.query_params.items() if k in ("window", "since", "until")}
     else:
         period = period or DEFAULT_PERIOD
         since, until = preset_span(period)
+        window_query = {"period": period}
     report = monitoring.drift(session, model, window=window, since=since, until=until, segmentation=segmentation)
     volume = monitoring.prediction_volume(session, model, since=since, segmentation=segmentation)
     # The database mirrors every segmentation's activations (app/services/monitoring/activation_mirror.py).
     activation = monitoring.last_activation(session, segmentation=segmentation)
-    context = monitoring_page(model, report, volume, activation, segmentation=segmentation, period=period)
+    # The same service as GET /api/v1/monitoring/timeseries; window=N has no span, so the bucket's default range.
+    series = monitoring.timeseries(
+        session,
+        model,
+        segmentation=segmentation,
+        bucket=bucket or default_bucket(since, until),
+        since=since,
+        until=until,
+    )
+    context = monitoring_page(
+        model,
+        report,
+        volume,
+        activation,
+        segmentation=segmentation,
+        period=period,
+        timeseries=series,
+        window_query=window_query,
+        bucket_picked=bucket is not None,
+    )
     return render(request, "monitoring.html", context)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.web.charts import monitoring as monitoring_charts
+from app.web.charts import over_time
 from app.web.charts.styles import segment_styles
 
 # Each status has a symbol and a word, so colour is never the only cue.
@@ -21,6 +22,8 @@ PERIODS: dict[str, tuple[str, timedelta]] = {
     "30d": ("Last 30 days", timedelta(days=30)),
 }
 DEFAULT_PERIOD = "24h"
+Bucket = Literal["hour", "day", "week"]
+BUCKET_LABELS = {"hour": "By hour", "day": "By day", "week": "By week"}
 
 
 def preset_span(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -29,13 +32,52 @@ def preset_span(period: str, now: datetime | None = None) -> tuple[datetime, dat
     return now - PERIODS[period][1], now
 
 
-def period_links(*, segmentation: str, current: str | None) -> list[dict[str, Any]]:
-    """The picker's links, each keeping the page's segmentation."""
+def default_bucket(since: datetime | None, until: datetime | None) -> str:
+    """Hours for a window of up to two days, days for a longer one (and for `window=N`)."""
+    if since is not None and (until or datetime.now(UTC)) - since <= timedelta(days=2):
+        return "hour"
+    return "day"
+
+
+def period_links(*, segmentation: str, current: str | None, bucket: str | None = None) -> list[dict[str, Any]]:
+    """The picker's links, each keeping the page's segmentation (and a bucket picked on the page)."""
     extra = {} if segmentation == DEFAULT_NAME else {"segmentation": segmentation}
+    kept = {"bucket": bucket} if bucket else {}
     return [
-        {"period": key, "label": label, "href": "?" + urlencode({**extra, "period": key}), "current": key == current}
+        {
+            "period": key,
+            "label": label,
+            "href": "?" + urlencode({**extra, "period": key, **kept}),
+            "current": key == current,
+        }
         for key, (label, _) in PERIODS.items()
     ]
+
+
+def bucket_links(*, segmentation: str, window: dict[str, str], current: str) -> list[dict[str, Any]]:
+    """The bucket control's links, each keeping the segmentation and the time window (`window`: its query)."""
+    extra = {} if segmentation == DEFAULT_NAME else {"segmentation": segmentation}
+    return [
+        {
+            "bucket": key,
+            "label": name,
+            "href": "?" + urlencode(extra | window | {"bucket": key}),
+            "current": key == current,
+        }
+        for key, name in BUCKET_LABELS.items()
+    ]
+
+
+def over_time_charts(model: SegmentationModel, timeseries: dict[str, Any], styles: dict) -> dict[str, Any]:
+    """The charts over time, all from one answer of the timeseries service."""
+    return {
+        "series": timeseries,
+        "mix": over_time.mix_over_time(timeseries, styles),
+        "volume": over_time.volume_over_time(timeseries),
+        "rates": over_time.rates_over_time(timeseries),
+        "drift": over_time.drift_strips(timeseries, over_time.check_labels(model)),
+        "segment_names": {s["segment_id"]: s["segment_name"] for s in timeseries["segments"]},
+    }
 
 
 def monitoring_page(
@@ -46,10 +88,15 @@ def monitoring_page(
     *,
     segmentation: str = DEFAULT_NAME,
     period: str | None = None,
+    timeseries: dict[str, Any] | None = None,
+    window_query: dict[str, str] | None = None,
+    bucket_picked: bool = False,
 ) -> dict[str, Any]:
     """Context for /monitoring: drift, volume, histograms and segment mix as chart geometry, the last activation,
-    and the window picker (`period` is the preset shown, None for a custom span or `window=N`)."""
+    and the window picker (`period` is the preset shown, None for a custom span or `window=N`); with `timeseries`,
+    the charts over time and the bucket control (`window_query`: the window's own query parameters)."""
     styles = {style.segment_id: style for style in segment_styles(model)}
+    bucket = timeseries["bucket"] if timeseries else None
     return {
         "report": report,
         "volume": volume,
@@ -61,6 +108,9 @@ def monitoring_page(
         "model_version": model.version,
         "symbols": STATUS_SYMBOLS,
         "styles": styles,
-        "periods": period_links(segmentation=segmentation, current=period),
+        "periods": period_links(segmentation=segmentation, current=period, bucket=bucket if bucket_picked else None),
+        "bucket": bucket,
+        "buckets": bucket_links(segmentation=segmentation, window=window_query or {}, current=bucket or ""),
+        "over_time": over_time_charts(model, timeseries, styles) if timeseries else None,
         "period_label": PERIODS[period][0] if period else None,
     }
