@@ -1,13 +1,23 @@
 """Engines and sessions for the configured DATABASE_URL."""
 
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.errors import DatabaseUnavailable
 
 # Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 5.0
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def create_db_engine(url: str, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
@@ -33,3 +43,19 @@ def create_db_engine(url: str, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to `engine`; objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def unavailable_as(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator turning a database failure into DatabaseUnavailable (a 503, never a 500) that says `message`."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except SQLAlchemyError as exc:
+                raise DatabaseUnavailable(message.format(error=type(exc).__name__)) from None
+
+        return wrapper
+
+    return decorate

@@ -1,16 +1,14 @@
 """Reads of the prediction log for monitoring: drift of a window, volume per segment over time, last activation."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.errors import DatabaseUnavailable
+from app.db.session import unavailable_as
 from app.db.tables import ModelActivation, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -26,23 +24,7 @@ MAX_VOLUME_ROWS = 500_000
 HOURLY_SPAN = timedelta(days=2)
 MAX_BUCKETS = 400
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn a database failure into DatabaseUnavailable (a 503), never a 500."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise DatabaseUnavailable(
-                f"the prediction log database cannot be read ({type(exc).__name__}); predictions are still served"
-            ) from None
-
-    return wrapper
+_database_errors = unavailable_as("the prediction log database cannot be read ({error}); predictions are still served")
 
 
 @_database_errors

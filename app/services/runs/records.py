@@ -2,18 +2,16 @@
 
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
-from app.core.errors import DatabaseUnavailable
+from app.db.session import unavailable_as
 from app.db.tables import Run
 from app.services.notifications.events import RUN_FINISHED, emit_on
 from app.services.runs import store
@@ -29,23 +27,7 @@ EVICTED = "evicted to keep the results store within RESULTS_MAX_BYTES"
 MISSING = "its file is missing from the results store"
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _database_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn a database failure into DatabaseUnavailable (a 503), never a 500."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise DatabaseUnavailable(
-                f"the runs cannot be read from the database right now ({type(exc).__name__})"
-            ) from None
-
-    return wrapper
+_database_errors = unavailable_as("the runs cannot be read from the database right now ({error})")
 
 
 def keep_scored_run(
