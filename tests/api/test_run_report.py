@@ -158,6 +158,15 @@ def test_each_customer_counts_once_in_a_runs_drift(api, default_data):
     assert report["window"]["size"] == len(lines)
 
 
+def test_a_small_run_has_no_verdict_and_says_why(api):
+    run_id, _ = score(api, customers_csv(range(30)))
+    report = api.get(f"{RUNS}/{run_id}/drift").json()
+    assert report["status"] == "insufficient data"
+    assert report["messages"] == [
+        "Only 30 customers scored in this run: drift checks need at least 100, so there is no verdict for this file."
+    ]
+
+
 def test_a_run_of_a_three_feature_segmentation_has_its_report_and_drift(runs_client, segmentations_template, tmp_path):  # noqa: F811
     root = tmp_path / "models_artifacts"
     shutil.copytree(segmentations_template[0], root)

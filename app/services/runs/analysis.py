@@ -14,7 +14,7 @@ from app.db.tables import Run
 from app.models.features import find_column
 from app.models.model import SegmentationModel
 from app.models.versions.registry import ModelRegistry
-from app.services.monitoring.drift import Window, drift_report
+from app.services.monitoring.drift import INSUFFICIENT, MIN_WINDOW, Window, drift_report
 from app.services.reports.data import DriftStatus, Migration, ReportData
 from app.services.reports.frame import frame_report
 from app.services.runs.compare import Side, compare_runs
@@ -82,14 +82,34 @@ def run_window(*, model: SegmentationModel, run: Run, frame: pd.DataFrame) -> Wi
     )
 
 
-def _frame(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
+def _frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
+def _drift_columns(path: Path, *, model: SegmentationModel, run: Run) -> list[str]:
+    """The columns drift reads: the model's features, the scores and the customer id (not the whole file)."""
+    names = list(pq.read_schema(path).names)
+    wanted = {find_column(names, spec) for spec in model.feature_specs}
+    wanted |= {"segment_id", "is_atypical", "out_of_range", run.customer_id_column}
+    return [name for name in names if name in wanted]
+
+
+def _drift(model: SegmentationModel, window: Window) -> dict[str, Any]:
+    report = drift_report(model, window)
+    if report["status"] == INSUFFICIENT and len(window) < MIN_WINDOW:
+        # The log's wording ("predictions logged") does not fit a file: say what a run lacks.
+        report["messages"] = [
+            f"Only {len(window)} customers scored in this run: drift checks need at least {MIN_WINDOW}, "
+            "so there is no verdict for this file."
+        ]
+    return report
 
 
 def run_drift(*, model: SegmentationModel, run: Run, results_dir: Path) -> dict[str, Any]:
     """Every drift check of the run's customers against the training data of the version that scored them."""
-    frame = _frame(run_path(results_dir, run.id))
-    return drift_report(model, run_window(model=model, run=run, frame=frame))
+    path = run_path(results_dir, run.id)
+    frame = _frame(path, _drift_columns(path, model=model, run=run))
+    return _drift(model, run_window(model=model, run=run, frame=frame))
 
 
 def previous_run(*, session: Session, run: Run, results_dir: Path) -> Run | None:
@@ -147,7 +167,7 @@ def run_report(*, session: Session, registry: ModelRegistry, run: Run, results_d
     model = run_model(registry=registry, run=run)
     frame = _frame(run_path(results_dir, run.id))
     migration, note = run_migration(session=session, run=run, results_dir=results_dir)
-    drift = drift_report(model, run_window(model=model, run=run, frame=frame))
+    drift = _drift(model, run_window(model=model, run=run, frame=frame))
     exclude = [run.customer_id_column] if run.customer_id_column in frame.columns else []
     return frame_report(
         model=model,
