@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.controllers import docs, ops, views
+from app.controllers import account_views, docs, ops, views
 from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
@@ -34,6 +34,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
+from app.services.notifications.drainer import start_notifications
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
@@ -104,6 +105,10 @@ def _lifespan(settings: Settings):
         app.state.activation_mirror = monitoring.activation_mirror
         app.state.drift_evaluator = monitoring.drift_evaluator
         app.state.challenger_assignments = monitoring.challenger_assignments
+        # Webhooks and email leave from the outbox on their own thread: no request waits for a receiver.
+        notifications = start_notifications(
+            settings=settings, sessions=app.state.db_sessions, database=monitoring.database
+        )
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
@@ -116,6 +121,8 @@ def _lifespan(settings: Settings):
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            if notifications is not None:
+                await run_in_threadpool(notifications.stop)
             await run_in_threadpool(monitoring.stop)
             app.state.db_engine.dispose()
             mark_worker_stopped()
@@ -145,6 +152,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
             {"name": "jobs", "description": "Training jobs started from the API."},
             {"name": "service", "description": "Service health."},
+            {
+                "name": "accounts",
+                "description": "Sign in for a bearer token (OAuth2 password flow), personal API keys, and users "
+                "(admins). Roles: viewer reads, analyst also scores files, admin also trains and manages.",
+            },
+            {"name": "notifications", "description": "Webhooks and email on events (admins)."},
             {"name": "monitoring", "description": "Logged predictions and drift against the training data."},
             {
                 "name": "challenger",
@@ -165,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_api_router(settings), max_body_size=settings.max_body_bytes)
     app.include_router(ops.router)
     app.include_router(views.router)
+    app.include_router(account_views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")

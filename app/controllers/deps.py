@@ -1,6 +1,6 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -8,11 +8,14 @@ from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
+from app.controllers.principal import current_principal, oauth2_scheme, page_principal
+from app.core.account_errors import SignInRequired
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
 from app.core.rate_limit import RateLimiter, key_digest
-from app.core.security import check_admin_key, is_cross_site
+from app.core.roles import Principal, Role, is_open, require
+from app.core.security import is_cross_site
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
@@ -170,26 +173,59 @@ async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
         raise
 
 
-async def admin_guard(request: Request, key: str | None) -> str:
-    """The caller's key id once the key is checked and counted: failed keys per client, good ones per key.
+async def limit_failed_credentials(request: Request, check: Callable[[], Awaitable[T]]) -> T:
+    """limit_failed_keys for a check that awaits (resolving a session, a token or a personal key)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client = f"ip:{client_ip(request)}"
+    await limiter.check(limiter.admin, client)
+    try:
+        return await check()
+    except (AdminKeyMissing, AdminKeyRefused, AccessDenied, SignInRequired):
+        await limiter.hit(limiter.admin, client)
+        raise
 
-    Runs once per request: AdminKeyFirstRoute calls it before the body is read, and the dependency then finds
-    the result on request.state instead of counting the request twice.
+
+async def _admin_principal(request: Request, key: str | None) -> Principal:
+    settings: Settings = request.app.state.settings
+    principal = await current_principal(request, key)
+    if principal is None:
+        if not settings.admin_api_keys and settings.public_reads:
+            # As before accounts: with no admin keys configured, an anonymous call is refused outright.
+            raise AdminKeyRefused(
+                "this endpoint needs an admin: sign in as one at /login (or with a token from /api/v1/auth/token), "
+                "or set ADMIN_API_KEYS (comma-separated) and send one in the X-API-Key header"
+            )
+        raise AdminKeyMissing(
+            "this endpoint needs an admin: an admin key in the X-API-Key header, a bearer token, or a signed-in page"
+        )
+    require(principal, Role.admin, settings)
+    return principal
+
+
+async def admin_guard(request: Request, key: str | None) -> str:
+    """Who the admin is (a user's email, a personal key's name, an admin key's id) once checked and counted.
+
+    Accepts a signed-in admin session, an admin's bearer token, an admin's personal key or an ADMIN_API_KEYS key;
+    failed credentials count per client, good ones per key or user. Runs once per request: AdminKeyFirstRoute calls
+    it before the body is read, and the dependency then finds the result on request.state.
     """
     checked: str | None = getattr(request.state, "admin_key_id", None)
     if checked is not None:
         return checked
-    settings: Settings = request.app.state.settings
-    key_id = await limit_failed_keys(request, lambda: check_admin_key(settings, key))
+    principal = await limit_failed_credentials(request, lambda: _admin_principal(request, key))
     limiter: RateLimiter = request.app.state.rate_limiter
     # Keyed on a digest: the key itself never sits in the limiter's storage.
-    await limiter.hit(limiter.admin, f"key:{key_digest(key or '')}")
-    request.state.admin_key_id = key_id
-    return key_id
+    await limiter.hit(limiter.admin, f"key:{key_digest(key or 'user:' + principal.name)}")
+    request.state.admin_key_id = principal.name
+    return principal.name
 
 
-async def require_admin_key(request: Request, key: Annotated[str | None, Security(admin_key_header)] = None) -> str:
-    """The caller's key id when X-API-Key is a configured admin key (401 missing, 403 wrong, 429 over the limit)."""
+async def require_admin_key(
+    request: Request,
+    key: Annotated[str | None, Security(admin_key_header)] = None,
+    token: Annotated[str | None, Security(oauth2_scheme)] = None,
+) -> str:
+    """Who the admin is: an admin session, bearer token or key (401 missing, 403 not an admin, 429 over the limit)."""
     return await admin_guard(request, key)
 
 
@@ -199,8 +235,71 @@ async def optional_admin_key(
     """None without an X-API-Key; with one, the key id once checked and counted as on admin routes (403, 429)."""
     # Counted like any admin key, or a public route would answer key guesses without limit.
     if key is None:
-        return None
+        principal = await page_principal(request)
+        return principal.name if principal is not None and principal.role >= Role.admin else None
     return await admin_guard(request, key)
+
+
+async def _role_guard(request: Request, needed: Role) -> Principal | None:
+    settings: Settings = request.app.state.settings
+    if is_open(needed, settings):
+        return None  # nothing to look up: the hot paths stay as fast as before accounts
+    principal = await limit_failed_credentials(request, lambda: current_principal(request))
+    require(principal, needed, settings)
+    return principal
+
+
+async def require_viewer(request: Request) -> Principal | None:
+    """Reads: open while PUBLIC_READS is on, else a viewer or above (401 anonymous)."""
+    return await _role_guard(request, Role.viewer)
+
+
+async def require_analyst(request: Request) -> Principal | None:
+    """Scoring files, runs, reports, segment edits: open while PUBLIC_READS is on, else an analyst (401, 403)."""
+    return await _role_guard(request, Role.analyst)
+
+
+async def require_user(request: Request, token: Annotated[str | None, Security(oauth2_scheme)] = None) -> Principal:
+    """Any signed-in user or key, whatever PUBLIC_READS says (401 anonymous)."""
+    principal = await limit_failed_credentials(request, lambda: current_principal(request))
+    if principal is None:
+        require(None, Role.admin, request.app.state.settings)  # raises the 401 that says how to sign in
+    return principal  # type: ignore[return-value]
+
+
+async def require_admin(
+    request: Request,
+    key: Annotated[str | None, Security(admin_key_header)] = None,
+    token: Annotated[str | None, Security(oauth2_scheme)] = None,
+) -> Principal:
+    """The admin as a Principal (for routes that need more than the name); checked like require_admin_key."""
+    await admin_guard(request, key)
+    return request.state.principal
+
+
+async def require_editor(
+    request: Request,
+    key: Annotated[str | None, Security(admin_key_header)] = None,
+    token: Annotated[str | None, Security(oauth2_scheme)] = None,
+) -> str:
+    """Who edits segment text: an analyst or an admin (any admin key too), whatever PUBLIC_READS says (401, 403).
+
+    Editing changes what every surface shows, so it is never open to anonymous callers, unlike scoring.
+    """
+    principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
+    if principal is None:
+        return await admin_guard(request, key)  # its answers: 403 with no way to sign in configured, else 401
+    if principal.role < Role.analyst:
+        raise AccessDenied(f"editing segments needs the analyst role, and {principal.name} is {principal.role.name}")
+    return principal.name
+
+
+ViewerDep = Annotated[Principal | None, Depends(require_viewer)]
+AnalystDep = Annotated[Principal | None, Depends(require_analyst)]
+UserDep = Annotated[Principal, Depends(require_user)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+ReadersOnly = Depends(require_viewer)
+AnalystsOnly = Depends(require_analyst)
 
 
 # The admin-only parts of a public answer: present for a caller with an admin key, left out for everyone else.
@@ -210,10 +309,18 @@ OptionalAdminKeyDep = Annotated[str | None, Depends(optional_admin_key)]
 # A route with a body that declares AdminKeyDep also needs route_class=AdminKeyFirstRoute
 # (app/controllers/admin_route.py), so the key is checked before the body is read.
 AdminKeyDep = Annotated[str, Depends(require_admin_key)]
+# Segment text edits (names, descriptions, strategies): analysts and admins.
+EditorDep = Annotated[str, Depends(require_editor)]
 
 
 async def limit_by_client_ip(request: Request) -> None:
-    """Count this request against the client's prediction limit (429 with Retry-After once spent)."""
+    """Count this request against the client's prediction limit (429 with Retry-After once spent).
+
+    With PUBLIC_READS off, a viewer is checked first: predictions are reads, and one dependency level less on the
+    hot path than a separate ReadersOnly.
+    """
+    if not request.app.state.settings.public_reads:
+        await _role_guard(request, Role.viewer)
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.hit(limiter.predict, client_ip(request))
 

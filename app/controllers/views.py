@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import (
+    AnalystsOnly,
     HomeFormDep,
     PredictRateLimit,
     RegistryDep,
@@ -21,6 +22,7 @@ from app.controllers.deps import (
     prediction_log_target,
     segmentation_of,
 )
+from app.controllers.page_auth import admin_actions_shown, page_reader, signed_in
 from app.core.errors import (
     AccessDenied,
     AdminKeyRefused,
@@ -33,6 +35,7 @@ from app.core.errors import (
     UploadTooLarge,
     VersionConflict,
 )
+from app.core.roles import Role, allows
 from app.core.security import key_id
 from app.core.templating import templates
 from app.schemas.common import DIGITS_ONLY
@@ -40,6 +43,7 @@ from app.schemas.monitoring import IsoDateTime
 from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
+from app.services.notifications.events import EVENT_TYPES
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.pages import runs as run_pages
@@ -59,7 +63,7 @@ from app.web.pages.new_segmentation import (
 from app.web.pages.score import score_form_fields, score_form_page, score_result_page
 
 # Pages answer errors with the HTML error page, whatever the client's Accept header says.
-router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])
 
 
 def render(request: Request, template: str, context: dict, *, status_code: int = 200) -> HTMLResponse:
@@ -70,7 +74,7 @@ def render(request: Request, template: str, context: dict, *, status_code: int =
         served = segmentations.registry(picker["segmentation"]).active
     except SegmentationError:  # a spec this app cannot read: the page says so itself; the footer stays generic
         served = None
-    shared = picker | {"model_line": model_line(served)}
+    shared = picker | {"model_line": model_line(served)} | signed_in(request)
     return templates.TemplateResponse(request, template, shared | context, status_code=status_code)
 
 
@@ -138,7 +142,9 @@ _UPLOAD_ERRORS = (InvalidRequest, InvalidDataset, UploadTooLarge, UnsupportedMed
 
 def _score_page(request: Request, context: dict, *, status_code: int = 200) -> HTMLResponse:
     """The /score page, setting the cookie that holds its form's token."""
-    response = render(request, "score.html", context, status_code=status_code)
+    settings = request.app.state.settings
+    can_score = allows(getattr(request.state, "principal", None), Role.analyst, settings)
+    response = render(request, "score.html", context | {"can_score": can_score}, status_code=status_code)
     response.set_cookie(
         csrf.COOKIE,
         context["form_token"],
@@ -158,7 +164,7 @@ def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> 
 
 
 # Cross-site posts are refused first, before they count against the client's prediction limit.
-@router.post("/score", response_class=HTMLResponse, dependencies=[SameSiteOnly, PredictRateLimit])
+@router.post("/score", response_class=HTMLResponse, dependencies=[SameSiteOnly, AnalystsOnly, PredictRateLimit])
 async def score_upload(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
     cookie = request.cookies.get(csrf.COOKIE)
@@ -300,13 +306,20 @@ def models(
         registry,
         compare=compare or None,
         with_version=with_version or None,
-        admin_enabled=bool(settings.admin_api_keys),
+        admin_enabled=admin_actions_shown(request, settings),
         segmentation=segmentation_of(request),
         job_id=job,
         db_sessions=getattr(request.app.state, "db_sessions", None),
     )
     token = csrf.form_token(request.cookies.get(MODELS_COOKIE))
     return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)
+
+
+@router.get("/webhooks", response_class=HTMLResponse)
+def webhooks(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """Notification subscriptions: the page's script manages them through the admin API."""
+    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": bool(settings.admin_api_keys)}
+    return render(request, "webhooks.html", context)
 
 
 # The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.
@@ -391,9 +404,13 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
         cookie=cookie or "",
         max_age_seconds=settings.score_results_ttl_seconds,
     )
-    if pending.key_id not in {key_id(key.get_secret_value()) for key in settings.admin_api_keys}:
-        # The key checked at step 1 was removed from ADMIN_API_KEYS since: its upload creates nothing.
-        raise AdminKeyRefused("the admin key this file was uploaded with is no longer configured: upload it again")
+    configured = {key_id(key.get_secret_value()) for key in settings.admin_api_keys}
+    who = getattr(request.state, "principal", None)
+    signed_in_admin = who is not None and who.role >= Role.admin and who.name == pending.key_id
+    if pending.key_id not in configured and not signed_in_admin:
+        # The key checked at step 1 was removed from ADMIN_API_KEYS since (or the admin signed out, or was demoted):
+        # its upload creates nothing.
+        raise AdminKeyRefused("the admin who uploaded this file is no longer one: upload it again")
     profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
     columns = sent_columns(fields, offered_columns(profile))
     name, k = fields.get("name", "").strip(), fields.get("k", "auto").strip()

@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +122,22 @@ class Settings(BaseSettings):
     timeout_keep_alive: float = Field(5.0, gt=0, le=600)
     # `python main.py` with WORKERS > 1: seconds a worker may take to start or to answer uvicorn's ping.
     worker_healthcheck_timeout: int = Field(30, ge=1, le=600)
+    # Accounts and roles. True keeps pages, reads, predictions and file scoring open to anonymous callers (rate
+    # limited), as before accounts existed; false asks for a viewer (reads) or an analyst (scoring). Admin actions
+    # always need an admin: a user, a personal key or an ADMIN_API_KEYS key.
+    public_reads: bool = True
+    # Signs the API's bearer tokens (HS256); unset (and no RS256 key pair) means token login is off.
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    # PEM files for JWT_ALGORITHM=RS256: the private key signs, the public one verifies.
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    # Bearer tokens are short-lived: a disabled user's token stops at once anyway (checked on every request).
+    jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    # Seconds a signed-in page session lasts.
+    session_ttl: int = Field(8 * 3600, ge=60, le=30 * 86_400)
+    # Failed sign-ins allowed per account and per client address (the `limits` notation).
+    rate_limit_login: str = "10/minute"
     # SQLAlchemy URL of the prediction log: SQLite by default, or postgresql+psycopg://user:pass@host/db.
     # A SecretStr because a PostgreSQL URL carries a password; it is never logged.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
@@ -138,6 +154,20 @@ class Settings(BaseSettings):
     # Seconds between background drift evaluations of every segmentation's last 24 hours (stored in drift_checks and
     # exported as drift_status); one process evaluates at a time, however many workers run. 0 turns it off.
     drift_evaluation_seconds: float = Field(300.0, ge=0, le=86_400)
+    # Notifications (app/services/notifications): webhooks and email, sent from a durable outbox by a background
+    # thread. SMTP_URL: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=true
+    # (STARTTLS), smtps://... (TLS from the start). A SecretStr because it carries a password; never logged.
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "segmentation@localhost"
+    # Webhook URLs on loopback, private or link-local networks are refused (server-side request forgery) unless true.
+    webhook_allow_private: bool = False
+    # Attempts per delivery before it is marked failed; the wait before attempt n+1 is about base * 2**(n-1) seconds,
+    # jittered to 50-100% and capped at an hour.
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(10.0, ge=0.0, le=3_600)
+    # Seconds between looks at the outbox for deliveries that are due.
+    notify_poll_seconds: float = Field(2.0, gt=0.0, le=600)
+    notifications_enabled: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -150,10 +180,28 @@ class Settings(BaseSettings):
         # Relative paths mean the same folder whatever directory the app is started from.
         return value if value is None or value.is_absolute() else PROJECT_ROOT / value
 
-    @field_validator("model_signing_key", mode="before")
+    @field_validator("model_signing_key", "jwt_secret", "jwt_private_key_file", "jwt_public_key_file", mode="before")
     @classmethod
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # RFC 7518 §3.2: an HS256 key at least as long as the hash; shorter ones can be brute-forced offline.
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError('use at least 32 bytes, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"')
+        return value
+
+    @model_validator(mode="after")
+    def _rs256_key_files(self) -> "Settings":
+        # Checked at start: a missing key file would otherwise fail every sign-in.
+        if self.jwt_algorithm == "RS256":
+            for name in ("jwt_private_key_file", "jwt_public_key_file"):
+                path = getattr(self, name)
+                if path is None or not path.is_file():
+                    raise ValueError(f"JWT_ALGORITHM=RS256 needs {name.upper()} to name a PEM file")
+        return self
 
     @property
     def signing_key(self) -> bytes | None:
@@ -189,7 +237,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("rate_limit_predict", "rate_limit_admin")
+    @field_validator("rate_limit_predict", "rate_limit_admin", "rate_limit_login")
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         from limits import parse_many  # only settings that set a limit need the parser

@@ -205,3 +205,10 @@ def no_space_as(message: str, error: type[SegmentationError] = StorageFull) -> I
         if not is_no_space(exc):
             raise
         raise error(message) from None
+
+
+class UnknownSubscription(SegmentationError):
+    """No notification subscription has this id."""
+
+    status_code = 404
+    error_type = "not_found"

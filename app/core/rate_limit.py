@@ -165,6 +165,8 @@ class RateLimiter:
         record_rate_limit_circuit(is_open=False)
         self.predict = RateLimitPolicy("predict", tuple(parse_many(settings.rate_limit_predict)))
         self.admin = RateLimitPolicy("admin", tuple(parse_many(settings.rate_limit_admin)), fail_closed=True)
+        # Failed sign-ins, per account and per client address.
+        self.login = RateLimitPolicy("login", tuple(parse_many(settings.rate_limit_login)), fail_closed=True)
 
     async def hit(self, policy: RateLimitPolicy, key: str) -> None:
         """Count one request for `key`; raise RateLimited with the seconds until the window resets."""

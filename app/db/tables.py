@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -180,3 +181,119 @@ class Run(Base):
     # Set when retention or RESULTS_MAX_BYTES removed the file: the row stays a while to answer 410 with the date.
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     removed_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+EMAIL_LENGTH = 254
+ROLE_LENGTH = 16
+
+
+class User(Base):
+    """A person who signs in: email, display name, role, and an Argon2 password hash (never the password)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Stored lower-case, so one address is one account however it is typed.
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class LoginSession(Base):
+    """A page session: the SHA-256 of its cookie's random token, whose it is, until when, and whether revoked."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class PersonalKey(Base):
+    """A personal API key: the SHA-256 of the key, its name and role (at most its creator's), last use, revoked."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'analyst', 'admin')", name="ck_api_keys_role"),
+        Index("ix_api_keys_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(ROLE_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+
+NOTIFICATION_KINDS = ("webhook", "email")
+DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
+
+
+class NotificationSubscription(Base):
+    """Where events go: a webhook URL (with its signing secret) or an email address, and which events it wants."""
+
+    __tablename__ = "notification_subscriptions"
+    __table_args__ = (CheckConstraint(f"kind IN {NOTIFICATION_KINDS!r}", name="ck_notification_subscriptions_kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(8))
+    # The webhook URL or the email address.
+    target: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    # whsec_<base64>: the sender signs with it, so it is kept as given (shown to the creator once, never listed).
+    secret: Mapped[str | None] = mapped_column(String(100))
+
+
+class NotificationEvent(Base):
+    """One event in the outbox, written in the transaction of whatever caused it."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (UniqueConstraint("event_key", name="uq_notification_events_event_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # What makes the event the same one when several processes see it (an activation's entry key): inserted once.
+    event_key: Mapped[str] = mapped_column(String(200))
+    # The webhook-id every receiver gets for it, the same on every retry.
+    message_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class NotificationDelivery(Base):
+    """One event owed to one subscription: the delivery log and the drainer's queue in one row."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id", name="uq_notification_deliveries_event_subscription"),
+        CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="ck_notification_deliveries_status"),
+        # The drainer reads due rows by status and time.
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    subscription_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A claimed row belongs to its drainer until then; after that (the drainer died) it is due again.
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -106,7 +106,10 @@ class Activation(BaseModel):
     from_version: str | None = Field(alias="from", description="The version active before, if any.")
     to: str = Field(description="The version activated.")
     reason: str = Field(description="Why, as given.")
-    key_id: str | None = Field(description="Short hash of the admin key used; never the key itself.")
+    key_id: str | None = Field(
+        description="Who: a user's email, `email:key-name` for a personal key, or the short hash of an ADMIN_API_KEYS "
+        "key (never the key itself)."
+    )
 
     model_config = example_config(_ACTIVATION, populate_by_name=True)
 

@@ -186,7 +186,7 @@ def test_admin_key_is_in_the_openapi_schema(admin_client):
     # Checking the key before the body (AdminKeyFirstRoute) keeps the scheme on every admin operation.
     paths = schema["paths"]
     for method, path in [("post", "/api/v1/models"), ("post", "/api/v1/models/{version}/activate")]:
-        assert paths[path][method]["security"] == [{"AdminKey": []}]
+        assert paths[path][method]["security"] == [{"AdminKey": []}, {"OAuth2": []}]
     assert "security" not in paths["/api/v1/models"]["get"]
 
 

@@ -336,7 +336,9 @@ def upload_server(model_dir, tmp_path_factory):
     """The real app under uvicorn, spooling uploads to a temporary folder the test can watch."""
     tmp = tmp_path_factory.mktemp("uploads")
     log = tmp_path_factory.mktemp("upload-server") / "server.log"
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "TMPDIR": str(tmp)}
+    # Kept runs go to their own folder: the temporary one must end empty.
+    results = tmp_path_factory.mktemp("results")
+    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "TMPDIR": str(tmp), "SCORE_RESULTS_DIR": str(results)}
     with live_server(env, log) as server:
         yield server, tmp
 

@@ -1,6 +1,7 @@
 """/api/v1/runs: every scored file kept as a run, listed, downloaded, browsed, compared, removed and deleted."""
 
 import io
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -284,3 +285,18 @@ def test_runs_kept_zero_keeps_no_run(runs_client, tmp_path):
     assert summary["run_id"] is None and summary["scored"] == 20
     assert api.get(RUNS).json()["runs"] == []
     assert not _runs_folder(tmp_path).exists()
+
+
+def test_a_kept_run_queues_one_run_finished_event_with_links_to_its_file(api, tmp_path):
+    run_id, _ = score(api, customers_csv(range(40)))
+    engine = create_engine(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT type, payload FROM notification_events")).all()
+    engine.dispose()
+    finished = [row for row in rows if row.type == "run.finished"]
+    assert len(finished) == 1
+    payload = json.loads(finished[0].payload) if isinstance(finished[0].payload, str) else finished[0].payload
+    assert (payload["run_id"], payload["rows"], payload["scored"]) == (run_id, 40, 40)
+    assert sum(segment["count"] for segment in payload["segments"]) == 40
+    link = payload["links"]["file"].split("/api/v1/", 1)[1]
+    assert api.get(f"/api/v1/{link}").content == api.get(f"{RUNS}/{run_id}/file?format=csv").content

@@ -35,6 +35,10 @@ app = create_app(
         # Hundreds of generated admin calls, most with a missing or wrong key, come from one client: at the default
         # limit they would soon all be 429 and hide the 401s and 403s checked here (tests/api/test_ops.py tests it).
         rate_limit_admin="100000/minute",
+        # Token login on, so /api/v1/auth/token answers 401 for made-up users rather than 503 (tests/api/test_auth.py
+        # covers it off); sign-in failures are limited like admin keys, for the same reason.
+        jwt_secret="schemathesis-jwt-secret-of-at-least-32-bytes",
+        rate_limit_login="100000/minute",
     )
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

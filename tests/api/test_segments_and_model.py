@@ -137,6 +137,19 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/segmentations", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
     expected[("/api/v1/segmentations/{segmentation}", "get")] = {"200", "404", "422"}
     expected[("/api/v1/segmentations/{segmentation}", "delete")] = {"204", "401", "403", "404", "409", "422", "429"}
+    expected[("/api/v1/auth/token", "post")] = {"200", "401", "422", "429", "503"}
+    expected[("/api/v1/auth/keys", "get")] = {"200", "401"}
+    expected[("/api/v1/auth/keys", "post")] = {"201", "400", "401", "403", "413", "415", "422"}
+    expected[("/api/v1/auth/keys/{key_id}", "delete")] = {"204", "401", "404", "422"}
+    expected[("/api/v1/users", "get")] = {"200", "401", "403", "429"}
+    expected[("/api/v1/users", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
+    expected[("/api/v1/users/{user_id}", "patch")] = {"200", "400", "401", "403", "404", "413", "415", "422", "429"}
+    admin = {"401", "403", "429"}
+    expected[("/api/v1/webhooks", "get")] = {"200", *admin}
+    expected[("/api/v1/webhooks", "post")] = {"201", "400", "413", "415", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}", "delete")] = {"204", "404", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}/deliveries", "get")] = {"200", "404", "422", *admin}
+    expected[("/api/v1/webhooks/{subscription_id}/test", "post")] = {"202", "404", "422", *admin}
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)
     for key, statuses in expected.items():

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from app.core.config import PROJECT_ROOT
-from app.db.migrate import upgrade_database
+from app.db.migrate import alembic_config, upgrade_database
 from app.db.session import create_db_engine
 from app.db.tables import ModelActivation, PredictionLog
 from tests.db.reading import read_all
@@ -133,8 +133,6 @@ def test_upgrade_of_a_database_with_rows_keeps_them_in_the_default_segmentation(
 
 def test_downgrade_to_0002_and_upgrade_again_keeps_the_rows(database_url):
     from alembic import command
-
-    from app.db.migrate import alembic_config
 
     upgrade_database(database_url)
     at = datetime(2026, 12, 1, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.controllers.api import (
+    auth,
     challenger,
     counterfactuals,
     health,
@@ -16,9 +17,11 @@ from app.controllers.api import (
     segment_edits,
     segmentations,
     segments,
+    users,
     versions,
+    webhooks,
 )
-from app.controllers.deps import valid_segmentation
+from app.controllers.deps import ReadersOnly, valid_segmentation
 from app.core.config import Settings
 from app.schemas.common import error_responses
 
@@ -29,27 +32,32 @@ SEGMENTATION_PREFIX = "/segmentations/{segmentation}"
 def build_api_router(settings: Settings) -> APIRouter:
     """Every /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
     api = APIRouter(prefix="/api/v1")
+    # Reads need a viewer once PUBLIC_READS is off; predictions and scoring check it in PredictRateLimit.
+    readers = {"dependencies": [ReadersOnly]}
     api.include_router(predictions.router)
     # Right after the default's: routes are matched in order, and predictions are the hot path.
     api.include_router(segmentations.predictions)
     api.include_router(counterfactuals.router)
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
-    api.include_router(segments.router)
-    api.include_router(segment_edits.router)
-    api.include_router(model_info.router)
-    api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes))
-    api.include_router(reports.router)
-    api.include_router(jobs.router)
+    api.include_router(segments.router, **readers)
+    api.include_router(segment_edits.router, **readers)
+    api.include_router(model_info.router, **readers)
+    api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **readers)
+    api.include_router(reports.router, **readers)
+    api.include_router(jobs.router, **readers)
     api.include_router(health.router)
-    api.include_router(monitoring.router)
-    api.include_router(runs.router)
-    api.include_router(challenger.router)
-    api.include_router(segmentations.router)
-    api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes)
+    api.include_router(monitoring.router, **readers)
+    api.include_router(runs.router, **readers)
+    api.include_router(challenger.router, **readers)
+    api.include_router(segmentations.router, **readers)
+    api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes, **readers)
+    api.include_router(auth.router)
+    api.include_router(users.router)
+    api.include_router(webhooks.router)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
-        "dependencies": [Depends(valid_segmentation)],
+        "dependencies": [ReadersOnly, Depends(valid_segmentation)],
         # An unknown segmentation is a 404, a name that cannot be one a 422.
         "responses": error_responses(404, 422),
     }

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.controllers.deps import (
+    AnalystsOnly,
     PredictRateLimit,
     RequestedModelDep,
     SameSiteOnly,
@@ -43,7 +44,8 @@ RUN_ID_HEADER = "X-Run-Id"
     },
     # A form or text/plain post from another site needs no preflight: refused here, before the upload is read, and
     # before it is counted, so another site's page cannot spend a visitor's prediction allowance.
-    dependencies=[SameSiteOnly, PredictRateLimit],
+    # Scoring files needs an analyst once PUBLIC_READS is off.
+    dependencies=[SameSiteOnly, AnalystsOnly, PredictRateLimit],
     openapi_extra=UPLOAD_BODY,
 )
 async def predict_csv(

@@ -6,7 +6,7 @@ from annotated_types import Ge
 from fastapi import APIRouter, Path, Query
 
 from app.controllers.admin_route import AdminKeyFirstRoute
-from app.controllers.deps import AdminKeyDep, RegistryDep
+from app.controllers.deps import EditorDep, RegistryDep
 from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
@@ -34,7 +34,7 @@ _ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
     "already shows is a 422.",
     responses={**_ADMIN_ERRORS, **error_responses(400, 413, 415)},
 )
-def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
+def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: EditorDep) -> dict:
     """Change a segment's text (plain def: it writes a file under the folder's lock)."""
     return segment_edits.edit_segment(
         registry=registry,
@@ -73,7 +73,7 @@ def revert_change(
     segment_id: SegmentIdPath,
     entry_id: Annotated[int, Ge(1), DIGITS_ONLY, Path(description="The change's id, from the history.")],
     registry: RegistryDep,
-    key: AdminKeyDep,
+    key: EditorDep,
     reason: Annotated[str, Query(max_length=200, description="Why, for the segment's history.")] = "",
 ) -> dict:
     """Revert one change."""

@@ -13,10 +13,11 @@ import hashlib
 import json
 import logging
 import threading
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from app.db.statements import insert_skipping_duplicates
 from app.db.tables import ModelActivation
@@ -24,6 +25,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.store import HISTORY_FILE, VersionStore
 from app.services.monitoring.retry import DatabaseNotReady, DatabasePreparation, Retry
+from app.services.notifications.events import VERSION_ACTIVATED, emit_on
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ RETRY_SECONDS = 5.0
 
 _TABLE = ModelActivation.__table__
 _ENTRY_FIELDS = ("at", "from", "to", "reason", "key_id")
+# Activations older than this when first mirrored (a new database backfilled from a long history) raise no
+# version.activated: subscribers hear about activations as they happen, not the whole past at once.
+EVENT_MAX_AGE = timedelta(days=1)
 
 
 def entry_key(entry: dict[str, Any], *, segmentation: str = DEFAULT_NAME) -> str:
@@ -76,7 +81,25 @@ def mirror_history(engine: Engine, store: VersionStore, *, segmentation: str = D
             # Another worker may mirror the same entry at the same time: rows already there are skipped.
             statement = insert_skipping_duplicates(engine.dialect, _TABLE, key="entry_key")
             connection.execute(statement, list(rows.values()))
+            _notify(connection, rows.values())
     return len(rows)
+
+
+def _notify(connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """version.activated for each recent activation, in the mirror's transaction (keyed: written once anywhere)."""
+    since = datetime.now(UTC) - EVENT_MAX_AGE
+    for row in rows:
+        if row["activated_at"] < since:
+            continue
+        payload = {
+            "segmentation": row["segmentation"],
+            "from_version": row["from_version"],
+            "to_version": row["to_version"],
+            "reason": row["reason"],
+            "key_id": row["key_id"],
+            "activated_at": row["activated_at"].isoformat(),
+        }
+        emit_on(connection, event=VERSION_ACTIVATED, payload=payload, key=f"{VERSION_ACTIVATED}:{row['entry_key']}")
 
 
 Stamp = tuple[int, int, int] | None

@@ -21,12 +21,14 @@ from app.core.errors import SegmentationError
 from app.core.metrics import record_drift_status
 from app.db.locks import try_singleton_lock
 from app.db.session import session_factory
+from app.db.tables import DriftCheck
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
 from app.services.monitoring import history
 from app.services.monitoring.drift import drift_report
 from app.services.monitoring.retry import DatabasePreparation
 from app.services.monitoring.windows import DEFAULT_SPAN, time_window
+from app.services.notifications.events import DRIFT_CHANGED, emit
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +126,29 @@ class DriftEvaluator:
                 report = drift_report(model, window)
                 row = history.store_check(session, segmentation=name, model=model, report=report, evaluated_at=now)
             record_drift_status(segmentation=name, checks=history.gauge_values(row.checks))
+            if latest is not None and latest.status != row.status:
+                self._announce(name, previous=latest.status, row=row)
             evaluated.append(name)
         if evaluated:
             logger.info("drift evaluated for %s", ", ".join(evaluated))
             with self._sessions() as session:
                 history.purge_checks(session, before=now - timedelta(days=self.retention_days))
         return evaluated
+
+    def _announce(self, segmentation: str, *, previous: str, row: DriftCheck) -> None:
+        """Queue drift.changed for subscribers, once per stored evaluation; a failure is logged, never raised."""
+        payload = {
+            "segmentation": segmentation,
+            "model_version": row.model_version,
+            "previous_status": previous,
+            "status": row.status,
+            "evaluated_at": row.evaluated_at.isoformat(),
+            "checks": row.checks,
+        }
+        try:
+            emit(sessions=self._sessions, event=DRIFT_CHANGED, payload=payload, key=f"drift:{row.id}")
+        except SQLAlchemyError:
+            logger.warning("drift.changed for %s not written to the outbox", segmentation, exc_info=True)
 
 
 def start_drift_evaluator(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.config import Settings
 from app.core.errors import DatabaseUnavailable
 from app.db.tables import Run
+from app.services.notifications.events import RUN_FINISHED, emit_on
 from app.services.runs import store
 from app.services.runs.errors import RunGone, UnknownRun
 from app.services.runs.store import RunFile
@@ -92,6 +93,9 @@ def keep_scored_run(
                     file_bytes=size,
                 )
             )
+            # In the run's own transaction: the event exists exactly when the run does.
+            emit_on(session.connection(), event=RUN_FINISHED, payload=_finished(settings, run_file.run_id, summary,
+                    segmentation=segmentation, file_name=file_name), key=f"run:{run_file.run_id}")  # fmt: skip
             session.commit()
             purge_runs(session=session, settings=settings)
             tidy_runs(session=session, results_dir=results_dir)
@@ -100,6 +104,24 @@ def keep_scored_run(
         run_file.discard()
         return None
     return run_file.run_id
+
+
+def _finished(settings: Settings, run_id: str, summary: dict[str, Any], *, segmentation: str, file_name: str) -> dict:
+    """The run.finished payload: what was scored, and links a CRM automation can pull the labelled file from."""
+    run_url = f"{settings.base_url.rstrip('/')}/api/v1/runs/{run_id}"
+    return {
+        "run_id": run_id,
+        "segmentation": segmentation,
+        "model_version": summary["model_version"],
+        "file_name": file_name,
+        "rows": summary["rows"],
+        "scored": summary["scored"],
+        "segments": [
+            {"segment_id": item.get("segment_id"), "segment_name": item.get("segment_name"), "count": item.get("count")}
+            for item in summary.get("segments", [])
+        ],
+        "links": {"run": run_url, "file": f"{run_url}/file?format=csv", "parquet": f"{run_url}/file?format=parquet"},
+    }
 
 
 def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: datetime) -> None:

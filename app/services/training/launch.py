@@ -31,7 +31,16 @@ from app.models.features import FEATURES, Feature, find_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.training.store import FINAL_STATES, LOG_FILE, UPLOAD_FILE, JobStore, read_job, write_job
+from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, emit_quietly
+from app.services.training.store import (
+    FINAL_STATES,
+    LOG_FILE,
+    UPLOAD_FILE,
+    JobStore,
+    job_segmentation,
+    read_job,
+    write_job,
+)
 from app.utils.csv_head import sniff_delimiter
 
 logger = logging.getLogger(__name__)
@@ -164,7 +173,7 @@ def start_training_job(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C to the server does not kill a job half-way
         )
-    threading.Thread(target=_reap, args=(process, folder), daemon=True, name=f"job-{job_id[:8]}").start()
+    threading.Thread(target=_reap, args=(process, folder, settings), daemon=True, name=f"job-{job_id[:8]}").start()
     logger.info("training job %s started (pid %d)", job_id, process.pid)
     return job_id
 
@@ -180,7 +189,7 @@ def _last_line(path: Path) -> str:
     return next((line.strip()[:500] for line in reversed(lines) if line.strip()), "-")
 
 
-def _reap(process: subprocess.Popen, folder: Path) -> None:
+def _reap(process: subprocess.Popen, folder: Path, settings: Settings | None = None) -> None:
     """Wait for the job's process; if it died without a final state, record why (no zombie is left)."""
     code = process.wait()
     try:
@@ -204,3 +213,22 @@ def _reap(process: subprocess.Popen, folder: Path) -> None:
         logger.error("training job %s failed: process exit code %d", job["job_id"], code)
     # Here, once per job: only the server that started the process waits for it, and its state is now final.
     record_training_job_ended(state=job["state"])
+    if settings is not None and settings.notifications_enabled:
+        _notify_job_ended(job, settings)
+
+
+def _notify_job_ended(job: dict, settings: Settings) -> None:
+    """Put job.succeeded or job.failed in the notification outbox (keyed by the job, so written once)."""
+    event = JOB_SUCCEEDED if job["state"] == "succeeded" else JOB_FAILED
+    payload = {
+        "job_id": job["job_id"],
+        "segmentation": job_segmentation(job),
+        "state": job["state"],
+        "version": job.get("version"),
+        "activated": job.get("activated"),
+        "error": job.get("error"),
+        "request_id": job.get("params", {}).get("request_id"),
+    }
+    emit_quietly(
+        url=settings.database_url.get_secret_value(), event=event, payload=payload, key=f"{event}:{job['job_id']}"
+    )

@@ -3,6 +3,12 @@
 // value has been segmented, so the slider never follows a number that is still being typed.
 (function () {
   "use strict";
+  // Signed in: the session's CSRF token goes with every request that rides on its cookie (base.html's meta tag).
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  function withCsrf(headers) {
+    if (csrfMeta) { headers["X-CSRF-Token"] = csrfMeta.content; }
+    return headers;
+  }
 
   var DEBOUNCE_MS = 150;
   var TYPING_DEBOUNCE_MS = 450;
@@ -201,7 +207,7 @@
     var request = ++latest;
     fetch(predictUrl, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: withCsrf({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify(featuresBody ? { features: values } : values),
     })
       .then(function (response) {

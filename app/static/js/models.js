@@ -3,15 +3,24 @@
 // form, so no form ever submits it); it is never stored. The page loads this script only when admin keys are on.
 (function () {
   "use strict";
+  var admin = document.getElementById("admin");
+  if (!admin) { return; }
   var keyField = document.getElementById("admin-key");
-  if (!keyField) { return; }
+  // Signed in: the session cookie goes with every same-site fetch, and its CSRF token in a header.
+  var csrf = admin.dataset.csrf || "";
   // The segmentation's own API: /api/v1 for the default one, /api/v1/segmentations/NAME for the others.
-  var api = document.getElementById("admin").dataset.apiBase || "/api/v1";
+  var api = admin.dataset.apiBase || "/api/v1";
   var actionStatus = document.querySelector('[data-role="action-status"]');
   var trainStatus = document.getElementById("train-status");
   var progress = document.getElementById("train-progress");
 
-  function key() { return keyField.value.trim(); }
+  function key() { return keyField ? keyField.value.trim() : ""; }
+
+  function authHeaders(extra) {
+    var headers = extra || {};
+    if (csrf) { headers["X-CSRF-Token"] = csrf; } else { headers["X-API-Key"] = key(); }
+    return headers;
+  }
 
   function errorText(response) {
     return response.json().then(
@@ -21,14 +30,14 @@
   }
 
   function needKey(where) {
-    if (key()) { return false; }
+    if (csrf || key()) { return false; }
     where.textContent = "Type the admin key in the Admin key field at the top of the page first.";
     keyField.focus();
     return true;
   }
 
   function post(url) {
-    return fetch(url, { method: "POST", headers: { "X-API-Key": key() } }).then(function (response) {
+    return fetch(url, { method: "POST", headers: authHeaders() }).then(function (response) {
       if (!response.ok) { return errorText(response).then(function (m) { throw new Error(m); }); }
       return response.json();
     });
@@ -54,7 +63,7 @@
       if (label === null) { return; }
       fetch(api + "/models/" + encodeURIComponent(version), {
         method: "PATCH",
-        headers: { "X-API-Key": key(), "Content-Type": "application/json" },
+        headers: authHeaders({ "Content-Type": "application/json" }),
         body: JSON.stringify({ label: label })
       }).then(function (response) {
         if (!response.ok) { return errorText(response).then(function (m) { throw new Error(m); }); }
@@ -116,7 +125,7 @@
     trainStatus.textContent = "Uploading…";
     progress.hidden = false;
     progress.value = 1;
-    fetch(api + "/models", { method: "POST", headers: { "X-API-Key": key() }, body: data }).then(function (response) {
+    fetch(api + "/models", { method: "POST", headers: authHeaders(), body: data }).then(function (response) {
       if (response.status !== 202) {
         return errorText(response).then(function (m) { trainStatus.textContent = "Not started: " + m; progress.hidden = true; });
       }

@@ -5,18 +5,22 @@
   "use strict";
   var form = document.getElementById("segmentation-upload-form");
   var keyField = document.getElementById("admin-key");
-  if (!form || !keyField) { return; }
+  var admin = document.getElementById("admin");
+  // Signed in as an admin: the session cookie goes with the post, no key field.
+  var csrf = admin ? admin.dataset.csrf || "" : "";
+  if (!form || (!keyField && !csrf)) { return; }
   var status = document.getElementById("segmentation-upload-status");
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var key = keyField.value.trim();
-    if (!key) {
+    var key = keyField ? keyField.value.trim() : "";
+    if (!key && !csrf) {
       status.textContent = "Type the admin key in the Admin key field at the top of the page first.";
       keyField.focus();
       return;
     }
     status.textContent = "Uploading…";
-    fetch(form.action, { method: "POST", headers: { "X-API-Key": key }, body: new FormData(form) })
+    var headers = csrf ? { "X-CSRF-Token": csrf } : { "X-API-Key": key };
+    fetch(form.action, { method: "POST", headers: headers, body: new FormData(form) })
       .then(function (response) {
         if (response.ok && response.redirected) { window.location.assign(response.url); return null; }
         return response.text().then(function (html) {

@@ -145,3 +145,29 @@ def test_evaluations_older_than_the_retention_are_deleted(database, model):  # n
     assert len(stored(database)) == 2
     runner.run_once(now=now)
     assert [row.evaluated_at for row in stored(database)] == [now - timedelta(days=10), now]
+
+
+def test_a_change_of_status_queues_one_drift_changed_event(database, model):  # noqa: F811
+    from app.db.tables import NotificationEvent
+
+    def events() -> list[NotificationEvent]:
+        engine = create_db_engine(database)
+        try:
+            with session_factory(engine)() as session:
+                return list(session.scalars(select(NotificationEvent).where(NotificationEvent.type == "drift.changed")))
+        finally:
+            engine.dispose()
+
+    drifting = evaluator(database, model)
+    now = datetime.now(UTC)
+    assert drifting.run_once(now=now) == ["default"]  # nothing logged yet: insufficient data, the first verdict
+    assert events() == []  # a first evaluation changes nothing
+    std = model.info["data_stats"]["annual_income"]["std"]
+    log(database, model, customers(600, seed=33, income_shift=std), segmentation=None)
+    assert drifting.run_once(now=datetime.now(UTC) + timedelta(minutes=10)) == ["default"]
+    (event,) = events()
+    assert (event.payload["previous_status"], event.payload["status"]) == ("insufficient data", "drift")
+    assert event.payload["segmentation"] == "default" and event.payload["model_version"] == model.version
+    assert {check["check"] for check in event.payload["checks"]} >= {"overall", "feature:annual_income"}
+    assert drifting.run_once(now=datetime.now(UTC) + timedelta(minutes=20)) == ["default"]
+    assert len(events()) == 1  # the same verdict again is no change

@@ -1,0 +1,74 @@
+"""`python -m app.cli users create --email … --role admin`: add a user (the first admin, say) from the server."""
+
+import argparse
+import getpass
+import sys
+
+from app.core.config import get_settings
+from app.core.errors import InvalidRequest
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        # One line: what `echo "$PASSWORD" | …` or a secrets file gives, without its line end.
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise InvalidRequest("the two passwords differ: nothing was created")
+    return first
+
+
+def _create(args: argparse.Namespace) -> int:
+    # Imported when the command runs, like `db upgrade`: other commands start without Alembic or SQLAlchemy.
+    from app.core.roles import Role
+    from app.db.migrate import upgrade_database
+    from app.db.session import create_db_engine, session_factory
+    from app.services.accounts.users import create_user
+
+    password = _password(args)
+    url = get_settings().database_url.get_secret_value()
+    upgrade_database(url)  # as the server does at start: the tables exist before the first user goes in
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            user = create_user(
+                session=session, email=args.email, password=password, role=Role[args.role], display_name=args.name
+            )
+    finally:
+        engine.dispose()
+    print(f"created {user.role} {user.email} (id {user.id})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade_database
+    from app.db.session import create_db_engine, session_factory
+    from app.services.accounts.users import list_users
+
+    url = get_settings().database_url.get_secret_value()
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            for user in list_users(session=session):
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.id}\t{user.email}\t{user.role}\t{state}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `users` command group."""
+    users = subparsers.add_parser("users", help="accounts: create users, list them", description=__doc__)
+    commands = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
+    create = commands.add_parser("create", help="add a user; prompts for the password")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=("viewer", "analyst", "admin"), default="viewer")
+    create.add_argument("--name", default="", help="display name (default: the part of the email before @)")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+    )
+    create.set_defaults(handler=_create)
+    listing = commands.add_parser("list", help="every user, with its role")
+    listing.set_defaults(handler=_list)

@@ -1,0 +1,112 @@
+"""The sign-in page and signing out: a server-side session in an HttpOnly, SameSite=Lax cookie."""
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html
+from app.controllers.login_throttle import throttled_login
+from app.controllers.page_auth import signed_in
+from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
+from app.core.account_errors import LoginFailed
+from app.core.errors import AccessDenied, RateLimited
+from app.core.roles import Role
+from app.core.templating import templates
+from app.services.accounts.keys import list_keys
+from app.services.accounts.sessions import end_session, start_session
+from app.web import csrf
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
+
+# The sign-in form's own double-submit token (there is no session yet to derive one from).
+LOGIN_COOKIE = "login_form"
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only, never another site's address."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_page(request: Request, *, error: str | None = None, status_code: int = 200, next_url: str = "/") -> Response:
+    token = csrf.form_token(request.cookies.get(LOGIN_COOKIE))
+    context = {"form_token": token, "error": error, "next_url": _safe_next(next_url), "picker": None, "active": "login"}
+    response = templates.TemplateResponse(request, "login.html", context | signed_in(request), status_code=status_code)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        path=request.url_for("login").path,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login(request: Request, next: str | None = None) -> Response:
+    """The sign-in form."""
+    await page_principal(request)  # the header shows who is signed in already, if anyone
+    return _login_page(request, next_url=next or "/")
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+async def login_submit(
+    request: Request,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    form_token: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Check the email and password, start a session and go back to where the user was."""
+    try:
+        csrf.check_form_token(request.cookies.get(LOGIN_COOKIE), form_token)
+        user = await throttled_login(request, email=email, password=password)
+    except (LoginFailed, AccessDenied, RateLimited) as exc:
+        return _login_page(request, error=exc.message, status_code=exc.status_code, next_url=next)
+    token = await run_in_threadpool(with_db, request, start_session, user=user, ttl_seconds=settings.session_ttl)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl,
+        path="/",
+        httponly=True,
+        samesite="lax",  # never sent with another site's post
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[SameSiteOnly])
+async def logout(request: Request, form_token: Annotated[str, Form(max_length=128)] = "") -> Response:
+    """End the session (revoked in the database, so a copied cookie stops working too) and clear the cookie."""
+    token = session_token(request)
+    expected = csrf_token(request)
+    if token is None or expected is None or not hmac.compare_digest(expected.encode(), form_token.encode()):
+        raise AccessDenied("this sign-out was not sent from this site's page: sign out from the page's header")
+    await run_in_threadpool(with_db, request, end_session, token=token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request) -> Response:
+    """The signed-in user's page: who they are, and their personal API keys (created and revoked here)."""
+    principal = await page_principal(request)
+    if principal is None or principal.via != "session":
+        return RedirectResponse(f"{request.url_for('login').path}?next=/account", status_code=303)
+    listed = await run_in_threadpool(with_db, request, list_keys, viewer=principal)
+    context = {
+        "keys": [key for key in listed if key.owner == principal.name],
+        "roles": [role.name for role in Role if role <= principal.role],
+        "picker": None,
+        "active": "account",
+    }
+    return templates.TemplateResponse(request, "account.html", context | signed_in(request))

@@ -1,0 +1,77 @@
+"""Sign-in for the API: the OAuth2 password flow issues bearer tokens; personal API keys are created and revoked."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.controllers.deps import SessionDep, SettingsDep, UserDep
+from app.controllers.login_throttle import throttled_login
+from app.core.credentials import issue_token, require_token_login
+from app.core.json_route import JSONBodyRoute
+from app.core.roles import Role, scopes_of
+from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, TokenOut
+from app.schemas.common import error_responses
+from app.services.accounts import keys
+
+# JSONBodyRoute: JSON bodies only (415 otherwise), parsed strictly; the token form passes as it is.
+router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
+
+
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Get a bearer token (OAuth2 password flow)",
+    description="Send `username` (the email) and `password` as a form; the answer's token lasts JWT_TTL_SECONDS and "
+    "carries the scopes of the user's role. Needs JWT_SECRET (or an RS256 key pair) on the server: without one this "
+    "answers 503 `token_login_off`. Failed sign-ins are limited per account and per client address.",
+    responses=error_responses(401, 422, 429, 503),
+)
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep) -> dict:
+    """A JWT for the user whose email and password the form holds."""
+    require_token_login(settings)  # said before any password is checked
+    user = await throttled_login(request, email=form.username, password=form.password)
+    scopes = scopes_of(Role[user.role])
+    access, ttl = issue_token(settings, subject=str(user.id), email=user.email, scopes=scopes)
+    return {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": " ".join(scopes)}
+
+
+@router.post(
+    "/keys",
+    response_model=NewKeyOut,
+    status_code=201,
+    summary="Create a personal API key",
+    description="The key is in this answer only: it is stored as a hash. Its role is at most yours.",
+    responses=error_responses(400, 401, 403, 413, 415, 422),
+)
+def create_key(body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
+    """A new key for the signed-in user."""
+    secret, view = keys.create_key(session=session, creator=principal, name=body.name, role=Role[body.role])
+    return asdict(view) | {"key": secret}
+
+
+@router.get(
+    "/keys",
+    response_model=KeyList,
+    summary="List personal API keys",
+    description="Your keys, with their role, when each was last used and whether it is revoked; an admin sees "
+    "everyone's. Never the keys themselves.",
+    responses=error_responses(401),
+)
+def list_keys(principal: UserDep, session: SessionDep) -> dict:
+    """Your keys (an admin sees everyone's); never the keys themselves."""
+    return {"keys": [asdict(view) for view in keys.list_keys(session=session, viewer=principal)]}
+
+
+@router.delete(
+    "/keys/{key_id}",
+    status_code=204,
+    summary="Revoke a personal API key",
+    description="The key is refused (401) from the next request on.",
+    responses=error_responses(401, 404, 422),
+)
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep) -> Response:
+    """Revoke one of your keys (an admin: anyone's)."""
+    keys.revoke_key(session=session, viewer=principal, key_id=key_id)
+    return Response(status_code=204)

@@ -1,0 +1,63 @@
+"""Users, managed by admins: create, list, change a role, disable."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.deps import AdminKeyDep, SessionDep
+from app.core.roles import Role
+from app.schemas.accounts import MAX_ID, UserIn, UserList, UserOut, UserPatch
+from app.schemas.common import error_responses
+from app.services.accounts import users
+
+# AdminKeyFirstRoute: the admin is checked before the body is read.
+router = APIRouter(
+    prefix="/users", tags=["accounts"], responses=error_responses(401, 403, 429), route_class=AdminKeyFirstRoute
+)
+
+
+@router.post(
+    "",
+    response_model=UserOut,
+    status_code=201,
+    summary="Create a user",
+    description="An admin adds a user with a role (viewer, analyst or admin) and a password of at least 10 "
+    "characters, stored as an Argon2 hash only. The first admin is made on the server: "
+    "`python -m app.cli users create --email … --role admin`.",
+    responses=error_responses(400, 409, 413, 415, 422),
+)
+def create_user(body: UserIn, session: SessionDep, admin: AdminKeyDep) -> dict:
+    """Add a user with a role; the password is stored as an Argon2 hash only."""
+    view = users.create_user(
+        session=session, email=body.email, password=body.password, role=Role[body.role], display_name=body.display_name
+    )
+    return asdict(view)
+
+
+@router.get(
+    "",
+    response_model=UserList,
+    summary="List users",
+    description="Every user with its role, when it was created and last signed in, and whether it is disabled.",
+)
+def list_users(session: SessionDep, admin: AdminKeyDep) -> dict:
+    """Every user, oldest first (never a password hash)."""
+    return {"users": [asdict(view) for view in users.list_users(session=session)]}
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Change a user's role, or disable it",
+    description="Disabling ends the user's sessions and stops its tokens and keys at once; lowering a role lowers "
+    "its keys' roles to match.",
+    responses=error_responses(400, 404, 413, 415, 422),
+)
+def change_user(
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserPatch, session: SessionDep, admin: AdminKeyDep
+) -> dict:
+    """Change one user."""
+    role = Role[body.role] if body.role is not None else None
+    return asdict(users.change_user(session=session, user_id=user_id, role=role, disabled=body.disabled))

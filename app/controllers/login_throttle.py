@@ -1,0 +1,31 @@
+"""Sign-in with an email and a password, limited per account and per client address (RATE_LIMIT_LOGIN)."""
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from app.controllers.deps import client_ip
+from app.controllers.principal import with_db
+from app.core.account_errors import LoginFailed
+from app.core.rate_limit import RateLimiter, key_digest
+from app.db.tables import User
+from app.services.accounts.login import authenticate
+
+
+async def throttled_login(request: Request, *, email: str, password: str) -> User:
+    """The user these credentials belong to; LoginFailed (one message for both mistakes), 429 past the limits.
+
+    Failures count against the account and against the client address, so neither guessing one account's password
+    from many addresses nor many accounts from one address gets far. A spent allowance is refused before the
+    password is checked, so a right guess then gets the same 429 as the wrong ones.
+    """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    # Keyed on digests: an email typed into the form never sits in the limiter's storage.
+    buckets = (f"login:account:{key_digest(email.strip().lower())}", f"login:ip:{client_ip(request)}")
+    for bucket in buckets:
+        await limiter.check(limiter.login, bucket)
+    try:
+        return await run_in_threadpool(with_db, request, authenticate, email=email, password=password)
+    except LoginFailed:
+        for bucket in buckets:
+            await limiter.hit(limiter.login, bucket)
+        raise

@@ -1,0 +1,124 @@
+"""Who sent a request: an ADMIN_API_KEYS or personal key (X-API-Key), a bearer token, or a page session cookie.
+
+Resolved once per request and kept on request.state; the role rules themselves live in app/core/roles.py.
+"""
+
+import hmac
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from app.core.account_errors import SignInRequired
+from app.core.config import Settings
+from app.core.credentials import PERSONAL_KEY_PREFIX, csrf_token_of, read_token
+from app.core.errors import AccessDenied, DatabaseUnavailable
+from app.core.handlers import HTML_ERRORS
+from app.core.roles import SCOPES, Principal, Role, role_of_scopes
+from app.core.security import check_admin_key, is_admin_key, key_id
+from app.services.accounts.keys import key_principal
+from app.services.accounts.login import token_principal
+from app.services.accounts.sessions import session_principal
+
+T = TypeVar("T")
+
+SESSION_COOKIE = "session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNRESOLVED = object()
+
+# Swagger's Authorize button: the password flow of /api/v1/auth/token, with the scopes of app/core/roles.py.
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    scopes=SCOPES,
+    auto_error=False,
+    scheme_name="OAuth2",
+    description="A user's email and password for a short-lived token (needs JWT_SECRET on the server).",
+)
+
+
+def with_db(request: Request, work: Callable[..., T], **kwargs: object) -> T:
+    """`work(session=..., **kwargs)` in a database session of its own; DatabaseUnavailable when it is down."""
+    try:
+        with request.app.state.db_sessions() as session:
+            return work(session=session, **kwargs)
+    except SQLAlchemyError:
+        raise DatabaseUnavailable("accounts cannot be checked right now: the database is not answering") from None
+
+
+def session_token(request: Request) -> str | None:
+    """The page session token the request's cookie holds, if any."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def csrf_token(request: Request) -> str | None:
+    """The CSRF token of the request's session (what its pages put in forms and in fetch headers)."""
+    token = session_token(request)
+    return csrf_token_of(token) if token else None
+
+
+def _csrf_sent(request: Request, token: str) -> bool:
+    sent = request.headers.get(CSRF_HEADER) or ""
+    return hmac.compare_digest(sent.encode(), csrf_token_of(token).encode())
+
+
+async def _resolve(request: Request, key: str | None) -> Principal | None:
+    settings: Settings = request.app.state.settings
+    if key:
+        if is_admin_key(settings, key):
+            return Principal(name=key_id(key) or "", role=Role.admin, via="service")
+        if key.startswith(PERSONAL_KEY_PREFIX):
+            principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
+            if principal is None:
+                raise SignInRequired("the X-API-Key is revoked or unknown")
+            return principal
+        check_admin_key(settings, key)  # raises: 403 for a key that is none of ours, as before accounts
+    authorization = request.headers.get("authorization") or ""
+    scheme, _, bearer = authorization.partition(" ")
+    if scheme.lower() == "bearer" and bearer.strip():
+        claims = read_token(settings, bearer.strip())
+        role = role_of_scopes(str(claims.get("scope", "")).split())
+        subject = str(claims["sub"])
+        principal = None
+        if role is not None and subject.isdigit():
+            principal = await run_in_threadpool(
+                with_db, request, token_principal, user_id=int(subject), scoped_role=role
+            )
+        if principal is None:
+            raise SignInRequired("the bearer token's user is disabled or gone: sign in again")
+        return principal
+    token = session_token(request)
+    if token is None:
+        return None
+    principal = await run_in_threadpool(with_db, request, session_principal, token=token)
+    # A page's own forms carry their own token (checked by the page); anything else a session sends that changes
+    # state must carry the session's CSRF token in a header, which another site cannot know.
+    if (
+        principal is not None
+        and request.method not in SAFE_METHODS
+        and not getattr(request.state, HTML_ERRORS, False)
+        and not _csrf_sent(request, token)
+    ):
+        raise AccessDenied(f"a signed-in request that changes something needs the page's {CSRF_HEADER} header")
+    return principal
+
+
+async def current_principal(request: Request, key: str | None = None) -> Principal | None:
+    """Who sent the request (None: anonymous), resolved once; SignInRequired for a revoked key or a bad token."""
+    cached = getattr(request.state, "principal", _UNRESOLVED)
+    if cached is not _UNRESOLVED:
+        return cached  # type: ignore[return-value]
+    principal = await _resolve(request, key if key is not None else request.headers.get("x-api-key"))
+    request.state.principal = principal
+    return principal
+
+
+async def page_principal(request: Request) -> Principal | None:
+    """The signed-in user a page shows in its header: None for anyone else, never an error."""
+    try:
+        return await current_principal(request)
+    except (SignInRequired, AccessDenied):
+        return None

@@ -1,0 +1,127 @@
+"""Request and response bodies of sign-in, personal API keys and user management (never a password or a hash)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from app.schemas.common import example_config
+
+RoleName = Literal["viewer", "analyst", "admin"]
+# Ids are 32-bit integers on every backend: a larger one names nothing, and is refused before the database is asked.
+MAX_ID = 2**31 - 1
+
+
+class TokenOut(BaseModel):
+    """An OAuth2 bearer token (RFC 6749 §5.1)."""
+
+    model_config = example_config(
+        {"access_token": "eyJhbGciOiJIUzI1NiIs…", "token_type": "bearer", "expires_in": 900, "scope": "read score"}
+    )
+
+    access_token: str = Field(description="A signed JWT: send it as `Authorization: Bearer <token>`.")
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the token is valid for (JWT_TTL_SECONDS).")
+    scope: str = Field(description="The scopes of the user's role, space-separated.", examples=["read score"])
+
+
+class KeyIn(BaseModel):
+    """A new personal API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["nightly export"])
+    role: RoleName = Field("viewer", description="The key's role: at most its creator's.")
+
+
+_KEY = {
+    "id": 3,
+    "name": "nightly export",
+    "role": "viewer",
+    "owner": "ana@example.com",
+    "created_at": "2026-12-06T06:00:00Z",
+    "last_used_at": None,
+    "revoked": False,
+}
+_USER = {
+    "id": 2,
+    "email": "ana@example.com",
+    "display_name": "Ana",
+    "role": "analyst",
+    "created_at": "2026-12-06T06:00:00Z",
+    "last_login_at": "2026-12-06T08:30:00Z",
+    "disabled": False,
+}
+
+
+class KeyOut(BaseModel):
+    """A personal API key, without the key."""
+
+    model_config = example_config(_KEY)
+
+    id: int
+    name: str
+    role: RoleName
+    owner: str = Field(description="The email of the user the key belongs to.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class NewKeyOut(KeyOut):
+    """A key just created: the only answer that ever holds the key itself."""
+
+    model_config = example_config(_KEY | {"key": "csk_3q2…"})
+
+    key: str = Field(description="Send it as the X-API-Key header. Shown once: it is stored only as a hash.")
+
+
+class KeyList(BaseModel):
+    """Personal API keys: the caller's own, or everyone's for an admin."""
+
+    model_config = example_config({"keys": [_KEY]})
+
+    keys: list[KeyOut]
+
+
+class UserIn(BaseModel):
+    """A new user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=5, max_length=254, pattern=r"^[^@ ]+@[^@ ]+\.[^@ ]+$", examples=["ana@example.com"])
+    password: str = Field(min_length=10, max_length=1024, description="At least 10 characters; stored as Argon2.")
+    role: RoleName = "viewer"
+    display_name: str = Field("", max_length=100)
+
+
+class UserPatch(BaseModel):
+    """A change to a user: its role, or disabling it (which ends its sessions and stops its keys at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName | None = None
+    # Strict: 0 or "yes" is refused rather than read as a boolean.
+    disabled: StrictBool | None = None
+
+
+class UserOut(BaseModel):
+    """A user, as admins see it."""
+
+    model_config = example_config(_USER)
+
+    id: int
+    email: str
+    display_name: str
+    role: RoleName
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled: bool
+
+
+class UserList(BaseModel):
+    """Every user."""
+
+    model_config = example_config({"users": [_USER]})
+
+    users: list[UserOut]

@@ -1,0 +1,124 @@
+"""Users: create, list, disable, change role; passwords only ever stored as Argon2 hashes."""
+
+import re
+import string
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.account_errors import AccountConflict, UnknownAccount
+from app.core.credentials import hash_password
+from app.core.errors import InvalidRequest
+from app.core.roles import Role
+from app.db.tables import LoginSession, PersonalKey, User
+
+MIN_PASSWORD_LENGTH = 10
+# What an email address must look like here (the request schema holds the same pattern): one @, a dot after it,
+# no spaces.
+EMAIL_PATTERN = re.compile(r"^[^@ ]+@[^@ ]+\.[^@ ]+$")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """What may be shown of a user: everything but the password hash."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled: bool
+
+    @classmethod
+    def of(cls, user: User) -> "UserView":
+        """The public view of a user row."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+            disabled=user.disabled,
+        )
+
+
+def normal_email(email: str) -> str:
+    """The stored form of an email address (ASCII letters lower-cased); InvalidRequest when it is not one."""
+    # ASCII only: a lower-cased non-ASCII letter may grow longer than the column, and domains are ASCII anyway.
+    value = email.strip(" ").translate(_ASCII_LOWER)
+    if not EMAIL_PATTERN.fullmatch(value) or len(value) > 254:
+        raise InvalidRequest(f"email: {email[:80]!r} is not an email address")
+    return value
+
+
+def check_password(password: str) -> None:
+    """InvalidRequest when a new password is too short to be one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(f"password: use at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(*, session: Session, email: str, password: str, role: Role, display_name: str = "") -> UserView:
+    """Add a user (409 when the email is taken)."""
+    address = normal_email(email)
+    check_password(password)
+    user = User(
+        email=address,
+        display_name=(display_name.strip() or address.split("@")[0])[:100],
+        role=role.name,
+        password_hash=hash_password(password),
+        created_at=datetime.now(UTC),
+        disabled=False,
+    )
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise AccountConflict(f"a user with the email {address} exists already") from None
+    return UserView.of(user)
+
+
+def list_users(*, session: Session) -> list[UserView]:
+    """Every user, oldest first."""
+    return [UserView.of(user) for user in session.scalars(select(User).order_by(User.id))]
+
+
+def find_by_email(*, session: Session, email: str) -> User | None:
+    """The user with this email, if any (any case)."""
+    return session.scalar(select(User).where(User.email == email.strip(" ").translate(_ASCII_LOWER)))
+
+
+def _get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UnknownAccount(f"there is no user with the id {user_id}: see GET /api/v1/users")
+    return user
+
+
+def change_user(*, session: Session, user_id: int, role: Role | None = None, disabled: bool | None = None) -> UserView:
+    """Change a user's role or disable (or enable) it; disabling ends its sessions and revokes its keys at once."""
+    user = _get(session, user_id)
+    if role is not None:
+        user.role = role.name
+        # A key never holds more than its owner: a lowered owner lowers its keys too.
+        for key in session.scalars(select(PersonalKey).where(PersonalKey.user_id == user_id)):
+            if Role[key.role] > role:
+                key.role = role.name
+    if disabled is not None:
+        user.disabled = disabled
+        if disabled:
+            session.execute(update(LoginSession).where(LoginSession.user_id == user_id).values(revoked=True))
+    session.commit()
+    return UserView.of(user)
+
+
+def record_login(*, session: Session, user: User) -> None:
+    """Note when a user last signed in."""
+    user.last_login_at = datetime.now(UTC)
+    session.commit()

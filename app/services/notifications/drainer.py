@@ -1,0 +1,164 @@
+"""The background thread that sends what the outbox holds, with retries, off every request's path."""
+
+import logging
+import smtplib
+import threading
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.services.monitoring.retry import DatabasePreparation
+from app.services.notifications.addresses import RefusedAddress
+from app.services.notifications.messages import email_message
+from app.services.notifications.outbox import Claimed, claim_due, record_failure, record_success
+from app.services.notifications.sending import DeliveryFailed, send_email, send_webhook, webhook_body
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How deliveries are sent and retried (from Settings)."""
+
+    allow_private: bool = False
+    max_attempts: int = 8
+    backoff_seconds: float = 10.0
+    smtp_url: str | None = None
+    smtp_from: str = "segmentation@localhost"
+    app_name: str = "Customer Segmentation"
+
+
+def send(claimed: Claimed, options: SendOptions) -> int | None:
+    """Send one claimed delivery; its HTTP status (webhooks), or an exception saying why it was not taken."""
+    if claimed.kind == "webhook":
+        body = webhook_body(event=claimed.event, payload=claimed.payload, created_at=claimed.created_at)
+        return send_webhook(
+            url=claimed.target,
+            secret=claimed.secret or "",
+            message_id=claimed.message_id,
+            body=body,
+            allow_private=options.allow_private,
+        )
+    if not options.smtp_url:
+        raise RefusedAddress("SMTP_URL is not set; email not sent")
+    message = email_message(
+        app_name=options.app_name,
+        sender=options.smtp_from,
+        recipient=claimed.target,
+        event=claimed.event,
+        payload=claimed.payload,
+        message_id=claimed.message_id,
+    )
+    send_email(smtp_url=options.smtp_url, message=message)
+    return None
+
+
+def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOptions) -> bool:
+    """Send one claimed delivery and record the outcome; True when it was delivered."""
+    try:
+        status = send(claimed, options)
+    except RefusedAddress as error:
+        # Sending again would be refused again: failed at once.
+        record_failure(
+            sessions,
+            claimed,
+            error=str(error),
+            status=None,
+            max_attempts=options.max_attempts,
+            backoff_base=options.backoff_seconds,
+            final=True,
+        )
+        return False
+    except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as error:
+        status = getattr(error, "status", None)
+        message = str(error) or type(error).__name__
+        record_failure(
+            sessions,
+            claimed,
+            error=message,
+            status=status,
+            max_attempts=options.max_attempts,
+            backoff_base=options.backoff_seconds,
+        )
+        logger.info("notification %s to subscription attempt %d failed: %s", claimed.event, claimed.attempts, message)
+        return False
+    record_success(sessions, claimed, status=status)
+    return True
+
+
+def drain_once(sessions: sessionmaker[Session], options: SendOptions, *, limit: int = 20) -> int:
+    """Claim what is due now and send it; the number of deliveries attempted."""
+    claimed = claim_due(sessions, limit=limit)
+    for item in claimed:
+        deliver(sessions, item, options)
+    return len(claimed)
+
+
+class NotificationDrainer:
+    """Drains the outbox from one daemon thread: every poll, and at once after a pass that found work."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        options: SendOptions,
+        *,
+        poll_seconds: float = 2.0,
+        database: DatabasePreparation | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.options = options
+        self.poll_seconds = poll_seconds
+        self._database = database
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._warned = False
+
+    def _pass(self) -> int:
+        if self._database is not None and not self._database.ensure():
+            return 0
+        try:
+            attempted = drain_once(self.sessions, self.options)
+        except Exception:  # the database is down or not migrated yet: try again at the next poll
+            if not self._warned:
+                logger.warning("the notification outbox could not be read; will retry", exc_info=True)
+                self._warned = True
+            return 0
+        self._warned = False
+        return attempted
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._pass() == 0:
+                self._stop.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._run, name="notification-drainer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the thread after the delivery it is sending (what is left stays in the outbox)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def start_notifications(
+    *, settings: Settings, sessions: sessionmaker[Session], database: DatabasePreparation | None
+) -> NotificationDrainer | None:
+    """Start this process's outbox drainer (None when NOTIFICATIONS_ENABLED=false)."""
+    if not settings.notifications_enabled:
+        return None
+    options = SendOptions(
+        allow_private=settings.webhook_allow_private,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_seconds=settings.webhook_backoff_seconds,
+        smtp_url=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
+        smtp_from=settings.smtp_from,
+        app_name=settings.app_name,
+    )
+    drainer = NotificationDrainer(sessions, options, poll_seconds=settings.notify_poll_seconds, database=database)
+    drainer.start()
+    return drainer

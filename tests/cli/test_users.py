@@ -1,0 +1,85 @@
+"""`python -m app.cli users create`: the first admin, from the server, on a database it migrates first."""
+
+import io
+import subprocess
+import sys
+
+from sqlalchemy import inspect
+
+from app.core.config import PROJECT_ROOT
+from app.core.credentials import verify_password
+from app.db.session import create_db_engine, session_factory
+from app.db.tables import User
+
+
+def _users(url: str) -> list[User]:
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            return list(session.query(User))
+    finally:
+        engine.dispose()
+
+
+def test_create_reads_the_password_from_stdin_on_a_new_database(run_cli, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    code, out, err = run_cli("users", "create", "--email", "Root@Example.com", "--role", "admin", "--password-stdin")
+    assert code == 0, err
+    assert "admin root@example.com" in out and "password" not in out
+    [user] = _users(url)
+    assert user.role == "admin" and user.email == "root@example.com"
+    assert user.password_hash.startswith("$argon2id$") and verify_password("a long enough password", user.password_hash)
+
+
+def test_create_prompts_twice_and_refuses_two_different_passwords(run_cli, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    answers = iter(["first password!!", "second password!"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    code, _, err = run_cli("users", "create", "--email", "a@example.com")
+    assert code == 2 and "differ" in err
+    assert "users" not in inspect(create_db_engine(url)).get_table_names() or _users(url) == []
+
+
+def test_create_refuses_a_short_password_and_a_taken_email(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    code, _, err = run_cli("users", "create", "--email", "a@example.com", "--password-stdin")
+    assert code == 2 and "at least 10" in err
+    for expected in (0, 2):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+        code, _, err = run_cli("users", "create", "--email", "a@example.com", "--password-stdin")
+        assert code == expected, err
+    assert "exists already" in err
+
+
+def test_cli_user_can_sign_in_to_the_server(tmp_path, client_for, fresh_dir):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "users",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    from tests.accounts import sign_in
+
+    client = client_for(model_dir=fresh_dir, database_url=url)
+    sign_in(client, "ops@example.com", "a long enough password")
+    assert "ops@example.com" in client.get("/models").text

@@ -1,0 +1,42 @@
+"""Accounts on SQLite and PostgreSQL: users, sessions and keys round-trip, and disabling a user stops all of them."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from app.core.account_errors import AccountConflict
+from app.core.roles import Role
+from app.db.migrate import upgrade_database
+from app.db.session import create_db_engine, session_factory
+from app.services.accounts import keys, sessions, users
+from app.services.accounts.login import authenticate
+
+
+@pytest.fixture
+def db(database_url):
+    upgrade_database(database_url)
+    engine = create_db_engine(database_url)
+    with session_factory(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+def test_users_sessions_and_keys_round_trip(db):
+    created = users.create_user(session=db, email="Ada@Example.com", password="a long password", role=Role.admin)
+    assert created.email == "ada@example.com" and created.created_at.tzinfo is not None
+    with pytest.raises(AccountConflict):
+        users.create_user(session=db, email="ada@example.com", password="a long password", role=Role.viewer)
+    user = authenticate(session=db, email="ADA@example.com", password="a long password")
+    assert user.last_login_at is not None and user.last_login_at <= datetime.now(UTC)
+    token = sessions.start_session(session=db, user=user, ttl_seconds=60)
+    assert sessions.session_principal(session=db, token=token).role == Role.admin
+    admin = sessions.session_principal(session=db, token=token)
+    secret, view = keys.create_key(session=db, creator=admin, name="export", role=Role.analyst)
+    assert view.role == "analyst"
+    principal = keys.key_principal(session=db, secret=secret)
+    assert principal.role == Role.analyst and principal.name == "ada@example.com:export"
+    users.change_user(session=db, user_id=user.id, role=Role.viewer)
+    assert keys.key_principal(session=db, secret=secret).role == Role.viewer  # never above its owner
+    users.change_user(session=db, user_id=user.id, disabled=True)
+    assert sessions.session_principal(session=db, token=token) is None
+    assert keys.key_principal(session=db, secret=secret) is None

@@ -1,0 +1,127 @@
+"""Email notifications: a real SMTP server (aiosmtpd) in the test receives the event, subject and checks included."""
+
+import email
+import email.policy
+from collections.abc import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from app.services.notifications.drainer import SendOptions, drain_once
+from app.services.notifications.events import DRIFT_CHANGED, emit
+from app.services.notifications.subscriptions import create_subscription, deliveries
+from tests.live_server import free_port
+from tests.tls import self_signed_certificate
+
+DRIFT = {
+    "segmentation": "default",
+    "model_version": "v2",
+    "previous_status": "ok",
+    "status": "alert",
+    "checks": [
+        {"name": "annual_income", "status": "alert", "psi": 0.31},
+        {"name": "spending_score", "status": "ok", "psi": 0.04},
+    ],
+}
+
+
+class Inbox:
+    """Keeps every message the SMTP server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """An SMTP server on a local port."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_a_drift_event_arrives_by_email_with_its_subject_and_checks(sessions, smtp):
+    inbox, port = smtp
+    subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+    emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+    options = SendOptions(smtp_url=f"smtp://127.0.0.1:{port}", smtp_from="segments@example.com", app_name="Segments")
+
+    assert drain_once(sessions, options) == 1
+
+    [(sender, recipients, content)] = inbox.messages
+    assert (sender, recipients) == ("segments@example.com", ["analyst@example.com"])
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert message["Subject"] == "[Segments] drift.changed: default drift ok -> alert"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for check in ("name=annual_income, status=alert, psi=0.31", "name=spending_score, status=ok, psi=0.04"):
+        assert check in text
+        assert check in html
+    assert "status: alert" in text
+    [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert row["status"] == "delivered"
+
+
+def test_without_smtp_url_an_email_delivery_fails_with_the_reason(sessions):
+    subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+    emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+
+    drain_once(sessions, SendOptions(smtp_url=None))
+
+    [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert row["status"] == "failed" and "SMTP_URL" in row["last_error"]
+
+
+def test_an_unreachable_smtp_server_is_retried(sessions):
+    subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+    emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+
+    drain_once(sessions, SendOptions(smtp_url=f"smtp://127.0.0.1:{free_port()}", backoff_seconds=0.0))
+
+    [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+
+
+def test_starttls_and_login_when_the_url_asks_for_them(sessions, tmp_path, monkeypatch):
+    certificate = self_signed_certificate(tmp_path)
+    # The sender verifies the server like any other: here against the test's own certificate.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.certfile))
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+        emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+        options = SendOptions(smtp_url=f"smtp+starttls://mailer:s3cret@127.0.0.1:{port}")
+        assert drain_once(sessions, options) == 1
+    finally:
+        controller.stop()
+
+    assert logins == [(b"mailer", b"s3cret")]
+    [(_, recipients, content)] = inbox.messages
+    assert recipients == ["analyst@example.com"]
+    assert b"drift.changed" in content
