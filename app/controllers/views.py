@@ -233,7 +233,13 @@ def run_page(
 ) -> HTMLResponse:
     """A run: its summary, its customers filtered and sorted, downloads, and a comparison to pick."""
     params = {key: value[:255] for key, value in request.query_params.items()}
-    context = run_pages.run_page(session=session, settings=settings, run_id=run_id, params=params)
+    context = run_pages.run_page(
+        session=session,
+        settings=settings,
+        run_id=run_id,
+        params=params,
+        segmentations=request.app.state.segmentations,
+    )
     return render(request, "run.html", context)
 
 

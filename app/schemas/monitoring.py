@@ -95,9 +95,10 @@ class MainRequest(BaseModel):
 class DriftWindow(BaseModel):
     """The predictions that were compared."""
 
-    kind: Literal["time", "rows"] = Field(
+    kind: Literal["time", "rows", "run"] = Field(
         description="`time`: the logged predictions from `since` to `until`, each customer id once (its latest); "
-        "`rows`: the last `requested` rows as logged (`window=N`)."
+        "`rows`: the last `requested` rows as logged (`window=N`); `run`: the scored customers of one run's file "
+        "(GET /api/v1/runs/{id}/drift), each customer id once (its last row)."
     )
     requested: int | None = Field(description="N of `window=N`; null for a time window.")
     since: datetime | None

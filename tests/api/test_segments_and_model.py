@@ -110,6 +110,8 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/runs/{run_id}/file", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/runs/{run_id}/customers", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/runs/{a}/compare/{b}", "get"): {"200", "404", "409", "410", "422", "503"},
+        ("/api/v1/runs/{run_id}/report", "get"): {"200", "404", "410", "422", "503"},
+        ("/api/v1/runs/{run_id}/drift", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/challenger", "get"): {"200", "404", "422"},
         ("/api/v1/challenger", "put"): {"200", "400", "401", "403", "404", "409", "415", "422", "429", "503"},
         ("/api/v1/challenger", "delete"): {"200", "401", "403", "404", "409", "422", "429"},

@@ -2,16 +2,19 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
+from app.controllers.api.reports import FormatQuery, PaperQuery, report_response
 from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
 from app.schemas.common import ErrorResponse, error_responses
+from app.schemas.monitoring import DriftResponse
 from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
 from app.services.runs.store import run_path
 from app.utils.responses import FastJSONResponse
+from app.web.reports import FORMATS, pick_format, render_report
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -164,3 +167,54 @@ def compare(
         names, table = list_table(comparison, which)
         return _csv(csv_of_tables(names, [table]), f"runs_{which}.csv")
     return FastJSONResponse(comparison_out(comparison))
+
+
+@router.get(
+    "/{run_id}/report",
+    summary="Segment report of a run",
+    description="The run's customers per segment (every feature, age, gender and any categorical column of the file "
+    "such as Region) with charts, as profiled by the version that scored them; the migration since the previous run "
+    "of the segmentation with a customer id column; and the run's own drift. HTML or PDF (A4 or Letter), by "
+    "`format` or the Accept header. A run whose model version was deleted answers 410.",
+    response_class=Response,
+    responses={
+        200: {"content": {FORMATS["html"].split(";")[0]: {}, FORMATS["pdf"]: {}}, "description": "The report."},
+        **error_responses(404, 422, 503),
+        **GONE,
+    },
+)
+def run_report(
+    request: Request,
+    run_id: RunId,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: FormatQuery = None,
+    paper: PaperQuery = "a4",
+    download: Annotated[bool, Query(description="Send it as an attachment to save.")] = False,
+) -> Response:
+    """The report of a run (a sync route: FastAPI draws it in a worker thread, never on the event loop)."""
+    from app.services.runs.analysis import run_report as build_report
+
+    chosen = pick_format(format, request.headers.get("accept"))
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    registry = request.app.state.segmentations.registry(run.segmentation)
+    report = build_report(session=session, registry=registry, run=run, results_dir=settings.score_results_dir)
+    return report_response(render_report(report, format=chosen, paper=paper), download=download)
+
+
+@router.get(
+    "/{run_id}/drift",
+    response_model=DriftResponse,
+    summary="Drift of a run",
+    description="Is this file like the training data? Every drift check of the run's scored customers (each "
+    "customer id once) against the training reference of the version that scored them; the window's `kind` is "
+    "`run`. A run whose model version was deleted answers 410.",
+    responses={**error_responses(404, 422, 503), **GONE},
+)
+def run_drift(request: Request, run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJSONResponse:
+    """The drift checks of one run's customers."""
+    from app.services.runs.analysis import run_drift, run_model
+
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    model = run_model(registry=request.app.state.segmentations.registry(run.segmentation), run=run)
+    return FastJSONResponse(run_drift(model=model, run=run, results_dir=settings.score_results_dir))

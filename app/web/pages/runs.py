@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.core.errors import SegmentationError
 from app.db.tables import Run
+from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
 
@@ -49,8 +51,28 @@ def _flag(value: str | None) -> bool | None:
     return {"true": True, "false": False}.get((value or "").lower())
 
 
-def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[str, str]) -> dict[str, Any]:
-    """A run: its summary, its customers as the filters ask, the downloads, and the runs it can be compared with."""
+def run_drift_verdict(*, segmentations: Segmentations, settings: Settings, run: Run) -> dict[str, Any]:
+    """The run's drift status and messages; `unavailable` with the reason when its version is gone."""
+    from app.services.runs.analysis import run_drift, run_model
+
+    try:
+        model = run_model(registry=segmentations.registry(run.segmentation), run=run)
+        report = run_drift(model=model, run=run, results_dir=settings.score_results_dir)
+    except SegmentationError as exc:
+        return {"status": "unavailable", "messages": [exc.message], "warnings": []}
+    return {key: report[key] for key in ("status", "messages", "warnings")}
+
+
+def run_page(
+    *,
+    session: Session,
+    settings: Settings,
+    run_id: str,
+    params: dict[str, str],
+    segmentations: Segmentations | None = None,
+) -> dict[str, Any]:
+    """A run: its summary, its customers as the filters ask, the downloads, the runs it can be compared with, and
+    its drift verdict when `segmentations` is given."""
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
     from app.services.runs.browse import CustomerQuery, browse_customers, read_run
 
@@ -84,6 +106,9 @@ def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
         "comparable": [records.run_out(other) for other in others],
+        "drift": None
+        if segmentations is None
+        else run_drift_verdict(segmentations=segmentations, settings=settings, run=run),
     }
 
 
