@@ -106,8 +106,9 @@ def run_page(
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
         "comparable": [records.run_out(other) for other in others],
+        # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
-        if segmentations is None
+        if segmentations is None or params.get("cursor")
         else run_drift_verdict(segmentations=segmentations, settings=settings, run=run),
     }
 
