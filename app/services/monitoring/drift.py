@@ -129,7 +129,8 @@ class MainRequest:
 class Window:
     """Logged predictions, oldest first: feature values by name, segment ids and flags.
 
-    `kind` is "time" (since/until, each customer id once) or "rows" (the last `requested` rows as logged).
+    `kind` is "time" (since/until, each customer id once), "rows" (the last `requested` rows as logged) or "run" (a
+    kept scoring run's rows, each customer id once).
     """
 
     inputs: Mapping[str, np.ndarray]
