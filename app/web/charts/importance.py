@@ -9,8 +9,9 @@ def importance_chart(importance: dict[str, Any] | None, *, width: int = 440) -> 
     """Geometry of one bar per feature (most important first), its width the share on a 0–100% scale; None without."""
     if not importance or not importance.get("features"):
         return None
-    # As the segment bars: names above their bars, so a long label never runs off a phone-sized chart.
-    left, right, label_height, bar_height, gap, top = 2, 70, 22, 18, 10, 4
+    # Names above their bars, so a long label never runs off a phone-sized chart; rows tall enough for the phone's
+    # larger chart text (app.css), where a name runs over its bar's value unless it sits clear above it.
+    left, right, label_height, bar_height, gap, top = 2, 70, 34, 24, 14, 4
     plot_width = width - left - right
     bars = []
     for index, item in enumerate(importance["features"]):
@@ -24,7 +25,7 @@ def importance_chart(importance: dict[str, Any] | None, *, width: int = 440) -> 
                 "y": y,
                 "height": bar_height,
                 "width": bar_width,
-                "label_y": y - 6,
+                "label_y": y - 10,
                 "value_x": left + bar_width + 6,
                 "value_y": y + bar_height / 2,
             }
