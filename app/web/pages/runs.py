@@ -53,10 +53,12 @@ def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[
     """A run: its summary, its customers as the filters ask, the downloads, and the runs it can be compared with."""
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
     from app.services.runs.browse import CustomerQuery, browse_customers, read_run
+    from app.services.runs.crm import email_column
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
-    inputs = _input_columns(read_run(path).column_names)
+    names = read_run(path).column_names
+    inputs = _input_columns(names)
     filters = {key: params.get(key, "") for key in ("segment", "atypical", "out_of_range", "sort")}
     query = CustomerQuery(
         segment=filters["segment"] or None,
@@ -83,6 +85,10 @@ def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[
         "page": page,
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
+        # The CRM hand-off follows the segment filter: one segment, or every scored customer.
+        "crm_query": urlencode({"segment": filters["segment"]}) if filters["segment"] else "",
+        "crm_segment": filters["segment"],
+        "crm_has_email": email_column(names) is not None,
         "comparable": [records.run_out(other) for other in others],
     }
 
