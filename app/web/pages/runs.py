@@ -52,12 +52,12 @@ def _flag(value: str | None) -> bool | None:
 def run_page(*, session: Session, settings: Settings, run_id: str, params: dict[str, str]) -> dict[str, Any]:
     """A run: its summary, its customers as the filters ask, the downloads, and the runs it can be compared with."""
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
-    from app.services.runs.browse import CustomerQuery, browse_customers, read_run
+    from app.services.runs.browse import CustomerQuery, browse_customers, column_names
     from app.services.runs.crm import email_column
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
-    names = read_run(path).column_names
+    names = column_names(path)
     inputs = _input_columns(names)
     filters = {key: params.get(key, "") for key in ("segment", "atypical", "out_of_range", "sort")}
     query = CustomerQuery(
