@@ -24,6 +24,18 @@ def customers_csv(ids: range | list[int], *, seed: int = 0, note: str = "", id_c
     return buffer.getvalue()
 
 
+def with_contacts(text: str, email_header: str = "E-Mail") -> str:
+    """The customer file with an email column (under `email_header`) and first and last names; one name is a formula."""
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*rows[0], email_header, "First Name", "last_name"])
+    for n, row in enumerate(rows[1:]):
+        first = "=cmd()" if n == 0 else f"Ann{n}"
+        writer.writerow([*row, f"c{n}@example.com", first, f"Lee{n}"])
+    return out.getvalue()
+
+
 def rows_of(text: str) -> list[dict[str, str]]:
     """A CSV answer's rows."""
     return list(csv.DictReader(io.StringIO(text)))

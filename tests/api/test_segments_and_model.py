@@ -108,6 +108,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/runs/{run_id}", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/runs/{run_id}", "delete"): {"204", "401", "403", "404", "422", "429", "503"},
         ("/api/v1/runs/{run_id}/file", "get"): {"200", "404", "410", "422", "503"},
+        ("/api/v1/runs/{run_id}/crm", "get"): {"200", "404", "409", "410", "422", "503"},
         ("/api/v1/runs/{run_id}/customers", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/runs/{a}/compare/{b}", "get"): {"200", "404", "409", "410", "422", "503"},
         ("/api/v1/runs/{run_id}/report", "get"): {"200", "404", "410", "422", "503"},

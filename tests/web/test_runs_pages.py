@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runs_files import client_builder, customers_csv, rows_of, score
+from tests.runs_files import client_builder, customers_csv, rows_of, score, with_contacts
 from tests.web.test_score_page import DOWNLOAD, HTML, post_file
 
 RUN_LINK = re.compile(r'id="score-run" class="button button-secondary" href="/runs/([0-9a-f]{32})"')
@@ -105,3 +105,23 @@ def test_a_runs_room_never_takes_the_download_of_its_own_page(client_for, tmp_pa
         assert page.status_code == 200
     assert pages.get(DOWNLOAD.search(page.text)[1]).status_code == 200
     assert pages.get(f"/api/v1/runs/{RUN_LINK.search(page.text)[1]}/file").status_code == 200
+
+
+CRM_LINK = re.compile(r'id="run-crm-(generic|hubspot)" class="[^"]+" href="([^"]+)"')
+
+
+def test_a_runs_page_links_the_crm_exports_of_its_segment_and_hubspot_only_with_emails(pages):
+    run_id, labelled = score(pages, with_contacts(customers_csv(range(50), seed=3), email_header="Email"))
+    segment = next(row["segment_name"] for row in rows_of(labelled) if row["segment_name"])
+    page = pages.get(f"/runs/{run_id}", params={"segment": segment}, headers=HTML).text
+    links = {kind: html.unescape(href) for kind, href in CRM_LINK.findall(page)}
+    assert set(links) == {"generic", "hubspot"}
+    answer = pages.get(links["hubspot"])
+    assert answer.status_code == 200
+    assert {row["customer_segment"] for row in rows_of(answer.text)} == {segment}
+
+    without, _ = score(pages, customers_csv(range(30)))
+    page = pages.get(f"/runs/{without}", headers=HTML).text
+    links = dict(CRM_LINK.findall(page))
+    assert set(links) == {"generic"} and 'id="run-crm-no-email"' in page
+    assert pages.get(html.unescape(links["generic"])).status_code == 200

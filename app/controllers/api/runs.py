@@ -1,5 +1,6 @@
 """Runs: every scored file kept, listed, downloaded, browsed by customer, compared with another, deleted."""
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -83,6 +84,37 @@ def run_file(
     if format == "parquet":
         return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{stem}.parquet")
     return _csv(run_csv(path), f"{stem}.csv")
+
+
+@router.get(
+    "/{run_id}/crm",
+    summary="A run's customers as a CRM contact import",
+    description="One segment (`segment=` name or id) or every scored customer, as CSV. `format=generic`: "
+    "customer_id, email, first_name, last_name (those the file has; email headed email, e-mail or email address, "
+    "any case), segment, segment_id, confidence. `format=hubspot`: HubSpot's import headers Email, First Name, "
+    "Last Name, the segment in the custom contact property `customer_segment` (create it, or map it, on import), "
+    "then customer_segment_id, segment_confidence and customer_id. HubSpot needs an email on every contact, so a run "
+    "without an email column answers 409 for hubspot. Text a spreadsheet would run as a formula is made inert.",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(404, 409, 422, 503), **GONE},
+)
+def run_crm(
+    run_id: RunId,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Literal["generic", "hubspot"] = "generic",
+    segment: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """A run's customers as the contact-import CSV of a CRM."""
+    from app.services.runs.crm import crm_csv
+
+    run = records.get_run(session=session, settings=settings, run_id=run_id)
+    path = run_path(settings.score_results_dir, run.id)
+    chunks = crm_csv(run=run, path=path, crm=format, segment=segment or None)
+    # The header is latin-1: a segment name goes into the file name only as letters, digits, - and _.
+    part = "_" + re.sub(r"[^A-Za-z0-9_-]+", "-", segment) if segment else ""
+    name = f"{run.file_name.removesuffix('.csv')}{part}_{format}.csv"
+    return _csv(chunks, name)
 
 
 @router.delete(

@@ -85,6 +85,10 @@ def keep_scored_run(
         logger.exception("run not kept: the scored file could not be recorded")
         run_file.discard()
         return None
+    # Off the answer's path: the first pages of the built-in sorts, for a worker that has not read the run yet.
+    from app.services.runs.heads import write_heads_later
+
+    write_heads_later(run_file.path)
     return run_file.run_id
 
 
@@ -107,7 +111,7 @@ def _finished(settings: Settings, run_id: str, summary: dict[str, Any], *, segme
 
 
 def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: datetime) -> None:
-    store.run_path(results_dir, run.id).unlink(missing_ok=True)
+    store.remove_run_files(results_dir, run.id)
     run.removed_at, run.removed_reason = now, reason
 
 
@@ -192,7 +196,7 @@ def get_run(*, session: Session, settings: Settings, run_id: str) -> Run:
 def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
     """Delete a run: its file and its row."""
     run = find_run(session=session, run_id=run_id)
-    store.run_path(settings.score_results_dir, run.id).unlink(missing_ok=True)
+    store.remove_run_files(settings.score_results_dir, run.id)
     session.delete(run)
     session.commit()
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pyarrow only where a file is written: serving imports none 
 RUNS_FOLDER = "runs"
 SUFFIX = ".parquet"
 PARTIAL_SUFFIX = ".part"
+HEADS_FOLDER = "heads"
 # A run file with no row yet is one that a worker renamed a moment ago and is inserting: orphans are files older.
 ORPHAN_AFTER_SECONDS = 600.0
 
@@ -27,6 +28,18 @@ def runs_dir(results_dir: Path) -> Path:
 def run_path(results_dir: Path, run_id: str) -> Path:
     """Where a run's Parquet file lives (run ids are hex tokens, checked before they get here)."""
     return runs_dir(results_dir) / f"{run_id}{SUFFIX}"
+
+
+def heads_path(run_file: Path) -> Path:
+    """A run's heads file, its built-in sorts' first rows (in a subfolder: tidying and the quota pass over it)."""
+    return run_file.parent / HEADS_FOLDER / run_file.name
+
+
+def remove_run_files(results_dir: Path, run_id: str) -> None:
+    """Remove a run's file and its heads file."""
+    path = run_path(results_dir, run_id)
+    path.unlink(missing_ok=True)
+    heads_path(path).unlink(missing_ok=True)
 
 
 class RunFile:
@@ -76,6 +89,7 @@ class RunFile:
             self._writer.close()
         self.partial.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
+        heads_path(self.path).unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -114,6 +128,11 @@ def tidy(results_dir: Path, *, known: set[str], now: float | None = None) -> lis
             removed.append(name)
         except (ValueError, IndexError, FileNotFoundError):
             continue
+    heads = folder / HEADS_FOLDER
+    for path in heads.iterdir() if heads.is_dir() else ():
+        # A heads file whose run file is gone (removed, or never kept): written by a thread after the run was kept.
+        if path.name.endswith(SUFFIX) and not (folder / path.name).exists():
+            path.unlink(missing_ok=True)
     return removed
 
 

@@ -74,11 +74,13 @@ def run_page(
     """A run: its summary, its customers as the filters ask, the downloads, the runs it can be compared with, and
     its drift verdict when `segmentations` is given."""
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
-    from app.services.runs.browse import CustomerQuery, browse_customers, read_run
+    from app.services.runs.browse import CustomerQuery, browse_customers, column_names
+    from app.services.runs.crm import email_column
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
-    inputs = _input_columns(read_run(path).column_names)
+    names = column_names(path)
+    inputs = _input_columns(names)
     filters = {key: params.get(key, "") for key in ("segment", "atypical", "out_of_range", "sort")}
     query = CustomerQuery(
         segment=filters["segment"] or None,
@@ -105,6 +107,10 @@ def run_page(
         "page": page,
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
+        # The CRM hand-off follows the segment filter: one segment, or every scored customer.
+        "crm_query": urlencode({"segment": filters["segment"]}) if filters["segment"] else "",
+        "crm_segment": filters["segment"],
+        "crm_has_email": email_column(names) is not None,
         "comparable": [records.run_out(other) for other in others],
         # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
