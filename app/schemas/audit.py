@@ -5,9 +5,24 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.schemas.common import example_config
+
+_EVENT = {
+    "id": 42,
+    "at": "2026-12-06T07:30:00+00:00",
+    "who": "ada@example.com",
+    "action": "version.activate",
+    "target": "20261206.071500.000000-95dfbc08e9",
+    "request_id": "8ed19f7f204522624b1b1d458e7afab4",
+    "detail": {"segmentation": "default", "from": "20261205.120000.000000-1a2b3c4d5e", "reason": "better fit"},
+    "client": "203.0.113.7",
+}
+
 
 class AuditEventOut(BaseModel):
     """One recorded change or sign-in attempt."""
+
+    model_config = example_config(_EVENT)
 
     id: int
     at: datetime = Field(description="When (UTC).")
@@ -21,6 +36,8 @@ class AuditEventOut(BaseModel):
 
 class AuditPage(BaseModel):
     """One page of events, newest first."""
+
+    model_config = example_config({"events": [_EVENT], "next_cursor": "42"})
 
     events: list[AuditEventOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last.")
