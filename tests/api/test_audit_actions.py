@@ -215,3 +215,11 @@ def test_secrets_never_reach_the_trail(world):
     assert "login.failed" in dump
     for leaked in (user_password, key, secret, PASSWORD, SERVICE_KEY, "wrong password here", "$argon2"):
         assert leaked not in dump
+
+
+def test_training_records_the_job(world):
+    assert world.client.post("/api/v1/models", data={"k": "3"}).status_code == 401
+    assert audited(world.client) == []
+    response = world.client.post("/api/v1/models", data={"k": "3"}, headers=world.headers)
+    assert response.status_code == 202, response.text
+    assert audited(world.client) == [(WHO, "version.train", response.json()["job_id"])]
