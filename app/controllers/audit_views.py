@@ -9,14 +9,14 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_keys
-from app.controllers.page_auth import signed_in
+from app.controllers.page_auth import page_reader, signed_in
 from app.controllers.principal import page_principal, with_db
 from app.core.roles import Role
 from app.core.security import check_admin_key
 from app.core.templating import templates
 from app.services import audit
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])
 PAGE_SIZE = 100
 
 
