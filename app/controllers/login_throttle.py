@@ -3,6 +3,7 @@
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from app.controllers.audit import audit_async
 from app.controllers.deps import client_ip
 from app.controllers.principal import with_db
 from app.core.account_errors import LoginFailed
@@ -23,9 +24,16 @@ async def throttled_login(request: Request, *, email: str, password: str) -> Use
     buckets = (f"login:account:{key_digest(email.strip().lower())}", f"login:ip:{client_ip(request)}")
     for bucket in buckets:
         await limiter.check(limiter.login, bucket)
+    typed = email.strip().lower()[:254]
     try:
-        return await run_in_threadpool(with_db, request, authenticate, email=email, password=password)
+        user = await run_in_threadpool(with_db, request, authenticate, email=email, password=password)
     except LoginFailed:
         for bucket in buckets:
             await limiter.hit(limiter.login, bucket)
+        # Only the address typed: never the password, right or wrong.
+        await audit_async(request, who=typed, action="login.failed", target=typed, detail={"path": request.url.path})
         raise
+    await audit_async(
+        request, who=user.email, action="login.succeeded", target=user.email, detail={"path": request.url.path}
+    )
+    return user

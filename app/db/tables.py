@@ -297,3 +297,19 @@ class NotificationDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     response_status: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditEvent(Base):
+    """One change someone made (or one sign-in attempt): when, who, what, to what, and details without secrets."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action", "action"), Index("ix_audit_events_who", "who"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    who: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(300))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client: Mapped[str | None] = mapped_column(String(64))

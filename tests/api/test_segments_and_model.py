@@ -151,6 +151,7 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/webhooks/{subscription_id}", "delete")] = {"204", "404", "422", *admin}
     expected[("/api/v1/webhooks/{subscription_id}/deliveries", "get")] = {"200", "404", "422", *admin}
     expected[("/api/v1/webhooks/{subscription_id}/test", "post")] = {"202", "404", "422", *admin}
+    expected[("/api/v1/audit", "get")] = {"200", "422", "503", *admin}
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)
     for key, statuses in expected.items():

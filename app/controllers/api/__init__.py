@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from app.controllers.api import (
+    audit,
     auth,
     challenger,
     counterfactuals,
@@ -55,6 +56,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(auth.router)
     api.include_router(users.router)
     api.include_router(webhooks.router)
+    api.include_router(audit.router)
     by_segmentation = {
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [ReadersOnly, Depends(valid_segmentation)],

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.controllers.audit import audit
 from app.controllers.deps import SessionDep, SettingsDep, UserDep
 from app.controllers.login_throttle import throttled_login
 from app.core.credentials import issue_token, require_token_login
@@ -45,9 +46,11 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     description="The key is in this answer only: it is stored as a hash. Its role is at most yours.",
     responses=error_responses(400, 401, 403, 413, 415, 422),
 )
-def create_key(body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
+def create_key(request: Request, body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
     """A new key for the signed-in user."""
     secret, view = keys.create_key(session=session, creator=principal, name=body.name, role=Role[body.role])
+    detail = {"name": view.name, "role": view.role, "owner": view.owner}
+    audit(request, who=principal.name, action="key.create", target=str(view.id), detail=detail)
     return asdict(view) | {"key": secret}
 
 
@@ -71,7 +74,10 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     description="The key is refused (401) from the next request on.",
     responses=error_responses(401, 404, 422),
 )
-def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep) -> Response:
+def revoke_key(
+    request: Request, key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep
+) -> Response:
     """Revoke one of your keys (an admin: anyone's)."""
     keys.revoke_key(session=session, viewer=principal, key_id=key_id)
+    audit(request, who=principal.name, action="key.revoke", target=str(key_id))
     return Response(status_code=204)

@@ -6,6 +6,7 @@ from annotated_types import Ge, Le
 from fastapi import APIRouter, Query, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.registry import ModelRegistry
@@ -63,7 +64,7 @@ def put(
     body: ChallengerIn, request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME
 ) -> dict[str, Any]:
     """Set (or replace) the challenger."""
-    return control.set_challenger(
+    state = control.set_challenger(
         registry=_registry(request, segmentation),
         segmentation=segmentation,
         version=body.version,
@@ -71,6 +72,9 @@ def put(
         share=getattr(body, "share", None),
         key=key,
     )
+    detail = {"version": body.version, "mode": body.mode, "share": getattr(body, "share", None)}
+    audit(request, who=key, action="challenger.set", target=segmentation, detail=detail)
+    return state
 
 
 @router.delete(
@@ -84,7 +88,9 @@ def delete(
     request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
 ) -> dict:
     """Stop the challenger: the champion answers every request again."""
-    return control.stop(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
+    state = control.stop(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
+    audit(request, who=key, action="challenger.stop", target=segmentation, detail={"reason": reason})
+    return state
 
 
 @router.post(
@@ -98,7 +104,11 @@ def promote(
     request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
 ) -> dict:
     """Make the challenger the champion."""
-    return control.promote(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
+    state = control.promote(
+        registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key
+    )
+    audit(request, who=key, action="challenger.promote", target=segmentation, detail={"reason": reason})
+    return state
 
 
 @router.get(

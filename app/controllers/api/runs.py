@@ -8,6 +8,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
 from app.controllers.api.reports import FormatQuery, PaperQuery, report_response
+from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
 from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.monitoring import DriftResponse
@@ -124,9 +125,12 @@ def run_crm(
     description="Removes its file and its row. Needs the admin key.",
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
-def delete_run(run_id: RunId, session: SessionDep, settings: SettingsDep, key: AdminKeyDep) -> Response:
+def delete_run(
+    request: Request, run_id: RunId, session: SessionDep, settings: SettingsDep, key: AdminKeyDep
+) -> Response:
     """Delete a run and its file."""
     records.delete_run(session=session, settings=settings, run_id=run_id)
+    audit(request, who=key, action="run.delete", target=str(run_id))
     return Response(status_code=204)
 
 

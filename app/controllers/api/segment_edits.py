@@ -3,10 +3,11 @@
 from typing import Annotated
 
 from annotated_types import Ge
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
-from app.controllers.deps import EditorDep, RegistryDep
+from app.controllers.audit import audit
+from app.controllers.deps import EditorDep, RegistryDep, segmentation_of
 from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
@@ -34,9 +35,11 @@ _ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
     "already shows is a 422.",
     responses={**_ADMIN_ERRORS, **error_responses(400, 413, 415)},
 )
-def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: EditorDep) -> dict:
+def edit_segment(
+    request: Request, segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: EditorDep
+) -> dict:
     """Change a segment's text (plain def: it writes a file under the folder's lock)."""
-    return segment_edits.edit_segment(
+    result = segment_edits.edit_segment(
         registry=registry,
         segment_id=segment_id,
         name=body.name,
@@ -45,6 +48,10 @@ def edit_segment(segment_id: SegmentIdPath, body: SegmentEditIn, registry: Regis
         reason=body.reason,
         key=key,
     )
+    changed = [field for field in ("name", "description", "marketing_strategy") if getattr(body, field) is not None]
+    detail = {"segmentation": segmentation_of(request), "fields": ",".join(changed), "reason": body.reason}
+    audit(request, who=key, action="segment.edit", target=str(segment_id), detail=detail)
+    return result
 
 
 @router.get(
@@ -70,6 +77,7 @@ def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
     responses=_ADMIN_ERRORS,
 )
 def revert_change(
+    request: Request,
     segment_id: SegmentIdPath,
     entry_id: Annotated[int, Ge(1), DIGITS_ONLY, Path(description="The change's id, from the history.")],
     registry: RegistryDep,
@@ -77,6 +85,9 @@ def revert_change(
     reason: Annotated[str, Query(max_length=200, description="Why, for the segment's history.")] = "",
 ) -> dict:
     """Revert one change."""
-    return segment_edits.revert_edit(
+    result = segment_edits.revert_edit(
         registry=registry, segment_id=segment_id, entry_id=entry_id, reason=reason, key=key
     )
+    detail = {"segmentation": segmentation_of(request), "change": entry_id, "reason": reason}
+    audit(request, who=key, action="segment.revert", target=str(segment_id), detail=detail)
+    return result

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.api.predictions import ExplainQuery
+from app.controllers.audit import audit
 from app.controllers.deps import (
     AdminKeyDep,
     PredictRateLimit,
@@ -70,6 +71,7 @@ def create_segmentation(body: SegmentationIn, request: Request, response: Respon
         segmentations=_segmentations(request), body=body.model_dump(exclude_none=True)
     )
     response.headers["Location"] = created["links"]["self"]
+    audit(request, who=key, action="segmentation.create", target=body.name, detail={"kind": body.kind})
     return created
 
 
@@ -103,6 +105,7 @@ def delete_segmentation(
     service.delete_segmentation(
         segmentations=_segmentations(request), name=segmentation, force=force, job_root=settings.job_root
     )
+    audit(request, who=key, action="segmentation.delete", target=segmentation, detail={"force": force})
     return Response(status_code=204)
 
 

@@ -3,9 +3,10 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.core.roles import Role
 from app.schemas.accounts import MAX_ID, UserIn, UserList, UserOut, UserPatch
@@ -28,11 +29,12 @@ router = APIRouter(
     "`python -m app.cli users create --email … --role admin`.",
     responses=error_responses(400, 409, 413, 415, 422),
 )
-def create_user(body: UserIn, session: SessionDep, admin: AdminKeyDep) -> dict:
+def create_user(request: Request, body: UserIn, session: SessionDep, admin: AdminKeyDep) -> dict:
     """Add a user with a role; the password is stored as an Argon2 hash only."""
     view = users.create_user(
         session=session, email=body.email, password=body.password, role=Role[body.role], display_name=body.display_name
     )
+    audit(request, who=admin, action="user.create", target=view.email, detail={"id": view.id, "role": view.role})
     return asdict(view)
 
 
@@ -56,8 +58,15 @@ def list_users(session: SessionDep, admin: AdminKeyDep) -> dict:
     responses=error_responses(400, 404, 413, 415, 422),
 )
 def change_user(
-    user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserPatch, session: SessionDep, admin: AdminKeyDep
+    request: Request,
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: UserPatch,
+    session: SessionDep,
+    admin: AdminKeyDep,
 ) -> dict:
     """Change one user."""
     role = Role[body.role] if body.role is not None else None
-    return asdict(users.change_user(session=session, user_id=user_id, role=role, disabled=body.disabled))
+    view = users.change_user(session=session, user_id=user_id, role=role, disabled=body.disabled)
+    detail = {"id": view.id, "role": body.role, "disabled": body.disabled}
+    audit(request, who=admin, action="user.update", target=view.email, detail=detail)
+    return asdict(view)

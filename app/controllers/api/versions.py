@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, segmentation_of
 from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
@@ -99,6 +100,13 @@ def start_training(
         if upload is not None:
             upload.unlink(missing_ok=True)
     response.headers["Location"] = f"/api/v1/jobs/{job_id}"
+    audit(
+        request,
+        who=key,
+        action="version.train",
+        target=job_id,
+        detail={"segmentation": segmentation_of(request), "k": k, "features": features, "activate": activate},
+    )
     return {"job_id": job_id}
 
 
@@ -112,9 +120,11 @@ def activation_history(registry: RegistryDep) -> dict:
     return lifecycle.history(registry=registry)
 
 
-def rollback(registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
+def rollback(request: Request, registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
     """Go back to the previously active version."""
-    return lifecycle.rollback(registry=registry, reason=reason, key=key)
+    entry = lifecycle.rollback(registry=registry, reason=reason, key=key)
+    audit(request, who=key, action="version.rollback", target=str(entry.get("to")), detail=_about(request, entry))
+    return entry
 
 
 def version_detail(version: VersionPath, registry: RegistryDep) -> dict:
@@ -133,9 +143,17 @@ def compare_versions(
     return lifecycle.compare(registry=registry, version=version, with_version=with_version)
 
 
-def activate(version: VersionPath, registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = "") -> dict:
+def activate(
+    request: Request, version: VersionPath, registry: RegistryDep, key: AdminKeyDep, reason: ReasonQuery = ""
+) -> dict:
     """Make a version the active one."""
-    return lifecycle.activate(registry=registry, version=version, reason=reason or "activated", key=key)
+    entry = lifecycle.activate(registry=registry, version=version, reason=reason or "activated", key=key)
+    audit(request, who=key, action="version.activate", target=version, detail=_about(request, entry))
+    return entry
+
+
+def _about(request: Request, entry: dict) -> dict:
+    return {"segmentation": segmentation_of(request), "from": entry.get("from"), "reason": entry.get("reason")}
 
 
 def label_version(version: VersionPath, body: LabelIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
@@ -143,9 +161,10 @@ def label_version(version: VersionPath, body: LabelIn, registry: RegistryDep, ke
     return lifecycle.set_label(registry=registry, version=version, label=body.label, key=key)
 
 
-def delete_version(version: VersionPath, registry: RegistryDep, key: AdminKeyDep) -> Response:
+def delete_version(request: Request, version: VersionPath, registry: RegistryDep, key: AdminKeyDep) -> Response:
     """Delete a version that is not active."""
     lifecycle.delete(registry=registry, version=version)
+    audit(request, who=key, action="version.delete", target=version, detail={"segmentation": segmentation_of(request)})
     return Response(status_code=204)
 
 

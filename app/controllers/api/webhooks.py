@@ -7,6 +7,7 @@ from fastapi import Path as PathParam
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SettingsDep
 from app.schemas.common import error_responses
 from app.schemas.notifications import (
@@ -45,9 +46,11 @@ SubscriptionId = Annotated[int, PathParam(ge=1, le=2**62)]
     "by email, through SMTP_URL.",
     responses=error_responses(400, 413, 415, 422),
 )
-def create(body: SubscriptionRequest, key: AdminKeyDep, settings: SettingsDep, sessions: SessionsDep) -> dict:
+def create(
+    request: Request, body: SubscriptionRequest, key: AdminKeyDep, settings: SettingsDep, sessions: SessionsDep
+) -> dict:
     """Create a subscription."""
-    return subscriptions.create_subscription(
+    created = subscriptions.create_subscription(
         sessions=sessions,
         events=body.events,
         url=body.url,
@@ -55,6 +58,10 @@ def create(body: SubscriptionRequest, key: AdminKeyDep, settings: SettingsDep, s
         allow_private=settings.webhook_allow_private,
         smtp_configured=settings.smtp_url is not None,
     )
+    # Kind and events only: a URL may carry a token of its own, and the signing secret never goes in.
+    detail = {"kind": created["kind"], "events": ",".join(created["events"])}
+    audit(request, who=key, action="webhook.create", target=str(created["id"]), detail=detail)
+    return created
 
 
 @router.get(
@@ -75,9 +82,10 @@ def list_all(key: AdminKeyDep, sessions: SessionsDep) -> dict:
     description="Deletes the subscription and its deliveries: what it still had to send is not sent.",
     responses=error_responses(404, 422),
 )
-def remove(subscription_id: SubscriptionId, key: AdminKeyDep, sessions: SessionsDep) -> Response:
+def remove(request: Request, subscription_id: SubscriptionId, key: AdminKeyDep, sessions: SessionsDep) -> Response:
     """Delete a subscription and what it still had to send."""
     subscriptions.delete_subscription(sessions=sessions, subscription_id=subscription_id)
+    audit(request, who=key, action="webhook.delete", target=str(subscription_id))
     return Response(status_code=204)
 
 

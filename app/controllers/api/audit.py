@@ -1,0 +1,46 @@
+"""The audit trail: who changed what and when, and every sign-in attempt (admins only)."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.controllers.admin_route import AdminKeyFirstRoute
+from app.controllers.deps import AdminKeyDep, SessionDep
+from app.schemas.audit import AuditPage
+from app.schemas.common import error_responses
+from app.services import audit
+
+router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirstRoute)
+
+
+@router.get(
+    "",
+    response_model=AuditPage,
+    summary="The audit trail",
+    description="Newest first, filtered by action, who, target and a time range (`since` inclusive, `until` "
+    "exclusive); `limit` per page, then follow `next_cursor`.",
+    responses=error_responses(401, 403, 422, 429, 503),
+)
+def list_audit(
+    key: AdminKeyDep,
+    session: SessionDep,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    who: Annotated[str | None, Query(max_length=300)] = None,
+    target: Annotated[str | None, Query(max_length=300)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> dict:
+    """One page of audit events."""
+    return audit.list_events(
+        session=session,
+        action=action,
+        who=who,
+        target=target,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,0 +1,101 @@
+"""The /audit page: the audit trail, filtered, for a signed-in admin or anyone who types an admin key."""
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_keys
+from app.controllers.page_auth import page_reader, signed_in
+from app.controllers.principal import page_principal, with_db
+from app.core.roles import Role
+from app.core.security import check_admin_key
+from app.core.templating import templates
+from app.services import audit
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])
+PAGE_SIZE = 100
+
+
+def _filters(action: str, who: str, target: str, since: str, until: str, cursor: str) -> dict[str, str]:
+    return {"action": action, "who": who, "target": target, "since": since, "until": until, "cursor": cursor}
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+async def _render(request: Request, filters: dict[str, str], *, allowed: bool, with_key: bool) -> HTMLResponse:
+    page = None
+    if allowed:
+        page = await run_in_threadpool(
+            with_db,
+            request,
+            audit.list_events,
+            action=filters["action"] or None,
+            who=filters["who"] or None,
+            target=filters["target"] or None,
+            since=_moment(filters["since"]),
+            until=_moment(filters["until"]),
+            limit=PAGE_SIZE,
+            cursor=filters["cursor"] if filters["cursor"].isdigit() else None,
+        )
+    older = None
+    if page is not None and page["next_cursor"]:
+        kept = {name: value for name, value in filters.items() if value and name != "cursor"}
+        older = "/audit?" + urlencode(kept | {"cursor": page["next_cursor"]})
+    context = {
+        "older": older,
+        "active": "audit",
+        "picker": None,
+        "filters": filters,
+        "actions": audit.ACTIONS,
+        "page": page,
+        "with_key": with_key,
+    }
+    return templates.TemplateResponse(request, "audit.html", context | signed_in(request))
+
+
+Text = Annotated[str, Query(max_length=300)]
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(
+    request: Request,
+    action: Text = "",
+    who: Text = "",
+    target: Text = "",
+    since: Text = "",
+    until: Text = "",
+    cursor: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    """The trail for a signed-in admin; the admin key form for anyone else."""
+    principal = await page_principal(request)
+    allowed = principal is not None and principal.via == "session" and principal.role >= Role.admin
+    return await _render(request, _filters(action, who, target, since, until, cursor), allowed=allowed, with_key=False)
+
+
+FormText = Annotated[str, Form(max_length=300)]
+
+
+@router.post("/audit", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+async def audit_page_with_key(
+    request: Request,
+    settings: SettingsDep,
+    key: Annotated[str, Form(max_length=200)] = "",
+    action: FormText = "",
+    who: FormText = "",
+    target: FormText = "",
+    since: FormText = "",
+    until: FormText = "",
+    cursor: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse:
+    """The trail for the admin key typed into the page (sent in the form body, never in the address)."""
+    await limit_failed_keys(request, lambda: check_admin_key(settings, key or None))
+    return await _render(request, _filters(action, who, target, since, until, cursor), allowed=True, with_key=True)

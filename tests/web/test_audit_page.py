@@ -1,0 +1,52 @@
+"""The /audit page: the trail for a signed-in admin or an admin key, the key form for anyone else."""
+
+import re
+
+import pytest
+
+from tests.accounts import add_user, sign_in
+
+SERVICE_KEY = "service-admin-key-audit-page"
+ADMIN = {"X-API-Key": SERVICE_KEY}
+
+
+@pytest.fixture
+def site(client_for, two_versions, tmp_path):
+    root, _, second = two_versions
+    client = client_for(
+        model_dir=root, database_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}", admin_api_keys=[SERVICE_KEY]
+    )
+    add_user(client.app, "ada@example.com", "admin")
+    add_user(client.app, "ann@example.com", "analyst")
+    assert client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
+    return client, second
+
+
+def test_anyone_else_sees_the_key_form_and_no_events(site):
+    client, second = site
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert 'name="key"' in page.text and second not in page.text and "audit-events" not in page.text
+    sign_in(client, "ann@example.com")
+    assert second not in client.get("/audit").text
+
+
+def test_a_signed_in_admin_sees_the_events_and_filters_them(site):
+    client, second = site
+    sign_in(client, "ada@example.com")
+    page = client.get("/audit")
+    assert page.status_code == 200 and 'id="audit-events"' in page.text
+    assert "version.activate" in page.text and second in page.text and "login.succeeded" in page.text
+    rows = re.findall(r"<tr>\s*<td>", client.get("/audit", params={"action": "login.succeeded"}).text)
+    assert len(rows) == 1
+    assert second not in client.get("/audit", params={"action": "login.succeeded"}).text.split("audit-events")[1]
+    assert '<script src="http' not in page.text and "cdn" not in page.text.lower()
+
+
+def test_an_admin_key_shows_the_events_and_a_wrong_one_is_refused(site):
+    client, second = site
+    shown = client.post("/audit", data={"key": SERVICE_KEY, "action": "version.activate"})
+    assert shown.status_code == 200 and second in shown.text
+    assert SERVICE_KEY not in shown.text
+    refused = client.post("/audit", data={"key": "not-a-key"})
+    assert refused.status_code == 403 and second not in refused.text
