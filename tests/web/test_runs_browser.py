@@ -1,5 +1,5 @@
-"""Runs in Chromium: score a file on /score, open its run, filter a segment, download the list, compare with an
-earlier run. Screenshots at 1280 and 375 px go to tests/artifacts/."""
+"""Runs in Chromium: score a file on /score, open its run, filter a segment, download the list and the PDF report,
+compare with an earlier run. Screenshots at 1280 and 375 px go to tests/artifacts/."""
 
 import csv
 import io
@@ -8,6 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.pdf_pages import coloured_pixels, filled_share, read_pdf
 from tests.runs_files import customers_csv
 from tests.web.screens import WIDTHS
 
@@ -52,6 +53,17 @@ def test_score_open_the_run_filter_download_and_compare(browser, base_url, tmp_p
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(screenshots / f"run-{width}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    # The run's PDF report, as people see it: its pages as PNG images, with every segment, text and charts.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with page.expect_download() as download:
+        page.click("#run-report-pdf")
+    report = tmp_path / "report.pdf"
+    download.value.save_as(report)
+    pages = read_pdf(report.read_bytes(), tmp_path / "pages")
+    assert pages.pixels and "april" in pages.text and segment in pages.text
+    assert sum(coloured_pixels(pixels) for pixels in pages.pixels) > 0  # the charts are drawn
+    assert all(filled_share(pixels) >= 0.5 for pixels in pages.pixels[:-1])  # no page mostly empty but the last
 
     page.goto(run_url)
     page.select_option("#compare-with", value=earlier_id)
