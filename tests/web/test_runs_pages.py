@@ -38,6 +38,11 @@ def test_the_score_page_links_its_run_and_the_list_shows_it(pages):
     assert listing.status_code == 200
     assert f'href="/runs/{run_id}">march</a>' in listing.text
     assert re.search(r'href="/runs" aria-current="page">Runs', listing.text)
+    # Each kept run's report, one click from the list.
+    report = re.search(rf'data-role="run-report" href="(/api/v1/runs/{run_id}/report[^"]*)"', listing.text)
+    assert report is not None
+    pdf = pages.get(report.group(1).replace("&amp;", "&"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
 
 
 def test_a_runs_page_filters_a_segment_and_pages_with_a_next_link(pages):
