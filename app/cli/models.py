@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli.shared import audit_change
 from app.core.config import Settings, get_settings
 from app.services.training.runner import JobRunner
 
@@ -63,6 +64,7 @@ def _activate(args: argparse.Namespace) -> int:
     entry = lifecycle.activate_in_store(
         store=_store(args), version=args.version, reason=args.reason or "activated from the CLI", key="cli"
     )
+    audit_change("version.activate", entry["to"], {"from": entry["from"], "model_dir": str(_store(args).root)})
     print(f"active: {entry['to']} (was {entry['from']})")
     return 0
 
@@ -71,6 +73,7 @@ def _rollback(args: argparse.Namespace) -> int:
     from app.services import lifecycle
 
     entry = lifecycle.rollback_in_store(store=_store(args), reason=args.reason, key="cli")
+    audit_change("version.rollback", entry["to"], {"from": entry["from"], "model_dir": str(_store(args).root)})
     print(f"rolled back: {entry['to']} (was {entry['from']})")
     return 0
 
@@ -79,6 +82,7 @@ def _delete(args: argparse.Namespace) -> int:
     from app.services import lifecycle
 
     lifecycle.delete_from_store(store=_store(args), version=args.version)
+    audit_change("version.delete", args.version, {"model_dir": str(_store(args).root)})
     print(f"deleted {args.version}")
     return 0
 

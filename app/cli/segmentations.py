@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.cli.shared import add_model_dir, catalog, registry
+from app.cli.shared import add_model_dir, audit_change, catalog, registry
 from app.core.errors import InvalidRequest, SegmentationConflict
 
 FEATURE_FORMAT = "name:Column[:label[:unit[:transform]]]"
@@ -113,6 +113,7 @@ def _create(args: argparse.Namespace) -> int:
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation exists already and cannot be created again")
     created = catalog(args.model_dir).create(spec)
+    audit_change("segmentation.create", created.name, {"kind": created.kind})
     print(
         f"created segmentation {created.name} ({created.kind}: {', '.join(created.feature_names)}); train it with "
         f"`python -m app.cli train --segmentation {created.name} --data FILE`"
@@ -132,6 +133,7 @@ def _delete(args: argparse.Namespace) -> int:
     from app.services.segmentations import delete_in_catalog
 
     delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force)
+    audit_change("segmentation.delete", args.name, {"force": args.force})
     print(f"deleted segmentation {args.name} and its versions")
     return 0
 

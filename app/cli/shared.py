@@ -103,3 +103,33 @@ def without_pandas() -> Iterator[None]:
         yield
     finally:
         sys.meta_path.remove(finder)
+
+
+def audit_change(action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    """Put a change made from the command line in the audit trail, as `cli:<login>`; never fails the command.
+
+    The database is brought up to date first, as the server does at start; one that cannot be reached costs a
+    warning on stderr, not the change already made.
+    """
+    import getpass
+    import logging
+
+    from app.db.migrate import upgrade_database
+    from app.db.session import create_db_engine, session_factory
+    from app.services import audit
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        login = "unknown"
+    url = get_settings().database_url.get_secret_value()
+    try:
+        upgrade_database(url)
+    except Exception as exc:  # the change is made; only its record is lost, and said so
+        logging.getLogger(__name__).warning("not in the audit trail (%s): %s on %s", type(exc).__name__, action, target)
+        return
+    engine = create_db_engine(url)
+    try:
+        audit.record(sessions=session_factory(engine), who=f"cli:{login}", action=action, target=target, detail=detail)
+    finally:
+        engine.dispose()

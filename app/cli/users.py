@@ -4,6 +4,7 @@ import argparse
 import getpass
 import sys
 
+from app.cli.shared import audit_change
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 
@@ -36,6 +37,7 @@ def _create(args: argparse.Namespace) -> int:
             )
     finally:
         engine.dispose()
+    audit_change("user.create", user.email, {"role": str(user.role)})
     print(f"created {user.role} {user.email} (id {user.id})")
     return 0
 

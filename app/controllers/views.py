@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.controllers.audit import audit_async
 from app.controllers.deps import (
     AnalystsOnly,
     HomeFormDep,
@@ -462,5 +463,12 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
         )
         return _new_segmentation(request, context, token, status_code=exc.status_code)
     pending_uploads.discard(pending_uploads.ROOT, pending.token)
+    await audit_async(
+        request,
+        who=pending.key_id,
+        action="segmentation.create",
+        target=body["name"],
+        detail={"kind": body.get("kind", "columns"), "from": "the /models page", "job_id": started["job_id"]},
+    )
     query = urlencode({"segmentation": body["name"], "job": started["job_id"]})
     return RedirectResponse(f"{request.url_for('models').path}?{query}", status_code=303)

@@ -11,9 +11,11 @@ CliRun = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def run_cli(model_dir, monkeypatch, capsys) -> Iterator[CliRun]:
+def run_cli(model_dir, monkeypatch, capsys, tmp_path) -> Iterator[CliRun]:
     """Run `python -m app.cli ARGS` in-process against the session's model; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
+    # Changes are audited in the database: the test's own, never the project's data folder.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.setenv("AUTO_TRAIN", "false")
     get_settings.cache_clear()
 

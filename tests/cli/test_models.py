@@ -1,10 +1,12 @@
 """`python -m app.cli models ...` does what the API does, on the local folder."""
 
+import os
 import shutil
 import subprocess
 import sys
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app.core.config import PROJECT_ROOT
 from app.models.versions.registry import ModelRegistry
@@ -34,6 +36,15 @@ def test_models_cli_lists_activates_rolls_back_and_deletes(run_cli, two_versions
     assert "cli test" in out and f"{second} -> {first}" in out
     assert models("delete", second)[0] == 0
     assert VersionStore(root).versions() == [first]
+    # Each change is in the audit trail, made by the command line's user.
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as connection:
+        audited = connection.execute(text("SELECT who, action, target FROM audit_events ORDER BY id")).all()
+    engine.dispose()
+    assert [(action, target) for _, action, target in audited] == [
+        ("version.activate", second), ("version.rollback", first), ("version.delete", second),
+    ]  # fmt: skip
+    assert all(who.startswith("cli:") for who, _, _ in audited)
     code, _, err = models("show", "nope")
     assert code == 2 and "no model version" in err
 

@@ -4,7 +4,7 @@ import io
 import subprocess
 import sys
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app.core.config import PROJECT_ROOT
 from app.core.credentials import verify_password
@@ -31,6 +31,12 @@ def test_create_reads_the_password_from_stdin_on_a_new_database(run_cli, monkeyp
     [user] = _users(url)
     assert user.role == "admin" and user.email == "root@example.com"
     assert user.password_hash.startswith("$argon2id$") and verify_password("a long enough password", user.password_hash)
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        audited = connection.execute(text("SELECT who, action, target, detail FROM audit_events")).all()
+    engine.dispose()
+    assert [(row.action, row.target) for row in audited] == [("user.create", "root@example.com")]
+    assert audited[0].who.startswith("cli:") and "password" not in str(audited[0].detail)
 
 
 def test_create_prompts_twice_and_refuses_two_different_passwords(run_cli, monkeypatch, tmp_path):

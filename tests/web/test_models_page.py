@@ -359,3 +359,12 @@ def test_a_version_is_labelled_from_the_page(browser, models_server, screenshots
     assert axe_violations(page) == [], describe(axe_violations(page))
     assert watch.errors == []
     page.close()
+
+
+def test_the_admin_pages_are_linked_from_models_and_answer(client_for, two_files):
+    root, _, _ = two_files
+    client = client_for(model_dir=root, admin_api_keys=[KEY])
+    links = re.search(r'<p id="admin-links">.*?</p>', client.get("/models", headers=HTML).text, re.S).group(0)
+    for path in re.findall(r'href="([^"]+)"', links):
+        assert client.get(path, headers=HTML).status_code == 200, path
+    assert set(re.findall(r'href="([^"]+)"', links)) == {"/webhooks", "/audit"}

@@ -111,6 +111,10 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     assert list(pending_uploads.ROOT.iterdir()) == []  # the kept file went to the job, its folder is gone
     job = wait_for_job(pages, location.split("job=")[1])
     assert job["state"] == "succeeded", job
+    # A change made through the page is in the audit trail like one made through the API.
+    audited = pages.get("/api/v1/audit?action=segmentation.create", headers={"X-API-Key": KEY}).json()["events"]
+    assert [(item["target"], item["detail"]["job_id"]) for item in audited] == [("crm", job["job_id"])]
+    assert audited[0]["who"].startswith("key-")
     described = pages.get("/api/v1/segmentations/crm").json()
     assert described["active_version"] == job["version"]
     income = described["served_features"][0]

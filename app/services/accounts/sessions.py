@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.credentials import new_secret, secret_hash
@@ -14,6 +14,8 @@ def start_session(*, session: Session, user: User, ttl_seconds: int) -> str:
     """A new session for `user`: the token for its cookie (only its hash is kept)."""
     token = new_secret()
     now = datetime.now(UTC)
+    # Sessions that can no longer sign anyone in go as new ones start: the table holds live sessions, not history.
+    session.execute(delete(LoginSession).where(or_(LoginSession.expires_at <= now, LoginSession.revoked)))
     session.add(
         LoginSession(
             token_hash=secret_hash(token),
