@@ -34,12 +34,25 @@ def sort_order(values: pa.ChunkedArray | pa.Array, *, descending: bool) -> np.nd
 
 
 def write_heads(run_file: Path, *, rows: int = HEAD_ROWS) -> Path:
-    """Write the heads file of a run: the first `rows` customers of each built-in sort, one sort after another."""
-    table = pq.read_table(run_file)
-    parts = []
-    for sort in HEAD_SORTS:
-        order = sort_order(table[sort.removeprefix("-")], descending=sort.startswith("-"))
-        parts.append(table.take(pa.array(order[:rows])))
+    """Write the heads file of a run: the first `rows` customers of each built-in sort, one sort after another.
+
+    Reads the two sort columns whole, then only the row groups holding a wanted customer, one at a time: the server
+    that just streamed a million-row file does not hold that file in memory to write 4,000 rows.
+    """
+    parquet = pq.ParquetFile(run_file)
+    keys = parquet.read(columns=sorted({sort.removeprefix("-") for sort in HEAD_SORTS}))
+    orders = [sort_order(keys[sort.removeprefix("-")], descending=sort.startswith("-"))[:rows] for sort in HEAD_SORTS]
+    del keys
+    wanted = np.unique(np.concatenate(orders))  # ascending row positions
+    pieces, start = [], 0
+    for group in range(parquet.metadata.num_row_groups):
+        size = parquet.metadata.row_group(group).num_rows
+        inside = wanted[(wanted >= start) & (wanted < start + size)]
+        if len(inside):
+            pieces.append(parquet.read_row_group(group).take(pa.array(inside - start)))
+        start += size
+    gathered = pa.concat_tables(pieces)  # the wanted rows, in row order
+    parts = [gathered.take(pa.array(np.searchsorted(wanted, order))) for order in orders]
     target = heads_path(run_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
