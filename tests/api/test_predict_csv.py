@@ -408,4 +408,6 @@ def test_predict_csv_scores_a_million_rows_in_order_with_bounded_memory(upload_s
     connection.close()
     assert expected_id - 1 == rows
     growth = _server_memory_mb(server.pid, "VmHWM") - before
-    assert growth < 150, f"server memory grew by {growth:.0f} MB while scoring {rows:,} rows"
+    # Kept as a run (the default), the rows are also written to Parquet and the run's first pages picked out: about
+    # 200 MB on 1M rows where the answer alone took under 150 MB (RUNS_KEPT=0). Bounded, never the whole file.
+    assert growth < 250, f"server memory grew by {growth:.0f} MB while scoring {rows:,} rows"

@@ -1,6 +1,5 @@
 """The audit trail: who changed what and when, and every sign-in attempt (admins only)."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.schemas.audit import AuditPage
 from app.schemas.common import error_responses
+from app.schemas.monitoring import IsoDateTime
 from app.services import audit
 
 router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirstRoute)
@@ -28,8 +28,8 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=40)] = None,
     who: Annotated[str | None, Query(max_length=300)] = None,
     target: Annotated[str | None, Query(max_length=300)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict:
