@@ -31,7 +31,7 @@ def list_audit(
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict:
     """One page of audit events."""
     return audit.list_events(
