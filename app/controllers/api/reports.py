@@ -19,6 +19,9 @@ FormatQuery = Annotated[
     Query(description="`html` or `pdf`; without it, the Accept header chooses (HTML unless it prefers PDF)."),
 ]
 PaperQuery = Annotated[Literal["a4", "letter"], Query(description="The PDF's paper size.")]
+DownloadQuery = Annotated[bool, Query(description="Send it as an attachment to save.")]
+# A report's 200 is a document, HTML or PDF, never JSON.
+DOCUMENT = {200: {"content": {FORMATS["html"].split(";")[0]: {}, FORMATS["pdf"]: {}}, "description": "The report."}}
 
 
 def report_response(rendered: RenderedReport, *, download: bool) -> Response:
@@ -41,10 +44,7 @@ def report_response(rendered: RenderedReport, *, download: bool) -> Response:
     "predictions. HTML (one self-contained file) or PDF (A4 or Letter), by `format` or the Accept header. "
     "`active` names the served version.",
     response_class=Response,
-    responses={
-        200: {"content": {FORMATS["html"].split(";")[0]: {}, FORMATS["pdf"]: {}}, "description": "The report."},
-        **error_responses(404, 422, 503),
-    },
+    responses={**DOCUMENT, **error_responses(404, 422, 503)},
 )
 async def model_report(
     request: Request,
@@ -52,7 +52,7 @@ async def model_report(
     registry: RegistryDep,
     format: FormatQuery = None,
     paper: PaperQuery = "a4",
-    download: Annotated[bool, Query(description="Send it as an attachment to save.")] = False,
+    download: DownloadQuery = False,
 ) -> Response:
     """The report of one version, drawn in a worker thread (charts and layout take a second, never the event loop)."""
     chosen = pick_format(format, request.headers.get("accept"))

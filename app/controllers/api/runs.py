@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 
-from app.controllers.api.reports import FormatQuery, PaperQuery, report_response
+from app.controllers.api.reports import DOCUMENT, DownloadQuery, FormatQuery, PaperQuery, report_response
 from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
 from app.schemas.common import ErrorResponse, error_responses
@@ -16,7 +16,7 @@ from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
 from app.services.runs.store import run_path
 from app.utils.responses import FastJSONResponse
-from app.web.reports import FORMATS, pick_format, render_report
+from app.web.reports import pick_format, render_report
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -213,11 +213,7 @@ def compare(
     "of the segmentation with a customer id column; and the run's own drift. HTML or PDF (A4 or Letter), by "
     "`format` or the Accept header. A run whose model version was deleted answers 410.",
     response_class=Response,
-    responses={
-        200: {"content": {FORMATS["html"].split(";")[0]: {}, FORMATS["pdf"]: {}}, "description": "The report."},
-        **error_responses(404, 422, 503),
-        **GONE,
-    },
+    responses={**DOCUMENT, **error_responses(404, 422, 503), **GONE},
 )
 def run_report(
     request: Request,
@@ -226,7 +222,7 @@ def run_report(
     settings: SettingsDep,
     format: FormatQuery = None,
     paper: PaperQuery = "a4",
-    download: Annotated[bool, Query(description="Send it as an attachment to save.")] = False,
+    download: DownloadQuery = False,
 ) -> Response:
     """The report of a run (a sync route: FastAPI draws it in a worker thread, never on the event loop)."""
     from app.services.runs.analysis import run_report as build_report
