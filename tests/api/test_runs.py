@@ -300,3 +300,17 @@ def test_a_kept_run_queues_one_run_finished_event_with_links_to_its_file(api, tm
     assert sum(segment["count"] for segment in payload["segments"]) == 40
     link = payload["links"]["file"].split("/api/v1/", 1)[1]
     assert api.get(f"/api/v1/{link}").content == api.get(f"{RUNS}/{run_id}/file?format=csv").content
+
+
+def test_housekeeping_that_fails_after_a_run_is_kept_never_costs_the_run(api, monkeypatch):
+    from app.services.runs import records
+
+    def hiccup(**_):
+        raise OSError("disk hiccup during the purge")
+
+    monkeypatch.setattr(records, "purge_runs", hiccup)
+    run_id, labelled = score(api, customers_csv(range(50)))
+    monkeypatch.undo()
+    assert run_id  # the answer still names its run
+    kept = api.get(f"{RUNS}/{run_id}/file?format=csv")
+    assert kept.status_code == 200 and kept.text == labelled

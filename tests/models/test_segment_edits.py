@@ -123,3 +123,21 @@ def test_a_version_loaded_on_request_is_served_with_the_edits_of_the_moment(two_
     )
     registry.refresh()
     assert registry.get(second).segment(vip.segment_id).name == "Top spenders"
+
+
+def test_a_rename_reaches_the_challengers_answers_too(two_versions):
+    from app.models.versions import challenger as challengers
+
+    root, _, second = two_versions
+    setting = {"version": second, "mode": "split", "share": 0.5}
+    challengers.write_setting(root, setting, event="set", reason="", key=None)
+    registry = ModelRegistry(VersionStore(root)).load()
+    assert registry.challenger is not None and registry.challenger.version == second
+    vip = next(segment for segment in registry.active.segments if segment.name == "VIP / Whale")
+    rename = {"name": ("Top spenders", True)}
+    version = registry.active.version
+    record_changes(root, segment_id=vip.segment_id, shown=current_text(vip), changes=rename, reason="", key=None,
+                   version=version)  # fmt: skip
+    assert registry.refresh() is True
+    assert registry.active.segment(vip.segment_id).name == "Top spenders"
+    assert registry.challenger.model.segment(vip.segment_id).name == "Top spenders"

@@ -216,9 +216,11 @@ class ModelRegistry:
 
     def _apply_edits_locked(self) -> None:
         """Serve the active model with the team's current segment text (read after its stamp, so none is missed)."""
-        self._edits_stamp = edits_stamp(self.store.root)
+        stamp = edits_stamp(self.store.root)
+        if stamp != self._edits_stamp:
+            self._cache.clear()  # loaded with the previous edits; an activation alone keeps them
+        self._edits_stamp = stamp
         edits = read_edits(self.store.root)
-        self._cache.clear()  # loaded with the previous edits
         # A registry given its model directly (tests, tools) has no generated one yet: that model is it.
         self._generated = self._generated or self.active
         if self._generated is not None:
@@ -234,7 +236,8 @@ class ModelRegistry:
             if edited:
                 with self._lock:
                     self._apply_edits_locked()
-            return self.refresh_challenger() or edited
+            # New text reaches the challenger's answers too: it is taken again from the (cleared) cache.
+            return self.refresh_challenger(force=edited) or edited
         previous = self.active.version if self.active else None
         self.load()
         if self.active is not None and self.active.version != previous:
@@ -257,7 +260,8 @@ class ModelRegistry:
             self.challenger = None
             return served is not None
         try:
-            model = served.model if served and served.version == setting["version"] else self.get(setting["version"])
+            same = served is not None and served.version == setting["version"] and not force
+            model = served.model if same else self.get(setting["version"])
         except SegmentationError as exc:
             logger.error("the challenger %s cannot be served; the champion takes every request: %s", setting, exc)
             self.challenger = None

@@ -79,12 +79,17 @@ def keep_scored_run(
             emit_on(session.connection(), event=RUN_FINISHED, payload=_finished(settings, run_file.run_id, summary,
                     segmentation=segmentation, file_name=file_name), key=f"run:{run_file.run_id}")  # fmt: skip
             session.commit()
-            purge_runs(session=session, settings=settings)
-            tidy_runs(session=session, results_dir=results_dir)
     except (SQLAlchemyError, OSError):
         logger.exception("run not kept: the scored file could not be recorded")
         run_file.discard()
         return None
+    # The run is kept from here on: housekeeping that fails now costs a warning, never the run (or its webhook's file).
+    try:
+        with sessions() as session:
+            purge_runs(session=session, settings=settings)
+            tidy_runs(session=session, results_dir=results_dir)
+    except (SQLAlchemyError, OSError):
+        logger.warning("runs housekeeping after keeping run %s failed; it runs again with the next", run_file.run_id)
     # Off the answer's path: the first pages of the built-in sorts, for a worker that has not read the run yet.
     from app.services.runs.heads import write_heads_later
 
