@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from app.models.features import find_column, normalise_column
 from app.models.model import SegmentationModel
@@ -18,6 +19,7 @@ from app.services.reports.data import (
     SegmentProfile,
 )
 from app.services.reports.explanations import feature_importance, segment_rules
+from app.services.scoring.validation import numbers
 
 # The columns scoring appends (app/services/scoring/score_columns.py): outputs, never a customer's own category.
 SCORE_OUTPUTS = frozenset(
@@ -28,8 +30,9 @@ SCORE_OUTPUTS = frozenset(
 MAX_CATEGORIES = 20
 
 
-def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+def _values(frame: pd.DataFrame, column: str, *, comma: bool = False) -> np.ndarray:
+    """The column's finite numbers, read as the scoring read them (decimal commas in a ';' file)."""
+    values, _ = numbers(pa.Array.from_pandas(frame[column]), decimal_comma=comma)
     return values[np.isfinite(values)]
 
 
@@ -94,13 +97,15 @@ def frame_report(
     data_file: str | None = None,
     when: str | None = None,
     segment_column: str = "segment_id",
+    decimal_comma: bool = False,
     categorical: list[str] | None = None,
     migration: Migration | None = None,
     migration_note: str | None = None,
     drift: DriftStatus | None = None,
 ) -> ReportData:
     """Profile the frame's scored rows per segment of `model`; `categorical` names the columns to break down
-    (default: every text column with at most MAX_CATEGORIES values, such as Gender or Region)."""
+    (default: every text column with at most MAX_CATEGORIES values, such as Gender or Region); `decimal_comma`
+    reads "1,5" as 1.5, as the scoring read the file."""
     ids = pd.to_numeric(frame[segment_column], errors="coerce")
     scored = frame[ids.notna()]
     ids = ids[ids.notna()].astype(np.int64).to_numpy()
@@ -111,19 +116,21 @@ def frame_report(
         used = {column for column in feature_columns.values() if column} | {age_column or ""}
         categorical = categorical_columns(frame, exclude=used)
     rules = segment_rules(model)
+
+    def profiles(rows: pd.DataFrame) -> list[FeatureProfile]:
+        """Each feature the frame has, profiled over `rows`."""
+        found = []
+        for spec in model.feature_specs:
+            column = feature_columns[spec.name]
+            values = _values(rows, column, comma=decimal_comma) if column else None
+            if values is not None and (profile := _feature(values, name=spec.name, label=spec.label, unit=spec.unit)):
+                found.append(profile)
+        return found
+
     segments = []
     for segment in model.segments:
         members = scored[ids == segment.segment_id]
-        features = [
-            profile
-            for spec in model.feature_specs
-            if feature_columns[spec.name]
-            and (
-                profile := _feature(
-                    _values(members, feature_columns[spec.name]), name=spec.name, label=spec.label, unit=spec.unit
-                )
-            )
-        ]
+        features = profiles(members)
         compositions = [c for column in categorical if (c := _composition(members[column], column)) is not None]
         segments.append(
             SegmentProfile(
@@ -134,21 +141,12 @@ def frame_report(
                 description=segment.description,
                 strategy=list(segment.strategy),
                 features=features,
-                age=_age(_values(members, age_column)) if age_column else None,
+                age=_age(_values(members, age_column, comma=decimal_comma)) if age_column else None,
                 compositions=compositions,
                 rules=rules.get(segment.segment_id, []),
             )
         )
-    overall = [
-        profile
-        for spec in model.feature_specs
-        if feature_columns[spec.name]
-        and (
-            profile := _feature(
-                _values(scored, feature_columns[spec.name]), name=spec.name, label=spec.label, unit=spec.unit
-            )
-        )
-    ]
+    overall = profiles(scored)
     counts = {"rows": len(frame), "customers scored": len(scored)}
     for column, label in (("is_atypical", "atypical"), ("out_of_range", "out of range")):
         if column in scored.columns:

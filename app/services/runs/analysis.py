@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from app.services.reports.data import DriftStatus, Migration, ReportData
 from app.services.reports.frame import frame_report
 from app.services.runs.compare import Side, compare_runs
 from app.services.runs.store import run_path
+from app.services.runs.values import customer_ids, decimal_comma, finite_numbers
 
 
 class RunModelGone(SegmentationError):
@@ -47,7 +49,7 @@ def _each_customer_once(frame: pd.DataFrame, column: str | None) -> pd.DataFrame
     """Each customer id once (its last row, as comparing runs counts it); rows without an id all stay."""
     if not column or column not in frame.columns:
         return frame
-    ids = frame[column].astype("string").str.strip()
+    ids = pd.Series(customer_ids(pa.Array.from_pandas(frame[column].astype("string"))).to_pandas(), index=frame.index)
     has_id = ids.notna() & (ids != "")
     repeated = has_id & ids.duplicated(keep="last")
     return frame[~repeated.fillna(False).to_numpy(dtype=bool)]
@@ -61,8 +63,7 @@ def run_window(*, model: SegmentationModel, run: Run, frame: pd.DataFrame) -> Wi
     for spec in model.feature_specs:
         column = find_column(columns, spec)
         if column is not None:
-            values = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=np.float64)
-            inputs[spec.name] = values[np.isfinite(values)]
+            inputs[spec.name] = finite_numbers(rows[column], comma=decimal_comma(run.summary))
 
     def flags(name: str) -> np.ndarray:
         if name not in rows.columns:
@@ -172,6 +173,7 @@ def run_report(*, session: Session, registry: ModelRegistry, run: Run, results_d
     return frame_report(
         model=model,
         frame=frame.drop(columns=exclude),
+        decimal_comma=decimal_comma(run.summary),
         segmentation=run.segmentation,
         title=f"Segment report: run of {run.file_name}",
         subject="scoring run",

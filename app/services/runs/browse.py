@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from app.core.errors import InvalidRequest
 from app.services.runs.heads import file_order_page, head_page, sort_order
+from app.services.runs.values import sortable_text
 
 MAX_LIMIT = 1_000
 SCORE_SORTS = ("distance", "confidence")
@@ -39,6 +40,8 @@ class CustomerQuery:
     sort: str | None = None
     cursor: str | None = None
     limit: int = 50
+    # The run's file used decimal commas (a ';' file): its numbers sort as the scoring read them.
+    decimal_comma: bool = False
 
     def key(self, run_id: str) -> str:
         """A digest of the run and of everything but the page: what a cursor must belong to."""
@@ -88,13 +91,13 @@ def _segment_mask(table: pa.Table, segment: str) -> pa.Array:
     return pc.equal(table["segment_name"], segment)
 
 
-def _sort_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A text input column sorts as numbers when every value reads as one (Age, Income), else as text."""
+def _sort_values(column: pa.ChunkedArray, *, comma: bool) -> pa.ChunkedArray:
+    """A text input column sorts as numbers when every value reads as one (Age, Income; "99,5" in a decimal-comma
+    run), else as text."""
     if not pa.types.is_string(column.type):
         return column
-    blanks_as_null = pc.if_else(pc.equal(pc.utf8_trim_whitespace(column), ""), pa.scalar(None, pa.string()), column)
     try:
-        return pc.cast(blanks_as_null, pa.float64())
+        return pc.cast(sortable_text(column, comma=comma), pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return column
 
@@ -116,7 +119,7 @@ def _index(table: pa.Table, query: CustomerQuery) -> np.ndarray:
     if name not in table.column_names:
         sortable = ", ".join([*SCORE_SORTS, "an input column"])
         raise InvalidRequest(f"sort: the run has no column {name!r}; sort by {sortable} (prefix - to reverse)")
-    values = _sort_values(table[name])
+    values = _sort_values(table[name], comma=query.decimal_comma)
     if mask is not None:
         values = values.take(pa.array(positions))
     descending = query.sort.startswith("-")

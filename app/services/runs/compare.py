@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from app.db.tables import Run
 from app.services.runs.errors import RunConflict
+from app.services.runs.values import customer_ids
 
 # Customers listed in a JSON answer; the CSV download has them all.
 LISTED = 100
@@ -32,7 +33,7 @@ def _customers(side: Side) -> dict[str, str]:
     """Customer id to segment name, for the scored rows that have an id (a repeated id: its last row counts)."""
     column = side.run.customer_id_column
     table = pq.read_table(side.path, columns=[column, "segment_name"])
-    ids = pc.utf8_trim_whitespace(pc.cast(table[column], pa.string()))
+    ids = customer_ids(table[column])
     keep = pc.and_(pc.is_valid(table["segment_name"]), pc.not_equal(pc.fill_null(ids, ""), ""))
     ids, names = ids.filter(keep).to_pylist(), table["segment_name"].filter(keep).to_pylist()
     return dict(zip(ids, names, strict=True))
