@@ -50,3 +50,17 @@ def test_an_admin_key_shows_the_events_and_a_wrong_one_is_refused(site):
     assert SERVICE_KEY not in shown.text
     refused = client.post("/audit", data={"key": "not-a-key"})
     assert refused.status_code == 403 and second not in refused.text
+
+
+
+def test_the_events_scroll_in_their_own_box_and_an_empty_detail_reads_none(site):
+    client, _ = site
+    from app.services import audit
+
+    audit.record(sessions=client.app.state.db_sessions, who="ada@example.com", action="challenger.set",
+                 target="v1", detail={"mode": "shadow", "share": None})  # fmt: skip
+    sign_in(client, "ada@example.com")
+    page = client.get("/audit", params={"action": "challenger.set"}).text
+    # Wide rows scroll inside the card, as every table on the site does, not past the page's edge.
+    assert re.search(r'<div class="table-scroll"[^>]*>\s*<table class="table" id="audit-events">', page)
+    assert "share=none" in page and "None" not in page.split('id="audit-events"')[1]
