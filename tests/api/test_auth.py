@@ -1,5 +1,9 @@
 """Signing in: the OAuth2 password flow, bearer tokens (and the ones refused), personal keys, sessions."""
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -256,9 +260,18 @@ def test_rs256_tokens_are_signed_with_the_private_key_and_checked_with_the_publi
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     assert jwt.decode(token, public_pem, algorithms=["RS256"])["email"] == "ada@example.com"
     assert client.get("/api/v1/jobs", headers=headers).status_code == 200
-    # The public key used as an HMAC secret (the classic algorithm confusion) is refused.
-    forged = jwt.encode(_claims(), "a-secret-that-is-not-the-public-key-at-all", algorithm="HS256")
+    # The public key used as an HMAC secret (the classic algorithm confusion) is refused. Built by hand: pyjwt
+    # itself refuses to sign HS256 with a PEM key.
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {key: int(v.timestamp()) if isinstance(v, datetime) else v for key, v in _claims().items()}
+    payload = _b64(json.dumps(claims).encode())
+    signature = _b64(hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    forged = f"{header}.{payload}.{signature}"
     assert client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def test_swagger_authorize_uses_the_password_flow(accounts):
