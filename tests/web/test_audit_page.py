@@ -52,7 +52,6 @@ def test_an_admin_key_shows_the_events_and_a_wrong_one_is_refused(site):
     assert refused.status_code == 403 and second not in refused.text
 
 
-
 def test_the_events_scroll_in_their_own_box_and_an_empty_detail_reads_none(site):
     client, _ = site
     from app.services import audit
