@@ -113,8 +113,16 @@ def test_the_report_is_served_per_segmentation_too(client, model):
     assert f"version {model.version}" in response.text
 
 
-def test_the_drift_status_is_the_monitoring_one(client):
+def test_the_drift_status_is_the_monitoring_one(client_for, model, model_dir, tmp_path):
+    from tests.api.test_monitoring import customers
+
+    # A log of its own: on the shared one, other tests' predictions land between the two reads.
+    client = client_for(model_dir=model_dir, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    shifted = customers(300, 7, income_shift=model.info["data_stats"]["annual_income"]["std"])
+    assert client.post("/api/v1/predict/batch", json={"customers": shifted}).status_code == 200
+    assert client.app.state.prediction_log.flush()
     drift = client.get("/api/v1/monitoring/drift").json()
+    assert drift["status"] == "drift"  # a verdict, not the "insufficient data" of an empty log
     html = client.get(REPORT.format(version="active")).text
     assert f'data-drift-status="{drift["status"]}"' in html
 
