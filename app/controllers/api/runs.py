@@ -15,7 +15,6 @@ from app.schemas.monitoring import DriftResponse
 from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
 from app.services.runs.store import run_path
-from app.services.runs.values import decimal_comma
 from app.utils.responses import FastJSONResponse
 from app.web.reports import pick_format, render_report
 
@@ -169,7 +168,7 @@ def run_customers(
         sort=sort or None,
         cursor=cursor,
         limit=limit,
-        decimal_comma=decimal_comma(run.summary),
+        decimal_comma=records.decimal_comma(run.summary),
     )
     if format == "csv":
         names, tables = matching_tables(path=path, run_id=run.id, query=query)

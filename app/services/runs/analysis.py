@@ -19,8 +19,9 @@ from app.services.monitoring.drift import INSUFFICIENT, MIN_WINDOW, Window, drif
 from app.services.reports.data import DriftStatus, Migration, ReportData
 from app.services.reports.frame import frame_report
 from app.services.runs.compare import Side, compare_runs
+from app.services.runs.records import decimal_comma
 from app.services.runs.store import run_path
-from app.services.runs.values import customer_ids, decimal_comma, finite_numbers
+from app.services.runs.values import customer_ids, finite_numbers
 
 
 class RunModelGone(SegmentationError):

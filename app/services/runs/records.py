@@ -223,3 +223,8 @@ def run_out(run: Run) -> dict[str, Any]:
         "removed_reason": run.removed_reason,
         "summary": run.summary,
     }
+
+
+def decimal_comma(summary: dict[str, Any] | None) -> bool:
+    """Whether a run's file used decimal commas: a ';' file, as the scoring read it."""
+    return (summary or {}).get("delimiter") == ";"

@@ -1,7 +1,5 @@
 """A run's kept text read back as the scoring read it: numbers (decimal commas in a ';' file) and customer ids."""
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -12,11 +10,6 @@ from app.utils.csv_head import DECIMAL_COMMA_PATTERN
 
 # "12.0" is the id 12 written by a spreadsheet: both name one customer.
 _WHOLE_FLOAT = r"^(-?\d+)\.0+$"
-
-
-def decimal_comma(summary: dict[str, Any] | None) -> bool:
-    """Whether a run's file used decimal commas: a ';' file, as the scoring read it."""
-    return (summary or {}).get("delimiter") == ";"
 
 
 def finite_numbers(values: pd.Series, *, comma: bool) -> np.ndarray:

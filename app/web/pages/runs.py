@@ -11,7 +11,6 @@ from app.db.tables import Run
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
-from app.services.runs.values import decimal_comma
 
 PAGE_SIZE = 50
 # The score columns the browse table shows after the customer's own.
@@ -90,7 +89,7 @@ def run_page(
         sort=filters["sort"] or None,
         cursor=params.get("cursor") or None,
         limit=PAGE_SIZE,
-        decimal_comma=decimal_comma(run.summary),
+        decimal_comma=records.decimal_comma(run.summary),
     )
     page = browse_customers(path=path, run_id=run.id, query=query)
     asked = {key: value for key, value in filters.items() if value}
