@@ -313,3 +313,55 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class OutcomeEvent(Base):
+    """One outcome a caller reported for a customer (a purchase, a click), joined at arrival to what they were given."""
+
+    __tablename__ = "outcome_events"
+    __table_args__ = (
+        # The A/B report reads one campaign's outcomes; the join reads one segmentation's customer.
+        Index("ix_outcome_events_campaign", "segmentation", "campaign"),
+        Index("ix_outcome_events_customer", "segmentation", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(CUSTOMER_ID_LENGTH))
+    event: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    campaign: Mapped[str | None] = mapped_column(String(128))
+    # What the customer was given, found at arrival: False (and the rest None) for a customer never seen.
+    matched: Mapped[bool]
+    arm: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[str | None] = mapped_column(String(64))
+    segment_id: Mapped[int | None]
+    segment_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class RetrainProposal(Base):
+    """A candidate version trained because drift turned, or because an admin asked: compared, then accepted or not."""
+
+    __tablename__ = "retrain_proposals"
+    __table_args__ = (
+        # The list and the cooldown read one segmentation's newest proposals.
+        Index("ix_retrain_proposals_segmentation_created_at", "segmentation", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
+    # "drift" or "manual", and the sentence shown on /models ("drift in annual_income since …").
+    trigger: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    # training → ready → accepted | dismissed, or failed; the active version it was compared with.
+    state: Mapped[str] = mapped_column(String(16))
+    base_version: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    candidate_version: Mapped[str | None] = mapped_column(String(64))
+    # The comparison with the active version: migration matrix, metrics, segments grown or shrunk.
+    comparison: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(300))
