@@ -3,6 +3,7 @@ to the centroid and of the margin over the runner-up, and what the confidence sa
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -84,13 +85,19 @@ def explain(model: SegmentationModel, X: np.ndarray, scores: Scores) -> Explanat
 
 def confidence_texts(model: SegmentationModel) -> list[str]:
     """Every confidence sentence, indexed by `confidence_index`: one per reason, segment and runner-up."""
-    names = [segment.name for segment in model.segments]
-    texts = []
-    for reason in (HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT):
-        for own in names:
-            for rival in names:
-                texts.append(_confidence_text(reason, own, rival))
-    return texts
+    return _texts_for(tuple(segment.name for segment in model.segments))
+
+
+# Keyed by the names, not the model: a renamed segment gets new sentences, and each answer no longer formats 4·k² of
+# them (that was most of explain=true's cost on a single predict).
+@lru_cache(maxsize=64)
+def _texts_for(names: tuple[str, ...]) -> list[str]:
+    return [
+        _confidence_text(reason, own, rival)
+        for reason in (HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT)
+        for own in names
+        for rival in names
+    ]
 
 
 def confidence_index(model: SegmentationModel, explained: Explanations, scores: Scores) -> np.ndarray:
