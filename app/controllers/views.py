@@ -385,7 +385,7 @@ async def segmentation_upload(request: Request, settings: SettingsDep) -> Respon
         kept = await run_in_threadpool(
             pending_uploads.keep,
             upload,
-            root=pending_uploads.ROOT,
+            root=pending_uploads.root_of(settings.job_root),
             cookie=cookie,
             key_id=key_id,
             max_age_seconds=settings.score_results_ttl_seconds,
@@ -402,7 +402,10 @@ async def segmentation_columns(request: Request, token: str, settings: SettingsD
 
     cookie = request.cookies.get(MODELS_COOKIE) or ""
     pending = pending_uploads.find(
-        pending_uploads.ROOT, token, cookie=cookie, max_age_seconds=settings.score_results_ttl_seconds
+        pending_uploads.root_of(settings.job_root),
+        token,
+        cookie=cookie,
+        max_age_seconds=settings.score_results_ttl_seconds,
     )
     profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
     context = new_segmentation_page(
@@ -422,7 +425,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     csrf.check_form_token(cookie, fields.get(csrf.FIELD))  # the error page: nothing to show the form with
     pending = pending_uploads.find(
-        pending_uploads.ROOT,
+        pending_uploads.root_of(settings.job_root),
         fields.get("upload"),
         cookie=cookie or "",
         max_age_seconds=settings.score_results_ttl_seconds,
@@ -462,7 +465,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
             error=exc.message,
         )
         return _new_segmentation(request, context, token, status_code=exc.status_code)
-    pending_uploads.discard(pending_uploads.ROOT, pending.token)
+    pending_uploads.discard(pending_uploads.root_of(settings.job_root), pending.token)
     await audit_async(
         request,
         who=pending.key_id,

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,9 @@ from pathlib import Path
 from app.core.errors import AccessDenied, no_space_as
 from app.web.uploads import NO_SPACE_FOR_UPLOAD, Upload
 
-ROOT = Path(tempfile.gettempdir()) / "customer-segmentation-pending"
+# Beside the training jobs (Settings.job_root): shared by every worker that shares the model folder, so step 2 finds
+# step 1's upload on any of them, and not a fixed name in the system temporary folder that another user could claim.
+FOLDER = "pending-uploads"
 DATA_FILE = "upload.csv"
 META_FILE = "meta.json"
 # A few admins at a time create segmentations; past this many, the oldest upload goes.
@@ -41,6 +42,11 @@ class PendingUpload:
 
 def _owner(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def root_of(job_root: Path) -> Path:
+    """Where pending uploads live for a jobs folder (the job store's pruning skips it: not a job id)."""
+    return job_root / FOLDER
 
 
 def _root(root: Path) -> Path:

@@ -18,9 +18,8 @@ NAV = re.compile(r'<nav aria-label="Main">.*?</nav>', re.S)
 
 
 @pytest.fixture
-def pages(client_for, fresh_dir: Path, tmp_path: Path, monkeypatch) -> TestClient:
+def pages(client_for, fresh_dir: Path, tmp_path: Path) -> TestClient:
     """A client with admin keys, its own models folder, jobs folder and pending-uploads folder."""
-    monkeypatch.setattr(pending_uploads, "ROOT", tmp_path / "pending")
     return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
 
 
@@ -100,7 +99,7 @@ def test_the_column_chooser_shows_the_header_rows_and_suggestions_with_ids_untic
     assert "no limit" in page and "out_of_range" in page and 'aria-describedby="range-help"' in page
 
 
-def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
+def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, tmp_path):
     _, page = choose_columns(pages, crm)
     created = create(
         pages, page, name="crm", k="3", use_1="true", use_2="true", use_3="true", unit_1="$", transform_1="log1p"
@@ -108,7 +107,9 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm):
     assert created.status_code == 303, created.text
     location = created.headers["location"]
     assert location.startswith("/models?segmentation=crm&job=")
-    assert list(pending_uploads.ROOT.iterdir()) == []  # the kept file went to the job, its folder is gone
+    assert (
+        list(pending_uploads.root_of(tmp_path / "jobs").iterdir()) == []
+    )  # the kept file went to the job, its folder is gone
     job = wait_for_job(pages, location.split("job=")[1])
     assert job["state"] == "succeeded", job
     # A change made through the page is in the audit trail like one made through the API.
@@ -199,10 +200,13 @@ def test_an_unknown_segmentation_is_a_404_page(pages):
 
 
 @pytest.mark.parametrize(("key", "status"), [(None, 401), ("wrong-key", 403)])
-def test_an_upload_needs_the_admin_key_and_keeps_nothing_without_it(pages, crm, key, status):
+def test_an_upload_needs_the_admin_key_and_keeps_nothing_without_it(pages, crm, key, status, tmp_path):
     response = upload(pages, crm, key=key)
     assert response.status_code == status
-    assert not pending_uploads.ROOT.exists() or list(pending_uploads.ROOT.iterdir()) == []
+    assert (
+        not pending_uploads.root_of(tmp_path / "jobs").exists()
+        or list(pending_uploads.root_of(tmp_path / "jobs").iterdir()) == []
+    )
 
 
 def test_an_upload_without_the_pages_cookie_is_refused(pages, crm):
@@ -290,7 +294,7 @@ def test_a_chosen_column_with_almost_no_numbers_is_said_on_the_form(pages):
     assert pages.get("/api/v1/segmentations").json()["count"] == 1
 
 
-def test_a_running_training_job_is_said_on_the_form_and_nothing_is_created(pages, crm):
+def test_a_running_training_job_is_said_on_the_form_and_nothing_is_created(pages, crm, tmp_path):
     _, page = choose_columns(pages, crm)
     settings = pages.app.state.settings
     JobStore(settings.job_root).create({"segmentation": "default", "k": 5})  # queued: counts as running
@@ -299,4 +303,4 @@ def test_a_running_training_job_is_said_on_the_form_and_nothing_is_created(pages
     assert "training job(s) already running" in response.text and 'id="create-error"' in response.text
     assert 'id="segmentation-create-form"' in response.text
     assert pages.get("/api/v1/segmentations").json()["count"] == 1
-    assert len(list(pending_uploads.ROOT.iterdir())) == 1  # the kept file stays, to try again
+    assert len(list(pending_uploads.root_of(tmp_path / "jobs").iterdir())) == 1  # the kept file stays, to try again
