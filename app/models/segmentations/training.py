@@ -1,6 +1,8 @@
 """Train a version of any segmentation: `default` as always, `columns` by its spec, `rfm` from transactions."""
 
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +12,12 @@ from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 
 if TYPE_CHECKING:
     from app.models.training import TrainingResult
+
+# An RFM job builds its customer table in a ".rfm-*" folder beside the versions (same disk as the model). A job
+# killed outright leaves it behind; one older than this belongs to no live job (jobs are stopped far sooner, at
+# TRAIN_TIME_LIMIT_SECONDS), so the next RFM job removes it.
+RFM_WORK_PREFIX = ".rfm-"
+STALE_WORK_SECONDS = 24 * 3600
 
 
 def train_segmentation(
@@ -43,7 +51,8 @@ def train_segmentation(
             progress({"stage": "building_rfm", "bytes_read": done, "of": total})
 
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".rfm-", dir=folder) as work:
+    remove_stale_work(folder)
+    with tempfile.TemporaryDirectory(prefix=RFM_WORK_PREFIX, dir=folder) as work:
         table_path = Path(work) / "customers.csv"
         summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=reading)
         return train(
@@ -55,3 +64,17 @@ def train_segmentation(
             data_name=options.pop("data_name", None) or Path(data_path).name,
             **options,
         )
+
+
+def remove_stale_work(folder: Path, *, now: float | None = None) -> list[str]:
+    """Remove the RFM work folders a killed job left in `folder` (older than STALE_WORK_SECONDS); their names."""
+    cutoff = (time.time() if now is None else now) - STALE_WORK_SECONDS
+    removed = []
+    for work in folder.glob(f"{RFM_WORK_PREFIX}*"):
+        try:
+            if work.is_dir() and work.stat().st_mtime < cutoff:
+                shutil.rmtree(work, ignore_errors=True)
+                removed.append(work.name)
+        except OSError:
+            continue  # removed by another job meanwhile
+    return removed
