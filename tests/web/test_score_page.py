@@ -465,3 +465,28 @@ def test_the_page_writes_excel_files_and_extra_columns_when_asked(client):
     page = post_file(client, data, excel="true", extra_description="on")
     assert '<option value="true" selected>Excel (UTF-8 with a BOM)</option>' in page.text
     assert re.search(r'name="extra_description" value="on" checked', page.text)
+
+
+def test_a_file_in_the_wrong_unit_is_scored_with_the_apis_warning_shown(client):
+    # Incomes within the valid range but far above the training one: every row scores, and the page says that this
+    # looks wrong, as the API does.
+    pairs = zip(range(2000, 9600, 400), range(5, 100, 5), strict=True)
+    rows = "\n".join(f"{income},{spending}" for income, spending in pairs)
+    data = f"annual_income,spending_score\n{rows}\n".encode()
+    api = client.post(
+        "/api/v1/predict/csv", content=data, headers={"content-type": "text/csv", "accept": "application/json"}
+    )
+    assert api.status_code == 200
+    (warning,) = api.json()["warnings"]
+    assert "income" in warning.lower()
+
+    page = post_file(client, data, on_error="flag", delimiter="")
+    assert page.status_code == 200
+    shown = re.search(r'<div id="score-warnings"[^>]*>(.*?)</div>', page.text, re.S)
+    assert shown is not None and warning.replace("'", "&#39;") in shown.group(1)
+
+
+def test_a_file_in_the_right_unit_shows_no_warning(client, default_data):
+    page = post_file(client, default_data.read_bytes(), on_error="flag", delimiter="")
+    assert page.status_code == 200
+    assert 'id="score-warnings"' not in page.text

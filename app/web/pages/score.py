@@ -247,7 +247,7 @@ def _score_result(
     keep: "RunFile | None",
 ) -> tuple[dict[str, Any], "ScoredFile | None"]:
     """Score the upload, as score_result_page says."""
-    from app.services.scoring.diagnosis import explain_unscored
+    from app.services.scoring.diagnosis import explain_unscored, unit_warnings
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
     form = score_form_fields(upload.fields)
@@ -270,6 +270,8 @@ def _score_result(
         summary = scored.summary
         # A few raw values tell decimal commas or dollars apart; read before the upload is deleted.
         diagnosis = explain_unscored(model, upload.path, summary)
+        # Most rows scored but out of range ("income looks like dollars"): said on the page as the API says it.
+        warnings = unit_warnings(model, upload.path, summary) if diagnosis is None else []
     finally:
         upload.discard()
     if summary.rows == 0 or diagnosis is not None:
@@ -310,6 +312,7 @@ def _score_result(
             "styles": styles,
             "segment_map": segment_map,
             "sampled": len(summary.sample),
+            "warnings": warnings,
         }
     )
     return context, scored
