@@ -4,6 +4,7 @@ check's strip holds the stored statuses."""
 from datetime import UTC, datetime, timedelta
 
 from app.web.charts import over_time
+from app.web.charts.monitoring import time_ticks
 from app.web.charts.styles import SegmentStyle
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
@@ -68,3 +69,16 @@ def test_a_strip_per_check_with_each_stored_status_in_its_bucket():
     assert cells == [("drift", data["series"][1]["start"])]
     assert [c["status"] for c in rows["overall"]["cells"]] == ["watch"]
     assert rows["overall"]["cells"][0]["x"] > chart["left"]
+
+
+def test_time_labels_are_centred_on_their_bucket_unless_that_runs_past_an_edge():
+    few = [point(i, {"0": 1}) for i in range(3)]
+    ticks = time_ticks(few, "%d %b", at=lambda i: 40 + (i + 0.5) * 200, width=680)
+    assert [tick["anchor"] for tick in ticks] == ["middle"] * 3  # wide bands: every label fits centred
+    assert ticks[-1]["px"] == 40 + 2.5 * 200
+
+    # Narrow buckets at the edges: centring would cut the first and last labels, so they run inwards.
+    narrow = [point(i, {"0": 1}) for i in range(5)]
+    ticks = time_ticks(narrow, "%d %b", at=lambda i: 8 + (i + 0.5) * 22, width=8 + 5 * 22 + 2)
+    assert [tick["label"] for tick in ticks] == [(START + timedelta(days=i)).strftime("%d %b") for i in (0, 2, 4)]
+    assert [tick["anchor"] for tick in ticks] == ["start", "middle", "end"]

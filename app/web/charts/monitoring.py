@@ -1,6 +1,7 @@
 """Geometry of the monitoring page's SVG charts: volume per segment over time, feature histograms, segment mix."""
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,6 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
     left = max(44, math.ceil(max(len(label) for label in labels) * DIGIT_EM * TICK_FONT_UNITS) + 10)
     x = LinearScale(0, max(len(series) - 1, 1), left, width - right)
     y = LinearScale(0, ticks[-1], height - bottom, top)
-    # About four labels, counted back from the latest bucket so that it is always labelled (five overlapped on a
-    # phone for the page's default day of 25 hourly buckets, the last label being anchored at its end).
-    every = max(1, math.ceil(len(series) / 4))
     fmt = "%H:%M" if volume["bucket"] == "hour" else "%d %b"
     lines = []
     for segment in volume["segments"]:
@@ -53,18 +51,29 @@ def volume_chart(volume: dict[str, Any], styles: dict[int, SegmentStyle]) -> dic
         "height": height,
         "plot": {"left": left, "right": width - right, "top": top, "bottom": height - bottom},
         "y_ticks": [{"value": t, "label": label, "px": round(y(t), 2)} for t, label in zip(ticks, labels, strict=True)],
-        "x_ticks": [
-            {
-                "label": datetime.fromisoformat(point["start"]).strftime(fmt),
-                "px": round(x(i), 2),
-                "anchor": "end" if i == len(series) - 1 and i else "middle",
-            }
-            for i, point in enumerate(series)
-            if (len(series) - 1 - i) % every == 0
-        ],
+        "x_ticks": time_ticks(series, fmt, at=x, width=width),
         "lines": lines,
         "bucket": volume["bucket"],
     }
+
+
+def time_ticks(
+    series: list[dict[str, Any]], fmt: str, *, at: Callable[[int], float], width: float
+) -> list[dict[str, Any]]:
+    """About four time labels, counted back from the latest bucket so that it is always labelled (five overlapped on
+    a phone for a day of 25 hourly buckets); each centred on its bucket's x (`at`) unless that would run it past the
+    chart's edge: then it runs inwards from there."""
+    every = max(1, math.ceil(len(series) / 4))
+    ticks = []
+    for i, point in enumerate(series):
+        if (len(series) - 1 - i) % every:
+            continue
+        label = datetime.fromisoformat(point["start"]).strftime(fmt)
+        px = round(at(i), 2)
+        half = len(label) * DIGIT_EM * TICK_FONT_UNITS / 2
+        anchor = "end" if px + half > width else "start" if px - half < 0 else "middle"
+        ticks.append({"label": label, "px": px, "anchor": anchor})
+    return ticks
 
 
 def histogram_chart(check: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,11 @@
 bars, volumes and rates as lines, and one status strip per drift check."""
 
 import math
-from datetime import datetime
 from typing import Any
 
 from app.models.model import SegmentationModel
 from app.utils.scales import LinearScale, covering_ticks
-from app.web.charts.monitoring import DIGIT_EM, TICK_FONT_UNITS, VOLUME_SIZE
+from app.web.charts.monitoring import DIGIT_EM, TICK_FONT_UNITS, VOLUME_SIZE, time_ticks
 from app.web.charts.styles import SegmentStyle
 
 # Tick labels per bucket size; hours name their day too when the range spans several days.
@@ -25,17 +24,7 @@ def _frame(series: list[dict[str, Any]], bucket: str, labels: list[str]) -> dict
     right, top, bottom = 28, 14, 40
     left = max(44, math.ceil(max(len(label) for label in labels) * DIGIT_EM * TICK_FONT_UNITS) + 10)
     band = (width - left - right) / len(series)
-    every = max(1, math.ceil(len(series) / 4))
-    fmt = TIME_FORMATS[bucket]
-    x_ticks = [
-        {
-            "label": datetime.fromisoformat(point["start"]).strftime(fmt),
-            "px": round(left + (i + 0.5) * band, 2),
-            "anchor": "end" if i == len(series) - 1 and i else "middle",
-        }
-        for i, point in enumerate(series)
-        if (len(series) - 1 - i) % every == 0
-    ]
+    x_ticks = time_ticks(series, TIME_FORMATS[bucket], at=lambda i: left + (i + 0.5) * band, width=width)
     return {
         "width": width,
         "height": height,
@@ -184,17 +173,7 @@ def drift_strips(timeseries: dict[str, Any], labels: dict[str, str]) -> dict[str
             )
         strips.append({"check": name, "label": label, "label_y": y0 + 14, "cell_y": y0 + 20, "cells": cells})
     frame = {"start": series[0]["start"], "end": series[-1]["start"]}
-    every = max(1, math.ceil(len(series) / 4))
-    fmt = TIME_FORMATS[timeseries["bucket"]]
-    x_ticks = [
-        {
-            "label": datetime.fromisoformat(point["start"]).strftime(fmt),
-            "px": round(left + (i + 0.5) * cell, 2),
-            "anchor": "end" if i == len(series) - 1 and i else ("start" if i == 0 else "middle"),
-        }
-        for i, point in enumerate(series)
-        if (len(series) - 1 - i) % every == 0
-    ]
+    x_ticks = time_ticks(series, TIME_FORMATS[timeseries["bucket"]], at=lambda i: left + (i + 0.5) * cell, width=width)
     return {
         "width": width,
         "height": len(rows) * STRIP_ROW + 24,
