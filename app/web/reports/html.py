@@ -8,7 +8,8 @@ from app.services.reports.data import ReportData
 from app.web.reports.charts import ReportCharts
 from app.web.reports.text import PROFILE_HEADER, composition_text, migration_summary, profile_rows, summary_rows
 
-# Inline, so the file carries its looks when sent; the response allows exactly this text by its hash (it has no
+# Inline, so the file carries its looks when sent; charts keep at least 36rem (their text would shrink below 7 px on a
+# phone) and scroll sideways in their own box instead; the response allows exactly this text by its hash (it has no
 # character that HTML escaping would change, so the page holds it as hashed).
 STYLE = (
     "body{font:15px/1.5 system-ui,-apple-system,sans-serif;color:#1f2933;margin:0;background:#fff}"
@@ -17,7 +18,7 @@ STYLE = (
     "h3{font-size:1rem;margin:1rem 0 .25rem}"
     "table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.25rem .5rem;"
     "border-bottom:1px solid #d1d5db;vertical-align:top}thead th{background:#f3f4f6}"
-    ".summary th{width:30%;font-weight:600}.chart{display:block;width:100%;height:auto;margin:.5rem 0}"
+    ".summary th{width:30%;font-weight:600}.chart{display:block;width:100%;min-width:36rem;height:auto;margin:.5rem 0}"
     ".muted{color:#4b5563}.segment{border-top:2px solid #e5e7eb;margin-top:2rem}"
     ".scroll{overflow-x:auto}.summary td{word-break:break-all}"
     "@media print{.segment{break-inside:avoid}}"
