@@ -316,6 +316,12 @@ def test_models_page_is_legible_and_has_no_axe_violations(browser, models_server
     if width == 375:
         small = [target for target in page.evaluate(TARGETS) if target[2] < 44 or target[1] < 44]
         assert small == [], small
+    # Checkboxes keep their square when their label wraps (a long one was squashed to a sliver at 375 px).
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('main input[type=checkbox]')].filter(e => e.offsetParent)"
+        ".map(e => { const b = e.getBoundingClientRect(); return [e.name, Math.round(b.width), Math.round(b.height)] })"
+    )
+    assert boxes and all(w == h >= 20 for _, w, h in boxes), boxes
     assert watch.errors == [] and watch.foreign_requests() == []
     page.screenshot(path=str(screenshots / f"models-{width}.png"), full_page=True)
     context.close()
