@@ -171,3 +171,32 @@ def test_small_arms_are_warned_about(client_for, two_versions, tmp_path):
     warnings = " ".join(w for segment in report["segments"] for w in segment["warnings"])
     for arm, count in arms.items():
         assert f"only {count} customers in the {arm} arm" in warnings
+
+
+def test_outcomes_and_reports_are_per_segmentation(client_for, fresh_dir, tmp_path):
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.segmentations.spec import SegmentationSpec
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_crm import write_crm
+    from tests.api.test_segmentations import LOYALTY
+
+    spec = SegmentationCatalog(fresh_dir).create(SegmentationSpec.from_dict(LOYALTY))
+    train_segmentation(spec, write_crm(tmp_path / "crm.csv"), models_root=fresh_dir, k=3)
+    client = client_for(
+        model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'seg.sqlite3'}", outcome_api_keys=[OUTCOME_KEY]
+    )
+    features = {"income": 58_000, "visits": 6, "tenure": 4}
+    answer = client.post("/api/v1/segmentations/loyalty/predict", json={"features": features, "customer_id": "L-1"})
+    assert answer.status_code == 200
+    assert client.app.state.prediction_log.flush()
+    event = {"customer_id": "L-1", "event": "renewal", "campaign": "loyal", "occurred_at": "2026-12-01T10:00:00Z"}
+    # The customer was segmented by `loyalty`, not by the default segmentation.
+    assert client.post("/api/v1/outcomes", json={"events": [event]}, headers=CRM).json()["unmatched"] == 1
+    stored = client.post("/api/v1/outcomes", json={"events": [event]}, headers=CRM, params={"segmentation": "loyalty"})
+    assert stored.json() == {"segmentation": "loyalty", "stored": 1, "matched": 1, "unmatched": 0}
+    report = client.get("/api/v1/experiments/loyal", params={"segmentation": "loyalty"}).json()
+    assert [s["segment"] for s in report["segments"]] == [answer.json()["segment_name"]]
+    assert report["segments"][0]["arms"][0]["arm"] == "none"
+    assert any("both arms" in w for w in report["warnings"])
+    assert [c["campaign"] for c in client.get("/api/v1/experiments").json()["campaigns"]] == ["loyal"]
+    assert client.get("/api/v1/experiments", params={"segmentation": "loyalty"}).json()["campaigns"][0]["events"] == 1
