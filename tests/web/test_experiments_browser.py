@@ -1,4 +1,5 @@
-"""/experiments in Chromium: pick a campaign and a conversion event, read the table at 1280 and 375 px, no CDN."""
+"""/experiments in Chromium: pick a campaign and a conversion event, read the table at 1280 and 375 px (axe-clean),
+nothing fetched from elsewhere."""
 
 import shutil
 import time
@@ -10,6 +11,7 @@ from sqlalchemy import create_engine, func, select
 
 from app.db.tables import ChallengerAssignment, PredictionLog
 from tests.live_server import live_server
+from tests.web.axe import axe_violations, describe
 from tests.web.conftest import PageWatch
 from tests.web.experiments_data import ADMIN_KEY, OUTCOME_KEY, seed_campaign
 from tests.web.screens import WIDTHS, screenshot
@@ -76,5 +78,7 @@ def test_pick_a_campaign_and_read_the_results(browser, server):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # On a phone each row is a stacked card that still names its p-value.
         expect(page.locator('#experiment-table td[data-role="rate-p"]').first).to_be_visible()
+        violations = axe_violations(page)
+        assert violations == [], describe(violations)
     assert watch.errors == [] and watch.foreign_requests() == []
     context.close()
