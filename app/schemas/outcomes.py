@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Discriminator, Field, Tag
 
 from app.schemas.common import example_config
 from app.schemas.prediction import MAX_INTEGER_ID
@@ -38,10 +38,16 @@ def _plausible(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _id_kind(value: Any) -> str:
+    # As for predictions' ids: numbers (never booleans) are integer ids, 220.0 included; the rest is text.
+    return "integer" if isinstance(value, int | float) and not isinstance(value, bool) else "text"
+
+
 NonBlank = AfterValidator(_not_blank)
 OutcomeCustomerId = Annotated[
-    Annotated[int, Field(strict=True, ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)]
-    | Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank],
+    Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
+    | Annotated[Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank], Tag("text")],
+    Discriminator(_id_kind),
     Field(description="The customer's id, as sent with their predictions (`customer_id`): an integer or text."),
 ]
 OccurredAt = Annotated[

@@ -74,7 +74,8 @@ def test_a_customer_is_joined_to_their_newest_logged_segment(setup):
     client.post("/api/v1/predict", json={"customer_id": 7, "annual_income": 20, "spending_score": 10})
     assert client.app.state.prediction_log.flush()
     before = _counted("true")
-    response = _post(client, [_event("C-1"), _event(7), _event("C-2")])
+    # 7.0 is the integer id 7, as for predictions.
+    response = _post(client, [_event("C-1"), _event(7.0), _event("C-2")])
     assert response.json() == {"segmentation": "default", "stored": 3, "matched": 2, "unmatched": 1}
     assert _counted("true") == before + 2
     rows = {r.customer_id: r for r in _stored(client)}
@@ -149,6 +150,7 @@ BAD = [
     ("customer_id", _event("   ")),
     ("customer_id", _event(True)),
     ("customer_id", _event(1.5)),
+    ("customer_id", _event(2**53)),
     ("customer_id", _event(None)),
     ("event", _event("C-1", event="")),
     ("event", _event("C-1", event=3)),

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest, UnknownCampaign
+from app.core.errors import UnknownCampaign
 from app.db.tables import OutcomeEvent
 from app.models.versions.challenger import CHALLENGER, CHAMPION
 from app.services.experiments.stats import (
@@ -106,8 +106,6 @@ def _customers(
     if not rows:
         raise UnknownCampaign(f"no outcomes for campaign {campaign!r} in segmentation {segmentation!r}")
     event_names = sorted({row.event for row in rows})
-    if event is not None and event not in event_names:
-        raise InvalidRequest(f"event: campaign {campaign!r} has no {event!r} events; it has {', '.join(event_names)}")
     customers: dict[str, _Customer] = defaultdict(_Customer)
     for row in rows:
         customer = customers[row.customer_id]
@@ -185,7 +183,7 @@ def experiment_report(
     alpha: float = ALPHA,
     min_customers: int = MIN_CUSTOMERS_PER_ARM,
 ) -> dict[str, Any]:
-    """The campaign's A/B report (UnknownCampaign without outcomes, InvalidRequest for an event it never had)."""
+    """The campaign's A/B report (UnknownCampaign when it has no outcomes)."""
     customers, event_names, has_values = _customers(session, segmentation, campaign, event)
     table: dict[str, dict[str, _Cell]] = defaultdict(lambda: defaultdict(_Cell))
     segment_ids: dict[str, int | None] = {}
@@ -204,6 +202,9 @@ def experiment_report(
         _segment(name, table[name], has_values=has_values, alpha=alpha, min_customers=min_customers) for name in order
     ]
     warnings = []
+    if event is not None and event not in event_names:
+        # Nobody converted yet, or a misspelt event: both read as 0%, so say which events there are.
+        warnings.append(f"no {event!r} events in this campaign yet; its events are {', '.join(event_names)}")
     if unmatched:
         warnings.append(f"{unmatched} customers with events of this campaign were never seen by the service: left out")
     if not any({CHAMPION, CHALLENGER} <= set(table[name]) for name in table):
