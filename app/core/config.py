@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # the environment. None configured means those routes answer 403: they are never open (and /metrics then
     # relies on its networks alone).
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
+    # Keys accepted in X-API-Key by POST /api/v1/outcomes only (a CRM or shop reporting purchases), comma-separated;
+    # analysts and admins may post outcomes too. None configured and nobody signed in: the route answers 401/403.
+    outcome_api_keys: Annotated[list[SecretStr], NoDecode] = []
+    # Outcome events one POST /api/v1/outcomes may carry (more: 422, as for MAX_BATCH_SIZE); the body is also held
+    # to MAX_BODY_BYTES (413) before it is parsed.
+    outcomes_max_events: int = Field(10_000, ge=1, le=10_000)
     # HMAC-SHA256 key that signs every new model version and is checked at load; empty means checksums only.
     model_signing_key: SecretStr | None = None
     # How often each worker checks the ACTIVE pointer (a stat) and swaps in a newly activated version.
@@ -213,7 +219,14 @@ class Settings(BaseSettings):
         """Where training jobs keep their state: shared by every worker and host that shares the model folder."""
         return self.jobs_dir or self.model_dir / ".jobs"
 
-    @field_validator("cors_origins", "admin_api_keys", "metrics_allowed_networks", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "admin_api_keys",
+        "outcome_api_keys",
+        "metrics_allowed_networks",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         # A comma-separated string reads better in .env than a JSON list, but pydantic-settings' usual JSON form

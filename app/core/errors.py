@@ -105,6 +105,13 @@ class UnknownSegmentation(SegmentationError):
     error_type = "unknown_segmentation"
 
 
+class UnknownCampaign(SegmentationError):
+    """No outcomes were reported for that campaign."""
+
+    status_code = 404
+    error_type = "unknown_campaign"
+
+
 class SegmentationConflict(SegmentationError):
     """A segmentation with that name exists, or one cannot be deleted while it serves a version."""
 

@@ -181,6 +181,7 @@ class Metrics:
     model_serving_fallback: Gauge
     training_jobs: Counter
     drift_status: Gauge
+    outcome_events: Counter
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
@@ -271,6 +272,11 @@ def _build(folder: Path | None) -> Metrics:
             "Latest drift evaluation per segmentation and check: 0 stable, 1 watch, 2 drift, -1 insufficient data.",
             ["segmentation", "check"],
             multiprocess_mode="mostrecent",
+        ),
+        outcome_events=Counter(
+            "outcome_events_total",
+            "Outcome events stored, by segmentation and whether the customer was matched to an arm or a segment.",
+            ["segmentation", "matched"],
         ),
     )
 
@@ -382,6 +388,13 @@ def record_model_loaded(
     if version is not None:
         m.model_active.labels(segmentation, version).set(1)
         m.model_load_seconds.labels(segmentation).set(seconds or 0.0)
+
+
+def record_outcomes(*, segmentation: str, matched: int, unmatched: int) -> None:
+    """Count stored outcome events, matched to a customer the service has seen or not."""
+    if _metrics is not None:
+        _metrics.outcome_events.labels(segmentation, "true").inc(matched)
+        _metrics.outcome_events.labels(segmentation, "false").inc(unmatched)
 
 
 def record_rate_limited(*, limit: str) -> None:

@@ -23,6 +23,7 @@ ACTIONS = (
     "challenger.set",
     "challenger.promote",
     "challenger.stop",
+    "outcomes.record",
     "segment.edit",
     "segment.revert",
     "user.create",

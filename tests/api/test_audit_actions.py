@@ -101,6 +101,14 @@ CASES: list[Case] = [
         lambda w, s: "default",
     ),
     (
+        "outcomes.record",
+        None,
+        "post",
+        lambda w, s: "/api/v1/outcomes",
+        {"events": [{"customer_id": "C-1", "event": "purchase", "occurred_at": "2026-12-01T10:00:00Z"}]},
+        lambda w, s: "default",
+    ),
+    (
         "segment.edit",
         None,
         "patch",

@@ -118,6 +118,9 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/challenger", "delete"): {"200", "401", "403", "404", "409", "422", "429"},
         ("/api/v1/challenger/promote", "post"): {"200", "401", "403", "404", "409", "422", "429"},
         ("/api/v1/challenger/report", "get"): {"200", "404", "409", "422", "503"},
+        ("/api/v1/outcomes", "post"): {"200", "400", "401", "403", "404", "413", "415", "422", "429", "503"},
+        ("/api/v1/experiments", "get"): {"200", "404", "422", "503"},
+        ("/api/v1/experiments/{campaign}", "get"): {"200", "404", "422", "503"},
     }
     # Every per-model route again under a segmentation's name, which may be unknown (404) or malformed (422).
     per_model = ("/predict/csv", "/clusters", "/model/", "/models", "/jobs", "/monitoring/")

@@ -136,7 +136,7 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     assert 'data-api-base="/api/v1/segmentations/crm"' in models.text
     assert '<option value="crm" selected>crm</option>' in models.text
     nav = NAV.search(models.text).group(0)
-    assert nav.count("?segmentation=crm") == 6
+    assert nav.count("?segmentation=crm") == 7
 
     score = pages.get("/score?segmentation=crm", headers=HTML)
     assert score.status_code == 200

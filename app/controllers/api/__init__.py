@@ -7,10 +7,12 @@ from app.controllers.api import (
     auth,
     challenger,
     counterfactuals,
+    experiments,
     health,
     jobs,
     model_info,
     monitoring,
+    outcomes,
     predictions,
     reports,
     runs,
@@ -51,6 +53,9 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(monitoring.router, **readers)
     api.include_router(runs.router, **readers)
     api.include_router(challenger.router, **readers)
+    # Outcomes check their own writers (an outcome key, an analyst or an admin) before the body is read.
+    api.include_router(outcomes.router)
+    api.include_router(experiments.router, **readers)
     api.include_router(segmentations.router, **readers)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes, **readers)
     api.include_router(auth.router)

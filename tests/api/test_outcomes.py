@@ -1,0 +1,222 @@
+"""POST /api/v1/outcomes: who may report, what is refused, and how events are joined to what customers were given."""
+
+import json
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+
+from app.db.tables import AuditEvent, OutcomeEvent
+from tests.accounts import JWT_SECRET, add_user, bearer
+
+ADMIN_KEY = "outcomes-admin-key"
+OUTCOME_KEY = "outcomes-crm-key-0123456789"
+CRM = {"X-API-Key": OUTCOME_KEY}
+ADMIN = {"X-API-Key": ADMIN_KEY}
+WHEN = "2026-12-01T10:00:00Z"
+
+
+@pytest.fixture
+def setup(client_for, two_versions, tmp_path):
+    """A client with an outcome key, an admin key and users: (client, champion, other version)."""
+    root, first, second = two_versions
+    client = client_for(
+        model_dir=root,
+        database_url=f"sqlite:///{tmp_path / 'outcomes.sqlite3'}",
+        admin_api_keys=[ADMIN_KEY],
+        outcome_api_keys=[OUTCOME_KEY],
+        jwt_secret=JWT_SECRET,
+        rate_limit_admin="100000/minute",
+    )
+    return client, first, second
+
+
+def _event(customer_id, **extra) -> dict:
+    return {"customer_id": customer_id, "event": "purchase", "campaign": "winter", "occurred_at": WHEN} | extra
+
+
+def _post(client, events, headers=CRM, **params):
+    return client.post("/api/v1/outcomes", json={"events": events}, headers=headers, params=params)
+
+
+def _stored(client) -> list[OutcomeEvent]:
+    with client.app.state.db_sessions() as session:
+        return list(session.scalars(select(OutcomeEvent).order_by(OutcomeEvent.id)))
+
+
+def _counted(matched: str) -> float:
+    return REGISTRY.get_sample_value("outcome_events_total", {"segmentation": "default", "matched": matched}) or 0.0
+
+
+def test_unknown_customer_is_stored_unmatched_and_counted(setup):
+    client, *_ = setup
+    before = _counted("false")
+    response = _post(client, [_event("nobody-1"), _event("nobody-2", value=12.5), _event(99)])
+    assert response.status_code == 200, response.text
+    assert response.json() == {"segmentation": "default", "stored": 3, "matched": 0, "unmatched": 3}
+    rows = _stored(client)
+    assert [(r.customer_id, r.matched, r.arm, r.segment_name, r.value) for r in rows] == [
+        ("nobody-1", False, None, None, None),
+        ("nobody-2", False, None, None, 12.5),
+        ("99", False, None, None, None),
+    ]
+    assert _counted("false") == before + 3
+
+
+def test_a_customer_is_joined_to_their_newest_logged_segment(setup):
+    client, first, _ = setup
+    # The same customer twice: the newest prediction is the segment they last got.
+    for income, spending in [(20, 10), (90, 90)]:
+        answer = client.post(
+            "/api/v1/predict", json={"customer_id": "C-1", "annual_income": income, "spending_score": spending}
+        )
+        assert answer.status_code == 200
+    client.post("/api/v1/predict", json={"customer_id": 7, "annual_income": 20, "spending_score": 10})
+    assert client.app.state.prediction_log.flush()
+    before = _counted("true")
+    # 7.0 is the integer id 7, as for predictions.
+    response = _post(client, [_event("C-1"), _event(7.0), _event("C-2")])
+    assert response.json() == {"segmentation": "default", "stored": 3, "matched": 2, "unmatched": 1}
+    assert _counted("true") == before + 2
+    rows = {r.customer_id: r for r in _stored(client)}
+    assert (rows["C-1"].matched, rows["C-1"].version, rows["C-1"].arm) == (True, first, None)
+    assert rows["C-1"].segment_name == answer.json()["segment_name"]
+    assert rows["7"].segment_name != rows["C-1"].segment_name
+    assert rows["C-2"].matched is False
+
+
+def test_a_split_challengers_arm_is_joined_from_the_assignments(setup):
+    client, first, second = setup
+    put = client.put("/api/v1/challenger", json={"version": second, "mode": "split", "share": 0.5}, headers=ADMIN)
+    assert put.status_code == 200
+    customers = [{"customer_id": f"S-{i}", "annual_income": 60, "spending_score": 50} for i in range(40)]
+    predictions = client.post("/api/v1/predict/batch", json={"customers": customers}).json()["predictions"]
+    assert client.app.state.challenger_assignments.flush() and client.app.state.prediction_log.flush()
+    assert _post(client, [_event(c["customer_id"]) for c in customers]).json()["matched"] == 40
+    given = {p["customer_id"]: (p["arm"], p["model_version"], p["segment_name"]) for p in predictions}
+    assert {arm for arm, _, _ in given.values()} == {"champion", "challenger"}
+    assert {r.customer_id: (r.arm, r.version, r.segment_name) for r in _stored(client)} == given
+    assert {version for _, version, _ in given.values()} == {first, second}
+
+
+def test_who_may_report_outcomes(setup):
+    client, *_ = setup
+    for name in ("viewer", "analyst", "admin"):
+        add_user(client.app, f"{name}@example.com", name)
+    event = [_event("C-9")]
+    anonymous = _post(client, event, headers={})
+    assert anonymous.status_code == 401
+    viewer = _post(client, event, headers=bearer(client, "viewer@example.com"))
+    assert viewer.status_code == 403 and "analyst" in viewer.json()["message"]
+    assert _post(client, event, headers={"X-API-Key": "not-a-key-of-ours"}).status_code == 403
+    assert _post(client, event).status_code == 200
+    assert _post(client, event, headers=bearer(client, "analyst@example.com")).status_code == 200
+    assert _post(client, event, headers=bearer(client, "admin@example.com")).status_code == 200
+    assert _post(client, event, headers=ADMIN).status_code == 200
+    assert len(_stored(client)) == 4
+
+
+def test_an_outcome_key_opens_no_other_route(setup):
+    client, _, second = setup
+    response = client.put("/api/v1/challenger", json={"version": second, "mode": "shadow"}, headers=CRM)
+    assert response.status_code == 403
+
+
+def test_nothing_configured_is_closed(client_for, tmp_path):
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'closed.sqlite3'}")
+    response = _post(client, [_event("C-1")], headers={})
+    assert response.status_code == 403
+    assert "OUTCOME_API_KEYS" in response.json()["message"]
+
+
+def test_a_refused_writer_is_refused_before_the_body_is_read(setup):
+    client, *_ = setup
+    # Not even JSON: the key check answers first.
+    response = client.post("/api/v1/outcomes", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+
+
+def test_the_post_is_audited(setup):
+    client, *_ = setup
+    assert _post(client, [_event("C-1"), _event("C-2")]).status_code == 200
+    with client.app.state.db_sessions() as session:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "outcomes.record")))
+    assert [(r.target, r.detail["stored"], r.detail["unmatched"]) for r in rows] == [("default", 2, 2)]
+    assert rows[0].who.startswith("outcome-key-") and OUTCOME_KEY not in rows[0].who
+
+
+BAD = [
+    ("customer_id", _event("")),
+    ("customer_id", _event("   ")),
+    ("customer_id", _event(True)),
+    ("customer_id", _event(1.5)),
+    ("customer_id", _event(2**53)),
+    ("customer_id", _event(None)),
+    ("event", _event("C-1", event="")),
+    ("event", _event("C-1", event=3)),
+    ("value", _event("C-1", value="12")),
+    ("value", _event("C-1", value=1e300)),
+    ("campaign", _event("C-1", campaign="")),
+    ("occurred_at", _event("C-1", occurred_at="2026-12-01T10:00:00")),
+    ("occurred_at", _event("C-1", occurred_at="1899-12-01T10:00:00Z")),
+    ("occurred_at", _event("C-1", occurred_at="2999-12-01T10:00:00Z")),
+    ("occurred_at", _event("C-1", occurred_at=1764583200)),
+    ("occurred_at", _event("C-1", occurred_at="yesterday")),
+    ("colour", _event("C-1", colour="red")),
+]
+
+
+@pytest.mark.parametrize(("field", "event"), BAD, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD)])
+def test_bad_events_are_422_naming_the_field(setup, field, event):
+    client, *_ = setup
+    response = _post(client, [_event("C-0"), event])
+    assert response.status_code == 422, response.text
+    assert field in json.dumps(response.json()["details"])
+    assert _stored(client) == []
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_values_are_422(setup, literal):
+    client, *_ = setup
+    event = json.dumps({"customer_id": "C-1", "event": "e", "value": 0.0, "occurred_at": WHEN})
+    body = '{"events": [' + event.replace("0.0", literal) + "]}"
+    response = client.post("/api/v1/outcomes", content=body, headers=CRM | {"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "value" in json.dumps(response.json()["details"])
+
+
+def test_an_empty_list_is_422(setup):
+    client, *_ = setup
+    assert _post(client, []).status_code == 422
+
+
+def test_more_events_than_the_setting_are_422(client_for, tmp_path):
+    client = client_for(
+        database_url=f"sqlite:///{tmp_path / 'few.sqlite3'}", outcome_api_keys=[OUTCOME_KEY], outcomes_max_events=5
+    )
+    response = _post(client, [_event(f"C-{i}") for i in range(6)])
+    assert response.status_code == 422
+    assert "at most 5" in response.json()["message"]
+    assert _post(client, [_event(f"C-{i}") for i in range(5)]).status_code == 200
+
+
+def test_more_than_ten_thousand_events_are_refused(setup):
+    client, *_ = setup
+    small = [{"customer_id": i, "event": "e", "occurred_at": WHEN} for i in range(10_001)]
+    response = _post(client, small)
+    assert response.status_code == 422
+    assert "10000" in response.text or "10,000" in response.text
+
+
+def test_a_hundred_thousand_outcomes_are_refused_before_parsing(setup):
+    client, *_ = setup
+    response = _post(client, [_event(f"C-{i}") for i in range(100_000)])
+    assert response.status_code == 413
+    assert response.json()["type"] == "body_too_large"
+    assert _stored(client) == []
+
+
+def test_an_unknown_segmentation_is_404(setup):
+    client, *_ = setup
+    assert _post(client, [_event("C-1")], segmentation="nosuch").status_code == 404
+    assert _post(client, [_event("C-1")], segmentation="Bad Name").status_code == 422

@@ -1,0 +1,68 @@
+"""The /experiments page: campaign picker, the segment × arm table with p-values, highlights and warnings."""
+
+import re
+
+import pytest
+
+from tests.web.experiments_data import ADMIN_KEY, OUTCOME_KEY, seed_campaign
+
+
+@pytest.fixture
+def client(client_for, two_versions, tmp_path):
+    root, _, second = two_versions
+    client = client_for(
+        model_dir=root,
+        database_url=f"sqlite:///{tmp_path / 'page.sqlite3'}",
+        admin_api_keys=[ADMIN_KEY],
+        outcome_api_keys=[OUTCOME_KEY],
+    )
+    return client, second
+
+
+def _flush(client):
+    def flush():
+        assert client.app.state.challenger_assignments.flush() and client.app.state.prediction_log.flush()
+
+    return flush
+
+
+def test_without_outcomes_the_page_says_how_to_start(client):
+    client, _ = client
+    page = client.get("/experiments")
+    assert page.status_code == 200
+    assert 'id="experiments-empty"' in page.text and "OUTCOME_API_KEYS" in page.text
+
+
+def test_the_page_shows_the_report_and_highlights_the_lift(client):
+    client, second = client
+    lifted = seed_campaign(client, challenger=second, flush=_flush(client))
+    page = client.get("/experiments", params={"campaign": "spring", "event": "purchase"})
+    assert page.status_code == 200
+    report = client.get("/api/v1/experiments/spring", params={"event": "purchase"}).json()
+    rows = re.findall(r'<tr data-segment="([^"]+)" data-arm="([^"]+)"( class="significant")?', page.text)
+    expected = [(s["segment"], a["arm"]) for s in report["segments"] for a in s["arms"]]
+    assert [(segment.replace("&#34;", '"'), arm) for segment, arm, _ in rows] == expected
+    flagged = {segment for segment, _, significant in rows if significant}
+    assert flagged == {s["segment"] for s in report["segments"] if s["significant"]}
+    assert lifted in flagged
+    assert '<option value="purchase" selected>' in page.text and 'value="spring" selected' in page.text
+    assert "/api/v1/experiments/spring?event=purchase" in page.text
+    # Every warning of the report is on the page.
+    for segment in report["segments"]:
+        for warning in segment["warnings"]:
+            assert warning in page.text
+
+
+def test_an_unknown_campaign_shows_the_newest_with_a_notice(client):
+    client, second = client
+    seed_campaign(client, challenger=second, flush=_flush(client), customers=60)
+    page = client.get("/experiments", params={"campaign": "nosuch", "event": "refund"})
+    assert page.status_code == 200
+    assert 'id="unknown-campaign"' in page.text and 'value="spring" selected' in page.text
+    assert '<option value="" selected>any event</option>' in page.text
+
+
+def test_the_nav_links_the_page(client):
+    client, _ = client
+    page = client.get("/runs")
+    assert 'href="/experiments"' in page.text
