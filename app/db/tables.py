@@ -63,6 +63,8 @@ class PredictionLog(Base):
         CheckConstraint(f"source IN {PREDICTION_SOURCES!r}", name="ck_prediction_log_source"),
         # Drift and the volume series read one segmentation's version, newest rows first.
         Index("ix_prediction_log_segmentation_version", "segmentation", "model_version", "id"),
+        # An outcome finds the segment its customer last got without reading the whole log.
+        Index("ix_prediction_log_customer", "segmentation", "customer_id", "id"),
     )
 
     # BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.

@@ -1,4 +1,5 @@
-"""Outcomes reported for customers, and retraining proposals.
+"""Outcomes reported for customers (and the log's index that finds a customer's last segment), and retraining
+proposals.
 
 Revision ID: 0010
 Revises: 0009
@@ -40,6 +41,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_outcome_events_campaign", "outcome_events", ["segmentation", "campaign"])
     op.create_index("ix_outcome_events_customer", "outcome_events", ["segmentation", "customer_id"])
+    op.create_index("ix_prediction_log_customer", "prediction_log", ["segmentation", "customer_id", "id"])
     op.create_table(
         "retrain_proposals",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -59,6 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop both tables."""
+    """Drop both tables and the index."""
     op.drop_table("retrain_proposals")
+    op.drop_index("ix_prediction_log_customer", table_name="prediction_log")
     op.drop_table("outcome_events")
