@@ -116,6 +116,21 @@ async def current_principal(request: Request, key: str | None = None) -> Princip
     return principal
 
 
+async def principal_of_key(request: Request, key: str) -> Principal:
+    """Who an API key typed into a page's form speaks for, by the rules of X-API-Key (never cached as the request's).
+
+    A page's own dependencies have resolved the request (its cookie) before the form is read, so the form's key is
+    resolved here on its own: an ADMIN_API_KEYS key or a personal key alike. 401 for none or a revoked one, 403 for
+    a key that is none of ours.
+    """
+    if not key:
+        raise SignInRequired("type an admin's API key (from ADMIN_API_KEYS, or an admin's personal key)")
+    principal = await _resolve(request, key)
+    if principal is None:  # cannot happen for a key, which either resolves or raises; kept for the type
+        raise SignInRequired("the key is not valid")
+    return principal
+
+
 async def page_principal(request: Request) -> Principal | None:
     """The signed-in user a page shows in its header: None for anyone else, never an error."""
     try:

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from fastapi.routing import APIRoute
 
-from app.controllers.deps import require_admin, require_admin_key, require_analyst, require_editor, require_user
+from app.controllers.deps import require_admin_key, require_analyst, require_editor, require_user
 from app.core.roles import Role
 from tests.accounts import JWT_SECRET, add_user, bearer
 
@@ -34,7 +34,7 @@ def _declares(dependant, call) -> bool:
 
 def needed_role(route) -> Role | None:
     """The role a route asks for, read from the guards it declares (None: any signed-in caller)."""
-    if _declares(route.dependant, require_admin_key) or _declares(route.dependant, require_admin):
+    if _declares(route.dependant, require_admin_key):
         return Role.admin
     if _declares(route.dependant, require_analyst) or _declares(route.dependant, require_editor):
         return Role.analyst
