@@ -279,6 +279,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/score"): Entry(V, req("/score")),
     ("GET", "/score/download/{token}"): Entry(V, req("/score/download/{w.download}")),
     ("GET", "/webhooks"): Entry(V, req("/webhooks")),
+    ("GET", "/users"): Entry(AD, req("/users")),
     # Reads of the default segmentation, at the top level and under its name.
     ("GET", "/api/v1/clusters"): Entry(V, req("/api/v1/clusters")),
     ("GET", "/api/v1/clusters/info"): Entry(V, req("/api/v1/clusters/info")),
