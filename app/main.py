@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.controllers import account_views, audit_views, docs, experiment_views, ops, views
+from app.controllers import account_views, audit_views, docs, experiment_views, ops, users_views, views
 from app.controllers.api import build_api_router
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_views.router)
     app.include_router(audit_views.router)
     app.include_router(experiment_views.router)
+    app.include_router(users_views.router)
     app.include_router(docs.router)
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")

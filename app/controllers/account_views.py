@@ -15,6 +15,7 @@ from app.core.account_errors import LoginFailed
 from app.core.errors import AccessDenied, RateLimited
 from app.core.roles import Role
 from app.core.templating import templates
+from app.db.tables import User
 from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session
 from app.web import csrf
@@ -64,12 +65,15 @@ async def login_submit(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     """Check the email and password, start a session and go back to where the user was."""
+
+    async def start(user: User) -> str:
+        return await run_in_threadpool(with_db, request, start_session, user=user, ttl_seconds=settings.session_ttl)
+
     try:
         csrf.check_form_token(request.cookies.get(LOGIN_COOKIE), form_token)
-        user = await throttled_login(request, email=email, password=password)
+        token = await throttled_login(request, email=email, password=password, start=start)
     except (LoginFailed, AccessDenied, RateLimited) as exc:
         return _login_page(request, error=exc.message, status_code=exc.status_code, next_url=next)
-    token = await run_in_threadpool(with_db, request, start_session, user=user, ttl_seconds=settings.session_ttl)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

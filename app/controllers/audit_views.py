@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_keys
+from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_credentials
 from app.controllers.page_auth import page_reader, signed_in
-from app.controllers.principal import page_principal, with_db
-from app.core.roles import Role
-from app.core.security import check_admin_key
+from app.controllers.principal import page_principal, principal_of_key, with_db
+from app.core.roles import Role, require
 from app.core.templating import templates
 from app.services import audit
 
@@ -96,6 +95,11 @@ async def audit_page_with_key(
     until: FormText = "",
     cursor: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse:
-    """The trail for the admin key typed into the page (sent in the form body, never in the address)."""
-    await limit_failed_keys(request, lambda: check_admin_key(settings, key or None))
+    """The trail for an admin's key typed into the page (sent in the form body, never in the address)."""
+
+    # The form's key by the rules of X-API-Key: an ADMIN_API_KEYS key or an admin's personal key.
+    async def admin_of_key() -> None:
+        require(await principal_of_key(request, key), Role.admin, settings)
+
+    await limit_failed_credentials(request, admin_of_key)
     return await _render(request, _filters(action, who, target, since, until, cursor), allowed=True, with_key=True)

@@ -267,16 +267,6 @@ async def require_user(request: Request, token: Annotated[str | None, Security(o
     return principal  # type: ignore[return-value]
 
 
-async def require_admin(
-    request: Request,
-    key: Annotated[str | None, Security(admin_key_header)] = None,
-    token: Annotated[str | None, Security(oauth2_scheme)] = None,
-) -> Principal:
-    """The admin as a Principal (for routes that need more than the name); checked like require_admin_key."""
-    await admin_guard(request, key)
-    return request.state.principal
-
-
 async def require_editor(
     request: Request,
     key: Annotated[str | None, Security(admin_key_header)] = None,
@@ -294,10 +284,7 @@ async def require_editor(
     return principal.name
 
 
-ViewerDep = Annotated[Principal | None, Depends(require_viewer)]
-AnalystDep = Annotated[Principal | None, Depends(require_analyst)]
 UserDep = Annotated[Principal, Depends(require_user)]
-AdminDep = Annotated[Principal, Depends(require_admin)]
 ReadersOnly = Depends(require_viewer)
 AnalystsOnly = Depends(require_analyst)
 

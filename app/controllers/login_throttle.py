@@ -1,5 +1,8 @@
 """Sign-in with an email and a password, limited per account and per client address (RATE_LIMIT_LOGIN)."""
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -10,14 +13,19 @@ from app.core.account_errors import LoginFailed
 from app.core.rate_limit import RateLimiter, key_digest
 from app.db.tables import User
 from app.services.accounts.login import authenticate
+from app.services.accounts.users import record_login
+
+T = TypeVar("T")
 
 
-async def throttled_login(request: Request, *, email: str, password: str) -> User:
-    """The user these credentials belong to; LoginFailed (one message for both mistakes), 429 past the limits.
+async def throttled_login(request: Request, *, email: str, password: str, start: Callable[[User], Awaitable[T]]) -> T:
+    """What `start` makes for the user these credentials belong to (a session, a token); LoginFailed, or 429.
 
     Failures count against the account and against the client address, so neither guessing one account's password
     from many addresses nor many accounts from one address gets far. A spent allowance is refused before the
-    password is checked, so a right guess then gets the same 429 as the wrong ones.
+    password is checked, so a right guess then gets the same 429 as the wrong ones. The sign-in is recorded (the
+    audit row and the user's last login) only once `start` succeeded: a session or token that failed to exist
+    signed nobody in.
     """
     limiter: RateLimiter = request.app.state.rate_limiter
     # Keyed on digests: an email typed into the form never sits in the limiter's storage.
@@ -33,7 +41,9 @@ async def throttled_login(request: Request, *, email: str, password: str) -> Use
         # Only the address typed: never the password, right or wrong.
         await audit_async(request, who=typed, action="login.failed", target=typed, detail={"path": request.url.path})
         raise
+    started = await start(user)
+    await run_in_threadpool(with_db, request, record_login, user_id=user.id)
     await audit_async(
         request, who=user.email, action="login.succeeded", target=user.email, detail={"path": request.url.path}
     )
-    return user
+    return started

@@ -29,3 +29,11 @@ def admin_actions_shown(request: Request, settings: Settings) -> bool:
     if principal is not None and principal.via == "session":
         return principal.role >= Role.admin
     return bool(settings.admin_api_keys)
+
+
+def editor_actions_shown(request: Request, settings: Settings) -> bool:
+    """Whether a page offers segment edits: to a signed-in analyst or admin, or to anyone while ADMIN_API_KEYS exist."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.via == "session":
+        return principal.role >= Role.analyst
+    return bool(settings.admin_api_keys)

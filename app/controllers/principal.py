@@ -18,7 +18,7 @@ from app.core.credentials import PERSONAL_KEY_PREFIX, csrf_token_of, read_token
 from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes
-from app.core.security import check_admin_key, is_admin_key, key_id
+from app.core.security import check_admin_key, is_admin_key
 from app.services.accounts.keys import key_principal
 from app.services.accounts.login import token_principal
 from app.services.accounts.sessions import session_principal
@@ -65,17 +65,22 @@ def _csrf_sent(request: Request, token: str) -> bool:
     return hmac.compare_digest(sent.encode(), csrf_token_of(token).encode())
 
 
+async def _key_principal(request: Request, key: str) -> Principal:
+    """Who an API key speaks for: an ADMIN_API_KEYS key or a personal key; 401 revoked or unknown, 403 none of ours."""
+    settings: Settings = request.app.state.settings
+    if key.startswith(PERSONAL_KEY_PREFIX) and not is_admin_key(settings, key):
+        principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
+        if principal is None:
+            raise SignInRequired("the X-API-Key is revoked or unknown")
+        return principal
+    # Its id for an admin key; for a key that is none of ours, the 401/403 it got before accounts.
+    return Principal(name=check_admin_key(settings, key), role=Role.admin, via="service")
+
+
 async def _resolve(request: Request, key: str | None) -> Principal | None:
     settings: Settings = request.app.state.settings
     if key:
-        if is_admin_key(settings, key):
-            return Principal(name=key_id(key) or "", role=Role.admin, via="service")
-        if key.startswith(PERSONAL_KEY_PREFIX):
-            principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
-            if principal is None:
-                raise SignInRequired("the X-API-Key is revoked or unknown")
-            return principal
-        check_admin_key(settings, key)  # raises: 403 for a key that is none of ours, as before accounts
+        return await _key_principal(request, key)
     authorization = request.headers.get("authorization") or ""
     scheme, _, bearer = authorization.partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
@@ -114,6 +119,18 @@ async def current_principal(request: Request, key: str | None = None) -> Princip
     principal = await _resolve(request, key if key is not None else request.headers.get("x-api-key"))
     request.state.principal = principal
     return principal
+
+
+async def principal_of_key(request: Request, key: str) -> Principal:
+    """Who an API key typed into a page's form speaks for, by the rules of X-API-Key (never cached as the request's).
+
+    A page's own dependencies have resolved the request (its cookie) before the form is read, so the form's key is
+    resolved here on its own: an ADMIN_API_KEYS key or a personal key alike. 401 for none or a revoked one, 403 for
+    a key that is none of ours.
+    """
+    if not key:
+        raise SignInRequired("type an admin's API key (from ADMIN_API_KEYS, or an admin's personal key)")
+    return await _key_principal(request, key)
 
 
 async def page_principal(request: Request) -> Principal | None:

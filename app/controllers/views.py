@@ -23,7 +23,7 @@ from app.controllers.deps import (
     prediction_log_target,
     segmentation_of,
 )
-from app.controllers.page_auth import admin_actions_shown, page_reader, signed_in
+from app.controllers.page_auth import admin_actions_shown, editor_actions_shown, page_reader, signed_in
 from app.core.errors import (
     AccessDenied,
     AdminKeyRefused,
@@ -131,7 +131,7 @@ def about(request: Request, model: SegmenterDep, registry: RegistryDep, settings
         base_url=settings.base_url,
         segmentation=segmentation_of(request),
         changes=segment_edits.recent_changes(registry=registry),
-        admin_enabled=bool(settings.admin_api_keys),
+        admin_enabled=editor_actions_shown(request, settings),
     )
     return render(request, "about.html", context)
 
@@ -341,7 +341,7 @@ def models(
 @router.get("/webhooks", response_class=HTMLResponse)
 def webhooks(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Notification subscriptions: the page's script manages them through the admin API."""
-    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": bool(settings.admin_api_keys)}
+    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": admin_actions_shown(request, settings)}
     return render(request, "webhooks.html", context)
 
 

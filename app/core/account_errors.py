@@ -41,3 +41,10 @@ class AccountConflict(SegmentationError):
 
     status_code = 409
     error_type = "account_conflict"
+
+
+class LastAdmin(SegmentationError):
+    """The change would leave no active admin: nobody could manage users or keys afterwards."""
+
+    status_code = 409
+    error_type = "last_admin"

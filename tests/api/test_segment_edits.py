@@ -219,6 +219,16 @@ def test_changes_need_an_admin_key_and_are_closed_without_one(edits_client, clie
     assert closed.get("/api/v1/clusters/1/history").status_code == 200
 
 
+def test_a_caller_who_may_not_edit_is_refused_before_the_body_is_read(edits_client):
+    # AdminKeyFirstRoute runs the editor guard first: a body that is not even JSON gets the guard's answer, not 415.
+    plain = {"Content-Type": "text/plain"}
+    assert edits_client.patch("/api/v1/clusters/1", content=b"x" * 1000, headers=plain).status_code == 401
+    wrong = edits_client.patch("/api/v1/clusters/1", content=b"x", headers=plain | {"X-API-Key": "no"})
+    assert wrong.status_code == 403
+    # An editor gets past the guard, and the body is then held to the JSON rules.
+    assert edits_client.patch("/api/v1/clusters/1", content=b"x", headers=plain | ADMIN).status_code == 415
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

@@ -27,6 +27,9 @@ def test_users_sessions_and_keys_round_trip(db):
     with pytest.raises(AccountConflict):
         users.create_user(session=db, email="ada@example.com", password="a long password", role=Role.viewer)
     user = authenticate(session=db, email="ADA@example.com", password="a long password")
+    assert user.last_login_at is None  # noted by the caller once the session or token exists
+    users.record_login(session=db, user_id=user.id)
+    db.refresh(user)
     assert user.last_login_at is not None and user.last_login_at <= datetime.now(UTC)
     token = sessions.start_session(session=db, user=user, ttl_seconds=60)
     assert sessions.session_principal(session=db, token=token).role == Role.admin
@@ -35,6 +38,8 @@ def test_users_sessions_and_keys_round_trip(db):
     assert view.role == "analyst"
     principal = keys.key_principal(session=db, secret=secret)
     assert principal.role == Role.analyst and principal.name == "ada@example.com:export"
+    # Another admin first: the last active one can be neither demoted nor disabled.
+    users.create_user(session=db, email="bob@example.com", password="a long password", role=Role.admin)
     users.change_user(session=db, user_id=user.id, role=Role.viewer)
     assert keys.key_principal(session=db, secret=secret).role == Role.viewer  # never above its owner
     users.change_user(session=db, user_id=user.id, disabled=True)

@@ -63,3 +63,34 @@ def test_the_events_scroll_in_their_own_box_and_an_empty_detail_reads_none(site)
     # Wide rows scroll inside the card, as every table on the site does, not past the page's edge.
     assert re.search(r'<div class="table-scroll"[^>]*>\s*<table class="table" id="audit-events">', page)
     assert "share=none" in page and "None" not in page.split('id="audit-events"')[1]
+
+
+def _personal_key(client, email: str, role: str) -> str:
+    from app.core.roles import Principal, Role
+    from app.db.tables import User
+    from app.services.accounts.keys import create_key
+
+    with client.app.state.db_sessions() as session:
+        user = session.query(User).filter_by(email=email).one()
+        owner = Principal(name=email, role=Role[role], via="session", user_id=user.id)
+        return create_key(session=session, creator=owner, name="page", role=Role[role])[0]
+
+
+def test_an_admins_personal_key_shows_the_events_and_an_analysts_is_refused(site):
+    client, second = site
+    admin_key = _personal_key(client, "ada@example.com", "admin")
+    shown = client.post("/audit", data={"key": admin_key, "action": "version.activate"})
+    assert shown.status_code == 200 and second in shown.text and admin_key not in shown.text
+    refused = client.post("/audit", data={"key": _personal_key(client, "ann@example.com", "analyst")})
+    assert refused.status_code == 403 and second not in refused.text and "admin" in refused.text
+    assert client.post("/audit", data={"key": ""}).status_code == 401
+
+
+def test_a_personal_key_works_without_any_admin_api_keys(client_for, two_versions, tmp_path):
+    root, _, _ = two_versions
+    client = client_for(model_dir=root, database_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    add_user(client.app, "ada@example.com", "admin")
+    sign_in(client, "ada@example.com")  # one sign-in, so the trail has a row to show
+    client.cookies.clear()
+    shown = client.post("/audit", data={"key": _personal_key(client, "ada@example.com", "admin")})
+    assert shown.status_code == 200 and "login.succeeded" in shown.text

@@ -12,6 +12,7 @@ from app.controllers.login_throttle import throttled_login
 from app.core.credentials import issue_token, require_token_login
 from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, scopes_of
+from app.db.tables import User
 from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, TokenOut
 from app.schemas.common import error_responses
 from app.services.accounts import keys
@@ -32,10 +33,13 @@ router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep) -> dict:
     """A JWT for the user whose email and password the form holds."""
     require_token_login(settings)  # said before any password is checked
-    user = await throttled_login(request, email=form.username, password=form.password)
-    scopes = scopes_of(Role[user.role])
-    access, ttl = issue_token(settings, subject=str(user.id), email=user.email, scopes=scopes)
-    return {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": " ".join(scopes)}
+
+    async def start(user: User) -> dict:
+        scopes = scopes_of(Role[user.role])
+        access, ttl = issue_token(settings, subject=str(user.id), email=user.email, scopes=scopes)
+        return {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": " ".join(scopes)}
+
+    return await throttled_login(request, email=form.username, password=form.password, start=start)
 
 
 @router.post(

@@ -12,7 +12,7 @@ from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
 
-# AdminKeyFirstRoute: a missing or wrong admin key is refused before the body is read.
+# AdminKeyFirstRoute: a caller who may not edit is refused before the body is read.
 router = APIRouter(
     prefix="/clusters", tags=["segments"], route_class=AdminKeyFirstRoute, responses=error_responses(503)
 )

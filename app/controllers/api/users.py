@@ -54,8 +54,8 @@ def list_users(session: SessionDep, admin: AdminKeyDep) -> dict:
     response_model=UserOut,
     summary="Change a user's role, or disable it",
     description="Disabling ends the user's sessions and stops its tokens and keys at once; lowering a role lowers "
-    "its keys' roles to match.",
-    responses=error_responses(400, 404, 413, 415, 422),
+    "its keys' roles to match. The last active admin can be neither demoted nor disabled (409 `last_admin`).",
+    responses=error_responses(400, 404, 409, 413, 415, 422),
 )
 def change_user(
     request: Request,

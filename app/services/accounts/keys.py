@@ -1,9 +1,9 @@
 """Personal API keys: shown once, stored as SHA-256, named, with a role at most their creator's, revocable."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.account_errors import UnknownAccount
@@ -11,6 +11,9 @@ from app.core.credentials import PERSONAL_KEY_PREFIX, new_secret, secret_hash
 from app.core.errors import AccessDenied, InvalidRequest
 from app.core.roles import Principal, Role, may_grant
 from app.db.tables import PersonalKey, User
+
+# How stale a key's last use may be shown: every request writing it would make each read a database write.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +84,9 @@ def revoke_key(*, session: Session, viewer: Principal, key_id: int) -> KeyView:
     return _view(key, email)
 
 
-def key_principal(*, session: Session, secret: str) -> Principal | None:
-    """Who a personal key speaks for, noting its use; None when unknown, revoked, or its owner is disabled."""
+def key_principal(*, session: Session, secret: str, now: datetime | None = None) -> Principal | None:
+    """Who a personal key speaks for, noting its use at most once a minute; None when unknown, revoked, or its owner
+    is disabled. `now` is the clock (tests pass their own)."""
     row = session.execute(
         select(PersonalKey, User)
         .join(User, User.id == PersonalKey.user_id)
@@ -91,8 +95,18 @@ def key_principal(*, session: Session, secret: str) -> Principal | None:
     if row is None or row[0].revoked or row[1].disabled:
         return None
     key, user = row
-    key.last_used_at = datetime.now(UTC)
-    session.commit()
+    now = now or datetime.now(UTC)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        # Conditional, so several workers seeing the same stale time write it once.
+        session.execute(
+            update(PersonalKey)
+            .where(
+                PersonalKey.id == key.id,
+                or_(PersonalKey.last_used_at.is_(None), PersonalKey.last_used_at <= now - LAST_USED_EVERY),
+            )
+            .values(last_used_at=now)
+        )
+        session.commit()
     # Never more than the owner holds now, whatever the key was given.
     role = min(Role[key.role], Role[user.role])
     return Principal(name=f"{user.email}:{key.name}", role=role, via="key", user_id=user.id)

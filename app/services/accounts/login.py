@@ -6,7 +6,7 @@ from app.core.account_errors import LoginFailed
 from app.core.credentials import verify_password
 from app.core.roles import Principal, Role
 from app.db.tables import User
-from app.services.accounts.users import find_by_email, record_login
+from app.services.accounts.users import find_by_email
 
 FAILED = "wrong email or password"
 
@@ -18,7 +18,6 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     matches = verify_password(password, user.password_hash if user is not None else None)
     if user is None or not matches or user.disabled:
         raise LoginFailed(FAILED)
-    record_login(session=session, user=user)
     return user
 
 

@@ -5,11 +5,11 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.account_errors import AccountConflict, UnknownAccount
+from app.core.account_errors import AccountConflict, LastAdmin, UnknownAccount
 from app.core.credentials import hash_password
 from app.core.errors import InvalidRequest
 from app.core.roles import Role
@@ -104,6 +104,9 @@ def _get(session: Session, user_id: int) -> User:
 def change_user(*, session: Session, user_id: int, role: Role | None = None, disabled: bool | None = None) -> UserView:
     """Change a user's role or disable (or enable) it; disabling ends its sessions and revokes its keys at once."""
     user = _get(session, user_id)
+    stays_admin = (role is None or role >= Role.admin) and not disabled
+    if user.role == Role.admin.name and not user.disabled and not stays_admin:
+        _keep_an_admin(session, user)
     if role is not None:
         user.role = role.name
         # A key never holds more than its owner: a lowered owner lowers its keys too.
@@ -118,7 +121,20 @@ def change_user(*, session: Session, user_id: int, role: Role | None = None, dis
     return UserView.of(user)
 
 
-def record_login(*, session: Session, user: User) -> None:
-    """Note when a user last signed in."""
-    user.last_login_at = datetime.now(UTC)
+def _keep_an_admin(session: Session, user: User) -> None:
+    """LastAdmin when `user` is the only active admin: demoting or disabling them would lock everyone out."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.admin.name, User.disabled.is_(False), User.id != user.id)
+    )
+    if not others:
+        raise LastAdmin(
+            f"{user.email} is the last active admin: make another user an admin first, then change or disable this one"
+        )
+
+
+def record_login(*, session: Session, user_id: int) -> None:
+    """Note when a user last signed in (once their session or token exists)."""
+    session.execute(update(User).where(User.id == user_id).values(last_login_at=datetime.now(UTC)))
     session.commit()

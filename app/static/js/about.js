@@ -24,19 +24,28 @@
   });
 })();
 
-// Editing a segment's name, description and strategy with the admin key, sent as the X-API-Key header as on the
-// models page: the key lives only in the password field (no name, outside every form), never stored. Only the
-// fields that changed are sent, so an unchanged description is not recorded as an edit.
+// Editing a segment's name, description and strategy, as on the models page: a signed-in analyst's or admin's
+// requests go with the session cookie and its CSRF token; anyone else's carry the admin key as the X-API-Key header,
+// which lives only in the password field (no name, outside every form) and is never stored. Only the fields that
+// changed are sent, so an unchanged description is not recorded as an edit.
 (function () {
   "use strict";
+  var admin = document.getElementById("admin");
+  if (!admin) { return; }
   var keyField = document.getElementById("admin-key");
-  if (!keyField) { return; }
-  var api = document.getElementById("admin").dataset.apiBase || "/api/v1";
+  var csrf = admin.dataset.csrf || "";
+  var api = admin.dataset.apiBase || "/api/v1";
 
-  function key() { return keyField.value.trim(); }
+  function key() { return keyField ? keyField.value.trim() : ""; }
+
+  function authHeaders(extra) {
+    var headers = extra || {};
+    if (csrf) { headers["X-CSRF-Token"] = csrf; } else { headers["X-API-Key"] = key(); }
+    return headers;
+  }
 
   function needKey(where) {
-    if (key()) { return false; }
+    if (csrf || key()) { return false; }
     where.textContent = "Type the admin key in the Admin key field above the segments first.";
     keyField.focus();
     return true;
@@ -73,7 +82,7 @@
       status.textContent = "Saving…";
       send(api + "/clusters/" + form.dataset.segmentId, {
         method: "PATCH",
-        headers: { "X-API-Key": key(), "Content-Type": "application/json" },
+        headers: authHeaders({ "Content-Type": "application/json" }),
         body: JSON.stringify(body)
       }, status);
     });
@@ -85,7 +94,7 @@
       if (needKey(status)) { return; }
       if (!window.confirm("Put back the text this change replaced?")) { return; }
       send(api + "/clusters/" + button.dataset.segmentId + "/history/" + button.dataset.changeId + "/revert?reason=" +
-        encodeURIComponent("reverted on the about page"), { method: "POST", headers: { "X-API-Key": key() } }, status);
+        encodeURIComponent("reverted on the about page"), { method: "POST", headers: authHeaders() }, status);
     });
   });
 })();

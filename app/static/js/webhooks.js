@@ -1,19 +1,29 @@
-// The notifications page: list, create, test and delete subscriptions and read their delivery log, each request
-// carrying the admin key as X-API-Key. The key lives only in the password field; it is never stored. Rows are built
-// with textContent, so nothing from the server is read as markup.
+// The notifications page: list, create, test and delete subscriptions and read their delivery log. A signed-in
+// admin's requests go with the session cookie and its CSRF token; anyone else's carry the admin key as X-API-Key,
+// which lives only in the password field and is never stored. Rows are built with textContent, so nothing from the
+// server is read as markup.
 (function () {
   "use strict";
+  var admin = document.getElementById("admin");
+  if (!admin) { return; }
   var keyField = document.getElementById("admin-key");
-  if (!keyField) { return; }
-  var api = document.getElementById("admin").dataset.apiBase || "/api/v1";
+  var csrf = admin.dataset.csrf || "";
+  var api = admin.dataset.apiBase || "/api/v1";
   var listStatus = document.getElementById("list-status");
   var table = document.getElementById("subscriptions");
   var logSection = document.getElementById("delivery-log");
 
-  function key() { return keyField.value.trim(); }
+  function key() { return keyField ? keyField.value.trim() : ""; }
+
+  function needKey(where) {
+    if (csrf || key()) { return false; }
+    where.textContent = "Type the admin key first.";
+    keyField.focus();
+    return true;
+  }
 
   function call(method, path, body) {
-    var headers = { "X-API-Key": key() };
+    var headers = csrf ? { "X-CSRF-Token": csrf } : { "X-API-Key": key() };
     if (body) { headers["Content-Type"] = "application/json"; }
     return fetch(api + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
       .then(function (response) {
@@ -56,7 +66,7 @@
   }
 
   function load() {
-    if (!key()) { listStatus.textContent = "Type the admin key first."; keyField.focus(); return; }
+    if (needKey(listStatus)) { return; }
     call("GET", "/webhooks").then(function (data) {
       var body = table.querySelector("tbody");
       body.replaceChildren();
@@ -84,11 +94,12 @@
   }
 
   document.getElementById("load-subscriptions").addEventListener("click", load);
+  if (csrf) { load(); }  // signed in: nothing to type first
   document.getElementById("new-subscription").addEventListener("submit", function (event) {
     event.preventDefault();
     var status = document.getElementById("new-status");
     var secret = document.getElementById("new-secret");
-    if (!key()) { status.textContent = "Type the admin key first."; keyField.focus(); return; }
+    if (needKey(status)) { return; }
     var target = document.getElementById("target").value.trim();
     var events = Array.prototype.map.call(
       document.querySelectorAll('input[name="events"]:checked'), function (box) { return box.value; }
