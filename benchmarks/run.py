@@ -45,11 +45,13 @@ from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
+from benchmarks import http_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
+from benchmarks.http_bench import Comparison, alternate, compare_load  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
 
@@ -176,143 +178,6 @@ def bench_batch_predict(model, sizes: Sizes) -> list[Figure]:
     ]
 
 
-def _alternate(runs: int, project: Callable[[], object], baseline: Callable[[], object]) -> tuple[list, list]:
-    """Run project and baseline in turns, so slow spells of a shared machine hit both."""
-    project_results, baseline_results = [], []
-    for _ in range(runs):
-        baseline_results.append(baseline())
-        project_results.append(project())
-    return project_results, baseline_results
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Load runs of a project server and its baseline, taken in turns."""
-
-    project: list
-    baseline: list
-
-    @property
-    def rates(self) -> tuple[float, float]:
-        """Median requests per second of the project and of the baseline."""
-        return tuple(statistics.median(r.requests_per_second for r in runs) for runs in (self.project, self.baseline))
-
-    @property
-    def errors(self) -> int:
-        """Failed requests over every run."""
-        return sum(r.errors for r in self.project + self.baseline)
-
-
-def _compare_load(
-    sizes: Sizes, project, baseline, path: str, body: bytes, connections: int, headers: dict | None = None
-) -> Comparison:
-    """The same load against two live servers, in turns, `sizes.http_rounds` times each."""
-
-    def load(server) -> object:
-        return run_load(server.url + path, body, connections=connections, seconds=sizes.http_seconds, headers=headers)
-
-    return Comparison(*_alternate(sizes.http_rounds, lambda: load(project), lambda: load(baseline)))
-
-
-def bench_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """3 and 4. The real app under uvicorn (one worker) against a bare FastAPI app, same load generator."""
-    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
-    customers = np.random.default_rng(1).uniform([0, 1], [150, 100], (10_000, 2)).round(1).tolist()
-    batch = json.dumps({"customers": [{"annual_income": a, "spending_score": s} for a, s in customers]}).encode()
-    # The limit is set far above what the load reaches: this measures the service, not its 429s.
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "RATE_LIMIT_PREDICT": "10000000/minute"}
-    # Like with like: both quiet, and both writing one access line per request (the project its own line,
-    # the plain endpoint uvicorn's).
-    with (
-        live_server(env, workdir / "app.log") as app,
-        live_server({**env, "LOG_LEVEL": "WARNING"}, workdir / "quiet.log") as quiet,
-        live_server(env, workdir / "bare.log", app="benchmarks.bare_app:app") as bare,
-        live_server(
-            env, workdir / "bare-quiet.log", app="benchmarks.bare_app:app", extra_args=("--log-level", "warning")
-        ) as bare_quiet,
-        live_server({**env, "GZIP_MIN_BYTES": "0"}, workdir / "plain.log") as plain,
-    ):
-        logging_on = _compare_load(sizes, app, bare, "/api/v1/predict", single, 16)
-        quiet_both = _compare_load(sizes, quiet, bare_quiet, "/api/v1/predict", single, 16)
-        batches = _compare_load(sizes, quiet, bare_quiet, "/api/v1/predict/batch", batch, 2)
-        # GZip's cost where it must cost nothing: a client that accepts gzip asks for one (small) prediction, from
-        # the app with compression on (the default) and from the same app with it off.
-        gzip_single = _compare_load(sizes, app, plain, "/api/v1/predict", single, 16, ACCEPT_GZIP)
-        # One batch at a time, best of several: every request completes, however short the run or busy the machine.
-        gzip_batch, plain_batch = _alternate(
-            3 * sizes.http_rounds, lambda: _batch_answer(app.url, batch), lambda: _batch_answer(plain.url, batch)
-        )
-    rps, bare_rps = logging_on.rates
-    quiet_rps, bare_quiet_rps = quiet_both.rates
-    batch_rate, bare_batch_rate = (rate * 10_000 for rate in batches.rates)
-    errors = logging_on.errors + quiet_both.errors + batches.errors
-    gzip_rps, plain_rps = gzip_single.rates
-    gzip_batch_rate = 10_000 / min(seconds for seconds, _ in gzip_batch)
-    plain_batch_rate = 10_000 / min(seconds for seconds, _ in plain_batch)
-    gzip_errors = gzip_single.errors
-    tool = logging_on.project[0].tool
-    project, baseline = logging_on.project, logging_on.baseline
-    return [
-        Figure(
-            "HTTP predict throughput, both logging each request",
-            "req/s",
-            rps,
-            bare_rps,
-            rps / bare_rps,
-            "ratio >= 0.9",
-            rps / bare_rps >= 0.9,
-            f"{tool}, 16 connections; baseline: plain FastAPI BaseModel endpoint, constant answer; {errors} errors",
-        ),
-        Figure(
-            "HTTP predict throughput, both quiet",
-            "req/s",
-            quiet_rps,
-            bare_quiet_rps,
-            quiet_rps / bare_quiet_rps,
-            "ratio >= 0.9",
-            quiet_rps / bare_quiet_rps >= 0.9,
-            "LOG_LEVEL=WARNING against uvicorn --log-level warning",
-        ),
-        Figure("HTTP predict p50 latency", "ms", project[-1].p50_ms, baseline[-1].p50_ms, None, "", None),
-        Figure("HTTP predict p99 latency", "ms", project[-1].p99_ms, baseline[-1].p99_ms, None, "", None),
-        Figure(
-            "HTTP batch of 10,000 customers",
-            "customers/s",
-            batch_rate,
-            bare_batch_rate,
-            batch_rate / bare_batch_rate,
-            ">= 200,000/s",
-            batch_rate >= 200_000,
-            "both quiet; baseline validates the same body and answers a constant",
-        ),
-        Figure(
-            "HTTP predict, client accepts gzip: compression on",
-            "req/s",
-            gzip_rps,
-            plain_rps,
-            gzip_rps / plain_rps,
-            "ratio >= 0.9",
-            gzip_rps / plain_rps >= 0.9,
-            f"baseline: the same app with GZIP_MIN_BYTES=0; a ~700-byte answer is below the minimum; "
-            f"{gzip_errors} errors",
-        ),
-        Figure(
-            "HTTP batch of 10,000, client accepts gzip: compression on",
-            "customers/s",
-            gzip_batch_rate,
-            plain_batch_rate,
-            gzip_batch_rate / plain_batch_rate,
-            "",
-            None,
-            f"{gzip_batch[0][1] / 1e6:.1f} MB on the wire instead of {plain_batch[0][1] / 1e6:.1f} MB; "
-            "one request at a time; loopback has no bandwidth to save, so this is the CPU price",
-        ),
-    ]
-
-
-ACCEPT_GZIP = {"Accept-Encoding": "gzip"}
-
-
 def bench_segmentation_http(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     """A 3-feature segmentation's predict route against default's, one quiet server, loads taken in turns."""
     folder = workdir / "with-segmentation"
@@ -325,7 +190,7 @@ def bench_segmentation_http(model_dir: Path, sizes: Sizes, workdir: Path) -> lis
         "LOG_LEVEL": "WARNING",
     }
     with live_server(env, workdir / "segmentation.log") as server:
-        runs = _alternate(
+        runs = alternate(
             sizes.http_rounds,
             lambda: run_load(
                 server.url + "/api/v1/segmentations/loyalty/predict",
@@ -367,7 +232,7 @@ def bench_challenger(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figur
         live_server({**env, "MODEL_DIR": str(shadow_dir)}, workdir / "shadow.log") as shadow,
         live_server({**env, "MODEL_DIR": str(plain_dir)}, workdir / "plain-champion.log") as plain,
     ):
-        comparison = _compare_load(sizes, shadow, plain, "/api/v1/predict", challenger_bench.BODY, 16)
+        comparison = compare_load(sizes, shadow, plain, "/api/v1/predict", challenger_bench.BODY, 16)
     rps, plain_rps = comparison.rates
     return [
         Figure(
@@ -384,21 +249,6 @@ def bench_challenger(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figur
     ]
 
 
-def _batch_answer(url: str, body: bytes) -> tuple[float, int]:
-    """Seconds for one batch request from a client that accepts gzip, and the bytes of its answer on the wire."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=120)
-    started = time.perf_counter()
-    connection.request("POST", "/api/v1/predict/batch", body, {"Content-Type": "application/json", **ACCEPT_GZIP})
-    response = connection.getresponse()
-    size = len(response.read())
-    seconds = time.perf_counter() - started
-    connection.close()
-    if response.status != 200:
-        raise RuntimeError(f"batch failed with {response.status}")
-    return seconds, size
-
-
 def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     """6. The app with the prediction log on (SQLite, default settings) against the same app with it off."""
     single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
@@ -410,8 +260,8 @@ def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[F
         live_server(env, workdir / "log-on.log") as on,
         live_server({**env, "PREDICTION_LOG_ENABLED": "false"}, workdir / "log-off.log") as off,
     ):
-        singles = _compare_load(sizes, on, off, "/api/v1/predict", single, 16)
-        batches = _compare_load(sizes, on, off, "/api/v1/predict/batch", batch, 2)
+        singles = compare_load(sizes, on, off, "/api/v1/predict", single, 16)
+        batches = compare_load(sizes, on, off, "/api/v1/predict/batch", batch, 2)
     rps_on, rps_off = singles.rates
     batch_on_rate, batch_off_rate = (rate * 10_000 for rate in batches.rates)
     errors = singles.errors + batches.errors
@@ -449,7 +299,7 @@ def bench_metrics_mode(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Fig
         live_server(shared_env, workdir / "metrics-shared.log") as shared,
         live_server(plain_env, workdir / "metrics-plain.log") as plain,
     ):
-        singles = _compare_load(sizes, shared, plain, "/api/v1/predict", single, 16)
+        singles = compare_load(sizes, shared, plain, "/api/v1/predict", single, 16)
     rps, plain_rps = singles.rates
     return [
         Figure(
@@ -844,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = {
             "predict": lambda: bench_single_predict(model, sizes),
             "batch": lambda: bench_batch_predict(model, sizes),
-            "http": lambda: bench_http(model_dir, sizes, workdir),
+            "http": lambda: [Figure(**fields) for fields in http_bench.bench_http(model_dir, sizes, workdir)],
             "segmentation_http": lambda: bench_segmentation_http(model_dir, sizes, workdir),
             "challenger": lambda: bench_challenger(model_dir, sizes, workdir),
             "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),

@@ -1,11 +1,10 @@
-"""ASGI middleware, one class per concern: security and caching headers, compression, the error shape, and each
-request's id and report (metrics and access log)."""
+"""ASGI middleware: the error shape, and one layer for each request's id and report (metrics and access log), the
+security and caching headers, and the choice of compression."""
 
 import logging
-import os
+import random
 import re
 import time
-from collections.abc import Callable
 
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.gzip import GZipMiddleware
@@ -22,11 +21,16 @@ REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _header_bytes(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            return value.decode("latin-1")
+            return value
     return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = _header_bytes(scope, name)
+    return None if value is None else value.decode("latin-1")
 
 
 # Pages load nothing but their own scripts, styles and images. Inline <svg> attributes are not styles.
@@ -81,75 +85,6 @@ class HttpMiddleware:
         raise NotImplementedError
 
 
-def adding_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
-    """A send that appends `headers` to the response's start message."""
-
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *headers]
-        await send(message)
-
-    return send_with_headers
-
-
-class SecurityHeadersMiddleware(HttpMiddleware):
-    """Add the security headers to every response, and `Cache-Control: no-store` where it sets no caching itself."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one HTTP request."""
-        headers = _HEADERS_BY_PATH.get(scope["path"], _PAGE_HEADERS)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                sent = message.get("headers", [])
-                cached = any(key.lower() == b"cache-control" for key, _ in sent)
-                added = headers
-                # A response with a policy of its own (a self-contained HTML report allows its inline style by
-                # hash) keeps it: a second policy would be enforced too, and refuse what the first allows.
-                if any(key.lower() == b"content-security-policy" for key, _ in sent):
-                    added = [header for header in headers if header[0] != b"content-security-policy"]
-                message["headers"] = [*sent, *added] if cached else [*sent, *added, _NO_STORE]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-async def run_reporting_end(
-    app: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    report: Callable[[int, float], None],
-    headers: list[tuple[bytes, bytes]],
-) -> None:
-    """Run `app`, adding `headers` to its response and calling `report(status, seconds)` once: as the last body byte
-    is about to leave, so a client that holds its answer finds it reported, or when the app fails without answering
-    (status 500)."""
-    started = time.perf_counter()
-    status = 500
-    reported = False
-
-    def report_once() -> None:
-        nonlocal reported
-        reported = True
-        report(status, time.perf_counter() - started)
-
-    async def send_with_status(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            message["headers"] = [*message.get("headers", []), *headers]
-        elif message["type"] == "http.response.body" and not message.get("more_body", False) and not reported:
-            report_once()
-        await send(message)
-
-    try:
-        await app(scope, receive, send_with_status)
-    finally:
-        if not reported:
-            report_once()
-
-
 class ErrorShapeMiddleware(HttpMiddleware):
     """Every error leaves in the one error shape: a crash below becomes a logged 500 (never a stack trace), and the
     framework's plain-text 413 (route-level `max_body_size`) becomes the project's JSON.
@@ -196,25 +131,6 @@ def _body_too_large(scope: Scope) -> ASGIApp:
     )
 
 
-_VARY_ACCEPT_ENCODING = [(b"vary", b"Accept-Encoding")]
-
-
-class CompressionMiddleware(GZipMiddleware):
-    """Starlette's GZip for clients that accept it; everyone else's responses pass through untouched.
-
-    Starlette wraps every response, even for a client that never asked for gzip, to decide whether to say
-    `Vary: Accept-Encoding`; on a small answer that costs more than the prediction. Here such a response only gets
-    the Vary header (a response from this app does vary with Accept-Encoding).
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Compress for a client that accepts gzip; add only the Vary header for others."""
-        if scope["type"] == "http" and "gzip" not in (_header(scope, b"accept-encoding") or ""):
-            await self.app(scope, receive, adding_headers(send, _VARY_ACCEPT_ENCODING))
-            return
-        await super().__call__(scope, receive, send)
-
-
 def _is_plain_text(message: Message) -> bool:
     # Only the framework's own 413 is plain text; the app's JSON errors and pages (the upload form) stay as they are.
     return any(key == b"content-type" and value.startswith(b"text/plain") for key, value in message["headers"])
@@ -244,28 +160,69 @@ def _route_label(scope: Scope, root_path: str) -> str:
     return template
 
 
-class RequestReportMiddleware(HttpMiddleware):
-    """Give each request an id (a valid X-Request-ID, or a new one), echo it on the response, and report the request
-    once, as it ends: to the metrics (method, route template, status, duration) and, when INFO is on, to the access
-    log (with the id).
+_VARY_ACCEPT_ENCODING = [(b"vary", b"Accept-Encoding")]
+# What the headers add, by whether the answer sets its own caching: built once, not per request.
+_ADDED = {
+    None: ([*_PAGE_HEADERS, _NO_STORE], _PAGE_HEADERS),
+    **{path: ([*headers, _NO_STORE], headers) for path, headers in _HEADERS_BY_PATH.items()},
+}
 
-    One layer for the three: the id exists to find a request's log lines, and each layer that wraps `send` costs
-    about 2.5% of a single prediction's time in a live server (benchmarks/run.py).
+
+class ServiceMiddleware(HttpMiddleware):
+    """Each request's id, report, security headers and compression, in one layer (each option can be off).
+
+    - `report`: give the request an id (a valid X-Request-ID, or a new one), echo it on the response, and report the
+      request once, as its last body byte is about to leave (or when the app fails without answering, as a 500): to
+      the metrics (method, route template, status, duration) and, when INFO is on, to the access log, with the id.
+    - `headers`: add the security headers to every response, and `Cache-Control: no-store` where it sets no caching
+      itself; a response with a Content-Security-Policy of its own keeps it.
+    - `gzip_min_bytes`: Starlette's GZip (level 1) for clients that accept gzip; everyone else's responses pass
+      through untouched but for `Vary: Accept-Encoding` (Starlette's middleware would wrap them all to decide that).
+
+    One layer rather than three: each layer that wraps `send` costs a few µs of every request (NOTES-httpspeed.md
+    has the accounting). create_app splits it in two only when HTTPS redirects or CORS must sit between the report
+    and the headers.
     """
 
+    def __init__(self, app: ASGIApp, *, report: bool = True, headers: bool = True, gzip_min_bytes: int = 0) -> None:
+        super().__init__(app)
+        self.report = report
+        self.headers = headers
+        # Level 1: a 6.7 MB batch answer shrinks 6x in ~35 ms; level 9 (Starlette's default) takes 6x longer for 20%
+        # less. Bodies over 128 KiB are compressed on a worker thread, off the event loop.
+        self.gzip = GZipMiddleware(app, minimum_size=gzip_min_bytes, compresslevel=1) if gzip_min_bytes else None
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Name one request, time it and report it as its last body byte leaves (or when it fails)."""
+        """Name one request, pass it on, add the headers to its answer and report it as its last byte leaves."""
+        app, vary = self.app, []
+        if self.gzip is not None:
+            if b"gzip" in (_header_bytes(scope, b"accept-encoding") or b""):
+                app = self.gzip
+            else:
+                vary = _VARY_ACCEPT_ENCODING
+        added = _ADDED.get(scope["path"], _ADDED[None]) if self.headers else None
+        if not self.report:
+            await app(scope, receive, _with_headers(send, vary, added, []))
+            return
         incoming = _header(scope, REQUEST_ID_HEADER)
-        # 16 random bytes, as uuid4 has (less its version bits), at a fraction of uuid's cost per request.
-        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        # 128 random bits, as uuid4 has (less its version bits), at a fraction of uuid's cost per request. Not
+        # os.urandom: it releases the GIL, and the event loop then waits on whichever thread takes it. An id is no
+        # secret (a client may send its own).
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         root_path = scope.get("root_path", "")
-        access = access_logger.isEnabledFor(logging.INFO)
+        own = [(REQUEST_ID_HEADER, request_id.encode())]
+        started = time.perf_counter()
+        status = 500
+        reported = False
 
-        def report(status: int, seconds: float) -> None:
+        def report() -> None:
+            nonlocal reported
+            reported = True
+            seconds = time.perf_counter() - started
             # The route is known only once routing has run, so its label is taken here, at the end.
             metrics.record_request(scope["method"], _route_label(scope, root_path), status, seconds)
-            if access:
+            if access_logger.isEnabledFor(logging.INFO):
                 log_access(
                     {
                         "request_id": request_id,
@@ -276,4 +233,70 @@ class RequestReportMiddleware(HttpMiddleware):
                     }
                 )
 
-        await run_reporting_end(self.app, scope, receive, send, report, [(REQUEST_ID_HEADER, request_id.encode())])
+        async def send_reported(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = _headers_after(message.get("headers", []), vary, added, own)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not reported:
+                # Before the last byte leaves, so a client that holds its answer finds it reported.
+                report()
+            await send(message)
+
+        try:
+            await app(scope, receive, send_reported)
+        finally:
+            if not reported:
+                report()
+
+
+def _headers_after(
+    sent: list[tuple[bytes, bytes]],
+    vary: list[tuple[bytes, bytes]],
+    added: tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]] | None,
+    own: list[tuple[bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """A response's headers with Vary, the security headers (no-store where it sets no caching) and `own` added."""
+    if added is None:
+        return [*sent, *vary, *own]
+    cached = policy = False
+    for key, _ in sent:
+        key = key.lower()
+        cached = cached or key == b"cache-control"
+        policy = policy or key == b"content-security-policy"
+    headers = added[1] if cached else added[0]
+    if policy:
+        # A response with a policy of its own (a self-contained HTML report allows its inline style by hash) keeps
+        # it: a second policy would be enforced too, and refuse what the first allows.
+        headers = [header for header in headers if header[0] != b"content-security-policy"]
+    return [*sent, *vary, *headers, *own]
+
+
+def _with_headers(
+    send: Send,
+    vary: list[tuple[bytes, bytes]],
+    added: tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]] | None,
+    own: list[tuple[bytes, bytes]],
+) -> Send:
+    """A send that adds the headers to the response's start message."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = _headers_after(message.get("headers", []), vary, added, own)
+        await send(message)
+
+    return send_with_headers
+
+
+class RequestReportMiddleware(ServiceMiddleware):
+    """ServiceMiddleware for each request's id and report only: the outer half when layers sit in between."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app, report=True, headers=False)
+
+
+class SecurityHeadersMiddleware(ServiceMiddleware):
+    """ServiceMiddleware for the security and caching headers only."""
+
+    def __init__(self, app: ASGIApp, *, gzip_min_bytes: int = 0) -> None:
+        super().__init__(app, report=False, headers=True, gzip_min_bytes=gzip_min_bytes)

@@ -6,6 +6,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import orjson
 
 from app.core import metrics
 from app.core.errors import InvalidRequest
@@ -15,6 +16,7 @@ from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerIn
 from app.services.monitoring.log_rows import log_scores
 from app.services.monitoring.prediction_log import PredictionLogWriter
+from app.services.prediction_json import batch_body, render_rows
 
 
 def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
@@ -130,6 +132,8 @@ class Answer:
     # Set only while a challenger runs (app/services/challenger): the arm, and a shadow challenger's segments.
     arm: str | None = None
     shadow: tuple[str, Any] | None = None
+    # The body already rendered as JSON bytes (predict_customers(rendered=True)); `body` is then empty.
+    json: bytes | None = None
 
     def record(self, *, log: PredictionLogWriter | None, request_id: str | None) -> None:
         """Count the predictions in the metrics and queue them for the prediction log (a no-op when `log` is off)."""
@@ -173,25 +177,61 @@ def predict_customers(
     *,
     source: str = "batch",
     explained: bool = False,
+    rendered: bool = False,
 ) -> Answer:
-    """Segment many customers in input order, with the count per segment; nothing is recorded yet."""
+    """Segment many customers in input order, with the count per segment; nothing is recorded yet.
+
+    `rendered` gives the answer as JSON bytes in `json` (the same bytes orjson makes of `body`), built column-wise
+    with no per-customer dict: what a batch route sends as is.
+    """
     X = feature_matrix(model, customers)
     scores = model.score(X)
     counts = np.bincount(scores.positions, minlength=model.n_clusters).tolist()
+    customer_ids = [customer.get("customer_id") for customer in customers]
+    segment_counts = [
+        {"segment_id": segment.segment_id, "segment_name": segment.name, "count": count}
+        for segment, count in zip(model.segments, counts, strict=True)
+    ]
+    if rendered:
+        body = _rendered_batch(model, X, scores, customer_ids, segment_counts, explained=explained)
+        return Answer({}, model, X, scores, source, customer_ids=customer_ids, json=body)
     predictions = render_predictions(model, X, scores)
     if explained:
         add_explanations(model, X, scores, predictions)
-    customer_ids = [customer.get("customer_id") for customer in customers]
-    for customer_id, rendered in zip(customer_ids, predictions, strict=True):
+    for customer_id, prediction in zip(customer_ids, predictions, strict=True):
         if customer_id is not None:
-            rendered["customer_id"] = customer_id
+            prediction["customer_id"] = customer_id
     body = {
         "predictions": predictions,
         "count": len(scores),
-        "segment_counts": [
-            {"segment_id": segment.segment_id, "segment_name": segment.name, "count": count}
-            for segment, count in zip(model.segments, counts, strict=True)
-        ],
+        "segment_counts": segment_counts,
         "model_version": model.version,
     }
     return Answer(body, model, X, scores, source, customer_ids=customer_ids)
+
+
+def _rendered_batch(
+    model: SegmentationModel,
+    X: np.ndarray,
+    scores: Scores,
+    customer_ids: list[object],
+    segment_counts: list[dict[str, Any]],
+    *,
+    explained: bool,
+) -> bytes:
+    """The batch answer as JSON bytes, key for key what orjson makes of `predict_customers`'s body."""
+    out_of_range = {
+        i: _out_of_range(model, X[i], scores.out_of_range[i]) for i in np.flatnonzero(scores.any_out_of_range).tolist()
+    }
+    extras: list[bytes] | None = None
+    if explained:
+        explanations = explanation_dicts(model, explain(model, X, scores), scores)
+        extras = [b',"explanation":' + orjson.dumps(explanation) for explanation in explanations]
+    if any(customer_id is not None for customer_id in customer_ids):
+        extras = extras or [b""] * len(customer_ids)
+        extras = [
+            extra if customer_id is None else extra + b',"customer_id":' + orjson.dumps(customer_id)
+            for extra, customer_id in zip(extras, customer_ids, strict=True)
+        ]
+    rows = render_rows(model, scores, out_of_range=out_of_range, extras=extras)
+    return batch_body(rows, count=len(scores), segment_counts=segment_counts, version=model.version)

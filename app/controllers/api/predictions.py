@@ -2,9 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from app.controllers.deps import BatchDep, PredictRateLimit, ServedModelDep, answer_response, assignment_writer
+from app.controllers.deps import (
+    BatchDep,
+    PredictRateLimit,
+    ServedModelDep,
+    answer_response,
+    assignment_writer,
+    prediction_log_target,
+)
 from app.core.json_route import JSONBodyRoute
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import error_responses
@@ -29,6 +36,14 @@ ExplainQuery = Annotated[
         "typical range, its share of the distance and of the margin over the runner-up, and what confidence says)."
     ),
 ]
+
+
+def rendered_response(request: Request, answer: prediction.Answer) -> Response:
+    """An answer rendered to JSON bytes (`predict_customers(rendered=True)`) as a response, then recorded."""
+    response = Response(answer.json, media_type="application/json")
+    log = prediction_log_target(request)
+    answer.record(log=log.writer, request_id=log.request_id)
+    return response
 
 
 @router.post(
@@ -69,13 +84,12 @@ async def predict(
     description="Segments up to the configured max batch size (default 10,000) customers in one call. Predictions "
     "come back in input order, with the number of customers in each segment.",
 )
-def predict_batch(
-    batch: BatchDep, served: ServedModelDep, request: Request, explain: ExplainQuery = False
-) -> FastJSONResponse:
+def predict_batch(batch: BatchDep, served: ServedModelDep, request: Request, explain: ExplainQuery = False) -> Response:
     """Segment a batch of customers in input order."""
     model, challenger = served
     if challenger is None:
-        return answer_response(request, prediction.predict_customers(model, batch.customers, explained=explain))
+        answer = prediction.predict_customers(model, batch.customers, explained=explain, rendered=True)
+        return rendered_response(request, answer)
     answer = serving.predict_many(
         champion=model,
         challenger=challenger,

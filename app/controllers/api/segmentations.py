@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.admin_route import AdminKeyFirstRoute
-from app.controllers.api.predictions import ExplainQuery
+from app.controllers.api.predictions import ExplainQuery, rendered_response
 from app.controllers.audit import audit
 from app.controllers.deps import (
     AdminKeyDep,
@@ -170,7 +170,7 @@ def predict_batch(
     request: Request,
     settings: SettingsDep,
     explain: ExplainQuery = False,
-) -> FastJSONResponse:
+) -> Response:
     """Segment a batch of customers by features."""
     if len(batch.customers) > settings.max_batch_size:
         raise InvalidRequest(
@@ -179,8 +179,10 @@ def predict_batch(
         )
     model, challenger = served
     if challenger is None:
-        answer = predict_many_by_features(model, batch.customers, segmentation=segmentation, explained=explain)
-        return answer_response(request, answer)
+        answer = predict_many_by_features(
+            model, batch.customers, segmentation=segmentation, explained=explain, rendered=True
+        )
+        return rendered_response(request, answer)
     answer = serving.predict_many(
         champion=model,
         challenger=challenger,
