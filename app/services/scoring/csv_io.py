@@ -17,12 +17,13 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.scoring.chunk import Coded, ScoredChunk, coded
 from app.services.scoring.columns import check_width, resolve_columns
 from app.services.scoring.formulas import guard_formulas, guard_text
 from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
-from app.services.scoring.table import OnScored, score_table
+from app.services.scoring.table import OnScored, score_chunk
 from app.utils.csv_head import sniff_delimiter
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
@@ -86,16 +87,14 @@ def csv_header(names: list[str], style: CsvStyle) -> bytes:
     return (BOM if style.bom else b"") + buffer.getvalue().encode()
 
 
-def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
-    """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
-    scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
-    flight, so memory stays bounded."""
+def csv_chunks(chunks: Iterable[pa.Table | ScoredChunk], style: CsvStyle) -> Iterator[bytes]:
+    """The CSV bytes of each table (or scored chunk), in order, each rendered on a worker thread while the next
+    one is read and scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two
+    chunks are in flight, so memory stays bounded."""
     with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
         pending: Future[bytes] | None = None
-        for table in tables:
-            rendering = pool.submit(
-                csv_bytes, table, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard
-            )
+        for chunk in chunks:
+            rendering = pool.submit(render_chunk, chunk, style)
             if pending is not None:
                 yield pending.result()
             pending = rendering
@@ -103,19 +102,101 @@ def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
             yield pending.result()
 
 
+def render_chunk(chunk: pa.Table | ScoredChunk, style: CsvStyle) -> bytes:
+    """One table's or scored chunk's rows as CSV bytes in the given style."""
+    if isinstance(chunk, ScoredChunk):
+        return scored_csv_bytes(chunk, style)
+    return csv_bytes(chunk, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard)
+
+
 def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_guard: bool = True) -> bytes:
     """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
-    parts = []
-    if table.num_rows:
-        texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
-        # The line end joins the last column rather than whole lines: one copy of the lines, not two.
-        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
-        lines = pc.binary_join_element_wise(*texts, delimiter)
-        # The lines' characters are one contiguous buffer: exactly the CSV body.
-        _, offsets, data = lines.buffers()
-        bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
-        parts.append(data[int(bounds[0]) : int(bounds[1])].to_pybytes())
-    return b"".join(parts)
+    if not table.num_rows:
+        return b""
+    texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
+    # The line end joins the last column rather than whole lines: one copy of the lines, not two.
+    texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
+    return _lines_bytes(texts, delimiter)
+
+
+def _lines_bytes(texts: list[pa.Array], delimiter: str) -> bytes:
+    """The text columns joined into lines (each column's text already quoted, the last one ending the line)."""
+    lines = pc.binary_join_element_wise(*texts, delimiter)
+    # The lines' characters are one contiguous buffer: exactly the CSV body.
+    _, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
+    return data[int(bounds[0]) : int(bounds[1])].to_pybytes()
+
+
+# Adjacent coded columns (a segment's id and name; the flags and the error) are rendered as one when their labels'
+# combinations stay this few: one take a row for all of them instead of one each, and fewer columns to join.
+MAX_COMBINED_LABELS = 4096
+# A rounded number column becomes a coded one when its values span fewer steps of its last decimal than this
+# (confidence: 10,001 from 0 to 1): each text is then cast once, not once a row.
+MAX_STEP_LABELS = 1 << 16
+
+
+def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
+    """A scored chunk's rows as CSV: the same bytes as `csv_bytes(chunk.table, ...)`, the input columns rendered
+    alike, and each coded column's labels rendered once (then picked per row) rather than every cell."""
+    if not chunk.num_rows:
+        return b""
+    delimiter, guard = style.delimiter, style.formula_guard
+    parts: list[pa.Array | tuple[list[str], np.ndarray]] = [
+        _quote(column, delimiter) for column in csv_text_columns(chunk.inputs, formula_guard=guard)
+    ]
+    for column, data in chunk.appended:
+        if not isinstance(data, Coded) and column.decimals is not None:
+            data = _stepped(data, column.decimals) or data
+        if not isinstance(data, Coded):
+            parts.append(_quote(_text(data, guard), delimiter))
+            continue
+        labels, codes = [*_quote(_text(data.labels, guard), delimiter).to_pylist(), ""], data.codes()
+        before = parts[-1]
+        if isinstance(before, tuple) and len(before[0]) * len(labels) <= MAX_COMBINED_LABELS:
+            first, picks = before
+            parts[-1] = ([a + delimiter + b for a in first for b in labels], picks * np.int32(len(labels)) + codes)
+        else:
+            parts.append((labels, codes))
+    last = parts[-1]
+    if isinstance(last, tuple):  # the line end goes on each label: no pass over the rows
+        parts[-1] = ([label + style.line_end for label in last[0]], last[1])
+    else:
+        parts[-1] = pc.binary_join_element_wise(last, pa.scalar(style.line_end, pa.string()), "")
+    texts = [
+        pc.take(pa.array(part[0], pa.string()), pa.array(part[1], pa.int32())) if isinstance(part, tuple) else part
+        for part in parts
+    ]
+    return _lines_bytes(texts, delimiter)
+
+
+def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
+    """One array's cells as csv_text_columns renders them."""
+    return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
+
+
+def _stepped(array: pa.Array, decimals: int) -> Coded | None:
+    """A column rounded to `decimals` as labels (each step of its last decimal across its range) and picks; None
+    when its range is wide or a value is not exactly its step (-0.0, say): each cell is then cast."""
+    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool) if array.null_count else None
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        steps = np.rint(values * scale)
+    if missing is not None:
+        steps[missing] = np.nan
+    known = steps if missing is None else steps[~missing]
+    if not known.size:
+        return None
+    low, high = float(known.min()), float(known.max())
+    if not (np.isfinite(low) and np.isfinite(high)) or high - low >= MAX_STEP_LABELS:
+        return None
+    labels = np.arange(low, high + 1) / scale  # as np.round makes each value: its step over the scale
+    picks = np.nan_to_num(steps - low).astype(np.int32)
+    exact = labels[picks].view(np.int64) == values.view(np.int64)
+    if not (exact if missing is None else exact | missing).all():
+        return None
+    return coded(pa.array(labels, pa.float64()), picks, missing)
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -283,8 +364,13 @@ class CsvScorer:
 
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
+        for chunk in self.chunks():
+            yield chunk.table
+
+    def chunks(self) -> Iterator[ScoredChunk]:
+        """Scored chunks, their score columns coded where they can be (see `scored_csv_bytes`)."""
         for table, lines in self.batches():
-            yield score_table(
+            yield score_chunk(
                 self.model,
                 table,
                 columns=self.columns,
@@ -300,7 +386,7 @@ class CsvScorer:
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
         yield csv_header(self.columns.output_names(self.options), self.style)
-        yield from csv_chunks(self.tables(), self.style)
+        yield from csv_chunks(self.chunks(), self.style)
 
 
 def score_csv(
