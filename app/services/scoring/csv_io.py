@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.scoring.chunk import Coded, ScoredChunk, coded
+from app.services.scoring.chunk import Coded, ScoredChunk
 from app.services.scoring.columns import check_width, resolve_columns
 from app.services.scoring.formulas import guard_formulas, guard_text
 from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
@@ -102,6 +102,29 @@ def csv_chunks(chunks: Iterable[pa.Table | ScoredChunk], style: CsvStyle) -> Ite
             yield pending.result()
 
 
+def write_csv(
+    chunks: Iterable[pa.Table | ScoredChunk],
+    style: CsvStyle,
+    sink: BinaryIO,
+    *,
+    progress: Callable[[], None] | None = None,
+) -> None:
+    """Write each chunk's CSV bytes to `sink`, rendered and written on a worker thread while the next chunk is
+    read and scored (Arrow's casts and joins and the file's writes release the GIL). One chunk waits while one is
+    written, so memory stays bounded; `progress` is called as each chunk is handed over."""
+    with ThreadPoolExecutor(1, thread_name_prefix="csv-write") as pool:
+        pending: Future[int] | None = None
+        for chunk in chunks:
+            writing = pool.submit(lambda chunk=chunk: sink.write(render_chunk(chunk, style)))
+            if pending is not None:
+                pending.result()
+            pending = writing
+            if progress is not None:
+                progress()
+        if pending is not None:
+            pending.result()
+
+
 def render_chunk(chunk: pa.Table | ScoredChunk, style: CsvStyle) -> bytes:
     """One table's or scored chunk's rows as CSV bytes in the given style."""
     if isinstance(chunk, ScoredChunk):
@@ -142,31 +165,34 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
     if not chunk.num_rows:
         return b""
     delimiter, guard = style.delimiter, style.formula_guard
-    parts: list[pa.Array | tuple[list[str], np.ndarray]] = [
+    # Per-row texts, or (rendered labels, each row's label) for coded columns; "" ends every label list.
+    parts: list[pa.Array | tuple[pa.Array, np.ndarray]] = [
         _quote(column, delimiter) for column in csv_text_columns(chunk.inputs, formula_guard=guard)
     ]
     for column, data in chunk.appended:
         if not isinstance(data, Coded) and column.decimals is not None:
-            data = _stepped(data, column.decimals) or data
+            data = _stepped(data, column.decimals, style) or data
+        if isinstance(data, tuple):
+            parts.append(data)
+            continue
         if not isinstance(data, Coded):
             parts.append(_quote(_text(data, guard), delimiter))
             continue
-        labels, codes = [*_quote(_text(data.labels, guard), delimiter).to_pylist(), ""], data.codes()
+        labels = _labels(data.labels, style)
         before = parts[-1]
         if isinstance(before, tuple) and len(before[0]) * len(labels) <= MAX_COMBINED_LABELS:
             first, picks = before
-            parts[-1] = ([a + delimiter + b for a in first for b in labels], picks * np.int32(len(labels)) + codes)
+            combined = [a + delimiter + b for a in first.to_pylist() for b in labels.to_pylist()]
+            parts[-1] = (pa.array(combined, pa.string()), picks * np.int32(len(labels)) + data.codes())
         else:
-            parts.append((labels, codes))
+            parts.append((labels, data.codes()))
     last = parts[-1]
+    line_end = pa.scalar(style.line_end, pa.string())
     if isinstance(last, tuple):  # the line end goes on each label: no pass over the rows
-        parts[-1] = ([label + style.line_end for label in last[0]], last[1])
+        parts[-1] = (pc.binary_join_element_wise(last[0], line_end, ""), last[1])
     else:
-        parts[-1] = pc.binary_join_element_wise(last, pa.scalar(style.line_end, pa.string()), "")
-    texts = [
-        pc.take(pa.array(part[0], pa.string()), pa.array(part[1], pa.int32())) if isinstance(part, tuple) else part
-        for part in parts
-    ]
+        parts[-1] = pc.binary_join_element_wise(last, line_end, "")
+    texts = [pc.take(part[0], pa.array(part[1], pa.int32())) if isinstance(part, tuple) else part for part in parts]
     return _lines_bytes(texts, delimiter)
 
 
@@ -175,9 +201,20 @@ def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
     return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
 
 
-def _stepped(array: pa.Array, decimals: int) -> Coded | None:
-    """A column rounded to `decimals` as labels (each step of its last decimal across its range) and picks; None
-    when its range is wide or a value is not exactly its step (-0.0, say): each cell is then cast."""
+def _labels(labels: pa.Array, style: CsvStyle) -> pa.Array:
+    """A coded column's labels as CSV cells, then "" for an empty cell."""
+    text = _quote(_text(labels, style.formula_guard), style.delimiter)
+    return pa.concat_arrays([text, pa.array([""], pa.string())])
+
+
+# Rendered steps of rounded columns, by (decimals, style): (first step, texts); grown to every range seen, so a
+# run's chunks render their ten thousand confidence texts once, not once a chunk.
+_STEP_TEXTS: dict[tuple[int, CsvStyle], tuple[int, int, pa.Array]] = {}
+
+
+def _stepped(array: pa.Array, decimals: int, style: CsvStyle) -> tuple[pa.Array, np.ndarray] | None:
+    """A column rounded to `decimals` as (texts of each step of its last decimal, each row's step); None when its
+    range is wide, or a value is not exactly its step (-0.0, say): each cell is then cast."""
     values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
     missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool) if array.null_count else None
     scale = 10.0**decimals
@@ -191,12 +228,24 @@ def _stepped(array: pa.Array, decimals: int) -> Coded | None:
     low, high = float(known.min()), float(known.max())
     if not (np.isfinite(low) and np.isfinite(high)) or high - low >= MAX_STEP_LABELS:
         return None
-    labels = np.arange(low, high + 1) / scale  # as np.round makes each value: its step over the scale
-    picks = np.nan_to_num(steps - low).astype(np.int32)
-    exact = labels[picks].view(np.int64) == values.view(np.int64)
+    cached = _STEP_TEXTS.get((decimals, style))
+    if cached is not None and cached[0] <= low and high <= cached[1]:
+        first, last, texts = cached
+    else:
+        first, last = (low, high) if cached is None else (min(low, cached[0]), max(high, cached[1]))
+        if last - first >= MAX_STEP_LABELS:
+            first, last = low, high
+        # As np.round makes each value: its step over the scale; rendered as any float cell is.
+        texts = _labels(pa.array(np.arange(first, last + 1) / scale, pa.float64()), style)
+        _STEP_TEXTS[(decimals, style)] = (first, last, texts)
+    picks = np.nan_to_num(steps - first).astype(np.int32)
+    exact = (picks + first) / scale == values  # the very number of its step (-0.0 is not: its text differs)
+    exact &= ~np.signbit(values) | (values != 0)
     if not (exact if missing is None else exact | missing).all():
         return None
-    return coded(pa.array(labels, pa.float64()), picks, missing)
+    if missing is not None:
+        picks[missing] = len(texts) - 1
+    return texts, picks
 
 
 # --- reading ----------------------------------------------------------------------------------------

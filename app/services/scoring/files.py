@@ -17,7 +17,7 @@ from app.services.csv_text import HEAD_BYTES
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header, sniff_csv
+from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_header, sniff_csv, write_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -130,8 +130,7 @@ def _score_customers(
         else:
             with atomic_replace(target) as sink:
                 sink.write(csv_header(scorer.columns.output_names(options), scorer.style))
-                for data in csv_chunks(chunks, scorer.style):
-                    sink.write(data)
+                write_csv(chunks, scorer.style, sink)
     return ScoredFile(summary=scorer.summary, path=target, spool=spool, segmentation=segmentation)
 
 
@@ -206,10 +205,7 @@ def score_path(
     with atomic_replace(target) as sink:
         if out_format == ".csv":
             sink.write(csv_header(columns.output_names(options), style))
-            for data in csv_chunks(chunks, style):
-                sink.write(data)
-                if progress is not None:
-                    progress(summary.rows)
+            write_csv(chunks, style, sink, progress=None if progress is None else lambda: progress(summary.rows))
         else:
             import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
 

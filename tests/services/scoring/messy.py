@@ -35,14 +35,17 @@ def messy_csv(rows: int, *, seed: int = 0, delimiter: str = ",", line_end: str =
             income, score = income.replace(".", ","), score.replace(".", ",")
         note = str(rng.choice(NOTES)) if odd else ""
         cells = [ident, str(gender), str(rng.integers(18, 70)), str(income), score, note]
-        quoted = [f'"{cell.replace(chr(34), chr(34) * 2)}"' if _needs_quotes(cell, delimiter) else cell for cell in cells]
+        quoted = [_quoted(cell, delimiter) for cell in cells]
         # A row with a field too many or too few (one spanning lines would be a quote that never closes: refused).
         if rng.random() < 0.01 and "\n" not in note and "\r" not in note:
-            quoted = quoted + ["extra"] if rng.random() < 0.5 else quoted[:3]
+            quoted = [*quoted, "extra"] if rng.random() < 0.5 else quoted[:3]
         lines.append(delimiter.join(quoted))
     text = line_end.join(lines) + line_end
     return ("\ufeff" if bom else "").encode() + text.encode()
 
 
-def _needs_quotes(cell: str, delimiter: str) -> bool:
-    return any(char in cell for char in (delimiter, '"', "\n", "\r")) or cell.startswith(" ")
+def _quoted(cell: str, delimiter: str) -> str:
+    """A cell as a spreadsheet writes it: quoted when it holds the delimiter, a quote, a line break or leading space."""
+    if any(char in cell for char in (delimiter, '"', "\n", "\r")) or cell.startswith(" "):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
