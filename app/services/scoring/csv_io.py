@@ -1,25 +1,31 @@
-"""CSV in and out: Arrow-vectorised CSV text, and the streaming reader that scores a CSV file chunk by chunk."""
+"""CSV in: the streaming reader that scores a CSV file chunk by chunk (the writing side is csv_render)."""
 
+import contextlib
 import csv
 import io
+import queue
 import re
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
-from app.services.scoring.chunk import Coded, ScoredChunk
+from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import check_width, resolve_columns
-from app.services.scoring.formulas import guard_formulas, guard_text
+from app.services.scoring.csv_render import BOM as BOM
+from app.services.scoring.csv_render import CsvStyle as CsvStyle
+from app.services.scoring.csv_render import csv_bytes as csv_bytes
+from app.services.scoring.csv_render import csv_chunks as csv_chunks
+from app.services.scoring.csv_render import csv_header as csv_header
+from app.services.scoring.csv_render import csv_text_columns as csv_text_columns
+from app.services.scoring.csv_render import write_csv as write_csv
 from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
@@ -31,221 +37,8 @@ from app.utils.csv_head import sniff_delimiter
 READ_BLOCK_BYTES = 128 * 1024
 # Bytes read from the end of a file: enough to see whether it ends with a closing quote.
 TAIL_BYTES = 64
-BOM = "\ufeff".encode()
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class CsvStyle:
-    """How a labelled CSV is written: the input's delimiter and line ends, a BOM for Excel, formulas made inert."""
-
-    delimiter: str = ","
-    line_end: str = "\n"
-    bom: bool = False
-    formula_guard: bool = True
-
-
-def _quote(column: pa.Array, delimiter: str) -> pa.Array:
-    """Quote the values that need it, as the csv module's QUOTE_MINIMAL does."""
-    data = column.buffers()[2]
-    if data is None:
-        return column
-    raw = data.to_pybytes()
-    if delimiter.encode() not in raw and b'"' not in raw and b"\n" not in raw and b"\r" not in raw:
-        return column
-    needs = pc.match_substring_regex(column, f'[{delimiter}"\r\n]')
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, column)
-
-
-def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.Array]:
-    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats; with
-    `formula_guard`, a leading `'` on each cell a spreadsheet would run as a formula."""
-    out = []
-    for column in table.columns:
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        # A number's or a boolean's text (a sign, digits, a point, an exponent, inf, nan; true, false) cannot call
-        # anything: only text is looked at.
-        text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
-        if not pa.types.is_string(column.type):
-            column = pc.cast(column, pa.string())
-        column = pc.fill_null(column, "")
-        out.append(guard_formulas(column) if formula_guard and text else column)
-    return out
-
-
-def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-
-
-def csv_header(names: list[str], style: CsvStyle) -> bytes:
-    """The header line of a CSV file (after a BOM when asked for), quoted as the csv module quotes it."""
-    buffer = io.StringIO()
-    if style.formula_guard:
-        names = [guard_text(name) for name in names]
-    csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end).writerow(names)
-    return (BOM if style.bom else b"") + buffer.getvalue().encode()
-
-
-def csv_chunks(chunks: Iterable[pa.Table | ScoredChunk], style: CsvStyle) -> Iterator[bytes]:
-    """The CSV bytes of each table (or scored chunk), in order, each rendered on a worker thread while the next
-    one is read and scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two
-    chunks are in flight, so memory stays bounded."""
-    with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
-        pending: Future[bytes] | None = None
-        for chunk in chunks:
-            rendering = pool.submit(render_chunk, chunk, style)
-            if pending is not None:
-                yield pending.result()
-            pending = rendering
-        if pending is not None:
-            yield pending.result()
-
-
-def write_csv(
-    chunks: Iterable[pa.Table | ScoredChunk],
-    style: CsvStyle,
-    sink: BinaryIO,
-    *,
-    progress: Callable[[], None] | None = None,
-) -> None:
-    """Write each chunk's CSV bytes to `sink`, rendered and written on a worker thread while the next chunk is
-    read and scored (Arrow's casts and joins and the file's writes release the GIL). One chunk waits while one is
-    written, so memory stays bounded; `progress` is called as each chunk is handed over."""
-    with ThreadPoolExecutor(1, thread_name_prefix="csv-write") as pool:
-        pending: Future[int] | None = None
-        for chunk in chunks:
-            writing = pool.submit(lambda chunk=chunk: sink.write(render_chunk(chunk, style)))
-            if pending is not None:
-                pending.result()
-            pending = writing
-            if progress is not None:
-                progress()
-        if pending is not None:
-            pending.result()
-
-
-def render_chunk(chunk: pa.Table | ScoredChunk, style: CsvStyle) -> bytes:
-    """One table's or scored chunk's rows as CSV bytes in the given style."""
-    if isinstance(chunk, ScoredChunk):
-        return scored_csv_bytes(chunk, style)
-    return csv_bytes(chunk, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard)
-
-
-def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_guard: bool = True) -> bytes:
-    """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
-    if not table.num_rows:
-        return b""
-    texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
-    # The line end joins the last column rather than whole lines: one copy of the lines, not two.
-    texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
-    return _lines_bytes(texts, delimiter)
-
-
-def _lines_bytes(texts: list[pa.Array], delimiter: str) -> bytes:
-    """The text columns joined into lines (each column's text already quoted, the last one ending the line)."""
-    lines = pc.binary_join_element_wise(*texts, delimiter)
-    # The lines' characters are one contiguous buffer: exactly the CSV body.
-    _, offsets, data = lines.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
-    return data[int(bounds[0]) : int(bounds[1])].to_pybytes()
-
-
-# Adjacent coded columns (a segment's id and name; the flags and the error) are rendered as one when their labels'
-# combinations stay this few: one take a row for all of them instead of one each, and fewer columns to join.
-MAX_COMBINED_LABELS = 4096
-# A rounded number column becomes a coded one when its values span fewer steps of its last decimal than this
-# (confidence: 10,001 from 0 to 1): each text is then cast once, not once a row.
-MAX_STEP_LABELS = 1 << 16
-
-
-def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
-    """A scored chunk's rows as CSV: the same bytes as `csv_bytes(chunk.table, ...)`, the input columns rendered
-    alike, and each coded column's labels rendered once (then picked per row) rather than every cell."""
-    if not chunk.num_rows:
-        return b""
-    delimiter, guard = style.delimiter, style.formula_guard
-    # Per-row texts, or (rendered labels, each row's label) for coded columns; "" ends every label list.
-    parts: list[pa.Array | tuple[pa.Array, np.ndarray]] = [
-        _quote(column, delimiter) for column in csv_text_columns(chunk.inputs, formula_guard=guard)
-    ]
-    for column, data in chunk.appended:
-        if not isinstance(data, Coded) and column.decimals is not None:
-            data = _stepped(data, column.decimals, style) or data
-        if isinstance(data, tuple):
-            parts.append(data)
-            continue
-        if not isinstance(data, Coded):
-            parts.append(_quote(_text(data, guard), delimiter))
-            continue
-        labels = _labels(data.labels, style)
-        before = parts[-1]
-        if isinstance(before, tuple) and len(before[0]) * len(labels) <= MAX_COMBINED_LABELS:
-            first, picks = before
-            combined = [a + delimiter + b for a in first.to_pylist() for b in labels.to_pylist()]
-            parts[-1] = (pa.array(combined, pa.string()), picks * np.int32(len(labels)) + data.codes())
-        else:
-            parts.append((labels, data.codes()))
-    last = parts[-1]
-    line_end = pa.scalar(style.line_end, pa.string())
-    if isinstance(last, tuple):  # the line end goes on each label: no pass over the rows
-        parts[-1] = (pc.binary_join_element_wise(last[0], line_end, ""), last[1])
-    else:
-        parts[-1] = pc.binary_join_element_wise(last, line_end, "")
-    texts = [pc.take(part[0], pa.array(part[1], pa.int32())) if isinstance(part, tuple) else part for part in parts]
-    return _lines_bytes(texts, delimiter)
-
-
-def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
-    """One array's cells as csv_text_columns renders them."""
-    return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
-
-
-def _labels(labels: pa.Array, style: CsvStyle) -> pa.Array:
-    """A coded column's labels as CSV cells, then "" for an empty cell."""
-    text = _quote(_text(labels, style.formula_guard), style.delimiter)
-    return pa.concat_arrays([text, pa.array([""], pa.string())])
-
-
-# Rendered steps of rounded columns, by (decimals, style): (first step, texts); grown to every range seen, so a
-# run's chunks render their ten thousand confidence texts once, not once a chunk.
-_STEP_TEXTS: dict[tuple[int, CsvStyle], tuple[int, int, pa.Array]] = {}
-
-
-def _stepped(array: pa.Array, decimals: int, style: CsvStyle) -> tuple[pa.Array, np.ndarray] | None:
-    """A column rounded to `decimals` as (texts of each step of its last decimal, each row's step); None when its
-    range is wide, or a value is not exactly its step (-0.0, say): each cell is then cast."""
-    values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool) if array.null_count else None
-    scale = 10.0**decimals
-    with np.errstate(invalid="ignore", over="ignore"):
-        steps = np.rint(values * scale)
-    if missing is not None:
-        steps[missing] = np.nan
-    known = steps if missing is None else steps[~missing]
-    if not known.size:
-        return None
-    low, high = float(known.min()), float(known.max())
-    if not (np.isfinite(low) and np.isfinite(high)) or high - low >= MAX_STEP_LABELS:
-        return None
-    cached = _STEP_TEXTS.get((decimals, style))
-    if cached is not None and cached[0] <= low and high <= cached[1]:
-        first, last, texts = cached
-    else:
-        first, last = (low, high) if cached is None else (min(low, cached[0]), max(high, cached[1]))
-        if last - first >= MAX_STEP_LABELS:
-            first, last = low, high
-        # As np.round makes each value: its step over the scale; rendered as any float cell is.
-        texts = _labels(pa.array(np.arange(first, last + 1) / scale, pa.float64()), style)
-        _STEP_TEXTS[(decimals, style)] = (first, last, texts)
-    picks = np.nan_to_num(steps - first).astype(np.int32)
-    exact = (picks + first) / scale == values  # the very number of its step (-0.0 is not: its text differs)
-    exact &= ~np.signbit(values) | (values != 0)
-    if not (exact if missing is None else exact | missing).all():
-        return None
-    if missing is not None:
-        picks[missing] = len(texts) - 1
-    return texts, picks
+T = TypeVar("T")
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -417,8 +210,9 @@ class CsvScorer:
             yield chunk.table
 
     def chunks(self) -> Iterator[ScoredChunk]:
-        """Scored chunks, their score columns coded where they can be (see `scored_csv_bytes`)."""
-        for table, lines in self.batches():
+        """Scored chunks, their score columns coded where they can be (see `scored_csv_bytes`); the next chunk is
+        read on a worker thread while this one is scored (Arrow's reader releases the GIL)."""
+        for table, lines in read_ahead(self.batches()):
             yield score_chunk(
                 self.model,
                 table,
@@ -436,6 +230,51 @@ class CsvScorer:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
         yield csv_header(self.columns.output_names(self.options), self.style)
         yield from csv_chunks(self.chunks(), self.style)
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of an iterator, each produced on a worker thread while the one before is used (one waits at most).
+
+    An exception of the iterator is raised here, in its place; stopping early stops the worker at its next item.
+    """
+    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: object, error: BaseException | None = None) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put((item, error), timeout=0.05)
+                return
+
+    def produce() -> None:
+        try:
+            for item in items:
+                hand(item)
+                if stop.is_set():
+                    break
+            hand(_DONE)
+        except BaseException as error:  # every error is the consumer's to see, in its place
+            hand(_DONE, error)
+        finally:
+            if isinstance(items, Generator):
+                items.close()
+
+    worker = threading.Thread(target=produce, name="csv-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def score_csv(

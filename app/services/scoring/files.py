@@ -17,7 +17,8 @@ from app.services.csv_text import HEAD_BYTES
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_header, sniff_csv, write_csv
+from app.services.scoring.csv_io import CsvScorer, sniff_csv
+from app.services.scoring.csv_render import CsvStyle, csv_header, write_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary

@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from app.services.scoring.chunk import ScoredChunk
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_bytes, csv_header, scored_csv_bytes
+from app.services.scoring.csv_io import CsvScorer
+from app.services.scoring.csv_render import CsvStyle, csv_bytes, csv_header, scored_csv_bytes
 from app.services.scoring.files import score_path
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import SCORE_COLUMN_TABLE
