@@ -99,9 +99,9 @@ def score_chunk(
         else:
             summary.flagged += int(bad.sum())
     good = ~bad
-    scored = X[good]
-    scores = model.score(scored)
     all_good = not bad.any()
+    scored = X if all_good else X[good]
+    scores = model.score(scored)
     if on_scored is not None:
         ids = None if columns.customer_id is None else table.column(columns.customer_id)
         on_scored(scored, scores, ids if ids is None or all_good else ids.filter(pa.array(good)))
