@@ -5,6 +5,7 @@ coded columns (segment names, flags, reasons, rounded confidence) are rendered o
 """
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -152,7 +153,7 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
         return b""
     delimiter, guard = style.delimiter, style.formula_guard
     # Per-row texts, or (rendered labels, each row's label) for coded columns; "" ends every label list.
-    parts: list[pa.Array | tuple[pa.Array, np.ndarray]] = [
+    parts: list[pa.Array | tuple[pa.Array | tuple[str, ...], np.ndarray]] = [
         _quote(column, delimiter) for column in csv_text_columns(chunk.inputs, formula_guard=guard)
     ]
     for column, data in chunk.appended:
@@ -164,27 +165,50 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
         if not isinstance(data, Coded):
             parts.append(_quote(_text(data, guard), delimiter))
             continue
-        labels = _labels(data.labels, style)
-        before = parts[-1]
-        if isinstance(before, tuple) and len(before[0]) * len(labels) <= MAX_COMBINED_LABELS:
-            first, picks = before
-            combined = [a + delimiter + b for a in first.to_pylist() for b in labels.to_pylist()]
-            parts[-1] = (pa.array(combined, pa.string()), picks * np.int32(len(labels)) + data.codes())
+        labels = _rendered(tuple(data.labels.to_pylist()), data.labels.type, style)
+        first, picks = parts[-1] if isinstance(parts[-1], tuple) else (None, None)
+        if isinstance(first, tuple) and picks is not None and len(first) * len(labels) <= MAX_COMBINED_LABELS:
+            parts[-1] = (_combined(first, labels, delimiter), picks * np.int32(len(labels)) + data.codes())
         else:
             parts.append((labels, data.codes()))
     last = parts[-1]
     line_end = pa.scalar(style.line_end, pa.string())
     if isinstance(last, tuple):  # the line end goes on each label: no pass over the rows
-        parts[-1] = (pc.binary_join_element_wise(last[0], line_end, ""), last[1])
+        labels = last[0]
+        ended = _combined(labels, (style.line_end,), "") if isinstance(labels, tuple) else None
+        parts[-1] = (pc.binary_join_element_wise(labels, line_end, "") if ended is None else ended, last[1])
     else:
         parts[-1] = pc.binary_join_element_wise(last, line_end, "")
-    texts = [pc.take(part[0], pa.array(part[1], pa.int32())) if isinstance(part, tuple) else part for part in parts]
+    texts = [
+        pc.take(_label_array(part[0]) if isinstance(part[0], tuple) else part[0], pa.array(part[1], pa.int32()))
+        if isinstance(part, tuple)
+        else part
+        for part in parts
+    ]
     return _lines_bytes(texts, delimiter)
 
 
 def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
     """One array's cells as csv_text_columns renders them."""
     return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
+
+
+# A run renders the same few label lists (segment names, flags, reasons) in every chunk: rendered once each.
+@functools.lru_cache(maxsize=1024)
+def _rendered(labels: tuple[object, ...], kind: pa.DataType, style: CsvStyle) -> tuple[str, ...]:
+    """A coded column's labels as CSV cells, then "" for an empty cell."""
+    return tuple(_labels(pa.array(labels, kind), style).to_pylist())
+
+
+@functools.lru_cache(maxsize=1024)
+def _combined(first: tuple[str, ...], second: tuple[str, ...], delimiter: str) -> tuple[str, ...]:
+    """Every pair of labels of two adjacent coded columns, in pick order (first * len(second) + second)."""
+    return tuple(a + delimiter + b for a in first for b in second)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_array(labels: tuple[str, ...]) -> pa.Array:
+    return pa.array(labels, pa.string())
 
 
 def _labels(labels: pa.Array, style: CsvStyle) -> pa.Array:
