@@ -193,21 +193,23 @@ def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
     return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
 
 
-# A run renders the same few label lists (segment names, flags, reasons) in every chunk: rendered once each.
-@functools.lru_cache(maxsize=1024)
+# A run renders the same few label lists (segment names, flags, reasons) in every chunk: rendered once each. The
+# caches are small: a run uses a handful of entries, and a combined list holds up to MAX_COMBINED_LABELS texts.
+@functools.lru_cache(maxsize=256)
 def _rendered(labels: tuple[object, ...], kind: pa.DataType, style: CsvStyle) -> tuple[str, ...]:
     """A coded column's labels as CSV cells, then "" for an empty cell."""
     return tuple(_labels(pa.array(labels, kind), style).to_pylist())
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32)
 def _combined(first: tuple[str, ...], second: tuple[str, ...], delimiter: str) -> tuple[str, ...]:
     """Every pair of labels of two adjacent coded columns, in pick order (first * len(second) + second)."""
     return tuple(a + delimiter + b for a in first for b in second)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32)
 def _label_array(labels: tuple[str, ...]) -> pa.Array:
+    """Rendered labels as one Arrow array to take from."""
     return pa.array(labels, pa.string())
 
 
