@@ -400,91 +400,6 @@ def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
     ]
 
 
-def bench_file_scoring(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """6. Whole-file scoring: CLI against the naive pandas script and the I/O floor; HTTP against the CLI; Dask."""
-    rows, http_rows = sizes.score_rows, sizes.http_score_rows
-    source = write_customers(workdir / "score-in.csv", rows=rows)
-    http_source = source if http_rows == rows else write_customers(workdir / "score-http.csv", rows=http_rows)
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
-    # The naive script unpickles the active version's estimators, as a data scientist would.
-    version_dir = model_dir / VersionStore(model_dir).active_version()
-    out = workdir / "score-out.csv"
-    # Alternate the contenders so a burst of load on a shared machine hits all of them alike.
-    cli, base, floor = [], [], []
-    for _ in range(2 if rows >= 1_000_000 else 1):
-        cli.append(file_scoring.score_cli(source, out, env))
-        base.append(file_scoring.naive(source, out, version_dir))
-        floor.append(file_scoring.io_floor(source, out, version_dir))
-    (cli_s, cli_mb), (base_s, base_mb), (floor_s, _) = min(cli), min(base), min(floor)
-    http_cli_s = cli_s if http_source == source else file_scoring.score_cli(http_source, out, env)[0]
-    http_s, growth_mb, lines = file_scoring.score_http(http_source, env, workdir / "score-http.log")
-    if lines != http_rows + 1:
-        raise RuntimeError(f"HTTP scoring returned {lines} lines for {http_rows} rows")
-    dask_s, _ = file_scoring.score_cli(source, out, env, "--engine", "dask")
-    return [
-        Figure(
-            f"CLI score, {rows:,}-row CSV",
-            "s",
-            cli_s,
-            base_s,
-            base_s / cli_s,
-            "ratio >= 2",
-            base_s / cli_s >= 2,
-            "baseline: pd.read_csv, scaler.transform, kmeans.predict, to_csv (labels only)",
-        ),
-        Figure(
-            "CLI score against the I/O floor",
-            "s",
-            cli_s,
-            floor_s,
-            floor_s / cli_s,
-            "close to 1",
-            None,
-            "floor: the same Arrow reader and CSV writer, no scoring",
-        ),
-        Figure(
-            f"CLI score peak RSS, {rows:,} rows",
-            "MB",
-            cli_mb,
-            base_mb,
-            base_mb / cli_mb,
-            "ratio >= 4",
-            base_mb / cli_mb >= 4,
-            "baseline: the same pandas script",
-        ),
-        Figure(
-            f"HTTP /predict/csv, {http_rows:,} rows, upload to last byte",
-            "s",
-            http_s,
-            http_cli_s,
-            http_cli_s / http_s,
-            "ratio >= 0.5",
-            http_cli_s / http_s >= 0.5,
-            "baseline: the CLI on the same file",
-        ),
-        Figure(
-            "server RSS growth during that upload",
-            "MB",
-            growth_mb,
-            None,
-            None,
-            "<= 150 MB",
-            growth_mb <= 150,
-            "peak during the upload minus RSS before it",
-        ),
-        Figure(
-            f"Dask engine, 2-worker LocalCluster, {rows:,} rows",
-            "s",
-            dask_s,
-            cli_s,
-            cli_s / dask_s,
-            "",
-            None,
-            "baseline: the local engine; includes starting the cluster",
-        ),
-    ]
-
-
 def bench_training(sizes: Sizes) -> list[Figure]:
     """6. Training at scale: the project's pipeline against sklearn with the same settings on the same data."""
     frame = generate_customers(sizes.train_rows, seed=7)
@@ -700,7 +615,12 @@ def main(argv: list[str] | None = None) -> int:
             "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
             "metrics": lambda: bench_metrics_mode(model_dir, sizes, workdir),
             "startup": lambda: bench_startup(model_dir, sizes, workdir),
-            "scoring": lambda: bench_file_scoring(model_dir, sizes, workdir),
+            "scoring": lambda: [
+                Figure(**fields)
+                for fields in file_scoring.bench_file_scoring(
+                    model_dir, sizes.score_rows, sizes.http_score_rows, workdir
+                )
+            ],
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],

@@ -2,9 +2,9 @@
 
 Import the modules: `options` (ScoreOptions), `score_columns` (the columns appended), `columns` (finding the
 model's inputs in a header), `validation` (numbers and bad rows), `summary` (counts and profiles), `table` (one
-chunk), `csv_io` (reading and writing CSV), `lines` (line numbers, and quotes that never close), `formulas`
-(text a spreadsheet would run, made inert), `spool` (what a file leaves behind once it succeeded) and `files`
-(whole files on disk); `dask` scores on a cluster.
+chunk), `chunk` (a scored chunk, its columns coded), `csv_io` (reading CSV), `csv_render` (writing it), `lines`
+(line numbers, and quotes that never close), `formulas` (text a spreadsheet would run, made inert), `spool` (what
+a file leaves behind once it succeeded) and `files` (whole files on disk); `dask` scores on a cluster.
 """
 
 import pyarrow as pa

@@ -1,28 +1,35 @@
-"""CSV in and out: Arrow-vectorised CSV text, and the streaming reader that scores a CSV file chunk by chunk."""
+"""CSV in: the streaming reader that scores a CSV file chunk by chunk (the writing side is csv_render)."""
 
+import contextlib
 import csv
 import io
+import queue
 import re
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import check_width, resolve_columns
-from app.services.scoring.formulas import guard_formulas, guard_text
+from app.services.scoring.csv_render import BOM as BOM
+from app.services.scoring.csv_render import CsvStyle as CsvStyle
+from app.services.scoring.csv_render import csv_bytes as csv_bytes
+from app.services.scoring.csv_render import csv_chunks as csv_chunks
+from app.services.scoring.csv_render import csv_header as csv_header
+from app.services.scoring.csv_render import csv_text_columns as csv_text_columns
+from app.services.scoring.csv_render import write_csv as write_csv
 from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, value_lines
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
-from app.services.scoring.table import OnScored, score_table
+from app.services.scoring.table import OnScored, score_chunk
 from app.utils.csv_head import sniff_delimiter
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
@@ -30,92 +37,8 @@ from app.utils.csv_head import sniff_delimiter
 READ_BLOCK_BYTES = 128 * 1024
 # Bytes read from the end of a file: enough to see whether it ends with a closing quote.
 TAIL_BYTES = 64
-BOM = "\ufeff".encode()
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class CsvStyle:
-    """How a labelled CSV is written: the input's delimiter and line ends, a BOM for Excel, formulas made inert."""
-
-    delimiter: str = ","
-    line_end: str = "\n"
-    bom: bool = False
-    formula_guard: bool = True
-
-
-def _quote(column: pa.Array, delimiter: str) -> pa.Array:
-    """Quote the values that need it, as the csv module's QUOTE_MINIMAL does."""
-    data = column.buffers()[2]
-    if data is None:
-        return column
-    raw = data.to_pybytes()
-    if delimiter.encode() not in raw and b'"' not in raw and b"\n" not in raw and b"\r" not in raw:
-        return column
-    needs = pc.match_substring_regex(column, f'[{delimiter}"\r\n]')
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
-    return pc.if_else(needs, quoted, column)
-
-
-def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.Array]:
-    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats; with
-    `formula_guard`, a leading `'` on each cell a spreadsheet would run as a formula."""
-    out = []
-    for column in table.columns:
-        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        # A number's or a boolean's text (a sign, digits, a point, an exponent, inf, nan; true, false) cannot call
-        # anything: only text is looked at.
-        text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
-        if not pa.types.is_string(column.type):
-            column = pc.cast(column, pa.string())
-        column = pc.fill_null(column, "")
-        out.append(guard_formulas(column) if formula_guard and text else column)
-    return out
-
-
-def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-
-
-def csv_header(names: list[str], style: CsvStyle) -> bytes:
-    """The header line of a CSV file (after a BOM when asked for), quoted as the csv module quotes it."""
-    buffer = io.StringIO()
-    if style.formula_guard:
-        names = [guard_text(name) for name in names]
-    csv.writer(buffer, delimiter=style.delimiter, lineterminator=style.line_end).writerow(names)
-    return (BOM if style.bom else b"") + buffer.getvalue().encode()
-
-
-def csv_chunks(tables: Iterable[pa.Table], style: CsvStyle) -> Iterator[bytes]:
-    """The CSV bytes of each table, in order, each rendered on a worker thread while the next one is read and
-    scored: Arrow's casts and joins release the GIL, so the two overlap on two cores. At most two chunks are in
-    flight, so memory stays bounded."""
-    with ThreadPoolExecutor(1, thread_name_prefix="csv-render") as pool:
-        pending: Future[bytes] | None = None
-        for table in tables:
-            rendering = pool.submit(
-                csv_bytes, table, style.delimiter, line_end=style.line_end, formula_guard=style.formula_guard
-            )
-            if pending is not None:
-                yield pending.result()
-            pending = rendering
-        if pending is not None:
-            yield pending.result()
-
-
-def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_guard: bool = True) -> bytes:
-    """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
-    parts = []
-    if table.num_rows:
-        texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
-        # The line end joins the last column rather than whole lines: one copy of the lines, not two.
-        texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
-        lines = pc.binary_join_element_wise(*texts, delimiter)
-        # The lines' characters are one contiguous buffer: exactly the CSV body.
-        _, offsets, data = lines.buffers()
-        bounds = np.frombuffer(offsets, dtype=np.int32)[[lines.offset, lines.offset + len(lines)]]
-        parts.append(data[int(bounds[0]) : int(bounds[1])].to_pybytes())
-    return b"".join(parts)
+T = TypeVar("T")
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -283,8 +206,14 @@ class CsvScorer:
 
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
-        for table, lines in self.batches():
-            yield score_table(
+        for chunk in self.chunks():
+            yield chunk.table
+
+    def chunks(self) -> Iterator[ScoredChunk]:
+        """Scored chunks, their score columns coded where they can be (see `scored_csv_bytes`); the next chunk is
+        read on a worker thread while this one is scored (Arrow's reader releases the GIL)."""
+        for table, lines in read_ahead(self.batches()):
+            yield score_chunk(
                 self.model,
                 table,
                 columns=self.columns,
@@ -300,7 +229,52 @@ class CsvScorer:
     def __iter__(self) -> Iterator[bytes]:
         """The labelled CSV, header first, one bytes chunk per input chunk."""
         yield csv_header(self.columns.output_names(self.options), self.style)
-        yield from csv_chunks(self.tables(), self.style)
+        yield from csv_chunks(self.chunks(), self.style)
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of an iterator, each produced on a worker thread while the one before is used (one waits at most).
+
+    An exception of the iterator is raised here, in its place; stopping early stops the worker at its next item.
+    """
+    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item: object, error: BaseException | None = None) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put((item, error), timeout=0.05)
+                return
+
+    def produce() -> None:
+        try:
+            for item in items:
+                hand(item)
+                if stop.is_set():
+                    break
+            hand(_DONE)
+        except BaseException as error:  # every error is the consumer's to see, in its place
+            hand(_DONE, error)
+        finally:
+            if isinstance(items, Generator):
+                items.close()
+
+    worker = threading.Thread(target=produce, name="csv-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def score_csv(

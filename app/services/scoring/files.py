@@ -15,12 +15,14 @@ from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES
 from app.services.monitoring.prediction_log import PredictionLogWriter
+from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks, csv_header, sniff_csv
+from app.services.scoring.csv_io import CsvScorer, sniff_csv
+from app.services.scoring.csv_render import CsvStyle, csv_header, write_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.spool import LogSpool, record_metrics
 from app.services.scoring.summary import ScoreSummary, new_summary
-from app.services.scoring.table import output_schema, score_batches
+from app.services.scoring.table import output_schema, score_chunks
 from app.utils.files import atomic_replace
 
 if TYPE_CHECKING:
@@ -118,20 +120,32 @@ def _score_customers(
     if log is not None:
         spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)
     scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
-    tables = scorer.tables()
+    chunks = scorer.chunks()
     if keep is not None:  # the run's Parquet file takes the same chunks as they pass
         text_columns = pa.schema([pa.field(name, pa.string()) for name in scorer.columns.names])
-        tables = keep.tee(tables, output_schema(scorer.columns, options, text_columns))
+        chunks = _kept(chunks, keep, output_schema(scorer.columns, options, text_columns))
     with no_space_as(NO_SPACE_FOR_OUTPUT):
         if target is None:
-            for _ in tables:
+            for _ in chunks:
                 pass
         else:
             with atomic_replace(target) as sink:
                 sink.write(csv_header(scorer.columns.output_names(options), scorer.style))
-                for chunk in csv_chunks(tables, scorer.style):
-                    sink.write(chunk)
+                write_csv(chunks, scorer.style, sink)
     return ScoredFile(summary=scorer.summary, path=target, spool=spool, segmentation=segmentation)
+
+
+def _kept(chunks: Iterator[ScoredChunk], keep: "RunFile", schema: pa.Schema) -> Iterator[ScoredChunk]:
+    """The chunks passed on as they are, each one's table also written to the run's file."""
+    passing: list[ScoredChunk] = []
+
+    def tables() -> Iterator[pa.Table]:
+        for chunk in chunks:
+            passing.append(chunk)
+            yield chunk.table
+
+    for _ in keep.tee(tables(), schema):  # the tee hands each table on as soon as it was handed one
+        yield passing.pop()
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------
@@ -145,9 +159,9 @@ def file_format(path: str | Path) -> str:
     return suffix
 
 
-def _parquet_tables(
+def _parquet_chunks(
     model: SegmentationModel, path: Path, options: ScoreOptions
-) -> tuple[Columns, ScoreSummary, Iterator[pa.Table], pa.Schema]:
+) -> tuple[Columns, ScoreSummary, Iterator[ScoredChunk], pa.Schema]:
     import pyarrow.parquet as pq
 
     try:
@@ -158,7 +172,7 @@ def _parquet_tables(
     columns = resolve_columns(model, list(schema.names), options)
     summary = new_summary(model, columns, options, delimiter=options.delimiter or ",")
     batches = parquet.iter_batches(batch_size=options.chunk_rows)
-    return columns, summary, score_batches(model, batches, columns=columns, options=options, summary=summary), schema
+    return columns, summary, score_chunks(model, batches, columns=columns, options=options, summary=summary), schema
 
 
 def score_path(
@@ -184,25 +198,22 @@ def score_path(
         raise InvalidRequest("the output must be a different file from the input")
     if in_format == ".csv":
         scorer = CsvScorer(model, source, options)
-        columns, summary, tables, style = scorer.columns, scorer.summary, scorer.tables(), scorer.style
+        columns, summary, chunks, style = scorer.columns, scorer.summary, scorer.chunks(), scorer.style
         input_schema = pa.schema([pa.field(name, pa.string()) for name in columns.names])
     else:
-        columns, summary, tables, input_schema = _parquet_tables(model, source, options)
+        columns, summary, chunks, input_schema = _parquet_chunks(model, source, options)
         style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
     with atomic_replace(target) as sink:
         if out_format == ".csv":
             sink.write(csv_header(columns.output_names(options), style))
-            for chunk in csv_chunks(tables, style):
-                sink.write(chunk)
-                if progress is not None:
-                    progress(summary.rows)
+            write_csv(chunks, style, sink, progress=None if progress is None else lambda: progress(summary.rows))
         else:
             import pyarrow.parquet as pq  # only here: it adds memory a CSV run does not need
 
             schema = output_schema(columns, options, input_schema)
             with pq.ParquetWriter(sink, schema) as writer:
-                for table in tables:
-                    writer.write_table(table.cast(schema))
+                for chunk in chunks:
+                    writer.write_table(chunk.table.cast(schema))
                     if progress is not None:
                         progress(summary.rows)
     return summary

@@ -73,7 +73,8 @@ class ScoreSummary:
             self.profiles[pos].count += count
         for name, column in values.items():
             ok = np.isfinite(column)
-            where, known = positions[ok], column[ok]
+            # Usually every value is known: the arrays as they are, rather than copies through a mask.
+            where, known = (positions, column) if ok.all() else (positions[ok], column[ok])
             counts = np.bincount(where, minlength=k).tolist()
             sums = np.bincount(where, weights=known, minlength=k).tolist()
             lows, highs = np.full(k, np.inf), np.full(k, -np.inf)

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 from app.core.errors import InvalidRequest
 from app.models.explanation import POSITIONS, Explanations, confidence_index, confidence_texts, explain
 from app.models.model import Scores, SegmentationModel
+from app.services.scoring.chunk import Coded, ScoredChunk, coded
 from app.services.scoring.columns import Columns
 from app.services.scoring.counterfactuals import counterfactual_arrays
 from app.services.scoring.options import ScoreOptions
@@ -16,6 +17,7 @@ from app.services.scoring.score_columns import (
     CONFIDENCE_TEXT_COLUMN,
     ERROR_COLUMN,
     EXPLANATION_PREFIXES,
+    ScoreColumn,
     appended_fields,
 )
 from app.services.scoring.summary import ScoreSummary
@@ -39,6 +41,26 @@ def score_table(
     unit: str = "row",
     on_scored: OnScored | None = None,
 ) -> pa.Table:
+    """Score one chunk into a table: the input columns unchanged, then the score columns (see `score_chunk`)."""
+    return score_chunk(
+        model, table, columns=columns, options=options, summary=summary, first_line=first_line,
+        malformed_lines=malformed_lines, row_lines=row_lines, unit=unit, on_scored=on_scored,
+    ).table  # fmt: skip
+
+
+def score_chunk(
+    model: SegmentationModel,
+    table: pa.Table,
+    *,
+    columns: Columns,
+    options: ScoreOptions,
+    summary: ScoreSummary,
+    first_line: int = 1,
+    malformed_lines: list[int] | None = None,
+    row_lines: np.ndarray | None = None,
+    unit: str = "row",
+    on_scored: OnScored | None = None,
+) -> ScoredChunk:
     """Score one chunk: the input columns unchanged, then the score columns; bad rows per the policy.
 
     `first_line` numbers the chunk's first row in the file, or `row_lines` every row's line when quoted values
@@ -77,9 +99,9 @@ def score_table(
         else:
             summary.flagged += int(bad.sum())
     good = ~bad
-    scored = X[good]
-    scores = model.score(scored)
     all_good = not bad.any()
+    scored = X if all_good else X[good]
+    scores = model.score(scored)
     if on_scored is not None:
         ids = None if columns.customer_id is None else table.column(columns.customer_id)
         on_scored(scored, scores, ids if ids is None or all_good else ids.filter(pa.array(good)))
@@ -110,7 +132,7 @@ def _with_scores(
     columns: Columns,
     moves: dict[str, pa.Array],
     explained: Explanations | None = None,
-) -> pa.Table:
+) -> ScoredChunk:
     n = table.num_rows
     all_good = bool(good.all())
     mask = None if all_good else ~good
@@ -123,49 +145,49 @@ def _with_scores(
         return out
 
     segments = model.segments
-    ids = np.array([segment.segment_id for segment in segments], dtype=np.int64)
-    positions = pa.array(full(scores.positions.astype(np.int32)), pa.int32(), mask=mask)
+    positions = full(scores.positions.astype(np.int32))
     # A one-segment model has no runner-up (-1): an empty cell, as for a bad row.
     runner_up = full(scores.runner_up.astype(np.int32))
     no_runner_up = runner_up < 0 if all_good else ~good | (runner_up < 0)
-    runner_up_positions = pa.array(runner_up, pa.int32(), mask=no_runner_up)
     # Text per segment, picked by position: one small array each, no string built per row.
     texts = {
-        "segment_name": ([segment.name for segment in segments], positions),
-        "runner_up": ([segment.name for segment in segments], runner_up_positions),
-        "description": ([segment.description for segment in segments], positions),
-        "marketing_strategy": (["; ".join(segment.strategy) for segment in segments], positions),
+        "segment_name": ([segment.name for segment in segments], positions, mask),
+        "runner_up": ([segment.name for segment in segments], runner_up, no_runner_up),
+        "description": ([segment.description for segment in segments], positions, mask),
+        "marketing_strategy": (["; ".join(segment.strategy) for segment in segments], positions, mask),
     }
-    values = {
-        "segment_id": ids[scores.positions],
-        "confidence": scores.confidence,
-        "distance": scores.nearest,
-        "is_atypical": scores.is_atypical,
-        "out_of_range": scores.any_out_of_range,
-    }
+    ids = [segment.segment_id for segment in segments]
+    flags = {"is_atypical": scores.is_atypical, "out_of_range": scores.any_out_of_range}
+    values = {"confidence": scores.confidence, "distance": scores.nearest}
     if explained is not None:
         texts.update(_explanation_texts(model, explained, scores, full, good))
         values.update(_explanation_values(model, explained))
     # Each column's type and rounding come from the one table of score columns.
+    appended: list[tuple[ScoreColumn, Coded | pa.Array]] = []
     for column in columns.appended(options):
+        data: Coded | pa.Array
         if column.name in moves:
-            array = moves[column.name]
+            data = moves[column.name]
         elif column.name == ERROR_COLUMN:
-            array = pc.take(pa.array(reasons, column.arrow), pa.array(codes))
+            data = coded(pa.array(reasons, column.arrow), codes)
+        elif column.name == "segment_id":
+            data = coded(pa.array(ids, column.arrow), positions, mask)
+        elif column.name in flags:
+            data = coded(pa.array([False, True], column.arrow), full(flags[column.name].astype(np.int32)), mask)
         elif column.name in texts:
-            labels, picks = texts[column.name]
-            array = pc.take(pa.array(labels, column.arrow), picks)
+            labels, picks, missing = texts[column.name]
+            data = coded(pa.array(labels, column.arrow), picks, missing)
         else:
             value = values[column.name]
             if column.decimals is not None:
                 value = np.round(value, column.decimals)
             missing = np.isnan(value) if value.dtype.kind == "f" else None
             if missing is not None and missing.any():  # a share without a runner-up, a range never recorded
-                array = pa.array(full(value), column.arrow, mask=full(missing) | ~good)
+                data = pa.array(full(value), column.arrow, mask=full(missing) | ~good)
             else:
-                array = pa.array(full(value), column.arrow, mask=mask)
-        table = table.append_column(column.name, array)
-    return table
+                data = pa.array(full(value), column.arrow, mask=mask)
+        appended.append((column, data))
+    return ScoredChunk(table, appended)
 
 
 def _explanation_values(model: SegmentationModel, explained: Explanations) -> dict[str, np.ndarray]:
@@ -186,15 +208,15 @@ def _explanation_texts(
     scores: Scores,
     full: Callable[[np.ndarray], np.ndarray],
     good: np.ndarray,
-) -> dict[str, tuple[list[str], pa.Array]]:
-    """The explanation's text columns as (labels, picks): positions and confidence sentences, never built per row."""
+) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    """The explanation's text columns as (labels, picks, missing): sentences picked per row, never built per row."""
     texts = {}
     for f, feature in enumerate(model.features):
         position = full(explained.position[:, f].astype(np.int32))
         unknown = ~good | (position < 0)  # a bad row, or a range the version never recorded
-        texts[EXPLANATION_PREFIXES[2] + feature] = (list(POSITIONS), pa.array(position, pa.int32(), mask=unknown))
+        texts[EXPLANATION_PREFIXES[2] + feature] = (list(POSITIONS), position, unknown)
     picks = full(confidence_index(model, explained, scores).astype(np.int32))
-    texts[CONFIDENCE_TEXT_COLUMN] = (confidence_texts(model), pa.array(picks, pa.int32(), mask=~good))
+    texts[CONFIDENCE_TEXT_COLUMN] = (confidence_texts(model), picks, ~good)
     return texts
 
 
@@ -215,8 +237,21 @@ def score_batches(
     summary: ScoreSummary,
 ) -> Iterator[pa.Table]:
     """Score a stream of chunks (Parquet row groups, data frames) in order, one output table per chunk."""
+    for chunk in score_chunks(model, batches, columns=columns, options=options, summary=summary):
+        yield chunk.table
+
+
+def score_chunks(
+    model: SegmentationModel,
+    batches: Iterable[pa.RecordBatch | pa.Table],
+    *,
+    columns: Columns,
+    options: ScoreOptions,
+    summary: ScoreSummary,
+) -> Iterator[ScoredChunk]:
+    """`score_batches`, each chunk's score columns coded where they can be (for a CSV writer)."""
     first_row = 1
     for batch in batches:
         table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-        yield score_table(model, table, columns=columns, options=options, summary=summary, first_line=first_row)
+        yield score_chunk(model, table, columns=columns, options=options, summary=summary, first_line=first_row)
         first_row += table.num_rows
