@@ -192,7 +192,7 @@ def _part_step(
     raw: Any, reader: Reader, mean: np.ndarray, scale: np.ndarray, centers: np.ndarray, stats: bool, index: int
 ) -> Step:
     """Map: assign one partition's rows to their nearest centre and sum them per cluster."""
-    part = reader.clean(raw)
+    part = reader.clean(raw, demographics=False)  # age and gender only for the sample, in the first pass
     Z = _standardized(part, reader.specs, mean, scale)
     k, d = centers.shape
     labels, squared = nearest(Z, centers)

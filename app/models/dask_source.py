@@ -48,20 +48,22 @@ class Reader:
     extras: dict[str, str]  # customer_id / age / gender (when not features) -> the file's own column
     decimal_comma: bool = False
 
-    def clean(self, raw: Any) -> CleanPart:
-        """The partition's rows, cleaned as the local trainer cleans a file."""
+    def clean(self, raw: Any, *, demographics: bool = True) -> CleanPart:
+        """The partition's rows, cleaned as the local trainer cleans a file (age and gender when `demographics`)."""
+        extras = self.extras if demographics else {k: v for k, v in self.extras.items() if k not in DEMOGRAPHICS}
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
-            wanted = sorted({*self.found.values(), *self.extras.values()})
+            wanted = sorted({*self.found.values(), *extras.values()})
             table = pq.ParquetFile(self.path).read_row_groups(list(raw), columns=wanted)
             columns = {name: _arrow_cells(table.column(name)) for name in wanted}
             n = table.num_rows
         else:
             raw.columns = [normalise_column(str(name)) for name in raw.columns]
-            columns = {name: _text_cells(raw[name], self.decimal_comma) for name in raw.columns}
+            wanted = {*self.found.values(), *extras.values()}
+            columns = {name: _text_cells(raw[name], self.decimal_comma) for name in raw.columns if name in wanted}
             n = len(raw)
-        return _clean(columns, n, self)
+        return _clean(columns, n, self.specs, self.found, extras)
 
 
 def _text_cells(series: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -98,7 +100,9 @@ def _numbers(cells: pd.Series | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarr
     return numbers, empty, np.isnan(numbers) & ~empty & ~nan_text, nan_text | np.isinf(numbers)
 
 
-def _clean(columns: dict[str, Any], n: int, reader: Reader) -> CleanPart:
+def _clean(
+    columns: dict[str, Any], n: int, specs: tuple[Feature, ...], found: dict[str, str], extras: dict[str, str]
+) -> CleanPart:
     """Drop a partition's unusable rows with a count per reason (the reasons and order of clean_customers)."""
     keep = np.ones(n, dtype=bool)
     dropped: dict[str, int] = {}
@@ -109,9 +113,9 @@ def _clean(columns: dict[str, Any], n: int, reader: Reader) -> CleanPart:
             dropped[reason] = dropped.get(reason, 0) + int(newly.sum())
             keep[newly] = False
 
-    X = np.empty((n, len(reader.specs)), dtype=np.float64)
-    for i, spec in enumerate(reader.specs):
-        values, missing, non_numeric, not_finite = _numbers(columns[reader.found[spec.name]])
+    X = np.empty((n, len(specs)), dtype=np.float64)
+    for i, spec in enumerate(specs):
+        values, missing, non_numeric, not_finite = _numbers(columns[found[spec.name]])
         drop(f"missing {spec.name}", missing)
         drop(f"non-numeric {spec.name}", non_numeric)
         drop(f"NaN or infinite {spec.name}", not_finite)
@@ -119,16 +123,16 @@ def _clean(columns: dict[str, Any], n: int, reader: Reader) -> CleanPart:
             outside = (values < spec.minimum) | (values > spec.maximum)
         drop(f"{spec.name} out of range ({spec.range_text()})", outside)
         X[:, i] = values
-    if "customer_id" in reader.extras:
-        cells = columns[reader.extras["customer_id"]]
+    if "customer_id" in extras:
+        cells = columns[extras["customer_id"]]
         drop("missing customer_id", cells[1] if isinstance(cells, tuple) else cells.eq("").to_numpy())
     demographics: dict[str, np.ndarray] = {}
-    if "age" in reader.extras:
-        cells = columns[reader.extras["age"]]
+    if "age" in extras:
+        cells = columns[extras["age"]]
         age = cells[0] if isinstance(cells, tuple) else pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
         demographics["age"] = age[keep]
-    if "gender" in reader.extras:
-        cells = columns[reader.extras["gender"]]
+    if "gender" in extras:
+        cells = columns[extras["gender"]]
         text = cells if not isinstance(cells, tuple) else pd.Series(cells[0]).astype(str).where(~cells[1], "")
         demographics["gender"] = text[keep].str.capitalize().to_numpy()
     return CleanPart(X=X[keep], n_input=n, dropped=dropped, demographics=demographics)
