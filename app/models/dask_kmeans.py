@@ -162,17 +162,35 @@ def scaler_from_moments(moments: Moments, sample: np.ndarray) -> "StandardScaler
     return scaler
 
 
-def _standardized(part: CleanPart, specs: Sequence[Feature], mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    return (to_model_space(part.X, specs) - mean) / scale
+def _standardized(part: CleanPart, specs: Sequence[Feature], mean: np.ndarray, scale: np.ndarray) -> list[np.ndarray]:
+    """The partition's standardized columns, each contiguous (a row of 2 numbers is too short to loop over)."""
+    seen = to_model_space(part.X, specs)
+    return [(seen[:, j] - mean[j]) / scale[j] for j in range(seen.shape[1])]
 
 
-def nearest(Z: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's nearest centre and its squared distance (the first centre on a tie, as argmin)."""
-    distances = np.empty((len(Z), len(centers)))
-    for j, center in enumerate(centers):
-        distances[:, j] = ((Z - center) ** 2).sum(axis=1)
-    labels = distances.argmin(axis=1)
-    return labels, distances[np.arange(len(Z)), labels]
+def nearest(Z: np.ndarray | list[np.ndarray], centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest centre and its squared distance (the first centre on a tie, as argmin).
+
+    `Z` is rows, or a list of columns. Column by column and centre by centre: k x d passes over n numbers,
+    never an n x k matrix.
+    """
+    columns = Z if isinstance(Z, list) else [np.ascontiguousarray(Z[:, j]) for j in range(Z.shape[1])]
+    n = len(columns[0])
+    best = np.full(n, np.inf)
+    labels = np.zeros(n, dtype=np.intp)
+    distance, term, closer = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    for c, center in enumerate(centers):
+        # In place: one pass of a million rows is a few milliseconds, an allocation more.
+        np.subtract(columns[0], center[0], out=distance)
+        np.multiply(distance, distance, out=distance)
+        for column, value in zip(columns[1:], center[1:], strict=True):
+            np.subtract(column, value, out=term)
+            np.multiply(term, term, out=term)
+            np.add(distance, term, out=distance)
+        np.less(distance, best, out=closer)  # strictly: on a tie the first centre keeps the row, as argmin
+        labels[closer] = c
+        np.minimum(best, distance, out=best)
+    return labels, best
 
 
 @dataclass
@@ -193,11 +211,11 @@ def _part_step(
 ) -> Step:
     """Map: assign one partition's rows to their nearest centre and sum them per cluster."""
     part = reader.clean(raw, demographics=False)  # age and gender only for the sample, in the first pass
-    Z = _standardized(part, reader.specs, mean, scale)
+    columns = _standardized(part, reader.specs, mean, scale)
     k, d = centers.shape
-    labels, squared = nearest(Z, centers)
+    labels, squared = nearest(columns, centers)
     counts = np.bincount(labels, minlength=k)
-    sums = np.stack([np.bincount(labels, weights=Z[:, j], minlength=k) for j in range(d)], axis=1)
+    sums = np.stack([np.bincount(labels, weights=column, minlength=k) for column in columns], axis=1)
     step = Step(sums=sums, counts=counts, inertia=float(squared.sum()))
     if stats:
         members = [part.X[labels == c] for c in range(k)]

@@ -108,12 +108,14 @@ def _clean(
     dropped: dict[str, int] = {}
 
     def drop(reason: str, mask: np.ndarray) -> None:
+        if not mask.any():  # the common case, and the cheap test
+            return
         newly = mask & keep
         if newly.any():
             dropped[reason] = dropped.get(reason, 0) + int(newly.sum())
             keep[newly] = False
 
-    X = np.empty((n, len(specs)), dtype=np.float64)
+    X = np.empty((n, len(specs)), dtype=np.float64, order="F")  # column by column, here and in the passes
     for i, spec in enumerate(specs):
         values, missing, non_numeric, not_finite = _numbers(columns[found[spec.name]])
         drop(f"missing {spec.name}", missing)
@@ -135,7 +137,7 @@ def _clean(
         cells = columns[extras["gender"]]
         text = cells if not isinstance(cells, tuple) else pd.Series(cells[0]).astype(str).where(~cells[1], "")
         demographics["gender"] = text[keep].str.capitalize().to_numpy()
-    return CleanPart(X=X[keep], n_input=n, dropped=dropped, demographics=demographics)
+    return CleanPart(X=X if not dropped else X[keep], n_input=n, dropped=dropped, demographics=demographics)
 
 
 def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[dict[str, str], dict[str, str]]:
