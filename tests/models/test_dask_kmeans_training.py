@@ -155,3 +155,22 @@ def test_train_dask_with_auto_k_chooses_from_the_sample_sweep(client, default_da
     assert info["sweep"] is True and info["k_selection_sample_size"] == 150 and info["sample_size"] == 150
     assert info["n_clusters"] == max(info["k_selection"], key=lambda s: s["silhouette"])["k"]
     assert sum(segment.size for segment in result.model.segments) == info["n_samples"] == 200
+
+
+@pytest.mark.slow  # another Python process
+def test_starting_the_server_imports_no_dask():
+    import subprocess
+    import sys
+
+    from app.core.config import PROJECT_ROOT
+
+    code = (
+        "import sys\n"
+        "from app.core.config import Settings\n"
+        "from app.main import create_app\n"
+        "create_app(Settings(_env_file=None, auto_train=False))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pyarrow', 'sklearn'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
