@@ -91,8 +91,10 @@ def worker_trouble(client: Any, pids_before: dict[str, int]) -> dict[str, int]:
     ]
     counts = {word: sum(word in line for line in lines) for word in TROUBLE}
     pids_after = _pids(client)
+    # The scheduler records each worker's status changes under its address.
+    paused = [e for worker in pids_before for _, e in client.get_events(worker) if e.get("status") == "paused"]
     return {
-        "paused": counts["Pausing worker"],
+        "paused": max(counts["Pausing worker"], len(paused)),
         "restarted": counts["Restarting"] + counts["exceeded"] + len(client.get_events("worker-restart-memory")),
         "killed": counts["killed"] + counts["Worker process died"],
         "replaced": sum(pids_after.get(address) != pid for address, pid in pids_before.items()),
