@@ -156,6 +156,14 @@ def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[di
     return {name: str(column) for name, column in found.items()}, extras
 
 
+def _first_cause(exc: BaseException) -> str:
+    """The first line of the error at the root of a chain of errors."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def is_parquet(path: Path) -> bool:
     """Whether a dataset is read as Parquet (by its suffix, or a folder of Parquet files)."""
     return path.suffix.lower() in PARQUET_SUFFIXES
@@ -216,16 +224,19 @@ def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
     wanted = {*found.values(), *extras.values()}
     # By position: pandas' own reading of a header (spaces, quotes) need not be matched here.
     usecols = [index for index, name in enumerate(normalised) if name in wanted]
-    frame = dd.read_csv(
-        str(path),
-        sep=style.delimiter,
-        dtype=str,
-        keep_default_na=False,
-        skipinitialspace=True,
-        encoding="utf-8-sig",
-        usecols=usecols,
-        blocksize=CSV_BLOCK_BYTES,
-    )
+    try:
+        frame = dd.read_csv(
+            str(path),
+            sep=style.delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            usecols=usecols,
+            blocksize=CSV_BLOCK_BYTES,
+        )
+    except Exception as exc:  # Dask reads the file's start here, and wraps (or fails to wrap) pandas' error
+        raise InvalidDataset(f"{path} is not a valid CSV file: {_first_cause(exc)}") from None
     reader = Reader(
         kind="csv",
         path=str(path),

@@ -6,6 +6,8 @@ a uniform sample through fit_model. Sizes, shares, inertia, ranges and the segme
 then those of every row.
 """
 
+import csv
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,17 @@ def _check_request(features: list[str], specs: list[Feature] | None, k: KChoice)
         raise InvalidDataset(f"features must be distinct names from: {', '.join(FEATURES)}; got {', '.join(features)}")
     if k != "auto" and not (K_RANGE.start <= k < K_RANGE.stop):
         raise InvalidDataset(f"k must be 'auto' or between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
+
+
+def _unreadable(exc: Exception, path: Path, *, parquet: bool) -> Exception:
+    """A partition that could not be read, as the local trainer words it (InvalidDataset); anything else as it is."""
+    import pyarrow as pa
+
+    readable = (pa.ArrowException,) if parquet else (pd.errors.ParserError, csv.Error, UnicodeDecodeError)
+    if not isinstance(exc, readable):
+        return exc
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InvalidDataset(f"{path} is not a valid {'Parquet' if parquet else 'CSV'} file: {first_line}")
 
 
 def _check_rows(summary: Summary, *, min_rows: int, max_rows: int | None) -> None:
@@ -124,7 +137,7 @@ def train_dask(
     data_name: str | None = None,
     extra_info: dict[str, Any] | None = None,
     vocabulary: str | None = None,
-    before_save: Any = None,
+    before_save: Callable[[], None] | None = None,
     sample_size: int = SAMPLE_SIZE,
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -141,7 +154,10 @@ def train_dask(
     if progress is not None:
         progress({"stage": "reading"})
     reader, parts = open_dataset(data_path, chosen_specs)
-    summary = summarise(client, reader, parts, sample_size=sample_size, seed=seed)
+    try:
+        summary = summarise(client, reader, parts, sample_size=sample_size, seed=seed)
+    except Exception as exc:  # raised in a worker, by pandas or pyarrow: the later passes read the same partitions
+        raise _unreadable(exc, data_path, parquet=reader.kind == "parquet") from None
     _check_rows(summary, min_rows=(K_RANGE.stop - 1 if k == "auto" else k) + 1, max_rows=max_rows)
     if progress is not None:
         progress({"stage": "cleaning", "rows_read": summary.n_input})

@@ -174,3 +174,30 @@ def test_starting_the_server_imports_no_dask():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"annual_income,spending_score\n", "the file has a header but no data rows"),
+        (b'annual_income,spending_score\n10,5\n20,"6\n', "is not a valid CSV file: "),
+        (b"annual_income,spending_score\n10,5\n20,\xff\xfe\n", "is not a valid CSV file: "),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_line(client, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidDataset, match=message) as refused:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    assert "\n" not in refused.value.message
+    with pytest.raises(InvalidDataset, match=message):  # the local trainer says the same
+        train(path, output_dir=tmp_path / "local", k=2, sweep=False)
+
+
+def test_a_broken_row_far_into_the_file_is_refused_in_one_line(client, tmp_path, small_blocks):
+    rows = "".join(f"{10 + i % 80},{1 + i % 99}\n" for i in range(12_000))  # past the 64 KB head
+    path = tmp_path / "late.csv"
+    path.write_bytes(f"annual_income,spending_score\n{rows}20,\xff\n{rows}".encode("latin-1"))
+    with pytest.raises(InvalidDataset, match="is not a valid CSV file: ") as refused:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    assert "\n" not in refused.value.message
