@@ -147,7 +147,8 @@ def bench_dask_training(mode: str, workdir: Path) -> list[dict[str, Any]]:
             "ratio": per_million_local / per_million_dask,
             "goal": "report",
             "met": None,
-            "note": f"Dask {dask_s:.1f} s in {passes} Lloyd passes (+ 2 passes: moments and sample, final labels); "
+            "note": f"Parquet file {parquet.stat().st_size / 1e9:.2f} GB on disk; "
+            f"Dask {dask_s:.1f} s in {passes} Lloyd passes (+ 2 passes: moments and sample, final labels); "
             f"in-memory {local_s:.1f} s, peak RSS {local_mb:.0f} MB",
         },
         {
