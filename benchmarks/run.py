@@ -45,6 +45,7 @@ from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
+from benchmarks import dask_training as dask_training_bench  # noqa: E402
 from benchmarks import http_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
@@ -584,7 +585,10 @@ STEPS = (
     "report",
     "counterfactual",
     "runs",
+    "dask_training",
 )
+# Heavy figures (tens of minutes on 2 cores) run only when named: `--only dask_training`.
+OPT_IN = {"dask_training"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -629,9 +633,10 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
+            "dask_training": lambda: [Figure(**f) for f in dask_training_bench.bench_dask_training(mode, workdir)],
         }
         for name, step in steps.items():
-            if args.only and name not in args.only:
+            if (args.only and name not in args.only) or (not args.only and name in OPT_IN):
                 continue
             figures += step()
             print(f"... {figures[-1].name} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)

@@ -1,5 +1,8 @@
 """`python -m app.cli train [--segmentation NAME] [--data PATH] [--k 5|auto] ...`: train a new version from a CSV.
 
+`--engine dask` trains on a Dask cluster from a CSV or Parquet file of any size (`--scheduler tcp://...`, else a
+local cluster of `--workers` processes).
+
 Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
 `python train_model.py` runs this command.
 """
@@ -14,6 +17,7 @@ from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.segmentations.spec import DEFAULT_NAME as DEFAULT_SEGMENTATION
+from app.services.training.engine import DEFAULT_WORKERS, ENGINES, engine_options
 
 if TYPE_CHECKING:
     from app.models.training import KChoice, TrainingResult
@@ -35,7 +39,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bad input, 1 for anything else.",
     )
     # Paths default to the settings, read when the command runs: building the parser reads no settings.
-    parser.add_argument("--data", type=Path, default=None, help="customer CSV (default: DATA_PATH)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="customer CSV, or Parquet with --engine dask (default: DATA_PATH)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="train here with the file in memory, or on Dask for files of any size (default: %(default)s)",
+    )
+    parser.add_argument("--scheduler", help="Dask scheduler address, with --engine dask (default: a local cluster)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help="workers of the local Dask cluster, with --engine dask (default: %(default)s)",
+    )
     parser.add_argument("--k", type=_k, default=DEFAULT_K, help="number of segments, or 'auto' (default: %(default)s)")
     parser.add_argument(
         "--segmentation",
@@ -78,7 +97,8 @@ def summary(result: "TrainingResult") -> str:
     header = f"{'id':>3}  {'segment':<34} {'size':>8} {'share':>6}  " + "  ".join(f"{u:>22}" for u in units)
     lines = [
         f"Trained {info['algorithm']} with k={model.n_clusters} on {info['n_samples']} customers "
-        f"(version {model.version}).",
+        + (f"on Dask in {info['n_iter']} passes " if info.get("engine") == "dask" else "")
+        + f"(version {model.version}).",
     ]
     dropped = info.get("dropped_rows") or {}
     if dropped:
@@ -111,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: pandas and scikit-learn load only when training, not for every other command.
     from app.models.segmentations.training import train_segmentation
 
+    if args.engine != "dask" and (args.scheduler or args.workers != DEFAULT_WORKERS):
+        raise InvalidRequest("--scheduler and --workers need --engine dask")
+    if args.workers < 1:
+        raise InvalidRequest(f"--workers must be at least 1, got {args.workers}")
     settings = get_settings()
     root = args.output_dir or settings.model_dir
     spec = catalog(root).get(args.segmentation)
@@ -129,19 +153,21 @@ def run(args: argparse.Namespace) -> int:
         options = {"processed_dir": args.processed_dir} if args.processed_dir else {}
     bar = TrainingBar(enabled=show_progress(args.quiet))
     try:
-        result = train_segmentation(
-            spec,
-            args.data or settings.data_path,
-            models_root=root,
-            k=args.k,
-            seed=args.seed,
-            sweep=args.sweep,
-            activate=args.activate,
-            signing_key=settings.signing_key,
-            reason=args.reason or "trained from the CLI",
-            progress=bar,
-            **options,
-        )
+        with engine_options(args.engine, scheduler=args.scheduler, n_workers=args.workers) as engine:
+            result = train_segmentation(
+                spec,
+                args.data or settings.data_path,
+                models_root=root,
+                k=args.k,
+                seed=args.seed,
+                sweep=args.sweep,
+                activate=args.activate,
+                signing_key=settings.signing_key,
+                reason=args.reason or "trained from the CLI",
+                progress=bar,
+                **options,
+                **engine,
+            )
     finally:
         bar.close()
     print(summary(result))

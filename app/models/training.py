@@ -158,6 +158,8 @@ def fit_model(
     used_ids: list[int] | None = None,
     progress: Progress | None = None,
     vocabulary: str | None = None,
+    scaler: StandardScaler | None = None,
+    fit_chosen: Callable[[int], KMeans] | None = None,
 ) -> SegmentationModel:
     """Fit scaler and KMeans on X (original units) and return a named, measured model.
 
@@ -165,6 +167,8 @@ def fit_model(
     `reference` (the active model, if any) lends its segment ids to the clusters that match its own.
     `demographics` optionally holds "age" (numbers) and "gender" (text) per row of X, for segment profiles.
     `sweep` also fits every k of K_RANGE, for the k chart (k='auto' always sweeps: it chooses from the sweep).
+    `scaler` (already fitted) and `fit_chosen(k)` (the KMeans of the chosen k, labelling X) replace fitting on X:
+    the Dask trainer fits both on every row and passes X as a sample (app/models/dask_training.py).
     """
     X = np.asarray(X, dtype=np.float64)
     specs = list(specs) if specs is not None else [FEATURES[name] for name in features]
@@ -172,7 +176,7 @@ def fit_model(
         raise ValueError("specs must describe the features, in order")
     distinct = _distinct_customers(X, k)
     seen = to_model_space(X, specs)
-    scaler = StandardScaler().fit(seen)
+    scaler = scaler if scaler is not None else StandardScaler().fit(seen)
     Z = scaler.transform(seen)
 
     def on_step(step: int, total: int, candidate: int) -> None:
@@ -190,7 +194,10 @@ def fit_model(
     chosen = best_k(selection.scores) if k == "auto" else k
     if progress is not None:
         progress({"stage": "fitting", "k": chosen})
-    kmeans = selection.fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
+    if fit_chosen is not None:
+        kmeans = fit_chosen(chosen)
+    else:
+        kmeans = selection.fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
     labels = kmeans.labels_
     info: dict[str, Any] = {
         **(provenance or {}),

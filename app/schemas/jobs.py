@@ -15,6 +15,12 @@ class JobProgress(BaseModel):
     step: int | None = Field(None, description="k sweep step, 1-based.")
     of: int | None = Field(None, description="k sweep steps in all.")
     k: int | None = None
+    iteration: int | None = Field(None, description="Lloyd iteration over every row, on the Dask engine.")
+
+
+# Where a training job computes: `local` reads the file into memory; `dask` trains on a Dask cluster, for files of
+# any size (app/services/training/engine.py).
+TrainingEngine = Literal["local", "dask"]
 
 
 class JobStatus(BaseModel):

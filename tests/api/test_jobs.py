@@ -360,7 +360,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
     params = read_job(settings.job_root / job_id)["params"]
     assert params == {
         "segmentation": "default", "k": "auto", "features": ["annual_income"], "seed": 3, "sweep": True,
-        "activate": True, "key_id": "key-abc",
+        "activate": True, "engine": "local", "key_id": "key-abc",
         "request_id": None, "data_file": None, "data_name": None,
     }  # fmt: skip
     for name, value in started["env"].items():

@@ -20,7 +20,7 @@ from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, segmenta
 from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
-from app.schemas.jobs import JobAccepted
+from app.schemas.jobs import JobAccepted, TrainingEngine
 from app.schemas.versions import Activation, ActivationHistory, Comparison, LabelIn, VersionDetail, VersionList
 from app.services import lifecycle
 from app.services.training.launch import start_training_job
@@ -73,6 +73,10 @@ def start_training(
     sweep: Annotated[
         bool, Form(description="Also fit k = 2..10 for the k chart (slower). Always done for k = 'auto'.")
     ] = False,
+    engine: Annotated[
+        TrainingEngine,
+        Form(description="`local`: the file in memory; `dask`: on a Dask cluster, for files of any size."),
+    ] = "local",
 ) -> dict:
     """Queue a training job (plain def: copying the upload is blocking I/O)."""
     upload: Path | None = None
@@ -95,6 +99,7 @@ def start_training(
                 request_id=getattr(request.state, "request_id", None),
                 upload_name=file.filename if upload is not None else None,
                 segmentation=segmentation_of(request),
+                engine=engine,
             )
     finally:
         if upload is not None:
@@ -105,7 +110,13 @@ def start_training(
         who=key,
         action="version.train",
         target=job_id,
-        detail={"segmentation": segmentation_of(request), "k": k, "features": features, "activate": activate},
+        detail={
+            "segmentation": segmentation_of(request),
+            "k": k,
+            "features": features,
+            "activate": activate,
+            "engine": engine,
+        },
     )
     return {"job_id": job_id}
 

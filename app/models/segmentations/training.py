@@ -1,5 +1,6 @@
 """Train a version of any segmentation: `default` as always, `columns` by its spec, `rfm` from transactions."""
 
+import functools
 import shutil
 import tempfile
 import time
@@ -23,9 +24,18 @@ STALE_WORK_SECONDS = 24 * 3600
 def train_segmentation(
     spec: SegmentationSpec, data_path: str | Path, *, models_root: str | Path, **options: Any
 ) -> "TrainingResult":
-    """Train a new version of `spec` from a file; `options` are train()'s (k, seed, activate, signing key, ...)."""
+    """Train a new version of `spec` from a file; `options` are train()'s (k, seed, activate, signing key, ...).
+
+    With a Dask `client` in `options`, the version trains on that cluster (app/models/dask_training.py).
+    """
     # Imported when called: a job's process records that it runs before pandas and scikit-learn load.
-    from app.models.training import train
+    client = options.pop("client", None)
+    if client is not None:
+        from app.models.dask_training import train_dask
+
+        train = functools.partial(train_dask, client=client)
+    else:
+        from app.models.training import train
 
     catalog = SegmentationCatalog(Path(models_root))
     folder = catalog.folder(spec.name)

@@ -4,7 +4,7 @@ The trainer is `python -m app.cli models run-job <folder>`, a separate process: 
 event loop or thread pool.
 
 How the process learns what to do, one rule: job.json holds only what to train, the request (k, features,
-seed, sweep, activate, the admin key's id, the request id, the uploaded file's name). The server's configuration
+seed, sweep, activate, engine, the admin key's id, the request id, the uploaded file's name). The server's configuration
 (model folder, bundled data, time limit, row limit, signing key) reaches the process only through its
 environment, built from the app's Settings by `job_environment`, and the process reads it with `Settings()`.
 So a job trains with the settings of the app that started it, whatever the server's own environment says,
@@ -32,6 +32,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, emit_quietly
+from app.services.training.engine import ENGINES
 from app.services.training.store import (
     FINAL_STATES,
     LOG_FILE,
@@ -129,8 +130,11 @@ def start_training_job(
     request_id: str | None = None,
     upload_name: str | None = None,
     segmentation: str = DEFAULT_NAME,
+    engine: str = "local",
 ) -> str:
     """Check the request, queue the job and start its process; return the job id."""
+    if engine not in ENGINES:
+        raise InvalidRequest(f"engine must be one of: {', '.join(ENGINES)}; got {engine[:20]!r}")
     chosen_k = parse_k(k or str(DEFAULT_K))
     spec = SegmentationCatalog(settings.model_dir).get(segmentation)
     if segmentation == DEFAULT_NAME:
@@ -152,6 +156,7 @@ def start_training_job(
         "seed": seed,
         "sweep": sweep or chosen_k == "auto",  # 'auto' chooses from the sweep
         "activate": activate,
+        "engine": engine,
         "key_id": key,
         "request_id": request_id,
         "data_file": None if upload is None else UPLOAD_FILE,

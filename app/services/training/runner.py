@@ -79,24 +79,28 @@ class JobRunner:
         try:
             from app.models.segmentations.catalog import SegmentationCatalog
             from app.models.segmentations.training import train_segmentation
+            from app.services.training.engine import engine_options
 
             spec = SegmentationCatalog(settings.model_dir).get(params.get("segmentation") or "default")
-            result = train_segmentation(
-                spec,
-                data,
-                models_root=settings.model_dir,
-                k=params["k"],
-                features=params["features"],
-                seed=params["seed"],
-                sweep=params["sweep"],
-                activate=params["activate"],
-                signing_key=settings.signing_key,
-                max_rows=settings.train_max_rows,
-                reason="trained from the API",
-                key=params["key_id"],
-                progress=self.progress,
-                data_name=params.get("data_name"),
-            )
+            # Jobs from before engines trained locally.
+            with engine_options(params.get("engine") or "local") as engine:
+                result = train_segmentation(
+                    spec,
+                    data,
+                    models_root=settings.model_dir,
+                    k=params["k"],
+                    features=params["features"],
+                    seed=params["seed"],
+                    sweep=params["sweep"],
+                    activate=params["activate"],
+                    signing_key=settings.signing_key,
+                    max_rows=settings.train_max_rows,
+                    reason="trained from the API",
+                    key=params["key_id"],
+                    progress=self.progress,
+                    data_name=params.get("data_name"),
+                    **engine,
+                )
         except SegmentationError as exc:
             self._stop.set()
             # The reason is shown to clients: name the upload, never the server's paths.

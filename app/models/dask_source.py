@@ -1,0 +1,248 @@
+"""A training dataset read in partitions for Dask: CSV byte blocks or Parquet row groups, cleaned one at a time.
+
+Each partition is cleaned by the local trainer's rules (app/models/dataset.py): the same columns are found
+(features.find_column), the same rows are dropped for the same reasons, counted per reason. What cannot be
+done one partition at a time is not done: a customer_id repeated in two partitions is kept twice.
+"""
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app.core.errors import InvalidDataset
+from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
+from app.models.features import Feature, find_column, normalise_column, wanted_columns
+from app.utils.csv_head import HEAD_BYTES, NotCsvText, sniff_head
+
+# CSV text read as str costs ~10x its size in pandas: 16 MB blocks stay well within a 1 GB worker.
+CSV_BLOCK_BYTES = 16 * 1024 * 1024
+# Parquet row groups are read together up to about this many rows per partition.
+PARQUET_PART_ROWS = 1_000_000
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DEMOGRAPHICS = ("age", "gender")
+
+
+@dataclass
+class CleanPart:
+    """One partition's usable rows (features in their own units), demographics, and what was dropped."""
+
+    X: np.ndarray
+    n_input: int
+    dropped: dict[str, int]
+    demographics: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How to turn one raw partition into a CleanPart: picklable, sent to the workers with every task."""
+
+    kind: str  # "csv" (a partition is a DataFrame of text) or "parquet" (a tuple of row group indices)
+    path: str
+    specs: tuple[Feature, ...]
+    found: dict[str, str]  # feature name -> the file's own column
+    extras: dict[str, str]  # customer_id / age / gender (when not features) -> the file's own column
+    decimal_comma: bool = False
+
+    def clean(self, raw: Any, *, demographics: bool = True) -> CleanPart:
+        """The partition's rows, cleaned as the local trainer cleans a file (age and gender when `demographics`)."""
+        extras = self.extras if demographics else {k: v for k, v in self.extras.items() if k not in DEMOGRAPHICS}
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            wanted = sorted({*self.found.values(), *extras.values()})
+            table = pq.ParquetFile(self.path).read_row_groups(list(raw), columns=wanted)
+            columns = {name: _arrow_cells(table.column(name)) for name in wanted}
+            n = table.num_rows
+        else:
+            raw.columns = [normalise_column(str(name)) for name in raw.columns]
+            wanted = {*self.found.values(), *extras.values()}
+            columns = {name: _text_cells(raw[name], self.decimal_comma) for name in raw.columns if name in wanted}
+            n = len(raw)
+        return _clean(columns, n, self.specs, self.found, extras)
+
+
+def _text_cells(series: pd.Series, decimal_comma: bool) -> pd.Series:
+    """A text column as the local trainer sees it: stripped, decimal commas of ';' files read as points."""
+    text = series.fillna("").astype(str)
+    if decimal_comma:
+        text = text.str.replace(_PADDED_DECIMAL_COMMA, r"\1.\2", regex=True)
+    return text.str.strip()
+
+
+def _arrow_cells(column: Any) -> pd.Series | tuple[np.ndarray, np.ndarray]:
+    """A Parquet column: numbers as (values, null mask), anything else as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        values = column.cast(pa.float64()).to_numpy()  # nulls become NaN; the mask tells them apart
+        return values, column.is_null().to_numpy(zero_copy_only=False)
+    text = pc.cast(column, pa.string()).to_pandas()
+    return _text_cells(text, decimal_comma=False)
+
+
+def _numbers(cells: pd.Series | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """(values, missing, non-numeric, NaN or infinite) masks of one feature's cells, as the local trainer finds them."""
+    if isinstance(cells, tuple):
+        values, null = cells
+        return values, null, np.zeros(len(values), dtype=bool), ~null & ~np.isfinite(values)
+    values = pd.to_numeric(cells, errors="coerce")
+    lowered = cells.str.lower()
+    empty = (cells.eq("") | lowered.isin(_MISSING)).to_numpy()
+    nan_text = lowered.isin(_NAN).to_numpy()
+    numbers = values.to_numpy(dtype=np.float64)
+    return numbers, empty, np.isnan(numbers) & ~empty & ~nan_text, nan_text | np.isinf(numbers)
+
+
+def _clean(
+    columns: dict[str, Any], n: int, specs: tuple[Feature, ...], found: dict[str, str], extras: dict[str, str]
+) -> CleanPart:
+    """Drop a partition's unusable rows with a count per reason (the reasons and order of clean_customers)."""
+    keep = np.ones(n, dtype=bool)
+    dropped: dict[str, int] = {}
+
+    def drop(reason: str, mask: np.ndarray) -> None:
+        if not mask.any():  # the common case, and the cheap test
+            return
+        newly = mask & keep
+        if newly.any():
+            dropped[reason] = dropped.get(reason, 0) + int(newly.sum())
+            keep[newly] = False
+
+    X = np.empty((n, len(specs)), dtype=np.float64, order="F")  # column by column, here and in the passes
+    for i, spec in enumerate(specs):
+        values, missing, non_numeric, not_finite = _numbers(columns[found[spec.name]])
+        drop(f"missing {spec.name}", missing)
+        drop(f"non-numeric {spec.name}", non_numeric)
+        drop(f"NaN or infinite {spec.name}", not_finite)
+        with np.errstate(invalid="ignore"):
+            outside = (values < spec.minimum) | (values > spec.maximum)
+        drop(f"{spec.name} out of range ({spec.range_text()})", outside)
+        X[:, i] = values
+    if "customer_id" in extras:
+        cells = columns[extras["customer_id"]]
+        drop("missing customer_id", cells[1] if isinstance(cells, tuple) else cells.eq("").to_numpy())
+    demographics: dict[str, np.ndarray] = {}
+    if "age" in extras:
+        cells = columns[extras["age"]]
+        age = cells[0] if isinstance(cells, tuple) else pd.to_numeric(cells, errors="coerce").to_numpy(np.float64)
+        demographics["age"] = age[keep]
+    if "gender" in extras:
+        cells = columns[extras["gender"]]
+        text = cells if not isinstance(cells, tuple) else pd.Series(cells[0]).astype(str).where(~cells[1], "")
+        demographics["gender"] = text[keep].str.capitalize().to_numpy()
+    return CleanPart(X=X if not dropped else X[keep], n_input=n, dropped=dropped, demographics=demographics)
+
+
+def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The columns holding each feature and the extra known columns, from a file's normalised header."""
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    if duplicated:
+        raise InvalidDataset(f"{label} has duplicated columns: {', '.join(duplicated)}")
+    found = {spec.name: find_column(columns, spec) for spec in specs}
+    missing = [spec for spec in specs if found[spec.name] is None]
+    if missing:
+        raise InvalidDataset(
+            f"missing required column(s): {wanted_columns(missing)}; found: {', '.join(map(str, columns))}"
+        )
+    names = {spec.name for spec in specs}
+    extras = {name: name for name in ("customer_id", *DEMOGRAPHICS) if name in columns and name not in names}
+    return {name: str(column) for name, column in found.items()}, extras
+
+
+def _first_cause(exc: BaseException) -> str:
+    """The first line of the error at the root of a chain of errors."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether a dataset is read as Parquet (by its suffix, or a folder of Parquet files)."""
+    return path.suffix.lower() in PARQUET_SUFFIXES
+
+
+def open_dataset(path: str | Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
+    """The reader and the raw partitions of a CSV or Parquet file; InvalidDataset for what the header shows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidDataset(f"data file not found: {path}")
+    return _open_parquet(path, specs) if is_parquet(path) else _open_csv(path, specs)
+
+
+def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise InvalidDataset(f"{path} is not a valid Parquet file: {str(exc).splitlines()[0]}") from None
+    own = list(file.schema_arrow.names)
+    normalised = [normalise_column(name) for name in own]
+    found, extras = _found(normalised, specs, str(path))
+    original = dict(zip(normalised, own, strict=True))
+    parts: list[tuple[int, ...]] = []
+    group: list[int] = []
+    rows = 0
+    for index in range(file.num_row_groups):
+        group.append(index)
+        rows += file.metadata.row_group(index).num_rows
+        if rows >= PARQUET_PART_ROWS:
+            parts.append(tuple(group))
+            group, rows = [], 0
+    if group:
+        parts.append(tuple(group))
+    reader = Reader(
+        kind="parquet",
+        path=str(path),
+        specs=tuple(specs),
+        found={name: original[column] for name, column in found.items()},
+        extras={name: original[column] for name, column in extras.items()},
+    )
+    return reader, parts
+
+
+def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
+    import dask.dataframe as dd
+
+    with path.open("rb") as file:
+        head = file.read(HEAD_BYTES)
+    try:
+        style = sniff_head(head)
+    except NotCsvText as exc:
+        raise InvalidDataset(f"{path} {exc.problem}") from None
+    own = next(csv.reader([style.header_line], delimiter=style.delimiter), [])
+    normalised = [normalise_column(name) for name in own]
+    found, extras = _found(normalised, specs, str(path))
+    wanted = {*found.values(), *extras.values()}
+    # By position: pandas' own reading of a header (spaces, quotes) need not be matched here.
+    usecols = [index for index, name in enumerate(normalised) if name in wanted]
+    try:
+        frame = dd.read_csv(
+            str(path),
+            sep=style.delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            usecols=usecols,
+            blocksize=CSV_BLOCK_BYTES,
+        )
+    except Exception as exc:  # Dask reads the file's start here, and wraps (or fails to wrap) pandas' error
+        raise InvalidDataset(f"{path} is not a valid CSV file: {_first_cause(exc)}") from None
+    reader = Reader(
+        kind="csv",
+        path=str(path),
+        specs=tuple(specs),
+        found=found,
+        extras=extras,
+        decimal_comma=style.decimal_comma,
+    )
+    return reader, list(frame.to_delayed())

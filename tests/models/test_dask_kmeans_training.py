@@ -1,0 +1,203 @@
+"""Training on Dask: the local trainer's cleaning, partition by partition, and a normal signed version."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from app.core.errors import InvalidDataset
+from app.models.dask_kmeans import summarise
+from app.models.dask_source import open_dataset
+from app.models.dask_training import train_dask
+from app.models.dataset import clean_customers, load_customers
+from app.models.features import FEATURES
+from app.models.training import train
+from app.models.versions.store import VersionStore
+
+SPECS = [FEATURES["annual_income"], FEATURES["spending_score"]]
+KEY = b"k" * 32
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[object]:
+    """An in-process Dask cluster."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
+        Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """CSV blocks of 300 bytes: a small file becomes many partitions."""
+    monkeypatch.setattr("app.models.dask_source.CSV_BLOCK_BYTES", 300)
+
+
+BAD_ROWS = [
+    "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)",
+    *(f"{i},Female,{20 + i % 40},{15 + i % 100},{1 + (i * 7) % 99}" for i in range(1, 61)),
+    "61,Male,30,,50",
+    "62,male ,31,abc,50",
+    "63,Male,32,nan,50",
+    "64,Male,33,inf,50",
+    "65,Male,34,-5,50",
+    "66,Male,35,40,101",
+    "67,Male,36,NA,50",
+    ",Male,37,40,50",
+    "68,Male,38, 41 ,null",
+    "69,  female,x,42,-inf",
+    *(f"{i},Male,{30 + i % 30},{40 + i % 50},{1 + (i * 3) % 99}" for i in range(70, 130)),
+]
+
+
+def _local(path):
+    return clean_customers(load_customers(path), features=[spec.name for spec in SPECS], min_rows=0)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_csv_partitions_drop_the_rows_the_local_trainer_drops(client, tmp_path, small_blocks, delimiter):
+    lines = BAD_ROWS if delimiter == "," else [line.replace(",", ";") for line in BAD_ROWS]
+    if delimiter == ";":
+        lines.append("200;Female;40;55,5;12,25")  # decimal commas, as the local trainer reads them in ';' files
+    path = tmp_path / "customers.csv"
+    path.write_text("\ufeff" + "\r\n".join(lines) + "\r\n", encoding="utf-8")
+    reader, parts = open_dataset(path, SPECS)
+    assert len(parts) > 3
+
+    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+
+    local = _local(path)
+    assert summary.dropped == local.dropped and len(local.dropped) >= 7
+    assert summary.n_input == local.n_input_rows and summary.n_kept == len(local.frame)
+    expected = local.frame[[spec.name for spec in SPECS]].to_numpy()
+    assert sorted(map(tuple, summary.X)) == sorted(map(tuple, expected))
+    ages = np.sort(summary.demographics["age"][np.isfinite(summary.demographics["age"])])
+    assert ages.tolist() == sorted(float(age) for age in local.frame["age"] if age.strip().isdigit())
+    assert set(summary.demographics["gender"]) == {"Female", "Male"}
+
+
+def test_parquet_nulls_nans_text_and_ranges_are_dropped_by_reason(client, tmp_path):
+    path = tmp_path / "customers.parquet"
+    table = pa.table(
+        {
+            "customer_id": pa.array([1, 2, 3, 4, None, 6, 7, 8]),
+            "Annual Income (k$)": pa.array([10.0, None, float("nan"), float("inf"), 20.0, -1.0, 30.0, 40.0]),
+            "spending_score": pa.array(["5", "6", "7", "8", "9", "10", "x", " 12 "]),
+        }
+    )
+    pq.write_table(table, path)
+    reader, parts = open_dataset(path, SPECS)
+
+    summary = summarise(client, reader, parts, sample_size=100, seed=0)
+
+    assert summary.dropped == {
+        "missing annual_income": 1,
+        "NaN or infinite annual_income": 2,
+        "annual_income out of range (between 0 and 10,000)": 1,
+        "non-numeric spending_score": 1,
+        "missing customer_id": 1,
+    }
+    assert sorted(map(tuple, summary.X)) == [(10.0, 5.0), (40.0, 12.0)]
+
+
+def test_missing_columns_are_refused_as_the_local_trainer_refuses_them(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("name,Annual Income (k$)\nann,10\n")
+    with pytest.raises(InvalidDataset) as local:
+        _local(path)
+    with pytest.raises(InvalidDataset) as dask:
+        open_dataset(path, SPECS)
+    assert dask.value.message == local.value.message and "Spending Score" in dask.value.message
+
+
+def test_too_few_usable_rows_are_refused_with_the_reasons(client, tmp_path):
+    path = tmp_path / "few.csv"
+    path.write_text("annual_income,spending_score\n10,5\n20,abc\n30,7\n")
+    with pytest.raises(InvalidDataset, match=r"only 2 usable row\(s\) of 3, at least 6 .*1 non-numeric spending_score"):
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=5, sweep=False)
+    assert not (tmp_path / "m").exists() or VersionStore(tmp_path / "m").versions() == []
+
+
+def test_train_dask_makes_a_normal_signed_version_like_the_local_one(client, default_data, tmp_path):
+    root = tmp_path / "models"
+    local = train(default_data, output_dir=root, k=5, sweep=False, signing_key=KEY).model
+    result = train_dask(default_data, client=client, output_dir=root, k=5, sweep=False, signing_key=KEY)
+
+    store = VersionStore(root, signing_key=KEY)
+    assert store.versions() == sorted([local.version, result.model.version])
+    model = store.load(result.model.version)  # verified against its signature
+    info = model.info
+    assert info["engine"] == "dask" and info["n_samples"] == local.info["n_samples"]
+    assert info["data_sha256"] == local.info["data_sha256"] and info["features"] == local.info["features"]
+    # Same data, well-separated groups: the same segments, kept under the same ids as the version before.
+    by_id = {segment.segment_id: segment for segment in local.segments}
+    for segment in model.segments:
+        twin = by_id[segment.segment_id]
+        assert segment.name == twin.name and segment.size == twin.size
+        for name in info["features"]:
+            assert segment.centroid[name] == pytest.approx(twin.centroid[name], rel=1e-9)
+            assert segment.stats[name].min == twin.stats[name].min and segment.stats[name].max == twin.stats[name].max
+    for name, stats in local.info["data_stats"].items():
+        assert info["data_stats"][name] == pytest.approx(stats, rel=1e-12)
+    assert info["metrics"]["inertia"] == pytest.approx(local.info["metrics"]["inertia"], rel=1e-9)
+    X = local.info["map_sample"]
+    assert model.score(np.array(X)).positions.tolist() == local.score(np.array(X)).positions.tolist()
+
+
+def test_train_dask_with_auto_k_chooses_from_the_sample_sweep(client, default_data, tmp_path):
+    result = train_dask(default_data, client=client, output_dir=tmp_path / "m", k="auto", sample_size=150)
+    info = result.model.info
+    assert info["sweep"] is True and info["k_selection_sample_size"] == 150 and info["sample_size"] == 150
+    assert info["n_clusters"] == max(info["k_selection"], key=lambda s: s["silhouette"])["k"]
+    assert sum(segment.size for segment in result.model.segments) == info["n_samples"] == 200
+
+
+@pytest.mark.slow  # another Python process
+def test_starting_the_server_imports_no_dask():
+    import subprocess
+    import sys
+
+    from app.core.config import PROJECT_ROOT
+
+    code = (
+        "import sys\n"
+        "from app.core.config import Settings\n"
+        "from app.main import create_app\n"
+        "create_app(Settings(_env_file=None, auto_train=False))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pyarrow', 'sklearn'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"annual_income,spending_score\n", "the file has a header but no data rows"),
+        (b'annual_income,spending_score\n10,5\n20,"6\n', "is not a valid CSV file: "),
+        (b"annual_income,spending_score\n10,5\n20,\xff\xfe\n", "is not a valid CSV file: "),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_line(client, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidDataset, match=message) as refused:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    assert "\n" not in refused.value.message
+    with pytest.raises(InvalidDataset, match=message):  # the local trainer says the same
+        train(path, output_dir=tmp_path / "local", k=2, sweep=False)
+
+
+def test_a_broken_row_far_into_the_file_is_refused_in_one_line(client, tmp_path, small_blocks):
+    rows = "".join(f"{10 + i % 80},{1 + i % 99}\n" for i in range(12_000))  # past the 64 KB head
+    path = tmp_path / "late.csv"
+    path.write_bytes(f"annual_income,spending_score\n{rows}20,\xff\n{rows}".encode("latin-1"))
+    with pytest.raises(InvalidDataset, match="is not a valid CSV file: ") as refused:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    assert "\n" not in refused.value.message
