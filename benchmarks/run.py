@@ -3,6 +3,7 @@
 python benchmarks/run.py            full run (under 10 minutes on 2 cores)
 python benchmarks/run.py --quick    smaller sizes and shorter loads (under 2 minutes)
 python benchmarks/run.py --dry-run  tiny sizes, to check that every benchmark still runs
+python benchmarks/run.py --only dask_training   the heavy Dask figures, which a plain run leaves out
 
 Prints a table (figure, project, baseline, ratio, goal) and writes benchmarks/results/latest.json.
 A ratio above 1 means the project beats its baseline: baseline/project for times and memory,
