@@ -2,6 +2,7 @@
 
 import logging
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,10 @@ def keep_scored_run(
             tidy_runs(session=session, results_dir=results_dir)
     except (SQLAlchemyError, OSError):
         logger.warning("runs housekeeping after keeping run %s failed; it runs again with the next", run_file.run_id)
-    # Off the answer's path: the first pages of the built-in sorts, for a worker that has not read the run yet.
-    from app.services.runs.heads import write_heads_later
+    # Off the answer's path: the heads file and the index, for a worker that has not read the run yet.
+    from app.services.runs.index import write_indexes_later
 
-    write_heads_later(run_file.path)
+    write_indexes_later(run_file.path, decimal_comma=decimal_comma(summary), max_bytes=settings.results_max_bytes)
     return run_file.run_id
 
 
@@ -121,9 +122,21 @@ def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: 
 
 
 def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_bytes: int) -> None:
-    """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`."""
+    """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`.
+
+    Run indexes count too, and go first: a run without its index still answers every page, only slower.
+    """
     kept = store.results_usage(results_dir)
-    total = sum(size for _, size, _ in kept)
+    folders = store.index_usage(results_dir)
+    indexes = {folder.name: size for _, size, folder in folders}
+    total = sum(size for _, size, _ in kept) + sum(indexes.values())
+    keep_ids = {path.stem for path in keep}
+    for _, _, folder in folders:
+        if total <= max_bytes:
+            break
+        if folder.name not in keep_ids:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= indexes.pop(folder.name)
     now = datetime.now(UTC)
     for _, size, path in kept:
         if total <= max_bytes:
@@ -133,6 +146,7 @@ def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_byte
         run = session.get(Run, path.stem) if path.parent == store.runs_dir(results_dir) else None
         if run is not None:
             _remove(session, run, results_dir, reason=EVICTED, now=now)
+            total -= indexes.pop(run.id, 0)
         else:
             path.unlink(missing_ok=True)
         total -= size

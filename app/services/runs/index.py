@@ -1,0 +1,178 @@
+"""A run's index: any page of a large run without reading it whole, on a worker that never read it.
+
+Written on a thread once a run is kept (after its heads file), into `runs/index/<id>/`: the rows as an uncompressed
+Arrow IPC file (memory-mapped, so taking a page's rows reads only those rows), and per built-in sort and per input
+column, both ways, the row positions in browse order (int32 .npy, memory-mapped). A page is then a slice of an order
+(filtered by a mask of the filter columns) and a take. The folder is written under a temporary name and renamed
+whole: a folder that is there is complete; a missing one, or one that does not match its run, means the browse reads
+and sorts the run as before. Its bytes count in RESULTS_MAX_BYTES, and an index is removed before any run is.
+"""
+
+import json
+import logging
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from app.services.runs.heads import HEADS_FROM_ROWS, write_heads
+from app.services.runs.ordering import column_order, sort_values
+from app.services.runs.store import PARTIAL_SUFFIX, index_path, index_usage, results_usage
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+MANIFEST = "manifest.json"
+ROWS_FILE = "rows.arrow"
+# Record batches of the rows file: written one at a time, so the writer never holds the run.
+BATCH_ROWS = 65_536
+# A smaller run is read and sorted whole in well under 100 ms: it gets no index, like no heads file.
+INDEX_FROM_ROWS = HEADS_FROM_ROWS
+SORTED_SCORES = ("distance", "confidence")
+# Indexes opened per process: memory-mapped, so holding one costs address space, not memory.
+OPEN_HELD = 8
+
+
+def indexed_columns(names: list[str]) -> list[str]:
+    """The columns whose orders an index holds: the built-in sorts, then every input column (once each)."""
+    from app.services.scoring.score_columns import ERROR_COLUMN, EXTRA_COLUMNS, SCORE_COLUMNS
+
+    appended = {*SCORE_COLUMNS, *EXTRA_COLUMNS, ERROR_COLUMN}
+    once = [name for name in names if names.count(name) == 1]
+    return [name for name in SORTED_SCORES if name in once] + [name for name in once if name not in appended]
+
+
+def _run_stamp(run_file: Path) -> list[int]:
+    stat = run_file.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def write_index(run_file: Path, *, decimal_comma: bool) -> Path:
+    """Write a run's index folder (see the module): rows batch by batch, then each column's orders one at a time."""
+    parquet = pq.ParquetFile(run_file)
+    target = index_path(run_file)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        schema = parquet.schema_arrow
+        with pa.OSFile(str(partial / ROWS_FILE), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                writer.write_batch(batch)
+        sorts = {}
+        for number, name in enumerate(indexed_columns(schema.names)):
+            values = sort_values(parquet.read(columns=[name])[name], comma=decimal_comma)
+            for sign, suffix in (("", "a"), ("-", "d")):
+                np.save(partial / f"{number}{suffix}.npy", column_order(values, descending=bool(sign)).astype(np.int32))
+                sorts[f"{sign}{name}"] = f"{number}{suffix}.npy"
+            del values
+        manifest = {
+            "version": VERSION,
+            "rows": parquet.metadata.num_rows,
+            "run": _run_stamp(run_file),
+            "decimal_comma": decimal_comma,
+            "sorts": sorts,
+        }
+        (partial / MANIFEST).write_text(json.dumps(manifest))
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    if not run_file.exists():  # the run was deleted or evicted while its index was written
+        shutil.rmtree(target, ignore_errors=True)
+    return target
+
+
+def fit_indexes(run_file: Path, *, max_bytes: int) -> None:
+    """Keep the results store within `max_bytes` after an index was written: other runs' indexes go first, oldest
+    first, then this one. An index never costs a run: its run answers without it, only slower."""
+    results_dir = run_file.parent.parent
+    total = sum(size for _, size, _ in results_usage(results_dir))
+    indexes = index_usage(results_dir)
+    total += sum(size for _, size, _ in indexes)
+    own = index_path(run_file)
+    for _, size, folder in [*(item for item in indexes if item[2] != own), *(i for i in indexes if i[2] == own)]:
+        if total <= max_bytes:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+
+
+def write_indexes_later(run_file: Path, *, decimal_comma: bool, max_bytes: int) -> threading.Thread:
+    """Write a run's heads file, then its index, on a thread: the scoring answer does not wait for either."""
+
+    def work() -> None:
+        try:
+            if pq.ParquetFile(run_file).metadata.num_rows < INDEX_FROM_ROWS:
+                return
+            write_heads(run_file)
+            write_index(run_file, decimal_comma=decimal_comma)
+            fit_indexes(run_file, max_bytes=max_bytes)
+        except (OSError, pa.ArrowException, KeyError, ValueError):
+            logger.warning("run index not written for %s: its pages will read the whole run", run_file.name)
+
+    thread = threading.Thread(target=work, name="run-index", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass(frozen=True)
+class RunIndex:
+    """A run's index opened: its rows (memory-mapped) and where each sort's order is."""
+
+    folder: Path
+    table: pa.Table
+    decimal_comma: bool
+    sorts: dict[str, str]
+
+    def order(self, sort: str, *, decimal_comma: bool) -> np.ndarray | None:
+        """The row positions of a sort, memory-mapped; None when the index has none for it (or for that reading)."""
+        name = self.sorts.get(sort)
+        if name is None or decimal_comma != self.decimal_comma:
+            return None
+        try:
+            order = np.load(self.folder / name, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        return order if order.shape == (self.table.num_rows,) else None
+
+
+_lock = threading.Lock()
+_open: OrderedDict[tuple[str, int], RunIndex] = OrderedDict()
+
+
+def open_index(run_file: Path) -> RunIndex | None:
+    """The run's index, or None when it has none (not written yet, too small a run, or removed)."""
+    folder = index_path(run_file)
+    try:
+        stamp = (str(folder), (folder / MANIFEST).stat().st_mtime_ns)
+    except OSError:
+        with _lock:  # removed with its run: let go of its memory maps, so its disk space is freed
+            for key in [key for key in _open if key[0] == str(folder)]:
+                del _open[key]
+        return None
+    with _lock:
+        held = _open.get(stamp)
+    if held is not None:
+        return held
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest.get("version") != VERSION or manifest.get("run") != _run_stamp(run_file):
+            return None
+        table = pa.ipc.open_file(pa.memory_map(str(folder / ROWS_FILE))).read_all()
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        return None
+    if table.num_rows != manifest.get("rows"):
+        return None
+    index = RunIndex(folder, table, bool(manifest.get("decimal_comma")), dict(manifest.get("sorts") or {}))
+    with _lock:
+        _open[stamp] = index
+        while len(_open) > OPEN_HELD:
+            _open.popitem(last=False)
+    return index
