@@ -55,6 +55,7 @@ def _run_stamp(run_file: Path) -> list[int]:
 
 def write_index(run_file: Path, *, decimal_comma: bool) -> Path:
     """Write a run's index folder (see the module): rows batch by batch, then each column's orders one at a time."""
+    stamp = _run_stamp(run_file)  # of the file read: an index never describes another file under its name
     parquet = pq.ParquetFile(run_file)
     target = index_path(run_file)
     partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}")
@@ -75,7 +76,7 @@ def write_index(run_file: Path, *, decimal_comma: bool) -> Path:
         manifest = {
             "version": VERSION,
             "rows": parquet.metadata.num_rows,
-            "run": _run_stamp(run_file),
+            "run": stamp,
             "decimal_comma": decimal_comma,
             "sorts": sorts,
         }

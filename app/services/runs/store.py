@@ -157,8 +157,8 @@ def _tidy_indexes(folder: Path, *, now: float) -> None:
     for path in indexes.iterdir() if indexes.is_dir() else ():
         name = path.name
         try:
-            if name.endswith(PARTIAL_SUFFIX):
-                pid = int(name.removesuffix(PARTIAL_SUFFIX).rsplit(".", 1)[1])
+            if name.endswith(PARTIAL_SUFFIX):  # .<run id>.<pid>.<thread>.part
+                pid = int(name.split(".")[2])
                 if _pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
                     continue
             elif (folder / f"{name}{SUFFIX}").exists():
