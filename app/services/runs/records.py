@@ -3,6 +3,8 @@
 import logging
 import re
 import shutil
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ EXPIRED = "older than RUNS_RETENTION_DAYS"
 OVER_COUNT = "more runs than RUNS_KEPT"
 EVICTED = "evicted to keep the results store within RESULTS_MAX_BYTES"
 MISSING = "its file is missing from the results store"
+# Listing runs purges expired ones (a write) at most this often per process and store: keeping a run purges too.
+PURGE_EVERY_SECONDS = 60.0
 
 
 _database_errors = unavailable_as("the runs cannot be read from the database right now ({error})")
@@ -170,6 +174,21 @@ def purge_runs(*, session: Session, settings: Settings, now: datetime | None = N
     return removed
 
 
+_purge_lock = threading.Lock()
+_purged_at: dict[tuple[str, str], float] = {}
+
+
+def purge_due(settings: Settings, *, now: float | None = None) -> bool:
+    """Whether a listing should purge: true at most once per PURGE_EVERY_SECONDS for a database and results store."""
+    now = time.monotonic() if now is None else now
+    key = (settings.database_url.get_secret_value(), str(settings.score_results_dir))
+    with _purge_lock:
+        if now - _purged_at.get(key, float("-inf")) < PURGE_EVERY_SECONDS:
+            return False
+        _purged_at[key] = now
+        return True
+
+
 def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
     """Remove run files that a killed server left half-written or never recorded."""
     known = set(session.scalars(select(Run.id)).all())
@@ -179,7 +198,8 @@ def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
 @_database_errors
 def list_runs(*, session: Session, settings: Settings, segmentation: str | None = None, limit: int = 100) -> list[Run]:
     """Runs newest first (removed ones too, saying when), of one segmentation when given."""
-    purge_runs(session=session, settings=settings)
+    if purge_due(settings):
+        purge_runs(session=session, settings=settings)
     query = select(Run).order_by(Run.created_at.desc()).limit(limit)
     if segmentation is not None:
         query = query.where(Run.segmentation == segmentation)
