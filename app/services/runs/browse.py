@@ -112,13 +112,30 @@ def _index(table: pa.Table, query: CustomerQuery) -> np.ndarray:
     return positions[column_order(values, descending=query.sort.startswith("-"))]
 
 
-def _indexed(stored: RunIndex, query: CustomerQuery) -> np.ndarray:
+def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
+    """`_mask` from the index's filter codes (the same rows); from the mapped columns where it has none."""
+    wanted = []
+    if query.segment:
+        by_id = query.segment.isdigit() and "segment_id" in stored.table.column_names
+        wanted.append(("segment_id", int(query.segment)) if by_id else ("segment_name", query.segment))
+    wanted += [(name, flag) for name, flag in (("is_atypical", query.atypical), ("out_of_range", query.out_of_range))
+               if flag is not None]  # fmt: skip
+    mask = None
+    for column, value in wanted:
+        rows = stored.equal(column, value)
+        if rows is None:
+            return _mask(stored.table, query)
+        mask = rows if mask is None else mask & rows
+    return mask
+
+
+def _indexed(stored: RunIndex, query: CustomerQuery) -> np.ndarray | range:
     """The same positions as `_index`, from the run's index: its sorted order, kept where the filters hold (a
-    stable order filtered is the order of the filtered rows)."""
+    stable order filtered is the order of the filtered rows). File order unfiltered is a range: nothing to build."""
     table = stored.table
-    mask = _mask(table, query)
+    mask = _indexed_mask(stored, query)
     if not query.sort:
-        return np.arange(table.num_rows) if mask is None else np.flatnonzero(mask)
+        return range(table.num_rows) if mask is None else np.flatnonzero(mask)
     order = stored.order(query.sort, decimal_comma=query.decimal_comma)
     if order is None:  # a column the index has no order for: sorted here, from the mapped rows
         name = _sort_column(table, query.sort)
@@ -149,7 +166,7 @@ def _held(path: Path) -> pa.Table | None:
         return _tables.get((str(path), path.stat().st_mtime_ns))
 
 
-def customer_index(path: Path, run_id: str, query: CustomerQuery) -> tuple[pa.Table, np.ndarray]:
+def customer_index(path: Path, run_id: str, query: CustomerQuery) -> tuple[pa.Table, np.ndarray | range]:
     """The run's table and the positions the query selects, in order (sorted once per query, then held).
 
     A worker that has not read the run answers from its index when it has one (memory-mapped: no read, no sort);

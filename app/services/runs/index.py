@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from app.services.runs.heads import HEADS_FROM_ROWS, write_heads
@@ -27,7 +28,7 @@ from app.services.runs.store import PARTIAL_SUFFIX, index_path, index_usage, res
 
 logger = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2
 MANIFEST = "manifest.json"
 ROWS_FILE = "rows.arrow"
 # Record batches of the rows file: written one at a time, so the writer never holds the run.
@@ -35,6 +36,15 @@ BATCH_ROWS = 65_536
 # A smaller run is read and sorted whole in well under 100 ms: it gets no index, like no heads file.
 INDEX_FROM_ROWS = HEADS_FROM_ROWS
 SORTED_SCORES = ("distance", "confidence")
+# The columns the browse filters on, each kept as small codes (int16, -1 for a missing value) with its distinct values:
+# a filter is then a comparison of 2 bytes a row, not of the mapped column (8 bytes a row, or text).
+FILTER_COLUMNS = {
+    "segment_id": pa.types.is_integer,
+    "segment_name": pa.types.is_string,
+    "is_atypical": pa.types.is_boolean,
+    "out_of_range": pa.types.is_boolean,
+}
+MAX_CODES = 30_000
 # Indexes opened per process: memory-mapped, so holding one costs address space, not memory.
 OPEN_HELD = 8
 
@@ -73,12 +83,17 @@ def write_index(run_file: Path, *, decimal_comma: bool) -> Path:
                 np.save(partial / f"{number}{suffix}.npy", column_order(values, descending=bool(sign)).astype(np.int32))
                 sorts[f"{sign}{name}"] = f"{number}{suffix}.npy"
             del values
+        filters = {}
+        for name, kind in FILTER_COLUMNS.items():
+            if schema.names.count(name) == 1 and kind(schema.field(name).type):
+                filters[name] = _write_codes(parquet.read(columns=[name])[name], partial / f"{name}.codes.npy")
         manifest = {
             "version": VERSION,
             "rows": parquet.metadata.num_rows,
             "run": stamp,
             "decimal_comma": decimal_comma,
             "sorts": sorts,
+            "filters": {name: values for name, values in filters.items() if values is not None},
         }
         (partial / MANIFEST).write_text(json.dumps(manifest))
         shutil.rmtree(target, ignore_errors=True)
@@ -88,6 +103,17 @@ def write_index(run_file: Path, *, decimal_comma: bool) -> Path:
     if not run_file.exists():  # the run was deleted or evicted while its index was written
         shutil.rmtree(target, ignore_errors=True)
     return target
+
+
+def _write_codes(column: pa.ChunkedArray, path: Path) -> list | None:
+    """Write a column as codes into its distinct values (-1 for null); returns those values (None: too many)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    values = encoded.dictionary.to_pylist()
+    if len(values) > MAX_CODES:
+        return None
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int16)
+    np.save(path, codes)
+    return [path.name, values]
 
 
 def fit_indexes(run_file: Path, *, max_bytes: int) -> None:
@@ -131,6 +157,7 @@ class RunIndex:
     table: pa.Table
     decimal_comma: bool
     sorts: dict[str, str]
+    filters: dict[str, list]
 
     def order(self, sort: str, *, decimal_comma: bool) -> np.ndarray | None:
         """The row positions of a sort, memory-mapped; None when the index has none for it (or for that reading)."""
@@ -142,6 +169,22 @@ class RunIndex:
         except (OSError, ValueError):
             return None
         return order if order.shape == (self.table.num_rows,) else None
+
+    def equal(self, column: str, value: object) -> np.ndarray | None:
+        """Which rows hold `value` in a filter column (nulls never do); None when the index has no codes for it."""
+        kept = self.filters.get(column)
+        if kept is None:
+            return None
+        name, values = kept
+        try:
+            codes = np.load(self.folder / name, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        if codes.shape != (self.table.num_rows,):
+            return None
+        # Compared as Arrow compares (True == 1): equal values, of a type the column could hold.
+        wanted = [code for code, held in enumerate(values) if held == value and type(held) is type(value)]
+        return codes == wanted[0] if wanted else np.zeros(len(codes), dtype=bool)
 
 
 _lock = threading.Lock()
@@ -171,7 +214,13 @@ def open_index(run_file: Path) -> RunIndex | None:
         return None
     if table.num_rows != manifest.get("rows"):
         return None
-    index = RunIndex(folder, table, bool(manifest.get("decimal_comma")), dict(manifest.get("sorts") or {}))
+    index = RunIndex(
+        folder,
+        table,
+        bool(manifest.get("decimal_comma")),
+        dict(manifest.get("sorts") or {}),
+        dict(manifest.get("filters") or {}),
+    )
     with _lock:
         _open[stamp] = index
         while len(_open) > OPEN_HELD:

@@ -27,6 +27,8 @@ QUERIES = [
     {"sort": "CustomerID"},
     {"sort": "-Gender", "segment": "A"},
     {"sort": "segment_id"},
+    {"segment": "Nobody"},
+    {"segment": "99", "sort": "-distance"},
 ]
 
 
@@ -87,12 +89,26 @@ def test_every_page_from_the_index_is_the_page_of_the_full_read(tmp_path, query,
     browse._tables.clear()
     browse._indexes.clear()
     index.write_index(path, decimal_comma=comma)
+    assert index.open_index(path).equal("segment_name", "A") is not None  # filtered by the index's codes
 
     for limit, pages in expected.items():
         assert _pages(path, {**query, "decimal_comma": comma}, limit, cold=True) == pages
     assert not browse._tables  # answered from the index: the run was never read whole
     items = [item for page in expected[7] for item in page["items"]]
     assert len({item["CustomerID"] for item in items}) == len(items) == expected[7][0]["total"]
+
+
+def test_an_index_without_filter_codes_filters_the_mapped_rows_the_same(tmp_path, monkeypatch):
+    path = _run_file(tmp_path, "9" * 32)
+    query = {"segment": "B", "atypical": False, "sort": "-Age"}
+    expected = _pages(path, query, 9, cold=False)
+    browse._tables.clear()
+    browse._indexes.clear()
+    monkeypatch.setattr(index, "FILTER_COLUMNS", {})
+    index.write_index(path, decimal_comma=False)
+    assert index.open_index(path).equal("segment_name", "B") is None  # no codes: filtered from the mapped columns
+    assert _pages(path, query, 9, cold=True) == expected
+    assert not browse._tables
 
 
 def test_an_index_written_for_the_other_number_reading_still_answers_right(tmp_path):
