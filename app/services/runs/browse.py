@@ -112,6 +112,44 @@ def _index(table: pa.Table, query: CustomerQuery) -> np.ndarray:
     return positions[column_order(values, descending=query.sort.startswith("-"))]
 
 
+class FilteredOrder:
+    """The positions of an order (file order when None) where a mask holds, found only as far as a page asks: the
+    first page of a filtered list scans the first rows of the order, not all of them; later pages scan on, in
+    blocks that double, and what was found is kept for the next pages."""
+
+    FIRST_BLOCK = 65_536
+
+    def __init__(self, order: np.ndarray | None, mask: np.ndarray) -> None:
+        self._order, self._mask = order, mask
+        self._total = int(np.count_nonzero(mask))
+        self._found: list[np.ndarray] = []
+        self._count = self._scanned = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, window: slice) -> np.ndarray:
+        stop = self._total if window.stop is None else min(window.stop, self._total)
+        with self._lock:
+            rows = len(self._mask)
+            while self._count < stop and self._scanned < rows:
+                end = min(rows, self._scanned + max(self.FIRST_BLOCK, self._scanned))
+                block = (
+                    np.arange(self._scanned, end)
+                    if self._order is None
+                    else np.asarray(self._order[self._scanned : end], dtype=np.int64)
+                )
+                kept = block[self._mask[block]]
+                self._found.append(kept)
+                self._count += len(kept)
+                self._scanned = end
+            if len(self._found) > 1:
+                self._found = [np.concatenate(self._found)]
+            found = self._found[0] if self._found else np.empty(0, dtype=np.int64)
+        return found[window]
+
+
 def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
     """`_mask` from the index's filter codes (the same rows); from the mapped columns where it has none."""
     wanted = []
@@ -129,19 +167,19 @@ def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
     return mask
 
 
-def _indexed(stored: RunIndex, query: CustomerQuery) -> np.ndarray | range:
+def _indexed(stored: RunIndex, query: CustomerQuery) -> np.ndarray | range | FilteredOrder:
     """The same positions as `_index`, from the run's index: its sorted order, kept where the filters hold (a
     stable order filtered is the order of the filtered rows). File order unfiltered is a range: nothing to build."""
     table = stored.table
     mask = _indexed_mask(stored, query)
     if not query.sort:
-        return range(table.num_rows) if mask is None else np.flatnonzero(mask)
+        return range(table.num_rows) if mask is None else FilteredOrder(None, mask)
     order = stored.order(query.sort, decimal_comma=query.decimal_comma)
     if order is None:  # a column the index has no order for: sorted here, from the mapped rows
         name = _sort_column(table, query.sort)
         values = sort_values(table[name], comma=query.decimal_comma)
         order = column_order(values, descending=query.sort.startswith("-"))
-    return order if mask is None else order[mask[order]]
+    return order if mask is None else FilteredOrder(order, mask)
 
 
 def _cursor(offset: int, key: str) -> str:
@@ -166,7 +204,9 @@ def _held(path: Path) -> pa.Table | None:
         return _tables.get((str(path), path.stat().st_mtime_ns))
 
 
-def customer_index(path: Path, run_id: str, query: CustomerQuery) -> tuple[pa.Table, np.ndarray | range]:
+def customer_index(
+    path: Path, run_id: str, query: CustomerQuery
+) -> tuple[pa.Table, np.ndarray | range | FilteredOrder]:
     """The run's table and the positions the query selects, in order (sorted once per query, then held).
 
     A worker that has not read the run answers from its index when it has one (memory-mapped: no read, no sort);

@@ -98,6 +98,24 @@ def test_every_page_from_the_index_is_the_page_of_the_full_read(tmp_path, query,
     assert len({item["CustomerID"] for item in items}) == len(items) == expected[7][0]["total"]
 
 
+@pytest.mark.parametrize("query", [{"segment": "A"}, {"atypical": True, "sort": "-Age"}, {"segment": "Nobody"}])
+def test_a_filtered_list_found_block_by_block_is_the_whole_list(tmp_path, monkeypatch, query):
+    path = _run_file(tmp_path, "8" * 32)
+    expected = _pages(path, query, 4, cold=False)
+    browse._tables.clear()
+    browse._indexes.clear()
+    index.write_index(path, decimal_comma=False)
+    monkeypatch.setattr(browse.FilteredOrder, "FIRST_BLOCK", 3)  # many blocks, each page asking for more
+    assert _pages(path, query, 4, cold=False) == expected
+    # A page far in, asked first (a cursor kept from an earlier visit): scanned up to it at once.
+    browse._indexes.clear()
+    _, order = browse.customer_index(path, "r", CustomerQuery(**query))
+    assert isinstance(order, browse.FilteredOrder)
+    items = [item for page in expected for item in page["items"]]
+    far = [row["CustomerID"] for row in browse.take_rows(index.open_index(path).table, order[8:12]).to_pylist()]
+    assert far == [item["CustomerID"] for item in items[8:12]]
+
+
 def test_an_index_without_filter_codes_filters_the_mapped_rows_the_same(tmp_path, monkeypatch):
     path = _run_file(tmp_path, "9" * 32)
     query = {"segment": "B", "atypical": False, "sort": "-Age"}
