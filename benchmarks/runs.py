@@ -1,10 +1,11 @@
 """Browsing a kept run: pages of a large run's customers over HTTP, against the pandas a user would write instead.
 
-Once a run is kept, its index (memory-mapped rows and sorted orders) is written by a child process; a worker then answers
-any page, filtered or sorted by any column, without reading the run. "Cold" figures are each the best of three fresh
-server processes that never read the run (their imports warmed on another, small run first); "warm" ones on a server
-that already answered the same query. The baseline is pandas: cold, `read_parquet` then `nlargest` (or a filter, or
-a sort for the page after the middle); warm, the same on the frame kept loaded (and kept sorted, for the middle).
+Once a run is kept, its index (memory-mapped rows and sorted orders) is written by a child process; a worker then
+answers any page, filtered or sorted by any column, without reading the run. "Cold" figures are each the best of
+three fresh server processes that never read the run (their imports warmed on another, small run first); "warm"
+ones on a server that already answered the same query. The baseline is pandas: cold, `read_parquet` then `nlargest`
+(or a filter, or a sort for the page after the middle); warm, the same on the frame kept loaded (and kept sorted,
+for the middle).
 """
 
 import json

@@ -1,11 +1,12 @@
 """A run's index: any page of a large run without reading it whole, on a worker that never read it.
 
-Written on a thread once a run is kept (after its heads file), into `runs/index/<id>/`: the rows as an uncompressed
-Arrow IPC file (memory-mapped, so taking a page's rows reads only those rows), and per built-in sort and per input
-column, both ways, the row positions in browse order (int32 .npy, memory-mapped). A page is then a slice of an order
-(filtered by a mask of the filter columns) and a take. The folder is written under a temporary name and renamed
-whole: a folder that is there is complete; a missing one, or one that does not match its run, means the browse reads
-and sorts the run as before. Its bytes count in RESULTS_MAX_BYTES, and an index is removed before any run is.
+Written by a child process once a run is kept (after its heads file), into `runs/index/<id>/`: the rows as an
+uncompressed Arrow IPC file (memory-mapped, so taking a page's rows reads only those rows); per built-in sort and per
+input column, both ways, the row positions in browse order (int32 .npy, memory-mapped); and the filter columns as
+int16 codes. A page is then a slice of an order where the filters hold, and a take. The folder is written under a
+temporary name and renamed whole: a folder that is there is complete; a missing one, or one that does not match its
+run, means the browse reads and sorts the run as before. Its bytes count in RESULTS_MAX_BYTES, and an index is
+removed before any run is.
 """
 
 import json
