@@ -163,7 +163,8 @@ def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
         rows = stored.equal(column, value)
         if rows is None:
             return _mask(stored.table, query)
-        mask = rows if mask is None else mask & rows
+        # In place: a new million-byte array costs more in page faults than the comparison itself.
+        mask = rows if mask is None else np.logical_and(mask, rows, out=mask)
     return mask
 
 
