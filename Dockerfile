@@ -30,7 +30,7 @@ WORKDIR /app
 COPY main.py train_model.py ./
 COPY app ./app
 COPY data/raw/mall_customers.csv ./data/raw/mall_customers.csv
-# Models, processed data and the SQLite prediction log (when no DATABASE_URL is given) live on the /data volume;
+# Models, processed data, runs and the SQLite prediction log (when no DATABASE_URL is given) live on the /data volume;
 # a first start trains the default model there. PORT and WORKERS are read by `python main.py` (app/core/config.py).
 ENV HOST=0.0.0.0 \
     PORT=8000 \
@@ -39,6 +39,7 @@ ENV HOST=0.0.0.0 \
     MODEL_DIR=/data/models \
     PROCESSED_DIR=/data/processed \
     DATABASE_URL=sqlite:////data/prediction_log.sqlite3 \
+    SCORE_RESULTS_DIR=/data/results \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 VOLUME ["/data"]
 USER 10001:10001

@@ -1,7 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
-import tempfile
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -76,8 +75,9 @@ class Settings(BaseSettings):
     train_jobs_kept: int = Field(50, ge=1, le=100_000)
     # Largest customer file accepted by /api/v1/predict/csv and /score, counted as it streams in.
     max_upload_bytes: int = Field(200_000_000, ge=1_024)
-    # Where the /score page keeps labelled files for download, and for how long.
-    score_results_dir: Path = Path(tempfile.gettempdir()) / "customer-segmentation-results"
+    # Where the /score page keeps labelled files for download (and for how long), and the runs (in its runs/): under
+    # the project's data folder by default, so runs outlive a reboot as the database that lists them does.
+    score_results_dir: Path = PROJECT_ROOT / "data" / "results"
     score_results_ttl_seconds: int = Field(3600, ge=60)
     # Total bytes of those labelled files: the oldest go first to make room for a new one, and one larger than this
     # on its own is refused (503). A labelled file can be ten times its upload, so the default holds a full-size one.

@@ -1,5 +1,8 @@
 """A run looked at on its own: its segment report, and its drift ("is this month's export like the training data?")."""
 
+import copy
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +110,30 @@ def _drift(model: SegmentationModel, window: Window) -> dict[str, Any]:
     return report
 
 
+# Drift reports of the runs looked at last, per process: a run and a version never change, so the run page's filters
+# and pages (and GET .../drift) compute it once, not on every click.
+DRIFT_HELD = 32
+_drift_lock = threading.Lock()
+_drifts: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+
+
 def run_drift(*, model: SegmentationModel, run: Run, results_dir: Path) -> dict[str, Any]:
     """Every drift check of the run's customers against the training data of the version that scored them."""
     path = run_path(results_dir, run.id)
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, model.version, run.customer_id_column)
+    with _drift_lock:
+        held = _drifts.get(key)
+        if held is not None:
+            _drifts.move_to_end(key)
+            return copy.deepcopy(held)
     frame = _frame(path, _drift_columns(path, model=model, run=run))
-    return _drift(model, run_window(model=model, run=run, frame=frame))
+    report = _drift(model, run_window(model=model, run=run, frame=frame))
+    with _drift_lock:
+        _drifts[key] = copy.deepcopy(report)
+        while len(_drifts) > DRIFT_HELD:
+            _drifts.popitem(last=False)
+    return report
 
 
 def previous_run(*, session: Session, run: Run, results_dir: Path) -> Run | None:

@@ -1,8 +1,11 @@
 """A run's customers: filtered by segment and flags, sorted by a score or any input column, paged by cursor.
 
-The run's rows are read once into memory and each (filter, sort) is sorted once into an index of row positions,
-both kept for the few runs read last; a page is then a slice of that index. A run never changes, so a cursor (the
-position in the index, with a digest of the query it belongs to) stays valid as long as the run is kept.
+Each (filter, sort) becomes an array of row positions in order, held for the next pages; a page is a slice of it
+and a take of those rows. A large run's positions come from its index (`index`: memory-mapped rows and sorted
+orders, written once the run is kept), so even a worker that never read the run answers any page in milliseconds;
+without an index the run's rows are read once into memory and sorted, held for the few runs read last. Both give the
+same order. A run never changes, so a cursor (the position in that order, with a digest of the query it belongs
+to) stays valid as long as the run is kept.
 """
 
 import base64
@@ -16,12 +19,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from app.core.errors import InvalidRequest
-from app.services.runs.heads import file_order_page, head_page, sort_order
-from app.services.runs.values import sortable_text
+from app.services.runs.heads import file_order_page, head_page
+from app.services.runs.index import RunIndex, open_index
+from app.services.runs.ordering import column_order, filter_mask, sort_values, take_rows
 
 MAX_LIMIT = 1_000
 SCORE_SORTS = ("distance", "confidence")
@@ -85,50 +88,99 @@ def column_names(path: Path) -> list[str]:
     return list(pq.read_schema(path, memory_map=True).names)
 
 
-def _segment_mask(table: pa.Table, segment: str) -> pa.Array:
-    if segment.isdigit() and "segment_id" in table.column_names:
-        return pc.equal(table["segment_id"], int(segment))
-    return pc.equal(table["segment_name"], segment)
+def _sort_column(table: pa.Table, sort: str) -> str:
+    name = sort.removeprefix("-")
+    if name not in table.column_names:
+        sortable = ", ".join([*SCORE_SORTS, "an input column"])
+        raise InvalidRequest(f"sort: the run has no column {name!r}; sort by {sortable} (prefix - to reverse)")
+    return name
 
 
-def _sort_values(column: pa.ChunkedArray, *, comma: bool) -> pa.ChunkedArray:
-    """A text input column sorts as numbers when every value reads as one (Age, Income; "99,5" in a decimal-comma
-    run), else as text."""
-    if not pa.types.is_string(column.type):
-        return column
-    try:
-        return pc.cast(sortable_text(column, comma=comma), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return column
+def _mask(table: pa.Table, query: CustomerQuery) -> np.ndarray | None:
+    return filter_mask(table, segment=query.segment, atypical=query.atypical, out_of_range=query.out_of_range)
 
 
 def _index(table: pa.Table, query: CustomerQuery) -> np.ndarray:
     """Row positions matching the filters, in the asked order (file order when no sort is asked)."""
-    mask = None
-    for condition in (
-        _segment_mask(table, query.segment) if query.segment else None,
-        None if query.atypical is None else pc.equal(table["is_atypical"], query.atypical),
-        None if query.out_of_range is None else pc.equal(table["out_of_range"], query.out_of_range),
-    ):
-        if condition is not None:
-            mask = condition if mask is None else pc.and_(mask, condition)
-    positions = np.arange(table.num_rows) if mask is None else np.flatnonzero(pc.fill_null(mask, False))
+    mask = _mask(table, query)
+    positions = np.arange(table.num_rows) if mask is None else np.flatnonzero(mask)
     if not query.sort:
         return positions
-    name = query.sort.removeprefix("-")
-    if name not in table.column_names:
-        sortable = ", ".join([*SCORE_SORTS, "an input column"])
-        raise InvalidRequest(f"sort: the run has no column {name!r}; sort by {sortable} (prefix - to reverse)")
-    values = _sort_values(table[name], comma=query.decimal_comma)
+    values = sort_values(table[_sort_column(table, query.sort)], comma=query.decimal_comma)
     if mask is not None:
         values = values.take(pa.array(positions))
-    descending = query.sort.startswith("-")
-    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        picks = sort_order(values, descending=descending)
-    else:
-        order = "descending" if descending else "ascending"
-        picks = pc.array_sort_indices(values, order=order, null_placement="at_end").to_numpy()
-    return positions[picks]
+    return positions[column_order(values, descending=query.sort.startswith("-"))]
+
+
+class FilteredOrder:
+    """The positions of an order (file order when None) where a mask holds, found only as far as a page asks: the
+    first page of a filtered list scans the first rows of the order, not all of them; later pages scan on, in
+    blocks that double, and what was found is kept for the next pages."""
+
+    FIRST_BLOCK = 65_536
+
+    def __init__(self, order: np.ndarray | None, mask: np.ndarray) -> None:
+        self._order, self._mask = order, mask
+        self._total = int(np.count_nonzero(mask))
+        self._found: list[np.ndarray] = []
+        self._count = self._scanned = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, window: slice) -> np.ndarray:
+        stop = self._total if window.stop is None else min(window.stop, self._total)
+        with self._lock:
+            rows = len(self._mask)
+            while self._count < stop and self._scanned < rows:
+                end = min(rows, self._scanned + max(self.FIRST_BLOCK, self._scanned))
+                block = (
+                    np.arange(self._scanned, end)
+                    if self._order is None
+                    else np.asarray(self._order[self._scanned : end], dtype=np.int64)
+                )
+                kept = block[self._mask[block]]
+                self._found.append(kept)
+                self._count += len(kept)
+                self._scanned = end
+            if len(self._found) > 1:
+                self._found = [np.concatenate(self._found)]
+            found = self._found[0] if self._found else np.empty(0, dtype=np.int64)
+        return found[window]
+
+
+def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
+    """`_mask` from the index's filter codes (the same rows); from the mapped columns where it has none."""
+    wanted = []
+    if query.segment:
+        by_id = query.segment.isdigit() and "segment_id" in stored.table.column_names
+        wanted.append(("segment_id", int(query.segment)) if by_id else ("segment_name", query.segment))
+    wanted += [(name, flag) for name, flag in (("is_atypical", query.atypical), ("out_of_range", query.out_of_range))
+               if flag is not None]  # fmt: skip
+    mask = None
+    for column, value in wanted:
+        rows = stored.equal(column, value)
+        if rows is None:
+            return _mask(stored.table, query)
+        # In place: a new million-byte array costs more in page faults than the comparison itself.
+        mask = rows if mask is None else np.logical_and(mask, rows, out=mask)
+    return mask
+
+
+def _indexed(stored: RunIndex, query: CustomerQuery) -> np.ndarray | range | FilteredOrder:
+    """The same positions as `_index`, from the run's index: its sorted order, kept where the filters hold (a
+    stable order filtered is the order of the filtered rows). File order unfiltered is a range: nothing to build."""
+    table = stored.table
+    mask = _indexed_mask(stored, query)
+    if not query.sort:
+        return range(table.num_rows) if mask is None else FilteredOrder(None, mask)
+    order = stored.order(query.sort, decimal_comma=query.decimal_comma)
+    if order is None:  # a column the index has no order for: sorted here, from the mapped rows
+        name = _sort_column(table, query.sort)
+        values = sort_values(table[name], comma=query.decimal_comma)
+        order = column_order(values, descending=query.sort.startswith("-"))
+    return order if mask is None else FilteredOrder(order, mask)
 
 
 def _cursor(offset: int, key: str) -> str:
@@ -148,14 +200,28 @@ def _offset(cursor: str | None, key: str) -> int:
     raise InvalidRequest("cursor: not a cursor of this query; start again without one (filters and sort must match)")
 
 
-def customer_index(path: Path, run_id: str, query: CustomerQuery) -> tuple[pa.Table, np.ndarray]:
-    """The run's table and the positions the query selects, in order (sorted once per query, then held)."""
-    table = read_run(path)
+def _held(path: Path) -> pa.Table | None:
+    with _lock:
+        return _tables.get((str(path), path.stat().st_mtime_ns))
+
+
+def customer_index(
+    path: Path, run_id: str, query: CustomerQuery
+) -> tuple[pa.Table, np.ndarray | range | FilteredOrder]:
+    """The run's table and the positions the query selects, in order (sorted once per query, then held).
+
+    A worker that has not read the run answers from its index when it has one (memory-mapped: no read, no sort);
+    otherwise it reads and sorts the run.
+    """
+    table = _held(path)
+    stored = open_index(path) if table is None else None
+    if table is None:
+        table = stored.table if stored is not None else read_run(path)
     key = (str(path), query.key(run_id))
     with _lock:
         index = _indexes.get(key)
     if index is None:
-        index = _index(table, query)
+        index = _indexed(stored, query) if stored is not None else _index(table, query)
         with _lock:
             _indexes.put(key, index)
     return table, index
@@ -169,6 +235,8 @@ def _quick_page(path: Path, query: CustomerQuery, offset: int) -> tuple[pa.Table
     with _lock:
         if (str(path), path.stat().st_mtime_ns) in _tables:
             return None  # read already: the held table answers in a few milliseconds
+    if open_index(path) is not None:
+        return None  # the index answers any page without reading the run
     if not query.sort:
         return file_order_page(path, offset=offset, limit=query.limit)
     total = pq.ParquetFile(path).metadata.num_rows
@@ -189,7 +257,7 @@ def browse_customers(*, path: Path, run_id: str, query: CustomerQuery) -> dict[s
         return {"items": rows.to_pylist(), "next_cursor": _cursor(end, key) if end < total else None, "total": total}
     table, index = customer_index(path, run_id, query)
     page = index[offset : offset + query.limit]
-    items = table.take(pa.array(page)).to_pylist() if len(page) else []
+    items = take_rows(table, page).to_pylist() if len(page) else []
     end = offset + len(page)
     return {"items": items, "next_cursor": _cursor(end, key) if end < len(index) else None, "total": len(index)}
 
@@ -200,5 +268,5 @@ def matching_tables(
     """The run's column names, and every customer the query selects, in its order, as tables of `chunk_rows` rows
     (for the CSV export)."""
     table, index = customer_index(path, run_id, query)
-    chunks = (table.take(pa.array(index[start : start + chunk_rows])) for start in range(0, len(index), chunk_rows))
+    chunks = (take_rows(table, index[start : start + chunk_rows]) for start in range(0, len(index), chunk_rows))
     return table.column_names, chunks

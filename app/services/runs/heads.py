@@ -1,13 +1,12 @@
 """First pages without reading the run: what a fresh worker answers before it has read and sorted a whole run.
 
-At run creation (on a thread, after the run is kept) the first `HEAD_ROWS` customers of each built-in sort are
-written, in order, to a small Parquet file beside the run (`runs/heads/<id>.parquet`). An unfiltered page inside
-those rows is read from it; an unfiltered page in file order reads only the row groups it covers. Both answer
-exactly what the full read would (tests compare them); every other page reads and sorts the run once as before.
+Once a run is kept (by the child process that then writes its index, see `index`) the first `HEAD_ROWS` customers
+of each built-in sort are written, in order, to a small Parquet file beside the run (`runs/heads/<id>.parquet`):
+they answer while the index is being written. An unfiltered page inside those rows is read from it; an unfiltered
+page in file order reads only the row groups it covers. Both answer exactly what the full read would (tests compare
+them); without an index, every other page reads and sorts the run once.
 """
 
-import logging
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.services.runs.store import heads_path
-
-logger = logging.getLogger(__name__)
 
 # A page's limit is at most 1,000: the first page of any limit, and the next ones up to row 1,000, come from here.
 HEAD_ROWS = 1_000
@@ -59,21 +56,6 @@ def write_heads(run_file: Path, *, rows: int = HEAD_ROWS) -> Path:
     pq.write_table(pa.concat_tables(parts), partial, compression="zstd")
     partial.replace(target)
     return target
-
-
-def write_heads_later(run_file: Path) -> threading.Thread:
-    """Write a run's heads file on a thread: the scoring answer does not wait for it."""
-
-    def work() -> None:
-        try:
-            if pq.ParquetFile(run_file).metadata.num_rows >= HEADS_FROM_ROWS:
-                write_heads(run_file)
-        except (OSError, pa.ArrowException, KeyError):
-            logger.warning("run heads not written for %s: its first pages will read the whole run", run_file.name)
-
-    thread = threading.Thread(target=work, name="run-heads", daemon=True)
-    thread.start()
-    return thread
 
 
 def head_page(run_file: Path, *, sort: str, offset: int, limit: int, total: int) -> pa.Table | None:

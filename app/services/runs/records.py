@@ -2,6 +2,9 @@
 
 import logging
 import re
+import shutil
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,8 @@ EXPIRED = "older than RUNS_RETENTION_DAYS"
 OVER_COUNT = "more runs than RUNS_KEPT"
 EVICTED = "evicted to keep the results store within RESULTS_MAX_BYTES"
 MISSING = "its file is missing from the results store"
+# Listing runs purges expired ones (a write) at most this often per process and store: keeping a run purges too.
+PURGE_EVERY_SECONDS = 60.0
 
 
 _database_errors = unavailable_as("the runs cannot be read from the database right now ({error})")
@@ -90,10 +95,10 @@ def keep_scored_run(
             tidy_runs(session=session, results_dir=results_dir)
     except (SQLAlchemyError, OSError):
         logger.warning("runs housekeeping after keeping run %s failed; it runs again with the next", run_file.run_id)
-    # Off the answer's path: the first pages of the built-in sorts, for a worker that has not read the run yet.
-    from app.services.runs.heads import write_heads_later
+    # Off the answer's path: the heads file and the index, for a worker that has not read the run yet.
+    from app.services.runs.index import write_indexes_later
 
-    write_heads_later(run_file.path)
+    write_indexes_later(run_file.path, decimal_comma=decimal_comma(summary), max_bytes=settings.results_max_bytes)
     return run_file.run_id
 
 
@@ -121,9 +126,21 @@ def _remove(session: Session, run: Run, results_dir: Path, *, reason: str, now: 
 
 
 def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_bytes: int) -> None:
-    """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`."""
+    """Delete the oldest other results (downloads and runs) until `keep` and the rest fit in `max_bytes`.
+
+    Run indexes count too, and go first: a run without its index still answers every page, only slower.
+    """
     kept = store.results_usage(results_dir)
-    total = sum(size for _, size, _ in kept)
+    folders = store.index_usage(results_dir)
+    indexes = {folder.name: size for _, size, folder in folders}
+    total = sum(size for _, size, _ in kept) + sum(indexes.values())
+    keep_ids = {path.stem for path in keep}
+    for _, _, folder in folders:
+        if total <= max_bytes:
+            break
+        if folder.name not in keep_ids:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= indexes.pop(folder.name)
     now = datetime.now(UTC)
     for _, size, path in kept:
         if total <= max_bytes:
@@ -133,6 +150,7 @@ def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_byte
         run = session.get(Run, path.stem) if path.parent == store.runs_dir(results_dir) else None
         if run is not None:
             _remove(session, run, results_dir, reason=EVICTED, now=now)
+            total -= indexes.pop(run.id, 0)
         else:
             path.unlink(missing_ok=True)
         total -= size
@@ -156,6 +174,21 @@ def purge_runs(*, session: Session, settings: Settings, now: datetime | None = N
     return removed
 
 
+_purge_lock = threading.Lock()
+_purged_at: dict[tuple[str, str], float] = {}
+
+
+def purge_due(settings: Settings, *, now: float | None = None) -> bool:
+    """Whether a listing should purge: true at most once per PURGE_EVERY_SECONDS for a database and results store."""
+    now = time.monotonic() if now is None else now
+    key = (settings.database_url.get_secret_value(), str(settings.score_results_dir))
+    with _purge_lock:
+        if now - _purged_at.get(key, float("-inf")) < PURGE_EVERY_SECONDS:
+            return False
+        _purged_at[key] = now
+        return True
+
+
 def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
     """Remove run files that a killed server left half-written or never recorded."""
     known = set(session.scalars(select(Run.id)).all())
@@ -165,7 +198,8 @@ def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
 @_database_errors
 def list_runs(*, session: Session, settings: Settings, segmentation: str | None = None, limit: int = 100) -> list[Run]:
     """Runs newest first (removed ones too, saying when), of one segmentation when given."""
-    purge_runs(session=session, settings=settings)
+    if purge_due(settings):
+        purge_runs(session=session, settings=settings)
     query = select(Run).order_by(Run.created_at.desc()).limit(limit)
     if segmentation is not None:
         query = query.where(Run.segmentation == segmentation)

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,7 @@ RUNS_FOLDER = "runs"
 SUFFIX = ".parquet"
 PARTIAL_SUFFIX = ".part"
 HEADS_FOLDER = "heads"
+INDEX_FOLDER = "index"
 # A run file with no row yet is one that a worker renamed a moment ago and is inserting: orphans are files older.
 ORPHAN_AFTER_SECONDS = 600.0
 
@@ -35,11 +37,22 @@ def heads_path(run_file: Path) -> Path:
     return run_file.parent / HEADS_FOLDER / run_file.name
 
 
+def index_path(run_file: Path) -> Path:
+    """A run's index folder: its rows for random access and its sorted orders (see `index`)."""
+    return run_file.parent / INDEX_FOLDER / run_file.stem
+
+
+def remove_index(run_file: Path) -> None:
+    """Remove a run's index folder, if it has one."""
+    shutil.rmtree(index_path(run_file), ignore_errors=True)
+
+
 def remove_run_files(results_dir: Path, run_id: str) -> None:
-    """Remove a run's file and its heads file."""
+    """Remove a run's file, its heads file and its index."""
     path = run_path(results_dir, run_id)
     path.unlink(missing_ok=True)
     heads_path(path).unlink(missing_ok=True)
+    remove_index(path)
 
 
 class RunFile:
@@ -90,6 +103,7 @@ class RunFile:
         self.partial.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
         heads_path(self.path).unlink(missing_ok=True)
+        remove_index(self.path)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -133,7 +147,50 @@ def tidy(results_dir: Path, *, known: set[str], now: float | None = None) -> lis
         # A heads file whose run file is gone (removed, or never kept): written by a thread after the run was kept.
         if path.name.endswith(SUFFIX) and not (folder / path.name).exists():
             path.unlink(missing_ok=True)
+    _tidy_indexes(folder, now=now)
     return removed
+
+
+def _tidy_indexes(folder: Path, *, now: float) -> None:
+    """Remove index folders whose run is gone, and half-written ones of dead processes (or an hour old)."""
+    indexes = folder / INDEX_FOLDER
+    for path in indexes.iterdir() if indexes.is_dir() else ():
+        name = path.name
+        try:
+            if name.endswith(PARTIAL_SUFFIX):  # .<run id>.<pid>.<thread>.part
+                pid = int(name.split(".")[2])
+                if _pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
+                    continue
+            elif (folder / f"{name}{SUFFIX}").exists():
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, IndexError, FileNotFoundError):
+            continue
+
+
+def folder_bytes(folder: Path) -> int:
+    """The bytes of the files in a folder (an index: a few files, no subfolder)."""
+    total = 0
+    for path in folder.iterdir() if folder.is_dir() else ():
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def index_usage(results_dir: Path) -> list[tuple[float, int, Path]]:
+    """Every complete run index as (mtime, bytes, folder), oldest first: counted in RESULTS_MAX_BYTES too."""
+    indexes = runs_dir(results_dir) / INDEX_FOLDER
+    kept = []
+    for path in indexes.iterdir() if indexes.is_dir() else ():
+        if path.name.startswith(".") or not path.is_dir():
+            continue  # being written: not counted until complete, like the run files
+        try:
+            kept.append((path.stat().st_mtime, folder_bytes(path), path))
+        except FileNotFoundError:
+            continue
+    return sorted(kept)
 
 
 def results_usage(results_dir: Path) -> list[tuple[float, int, Path]]:
