@@ -181,6 +181,7 @@ class Metrics:
     model_serving_fallback: Gauge
     training_jobs: Counter
     drift_status: Gauge
+    retrain_proposals: Counter
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
@@ -271,6 +272,11 @@ def _build(folder: Path | None) -> Metrics:
             "Latest drift evaluation per segmentation and check: 0 stable, 1 watch, 2 drift, -1 insufficient data.",
             ["segmentation", "check"],
             multiprocess_mode="mostrecent",
+        ),
+        retrain_proposals=Counter(
+            "retrain_proposals_total",
+            "Retraining proposals created, by segmentation and trigger (drift or manual).",
+            ["segmentation", "trigger"],
         ),
     )
 
@@ -406,6 +412,12 @@ def record_training_job_ended(*, state: str) -> None:
     """Count one training job that reached its final state (one of TRAINING_JOB_STATES)."""
     if _metrics is not None:
         _metrics.training_jobs.labels(state).inc()
+
+
+def record_proposal_created(*, segmentation: str, trigger: str) -> None:
+    """Count one retraining proposal stored for a segmentation."""
+    if _metrics is not None:
+        _metrics.retrain_proposals.labels(segmentation, trigger).inc()
 
 
 def record_log_queue(rows: int) -> None:

@@ -12,6 +12,7 @@ from app.controllers.api import (
     model_info,
     monitoring,
     predictions,
+    proposals,
     reports,
     runs,
     scoring,
@@ -51,6 +52,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(monitoring.router, **readers)
     api.include_router(runs.router, **readers)
     api.include_router(challenger.router, **readers)
+    api.include_router(proposals.router, **readers)
     api.include_router(segmentations.router, **readers)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes, **readers)
     api.include_router(auth.router)
