@@ -44,7 +44,8 @@ def _registry_of(request: Request):
     description="Stores a proposal against the active version and starts a training job for its candidate: KMeans on "
     "the segmentation's customers logged in the last 24 hours (each once; with `mix_training`, also the active "
     "version's stored training sample), warm-started from the active centroids with the same k, so unchanged "
-    "segments keep their names. The job compares it with the active version; an admin accepts or dismisses it.",
+    "segments keep their names. The job compares it with the active version; an admin accepts or dismisses it. "
+    "Send `{}` for the defaults.",
     responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429, 503),
 )
 def propose(

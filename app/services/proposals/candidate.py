@@ -144,8 +144,8 @@ def _build(
         "data_file": described + (" + the training sample" if row.mix_training else ""),
         "data_sha256": digest,
         "n_input_rows": len(X),
-        "dropped_rows": 0,
-        "auto_trained": True,
+        "dropped_rows": {},
+        "auto_trained": False,
         "proposal": row.id,
         "warm_start_from": base.version,
     }

@@ -20,9 +20,9 @@ def settings_for(make_settings, fresh_dir, database):  # noqa: F811
 
 def test_the_candidate_keeps_the_names_of_unchanged_segments_and_the_active_version(
     settings_for,
-    database,
+    database,  # noqa: F811
     fresh_dir,
-    model,  # noqa: F811
+    model,
 ):
     rows, moved = one_segment_moved(model, 600, seed=61)
     log(database, model, rows, segmentation=None)
