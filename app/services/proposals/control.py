@@ -43,10 +43,11 @@ def propose(
     return records.detail(row)
 
 
-def listing(*, settings: Settings, session: Session, segmentation: str, limit: int = 50) -> dict[str, Any]:
-    """A segmentation's proposals, newest first."""
+def listing(*, settings: Settings | None, session: Session, segmentation: str, limit: int = 50) -> dict[str, Any]:
+    """A segmentation's proposals, newest first (with `settings`, those whose job died are marked failed first)."""
     rows = records.recent(session, segmentation=segmentation, limit=limit)
-    jobs.reconcile(session, settings=settings, rows=rows)
+    if settings is not None:
+        jobs.reconcile(session, settings=settings, rows=rows)
     return {"segmentation": segmentation, "proposals": [records.summary(row) for row in rows]}
 
 
