@@ -1,6 +1,7 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
+from datetime import timedelta
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -160,6 +161,13 @@ class Settings(BaseSettings):
     # Seconds between background drift evaluations of every segmentation's last 24 hours (stored in drift_checks and
     # exported as drift_status); one process evaluates at a time, however many workers run. 0 turns it off.
     drift_evaluation_seconds: float = Field(300.0, ge=0, le=86_400)
+    # Retraining proposals (app/services/proposals): drift turning to `drift` proposes a candidate at most once per
+    # cooldown per segmentation (seconds, or ISO 8601 like PT24H). A candidate is only activated by an admin, unless
+    # AUTO_PROMOTE, and then only when it agrees with the active version on at least AUTO_PROMOTE_MIN_AGREEMENT of
+    # the recent customers, its silhouette is not worse by more than 0.02 and it loses no segment.
+    proposal_cooldown: timedelta = Field(timedelta(hours=24), ge=timedelta(0))
+    auto_promote: bool = False
+    auto_promote_min_agreement: float = Field(0.8, ge=0.0, le=1.0)
     # Notifications (app/services/notifications): webhooks and email, sent from a durable outbox by a background
     # thread. SMTP_URL: smtp://user:pass@host:587 (plain), smtp+starttls://... or smtp://...?starttls=true
     # (STARTTLS), smtps://... (TLS from the start). A SecretStr because it carries a password; never logged.
@@ -174,6 +182,17 @@ class Settings(BaseSettings):
     # Seconds between looks at the outbox for deliveries that are due.
     notify_poll_seconds: float = Field(2.0, gt=0.0, le=600)
     notifications_enabled: bool = True
+
+    @field_validator("proposal_cooldown", mode="before")
+    @classmethod
+    def _seconds_or_iso(cls, value: object) -> object:
+        """A cooldown given as a number of seconds ("86400") or as ISO 8601 ("PT24H")."""
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -219,3 +219,10 @@ class UnknownSubscription(SegmentationError):
 
     status_code = 404
     error_type = "not_found"
+
+
+class UnknownProposal(SegmentationError):
+    """No retraining proposal has this id."""
+
+    status_code = 404
+    error_type = "not_found"

@@ -182,6 +182,7 @@ class Metrics:
     training_jobs: Counter
     drift_status: Gauge
     outcome_events: Counter
+    retrain_proposals: Counter
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
@@ -277,6 +278,11 @@ def _build(folder: Path | None) -> Metrics:
             "outcome_events_total",
             "Outcome events stored, by segmentation and whether the customer was matched to an arm or a segment.",
             ["segmentation", "matched"],
+        ),
+        retrain_proposals=Counter(
+            "retrain_proposals_total",
+            "Retraining proposals created, by segmentation and trigger (drift or manual).",
+            ["segmentation", "trigger"],
         ),
     )
 
@@ -419,6 +425,12 @@ def record_training_job_ended(*, state: str) -> None:
     """Count one training job that reached its final state (one of TRAINING_JOB_STATES)."""
     if _metrics is not None:
         _metrics.training_jobs.labels(state).inc()
+
+
+def record_proposal_created(*, segmentation: str, trigger: str) -> None:
+    """Count one retraining proposal stored for a segmentation."""
+    if _metrics is not None:
+        _metrics.retrain_proposals.labels(segmentation, trigger).inc()
 
 
 def record_log_queue(rows: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -367,3 +368,7 @@ class RetrainProposal(Base):
     comparison: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(300))
+    # Whether the candidate trains on the logged customers mixed with the active version's training sample.
+    mix_training: Mapped[bool] = mapped_column(server_default=false())
+    # Why the candidate could not be trained (state failed).
+    error: Mapped[str | None] = mapped_column(String(500))

@@ -45,10 +45,13 @@ class KScore:
     silhouette: float
 
 
-def fit_kmeans(Z: np.ndarray, k: int, seed: int) -> "KMeans":
-    """Fit KMeans with the project's fixed settings on standardized data."""
+def fit_kmeans(Z: np.ndarray, k: int, seed: int, init: np.ndarray | None = None) -> "KMeans":
+    """Fit KMeans with the project's fixed settings on standardized data; from `init` (k centroids in the same
+    standardized space) when given, a warm start that runs once."""
     from sklearn.cluster import KMeans
 
+    if init is not None:
+        return KMeans(n_clusters=k, init=init, n_init=1, random_state=seed).fit(Z)
     return KMeans(n_clusters=k, init="k-means++", n_init=N_INIT, random_state=seed).fit(Z)
 
 

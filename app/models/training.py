@@ -160,8 +160,12 @@ def fit_model(
     vocabulary: str | None = None,
     scaler: StandardScaler | None = None,
     fit_chosen: Callable[[int], KMeans] | None = None,
+    init_centroids: np.ndarray | None = None,
 ) -> SegmentationModel:
     """Fit scaler and KMeans on X (original units) and return a named, measured model.
+
+    `init_centroids` (k rows in the features' own units, e.g. the active version's) warm-start KMeans once from
+    those centroids, placed in this fit's model space, instead of k-means++.
 
     Pure: `provenance` (version, data file, ...) goes into the model's info at construction, and
     `reference` (the active model, if any) lends its segment ids to the clusters that match its own.
@@ -196,14 +200,17 @@ def fit_model(
         progress({"stage": "fitting", "k": chosen})
     if fit_chosen is not None:
         kmeans = fit_chosen(chosen)
+    elif init_centroids is not None:
+        warm = scaler.transform(to_model_space(np.asarray(init_centroids, dtype=np.float64), specs))
+        kmeans = fit_kmeans(Z, chosen, seed, init=warm)
     else:
         kmeans = selection.fitted.get(chosen) or fit_kmeans(Z, chosen, seed)
     labels = kmeans.labels_
     info: dict[str, Any] = {
         **(provenance or {}),
         "algorithm": "KMeans",
-        "init": "k-means++",
-        "n_init": N_INIT,
+        "init": "k-means++" if init_centroids is None else "warm start",
+        "n_init": N_INIT if init_centroids is None else 1,
         "scaling": "StandardScaler",
         "n_clusters": chosen,
         "k_requested": str(k),

@@ -80,21 +80,29 @@ def version_detail(*, registry: ModelRegistry, version: str) -> dict[str, Any]:
     return _summary(entry, read_labels(registry.store.root)) | {"segments": _segments(entry["info"], edits)}
 
 
-def activate_in_store(*, store: VersionStore, version: str, reason: str, key: str | None) -> dict[str, Any]:
-    """Point the versions folder at a version; every server swaps it in at its next poll (the CLI's path)."""
+def activate_in_store(
+    *, store: VersionStore, version: str, reason: str, key: str | None, challenger_event: str = "cleared"
+) -> dict[str, Any]:
+    """Point the versions folder at a version; every server swaps it in at its next poll (the CLI's path).
+
+    A challenger equal to the new champion is cleared, recorded as `challenger_event` (a promotion says "promoted").
+    """
     entry = store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
-    clear_equal_challenger(store=store, version=entry["to"], key=key)
+    clear_equal_challenger(store=store, version=entry["to"], key=key, event=challenger_event, reason=reason)
     return entry
 
 
-def clear_equal_challenger(*, store: VersionStore, version: str, key: str | None) -> None:
-    """Clear a challenger that has just become the champion (recorded in the challenger history)."""
+def clear_equal_challenger(
+    *, store: VersionStore, version: str, key: str | None, event: str = "cleared", reason: str | None = None
+) -> bool:
+    """Clear a challenger that has just become the champion (recorded in the challenger history); True if one was."""
+    why = reason if event != "cleared" and reason else f"{version} was activated: it is the champion now"
     with store.lock():
         setting = challengers.read_setting(store.root)
         if setting is not None and setting["version"] == version:
-            challengers.write_setting(
-                store.root, None, event="cleared", reason=f"{version} was activated: it is the champion now", key=key
-            )
+            challengers.write_setting(store.root, None, event=event, reason=why[:MAX_REASON_LENGTH], key=key)
+            return True
+    return False
 
 
 def activate(*, registry: ModelRegistry, version: str, reason: str, key: str) -> dict[str, Any]:

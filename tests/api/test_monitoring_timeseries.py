@@ -9,9 +9,12 @@ from tests.api.test_monitoring_windows import export, score
 
 
 @pytest.fixture
-def series_client(client_for, tmp_path):
-    """A client with its own log and the evaluator built (not ticking on its own within a test)."""
-    return client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", drift_evaluation_seconds=3_600)
+def series_client(client_for, fresh_dir, tmp_path):
+    """A client with its own log and the evaluator built (not ticking on its own within a test), on a private
+    versions folder: drift it finds proposes retraining, whose job adds a candidate version."""
+    return client_for(
+        model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", drift_evaluation_seconds=3_600
+    )
 
 
 def test_a_week_counts_each_customer_once_with_its_mix_rates_and_drift(series_client):

@@ -16,9 +16,12 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
-def series_client(client_for, tmp_path):
-    """A client with its own log and the evaluator built (not ticking on its own within a test)."""
-    return client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", drift_evaluation_seconds=3_600)
+def series_client(client_for, fresh_dir, tmp_path):
+    """A client with its own log and the evaluator built (not ticking on its own within a test), on a private
+    versions folder: drift it finds proposes retraining, whose job adds a candidate version."""
+    return client_for(
+        model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}", drift_evaluation_seconds=3_600
+    )
 
 
 def store_check(client, *, at: datetime, status: str, segmentation: str = "default") -> None:

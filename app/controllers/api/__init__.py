@@ -14,6 +14,7 @@ from app.controllers.api import (
     monitoring,
     outcomes,
     predictions,
+    proposals,
     reports,
     runs,
     scoring,
@@ -65,6 +66,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     # Outcomes check their own writers (an outcome key, an analyst or an admin) before the body is read.
     api.include_router(outcomes.router)
     api.include_router(experiments.router, **readers)
+    api.include_router(proposals.router, **readers)
     api.include_router(segmentations.router, **readers)
     api.include_router(segmentations.profiles, max_body_size=settings.max_upload_bytes, **readers)
     api.include_router(auth.router)

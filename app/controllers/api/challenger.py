@@ -85,10 +85,16 @@ def put(
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 def delete(
-    request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
+    request: Request,
+    key: AdminKeyDep,
+    session: SessionDep,
+    segmentation: SegmentationQuery = DEFAULT_NAME,
+    reason: ReasonQuery = "",
 ) -> dict:
     """Stop the challenger: the champion answers every request again."""
-    state = control.stop(registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key)
+    state = control.stop(
+        registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key, session=session
+    )
     audit(request, who=key, action="challenger.stop", target=segmentation, detail={"reason": reason})
     return state
 
@@ -101,11 +107,15 @@ def delete(
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 def promote(
-    request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME, reason: ReasonQuery = ""
+    request: Request,
+    key: AdminKeyDep,
+    session: SessionDep,
+    segmentation: SegmentationQuery = DEFAULT_NAME,
+    reason: ReasonQuery = "",
 ) -> dict:
     """Make the challenger the champion."""
     state = control.promote(
-        registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key
+        registry=_registry(request, segmentation), segmentation=segmentation, reason=reason, key=key, session=session
     )
     audit(request, who=key, action="challenger.promote", target=segmentation, detail={"reason": reason})
     return state

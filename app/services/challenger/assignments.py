@@ -3,7 +3,8 @@
 Like the prediction log's writer (app/services/monitoring/prediction_log.py): `submit` only appends to a bounded
 queue, and one thread inserts, skipping customers already recorded (by any worker). A database that is away keeps
 the rows queued for a retry; a full queue drops new rows and counts them. Customers this worker has already
-recorded are remembered (up to a bound), so a returning customer costs a set lookup, not a row.
+recorded are remembered (up to a bound), so a returning customer costs a set lookup, not a row. Drops are counted by
+reason in a LossTally, as the prediction log's are, and logged as running totals from the writer thread.
 """
 
 import hashlib
@@ -13,7 +14,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from app.services.monitoring.retry import ThrottledWarning, database_away
+from app.services.monitoring.retry import LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -58,21 +59,33 @@ class AssignmentWriter:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._warning = ThrottledWarning(logger)
-        self.dropped = 0
+        self._losses = LossTally(logger, what="challenger assignments dropped (predictions are still served)")
         self.written = 0
+
+    @property
+    def dropped(self) -> int:
+        """Assignments dropped since start."""
+        return self._losses.total
+
+    @property
+    def drops(self) -> dict[str, int]:
+        """Assignments dropped since start, by reason."""
+        return self._losses.by_reason()
 
     def submit(
         self, *, segmentation: str, challenger_version: str, mode: str, rows: list[tuple[object, str, str]]
     ) -> None:
         """Queue (customer id, arm, version) rows not recorded yet; never blocks on I/O, never raises."""
         now = datetime.now(UTC)
+        refused: dict[str, int] = {}
         with self._lock:
             for customer_id, arm, version in rows:
                 key = assignment_key(segmentation, challenger_version, customer_id)
                 if key in self._seen:
                     continue
                 if self._stopping or len(self._rows) >= self.max_rows:
-                    self.dropped += 1
+                    reason = "stopped" if self._stopping else "queue_full"
+                    refused[reason] = refused.get(reason, 0) + 1
                     continue
                 self._seen.add(key)
                 self._rows.append(
@@ -89,6 +102,8 @@ class AssignmentWriter:
                 )
             if len(self._seen) > MAX_REMEMBERED:
                 self._seen.clear()
+        for reason, count in refused.items():
+            self._losses.add(count, reason)
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -116,6 +131,7 @@ class AssignmentWriter:
             with self._lock:
                 stopping = self._stopping
             self._write()
+            self._losses.report(final=stopping)
             if stopping:
                 return
 
@@ -145,12 +161,12 @@ class AssignmentWriter:
                     self._hold(rows, f"writing failed ({type(exc).__name__})")
                 else:
                     logger.error("the database refused %d challenger assignments (%s)", len(rows), type(exc).__name__)
-                    self.dropped += len(rows)
+                    self._losses.add(len(rows), "refused")
                 return
             self.written += len(rows)
         except Exception:  # a thread that dies would stop recording assignments for good
             logger.exception("the challenger assignment writer failed; %d rows were dropped", len(rows))
-            self.dropped += len(rows)
+            self._losses.add(len(rows), "failed")
         finally:
             with self._idle:
                 self._busy = False
@@ -160,7 +176,7 @@ class AssignmentWriter:
         """Put rows back at the front of the queue for the next attempt (unless stopping)."""
         with self._lock:
             if self._stopping:
-                self.dropped += len(rows)
+                self._losses.add(len(rows), "stopped")
                 return
             self._rows.extendleft(reversed(rows))
         self._warning.add(1, lambda attempts: f"challenger assignments: {problem}; {len(rows)} rows held for a retry")

@@ -4,13 +4,22 @@ The setting lives beside the versions (app/models/versions/challenger.py), so ev
 next poll; the API's functions also update this worker's registry at once.
 """
 
+import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.core.errors import InvalidRequest, VersionConflict
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.errors import DatabaseUnavailable, InvalidRequest, VersionConflict
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
-from app.services.lifecycle import MAX_REASON_LENGTH
+from app.services.lifecycle import MAX_REASON_LENGTH, activate_in_store
+from app.services.notifications.events import CHALLENGER_REPORT, emit_on
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
 
 # What a change of the challenger is called in its history.
 SET, STOPPED, PROMOTED = "set", "stopped", "promoted"
@@ -74,26 +83,59 @@ def _running(registry: ModelRegistry) -> dict[str, Any]:
     return setting
 
 
-def stop(*, registry: ModelRegistry, segmentation: str, reason: str, key: str | None) -> dict[str, Any]:
-    """Stop the challenger: the champion takes every request again (409 when none runs)."""
+def _final_report(*, session: "Session | None", registry: ModelRegistry, segmentation: str) -> dict[str, Any] | None:
+    """The agreement report as the challenger ends (None without a session; its error when the log is unreadable)."""
+    if session is None:
+        return None
+    from app.services.challenger.report import report  # the report's imports are the report's: not on set or show
+
+    try:
+        return report(session=session, registry=registry, segmentation=segmentation)
+    except DatabaseUnavailable as exc:
+        return {"segmentation": segmentation, "error": exc.message}
+
+
+def _announce(*, session: "Session | None", final: dict[str, Any] | None, setting: dict[str, Any], event: str) -> None:
+    """Queue challenger.report with the final report, keyed by the experiment so it is written once."""
+    if session is None or final is None:
+        return
+    payload = {"outcome": event, "version": setting["version"], "mode": setting["mode"], "report": final}
+    key = f"{CHALLENGER_REPORT}:{final['segmentation']}:{setting['version']}:{setting.get('set_at')}"
+    try:
+        emit_on(session.connection(), event=CHALLENGER_REPORT, payload=payload, key=key)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        logger.warning("challenger.report for %s not written to the outbox", final["segmentation"], exc_info=True)
+
+
+def stop(
+    *, registry: ModelRegistry, segmentation: str, reason: str, key: str | None, session: "Session | None" = None
+) -> dict[str, Any]:
+    """Stop the challenger: the champion takes every request again (409 when none runs); challenger.report tells
+    subscribers how it agreed."""
+    setting = _running(registry)
+    final = _final_report(session=session, registry=registry, segmentation=segmentation)
     with registry.store.lock():
-        _running(registry)
+        setting = _running(registry)
         challengers.write_setting(
             registry.store.root, None, event=STOPPED, reason=reason[:MAX_REASON_LENGTH] or "stopped", key=key
         )
     registry.refresh_challenger()
+    _announce(session=session, final=final, setting=setting, event=STOPPED)
     return show(registry=registry, segmentation=segmentation)
 
 
-def promote(*, registry: ModelRegistry, segmentation: str, reason: str, key: str | None) -> dict[str, Any]:
-    """Activate the challenger (an activation in the version history) and clear it (in the challenger history)."""
+def promote(
+    *, registry: ModelRegistry, segmentation: str, reason: str, key: str | None, session: "Session | None" = None
+) -> dict[str, Any]:
+    """Activate the challenger (an activation in the version history) and clear it (in the challenger history), as
+    activating it by hand would, but recorded as a promotion; challenger.report tells subscribers how it agreed."""
     setting = _running(registry)
     version = setting["version"]
     why = (reason or f"promoted challenger {version} ({setting['mode']})")[:MAX_REASON_LENGTH]
-    entry = registry.store.activate(version, reason=why, key=key)
-    with registry.store.lock():
-        current = challengers.read_setting(registry.store.root)
-        if current is not None and current["version"] == version:
-            challengers.write_setting(registry.store.root, None, event=PROMOTED, reason=why, key=key)
+    final = _final_report(session=session, registry=registry, segmentation=segmentation)
+    entry = activate_in_store(store=registry.store, version=version, reason=why, key=key, challenger_event=PROMOTED)
     registry.refresh()
+    _announce(session=session, final=final, setting=setting, event=PROMOTED)
     return show(registry=registry, segmentation=segmentation) | {"activation": entry}

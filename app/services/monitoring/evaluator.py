@@ -7,28 +7,35 @@ without waiting for it. Under the lock a segmentation is evaluated only when its
 than the interval (or was of another model version), so however many workers run, each segmentation is evaluated
 about once per interval. A tick that finds it not due publishes the stored verdict instead, so a restarted worker
 exports it at once.
+
+A verdict is stored in one transaction with what it causes: drift.changed when the status changed, and, when it
+turns to `drift`, a retraining proposal (app/services/proposals) unless one was created within the cooldown. The
+lock makes that check and the insert one step for all workers; the proposal's candidate job starts after the commit.
 """
 
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.core.errors import SegmentationError
 from app.core.metrics import record_drift_status
 from app.db.locks import try_singleton_lock
 from app.db.session import session_factory
-from app.db.tables import DriftCheck
+from app.db.tables import DriftCheck, RetrainProposal
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
 from app.services.monitoring import history
 from app.services.monitoring.drift import drift_report
 from app.services.monitoring.retry import DatabasePreparation
 from app.services.monitoring.windows import DEFAULT_SPAN, time_window
-from app.services.notifications.events import DRIFT_CHANGED, emit
+from app.services.notifications.events import DRIFT_CHANGED, emit_on
+from app.services.proposals.records import announce, propose_on_drift
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,15 @@ LOCK_KEY = 0x5E6_D71F
 FRESH_SHARE = 0.9
 # Seconds after start before the first tick: the server is up first.
 FIRST_TICK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class DriftProposals:
+    """Retraining proposals from drift: at most one per segmentation per `cooldown`, and what starts a stored
+    proposal's candidate (its training job)."""
+
+    cooldown: timedelta
+    start: Callable[[RetrainProposal], None]
 
 
 def served_models(segmentations: Segmentations) -> dict[str, SegmentationModel]:
@@ -68,8 +84,10 @@ class DriftEvaluator:
         database: DatabasePreparation | None = None,
         first_tick: float = FIRST_TICK_SECONDS,
         retention_days: int = 30,
+        proposals: DriftProposals | None = None,
     ) -> None:
         self.engine = engine
+        self.proposals = proposals
         self.models = models
         self.interval = interval
         self.first_tick = min(first_tick, interval)
@@ -124,10 +142,15 @@ class DriftEvaluator:
                     session, model_version=model.version, segmentation=name, since=now - DEFAULT_SPAN, until=now
                 )
                 report = drift_report(model, window)
-                row = history.store_check(session, segmentation=name, model=model, report=report, evaluated_at=now)
+                row = history.store_check(
+                    session, segmentation=name, model=model, report=report, evaluated_at=now, commit=False
+                )
+                proposal = self._consequences(session, latest=latest, row=row, now=now)
+                session.commit()
             record_drift_status(segmentation=name, checks=history.gauge_values(row.checks))
-            if latest is not None and latest.status != row.status:
-                self._announce(name, previous=latest.status, row=row)
+            if proposal is not None and self.proposals is not None:
+                announce(proposal)
+                self.proposals.start(proposal)
             evaluated.append(name)
         if evaluated:
             logger.info("drift evaluated for %s", ", ".join(evaluated))
@@ -135,20 +158,25 @@ class DriftEvaluator:
                 history.purge_checks(session, before=now - timedelta(days=self.retention_days))
         return evaluated
 
-    def _announce(self, segmentation: str, *, previous: str, row: DriftCheck) -> None:
-        """Queue drift.changed for subscribers, once per stored evaluation; a failure is logged, never raised."""
-        payload = {
-            "segmentation": segmentation,
-            "model_version": row.model_version,
-            "previous_status": previous,
-            "status": row.status,
-            "evaluated_at": row.evaluated_at.isoformat(),
-            "checks": row.checks,
-        }
-        try:
-            emit(sessions=self._sessions, event=DRIFT_CHANGED, payload=payload, key=f"drift:{row.id}")
-        except SQLAlchemyError:
-            logger.warning("drift.changed for %s not written to the outbox", segmentation, exc_info=True)
+    def _consequences(
+        self, session: Session, *, latest: DriftCheck | None, row: DriftCheck, now: datetime
+    ) -> RetrainProposal | None:
+        """In the evaluation's transaction: drift.changed when the status changed (once per stored evaluation), and
+        a proposal when it turned to drift outside the cooldown."""
+        if latest is not None and latest.status != row.status:
+            payload = {
+                "segmentation": row.segmentation,
+                "model_version": row.model_version,
+                "previous_status": latest.status,
+                "status": row.status,
+                "evaluated_at": row.evaluated_at.isoformat(),
+                "checks": row.checks,
+            }
+            emit_on(session.connection(), event=DRIFT_CHANGED, payload=payload, key=f"drift:{row.id}")
+        turned = row.status == "drift" and (latest is None or latest.status != "drift")
+        if not turned or self.proposals is None:
+            return None
+        return propose_on_drift(session, check=row, cooldown=self.proposals.cooldown, now=now)
 
 
 def start_drift_evaluator(
@@ -158,9 +186,10 @@ def start_drift_evaluator(
     interval: float,
     database: DatabasePreparation,
     retention_days: int = 30,
+    proposals: DriftProposals | None = None,
 ) -> DriftEvaluator | None:
     """Start the evaluator thread; None when `interval` is 0 (turned off). Evaluations older than `retention_days`
-    are deleted, as the prediction log's rows are."""
+    are deleted, as the prediction log's rows are. With `proposals`, drift turning proposes retraining."""
     if interval <= 0:
         return None
     evaluator = DriftEvaluator(
@@ -169,6 +198,7 @@ def start_drift_evaluator(
         interval=interval,
         database=database,
         retention_days=retention_days,
+        proposals=proposals,
     )
     evaluator.start()
     return evaluator

@@ -50,8 +50,9 @@ def store_check(
     model: SegmentationModel,
     report: dict[str, Any],
     evaluated_at: datetime,
+    commit: bool = True,
 ) -> DriftCheck:
-    """Store one evaluation of a segmentation's time window."""
+    """Store one evaluation of a segmentation's time window (in the caller's transaction, without `commit`)."""
     window = report["window"]
     warning = report["warnings"][0] if report["warnings"] else None
     row = DriftCheck(
@@ -66,7 +67,10 @@ def store_check(
         warning=warning[:WARNING_LENGTH] if warning else None,
     )
     session.add(row)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return row
 
 

@@ -9,13 +9,15 @@ from sqlalchemy import Engine
 
 from app.core.config import Settings
 from app.db.migrate import upgrade_database
+from app.db.session import session_factory
 from app.models.segmentations.registries import Segmentations
 from app.models.versions.store import VersionStore
 from app.services.challenger.assignments import AssignmentWriter
 from app.services.monitoring.activation_mirror import ActivationMirror, open_activation_mirror
-from app.services.monitoring.evaluator import DriftEvaluator, start_drift_evaluator
+from app.services.monitoring.evaluator import DriftEvaluator, DriftProposals, start_drift_evaluator
 from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
 from app.services.monitoring.retry import DatabasePreparation
+from app.services.proposals.jobs import starter
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ def start_monitoring(
             interval=settings.drift_evaluation_seconds,
             database=database,
             retention_days=settings.prediction_log_retention_days,
+            proposals=DriftProposals(
+                cooldown=settings.proposal_cooldown,
+                start=starter(settings=settings, sessions=session_factory(engine)),
+            ),
         )
     assignments = AssignmentWriter(engine, database=database)
     assignments.start()

@@ -47,7 +47,15 @@ from app.utils.csv_head import sniff_delimiter
 logger = logging.getLogger(__name__)
 
 # The settings a job's process uses: passed in its environment, so they are the starting app's (see above).
-JOB_SETTINGS = ("model_dir", "data_path", "train_time_limit_seconds", "train_max_rows", "model_signing_key")
+# The database: a proposal's candidate reads the prediction log and writes the proposal's comparison.
+JOB_SETTINGS = (
+    "model_dir",
+    "data_path",
+    "train_time_limit_seconds",
+    "train_max_rows",
+    "model_signing_key",
+    "database_url",
+)
 
 
 def parse_k(value: str) -> int | str:
@@ -148,7 +156,6 @@ def start_training_job(
         check_transactions_sample(upload, spec.rfm)
     if upload is not None and spec.kind == "columns":
         check_upload_header(upload, list(spec.features) if segmentation != DEFAULT_NAME else chosen_features)
-    store = JobStore(settings.job_root)
     request = {
         "segmentation": segmentation,
         "k": chosen_k,
@@ -163,6 +170,13 @@ def start_training_job(
         # The upload's own base name, recorded with the version so versions from different files tell apart.
         "data_name": _base_name(upload_name) if upload is not None else None,
     }
+    return start_job(settings=settings, request=request, upload=upload)
+
+
+def start_job(*, settings: Settings, request: dict, upload: Path | None = None) -> str:
+    """Queue a checked request (job.json's params) and start its process; return the job id (409 when the limit of
+    running jobs is reached)."""
+    store = JobStore(settings.job_root)
     job_id, folder = store.create_within_limit(
         request, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
     )

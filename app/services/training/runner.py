@@ -67,6 +67,38 @@ class JobRunner:
             self.update(state="failed", error=f"training took longer than the limit of {limit:g} s and was stopped")
             os._exit(3)  # the partial version, if any, is only a staging folder: cleaned at the next save
 
+    def _train(self, params: dict[str, Any], data: Path) -> Any:
+        """Train the version job.json asks for: a segmentation from a file, or a retraining proposal's candidate."""
+        settings = self.settings
+        if params.get("proposal_id"):
+            from app.services.proposals.candidate import train_candidate
+
+            return train_candidate(settings=settings, proposal_id=params["proposal_id"], progress=self.progress)
+        from app.models.segmentations.catalog import SegmentationCatalog
+        from app.models.segmentations.training import train_segmentation
+        from app.services.training.engine import engine_options
+
+        spec = SegmentationCatalog(settings.model_dir).get(params.get("segmentation") or "default")
+        # Jobs from before engines trained locally.
+        with engine_options(params.get("engine") or "local") as engine:
+            return train_segmentation(
+                spec,
+                data,
+                models_root=settings.model_dir,
+                k=params["k"],
+                features=params["features"],
+                seed=params["seed"],
+                sweep=params["sweep"],
+                activate=params["activate"],
+                signing_key=settings.signing_key,
+                max_rows=settings.train_max_rows,
+                reason="trained from the API",
+                key=params["key_id"],
+                progress=self.progress,
+                data_name=params.get("data_name"),
+                **engine,
+            )
+
     def run(self) -> int:
         """Train what job.json asks for, where and within the limits the settings say; return the exit code."""
         params, settings = self.job["params"], self.settings
@@ -77,30 +109,7 @@ class JobRunner:
         threading.Thread(target=self._watchdog, args=(settings.train_time_limit_seconds,), daemon=True).start()
         data = self.folder / params["data_file"] if params["data_file"] else settings.data_path
         try:
-            from app.models.segmentations.catalog import SegmentationCatalog
-            from app.models.segmentations.training import train_segmentation
-            from app.services.training.engine import engine_options
-
-            spec = SegmentationCatalog(settings.model_dir).get(params.get("segmentation") or "default")
-            # Jobs from before engines trained locally.
-            with engine_options(params.get("engine") or "local") as engine:
-                result = train_segmentation(
-                    spec,
-                    data,
-                    models_root=settings.model_dir,
-                    k=params["k"],
-                    features=params["features"],
-                    seed=params["seed"],
-                    sweep=params["sweep"],
-                    activate=params["activate"],
-                    signing_key=settings.signing_key,
-                    max_rows=settings.train_max_rows,
-                    reason="trained from the API",
-                    key=params["key_id"],
-                    progress=self.progress,
-                    data_name=params.get("data_name"),
-                    **engine,
-                )
+            result = self._train(params, data)
         except SegmentationError as exc:
             self._stop.set()
             # The reason is shown to clients: name the upload, never the server's paths.

@@ -55,6 +55,18 @@
   });
 
   // A label is kept beside the version (its signed files never change); an empty answer removes it.
+  // Retraining proposals: accept activates the candidate, dismiss leaves the active version.
+  document.querySelectorAll('[data-action="proposal"]').forEach(function (button) {
+    button.addEventListener("click", function () {
+      var decision = button.dataset.decision;
+      if (needKey(actionStatus)) { return; }
+      if (decision === "accept" && !window.confirm("Activate this proposal's candidate? Every worker switches to it within a second.")) { return; }
+      post("/api/v1/proposals/" + encodeURIComponent(button.dataset.proposal) + "/" + decision)
+        .then(function () { window.location.reload(); })
+        .catch(function (error) { actionStatus.textContent = "Not done: " + error.message; });
+    });
+  });
+
   document.querySelectorAll('[data-action="label"]').forEach(function (button) {
     button.addEventListener("click", function () {
       var version = button.dataset.version;

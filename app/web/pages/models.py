@@ -8,6 +8,7 @@ from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.web.charts.heatmap import heatmap_chart
 from app.web.pages.about import METRIC_MEANINGS
+from app.web.pages.models_proposals import proposals_section
 
 VERDICTS = {"better": "better", "worse": "worse", "unchanged": "no change"}
 
@@ -82,6 +83,7 @@ def models_page(
         "metrics": None,
         "compare_error": None,
         "challenger": challenger_section(registry, segmentation=segmentation, db_sessions=db_sessions),
+        "proposals": proposals_section(segmentation=segmentation, db_sessions=db_sessions),
     }
     if compare:
         try:

@@ -56,6 +56,8 @@ def upgrade() -> None:
         sa.Column("comparison", sa.JSON(), nullable=True),
         sa.Column("decided_at", UtcDateTime(), nullable=True),
         sa.Column("decided_by", sa.String(300), nullable=True),
+        sa.Column("mix_training", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("error", sa.String(500), nullable=True),
     )
     op.create_index("ix_retrain_proposals_segmentation_created_at", "retrain_proposals", ["segmentation", "created_at"])
 

@@ -1,0 +1,87 @@
+"""Retraining proposals for /api/v1/proposals."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import example_config
+
+_EXAMPLE = {
+    "id": "3f2a9c0d1e4b5a6978877665544332211",
+    "created_at": "2026-12-06T10:20:00+00:00",
+    "segmentation": "default",
+    "trigger": "drift",
+    "reason": "drift in annual_income since 2026-12-06 10:20 UTC",
+    "state": "ready",
+    "base_version": "20261205.090000.000000-abcdef1234",
+    "candidate_version": "20261206.102030.000000-0123456789",
+    "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "mix_training": False,
+    "error": None,
+    "decided_at": None,
+    "decided_by": None,
+    "summary": {
+        "customers": 600,
+        "agreement": 0.91,
+        "silhouette_active": 0.52,
+        "silhouette_candidate": 0.55,
+        "grown": ["Affluent Shoppers"],
+        "shrunk": [],
+        "lost": [],
+        "new": [],
+        "promotable": True,
+        "not_promotable_because": [],
+    },
+}
+
+
+class ProposalIn(BaseModel):
+    """Ask for a candidate now: trained on the recent logged customers, warm-started from the active version."""
+
+    model_config = example_config({"reason": "new campaign traffic", "mix_training": False}, extra="forbid")
+
+    reason: str = Field("", max_length=400, description="Why, shown on /models.")
+    mix_training: bool = Field(False, description="Also train on the active version's stored training sample.")
+
+
+class ProposalSummary(BaseModel):
+    """A proposal as lists show it."""
+
+    model_config = example_config(_EXAMPLE)
+
+    id: str
+    created_at: str
+    segmentation: str
+    trigger: Literal["drift", "manual"]
+    reason: str
+    state: Literal["training", "ready", "accepted", "dismissed", "failed"]
+    base_version: str = Field(description="The active version when it was proposed: what the candidate is compared to.")
+    candidate_version: str | None
+    job_id: str | None = Field(description="The training job of the candidate (GET /api/v1/jobs/{job_id}).")
+    mix_training: bool
+    error: str | None = Field(description="Why the candidate could not be trained (state failed).")
+    decided_at: str | None
+    decided_by: str | None = Field(description="The admin who accepted or dismissed it, or AUTO_PROMOTE.")
+    summary: dict[str, Any] | None = Field(
+        description="Agreement on the recent customers, both silhouettes, segments grown, shrunk, lost or new, and "
+        "whether AUTO_PROMOTE's rules hold."
+    )
+
+
+class ProposalDetail(ProposalSummary):
+    """A proposal with its whole comparison."""
+
+    comparison: dict[str, Any] | None = Field(
+        description="summary; recent_customers (migration matrix with names, agreement per segment, kappa, ARI); "
+        "segment_changes; versions (as GET /api/v1/versions/{version}/compare gives it)."
+    )
+    activation: dict[str, Any] | None = Field(None, description="Accept only: the activation's history entry.")
+
+
+class ProposalList(BaseModel):
+    """A segmentation's proposals, newest first."""
+
+    model_config = example_config({"segmentation": "default", "proposals": [_EXAMPLE]})
+
+    segmentation: str
+    proposals: list[ProposalSummary]

@@ -1,0 +1,100 @@
+"""Retraining proposals as the API and /models use them: propose on demand, list, read, accept and dismiss."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.models.versions.registry import ModelRegistry
+from app.services import lifecycle
+from app.services.proposals import jobs, records
+
+DEFAULT_REASON = "asked for by an admin"
+
+
+def propose(
+    *,
+    settings: Settings,
+    session: Session,
+    sessions: sessionmaker[Session],
+    registry: ModelRegistry,
+    segmentation: str,
+    reason: str,
+    mix_training: bool,
+    key: str | None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Store a manual proposal against the served version and start its candidate's job (503 when none is served)."""
+    active = registry.get()
+    row = records.create(
+        session,
+        segmentation=segmentation,
+        trigger=records.MANUAL,
+        reason=reason.strip() or DEFAULT_REASON,
+        base_version=active.version,
+        mix_training=mix_training,
+    )
+    session.commit()
+    records.announce(row)
+    jobs.start_candidate(settings=settings, sessions=sessions, proposal=row, key=key, request_id=request_id)
+    session.refresh(row)
+    return records.detail(row)
+
+
+def listing(*, settings: Settings | None, session: Session, segmentation: str, limit: int = 50) -> dict[str, Any]:
+    """A segmentation's proposals, newest first (with `settings`, those whose job died are marked failed first)."""
+    rows = records.recent(session, segmentation=segmentation, limit=limit)
+    if settings is not None:
+        jobs.reconcile(session, settings=settings, rows=rows)
+    return {"segmentation": segmentation, "proposals": [records.summary(row) for row in rows]}
+
+
+def detail(*, settings: Settings, session: Session, proposal_id: str) -> dict[str, Any]:
+    """One proposal with its whole comparison (404 when unknown)."""
+    row = records.get(session, proposal_id=proposal_id)
+    jobs.reconcile(session, settings=settings, rows=[row])
+    return records.detail(row)
+
+
+def accept(
+    *, session: Session, registry_of: Callable[[str], ModelRegistry], proposal_id: str, key: str
+) -> dict[str, Any]:
+    """Activate a ready proposal's candidate, with history, as activating a version does (409 unless ready)."""
+    row = records.get(session, proposal_id=proposal_id)
+    registry = registry_of(row.segmentation)
+    records.move(
+        session,
+        proposal_id=row.id,
+        from_states=(records.READY,),
+        state=records.ACCEPTED,
+        decided_at=datetime.now(UTC),
+        decided_by=key[: records.DECIDED_BY_LENGTH],
+    )
+    # The state changes only if the activation succeeds: an error leaves the transaction uncommitted.
+    entry = lifecycle.activate(
+        registry=registry,
+        version=row.candidate_version,
+        reason=f"accepted retraining proposal {row.id}: {row.reason}",
+        key=key,
+    )
+    session.commit()
+    session.refresh(row)
+    return records.detail(row) | {"activation": entry}
+
+
+def dismiss(*, session: Session, proposal_id: str, key: str) -> dict[str, Any]:
+    """Dismiss a proposal that is not decided yet (409 once accepted or dismissed); its candidate stays a version."""
+    row = records.get(session, proposal_id=proposal_id)
+    records.move(
+        session,
+        proposal_id=row.id,
+        from_states=(records.TRAINING, records.READY, records.FAILED),
+        state=records.DISMISSED,
+        decided_at=datetime.now(UTC),
+        decided_by=key[: records.DECIDED_BY_LENGTH],
+    )
+    session.commit()
+    session.refresh(row)
+    return records.detail(row)

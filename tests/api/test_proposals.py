@@ -1,0 +1,136 @@
+"""Retraining proposals over HTTP: propose, the candidate's job, list, read, accept and dismiss, and bad input."""
+
+import time
+
+import pytest
+
+from app.db.session import create_db_engine, session_factory
+from app.models.versions.store import VersionStore
+from app.services.proposals import records
+from tests.accounts import JWT_SECRET, add_user, bearer
+from tests.api.test_monitoring import customers, feed
+
+KEY = "proposals-admin-key"
+ADMIN = {"X-API-Key": KEY}
+# Long enough for a training job's process to start and train on a busy machine; the loop ends as soon as it is done.
+JOB_DEADLINE_SECONDS = 180
+
+
+@pytest.fixture
+def setup(client_for, fresh_dir, tmp_path):
+    """A client on a private versions folder with its own database: (client, folder, db url)."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    client = client_for(model_dir=fresh_dir, database_url=url, admin_api_keys=[KEY], jwt_secret=JWT_SECRET)
+    return client, fresh_dir, url
+
+
+def _stored(url: str, version: str, state: str) -> str:
+    """A proposal stored straight in the database, moved to `state`; its id."""
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            row = records.create(
+                session, segmentation="default", trigger=records.MANUAL, reason="stored", base_version=version
+            )
+            row.state = state
+            session.commit()
+            return row.id
+    finally:
+        engine.dispose()
+
+
+def _settled(client, proposal_id: str) -> dict:
+    """The proposal once its candidate's job has ended."""
+    deadline = time.monotonic() + JOB_DEADLINE_SECONDS
+    while True:
+        body = client.get(f"/api/v1/proposals/{proposal_id}").json()
+        if body["state"] != "training" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+def test_a_proposal_trains_a_candidate_in_a_job_and_accepting_activates_it(setup, model):
+    client, root, _url = setup
+    feed(client, customers(300, seed=81))
+
+    response = client.post("/api/v1/proposals", json={"reason": "new campaign"}, headers=ADMIN)
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert (created["trigger"], created["reason"], created["state"]) == ("manual", "new campaign", "training")
+    assert created["base_version"] == model.version and created["job_id"]
+    assert client.get(f"/api/v1/jobs/{created['job_id']}").status_code == 200
+    ready = _settled(client, created["id"])
+    assert ready["state"] == "ready", ready
+    assert ready["comparison"]["summary"]["customers"] == 300
+    # Never activated by itself: AUTO_PROMOTE is off.
+    assert VersionStore(root).active_version() == model.version
+    listed = client.get("/api/v1/proposals").json()
+    assert listed["segmentation"] == "default" and [p["id"] for p in listed["proposals"]] == [created["id"]]
+
+    accepted = client.post(f"/api/v1/proposals/{created['id']}/accept", headers=ADMIN)
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted" and accepted.json()["decided_by"]
+    assert VersionStore(root).active_version() == ready["candidate_version"]
+    info = client.get("/api/v1/model/info")
+    assert info.json()["version"] == ready["candidate_version"], info.text
+    assert client.post(f"/api/v1/proposals/{created['id']}/accept", headers=ADMIN).status_code == 409
+    assert client.post(f"/api/v1/proposals/{created['id']}/dismiss", headers=ADMIN).status_code == 409
+
+
+def test_a_proposal_without_logged_customers_fails_with_why(setup):
+    client, *_ = setup
+    response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    failed = _settled(client, response.json()["id"])
+    assert failed["state"] == "failed" and "logged customer" in failed["error"]
+    assert failed["reason"] == "asked for by an admin"
+
+
+def test_unknown_proposals_are_404(setup):
+    client, *_ = setup
+    assert client.get("/api/v1/proposals/nosuch").status_code == 404
+    response = client.post("/api/v1/proposals/nosuch/accept", headers=ADMIN)
+    assert response.status_code == 404 and "nosuch" in response.json()["message"]
+    assert client.post("/api/v1/proposals/nosuch/dismiss", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize("state", [records.FAILED, records.DISMISSED, records.TRAINING])
+def test_only_a_ready_proposal_can_be_accepted(setup, model, state):
+    client, root, url = setup
+    proposal_id = _stored(url, model.version, state)
+    response = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=ADMIN)
+    assert response.status_code == 409
+    assert f"is {state}" in response.json()["message"]
+    assert VersionStore(root).active_version() == model.version
+
+
+def test_dismissing_leaves_the_active_version_and_happens_once(setup, model):
+    client, root, url = setup
+    proposal_id = _stored(url, model.version, records.READY)
+    response = client.post(f"/api/v1/proposals/{proposal_id}/dismiss", headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json()["state"] == "dismissed"
+    assert VersionStore(root).active_version() == model.version
+    assert client.post(f"/api/v1/proposals/{proposal_id}/dismiss", headers=ADMIN).status_code == 409
+
+
+def test_changes_need_an_admin(setup, model):
+    client, _root, url = setup
+    proposal_id = _stored(url, model.version, records.READY)
+    add_user(client.app, "viewer@example.com", "viewer")
+    viewer = bearer(client, "viewer@example.com")
+    one = f"/api/v1/proposals/{proposal_id}"
+    for path in ("/api/v1/proposals", f"{one}/accept", f"{one}/dismiss"):
+        assert client.post(path).status_code == 401
+        assert client.post(path, headers={"X-API-Key": "wrong"}).status_code == 403
+        assert client.post(path, headers=viewer).status_code == 403
+    assert client.get(f"/api/v1/proposals/{proposal_id}").json()["state"] == "ready"
+
+
+def test_the_list_is_per_segmentation(setup, model):
+    client, _root, url = setup
+    _stored(url, model.version, records.READY)
+    assert client.get("/api/v1/proposals", params={"segmentation": "nope"}).json()["proposals"] == []
+    assert client.get("/api/v1/proposals", params={"segmentation": "Not A Name"}).status_code == 422

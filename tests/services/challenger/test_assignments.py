@@ -1,0 +1,31 @@
+"""The assignment writer's losses: counted by reason, as the prediction log's are, never raised on the request path."""
+
+from app.services.challenger.assignments import AssignmentWriter
+from tests.services.monitoring.test_reads import database  # noqa: F401 - the migrated SQLite log fixture
+
+
+def _rows(first: int, count: int) -> list[tuple[object, str, str]]:
+    return [(f"C-{i}", "champion", "v1") for i in range(first, first + count)]
+
+
+def test_a_full_queue_drops_new_customers_and_counts_them(database):  # noqa: F811
+    from app.db.session import create_db_engine
+
+    writer = AssignmentWriter(create_db_engine(database), max_rows=3)
+    writer.submit(segmentation="default", challenger_version="v2", mode="split", rows=_rows(0, 5))
+    assert (writer.dropped, writer.drops) == (2, {"queue_full": 2})
+    # A customer already queued costs nothing, not even a drop.
+    writer.submit(segmentation="default", challenger_version="v2", mode="split", rows=_rows(0, 1))
+    assert writer.dropped == 2
+
+
+def test_rows_after_stop_are_counted_as_stopped(database):  # noqa: F811
+    from app.db.session import create_db_engine
+
+    writer = AssignmentWriter(create_db_engine(database))
+    writer.start()
+    writer.submit(segmentation="default", challenger_version="v2", mode="split", rows=_rows(0, 2))
+    writer.stop()
+    assert writer.written == 2 and writer.dropped == 0
+    writer.submit(segmentation="default", challenger_version="v2", mode="split", rows=_rows(10, 4))
+    assert writer.drops == {"stopped": 4}
