@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.core.roles import Role
 from app.db.tables import User
+from app.services.proposals import records
 
 # Who calls: the anonymous caller, then the three roles (each with its own bearer token).
 CALLERS = ("anonymous", "viewer", "analyst", "admin")
@@ -123,6 +124,17 @@ class World:
         assert self.client.put("/api/v1/challenger", json=body, headers=self.admin).status_code == 200
         return version
 
+    def proposal(self) -> str:
+        """A proposal whose candidate is ready (stored as its job would leave it): its id."""
+        with self.client.app.state.db_sessions() as session:
+            active = self.client.get("/api/v1/model/info", headers=self.admin).json()["version"]
+            row = records.create(
+                session, segmentation="default", trigger=records.MANUAL, reason="m", base_version=active
+            )
+            row.state, row.candidate_version = records.READY, self.inactive()
+            session.commit()
+            return row.id
+
     def activated(self) -> None:
         """Another version activated, so there is one to roll back to."""
         url = f"/api/v1/models/{self.inactive()}/activate"
@@ -222,6 +234,10 @@ def _rollback(prefix: str) -> Build:
 
 def _train(prefix: str) -> Build:
     return lambda w, caller: Call(f"{prefix}/models", {"data": {"k": "3"}})
+
+
+def _decide(decision: str) -> Build:
+    return lambda w, caller: Call(f"/api/v1/proposals/{w.proposal()}/{decision}", {})
 
 
 def _promote(w: World, caller: str) -> Call:
@@ -335,6 +351,8 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/challenger"): Entry(V, req("/api/v1/challenger")),
     ("GET", "/api/v1/challenger/report"): Entry(V, _report),
     ("GET", "/api/v1/experiments"): Entry(V, req("/api/v1/experiments")),
+    ("GET", "/api/v1/proposals"): Entry(V, req("/api/v1/proposals")),
+    ("GET", "/api/v1/proposals/{proposal_id}"): Entry(V, lambda w, c: Call(f"/api/v1/proposals/{w.proposal()}", {})),
     ("GET", "/api/v1/experiments/{campaign}"): Entry(V, _campaign),
     # Runs.
     ("GET", "/api/v1/runs"): Entry(V, req("/api/v1/runs")),
@@ -387,6 +405,9 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("DELETE", "/api/v1/challenger"): Entry(AD, _stop),
     ("POST", "/api/v1/challenger/promote"): Entry(AD, _promote),
     ("POST", "/api/v1/segmentations"): Entry(AD, req("/api/v1/segmentations", json=_segmentation)),
+    ("POST", "/api/v1/proposals"): Entry(AD, req("/api/v1/proposals", json={})),
+    ("POST", "/api/v1/proposals/{proposal_id}/accept"): Entry(AD, _decide("accept")),
+    ("POST", "/api/v1/proposals/{proposal_id}/dismiss"): Entry(AD, _decide("dismiss")),
     ("POST", "/api/v1/files/profile"): Entry(AD, req("/api/v1/files/profile", **PROFILE)),
     # What deletes, last: each on an object of its own.
     ("DELETE", "/api/v1/models/{version}"): Entry(AD, _version_call("/api/v1/models/{v}")),
