@@ -16,8 +16,9 @@ import numpy as np
 QUOTE, LF, CR = ord('"'), ord("\n"), ord("\r")
 # Bytes counted per read: large enough to run at memory speed, small enough to stay out of the worker's memory.
 COUNT_BYTES = 16 << 20
-# Bytes looked at per step while walking to a record start: the usual record is found in the first one.
-WALK_BYTES = 64 << 10
+# Bytes looked at in the first step while walking to a record start (the usual record is found in it); each further
+# step looks at twice as many, up to MAX_WALK_BYTES.
+WALK_BYTES, MAX_WALK_BYTES = 4 << 10, 1 << 20
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ def record_start(file: BinaryIO, offset: int, in_quotes: bool, size: int) -> int
         return 0
     file.seek(offset - 1)
     previous = file.read(1)
-    position, quoted = offset, in_quotes
+    position, quoted, walk = offset, in_quotes, WALK_BYTES
     while position < size:
         file.seek(position)
         # One byte more than the step: a CR at its end is a line end only when no LF follows.
-        data = file.read(WALK_BYTES + 1)
+        data = file.read(walk + 1)
+        walk = min(2 * walk, MAX_WALK_BYTES)
         at_end = position + len(data) >= size
         step = len(data) if at_end else len(data) - 1
         window = np.frombuffer(data, np.uint8)
