@@ -1,6 +1,7 @@
 """The Dask engine writes the local engine's labelled file byte for byte, and fails where and as it fails, on the
 local engine tests' messy inputs cut into partitions at every kind of place."""
 
+import itertools
 import math
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def _comparable(summary: ScoreSummary) -> dict:
 
     def rounded(value):
         if isinstance(value, float) and math.isfinite(value) and value:
-            return round(value, 11 - int(math.floor(math.log10(abs(value)))))
+            return round(value, 11 - math.floor(math.log10(abs(value))))
         if isinstance(value, dict):
             return {key: rounded(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -141,10 +142,10 @@ def test_every_range_starts_on_a_record(tmp_path, name):
     body = data.index(b"\n") + 1
     for block in (13, 101, 4_099):
         starts = block_starts(len(data), block, body=body)
-        parities = [quote_parity(source, start, stop) for start, stop in zip(starts, [*starts[1:], len(data)])]
+        parities = [quote_parity(source, start, stop) for start, stop in zip(starts, [*starts[1:], len(data)], strict=True)]
         ranges = record_ranges(source, starts, parities, len(data))
         assert ranges[0].start == 0 and ranges[-1].stop == len(data)
-        assert all(a.stop == b.start for a, b in zip(ranges, ranges[1:]))
+        assert all(a.stop == b.start for a, b in itertools.pairwise(ranges))
         for part in ranges[1:]:
             before = data[: part.start]
             assert before.count(b'"') % 2 == 0 and before.endswith((b"\n", b"\r"))

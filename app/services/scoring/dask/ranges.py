@@ -7,6 +7,7 @@ start outside quotes, a few bytes on. A quote that never closes makes every late
 that holds it runs on to the end of the file, where the local engine's reader refuses it the same way.
 """
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -71,9 +72,10 @@ def record_start(file: BinaryIO, offset: int, in_quotes: bool, size: int) -> int
         at_end = position + len(data) >= size
         step = len(data) if at_end else len(data) - 1
         window = np.frombuffer(data, np.uint8)
-        if position == offset and previous in (b"\n", b"\r") and not quoted:
-            if not (previous == b"\r" and data[:1] == b"\n"):  # not the middle of a CRLF
-                return offset
+        # `offset` itself starts a line after a line end (not in the middle of a CRLF).
+        at_line_start = previous == b"\n" or (previous == b"\r" and data[:1] != b"\n")
+        if position == offset and at_line_start and not quoted:
+            return offset
         lf, cr = window == LF, window == CR
         ends = lf[:step] | (cr[:step] & ~np.append(lf[1:], False)[:step])
         quotes = np.cumsum(window[:step] == QUOTE)
@@ -99,7 +101,7 @@ def record_ranges(path: str | Path, starts: list[int], parities: list[int], size
             quoted ^= bool(parity)
     bounds.append(size)
     ranges: list[ByteRange] = []
-    for start, stop in zip(bounds, bounds[1:], strict=False):
-        if stop > start or not ranges and start == 0:
+    for start, stop in itertools.pairwise(bounds):
+        if stop > start or (not ranges and start == 0):
             ranges.append(ByteRange(index=len(ranges), start=start, stop=stop))
     return ranges
