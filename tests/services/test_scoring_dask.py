@@ -142,7 +142,8 @@ def test_every_range_starts_on_a_record(tmp_path, name):
     body = data.index(b"\n") + 1
     for block in (13, 101, 4_099):
         starts = block_starts(len(data), block, body=body)
-        parities = [quote_parity(source, start, stop) for start, stop in zip(starts, [*starts[1:], len(data)], strict=True)]
+        stops = [*starts[1:], len(data)]
+        parities = [quote_parity(source, start, stop) for start, stop in zip(starts, stops, strict=True)]
         ranges = record_ranges(source, starts, parities, len(data))
         assert ranges[0].start == 0 and ranges[-1].stop == len(data)
         assert all(a.stop == b.start for a, b in itertools.pairwise(ranges))
