@@ -45,6 +45,7 @@ from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
+from benchmarks import dask as dask_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
@@ -819,6 +820,7 @@ STEPS = (
     "report",
     "counterfactual",
     "runs",
+    "dask",
 )
 
 
@@ -859,6 +861,7 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
+            "dask": lambda: [Figure(**fields) for fields in dask_bench.bench_dask(mode, model_dir, workdir)],
         }
         for name, step in steps.items():
             if args.only and name not in args.only:
