@@ -25,6 +25,8 @@ from app.services.scoring.summary import ScoreSummary, new_summary
 # (its input, and its labelled output until written) and that two workers finish close together.
 PARTITION_BYTES = 32 << 20
 MIN_PARTITION_BYTES = 1 << 20
+# Partitions in flight per worker past the last one placed: enough to keep every worker busy.
+AHEAD_PER_WORKER = 3
 # A Parquet partition's rows, gathered from whole row groups.
 PARTITION_ROWS = 1_000_000
 
@@ -147,27 +149,39 @@ def _parquet_plan(
     return Plan(columns, style, len(parts), submit)
 
 
-def _run(client: Any, plan: Plan, csv_out: Path | None, show_progress: bool) -> list[PartDone]:
+def _run(client: Any, plan: Plan, csv_out: Path | None, show_progress: bool, ahead: int) -> list[PartDone]:
     """Score every partition once, in order of the file; place CSV bytes as their offsets become known.
 
-    A partition that fails stops the run: the first failing one in the file is reported, with its line numbers
-    counted on from the partitions before it (scored again with them: the error path only).
+    At most `ahead` partitions are in flight past the last one placed: a slow partition holds back the others'
+    output in the workers' memory, never the whole file's. A partition that fails stops the run: the first failing
+    one in the file is reported, with its line numbers counted on from the partitions before it (scored again
+    with them: the error path only).
     """
-    scored = [plan.submit(index, 0, 0) for index in range(plan.count)]
-    done_futures = [client.submit(part_done, future, pure=False) for future in scored]
+    scored: list[Any] = [None] * plan.count
+    summaries: list[Any] = [None] * plan.count
+
+    def launch(index: int) -> None:
+        if index < plan.count:
+            scored[index] = plan.submit(index, 0, 0)
+            summaries[index] = client.submit(part_done, scored[index], pure=False)
+
+    for index in range(ahead):
+        launch(index)
     offset = csv_out.stat().st_size if csv_out is not None else 0
-    writes, done = [], []
+    writes: list[Any] = []
+    done: list[PartDone] = []
     progress = None
     if show_progress:
         from tqdm import tqdm
 
         progress = tqdm(total=plan.count, unit=" parts", desc="scoring on dask")
     try:
-        for index, future in enumerate(done_futures):
+        for index in range(plan.count):
+            launch(index + ahead)
             try:
-                part = future.result()
+                part = summaries[index].result()
             except InvalidRequest as problem:
-                client.cancel(scored[index + 1 :] + done_futures[index + 1 :] + writes)
+                client.cancel([f for f in scored[index + 1 :] + summaries[index + 1 :] + writes if f is not None])
                 if index:  # numbered on from the partitions before it
                     lines, rows = sum(p.lines for p in done), sum(p.rows_read for p in done)
                     plan.submit(index, lines, rows).result()
@@ -176,7 +190,7 @@ def _run(client: Any, plan: Plan, csv_out: Path | None, show_progress: bool) -> 
             if csv_out is not None:
                 writes.append(client.submit(write_at, scored[index], str(csv_out), offset, pure=False))
                 offset += part.size
-            scored[index] = None  # released once written
+            scored[index] = summaries[index] = None  # the output is released once written
             if progress is not None:
                 progress.update()
         client.gather(writes)
@@ -231,7 +245,9 @@ def score_path_dask(
                 delimiter = plan.style.delimiter
             if parts_dir is None:
                 partial.write_bytes(csv_header(plan.columns.output_names(options), plan.style))
-            done = _run(client, plan, None if parts_dir is not None else partial, show_progress)
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            csv_out = None if parts_dir is not None else partial
+            done = _run(client, plan, csv_out, show_progress, ahead=AHEAD_PER_WORKER * workers)
         _move_into_place(partial, target)
     except BaseException:
         if partial.is_dir():
