@@ -282,3 +282,13 @@ def _rows(path: Path) -> tuple[list, list[float]]:
         else:
             others.append(column.to_pylist())
     return others, numbers
+
+
+def test_parquet_parts_replace_a_parquet_file_of_the_same_name(model, scheduler, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(MESSY["every bad kind"])
+    target = tmp_path / "out.parquet"
+    score_path(model, source, target, options=ScoreOptions())
+    expected = pq.read_table(target)
+    score_path_dask(model, source, target, options=ScoreOptions(), scheduler=scheduler, partition_bytes=100)
+    assert target.is_dir() and pq.read_table(target).equals(expected)

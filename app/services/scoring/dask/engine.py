@@ -245,22 +245,19 @@ def score_path_dask(
     partial = target.parent / f".{target.name}.{secrets.token_hex(6)}.dask"
     try:
         with dask_client(scheduler, n_workers) as client:
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
             parts_dir = partial if out_kind == ".parquet" else None
             if parts_dir is not None:
                 parts_dir.mkdir()
             if in_kind == ".csv":
-                workers = max(1, len(client.scheduler_info().get("workers", {})))
                 size = source.stat().st_size
                 block = partition_bytes or max(MIN_PARTITION_BYTES, min(PARTITION_BYTES, size // (2 * workers) + 1))
                 plan = _csv_plan(client, model, source, options, parts_dir, block)
-                delimiter = plan.style.delimiter
             else:
                 plan = _parquet_plan(client, model, source, options, parts_dir, partition_rows)
-                delimiter = plan.style.delimiter
-            if parts_dir is None:
-                partial.write_bytes(csv_header(plan.columns.output_names(options), plan.style))
-            workers = max(1, len(client.scheduler_info().get("workers", {})))
             csv_out = None if parts_dir is not None else partial
+            if csv_out is not None:
+                csv_out.write_bytes(csv_header(plan.columns.output_names(options), plan.style))
             done = _run(client, plan, csv_out, show_progress, ahead=AHEAD_PER_WORKER * workers)
         _move_into_place(partial, target)
     except BaseException:
@@ -269,7 +266,7 @@ def score_path_dask(
         else:
             partial.unlink(missing_ok=True)
         raise
-    summary = new_summary(model, plan.columns, options, delimiter=delimiter)
+    summary = new_summary(model, plan.columns, options, delimiter=plan.style.delimiter)
     for part in done:
         summary.merge(part.summary)
     return summary
@@ -277,6 +274,8 @@ def score_path_dask(
 
 def _move_into_place(partial: Path, target: Path) -> None:
     """Rename the finished output over the target; a folder's old part files give way to the new ones."""
+    if partial.is_dir() and target.is_file():  # a single Parquet file of the local engine's, replaced by a folder
+        target.unlink()
     if partial.is_dir() and target.is_dir():
         for old in target.glob("part.*.parquet"):
             old.unlink()
