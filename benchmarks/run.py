@@ -3,7 +3,7 @@
 python benchmarks/run.py            full run (under 10 minutes on 2 cores)
 python benchmarks/run.py --quick    smaller sizes and shorter loads (under 2 minutes)
 python benchmarks/run.py --dry-run  tiny sizes, to check that every benchmark still runs
-python benchmarks/run.py --only dask_training   the heavy Dask figures, which a plain run leaves out
+python benchmarks/run.py --only dask --only dask_training   the heavy Dask figures, which a plain run leaves out
 
 Prints a table (figure, project, baseline, ratio, goal) and writes benchmarks/results/latest.json.
 A ratio above 1 means the project beats its baseline: baseline/project for times and memory,
@@ -46,6 +46,7 @@ from app.models.versions.store import VersionStore, load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
+from benchmarks import dask_scoring as dask_bench  # noqa: E402
 from benchmarks import dask_training as dask_training_bench  # noqa: E402
 from benchmarks import http_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
@@ -586,10 +587,11 @@ STEPS = (
     "report",
     "counterfactual",
     "runs",
+    "dask",
     "dask_training",
 )
-# Heavy figures (tens of minutes on 2 cores) run only when named: `--only dask_training`.
-OPT_IN = {"dask_training"}
+# Heavy figures (minutes to tens of minutes on 2 cores) run only when named: `--only dask`, `--only dask_training`.
+OPT_IN = {"dask", "dask_training"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -634,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
+            "dask": lambda: [Figure(**fields) for fields in dask_bench.bench_dask(mode, model_dir, workdir)],
             "dask_training": lambda: [Figure(**f) for f in dask_training_bench.bench_dask_training(mode, workdir)],
         }
         for name, step in steps.items():

@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "success, 2 for bad input, 1 for anything else.",
     )
     parser.add_argument("input", type=Path, help="customer file, .csv or .parquet (rfm: a transactions CSV)")
-    parser.add_argument("output", type=Path, help="labelled file to write, .csv or .parquet")
+    parser.add_argument(
+        "output", type=Path, help="labelled file, .csv or .parquet (--engine dask: Parquet is a folder of parts)"
+    )
     parser.add_argument(
         "--segmentation", default="default", help="score with this segmentation's active model (default: %(default)s)"
     )

@@ -1,4 +1,4 @@
-"""`python -m app.cli score`: CSV and Parquet by extension, exit codes, one-line errors, Dask equals local."""
+"""`python -m app.cli score`: CSV and Parquet by extension, exit codes, one-line errors (Dask: test_score_dask.py)."""
 
 import csv
 import io
@@ -12,9 +12,6 @@ import pytest
 from app.core.config import PROJECT_ROOT
 from tests.api.test_predict_csv import assert_same_as_batch, batch_rows
 from tests.services.test_scoring import BAD_FILE
-
-# The Dask path cannot read a line with too many fields (pandas refuses it), so its bad file has every other kind.
-DASK_BAD_FILE = "\n".join(line for line in BAD_FILE.splitlines() if not line.endswith(",extra")) + "\n"
 
 
 @pytest.fixture
@@ -207,98 +204,3 @@ def test_local_score_never_loads_pandas(model_dir, tmp_path, output):
     assert result.returncode == 0, result.stderr
     assert "scored 2 of 9 rows" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "False"
-
-
-@pytest.fixture(scope="module")
-def dask_scheduler():
-    """One 2-worker LocalCluster for the Dask tests."""
-    import logging
-
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
-    ) as cluster:
-        yield cluster.scheduler_address
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("policy", ["flag", "skip"])
-def test_dask_engine_equals_local_engine(cli, dask_scheduler, default_data, tmp_path, policy):
-    big = tmp_path / "customers.csv"
-    # Several partitions: the bundled rows many times over, with the bad rows in the middle.
-    body = default_data.read_text().split("\n", 1)[1]
-    big.write_text(default_data.read_text() + body * 20 + DASK_BAD_FILE.split("\n", 1)[1] + body * 20)
-    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
-    code, local_out, err = cli(big, local, "--on-error", policy, "--chunk-rows", "1000")
-    assert code == 0, err
-    code, dask_out, err = cli(
-        big, dask, "--on-error", policy, "--chunk-rows", "1000", "--engine", "dask", "--scheduler", dask_scheduler
-    )
-    assert code == 0, err
-    assert dask.read_bytes() == local.read_bytes()
-    assert dask_out.replace(str(dask), "OUT") == local_out.replace(str(local), "OUT")  # the same summary
-
-
-@pytest.mark.slow
-def test_dask_engine_equals_local_engine_with_output_options(cli, dask_scheduler, tmp_path):
-    # A BOM and CRLF in, formulas, extra columns: both engines write the same bytes.
-    source = tmp_path / "customers.csv"
-    rows = "".join(
-        f"{index},{15 + index % 100},{1 + index % 99},{'=1+1' if index % 7 else '-5'}\r\n" for index in range(3_000)
-    )
-    source.write_bytes("\ufeffid,annual_income,spending_score,=note\r\n".encode() + rows.encode())
-    local, dask = tmp_path / "local.csv", tmp_path / "dask.csv"
-    options = ("--chunk-rows", "1000", "--extra-columns", "runner_up,description")
-    code, _, err = cli(source, local, *options)
-    assert code == 0, err
-    code, _, err = cli(source, dask, *options, "--engine", "dask", "--scheduler", dask_scheduler)
-    assert code == 0, err
-    assert dask.read_bytes() == local.read_bytes()
-    assert local.read_bytes().startswith("\ufeffid,annual_income,spending_score,'=note,".encode())
-
-
-@pytest.mark.slow
-def test_dask_engine_parquet_equals_local(cli, dask_scheduler, tmp_path):
-    source = tmp_path / "bad.csv"
-    source.write_text(DASK_BAD_FILE)
-    local, dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
-    assert cli(source, local)[0] == 0
-    assert cli(source, dask, "--engine", "dask", "--scheduler", dask_scheduler)[0] == 0
-    expected = pq.read_table(local)
-    got = pq.read_table(dask).select(expected.column_names)
-    assert got.cast(expected.schema).equals(expected)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("tail", "message"),
-    [
-        # The quote closes at a later one: the row keeps its width and pandas reads on.
-        (
-            '3,4,"x"\n5,6,y\n',
-            "error: partition 0, row 2: a quote in column 'name' opens a value that runs over 52 lines",
-        ),
-        ("", "error: a quote never closes: the file ends inside it"),
-    ],
-    ids=["closed later", "at the end"],
-)
-def test_dask_engine_refuses_a_quote_that_never_closes(cli, dask_scheduler, tmp_path, tail, message):
-    source = tmp_path / "quote.csv"
-    rows = "".join(f"{15 + index},{1 + index},c{index}\n" for index in range(50))
-    source.write_text('annual_income,spending_score,name\n1,2,a\n50,50,"never closes\n' + rows + tail)
-    code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--scheduler", dask_scheduler)
-    assert code == 2
-    assert err.startswith(message)
-
-
-@pytest.mark.slow
-def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
-    source = tmp_path / "bad.csv"
-    source.write_text(DASK_BAD_FILE)
-    code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--on-error", "reject")
-    assert code == 2
-    assert err.strip() == (
-        "error: partition 0, row 2 is not usable: missing Annual Income (k$); "
-        "fix it, or score with on_error=flag or on_error=skip"
-    )

@@ -5,13 +5,10 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from app.core.errors import InvalidRequest, UnknownSegment
 from app.models.counterfactual import counterfactual
-from app.services.scoring.columns import resolve_columns
-from app.services.scoring.dask import output_meta, score_partition
 from app.services.scoring.files import score_file
 from app.services.scoring.options import ScoreOptions
 
@@ -88,15 +85,3 @@ def test_unknown_targets_and_clashing_columns_are_refused(model, tmp_path: Path)
         _score(model, tmp_path, f"{HEADER},target_segment\n1,120,90,1\n", target_segment="1")
     with pytest.raises(InvalidRequest, match="change_annual_income"):
         _score(model, tmp_path, f"{HEADER},change_annual_income\n1,120,90,3\n", target_segment="1")
-
-
-def test_the_dask_engine_declares_the_columns_it_writes(model) -> None:
-    frame = pd.DataFrame(
-        {"CustomerID": ["1", "2"], "Annual Income (k$)": ["60", "x"], "Spending Score (1-100)": ["5", "5"]}
-    )
-    options = ScoreOptions(target_segment="VIP / Whale")
-    columns = resolve_columns(model, list(frame.columns), options)
-    scored = score_partition(frame, model, columns, options, as_text=False, quotes=None)
-    meta = output_meta(frame.iloc[:0], columns, options, as_text=False)
-    assert list(scored.columns) == list(meta.columns)
-    assert scored["reachable"].tolist()[0] is True and pd.isna(scored["reachable"].tolist()[1])
