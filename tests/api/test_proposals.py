@@ -1,12 +1,14 @@
 """Retraining proposals over HTTP: propose, the candidate's job, list, read, accept and dismiss, and bad input."""
 
+import errno
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.db.session import create_db_engine, session_factory
 from app.models.versions.store import VersionStore
-from app.services.proposals import records
+from app.services.proposals import jobs, records
 from tests.accounts import JWT_SECRET, add_user, bearer
 from tests.api.test_monitoring import customers, feed
 
@@ -134,3 +136,39 @@ def test_the_list_is_per_segmentation(setup, model):
     _stored(url, model.version, records.READY)
     assert client.get("/api/v1/proposals", params={"segmentation": "nope"}).json()["proposals"] == []
     assert client.get("/api/v1/proposals", params={"segmentation": "Not A Name"}).status_code == 422
+
+
+def test_a_jobs_folder_that_cannot_be_written_answers_503_and_fails_the_proposal(setup, monkeypatch):
+    client, _root, _url = setup
+
+    def read_only(**_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", "/srv/jobs")
+
+    monkeypatch.setattr(jobs, "start_job", read_only)
+
+    response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
+
+    assert response.status_code == 503, response.text
+    assert "/srv/jobs" not in response.text and "marked failed" in response.json()["message"]
+    (listed,) = client.get("/api/v1/proposals").json()["proposals"]
+    assert listed["state"] == "failed" and "cannot be written" in listed["error"]
+
+
+def test_a_proposal_that_never_got_a_job_is_failed_once_stale(setup, model):
+    client, _root, url = setup
+    stale = _stored(url, model.version, records.TRAINING)
+    fresh = _stored(url, model.version, records.TRAINING)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            row = records.get(session, proposal_id=stale)
+            row.created_at = datetime.now(UTC) - timedelta(hours=1)
+            session.commit()
+    finally:
+        engine.dispose()
+
+    states = {p["id"]: p for p in client.get("/api/v1/proposals").json()["proposals"]}
+
+    assert states[stale]["state"] == "failed" and "no training job" in states[stale]["error"]
+    assert states[fresh]["state"] == "training"
+    assert client.get(f"/api/v1/proposals/{fresh}").json()["state"] == "training"
