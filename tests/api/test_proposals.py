@@ -172,3 +172,57 @@ def test_a_proposal_that_never_got_a_job_is_failed_once_stale(setup, model):
     assert states[stale]["state"] == "failed" and "no training job" in states[stale]["error"]
     assert states[fresh]["state"] == "training"
     assert client.get(f"/api/v1/proposals/{fresh}").json()["state"] == "training"
+
+
+def _ready(url: str, *, base: str, candidate: str) -> str:
+    """A ready proposal trained from `base` whose candidate is `candidate`; its id."""
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            row = records.create(
+                session, segmentation="default", trigger=records.MANUAL, reason="stored", base_version=base
+            )
+            row.state, row.candidate_version = records.READY, candidate
+            session.commit()
+            return row.id
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def two_setup(client_for, two_versions, tmp_path):
+    """A client on a private folder with an inactive second version: (client, folder, db url, active, inactive)."""
+    folder, first, second = two_versions
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    client = client_for(model_dir=folder, database_url=url, admin_api_keys=[KEY])
+    return client, folder, url, first, second
+
+
+def test_accepting_over_a_base_that_is_no_longer_active_is_409(two_setup):
+    client, folder, url, first, second = two_setup
+    proposal_id = _ready(url, base="20200101T000000-0000000", candidate=second)
+
+    response = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=ADMIN)
+
+    assert response.status_code == 409, response.text
+    assert f"version {first} was activated since this candidate was trained" in response.json()["message"]
+    assert VersionStore(folder).active_version() == first
+    body = client.get(f"/api/v1/proposals/{proposal_id}").json()
+    assert (body["state"], body["decided_by"]) == ("ready", None)
+
+
+def test_accepting_over_its_base_activates_and_a_failed_activation_leaves_it_ready(two_setup):
+    client, folder, url, first, second = two_setup
+    broken = _ready(url, base=first, candidate="20200101T000000-0000000")
+    refused = client.post(f"/api/v1/proposals/{broken}/accept", headers=ADMIN)
+    assert 400 <= refused.status_code < 500, refused.text
+    assert client.get(f"/api/v1/proposals/{broken}").json()["state"] == "ready"
+    assert VersionStore(folder).active_version() == first
+
+    proposal_id = _ready(url, base=first, candidate=second)
+    accepted = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=ADMIN)
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted" and accepted.json()["activation"]["to"] == second
+    assert VersionStore(folder).active_version() == second
+    assert client.get("/api/v1/model/info").json()["version"] == second

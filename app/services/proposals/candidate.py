@@ -28,8 +28,8 @@ from app.models.training import Progress, fit_model
 from app.models.versions.artifacts import save_model
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, new_version_id
-from app.services.lifecycle import MAX_REASON_LENGTH, clear_equal_challenger
 from app.services.proposals import records
+from app.services.proposals.activation import activate_over_base
 from app.services.proposals.compare import compare_candidate
 
 logger = logging.getLogger(__name__)
@@ -172,18 +172,6 @@ def _build(
     return model, comparison, store
 
 
-def _activate_over_base(*, store: VersionStore, version: str, base_version: str, reason: str) -> None:
-    """Activate `version` only while `base_version` is still the active one, under the versions folder's lock (so no
-    activation can come between the check and the switch); VersionConflict otherwise."""
-    # The store's lock is not re-entrant, so its locked steps are used here rather than store.activate.
-    with store._changing():
-        active = store.active_version()
-        if active != base_version:
-            raise VersionConflict(f"version {active} was activated since this candidate was trained")
-        store._activate_locked(version, reason=reason[:MAX_REASON_LENGTH], key=None)
-    clear_equal_challenger(store=store, version=version, key=None)
-
-
 def _promote(
     session: Session, *, row: RetrainProposal, model: SegmentationModel, store: VersionStore, stored: dict[str, Any]
 ) -> bool:
@@ -200,11 +188,12 @@ def _promote(
     )
     session.commit()
     try:
-        _activate_over_base(
+        activate_over_base(
             store=store,
             version=model.version,
             base_version=row.base_version,
             reason=f"auto-promoted retraining proposal {row.id}: {row.reason}",
+            key=None,
         )
     except (SegmentationError, OSError) as exc:
         why = exc.message if isinstance(exc, SegmentationError) else "the versions folder could not be written"
