@@ -133,8 +133,11 @@ def test_changes_need_an_admin(setup, model):
 
 def test_the_list_is_per_segmentation(setup, model):
     client, _root, url = setup
-    _stored(url, model.version, records.READY)
-    assert client.get("/api/v1/proposals", params={"segmentation": "nope"}).json()["proposals"] == []
+    stored = _stored(url, model.version, records.READY)
+    assert [p["id"] for p in client.get("/api/v1/proposals").json()["proposals"]] == [stored]
+    unknown = client.get("/api/v1/proposals", params={"segmentation": "nope"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["message"]
+    assert client.get("/api/v1/experiments", params={"segmentation": "nope"}).status_code == 404
     assert client.get("/api/v1/proposals", params={"segmentation": "Not A Name"}).status_code == 422
 
 
