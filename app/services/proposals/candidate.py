@@ -195,9 +195,12 @@ def _promote(
             reason=f"auto-promoted retraining proposal {row.id}: {row.reason}",
             key=None,
         )
-    except (SegmentationError, OSError) as exc:
-        why = exc.message if isinstance(exc, SegmentationError) else "the versions folder could not be written"
-        logger.warning("proposal %s: candidate %s not auto-promoted: %s", row.id, model.version, why)
+    except Exception as exc:  # whatever it was, the proposal must not stay accepted with nothing activated
+        known = isinstance(exc, SegmentationError)
+        why = exc.message if known else "the candidate could not be activated; see the training job's log"
+        logger.warning(
+            "proposal %s: candidate %s not auto-promoted: %s", row.id, model.version, why, exc_info=not known
+        )
         records.move(
             session,
             proposal_id=row.id,

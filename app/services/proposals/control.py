@@ -83,7 +83,7 @@ def accept(
             reason=f"accepted retraining proposal {row.id}: {row.reason}",
             key=key,
         )
-    except BaseException:
+    except Exception:
         session.rollback()
         records.move(
             session,

@@ -98,3 +98,27 @@ def test_auto_promote_leaves_ready_a_candidate_whose_base_is_no_longer_active(
     assert row.comparison["summary"]["promotable"]
     assert (row.state, row.candidate_version, row.decided_by) == (records.READY, result.model.version, None)
     assert f"version {second} was activated since this candidate was trained" in row.error
+
+
+def test_auto_promote_leaves_ready_a_candidate_whose_activation_failed(
+    settings_for,
+    database,  # noqa: F811
+    two_versions,
+    model,
+    monkeypatch,
+):
+    log(database, model, customers(600, seed=62), segmentation=None)
+    proposal_id = stored_proposal(database, model)
+
+    def broken(**_kwargs):
+        raise RuntimeError("/srv/models: something unforeseen")
+
+    monkeypatch.setattr(candidate_module, "activate_over_base", broken)
+
+    result = train_candidate(settings=settings_for(auto_promote=True), proposal_id=proposal_id)
+
+    assert result.activated is False
+    assert VersionStore(two_versions[0]).active_version() == model.version
+    (row,) = proposals(database)
+    assert (row.state, row.decided_by) == (records.READY, None)
+    assert "not auto-promoted" in row.error and "/srv/models" not in row.error
