@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     # AUTO_PROMOTE, and then only when it agrees with the active version on at least AUTO_PROMOTE_MIN_AGREEMENT of
     # the recent customers, its silhouette is not worse by more than 0.02 and it loses no segment.
     proposal_cooldown: timedelta = Field(timedelta(hours=24), ge=timedelta(0))
+    # False keeps drift monitoring (drift_checks, drift_status, drift.changed) without training candidates on drift;
+    # proposals can still be asked for (POST /api/v1/proposals).
+    proposals_from_drift: bool = True
     auto_promote: bool = False
     auto_promote_min_agreement: float = Field(0.8, ge=0.0, le=1.0)
     # Notifications (app/services/notifications): webhooks and email, sent from a durable outbox by a background

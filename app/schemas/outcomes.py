@@ -24,6 +24,13 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _no_slash(value: str) -> str:
+    # A campaign is a path segment of its report (/experiments/{campaign}); a "/", even as %2F, splits it in two.
+    if "/" in value:
+        raise ValueError('must not contain "/": a campaign names its report\'s address')
+    return value
+
+
 def _text_only(value: object) -> object:
     # A timestamp as a number would be read as seconds since 1970: ask for ISO 8601 text instead.
     if not isinstance(value, str):
@@ -79,9 +86,9 @@ class OutcomeEventIn(BaseModel):
     value: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)] | None = Field(
         None, description="An amount for the event (an order's total), when it has one."
     )
-    campaign: Annotated[str, Field(strict=True, min_length=1, max_length=128), NonBlank] | None = Field(
-        None, description="The campaign the event belongs to: what the A/B report groups by."
-    )
+    campaign: (
+        Annotated[str, Field(strict=True, min_length=1, max_length=128), NonBlank, AfterValidator(_no_slash)] | None
+    ) = Field(None, description='The campaign the event belongs to: what the A/B report groups by (no "/").')
     occurred_at: OccurredAt
 
 

@@ -157,6 +157,8 @@ BAD = [
     ("value", _event("C-1", value="12")),
     ("value", _event("C-1", value=1e300)),
     ("campaign", _event("C-1", campaign="")),
+    # Its report is at /experiments/{campaign}: a "/" (sent as %2F or not) would split the address.
+    ("campaign", _event("C-1", campaign="spring/2027")),
     ("occurred_at", _event("C-1", occurred_at="2026-12-01T10:00:00")),
     ("occurred_at", _event("C-1", occurred_at="1899-12-01T10:00:00Z")),
     ("occurred_at", _event("C-1", occurred_at="2999-12-01T10:00:00Z")),

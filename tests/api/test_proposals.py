@@ -1,12 +1,14 @@
 """Retraining proposals over HTTP: propose, the candidate's job, list, read, accept and dismiss, and bad input."""
 
+import errno
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.db.session import create_db_engine, session_factory
 from app.models.versions.store import VersionStore
-from app.services.proposals import records
+from app.services.proposals import jobs, records
 from tests.accounts import JWT_SECRET, add_user, bearer
 from tests.api.test_monitoring import customers, feed
 
@@ -131,6 +133,99 @@ def test_changes_need_an_admin(setup, model):
 
 def test_the_list_is_per_segmentation(setup, model):
     client, _root, url = setup
-    _stored(url, model.version, records.READY)
-    assert client.get("/api/v1/proposals", params={"segmentation": "nope"}).json()["proposals"] == []
+    stored = _stored(url, model.version, records.READY)
+    assert [p["id"] for p in client.get("/api/v1/proposals").json()["proposals"]] == [stored]
+    unknown = client.get("/api/v1/proposals", params={"segmentation": "nope"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["message"]
+    assert client.get("/api/v1/experiments", params={"segmentation": "nope"}).status_code == 404
     assert client.get("/api/v1/proposals", params={"segmentation": "Not A Name"}).status_code == 422
+
+
+def test_a_jobs_folder_that_cannot_be_written_answers_503_and_fails_the_proposal(setup, monkeypatch):
+    client, _root, _url = setup
+
+    def read_only(**_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", "/srv/jobs")
+
+    monkeypatch.setattr(jobs, "start_job", read_only)
+
+    response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
+
+    assert response.status_code == 503, response.text
+    assert "/srv/jobs" not in response.text and "marked failed" in response.json()["message"]
+    (listed,) = client.get("/api/v1/proposals").json()["proposals"]
+    assert listed["state"] == "failed" and "cannot be written" in listed["error"]
+
+
+def test_a_proposal_that_never_got_a_job_is_failed_once_stale(setup, model):
+    client, _root, url = setup
+    stale = _stored(url, model.version, records.TRAINING)
+    fresh = _stored(url, model.version, records.TRAINING)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            row = records.get(session, proposal_id=stale)
+            row.created_at = datetime.now(UTC) - timedelta(hours=1)
+            session.commit()
+    finally:
+        engine.dispose()
+
+    states = {p["id"]: p for p in client.get("/api/v1/proposals").json()["proposals"]}
+
+    assert states[stale]["state"] == "failed" and "no training job" in states[stale]["error"]
+    assert states[fresh]["state"] == "training"
+    assert client.get(f"/api/v1/proposals/{fresh}").json()["state"] == "training"
+
+
+def _ready(url: str, *, base: str, candidate: str) -> str:
+    """A ready proposal trained from `base` whose candidate is `candidate`; its id."""
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            row = records.create(
+                session, segmentation="default", trigger=records.MANUAL, reason="stored", base_version=base
+            )
+            row.state, row.candidate_version = records.READY, candidate
+            session.commit()
+            return row.id
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def two_setup(client_for, two_versions, tmp_path):
+    """A client on a private folder with an inactive second version: (client, folder, db url, active, inactive)."""
+    folder, first, second = two_versions
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    client = client_for(model_dir=folder, database_url=url, admin_api_keys=[KEY])
+    return client, folder, url, first, second
+
+
+def test_accepting_over_a_base_that_is_no_longer_active_is_409(two_setup):
+    client, folder, url, first, second = two_setup
+    proposal_id = _ready(url, base="20200101T000000-0000000", candidate=second)
+
+    response = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=ADMIN)
+
+    assert response.status_code == 409, response.text
+    assert f"version {first} was activated since this candidate was trained" in response.json()["message"]
+    assert VersionStore(folder).active_version() == first
+    body = client.get(f"/api/v1/proposals/{proposal_id}").json()
+    assert (body["state"], body["decided_by"]) == ("ready", None)
+
+
+def test_accepting_over_its_base_activates_and_a_failed_activation_leaves_it_ready(two_setup):
+    client, folder, url, first, second = two_setup
+    broken = _ready(url, base=first, candidate="20200101T000000-0000000")
+    refused = client.post(f"/api/v1/proposals/{broken}/accept", headers=ADMIN)
+    assert 400 <= refused.status_code < 500, refused.text
+    assert client.get(f"/api/v1/proposals/{broken}").json()["state"] == "ready"
+    assert VersionStore(folder).active_version() == first
+
+    proposal_id = _ready(url, base=first, candidate=second)
+    accepted = client.post(f"/api/v1/proposals/{proposal_id}/accept", headers=ADMIN)
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted" and accepted.json()["activation"]["to"] == second
+    assert VersionStore(folder).active_version() == second
+    assert client.get("/api/v1/model/info").json()["version"] == second

@@ -122,7 +122,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/experiments", "get"): {"200", "404", "422", "503"},
         ("/api/v1/experiments/{campaign}", "get"): {"200", "404", "422", "503"},
         ("/api/v1/proposals", "post"): {"201", "400", "401", "403", "404", "409", "415", "422", "429", "503"},
-        ("/api/v1/proposals", "get"): {"200", "422", "503"},
+        ("/api/v1/proposals", "get"): {"200", "404", "422", "503"},
         ("/api/v1/proposals/{proposal_id}", "get"): {"200", "404", "422", "503"},
         ("/api/v1/proposals/{proposal_id}/accept", "post"): {"200", "401", "403", "404", "409", "422", "429", "503"},
         ("/api/v1/proposals/{proposal_id}/dismiss", "post"): {"200", "401", "403", "404", "409", "422", "429", "503"},

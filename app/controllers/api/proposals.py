@@ -78,10 +78,14 @@ def propose(
     response_model=ProposalList,
     summary="Retraining proposals",
     description="The segmentation's proposals, newest first: reason, state, versions and the comparison's summary.",
-    responses=error_responses(422, 503),
+    responses=error_responses(404, 422, 503),
 )
-def listing(session: SessionDep, settings: SettingsDep, segmentation: SegmentationQuery = DEFAULT_NAME) -> dict:
-    """The segmentation's proposals, newest first."""
+def listing(
+    request: Request, session: SessionDep, settings: SettingsDep, segmentation: SegmentationQuery = DEFAULT_NAME
+) -> dict:
+    """The segmentation's proposals, newest first (404 for an unknown segmentation, as /experiments answers)."""
+    if segmentation != DEFAULT_NAME:
+        request.app.state.segmentations.require(segmentation)
     return control.listing(settings=settings, session=session, segmentation=segmentation)
 
 

@@ -51,7 +51,8 @@ def start_monitoring(
     *, settings: Settings, engine: Engine, store: VersionStore, segmentations: Segmentations | None = None
 ) -> MonitoringWorkers:
     """Migrate the database (once for this process), then start the log writer, the mirror and (given the
-    segmentations, with DRIFT_EVALUATION_SECONDS > 0) the drift evaluator.
+    segmentations, with DRIFT_EVALUATION_SECONDS > 0) the drift evaluator, which proposes retraining on drift unless
+    PROPOSALS_FROM_DRIFT is false.
 
     Never raises: a database that is down at start-up is migrated by whichever writer next needs it, and
     predictions are served meanwhile (their log rows held in the bounded queue until it is).
@@ -75,16 +76,19 @@ def start_monitoring(
     mirror = open_activation_mirror(engine=engine, store=store, database=database)
     evaluator = None
     if segmentations is not None:
+        proposals = None
+        if settings.proposals_from_drift:
+            proposals = DriftProposals(
+                cooldown=settings.proposal_cooldown,
+                start=starter(settings=settings, sessions=session_factory(engine)),
+            )
         evaluator = start_drift_evaluator(
             engine=engine,
             segmentations=segmentations,
             interval=settings.drift_evaluation_seconds,
             database=database,
             retention_days=settings.prediction_log_retention_days,
-            proposals=DriftProposals(
-                cooldown=settings.proposal_cooldown,
-                start=starter(settings=settings, sessions=session_factory(engine)),
-            ),
+            proposals=proposals,
         )
     assignments = AssignmentWriter(engine, database=database)
     assignments.start()

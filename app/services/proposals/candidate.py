@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import InvalidDataset, SegmentationError
+from app.core.errors import InvalidDataset, SegmentationError, VersionConflict
 from app.db.session import create_db_engine, session_factory
 from app.db.tables import PredictionLog, RetrainProposal
 from app.models.model import SegmentationModel
@@ -28,8 +28,8 @@ from app.models.training import Progress, fit_model
 from app.models.versions.artifacts import save_model
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, new_version_id
-from app.services.lifecycle import activate_in_store
 from app.services.proposals import records
+from app.services.proposals.activation import activate_over_base
 from app.services.proposals.compare import compare_candidate
 
 logger = logging.getLogger(__name__)
@@ -114,11 +114,17 @@ def _fit(
     )
 
 
+def _still_training(session: Session, row: RetrainProposal) -> None:
+    """VersionConflict when the proposal left `training` (dismissed) while its candidate trained: nothing is saved."""
+    session.refresh(row)
+    if row.state != records.TRAINING:
+        raise VersionConflict(f"proposal {row.id} was {row.state} while its candidate trained; no version was saved")
+
+
 def _build(
     settings: Settings, session: Session, row: RetrainProposal, progress: Progress | None, now: datetime
-) -> tuple[SegmentationModel, dict[str, Any], bool]:
-    """Train, save and compare the candidate; promote it when AUTO_PROMOTE allows. Returns it, the comparison and
-    whether it was activated."""
+) -> tuple[SegmentationModel, dict[str, Any], VersionStore]:
+    """Train, save and compare the candidate. Returns it, the comparison and its versions folder."""
     folder = SegmentationCatalog(settings.model_dir).folder(row.segmentation)
     store = VersionStore(folder, signing_key=settings.signing_key)
     store.prepare()
@@ -149,7 +155,9 @@ def _build(
         "proposal": row.id,
         "warm_start_from": base.version,
     }
+    _still_training(session, row)
     model = _fit(base=base, store=store, X=X, provenance=provenance, progress=progress)
+    _still_training(session, row)
     if progress is not None:
         progress({"stage": "saving"})
     save_model(model, folder, signing_key=settings.signing_key)
@@ -161,42 +169,79 @@ def _build(
         seed=SEED,
         min_agreement=settings.auto_promote_min_agreement,
     )
-    activated = False
-    if settings.auto_promote and comparison["summary"]["promotable"]:
-        why = f"auto-promoted retraining proposal {row.id}: {row.reason}"
-        activate_in_store(store=store, version=model.version, reason=why, key=None)
-        activated = True
-    return model, comparison, activated
+    return model, comparison, store
+
+
+def _promote(
+    session: Session, *, row: RetrainProposal, model: SegmentationModel, store: VersionStore, stored: dict[str, Any]
+) -> bool:
+    """AUTO_PROMOTE: the proposal is accepted first (committed, so a dismissal cannot come after), then the candidate
+    is activated if its base is still active; when it is not, the proposal goes back to ready with why."""
+    records.move(
+        session,
+        proposal_id=row.id,
+        from_states=(records.TRAINING,),
+        state=records.ACCEPTED,
+        decided_at=datetime.now(UTC),
+        decided_by="AUTO_PROMOTE",
+        **stored,
+    )
+    session.commit()
+    try:
+        activate_over_base(
+            store=store,
+            version=model.version,
+            base_version=row.base_version,
+            reason=f"auto-promoted retraining proposal {row.id}: {row.reason}",
+            key=None,
+        )
+    except Exception as exc:  # whatever it was, the proposal must not stay accepted with nothing activated
+        known = isinstance(exc, SegmentationError)
+        why = exc.message if known else "the candidate could not be activated; see the training job's log"
+        logger.warning(
+            "proposal %s: candidate %s not auto-promoted: %s", row.id, model.version, why, exc_info=not known
+        )
+        records.move(
+            session,
+            proposal_id=row.id,
+            from_states=(records.ACCEPTED,),
+            state=records.READY,
+            decided_at=None,
+            decided_by=None,
+            error=f"not auto-promoted: {why}"[: records.ERROR_LENGTH],
+        )
+        session.commit()
+        return False
+    return True
 
 
 def train_candidate(
     *, settings: Settings, proposal_id: str, progress: Progress | None = None, now: datetime | None = None
 ) -> Candidate:
     """Train a proposal's candidate and store its comparison (state ready, or accepted when auto-promoted); a
-    failure marks the proposal failed and is raised for the job to report."""
+    failure marks the proposal failed and is raised for the job to report, and so is a dismissal while it trained
+    (then no version is saved, and none is ever activated)."""
     engine = create_db_engine(settings.database_url.get_secret_value())
     try:
         with session_factory(engine)() as session:
             row = records.get(session, proposal_id=proposal_id)
             try:
-                model, comparison, activated = _build(settings, session, row, progress, now or datetime.now(UTC))
+                model, comparison, store = _build(settings, session, row, progress, now or datetime.now(UTC))
             except Exception as exc:
                 session.rollback()
                 known = isinstance(exc, SegmentationError)
                 why = exc.message if known else "the candidate could not be trained; see the training job's log"
                 records.fail(session, proposal_id=proposal_id, error=why)
                 raise
-            decided = {"decided_at": datetime.now(UTC), "decided_by": "AUTO_PROMOTE"} if activated else {}
-            records.move(
-                session,
-                proposal_id=proposal_id,
-                from_states=(records.TRAINING,),
-                state=records.ACCEPTED if activated else records.READY,
-                candidate_version=model.version,
-                comparison=comparison,
-                **decided,
-            )
-            session.commit()
+            stored = {"candidate_version": model.version, "comparison": comparison}
+            activated = False
+            if settings.auto_promote and comparison["summary"]["promotable"]:
+                activated = _promote(session, row=row, model=model, store=store, stored=stored)
+            else:
+                # A dismissal since the last look raises VersionConflict: the job reports it, nothing is activated.
+                move = {"from_states": (records.TRAINING,), "state": records.READY}
+                records.move(session, proposal_id=proposal_id, **move, **stored)
+                session.commit()
     finally:
         engine.dispose()
     logger.info("proposal %s: candidate %s %s", proposal_id, model.version, "activated" if activated else "ready")

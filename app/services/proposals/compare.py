@@ -1,5 +1,6 @@
 """A candidate against the version it would replace, on the same recent customers: the migration matrix with names,
-agreement, both silhouettes, segments grown, shrunk, lost or new, and whether it may be promoted without an admin."""
+agreement, both silhouettes (in the active version's space), segments grown, shrunk, lost or new, and whether it
+may be promoted without an admin."""
 
 from typing import Any
 
@@ -17,12 +18,20 @@ SILHOUETTE_TOLERANCE = 0.02
 SHARE_CHANGE = 0.02
 
 
-def _silhouette(model: SegmentationModel, X: np.ndarray, positions: np.ndarray, seed: int) -> float | None:
-    """The silhouette of a model's segments of X, in its own model space (None when X falls in one segment)."""
+def _silhouette(Z: np.ndarray, positions: np.ndarray, seed: int) -> float | None:
+    """The silhouette of a labelling of Z (None when Z falls in one segment)."""
     if len(np.unique(positions)) < 2:
         return None
-    Z = (model.to_model_space(X) - model.mean) / model.scale
     return silhouette(Z, positions, seed)
+
+
+def silhouettes(
+    base: SegmentationModel, X: np.ndarray, old: np.ndarray, new: np.ndarray, seed: int
+) -> tuple[float | None, float | None]:
+    """Both versions' silhouettes of the same customers X in ONE space, the active version's model space: each
+    version's own scaling would measure distances differently, and the rule compares the two numbers."""
+    Z = (base.to_model_space(X) - base.mean) / base.scale
+    return _silhouette(Z, old, seed), _silhouette(Z, new, seed)
 
 
 def _shares(model: SegmentationModel, positions: np.ndarray) -> dict[int, float]:
@@ -92,11 +101,12 @@ def compare_candidate(
     new_ids = [candidate.segments[p].segment_id for p in new.tolist()]
     recent = agreement(base, candidate, old_ids, new_ids)
     changes = segment_changes(base, candidate, old, new)
+    silhouette_active, silhouette_candidate = silhouettes(base, X, old, new, seed)
     summary = {
         "customers": len(X),
         "agreement": recent["agreement"],
-        "silhouette_active": _silhouette(base, X, old, seed),
-        "silhouette_candidate": _silhouette(candidate, X, new, seed),
+        "silhouette_active": silhouette_active,
+        "silhouette_candidate": silhouette_candidate,
         **{kind: [c["name"] for c in changes if c["change"] == kind] for kind in ("grown", "shrunk", "lost", "new")},
     }
     failures = promotion_failures(summary, min_agreement=min_agreement)

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
 from app.models.versions.registry import ModelRegistry
-from app.services import lifecycle
 from app.services.proposals import jobs, records
+from app.services.proposals.activation import activate_over_base
 
 DEFAULT_REASON = "asked for by an admin"
 
@@ -61,9 +61,11 @@ def detail(*, settings: Settings, session: Session, proposal_id: str) -> dict[st
 def accept(
     *, session: Session, registry_of: Callable[[str], ModelRegistry], proposal_id: str, key: str
 ) -> dict[str, Any]:
-    """Activate a ready proposal's candidate, with history, as activating a version does (409 unless ready)."""
+    """Activate a ready proposal's candidate, with history, as activating a version does (409 unless ready, or when
+    another version was activated since the candidate was trained)."""
     row = records.get(session, proposal_id=proposal_id)
     registry = registry_of(row.segmentation)
+    # Accepted first (committed, so a concurrent dismissal loses), then activated; a failed activation undoes it.
     records.move(
         session,
         proposal_id=row.id,
@@ -72,14 +74,28 @@ def accept(
         decided_at=datetime.now(UTC),
         decided_by=key[: records.DECIDED_BY_LENGTH],
     )
-    # The state changes only if the activation succeeds: an error leaves the transaction uncommitted.
-    entry = lifecycle.activate(
-        registry=registry,
-        version=row.candidate_version,
-        reason=f"accepted retraining proposal {row.id}: {row.reason}",
-        key=key,
-    )
     session.commit()
+    try:
+        entry = activate_over_base(
+            store=registry.store,
+            version=row.candidate_version,
+            base_version=row.base_version,
+            reason=f"accepted retraining proposal {row.id}: {row.reason}",
+            key=key,
+        )
+    except Exception:
+        session.rollback()
+        records.move(
+            session,
+            proposal_id=row.id,
+            from_states=(records.ACCEPTED,),
+            state=records.READY,
+            decided_at=None,
+            decided_by=None,
+        )
+        session.commit()
+        raise
+    registry.refresh()
     session.refresh(row)
     return records.detail(row) | {"activation": entry}
 

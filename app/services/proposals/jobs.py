@@ -8,18 +8,24 @@ is next read, and the proposal is marked failed with the job's reason.
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
-from app.core.errors import SegmentationError, UnknownJob
+from app.core.errors import ModelStoreError, SegmentationError, StorageFull, UnknownJob, is_no_space
 from app.db.tables import RetrainProposal
 from app.services.proposals import records
 from app.services.training.launch import start_job
 from app.services.training.store import JobStore
 
 logger = logging.getLogger(__name__)
+
+# A proposal still training without a job id this long after it was stored never got its job (the server stopped
+# between storing it and starting the job): it is marked failed when read.
+JOB_START_GRACE = timedelta(minutes=5)
+NO_JOB_FOLDER = "the training jobs folder cannot be written"
 
 
 def start_candidate(
@@ -52,6 +58,16 @@ def start_candidate(
         with sessions() as session:
             records.fail(session, proposal_id=proposal.id, error=f"no training job started: {exc.message}")
         return None
+    except OSError as exc:
+        # A read-only or full jobs folder: the proposal must not stay `training` with no job to end it.
+        logger.warning("the candidate of proposal %s was not started: %s", proposal.id, exc)
+        full = is_no_space(exc)
+        why = "no space left for training jobs" if full else NO_JOB_FOLDER
+        with sessions() as session:
+            records.fail(session, proposal_id=proposal.id, error=f"no training job started: {why}")
+        raise (StorageFull if full else ModelStoreError)(
+            f"{why}, so the candidate's job was not started and proposal {proposal.id} was marked failed"
+        ) from None
     with sessions() as session:
         session.get(RetrainProposal, proposal.id).job_id = job_id
         session.commit()
@@ -64,17 +80,26 @@ def starter(*, settings: Settings, sessions: sessionmaker[Session]) -> Callable[
     def start(proposal: RetrainProposal) -> None:
         try:
             start_candidate(settings=settings, sessions=sessions, proposal=proposal, key="drift")
-        except (SQLAlchemyError, OSError):
+        except (SQLAlchemyError, OSError, SegmentationError):
             logger.exception("the candidate of proposal %s was not started", proposal.id)
 
     return start
 
 
-def reconcile(session: Session, *, settings: Settings, rows: list[RetrainProposal]) -> None:
-    """Mark failed the proposals still training whose job has ended failed without telling them (committed)."""
+def reconcile(
+    session: Session, *, settings: Settings, rows: list[RetrainProposal], now: datetime | None = None
+) -> None:
+    """Mark failed the proposals still training whose job has ended failed without telling them, or that never got a
+    job (committed)."""
     jobs = JobStore(settings.job_root)
+    stale = (now or datetime.now(UTC)) - JOB_START_GRACE
     for row in rows:
-        if row.state != records.TRAINING or row.job_id is None:
+        if row.state != records.TRAINING:
+            continue
+        if row.job_id is None:
+            if row.created_at < stale:
+                records.fail(session, proposal_id=row.id, error="no training job was started for its candidate")
+                session.refresh(row)
             continue
         try:
             job = jobs.status(row.job_id)

@@ -47,7 +47,8 @@ from app.utils.csv_head import sniff_delimiter
 logger = logging.getLogger(__name__)
 
 # The settings a job's process uses: passed in its environment, so they are the starting app's (see above).
-# The database: a proposal's candidate reads the prediction log and writes the proposal's comparison.
+# The database: a proposal's candidate reads the prediction log and writes the proposal's comparison; AUTO_PROMOTE
+# and its agreement threshold: the candidate's job decides whether it is promoted.
 JOB_SETTINGS = (
     "model_dir",
     "data_path",
@@ -55,6 +56,8 @@ JOB_SETTINGS = (
     "train_max_rows",
     "model_signing_key",
     "database_url",
+    "auto_promote",
+    "auto_promote_min_agreement",
 )
 
 
