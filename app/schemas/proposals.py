@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from app.schemas.common import example_config
 
@@ -41,7 +41,7 @@ class ProposalIn(BaseModel):
     model_config = example_config({"reason": "new campaign traffic", "mix_training": False}, extra="forbid")
 
     reason: str = Field("", max_length=400, description="Why, shown on /models.")
-    mix_training: bool = Field(False, description="Also train on the active version's stored training sample.")
+    mix_training: StrictBool = Field(False, description="Also train on the active version's stored training sample.")
 
 
 class ProposalSummary(BaseModel):

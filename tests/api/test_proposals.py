@@ -229,3 +229,11 @@ def test_accepting_over_its_base_activates_and_a_failed_activation_leaves_it_rea
     assert accepted.json()["state"] == "accepted" and accepted.json()["activation"]["to"] == second
     assert VersionStore(folder).active_version() == second
     assert client.get("/api/v1/model/info").json()["version"] == second
+
+
+@pytest.mark.parametrize("body", [{"mix_training": 0}, {"mix_training": "yes"}, {"reason": 5}, {"other": 1}])
+def test_a_malformed_proposal_body_is_refused_and_proposes_nothing(setup, body):
+    client, _root, _url = setup
+    response = client.post("/api/v1/proposals", json=body, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert client.get("/api/v1/proposals").json()["proposals"] == []
