@@ -53,11 +53,10 @@ def propose(
     key: AdminKeyDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: ProposalIn | None = None,
+    body: ProposalIn,
     segmentation: SegmentationQuery = DEFAULT_NAME,
 ) -> dict[str, Any]:
-    """Propose a candidate now."""
-    body = body or ProposalIn()
+    """Propose a candidate now (`{}` for the defaults)."""
     state = control.propose(
         settings=settings,
         session=session,
