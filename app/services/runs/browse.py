@@ -193,7 +193,8 @@ def _offset(cursor: str | None, key: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         offset, owner = text.split(":", 1)
-        if owner == key:
+        # A negative offset is no page: a 500 on a cold run's row groups, a next_cursor that never ends elsewhere.
+        if owner == key and int(offset) >= 0:
             return int(offset)
     except (ValueError, UnicodeDecodeError):
         pass
