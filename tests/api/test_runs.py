@@ -174,6 +174,15 @@ def test_browse_refuses_a_negative_cursor_offset(api, params):
         assert "cursor" in response.json()["message"]
 
 
+@pytest.mark.parametrize("segment", ["²", "١", "99999999999999999999999"])
+def test_browse_reads_a_segment_that_is_no_plain_number_as_a_name(api, segment):
+    run_id, _ = score(api, customers_csv(range(60)))
+    for params in ({"segment": segment}, {"segment": segment, "sort": "-Age"}):
+        response = api.get(f"{RUNS}/{run_id}/customers", params=params)
+        assert response.status_code == 200, response.text
+        assert (response.json()["items"], response.json()["total"]) == ([], 0)  # no segment has that name
+
+
 def test_browse_exports_the_filtered_list_as_csv_in_its_order(api):
     run_id, labelled = score(api, customers_csv(range(200), seed=5))
     segment = rows_of(labelled)[3]["segment_name"]

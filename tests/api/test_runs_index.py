@@ -97,6 +97,17 @@ def test_pages_from_a_kept_runs_index_are_the_pages_of_reading_it(api, tmp_path,
     assert browse._tables
 
 
+@pytest.mark.parametrize("segment", ["²", "99999999999999999999999"])
+def test_an_indexed_run_reads_a_segment_that_is_no_plain_number_as_a_name(api, tmp_path, segment):
+    run_id, _ = score(api, customers_csv(range(100), seed=2))
+    _wait_for_index(_run_file(tmp_path, run_id))
+    browse._tables.clear()
+    browse._indexes.clear()
+    response = api.get(f"{RUNS}/{run_id}/customers", params={"segment": segment})
+    assert response.status_code == 200, response.text
+    assert (response.json()["items"], response.json()["total"]) == ([], 0)
+
+
 def test_deleting_a_run_removes_its_index(api, tmp_path):
     run_id, _ = score(api, customers_csv(range(100)))
     run_file = _run_file(tmp_path, run_id)
