@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.middleware import HttpMiddleware
+from app.core.middleware import HttpMiddleware, uncached_headers
 
 # Probes and scrapers speak plain HTTP inside the cluster or host and follow no redirects.
 EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
@@ -78,10 +78,11 @@ class ForceHttpsMiddleware(HttpMiddleware):
                 {
                     "type": "http.response.start",
                     "status": REDIRECT_STATUS,
+                    # Answered before the headers layer: the same security headers as any answer, and no-store.
                     "headers": [
                         (b"location", https_location(scope, self.public_url)),
                         (b"content-length", b"0"),
-                        (b"cache-control", b"no-store"),
+                        *uncached_headers(scope["path"]),
                     ],
                 }
             )

@@ -168,6 +168,12 @@ _ADDED = {
 }
 
 
+def uncached_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """What ServiceMiddleware adds to an answer at `path` that sets no caching: its Content-Security-Policy, the
+    security headers and no-store. For answers given before it is reached (the HTTPS redirect)."""
+    return list(_ADDED.get(path, _ADDED[None])[0])
+
+
 class ServiceMiddleware(HttpMiddleware):
     """Each request's id, report, security headers and compression, in one layer (each option can be off).
 

@@ -1,5 +1,6 @@
 """/api/v1/runs: every scored file kept as a run, listed, downloaded, browsed, compared, removed and deleted."""
 
+import base64
 import io
 import json
 import shutil
@@ -10,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import create_engine, text
 
+from app.services.runs import browse
 from tests.runs_files import ADMIN_KEY, client_builder, customers_csv, rows_of, score
 from tests.web.conftest import segmentations_template  # noqa: F401  (a session fixture: crm and rfm trained once)
 
@@ -148,6 +150,37 @@ def test_browse_answers_items_a_total_and_refuses_a_cursor_of_another_query(api)
     response = api.get(f"{RUNS}/{run_id}/customers", params={"sort": "Shoe size"})
     assert response.status_code == 422
     assert "Shoe size" in response.json()["message"]
+
+
+def _with_offset(cursor: str, offset: int) -> str:
+    """The cursor of the same query at another offset."""
+    text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    key = text.split(":", 1)[1]
+    return base64.urlsafe_b64encode(f"{offset}:{key}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("params", [{}, {"segment": "1"}, {"sort": "-Age"}, {"atypical": "false"}])
+def test_browse_refuses_a_negative_cursor_offset(api, params):
+    run_id, _ = score(api, customers_csv(range(60)))
+    page = api.get(f"{RUNS}/{run_id}/customers", params={**params, "limit": 5}).json()
+    assert page["next_cursor"]
+    for cold in (True, False):
+        if cold:  # a worker that has not read the run: the unfiltered page comes from its row groups
+            browse._tables.clear()
+            browse._indexes.clear()
+        cursor = _with_offset(page["next_cursor"], -3)
+        response = api.get(f"{RUNS}/{run_id}/customers", params={**params, "limit": 5, "cursor": cursor})
+        assert response.status_code == 422, response.text
+        assert "cursor" in response.json()["message"]
+
+
+@pytest.mark.parametrize("segment", ["²", "١", "99999999999999999999999"])
+def test_browse_reads_a_segment_that_is_no_plain_number_as_a_name(api, segment):
+    run_id, _ = score(api, customers_csv(range(60)))
+    for params in ({"segment": segment}, {"segment": segment, "sort": "-Age"}):
+        response = api.get(f"{RUNS}/{run_id}/customers", params=params)
+        assert response.status_code == 200, response.text
+        assert (response.json()["items"], response.json()["total"]) == ([], 0)  # no segment has that name
 
 
 def test_browse_exports_the_filtered_list_as_csv_in_its_order(api):

@@ -1,12 +1,16 @@
 """Runs through the API with their index: written once the run is kept, the same pages on a worker that never read
 the run, removed with it; the runs list purges at most once a minute; a run's drift is computed once."""
 
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.main import create_app
 from app.services.runs import analysis, browse, index, records
 from app.services.runs.store import heads_path, index_path
 from tests.runs_files import ADMIN_KEY, client_builder, customers_csv, score
@@ -17,7 +21,31 @@ RUNS = "/api/v1/runs"
 @pytest.fixture
 def api(client_for, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(index, "INDEX_FROM_ROWS", 1)  # every run gets its index, as a large one does
-    return client_builder(client_for, tmp_path)()
+    yield client_builder(client_for, tmp_path)()
+    index.stop_index_writers()  # no child outlives its test
+
+
+def test_the_apps_shutdown_ends_the_index_children(make_settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "INDEX_FROM_ROWS", 1)
+    # A child that would write for a minute, as a large run's does: only the shutdown can end it in time.
+    monkeypatch.setattr(index, "_command", lambda *_, **__: [sys.executable, "-c", "import time; time.sleep(60)"])
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'runs.sqlite3'}",
+        score_results_dir=tmp_path / "results",
+        admin_api_keys=ADMIN_KEY,
+    )
+    with TestClient(create_app(settings)) as api:
+        score(api, customers_csv(range(50), seed=3))
+        started = time.monotonic()
+        while not index.running_index_writers():
+            assert time.monotonic() - started < 30, "no index child started"
+            time.sleep(0.02)
+        children = index.running_index_writers()
+    assert index.running_index_writers() == []
+    for child in children:
+        assert child.poll() is not None  # ended and reaped
+        with pytest.raises(ProcessLookupError):
+            os.kill(child.pid, 0)
 
 
 def _run_file(tmp_path: Path, run_id: str) -> Path:
@@ -67,6 +95,17 @@ def test_pages_from_a_kept_runs_index_are_the_pages_of_reading_it(api, tmp_path,
     index._open.clear()
     assert _pages(api, run_id, params, cold=True) == from_index
     assert browse._tables
+
+
+@pytest.mark.parametrize("segment", ["²", "99999999999999999999999"])
+def test_an_indexed_run_reads_a_segment_that_is_no_plain_number_as_a_name(api, tmp_path, segment):
+    run_id, _ = score(api, customers_csv(range(100), seed=2))
+    _wait_for_index(_run_file(tmp_path, run_id))
+    browse._tables.clear()
+    browse._indexes.clear()
+    response = api.get(f"{RUNS}/{run_id}/customers", params={"segment": segment})
+    assert response.status_code == 200, response.text
+    assert (response.json()["items"], response.json()["total"]) == ([], 0)
 
 
 def test_deleting_a_run_removes_its_index(api, tmp_path):

@@ -10,6 +10,14 @@ from app.main import create_app
 from app.web import csrf
 
 HSTS = "max-age=31536000; includeSubDomains"
+# The headers every answer carries (app/core/middleware.py), a redirect included.
+SECURITY_HEADER_NAMES = (
+    "content-security-policy",
+    "x-content-type-options",
+    "referrer-policy",
+    "x-frame-options",
+    "permissions-policy",
+)
 
 
 def call(middleware, *, scheme: str, path: str = "/", headers=(), query: bytes = b"", root_path: str = "") -> dict:
@@ -143,3 +151,19 @@ def test_neither_layer_is_added_unless_configured(make_settings):
     assert not {ForceHttpsMiddleware, ProxyHeadersMiddleware} & layers()
     assert {ForceHttpsMiddleware, ProxyHeadersMiddleware} <= layers(force_https=True, trusted_proxies="10.0.0.0/8")
     assert ProxyHeadersMiddleware in layers(trust_forwarded_for=True)
+
+
+@pytest.mark.parametrize("path", ["/about", "/api/v1/clusters/info", "/docs"])
+def test_a_redirect_carries_the_security_headers_of_the_answer_it_stands_for(client_for_peer, path):
+    redirect = client_for_peer(("127.0.0.1", 1), force_https=True).get(path)
+    served = client_for_peer(("127.0.0.1", 1), scheme="https", force_https=True).get(path)
+    assert (redirect.status_code, served.status_code) == (308, 200)
+    for name in SECURITY_HEADER_NAMES:
+        assert redirect.headers.get(name) == served.headers[name], name
+    assert redirect.headers.get_list("cache-control") == ["no-store"]
+
+
+def test_the_redirect_layer_alone_sends_the_security_headers_and_no_store():
+    headers = call(force(), scheme="http", path="/score")["headers"]
+    assert {name for name, _ in headers} >= {*SECURITY_HEADER_NAMES, "cache-control"}
+    assert [value for name, value in headers if name == "cache-control"] == ["no-store"]

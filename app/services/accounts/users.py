@@ -105,7 +105,9 @@ def change_user(*, session: Session, user_id: int, role: Role | None = None, dis
     """Change a user's role or disable (or enable) it; disabling ends its sessions and revokes its keys at once."""
     user = _get(session, user_id)
     stays_admin = (role is None or role >= Role.admin) and not disabled
-    if user.role == Role.admin.name and not user.disabled and not stays_admin:
+    guarded = user.role == Role.admin.name and not user.disabled and not stays_admin
+    if guarded:
+        _lock_active_admins(session)
         _keep_an_admin(session, user)
     if role is not None:
         user.role = role.name
@@ -117,21 +119,37 @@ def change_user(*, session: Session, user_id: int, role: Role | None = None, dis
         user.disabled = disabled
         if disabled:
             session.execute(update(LoginSession).where(LoginSession.user_id == user_id).values(revoked=True))
+    if guarded:
+        # Counted again after writing: SQLite ignores FOR UPDATE, but once flushed this transaction holds its write
+        # lock, so another admin's demotion committed meanwhile is seen here, and the second of two never lands.
+        session.flush()
+        if not _active_admins(session):
+            session.rollback()
+            raise LastAdmin(_last_admin_message(user.email))
     session.commit()
     return UserView.of(user)
 
 
+def _active_admins(session: Session, *, besides: int | None = None) -> int:
+    query = select(func.count()).select_from(User).where(User.role == Role.admin.name, User.disabled.is_(False))
+    return session.scalar(query if besides is None else query.where(User.id != besides)) or 0
+
+
+def _lock_active_admins(session: Session) -> None:
+    """Lock the active admins' rows until commit (PostgreSQL): two admins demoting each other count one at a time."""
+    session.scalars(
+        select(User.id).where(User.role == Role.admin.name, User.disabled.is_(False)).with_for_update()
+    ).all()
+
+
+def _last_admin_message(email: str) -> str:
+    return f"{email} is the last active admin: make another user an admin first, then change or disable this one"
+
+
 def _keep_an_admin(session: Session, user: User) -> None:
     """LastAdmin when `user` is the only active admin: demoting or disabling them would lock everyone out."""
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.admin.name, User.disabled.is_(False), User.id != user.id)
-    )
-    if not others:
-        raise LastAdmin(
-            f"{user.email} is the last active admin: make another user an admin first, then change or disable this one"
-        )
+    if not _active_admins(session, besides=user.id):
+        raise LastAdmin(_last_admin_message(user.email))
 
 
 def record_login(*, session: Session, user_id: int) -> None:

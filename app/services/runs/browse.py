@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from app.core.errors import InvalidRequest
 from app.services.runs.heads import file_order_page, head_page
 from app.services.runs.index import RunIndex, open_index
-from app.services.runs.ordering import column_order, filter_mask, sort_values, take_rows
+from app.services.runs.ordering import column_order, filter_mask, segment_id_of, sort_values, take_rows
 
 MAX_LIMIT = 1_000
 SCORE_SORTS = ("distance", "confidence")
@@ -154,8 +154,9 @@ def _indexed_mask(stored: RunIndex, query: CustomerQuery) -> np.ndarray | None:
     """`_mask` from the index's filter codes (the same rows); from the mapped columns where it has none."""
     wanted = []
     if query.segment:
-        by_id = query.segment.isdigit() and "segment_id" in stored.table.column_names
-        wanted.append(("segment_id", int(query.segment)) if by_id else ("segment_name", query.segment))
+        segment_id = segment_id_of(query.segment)
+        by_id = segment_id is not None and "segment_id" in stored.table.column_names
+        wanted.append(("segment_id", segment_id) if by_id else ("segment_name", query.segment))
     wanted += [(name, flag) for name, flag in (("is_atypical", query.atypical), ("out_of_range", query.out_of_range))
                if flag is not None]  # fmt: skip
     mask = None
@@ -193,7 +194,8 @@ def _offset(cursor: str | None, key: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         offset, owner = text.split(":", 1)
-        if owner == key:
+        # A negative offset is no page: a 500 on a cold run's row groups, a next_cursor that never ends elsewhere.
+        if owner == key and int(offset) >= 0:
             return int(offset)
     except (ValueError, UnicodeDecodeError):
         pass

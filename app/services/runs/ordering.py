@@ -45,9 +45,19 @@ def filter_mask(
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
+def segment_id_of(segment: str) -> int | None:
+    """The segment id a segment filter names, or None when it is a name: plain ASCII digits within int64 only."""
+    # str.isdigit holds for "²", which int() refuses, and for "١", which it reads: neither is an id here.
+    if not (segment.isascii() and segment.isdigit()):
+        return None
+    value = int(segment)
+    return value if value <= np.iinfo(np.int64).max else None
+
+
 def _segment_mask(table: pa.Table, segment: str) -> pa.ChunkedArray:
-    if segment.isdigit() and "segment_id" in table.column_names:
-        return pc.equal(table["segment_id"], int(segment))
+    segment_id = segment_id_of(segment)
+    if segment_id is not None and "segment_id" in table.column_names:
+        return pc.equal(table["segment_id"], segment_id)
     return pc.equal(table["segment_name"], segment)
 
 

@@ -102,10 +102,11 @@ def write_csv(
     with ThreadPoolExecutor(1, thread_name_prefix="csv-write") as pool:
         pending: Future[int] | None = None
         for chunk in chunks:
-            writing = pool.submit(lambda chunk=chunk: sink.write(render_chunk(chunk, style)))
+            # The write before is waited for first: after a failed one nothing more goes to the sink. The next
+            # chunk was still read and scored meanwhile, and one worker renders one chunk at a time anyway.
             if pending is not None:
                 pending.result()
-            pending = writing
+            pending = pool.submit(lambda chunk=chunk: sink.write(render_chunk(chunk, style)))
             if progress is not None:
                 progress()
         if pending is not None:

@@ -1,5 +1,6 @@
 """Whole files: an upload scored in full before anything is answered, and .csv or .parquet files on disk (the CLI)."""
 
+import contextlib
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
@@ -124,7 +125,9 @@ def _score_customers(
     if keep is not None:  # the run's Parquet file takes the same chunks as they pass
         text_columns = pa.schema([pa.field(name, pa.string()) for name in scorer.columns.names])
         chunks = _kept(chunks, keep, output_schema(scorer.columns, options, text_columns))
-    with no_space_as(NO_SPACE_FOR_OUTPUT):
+    # Closed on any failure (a write that fails included): the read-ahead thread and the run's writer stop at once,
+    # not when the last reference to the generator goes (a traceback held by a caller keeps it).
+    with no_space_as(NO_SPACE_FOR_OUTPUT), contextlib.closing(chunks):
         if target is None:
             for _ in chunks:
                 pass
@@ -144,8 +147,10 @@ def _kept(chunks: Iterator[ScoredChunk], keep: "RunFile", schema: pa.Schema) -> 
             passing.append(chunk)
             yield chunk.table
 
-    for _ in keep.tee(tables(), schema):  # the tee hands each table on as soon as it was handed one
-        yield passing.pop()
+    # Closed with this generator (see _score_customers): the tee's writer and the read-ahead stop with it.
+    with contextlib.closing(keep.tee(tables(), schema)) as passed, contextlib.closing(chunks):
+        for _ in passed:  # the tee hands each table on as soon as it was handed one
+            yield passing.pop()
 
 
 # --- files on disk (the CLI) -------------------------------------------------------------------------
@@ -203,7 +208,7 @@ def score_path(
     else:
         columns, summary, chunks, input_schema = _parquet_chunks(model, source, options)
         style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
-    with atomic_replace(target) as sink:
+    with contextlib.closing(chunks), atomic_replace(target) as sink:  # closed on a failure: see _score_customers
         if out_format == ".csv":
             sink.write(csv_header(columns.output_names(options), style))
             write_csv(chunks, style, sink, progress=None if progress is None else lambda: progress(summary.rows))

@@ -1,11 +1,17 @@
 """The last active admin stays one: neither demoted nor disabled, whoever asks."""
 
+import contextlib
+import threading
+
 import pytest
 
 from app.core.account_errors import LastAdmin
 from app.core.roles import Role
+from app.db.migrate import upgrade_database
+from app.db.session import create_db_engine, session_factory
 from app.db.tables import User
 from app.services.accounts import users
+from tests.db.conftest import postgres  # noqa: F401  (a session fixture: the throwaway PostgreSQL server)
 
 PASSWORD = "a long password"
 
@@ -48,3 +54,55 @@ def test_changes_that_keep_the_admin_are_allowed(db):
     assert users.change_user(session=db, user_id=ada, role=Role.admin, disabled=False).role == "admin"
     vic = _add(db, "vic@example.com", Role.viewer)
     assert users.change_user(session=db, user_id=vic, disabled=True).disabled
+
+
+def _demote_both_at_once(url: str, monkeypatch) -> tuple[list[str], int]:
+    """Two admins each demote the other at the same moment, each in its own session and thread: what each got, and
+    how many active admins remain."""
+    engine = create_db_engine(url)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        ada, bob = _add(session, "ada@example.com", Role.admin), _add(session, "bob@example.com", Role.admin)
+    # Both have counted the other as an admin before either writes: the race a check-then-write loses.
+    barrier = threading.Barrier(2)
+    counted = users._keep_an_admin
+
+    def keep_then_wait(session, user):
+        counted(session, user)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            # Where the rows are locked (PostgreSQL) the second waits for the first's commit, not here.
+            barrier.wait(timeout=3)
+
+    monkeypatch.setattr(users, "_keep_an_admin", keep_then_wait)
+    outcomes: list[str] = []
+
+    def demote(user_id: int) -> None:
+        with sessions() as session:
+            try:
+                users.change_user(session=session, user_id=user_id, role=Role.analyst)
+                outcomes.append("demoted")
+            except LastAdmin:
+                outcomes.append("last admin")
+
+    threads = [threading.Thread(target=demote, args=(user_id,)) for user_id in (ada, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    with sessions() as session:
+        remaining = session.query(User).filter_by(role="admin", disabled=False).count()
+    engine.dispose()
+    return sorted(outcomes), remaining
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_sqlite(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    upgrade_database(url)
+    assert _demote_both_at_once(url, monkeypatch) == (["demoted", "last admin"], 1)
+
+
+@pytest.mark.slow
+def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_postgresql(postgres, monkeypatch):  # noqa: F811
+    url = postgres.create_database()
+    upgrade_database(url)
+    assert _demote_both_at_once(url, monkeypatch) == (["demoted", "last admin"], 1)

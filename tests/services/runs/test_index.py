@@ -32,6 +32,13 @@ QUERIES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _no_child_left():
+    """No index child outlives its test."""
+    yield
+    index.stop_index_writers()
+
+
 def _run_file(folder: Path, run_id: str) -> Path:
     """A run with ties, blanks and missing scores, text numbers ("1,5" in a decimal-comma file) and several row
     groups: ages of one and two digits sort differently as text and as numbers."""

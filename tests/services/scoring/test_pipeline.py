@@ -69,3 +69,21 @@ def test_write_csv_raises_the_sinks_error():
 
     with pytest.raises(OSError, match="No space"):
         write_csv(iter([pa.table({"a": ["1"]})] * 3), CsvStyle(), Full())
+
+
+def test_write_csv_submits_no_chunk_after_a_failed_write():
+    written, read = [], []
+
+    class Full(io.BytesIO):
+        def write(self, data: bytes) -> int:
+            written.append(data)
+            raise OSError(28, "No space left on device")
+
+    def tables():
+        for number in range(5):
+            read.append(number)
+            yield pa.table({"a": [str(number)]})
+
+    with pytest.raises(OSError, match="No space"):
+        write_csv(tables(), CsvStyle(), Full())
+    assert len(written) == 1
