@@ -14,6 +14,7 @@ from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
 from app.core.templating import templates
 from app.services import audit
+from app.utils.numbers import whole_number
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])
 PAGE_SIZE = 100
@@ -43,7 +44,7 @@ async def _render(request: Request, filters: dict[str, str], *, allowed: bool, w
             since=_moment(filters["since"]),
             until=_moment(filters["until"]),
             limit=PAGE_SIZE,
-            cursor=filters["cursor"] if filters["cursor"].isdigit() else None,
+            cursor=filters["cursor"] if whole_number(filters["cursor"]) is not None else None,
         )
     older = None
     if page is not None and page["next_cursor"]:

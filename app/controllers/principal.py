@@ -22,6 +22,7 @@ from app.core.security import check_admin_key, is_admin_key
 from app.services.accounts.keys import key_principal
 from app.services.accounts.login import token_principal
 from app.services.accounts.sessions import session_principal
+from app.utils.numbers import whole_number
 
 T = TypeVar("T")
 
@@ -88,10 +89,9 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
         role = role_of_scopes(str(claims.get("scope", "")).split())
         subject = str(claims["sub"])
         principal = None
-        if role is not None and subject.isdigit():
-            principal = await run_in_threadpool(
-                with_db, request, token_principal, user_id=int(subject), scoped_role=role
-            )
+        user_id = whole_number(subject)
+        if role is not None and user_id is not None:
+            principal = await run_in_threadpool(with_db, request, token_principal, user_id=user_id, scoped_role=role)
         if principal is None:
             raise SignInRequired("the bearer token's user is disabled or gone: sign in again")
         return principal

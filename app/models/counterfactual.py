@@ -19,6 +19,7 @@ from app.core.errors import UnknownSegment
 from app.models.features import from_model_space, to_model_space
 from app.models.model import SegmentationModel
 from app.utils.geometry import clip_half_plane
+from app.utils.numbers import whole_number
 
 # How far inside the boundary the answer lies, in squared standardized distance: |z - c_X|^2 + MARGIN <= |z - c_j|^2,
 # so the point predicts to the target however its floats round.
@@ -103,7 +104,7 @@ def segment_position(model: SegmentationModel, target: int | str) -> int:
     for position, segment in enumerate(model.segments):
         if segment.segment_id == target if isinstance(target, int) else segment.name.casefold() == target.casefold():
             return position
-    if isinstance(target, str) and target.strip().isdigit():
+    if isinstance(target, str) and whole_number(target.strip()) is not None:
         return segment_position(model, int(target.strip()))
     known = ", ".join(f"{segment.segment_id} ({segment.name})" for segment in model.segments)
     shown = target if isinstance(target, int) else repr(target[:60])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import InvalidRequest
 from app.db.tables import AuditEvent
+from app.utils.numbers import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +97,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 def _cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit():
+    position = whole_number(cursor)
+    if position is None:
         raise InvalidRequest("cursor must be the next_cursor of a previous page")
-    return int(cursor)
+    return position
 
 
 def list_events(

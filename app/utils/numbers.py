@@ -9,3 +9,12 @@ DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 NON_FINITE = r"[+-]?(?:nan|inf|infinity)"
 
 DECIMAL_OR_NON_FINITE = re.compile(f"{DECIMAL}|{NON_FINITE}", re.IGNORECASE)
+
+
+def whole_number(text: str, *, max_digits: int = 18) -> int | None:
+    """The whole number `text` writes in ASCII digits (at most `max_digits`, so it fits a 64-bit column), else None.
+
+    str.isdigit() alone also takes "²" and "١", which int() then refuses."""
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None

@@ -65,7 +65,7 @@ def _temporary() -> tuple[IO[bytes], Path]:
 async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limit: int) -> Upload:
     """Spool a text/csv body, or the `file` field of a multipart form, to a temporary file."""
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":

@@ -222,3 +222,10 @@ def test_csv_scoring_with_a_target_segment_adds_the_changes(client: TestClient) 
         assert client.post("/api/v1/predict", json=moved).json()["segment_name"] == "VIP / Whale"
     unknown = client.post("/api/v1/predict/csv?target_segment=Nobody", content=text, headers=headers)
     assert unknown.status_code == 404
+
+
+def test_a_target_written_in_non_ascii_digits_is_an_unknown_segment(client: TestClient) -> None:
+    for target in ("²", "١"):  # str.isdigit() takes both, and int() refused them with a 500
+        response = client.post(URL, json={"customer": CUSTOMER, "target_segment": target})
+        assert response.status_code == 404, response.text
+        assert response.json()["type"] == "unknown_segment"

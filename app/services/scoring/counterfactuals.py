@@ -9,6 +9,7 @@ from app.models.counterfactual import counterfactuals, segment_position
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import Columns
 from app.services.scoring.score_columns import CHANGE_PREFIX, REACHABLE_COLUMN
+from app.utils.numbers import whole_number
 from app.utils.text import safe_text
 
 
@@ -28,7 +29,7 @@ def _file_targets(model: SegmentationModel, column: pa.ChunkedArray) -> tuple[np
             continue
         try:
             # A spreadsheet may write an id column as 2.0.
-            whole = name.removesuffix(".0") if name.removesuffix(".0").isdigit() else name
+            whole = name.removesuffix(".0") if whole_number(name.removesuffix(".0")) is not None else name
             positions.append(segment_position(model, whole))
         except UnknownSegment as exc:
             raise InvalidRequest(
