@@ -201,16 +201,7 @@ def _promote(
         logger.warning(
             "proposal %s: candidate %s not auto-promoted: %s", row.id, model.version, why, exc_info=not known
         )
-        records.move(
-            session,
-            proposal_id=row.id,
-            from_states=(records.ACCEPTED,),
-            state=records.READY,
-            decided_at=None,
-            decided_by=None,
-            error=f"not auto-promoted: {why}"[: records.ERROR_LENGTH],
-        )
-        session.commit()
+        records.unaccept(session, proposal_id=row.id, error=f"not auto-promoted: {why}")
         return False
     return True
 

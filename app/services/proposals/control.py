@@ -85,15 +85,7 @@ def accept(
         )
     except Exception:
         session.rollback()
-        records.move(
-            session,
-            proposal_id=row.id,
-            from_states=(records.ACCEPTED,),
-            state=records.READY,
-            decided_at=None,
-            decided_by=None,
-        )
-        session.commit()
+        records.unaccept(session, proposal_id=row.id)
         raise
     registry.refresh()
     session.refresh(row)

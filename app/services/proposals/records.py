@@ -161,6 +161,15 @@ def move(session: Session, *, proposal_id: str, from_states: tuple[str, ...], **
         raise VersionConflict(f"proposal {proposal_id} is {state}: this needs it to be {' or '.join(from_states)}")
 
 
+def unaccept(session: Session, *, proposal_id: str, error: str | None = None) -> None:
+    """Put an accepted proposal whose activation did not happen back to ready, undecided, with why when given
+    (committed)."""
+    why = {} if error is None else {"error": error[:ERROR_LENGTH]}
+    undecided = {"state": READY, "decided_at": None, "decided_by": None}
+    move(session, proposal_id=proposal_id, from_states=(ACCEPTED,), **undecided, **why)
+    session.commit()
+
+
 def fail(session: Session, *, proposal_id: str, error: str) -> None:
     """Mark a proposal whose candidate could not be trained as failed, with why (committed)."""
     session.execute(
