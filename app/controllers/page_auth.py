@@ -23,17 +23,10 @@ def signed_in(request: Request) -> dict:
     return {"signed_in": principal, "csrf_token": csrf_token(request)}
 
 
-def admin_actions_shown(request: Request, settings: Settings) -> bool:
-    """Whether a page offers admin actions: to a signed-in admin, or to anyone else when ADMIN_API_KEYS are set."""
+def actions_shown(request: Request, settings: Settings, role: Role) -> bool:
+    """Whether a page offers actions that need `role`: to a signed-in user with it, or to anyone not signed in while
+    ADMIN_API_KEYS exist (they type a key)."""
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.via == "session":
-        return principal.role >= Role.admin
-    return bool(settings.admin_api_keys)
-
-
-def editor_actions_shown(request: Request, settings: Settings) -> bool:
-    """Whether a page offers segment edits: to a signed-in analyst or admin, or to anyone while ADMIN_API_KEYS exist."""
-    principal = getattr(request.state, "principal", None)
-    if principal is not None and principal.via == "session":
-        return principal.role >= Role.analyst
+        return principal.role >= role
     return bool(settings.admin_api_keys)

@@ -23,7 +23,7 @@ from app.controllers.deps import (
     prediction_log_target,
     segmentation_of,
 )
-from app.controllers.page_auth import admin_actions_shown, editor_actions_shown, page_reader, signed_in
+from app.controllers.page_auth import actions_shown, page_reader, signed_in
 from app.core.errors import (
     AccessDenied,
     AdminKeyRefused,
@@ -131,7 +131,7 @@ def about(request: Request, model: SegmenterDep, registry: RegistryDep, settings
         base_url=settings.base_url,
         segmentation=segmentation_of(request),
         changes=segment_edits.recent_changes(registry=registry),
-        admin_enabled=editor_actions_shown(request, settings),
+        admin_enabled=actions_shown(request, settings, Role.analyst),
     )
     return render(request, "about.html", context)
 
@@ -329,7 +329,7 @@ def models(
         registry,
         compare=compare or None,
         with_version=with_version or None,
-        admin_enabled=admin_actions_shown(request, settings),
+        admin_enabled=actions_shown(request, settings, Role.admin),
         segmentation=segmentation_of(request),
         job_id=job,
         db_sessions=getattr(request.app.state, "db_sessions", None),
@@ -341,7 +341,8 @@ def models(
 @router.get("/webhooks", response_class=HTMLResponse)
 def webhooks(request: Request, settings: SettingsDep) -> HTMLResponse:
     """Notification subscriptions: the page's script manages them through the admin API."""
-    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": admin_actions_shown(request, settings)}
+    admin_enabled = actions_shown(request, settings, Role.admin)
+    context = {"active": "webhooks", "events": EVENT_TYPES, "admin_enabled": admin_enabled}
     return render(request, "webhooks.html", context)
 
 
