@@ -28,6 +28,13 @@ from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.prediction import Answer
 from app.utils.responses import FastJSONResponse
 
+# The `?segmentation=` of routes that serve one segmentation at the top level (challenger, outcomes, experiments,
+# proposals): `default` when absent.
+SegmentationQuery = Annotated[
+    str,
+    Query(pattern=NAME_PATTERN.pattern, description="The segmentation; `default` when absent.", examples=["default"]),
+]
+
 T = TypeVar("T")
 
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import AdminKeyDep, SessionDep
-from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
+from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
 from app.schemas.common import DIGITS_ONLY, error_responses
@@ -18,14 +18,6 @@ from app.services.challenger import report as reports
 router = APIRouter(prefix="/challenger", tags=["challenger"], route_class=AdminKeyFirstRoute)
 
 
-SegmentationQuery = Annotated[
-    str,
-    Query(
-        pattern=NAME_PATTERN.pattern,
-        description="The segmentation; `default` when absent.",
-        examples=["default"],
-    ),
-]
 ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the challenger history.")]
 
 

@@ -4,18 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from app.controllers.deps import SessionDep
-from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
+from app.controllers.deps import SegmentationQuery, SessionDep
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import error_responses
 from app.schemas.outcomes import CampaignList, ExperimentReport
 from app.services.experiments import report as reports
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
-
-SegmentationQuery = Annotated[
-    str,
-    Query(pattern=NAME_PATTERN.pattern, description="The segmentation; `default` when absent.", examples=["default"]),
-]
 
 
 def _known(request: Request, segmentation: str) -> str:

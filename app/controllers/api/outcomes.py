@@ -5,11 +5,11 @@ import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi import APIRouter, Depends, Request, Response, Security
 
 from app.controllers.admin_route import declares
 from app.controllers.audit import audit
-from app.controllers.deps import SessionDep, admin_key_header, limit_failed_credentials
+from app.controllers.deps import SegmentationQuery, SessionDep, admin_key_header, limit_failed_credentials
 from app.controllers.principal import current_principal, oauth2_scheme
 from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX
@@ -17,19 +17,10 @@ from app.core.errors import AccessDenied, AdminKeyRefused, InvalidRequest
 from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, require
 from app.core.security import is_admin_key
-from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import error_responses
 from app.schemas.outcomes import OutcomesIn, OutcomesStored
 from app.services.experiments import outcomes
-
-SegmentationQuery = Annotated[
-    str,
-    Query(
-        pattern=NAME_PATTERN.pattern,
-        description="The segmentation the customers were segmented by; `default` when absent.",
-        examples=["default"],
-    ),
-]
 
 
 def outcome_key_id(settings: Settings, key: str | None) -> str | None:

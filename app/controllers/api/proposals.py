@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
-from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
+from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep, SettingsDep
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.schemas.common import error_responses
 from app.schemas.proposals import ProposalDetail, ProposalIn, ProposalList
@@ -16,10 +16,6 @@ from app.services.proposals import control
 
 router = APIRouter(prefix="/proposals", tags=["proposals"], route_class=AdminKeyFirstRoute)
 
-SegmentationQuery = Annotated[
-    str,
-    Query(pattern=NAME_PATTERN.pattern, description="The segmentation; `default` when absent.", examples=["default"]),
-]
 ProposalId = Annotated[str, PathParam(max_length=64, description="The proposal's id.")]
 
 
