@@ -159,14 +159,15 @@ def test_pick_format(asked, accept, chosen):
 
 
 @pytest.mark.slow  # another Python process
-def test_starting_the_server_loads_no_chart_or_pdf_library():
+def test_starting_the_server_loads_no_chart_pdf_data_or_cluster_library():
     code = (
         "import sys\n"
         "import main\n"
         "from app.core.config import Settings\n"
         "from app.main import create_app\n"
         "create_app(Settings(_env_file=None, auto_train=False))\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'reportlab', 'PIL', 'pandas'}))\n"
+        "heavy = {'matplotlib', 'reportlab', 'PIL', 'pandas', 'pyarrow', 'scipy', 'sklearn', 'dask'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
