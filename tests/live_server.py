@@ -57,6 +57,8 @@ def live_server(
     env = {
         "DATABASE_URL": f"sqlite:///{log_path.with_suffix('.sqlite3')}",
         "RATE_LIMIT_PREDICT": "1000000/minute",
+        # Drift found in a test's traffic must not train candidates into a models folder other tests share.
+        "PROPOSALS_FROM_DRIFT": "false",
         **env,
     }
     listener = None
