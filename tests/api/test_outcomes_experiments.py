@@ -203,3 +203,12 @@ def test_outcomes_and_reports_are_per_segmentation(client_for, fresh_dir, tmp_pa
     assert any("both arms" in w for w in report["warnings"])
     assert [c["campaign"] for c in client.get("/api/v1/experiments").json()["campaigns"]] == ["loyal"]
     assert client.get("/api/v1/experiments", params={"segmentation": "loyalty"}).json()["campaigns"][0]["events"] == 1
+
+
+def test_without_an_event_the_report_says_every_customer_converts_and_names_the_events(experiment):
+    client, *_ = experiment
+    report = client.get("/api/v1/experiments/winter").json()
+    (warning,) = [w for w in report["warnings"] if "no conversion event named" in w]
+    assert "purchase" in warning
+    named = client.get("/api/v1/experiments/winter", params={"event": "purchase"}).json()
+    assert not any("no conversion event named" in w for w in named["warnings"])

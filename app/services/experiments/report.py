@@ -205,8 +205,20 @@ def experiment_report(
     if event is not None and event not in event_names:
         # Nobody converted yet, or a misspelt event: both read as 0%, so say which events there are.
         warnings.append(f"no {event!r} events in this campaign yet; its events are {', '.join(event_names)}")
+    if event is None and event_names:
+        # Taking part means having an event of the campaign, so "any event" converts every customer: only the
+        # values can tell the arms apart until the conversion event is named.
+        warnings.append(
+            "no conversion event named, so every customer with an event counts as converted (100%): name the event "
+            f"that counts (`?event=`; this campaign has {', '.join(event_names)})"
+        )
     if unmatched:
-        warnings.append(f"{unmatched} customers with events of this campaign were never seen by the service: left out")
+        who = (
+            "1 customer with events of this campaign was"
+            if unmatched == 1
+            else f"{unmatched:,} customers with events of this campaign were"
+        )
+        warnings.append(f"{who} never seen by the service: left out")
     if not any({CHAMPION, CHALLENGER} <= set(table[name]) for name in table):
         warnings.append("no segment has customers in both arms: set a split challenger to compare strategies")
     return {
