@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +35,7 @@ from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
 from app.services.notifications.drainer import start_notifications
+from app.services.runs.writers import stop_index_writers
 from app.utils.memory import limit_malloc_arenas
 from app.utils.static import CachedStaticFiles
 
@@ -125,11 +125,8 @@ def _lifespan(settings: Settings):
             if notifications is not None:
                 await run_in_threadpool(notifications.stop)
             await run_in_threadpool(monitoring.stop)
-            # A run's index child outlives no server: left alone it is re-parented to init and writes on. Only a
-            # worker that kept a run loaded the module (importing it here would load pandas and Arrow at start).
-            index = sys.modules.get("app.services.runs.index")
-            if index is not None:
-                await run_in_threadpool(index.stop_index_writers, 5.0)
+            # A run's index child outlives no server: left alone it is re-parented to init and writes on.
+            await run_in_threadpool(stop_index_writers, 5.0)
             app.state.db_engine.dispose()
             mark_worker_stopped()
 

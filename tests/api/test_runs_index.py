@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.services.runs import analysis, browse, index, records
+from app.services.runs import analysis, browse, index, records, writers
 from app.services.runs.store import heads_path, index_path
 from tests.runs_files import ADMIN_KEY, client_builder, customers_csv, score
 
@@ -22,7 +22,7 @@ RUNS = "/api/v1/runs"
 def api(client_for, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(index, "INDEX_FROM_ROWS", 1)  # every run gets its index, as a large one does
     yield client_builder(client_for, tmp_path)()
-    index.stop_index_writers()  # no child outlives its test
+    writers.stop_index_writers()  # no child outlives its test
 
 
 def test_the_apps_shutdown_ends_the_index_children(make_settings, tmp_path, monkeypatch):
@@ -37,11 +37,11 @@ def test_the_apps_shutdown_ends_the_index_children(make_settings, tmp_path, monk
     with TestClient(create_app(settings)) as api:
         score(api, customers_csv(range(50), seed=3))
         started = time.monotonic()
-        while not index.running_index_writers():
+        while not writers.running_index_writers():
             assert time.monotonic() - started < 30, "no index child started"
             time.sleep(0.02)
-        children = index.running_index_writers()
-    assert index.running_index_writers() == []
+        children = writers.running_index_writers()
+    assert writers.running_index_writers() == []
     for child in children:
         assert child.poll() is not None  # ended and reaped
         with pytest.raises(ProcessLookupError):

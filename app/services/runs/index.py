@@ -9,7 +9,6 @@ run, means the browse reads and sorts the run as before. Its bytes count in RESU
 removed before any run is.
 """
 
-import contextlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from app.core.config import PROJECT_ROOT
+from app.services.runs import writers
 from app.services.runs.heads import HEADS_FROM_ROWS, write_heads
 from app.services.runs.ordering import column_order, sort_values
 from app.services.runs.store import PARTIAL_SUFFIX, index_path, index_usage, results_usage
@@ -152,34 +152,15 @@ def _command(run_file: Path, *, decimal_comma: bool, max_bytes: int) -> list[str
     return [sys.executable, "-m", __name__, str(run_file), str(int(decimal_comma)), str(max_bytes)]
 
 
-# The children alive, so shutdown can end them: a child left behind is re-parented to init and writes on for an hour.
-_children_lock = threading.Lock()
-_children: set[subprocess.Popen] = set()
-# Bumped by each stop: a watcher started before it (maybe waiting for `_writers`) starts no child after it.
-_generation = 0
-
-
-def _start_child(command: list[str], generation: int) -> subprocess.Popen | None:
-    """Start and register a child, unless a stop came since its watcher started."""
-    with _children_lock:
-        if generation != _generation:
-            return None
-        child = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        _children.add(child)
-        return child
-
-
 def write_indexes_later(run_file: Path, *, decimal_comma: bool, max_bytes: int) -> threading.Thread:
     """Write a run's heads file and index in a child process, one run at a time, watched from a thread.
 
     The scoring answer does not wait; and the server's memory does not grow by what sorting a million rows takes
     (about 240 MB at its peak, which an allocator keeps): the child hands it back when it ends. A server killed
     meanwhile leaves at most a temporary folder, which `tidy` removes; one shut down ends its children
-    (`stop_index_writers`).
+    (`writers.stop_index_writers`).
     """
-    generation = _generation
+    generation = writers.generation()
 
     def work() -> None:
         try:
@@ -187,7 +168,7 @@ def write_indexes_later(run_file: Path, *, decimal_comma: bool, max_bytes: int) 
                 return
             command = _command(run_file, decimal_comma=decimal_comma, max_bytes=max_bytes)
             with _writers:
-                child = _start_child(command, generation)
+                child = writers.start(command, generation, cwd=PROJECT_ROOT)
                 if child is None:
                     return
                 try:
@@ -196,8 +177,7 @@ def write_indexes_later(run_file: Path, *, decimal_comma: bool, max_bytes: int) 
                     child.kill()
                     _, stderr = child.communicate()
                 finally:
-                    with _children_lock:
-                        _children.discard(child)
+                    writers.forget(child)
             if child.returncode:
                 logger.warning("run index not written for %s: %s", run_file.name, (stderr or "").strip()[-500:])
         except (OSError, subprocess.SubprocessError, pa.ArrowException):
@@ -206,32 +186,6 @@ def write_indexes_later(run_file: Path, *, decimal_comma: bool, max_bytes: int) 
     thread = threading.Thread(target=work, name="run-index", daemon=True)
     thread.start()
     return thread
-
-
-def running_index_writers() -> list[subprocess.Popen]:
-    """The index children alive now."""
-    with _children_lock:
-        return [child for child in _children if child.poll() is None]
-
-
-def stop_index_writers(timeout: float = 5.0) -> None:
-    """End every index child: terminate, wait up to `timeout` seconds, then kill. Watchers still waiting start none."""
-    global _generation
-    with _children_lock:
-        _generation += 1
-        children = list(_children)
-    for child in children:
-        with contextlib.suppress(OSError):
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                child.kill()
-            child.wait()
-    with _children_lock:
-        _children.difference_update(children)
 
 
 @dataclass(frozen=True)

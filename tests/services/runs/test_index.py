@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from app.services.runs import browse, index, store
+from app.services.runs import browse, index, store, writers
 from app.services.runs.browse import CustomerQuery, browse_customers, matching_tables
 
 ROWS = 130
@@ -36,7 +36,7 @@ QUERIES = [
 def _no_child_left():
     """No index child outlives its test."""
     yield
-    index.stop_index_writers()
+    writers.stop_index_writers()
 
 
 def _run_file(folder: Path, run_id: str) -> Path:
