@@ -29,7 +29,7 @@ from app.core.config import PROJECT_ROOT
 from app.services.runs import writers
 from app.services.runs.heads import HEADS_FROM_ROWS, write_heads
 from app.services.runs.ordering import column_order, sort_values
-from app.services.runs.store import PARTIAL_SUFFIX, index_path, index_usage, results_usage
+from app.services.runs.store import PARTIAL_SUFFIX, drop_indexes, index_path
 
 logger = logging.getLogger(__name__)
 
@@ -128,16 +128,7 @@ def _write_codes(column: pa.ChunkedArray, path: Path) -> list | None:
 def fit_indexes(run_file: Path, *, max_bytes: int) -> None:
     """Keep the results store within `max_bytes` after an index was written: other runs' indexes go first, oldest
     first, then this one. An index never costs a run: its run answers without it, only slower."""
-    results_dir = run_file.parent.parent
-    total = sum(size for _, size, _ in results_usage(results_dir))
-    indexes = index_usage(results_dir)
-    total += sum(size for _, size, _ in indexes)
-    own = index_path(run_file)
-    for _, size, folder in [*(item for item in indexes if item[2] != own), *(i for i in indexes if i[2] == own)]:
-        if total <= max_bytes:
-            return
-        shutil.rmtree(folder, ignore_errors=True)
-        total -= size
+    drop_indexes(run_file.parent.parent, max_bytes=max_bytes, last=frozenset({index_path(run_file).name}))
 
 
 def write_all(run_file: Path, *, decimal_comma: bool, max_bytes: int) -> None:

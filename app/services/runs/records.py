@@ -2,7 +2,6 @@
 
 import logging
 import re
-import shutil
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -130,17 +129,10 @@ def _make_room(session: Session, results_dir: Path, *, keep: set[Path], max_byte
 
     Run indexes count too, and go first: a run without its index still answers every page, only slower.
     """
+    total = store.drop_indexes(results_dir, max_bytes=max_bytes, spare=frozenset(path.stem for path in keep))
     kept = store.results_usage(results_dir)
-    folders = store.index_usage(results_dir)
-    indexes = {folder.name: size for _, size, folder in folders}
-    total = sum(size for _, size, _ in kept) + sum(indexes.values())
-    keep_ids = {path.stem for path in keep}
-    for _, _, folder in folders:
-        if total <= max_bytes:
-            break
-        if folder.name not in keep_ids:
-            shutil.rmtree(folder, ignore_errors=True)
-            total -= indexes.pop(folder.name)
+    # The indexes left are those of the runs kept: removing one of those runs removes its index too.
+    indexes = {folder.name: size for _, size, folder in store.index_usage(results_dir)}
     now = datetime.now(UTC)
     for _, size, path in kept:
         if total <= max_bytes:

@@ -193,6 +193,23 @@ def index_usage(results_dir: Path) -> list[tuple[float, int, Path]]:
     return sorted(kept)
 
 
+def drop_indexes(
+    results_dir: Path, *, max_bytes: int, spare: frozenset[str] = frozenset(), last: frozenset[str] = frozenset()
+) -> int:
+    """Remove run indexes, oldest first (those of the runs in `last` after every other, those in `spare` never),
+    until the results store fits `max_bytes`; the bytes it then holds. Indexes go before any run or download: a run
+    without its index still answers every page, only slower."""
+    indexes = index_usage(results_dir)
+    total = sum(size for _, size, _ in results_usage(results_dir)) + sum(size for _, size, _ in indexes)
+    for _, size, folder in sorted(indexes, key=lambda item: item[2].name in last):  # stable: oldest first in each
+        if total <= max_bytes:
+            break
+        if folder.name not in spare:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
+    return total
+
+
 def results_usage(results_dir: Path) -> list[tuple[float, int, Path]]:
     """Every complete file of the results store, /score downloads and runs alike, as (mtime, size, path), oldest
     first: what RESULTS_MAX_BYTES caps."""
