@@ -98,6 +98,10 @@ class BatchIn(BaseModel):
         "extra field is refused.",
     )
 
+    def json_key_count(self) -> int:
+        """How many keys the JSON this batch was validated from held, each once (see `validated_json`)."""
+        return len(self.model_fields_set) + sum(map(len, self.customers))
+
 
 class SegmentRef(BaseModel):
     """A segment named in a prediction."""
