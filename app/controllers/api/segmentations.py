@@ -15,7 +15,6 @@ from app.controllers.api.predictions import ExplainQuery, rendered_response
 from app.controllers.audit import audit
 from app.controllers.deps import (
     AdminKeyDep,
-    PredictRateLimit,
     ServedModelDep,
     SettingsDep,
     answer_response,
@@ -115,7 +114,7 @@ predictions = APIRouter(
     tags=["segmentations"],
     route_class=JSONBodyRoute,
     responses=error_responses(400, 404, 413, 415, 422, 429, 503),
-    dependencies=[PredictRateLimit],
+    # The prediction limit is counted by ServedModelDep, which every route here takes.
 )
 # Declared on each route rather than checked by a router dependency: one dependency level less on the hot path,
 # and the model's dependency already answers 404 for an unknown segmentation and 422 for a malformed name.
