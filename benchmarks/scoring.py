@@ -168,9 +168,12 @@ def bench_file_scoring(model_dir: Path, rows: int, http_rows: int, workdir: Path
             base.append(naive(source, out, version_dir))
     (cli_s, cli_mb), (base_s, base_mb), (floor_s, _), (serial_s, _) = min(cli), min(base), min(floor), min(serial)
     http_cli_s = cli_s if http_source == source else score_cli(http_source, out, env)[0]
-    http_s, growth_mb, lines = score_http(http_source, env, workdir / "score-http.log")
-    if lines != http_rows + 1:
-        raise RuntimeError(f"HTTP scoring returned {lines} lines for {http_rows} rows")
+    # Best of two fresh servers, like the CLI's best of three: one upload shares 2 cores with the server's own
+    # threads (the prediction log writing 1M rows, the run's Parquet file), so a single one swung 0.8-2.1 s.
+    uploads = [score_http(http_source, env, workdir / "score-http.log") for _ in range(2)]
+    if any(lines != http_rows + 1 for _, _, lines in uploads):
+        raise RuntimeError(f"HTTP scoring returned {[lines for *_, lines in uploads]} lines for {http_rows} rows")
+    http_s, growth_mb = min(seconds for seconds, *_ in uploads), max(growth for _, growth, _ in uploads)
     floor_ratio = floor_s / cli_s
     floor_note = (
         "floor: the same Arrow reader and CSV writer (renderer and writer thread), no scoring; "
@@ -193,10 +196,12 @@ def bench_file_scoring(model_dir: Path, rows: int, http_rows: int, workdir: Path
         ),
         _figure(
             f"HTTP /predict/csv, {http_rows:,} rows, upload to last byte", "s", http_s, http_cli_s,
-            http_cli_s / http_s, "ratio >= 0.5", http_cli_s / http_s >= 0.5, "baseline: the CLI on the same file",
+            http_cli_s / http_s, "ratio >= 0.5", http_cli_s / http_s >= 0.5,
+            "baseline: the CLI on the same file; the better of two uploads, each to a fresh server",
         ),
         _figure(
             "server RSS growth during that upload", "MB", growth_mb, None, None, "<= 250 MB", growth_mb <= 250,
-            "peak during the upload minus RSS before it, the run kept as Parquet (the default)",
+            "peak during the upload minus RSS before it, the higher of the two uploads; the run kept as Parquet (the "
+            "default)",
         ),
     ]  # fmt: skip
