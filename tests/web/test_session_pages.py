@@ -71,3 +71,11 @@ def test_webhooks_keep_the_key_field_for_key_operators_and_refuse_other_roles(si
     sign_in(client, "ann@example.com")
     page = client.get("/webhooks", headers=HTML).text
     assert 'id="admin-off"' in page and "needs an admin" in page and "webhooks.js" not in page
+
+
+def test_the_train_form_names_the_session_to_a_signed_in_admin_and_the_key_otherwise(site):
+    client = site(admin_api_keys=[KEY])
+    assert "with the admin key at the top of the page" in client.get("/models", headers=HTML).text
+    sign_in(client, "ada@example.com")
+    page = client.get("/models", headers=HTML).text
+    assert "Training runs in the background with your session" in page and "admin key at the top" not in page
