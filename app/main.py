@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app import __version__
 from app.controllers import account_views, audit_views, docs, experiment_views, ops, users_views, views
 from app.controllers.api import API_PREFIX, build_api_router, predict_routers
+from app.controllers.api.fast_predict import FastPredict
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.handlers import register_error_handlers
 from app.core.https import ForceHttpsMiddleware, hsts_value
@@ -193,7 +194,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")
     app.openapi = docs.openapi_with_segmentations(app)  # type: ignore[method-assign]
 
-    # Added innermost first: a crash becomes a 500 below the headers, the access log and the request id.
+    # Added innermost first: the single-predict shortcut (app/controllers/api/fast_predict.py) right above the
+    # app's routes, then a crash becomes a 500 below the headers, the access log and the request id.
+    app.add_middleware(FastPredict, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ErrorShapeMiddleware)
     if not settings.cors_origins and not settings.force_https:
         # The defaults: the request's id and report, the security headers and compression in one layer.

@@ -171,7 +171,8 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
     return error_response(request.scope, status_code=status, error_type=error_type, message=summary, details=details)
 
 
-async def _on_domain_error(request: Request, exc: SegmentationError) -> Response:
+async def domain_error_response(request: Request, exc: SegmentationError) -> Response:
+    """A domain error as its HTTP answer (the one mapping, also used by the single-predict shortcut)."""
     log = logger.warning if exc.status_code >= 500 else logger.info
     log("%s: %s", exc.error_type, exc.message, extra={"request_id": _request_id(request.scope)})
     return error_response(
@@ -209,7 +210,7 @@ def _allowed_methods(request: Request) -> str | None:
 async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if isinstance(exc.__cause__, SegmentationError):
         # FastAPI wraps whatever body parsing raised in a plain 400; the domain error underneath says what it was.
-        return await _on_domain_error(request, exc.__cause__)
+        return await domain_error_response(request, exc.__cause__)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
     headers = getattr(exc, "headers", None)
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
@@ -230,5 +231,5 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
 def register_error_handlers(app: FastAPI) -> None:
     """Map every error kind to the one error shape."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(SegmentationError, _on_domain_error)
+    app.add_exception_handler(SegmentationError, domain_error_response)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
