@@ -185,9 +185,9 @@ class ServiceMiddleware(HttpMiddleware):
     - `gzip_min_bytes`: Starlette's GZip (level 1) for clients that accept gzip; everyone else's responses pass
       through untouched but for `Vary: Accept-Encoding` (Starlette's middleware would wrap them all to decide that).
 
-    One layer rather than three: each layer that wraps `send` costs a few µs of every request (NOTES-httpspeed.md
-    has the accounting). create_app splits it in two only when HTTPS redirects or CORS must sit between the report
-    and the headers.
+    One layer rather than three: each layer that wraps `send` costs a few µs of every request (the README's
+    Performance section has the accounting). create_app splits it in two only when HTTPS redirects or CORS must sit
+    between the report and the headers.
     """
 
     def __init__(self, app: ASGIApp, *, report: bool = True, headers: bool = True, gzip_min_bytes: int = 0) -> None:
