@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.schemas.common import example_config
@@ -128,6 +128,9 @@ class FeaturesCustomerIn(TypedDict):
             ),
         ]
     ]
+
+
+FeaturesCustomerValidator = TypeAdapter(FeaturesCustomerIn)
 
 
 class FeaturesBatchIn(BaseModel):

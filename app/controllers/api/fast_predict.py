@@ -1,33 +1,46 @@
-"""POST /api/v1/predict's common case answered in one ASGI layer; every other request goes on to the app as before.
+"""A single prediction's common case answered in one ASGI layer; every other request goes on to the app as before.
 
 A single prediction is ~75 µs of the service's own work, and FastAPI's request machinery around it (routing,
 dependency solving, body reading and validation) cost about as much again: the plain `async def` endpoint a user
-would write answered twice as many requests a second. This layer answers the case almost every call is (a JSON
-customer, no query, the default segmentation with no challenger, PUBLIC_READS on) with the same calls the route
-makes, and hands anything else to the route untouched: the body it read is replayed, so the route gives its usual
-answer, error or not. The route stays the contract (/docs, tests, dependency overrides); this is only a shortcut to
-the same bytes, checked against the route in tests/api/test_fast_predict.py.
+would write answered twice as many requests a second. This layer answers POST /api/v1/predict and POST
+/api/v1/segmentations/{segmentation}/predict when the body is JSON and there is no query string (challenger or
+not), with the calls the routes make, in their order; anything it cannot say exactly as the route would goes to the
+route untouched, the body it read replayed, so the route gives its usual answer, error or not. The routes stay the
+contract (/docs, dependency overrides); this is a shortcut to the same bytes, checked against them in
+tests/api/test_fast_predict.py.
 """
 
 import re
 from collections import deque
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import RateLimited, SegmentationError
+from app.controllers.deps import registry_of
+from app.core.errors import SegmentationError
 from app.core.handlers import domain_error_response
 from app.core.json_route import is_json_media_type
 from app.core.middleware import HttpMiddleware
+from app.models.model import SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerValidator
-from app.services.prediction import predict_customer
+from app.schemas.segmentations import FeaturesCustomerValidator
+from app.services.challenger.serving import answer_one
+from app.services.prediction import Answer, predict_customer
+from app.services.segmentation_predictions import predict_by_features
 from app.utils.responses import FastJSONResponse
 
 PATH = "/api/v1/predict"
-# What the request report labels the route with (app/core/middleware._route_label reads `path` and `path_regex`).
+SEGMENTATION_PATH = re.compile(r"/api/v1/segmentations/(?P<segmentation>[^/]+)/predict")
+# What the request report labels each route with (app/core/middleware._route_label reads `path` and `path_regex`).
 _ROUTE = SimpleNamespace(path=PATH, path_regex=re.compile(re.escape(PATH) + "$"))
+_SEGMENTATION_ROUTE = SimpleNamespace(
+    path="/api/v1/segmentations/{segmentation}/predict", path_regex=re.compile(SEGMENTATION_PATH.pattern + "$")
+)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -35,6 +48,22 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return value
     return None
+
+
+def _keys(value: Any) -> int:
+    """How many keys a validated body holds, nested ones too (each JSON object's keys arrive as dict keys)."""
+    if isinstance(value, dict):
+        return len(value) + sum(_keys(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_keys(item) for item in value)
+    return 0
+
+
+def _predictor(customer: Any, segmentation: str | None) -> Callable[[SegmentationModel], Answer]:
+    """What the route scores the customer with: by the default features, or by the segmentation's."""
+    if segmentation is None:
+        return lambda model: predict_customer(model, customer)
+    return lambda model: predict_by_features(model, customer, segmentation=segmentation)
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:
@@ -48,11 +77,11 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
 
 
 class FastPredict(HttpMiddleware):
-    """Answers POST /api/v1/predict itself when it can say exactly what the route would; passes everything else on.
+    """Answers a single prediction itself when it can say exactly what the route would; passes everything else on.
 
-    Nothing happens before that is known (no count, no log): the body is validated, the model found and the
-    customer scored first, all without side effects; only then is the request counted against the client's limit
-    (a 429 leaves through the app's one error mapping), recorded and answered, in the route's order.
+    Nothing happens before that is known: the body is validated and the model found first, without side effects.
+    Then, as in the route, the request is counted against the client's limit, the answer computed (a challenger's
+    arm picked), recorded and sent; an error from there on leaves through the app's one domain error mapping.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
@@ -61,7 +90,17 @@ class FastPredict(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the common case of a single prediction, or pass the request on."""
-        if scope["path"] != PATH or scope["method"] != "POST" or scope["query_string"] or not self._plain(scope):
+        path = scope["path"]
+        if scope["method"] != "POST" or scope["query_string"] or not path.endswith("/predict"):
+            await self.app(scope, receive, send)
+            return
+        if path == PATH:
+            segmentation = None
+        elif found := SEGMENTATION_PATH.fullmatch(path):
+            segmentation = found["segmentation"]
+        else:
+            segmentation = ""
+        if segmentation == "" or not self._plain(scope):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -73,7 +112,7 @@ class FastPredict(HttpMiddleware):
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                if await self._answer(scope, b"".join(chunks), receive, send):
+                if await self._answer(scope, b"".join(chunks), segmentation, receive, send):
                     return
                 break
         await self.app(scope, _replaying(messages, receive), send)
@@ -90,29 +129,38 @@ class FastPredict(HttpMiddleware):
         app = scope["app"]
         return app.state.settings.public_reads and not app.dependency_overrides
 
-    async def _answer(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> bool:
+    async def _answer(self, scope: Scope, body: bytes, segmentation: str | None, receive: Receive, send: Send) -> bool:
         """Answer with the body read; False (nothing done) when the route must decide."""
         try:
-            customer = CustomerValidator.validate_json(body)
+            customer = (CustomerValidator if segmentation is None else FeaturesCustomerValidator).validate_json(body)
         except ValidationError:
             return False  # the route's strict parser and validation give their own answer
-        if body.count(b":") != len(customer):
+        if body.count(b":") != _keys(customer):
             return False  # a key given twice (the parser keeps the last), or a colon in a text value
-        state = scope["app"].state
-        registry = state.registry
-        if registry.challenger is not None:
-            return False
+        if segmentation is not None:
+            scope["path_params"] = {"segmentation": segmentation}
+        request = Request(scope)
         try:
-            answer = predict_customer(registry.get(), customer)
+            registry = registry_of(request)
+            model = registry.get()
         except SegmentationError:
-            return False  # no model yet, or one that needs other features: the route says so
-        scope["route"] = _ROUTE
-        limiter = state.rate_limiter
-        client = scope.get("client")
+            return False  # an unknown segmentation, no model yet: the route says so
+        state = scope["app"].state
+        scope["route"] = _ROUTE if segmentation is None else _SEGMENTATION_ROUTE
         try:
+            limiter = state.rate_limiter
+            client = scope.get("client")
             await limiter.hit(limiter.predict, client[0] if client else "unknown")
-        except RateLimited as exc:
-            refused = await domain_error_response(Request(scope), exc)
+            answer = answer_one(
+                model,
+                registry.challenger,
+                customer_id=customer.get("customer_id"),
+                segmentation=DEFAULT_NAME if segmentation is None else segmentation,
+                predict=_predictor(customer, segmentation),
+                assignments=getattr(state, "challenger_assignments", None),
+            )
+        except SegmentationError as exc:  # over the limit, or a value the model refuses: as the route answers
+            refused = await domain_error_response(request, exc)
             await refused(scope, receive, send)
             return True
         response = FastJSONResponse(answer.body)

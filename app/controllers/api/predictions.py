@@ -63,11 +63,9 @@ async def predict(
 ) -> FastJSONResponse:
     """Segment one customer (async: ~50 µs of model work costs less in the event loop than a thread hop)."""
     model, challenger = served
-    if challenger is None:
-        return answer_response(request, prediction.predict_customer(model, customer, explained=explain))
-    answer = serving.predict_one(
-        champion=model,
-        challenger=challenger,
+    answer = serving.answer_one(
+        model,
+        challenger,
         customer_id=customer.get("customer_id"),
         segmentation=DEFAULT_NAME,
         predict=lambda chosen: prediction.predict_customer(chosen, customer, explained=explain),

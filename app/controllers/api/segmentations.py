@@ -141,13 +141,9 @@ async def predict(
 ) -> FastJSONResponse:
     """Segment one customer by features (or transactions)."""
     model, challenger = served
-    if challenger is None:
-        return answer_response(
-            request, predict_by_features(model, customer, segmentation=segmentation, explained=explain)
-        )
-    answer = serving.predict_one(
-        champion=model,
-        challenger=challenger,
+    answer = serving.answer_one(
+        model,
+        challenger,
         customer_id=customer.get("customer_id"),
         segmentation=segmentation,
         predict=lambda chosen: predict_by_features(chosen, customer, segmentation=segmentation, explained=explain),

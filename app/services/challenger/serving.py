@@ -84,6 +84,28 @@ def predict_one(
     return ChallengerAnswer(answer.body, [answer], challenger, segmentation, assignments, assigned)
 
 
+def answer_one(
+    model: SegmentationModel,
+    challenger: Challenger | None,
+    *,
+    customer_id: object,
+    segmentation: str,
+    predict: PredictOne,
+    assignments: AssignmentWriter | None,
+) -> Answer | ChallengerAnswer:
+    """One customer, answered by `model`, or while a challenger runs by the arm it picks (`predict_one`)."""
+    if challenger is None:
+        return predict(model)
+    return predict_one(
+        champion=model,
+        challenger=challenger,
+        customer_id=customer_id,
+        segmentation=segmentation,
+        predict=predict,
+        assignments=assignments,
+    )
+
+
 def _merge(champion_part: Answer, challenger_part: Answer, order: list[tuple[str, int]]) -> dict[str, Any]:
     """Both arms' predictions back in input order; segment counts summed by segment (ids name one segment)."""
     parts = {CHAMPION: champion_part.body["predictions"], CHALLENGER: challenger_part.body["predictions"]}
