@@ -11,16 +11,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope
 
 from app.core.errors import MalformedBody, UnsupportedMediaType
+from app.core.middleware import header
 from app.utils.text import clip
 
 MAX_QUOTED_CHARS = 64
-
-
-def _content_type(scope: Scope) -> str | None:
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            return value.decode("latin-1")
-    return None
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -111,7 +105,7 @@ class JSONBodyRoute(APIRoute):
         model = annotation if hasattr(annotation, "json_key_count") else None
 
         async def json_handler(request: Request) -> Response:
-            content_type = _content_type(request.scope)
+            content_type = header(request.scope, b"content-type")
             if not is_json_media_type(content_type):
                 received = (
                     f"Content-Type {clip(content_type, MAX_QUOTED_CHARS)!r}" if content_type else "no Content-Type"

@@ -21,15 +21,17 @@ REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def _header_bytes(scope: Scope, name: bytes) -> bytes | None:
+def header_bytes(scope: Scope, name: bytes) -> bytes | None:
+    """A request header's raw value from the ASGI scope (the first, when sent twice), or None."""
     for key, value in scope.get("headers", []):
         if key == name:
             return value
     return None
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    value = _header_bytes(scope, name)
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value as text (latin-1, as HTTP carries it), or None."""
+    value = header_bytes(scope, name)
     return None if value is None else value.decode("latin-1")
 
 
@@ -202,7 +204,7 @@ class ServiceMiddleware(HttpMiddleware):
         """Name one request, pass it on, add the headers to its answer and report it as its last byte leaves."""
         app, vary = self.app, []
         if self.gzip is not None:
-            if b"gzip" in (_header_bytes(scope, b"accept-encoding") or b""):
+            if b"gzip" in (header_bytes(scope, b"accept-encoding") or b""):
                 app = self.gzip
             else:
                 vary = _VARY_ACCEPT_ENCODING
@@ -210,7 +212,7 @@ class ServiceMiddleware(HttpMiddleware):
         if not self.report:
             await app(scope, receive, _with_headers(send, vary, added, []))
             return
-        incoming = _header(scope, REQUEST_ID_HEADER)
+        incoming = header(scope, REQUEST_ID_HEADER)
         # 128 random bits, as uuid4 has (less its version bits), at a fraction of uuid's cost per request. Not
         # os.urandom: it releases the GIL, and the event loop then waits on whichever thread takes it. An id is no
         # secret (a client may send its own).

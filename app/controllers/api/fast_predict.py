@@ -24,7 +24,7 @@ from app.controllers.deps import registry_of
 from app.core.errors import SegmentationError
 from app.core.handlers import domain_error_response
 from app.core.json_route import is_json_media_type
-from app.core.middleware import HttpMiddleware
+from app.core.middleware import HttpMiddleware, header, header_bytes
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerValidator
@@ -41,13 +41,6 @@ _ROUTE = SimpleNamespace(path=PATH, path_regex=re.compile(re.escape(PATH) + "$")
 _SEGMENTATION_ROUTE = SimpleNamespace(
     path="/api/v1/segmentations/{segmentation}/predict", path_regex=re.compile(SEGMENTATION_PATH.pattern + "$")
 )
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None
 
 
 def _keys(value: Any) -> int:
@@ -120,11 +113,10 @@ class FastPredict(HttpMiddleware):
     def _plain(self, scope: Scope) -> bool:
         """Whether the request's headers and the app allow the shortcut: JSON within the size limit, and nothing the
         route decides differently (PUBLIC_READS off needs a role check; dependency overrides mean the route)."""
-        length = _header(scope, b"content-length")
+        length = header_bytes(scope, b"content-length")
         if length is None or not length.isdigit() or int(length) > self.max_body_bytes:
             return False
-        content_type = _header(scope, b"content-type")
-        if content_type is None or not is_json_media_type(content_type.decode("latin-1")):
+        if not is_json_media_type(header(scope, b"content-type")):
             return False
         app = scope["app"]
         return app.state.settings.public_reads and not app.dependency_overrides
