@@ -1,12 +1,11 @@
 """Windows of the prediction log for drift: a span of time with each customer once, or the last N rows as logged."""
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.db.tables import PredictionLog
@@ -23,6 +22,7 @@ MAX_TIME_WINDOW_ROWS = 200_000
 MAX_SCANNED_ROWS = 200_000
 
 _COLUMNS = (
+    PredictionLog.id,
     PredictionLog.created_at,
     PredictionLog.inputs,
     PredictionLog.segment_id,
@@ -65,7 +65,8 @@ def time_window(
     """
     since, until = time_bounds(since=since, until=until, now=now)
     log = PredictionLog
-    rows = session.execute(
+    read = _read(
+        session,
         select(*_COLUMNS, log.customer_id)
         .where(
             log.segmentation == segmentation,
@@ -74,28 +75,19 @@ def time_window(
             log.created_at <= until,
         )
         .order_by(log.id.desc())
-        .limit(MAX_TIME_WINDOW_ROWS + 1)
-    ).all()
-    truncated = len(rows) > MAX_TIME_WINDOW_ROWS
-    rows = rows[:MAX_TIME_WINDOW_ROWS]
-    latest = _latest_per_customer(rows)
-    return _window(
-        latest[::-1], kind="time", requested=None, since=since, until=until, rows_read=len(rows), truncated=truncated
+        .limit(MAX_TIME_WINDOW_ROWS + 1),
+        limit=MAX_TIME_WINDOW_ROWS,
     )
-
-
-def _latest_per_customer(newest_first: Sequence[Row]) -> list[Row]:
-    """Rows newest first, keeping a customer id's first (latest) row only; rows without an id all stay."""
-    seen: set[str] = set()
-    kept = []
-    for row in newest_first:
-        customer = row.customer_id
-        if customer is not None:
-            if customer in seen:
-                continue
-            seen.add(customer)
-        kept.append(row)
-    return kept
+    return read.window(
+        session,
+        kind="time",
+        requested=None,
+        latest=True,
+        since=since,
+        until=until,
+        rows_read=read.rows,
+        truncated=read.limit_hit,
+    )
 
 
 def last_rows_window(
@@ -116,11 +108,11 @@ def last_rows_window(
     newest = session.scalar(select(func.max(log.id)))
     if since is not None or until is not None:
         since, until = time_bounds(since=since, until=until)
-    if newest is None:
-        rows: list[Any] = []
-    else:
+    read = _Read()
+    if newest is not None:
         bounds = [] if since is None else [log.created_at >= since, log.created_at <= until]
-        rows = session.execute(
+        read = _read(
+            session,
             select(*_COLUMNS)
             .where(
                 log.segmentation == segmentation,
@@ -129,40 +121,135 @@ def last_rows_window(
                 *bounds,
             )
             .order_by(log.id.desc())
-            .limit(size)
-        ).all()[::-1]
-    return _window(rows, kind="rows", requested=size, since=since, until=until)
+            .limit(size),
+        )
+    return read.window(session, kind="rows", requested=size, since=since, until=until)
 
 
-def _main_request(rows: Sequence[Row]) -> MainRequest | None:
-    """The request that answered the most rows (a file or a batch), with its share; rows without one are left out."""
-    counts = Counter(row.request_id for row in rows if row.request_id is not None)
-    if not counts:
-        return None
-    request_id, count = counts.most_common(1)[0]
-    own = [row for row in rows if row.request_id == request_id]
-    return MainRequest(
-        request_id=request_id,
-        source=own[0].source,
-        rows=count,
-        share=count / len(rows),
-        at=min(row.created_at for row in own),
-    )
+# Rows a window reads at a time. Read whole, a 200,000-row window held a Row, a datetime, a dict of inputs and
+# two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
+# arrays, it holds about 60 bytes a row.
+READ_PART_ROWS = 10_000
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_EPOCH = _NAIVE_EPOCH.replace(tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
 
-def _window(rows: Sequence[Row], *, kind: str, requested: int | None, **facts: Any) -> Window:
-    """A Window of rows oldest first: feature values by name (missing ones left out), segment ids and flags."""
-    names = sorted({name for row in rows for name in row.inputs})
-    inputs = {name: np.array([row.inputs.get(name, np.nan) for row in rows], dtype=np.float64) for name in names}
-    return Window(
-        inputs={name: values[~np.isnan(values)] for name, values in inputs.items()},
-        segment_ids=np.array([row.segment_id for row in rows], dtype=np.int64),
-        atypical=np.array([row.is_atypical for row in rows], dtype=bool),
-        out_of_range=np.array([row.out_of_range for row in rows], dtype=bool),
-        first=rows[0].created_at if rows else None,
-        last=rows[-1].created_at if rows else None,
-        requested=requested,
-        kind=kind,
-        main_request=_main_request(rows),
-        **facts,
-    )
+def _micros(moment: datetime) -> int:
+    """A logged time as microseconds since the epoch (naive ones, as SQLite returns them, are UTC)."""
+    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _MICROSECOND
+
+
+def _id_hash(value: str | None) -> int:
+    """A customer or request id as a 64-bit hash, 0 for none: two of 200,000 ids collide about once in 10^9."""
+    return 0 if value is None else hash(value) or 1
+
+
+class _Read:
+    """Logged rows read newest first, held as arrays (see READ_PART_ROWS)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.limit_hit = False
+        self._tz: Any = None
+        self._parts: dict[str, list[np.ndarray]] = {key: [] for key in _PART_ARRAYS}
+        self._inputs: dict[str, list[tuple[int, np.ndarray]]] = {}
+
+    def add(self, part: Sequence[Row]) -> None:
+        """Hold one part of the rows, in the order read."""
+        if not part:
+            return
+        self._tz = part[0].created_at.tzinfo
+        arrays = self._parts
+        arrays["id"].append(np.fromiter((row.id for row in part), np.int64, len(part)))
+        arrays["created"].append(np.fromiter((_micros(row.created_at) for row in part), np.int64, len(part)))
+        arrays["segment_id"].append(np.fromiter((row.segment_id for row in part), np.int64, len(part)))
+        arrays["atypical"].append(np.fromiter((row.is_atypical for row in part), bool, len(part)))
+        arrays["out_of_range"].append(np.fromiter((row.out_of_range for row in part), bool, len(part)))
+        arrays["request"].append(np.fromiter((_id_hash(row.request_id) for row in part), np.int64, len(part)))
+        customers = (_id_hash(getattr(row, "customer_id", None)) for row in part)
+        arrays["customer"].append(np.fromiter(customers, np.int64, len(part)))
+        for name in sorted({name for row in part for name in row.inputs}):
+            values = np.array([row.inputs.get(name, np.nan) for row in part], dtype=np.float64)
+            self._inputs.setdefault(name, []).append((self.rows, values))
+        self.rows += len(part)
+
+    def _column(self, key: str, dtype: Any) -> np.ndarray:
+        parts = self._parts[key]
+        return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+    def _time(self, micros: int) -> datetime:
+        """A logged time back from its microseconds, naive or aware as the database returned it."""
+        if self._tz is None:
+            return _NAIVE_EPOCH + timedelta(microseconds=int(micros))
+        return (_EPOCH + timedelta(microseconds=int(micros))).astimezone(self._tz)
+
+    def window(self, session: Session, *, kind: str, requested: int | None, latest: bool = False, **facts) -> Window:
+        """The rows (with `latest`, each customer id's newest only) as a Window, oldest first."""
+        keep = np.ones(self.rows, dtype=bool)
+        customers = self._column("customer", np.int64)
+        if latest:
+            # A customer's first row read is its latest: np.unique's index is the first occurrence.
+            with_id = np.flatnonzero(customers)
+            keep[with_id] = False
+            keep[with_id[np.unique(customers[with_id], return_index=True)[1]]] = True
+        order = np.flatnonzero(keep)[::-1]
+        inputs = {}
+        for name, parts in sorted(self._inputs.items()):
+            values = np.full(self.rows, np.nan)
+            for offset, part in parts:
+                values[offset : offset + len(part)] = part
+            values = values[order]
+            inputs[name] = values[~np.isnan(values)]
+        created = self._column("created", np.int64)[order]
+        return Window(
+            inputs=inputs,
+            segment_ids=self._column("segment_id", np.int64)[order],
+            atypical=self._column("atypical", bool)[order],
+            out_of_range=self._column("out_of_range", bool)[order],
+            first=self._time(created[0]) if len(order) else None,
+            last=self._time(created[-1]) if len(order) else None,
+            requested=requested,
+            kind=kind,
+            main_request=self._main_request(session, order, created),
+            **facts,
+        )
+
+    def _main_request(self, session: Session, order: np.ndarray, created: np.ndarray) -> MainRequest | None:
+        """The request that answered the most rows (a file or a batch), with its share; rows without one are left
+        out. Ties go to the request seen first, oldest first."""
+        requests = self._column("request", np.int64)[order]
+        with_request = np.flatnonzero(requests)
+        if not len(with_request):
+            return None
+        values, first, counts = np.unique(requests[with_request], return_index=True, return_counts=True)
+        best = np.lexsort((first, -counts))[0]
+        own = with_request[requests[with_request] == values[best]]
+        # Its id and source from its oldest row: the window holds hashes, not strings.
+        row_id = int(self._column("id", np.int64)[order][own[0]])
+        log = PredictionLog
+        found = session.execute(select(log.request_id, log.source).where(log.id == row_id)).first()
+        if found is None:  # removed since it was read (the retention purge ran between the two reads)
+            return None
+        return MainRequest(
+            request_id=found.request_id,
+            source=found.source,
+            rows=int(counts[best]),
+            share=int(counts[best]) / len(order),
+            at=self._time(created[own].min()),
+        )
+
+
+def _read(session: Session, statement: Select, *, limit: int | None = None) -> _Read:
+    """Read a statement's rows in parts (see READ_PART_ROWS); with `limit`, rows past it only say more matched."""
+    read = _Read()
+    result = session.execute(statement.execution_options(yield_per=READ_PART_ROWS))
+    for part in result.partitions():
+        if limit is not None and read.rows + len(part) > limit:
+            part = part[: limit - read.rows]
+            read.limit_hit = True
+        read.add(part)
+        if read.limit_hit:
+            break
+    return read
