@@ -72,6 +72,10 @@ async def metrics_access(request: Request) -> None:
     dependencies=[Depends(metrics_access)],
 )
 @router.head("/metrics", include_in_schema=False, response_class=Response, dependencies=[Depends(metrics_access)])
-def metrics() -> Response:
+def metrics(request: Request) -> Response:
     """Request, prediction, model and rate-limit metrics in the Prometheus text format (sum over workers)."""
+    writer = getattr(request.app.state, "prediction_log", None)
+    if writer is not None:
+        # The gauge is one per process: as of this scrape, and this app's, not as the writer thread last set it.
+        writer.publish_queue()
     return Response(exposition(), media_type=METRICS_CONTENT_TYPE)

@@ -172,6 +172,10 @@ class PredictionLogWriter:
         """Rows queued and not yet written (those held for a retry included)."""
         return self._pending + self._in_flight
 
+    def publish_queue(self) -> None:
+        """Set the queue gauge to the rows this writer holds now."""
+        record_log_queue(self.pending)
+
     @property
     def backoff(self) -> float:
         """Seconds the writer waits after its last failed attempt before the next (0 while writes succeed)."""
@@ -200,7 +204,7 @@ class PredictionLogWriter:
             # After a failure the writer waits out its back-off: a burst of requests does not hammer a down database.
             if stopping or time.monotonic() >= self._next_attempt:
                 self._write_queued(final=stopping)
-            record_log_queue(self.pending)
+            self.publish_queue()
             self._losses.report(final=stopping)
             if stopping:
                 return
