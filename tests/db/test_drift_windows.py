@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine, session_factory
@@ -145,3 +145,23 @@ def test_an_empty_window_has_no_rows_and_no_main_request(sessions):
         assert (len(empty), empty.first, empty.last, empty.main_request) == (0, None, None, None)
         assert dict(empty.inputs) == {}
     assert np.array_equal(window.segment_ids, np.empty(0, np.int64))
+
+
+def test_json_columns_read_back_what_orjson_refuses_too(sessions):
+    from sqlalchemy import text
+
+    rows = log_rows(3, seed=9)
+    rows[1]["inputs"] = {"annual_income": 2**70, "spending_score": 1.5}
+    with sessions() as session:
+        session.execute(insert(PredictionLog), rows)
+        session.commit()
+        sqlite = session.bind.dialect.name == "sqlite"
+        if sqlite:  # a value older writers may have stored; PostgreSQL's JSON type refuses it
+            session.execute(text("UPDATE prediction_log SET inputs = '{\"annual_income\": NaN}' WHERE id = 3"))
+            session.commit()
+        stored = session.scalars(select(PredictionLog.inputs).order_by(PredictionLog.id)).all()
+    assert stored[:2] == [rows[0]["inputs"], {"annual_income": 2**70, "spending_score": 1.5}]
+    if sqlite:
+        assert list(stored[2]) == ["annual_income"] and np.isnan(stored[2]["annual_income"])
+    else:
+        assert stored[2] == rows[2]["inputs"]
