@@ -130,15 +130,19 @@ def last_rows_window(
 # two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
 # arrays, it holds about 60 bytes a row.
 READ_PART_ROWS = 10_000
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-_EPOCH = _NAIVE_EPOCH.replace(tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
 
 def _micros(moment: datetime) -> int:
-    """A logged time as microseconds since the epoch (naive ones, as SQLite returns them, are UTC)."""
-    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _MICROSECOND
+    """A logged time (aware: the column reads back in UTC) as microseconds since the epoch."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _time(micros: int) -> datetime:
+    """A logged time back from its microseconds, in UTC as the column reads back."""
+    return _EPOCH + timedelta(microseconds=int(micros))
 
 
 def _id_hash(value: str | None) -> int:
@@ -152,7 +156,6 @@ class _Read:
     def __init__(self) -> None:
         self.rows = 0
         self.limit_hit = False
-        self._tz: Any = None
         self._parts: dict[str, list[np.ndarray]] = {key: [] for key in _PART_ARRAYS}
         self._inputs: dict[str, list[tuple[int, np.ndarray]]] = {}
 
@@ -160,7 +163,6 @@ class _Read:
         """Hold one part of the rows, in the order read."""
         if not part:
             return
-        self._tz = part[0].created_at.tzinfo
         arrays = self._parts
         arrays["id"].append(np.fromiter((row.id for row in part), np.int64, len(part)))
         arrays["created"].append(np.fromiter((_micros(row.created_at) for row in part), np.int64, len(part)))
@@ -178,12 +180,6 @@ class _Read:
     def _column(self, key: str, dtype: Any) -> np.ndarray:
         parts = self._parts[key]
         return np.concatenate(parts) if parts else np.empty(0, dtype)
-
-    def _time(self, micros: int) -> datetime:
-        """A logged time back from its microseconds, naive or aware as the database returned it."""
-        if self._tz is None:
-            return _NAIVE_EPOCH + timedelta(microseconds=int(micros))
-        return (_EPOCH + timedelta(microseconds=int(micros))).astimezone(self._tz)
 
     def window(self, session: Session, *, kind: str, requested: int | None, latest: bool = False, **facts) -> Window:
         """The rows (with `latest`, each customer id's newest only) as a Window, oldest first."""
@@ -208,8 +204,8 @@ class _Read:
             segment_ids=self._column("segment_id", np.int64)[order],
             atypical=self._column("atypical", bool)[order],
             out_of_range=self._column("out_of_range", bool)[order],
-            first=self._time(created[0]) if len(order) else None,
-            last=self._time(created[-1]) if len(order) else None,
+            first=_time(created[0]) if len(order) else None,
+            last=_time(created[-1]) if len(order) else None,
             requested=requested,
             kind=kind,
             main_request=self._main_request(session, order, created),
@@ -237,7 +233,7 @@ class _Read:
             source=found.source,
             rows=int(counts[best]),
             share=int(counts[best]) / len(order),
-            at=self._time(created[own].min()),
+            at=_time(created[own].min()),
         )
 
 
