@@ -4,6 +4,7 @@ import csv
 import io
 import logging
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
+from app.services.monitoring.log_rows import COLUMNS
 from app.services.monitoring.prediction_log import log_counters
 from tests.db.reading import read_all
 from tests.live_server import wait_for
@@ -318,3 +320,67 @@ def test_rows_carry_their_segmentation_and_customer_ids(database_url):
     ]
     assert [row.segment_name for row in rows] == ["Champions", "Lost", "Champions", "Lost", "VIP"]
     assert rows[0].inputs == {"recency_days": 12.0, "frequency": 4.0, "monetary": 310.5}
+
+
+def test_a_large_chunk_binds_its_shared_columns_and_stores_what_single_rows_store(database_url):
+    """A batch's chunk is inserted with its request's columns bound once; its rows read back as the same rows
+    written one chunk each (the statement for single predictions), every column compared."""
+    import numpy as np
+
+    from app.db.migrate import upgrade_database
+    from app.services.monitoring.log_rows import LogChunk
+    from app.services.monitoring.prediction_log import SHARED_FROM_ROWS, PredictionLogWriter
+
+    upgrade_database(database_url)
+    rows = SHARED_FROM_ROWS + 7
+    rng = np.random.default_rng(4)
+    segment_ids = rng.integers(0, 3, rows)
+    chunk = LogChunk(
+        datetime.now(UTC),
+        "v-7",
+        ("annual_income", "spending_score"),
+        rng.uniform(15, 137, (rows, 2)),
+        segment_ids,
+        rng.random(rows),
+        rng.random(rows),
+        rng.random(rows) < 0.3,
+        rng.random(rows) < 0.3,
+        {0: "Savers", 1: "O'Brien's 100% fans", 2: "Whales"},
+        "batch-9",
+        "batch",
+        segmentation="big",
+        customer_ids=[f"C{i}" if i % 4 else None for i in range(rows)],
+        arm="challenger",
+        challenger_version="v-8",
+        challenger_segment_ids=(segment_ids + 1) % 3,
+    )
+    singles = [chunk.subset(np.arange(rows) == i) for i in range(rows)]
+    for single in singles:
+        single.segmentation = "small"
+    writer = PredictionLogWriter(create_db_engine(database_url), max_rows=10_000)
+    writer.start()
+    try:
+        for queued in (chunk, *singles):
+            writer.submit(queued)
+        assert writer.flush(timeout=30)
+        assert (writer.written, writer.dropped) == (2 * rows, 0)
+    finally:
+        writer.stop()
+
+    def stored(segmentation: str) -> list[dict]:
+        found = read_all(
+            database_url,
+            select(PredictionLog).where(PredictionLog.segmentation == segmentation).order_by(PredictionLog.id),
+        )
+        return [{column: getattr(row, column) for column in COLUMNS if column != "segmentation"} for row in found]
+
+    big, small = stored("big"), stored("small")
+    assert big == small
+    expected = chunk.rows()
+    assert len(big) == len(expected) == rows
+    for row, reference in zip(big, expected, strict=True):
+        close = ("inputs", "distance", "confidence")
+        assert [row[column] for column in close] == [pytest.approx(reference[column]) for column in close]
+        assert {k: v for k, v in row.items() if k not in close} == {
+            k: v for k, v in reference.items() if k not in (*close, "segmentation")
+        }
