@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine, session_factory
@@ -147,21 +147,25 @@ def test_an_empty_window_has_no_rows_and_no_main_request(sessions):
     assert np.array_equal(window.segment_ids, np.empty(0, np.int64))
 
 
-def test_json_columns_read_back_what_orjson_refuses_too(sessions):
+def test_a_window_reads_what_orjson_refuses_and_leaves_out_names_only_dropped_rows_had(sessions):
     from sqlalchemy import text
 
-    rows = log_rows(3, seed=9)
-    rows[1]["inputs"] = {"annual_income": 2**70, "spending_score": 1.5}
+    rows = log_rows(4, seed=9)
+    for row, customer in zip(rows, ["C-1", None, None, "C-1"], strict=True):
+        row["customer_id"] = customer
+    rows[0]["inputs"] = {"annual_income": 20.0, "loyalty": 3.0}  # C-1's older row: not in the window
+    rows[1]["inputs"] = {"annual_income": 2**70 + 1, "spending_score": 1.5}
+    rows[2]["inputs"] = {"annual_income": 50.0, "spending_score": 9.0}
     with sessions() as session:
         session.execute(insert(PredictionLog), rows)
         session.commit()
         sqlite = session.bind.dialect.name == "sqlite"
         if sqlite:  # a value older writers may have stored; PostgreSQL's JSON type refuses it
-            session.execute(text("UPDATE prediction_log SET inputs = '{\"annual_income\": NaN}' WHERE id = 3"))
+            nan = '{"annual_income": NaN, "spending_score": 7.0}'
+            session.execute(text(f"UPDATE prediction_log SET inputs = '{nan}' WHERE id = 3"))
             session.commit()
-        stored = session.scalars(select(PredictionLog.inputs).order_by(PredictionLog.id)).all()
-    assert stored[:2] == [rows[0]["inputs"], {"annual_income": 2**70, "spending_score": 1.5}]
-    if sqlite:
-        assert list(stored[2]) == ["annual_income"] and np.isnan(stored[2]["annual_income"])
-    else:
-        assert stored[2] == rows[2]["inputs"]
+        window = windows.time_window(session, model_version=VERSION, since=START, until=START + timedelta(days=1))
+    assert sorted(window.inputs) == ["annual_income", "spending_score"]
+    third = [] if sqlite else [50.0]
+    assert window.inputs["annual_income"].tolist() == [float(2**70 + 1), *third, rows[3]["inputs"]["annual_income"]]
+    assert window.inputs["spending_score"][:2].tolist() == [1.5, 7.0 if sqlite else 9.0]
