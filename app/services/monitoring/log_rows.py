@@ -99,9 +99,9 @@ class LogChunk:
         return self.encoded(sqlite=sqlite)[1]
 
     def encoded(self, *, sqlite: bool, shared: tuple[str, ...] = ()) -> tuple[tuple, list[tuple]]:
-        """The `shared` columns' values (some of SHARED_COLUMNS, in that order), and the rows without them."""
+        """The `shared` columns' values and the rows without them, both in `COLUMNS` order (the statement's)."""
         columns = self._columns(sqlite=sqlite)
-        values = tuple(next(columns[name]) for name in shared)
+        values = tuple(next(columns[name]) for name in COLUMNS if name in shared)
         # Column by column, joined by zip in C: this runs on the writer thread while holding the GIL, so every
         # microsecond per row is taken from the requests (a 10,000-row batch: 6.7 ms as a per-row loop).
         # strict=False: the repeat() columns are endless; the per-row ones have the chunk's length.

@@ -173,7 +173,9 @@ class PredictionLogWriter:
     @property
     def pending(self) -> int:
         """Rows queued and not yet written (those held for a retry included)."""
-        return self._pending + self._in_flight
+        # Under the lock: the writer moves rows from one count to the other, and /metrics reads from another thread.
+        with self._lock:
+            return self._pending + self._in_flight
 
     def publish_queue(self) -> None:
         """Set the queue gauge to the rows this writer holds now."""
