@@ -22,6 +22,13 @@ MAX_TIME_WINDOW_ROWS = 200_000
 # The last-N-rows window reads the served version's predictions among this many newest rows: enough for any
 # window, and a bound on the rows scanned when that version has had little traffic.
 MAX_SCANNED_ROWS = 200_000
+# Rows a window reads at a time. Read whole, a 200,000-row window held a Row, a datetime, a dict of inputs and
+# two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
+# arrays, it holds about 60 bytes a row.
+READ_PART_ROWS = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
 _COLUMNS = (
     PredictionLog.id,
@@ -32,7 +39,6 @@ _COLUMNS = (
     PredictionLog.is_atypical,
     PredictionLog.out_of_range,
     PredictionLog.request_id,
-    PredictionLog.source,
 )
 
 
@@ -129,15 +135,6 @@ def last_rows_window(
     return read.window(session, kind="rows", requested=size, since=since, until=until)
 
 
-# Rows a window reads at a time. Read whole, a 200,000-row window held a Row, a datetime, a dict of inputs and
-# two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
-# arrays, it holds about 60 bytes a row.
-READ_PART_ROWS = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
-
-
 def _micros(moment: datetime) -> int:
     """A logged time (aware: the column reads back in UTC) as microseconds since the epoch."""
     return (moment - _EPOCH) // _MICROSECOND
@@ -202,8 +199,8 @@ class _Read:
     ) -> Window:
         """The rows (with `latest`, each customer id's newest only) as a Window, oldest first."""
         keep = np.ones(self.rows, dtype=bool)
-        customers = self._column("customer", np.int64)
         if latest:
+            customers = self._column("customer", np.int64)
             # A customer's first row read is its latest: np.unique's index is the first occurrence.
             with_id = np.flatnonzero(customers)
             keep[with_id] = False
