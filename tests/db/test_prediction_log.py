@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from app.core.metrics import record_log_queue
 from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
 from app.services.monitoring.log_rows import COLUMNS
@@ -168,6 +169,9 @@ def test_dropped_rows_and_the_queue_are_exported_in_metrics(client_for, tmp_path
     assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10}).status_code == 200
     assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 3}).status_code == 200
     assert wait_for(lambda: _metric(client, "prediction_log_queue_rows") == 20, 10) is not None
+    # Another app's writer in this process sets the same gauge: a scrape still reports its own app's queue.
+    record_log_queue(0)
+    assert _metric(client, "prediction_log_queue_rows") == 20
     assert _metric(client, "prediction_log_dropped_rows_total", reason="queue_full") - before == 6
 
     event.remove(client.app.state.db_engine, "before_cursor_execute", down)
