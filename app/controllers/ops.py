@@ -12,6 +12,7 @@ from app.core.security import require_metrics_access
 from app.schemas.common import error_responses
 from app.schemas.health import LivenessResponse, ReadinessResponse
 from app.services.health import readiness_report
+from app.services.monitoring.prediction_log import publish_log_queue
 
 router = APIRouter(tags=["service"])
 # Probes and monitors often ask with HEAD: each route answers it like GET (the server sends no body), outside the
@@ -72,10 +73,8 @@ async def metrics_access(request: Request) -> None:
     dependencies=[Depends(metrics_access)],
 )
 @router.head("/metrics", include_in_schema=False, response_class=Response, dependencies=[Depends(metrics_access)])
-def metrics(request: Request) -> Response:
+def metrics() -> Response:
     """Request, prediction, model and rate-limit metrics in the Prometheus text format (sum over workers)."""
-    writer = getattr(request.app.state, "prediction_log", None)
-    if writer is not None:
-        # The gauge is one per process: as of this scrape, and this app's, not as the writer thread last set it.
-        writer.publish_queue()
+    # As of this scrape, not as a writer thread last set it.
+    publish_log_queue()
     return Response(exposition(), media_type=METRICS_CONTENT_TYPE)

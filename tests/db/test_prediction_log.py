@@ -169,7 +169,7 @@ def test_dropped_rows_and_the_queue_are_exported_in_metrics(client_for, tmp_path
     assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 10}).status_code == 200
     assert client.post("/api/v1/predict/batch", json={"customers": CUSTOMERS * 3}).status_code == 200
     assert wait_for(lambda: _metric(client, "prediction_log_queue_rows") == 20, 10) is not None
-    # Another app's writer in this process sets the same gauge: a scrape still reports its own app's queue.
+    # A stale figure (as another writer thread might have left it): a scrape reports the queue as of itself.
     record_log_queue(0)
     assert _metric(client, "prediction_log_queue_rows") == 20
     assert _metric(client, "prediction_log_dropped_rows_total", reason="queue_full") - before == 6

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, insert, select
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
-from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters
+from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters, publish_log_queue
 from tests.live_server import wait_for
 
 
@@ -62,6 +62,32 @@ def test_rows_are_written_in_batches_by_the_thread(tmp_path):
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 12_500
     engine.dispose()
+
+
+def test_the_queue_gauge_is_the_sum_over_the_started_writers_of_the_process(tmp_path, monkeypatch):
+    import app.services.monitoring.prediction_log as prediction_log
+
+    published: list[int] = []
+    monkeypatch.setattr(prediction_log, "record_log_queue", published.append)
+    publish_log_queue()
+    before = published[-1]  # writers other tests left running, if any
+    # A minute between writes: the rows stay queued while the gauge is read.
+    writers = [
+        PredictionLogWriter(create_db_engine(f"sqlite:///{tmp_path / f'{i}.sqlite3'}"), max_rows=100, flush_interval=60)
+        for i in range(2)
+    ]
+    idle = PredictionLogWriter(create_db_engine(f"sqlite:///{tmp_path / 'idle.sqlite3'}"), max_rows=100)
+    idle.submit(chunk(5))  # never started: no thread will write these, and the gauge leaves them out
+    for writer, rows in zip(writers, (3, 4), strict=True):
+        writer.start()
+        writer.submit(chunk(rows))
+    publish_log_queue()
+    assert published[-1] - before == 7
+    writers[0].stop()  # its rows cannot be written (no table): dropped, and the writer leaves the sum
+    assert writers[0].pending == 0
+    assert published[-1] - before == 4
+    writers[1].stop()
+    assert published[-1] - before == 0
 
 
 def test_sampling_keeps_about_the_share_of_a_chunk(tmp_path):

@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -52,6 +53,9 @@ MAX_RETRY_SECONDS = 8.0
 
 _totals_lock = threading.Lock()
 _totals = {"queued": 0, "written": 0, "dropped": 0}
+# The started writers of this process. The queue gauge is one per process, so it reports their sum: one writer's
+# figure must not overwrite another's (tests run several apps in one process).
+_live_writers: "weakref.WeakSet[PredictionLogWriter]" = weakref.WeakSet()
 
 
 def log_counters() -> dict[str, int]:
@@ -63,6 +67,13 @@ def log_counters() -> dict[str, int]:
 def _add_total(name: str, rows: int) -> None:
     with _totals_lock:
         _totals[name] += rows
+
+
+def publish_log_queue() -> None:
+    """Set the queue gauge to the rows every started writer of this process holds now."""
+    with _totals_lock:
+        writers = list(_live_writers)
+    record_log_queue(sum(writer.pending for writer in writers))
 
 
 class PredictionLogWriter:
@@ -146,6 +157,8 @@ class PredictionLogWriter:
 
     def start(self) -> None:
         """Start the writer thread."""
+        with _totals_lock:
+            _live_writers.add(self)
         self._thread = threading.Thread(target=self._run, name="prediction-log-writer", daemon=True)
         self._thread.start()
 
@@ -156,6 +169,9 @@ class PredictionLogWriter:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        with _totals_lock:
+            _live_writers.discard(self)
+        publish_log_queue()
         self.engine.dispose()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -176,10 +192,6 @@ class PredictionLogWriter:
         # Under the lock: the writer moves rows from one count to the other, and /metrics reads from another thread.
         with self._lock:
             return self._pending + self._in_flight
-
-    def publish_queue(self) -> None:
-        """Set the queue gauge to the rows this writer holds now."""
-        record_log_queue(self.pending)
 
     @property
     def backoff(self) -> float:
@@ -209,7 +221,7 @@ class PredictionLogWriter:
             # After a failure the writer waits out its back-off: a burst of requests does not hammer a down database.
             if stopping or time.monotonic() >= self._next_attempt:
                 self._write_queued(final=stopping)
-            self.publish_queue()
+            publish_log_queue()
             self._losses.report(final=stopping)
             if stopping:
                 return
