@@ -1,12 +1,13 @@
 """Log rows carry their segmentation and the callers' customer ids, from an answer or a scored file."""
 
 import io
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
 from app.core import metrics
-from app.services.monitoring.log_rows import COLUMNS, log_scores
+from app.services.monitoring.log_rows import COLUMNS, encode_rows, log_scores
 from app.services.prediction import predict_customer, predict_customers
 from app.services.scoring.csv_io import score_csv
 from app.services.scoring.options import ScoreOptions
@@ -65,6 +66,58 @@ def test_customer_ids_stay_with_their_rows_when_sampled(model):
     rows = chunk.tuples(sqlite=True)
     assert [row[CUSTOMER_ID] for row in rows] == ["a", "c"]
     assert [row[2] for row in rows] == [[120.0, 90.0], [60.0, 50.0]]
+
+
+def _mixed_chunks(model) -> list:
+    """Single predictions and small batches as the writer meets them: with and without ids, arms, other clocks."""
+    writer = RecordingWriter()
+    for i in range(12):
+        if i % 3:
+            predict_customer(model, CUSTOMERS[i % 3]).record(log=writer, request_id=f"r-{i}")
+        else:
+            customers = CUSTOMERS[: 1 + i % 4] * 2
+            answer = predict_customers(model, customers)
+            answer.customer_ids = None if i % 2 else [f"id-{i}-{k}" if k % 2 else None for k in range(len(customers))]
+            answer.record(log=writer, request_id=None)
+    for i, chunk in enumerate(writer.chunks):
+        if i % 4 == 1:
+            chunk.created_at = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone(timedelta(hours=2)))
+        if i % 5 == 2:
+            chunk.arm, chunk.challenger_version = "challenger", "v-2"
+            chunk.challenger_segment_ids = np.full(len(chunk), 3)
+    return writer.chunks
+
+
+@pytest.mark.parametrize("sqlite", [True, False])
+def test_chunks_encoded_together_give_the_rows_each_gives_alone(model, sqlite):
+    chunks = _mixed_chunks(model)
+    alone = [row for chunk in chunks for row in chunk.tuples(sqlite=sqlite)]
+    assert encode_rows(chunks, sqlite=sqlite)[1] == alone
+    assert len(alone) == sum(map(len, chunks)) > len(chunks)
+    # What each chunk alone gives, column by column.
+    columns = [dict(zip(COLUMNS, row, strict=True)) for row in chunks[1].tuples(sqlite=sqlite)]
+    assert [row["created_at"] for row in columns] == (
+        ["2026-01-02 01:04:05.000678"] if sqlite else [datetime(2026, 1, 2, 1, 4, 5, 678, tzinfo=UTC)]
+    )
+    assert [(row["request_id"], row["arm"], row["challenger_segment_id"]) for row in columns] == [("r-1", None, None)]
+    assert {type(row[COLUMNS.index("is_atypical")]) for row in alone} == {bool}
+    batch = [dict(zip(COLUMNS, row, strict=True)) for row in chunks[0].tuples(sqlite=sqlite)]
+    assert [row["customer_id"] for row in batch] == [None, "id-0-1"]
+    assert [(row["arm"], row["challenger_segment_id"]) for row in batch] == [(None, None)] * 2
+    shadow = [dict(zip(COLUMNS, row, strict=True)) for row in chunks[2].tuples(sqlite=sqlite)]
+    assert [(row["arm"], row["challenger_version"], row["challenger_segment_id"]) for row in shadow] == [
+        ("challenger", "v-2", 3)
+    ]
+
+
+def test_shared_columns_come_apart_once(model):
+    (chunk,) = _mixed_chunks(model)[:1]
+    shared = ("created_at", "source", "segmentation")
+    values, rows = encode_rows([chunk], sqlite=True, shared=shared)
+    assert values == (chunk.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"), "batch", "default")
+    kept = [name for name in COLUMNS if name not in shared]
+    alone = chunk.tuples(sqlite=True)
+    assert rows == [tuple(v for name, v in zip(COLUMNS, row, strict=True) if name in kept) for row in alone]
 
 
 def test_as_many_customer_ids_as_rows_or_a_clear_error(model):
