@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import orjson
 import pytest
 from sqlalchemy import event, func, insert, select
 
@@ -88,6 +89,23 @@ def test_the_queue_gauge_is_the_sum_over_the_started_writers_of_the_process(tmp_
     assert published[-1] - before == 4
     writers[1].stop()
     assert published[-1] - before == 0
+
+
+def test_small_chunks_are_encoded_letting_go_of_the_gil_unless_the_writer_is_behind(tmp_path, monkeypatch):
+    import app.services.monitoring.prediction_log as prediction_log
+
+    writer = PredictionLogWriter(create_db_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}"), max_rows=100_000)
+    singles = [chunk(1) for _ in range(300)]
+    let_go: list[int] = []
+    monkeypatch.setattr(prediction_log, "_let_go", lambda: let_go.append(1))
+    end, _, (rows,), count = writer._batch(singles, 0)
+    assert (end, count, len(let_go)) == (300, 300, 4)  # between groups of 64 chunks (the last has 44)
+    assert rows == orjson.dumps([row for c in singles for row in c.tuples(sqlite=True)]).decode()
+    # More chunks in one pass than the writer takes when it keeps up: it catches up first.
+    monkeypatch.setattr(prediction_log, "YIELD_BELOW_CHUNKS", 300)
+    let_go.clear()
+    assert writer._batch(singles, 0)[0] == 300
+    assert let_go == []
 
 
 def test_sampling_keeps_about_the_share_of_a_chunk(tmp_path):

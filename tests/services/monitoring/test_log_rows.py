@@ -110,6 +110,22 @@ def test_chunks_encoded_together_give_the_rows_each_gives_alone(model, sqlite):
     ]
 
 
+def test_an_empty_chunk_among_single_rows_shifts_nothing(model):
+    chunks = [c for c in _mixed_chunks(model) if len(c) == 1]
+    empty = chunks[0].subset(np.zeros(1, dtype=bool))
+    together = encode_rows([chunks[0], empty, *chunks[1:]], sqlite=True)[1]
+    assert together == [row for chunk in chunks for row in chunk.tuples(sqlite=True)]
+
+
+def test_per_row_values_of_the_wrong_length_are_refused_not_run_into_the_next_chunk(model):
+    first, second = [c for c in _mixed_chunks(model) if len(c) == 1][:2]
+    first.distances = [0.1, 0.2]
+    with pytest.raises(ValueError, match="3 distances for 2 rows"):
+        encode_rows([first, second], sqlite=True)
+    with pytest.raises(ValueError, match="one chunk"):
+        encode_rows([second, second], sqlite=True, shared=("source",))
+
+
 def test_shared_columns_come_apart_once(model):
     (chunk,) = _mixed_chunks(model)[:1]
     shared = ("created_at", "source", "segmentation")
