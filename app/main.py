@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -111,6 +112,8 @@ def _lifespan(settings: Settings):
         notifications = start_notifications(
             settings=settings, sessions=app.state.db_sessions, database=monitoring.database
         )
+        # Process-wide: the background threads above run Python beside the event loop (see GIL_SWITCH_MS).
+        sys.setswitchinterval(settings.gil_switch_ms / 1_000)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
             # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so

@@ -82,3 +82,18 @@ def test_python_main_py_answers_without_a_server_header(model_dir, tmp_path):
     assert status == 200
     assert headers.get("server") is None
     assert headers["cache-control"] == "no-store" and "camera=()" in headers["permissions-policy"]
+
+
+def test_the_gil_switch_interval_follows_the_setting_from_start_up(client_for):
+    before = sys.getswitchinterval()
+    try:
+        client_for(gil_switch_ms=2.5)
+        assert sys.getswitchinterval() == pytest.approx(0.0025)
+    finally:
+        sys.setswitchinterval(before)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "101", "fast"])
+def test_a_gil_switch_interval_out_of_range_is_refused(make_settings, value):
+    with pytest.raises(ValueError, match="gil_switch_ms"):
+        make_settings(gil_switch_ms=value)
