@@ -113,6 +113,7 @@ def _lifespan(settings: Settings):
             settings=settings, sessions=app.state.db_sessions, database=monitoring.database
         )
         # Process-wide: the background threads above run Python beside the event loop (see GIL_SWITCH_MS).
+        switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(settings.gil_switch_ms / 1_000)
         if settings.gc_tuning:
             # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
@@ -131,6 +132,7 @@ def _lifespan(settings: Settings):
             await run_in_threadpool(monitoring.stop)
             # A run's index child outlives no server: left alone it is re-parented to init and writes on.
             await run_in_threadpool(stop_index_writers, 5.0)
+            sys.setswitchinterval(switch_interval)
             app.state.db_engine.dispose()
             mark_worker_stopped()
 

@@ -8,9 +8,10 @@ import urllib.request
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from app import __version__
-from app.main import uvicorn_options
+from app.main import create_app, uvicorn_options
 from tests.live_server import live_server
 
 
@@ -84,16 +85,17 @@ def test_python_main_py_answers_without_a_server_header(model_dir, tmp_path):
     assert headers["cache-control"] == "no-store" and "camera=()" in headers["permissions-policy"]
 
 
-def test_the_gil_switch_interval_follows_the_setting_from_start_up(client_for):
+def test_the_gil_switch_interval_follows_the_setting_from_start_up_to_shutdown(make_settings):
     before = sys.getswitchinterval()
     try:
-        client_for(gil_switch_ms=2.5)
-        assert sys.getswitchinterval() == pytest.approx(0.0025)
+        with TestClient(create_app(make_settings(gil_switch_ms=2.5))):
+            assert sys.getswitchinterval() == pytest.approx(0.0025)
+        assert sys.getswitchinterval() == before
     finally:
         sys.setswitchinterval(before)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "101", "fast"])
+@pytest.mark.parametrize("value", ["0", "0.05", "-1", "101", "nan", "fast"])
 def test_a_gil_switch_interval_out_of_range_is_refused(make_settings, value):
     with pytest.raises(ValueError, match="gil_switch_ms"):
         make_settings(gil_switch_ms=value)

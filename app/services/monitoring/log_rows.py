@@ -227,7 +227,8 @@ def _columns(chunks: Sequence[LogChunk], *, sqlite: bool) -> dict[str, Any]:
             values = [[None] * n if value is None else value for value, n in zip(values, lengths, strict=True)]
         rows = convert(values)
         if len(rows) != sum(lengths):
-            # Else one chunk's values would run into the next chunk's rows.
+            # Else one chunk's values would run into the next chunk's rows. Totals only: a check per chunk would
+            # cost a loop over them, and every chunk is built by log_scores with its values counted.
             raise ValueError(f"{len(rows)} {field} for {sum(lengths)} rows")
         return rows
 

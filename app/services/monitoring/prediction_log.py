@@ -48,9 +48,9 @@ SHARED_FROM_ROWS = 50
 # that, one flush of 3,000 single predictions held the event loop back in 5 ms switch intervals for some 25 ms:
 # single-predict p99 at 16 connections was ~20 ms with the log on against ~3 ms with it off; now it is ~5 ms.
 YIELD_EVERY_CHUNKS = 64
-# While the event loop is busy, each yield can cost the writer a switch interval (5 ms) before it has the GIL back:
-# yielding caps it near 12,000 single predictions a second. A pass that took more chunks than this is behind, so it
-# encodes them without yielding until it has caught up (a flush holds ~0.5 s of traffic when it keeps up).
+# While the event loop is busy, each yield can cost the writer a switch interval (GIL_SWITCH_MS, 1 ms by default;
+# Python's 5 ms would cap it near 12,000 single predictions a second). A pass that took this many chunks or more
+# is behind (one holds ~0.5 s of traffic when it keeps up): it encodes them without yielding, to catch up.
 YIELD_BELOW_CHUNKS = 10_000
 # Seconds between retention runs.
 RETENTION_INTERVAL = 3_600.0
