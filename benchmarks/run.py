@@ -11,16 +11,13 @@ project/baseline for throughput.
 """
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -30,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
@@ -42,18 +38,20 @@ from app.core.metrics import configure_metrics  # noqa: E402
 from app.models import clustering  # noqa: E402
 from app.models.synthetic import generate_customers, write_customers  # noqa: E402
 from app.models.training import fit_model, train  # noqa: E402
-from app.models.versions.store import VersionStore, load_model  # noqa: E402
+from app.models.versions.store import load_model  # noqa: E402
 from app.services import prediction  # noqa: E402
 from benchmarks import challenger as challenger_bench  # noqa: E402
 from benchmarks import counterfactual as counterfactual_bench  # noqa: E402
 from benchmarks import dask_scoring as dask_bench  # noqa: E402
 from benchmarks import dask_training as dask_training_bench  # noqa: E402
 from benchmarks import http_bench  # noqa: E402
+from benchmarks import lifecycle as lifecycle_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
+from benchmarks import startup as startup_bench  # noqa: E402
 from benchmarks.http_bench import Comparison, alternate, compare_load  # noqa: E402
 from benchmarks.loadgen import run_load  # noqa: E402
 from tests.live_server import live_server  # noqa: E402
@@ -252,169 +250,6 @@ def bench_challenger(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figur
     ]
 
 
-def bench_prediction_log(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """6. The app with the prediction log on (SQLite, default settings) against the same app with it off."""
-    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
-    customers = np.random.default_rng(3).uniform([0, 1], [150, 100], (10_000, 2)).round(1).tolist()
-    batch = json.dumps({"customers": [{"annual_income": a, "spending_score": s} for a, s in customers]}).encode()
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_LEVEL": "WARNING"}
-    with (
-        # live_server points DATABASE_URL at a SQLite file beside the server log: the default kind of database.
-        live_server(env, workdir / "log-on.log") as on,
-        live_server({**env, "PREDICTION_LOG_ENABLED": "false"}, workdir / "log-off.log") as off,
-    ):
-        singles = compare_load(sizes, on, off, "/api/v1/predict", single, 16)
-        batches = compare_load(sizes, on, off, "/api/v1/predict/batch", batch, 2)
-    rps_on, rps_off = singles.rates
-    p99_on, p99_off = (statistics.median(r.p99_ms for r in runs) for runs in (singles.project, singles.baseline))
-    batch_on_rate, batch_off_rate = (rate * 10_000 for rate in batches.rates)
-    errors = singles.errors + batches.errors
-    return [
-        Figure(
-            "HTTP predict p99 latency, prediction log on",
-            "ms",
-            p99_on,
-            p99_off,
-            None,
-            "",
-            None,
-            "the same runs, 16 connections, median of the runs' p99; baseline: the log off. The writer's encoding "
-            "once held the event loop back for ~25 ms a flush (p99 ~20 ms against ~3 ms)",
-        ),
-        Figure(
-            "HTTP predict, prediction log on",
-            "req/s",
-            rps_on,
-            rps_off,
-            rps_on / rps_off,
-            "ratio >= 0.85",
-            rps_on / rps_off >= 0.85,
-            f"baseline: the same app with PREDICTION_LOG_ENABLED=false; SQLite; {errors} errors",
-        ),
-        Figure(
-            "HTTP batch of 10,000, prediction log on",
-            "customers/s",
-            batch_on_rate,
-            batch_off_rate,
-            batch_on_rate / batch_off_rate,
-            "ratio >= 0.8",
-            batch_on_rate / batch_off_rate >= 0.8,
-            "baseline: the same app with the log off; rows past the bounded queue are dropped and counted",
-        ),
-    ]
-
-
-def bench_metrics_mode(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """What multiprocess metrics cost a request: one worker counting into a shared folder against in memory."""
-    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_LEVEL": "WARNING"}
-    # Empty means none, even when the shell running the benchmark sets a folder.
-    shared_env, plain_env = ({**env, "PROMETHEUS_MULTIPROC_DIR": folder} for folder in (str(workdir / "metrics"), ""))
-    with (
-        live_server(shared_env, workdir / "metrics-shared.log") as shared,
-        live_server(plain_env, workdir / "metrics-plain.log") as plain,
-    ):
-        singles = compare_load(sizes, shared, plain, "/api/v1/predict", single, 16)
-    rps, plain_rps = singles.rates
-    return [
-        Figure(
-            "HTTP predict, multiprocess metrics",
-            "req/s",
-            rps,
-            plain_rps,
-            rps / plain_rps,
-            "ratio >= 0.9",
-            rps / plain_rps >= 0.9,
-            f"one worker counting into a PROMETHEUS_MULTIPROC_DIR folder (what --workers N gets) against the same "
-            f"app counting in memory; both quiet; {singles.errors} errors",
-        )
-    ]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
-
-
-def _post_many(url: str, count: int) -> None:
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    rng = np.random.default_rng(2)
-    for income, score in rng.uniform([0, 1], [150, 100], (count, 2)).tolist():
-        body = json.dumps({"annual_income": income, "spending_score": score})
-        connection.request("POST", "/api/v1/predict", body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"prediction failed with {response.status}")
-    connection.close()
-
-
-def _import_seconds(module: str, runs: int) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    results = []
-    for _ in range(runs):
-        output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-        results.append(float(output.stdout.strip()))
-    return statistics.median(results)
-
-
-def bench_startup(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """5. Start-up to health 200, model load, imports, and peak memory after predictions."""
-    env = {
-        "MODEL_DIR": str(model_dir),
-        "AUTO_TRAIN": "false",
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_PREDICT": "10000000/minute",
-    }
-    ready, bare_ready, rss, bare_rss = [], [], [], []
-    for run in range(sizes.startup_runs):
-        with live_server(env, workdir / f"start-{run}.log") as server:
-            ready.append(server.ready_seconds)
-            _post_many(server.url, sizes.predictions_for_rss)
-            rss.append(_peak_rss_mb(server.pid))
-        with live_server(env, workdir / f"bare-{run}.log", app="benchmarks.bare_app:app") as server:
-            bare_ready.append(server.ready_seconds)
-            _post_many(server.url, sizes.predictions_for_rss)
-            bare_rss.append(_peak_rss_mb(server.pid))
-    load_s = _best(lambda: load_model(model_dir), 5)
-    # The obvious alternative: unpickle both estimators (scikit-learn is already imported here, which flatters it).
-    version_dir = model_dir / VersionStore(model_dir).active_version()
-    unpickle_s = _best(
-        lambda: (joblib.load(version_dir / "kmeans_model.pkl"), joblib.load(version_dir / "scaler.pkl")), 5
-    )
-    imports = _import_seconds("main", sizes.startup_runs + 1)
-    bare_imports = _import_seconds("benchmarks.bare_app", sizes.startup_runs + 1)
-    ready_s, bare_ready_s = statistics.median(ready), statistics.median(bare_ready)
-    rss_mb, bare_rss_mb = statistics.median(rss), statistics.median(bare_rss)
-    return [
-        Figure("start-up to health 200", "s", ready_s, bare_ready_s, bare_ready_s / ready_s, "< 3 s", ready_s < 3),
-        Figure(
-            "model load (verify checksums + read parameters)",
-            "s",
-            load_s,
-            unpickle_s,
-            unpickle_s / load_s,
-            "< 0.5 s",
-            load_s < 0.5,
-            "baseline: joblib.load of both pickles",
-        ),
-        Figure("imports (import main)", "s", imports, bare_imports, bare_imports / imports, "", None),
-        Figure(
-            f"peak RSS after {sizes.predictions_for_rss:,} predictions",
-            "MB",
-            rss_mb,
-            bare_rss_mb,
-            bare_rss_mb / rss_mb,
-            "<= 150 MB",
-            rss_mb <= 150,
-            "one uvicorn worker",
-        ),
-    ]
-
-
 def bench_training(sizes: Sizes) -> list[Figure]:
     """6. Training at scale: the project's pipeline against sklearn with the same settings on the same data."""
     frame = generate_customers(sizes.train_rows, seed=7)
@@ -461,89 +296,6 @@ def bench_training(sizes: Sizes) -> list[Figure]:
             auto_s < 90,
             f"chose k={auto_model.n_clusters}; silhouette sample {sample:,} rows; "
             f"k sweep on {auto_model.info['k_selection_sample_size']:,} rows; baseline sweeps all rows",
-        ),
-    ]
-
-
-def _multipart(path: Path) -> tuple[bytes, str]:
-    boundary = "benchboundary7d3f"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-            "Content-Type: text/csv\r\n\r\n"
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def _api_job(url: str, key: str, body: bytes, content_type: str) -> float:
-    """Seconds from the upload to the job's success (polled every 50 ms)."""
-    started = time.perf_counter()
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=600)
-    connection.request("POST", "/api/v1/models", body, {"Content-Type": content_type, "X-API-Key": key})
-    response = connection.getresponse()
-    assert response.status == 202, response.read()[:500]
-    location = response.getheader("Location")
-    response.read()
-    while True:
-        connection.request("GET", location)
-        job = json.loads(connection.getresponse().read())
-        if job["state"] == "succeeded":
-            return time.perf_counter() - started
-        if job["state"] == "failed":
-            raise RuntimeError(job["error"])
-        time.sleep(0.05)
-
-
-def bench_lifecycle(model_dir: Path, sizes: Sizes, workdir: Path) -> list[Figure]:
-    """7. Training from the API against the CLI on the same file, and serving while a job runs."""
-    data = write_customers(workdir / "lifecycle.csv", rows=sizes.train_rows, seed=9)
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "train_model.py", "--data", str(data), "--output-dir", str(workdir / "cli-models"), "--quiet"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    cli_s = time.perf_counter() - started
-    root = workdir / "api-models"
-    shutil.copytree(model_dir, root)
-    key = "bench-admin-key"
-    env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "ADMIN_API_KEYS": key, "TRAIN_MAX_UPLOAD_BYTES": "1000000000"}
-    single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
-    body, content_type = _multipart(data)
-    with live_server(env, workdir / "lifecycle.log") as server:
-        api_s = _api_job(server.url, key, body, content_type)
-        idle = run_load(server.url + "/api/v1/predict", single, connections=16, seconds=sizes.http_seconds)
-        job = threading.Thread(target=_api_job, args=(server.url, key, body, content_type))
-        job.start()
-        time.sleep(min(1.0, api_s / 4))  # upload done and the trainer busy
-        busy = run_load(server.url + "/api/v1/predict", single, connections=16, seconds=sizes.http_seconds)
-        job.join()
-    ratio = busy.requests_per_second / idle.requests_per_second
-    return [
-        Figure(
-            f"API training job on {sizes.train_rows:,} rows",
-            "s",
-            api_s,
-            cli_s,
-            cli_s / api_s,
-            "<= 1.5x the CLI",
-            api_s <= 1.5 * cli_s,
-            "baseline: python train_model.py on the same file; the job includes the upload and polling",
-        ),
-        Figure(
-            "HTTP predict throughput during a training job",
-            "req/s",
-            busy.requests_per_second,
-            idle.requests_per_second,
-            ratio,
-            "ratio >= 0.7",
-            ratio >= 0.7,
-            f"baseline: the same server idle; {busy.errors + idle.errors} errors",
         ),
     ]
 
@@ -631,9 +383,9 @@ def main(argv: list[str] | None = None) -> int:
             "http": lambda: [Figure(**fields) for fields in http_bench.bench_http(model_dir, sizes, workdir)],
             "segmentation_http": lambda: bench_segmentation_http(model_dir, sizes, workdir),
             "challenger": lambda: bench_challenger(model_dir, sizes, workdir),
-            "prediction_log": lambda: bench_prediction_log(model_dir, sizes, workdir),
-            "metrics": lambda: bench_metrics_mode(model_dir, sizes, workdir),
-            "startup": lambda: bench_startup(model_dir, sizes, workdir),
+            "prediction_log": lambda: [Figure(**f) for f in http_bench.bench_prediction_log(model_dir, sizes, workdir)],
+            "metrics": lambda: [Figure(**f) for f in http_bench.bench_metrics_mode(model_dir, sizes, workdir)],
+            "startup": lambda: [Figure(**fields) for fields in startup_bench.bench_startup(model_dir, sizes, workdir)],
             "scoring": lambda: [
                 Figure(**fields)
                 for fields in file_scoring.bench_file_scoring(
@@ -641,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             ],
             "training": lambda: bench_training(sizes),
-            "lifecycle": lambda: bench_lifecycle(model_dir, sizes, workdir),
+            "lifecycle": lambda: [Figure(**f) for f in lifecycle_bench.bench_lifecycle(model_dir, sizes, workdir)],
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
             "report": lambda: [Figure(**fields) for fields in report_bench.bench_report(mode, workdir, data)],
             "counterfactual": lambda: [

@@ -36,6 +36,9 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "CLI score against the I/O floor",
         "server RSS growth during that upload",
         "HTTP predict throughput during a training job",
+        "HTTP predict p99 latency, prediction log on",
+        "HTTP batch of 10,000, prediction log on",
+        "HTTP predict, multiprocess metrics",
     ):
         assert expected in names
     for prefix in ("batch labels", "batch predict"):
