@@ -1,6 +1,6 @@
 """Tables, as typed SQLAlchemy 2 ORM classes."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from app.utils.moments import utc
 
 PREDICTION_SOURCES = ("single", "batch", "csv")
 # Where a run was scored: the API (/predict/csv) or the /score page.
@@ -42,14 +44,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         """Store UTC; naive values are taken to be UTC already."""
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Read back as an aware UTC datetime."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
 
 
 class Base(DeclarativeBase):

@@ -10,7 +10,7 @@ from app.db.tables import DriftCheck
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
-from app.services.monitoring.windows import utc
+from app.utils.moments import utc
 
 # The gauge's value of each status.
 STATUS_VALUES = {STABLE: 0.0, WATCH: 1.0, DRIFT: 2.0, INSUFFICIENT: -1.0}

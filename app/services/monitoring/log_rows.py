@@ -15,6 +15,7 @@ import numpy as np
 
 from app.models.model import Scores, SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.utils.moments import utc
 
 # A row's columns, in the order `LogChunk.tuples` gives them.
 COLUMNS = (
@@ -92,7 +93,7 @@ class LogChunk:
         return rows
 
     def tuples(self, *, sqlite: bool) -> list[tuple]:
-        """The chunk as rows in `COLUMNS` order, inputs as lists of feature values (`_insert_statement` names them)."""
+        """The chunk as rows in `COLUMNS` order, inputs as lists of values (`prediction_log_insert` names them)."""
         return encode_rows([self], sqlite=sqlite)[1]
 
     def subset(self, mask: np.ndarray) -> "LogChunk":
@@ -234,7 +235,7 @@ def _columns(chunks: Sequence[LogChunk], *, sqlite: bool) -> dict[str, Any]:
 
     segment_ids = of_rows("segment_ids")
     return {
-        "created_at": of_chunks("created_at", _stamp if sqlite else _utc),
+        "created_at": of_chunks("created_at", _stamp if sqlite else utc),
         "model_version": of_chunks("model_version"),
         "inputs": of_rows("inputs"),
         "segment_id": segment_ids,
@@ -266,13 +267,9 @@ def _customer_id_texts(values: list) -> list[str | None]:
     return list(chain.from_iterable(map(customer_id_texts, values)))
 
 
-def _utc(created_at: datetime) -> datetime:
-    return created_at.astimezone(UTC)
-
-
 def _stamp(created_at: datetime) -> str:
     """The text SQLite's column holds: UTC, to the microsecond, without the offset (cut, which is cheaper)."""
-    return created_at.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    return utc(created_at).isoformat(" ", "microseconds")[:26]
 
 
 def customer_id_texts(customer_ids: Any) -> list[str | None]:

@@ -15,7 +15,7 @@ from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring import history, windows
 from app.services.monitoring import timeseries as series
 from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
-from app.services.monitoring.windows import utc
+from app.utils.moments import utc
 
 DEFAULT_SINCE = timedelta(days=7)
 # Most rows read for the volume series; older ones in the range are left out (the response says so).

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.db.tables import DriftCheck, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
-from app.services.monitoring.windows import utc
+from app.utils.moments import utc
 
 BUCKETS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 # Without since, this many buckets back from now.

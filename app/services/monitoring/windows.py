@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.tables import PredictionLog
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, MainRequest, Window
+from app.utils.moments import utc
 
 # A time window without bounds: the last day.
 DEFAULT_SPAN = timedelta(hours=24)
@@ -40,11 +41,6 @@ _COLUMNS = (
     PredictionLog.out_of_range,
     PredictionLog.request_id,
 )
-
-
-def utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive one is taken to be UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def time_bounds(

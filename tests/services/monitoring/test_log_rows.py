@@ -1,6 +1,8 @@
 """Log rows carry their segmentation and the callers' customer ids, from an answer or a scored file."""
 
 import io
+import os
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -175,3 +177,27 @@ def test_a_scored_files_rows_carry_the_customer_ids_of_its_id_column(model):
     # Each id is logged with its own row's inputs.
     assert [row[2] for row in logged[:4]] == [[10.0, 1.0], [11.0, 2.0], [12.0, 3.0], [14.0, 5.0]]
     assert spool.dropped == 29
+
+
+@pytest.fixture
+def new_york_clock():
+    """A machine clock away from UTC: a naive time read as local time would move by five hours."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time zones are set per process only on POSIX")
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.parametrize("sqlite", [True, False])
+def test_a_naive_time_is_taken_to_be_utc_as_the_column_takes_it(model, sqlite, new_york_clock):
+    (chunk,) = _mixed_chunks(model)[:1]
+    chunk.created_at = datetime(2026, 1, 2, 3, 4, 5, 6)
+    (stamp,) = {row[COLUMNS.index("created_at")] for row in chunk.tuples(sqlite=sqlite)}
+    assert stamp == ("2026-01-02 03:04:05.000006" if sqlite else datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
