@@ -16,7 +16,7 @@ from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.prediction import CustomerIn
 from app.services.monitoring.log_rows import log_scores
 from app.services.monitoring.prediction_log import PredictionLogWriter
-from app.services.prediction_json import batch_body, render_rows
+from app.services.prediction_json import render_batch
 
 
 def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
@@ -233,5 +233,4 @@ def _rendered_batch(
             extra if customer_id is None else extra + b',"customer_id":' + orjson.dumps(customer_id)
             for extra, customer_id in zip(extras, customer_ids, strict=True)
         ]
-    rows = render_rows(model, scores, out_of_range=out_of_range, extras=extras)
-    return batch_body(rows, count=len(scores), segment_counts=segment_counts, version=model.version)
+    return render_batch(model, scores, out_of_range=out_of_range, extras=extras, segment_counts=segment_counts)

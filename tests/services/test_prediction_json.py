@@ -69,3 +69,17 @@ def test_segment_texts_are_rendered_from_the_model_served(model):
     after = predict_customers(renamed, customers, rendered=True)
     assert after.json != before
     assert after.json == orjson.dumps(predict_customers(renamed, customers).body)
+
+
+
+def test_numbers_of_every_magnitude_have_the_same_bytes(model):
+    # Scores are written from their arrays and must read as the dicts' Python floats do: exponents, zeros, long
+    # fractions. A customer at a centroid is a distance of zero or nearly; one far beyond the range is huge.
+    low, high = (np.asarray(bound, dtype=float) for bound in model.training_range)
+    rows = [low, high, low * 1e-9 + 1e-12, high * 1e7, high * 1e15]
+    customers = [dict(zip(model.features, row.tolist(), strict=True)) for row in rows]
+    customers += [dict(segment.centroid) for segment in model.segments]
+    old = predict_customers(model, customers)
+    new = predict_customers(model, customers, rendered=True)
+    assert new.json == orjson.dumps(old.body)
+    assert any(b"e" in orjson.dumps(p["distances"]) for p in old.body["predictions"])
