@@ -13,6 +13,7 @@ from app.controllers.page_auth import page_reader, signed_in
 from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
 from app.core.templating import templates
+from app.schemas.monitoring import in_calendar
 from app.services import audit
 from app.utils.numbers import whole_number
 
@@ -25,8 +26,9 @@ def _filters(action: str, who: str, target: str, since: str, until: str, cursor:
 
 
 def _moment(text: str) -> datetime | None:
+    """The filter's moment, or None (no filter) for text that is no date or lies off the calendar."""
     try:
-        return datetime.fromisoformat(text) if text else None
+        return in_calendar(datetime.fromisoformat(text)) if text else None
     except ValueError:
         return None
 

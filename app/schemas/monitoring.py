@@ -1,12 +1,13 @@
 """Query types and responses of /api/v1/monitoring."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from app.schemas.common import example_config
+from app.utils.moments import utc
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -18,7 +19,22 @@ def _iso_only(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+# Windows reach a few weeks around a moment: these bounds keep that arithmetic inside the calendar (year 1 to 9999).
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 12, 31, tzinfo=UTC)
+
+
+def in_calendar(value: datetime) -> datetime:
+    """Refuse moments whose windows would fall off the calendar (a 500 otherwise): 0001-01-01 is no real bound."""
+    try:
+        inside = EARLIEST <= utc(value) <= LATEST
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable UTC moment
+        inside = False
+    if not inside:
+        raise ValueError(f"expected a moment between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(in_calendar)]
 
 
 Status = Literal["stable", "watch", "drift"]

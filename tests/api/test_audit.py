@@ -173,3 +173,10 @@ def test_a_database_failure_never_fails_the_change(trail, monkeypatch, caplog):
     monkeypatch.setattr(client.app.state, "db_sessions", broken)
     assert client.post(f"/api/v1/models/{second}/activate", headers=ADMIN).status_code == 200
     assert "not recorded" in caplog.text
+
+
+def test_moments_off_the_calendar_are_refused_or_ignored_not_a_500(trail):
+    client, _, _ = trail
+    response = client.get("/api/v1/audit", params={"since": "0001-01-01T00:00:00+14:00"}, headers=ADMIN)
+    assert response.status_code == 422
+    assert "expected a moment between" in response.text

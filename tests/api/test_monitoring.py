@@ -160,3 +160,35 @@ def test_window_bounds_are_in_the_openapi_schema(log_client):
     assert [parameter["name"] for parameter in parameters] == ["window", "since", "until"]
     (integer,) = [variant for variant in parameters[0]["schema"]["anyOf"] if variant.get("type") == "integer"]
     assert (integer["minimum"], integer["maximum"]) == (1, 100_000)
+
+
+OFF_THE_CALENDAR = {
+    "first day": {"since": "0001-01-01", "until": "0001-01-01"},
+    "first day, east of UTC": {"since": "0001-01-01T00:00:00+14:00"},
+    "last moment, west of UTC": {"since": "9999-12-31T23:59:59-14:00"},
+    "year 1899": {"since": "1899-12-31"},
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/monitoring/drift",
+        "/api/v1/monitoring/drift/history",
+        "/api/v1/monitoring/timeseries",
+        "/api/v1/monitoring/predictions",
+        "/api/v1/segmentations/default/monitoring/drift/history",
+    ],
+)
+@pytest.mark.parametrize("params", OFF_THE_CALENDAR.values(), ids=OFF_THE_CALENDAR.keys())
+def test_moments_off_the_calendar_are_a_422_not_a_500(log_client, path, params):
+    # A window reaches days around its ends: at the calendar's edge that arithmetic overflowed into a 500.
+    response = log_client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert "expected a moment between 1900-01-01 and 9000-12-31" in response.text
+
+
+def test_the_monitoring_page_refuses_moments_off_the_calendar(log_client):
+    response = log_client.get("/monitoring", params={"until": "0001-01-01"}, headers={"Accept": "text/html"})
+    assert response.status_code == 422
+    assert "Traceback" not in response.text

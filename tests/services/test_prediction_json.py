@@ -71,7 +71,6 @@ def test_segment_texts_are_rendered_from_the_model_served(model):
     assert after.json == orjson.dumps(predict_customers(renamed, customers).body)
 
 
-
 def test_numbers_of_every_magnitude_have_the_same_bytes(model):
     # Scores are written from their arrays and must read as the dicts' Python floats do: exponents, zeros, long
     # fractions. A customer at a centroid is a distance of zero or nearly; one far beyond the range is huge.

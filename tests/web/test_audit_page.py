@@ -94,3 +94,11 @@ def test_a_personal_key_works_without_any_admin_api_keys(client_for, two_version
     client.cookies.clear()
     shown = client.post("/audit", data={"key": _personal_key(client, "ada@example.com", "admin")})
     assert shown.status_code == 200 and "login.succeeded" in shown.text
+
+
+def test_a_moment_off_the_calendar_is_ignored_as_any_unreadable_filter(site):
+    # 0001-01-01 east of UTC is before the first UTC moment: it overflowed into a 500.
+    client, second = site
+    sign_in(client, "ada@example.com")
+    page = client.get("/audit", params={"since": "0001-01-01T00:00:00+14:00"})
+    assert page.status_code == 200 and second in page.text.split("audit-events")[1]
