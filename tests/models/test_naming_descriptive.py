@@ -105,3 +105,20 @@ def test_income_and_spending_keep_the_archetypes_unless_told_otherwise():
 def test_an_unknown_vocabulary_is_refused():
     with pytest.raises(ValueError, match="vocabulary"):
         name_segments(np.zeros((2, 2)), FEATURES[:2], np.zeros(2), np.ones(2), specs=SPECS[:2], vocabulary="poetry")
+
+
+def test_income_and_spending_among_other_features_keep_an_archetype_only_where_the_others_are_moderate():
+    # Income, spending and basket size: an archetype says nothing of the basket, so it names only clusters moderate
+    # there; a cluster that stands out on its basket is named for it (the audit's "Average Customer" at +1.2 sd).
+    specs = [
+        Feature.from_dict({"name": "annual_income", "label": "Income"}),
+        Feature.from_dict({"name": "spending_score", "label": "Spending"}),
+        Feature.from_dict({"name": "basket", "label": "Basket"}),
+    ]
+    z = np.array([(0.0, 0.0, 1.2), (1.0, 1.0, 0.1), (-1.0, -1.0, 0.0)])
+    named = sorted(
+        name_segments(z, [s.name for s in specs], np.zeros(3), np.ones(3), specs=specs), key=lambda s: s.kmeans_label
+    )
+    assert [segment.name for segment in named] == ["High Basket", "VIP / Whale", "Budget Conscious"]
+    assert named[0].segment_id >= FIRST_DESCRIPTIVE_ID
+    assert "basket" in named[0].description.lower()

@@ -93,14 +93,23 @@ ARCHETYPES: tuple[Archetype, ...] = (
 
 
 def match_archetypes(z: np.ndarray, features: list[str], levels: list[dict[str, str]]) -> dict[int, Archetype]:
-    """Optimal one-to-one assignment of compatible centroids (standardized) to archetypes, by KMeans label."""
+    """Optimal one-to-one assignment of compatible centroids (standardized) to archetypes, by KMeans label.
+
+    Compatible: the centroid's income and spending levels are the archetype's, and it is moderate on every other
+    feature.
+    """
     if not set(features) >= ARCHETYPE_FEATURES:
         return {}
     from scipy.optimize import linear_sum_assignment  # naming runs at training; serving never imports scipy
 
     income, spending = features.index("annual_income"), features.index("spending_score")
     cost = np.full((len(z), len(ARCHETYPES)), _INCOMPATIBLE)
+    others = [name for name in features if name not in ARCHETYPE_FEATURES]
     for i, position in enumerate(z):
+        # An archetype speaks of income and spending only: a cluster that stands out on another feature is named
+        # for what sets it apart, not called "Average Customer" at +1.2 sd of basket size.
+        if any(levels[i][name] != "moderate" for name in others):
+            continue
         for j, archetype in enumerate(ARCHETYPES):
             if levels[i]["annual_income"] in archetype.income and levels[i]["spending_score"] in archetype.spending:
                 cost[i, j] = (position[income] - archetype.prototype[0]) ** 2 + (
