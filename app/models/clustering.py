@@ -11,6 +11,9 @@ if TYPE_CHECKING:  # scikit-learn loads when something is fitted: the server rea
 
 K_RANGE = range(2, 11)
 DEFAULT_K = 5
+# k='auto' picks only among k whose segments could hold this many customers each on average: silhouette alone
+# favoured 10 segments of 1 to 5 customers on a file of 24.
+MIN_CUSTOMERS_PER_SEGMENT = 5
 DEFAULT_SEED = 42
 N_INIT = 10
 # Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample (5,000 rows keep
@@ -120,6 +123,7 @@ def select_k(
     return selection
 
 
-def best_k(scores: list[KScore]) -> int:
-    """The candidate with the highest silhouette (the smaller k on a tie)."""
-    return max(scores, key=lambda score: (score.silhouette, -score.k)).k
+def best_k(scores: list[KScore], rows: int) -> int:
+    """The candidate with the highest silhouette (the smaller k on a tie) among those `rows` customers support."""
+    supported = [score for score in scores if score.k * MIN_CUSTOMERS_PER_SEGMENT <= rows] or scores[:1]
+    return max(supported, key=lambda score: (score.silhouette, -score.k)).k

@@ -195,7 +195,7 @@ def fit_model(
         selection = select_k(Z, seed, ks, on_step=on_step)
         if not selection.scores:
             raise InvalidDataset(f"need at least {K_RANGE.start + 1} usable rows to compare cluster counts")
-    chosen = best_k(selection.scores) if k == "auto" else k
+    chosen = best_k(selection.scores, len(X)) if k == "auto" else k
     if progress is not None:
         progress({"stage": "fitting", "k": chosen})
     if fit_chosen is not None:
