@@ -150,7 +150,6 @@ def test_fit_model_with_auto_k_sweeps_only_up_to_the_distinct_customers():
     assert model.n_clusters == 3
 
 
-
 def test_auto_k_keeps_segments_the_customers_can_fill():
     # 24 customers in 8 tight triples: silhouette alone picks 8 segments of 3; auto asks for 5 customers a segment.
     centres = np.array([[20.0 + 15 * i, 10.0 + 10 * i] for i in range(8)])
@@ -161,6 +160,7 @@ def test_auto_k_keeps_segments_the_customers_can_fill():
     assert model.n_clusters == max((k for k in silhouettes if k * 5 <= 24), key=silhouettes.get)
     assert model.n_clusters <= 4
     assert len(model.info["k_selection"]) == 9  # the chart still shows every k the sweep fitted
+
 
 def test_fit_model_with_one_distinct_customer_needs_two():
     with pytest.raises(InvalidDataset, match=r"^only 1 distinct customer; at least 2 are needed to form segments$"):

@@ -3,6 +3,7 @@
 import re
 import shutil
 
+import pandas as pd
 import pytest
 
 from app.core.config import PROJECT_ROOT
@@ -50,6 +51,24 @@ def test_the_synthetic_data_under_another_name_is_still_called_synthetic(client_
     renamed = write_customers(tmp_path / "customers_2026.csv")
     html = client_for(model_dir=activate_version_trained_on(renamed, model_dir, tmp_path)).get("/about").text
     assert 'id="synthetic-data"' in html and "customers_2026.csv" in html
+
+
+def test_rows_left_out_by_cleaning_are_counted_and_a_mostly_dropped_file_is_called_out(client_for, model_dir, tmp_path):
+    path = write_customers(tmp_path / "mostly_bad.csv", rows=300, seed=7)
+    frame = pd.read_csv(path)
+    frame.loc[frame.index[:200], "Spending Score (1-100)"] = 150  # out of the score's range: dropped and counted
+    frame.to_csv(path, index=False)
+    html = client_for(model_dir=activate_version_trained_on(path, model_dir, tmp_path)).get("/about", headers=HTML).text
+    left_out = re.search(r'<span id="left-out">(.*?)</span>', html, re.S).group(1)
+    assert left_out.startswith("(of 300 rows; 200 left out: 200 ")
+    notice = re.search(r'id="mostly-left-out">(.*?)</p>', html, re.S).group(1)
+    assert "200 of its 300 rows" in notice and "describe the 100 that did" in notice
+
+
+def test_a_clean_file_shows_no_left_out_rows(client_for, model_dir, tmp_path):
+    other = write_customers(tmp_path / "clean.csv", rows=300, seed=5)
+    html = client_for(model_dir=activate_version_trained_on(other, model_dir, tmp_path)).get("/about").text
+    assert 'id="left-out"' not in html and 'id="mostly-left-out"' not in html
 
 
 @pytest.mark.slow

@@ -40,11 +40,18 @@ def training_data(info: dict[str, Any]) -> dict[str, Any]:
     Synthetic means the very bytes the project generates (by hash), whatever the file is called: a real file
     dropped in as data/raw/mall_customers.csv is not synthetic, and the synthetic data under another name is.
     """
+    dropped = info.get("dropped_rows") or {}
+    rows = info.get("n_input_rows") or info.get("n_samples")
+    left_out = sum(dropped.values())
     return {
         "file": info.get("data_file"),
-        "rows": info.get("n_input_rows") or info.get("n_samples"),
+        "rows": rows,
         "synthetic": info.get("data_sha256") == BUNDLED_SHA256,
         "auto_trained": bool(info.get("auto_trained")),
+        # Rows cleaning left out, by reason: a bound that drops most of a file must not pass unseen.
+        "dropped": dropped,
+        "left_out": left_out,
+        "mostly_left_out": bool(rows) and left_out * 2 > rows,
     }
 
 
