@@ -1,4 +1,7 @@
-"""The route class of JSON endpoints: JSON media types only (415), and a parser stricter than json.loads."""
+"""The route class of JSON endpoints: JSON media types only (415), and a parser stricter than json.loads.
+
+Its form routes (training uploads) take form media types only: a JSON body there was ignored, its job started.
+"""
 
 import json
 import sys
@@ -15,6 +18,7 @@ from app.core.middleware import header
 from app.utils.text import clip
 
 MAX_QUOTED_CHARS = 64
+FORM_MEDIA_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -99,21 +103,45 @@ class JSONBodyRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """FastAPI's handler, behind the media-type check and with the strict parser."""
         handler = super().get_route_handler()
-        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+        if self.body_field is None:
             return handler
+        if isinstance(self.body_field.field_info, params.Form):
+            return _form_only(handler)
         annotation = self.body_field.field_info.annotation
         model = annotation if hasattr(annotation, "json_key_count") else None
 
         async def json_handler(request: Request) -> Response:
             content_type = header(request.scope, b"content-type")
             if not is_json_media_type(content_type):
-                received = (
-                    f"Content-Type {clip(content_type, MAX_QUOTED_CHARS)!r}" if content_type else "no Content-Type"
-                )
                 raise UnsupportedMediaType(
-                    f"this endpoint takes JSON, but the request has {received}: "
+                    f"this endpoint takes JSON, but the request has {_received(content_type)}: "
                     "send the body with Content-Type: application/json"
                 )
             return await handler(JSONBodyRequest(request.scope, request.receive, model))
 
         return json_handler
+
+
+def _received(content_type: str | None) -> str:
+    return f"Content-Type {clip(content_type, MAX_QUOTED_CHARS)!r}" if content_type else "no Content-Type"
+
+
+def _form_only(handler: Callable[[Request], Coroutine[Any, Any, Response]]):
+    """A form route's handler behind a media-type check: a body that is no form is a 415, not silently ignored.
+
+    A request without a body passes: every field has a default (POST /api/v1/models trains the bundled data).
+    """
+
+    async def form_handler(request: Request) -> Response:
+        content_type = header(request.scope, b"content-type")
+        has_body = header(request.scope, b"content-length") not in (None, "0") or header(
+            request.scope, b"transfer-encoding"
+        )
+        if has_body and (content_type or "").partition(";")[0].strip().lower() not in FORM_MEDIA_TYPES:
+            raise UnsupportedMediaType(
+                f"this endpoint takes a form, but the request has {_received(content_type)}: send the fields (and the "
+                "file) as multipart/form-data, e.g. curl -F file=@customers.csv -F k=5"
+            )
+        return await handler(request)
+
+    return form_handler

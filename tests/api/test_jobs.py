@@ -370,3 +370,29 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
     assert child.model_dir == fresh_dir and child.data_path == settings.data_path
     assert child.train_time_limit_seconds == 77 and child.train_max_rows == 5_000
     assert child.model_signing_key is None  # the app has none, whatever the server's environment says
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"k": 3, "seed": 7}', "application/json"),
+        (b"hello", "text/plain"),
+        (b'{"a":', "application/json"),
+        (b"k=3", None),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/models", "/api/v1/segmentations/default/models"])
+def test_a_body_that_is_no_form_is_a_415_and_starts_no_job(admin, fresh_dir, monkeypatch, path, content, content_type):
+    # A JSON body was ignored: the job trained the bundled data with k=5 and answered 202.
+    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+    headers = {**ADMIN, **({"Content-Type": content_type} if content_type else {})}
+    response = admin.post(path, content=content, headers=headers)
+    assert response.status_code == 415, response.text
+    assert "multipart/form-data" in response.json()["message"]
+    assert not (fresh_dir / ".jobs").exists() or not any((fresh_dir / ".jobs").iterdir())
+
+
+def test_a_form_and_no_body_still_start_jobs(admin, monkeypatch):
+    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+    assert admin.post("/api/v1/models", headers=ADMIN).status_code == 202
+    assert admin.post("/api/v1/models", data={"k": "4"}, headers=ADMIN).status_code == 202
