@@ -42,3 +42,19 @@ def test_a_decimal_comma_run_sorts_reports_and_checks_drift_by_its_numbers(api):
     assert report.status_code == 200
     # The income is profiled (a row of its own in the profile tables), not left out as text that is no number.
     assert report.text.count('<th scope="row">Annual Income') >= 2
+
+
+def test_a_decimal_comma_column_with_words_in_it_sorts_by_its_numbers_unreadable_last(api):
+    lines = ["CustomerID;Age;Annual Income (k$);Spending Score (1-100);Visits per month"]
+    rows = [("95,7", "3"), ("129,4", "12"), ("n/a", "abc"), ("121,5", "4"), ("92,6", "7,5")]
+    lines += [f"C{n};30;{income};50;{visits}" for n, (income, visits) in enumerate(rows)]
+    run_id, _ = score(api, "\n".join(lines) + "\n")
+
+    def order(sort: str) -> list[str]:
+        answer = api.get(f"/api/v1/runs/{run_id}/customers", params={"sort": sort})
+        assert answer.status_code == 200
+        return [item[sort.removeprefix("-")] for item in answer.json()["items"]]
+
+    assert order("-Annual Income (k$)") == ["129,4", "121,5", "95,7", "92,6", "n/a"]
+    assert order("Annual Income (k$)") == ["92,6", "95,7", "121,5", "129,4", "n/a"]
+    assert order("-Visits per month") == ["12", "7,5", "4", "3", "abc"]

@@ -130,3 +130,15 @@ def test_a_runs_page_links_the_crm_exports_of_its_segment_and_hubspot_only_with_
     links = dict(CRM_LINK.findall(page))
     assert set(links) == {"generic"} and 'id="run-crm-no-email"' in page
     assert pages.get(html.unescape(links["generic"])).status_code == 200
+
+
+def test_a_runs_page_shows_the_column_it_sorts_by(pages):
+    text = "CustomerID;Annual Income (k$);Spending Score (1-100);Visits per month\n"
+    text += "C0;95,7;50;3\nC1;129,4;50;12\n"
+    run_id, _ = score(pages, text)
+    page = pages.get(f"/runs/{run_id}", params={"sort": "-Visits per month"}, headers=HTML)
+    assert page.status_code == 200
+    assert '<th scope="col">Visits per month</th>' in page.text
+    assert re.findall(r'<td data-label="Visits per month">([^<]*)</td>', page.text) == ["12", "3"]
+    unsorted = pages.get(f"/runs/{run_id}", headers=HTML).text
+    assert '<th scope="col">Visits per month</th>' not in unsorted  # the customer's id, inputs and scores only

@@ -33,7 +33,7 @@ from app.services.runs.store import PARTIAL_SUFFIX, drop_indexes, index_path
 
 logger = logging.getLogger(__name__)
 
-VERSION = 2
+VERSION = 3  # 3: a number column with a few words in it sorts by its numbers
 MANIFEST = "manifest.json"
 ROWS_FILE = "rows.arrow"
 # Record batches of the rows file: written one at a time, so the writer never holds the run.

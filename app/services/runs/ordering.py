@@ -6,18 +6,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.services.runs.heads import sort_order
-from app.services.runs.values import sortable_text
+from app.services.scoring.validation import numbers
 
 
 def sort_values(column: pa.ChunkedArray | pa.Array, *, comma: bool) -> pa.ChunkedArray | pa.Array:
-    """A text input column sorts as numbers when every value reads as one (Age, Income; "99,5" in a decimal-comma
-    run), else as text."""
+    """A text input column sorts by its numbers, read as the scorer read them ("99,5" in a decimal-comma run), when
+    most of its filled values are numbers, those that are none last (NaN); else it sorts as text."""
     if not pa.types.is_string(column.type):
         return column
-    try:
-        return pc.cast(sortable_text(column, comma=comma), pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    read, _ = numbers(column, decimal_comma=comma)
+    found = int(np.count_nonzero(~np.isnan(read)))
+    blank = int(pc.sum(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)).as_py() or 0)
+    # One "abc" in a column of visits must not turn its order into text order; a Gender column stays text.
+    if found <= len(read) - found - blank:
         return column
+    return pa.array(read, pa.float64())
 
 
 def column_order(values: pa.ChunkedArray | pa.Array, *, descending: bool) -> np.ndarray:

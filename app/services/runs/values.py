@@ -6,7 +6,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.services.scoring.validation import numbers
-from app.utils.csv_head import DECIMAL_COMMA_PATTERN
 
 # "12.0" is the id 12 written by a spreadsheet: both name one customer.
 _WHOLE_FLOAT = r"^(-?\d+)\.0+$"
@@ -16,14 +15,6 @@ def finite_numbers(values: pd.Series, *, comma: bool) -> np.ndarray:
     """A column's numbers as floats, only the finite ones (text that is no number left out)."""
     read, _ = numbers(pa.Array.from_pandas(values), decimal_comma=comma)
     return read[np.isfinite(read)]
-
-
-def sortable_text(column: pa.ChunkedArray, *, comma: bool) -> pa.ChunkedArray:
-    """A text column as it sorts by number: trimmed, blanks as null, and "1,5" as "1.5" in a decimal-comma run."""
-    trimmed = pc.utf8_trim_whitespace(column)
-    if comma:
-        trimmed = pc.replace_substring_regex(trimmed, DECIMAL_COMMA_PATTERN, r"\1.\2")
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
 def customer_ids(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -39,11 +39,14 @@ def _input_columns(names: list[str]) -> list[str]:
     return [name for name in names if name not in appended]
 
 
-def _shown_columns(run: Run, inputs: list[str]) -> list[str]:
-    """The customer's id and the model's input columns, then the scores: what a marketer reads a row by."""
+def _shown_columns(run: Run, inputs: list[str], sort: str) -> list[str]:
+    """The customer's id, the model's input columns and the column sorted by, then the scores: what a marketer reads
+    a row by."""
     columns = run.summary.get("columns") or {}
     own = [run.customer_id_column] if run.customer_id_column else []
     own += [name for key, name in columns.items() if name and key != "customer_id" and name in inputs]
+    # A list sorted by a column it does not show reads as unsorted.
+    own += [name for name in inputs if name == sort.removeprefix("-")]
     return [*dict.fromkeys(own), *SHOWN_SCORES]
 
 
@@ -104,7 +107,7 @@ def run_page(
         "segments": [segment["segment_name"] for segment in run.summary.get("segments", [])],
         "sorts": [*SCORE_SORTS, *[(f"{sign}{name}", f"{name}, {WAYS[sign]}") for name in inputs for sign in WAYS]],
         "filters": filters,
-        "columns": _shown_columns(run, inputs),
+        "columns": _shown_columns(run, inputs, filters["sort"]),
         "page": page,
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
