@@ -249,9 +249,12 @@ def run_compare_pick(
     request: Request,
     run_id: Annotated[str, Path(max_length=64)],
     with_run: Annotated[str, Query(alias="with", max_length=64, pattern=r"^[0-9a-f]+$")],
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> RedirectResponse:
     """The compare form's answer (a form cannot put its choice in the path): the earlier run first."""
-    return RedirectResponse(request.url_for("run_compare_page", a=with_run, b=run_id), status_code=303)
+    a, b = run_pages.compare_pick(session=session, settings=settings, a=run_id, b=with_run)
+    return RedirectResponse(request.url_for("run_compare_page", a=a, b=b), status_code=303)
 
 
 @router.get("/runs/{a}/compare/{b}", response_class=HTMLResponse)

@@ -142,3 +142,31 @@ def test_a_runs_page_shows_the_column_it_sorts_by(pages):
     assert re.findall(r'<td data-label="Visits per month">([^<]*)</td>', page.text) == ["12", "3"]
     unsorted = pages.get(f"/runs/{run_id}", headers=HTML).text
     assert '<th scope="col">Visits per month</th>' not in unsorted  # the customer's id, inputs and scores only
+
+
+def _option_groups(page: str) -> dict[str, list[str]]:
+    """The compare select's groups: label to the run ids it offers."""
+    return {
+        label: re.findall(r'<option value="([0-9a-f]{32})"', options)
+        for label, options in re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S)
+    }
+
+
+def test_a_comparison_goes_from_the_earlier_run_to_the_later_whichever_page_it_starts_on(pages):
+    first, _ = score(pages, customers_csv(range(0, 60), seed=1))
+    second, _ = score(pages, customers_csv(range(10, 70), seed=2))
+    on_first = pages.get(f"/runs/{first}", headers=HTML).text
+    assert _option_groups(on_first) == {"Later runs": [second]}
+    assert _option_groups(pages.get(f"/runs/{second}", headers=HTML).text) == {"Earlier runs": [first]}
+    assert "Earlier run of" not in on_first
+
+    picked = pages.get(f"/runs/{first}/compare", params={"with": second}, headers=HTML, follow_redirects=False)
+    assert picked.status_code == 303
+    assert picked.headers["location"].endswith(f"/runs/{first}/compare/{second}")
+    # A link typed the other way round is still read from the earlier run to the later one.
+    page = pages.get(f"/runs/{second}/compare/{first}", headers=HTML)
+    assert page.status_code == 200
+    lead = re.search(r'<p class="lead">From <a href="/runs/(\w+)">.*? to <a href="/runs/(\w+)">', page.text)
+    assert lead.groups() == (first, second)
+    assert f'href="/api/v1/runs/{first}/compare/{second}?format=csv&amp;list=new"' in page.text
+    assert 'data-fact="new">10<' in page.text and 'data-fact="lost">10<' in page.text

@@ -54,6 +54,11 @@ def check_comparable(a: Run, b: Run) -> None:
             )
 
 
+def in_time_order(first: Run, second: Run) -> tuple[Run, Run]:
+    """The two runs, the earlier first: a page compares from the earlier file to the later, whichever was picked."""
+    return (second, first) if second.created_at < first.created_at else (first, second)
+
+
 def compare_runs(*, a: Side, b: Side, listed: int = LISTED) -> dict[str, Any]:
     """The migration from run `a` to run `b`: counts, the matrix in segment names, and who moved, came and went."""
     check_comparable(a.run, b.run)

@@ -101,6 +101,9 @@ def run_page(
         for other in records.list_runs(session=session, settings=settings, segmentation=run.segmentation)
         if other.id != run.id and other.removed_at is None and other.customer_id_column
     ]
+    # Newest first: the earlier runs from the nearest back, the later ones (reversed) from the nearest on.
+    earlier = [records.run_out(other) for other in others if other.created_at <= run.created_at]
+    later = [records.run_out(other) for other in reversed(others) if other.created_at > run.created_at]
     return {
         "active": "runs",
         "run": records.run_out(run),
@@ -115,7 +118,7 @@ def run_page(
         "crm_query": urlencode({"segment": filters["segment"]}) if filters["segment"] else "",
         "crm_segment": filters["segment"],
         "crm_has_email": email_column(names) is not None,
-        "comparable": [records.run_out(other) for other in others],
+        "comparable": {label: runs for label, runs in (("Earlier runs", earlier), ("Later runs", later)) if runs},
         # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
         if segmentations is None or params.get("cursor")
@@ -123,11 +126,24 @@ def run_page(
     }
 
 
+def _pair(*, session: Session, settings: Settings, a: str, b: str) -> tuple[Run, Run]:
+    from app.services.runs.compare import in_time_order
+
+    return in_time_order(*(records.get_run(session=session, settings=settings, run_id=run_id) for run_id in (a, b)))
+
+
+def compare_pick(*, session: Session, settings: Settings, a: str, b: str) -> tuple[str, str]:
+    """The ids of two runs picked for a comparison, the earlier first."""
+    first, second = _pair(session=session, settings=settings, a=a, b=b)
+    return first.id, second.id
+
+
 def compare_page(*, session: Session, settings: Settings, a: str, b: str) -> dict[str, Any]:
-    """Two runs compared: counts, the migration matrix in names, and who moved, came and went."""
+    """Two runs compared from the earlier to the later (whichever way the link names them): counts, the migration
+    matrix in names, and who moved, came and went."""
     from app.services.runs.compare import Side, compare_runs, comparison_out
 
-    first, second = (records.get_run(session=session, settings=settings, run_id=run_id) for run_id in (a, b))
+    first, second = _pair(session=session, settings=settings, a=a, b=b)
     sides = [Side(run, run_path(settings.score_results_dir, run.id)) for run in (first, second)]
     comparison = comparison_out(compare_runs(a=sides[0], b=sides[1]))
     return {"active": "runs", "a": records.run_out(first), "b": records.run_out(second), "comparison": comparison}
