@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runs_files import client_builder, customers_csv
+from tests.runs_files import client_builder, customers_csv, score
 from tests.web.test_runs_pages import RUN_LINK
 from tests.web.test_score_page import HTML, post_file
 
@@ -45,3 +45,16 @@ def test_the_run_page_has_report_buttons_and_its_drift_verdict(pages):
     assert f'data-drift-status="{drift["status"]}"' in section.group(0)
     shown = html.unescape(section.group(0))
     assert drift["messages"] and all(message in shown for message in drift["messages"])
+
+
+def test_the_run_pages_drift_section_shows_every_check_in_a_table(pages):
+    run_id, _ = score(pages, customers_csv(range(150)))
+    drift = pages.get(f"/api/v1/runs/{run_id}/drift").json()
+    section = re.search(r'id="run-drift">.*?</section>', pages.get(f"/runs/{run_id}", headers=HTML).text, re.S)[0]
+    rows = dict(re.findall(r'<tr data-check="([^"]+)">.*?data-status="([^"]+)"', section, re.S))
+    expected = {check["feature"]: check["status"] for check in drift["features"]}
+    expected |= {"segment_mix": drift["segment_mix"]["status"]} | {r["check"]: r["status"] for r in drift["rates"]}
+    assert len(expected) >= 4 and rows == expected
+    # Links stay in HTML: the JSON answer is offered to developers by name, never as the checks themselves.
+    links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>', section)
+    assert all("JSON" in text for href, text in links if href.startswith("/api/"))

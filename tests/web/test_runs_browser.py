@@ -1,5 +1,5 @@
-"""Runs in Chromium: score a file on /score, open its run, filter a segment, download the list and the PDF report,
-compare with an earlier run. Screenshots at 1280 and 375 px go to tests/artifacts/."""
+"""Runs in Chromium: score a file on /score, open its run, filter a segment, open every drift check, download the list
+and the PDF report, compare with an earlier run. Screenshots at 1280 and 375 px go to tests/artifacts/."""
 
 import csv
 import io
@@ -49,6 +49,10 @@ def test_score_open_the_run_filter_download_and_compare(browser, base_url, tmp_p
     download.value.save_as(saved)
     listed = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert len(listed) == total and {row["segment_name"] for row in listed} == {segment}
+    # Every drift check opens as a table on the page itself, not as the API's JSON.
+    page.click("#run-drift-details summary")
+    expect(page.locator("#run-drift-checks tr[data-check]").first).to_be_visible()
+    assert page.url.startswith(run_url)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(screenshots / f"run-{width}.png"), full_page=True)

@@ -11,6 +11,7 @@ from app.db.tables import Run
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
+from app.web.pages.monitoring import STATUS_SYMBOLS
 
 PAGE_SIZE = 50
 # The score columns the browse table shows after the customer's own.
@@ -55,15 +56,15 @@ def _flag(value: str | None) -> bool | None:
 
 
 def run_drift_verdict(*, segmentations: Segmentations, settings: Settings, run: Run) -> dict[str, Any]:
-    """The run's drift status and messages; `unavailable` with the reason when its version is gone."""
+    """The run's drift report (status, messages and every check); `unavailable` with the reason when its version is
+    gone."""
     from app.services.runs.analysis import run_drift, run_model
 
     try:
         model = run_model(registry=segmentations.registry(run.segmentation), run=run)
-        report = run_drift(model=model, run=run, results_dir=settings.score_results_dir)
+        return run_drift(model=model, run=run, results_dir=settings.score_results_dir)
     except SegmentationError as exc:
-        return {"status": "unavailable", "messages": [exc.message], "warnings": []}
-    return {key: report[key] for key in ("status", "messages", "warnings")}
+        return {"status": "unavailable", "messages": [exc.message], "warnings": [], "segment_mix": None}
 
 
 def run_page(
@@ -118,6 +119,7 @@ def run_page(
         "crm_query": urlencode({"segment": filters["segment"]}) if filters["segment"] else "",
         "crm_segment": filters["segment"],
         "crm_has_email": email_column(names) is not None,
+        "symbols": STATUS_SYMBOLS,
         "comparable": {label: runs for label, runs in (("Earlier runs", earlier), ("Later runs", later)) if runs},
         # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
