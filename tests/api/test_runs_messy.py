@@ -58,3 +58,50 @@ def test_a_decimal_comma_column_with_words_in_it_sorts_by_its_numbers_unreadable
     assert order("-Annual Income (k$)") == ["129,4", "121,5", "95,7", "92,6", "n/a"]
     assert order("Annual Income (k$)") == ["92,6", "95,7", "121,5", "129,4", "n/a"]
     assert order("-Visits per month") == ["12", "7,5", "4", "3", "abc"]
+
+
+def _bad_rows(text: str, sep: str, line_end: str) -> str:
+    """The export with a row whose income is a word, one with a formula, and one with the delimiter in a quote."""
+    extra = [
+        sep.join(["C900", "Male", "30", "lots", "50"]),
+        sep.join(["=1+2", "Female", "31", "50,5" if sep == ";" else "50.5", "51"]),
+        sep.join(["C902", f'"Smith{sep} Jr."', "32", "60", "52"]),
+    ]
+    return text + line_end.join(extra) + line_end
+
+
+@pytest.mark.parametrize(
+    ("sep", "line_end", "bom", "params"),
+    [
+        (";", "\r\n", True, {}),
+        (";", "\n", False, {"on_error": "skip", "extra_columns": ["runner_up", "description"]}),
+        (",", "\r\n", False, {"excel": "true"}),
+        (",", "\n", False, {}),
+    ],
+)
+def test_a_runs_csv_is_byte_for_byte_the_scoring_answer(api, sep, line_end, bom, params):
+    text = export(range(1, 41), sep=sep, comma=sep == ";", bom=bom).replace("\n", line_end)
+    response = api.post(
+        "/api/v1/predict/csv",
+        content=_bad_rows(text, sep, line_end),
+        headers={"content-type": "text/csv"},
+        params=params,
+    )
+    assert response.status_code == 200, response.text
+    kept = api.get(f"/api/v1/runs/{response.headers['x-run-id']}/file", params={"format": "csv"})
+    assert kept.status_code == 200
+    assert kept.content == response.content
+    assert kept.content.startswith(b"\xef\xbb\xbf") == (bom or "excel" in params)
+
+
+def test_a_run_scored_with_formulas_kept_still_downloads_them_made_inert(api):
+    text = _bad_rows(export(range(1, 41)), ",", "\n")
+    response = api.post(
+        "/api/v1/predict/csv", content=text, headers={"content-type": "text/csv"}, params={"formula_guard": "false"}
+    )
+    assert response.status_code == 200
+    kept = api.get(f"/api/v1/runs/{response.headers['x-run-id']}/file", params={"format": "csv"})
+    # A run is read by whoever opens its page: its CSV guards formulas whatever the scoring asked (the Parquet
+    # download keeps every value as sent), and that is the only difference.
+    assert b"\n=1+2," in response.content and b"\n'=1+2," in kept.content
+    assert kept.content == response.content.replace(b"\n=1+2,", b"\n'=1+2,")

@@ -170,3 +170,18 @@ def test_a_comparison_goes_from_the_earlier_run_to_the_later_whichever_page_it_s
     assert lead.groups() == (first, second)
     assert f'href="/api/v1/runs/{first}/compare/{second}?format=csv&amp;list=new"' in page.text
     assert 'data-fact="new">10<' in page.text and 'data-fact="lost">10<' in page.text
+
+
+def test_a_runs_csv_download_is_the_score_pages_download_byte_for_byte(pages):
+    text = "\ufeffCustomerID;Annual Income (k$);Spending Score (1-100)\r\n" + "".join(
+        f"C{n};{40 + n},5;{n + 1}\r\n" for n in range(30)
+    )
+    page = post_file(pages, text.encode(), name="crm_export.csv")
+    assert page.status_code == 200
+    download = pages.get(DOWNLOAD.search(page.text)[1]).content
+    run_page = pages.get(f"/runs/{RUN_LINK.search(page.text)[1]}", headers=HTML).text
+    link = html.unescape(re.search(r'id="run-download-csv" class="button" href="([^"]+)"', run_page)[1])
+    kept = pages.get(link)
+    assert kept.status_code == 200
+    assert download.startswith(b"\xef\xbb\xbfCustomerID;") and b"\r\n" in download
+    assert kept.content == download

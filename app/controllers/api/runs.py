@@ -65,7 +65,8 @@ def get_run(run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJS
 @router.get(
     "/{run_id}/file",
     summary="A run's labelled file",
-    description="As CSV (text a spreadsheet would run as a formula made inert) or as the Parquet file kept.",
+    description="As CSV, the bytes of the labelled file its scoring answered (its delimiter, line ends and BOM; text "
+    "a spreadsheet would run as a formula made inert), or as the Parquet file kept.",
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},

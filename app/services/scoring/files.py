@@ -122,9 +122,12 @@ def _score_customers(
         spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)
     scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
     chunks = scorer.chunks()
-    if keep is not None:  # the run's Parquet file takes the same chunks as they pass
+    if keep is not None:  # the run's Parquet file takes the same chunks as they pass, and the answer's style
+        from app.services.runs.export import with_csv_style
+
         text_columns = pa.schema([pa.field(name, pa.string()) for name in scorer.columns.names])
-        chunks = _kept(chunks, keep, output_schema(scorer.columns, options, text_columns))
+        schema = with_csv_style(output_schema(scorer.columns, options, text_columns), scorer.style)
+        chunks = _kept(chunks, keep, schema)
     # Closed on any failure (a write that fails included): the read-ahead thread and the run's writer stop at once,
     # not when the last reference to the generator goes (a traceback held by a caller keeps it).
     with no_space_as(NO_SPACE_FOR_OUTPUT), contextlib.closing(chunks):
