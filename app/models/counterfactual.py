@@ -221,6 +221,12 @@ def counterfactual(
     z[free] += y / root
     point = original_units(model, z)
     point[fixed] = x0[fixed]
+    # The margin keeps the point inside the cell however its floats round; a solver that lost precision anyway
+    # (weights far apart) must not call a point in another segment reachable.
+    landed = int(np.argmin(((space.centroids - standardize(model, point)) ** 2).sum(axis=1)))
+    if landed != target:
+        reason = f"no point in {name} could be found precisely enough with these weights; bring them closer together"
+        return Counterfactual(current, target, unreachable, unreachable, float("nan"), False, reason)
     return Counterfactual(current, target, point, point - x0, float(np.linalg.norm(y)), True)
 
 

@@ -16,13 +16,17 @@ Immutable = Annotated[
     list[Annotated[str, Field(max_length=40)]],
     Field(max_length=8, description="Features that cannot change (age, say): they keep the customer's value."),
 ]
-Weight = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+# Bounded: a weight of 1e-200 made the solver's scaled constraints overflow, and its "reachable" point stayed in the
+# current segment. A million to one between two features is far beyond any real cost ratio.
+MIN_WEIGHT, MAX_WEIGHT = 1e-3, 1e3
+Weight = Annotated[float, Field(strict=True, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)]
 Weights = Annotated[
     dict[Annotated[str, Field(max_length=40)], Weight],
     Field(
         max_length=8,
-        description="How costly a change of each feature is, per standard deviation squared (default 1 each): a "
-        "weight of 4 makes a feature's change count twice as far, so the answer leans on the others.",
+        description="How costly a change of each feature is, per standard deviation squared (default 1 each, "
+        "from 0.001 to 1000): a weight of 4 makes a feature's change count twice as far, so the answer leans on the "
+        "others.",
     ),
 ]
 

@@ -99,6 +99,9 @@ def test_an_unknown_target_segment_is_a_404(client: TestClient, target) -> None:
         ({"weights": {"annual_income": "heavy"}}, "annual_income"),
         ({"weights": {"annual_income": "2"}}, "annual_income"),
         ({"weights": {"annual_income": True}}, "annual_income"),
+        ({"weights": {"annual_income": 1e-200}}, "annual_income"),
+        ({"weights": {"annual_income": 1e308}}, "annual_income"),
+        ({"weights": {"spending_score": 0.0009}}, "spending_score"),
         ({"target_segment": True}, "target_segment"),
         ({"target_segment": ""}, "target_segment"),
         ({"surprise": 1}, "surprise"),
@@ -229,3 +232,11 @@ def test_a_target_written_in_non_ascii_digits_is_an_unknown_segment(client: Test
         response = client.post(URL, json={"customer": CUSTOMER, "target_segment": target})
         assert response.status_code == 404, response.text
         assert response.json()["type"] == "unknown_segment"
+
+
+@pytest.mark.parametrize("weights", [{"annual_income": 0.001}, {"annual_income": 1000, "spending_score": 0.001}])
+def test_the_widest_weights_allowed_still_land_in_the_target(client: TestClient, weights: dict) -> None:
+    # 1e-200 once answered "reachable" with the customer's own point, still in their segment.
+    answer = client.post(URL, json={"customer": CUSTOMER, "target_segment": 1, "weights": weights}).json()
+    assert answer["reachable"]
+    assert client.post("/api/v1/predict", json=answer["target_point"]).json()["segment_id"] == 1

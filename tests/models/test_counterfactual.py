@@ -306,3 +306,13 @@ def test_least_distance_answers_satisfy_the_kkt_conditions(n: int) -> None:
 def test_contradictory_constraints_have_no_answer() -> None:
     assert least_distance(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([1.0, 0.0])) is None
     assert least_distance(np.zeros((1, 2)), np.array([1.0])) is None
+
+
+def test_a_solver_that_loses_precision_calls_the_target_unreachable(model: SegmentationModel) -> None:
+    # Weights the API refuses (1e-200) overflow the scaled constraints; the point found then lies outside the
+    # target, and is never handed out as reachable.
+    current = int(model.predict(np.array([[60.0, 5.0]]))[0][0])
+    target = next(position for position in range(model.n_clusters) if position != current)
+    answer = counterfactual(model, [60.0, 5.0], target, weights=[1e-200, 1.0])
+    assert not answer.reachable
+    assert "precisely enough" in answer.reason
