@@ -23,6 +23,7 @@ class SplitIn(BaseModel):
     share: Annotated[
         float,
         Field(
+            strict=True,  # a number, as every other number of the API: "0.5" and true are refused
             gt=0,
             lt=1,
             allow_inf_nan=False,

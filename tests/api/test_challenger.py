@@ -174,6 +174,8 @@ def test_activating_the_challenger_by_hand_clears_it(setup):
         ({"version": "SECOND", "mode": "split", "share": 1}, 422),
         ({"version": "SECOND", "mode": "split", "share": 1.5}, 422),
         ({"version": "SECOND", "mode": "split", "share": -0.1}, 422),
+        ({"version": "SECOND", "mode": "split", "share": "0.5"}, 422),
+        ({"version": "SECOND", "mode": "split", "share": True}, 422),
         ({"version": "SECOND", "mode": "split"}, 422),
         ({"version": "SECOND", "mode": "canary", "share": 0.3}, 422),
     ],
