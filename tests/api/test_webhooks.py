@@ -55,6 +55,11 @@ def test_create_answers_the_secret_once_and_lists_without_it(api):
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        # What the C resolver reads as IPv4 literals: 127.0.0.1 three ways, and 0.0.0.0.
+        "http://127.1/hook",
+        "http://2130706433/hook",
+        "http://0x7f000001/hook",
+        "http://0/hook",
     ],
 )
 def test_private_urls_are_refused(api, url):
@@ -67,6 +72,9 @@ def test_private_urls_are_refused(api, url):
     ("body", "names"),
     [
         ({"url": "ftp://example.com/h", "events": ["job.failed"]}, "url"),
+        ({"url": "https://exa mple.com/h", "events": ["job.failed"]}, "url"),
+        ({"url": "https://example.com/h\u0000", "events": ["job.failed"]}, "url"),
+        ({"url": "https://exa$mple.com/h", "events": ["job.failed"]}, "url"),
         ({"url": "https://example.com/h", "events": ["job.exploded"]}, "job.exploded"),
         ({"url": "https://example.com/h", "events": []}, "events"),
         ({"url": "https://example.com/h", "email": "a@example.com", "events": ["job.failed"]}, "email"),
