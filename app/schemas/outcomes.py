@@ -1,19 +1,18 @@
 """Outcome events reported for customers (POST /api/v1/outcomes) and the A/B reports built on them."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Discriminator, Field, Tag
 
 from app.schemas.common import example_config
 from app.schemas.prediction import MAX_INTEGER_ID
+from app.utils.moments import latest_plausible
 
 # The most events one request can hold; the OUTCOMES_MAX_EVENTS setting can only lower it.
 MAX_OUTCOME_EVENTS = 10_000
 # Outcomes before this are typing mistakes (a year 0026), not customers of this service.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-# Clocks disagree a little; a day ahead is a wrong date, not a skewed clock.
-FUTURE_SLACK = timedelta(days=1)
 # Largest |value| taken: an amount of money, not an overflow.
 MAX_VALUE = 1e12
 
@@ -39,8 +38,7 @@ def _text_only(value: object) -> object:
 
 
 def _plausible(value: datetime) -> datetime:
-    latest = datetime.now(UTC) + FUTURE_SLACK
-    if not EARLIEST <= value <= latest:
+    if not EARLIEST <= value <= latest_plausible():
         raise ValueError(f"must lie between {EARLIEST.date()} and tomorrow, got {value.isoformat()}")
     return value.astimezone(UTC)
 
