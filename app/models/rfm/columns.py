@@ -1,6 +1,7 @@
 """Which header holds each RFM role (customer id, date, amount, quantity, unit price, order id)."""
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset
@@ -76,6 +77,14 @@ def detect_columns(header: list[str], overrides: dict[str, str] | None = None) -
     missing (customer id, date, and an amount or quantity with unit price) and listing the header."""
     overrides = dict(overrides or {})
     shown = ", ".join(header)
+    # Two columns of one name: which one holds the role cannot be told (blank names are never read: not refused).
+    duplicated = sorted(name for name, count in Counter(header).items() if count > 1 and name)
+    if duplicated:
+        named = ", ".join(repr(name) for name in duplicated)
+        raise InvalidDataset(
+            f"the transactions file has duplicated column name(s): {named}; rename or remove the copies. Its header: "
+            f"{shown}"
+        )
     found: dict[str, str | None] = {}
     for role, name in overrides.items():
         if role not in RFM_ROLES:

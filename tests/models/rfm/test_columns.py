@@ -53,3 +53,12 @@ def test_missing_roles_are_named_with_the_header(header, message):
     with pytest.raises(InvalidDataset) as caught:
         detect_columns(header)
     assert message in caught.value.message
+
+
+def test_a_header_naming_a_column_twice_is_refused():
+    with pytest.raises(InvalidDataset) as caught:
+        detect_columns(["InvoiceNo", "CustomerID", "CustomerID", "InvoiceDate", "Amount", "", ""])
+    assert caught.value.message == (
+        "the transactions file has duplicated column name(s): 'CustomerID'; rename or remove the copies. Its header: "
+        "InvoiceNo, CustomerID, CustomerID, InvoiceDate, Amount, , "
+    )
