@@ -133,6 +133,12 @@ def render_summary(result: RfmResult, output: Path) -> str:
         f"  {s['unparseable_dates']:>10,}  rows with an unreadable date (dropped)",
         f"  {s['rows_without_amount']:>10,}  rows without an amount (dropped)",
     ]
+    bad = (
+        ("future_dates", "rows dated after tomorrow (dropped)"),
+        ("amounts_not_numbers", "rows with an amount that is not a number (dropped)"),
+        ("malformed_rows", "rows with the wrong number of fields (dropped)"),
+    )
+    lines += [f"  {s[key]:>10,}  {text}" for key, text in bad if s[key]]
     if s["rows_after_reference_date"]:
         lines.append(f"  {s['rows_after_reference_date']:>10,}  rows after the reference date (left out)")
     lines.append(
@@ -141,6 +147,8 @@ def render_summary(result: RfmResult, output: Path) -> str:
     )
     if s["customers_without_purchases"]:
         lines.append(f"  {s['customers_without_purchases']:>10,}  customers with returns only (dropped)")
+    if s["customers_without_usable_transactions"]:
+        lines.append(f"  {s['customers_without_usable_transactions']:>10,}  customers without a usable row (left out)")
     columns = ", ".join(f"{role}={header}" for role, header in s["columns"].items())
     lines.append(f"columns: {columns}")
     return "\n".join(lines)

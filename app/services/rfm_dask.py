@@ -1,59 +1,63 @@
-"""The RFM build on a Dask cluster, for transaction files beyond one machine: the same per-block rules on each
-partition, the partials merged on the client. Connects as the Dask scoring engine does (a LocalCluster unless a
-scheduler address is given)."""
+"""The RFM build on a Dask cluster, for transaction files beyond one machine: the file cut into byte ranges that
+start on records (as the Dask scoring engine cuts it), each range read and summed by the local build's own chunk
+reader on a worker (the same bad lines, counted the same way), the partials merged on the client. Connects as the
+Dask scoring engine does (a LocalCluster unless a scheduler address is given)."""
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from app.core.errors import InvalidDataset
-from app.models.rfm.aggregate import Counts, Partial, Partials, block_partial
-from app.models.rfm.build import RfmResult, finish, prepare, until_of
+from app.models.rfm.aggregate import Counts, Partial, Partials
+from app.models.rfm.bad_rows import future_after
+from app.models.rfm.build import Reading, RfmResult, Summed, finish, prepare, sum_chunk, until_of
+from app.models.rfm.chunks import header_end
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
 from app.models.rfm.source import CsvLayout
 from app.models.segmentations.spec import RfmOptions
+from app.services.scoring.dask.ranges import ByteRange, block_starts, quote_parity, record_ranges
 
 PARTITION_BYTES = 64 << 20
 
-
-def _numbers(values: pa.Array, decimal: str, name: str) -> pa.Array:
-    """A text column as numbers (empty as null, decimal commas read); InvalidDataset naming the column if not."""
-    values = pc.utf8_trim_whitespace(values)
-    values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
-    if decimal == ",":
-        values = pc.replace_substring(values, ",", ".")
-    try:
-        return pc.cast(values, pa.float64())
-    except pa.ArrowInvalid as exc:
-        raise InvalidDataset(f"the {name!r} column holds a value that is not a number: {exc}") from None
+# A partition's sums as they travel back: the partial's tables as Arrow IPC bytes, its counts, its date formats.
+Shipped = tuple[list[bytes | None], Summed, list[str]]
 
 
 def partition_partial(
-    frame: pd.DataFrame,
-    columns: RfmColumns,
+    path: str,
+    part: ByteRange,
+    body: int,
     layout: CsvLayout,
+    columns: RfmColumns,
     formats: list[str],
     fixed: bool,
-    until: object,
-) -> tuple[list[bytes | None], Counts, list[str]]:
-    """One partition (all text) as a partial (its tables as Arrow IPC bytes), its counts, and the date formats it
-    used.
+    until: datetime | None,
+    latest: datetime,
+) -> Shipped:
+    """One byte range of the file (its records after the header) summed by the local build's chunk reader; the
+    partial's tables as IPC bytes, its counts, and the date formats it used (a date parser holds a lock, which
+    does not travel: its formats do).
 
-    IPC bytes rather than a table: Dask's zero-copy frames can leave Arrow buffers unaligned, which Arrow's
+    IPC bytes rather than tables: Dask's zero-copy frames can leave Arrow buffers unaligned, which Arrow's
     group-by on the client warns about and may run slower on."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    arrays = {}
-    for name in table.column_names:
-        column = pc.cast(table.column(name).combine_chunks(), pa.string())
-        arrays[name] = _numbers(column, layout.decimal, name) if name in columns.amount_columns else column
+    start = max(part.start, body)
+    with open(path, "rb") as file:
+        file.seek(start)
+        data = file.read(max(0, part.stop - start))
     dates = DateParser(columns.date, list(formats), fixed=fixed)
-    counts = Counts()
-    partial = block_partial(pa.record_batch(arrays), columns, dates, counts, until=until)
-    return [_ipc(partial.customers), _ipc(partial.orders)], counts, dates.formats
+    try:
+        summed = sum_chunk(memoryview(data), Reading(layout, columns, dates, until, latest))
+    except pa.ArrowInvalid:
+        raise InvalidDataset(
+            f"the transactions file cannot be cut into parts near byte {start:,} (a quote inside an unquoted "
+            "value?): build it without the Dask engine"
+        ) from None
+    partial = summed.partial
+    tables = [None, None, None] if partial is None else [partial.customers, partial.orders, partial.bad]
+    return [_ipc(table) for table in tables], replace(summed, partial=None), dates.formats
 
 
 def _ipc(table: pa.Table | None) -> bytes | None:
@@ -78,11 +82,8 @@ def build_rfm_dask(
     n_workers: int = 2,
     partition_bytes: int = PARTITION_BYTES,
 ) -> RfmResult:
-    """Build the customer table of a transactions CSV on Dask: read_csv as text, one partial per partition,
-    merged and finished here exactly as the local build does."""
-    import dask
-    import dask.dataframe as dd
-
+    """Build the customer table of a transactions CSV on Dask: one partial per byte range, merged and finished here
+    exactly as the local build does (bad lines counted and left out)."""
     from app.services.scoring.dask import dask_client  # Dask only when asked for
 
     path = Path(path)
@@ -90,39 +91,24 @@ def build_rfm_dask(
     if not path.is_file():
         raise InvalidDataset(f"transactions file not found: {path}")
     layout, columns, dates = prepare(path, options)
-    needed = [name for name in (columns.customer_id, columns.date, columns.order_id) if name]
-    needed += columns.amount_columns
-    frame = dd.read_csv(
-        str(path),
-        sep=layout.delimiter,
-        names=layout.names,
-        header=0,
-        usecols=needed,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        encoding="utf-8-sig",
-        blocksize=partition_bytes,
-    )
-    until = until_of(reference_date)
-    parts = [
-        dask.delayed(partition_partial)(part, columns, layout, dates.formats, dates.fixed, until)
-        for part in frame.to_delayed()
-    ]
+    reading = Reading(layout, columns, dates, until_of(reference_date), future_after())
+    size, body = path.stat().st_size, header_end(path)
+    starts = block_starts(size, partition_bytes, body=body)
     with dask_client(scheduler, n_workers) as client:
-        results = client.gather(client.compute(parts))
+        parities = client.gather(client.map(quote_parity, [str(path)] * len(starts), starts, [*starts[1:], size]))
+        parts = record_ranges(path, starts, parities, size)
+        shared = (layout, columns, dates.formats, dates.fixed, reading.until, reading.latest)
+        futures = [client.submit(partition_partial, str(path), part, body, *shared, pure=False) for part in parts]
+        results = client.gather(futures)
     counts = Counts()
     partials = Partials(by_order=columns.order_id is not None)
-    for (customers, orders), part_counts, formats in results:
-        counts.merge(part_counts)
+    for tables, summed, formats in results:
+        counts.merge(summed.counts)
         dates.formats.extend(fmt for fmt in formats if fmt not in dates.formats)
-        partials.add(Partial(_table(customers), _table(orders)))
+        customers, orders, bad = (_table(data) for data in tables)
+        if customers is not None:
+            partials.add(Partial(customers, orders, bad))
     return finish(
-        partials,
-        counts=counts,
-        options=options,
-        reference_date=reference_date,
-        columns=columns,
-        dates=dates,
+        partials, counts=counts, options=options, reference_date=reference_date, columns=columns, dates=dates,
         layout=layout,
-    )
+    )  # fmt: skip

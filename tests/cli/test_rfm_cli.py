@@ -62,3 +62,22 @@ def test_rfm_build_bad_input_is_one_line_exit_2(run_cli, tmp_path):
     assert code == 2
     assert stderr.strip() == "error: the transactions file has no date column; its header: CustomerID, Amount"
     assert not out.exists()
+
+
+def test_rfm_build_counts_bad_lines_and_customers_left_without_one(run_cli, tmp_path):
+    source = tmp_path / "t.csv"
+    source.write_text(
+        "CustomerID,Date,Amount\na,2011-01-01,10\nb,2011-13-45,5\nc,2011-01-02,inf\nd,2011-01-02,1,2\ne,2999-01-01,5\n"
+    )
+    out = tmp_path / "rfm.csv"
+    code, stdout, stderr = run_cli("rfm", "build", source, out, "--quiet")
+    assert code == 0, stderr
+    for said in (
+        "1  rows with an unreadable date (dropped)",
+        "1  rows dated after tomorrow (dropped)",
+        "1  rows with an amount that is not a number (dropped)",
+        "1  rows with the wrong number of fields (dropped)",
+        "3  customers without a usable row (left out)",
+    ):
+        assert said in stdout
+    assert list(pd.read_csv(out)["customer_id"]) == ["a"]

@@ -2,7 +2,8 @@
 
 Rules, shared by the file build, the Dask build and one customer's transactions:
 - a row is counted in the first of these that applies, and dropped: no customer id, a date that does not parse,
-  no amount, dated after the reference date;
+  a date after tomorrow, no amount, an amount that is not a finite number, dated after the reference date (see
+  bad_rows.py for which of these are bad lines);
 - customer ids are text; a float id (`12923.0`) is the integer it stands for (`12923`);
 - a line's amount is the amount column, or quantity x unit price;
 - a return is a line with a negative amount or an order id starting with `C` (a cancelled invoice): its value is
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from app.models.rfm.bad_rows import BAD_DATE, COUNTED, FUTURE_DATE, NO_AMOUNT, NOT_A_NUMBER, amounts
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
 
@@ -40,7 +42,10 @@ class Counts:
     rows_read: int = 0
     rows_without_customer_id: int = 0
     unparseable_dates: int = 0
+    future_dates: int = 0
     rows_without_amount: int = 0
+    amounts_not_numbers: int = 0
+    malformed_rows: int = 0
     rows_after_reference_date: int = 0
     cancellation_rows: int = 0
     # Rows with a customer id that have a date, or an amount: whether the file has any at all.
@@ -146,6 +151,23 @@ def _column(block: Block, name: str, convert: Callable[[pa.Array], pa.Array] | N
     return parts[0] if len(parts) == 1 else pa.concat_arrays(_same_type(parts))
 
 
+def _amounts(block: Block, columns: RfmColumns, decimal: str) -> tuple[pa.Array, pa.Array | None]:
+    """Each line's amount (the amount column, or quantity x unit price), null where it has none or it is not a
+    finite number; and which were not numbers (None when all were)."""
+    if columns.amount is not None:
+        return amounts(_column(block, columns.amount), decimal)
+    quantity, bad_quantity = amounts(_column(block, columns.quantity), decimal)
+    price, bad_price = amounts(_column(block, columns.unit_price), decimal)
+    product, bad_product = amounts(pc.multiply(quantity, price))  # a finite product of two numbers, or too large
+    masks = [mask for mask in (bad_quantity, bad_price, bad_product) if mask is not None]
+    if not masks:
+        return product, None
+    either = masks[0]
+    for mask in masks[1:]:
+        either = pc.or_kleene(either, mask)
+    return product, pc.fill_null(either, False)
+
+
 def block_partial(
     block: Block,
     columns: RfmColumns,
@@ -153,38 +175,66 @@ def block_partial(
     counts: Counts,
     *,
     until: datetime | None = None,
+    latest: datetime | None = None,
+    decimal: str = ".",
 ) -> "Partial":
-    """One block of transactions (a batch, or batches read one after the other) as a partial; `counts` gains the
-    block's rows. `until`: rows dated at or after it are after the reference date."""
+    """One block of transactions (a batch, or batches read one after the other; amounts as text) as a partial;
+    `counts` gains the block's rows. `until`: rows dated at or after it are after the reference date; `latest`:
+    rows dated after it are in the future (bad lines)."""
     ids = _column(block, columns.customer_id, customer_keys)
     stamps = _column(block, columns.date, dates.parse)
-    if columns.amount is not None:
-        amount = _column(block, columns.amount)
-    else:
-        amount = pc.multiply(_column(block, columns.quantity), _column(block, columns.unit_price))
+    amount, not_number = _amounts(block, columns, decimal)
     n = len(ids)
     counts.rows_read += n
     with_id = n - ids.null_count
     counts.rows_without_customer_id += n - with_id
-    has_id = pc.is_valid(ids)
-    has_date = pc.and_(has_id, pc.is_valid(stamps))
-    dated = _count(has_date)
-    counts.unparseable_dates += with_id - dated
-    counts.dates_read += dated
-    counts.amounts_read += with_id if not amount.null_count else _count(pc.and_(has_id, pc.is_valid(amount)))
-    keep = pc.and_(has_date, pc.is_valid(amount)) if amount.null_count else has_date
-    kept = _count(keep)
-    counts.rows_without_amount += dated - kept
+    has_id = pc.is_valid(ids).to_numpy(zero_copy_only=False) if with_id < n else None
+
+    def rows(mask: pa.Array) -> np.ndarray:
+        """A mask of rows, for rows with a customer id only."""
+        values = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+        return values if has_id is None else values & has_id
+
+    # Each row with an id gets the first reason it cannot be used (0: none); most blocks have none to look for.
+    checks: list[tuple[int, np.ndarray]] = []
+    if stamps.null_count:
+        checks.append((BAD_DATE, rows(pc.is_null(stamps))))
+    counts.dates_read += with_id - (int(checks[0][1].sum()) if checks else 0)
+    if latest is not None and stamps.null_count < n and pc.max(stamps).as_py() > latest:
+        checks.append((FUTURE_DATE, rows(pc.greater(stamps, pa.scalar(latest, pa.timestamp("s"))))))
+    missing = None
+    if amount.null_count:
+        missing = rows(pc.is_null(amount) if not_number is None else pc.and_(pc.is_null(amount), pc.invert(not_number)))
+        checks.append((NO_AMOUNT, missing))
+    counts.amounts_read += with_id - (int(missing.sum()) if missing is not None else 0)
+    if not_number is not None:
+        checks.append((NOT_A_NUMBER, rows(not_number)))
+    codes = None
+    if any(mask.any() for _, mask in checks):
+        codes = np.zeros(n, dtype=np.int8)
+        for code, mask in reversed(checks):  # the first reason that applies is written last
+            codes[mask] = code
+        for code, count in enumerate(np.bincount(codes, minlength=len(COUNTED)).tolist()):
+            if code and count:
+                setattr(counts, COUNTED[code], getattr(counts, COUNTED[code]) + count)
+    keep = has_id if codes is None else (codes == 0) if has_id is None else (codes == 0) & has_id
     if until is not None:
-        keep = pc.and_(keep, pc.less(stamps, pa.scalar(until, pa.timestamp("s"))))
-        before = _count(keep)
-        counts.rows_after_reference_date += kept - before
-        kept = before
+        later = rows(pc.greater_equal(stamps, pa.scalar(until, pa.timestamp("s"))))
+        if later.any():
+            after = later if keep is None else later & keep
+            counts.rows_after_reference_date += int(after.sum())
+            keep = ~after if keep is None else keep & ~after
     table = {CUSTOMER: ids, "date": stamps, "amount": amount}
     if columns.order_id is not None:
         table[ORDER] = _column(block, columns.order_id)
-    rows = pa.table(table)
-    return lines_partial(rows if kept == n else rows.filter(keep), counts)
+    lines = pa.table(table)
+    partial = lines_partial(lines if keep is None else lines.filter(pa.array(keep)), counts)
+    if codes is None:
+        return partial
+    bad = np.flatnonzero(codes)
+    pairs = pa.table({CUSTOMER: ids.take(pa.array(bad)), "code": pa.array(codes[bad])})
+    first = (int(bad[0]), int(codes[bad[0]]))
+    return Partial(partial.customers, partial.orders, pairs.group_by([CUSTOMER, "code"]).aggregate([]), first)
 
 
 @dataclass(frozen=True)
@@ -197,11 +247,15 @@ class Partial:
 
     customers: pa.Table  # customer_id, spent, returned, first, last, lines
     orders: pa.Table | None  # customer_id, order_id; None without an order id column
+    # The distinct (customer_id, code) pairs of bad lines (bad_rows.py), and the first bad line's (row, code).
+    bad: pa.Table | None = None
+    first_bad: tuple[int, int] | None = None
 
     @property
     def num_rows(self) -> int:
         """Rows held, for deciding when to merge."""
-        return self.customers.num_rows + (self.orders.num_rows if self.orders is not None else 0)
+        held = (self.customers, self.orders, self.bad)
+        return sum(table.num_rows for table in held if table is not None)
 
 
 def lines_partial(rows: pa.Table, counts: Counts) -> Partial:
@@ -332,6 +386,7 @@ class Partials:
 
     customers: list[pa.Table] = field(default_factory=list)
     orders: list[pa.Table] = field(default_factory=list)
+    bad: list[pa.Table] = field(default_factory=list)
     by_order: bool = False
     rows: int = 0
     merged_rows: int = 0
@@ -341,6 +396,8 @@ class Partials:
         self.customers.append(partial.customers)
         if partial.orders is not None:
             self.orders.append(partial.orders)
+        if partial.bad is not None:
+            self.bad.append(partial.bad)
         self.rows += partial.num_rows
         if self.rows > max(COMPACT_ROWS, 2 * self.merged_rows):
             self.merge()
@@ -351,7 +408,20 @@ class Partials:
             self.customers = [reduce(concat(self.customers))]
         if self.orders:
             self.orders = [distinct_orders(self.orders)]
-        self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders)
+        if self.bad:
+            self.bad = [concat(self.bad).group_by([CUSTOMER, "code"], use_threads=False).aggregate([])]
+        self.rows = self.merged_rows = sum(table.num_rows for table in self.customers + self.orders + self.bad)
+
+    def bad_customers(self) -> pa.Table:
+        """Each customer with bad lines (text ids, sorted) and the bit set (1 << code) of their reasons."""
+        self.merge()
+        if not self.bad or not self.bad[0].num_rows:
+            return pa.table({CUSTOMER: pa.array([], pa.string()), "reasons": pa.array([], pa.int64())})
+        pairs = as_text(self.bad[0])
+        bits = pc.shift_left(pa.scalar(1, pa.int64()), pc.cast(pairs.column("code"), pa.int64()))
+        pairs = pa.table({CUSTOMER: pairs.column(CUSTOMER), "reasons": bits})  # distinct pairs: a sum is their OR
+        summed = pairs.group_by([CUSTOMER], use_threads=False).aggregate([("reasons", "sum")])
+        return summed.rename_columns([CUSTOMER, "reasons"]).sort_by(CUSTOMER)
 
     def table(self) -> pa.Table:
         """One row per customer: spent, returned, first, last and frequency (orders, or purchase lines)."""

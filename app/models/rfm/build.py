@@ -14,7 +14,19 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidDataset
-from app.models.rfm.aggregate import Counts, Partial, Partials, block_partial, day_after
+from app.models.rfm.aggregate import CUSTOMER, Counts, Partial, Partials, block_partial, day_after
+from app.models.rfm.bad_rows import (
+    COUNTED,
+    MALFORMED,
+    future_after,
+    reason,
+    record_line,
+    record_of,
+    refusal,
+    unclosed_quote,
+    unusable_reason,
+    value_lines,
+)
 from app.models.rfm.chunks import NoRecordEnd, header_end, record_chunks
 from app.models.rfm.columns import RfmColumns, detect_columns
 from app.models.rfm.dates import DateParser
@@ -42,15 +54,39 @@ RFM_COLUMNS = (
 )  # fmt: skip
 
 Progress = Callable[[int, int], None]
-Summed = tuple[Partial | None, Counts]
+Take = Callable[["Summed", int, int], None]
 
 
 @dataclass(frozen=True)
 class RfmResult:
-    """One row per customer (RFM_COLUMNS, sorted by customer id) and the summary of the build, JSON-ready."""
+    """One row per customer (RFM_COLUMNS, sorted by customer id), the summary of the build (JSON-ready), and the
+    customers none of whose lines could be used, with why (customer_id, reason; sorted by customer id)."""
 
     table: pa.Table
     summary: dict[str, Any]
+    unusable: pa.Table
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What every block of one file is read with: its layout and columns, the date formats, and the moments after
+    which a line is left out (`until`, the reference date's end) or bad (`latest`, tomorrow)."""
+
+    layout: CsvLayout
+    columns: RfmColumns
+    dates: DateParser
+    until: datetime | None
+    latest: datetime
+
+
+@dataclass
+class Summed:
+    """A block's partial (None when it had no rows), its counts, and its first bad record: (its number from where
+    its reader started, the reason's code)."""
+
+    partial: Partial | None
+    counts: Counts
+    first_bad: tuple[int, int] | None = None
 
 
 def until_of(reference_date: date | None) -> datetime | None:
@@ -66,54 +102,92 @@ def build_rfm(
     chunk_bytes: int = CHUNK_BYTES,
     workers: int = WORKERS,
     progress: Progress | None = None,
+    reject: bool = False,
 ) -> RfmResult:
     """Build the customer table of a transactions CSV in bounded memory: chunks of whole records parsed and
     grouped on worker threads, their partials merged in file order (so sums are the same on every run).
-    `progress(bytes_read, file_bytes)` is called per chunk."""
+    `progress(bytes_read, file_bytes)` is called per chunk. Bad lines (bad_rows.py) are counted and left out, or
+    with `reject` the first one is refused, naming its line."""
     path = Path(path)
     options = options or RfmOptions()
     if not path.is_file():
         raise InvalidDataset(f"transactions file not found: {path}")
     layout, columns, dates = prepare(path, options)
     size = os.path.getsize(path)
-    until = until_of(reference_date)
+    reading = Reading(layout, columns, dates, until_of(reference_date), future_after())
     counts = Counts()
     partials = Partials(by_order=columns.order_id is not None)
 
-    def summarize(block: list[pa.RecordBatch]) -> Summed:
-        block_counts = Counts()
-        if not any(batch.num_rows for batch in block):
-            return None, block_counts
-        return block_partial(block, columns, dates, block_counts, until=until), block_counts
-
-    def take(summed: Summed, done: int) -> None:
-        partial, block_counts = summed
-        counts.merge(block_counts)
-        if partial is not None:
-            partials.add(partial)
+    def take(summed: Summed, start: int, done: int) -> None:
+        if reject and summed.first_bad is not None:
+            record, code = summed.first_bad
+            raise refusal(record_line(path, start, record, layout.delimiter), code, columns)
+        counts.merge(summed.counts)
+        if summed.partial is not None:
+            partials.add(summed.partial)
         if progress is not None:
             progress(done, size)
 
-    def parse(data: memoryview) -> Summed:
-        return summarize(read_chunk(data, layout, columns).to_batches())
-
-    rest = _read_chunks(path, header_end(path), parse, take, names=layout.names, chunk_bytes=chunk_bytes,
+    rest = _read_chunks(path, header_end(path), lambda data: sum_chunk(data, reading), take, chunk_bytes=chunk_bytes,
                         workers=workers)  # fmt: skip
     if rest is not None:
-        _read_serially(path, rest, layout, columns, summarize, take)
+        _read_serially(path, rest, reading, take)
     if progress is not None:
         progress(size, size)
     return finish(partials, counts=counts, options=options, reference_date=reference_date, columns=columns,
                   dates=dates, layout=layout)  # fmt: skip
 
 
+def summarize(
+    block: list[pa.RecordBatch],
+    reading: Reading,
+    *,
+    malformed: list[int],
+    rows_before: int = 0,
+    through: int | None = None,
+) -> Summed:
+    """A block of parsed rows summed, with its first bad record. `malformed`: the numbers of the records its reader
+    left out (from where it started, sorted); `rows_before`: the rows it parsed before this block; `through`: the
+    number of the block's last record (None: the reader's last), so a left-out record after it is not this block's
+    first bad one."""
+    counts = Counts()
+    partial = None
+    found: list[tuple[int, int]] = []
+    if any(batch.num_rows for batch in block):
+        partial = block_partial(block, reading.columns, reading.dates, counts, until=reading.until,
+                                latest=reading.latest, decimal=reading.layout.decimal)  # fmt: skip
+        if partial.first_bad is not None:
+            row, code = partial.first_bad
+            found.append((record_of(rows_before + row, malformed), code))
+    if malformed and (through is None or malformed[0] <= through):
+        found.append((malformed[0], MALFORMED))
+    return Summed(partial, counts, min(found) if found else None)
+
+
+def sum_chunk(data: memoryview, reading: Reading) -> Summed:
+    """A chunk of whole records (no header) summed: what a worker thread of the build, or a Dask worker, does.
+    pa.ArrowInvalid when it cannot be parsed on its own (cut inside a quoted value: a stray quote misled the cut)."""
+    malformed: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        if '"' in row.text:  # maybe a quoted value cut in two: the serial reader follows the quotes itself
+            return "error"
+        malformed.append(row.number)
+        return "skip"
+
+    table = read_chunk(data, reading.layout, reading.columns, on_invalid)
+    summed = summarize(table.to_batches(), reading, malformed=malformed)
+    summed.counts.rows_read += len(malformed)
+    summed.counts.malformed_rows += len(malformed)
+    return summed
+
+
 def _read_chunks(
     path: Path,
     start: int,
     parse: Callable[[memoryview], Summed],
-    take: Callable[[Summed, int], None],
+    take: Take,
     *,
-    names: list[str],
     chunk_bytes: int,
     workers: int,
 ) -> int | None:
@@ -133,62 +207,78 @@ def _read_chunks(
                 rest = exc.offset
                 break
             window.append((offset, offset + len(data), pool.submit(parse, data)))
-            if len(window) > workers and (failed := _take_first(window, take, names)) is not None:
+            if len(window) > workers and (failed := _take_first(window, take)) is not None:
                 return failed
         while window:
-            if (failed := _take_first(window, take, names)) is not None:
+            if (failed := _take_first(window, take)) is not None:
                 return failed
         return rest
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _take_first(window: deque, take: Callable[[Summed, int], None], names: list[str]) -> int | None:
+def _take_first(window: deque, take: Take) -> int | None:
     """Take the oldest chunk's sums; its offset when Arrow could not parse it on its own (for the serial reader)."""
     offset, end, future = window.popleft()
     try:
         summed = future.result()
     except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc):
-            raise read_problem(exc, names) from None
+        if "conversion error" in str(exc):  # text that is not UTF-8: no other reader does better
+            raise read_problem(exc) from None
         return offset
-    take(summed, end)
+    take(summed, offset, end)
     return None
 
 
-def _read_serially(
-    path: Path,
-    offset: int,
-    layout: CsvLayout,
-    columns: RfmColumns,
-    summarize: Callable[[list[pa.RecordBatch]], Summed],
-    take: Callable[[Summed, int], None],
-) -> None:
+def _read_serially(path: Path, offset: int, reading: Reading, take: Take) -> None:
     """The rest of the file from `offset` with Arrow's streaming reader, which follows quotes itself."""
-    source, reader = open_blocks(path, layout, columns, offset=offset)
+    layout = reading.layout
+    malformed: list[int] = []
+    unclosed: list[tuple[int, int]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        if "\n" in row.text or "\r" in row.text:
+            # A quoted value that ran over lines and still left the row short: a quote that never closes.
+            unclosed.append((row.number, value_lines(row.text)))
+        malformed.append(row.number)
+        return "skip"
+
+    def refuse_unclosed() -> None:
+        if unclosed:
+            record, spans = unclosed[0]
+            raise unclosed_quote(record_line(path, offset, record, layout.delimiter), spans)
+
+    source, reader = open_blocks(path, layout, reading.columns, offset=offset, on_invalid=on_invalid)
     try:
         pending: list[pa.RecordBatch] = []
-        rows = 0
-        for batch in _batches(reader, layout.names):
+        rows = parsed = 0
+        for batch in _batches(reader):
+            refuse_unclosed()
             pending.append(batch)
             rows += batch.num_rows
             if rows >= GROUP_ROWS:
-                take(summarize(pending), source.tell())
-                pending, rows = [], 0
-        take(summarize(pending), source.tell())
+                through = record_of(parsed + rows - 1, malformed)
+                take(summarize(pending, reading, malformed=malformed, rows_before=parsed, through=through), offset,
+                     source.tell())  # fmt: skip
+                pending, parsed, rows = [], parsed + rows, 0
+        refuse_unclosed()
+        summed = summarize(pending, reading, malformed=malformed, rows_before=parsed)
+        summed.counts.rows_read += len(malformed)
+        summed.counts.malformed_rows += len(malformed)
+        take(summed, offset, source.tell())
     finally:
         source.close()
 
 
-def _batches(reader: pa.RecordBatchReader, names: list[str]) -> Iterator[pa.RecordBatch]:
-    """The reader's batches; Arrow's conversion error (a value that is not a number) named in the user's terms."""
+def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The reader's batches; Arrow's errors in the user's terms."""
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise read_problem(exc, names) from None
+            raise read_problem(exc) from None
         yield batch
 
 
@@ -206,7 +296,9 @@ def check_counts(counts: Counts, columns: RfmColumns, dates: DateParser) -> None
     """InvalidDataset naming the column when a whole role is unusable: no ids, no readable date, no amount."""
     if counts.rows_read == 0:
         raise InvalidDataset("the transactions file has no rows under its header")
-    if counts.rows_without_customer_id == counts.rows_read:
+    if counts.malformed_rows == counts.rows_read:
+        raise InvalidDataset("every row has a different number of fields from the header: check its delimiter")
+    if counts.rows_without_customer_id == counts.rows_read - counts.malformed_rows:
         raise InvalidDataset(f"no row has a customer id in the {columns.customer_id!r} column")
     if counts.dates_read == 0:
         tried = ", ".join(dates.formats) or "no format fits"
@@ -233,9 +325,10 @@ def finish(
     """Merged partials as the customer table, with the summary of the whole build."""
     check_counts(counts, columns, dates)
     by_order = columns.order_id is not None
-    if not partials.rows:
-        raise InvalidDataset("no transaction is left once rows without a customer id, date or amount are dropped")
-    customers = partials.table()
+    customers = partials.table() if partials.customers else None
+    if customers is None or not customers.num_rows:
+        raise InvalidDataset(f"no usable transaction is left{_bad(counts, columns)}")
+    unusable = _unusable(partials, customers, columns)
     reference = reference_date or day_after(counts.latest)
     bought = pc.greater(customers.column("frequency"), 0)
     without_purchases = customers.num_rows - int(pc.sum(bought).as_py() or 0)
@@ -255,7 +348,10 @@ def finish(
         "rows_without_customer_id": counts.rows_without_customer_id,
         "cancellation_rows": counts.cancellation_rows,
         "unparseable_dates": counts.unparseable_dates,
+        "future_dates": counts.future_dates,
         "rows_without_amount": counts.rows_without_amount,
+        "amounts_not_numbers": counts.amounts_not_numbers,
+        "malformed_rows": counts.malformed_rows,
         "rows_after_reference_date": counts.rows_after_reference_date,
         "date_formats": list(dates.formats),
         "reference_date": reference.isoformat(),
@@ -263,6 +359,7 @@ def finish(
         "customers_non_positive": non_positive,
         "customers_dropped": dropped,
         "customers_without_purchases": without_purchases,
+        "customers_without_usable_transactions": unusable.num_rows,
         "columns": columns.to_dict(),
         "frequency": "orders" if by_order else "lines",
         "monetary": options.monetary,
@@ -270,7 +367,29 @@ def finish(
     }
     if layout is not None:
         summary.update(delimiter=layout.delimiter, decimal=layout.decimal)
-    return RfmResult(table, summary)
+    return RfmResult(table, summary, unusable)
+
+
+def _bad(counts: Counts, columns: RfmColumns) -> str:
+    """The bad lines counted, per reason: " (3 lines: missing Amount; ...)", or nothing when there were none."""
+    parts = []
+    for code, name in COUNTED.items():
+        count = getattr(counts, name)
+        if count:
+            parts.append(f"{count:,} line{'s' if count > 1 else ''}: {reason(code, columns)}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _unusable(partials: Partials, customers: pa.Table, columns: RfmColumns) -> pa.Table:
+    """The customers with bad lines and none usable (customer_id, reason), sorted by customer id."""
+    bad = partials.bad_customers()
+    if bad.num_rows:
+        usable = customers.column(CUSTOMER).combine_chunks()
+        bad = bad.filter(pc.invert(pc.is_in(bad.column(CUSTOMER), value_set=usable)))
+    codes = pc.unique(bad.column("reasons")).to_pylist() if bad.num_rows else []
+    texts = pa.array([unusable_reason(code, columns) for code in codes], pa.string())
+    picks = pc.index_in(bad.column("reasons"), value_set=pa.array(codes, pa.int64()))
+    return pa.table({CUSTOMER: bad.column(CUSTOMER), "reason": pc.take(texts, picks)})
 
 
 def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
@@ -306,12 +425,13 @@ def build_customer_table(
     options: RfmOptions | None = None,
     reference_date: date | None = None,
     progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Build the customer table of a transactions file into `target` (CSV, whole or not at all); the summary.
+    reject: bool = False,
+) -> RfmResult:
+    """Build the customer table of a transactions file into `target` (CSV, whole or not at all); the result.
 
     What training and scoring of an RFM segmentation read: their own file is the customers, one row each.
     """
-    result = build_rfm(path, options=options, reference_date=reference_date, progress=progress)
+    result = build_rfm(path, options=options, reference_date=reference_date, progress=progress, reject=reject)
     with atomic_replace(Path(target)) as handle:
         pacsv.write_csv(result.table, handle, pacsv.WriteOptions(quoting_style="needed"))
-    return result.summary
+    return result

@@ -8,7 +8,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,8 @@ CHUNK_BLOCK_BYTES = 4 << 20
 SAMPLE_SLICES = 32
 SLICE_BYTES = 16 * 1024
 _LINE_END = re.compile(r"\r\n|\r|\n")
+# What becomes of a record without the header's number of fields: "skip" (counted by the caller) or "error".
+OnInvalid = Callable[[pacsv.InvalidRow], str]
 
 
 @dataclass(frozen=True)
@@ -101,56 +103,65 @@ def decimal_mark(layout: CsvLayout, sample: pa.Table, numeric: list[str]) -> str
     return "."
 
 
-def convert_options(layout: CsvLayout, columns: RfmColumns) -> pacsv.ConvertOptions:
-    """The needed columns only: ids and dates as dictionary-encoded text (each distinct value is then cleaned or
-    parsed once per block), order ids as text, amounts as numbers."""
-    text = [name for name in (columns.customer_id, columns.date, columns.order_id) if name]
-    numeric = columns.amount_columns
+def convert_options(columns: RfmColumns) -> pacsv.ConvertOptions:
+    """The needed columns only, as text: ids and dates dictionary-encoded (each distinct value is then cleaned or
+    parsed once per block); amounts as text too, so that one that is not a number is a bad line (bad_rows.amounts),
+    never the whole file refused."""
+    text = [name for name in (columns.customer_id, columns.date, columns.order_id, *columns.amount_columns) if name]
     encoded = dict.fromkeys((columns.customer_id, columns.date), pa.dictionary(pa.int32(), pa.string()))
     return pacsv.ConvertOptions(
-        include_columns=[*text, *numeric],
-        column_types={**dict.fromkeys(text, pa.string()), **encoded, **dict.fromkeys(numeric, pa.float64())},
+        include_columns=text,
+        column_types={**dict.fromkeys(text, pa.string()), **encoded},
         strings_can_be_null=True,
-        decimal_point=layout.decimal,
     )
 
 
-def read_chunk(data: memoryview, layout: CsvLayout, columns: RfmColumns) -> pa.Table:
-    """The needed columns of a chunk of whole records (no header), parsed on the calling thread."""
+def read_chunk(data: memoryview, layout: CsvLayout, columns: RfmColumns, on_invalid: OnInvalid) -> pa.Table:
+    """The needed columns of a chunk of whole records (no header), parsed on the calling thread; a record without
+    the header's number of fields goes to `on_invalid`, with its number in the chunk."""
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(data)),
         read_options=pacsv.ReadOptions(column_names=layout.names, use_threads=False, block_size=CHUNK_BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
-        convert_options=convert_options(layout, columns),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+        ),
+        convert_options=convert_options(columns),
     )
 
 
 def open_blocks(
-    path: Path, layout: CsvLayout, columns: RfmColumns, *, offset: int, block_bytes: int = BLOCK_BYTES
+    path: Path,
+    layout: CsvLayout,
+    columns: RfmColumns,
+    *,
+    offset: int,
+    on_invalid: OnInvalid,
+    block_bytes: int = BLOCK_BYTES,
 ) -> tuple[pa.NativeFile, Iterator[pa.RecordBatch]]:
     """The open file (its position tells progress) and Arrow's streaming reader over the needed columns, from
-    `offset` (a record's start) on."""
+    `offset` (a record's start) on; a record without the header's number of fields goes to `on_invalid`, with its
+    number from `offset`."""
     source = pa.OSFile(str(path))
     source.seek(offset)
     try:
         reader = pacsv.open_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=layout.names, block_size=block_bytes),
-            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True),
-            convert_options=convert_options(layout, columns),
+            # One thread: Arrow then numbers the records it hands to on_invalid.
+            read_options=pacsv.ReadOptions(column_names=layout.names, block_size=block_bytes, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=convert_options(columns),
         )
     except pa.ArrowInvalid as exc:
         source.close()
-        raise read_problem(exc, layout.names) from None
+        raise read_problem(exc) from None
     return source, reader
 
 
-def read_problem(exc: Exception, names: list[str]) -> InvalidDataset:
-    """Arrow's CSV error in the user's terms, naming the column when it is a value that is not a number."""
+def read_problem(exc: Exception) -> InvalidDataset:
+    """Arrow's CSV error in the user's terms."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-    found = re.search(r"CSV column #(\d+)", message)
-    if found and int(found.group(1)) < len(names) and "conversion error" in message:
-        value = re.search(r"invalid value (.*)$", message)
-        shown = f" ({value.group(1)})" if value else ""
-        return InvalidDataset(f"the {names[int(found.group(1))]!r} column holds a value that is not a number{shown}")
+    if "UTF8" in message or "UTF-8" in message:
+        return InvalidDataset("the transactions file is not UTF-8 text; save it as UTF-8 CSV")
     return InvalidDataset(f"the transactions file is not valid CSV: {message}")

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from app.core.errors import InvalidDataset, InvalidRequest
 from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, Partials, lines_partial
+from app.models.rfm.bad_rows import future_after
 from app.models.rfm.build import finish, until_of
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
@@ -76,6 +77,10 @@ def build_rfm_from_transactions(
             f"transactions[{index}].date {texts[index]!r} cannot be read as a date like the others "
             f"({', '.join(dates.formats)})"
         )
+    latest = future_after()
+    future = [i for i, stamp in enumerate(stamps.to_pylist()) if stamp > latest]
+    if future:
+        raise InvalidRequest(f"transactions[{future[0]}].date {texts[future[0]]!r} is after tomorrow")
     until = until_of(reference_date)
     if until is not None:
         late = [i for i, stamp in enumerate(stamps.to_pylist()) if stamp >= until]

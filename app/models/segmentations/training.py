@@ -64,7 +64,7 @@ def train_segmentation(
     remove_stale_work(folder)
     with tempfile.TemporaryDirectory(prefix=RFM_WORK_PREFIX, dir=folder) as work:
         table_path = Path(work) / "customers.csv"
-        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=reading)
+        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=reading).summary
         return train(
             table_path,
             output_dir=folder,

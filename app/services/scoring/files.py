@@ -79,7 +79,8 @@ def score_file(
 
         with tempfile.TemporaryDirectory(prefix="rfm-") as work:
             table = Path(work) / "customers.csv"
-            built = build_customer_table(source, table, options=RfmOptions.from_dict(model.info.get("rfm_options")))
+            rfm_options = RfmOptions.from_dict(model.info.get("rfm_options"))
+            built = build_customer_table(source, table, options=rfm_options).summary
             scored = _score_customers(
                 model, table, options=replace(options, id_column="customer_id"), target=target,
                 spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation, keep=keep,

@@ -222,7 +222,7 @@ def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
         (["CustomerID,Date,Quantity,UnitPrice", "1,2011-01-01,,", "2,2011-01-02,,"], "'Quantity' and 'UnitPrice'"),
         (["Date,Amount", "2011-01-01,5"], "no customer id column"),
         (["CustomerID,Date,Amount", ",2011-01-01,5"], "'CustomerID'"),
-        (["CustomerID,Date,Amount", "1,2011-01-01,lots"], "'Amount'"),
+        (["CustomerID,Date,Amount", "1,2011-01-01,lots"], "no usable transaction is left (1 line: Amount is not a"),
     ],
 )
 def test_bad_input_names_the_column(write_csv, lines, named):
@@ -304,11 +304,13 @@ def test_integer_and_text_ids_in_different_chunks_merge_as_text(write_csv):
     assert tiny.table.equals(build_rfm(path).table)
 
 
-def test_a_bad_number_in_a_later_chunk_names_its_column(write_csv):
+def test_a_bad_number_in_a_later_chunk_is_a_bad_line_counted_or_refused_with_its_line(write_csv):
     lines = ["CustomerID,Date,Amount"] + [f"{i},2011-01-01,5" for i in range(50)] + ["9,2011-01-02,lots"]
-    with pytest.raises(InvalidDataset) as caught:
-        build_rfm(write_csv(lines), chunk_bytes=64)
-    assert "'Amount' column holds a value that is not a number" in caught.value.message
+    path = write_csv(lines)
+    result = build_rfm(path, chunk_bytes=64)
+    assert result.summary["amounts_not_numbers"] == 1 and result.summary["customers"] == 50
+    with pytest.raises(InvalidDataset, match=r"^line 52 is not usable: Amount is not a number;"):
+        build_rfm(path, chunk_bytes=64, reject=True)
 
 
 @pytest.mark.parametrize("customer", ["5", "4294967296"])  # a small id, and one too large to pack with its order

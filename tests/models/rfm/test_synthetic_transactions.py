@@ -56,3 +56,9 @@ def test_synthetic_command_writes_transactions(tmp_path, capsys):
     frame = pd.read_csv(tmp_path / "t.csv", dtype=str)
     assert tuple(frame.columns) == HEADER
     assert frame["CustomerID"].dropna().nunique() == 50
+
+
+def test_no_generated_date_is_in_the_future():
+    frame, _ = generate_transactions(200, seed=1)
+    stamps = pd.to_datetime(frame["InvoiceDate"], format="mixed")
+    assert stamps.max() < pd.Timestamp.now()

@@ -1,6 +1,6 @@
 """One customer's RFM from a list of transactions, by the file build's rules."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -51,3 +51,11 @@ def test_bad_transactions_name_the_item_and_field(transactions, message):
 def test_a_transaction_after_the_reference_date_is_refused():
     with pytest.raises(InvalidRequest, match=r"transactions\[0\].date is after the reference date"):
         build_rfm_from_transactions([{"date": "2012-01-01", "amount": 5}], date(2011, 12, 1))
+
+
+def test_a_transaction_after_tomorrow_is_refused_even_before_a_later_reference_date():
+    later = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    with pytest.raises(InvalidRequest, match=rf"transactions\[1\].date '{later}' is after tomorrow"):
+        build_rfm_from_transactions(
+            [{"date": "2025-01-01", "amount": 5}, {"date": later, "amount": 5}], date(9000, 1, 1)
+        )
