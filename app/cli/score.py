@@ -5,6 +5,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
 from app.core.errors import InvalidRequest
@@ -14,6 +15,9 @@ from app.services.scoring.files import is_customer_table, score_path
 from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
 from app.services.scoring.score_columns import EXTRA_COLUMNS
 from app.services.scoring.summary import ScoreSummary
+
+if TYPE_CHECKING:
+    from app.services.scoring.rfm import Unusable
 
 SHORT = {"annual_income": "income", "spending_score": "spending"}
 
@@ -95,29 +99,38 @@ def run(args: argparse.Namespace) -> int:
     model = _model(args)
     if spec.kind != "rfm" or (args.input.is_file() and is_customer_table(model, args.input)):
         return _score(args, model, options, args.input)
-    from app.models.rfm.build import build_customer_table
+    from app.services.scoring.rfm import build_customers
 
     if not args.input.is_file():
         raise InvalidRequest(f"input file not found: {args.input}")
     if not args.output.parent.is_dir():
         raise InvalidRequest(f"output folder not found: {args.output.parent}")
     # An rfm segmentation reads transactions: one row per customer (recency, frequency, monetary) first, written
-    # next to the output (it can be large) and removed after.
+    # next to the output (it can be large) and removed after; bad lines as --on-error says.
     with tempfile.TemporaryDirectory(prefix=".rfm-", dir=args.output.parent) as work:
         table = Path(work) / f"{args.input.stem}_customers.csv"
-        build_customer_table(args.input, table, options=spec.rfm)
-        return _score(args, model, options, table)
+        built = build_customers(args.input, table, options=spec.rfm, on_error=options.on_error)
+        return _score(args, model, options, table, unusable=built.unusable)
 
 
-def _score(args: argparse.Namespace, model: SegmentationModel, options: ScoreOptions, source: Path) -> int:
-    """Score `source` into the output with the chosen engine and print the summary."""
+def _score(
+    args: argparse.Namespace,
+    model: SegmentationModel,
+    options: ScoreOptions,
+    source: Path,
+    *,
+    unusable: "Unusable | None" = None,
+) -> int:
+    """Score `source` into the output with the chosen engine and print the summary; `unusable`: an RFM file's
+    customers without a usable transaction."""
     quiet = not show_progress(args.quiet)
     if args.engine == "dask":
         from app.services.scoring.dask import score_path_dask
 
         summary = score_path_dask(
-            model, source, args.output, options=options, scheduler=args.scheduler, show_progress=not quiet
-        )
+            model, source, args.output, options=options, scheduler=args.scheduler, show_progress=not quiet,
+            unusable=unusable,
+        )  # fmt: skip
     else:
         from tqdm import tqdm
 
@@ -129,7 +142,7 @@ def _score(args: argparse.Namespace, model: SegmentationModel, options: ScoreOpt
             def progress(rows: int) -> None:
                 bar.update(rows - bar.n)
 
-            summary = score_path(model, source, args.output, options=options, progress=progress)
+            summary = score_path(model, source, args.output, options=options, progress=progress, unusable=unusable)
     print(render_summary(summary, args.output, model.features))
     return 0
 

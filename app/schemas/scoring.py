@@ -16,7 +16,10 @@ class ScoreQuery(BaseModel):
     on_error: Literal["flag", "skip", "reject"] = Field(
         "flag",
         description="flag: keep bad rows with empty segment columns and an `error` column; skip: leave them out; "
-        "reject: stop with 422 at the first bad row. Counts per reason are in the summary either way.",
+        "reject: stop with 422 at the first bad row. Counts per reason are in the summary either way. For an RFM "
+        "segmentation's transactions file, reject stops at the first bad transaction line; under flag and skip bad "
+        "lines are left out and counted, and a customer with no usable line is the bad row (kept with why, or "
+        "left out).",
     )
     delimiter: Literal[",", ";", "comma", "semicolon"] | None = Field(
         None, description="Field delimiter; sniffed from the header line when not given."
@@ -145,7 +148,9 @@ class ScoreSummaryOut(BaseModel):
     transactions: dict[str, Any] | None = Field(
         None,
         description="An RFM segmentation's file is transactions: rows read, rows without a customer id, "
-        "cancellation rows, unparseable dates, the date formats inferred, the reference date and the customers built.",
+        "cancellation rows, bad lines per reason (unparseable or future dates, amounts missing or not numbers, the "
+        "wrong number of fields), the date formats inferred, the reference date, the customers built and those "
+        "without a usable line.",
     )
     diagnosis: Diagnosis | None = Field(None, description="When no row could be scored: the likely reason.")
     warnings: list[str] | None = Field(

@@ -1,6 +1,7 @@
 """`python -m app.cli score --engine dask`: the local engine's file and errors, on a cluster of worker processes
 (a 2-worker LocalCluster, the default), and on `dask scheduler` and 2 `dask worker` processes given by address."""
 
+import csv
 import logging
 import os
 import socket
@@ -173,3 +174,40 @@ def test_scheduler_needs_the_dask_engine(cli, tmp_path):
     source.write_text(BAD_FILE)
     code, _, err = cli(source, tmp_path / "out.csv", "--scheduler", "tcp://127.0.0.1:1")
     assert code == 2 and err.strip() == "error: --scheduler needs --engine dask"
+
+
+@pytest.mark.parametrize("target", ["scored.csv", "scored.parquet"])
+def test_dask_engine_flags_transactions_customers_as_the_local_engine(run_cli, local_cluster, tmp_path, target):
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.segmentations.spec import SegmentationSpec
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_transactions import write_transactions
+
+    root = tmp_path / "models"
+    catalog = SegmentationCatalog(root)
+    catalog.create(SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}))
+    transactions, _ = write_transactions(tmp_path / "t.csv", customers=200, seed=2)
+    train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=3, activate=True)
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10\n2,B,2025-13-45,10\n3,C,2025-01-02,\n"
+    )
+    score = ("score", "--segmentation", "rfm", "--model-dir", root, source)
+    local, dask = tmp_path / "local" / target, tmp_path / "dask" / target
+    local.parent.mkdir()
+    dask.parent.mkdir()
+    code, _, err = run_cli(*score, local, "--quiet")
+    assert code == 0, err
+    code, out, err = run_cli(*score, dask, "--quiet", "--engine", "dask", "--scheduler", local_cluster)
+    assert code == 0, err
+    assert "bad rows: 2 (2 flagged, 0 skipped)" in out
+    if target.endswith(".csv"):
+        assert dask.read_bytes() == local.read_bytes()
+        errors = [row["error"] for row in csv.DictReader(local.open(newline=""))]
+    else:
+        assert pq.read_table(dask).equals(pq.read_table(local))
+        errors = pq.read_table(local).column("error").to_pylist()
+    assert errors[1:] == [
+        "no usable transaction: InvoiceDate is not a readable date",
+        "no usable transaction: missing Amount",
+    ]

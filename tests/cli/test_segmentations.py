@@ -320,3 +320,34 @@ def test_an_rfm_customer_table_is_scored_as_it_is(run_cli, seg, root, tmp_path):
     with output.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 300 and all(row["segment_name"] for row in rows)
+
+
+def test_bad_transaction_lines_follow_on_error_from_the_cli(run_cli, seg, root, tmp_path):
+    transactions, _ = write_transactions(tmp_path / "online_retail.csv", customers=300, seed=4)
+    assert seg("create", "--name", "rfm", "--kind", "rfm")[0] == 0
+    assert run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root, "--k", "4")[0] == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10\n2,B,2025-13-45,10\n3,C,2025-01-02,\n")
+    output = tmp_path / "scored.csv"
+    score = ("score", "--segmentation", "rfm", "--model-dir", root, bad, output, "--quiet")
+
+    code, _, err = run_cli(*score, "--on-error", "reject")
+    assert code == 2 and "line 3 is not usable: InvoiceDate is not a readable date" in err
+    assert not output.exists()
+
+    code, out, err = run_cli(*score)
+    assert code == 0, err
+    with output.open(newline="") as handle:
+        rows = {row["customer_id"]: row["error"] for row in csv.DictReader(handle)}
+    assert rows == {
+        "A": "",
+        "B": "no usable transaction: InvoiceDate is not a readable date",
+        "C": "no usable transaction: missing Amount",
+    }
+    assert "bad rows: 2 (2 flagged, 0 skipped)" in out
+
+    code, out, err = run_cli(*score, "--on-error", "skip")
+    assert code == 0, err
+    with output.open(newline="") as handle:
+        assert [row["customer_id"] for row in csv.DictReader(handle)] == ["A"]
+    assert "bad rows: 2 (0 flagged, 2 skipped)" in out

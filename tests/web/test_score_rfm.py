@@ -90,3 +90,39 @@ def test_a_bad_transactions_file_is_said_on_the_form(segmented, text, said, not_
     assert "The file could not be scored." in response.text
     assert said in response.text
     assert not_said is None or not_said not in response.text
+
+
+BAD_LINES = (
+    b"InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10\n2,B,2025-13-45,10\n3,C,2025-01-02,\n"
+    b"4,A,2025-01-03,inf\n5,D,2025-01-02,10,extra\n"
+)
+
+
+def test_customers_without_a_usable_line_are_kept_with_the_reason_and_the_lines_counted(segmented):
+    response = _score(segmented, BAD_LINES)
+    assert response.status_code == 200, response.text
+    sentence = re.search(r'<p id="score-transactions"><strong>Transactions:</strong> (.*?)\.</p>', response.text)
+    assert sentence is not None
+    for said in (
+        "5 transaction lines read",
+        "1 with a date that could not be read",
+        "1 without an amount",
+        "1 with an amount that is not a number",
+        "1 with the wrong number of fields",
+        "1 customer (2 more without a usable transaction)",
+    ):
+        assert said in sentence.group(1)
+    assert '<dd data-fact="bad_rows">2 (2 kept with the reason)</dd>' in response.text
+
+
+def test_reject_names_the_line_on_the_form(segmented):
+    form = segmented.get("/score?segmentation=rfm", headers=HTML)
+    token = FORM_TOKEN.search(form.text).group(1)
+    response = segmented.post(
+        "/score?segmentation=rfm",
+        files={"file": ("t.csv", BAD_LINES, "text/csv")},
+        data={"form_token": token, "on_error": "reject"},
+        headers=HTML,
+    )
+    assert response.status_code == 422
+    assert "line 3 is not usable: InvoiceDate is not a readable date; fix it, or under Options choose" in response.text

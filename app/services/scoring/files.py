@@ -28,6 +28,7 @@ from app.utils.files import atomic_replace
 
 if TYPE_CHECKING:
     from app.services.runs.store import RunFile
+    from app.services.scoring.rfm import Unusable
 
 NO_SPACE_FOR_OUTPUT = "no space left on the server for the labelled file; nothing was kept, try again later"
 FILE_FORMATS: tuple[str, ...] = (".csv", ".parquet")
@@ -75,17 +76,18 @@ def score_file(
     """
     if model.info.get("kind") == "rfm" and not is_customer_table(model, source):
         # An RFM version's files are transactions: built into one row per customer, then scored like any file.
-        from app.models.rfm.build import build_customer_table  # only for RFM versions
+        from app.services.scoring.rfm import build_customers  # only for RFM versions
 
         with tempfile.TemporaryDirectory(prefix="rfm-") as work:
             table = Path(work) / "customers.csv"
             rfm_options = RfmOptions.from_dict(model.info.get("rfm_options"))
-            built = build_customer_table(source, table, options=rfm_options).summary
+            built = build_customers(source, table, options=rfm_options, on_error=options.on_error)
             scored = _score_customers(
                 model, table, options=replace(options, id_column="customer_id"), target=target,
                 spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation, keep=keep,
+                unusable=built.unusable,
             )  # fmt: skip
-        scored.summary.rfm = built
+        scored.summary.rfm = built.summary
         return scored
     return _score_customers(
         model, source, options=options, target=target, spool_rows=spool_rows, log=log, request_id=request_id,
@@ -116,13 +118,17 @@ def _score_customers(
     request_id: str | None,
     segmentation: str,
     keep: "RunFile | None" = None,
+    unusable: "Unusable | None" = None,
 ) -> ScoredFile:
-    """Score a file of customers (one per row), as score_file says."""
+    """Score a file of customers (one per row), as score_file says; `unusable` customers (an RFM file's, found
+    while building it) are counted after the file's rows, and under flag written after them."""
     spool = None
     if log is not None:
         spool = LogSpool(log, model=model, max_rows=spool_rows, request_id=request_id, segmentation=segmentation)
     scorer = CsvScorer(model, source, options, on_scored=None if spool is None else spool.add)
     chunks = scorer.chunks()
+    if unusable is not None:
+        chunks = unusable.after(chunks, scorer.columns, options, scorer.summary)
     if keep is not None:  # the run's Parquet file takes the same chunks as they pass, and the answer's style
         from app.services.runs.export import with_csv_style
 
@@ -191,11 +197,13 @@ def score_path(
     *,
     options: ScoreOptions,
     progress: Callable[[int], None] | None = None,
+    unusable: "Unusable | None" = None,
 ) -> ScoreSummary:
     """Score a .csv or .parquet file into a .csv or .parquet file, chunk by chunk; returns the summary.
 
     The output is written next to the target and renamed into place at the end, so a failed run leaves no
-    half-written file behind.
+    half-written file behind. `unusable` customers (an RFM file's) are counted after the file's rows, and under
+    flag written after them.
     """
     source, target = Path(source), Path(target)
     in_format, out_format = file_format(source), file_format(target)
@@ -212,6 +220,8 @@ def score_path(
     else:
         columns, summary, chunks, input_schema = _parquet_chunks(model, source, options)
         style = CsvStyle(delimiter=summary.delimiter, bom=options.excel, formula_guard=options.formula_guard)
+    if unusable is not None:
+        chunks = unusable.after(chunks, columns, options, summary)
     with contextlib.closing(chunks), atomic_replace(target) as sink:  # closed on a failure: see _score_customers
         if out_format == ".csv":
             sink.write(csv_header(columns.output_names(options), style))

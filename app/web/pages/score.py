@@ -131,7 +131,10 @@ def transactions_read(summary: dict[str, Any]) -> str:
         ("rows_without_customer_id", "without a customer id"),
         ("cancellation_rows", "cancellations"),
         ("unparseable_dates", "with a date that could not be read"),
+        ("future_dates", "dated after tomorrow"),
         ("rows_without_amount", "without an amount"),
+        ("amounts_not_numbers", "with an amount that is not a number"),
+        ("malformed_rows", "with the wrong number of fields"),
         ("rows_after_reference_date", "after the reference date"),
     )
     parts = [f"{summary['rows_read']:,} transaction lines read"]
@@ -139,12 +142,15 @@ def transactions_read(summary: dict[str, Any]) -> str:
     if summary.get("date_formats"):
         parts.append(f"dates read as {' or '.join(summary['date_formats'])}")
     parts.append(f"recency counted to {summary['reference_date']}")
-    customers = f"{summary['customers']:,} customers"
+    notes = []
     if summary.get("customers_dropped"):
-        customers += f" ({summary['customers_dropped']:,} left out: net spend of zero or less)"
+        notes.append(f"{summary['customers_dropped']:,} left out: net spend of zero or less")
     elif summary.get("customers_non_positive"):
-        customers += f" ({summary['customers_non_positive']:,} with a net spend of zero or less, flagged)"
-    return ", ".join([*parts, customers])
+        notes.append(f"{summary['customers_non_positive']:,} with a net spend of zero or less, flagged")
+    if summary.get("customers_without_usable_transactions"):
+        notes.append(f"{summary['customers_without_usable_transactions']:,} more without a usable transaction")
+    customers = f"{summary['customers']:,} customer{'' if summary['customers'] == 1 else 's'}"
+    return ", ".join([*parts, customers + (f" ({'; '.join(notes)})" if notes else "")])
 
 
 def score_form_page(

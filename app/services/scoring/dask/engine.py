@@ -8,13 +8,14 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES
+from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import Columns, resolve_columns
-from app.services.scoring.csv_io import CsvStyle, csv_header, sniff_csv
+from app.services.scoring.csv_io import CsvStyle, csv_chunks, csv_header, sniff_csv
 from app.services.scoring.dask.partitions import (
     PartDone,
     part_done,
@@ -26,6 +27,10 @@ from app.services.scoring.dask.ranges import block_starts, quote_parity, record_
 from app.services.scoring.files import FILE_FORMATS
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
+from app.services.scoring.table import output_schema
+
+if TYPE_CHECKING:
+    from app.services.scoring.rfm import Unusable
 
 # A CSV partition's bytes: big enough that a task's fixed cost is noise, small enough that a worker holds a few
 # (its input, and its labelled output until written) and that two workers finish close together.
@@ -225,12 +230,14 @@ def score_path_dask(
     n_workers: int = 2,
     partition_bytes: int | None = None,
     partition_rows: int = PARTITION_ROWS,
+    unusable: "Unusable | None" = None,
 ) -> ScoreSummary:
     """Score a .csv or Parquet file (or folder) on a Dask cluster (a LocalCluster unless `scheduler` is given).
 
     Each partition is scored once by the local engine's code: its labelled rows and its summary come from the
     same pass; the summaries are merged here. CSV out is one file, byte for byte the local engine's; Parquet out
     is a folder of part files. Workers read the input and write the output by path: a cluster shares the disk.
+    `unusable` customers (an RFM file's) are counted after the file's rows, and under flag written after them.
     """
     source, target = Path(source), Path(target)
     in_kind = ".parquet" if source.is_dir() else output_kind(source)
@@ -259,6 +266,8 @@ def score_path_dask(
             if csv_out is not None:
                 csv_out.write_bytes(csv_header(plan.columns.output_names(options), plan.style))
             done = _run(client, plan, csv_out, show_progress, ahead=AHEAD_PER_WORKER * workers)
+        if unusable is not None and options.on_error == "flag" and len(unusable):
+            _write_last(unusable.chunk(plan.columns, options), plan, options, csv_out, parts_dir)
         _move_into_place(partial, target)
     except BaseException:
         if partial.is_dir():
@@ -269,7 +278,27 @@ def score_path_dask(
     summary = new_summary(model, plan.columns, options, delimiter=plan.style.delimiter)
     for part in done:
         summary.merge(part.summary)
+    if unusable is not None:
+        unusable.count(summary, options.on_error)
     return summary
+
+
+def _write_last(
+    chunk: ScoredChunk, plan: Plan, options: ScoreOptions, csv_out: Path | None, parts: Path | None
+) -> None:
+    """Rows scored on the client after every partition's: appended to the CSV, or a last Parquet part file."""
+    if csv_out is not None:
+        with open(csv_out, "ab") as sink:
+            for data in csv_chunks([chunk], plan.style):
+                sink.write(data)
+    elif parts is not None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        text = pa.schema([pa.field(name, pa.string()) for name in plan.columns.names])
+        pq.write_table(
+            chunk.table.cast(output_schema(plan.columns, options, text)), parts / f"part.{plan.count:05d}.parquet"
+        )
 
 
 def _move_into_place(partial: Path, target: Path) -> None:

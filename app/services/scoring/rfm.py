@@ -1,0 +1,90 @@
+"""An RFM version's file of transactions: its customers built as on_error says, then scored like any customer file.
+
+A bad transaction line (an unreadable or future date, an amount missing or not a number, the wrong number of
+fields) follows the policy as a bad row of a customer file does: `reject` refuses the file at the first one, naming
+its line; `flag` and `skip` leave the line out, count it in the summary's `transactions` part, and build each
+customer from their usable lines. A customer none of whose lines is usable is then a bad row of the scored file:
+under `flag` kept, with empty score columns and an `error` saying why; under `skip` left out; counted under both.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from app.models.rfm.aggregate import CUSTOMER
+from app.models.segmentations.spec import RfmOptions
+from app.services.scoring.chunk import Coded, ScoredChunk, coded
+from app.services.scoring.columns import Columns
+from app.services.scoring.options import ScoreOptions
+from app.services.scoring.score_columns import ERROR_COLUMN, ScoreColumn
+from app.services.scoring.summary import ScoreSummary
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Customers found unusable before scoring: their ids and why (text arrays of one length)."""
+
+    ids: pa.Array
+    reasons: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def count(self, summary: ScoreSummary, on_error: str) -> None:
+        """Count them in the summary as rows, flagged or skipped, per reason."""
+        if not len(self):
+            return
+        summary.rows += len(self)
+        if on_error == "flag":
+            summary.flagged += len(self)
+        else:
+            summary.skipped += len(self)
+        for item in pc.value_counts(self.reasons).to_pylist():
+            summary.add_error(item["values"], item["counts"])
+
+    def chunk(self, columns: Columns, options: ScoreOptions) -> ScoredChunk:
+        """Them as flagged rows: the customer id, every other input cell and score column empty, `error` saying
+        why."""
+        n = len(self)
+        empty = pa.array([""] * n, pa.string())
+        inputs = pa.table({name: self.ids if name == CUSTOMER else empty for name in columns.names})
+        labels = pc.unique(self.reasons)
+        picks = pc.index_in(self.reasons, value_set=labels).to_numpy(zero_copy_only=False)
+        appended: list[tuple[ScoreColumn, Coded | pa.Array]] = []
+        for column in columns.appended(options):
+            data = coded(labels.cast(column.arrow), picks) if column.name == ERROR_COLUMN else pa.nulls(n, column.arrow)
+            appended.append((column, data))
+        return ScoredChunk(inputs, appended)
+
+    def after(
+        self, chunks: Iterator[ScoredChunk], columns: Columns, options: ScoreOptions, summary: ScoreSummary
+    ) -> Iterator[ScoredChunk]:
+        """The file's scored chunks, then these customers' rows under flag; counted once the file's rows were."""
+        yield from chunks
+        self.count(summary, options.on_error)
+        if options.on_error == "flag" and len(self):
+            yield self.chunk(columns, options)
+
+
+@dataclass(frozen=True)
+class BuiltCustomers:
+    """What building a transactions file's customer table read (the summary's `transactions` part), and the
+    customers it found no usable line for."""
+
+    summary: dict[str, Any]
+    unusable: Unusable
+
+
+def build_customers(source: Path, target: Path, *, options: RfmOptions, on_error: str) -> BuiltCustomers:
+    """Build the customer table of a transactions file into `target` (CSV); under reject, the first bad line
+    refuses the file (InvalidDataset naming its line)."""
+    from app.models.rfm.build import build_customer_table  # pyarrow's CSV reader: RFM versions only
+
+    result = build_customer_table(source, target, options=options, reject=on_error == "reject")
+    unusable = result.unusable
+    ids, reasons = (unusable.column(name).combine_chunks() for name in (CUSTOMER, "reason"))
+    return BuiltCustomers(result.summary, Unusable(ids, reasons))
