@@ -130,6 +130,19 @@ def test_predict_csv_header_only(client):
     assert rows_of(response.text) == []
 
 
+@pytest.mark.parametrize("url", [URL, "/api/v1/segmentations/default/predict/csv"])
+def test_predict_csv_header_only_without_a_line_end_answers_as_with_one(client, url):
+    ended = client.post(url, content=HEADER + "\n", headers=CSV)
+    bare = client.post(url, content=HEADER, headers=CSV)
+    assert bare.status_code == ended.status_code == 200, bare.text
+    assert bare.content == ended.content
+    summaries = [
+        client.post(url, content=body, headers={**CSV, "accept": "application/json"}).json()
+        for body in (HEADER + "\n", HEADER)
+    ]
+    assert summaries[0] == summaries[1] and summaries[1]["rows"] == 0
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status", "words"),
     [

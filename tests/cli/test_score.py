@@ -75,6 +75,18 @@ def test_score_bad_rows_are_counted(cli, tmp_path):
     assert "missing Annual Income (k$)" in out
 
 
+def test_score_header_only_without_a_line_end_writes_the_header(cli, tmp_path):
+    header = "CustomerID,annual_income,spending_score"
+    outputs = []
+    for name, text in (("ended.csv", header + "\n"), ("bare.csv", header)):
+        (tmp_path / name).write_text(text)
+        code, out, err = cli(tmp_path / name, tmp_path / f"labelled_{name}")
+        assert code == 0, err
+        assert "scored 0 of 0 rows" in out
+        outputs.append((tmp_path / f"labelled_{name}").read_bytes())
+    assert outputs[1] == outputs[0] and outputs[1].startswith(f"{header},segment_id".encode())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -49,6 +49,7 @@ MESSY: dict[str, bytes] = {
     "CR line ends": ("annual_income,spending_score\r" + "20,10\r120,90\r" * 40).encode(),
     "blank lines": (PLAIN + "1,20,10\n\n\n2,120,90\n" * 20 + "3,lots,9\n").encode(),
     "header only": (HEADER + "\n").encode(),
+    "header only, no line end": HEADER.encode(),
     "no line end at the end": (PLAIN + "1,20,10\n2,120,90").encode(),
     "bad UTF-8 far in": (PLAIN + "c1,20,10\n" * 500 + "c\xff,20,10\n" + "c1,20,10\n" * 500).encode("latin-1"),
     # Refused: a quote that never closes, in each of the ways the local engine finds it.

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
@@ -31,6 +30,7 @@ from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_chunk
 from app.utils.csv_head import sniff_delimiter
+from app.utils.csv_rows import open_rows
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
 # same speed. Blocks are joined into chunk_rows-row chunks for scoring.
@@ -54,6 +54,7 @@ class CsvHead:
     line_bytes: int
     line_end: str = "\n"
     bom: bool = False
+    header_ends: bool = True  # False: the file is its header line alone, with no line end
 
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
@@ -78,6 +79,7 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
         line_bytes=max(sample or [64]),
         line_end=end.group() if end else "\n",
         bom=head.startswith(BOM),
+        header_ends=end is not None,
     )
 
 
@@ -143,25 +145,16 @@ class CsvScorer:
 
     def _blocks(self) -> Iterator[pa.RecordBatch]:
         """The input as the reader's record batches of text columns, one per READ_BLOCK_BYTES block."""
-        names = self.head.names
         try:
-            # One reading thread: Arrow then knows the line number of each malformed row.
-            reader = pacsv.open_csv(
+            batches = open_rows(
                 self._source,
-                read_options=pacsv.ReadOptions(
-                    column_names=names, skip_rows=1, block_size=READ_BLOCK_BYTES, use_threads=False
-                ),
-                # Quoted values may hold line breaks (valid CSV); read on one thread this costs nothing measurable.
-                parse_options=pacsv.ParseOptions(
-                    delimiter=self.head.delimiter, newlines_in_values=True, invalid_row_handler=self._on_invalid_row
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in names},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
+                names=self.head.names,
+                delimiter=self.head.delimiter,
+                on_invalid_row=self._on_invalid_row,
+                block_size=READ_BLOCK_BYTES,
+                header_ends=self.head.header_ends,
             )
-            for batch in reader:
+            for batch in batches:
                 self._rows_read += batch.num_rows
                 yield batch
         except pa.ArrowInvalid as exc:
