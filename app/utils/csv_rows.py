@@ -1,17 +1,78 @@
 """The records below a CSV file's header, read by Arrow one way for every reader: scoring (locally and on Dask),
-training and the column profile. Every cell is text; a record without the header's number of fields is handed to
-the caller's handler, never split into columns.
+training (locally and on Dask) and the column profile. Every cell is text. A record without the header's number of
+fields is handed to the caller, never split into columns: read by position, its values would land in the wrong
+columns. Records are numbered from the header (record 1); a record's line adds the line breaks inside the quoted
+values of the records before it.
 """
 
+import io
+import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from app.utils.text import safe_text
+
+# Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
+# same speed. A record longer than a block cannot be read.
+READ_BLOCK_BYTES = 128 * 1024
+# The reason given for a record the reader could not split into the header's fields.
+WRONG_FIELDS = "wrong number of fields"
+LINE_BREAK = "\r\n|\r|\n"
+# Messages quote a column's name cut to this many characters.
+NAME_CHARS = 60
+# Bytes read from the end of a file: enough to see whether it ends with a closing quote.
+TAIL_BYTES = 64
 
 # What the Arrow reader asks of a record it could not split: "skip" it (the handler has counted it).
 InvalidRowHandler = Callable[[Any], str]
+
+
+class UnreadableRows(ValueError):
+    """Records that cannot be read as rows at all; `problem` says why, in the user's terms, and where when it can:
+    at `line` ("line 12: ..."), or after `rows` rows ("a row after the first 1,200 ...")."""
+
+    def __init__(self, problem: str, line: int | None = None, rows: int | None = None) -> None:
+        super().__init__(problem, line, rows)
+        self.problem, self.line, self.rows = problem, line, rows
+
+    def moved(self, *, lines: int, rows: int) -> "UnreadableRows":
+        """The same problem in a file where `lines` lines and `rows` rows come before the text it was found in."""
+        problem = self.problem
+        if self.line is not None:
+            problem = problem.replace(f"line {self.line}:", f"line {self.line + lines}:", 1)
+        if self.rows is not None:
+            problem = problem.replace(f"the first {self.rows:,} ", f"the first {self.rows + rows:,} ", 1)
+        return UnreadableRows(
+            problem,
+            None if self.line is None else self.line + lines,
+            None if self.rows is None else self.rows + rows,
+        )
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """The records without the header's number of fields: how many, and the first one's line and field count."""
+
+    count: int = 0
+    line: int = 0
+    fields: int = 0
+
+
+@dataclass(frozen=True)
+class TextRows:
+    """Records read whole: the well-formed ones as text columns, the malformed ones counted, and the lines they all
+    span (records and the line breaks inside their values), where the lines of the records after them start."""
+
+    table: pa.Table
+    malformed: Malformed
+    lines: int
 
 
 def open_rows(
@@ -22,12 +83,13 @@ def open_rows(
     on_invalid_row: InvalidRowHandler,
     block_size: int,
     header_ends: bool = True,
+    include: Sequence[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """The records after the header line as batches of text columns named `names`, in order.
+    """The records after the header line as batches of text columns named `names` (only `include`'s, when given).
 
-    Read on one thread, so that every record handed to `on_invalid_row` carries its number (the header is record 1).
-    `header_ends`: whether a line end closes the header line. A file that is its header alone, with no line end, has
-    no records: Arrow cannot skip a header line that never ends, so it is not asked to.
+    Read on one thread, so that every record handed to `on_invalid_row` carries its number. `header_ends`: whether a
+    line end closes the header line. A file that is its header alone, with no line end, has no records: Arrow cannot
+    skip a header line that never ends, so it is not asked to.
     """
     if not header_ends:
         return
@@ -42,6 +104,160 @@ def open_rows(
             column_types={name: pa.string() for name in names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
+            include_columns=list(include) if include is not None else [],
         ),
     )
     yield from reader
+
+
+class _Misfits:
+    """The records the reader could not split, as it hands them over: counted, the first one's number and fields,
+    the first one holding a line break (a quote that never closes swallowed the lines after it), and whether the
+    last one holds an odd number of quotes (the file ended inside its quoted value)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: tuple[int, int] | None = None
+        self.unclosed: tuple[int, int, int] | None = None  # number, lines, misfits before it
+        self.last = 0
+        self.last_open = False
+
+    def __call__(self, row: Any) -> str:
+        if self.unclosed is None and ("\n" in row.text or "\r" in row.text):
+            self.unclosed = (row.number, value_lines(row.text), self.count)
+        if self.first is None:
+            self.first = (row.number, row.actual_columns)
+        self.count += 1
+        self.last, self.last_open = row.number, row.text.count('"') % 2 == 1
+        return "skip"
+
+
+def read_rows(
+    source: bytes | str | Path,
+    *,
+    names: Sequence[str],
+    delimiter: str,
+    header_ends: bool = True,
+    include: Sequence[str] | None = None,
+    label: str = "the file",
+) -> TextRows:
+    """Every record of a CSV file (a path, or its bytes: the header line first), read whole.
+
+    UnreadableRows for what no row can be read from: a quote that never closes, as scoring refuses it (a malformed
+    record holding a line break, or a last value holding one in a file that does not end with a quote) and when
+    the file ends inside a malformed record's quote; a record longer than READ_BLOCK_BYTES; text that is not UTF-8;
+    anything else Arrow cannot parse.
+    """
+    misfits = _Misfits()
+    if include is not None:
+        # The last column too: a quote opened there and never closed runs to the end of the file.
+        include = [name for name in names if name in {*include, names[-1]}]
+    batches: list[pa.RecordBatch] = []
+    try:
+        batches.extend(
+            open_rows(
+                io.BytesIO(source) if isinstance(source, bytes) else source,
+                names=names,
+                delimiter=delimiter,
+                on_invalid_row=misfits,
+                block_size=READ_BLOCK_BYTES,
+                header_ends=header_ends,
+                include=include,
+            )
+        )
+    except pa.ArrowInvalid as exc:
+        if misfits.unclosed is None:  # past a quote that never closes the reader stops anywhere: that is the problem
+            rows = sum(batch.num_rows for batch in batches)
+            problem = read_problem(str(exc).splitlines()[0], rows_read=rows, label=label)
+            raise UnreadableRows(problem, rows=rows) from None
+    kept = names if include is None else include
+    table = pa.Table.from_batches(batches, pa.schema([pa.field(name, pa.string()) for name in kept]))
+    breaks = _breaks(table)
+
+    def line_of(record: int, misfits_before: int) -> int:
+        good_before = record - 2 - misfits_before
+        return record + (int(breaks[:good_before].sum()) if breaks is not None else 0)
+
+    def unclosed(line: int, spans: int, column: str | None = None) -> UnreadableRows:
+        return UnreadableRows(unclosed_quote_text(f"line {line}", spans, column), line)
+
+    if misfits.unclosed is not None:
+        record, spans, before = misfits.unclosed
+        raise unclosed(line_of(record, before), spans)
+    records = table.num_rows + misfits.count
+    if table.num_rows and misfits.last != records + 1:  # the last record is a row
+        last = table.column(table.num_columns - 1)[-1].as_py()
+        if ("\n" in last or "\r" in last) and not _tail(source).rstrip(b" \t\r\n").endswith(b'"'):
+            # The value was quoted (it holds a line break), yet the file does not end with a quote: the reader
+            # reached the end of the file inside it.
+            raise unclosed(line_of(records + 1, misfits.count), value_lines(last), kept[-1])
+    elif misfits.last_open:
+        raise unclosed(line_of(misfits.last, misfits.count - 1), 1)
+    malformed = Malformed(misfits.count, line_of(*misfits.first[:1], 0), misfits.first[1]) if misfits.first else None
+    lines = records + (int(breaks.sum()) if breaks is not None else 0)
+    return TextRows(table, malformed or Malformed(), lines)
+
+
+def has_line_break(column: pa.ChunkedArray) -> bool:
+    """Whether any value of a text column holds a line break (False for other types): a scan of its bytes, no work
+    per value."""
+    for chunk in column.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        _, offsets, data = chunk.buffers()
+        if not len(chunk) or data is None:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        bounds = np.frombuffer(offsets, width)[[chunk.offset, chunk.offset + len(chunk)]]
+        raw = np.frombuffer(data, np.uint8)[int(bounds[0]) : int(bounds[1])]
+        # The smallest byte first: text without control characters is settled in one pass that allocates nothing.
+        if raw.size and raw.min() <= 13 and bool(((raw == 10) | (raw == 13)).any()):
+            return True
+    return False
+
+
+def _breaks(table: pa.Table) -> np.ndarray | None:
+    """The line breaks inside each row's values, or None when no value holds one (the usual table: one byte scan)."""
+    broken = [column for column in table.columns if has_line_break(column)]
+    if not broken:
+        return None
+    counts = np.zeros(table.num_rows, dtype=np.int64)
+    for column in broken:
+        counts += np.asarray(pc.count_substring_regex(column, LINE_BREAK), dtype=np.int64)
+    return counts
+
+
+def _tail(source: bytes | str | Path) -> bytes:
+    """The last TAIL_BYTES of a file."""
+    if isinstance(source, bytes):
+        return source[-TAIL_BYTES:]
+    with open(source, "rb") as file:
+        size = file.seek(0, io.SEEK_END)
+        file.seek(max(0, size - TAIL_BYTES))
+        return file.read()
+
+
+def value_lines(value: str) -> int:
+    """The lines holding part of a value: a line break that ends the file ends the last of them."""
+    return len(re.findall(LINE_BREAK, value.rstrip("\r\n"))) + 1
+
+
+def unclosed_quote_text(where: str, spans: int, column: str | None = None) -> str:
+    """The refusal of a quote that never closes, `where` its row starts ("line 12")."""
+    in_column = f" in column '{safe_text(column, NAME_CHARS)}'" if column is not None else ""
+    return (
+        f"{where}: a quote{in_column} opens a value that runs over {spans:,} line{'s' * (spans != 1)} without "
+        "closing; close the quote (or remove it) and send the file again"
+    )
+
+
+def read_problem(message: str, *, rows_read: int, label: str = "the file", block_size: int = READ_BLOCK_BYTES) -> str:
+    """An error of Arrow's reader in the user's terms (`rows_read`: the rows read before it)."""
+    if "UTF8" in message or "UTF-8" in message:
+        return f"{label} is not UTF-8 text; save it as UTF-8 CSV"
+    if "straddl" in message:  # a row longer than a block
+        return (
+            f"a row after the first {rows_read:,} is longer than {block_size // 1024} KiB: "
+            "a quote that never closes, or a value far longer than a customer file holds"
+        )
+    return f"{label} is not valid CSV: {message}"

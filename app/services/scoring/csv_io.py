@@ -30,13 +30,9 @@ from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_chunk
 from app.utils.csv_head import sniff_delimiter
-from app.utils.csv_rows import open_rows
+from app.utils.csv_rows import READ_BLOCK_BYTES, TAIL_BYTES, open_rows, read_problem
 
-# Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
-# same speed. Blocks are joined into chunk_rows-row chunks for scoring.
-READ_BLOCK_BYTES = 128 * 1024
-# Bytes read from the end of a file: enough to see whether it ends with a closing quote.
-TAIL_BYTES = 64
+# Arrow's blocks (READ_BLOCK_BYTES) are joined into chunk_rows-row chunks for scoring.
 _LINE_END = re.compile(r"\r\n|\r|\n")
 T = TypeVar("T")
 
@@ -165,14 +161,7 @@ class CsvScorer:
 
     def _read_problem(self, message: str) -> str:
         """A reader's error in the user's terms."""
-        if "UTF8" in message or "UTF-8" in message:
-            return "the file is not UTF-8 text; save it as UTF-8 CSV"
-        if "straddl" in message:  # a row longer than a block
-            return (
-                f"a row after the first {self._rows_read:,} is longer than {READ_BLOCK_BYTES // 1024} KiB: "
-                "a quote that never closes, or a value far longer than a customer file holds"
-            )
-        return f"the file is not valid CSV: {message}"
+        return read_problem(message, rows_read=self._rows_read, block_size=READ_BLOCK_BYTES)
 
     def batches(self) -> Iterator[tuple[pa.Table, ChunkLines]]:
         """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the

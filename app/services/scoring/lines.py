@@ -7,7 +7,6 @@ record short, the reader reports it (`unclosed`); when it does not (the quote op
 value gives it away: one of its lines is a whole customer row, or it runs to the end of the file.
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,11 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import InvalidRequest
-from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
+from app.services.scoring.columns import Columns
+from app.utils.csv_rows import LINE_BREAK, has_line_break, unclosed_quote_text, value_lines
 from app.utils.numbers import DECIMAL
-from app.utils.text import safe_text
-
-LINE_BREAK = "\r\n|\r|\n"
 
 
 @dataclass(frozen=True)
@@ -29,24 +26,6 @@ class ChunkLines:
     first_line: int  # the line the chunk's first record starts on
     malformed: list[int]  # the lines of the records the reader could not split (left out of the table)
     rows: np.ndarray | None  # each row's line, when values of the chunk hold line breaks (None: one line a record)
-
-
-def has_line_break(column: pa.ChunkedArray) -> bool:
-    """Whether any value of a text column holds a line break (False for other types): a scan of its bytes, no work
-    per value."""
-    for chunk in column.chunks:
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-            return False
-        _, offsets, data = chunk.buffers()
-        if not len(chunk) or data is None:
-            continue
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        bounds = np.frombuffer(offsets, width)[[chunk.offset, chunk.offset + len(chunk)]]
-        raw = np.frombuffer(data, np.uint8)[int(bounds[0]) : int(bounds[1])]
-        # The smallest byte first: text without control characters is settled in one pass that allocates nothing.
-        if raw.size and raw.min() <= 13 and bool(((raw == 10) | (raw == 13)).any()):
-            return True
-    return False
 
 
 def customer_row_pattern(columns: Columns, delimiter: str) -> str:
@@ -83,18 +62,9 @@ def swallowed_row(table: pa.Table, pattern: str) -> tuple[int, str] | None:
     return min(found) if found else None
 
 
-def value_lines(value: str) -> int:
-    """The lines holding part of a value: a line break that ends the file ends the last of them."""
-    return len(re.findall(LINE_BREAK, value.rstrip("\r\n"))) + 1
-
-
 def unclosed_quote(where: str, spans: int, column: str | None = None) -> InvalidRequest:
     """The refusal of a quote that never closes, `where` its row starts ("line 12")."""
-    in_column = f" in column '{safe_text(column, NAME_QUOTED_CHARS)}'" if column is not None else ""
-    return InvalidRequest(
-        f"{where}: a quote{in_column} opens a value that runs over {spans:,} lines without closing; close the "
-        "quote (or remove it) and send the file again"
-    )
+    return InvalidRequest(unclosed_quote_text(where, spans, column))
 
 
 class LineCounter:

@@ -7,11 +7,12 @@ import pyarrow.compute as pc
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN
+from app.utils.csv_rows import WRONG_FIELDS
 from app.utils.numbers import DECIMAL
 from app.utils.text import safe_text
 
-# The reason given for a line the reader could not split into the header's fields.
-MALFORMED = "wrong number of fields"
+# The reason given for a line the reader could not split into the header's fields (training's too).
+MALFORMED = WRONG_FIELDS
 # A decimal number as people write it (no thousands separators); "inf" and "nan" are not customers' values.
 _NUMBER = f"^{DECIMAL}$"
 
