@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.dataset import read_text_table
+from app.models.dataset import read_text_table, refuse_misread_rows
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, whole_lines
+from app.utils.csv_rows import WRONG_FIELDS
 
 # A profile reads at most this much of a file: enough rows to see each column's values, bounded for any upload.
 PROFILE_BYTES = 8 * 1024 * 1024
@@ -213,7 +214,8 @@ def profile_file(
     `max_bytes` at most (`sampled` says whether the file went on); InvalidDataset for a file that is not a table."""
     data, sampled = _read_head(source, max_bytes)
     # Rows are shown as written; numbers are read with the file's decimal mark.
-    frame, style = read_text_table(data, name=name, decimal_commas=False)
+    table = read_text_table(data, name=name, decimal_commas=False)
+    frame, style, malformed = table.frame, table.style, table.malformed
     header = list(map(str, frame.columns))
     if len(header) > MAX_COLUMNS:
         raise InvalidDataset(f"{name} has {len(header):,} columns; a customer file may have at most {MAX_COLUMNS:,}")
@@ -223,6 +225,8 @@ def profile_file(
     duplicated = sorted(column for column, count in Counter(written).items() if count > 1)
     if duplicated:  # read, they would be renamed ("a", "a.1"): a silent guess at which is which
         raise InvalidDataset(f"{name} has duplicated column names: {', '.join(duplicated)}")
+    # As training reads the file: rows that do not fit the header are skipped and counted, unless most do not.
+    refuse_misread_rows(malformed, n_records=table.n_records, header_fields=len(header))
     if frame.empty and sampled:
         raise InvalidDataset(f"{name}'s first row is longer than {_size(max_bytes)}")
     if frame.empty:
@@ -236,6 +240,8 @@ def profile_file(
         "header": header,
         "rows": frame.head(max_preview_rows).to_numpy().tolist(),
         "rows_read": len(frame),
+        "skipped_rows": {WRONG_FIELDS: malformed.count} if malformed.count else {},
+        "first_skipped_line": malformed.line if malformed.count else None,
         "sampled": sampled,
         "columns": [
             _column_profile(column, suggestion, frame[column], style.decimal_comma)

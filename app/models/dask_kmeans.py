@@ -16,6 +16,7 @@ import numpy as np
 
 from app.models.dask_source import CleanPart, Reader
 from app.models.features import Feature, to_model_space
+from app.utils.csv_rows import WRONG_FIELDS, Malformed
 
 if TYPE_CHECKING:
     from sklearn.preprocessing import StandardScaler
@@ -67,11 +68,22 @@ class Summary:
     keys: np.ndarray | None = None
     X: np.ndarray | None = None
     demographics: dict[str, np.ndarray] = field(default_factory=dict)
+    # CSV: the lines each partition spans (by index), and the first partition with malformed records, with its own.
+    lines: dict[int, int] = field(default_factory=dict)
+    first_malformed: tuple[int, Malformed] | None = None
 
     @property
     def n_kept(self) -> int:
         """Usable rows in the whole dataset."""
         return self.raw.n if self.raw is not None else 0
+
+    def malformed(self) -> Malformed:
+        """The records without the header's number of fields, the first one's line counted from the file's start."""
+        if self.first_malformed is None:
+            return Malformed()
+        index, first = self.first_malformed
+        before = sum(lines for part, lines in self.lines.items() if part < index)
+        return Malformed(self.dropped.get(WRONG_FIELDS, 0), first.line + before, first.fields)
 
 
 def _bottom(keys: np.ndarray, size: int) -> np.ndarray:
@@ -98,6 +110,8 @@ def _part_summary(raw: Any, reader: Reader, sample_size: int, seed: int, index: 
         keys=keys[chosen],
         X=X[chosen],
         demographics={name: values[chosen] for name, values in part.demographics.items()},
+        lines={index: part.lines},
+        first_malformed=(index, part.malformed) if part.malformed.count else None,
     )
 
 
@@ -124,6 +138,12 @@ def _merge(total: Summary, part: Summary, sample_size: int) -> Summary:
             name: np.concatenate([values, part.demographics[name]])[chosen]
             for name, values in total.demographics.items()
         },
+        lines={**total.lines, **part.lines},
+        first_malformed=min(
+            (first for first in (total.first_malformed, part.first_malformed) if first is not None),
+            key=lambda first: first[0],
+            default=None,
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 """A training dataset read in partitions for Dask: CSV byte blocks or Parquet row groups, cleaned one at a time.
 
-Each partition is cleaned by the local trainer's rules (app/models/dataset.py): the same columns are found
+Each partition is read and cleaned by the local trainer's rules (app/models/dataset.py): a CSV block by the same
+reader (app.utils.csv_rows, with the header line in front of it), the same columns are found
 (features.find_column), the same rows are dropped for the same reasons, counted per reason. What cannot be
 done one partition at a time is not done: a customer_id repeated in two partitions is kept twice.
 """
@@ -8,6 +9,7 @@ done one partition at a time is not done: a customer_id repeated in two partitio
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import pandas as pd
 from app.core.errors import InvalidDataset
 from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
 from app.models.features import Feature, find_column, normalise_column, wanted_columns
-from app.utils.csv_head import HEAD_BYTES, NotCsvText, sniff_head
+from app.utils.csv_head import BOM, HEAD_BYTES, NotCsvText, sniff_head
+from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
 
 # CSV text read as str costs ~10x its size in pandas: 16 MB blocks stay well within a 1 GB worker.
 CSV_BLOCK_BYTES = 16 * 1024 * 1024
@@ -29,41 +32,72 @@ DEMOGRAPHICS = ("age", "gender")
 
 @dataclass
 class CleanPart:
-    """One partition's usable rows (features in their own units), demographics, and what was dropped."""
+    """One partition's usable rows (features in their own units), demographics, and what was dropped; for a CSV
+    block, its records without the header's number of fields (the first one's line counted from the block's start,
+    the header line being line 1) and the lines the block spans."""
 
     X: np.ndarray
     n_input: int
     dropped: dict[str, int]
     demographics: dict[str, np.ndarray] = field(default_factory=dict)
+    malformed: Malformed = field(default_factory=Malformed)
+    lines: int = 0
 
 
 @dataclass(frozen=True)
 class Reader:
     """How to turn one raw partition into a CleanPart: picklable, sent to the workers with every task."""
 
-    kind: str  # "csv" (a partition is a DataFrame of text) or "parquet" (a tuple of row group indices)
+    kind: str  # "csv" (a partition is a (start, stop) byte range of whole lines) or "parquet" (row group indices)
     path: str
     specs: tuple[Feature, ...]
     found: dict[str, str]  # feature name -> the file's own column
     extras: dict[str, str]  # customer_id / age / gender (when not features) -> the file's own column
     decimal_comma: bool = False
+    names: tuple[str, ...] = ()  # a CSV file's header, normalised
+    delimiter: str = ","
+    header_bytes: int = 0  # a CSV file's header line, BOM and line end included
 
     def clean(self, raw: Any, *, demographics: bool = True) -> CleanPart:
         """The partition's rows, cleaned as the local trainer cleans a file (age and gender when `demographics`)."""
         extras = self.extras if demographics else {k: v for k, v in self.extras.items() if k not in DEMOGRAPHICS}
+        wanted = sorted({*self.found.values(), *extras.values()})
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
-            wanted = sorted({*self.found.values(), *extras.values()})
             table = pq.ParquetFile(self.path).read_row_groups(list(raw), columns=wanted)
             columns = {name: _arrow_cells(table.column(name)) for name in wanted}
-            n = table.num_rows
-        else:
-            raw.columns = [normalise_column(str(name)) for name in raw.columns]
-            wanted = {*self.found.values(), *extras.values()}
-            columns = {name: _text_cells(raw[name], self.decimal_comma) for name in raw.columns if name in wanted}
-            n = len(raw)
-        return _clean(columns, n, self.specs, self.found, extras)
+            return _clean(columns, table.num_rows, self.specs, self.found, extras)
+        rows = read_rows(self.block(*raw), names=self.names, delimiter=self.delimiter, include=wanted, label=self.path)
+        columns = {name: _text_cells(rows.table.column(name).to_pandas(), self.decimal_comma) for name in wanted}
+        return _clean(columns, rows.table.num_rows, self.specs, self.found, extras, rows.malformed, rows.lines)
+
+    def block(self, start: int, stop: int) -> bytes:
+        """The header line, then the bytes of a range of whole lines: its records numbered as in the whole file."""
+        with open(self.path, "rb") as file:
+            header = file.read(self.header_bytes)
+            file.seek(start)
+            return header + file.read(stop - start)
+
+
+def locate_unreadable(reader: Reader, parts: list[Any]) -> UnreadableRows | None:
+    """The first block of a CSV dataset that cannot be read, its problem placed in the whole file, or None when every
+    block reads. A worker numbers the lines and rows of its own block only: this reads the blocks in order, one at a
+    time, on this machine (the error path only)."""
+    lines = rows = 0
+    for start, stop in parts:
+        try:
+            read = read_rows(
+                reader.block(start, stop),
+                names=reader.names,
+                delimiter=reader.delimiter,
+                include=(),
+                label=reader.path,
+            )
+        except UnreadableRows as exc:
+            return exc.moved(lines=lines, rows=rows)
+        lines, rows = lines + read.lines, rows + read.table.num_rows
+    return None
 
 
 def _text_cells(series: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -101,11 +135,18 @@ def _numbers(cells: pd.Series | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarr
 
 
 def _clean(
-    columns: dict[str, Any], n: int, specs: tuple[Feature, ...], found: dict[str, str], extras: dict[str, str]
+    columns: dict[str, Any],
+    n: int,
+    specs: tuple[Feature, ...],
+    found: dict[str, str],
+    extras: dict[str, str],
+    malformed: Malformed | None = None,
+    lines: int = 0,
 ) -> CleanPart:
     """Drop a partition's unusable rows with a count per reason (the reasons and order of clean_customers)."""
+    malformed = malformed or Malformed()
     keep = np.ones(n, dtype=bool)
-    dropped: dict[str, int] = {}
+    dropped: dict[str, int] = {WRONG_FIELDS: malformed.count} if malformed.count else {}
 
     def drop(reason: str, mask: np.ndarray) -> None:
         if not mask.any():  # the common case, and the cheap test
@@ -137,7 +178,14 @@ def _clean(
         cells = columns[extras["gender"]]
         text = cells if not isinstance(cells, tuple) else pd.Series(cells[0]).astype(str).where(~cells[1], "")
         demographics["gender"] = text[keep].str.capitalize().to_numpy()
-    return CleanPart(X=X if not dropped else X[keep], n_input=n, dropped=dropped, demographics=demographics)
+    return CleanPart(
+        X=X if keep.all() else X[keep],
+        n_input=n + malformed.count,
+        dropped=dropped,
+        demographics=demographics,
+        malformed=malformed,
+        lines=lines,
+    )
 
 
 def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -154,14 +202,6 @@ def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[di
     names = {spec.name for spec in specs}
     extras = {name: name for name in ("customer_id", *DEMOGRAPHICS) if name in columns and name not in names}
     return {name: str(column) for name, column in found.items()}, extras
-
-
-def _first_cause(exc: BaseException) -> str:
-    """The first line of the error at the root of a chain of errors."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def is_parquet(path: Path) -> bool:
@@ -210,8 +250,6 @@ def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[An
 
 
 def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
-    import dask.dataframe as dd
-
     with path.open("rb") as file:
         head = file.read(HEAD_BYTES)
     try:
@@ -221,22 +259,7 @@ def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
     own = next(csv.reader([style.header_line], delimiter=style.delimiter), [])
     normalised = [normalise_column(name) for name in own]
     found, extras = _found(normalised, specs, str(path))
-    wanted = {*found.values(), *extras.values()}
-    # By position: pandas' own reading of a header (spaces, quotes) need not be matched here.
-    usecols = [index for index, name in enumerate(normalised) if name in wanted]
-    try:
-        frame = dd.read_csv(
-            str(path),
-            sep=style.delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            encoding="utf-8-sig",
-            usecols=usecols,
-            blocksize=CSV_BLOCK_BYTES,
-        )
-    except Exception as exc:  # Dask reads the file's start here, and wraps (or fails to wrap) pandas' error
-        raise InvalidDataset(f"{path} is not a valid CSV file: {_first_cause(exc)}") from None
+    header_bytes = len(BOM) * style.bom + len(style.header_line.encode()) + len(style.line_end) * style.header_ends
     reader = Reader(
         kind="csv",
         path=str(path),
@@ -244,5 +267,25 @@ def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
         found=found,
         extras=extras,
         decimal_comma=style.decimal_comma,
+        names=tuple(normalised),
+        delimiter=style.delimiter,
+        header_bytes=header_bytes,
     )
-    return reader, list(frame.to_delayed())
+    return reader, line_ranges(path, header_bytes, CSV_BLOCK_BYTES)
+
+
+def line_ranges(path: Path, start: int, block: int) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines from `start` to the end of the file, each about `block` bytes and ending after a
+    line feed, as Dask's own CSV reader cuts a file: a quoted value holding a line break is not looked for."""
+    size = path.stat().st_size
+    starts = [start] if start < size else []
+    with path.open("rb") as file:
+        while starts and starts[-1] + block < size:
+            file.seek(starts[-1] + block)
+            position = file.tell()
+            while (piece := file.read(64 * 1024)) and b"\n" not in piece:
+                position += len(piece)
+            if not piece or position + piece.index(b"\n") + 1 >= size:
+                break
+            starts.append(position + piece.index(b"\n") + 1)
+    return list(pairwise([*starts, size])) if starts else []

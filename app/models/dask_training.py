@@ -6,7 +6,6 @@ a uniform sample through fit_model. Sizes, shares, inertia, ranges and the segme
 then those of every row.
 """
 
-import csv
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,13 +27,14 @@ from app.models.dask_kmeans import (
     scaler_from_moments,
     summarise,
 )
-from app.models.dask_source import open_dataset
-from app.models.dataset import CleanedDataset
+from app.models.dask_source import Reader, locate_unreadable, open_dataset
+from app.models.dataset import CleanedDataset, refuse_misread_rows
 from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, to_model_space
 from app.models.model import FeatureStats, SegmentationModel
 from app.models.training import KChoice, Progress, TrainingResult, _active_model, fit_model
 from app.models.versions.artifacts import ensure_writable, save_model
 from app.models.versions.store import VersionStore, new_version_id
+from app.utils.csv_rows import UnreadableRows
 from app.utils.hashing import sha256_file
 
 # Rows sampled for what runs in memory: the k sweep and silhouette sample further (50,000 and 5,000 rows).
@@ -50,23 +50,25 @@ def _check_request(features: list[str], specs: list[Feature] | None, k: KChoice)
         raise InvalidDataset(f"k must be 'auto' or between {K_RANGE.start} and {K_RANGE.stop - 1}, got {k}")
 
 
-def _unreadable(exc: Exception, path: Path, *, parquet: bool) -> Exception:
+def _unreadable(exc: Exception, path: Path, reader: Reader, parts: list[Any]) -> Exception:
     """A partition that could not be read, as the local trainer words it (InvalidDataset); anything else as it is."""
     import pyarrow as pa
 
-    readable = (pa.ArrowException,) if parquet else (pd.errors.ParserError, csv.Error, UnicodeDecodeError)
-    if not isinstance(exc, readable):
+    if isinstance(exc, UnreadableRows):  # a CSV block, refused by the local trainer's reader: said for the file
+        return InvalidDataset((locate_unreadable(reader, parts) or exc).problem)
+    if not (reader.kind == "parquet" and isinstance(exc, pa.ArrowException)):
         return exc
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InvalidDataset(f"{path} is not a valid {'Parquet' if parquet else 'CSV'} file: {first_line}")
+    return InvalidDataset(f"{path} is not a valid Parquet file: {first_line}")
 
 
-def _check_rows(summary: Summary, *, min_rows: int, max_rows: int | None) -> None:
+def _check_rows(summary: Summary, *, header_fields: int, min_rows: int, max_rows: int | None) -> None:
     """clean_customers' and train()'s refusals, once the whole dataset has been counted."""
     if summary.n_input == 0:
         raise InvalidDataset("the file has a header but no data rows")
     if max_rows is not None and summary.n_input > max_rows:
         raise InvalidDataset(f"the file has {summary.n_input} rows, more than the limit of {max_rows}")
+    refuse_misread_rows(summary.malformed(), n_records=summary.n_input, header_fields=header_fields)
     if summary.n_kept < min_rows:
         reasons = "; ".join(f"{count} {reason}" for reason, count in summary.dropped.items()) or "none dropped"
         raise InvalidDataset(
@@ -156,9 +158,14 @@ def train_dask(
     reader, parts = open_dataset(data_path, chosen_specs)
     try:
         summary = summarise(client, reader, parts, sample_size=sample_size, seed=seed)
-    except Exception as exc:  # raised in a worker, by pandas or pyarrow: the later passes read the same partitions
-        raise _unreadable(exc, data_path, parquet=reader.kind == "parquet") from None
-    _check_rows(summary, min_rows=(K_RANGE.stop - 1 if k == "auto" else k) + 1, max_rows=max_rows)
+    except Exception as exc:  # raised in a worker, by the CSV reader or pyarrow: the later passes read the same parts
+        raise _unreadable(exc, data_path, reader, parts) from None
+    _check_rows(
+        summary,
+        header_fields=len(reader.names),
+        min_rows=(K_RANGE.stop - 1 if k == "auto" else k) + 1,
+        max_rows=max_rows,
+    )
     if progress is not None:
         progress({"stage": "cleaning", "rows_read": summary.n_input})
     sample = summary.X

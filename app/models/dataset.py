@@ -1,11 +1,11 @@
 """Load and clean a customer table, reporting every row it drops and why.
 
-Files are read as scoring reads them (app.utils.csv_head): ',' or ';' sniffed from the header, a BOM, any line
-end, quoted values holding line breaks, and decimal commas ("1,5") in ';' files.
+Files are read as scoring reads them (app.utils.csv_head, app.utils.csv_rows): ',' or ';' sniffed from the header, a
+BOM, any line end, quoted values holding line breaks, decimal commas ("1,5") in ';' files, and a record without the
+header's number of fields left out of the columns (never shifted) and counted.
 """
 
 import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,7 @@ from app.core.errors import InvalidDataset
 from app.models.features import COLUMNS, FEATURES, Feature, find_column, normalise_column, wanted_columns
 from app.models.units import scale_hint
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
+from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
 
 # Cells people leave for "no value".
 _MISSING = frozenset({"na", "n/a", "null", "none"})
@@ -38,9 +39,22 @@ class CleanedDataset:
         return sum(self.dropped.values())
 
 
-def read_text_table(
-    source: str | Path | bytes, *, name: str | None = None, decimal_commas: bool = True
-) -> tuple[pd.DataFrame, HeadStyle]:
+@dataclass(frozen=True)
+class TextTable:
+    """A CSV file's rows as text under its own header, how the file is written, and the records without the
+    header's number of fields (not in the frame: their values cannot be placed in columns)."""
+
+    frame: pd.DataFrame
+    style: HeadStyle
+    malformed: Malformed = field(default_factory=Malformed)
+
+    @property
+    def n_records(self) -> int:
+        """Every record below the header, well-formed or not."""
+        return len(self.frame) + self.malformed.count
+
+
+def read_text_table(source: str | Path | bytes, *, name: str | None = None, decimal_commas: bool = True) -> TextTable:
     """Every cell of a CSV file (a path, or its bytes) as text under the file's own header, and how it is written.
 
     With `decimal_commas`, those of a ';' file are read as points here, once, so every later step sees "1.5".
@@ -58,34 +72,47 @@ def read_text_table(
         style = sniff_head(head)
     except NotCsvText as exc:
         raise InvalidDataset(f"{label} {exc.problem}") from None
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(source) if isinstance(source, bytes) else source,
-            sep=style.delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            encoding="utf-8-sig",
+    if not style.complete:
+        raise InvalidDataset(
+            f"{label}'s header line is longer than {HEAD_BYTES // 1024} KiB; a customer file's header names its "
+            "columns in far less"
         )
-    except pd.errors.EmptyDataError:
-        raise InvalidDataset(f"{label} is empty") from None
-    except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidDataset(f"{label} is not a valid CSV file: {first_line}") from None
-    frame.columns = [str(column).strip().lstrip("\ufeff").strip() for column in frame.columns]
+    names = [column.strip() for column in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    if not names:
+        return TextTable(pd.DataFrame(), style)
+    try:
+        rows = read_rows(source, names=names, delimiter=style.delimiter, header_ends=style.header_ends, label=label)
+    except UnreadableRows as exc:
+        raise InvalidDataset(exc.problem) from None
+    frame = rows.table.to_pandas()
     if decimal_commas and style.decimal_comma and len(frame):
         frame = frame.apply(lambda column: column.str.replace(_PADDED_DECIMAL_COMMA, r"\1.\2", regex=True))
-    return frame, style
+    return TextTable(frame, style, rows.malformed)
 
 
-def load_customers(path: str | Path) -> pd.DataFrame:
+def refuse_misread_rows(malformed: Malformed, *, n_records: int, header_fields: int) -> None:
+    """InvalidDataset when most records do not have the header's number of fields.
+
+    The header then does not describe the rows (a column it does not name, a delimiter inside unquoted values), so
+    no column of the few rows that fit can be trusted either: read by position they would be a guess.
+    """
+    if malformed.count * 2 > n_records:
+        raise InvalidDataset(
+            f"{malformed.count:,} of the {n_records:,} rows do not have the header's number of fields: line "
+            f"{malformed.line} has {malformed.fields} fields where the header has {header_fields}; check that the "
+            "header names every column and that values holding the delimiter are in double quotes"
+        )
+
+
+def load_customers(path: str | Path) -> TextTable:
     """Read a customer CSV with the public header or snake_case columns."""
-    frame, _ = read_text_table(path)
+    table = read_text_table(path)
+    frame = table.frame
     frame.columns = [normalise_column(column) for column in frame.columns]
     if frame.columns.duplicated().any():
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")
-    return frame
+    return table
 
 
 def _as_features(features: Sequence[str] | Sequence[Feature]) -> list[Feature]:
@@ -97,13 +124,15 @@ def _as_features(features: Sequence[str] | Sequence[Feature]) -> list[Feature]:
 
 
 def clean_customers(
-    frame: pd.DataFrame, *, features: Sequence[str] | Sequence[Feature], min_rows: int
+    table: TextTable | pd.DataFrame, *, features: Sequence[str] | Sequence[Feature], min_rows: int
 ) -> CleanedDataset:
     """Drop unusable rows with a count per reason, or raise when too few remain.
 
-    `features` are names of built-in features, or Feature objects read from their source column (else their
+    `table`: a file's (its malformed records are dropped first, as "wrong number of fields"), or a frame already in
+    memory. `features` are names of built-in features, or Feature objects read from their source column (else their
     name) and checked against their own range. The cleaned frame names each feature by its name.
     """
+    frame, malformed = (table.frame, table.malformed) if isinstance(table, TextTable) else (table, Malformed())
     specs = _as_features(features)
     found = {spec.name: find_column(list(map(str, frame.columns)), spec) for spec in specs}
     missing = [spec for spec in specs if found[spec.name] is None]
@@ -111,13 +140,15 @@ def clean_customers(
         raise InvalidDataset(
             f"missing required column(s): {wanted_columns(missing)}; found: {', '.join(map(str, frame.columns))}"
         )
-    n_input = len(frame)
+    n_rows = len(frame)
+    n_input = n_rows + malformed.count
     if n_input == 0:
         raise InvalidDataset("the file has a header but no data rows")
+    refuse_misread_rows(malformed, n_records=n_input, header_fields=len(frame.columns))
 
     frame = frame.reset_index(drop=True)
-    keep = np.ones(n_input, dtype=bool)
-    dropped: dict[str, int] = {}
+    keep = np.ones(n_rows, dtype=bool)
+    dropped: dict[str, int] = {WRONG_FIELDS: malformed.count} if malformed.count else {}
 
     def drop(reason: str, mask: np.ndarray) -> None:
         newly = mask & keep
@@ -149,7 +180,7 @@ def clean_customers(
         drop("duplicate customer_id", duplicate.to_numpy())
         customer_ids = ids
     else:
-        customer_ids = pd.Series(np.arange(1, n_input + 1).astype(str))
+        customer_ids = pd.Series(np.arange(1, n_rows + 1).astype(str))
 
     columns: dict[str, pd.Series] = {"customer_id": customer_ids}
     for name in COLUMNS:

@@ -290,12 +290,12 @@ def train(
     max_k = K_RANGE.stop - 1 if k == "auto" else k
     if progress is not None:
         progress({"stage": "reading"})
-    frame = load_customers(data_path)
-    if max_rows is not None and len(frame) > max_rows:
-        raise InvalidDataset(f"the file has {len(frame)} rows, more than the limit of {max_rows}")
+    table = load_customers(data_path)
+    if max_rows is not None and table.n_records > max_rows:
+        raise InvalidDataset(f"the file has {table.n_records} rows, more than the limit of {max_rows}")
     if progress is not None:
-        progress({"stage": "cleaning", "rows_read": len(frame)})
-    dataset = clean_customers(frame, features=specs or features, min_rows=max_k + 1)
+        progress({"stage": "cleaning", "rows_read": table.n_records})
+    dataset = clean_customers(table, features=specs or features, min_rows=max_k + 1)
     processed_path = None
     if processed_dir is not None:
         processed_path = write_processed(dataset.frame, Path(processed_dir) / f"{data_path.stem}_processed.csv")

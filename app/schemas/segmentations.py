@@ -240,6 +240,8 @@ class FileProfile(BaseModel):
             "header": ["CustomerID", "Income"],
             "rows": [["1", "52000"]],
             "rows_read": 1,
+            "skipped_rows": {},
+            "first_skipped_line": None,
             "sampled": False,
             "columns": [ColumnProfile.model_config["json_schema_extra"]["examples"][0]],
         },
@@ -249,5 +251,12 @@ class FileProfile(BaseModel):
     delimiter: str
     header: list[str]
     rows: list[list[str]] = Field(description="The first rows, as written.")
+    rows_read: int = Field(description="Rows read into the columns (the profile's), skipped rows not included.")
+    skipped_rows: dict[str, int] = Field(
+        description="Rows left out, per reason: a row without the header's number of fields cannot be placed in "
+        "columns (`wrong number of fields`); training drops and counts it too. A file most of whose rows do not "
+        "fit its header is refused instead."
+    )
+    first_skipped_line: int | None = Field(description="The line of the first skipped row; null when none was.")
     sampled: bool = Field(description="Whether only the start of a large file was read.")
     columns: list[ColumnProfile]

@@ -24,16 +24,18 @@ def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: S
     from app.models.dataset import clean_customers, load_customers  # pandas: only when a segmentation is created
 
     chosen = parse_k(k or str(DEFAULT_K))
-    frame = load_customers(upload)
-    if len(frame) > settings.train_max_rows:
-        raise InvalidDataset(f"the file has {len(frame):,} rows, more than the limit of {settings.train_max_rows:,}")
+    table = load_customers(upload)
+    if table.n_records > settings.train_max_rows:
+        raise InvalidDataset(
+            f"the file has {table.n_records:,} rows, more than the limit of {settings.train_max_rows:,}"
+        )
     # The fewest rows any k needs first: its message says what was dropped, and why when it is a unit mix-up.
-    usable = len(clean_customers(frame, features=list(spec.features), min_rows=K_RANGE.start + 1).frame)
+    usable = len(clean_customers(table, features=list(spec.features), min_rows=K_RANGE.start + 1).frame)
     max_k = K_RANGE.stop - 1 if chosen == "auto" else chosen
     if usable < max_k + 1:
         wanted = f"k 'auto' (which tries up to {max_k} segments)" if chosen == "auto" else f"k = {max_k}"
         raise InvalidDataset(
-            f"only {usable} usable row(s) of {len(frame)}, and {wanted} needs at least {max_k + 1}: "
+            f"only {usable} usable row(s) of {table.n_records}, and {wanted} needs at least {max_k + 1}: "
             f"choose at most {usable - 1} segments, or a file with more customers"
         )
     limit = settings.train_max_concurrent_jobs

@@ -30,14 +30,15 @@ class NotCsvText(ValueError):
 
 @dataclass(frozen=True)
 class HeadStyle:
-    """How a file is written, from its first bytes: delimiter, header line, its line end, a BOM, and whether the
-    header line ended within the bytes seen."""
+    """How a file is written, from its first bytes: delimiter, header line, its line end, a BOM, whether the
+    header line ended within the bytes seen (`complete`), and whether a line end closes it at all."""
 
     delimiter: str
     header_line: str
     line_end: str = "\n"
     bom: bool = False
     complete: bool = True
+    header_ends: bool = True  # False: the file is its header line alone, with no line end
 
     @property
     def decimal_comma(self) -> bool:
@@ -77,6 +78,7 @@ def sniff_head(head: bytes, delimiter: str | None = None) -> HeadStyle:
         line_end=end.group() if end else "\n",
         bom=head.startswith(BOM),
         complete=end is not None or len(head) < HEAD_BYTES,
+        header_ends=end is not None,
     )
 
 

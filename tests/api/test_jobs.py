@@ -95,6 +95,21 @@ def test_too_few_rows_fail_with_the_cli_reason(admin, fresh_dir):
     assert VersionStore(fresh_dir).versions() == versions
 
 
+@pytest.mark.slow
+def test_rows_with_a_value_more_than_the_header_fail_with_the_line(admin, fresh_dir):
+    versions = VersionStore(fresh_dir).versions()
+    rows = b"".join(f"{i},{15 + i},{1 + i % 99},{i % 3}\n".encode() for i in range(1, 51))
+    csv = b"CustomerID,Annual Income (k$),Spending Score (1-100)\n" + rows
+    response = admin.post(
+        "/api/v1/models", files={"file": ("shifted.csv", csv, "text/csv")}, data={"k": "3"}, headers=ADMIN
+    )
+    assert response.status_code == 202
+    job = _wait(admin, response.json()["job_id"])
+    assert job["state"] == "failed"
+    assert "50 of the 50 rows" in job["error"] and "line 2 has 4 fields where the header has 3" in job["error"]
+    assert VersionStore(fresh_dir).versions() == versions
+
+
 @pytest.mark.parametrize(
     ("content", "fields", "message"),
     [

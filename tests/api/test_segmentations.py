@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import SegmentationSpec
-from app.models.synthetic_crm import write_crm
+from app.models.synthetic_crm import generate_crm, write_crm
 
 KEY = "segmentations-admin-key"
 HEADERS = {"X-API-Key": KEY}
@@ -29,7 +29,7 @@ def api(client_for, fresh_dir: Path, tmp_path: Path) -> TestClient:
     return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")
 
 
-def _train(api: TestClient, name: str, data: bytes, **form: str) -> str:
+def _finished_job(api: TestClient, name: str, data: bytes, **form: str) -> dict:
     response = api.post(
         f"/api/v1/segmentations/{name}/models",
         files={"file": ("crm.csv", data, "text/csv")},
@@ -42,10 +42,26 @@ def _train(api: TestClient, name: str, data: bytes, **form: str) -> str:
     while time.monotonic() < deadline:
         job = api.get(f"/api/v1/jobs/{job_id}").json()
         if job["state"] in ("succeeded", "failed"):
-            assert job["state"] == "succeeded", job
-            return job["version"]
+            return job
         time.sleep(0.2)
     raise AssertionError("the training job did not finish")
+
+
+def _train(api: TestClient, name: str, data: bytes, **form: str) -> str:
+    job = _finished_job(api, name, data, **form)
+    assert job["state"] == "succeeded", job
+    return job["version"]
+
+
+def _crm_with_a_value_more(every: int) -> bytes:
+    """The CRM export under the header Income,Visits,Tenure, every `every`-th row (the first included) with a
+    fourth value the header does not name."""
+    frame, _ = generate_crm()
+    rows = [
+        f"{row.Income},{row.Visits},{row.Tenure}" + (f",{index % 3}" if index % every == 0 else "")
+        for index, row in enumerate(frame.itertuples())
+    ]
+    return ("Income,Visits,Tenure\n" + "\n".join(rows) + "\n").encode()
 
 
 def test_a_columns_segmentation_is_created_trained_and_used(api: TestClient, tmp_path: Path) -> None:
@@ -298,6 +314,59 @@ def test_a_file_is_profiled_into_suggested_features_that_create_a_segmentation(a
     assert created.status_code == 201, created.text
     bad = api.post("/api/v1/files/profile", files={"file": ("x.csv", b"\x00\x01\x02")}, headers=HEADERS)
     assert bad.status_code == 422 and "'x'" in bad.json()["message"]
+
+
+def test_a_file_whose_rows_have_a_value_more_than_its_header_fails_training_at_its_line(
+    api: TestClient, tmp_path: Path
+) -> None:
+    # Read with the first column as a row index, every value moved one column left: refused, never trained.
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    served = _train(api, "loyalty", write_crm(tmp_path / "crm.csv").read_bytes())
+    shifted = _crm_with_a_value_more(every=1)
+    job = _finished_job(api, "loyalty", shifted, activate="false")
+    assert job["state"] == "failed", job
+    assert "600 of the 600 rows" in job["error"], job["error"]
+    assert "line 2 has 4 fields where the header has 3" in job["error"]
+    assert [item["version"] for item in api.get("/api/v1/segmentations/loyalty/models").json()["versions"]] == [served]
+    # Scoring reads the file by the same rule: every row refused for the same reason.
+    scored = api.post(
+        "/api/v1/segmentations/loyalty/predict/csv",
+        files={"file": ("crm.csv", shifted)},
+        headers={"Accept": "application/json"},
+    )
+    assert scored.status_code == 200 and scored.json()["errors"] == {"wrong number of fields": 600}
+
+
+def test_rows_with_the_wrong_number_of_fields_are_dropped_and_counted_in_training(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    version = _train(api, "loyalty", _crm_with_a_value_more(every=100))
+    info = api.get("/api/v1/segmentations/loyalty/model/info").json()
+    assert info["version"] == version
+    assert info["dropped_rows"] == {"wrong number of fields": 6}
+    assert (info["n_input_rows"], info["n_samples"]) == (600, 594)
+    # No column moved: incomes stay incomes (tens of thousands of dollars), tenures stay years.
+    clusters = api.get("/api/v1/segmentations/loyalty/clusters").json()
+    centroids = [segment["centroid"] for segment in clusters["segments"]]
+    assert all(c["income"] > 10_000 and c["visits"] < 20 and c["tenure"] < 20 for c in centroids), centroids
+
+
+def test_profiling_skips_rows_with_the_wrong_number_of_fields_and_never_shifts_columns(api: TestClient) -> None:
+    shifted = b"income,visits\n100,5,999\n100,6,999\n100,7,999\n"
+    refused = api.post("/api/v1/files/profile", files={"file": ("s.csv", shifted)}, headers=HEADERS)
+    assert refused.status_code == 422
+    assert "line 2 has 3 fields where the header has 2" in refused.json()["message"]
+    mixed = b"income,visits\n100,5\n200,6,999\n300,7\n"
+    profile = api.post("/api/v1/files/profile", files={"file": ("m.csv", mixed)}, headers=HEADERS)
+    assert profile.status_code == 200, profile.text
+    body = profile.json()
+    assert (body["rows_read"], body["skipped_rows"], body["first_skipped_line"]) == (
+        2,
+        {"wrong number of fields": 1},
+        3,
+    )
+    assert body["rows"] == [["100", "5"], ["300", "7"]]
+    columns = {column["column"]: (column["min"], column["max"]) for column in body["columns"]}
+    assert columns == {"income": (100.0, 300.0), "visits": (5.0, 7.0)}
 
 
 def test_a_segmentation_cannot_be_deleted_while_it_trains(api: TestClient, tmp_path: Path) -> None:

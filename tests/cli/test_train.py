@@ -65,3 +65,28 @@ def test_train_cli_with_fewer_distinct_customers_than_k_fails_in_one_line(run_cl
     code, out, err = run_cli("train", "--data", data, "--output-dir", tmp_path / "m", "--processed-dir", tmp_path)
     assert code == 2
     assert out == "" and err == "error: only 3 distinct customers; k must be at most 3\n"
+
+
+def test_train_cli_drops_and_counts_rows_with_the_wrong_number_of_fields(run_cli, default_data, tmp_path):
+    lines = default_data.read_text().splitlines()
+    lines[5] += ",extra"
+    lines[9] = lines[9].rsplit(",", 1)[0]
+    data = tmp_path / "two_bad_rows.csv"
+    data.write_text("\n".join(lines) + "\n")
+    root = tmp_path / "m"
+    code, out, err = run_cli("train", "--data", data, "--output-dir", root, "--processed-dir", tmp_path, "--no-sweep")
+    assert code == 0, err
+    assert "Dropped rows: 2 wrong number of fields" in out
+    info = VersionStore(root).load(VersionStore(root).versions()[0]).info
+    assert (info["n_input_rows"], info["n_samples"]) == (200, 198)
+
+
+def test_train_cli_refuses_rows_with_a_value_more_than_the_header_in_one_line(run_cli, default_data, tmp_path):
+    data = tmp_path / "shifted.csv"
+    header, *rows = default_data.read_text().splitlines()
+    data.write_text("\n".join([header, *(row + ",1" for row in rows)]) + "\n")
+    code, out, err = run_cli("train", "--data", data, "--output-dir", tmp_path / "m", "--processed-dir", tmp_path)
+    assert code == 2
+    assert out == "" and err.count("\n") == 1 and err.startswith("error: ")
+    assert "200 of the 200 rows" in err and "line 2 has 6 fields where the header has 5" in err
+    assert VersionStore(tmp_path / "m").versions() == []

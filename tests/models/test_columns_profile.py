@@ -121,6 +121,20 @@ def test_profile_reads_a_bounded_head_of_a_large_file(tmp_path):
     assert profile["columns"][2]["max"] == 49.0
 
 
+def test_profile_skips_rows_with_the_wrong_number_of_fields_and_says_so():
+    profile = profile_file(b'income,visits\n100,5\n200,6,999\n300,7\n"x\ny",8\n400\n500,9\n')
+    assert profile["rows_read"] == 4
+    assert (profile["skipped_rows"], profile["first_skipped_line"]) == ({"wrong number of fields": 2}, 3)
+    assert profile["rows"] == [["100", "5"], ["300", "7"], ["x\ny", "8"], ["500", "9"]]
+    income, visits = profile["columns"]
+    assert (visits["min"], visits["max"]) == (5.0, 9.0) and income["numeric_share"] == 0.75
+
+
+def test_profile_of_a_well_formed_file_skips_nothing():
+    profile = profile_file(b"income,visits\n100,5\n")
+    assert (profile["skipped_rows"], profile["first_skipped_line"]) == ({}, None)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -128,7 +142,7 @@ def test_profile_reads_a_bounded_head_of_a_large_file(tmp_path):
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not a CSV text file"),
         (b"a,b\n", "header but no data rows"),
         (b"a,b,a\n1,2,3\n", "duplicated column names: a"),
-        (b"a,b\n1,2\n3,4,5\n", "not a valid CSV"),
+        (b"income,visits\n100,5,999\n100,6,999\n", r"2 of the 2 rows .*line 2 has 3 fields where the header has 2"),
         (b"a,b\n1," + b"9" * 100 + b"\n", "first row is longer than 64 bytes"),
         (b"a" * 100 + b",b\n1,2\n", "first line is longer than 64 bytes"),
     ],

@@ -180,8 +180,12 @@ def test_starting_the_server_imports_no_dask():
     ("content", "message"),
     [
         (b"annual_income,spending_score\n", "the file has a header but no data rows"),
-        (b'annual_income,spending_score\n10,5\n20,"6\n', "is not a valid CSV file: "),
-        (b"annual_income,spending_score\n10,5\n20,\xff\xfe\n", "is not a valid CSV file: "),
+        (b"annual_income,spending_score", "the file has a header but no data rows"),
+        (
+            b'annual_income,spending_score\n10,5\n20,"6\n',
+            "line 3: a quote in column 'spending_score' opens a value that runs over",
+        ),
+        (b"annual_income,spending_score\n10,5\n20,\xff\xfe\n", "is not UTF-8 text"),
     ],
 )
 def test_unreadable_files_are_refused_in_one_line(client, tmp_path, content, message):
@@ -198,6 +202,49 @@ def test_a_broken_row_far_into_the_file_is_refused_in_one_line(client, tmp_path,
     rows = "".join(f"{10 + i % 80},{1 + i % 99}\n" for i in range(12_000))  # past the 64 KB head
     path = tmp_path / "late.csv"
     path.write_bytes(f"annual_income,spending_score\n{rows}20,\xff\n{rows}".encode("latin-1"))
-    with pytest.raises(InvalidDataset, match="is not a valid CSV file: ") as refused:
+    with pytest.raises(InvalidDataset, match="is not UTF-8 text") as refused:
         train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
     assert "\n" not in refused.value.message
+
+
+def test_csv_partitions_drop_rows_with_the_wrong_number_of_fields_as_the_local_trainer(client, tmp_path, small_blocks):
+    lines = [*BAD_ROWS[:30], "30,Female,40,50,50,extra", "31,Female", *BAD_ROWS[30:], "200,Male,30,40,50,1,2"]
+    path = tmp_path / "customers.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reader, parts = open_dataset(path, SPECS)
+    assert len(parts) > 3
+
+    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+
+    local = _local(path)
+    assert local.dropped["wrong number of fields"] == 3
+    assert summary.dropped == local.dropped and summary.n_input == local.n_input_rows
+    assert sorted(map(tuple, summary.X)) == sorted(map(tuple, local.frame[[spec.name for spec in SPECS]].to_numpy()))
+
+
+@pytest.mark.parametrize(("good", "line"), [(0, 2), (50, 52)])
+def test_rows_with_a_value_more_are_refused_at_the_local_trainers_line(client, tmp_path, small_blocks, good, line):
+    # With 300-byte blocks, the first row with a value more is in the first partition, or in a later one.
+    rows = [f"{20 + i % 80},{1 + i % 99}" for i in range(good)] + [f"{20 + i % 80},{1 + i},{i}" for i in range(60)]
+    path = tmp_path / "shifted.csv"
+    path.write_text("annual_income,spending_score\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InvalidDataset) as dask:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    with pytest.raises(InvalidDataset) as local:
+        train(path, output_dir=tmp_path / "local", k=2, sweep=False)
+    assert dask.value.message == local.value.message
+    assert f"60 of the {good + 60} rows" in local.value.message
+    assert f"line {line} has 3 fields where the header has 2" in local.value.message
+
+
+def test_a_quote_that_never_closes_in_a_later_block_is_named_by_its_line_in_the_file(client, tmp_path, small_blocks):
+    rows = [f"c{i},{20 + i % 80},{1 + i % 99}" for i in range(100)] + ['"c100,60,70', "c101,61,71"]
+    path = tmp_path / "late_quote.csv"
+    path.write_text("customer_id,annual_income,spending_score\n" + "\n".join(rows) + "\n")
+    assert len(open_dataset(path, SPECS)[1]) > 3
+    with pytest.raises(InvalidDataset) as dask:
+        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+    with pytest.raises(InvalidDataset) as local:
+        train(path, output_dir=tmp_path / "local", k=2, sweep=False)
+    assert dask.value.message == local.value.message
+    assert local.value.message.startswith("line 102: a quote opens a value that runs over 2 lines")

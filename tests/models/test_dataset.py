@@ -9,6 +9,7 @@ from app.core.errors import InvalidDataset
 from app.models.dataset import clean_customers, load_customers, write_processed
 
 FEATURES = ["annual_income", "spending_score"]
+ARGS = {"features": FEATURES, "min_rows": 1}
 PUBLIC = "CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)\n"
 SNAKE = "customer_id,gender,age,annual_income,spending_score\n"
 
@@ -25,7 +26,7 @@ def _good_rows(n: int, start: int = 1) -> str:
 
 @pytest.mark.parametrize("header", [PUBLIC, SNAKE, "\ufeff" + PUBLIC])
 def test_load_accepts_public_and_snake_case_headers(tmp_path, header):
-    frame = load_customers(_csv(tmp_path, header + _good_rows(3)))
+    frame = load_customers(_csv(tmp_path, header + _good_rows(3))).frame
     assert list(frame.columns) == ["customer_id", "gender", "age", "annual_income", "spending_score"]
     cleaned = clean_customers(frame, features=FEATURES, min_rows=3)
     assert cleaned.frame["annual_income"].tolist() == [21.0, 22.0, 23.0]
@@ -79,12 +80,46 @@ def test_clean_stops_when_too_few_rows_remain(tmp_path):
         (b"   \n\n", "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV text file"),
         (b"\xff\xfe\xfa" * 50, "not UTF-8"),
-        (b'a,b\n1,2\n"unterminated,3\n', "not a valid CSV"),
+        (b'a,b\n1,"x\n2,3\n', "line 2: a quote in column 'b' opens a value that runs over 2 lines without closing"),
+        (b'a,b\n1,2\n"x,3\n4,5\n', "line 3: a quote opens a value that runs over 2 lines without closing"),
+        (b'a,b\n1,2\n3,4\n"x,5\n', "line 4: a quote opens a value that runs over 1 line without closing"),
     ],
 )
 def test_load_refuses_unusable_files(tmp_path, content, message):
     with pytest.raises(InvalidDataset, match=message):
         load_customers(_csv(tmp_path, content))
+
+
+def test_clean_drops_rows_with_the_wrong_number_of_fields_and_shifts_no_column(tmp_path):
+    bad = "11,Male,30,50,50,extra\n12,Male,30\n"
+    cleaned = clean_customers(load_customers(_csv(tmp_path, PUBLIC + _good_rows(5) + bad + _good_rows(5, 13))), **ARGS)
+    assert cleaned.dropped == {"wrong number of fields": 2}
+    assert cleaned.n_input_rows == 12 and cleaned.n_dropped == 2
+    assert cleaned.frame["customer_id"].tolist() == ["1", "2", "3", "4", "5", *map(str, range(13, 18))]
+    assert cleaned.frame["annual_income"].tolist() == [21.0, 22.0, 23.0, 24.0, 25.0, 33.0, 34.0, 35.0, 36.0, 37.0]
+
+
+def test_clean_refuses_a_file_whose_rows_have_a_value_more_than_its_header(tmp_path):
+    # pandas would read the first value as a row index and move every other one a column left.
+    rows = "".join(f"{20 + i},{i % 90 + 5},{i}\n" for i in range(30))
+    path = _csv(tmp_path, "annual_income,spending_score\n" + rows)
+    with pytest.raises(InvalidDataset, match=r"30 of the 30 rows.*line 2 has 3 fields where the header has 2"):
+        clean_customers(load_customers(path), **ARGS)
+
+
+def test_clean_refuses_a_file_most_of_whose_rows_have_the_wrong_number_of_fields(tmp_path):
+    # Enough well-formed rows to train on, but they are the few: the header does not describe this file.
+    path = _csv(tmp_path, SNAKE + _good_rows(4) + "".join(f"{i},Male,30,50\n" for i in range(5, 10)))
+    with pytest.raises(InvalidDataset, match=r"5 of the 9 rows.*line 6 has 4 fields where the header has 5"):
+        clean_customers(load_customers(path), **ARGS)
+
+
+def test_the_line_of_a_malformed_row_counts_the_line_breaks_in_quoted_values(tmp_path):
+    quoted = '1,"Fe\nmale",30,20,50\n2,"Ma\r\nle",30,21,50\n'
+    path = _csv(tmp_path, SNAKE + quoted + "".join(f"{i},Male,30\n" for i in range(3, 9)))
+    # Lines 2-3 and 4-5 hold the two quoted rows, so the first short row starts on line 6.
+    with pytest.raises(InvalidDataset, match=r"6 of the 8 rows.*line 6 has 3 fields"):
+        clean_customers(load_customers(path), **ARGS)
 
 
 def test_load_refuses_a_missing_file(tmp_path):
@@ -98,9 +133,10 @@ def test_clean_names_missing_columns(tmp_path):
         clean_customers(frame, features=FEATURES, min_rows=1)
 
 
-def test_clean_refuses_header_only(tmp_path):
+@pytest.mark.parametrize("header", [PUBLIC, PUBLIC.rstrip("\n")])
+def test_clean_refuses_header_only(tmp_path, header):
     with pytest.raises(InvalidDataset, match="no data rows"):
-        clean_customers(load_customers(_csv(tmp_path, PUBLIC)), features=FEATURES, min_rows=1)
+        clean_customers(load_customers(_csv(tmp_path, header)), features=FEATURES, min_rows=1)
 
 
 def test_write_processed_uses_snake_case(tmp_path):

@@ -51,7 +51,8 @@ def test_a_semicolon_file_with_the_standard_header_loads_as_its_comma_twin(tmp_p
 def test_the_delimiter_is_sniffed_outside_quoted_names(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text('"Name, full";Income;Visits\n"Doe, J";"12,5";3\n', encoding="utf-8")
-    frame, style = read_text_table(path)
+    table = read_text_table(path)
+    frame, style = table.frame, table.style
     assert style.delimiter == ";" and list(frame.columns) == ["Name, full", "Income", "Visits"]
     assert frame["Income"].tolist() == ["12.5"]
 
@@ -59,7 +60,7 @@ def test_the_delimiter_is_sniffed_outside_quoted_names(tmp_path):
 def test_decimal_commas_are_only_read_in_semicolon_files(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text('income,visits\n"12,5",3\n', encoding="utf-8")
-    frame, _ = read_text_table(path)
+    frame = read_text_table(path).frame
     assert frame["income"].tolist() == ["12,5"]
 
 
@@ -86,8 +87,7 @@ def test_a_messy_file_trains_and_scores_as_its_comma_twin(tmp_path):
         out = tmp_path / f"{name}_labelled.csv"
         summary = score_file(from_messy, path, options=ScoreOptions(), target=out, spool_rows=0).summary
         assert (summary.rows, summary.scored, summary.errors) == (len(rows), len(rows), {})
-        frame, _ = read_text_table(out)
-        labelled[name] = frame
+        labelled[name] = read_text_table(out).frame
     assert labelled["messy"]["segment_id"].tolist() == labelled["plain"]["segment_id"].tolist()
     # The labelled file keeps the input's own way of writing: ';', and the line break inside its quotes.
     assert messy.with_name("messy_labelled.csv").read_bytes().startswith(b"\xef\xbb\xbfCustomerID;")

@@ -221,6 +221,22 @@ def test_an_upload_without_the_pages_cookie_is_refused(pages, crm):
     assert response.status_code == 403 and "expired" in response.text
 
 
+def test_the_column_chooser_says_which_rows_do_not_fit_the_header(pages, crm):
+    lines = crm.decode().splitlines()
+    lines[3] += ",extra"
+    _, page = choose_columns(pages, ("\n".join(lines) + "\n").encode())
+    assert (
+        "599 rows read; 1 left out, as training leaves them out (wrong number of fields: the first on line 4)" in page
+    )
+
+
+def test_a_file_whose_rows_do_not_fit_its_header_is_a_422_page_naming_the_line(pages, crm):
+    header, *rows = crm.decode().splitlines()
+    response = upload(pages, "\n".join([header, *(row + ",1" for row in rows)]).encode(), name="shifted.csv")
+    assert response.status_code == 422
+    assert "line 2 has 5 fields where the header has 4" in response.text
+
+
 def test_a_file_that_is_not_a_table_is_a_422_page_naming_it(pages):
     response = upload(pages, b"Income,Visits\n", name="empty.csv")
     assert response.status_code == 422
