@@ -44,15 +44,16 @@ from app.schemas.monitoring import IsoDateTime
 from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
+from app.services.monitoring.windows import ReversedSpan
 from app.services.notifications.events import EVENT_TYPES
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
+from app.web.pages import monitoring as dashboard
 from app.web.pages import runs as run_pages
 from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
 from app.web.pages.models import models_page
-from app.web.pages.monitoring import DEFAULT_PERIOD, Bucket, Period, default_bucket, monitoring_page, preset_span
 from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
@@ -276,10 +277,10 @@ def monitoring_dashboard(
     model: SegmenterDep,
     session: SessionDep,
     window: Annotated[int | None, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = None,
-    period: Annotated[Period | None, Query()] = None,
+    period: Annotated[dashboard.Period | None, Query()] = None,
     since: Annotated[IsoDateTime | None, Query()] = None,
     until: Annotated[IsoDateTime | None, Query()] = None,
-    bucket: Annotated[Bucket | None, Query()] = None,
+    bucket: Annotated[dashboard.Bucket | None, Query()] = None,
 ) -> HTMLResponse:
     """Drift of a time window (a preset or since/until; `window=N`: the last N rows) against the training data, with
     volume, histograms, segment mix and the charts over time per `bucket`."""
@@ -288,10 +289,14 @@ def monitoring_dashboard(
         period = None
         window_query = {k: v for k, v in request.query_params.items() if k in ("window", "since", "until")}
     else:
-        period = period or DEFAULT_PERIOD
-        since, until = preset_span(period)
+        period = period or dashboard.DEFAULT_PERIOD
+        since, until = dashboard.preset_span(period)
         window_query = {"period": period}
-    report = monitoring.drift(session, model, window=window, since=since, until=until, segmentation=segmentation)
+    try:
+        report = monitoring.drift(session, model, window=window, since=since, until=until, segmentation=segmentation)
+    except ReversedSpan as exc:  # said on the page, next to the From and To it is about; nothing is charted
+        context = dashboard.reversed_span_page(exc, segmentation, bucket)
+        return render(request, "monitoring.html", context, status_code=422)
     volume = monitoring.prediction_volume(session, model, since=since, segmentation=segmentation)
     # The database mirrors every segmentation's activations (app/services/monitoring/activation_mirror.py).
     activation = monitoring.last_activation(session, segmentation=segmentation)
@@ -300,11 +305,11 @@ def monitoring_dashboard(
         session,
         model,
         segmentation=segmentation,
-        bucket=bucket or default_bucket(since, until),
+        bucket=bucket or dashboard.default_bucket(since, until),
         since=since,
         until=until,
     )
-    context = monitoring_page(
+    context = dashboard.monitoring_page(
         model,
         report,
         volume,

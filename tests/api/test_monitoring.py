@@ -192,3 +192,28 @@ def test_the_monitoring_page_refuses_moments_off_the_calendar(log_client):
     response = log_client.get("/monitoring", params={"until": "0001-01-01"}, headers={"Accept": "text/html"})
     assert response.status_code == 422
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/monitoring/drift",
+        "/api/v1/monitoring/drift?window=200",
+        "/api/v1/monitoring/drift/history",
+        "/api/v1/monitoring/timeseries",
+        "/api/v1/segmentations/default/monitoring/timeseries?bucket=hour",
+    ],
+)
+def test_a_since_after_its_until_is_a_422_saying_so(log_client, path):
+    feed(log_client, customers(150, seed=9))
+    reversed_span = {"since": "2026-12-06T12:00:00Z", "until": "2026-12-01T12:00:00+00:00"}
+    response = log_client.get(path, params=reversed_span)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["type"] == "invalid_request"
+    assert body["message"] == (
+        "since (2026-12-06T12:00:00+00:00) is after until (2026-12-01T12:00:00+00:00): give a since before the until"
+    )
+    # Equal bounds are an empty window, not a mistake.
+    same = log_client.get(path, params={"since": reversed_span["until"], "until": reversed_span["until"]})
+    assert same.status_code == 200, same.text

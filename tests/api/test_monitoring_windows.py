@@ -113,18 +113,13 @@ def test_the_window_is_the_span_asked_for(log_client_for):
     assert week["window"]["size"] == 300
 
 
-def test_window_n_within_a_span_and_a_reversed_span(log_client_for):
+def test_window_n_within_a_span(log_client_for):
     client = log_client_for()
     feed(client, customers(300, seed=28))
     within = client.get("/api/v1/monitoring/drift", params={"window": 200, "since": "2026-01-01T00:00:00Z"}).json()
     assert (within["window"]["kind"], within["window"]["size"]) == ("rows", 200)
     before = client.get("/api/v1/monitoring/drift", params={"window": 200, "until": "2026-01-01T00:00:00Z"}).json()
     assert before["window"]["size"] == 0
-    # A since after until (a client's clock ahead) is an empty window, as the volume series treats it.
-    reversed_span = {"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}
-    empty = client.get("/api/v1/monitoring/drift", params=reversed_span).json()
-    assert (empty["status"], empty["window"]["size"]) == ("insufficient data", 0)
-    assert empty["window"]["since"] == empty["window"]["until"]
 
 
 @pytest.mark.parametrize("query", [{"until": "1700000000"}, {"since": "yesterday"}, {"window": "0"}])

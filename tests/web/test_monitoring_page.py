@@ -1,5 +1,7 @@
 """/monitoring rendered on the server: statuses in words, and bad input as an HTML 4xx page."""
 
+import re
+
 
 def test_monitoring_page_renders_without_data(client_for, tmp_path):
     client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
@@ -61,3 +63,23 @@ def test_monitoring_page_of_a_segmentation_keeps_it_in_the_picker(client_for, tm
     assert 'data-period="30d" aria-current="true"' in page
     bad = client.get("/monitoring?period=1y", headers={"Accept": "text/html"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+
+
+def test_a_custom_span_whose_from_is_after_its_to_is_said_on_the_page_without_charts(client_for, tmp_path):
+    from tests.api.test_monitoring import customers, feed
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    feed(client, customers(150, seed=63))
+    query = {"segmentation": "default", "bucket": "day", "since": "2026-12-06T12:00", "until": "2026-12-01T12:00"}
+    response = client.get("/monitoring", params=query, headers={"Accept": "text/html"})
+    assert response.status_code == 422
+    page = response.text
+    assert 'id="window-error"' in page and 'role="alert"' in page
+    assert "From must be before To" in page
+    assert "2026-12-06 12:00 UTC is after 2026-12-01 12:00 UTC" in re.sub(r"<[^>]+>", "", page)
+    # The form keeps what was typed, to be fixed; nothing is charted or counted for a span that cannot be.
+    assert 'name="since" required value="2026-12-06T12:00"' in page and 'name="until" value="2026-12-01T12:00"' in page
+    assert '<input type="hidden" name="bucket" value="day">' in page
+    for shown in ("Predictions per segment", 'id="summary"', 'class="chart', "Drift checks", "Only 0 predictions"):
+        assert shown not in page, shown
+    assert 'data-period="24h"' in page  # the presets still offer a way out

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/monitoring", tags=["monitoring"])
     "data` for a small window.\n\nThe window is a span of time, `since` to `until` (ISO 8601; default: the last 24 "
     "hours), in which each customer id counts once (its latest prediction): the verdict does not depend on the order "
     "of a file's rows, nor on scoring it again. `window=N` asks instead for the last N rows as logged (within `since` "
-    "and `until` when given). A since after until is an empty window. A window over "
+    "and `until` when given). A since after until is a 422 (equal ones, an empty window). A window over "
     "80% of which is one request (a file or a batch) carries a warning: the verdict describes that file.",
     responses=error_responses(422, 503),
 )
@@ -56,7 +56,8 @@ def drift(
     summary="Drift checks over time",
     description="The evaluations the background drift evaluator stored (every DRIFT_EVALUATION_SECONDS, of the last "
     "24 hours each), from `since` (default: seven days ago) to `until` (default: now), oldest first: each check's "
-    "status and main measure. Alerts and charts read these rather than computing their own.",
+    "status and main measure; a since after until is a 422. Alerts and charts read these rather than computing "
+    "their own.",
     responses=error_responses(422, 503),
 )
 def drift_history(
@@ -97,7 +98,8 @@ def predictions(
     "weeks back) to `until` (default: now): the served version's logged predictions, its customers (each id once "
     "per bucket, its latest prediction), their segment mix, atypical and out-of-range rates, and the last drift "
     "evaluation the background evaluator stored in the bucket. At most 400 buckets: an older `since` is moved "
-    "forward. `segmentation` names another segmentation than the path's (the top-level route serves `default`).",
+    "forward; a since after until is a 422. `segmentation` names another segmentation than the path's (the "
+    "top-level route serves `default`).",
     responses=error_responses(404, 422, 503),
 )
 def timeseries(

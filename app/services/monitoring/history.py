@@ -10,6 +10,7 @@ from app.db.tables import DriftCheck
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DRIFT, INSUFFICIENT, STABLE, WATCH
+from app.services.monitoring.windows import check_order
 from app.utils.moments import utc
 
 # The gauge's value of each status.
@@ -117,6 +118,7 @@ def drift_history(
 ) -> dict[str, Any]:
     """The stored evaluations of a segmentation from `since` (default: 7 days ago) to `until` (default: now), oldest
     first; the newest MAX_HISTORY_ROWS when more."""
+    check_order(since=since, until=until)
     until = utc(until) if until is not None else utc(now or datetime.now(UTC))
     since = utc(since) if since is not None else until - DEFAULT_HISTORY
     rows = session.scalars(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.db.tables import DriftCheck, PredictionLog
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.monitoring.windows import check_order
 from app.utils.moments import utc
 
 BUCKETS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
@@ -30,10 +31,11 @@ def floor(moment: datetime, bucket: str) -> datetime:
 
 
 def _span(bucket: str, since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+    check_order(since=since, until=until)
     until = utc(until) if until is not None else now
     step = BUCKETS[bucket]
     since = utc(since) if since is not None else until - DEFAULT_BUCKETS[bucket] * step
-    # A since after until is the bucket of until alone, not an error (as the volume series does).
+    # A since alone after now is the bucket of now alone, not an error (as the volume series does).
     since = min(since, until)
     # At most MAX_BUCKETS buckets: an older since is moved forward.
     return max(floor(since, bucket), floor(until, bucket) - (MAX_BUCKETS - 1) * step), until

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Row, Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import InvalidRequest
 from app.db.tables import PredictionLog
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, MainRequest, Window
@@ -43,14 +44,32 @@ _COLUMNS = (
 )
 
 
+class ReversedSpan(InvalidRequest):
+    """A span asked for with its since after its until: a mistake to say, never an empty window to answer."""
+
+    def __init__(self, since: datetime, until: datetime) -> None:
+        super().__init__(
+            f"since ({since.isoformat()}) is after until ({until.isoformat()}): give a since before the until"
+        )
+        self.since = since
+        self.until = until
+
+
+def check_order(*, since: datetime | None, until: datetime | None) -> None:
+    """ReversedSpan when both bounds are given and since is after until (equal bounds are an empty span)."""
+    if since is not None and until is not None and utc(since) > utc(until):
+        raise ReversedSpan(utc(since), utc(until))
+
+
 def time_bounds(
     *, since: datetime | None, until: datetime | None, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
     """The span a time window covers: until defaults to now, since to a day before until."""
+    check_order(since=since, until=until)
     until = utc(until) if until is not None else utc(now or datetime.now(UTC))
     since = utc(since) if since is not None else until - DEFAULT_SPAN
-    # A since after until (a client's clock ahead of ours) is an empty window ending at until, not an error, as
-    # the volume series does.
+    # A since alone after now (a client's clock ahead of ours) is an empty window ending now, not an error, as the
+    # volume series does.
     return min(since, until), until
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.monitoring.windows import ReversedSpan
 from app.web.charts import monitoring as monitoring_charts
 from app.web.charts import over_time
 from app.web.charts.styles import segment_styles
@@ -97,8 +98,12 @@ def monitoring_page(
     the charts over time and the bucket control (`window_query`: the window's own query parameters)."""
     styles = {style.segment_id: style for style in segment_styles(model)}
     bucket = timeseries["bucket"] if timeseries else None
+    window = report["window"]
     return {
         "report": report,
+        "span_error": None,
+        # The custom span's fields show the span shown, unless a preset or the last N rows is.
+        "custom": _span_fields(window["since"], window["until"]) if window["kind"] == "time" and not period else None,
         "volume": volume,
         "volume_chart": monitoring_charts.volume_chart(volume, styles),
         "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
@@ -113,4 +118,22 @@ def monitoring_page(
         "buckets": bucket_links(segmentation=segmentation, window=window_query or {}, current=bucket or ""),
         "over_time": over_time_charts(model, timeseries, styles) if timeseries else None,
         "period_label": PERIODS[period][0] if period else None,
+    }
+
+
+def _span_fields(since: str, until: str) -> dict[str, str]:
+    """The custom span's From and To as a datetime-local field takes them (UTC, to the minute)."""
+    return {"since": since[:16], "until": until[:16]}
+
+
+def reversed_span_page(error: ReversedSpan, segmentation: str, bucket: str | None) -> dict[str, Any]:
+    """Context for /monitoring asked for a From after its To: the window picker with what was typed and the problem,
+    and nothing measured or charted (no span holds it)."""
+    since, until = error.since.isoformat(), error.until.isoformat()
+    return {
+        "report": None,
+        "span_error": {"since": since, "until": until},
+        "custom": _span_fields(since, until),
+        "periods": period_links(segmentation=segmentation, current=None, bucket=bucket),
+        "bucket": bucket,
     }
