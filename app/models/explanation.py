@@ -14,8 +14,12 @@ POSITIONS = ("below", "within", "above")
 UNKNOWN = -1  # the version did not record the segment's typical range
 # Below this confidence the text says why it is low: the customer is nearly as near the runner-up as their own segment.
 LOW_CONFIDENCE = 0.3
+# From this confidence it is high: the customer is at most 0.4 times as far from their segment's centre as from the
+# runner-up's. Between the two it is moderate: 31% is nearer, not clearly nearer.
+HIGH_CONFIDENCE = 0.6
 # Why confidence is what it is, by code: one sentence each, picked per row from a small table (no per-row formatting).
-HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT = 0, 1, 2, 3
+HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT, MODERATE = 0, 1, 2, 3, 4
+REASONS = (HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT, MODERATE)
 MEASURES = (
     "Confidence measures how much nearer the customer is to this segment's centre than to the next-nearest "
     "segment's (1 − nearest distance ÷ second-nearest distance, in standardized units): 100% at the centre, 0% on "
@@ -37,7 +41,7 @@ class Explanations:
     position: np.ndarray  # index into POSITIONS, or UNKNOWN
     share_of_distance: np.ndarray  # of the squared standardized distance to the assigned centroid; rows sum to 1
     share_of_margin: np.ndarray  # of d_runner_up^2 - d_assigned^2; rows sum to 1 (NaN: no runner-up, or a tie)
-    reason: np.ndarray  # why confidence is what it is: HIGH, NEAR_BOUNDARY, FAR_FROM_ALL or ONE_SEGMENT
+    reason: np.ndarray  # why confidence is what it is: one of REASONS
     missing: list[str]  # what the version did not record, in words
 
 
@@ -76,7 +80,10 @@ def explain(model: SegmentationModel, X: np.ndarray, scores: Scores) -> Explanat
     position[np.isnan(typical_low) | np.isnan(typical_high)] = UNKNOWN
     p95 = np.array([segment.distance_p95 for segment in model.segments])
     far = scores.nearest > p95[positions]
-    reason = np.where(scores.confidence >= LOW_CONFIDENCE, HIGH, np.where(far, FAR_FROM_ALL, NEAR_BOUNDARY))
+    low = np.where(far, FAR_FROM_ALL, NEAR_BOUNDARY)
+    reason = np.where(
+        scores.confidence >= HIGH_CONFIDENCE, HIGH, np.where(scores.confidence >= LOW_CONFIDENCE, MODERATE, low)
+    )
     reason = np.where(has_runner_up, reason, ONE_SEGMENT).astype(np.int8)
     missing = [NOT_RECORDED.format(version=model.version)] if np.isnan(low).any() or np.isnan(high).any() else []
     shares = (share_of_distance, share_of_margin)
@@ -92,12 +99,7 @@ def confidence_texts(model: SegmentationModel) -> list[str]:
 # them (that was most of explain=true's cost on a single predict).
 @lru_cache(maxsize=64)
 def _texts_for(names: tuple[str, ...]) -> list[str]:
-    return [
-        _confidence_text(reason, own, rival)
-        for reason in (HIGH, NEAR_BOUNDARY, FAR_FROM_ALL, ONE_SEGMENT)
-        for own in names
-        for rival in names
-    ]
+    return [_confidence_text(reason, own, rival) for reason in REASONS for own in names for rival in names]
 
 
 def confidence_index(model: SegmentationModel, explained: Explanations, scores: Scores) -> np.ndarray:
@@ -112,6 +114,8 @@ def _confidence_text(reason: int, own: str, rival: str) -> str:
         return f"{MEASURES}; this version has one segment, so there is no other to be confused with: it is 100%."
     if reason == HIGH:
         why = f"here it is high: the customer is clearly nearer the centre of {own} than that of {rival}."
+    elif reason == MODERATE:
+        why = f"here it is moderate: the customer is nearer the centre of {own} than that of {rival}, but not by far."
     elif reason == NEAR_BOUNDARY:
         why = (
             f"here it is low because the customer lies near the boundary between {own} and {rival}: almost as near "

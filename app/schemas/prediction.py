@@ -152,7 +152,7 @@ class Explanation(BaseModel):
     """Why this segment (explain=true)."""
 
     features: list[FeatureExplanation]
-    confidence_text: str = Field(description="What confidence measures, and why it is high or low here.")
+    confidence_text: str = Field(description="What confidence measures, and why it is high, moderate or low here.")
     missing: list[str] | None = Field(
         None, description="What the version did not record (trained before explanations existed): retrain to get it."
     )

@@ -12,6 +12,7 @@ from app.models.explanation import (
     FAR_FROM_ALL,
     HIGH,
     MEASURES,
+    MODERATE,
     NEAR_BOUNDARY,
     UNKNOWN,
     confidence_index,
@@ -188,11 +189,29 @@ def test_far_customers_are_told_apart_from_boundary_ones(trained) -> None:
     scores = model.score(rows)
     explained = explain(model, rows, scores)
     far = scores.nearest > np.array([s.distance_p95 for s in model.segments])[scores.positions]
-    low = scores.confidence < 0.3
+    low, high = scores.confidence < 0.3, scores.confidence >= 0.6
     assert ((explained.reason == FAR_FROM_ALL) == (low & far)).all()
     assert ((explained.reason == NEAR_BOUNDARY) == (low & ~far)).all()
-    assert ((explained.reason == HIGH) == ~low).all()
-    assert HIGH in explained.reason and FAR_FROM_ALL in explained.reason
+    assert ((explained.reason == MODERATE) == (~low & ~high)).all()
+    assert ((explained.reason == HIGH) == high).all()
+    assert {HIGH, MODERATE, FAR_FROM_ALL} <= set(explained.reason.tolist())
+
+
+BANDS = [(0.28, "low"), (0.31, "moderate"), (0.58, "moderate"), (0.62, "high")]
+
+
+@pytest.mark.parametrize(("confidence", "word"), BANDS)
+def test_the_confidence_sentence_says_the_band_the_number_is_in(model: SegmentationModel, confidence, word) -> None:
+    # A customer on the segment between two centroids, at the distance ratio that gives this confidence.
+    own, rival = (np.array([model.segments[i].centroid[f] for f in model.features]) for i in (0, 1))
+    ratio = 1 - confidence  # nearest ÷ second-nearest, where both distances run along the line between the two
+    row = own + (rival - own) * (ratio / (1 + ratio))
+    scores = model.score(row[None, :])
+    assert scores.positions[0] == 0 and scores.runner_up[0] == 1
+    assert scores.confidence[0] == pytest.approx(confidence, abs=0.005)
+    text = confidence_texts(model)[confidence_index(model, explain(model, row[None, :], scores), scores)[0]]
+    assert f"here it is {word}" in text
+    assert ("high" in text) == (word == "high")
 
 
 def _without_ranges(model: SegmentationModel) -> SegmentationModel:
