@@ -49,6 +49,14 @@ class ModelNotReady(SegmentationError):
     error_type = "model_not_ready"
 
 
+class NotTrainedYet(ModelNotReady):
+    """A segmentation created but never trained: nothing to serve until its first version is trained."""
+
+    def __init__(self, segmentation: str, hint: str) -> None:
+        super().__init__(f"segmentation {segmentation} has no trained version yet: {hint}")
+        self.segmentation = segmentation
+
+
 class UnknownSegment(SegmentationError):
     """A segment id that the loaded model does not have."""
 

@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from app.core.errors import SegmentationError
+from app.core.errors import NotTrainedYet, SegmentationError
 from app.core.templating import templates
 from app.utils.text import clip
 
@@ -80,7 +81,12 @@ def _wants_html(scope: Scope) -> bool:
 
 
 def _html_error(
-    scope: Scope, status_code: int, error_type: str, message: str, headers: dict[str, str] | None
+    scope: Scope,
+    status_code: int,
+    error_type: str,
+    message: str,
+    headers: dict[str, str] | None,
+    page: dict[str, Any] | None = None,
 ) -> Response:
     context = {
         "status_code": status_code,
@@ -88,7 +94,22 @@ def _html_error(
         "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
     }
+    context |= page or {}
     return templates.TemplateResponse(Request(scope), "error.html", context, status_code=status_code, headers=headers)
+
+
+def _page_of(exc: SegmentationError) -> dict[str, Any] | None:
+    """What an error page says instead of the plain sentence: a segmentation never trained says so, as the home page
+    does, with the link to train it; None for every other error."""
+    if not isinstance(exc, NotTrainedYet):
+        return None
+    name = exc.segmentation
+    return {
+        "title": "Not trained yet",
+        "unserved": "new",
+        "segmentation": name,
+        "segmentation_query": f"?{urlencode({'segmentation': name})}",
+    }
 
 
 def error_response(
@@ -99,11 +120,13 @@ def error_response(
     message: str,
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    page: dict[str, Any] | None = None,
 ) -> Response:
-    """The one error body: type, message, at most 20 details, request id, under 4 KB; never the input."""
+    """The one error body: type, message, at most 20 details, request id, under 4 KB; never the input. `page`: what
+    the HTML error page shows beyond its message."""
     message = clip(message, MAX_MESSAGE_CHARS)
     if _wants_html(scope):
-        return _html_error(scope, status_code, error_type, message, headers)
+        return _html_error(scope, status_code, error_type, message, headers, page)
     body = {
         "type": error_type,
         "message": message,
@@ -176,7 +199,12 @@ async def domain_error_response(request: Request, exc: SegmentationError) -> Res
     log = logger.warning if exc.status_code >= 500 else logger.info
     log("%s: %s", exc.error_type, exc.message, extra={"request_id": _request_id(request.scope)})
     return error_response(
-        request.scope, status_code=exc.status_code, error_type=exc.error_type, message=exc.message, headers=exc.headers
+        request.scope,
+        status_code=exc.status_code,
+        error_type=exc.error_type,
+        message=exc.message,
+        headers=exc.headers,
+        page=_page_of(exc),
     )
 
 

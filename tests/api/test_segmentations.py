@@ -74,7 +74,14 @@ def test_a_columns_segmentation_is_created_trained_and_used(api: TestClient, tmp
     assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 409
     names = [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]]
     assert names == ["default", "loyalty"]
-    assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": {}}).status_code == 503
+    untrained = api.post("/api/v1/segmentations/loyalty/predict", json={"features": {}})
+    assert untrained.status_code == 503
+    assert untrained.json()["type"] == "model_not_ready"
+    assert untrained.json()["message"] == (
+        "segmentation loyalty has no trained version yet: train one with POST /api/v1/segmentations/loyalty/models "
+        "or `python -m app.cli train --segmentation loyalty`"
+    )
+    assert api.get("/api/v1/segmentations/loyalty/clusters").json()["message"] == untrained.json()["message"]
 
     version = _train(api, "loyalty", crm)
     assert api.get("/api/v1/segmentations/loyalty/jobs").status_code == 401  # job ids are their starters' handles

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.core.errors import ModelNotReady, UnknownModelVersion, VersionConflict
+from app.core.errors import ModelNotReady, NotTrainedYet, UnknownModelVersion, VersionConflict
 from app.core.security import key_id
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, load_model
@@ -160,6 +160,25 @@ def test_bad_pointer_at_start_up_means_not_ready(two_versions):
     assert "'../../etc' is not on disk" in registry.reason
     with pytest.raises(ModelNotReady):
         registry.get()
+
+
+def test_a_segmentation_never_trained_says_so_and_how_to_train_it(tmp_path, two_versions):
+    empty = ModelRegistry(VersionStore(tmp_path / "loyalty"), train_hint="train it", segmentation="loyalty").load()
+    with pytest.raises(NotTrainedYet) as raised:
+        empty.get()
+    assert raised.value.message == "segmentation loyalty has no trained version yet: train it"
+    assert (raised.value.status_code, raised.value.error_type, raised.value.segmentation) == (
+        503,
+        "model_not_ready",
+        "loyalty",
+    )
+    # Versions on disk but none active is another matter: the reason, as before.
+    root, _, _ = two_versions
+    (root / "ACTIVE").unlink()
+    inactive = ModelRegistry(VersionStore(root), segmentation="loyalty").load()
+    with pytest.raises(ModelNotReady) as raised:
+        inactive.get()
+    assert not isinstance(raised.value, NotTrainedYet) and "no model version is active" in raised.value.message
 
 
 def test_get_serves_active_and_loads_other_versions(two_versions):

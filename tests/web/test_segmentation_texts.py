@@ -30,6 +30,24 @@ def test_the_home_page_of_a_segmentation_without_a_version_says_to_train_one(seg
     assert "Segmentation empty" not in segmented.get("/", headers=HTML).text
 
 
+@pytest.mark.parametrize("path", ["/about", "/score", "/monitoring"])
+def test_every_page_of_a_segmentation_without_a_version_says_to_train_one(segmented, path):
+    response = segmented.get(f"{path}?segmentation=empty", headers=HTML)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Segmentation empty has no trained version yet" in response.text
+    assert "Train its first version on the" in response.text
+    assert 'href="/models?segmentation=empty">Models page</a>' in response.text
+    assert "try again later" not in response.text.lower() and "No segmentation model is loaded" not in response.text
+
+
+def test_the_default_segmentation_without_a_model_is_still_unavailable(client_for, tmp_path):
+    response = client_for(model_dir=tmp_path / "nothing").get("/about", headers=HTML)
+    assert response.status_code == 503
+    assert "No segmentation model is loaded right now" in response.text
+    assert "has no trained version yet" not in response.text
+
+
 FOOTER = re.compile(r'<footer class="site-footer">(.*?)</footer>', re.S)
 
 

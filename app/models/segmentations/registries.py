@@ -64,6 +64,7 @@ class Segmentations:
                     store,
                     train_hint=hint,
                     empty_is_normal=True,
+                    segmentation=name,
                     on_change=(lambda *change, name=name: publish(name, *change)) if publish else None,
                 ).load()
                 self._others[name] = registry

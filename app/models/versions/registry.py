@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.core.errors import ArtifactError, ModelNotReady, SegmentationError, UnknownModelVersion, VersionConflict
+from app.core.errors import (
+    ArtifactError,
+    ModelNotReady,
+    NotTrainedYet,
+    SegmentationError,
+    UnknownModelVersion,
+    VersionConflict,
+)
 from app.models.model import SegmentationModel
 from app.models.versions import challenger as challengers
 from app.models.versions.challenger import Challenger
@@ -50,6 +57,8 @@ class ModelRegistry:
     train_hint: str = "run `python train_model.py` to create one"
     # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
     empty_is_normal: bool = False
+    # The name of a segmentation other than `default`: never trained, it says so by name (NotTrainedYet).
+    segmentation: str | None = None
     # The version taking part of the traffic (or scoring beside it), loaded and verified; None on the hot path's
     # one check when there is none.
     challenger: Challenger | None = None
@@ -78,7 +87,7 @@ class ModelRegistry:
         active = self.active  # read once: a swap may replace it while this request runs
         if version is None or (active is not None and version == active.version):
             if active is None:
-                raise ModelNotReady(f"the model is not loaded: {self.reason}")
+                raise self._not_ready_error()
             return active
         cached = self._cache.get(version)
         if cached is not None:
@@ -94,6 +103,12 @@ class ModelRegistry:
             while len(self._cache) > CACHED_VERSIONS:
                 self._cache.popitem(last=False)
         return model
+
+    def _not_ready_error(self) -> ModelNotReady:
+        """Why nothing is served: a segmentation never trained says so by name; anything else gives its reason."""
+        if self.segmentation is not None and not self.store.versions():
+            return NotTrainedYet(self.segmentation, self.train_hint)
+        return ModelNotReady(f"the model is not loaded: {self.reason}")
 
     def forget(self, version: str) -> None:
         """Drop a version from the cache (after it was deleted)."""
