@@ -9,12 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html
 from app.controllers.login_throttle import throttled_login
-from app.controllers.page_auth import signed_in
 from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
 from app.core.account_errors import LoginFailed
 from app.core.errors import AccessDenied, RateLimited
 from app.core.roles import Role
-from app.core.templating import templates
+from app.core.templating import signed_in, templates
 from app.db.tables import User
 from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session

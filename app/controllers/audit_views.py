@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_credentials
-from app.controllers.page_auth import page_reader, signed_in
+from app.controllers.page_auth import page_reader
 from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
-from app.core.templating import templates
+from app.core.templating import signed_in, templates
 from app.schemas.monitoring import in_calendar
 from app.services import audit
 from app.utils.numbers import whole_number

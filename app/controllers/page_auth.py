@@ -2,7 +2,7 @@
 
 from fastapi import Request
 
-from app.controllers.principal import csrf_token, page_principal
+from app.controllers.principal import page_principal
 from app.core.config import Settings
 from app.core.roles import Role, require
 
@@ -13,14 +13,6 @@ async def page_reader(request: Request) -> None:
     settings: Settings = request.app.state.settings
     if not settings.public_reads:
         require(principal, Role.viewer, settings)
-
-
-def signed_in(request: Request) -> dict:
-    """The template context of the header: who is signed in (None: nobody), and the session's CSRF token."""
-    principal = getattr(request.state, "principal", None)
-    if principal is None or principal.via != "session":
-        return {"signed_in": None, "csrf_token": None}
-    return {"signed_in": principal, "csrf_token": csrf_token(request)}
 
 
 def actions_shown(request: Request, settings: Settings, role: Role) -> bool:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
-from app.core.credentials import PERSONAL_KEY_PREFIX, csrf_token_of, read_token
+from app.core.credentials import PERSONAL_KEY_PREFIX, SESSION_COOKIE, csrf_token_of, read_token
 from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes
@@ -26,7 +26,6 @@ from app.utils.numbers import whole_number
 
 T = TypeVar("T")
 
-SESSION_COOKIE = "session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNRESOLVED = object()

@@ -9,11 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.audit import audit_async
 from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html
-from app.controllers.page_auth import page_reader, signed_in
+from app.controllers.page_auth import page_reader
 from app.controllers.principal import csrf_token, page_principal, with_db
 from app.core.errors import AccessDenied, SegmentationError
 from app.core.roles import ROLE_NAMES, Principal, Role, require
-from app.core.templating import templates
+from app.core.templating import signed_in, templates
 from app.schemas.accounts import MAX_ID, RoleName
 from app.services.accounts import users
 

@@ -23,7 +23,7 @@ from app.controllers.deps import (
     prediction_log_target,
     segmentation_of,
 )
-from app.controllers.page_auth import actions_shown, page_reader, signed_in
+from app.controllers.page_auth import actions_shown, page_reader
 from app.core.errors import (
     AccessDenied,
     AdminKeyRefused,
@@ -38,7 +38,7 @@ from app.core.errors import (
 )
 from app.core.roles import Role, allows
 from app.core.security import key_id
-from app.core.templating import templates
+from app.core.templating import signed_in, templates
 from app.schemas.common import DIGITS_ONLY
 from app.schemas.monitoring import IsoDateTime
 from app.services import segment_edits

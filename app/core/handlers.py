@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from app.core.errors import NotTrainedYet, SegmentationError
-from app.core.templating import templates
+from app.core.templating import signed_in, templates
 from app.utils.text import clip
 
 logger = logging.getLogger("app.errors")
@@ -94,8 +94,10 @@ def _html_error(
         "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
     }
-    context |= page or {}
-    return templates.TemplateResponse(Request(scope), "error.html", context, status_code=status_code, headers=headers)
+    request = Request(scope)
+    # The header as every page shows it: the principal the page resolved before it failed.
+    context |= signed_in(request) | (page or {})
+    return templates.TemplateResponse(request, "error.html", context, status_code=status_code, headers=headers)
 
 
 def _page_of(exc: SegmentationError) -> dict[str, Any] | None:

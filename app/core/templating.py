@@ -3,11 +3,13 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from app import __version__
 from app.core.config import PROJECT_ROOT
+from app.core.credentials import SESSION_COOKIE, csrf_token_of
 from app.utils.static import hashed_query
 
 STATIC_DIR = PROJECT_ROOT / "app" / "static"
@@ -31,6 +33,16 @@ def static_url(context: Any, path: str) -> str:
 
 templates.env.globals["url_for"] = url_for
 templates.env.globals["static_url"] = static_url
+
+
+def signed_in(request: Request) -> dict[str, Any]:
+    """The header's context, on pages and error pages alike: who is signed in (None: nobody, or not with a page
+    session), from the principal the page's dependencies resolved, and the session's CSRF token for its sign-out."""
+    principal = getattr(request.state, "principal", None)
+    token = request.cookies.get(SESSION_COOKIE)
+    if principal is None or principal.via != "session" or not token:
+        return {"signed_in": None, "csrf_token": None}
+    return {"signed_in": principal, "csrf_token": csrf_token_of(token)}
 
 
 def readable_time(value: Any) -> str:

@@ -79,3 +79,22 @@ def test_the_train_form_names_the_session_to_a_signed_in_admin_and_the_key_other
     sign_in(client, "ada@example.com")
     page = client.get("/models", headers=HTML).text
     assert "Training runs in the background with your session" in page and "admin key at the top" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/monitoring?window=7d", 422), ("/score/download/no-such-file", 404), ("/monitoring?segmentation=nope", 404)],
+)
+def test_an_error_page_shows_the_signed_in_user_as_every_page_does(site, path, status):
+    client = site()
+    anonymous = client.get(path, headers=HTML)
+    assert anonymous.status_code == status and 'data-role="sign-in"' in anonymous.text
+    sign_in(client, "ann@example.com")
+    page = client.get(path, headers=HTML)
+    assert page.status_code == status
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<strong data-role="signed-in">ann@example.com</strong></a> (analyst)' in page.text
+    assert 'data-role="sign-in"' not in page.text
+    # The header's sign-out form works from the error page too: it carries the session's token.
+    token = re.search(r'action="/logout"[^>]*>\s*<input type="hidden" name="form_token" value="([^"]+)"', page.text)
+    assert token is not None and token.group(1)
