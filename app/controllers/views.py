@@ -58,6 +58,7 @@ from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
     create_body,
+    form_error,
     new_segmentation_page,
     offered_columns,
     sent_columns,
@@ -471,7 +472,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
             columns=columns,
             name=name,
             k=k,
-            error=exc.message,
+            error=form_error(exc, columns),
         )
         return _new_segmentation(request, context, token, status_code=exc.status_code)
     pending_uploads.discard(pending_uploads.root_of(settings.job_root), pending.token)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.dataset import read_text_table, refuse_misread_rows
+from app.models.segmentations.spec import RESERVED_NAMES
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, whole_lines
 from app.utils.csv_rows import WRONG_FIELDS
 
@@ -118,8 +119,9 @@ def _split_rate(text: str) -> tuple[str, str]:
 
 
 def suggest_features(headers: list[str]) -> list[dict[str, str]]:
-    """`suggest_feature` for every header, with names made unique in order (income, income_2, ...)."""
-    used: set[str] = set()
+    """`suggest_feature` for every header, with names made unique in order (income, income_2, ...) and never one a
+    scored file already has (CustomerID -> customer_id_2), so that every suggestion is a name the API takes."""
+    used: set[str] = set(RESERVED_NAMES)
     suggestions = []
     for header in headers:
         suggestion = suggest_feature(header)

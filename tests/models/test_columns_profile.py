@@ -5,6 +5,7 @@ import pytest
 from app.core.errors import InvalidDataset
 from app.models.columns_profile import profile_file, suggest_feature, suggest_features
 from app.models.features import FEATURE_NAME
+from app.models.segmentations.spec import RESERVED_NAMES, SegmentationSpec
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,14 @@ def test_suggested_names_are_unique_within_a_file():
     assert names == ["income", "income_2", "income_3", "income_2_2", "x" * 40]
     long = [item["name"] for item in suggest_features(["y" * 60, "y" * 70])]
     assert long == ["y" * 40, "y" * 38 + "_2"] and all(FEATURE_NAME.match(name) for name in long)
+
+
+def test_suggested_names_are_never_a_column_every_scored_file_gets():
+    names = [item["name"] for item in suggest_features(["CustomerID", "customer_id_2", "Segment ID", "Confidence"])]
+    assert names == ["customer_id_2", "customer_id_2_2", "segment_id_2", "confidence_2"]
+    assert not set(names) & RESERVED_NAMES
+    spec = {"name": "ids", "features": [{"name": name, "column": name} for name in names]}
+    assert SegmentationSpec.from_dict(spec).feature_names == names  # the API takes every one of them
 
 
 @pytest.mark.parametrize(

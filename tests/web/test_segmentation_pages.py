@@ -263,6 +263,31 @@ def test_too_few_or_too_many_columns_and_taken_names_come_back_on_the_form(pages
     assert pages.get("/api/v1/segmentations").json()["count"] == 1  # nothing was half-created
 
 
+def test_the_id_column_is_offered_under_a_name_the_api_takes(pages, crm):
+    _, page = choose_columns(pages, crm)
+    assert 'name="name_0" value="customer_id_2"' in page  # customer_id is a column every scored file gets
+    assert re.search(r'name="use_0" value="true"> CustomerID', page)  # still offered unticked
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"min_2": "10", "max_2": "5"}, "&#39;Visits&#39;: the minimum must be below the maximum"),
+        ({"name_1": "segment_id"}, "&#39;Income&#39;: the feature name &#39;segment_id&#39; is taken by a column"),
+        ({"transform_1": "log1p", "min_1": "-5"}, "&#39;Income&#39;: with log(1 + x) the minimum cannot be below 0"),
+        ({"use_1": None, "min_3": "3", "max_3": "1"}, "&#39;Tenure&#39;: the minimum must be below the maximum"),
+    ],
+)
+def test_a_bad_feature_is_said_on_the_form_in_the_forms_words(pages, crm, fields, said):
+    _, page = choose_columns(pages, crm)
+    chosen = {"use_1": "true", "use_2": "true", "use_3": "true"} | fields
+    response = create(pages, page, name="crm", k="3", **{key: value for key, value in chosen.items() if value})
+    assert response.status_code == 422
+    assert f"column {said}" in response.text and 'id="create-error"' in response.text
+    assert "features[" not in response.text  # the API's field path is not the form's
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1
+
+
 def test_another_browser_cannot_use_a_kept_upload(pages, client_for, crm, fresh_dir, tmp_path):
     location, page = choose_columns(pages, crm)
     other = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], jobs_dir=tmp_path / "jobs")

@@ -196,6 +196,21 @@ def check_name(name: Any) -> str:
     return name
 
 
+class InvalidFeature(InvalidRequest):
+    """A feature of a create request that cannot be: which one (its index) and what is wrong, also in plain words."""
+
+    def __init__(self, index: int, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.index = index
+        # Without the request's field path, for a form to name the feature its own way: "the minimum must be ...".
+        self.problem = problem
+
+
+_NAME_RULE = "1 to 40 characters: a lowercase letter, then lowercase letters, digits or '_'"
+_TEXT_NOUNS = {"column": "column name", "label": "label", "unit": "unit"}
+_BOUND_NOUNS = {"min": "minimum", "max": "maximum"}
+
+
 def _feature(item: Any, index: int) -> Feature:
     """One feature item of a create request, checked: name, column, label, unit, transform, min and max."""
     if not isinstance(item, dict):
@@ -205,36 +220,58 @@ def _feature(item: Any, index: int) -> Feature:
         raise InvalidRequest(f"features[{index}] has unknown field(s): {', '.join(unknown)}")
     name = item.get("name")
     if name in RESERVED_NAMES:
-        raise InvalidRequest(
-            f"features[{index}].name {name!r} is a column every scored file gets; name the feature otherwise"
+        raise InvalidFeature(
+            index,
+            f"features[{index}].name {name!r} is a column every scored file gets; name the feature otherwise",
+            f"the feature name {name!r} is taken by a column every scored file gets: choose another",
         )
     if not isinstance(name, str) or not FEATURE_NAME.fullmatch(name):
-        raise InvalidRequest(
-            f"features[{index}].name must be 1 to 40 characters: a lowercase letter, then lowercase letters, digits "
-            f"or '_'; got {str(name)[:40]!r}"
-        )
+        rule = f"must be {_NAME_RULE}; got {str(name)[:40]!r}"
+        raise InvalidFeature(index, f"features[{index}].name {rule}", f"the feature name {rule}")
     for key, limit in (("column", MAX_COLUMN), ("label", MAX_LABEL), ("unit", MAX_UNIT)):
         value = item.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise InvalidRequest(f"features[{index}].{key} ({name}) must be text of at most {limit} characters")
+            raise InvalidFeature(
+                index,
+                f"features[{index}].{key} ({name}) must be text of at most {limit} characters",
+                f"the {_TEXT_NOUNS[key]} must be at most {limit} characters",
+            )
     if not item.get("column"):
-        raise InvalidRequest(f"features[{index}].column ({name}) must name the file's column that holds it")
+        raise InvalidFeature(
+            index,
+            f"features[{index}].column ({name}) must name the file's column that holds it",
+            "the file's column that holds it must be named",
+        )
     transform = item.get("transform") or "none"
     if transform not in TRANSFORMS:
-        raise InvalidRequest(f"features[{index}].transform ({name}) must be one of {', '.join(TRANSFORMS)}")
+        raise InvalidFeature(
+            index,
+            f"features[{index}].transform ({name}) must be one of {', '.join(TRANSFORMS)}",
+            f"the transform must be one of {', '.join(TRANSFORMS)}",
+        )
     bounds = []
     for key in ("min", "max"):
         value = item.get(key)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
         ):
-            raise InvalidRequest(f"features[{index}].{key} ({name}) must be a finite number or null")
+            raise InvalidFeature(
+                index,
+                f"features[{index}].{key} ({name}) must be a finite number or null",
+                f"the {_BOUND_NOUNS[key]} must be a finite number, or empty for no bound",
+            )
         bounds.append(value)
     low, high = bounds
     if low is not None and high is not None and low >= high:
-        raise InvalidRequest(f"features[{index}] ({name}): min must be below max")
+        raise InvalidFeature(
+            index, f"features[{index}] ({name}): min must be below max", "the minimum must be below the maximum"
+        )
     if transform == "log1p" and low is not None and low < 0:
-        raise InvalidRequest(f"features[{index}] ({name}): a log1p feature cannot go below 0")
+        raise InvalidFeature(
+            index,
+            f"features[{index}] ({name}): a log1p feature cannot go below 0",
+            "with log(1 + x) the minimum cannot be below 0",
+        )
     return Feature.from_dict({**item, "transform": transform})
 
 

@@ -5,8 +5,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.errors import InvalidRequest
-from app.models.segmentations.spec import MAX_FEATURES, MIN_FEATURES
+from app.core.errors import InvalidRequest, SegmentationError
+from app.models.segmentations.spec import MAX_FEATURES, MAX_LABEL, MIN_FEATURES, InvalidFeature
 
 # A file may have hundreds of columns; the form offers the first numeric ones (each is seven form fields).
 MAX_OFFERED = 40
@@ -60,6 +60,11 @@ def sent_columns(fields: Mapping[str, str], offered: list[dict[str, Any]]) -> li
     return columns
 
 
+def _named(column: dict[str, Any]) -> str:
+    """How the form names one of its columns in a message: by the file's header, as its row shows it."""
+    return f"column {column['column']!r}"
+
+
 def _bound(text: str, *, label: str, which: str) -> float | None:
     if not text:
         return None
@@ -81,7 +86,7 @@ def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
         )
     features = []
     for column in chosen:
-        label = f"column {column['column']!r}"
+        label = _named(column)
         if column["transform"] not in TRANSFORMS:
             raise InvalidRequest(f"{label}: the transform must be one of {', '.join(TRANSFORMS)}")
         features.append(
@@ -96,6 +101,15 @@ def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     return {"name": name.strip(), "kind": "columns", "features": features}
+
+
+def form_error(error: SegmentationError, columns: list[dict[str, Any]]) -> str:
+    """What the form says of a refused create: a feature's problem named by its column, in the form's words (the API
+    names it features[i]); anything else as it is."""
+    chosen = [column for column in columns if column["use"]]
+    if isinstance(error, InvalidFeature) and error.index < len(chosen):
+        return f"{_named(chosen[error.index])}: {error.problem}"
+    return error.message
 
 
 def new_segmentation_page(
@@ -123,4 +137,5 @@ def new_segmentation_page(
         "error": error,
         "min_features": MIN_FEATURES,
         "max_features": MAX_FEATURES,
+        "max_label": MAX_LABEL,
     }

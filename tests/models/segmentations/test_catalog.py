@@ -8,7 +8,7 @@ import pytest
 
 from app.core.errors import InvalidRequest, SegmentationConflict, UnknownSegmentation
 from app.models.segmentations.catalog import SPEC_FILE, SegmentationCatalog
-from app.models.segmentations.spec import RFM_FEATURES, SegmentationSpec, check_name, default_spec
+from app.models.segmentations.spec import RFM_FEATURES, InvalidFeature, SegmentationSpec, check_name, default_spec
 
 LOYALTY = {
     "name": "loyalty",
@@ -78,6 +78,27 @@ def test_a_bad_spec_names_its_problem(change: dict, message: str) -> None:
     base = {key: value for key, value in LOYALTY.items() if not (key == "features" and change.get("kind") == "rfm")}
     with pytest.raises(InvalidRequest, match=message):
         SegmentationSpec.from_dict({**base, **change})
+
+
+@pytest.mark.parametrize(
+    ("feature", "problem"),
+    [
+        ({"min": 3, "max": 1}, "the minimum must be below the maximum"),
+        ({"min": -1, "transform": "log1p"}, "with log(1 + x) the minimum cannot be below 0"),
+        ({"name": "segment_id"}, "the feature name 'segment_id' is taken by a column every scored file gets: "
+                                 "choose another"),
+        ({"name": "V!"}, "the feature name must be 1 to 40 characters: a lowercase letter, then lowercase letters, "
+                         "digits or '_'; got 'V!'"),
+        ({"label": "x" * 61}, "the label must be at most 60 characters"),
+        ({"max": float("inf")}, "the maximum must be a finite number, or empty for no bound"),
+    ],
+)  # fmt: skip
+def test_a_bad_feature_says_which_and_what_in_plain_words_too(feature: dict, problem: str) -> None:
+    features = [LOYALTY["features"][0], {"name": "v", "column": "V", **feature}, LOYALTY["features"][1]]
+    with pytest.raises(InvalidFeature) as raised:
+        SegmentationSpec.from_dict({**LOYALTY, "features": features})
+    assert (raised.value.index, raised.value.problem) == (1, problem)
+    assert raised.value.message.startswith("features[1]")  # the API's wording stays
 
 
 def test_the_catalog_creates_lists_and_deletes_whole_folders(tmp_path: Path) -> None:
