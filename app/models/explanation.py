@@ -80,9 +80,9 @@ def explain(model: SegmentationModel, X: np.ndarray, scores: Scores) -> Explanat
     position[np.isnan(typical_low) | np.isnan(typical_high)] = UNKNOWN
     p95 = np.array([segment.distance_p95 for segment in model.segments])
     far = scores.nearest > p95[positions]
-    low = np.where(far, FAR_FROM_ALL, NEAR_BOUNDARY)
+    why_low = np.where(far, FAR_FROM_ALL, NEAR_BOUNDARY)
     reason = np.where(
-        scores.confidence >= HIGH_CONFIDENCE, HIGH, np.where(scores.confidence >= LOW_CONFIDENCE, MODERATE, low)
+        scores.confidence >= HIGH_CONFIDENCE, HIGH, np.where(scores.confidence >= LOW_CONFIDENCE, MODERATE, why_low)
     )
     reason = np.where(has_runner_up, reason, ONE_SEGMENT).astype(np.int8)
     missing = [NOT_RECORDED.format(version=model.version)] if np.isnan(low).any() or np.isnan(high).any() else []

@@ -14,6 +14,7 @@ from app.models.explanation import (
     MEASURES,
     MODERATE,
     NEAR_BOUNDARY,
+    NOT_RECORDED,
     UNKNOWN,
     confidence_index,
     confidence_texts,
@@ -237,6 +238,17 @@ def test_an_old_version_answers_what_it_has_and_says_what_is_missing(trained) ->
         [note] = answer["missing"]
         assert "did not record" in note and "retrain" in note and old.version in note
     assert (explain(old, X[:3], scores).position == UNKNOWN).all()
+
+
+def test_a_version_missing_only_the_low_end_of_a_range_still_says_so(trained) -> None:
+    model, X = trained
+    first = model.segments[0]
+    name = model.features[0]
+    stats = {**first.stats, name: dataclasses.replace(first.stats[name], p10=None)}
+    segments = [dataclasses.replace(first, stats=stats), *model.segments[1:]]
+    partial = SegmentationModel(model.features, model.mean, model.scale, model.cluster_centers, segments, model.info)
+    scores = partial.score(X[:3])
+    assert explain(partial, X[:3], scores).missing == [NOT_RECORDED.format(version=model.version)]
 
 
 def test_typical_ranges_survive_saving_and_an_old_info_still_loads(crm, tmp_path: Path) -> None:
