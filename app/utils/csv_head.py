@@ -42,8 +42,13 @@ class HeadStyle:
 
     @property
     def decimal_comma(self) -> bool:
-        """Whether numbers such as "1,5" mean 1.5: only where the comma is not the delimiter."""
-        return self.delimiter == ";"
+        """Whether numbers such as "1,5" mean 1.5 in this file."""
+        return uses_decimal_comma(self.delimiter)
+
+
+def uses_decimal_comma(delimiter: str) -> bool:
+    """Whether a file's numbers are written "1,5": a ';' file's are, read and written (the comma is free there)."""
+    return delimiter == ";"
 
 
 def decode_head(head: bytes) -> str:

@@ -127,7 +127,9 @@ def test_semicolon_and_bom_are_sniffed(model):
     assert summary["delimiter"] == ";"
     # The BOM is kept, at the start of the file: not copied into the first column's name.
     assert output.startswith("\ufeffCustomerID;Gender") and output.count("\ufeff") == 1
-    assert rows == plain
+    # The same answer, its numbers written with a decimal comma as a ';' file's numbers are read.
+    assert rows == [{name: value.replace(".", ",") for name, value in row.items()} for row in plain]
+    assert rows[0]["confidence"].count(",") == 1 and "." not in rows[0]["distance"]
 
 
 def test_given_delimiter_wins_over_sniffing(model):

@@ -275,7 +275,12 @@ def _rows(path: Path) -> tuple[list, list[float]]:
     if path.suffix == ".parquet":
         table = pq.read_table(path)
     else:
-        table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(delimiter=";"))
+        # A ';' file's numbers are written with decimal commas, as they are read.
+        table = pa_csv.read_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(delimiter=";"),
+            convert_options=pa_csv.ConvertOptions(decimal_point=","),
+        )
     others, numbers = [], []
     for column in table.columns:
         if pa.types.is_floating(column.type):

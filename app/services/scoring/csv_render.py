@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from app.services.scoring.chunk import Coded, ScoredChunk
 from app.services.scoring.formulas import guard_formulas, guard_text
+from app.utils.csv_head import uses_decimal_comma
 
 BOM = "\ufeff".encode()
 
@@ -45,17 +46,20 @@ def _quote(column: pa.Array, delimiter: str) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
-def csv_text_columns(table: pa.Table, *, formula_guard: bool = True) -> list[pa.Array]:
-    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats; with
-    `formula_guard`, a leading `'` on each cell a spreadsheet would run as a formula."""
+def csv_text_columns(table: pa.Table, *, formula_guard: bool = True, decimal_comma: bool = False) -> list[pa.Array]:
+    """Every column as text: empty for nulls, `true`/`false` for booleans, shortest round-trip floats (with a
+    decimal comma for `decimal_comma`); with `formula_guard`, a leading `'` on each cell a spreadsheet would run."""
     out = []
     for column in table.columns:
         column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         # A number's or a boolean's text (a sign, digits, a point, an exponent, inf, nan; true, false) cannot call
         # anything: only text is looked at.
         text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
+        floating = pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)
         if not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
+        if decimal_comma and floating:
+            column = pc.replace_substring(column, ".", ",")
         column = pc.fill_null(column, "")
         out.append(guard_formulas(column) if formula_guard and text else column)
     return out
@@ -124,7 +128,10 @@ def csv_bytes(table: pa.Table, delimiter: str, *, line_end: str = "\n", formula_
     """Render a table's rows as CSV bytes (minimal quoting, formulas guarded unless told), vectorised in Arrow."""
     if not table.num_rows:
         return b""
-    texts = [_quote(column, delimiter) for column in csv_text_columns(table, formula_guard=formula_guard)]
+    texts = [
+        _quote(column, delimiter)
+        for column in csv_text_columns(table, formula_guard=formula_guard, decimal_comma=uses_decimal_comma(delimiter))
+    ]
     # The line end joins the last column rather than whole lines: one copy of the lines, not two.
     texts[-1] = pc.binary_join_element_wise(texts[-1], pa.scalar(line_end, pa.string()), "")
     return _lines_bytes(texts, delimiter)
@@ -155,7 +162,8 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
     delimiter, guard = style.delimiter, style.formula_guard
     # Per-row texts, or (rendered labels, each row's label) for coded columns; "" ends every label list.
     parts: list[pa.Array | tuple[pa.Array | tuple[str, ...], np.ndarray]] = [
-        _quote(column, delimiter) for column in csv_text_columns(chunk.inputs, formula_guard=guard)
+        _quote(column, delimiter)
+        for column in csv_text_columns(chunk.inputs, formula_guard=guard, decimal_comma=uses_decimal_comma(delimiter))
     ]
     for column, data in chunk.appended:
         if not isinstance(data, Coded) and column.decimals is not None:
@@ -164,7 +172,7 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
             parts.append(data)
             continue
         if not isinstance(data, Coded):
-            parts.append(_quote(_text(data, guard), delimiter))
+            parts.append(_quote(_text(data, style), delimiter))
             continue
         labels = _rendered(tuple(data.labels.to_pylist()), data.labels.type, style)
         first, picks = parts[-1] if isinstance(parts[-1], tuple) else (None, None)
@@ -189,9 +197,12 @@ def scored_csv_bytes(chunk: ScoredChunk, style: CsvStyle) -> bytes:
     return _lines_bytes(texts, delimiter)
 
 
-def _text(array: pa.Array, formula_guard: bool) -> pa.Array:
-    """One array's cells as csv_text_columns renders them."""
-    return csv_text_columns(pa.table([array], ["_"]), formula_guard=formula_guard)[0]
+def _text(array: pa.Array, style: CsvStyle) -> pa.Array:
+    """One array's cells as csv_text_columns renders them in a style."""
+    table = pa.table([array], ["_"])
+    return csv_text_columns(
+        table, formula_guard=style.formula_guard, decimal_comma=uses_decimal_comma(style.delimiter)
+    )[0]
 
 
 # A run renders the same few label lists (segment names, flags, reasons) in every chunk: rendered once each. The
@@ -216,7 +227,7 @@ def _label_array(labels: tuple[str, ...]) -> pa.Array:
 
 def _labels(labels: pa.Array, style: CsvStyle) -> pa.Array:
     """A coded column's labels as CSV cells, then "" for an empty cell."""
-    text = _quote(_text(labels, style.formula_guard), style.delimiter)
+    text = _quote(_text(labels, style), style.delimiter)
     return pa.concat_arrays([text, pa.array([""], pa.string())])
 
 

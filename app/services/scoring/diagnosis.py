@@ -16,7 +16,7 @@ from app.models.model import SegmentationModel
 from app.models.units import scale_hint
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED
-from app.utils.csv_head import decimal_point
+from app.utils.csv_head import decimal_point, uses_decimal_comma
 
 # Enough lines to see how the file writes its numbers, read from a bounded head so a huge line costs nothing.
 SAMPLE_LINES = 20
@@ -181,7 +181,7 @@ def _out_of_range(
     spec: Feature, summary: ScoreSummary, values: list[str], reference: tuple[float, float] | None
 ) -> Diagnosis:
     feature = spec.name
-    numbers = _numbers(values, decimal_comma=summary.delimiter == ";")
+    numbers = _numbers(values, decimal_comma=uses_decimal_comma(summary.delimiter))
     above = [number for number in numbers if number > spec.maximum]
     builtin = FEATURES.get(feature) == spec  # the default model's features keep their own sentences
     if builtin and feature == "annual_income" and len(above) * 2 > len(numbers):
@@ -280,7 +280,7 @@ def unit_warnings(model: SegmentationModel, path: Path, summary: ScoreSummary) -
     warnings = []
     for name in flagged:
         spec, low_high = specs[name], ranges.get(name)
-        numbers = _numbers(sample.values.get(name, []), decimal_comma=summary.delimiter == ";")
+        numbers = _numbers(sample.values.get(name, []), decimal_comma=uses_decimal_comma(summary.delimiter))
         hint = scale_hint(spec, numbers, reference=low_high)
         if hint is not None:
             warnings.append(hint.message)

@@ -22,6 +22,7 @@ from app.services.scoring.score_columns import (
 )
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED, numbers, validate_rows
+from app.utils.csv_head import uses_decimal_comma
 
 # Called with each chunk's scored rows (their feature values), scores and customer ids (the file's id column, None
 # when it has none): how a caller keeps them for the log.
@@ -69,7 +70,7 @@ def score_chunk(
     `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
-    X, codes, reasons = validate_rows(model, table, columns, decimal_comma=summary.delimiter == ";")
+    X, codes, reasons = validate_rows(model, table, columns, decimal_comma=uses_decimal_comma(summary.delimiter))
     summary.rows += table.num_rows + len(malformed)
     bad = codes != 0
     if options.on_error == "reject" and (bad.any() or malformed):
@@ -107,7 +108,7 @@ def score_chunk(
         on_scored(scored, scores, ids if ids is None or all_good else ids.filter(pa.array(good)))
     values = {feature: X[:, f] if all_good else X[good, f] for f, feature in enumerate(model.features)}
     if columns.age is not None and "age" not in values:
-        ages = numbers(table.column(columns.age), decimal_comma=summary.delimiter == ";")[0]
+        ages = numbers(table.column(columns.age), decimal_comma=uses_decimal_comma(summary.delimiter))[0]
         values["age"] = ages if all_good else ages[good]
     genders = None
     if columns.gender is not None:
