@@ -180,3 +180,16 @@ def test_moments_off_the_calendar_are_refused_or_ignored_not_a_500(trail):
     response = client.get("/api/v1/audit", params={"since": "0001-01-01T00:00:00+14:00"}, headers=ADMIN)
     assert response.status_code == 422
     assert "expected a moment between" in response.text
+
+
+def test_a_since_after_its_until_is_a_422_that_says_so(trail):
+    client, _, _ = trail
+    response = client.get(
+        "/api/v1/audit", params={"since": "2026-12-06T12:00:00Z", "until": "2026-12-01T12:00:00Z"}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert "give a since before the until" in response.json()["message"]
+    same = client.get(
+        "/api/v1/audit", params={"since": "2026-12-06T12:00:00Z", "until": "2026-12-06T12:00:00Z"}, headers=ADMIN
+    )
+    assert same.status_code == 200 and same.json()["events"] == []

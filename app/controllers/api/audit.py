@@ -10,6 +10,7 @@ from app.schemas.audit import AuditPage
 from app.schemas.common import error_responses
 from app.schemas.monitoring import IsoDateTime
 from app.services import audit
+from app.services.monitoring.windows import check_order
 
 router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirstRoute)
 
@@ -34,6 +35,7 @@ def list_audit(
     cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
 ) -> dict:
     """One page of audit events."""
+    check_order(since=since, until=until)  # as the monitoring routes: a mistake to say, not an empty page
     return audit.list_events(
         session=session,
         action=action,
