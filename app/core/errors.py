@@ -10,6 +10,8 @@ class SegmentationError(Exception):
 
     status_code = 500
     error_type = "segmentation_error"
+    # What an HTML error page says instead of `message`, when that speaks of API routes a page reader has no use for.
+    page_message: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -102,9 +102,9 @@ def _html_error(
 
 def _page_of(exc: SegmentationError) -> dict[str, Any] | None:
     """What an error page says instead of the plain sentence: a segmentation never trained says so, as the home page
-    does, with the link to train it; None for every other error."""
+    does, with the link to train it; an error with a page message says that; None for every other error."""
     if not isinstance(exc, NotTrainedYet):
-        return None
+        return None if exc.page_message is None else {"message": exc.page_message}
     name = exc.segmentation
     return {
         "title": "Not trained yet",

@@ -88,7 +88,11 @@ def test_the_compare_page_shows_the_matrix_in_names_and_who_moved(pages):
 def test_an_unknown_run_page_is_a_404_page_and_runs_of_two_segmentations_a_409_page(pages):
     page = pages.get(f"/runs/{'cd' * 16}", headers=HTML)
     assert page.status_code == 404
-    assert "<html" in page.text and "no run has the id" in page.text
+    # The page speaks of pages; the API keeps naming its route.
+    assert "<html" in page.text and "No run has the id" in page.text and "Runs page" in page.text
+    assert "/api/v1/runs" not in page.text.split("<main", 1)[-1].split("</main>", 1)[0]
+    api = pages.get(f"/api/v1/runs/{'cd' * 16}")
+    assert api.status_code == 404 and "see GET /api/v1/runs" in api.json()["message"]
     with_ids, _ = score(pages, customers_csv(range(10)))
     without, _ = score(pages, customers_csv(range(10), id_column=False))
     page = pages.get(f"/runs/{with_ids}/compare/{without}", headers=HTML)

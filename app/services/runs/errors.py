@@ -11,6 +11,13 @@ class UnknownRun(SegmentationError):
     status_code = 404
     error_type = "unknown_run"
 
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run has the id {run_id[:40]!r}: see GET /api/v1/runs")
+        self.page_message = (
+            f"No run has the id {run_id[:40]!r}: it was never kept, or it was deleted. Kept runs are listed on the "
+            "Runs page."
+        )
+
 
 class RunGone(SegmentationError):
     """A run whose labelled file was removed by retention or to make room: it answers with the date it went."""

@@ -203,7 +203,7 @@ def find_run(*, session: Session, run_id: str) -> Run:
     """The run's row, removed or not (404 when there is none)."""
     run = session.get(Run, run_id) if RUN_ID.match(run_id) else None
     if run is None:
-        raise UnknownRun(f"no run has the id {run_id[:40]!r}: see GET /api/v1/runs")
+        raise UnknownRun(run_id)
     return run
 
 
