@@ -4,6 +4,7 @@ matplotlib is imported only when a report is drawn, so the server's start-up and
 """
 
 import io
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,37 @@ def _clean(axes) -> None:
     axes.tick_params(colors=INK, labelsize=8)
 
 
+# What fits left of the bars at 8 pt (the figure's left 28%): two lines of this many characters.
+LABEL_CHARS, LABEL_LINES = 30, 2
+
+
+def fitted_label(name: str) -> str:
+    """A segment name in at most two lines that fit left of the bars, cut with "…" beyond: a 60-character name ran off
+    the page's edge (the alt text keeps every name whole)."""
+    lines = textwrap.wrap(name, LABEL_CHARS) or [""]
+    if len(lines) > LABEL_LINES:
+        rest = " ".join(lines[LABEL_LINES - 1 :])
+        lines = [*lines[: LABEL_LINES - 1], rest[: LABEL_CHARS - 1] + "…"]
+    return "\n".join(lines)
+
+
+def _fit_left(figure, labels: list) -> None:
+    """Fit each label that still reaches past the figure's left edge (wide letters, say): a smaller font down to 6 pt,
+    then its longest line cut with "…"."""
+    renderer = figure.canvas.get_renderer()
+    for label in labels:
+        while label.get_window_extent(renderer).x0 < 1:
+            if label.get_fontsize() > 6:
+                label.set_fontsize(label.get_fontsize() - 0.5)
+                continue
+            lines = label.get_text().split("\n")
+            longest = max(range(len(lines)), key=lambda index: len(lines[index]))
+            if len(lines[longest]) <= 2:
+                break
+            lines[longest] = lines[longest].removesuffix("…")[:-1] + "…"
+            label.set_text("\n".join(lines))
+
+
 def sizes_chart(report: ReportData) -> Chart:
     """Customers per segment, one bar each in the segment's colour, labelled with the count and share."""
     colours = segment_colours(report)
@@ -78,8 +110,13 @@ def sizes_chart(report: ReportData) -> Chart:
     positions = list(range(len(segments)))[::-1]
     axes.barh(positions, [s.size for s in segments], color=[colours[s.segment_id] for s in segments], height=0.7)
     largest = max((s.size for s in segments), default=0) or 1
+    labels = []
     for position, segment in zip(positions, segments, strict=True):
-        axes.text(-largest * 0.02, position, segment.name, ha="right", va="center", fontsize=8, color=INK)
+        labels.append(
+            axes.text(
+                -largest * 0.02, position, fitted_label(segment.name), ha="right", va="center", fontsize=8, color=INK
+            )
+        )
         axes.text(
             segment.size + largest * 0.01,
             position,
@@ -93,6 +130,7 @@ def sizes_chart(report: ReportData) -> Chart:
     # Labels as text with the axes off, as in the segment charts: ticks and tight_layout cost most of the time.
     axes.set_axis_off()
     figure.subplots_adjust(left=0.28, right=0.98, top=0.97, bottom=0.03)
+    _fit_left(figure, labels)
     alt = "Customers per segment: " + "; ".join(f"{s.name} {s.size:,} ({s.share:.1%})" for s in segments)
     return _drawn(figure, alt)
 

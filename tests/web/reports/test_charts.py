@@ -1,0 +1,36 @@
+"""The report's charts: long segment names stay on the page."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
+from app.services.reports.version import version_report
+from app.web.reports.charts import LABEL_CHARS, fitted_label, sizes_chart
+
+
+@pytest.fixture(scope="module")
+def report(model_dir):
+    return version_report(registry=ModelRegistry(VersionStore(model_dir)).load(), version="active", segmentation="x")
+
+
+def test_a_long_name_is_wrapped_into_two_lines_and_cut_with_an_ellipsis():
+    assert fitted_label("VIP / Whale") == "VIP / Whale"
+    two = fitted_label("Customers who buy often " * 2)
+    assert two.count("\n") == 1 and not two.endswith("…")
+    cut = fitted_label("Customers who buy often and spend little " * 2)
+    assert cut.count("\n") == 1 and cut.endswith("…")
+    assert all(len(line) <= LABEL_CHARS for line in cut.split("\n"))
+
+
+@pytest.mark.parametrize("name", ["W" * 60, '=HYPERLINK("http://x") ' + "x" * 37, "Mmmm Wwww " * 6])
+def test_the_sizes_chart_keeps_every_name_inside_its_left_edge(report, name):
+    # A 60-character name (the most a segment name may have) was cut off at the page's left edge.
+    renamed = replace(report, segments=[replace(segment, name=name) for segment in report.segments])
+    pixels = np.asarray(sizes_chart(renamed).image)
+    ink = pixels.min(axis=2) < 128  # dark pixels: text
+    assert ink.any()
+    assert not ink[:, :2].any(), "a label reaches the chart's left edge"
+    assert name in sizes_chart(renamed).alt
