@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -392,6 +393,11 @@ def _unusable(partials: Partials, customers: pa.Table, columns: RfmColumns) -> p
     return pa.table({CUSTOMER: bad.column(CUSTOMER), "reason": pc.take(texts, picks)})
 
 
+def _rounded(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Amounts to 6 decimals, each the double nearest its decimal: Arrow's round left 367.28000000000003."""
+    return pa.array(np.round(np.asarray(values, dtype=np.float64), 6), pa.float64())
+
+
 def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
     """Per-customer partial sums as RFM: recency in days to the reference day, orders, net total or average order
     value; sorted by customer id."""
@@ -408,10 +414,10 @@ def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
             # Sums of prices carry float noise (0.1 + 0.2): rounded far below any currency's smallest unit. A
             # customer who returned as much as they bought is kept at 0 (flagged in non_positive): the model takes
             # log(1 + monetary), which a negative spend has none of.
-            "monetary": pc.max_element_wise(pc.round(value, 6), 0.0),
+            "monetary": pc.max_element_wise(_rounded(value), 0.0),
             "first_purchase": customers.column("first"),
             "last_purchase": last,
-            "returns": pc.round(customers.column("returned"), 6),
+            "returns": _rounded(customers.column("returned")),
             "non_positive": pc.less_equal(net, 0),
         }
     )

@@ -134,6 +134,14 @@ def test_monetary_average_is_net_spend_per_order(write_csv):
     assert (row["frequency"], row["monetary"]) == (2, pytest.approx(30.0))
 
 
+def test_sums_of_prices_read_as_the_prices_add_up(write_csv):
+    # 307.57 + 15.15 is 322.71999999999997 in floats, and Arrow's round to 6 decimals left it so.
+    lines = [HEADER, "1,1,2011-01-01 10:00:00,307.57,7", "2,1,2011-01-02 10:00:00,15.15,7"]
+    lines += ["3,1,2011-01-01 10:00:00,400.66,8", "4,1,2011-01-02 10:00:00,241.15,8"]
+    rows = build_rfm(write_csv(lines)).table.to_pylist()
+    assert [(row["customer_id"], repr(row["monetary"])) for row in rows] == [("7", "322.72"), ("8", "641.81")]
+
+
 def test_float_and_padded_ids_are_one_customer(write_csv):
     path = write_csv(["CustomerID,Date,Amount", "12923.0,2011-01-01,10", "12923,2011-01-02,5", " 12923 ,2011-01-03,1"])
     rows = build_rfm(path).table.to_pylist()
