@@ -65,6 +65,11 @@ def test_a_scored_transactions_file_says_how_its_lines_were_read(segmented, segm
     assert f"recency counted to {read['reference_date']}" in sentence and f"{read['customers']:,} customers" in sentence
     # The summary's rows are the customers built from the lines.
     assert f'<dt>Customers</dt><dd data-fact="rows">{read["customers"]:,}</dd>' in response.text
+    # So are the kept run's: "Rows read 61" for a file of 606 lines read as if the file had 61 rows.
+    run_id = re.search(r'href="/runs/([0-9a-f]{32})"', response.text).group(1)
+    run_page = segmented.get(f"/runs/{run_id}", headers=HTML).text
+    facts = re.search(r'<dt>Customers</dt><dd data-fact="rows">(.*?)</dd>', run_page, re.S).group(1)
+    assert facts.startswith(f"{read['customers']:,} ") and f"(from {read['rows_read']:,} transaction lines)" in facts
 
 
 @pytest.mark.parametrize(
@@ -126,3 +131,14 @@ def test_reject_names_the_line_on_the_form(segmented):
     )
     assert response.status_code == 422
     assert "line 3 is not usable: InvoiceDate is not a readable date; fix it, or under Options choose" in response.text
+
+
+def test_an_rfm_versions_report_counts_transaction_lines_not_rows(segmented):
+    # "Rows in the training file 61" for a file of 606 lines: an RFM version's rows are customers built from them.
+    info = segmented.get("/api/v1/segmentations/rfm/model/info").json()
+    report = segmented.get("/api/v1/segmentations/rfm/models/active/report?format=html")
+    assert report.status_code == 200, report.text
+    text = " ".join(re.sub(r"<[^>]+>", " ", report.text).split())
+    assert "transaction lines in the training file" in text.lower()
+    assert "rows in the training file" not in text.lower()
+    assert info["n_samples"] > 0

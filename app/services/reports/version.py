@@ -174,7 +174,10 @@ def version_report(
     info = model.info
     migration, note = version_migration(registry, model.version)
     counts = {"customers": int(info.get("n_samples") or sum(s.size for s in model.segments))}
-    if isinstance(info.get("n_input_rows"), int):
+    transaction_lines = (info.get("rfm_summary") or {}).get("rows_read")
+    if isinstance(transaction_lines, int):  # an RFM version's input rows are customers built from these lines
+        counts["transaction lines in the training file"] = transaction_lines
+    elif isinstance(info.get("n_input_rows"), int):
         counts["rows in the training file"] = info["n_input_rows"]
     counts["segments"] = len(model.segments)
     return ReportData(
