@@ -450,8 +450,9 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     profile = await run_in_threadpool(profile_file, pending.path, name=f"{pending.name}.csv")
     columns = sent_columns(fields, offered_columns(profile))
     name, k = fields.get("name", "").strip(), fields.get("k", "auto").strip()
+    kind = "rfm" if fields.get("kind") == "rfm" else "columns"
     try:
-        body = create_body(name=name, columns=columns)
+        body = {"name": name, "kind": "rfm"} if kind == "rfm" else create_body(name=name, columns=columns)
         started = await run_in_threadpool(
             create_and_train,
             segmentations=request.app.state.segmentations,
@@ -473,6 +474,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
             name=name,
             k=k,
             error=form_error(exc, columns),
+            kind=kind,
         )
         return _new_segmentation(request, context, token, status_code=exc.status_code)
     pending_uploads.discard(pending_uploads.root_of(settings.job_root), pending.token)

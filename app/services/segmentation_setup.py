@@ -1,5 +1,6 @@
-"""A new `columns` segmentation and its first version from one file: created, then trained, or neither."""
+"""A new segmentation (`columns` or `rfm`) and its first version from one file: created, then trained, or neither."""
 
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,16 @@ from app.services.training.launch import parse_k, start_training_job
 from app.services.training.store import JobStore
 
 
-def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: Settings) -> None:
-    """Refuse now what the first training job would certainly fail on, so that nothing is created for it.
+def _usable_customers(spec: SegmentationSpec, upload: Path, settings: Settings) -> tuple[int, str]:
+    """The customers training would have from the file, and how to name them against what was read."""
+    if spec.kind == "rfm":
+        from app.models.rfm.build import build_customer_table  # the transactions reader, as the job will run it
 
-    The kept file is read and cleaned as training reads it: a chosen column with no numbers, or fewer usable
-    rows than k + 1 (11 for k 'auto', whose sweep goes to 10), is an InvalidDataset naming it. A full set of
-    running jobs is a VersionConflict.
-    """
+        with tempfile.TemporaryDirectory(prefix=".rfm-check-", dir=upload.parent) as work:
+            summary = build_customer_table(upload, Path(work) / "customers.csv", options=spec.rfm).summary
+        return summary["customers"], f"customer(s) in {summary['rows_read']:,} transaction lines"
     from app.models.dataset import clean_customers, load_customers  # pandas: only when a segmentation is created
 
-    chosen = parse_k(k or str(DEFAULT_K))
     table = load_customers(upload)
     if table.n_records > settings.train_max_rows:
         raise InvalidDataset(
@@ -31,11 +32,23 @@ def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: S
         )
     # The fewest rows any k needs first: its message says what was dropped, and why when it is a unit mix-up.
     usable = len(clean_customers(table, features=list(spec.features), min_rows=K_RANGE.start + 1).frame)
+    return usable, f"row(s) of {table.n_records}"
+
+
+def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: Settings) -> None:
+    """Refuse now what the first training job would certainly fail on, so that nothing is created for it.
+
+    The kept file is read and cleaned as training reads it: a chosen column with no numbers, or fewer usable
+    rows than k + 1 (11 for k 'auto', whose sweep goes to 10), is an InvalidDataset naming it. A full set of
+    running jobs is a VersionConflict.
+    """
+    chosen = parse_k(k or str(DEFAULT_K))
+    usable, records = _usable_customers(spec, upload, settings)
     max_k = K_RANGE.stop - 1 if chosen == "auto" else chosen
     if usable < max_k + 1:
         wanted = f"k 'auto' (which tries up to {max_k} segments)" if chosen == "auto" else f"k = {max_k}"
         raise InvalidDataset(
-            f"only {usable} usable row(s) of {table.n_records}, and {wanted} needs at least {max_k + 1}: "
+            f"only {usable} usable {records}, and {wanted} needs at least {max_k + 1}: "
             f"choose at most {usable - 1} segments, or a file with more customers"
         )
     limit = settings.train_max_concurrent_jobs

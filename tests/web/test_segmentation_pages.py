@@ -345,3 +345,40 @@ def test_a_running_training_job_is_said_on_the_form_and_nothing_is_created(pages
     assert 'id="segmentation-create-form"' in response.text
     assert pages.get("/api/v1/segmentations").json()["count"] == 1
     assert len(list(pending_uploads.root_of(tmp_path / "jobs").iterdir())) == 1  # the kept file stays, to try again
+
+
+def _transactions(tmp_path: Path, customers: int) -> bytes:
+    from app.models.synthetic_transactions import write_transactions
+
+    return write_transactions(tmp_path / "transactions.csv", customers=customers, seed=3)[0].read_bytes()
+
+
+def test_a_transactions_file_is_offered_rfm_and_creates_an_rfm_segmentation(pages, tmp_path):
+    # RFM was reachable only through the API: a transactions export offered its columns as features.
+    _, page = choose_columns(pages, _transactions(tmp_path, 120))
+    offer = re.search(r'<form id="rfm-create-form".*?</form>', page, re.S)
+    assert offer is not None
+    assert "a customer id (<code>" in offer.group(0) and "a date (<code>" in offer.group(0)
+    created = create(pages, offer.group(0), kind="rfm", name="buyers", k="4")
+    assert created.status_code == 303, created.text
+    job = wait_for_job(pages, created.headers["location"].split("job=")[1])
+    assert job["state"] == "succeeded", job
+    described = pages.get("/api/v1/segmentations/buyers").json()
+    assert described["kind"] == "rfm" and described["active_version"] == job["version"]
+    assert [f["name"] for f in described["served_features"]] == ["recency_days", "frequency", "monetary"]
+
+
+def test_a_customer_file_is_not_offered_rfm(pages, crm):
+    _, page = choose_columns(pages, crm)
+    assert 'id="rfm-create-form"' not in page and 'id="segmentation-create-form"' in page
+
+
+def test_too_few_customers_for_rfm_is_said_on_the_form_and_nothing_is_created(pages, tmp_path):
+    _, page = choose_columns(pages, _transactions(tmp_path, 6))
+    before = jobs(pages)
+    refused = create(pages, page, kind="rfm", name="few", k="auto")
+    assert refused.status_code == 422
+    assert "only 6 usable customer(s) in" in refused.text and "transaction lines" in refused.text
+    assert re.search(r'id="rfm-create-form".*?name="name" value="few"', refused.text, re.S)
+    assert pages.get("/api/v1/segmentations").json()["count"] == 1
+    assert jobs(pages) == before

@@ -1,11 +1,12 @@
 """Creating a segmentation on /models: the uploaded file's header, first rows and numeric columns to choose from,
-and the chosen columns as the create request the segmentations service takes."""
+and the chosen columns as the create request the segmentations service takes; or, for a transactions file, RFM."""
 
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.errors import InvalidRequest, SegmentationError
+from app.core.errors import InvalidDataset, InvalidRequest, SegmentationError
+from app.models.rfm.columns import ROLE_TEXT, detect_columns
 from app.models.segmentations.spec import MAX_FEATURES, MAX_LABEL, MIN_FEATURES, InvalidFeature
 
 # A file may have hundreds of columns; the form offers the first numeric ones (each is seven form fields).
@@ -103,6 +104,16 @@ def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
     return {"name": name.strip(), "kind": "columns", "features": features}
 
 
+def transaction_columns(header: list[str]) -> list[dict[str, str]] | None:
+    """The columns a transactions file's header names for RFM (customer id, date, amount...), or None for a file
+    that is not one: the page then offers only the columns form."""
+    try:
+        found = detect_columns(header)
+    except InvalidDataset:
+        return None
+    return [{"role": ROLE_TEXT[role], "column": column} for role, column in found.to_dict().items()]
+
+
 def form_error(error: SegmentationError, columns: list[dict[str, Any]]) -> str:
     """What the form says of a refused create: a feature's problem named by its column, in the form's words (the API
     names it features[i]); anything else as it is."""
@@ -122,9 +133,13 @@ def new_segmentation_page(
     name: str = "",
     k: str = "auto",
     error: str | None = None,
+    kind: str = "columns",
 ) -> dict[str, Any]:
-    """Context for the second step: the file's first rows, its numeric columns to choose, a name and k."""
+    """Context for the second step: the file's first rows, its numeric columns to choose, a name and k; and the
+    RFM form when the file is transactions (`kind`: the form a refused create came from)."""
     return {
+        "transactions": transaction_columns(profile["header"]),
+        "kind": kind,
         "active": "models",
         "profile": profile,
         "columns": columns if columns is not None else offered_columns(profile),
