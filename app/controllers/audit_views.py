@@ -13,8 +13,8 @@ from app.controllers.page_auth import page_reader
 from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
 from app.core.templating import signed_in, templates
-from app.schemas.monitoring import in_calendar
 from app.services import audit
+from app.utils.moments import in_calendar
 from app.utils.numbers import whole_number
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])

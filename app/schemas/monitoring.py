@@ -1,13 +1,13 @@
 """Query types and responses of /api/v1/monitoring."""
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from app.schemas.common import example_config
-from app.utils.moments import utc
+from app.utils.moments import in_calendar
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -16,21 +16,6 @@ def _iso_only(value: object) -> object:
     """Refuse numbers (pydantic would read them as Unix timestamps): the schema promises ISO 8601."""
     if not (isinstance(value, str) and _ISO_DATE.match(value)) and not isinstance(value, datetime):
         raise ValueError("expected an ISO 8601 date or date-time, such as 2026-01-31T12:00:00Z")
-    return value
-
-
-# Windows reach a few weeks around a moment: these bounds keep that arithmetic inside the calendar (year 1 to 9999).
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 12, 31, tzinfo=UTC)
-
-
-def in_calendar(value: datetime) -> datetime:
-    """Refuse moments whose windows would fall off the calendar (a 500 otherwise): 0001-01-01 is no real bound."""
-    try:
-        inside = EARLIEST <= utc(value) <= LATEST
-    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable UTC moment
-        inside = False
-    if not inside:
-        raise ValueError(f"expected a moment between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
     return value
 
 

@@ -8,10 +8,9 @@ from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.models.rfm.transactions import build_rfm_from_transactions
 from app.models.segmentations.spec import RFM_FEATURES, RfmOptions
+from app.utils.moments import EARLIEST_DAY, LATEST_DAY
 
 RFM_NAMES = [feature.name for feature in RFM_FEATURES]
-# The reference dates a request may give: far enough apart for any real history, and never near date's own limits.
-EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
 
 
 def training_reference_date(model: SegmentationModel) -> date | None:
@@ -30,8 +29,8 @@ def rfm_values(
     """
     if sorted(model.features) != sorted(RFM_NAMES):
         raise InvalidRequest("transactions are taken by RFM segmentations only: give this customer's features")
-    if reference_date is not None and not EARLIEST <= reference_date <= LATEST:
-        raise InvalidRequest(f"reference_date must be between {EARLIEST} and {LATEST}, got {reference_date}")
+    if reference_date is not None and not EARLIEST_DAY <= reference_date <= LATEST_DAY:
+        raise InvalidRequest(f"reference_date must be between {EARLIEST_DAY} and {LATEST_DAY}, got {reference_date}")
     # The version's own rules: its date format (when it was given one), net total or average, and returns.
     options = RfmOptions.from_dict(model.info.get("rfm_options"))
     row = build_rfm_from_transactions(

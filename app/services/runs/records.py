@@ -19,6 +19,7 @@ from app.services.notifications.events import RUN_FINISHED, emit_on
 from app.services.runs import store
 from app.services.runs.errors import RunGone, UnknownRun
 from app.services.runs.store import RunFile
+from app.utils.csv_head import uses_decimal_comma
 
 logger = logging.getLogger(__name__)
 
@@ -253,4 +254,4 @@ def run_out(run: Run) -> dict[str, Any]:
 
 def decimal_comma(summary: dict[str, Any] | None) -> bool:
     """Whether a run's file used decimal commas: a ';' file, as the scoring read it."""
-    return (summary or {}).get("delimiter") == ";"
+    return uses_decimal_comma((summary or {}).get("delimiter") or ",")
