@@ -358,7 +358,7 @@ def test_a_transactions_file_is_offered_rfm_and_creates_an_rfm_segmentation(page
     _, page = choose_columns(pages, _transactions(tmp_path, 120))
     offer = re.search(r'<form id="rfm-create-form".*?</form>', page, re.S)
     assert offer is not None
-    assert "a customer id (<code>" in offer.group(0) and "a date (<code>" in offer.group(0)
+    assert "the customer id (<code>" in offer.group(0) and "the date (<code>" in offer.group(0)
     created = create(pages, offer.group(0), kind="rfm", name="buyers", k="4")
     assert created.status_code == 303, created.text
     job = wait_for_job(pages, created.headers["location"].split("job=")[1])
