@@ -14,7 +14,7 @@ class UnknownRun(SegmentationError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run has the id {run_id[:40]!r}: see GET /api/v1/runs")
         self.page_message = (
-            f"No run has the id {run_id[:40]!r}: it was never kept, or it was deleted. Kept runs are listed on the "
+            f"No run has the id {run_id[:40]}: it was never kept, or it was deleted. Kept runs are listed on the "
             "Runs page."
         )
 
