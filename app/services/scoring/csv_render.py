@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -56,13 +57,44 @@ def csv_text_columns(table: pa.Table, *, formula_guard: bool = True, decimal_com
         # anything: only text is looked at.
         text = not (_is_number(column.type) or pa.types.is_boolean(column.type))
         floating = pa.types.is_floating(column.type) or pa.types.is_decimal(column.type)
-        if not pa.types.is_string(column.type):
+        if pa.types.is_float64(column.type):
+            column = _float_texts(column)
+        elif not pa.types.is_string(column.type):
             column = pc.cast(column, pa.string())
         if decimal_comma and floating:
             column = pc.replace_substring(column, ".", ",")
         column = pc.fill_null(column, "")
         out.append(guard_formulas(column) if formula_guard and text else column)
     return out
+
+
+# Where orjson writes a double exactly as Arrow's cast does: shortest round-trip digits without an exponent. Outside
+# it they differ (Arrow: "0.000005", "1e+15", "3"; orjson: "5e-6", "1000000000000000.0", "3.0"): checked in tests.
+_SAME_TEXT = (1e-4, 1e9)
+
+
+def _float_texts(column: pa.Array) -> pa.Array:
+    """A float64 column's cells as Arrow's cast writes them (nulls stay null), three times faster: a distance's
+    digits are most of a labelled file's number text. orjson writes the whole column at once; its items are then
+    cut apart at the commas. A chunk with a value outside _SAME_TEXT (or a whole number) is cast instead."""
+    values = column.to_numpy(zero_copy_only=False)
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        usual = (magnitude >= _SAME_TEXT[0]) & (magnitude < _SAME_TEXT[1]) & (values != np.floor(values))
+    if column.null_count:
+        usual |= np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if not usual.all():
+        return pc.cast(column, pa.string())
+    items = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]  # a null is NaN here: "null", masked
+    commas = np.flatnonzero(np.frombuffer(items, dtype=np.uint8) == ord(","))
+    offsets = np.empty(len(values) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:-1] = commas - np.arange(len(commas))
+    offsets[-1] = len(items) - len(commas)
+    validity = pc.is_valid(column).buffers()[1] if column.null_count else None
+    return pa.StringArray.from_buffers(
+        len(values), pa.py_buffer(offsets), pa.py_buffer(items.replace(b",", b"")), validity, column.null_count
+    )
 
 
 def _is_number(kind: pa.DataType) -> bool:

@@ -3,12 +3,15 @@ before (csv_bytes on every cell), on messy generated files with every option."""
 
 import io
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from app.services.scoring import csv_render
 from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.csv_io import CsvScorer
-from app.services.scoring.csv_render import CsvStyle, csv_bytes, csv_header, scored_csv_bytes
+from app.services.scoring.csv_render import CsvStyle, csv_bytes, csv_header, csv_text_columns, scored_csv_bytes
 from app.services.scoring.files import score_path
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import SCORE_COLUMN_TABLE
@@ -78,3 +81,36 @@ def test_scored_csv_bytes_keep_the_sign_of_a_negative_zero():
     confidence = next(column for column in SCORE_COLUMN_TABLE if column.name == "confidence")
     chunk = ScoredChunk(pa.table({"id": ["a", "b"]}), [(confidence, pa.array([0.5, -0.0]))])
     assert scored_csv_bytes(chunk, CsvStyle()) == b"a,0.5\nb,-0\n"
+
+
+def _numbers_at_every_magnitude() -> np.ndarray:
+    """Doubles from 1e-12 to 1e24, as they come and rounded, negated, whole, and the odd ones."""
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(2_000) * 10.0**exponent for exponent in range(-12, 25)])
+    odd = [0.0, -0.0, 1.0, 3.0, 1e15, 1e-5, 9.999e-5, 1e-4, 999_999_999.5, 1e9 + 0.5, 5e-324, np.inf, -np.inf]
+    return np.concatenate([values, np.round(values, 3), np.round(values), -values, odd])
+
+
+@pytest.mark.parametrize("nulls", [False, True])
+def test_float_cells_are_written_as_arrows_cast_writes_them(nulls):
+    values = _numbers_at_every_magnitude()
+    mask = (np.arange(len(values)) % 7 == 3) if nulls else None
+    column = pa.array(values, pa.float64(), mask=mask)
+    expected = pc.fill_null(pc.cast(column, pa.string()), "")
+    for start in range(0, len(values), 1_000):  # chunk by chunk, as files are rendered, and from a slice
+        part = column.slice(start, 1_000)
+        (texts,) = csv_text_columns(pa.table([part], ["distance"]), formula_guard=False)
+        assert texts.to_pylist() == expected.slice(start, 1_000).to_pylist()
+
+
+def test_float_cells_of_usual_distances_are_not_cast_cell_by_cell(monkeypatch):
+    # A file's usual values (distances between 0.01 and 10) take the fast path: Arrow's cast is never called.
+    values = np.random.default_rng(3).random(5_000) * 10 + 0.01
+    column = pa.array(values)
+
+    def no_cast(*args, **kwargs):
+        raise AssertionError("a usual float column was cast")
+
+    monkeypatch.setattr(csv_render.pc, "cast", no_cast)
+    (texts,) = csv_text_columns(pa.table([column], ["distance"]), formula_guard=False)
+    assert texts.to_pylist() == [repr(value) for value in values.tolist()]
