@@ -3,8 +3,22 @@
 import ctypes
 import sys
 
-# glibc's mallopt() parameter for the number of malloc arenas (malloc.h).
+# glibc's mallopt() parameters (malloc.h).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
+
+
+def _mallopt(parameter: int, value: int) -> bool:
+    """Set one of glibc's malloc parameters; False where that cannot be done (not Linux, not glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already uses
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return mallopt(parameter, value) == 1
 
 
 def limit_malloc_arenas(count: int) -> bool:
@@ -13,11 +27,15 @@ def limit_malloc_arenas(count: int) -> bool:
     glibc gives threads their own arenas (up to 8 per core), and memory freed in one arena is rarely handed
     back: a server whose worker threads each had a busy moment keeps the high-water mark of every arena.
     """
-    if count < 1 or not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already uses
-    except (OSError, AttributeError):  # musl and others have no mallopt
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return mallopt(M_ARENA_MAX, count) == 1
+    return count >= 1 and _mallopt(M_ARENA_MAX, count)
+
+
+def reuse_freed_blocks(size: int) -> bool:
+    """Let glibc serve blocks up to `size` bytes from its heap and keep up to that much freed there, rather than
+    map each large block afresh and unmap it when freed; False where that cannot be set.
+
+    For a process that streams a file in equal chunks: every chunk's buffers (a megabyte of CSV, numpy
+    temporaries of a few hundred KB) would otherwise be new pages the kernel zeroes and faults in one by one.
+    Not for a server: its heap would keep its high-water mark.
+    """
+    return size >= 1 and _mallopt(M_MMAP_THRESHOLD, size) and _mallopt(M_TRIM_THRESHOLD, 2 * size)

@@ -1,12 +1,16 @@
-"""The malloc arena cap: applied on glibc, refused where it means nothing."""
+"""The malloc settings: applied on glibc, refused where they mean nothing."""
 
 import ctypes
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from app.utils.memory import limit_malloc_arenas
+from app.utils.memory import limit_malloc_arenas, reuse_freed_blocks
 
+ROOT = Path(__file__).resolve().parents[2]
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 
@@ -18,3 +22,49 @@ def test_arena_cap_is_applied_on_glibc():
 
 def test_zero_leaves_the_allocator_alone():
     assert limit_malloc_arenas(0) is False
+
+
+# mallinfo2's fields (malloc.h): hblkhd is the bytes held in blocks mapped on their own.
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _mapped_bytes_while_holding(megabytes: int, *, reuse: bool) -> int:
+    """In a fresh process (malloc settings last for a process): the bytes mapped on their own while a buffer of
+    `megabytes` is alive, after `reuse_freed_blocks` when `reuse`."""
+    script = f"""
+import ctypes
+from app.utils.memory import reuse_freed_blocks
+from tests.utils.test_memory import _Mallinfo2
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = _Mallinfo2
+assert {reuse} is False or reuse_freed_blocks(32 << 20)
+held = bytearray({megabytes} << 20)
+print(libc.mallinfo2().hblkhd)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    return int(result.stdout)
+
+
+@pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+def test_reusing_freed_blocks_serves_large_buffers_from_the_heap():
+    assert _mapped_bytes_while_holding(4, reuse=False) >= 4 << 20  # glibc maps a block this size on its own
+    assert _mapped_bytes_while_holding(4, reuse=True) < 4 << 20
+
+
+def test_reusing_no_blocks_leaves_the_allocator_alone():
+    assert reuse_freed_blocks(0) is False
