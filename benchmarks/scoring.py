@@ -33,9 +33,12 @@ df.to_csv(target, index=False)
 
 # The I/O floor: the CLI's reader and writer as the CLI runs them, minus the scoring. The same Arrow reader and
 # chunks (CsvScorer.batches: the same read options and line numbering), and the same writer: each chunk rendered by
-# the same CSV renderer and written on the same worker thread (write_csv) while the next one is read.
+# the same CSV renderer and written on the same worker thread (write_csv) while the next one is read; malloc set as
+# the CLI sets it.
 IO_FLOOR = """
 import sys
+from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
+reuse_freed_blocks(STREAMING_REUSE_BYTES)
 from app.models.versions.store import load_model
 from app.services.scoring.csv_io import CsvScorer, csv_header, write_csv
 from app.services.scoring.options import ScoreOptions
@@ -49,6 +52,8 @@ with open(target, "wb") as sink:
 # The floor as it was first measured: the same reader, then the same renderer, one after the other on one thread.
 IO_FLOOR_SERIAL = """
 import sys
+from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
+reuse_freed_blocks(STREAMING_REUSE_BYTES)
 from app.models.versions.store import load_model
 from app.services.scoring.csv_io import CsvScorer, csv_bytes
 from app.services.scoring.options import ScoreOptions

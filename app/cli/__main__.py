@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 
 from app.core.errors import SegmentationError
-from app.utils.memory import reuse_freed_blocks
+from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
 
 # Each command's module (app.cli.<name>) adds its sub-commands and sets `handler` (a function of the parsed args
 # returning an exit code). Only the module of the command being run is imported: `db upgrade` never loads the
@@ -60,5 +60,5 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run as its own process, a command streams files in equal chunks: their buffers are reused, not remapped.
-    reuse_freed_blocks(32 << 20)
+    reuse_freed_blocks(STREAMING_REUSE_BYTES)
     sys.exit(main())

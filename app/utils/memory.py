@@ -7,6 +7,8 @@ import sys
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
+# What a process streaming a file keeps for reuse (glibc takes up to 32 MB as its mmap threshold on 64 bits).
+STREAMING_REUSE_BYTES = 32 << 20
 
 
 def _mallopt(parameter: int, value: int) -> bool:

@@ -48,11 +48,11 @@ def _mapped_bytes_while_holding(megabytes: int, *, reuse: bool) -> int:
     `megabytes` is alive, after `reuse_freed_blocks` when `reuse`."""
     script = f"""
 import ctypes
-from app.utils.memory import reuse_freed_blocks
+from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
 from tests.utils.test_memory import _Mallinfo2
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = _Mallinfo2
-assert {reuse} is False or reuse_freed_blocks(32 << 20)
+assert {reuse} is False or reuse_freed_blocks(STREAMING_REUSE_BYTES)
 held = bytearray({megabytes} << 20)
 print(libc.mallinfo2().hblkhd)
 """
