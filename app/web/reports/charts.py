@@ -274,7 +274,9 @@ def migration_chart(migration: Migration) -> Chart:
     axes.set_xticks(range(columns), migration.new_names, rotation=30, ha="right", fontsize=7)
     axes.set_yticks(range(rows), migration.old_names, fontsize=7)
     axes.set_xlabel("now", fontsize=8, color=MUTED)
-    axes.set_ylabel(migration.against, fontsize=8, color=MUTED)
+    # The earlier side is named above, across the chart: as the y-axis title a version id ran off both its ends.
+    axes.set_ylabel("before", fontsize=8, color=MUTED)
+    axes.set_title(f"before: {migration.against}", loc="left", fontsize=8, color=MUTED)
     axes.tick_params(colors=INK)
     figure.tight_layout()
     return _drawn(figure, f"Migration from {migration.against}: {migration.moved:,} of {migration.total:,} moved")

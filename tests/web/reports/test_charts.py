@@ -7,8 +7,9 @@ import pytest
 
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services.reports.data import Migration
 from app.services.reports.version import version_report
-from app.web.reports.charts import LABEL_CHARS, fitted_label, sizes_chart
+from app.web.reports.charts import LABEL_CHARS, fitted_label, migration_chart, sizes_chart
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +35,17 @@ def test_the_sizes_chart_keeps_every_name_inside_its_left_edge(report, name):
     assert ink.any()
     assert not ink[:, :2].any(), "a label reaches the chart's left edge"
     assert name in sizes_chart(renamed).alt
+
+
+@pytest.mark.parametrize("rows", [1, 2, 10])
+def test_the_migration_chart_keeps_the_earlier_versions_name_on_the_page(rows):
+    # As the rotated y-axis title, a version id ran off the top and the bottom of a short chart.
+    against = "version 20261207.011534.792709-95dfbc5aab"
+    names = [f"Segment {i}" for i in range(rows)]
+    matrix = [[(i + j) % 3 for j in range(rows)] for i in range(rows)]
+    chart = migration_chart(
+        Migration(against=against, customers="all", old_names=names, new_names=names, matrix=matrix)
+    )
+    ink = np.asarray(chart.image).min(axis=2) < 128
+    assert ink.any()
+    assert not (ink[:2].any() or ink[-2:].any() or ink[:, :2].any() or ink[:, -2:].any()), "text reaches an edge"
