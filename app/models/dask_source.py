@@ -9,7 +9,6 @@ done one partition at a time is not done: a customer_id repeated in two partitio
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.core.errors import InvalidDataset
 from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
 from app.models.features import Feature, find_column, normalise_column, wanted_columns
 from app.utils.csv_head import BOM, HEAD_BYTES, NotCsvText, sniff_head
+from app.utils.csv_ranges import file_record_ranges
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
 
 # CSV text read as str costs ~10x its size in pandas: 16 MB blocks stay well within a 1 GB worker.
@@ -209,12 +209,13 @@ def is_parquet(path: Path) -> bool:
     return path.suffix.lower() in PARQUET_SUFFIXES
 
 
-def open_dataset(path: str | Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
-    """The reader and the raw partitions of a CSV or Parquet file; InvalidDataset for what the header shows."""
+def open_dataset(path: str | Path, specs: Sequence[Feature], *, client: Any = None) -> tuple[Reader, list[Any]]:
+    """The reader and the raw partitions of a CSV or Parquet file; InvalidDataset for what the header shows. A CSV
+    file's quotes are counted on the workers of a Dask `client` when one is given."""
     path = Path(path)
     if not path.is_file():
         raise InvalidDataset(f"data file not found: {path}")
-    return _open_parquet(path, specs) if is_parquet(path) else _open_csv(path, specs)
+    return _open_parquet(path, specs) if is_parquet(path) else _open_csv(path, specs, client)
 
 
 def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
@@ -249,7 +250,7 @@ def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[An
     return reader, parts
 
 
-def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
+def _open_csv(path: Path, specs: Sequence[Feature], client: Any) -> tuple[Reader, list[Any]]:
     with path.open("rb") as file:
         head = file.read(HEAD_BYTES)
     try:
@@ -271,21 +272,8 @@ def _open_csv(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[Any]]:
         delimiter=style.delimiter,
         header_bytes=header_bytes,
     )
-    return reader, line_ranges(path, header_bytes, CSV_BLOCK_BYTES)
-
-
-def line_ranges(path: Path, start: int, block: int) -> list[tuple[int, int]]:
-    """Byte ranges of whole lines from `start` to the end of the file, each about `block` bytes and ending after a
-    line feed, as Dask's own CSV reader cuts a file: a quoted value holding a line break is not looked for."""
-    size = path.stat().st_size
-    starts = [start] if start < size else []
-    with path.open("rb") as file:
-        while starts and starts[-1] + block < size:
-            file.seek(starts[-1] + block)
-            position = file.tell()
-            while (piece := file.read(64 * 1024)) and b"\n" not in piece:
-                position += len(piece)
-            if not piece or position + piece.index(b"\n") + 1 >= size:
-                break
-            starts.append(position + piece.index(b"\n") + 1)
-    return list(pairwise([*starts, size])) if starts else []
+    # Blocks start on a record outside quotes, as the Dask scoring engine's do: a quoted line break may straddle
+    # two blocks. The first range holds the header, which Reader.block puts in front of every range.
+    ranges = file_record_ranges(path, header_bytes, CSV_BLOCK_BYTES, client=client)
+    parts = [(max(part.start, header_bytes), part.stop) for part in ranges]
+    return reader, [(start, stop) for start, stop in parts if stop > start]

@@ -155,7 +155,7 @@ def train_dask(
     store.prepare()
     if progress is not None:
         progress({"stage": "reading"})
-    reader, parts = open_dataset(data_path, chosen_specs)
+    reader, parts = open_dataset(data_path, chosen_specs, client=client)
     try:
         summary = summarise(client, reader, parts, sample_size=sample_size, seed=seed)
     except Exception as exc:  # raised in a worker, by the CSV reader or pyarrow: the later passes read the same parts

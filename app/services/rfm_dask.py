@@ -18,7 +18,7 @@ from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
 from app.models.rfm.source import CsvLayout
 from app.models.segmentations.spec import RfmOptions
-from app.services.scoring.dask.ranges import ByteRange, block_starts, quote_parity, record_ranges
+from app.utils.csv_ranges import ByteRange, file_record_ranges
 
 PARTITION_BYTES = 64 << 20
 
@@ -92,11 +92,9 @@ def build_rfm_dask(
         raise InvalidDataset(f"transactions file not found: {path}")
     layout, columns, dates = prepare(path, options)
     reading = Reading(layout, columns, dates, until_of(reference_date), future_after())
-    size, body = path.stat().st_size, header_end(path)
-    starts = block_starts(size, partition_bytes, body=body)
+    body = header_end(path)
     with dask_client(scheduler, n_workers) as client:
-        parities = client.gather(client.map(quote_parity, [str(path)] * len(starts), starts, [*starts[1:], size]))
-        parts = record_ranges(path, starts, parities, size)
+        parts = file_record_ranges(path, body, partition_bytes, client=client)
         shared = (layout, columns, dates.formats, dates.fixed, reading.until, reading.latest)
         futures = [client.submit(partition_partial, str(path), part, body, *shared, pure=False) for part in parts]
         results = client.gather(futures)

@@ -248,3 +248,30 @@ def test_a_quote_that_never_closes_in_a_later_block_is_named_by_its_line_in_the_
         train(path, output_dir=tmp_path / "local", k=2, sweep=False)
     assert dask.value.message == local.value.message
     assert local.value.message.startswith("line 102: a quote opens a value that runs over 2 lines")
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_quoted_line_breaks_across_block_edges_are_read_as_the_local_trainer_reads_them(
+    client, tmp_path, small_blocks, line_end
+):
+    # Blocks used to end at any line feed: a note's line break at a block's edge split its record in two, and the
+    # next block began inside quotes.
+    rows = [
+        f'{i},"note {i}{line_end}second line, with ""quotes""{line_end}",{20 + i % 80},{1 + (i * 7) % 99}'
+        for i in range(1, 121)
+    ]
+    path = tmp_path / "notes.csv"
+    path.write_text("customer_id,notes,annual_income,spending_score" + line_end + line_end.join(rows) + line_end)
+    reader, parts = open_dataset(path, SPECS, client=client)
+    assert len(parts) > 10
+    edges = {start for start, _ in parts[1:]}
+    text = path.read_bytes()
+    assert all(text[edge - 1 : edge] == b"\n" and text[edge : edge + 1].isdigit() for edge in edges)
+
+    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+
+    local = _local(path)
+    assert summary.n_input == local.n_input_rows == 120
+    assert summary.dropped == local.dropped == {}
+    expected = local.frame[[spec.name for spec in SPECS]].to_numpy()
+    assert sorted(map(tuple, summary.X)) == sorted(map(tuple, expected))

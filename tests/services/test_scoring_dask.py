@@ -12,10 +12,10 @@ import pytest
 
 from app.core.errors import InvalidRequest
 from app.services.scoring.dask import score_path_dask
-from app.services.scoring.dask.ranges import block_starts, quote_parity, record_ranges
 from app.services.scoring.files import score_path
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary
+from app.utils.csv_ranges import block_starts, quote_parity, record_ranges
 from tests.services.test_scoring import BAD_FILE, HEADER
 from tests.services.test_scoring_lines import GOOD_ROWS
 

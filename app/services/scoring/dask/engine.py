@@ -23,11 +23,11 @@ from app.services.scoring.dask.partitions import (
     score_parquet_groups,
     write_at,
 )
-from app.services.scoring.dask.ranges import block_starts, quote_parity, record_ranges, record_start
 from app.services.scoring.files import FILE_FORMATS
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema
+from app.utils.csv_ranges import file_record_ranges, record_start
 
 if TYPE_CHECKING:
     from app.services.scoring.rfm import Unusable
@@ -102,12 +102,9 @@ def _csv_plan(
     sniffed = sniff_csv(head, options.delimiter)  # the local engine's checks of the first bytes
     columns = resolve_columns(model, sniffed.names, options)
     options = replace(options, delimiter=sniffed.delimiter)
-    size = source.stat().st_size
     with open(source, "rb") as file:
-        body = record_start(file, 1, head[:1] == b'"', size)
-    starts = block_starts(size, partition_bytes, body=body)
-    parities = client.gather(client.map(quote_parity, [str(source)] * len(starts), starts, [*starts[1:], size]))
-    ranges = record_ranges(source, starts, parities, size)
+        body = record_start(file, 1, head[:1] == b'"', source.stat().st_size)
+    ranges = file_record_ranges(source, body, partition_bytes, client=client)
     style = CsvStyle(
         delimiter=sniffed.delimiter,
         line_end=sniffed.line_end,

@@ -1,9 +1,9 @@
 """What a Dask worker runs: one partition scored by the local engine, its labelled rows and its summary in one pass.
 
-A CSV partition is a byte range starting on a record (see ranges.py), read with the header line in front of it by the
-local engine's own reader (`CsvScorer`: Arrow, the same options, bad rows, quotes and UTF-8 handled the same way);
-a Parquet partition is a run of row groups. Labelled CSV comes back as bytes that the client places in the output
-file (`write_at`, on the worker holding them); Parquet is written by the worker as one part file.
+A CSV partition is a byte range starting on a record (app/utils/csv_ranges.py), read with the header line in front
+of it by the local engine's own reader (`CsvScorer`: Arrow, the same options, bad rows, quotes and UTF-8 handled the
+same way); a Parquet partition is a run of row groups. Labelled CSV comes back as bytes that the client places in the
+output file (`write_at`, on the worker holding them); Parquet is written by the worker as one part file.
 """
 
 import os
@@ -16,10 +16,10 @@ import pyarrow as pa
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import Columns
 from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks
-from app.services.scoring.dask.ranges import ByteRange
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema, score_table
+from app.utils.csv_ranges import ByteRange
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ that holds it runs on to the end of the file, where the local engine's reader re
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -105,3 +105,16 @@ def record_ranges(path: str | Path, starts: list[int], parities: list[int], size
         if stop > start or (not ranges and start == 0):
             ranges.append(ByteRange(index=len(ranges), start=start, stop=stop))
     return ranges
+
+
+def file_record_ranges(path: str | Path, body: int, block_bytes: int, *, client: Any = None) -> list[ByteRange]:
+    """A CSV file's record ranges of about `block_bytes` (the header ends at `body`): each block's quotes counted
+    on the workers of a Dask `client` (one read of the file, in parallel), or here without one."""
+    size = Path(path).stat().st_size
+    starts = block_starts(size, block_bytes, body=body)
+    stops = [*starts[1:], size]
+    if client is None:
+        parities = [quote_parity(path, start, stop) for start, stop in zip(starts, stops, strict=True)]
+    else:
+        parities = client.gather(client.map(quote_parity, [str(path)] * len(starts), starts, stops))
+    return record_ranges(path, starts, parities, size)
