@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Row, Select, Text, cast, func, select
+from sqlalchemy import DateTime, Row, Select, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequest
@@ -29,12 +29,14 @@ MAX_SCANNED_ROWS = 200_000
 # arrays, it holds about 60 bytes a row.
 READ_PART_ROWS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
 _MICROSECOND = timedelta(microseconds=1)
 _PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
 _COLUMNS = (
     PredictionLog.id,
-    PredictionLog.created_at,
+    # Not through UtcDateTime: making 200,000 datetimes aware took a fifth of the read; _micros knows it is UTC.
+    type_coerce(PredictionLog.created_at, DateTime(timezone=True)).label("created_at"),
     # As text, parsed here with orjson: the JSON type's json.loads took a quarter of the read under a profiler.
     cast(PredictionLog.inputs, Text).label("inputs"),
     PredictionLog.segment_id,
@@ -151,8 +153,8 @@ def last_rows_window(
 
 
 def _micros(moment: datetime) -> int:
-    """A logged time (aware: the column reads back in UTC) as microseconds since the epoch."""
-    return (moment - _EPOCH) // _MICROSECOND
+    """A logged time as microseconds since the epoch: UTC, naive as SQLite gives it or aware as PostgreSQL does."""
+    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _MICROSECOND
 
 
 def _time(micros: int) -> datetime:
@@ -189,16 +191,19 @@ class _Read:
         """Hold one part of the rows, in the order read."""
         if not part:
             return
-        arrays = self._parts
-        arrays["id"].append(np.fromiter((row.id for row in part), np.int64, len(part)))
-        arrays["created"].append(np.fromiter((_micros(row.created_at) for row in part), np.int64, len(part)))
-        arrays["segment_id"].append(np.fromiter((row.segment_id for row in part), np.int64, len(part)))
-        arrays["atypical"].append(np.fromiter((row.is_atypical for row in part), bool, len(part)))
-        arrays["out_of_range"].append(np.fromiter((row.out_of_range for row in part), bool, len(part)))
-        arrays["request"].append(np.fromiter((_id_hash(row.request_id) for row in part), np.int64, len(part)))
-        customers = (_id_hash(getattr(row, "customer_id", None)) for row in part)
-        arrays["customer"].append(np.fromiter(customers, np.int64, len(part)))
-        inputs = [_loads(row.inputs) for row in part]
+        arrays, n = self._parts, len(part)
+        # Column by column (_COLUMNS' order, then customer_id when selected): one transposition, no generator a row.
+        ids, created, texts, segments, atypical, out_of_range, requests, *customers = zip(*part, strict=True)
+        arrays["id"].append(np.fromiter(ids, np.int64, n))
+        arrays["created"].append(np.fromiter(map(_micros, created), np.int64, n))
+        arrays["segment_id"].append(np.fromiter(segments, np.int64, n))
+        arrays["atypical"].append(np.fromiter(atypical, bool, n))
+        arrays["out_of_range"].append(np.fromiter(out_of_range, bool, n))
+        arrays["request"].append(np.fromiter(map(_id_hash, requests), np.int64, n))
+        arrays["customer"].append(
+            np.fromiter(map(_id_hash, customers[0]), np.int64, n) if customers else np.zeros(n, np.int64)
+        )
+        inputs = list(map(_loads, texts))
         for name in sorted({name for values in inputs for name in values}):
             present = np.fromiter((name in values for values in inputs), bool, len(part))
             values = np.array([values.get(name, np.nan) for values in inputs], dtype=np.float64)
@@ -271,7 +276,8 @@ class _Read:
 def _read(session: Session, statement: Select, *, limit: int | None = None) -> _Read:
     """Read a statement's rows in parts (see READ_PART_ROWS); with `limit`, rows past it only say more matched."""
     read = _Read()
-    result = session.execute(statement.execution_options(yield_per=READ_PART_ROWS))
+    # Core rows: the ORM would build its own row objects again for plain columns.
+    result = session.connection().execute(statement.execution_options(yield_per=READ_PART_ROWS))
     try:
         for part in result.partitions():
             if limit is not None and read.rows + len(part) > limit:
