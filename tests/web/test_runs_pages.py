@@ -189,3 +189,20 @@ def test_a_runs_csv_download_is_the_score_pages_download_byte_for_byte(pages):
     assert kept.status_code == 200
     assert download.startswith(b"\xef\xbb\xbfCustomerID;") and b"\r\n" in download
     assert kept.content == download
+
+
+def test_a_semicolon_runs_page_shows_its_score_numbers_with_decimal_commas_as_its_inputs(pages):
+    text = "CustomerID;Annual Income (k$);Spending Score (1-100)\n" + "".join(
+        f"C{n};{40 + n},5;{n + 1}\n" for n in range(30)
+    )
+    run_id, _ = score(pages, text)
+    page = pages.get(f"/runs/{run_id}", headers=HTML).text
+    incomes = re.findall(r'<td data-label="Annual Income \(k\$\)">([^<]*)</td>', page)
+    confidences = re.findall(r'<td data-label="confidence">([^<]*)</td>', page)
+    assert incomes and all("," in income for income in incomes)
+    assert confidences and all(re.fullmatch(r"\d,\d{3}", value) for value in confidences)
+    comma_free = pages.get(f"/runs/{score(pages, customers_csv(range(30)))[0]}", headers=HTML).text
+    assert all(
+        re.fullmatch(r"\d\.\d{3}", value)
+        for value in re.findall(r'<td data-label="confidence">([^<]*)</td>', comma_free)
+    )

@@ -120,6 +120,8 @@ def run_page(
         "crm_segment": filters["segment"],
         "crm_has_email": email_column(names) is not None,
         "symbols": STATUS_SYMBOLS,
+        # A ';' file's numbers are written with decimal commas: its score columns are shown as its inputs are.
+        "decimal_comma": query.decimal_comma,
         "comparable": {label: runs for label, runs in (("Earlier runs", earlier), ("Later runs", later)) if runs},
         # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
