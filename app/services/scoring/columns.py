@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset, InvalidRequest
 from app.models.counterfactual import segment_position
-from app.models.features import find_column, normalise_column, wanted_columns
+from app.models.features import DEFAULT_FEATURES, Feature, find_column, normalise_column, wanted_columns
 from app.models.model import SegmentationModel
-from app.services.scoring.options import ScoreOptions
+from app.services.scoring.options import NAME_QUOTED_CHARS, ScoreOptions
 from app.services.scoring.score_columns import (
     ERROR_COLUMN,
     SCORE_COLUMNS,
@@ -19,9 +19,8 @@ from app.services.scoring.score_columns import (
 )
 from app.utils.text import safe_text
 
-# Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
+# Messages quote at most this many of a header's names (each cut to NAME_QUOTED_CHARS).
 NAMES_QUOTED = 20
-NAME_QUOTED_CHARS = 60
 # A customer file has a few dozen columns; past this many it is not one, and every per-column step (the header's
 # names, duplicates, the output header) would cost time for nothing. Checked before any of them.
 MAX_COLUMNS = 1_000
@@ -98,12 +97,20 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     by_normal: dict[str, str] = {}
     for name in names:
         by_normal.setdefault(normalise_column(name), name)
-    explicit = {"annual_income": options.income_column, "spending_score": options.spending_column}
     if options.income_column is not None and options.income_column == options.spending_column:
         raise InvalidRequest(
             f"income_column and spending_column both name '{safe_text(options.income_column, NAME_QUOTED_CHARS)}': "
             "annual income and spending score must come from two different columns"
         )
+    unknown = [feature for feature, _ in options.feature_columns if feature not in model.features]
+    if unknown:
+        raise InvalidRequest(
+            f"column= names {quoted_names(unknown)}: not a feature of this segmentation, whose features are "
+            f"{quoted_names(model.features)}"
+        )
+    # income_column= and spending_column= name the default's two features: for any other segmentation they are
+    # only checked against the header, as they always were.
+    explicit = options.named_columns()
     for key, given in [*explicit.items(), ("customer_id", options.id_column)]:
         if given is not None and given not in names:
             raise InvalidRequest(
@@ -124,10 +131,8 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         else:
             features[feature] = column
     if missing:
-        hint = (
-            ", or name them with income_column= and spending_column=" if explicit.keys() & set(model.features) else ""
-        )
-        raise InvalidRequest(f"missing column(s) {wanted_columns(missing)}{hint}; found: {found}")
+        raise InvalidRequest(f"missing column(s) {wanted_columns(missing)}{_mapping_hint(missing)}; found: {found}")
+    _one_column_each(features)
     return Columns(
         names=list(names),
         features=features,
@@ -136,6 +141,25 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         gender=by_normal.get("gender"),
         **_target(model, names, by_normal, options),
     )
+
+
+def _mapping_hint(missing: list[Feature]) -> str:
+    """How to name the missing features' columns: the default's two by their own parameters, any other by column=."""
+    if {spec.name for spec in missing} <= set(DEFAULT_FEATURES):
+        return ", or name them with income_column= and spending_column="
+    return ", or name the column of each with column=<feature>:<column>"
+
+
+def _one_column_each(features: dict[str, str]) -> None:
+    """Refuse a column read as two features (one named for a feature that another's name finds, say)."""
+    read_as: dict[str, str] = {}
+    for feature, column in features.items():
+        if column in read_as:
+            raise InvalidRequest(
+                f"{read_as[column]} and {feature} would both be read from '{safe_text(column, NAME_QUOTED_CHARS)}': "
+                "each feature needs its own column; name another with column="
+            )
+        read_as[column] = feature
 
 
 def _target(model: SegmentationModel, names: list[str], by_normal: dict[str, str], options: ScoreOptions) -> dict:

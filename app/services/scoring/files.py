@@ -76,8 +76,9 @@ def score_file(
     """
     if model.info.get("kind") == "rfm" and not is_customer_table(model, source):
         # An RFM version's files are transactions: built into one row per customer, then scored like any file.
-        from app.services.scoring.rfm import build_customers  # only for RFM versions
+        from app.services.scoring.rfm import build_customers, refuse_feature_columns  # only for RFM versions
 
+        refuse_feature_columns(options)
         with tempfile.TemporaryDirectory(prefix="rfm-") as work:
             table = Path(work) / "customers.csv"
             rfm_options = RfmOptions.from_dict(model.info.get("rfm_options"))

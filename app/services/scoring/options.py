@@ -7,6 +7,7 @@ from typing import Literal
 from app.core.errors import InvalidRequest
 from app.schemas.scoring import ScoreQuery
 from app.services.scoring.score_columns import EXTRA_COLUMNS
+from app.utils.text import safe_text
 
 OnError = Literal["flag", "skip", "reject"]
 ON_ERROR_POLICIES: tuple[str, ...] = ("flag", "skip", "reject")
@@ -14,6 +15,8 @@ DELIMITERS: tuple[str, ...] = (",", ";")
 # Peak memory follows the chunk: 16k rows keep the CLI's peak under a quarter of a whole-file pandas script's at
 # 5M rows, and larger chunks gained little speed (benchmarks/run.py, "CLI score").
 DEFAULT_CHUNK_ROWS = 16_384
+# Messages quote a header's names: cut, so a file of thousand-character names still gets a readable answer.
+NAME_QUOTED_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class ScoreOptions:
     delimiter: str | None = None  # None: sniffed from the header line
     income_column: str | None = None
     spending_column: str | None = None
+    # (feature, the file's column holding it): any feature of the segmentation, the default's two included.
+    feature_columns: tuple[tuple[str, str], ...] = ()
     id_column: str | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     formula_guard: bool = True  # a leading ' on text cells a spreadsheet would run as a formula
@@ -44,6 +49,26 @@ class ScoreOptions:
             raise InvalidRequest(
                 f"extra_columns may name {', '.join(EXTRA_COLUMNS)}, not {', '.join(repr(name) for name in unknown)}"
             )
+        self.named_columns()
+
+    def named_columns(self) -> dict[str, str]:
+        """Each feature's file column: from column=, and the default's two from income_column= and spending_column=."""
+        named: dict[str, str] = {}
+        given = [
+            *(("column", feature, column) for feature, column in self.feature_columns),
+            ("income_column", "annual_income", self.income_column),
+            ("spending_column", "spending_score", self.spending_column),
+        ]
+        for parameter, feature, column in given:
+            if column is None:
+                continue
+            if named.get(feature, column) != column:
+                raise InvalidRequest(
+                    f"{parameter}= names '{safe_text(column, NAME_QUOTED_CHARS)}' and column= names "
+                    f"'{safe_text(named[feature], NAME_QUOTED_CHARS)}' for {feature}: give one column for each feature"
+                )
+            named[feature] = column
+        return named
 
     def explained(self, features: Sequence[str]) -> tuple[str, ...]:
         """The features whose explanation columns are appended: all of them with explain, else none."""

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from app.core.errors import InvalidRequest
 from app.models.rfm.aggregate import CUSTOMER
 from app.models.segmentations.spec import RfmOptions
 from app.services.scoring.chunk import Coded, ScoredChunk, coded
@@ -77,6 +78,15 @@ class BuiltCustomers:
 
     summary: dict[str, Any]
     unusable: Unusable
+
+
+def refuse_feature_columns(options: ScoreOptions) -> None:
+    """Refuse column= for a transactions file: its features are computed from the lines, not read from columns."""
+    if options.feature_columns:
+        raise InvalidRequest(
+            "an RFM segmentation computes recency, frequency and monetary from the transactions, so column= has "
+            "nothing to name; its transaction columns are named when the segmentation is created"
+        )
 
 
 def build_customers(source: Path, target: Path, *, options: RfmOptions, on_error: str) -> BuiltCustomers:
