@@ -1,13 +1,25 @@
 """Requests and responses for scoring a whole customer file (/api/v1/predict/csv and /score)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.schemas.common import example_config
 
 # The columns that extra_columns= may ask for (the scoring service's table of extra columns holds the same names).
 ExtraColumn = Literal["runner_up", "description", "marketing_strategy"]
+
+
+def _feature_column(value: str) -> str:
+    """A `feature:column` pair as given, or why it is not one."""
+    feature, colon, column = value.partition(":")
+    if not (colon and feature.strip() and column.strip()):
+        raise ValueError("give each column= as feature:column, such as visits:Visits per month")
+    return value
+
+
+# `visits:Visits per month`: a feature's name (lowercase, digits and underscores: never a colon), then the column.
+FeatureColumn = Annotated[str, Field(max_length=300), AfterValidator(_feature_column)]
 
 
 class ScoreQuery(BaseModel):
@@ -26,6 +38,16 @@ class ScoreQuery(BaseModel):
     )
     income_column: str | None = Field(None, max_length=200, description="Column holding annual income (k$).")
     spending_column: str | None = Field(None, max_length=200, description="Column holding the spending score.")
+    column: list[FeatureColumn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The file's column for a feature of the segmentation, as `feature:column`, repeated for several: "
+        "`?column=visits:Visits%20per%20month&column=tenure_months:Tenure`. The feature is its name in the "
+        "segmentation (the `features` of its `model/info`); everything after the first `:` is the column as the "
+        "header names it, spaces, colons and any other characters included (leading and trailing spaces aside). A "
+        "feature not named here is found by its own column, as usual. `column=annual_income:X` is "
+        "`income_column=X`, `column=spending_score:X` is `spending_column=X`.",
+    )
     id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
     formula_guard: bool = Field(
         True,
@@ -63,6 +85,12 @@ class ScoreQuery(BaseModel):
     def separator(self) -> str | None:
         """The delimiter as a character."""
         return {"comma": ",", "semicolon": ";"}.get(self.delimiter or "", self.delimiter)
+
+    def feature_columns(self) -> tuple[tuple[str, str], ...]:
+        """The `column=` pairs as (feature, column)."""
+        # Stripped as the header's names are when a file is read.
+        pairs = (item.partition(":") for item in self.column)
+        return tuple((feature.strip(), column.strip()) for feature, _, column in pairs)
 
 
 class FeatureProfile(BaseModel):

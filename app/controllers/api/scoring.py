@@ -30,7 +30,9 @@ RUN_ID_HEADER = "X-Run-Id"
     "/csv",
     summary="Segment a whole customer file",
     description="Send a CSV file as a `text/csv` body or as the `file` field of a multipart form (public header, "
-    "snake_case, or name the columns with `income_column`, `spending_column` and `id_column`). The answer streams "
+    "snake_case, or name the columns: `column=feature:column` for any feature of the segmentation, repeated "
+    "(`?column=visits:Visits%20per%20month&column=tenure_months:Tenure`), `income_column` and `spending_column` for "
+    "the default's two, `id_column`). The answer streams "
     "back every input column unchanged, in input order, followed by `segment_id`, `segment_name`, `confidence`, "
     "`distance`, `is_atypical` and `out_of_range`; the model version is in the `X-Model-Version` header. With "
     "`Accept: application/json` the answer is the summary instead: counts, shares and profile per segment, and "

@@ -82,6 +82,7 @@ def score_options(*, query: ScoreQuery) -> ScoreOptions:
         delimiter=query.separator(),
         income_column=query.income_column,
         spending_column=query.spending_column,
+        feature_columns=query.feature_columns(),
         id_column=query.id_column,
         formula_guard=query.formula_guard,
         excel=query.excel,
