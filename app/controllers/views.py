@@ -196,7 +196,7 @@ async def score_upload(request: Request, model: SegmenterDep, settings: Settings
         return _score_page(request, context)
     except _UPLOAD_ERRORS as exc:
         # The form comes back as it was sent, so fixing one option does not mean choosing the others again.
-        form = score_form_fields(upload.fields) if upload is not None else None
+        form = score_form_fields(upload.fields, model) if upload is not None else None
         context = score_form_page(
             model, max_upload_bytes=settings.max_upload_bytes, form_token=token, error=exc.message, form=form
         )

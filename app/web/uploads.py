@@ -16,6 +16,8 @@ from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted,
 
 _COPY_BYTES = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# The /score form's fields: its token, its options and a column field per feature (at most 8) fit with room to spare.
+MAX_FORM_FIELDS = 20
 
 
 @dataclass
@@ -89,7 +91,7 @@ async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limi
 async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Upload:
     try:
         with no_space_as(NO_SPACE_FOR_UPLOAD):  # the parser spools the file to disk past 1 MB
-            form = await MultiPartParser(headers, stream, max_files=1, max_fields=20).parse()
+            form = await MultiPartParser(headers, stream, max_files=1, max_fields=MAX_FORM_FIELDS).parse()
     except MultiPartException as exc:
         raise InvalidRequest(f"the multipart form could not be read: {exc.message}") from None
     try:

@@ -219,7 +219,7 @@ def test_after_an_error_the_file_and_options_stay_and_the_fix_needs_no_new_choic
         page.locator("details.options summary").click()  # folded again before sending
         page.click("#score-submit")
         banner = page.locator("#score-error")
-        expect(banner).to_contain_text("or name them under Options, in Income column and Spending column")
+        expect(banner).to_contain_text("or name yours under Options, in the “Column in your file for …” fields")
         assert "income_column=" not in banner.inner_text()
         expect(banner).to_be_focused()
         # The form was not replaced: the file is still chosen, the options still set, and now shown.
@@ -233,8 +233,8 @@ def test_after_an_error_the_file_and_options_stay_and_the_fix_needs_no_new_choic
         assert_fits(page)
         screenshot(page, "score-error")
 
-        page.fill("#income_column", "revenue")
-        page.fill("#spending_column", "score")
+        page.fill("#column_annual_income", "revenue")
+        page.fill("#column_spending_score", "score")
         page.click("#score-submit")
         expect(page.locator("#result-title")).to_have_text("2 customers scored")
         expect(page.locator("#result-title")).to_be_focused()
@@ -248,7 +248,7 @@ def _send_with_a_wrong_column(page, base_url: str, path) -> None:
     page.goto(base_url + "/score")
     page.set_input_files("#score-file", str(path))
     page.locator("details.options summary").click()
-    page.fill("#income_column", "income")
+    page.fill("#column_annual_income", "income")
     page.click("#score-submit")
 
 
@@ -260,12 +260,14 @@ def test_without_javascript_an_error_is_focused_and_asks_for_the_file_again(brow
     try:
         _send_with_a_wrong_column(page, base_url, mine)
         banner = page.locator("#score-error")
-        expect(banner).to_contain_text("Income column names 'income', which the file does not have")
+        expect(banner).to_contain_text(
+            "Column in your file for Annual Income (k$) names 'income', which the file does not have"
+        )
         assert page.evaluate("document.activeElement.id") == "score-error"
         expect(page.locator("#score-file-again")).to_be_visible()
         expect(page.locator("#score-file-again")).to_contain_text("Choose the file again")
         expect(page.locator("details.options")).to_have_attribute("open", "")
-        expect(page.locator("#income_column")).to_have_value("income")
+        expect(page.locator("#column_annual_income")).to_have_value("income")
         assert_fits(page)
         screenshot(page, "score-error-no-js")
     finally:

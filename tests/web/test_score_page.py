@@ -70,7 +70,9 @@ def test_form_post_with_bad_rows_lists_reasons(client):
 
 
 def test_form_post_mapping_and_semicolons(client):
-    page = post_file(client, b"ref;revenue;score\nA;120;90\n", income_column="revenue", spending_column="score")
+    page = post_file(
+        client, b"ref;revenue;score\nA;120;90\n", column_annual_income="revenue", column_spending_score="score"
+    )
     assert page.status_code == 200
     assert "1 customers scored" in page.text
 
@@ -112,14 +114,16 @@ def test_form_keeps_the_chosen_options_after_an_error(client):
         b"ref;revenue;score\nA;120;90\n",
         on_error="skip",
         delimiter="semicolon",
-        income_column="revenue",
-        spending_column="spend",
+        column_annual_income="revenue",
+        column_spending_score="spend",
         id_column="ref",
     )
     assert page.status_code == 422
-    assert "Spending column names &#39;spend&#39;, which the file does not have" in page.text
     assert '<option value="skip" selected>' in page.text and '<option value="semicolon" selected>' in page.text
-    for field, value in [("income_column", "revenue"), ("spending_column", "spend"), ("id_column", "ref")]:
+    assert "Column in your file for Spending Score (1-100) names &#39;spend&#39;, which the file does not have" in (
+        page.text
+    )
+    for field, value in [("column_annual_income", "revenue"), ("column_spending_score", "spend"), ("id_column", "ref")]:
         assert f'name="{field}" type="text" maxlength="200" value="{value}"' in page.text
     assert '<details class="options" open>' in page.text
 
@@ -164,20 +168,21 @@ def test_a_scored_file_is_logged_in_full_and_counted_once(client_for, tmp_path):
         (
             b"name,email\nAda,a@example.com\n",
             {},
-            "or name them under Options, in Income column and Spending column",
+            "or name yours under Options, in the “Column in your file for …” fields",
             "income_column=",
         ),
         (BAD_FILE.encode(), {"on_error": "reject"}, "under Options choose Bad rows", "on_error="),
         (
             b"ref,revenue,score\nA,120,90\n",
-            {"income_column": "revenue", "spending_column": "revenue"},
-            "Income column and Spending column both name &#39;revenue&#39;",
-            "income_column and spending_column",
+            {"column_annual_income": "revenue", "column_spending_score": "revenue"},
+            "Annual Income (k$) and Spending Score (1-100) would both be read from &#39;revenue&#39;: under Options, "
+            "give each its own column",
+            "column=",
         ),
         (
             b"ref,revenue,score\nA,120,90\n",
-            {"income_column": "income"},
-            "Income column names &#39;income&#39;, which the file does not have",
+            {"column_annual_income": "income"},
+            "Column in your file for Annual Income (k$) names &#39;income&#39;, which the file does not have",
             "for annual_income",
         ),
         (b"a,b\n1,2\n", {"id_column": "x" * 201}, "Customer id column: String should have at most", "id_column:"),

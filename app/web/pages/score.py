@@ -1,13 +1,15 @@
 """The /score page: the upload form, and the summary of a scored file with its download."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from app.core.config import Settings
 from app.core.errors import InvalidRequest, ResultsFull, no_space_as
+from app.models.features import Feature
 from app.models.model import SegmentationModel
 from app.models.rfm.columns import ROLE_TEXT
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -23,8 +25,6 @@ from app.web.uploads import Upload
 SCORE_FORM_DEFAULTS = {
     "on_error": "flag",
     "delimiter": "",
-    "income_column": "",
-    "spending_column": "",
     "id_column": "",
     "formula_guard": "true",
     "excel": "false",
@@ -38,33 +38,47 @@ EXTRA_COLUMN_FIELDS = {
     "extra_description": "description",
     "extra_marketing_strategy": "marketing_strategy",
 }
+# One text field per feature of the segmentation, `column_<feature>`, sent to the service as column=feature:value.
+COLUMN_FIELD = "column_"
 # The form's labels, which the page's messages use where the API's name its parameters.
 FIELD_LABELS = {
     "on_error": "Bad rows",
     "delimiter": "Delimiter",
-    "income_column": "Income column",
-    "spending_column": "Spending column",
     "id_column": "Customer id column",
     "formula_guard": "Formulas in text cells",
     "excel": "Made for",
     "extra_columns": "Extra columns",
 }
-_MAPPED_LABELS = {
-    "annual_income": FIELD_LABELS["income_column"],
-    "spending_score": FIELD_LABELS["spending_column"],
-    "customer_id": FIELD_LABELS["id_column"],
-}
-# The scoring service words its messages for API callers (`income_column=`, `on_error=flag`); the page says the same
-# in the words on the form. A message these do not match is shown as it is.
-_PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+
+
+def column_label(feature: Feature) -> str:
+    """The label of the form's field for a feature's column."""
+    return f"Column in your file for {feature.label}"
+
+
+def _mapped_label(match: re.Match[str], features: dict[str, Feature]) -> str:
+    """A column named for a feature (or the customer id) that the file lacks, said by the form's field."""
+    if match[2] == "customer_id":
+        return f"{FIELD_LABELS['id_column']} names {match[1]}, which"
+    return f"{column_label(features[match[2]])} names {match[1]}, which" if match[2] in features else match[0]
+
+
+def _read_twice(match: re.Match[str], features: dict[str, Feature]) -> str:
+    """One column read as two features, said with their labels."""
+    first, second = (features[name].label if name in features else name for name in (match[1], match[2]))
+    return f"{first} and {second} would both be read from {match[3]}: under Options, give each its own column"
+
+
+_NAME_YOURS = "or name yours under Options, in the “Column in your file for …” fields"
+# The scoring service words its messages for API callers (`column=`, `on_error=flag`); the page says the same in
+# the words on the form. A message these do not match is shown as it is.
+_PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str], dict[str, Feature]], str]], ...] = (
+    (re.compile(r"or name them with income_column= and spending_column="), _NAME_YOURS),
+    (re.compile(r"or name the column of each with column=<feature>:<column>"), _NAME_YOURS),
+    (re.compile(r"the column mapping names ('.*') for ([a-z][a-z0-9_]*), which"), _mapped_label),
     (
-        re.compile(r"or name them with income_column= and spending_column="),
-        "or name them under Options, in Income column and Spending column",
-    ),
-    (re.compile(r"^income_column and spending_column both name"), "Income column and Spending column both name"),
-    (
-        re.compile(r"the column mapping names ('.*') for (annual_income|spending_score|customer_id), which"),
-        lambda match: f"{_MAPPED_LABELS[match[2]]} names {match[1]}, which",
+        re.compile(r"^([a-z][a-z0-9_]*) and ([a-z][a-z0-9_]*) would both be read from ('.*'): each feature needs .*"),
+        _read_twice,
     ),
     (
         re.compile(r"score with on_error=flag or on_error=skip"),
@@ -74,14 +88,14 @@ _PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]],
     # A transactions file (RFM): the date format and the columns are the segmentation's, set when it is created.
     (
         re.compile(r"give its format as date_format, such as ('[^']*')"),
-        lambda match: (
+        lambda match, features: (
             "write the dates in one format, such as 2011-12-09 14:05 or 12/9/11 14:05, or have an "
             f"administrator create the segmentation with its date_format, such as {match[1]}"
         ),
     ),
     (
         re.compile(r"^the transactions file has no (customer id|date|amount) column"),
-        lambda match: f"{match[0]} (one named like {_COLUMN_EXAMPLES[match[1]]})",
+        lambda match, features: f"{match[0]} (one named like {_COLUMN_EXAMPLES[match[1]]})",
     ),
 )
 # Headers a transactions file's columns are found by, for the form's help and its messages.
@@ -99,16 +113,32 @@ if TYPE_CHECKING:  # the scoring service pulls in pyarrow: imported on first use
     from app.services.scoring.options import ScoreOptions
 
 
-def in_page_words(message: str) -> str:
-    """An error message with the API's parameter names replaced by the form's labels."""
+def in_page_words(message: str, features: Sequence[Feature] = ()) -> str:
+    """An error message with the API's parameter names replaced by the form's labels (`features`: the model's)."""
+    by_name = {feature.name: feature for feature in features}
     for pattern, replacement in _PAGE_WORDS:
-        message = pattern.sub(replacement, message)
+        message = pattern.sub(
+            replacement if isinstance(replacement, str) else partial(replacement, features=by_name), message
+        )
     return message
 
 
-def score_form_fields(fields: dict[str, str]) -> dict[str, str]:
+def column_fields(model: SegmentationModel) -> list[tuple[str, str]]:
+    """The form's field and label for each feature's column; none for a transactions file, whose are the spec's."""
+    if transactions_file(model) is not None:
+        return []
+    return [(COLUMN_FIELD + feature.name, column_label(feature)) for feature in model.feature_specs]
+
+
+def form_defaults(model: SegmentationModel) -> dict[str, str]:
+    """The form as the page first shows it: the options' defaults, every column field empty."""
+    return {**SCORE_FORM_DEFAULTS, **{field: "" for field, _ in column_fields(model)}}
+
+
+def score_form_fields(fields: dict[str, str], model: SegmentationModel) -> dict[str, str]:
     """The upload form's options as the user sent them, over the defaults (to show the form again as it was)."""
-    return {**SCORE_FORM_DEFAULTS, **{key: value for key, value in fields.items() if key in SCORE_FORM_DEFAULTS}}
+    defaults = form_defaults(model)
+    return {**defaults, **{key: value for key, value in fields.items() if key in defaults}}
 
 
 def transactions_file(model: SegmentationModel) -> dict[str, Any] | None:
@@ -162,24 +192,26 @@ def score_form_page(
     form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Context for the upload form, with an error message when the last upload failed."""
-    form = {**SCORE_FORM_DEFAULTS, **(form or {})}
+    defaults = form_defaults(model)
+    form = {**defaults, **(form or {})}
     return {
         "model": model,
         "form": form,
         "form_token": form_token,
-        "error": in_page_words(error) if error else None,
+        "error": in_page_words(error, model.feature_specs) if error else None,
         "diagnosis": None,
         "scored": None,
+        "column_fields": column_fields(model),
         # Open when an option is set, or after a problem that an option may fix, so the user sees what was sent.
-        "options_open": error is not None or form != SCORE_FORM_DEFAULTS,
+        "options_open": error is not None or form != defaults,
         "max_upload_mb": max(1, max_upload_bytes // 1_000_000),
         "transactions_file": transactions_file(model),
         "transactions_read": None,
     }
 
 
-def _score_options(fields: dict[str, str]) -> "ScoreOptions":
-    """Form fields to options, validated by the API's own query schema."""
+def _score_options(fields: dict[str, str], model: SegmentationModel) -> "ScoreOptions":
+    """Form fields to options, validated by the API's own query schema (a feature's column field as its column=)."""
     from app.services.scoring.options import score_options
 
     given: dict[str, Any] = {
@@ -188,11 +220,16 @@ def _score_options(fields: dict[str, str]) -> "ScoreOptions":
         if key in SCORE_FORM_DEFAULTS and key not in EXTRA_COLUMN_FIELDS and value.strip()
     }
     given["extra_columns"] = [column for field, column in EXTRA_COLUMN_FIELDS.items() if fields.get(field)]
+    named = [(field, label) for field, label in column_fields(model) if fields.get(field, "").strip()]
+    given["column"] = [f"{field.removeprefix(COLUMN_FIELD)}:{fields[field].strip()}" for field, _ in named]
     try:
         query = ScoreQuery.model_validate(given)
     except ValidationError as exc:
         first = exc.errors()[0]
-        label = FIELD_LABELS.get(str(first["loc"][0]), str(first["loc"][0]))
+        where = first["loc"]
+        # A column field's problem is under ("column", its index among the column fields given).
+        is_column = where[0] == "column" and len(where) > 1 and isinstance(where[1], int) and where[1] < len(named)
+        label = named[where[1]][1] if is_column else FIELD_LABELS.get(str(where[0]), str(where[0]))
         raise InvalidRequest(f"{label}: {first['msg']}") from None
     return score_options(query=query)
 
@@ -256,9 +293,9 @@ def _score_result(
     from app.services.scoring.diagnosis import explain_unscored, unit_warnings
     from app.services.scoring.files import NO_SPACE_FOR_OUTPUT, score_file
 
-    form = score_form_fields(upload.fields)
+    form = score_form_fields(upload.fields, model)
     try:
-        options = _score_options(upload.fields)
+        options = _score_options(upload.fields, model)
         results.purge_results(settings.score_results_dir, max_age_seconds=settings.score_results_ttl_seconds)
         with no_space_as(NO_SPACE_FOR_OUTPUT):  # the results folder may be created here
             token, path = results.result_path(settings.score_results_dir, name=upload.name)
