@@ -49,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--delimiter", choices=(",", ";"), help="CSV delimiter (default: sniffed)")
     parser.add_argument("--income-column", help="column holding annual income (k$)")
     parser.add_argument("--spending-column", help="column holding the spending score")
+    parser.add_argument(
+        "--column",
+        dest="feature_columns",
+        action="append",
+        default=[],
+        metavar="FEATURE=COLUMN",
+        help="the file's column for a feature of the segmentation, repeated for several: "
+        "--column 'visits=Visits per month' (everything after the first = is the column)",
+    )
     parser.add_argument("--id-column", help="column holding the customer id")
     parser.add_argument(
         "--extra-columns",
@@ -73,6 +82,17 @@ def _extra_columns(value: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in value.split(",") if name.strip())
 
 
+def _feature_columns(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """`--column FEATURE=COLUMN` flags as (feature, column) pairs (a bad one: one line, exit 2, as any bad input)."""
+    pairs = []
+    for value in values:
+        feature, equals, column = value.partition("=")  # a feature's name never holds `=`; a column may
+        if not (equals and feature.strip() and column.strip()):
+            raise InvalidRequest(f"--column takes FEATURE=COLUMN, such as 'visits=Visits per month', not {value!r}")
+        pairs.append((feature.strip(), column.strip()))  # stripped as the header's names are
+    return tuple(pairs)
+
+
 def _model(args: argparse.Namespace) -> SegmentationModel:
     """The segmentation's active model, or the named version (not ready or unknown: a one-line error, exit 2)."""
     return registry(args.model_dir, args.segmentation).get(args.model_version)
@@ -87,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         income_column=args.income_column,
         spending_column=args.spending_column,
+        feature_columns=_feature_columns(args.feature_columns),
         id_column=args.id_column,
         chunk_rows=args.chunk_rows,
         formula_guard=args.formula_guard,
@@ -99,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
     model = _model(args)
     if spec.kind != "rfm" or (args.input.is_file() and is_customer_table(model, args.input)):
         return _score(args, model, options, args.input)
-    from app.services.scoring.rfm import build_customers
+    from app.services.scoring.rfm import build_customers, refuse_feature_columns
 
+    refuse_feature_columns(options)
     if not args.input.is_file():
         raise InvalidRequest(f"input file not found: {args.input}")
     if not args.output.parent.is_dir():

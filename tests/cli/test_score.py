@@ -155,6 +155,26 @@ def test_score_unknown_extra_column_exits_2(cli, default_data, tmp_path):
     assert err.strip() == "error: extra_columns may name runner_up, description, marketing_strategy, not 'segment'"
 
 
+def test_score_column_names_the_default_features_as_income_and_spending_column_do(cli, tmp_path):
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"ref": ["A", "B"], "revenue": [120.0, 20.0], "score": [90, 10]}), source)
+    by_flags, by_column = tmp_path / "flags.csv", tmp_path / "column.csv"
+    assert cli(source, by_flags, "--income-column", "revenue", "--spending-column", "score")[0] == 0
+    code, _, err = cli(source, by_column, "--column", "annual_income=revenue", "--column", "spending_score=score")
+    assert code == 0, err
+    assert by_column.read_bytes() == by_flags.read_bytes()
+    assert [row["segment_name"] for row in csv.DictReader(io.StringIO(by_column.read_text()))] == [
+        "VIP / Whale",
+        "Budget Conscious",
+    ]
+    code, _, err = cli(source, tmp_path / "out.csv", "--income-column", "revenue", "--column", "annual_income=score")
+    assert code == 2
+    assert err.strip() == (
+        "error: income_column= names 'revenue' and column= names 'score' for annual_income: give one column for each "
+        "feature"
+    )
+
+
 def test_score_parquet_guards_text_written_as_csv_only(cli, tmp_path):
     source = tmp_path / "in.parquet"
     table = {

@@ -241,6 +241,42 @@ def test_score_segmentation_refuses_in_one_line(run_cli, seg, root, crm, tmp_pat
     assert not output.exists()
 
 
+def test_score_reads_a_segmentations_features_from_the_columns_named_with_column(run_cli, root, crm, tmp_path, loyalty):
+    renamed = {"Income": "Revenu annuel (€)", "Visits": "Visits: per month", "Tenure": "Ancienneté"}
+    header, _, rows = crm.read_text().partition("\n")
+    export = tmp_path / "export.csv"
+    export.write_text(",".join(renamed.get(name, name) for name in header.split(",")) + "\n" + rows)
+    named, mapped = tmp_path / "named.csv", tmp_path / "mapped.csv"
+    score = ("score", "--segmentation", "loyalty", "--model-dir", root, "--quiet")
+    assert run_cli(*score, crm, named)[0] == 0
+    flags = ("--column", "income=Revenu annuel (€)", "--column", "visits=Visits: per month")
+    code, out, err = run_cli(*score, export, mapped, *flags, "--column", "tenure_years=Ancienneté")
+    assert code == 0, err
+    assert "scored 600 of 600 rows" in out
+    assert mapped.read_text().splitlines()[1:] == named.read_text().splitlines()[1:]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--column", "visits"), "--column takes FEATURE=COLUMN, such as 'visits=Visits per month', not 'visits'"),
+        (("--column", "=Visits"), "--column takes FEATURE=COLUMN"),
+        (
+            ("--column", "tenure=Tenure"),
+            "column= names 'tenure': not a feature of this segmentation, whose features are 'income', 'visits', "
+            "'tenure_years'",
+        ),
+        (("--column", "visits=Calls"), "names 'Calls' for visits, which the file does not have; found: 'CustomerID'"),
+        (("--column", "visits=Tenure"), "visits and tenure_years would both be read from 'Tenure'"),
+    ],
+)
+def test_score_refuses_a_bad_column_in_one_line(run_cli, root, crm, tmp_path, loyalty, flags, message):
+    output = tmp_path / "out.csv"
+    code, _, err = run_cli("score", "--segmentation", "loyalty", "--model-dir", root, crm, output, "--quiet", *flags)
+    assert code == 2 and err.count("\n") == 1 and message in err
+    assert not output.exists()
+
+
 def test_transactions_become_rfm_segments_from_the_cli(run_cli, seg, root, tmp_path):
     transactions, _ = write_transactions(tmp_path / "online_retail.csv", customers=600, seed=9)
     _, plan = generate_transactions(customers=600, seed=9)
