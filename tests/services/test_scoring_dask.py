@@ -1,6 +1,8 @@
 """The Dask engine writes the local engine's labelled file byte for byte, and fails where and as it fails, on the
 local engine tests' messy inputs cut into partitions at every kind of place."""
 
+import csv
+import io
 import itertools
 import math
 from pathlib import Path
@@ -11,11 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.core.errors import InvalidRequest
+from app.models.model import SegmentationModel
+from app.models.synthetic_crm import write_crm
 from app.services.scoring.dask import score_path_dask
 from app.services.scoring.files import score_path
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary
 from app.utils.csv_ranges import block_starts, quote_parity, record_ranges
+from tests.services.scoring.test_feature_columns import MAPPING, renamed_crm, train_crm
 from tests.services.test_scoring import BAD_FILE, HEADER
 from tests.services.test_scoring_lines import GOOD_ROWS
 
@@ -240,8 +245,9 @@ def test_bad_paths_are_refused_before_any_work(model, tmp_path, source, target, 
         {"extra_columns": ("runner_up", "description", "marketing_strategy"), "explain": True},
         {"formula_guard": False, "excel": True, "on_error": "skip"},
         {"income_column": "revenue", "spending_column": "score", "id_column": "ref", "delimiter": ";"},
+        {"feature_columns": (("annual_income", "revenue"), ("spending_score", "score")), "delimiter": ";"},
     ],
-    ids=["counterfactual", "explained", "unguarded", "mapped"],
+    ids=["counterfactual", "explained", "unguarded", "mapped", "column"],
 )
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_output_options_give_the_local_engines_file(model, scheduler, tmp_path, options, suffix):
@@ -249,7 +255,7 @@ def test_output_options_give_the_local_engines_file(model, scheduler, tmp_path, 
     source = tmp_path / "in.csv"
     source.write_text(
         "ref;revenue;score;note\n" + rows
-        if "income_column" in options
+        if "income_column" in options or "feature_columns" in options
         else ("ref;Annual Income (k$);Spending Score (1-100);note\n" + rows)
     )
     score_options = ScoreOptions(chunk_rows=300, **options)
@@ -268,6 +274,35 @@ def test_output_options_give_the_local_engines_file(model, scheduler, tmp_path, 
     else:
         assert pq.read_table(tmp_path / "dask.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
     assert summary.scored > 0
+
+
+@pytest.fixture(scope="module")
+def crm_model(tmp_path_factory: pytest.TempPathFactory) -> SegmentationModel:
+    return train_crm(tmp_path_factory.mktemp("crm"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_segmentations_columns_named_with_column_give_the_local_engines_file(crm_model, scheduler, tmp_path, suffix):
+    text = write_crm(tmp_path / "crm.csv", rows=2_000, seed=3).read_text()
+    source = tmp_path / f"renamed{suffix}"
+    (tmp_path / "renamed.csv").write_text(renamed_crm(text))
+    if suffix == ".parquet":
+        pq.write_table(pa_csv.read_csv(tmp_path / "renamed.csv"), source, row_group_size=300)
+    options = ScoreOptions(chunk_rows=300, feature_columns=MAPPING)
+    score_path(crm_model, source, tmp_path / "local.csv", options=options)
+    summary = score_path_dask(
+        crm_model, source, tmp_path / "dask.csv", options=options, scheduler=scheduler, partition_bytes=5_000
+    )
+    dask_file = (tmp_path / "dask.csv").read_bytes()
+    assert dask_file == (tmp_path / "local.csv").read_bytes()
+    assert summary.scored == 2_000 and summary.columns["visits"] == "Visits: per month"
+    # And the same segments as the file under the segmentation's own column names.
+    score_path(crm_model, tmp_path / "crm.csv", tmp_path / "named.csv", options=ScoreOptions(chunk_rows=300))
+    segments, named = (
+        [(row["segment_id"], row["confidence"]) for row in csv.DictReader(io.StringIO(text))]
+        for text in (dask_file.decode(), (tmp_path / "named.csv").read_text())
+    )
+    assert segments == named and len({segment_id for segment_id, _ in segments}) == 3
 
 
 def _rows(path: Path) -> tuple[list, list[float]]:
