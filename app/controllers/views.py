@@ -298,7 +298,7 @@ def monitoring_dashboard(
     except ReversedSpan as exc:  # said on the page, next to the From and To it is about; nothing is charted
         context = dashboard.reversed_span_page(exc, segmentation, bucket)
         return render(request, "monitoring.html", context, status_code=422)
-    volume = monitoring.prediction_volume(session, model, since=since, segmentation=segmentation)
+    volume = monitoring.prediction_volume(session, model, since=since, until=until, segmentation=segmentation)
     # The database mirrors every segmentation's activations (app/services/monitoring/activation_mirror.py).
     activation = monitoring.last_activation(session, segmentation=segmentation)
     # The same service as GET /api/v1/monitoring/timeseries; window=N has no span, so the bucket's default range.

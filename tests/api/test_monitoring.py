@@ -125,6 +125,21 @@ def test_prediction_volume_counts_per_segment_and_hour(log_client):
     assert later["since"] == later["until"]  # the range is empty and ends now: never a since after its until
 
 
+def test_prediction_volume_counts_only_up_to_until(log_client):
+    feed(log_client, customers(150, seed=8))
+    now = datetime.now(UTC)
+    span = {"since": (now - timedelta(days=2)).isoformat(), "until": (now - timedelta(days=1)).isoformat()}
+    response = log_client.get("/api/v1/monitoring/predictions", params=span)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 0
+    assert datetime.fromisoformat(body["until"]) == datetime.fromisoformat(span["until"])
+    assert datetime.fromisoformat(body["series"][-1]["start"]) <= datetime.fromisoformat(span["until"])
+    # Up to a moment after the predictions, they count.
+    span["until"] = (now + timedelta(minutes=1)).isoformat()
+    assert log_client.get("/api/v1/monitoring/predictions", params=span).json()["total"] == 150
+
+
 @pytest.mark.parametrize("since", ["yesterday", "0.5", "1700000000", "2026-13-01"])
 def test_bad_since_is_a_422(log_client, since):
     response = log_client.get("/api/v1/monitoring/predictions", params={"since": since})
@@ -202,6 +217,8 @@ def test_the_monitoring_page_refuses_moments_off_the_calendar(log_client):
         "/api/v1/monitoring/drift/history",
         "/api/v1/monitoring/timeseries",
         "/api/v1/segmentations/default/monitoring/timeseries?bucket=hour",
+        "/api/v1/monitoring/predictions",
+        "/api/v1/segmentations/default/monitoring/predictions",
     ],
 )
 def test_a_since_after_its_until_is_a_422_saying_so(log_client, path):

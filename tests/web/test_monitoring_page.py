@@ -1,6 +1,7 @@
 """/monitoring rendered on the server: statuses in words, and bad input as an HTML 4xx page."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 
 def test_monitoring_page_renders_without_data(client_for, tmp_path):
@@ -83,3 +84,23 @@ def test_a_custom_span_whose_from_is_after_its_to_is_said_on_the_page_without_ch
     for shown in ("Predictions per segment", 'id="summary"', 'class="chart', "Drift checks", "Only 0 predictions"):
         assert shown not in page, shown
     assert 'data-period="24h"' in page  # the presets still offer a way out
+
+
+def test_a_custom_span_counts_predictions_per_segment_up_to_its_to(client_for, tmp_path):
+    from tests.api.test_monitoring import customers, feed
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    feed(client, customers(150, seed=64))
+    now = datetime.now(UTC)
+    since, until = (
+        (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    response = client.get("/monitoring", params={"since": since, "until": until}, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    page = re.sub(r"<[^>]+>", "", response.text)
+    # The 150 predictions were logged after the span's To: none of them is in it.
+    assert 'id="volume-empty"' in response.text and 'id="volume-chart"' not in response.text
+    assert (
+        f"No predictions have been logged from {since.replace('T', ' ')} UTC to {until.replace('T', ' ')} UTC" in page
+    )

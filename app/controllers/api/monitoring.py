@@ -75,9 +75,10 @@ def drift_history(
     response_model=PredictionVolume,
     summary="Prediction volume per segment",
     description="The served model version's logged predictions per segment (another version's segment ids name "
-    "other segments), per hour for spans up to two days and per day beyond, since `since` (ISO 8601; default: seven "
-    "days ago; a time without a zone is UTC; a time after now gives an empty range ending now). At most 400 buckets "
-    "are returned: an older `since` is moved forward.",
+    "other segments), per hour for spans up to two days and per day beyond, from `since` (ISO 8601; default: seven "
+    "days before `until`; a time without a zone is UTC; a since alone after now gives an empty range ending now) to "
+    "`until` (default: now); a since after until is a 422. At most 400 buckets are returned: an older `since` is "
+    "moved forward.",
     responses=error_responses(422, 503),
 )
 def predictions(
@@ -85,9 +86,10 @@ def predictions(
     model: SegmenterDep,
     session: SessionDep,
     since: Annotated[IsoDateTime | None, Query(description="Start of the range, ISO 8601.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="End of the range, ISO 8601.")] = None,
 ) -> dict[str, Any]:
     """Recent volume per segment over time."""
-    return monitoring.prediction_volume(session, model, since=since, segmentation=segmentation_of(request))
+    return monitoring.prediction_volume(session, model, since=since, until=until, segmentation=segmentation_of(request))
 
 
 @router.get(

@@ -74,28 +74,35 @@ def prediction_volume(
     model: SegmentationModel,
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     now: datetime | None = None,
     segmentation: str = DEFAULT_NAME,
 ) -> dict[str, Any]:
     """The model's logged predictions in `segmentation` per segment per hour (spans up to two days) or per day, from
-    `since` (default 7 days)."""
-    now = utc(now or datetime.now(UTC))
-    since = utc(since) if since else now - DEFAULT_SINCE
-    # A since in the future (a client's clock ahead of ours) is an empty range ending now, not an error.
-    since = min(since, now)
-    step = timedelta(hours=1) if now - since <= HOURLY_SPAN else timedelta(days=1)
-    since = max(since, now - (MAX_BUCKETS - 1) * step)
+    `since` (default: 7 days before `until`) to `until` (default: now); ReversedSpan for a since after its until."""
+    windows.check_order(since=since, until=until)
+    until = utc(until) if until is not None else utc(now or datetime.now(UTC))
+    since = utc(since) if since else until - DEFAULT_SINCE
+    # A since alone in the future (a client's clock ahead of ours) is an empty range ending now, not an error.
+    since = min(since, until)
+    step = timedelta(hours=1) if until - since <= HOURLY_SPAN else timedelta(days=1)
+    since = max(since, until - (MAX_BUCKETS - 1) * step)
     log = PredictionLog
     rows = session.execute(
         select(log.created_at, log.segment_id)
-        .where(log.created_at >= since, log.segmentation == segmentation, log.model_version == model.version)
+        .where(
+            log.created_at >= since,
+            log.created_at <= until,
+            log.segmentation == segmentation,
+            log.model_version == model.version,
+        )
         .order_by(log.id.desc())
         .limit(MAX_VOLUME_ROWS + 1)
     ).all()
     truncated = len(rows) > MAX_VOLUME_ROWS
     rows = rows[:MAX_VOLUME_ROWS]
     start = _floor(since, step)
-    n_buckets = max(int((now - start) / step) + 1, 1)
+    n_buckets = max(int((until - start) / step) + 1, 1)
     names = {segment.segment_id: segment.name for segment in model.segments}
     ids = sorted(names | {row.segment_id: f"Segment {row.segment_id}" for row in rows if row.segment_id not in names})
     column = {segment_id: i for i, segment_id in enumerate(ids)}
@@ -107,7 +114,7 @@ def prediction_volume(
     return {
         "model_version": model.version,
         "since": since.isoformat(),
-        "until": now.isoformat(),
+        "until": until.isoformat(),
         "bucket": "hour" if step == timedelta(hours=1) else "day",
         "total": int(counts.sum()),
         "truncated": truncated,

@@ -105,6 +105,8 @@ def monitoring_page(
         # The custom span's fields show the span shown, unless a preset or the last N rows is.
         "custom": _span_fields(window["since"], window["until"]) if window["kind"] == "time" and not period else None,
         "volume": volume,
+        # A span with a To counts up to it; without one, up to now ("since" says it).
+        "volume_until": volume["until"] if "until" in (window_query or {}) else None,
         "volume_chart": monitoring_charts.volume_chart(volume, styles),
         "histograms": [monitoring_charts.histogram_chart(check) for check in report["features"]],
         "mix_chart": monitoring_charts.mix_chart(report["segment_mix"], styles) if report["segment_mix"] else None,
