@@ -40,7 +40,7 @@ from app.core.roles import Role, allows
 from app.core.security import key_id
 from app.core.templating import signed_in, templates
 from app.schemas.common import DIGITS_ONLY
-from app.schemas.monitoring import IsoDateTime
+from app.schemas.monitoring import FormDateTime
 from app.services import segment_edits
 from app.services.monitoring import reads as monitoring
 from app.services.monitoring.drift import MAX_WINDOW
@@ -279,8 +279,8 @@ def monitoring_dashboard(
     session: SessionDep,
     window: Annotated[int | None, Ge(1), Le(MAX_WINDOW), DIGITS_ONLY, Query()] = None,
     period: Annotated[dashboard.Period | None, Query()] = None,
-    since: Annotated[IsoDateTime | None, Query()] = None,
-    until: Annotated[IsoDateTime | None, Query()] = None,
+    since: Annotated[FormDateTime, Query()] = None,
+    until: Annotated[FormDateTime, Query()] = None,
     bucket: Annotated[dashboard.Bucket | None, Query()] = None,
 ) -> HTMLResponse:
     """Drift of a time window (a preset or since/until; `window=N`: the last N rows) against the training data, with

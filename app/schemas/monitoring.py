@@ -22,6 +22,15 @@ def _iso_only(value: object) -> object:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(in_calendar)]
 
 
+def _blank_as_none(value: object) -> object:
+    """An empty field as absent: a page's form sends its optional To as `until=` when left empty."""
+    return None if value == "" else value
+
+
+# A page form's optional moment: empty is absent; anything else as IsoDateTime.
+FormDateTime = Annotated[IsoDateTime | None, BeforeValidator(_blank_as_none)]
+
+
 Status = Literal["stable", "watch", "drift"]
 
 

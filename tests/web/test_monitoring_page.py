@@ -104,3 +104,17 @@ def test_a_custom_span_counts_predictions_per_segment_up_to_its_to(client_for, t
     assert (
         f"No predictions have been logged from {since.replace('T', ' ')} UTC to {until.replace('T', ' ')} UTC" in page
     )
+
+
+def test_a_custom_span_without_a_to_runs_to_now(client_for, tmp_path):
+    from tests.api.test_monitoring import customers, feed
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    feed(client, customers(150, seed=65))
+    # As the form sends it: a From without a zone and an empty To.
+    since = (datetime.now(UTC) - timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+    for params in ({"since": since, "until": ""}, {"since": since}):
+        response = client.get("/monitoring", params=params, headers={"Accept": "text/html"})
+        assert response.status_code == 200, params
+        assert 'id="volume-chart"' in response.text
+        assert '<dd data-fact="window-size">150</dd>' in response.text

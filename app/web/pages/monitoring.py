@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.windows import ReversedSpan
+from app.utils.moments import utc
 from app.web.charts import monitoring as monitoring_charts
 from app.web.charts import over_time
 from app.web.charts.styles import segment_styles
@@ -35,7 +36,8 @@ def preset_span(period: str, now: datetime | None = None) -> tuple[datetime, dat
 
 def default_bucket(since: datetime | None, until: datetime | None) -> str:
     """Hours for a window of up to two days, days for a longer one (and for `window=N`)."""
-    if since is not None and (until or datetime.now(UTC)) - since <= timedelta(days=2):
+    # The form's fields carry no zone: read as UTC, as the services read them.
+    if since is not None and utc(until or datetime.now(UTC)) - utc(since) <= timedelta(days=2):
         return "hour"
     return "day"
 
