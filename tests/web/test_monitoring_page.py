@@ -15,6 +15,23 @@ def test_monitoring_page_renders_without_data(client_for, tmp_path):
     assert client.get("/models", headers={"Accept": "text/html"}).status_code == 200
 
 
+def test_monitoring_page_says_no_predictions_in_plain_sentences(client_for, tmp_path):
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    for query in ("", "?since=2026-01-01T00:00&until=2026-01-02T00:00"):
+        response = client.get(f"/monitoring{query}", headers={"Accept": "text/html"})
+        assert response.status_code == 200
+        page = re.sub(r"<[^>]+>", "", response.text)
+        assert "No predictions logged by this model version in this window" in page
+        assert "Only 0" not in page
+        (lead,) = re.findall(r'<p class="lead">(.*?)</p>', response.text, re.S)
+        assert "(" not in lead and ")" not in lead, lead
+        assert "with the training data. A customer scored several times counts as their latest prediction." in lead
+    rows = client.get("/monitoring?window=120", headers={"Accept": "text/html"})
+    assert "No predictions logged by this model version: drift checks need" in rows.text
+    (lead,) = re.findall(r'<p class="lead">(.*?)</p>', rows.text, re.S)
+    assert "(" not in lead and "latest prediction" not in lead, lead
+
+
 def test_monitoring_page_with_a_bad_window_is_an_html_422(client_for, tmp_path):
     client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
     response = client.get("/monitoring?window=0", headers={"Accept": "text/html"})
@@ -81,7 +98,7 @@ def test_a_custom_span_whose_from_is_after_its_to_is_said_on_the_page_without_ch
     # The form keeps what was typed, to be fixed; nothing is charted or counted for a span that cannot be.
     assert 'name="since" required value="2026-12-06T12:00"' in page and 'name="until" value="2026-12-01T12:00"' in page
     assert '<input type="hidden" name="bucket" value="day">' in page
-    for shown in ("Predictions per segment", 'id="summary"', 'class="chart', "Drift checks", "Only 0 predictions"):
+    for shown in ("Predictions per segment", 'id="summary"', 'class="chart', "Drift checks", "No predictions logged"):
         assert shown not in page, shown
     assert 'data-period="24h"' in page  # the presets still offer a way out
 

@@ -405,10 +405,11 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
         "rates": [],
     }
     if len(window) < MIN_WINDOW:
+        # "Only 0 predictions" reads as a count that fell short; none at all is said as such.
+        logged = f"Only {len(window)} predictions logged" if len(window) else "No predictions logged"
         message = (
-            f"Only {len(window)} predictions logged by this model version"
-            f"{' in this window' if window.kind == 'time' else ''}: drift checks need at least "
-            f"{MIN_WINDOW}, so there is no verdict yet."
+            f"{logged} by this model version{' in this window' if window.kind == 'time' else ''}: drift checks need "
+            f"at least {MIN_WINDOW}, so there is no verdict yet."
         )
         # No verdict, so nothing for a "mostly one file" warning to qualify.
         return base | {"status": INSUFFICIENT, "messages": [message], "warnings": []}
