@@ -14,6 +14,7 @@ from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
 from app.core.templating import signed_in, templates
 from app.services import audit
+from app.services.monitoring.windows import ReversedSpan, check_order
 from app.utils.moments import in_calendar
 from app.utils.numbers import whole_number
 
@@ -33,9 +34,21 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
+def _reversed_span(since: datetime | None, until: datetime | None) -> dict[str, str] | None:
+    """A Since after its Until as the page says it (as /monitoring does), None for a span in order."""
+    try:
+        check_order(since=since, until=until)
+    except ReversedSpan as exc:
+        return {"since": exc.since.isoformat(), "until": exc.until.isoformat()}
+    return None
+
+
 async def _render(request: Request, filters: dict[str, str], *, allowed: bool, with_key: bool) -> HTMLResponse:
     page = None
-    if allowed:
+    since, until = _moment(filters["since"]), _moment(filters["until"])
+    # Said next to the filters rather than answered with an empty list, as GET /api/v1/audit answers a 422.
+    span_error = _reversed_span(since, until) if allowed else None
+    if allowed and span_error is None:
         page = await run_in_threadpool(
             with_db,
             request,
@@ -43,8 +56,8 @@ async def _render(request: Request, filters: dict[str, str], *, allowed: bool, w
             action=filters["action"] or None,
             who=filters["who"] or None,
             target=filters["target"] or None,
-            since=_moment(filters["since"]),
-            until=_moment(filters["until"]),
+            since=since,
+            until=until,
             limit=PAGE_SIZE,
             cursor=filters["cursor"] if whole_number(filters["cursor"]) is not None else None,
         )
@@ -59,9 +72,11 @@ async def _render(request: Request, filters: dict[str, str], *, allowed: bool, w
         "filters": filters,
         "actions": audit.ACTIONS,
         "page": page,
+        "span_error": span_error,
         "with_key": with_key,
     }
-    return templates.TemplateResponse(request, "audit.html", context | signed_in(request))
+    status = 422 if span_error else 200
+    return templates.TemplateResponse(request, "audit.html", context | signed_in(request), status_code=status)
 
 
 Text = Annotated[str, Query(max_length=300)]
