@@ -30,6 +30,7 @@ def catalog(model_dir: Path | None) -> "SegmentationCatalog":
 
 def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
     """A segmentation's registry, its active version loaded (UnknownSegmentation when there is none by that name)."""
+    from app.models.segmentations.spec import DEFAULT_NAME
     from app.models.versions.registry import ModelRegistry
     from app.models.versions.store import VersionStore
 
@@ -37,7 +38,10 @@ def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
     segmentations.get(name)
     hint = f"train one with `python -m app.cli train --segmentation {name} --data FILE`"
     store = VersionStore(segmentations.folder(name), signing_key=get_settings().signing_key)
-    return ModelRegistry(store, train_hint=hint).load()
+    activate = f"activate one with `python -m app.cli models --model-dir {store.root} activate VERSION`"
+    # Named, so that an error says which segmentation has nothing to serve (the default's registry is unnamed).
+    named = None if name == DEFAULT_NAME else name
+    return ModelRegistry(store, train_hint=hint, activate_hint=activate, segmentation=named).load()
 
 
 def show_progress(quiet: bool) -> bool:

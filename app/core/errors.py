@@ -59,6 +59,14 @@ class NotTrainedYet(ModelNotReady):
         self.segmentation = segmentation
 
 
+class NoActiveVersion(ModelNotReady):
+    """A segmentation with trained versions, none of them active: nothing to serve until one is activated."""
+
+    def __init__(self, segmentation: str, hint: str) -> None:
+        super().__init__(f"segmentation {segmentation} has versions, but no model version is active: {hint}")
+        self.segmentation = segmentation
+
+
 class UnknownSegment(SegmentationError):
     """A segment id that the loaded model does not have."""
 

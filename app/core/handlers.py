@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from app.core.errors import NotTrainedYet, SegmentationError
+from app.core.errors import NoActiveVersion, NotTrainedYet, SegmentationError
 from app.core.templating import signed_in, templates
 from app.utils.text import clip
 
@@ -101,16 +101,22 @@ def _html_error(
 
 
 def _page_of(exc: SegmentationError) -> dict[str, Any] | None:
-    """What an error page says instead of the plain sentence: a segmentation never trained says so, as the home page
-    does, with the link to train it; an error with a page message says that; None for every other error."""
-    if not isinstance(exc, NotTrainedYet):
+    """What an error page says instead of the plain sentence: a segmentation never trained, or with no version
+    active, says so, as the home page does, with the link to fix it; an error with a page message says that; None
+    for every other error."""
+    if isinstance(exc, NotTrainedYet):
+        title, unserved = "Not trained yet", "new"
+    elif isinstance(exc, NoActiveVersion):
+        title, unserved = "No active version", "inactive"
+    else:
         return None if exc.page_message is None else {"message": exc.page_message}
     name = exc.segmentation
     return {
-        "title": "Not trained yet",
-        "unserved": "new",
+        "title": title,
+        "unserved": unserved,
         "segmentation": name,
-        "segmentation_query": f"?{urlencode({'segmentation': name})}",
+        # The default segmentation's pages take no segmentation parameter.
+        "segmentation_query": "" if name == "default" else f"?{urlencode({'segmentation': name})}",
     }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from app.core.errors import ModelNotReady, NotTrainedYet, UnknownModelVersion, VersionConflict
+from app.core.errors import ModelNotReady, NoActiveVersion, NotTrainedYet, UnknownModelVersion, VersionConflict
 from app.core.security import key_id
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, load_model
@@ -179,6 +179,8 @@ def test_a_segmentation_never_trained_says_so_and_how_to_train_it(tmp_path, two_
     with pytest.raises(ModelNotReady) as raised:
         inactive.get()
     assert not isinstance(raised.value, NotTrainedYet) and "no model version is active" in raised.value.message
+    assert isinstance(raised.value, NoActiveVersion) and raised.value.segmentation == "loyalty"
+    assert raised.value.message.endswith(inactive.activate_hint)
 
 
 def test_get_serves_active_and_loads_other_versions(two_versions):

@@ -41,6 +41,51 @@ def test_every_page_of_a_segmentation_without_a_version_says_to_train_one(segmen
     assert "try again later" not in response.text.lower() and "No segmentation model is loaded" not in response.text
 
 
+@pytest.fixture
+def inactive(segmentations_template, client_for, tmp_path):
+    """A client over a copy of the segmentations folder where neither `crm` nor `default` has an active version."""
+    import shutil
+
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(segmentations_template[0], root)
+    (root / "segmentations" / "crm" / "ACTIVE").unlink()
+    (root / "ACTIVE").unlink()
+    return client_for(model_dir=root, jobs_dir=tmp_path / "jobs", auto_train=False)
+
+
+@pytest.mark.parametrize("path", ["/about", "/score", "/monitoring"])
+def test_every_page_of_a_segmentation_with_no_active_version_says_how_to_activate_one(inactive, path):
+    response = inactive.get(f"{path}?segmentation=crm", headers=HTML)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", response.text))
+    assert "Segmentation crm has no active version." in text
+    assert "Activate one with its Activate button on the Models page" in text
+    assert "POST /api/v1/segmentations/crm/models/{version}/activate" in text
+    assert 'href="/models?segmentation=crm">Models page</a>' in response.text
+    assert "try again later" not in text.lower() and "No segmentation model is loaded" not in text
+    default = inactive.get(path, headers=HTML)
+    assert default.status_code == 503
+    assert "Segmentation default has no active version." in default.text
+    assert 'href="/models">Models page</a>' in default.text and "POST /api/v1/models/{version}/activate" in default.text
+
+
+def test_the_api_keeps_its_503_for_no_active_version_with_the_clearer_message(inactive):
+    response = inactive.post("/api/v1/segmentations/crm/predict", json={"features": {}})
+    assert response.status_code == 503
+    assert response.json()["type"] == "model_not_ready"
+    assert response.json()["message"] == (
+        "segmentation crm has versions, but no model version is active: activate one on the Models page "
+        "(/models?segmentation=crm) or with POST /api/v1/segmentations/crm/models/{version}/activate"
+    )
+    default = inactive.get("/api/v1/clusters")
+    assert (default.status_code, default.json()["type"]) == (503, "model_not_ready")
+    assert default.json()["message"] == (
+        "segmentation default has versions, but no model version is active: activate one on the Models page "
+        "(/models) or with POST /api/v1/models/{version}/activate"
+    )
+
+
 def test_the_default_segmentation_without_a_model_is_still_unavailable(client_for, tmp_path):
     response = client_for(model_dir=tmp_path / "nothing").get("/about", headers=HTML)
     assert response.status_code == 503

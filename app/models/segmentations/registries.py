@@ -59,10 +59,15 @@ class Segmentations:
                     f"train one with POST /api/v1/segmentations/{name}/models or "
                     f"`python -m app.cli train --segmentation {name}`"
                 )
+                activate = (
+                    f"activate one on the Models page (/models?segmentation={name}) or with "
+                    f"POST /api/v1/segmentations/{name}/models/{{version}}/activate"
+                )
                 publish = self.on_change
                 registry = ModelRegistry(
                     store,
                     train_hint=hint,
+                    activate_hint=activate,
                     empty_is_normal=True,
                     segmentation=name,
                     on_change=(lambda *change, name=name: publish(name, *change)) if publish else None,

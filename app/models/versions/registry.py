@@ -19,12 +19,14 @@ from typing import Any, Protocol
 from app.core.errors import (
     ArtifactError,
     ModelNotReady,
+    NoActiveVersion,
     NotTrainedYet,
     SegmentationError,
     UnknownModelVersion,
     VersionConflict,
 )
 from app.models.model import SegmentationModel
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions import challenger as challengers
 from app.models.versions.challenger import Challenger
 from app.models.versions.segment_edits import apply_edits, edits_stamp, read_edits
@@ -55,6 +57,8 @@ class ModelRegistry:
     on_fallback: Callable[[str | None], None] | None = None
     # What to do when there is no version at all, for the not-ready reason.
     train_hint: str = "run `python train_model.py` to create one"
+    # What to do when versions exist but none is active, for NoActiveVersion.
+    activate_hint: str = "activate one on the Models page (/models) or with POST /api/v1/models/{version}/activate"
     # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
     empty_is_normal: bool = False
     # The name of a segmentation other than `default`: never trained, it says so by name (NotTrainedYet).
@@ -105,9 +109,13 @@ class ModelRegistry:
         return model
 
     def _not_ready_error(self) -> ModelNotReady:
-        """Why nothing is served: a segmentation never trained says so by name; anything else gives its reason."""
-        if self.segmentation is not None and not self.store.versions():
+        """Why nothing is served: a segmentation never trained, or trained with no version active, says so by name
+        and how to fix it; anything else gives its reason."""
+        versions = self.store.versions()
+        if self.segmentation is not None and not versions:
             return NotTrainedYet(self.segmentation, self.train_hint)
+        if versions and self.store.active_version() is None:
+            return NoActiveVersion(self.segmentation or DEFAULT_NAME, self.activate_hint)
         return ModelNotReady(f"the model is not loaded: {self.reason}")
 
     def forget(self, version: str) -> None:
