@@ -12,6 +12,8 @@ class SegmentationError(Exception):
     error_type = "segmentation_error"
     # What an HTML error page says instead of `message`, when that speaks of API routes a page reader has no use for.
     page_message: str | None = None
+    # Words of `page_message` to link, and the name of the page route they name ("Runs page", "runs_page").
+    page_link: tuple[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

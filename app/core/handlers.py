@@ -100,6 +100,15 @@ def _html_error(
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code, headers=headers)
 
 
+def _page_message(message: str, link: tuple[str, str] | None) -> dict[str, Any]:
+    """A page message, with the words that name a page split out for the template to link (when it has them)."""
+    words, route = link or ("", "")
+    before, found, after = message.partition(words) if words else (message, "", "")
+    if not found:
+        return {"message": message}
+    return {"message": message, "message_link": {"before": before, "words": words, "route": route, "after": after}}
+
+
 def _page_of(exc: SegmentationError) -> dict[str, Any] | None:
     """What an error page says instead of the plain sentence: a segmentation never trained, or with no version
     active, says so, as the home page does, with the link to fix it; an error with a page message says that; None
@@ -109,7 +118,7 @@ def _page_of(exc: SegmentationError) -> dict[str, Any] | None:
     elif isinstance(exc, NoActiveVersion):
         title, unserved = "No active version", "inactive"
     else:
-        return None if exc.page_message is None else {"message": exc.page_message}
+        return None if exc.page_message is None else _page_message(exc.page_message, exc.page_link)
     name = exc.segmentation
     return {
         "title": title,

@@ -90,6 +90,7 @@ def test_an_unknown_run_page_is_a_404_page_and_runs_of_two_segmentations_a_409_p
     assert page.status_code == 404
     # The page speaks of pages; the API keeps naming its route.
     assert "<html" in page.text and "No run has the id" in page.text and "Runs page" in page.text
+    assert 'Kept runs are listed on the <a href="/runs">Runs page</a>.</p>' in page.text
     assert "/api/v1/runs" not in page.text.split("<main", 1)[-1].split("</main>", 1)[0]
     api = pages.get(f"/api/v1/runs/{'cd' * 16}")
     assert api.status_code == 404 and "see GET /api/v1/runs" in api.json()["message"]

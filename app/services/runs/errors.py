@@ -10,6 +10,7 @@ class UnknownRun(SegmentationError):
 
     status_code = 404
     error_type = "unknown_run"
+    page_link = ("Runs page", "runs_page")
 
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run has the id {run_id[:40]!r}: see GET /api/v1/runs")
