@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader
@@ -352,6 +353,16 @@ async def refuse_cross_site(request: Request) -> None:
 
 
 SameSiteOnly = Depends(refuse_cross_site)
+
+
+def from_models_page(request: Request) -> bool:
+    """Whether the /models page's script sent the request: with its session, or with this site's /models as the
+    Referer (a key typed into the page). A label for the activation history, never a check of anything."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.via == "session":
+        return True
+    referer = urlsplit(request.headers.get("referer", ""))
+    return referer.netloc == request.url.netloc and referer.path == "/models"
 
 
 async def home_form_counts(request: Request) -> bool:

@@ -87,6 +87,7 @@ def create_and_train(
             request_id=request_id,
             upload_name=upload_name,
             segmentation=created["name"],
+            origin="page",  # the /models page's new-segmentation form is its only caller
         )
     except SegmentationError:
         delete_segmentation(segmentations=segmentations, name=created["name"], force=True)

@@ -201,6 +201,34 @@ def test_start_job_records_whether_to_sweep(admin, fresh_dir, monkeypatch, field
     assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["sweep"] is sweep
 
 
+@pytest.mark.parametrize(
+    ("headers", "origin"),
+    [
+        ({}, "api"),
+        ({"Referer": "http://testserver/docs"}, "api"),
+        ({"Referer": "http://elsewhere.example/models"}, "api"),
+        # The /models page's script sends the key typed into it, from the page.
+        ({"Referer": "http://testserver/models?segmentation=default"}, "page"),
+    ],
+)
+def test_a_job_records_whether_the_api_or_the_models_page_asked_for_it(admin, fresh_dir, monkeypatch, headers, origin):
+    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+    response = admin.post("/api/v1/models", headers={**ADMIN, **headers})
+    assert response.status_code == 202, response.text
+    assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["origin"] == origin
+
+
+def test_a_job_asked_for_with_a_page_session_records_the_models_page(admin, fresh_dir, monkeypatch):
+    from tests.accounts import add_user, sign_in
+
+    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+    add_user(admin.app, "jobs-admin@example.com", "admin")
+    csrf = sign_in(admin, "jobs-admin@example.com")
+    response = admin.post("/api/v1/models", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 202, response.text
+    assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["origin"] == "page"
+
+
 def test_unknown_job_is_404(admin):
     assert admin.get("/api/v1/jobs/" + "0" * 32).status_code == 404
     assert admin.get("/api/v1/jobs/..%2Fx").status_code == 404
@@ -375,7 +403,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
     params = read_job(settings.job_root / job_id)["params"]
     assert params == {
         "segmentation": "default", "k": "auto", "features": ["annual_income"], "seed": 3, "sweep": True,
-        "activate": True, "engine": "local", "key_id": "key-abc",
+        "activate": True, "engine": "local", "origin": "api", "key_id": "key-abc",
         "request_id": None, "data_file": None, "data_name": None,
     }  # fmt: skip
     for name, value in started["env"].items():

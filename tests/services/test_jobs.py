@@ -199,3 +199,31 @@ def test_a_version_names_the_file_the_user_knows(tmp_path, default_data):
     assert result.model.info["data_file"] == "spring.csv"
     plain = train(default_data, output_dir=tmp_path / "models", k=3, sweep=False)
     assert plain.model.info["data_file"] == default_data.name
+
+
+@pytest.mark.parametrize(
+    ("origin", "reason"),
+    [
+        ("page", "trained from the /models page"),
+        ("api", "trained from the API"),
+        # A job queued before origins were kept: either, and the reason does not pretend to know which.
+        (None, "trained from the API or the /models page"),
+    ],
+)
+def test_a_jobs_version_is_recorded_as_trained_from_where_it_was_asked_for(
+    make_settings, tmp_path, monkeypatch, origin, reason
+):
+    runner = _job(make_settings, tmp_path)
+    if origin is not None:
+        runner.job["params"]["origin"] = origin
+    else:
+        runner.job["params"].pop("origin", None)
+    told: list[str] = []
+
+    def train_segmentation(*args: object, reason: str, **kwargs: object) -> None:
+        told.append(reason)
+        raise MemoryError
+
+    monkeypatch.setattr("app.models.segmentations.training.train_segmentation", train_segmentation)
+    runner.run()
+    assert told == [reason]

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.synthetic_crm import write_crm
-from app.services.training.store import JobStore
+from app.services.training.store import JobStore, read_job
 from app.web import pending_uploads
 
 KEY = "segmentation-pages-key"
@@ -192,6 +192,26 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     default = pages.get("/models", headers=HTML)
     assert '<option value="default" selected>default</option>' in default.text
     assert "segmentation=" not in NAV.search(default.text).group(0)
+
+
+def test_a_segmentation_created_on_the_page_records_its_training_as_from_the_page(pages, crm, monkeypatch):
+    from app.services.training import launch
+
+    class Ended:
+        pid = 0
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+    _, page = choose_columns(pages, crm)
+    created = create(pages, page, name="crm", k="3", use_1="true", use_2="true", use_3="true")
+    assert created.status_code == 303, created.text
+    job_id = created.headers["location"].split("job=")[1]
+    assert read_job(pages.app.state.settings.job_root / job_id)["params"]["origin"] == "page"
 
 
 def test_an_unknown_segmentation_is_a_404_page(pages):

@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, segmentation_of
+from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, from_models_page, segmentation_of
 from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
@@ -100,6 +100,7 @@ def start_training(
                 upload_name=file.filename if upload is not None else None,
                 segmentation=segmentation_of(request),
                 engine=engine,
+                origin="page" if from_models_page(request) else "api",
             )
     finally:
         if upload is not None:

@@ -142,8 +142,10 @@ def start_training_job(
     upload_name: str | None = None,
     segmentation: str = DEFAULT_NAME,
     engine: str = "local",
+    origin: str = "api",
 ) -> str:
-    """Check the request, queue the job and start its process; return the job id."""
+    """Check the request, queue the job and start its process; return the job id. `origin`: where it was asked for,
+    `api` or `page` (the /models page), for the activation history."""
     if engine not in ENGINES:
         raise InvalidRequest(f"engine must be one of: {', '.join(ENGINES)}; got {engine[:20]!r}")
     chosen_k = parse_k(k or str(DEFAULT_K))
@@ -167,6 +169,7 @@ def start_training_job(
         "sweep": sweep or chosen_k == "auto",  # 'auto' chooses from the sweep
         "activate": activate,
         "engine": engine,
+        "origin": origin,
         "key_id": key,
         "request_id": request_id,
         "data_file": None if upload is None else UPLOAD_FILE,

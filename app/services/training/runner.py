@@ -20,6 +20,16 @@ from app.services.training.store import UPLOAD_FILE, now, read_job, write_job
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
+# What an activation's reason says of where its training was asked for (job.json's `origin`): the /models page (its
+# script or its new-segmentation form) or the API. The CLI trains in its own process and says "from the CLI".
+TRAINED_FROM = {"page": "trained from the /models page", "api": "trained from the API"}
+# A job queued before its origin was kept (an upgrade while it ran) came from one of the two, and which is unknown.
+TRAINED_FROM_UNKNOWN = "trained from the API or the /models page"
+
+
+def trained_from(params: dict[str, Any]) -> str:
+    """The activation reason of a job's version: where its training was asked for."""
+    return TRAINED_FROM.get(params.get("origin") or "", TRAINED_FROM_UNKNOWN)
 
 
 def failure_message(exc: BaseException, job: dict[str, Any]) -> str:
@@ -92,7 +102,7 @@ class JobRunner:
                 activate=params["activate"],
                 signing_key=settings.signing_key,
                 max_rows=settings.train_max_rows,
-                reason="trained from the API",
+                reason=trained_from(params),
                 key=params["key_id"],
                 progress=self.progress,
                 data_name=params.get("data_name"),
