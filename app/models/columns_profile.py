@@ -12,6 +12,7 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.dataset import read_text_table, refuse_misread_rows
+from app.models.rfm.columns import ALIASES, normalise
 from app.models.segmentations.spec import RESERVED_NAMES
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, whole_lines
 from app.utils.csv_rows import WRONG_FIELDS
@@ -24,6 +25,9 @@ MAX_COLUMNS = 1_000
 NUMERIC_SHARE = 0.95
 MAX_NAME_CHARS = 40
 
+# Headers that name an id, as RFM finds a transactions file's customer id and order id (normalised: "Customer ID" is
+# "customerid"): a customer or an invoice number, never a measure of the customer.
+_ID_HEADERS = frozenset(ALIASES["customer_id"] + ALIASES["order_id"])
 # Cells people leave for "no value".
 _MISSING = frozenset({"", "na", "n/a", "null", "none", "nan"})
 # A unit written in brackets at the end of a header: "Annual Income (k$)", "Weight [kg]".
@@ -163,11 +167,14 @@ def _size(count: int) -> str:
     return f"{count / (1024 * 1024):g} MiB" if count >= 1024 * 1024 else f"{count:,} bytes"
 
 
-def _looks_like_id(name: str, values: np.ndarray, complete: bool) -> bool:
-    """Distinct whole numbers in order (1, 2, 3...), or distinct whole numbers in a column named like an id."""
-    if not complete or len(values) < 2 or not np.all(values == np.round(values)):
+def _looks_like_id(header: str, name: str, values: np.ndarray, complete: bool) -> bool:
+    """Whole numbers under a customer or order id's header (CustomerID, InvoiceNo), even repeated or with gaps as on
+    a transactions file's lines; else distinct whole numbers in order (1, 2, 3...), or in a column named like an id."""
+    if len(values) < 2 or not np.all(values == np.round(values)):
         return False
-    if len(np.unique(values)) != len(values):
+    if normalise(header) in _ID_HEADERS:
+        return True
+    if not complete or len(np.unique(values)) != len(values):
         return False
     steps = np.diff(values)
     return bool(np.all(steps > 0) or np.all(steps < 0) or name == "id" or name.endswith("_id"))
@@ -204,7 +211,7 @@ def _column_profile(header: str, suggestion: dict[str, str], raw: pd.Series, dec
             max=high,
             mean=float(f"{values.mean():.6g}"),
             range=suggested_range(low),
-            id_like=_looks_like_id(suggestion["name"], values, complete=len(values) == len(numbers)),
+            id_like=_looks_like_id(header, suggestion["name"], values, complete=len(values) == len(numbers)),
         )
     return profile
 

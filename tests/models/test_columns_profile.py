@@ -112,6 +112,17 @@ def test_profile_tells_ids_from_measures(tmp_path):
     assert not columns["visits"]["id_like"]
 
 
+def test_profile_tells_a_transactions_files_repeated_and_gappy_ids_from_measures():
+    # Invoice numbers repeat on an invoice's lines, customer ids on a customer's, and some lines have no customer.
+    data = (
+        b"InvoiceNo,Quantity,UnitPrice,Customer ID,Visits\n"
+        b"536365,6,1.85,17850,3\n536365,8,4.09,17850,3\n536366,3,1.81,,5\n536367,2,2.55,13047,4\n"
+    )
+    columns = {column["column"]: column for column in profile_file(data)["columns"]}
+    assert columns["InvoiceNo"]["id_like"] and columns["Customer ID"]["id_like"]
+    assert not any(columns[name]["id_like"] for name in ("Quantity", "UnitPrice", "Visits"))
+
+
 def test_profile_counts_a_column_with_a_few_words_as_not_numeric():
     text = "a,b\n" + "".join(f"{i},{'x' if i % 10 == 0 else i}\n" for i in range(40))
     columns = profile_file(text.encode())["columns"]

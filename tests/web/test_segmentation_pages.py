@@ -388,6 +388,18 @@ def test_a_transactions_file_is_offered_rfm_and_creates_an_rfm_segmentation(page
     assert [f["name"] for f in described["served_features"]] == ["recency_days", "frequency", "monetary"]
 
 
+def test_a_transactions_files_id_columns_start_unticked_with_the_hint(pages, tmp_path):
+    _, page = choose_columns(pages, _transactions(tmp_path, 120))
+    chooser = re.search(r'<form id="segmentation-create-form".*?</form>', page, re.S).group(0)
+    for column in ("InvoiceNo", "CustomerID"):
+        shown = rf'name="use_(\d+)" value="true"( checked)?> {column}</label>( <span[^>]*>\(looks like an id\))?'
+        ticked = re.search(shown, chooser)
+        assert ticked is not None, column
+        assert ticked.group(2) is None and ticked.group(3) is not None, (column, ticked.group(0))
+    for column in ("Quantity", "UnitPrice"):
+        assert re.search(rf'name="use_\d+" value="true" checked> {column}</label></th>', chooser), column
+
+
 def test_a_customer_file_is_not_offered_rfm(pages, crm):
     _, page = choose_columns(pages, crm)
     assert 'id="rfm-create-form"' not in page and 'id="segmentation-create-form"' in page
