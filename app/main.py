@@ -30,6 +30,7 @@ from app.core.middleware import (
 )
 from app.core.proxy import ProxyHeadersMiddleware
 from app.core.rate_limit import RateLimiter
+from app.core.redirects import relative_slash_redirects
 from app.db.session import create_db_engine, session_factory
 from app.models.naming import ARCHETYPES
 from app.models.segmentations.catalog import SegmentationCatalog
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", CachedStaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.mount(docs.DOCS_ASSETS_URL, docs.DOCS_ASSETS, name="docs-assets")
     app.openapi = docs.openapi_with_segmentations(app)  # type: ignore[method-assign]
+    relative_slash_redirects(app.router)
 
     # Added innermost first: the single-predict shortcut (app/controllers/api/fast_predict.py) right above the
     # app's routes, then a crash becomes a 500 below the headers, the access log and the request id.
