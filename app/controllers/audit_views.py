@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html, limit_failed_credentials
+from app.controllers.deps import (
+    OneValuePerField,
+    SameSiteOnly,
+    SettingsDep,
+    answer_in_html,
+    limit_failed_credentials,
+)
 from app.controllers.page_auth import page_reader
 from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require
@@ -101,7 +107,7 @@ async def audit_page(
 FormText = Annotated[str, Form(max_length=300)]
 
 
-@router.post("/audit", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+@router.post("/audit", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
 async def audit_page_with_key(
     request: Request,
     settings: SettingsDep,

@@ -28,6 +28,7 @@ from app.services.challenger.serving import ChallengerAnswer
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.prediction import Answer
 from app.utils.responses import FastJSONResponse
+from app.web.form_fields import refuse_repeated_fields
 
 # The `?segmentation=` of routes that serve one segmentation at the top level (challenger, outcomes, experiments,
 # proposals): `default` when absent.
@@ -353,6 +354,18 @@ async def refuse_cross_site(request: Request) -> None:
 
 
 SameSiteOnly = Depends(refuse_cross_site)
+
+
+async def one_value_per_field(request: Request) -> None:
+    """422 naming a form field sent more than once, for a route whose body is a form (and only such a route).
+
+    The form is the one FastAPI read for the route, within its body limit, before any dependency runs; the request
+    keeps it, so nothing is read again (and no upload past the limit ever is).
+    """
+    refuse_repeated_fields(name for name, _ in (await request.form()).multi_items())
+
+
+OneValuePerField = Depends(one_value_per_field)
 
 
 def from_models_page(request: Request) -> bool:

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.audit import audit_async
-from app.controllers.deps import SameSiteOnly, SettingsDep, answer_in_html
+from app.controllers.deps import OneValuePerField, SameSiteOnly, SettingsDep, answer_in_html
 from app.controllers.page_auth import page_reader
 from app.controllers.principal import csrf_token, page_principal, with_db
 from app.core.errors import AccessDenied, SegmentationError
@@ -63,7 +63,7 @@ async def _session_admin(request: Request, settings: SettingsDep, form_token: st
 FormText = Annotated[str, Form(max_length=1024)]
 
 
-@router.post("/users", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+@router.post("/users", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
 async def create_user(
     request: Request,
     settings: SettingsDep,
@@ -93,7 +93,7 @@ async def create_user(
     return RedirectResponse(f"/users?done=added+{view.email}", status_code=303)
 
 
-@router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+@router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
 async def change_user(
     request: Request,
     settings: SettingsDep,

@@ -48,6 +48,7 @@ from app.services.monitoring.windows import ReversedSpan
 from app.services.notifications.events import EVENT_TYPES
 from app.services.segmentation_setup import create_and_train
 from app.web import csrf, pending_uploads, results, uploads
+from app.web.form_fields import refuse_repeated_fields
 from app.web.pages import monitoring as dashboard
 from app.web.pages import runs as run_pages
 from app.web.pages.about import about_page
@@ -432,6 +433,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     cookie = request.cookies.get(MODELS_COOKIE)
     token = csrf.form_token(cookie)
     form = await request.form(max_files=0, max_fields=MAX_OFFERED * FIELDS_PER_COLUMN + 20)
+    refuse_repeated_fields(name for name, _ in form.multi_items())
     fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
     csrf.check_form_token(cookie, fields.get(csrf.FIELD))  # the error page: nothing to show the form with
     pending = pending_uploads.find(

@@ -13,6 +13,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge, no_space_as
+from app.web.form_fields import refuse_repeated_fields
 
 _COPY_BYTES = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -95,6 +96,7 @@ async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Uploa
     except MultiPartException as exc:
         raise InvalidRequest(f"the multipart form could not be read: {exc.message}") from None
     try:
+        refuse_repeated_fields(name for name, _ in form.multi_items())
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             found = ", ".join(f"'{key}'" for key in form) or "none"

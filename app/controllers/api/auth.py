@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.controllers.audit import audit
-from app.controllers.deps import SessionDep, SettingsDep, UserDep
+from app.controllers.deps import OneValuePerField, SessionDep, SettingsDep, UserDep
 from app.controllers.login_throttle import throttled_login
 from app.core.credentials import issue_token, require_token_login
 from app.core.json_route import JSONBodyRoute
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
     "carries the scopes of the user's role. Needs JWT_SECRET (or an RS256 key pair) on the server: without one this "
     "answers 503 `token_login_off`. Failed sign-ins are limited per account and per client address.",
     responses=error_responses(401, 422, 429, 503),
+    dependencies=[OneValuePerField],
 )
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep) -> dict:
     """A JWT for the user whose email and password the form holds."""

@@ -16,7 +16,14 @@ from fastapi import Path as PathParam
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import AdminKeyDep, RegistryDep, SettingsDep, from_models_page, segmentation_of
+from app.controllers.deps import (
+    AdminKeyDep,
+    OneValuePerField,
+    RegistryDep,
+    SettingsDep,
+    from_models_page,
+    segmentation_of,
+)
 from app.models.clustering import K_RANGE
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
@@ -194,6 +201,7 @@ def build_router(*, upload_limit: int) -> APIRouter:
         "`/api/v1/jobs/{job_id}`. The new version is activated only with `activate=true` (or when none is active).",
         responses=error_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
         max_body_size=upload_limit,
+        dependencies=[OneValuePerField],
     )(start_training)
     router.get("", response_model=VersionList, summary="List model versions")(list_versions)
     router.get("/history", response_model=ActivationHistory, summary="Activation history")(activation_history)
