@@ -195,3 +195,24 @@ def client_for(make_settings) -> Iterator[Callable[..., TestClient]]:
     yield build
     for test_client in opened:
         test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def ended_trainers(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Training jobs whose process ends at once, so each job keeps what its request wrote; the keyword arguments
+    each process was started with, in order (how many jobs started, and their environments)."""
+    from app.services.training import launch
+
+    started: list[dict] = []
+
+    class Ended:
+        pid = 0
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            started.append(kwargs)
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+    return started

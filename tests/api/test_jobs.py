@@ -141,17 +141,7 @@ def test_upload_over_the_limit_is_413(client_for, fresh_dir):
     assert response.json()["type"] == "body_too_large"
 
 
-def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, monkeypatch):
-    class Ended:
-        pid = 0
-
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            pass
-
-        def wait(self) -> int:
-            return 0
-
-    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, ended_trainers):
     response = admin.post("/api/v1/models", headers={**ADMIN, "X-Request-ID": "trace-42"})
     assert response.status_code == 202
     params = read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
@@ -172,18 +162,6 @@ def test_fewer_distinct_customers_than_k_fail_with_the_reason(admin, fresh_dir):
     assert VersionStore(fresh_dir).versions() == versions
 
 
-class _Ended:
-    """Stands in for the trainer's process: ended at once, so the job keeps what the request wrote."""
-
-    pid = 0
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
-
-    def wait(self) -> int:
-        return 0
-
-
 @pytest.mark.parametrize(
     ("fields", "sweep"),
     [
@@ -194,8 +172,7 @@ class _Ended:
         ({"k": "auto", "sweep": "false"}, True),
     ],
 )
-def test_start_job_records_whether_to_sweep(admin, fresh_dir, monkeypatch, fields, sweep):
-    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+def test_start_job_records_whether_to_sweep(admin, fresh_dir, ended_trainers, fields, sweep):
     response = admin.post("/api/v1/models", data=fields, headers=ADMIN)
     assert response.status_code == 202, response.text
     assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["sweep"] is sweep
@@ -211,17 +188,17 @@ def test_start_job_records_whether_to_sweep(admin, fresh_dir, monkeypatch, field
         ({"Referer": "http://testserver/models?segmentation=default"}, "page"),
     ],
 )
-def test_a_job_records_whether_the_api_or_the_models_page_asked_for_it(admin, fresh_dir, monkeypatch, headers, origin):
-    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+def test_a_job_records_whether_the_api_or_the_models_page_asked_for_it(
+    admin, fresh_dir, ended_trainers, headers, origin
+):
     response = admin.post("/api/v1/models", headers={**ADMIN, **headers})
     assert response.status_code == 202, response.text
     assert read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]["origin"] == origin
 
 
-def test_a_job_asked_for_with_a_page_session_records_the_models_page(admin, fresh_dir, monkeypatch):
+def test_a_job_asked_for_with_a_page_session_records_the_models_page(admin, fresh_dir, ended_trainers):
     from tests.accounts import add_user, sign_in
 
-    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
     add_user(admin.app, "jobs-admin@example.com", "admin")
     csrf = sign_in(admin, "jobs-admin@example.com")
     response = admin.post("/api/v1/models", headers={"X-CSRF-Token": csrf})
@@ -378,19 +355,9 @@ def test_a_job_trains_with_the_settings_of_the_app_that_started_it(client_for, t
         assert SIGNING_KEY not in (job_folder / name).read_text()
 
 
-def test_job_json_holds_the_request_and_the_environment_the_settings(make_settings, fresh_dir, monkeypatch):
-    started: dict = {}
-
-    class Ended:
-        pid = 0
-
-        def __init__(self, *args: object, env: dict[str, str], **kwargs: object) -> None:
-            started["env"] = env
-
-        def wait(self) -> int:
-            return 0
-
-    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+def test_job_json_holds_the_request_and_the_environment_the_settings(
+    make_settings, fresh_dir, monkeypatch, ended_trainers
+):
     settings = make_settings(model_dir=fresh_dir, train_time_limit_seconds=77, train_max_rows=5_000)
     # The server's own environment says otherwise (setting names are case-insensitive).
     monkeypatch.setenv("MODEL_SIGNING_KEY", "the-server-environment-key")
@@ -406,6 +373,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
         "activate": True, "engine": "local", "origin": "api", "key_id": "key-abc",
         "request_id": None, "data_file": None, "data_name": None,
     }  # fmt: skip
+    [started] = ended_trainers
     for name, value in started["env"].items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("train_max_rows")
@@ -425,17 +393,18 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(make_settin
     ],
 )
 @pytest.mark.parametrize("path", ["/api/v1/models", "/api/v1/segmentations/default/models"])
-def test_a_body_that_is_no_form_is_a_415_and_starts_no_job(admin, fresh_dir, monkeypatch, path, content, content_type):
+def test_a_body_that_is_no_form_is_a_415_and_starts_no_job(
+    admin, fresh_dir, ended_trainers, path, content, content_type
+):
     # A JSON body was ignored: the job trained the bundled data with k=5 and answered 202.
-    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
     headers = {**ADMIN, **({"Content-Type": content_type} if content_type else {})}
     response = admin.post(path, content=content, headers=headers)
     assert response.status_code == 415, response.text
     assert "multipart/form-data" in response.json()["message"]
     assert not (fresh_dir / ".jobs").exists() or not any((fresh_dir / ".jobs").iterdir())
+    assert ended_trainers == []
 
 
-def test_a_form_and_no_body_still_start_jobs(admin, monkeypatch):
-    monkeypatch.setattr(launch.subprocess, "Popen", _Ended)
+def test_a_form_and_no_body_still_start_jobs(admin, ended_trainers):
     assert admin.post("/api/v1/models", headers=ADMIN).status_code == 202
     assert admin.post("/api/v1/models", data={"k": "4"}, headers=ADMIN).status_code == 202

@@ -6,7 +6,6 @@ from fastapi.routing import APIRoute
 
 from app.controllers.admin_route import declares
 from app.controllers.deps import one_value_per_field
-from app.services.training import launch
 from tests.api.test_route_roles import _leaves
 
 KEY = "repeated-fields-admin-key"
@@ -14,23 +13,8 @@ ADMIN = {"X-API-Key": KEY}
 CSV = b"annual_income,spending_score\n" + b"".join(f"{20 + i},{i % 90 + 5}\n".encode() for i in range(60))
 
 
-class _Started:
-    """Stands in for a training process, counting the jobs started."""
-
-    count = 0
-    pid = 0
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        type(self).count += 1
-
-    def wait(self) -> int:
-        return 0
-
-
 @pytest.fixture
-def api(client_for, fresh_dir, monkeypatch):
-    monkeypatch.setattr(_Started, "count", 0)
-    monkeypatch.setattr(launch.subprocess, "Popen", _Started)
+def api(client_for, fresh_dir, ended_trainers):
     return client_for(model_dir=fresh_dir, admin_api_keys=[KEY], train_max_upload_bytes=64 * 1024)
 
 
@@ -42,25 +26,25 @@ def _refused(response, field: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/models", "/api/v1/segmentations/default/models"])
-def test_training_refuses_a_repeated_field_and_starts_no_job(api, path):
+def test_training_refuses_a_repeated_field_and_starts_no_job(api, ended_trainers, path):
     files = {"file": ("customers.csv", CSV, "text/csv")}
     _refused(api.post(path, files=files, data={"activate": ["false", "true"]}, headers=ADMIN), "activate")
     _refused(api.post(path, files=files, data={"k": "3", "seed": ["1", "2"]}, headers=ADMIN), "seed")
     # Urlencoded, without a file, alike.
     _refused(api.post(path, data={"k": ["3", "4"]}, headers=ADMIN), "k")
-    assert _Started.count == 0
+    assert len(ended_trainers) == 0
     # Each field once still trains.
     assert api.post(path, files=files, data={"activate": "true"}, headers=ADMIN).status_code == 202
-    assert _Started.count == 1
+    assert len(ended_trainers) == 1
 
 
-def test_the_upload_limit_and_the_admin_key_still_come_first(api):
+def test_the_upload_limit_and_the_admin_key_still_come_first(api, ended_trainers):
     big = {"file": ("big.csv", CSV * 200, "text/csv")}
     over = api.post("/api/v1/models", files=big, data={"activate": ["false", "true"]}, headers=ADMIN)
     assert over.status_code == 413 and over.json()["type"] == "body_too_large"
     keyless = api.post("/api/v1/models", files={"file": ("c.csv", CSV, "text/csv")}, data={"k": ["3", "4"]})
     assert keyless.status_code == 401
-    assert _Started.count == 0
+    assert len(ended_trainers) == 0
 
 
 def test_the_token_form_and_a_scored_files_form_refuse_a_repeated_field(api):

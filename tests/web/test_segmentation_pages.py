@@ -194,19 +194,7 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     assert "segmentation=" not in NAV.search(default.text).group(0)
 
 
-def test_a_segmentation_created_on_the_page_records_its_training_as_from_the_page(pages, crm, monkeypatch):
-    from app.services.training import launch
-
-    class Ended:
-        pid = 0
-
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            pass
-
-        def wait(self) -> int:
-            return 0
-
-    monkeypatch.setattr(launch.subprocess, "Popen", Ended)
+def test_a_segmentation_created_on_the_page_records_its_training_as_from_the_page(pages, crm, ended_trainers):
     _, page = choose_columns(pages, crm)
     created = create(pages, page, name="crm", k="3", use_1="true", use_2="true", use_3="true")
     assert created.status_code == 303, created.text
