@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from app.models.counterfactual import cell, counterfactual, model_space, standardize
+from app.models.counterfactual import counterfactual, model_space, standardize
 from app.models.features import Feature
 from app.models.synthetic import write_customers
 from app.models.training import train
@@ -44,7 +44,7 @@ def _wide_model(workdir: Path):
 def _slsqp(model, x0: np.ndarray, target: int) -> None:
     """What a user would write: scipy's general minimiser on the same cell, box and objective."""
     space = model_space(model)
-    A, b = cell(space.centroids, target, 1e-6)
+    A, b = space.cell(target)
     z0 = standardize(model, x0)
     minimize(
         lambda z: ((z - z0) ** 2).sum(),

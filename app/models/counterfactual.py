@@ -7,6 +7,9 @@ nearest such point in a weighted metric is a least-distance program, min |y| sub
 Hanson solve exactly by one non-negative least-squares problem; the active set found is then solved once more in
 closed form, so answers are exact to rounding. In two dimensions a file is answered by a vectorised closed form:
 the cell clipped to the box is a convex polygon, and the nearest point is the customer or a projection on an edge.
+Either way the change is then rounded to each feature's step (as it is shown), and the rounded point is checked to
+be in the target: the margin is what rounding can move, so it is (a point on a boundary or past a log1p curve is
+nudged a step on).
 """
 
 import weakref
@@ -21,9 +24,12 @@ from app.models.model import SegmentationModel
 from app.utils.geometry import clip_half_plane
 from app.utils.numbers import whole_number
 
-# How far inside the boundary the answer lies, in squared standardized distance: |z - c_X|^2 + MARGIN <= |z - c_j|^2,
-# so the point predicts to the target however its floats round.
-DEFAULT_MARGIN = 1e-6
+# A change is given to a power of ten at most this fraction of the feature's standard deviation where the customer
+# lands (0.1 for a spending score whose deviation is 25; for a log1p feature, the deviation at that value): finer only
+# looks precise, coarser is not the smallest change. Answers lie far enough inside the boundary for that rounding.
+STEP_OF_DEVIATION = 0.01
+# How many more steps a rounded point that missed the target is moved on before the answer is given up.
+_NUDGES = 8
 # Below this, the LDP residual's last component says "no point satisfies the constraints".
 _INFEASIBLE = 1e-13
 # Slack accepted when checking that a point satisfies constraints of unit-sized coefficients.
@@ -64,14 +70,21 @@ class Space:
     scale: np.ndarray
     low: np.ndarray
     high: np.ndarray
-    cells: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # The valid ranges in original units, and which features are log1p (a step that depends on the value).
+    minimum: np.ndarray
+    maximum: np.ndarray
+    log1p: np.ndarray
+    # The most rounding a change to its step moves each feature, in standardized units: half a step.
+    rounding: np.ndarray
+    cells: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def cell(self, target: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
-        """`cell` of one target, computed once per margin."""
-        key = (target, margin)
-        if key not in self.cells:
-            self.cells[key] = cell(self.centroids, target, margin)
-        return self.cells[key]
+    def cell(self, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """`cell` of one target, each rival's half-space shrunk by the most rounding can move 2 (c_j - c_X) . z, so
+        that a rounded answer stays in the target; computed once."""
+        if target not in self.cells:
+            gaps = np.abs(np.delete(self.centroids, target, axis=0) - self.centroids[target])
+            self.cells[target] = cell(self.centroids, target, 2 * gaps @ self.rounding)
+        return self.cells[target]
 
 
 # A fitted model never changes, so its space is built once; weak keys let a retired version go.
@@ -95,7 +108,60 @@ def _new_space(model: SegmentationModel) -> Space:
         highs = np.array([s.maximum for s in specs], dtype=float)
         low = (to_model_space(lows, specs) - model.mean) / model.scale
         high = (to_model_space(highs, specs) - model.mean) / model.scale
-    return Space(model.cluster_centers[order], model.mean, model.scale, low, high)
+    # A feature as it is has one step everywhere; a log1p feature's step is at most STEP_OF_DEVIATION anywhere.
+    log1p = np.array([spec.transform == "log1p" for spec in specs])
+    steps = 10.0 ** -_decimals(model.scale, log1p, np.zeros((1, len(specs))))[0].astype(float)
+    rounding = np.where(log1p, STEP_OF_DEVIATION, steps / model.scale) / 2
+    minimum = np.array([s.minimum for s in specs], dtype=float)
+    maximum = np.array([s.maximum for s in specs], dtype=float)
+    return Space(model.cluster_centers[order], model.mean, model.scale, low, high, minimum, maximum, log1p, rounding)
+
+
+def change_decimals(model: SegmentationModel, points: np.ndarray) -> np.ndarray:
+    """The decimals each value of `points` (rows, original units) is given to (negative for tens, hundreds, ...):
+    the power of ten at most STEP_OF_DEVIATION of its feature's standard deviation there."""
+    space = model_space(model)
+    return _decimals(space.scale, space.log1p, points)
+
+
+def _decimals(scale: np.ndarray, log1p: np.ndarray, points: np.ndarray) -> np.ndarray:
+    # What one standardized unit is worth at the point: the scale, or for log1p the scale times d(expm1)/dz.
+    per_unit = scale * np.where(log1p, 1 + np.maximum(np.nan_to_num(points), 0), 1.0)
+    return -np.floor(np.log10(per_unit * STEP_OF_DEVIATION)).astype(int)
+
+
+def _to_steps(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """Values rounded to their decimals, as short decimals (28.9, not 289 * 0.1)."""
+    power = 10.0 ** np.abs(decimals)
+    return np.where(decimals >= 0, np.rint(values * power) / power, np.rint(values / power) * power)
+
+
+def shown_changes(
+    model: SegmentationModel, X: np.ndarray, points: np.ndarray, targets: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    """Each row of X's change to `points` rounded to each feature's step, that moves it into its target and keeps it
+    within the valid ranges; NaN where no rounded change a few steps on does (or `points` is NaN already)."""
+    space = model_space(model)
+    low, high = space.minimum, space.maximum
+    decimals = _decimals(space.scale, space.log1p, points)
+    steps = np.where(decimals >= 0, 1 / 10.0 ** np.abs(decimals), 10.0 ** np.abs(decimals))
+    direction = np.sign(points - X)
+    rounded = _to_steps(points - X, decimals)
+    rounded[:, fixed] = 0.0
+    answer = np.full_like(X, np.nan)
+    todo = np.flatnonzero(np.isfinite(rounded).all(axis=1))
+    for _ in range(_NUDGES + 1):
+        if not todo.size:
+            break
+        x, change, step = X[todo], rounded[todo], steps[todo]
+        # Rounding past a bound takes the last step inside it instead.
+        change = np.where(x + change > high, np.floor((high - x) / step) * step, change)
+        change = _to_steps(np.where(x + change < low, np.ceil((low - x) / step) * step, change), decimals[todo])
+        landed = model.labels(x + change) == targets[todo]
+        answer[todo[landed]] = change[landed]
+        todo = todo[~landed]
+        rounded[todo] = _to_steps(rounded[todo] + direction[todo] * steps[todo], decimals[todo])
+    return answer
 
 
 def segment_position(model: SegmentationModel, target: int | str) -> int:
@@ -121,8 +187,8 @@ def original_units(model: SegmentationModel, Z: np.ndarray) -> np.ndarray:
     return from_model_space(np.asarray(Z, dtype=float) * model.scale + model.mean, model.feature_specs)
 
 
-def cell(centroids: np.ndarray, target: int, margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """Segment `target`'s Voronoi cell as A z <= b, each rival's half-space shrunk by `margin`."""
+def cell(centroids: np.ndarray, target: int, margin: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment `target`'s Voronoi cell as A z <= b, each rival's half-space shrunk by `margin` (one, or one each)."""
     others = np.delete(centroids, target, axis=0)
     own = centroids[target]
     return 2.0 * (others - own), (others * others).sum(axis=1) - own @ own - margin
@@ -177,9 +243,9 @@ def counterfactual(
     *,
     weights: Sequence[float] | None = None,
     immutable: Collection[str] = (),
-    margin: float = DEFAULT_MARGIN,
 ) -> Counterfactual:
-    """The nearest point to one customer (original units) that the model puts in segment position `target`.
+    """The nearest point to one customer (original units) that the model puts in segment position `target`, its
+    change rounded to each feature's step.
 
     `weights` (one positive number per feature, default 1) weigh each feature's squared standardized change;
     `immutable` names features that keep their value; every feature stays within its valid range.
@@ -199,7 +265,7 @@ def counterfactual(
     w = np.ones(len(x0)) if weights is None else np.asarray(weights, dtype=float)
     free = ~fixed
     root = np.sqrt(w[free])
-    A, b = space.cell(target, margin)
+    A, b = space.cell(target)
     # A z <= b with z_free = z0_free + y / root:  -(A_free / root) y >= -(b - A z0).
     rows = [-(A[:, free] / root)]
     rhs = [-(b - A @ z0)]
@@ -219,20 +285,21 @@ def counterfactual(
         return Counterfactual(current, target, unreachable, unreachable, float("nan"), False, reason)
     z = z0.copy()
     z[free] += y / root
-    point = original_units(model, z)
-    point[fixed] = x0[fixed]
-    # The margin keeps the point inside the cell however its floats round; a solver that lost precision anyway
-    # (weights far apart) must not call a point in another segment reachable.
-    landed = int(np.argmin(((space.centroids - standardize(model, point)) ** 2).sum(axis=1)))
-    if landed != target:
+    exact = original_units(model, z)
+    # The rounded point is checked against the model: a solver that lost precision (weights far apart) must not
+    # call a point in another segment reachable.
+    change = shown_changes(model, x0[None, :], exact[None, :], np.array([target]), fixed)[0]
+    if np.isnan(change).any():
         reason = f"no point in {name} could be found precisely enough with these weights; bring them closer together"
         return Counterfactual(current, target, unreachable, unreachable, float("nan"), False, reason)
-    return Counterfactual(current, target, point, point - x0, float(np.linalg.norm(y)), True)
+    point = x0 + change
+    distance = float(np.linalg.norm(np.sqrt(w) * (standardize(model, point) - z0)))
+    return Counterfactual(current, target, point, change, distance, True)
 
 
-def _polygon(space: Space, target: int, root: np.ndarray, margin: float) -> np.ndarray:
+def _polygon(space: Space, target: int, root: np.ndarray) -> np.ndarray:
     """Segment `target`'s cell within the valid box, in y = root * z coordinates, as a convex polygon (V, 2)."""
-    A, b = cell(space.centroids, target, margin)
+    A, b = space.cell(target)
     A = A / root
     low, high = space.low * root, space.high * root
     # An unbounded side is cut far out first; `_nearest_on_polygon` bounds what that cut may change.
@@ -271,7 +338,6 @@ def counterfactuals(
     targets: np.ndarray,
     *,
     weights: Sequence[float] | None = None,
-    margin: float = DEFAULT_MARGIN,
 ) -> Counterfactuals:
     """`counterfactual` for many customers (rows of X, original units) and targets (segment positions), vectorised:
     the closed form for two features, one exact solve per row otherwise."""
@@ -286,19 +352,20 @@ def counterfactuals(
     w = np.ones(n_features) if weights is None else np.asarray(weights, dtype=float)
     root = np.sqrt(w)
     same = current == targets
-    points[same], distances[same] = X[same], 0.0
+    changes = np.full_like(X, np.nan)
+    points[same], changes[same], distances[same] = X[same], 0.0, 0.0
     if n_features != 2:
         for i in np.flatnonzero(~same):
-            answer = counterfactual(model, X[i], int(targets[i]), weights=weights, margin=margin)
-            points[i], distances[i] = answer.point, answer.distance
-        return Counterfactuals(current, targets, points, points - X, distances, np.isfinite(distances))
+            answer = counterfactual(model, X[i], int(targets[i]), weights=weights)
+            points[i], changes[i], distances[i] = answer.point, answer.change, answer.distance
+        return Counterfactuals(current, targets, points, changes, distances, np.isfinite(distances))
     Y = Z * root
     for target in np.unique(targets[~same]).tolist():
         rows = np.flatnonzero((targets == target) & ~same)
-        polygon = _polygon(space, target, root, margin)
+        polygon = _polygon(space, target, root)
         if not len(polygon):
             continue
-        A, b = cell(space.centroids, target, margin)
+        A, b = space.cell(target)
         A = A / root
         box_a = np.vstack([-np.eye(2), np.eye(2)])
         box_b = np.concatenate([-space.low * root, space.high * root])
@@ -312,6 +379,8 @@ def counterfactuals(
         for a, bound in zip(A, b, strict=True):
             bounded = clip_half_plane(bounded, (float(a[0]), float(a[1])), float(bound))
         nearest = _nearest_on_polygon(np.array(bounded, dtype=float).reshape(-1, 2), A, b, Y[rows])
-        distances[rows] = np.linalg.norm(nearest - Y[rows], axis=1)
-        points[rows] = original_units(model, nearest / root)
-    return Counterfactuals(current, targets, points, points - X, distances, np.isfinite(distances))
+        exact = original_units(model, nearest / root)
+        changes[rows] = shown_changes(model, X[rows], exact, targets[rows], np.zeros(2, dtype=bool))
+        points[rows] = X[rows] + changes[rows]
+        distances[rows] = np.linalg.norm((standardize(model, points[rows]) - Z[rows]) * root, axis=1)
+    return Counterfactuals(current, targets, points, changes, distances, np.isfinite(distances))

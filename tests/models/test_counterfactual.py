@@ -8,8 +8,8 @@ import pytest
 from scipy.optimize import linprog
 
 from app.models.counterfactual import (
-    DEFAULT_MARGIN,
-    cell,
+    STEP_OF_DEVIATION,
+    change_decimals,
     counterfactual,
     counterfactuals,
     least_distance,
@@ -57,10 +57,10 @@ def _customers(model: SegmentationModel, count: int = 4) -> np.ndarray:
     return np.vstack([centroids, rng.uniform(low, high, (count, len(model.features)))])
 
 
-def _constraints(model: SegmentationModel, target: int, margin: float = DEFAULT_MARGIN):
+def _constraints(model: SegmentationModel, target: int):
     """The cell and the box as rows a . z <= b in standardized space, written out independently of the solver."""
     space = model_space(model)
-    A, b = cell(space.centroids, target, margin)
+    A, b = space.cell(target)
     rows, rhs = list(A), list(b)
     for f in range(len(model.features)):
         unit = np.eye(len(model.features))[f]
@@ -87,6 +87,20 @@ def _brute_force(model, z0, target, *, weights, fixed) -> float:
     return best
 
 
+def _rounding(model: SegmentationModel, weights=None) -> float:
+    """How far (weighted, standardized) a change rounded to its step may take an answer from the exact optimum: two
+    steps of every feature (half a step of rounding, a step back inside a bound or on past a boundary, and a log1p
+    curve's slack)."""
+    w = np.ones(len(model.features)) if weights is None else np.asarray(weights, dtype=float)
+    return float(np.linalg.norm(np.sqrt(w) * 2 * STEP_OF_DEVIATION)) + 1e-9
+
+
+def _as_shown(model: SegmentationModel, answer) -> bool:
+    """Whether every change is a whole number of its feature's steps: what the pages and files show."""
+    decimals = change_decimals(model, answer.point[None, :])[0]
+    return all(round(c, int(d)) == c for c, d in zip(answer.change, decimals, strict=True))
+
+
 def _in_cell(model, Z, target) -> np.ndarray:
     A, b = _constraints(model, target)
     return (b >= Z @ A.T).all(axis=1)
@@ -107,9 +121,10 @@ def test_every_pair_of_segments_is_reached_exactly_and_minimally(any_model: Segm
             assert answer.reachable == np.isfinite(exact)
             if not answer.reachable:
                 continue
-            assert answer.distance == pytest.approx(exact, abs=1e-9)
+            assert answer.distance == pytest.approx(exact, abs=_rounding(model))
             assert model.labels(answer.point[None, :])[0] == target
             assert answer.change == pytest.approx(answer.point - x0)
+            assert _as_shown(model, answer)
             specs = model.feature_specs
             assert all(s.minimum - 1e-9 <= v <= s.maximum + 1e-9 for s, v in zip(specs, answer.point, strict=True))
             z = standardize(model, answer.point)
@@ -131,7 +146,7 @@ def test_no_point_of_a_random_search_inside_the_cell_is_closer(any_model: Segmen
         samples = np.vstack([around, ball])
         inside = samples[_in_cell(model, samples, target)]
         assert len(inside) > 100
-        assert np.linalg.norm(inside - z0, axis=1).min() >= answer.distance - 1e-9
+        assert np.linalg.norm(inside - z0, axis=1).min() >= answer.distance - _rounding(model)
 
 
 def test_a_fine_grid_of_the_default_map_finds_nothing_closer(model: SegmentationModel) -> None:
@@ -143,7 +158,7 @@ def test_a_fine_grid_of_the_default_map_finds_nothing_closer(model: Segmentation
     for target in range(model.n_clusters):
         answer = counterfactual(model, x0, target)
         inside = Z[_in_cell(model, Z, target)]
-        assert np.linalg.norm(inside - z0, axis=1).min() >= answer.distance - 1e-9
+        assert np.linalg.norm(inside - z0, axis=1).min() >= answer.distance - _rounding(model)
 
 
 def test_weights_and_fixed_features_match_the_brute_force(any_model: SegmentationModel) -> None:
@@ -165,7 +180,7 @@ def test_weights_and_fixed_features_match_the_brute_force(any_model: Segmentatio
                 if answer.reachable:
                     assert answer.point[fixed_feature] == x0[fixed_feature]
                     assert answer.change[fixed_feature] == 0
-                    assert answer.distance == pytest.approx(exact, abs=1e-9)
+                    assert answer.distance == pytest.approx(exact, abs=_rounding(model, weights))
                     assert model.labels(answer.point[None, :])[0] == target
 
 
@@ -186,6 +201,16 @@ def test_unreachable_answers_agree_with_a_linear_program(any_model: Segmentation
             unreachable += 1
             assert np.isnan(answer.point).all() and model.feature_specs[fixed_feature].noun.lower() in answer.reason
     assert unreachable  # the case is exercised: some segment is out of reach with one feature fixed
+
+
+def test_every_change_as_shown_lands_in_its_target(model: SegmentationModel) -> None:
+    # An answer on the boundary (+28.84, +44.52) read as the one decimal a spending score is shown to (+28.8, +44.5)
+    # predicted the segment it left; the change is now given to that step and the moved customer is in the target.
+    for x0 in [np.array([60.0, 5.0]), *_customers(model)]:
+        for target in range(model.n_clusters):
+            answer = counterfactual(model, x0, target)
+            assert (np.round(answer.change, 1) == answer.change).all()
+            assert model.labels((x0 + np.round(answer.change, 1))[None, :])[0] == target
 
 
 def test_the_target_segment_itself_is_no_change(model: SegmentationModel) -> None:
@@ -217,11 +242,13 @@ def _two_segment_model() -> SegmentationModel:
 def test_a_known_answer_across_one_boundary() -> None:
     model = _two_segment_model()
     answer = counterfactual(model, [20.0, 47.0], 1)
-    # The boundary is z_income = 0; the margin puts the answer margin / 4 inside it; spending does not move.
-    assert answer.point == pytest.approx([50.0 + 10 * DEFAULT_MARGIN / 4, 47.0], abs=1e-12)
-    assert answer.distance == pytest.approx(3.0 + DEFAULT_MARGIN / 4, abs=1e-12)
+    # The boundary is income 50; a change is given to a step of 0.1 (a hundredth of the deviation, 10), and the
+    # first step past the boundary is the answer; spending does not move.
+    assert answer.change == pytest.approx([30.1, 0.0], abs=1e-12)
+    assert answer.point == pytest.approx([50.1, 47.0], abs=1e-12)
+    assert answer.distance == pytest.approx(3.01, abs=1e-12)
     heavy = counterfactual(model, [20.0, 47.0], 1, weights=[4.0, 1.0])
-    assert heavy.distance == pytest.approx(2 * (3.0 + DEFAULT_MARGIN / 4), abs=1e-12)
+    assert heavy.distance == pytest.approx(2 * 3.01, abs=1e-12)
 
 
 def test_a_segment_beyond_the_valid_range_is_unreachable() -> None:
@@ -271,7 +298,7 @@ def test_an_unbounded_cell_is_cut_without_changing_the_answer() -> None:
     )  # fmt: skip
     X = np.array([[-500.0, 3_000.0], [20.0, 47.0]])
     many = counterfactuals(free, X, np.array([1, 1]))
-    assert many.points[:, 0] == pytest.approx([50.0 + 10 * DEFAULT_MARGIN / 4] * 2)
+    assert many.points[:, 0] == pytest.approx([50.1, 50.1])  # the first step past the boundary, income 50
     assert many.points[:, 1] == pytest.approx(X[:, 1])
 
 

@@ -37,13 +37,27 @@ def test_a_picked_segment_shows_signed_changes_and_the_path(client: TestClient, 
     ).json()
     for line in change_texts(model, body["changes"]):
         assert f"<li>{line}</li>" in response.text
-    spending = f"{body['changes']['spending_score']:+.1f}".removesuffix(".0")
+    spending = f"{body['changes']['spending_score']:+,.15g}"
     assert f"{spending} spending score" in response.text
     path = re.search(r'<g id="counterfactual-path".*?<line x1="([\d.]+)" y1="([\d.]+)"', response.text, re.S)
     marker = re.search(r'<g id="customer-marker"[^>]*translate\(([\d.]+) ([\d.]+)\)', response.text)
     assert path and marker
     assert float(path.group(1)) == pytest.approx(float(marker.group(1)))
     assert float(path.group(2)) == pytest.approx(float(marker.group(2)))
+
+
+def test_the_changes_as_shown_move_the_customer_into_the_target(client: TestClient, model) -> None:
+    # Shown to one decimal, an answer on the boundary (+28.84 as "+28.8") fell back into the segment it left.
+    for segment in model.segments:
+        params = {"annual_income": "60", "spending_score": "5", "move_to": str(segment.segment_id)}
+        response = client.get("/", params=params, headers=HTML)
+        assert response.status_code == 200
+        customer = {"annual_income": 60.0, "spending_score": 5.0}
+        for sign, number, feature in re.findall(r"<li>([+-])([\d,.]+) (annual income|spending score)", response.text):
+            customer[feature.replace(" ", "_")] += float(sign + number.replace(",", ""))
+        predicted = client.post("/api/v1/predict", json=customer)
+        assert predicted.status_code == 200
+        assert predicted.json()["segment_id"] == segment.segment_id
 
 
 def test_the_own_segment_needs_no_change_and_draws_no_path(client: TestClient) -> None:
@@ -70,7 +84,7 @@ def test_change_lines_name_features_in_words() -> None:
     model = _two_segment_model()
     assert [spec.name for spec in model.feature_specs] == ["annual_income", "spending_score"]
     lines = change_texts(model, {"annual_income": -3.0, "spending_score": 1204.25})
-    assert lines == ["-3 annual income (k$)", "+1,204.2 spending score"]
+    assert lines == ["-3 annual income (k$)", "+1,204.25 spending score"]
     assert change_texts(model, {"annual_income": 0.0, "spending_score": 0.0}) == []
     assert FEATURES["annual_income"].short_unit == "k$"
 

@@ -15,9 +15,9 @@ SHOWN_CHANGE = 1e-9
 
 
 def _signed(value: float) -> str:
-    """+28, -3.5, +1,204: at most one decimal, grouped thousands, always a sign."""
-    text = f"{value:+,.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """+28, -3.5, +1,204.25: the change as the model rounded it (to its feature's step), grouped, always a sign."""
+    # Fifteen significant digits show a rounded change whole and drop the float's last-bit noise.
+    return f"{value:+,.15g}"
 
 
 def change_texts(model: SegmentationModel, changes: Mapping[str, float]) -> list[str]:
