@@ -1,5 +1,6 @@
-"""The grammar of a number as people type it, shared by the pages and file scoring."""
+"""The grammar of a number as people type it, shared by the pages and file scoring, and a number as they read it."""
 
+import math
 import re
 
 # ASCII digits, one optional point and exponent, no thousands separators. float() alone would also take "1_0" as 10
@@ -18,3 +19,23 @@ def whole_number(text: str, *, max_digits: int = 18) -> int | None:
     if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
         return int(text)
     return None
+
+
+# Significant digits a report shows: enough to tell segments apart, few enough to read at a glance.
+READABLE_DIGITS = 4
+# Below this (and from this up) fixed notation is a row of zeros: scientific notation is the readable form.
+_TINY, _HUGE = 1e-4, 1e15
+
+
+def readable(value: float) -> str:
+    """30,570 and 0.0412 (four significant digits, thousands separated, fixed notation); 1.25e-7 only for the tiny
+    and the huge."""
+    if not math.isfinite(value) or value == 0:
+        return "0" if value == 0 else str(value)
+    if not _TINY <= abs(value) < _HUGE:
+        mantissa, exponent = f"{value:.{READABLE_DIGITS - 1}e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    decimals = READABLE_DIGITS - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals) + 0.0  # + 0.0: no "-0"
+    text = f"{rounded:,.{max(decimals, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

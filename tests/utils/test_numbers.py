@@ -1,4 +1,4 @@
-from app.utils.numbers import whole_number
+from app.utils.numbers import readable, whole_number
 
 
 def test_whole_numbers_are_ascii_digits_that_fit_a_64_bit_column():
@@ -7,3 +7,20 @@ def test_whole_numbers_are_ascii_digits_that_fit_a_64_bit_column():
     assert whole_number("9" * 18) == int("9" * 18)
     for text in ("", "-1", "+1", "1.0", " 1", "²", "١٠", "１０", "9" * 19, "1_000"):
         assert whole_number(text) is None, text
+
+
+def test_readable_numbers_are_fixed_with_separators_and_four_significant_digits():
+    # f"{x:,.4g}" wrote 3.057e+04 for every number of 10,000 or more.
+    assert readable(30_570.4) == "30,570"
+    assert readable(24_037.0) == "24,040"
+    assert readable(1_234_567.8) == "1,235,000"
+    assert readable(9_999.6) == "10,000"
+    assert readable(45.0) == "45"
+    assert readable(12.5) == "12.5"
+    assert readable(0.1 + 0.2) == "0.3"
+    assert readable(0.04123) == "0.04123"
+    assert readable(-0.0) == readable(0.0) == "0"
+    assert readable(-52.25) == "-52.25"
+    # Only the tiny and the huge are scientific, written short.
+    assert readable(1.25e-7) == "1.25e-7"
+    assert readable(3.2e15) == "3.2e15"

@@ -12,6 +12,7 @@ import numpy as np
 
 from app.services.reports.data import FeatureProfile, Migration, ReportData, SegmentProfile
 from app.web.charts.styles import PALETTE, style_slots
+from app.web.reports.text import number
 
 # Drawn at this resolution: sharp on paper at the report's width, and a 10-segment report stays within its budget.
 DPI = 128
@@ -171,7 +172,7 @@ def _feature_panel(
             axes.plot([left, right], [y, y], color=colour, linewidth=6, solid_capstyle="butt", zorder=3)
         axes.plot([_scaled(feature.mean, scale)], [y], "o", color="white", markeredgecolor=INK, markersize=6, zorder=4)
         axes.text(-0.04, y, feature.label, ha="right", va="center", fontsize=7.5, color=INK)
-        axes.text(1.03, y, f"{feature.mean:,.4g}", va="center", fontsize=7.5, color=INK)
+        axes.text(1.03, y, number(feature.mean), va="center", fontsize=7.5, color=INK)
     axes.text(0, -0.75, "lowest", ha="center", va="top", fontsize=7, color=MUTED)
     axes.text(1, -0.75, "highest", ha="center", va="top", fontsize=7, color=MUTED)
     axes.set_ylim(-1.1, len(rows) - 0.3)
@@ -242,7 +243,7 @@ def segment_chart(report: ReportData, segment: SegmentProfile) -> Chart:
     else:
         _feature_panel(figure.add_subplot(), segment, overall, colour, age_span)
     figure.subplots_adjust(left=0.22, right=0.97, top=0.86, bottom=0.04)
-    parts = [f"{f.label} mean {f.mean:,.4g} (range {f.min:,.4g} to {f.max:,.4g})" for f in segment.features]
+    parts = [f"{f.label} mean {number(f.mean)} (range {number(f.min)} to {number(f.max)})" for f in segment.features]
     if segment.age is not None:
         parts.append(f"age mean {segment.age.mean:.0f} (quartiles {segment.age.q1:.0f} to {segment.age.q3:.0f})")
     parts += [
@@ -291,7 +292,7 @@ def importance_chart(importance: list[tuple[str, float]]) -> Chart:
     axes.set_yticks(positions, [label for label, _ in importance])
     _clean(axes)
     figure.tight_layout()
-    return _drawn(figure, "Feature importance: " + ", ".join(f"{label} {value:.3g}" for label, value in importance))
+    return _drawn(figure, "Feature importance: " + ", ".join(f"{label} {number(value)}" for label, value in importance))
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,14 @@
 
 from app.core.templating import readable_time
 from app.services.reports.data import FeatureProfile, ReportData, SegmentProfile
+from app.utils.numbers import readable
 
 SUBJECT_NOUN = {"model version": "training customers", "scoring run": "scored customers"}
 
 
 def number(value: float | None) -> str:
-    """A value as people read it: four significant digits, thousands separated; a dash for none."""
-    if value is None:
-        return "–"
-    return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.3e}"
+    """A value as people read it (`readable`: 30,570, 0.0412); a dash for none. Every number of a report."""
+    return "–" if value is None else readable(value)
 
 
 def feature_row(feature: FeatureProfile) -> list[str]:

@@ -4,6 +4,8 @@ import re
 
 from app.services.reports.frame import frame_report
 from app.web.reports import render_report
+from app.web.reports.charts import segment_chart
+from app.web.reports.text import number
 from tests.services.reports.test_frame_report import labelled_frame
 
 
@@ -25,4 +27,25 @@ def test_the_html_report_of_a_frame_shows_regions_in_each_segments_section(model
         )
         # Rows were scored, so the profile table has every feature's 10th-90th percentile band.
         for feature in segment.features:
-            assert f"<td>{feature.p10:,.4g}–{feature.p90:,.4g}</td>" in section.group(0)
+            assert f"<td>{number(feature.p10)}–{number(feature.p90)}</td>" in section.group(0)
+
+
+def large_values_report(model, default_data):
+    """A frame report whose incomes are in dollars (tens of thousands), as a CRM export holds them."""
+    frame = labelled_frame(model, default_data)
+    income = model.feature_specs[0].source_column
+    frame[income] = frame[income] * 503.1
+    return frame_report(model=model, frame=frame, segmentation="default", data_file="dollars.csv")
+
+
+def test_values_of_ten_thousand_or_more_are_written_in_fixed_notation(model, default_data):
+    report = large_values_report(model, default_data)
+    html = render_report(report, format="html").body.decode()
+    assert not re.search(r"\de[+-]\d", re.sub(r"base64,[^\"]*", "", html))  # the charts' PNG data aside
+    income = report.segments[0].features[0]
+    assert income.mean >= 10_000
+    assert f"<td>{number(income.mean)}</td>" in html and "," in number(income.mean)
+    for segment in report.segments:
+        alt = segment_chart(report, segment).alt
+        assert not re.search(r"\de[+-]\d", alt)
+        assert f"mean {number(segment.features[0].mean)} (range {number(segment.features[0].min)}" in alt

@@ -1,5 +1,6 @@
 """The PDF report as people see it: PNG pages from pdftoppm, text from pdftotext, on A4 and Letter."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from app.models.versions.store import VersionStore
 from app.services.reports.frame import frame_report
 from app.services.reports.version import version_report
 from app.web.reports import render_report
+from app.web.reports.text import number
 from tests.pdf_pages import PdfPages, coloured_pixels, filled_share, read_pdf
 from tests.services.reports.test_frame_report import labelled_frame
 
@@ -50,7 +52,7 @@ def test_the_default_version_report_has_every_segment_table_and_chart(default_re
     assert text.count("Feature Mean 10th–90th percentile Range") == len(default_report.segments)
     for segment in default_report.segments:
         for feature in segment.features:
-            assert f"{feature.label} {feature.mean:,.4g}" in text
+            assert f"{feature.label} {number(feature.mean)}" in text
     # The sizes chart, the importance chart and one chart per segment, drawn in colour on the pages.
     assert default_report.importance, "the session's model records feature importance"
     assert pages.images == 2 + len(default_report.segments)
@@ -61,8 +63,8 @@ def test_no_page_is_mostly_empty(default_pages):
     _, pages = default_pages
     assert len(pages.pixels) >= 2
     # Every page but the last is at least half filled; the last one holds something besides its footer.
-    for number, page in enumerate(pages.pixels[:-1], start=1):
-        assert filled_share(page) >= 0.5, f"page {number} of {len(pages.pixels)} is mostly empty"
+    for index, page in enumerate(pages.pixels[:-1], start=1):
+        assert filled_share(page) >= 0.5, f"page {index} of {len(pages.pixels)} is mostly empty"
     assert filled_share(pages.pixels[-1]) > 0.1
     assert all(len(_words(page)) > 40 for page in pages.texts)
 
@@ -82,4 +84,14 @@ def test_a_report_of_a_labelled_frame_shows_regions_per_segment(model, default_d
         assert name in text
     # Scored from rows, so each feature has a 10th-90th percentile band.
     first = report.segments[0].features[0]
-    assert f"{first.p10:,.4g}–{first.p90:,.4g}" in text
+    assert f"{number(first.p10)}–{number(first.p90)}" in text
+
+
+def test_values_of_ten_thousand_or_more_are_in_fixed_notation_in_the_pdf(model, default_data, tmp_path: Path):
+    from tests.web.reports.test_report_html import large_values_report
+
+    report = large_values_report(model, default_data)
+    text = _words(read_pdf(render_report(report, format="pdf").body, tmp_path).text)
+    assert not re.search(r"\de[+-]\d", text)
+    income = report.segments[0].features[0]
+    assert f"{number(income.min)}–{number(income.max)}" in text and "," in number(income.max)
