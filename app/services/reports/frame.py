@@ -1,6 +1,7 @@
 """The report of a labelled frame: scored customers (a run's labelled file, or any frame with a segment id column)
 profiled per segment, with every categorical column of the file such as Region."""
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 import numpy as np
@@ -9,6 +10,7 @@ import pyarrow as pa
 
 from app.models.features import find_column, normalise_column
 from app.models.model import SegmentationModel
+from app.models.rfm.build import RFM_COLUMNS
 from app.services.reports.data import (
     AgeProfile,
     Composition,
@@ -19,13 +21,9 @@ from app.services.reports.data import (
     SegmentProfile,
 )
 from app.services.reports.explanations import feature_importance, segment_rules
+from app.services.scoring.score_columns import output_column_names
 from app.services.scoring.validation import numbers
 
-# The columns scoring appends (app/services/scoring/score_columns.py): outputs, never a customer's own category.
-SCORE_OUTPUTS = frozenset(
-    {"segment_id", "segment_name", "confidence", "distance", "is_atypical", "out_of_range", "runner_up"}
-    | {"description", "marketing_strategy", "error"}
-)
 # A text column with more distinct values than this is an id or free text, not a category to chart.
 MAX_CATEGORIES = 20
 
@@ -56,11 +54,17 @@ def _age_column(frame: pd.DataFrame) -> str | None:
     return next((column for column in frame.columns if normalise_column(str(column)) == "age"), None)
 
 
-def categorical_columns(frame: pd.DataFrame, *, exclude: set[str]) -> list[str]:
+def output_columns(model: SegmentationModel) -> frozenset[str]:
+    """The columns a labelled file may hold that scoring or the RFM builder wrote (score, explanation and target
+    columns; an RFM run's per-customer columns): never a customer category."""
+    return output_column_names(model.features) | frozenset(RFM_COLUMNS)
+
+
+def categorical_columns(frame: pd.DataFrame, *, exclude: Collection[str]) -> list[str]:
     """The frame's text or categorical columns with a few distinct values (gender, region, plan...), in file order."""
     found = []
     for column in frame.columns:
-        if column in exclude or column in SCORE_OUTPUTS:
+        if column in exclude:
             continue
         series = frame[column]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -114,7 +118,7 @@ def frame_report(
     age_column = _age_column(frame)
     if categorical is None:
         used = {column for column in feature_columns.values() if column} | {age_column or ""}
-        categorical = categorical_columns(frame, exclude=used)
+        categorical = categorical_columns(frame, exclude=used | output_columns(model))
     rules = segment_rules(model)
 
     def profiles(rows: pd.DataFrame) -> list[FeatureProfile]:

@@ -100,3 +100,10 @@ def appended_fields(
 ) -> list[pa.Field]:
     """The appended columns as Arrow fields."""
     return [pa.field(c.name, c.arrow) for c in appended_columns(on_error, extra_columns, explained, counterfactual)]
+
+
+def output_column_names(features: Sequence[str]) -> frozenset[str]:
+    """Every column scoring may add to a file of a model of these features (each option asked for), and the
+    `target_segment` column it reads targets from: outputs, never a customer's own data."""
+    every = appended_columns("flag", EXTRA_COLUMNS, explained=features, counterfactual=features)
+    return frozenset(column.name for column in every) | {TARGET_COLUMN}

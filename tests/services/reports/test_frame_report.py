@@ -67,3 +67,26 @@ def test_unscored_rows_ids_and_free_text_are_not_profiled(model, default_data):
     assert sum(s.size for s in report.segments) == len(frame) - 10
     assert "Note" not in report.composition_columns
     assert "segment_name" not in report.composition_columns
+
+
+def test_columns_scoring_or_the_rfm_builder_wrote_are_not_categories(model, default_data, tmp_path):
+    # A run scored with explain and a target showed "confidence_text: <sentence> 100%", "reachable: True 100%" and
+    # "position_income: within 79%" per segment; an RFM run its first_purchase, returns and non_positive.
+    from app.services.scoring.files import score_file
+    from app.services.scoring.options import ScoreOptions
+
+    source = tmp_path / "customers.csv"
+    labelled = labelled_frame(model, default_data).drop(columns=["segment_id", "segment_name"])
+    labelled.drop(columns=["is_atypical", "out_of_range"]).iloc[:200].to_csv(source, index=False)
+    options = ScoreOptions(explain=True, target_segment="VIP / Whale", extra_columns=("runner_up",), on_error="flag")
+    score_file(model, source, options=options, target=tmp_path / "out.csv", spool_rows=0)
+    frame = pd.read_csv(tmp_path / "out.csv")
+    frame["target_segment"] = "VIP / Whale"
+    # An RFM run's labelled file keeps the builder's per-customer columns, a few values each in a small file.
+    frame["first_purchase"] = np.where(frame.index % 2, "2026-01-05", "2026-02-11")
+    frame["last_purchase"] = "2026-03-01"
+    frame["returns"] = "0"
+    frame["non_positive"] = np.where(frame.index % 3, "false", "true")
+    assert {"confidence_text", "reachable", "position_annual_income"} <= set(frame.columns)
+    report = frame_report(model=model, frame=frame, segmentation="default")
+    assert report.composition_columns == ["Gender", "Region"]
