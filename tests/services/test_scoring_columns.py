@@ -33,3 +33,21 @@ def test_score_refuses_a_header_line_longer_than_the_head(model):
     names = ["annual_income", "spending_score", *(f"{index}" + "x" * 200 for index in range(400))]
     with pytest.raises(InvalidRequest, match="the header line is longer than 64 KiB"):
         run(model, ",".join(names) + "\n120,90\n")
+
+
+def test_explained_typical_ranges_are_written_without_float_noise(model, monkeypatch):
+    # A percentile of dollars came out as 93489,56200000002 in a ';' file.
+    from app.models import explanation
+
+    recorded = explanation.typical_ranges
+
+    def noisy(model):
+        low, high = recorded(model)
+        return low * 1000 + 0.56200000002, high * 1000 + 0.56200000002
+
+    monkeypatch.setattr(explanation, "typical_ranges", noisy)
+    rows, _, output = run(model, "annual_income;spending_score\n60;5\n120;90\n", explain=True)
+    for row in rows:
+        for column in ("typical_low_annual_income", "typical_high_spending_score"):
+            assert row[column].split(",")[1] == "562", row[column]
+    assert "00000" not in output

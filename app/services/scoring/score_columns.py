@@ -43,6 +43,8 @@ CHANGE_PREFIX = "change_"
 # Appended with explain=true, after the extra columns: five per model feature, then one sentence about confidence.
 EXPLANATION_PREFIXES = ("typical_low_", "typical_high_", "position_", "share_of_distance_", "share_of_margin_")
 CONFIDENCE_TEXT_COLUMN = "confidence_text"
+# The typical ranges' decimals: as many as a share's, enough for a feature measured in fractions.
+TYPICAL_DECIMALS = 4
 ERROR_COLUMN = "error"
 _ERROR = ScoreColumn(ERROR_COLUMN, pa.string(), "str")
 SCORE_COLUMNS: tuple[str, ...] = tuple(column.name for column in SCORE_COLUMN_TABLE)
@@ -64,9 +66,10 @@ def explanation_columns(features: Sequence[str]) -> tuple[ScoreColumn, ...]:
     columns = []
     for feature in features:
         low, high, position, distance, margin = (prefix + feature for prefix in EXPLANATION_PREFIXES)
+        # A typical range is a percentile of the training rows: its last float bits (93489.56200000002) are noise.
         columns += [
-            ScoreColumn(low, pa.float64(), "float64"),
-            ScoreColumn(high, pa.float64(), "float64"),
+            ScoreColumn(low, pa.float64(), "float64", decimals=TYPICAL_DECIMALS),
+            ScoreColumn(high, pa.float64(), "float64", decimals=TYPICAL_DECIMALS),
             ScoreColumn(position, pa.string(), "str"),
             ScoreColumn(distance, pa.float64(), "float64", decimals=4),
             ScoreColumn(margin, pa.float64(), "float64", decimals=4),
