@@ -6,6 +6,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,10 +15,24 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
 
 
+def _hosts_with_ports(uri: str) -> bool:
+    """Whether every host of a storage URL reads as host:port, as limits wants."""
+    # limits parses the hosts after the credentials the same way and quotes the whole URL, password and all, when
+    # one is not host:port (and urllib quotes the netloc in some of its errors): checked first, quoting nothing.
+    try:
+        netloc = urlsplit(uri).netloc
+        listed = netloc[netloc.find("@") + 1 :]
+        hosts = [urlsplit(f"redis://{host.strip()}") for host in listed.split(",")] if listed else []
+        return all(host.hostname is not None and host.port is not None for host in hosts)
+    except ValueError:
+        return False
+
+
 class Settings(BaseSettings):
     """Every knob of the service, with its default, in one place."""
 
-    model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
+    # Errors never quote what was given: several settings are secrets (keys, URLs with passwords).
+    model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore", hide_input_in_errors=True)
 
     def __init__(self, **values: object) -> None:
         # `extra="ignore"` lets `.env` hold other tools' keys (compose's), but a misspelt keyword in code would be
@@ -289,8 +304,11 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_storage")
     @classmethod
     def _known_storage(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith(("memory://", "redis://", "rediss://")):
+        uri = value.get_secret_value()
+        if not uri.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
+        if not uri.startswith("memory://") and not _hosts_with_ports(uri):
+            raise ValueError("every Redis host needs a port number (redis://host:6379/0); the URL is not shown")
         return value
 
     @field_validator("public_url")

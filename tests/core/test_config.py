@@ -48,6 +48,24 @@ def test_redis_password_is_never_printed():
     assert "s3cret" not in str(settings.model_dump())
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "secret"),
+    [
+        ("JWT_SECRET", "shortSECRETVAL", "SECRETVAL"),
+        ("ADMIN_API_KEYS", '["adminSECRETKEY', "SECRETKEY"),
+        ("OUTCOME_API_KEYS", "[badOUTCOMESECRET", "OUTCOMESECRET"),
+        ("RATE_LIMIT_STORAGE", "redis://:REDISSECRET@127.0.0.1:notport/0", "REDISSECRET"),
+        ("RATE_LIMIT_STORAGE", "redis://:REDISSECRET@redis.internal/0", "REDISSECRET"),
+    ],
+)
+def test_a_refused_secret_setting_is_named_but_never_quoted(monkeypatch, variable, value, secret):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)
+    assert variable.lower() in str(error.value)
+    assert secret not in str(error.value) and secret not in repr(error.value)
+
+
 def test_unknown_rate_limit_storage_is_refused():
     with pytest.raises(ValidationError, match="memory:// or a redis://"):
         Settings(_env_file=None, rate_limit_storage="mongodb://db")
