@@ -6,15 +6,21 @@ TRUST_FORWARDED_FOR say (the app applies that rule itself, app/core/proxy.py); w
 sends `Server: uvicorn` on every response, which the app cannot remove (uvicorn adds it after the app has answered).
 """
 
+import multiprocessing
 import signal
 import sys
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
-from app.core.config import get_settings
+from app.core.config import settings_or_exit
 from app.main import create_app, uvicorn_options
 
-app = create_app()
+# A refused setting ends the process here with one line each: exit 2 from `python main.py` and `uvicorn main:app`. A
+# worker of uvicorn's supervisor (`--workers N`) exits with uvicorn's start-up failure code instead: the supervisor
+# restarts a worker that exits otherwise, and it would fail the same way for ever.
+settings = settings_or_exit(STARTUP_FAILURE if multiprocessing.parent_process() else 2)
+app = create_app(settings)
 
 
 def _graceful_exit(signum: int, frame: object) -> None:
@@ -23,7 +29,6 @@ def _graceful_exit(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    settings = get_settings()
     signal.signal(signal.SIGTERM, _graceful_exit)
     # The app object for one process (an import string would build a second app); workers need the string.
     uvicorn.run("main:app" if settings.workers > 1 else app, **uvicorn_options(settings))

@@ -49,6 +49,10 @@ if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
     Set-Content -Path $stamp -Value $digest
 }
 
+# A refused setting stops here with one line each (exit 2), before anything reads the settings.
+& $Py -c "from app.core.config import settings_or_exit; settings_or_exit()"
+if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+
 if (-not (Test-Path "data\raw\mall_customers.csv")) {
     Say "generating the synthetic dataset"
     & $Py -m app.models.synthetic

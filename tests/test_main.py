@@ -3,6 +3,8 @@ names itself in a Server header."""
 
 import asyncio
 import logging
+import os
+import subprocess
 import sys
 import urllib.request
 
@@ -11,8 +13,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from app import __version__
+from app.core.config import PROJECT_ROOT
 from app.main import create_app, uvicorn_options
-from tests.live_server import live_server
+from tests.live_server import free_port, live_server
 
 
 def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
@@ -99,3 +102,31 @@ def test_the_gil_switch_interval_follows_the_setting_from_start_up_to_shutdown(m
 def test_a_gil_switch_interval_out_of_range_is_refused(make_settings, value):
     with pytest.raises(ValueError, match="gil_switch_ms"):
         make_settings(gil_switch_ms=value)
+
+
+BAD_SETTINGS = {"PORT": "abc", "LOG_LEVEL": "LOUD", "JWT_SECRET": "shortSECRETVAL", "DATABASE_URL": "bogus://x"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[sys.executable, "main.py"], [sys.executable, "-m", "uvicorn", "main:app", "--no-proxy-headers"]],
+    ids=["python-main", "uvicorn"],
+)
+def test_bad_settings_stop_start_up_with_one_line_each_and_exit_2(command):
+    finished = subprocess.run(
+        command, cwd=PROJECT_ROOT, env={**os.environ, **BAD_SETTINGS}, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 2
+    lines = finished.stderr.splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == [f"invalid setting {name}" for name in sorted(BAD_SETTINGS)]
+    assert "Traceback" not in finished.stderr and "SECRETVAL" not in finished.stderr
+
+
+@pytest.mark.slow
+def test_bad_settings_stop_uvicorns_worker_supervisor_instead_of_restarting_workers():
+    command = [sys.executable, "-m", "uvicorn", "main:app", "--workers", "2", "--port", str(free_port())]
+    finished = subprocess.run(
+        command, cwd=PROJECT_ROOT, env={**os.environ, "PORT": "abc"}, capture_output=True, text=True, timeout=120
+    )
+    assert "failed to start, stopping the parent process" in finished.stderr
+    assert "Traceback" not in finished.stderr and "died" not in finished.stderr

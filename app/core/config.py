@@ -1,18 +1,22 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
+import re
+import sys
 from datetime import timedelta
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
+# The databases app/db speaks (its dialect-specific SQL), with the drivers requirements.txt installs.
+_DATABASE_SCHEME = re.compile(r"^(sqlite(\+pysqlite)?|postgresql(\+psycopg)?)://")
 
 
 def _hosts_with_ports(uri: str) -> bool:
@@ -337,6 +341,14 @@ class Settings(BaseSettings):
             return DEFAULT_DATABASE_URL
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr) -> SecretStr:
+        # Refused here, not when the lifespan first connects after the server said it started.
+        if not _DATABASE_SCHEME.match(value.get_secret_value()):
+            raise ValueError("use sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user:password@host:5432/db")
+        return value
+
     @field_validator("cors_origins")
     @classmethod
     def _no_wildcard(cls, value: list[str]) -> list[str]:
@@ -349,3 +361,36 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Return the process-wide settings, read once."""
     return Settings()
+
+
+def _holds_secret(annotation: object) -> bool:
+    return annotation is SecretStr or any(_holds_secret(argument) for argument in get_args(annotation))
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per refused setting, naming its variable and the problem; a secret's value is never quoted."""
+    messages: dict[str, list[str]] = {}
+    given: dict[str, list[str]] = {}
+    for item in error.errors():
+        field = Settings.model_fields.get(str(item["loc"][0])) if item["loc"] else None
+        # A check across settings (JWT_ALGORITHM=RS256 and its key files) has no field and names them itself.
+        name = str(item["loc"][0]).upper() if field is not None else ""
+        messages.setdefault(name, []).append(item["msg"].removeprefix("Value error, "))
+        value = item.get("input")
+        if field is not None and not _holds_secret(field.annotation) and isinstance(value, str):
+            given.setdefault(name, []).append(repr(value[:80]))
+    lines = []
+    for name, texts in messages.items():
+        line = f"invalid setting{' ' + name if name else ''}: {'; '.join(dict.fromkeys(texts))}"
+        lines.append(f"{line} (got {', '.join(dict.fromkeys(given[name]))})" if name in given else line)
+    return lines
+
+
+def settings_or_exit(code: int = 2) -> Settings:
+    """The process-wide settings, or exit with `code` and one line per refused setting on stderr, no traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        for line in settings_problems(error):
+            print(line, file=sys.stderr)
+        raise SystemExit(code) from None

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings
+from app.core.config import Settings, get_settings, settings_or_exit, settings_problems
 
 
 @pytest.mark.parametrize(
@@ -95,3 +95,82 @@ def test_public_url_must_be_an_absolute_http_url(url):
 def test_a_misspelt_setting_keyword_is_refused_not_ignored():
     with pytest.raises(TypeError, match=r"unknown setting\(s\): job_root"):
         Settings(_env_file=None, job_root="/tmp/jobs")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("PORT", "abc", "valid integer"),
+        ("LOG_LEVEL", "LOUD", "'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        ("CORS_ORIGINS", "*", "'*' is not allowed"),
+        ("PUBLIC_READS", "maybe", "valid boolean"),
+        ("SESSION_TTL", "0", "greater than or equal to 60"),
+        ("JWT_TTL_SECONDS", "-5", "greater than or equal to 30"),
+        ("WEBHOOK_MAX_ATTEMPTS", "0", "greater than or equal to 1"),
+        ("PREDICTION_LOG_SAMPLE", "2", "less than or equal to 1"),
+        ("METRICS_ALLOWED_NETWORKS", "bad", "not a valid IPv4 network"),
+        ("DATABASE_URL", "bogus://x", "use sqlite:///"),
+    ],
+)
+def test_a_refused_setting_is_one_line_naming_it_the_problem_and_the_value(monkeypatch, variable, value, problem):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)
+    lines = settings_problems(error.value)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"invalid setting {variable}: ") and problem in lines[0]
+    assert variable == "DATABASE_URL" or f"(got {value!r})" in lines[0]
+
+
+def test_settings_across_fields_are_one_line_naming_them(monkeypatch):
+    monkeypatch.setenv("JWT_ALGORITHM", "RS256")
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)
+    assert settings_problems(error.value) == [
+        "invalid setting: JWT_ALGORITHM=RS256 needs JWT_PRIVATE_KEY_FILE to name a PEM file"
+    ]
+
+
+def test_several_refused_settings_give_one_line_each_and_no_secret(monkeypatch):
+    monkeypatch.setenv("PORT", "abc")
+    monkeypatch.setenv("JWT_SECRET", "shortSECRETVAL")
+    monkeypatch.setenv("ADMIN_API_KEYS", '["adminSECRETKEY')
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)
+    lines = settings_problems(error.value)
+    assert [line.split(":")[0] for line in lines] == [
+        "invalid setting PORT",
+        "invalid setting ADMIN_API_KEYS",
+        "invalid setting JWT_SECRET",
+    ]
+    assert not any("SECRET" in line.split(":", 1)[1] for line in lines)
+
+
+@pytest.mark.parametrize(
+    "url", ["bogus://x", "postgres://u:pw@db/segments", "postgresql+asyncpg://db/x", "segments.db"]
+)
+def test_a_database_url_the_app_cannot_use_is_refused_at_settings(url):
+    with pytest.raises(ValidationError, match="postgresql\\+psycopg://") as error:
+        Settings(_env_file=None, database_url=url)
+    assert "pw" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///data/log.sqlite3", "sqlite+pysqlite:///:memory:", "postgresql+psycopg://u:p@db:5432/x"]
+)
+def test_a_database_url_the_app_speaks_is_accepted(url):
+    assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
+
+
+def test_settings_or_exit_prints_the_lines_and_exits_2(monkeypatch, capsys):
+    monkeypatch.setenv("PORT", "abc")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as stop:
+            settings_or_exit()
+    finally:
+        get_settings.cache_clear()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "invalid setting PORT: Input should be a valid integer, unable to parse string as an integer (got 'abc')"
+    ]
