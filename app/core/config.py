@@ -4,6 +4,7 @@ import json
 import re
 import sys
 from datetime import timedelta
+from email.utils import parseaddr
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
+# The schemes app/services/notifications/sending.py speaks.
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 # The databases app/db speaks (its dialect-specific SQL), with the drivers requirements.txt installs.
 _DATABASE_SCHEME = re.compile(r"^(sqlite(\+pysqlite)?|postgresql(\+psycopg)?)://")
 
@@ -233,10 +236,47 @@ class Settings(BaseSettings):
         # Relative paths mean the same folder whatever directory the app is started from.
         return value if value is None or value.is_absolute() else PROJECT_ROOT / value
 
-    @field_validator("model_signing_key", "jwt_secret", "jwt_private_key_file", "jwt_public_key_file", mode="before")
+    @field_validator(
+        "model_signing_key", "jwt_secret", "jwt_private_key_file", "jwt_public_key_file", "smtp_url", mode="before"
+    )
     @classmethod
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("smtp_url", "smtp_from", mode="before")
+    @classmethod
+    def _strip_mail_setting(cls, value: object) -> object:
+        # A value read from a secret file or `echo >` ends with a newline; one inside is refused below.
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, quoting nothing (it holds a password): sending would otherwise fail every attempt.
+        if value is None:
+            return None
+        url = value.get_secret_value()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a port that is not a number in range
+            valid = parts.scheme.lower() in SMTP_SCHEMES and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid or any(not character.isprintable() or character.isspace() for character in url):
+            raise ValueError(
+                "use smtp://, smtp+starttls:// or smtps:// with a host and an optional numeric port "
+                "(smtp://user:password@mail.example.com:587); the URL is not shown"
+            )
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        # A line break would end the From header and start another; the SMTP server needs an ASCII address.
+        address = parseaddr(value)[1]
+        if any(not character.isprintable() for character in value) or "@" not in address or not address.isascii():
+            raise ValueError("use one ASCII address on one line, such as segments@example.com or Segments <a@b.com>")
+        return value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -174,3 +174,26 @@ def test_settings_or_exit_prints_the_lines_and_exits_2(monkeypatch, capsys):
     assert capsys.readouterr().err.splitlines() == [
         "invalid setting PORT: Input should be a valid integer, unable to parse string as an integer (got 'abc')"
     ]
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://mail.example.com", "smtp://mailer:MAILSECRET@mail.example.com:notaport", "smtp://:25", "smtps://h 2"]
+)
+def test_an_smtp_url_sending_cannot_use_is_refused_without_quoting_it(url):
+    with pytest.raises(ValidationError, match="smtp://, smtp\\+starttls:// or smtps://") as error:
+        Settings(_env_file=None, smtp_url=url)
+    assert "MAILSECRET" not in str(error.value) and "notaport" not in str(error.value)
+
+
+def test_mail_settings_lose_the_newline_a_secret_file_ends_with(monkeypatch):
+    monkeypatch.setenv("SMTP_URL", "smtp+starttls://mailer:pw@mail.example.com:587\n")
+    monkeypatch.setenv("SMTP_FROM", "Segments <segments@example.com>\n")
+    settings = Settings(_env_file=None)
+    assert settings.smtp_url.get_secret_value() == "smtp+starttls://mailer:pw@mail.example.com:587"
+    assert settings.smtp_from == "Segments <segments@example.com>"
+
+
+@pytest.mark.parametrize("sender", ["segments@example.com\nBcc: someone@example.com", "segments", "sé@example.com"])
+def test_an_smtp_from_that_is_not_one_ascii_address_on_one_line_is_refused(sender):
+    with pytest.raises(ValidationError, match="one ASCII address on one line"):
+        Settings(_env_file=None, smtp_from=sender)

@@ -84,6 +84,20 @@ def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOpti
         )
         logger.info("notification %s to subscription attempt %d failed: %s", claimed.event, claimed.attempts, message)
         return False
+    except Exception as error:
+        # A bug or a setting that slipped past its check: left `sending`, this delivery would be claimed again at
+        # every lease's end and the rest of its batch never sent. A failed attempt like any other, retried per policy.
+        message = f"{type(error).__name__}: {error}"
+        record_failure(
+            sessions,
+            claimed,
+            error=message,
+            status=None,
+            max_attempts=options.max_attempts,
+            backoff_base=options.backoff_seconds,
+        )
+        logger.warning("notification %s attempt %d failed unexpectedly", claimed.event, claimed.attempts, exc_info=True)
+        return False
     record_success(sessions, claimed, status=status)
     return True
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
+from app.core.config import SMTP_SCHEMES
 from app.services.notifications.addresses import resolve_for_sending
 from app.services.notifications.signing import signature
 
@@ -66,7 +67,7 @@ def send_email(*, smtp_url: str, message: EmailMessage, timeout: float = SEND_TI
     """Send `message` through the SMTP server of `smtp_url` (smtp://, smtp+starttls:// or ?starttls=true, smtps://)."""
     parts = urlsplit(smtp_url)
     scheme = parts.scheme.lower()
-    if scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
+    if scheme not in SMTP_SCHEMES or not parts.hostname:
         raise DeliveryFailed("SMTP_URL must be smtp://, smtp+starttls:// or smtps:// with a host")
     starttls = scheme == "smtp+starttls" or parse_qs(parts.query).get("starttls", ["false"])[0].lower() == "true"
     context = ssl.create_default_context()

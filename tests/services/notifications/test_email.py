@@ -92,6 +92,32 @@ def test_an_unreachable_smtp_server_is_retried(sessions):
     assert (row["status"], row["attempts"]) == ("pending", 1)
 
 
+def test_an_unexpected_error_fails_its_delivery_and_the_rest_of_the_batch_is_sent(sessions, smtp, receiver):
+    inbox, port = smtp
+    mail = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
+    hook = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], url=receiver.url, allow_private=True)
+    emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+    # A From with a line break makes the email library raise ValueError (SMTP_FROM refuses one since).
+    options = SendOptions(
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_from="segments@example.com\nBcc: someone@example.com",
+        allow_private=True,
+        max_attempts=2,
+        backoff_seconds=0.0,
+    )
+
+    assert drain_once(sessions, options) == 2
+    [first] = deliveries(sessions=sessions, subscription_id=mail["id"])
+    assert (first["status"], first["attempts"]) == ("pending", 1) and first["last_error"].startswith("ValueError")
+    assert [row["status"] for row in deliveries(sessions=sessions, subscription_id=hook["id"])] == ["delivered"]
+    assert len(receiver.received()) == 1
+
+    assert drain_once(sessions, options) == 1
+    [last] = deliveries(sessions=sessions, subscription_id=mail["id"])
+    assert (last["status"], last["attempts"]) == ("failed", 2)
+    assert inbox.messages == []
+
+
 def test_starttls_and_login_when_the_url_asks_for_them(sessions, tmp_path, monkeypatch):
     certificate = self_signed_certificate(tmp_path)
     # The sender verifies the server like any other: here against the test's own certificate.
