@@ -60,6 +60,9 @@ def test_create_answers_the_secret_once_and_lists_without_it(api):
         "http://2130706433/hook",
         "http://0x7f000001/hook",
         "http://0/hook",
+        # IPv6 addresses a NAT64 gateway or a 6to4 relay turns into 169.254.169.254.
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:a9fe:a9fe::]/",
     ],
 )
 def test_private_urls_are_refused(api, url):

@@ -14,10 +14,41 @@ class RefusedAddress(Exception):
     """A webhook's host is, or resolves to, an address it may not reach."""
 
 
+# IPv6 prefixes whose addresses carry an IPv4 address that a translator reaches on the sender's behalf: NAT64's
+# well-known prefix and its local-use one (RFC 6052, RFC 8215), and the deprecated IPv4-compatible form.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to through NAT64, 6to4 or Teredo (Teredo's server and client)."""
+    value = int(address)
+    found = []
+    if address in _NAT64 or address in _NAT64_LOCAL or address in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(value & 0xFFFF_FFFF))
+    if address in _NAT64_LOCAL:
+        # RFC 8215 leaves the layout to the operator: the /48 one (RFC 6052 §2.2, bits 48-63 and 72-87) is judged
+        # too, so an address of this prefix is public only when both readings are (in practice: never).
+        found.append(ipaddress.IPv4Address(((value >> 64) & 0xFFFF) << 16 | (value >> 40) & 0xFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
 def is_public(address: IPAddress) -> bool:
-    """True for a globally routable unicast address (not loopback, private, link-local, multicast or reserved)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """True for a globally routable unicast address (not loopback, private, link-local, multicast or reserved).
+
+    An IPv6 address that leads to an IPv4 one (mapped, NAT64, 6to4, Teredo) is public only when that one is too:
+    http://[64:ff9b::a9fe:a9fe]/ reaches 169.254.169.254 through a NAT64 gateway.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif not all(is_public(inner) for inner in embedded_ipv4(address)):
+            return False
     return address.is_global and not address.is_multicast
 
 

@@ -125,3 +125,14 @@ def test_a_name_resolving_to_loopback_is_refused_at_send_time(sessions, receiver
     [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
     assert row["status"] == "failed" and "non-public" in row["last_error"]
     assert receiver.received() == []
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::a9fe:a9fe]", "[2002:a9fe:a9fe::]"])
+def test_an_ipv6_form_of_a_private_ipv4_address_is_refused_at_send_time(sessions, host):
+    subscription = subscribe(sessions, f"http://{host}/hook")
+    emit(sessions=sessions, event=VERSION_ACTIVATED, payload={})
+
+    drain_once(sessions, SendOptions(allow_private=False, max_attempts=5, backoff_seconds=0.0))
+
+    [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert row["status"] == "failed" and "non-public" in row["last_error"]
