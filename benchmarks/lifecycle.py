@@ -65,7 +65,7 @@ def bench_lifecycle(model_dir: Path, sizes: Any, workdir: Path) -> list[dict[str
     cli_s = time.perf_counter() - started
     root = workdir / "api-models"
     shutil.copytree(model_dir, root)
-    key = "bench-admin-key"
+    key = "bench-admin-key-0123"
     env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "ADMIN_API_KEYS": key, "TRAIN_MAX_UPLOAD_BYTES": "1000000000"}
     single = json.dumps({"annual_income": 60, "spending_score": 50}).encode()
     body, content_type = _multipart(data)

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
+# Shortest key ADMIN_API_KEYS and OUTCOME_API_KEYS accept (secrets.token_urlsafe(32) gives 43 characters).
+MIN_API_KEY_LENGTH = 16
 # The schemes app/services/notifications/sending.py speaks.
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 # The databases app/db speaks (its dialect-specific SQL), with the drivers requirements.txt installs.
@@ -276,6 +278,17 @@ class Settings(BaseSettings):
         address = parseaddr(value)[1]
         if any(not character.isprintable() for character in value) or "@" not in address or not address.isascii():
             raise ValueError("use one ASCII address on one line, such as segments@example.com or Segments <a@b.com>")
+        return value
+
+    @field_validator("admin_api_keys", "outcome_api_keys")
+    @classmethod
+    def _long_api_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # A key is all a caller needs: a short one is guessed long before the admin rate limit would notice.
+        if any(len(key.get_secret_value()) < MIN_API_KEY_LENGTH for key in value):
+            raise ValueError(
+                f"every key needs at least {MIN_API_KEY_LENGTH} characters, "
+                'e.g. python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
         return value
 
     @field_validator("jwt_secret")

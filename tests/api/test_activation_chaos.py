@@ -23,7 +23,7 @@ from tests.db.reading import read_all
 from tests.live_server import live_server, wait_for
 from tests.models.test_registry import _bad_pointer, _write_pointer
 
-KEY = "chaos-admin-key"
+KEY = "chaos-admin-key-0123"
 ROUNDS = 10
 CLIENTS = 8
 CUSTOMER = json.dumps({"annual_income": 120, "spending_score": 90}).encode()

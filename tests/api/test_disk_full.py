@@ -18,7 +18,7 @@ from tests.web.test_score_page import post_file
 
 pytestmark = pytest.mark.slow
 
-KEY = "disk-admin-key"
+KEY = "disk-admin-key-0123"
 ADMIN = {"X-API-Key": KEY}
 FULL_DISK_ERROR = (
     "no space left on the model folder 'models_artifacts', so no version was added; free some space and train again"

@@ -13,7 +13,7 @@ from app.models.training import train
 from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 
-KEY = "swap-admin-key"
+KEY = "swap-admin-key-0123"
 SWAP_WITHIN_SECONDS = 2.0
 
 

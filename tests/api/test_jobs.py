@@ -21,7 +21,7 @@ from app.services.training import launch
 from app.services.training.store import read_job
 from tests.live_server import live_server
 
-KEY = "jobs-admin-key"
+KEY = "jobs-admin-key-0123"
 ADMIN = {"X-API-Key": KEY}
 
 

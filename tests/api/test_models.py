@@ -11,7 +11,7 @@ ADMIN = {"X-API-Key": KEY}
 
 @pytest.fixture
 def admin_client(client_for, two_versions):
-    return client_for(model_dir=two_versions[0], admin_api_keys=[KEY, "another-key"])
+    return client_for(model_dir=two_versions[0], admin_api_keys=[KEY, "another-admin-key-0123"])
 
 
 def test_list_versions(admin_client, two_versions):

@@ -187,8 +187,8 @@ def test_metrics_serve_a_configured_network(ops_client):
 
 
 def test_metrics_serve_an_admin_key_from_anywhere(ops_client):
-    client = ops_client(peer=("203.0.113.9", 40_000), admin_api_keys="s3cret-key,other-key")
-    assert client.get("/metrics", headers={"X-API-Key": "other-key"}).status_code == 200
+    client = ops_client(peer=("203.0.113.9", 40_000), admin_api_keys="s3cret-admin-key-0123,other-admin-key-0123")
+    assert client.get("/metrics", headers={"X-API-Key": "other-admin-key-0123"}).status_code == 200
     assert client.get("/metrics", headers={"X-API-Key": "wrong"}).status_code == 403
     assert client.get("/metrics", headers={"X-API-Key": ""}).status_code == 403
 
@@ -245,13 +245,13 @@ def test_rate_limit_counts_each_client_address_behind_a_trusted_proxy(ops_client
     assert trusted.post("/api/v1/predict", json=customer, headers=headers).status_code == 429
 
 
-ADMIN_KEYS = "key-one,key-two"
+ADMIN_KEYS = "admin-key-one-0123,admin-key-two-0123"
 UNKNOWN_VERSION = "/api/v1/models/20000101.000000-none"
 
 
 def test_admin_limit_answers_429_per_key_on_admin_routes(ops_client):
     client = ops_client(rate_limit_admin="2/minute", admin_api_keys=ADMIN_KEYS)
-    one = {"X-API-Key": "key-one"}
+    one = {"X-API-Key": "admin-key-one-0123"}
     # Each request counts once, although the route class and the dependency both check the key.
     assert client.delete(UNKNOWN_VERSION, headers=one).status_code == 404
     assert client.post("/api/v1/models/rollback", headers=one).status_code == 409
@@ -261,8 +261,8 @@ def test_admin_limit_answers_429_per_key_on_admin_routes(ops_client):
     body = limited.json()
     assert body["type"] == "rate_limited"
     assert set(body) == {"type", "message", "details", "request_id"}
-    assert "key-one" not in limited.text
-    assert client.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-two"}).status_code == 404
+    assert "admin-key-one-0123" not in limited.text
+    assert client.delete(UNKNOWN_VERSION, headers={"X-API-Key": "admin-key-two-0123"}).status_code == 404
 
 
 def test_wrong_admin_keys_from_one_client_share_one_allowance(ops_client, make_settings):
@@ -274,11 +274,11 @@ def test_wrong_admin_keys_from_one_client_share_one_allowance(ops_client, make_s
     assert limited.status_code == 429
     assert limited.json()["type"] == "rate_limited" and "Retry-After" in limited.headers
     # The right key is refused like the guesses once they are spent: a lucky guess is not told apart.
-    assert guesser.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-one"}).status_code == 429
-    assert guesser.get("/metrics", headers={"X-API-Key": "key-one"}).status_code == 429
+    assert guesser.delete(UNKNOWN_VERSION, headers={"X-API-Key": "admin-key-one-0123"}).status_code == 429
+    assert guesser.get("/metrics", headers={"X-API-Key": "admin-key-one-0123"}).status_code == 429
     other = ops_client(app=app, peer=("198.51.100.7", 40_000))
     assert other.delete(UNKNOWN_VERSION, headers={"X-API-Key": "guess-4"}).status_code == 403
-    assert other.delete(UNKNOWN_VERSION, headers={"X-API-Key": "key-one"}).status_code == 404
+    assert other.delete(UNKNOWN_VERSION, headers={"X-API-Key": "admin-key-one-0123"}).status_code == 404
 
 
 def test_wrong_keys_for_metrics_count_as_failed_admin_keys(ops_client):

@@ -119,7 +119,7 @@ def test_frozen_redis_opens_the_circuit_fails_predictions_open_and_failed_keys_c
             "RATE_LIMIT_ADMIN": "2/minute",
             "RATE_LIMIT_CIRCUIT_FAILURES": "3",
             "RATE_LIMIT_CIRCUIT_RESET_SECONDS": "1",
-            "ADMIN_API_KEYS": "right-key",
+            "ADMIN_API_KEYS": "right-admin-key-0123",
             "TRUST_FORWARDED_FOR": "true",
         }
         with live_server(env, tmp_path / "server.log") as server:
@@ -131,7 +131,7 @@ def test_frozen_redis_opens_the_circuit_fails_predictions_open_and_failed_keys_c
             assert frozen == [200] * 10
             assert metric(server.url, "rate_limit_storage_circuit_open") == 1
             # The lockout holds, a right key included; a new guesser is counted in the worker's memory.
-            assert delete_with_key(server.url, "right-key", "198.51.100.1") == 429
+            assert delete_with_key(server.url, "right-admin-key-0123", "198.51.100.1") == 429
             fresh = [delete_with_key(server.url, f"guess-{n}", "198.51.100.2") for n in range(3)]
             assert fresh == [403, 403, 429]
             redis.send_signal(signal.SIGCONT)

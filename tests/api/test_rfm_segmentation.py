@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from app.models.synthetic_transactions import generate_transactions, write_transactions
 
-KEY = "rfm-admin-key"
+KEY = "rfm-admin-key-0123"
 HEADERS = {"X-API-Key": KEY}
 
 

@@ -7,7 +7,7 @@ import pytest
 from app.models.versions.labels import LABELS_FILE
 from app.models.versions.store import VersionStore
 
-KEY = "label-admin-key"
+KEY = "label-admin-key-0123"
 ADMIN = {"X-API-Key": KEY}
 
 

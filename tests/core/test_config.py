@@ -9,10 +9,10 @@ from app.core.config import Settings, get_settings, settings_or_exit, settings_p
 @pytest.mark.parametrize(
     ("raw", "keys"),
     [
-        ('["k"]', ["k"]),
-        ('["key-one", "key-two"]', ["key-one", "key-two"]),
-        ("key-one,key-two", ["key-one", "key-two"]),
-        (" key-one , key-two ,", ["key-one", "key-two"]),
+        ('["admin-key-one-0123"]', ["admin-key-one-0123"]),
+        ('["admin-key-one-0123", "admin-key-two-0123"]', ["admin-key-one-0123", "admin-key-two-0123"]),
+        ("admin-key-one-0123,admin-key-two-0123", ["admin-key-one-0123", "admin-key-two-0123"]),
+        (" admin-key-one-0123 , admin-key-two-0123 ,", ["admin-key-one-0123", "admin-key-two-0123"]),
         ("[]", []),
         ("", []),
     ],
@@ -64,6 +64,16 @@ def test_a_refused_secret_setting_is_named_but_never_quoted(monkeypatch, variabl
         Settings(_env_file=None)
     assert variable.lower() in str(error.value)
     assert secret not in str(error.value) and secret not in repr(error.value)
+
+
+@pytest.mark.parametrize("variable", ["ADMIN_API_KEYS", "OUTCOME_API_KEYS"])
+def test_an_api_key_shorter_than_16_characters_is_refused_without_quoting_it(monkeypatch, variable):
+    monkeypatch.setenv(variable, "admin-key-long-enough-0123,x")
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)
+    [line] = settings_problems(error.value)
+    assert line.startswith(f"invalid setting {variable}: every key needs at least 16 characters")
+    assert "long-enough" not in line
 
 
 def test_unknown_rate_limit_storage_is_refused():

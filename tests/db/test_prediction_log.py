@@ -20,7 +20,7 @@ from tests.live_server import wait_for
 from tests.services.test_scoring import BAD_FILE, HEADER
 from tests.web.test_score_page import post_file
 
-METRICS_KEY = "log-metrics-key"
+METRICS_KEY = "log-metrics-key-0123"
 CUSTOMERS = [{"annual_income": 120, "spending_score": 90}, {"annual_income": 20, "spending_score": 10}]
 
 

@@ -17,7 +17,7 @@ from tests.web.axe import axe_violations, describe
 from tests.web.chart_text import CHART_TEXT
 from tests.web.conftest import PageWatch
 
-KEY = "page-admin-key"
+KEY = "page-admin-key-0123"
 HTML = {"accept": "text/html"}
 SPRING = "spring_2026_customers.csv"
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from app.models.versions.store import VersionStore
 from tests.live_server import live_server
 
-KEY = "sweep-admin-key"
+KEY = "sweep-admin-key-0123"
 
 
 @pytest.mark.slow

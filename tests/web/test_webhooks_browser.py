@@ -8,7 +8,7 @@ from tests.live_server import live_server
 from tests.services.notifications.receiver import running_receiver
 from tests.web.conftest import PageWatch
 
-KEY = "page-admin-key"
+KEY = "page-admin-key-0123"
 
 
 @pytest.fixture

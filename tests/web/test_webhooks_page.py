@@ -4,7 +4,7 @@ from app.services.notifications.events import EVENT_TYPES
 
 
 def test_webhooks_page_offers_every_event_with_admin_keys(client_for):
-    client = client_for(admin_api_keys=["page-key"])
+    client = client_for(admin_api_keys=["webhooks-page-key-0123"])
     response = client.get("/webhooks")
     assert response.status_code == 200
     for event in EVENT_TYPES:
