@@ -11,7 +11,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RefusedAddress(Exception):
-    """A webhook's host is, or resolves to, an address it may not reach."""
+    """A delivery's target cannot be reached as it stands: sending again would be refused again."""
 
 
 # IPv6 prefixes whose addresses carry an IPv4 address that a translator reaches on the sender's behalf: NAT64's

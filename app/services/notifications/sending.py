@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from app.core.config import SMTP_SCHEMES
-from app.services.notifications.addresses import resolve_for_sending
+from app.services.notifications.addresses import RefusedAddress, resolve_for_sending
 from app.services.notifications.signing import signature
 
 # Seconds a receiver or SMTP server has to answer.
@@ -80,4 +80,9 @@ def send_email(*, smtp_url: str, message: EmailMessage, timeout: float = SEND_TI
             client.starttls(context=context)
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
+        # smtplib sends a non-ASCII address only with the server's SMTPUTF8; without it every attempt would fail.
+        client.ehlo_or_helo_if_needed()
+        addresses = f"{message['From']}{message['To']}"
+        if not addresses.isascii() and not client.has_extn("smtputf8"):
+            raise RefusedAddress(f"the mail server does not offer SMTPUTF8, which {message['To']} needs; not sent")
         client.send_message(message)

@@ -72,6 +72,39 @@ def test_a_drift_event_arrives_by_email_with_its_subject_and_checks(sessions, sm
     assert row["status"] == "delivered"
 
 
+NON_ASCII = "\u00e9v\u00e9@ex\u00e4mple.com"
+
+
+def test_a_non_ascii_address_is_sent_with_smtputf8_when_the_server_offers_it(sessions, smtp):
+    inbox, port = smtp  # aiosmtpd's controller offers SMTPUTF8
+    subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email=NON_ASCII)
+    emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+
+    drain_once(sessions, SendOptions(smtp_url=f"smtp://127.0.0.1:{port}"))
+
+    [(_, recipients, _)] = inbox.messages
+    assert recipients == [NON_ASCII]
+    assert [row["status"] for row in deliveries(sessions=sessions, subscription_id=subscription["id"])] == ["delivered"]
+
+
+def test_a_non_ascii_address_fails_at_once_when_the_server_lacks_smtputf8(sessions):
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email=NON_ASCII)
+        emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
+        drain_once(sessions, SendOptions(smtp_url=f"smtp://127.0.0.1:{port}", max_attempts=5, backoff_seconds=0.0))
+    finally:
+        controller.stop()
+
+    # Sending again would be refused again: failed after one attempt, not retried WEBHOOK_MAX_ATTEMPTS times.
+    [row] = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "does not offer SMTPUTF8" in row["last_error"] and NON_ASCII in row["last_error"]
+    assert inbox.messages == []
+
+
 def test_without_smtp_url_an_email_delivery_fails_with_the_reason(sessions):
     subscription = create_subscription(sessions=sessions, events=[DRIFT_CHANGED], email="analyst@example.com")
     emit(sessions=sessions, event=DRIFT_CHANGED, payload=DRIFT)
