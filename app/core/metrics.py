@@ -183,12 +183,17 @@ class Metrics:
     drift_status: Gauge
     outcome_events: Counter
     retrain_proposals: Counter
+    notification_deliveries: Counter
 
 
 # Why the prediction log dropped rows (app/services/monitoring/prediction_log.py says when each applies).
 LOG_DROP_REASONS = ("queue_full", "write_failed", "not_migrated", "stopped", "spool_full")
 # How a training job can end (app/services/training/store.py FINAL_STATES, which core cannot import).
 TRAINING_JOB_STATES = ("succeeded", "failed")
+# Notification delivery attempts: by channel (app/db/tables.py's subscription kinds), and how each went: delivered,
+# failed (to be tried again), gave_up (its last attempt, or refused for good).
+NOTIFICATION_CHANNELS = ("email", "webhook")
+NOTIFICATION_OUTCOMES = ("delivered", "failed", "gave_up")
 
 
 def _build(folder: Path | None) -> Metrics:
@@ -284,6 +289,11 @@ def _build(folder: Path | None) -> Metrics:
             "Retraining proposals created, by segmentation and trigger (drift or manual).",
             ["segmentation", "trigger"],
         ),
+        notification_deliveries=Counter(
+            "notification_deliveries_total",
+            "Notification delivery attempts, by channel and outcome (delivered, failed and retried later, gave_up).",
+            ["channel", "outcome"],
+        ),
     )
 
 
@@ -313,6 +323,9 @@ def configure_metrics(settings: Settings) -> Metrics:
         _metrics.log_dropped_rows.labels(reason)
     for state in TRAINING_JOB_STATES:
         _metrics.training_jobs.labels(state)
+    for channel in NOTIFICATION_CHANNELS:
+        for outcome in NOTIFICATION_OUTCOMES:
+            _metrics.notification_deliveries.labels(channel, outcome)
     logger.debug("metrics: %s", f"shared through {folder}" if folder else "in this process")
     return _metrics
 
@@ -431,6 +444,12 @@ def record_proposal_created(*, segmentation: str, trigger: str) -> None:
     """Count one retraining proposal stored for a segmentation."""
     if _metrics is not None:
         _metrics.retrain_proposals.labels(segmentation, trigger).inc()
+
+
+def record_notification_attempt(*, channel: str, outcome: str) -> None:
+    """Count one notification delivery attempt once its outcome is stored (one of NOTIFICATION_OUTCOMES)."""
+    if _metrics is not None:
+        _metrics.notification_deliveries.labels(channel, outcome).inc()
 
 
 def record_log_queue(rows: int) -> None:

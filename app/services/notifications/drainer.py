@@ -9,10 +9,11 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
+from app.core.metrics import record_notification_attempt
 from app.services.monitoring.retry import DatabasePreparation
 from app.services.notifications.addresses import RefusedAddress
 from app.services.notifications.messages import email_message
-from app.services.notifications.outbox import Claimed, claim_due, record_failure, record_success
+from app.services.notifications.outbox import Claimed, attempts_spent, claim_due, record_failure, record_success
 from app.services.notifications.sending import DeliveryFailed, send_email, send_webhook, webhook_body
 
 logger = logging.getLogger(__name__)
@@ -55,50 +56,50 @@ def send(claimed: Claimed, options: SendOptions) -> int | None:
     return None
 
 
+def _failed(
+    sessions: sessionmaker[Session],
+    claimed: Claimed,
+    options: SendOptions,
+    *,
+    error: str,
+    status: int | None = None,
+    final: bool = False,
+) -> None:
+    """Record a failed attempt (tried again later, or the last one), then count it."""
+    record_failure(
+        sessions,
+        claimed,
+        error=error,
+        status=status,
+        max_attempts=options.max_attempts,
+        backoff_base=options.backoff_seconds,
+        final=final,
+    )
+    spent = attempts_spent(claimed, max_attempts=options.max_attempts, final=final)
+    record_notification_attempt(channel=claimed.kind, outcome="gave_up" if spent else "failed")
+
+
 def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOptions) -> bool:
     """Send one claimed delivery and record the outcome; True when it was delivered."""
     try:
         status = send(claimed, options)
     except RefusedAddress as error:
         # Sending again would be refused again: failed at once.
-        record_failure(
-            sessions,
-            claimed,
-            error=str(error),
-            status=None,
-            max_attempts=options.max_attempts,
-            backoff_base=options.backoff_seconds,
-            final=True,
-        )
+        _failed(sessions, claimed, options, error=str(error), final=True)
         return False
     except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as error:
-        status = getattr(error, "status", None)
         message = str(error) or type(error).__name__
-        record_failure(
-            sessions,
-            claimed,
-            error=message,
-            status=status,
-            max_attempts=options.max_attempts,
-            backoff_base=options.backoff_seconds,
-        )
+        _failed(sessions, claimed, options, error=message, status=getattr(error, "status", None))
         logger.info("notification %s to subscription attempt %d failed: %s", claimed.event, claimed.attempts, message)
         return False
     except Exception as error:
         # A bug or a setting that slipped past its check: left `sending`, this delivery would be claimed again at
         # every lease's end and the rest of its batch never sent. A failed attempt like any other, retried per policy.
-        message = f"{type(error).__name__}: {error}"
-        record_failure(
-            sessions,
-            claimed,
-            error=message,
-            status=None,
-            max_attempts=options.max_attempts,
-            backoff_base=options.backoff_seconds,
-        )
+        _failed(sessions, claimed, options, error=f"{type(error).__name__}: {error}")
         logger.warning("notification %s attempt %d failed unexpectedly", claimed.event, claimed.attempts, exc_info=True)
         return False
     record_success(sessions, claimed, status=status)
+    record_notification_attempt(channel=claimed.kind, outcome="delivered")
     return True
 
 

@@ -113,6 +113,11 @@ def record_success(sessions: sessionmaker[Session], claimed: Claimed, *, status:
     return _update_owned(sessions, claimed, values)
 
 
+def attempts_spent(claimed: Claimed, *, max_attempts: int, final: bool = False) -> bool:
+    """Whether a failed attempt ends the delivery: refused for good, or its last allowed attempt."""
+    return final or claimed.attempts >= max_attempts
+
+
 def record_failure(
     sessions: sessionmaker[Session],
     claimed: Claimed,
@@ -124,7 +129,7 @@ def record_failure(
     final: bool = False,
 ) -> bool:
     """Schedule the next attempt after a backoff, or mark the delivery failed once the attempts are spent."""
-    spent = final or claimed.attempts >= max_attempts
+    spent = attempts_spent(claimed, max_attempts=max_attempts, final=final)
     values: dict[str, Any] = {"last_error": error[:ERROR_LENGTH], "response_status": status}
     if spent:
         values["status"] = "failed"
