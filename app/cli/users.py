@@ -1,4 +1,5 @@
-"""`python -m app.cli users create --email … --role admin`: add a user (the first admin, say) from the server."""
+"""`python -m app.cli users create --email … --role admin`: add a user (the first admin, say) from the server;
+`users set-password EMAIL`: give one a new password."""
 
 import argparse
 import getpass
@@ -9,13 +10,13 @@ from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 
 
-def _password(args: argparse.Namespace) -> str:
+def _password(args: argparse.Namespace, *, nothing_done: str = "nothing was created") -> str:
     if args.password_stdin:
         # One line: what `echo "$PASSWORD" | …` or a secrets file gives, without its line end.
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password again: ") != first:
-        raise InvalidRequest("the two passwords differ: nothing was created")
+        raise InvalidRequest(f"the two passwords differ: {nothing_done}")
     return first
 
 
@@ -42,6 +43,25 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_password(args: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade_database
+    from app.db.session import create_db_engine, session_factory
+    from app.services.accounts.passwords import set_password_by_email
+
+    password = _password(args, nothing_done="the password is unchanged")
+    url = get_settings().database_url.get_secret_value()
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            user = set_password_by_email(session=session, email=args.email, password=password)
+    finally:
+        engine.dispose()
+    audit_change("user.password_set", user.email, {"id": user.id})
+    print(f"new password set for {user.email}: their sessions ended, and tokens issued before no longer work")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from app.db.migrate import upgrade_database
     from app.db.session import create_db_engine, session_factory
@@ -62,7 +82,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `users` command group."""
-    users = subparsers.add_parser("users", help="accounts: create users, list them", description=__doc__)
+    users = subparsers.add_parser(
+        "users", help="accounts: create users, set a password, list them", description=__doc__
+    )
     commands = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
     create = commands.add_parser("create", help="add a user; prompts for the password")
     create.add_argument("--email", required=True)
@@ -72,5 +94,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--password-stdin", action="store_true", help="read the password from the first line of standard input"
     )
     create.set_defaults(handler=_create)
+    reset = commands.add_parser("set-password", help="give a user a new password; prompts for it")
+    reset.add_argument("email", metavar="EMAIL")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+    )
+    reset.set_defaults(handler=_set_password)
     listing = commands.add_parser("list", help="every user, with its role")
     listing.set_defaults(handler=_list)

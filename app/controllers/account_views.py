@@ -7,16 +7,19 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.controllers.audit import audit_async
 from app.controllers.deps import OneValuePerField, SameSiteOnly, SettingsDep, answer_in_html
-from app.controllers.login_throttle import throttled_login
+from app.controllers.login_throttle import throttled_login, throttled_password_check
 from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
 from app.core.account_errors import LoginFailed
-from app.core.errors import AccessDenied, RateLimited
-from app.core.roles import Role
+from app.core.errors import AccessDenied, RateLimited, SegmentationError
+from app.core.roles import Principal, Role
 from app.core.templating import signed_in, templates
 from app.db.tables import User
+from app.services.accounts import passwords
 from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session
+from app.services.accounts.users import UserView
 from app.web import csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
@@ -99,17 +102,63 @@ async def logout(request: Request, form_token: Annotated[str, Form(max_length=12
     return response
 
 
-@router.get("/account", response_class=HTMLResponse)
-async def account(request: Request) -> Response:
-    """The signed-in user's page: who they are, and their personal API keys (created and revoked here)."""
-    principal = await page_principal(request)
-    if principal is None or principal.via != "session":
-        return RedirectResponse(f"{request.url_for('login').path}?next=/account", status_code=303)
+async def _account_page(
+    request: Request, principal: Principal, *, error: str | None = None, done: str | None = None, status_code: int = 200
+) -> Response:
     listed = await run_in_threadpool(with_db, request, list_keys, viewer=principal)
     context = {
         "keys": [key for key in listed if key.owner == principal.name],
         "roles": [role.name for role in Role if role <= principal.role],
+        "error": error,
+        "done": done,
         "picker": None,
         "active": "account",
     }
-    return templates.TemplateResponse(request, "account.html", context | signed_in(request))
+    return templates.TemplateResponse(request, "account.html", context | signed_in(request), status_code=status_code)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request, done: str = "") -> Response:
+    """The signed-in user's page: who they are, their password, and their personal API keys (made and revoked here)."""
+    principal = await page_principal(request)
+    if principal is None or principal.via != "session":
+        return RedirectResponse(f"{request.url_for('login').path}?next=/account", status_code=303)
+    return await _account_page(request, principal, done="your password is changed" if done == "password" else None)
+
+
+@router.post("/account/password", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+async def change_password(
+    request: Request,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password_again: Annotated[str, Form(max_length=1024)] = "",
+    form_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Change the signed-in user's password; their other sessions end, this one stays."""
+    principal = await page_principal(request)
+    token = session_token(request)
+    expected = csrf_token(request)
+    if principal is None or principal.via != "session" or token is None or expected is None:
+        raise AccessDenied("changing your password on this page needs you signed in: sign in at /login")
+    if not hmac.compare_digest(expected.encode(), form_token.encode()):
+        raise AccessDenied("this form was not sent from this site's /account page: reload it and try again")
+    if new_password != new_password_again:
+        return await _account_page(request, principal, error="the two new passwords differ", status_code=422)
+
+    async def change() -> UserView:
+        return await run_in_threadpool(
+            with_db,
+            request,
+            passwords.change_own_password,
+            user_id=principal.user_id,
+            current=current_password,
+            new=new_password,
+            keep_session=token,
+        )
+
+    try:
+        view = await throttled_password_check(request, email=principal.name, change=change)
+    except SegmentationError as exc:
+        return await _account_page(request, principal, error=exc.message, status_code=exc.status_code)
+    await audit_async(request, who=principal.name, action="user.password_change", target=view.email)
+    return RedirectResponse("/account?done=password#password", status_code=303)

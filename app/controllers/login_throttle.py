@@ -9,13 +9,18 @@ from starlette.concurrency import run_in_threadpool
 from app.controllers.audit import audit_async
 from app.controllers.deps import client_ip
 from app.controllers.principal import with_db
-from app.core.account_errors import LoginFailed
+from app.core.account_errors import LoginFailed, WrongPassword
 from app.core.rate_limit import RateLimiter, key_digest
 from app.db.tables import User
 from app.services.accounts.login import authenticate
 from app.services.accounts.users import record_login
 
 T = TypeVar("T")
+
+
+def _buckets(request: Request, email: str) -> tuple[str, str]:
+    # Keyed on digests: an email typed into the form never sits in the limiter's storage.
+    return f"login:account:{key_digest(email.strip().lower())}", f"login:ip:{client_ip(request)}"
 
 
 async def throttled_login(request: Request, *, email: str, password: str, start: Callable[[User], Awaitable[T]]) -> T:
@@ -28,8 +33,7 @@ async def throttled_login(request: Request, *, email: str, password: str, start:
     signed nobody in.
     """
     limiter: RateLimiter = request.app.state.rate_limiter
-    # Keyed on digests: an email typed into the form never sits in the limiter's storage.
-    buckets = (f"login:account:{key_digest(email.strip().lower())}", f"login:ip:{client_ip(request)}")
+    buckets = _buckets(request, email)
     for bucket in buckets:
         await limiter.check(limiter.login, bucket)
     typed = email.strip().lower()[:254]
@@ -47,3 +51,20 @@ async def throttled_login(request: Request, *, email: str, password: str, start:
         request, who=user.email, action="login.succeeded", target=user.email, detail={"path": request.url.path}
     )
     return started
+
+
+async def throttled_password_check(request: Request, *, email: str, change: Callable[[], Awaitable[T]]) -> T:
+    """What `change` gives, where `change` checks a typed current password: a wrong one counts as a failed sign-in.
+
+    Without this, a session or token left behind would let anyone guess the account's password without limit.
+    """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    buckets = _buckets(request, email)
+    for bucket in buckets:
+        await limiter.check(limiter.login, bucket)
+    try:
+        return await change()
+    except WrongPassword:
+        for bucket in buckets:
+            await limiter.hit(limiter.login, bucket)
+        raise

@@ -48,3 +48,10 @@ class LastAdmin(SegmentationError):
 
     status_code = 409
     error_type = "last_admin"
+
+
+class WrongPassword(SegmentationError):
+    """The current password given to change it is not the account's."""
+
+    status_code = 403
+    error_type = "wrong_password"

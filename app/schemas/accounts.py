@@ -95,6 +95,23 @@ class UserIn(BaseModel):
     display_name: str = Field("", max_length=100)
 
 
+class PasswordChangeIn(BaseModel):
+    """A signed-in user's new password, with their current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=1024, description="The password the account has now.")
+    new_password: str = Field(max_length=1024, description="At least 10 characters; stored as Argon2.")
+
+
+class PasswordIn(BaseModel):
+    """A new password an admin sets for a user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024, description="At least 10 characters; stored as Argon2.")
+
+
 class UserPatch(BaseModel):
     """A change to a user: its role, or disabling it (which ends its sessions and stops its keys at once)."""
 

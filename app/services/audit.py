@@ -32,6 +32,8 @@ ACTIONS = (
     "segment.revert",
     "user.create",
     "user.update",
+    "user.password_set",
+    "user.password_change",
     "key.create",
     "key.revoke",
     "webhook.create",

@@ -254,6 +254,10 @@ def _patch_user(w: World, caller: str) -> Call:
     return Call(f"/api/v1/users/{w.user()}", {"json": {"role": "analyst"}})
 
 
+def _set_password(w: World, caller: str) -> Call:
+    return Call(f"/api/v1/users/{w.user()}/password", {"json": {"password": "a new long password"}})
+
+
 def _delete_hook(w: World, caller: str) -> Call:
     return Call(f"/api/v1/webhooks/{w.hook()}", {})
 
@@ -380,6 +384,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/users"): Entry(AD, req("/api/v1/users")),
     ("POST", "/api/v1/users"): Entry(AD, req("/api/v1/users", json=_new_user)),
     ("PATCH", "/api/v1/users/{user_id}"): Entry(AD, _patch_user),
+    ("PUT", "/api/v1/users/{user_id}/password"): Entry(AD, _set_password),
     ("GET", "/api/v1/audit"): Entry(AD, req("/api/v1/audit")),
     # Webhooks.
     ("GET", "/api/v1/webhooks"): Entry(AD, req("/api/v1/webhooks")),

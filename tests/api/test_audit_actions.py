@@ -140,6 +140,14 @@ CASES: list[Case] = [
         {"role": "analyst"},
         lambda w, s: "new@example.com",
     ),
+    (
+        "user.password_set",
+        _user,
+        "put",
+        lambda w, s: f"/api/v1/users/{s.json()['id']}/password",
+        {"password": "a newer long password"},
+        lambda w, s: "new@example.com",
+    ),
     ("key.create", None, "post", lambda w, s: "/api/v1/auth/keys", {"name": "laptop"}, None),
     (
         "key.revoke",

@@ -150,10 +150,22 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/auth/keys", "get")] = {"200", "401"}
     expected[("/api/v1/auth/keys", "post")] = {"201", "400", "401", "403", "413", "415", "422"}
     expected[("/api/v1/auth/keys/{key_id}", "delete")] = {"204", "401", "404", "422"}
+    expected[("/api/v1/auth/password", "post")] = {"204", "400", "401", "403", "413", "415", "422", "429"}
     expected[("/api/v1/users", "get")] = {"200", "401", "403", "429"}
     expected[("/api/v1/users", "post")] = {"201", "400", "401", "403", "409", "413", "415", "422", "429"}
     expected[("/api/v1/users/{user_id}", "patch")] = {
         *("200", "400", "401", "403", "404", "409", "413", "415", "422", "429")
+    }
+    expected[("/api/v1/users/{user_id}/password", "put")] = {
+        "204",
+        "400",
+        "401",
+        "403",
+        "404",
+        "413",
+        "415",
+        "422",
+        "429",
     }
     admin = {"401", "403", "429"}
     expected[("/api/v1/webhooks", "get")] = {"200", *admin}

@@ -89,3 +89,40 @@ def test_cli_user_can_sign_in_to_the_server(tmp_path, client_for, fresh_dir):
     client = client_for(model_dir=fresh_dir, database_url=url)
     sign_in(client, "ops@example.com", "a long enough password")
     assert "ops@example.com" in client.get("/models").text
+
+
+def test_set_password_reads_stdin_ends_sessions_and_is_audited(run_cli, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    assert run_cli("users", "create", "--email", "ops@example.com", "--password-stdin")[0] == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("the new long password\n"))
+    code, out, err = run_cli("users", "set-password", "OPS@example.com", "--password-stdin")
+    assert code == 0, err
+    assert "ops@example.com" in out and "the new long password" not in out
+    [user] = _users(url)
+    assert verify_password("the new long password", user.password_hash)
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        audited = connection.execute(text("SELECT who, action, target FROM audit_events")).all()
+    engine.dispose()
+    assert [(row.action, row.target) for row in audited][-1] == ("user.password_set", "ops@example.com")
+
+
+def test_set_password_prompts_twice_and_refuses_an_unknown_user_or_a_short_password(run_cli, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    assert run_cli("users", "create", "--email", "ops@example.com", "--password-stdin")[0] == 0
+    answers = iter(["first password!!", "second password!"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    code, _, err = run_cli("users", "set-password", "ops@example.com")
+    assert code == 2 and "differ" in err and "unchanged" in err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    code, _, err = run_cli("users", "set-password", "who@example.com", "--password-stdin")
+    assert code == 2 and "no user" in err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    code, _, err = run_cli("users", "set-password", "ops@example.com", "--password-stdin")
+    assert code == 2 and "at least 10" in err
+    [user] = _users(url)
+    assert verify_password("a long enough password", user.password_hash)

@@ -5,17 +5,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.concurrency import run_in_threadpool
 
-from app.controllers.audit import audit
+from app.controllers.audit import audit, audit_async
 from app.controllers.deps import OneValuePerField, SessionDep, SettingsDep, UserDep
-from app.controllers.login_throttle import throttled_login
+from app.controllers.login_throttle import throttled_login, throttled_password_check
+from app.controllers.principal import session_token, with_db
 from app.core.credentials import issue_token, require_token_login
+from app.core.errors import AccessDenied
 from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, scopes_of
 from app.db.tables import User
-from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, TokenOut
+from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, PasswordChangeIn, TokenOut
 from app.schemas.common import error_responses
-from app.services.accounts import keys
+from app.services.accounts import keys, passwords
+from app.services.accounts.users import UserView
 
 # JSONBodyRoute: JSON bodies only (415 otherwise), parsed strictly; the token form passes as it is.
 router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
@@ -85,4 +89,34 @@ def revoke_key(
     """Revoke one of your keys (an admin: anyone's)."""
     keys.revoke_key(session=session, viewer=principal, key_id=key_id)
     audit(request, who=principal.name, action="key.revoke", target=str(key_id))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/password",
+    status_code=204,
+    summary="Change your password",
+    description="Send `current_password` and `new_password` (at least 10 characters, not blank). Your other page "
+    "sessions end, and bearer tokens issued before the change stop working: get a new one. A wrong current password "
+    "is a 403 `wrong_password`, counted like a failed sign-in.",
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429),
+)
+async def change_password(request: Request, body: PasswordChangeIn, principal: UserDep) -> Response:
+    """Change the caller's own password, the current one checked first."""
+    if principal.user_id is None:
+        raise AccessDenied("an ADMIN_API_KEYS key has no password: sign in as a user to change yours")
+
+    async def change() -> UserView:
+        return await run_in_threadpool(
+            with_db,
+            request,
+            passwords.change_own_password,
+            user_id=principal.user_id,
+            current=body.current_password,
+            new=body.new_password,
+            keep_session=session_token(request) if principal.via == "session" else None,
+        )
+
+    view = await throttled_password_check(request, email=principal.name, change=change)
+    await audit_async(request, who=principal.name, action="user.password_change", target=view.email)
     return Response(status_code=204)

@@ -1,17 +1,17 @@
-"""Users, managed by admins: create, list, change a role, disable."""
+"""Users, managed by admins: create, list, change a role, disable, set a new password."""
 
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.core.roles import Role
-from app.schemas.accounts import MAX_ID, UserIn, UserList, UserOut, UserPatch
+from app.schemas.accounts import MAX_ID, PasswordIn, UserIn, UserList, UserOut, UserPatch
 from app.schemas.common import error_responses
-from app.services.accounts import users
+from app.services.accounts import passwords, users
 
 # AdminKeyFirstRoute: the admin is checked before the body is read.
 router = APIRouter(
@@ -70,3 +70,24 @@ def change_user(
     detail = {"id": view.id, "role": body.role, "disabled": body.disabled}
     audit(request, who=admin, action="user.update", target=view.email, detail=detail)
     return asdict(view)
+
+
+@router.put(
+    "/{user_id}/password",
+    status_code=204,
+    summary="Set a user's password",
+    description="An admin sets a new password (at least 10 characters, not blank) for a user who lost theirs or "
+    "whose password leaked: every page session of theirs ends, and bearer tokens issued before stop working.",
+    responses=error_responses(400, 404, 413, 415, 422),
+)
+def set_password(
+    request: Request,
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: PasswordIn,
+    session: SessionDep,
+    admin: AdminKeyDep,
+) -> Response:
+    """Give one user a new password."""
+    view = passwords.set_password(session=session, user_id=user_id, password=body.password)
+    audit(request, who=admin, action="user.password_set", target=view.email, detail={"id": view.id})
+    return Response(status_code=204)

@@ -94,7 +94,8 @@ def find_by_email(*, session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip(" ").translate(_ASCII_LOWER)))
 
 
-def _get(session: Session, user_id: int) -> User:
+def get_user(session: Session, user_id: int) -> User:
+    """The user with this id; UnknownAccount when there is none."""
     user = session.get(User, user_id)
     if user is None:
         raise UnknownAccount(f"there is no user with the id {user_id}: see GET /api/v1/users")
@@ -103,7 +104,7 @@ def _get(session: Session, user_id: int) -> User:
 
 def change_user(*, session: Session, user_id: int, role: Role | None = None, disabled: bool | None = None) -> UserView:
     """Change a user's role or disable (or enable) it; disabling ends its sessions and revokes its keys at once."""
-    user = _get(session, user_id)
+    user = get_user(session, user_id)
     stays_admin = (role is None or role >= Role.admin) and not disabled
     guarded = user.role == Role.admin.name and not user.disabled and not stays_admin
     if guarded:

@@ -1,0 +1,89 @@
+"""Passwords by API: a user changes their own (the current one first), an admin sets anyone's; both are audited."""
+
+import pytest
+from sqlalchemy import select
+
+from app.db.tables import AuditEvent
+from tests.accounts import JWT_SECRET, PASSWORD, add_user, bearer, sign_in
+
+NEW = "a brand new passphrase"
+
+
+@pytest.fixture
+def accounts(client_for, fresh_dir, tmp_path):
+    client = client_for(
+        model_dir=fresh_dir, database_url=f"sqlite:///{tmp_path / 'passwords.sqlite3'}", jwt_secret=JWT_SECRET
+    )
+    ids = {
+        email: add_user(client.app, email, role)
+        for email, role in [("ada@example.com", "admin"), ("vic@example.com", "viewer")]
+    }
+    return client, ids
+
+
+def _audited(client, action: str) -> list[tuple[str, str]]:
+    with client.app.state.db_sessions() as session:
+        rows = session.execute(select(AuditEvent.who, AuditEvent.target).where(AuditEvent.action == action))
+        return [tuple(row) for row in rows]
+
+
+def _token_works(client, password: str) -> bool:
+    answer = client.post("/api/v1/auth/token", data={"username": "vic@example.com", "password": password})
+    return answer.status_code == 200
+
+
+def test_a_user_changes_their_own_password_with_the_current_one(accounts):
+    client, _ = accounts
+    body = {"current_password": PASSWORD, "new_password": NEW}
+    response = client.post("/api/v1/auth/password", json=body, headers=bearer(client, "vic@example.com"))
+    assert response.status_code == 204
+    assert _token_works(client, NEW) and not _token_works(client, PASSWORD)
+    assert _audited(client, "user.password_change") == [("vic@example.com", "vic@example.com")]
+
+
+def test_a_wrong_current_password_is_refused_and_changes_nothing(accounts):
+    client, _ = accounts
+    body = {"current_password": "not my password", "new_password": NEW}
+    response = client.post("/api/v1/auth/password", json=body, headers=bearer(client, "vic@example.com"))
+    assert response.status_code == 403 and response.json()["type"] == "wrong_password"
+    assert _token_works(client, PASSWORD) and _audited(client, "user.password_change") == []
+
+
+def test_a_new_password_keeps_the_rules_of_creation(accounts):
+    client, _ = accounts
+    body = {"current_password": PASSWORD, "new_password": "short"}
+    response = client.post("/api/v1/auth/password", json=body, headers=bearer(client, "vic@example.com"))
+    assert response.status_code == 422 and "at least 10" in response.json()["message"]
+
+
+def test_anonymous_callers_cannot_change_a_password(accounts):
+    client, _ = accounts
+    response = client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW})
+    assert response.status_code == 401
+
+
+def test_an_admin_sets_a_users_password_and_ends_their_sessions(accounts, client_for):
+    client, ids = accounts
+    sign_in(client, "vic@example.com")
+    assert client.get("/account").status_code == 200
+    admin = bearer(client, "ada@example.com")
+    response = client.put(f"/api/v1/users/{ids['vic@example.com']}/password", json={"password": NEW}, headers=admin)
+    assert response.status_code == 204
+    assert _token_works(client, NEW) and not _token_works(client, PASSWORD)
+    ended = client.get("/account", follow_redirects=False)
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/login")
+    assert _audited(client, "user.password_set") == [("ada@example.com", "vic@example.com")]
+
+
+def test_only_an_admin_sets_another_users_password(accounts):
+    client, ids = accounts
+    response = client.put(
+        f"/api/v1/users/{ids['ada@example.com']}/password",
+        json={"password": NEW},
+        headers=bearer(client, "vic@example.com"),
+    )
+    assert response.status_code == 403
+    missing = client.put(
+        "/api/v1/users/999/password", json={"password": NEW}, headers=bearer(client, "ada@example.com")
+    )
+    assert missing.status_code == 404
