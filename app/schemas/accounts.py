@@ -1,13 +1,20 @@
 """Request and response bodies of sign-in, personal API keys and user management (never a password or a hash)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from app.core.emails import MAX_EMAIL_LENGTH, valid_email
 from app.schemas.common import example_config
 
 RoleName = Literal["viewer", "analyst", "admin"]
+# An account's email: no space, control or invisible character, ASCII only (the rule is app/core/emails.py's).
+Email = Annotated[
+    str,
+    Field(min_length=5, max_length=MAX_EMAIL_LENGTH, examples=["ana@example.com"]),
+    AfterValidator(valid_email),
+]
 # Ids are 32-bit integers on every backend: a larger one names nothing, and is refused before the database is asked.
 MAX_ID = 2**31 - 1
 
@@ -89,7 +96,7 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=5, max_length=254, pattern=r"^[^@ ]+@[^@ ]+\.[^@ ]+$", examples=["ana@example.com"])
+    email: Email
     password: str = Field(min_length=10, max_length=1024, description="At least 10 characters; stored as Argon2.")
     role: RoleName = "viewer"
     display_name: str = Field("", max_length=100)

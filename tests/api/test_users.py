@@ -37,3 +37,32 @@ def test_with_a_second_admin_the_first_may_step_down(accounts):
     add_user(client.app, "bob@example.com", "admin")
     response = client.patch(f"/api/v1/users/{ada}", json={"role": "analyst"}, headers=bearer(client, "ada@example.com"))
     assert response.status_code == 200 and response.json()["role"] == "analyst"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x@example.com\nBcc:y",
+        "x@example.com\tfoo",
+        "x@exam ple.com",
+        "a\u200b@example.com",
+        "a\u00a0b@example.com",
+        "ADM\u0130N@example.com",
+        "\u0430dmin@example.com",
+    ],
+)
+def test_an_email_with_control_invisible_or_non_ascii_characters_is_refused(accounts, email):
+    client, _ = accounts
+    body = {"email": email, "password": "a long password", "role": "admin"}
+    response = client.post("/api/v1/users", json=body, headers={"X-API-Key": SERVICE_KEY})
+    assert response.status_code == 422, response.text
+    assert "email" in response.text and ("character" in response.text or "ASCII" in response.text)
+    listed = client.get("/api/v1/users", headers={"X-API-Key": SERVICE_KEY}).json()["users"]
+    assert [user["email"] for user in listed] == ["ada@example.com"]
+
+
+def test_a_plain_ascii_email_is_kept_lower_cased(accounts):
+    client, _ = accounts
+    body = {"email": "Ana.B+tag@Example.co.uk", "password": "a long password"}
+    response = client.post("/api/v1/users", json=body, headers={"X-API-Key": SERVICE_KEY})
+    assert response.status_code == 201 and response.json()["email"] == "ana.b+tag@example.co.uk"

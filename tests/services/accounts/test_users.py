@@ -2,15 +2,20 @@
 
 import contextlib
 import threading
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from app.core.account_errors import LastAdmin
+from app.core.credentials import hash_password
+from app.core.errors import InvalidRequest
 from app.core.roles import Role
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine, session_factory
 from app.db.tables import User
 from app.services.accounts import users
+from app.services.accounts.login import authenticate
 from tests.db.conftest import postgres  # noqa: F401  (a session fixture: the throwaway PostgreSQL server)
 
 PASSWORD = "a long password"
@@ -106,3 +111,26 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_postgresql(po
     url = postgres.create_database()
     upgrade_database(url)
     assert _demote_both_at_once(url, monkeypatch) == (["demoted", "last admin"], 1)
+
+
+@pytest.mark.parametrize("email", ["x@example.com\nBcc:y", "a\u200b@example.com", "ADM\u0130N@example.com"])
+def test_create_user_refuses_control_invisible_and_non_ascii_emails(db, email):
+    with pytest.raises(InvalidRequest, match="email: "):
+        _add(db, email, Role.admin)
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_stored_non_ascii_email_still_signs_in(db):
+    # Made before the rule: such an account keeps working (an admin may disable it once it is seen).
+    db.add(
+        User(
+            email="adm\u0130n@example.com",
+            display_name="old",
+            role="viewer",
+            password_hash=hash_password(PASSWORD),
+            created_at=datetime.now(UTC),
+            disabled=False,
+        )
+    )
+    db.commit()
+    assert authenticate(session=db, email="adm\u0130n@example.com", password=PASSWORD).role == "viewer"
