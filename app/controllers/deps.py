@@ -254,10 +254,17 @@ async def optional_admin_key(
     return await admin_guard(request, key)
 
 
+def presents_credential(request: Request) -> bool:
+    """Whether the request carries an API key or an Authorization header (a page's session cookie is not counted)."""
+    headers = request.headers
+    return "x-api-key" in headers or "authorization" in headers
+
+
 async def _role_guard(request: Request, needed: Role) -> Principal | None:
     settings: Settings = request.app.state.settings
-    if is_open(needed, settings):
+    if is_open(needed, settings) and not presents_credential(request):
         return None  # nothing to look up: the hot paths stay as fast as before accounts
+    # A key or token sent is checked even where anyone may call: a revoked or disabled one is a 401, never anonymous.
     principal = await limit_failed_credentials(request, lambda: current_principal(request))
     require(principal, needed, settings)
     return principal
@@ -318,9 +325,9 @@ async def limit_by_client_ip(request: Request) -> None:
     """Count this request against the client's prediction limit (429 with Retry-After once spent).
 
     With PUBLIC_READS off, a viewer is checked first: predictions are reads, and one dependency level less on the
-    hot path than a separate ReadersOnly.
+    hot path than a separate ReadersOnly. A key or token sent is checked whatever PUBLIC_READS says.
     """
-    if not request.app.state.settings.public_reads:
+    if not request.app.state.settings.public_reads or presents_credential(request):
         await _role_guard(request, Role.viewer)
     limiter: RateLimiter = request.app.state.rate_limiter
     await limiter.hit(limiter.predict, client_ip(request))

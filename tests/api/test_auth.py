@@ -280,3 +280,33 @@ def test_swagger_authorize_uses_the_password_flow(accounts):
     assert scheme["type"] == "oauth2"
     assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     assert set(scheme["flows"]["password"]["scopes"]) == {"read", "score", "admin"}
+
+
+CUSTOMER = {"annual_income": 50, "spending_score": 50}
+CSV = "annual_income,spending_score\n50,50\n90,20\n"
+
+
+def _public_calls(client, headers: dict[str, str]) -> dict[str, int]:
+    """The status of each public route (PUBLIC_READS on) called with `headers`."""
+    return {
+        "predict": client.post("/api/v1/predict", json=CUSTOMER, headers=headers).status_code,
+        "predict/csv": client.post(
+            "/api/v1/predict/csv", content=CSV, headers=headers | {"Content-Type": "text/csv"}
+        ).status_code,
+        "report": client.get("/api/v1/models/active/report?format=html", headers=headers).status_code,
+        "clusters": client.get("/api/v1/clusters", headers=headers).status_code,
+    }
+
+
+def test_an_invalid_credential_is_a_401_on_public_routes_and_none_stays_anonymous(accounts):
+    admin = {"X-API-Key": SERVICE_KEY}
+    key = accounts.post("/api/v1/auth/keys", json={"name": "k"}, headers=bearer(accounts, "vic@example.com"))
+    token = bearer(accounts, "vic@example.com")
+    good = {"X-API-Key": key.json()["key"]}
+    assert set(_public_calls(accounts, {}).values()) == {200}
+    assert set(_public_calls(accounts, good).values()) == {200}
+    vic = next(u for u in accounts.get("/api/v1/users", headers=admin).json()["users"] if u["role"] == "viewer")
+    assert accounts.patch(f"/api/v1/users/{vic['id']}", json={"disabled": True}, headers=admin).status_code == 200
+    for headers in (good, token, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "csk_unknown"}):
+        assert set(_public_calls(accounts, headers).values()) == {401}, headers
+    assert set(_public_calls(accounts, {}).values()) == {200}

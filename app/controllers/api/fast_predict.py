@@ -112,12 +112,15 @@ class FastPredict(HttpMiddleware):
 
     def _plain(self, scope: Scope) -> bool:
         """Whether the request's headers and the app allow the shortcut: JSON within the size limit, and nothing the
-        route decides differently (PUBLIC_READS off needs a role check; dependency overrides mean the route)."""
+        route decides differently (PUBLIC_READS off or a credential sent needs a check; dependency overrides mean the
+        route)."""
         length = header_bytes(scope, b"content-length")
         if length is None or not length.isdigit() or int(length) > self.max_body_bytes:
             return False
         if not is_json_media_type(header(scope, b"content-type")):
             return False
+        if header_bytes(scope, b"x-api-key") is not None or header_bytes(scope, b"authorization") is not None:
+            return False  # a key or token sent is checked by the route (a revoked one is a 401, not anonymous)
         app = scope["app"]
         return app.state.settings.public_reads and not app.dependency_overrides
 
