@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
-from app.core.credentials import PERSONAL_KEY_PREFIX, SESSION_COOKIE, csrf_token_of, read_token
+from app.core.credentials import PERSONAL_KEY_PREFIX, SESSION_COOKIE, VERSION_CLAIM, csrf_token_of, read_token
 from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes
@@ -87,12 +87,18 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
         claims = read_token(settings, bearer.strip())
         role = role_of_scopes(str(claims.get("scope", "")).split())
         subject = str(claims["sub"])
+        version = claims[VERSION_CLAIM]
         principal = None
         user_id = whole_number(subject)
-        if role is not None and user_id is not None:
-            principal = await run_in_threadpool(with_db, request, token_principal, user_id=user_id, scoped_role=role)
+        if role is not None and user_id is not None and type(version) is int:
+            principal = await run_in_threadpool(
+                with_db, request, token_principal, user_id=user_id, scoped_role=role, version=version
+            )
         if principal is None:
-            raise SignInRequired("the bearer token's user is disabled or gone: sign in again")
+            raise SignInRequired(
+                "the bearer token's user is disabled or gone, or was disabled, changed role or password since it "
+                "was issued: get a new one from /api/v1/auth/token"
+            )
         return principal
     token = session_token(request)
     if token is None:

@@ -88,11 +88,22 @@ def require_token_login(settings: Settings) -> tuple[str | bytes, str | bytes]:
     return keys
 
 
-def issue_token(settings: Settings, *, subject: str, email: str, scopes: list[str]) -> tuple[str, int]:
-    """A signed JWT for a user and its lifetime in seconds; TokenLoginOff without a key."""
+# Who issues the tokens and whom they are for: a token signed with the same key for another purpose is refused.
+TOKEN_ISSUER = "customer-segmentation"
+TOKEN_AUDIENCE = "customer-segmentation-api"
+# The claim holding the user's credentials version when the token was issued (app/db/tables.py User).
+VERSION_CLAIM = "ver"
+
+
+def issue_token(settings: Settings, *, subject: str, email: str, scopes: list[str], version: int) -> tuple[str, int]:
+    """A signed JWT for a user (under their credentials `version`) and its lifetime in seconds; TokenLoginOff without
+    a key."""
     keys = require_token_login(settings)
     now = datetime.now(UTC)
     claims = {
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+        VERSION_CLAIM: version,
         "sub": subject,
         "email": email,
         "scope": " ".join(scopes),
@@ -109,7 +120,14 @@ def read_token(settings: Settings, token: str) -> dict:
         raise SignInRequired("bearer tokens are not accepted on this server: token login is off (no JWT_SECRET)")
     try:
         # One algorithm only: a token signed with another one (or `alg: none`) is refused.
-        return jwt.decode(token, keys[1], algorithms=[settings.jwt_algorithm], options={"require": ["exp", "sub"]})
+        return jwt.decode(
+            token,
+            keys[1],
+            algorithms=[settings.jwt_algorithm],
+            audience=TOKEN_AUDIENCE,
+            issuer=TOKEN_ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss", "aud", VERSION_CLAIM]},
+        )
     except jwt.ExpiredSignatureError:
         raise SignInRequired("the bearer token has expired: get a new one from /api/v1/auth/token") from None
     except jwt.InvalidTokenError:

@@ -207,6 +207,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     disabled: Mapped[bool] = mapped_column(default=False)
+    # Raised whenever the user is disabled or enabled or changes role or password: a token carries the version it
+    # was issued under, and one issued before the change is refused.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LoginSession(Base):

@@ -34,7 +34,7 @@ def test_token_login_issues_a_bearer_token_with_the_role_scopes(accounts):
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["scope"] == "read score"
-    claims = jwt.decode(body["access_token"], JWT_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(body["access_token"], JWT_SECRET, algorithms=["HS256"], audience="customer-segmentation-api")
     assert claims["email"] == "ann@example.com" and claims["exp"] - claims["iat"] == body["expires_in"]
 
 
@@ -90,6 +90,9 @@ def _token(claims: dict, key: str = JWT_SECRET, algorithm: str = "HS256") -> dic
 def _claims(**changes) -> dict:
     now = datetime.now(UTC)
     return {
+        "iss": "customer-segmentation",
+        "aud": "customer-segmentation-api",
+        "ver": 0,
         "sub": "1",
         "email": "ada@example.com",
         "scope": "read score admin",
@@ -110,6 +113,12 @@ def _claims(**changes) -> dict:
             marks=pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
         ),
         pytest.param(lambda: {"Authorization": "Bearer " + jwt.encode(_claims(), None, algorithm="none")}, id="none"),
+        pytest.param(lambda: _token(_claims(iss="another-service")), id="wrong-issuer"),
+        pytest.param(lambda: _token(_claims(aud="another-api")), id="wrong-audience"),
+        pytest.param(lambda: _token({k: v for k, v in _claims().items() if k != "iss"}), id="no-issuer"),
+        pytest.param(lambda: _token({k: v for k, v in _claims().items() if k != "aud"}), id="no-audience"),
+        pytest.param(lambda: _token({k: v for k, v in _claims().items() if k != "ver"}), id="no-version"),
+        pytest.param(lambda: _token(_claims(ver=1)), id="another-version"),
         pytest.param(
             lambda: {"Authorization": _token(_claims())["Authorization"][:-3] + "AAA"}, id="tampered-signature"
         ),
@@ -258,7 +267,10 @@ def test_rs256_tokens_are_signed_with_the_private_key_and_checked_with_the_publi
     headers = bearer(client, "ada@example.com")
     token = headers["Authorization"][7:]
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
-    assert jwt.decode(token, public_pem, algorithms=["RS256"])["email"] == "ada@example.com"
+    assert (
+        jwt.decode(token, public_pem, algorithms=["RS256"], audience="customer-segmentation-api")["email"]
+        == "ada@example.com"
+    )
     assert client.get("/api/v1/jobs", headers=headers).status_code == 200
     # The public key used as an HMAC secret (the classic algorithm confusion) is refused. Built by hand: pyjwt
     # itself refuses to sign HS256 with a PEM key.
@@ -310,3 +322,34 @@ def test_an_invalid_credential_is_a_401_on_public_routes_and_none_stays_anonymou
     for headers in (good, token, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "csk_unknown"}):
         assert set(_public_calls(accounts, headers).values()) == {401}, headers
     assert set(_public_calls(accounts, {}).values()) == {200}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        [{"disabled": True}, {"disabled": False}],
+        [{"role": "analyst"}],
+        "password",
+    ],
+    ids=["disabled-and-enabled-again", "role-changed", "password-set"],
+)
+def test_a_token_issued_before_a_change_of_its_user_stays_refused(accounts, change):
+    admin = {"X-API-Key": SERVICE_KEY}
+    before = bearer(accounts, "vic@example.com")
+    vic = next(u for u in accounts.get("/api/v1/users", headers=admin).json()["users"] if u["role"] == "viewer")
+    assert accounts.get("/api/v1/auth/keys", headers=before).status_code == 200
+    if change == "password":
+        body = {"password": "a brand new passphrase"}
+        assert accounts.put(f"/api/v1/users/{vic['id']}/password", json=body, headers=admin).status_code == 204
+    for patch in change if change != "password" else []:
+        assert accounts.patch(f"/api/v1/users/{vic['id']}", json=patch, headers=admin).status_code == 200
+    refused = accounts.get("/api/v1/auth/keys", headers=before)
+    assert refused.status_code == 401 and "since it was issued" in refused.json()["message"]
+    password = "a brand new passphrase" if change == "password" else PASSWORD
+    assert accounts.get("/api/v1/auth/keys", headers=bearer(accounts, "vic@example.com", password)).status_code == 200
+
+
+def test_a_token_carries_issuer_audience_and_version(accounts):
+    token = bearer(accounts, "vic@example.com")["Authorization"][7:]
+    claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"], audience="customer-segmentation-api")
+    assert claims["iss"] == "customer-segmentation" and claims["ver"] == 0

@@ -3,10 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect, text
 
 from app.core.account_errors import AccountConflict
 from app.core.roles import Role
-from app.db.migrate import upgrade_database
+from app.db.migrate import alembic_config, upgrade_database
 from app.db.session import create_db_engine, session_factory
 from app.services.accounts import keys, sessions, users
 from app.services.accounts.login import authenticate
@@ -45,3 +47,27 @@ def test_users_sessions_and_keys_round_trip(db):
     users.change_user(session=db, user_id=user.id, disabled=True)
     assert sessions.session_principal(session=db, token=token) is None
     assert keys.key_principal(session=db, secret=secret) is None
+
+
+def test_0011_gives_every_user_credentials_version_0_and_goes_back(database_url):
+    upgrade_database(database_url, "0010")
+    engine = create_db_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, display_name, role, password_hash, created_at, disabled) "
+                    "VALUES ('old@example.com', 'old', 'viewer', '-', CURRENT_TIMESTAMP, false)"
+                )
+            )
+        assert upgrade_database(database_url) == "0011"
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT credentials_version FROM users")).scalar_one() == 0
+        command.downgrade(alembic_config(database_url), "0010")
+        engine.dispose()
+        columns = {column["name"] for column in inspect(engine).get_columns("users")}
+        assert "credentials_version" not in columns
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT email FROM users")).scalar_one() == "old@example.com"
+    finally:
+        engine.dispose()

@@ -41,7 +41,9 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
     async def start(user: User) -> dict:
         scopes = scopes_of(Role[user.role])
-        access, ttl = issue_token(settings, subject=str(user.id), email=user.email, scopes=scopes)
+        access, ttl = issue_token(
+            settings, subject=str(user.id), email=user.email, scopes=scopes, version=user.credentials_version
+        )
         return {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": " ".join(scopes)}
 
     return await throttled_login(request, email=form.username, password=form.password, start=start)

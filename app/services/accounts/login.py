@@ -21,9 +21,10 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     return user
 
 
-def token_principal(*, session: Session, user_id: int, scoped_role: Role) -> Principal | None:
-    """Who a valid token's subject is now: None when gone or disabled; never above its current role or the token's."""
+def token_principal(*, session: Session, user_id: int, scoped_role: Role, version: int) -> Principal | None:
+    """Who a valid token's subject is now: None when gone, disabled, or changed since the token was issued (its
+    credentials `version`); never above its current role or the token's."""
     user = session.get(User, user_id)
-    if user is None or user.disabled:
+    if user is None or user.disabled or user.credentials_version != version:
         return None
     return Principal(name=user.email, role=min(Role[user.role], scoped_role), via="token", user_id=user.id)

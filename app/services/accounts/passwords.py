@@ -1,4 +1,5 @@
-"""Changing passwords: a user their own (the current one first), an admin anyone's; other sessions end at once."""
+"""Changing passwords: a user their own (the current one first), an admin anyone's; other sessions and earlier
+tokens end at once."""
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ def _replace(session: Session, user: User, password: str, *, keep_session: str |
     """Store the new password's hash and end the user's sessions but `keep_session` (a cookie's token)."""
     check_password(password)
     user.password_hash = hash_password(password)
+    user.credentials_version += 1  # bearer tokens issued before stop working
     ended = update(LoginSession).where(LoginSession.user_id == user.id)
     if keep_session is not None:
         ended = ended.where(LoginSession.token_hash != secret_hash(keep_session))

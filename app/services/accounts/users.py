@@ -107,6 +107,8 @@ def change_user(*, session: Session, user_id: int, role: Role | None = None, dis
     if guarded:
         _lock_active_admins(session)
         _keep_an_admin(session, user)
+    if (role is not None and role.name != user.role) or (disabled is not None and disabled != user.disabled):
+        user.credentials_version += 1  # tokens issued before stop working, whichever way the change went
     if role is not None:
         user.role = role.name
         # A key never holds more than its owner: a lowered owner lowers its keys too.
