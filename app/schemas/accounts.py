@@ -97,7 +97,11 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
-    password: str = Field(min_length=10, max_length=1024, description="At least 10 characters; stored as Argon2.")
+    password: str = Field(
+        min_length=10,
+        max_length=1024,
+        description="At least 10 characters, spaces at either end not counted; stored as Argon2.",
+    )
     role: RoleName = "viewer"
     display_name: str = Field("", max_length=100)
 
@@ -108,7 +112,9 @@ class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(max_length=1024, description="The password the account has now.")
-    new_password: str = Field(max_length=1024, description="At least 10 characters; stored as Argon2.")
+    new_password: str = Field(
+        max_length=1024, description="At least 10 characters, spaces at either end not counted; stored as Argon2."
+    )
 
 
 class PasswordIn(BaseModel):
@@ -116,7 +122,9 @@ class PasswordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(max_length=1024, description="At least 10 characters; stored as Argon2.")
+    password: str = Field(
+        max_length=1024, description="At least 10 characters, spaces at either end not counted; stored as Argon2."
+    )
 
 
 class UserPatch(BaseModel):

@@ -87,3 +87,14 @@ def test_only_an_admin_sets_another_users_password(accounts):
         "/api/v1/users/999/password", json={"password": NEW}, headers=bearer(client, "ada@example.com")
     )
     assert missing.status_code == 404
+
+
+def test_ten_spaces_are_not_a_password_for_a_new_user_nor_a_new_one(accounts):
+    client, ids = accounts
+    admin = bearer(client, "ada@example.com")
+    created = client.post("/api/v1/users", json={"email": "new@example.com", "password": " " * 10}, headers=admin)
+    assert created.status_code == 422 and "not counting spaces" in created.json()["message"]
+    set_blank = client.put(
+        f"/api/v1/users/{ids['vic@example.com']}/password", json={"password": " " * 12}, headers=admin
+    )
+    assert set_blank.status_code == 422

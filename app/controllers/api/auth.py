@@ -98,9 +98,9 @@ def revoke_key(
     "/password",
     status_code=204,
     summary="Change your password",
-    description="Send `current_password` and `new_password` (at least 10 characters, not blank). Your other page "
-    "sessions end, and bearer tokens issued before the change stop working: get a new one. A wrong current password "
-    "is a 403 `wrong_password`, counted like a failed sign-in.",
+    description="Send `current_password` and `new_password` (at least 10 characters, not counting spaces at either "
+    "end). Your other page sessions end, and bearer tokens issued before the change stop working: get a new one. "
+    "A wrong current password is a 403 `wrong_password`, counted like a failed sign-in.",
     responses=error_responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def change_password(request: Request, body: PasswordChangeIn, principal: UserDep) -> Response:

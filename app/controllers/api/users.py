@@ -25,8 +25,8 @@ router = APIRouter(
     status_code=201,
     summary="Create a user",
     description="An admin adds a user with a role (viewer, analyst or admin) and a password of at least 10 "
-    "characters, stored as an Argon2 hash only. The first admin is made on the server: "
-    "`python -m app.cli users create --email … --role admin`.",
+    "characters (spaces at either end not counted), stored as an Argon2 hash only. The first admin is made on the "
+    "server: `python -m app.cli users create --email … --role admin`.",
     responses=error_responses(400, 409, 413, 415, 422),
 )
 def create_user(request: Request, body: UserIn, session: SessionDep, admin: AdminKeyDep) -> dict:
@@ -76,8 +76,9 @@ def change_user(
     "/{user_id}/password",
     status_code=204,
     summary="Set a user's password",
-    description="An admin sets a new password (at least 10 characters, not blank) for a user who lost theirs or "
-    "whose password leaked: every page session of theirs ends, and bearer tokens issued before stop working.",
+    description="An admin sets a new password (at least 10 characters, not counting spaces at either end) for a "
+    "user who lost theirs or whose password leaked: every page session of theirs ends, and bearer tokens issued "
+    "before stop working.",
     responses=error_responses(400, 404, 413, 415, 422),
 )
 def set_password(

@@ -55,9 +55,12 @@ def normal_email(email: str) -> str:
 
 
 def check_password(password: str) -> None:
-    """InvalidRequest when a new password is too short to be one."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(f"password: use at least {MIN_PASSWORD_LENGTH} characters")
+    """InvalidRequest when a new password is too short to be one, spaces at either end not counted."""
+    # Ten spaces (or a short word padded with them) are long only to len(): they guard nothing.
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"password: use at least {MIN_PASSWORD_LENGTH} characters, not counting spaces at either end"
+        )
 
 
 def create_user(*, session: Session, email: str, password: str, role: Role, display_name: str = "") -> UserView:

@@ -134,3 +134,14 @@ def test_a_stored_non_ascii_email_still_signs_in(db):
     )
     db.commit()
     assert authenticate(session=db, email="adm\u0130n@example.com", password=PASSWORD).role == "viewer"
+
+
+@pytest.mark.parametrize("password", [" " * 10, "\t" * 12, "  short  \n  ", " " * 5 + "abc" + " " * 5])
+def test_a_blank_or_space_padded_short_password_is_refused(db, password):
+    with pytest.raises(InvalidRequest, match="at least 10 characters, not counting spaces"):
+        users.create_user(session=db, email="ada@example.com", password=password, role=Role.viewer)
+
+
+def test_a_password_with_spaces_inside_or_around_ten_characters_is_kept(db):
+    users.create_user(session=db, email="ada@example.com", password=" ten chars!", role=Role.viewer)
+    assert authenticate(session=db, email="ada@example.com", password=" ten chars!").email == "ada@example.com"
