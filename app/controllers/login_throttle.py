@@ -10,9 +10,10 @@ from app.controllers.audit import audit_async
 from app.controllers.deps import client_ip
 from app.controllers.principal import with_db
 from app.core.account_errors import LoginFailed, WrongPassword
+from app.core.errors import DatabaseUnavailable, RateLimited
 from app.core.rate_limit import RateLimiter, key_digest
 from app.db.tables import User
-from app.services.accounts.login import authenticate
+from app.services.accounts.login import UNKNOWN_ACCOUNT, account_named, authenticate
 from app.services.accounts.users import record_login
 
 T = TypeVar("T")
@@ -23,27 +24,40 @@ def _buckets(request: Request, email: str) -> tuple[str, str]:
     return f"login:account:{key_digest(email.strip().lower())}", f"login:ip:{client_ip(request)}"
 
 
+async def _audit_failure(request: Request, email: str, *, throttled: bool = False) -> None:
+    """A `login.failed` row naming the account typed, or "unknown account": the typed text may be a password."""
+    try:
+        who = await run_in_threadpool(with_db, request, account_named, email=email)
+    except DatabaseUnavailable:
+        who = UNKNOWN_ACCOUNT  # the row is written only if the database comes back; it must not fail the answer
+    detail = {"path": request.url.path} | ({"throttled": True} if throttled else {})
+    await audit_async(request, who=who, action="login.failed", target=who, detail=detail)
+
+
 async def throttled_login(request: Request, *, email: str, password: str, start: Callable[[User], Awaitable[T]]) -> T:
     """What `start` makes for the user these credentials belong to (a session, a token); LoginFailed, or 429.
 
     Failures count against the account and against the client address, so neither guessing one account's password
     from many addresses nor many accounts from one address gets far. A spent allowance is refused before the
-    password is checked, so a right guess then gets the same 429 as the wrong ones. The sign-in is recorded (the
+    password is checked, so a right guess then gets the same 429 as the wrong ones (and is recorded as failed, like
+    them). The sign-in is recorded (the
     audit row and the user's last login) only once `start` succeeded: a session or token that failed to exist
     signed nobody in.
     """
     limiter: RateLimiter = request.app.state.rate_limiter
     buckets = _buckets(request, email)
-    for bucket in buckets:
-        await limiter.check(limiter.login, bucket)
-    typed = email.strip().lower()[:254]
+    try:
+        for bucket in buckets:
+            await limiter.check(limiter.login, bucket)
+    except RateLimited:
+        await _audit_failure(request, email, throttled=True)  # a guesser past the limit is still seen
+        raise
     try:
         user = await run_in_threadpool(with_db, request, authenticate, email=email, password=password)
     except LoginFailed:
         for bucket in buckets:
             await limiter.hit(limiter.login, bucket)
-        # Only the address typed: never the password, right or wrong.
-        await audit_async(request, who=typed, action="login.failed", target=typed, detail={"path": request.url.path})
+        await _audit_failure(request, email)
         raise
     started = await start(user)
     await run_in_threadpool(with_db, request, record_login, user_id=user.id)

@@ -193,3 +193,43 @@ def test_a_since_after_its_until_is_a_422_that_says_so(trail):
         "/api/v1/audit", params={"since": "2026-12-06T12:00:00Z", "until": "2026-12-06T12:00:00Z"}, headers=ADMIN
     )
     assert same.status_code == 200 and same.json()["events"] == []
+
+
+def test_a_failed_sign_in_of_no_account_records_unknown_account_not_the_typed_text(trail):
+    client, _, _ = trail
+    typed = "my-password-typed-in-the-wrong-field"
+    assert client.post("/api/v1/auth/token", data={"username": typed, "password": "x" * 12}).status_code == 401
+    assert [(row.who, row.action, row.target) for row in rows(client)] == [
+        ("unknown account", "login.failed", "unknown account")
+    ]
+    stored = json.dumps([[row.who, row.target, row.detail] for row in rows(client)])
+    assert typed not in stored
+
+
+def test_sign_ins_refused_by_the_limit_are_recorded_too(client_for, fresh_dir, tmp_path):
+    client = client_for(
+        model_dir=fresh_dir,
+        database_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+        jwt_secret=JWT_SECRET,
+        rate_limit_login="2/minute",
+    )
+    add_user(client.app, "ada@example.com", "admin")
+    tries = [
+        ("ada@example.com", "wrong password!"),
+        ("ADA@example.com", "wrong password!"),
+        ("ada@example.com", PASSWORD),
+    ]
+    statuses = [
+        client.post("/api/v1/auth/token", data={"username": user, "password": password}).status_code
+        for user, password in tries
+    ]
+    assert statuses == [401, 401, 429]
+    from_another = client.post("/api/v1/auth/token", data={"username": "who@example.com", "password": "x" * 12})
+    assert from_another.status_code == 429  # the address's allowance is spent too
+    recorded = [(row.who, row.action, (row.detail or {}).get("throttled")) for row in rows(client)]
+    assert recorded == [
+        ("ada@example.com", "login.failed", None),
+        ("ada@example.com", "login.failed", None),
+        ("ada@example.com", "login.failed", True),
+        ("unknown account", "login.failed", True),
+    ]

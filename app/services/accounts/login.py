@@ -9,6 +9,8 @@ from app.db.tables import User
 from app.services.accounts.users import find_by_email
 
 FAILED = "wrong email or password"
+# Who a failed sign-in is recorded as when what was typed is no account's email (it may be a password).
+UNKNOWN_ACCOUNT = "unknown account"
 
 
 def authenticate(*, session: Session, email: str, password: str) -> User:
@@ -19,6 +21,12 @@ def authenticate(*, session: Session, email: str, password: str) -> User:
     if user is None or not matches or user.disabled:
         raise LoginFailed(FAILED)
     return user
+
+
+def account_named(*, session: Session, email: str) -> str:
+    """The stored email of the account `email` names, or UNKNOWN_ACCOUNT: what a failed sign-in may record."""
+    user = find_by_email(session=session, email=email)
+    return user.email if user is not None else UNKNOWN_ACCOUNT
 
 
 def token_principal(*, session: Session, user_id: int, scoped_role: Role, version: int) -> Principal | None:
