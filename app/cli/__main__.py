@@ -5,6 +5,9 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
+from app.core.config import Settings, settings_problems
 from app.core.errors import SegmentationError
 from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
 
@@ -50,12 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     except SegmentationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            return _failed(exc)
+        # A refused setting: one line each, as the server says it at start-up (a secret's value never quoted).
+        for line in settings_problems(exc):
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # the CLI's contract: one line, exit 1, whatever went wrong
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except Exception as exc:
+        return _failed(exc)
+
+
+def _failed(exc: Exception) -> int:
+    """The CLI's contract whatever went wrong: one line, exit 1."""
+    print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

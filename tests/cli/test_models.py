@@ -112,3 +112,15 @@ def test_run_job_records_running_before_any_heavy_import(make_settings, default_
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "state at the first heavy import: running"
     assert read_job(folder)["state"] == "succeeded"
+
+
+def test_a_refused_setting_is_one_line_naming_it_and_exit_2(run_cli, monkeypatch):
+    # It used to be "error: ValidationError: 1 validation error for Settings" and the rest of pydantic's text.
+    monkeypatch.setenv("ADMIN_API_KEYS", '["short-SECRET"]')
+    monkeypatch.setenv("PREDICTION_LOG_SAMPLE", "2")
+    code, out, err = run_cli("models", "list")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
+    assert any("ADMIN_API_KEYS" in line for line in lines) and any("PREDICTION_LOG_SAMPLE" in line for line in lines)
+    assert "short-SECRET" not in err and "Traceback" not in err
