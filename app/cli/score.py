@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=".rfm-", dir=args.output.parent) as work:
         table = Path(work) / f"{args.input.stem}_customers.csv"
         built = build_customers(args.input, table, options=spec.rfm, on_error=options.on_error)
-        return _score(args, model, options, table, unusable=built.unusable)
+        return _score(args, model, built.scoring(options), table, unusable=built.unusable)
 
 
 def _score(

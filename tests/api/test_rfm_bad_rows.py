@@ -13,6 +13,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import SegmentationSpec
 from app.models.segmentations.training import train_segmentation
 from app.models.synthetic_transactions import write_transactions
+from tests.semicolon_csv import excel_style
 
 URL = "/api/v1/segmentations/rfm/predict/csv"
 CSV = {"Content-Type": "text/csv"}
@@ -78,6 +79,18 @@ def test_flag_keeps_each_customer_without_a_usable_line_with_why(api: TestClient
     read = summary["transactions"]
     assert (read["unparseable_dates"], read["rows_without_amount"], read["amounts_not_numbers"]) == (1, 1, 1)
     assert read["customers_without_usable_transactions"] == 2
+
+
+def test_a_semicolon_file_comes_back_with_its_delimiter_line_ends_bom_and_decimal_commas(api: TestClient) -> None:
+    body = b"InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10.5\n2,B,2025-13-45,10\n3,A,2025-01-02,2.25\n"
+    comma = api.post(URL, content=body, headers=CSV)
+    response = api.post(URL, content=excel_style(body), headers=CSV)
+    assert response.status_code == 200, response.text
+    assert response.content.startswith(b"\xef\xbb\xbfcustomer_id;recency_days;frequency;monetary;")
+    assert b";12,75;" in response.content  # A's monetary, built from the lines' decimal commas
+    assert response.content == excel_style(comma.content)  # the score columns too, each number alike
+    kept = api.get(f"/api/v1/runs/{response.headers['x-run-id']}/file")  # the run keeps the style
+    assert kept.status_code == 200 and kept.content == response.content
 
 
 def test_skip_leaves_them_out_and_counts_them(api: TestClient) -> None:

@@ -2,6 +2,7 @@
 (a 2-worker LocalCluster, the default), and on `dask scheduler` and 2 `dask worker` processes given by address."""
 
 import csv
+import io
 import logging
 import os
 import socket
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from tests.semicolon_csv import excel_style
 from tests.services.test_scoring import BAD_FILE
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes
@@ -176,8 +178,12 @@ def test_scheduler_needs_the_dask_engine(cli, tmp_path):
     assert code == 2 and err.strip() == "error: --scheduler needs --engine dask"
 
 
-@pytest.mark.parametrize("target", ["scored.csv", "scored.parquet"])
-def test_dask_engine_flags_transactions_customers_as_the_local_engine(run_cli, local_cluster, tmp_path, target):
+@pytest.mark.parametrize(
+    ("target", "semicolon"), [("scored.csv", False), ("scored.parquet", False), ("scored.csv", True)]
+)
+def test_dask_engine_flags_transactions_customers_as_the_local_engine(
+    run_cli, local_cluster, tmp_path, target, semicolon
+):
     from app.models.segmentations.catalog import SegmentationCatalog
     from app.models.segmentations.spec import SegmentationSpec
     from app.models.segmentations.training import train_segmentation
@@ -189,9 +195,8 @@ def test_dask_engine_flags_transactions_customers_as_the_local_engine(run_cli, l
     transactions, _ = write_transactions(tmp_path / "t.csv", customers=200, seed=2)
     train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=3, activate=True)
     source = tmp_path / "bad.csv"
-    source.write_text(
-        "InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10\n2,B,2025-13-45,10\n3,C,2025-01-02,\n"
-    )
+    text = b"InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10.5\n2,B,2025-13-45,10\n3,C,2025-01-02,\n"
+    source.write_bytes(excel_style(text) if semicolon else text)
     score = ("score", "--segmentation", "rfm", "--model-dir", root, source)
     local, dask = tmp_path / "local" / target, tmp_path / "dask" / target
     local.parent.mkdir()
@@ -202,8 +207,13 @@ def test_dask_engine_flags_transactions_customers_as_the_local_engine(run_cli, l
     assert code == 0, err
     assert "bad rows: 2 (2 flagged, 0 skipped)" in out
     if target.endswith(".csv"):
-        assert dask.read_bytes() == local.read_bytes()
-        errors = [row["error"] for row in csv.DictReader(local.open(newline=""))]
+        labelled = local.read_bytes()
+        assert dask.read_bytes() == labelled
+        if semicolon:  # written as the transactions were: `;`, CRLF, a BOM and decimal commas
+            assert labelled.startswith(b"\xef\xbb\xbfcustomer_id;recency_days;") and b";10,5;" in labelled
+            assert labelled.count(b"\r\n") == labelled.count(b"\n") == 4
+        rows = io.StringIO(labelled.decode("utf-8-sig"), newline="")
+        errors = [row["error"] for row in csv.DictReader(rows, delimiter=";" if semicolon else ",")]
     else:
         assert pq.read_table(dask).equals(pq.read_table(local))
         errors = pq.read_table(local).column("error").to_pylist()

@@ -14,6 +14,7 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.synthetic_crm import generate_crm, write_crm
 from app.models.synthetic_transactions import generate_transactions, write_transactions
 from app.models.versions.store import VersionStore
+from tests.semicolon_csv import excel_style
 
 # tenure_years is read from the Tenure column: a feature's name need not be its column's.
 FEATURES = (
@@ -387,3 +388,25 @@ def test_bad_transaction_lines_follow_on_error_from_the_cli(run_cli, seg, root, 
     with output.open(newline="") as handle:
         assert [row["customer_id"] for row in csv.DictReader(handle)] == ["A"]
     assert "bad rows: 2 (0 flagged, 2 skipped)" in out
+
+
+def test_a_semicolon_transactions_file_is_labelled_as_it_was_written(run_cli, seg, root, tmp_path):
+    transactions, _ = write_transactions(tmp_path / "online_retail.csv", customers=300, seed=4)
+    assert seg("create", "--name", "rfm", "--kind", "rfm")[0] == 0
+    assert run_cli("train", "--segmentation", "rfm", "--data", transactions, "--output-dir", root, "--k", "4")[0] == 0
+    comma = tmp_path / "comma.csv"
+    comma.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Amount\n1,A,2025-01-01,10.5\n2,B,2025-13-45,10\n3,A,2025-01-02,2.25\n"
+    )
+    semicolon = tmp_path / "semicolon.csv"
+    semicolon.write_bytes(excel_style(comma.read_bytes()))
+    labelled = {}
+    for source in (comma, semicolon):
+        labelled[source] = tmp_path / f"{source.stem}_scored.csv"
+        code, _, err = run_cli(
+            "score", "--segmentation", "rfm", "--model-dir", root, source, labelled[source], "--quiet"
+        )
+        assert code == 0, err
+    written = labelled[semicolon].read_bytes()
+    assert written.startswith(b"\xef\xbb\xbfcustomer_id;recency_days;frequency;monetary;") and b";12,75;" in written
+    assert written == excel_style(labelled[comma].read_bytes())

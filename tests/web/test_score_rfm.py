@@ -6,9 +6,11 @@ from types import SimpleNamespace
 import pytest
 
 from app.web.pages.score import transactions_file
+from tests.semicolon_csv import excel_style
 
 HTML = {"accept": "text/html"}
 FORM_TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([A-Za-z0-9_-]+)">')
+DOWNLOAD = re.compile(r'id="score-download" class="button" href="(/score/download/[0-9a-f]{32})"')
 HELP = re.compile(r'<p id="score-file-help"[^>]*>(.*?)</p>', re.S)
 
 
@@ -118,6 +120,18 @@ def test_customers_without_a_usable_line_are_kept_with_the_reason_and_the_lines_
     ):
         assert said in sentence.group(1)
     assert '<dd data-fact="bad_rows">2 (2 kept with the reason)</dd>' in response.text
+
+
+def test_a_semicolon_transactions_file_downloads_as_it_was_written(segmented):
+    api = segmented.post(
+        "/api/v1/segmentations/rfm/predict/csv", content=BAD_LINES, headers={"content-type": "text/csv"}
+    )
+    page = _score(segmented, excel_style(BAD_LINES))
+    assert page.status_code == 200, page.text
+    download = segmented.get(DOWNLOAD.search(page.text).group(1))
+    assert download.status_code == 200
+    assert download.content.startswith(b"\xef\xbb\xbfcustomer_id;recency_days;") and b"\r\n" in download.content
+    assert download.content == excel_style(api.content)
 
 
 def test_reject_names_the_line_on_the_form(segmented):

@@ -4,7 +4,7 @@ import contextlib
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,7 +84,7 @@ def score_file(
             rfm_options = RfmOptions.from_dict(model.info.get("rfm_options"))
             built = build_customers(source, table, options=rfm_options, on_error=options.on_error)
             scored = _score_customers(
-                model, table, options=replace(options, id_column="customer_id"), target=target,
+                model, table, options=built.scoring(options), target=target,
                 spool_rows=spool_rows, log=log, request_id=request_id, segmentation=segmentation, keep=keep,
                 unusable=built.unusable,
             )  # fmt: skip

@@ -5,10 +5,13 @@ fields) follows the policy as a bad row of a customer file does: `reject` refuse
 its line; `flag` and `skip` leave the line out, count it in the summary's `transactions` part, and build each
 customer from their usable lines. A customer none of whose lines is usable is then a bad row of the scored file:
 under `flag` kept, with empty score columns and an `error` saying why; under `skip` left out; counted under both.
+
+The customer table is written as the transactions file is (delimiter, line ends, BOM, decimal commas in a `;`
+file): the scorer takes the labelled file's style from the file it reads, so every engine keeps the user's.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +23,14 @@ from app.models.rfm.aggregate import CUSTOMER
 from app.models.segmentations.spec import RfmOptions
 from app.services.scoring.chunk import Coded, ScoredChunk, coded
 from app.services.scoring.columns import Columns
+from app.services.scoring.csv_render import CsvStyle, csv_header, write_csv
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.score_columns import ERROR_COLUMN, ScoreColumn
 from app.services.scoring.summary import ScoreSummary
+from app.utils.csv_head import HEAD_BYTES, sniff_head
+
+# Customers rendered at a time into the table: its text, not the whole table's, is held at once.
+TABLE_ROWS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,12 @@ class BuiltCustomers:
 
     summary: dict[str, Any]
     unusable: Unusable
+    delimiter: str = ","
+
+    def scoring(self, options: ScoreOptions) -> ScoreOptions:
+        """The options its customer table is scored with: read with the delimiter it was written with (whatever
+        the user's `delimiter=` said of the transactions), the customer id from its column."""
+        return replace(options, delimiter=self.delimiter, id_column=CUSTOMER)
 
 
 def refuse_feature_columns(options: ScoreOptions) -> None:
@@ -90,11 +104,24 @@ def refuse_feature_columns(options: ScoreOptions) -> None:
 
 
 def build_customers(source: Path, target: Path, *, options: RfmOptions, on_error: str) -> BuiltCustomers:
-    """Build the customer table of a transactions file into `target` (CSV); under reject, the first bad line
-    refuses the file (InvalidDataset naming its line)."""
-    from app.models.rfm.build import build_customer_table  # pyarrow's CSV reader: RFM versions only
+    """Build the customer table of a transactions file into `target` (CSV written as the transactions file is);
+    under reject, the first bad line refuses the file (InvalidDataset naming its line)."""
+    from app.models.rfm.build import build_rfm  # pyarrow's CSV reader: RFM versions only
 
-    result = build_customer_table(source, target, options=options, reject=on_error == "reject")
+    result = build_rfm(source, options=options, reject=on_error == "reject")
+    style = _written_as(source, result.summary["delimiter"])
+    table = result.table
+    with target.open("wb") as sink:
+        sink.write(csv_header(table.column_names, style))
+        write_csv((table.slice(start, TABLE_ROWS) for start in range(0, table.num_rows, TABLE_ROWS)), style, sink)
     unusable = result.unusable
     ids, reasons = (unusable.column(name).combine_chunks() for name in (CUSTOMER, "reason"))
-    return BuiltCustomers(result.summary, Unusable(ids, reasons))
+    return BuiltCustomers(result.summary, Unusable(ids, reasons), delimiter=style.delimiter)
+
+
+def _written_as(source: Path, delimiter: str) -> CsvStyle:
+    """How the transactions file is written (`delimiter`: the one it was read with). Formulas are left as they
+    are: the labelled file guards them, once."""
+    with source.open("rb") as handle:
+        head = sniff_head(handle.read(HEAD_BYTES), delimiter)
+    return CsvStyle(delimiter=head.delimiter, line_end=head.line_end, bom=head.bom, formula_guard=False)
