@@ -59,6 +59,14 @@ def readable_time(value: Any) -> str:
 templates.env.filters["readable_time"] = readable_time
 
 
+def customers_from_lines(customers: int, lines: int) -> str:
+    """An RFM file's customers with the transaction lines they were built from: "7 (from 11 transaction lines)"."""
+    return f"{customers:,} (from {lines:,} transaction lines)"
+
+
+templates.env.filters["customers_from_lines"] = customers_from_lines
+
+
 def p_value(value: float) -> str:
     """A p-value as statisticians write it: three decimals, and "< 0.001" rather than a misleading 0.000."""
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"

@@ -183,3 +183,67 @@ def test_a_run_of_a_three_feature_segmentation_has_its_report_and_drift(runs_cli
     report = api.get(f"{RUNS}/{run_id}/drift").json()
     assert {f["feature"] for f in report["features"]} == {"income", "visits", "tenure"}
     assert report["status"] == "stable", report["messages"]
+
+
+# 11 transaction lines of 7 customers: A, B and C have usable lines, D to G one bad line each.
+ELEVEN_LINES = (
+    "InvoiceNo,CustomerID,InvoiceDate,Amount\n"
+    "1,A,2011-11-01,120.5\n2,A,2011-11-20,80\n3,A,2011-12-01,60\n4,B,2011-06-01,15\n5,B,2011-06-03,20\n"
+    "6,C,2011-12-05,300\n7,C,2011-12-06,250\n"
+    "8,D,2011-13-45,10\n9,E,2011-12-01,\n10,F,2011-12-01,abc\n11,G,not a date,5\n"
+)
+
+
+def _rfm_api(runs_client, template: Path, tmp_path: Path):
+    """A client over a private copy of the template's models, its `rfm` segmentation trained."""
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(template, root)
+    return runs_client(model_dir=root)
+
+
+def _summary(html: str) -> dict[str, str]:
+    """The report's summary table, name to value."""
+    return dict(re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', html))
+
+
+@pytest.mark.parametrize("on_error", ["flag", "skip"])
+def test_an_rfm_runs_report_counts_customers_from_their_transaction_lines(
+    runs_client,
+    segmentations_template,  # noqa: F811
+    tmp_path,
+    on_error,
+):
+    api = _rfm_api(runs_client, segmentations_template[0], tmp_path)
+    run_id, _ = score(api, ELEVEN_LINES, url="/api/v1/segmentations/rfm/predict/csv", on_error=on_error)
+    html = api.get(f"{RUNS}/{run_id}/report", params={"format": "html"})
+    assert html.status_code == 200, html.text
+    summary = _summary(html.text)
+    # As the run's page says it; under skip the four are no rows of the file, yet were found in its lines.
+    assert summary["Customers"] == "7 (from 11 transaction lines)"
+    assert summary["Customers scored"] == "3"
+    assert summary["Left out: no usable transaction"] == "4"
+    assert "Rows" not in summary
+    pdf = api.get(f"{RUNS}/{run_id}/report", params={"format": "pdf"})
+    assert pdf.status_code == 200
+    text = " ".join(read_pdf(pdf.content, tmp_path / "pdf").text.split())
+    assert "Customers 7 (from 11 transaction lines)" in text and "Left out: no usable transaction 4" in text
+
+
+def test_an_empty_segment_of_a_runs_report_says_so_rather_than_an_empty_table(
+    runs_client,
+    segmentations_template,  # noqa: F811
+    tmp_path,
+):
+    api = _rfm_api(runs_client, segmentations_template[0], tmp_path)
+    run_id, _ = score(api, ELEVEN_LINES, url="/api/v1/segmentations/rfm/predict/csv")
+    html = api.get(f"{RUNS}/{run_id}/report", params={"format": "html"})
+    assert html.status_code == 200, html.text
+    # Three customers leave at least one of the four segments empty.
+    sections = re.findall(r'<section class="segment".*?</section>', html.text, re.S)
+    empty = [section for section in sections if " · 0 customers " in section]
+    assert empty and all("No customers of this run are in this segment." in section for section in empty)
+    assert all('<table class="profile">' not in section for section in empty)
+    pdf = api.get(f"{RUNS}/{run_id}/report", params={"format": "pdf"})
+    text = " ".join(read_pdf(pdf.content, tmp_path / "pdf").text.split())
+    assert text.count("No customers of this run are in this segment.") == len(empty)
+    assert text.count("Feature Mean") == len(sections) - len(empty)

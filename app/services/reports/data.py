@@ -108,6 +108,8 @@ class ReportData:
     migration_note: str | None = None  # why there is no migration, when there is none
     drift: DriftStatus | None = None
     notes: list[str] = field(default_factory=list)
+    # The transaction lines an RFM run's customers were built from (said with counts["customers"]).
+    transaction_lines: int | None = None
 
     @property
     def composition_columns(self) -> list[str]:

@@ -3,6 +3,7 @@ profiled per segment, with every categorical column of the file such as Region."
 
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,10 +107,12 @@ def frame_report(
     migration: Migration | None = None,
     migration_note: str | None = None,
     drift: DriftStatus | None = None,
+    transactions: dict[str, Any] | None = None,
 ) -> ReportData:
     """Profile the frame's scored rows per segment of `model`; `categorical` names the columns to break down
     (default: every text column with at most MAX_CATEGORIES values, such as Gender or Region); `decimal_comma`
-    reads "1,5" as 1.5, as the scoring read the file."""
+    reads "1,5" as 1.5, as the scoring read the file; `transactions` (an RFM run's build summary) counts its
+    customers, the lines they were built from and those left out with no usable transaction."""
     ids = pd.to_numeric(frame[segment_column], errors="coerce")
     scored = frame[ids.notna()]
     ids = ids[ids.notna()].astype(np.int64).to_numpy()
@@ -151,7 +154,7 @@ def frame_report(
             )
         )
     overall = profiles(scored)
-    counts = {"rows": len(frame), "customers scored": len(scored)}
+    counts = _counts(frame, scored, transactions)
     for column, label in (("is_atypical", "atypical"), ("out_of_range", "out of range")):
         if column in scored.columns:
             counts[label] = int(scored[column].fillna(False).astype(bool).sum())
@@ -171,4 +174,17 @@ def frame_report(
         migration=migration,
         migration_note=migration_note,
         drift=drift,
+        transaction_lines=None if transactions is None else transactions["rows_read"],
     )
+
+
+def _counts(frame: pd.DataFrame, scored: pd.DataFrame, transactions: dict[str, Any] | None) -> dict[str, int]:
+    """Rows and customers scored; for an RFM run, every customer its lines named (those with no usable transaction
+    too, which skip leaves out of the file) and those left out said apart."""
+    if transactions is None:
+        return {"rows": len(frame), "customers scored": len(scored)}
+    unusable = transactions.get("customers_without_usable_transactions") or 0
+    counts = {"customers": transactions["customers"] + unusable, "customers scored": len(scored)}
+    if unusable:
+        counts["left out: no usable transaction"] = unusable
+    return counts

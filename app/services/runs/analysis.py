@@ -205,4 +205,5 @@ def run_report(*, session: Session, registry: ModelRegistry, run: Run, results_d
         migration=migration,
         migration_note=note,
         drift=drift_status(drift, run=run),
+        transactions=(run.summary or {}).get("transactions"),
     )

@@ -6,7 +6,14 @@ import hashlib
 from app.core.templating import templates
 from app.services.reports.data import ReportData
 from app.web.reports.charts import ReportCharts
-from app.web.reports.text import PROFILE_HEADER, composition_text, migration_summary, profile_rows, summary_rows
+from app.web.reports.text import (
+    EMPTY_SEGMENT,
+    PROFILE_HEADER,
+    composition_text,
+    migration_summary,
+    profile_rows,
+    summary_rows,
+)
 
 # Inline, so the file carries its looks when sent; charts keep at least 36rem (their text would shrink below 7 px on a
 # phone) and scroll sideways in their own box instead; the response allows exactly this text by its hash (it has no
@@ -43,6 +50,7 @@ def render_html(report: ReportData, charts: ReportCharts) -> str:
         summary=summary_rows(report),
         migration=migration_summary(report),
         profile_header=PROFILE_HEADER,
+        empty_segment=EMPTY_SEGMENT[report.subject],
         profile_rows=profile_rows,
         composition_text=composition_text,
         data_uri=data_uri,

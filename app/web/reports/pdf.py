@@ -33,6 +33,7 @@ from reportlab.platypus import (
 from app.services.reports.data import ReportData
 from app.web.reports.charts import Chart, ReportCharts
 from app.web.reports.text import (
+    EMPTY_SEGMENT,
     PROFILE_HEADER,
     composition_text,
     migration_summary,
@@ -141,9 +142,12 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
             text(f"{segment.name} · {segment.size:,} customers ({segment.share:.1%})", h2),
             text(segment.description),
         ]
-        rows = [PROFILE_HEADER, *profile_rows(segment)]
         head.append(Spacer(1, 4))
-        head.append(table(rows, [width * 0.34, width * 0.16, width * 0.28, width * 0.22]))
+        if segment.size:
+            rows = [PROFILE_HEADER, *profile_rows(segment)]
+            head.append(table(rows, [width * 0.34, width * 0.16, width * 0.28, width * 0.22]))
+        else:
+            head.append(text(EMPTY_SEGMENT[report.subject]))
         for column, shares in composition_text(segment):
             head.append(Paragraph(f"<b>{escape(column)}:</b> {escape(shares)}", body))
         head.append(image(charts.segments[segment.segment_id]))

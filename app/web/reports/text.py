@@ -1,10 +1,15 @@
 """The report's words and tables, shared by its HTML and PDF so both say the same."""
 
-from app.core.templating import readable_time
+from app.core.templating import customers_from_lines, readable_time
 from app.services.reports.data import FeatureProfile, ReportData, SegmentProfile
 from app.utils.numbers import readable
 
 SUBJECT_NOUN = {"model version": "training customers", "scoring run": "scored customers"}
+# What a segment with no customer shows instead of an empty profile table.
+EMPTY_SEGMENT = {
+    "model version": "No training customers of this version are in this segment.",
+    "scoring run": "No customers of this run are in this segment.",
+}
 
 
 def number(value: float | None) -> str:
@@ -50,7 +55,9 @@ def summary_rows(report: ReportData) -> list[tuple[str, str]]:
         ("Data", report.data_file or "unknown"),
         ("Trained" if report.subject == "model version" else "Scored", readable_time(report.when or "unknown")),
     ]
-    rows += [(name.capitalize(), f"{count:,}") for name, count in report.counts.items()]
+    for name, count in report.counts.items():
+        lines = report.transaction_lines if name == "customers" else None
+        rows.append((name.capitalize(), f"{count:,}" if lines is None else customers_from_lines(count, lines)))
     rows.append(("Report generated", readable_time(report.generated_at)))
     return rows
 
