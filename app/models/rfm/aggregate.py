@@ -68,11 +68,14 @@ class Counts:
             self.latest = stamp
 
 
-def customer_ids(values: pa.Array) -> pa.Array:
-    """Customer ids as text: padding trimmed, a float id (`12923.0`) as its integer (`12923`), empty as null."""
+def customer_ids(values: pa.Array, decimal: str = ".") -> pa.Array:
+    """Customer ids as text: padding trimmed, a float id (`12923.0`, or `12923,0` in a file of decimal commas) as
+    its integer (`12923`), empty as null."""
     if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
         values = pc.utf8_trim_whitespace(values)
     floats = pc.ends_with(values, ".0")
+    if decimal != ".":
+        floats = pc.or_(floats, pc.ends_with(values, decimal + "0"))
     if pc.any(floats).as_py():
         values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
     empty = pc.equal(pc.binary_length(values), 0)
@@ -94,9 +97,9 @@ def keys(values: pa.Array) -> pa.Array:
     return numbers if pc.all(pc.equal(pc.cast(numbers, pa.string()), values)).as_py() is not False else values
 
 
-def customer_keys(values: pa.Array) -> pa.Array:
+def customer_keys(values: pa.Array, decimal: str = ".") -> pa.Array:
     """Cleaned customer ids (`customer_ids`) as keys (`keys`)."""
-    return keys(customer_ids(values))
+    return keys(customer_ids(values, decimal))
 
 
 def cancelled(values: pa.Array) -> pa.Array:
@@ -181,7 +184,7 @@ def block_partial(
     """One block of transactions (a batch, or batches read one after the other; amounts as text) as a partial;
     `counts` gains the block's rows. `until`: rows dated at or after it are after the reference date; `latest`:
     rows dated after it are in the future (bad lines)."""
-    ids = _column(block, columns.customer_id, customer_keys)
+    ids = _column(block, columns.customer_id, lambda values: customer_keys(values, decimal))
     stamps = _column(block, columns.date, dates.parse)
     amount, not_number = _amounts(block, columns, decimal)
     n = len(ids)

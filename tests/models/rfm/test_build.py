@@ -148,6 +148,13 @@ def test_float_and_padded_ids_are_one_customer(write_csv):
     assert [(row["customer_id"], row["frequency"]) for row in rows] == [("12923", 3)]
 
 
+def test_float_ids_with_a_decimal_comma_are_one_customer_in_a_semicolon_file(write_csv):
+    # A ';' export of decimal commas writes a float id as 12923,0: it is customer 12923, as 12923.0 is in a ',' file.
+    lines = ["CustomerID;Date;Amount", "12923,0;2011-01-01;10,5", "12923;2011-01-02;5", "12924,0;2011-01-02;1,25"]
+    rows = build_rfm(write_csv(lines)).table.to_pylist()
+    assert [(row["customer_id"], row["frequency"]) for row in rows] == [("12923", 2), ("12924", 1)]
+
+
 def test_without_an_order_id_frequency_counts_lines(write_csv):
     path = write_csv(["Customer ID,Date,Amount", "a,2011-01-01,10", "a,2011-01-01,5", "b,2011-01-02,-1"])
     result = build_rfm(path)
