@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -39,7 +38,7 @@ from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
 from app.services.notifications.drainer import start_notifications
 from app.services.runs.writers import stop_index_writers
-from app.utils.memory import limit_malloc_arenas
+from app.utils.memory import limit_malloc_arenas, tuned_gc
 from app.utils.static import CachedStaticFiles
 
 logger = logging.getLogger("app.startup")
@@ -116,26 +115,23 @@ def _lifespan(settings: Settings):
         # Process-wide: the background threads above run Python beside the event loop (see GIL_SWITCH_MS).
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(settings.gil_switch_ms / 1_000)
-        if settings.gc_tuning:
-            # Everything alive now lives as long as the process: keep it out of the cyclic GC's scans. A batch
-            # response allocates ~30,000 short-lived dicts (freed by reference counting, not by the GC), so
-            # young-generation collections every 700 allocations cost time on a 10,000-row request.
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 20)
-        try:
-            yield
-        finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
-            if notifications is not None:
-                await run_in_threadpool(notifications.stop)
-            await run_in_threadpool(monitoring.stop)
-            # A run's index child outlives no server: left alone it is re-parented to init and writes on.
-            await run_in_threadpool(stop_index_writers, 5.0)
-            sys.setswitchinterval(switch_interval)
-            app.state.db_engine.dispose()
-            mark_worker_stopped()
+        # Everything alive now lives as long as the app: keep it out of the cyclic GC's scans, and collect young
+        # objects less often (app/utils/memory.py). Undone at shutdown, or it would outlive the app.
+        with tuned_gc() if settings.gc_tuning else contextlib.nullcontext():
+            try:
+                yield
+            finally:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+                if notifications is not None:
+                    await run_in_threadpool(notifications.stop)
+                await run_in_threadpool(monitoring.stop)
+                # A run's index child outlives no server: left alone it is re-parented to init and writes on.
+                await run_in_threadpool(stop_index_writers, 5.0)
+                sys.setswitchinterval(switch_interval)
+                app.state.db_engine.dispose()
+                mark_worker_stopped()
 
     return lifespan
 

@@ -2,6 +2,7 @@
 names itself in a Server header."""
 
 import asyncio
+import gc
 import logging
 import os
 import subprocess
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from app import __version__
 from app.core.config import PROJECT_ROOT
 from app.main import create_app, uvicorn_options
+from app.utils.memory import TUNED_GC_THRESHOLD
 from tests.live_server import free_port, live_server
 
 
@@ -96,6 +98,15 @@ def test_the_gil_switch_interval_follows_the_setting_from_start_up_to_shutdown(m
         assert sys.getswitchinterval() == before
     finally:
         sys.setswitchinterval(before)
+
+
+def test_an_app_shut_down_leaves_the_garbage_collector_as_it_found_it(make_settings):
+    found = gc.get_threshold(), gc.get_freeze_count()
+    with TestClient(create_app(make_settings(gc_tuning=True))):
+        assert gc.get_threshold() == TUNED_GC_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    # Left frozen, everything the app loaded would stay in memory for the rest of the process.
+    assert (gc.get_threshold(), gc.get_freeze_count()) == found
 
 
 @pytest.mark.parametrize("value", ["0", "0.05", "-1", "101", "nan", "fast"])

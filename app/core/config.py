@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     # At most the 10,000 the batch schema allows: this setting lowers that cap, it cannot raise it.
     max_batch_size: int = Field(10_000, ge=1, le=10_000)
     max_body_bytes: int = Field(2_000_000, ge=1_024)
-    # Freeze start-up objects and collect young objects less often: large batch responses allocate many
-    # short-lived dicts that reference counting frees anyway. Measured in benchmarks/run.py.
+    # Freeze start-up objects and collect young objects less often while the app runs (undone at shutdown): large
+    # batch responses allocate many short-lived dicts that reference counting frees anyway. Measured in
+    # benchmarks/run.py.
     gc_tuning: bool = True
     # How long (ms) a thread waits for the GIL before it asks the holder to let go (Python's default is 5). The log
     # writer and the drift evaluator run Python beside the event loop: each time a request arrives while they hold

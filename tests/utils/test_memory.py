@@ -1,6 +1,8 @@
-"""The malloc settings: applied on glibc, refused where they mean nothing."""
+"""The malloc settings: applied on glibc, refused where they mean nothing. The collector tuning: undone by the last
+app that leaves."""
 
 import ctypes
+import gc
 import platform
 import subprocess
 import sys
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.utils.memory import limit_malloc_arenas, reuse_freed_blocks
+from app.utils.memory import TUNED_GC_THRESHOLD, limit_malloc_arenas, reuse_freed_blocks, tuned_gc
 
 ROOT = Path(__file__).resolve().parents[2]
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
@@ -68,3 +70,23 @@ def test_reusing_freed_blocks_serves_large_buffers_from_the_heap():
 
 def test_reusing_no_blocks_leaves_the_allocator_alone():
     assert reuse_freed_blocks(0) is False
+
+
+def test_tuned_gc_is_undone_when_the_last_user_leaves():
+    found = gc.get_threshold(), gc.get_freeze_count()
+    with tuned_gc():
+        with tuned_gc():
+            assert gc.get_threshold() == TUNED_GC_THRESHOLD
+            assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == TUNED_GC_THRESHOLD
+    assert (gc.get_threshold(), gc.get_freeze_count()) == found
+
+
+def test_tuned_gc_leaves_frozen_what_was_frozen_before_it():
+    gc.freeze()
+    try:
+        with tuned_gc():
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
