@@ -70,6 +70,8 @@ def tuned_gc() -> Iterator[None]:
     with _gc_lock:
         if _gc_tuned_apps == 0:
             _gc_found = (gc.get_threshold(), gc.get_freeze_count() == 0)
+            # Garbage not yet collected (loading and training leave cycles) would be frozen with the rest.
+            gc.collect()
             gc.freeze()
             gc.set_threshold(*TUNED_GC_THRESHOLD)
         _gc_tuned_apps += 1
