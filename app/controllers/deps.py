@@ -6,6 +6,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -364,15 +365,31 @@ SameSiteOnly = Depends(refuse_cross_site)
 
 
 async def one_value_per_field(request: Request) -> None:
-    """422 naming a form field sent more than once, for a route whose body is a form (and only such a route).
+    """422 naming a field the route reads sent more than once, for a route whose body is a form (and only such a
+    route); a field the route does not read is ignored however often it comes, as FastAPI ignores it once.
 
     The form is the one FastAPI read for the route, within its body limit, before any dependency runs; the request
     keeps it, so nothing is read again (and no upload past the limit ever is).
     """
-    refuse_repeated_fields(name for name, _ in (await request.form()).multi_items())
+    route = request.scope.get("route")
+    read = _form_fields(route) if isinstance(route, APIRoute) else None
+    names = (name for name, _ in (await request.form()).multi_items())
+    refuse_repeated_fields(name for name in names if read is None or name in read)
 
 
 OneValuePerField = Depends(one_value_per_field)
+
+
+def _form_fields(route: APIRoute) -> frozenset[str]:
+    """The form fields a route reads, its dependencies' (an OAuth2 form's) included: a walk of a few dependencies, on
+    form routes only (a cache keyed by route would keep apps alive)."""
+    fields: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        fields.update(field.alias for field in dependant.body_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(fields)
 
 
 def from_models_page(request: Request) -> bool:
