@@ -12,8 +12,26 @@ RoleName = Literal["viewer", "analyst", "admin"]
 # An account's email: no space, control or invisible character, ASCII only (the rule is app/core/emails.py's).
 Email = Annotated[
     str,
-    Field(min_length=5, max_length=MAX_EMAIL_LENGTH, examples=["ana@example.com"]),
+    # The rule as a pattern for the schema (ASCII from ! to ~ but @, one @, a dot after it); valid_email says why not.
+    Field(
+        min_length=5,
+        max_length=MAX_EMAIL_LENGTH,
+        examples=["ana@example.com"],
+        json_schema_extra={"pattern": r"^[!-?A-~]+@[!-?A-~]+\.[!-?A-~]+$"},
+    ),
     AfterValidator(valid_email),
+]
+# A new password: at least this many characters, spaces at either end not counted (app/services/accounts/users.py
+# checks it). The schema states it as a pattern: a non-space, any characters, a non-space, spaces around (JSON
+# Schema's \s is Unicode's white space, as str.strip()'s is), so clients and API fuzzers know the rule.
+MIN_PASSWORD_LENGTH = 10
+NewPassword = Annotated[
+    str,
+    Field(
+        max_length=1024,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters, spaces at either end not counted; stored as Argon2.",
+        json_schema_extra={"pattern": rf"^\s*\S[\s\S]{{{MIN_PASSWORD_LENGTH - 2},}}\S\s*$"},
+    ),
 ]
 # Ids are 32-bit integers on every backend: a larger one names nothing, and is refused before the database is asked.
 MAX_ID = 2**31 - 1
@@ -97,11 +115,7 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
-    password: str = Field(
-        min_length=10,
-        max_length=1024,
-        description="At least 10 characters, spaces at either end not counted; stored as Argon2.",
-    )
+    password: NewPassword
     role: RoleName = "viewer"
     display_name: str = Field("", max_length=100)
 
@@ -112,9 +126,7 @@ class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(max_length=1024, description="The password the account has now.")
-    new_password: str = Field(
-        max_length=1024, description="At least 10 characters, spaces at either end not counted; stored as Argon2."
-    )
+    new_password: NewPassword
 
 
 class PasswordIn(BaseModel):
@@ -122,9 +134,7 @@ class PasswordIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(
-        max_length=1024, description="At least 10 characters, spaces at either end not counted; stored as Argon2."
-    )
+    password: NewPassword
 
 
 class UserPatch(BaseModel):

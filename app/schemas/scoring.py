@@ -19,7 +19,13 @@ def _feature_column(value: str) -> str:
 
 
 # `visits:Visits per month`: a feature's name (lowercase, digits and underscores: never a colon), then the column.
-FeatureColumn = Annotated[str, Field(max_length=300), AfterValidator(_feature_column)]
+# The schema states the shape as a pattern (a name without a colon, a colon, a column that is not blank) for clients
+# and API fuzzers; _feature_column says what is wrong with a value that misses it.
+FeatureColumn = Annotated[
+    str,
+    Field(max_length=300, json_schema_extra={"pattern": r"^[^:]*[^:\s][^:]*:[\s\S]*\S[\s\S]*$"}),
+    AfterValidator(_feature_column),
+]
 
 
 class ScoreQuery(BaseModel):

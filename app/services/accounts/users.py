@@ -14,8 +14,8 @@ from app.core.emails import email_problem
 from app.core.errors import InvalidRequest
 from app.core.roles import Role
 from app.db.tables import LoginSession, PersonalKey, User
+from app.schemas.accounts import MIN_PASSWORD_LENGTH
 
-MIN_PASSWORD_LENGTH = 10
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
