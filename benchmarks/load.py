@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from app.core.config import get_settings  # noqa: E402
 from app.db.session import create_db_engine  # noqa: E402
 from app.models.versions.store import VersionStore, model_exists  # noqa: E402
-from benchmarks.loadgen import run_load  # noqa: E402
+from benchmarks.loadgen import cpu_seconds, run_load  # noqa: E402
 from tests.live_server import (  # noqa: E402
     Server,
     http_status,
@@ -258,12 +258,6 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 SINGLE = json.dumps({"annual_income": 60, "spending_score": 50}).encode()

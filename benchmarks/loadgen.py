@@ -1,6 +1,7 @@
 """HTTP load generation on loopback: wrk with a Lua POST script when installed, else a bounded asyncio client."""
 
 import asyncio
+import os
 import re
 import shutil
 import statistics
@@ -21,6 +22,13 @@ class LoadResult:
     p99_ms: float
     errors: int
     tool: str
+    requests: int  # answered in the run, errors among them
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(
@@ -55,7 +63,8 @@ def _wrk(url: str, body: bytes, *, connections: int, seconds: float, headers: di
         ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors:.*?):\s*(\d+)", output))
-    return LoadResult(rps, _wrk_latency(output, "50%"), _wrk_latency(output, "99%"), errors, "wrk")
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return LoadResult(rps, _wrk_latency(output, "50%"), _wrk_latency(output, "99%"), errors, "wrk", requests)
 
 
 def _wrk_latency(output: str, percentile: str) -> float:
@@ -100,4 +109,6 @@ async def _asyncio_load(
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
-    return LoadResult(len(latencies) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, errors, "asyncio")
+    return LoadResult(
+        len(latencies) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, errors, "asyncio", len(latencies)
+    )
