@@ -300,7 +300,7 @@ class ReportCharts:
     """Every chart of one report, drawn once and shared by its HTML and PDF."""
 
     sizes: Chart
-    segments: dict[int, Chart]
+    segments: dict[int, Chart]  # by segment id; none for an empty segment, which has no profile to draw
     migration: Chart | None
     importance: Chart | None
 
@@ -309,7 +309,7 @@ def draw_charts(report: ReportData) -> ReportCharts:
     """Draw every chart of a report."""
     return ReportCharts(
         sizes=sizes_chart(report),
-        segments={segment.segment_id: segment_chart(report, segment) for segment in report.segments},
+        segments={segment.segment_id: segment_chart(report, segment) for segment in report.segments if segment.size},
         migration=migration_chart(report.migration) if report.migration else None,
         importance=importance_chart(report.importance) if report.importance else None,
     )

@@ -150,7 +150,8 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
             head.append(text(EMPTY_SEGMENT[report.subject]))
         for column, shares in composition_text(segment):
             head.append(Paragraph(f"<b>{escape(column)}:</b> {escape(shares)}", body))
-        head.append(image(charts.segments[segment.segment_id]))
+        if segment.size:  # an empty segment's chart would be a blank frame: its sentence above stands alone
+            head.append(image(charts.segments[segment.segment_id]))
         if segment.rules:
             head.append(text("Rules", h3))
             head.append(bullets(segment.rules))

@@ -10,7 +10,7 @@ from app.models.versions.store import VersionStore
 from app.services.reports.frame import frame_report
 from app.services.reports.version import version_report
 from app.web.reports import render_report
-from app.web.reports.text import number
+from app.web.reports.text import EMPTY_SEGMENT, number
 from tests.pdf_pages import PdfPages, coloured_pixels, filled_share, read_pdf
 from tests.services.reports.test_frame_report import labelled_frame
 
@@ -95,3 +95,17 @@ def test_values_of_ten_thousand_or_more_are_in_fixed_notation_in_the_pdf(model, 
     assert not re.search(r"\de[+-]\d", text)
     income = report.segments[0].features[0]
     assert f"{number(income.min)}–{number(income.max)}" in text and "," in number(income.max)
+
+
+def test_an_empty_segment_says_it_has_no_customers_instead_of_a_blank_chart(model, default_data, tmp_path: Path):
+    from tests.web.reports.test_report_html import empty_segment_report
+
+    report, empty = empty_segment_report(model, default_data)
+    pages = read_pdf(render_report(report, format="pdf").body, tmp_path)
+    text = _words(pages.text)
+    name = next(segment.name for segment in report.segments if segment.segment_id == empty)
+    assert f"{name} · 0 customers (0.0%) " in text
+    assert text.count(EMPTY_SEGMENT["scoring run"]) == 1
+    # The sizes chart, the importance chart, and a chart for each segment but the empty one.
+    assert report.importance
+    assert pages.images == 2 + len(report.segments) - 1
