@@ -147,10 +147,14 @@ def test_reject_names_the_line_on_the_form(segmented):
     assert "line 3 is not usable: InvoiceDate is not a readable date; fix it, or under Options choose" in response.text
 
 
-def test_an_rfm_versions_report_counts_transaction_lines_not_rows(segmented):
+def test_an_rfm_versions_report_counts_customers_from_their_transaction_lines(segmented):
     # "Rows in the training file 61" for a file of 606 lines: an RFM version's rows are customers built from them.
     report = segmented.get("/api/v1/segmentations/rfm/models/active/report?format=html")
     assert report.status_code == 200, report.text
     text = " ".join(re.sub(r"<[^>]+>", " ", report.text).split())
-    assert "transaction lines in the training file" in text.lower()
+    info = segmented.app.state.segmentations.registry("rfm").get().info
+    # Said with the customers, as a run's report and page say them, not as a count of their own.
+    said = f"Customers {info['n_samples']:,} (from {info['rfm_summary']['rows_read']:,} transaction lines)"
+    assert said in text
+    assert "transaction lines in the training file" not in text.lower()
     assert "rows in the training file" not in text.lower()

@@ -108,7 +108,7 @@ class ReportData:
     migration_note: str | None = None  # why there is no migration, when there is none
     drift: DriftStatus | None = None
     notes: list[str] = field(default_factory=list)
-    # The transaction lines an RFM run's customers were built from (said with counts["customers"]).
+    # The transaction lines an RFM run's or version's customers were built from (said with counts["customers"]).
     transaction_lines: int | None = None
 
     @property

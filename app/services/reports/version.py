@@ -174,10 +174,10 @@ def version_report(
     info = model.info
     migration, note = version_migration(registry, model.version)
     counts = {"customers": int(info.get("n_samples") or sum(s.size for s in model.segments))}
-    transaction_lines = (info.get("rfm_summary") or {}).get("rows_read")
-    if isinstance(transaction_lines, int):  # an RFM version's input rows are customers built from these lines
-        counts["transaction lines in the training file"] = transaction_lines
-    elif isinstance(info.get("n_input_rows"), int):
+    lines = (info.get("rfm_summary") or {}).get("rows_read")
+    # An RFM version's customers were built from these lines: said with the customers, as a run's report says them.
+    transaction_lines = lines if isinstance(lines, int) else None
+    if transaction_lines is None and isinstance(info.get("n_input_rows"), int):
         counts["rows in the training file"] = info["n_input_rows"]
     counts["segments"] = len(model.segments)
     return ReportData(
@@ -195,4 +195,5 @@ def version_report(
         migration=migration,
         migration_note=note,
         drift=version_drift(sessions, model, segmentation=segmentation),
+        transaction_lines=transaction_lines,
     )

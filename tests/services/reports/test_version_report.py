@@ -107,3 +107,18 @@ def test_a_version_trained_before_rules_leaves_them_out(model):
         model, info={key: value for key, value in model.info.items() if key not in ("segment_rules", "importance")}
     )
     assert segment_rules(older) == {} and feature_importance(older) == []
+
+
+def test_an_rfm_versions_transaction_lines_go_with_its_customers_not_in_a_count_of_their_own(model_dir, monkeypatch):
+    registry = _registry(model_dir)
+    model = registry.get()
+    rfm = replace(model, info={**model.info, "rfm_summary": {"rows_read": 1_606}})
+    monkeypatch.setattr(registry, "get", lambda version=None: rfm)
+    report = version_report(registry=registry, version="active", segmentation="rfm")
+    # Said with the customers ("61 (from 606 transaction lines)"), as a run's report says them; an RFM version's
+    # input rows are its customers, so no row count either.
+    assert report.transaction_lines == 1_606
+    assert list(report.counts) == ["customers", "segments"]
+    plain = version_report(registry=_registry(model_dir), version="active", segmentation="default")
+    assert plain.transaction_lines is None
+    assert plain.counts["rows in the training file"] == model.info["n_input_rows"]
