@@ -7,19 +7,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.audit import audit_async
 from app.controllers.deps import OneValuePerField, SameSiteOnly, SettingsDep, answer_in_html
-from app.controllers.login_throttle import throttled_login, throttled_password_check
+from app.controllers.login_throttle import throttled_login, throttled_password_change
 from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
 from app.core.account_errors import LoginFailed
 from app.core.errors import AccessDenied, RateLimited, SegmentationError
 from app.core.roles import Principal, Role
 from app.core.templating import signed_in, templates
 from app.db.tables import User
-from app.services.accounts import passwords
 from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session
-from app.services.accounts.users import UserView
 from app.web import csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
@@ -145,20 +142,8 @@ async def change_password(
     if new_password != new_password_again:
         return await _account_page(request, principal, error="the two new passwords differ", status_code=422)
 
-    async def change() -> UserView:
-        return await run_in_threadpool(
-            with_db,
-            request,
-            passwords.change_own_password,
-            user_id=principal.user_id,
-            current=current_password,
-            new=new_password,
-            keep_session=token,
-        )
-
     try:
-        view = await throttled_password_check(request, email=principal.name, change=change)
+        await throttled_password_change(request, principal=principal, current=current_password, new=new_password)
     except SegmentationError as exc:
         return await _account_page(request, principal, error=exc.message, status_code=exc.status_code)
-    await audit_async(request, who=principal.name, action="user.password_change", target=view.email)
     return RedirectResponse("/account?done=password#password", status_code=303)

@@ -1,4 +1,5 @@
-"""Sign-in with an email and a password, limited per account and per client address (RATE_LIMIT_LOGIN)."""
+"""Sign-in with an email and a password, and changing one's own password, limited per account and per client address
+(RATE_LIMIT_LOGIN)."""
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -8,13 +9,15 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.audit import audit_async
 from app.controllers.deps import client_ip
-from app.controllers.principal import with_db
+from app.controllers.principal import session_token, with_db
 from app.core.account_errors import LoginFailed, WrongPassword
 from app.core.errors import DatabaseUnavailable, RateLimited
 from app.core.rate_limit import RateLimiter, key_digest
+from app.core.roles import Principal
 from app.db.tables import User
+from app.services.accounts import passwords
 from app.services.accounts.login import UNKNOWN_ACCOUNT, account_named, authenticate
-from app.services.accounts.users import record_login
+from app.services.accounts.users import UserView, record_login
 
 T = TypeVar("T")
 
@@ -67,18 +70,29 @@ async def throttled_login(request: Request, *, email: str, password: str, start:
     return started
 
 
-async def throttled_password_check(request: Request, *, email: str, change: Callable[[], Awaitable[T]]) -> T:
-    """What `change` gives, where `change` checks a typed current password: a wrong one counts as a failed sign-in.
+async def throttled_password_change(request: Request, *, principal: Principal, current: str, new: str) -> UserView:
+    """The caller's own password changed once `current` is right, audited; a wrong one counts as a failed sign-in.
 
-    Without this, a session or token left behind would let anyone guess the account's password without limit.
+    Without the count, a session or token left behind would let anyone guess the account's password without limit.
+    The page session the request came with (if it came with one) stays signed in; the user's other sessions end.
     """
     limiter: RateLimiter = request.app.state.rate_limiter
-    buckets = _buckets(request, email)
+    buckets = _buckets(request, principal.name)
     for bucket in buckets:
         await limiter.check(limiter.login, bucket)
     try:
-        return await change()
+        view = await run_in_threadpool(
+            with_db,
+            request,
+            passwords.change_own_password,
+            user_id=principal.user_id,
+            current=current,
+            new=new,
+            keep_session=session_token(request) if principal.via == "session" else None,
+        )
     except WrongPassword:
         for bucket in buckets:
             await limiter.hit(limiter.login, bucket)
         raise
+    await audit_async(request, who=principal.name, action="user.password_change", target=view.email)
+    return view

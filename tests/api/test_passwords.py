@@ -1,9 +1,11 @@
 """Passwords by API: a user changes their own (the current one first), an admin sets anyone's; both are audited."""
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.db.tables import AuditEvent
+from app.core.credentials import verify_password
+from app.db.tables import AuditEvent, User
 from tests.accounts import JWT_SECRET, PASSWORD, add_user, bearer, sign_in
 
 NEW = "a brand new passphrase"
@@ -98,3 +100,38 @@ def test_ten_spaces_are_not_a_password_for_a_new_user_nor_a_new_one(accounts):
         f"/api/v1/users/{ids['vic@example.com']}/password", json={"password": " " * 12}, headers=admin
     )
     assert set_blank.status_code == 422
+
+
+def test_a_page_session_that_changes_its_password_by_api_stays_and_the_others_end(accounts):
+    client, _ = accounts
+    csrf = sign_in(client, "vic@example.com")
+    other = TestClient(client.app)
+    sign_in(other, "vic@example.com")
+    body = {"current_password": PASSWORD, "new_password": NEW}
+    response = client.post("/api/v1/auth/password", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 204
+    assert client.get("/account", follow_redirects=False).status_code == 200
+    assert other.get("/account", follow_redirects=False).status_code == 303
+    assert _audited(client, "user.password_change") == [("vic@example.com", "vic@example.com")]
+
+
+def test_wrong_current_passwords_are_throttled_like_failed_sign_ins(client_for, fresh_dir, tmp_path):
+    client = client_for(
+        model_dir=fresh_dir,
+        database_url=f"sqlite:///{tmp_path / 'throttled.sqlite3'}",
+        jwt_secret=JWT_SECRET,
+        rate_limit_login="3/minute",
+    )
+    add_user(client.app, "vic@example.com", "viewer")
+    headers = bearer(client, "vic@example.com")
+    wrong = {"current_password": "not my password", "new_password": NEW}
+    statuses = [client.post("/api/v1/auth/password", json=wrong, headers=headers).status_code for _ in range(4)]
+    assert statuses == [403, 403, 403, 429]
+    # Spent: the right current password is refused too, and nothing changed.
+    body = {"current_password": PASSWORD, "new_password": NEW}
+    right = client.post("/api/v1/auth/password", json=body, headers=headers)
+    assert right.status_code == 429
+    assert _audited(client, "user.password_change") == []
+    with client.app.state.db_sessions() as session:
+        stored = session.scalar(select(User.password_hash).where(User.email == "vic@example.com"))
+    assert verify_password(PASSWORD, stored)

@@ -55,3 +55,21 @@ def test_the_form_needs_the_sessions_token(site):
     refused = _change(site, "forged")
     assert refused.status_code == 403
     sign_in(TestClient(site.app), "vic@example.com", PASSWORD)
+
+
+def test_wrong_current_passwords_on_the_form_are_throttled_with_the_apis(client_for, fresh_dir, tmp_path):
+    site = client_for(
+        model_dir=fresh_dir,
+        database_url=f"sqlite:///{tmp_path / 'throttled.sqlite3'}",
+        rate_limit_login="3/minute",
+    )
+    add_user(site.app, "vic@example.com", "viewer")
+    csrf = sign_in(site, "vic@example.com")
+    token = _form_token(site)
+    assert [_change(site, token, current="not my password").status_code for _ in range(2)] == [403, 403]
+    # The form and the API spend the same allowance of the account.
+    wrong = {"current_password": "not my password", "new_password": NEW}
+    assert site.post("/api/v1/auth/password", json=wrong, headers={"X-CSRF-Token": csrf}).status_code == 403
+    spent = _change(site, token)
+    assert spent.status_code == 429 and 'id="account-error"' in spent.text
+    assert site.get("/account", follow_redirects=False).status_code == 200  # still signed in, nothing changed

@@ -5,12 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from starlette.concurrency import run_in_threadpool
 
-from app.controllers.audit import audit, audit_async
+from app.controllers.audit import audit
 from app.controllers.deps import OneValuePerField, SessionDep, SettingsDep, UserDep
-from app.controllers.login_throttle import throttled_login, throttled_password_check
-from app.controllers.principal import session_token, with_db
+from app.controllers.login_throttle import throttled_login, throttled_password_change
 from app.core.credentials import issue_token, require_token_login
 from app.core.errors import AccessDenied
 from app.core.json_route import JSONBodyRoute
@@ -18,8 +16,7 @@ from app.core.roles import Role, scopes_of
 from app.db.tables import User
 from app.schemas.accounts import MAX_ID, KeyIn, KeyList, NewKeyOut, PasswordChangeIn, TokenOut
 from app.schemas.common import error_responses
-from app.services.accounts import keys, passwords
-from app.services.accounts.users import UserView
+from app.services.accounts import keys
 
 # JSONBodyRoute: JSON bodies only (415 otherwise), parsed strictly; the token form passes as it is.
 router = APIRouter(prefix="/auth", tags=["accounts"], route_class=JSONBodyRoute)
@@ -108,17 +105,5 @@ async def change_password(request: Request, body: PasswordChangeIn, principal: U
     if principal.user_id is None:
         raise AccessDenied("an ADMIN_API_KEYS key has no password: sign in as a user to change yours")
 
-    async def change() -> UserView:
-        return await run_in_threadpool(
-            with_db,
-            request,
-            passwords.change_own_password,
-            user_id=principal.user_id,
-            current=body.current_password,
-            new=body.new_password,
-            keep_session=session_token(request) if principal.via == "session" else None,
-        )
-
-    view = await throttled_password_check(request, email=principal.name, change=change)
-    await audit_async(request, who=principal.name, action="user.password_change", target=view.email)
+    await throttled_password_change(request, principal=principal, current=body.current_password, new=body.new_password)
     return Response(status_code=204)
