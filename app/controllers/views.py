@@ -257,7 +257,8 @@ def run_compare_pick(
 ) -> RedirectResponse:
     """The compare form's answer (a form cannot put its choice in the path): the earlier run first."""
     a, b = run_pages.compare_pick(session=session, settings=settings, a=run_id, b=with_run)
-    return RedirectResponse(request.url_for("run_compare_page", a=a, b=b), status_code=303)
+    # Path only: the absolute URL url_for builds names the request's Host, which a client can forge.
+    return RedirectResponse(request.url_for("run_compare_page", a=a, b=b).path, status_code=303)
 
 
 @router.get("/runs/{a}/compare/{b}", response_class=HTMLResponse)

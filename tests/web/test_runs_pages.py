@@ -85,6 +85,19 @@ def test_the_compare_page_shows_the_matrix_in_names_and_who_moved(pages):
     assert page.text.count('<tr><th scope="row">C') >= min(moved, 100)
 
 
+def test_the_compare_pick_redirects_to_a_path_even_with_a_forged_host(pages):
+    first, _ = score(pages, customers_csv(range(0, 30), seed=1))
+    second, _ = score(pages, customers_csv(range(10, 40), seed=2))
+    picked = pages.get(
+        f"/runs/{second}/compare",
+        params={"with": first},
+        headers=HTML | {"Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert picked.status_code == 303
+    assert picked.headers["location"] == f"/runs/{first}/compare/{second}"
+
+
 def test_an_unknown_run_page_is_a_404_page_and_runs_of_two_segmentations_a_409_page(pages):
     page = pages.get(f"/runs/{'cd' * 16}", headers=HTML)
     assert page.status_code == 404
