@@ -2,6 +2,7 @@
 
 import hmac
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -90,7 +91,12 @@ async def create_user(
     await audit_async(
         request, who=admin.name, action="user.create", target=view.email, detail={"id": view.id, "role": view.role}
     )
-    return RedirectResponse(f"/users?done=added+{view.email}", status_code=303)
+    return _done(f"added {view.email}")
+
+
+def _done(what: str) -> RedirectResponse:
+    """Back to the list, saying what was done (encoded: an address may hold '+', which a query reads as a space)."""
+    return RedirectResponse(f"/users?{urlencode({'done': what})}", status_code=303)
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
@@ -114,4 +120,4 @@ async def change_user(
         return await _page(request, error=exc.message, status_code=exc.status_code)
     detail = {"id": view.id, "role": new_role.name if new_role else None, "disabled": off}
     await audit_async(request, who=admin.name, action="user.update", target=view.email, detail=detail)
-    return RedirectResponse(f"/users?done=changed+{view.email}", status_code=303)
+    return _done(f"changed {view.email}")

@@ -61,6 +61,16 @@ def test_an_admin_adds_a_user_changes_the_role_and_disables_them(site):
     assert actions == ["user.create", "user.update", "user.update"]
 
 
+def test_the_done_message_keeps_an_address_with_a_plus(site):
+    # The address went into the redirect's query unencoded, so its '+' came back as a space.
+    sign_in(site, "ada@example.com")
+    token = _token(site.get("/users", headers=HTML).text)
+    form = {"email": "nia+crm@example.com", "password": "a long password", "role": "analyst", "form_token": token}
+    added = site.post("/users", data=form, headers=HTML, follow_redirects=False)
+    assert added.status_code == 303 and added.headers["location"] == "/users?done=added+nia%2Bcrm%40example.com"
+    assert "added nia+crm@example.com" in site.get(added.headers["location"], headers=HTML).text
+
+
 def test_the_page_says_why_a_change_is_refused(site):
     sign_in(site, "ada@example.com")
     token = _token(site.get("/users", headers=HTML).text)
