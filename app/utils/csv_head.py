@@ -12,10 +12,12 @@ BOM = b"\xef\xbb\xbf"
 # The delimiters a customer file may use: spreadsheets in locales with a decimal comma save with ';'.
 DELIMITERS: tuple[str, ...] = (",", ";")
 LINE_END = re.compile(r"\r\n|\r|\n")
-# A number written with a decimal comma and nothing else ("1,5", "-12,75"): read as a decimal point in ';' files.
+# A number written with a decimal comma and nothing else ("1,5", "-12,75", and "1,5E-05" as spreadsheets in comma
+# locales write small and large numbers, and as this project's writer does): read as a decimal point in ';' files.
 # Thousands separators ("1.234,5") are left alone: they are not a plain number in either convention.
-# The pattern's two groups are the whole and the fractional part, for regex engines' replacements (RE2 in Arrow).
-DECIMAL_COMMA_PATTERN = "^([+-]?[0-9]+),([0-9]+)$"
+# The pattern's two groups are the whole part and the rest (fraction and exponent), for regex engines' replacements
+# (RE2 in Arrow): `\1.\2` is the number with a decimal point.
+DECIMAL_COMMA_PATTERN = "^([+-]?[0-9]+),([0-9]+(?:[eE][+-]?[0-9]+)?)$"
 DECIMAL_COMMA = re.compile(DECIMAL_COMMA_PATTERN)
 _QUOTED = re.compile(r'"(?:[^"]|"")*"?')
 

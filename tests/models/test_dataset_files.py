@@ -59,9 +59,15 @@ def test_the_delimiter_is_sniffed_outside_quoted_names(tmp_path):
 
 def test_decimal_commas_are_only_read_in_semicolon_files(tmp_path):
     path = tmp_path / "c.csv"
-    path.write_text('income,visits\n"12,5",3\n', encoding="utf-8")
+    path.write_text('income,visits\n"12,5",3\n"1,5e-05",4\n', encoding="utf-8")
     frame = read_text_table(path).frame
-    assert frame["income"].tolist() == ["12,5"]
+    assert frame["income"].tolist() == ["12,5", "1,5e-05"]
+
+
+def test_a_semicolon_file_reads_decimal_commas_with_an_exponent(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("income;visits\n1,5e-05;3\n2,5E+15;4\n", encoding="utf-8")
+    assert read_text_table(path).frame["income"].tolist() == ["1.5e-05", "2.5E+15"]
 
 
 def test_a_line_of_only_carriage_returns_is_read(tmp_path):

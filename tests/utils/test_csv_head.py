@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.utils.csv_head import NotCsvText, decode_head
+from app.utils.csv_head import NotCsvText, decimal_point, decode_head
 
 
 @pytest.mark.parametrize(
@@ -25,3 +25,11 @@ def test_a_head_is_text_without_its_bom_and_a_character_cut_at_the_end_is_droppe
     assert decode_head("\ufeffannual_income,spending_score\n".encode()) == "annual_income,spending_score\n"
     cut = "a,b\n1,é".encode()[:-1]  # the read stopped inside the two-byte é
     assert decode_head(cut) == "a,b\n1,"
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [("1,5", "1.5"), ("-1,5e-05", "-1.5e-05"), ("1,5E+07", "1.5E+07"), ("1.234,5", "1.234,5"), ("1,5e", "1,5e")],
+)
+def test_decimal_point_reads_a_decimal_comma_with_or_without_an_exponent(value, read):
+    assert decimal_point(value) == read
