@@ -14,7 +14,9 @@ from app.cli.shared import without_pandas
 from app.core.errors import InvalidRequest
 from app.models.rfm.build import RfmResult, build_rfm
 from app.models.segmentations.spec import RFM_ROLES, RfmOptions
+from app.services.scoring.csv_render import CsvStyle
 from app.services.scoring.formulas import guard_formulas
+from app.services.scoring.rfm import write_customer_table, written_as
 from app.utils.files import atomic_replace
 
 
@@ -31,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="one row per customer from a transactions CSV",
         description="Read a transactions CSV (customer id, date, amount or quantity x unit price, optional order id; "
         "columns found from the header) and write one row per customer: customer_id, recency_days, frequency, "
-        "monetary, first_purchase, last_purchase, returns, non_positive.",
+        "monetary, first_purchase, last_purchase, returns, non_positive; written as the transactions file is (its "
+        "delimiter, line ends and BOM, decimal commas in a ';' file).",
     )
     build.add_argument("transactions", type=Path, help="transactions CSV")
     build.add_argument("output", type=Path, help="customer table CSV to write")
@@ -107,17 +110,25 @@ def run(args: argparse.Namespace) -> int:
             result = build_rfm(
                 args.transactions, options=options, reference_date=args.reference_date, progress=progress
             )
-    write_table(result.table, args.output)
+    write_table(result.table, args.output, transactions=args.transactions, delimiter=result.summary["delimiter"])
     print(json.dumps(result.summary, indent=2) if args.json else render_summary(result, args.output))
     return 0
 
 
-def write_table(table: pa.Table, output: Path) -> None:
-    """The customer table as CSV, atomically; text a spreadsheet would run as a formula is made inert."""
-    ids = table.column("customer_id").combine_chunks()
-    table = table.set_column(0, "customer_id", guard_formulas(ids))
+def write_table(table: pa.Table, output: Path, *, transactions: Path, delimiter: str) -> None:
+    """The customer table as CSV, atomically, written as the transactions file is (`delimiter`: the one it was
+    read with): its delimiter, line ends and BOM, decimal commas in a `;` file, as the labelled file of its
+    scoring is; text a spreadsheet would run as a formula is made inert."""
+    style = written_as(transactions, delimiter, formula_guard=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_replace(output) as sink:
+        if style != CsvStyle(formula_guard=True):
+            write_customer_table(table, style, sink)
+            return
+        # A plain comma file's table is written by Arrow's writer, as it always was (ids and header quoted):
+        # scripts reading it keep working byte for byte.
+        ids = table.column("customer_id").combine_chunks()
+        table = table.set_column(0, "customer_id", guard_formulas(ids))
         pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))
 
 

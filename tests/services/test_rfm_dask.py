@@ -7,6 +7,7 @@ import pytest
 
 from app.models.rfm.build import build_rfm
 from app.models.synthetic_transactions import write_transactions
+from tests.semicolon_csv import excel_style
 
 pytestmark = pytest.mark.slow  # starts a LocalCluster
 
@@ -26,21 +27,26 @@ def test_dask_build_matches_the_local_build(tmp_path):
     assert remote.summary == local.summary
 
 
-def test_dask_build_counts_bad_lines_as_the_local_build_does(tmp_path):
+@pytest.mark.parametrize("semicolon", [False, True])
+def test_dask_build_counts_bad_lines_as_the_local_build_does(tmp_path, semicolon):
     from app.services.rfm_dask import build_rfm_dask
 
     future = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    half = ".5" if semicolon else ""  # a `;` file's amounts with decimal commas (halves: sums exact in any order)
     lines = ["InvoiceNo,CustomerID,InvoiceDate,Amount"]
-    lines += [f"{i},{i % 40},2025-01-{1 + i % 28:02d},{i % 9 + 1}" for i in range(3000)]
+    lines += [f"{i},{i % 40},2025-01-{1 + i % 28:02d},{i % 9 + 1}{half}" for i in range(3000)]
     lines += ["a,B1,2025-13-45,1", "b,B2,2025-01-02,", "c,B3,2025-01-02,inf", "d,B4,2025-01-02,abc"]
     lines += [f"e,B5,{future},3", "f,B6,2025-01-02,NaN", "g,7,2025-01-02,1,extra", "h,8,2025-01-02"]
     lines += ["i,NULL,2025-01-02,1"]  # no customer id: a guest's line, as Arrow reads NULL
-    lines += [f"{i},{i % 40},2025-02-{1 + i % 28:02d},{i % 9 + 1}" for i in range(3000, 6000)]
+    lines += [f"{i},{i % 40},2025-02-{1 + i % 28:02d},{i % 9 + 1}{half}" for i in range(3000, 6000)]
     source = tmp_path / "bad.csv"
-    source.write_text("\n".join(lines) + "\n")
+    text = ("\n".join(lines) + "\n").encode()
+    # A `;` export of a decimal-comma locale (CRLF, a BOM): cut into the same records, read with the same marks.
+    source.write_bytes(excel_style(text) if semicolon else text)
     local = build_rfm(source)
     remote = build_rfm_dask(source, partition_bytes=20_000, n_workers=1)
     assert remote.summary == local.summary
     assert remote.table.equals(local.table) and remote.unusable.equals(local.unusable)
     assert local.summary["malformed_rows"] == 2 and local.summary["future_dates"] == 1
     assert local.summary["amounts_not_numbers"] == 2 and local.summary["customers_without_usable_transactions"] == 6
+    assert local.summary["decimal"] == ("," if semicolon else ".")

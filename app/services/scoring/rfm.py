@@ -13,7 +13,7 @@ file): the scorer takes the labelled file's style from the file it reads, so eve
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -109,19 +109,24 @@ def build_customers(source: Path, target: Path, *, options: RfmOptions, on_error
     from app.models.rfm.build import build_rfm  # pyarrow's CSV reader: RFM versions only
 
     result = build_rfm(source, options=options, reject=on_error == "reject")
-    style = _written_as(source, result.summary["delimiter"])
-    table = result.table
+    # Formulas are left as they are: the labelled file guards them, once.
+    style = written_as(source, result.summary["delimiter"], formula_guard=False)
     with target.open("wb") as sink:
-        sink.write(csv_header(table.column_names, style))
-        write_csv((table.slice(start, TABLE_ROWS) for start in range(0, table.num_rows, TABLE_ROWS)), style, sink)
+        write_customer_table(result.table, style, sink)
     unusable = result.unusable
     ids, reasons = (unusable.column(name).combine_chunks() for name in (CUSTOMER, "reason"))
     return BuiltCustomers(result.summary, Unusable(ids, reasons), delimiter=style.delimiter)
 
 
-def _written_as(source: Path, delimiter: str) -> CsvStyle:
-    """How the transactions file is written (`delimiter`: the one it was read with). Formulas are left as they
-    are: the labelled file guards them, once."""
+def written_as(source: Path, delimiter: str, *, formula_guard: bool) -> CsvStyle:
+    """How the transactions file `source` is written (`delimiter`: the one it was read with), for its customer
+    table: its delimiter, line ends and BOM, decimal commas in a `;` file."""
     with source.open("rb") as handle:
         head = sniff_head(handle.read(HEAD_BYTES), delimiter)
-    return CsvStyle(delimiter=head.delimiter, line_end=head.line_end, bom=head.bom, formula_guard=False)
+    return CsvStyle(delimiter=head.delimiter, line_end=head.line_end, bom=head.bom, formula_guard=formula_guard)
+
+
+def write_customer_table(table: pa.Table, style: CsvStyle, sink: BinaryIO) -> None:
+    """A customer table as CSV in `style`, rendered TABLE_ROWS customers at a time, as a labelled file is."""
+    sink.write(csv_header(table.column_names, style))
+    write_csv((table.slice(start, TABLE_ROWS) for start in range(0, table.num_rows, TABLE_ROWS)), style, sink)
