@@ -15,13 +15,16 @@ from app.services.training.launch import parse_k, start_training_job
 from app.services.training.store import JobStore
 
 
-def _usable_customers(spec: SegmentationSpec, upload: Path, settings: Settings) -> tuple[int, str]:
+def _usable_customers(spec: SegmentationSpec, upload: Path, settings: Settings, built: Path | None) -> tuple[int, str]:
     """The customers training would have from the file, and how to name them against what was read."""
     if spec.kind == "rfm":
-        from app.models.rfm.build import build_customer_table  # the transactions reader, as the job will run it
+        from app.models.segmentations.training import build_customers_into  # as the job would build it
 
-        with tempfile.TemporaryDirectory(prefix=".rfm-check-", dir=upload.parent) as work:
-            summary = build_customer_table(upload, Path(work) / "customers.csv", options=spec.rfm).summary
+        if built is not None:
+            summary = build_customers_into(upload, built, options=spec.rfm)
+        else:
+            with tempfile.TemporaryDirectory(prefix=".rfm-check-", dir=upload.parent) as work:
+                summary = build_customers_into(upload, Path(work), options=spec.rfm)
         return summary["customers"], f"customer(s) in {summary['rows_read']:,} transaction lines"
     from app.models.dataset import clean_customers, load_customers  # pandas: only when a segmentation is created
 
@@ -35,15 +38,18 @@ def _usable_customers(spec: SegmentationSpec, upload: Path, settings: Settings) 
     return usable, f"row(s) of {table.n_records}"
 
 
-def check_trainable(*, spec: SegmentationSpec, upload: Path, k: str, settings: Settings) -> None:
+def check_trainable(
+    *, spec: SegmentationSpec, upload: Path, k: str, settings: Settings, built: Path | None = None
+) -> None:
     """Refuse now what the first training job would certainly fail on, so that nothing is created for it.
 
     The kept file is read and cleaned as training reads it: a chosen column with no numbers, or fewer usable
     rows than k + 1 (11 for k 'auto', whose sweep goes to 10), is an InvalidDataset naming it. A full set of
-    running jobs is a VersionConflict.
+    running jobs is a VersionConflict. An RFM file's customer table is built into `built` when given (for the job
+    to train on), else into a folder removed at once.
     """
     chosen = parse_k(k or str(DEFAULT_K))
-    usable, records = _usable_customers(spec, upload, settings)
+    usable, records = _usable_customers(spec, upload, settings, built)
     max_k = K_RANGE.stop - 1 if chosen == "auto" else chosen
     if usable < max_k + 1:
         wanted = f"k 'auto' (which tries up to {max_k} segments)" if chosen == "auto" else f"k = {max_k}"
@@ -71,25 +77,32 @@ def create_and_train(
 
     What the job would certainly fail on (see check_trainable) is refused before anything is created; when the
     job still cannot start (another started meanwhile), the segmentation is deleted again: nothing is half-created.
-    Returns the created segmentation and the job id.
+    Returns the created segmentation and the job id. An RFM file's customer table is built once: the check's is
+    moved into the job, which trains on it; whatever happens before, it is removed with the check's folder.
     """
-    check_trainable(spec=SegmentationSpec.from_dict(dict(body)), upload=upload, k=k, settings=settings)
-    created = create_segmentation(segmentations=segmentations, body=body)
-    try:
-        job_id = start_training_job(
-            settings=settings,
-            upload=upload,
-            k=k,
-            features="",
-            seed=42,
-            activate=True,
-            key=key_id,
-            request_id=request_id,
-            upload_name=upload_name,
-            segmentation=created["name"],
-            origin="page",  # the /models page's new-segmentation form is its only caller
-        )
-    except SegmentationError:
-        delete_segmentation(segmentations=segmentations, name=created["name"], force=True)
-        raise
+    spec = SegmentationSpec.from_dict(dict(body))
+    with tempfile.TemporaryDirectory(prefix=".rfm-check-", dir=upload.parent) as work:
+        built = Path(work) / "customers" if spec.kind == "rfm" else None
+        if built is not None:
+            built.mkdir()
+        check_trainable(spec=spec, upload=upload, k=k, settings=settings, built=built)
+        created = create_segmentation(segmentations=segmentations, body=body)
+        try:
+            job_id = start_training_job(
+                settings=settings,
+                upload=upload,
+                k=k,
+                features="",
+                seed=42,
+                activate=True,
+                key=key_id,
+                request_id=request_id,
+                upload_name=upload_name,
+                segmentation=created["name"],
+                origin="page",  # the /models page's new-segmentation form is its only caller
+                built=built,
+            )
+        except SegmentationError:
+            delete_segmentation(segmentations=segmentations, name=created["name"], force=True)
+            raise
     return {"segmentation": created, "job_id": job_id}

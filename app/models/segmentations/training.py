@@ -1,6 +1,7 @@
 """Train a version of any segmentation: `default` as always, `columns` by its spec, `rfm` from transactions."""
 
 import functools
+import json
 import shutil
 import tempfile
 import time
@@ -9,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.errors import SegmentationConflict
 from app.models.segmentations.catalog import SegmentationCatalog
-from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
+from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions, SegmentationSpec
+from app.utils.files import atomic_replace
 
 if TYPE_CHECKING:
+    from app.models.rfm.build import Progress
     from app.models.training import TrainingResult
 
 # An RFM job builds its customer table in a ".rfm-*" folder beside the versions (same disk as the model). A job
@@ -19,14 +22,50 @@ if TYPE_CHECKING:
 # TRAIN_TIME_LIMIT_SECONDS), so the next RFM job removes it.
 RFM_WORK_PREFIX = ".rfm-"
 STALE_WORK_SECONDS = 24 * 3600
+# A customer table built ahead of its job (by the check of the request that started it) is a folder holding the
+# table and its summary. The summary is written last, and the folder reaches the job by one rename: a job finds
+# both or neither, never a table cut short.
+BUILT_TABLE = "customers.csv"
+BUILT_SUMMARY = "summary.json"
+
+
+def build_customers_into(
+    data_path: str | Path, folder: Path, *, options: RfmOptions, progress: "Progress | None" = None
+) -> dict[str, Any]:
+    """Build a transactions file's customer table into `folder` (BUILT_TABLE, then its summary); the summary."""
+    from app.models.rfm.build import build_customer_table  # RFM only: the transactions reader
+
+    summary = build_customer_table(data_path, folder / BUILT_TABLE, options=options, progress=progress).summary
+    with atomic_replace(folder / BUILT_SUMMARY) as sink:
+        sink.write(json.dumps({"rfm_options": options.to_dict(), "summary": summary}).encode())
+    return summary
+
+
+def built_summary(folder: Path, options: RfmOptions) -> dict[str, Any] | None:
+    """The summary of the customer table built into `folder` with `options`; None when no whole one is there."""
+    try:
+        built = json.loads((folder / BUILT_SUMMARY).read_bytes())
+    except (OSError, ValueError):
+        return None
+    # Built by other rules (a segmentation replaced under the same name meanwhile): not this version's table.
+    if built.get("rfm_options") != options.to_dict() or not (folder / BUILT_TABLE).is_file():
+        return None
+    return built["summary"]
 
 
 def train_segmentation(
-    spec: SegmentationSpec, data_path: str | Path, *, models_root: str | Path, **options: Any
+    spec: SegmentationSpec,
+    data_path: str | Path,
+    *,
+    models_root: str | Path,
+    built: Path | None = None,
+    **options: Any,
 ) -> "TrainingResult":
     """Train a new version of `spec` from a file; `options` are train()'s (k, seed, activate, signing key, ...).
 
-    With a Dask `client` in `options`, the version trains on that cluster (app/models/dask_training.py).
+    With a Dask `client` in `options`, the version trains on that cluster (app/models/dask_training.py). For an
+    RFM segmentation, `built` is a folder where the customer table of this very file was built already (see
+    build_customers_into): trained on as it is, not built again; without a whole one there, it is built.
     """
     # Imported when called: a job's process records that it runs before pandas and scikit-learn load.
     client = options.pop("client", None)
@@ -52,8 +91,6 @@ def train_segmentation(
     options["before_save"] = still_the_same
     if spec.kind != "rfm":
         return train(data_path, output_dir=folder, specs=list(spec.features), extra_info=tag, **options)
-    from app.models.rfm.build import build_customer_table  # RFM only: the transactions reader
-
     progress = options.get("progress")
 
     def reading(done: int, total: int) -> None:
@@ -63,10 +100,12 @@ def train_segmentation(
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale_work(folder)
     with tempfile.TemporaryDirectory(prefix=RFM_WORK_PREFIX, dir=folder) as work:
-        table_path = Path(work) / "customers.csv"
-        summary = build_customer_table(data_path, table_path, options=spec.rfm, progress=reading).summary
+        summary = None if built is None else built_summary(built, spec.rfm)
+        if built is None or summary is None:
+            built = Path(work)
+            summary = build_customers_into(data_path, built, options=spec.rfm, progress=reading)
         return train(
-            table_path,
+            built / BUILT_TABLE,
             output_dir=folder,
             specs=list(spec.features),
             extra_info={**tag, "rfm_options": spec.rfm.to_dict(), "rfm_summary": summary},

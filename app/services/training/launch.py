@@ -34,6 +34,7 @@ from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, emit_quietly
 from app.services.training.engine import ENGINES
 from app.services.training.store import (
+    BUILT_FOLDER,
     FINAL_STATES,
     LOG_FILE,
     UPLOAD_FILE,
@@ -143,9 +144,11 @@ def start_training_job(
     segmentation: str = DEFAULT_NAME,
     engine: str = "local",
     origin: str = "api",
+    built: Path | None = None,
 ) -> str:
     """Check the request, queue the job and start its process; return the job id. `origin`: where it was asked for,
-    `api` or `page` (the /models page), for the activation history."""
+    `api` or `page` (the /models page), for the activation history. `built`: a folder where an RFM upload's customer
+    table was built already (moved into the job, which trains on it rather than building it again)."""
     if engine not in ENGINES:
         raise InvalidRequest(f"engine must be one of: {', '.join(ENGINES)}; got {engine[:20]!r}")
     chosen_k = parse_k(k or str(DEFAULT_K))
@@ -175,11 +178,12 @@ def start_training_job(
         "data_file": None if upload is None else UPLOAD_FILE,
         # The upload's own base name, recorded with the version so versions from different files tell apart.
         "data_name": _base_name(upload_name) if upload is not None else None,
+        "built": BUILT_FOLDER if upload is not None and built is not None else None,
     }
-    return start_job(settings=settings, request=request, upload=upload)
+    return start_job(settings=settings, request=request, upload=upload, built=built)
 
 
-def start_job(*, settings: Settings, request: dict, upload: Path | None = None) -> str:
+def start_job(*, settings: Settings, request: dict, upload: Path | None = None, built: Path | None = None) -> str:
     """Queue a checked request (job.json's params) and start its process; return the job id (409 when the limit of
     running jobs is reached)."""
     store = JobStore(settings.job_root)
@@ -188,6 +192,8 @@ def start_job(*, settings: Settings, request: dict, upload: Path | None = None) 
     )
     if upload is not None:
         os.replace(upload, folder / UPLOAD_FILE)
+        if built is not None:
+            os.replace(built, folder / BUILT_FOLDER)  # one rename: the job finds the whole folder or none
     with (folder / LOG_FILE).open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],

@@ -7,6 +7,7 @@ settings the process reads from its environment (see launch.py).
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import SegmentationError, is_no_space
-from app.services.training.store import UPLOAD_FILE, now, read_job, write_job
+from app.services.training.store import BUILT_FOLDER, UPLOAD_FILE, now, read_job, write_job
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class JobRunner:
                 key=params["key_id"],
                 progress=self.progress,
                 data_name=params.get("data_name"),
+                built=self.folder / params["built"] if params.get("built") else None,
                 **engine,
             )
 
@@ -134,6 +136,7 @@ class JobRunner:
             return 1
         finally:
             (self.folder / UPLOAD_FILE).unlink(missing_ok=True)
+            shutil.rmtree(self.folder / BUILT_FOLDER, ignore_errors=True)
         self._stop.set()
         self.update(state="succeeded", version=result.model.version, activated=result.activated, finished=now())
         return 0

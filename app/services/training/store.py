@@ -21,6 +21,8 @@ from app.utils.locking import exclusive_lock
 
 JOB_FILE = "job.json"
 UPLOAD_FILE = "upload.csv"
+# An RFM upload's customer table, built by the request's check and moved in whole (see segmentation_setup).
+BUILT_FOLDER = "customers"
 LOG_FILE = "log.txt"
 # Held while jobs are counted and one is created (not a job folder: job ids are 32 hex digits).
 LOCK_FILE = ".create.lock"

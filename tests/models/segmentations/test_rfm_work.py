@@ -1,7 +1,15 @@
 import os
 import time
 
-from app.models.segmentations.training import STALE_WORK_SECONDS, remove_stale_work
+from app.models.segmentations.spec import RfmOptions
+from app.models.segmentations.training import (
+    BUILT_TABLE,
+    STALE_WORK_SECONDS,
+    build_customers_into,
+    built_summary,
+    remove_stale_work,
+)
+from app.models.synthetic_transactions import write_transactions
 
 
 def test_a_killed_jobs_rfm_work_folder_is_removed_and_a_live_one_kept(tmp_path):
@@ -19,3 +27,14 @@ def test_a_killed_jobs_rfm_work_folder_is_removed_and_a_live_one_kept(tmp_path):
     assert not stale.exists()
     assert (live / "customers.csv").exists()
     assert version.exists()  # only the RFM work folders are touched
+
+
+def test_a_built_table_is_used_only_when_whole_and_built_by_the_same_rules(tmp_path):
+    source, _ = write_transactions(tmp_path / "t.csv", customers=30, seed=1)
+    built = tmp_path / "built"
+    built.mkdir()
+    summary = build_customers_into(source, built, options=RfmOptions())
+    assert built_summary(built, RfmOptions()) == summary
+    assert built_summary(built, RfmOptions.from_dict({"monetary": "average"})) is None  # other rules: rebuilt
+    (built / BUILT_TABLE).unlink()
+    assert built_summary(built, RfmOptions()) is None  # no table: rebuilt
