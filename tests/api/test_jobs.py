@@ -371,7 +371,7 @@ def test_job_json_holds_the_request_and_the_environment_the_settings(
     assert params == {
         "segmentation": "default", "k": "auto", "features": ["annual_income"], "seed": 3, "sweep": True,
         "activate": True, "engine": "local", "origin": "api", "key_id": "key-abc",
-        "request_id": None, "data_file": None, "data_name": None,
+        "request_id": None, "data_file": None, "data_name": None, "built": None,
     }  # fmt: skip
     [started] = ended_trainers
     for name, value in started["env"].items():

@@ -4,7 +4,8 @@ The trainer is `python -m app.cli models run-job <folder>`, a separate process: 
 event loop or thread pool.
 
 How the process learns what to do, one rule: job.json holds only what to train, the request (k, features,
-seed, sweep, activate, engine, the admin key's id, the request id, the uploaded file's name). The server's configuration
+seed, sweep, activate, engine, the admin key's id, the request id, the uploaded file's name, and the folder of an RFM
+upload's customer table when the request's check built it). The server's configuration
 (model folder, bundled data, time limit, row limit, signing key) reaches the process only through its
 environment, built from the app's Settings by `job_environment`, and the process reads it with `Settings()`.
 So a job trains with the settings of the app that started it, whatever the server's own environment says,
