@@ -180,8 +180,12 @@ class VersionStore:
         return exclusive_lock(self.root / LOCK_FILE)
 
     @contextmanager
-    def _changing(self) -> Iterator[None]:
-        """The lock, with any change a crash interrupted settled first (every change runs under it)."""
+    def changing(self) -> Iterator[None]:
+        """The lock, with any change a crash interrupted settled first (every change runs under it).
+
+        The lock is not re-entrant, so a caller that must check or write more under the same lock uses the
+        `*_locked` steps inside this block rather than `activate` or `rollback`.
+        """
         with self.lock():
             self._recover_locked()
             yield
@@ -262,7 +266,8 @@ class VersionStore:
         finally:
             os.close(fd)
 
-    def _activate_locked(self, version: str, *, reason: str, key: str | None) -> dict[str, Any]:
+    def activate_locked(self, version: str, *, reason: str, key: str | None) -> dict[str, Any]:
+        """`activate`'s step for a caller holding `changing()`."""
         problem = self.check(version, reuse_digests=False)
         if problem is not None:
             raise VersionConflict(f"version {version} is unusable and was not activated: {problem}")
@@ -284,15 +289,15 @@ class VersionStore:
     def activate(self, version: str, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
         """Point ACTIVE at a usable version and record it in the history; return the history entry."""
         self.folder(version)
-        with self._changing():
-            return self._activate_locked(version, reason=reason, key=key)
+        with self.changing():
+            return self.activate_locked(version, reason=reason, key=key)
 
     def activate_if_none(self, version: str, *, reason: str, key: str | None = None) -> bool:
         """Activate `version` only when no version is active (atomically); True when it did."""
-        with self._changing():
+        with self.changing():
             if self.active_version() is not None:
                 return False
-            self._activate_locked(version, reason=reason, key=key)
+            self.activate_locked(version, reason=reason, key=key)
             return True
 
     def rollback_target(self) -> str:
@@ -317,14 +322,18 @@ class VersionStore:
 
     def rollback(self, *, reason: str = "", key: str | None = None) -> dict[str, Any]:
         """Go back to the version that was active before the current one, from the history."""
-        with self._changing():
-            previous = self.rollback_target()
-            return self._activate_locked(previous, reason=reason or f"rollback from {self.active_version()}", key=key)
+        with self.changing():
+            return self.rollback_locked(reason=reason, key=key)
+
+    def rollback_locked(self, *, reason: str, key: str | None) -> dict[str, Any]:
+        """`rollback`'s step for a caller holding `changing()`."""
+        previous = self.rollback_target()
+        return self.activate_locked(previous, reason=reason or f"rollback from {self.active_version()}", key=key)
 
     def delete(self, version: str) -> None:
         """Remove a version that is not active (409 for the active one)."""
         self.folder(version)  # 404 at once, without waiting for the lock
-        with self._changing():
+        with self.changing():
             folder = self.folder(version)  # again under the lock: another request may have deleted it meanwhile
             if self.active_version() == version:
                 raise VersionConflict(f"version {version} is active: activate another version before deleting it")
@@ -338,7 +347,7 @@ class VersionStore:
         """Start-up housekeeping: settle an interrupted activation, migrate the old layout, remove orphans."""
         if not self.root.exists():
             return
-        with self._changing():
+        with self.changing():
             self._migrate_legacy()
             clean_orphans(self.root)
             for path in self.root.iterdir():

@@ -14,10 +14,10 @@ def activate_over_base(
     activation can come between the check and the switch); VersionConflict (409) otherwise. Returns the history
     entry."""
     # The store's lock is not re-entrant, so its locked steps are used here rather than store.activate.
-    with store._changing():
+    with store.changing():
         active = store.active_version()
         if active != base_version:
             raise VersionConflict(f"version {active} was activated since this candidate was trained")
-        entry = store._activate_locked(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+        entry = store.activate_locked(version, reason=reason[:MAX_REASON_LENGTH], key=key)
     clear_equal_challenger(store=store, version=version, key=key)
     return entry
