@@ -87,21 +87,32 @@ def activate_in_store(
 
     A challenger equal to the new champion is cleared, recorded as `challenger_event` (a promotion says "promoted").
     """
-    entry = store.activate(version, reason=reason[:MAX_REASON_LENGTH], key=key)
-    clear_equal_challenger(store=store, version=entry["to"], key=key, event=challenger_event, reason=reason)
+    store.folder(version)  # 404 at once, without waiting for the lock
+    with store.changing():
+        return activate_locked(store=store, version=version, reason=reason, key=key, challenger_event=challenger_event)
+
+
+def activate_locked(
+    *, store: VersionStore, version: str, reason: str, key: str | None, challenger_event: str = "cleared"
+) -> dict[str, Any]:
+    """`activate_in_store` for a caller holding `store.changing()`, so it can check more under the same lock."""
+    entry = store.activate_locked(version, reason=reason[:MAX_REASON_LENGTH], key=key)
+    # Under the same lock as the switch: with the lock released in between, another worker could see the challenger
+    # equal to the champion, and stop it (recorded as "stopped" after it became the champion).
+    _clear_equal_challenger_locked(store=store, version=entry["to"], key=key, event=challenger_event, reason=reason)
     return entry
 
 
-def clear_equal_challenger(
+def _clear_equal_challenger_locked(
     *, store: VersionStore, version: str, key: str | None, event: str = "cleared", reason: str | None = None
 ) -> bool:
-    """Clear a challenger that has just become the champion (recorded in the challenger history); True if one was."""
+    """Clear a challenger that has just become the champion, for a caller holding `store.changing()` (recorded in the
+    challenger history); True if one was."""
     why = reason if event != "cleared" and reason else f"{version} was activated: it is the champion now"
-    with store.lock():
-        setting = challengers.read_setting(store.root)
-        if setting is not None and setting["version"] == version:
-            challengers.write_setting(store.root, None, event=event, reason=why[:MAX_REASON_LENGTH], key=key)
-            return True
+    setting = challengers.read_setting(store.root)
+    if setting is not None and setting["version"] == version:
+        challengers.write_setting(store.root, None, event=event, reason=why[:MAX_REASON_LENGTH], key=key)
+        return True
     return False
 
 
@@ -114,8 +125,9 @@ def activate(*, registry: ModelRegistry, version: str, reason: str, key: str) ->
 
 def rollback_in_store(*, store: VersionStore, reason: str, key: str | None) -> dict[str, Any]:
     """Point the versions folder back at the previously active version (the CLI's path)."""
-    entry = store.rollback(reason=reason[:MAX_REASON_LENGTH], key=key)
-    clear_equal_challenger(store=store, version=entry["to"], key=key)
+    with store.changing():
+        entry = store.rollback_locked(reason=reason[:MAX_REASON_LENGTH], key=key)
+        _clear_equal_challenger_locked(store=store, version=entry["to"], key=key)
     return entry
 
 

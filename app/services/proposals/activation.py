@@ -4,7 +4,7 @@ from typing import Any
 
 from app.core.errors import VersionConflict
 from app.models.versions.store import VersionStore
-from app.services.lifecycle import MAX_REASON_LENGTH, clear_equal_challenger
+from app.services.lifecycle import activate_locked
 
 
 def activate_over_base(
@@ -18,6 +18,4 @@ def activate_over_base(
         active = store.active_version()
         if active != base_version:
             raise VersionConflict(f"version {active} was activated since this candidate was trained")
-        entry = store.activate_locked(version, reason=reason[:MAX_REASON_LENGTH], key=key)
-    clear_equal_challenger(store=store, version=version, key=key)
-    return entry
+        return activate_locked(store=store, version=version, reason=reason, key=key)
