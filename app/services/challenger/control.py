@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.errors import DatabaseUnavailable, InvalidRequest, VersionConflict
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
-from app.services.lifecycle import MAX_REASON_LENGTH, activate_in_store
+from app.services.lifecycle import MAX_REASON_LENGTH, activate_locked
 from app.services.notifications.events import CHALLENGER_REPORT, emit_on
 
 if TYPE_CHECKING:
@@ -83,6 +83,21 @@ def _running(registry: ModelRegistry) -> dict[str, Any]:
     return setting
 
 
+def _still_running(registry: ModelRegistry, setting: dict[str, Any]) -> None:
+    """409 unless the experiment read before the lock still runs (call under the folder's lock): the report was built
+    for it, and one that was stopped, promoted or replaced meanwhile is not ended twice."""
+    now = challengers.read_setting(registry.store.root)
+    if now is None:
+        raise VersionConflict(
+            f"the challenger {setting['version']} was stopped or promoted while this request ran: nothing was changed"
+        )
+    if (now["version"], now.get("set_at")) != (setting["version"], setting.get("set_at")):
+        raise VersionConflict(
+            f"the challenger was replaced by {now['version']} (set at {now.get('set_at')}) while this request ran: "
+            "nothing was changed"
+        )
+
+
 def _final_report(*, session: "Session | None", registry: ModelRegistry, segmentation: str) -> dict[str, Any] | None:
     """The agreement report as the challenger ends (None without a session; its error when the log is unreadable)."""
     if session is None:
@@ -117,7 +132,7 @@ def stop(
     setting = _running(registry)
     final = _final_report(session=session, registry=registry, segmentation=segmentation)
     with registry.store.lock():
-        setting = _running(registry)
+        _still_running(registry, setting)
         challengers.write_setting(
             registry.store.root, None, event=STOPPED, reason=reason[:MAX_REASON_LENGTH] or "stopped", key=key
         )
@@ -135,7 +150,11 @@ def promote(
     version = setting["version"]
     why = (reason or f"promoted challenger {version} ({setting['mode']})")[:MAX_REASON_LENGTH]
     final = _final_report(session=session, registry=registry, segmentation=segmentation)
-    entry = activate_in_store(store=registry.store, version=version, reason=why, key=key, challenger_event=PROMOTED)
+    with registry.store.changing():
+        # Checked again under the lock the activation takes: a stop that came while the report was built wins, and a
+        # stopped experiment is never promoted.
+        _still_running(registry, setting)
+        entry = activate_locked(store=registry.store, version=version, reason=why, key=key, challenger_event=PROMOTED)
     registry.refresh()
     _announce(session=session, final=final, setting=setting, event=PROMOTED)
     return show(registry=registry, segmentation=segmentation) | {"activation": entry}
