@@ -103,3 +103,22 @@ def test_promote_during_stop_wins_and_the_stop_is_refused(setup, monkeypatch):
     assert VersionStore(root).history()[-1]["reason"] == f"promoted challenger {second} (shadow)"
     assert [entry["event"] for entry in challengers.read_history(root)] == ["set", "promoted"]
     assert _audited(client) == ["challenger.set", "challenger.promote"]
+
+
+def test_activating_a_version_while_it_is_being_set_as_challenger_refuses_the_set(setup, monkeypatch):
+    client, root, _first, second = setup
+    registry = client.app.state.registry
+    put = Held()
+    # Held once the champion was read and the candidate loaded: before the set takes the folder's lock.
+    monkeypatch.setattr(registry, "get", put.step(registry.get, when=lambda version=None: version == second))
+    body = {"version": second, "mode": "split", "share": 0.5}
+    put.send(lambda: client.put("/api/v1/challenger", json=body, headers=ADMIN))
+    activated = client.post(f"/api/v1/models/{second}/activate", headers=ADMIN)
+    answer = put.release()
+    assert activated.status_code == 200
+    assert answer.status_code == 409 and "is the champion" in answer.json()["message"]
+    assert VersionStore(root).active_version() == second
+    assert not (root / challengers.CHALLENGER_FILE).exists()
+    assert challengers.read_history(root) == []
+    state = client.get("/api/v1/challenger").json()
+    assert state["champion"] == second and state["challenger"] is None

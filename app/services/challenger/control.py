@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import DatabaseUnavailable, InvalidRequest, VersionConflict
+from app.models.model import SegmentationModel
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
 from app.services.lifecycle import MAX_REASON_LENGTH, activate_locked
@@ -52,28 +53,46 @@ def set_challenger(
     if share is not None and not 0 < share < 1:
         raise InvalidRequest(f"share must lie strictly between 0 and 1, got {share}")
     registry.store.folder(version)  # 404 for an unknown version
-    champion = registry.get()  # 503 when nothing is served: no champion to challenge
-    if version == champion.version:
-        raise VersionConflict(f"version {version} is the champion (the active version): choose another version")
-    candidate = registry.get(version)  # loaded and verified: 409 when it is unusable
-    if candidate.features != champion.features:
-        raise VersionConflict(
-            f"version {version} uses the features {', '.join(candidate.features)} and the champion "
-            f"{', '.join(champion.features)}: a challenger must answer the same requests"
-        )
-    setting = {
-        "version": version,
-        "mode": mode,
-        "share": 1.0 if share is None else share,
-        "set_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "key_id": key,
-    }
+    registry.get()  # 503 when nothing is served: no champion to challenge
+    candidate = registry.get(version)  # loaded and verified, before the lock: 409 when it is unusable
     with registry.store.lock():
+        # Against the folder under its lock, not this worker's champion: another worker may have activated a version
+        # (this one, even) or deleted this one since this worker last polled; an activation clears an equal
+        # challenger under this lock, so one that comes after this write clears it.
+        registry.store.folder(version)
+        champion = _champion_in_folder(registry)
+        _refuse_against(version=version, candidate=candidate, champion=champion)
+        setting = {
+            "version": version,
+            "mode": mode,
+            "share": 1.0 if share is None else share,
+            "set_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "key_id": key,
+        }
         challengers.write_setting(
             registry.store.root, setting, event=SET, reason=f"{mode} against {champion.version}", key=key
         )
     registry.refresh_challenger()
     return show(registry=registry, segmentation=segmentation)
+
+
+def _champion_in_folder(registry: ModelRegistry) -> SegmentationModel:
+    """The version ACTIVE names now (under the folder's lock), which this worker may not have loaded yet."""
+    active = registry.store.active_version()
+    if active is None:
+        raise VersionConflict("no version is active any more: there is no champion to challenge")
+    return registry.get(active)
+
+
+def _refuse_against(*, version: str, candidate: SegmentationModel, champion: SegmentationModel) -> None:
+    """409 when `version` is the champion, or answers other features than the champion."""
+    if version == champion.version:
+        raise VersionConflict(f"version {version} is the champion (the active version): choose another version")
+    if candidate.features != champion.features:
+        raise VersionConflict(
+            f"version {version} uses the features {', '.join(candidate.features)} and the champion "
+            f"{', '.join(champion.features)}: a challenger must answer the same requests"
+        )
 
 
 def _running(registry: ModelRegistry) -> dict[str, Any]:

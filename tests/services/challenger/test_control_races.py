@@ -12,6 +12,7 @@ from app.core.errors import VersionConflict
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services import lifecycle
 from app.services.challenger import control
 
 
@@ -89,3 +90,40 @@ def test_an_experiment_replaced_while_its_end_builds_the_report_is_left_running(
     assert VersionStore(root).active_version() == first
     assert challengers.read_setting(root)["mode"] == "split"
     assert _events(root) == ["set", "set"]
+
+
+def test_setting_the_version_another_worker_just_activated_is_refused(two_versions):
+    root, _first, second = two_versions
+    here, other = _worker(root), _worker(root)
+    lifecycle.activate(registry=other, version=second, reason="by hand", key="key-b")
+    # `here` has not polled: it still serves the old champion.
+    with pytest.raises(VersionConflict, match="is the champion"):
+        _set(here, second, mode="split", share=0.5)
+    assert VersionStore(root).active_version() == second
+    assert challengers.read_setting(root) is None
+    assert _events(root) == []
+
+
+def test_setting_the_version_another_worker_just_rolled_back_to_is_refused(two_versions):
+    root, first, second = two_versions
+    VersionStore(root).activate(second, reason="newer")
+    here, other = _worker(root), _worker(root)
+    lifecycle.rollback(registry=other, reason="", key="key-b")
+    with pytest.raises(VersionConflict, match="is the champion"):
+        _set(here, first)
+    assert VersionStore(root).active_version() == first
+    assert challengers.read_setting(root) is None
+
+
+def test_activating_the_version_just_set_as_challenger_clears_it(two_versions):
+    root, first, second = two_versions
+    here, other = _worker(root), _worker(root)
+    _set(here, second, mode="split", share=0.5)
+    lifecycle.activate(registry=other, version=second, reason="by hand", key="key-b")
+    assert VersionStore(root).active_version() == second
+    assert challengers.read_setting(root) is None
+    assert [(e["event"], e["version"]) for e in challengers.read_history(root)] == [
+        ("set", second),
+        ("cleared", second),
+    ]
+    assert challengers.read_history(root)[0]["reason"] == f"split against {first}"
