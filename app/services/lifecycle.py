@@ -140,11 +140,16 @@ def rollback(*, registry: ModelRegistry, reason: str, key: str) -> dict[str, Any
 
 def delete_from_store(*, store: VersionStore, version: str) -> None:
     """Delete a version that is not active from the versions folder, with its label (the CLI's path)."""
-    setting = challengers.read_setting(store.root)
-    if setting is not None and setting["version"] == version:
-        raise VersionConflict(f"version {version} is the running challenger: stop it first (DELETE /api/v1/challenger)")
-    store.delete(version)
-    with store.lock():
+    store.folder(version)  # 404 at once, without waiting for the lock
+    with store.changing():
+        # Under the lock a challenger is set with: checked before it, a challenger set meanwhile would name a deleted
+        # version.
+        setting = challengers.read_setting(store.root)
+        if setting is not None and setting["version"] == version:
+            raise VersionConflict(
+                f"version {version} is the running challenger: stop it first (DELETE /api/v1/challenger)"
+            )
+        store.delete_locked(version)
         if version in read_labels(store.root):
             write_label(store.root, version, "", key=None)
 

@@ -1,4 +1,4 @@
-"""Activations and rollbacks clear a challenger they make the champion under the same lock as the switch."""
+"""Activations, rollbacks and deletes check and change the challenger under the same lock as the versions."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.errors import VersionConflict
 from app.models.versions import challenger as challengers
 from app.models.versions import store as store_module
 from app.models.versions.registry import ModelRegistry
@@ -74,3 +75,22 @@ def test_a_proposal_activating_the_challenger_clears_it_before_the_lock_is_relea
     assert VersionStore(root).active_version() == second
     assert _events(root) == ["set", "cleared"]
     assert releases and all(active != challenger for active, challenger in releases)
+
+
+def test_a_challenger_set_just_before_the_delete_takes_the_lock_keeps_its_version(two_versions, monkeypatch):
+    root, _first, second = two_versions
+    original = store_module.exclusive_lock
+    pending = [lambda: _set(root, second)]
+
+    @contextmanager
+    def set_first(path: Path) -> Iterator[None]:
+        if pending:  # the delete's first lock: another worker's set gets there first
+            pending.pop()()
+        with original(path):
+            yield
+
+    monkeypatch.setattr(store_module, "exclusive_lock", set_first)
+    with pytest.raises(VersionConflict, match="running challenger"):
+        lifecycle.delete_from_store(store=VersionStore(root), version=second)
+    assert (root / second).is_dir()
+    assert challengers.read_setting(root)["version"] == second

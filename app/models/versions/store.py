@@ -334,13 +334,17 @@ class VersionStore:
         """Remove a version that is not active (409 for the active one)."""
         self.folder(version)  # 404 at once, without waiting for the lock
         with self.changing():
-            folder = self.folder(version)  # again under the lock: another request may have deleted it meanwhile
-            if self.active_version() == version:
-                raise VersionConflict(f"version {version} is active: activate another version before deleting it")
-            # Renamed first so readers never see a half-deleted version; then removed.
-            trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.root))
-            folder.rename(trash / version)
-            shutil.rmtree(trash, ignore_errors=True)
+            self.delete_locked(version)
+
+    def delete_locked(self, version: str) -> None:
+        """`delete`'s step for a caller holding `changing()`."""
+        folder = self.folder(version)  # again under the lock: another request may have deleted it meanwhile
+        if self.active_version() == version:
+            raise VersionConflict(f"version {version} is active: activate another version before deleting it")
+        # Renamed first so readers never see a half-deleted version; then removed.
+        trash = Path(tempfile.mkdtemp(prefix=".deleted-", dir=self.root))
+        folder.rename(trash / version)
+        shutil.rmtree(trash, ignore_errors=True)
         logger.info("deleted model version %s", version)
 
     def prepare(self) -> None:
