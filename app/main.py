@@ -239,6 +239,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.workers,
         "log_level": settings.log_level.lower(),
+        # uvicorn sets up its logging after main.py has imported the app, undoing the app's switch-off of its access
+        # line (app/core/logging.py): the app already logs each request once, with its id.
+        "access_log": False,
+        # In JSON, uvicorn keeps the handler the app gave its loggers instead of its plain-text default.
+        **({"log_config": None} if settings.log_format == "json" else {}),
         "timeout_graceful_shutdown": settings.graceful_timeout,
         "limit_concurrency": settings.limit_concurrency,
         "timeout_keep_alive": settings.timeout_keep_alive,

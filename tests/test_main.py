@@ -3,6 +3,7 @@ names itself in a Server header."""
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import subprocess
@@ -75,6 +76,41 @@ def test_uvicorn_options_send_no_server_header(make_settings):
     config.load()
     # uvicorn prepends these to every answer, below the app: `Server: uvicorn` unless server_header is off.
     assert b"server" not in dict(config.encoded_headers)
+
+
+SERVER_COMMANDS = pytest.mark.parametrize(
+    # None: `uvicorn main:app`, which sets up uvicorn's logging before importing the app (main.py does the reverse).
+    "command",
+    [[sys.executable, "main.py"], None],
+    ids=["python-main", "uvicorn"],
+)
+
+
+def logged_health_request(command: list[str] | None, env: dict[str, str], log_path) -> list[str]:
+    """The server's log lines, from start to stop, around one health request with id `one-line-please`."""
+    with live_server({**env, "AUTO_TRAIN": "false"}, log_path, command=command) as server:
+        request = urllib.request.Request(f"{server.url}/api/v1/health", headers={"X-Request-ID": "one-line-please"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    return log_path.read_text().splitlines()
+
+
+@pytest.mark.slow
+@SERVER_COMMANDS
+def test_each_request_is_logged_once_in_text(command, model_dir, tmp_path):
+    lines = logged_health_request(command, {"MODEL_DIR": str(model_dir)}, tmp_path / "server.log")
+    assert len([line for line in lines if "one-line-please" in line]) == 1
+    assert not [line for line in lines if '"GET /api/v1/health HTTP/1.1"' in line]  # uvicorn's access line
+
+
+@pytest.mark.slow
+@SERVER_COMMANDS
+def test_each_request_is_logged_once_and_every_line_is_json_with_log_format_json(command, model_dir, tmp_path):
+    env = {"MODEL_DIR": str(model_dir), "LOG_FORMAT": "json"}
+    records = [json.loads(line) for line in logged_health_request(command, env, tmp_path / "server.log")]
+    assert [record["path"] for record in records if record.get("request_id") == "one-line-please"] == ["/api/v1/health"]
+    # uvicorn's own lines are there, as JSON.
+    assert any(record["message"].startswith("Uvicorn running on") for record in records)
 
 
 @pytest.mark.slow

@@ -163,6 +163,13 @@ def configure_logging(settings: Settings) -> None:
     # (the logging HOWTO's "Optimization" section); the access line is written once per request.
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    # The app logs every request itself (with request id and latency); uvicorn's own access line would
-    # be a second, poorer copy, whether started by main.py or by `uvicorn main:app`.
+    # The app logs every request itself (with request id and latency); uvicorn's own access line would be a second,
+    # poorer copy. This holds under `uvicorn main:app`, which sets up its logging before importing the app; main.py
+    # sets up uvicorn's logging after, so it also passes access_log=False (app/main.py, uvicorn_options).
     logging.getLogger("uvicorn.access").disabled = True
+    if settings.log_format == "json":
+        # uvicorn's own lines (started, listening, shutting down, errors) would be plain text between the JSON
+        # objects, and a log shipper reads one object per line.
+        uvicorn_logger = logging.getLogger("uvicorn")
+        uvicorn_logger.handlers[:] = [handler]
+        uvicorn_logger.propagate = False
