@@ -69,3 +69,19 @@ def test_cli_rejects_bad_k(tmp_path):
     assert result.returncode == 2
     assert "must be 'auto' or a whole number" in result.stderr
     assert _run("--k", "1_0", "--output-dir", str(tmp_path / "m")).returncode == 2
+
+
+def test_cli_on_dask_without_dask_installed_says_how_to_install_it(default_data, tmp_path):
+    # train_model.py run as a user runs it, in a Python where `import distributed` fails (setup.sh run's packages).
+    script = (
+        "import runpy, sys; sys.modules['distributed'] = None; sys.argv = ['train_model.py', *sys.argv[1:]]; "
+        "runpy.run_path('train_model.py', run_name='__main__')"
+    )
+    args = ["--engine", "dask", "--data", str(default_data), "--output-dir", str(tmp_path / "m")]
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the Dask engine is not installed") and result.stderr.count("\n") == 1
+    assert "pip install -r requirements-dask.txt" in result.stderr
+    assert VersionStore(tmp_path / "m").versions() == []

@@ -11,6 +11,7 @@ from app.cli.shared import add_model_dir, catalog, registry, show_progress, with
 from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
+from app.services.dask_extra import require_dask
 from app.services.scoring.files import is_customer_table, score_path
 from app.services.scoring.options import DEFAULT_CHUNK_ROWS, ON_ERROR_POLICIES, ScoreOptions
 from app.services.scoring.score_columns import EXTRA_COLUMNS
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     """Score the file and print a one-screen summary."""
     if args.scheduler and args.engine != "dask":
         raise InvalidRequest("--scheduler needs --engine dask")
+    if args.engine == "dask":
+        require_dask()  # before an RFM file's customer table is built for it
     options = ScoreOptions(
         on_error=args.on_error,
         delimiter=args.delimiter,

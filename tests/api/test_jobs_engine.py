@@ -1,5 +1,6 @@
 """The training job's `engine` field: `local` by default, `dask` trains the upload on a Dask cluster."""
 
+import sys
 import time
 
 import pytest
@@ -52,3 +53,16 @@ def test_a_dask_job_trains_the_upload_on_a_cluster(admin, fresh_dir, tmp_path):
     assert info["engine"] == "dask" and info["n_samples"] == 400 and info["data_file"] == "mine.csv"
     folder = JobStore(admin.app.state.settings.job_root).folder(job["job_id"])
     assert read_job(folder)["params"]["engine"] == "dask"
+
+
+def test_a_dask_job_without_dask_installed_is_refused_at_submission(admin, tmp_path, monkeypatch):
+    data = write_customers(tmp_path / "mine.csv", rows=50, seed=3)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as after `bash setup.sh run`
+    with data.open("rb") as handle:
+        response = admin.post(
+            "/api/v1/models", files={"file": ("mine.csv", handle, "text/csv")}, data={"engine": "dask"}, headers=ADMIN
+        )
+    assert response.status_code == 422
+    assert "the Dask engine is not installed" in response.json()["message"]
+    assert "pip install -r requirements-dask.txt" in response.json()["message"]
+    assert admin.get("/api/v1/jobs", headers=ADMIN).json()["jobs"] == []

@@ -2,6 +2,7 @@
 
 import io
 import json
+import sys
 
 import pandas as pd
 import pyarrow as pa
@@ -150,3 +151,13 @@ def test_rfm_build_on_dask_writes_the_local_builds_bytes(run_cli, tmp_path, semi
     assert dask.read_bytes() == written
     assert written.startswith(b"\xef\xbb\xbfcustomer_id;" if semicolon else b'"customer_id",')
     assert written.count(b"\r\n") == (written.count(b"\n") if semicolon else 0)
+
+
+def test_rfm_build_on_dask_without_dask_installed_says_how_to_install_it(run_cli, tmp_path, monkeypatch):
+    source, _ = write_transactions(tmp_path / "transactions.csv", customers=20, seed=2)
+    monkeypatch.setitem(sys.modules, "dask", None)  # as after `bash setup.sh run`
+    out = tmp_path / "rfm.csv"
+    code, stdout, stderr = run_cli("rfm", "build", source, out, "--engine", "dask", "--quiet")
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("error: the Dask engine is not installed") and stderr.count("\n") == 1
+    assert not out.exists()

@@ -236,3 +236,13 @@ def test_local_score_never_loads_pandas(model_dir, tmp_path, output):
     assert result.returncode == 0, result.stderr
     assert "scored 2 of 9 rows" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_score_on_dask_without_dask_installed_says_how_to_install_it(cli, default_data, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as after `bash setup.sh run`
+    output = tmp_path / "labelled.csv"
+    code, out, err = cli(default_data, output, "--engine", "dask")
+    assert code == 2 and out == ""
+    assert err.startswith("error: the Dask engine is not installed") and err.count("\n") == 1
+    assert "pip install -r requirements-dask.txt" in err
+    assert not output.exists()

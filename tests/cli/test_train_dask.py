@@ -1,5 +1,7 @@
 """`python -m app.cli train --engine dask`: the same command and summary, trained on a Dask cluster."""
 
+import sys
+
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
@@ -42,3 +44,15 @@ def test_train_cli_on_dask_reports_bad_data_in_one_line(run_cli, tmp_path):
     code, out, err = run_cli("train", "--engine", "dask", "--data", data, "--output-dir", tmp_path / "m")
     assert code == 2
     assert out == "" and err.count("\n") == 1 and "missing required column" in err
+
+
+@pytest.mark.parametrize("package", ["dask", "distributed"])
+def test_train_cli_on_dask_without_dask_installed_says_how_to_install_it(
+    run_cli, default_data, tmp_path, monkeypatch, package
+):
+    monkeypatch.setitem(sys.modules, package, None)  # as after `bash setup.sh run`, without requirements-dask.txt
+    code, out, err = run_cli("train", "--engine", "dask", "--data", default_data, "--output-dir", tmp_path / "m")
+    assert code == 2 and out == ""
+    assert err.startswith("error: the Dask engine is not installed") and err.count("\n") == 1
+    assert "pip install -r requirements-dask.txt" in err
+    assert VersionStore(tmp_path / "m").versions() == []

@@ -5,6 +5,8 @@ import logging
 from collections.abc import Iterator
 from typing import Literal
 
+from app.services.dask_extra import require_dask
+
 Engine = Literal["local", "dask"]
 ENGINES: tuple[str, ...] = ("local", "dask")
 # Workers of the local cluster started for one training run when no scheduler is given.
@@ -17,6 +19,7 @@ def engine_options(engine: str, *, scheduler: str | None = None, n_workers: int 
     if engine == "local":
         yield {}
         return
+    require_dask()
     from distributed import Client, LocalCluster  # Dask only when asked for
 
     # Warnings kept (a worker pausing or restarting is worth a line in the log); task tracebacks are not ours.

@@ -32,6 +32,7 @@ from app.models.features import FEATURES, Feature, find_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
+from app.services.dask_extra import require_dask
 from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, emit_quietly
 from app.services.training.engine import ENGINES
 from app.services.training.store import (
@@ -152,6 +153,8 @@ def start_training_job(
     table was built already (moved into the job, which trains on it rather than building it again)."""
     if engine not in ENGINES:
         raise InvalidRequest(f"engine must be one of: {', '.join(ENGINES)}; got {engine[:20]!r}")
+    if engine == "dask":
+        require_dask()  # now, not in the job's process once it has been accepted
     chosen_k = parse_k(k or str(DEFAULT_K))
     spec = SegmentationCatalog(settings.model_dir).get(segmentation)
     if segmentation == DEFAULT_NAME:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
 from app.services.csv_text import HEAD_BYTES
+from app.services.dask_extra import require_dask
 from app.services.scoring.chunk import ScoredChunk
 from app.services.scoring.columns import Columns, resolve_columns
 from app.services.scoring.csv_io import CsvStyle, csv_chunks, csv_header, sniff_csv
@@ -58,6 +59,7 @@ class Plan:
 @contextlib.contextmanager
 def dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
     """A client of the scheduler at `scheduler`, else of a local cluster of `n_workers` started for this run."""
+    require_dask()
     import dask
     from distributed import Client, LocalCluster
 
