@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from app.cli.shared import TrainingBar, catalog, show_progress
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
-from app.models.clustering import DEFAULT_K, DEFAULT_SEED, parse_k
+from app.models.clustering import DEFAULT_K, DEFAULT_SEED, MAX_SEED, parse_k
 from app.models.features import DEFAULT_FEATURES, FEATURES
 from app.models.segmentations.spec import DEFAULT_NAME as DEFAULT_SEGMENTATION
 from app.services.training.engine import DEFAULT_WORKERS, ENGINES, engine_options
@@ -28,6 +28,17 @@ def _k(value: str) -> "KChoice":
         return parse_k(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}, got {value!r}") from None
+
+
+def _seed(value: str) -> int:
+    """A seed within the API's bounds: scikit-learn would refuse a negative one only once the data is read."""
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, got {value!r}")
+    return seed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +85,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=True,
         help="also fit k = 2..10 for the k chart on /about; --k auto always sweeps (default: sweep)",
     )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed, 0 to {MAX_SEED} (default: %(default)s)"
+    )
     parser.add_argument(
         "--output-dir",
         type=Path,

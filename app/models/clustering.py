@@ -15,6 +15,8 @@ DEFAULT_K = 5
 # favoured 10 segments of 1 to 5 customers on a file of 24.
 MIN_CUSTOMERS_PER_SEGMENT = 5
 DEFAULT_SEED = 42
+# The largest seed taken, from the API's form and the CLI alike (NumPy's own limit is 2**32 - 1).
+MAX_SEED = 2**31 - 1
 N_INIT = 10
 # Silhouette is O(n^2): above this many rows it is computed on a fixed-seed sample (5,000 rows keep
 # its standard error near 0.005 while a 1M-row training run stays within seconds).

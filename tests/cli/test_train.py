@@ -1,5 +1,7 @@
 """`python -m app.cli train`: a new version and its summary, or one line and exit 2 for bad input."""
 
+import pytest
+
 from app.models.versions.store import VersionStore
 
 
@@ -90,3 +92,22 @@ def test_train_cli_refuses_rows_with_a_value_more_than_the_header_in_one_line(ru
     assert out == "" and err.count("\n") == 1 and err.startswith("error: ")
     assert "200 of the 200 rows" in err and "line 2 has 6 fields where the header has 5" in err
     assert VersionStore(tmp_path / "m").versions() == []
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**31), "many"])
+def test_train_cli_refuses_a_seed_out_of_the_apis_bounds_before_training(run_cli, default_data, tmp_path, capsys, seed):
+    with pytest.raises(SystemExit) as stopped:
+        run_cli("train", "--seed", seed, "--data", default_data, "--output-dir", tmp_path / "m")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: must be a whole number from 0 to 2147483647" in err and "Error" not in err
+    assert VersionStore(tmp_path / "m").versions() == []
+
+
+def test_train_cli_takes_the_largest_seed_the_api_takes(run_cli, default_data, tmp_path):
+    code, _, err = run_cli(
+        "train", "--seed", str(2**31 - 1), "--no-sweep", "--data", default_data, "--output-dir", tmp_path / "m"
+    )
+    assert code == 0, err
+    [version] = VersionStore(tmp_path / "m").versions()
+    assert VersionStore(tmp_path / "m").load(version).info["random_state"] == 2**31 - 1

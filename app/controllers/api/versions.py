@@ -24,7 +24,7 @@ from app.controllers.deps import (
     from_models_page,
     segmentation_of,
 )
-from app.models.clustering import K_RANGE
+from app.models.clustering import K_RANGE, MAX_SEED
 from app.models.features import FEATURES
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted, TrainingEngine
@@ -75,7 +75,7 @@ def start_training(
             json_schema_extra={"pattern": FEATURES_PATTERN},
         ),
     ] = "annual_income,spending_score",
-    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
+    seed: Annotated[int, Form(ge=0, le=MAX_SEED)] = 42,
     activate: Annotated[bool, Form()] = False,
     sweep: Annotated[
         bool, Form(description="Also fit k = 2..10 for the k chart (slower). Always done for k = 'auto'.")
