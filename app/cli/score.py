@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--segmentation", default="default", help="score with this segmentation's active model (default: %(default)s)"
     )
     add_model_dir(parser)
-    parser.add_argument("--model-version", help="refuse to run unless the model has this version")
+    parser.add_argument(
+        "--model-version", help="score with this stored version instead of the active one (the API's ?model_version=)"
+    )
     parser.add_argument("--on-error", choices=ON_ERROR_POLICIES, default="flag", help="what to do with bad rows")
     parser.add_argument(
         "--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows per chunk (memory use follows it)"

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from app.models.versions.store import VersionStore
 from tests.api.test_predict_csv import assert_same_as_batch, batch_rows
 from tests.services.test_scoring import BAD_FILE
 
@@ -246,3 +247,25 @@ def test_score_on_dask_without_dask_installed_says_how_to_install_it(cli, defaul
     assert err.startswith("error: the Dask engine is not installed") and err.count("\n") == 1
     assert "pip install -r requirements-dask.txt" in err
     assert not output.exists()
+
+
+def test_score_help_says_model_version_scores_with_that_version(run_cli, capsys):
+    with pytest.raises(SystemExit):
+        run_cli("score", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--model-version MODEL_VERSION score with this stored version instead of the active one" in help_text
+    assert "refuse" not in help_text
+
+
+def test_score_with_model_version_uses_that_version_not_the_active_one(run_cli, fresh_dir, default_data, tmp_path):
+    code, _, err = run_cli("train", "--k", "3", "--no-sweep", "--data", default_data, "--output-dir", fresh_dir)
+    assert code == 0, err
+    store = VersionStore(fresh_dir)
+    [other] = [version for version in store.versions() if version != store.active_version()]
+    output = tmp_path / "labelled.csv"
+    code, out, err = run_cli("score", default_data, output, "--model-dir", fresh_dir, "--model-version", other)
+    assert code == 0, err
+    assert other in out
+    segment_ids = {str(segment.segment_id) for segment in store.load(other).segments}
+    assert len(segment_ids) == 3  # the active version has 5
+    assert {row["segment_id"] for row in csv.DictReader(output.open())} == segment_ids
