@@ -41,7 +41,7 @@ def registry(model_dir: Path | None, name: str) -> "ModelRegistry":
     activate = f"activate one with `python -m app.cli models --model-dir {store.root} activate VERSION`"
     # Named, so that an error says which segmentation has nothing to serve (the default's registry is unnamed).
     named = None if name == DEFAULT_NAME else name
-    return ModelRegistry(store, train_hint=hint, activate_hint=activate, segmentation=named).load()
+    return ModelRegistry(store, train_hint=hint, activate_hint=activate, segmentation=named, log_not_ready=False).load()
 
 
 def show_progress(quiet: bool) -> bool:

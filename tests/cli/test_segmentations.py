@@ -410,3 +410,22 @@ def test_a_semicolon_transactions_file_is_labelled_as_it_was_written(run_cli, se
     written = labelled[semicolon].read_bytes()
     assert written.startswith(b"\xef\xbb\xbfcustomer_id;recency_days;frequency;monetary;") and b";12,75;" in written
     assert written == excel_style(labelled[comma].read_bytes())
+
+
+def test_reading_a_segmentation_not_trained_yet_logs_no_server_warning(seg, root, tmp_path, default_data):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    cli = [sys.executable, "-m", "app.cli"]
+
+    def run(*args: object) -> subprocess.CompletedProcess[str]:
+        command = [*cli, *map(str, args)]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    shown = run("segmentations", "show", "loyalty")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["ready"] is False
+    assert shown.stderr == ""  # no "model not loaded, the service is not ready" line: nothing is served here
+    scored = run("score", default_data, tmp_path / "out.csv", "--segmentation", "loyalty")
+    assert scored.returncode == 2
+    assert scored.stderr.startswith("error: segmentation loyalty has no trained version yet") and (
+        scored.stderr.count("\n") == 1
+    )

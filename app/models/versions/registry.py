@@ -61,6 +61,8 @@ class ModelRegistry:
     activate_hint: str = "activate one on the Models page (/models) or with POST /api/v1/models/{version}/activate"
     # A segmentation created a moment ago has no version yet: not an error to log, only a reason to give.
     empty_is_normal: bool = False
+    # The not-ready line is the server's: a one-off reader (the CLI) says the reason itself, as its one error line.
+    log_not_ready: bool = True
     # The name of a segmentation other than `default`: never trained, it says so by name (NotTrainedYet).
     segmentation: str | None = None
     # The version taking part of the traffic (or scoring beside it), loaded and verified; None on the hot path's
@@ -315,6 +317,8 @@ class ModelRegistry:
 
     def _not_ready(self, reason: str) -> None:
         self.reason = reason
+        if not self.log_not_ready:
+            return
         if self.empty_is_normal and not self.store.versions():
             logger.info("no version to serve in %s yet: %s", self.store.root.name, reason)
             return
