@@ -91,7 +91,9 @@ def _history(args: argparse.Namespace) -> int:
     from app.services import lifecycle
 
     for entry in lifecycle.history(registry=_registry(args))["entries"]:
-        print(f"{entry['at']}  {entry['from']} -> {entry['to']}  key={entry['key_id']}  {entry['reason']}")
+        # A first activation has no version before it, and one made without a key (CLI training) no key_id.
+        key = f"  key={entry['key_id']}" if entry["key_id"] else ""
+        print(f"{entry['at']}  {entry['from'] or '(none)'} -> {entry['to']}{key}  {entry['reason']}")
     return 0
 
 
@@ -124,6 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rollback.add_argument("--reason", default="", help="why, for the history")
     rollback.set_defaults(handler=_rollback)
     commands.add_parser("history", help="every activation, oldest first").set_defaults(handler=_history)
-    job = commands.add_parser("run-job", help=argparse.SUPPRESS)
+    # A training job's own process (app/services/training/launch.py), not a command to type: without `help` argparse
+    # leaves it out of the list (help=SUPPRESS would list it as "==SUPPRESS==").
+    job = commands.add_parser("run-job")
     job.add_argument("job_dir")
     job.set_defaults(handler=_run_job)

@@ -124,3 +124,21 @@ def test_a_refused_setting_is_one_line_naming_it_and_exit_2(run_cli, monkeypatch
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
     assert any("ADMIN_API_KEYS" in line for line in lines) and any("PREDICTION_LOG_SAMPLE" in line for line in lines)
     assert "short-SECRET" not in err and "Traceback" not in err
+
+
+def test_models_help_lists_no_hidden_action(run_cli, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run_cli("models", "--help")
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0 and "history" in out
+    assert "run-job" not in out and "SUPPRESS" not in out  # a training job's own command, not one to type
+
+
+def test_models_history_says_a_first_activation_had_none_before_and_no_key(run_cli, two_versions):
+    root, first, second = two_versions
+    assert run_cli("models", "--model-dir", root, "activate", second, "--reason", "cli test")[0] == 0
+    code, out, _ = run_cli("models", "--model-dir", root, "history")
+    assert code == 0
+    trained, activated = out.splitlines()
+    assert f"  (none) -> {first}  " in trained and "None" not in trained and "key=" not in trained
+    assert activated.endswith(f"  {first} -> {second}  key=cli  cli test")
