@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except SegmentationError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {exc.local_message}", file=sys.stderr)
         return 2
     except ValidationError as exc:
         if exc.title != Settings.__name__:

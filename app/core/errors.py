@@ -15,9 +15,12 @@ class SegmentationError(Exception):
     # Words of `page_message` to link, and the name of the page route they name ("Runs page", "runs_page").
     page_link: tuple[str, str] | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, local_message: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # What this machine's own user is told (the CLI, a job's log, the server's log): it may name paths that
+        # `message`, which can reach API clients, must not.
+        self.local_message = local_message or message
 
     @property
     def headers(self) -> dict[str, str] | None:

@@ -65,7 +65,9 @@ def test_a_full_disk_fails_the_job_in_one_line_and_the_active_model_keeps_servin
     assert job["progress"]["stage"] == "saving"
     assert store.versions() == versions and store.active_version() == active
     assert [path.name for path in root.iterdir() if path.name.startswith(".staging-")] == []
-    assert "Traceback" not in (root / ".jobs" / job["job_id"] / "log.txt").read_text()
+    job_log = (root / ".jobs" / job["job_id"] / "log.txt").read_text()
+    assert "Traceback" not in job_log
+    assert f"no space left on the model folder '{root}'" in job_log  # the client is told its name, the log its path
     assert client.get("/readyz").status_code == 200
     predicted = client.post("/api/v1/predict", json={"annual_income": 60, "spending_score": 50})
     assert predicted.status_code == 200

@@ -1,7 +1,12 @@
 """`python -m app.cli train`: a new version and its summary, or one line and exit 2 for bad input."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
+from app.core.config import PROJECT_ROOT
 from app.models.versions.store import VersionStore
 
 
@@ -111,3 +116,19 @@ def test_train_cli_takes_the_largest_seed_the_api_takes(run_cli, default_data, t
     assert code == 0, err
     [version] = VersionStore(tmp_path / "m").versions()
     assert VersionStore(tmp_path / "m").load(version).info["random_state"] == 2**31 - 1
+
+
+def test_train_cli_into_a_folder_it_cannot_write_says_so_in_one_line_naming_its_path(default_data, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / "a-file" / "models"  # under a file: no folder can be made there, even by root
+    env = {**os.environ, "AUTO_TRAIN": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    finished = subprocess.run(
+        [sys.executable, "-m", "app.cli", "train", "--data", default_data, "--output-dir", folder, "--quiet"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert finished.returncode == 2 and finished.stdout == ""
+    # One line (no log line before it), and the folder as given, not only its last part.
+    assert finished.stderr == (
+        f"error: the model folder '{folder}' is not writable (Not a directory); fix its permissions or choose another "
+        "with --output-dir / MODEL_DIR\n"
+    )

@@ -237,9 +237,12 @@ def test_read_only_folder_fails_before_fitting_in_one_line(default_data, tmp_pat
     folder.chmod(0o555)
     fitted = []
     monkeypatch.setattr("app.models.training.fit_model", lambda *a, **k: fitted.append(1))
-    with pytest.raises(ModelStoreError, match="not writable"):
+    with pytest.raises(ModelStoreError, match="not writable") as refused:
         train(default_data, output_dir=folder)
     assert fitted == []
+    # An API client (a job's error) is told the folder's name; the CLI and the logs its path.
+    assert "model folder 'ro' " in refused.value.message and str(folder) not in refused.value.message
+    assert f"model folder '{folder}' " in refused.value.local_message
 
 
 def test_old_single_folder_layout_is_migrated(model, tmp_path):

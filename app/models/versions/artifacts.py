@@ -88,17 +88,22 @@ def ensure_writable(root: Path) -> None:
 
 
 def _store_error(root: Path, exc: OSError) -> ModelStoreError:
-    """One line for a failed write to the versions folder, naming the folder only (the log has the path)."""
-    logger.error("could not write to the model folder %s: %s", root, exc)
-    # The message may reach API clients (job errors, readiness): the folder's name only; the log has the path.
-    if is_no_space(exc):
-        return ModelStoreError(
-            f"no space left on the model folder '{root.name}', so no version was added; free some space and train again"
+    """One line for a failed write to the versions folder: its name for API clients, its path for local users."""
+
+    def said(folder: str) -> str:
+        if is_no_space(exc):
+            return (
+                f"no space left on the model folder '{folder}', so no version was added; "
+                "free some space and train again"
+            )
+        return (
+            f"the model folder '{folder}' is not writable ({exc.strerror or type(exc).__name__}); "
+            "fix its permissions or choose another with --output-dir / MODEL_DIR"
         )
-    return ModelStoreError(
-        f"the model folder '{root.name}' is not writable ({exc.strerror or type(exc).__name__}); "
-        "fix its permissions or choose another with --output-dir / MODEL_DIR"
-    )
+
+    # The message may reach API clients (job errors, readiness): the folder's name only. The CLI and the job's and
+    # server's logs say its path (local_message), in their one line.
+    return ModelStoreError(said(root.name), local_message=said(str(root)))
 
 
 @contextmanager

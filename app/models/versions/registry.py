@@ -178,6 +178,8 @@ class ModelRegistry:
             if auto_train and not store.ever_had_model():
                 train_default_model(store, data_path=data_path, processed_dir=processed_dir)
         except SegmentationError as exc:
+            if exc.local_message != exc.message:  # a path the readiness reason does not say: the log does
+                logger.error("the default model could not be trained: %s", exc.local_message)
             message = exc.message.replace(str(data_path), data_path.name).replace(str(store.root), store.root.name)
             registry._not_ready(f"the default model could not be trained: {message}")
             return registry

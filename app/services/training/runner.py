@@ -124,6 +124,8 @@ class JobRunner:
             result = self._train(params, data)
         except SegmentationError as exc:
             self._stop.set()
+            if exc.local_message != exc.message:  # a path clients are not told: the job's log, for the server's
+                logger.error("training job %s failed: %s", self.job["job_id"], exc.local_message)
             # The reason is shown to clients: name the upload, never the server's paths.
             self.update(state="failed", error=exc.message.replace(str(data), params.get("data_name") or data.name))
             return 2
