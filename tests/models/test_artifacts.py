@@ -292,3 +292,15 @@ def test_same_second_versions_are_unique_and_sorted(default_data, tmp_path):
 def test_existing_version_is_never_overwritten(model, fresh_dir):
     with pytest.raises(ModelStoreError, match="already exists"):
         save_model(model, fresh_dir)
+
+
+def test_a_damaged_active_version_advises_what_brings_the_service_back(fresh_dir, version_dir, default_data, tmp_path):
+    (version_dir / "scaler.pkl").write_bytes(b"x")
+    with pytest.raises(ArtifactError) as caught:
+        load_version(version_dir)
+    # A plain retrain adds a version but leaves ACTIVE naming the damaged one: the advice activates.
+    assert "retrain with `python train_model.py --activate`" in caught.value.message
+    assert "or activate another version with `python -m app.cli models activate VERSION`" in caught.value.message
+    assert train(default_data, output_dir=fresh_dir, processed_dir=tmp_path).activated is False
+    assert train(default_data, output_dir=fresh_dir, processed_dir=tmp_path, activate=True).activated is True
+    assert load_model(fresh_dir).version != version_dir.name

@@ -27,7 +27,11 @@ from app.utils.locking import hold_directory, is_held
 
 logger = logging.getLogger(__name__)
 
-RETRAIN_HINT = "retrain with `python train_model.py`"
+# A new version is not activated while ACTIVE names another one, even a damaged one: the advice activates.
+RETRAIN_HINT = (
+    "retrain with `python train_model.py --activate`, "
+    "or activate another version with `python -m app.cli models activate VERSION`"
+)
 
 KMEANS_FILE = "kmeans_model.pkl"
 SCALER_FILE = "scaler.pkl"
