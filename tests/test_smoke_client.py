@@ -1,6 +1,7 @@
 """test_api.py, the smoke client, passes against a real uvicorn server."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,9 @@ from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
+KEY = "smoke-admin-key-0123456789"
+CHECKS = 12
+
 
 @pytest.fixture(scope="module")
 def server_log(tmp_path_factory):
@@ -23,9 +27,11 @@ def server_log(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server_url(model_dir, server_log):
-    """A real server on a free port, serving the session's model."""
-    env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "LOG_FORMAT": "json"}
+def server_url(model_dir, server_log, tmp_path_factory):
+    """A real server on a free port, serving a copy of the session's model (its segments may be renamed)."""
+    root = tmp_path_factory.mktemp("smoke") / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "LOG_FORMAT": "json", "ADMIN_API_KEYS": KEY}
     with live_server(env, server_log) as server:
         yield server.url
 
@@ -40,11 +46,30 @@ def _smoke(url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_smoke_client_passes_against_a_real_server(server_url):
+def _rename(url: str, segment_id: int, name: str) -> int:
+    """Rename a segment as a team does (PATCH /api/v1/clusters/{id}); the status."""
+    body = json.dumps({"name": name, "reason": "the team's own word"}).encode()
+    request = urllib.request.Request(
+        f"{url}/api/v1/clusters/{segment_id}",
+        data=body,
+        method="PATCH",
+        headers={"Content-Type": "application/json", "X-API-Key": KEY},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def test_smoke_client_passes_against_a_real_server_whose_segments_were_renamed(server_url):
+    assert _rename(server_url, 1, "Top spenders") == 200
+    with urllib.request.urlopen(f"{server_url}/api/v1/clusters/1", timeout=10) as response:
+        assert json.load(response)["segment_name"] == "Top spenders"
     result = _smoke(server_url)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 passed, 0 failed" in result.stdout
+    assert f"{CHECKS} passed, 0 failed" in result.stdout
     assert "FAIL" not in result.stdout
+    # Every endpoint family the README names for it, each checked.
+    for family in ("predict/batch", "predict/csv", "predict/counterfactual", "clusters/info", "models:", "docs"):
+        assert f"ok    {family}" in result.stdout
 
 
 def _access_lines(log: Path, path: str) -> list[dict]:
@@ -69,7 +94,7 @@ def test_smoke_client_fails_when_nothing_listens():
 
     result = _smoke(f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1
-    assert "0 passed, 9 failed" in result.stdout
+    assert f"0 passed, {CHECKS} failed" in result.stdout
 
 
 def test_python_main_py_serves_on_host_and_port_from_settings(model_dir, tmp_path):
