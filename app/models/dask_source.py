@@ -17,7 +17,7 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
-from app.models.features import Feature, find_column, normalise_column, wanted_columns
+from app.models.features import Feature, find_column, normalise_column, too_large, too_large_reason, wanted_columns
 from app.utils.csv_head import BOM, HEAD_BYTES, NotCsvText, sniff_head
 from app.utils.csv_ranges import file_record_ranges
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
@@ -165,6 +165,7 @@ def _clean(
         with np.errstate(invalid="ignore"):
             outside = (values < spec.minimum) | (values > spec.maximum)
         drop(f"{spec.name} out of range ({spec.range_text()})", outside)
+        drop(too_large_reason(spec.name), too_large(values))
         X[:, i] = values
     if "customer_id" in extras:
         cells = columns[extras["customer_id"]]

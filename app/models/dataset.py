@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.features import COLUMNS, FEATURES, Feature, find_column, normalise_column, wanted_columns
+from app.models.features import (
+    COLUMNS,
+    FEATURES,
+    Feature,
+    find_column,
+    normalise_column,
+    too_large,
+    too_large_reason,
+    wanted_columns,
+)
 from app.models.units import scale_hint
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
@@ -170,6 +179,7 @@ def clean_customers(
         outside = ((values < spec.minimum) | (values > spec.maximum)).to_numpy()
         out_of_range[name] = values.to_numpy(dtype=np.float64)[outside]
         drop(f"{name} out of range ({spec.range_text()})", outside)
+        drop(too_large_reason(name), too_large(values.to_numpy(dtype=np.float64)))
         numeric[name] = values
 
     if "customer_id" in frame.columns:

@@ -13,6 +13,11 @@ from app.core.errors import InvalidDataset
 # How a feature's values are turned into what the model clusters: as they are, or log(1 + x) for skewed money and
 # count columns (a few big spenders would otherwise stretch every other customer into one segment).
 TRANSFORMS = ("none", "log1p")
+# The largest size a feature's value may have, whatever its range: beyond it a value is a typo or an overflow, never a
+# customer's, and the model cannot use it (a decision tree fits float32, whose largest value is about 3.4e38, and one
+# 1e30 among real values leaves every other customer the same standardised value). 1e15 is below 2**53 (~9e15), so
+# every whole amount up to it is exact in float64, and its square (1e30) keeps variances and distances finite.
+MAX_MAGNITUDE = 1e15
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -92,6 +97,17 @@ class Feature:
             minimum=self.minimum if minimum is None else minimum,
             maximum=self.maximum if maximum is None else maximum,
         )
+
+
+def too_large(values: np.ndarray) -> np.ndarray:
+    """Which values are beyond ±MAX_MAGNITUDE (infinities too; NaN is not)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > MAX_MAGNITUDE
+
+
+def too_large_reason(name: str) -> str:
+    """Why training drops a row whose `name` value is beyond ±MAX_MAGNITUDE."""
+    return f"{name} too large (beyond ±{MAX_MAGNITUDE:.0e})".replace("e+", "e")
 
 
 FEATURES: dict[str, Feature] = {

@@ -15,6 +15,8 @@ from app.models.dataset import clean_customers, load_customers
 from app.models.features import FEATURES
 from app.models.training import train
 from app.models.versions.store import VersionStore
+from tests.models.three_features import SPECS as THREE
+from tests.models.three_features import write_customers
 
 SPECS = [FEATURES["annual_income"], FEATURES["spending_score"]]
 KEY = b"k" * 32
@@ -275,3 +277,15 @@ def test_quoted_line_breaks_across_block_edges_are_read_as_the_local_trainer_rea
     assert summary.dropped == local.dropped == {}
     expected = local.frame[[spec.name for spec in SPECS]].to_numpy()
     assert sorted(map(tuple, summary.X)) == sorted(map(tuple, expected))
+
+
+def test_values_too_large_for_the_model_are_dropped_as_the_local_trainer_drops_them(client, tmp_path, small_blocks):
+    path = write_customers(tmp_path / "crm.csv", per_group=10)
+    path.write_text(path.read_text() + "901,50000,1e39,2\n902,50000,-3e15,2\n903,50000,1e15,2\n")
+    reader, parts = open_dataset(path, THREE)
+
+    summary = summarise(client, reader, parts, sample_size=1_000, seed=0)
+
+    local = clean_customers(load_customers(path), features=THREE, min_rows=0)
+    assert summary.dropped == local.dropped == {"visits too large (beyond ±1e15)": 2}
+    assert summary.n_kept == len(local.frame) == 31

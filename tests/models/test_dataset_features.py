@@ -87,3 +87,10 @@ def test_rows_merely_out_of_range_get_no_unit_hint():
     with pytest.raises(InvalidDataset) as error:
         clean_customers(data, features=[INCOME, VISITS], min_rows=1)
     assert "looks like" not in str(error.value) and "3 income out of range" in str(error.value)
+
+
+def test_a_value_beyond_the_magnitude_bound_is_dropped_as_too_large():
+    data = frame({"Income": ["20", "30", "40", "50"], "Visits per month": ["1e39", "-2e15", "1e15", "3"]})
+    cleaned = clean_customers(data, features=[INCOME, VISITS], min_rows=1)
+    assert cleaned.frame["visits"].tolist() == [1e15, 3.0]
+    assert cleaned.dropped == {"visits too large (beyond ±1e15)": 2}

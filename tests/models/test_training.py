@@ -11,6 +11,8 @@ from app.models import clustering
 from app.models.synthetic import generate_customers
 from app.models.training import fit_model, train
 from app.models.versions.store import VersionStore
+from tests.models.three_features import SPECS as THREE
+from tests.models.three_features import write_customers
 
 # Public-table sizes of the five groups, by segment name.
 TABLE_SIZES = {
@@ -193,3 +195,12 @@ def test_public_dataset_gives_the_published_groups(public_mall_csv, tmp_path):
     by_k = {entry["k"]: round(entry["silhouette"], 3) for entry in result.model.info["k_selection"]}
     assert by_k[3] == 0.467 and by_k[4] == 0.494 and by_k[5] == 0.555
     assert max(by_k, key=by_k.get) == 5
+
+
+def test_train_drops_a_value_too_large_for_the_model_and_says_so(tmp_path):
+    data = write_customers(tmp_path / "crm.csv", per_group=10)
+    # A ';' file, as the audit's: the row's Visits is finite, but no float32 holds it.
+    data.write_text(data.read_text().replace(",", ";") + "2009.0;50000;1e39;2\n")
+    result = train(data, output_dir=tmp_path / "m", specs=THREE, k=3, sweep=False)
+    assert result.dataset.dropped == {"visits too large (beyond ±1e15)": 1}
+    assert result.model.info["n_samples"] == 30
