@@ -147,9 +147,10 @@ def render_summary(result: RfmResult, output: Path) -> str:
     bad = (
         ("future_dates", "rows dated after tomorrow (dropped)"),
         ("amounts_not_numbers", "rows with an amount that is not a number (dropped)"),
+        ("amounts_too_large", "rows with an amount beyond ±1e15 (dropped)"),
         ("malformed_rows", "rows with the wrong number of fields (dropped)"),
     )
-    lines += [f"  {s[key]:>10,}  {text}" for key, text in bad if s[key]]
+    lines += [f"  {s[key]:>10,}  {text}" for key, text in bad if s.get(key)]
     if s["rows_after_reference_date"]:
         lines.append(f"  {s['rows_after_reference_date']:>10,}  rows after the reference date (left out)")
     lines.append(

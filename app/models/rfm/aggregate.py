@@ -2,8 +2,8 @@
 
 Rules, shared by the file build, the Dask build and one customer's transactions:
 - a row is counted in the first of these that applies, and dropped: no customer id, a date that does not parse,
-  a date after tomorrow, no amount, an amount that is not a finite number, dated after the reference date (see
-  bad_rows.py for which of these are bad lines);
+  a date after tomorrow, no amount, an amount that is not a finite number, an amount beyond ±1e15, dated after the
+  reference date (see bad_rows.py for which of these are bad lines);
 - customer ids are text; a float id (`12923.0`) is the integer it stands for (`12923`);
 - a line's amount is the amount column, or quantity x unit price;
 - a return is a line with a negative amount or an order id starting with `C` (a cancelled invoice): its value is
@@ -20,7 +20,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.models.rfm.bad_rows import BAD_DATE, COUNTED, FUTURE_DATE, NO_AMOUNT, NOT_A_NUMBER, amounts
+from app.models.rfm.bad_rows import (
+    BAD_DATE,
+    COUNTED,
+    FUTURE_DATE,
+    NO_AMOUNT,
+    NOT_A_NUMBER,
+    TOO_LARGE,
+    amounts,
+    bounded,
+)
 from app.models.rfm.columns import RfmColumns
 from app.models.rfm.dates import DateParser
 
@@ -45,6 +54,7 @@ class Counts:
     future_dates: int = 0
     rows_without_amount: int = 0
     amounts_not_numbers: int = 0
+    amounts_too_large: int = 0
     malformed_rows: int = 0
     rows_after_reference_date: int = 0
     cancellation_rows: int = 0
@@ -154,21 +164,20 @@ def _column(block: Block, name: str, convert: Callable[[pa.Array], pa.Array] | N
     return parts[0] if len(parts) == 1 else pa.concat_arrays(_same_type(parts))
 
 
-def _amounts(block: Block, columns: RfmColumns, decimal: str) -> tuple[pa.Array, pa.Array | None]:
-    """Each line's amount (the amount column, or quantity x unit price), null where it has none or it is not a
-    finite number; and which were not numbers (None when all were)."""
+def _amounts(block: Block, columns: RfmColumns, decimal: str) -> tuple[pa.Array, pa.Array | None, pa.Array | None]:
+    """Each line's amount (the amount column, or quantity x unit price), null where it has none, it is not a
+    finite number or it is beyond ±1e15; and which were not numbers, and which too large (each None when none)."""
     if columns.amount is not None:
-        return amounts(_column(block, columns.amount), decimal)
+        amount, not_number = amounts(_column(block, columns.amount), decimal)
+        amount, too_large = bounded(amount)
+        return amount, not_number, too_large
     quantity, bad_quantity = amounts(_column(block, columns.quantity), decimal)
     price, bad_price = amounts(_column(block, columns.unit_price), decimal)
-    product, bad_product = amounts(pc.multiply(quantity, price))  # a finite product of two numbers, or too large
-    masks = [mask for mask in (bad_quantity, bad_price, bad_product) if mask is not None]
-    if not masks:
-        return product, None
-    either = masks[0]
-    for mask in masks[1:]:
-        either = pc.or_kleene(either, mask)
-    return product, pc.fill_null(either, False)
+    # A product of two finite numbers: too large when it overflows (1e308 x 6 is infinite), never "not a number".
+    product, too_large = bounded(pc.multiply(quantity, price))
+    if bad_quantity is None or bad_price is None:
+        return product, bad_quantity if bad_price is None else bad_price, too_large
+    return product, pc.fill_null(pc.or_kleene(bad_quantity, bad_price), False), too_large
 
 
 def block_partial(
@@ -186,7 +195,7 @@ def block_partial(
     rows dated after it are in the future (bad lines)."""
     ids = _column(block, columns.customer_id, lambda values: customer_keys(values, decimal))
     stamps = _column(block, columns.date, dates.parse)
-    amount, not_number = _amounts(block, columns, decimal)
+    amount, not_number, too_large = _amounts(block, columns, decimal)
     n = len(ids)
     counts.rows_read += n
     with_id = n - ids.null_count
@@ -207,11 +216,16 @@ def block_partial(
         checks.append((FUTURE_DATE, rows(pc.greater(stamps, pa.scalar(latest, pa.timestamp("s"))))))
     missing = None
     if amount.null_count:
-        missing = rows(pc.is_null(amount) if not_number is None else pc.and_(pc.is_null(amount), pc.invert(not_number)))
+        absent = pc.is_null(amount)
+        for mask in (mask for mask in (not_number, too_large) if mask is not None):
+            absent = pc.and_(absent, pc.invert(mask))
+        missing = rows(absent)
         checks.append((NO_AMOUNT, missing))
     counts.amounts_read += with_id - (int(missing.sum()) if missing is not None else 0)
     if not_number is not None:
         checks.append((NOT_A_NUMBER, rows(not_number)))
+    if too_large is not None:
+        checks.append((TOO_LARGE, rows(too_large)))
     codes = None
     if any(mask.any() for _, mask in checks):
         codes = np.zeros(n, dtype=np.int8)

@@ -3,8 +3,8 @@ or not, and the line of the file a record starts on (so that a refusal can name 
 
 A line without a customer id is not a bad line: it is a guest's purchase, which no customer's RFM holds (counted,
 dropped). Nor is a cancellation, nor a line after a reference date the caller gave. The others are bad lines: a
-date that cannot be read or that lies after tomorrow, an amount missing or not a finite number, and a record that
-does not have the header's number of fields.
+date that cannot be read or that lies after tomorrow, an amount missing or not a finite number, an amount (or
+quantity x unit price) beyond ±MAX_MAGNITUDE, and a record that does not have the header's number of fields.
 """
 
 import csv
@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.errors import InvalidDataset
+from app.models.features import MAX_MAGNITUDE
 from app.models.rfm.chunks import HEAD_BYTES, line_end_of
 from app.models.rfm.columns import RfmColumns
 from app.utils.moments import latest_plausible
@@ -26,7 +27,10 @@ from app.utils.text import safe_text
 BAD_DATE, FUTURE_DATE, NO_AMOUNT, NOT_A_NUMBER = 1, 2, 3, 4
 # A record the reader could not split into the header's fields: it has no customer id to count it against.
 MALFORMED = 5
-REASONS = (BAD_DATE, FUTURE_DATE, NO_AMOUNT, NOT_A_NUMBER, MALFORMED)
+# A line's amount beyond ±MAX_MAGNITUDE (an overflowing quantity x unit price too): a typo no customer spent, which
+# would make the customer's monetary the typo (or infinite) and no model could use it. Checked after NOT_A_NUMBER.
+TOO_LARGE = 6
+REASONS = (BAD_DATE, FUTURE_DATE, NO_AMOUNT, NOT_A_NUMBER, TOO_LARGE, MALFORMED)
 # The summary's count of each reason (Counts' fields).
 COUNTED = {
     BAD_DATE: "unparseable_dates",
@@ -34,6 +38,7 @@ COUNTED = {
     NO_AMOUNT: "rows_without_amount",
     NOT_A_NUMBER: "amounts_not_numbers",
     MALFORMED: "malformed_rows",
+    TOO_LARGE: "amounts_too_large",
 }
 # Header names in messages are cut: a thousand-character name still gives a readable one.
 NAME_CHARS = 60
@@ -56,6 +61,8 @@ def reason(code: int, columns: RfmColumns) -> str:
         FUTURE_DATE: f"{date} is after tomorrow",
         NO_AMOUNT: f"missing {amount}",
         NOT_A_NUMBER: f"{amount} is not a number",
+        TOO_LARGE: f"{' x '.join(safe_text(name, NAME_CHARS) for name in columns.amount_columns)} is beyond "
+        f"±{MAX_MAGNITUDE:.0e}".replace("e+", "e"),
         MALFORMED: "wrong number of fields",
     }
     return texts[code]
@@ -105,6 +112,15 @@ def amounts(text: pa.Array, decimal: str = ".") -> tuple[pa.Array, pa.Array | No
         return numbers, None
     not_number = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(finite, False)))
     return pc.if_else(finite, numbers, pa.scalar(None, pa.float64())), not_number
+
+
+def bounded(amount: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """Amounts with those beyond ±MAX_MAGNITUDE (infinities too) made null, and which they were (None when none)."""
+    bounds = pc.min_max(amount).as_py()
+    if bounds["min"] is None or (bounds["min"] >= -MAX_MAGNITUDE and bounds["max"] <= MAX_MAGNITUDE):
+        return amount, None  # the usual block: one pass to find its extremes, none to mask
+    large = pc.fill_null(pc.greater(pc.abs(amount), MAX_MAGNITUDE), False)
+    return pc.if_else(large, pa.scalar(None, pa.float64()), amount), large
 
 
 def record_of(index: int, malformed: list[int]) -> int:

@@ -352,6 +352,7 @@ def finish(
         "future_dates": counts.future_dates,
         "rows_without_amount": counts.rows_without_amount,
         "amounts_not_numbers": counts.amounts_not_numbers,
+        "amounts_too_large": counts.amounts_too_large,
         "malformed_rows": counts.malformed_rows,
         "rows_after_reference_date": counts.rows_after_reference_date,
         "date_formats": list(dates.formats),

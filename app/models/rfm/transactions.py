@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from app.core.errors import InvalidDataset, InvalidRequest
+from app.models.features import MAX_MAGNITUDE
 from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, Partials, lines_partial
 from app.models.rfm.bad_rows import future_after
 from app.models.rfm.build import finish, until_of
@@ -41,12 +42,15 @@ def _line(item: Any, index: int) -> tuple[str, float, str | None]:
         when = when.isoformat(sep=" ") if isinstance(when, datetime) else when.isoformat()
     if not isinstance(when, str) or not when.strip():
         raise InvalidRequest(f"transactions[{index}].date is missing: give the purchase's date, such as 2011-10-06")
-    amount = _number(item, "amount", index)
+    amount, field = _number(item, "amount", index), "amount"
     if amount is None:
         quantity, price = _number(item, "quantity", index), _number(item, "unit_price", index)
         if quantity is None or price is None:
             raise InvalidRequest(f"transactions[{index}] needs an amount, or a quantity and a unit_price")
-        amount = quantity * price
+        amount, field = quantity * price, "quantity x unit_price"
+    if not abs(amount) <= MAX_MAGNITUDE:  # as a file's line (bad_rows.TOO_LARGE); an overflowing product too
+        limit = f"{MAX_MAGNITUDE:.0e}".replace("e+", "e")
+        raise InvalidRequest(f"transactions[{index}].{field} is {amount:g}, beyond ±{limit}")
     order = item.get("order_id")
     if order is not None and (isinstance(order, bool) or not isinstance(order, str | int)):
         raise InvalidRequest(f"transactions[{index}].order_id must be text or a whole number")

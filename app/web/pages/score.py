@@ -164,6 +164,7 @@ def transactions_read(summary: dict[str, Any]) -> str:
         ("future_dates", "dated after tomorrow"),
         ("rows_without_amount", "without an amount"),
         ("amounts_not_numbers", "with an amount that is not a number"),
+        ("amounts_too_large", "with an amount beyond ±1e15"),
         ("malformed_rows", "with the wrong number of fields"),
         ("rows_after_reference_date", "after the reference date"),
     )

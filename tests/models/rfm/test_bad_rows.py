@@ -53,6 +53,19 @@ def test_a_non_numeric_quantity_or_price_is_a_bad_row(write_csv):
     assert _ids(result) == ["1"] and result.table.to_pylist()[0]["monetary"] == 10.0
 
 
+def test_an_amount_beyond_the_bound_is_a_bad_line_and_never_a_monetary(write_csv):
+    lines = ["CustomerID,Date,Quantity,UnitPrice", "1,2025-01-01,2,5", "1,2025-01-02,6,1e308", "1,2025-01-03,1,1e308"]
+    lines += ["2,2025-01-02,1,1e300", "3,2025-01-02,-1,1e16", "4,2025-01-02,1,1e15"]
+    result = build_rfm(write_csv(lines))
+    assert result.summary["amounts_too_large"] == 4 and result.summary["amounts_not_numbers"] == 0
+    monetary = {row["customer_id"]: row["monetary"] for row in result.table.to_pylist()}
+    assert monetary == {"1": 10.0, "4": 1e15}  # customer 1 keeps its real purchase
+    assert result.unusable.to_pylist() == [
+        {"customer_id": "2", "reason": "no usable transaction: Quantity x UnitPrice is beyond ±1e15"},
+        {"customer_id": "3", "reason": "no usable transaction: Quantity x UnitPrice is beyond ±1e15"},
+    ]
+
+
 def test_rows_with_the_wrong_number_of_fields_are_counted_not_fatal(write_csv):
     path = write_csv([HEADER, "1,A,2025-01-01,10", "2,B,2025-01-01,10,extra", "3,C,2025-01-02", "4,D,2025-01-03,5"])
     result = build_rfm(path)
@@ -96,6 +109,7 @@ def test_the_same_customers_are_listed_however_the_file_is_cut(write_csv, monkey
         ("2,B,2025-01-02,", "missing Amount"),
         ("2,B,2025-01-02,inf", "Amount is not a number"),
         ("2,B,2025-01-02,abc", "Amount is not a number"),
+        ("2,B,2025-01-02,-2e15", "Amount is beyond ±1e15"),
         (f"2,B,{_days_ahead(400)},10", "InvoiceDate is after tomorrow"),
         ("2,B,2025-01-02,10,extra", "wrong number of fields"),
     ],
