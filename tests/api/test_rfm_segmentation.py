@@ -102,6 +102,15 @@ def test_transactions_become_rfm_segments_named_by_the_marketers_vocabulary(api:
         "/api/v1/segmentations/rfm/predict", json={"transactions": [{"date": "not a date", "amount": 3}]}
     )
     assert refused.status_code == 422 and "date" in refused.json()["message"]
+    impossible = api.post(
+        "/api/v1/segmentations/rfm/predict", json={"transactions": [{"date": "2026-02-31", "amount": 10}]}
+    )
+    assert impossible.status_code == 422 and "'2026-02-31'" in impossible.json()["message"]
+    huge = api.post(
+        "/api/v1/segmentations/rfm/predict",
+        json={"transactions": [{"date": "2011-12-01", "quantity": 6, "unit_price": 1e308}]},
+    )
+    assert huge.status_code == 422 and "quantity x unit_price" in huge.json()["message"]
     far = api.post(
         "/api/v1/segmentations/rfm/predict",
         json={"transactions": [{"date": "0001-01-01", "amount": 50}], "reference_date": "9999-12-31"},

@@ -5,6 +5,9 @@ A shape is a date's text with each run of digits replaced by `9` (or `Y` for fou
 migration); each gets one format. Which of the first two fields is the day is read from the whole sample of that
 shape: a first field above 12 means day first, a second field above 12 means month first; when neither appears,
 slash dates are month first (the US convention of the public online-retail file) and dash or dot dates day first.
+
+A day the month does not have (31/02, 29/02 of a common year) is unreadable, as any unreadable date is: Arrow's
+strptime alone would roll it over into the next month.
 """
 
 import re
@@ -13,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -159,6 +163,87 @@ class DateParser:
 
 
 def _strptime(values: pa.Array, fmt: str) -> pa.Array:
-    """Naive timestamps (seconds) of `values` read with `fmt`; a zoned format's instants are given in UTC."""
+    """Naive timestamps (seconds) of `values` read with `fmt`, null where the day does not exist; a zoned format's
+    instants are given in UTC."""
     stamps = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
-    return stamps.cast(pa.timestamp("s")) if stamps.type.tz is not None else stamps
+    real = _real_days(values, stamps, fmt)
+    return real.cast(pa.timestamp("s")) if real.type.tz is not None else real
+
+
+_FIELDS = {"%Y": r"(?P<Y>\d{1,4})", "%y": r"(?P<y>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})"}
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+# Where a rolled-over day lands, as (month, first day, last day): 29-31 February on 1-3 March, the 31st of a 30-day
+# month on the 1st of the next. No real date is read as any other day.
+_LANDINGS = ((3, 1, 3), (5, 1, 1), (7, 1, 1), (10, 1, 1), (12, 1, 1))
+_DAY = 86_400
+
+
+def _rolled_over(stamps: pa.Array, *, zoned: bool) -> np.ndarray:
+    """The positions of the stamps on a day a rolled-over date lands on (with a zone, which moves an instant up to a
+    day off the day written, the days either side too): about one date in fifty, the only ones read again."""
+    bounds = pc.min_max(stamps.cast(pa.int64())).as_py()
+    days = np.asarray(pc.fill_null(stamps.cast(pa.int64()), bounds["min"]).to_numpy(), dtype=np.int64) // _DAY
+    # A flag per day of the stamps' span, a day wider either side (days, far fewer than lines): a lookup per line
+    # costs less than finding its day of the month.
+    first, last = bounds["min"] // _DAY - 1, bounds["max"] // _DAY + 1
+    years = np.arange(np.datetime64(first, "D").astype("M8[Y]"), np.datetime64(last, "D").astype("M8[Y]") + 1)
+    landing = np.zeros(last - first + 1, dtype=bool)
+    for month, low, high in _LANDINGS:
+        starts = (years.astype("M8[M]") + (month - 1)).astype("M8[D]").astype(np.int64) - first
+        for day in range(low - 1, high):
+            inside = starts + day
+            landing[inside[(inside >= 0) & (inside < len(landing))]] = True
+    if zoned:
+        near = landing.copy()
+        near[:-1] |= landing[1:]
+        near[1:] |= landing[:-1]
+        landing = near
+    found = np.flatnonzero(landing[days - first])
+    if stamps.null_count:  # a null stands at the first day: keep only real stamps
+        found = found[np.asarray(stamps.is_valid().to_numpy(zero_copy_only=False), dtype=bool)[found]]
+    return found
+
+
+def calendar_pattern(fmt: str) -> str | None:
+    """A regex reading the day, and the year and month, that `fmt` writes as numbers (groups d, and Y or y, m when it
+    has them); None when it writes no day of the month."""
+    parts = re.split(r"(%.)", fmt)
+    if "%d" not in parts:
+        return None
+    last = max(index for index, part in enumerate(parts) if part in _FIELDS)  # what follows is never read
+    return "^" + "".join(
+        _FIELDS.get(part) or ("%" if part == "%%" else ".*?" if part.startswith("%") else re.escape(part))
+        for part in parts[: last + 1]
+    )
+
+
+def _real_days(values: pa.Array, stamps: pa.Array, fmt: str) -> pa.Array:
+    """`stamps` with those of a day that does not exist (31/02, 29/02 of a common year) made null: Arrow's strptime
+    rolls them over into the next month (2026-02-31 reads as 2026-03-03), which would move a purchase silently."""
+    pattern = calendar_pattern(fmt)
+    if pattern is None or stamps.null_count == len(stamps):
+        return stamps
+    at = _rolled_over(stamps, zoned="%z" in fmt)
+    if not len(at):
+        return stamps
+    written = pc.extract_regex(values.take(pa.array(at)), pattern)
+
+    def number(name: str) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.cast(pc.struct_field(written, name), pa.int64()), 1), dtype=np.int64)
+
+    names = {field.name for field in written.type}
+    day = number("d")
+    if "m" in names and names & {"Y", "y"}:
+        year = number("Y") if "Y" in names else 2000 + number("y")  # %y's years (1969-2068) share 2000's leap rule
+        month = np.clip(number("m"), 1, 12)
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        impossible = day > _MONTH_DAYS[month - 1] + ((month == 2) & leap)
+    elif "%z" not in fmt:  # a month by name (%b): a rolled-over day is read back as another day
+        impossible = day != np.asarray(pc.day(stamps.take(pa.array(at))).to_numpy(zero_copy_only=False))
+    else:
+        return stamps  # a zoned day and a month by name: no day left to compare with; no inferred format is so
+    if not impossible.any():
+        return stamps
+    mask = np.zeros(len(stamps), dtype=bool)
+    mask[at[impossible]] = True
+    return pc.if_else(pa.array(mask), pa.scalar(None, stamps.type), stamps)

@@ -66,6 +66,18 @@ def test_an_amount_beyond_the_bound_is_a_bad_line_and_never_a_monetary(write_csv
     ]
 
 
+def test_a_day_the_month_does_not_have_is_an_unreadable_date_not_another_day(write_csv):
+    lines = [HEADER, "1,A,2026-02-31,10", "2,A,2026-02-10,5", "3,B,2025-02-29,7", "4,C,2024-02-29,3"]
+    result = build_rfm(write_csv(lines))
+    assert result.summary["unparseable_dates"] == 2
+    rows = {row["customer_id"]: row for row in result.table.to_pylist()}
+    assert str(rows["A"]["first_purchase"]) == str(rows["A"]["last_purchase"]) == "2026-02-10 00:00:00"
+    assert rows["A"]["monetary"] == 5.0 and str(rows["C"]["last_purchase"]) == "2024-02-29 00:00:00"
+    assert result.unusable.to_pylist() == [
+        {"customer_id": "B", "reason": "no usable transaction: InvoiceDate is not a readable date"}
+    ]
+
+
 def test_rows_with_the_wrong_number_of_fields_are_counted_not_fatal(write_csv):
     path = write_csv([HEADER, "1,A,2025-01-01,10", "2,B,2025-01-01,10,extra", "3,C,2025-01-02", "4,D,2025-01-03,5"])
     result = build_rfm(path)
@@ -106,6 +118,7 @@ def test_the_same_customers_are_listed_however_the_file_is_cut(write_csv, monkey
     ("bad", "reason"),
     [
         ("2,B,2025-13-45,10", "InvoiceDate is not a readable date"),
+        ("2,B,2025-02-29,10", "InvoiceDate is not a readable date"),
         ("2,B,2025-01-02,", "missing Amount"),
         ("2,B,2025-01-02,inf", "Amount is not a number"),
         ("2,B,2025-01-02,abc", "Amount is not a number"),

@@ -61,3 +61,28 @@ def test_zoned_iso_dates_are_read_as_utc_and_fractions_of_a_second_are_cut():
     assert [str(value) for value in parsed.to_pylist()] == [
         "2011-10-06 16:20:00", "2011-10-06 14:20:00", "2011-10-07 04:30:00", "2011-10-06 09:15:00",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fmt", "texts"),
+    [
+        ("%d/%m/%Y", ["31/02/2026", "29/02/2025", "31/04/2026", "29/02/2024", "01/03/2026", "31/12/2026"]),
+        ("%m/%d/%y %H:%M", ["2/30/26 10:00", "11/31/26 8:26", "6/31/26 9:00", "2/29/24 1:00", "3/3/26 0:00",
+                            "7/1/26 1:00"]),
+        ("%Y-%m-%dT%H:%M:%S%z", ["2026-02-29T01:00:00+02:00", "2026-09-31T23:00:00-12:00", "2026-04-31T12:00:00Z",
+                                 "2024-02-29T23:00:00-05:00", "2026-03-01T01:00:00+02:00",
+                                 "2026-04-30T23:00:00-12:00"]),
+        ("%d %b %Y", ["31 Feb 2026", "29 Feb 2025", "31 Jun 2026", "29 Feb 2024", "1 Mar 2026", "1 Jul 2026"]),
+    ],
+)  # fmt: skip
+def test_a_day_the_month_does_not_have_is_unreadable_never_rolled_over(fmt, texts):
+    parsed = DateParser.from_sample("Date", texts, fmt).parse(pa.array(texts))
+    assert parsed.to_pylist()[:3] == [None, None, None]  # Arrow alone reads 31/02 as 3 March
+    assert None not in parsed.to_pylist()[3:]
+
+
+def test_impossible_days_are_found_among_many_dates_of_every_day():
+    days = pa.array([f"{d}/{m}/{year}" for year in (2023, 2024) for m in range(1, 13) for d in range(1, 32)])
+    parsed = DateParser.from_sample("Date", [], "%d/%m/%Y").parse(days)
+    assert parsed.null_count == 2 * 12 * 31 - 365 - 366
+    assert len(set(parsed.drop_null().to_pylist())) == 365 + 366

@@ -41,6 +41,7 @@ def test_without_order_ids_each_line_is_an_order_and_average_works():
         ([{"date": "2011-01-01", "amount": 5}, {"date": "whenever", "amount": 5}], r"transactions\[1\].date"),
         ([{"date": "2011-01-01", "amount": 5, "colour": "red"}], "unknown field"),
         ([{"date": "2011-01-01", "amount": -5}], "no purchase"),
+        ([{"date": "2026-02-31", "amount": 10}], r"transactions\[0\].date '2026-02-31' cannot be read"),
         ([{"date": "2011-01-01", "amount": 1e300}], r"transactions\[0\].amount is 1e\+300, beyond ±1e15"),
         (
             [{"date": "2011-01-01", "amount": 5}, {"date": "2011-01-02", "quantity": 6, "unit_price": 1e308}],
