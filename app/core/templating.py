@@ -10,6 +10,7 @@ from jinja2 import pass_context
 from app import __version__
 from app.core.config import PROJECT_ROOT
 from app.core.credentials import SESSION_COOKIE, csrf_token_of
+from app.utils.numbers import fixed
 from app.utils.static import hashed_query
 
 STATIC_DIR = PROJECT_ROOT / "app" / "static"
@@ -73,3 +74,4 @@ def p_value(value: float) -> str:
 
 
 templates.env.filters["p_value"] = p_value
+templates.env.filters["fixed"] = fixed

@@ -36,6 +36,7 @@ class JobStatus(BaseModel):
             "version": None,
             "activated": None,
             "error": None,
+            "notes": [],
         }
     )
 
@@ -47,6 +48,11 @@ class JobStatus(BaseModel):
     version: str | None = Field(None, description="The new version, on success.")
     activated: bool | None = None
     error: str | None = Field(None, description="On failure: the same one-line reason the CLI gives.")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="On success: warnings about the new version, such as a segment so small that an outlier may "
+        "drive it (the version's notes in /model/info say the same).",
+    )
 
 
 class JobList(BaseModel):

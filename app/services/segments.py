@@ -4,6 +4,7 @@ from typing import Any
 
 from app.core.errors import UnknownSegment
 from app.models.model import Segment, SegmentationModel
+from app.models.small_segments import small_segment_notes
 from app.services import rules
 
 
@@ -86,4 +87,4 @@ def model_notes(model: SegmentationModel) -> list[str]:
         notes.append(UNSIGNED_NOTE)
     if not rules.has_rules(model):
         notes.append(rules.NO_RULES_NOTE)
-    return notes
+    return notes + small_segment_notes(model.segments)

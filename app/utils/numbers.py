@@ -39,3 +39,11 @@ def readable(value: float) -> str:
     rounded = round(value, decimals) + 0.0  # + 0.0: no "-0"
     text = f"{rounded:,.{max(decimals, 0)}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fixed(value: float, decimals: int) -> str:
+    """A number with `decimals` decimals, thousands separated (61.5, 12,345.0); from 1e15 up (and for a non-finite
+    one) as `readable` gives it (1e22), where fixed notation would print float noise (9999999999800000905216.0)."""
+    if math.isfinite(value) and abs(value) < _HUGE:
+        return f"{value:,.{decimals}f}"
+    return readable(value)

@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
@@ -227,3 +228,19 @@ def test_a_jobs_version_is_recorded_as_trained_from_where_it_was_asked_for(
     monkeypatch.setattr("app.models.segmentations.training.train_segmentation", train_segmentation)
     runner.run()
     assert told == [reason]
+
+
+def test_a_succeeded_job_carries_the_notes_of_small_segments(make_settings, tmp_path, monkeypatch):
+    segments = [
+        SimpleNamespace(name="Champions", size=1, share=0.01),
+        SimpleNamespace(name="Lost", size=99, share=0.99),
+    ]
+    model = SimpleNamespace(version="v1", segments=segments)
+    monkeypatch.setattr(
+        "app.models.training.train", lambda *args, **kwargs: SimpleNamespace(model=model, activated=False)
+    )
+    runner = _job(make_settings, tmp_path)
+    assert runner.run() == 0
+    job = read_job(runner.folder)
+    assert job["state"] == "succeeded" and job["version"] == "v1"
+    assert len(job["notes"]) == 1 and job["notes"][0].startswith("segment 'Champions' holds only 1 customer of 100")

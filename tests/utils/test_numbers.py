@@ -1,4 +1,6 @@
-from app.utils.numbers import readable, whole_number
+import pytest
+
+from app.utils.numbers import fixed, readable, whole_number
 
 
 def test_whole_numbers_are_ascii_digits_that_fit_a_64_bit_column():
@@ -24,3 +26,17 @@ def test_readable_numbers_are_fixed_with_separators_and_four_significant_digits(
     # Only the tiny and the huge are scientific, written short.
     assert readable(1.25e-7) == "1.25e-7"
     assert readable(3.2e15) == "3.2e15"
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (61.54, 1, "61.5"),
+        (12_345.67, 1, "12,345.7"),
+        (-999_999_999_999.0, 0, "-999,999,999,999"),
+        (9999999999800000905216.0, 1, "1e22"),  # never the float's noise digits
+        (float("inf"), 0, "inf"),
+    ],
+)
+def test_fixed_separates_thousands_and_reads_the_huge_in_scientific_notation(value, decimals, text):
+    assert fixed(value, decimals) == text

@@ -85,3 +85,13 @@ def test_about_page_has_no_axe_violations(browser, base_url, screenshots, width)
     assert watch.errors == [] and watch.foreign_requests() == []
     page.screenshot(path=str(screenshots / f"about-{width}.png"), full_page=True)
     context.close()
+
+
+def test_a_segment_of_one_outlier_is_called_out_and_large_numbers_read_plainly(client_for, model_dir, tmp_path):
+    path = write_customers(tmp_path / "one_outlier.csv", rows=300, seed=5)
+    with path.open("a") as file:
+        file.write("9999,Female,40,9999,50\n")  # an income a thousand times the others': a segment of its own
+    html = client_for(model_dir=activate_version_trained_on(path, model_dir, tmp_path)).get("/about", headers=HTML).text
+    notes = re.findall(r'data-role="small-segment">(.*?)</p>', html, re.S)
+    assert len(notes) == 1 and "holds only 1 customer of 301" in notes[0]
+    assert ">9,999.0</td>" in html and "9999.0" not in html  # thousands separated

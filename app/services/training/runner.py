@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import SegmentationError, is_no_space
+from app.models.small_segments import small_segment_notes
 from app.services.training.store import BUILT_FOLDER, UPLOAD_FILE, now, read_job, write_job
 
 logger = logging.getLogger(__name__)
@@ -140,5 +141,11 @@ class JobRunner:
             (self.folder / UPLOAD_FILE).unlink(missing_ok=True)
             shutil.rmtree(self.folder / BUILT_FOLDER, ignore_errors=True)
         self._stop.set()
-        self.update(state="succeeded", version=result.model.version, activated=result.activated, finished=now())
+        self.update(
+            state="succeeded",
+            version=result.model.version,
+            activated=result.activated,
+            notes=small_segment_notes(result.model.segments),
+            finished=now(),
+        )
         return 0

@@ -5,6 +5,7 @@ from typing import Any
 
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.models.small_segments import small_segment_notes
 from app.models.synthetic import BUNDLED_SHA256
 from app.services import rules, segments
 from app.services.segmentations import example_features
@@ -106,6 +107,7 @@ def about_page(
             }
             for stats, info, segment in zip(statistics, descriptions, model.segments, strict=True)
         ],
+        "small_segments": small_segment_notes(model.segments),
         "admin_enabled": admin_enabled,
         "api_base": "/api/v1" if segmentation == DEFAULT_NAME else f"/api/v1/segmentations/{segmentation}",
         "segment_columns": grid_columns(len(statistics)),
