@@ -38,6 +38,7 @@ def test_dask_build_counts_bad_lines_as_the_local_build_does(tmp_path, semicolon
     lines += ["a,B1,2025-13-45,1", "b,B2,2025-01-02,", "c,B3,2025-01-02,inf", "d,B4,2025-01-02,abc"]
     lines += [f"e,B5,{future},3", "f,B6,2025-01-02,NaN", "g,7,2025-01-02,1,extra", "h,8,2025-01-02"]
     lines += ["i,NULL,2025-01-02,1"]  # no customer id: a guest's line, as Arrow reads NULL
+    lines += ["j,B7,2025-02-31,1", "k,B8,2025-01-02,1e300"]  # a day February lacks, an amount beyond ±1e15
     lines += [f"{i},{i % 40},2025-02-{1 + i % 28:02d},{i % 9 + 1}{half}" for i in range(3000, 6000)]
     source = tmp_path / "bad.csv"
     text = ("\n".join(lines) + "\n").encode()
@@ -48,5 +49,6 @@ def test_dask_build_counts_bad_lines_as_the_local_build_does(tmp_path, semicolon
     assert remote.summary == local.summary
     assert remote.table.equals(local.table) and remote.unusable.equals(local.unusable)
     assert local.summary["malformed_rows"] == 2 and local.summary["future_dates"] == 1
-    assert local.summary["amounts_not_numbers"] == 2 and local.summary["customers_without_usable_transactions"] == 6
+    assert local.summary["amounts_not_numbers"] == 2 and local.summary["customers_without_usable_transactions"] == 8
+    assert local.summary["unparseable_dates"] == 2 and local.summary["amounts_too_large"] == 1
     assert local.summary["decimal"] == ("," if semicolon else ".")
