@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "score": "label every customer of a file with its segment",
     "segmentations": "list, create, show and delete segmentations",
     "train": "train a new model version from a customer CSV",
-    "users": "accounts: create users (the first admin), list them",
+    "users": "accounts: create users (the first admin), set a password, list them",
 }
 
 

@@ -304,3 +304,14 @@ def test_a_damaged_active_version_advises_what_brings_the_service_back(fresh_dir
     assert train(default_data, output_dir=fresh_dir, processed_dir=tmp_path).activated is False
     assert train(default_data, output_dir=fresh_dir, processed_dir=tmp_path, activate=True).activated is True
     assert load_model(fresh_dir).version != version_dir.name
+
+
+def test_a_damaged_version_of_another_segmentation_names_it_in_the_advice(version_dir, tmp_path):
+    other = tmp_path / "models" / "segmentations" / "loyalty" / version_dir.name
+    shutil.copytree(version_dir, other)
+    (other / "scaler.pkl").write_bytes(b"x")
+    with pytest.raises(ArtifactError) as caught:
+        load_version(other)
+    # train_model.py trains default: the advice for another segmentation names it.
+    assert "retrain with `python -m app.cli train --segmentation loyalty --activate`" in caught.value.message
+    assert "/models?segmentation=loyalty" in caught.value.message

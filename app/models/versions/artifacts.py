@@ -27,11 +27,24 @@ from app.utils.locking import hold_directory, is_held
 
 logger = logging.getLogger(__name__)
 
-# A new version is not activated while ACTIVE names another one, even a damaged one: the advice activates.
-RETRAIN_HINT = (
-    "retrain with `python train_model.py --activate`, "
-    "or activate another version with `python -m app.cli models activate VERSION`"
-)
+
+def retrain_hint(folder: Path) -> str:
+    """What brings a damaged version's segmentation back: a new version activated, or another one activated.
+
+    A new version is not activated while ACTIVE names another one, even a damaged one, so the advice activates. A
+    version of another segmentation than default sits in segmentations/<name>/<version>.
+    """
+    if folder.parent.parent.name == "segmentations":
+        name = folder.parent.name
+        return (
+            f"retrain with `python -m app.cli train --segmentation {name} --activate`, "
+            f"or activate another version on /models?segmentation={name}"
+        )
+    return (
+        "retrain with `python train_model.py --activate`, "
+        "or activate another version with `python -m app.cli models activate VERSION`"
+    )
+
 
 KMEANS_FILE = "kmeans_model.pkl"
 SCALER_FILE = "scaler.pkl"
@@ -219,12 +232,12 @@ def read_manifest(folder: Path, signing_key: bytes | None, *, reuse_digests: boo
     for name, digest in files.items():
         file = folder / name
         if not file.is_file():
-            raise ArtifactError(f"{_relative(folder, name)} is missing; {RETRAIN_HINT}")
+            raise ArtifactError(f"{_relative(folder, name)} is missing; {retrain_hint(folder)}")
         if not hmac.compare_digest(sha256_file(file, reuse=reuse_digests), digest):
             logger.error("%s does not match its sha256 in %s", file, path)
             raise ArtifactError(
                 f"{_relative(folder, name)} does not match the sha256 in its manifest: it was altered after "
-                f"training, so it was not used; {RETRAIN_HINT}"
+                f"training, so it was not used; {retrain_hint(folder)}"
             )
     return manifest
 
@@ -235,7 +248,7 @@ def _verify_pickles(folder: Path, manifest: dict[str, Any]) -> None:
         if not path.is_file() or sha256_file(path) != manifest["files"].get(name):
             raise ArtifactError(
                 f"{_relative(folder, name)} does not match the sha256 in its manifest: it was altered after "
-                f"training, so it was not unpickled; {RETRAIN_HINT}"
+                f"training, so it was not unpickled; {retrain_hint(folder)}"
             )
 
 
@@ -263,15 +276,15 @@ def _unpickle(folder: Path, manifest: dict[str, Any], parameters: dict[str, Any]
             kmeans = joblib.load(folder / KMEANS_FILE)
             scaler = joblib.load(folder / SCALER_FILE)
     except Exception as exc:  # unpickling can raise almost anything; all of it means "unusable"
-        raise ArtifactError(f"model artifacts of {folder.name} are unusable: {exc}; {RETRAIN_HINT}") from None
+        raise ArtifactError(f"model artifacts of {folder.name} are unusable: {exc}; {retrain_hint(folder)}") from None
     if not isinstance(kmeans, KMeans) or not isinstance(scaler, StandardScaler):
-        raise ArtifactError(f"model artifacts of {folder.name} hold unexpected objects; {RETRAIN_HINT}")
+        raise ArtifactError(f"model artifacts of {folder.name} hold unexpected objects; {retrain_hint(folder)}")
     if not (
         np.array_equal(kmeans.cluster_centers_, parameters["cluster_centers"])
         and np.array_equal(scaler.mean_, parameters["mean"])
         and np.array_equal(scaler.scale_, parameters["scale"])
     ):
-        raise ArtifactError(f"the pickles of {folder.name} disagree with {INFO_FILE}; {RETRAIN_HINT}")
+        raise ArtifactError(f"the pickles of {folder.name} disagree with {INFO_FILE}; {retrain_hint(folder)}")
     return scaler, kmeans
 
 
@@ -281,9 +294,9 @@ def read_info(folder: Path) -> dict[str, Any]:
         info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         logger.error("unreadable %s: %s", folder / INFO_FILE, exc)
-        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is unreadable; {RETRAIN_HINT}") from None
+        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is unreadable; {retrain_hint(folder)}") from None
     if not isinstance(info, dict):
-        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is not a JSON object; {RETRAIN_HINT}")
+        raise ArtifactError(f"{_relative(folder, INFO_FILE)} is not a JSON object; {retrain_hint(folder)}")
     return info
 
 
@@ -317,5 +330,5 @@ def load_version(folder: str | Path, *, signing_key: bytes | None = None) -> Seg
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(
-            f"{_relative(folder, INFO_FILE)} is incomplete or inconsistent ({exc}); {RETRAIN_HINT}"
+            f"{_relative(folder, INFO_FILE)} is incomplete or inconsistent ({exc}); {retrain_hint(folder)}"
         ) from None
