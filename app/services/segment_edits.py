@@ -15,6 +15,7 @@ from app.models.versions.segment_edits import (
     clean_name,
     clean_strategy,
     current_text,
+    name_key,
     read_edits,
     record_changes,
 )
@@ -46,9 +47,10 @@ def segment_text(model: SegmentationModel, *, segment_id: int, edited: dict[str,
 
 
 def _check_name_free(model: SegmentationModel, *, segment_id: int, name: str) -> None:
-    """VersionConflict when another segment of the model is already shown under this name (any case)."""
+    """VersionConflict when another segment of the model is already shown under a name that reads the same."""
+    key = name_key(name)
     for other in model.segments:
-        if other.segment_id != segment_id and other.name.casefold() == name.casefold():
+        if other.segment_id != segment_id and name_key(other.name) == key:
             raise VersionConflict(
                 f"segment {other.segment_id} is already called {other.name!r}: two segments of one model cannot "
                 "share a name"

@@ -237,6 +237,8 @@ def test_a_caller_who_may_not_edit_is_refused_before_the_body_is_read(edits_clie
         ({"name": "   "}, 422, "cannot be empty"),
         ({"name": "Top\nspenders"}, 422, "control characters"),
         ({"name": "Top\u202espenders"}, 422, "control characters"),
+        ({"name": "Top\u00a0spenders"}, 422, "spaces other than the plain space (found U+00A0)"),
+        ({"name": "Top spenders\u200b"}, 422, "(found U+200B)"),
         ({"description": " "}, 422, "cannot be empty"),
         ({"marketing_strategy": []}, 422, "at least one action"),
         ({"marketing_strategy": ["ok", ""]}, 422, "action 2 cannot be empty"),
@@ -258,6 +260,9 @@ def test_a_name_taken_by_another_segment_an_unknown_segment_and_no_change_are_re
     vip = _id_of(edits_client, "VIP / Whale")
     taken = edits_client.patch(f"/api/v1/clusters/{vip}", json={"name": "young TRENDSETTER"}, headers=ADMIN)
     assert taken.status_code == 409 and "already called 'Young Trendsetter'" in taken.json()["message"]
+    for look_alike in ["Ｙoung Trendsetter", "Young  Trendsetter", "young trendsetter"]:
+        taken = edits_client.patch(f"/api/v1/clusters/{vip}", json={"name": look_alike}, headers=ADMIN)
+        assert taken.status_code == 409 and "already called 'Young Trendsetter'" in taken.json()["message"]
     assert edits_client.patch("/api/v1/clusters/99", json={"name": "x"}, headers=ADMIN).status_code == 404
     assert edits_client.get("/api/v1/clusters/99/history").status_code == 404
     same = edits_client.patch(f"/api/v1/clusters/{vip}", json={"name": "VIP / Whale"}, headers=ADMIN)

@@ -13,6 +13,7 @@ from app.models.versions.segment_edits import (
     clean_name,
     clean_strategy,
     current_text,
+    name_key,
     read_edits,
     record_changes,
 )
@@ -35,6 +36,29 @@ def test_a_name_is_trimmed_and_held_to_one_short_line():
     assert clean_strategy([" a ", "b"]) == ["a", "b"]
     with pytest.raises(InvalidRequest, match="at most 10 actions"):
         clean_strategy(["a"] * 11)
+
+
+def test_a_name_with_an_invisible_character_or_an_odd_space_is_refused_and_other_scripts_are_kept():
+    for bad, code in [
+        ("Average\u00a0Customer", "U+00A0"),
+        ("Average Customer\u200b", "U+200B"),
+        ("Average\u2003Customer", "U+2003"),
+        ("Ave\u00adrage", "U+00AD"),
+        ("\ufeffAverage", "U+FEFF"),
+        ("Average\u2028Customer", "U+2028"),
+    ]:
+        with pytest.raises(InvalidRequest, match=f"invisible characters.*{code.replace('+', '[+]')}"):
+            clean_name(bad)
+    for good in ["Clientes Fiéis", "Постоянные клиенты", "常連客", "Ｖｉｐ", "Café"]:
+        assert clean_name(good) == good
+
+
+def test_names_that_read_the_same_have_one_key():
+    assert name_key("Ａverage  CUSTOMER") == name_key("average customer") == "average customer"
+    assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("Cafe\u0301") == name_key("Café")
+    assert name_key("ǰ") == name_key("J\u030c")
+    assert name_key("Average") != name_key("Avérage")
 
 
 def _vip(model) -> Segment:
