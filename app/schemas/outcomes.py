@@ -1,5 +1,6 @@
 """Outcome events reported for customers (POST /api/v1/outcomes) and the A/B reports built on them."""
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,6 +31,17 @@ def _no_slash(value: str) -> str:
     return value
 
 
+def _shown_name(value: str) -> str:
+    # Event and campaign names are shown on /experiments and in its links: a NUL, a line break or a bidi override
+    # would garble the page, and "." or ".." as a path segment makes the report's address another one.
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            raise ValueError(f"must not hold a control or invisible character (found U+{ord(char):04X})")
+    if not value.strip("."):
+        raise ValueError("must not be only dots: a name names a report's address")
+    return value
+
+
 def _text_only(value: object) -> object:
     # A timestamp as a number would be read as seconds since 1970: ask for ISO 8601 text instead.
     if not isinstance(value, str):
@@ -49,6 +61,7 @@ def _id_kind(value: Any) -> str:
 
 
 NonBlank = AfterValidator(_not_blank)
+ShownName = AfterValidator(_shown_name)
 OutcomeCustomerId = Annotated[
     Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
     | Annotated[Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank], Tag("text")],
@@ -78,15 +91,21 @@ class OutcomeEventIn(BaseModel):
     )
 
     customer_id: OutcomeCustomerId
-    event: Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank] = Field(
-        description="What happened, in your words (`purchase`, `click`, `sent`)."
+    event: Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank, ShownName] = Field(
+        description="What happened, in your words (`purchase`, `click`, `sent`): no control or invisible character, "
+        "not only dots."
     )
     value: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_VALUE, le=MAX_VALUE)] | None = Field(
         None, description="An amount for the event (an order's total), when it has one."
     )
     campaign: (
-        Annotated[str, Field(strict=True, min_length=1, max_length=128), NonBlank, AfterValidator(_no_slash)] | None
-    ) = Field(None, description='The campaign the event belongs to: what the A/B report groups by (no "/").')
+        Annotated[str, Field(strict=True, min_length=1, max_length=128), NonBlank, ShownName, AfterValidator(_no_slash)]
+        | None
+    ) = Field(
+        None,
+        description='The campaign the event belongs to: what the A/B report groups by (no "/", no control or invisible '
+        "character, not only dots).",
+    )
     occurred_at: OccurredAt
 
 

@@ -159,6 +159,18 @@ BAD = [
     ("campaign", _event("C-1", campaign="")),
     # Its report is at /experiments/{campaign}: a "/" (sent as %2F or not) would split the address.
     ("campaign", _event("C-1", campaign="spring/2027")),
+    # Names are shown on /experiments and in its links: no NUL, line break or bidi override, and no "." or "..",
+    # which as a path segment would make the report's address another one.
+    ("event", _event("C-1", event="a\u0000b")),
+    ("event", _event("C-1", event="a\nb")),
+    ("event", _event("C-1", event="\u202etxt")),
+    ("event", _event("C-1", event="..")),
+    ("campaign", _event("C-1", campaign="a\u0000b")),
+    ("campaign", _event("C-1", campaign="spring\r\n2027")),
+    ("campaign", _event("C-1", campaign="\u202etxt")),
+    ("campaign", _event("C-1", campaign="ab\u200b")),
+    ("campaign", _event("C-1", campaign=".")),
+    ("campaign", _event("C-1", campaign="..")),
     ("occurred_at", _event("C-1", occurred_at="2026-12-01T10:00:00")),
     ("occurred_at", _event("C-1", occurred_at="1899-12-01T10:00:00Z")),
     ("occurred_at", _event("C-1", occurred_at="2999-12-01T10:00:00Z")),
@@ -175,6 +187,14 @@ def test_bad_events_are_422_naming_the_field(setup, field, event):
     assert response.status_code == 422, response.text
     assert field in json.dumps(response.json()["details"])
     assert _stored(client) == []
+
+
+def test_names_in_any_script_with_spaces_and_dots_are_stored_as_sent(setup):
+    client, *_ = setup
+    names = [("achat réussi", "été 2026"), ("покупка", "spring.2027"), ("..x", "v1..2"), ("a b", "...x...")]
+    response = _post(client, [_event("C-1", event=event, campaign=campaign) for event, campaign in names])
+    assert response.status_code == 200, response.text
+    assert [(row.event, row.campaign) for row in _stored(client)] == names
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
