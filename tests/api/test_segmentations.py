@@ -179,6 +179,28 @@ def test_a_bad_create_request_is_refused_and_creates_nothing(api: TestClient, bo
     assert [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]] == ["default"]
 
 
+@pytest.mark.parametrize(("column", "code"), [("a\u0000b", "U+0000"), ("Visits\n", "U+000A"), ("Vis\tits", "U+0009")])
+def test_a_feature_column_with_a_control_character_is_a_422_naming_the_feature(
+    api: TestClient, column: str, code: str
+) -> None:
+    features = [LOYALTY["features"][0], LOYALTY["features"][1] | {"column": column}, LOYALTY["features"][2]]
+    response = api.post("/api/v1/segmentations", json=LOYALTY | {"features": features}, headers=HEADERS)
+    assert response.status_code == 422, response.text
+    assert "features[1].column (visits) cannot hold a control character" in response.json()["message"]
+    assert code in response.json()["message"]
+    assert [item["name"] for item in api.get("/api/v1/segmentations").json()["segmentations"]] == ["default"]
+
+
+def test_a_feature_column_is_trimmed_as_file_headers_are(api: TestClient) -> None:
+    features = [LOYALTY["features"][0], LOYALTY["features"][1], LOYALTY["features"][2] | {"column": " Tenure "}]
+    created = api.post("/api/v1/segmentations", json=LOYALTY | {"features": features}, headers=HEADERS)
+    assert created.status_code == 201, created.text
+    assert [feature["column"] for feature in created.json()["features"]] == ["Income", "Visits", "Tenure"]
+    blank = [LOYALTY["features"][0], LOYALTY["features"][1] | {"column": "   "}]
+    refused = api.post("/api/v1/segmentations", json={"name": "blank", "features": blank}, headers=HEADERS)
+    assert refused.status_code == 422 and "features[1].column (visits) must name" in refused.json()["message"]
+
+
 def test_default_can_never_be_deleted_and_unknown_names_are_404(api: TestClient) -> None:
     assert api.delete("/api/v1/segmentations/default?force=true", headers=HEADERS).status_code == 409
     assert api.get("/api/v1/segmentations/nothing-here").status_code == 404

@@ -2,6 +2,7 @@
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -236,7 +237,18 @@ def _feature(item: Any, index: int) -> Feature:
                 f"features[{index}].{key} ({name}) must be text of at most {limit} characters",
                 f"the {_TEXT_NOUNS[key]} must be at most {limit} characters",
             )
-    if not item.get("column"):
+    column = item.get("column")
+    if isinstance(column, str):
+        control = next((char for char in column if unicodedata.category(char) == "Cc"), None)
+        if control is not None:
+            raise InvalidFeature(
+                index,
+                f"features[{index}].column ({name}) cannot hold a control character such as a tab or a line break "
+                f"(found U+{ord(control):04X})",
+                "the column name cannot hold a control character such as a tab or a line break",
+            )
+        column = column.strip()  # as a file's headers are read (app/models/dataset.py): "Tenure " is "Tenure"
+    if not column:
         raise InvalidFeature(
             index,
             f"features[{index}].column ({name}) must name the file's column that holds it",
@@ -272,7 +284,7 @@ def _feature(item: Any, index: int) -> Feature:
             f"features[{index}] ({name}): a log1p feature cannot go below 0",
             "with log(1 + x) the minimum cannot be below 0",
         )
-    return Feature.from_dict({**item, "transform": transform})
+    return Feature.from_dict({**item, "column": column, "transform": transform})
 
 
 def default_spec() -> SegmentationSpec:

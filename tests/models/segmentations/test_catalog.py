@@ -65,7 +65,7 @@ def test_an_rfm_spec_has_recency_frequency_and_monetary() -> None:
         ({"features": [LOYALTY["features"][0], {"name": "V", "column": "V"}]}, "lowercase letter"),
         ({"features": [LOYALTY["features"][0], {"name": "v"}]}, "must name the file's column"),
         ({"kind": "graph"}, "kind must be one of"),
-        ({"features": [LOYALTY["features"][0], {"name": "v", "column": " income "}]}, "repeated:  income , Income"),
+        ({"features": [LOYALTY["features"][0], {"name": "v", "column": " income "}]}, "repeated: Income, income"),
         ({"features": [LOYALTY["features"][0], {"name": "segment_id", "column": "S"}]}, "every scored file gets"),
         ({"columns": {"date": "D"}}, "columns is for rfm segmentations"),
         ({"kind": "rfm", "features": LOYALTY["features"]}, "leave `features` out"),
