@@ -12,7 +12,8 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.dataset import read_text_table, refuse_misread_rows
-from app.models.rfm.columns import ALIASES, normalise
+from app.models.features import header_letters
+from app.models.rfm.columns import ALIASES
 from app.models.segmentations.spec import RESERVED_NAMES
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, whole_lines
 from app.utils.csv_rows import WRONG_FIELDS
@@ -172,7 +173,7 @@ def _looks_like_id(header: str, name: str, values: np.ndarray, complete: bool) -
     a transactions file's lines; else distinct whole numbers in order (1, 2, 3...), or in a column named like an id."""
     if len(values) < 2 or not np.all(values == np.round(values)):
         return False
-    if normalise(header) in _ID_HEADERS:
+    if header_letters(header) in _ID_HEADERS:
         return True
     if not complete or len(np.unique(values)) != len(values):
         return False

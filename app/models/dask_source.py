@@ -17,7 +17,14 @@ import pandas as pd
 
 from app.core.errors import InvalidDataset
 from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
-from app.models.features import Feature, find_column, normalise_column, too_large, too_large_reason, wanted_columns
+from app.models.features import (
+    Feature,
+    find_column,
+    normalise_columns,
+    too_large,
+    too_large_reason,
+    wanted_columns,
+)
 from app.utils.csv_head import BOM, HEAD_BYTES, NotCsvText, sniff_head
 from app.utils.csv_ranges import file_record_ranges
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
@@ -227,7 +234,7 @@ def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[An
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise InvalidDataset(f"{path} is not a valid Parquet file: {str(exc).splitlines()[0]}") from None
     own = list(file.schema_arrow.names)
-    normalised = [normalise_column(name) for name in own]
+    normalised = normalise_columns(own)
     found, extras = _found(normalised, specs, str(path))
     original = dict(zip(normalised, own, strict=True))
     parts: list[tuple[int, ...]] = []
@@ -259,7 +266,7 @@ def _open_csv(path: Path, specs: Sequence[Feature], client: Any) -> tuple[Reader
     except NotCsvText as exc:
         raise InvalidDataset(f"{path} {exc.problem}") from None
     own = next(csv.reader([style.header_line], delimiter=style.delimiter), [])
-    normalised = [normalise_column(name) for name in own]
+    normalised = normalise_columns(own)
     found, extras = _found(normalised, specs, str(path))
     header_bytes = len(BOM) * style.bom + len(style.header_line.encode()) + len(style.line_end) * style.header_ends
     reader = Reader(

@@ -19,7 +19,7 @@ from app.models.features import (
     FEATURES,
     Feature,
     find_column,
-    normalise_column,
+    normalise_columns,
     too_large,
     too_large_reason,
     wanted_columns,
@@ -117,7 +117,7 @@ def load_customers(path: str | Path) -> TextTable:
     """Read a customer CSV with the public header or snake_case columns."""
     table = read_text_table(path)
     frame = table.frame
-    frame.columns = [normalise_column(column) for column in frame.columns]
+    frame.columns = normalise_columns([str(column) for column in frame.columns])
     if frame.columns.duplicated().any():
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")

@@ -133,10 +133,38 @@ PUBLIC_HEADER: dict[str, str] = {
 COLUMNS: tuple[str, ...] = tuple(PUBLIC_HEADER.values())
 
 
+# Headers that hold a customer's id, as header_letters compares them ("Customer ID", "customer_id" and "CustomerID"
+# are all "customerid"), most telling first. Customer files and RFM transactions files (app/models/rfm/columns.py)
+# recognise the same ones.
+CUSTOMER_ID_HEADERS: tuple[str, ...] = (
+    "customerid", "customer", "customerno", "customernumber", "custid", "clientid", "client", "clientno",
+    "userid", "memberid", "accountid", "buyerid", "shopperid",
+)  # fmt: skip
+
+
+def header_letters(name: str) -> str:
+    """A header name as known names are compared: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def normalise_column(name: str) -> str:
     """The feature (or known column) a header name stands for: the public header's name, else snake_case as given."""
     stripped = name.strip().lstrip("\ufeff").strip()
     return PUBLIC_HEADER.get(stripped, stripped.lower())
+
+
+def customer_id_header(names: Sequence[str]) -> str | None:
+    """The header holding the customer id: the first of CUSTOMER_ID_HEADERS a header spells, as RFM picks its own."""
+    by_letters: dict[str, str] = {}
+    for name in names:
+        by_letters.setdefault(header_letters(name), name)
+    return next((by_letters[known] for known in CUSTOMER_ID_HEADERS if known in by_letters), None)
+
+
+def normalise_columns(names: Sequence[str]) -> list[str]:
+    """Each header name as normalise_column reads it, the one customer_id_header picks read as `customer_id`."""
+    id_header = customer_id_header(names)
+    return ["customer_id" if name == id_header else normalise_column(name) for name in names]
 
 
 def wanted_columns(features: "Sequence[str | Feature]") -> str:

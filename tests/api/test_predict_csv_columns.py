@@ -144,3 +144,11 @@ def test_both_file_routes_document_the_mapping(api):
         assert column["in"] == "query" and column["schema"]["type"] == "array"
         assert "`feature:column`" in column["description"] and "after the first `:`" in column["description"]
         assert "`column=feature:column`" in operation["description"]
+
+
+@pytest.mark.parametrize("header", ["Customer ID", "Customer Id", "Client ID", "customer id"])
+def test_a_files_customer_id_header_as_a_crm_export_spells_it_is_its_id_column(api, header):
+    text = f"{header},Annual Income (k$),Spending Score (1-100)\nC-1,15,39\nC-2,120,90\n"
+    response = api.post(DEFAULT_URL, content=text, headers=CSV | {"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["columns"]["customer_id"] == header

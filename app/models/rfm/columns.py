@@ -1,18 +1,15 @@
 """Which header holds each RFM role (customer id, date, amount, quantity, unit price, order id)."""
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset
+from app.models.features import CUSTOMER_ID_HEADERS, header_letters
 from app.models.segmentations.spec import RFM_ROLES
 
-# Header names as compared: lower case, letters and digits only ("Customer ID" and "customer_id" are "customerid").
+# Header names as header_letters compares them ("Customer ID" and "customer_id" are "customerid"), most telling first.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "customer_id": (
-        "customerid", "customer", "customerno", "customernumber", "custid", "clientid", "client", "clientno",
-        "userid", "memberid", "accountid", "buyerid", "shopperid",
-    ),
+    "customer_id": CUSTOMER_ID_HEADERS,
     "date": (
         "invoicedate", "date", "orderdate", "timestamp", "transactiondate", "purchasedate", "datetime", "saledate",
         "orderdatetime", "createdat", "ordertime", "time", "day",
@@ -37,11 +34,6 @@ ROLE_TEXT = {
     "unit_price": "unit price",
     "order_id": "order id",
 }
-
-
-def normalise(name: str) -> str:
-    """A header name as aliases are compared: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ def detect_columns(header: list[str], overrides: dict[str, str] | None = None) -
         found[role] = name
     by_name = {}
     for name in header:
-        by_name.setdefault(normalise(name), name)
+        by_name.setdefault(header_letters(name), name)
     taken = set(found.values())
     for role in RFM_ROLES:
         if role in found:

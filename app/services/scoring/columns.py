@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset, InvalidRequest
 from app.models.counterfactual import segment_position
-from app.models.features import DEFAULT_FEATURES, Feature, find_column, normalise_column, wanted_columns
+from app.models.features import DEFAULT_FEATURES, Feature, find_column, normalise_columns, wanted_columns
 from app.models.model import SegmentationModel
 from app.services.scoring.options import NAME_QUOTED_CHARS, ScoreOptions
 from app.services.scoring.score_columns import (
@@ -95,8 +95,8 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     if duplicated:
         raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
     by_normal: dict[str, str] = {}
-    for name in names:
-        by_normal.setdefault(normalise_column(name), name)
+    for name, normal in zip(names, normalise_columns(names), strict=True):
+        by_normal.setdefault(normal, name)
     if options.income_column is not None and options.income_column == options.spending_column:
         raise InvalidRequest(
             f"income_column and spending_column both name '{safe_text(options.income_column, NAME_QUOTED_CHARS)}': "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from app.core.errors import InvalidRequest, no_space_as
-from app.models.features import normalise_column
+from app.models.features import normalise_columns
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES
@@ -102,7 +102,7 @@ def is_customer_table(model: SegmentationModel, source: Path) -> bool:
     with source.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     try:
-        names = {normalise_column(name) for name in sniff_csv(head).names}
+        names = set(normalise_columns(sniff_csv(head).names))
     except InvalidRequest:
         return False  # not readable as CSV: the transactions reader says why
     return set(model.features) <= names

@@ -1,0 +1,40 @@
+"""Header names as customer files and transactions files read them: one list of customer id headers for both."""
+
+from pathlib import Path
+
+import pytest
+
+from app.models.dataset import load_customers
+from app.models.features import CUSTOMER_ID_HEADERS, customer_id_header, normalise_columns
+from app.models.rfm.columns import detect_columns
+
+# How CRM exports and spreadsheets spell the id header.
+ID_HEADERS = ["Customer ID", "Customer Id", "customer id", "Client ID", "CustomerID", "customer_id", "\ufeffUser-Id"]
+
+
+@pytest.mark.parametrize("header", ID_HEADERS)
+def test_a_customer_file_and_a_transactions_file_find_the_same_id_header(header: str, tmp_path: Path):
+    path = tmp_path / "customers.csv"
+    path.write_text(f"{header},Annual Income (k$),Spending Score (1-100)\nC-7,15,39\n", encoding="utf-8")
+    frame = load_customers(path).frame
+    assert list(frame.columns) == ["customer_id", "annual_income", "spending_score"]
+    assert frame["customer_id"].tolist() == ["C-7"]
+    assert detect_columns([header, "Date", "Amount"]).customer_id == header
+
+
+def test_every_known_id_header_is_read_as_the_customer_id():
+    assert [customer_id_header(["Age", known.upper()]) for known in CUSTOMER_ID_HEADERS] == [
+        known.upper() for known in CUSTOMER_ID_HEADERS
+    ]
+
+
+def test_one_header_is_the_customer_id_the_most_telling_one():
+    # "Customer" holding a name and "Customer ID" holding the id: the id is picked, as RFM picks it.
+    assert normalise_columns(["Customer", "Customer ID", "Age"]) == ["customer", "customer_id", "age"]
+    assert detect_columns(["Customer", "Customer ID", "Date", "Amount"]).customer_id == "Customer ID"
+
+
+@pytest.mark.parametrize("header", ["id", "ID", "Id", "Customer Name", "Account"])
+def test_a_header_that_names_no_customer_id_is_left_as_it_is(header: str):
+    assert customer_id_header([header, "Age"]) is None
+    assert normalise_columns([header, "Age"]) == [header.lower(), "age"]
