@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Discriminator, Field, Tag
 
 from app.schemas.common import example_config
-from app.schemas.prediction import MAX_INTEGER_ID
+from app.schemas.prediction import MAX_INTEGER_ID, TextId
 from app.utils.moments import latest_plausible
 
 # The most events one request can hold; the OUTCOMES_MAX_EVENTS setting can only lower it.
@@ -64,9 +64,12 @@ NonBlank = AfterValidator(_not_blank)
 ShownName = AfterValidator(_shown_name)
 OutcomeCustomerId = Annotated[
     Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
-    | Annotated[Annotated[str, Field(strict=True, min_length=1, max_length=64), NonBlank], Tag("text")],
+    | Annotated[TextId, Tag("text")],
     Discriminator(_id_kind),
-    Field(description="The customer's id, as sent with their predictions (`customer_id`): an integer or text."),
+    Field(
+        description="The customer's id, as sent with their predictions (`customer_id`): an integer or text, trimmed "
+        "as predictions' ids are."
+    ),
 ]
 OccurredAt = Annotated[
     AwareDatetime,

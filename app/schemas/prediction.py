@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Discriminator, Field, Tag, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
@@ -40,15 +40,40 @@ def _id_kind(value: Any) -> str:
 
 # Integer ids stay within what every JSON client holds exactly (JavaScript numbers are exact up to 2**53 - 1).
 MAX_INTEGER_ID = 2**53 - 1
+
+
+def _trimmed_id(value: str) -> str:
+    """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one."""
+    text = value.strip()
+    if not text:
+        raise ValueError("a text id cannot be empty or only spaces")
+    return text
+
+
+# Text that is not blank, trimmed. The schema states "not blank" as a pattern (JSON Schema's \s is Unicode's white
+# space, as str.strip()'s is) so that clients and API fuzzers know it; _trimmed_id says why a value misses it.
+TextId = Annotated[
+    str,
+    Field(strict=True, min_length=1, max_length=64, json_schema_extra={"pattern": r"^[\s\S]*\S[\s\S]*$"}),
+    AfterValidator(_trimmed_id),
+]
 # The integer branch is lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869);
 # 1.5 is still refused, and true/false go to the text branch, which refuses them.
 CustomerId = Annotated[
     Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
-    | Annotated[Annotated[str, Field(strict=True, max_length=64)], Tag("text")],
+    | Annotated[TextId, Tag("text")],
     Discriminator(_id_kind),
     Field(
-        description="Your own id for this customer, echoed back: an integer (at most 2**53 - 1 in size) or text of at "
-        "most 64 characters."
+        description="Your own id for this customer, echoed back: an integer (at most 2**53 - 1 in size) or text of 1 "
+        'to 64 characters, not only spaces, trimmed as a file\'s ids are (" C-1" is C-1).'
+    ),
+]
+# A customer's id in a request: null is no id, as if it were left out (a CSV row's empty id cell is no id too).
+OptionalCustomerId = Annotated[
+    CustomerId | None,
+    Field(
+        description="Your own id for this customer, echoed back: an integer (at most 2**53 - 1 in size) or text of 1 "
+        'to 64 characters, not only spaces, trimmed as a file\'s ids are (" C-1" is C-1); null or left out: no id.'
     ),
 ]
 
@@ -61,7 +86,7 @@ class CustomerIn(TypedDict):
         {"annual_income": 85, "spending_score": 80}, extra="forbid"
     )
 
-    customer_id: NotRequired[CustomerId]
+    customer_id: NotRequired[OptionalCustomerId]
     annual_income: AnnualIncome
     spending_score: SpendingScore
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
 from typing_extensions import TypedDict
 
 from app.schemas.common import example_config
-from app.schemas.prediction import MAX_BATCH_SIZE, CustomerId
+from app.schemas.prediction import MAX_BATCH_SIZE, CustomerId, OptionalCustomerId
 
 FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -110,7 +110,7 @@ class FeaturesCustomerIn(TypedDict):
             Field(max_length=8, description="The customer's value of every feature of the served version."),
         ]
     ]
-    customer_id: NotRequired[CustomerId]
+    customer_id: NotRequired[OptionalCustomerId]
     transactions: NotRequired[
         Annotated[
             list[TransactionIn],

@@ -165,7 +165,7 @@ def predict_customer(model: SegmentationModel, customer: Mapping[str, Any], *, e
     if explained:
         add_explanations(model, rows, scores, predictions)
     answer = Answer(predictions[0], model, rows, scores, "single")
-    if "customer_id" in customer:
+    if customer.get("customer_id") is not None:  # null is no id, as if left out
         answer.body["customer_id"] = customer["customer_id"]
         answer.customer_ids = [customer["customer_id"]]
     return answer

@@ -33,7 +33,7 @@ def predict_by_features(
 ) -> Answer:
     """Segment one customer given by features (or transactions); nothing is recorded yet."""
     values = customer_values(model, customer)
-    if "customer_id" in customer:
+    if customer.get("customer_id") is not None:
         values["customer_id"] = customer["customer_id"]
     answer = predict_customer(model, values, explained=explained)
     answer.segmentation = segmentation
@@ -56,7 +56,7 @@ def predict_many_by_features(
             values = customer_values(model, customer)
         except InvalidRequest as exc:
             raise InvalidRequest(f"customers[{index}]: {exc.message}") from None
-        if "customer_id" in customer:
+        if customer.get("customer_id") is not None:
             values["customer_id"] = customer["customer_id"]
         rows.append(values)
     answer = predict_customers(model, rows, explained=explained, rendered=rendered)

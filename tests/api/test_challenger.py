@@ -68,6 +68,23 @@ def test_split_sends_thirty_percent_of_ids_and_the_same_id_keeps_its_arm(setup):
     assert assigned == arms
 
 
+def test_split_refuses_a_blank_id_and_reads_a_padded_one_as_the_same_customer(setup):
+    client, _root, _first, second, url = setup
+    assert _set(client, {"version": second, "mode": "split", "share": 0.5}).status_code == 200
+    for blank in ["", "   "]:
+        refused = client.post("/api/v1/predict", json={"customer_id": blank, "annual_income": 60, "spending_score": 50})
+        assert refused.status_code == 422 and "customer_id" in refused.json()["message"]
+    arms = {
+        client.post("/api/v1/predict", json={"customer_id": given, "annual_income": 60, "spending_score": 50}).json()[
+            "arm"
+        ]
+        for given in ["C-7", " C-7", "C-7\n"]
+    }
+    assert len(arms) == 1
+    assert client.app.state.challenger_assignments.flush()
+    assert [row.customer_id for row in _rows(url, select(ChallengerAssignment.customer_id))] == ["C-7"]
+
+
 def test_segmentation_route_serves_the_challenger_too(setup):
     client, _root, _first, second, _url = setup
     assert _set(client, {"version": second, "mode": "split", "share": 0.5}, segmentation="default").status_code == 200

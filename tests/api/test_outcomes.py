@@ -189,6 +189,16 @@ def test_bad_events_are_422_naming_the_field(setup, field, event):
     assert _stored(client) == []
 
 
+def test_a_text_id_is_trimmed_as_a_predictions_is(setup):
+    client, *_ = setup
+    answer = client.post("/api/v1/predict", json={"customer_id": " C-5", "annual_income": 60, "spending_score": 50})
+    assert answer.status_code == 200
+    assert client.app.state.prediction_log.flush()
+    response = _post(client, [_event(" C-5\t")])
+    assert response.status_code == 200, response.text
+    assert (response.json()["matched"], [row.customer_id for row in _stored(client)]) == (1, ["C-5"])
+
+
 def test_names_in_any_script_with_spaces_and_dots_are_stored_as_sent(setup):
     client, *_ = setup
     names = [("achat réussi", "été 2026"), ("покупка", "spring.2027"), ("..x", "v1..2"), ("a b", "...x...")]

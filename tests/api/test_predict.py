@@ -145,7 +145,8 @@ def test_batch_echoes_customer_ids(client):
         {"customer_id": "x" * 65, "annual_income": 50, "spending_score": 50},
         {"customer_id": True, "annual_income": 50, "spending_score": 50},
         {"customer_id": 1.5, "annual_income": 50, "spending_score": 50},
-        {"customer_id": None, "annual_income": 50, "spending_score": 50},
+        {"customer_id": "", "annual_income": 50, "spending_score": 50},
+        {"customer_id": "  \t", "annual_income": 50, "spending_score": 50},
         {"customer_id": 2**53, "annual_income": 50, "spending_score": 50},
         {"customer_id": 1, "name": "Ann", "annual_income": 50, "spending_score": 50},
     ],
@@ -154,6 +155,7 @@ def test_batch_refuses_bad_customer_ids_and_other_extra_fields(client, customer)
     response = client.post("/api/v1/predict/batch", json={"customers": [customer]})
     assert response.status_code == 422
     assert response.json()["type"] == "validation_error"
+    assert "customer_id" in response.json()["message"] or "name" in response.json()["message"]
     single = client.post("/api/v1/predict", json=customer)  # one customer takes the same id rules
     assert single.status_code == 422 and single.json()["type"] == "validation_error"
 
@@ -164,6 +166,29 @@ def test_one_customer_echoes_its_id_and_answers_as_before_without_one(client):
     assert with_id.status_code == without.status_code == 200
     assert with_id.json().pop("customer_id") == 7 and "customer_id" not in without.json()
     assert {**with_id.json(), "customer_id": None} == {**without.json(), "customer_id": None}
+
+
+def test_a_null_id_is_no_id_and_a_text_id_is_trimmed_as_a_files_are(client):
+    plain = client.post("/api/v1/predict", json={"annual_income": 55, "spending_score": 50})
+    null = client.post("/api/v1/predict", json={"customer_id": None, "annual_income": 55, "spending_score": 50})
+    assert null.status_code == 200, null.text
+    assert null.json() == plain.json() and "customer_id" not in null.json()
+    padded = client.post("/api/v1/predict", json={"customer_id": " C-1 ", "annual_income": 55, "spending_score": 50})
+    assert padded.status_code == 200 and padded.json()["customer_id"] == "C-1"
+    customers = [
+        {"customer_id": None, "annual_income": 55, "spending_score": 50},
+        {"customer_id": "\tC-2", "annual_income": 55, "spending_score": 50},
+    ]
+    batch = client.post("/api/v1/predict/batch", json={"customers": customers})
+    assert batch.status_code == 200
+    assert ["customer_id" in p for p in batch.json()["predictions"]] == [False, True]
+    assert batch.json()["predictions"][1]["customer_id"] == "C-2"
+
+
+def test_a_blank_text_id_is_refused_saying_why(client):
+    response = client.post("/api/v1/predict", json={"customer_id": " ", "annual_income": 55, "spending_score": 50})
+    assert response.status_code == 422
+    assert "customer_id.text: Value error, a text id cannot be empty or only spaces" in response.json()["message"]
 
 
 def test_each_answer_is_counted_and_logged_once(client_for, tmp_path):
