@@ -36,13 +36,16 @@ def _finite(value: float) -> float | None:
 def counterfactual_of_customer(
     *,
     model: SegmentationModel,
-    customer: Mapping[str, float],
+    customer: Mapping[str, Any],
     target: int | str,
     immutable: list[str],
     weights: Mapping[str, float],
 ) -> dict[str, Any]:
-    """The smallest move into `target` for a flat predict body's customer (values checked against the model)."""
-    values = feature_values(model, customer)
+    """The smallest move into `target` for a flat predict body's customer (values checked against the model).
+
+    The customer is the same object as a predict body: its `customer_id`, when given, names them and moves nothing.
+    """
+    values = feature_values(model, {name: value for name, value in customer.items() if name != "customer_id"})
     return counterfactual_answer(model=model, values=values, target=target, immutable=immutable, weights=weights)
 
 

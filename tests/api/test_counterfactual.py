@@ -254,3 +254,18 @@ def test_the_widest_weights_allowed_still_land_in_the_target(client: TestClient,
     answer = client.post(URL, json={"customer": CUSTOMER, "target_segment": 1, "weights": weights}).json()
     assert answer["reachable"]
     assert client.post("/api/v1/predict", json=answer["target_point"]).json()["segment_id"] == 1
+
+
+@pytest.mark.parametrize("customer_id", ["C-1042", 1043, None])
+def test_a_predict_bodys_customer_id_is_taken_and_moves_nothing(api: TestClient, customer_id) -> None:
+    plain = api.post(URL, json={"customer": CUSTOMER, "target_segment": "VIP / Whale"}).json()
+    with_id = api.post(URL, json={"customer": CUSTOMER | {"customer_id": customer_id}, "target_segment": "VIP / Whale"})
+    assert with_id.status_code == 200, with_id.text
+    assert with_id.json() == plain
+    url = "/api/v1/segmentations/crm/predict/counterfactual"
+    customer = {"features": {"income": 50_000, "visits": 4, "tenure": 3}}
+    first = _segments(api, "/segmentations/crm")[0]["segment_id"]
+    plain = api.post(url, json={"customer": customer, "target_segment": first}).json()
+    with_id = api.post(url, json={"customer": customer | {"customer_id": customer_id}, "target_segment": first})
+    assert with_id.status_code == 200, with_id.text
+    assert with_id.json() == plain
