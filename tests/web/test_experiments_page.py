@@ -62,6 +62,21 @@ def test_an_unknown_campaign_shows_the_newest_with_a_notice(client):
     assert '<option value="" selected>any event</option>' in page.text
 
 
+@pytest.mark.parametrize("campaign", ["spring", "nosuch"])
+def test_an_event_the_campaign_does_not_have_is_named_with_its_events_and_no_figures(client, campaign):
+    client, second = client
+    seed_campaign(client, challenger=second, flush=_flush(client), customers=60)
+    events = client.get("/api/v1/experiments/spring", params={"event": "nothing"}).json()["event_names"]
+    page = client.get("/experiments", params={"campaign": campaign, "event": "nothing"})
+    assert page.status_code == 200
+    notice = re.search(r'<p class="notice notice-page" id="unknown-event">(.*?)</p>', page.text)
+    assert notice is not None
+    assert "has no “nothing” events" in notice[1]
+    assert "its events are " + ", ".join(f"“{name}”" for name in events) in notice[1]
+    # No table, so no figures of another event read as the one asked for.
+    assert 'id="experiment-table"' not in page.text and "100.0%" not in page.text
+
+
 def test_the_nav_links_the_page(client):
     client, _ = client
     page = client.get("/runs")

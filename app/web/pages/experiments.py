@@ -44,14 +44,19 @@ def _rows(segment: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def experiments_page(*, session: Session, segmentation: str, campaign: str | None, event: str | None) -> dict[str, Any]:
-    """The campaigns to pick from and the picked one's report (the most recent campaign when none is picked)."""
+    """The campaigns to pick from and the picked one's report (the most recent campaign when none is picked).
+
+    An event the campaign does not have gets no report: "any event" in its place would show another conversion's
+    figures (100%) under the name asked for, so the page says which events there are instead.
+    """
     listed = reports.campaigns(session=session, segmentation=segmentation)["campaigns"]
     names = [row["campaign"] for row in listed]
     picked = campaign if campaign in names else (names[0] if names else None)
     chosen = next((row for row in listed if row["campaign"] == picked), None)
-    event = event if chosen is not None and event in chosen["event_names"] else None
+    unknown_event = event if chosen is not None and event is not None and event not in chosen["event_names"] else None
+    event = None if unknown_event else event
     report = json_url = None
-    if picked is not None:
+    if picked is not None and unknown_event is None:
         query = {"segmentation": segmentation} if segmentation != "default" else {}
         query |= {"event": event} if event else {}
         json_url = f"/api/v1/experiments/{quote(picked, safe='')}" + (f"?{urlencode(query)}" if query else "")
@@ -66,6 +71,7 @@ def experiments_page(*, session: Session, segmentation: str, campaign: str | Non
         "campaign": picked,
         "event_names": chosen["event_names"] if chosen else [],
         "event": event,
+        "unknown_event": unknown_event,
         "unknown_campaign": campaign if campaign and campaign not in names else None,
         "report": report,
         "json_url": json_url,
