@@ -43,7 +43,10 @@ class SegmentEditIn(BaseModel):
 
     # The lengths below only bound the body; the service trims and checks the real limits with messages that say more.
     name: str | None = Field(
-        None, max_length=1000, description="1 to 60 characters once trimmed, one line, unique within the model."
+        None,
+        max_length=1000,
+        description="1 to 60 characters once trimmed, one line, no invisible character nor a space other than U+0020, "
+        "and unique within the model (compared NFKC-normalised, spaces collapsed, in any case).",
     )
     description: str | None = Field(None, max_length=10_000, description="1 to 600 characters once trimmed.")
     marketing_strategy: list[str] | None = Field(
