@@ -153,12 +153,19 @@ def normalise_column(name: str) -> str:
     return PUBLIC_HEADER.get(stripped, stripped.lower())
 
 
+# A bare "Customer" or "Client" column of a customer file (a CRM export) often holds the person's name, and training
+# drops a repeated id: only a transactions file, whose lines must name their customer somehow, reads one as the id.
+NAME_LIKE_HEADERS = frozenset({"customer", "client"})
+
+
 def customer_id_header(names: Sequence[str]) -> str | None:
-    """The header holding the customer id: the first of CUSTOMER_ID_HEADERS a header spells, as RFM picks its own."""
+    """A customer file's id header: the first of CUSTOMER_ID_HEADERS a header spells (as RFM picks its own), never a
+    bare "Customer" or "Client"."""
     by_letters: dict[str, str] = {}
     for name in names:
         by_letters.setdefault(header_letters(name), name)
-    return next((by_letters[known] for known in CUSTOMER_ID_HEADERS if known in by_letters), None)
+    known = (known for known in CUSTOMER_ID_HEADERS if known not in NAME_LIKE_HEADERS)
+    return next((by_letters[name] for name in known if name in by_letters), None)
 
 
 def normalise_columns(names: Sequence[str]) -> list[str]:

@@ -1,6 +1,7 @@
 """Quoting untrusted text safely: cut to a bound, control characters made visible."""
 
 import re
+import unicodedata
 
 ELLIPSIS = "…"
 # C0 controls, DEL, C1 controls, Unicode line and paragraph separators and the bidirectional overrides: any of
@@ -32,3 +33,19 @@ def escape_controls(text: str) -> str:
 def safe_text(text: str, limit: int) -> str:
     """Control characters escaped, then cut to `limit` characters; never looks at more than `limit` of the input."""
     return clip(escape_controls(text[: limit + 1]), limit)
+
+
+# Zero-width joiners hold Persian and Indic spellings and emoji sequences together: fine between two characters.
+JOINERS = frozenset("\u200c\u200d")
+
+
+def invisible_char(text: str, *, odd_spaces: bool = True) -> str | None:
+    """The first invisible character of a name (a format character, Unicode Cf, and with `odd_spaces` a space other
+    than U+0020), or None; a joiner between two visible characters is not one."""
+    for at, char in enumerate(text):
+        category = unicodedata.category(char)
+        if char in JOINERS and 0 < at < len(text) - 1 and not (text[at - 1].isspace() or text[at + 1].isspace()):
+            continue
+        if category == "Cf" or (odd_spaces and category[0] == "Z" and char != " "):
+            return char
+    return None

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.models.dataset import load_customers
-from app.models.features import CUSTOMER_ID_HEADERS, customer_id_header, normalise_columns
+from app.models.features import CUSTOMER_ID_HEADERS, NAME_LIKE_HEADERS, customer_id_header, normalise_columns
 from app.models.rfm.columns import detect_columns
 
 # How CRM exports and spreadsheets spell the id header.
@@ -23,9 +23,18 @@ def test_a_customer_file_and_a_transactions_file_find_the_same_id_header(header:
 
 
 def test_every_known_id_header_is_read_as_the_customer_id():
-    assert [customer_id_header(["Age", known.upper()]) for known in CUSTOMER_ID_HEADERS] == [
-        known.upper() for known in CUSTOMER_ID_HEADERS
-    ]
+    ids = [known for known in CUSTOMER_ID_HEADERS if known not in NAME_LIKE_HEADERS]
+    assert [customer_id_header(["Age", known.upper()]) for known in ids] == [known.upper() for known in ids]
+
+
+@pytest.mark.parametrize("header", ["Customer", "client", "CLIENT"])
+def test_a_bare_customer_or_client_column_is_an_id_in_a_transactions_file_only(header: str, tmp_path: Path):
+    # In a CRM export it often holds the person's name; read as the id, training would drop every repeated name.
+    path = tmp_path / "customers.csv"
+    path.write_text(f"{header},Annual Income (k$),Spending Score (1-100)\nAda,15,39\nAda,16,40\n", encoding="utf-8")
+    frame = load_customers(path).frame
+    assert "customer_id" not in frame.columns and len(frame) == 2
+    assert detect_columns([header, "Date", "Amount"]).customer_id == header
 
 
 def test_one_header_is_the_customer_id_the_most_telling_one():

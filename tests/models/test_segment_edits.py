@@ -46,10 +46,21 @@ def test_a_name_with_an_invisible_character_or_an_odd_space_is_refused_and_other
         ("Ave\u00adrage", "U+00AD"),
         ("\ufeffAverage", "U+FEFF"),
         ("Average\u2028Customer", "U+2028"),
+        ("Average Customer\u200d", "U+200D"),  # a joiner at the edge joins nothing
+        ("Average \u200cCustomer", "U+200C"),
     ]:
         with pytest.raises(InvalidRequest, match=f"invisible characters.*{code.replace('+', '[+]')}"):
             clean_name(bad)
-    for good in ["Clientes Fiéis", "Постоянные клиенты", "常連客", "Ｖｉｐ", "Café"]:
+    # A zero-width non-joiner spells Persian words; a joiner builds emoji sequences.
+    for good in [
+        "Clientes Fiéis",
+        "Постоянные клиенты",
+        "常連客",
+        "Ｖｉｐ",
+        "Café",
+        "می\u200cخواهم",
+        "👨\u200d👩\u200d👧 Families",
+    ]:
         assert clean_name(good) == good
 
 
@@ -59,6 +70,7 @@ def test_names_that_read_the_same_have_one_key():
     assert name_key("Cafe\u0301") == name_key("Café")
     assert name_key("ǰ") == name_key("J\u030c")
     assert name_key("Average") != name_key("Avérage")
+    assert name_key("Aver\u200dage") == name_key("Average")  # a joiner between letters does not make a new name
 
 
 def _vip(model) -> Segment:

@@ -25,6 +25,7 @@ from typing import Any
 from app.core.errors import InvalidRequest
 from app.models.model import Segment, SegmentationModel
 from app.utils.files import atomic_replace
+from app.utils.text import JOINERS, invisible_char
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +58,6 @@ def _control(text: str, *, line_breaks: bool) -> str | None:
     return None
 
 
-def _invisible(text: str) -> str | None:
-    """The first format character (Unicode Cf) or space other than U+0020 (Z*) of `text`, or None."""
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cf" or (category[0] == "Z" and char != " "):
-            return char
-    return None
-
-
 def _clean(value: str, *, what: str, limit: int, line_breaks: bool = False) -> str:
     text = value.replace("\r\n", "\n").strip() if line_breaks else value.strip()
     if not text:
@@ -82,7 +74,7 @@ def clean_name(name: str) -> str:
     """A segment name as stored: trimmed, 1 to MAX_NAME_LENGTH characters, one line (InvalidRequest otherwise)."""
     text = _clean(name, what="a segment name", limit=MAX_NAME_LENGTH)
     # A zero-width or no-break space makes a name that reads as another segment's; letters of any script stay.
-    char = _invisible(text)
+    char = invisible_char(text)
     if char is not None:
         raise InvalidRequest(
             f"a segment name cannot hold invisible characters or spaces other than the plain space (found "
@@ -96,7 +88,8 @@ def name_key(name: str) -> str:
 
     Names equal under it read the same ("Ａverage", "average" and "Average" alike), so one model cannot hold both.
     """
-    folded = " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+    visible = "".join(char for char in name if char not in JOINERS)
+    folded = " ".join(unicodedata.normalize("NFKC", visible).split()).casefold()
     return unicodedata.normalize("NFKC", folded)  # case folding can undo a normalisation ("ǰ")
 
 
