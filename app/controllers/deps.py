@@ -58,9 +58,9 @@ def segmentation_of(request: Request) -> str:
     return name or DEFAULT_NAME
 
 
-def registry_of(request: Request) -> ModelRegistry:
-    """The registry of the request's segmentation (404 for an unknown one)."""
-    name = segmentation_of(request)
+def registry_of(request: Request, name: str | None = None) -> ModelRegistry:
+    """The registry of the segmentation `name`, by default the request's (404 for an unknown one)."""
+    name = name or segmentation_of(request)
     if name == DEFAULT_NAME:
         return request.app.state.registry
     if not NAME_PATTERN.fullmatch(name):

@@ -172,7 +172,7 @@ def test_drift_scans_a_bounded_number_of_the_newest_rows(log_client, monkeypatch
 
 def test_window_bounds_are_in_the_openapi_schema(log_client):
     parameters = log_client.get("/openapi.json").json()["paths"]["/api/v1/monitoring/drift"]["get"]["parameters"]
-    assert [parameter["name"] for parameter in parameters] == ["window", "since", "until"]
+    assert [parameter["name"] for parameter in parameters] == ["window", "since", "until", "segmentation"]
     (integer,) = [variant for variant in parameters[0]["schema"]["anyOf"] if variant.get("type") == "integer"]
     assert (integer["minimum"], integer["maximum"]) == (1, 100_000)
 

@@ -60,7 +60,7 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(reports.router, **readers)
     api.include_router(jobs.router, **readers)
     api.include_router(health.router)
-    api.include_router(monitoring.router, **readers)
+    api.include_router(monitoring.build_router(by_path=False), **readers)
     api.include_router(runs.router, **readers)
     api.include_router(challenger.router, **readers)
     # Outcomes check their own writers (an outcome key, an analyst or an admin) before the body is read.
@@ -86,5 +86,5 @@ def build_api_router(settings: Settings) -> APIRouter:
     api.include_router(versions.build_router(upload_limit=settings.train_max_upload_bytes), **by_segmentation)
     api.include_router(reports.router, **by_segmentation)
     api.include_router(jobs.router, **by_segmentation)
-    api.include_router(monitoring.router, **by_segmentation)
+    api.include_router(monitoring.build_router(by_path=True), **by_segmentation)
     return api
