@@ -16,7 +16,7 @@ from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
 from app.core.rate_limit import RateLimiter, key_digest
-from app.core.roles import Principal, Role, is_open, require
+from app.core.roles import HOW_TO_SIGN_IN, Principal, Role, is_open, require, sign_in_required
 from app.core.security import is_cross_site
 from app.models.model import SegmentationModel
 from app.models.segmentations.registries import Segmentations
@@ -285,8 +285,23 @@ async def require_user(request: Request, token: Annotated[str | None, Security(o
     """Any signed-in user or key, whatever PUBLIC_READS says (401 anonymous)."""
     principal = await limit_failed_credentials(request, lambda: current_principal(request))
     if principal is None:
-        require(None, Role.admin, request.app.state.settings)  # raises the 401 that says how to sign in
-    return principal  # type: ignore[return-value]
+        raise sign_in_required("a signed-in user or an API key, whatever its role")
+    return principal
+
+
+async def _editor_principal(request: Request, key: str | None) -> Principal:
+    principal = await current_principal(request, key)
+    if principal is not None:
+        return principal
+    settings: Settings = request.app.state.settings
+    needs = "editing segments needs an analyst or admin"
+    if not settings.admin_api_keys and settings.public_reads:
+        # As admin routes: with no admin keys configured, an anonymous call is refused outright.
+        raise AdminKeyRefused(
+            f"{needs}: sign in as one at /login (or with a token from /api/v1/auth/token), or set ADMIN_API_KEYS "
+            "(comma-separated) and send one in the X-API-Key header"
+        )
+    raise AdminKeyMissing(f"{needs}: {HOW_TO_SIGN_IN}")
 
 
 async def require_editor(
@@ -298,9 +313,7 @@ async def require_editor(
 
     Editing changes what every surface shows, so it is never open to anonymous callers, unlike scoring.
     """
-    principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
-    if principal is None:
-        return await admin_guard(request, key)  # its answers: 403 with no way to sign in configured, else 401
+    principal = await limit_failed_credentials(request, lambda: _editor_principal(request, key))
     if principal.role < Role.analyst:
         raise AccessDenied(f"editing segments needs the analyst role, and {principal.name} is {principal.role.name}")
     return principal.name

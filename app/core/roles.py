@@ -76,15 +76,23 @@ def allows(principal: Principal | None, needed: Role, settings: Settings) -> boo
     return principal.role >= needed or is_open(needed, settings)
 
 
+# How an anonymous caller gets in, after what the route needs: every 401 of a route with a role says it the same way.
+HOW_TO_SIGN_IN = (
+    "sign in at /login, send a token from /api/v1/auth/token as Authorization: Bearer, or an API key in X-API-Key"
+)
+
+
+def sign_in_required(needs: str) -> SignInRequired:
+    """The 401 for an anonymous caller: what grants access (`needs`, e.g. "the analyst role"), then how to sign in."""
+    return SignInRequired(f"this needs {needs}: {HOW_TO_SIGN_IN}")
+
+
 def require(principal: Principal | None, needed: Role, settings: Settings) -> None:
     """Nothing when allowed; 401 for an anonymous caller, 403 for a signed-in one whose role is too low."""
     if allows(principal, needed, settings):
         return
     if principal is None:
-        raise SignInRequired(
-            f"this needs the {needed.name} role: sign in at /login, send a token from /api/v1/auth/token as "
-            "Authorization: Bearer, or an API key in X-API-Key"
-        )
+        raise sign_in_required(f"the {needed.name} role")
     raise AccessDenied(f"this needs the {needed.name} role, and {principal.name} is {principal.role.name}")
 
 

@@ -159,6 +159,12 @@ def test_personal_key_is_shown_once_and_works_until_revoked(accounts):
     assert revoked.status_code == 401
 
 
+def test_an_anonymous_caller_of_a_users_route_is_told_any_role_will_do(accounts):
+    response = accounts.get("/api/v1/auth/keys")
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("this needs a signed-in user or an API key, whatever its role:")
+
+
 def test_a_key_cannot_have_a_role_above_its_creator(accounts):
     analyst = bearer(accounts, "ann@example.com")
     response = accounts.post("/api/v1/auth/keys", json={"name": "too much", "role": "admin"}, headers=analyst)

@@ -116,6 +116,15 @@ def test_who_may_report_outcomes(setup):
     assert len(_stored(client)) == 4
 
 
+def test_an_anonymous_writer_is_told_what_may_report_outcomes(setup):
+    client, *_ = setup
+    response = _post(client, [_event("C-9")], headers={})
+    assert response.status_code == 401
+    message = response.json()["message"]
+    assert message.startswith("this needs a key from OUTCOME_API_KEYS, or an analyst or admin: sign in at /login")
+    assert "admin role" not in message
+
+
 def test_an_outcome_key_opens_no_other_route(setup):
     client, _, second = setup
     response = client.put("/api/v1/challenger", json={"version": second, "mode": "shadow"}, headers=CRM)

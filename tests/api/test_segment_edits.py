@@ -219,6 +219,17 @@ def test_changes_need_an_admin_key_and_are_closed_without_one(edits_client, clie
     assert closed.get("/api/v1/clusters/1/history").status_code == 200
 
 
+def test_an_anonymous_editor_is_told_that_analysts_may_edit(edits_client, client_for, fresh_dir):
+    refused = edits_client.patch("/api/v1/clusters/1", json={"name": "x"})
+    assert refused.status_code == 401
+    assert refused.json()["message"].startswith("editing segments needs an analyst or admin: sign in at /login")
+    # No admin key configured: still closed to anonymous callers, and still said the same way.
+    closed = client_for(model_dir=fresh_dir).patch("/api/v1/clusters/1", json={"name": "x"})
+    assert closed.status_code == 403
+    assert closed.json()["message"].startswith("editing segments needs an analyst or admin: sign in as one at /login")
+    assert not (fresh_dir / EDITS_FILE).exists()
+
+
 def test_a_caller_who_may_not_edit_is_refused_before_the_body_is_read(edits_client):
     # AdminKeyFirstRoute runs the editor guard first: a body that is not even JSON gets the guard's answer, not 415.
     plain = {"Content-Type": "text/plain"}

@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX
 from app.core.errors import AccessDenied, AdminKeyRefused, InvalidRequest
 from app.core.json_route import JSONBodyRoute
-from app.core.roles import Role, require
+from app.core.roles import Role, sign_in_required
 from app.core.security import is_admin_key
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import error_responses
@@ -48,13 +48,13 @@ async def _writer(request: Request, key: str | None) -> str:
             "in as an analyst or admin"
         )
     if principal is None:
-        require(None, Role.admin, settings)  # raises the 401 that says how to sign in
-    elif principal.role < Role.analyst:
+        raise sign_in_required("a key from OUTCOME_API_KEYS, or an analyst or admin")
+    if principal.role < Role.analyst:
         raise AccessDenied(
             f"reporting outcomes needs the analyst role or a key from OUTCOME_API_KEYS, and {principal.name} is "
             f"{principal.role.name}"
         )
-    return principal.name  # type: ignore[union-attr]
+    return principal.name
 
 
 async def outcome_guard(request: Request, key: str | None) -> str:
