@@ -236,6 +236,14 @@ def _train(prefix: str) -> Build:
     return lambda w, caller: Call(f"{prefix}/models", {"data": {"k": "3"}})
 
 
+def _propose(w: World, caller: str) -> Call:
+    # A proposal needs 50 recently logged customers, or it is refused before anything is stored.
+    batch = {"customers": [{"annual_income": 20 + n, "spending_score": 1 + n} for n in range(60)]}
+    assert w.client.post("/api/v1/predict/batch", json=batch, headers=w.admin).status_code == 200
+    assert w.client.app.state.prediction_log.flush()
+    return Call("/api/v1/proposals", {"json": {}})
+
+
 def _decide(decision: str) -> Build:
     return lambda w, caller: Call(f"/api/v1/proposals/{w.proposal()}/{decision}", {})
 
@@ -410,7 +418,7 @@ ROUTES: dict[tuple[str, str], Entry] = {
     ("DELETE", "/api/v1/challenger"): Entry(AD, _stop),
     ("POST", "/api/v1/challenger/promote"): Entry(AD, _promote),
     ("POST", "/api/v1/segmentations"): Entry(AD, req("/api/v1/segmentations", json=_segmentation)),
-    ("POST", "/api/v1/proposals"): Entry(AD, req("/api/v1/proposals", json={})),
+    ("POST", "/api/v1/proposals"): Entry(AD, _propose),
     ("POST", "/api/v1/proposals/{proposal_id}/accept"): Entry(AD, _decide("accept")),
     ("POST", "/api/v1/proposals/{proposal_id}/dismiss"): Entry(AD, _decide("dismiss")),
     ("POST", "/api/v1/files/profile"): Entry(AD, req("/api/v1/files/profile", **PROFILE)),

@@ -9,6 +9,8 @@ import pytest
 from app.db.session import create_db_engine, session_factory
 from app.models.versions.store import VersionStore
 from app.services.proposals import jobs, records
+from app.services.proposals.candidate import MIN_CUSTOMERS
+from app.services.training.store import JobStore
 from tests.accounts import JWT_SECRET, add_user, bearer
 from tests.api.test_monitoring import customers, feed
 
@@ -81,13 +83,35 @@ def test_a_proposal_trains_a_candidate_in_a_job_and_accepting_activates_it(setup
     assert client.post(f"/api/v1/proposals/{created['id']}/dismiss", headers=ADMIN).status_code == 409
 
 
-def test_a_proposal_without_logged_customers_fails_with_why(setup):
+def test_a_proposal_with_too_few_logged_customers_is_refused_and_stores_nothing(setup):
     client, *_ = setup
+    feed(client, customers(MIN_CUSTOMERS - 1, seed=83))
+
     response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
-    assert response.status_code == 201, response.text
-    failed = _settled(client, response.json()["id"])
-    assert failed["state"] == "failed" and "logged customer" in failed["error"]
-    assert failed["reason"] == "asked for by an admin"
+
+    assert response.status_code == 422, response.text
+    assert response.json()["type"] == "invalid_dataset"
+    assert f"only {MIN_CUSTOMERS - 1} logged customer(s) of 'default'" in response.json()["message"]
+    assert client.get("/api/v1/proposals").json()["proposals"] == []
+    assert client.get("/api/v1/jobs", headers=ADMIN).json()["jobs"] == []
+
+
+def test_a_proposal_while_a_job_runs_is_a_409_as_training_is_and_stores_nothing(setup):
+    client, *_ = setup
+    feed(client, customers(MIN_CUSTOMERS, seed=84))
+    JobStore(client.app.state.settings.job_root).create({"segmentation": "default"})  # queued: it counts as running
+
+    response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
+
+    assert response.status_code == 409, response.text
+    training = client.post("/api/v1/models", data={"k": "3"}, headers=ADMIN)
+    assert training.status_code == 409
+    assert (
+        response.json()["message"]
+        == training.json()["message"]
+        == ("1 training job(s) already running: wait for one to finish")
+    )
+    assert client.get("/api/v1/proposals").json()["proposals"] == []
 
 
 def test_unknown_proposals_are_404(setup):
@@ -143,6 +167,7 @@ def test_the_list_is_per_segmentation(setup, model):
 
 def test_a_jobs_folder_that_cannot_be_written_answers_503_and_fails_the_proposal(setup, monkeypatch):
     client, _root, _url = setup
+    feed(client, customers(MIN_CUSTOMERS, seed=85))
 
     def read_only(**_kwargs):
         raise OSError(errno.EROFS, "Read-only file system", "/srv/jobs")

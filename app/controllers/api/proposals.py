@@ -41,7 +41,9 @@ def _registry_of(request: Request):
     "the segmentation's customers logged in the last 24 hours (each once; with `mix_training`, also the active "
     "version's stored training sample), warm-started from the active centroids with the same k, so unchanged "
     "segments keep their names. The job compares it with the active version; an admin accepts or dismisses it. "
-    "Send `{}` for the defaults.",
+    "Send `{}` for the defaults. Nothing is stored, with a 422, when fewer than 50 customers were logged in the "
+    "last 24 hours (the job checks again on what it reads), and with a 409, as POST /api/v1/models answers, while "
+    "TRAIN_MAX_CONCURRENT_JOBS training jobs are already running.",
     responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429, 503),
 )
 def propose(

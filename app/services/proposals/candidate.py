@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
@@ -82,6 +82,32 @@ def logged_customers(
     return X[np.isfinite(X).all(axis=1)]
 
 
+def too_few_customers(logged: int, *, segmentation: str, since: datetime) -> InvalidDataset:
+    """The 422 of a candidate with fewer than MIN_CUSTOMERS logged customers to learn from."""
+    return InvalidDataset(
+        f"only {logged} logged customer(s) of {segmentation!r} since {since:%Y-%m-%d %H:%M} UTC; "
+        f"a candidate needs at least {MIN_CUSTOMERS}"
+    )
+
+
+def refuse_too_few_logged(session: Session, *, segmentation: str, now: datetime) -> None:
+    """InvalidDataset (422) when the segmentation's recent log cannot hold MIN_CUSTOMERS customers, from one count.
+
+    The count is an upper bound of what the job reads (each customer id once, each row without one; the job also
+    leaves out rows missing a feature, and its window starts later), so only a proposal sure to fail is refused here:
+    the job's own check stays the authority.
+    """
+    since = now - WINDOW
+    log = PredictionLog
+    at_most = session.scalar(
+        select(func.count(distinct(log.customer_id)) + func.count() - func.count(log.customer_id)).where(
+            log.segmentation == segmentation, log.created_at >= since
+        )
+    )
+    if at_most < MIN_CUSTOMERS:
+        raise too_few_customers(at_most, segmentation=segmentation, since=since)
+
+
 def _training_sample(base: SegmentationModel) -> np.ndarray:
     """The stored sample of the base version's training customers (raw training data is not kept)."""
     sample = base.info.get("map_sample") or []
@@ -135,10 +161,7 @@ def _build(
     X = logged_customers(session, segmentation=row.segmentation, features=list(base.features), since=since)
     logged = len(X)
     if logged < MIN_CUSTOMERS:
-        raise InvalidDataset(
-            f"only {logged} logged customer(s) of {row.segmentation!r} since {since:%Y-%m-%d %H:%M} UTC; "
-            f"a candidate needs at least {MIN_CUSTOMERS}"
-        )
+        raise too_few_customers(logged, segmentation=row.segmentation, since=since)
     if row.mix_training:
         X = np.vstack([X, _training_sample(base)])
     digest = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()

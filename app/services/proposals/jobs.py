@@ -28,6 +28,15 @@ JOB_START_GRACE = timedelta(minutes=5)
 NO_JOB_FOLDER = "the training jobs folder cannot be written"
 
 
+def refuse_when_busy(settings: Settings) -> None:
+    """VersionConflict (409, as POST /api/v1/models answers) when no training job can start now.
+
+    Checked before a proposal is stored, so a busy trainer leaves no failed proposal behind; a job another request
+    starts in between is still caught by start_candidate, which marks the proposal failed.
+    """
+    JobStore(settings.job_root).refuse_when_full(limit=settings.train_max_concurrent_jobs)
+
+
 def start_candidate(
     *,
     settings: Settings,

@@ -129,9 +129,13 @@ class JobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.root / LOCK_FILE):
             self.prune(keep=keep)
-            if self.running() >= limit:
-                raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish")
+            self.refuse_when_full(limit=limit)
             return self.create(params)
+
+    def refuse_when_full(self, *, limit: int) -> None:
+        """VersionConflict (409) when `limit` jobs are already queued or running."""
+        if self.running() >= limit:
+            raise VersionConflict(f"{limit} training job(s) already running: wait for one to finish")
 
     def prune(self, *, keep: int) -> None:
         """Remove finished jobs (succeeded or failed, as their own job.json says) beyond the newest `keep`."""
