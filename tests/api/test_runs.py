@@ -152,6 +152,24 @@ def test_browse_answers_items_a_total_and_refuses_a_cursor_of_another_query(api)
     assert "Shoe size" in response.json()["message"]
 
 
+def test_browsing_an_unknown_segment_is_a_404_naming_the_runs_segments(api):
+    run_id, _ = score(api, customers_csv(range(60)))
+    segments = api.get(f"{RUNS}/{run_id}").json()["summary"]["segments"]
+
+    for format in ("json", "csv"):
+        response = api.get(f"{RUNS}/{run_id}/customers", params={"segment": "Nope", "format": format})
+        assert response.status_code == 404, response.text
+        assert response.json()["type"] == "unknown_segment"
+        assert f"run {run_id} has no segment 'Nope'; its segments are " in response.json()["message"]
+        assert all(segment["segment_name"] in response.json()["message"] for segment in segments)
+    # A segment of the run, by name or by id, still filters as before.
+    named = next(segment for segment in segments if segment["count"])
+    by_name = api.get(f"{RUNS}/{run_id}/customers", params={"segment": named["segment_name"]})
+    by_id = api.get(f"{RUNS}/{run_id}/customers", params={"segment": str(named["segment_id"])})
+    assert by_name.status_code == by_id.status_code == 200
+    assert by_name.json()["total"] == by_id.json()["total"] == named["count"]
+
+
 def _with_offset(cursor: str, offset: int) -> str:
     """The cursor of the same query at another offset."""
     text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -179,8 +197,8 @@ def test_browse_reads_a_segment_that_is_no_plain_number_as_a_name(api, segment):
     run_id, _ = score(api, customers_csv(range(60)))
     for params in ({"segment": segment}, {"segment": segment, "sort": "-Age"}):
         response = api.get(f"{RUNS}/{run_id}/customers", params=params)
-        assert response.status_code == 200, response.text
-        assert (response.json()["items"], response.json()["total"]) == ([], 0)  # no segment has that name
+        assert response.status_code == 404, response.text  # no segment has that name, nor that id
+        assert f"has no segment {segment!r}" in response.json()["message"]
 
 
 def test_browse_exports_the_filtered_list_as_csv_in_its_order(api):

@@ -41,7 +41,7 @@ def test_a_segment_by_name_or_id_keeps_only_its_customers(api):
     assert {r["segment"] for r in by_name} == {name}
 
     unknown = api.get(f"{RUNS}/{run_id}/crm", params={"segment": "No such segment"})
-    assert unknown.status_code == 422
+    assert unknown.status_code == 404
     assert "No such segment" in unknown.json()["message"] and name in unknown.json()["message"]
 
 

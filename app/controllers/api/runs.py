@@ -14,6 +14,7 @@ from app.schemas.common import ErrorResponse, error_responses
 from app.schemas.monitoring import DriftResponse
 from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
+from app.services.runs.segments import run_segment
 from app.services.runs.store import run_path
 from app.utils.responses import FastJSONResponse
 from app.web.reports import pick_format, render_report
@@ -161,6 +162,8 @@ def run_customers(
     from app.services.runs.export import csv_of_tables
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
+    if segment:
+        run_segment(run, segment)  # an unknown segment is a 404 naming the run's, as on every other route
     path = run_path(settings.score_results_dir, run.id)
     query = CustomerQuery(
         segment=segment or None,

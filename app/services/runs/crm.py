@@ -16,6 +16,7 @@ from app.core.errors import InvalidRequest
 from app.db.tables import Run
 from app.services.runs.errors import RunConflict
 from app.services.runs.export import csv_of_tables
+from app.services.runs.segments import run_segment
 
 FORMATS = ("generic", "hubspot")
 HUBSPOT_SEGMENT_PROPERTY = "customer_segment"
@@ -62,15 +63,10 @@ def _columns(run: Run, names: list[str], crm: str) -> list[tuple[str, str]]:
 
 
 def _segment_filter(run: Run, segment: str | None) -> pc.Expression | None:
-    """Rows of one segment, asked by name or id; an unknown segment is refused with the run's segments named."""
+    """Rows of one segment, asked by name or id; an unknown segment is a 404 naming the run's segments."""
     if segment is None:
         return pc.field("segment_name").is_valid()
-    segments = run.summary.get("segments", [])
-    for known in segments:
-        if segment in (known.get("segment_name"), str(known.get("segment_id"))):
-            return pc.field("segment_name") == known["segment_name"]
-    names = ", ".join(repr(known.get("segment_name")) for known in segments) or "none"
-    raise InvalidRequest(f"segment: run {run.id} has no segment {segment!r}; its segments are {names}")
+    return pc.field("segment_name") == run_segment(run, segment)["segment_name"]
 
 
 def crm_csv(*, run: Run, path: Path, crm: str, segment: str | None = None) -> Iterator[bytes]:
