@@ -65,7 +65,7 @@ def _activate(args: argparse.Namespace) -> int:
         store=_store(args), version=args.version, reason=args.reason or "activated from the CLI", key="cli"
     )
     audit_change("version.activate", entry["to"], {"from": entry["from"], "model_dir": str(_store(args).root)})
-    print(f"active: {entry['to']} (was {entry['from']})")
+    print(f"active: {entry['to']} (was {entry['from'] or 'none'})")
     return 0
 
 
@@ -74,7 +74,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
     entry = lifecycle.rollback_in_store(store=_store(args), reason=args.reason, key="cli")
     audit_change("version.rollback", entry["to"], {"from": entry["from"], "model_dir": str(_store(args).root)})
-    print(f"rolled back: {entry['to']} (was {entry['from']})")
+    print(f"rolled back: {entry['to']} (was {entry['from'] or 'none'})")
     return 0
 
 

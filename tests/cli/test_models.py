@@ -142,3 +142,10 @@ def test_models_history_says_a_first_activation_had_none_before_and_no_key(run_c
     trained, activated = out.splitlines()
     assert f"  (none) -> {first}  " in trained and "None" not in trained and "key=" not in trained
     assert activated.endswith(f"  {first} -> {second}  key=cli  cli test")
+
+
+def test_models_activate_says_none_was_active_rather_than_none(run_cli, two_versions):
+    root, _, second = two_versions
+    (root / "ACTIVE").unlink()
+    code, out, _ = run_cli("models", "--model-dir", root, "activate", second)
+    assert code == 0 and out.strip() == f"active: {second} (was none)"
