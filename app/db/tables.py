@@ -347,6 +347,9 @@ class OutcomeEvent(Base):
     version: Mapped[str | None] = mapped_column(String(64))
     segment_id: Mapped[int | None]
     segment_name: Mapped[str | None] = mapped_column(String(200))
+    # When the customer was assigned in the experiment running as the event occurred (or, for an event before any
+    # assignment, their first assignment after it): the report leaves out an event that occurred before it.
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class RetrainProposal(Base):

@@ -204,6 +204,7 @@ class ExperimentReport(BaseModel):
             "min_customers_per_arm": 30,
             "customers": 4000,
             "unmatched_customers": 3,
+            "outcomes_before_assignment": 0,
             "event_names": ["purchase", "sent"],
             "segments": [
                 {
@@ -236,6 +237,9 @@ class ExperimentReport(BaseModel):
     min_customers_per_arm: int = Field(description="Fewer customers in an arm than this gets a warning.")
     customers: int = Field(description="Matched customers with an event of the campaign.")
     unmatched_customers: int = Field(description="Customers with events of the campaign but never seen: left out.")
+    outcomes_before_assignment: int = Field(
+        description="Events that occurred before their customer's assignment in the experiment: left out."
+    )
     event_names: list[str]
     segments: list[dict[str, Any]] = Field(
         description="Per segment: `arms` (customers, conversions, conversion_rate with rate_ci, mean_value with "

@@ -1,6 +1,7 @@
 """POST /api/v1/outcomes: who may report, what is refused, and how events are joined to what customers were given."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -33,6 +34,21 @@ def setup(client_for, two_versions, tmp_path):
 
 def _event(customer_id, **extra) -> dict:
     return {"customer_id": customer_id, "event": "purchase", "campaign": "winter", "occurred_at": WHEN} | extra
+
+
+def _soon() -> str:
+    """A moment after now: after every assignment a test has made so far."""
+    return (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+
+
+def _split(client, second, ids):
+    """Set a split challenger and predict `ids`: each customer's arm."""
+    put = client.put("/api/v1/challenger", json={"version": second, "mode": "split", "share": 0.5}, headers=ADMIN)
+    assert put.status_code == 200
+    customers = [{"customer_id": i, "annual_income": 60, "spending_score": 50} for i in ids]
+    predictions = client.post("/api/v1/predict/batch", json={"customers": customers}).json()["predictions"]
+    assert client.app.state.challenger_assignments.flush() and client.app.state.prediction_log.flush()
+    return {p["customer_id"]: p["arm"] for p in predictions}
 
 
 def _post(client, events, headers=CRM, **params):
@@ -92,11 +108,46 @@ def test_a_split_challengers_arm_is_joined_from_the_assignments(setup):
     customers = [{"customer_id": f"S-{i}", "annual_income": 60, "spending_score": 50} for i in range(40)]
     predictions = client.post("/api/v1/predict/batch", json={"customers": customers}).json()["predictions"]
     assert client.app.state.challenger_assignments.flush() and client.app.state.prediction_log.flush()
-    assert _post(client, [_event(c["customer_id"]) for c in customers]).json()["matched"] == 40
+    events = [_event(c["customer_id"], occurred_at=_soon()) for c in customers]
+    assert _post(client, events).json()["matched"] == 40
     given = {p["customer_id"]: (p["arm"], p["model_version"], p["segment_name"]) for p in predictions}
     assert {arm for arm, _, _ in given.values()} == {"champion", "challenger"}
     assert {r.customer_id: (r.arm, r.version, r.segment_name) for r in _stored(client)} == given
     assert {version for _, version, _ in given.values()} == {first, second}
+
+
+def test_an_outcome_before_the_assignment_takes_no_arm_and_is_left_out_of_the_report(setup):
+    client, _, second = setup
+    arms = _split(client, second, [f"E-{i}" for i in range(40)])
+    early = next(c for c, arm in arms.items() if arm == "challenger")
+    events = [_event(early, campaign="pre-experiment", value=100, occurred_at="2001-01-01T00:00:00Z")]
+    events += [_event(c, campaign="pre-experiment", occurred_at=_soon()) for c in arms if c != early]
+    assert _post(client, events).json()["matched"] == 40
+    rows = {r.customer_id: r for r in _stored(client)}
+    assert (rows[early].arm, rows[early].matched) == (None, True)
+    assert rows[early].assigned_at > rows[early].occurred_at
+    report = client.get("/api/v1/experiments/pre-experiment", params={"event": "purchase"})
+    assert report.status_code == 200
+    body = report.json()
+    assert body["outcomes_before_assignment"] == 1
+    assert body["customers"] == 39
+    challengers = [arm for segment in body["segments"] for arm in segment["arms"] if arm["arm"] == "challenger"]
+    # The early customer's purchase of 100 is no challenger's conversion: only the others' purchases are.
+    assert sum(arm["conversions"] for arm in challengers) == sum(arm == "challenger" for arm in arms.values()) - 1
+    assert "1 outcome occurred before the customer's assignment in the experiment: left out" in body["warnings"]
+
+
+def test_an_outcome_after_its_experiment_stopped_takes_no_arm(setup):
+    client, _, second = setup
+    arms = _split(client, second, [f"F-{i}" for i in range(20)])
+    during = datetime.now(UTC).isoformat()  # after the assignments, before the stop
+    assert client.delete("/api/v1/challenger", headers=ADMIN).status_code == 200
+    after = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    customer = next(iter(arms))
+    _post(client, [_event(customer, occurred_at=during, event="open"), _event(customer, occurred_at=after)])
+    during_row, after_row = _stored(client)
+    assert (during_row.arm, after_row.arm) == (arms[customer], None)
+    assert after_row.matched is True
 
 
 def test_who_may_report_outcomes(setup):

@@ -1,6 +1,7 @@
 """The A/B report over HTTP: a planted lift is found, nothing else is; campaigns, unknown ones and bad events."""
 
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -53,7 +54,9 @@ def experiment(make_settings, two_versions_template, tmp_path_factory):
             converts = bool(rng.random() < (PLANTED_RATE if lifted else BASE_RATE))
             value = float(rng.gamma(2.0, 25.0)) if converts else 0.0
             truth[p["customer_id"]] = (p["segment_name"], p["arm"], converts, value)
-            when = f"2026-12-0{1 + int(rng.integers(0, 4))}T{int(rng.integers(0, 24)):02d}:00:00Z"
+            # After the assignments: an outcome before its customer's assignment counts for no arm.
+            later = timedelta(hours=int(rng.integers(0, 4)), minutes=1 + int(rng.integers(0, 24)))
+            when = (datetime.now(UTC) + later).isoformat()
             events.append({"customer_id": p["customer_id"], "event": "sent", "campaign": "winter", "occurred_at": when})
             follow = {"event": "purchase", "value": value} if converts else {"event": "opened"}
             events.append({"customer_id": p["customer_id"], "campaign": "winter", "occurred_at": when} | follow)
@@ -166,7 +169,7 @@ def test_small_arms_are_warned_about(client_for, two_versions, tmp_path):
     arms = Counter(p["arm"] for p in predictions)
     events = [
         {"customer_id": c["customer_id"], "event": "purchase" if i % 3 else "sent", "campaign": "tiny"}
-        | {"occurred_at": "2026-12-01T10:00:00Z"}
+        | {"occurred_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
         for i, c in enumerate(customers)
     ]
     assert client.post("/api/v1/outcomes", json={"events": events}, headers=CRM).status_code == 200

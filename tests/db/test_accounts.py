@@ -60,7 +60,7 @@ def test_0011_gives_every_user_credentials_version_0_and_goes_back(database_url)
                     "VALUES ('old@example.com', 'old', 'viewer', '-', CURRENT_TIMESTAMP, false)"
                 )
             )
-        assert upgrade_database(database_url) == "0011"
+        assert upgrade_database(database_url, "0011") == "0011"
         with engine.connect() as connection:
             assert connection.execute(text("SELECT credentials_version FROM users")).scalar_one() == 0
         command.downgrade(alembic_config(database_url), "0010")

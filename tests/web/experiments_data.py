@@ -1,5 +1,7 @@
 """Outcomes for the /experiments page tests: customers split by a real challenger, and a campaign with a clear lift."""
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 
 ADMIN_KEY = "experiments-page-admin-key"
@@ -29,7 +31,7 @@ def seed_campaign(client, *, challenger: str, flush=None, customers: int = 400, 
     events = []
     for p in predictions:
         rate = 0.8 if (p["segment_name"], p["arm"]) == (lifted, "challenger") else 0.2
-        when = "2026-12-02T10:00:00Z"
+        when = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()  # after the assignments
         events.append({"customer_id": p["customer_id"], "event": "sent", "campaign": "spring", "occurred_at": when})
         if rng.random() < rate:
             value = float(rng.gamma(2.0, 20.0))

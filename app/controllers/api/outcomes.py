@@ -18,6 +18,7 @@ from app.core.json_route import JSONBodyRoute
 from app.core.roles import Role, sign_in_required
 from app.core.security import is_admin_key
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.models.versions import challenger as challengers
 from app.schemas.common import error_responses
 from app.schemas.outcomes import OutcomesIn, OutcomesStored
 from app.services.experiments import outcomes
@@ -102,7 +103,8 @@ router = APIRouter(prefix="/outcomes", tags=["outcomes"], route_class=OutcomeKey
     response_model=OutcomesStored,
     summary="Report outcomes",
     description="Stores what customers did (`event`, an optional `value` and `campaign`, `occurred_at`), each joined "
-    "at arrival to the customer's recorded challenger arm and the segment of their newest logged prediction. "
+    "at arrival to the customer's challenger arm in the experiment running when it occurred (none for an event "
+    "before their assignment) and the segment of their newest logged prediction. "
     "Customers never seen are stored as unmatched and counted. Needs a key from OUTCOME_API_KEYS, or an analyst or "
     "admin. At most OUTCOMES_MAX_EVENTS events (422 past it) and MAX_BODY_BYTES (413).",
     responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
@@ -120,9 +122,12 @@ def post(
         raise InvalidRequest(
             f"events: too many, at most {settings.outcomes_max_events} per request, got {len(body.events)}; split them"
         )
+    registry = request.app.state.registry
     if segmentation != DEFAULT_NAME:
         request.app.state.segmentations.require(segmentation)
-    stored = outcomes.store_outcomes(session=session, segmentation=segmentation, events=body.events)
+        registry = request.app.state.segmentations.registry(segmentation)
+    history = challengers.read_history(registry.store.root)
+    stored = outcomes.store_outcomes(session=session, segmentation=segmentation, events=body.events, history=history)
     detail = {k: stored[k] for k in ("stored", "matched", "unmatched")}
     audit(request, who=writer, action="outcomes.record", target=segmentation, detail=detail)
     return stored

@@ -1,13 +1,18 @@
 """Outcome events: stored with what each customer was given, found at arrival.
 
-The arm and version come from `challenger_assignments` (recorded once per customer and experiment, never expired);
-the segment from the customer's newest `prediction_log` row of the segmentation. Joining at arrival keeps the report
-a read of one table, and keeps an outcome's segment even after the log row it came from has expired.
+The arm and version come from `challenger_assignments` (recorded once per customer and experiment, never expired):
+the customer's assignment in the experiment running when the event occurred, so an event never takes the arm of a
+later experiment, nor of one stopped before it. An event that occurred before the customer's first assignment keeps
+that assignment's time (`assigned_at`) and no arm: the report leaves it out and counts it. The segment comes from
+the customer's newest `prediction_log` row of the segmentation. Joining at arrival keeps the report a read of one
+table, and keeps an outcome's segment even after the log row it came from has expired.
 """
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -31,24 +36,86 @@ class Given:
     segment_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A customer's first assignment in one experiment (the segmentation's challenger `experiment`)."""
+
+    arm: str
+    version: str
+    experiment: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One run of a challenger, from its `set` to the next change of the setting (None while it runs)."""
+
+    experiment: str
+    start: datetime
+    end: datetime | None
+
+
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
 
 
-def _assignments(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Each customer's newest recorded assignment: (arm, version)."""
+def experiment_windows(history: Sequence[Mapping[str, Any]]) -> list[Window]:
+    """Each run of a challenger in the challenger history: set, then stopped, promoted, cleared or replaced."""
+    windows: list[Window] = []
+    running: tuple[str, datetime] | None = None
+    for entry in history:
+        try:
+            at = datetime.fromisoformat(entry["at"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if running is not None:
+            windows.append(Window(running[0], running[1], at))
+            running = None
+        if entry.get("event") == "set" and isinstance(entry.get("version"), str):
+            running = (entry["version"], at)
+    if running is not None:
+        windows.append(Window(running[0], running[1], None))
+    return windows
+
+
+def _ended(windows: Sequence[Window], assignment: Assignment, at: datetime) -> bool:
+    """Whether the run the assignment was made in had ended by `at` (a run the history lacks is taken as running)."""
+    runs = [w for w in windows if w.experiment == assignment.experiment and w.start <= assignment.first_seen]
+    if not runs:
+        return False
+    end = max(runs, key=lambda w: w.start).end
+    return end is not None and end <= at
+
+
+def _assignments(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, list[Assignment]]:
+    """Each customer's recorded assignments, one per experiment, oldest first."""
     table = ChallengerAssignment
-    found: dict[str, tuple[str, str]] = {}
+    found: dict[str, list[Assignment]] = defaultdict(list)
     for chunk in _chunks(ids):
         rows = session.execute(
-            select(table.customer_id, table.arm, table.version)
+            select(table.customer_id, table.arm, table.version, table.challenger_version, table.first_seen)
             .where(table.segmentation == segmentation, table.customer_id.in_(chunk))
             .order_by(table.first_seen, table.id)
         )
-        for customer_id, arm, version in rows:
-            found[customer_id] = (arm, version)  # ordered oldest first: the newest experiment wins
+        for customer_id, arm, version, experiment, first_seen in rows:
+            found[customer_id].append(Assignment(arm, version, experiment, first_seen))
     return found
+
+
+def assignment_at(
+    assignments: Sequence[Assignment], windows: Sequence[Window], at: datetime
+) -> tuple[Assignment | None, datetime | None]:
+    """The assignment (oldest first) an event at `at` counts in and its time; (None, the first assignment's time)
+    for an event before every assignment; (None, None) when the customer's experiment had ended by then."""
+    before = [a for a in assignments if a.first_seen <= at]
+    if not before:
+        return None, min((a.first_seen for a in assignments), default=None)
+    # The newest one made before the event: the experiment the customer was in when it happened.
+    current = before[-1]
+    if _ended(windows, current, at):
+        return None, None
+    return current, current.first_seen
 
 
 def _last_predictions(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, Given]:
@@ -72,17 +139,18 @@ def _last_predictions(session: Session, segmentation: str, ids: Sequence[str]) -
     return found
 
 
-def match_customers(*, session: Session, segmentation: str, customer_ids: Sequence[str]) -> dict[str, Given]:
-    """What each customer seen before was given (customers never seen are left out)."""
-    ids = sorted(set(customer_ids))
-    assigned = _assignments(session, segmentation, ids)
-    logged = _last_predictions(session, segmentation, ids)
-    given: dict[str, Given] = {}
-    for customer_id in assigned.keys() | logged.keys():
-        last = logged.get(customer_id, Given())
-        arm, version = assigned.get(customer_id, (last.arm, last.version))
-        given[customer_id] = Given(arm, version, last.segment_id, last.segment_name)
-    return given
+def _match(
+    last: Given | None, assignments: Sequence[Assignment], windows: Sequence[Window], at: datetime
+) -> tuple[Given | None, datetime | None]:
+    """What the customer was given for an event at `at` (None: never seen), and when they were assigned."""
+    if last is None and not assignments:
+        return None, None
+    last = last or Given()
+    assignment, assigned_at = assignment_at(assignments, windows, at)
+    if assignment is None:
+        # No arm without an assignment made before the event: the log's arm is its newest prediction's, maybe later.
+        return Given(None, last.version, last.segment_id, last.segment_name), assigned_at
+    return Given(assignment.arm, assignment.version, last.segment_id, last.segment_name), assigned_at
 
 
 def customer_text(customer_id: int | str) -> str:
@@ -90,14 +158,23 @@ def customer_text(customer_id: int | str) -> str:
     return str(customer_id)[:CUSTOMER_ID_LENGTH]
 
 
-def store_outcomes(*, session: Session, segmentation: str, events: Sequence[OutcomeEventIn]) -> dict[str, int]:
-    """Store the events joined to their customers; counts of stored, matched and unmatched events."""
+def store_outcomes(
+    *,
+    session: Session,
+    segmentation: str,
+    events: Sequence[OutcomeEventIn],
+    history: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, int]:
+    """Store the events joined to their customers (`history`: the challenger history); stored, matched, unmatched."""
     ids = [customer_text(event.customer_id) for event in events]
-    given = match_customers(session=session, segmentation=segmentation, customer_ids=ids)
+    unique = sorted(set(ids))
+    assigned = _assignments(session, segmentation, unique)
+    logged = _last_predictions(session, segmentation, unique)
+    windows = experiment_windows(history)
     now = datetime.now(UTC)
     rows = []
     for customer_id, event in zip(ids, events, strict=True):
-        match = given.get(customer_id)
+        match, assigned_at = _match(logged.get(customer_id), assigned.get(customer_id, ()), windows, event.occurred_at)
         rows.append(
             {
                 "received_at": now,
@@ -112,6 +189,7 @@ def store_outcomes(*, session: Session, segmentation: str, events: Sequence[Outc
                 "version": match and match.version,
                 "segment_id": match and match.segment_id,
                 "segment_name": match and match.segment_name,
+                "assigned_at": assigned_at,
             }
         )
     session.execute(insert(OutcomeEvent), rows)

@@ -3,7 +3,8 @@
 A customer takes part in a campaign when they have any event of it, and converts when one of those events is the
 conversion event (any event when none is named). Their value is the sum of their conversion events' values (0 when
 they did not convert). A customer counts in the arm and segment of their newest matched event; customers never seen
-by the service are counted apart and left out.
+by the service are counted apart and left out, and so are events that occurred before their customer's assignment
+in the experiment (an arm would take credit for what happened before it served the customer).
 """
 
 from collections import defaultdict
@@ -94,11 +95,19 @@ def campaigns(*, session: Session, segmentation: str) -> dict[str, Any]:
 
 def _customers(
     session: Session, segmentation: str, campaign: str, event: str | None
-) -> tuple[dict[str, _Customer], list[str], bool]:
+) -> tuple[dict[str, _Customer], list[str], bool, int]:
     table = OutcomeEvent
     rows = session.execute(
         select(
-            table.customer_id, table.event, table.value, table.matched, table.arm, table.segment_name, table.segment_id
+            table.customer_id,
+            table.event,
+            table.value,
+            table.matched,
+            table.arm,
+            table.segment_name,
+            table.segment_id,
+            table.occurred_at,
+            table.assigned_at,
         )
         .where(table.segmentation == segmentation, table.campaign == campaign)
         .order_by(table.id)
@@ -107,7 +116,11 @@ def _customers(
         raise UnknownCampaign(f"no outcomes for campaign {campaign!r} in segmentation {segmentation!r}")
     event_names = sorted({row.event for row in rows})
     customers: dict[str, _Customer] = defaultdict(_Customer)
+    early = 0
     for row in rows:
+        if row.assigned_at is not None and row.occurred_at < row.assigned_at:
+            early += 1
+            continue
         customer = customers[row.customer_id]
         if row.matched:
             # Rows are read oldest first: the newest matched event decides the arm and segment.
@@ -118,7 +131,7 @@ def _customers(
         if event is None or row.event == event:
             customer.converted = True
             customer.value += row.value or 0.0
-    return customers, event_names, any(row.value is not None for row in rows)
+    return customers, event_names, any(row.value is not None for row in rows), early
 
 
 def _arm_order(arm: str) -> tuple[int, str]:
@@ -184,7 +197,7 @@ def experiment_report(
     min_customers: int = MIN_CUSTOMERS_PER_ARM,
 ) -> dict[str, Any]:
     """The campaign's A/B report (UnknownCampaign when it has no outcomes)."""
-    customers, event_names, has_values = _customers(session, segmentation, campaign, event)
+    customers, event_names, has_values, early = _customers(session, segmentation, campaign, event)
     table: dict[str, dict[str, _Cell]] = defaultdict(lambda: defaultdict(_Cell))
     segment_ids: dict[str, int | None] = {}
     unmatched = 0
@@ -219,6 +232,9 @@ def experiment_report(
             else f"{unmatched:,} customers with events of this campaign were"
         )
         warnings.append(f"{who} never seen by the service: left out")
+    if early:
+        what = "1 outcome" if early == 1 else f"{early:,} outcomes"
+        warnings.append(f"{what} occurred before the customer's assignment in the experiment: left out")
     if not any({CHAMPION, CHALLENGER} <= set(table[name]) for name in table):
         warnings.append("no segment has customers in both arms: set a split challenger to compare strategies")
     return {
@@ -229,6 +245,7 @@ def experiment_report(
         "min_customers_per_arm": min_customers,
         "customers": len(customers) - unmatched,
         "unmatched_customers": unmatched,
+        "outcomes_before_assignment": early,
         "event_names": event_names,
         "segments": segments,
         "warnings": warnings,
