@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy import delete as sa_delete
 
 from app.services.runs import browse
 from tests.runs_files import ADMIN_KEY, client_builder, customers_csv, rows_of, score
@@ -310,6 +311,27 @@ def test_delete_removes_the_file_and_the_row_with_the_admin_key(api, tmp_path):
     assert api.get(f"{RUNS}/{run_id}").status_code == 404
     assert run_id not in {r["run_id"] for r in api.get(RUNS).json()["runs"]}
     assert api.delete(f"{RUNS}/{run_id}", headers={"X-API-Key": ADMIN_KEY}).status_code == 404
+
+
+def test_a_run_deleted_by_another_request_meanwhile_is_404_and_audited_once(api, monkeypatch):
+    from app.db.tables import AuditEvent, Run
+    from app.services.runs import records
+
+    run_id, _ = score(api, customers_csv(range(20)))
+    found = records.find_run
+
+    def found_then_deleted_elsewhere(**kwargs):
+        # The other request's DELETE commits between this one's look-up and its delete.
+        run = found(**kwargs)
+        with api.app.state.db_sessions() as other:
+            other.execute(sa_delete(Run).where(Run.id == run.id))
+            other.commit()
+        return run
+
+    monkeypatch.setattr(records, "find_run", found_then_deleted_elsewhere)
+    assert api.delete(f"{RUNS}/{run_id}", headers={"X-API-Key": ADMIN_KEY}).status_code == 404
+    with api.app.state.db_sessions() as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "run.delete")).all() == []
 
 
 def test_a_file_that_fails_to_score_keeps_no_run(api, tmp_path):

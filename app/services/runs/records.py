@@ -226,10 +226,14 @@ def get_run(*, session: Session, settings: Settings, run_id: str) -> Run:
 
 @_database_errors
 def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
-    """Delete a run: its file and its row."""
+    """Delete a run: its row, then its file (404 when another request deleted it first)."""
     run = find_run(session=session, run_id=run_id)
+    # A conditional delete: of requests deleting the same run at once, only the one whose DELETE took the row succeeds.
+    deleted = session.execute(delete(Run).where(Run.id == run.id).execution_options(synchronize_session=False))
+    if deleted.rowcount != 1:
+        session.rollback()
+        raise UnknownRun(run_id)
     store.remove_run_files(settings.score_results_dir, run.id)
-    session.delete(run)
     session.commit()
 
 
