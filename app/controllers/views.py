@@ -224,7 +224,8 @@ def runs_page(
     segmentation: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     """Kept runs: every file scored, newest first."""
-    context = run_pages.runs_page(session=session, settings=settings, segmentation=segmentation or None)
+    known = request.app.state.segmentations
+    context = run_pages.runs_page(session=session, settings=settings, segmentation=segmentation or None, known=known)
     return render(request, "runs.html", context)
 
 

@@ -76,6 +76,33 @@ def test_runs_under_a_segmentations_path_are_its_own_and_filtered_by_it(runs_cli
     assert "different segmentations ('default' and 'crm')" in response.json()["message"]
 
 
+def test_an_unknown_segmentations_runs_are_404(runs_client, segmentations_template, tmp_path):  # noqa: F811
+    """A segmentation with no kept run and no spec is 404; a deleted one's kept runs are still listed."""
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(segmentations_template[0], root)
+    api = runs_client(model_dir=root)
+    crm_run, _ = score(api, segmentations_template[1].read_text(), url="/api/v1/segmentations/crm/predict/csv")
+
+    unknown = api.get(RUNS, params={"segmentation": "nope"})
+    assert unknown.status_code == 404
+    assert unknown.json() | {"request_id": None} == {
+        "type": "unknown_segmentation",
+        "message": "no segmentation named 'nope'",
+        "details": [],
+        "request_id": None,
+    }
+    page = api.get("/runs", params={"segmentation": "nope"}, headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "no segmentation named &#39;nope&#39;" in page.text and "Kept runs of" not in page.text
+    # A segmentation with no run yet lists none.
+    assert api.get(RUNS, params={"segmentation": "default"}).json() == {"runs": []}
+
+    deleted = api.delete("/api/v1/segmentations/crm", params={"force": "true"}, headers={"X-API-Key": ADMIN_KEY})
+    assert deleted.status_code == 204, deleted.text
+    assert [r["run_id"] for r in api.get(RUNS, params={"segmentation": "crm"}).json()["runs"]] == [crm_run]
+    assert api.get("/runs", params={"segmentation": "crm"}).status_code == 200
+
+
 def test_the_file_downloads_as_the_scoring_answer_and_as_parquet(api):
     run_id, labelled = score(api, customers_csv(range(80), note='=HYPERLINK("http://x")'))
 

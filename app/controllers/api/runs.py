@@ -43,17 +43,25 @@ def _csv(chunks, name: str) -> StreamingResponse:
     "",
     response_model=RunList,
     summary="Kept runs",
-    description="Runs newest first, removed ones too (with `removed_at`); `segmentation=` keeps one segmentation's.",
-    responses=error_responses(422, 503),
+    description="Runs newest first, removed ones too (with `removed_at`); `segmentation=` keeps one segmentation's "
+    "(404 for a segmentation that does not exist and has no kept runs; a deleted one's runs are still listed).",
+    responses=error_responses(404, 422, 503),
 )
 def list_runs(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     segmentation: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FastJSONResponse:
     """Kept runs, newest first."""
-    runs = records.list_runs(session=session, settings=settings, segmentation=segmentation, limit=limit)
+    runs = records.list_runs(
+        session=session,
+        settings=settings,
+        segmentation=segmentation,
+        limit=limit,
+        segmentations=request.app.state.segmentations,
+    )
     return FastJSONResponse({"runs": [records.run_out(run) for run in runs]})
 
 

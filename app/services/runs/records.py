@@ -6,7 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +20,9 @@ from app.services.runs import store
 from app.services.runs.errors import RunGone, UnknownRun
 from app.services.runs.store import RunFile
 from app.utils.csv_head import uses_decimal_comma
+
+if TYPE_CHECKING:
+    from app.models.segmentations.registries import Segmentations
 
 logger = logging.getLogger(__name__)
 
@@ -189,14 +192,26 @@ def tidy_runs(*, session: Session, results_dir: Path) -> list[str]:
 
 
 @_database_errors
-def list_runs(*, session: Session, settings: Settings, segmentation: str | None = None, limit: int = 100) -> list[Run]:
-    """Runs newest first (removed ones too, saying when), of one segmentation when given."""
+def list_runs(
+    *,
+    session: Session,
+    settings: Settings,
+    segmentation: str | None = None,
+    limit: int = 100,
+    segmentations: "Segmentations | None" = None,
+) -> list[Run]:
+    """Runs newest first (removed ones too, saying when), of one segmentation when given: UnknownSegmentation when
+    `segmentations` knows no such segmentation and no run has it."""
     if purge_due(settings):
         purge_runs(session=session, settings=settings)
     query = select(Run).order_by(Run.created_at.desc()).limit(limit)
     if segmentation is not None:
         query = query.where(Run.segmentation == segmentation)
-    return list(session.scalars(query).all())
+    runs = list(session.scalars(query).all())
+    if segmentation is not None and not runs and segmentations is not None:
+        # Checked only when nothing was found: a deleted segmentation's kept runs stay listed.
+        segmentations.require(segmentation)
+    return runs
 
 
 @_database_errors

@@ -27,9 +27,11 @@ SCORE_SORTS = (
 WAYS = {"-": "highest first", "": "lowest first"}
 
 
-def runs_page(*, session: Session, settings: Settings, segmentation: str | None) -> dict[str, Any]:
-    """Kept runs, newest first (removed ones say when they went)."""
-    runs = records.list_runs(session=session, settings=settings, segmentation=segmentation)
+def runs_page(
+    *, session: Session, settings: Settings, segmentation: str | None, known: Segmentations | None = None
+) -> dict[str, Any]:
+    """Kept runs, newest first (removed ones say when they went); `known`: the segmentations, for a 404 page."""
+    runs = records.list_runs(session=session, settings=settings, segmentation=segmentation, segmentations=known)
     return {"active": "runs", "runs": [records.run_out(run) for run in runs], "filter_segmentation": segmentation}
 
 
