@@ -1,9 +1,12 @@
 """Reading a chunk's numbers as people write them, and finding each row's first problem."""
 
+import math
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from app.models.features import Feature
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import NAME_QUOTED_CHARS, Columns
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN
@@ -44,6 +47,13 @@ def numbers(column: pa.ChunkedArray | pa.Array, *, decimal_comma: bool = False) 
 MAX_Z = 1e6
 
 
+def _bounds(spec: Feature) -> str:
+    """A feature's valid range in words: "0 to 100", or "at least 0" / "at most 80" when one side is unbounded."""
+    if math.isfinite(spec.minimum) and math.isfinite(spec.maximum):
+        return f"{spec.minimum:g} to {spec.maximum:g}"
+    return spec.range_text()
+
+
 def validate_rows(
     model: SegmentationModel, table: pa.Table, columns: Columns, *, decimal_comma: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -71,7 +81,7 @@ def validate_rows(
         for mask, reason in (
             (empty, f"missing {name}"),
             (not_number, f"{name} is not a number"),
-            (out, f"{name} out of range ({low:g} to {high:g})"),
+            (out, f"{name} out of range ({_bounds(spec)})"),
             (absurd, f"{name} too far from the training data"),
         ):
             if mask.any():

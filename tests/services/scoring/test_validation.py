@@ -1,11 +1,16 @@
 """Numbers read as people write them: decimal commas in a `;` file, with an exponent as comma locales write it."""
 
+import copy
+import math
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from app.services.scoring.columns import Columns
 from app.services.scoring.csv_render import csv_text_columns
-from app.services.scoring.validation import numbers
+from app.services.scoring.validation import numbers, validate_rows
 
 
 @pytest.mark.parametrize(
@@ -37,3 +42,22 @@ def test_every_float_a_decimal_comma_file_is_written_with_reads_back_as_itself()
     assert {"-7,25e-7", "2,5e+15"} <= set(text.to_pylist())
     read, _ = numbers(text, decimal_comma=True)
     assert read.tolist() == values
+
+
+@pytest.mark.parametrize(
+    ("bounds", "reason"),
+    [
+        ({"minimum": 0.0}, "Income out of range (at least 0)"),
+        ({"maximum": 80.0}, "Income out of range (at most 80)"),
+        ({"minimum": 0.0, "maximum": 80.0}, "Income out of range (0 to 80)"),
+    ],
+)
+def test_an_out_of_range_value_says_the_bound_in_words_when_one_side_is_open(model, bounds, reason):
+    own = copy.copy(model)
+    income = replace(model.feature_specs[0], **({"minimum": -math.inf, "maximum": math.inf} | bounds))
+    own.feature_specs = [income, *model.feature_specs[1:]]
+    names = ["Income", *(f"column {i}" for i in range(1, len(model.features)))]
+    columns = Columns(names=names, features=dict(zip(model.features, names, strict=True)))
+    table = pa.table({"Income": ["-5", "500"]} | {name: ["50", "50"] for name in names[1:]})
+    _, codes, reasons = validate_rows(own, table, columns)
+    assert reason in [reasons[code] for code in codes]
