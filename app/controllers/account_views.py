@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import OneValuePerField, SameSiteOnly, SettingsDep, answer_in_html
+from app.controllers.deps import FormSameSite, OneValuePerField, SettingsDep, SignInSameSite, answer_in_html
 from app.controllers.login_throttle import throttled_login, throttled_password_change
 from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
 from app.core.account_errors import LoginFailed
@@ -54,7 +54,7 @@ async def login(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next_url=next or "/")
 
 
-@router.post("/login", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/login", response_class=HTMLResponse, dependencies=[SignInSameSite, OneValuePerField])
 async def login_submit(
     request: Request,
     settings: SettingsDep,
@@ -86,7 +86,7 @@ async def login_submit(
     return response
 
 
-@router.post("/logout", dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/logout", dependencies=[FormSameSite, OneValuePerField])
 async def logout(request: Request, form_token: Annotated[str, Form(max_length=128)] = "") -> Response:
     """End the session (revoked in the database, so a copied cookie stops working too) and clear the cookie."""
     token = session_token(request)
@@ -123,7 +123,7 @@ async def account(request: Request, done: str = "") -> Response:
     return await _account_page(request, principal, done="your password is changed" if done == "password" else None)
 
 
-@router.post("/account/password", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/account/password", response_class=HTMLResponse, dependencies=[FormSameSite, OneValuePerField])
 async def change_password(
     request: Request,
     current_password: Annotated[str, Form(max_length=1024)] = "",

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import (
+    FormSameSite,
     OneValuePerField,
-    SameSiteOnly,
     SettingsDep,
     answer_in_html,
     limit_failed_credentials,
@@ -107,7 +107,7 @@ async def audit_page(
 FormText = Annotated[str, Form(max_length=300)]
 
 
-@router.post("/audit", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/audit", response_class=HTMLResponse, dependencies=[FormSameSite, OneValuePerField])
 async def audit_page_with_key(
     request: Request,
     settings: SettingsDep,

@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Query, Request, Security
@@ -361,20 +361,29 @@ def from_another_site(request: Request) -> bool:
     )
 
 
-async def refuse_cross_site(request: Request) -> None:
-    """403 for a file posted by a browser from another site, before its body is read; curl and scripts pass.
+def same_site_only(refusal: str) -> Any:
+    """A dependency: 403 with `refusal` for a form or file a browser posts from another site, before its body is read;
+    curl and scripts pass.
 
-    A form or a `text/plain` post needs no CORS preflight, so without this any page a user visits could score
-    files through their browser and fill the prediction log (and the drift report) with its rows.
+    A form or a `text/plain` post needs no CORS preflight, so without this any page a user visits could score files
+    through their browser (filling the prediction log and the drift report with its rows), or post its forms.
     """
-    if from_another_site(request):
-        raise AccessDenied(
-            "files are not scored for pages of other sites: send them from this site, or from a tool or script; "
-            "a trusted site can be listed in CORS_ORIGINS"
-        )
+
+    async def refuse_cross_site(request: Request) -> None:
+        if from_another_site(request):
+            raise AccessDenied(f"{refusal}; a trusted site can be listed in CORS_ORIGINS")
+
+    return Depends(refuse_cross_site)
 
 
-SameSiteOnly = Depends(refuse_cross_site)
+SameSiteOnly = same_site_only(
+    "files are not scored for pages of other sites: send them from this site, or from a tool or script"
+)
+# The forms of pages (sign-in, accounts, users, the audit trail, new segmentations): each says what it refused.
+SignInSameSite = same_site_only("sign-in is refused from pages of other sites: sign in on this site's own page")
+FormSameSite = same_site_only(
+    "this form is refused from pages of other sites: send it from this site's own page, or from a tool or script"
+)
 
 
 async def one_value_per_field(request: Request) -> None:

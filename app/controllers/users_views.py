@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.audit import audit_async
-from app.controllers.deps import OneValuePerField, SameSiteOnly, SettingsDep, answer_in_html
+from app.controllers.deps import FormSameSite, OneValuePerField, SettingsDep, answer_in_html
 from app.controllers.page_auth import page_reader
 from app.controllers.principal import csrf_token, page_principal, with_db
 from app.core.errors import AccessDenied, SegmentationError
@@ -64,7 +64,7 @@ async def _session_admin(request: Request, settings: SettingsDep, form_token: st
 FormText = Annotated[str, Form(max_length=1024)]
 
 
-@router.post("/users", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/users", response_class=HTMLResponse, dependencies=[FormSameSite, OneValuePerField])
 async def create_user(
     request: Request,
     settings: SettingsDep,
@@ -99,7 +99,7 @@ def _done(what: str) -> RedirectResponse:
     return RedirectResponse(f"/users?{urlencode({'done': what})}", status_code=303)
 
 
-@router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[SameSiteOnly, OneValuePerField])
+@router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[FormSameSite, OneValuePerField])
 async def change_user(
     request: Request,
     settings: SettingsDep,

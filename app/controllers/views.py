@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.controllers.audit import audit_async
 from app.controllers.deps import (
     AnalystsOnly,
+    FormSameSite,
     HomeFormDep,
     PredictRateLimit,
     RegistryDep,
@@ -384,7 +385,7 @@ def _new_segmentation(request: Request, context: dict, token: str, *, status_cod
     return _with_models_cookie(request, response, token)
 
 
-@router.post("/models/segmentations/new", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+@router.post("/models/segmentations/new", response_class=HTMLResponse, dependencies=[FormSameSite])
 async def segmentation_upload(request: Request, settings: SettingsDep) -> Response:
     """Step 1 of a new segmentation: keep the uploaded file (admin key as X-API-Key), then show its columns."""
     from app.models.columns_profile import profile_file
@@ -427,7 +428,7 @@ async def segmentation_columns(request: Request, token: str, settings: SettingsD
     return _new_segmentation(request, context, context["form_token"])
 
 
-@router.post("/models/segmentations", response_class=HTMLResponse, dependencies=[SameSiteOnly])
+@router.post("/models/segmentations", response_class=HTMLResponse, dependencies=[FormSameSite])
 async def segmentation_create(request: Request, settings: SettingsDep) -> Response:
     """Step 2: create the segmentation from the chosen columns and train its first version on the kept file."""
     from app.models.columns_profile import profile_file

@@ -82,6 +82,22 @@ def test_cross_site_form_post_with_the_session_cookie_is_refused(site):
     assert csrf
 
 
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("/login", "sign-in is refused from pages of other sites"),
+        ("/logout", "this form is refused from pages of other sites"),
+        ("/models/segmentations/new", "this form is refused from pages of other sites"),
+        ("/users", "this form is refused from pages of other sites"),
+    ],
+)
+def test_a_cross_site_form_is_refused_in_words_that_fit_it(site, url, words):
+    refused = site.post(url, data={}, headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403
+    assert words in refused.text
+    assert "scored" not in refused.text
+
+
 def test_logout_ends_the_session_everywhere(site):
     sign_in(site, "ada@example.com")
     cookie = site.cookies.get("session")
