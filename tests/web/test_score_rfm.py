@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.web.pages.score import transactions_file
+from app.web.pages.score import readable_date_format, transactions_file
 from tests.semicolon_csv import excel_style
 
 HTML = {"accept": "text/html"}
@@ -40,10 +40,24 @@ def test_the_columns_and_date_format_a_segmentation_names_are_said():
     )
     assert transactions_file(model) == {
         "named": [{"role": "customer id", "column": "Client"}],
-        "date_format": "%d/%m/%Y",
+        "date_format": "DD/MM/YYYY",
         "average": False,
     }
     assert transactions_file(SimpleNamespace(info={"kind": "columns"})) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "readable"),
+    [
+        ("%d/%m/%Y %H:%M", "DD/MM/YYYY hh:mm"),
+        ("%Y-%m-%dT%H:%M:%S", "YYYY-MM-DDThh:mm:ss"),
+        ("%m/%d/%y %I:%M %p", "MM/DD/YY hh:mm AM/PM"),
+        ("%d %b %Y", "DD Mon YYYY"),
+        ("100%% %Q", "100% %Q"),
+    ],
+)
+def test_a_date_format_is_shown_as_people_write_it(code, readable):
+    assert readable_date_format(code) == readable
 
 
 def test_a_scored_transactions_file_says_how_its_lines_were_read(segmented, segmentations_template):
@@ -63,7 +77,8 @@ def test_a_scored_transactions_file_says_how_its_lines_were_read(segmented, segm
     assert sentence.startswith(f"{read['rows_read']:,} transaction lines read, ")
     assert f"{read['rows_without_customer_id']:,} without a customer id" in sentence
     assert f"{read['cancellation_rows']:,} cancellations" in sentence
-    assert f"dates read as {' or '.join(read['date_formats'])}" in sentence
+    assert f"dates read as {' or '.join(map(readable_date_format, read['date_formats']))}" in sentence
+    assert "%" not in sentence
     assert f"recency counted to {read['reference_date']}" in sentence and f"{read['customers']:,} customers" in sentence
     # The summary's rows are the customers built from the lines.
     assert f'<dt>Customers</dt><dd data-fact="rows">{read["customers"]:,}</dd>' in response.text

@@ -90,7 +90,8 @@ _PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str], dict[st
         re.compile(r"give its format as date_format, such as ('[^']*')"),
         lambda match, features: (
             "write the dates in one format, such as 2011-12-09 14:05 or 12/9/11 14:05, or have an "
-            f"administrator create the segmentation with its date_format, such as {match[1]}"
+            f"administrator create the segmentation with its date_format, such as {match[1]} (for "
+            f"{readable_date_format(match[1][1:-1])})"
         ),
     ),
     (
@@ -141,6 +142,34 @@ def score_form_fields(fields: dict[str, str], model: SegmentationModel) -> dict[
     return {**defaults, **{key: value for key, value in fields.items() if key in defaults}}
 
 
+# strptime's codes as people write a date's parts: %d/%m/%Y %H:%M reads DD/MM/YYYY hh:mm.
+_DATE_PARTS = {
+    "d": "DD",
+    "m": "MM",
+    "Y": "YYYY",
+    "y": "YY",
+    "H": "hh",
+    "I": "hh",
+    "M": "mm",
+    "S": "ss",
+    "f": "ffffff",
+    "p": "AM/PM",
+    "b": "Mon",
+    "B": "Month",
+    "a": "Day",
+    "A": "Weekday",
+    "j": "DDD",
+    "z": "+hhmm",
+    "Z": "zone",
+    "%": "%",
+}
+
+
+def readable_date_format(date_format: str) -> str:
+    """A strptime format as people write it ("%d/%m/%Y %H:%M" reads "DD/MM/YYYY hh:mm"); unknown codes stay."""
+    return re.sub(r"%(.)", lambda code: _DATE_PARTS.get(code[1], code[0]), date_format)
+
+
 def transactions_file(model: SegmentationModel) -> dict[str, Any] | None:
     """What an RFM segmentation's upload holds: the columns its spec names and its date format; None when the
     model scores a file of customers (one per row) instead of transactions."""
@@ -150,7 +179,7 @@ def transactions_file(model: SegmentationModel) -> dict[str, Any] | None:
     named = options.get("columns") or {}
     return {
         "named": [{"role": ROLE_TEXT.get(role, role), "column": column} for role, column in named.items()],
-        "date_format": options.get("date_format"),
+        "date_format": options.get("date_format") and readable_date_format(options["date_format"]),
         "average": options.get("monetary") == "average",
     }
 
@@ -171,7 +200,7 @@ def transactions_read(summary: dict[str, Any]) -> str:
     parts = [f"{summary['rows_read']:,} transaction lines read"]
     parts += [f"{summary[key]:,} {text}" for key, text in counted if summary.get(key)]
     if summary.get("date_formats"):
-        parts.append(f"dates read as {' or '.join(summary['date_formats'])}")
+        parts.append(f"dates read as {' or '.join(map(readable_date_format, summary['date_formats']))}")
     parts.append(f"recency counted to {summary['reference_date']}")
     notes = []
     if summary.get("customers_dropped"):
