@@ -253,9 +253,9 @@ def run_page(
 def run_compare_pick(
     request: Request,
     run_id: Annotated[str, Path(max_length=64)],
-    with_run: Annotated[str, Query(alias="with", max_length=64, pattern=r"^[0-9a-f]+$")],
     session: SessionDep,
     settings: SettingsDep,
+    with_run: Annotated[str, Query(alias="with", max_length=64)] = "",
 ) -> RedirectResponse:
     """The compare form's answer (a form cannot put its choice in the path): the earlier run first."""
     a, b = run_pages.compare_pick(session=session, settings=settings, a=run_id, b=with_run)

@@ -85,6 +85,15 @@ def test_the_compare_page_shows_the_matrix_in_names_and_who_moved(pages):
     assert page.text.count('<tr><th scope="row">C') >= min(moved, 100)
 
 
+@pytest.mark.parametrize("params", [{"with": ""}, {}])
+def test_a_compare_pick_without_a_run_says_so_in_words(pages, params):
+    run, _ = score(pages, customers_csv(range(0, 10)))
+    page = pages.get(f"/runs/{run}/compare", params=params, headers=HTML, follow_redirects=False)
+    assert page.status_code == 422
+    assert "pick a run to compare with" in page.text
+    assert "query.with" not in page.text and "String should match" not in page.text
+
+
 def test_the_compare_pick_redirects_to_a_path_even_with_a_forged_host(pages):
     first, _ = score(pages, customers_csv(range(0, 30), seed=1))
     second, _ = score(pages, customers_csv(range(10, 40), seed=2))

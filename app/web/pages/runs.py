@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import SegmentationError
+from app.core.errors import InvalidRequest, SegmentationError
 from app.db.tables import Run
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
@@ -139,7 +139,9 @@ def _pair(*, session: Session, settings: Settings, a: str, b: str) -> tuple[Run,
 
 
 def compare_pick(*, session: Session, settings: Settings, a: str, b: str) -> tuple[str, str]:
-    """The ids of two runs picked for a comparison, the earlier first."""
+    """The ids of two runs picked for a comparison, the earlier first (422 in words when none was picked)."""
+    if not b.strip():
+        raise InvalidRequest("pick a run to compare with: choose one in the list, then Compare")
     first, second = _pair(session=session, settings=settings, a=a, b=b)
     return first.id, second.id
 
