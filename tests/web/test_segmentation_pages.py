@@ -233,8 +233,9 @@ def test_the_column_chooser_says_which_rows_do_not_fit_the_header(pages, crm):
     lines = crm.decode().splitlines()
     lines[3] += ",extra"
     _, page = choose_columns(pages, ("\n".join(lines) + "\n").encode())
+    # 600 rows in the file, one of them left out: the count read includes the row left out.
     assert (
-        "599 rows read; 1 left out, as training leaves them out (wrong number of fields: the first on line 4)" in page
+        "600 rows read; 1 left out, as training leaves them out (wrong number of fields: the first on line 4)" in page
     )
 
 

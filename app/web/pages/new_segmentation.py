@@ -142,6 +142,8 @@ def new_segmentation_page(
         "kind": kind,
         "active": "models",
         "profile": profile,
+        # Every row read, the ones left out among them: "630 rows read; 121 left out", never 509 read and 121 more.
+        "rows_read": profile["rows_read"] + sum(profile["skipped_rows"].values()),
         "columns": columns if columns is not None else offered_columns(profile),
         "not_numeric": [column["column"] for column in profile["columns"] if not column["numeric"]],
         "upload_token": upload_token,
