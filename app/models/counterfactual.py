@@ -21,6 +21,7 @@ import numpy as np
 from app.core.errors import UnknownSegment
 from app.models.features import from_model_space, to_model_space
 from app.models.model import SegmentationModel
+from app.models.segmentations.spec import RFM_COUNTS
 from app.utils.geometry import clip_half_plane
 from app.utils.numbers import whole_number
 
@@ -74,6 +75,8 @@ class Space:
     minimum: np.ndarray
     maximum: np.ndarray
     log1p: np.ndarray
+    # Which features are counts, changed in whole steps (an RFM segmentation's frequency).
+    whole: np.ndarray
     # The most rounding a change to its step moves each feature, in standardized units: half a step.
     rounding: np.ndarray
     cells: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -108,26 +111,32 @@ def _new_space(model: SegmentationModel) -> Space:
         highs = np.array([s.maximum for s in specs], dtype=float)
         low = (to_model_space(lows, specs) - model.mean) / model.scale
         high = (to_model_space(highs, specs) - model.mean) / model.scale
-    # A feature as it is has one step everywhere; a log1p feature's step is at most STEP_OF_DEVIATION anywhere.
+    # A feature as it is has one step everywhere; a log1p feature's step is at most STEP_OF_DEVIATION anywhere (a
+    # count's whole step can round further: the rounded point is then nudged on, a step at a time, into the target).
     log1p = np.array([spec.transform == "log1p" for spec in specs])
-    steps = 10.0 ** -_decimals(model.scale, log1p, np.zeros((1, len(specs))))[0].astype(float)
+    whole = np.array([model.info.get("kind") == "rfm" and spec.name in RFM_COUNTS for spec in specs])
+    steps = 10.0 ** -_decimals(model.scale, log1p, whole, np.zeros((1, len(specs))))[0].astype(float)
     rounding = np.where(log1p, STEP_OF_DEVIATION, steps / model.scale) / 2
     minimum = np.array([s.minimum for s in specs], dtype=float)
     maximum = np.array([s.maximum for s in specs], dtype=float)
-    return Space(model.cluster_centers[order], model.mean, model.scale, low, high, minimum, maximum, log1p, rounding)
+    return Space(
+        model.cluster_centers[order], model.mean, model.scale, low, high, minimum, maximum, log1p, whole, rounding
+    )
 
 
 def change_decimals(model: SegmentationModel, points: np.ndarray) -> np.ndarray:
     """The decimals each value of `points` (rows, original units) is given to (negative for tens, hundreds, ...):
-    the power of ten at most STEP_OF_DEVIATION of its feature's standard deviation there."""
+    the power of ten at most STEP_OF_DEVIATION of its feature's standard deviation there, and never below 1 for a
+    count."""
     space = model_space(model)
-    return _decimals(space.scale, space.log1p, points)
+    return _decimals(space.scale, space.log1p, space.whole, points)
 
 
-def _decimals(scale: np.ndarray, log1p: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _decimals(scale: np.ndarray, log1p: np.ndarray, whole: np.ndarray, points: np.ndarray) -> np.ndarray:
     # What one standardized unit is worth at the point: the scale, or for log1p the scale times d(expm1)/dz.
     per_unit = scale * np.where(log1p, 1 + np.maximum(np.nan_to_num(points), 0), 1.0)
-    return -np.floor(np.log10(per_unit * STEP_OF_DEVIATION)).astype(int)
+    decimals = -np.floor(np.log10(per_unit * STEP_OF_DEVIATION)).astype(int)
+    return np.where(whole, np.minimum(decimals, 0), decimals)
 
 
 def _to_steps(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
@@ -143,11 +152,12 @@ def shown_changes(
     within the valid ranges; NaN where no rounded change a few steps on does (or `points` is NaN already)."""
     space = model_space(model)
     low, high = space.minimum, space.maximum
-    decimals = _decimals(space.scale, space.log1p, points)
+    decimals = _decimals(space.scale, space.log1p, space.whole, points)
     steps = np.where(decimals >= 0, 1 / 10.0 ** np.abs(decimals), 10.0 ** np.abs(decimals))
     direction = np.sign(points - X)
     rounded = _to_steps(points - X, decimals)
-    rounded[:, fixed] = 0.0
+    # A fixed feature stays as it is, nudges included (its point can differ from X by a rounding error).
+    rounded[:, fixed] = direction[:, fixed] = 0.0
     answer = np.full_like(X, np.nan)
     todo = np.flatnonzero(np.isfinite(rounded).all(axis=1))
     for _ in range(_NUDGES + 1):

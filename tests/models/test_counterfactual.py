@@ -54,7 +54,11 @@ def _customers(model: SegmentationModel, count: int = 4) -> np.ndarray:
     centroids = np.array([[segment.centroid[f] for f in model.features] for segment in model.segments])
     low, high = model.training_range
     rng = np.random.default_rng(11)
-    return np.vstack([centroids, rng.uniform(low, high, (count, len(model.features)))])
+    customers = np.vstack([centroids, rng.uniform(low, high, (count, len(model.features)))])
+    # Counts are whole, as customers have them.
+    whole = model_space(model).whole
+    customers[:, whole] = np.round(customers[:, whole])
+    return customers
 
 
 def _constraints(model: SegmentationModel, target: int):
@@ -92,7 +96,12 @@ def _rounding(model: SegmentationModel, weights=None) -> float:
     steps of every feature (half a step of rounding, a step back inside a bound or on past a boundary, and a log1p
     curve's slack)."""
     w = np.ones(len(model.features)) if weights is None else np.asarray(weights, dtype=float)
-    return float(np.linalg.norm(np.sqrt(w) * 2 * STEP_OF_DEVIATION)) + 1e-9
+    space = model_space(model)
+    # A count (RFM frequency) moves in whole orders: its step is one order, widest where the count is smallest.
+    low = np.maximum(space.minimum, 0.0)
+    whole_step = np.where(space.log1p, np.log1p(low + 1) - np.log1p(low), 1.0) / space.scale
+    steps = np.where(space.whole, whole_step, STEP_OF_DEVIATION)
+    return float(np.linalg.norm(np.sqrt(w) * 2 * steps)) + 1e-9
 
 
 def _as_shown(model: SegmentationModel, answer) -> bool:
@@ -211,6 +220,23 @@ def test_every_change_as_shown_lands_in_its_target(model: SegmentationModel) -> 
             answer = counterfactual(model, x0, target)
             assert (np.round(answer.change, 1) == answer.change).all()
             assert model.labels((x0 + np.round(answer.change, 1))[None, :])[0] == target
+
+
+def test_an_rfm_frequency_changes_in_whole_orders_and_lands_in_its_target(rfm_model: SegmentationModel) -> None:
+    # "+1.62 frequency (orders)" is no change a customer can make: a count moves by whole orders.
+    frequency = rfm_model.features.index("frequency")
+    customers = _customers(rfm_model, count=8)
+    reached = 0
+    for x0 in customers:
+        assert change_decimals(rfm_model, x0[None, :])[0][frequency] <= 0
+        for target in range(rfm_model.n_clusters):
+            answer = counterfactual(rfm_model, x0, target)
+            if not answer.reachable:
+                continue
+            reached += 1
+            assert float(answer.change[frequency]).is_integer()
+            assert rfm_model.labels((x0 + answer.change)[None, :])[0] == target
+    assert reached > rfm_model.n_clusters
 
 
 def test_the_target_segment_itself_is_no_change(model: SegmentationModel) -> None:

@@ -34,6 +34,8 @@ RFM_FEATURES: tuple[Feature, ...] = (
     ),
     Feature("monetary", "Monetary", "Monetary", "", 0.0, math.inf, "spends", "", "monetary", "log1p"),
 )
+# RFM features that count (orders): a change to one is whole, as no customer places 1.62 more orders.
+RFM_COUNTS = frozenset({"frequency"})
 
 
 @dataclass(frozen=True)
