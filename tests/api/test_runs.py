@@ -1,6 +1,7 @@
 """/api/v1/runs: every scored file kept as a run, listed, downloaded, browsed, compared, removed and deleted."""
 
 import base64
+import csv
 import io
 import json
 import shutil
@@ -359,6 +360,24 @@ def test_a_run_deleted_by_another_request_meanwhile_is_404_and_audited_once(api,
     assert api.delete(f"{RUNS}/{run_id}", headers={"X-API-Key": ADMIN_KEY}).status_code == 404
     with api.app.state.db_sessions() as session:
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "run.delete")).all() == []
+
+
+def test_a_semicolon_runs_customer_list_writes_every_number_with_a_decimal_comma(api):
+    text = "CustomerID;Annual Income (k$);Spending Score (1-100)\n" + "".join(
+        f"C{n};{40 + n},1;{n + 1}\n" for n in range(30)
+    )
+    run_id, labelled = score(api, text)
+    listed = api.get(f"{RUNS}/{run_id}/customers", params={"format": "csv", "sort": "-confidence"})
+    assert listed.status_code == 200
+    rows = list(csv.reader(io.StringIO(listed.text), delimiter=";"))
+    header = rows[0]
+    assert header[:3] == ["CustomerID", "Annual Income (k$)", "Spending Score (1-100)"]
+    for row in rows[1:]:
+        values = dict(zip(header, row, strict=True))
+        for column in ("Annual Income (k$)", "confidence", "distance"):
+            assert "." not in values[column] and "," in values[column], (column, values[column])
+    # The same convention as the labelled file's.
+    assert labelled.splitlines()[1].count(";") == listed.text.splitlines()[1].count(";")
 
 
 def test_a_file_that_fails_to_score_keeps_no_run(api, tmp_path):

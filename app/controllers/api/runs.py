@@ -167,7 +167,7 @@ def run_customers(
 ) -> Response:
     """A page of a run's customers, or all of them as CSV."""
     from app.services.runs.browse import CustomerQuery, browse_customers, matching_tables
-    from app.services.runs.export import csv_of_tables
+    from app.services.runs.export import customers_csv
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     if segment:
@@ -184,7 +184,7 @@ def run_customers(
     )
     if format == "csv":
         names, tables = matching_tables(path=path, run_id=run.id, query=query)
-        return _csv(csv_of_tables(names, tables), f"{run.file_name.removesuffix('.csv')}_customers.csv")
+        return _csv(customers_csv(path, names, tables), f"{run.file_name.removesuffix('.csv')}_customers.csv")
     return FastJSONResponse(browse_customers(path=path, run_id=run.id, query=query))
 
 

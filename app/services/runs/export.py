@@ -41,6 +41,12 @@ def run_csv_style(schema: pa.Schema) -> CsvStyle:
     return replace(CsvStyle(**json.loads(stored)), formula_guard=True)
 
 
+def customers_csv(path: Path, names: list[str], tables: Iterable[pa.Table]) -> Iterator[bytes]:
+    """Some of a run's customers as CSV in the style of its labelled file: a `;` run's list has `;` and decimal commas
+    in every number, as its file does."""
+    return csv_of_tables(names, tables, run_csv_style(pq.read_schema(path)))
+
+
 def run_csv(path: Path) -> Iterator[bytes]:
     """A run's labelled file as CSV, read from its Parquet file a chunk at a time, in its scoring answer's style."""
     parquet = pq.ParquetFile(path)
