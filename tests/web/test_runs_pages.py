@@ -229,3 +229,26 @@ def test_a_semicolon_runs_page_shows_its_score_numbers_with_decimal_commas_as_it
         re.fullmatch(r"\d\.\d{3}", value)
         for value in re.findall(r'<td data-label="confidence">([^<]*)</td>', comma_free)
     )
+
+
+def test_a_semicolon_runs_page_names_a_nameless_column_counts_flagged_rows_and_writes_every_decimal_alike(pages):
+    text = "CustomerID;Annual Income (k$);;Spending Score (1-100)\n"
+    text += "".join(f"C{n};{40 + n},5;x{n};{n + 1}\n" for n in range(60))
+    text += "".join(f"B{n};abc;y;5\n" for n in range(6))
+    run_id, _ = score(pages, text)
+    page = pages.get(f"/runs/{run_id}", headers=HTML).text
+    assert '<h2 id="run-summary-title">60 customers scored, 6 flagged</h2>' in page
+    assert '<strong data-role="total">66</strong> customers match' in page
+    # The nameless third column: not a blank column of the table, and named where it is offered.
+    assert '<th scope="col"></th>' not in page and 'data-label=""' not in page
+    assert '<option value="-">(column 3, no name), highest first</option>' in page
+    assert ">, highest first<" not in page
+    sorted_by_it = pages.get(f"/runs/{run_id}", params={"sort": "-"}, headers=HTML).text
+    assert '<th scope="col">(column 3, no name)</th>' in sorted_by_it
+    # Shares as the customers' numbers: decimal commas, like the file's.
+    shares = re.findall(r'<td data-label="Share">([^<]*)</td>', page)
+    assert shares and all(re.fullmatch(r"\d+,\d%", share) for share in shares)
+    comma_free = pages.get(f"/runs/{score(pages, customers_csv(range(30)))[0]}", headers=HTML).text
+    shares = re.findall(r'<td data-label="Share">([^<]*)</td>', comma_free)
+    assert shares and all(re.fullmatch(r"\d+\.\d%", share) for share in shares)
+    assert "flagged</h2>" not in comma_free

@@ -42,6 +42,21 @@ def _input_columns(names: list[str]) -> list[str]:
     return [name for name in names if name not in appended]
 
 
+def column_labels(names: list[str]) -> dict[str, str]:
+    """What the page calls each column of the file: its header, or "(column 3, no name)" for a blank one."""
+    return {name: name if name.strip() else f"(column {position}, no name)" for position, name in enumerate(names, 1)}
+
+
+def count_text(value: int, *, decimal_comma: bool) -> str:
+    """A count as the page writes it: 1,234, or 1 234 (a narrow space) where a comma is the decimal mark."""
+    return f"{value:,}".replace(",", "\u202f") if decimal_comma else f"{value:,}"
+
+
+def share_text(value: float, *, decimal_comma: bool) -> str:
+    """A share as the page writes it: 23.3%, or 23,3% where a comma is the decimal mark."""
+    return f"{value:.1%}".replace(".", ",") if decimal_comma else f"{value:.1%}"
+
+
 def _shown_columns(run: Run, inputs: list[str], sort: str) -> list[str]:
     """The customer's id, the model's input columns and the column sorted by, then the scores: what a marketer reads
     a row by."""
@@ -49,7 +64,7 @@ def _shown_columns(run: Run, inputs: list[str], sort: str) -> list[str]:
     own = [run.customer_id_column] if run.customer_id_column else []
     own += [name for key, name in columns.items() if name and key != "customer_id" and name in inputs]
     # A list sorted by a column it does not show reads as unsorted.
-    own += [name for name in inputs if name == sort.removeprefix("-")]
+    own += [name for name in inputs if sort and name == sort.removeprefix("-")]
     return [*dict.fromkeys(own), *SHOWN_SCORES]
 
 
@@ -98,6 +113,10 @@ def run_page(
         decimal_comma=records.decimal_comma(run.summary),
     )
     page = browse_customers(path=path, run_id=run.id, query=query)
+    # One convention for the whole page: a ';' file's decimal commas in its values, its scores, shares and counts.
+    comma = query.decimal_comma
+    labels = column_labels(names)
+    summary = run.summary
     asked = {key: value for key, value in filters.items() if value}
     others = [
         other
@@ -110,10 +129,28 @@ def run_page(
     return {
         "active": "runs",
         "run": records.run_out(run),
-        "segments": [segment["segment_name"] for segment in run.summary.get("segments", [])],
-        "sorts": [*SCORE_SORTS, *[(f"{sign}{name}", f"{name}, {WAYS[sign]}") for name in inputs for sign in WAYS]],
+        "segments": [segment["segment_name"] for segment in summary.get("segments", [])],
+        # A nameless column sorts only descending: its ascending sort would be "", which is file order.
+        "sorts": [
+            *SCORE_SORTS,
+            *[(f"{sign}{name}", f"{labels[name]}, {WAYS[sign]}") for name in inputs for sign in WAYS if name or sign],
+        ],
         "filters": filters,
         "columns": _shown_columns(run, inputs, filters["sort"]),
+        "labels": labels,
+        # The flagged rows are in the list below (with their reason), so the heading counts them too.
+        "heading": f"{count_text(run.scored, decimal_comma=comma)} customers scored"
+        + (f", {count_text(summary['flagged'], decimal_comma=comma)} flagged" if summary.get("flagged") else ""),
+        "rows_text": count_text(run.rows, decimal_comma=comma),
+        "total_text": count_text(page["total"], decimal_comma=comma),
+        "segment_rows": [
+            {
+                "name": segment["segment_name"],
+                "count": count_text(segment["count"], decimal_comma=comma),
+                "share": share_text(segment["share"], decimal_comma=comma),
+            }
+            for segment in summary.get("segments", [])
+        ],
         "page": page,
         "next_query": urlencode({**asked, "cursor": page["next_cursor"]}) if page["next_cursor"] else None,
         "export_query": urlencode({**asked, "format": "csv"}),
@@ -123,7 +160,7 @@ def run_page(
         "crm_has_email": email_column(names) is not None,
         "symbols": STATUS_SYMBOLS,
         # A ';' file's numbers are written with decimal commas: its score columns are shown as its inputs are.
-        "decimal_comma": query.decimal_comma,
+        "decimal_comma": comma,
         "comparable": {label: runs for label, runs in (("Earlier runs", earlier), ("Later runs", later)) if runs},
         # On the run's first page only: the verdict reads the whole file, and paging through customers needs it once.
         "drift": None
