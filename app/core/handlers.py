@@ -1,5 +1,6 @@
 """Every error becomes one small JSON shape here: domain errors, validation errors, HTTP errors and crashes."""
 
+import errno
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -44,6 +45,7 @@ _TYPE_TITLES = {
     "storage_full": "No space left",
     "results_full": "Too large to keep",
     "database_unavailable": "Monitoring is unavailable",
+    "storage_unavailable": "Storage is unavailable",
 }
 # People get a plain sentence for server-side failures, by what failed; the details (paths, commands) stay in the
 # logs and in /api/v1/health, where operators look.
@@ -55,6 +57,7 @@ _PAGE_MESSAGES = {
     "model_unavailable": _NO_MODEL_PAGE_MESSAGE,
     "database_unavailable": "The prediction log cannot be read right now. Please try again later.",
     "storage_full": "The server has no space left to keep this file, so nothing was kept. Please try again later.",
+    "storage_unavailable": "The server cannot write its files right now, so this was not done. Please try again later.",
     "results_full": "The labelled file is larger than this server keeps for download, so nothing was kept. Split "
     "the file into smaller ones, or score it with the API (POST /api/v1/predict/csv), which sends the labelled file "
     "straight back.",
@@ -169,6 +172,26 @@ def unexpected_error_response(scope: Scope, request_id: str) -> Response:
         status_code=500,
         error_type="internal_error",
         message=f"an unexpected error occurred; quote request id {request_id} when reporting it",
+    )
+
+
+# A disk the server cannot write (mounted read-only, no permission, full): the operator's to fix, not a crash.
+_STORAGE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether an unhandled error is the server's disk refusing a write rather than a defect."""
+    return isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS
+
+
+def storage_error_response(scope: Scope) -> Response:
+    """A 503 for a disk the server cannot write: the request was not completed, and may be sent again."""
+    return error_response(
+        scope,
+        status_code=503,
+        error_type="storage_unavailable",
+        message="the server cannot write its files right now (a read-only or full disk, or no permission), so the "
+        "request was not completed; send it again once the operator has fixed the storage",
     )
 
 

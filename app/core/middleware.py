@@ -12,7 +12,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
-from app.core.handlers import error_response, unexpected_error_response
+from app.core.handlers import error_response, is_storage_error, storage_error_response, unexpected_error_response
 from app.core.logging import access_logger, log_access
 
 error_logger = logging.getLogger("app.errors")
@@ -113,13 +113,20 @@ class ErrorShapeMiddleware(HttpMiddleware):
 
         try:
             await self.app(scope, receive, send_shaped)
-        except Exception:
+        except Exception as exc:
             request_id = scope.get("state", {}).get("request_id") or "-"
-            error_logger.exception(
-                "unhandled error", extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]}
-            )
+            if is_storage_error(exc):
+                # The operator's problem, said in one line with the path; the client gets a 503 without it.
+                error_logger.error("storage refused a write: %s", exc, extra={"request_id": request_id})
+                answer = storage_error_response(scope)
+            else:
+                error_logger.exception(
+                    "unhandled error",
+                    extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+                )
+                answer = unexpected_error_response(scope, request_id)
             if not response_started:
-                await unexpected_error_response(scope, request_id)(scope, receive, send)
+                await answer(scope, receive, send)
 
 
 def _body_too_large(scope: Scope) -> ASGIApp:

@@ -2,9 +2,11 @@
 the security and caching headers."""
 
 import asyncio
+import errno
 import gzip
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -67,6 +69,30 @@ def test_a_crash_before_the_answer_becomes_a_logged_500_in_the_error_shape(caplo
     assert "secret" not in json.dumps(body)
     [record] = [r for r in caplog.records if r.name == "app.errors"]
     assert record.request_id == "req-1" and record.exc_info is not None
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES, errno.ENOSPC])
+def test_a_disk_refusing_a_write_is_a_503_naming_no_path_and_one_log_line_with_it(caplog, code):
+    # A read-only model folder made activation a 500 with a traceback: it is the operator's storage to fix.
+    async def refused(scope, receive, send):
+        raise OSError(code, os.strerror(code), "/srv/models_artifacts/.lock")
+
+    with caplog.at_level(logging.ERROR, logger="app.errors"):
+        sent = _run(ErrorShapeMiddleware(refused))
+    assert sent[0]["status"] == 503
+    body = _json_body(sent)
+    assert body["type"] == "storage_unavailable" and "cannot write its files" in body["message"]
+    assert "/srv" not in json.dumps(body)
+    [record] = [r for r in caplog.records if r.name == "app.errors"]
+    assert "/srv/models_artifacts/.lock" in record.getMessage() and record.exc_info is None
+
+
+def test_another_os_error_is_still_an_unexpected_500():
+    async def missing(scope, receive, send):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/srv/x")
+
+    sent = _run(ErrorShapeMiddleware(missing))
+    assert sent[0]["status"] == 500 and _json_body(sent)["type"] == "internal_error"
 
 
 def test_a_crash_after_the_answer_started_is_logged_and_sends_no_second_start(caplog):
