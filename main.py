@@ -14,13 +14,23 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from app.core.config import settings_or_exit
-from app.main import create_app, uvicorn_options
+from app.core.serving import uvicorn_options
 
 # A refused setting ends the process here with one line each: exit 2 from `python main.py` and `uvicorn main:app`. A
 # worker of uvicorn's supervisor (`--workers N`) exits with uvicorn's start-up failure code instead: the supervisor
 # restarts a worker that exits otherwise, and it would fail the same way for ever.
 settings = settings_or_exit(STARTUP_FAILURE if multiprocessing.parent_process() else 2)
-app = create_app(settings)
+
+
+def __getattr__(name: str) -> object:
+    """`main:app`, built when first asked for: uvicorn's supervisor of `--workers N` (`python main.py` with WORKERS
+    above 1) only starts workers, which build their own, so it never imports the app (~240 MB it would keep)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from app.main import create_app
+
+    built = globals()["app"] = create_app(settings)
+    return built
 
 
 def _graceful_exit(signum: int, frame: object) -> None:
@@ -31,4 +41,4 @@ def _graceful_exit(signum: int, frame: object) -> None:
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _graceful_exit)
     # The app object for one process (an import string would build a second app); workers need the string.
-    uvicorn.run("main:app" if settings.workers > 1 else app, **uvicorn_options(settings))
+    uvicorn.run("main:app" if settings.workers > 1 else __getattr__("app"), **uvicorn_options(settings))

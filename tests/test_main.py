@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from app import __version__
 from app.core.config import PROJECT_ROOT
-from app.main import create_app, uvicorn_options
+from app.core.serving import uvicorn_options
+from app.main import create_app
 from app.utils.memory import TUNED_GC_THRESHOLD
 from tests.live_server import free_port, live_server
 
@@ -177,3 +178,24 @@ def test_bad_settings_stop_uvicorns_worker_supervisor_instead_of_restarting_work
     )
     assert "failed to start, stopping the parent process" in finished.stderr
     assert "Traceback" not in finished.stderr and "died" not in finished.stderr
+
+
+def test_importing_main_builds_no_app_until_one_is_asked_for():
+    # uvicorn's supervisor of WORKERS > 1 imports main only to start workers: it must not keep an app of its own.
+    code = (
+        "import sys, main\n"
+        "print('app.main' in sys.modules)\n"
+        "from main import app\n"
+        "print(type(app).__name__, main.app is app)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert finished.stdout.split() == ["False", "FastAPI", "True"]
+
+
+def test_main_has_no_other_attributes_made_up():
+    import main
+
+    with pytest.raises(AttributeError, match="no attribute 'apps'"):
+        main.apps  # noqa: B018

@@ -165,7 +165,7 @@ def configure_logging(settings: Settings) -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # The app logs every request itself (with request id and latency); uvicorn's own access line would be a second,
     # poorer copy. This holds under `uvicorn main:app`, which sets up its logging before importing the app; main.py
-    # sets up uvicorn's logging after, so it also passes access_log=False (app/main.py, uvicorn_options).
+    # sets up uvicorn's logging after, so it also passes access_log=False (app/core/serving.py, uvicorn_options).
     logging.getLogger("uvicorn.access").disabled = True
     if settings.log_format == "json":
         # uvicorn's own lines (started, listening, shutting down, errors) would be plain text between the JSON

@@ -9,7 +9,7 @@ import pytest
 from app.db.session import create_db_engine, session_factory
 from app.models.versions.store import VersionStore
 from app.services.proposals import jobs, records
-from app.services.proposals.candidate import MIN_CUSTOMERS
+from app.services.proposals.logged import MIN_CUSTOMERS
 from app.services.training.store import JobStore
 from tests.accounts import JWT_SECRET, add_user, bearer
 from tests.api.test_monitoring import customers, feed

@@ -32,7 +32,7 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
         "HTTP batch of 10,000 customers",
         "start-up to health 200",
         "model load (verify checksums + read parameters)",
-        "imports (import main)",
+        "imports (from main import app)",
         "CLI score against the I/O floor",
         "server RSS growth during that upload",
         "HTTP predict throughput during a training job",

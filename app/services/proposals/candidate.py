@@ -11,15 +11,15 @@ AUTO_PROMOTE and the comparison allows it.
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.errors import InvalidDataset, SegmentationError, VersionConflict
+from app.core.errors import SegmentationError, VersionConflict
 from app.db.session import create_db_engine, session_factory
 from app.db.tables import PredictionLog, RetrainProposal
 from app.models.model import SegmentationModel
@@ -31,15 +31,13 @@ from app.models.versions.store import VersionStore, new_version_id
 from app.services.proposals import records
 from app.services.proposals.activation import activate_over_base
 from app.services.proposals.compare import compare_candidate
+from app.services.proposals.logged import MIN_CUSTOMERS, WINDOW, too_few_customers
 
 logger = logging.getLogger(__name__)
 
-# The recent window of logged inputs, and how much of it is read.
-WINDOW = timedelta(hours=24)
+# How much of the recent window of logged inputs (logged.WINDOW) is read.
 MAX_ROWS_READ = 200_000
 MAX_CUSTOMERS = 50_000
-# Fewer logged customers than this say too little to retrain on.
-MIN_CUSTOMERS = 50
 SEED = 42
 # What the base version's info passes on to its candidate: the segmentation it belongs to and how it reads data.
 _INHERITED = ("segmentation", "kind", "rfm_options")
@@ -80,32 +78,6 @@ def logged_customers(
             break
     X = np.asarray(kept, dtype=np.float64).reshape(-1, len(features))
     return X[np.isfinite(X).all(axis=1)]
-
-
-def too_few_customers(logged: int, *, segmentation: str, since: datetime) -> InvalidDataset:
-    """The 422 of a candidate with fewer than MIN_CUSTOMERS logged customers to learn from."""
-    return InvalidDataset(
-        f"only {logged} logged customer(s) of {segmentation!r} since {since:%Y-%m-%d %H:%M} UTC; "
-        f"a candidate needs at least {MIN_CUSTOMERS}"
-    )
-
-
-def refuse_too_few_logged(session: Session, *, segmentation: str, now: datetime) -> None:
-    """InvalidDataset (422) when the segmentation's recent log cannot hold MIN_CUSTOMERS customers, from one count.
-
-    The count is an upper bound of what the job reads (each customer id once, each row without one; the job also
-    leaves out rows missing a feature, and its window starts later), so only a proposal sure to fail is refused here:
-    the job's own check stays the authority.
-    """
-    since = now - WINDOW
-    log = PredictionLog
-    at_most = session.scalar(
-        select(func.count(distinct(log.customer_id)) + func.count() - func.count(log.customer_id)).where(
-            log.segmentation == segmentation, log.created_at >= since
-        )
-    )
-    if at_most < MIN_CUSTOMERS:
-        raise too_few_customers(at_most, segmentation=segmentation, since=since)
 
 
 def _training_sample(base: SegmentationModel) -> np.ndarray:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
 from app.models.versions.registry import ModelRegistry
-from app.services.proposals import candidate, jobs, records
+from app.services.proposals import jobs, logged, records
 from app.services.proposals.activation import activate_over_base
 
 DEFAULT_REASON = "asked for by an admin"
@@ -29,7 +29,7 @@ def propose(
     """Store a manual proposal against the served version and start its candidate's job (503 when none is served,
     422 when too few customers were logged to learn from, 409 when the trainer is busy: nothing is stored then)."""
     active = registry.get()
-    candidate.refuse_too_few_logged(session, segmentation=segmentation, now=datetime.now(UTC))
+    logged.refuse_too_few_logged(session, segmentation=segmentation, now=datetime.now(UTC))
     jobs.refuse_when_busy(settings)
     row = records.create(
         session,

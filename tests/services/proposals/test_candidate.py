@@ -6,7 +6,8 @@ import pytest
 from app.core.errors import InvalidDataset
 from app.models.versions.store import VersionStore
 from app.services.proposals import records
-from app.services.proposals.candidate import MIN_CUSTOMERS, train_candidate
+from app.services.proposals.candidate import train_candidate
+from app.services.proposals.logged import MIN_CUSTOMERS
 from tests.api.test_monitoring import customers
 from tests.services.monitoring.test_reads import database, log  # noqa: F401 - the migrated SQLite log fixture
 from tests.services.proposals.helpers import one_segment_moved, proposals, stored_proposal
