@@ -40,11 +40,13 @@ def test_the_validator_rejects_a_field_kubernetes_does_not_know(rendered, tmp_pa
 
 
 def test_the_base_holds_every_object_a_cluster_needs(rendered):
-    kinds = {item["kind"] for item in rendered["dev"]}
     assert {
         "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "PersistentVolumeClaim", "Job",
-        "ConfigMap", "Secret",
-    } <= kinds  # fmt: skip
+        "ConfigMap",
+    } <= {item["kind"] for item in rendered["prod"]}  # fmt: skip
+    assert {"Deployment", "Service", "PersistentVolumeClaim", "ConfigMap", "Secret"} <= {
+        item["kind"] for item in rendered["dev"]
+    }
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -76,9 +78,8 @@ def test_probes_are_liveness_readiness_and_startup(rendered):
     assert container["startupProbe"]["httpGet"]["path"]
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_model_store_is_one_read_write_many_volume_that_every_pod_mounts(rendered, overlay):
-    objects = rendered[overlay]
+def test_the_model_store_is_one_read_write_many_volume_that_every_pod_mounts(rendered):
+    objects = rendered["prod"]
     claim = one(objects, "PersistentVolumeClaim")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     pod = one(objects, "Deployment")["spec"]["template"]["spec"]
@@ -109,11 +110,14 @@ def test_production_ships_no_placeholder_secret_and_pins_its_image(rendered):
 def test_the_autoscaler_and_budget_target_the_deployment(rendered):
     objects = rendered["prod"]
     deployment = one(objects, "Deployment")
-    assert one(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    autoscaler = one(objects, "HorizontalPodAutoscaler")
+    assert autoscaler["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     selector = one(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= labels.items()
-    assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+    assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] < autoscaler["spec"]["minReplicas"]
+    # The autoscaler owns the count: a replicas field would reset it on every apply.
+    assert "replicas" not in deployment["spec"]
 
 
 def test_prometheus_finds_the_pods_by_annotation_and_the_operator_by_service_monitor(rendered):
@@ -146,3 +150,97 @@ def test_prometheus_in_the_cluster_may_scrape_and_the_internet_may_not(rendered,
     assert ip_network("0.0.0.0/0") not in settings.metrics_allowed_networks
     with pytest.raises(AccessDenied):
         require_metrics_access(client="203.0.113.9", api_key=None, settings=settings)
+
+
+# The Secret keys a replica cannot do without (README, Deploy, lists them for secrets.env).
+REQUIRED_SECRET_KEYS = ("DATABASE_URL", "RATE_LIMIT_STORAGE", "MODEL_SIGNING_KEY", "ADMIN_API_KEYS")
+
+
+def _secret_refs(item: dict) -> dict[str, dict]:
+    container = item["spec"]["template"]["spec"]["containers"][0]
+    return {
+        entry["name"]: entry["valueFrom"]["secretKeyRef"]
+        for entry in container.get("env", [])
+        if "secretKeyRef" in entry.get("valueFrom", {})
+    }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_secret_missing_a_required_key_stops_the_pods(rendered, overlay):
+    # envFrom skips a missing key; a secretKeyRef that is not optional refuses to start the container.
+    objects = rendered[overlay]
+    refs = _secret_refs(one(objects, "Deployment"))
+    for key in REQUIRED_SECRET_KEYS:
+        assert refs[key] == {"name": "customer-segmentation-secrets", "key": key, "optional": False}
+    for job in of_kind(objects, "Job"):
+        assert _secret_refs(job)["DATABASE_URL"]["optional"] is False
+
+
+def test_the_readme_lists_every_key_secrets_env_must_hold():
+    from app.core.config import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    deploy = readme[readme.index("\n## Deploy\n") :]
+    deploy = deploy[: deploy.index("\n## ", 1)]
+    block = deploy[deploy.index("# secrets.env") :]
+    block = block[: block.index("```")]
+    assert {line.split("=")[0] for line in block.splitlines() if "=" in line and not line.startswith("#")} >= set(
+        REQUIRED_SECRET_KEYS
+    )
+    assert "PostgreSQL" in deploy and "SQLite" in deploy
+
+
+def test_behind_the_ingress_the_client_is_the_caller_and_the_scheme_https(rendered):
+    from app.core.proxy import forwarded_client
+
+    data = one(rendered["prod"], "ConfigMap")["data"]
+    settings = Settings(
+        trusted_proxies=data["TRUSTED_PROXIES"],
+        metrics_allowed_networks=data["METRICS_ALLOWED_NETWORKS"],
+        force_https=data["FORCE_HTTPS"],
+        public_url=data["PUBLIC_URL"],
+    )
+    assert settings.force_https is True
+    assert settings.public_url.startswith("https://")
+    # An ingress pod forwards a request from the internet: the client is the caller, not the ingress pod, so it
+    # gets its own rate-limit count and /metrics through the ingress is refused.
+    client, _ = forwarded_client(
+        "10.244.1.7", "203.0.113.9", trusted_proxies=settings.trusted_proxies, trust_peer=False
+    )
+    assert client == "203.0.113.9"
+    with pytest.raises(AccessDenied):
+        require_metrics_access(client=client, api_key=None, settings=settings)
+    # Not everyone: the public internet is no trusted proxy.
+    assert all(network.is_private for network in settings.trusted_proxies)
+
+
+def test_production_does_not_train_on_the_synthetic_data_and_spreads_its_pods(rendered):
+    objects = rendered["prod"]
+    settings = Settings(auto_train=one(objects, "ConfigMap")["data"]["AUTO_TRAIN"])
+    assert settings.auto_train is False
+    pod = one(objects, "Deployment")["spec"]["template"]
+    (spread,) = pod["spec"]["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert spread["labelSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_pod_gets_a_service_account_token(rendered, overlay):
+    for item in of_kind(rendered[overlay], "Deployment") + of_kind(rendered[overlay], "Job"):
+        assert item["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+
+
+def test_dev_is_one_pod_on_sqlite_and_memory_limits_with_nothing_else_to_deploy(rendered):
+    objects = rendered["dev"]
+    secret = one(objects, "Secret")["stringData"]
+    settings = Settings(database_url=secret["DATABASE_URL"], rate_limit_storage=secret["RATE_LIMIT_STORAGE"])
+    assert settings.database_url.get_secret_value().startswith("sqlite:////data/")
+    assert settings.rate_limit_storage.get_secret_value() == "memory://"
+    deployment = one(objects, "Deployment")
+    # One pod, never two at once (no autoscaler, no surge), on a single-node volume: SQLite is never shared.
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert of_kind(objects, "HorizontalPodAutoscaler") == []
+    assert one(objects, "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteOnce"]
+    mount = next(m for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data")
+    assert settings.database_url.get_secret_value().startswith(f"sqlite:///{mount['mountPath']}/")
