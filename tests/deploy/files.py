@@ -57,9 +57,48 @@ def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return found[0]
 
 
-def load_compose() -> dict[str, Any]:
-    """compose.yaml, with its YAML anchors resolved."""
-    return yaml.safe_load(COMPOSE.read_text())
+# What a `.env` beside compose.yaml holds for the tests: every variable compose insists on (`${NAME:?...}`).
+COMPOSE_ENV = {
+    "POSTGRES_PASSWORD": "test-postgres-password",
+    "MODEL_SIGNING_KEY": "test-model-signing-key-0123456789",
+    "GRAFANA_ADMIN_PASSWORD": "test-grafana-password",
+}
+_COMPOSE_VARIABLE = re.compile(r"\$(?:\$|\{(\w+)(?:(:?[-?])([^}]*))?\}|(\w+))")
+
+
+class ComposeVariableMissing(ValueError):
+    """A `${NAME:?message}` (or `${NAME?message}`) whose variable is not set: compose refuses the file."""
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's interpolation: $$, $NAME, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}."""
+    missing: list[str] = []
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1) or match.group(4)
+        operator, argument = match.group(2), match.group(3) or ""
+        current = env.get(name)
+        unset = current is None or (operator is not None and operator.startswith(":") and current == "")
+        if operator in (":-", "-"):
+            return argument if unset else current
+        if operator in (":?", "?"):
+            if unset:
+                missing.append(f"{name}: {argument}")
+                return ""
+            return current
+        return current or ""
+
+    result = _COMPOSE_VARIABLE.sub(value, text)
+    if missing:
+        raise ComposeVariableMissing("; ".join(missing))
+    return result
+
+
+def load_compose(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """compose.yaml as compose reads it: variables interpolated (COMPOSE_ENV by default), YAML anchors resolved."""
+    return yaml.safe_load(interpolate(COMPOSE.read_text(), COMPOSE_ENV if env is None else env))
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

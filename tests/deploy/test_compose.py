@@ -1,5 +1,6 @@
 """compose.yaml: valid against the compose specification, the services the stack needs, and a scrape that passes."""
 
+import re
 from ipaddress import ip_address, ip_network
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import AccessDenied
 from app.core.security import require_metrics_access
-from tests.deploy.files import COMPOSE, load_compose, python_tool, run
+from tests.deploy.files import COMPOSE, COMPOSE_ENV, ComposeVariableMissing, load_compose, python_tool, run
 
 
 def test_compose_file_is_valid_against_the_compose_specification():
@@ -87,3 +88,44 @@ def test_prometheus_on_the_compose_network_may_scrape_and_others_there_may_not()
     neighbour = str(ip_address(_scraper_address(compose)) + 1)
     with pytest.raises(AccessDenied):
         require_metrics_access(client=neighbour, api_key=None, settings=settings)
+
+
+def test_compose_refuses_to_start_without_its_secrets():
+    # No placeholder password or key: without them compose stops, naming each variable.
+    with pytest.raises(ComposeVariableMissing) as refused:
+        load_compose(env={})
+    for name in COMPOSE_ENV:
+        assert name in str(refused.value)
+    for name in COMPOSE_ENV:
+        with pytest.raises(ComposeVariableMissing, match=name):
+            load_compose(env={other: value for other, value in COMPOSE_ENV.items() if other != name})
+    assert "change-me" not in COMPOSE.read_text()
+
+
+def test_with_its_secrets_set_the_stack_gets_them():
+    services = load_compose()["services"]
+    app = services["app"]["environment"]
+    assert f":{COMPOSE_ENV['POSTGRES_PASSWORD']}@db:" in app["DATABASE_URL"]
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"] == COMPOSE_ENV["POSTGRES_PASSWORD"]
+    assert app["MODEL_SIGNING_KEY"] == COMPOSE_ENV["MODEL_SIGNING_KEY"]
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == COMPOSE_ENV["GRAFANA_ADMIN_PASSWORD"]
+    # The app's own settings accept what it gets.
+    Settings(database_url=app["DATABASE_URL"], model_signing_key=app["MODEL_SIGNING_KEY"])
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(float(number) * units[unit] for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration))
+
+
+def test_the_app_has_time_to_drain_and_an_init_process():
+    app = load_compose()["services"]["app"]
+    graceful = float(app["environment"].get("GRACEFUL_TIMEOUT", Settings.model_fields["graceful_timeout"].default))
+    assert _seconds(app["stop_grace_period"]) > graceful
+    assert app["init"] is True
+
+
+@pytest.mark.parametrize("service", ["prometheus", "grafana"])
+def test_prometheus_and_grafana_listen_on_loopback_only(service):
+    for port in load_compose()["services"][service]["ports"]:
+        assert port.startswith("127.0.0.1:"), port
