@@ -32,6 +32,8 @@ COPY app ./app
 COPY data/raw/mall_customers.csv ./data/raw/mall_customers.csv
 # Models, processed data, runs and the SQLite prediction log (when no DATABASE_URL is given) live on the /data volume;
 # a first start trains the default model there. PORT and WORKERS are read by `python main.py` (app/core/config.py).
+# MPLCONFIGDIR: the app user's home (/app) is read-only, so matplotlib would print plain-text warnings into the JSON
+# logs and rebuild its font cache in every process; /tmp is writable (an emptyDir in Kubernetes).
 ENV HOST=0.0.0.0 \
     PORT=8000 \
     WORKERS=2 \
@@ -40,7 +42,8 @@ ENV HOST=0.0.0.0 \
     PROCESSED_DIR=/data/processed \
     DATABASE_URL=sqlite:////data/prediction_log.sqlite3 \
     SCORE_RESULTS_DIR=/data/results \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
+    MPLCONFIGDIR=/tmp/matplotlib
 VOLUME ["/data"]
 USER 10001:10001
 EXPOSE 8000

@@ -71,6 +71,8 @@ def test_models_and_data_are_a_volume_and_metrics_share_a_folder():
     assert env["DATABASE_URL"].startswith(f"sqlite:///{volume}/")
     assert env["PROMETHEUS_MULTIPROC_DIR"]
     assert env["PORT"] == "8000" and int(env["WORKERS"]) >= 2
+    # The user's home is read-only: matplotlib's config and font cache go to the writable /tmp.
+    assert env["MPLCONFIGDIR"].startswith("/tmp/")
 
 
 def test_the_healthcheck_asks_for_livez():
