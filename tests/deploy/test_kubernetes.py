@@ -242,5 +242,7 @@ def test_dev_is_one_pod_on_sqlite_and_memory_limits_with_nothing_else_to_deploy(
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert of_kind(objects, "HorizontalPodAutoscaler") == []
     assert one(objects, "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteOnce"]
-    mount = next(m for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data")
+    mount = next(
+        m for m in deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data"
+    )
     assert settings.database_url.get_secret_value().startswith(f"sqlite:///{mount['mountPath']}/")

@@ -1,12 +1,13 @@
 """Alert rules: promtool checks them and runs their unit tests, and every alert has a test that fires and one that
 does not."""
 
+import re
 from collections import defaultdict
 
 import pytest
 import yaml
 
-from tests.deploy.files import DEPLOY, run
+from tests.deploy.files import DASHBOARD, DEPLOY, K8S, kustomize, of_kind, one, run
 from tests.tools import need_tool
 
 RULES = DEPLOY / "prometheus" / "alerts.yml"
@@ -20,6 +21,9 @@ REQUIRED_METRICS = (
     "prediction_log_dropped_rows_total",
     "training_jobs_total",
     "rate_limited_requests_total",
+    "prediction_log_queue_rows",
+    "model_serving_fallback",
+    "rate_limit_storage_circuit_open",
 )
 
 
@@ -72,3 +76,53 @@ def test_every_alert_has_a_severity_and_a_summary(alert):
     rule = next(rule for group in groups for rule in group["rules"] if rule.get("alert") == alert)
     assert rule["labels"]["severity"] in {"warning", "critical"}
     assert rule["annotations"]["summary"]
+
+
+# The job every alert and dashboard query selects.
+JOB = "customer-segmentation"
+
+
+def _job_selectors(text: str) -> set[str]:
+    return set(re.findall(r'job\s*=\s*\\?"([^"\\]+)', text))
+
+
+def test_the_alerts_and_the_dashboard_select_the_job_every_scrape_is_named():
+    assert _job_selectors(RULES.read_text()) == {JOB}
+    assert _job_selectors(DASHBOARD.read_text()) == {JOB}
+    # compose's Prometheus, and the example for a Prometheus in the cluster that scrapes by annotation.
+    assert [
+        job["job_name"]
+        for job in yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    ] == [JOB]
+    (in_cluster,) = yaml.safe_load((DEPLOY / "prometheus" / "kubernetes-scrape.yml").read_text())["scrape_configs"]
+    assert in_cluster["job_name"] == JOB
+    keeps = {
+        tuple(rule["source_labels"]): rule["regex"]
+        for rule in in_cluster["relabel_configs"]
+        if rule.get("action") == "keep"
+    }
+    assert keeps[("__meta_kubernetes_pod_annotation_prometheus_io_scrape",)] == "true"
+    assert keeps[("__meta_kubernetes_pod_label_app_kubernetes_io_name",)] == JOB
+    # The Operator: the ServiceMonitor takes the job from a Service label whose value is the job.
+    objects = kustomize(K8S / "overlays" / "servicemonitor")
+    monitor = one(objects, "ServiceMonitor")
+    assert one(objects, "Service")["metadata"]["labels"][monitor["spec"]["jobLabel"]] == JOB
+
+
+def test_the_operator_gets_the_same_rules_as_alerts_yml():
+    objects = kustomize(K8S / "overlays" / "servicemonitor")
+    rule = one(objects, "PrometheusRule")
+    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"], (
+        "regenerate it: python deploy/prometheus/make_prometheusrule.py"
+    )
+    assert rule["metadata"]["namespace"] == one(objects, "Deployment")["metadata"]["namespace"]
+    assert of_kind(kustomize(K8S / "overlays" / "prod"), "PrometheusRule") == []
+
+
+def test_the_rules_promtool_checks_are_the_rules_the_operator_loads(tmp_path):
+    # The PrometheusRule's groups, written back as a rule file, pass promtool's unit tests too.
+    rule = one(kustomize(K8S / "overlays" / "servicemonitor"), "PrometheusRule")
+    (tmp_path / "alerts.yml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    (tmp_path / "alerts_test.yml").write_text(RULE_TESTS.read_text())
+    result = run([need_tool("promtool", "prometheus"), "test", "rules", str(tmp_path / "alerts_test.yml")])
+    assert result.returncode == 0, result.stdout + result.stderr
