@@ -221,14 +221,12 @@ def test_a_semicolon_runs_page_shows_its_score_numbers_with_decimal_commas_as_it
     run_id, _ = score(pages, text)
     page = pages.get(f"/runs/{run_id}", headers=HTML).text
     incomes = re.findall(r'<td data-label="Annual Income \(k\$\)">([^<]*)</td>', page)
-    confidences = re.findall(r'<td data-label="confidence">([^<]*)</td>', page)
+    confidences = re.findall(r'<td data-label="Confidence">([^<]*)</td>', page)
     assert incomes and all("," in income for income in incomes)
     assert confidences and all(re.fullmatch(r"\d,\d{3}", value) for value in confidences)
     comma_free = pages.get(f"/runs/{score(pages, customers_csv(range(30)))[0]}", headers=HTML).text
-    assert all(
-        re.fullmatch(r"\d\.\d{3}", value)
-        for value in re.findall(r'<td data-label="confidence">([^<]*)</td>', comma_free)
-    )
+    points = re.findall(r'<td data-label="Confidence">([^<]*)</td>', comma_free)
+    assert points and all(re.fullmatch(r"\d\.\d{3}", value) for value in points)
 
 
 def test_a_semicolon_runs_page_names_a_nameless_column_counts_flagged_rows_and_writes_every_decimal_alike(pages):
@@ -252,3 +250,40 @@ def test_a_semicolon_runs_page_names_a_nameless_column_counts_flagged_rows_and_w
     shares = re.findall(r'<td data-label="Share">([^<]*)</td>', comma_free)
     assert shares and all(re.fullmatch(r"\d+\.\d%", share) for share in shares)
     assert "flagged</h2>" not in comma_free
+
+
+LONG_NAME = "Lifetime value " + "x" * 185  # 200 characters, as a CRM export's custom field can be
+
+
+def _with_long_column(text: str) -> str:
+    """The customer file with a 200-character column of numbers at the end."""
+    lines = text.splitlines()
+    return "\n".join([f"{lines[0]},{LONG_NAME}", *(f"{line},{n}" for n, line in enumerate(lines[1:]))]) + "\n"
+
+
+def test_a_long_column_name_is_shortened_in_the_sort_options_and_sent_whole(pages):
+    run_id, _ = score(pages, _with_long_column(customers_csv(range(30))))
+    page = pages.get(f"/runs/{run_id}", headers=HTML)
+    assert page.status_code == 200
+    options = dict(re.findall(r'<option value="(-?Lifetime[^"]*)"[^>]*>([^<]*)</option>', page.text))
+    assert set(options) == {f"-{LONG_NAME}", LONG_NAME}
+    assert options[LONG_NAME] == f"{LONG_NAME[:59]}…, lowest first"
+    sorted_by_it = pages.get(f"/runs/{run_id}", params={"sort": f"-{LONG_NAME}"}, headers=HTML)
+    assert sorted_by_it.status_code == 200
+    assert f'<option value="-{LONG_NAME}" selected>' in sorted_by_it.text
+
+
+def test_the_customers_table_heads_its_scores_in_words_and_the_download_keeps_their_names(pages):
+    run_id, _ = score(pages, customers_csv(range(30)))
+    page = pages.get(f"/runs/{run_id}", headers=HTML)
+    assert page.status_code == 200
+    table = re.search(r'<table class="stacked-table" id="customers">.*?</table>', page.text, re.S).group(0)
+    headings = re.findall(r'<th scope="col">([^<]*)</th>', table)
+    assert headings[-5:] == ["Segment", "Confidence", "Distance", "Atypical", "Out of range"]
+    labels = set(re.findall(r'<td data-label="([^"]*)"', table))
+    assert {"Segment", "Out of range"} <= labels
+    assert not labels & {"segment_name", "confidence", "distance", "is_atypical", "out_of_range"}
+    export = html.unescape(re.search(r'id="browse-export" href="([^"]+)"', page.text)[1])
+    downloaded = pages.get(export)
+    assert downloaded.status_code == 200
+    assert {"segment_name", "confidence", "distance", "is_atypical", "out_of_range"} <= set(rows_of(downloaded.text)[0])

@@ -11,11 +11,18 @@ from app.db.tables import Run
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
+from app.web.pages.column_names import SHORT_NAME, column_labels, short_name
 from app.web.pages.monitoring import STATUS_SYMBOLS
 
 PAGE_SIZE = 50
-# The score columns the browse table shows after the customer's own.
-SHOWN_SCORES = ("segment_name", "confidence", "distance", "is_atypical", "out_of_range")
+# The score columns the browse table shows after the customer's own, headed in words (the CSV keeps these names).
+SHOWN_SCORES = {
+    "segment_name": "Segment",
+    "confidence": "Confidence",
+    "distance": "Distance",
+    "is_atypical": "Atypical",
+    "out_of_range": "Out of range",
+}
 # The browse form's sorts: file order, the scores, then every input column both ways.
 SCORE_SORTS = (
     ("", "file order"),
@@ -40,11 +47,6 @@ def _input_columns(names: list[str]) -> list[str]:
 
     appended = {*SCORE_COLUMNS, *EXTRA_COLUMNS, ERROR_COLUMN}
     return [name for name in names if name not in appended]
-
-
-def column_labels(names: list[str]) -> dict[str, str]:
-    """What the page calls each column of the file: its header, or "(column 3, no name)" for a blank one."""
-    return {name: name if name.strip() else f"(column {position}, no name)" for position, name in enumerate(names, 1)}
 
 
 def count_text(value: int, *, decimal_comma: bool) -> str:
@@ -133,11 +135,19 @@ def run_page(
         # A nameless column sorts only descending: its ascending sort would be "", which is file order.
         "sorts": [
             *SCORE_SORTS,
-            *[(f"{sign}{name}", f"{labels[name]}, {WAYS[sign]}") for name in inputs for sign in WAYS if name or sign],
+            *[
+                (f"{sign}{name}", f"{short_name(labels[name])}, {WAYS[sign]}")
+                for name in inputs
+                for sign in WAYS
+                if name or sign
+            ],
         ],
         "filters": filters,
         "columns": _shown_columns(run, inputs, filters["sort"]),
-        "labels": labels,
+        # The scores' names are never input columns' (those are told apart from them), so one lookup serves both.
+        "labels": labels | SHOWN_SCORES,
+        # Headed in full, they break anywhere (in a column of their own width) rather than widen the table.
+        "long_names": {name for name in names if len(labels[name]) > SHORT_NAME},
         # The flagged rows are in the list below (with their reason), so the heading counts them too.
         "heading": f"{count_text(run.scored, decimal_comma=comma)} customers scored"
         + (f", {count_text(summary['flagged'], decimal_comma=comma)} flagged" if summary.get("flagged") else ""),
