@@ -403,3 +403,73 @@ def test_too_few_customers_for_rfm_is_said_on_the_form_and_nothing_is_created(pa
     assert re.search(r'id="rfm-create-form".*?name="name" value="few"', refused.text, re.S)
     assert pages.get("/api/v1/segmentations").json()["count"] == 1
     assert jobs(pages) == before
+
+
+LONG_NAME = "Preferred store " + "y" * 184  # 200 characters
+
+
+def _chooser(page: str) -> str:
+    return re.search(r'<form id="segmentation-create-form".*?</form>', page, re.S).group(0)
+
+
+def test_long_and_nameless_text_columns_are_named_in_a_sentence_that_wraps(pages, crm):
+    lines = crm.decode().splitlines()
+    data = "\n".join([f"{lines[0]},{LONG_NAME},", *(f"{line},store {n},x" for n, line in enumerate(lines[1:]))])
+    _, page = choose_columns(pages, data.encode())
+    said = re.search(r'<p class="muted column-names" id="not-numeric">Not numeric, so not offered: (.*?)</p>', page)
+    assert said is not None
+    position = len(lines[0].split(",")) + 2
+    assert re.findall(r"<code>([^<]*)</code>", said.group(1))[-2:] == [LONG_NAME, f"(column {position}, no name)"]
+    preview = re.search(r'<table class="versions" id="preview">.*?</thead>', page, re.S).group(0)
+    assert '<th scope="col"></th>' not in preview
+
+
+def _wide_crm(columns: int = 1_000, rows: int = 30) -> bytes:
+    """A CRM export with `columns` columns: an id, four text columns, then numbers, every tenth all zeros."""
+    header = ["CustomerID", "Name", "Email", "City", "Plan"] + [f"Field {n}" for n in range(columns - 5)]
+    lines = [",".join(header)]
+    for row in range(rows):
+        numbers = ["0" if n % 10 == 0 else str((row * 7 + n) % 97) for n in range(columns - 5)]
+        lines.append(",".join([str(1000 + row), f"N{row}", f"c{row}@example.com", "Oslo", "basic", *numbers]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_thousand_column_file_previews_twenty_and_says_what_the_form_leaves_out(pages):
+    _, page = choose_columns(pages, _wide_crm())
+    preview = re.search(r'<table class="versions" id="preview">.*?</table>', page, re.S).group(0)
+    assert len(re.findall(r'<th scope="col">', preview)) == 20
+    assert all(len(re.findall(r"<td>", row)) == 20 for row in re.findall(r"<tr>.*?</tr>", preview.split("<tbody>")[1]))
+    assert '<p class="muted" id="preview-note">Showing 20 of 1,000 columns, the first in the file.</p>' in page
+    capped = re.search(r'<p id="columns-capped"><strong>(.*?)</strong></p>', page)
+    assert capped is not None and capped.group(1).startswith("Showing 40 of 996 numeric columns")
+    assert "upload a file with just the columns you need" in capped.group(1)
+    assert len(re.findall(r'<tr data-column="', _chooser(page))) == 40
+    assert len(page) < 100_000  # 228 KB when every column was drawn
+
+
+def test_a_column_that_never_changes_is_never_ticked_and_says_so(pages):
+    _, page = choose_columns(pages, _wide_crm(columns=12))
+    chooser = _chooser(page)
+    rows = dict(re.findall(r'<tr data-column="([^"]+)">(.*?)</tr>', chooser, re.S))
+    assert "checked" not in rows["Field 0"] and "(never changes)" in rows["Field 0"]
+    assert all(" checked" in rows[f"Field {n}"] and "never changes" not in rows[f"Field {n}"] for n in range(1, 7))
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "said"),
+    [
+        (
+            "CustomerID,Date,Amount",
+            "C{n:04d},2024-{month:02d}-{day:02d},{n}.50",
+            "this file has only 1 numeric column; a columns segmentation needs 2 to 8. The RFM segmentation above",
+        ),
+        ("Name,City", "N{n},Oslo", "this file has no numeric column; a columns segmentation needs 2 to 8.</p>"),
+    ],
+)
+def test_a_file_with_fewer_than_two_numbers_offers_no_columns_form_and_says_why(pages, header, row, said):
+    lines = [header] + [row.format(n=n % 40, month=1 + n % 12, day=1 + n % 28) for n in range(200)]
+    _, page = choose_columns(pages, ("\n".join(lines) + "\n").encode())
+    assert ('id="rfm-create-form"' in page) == header.startswith("CustomerID")
+    assert 'id="segmentation-create-form"' not in page and 'name="use_0"' not in page
+    assert f"<p>Not offered: {said}" in page
+    assert "choose 2 to 8 numeric columns" not in page

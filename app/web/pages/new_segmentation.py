@@ -8,9 +8,14 @@ from typing import Any
 from app.core.errors import InvalidDataset, InvalidRequest, SegmentationError
 from app.models.rfm.columns import ROLE_TEXT, detect_columns
 from app.models.segmentations.spec import MAX_FEATURES, MAX_LABEL, MIN_FEATURES, InvalidFeature
+from app.web.pages.column_names import column_labels
 
 # A file may have hundreds of columns; the form offers the first numeric ones (each is seven form fields).
 MAX_OFFERED = 40
+# The preview shows the file's first columns only: a 1,000-column file drew a table 266,856 px wide.
+MAX_PREVIEW_COLUMNS = 20
+# The "not numeric" sentence names this many columns, then counts the rest.
+MAX_LISTED = 20
 FIELDS_PER_COLUMN = 7
 TRANSFORMS = ("none", "log1p")
 # The feature fields of the form, by index: use_3, column_3, name_3, ...
@@ -22,21 +27,27 @@ def _number_text(value: float | None) -> str:
 
 
 def offered_columns(profile: dict[str, Any]) -> list[dict[str, Any]]:
-    """The numeric columns the form offers, each with its suggested feature; id-like columns start unticked."""
+    """The numeric columns the form offers, each with its suggested feature; id-like columns and columns that never
+    change start unticked."""
+    labels = column_labels(profile["header"])
     offered = []
     ticked = 0
     for column in profile["columns"]:
         if not column["numeric"] or len(offered) == MAX_OFFERED:
             continue
-        use = not column["id_like"] and ticked < MAX_FEATURES
+        # One value for every customer separates no one: trained on, it only dilutes the distances.
+        constant = column["min"] == column["max"]
+        use = not column["id_like"] and not constant and ticked < MAX_FEATURES
         ticked += use
         suggested = column["range"] or {}
         offered.append(
             {
                 "index": len(offered),
                 "column": column["column"],
+                "heading": labels[column["column"]],
                 "use": use,
                 "id_like": column["id_like"],
+                "constant": constant,
                 "name": column["name"],
                 "label": column["label"],
                 "unit": column["unit"],
@@ -123,6 +134,43 @@ def form_error(error: SegmentationError, columns: list[dict[str, Any]]) -> str:
     return error.message
 
 
+def _preview(profile: dict[str, Any]) -> dict[str, Any]:
+    """The preview's first columns, headed as the page names them, and what it leaves out in words."""
+    header = profile["header"]
+    labels = column_labels(header)
+    shown = min(len(header), MAX_PREVIEW_COLUMNS)
+    return {
+        "header": [labels[name] for name in header[:shown]],
+        "rows": [row[:shown] for row in profile["rows"]],
+        "note": f"Showing {shown} of {len(header):,} columns, the first in the file." if shown < len(header) else None,
+    }
+
+
+def _not_numeric(profile: dict[str, Any]) -> tuple[list[str], int]:
+    """The first columns that are not numeric, as the page names them, and how many more there are."""
+    labels = column_labels(profile["header"])
+    names = [labels[column["column"]] for column in profile["columns"] if not column["numeric"]]
+    return names[:MAX_LISTED], max(len(names) - MAX_LISTED, 0)
+
+
+def _chooser_texts(profile: dict[str, Any], offered: list[dict[str, Any]]) -> dict[str, str | None]:
+    """What the columns form says of the numeric columns it leaves out, or, in `refused`, why it is not shown: with
+    fewer than MIN_FEATURES columns to offer, no tick could make a segmentation."""
+    numeric = sum(column["numeric"] for column in profile["columns"])
+    capped = None
+    if numeric > len(offered):
+        capped = (
+            f"Showing {len(offered)} of {numeric:,} numeric columns: the form offers only the first {len(offered)}. "
+            "To segment by others, upload a file with just the columns you need, or create the segmentation with "
+            "POST /api/v1/segmentations, which takes any column."
+        )
+    refused = None
+    if len(offered) < MIN_FEATURES:
+        count = "only 1 numeric column" if offered else "no numeric column"
+        refused = f"this file has {count}; a columns segmentation needs {MIN_FEATURES} to {MAX_FEATURES}"
+    return {"capped": capped, "refused": refused}
+
+
 def new_segmentation_page(
     profile: dict[str, Any],
     *,
@@ -137,15 +185,20 @@ def new_segmentation_page(
 ) -> dict[str, Any]:
     """Context for the second step: the file's first rows, its numeric columns to choose, a name and k; and the
     RFM form when the file is transactions (`kind`: the form a refused create came from)."""
+    columns = columns if columns is not None else offered_columns(profile)
+    not_numeric, more_not_numeric = _not_numeric(profile)
     return {
         "transactions": transaction_columns(profile["header"]),
         "kind": kind,
         "active": "models",
         "profile": profile,
+        "preview": _preview(profile),
         # Every row read, the ones left out among them: "630 rows read; 121 left out", never 509 read and 121 more.
         "rows_read": profile["rows_read"] + sum(profile["skipped_rows"].values()),
-        "columns": columns if columns is not None else offered_columns(profile),
-        "not_numeric": [column["column"] for column in profile["columns"] if not column["numeric"]],
+        "columns": columns,
+        "chooser": _chooser_texts(profile, columns),
+        "not_numeric": not_numeric,
+        "more_not_numeric": more_not_numeric,
         "upload_token": upload_token,
         "upload_name": upload_name,
         "form_token": form_token,
