@@ -2,9 +2,10 @@
 
 import errno
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -83,6 +84,25 @@ def _wants_html(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
+def _way_back(request: Request, status_code: int) -> str | None:
+    """Where the error page's "go back" link leads: the same-site page the user came from (its Referer), else, for
+    a query a page could not read, the same page without it; None when neither is a page to go back to."""
+    referer = request.headers.get("referer", "")
+    parts = urlsplit(referer)
+    if referer and parts.netloc == request.url.netloc and parts.scheme in ("http", "https"):
+        back = parts.path or "/"
+        back += f"?{parts.query}" if parts.query else ""
+    elif status_code == 422 and request.method == "GET" and request.url.query:
+        back = request.url.path
+    else:
+        return None
+    # The segmentation page has its own button; a link back to the failing address would fail again.
+    current = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if back in ("/", current) or not back.startswith("/") or back.startswith("//"):
+        return None
+    return clip(back, MAX_MESSAGE_CHARS)
+
+
 def _html_error(
     scope: Scope,
     status_code: int,
@@ -91,13 +111,14 @@ def _html_error(
     headers: dict[str, str] | None,
     page: dict[str, Any] | None = None,
 ) -> Response:
+    request = Request(scope)
     context = {
         "status_code": status_code,
         "title": _TYPE_TITLES.get(error_type) or _PAGE_TITLES.get(status_code, "Request failed"),
         "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
+        "back_url": _way_back(request, status_code),
     }
-    request = Request(scope)
     # The header as every page shows it: the principal the page resolved before it failed.
     context |= signed_in(request) | (page or {})
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code, headers=headers)
@@ -217,6 +238,42 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# Where a value came from, which an API client reads in `loc` and a page reader has no use for.
+_LOCATIONS = {"query", "body", "path", "header", "cookie"}
+# A field whose name, made readable, is not what its page labels it.
+_FIELD_LABELS = {"display_name": "Name", "k": "Number of segments"}
+
+
+def _field_label(loc: list[str | int]) -> str:
+    """The field a validation error is about, as a page labels it: `query.window` -> "Window"."""
+    names = [str(part) for part in loc if isinstance(part, str) and part not in _LOCATIONS]
+    if not names:
+        return "The request"
+    name = names[-1]
+    return _FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def _page_problem(detail: dict[str, Any]) -> str:
+    """One validation problem in words for a page: its field's label, then pydantic's message as a sentence."""
+    # pydantic puts "Value error, " before whatever a validator's ValueError said: noise to a reader.
+    text = re.sub(r"^(Value|Assertion) error, ", "", detail["message"])
+    text = text[:1].lower() + text[1:] if not text[1:2].isupper() else text
+    return f"{_field_label(detail['loc'])}: {text.rstrip('.')}."
+
+
+def _validation_summary(details: list[dict[str, Any]], total: int, *, for_page: bool) -> str:
+    """The first problem (and how many more), as `loc: message` for the API, in a field's label for a page."""
+    first = details[0]
+    if for_page:
+        summary = " ".join(_page_problem(detail) for detail in details)
+        return summary if total <= len(details) else f"{summary} ({total - len(details)} more problems not shown.)"
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+    summary = f"{where}: {first['message']}"
+    if total > 1:
+        summary += f" (and {total - 1} more problem{'s' if total > 2 else ''})"
+    return summary
+
+
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> Response:
     details = _validation_details(exc)
     total = len(exc.errors())
@@ -225,12 +282,10 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         summary = "request body is not valid JSON: " + details[0]["message"]
     else:
         status, error_type = 422, "validation_error"
-        first = details[0]
-        where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
-        summary = f"{where}: {first['message']}"
-        if total > 1:
-            summary += f" (and {total - 1} more problem{'s' if total > 2 else ''})"
+        summary = _validation_summary(details, total, for_page=False)
     logger.info("rejected request: %s", summary, extra={"request_id": _request_id(request.scope)})
+    if status == 422 and _wants_html(request.scope):
+        summary = _validation_summary(details, total, for_page=True)
     return error_response(request.scope, status_code=status, error_type=error_type, message=summary, details=details)
 
 
