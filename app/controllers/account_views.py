@@ -17,6 +17,7 @@ from app.core.templating import signed_in, templates
 from app.db.tables import User
 from app.services.accounts.keys import list_keys
 from app.services.accounts.sessions import end_session, start_session
+from app.utils.text import as_sentence
 from app.web import csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
@@ -32,9 +33,20 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, *, error: str | None = None, status_code: int = 200, next_url: str = "/") -> Response:
+def _login_page(
+    request: Request, *, error: str | None = None, status_code: int = 200, next_url: str = "/", email: str = ""
+) -> Response:
+    """The sign-in form; after a failed attempt, its message as a sentence and the email as typed (never the
+    password)."""
     token = csrf.form_token(request.cookies.get(LOGIN_COOKIE))
-    context = {"form_token": token, "error": error, "next_url": _safe_next(next_url), "picker": None, "active": "login"}
+    context = {
+        "form_token": token,
+        "error": as_sentence(error) if error else None,
+        "email": email,
+        "next_url": _safe_next(next_url),
+        "picker": None,
+        "active": "login",
+    }
     response = templates.TemplateResponse(request, "login.html", context | signed_in(request), status_code=status_code)
     response.set_cookie(
         LOGIN_COOKIE,
@@ -72,7 +84,7 @@ async def login_submit(
         csrf.check_form_token(request.cookies.get(LOGIN_COOKIE), form_token)
         token = await throttled_login(request, email=email, password=password, start=start)
     except (LoginFailed, AccessDenied, RateLimited) as exc:
-        return _login_page(request, error=exc.message, status_code=exc.status_code, next_url=next)
+        return _login_page(request, error=exc.message, status_code=exc.status_code, next_url=next, email=email)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

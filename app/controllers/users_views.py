@@ -12,11 +12,14 @@ from app.controllers.audit import audit_async
 from app.controllers.deps import FormSameSite, OneValuePerField, SettingsDep, answer_in_html
 from app.controllers.page_auth import page_reader
 from app.controllers.principal import csrf_token, page_principal, with_db
+from app.core.account_errors import AccountConflict
 from app.core.errors import AccessDenied, SegmentationError
 from app.core.roles import ROLE_NAMES, Principal, Role, require
 from app.core.templating import signed_in, templates
 from app.schemas.accounts import MAX_ID, RoleName
 from app.services.accounts import users
+from app.utils.text import as_sentence
+from app.web.pages.users import NewUserForm
 
 # page_reader: with PUBLIC_READS off an anonymous caller gets the 401 every page gives.
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html), Depends(page_reader)])
@@ -29,13 +32,21 @@ async def _admin(request: Request, settings: SettingsDep) -> Principal | None:
     return principal
 
 
-async def _page(request: Request, *, error: str | None = None, done: str | None = None, status_code: int = 200):
+async def _page(
+    request: Request,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+    form: NewUserForm | None = None,
+    status_code: int = 200,
+):
     listed = await run_in_threadpool(with_db, request, users.list_users)
     context = {
         "users": listed,
         "roles": ROLE_NAMES,
-        "error": error,
+        "error": as_sentence(error) if error else None,
         "done": done,
+        "form": form or NewUserForm(),
         "picker": None,
         "active": "users",
     }
@@ -76,6 +87,10 @@ async def create_user(
 ) -> Response:
     """Add a user with a role; the password is stored as an Argon2 hash only."""
     admin = await _session_admin(request, settings, form_token)
+    typed = {"email": email, "display_name": display_name, "role": role}
+    # Every field's problem at once, so one round trip fixes them all (the service stops at the first).
+    if problems := users.new_user_problems(email=email, password=password):
+        return await _page(request, form=NewUserForm.refused(**typed, problems=problems), status_code=422)
     try:
         view = await run_in_threadpool(
             with_db,
@@ -86,8 +101,11 @@ async def create_user(
             role=Role.named(role),
             display_name=display_name,
         )
+    except AccountConflict as exc:
+        form = NewUserForm.refused(**typed, problems={"email": exc.message})
+        return await _page(request, form=form, status_code=exc.status_code)
     except SegmentationError as exc:
-        return await _page(request, error=exc.message, status_code=exc.status_code)
+        return await _page(request, error=exc.message, form=NewUserForm(**typed), status_code=exc.status_code)
     await audit_async(
         request, who=admin.name, action="user.create", target=view.email, detail={"id": view.id, "role": view.role}
     )

@@ -45,9 +45,21 @@ def test_wrong_password_shows_the_form_again_with_one_message(site):
     wrong = site.post("/login", data={"email": "ada@example.com", "password": "nope nope nope", "form_token": token})
     unknown = site.post("/login", data={"email": "who@example.com", "password": PASSWORD, "form_token": token})
     assert wrong.status_code == unknown.status_code == 401
-    message = re.search(r'id="login-error">([^<]+)<', wrong.text).group(1)
-    assert message == re.search(r'id="login-error">([^<]+)<', unknown.text).group(1)
+    message = re.search(r'id="login-error"[^>]*>([^<]+)<', wrong.text).group(1)
+    assert message == re.search(r'id="login-error"[^>]*>([^<]+)<', unknown.text).group(1)
     assert "session=" not in wrong.headers.get("set-cookie", "")
+
+
+def test_wrong_password_keeps_the_email_never_the_password_and_says_a_sentence(site):
+    token = _login_form(site)
+    wrong = site.post("/login", data={"email": "ada@example.com", "password": "nope nope nope", "form_token": token})
+    assert wrong.status_code == 401
+    assert re.search(
+        r'<p class="banner" role="alert" id="login-error" tabindex="-1" autofocus>Wrong email or password\.<',
+        wrong.text,
+    )
+    assert re.search(r'id="login-email"[^>]*value="ada@example.com"[^>]*aria-describedby="login-error"', wrong.text)
+    assert "nope nope nope" not in wrong.text
 
 
 def test_login_form_without_its_token_is_refused(site):

@@ -1,5 +1,6 @@
 """The /users page: admins list, add, change and disable users with the session's form token; nobody else can."""
 
+import html
 import re
 
 import pytest
@@ -110,3 +111,34 @@ def test_the_account_page_links_users_for_admins_only(site):
     site.cookies.clear()
     sign_in(site, "ada@example.com")
     assert 'href="/users"' in site.get("/account").text
+
+
+def test_a_refused_new_user_keeps_what_was_typed_and_names_every_field(site):
+    sign_in(site, "ada@example.com")
+    token = _token(site.get("/users", headers=HTML).text)
+    form = {"email": "bad email@x", "display_name": "Nia", "password": "short", "role": "analyst", "form_token": token}
+    refused = site.post("/users", data=form, headers=HTML)
+    assert refused.status_code == 422
+    page = html.unescape(refused.text)
+    assert re.search(r'class="banner" role="alert" id="users-error" tabindex="-1" autofocus', page)
+    assert "Email: 'bad email@x' holds a space" in page and "email: " not in page
+    assert "Password: Use at least 10 characters" in page
+    assert re.search(
+        r'id="new-user-email"[^>]*value="bad email@x" aria-invalid="true" aria-describedby="new-user-email-error"', page
+    )
+    assert re.search(r'id="new-user-password"[^>]*aria-invalid="true" aria-describedby="new-user-password-error"', page)
+    assert 'id="new-user-email-error"' in page and 'id="new-user-password-error"' in page
+    assert re.search(r'id="new-user-display_name"[^>]*value="Nia"', page)
+    assert '<option value="analyst" selected>' in page
+    assert "short" not in re.sub(r"<[^>]+>", "", page).replace("Password: Use", "")
+    assert _user(site, "bad email@x") is None
+
+
+def test_a_taken_email_is_marked_on_the_email_field(site):
+    sign_in(site, "ada@example.com")
+    token = _token(site.get("/users", headers=HTML).text)
+    form = {"email": "vic@example.com", "password": "a long password", "role": "viewer", "form_token": token}
+    refused = site.post("/users", data=form, headers=HTML)
+    assert refused.status_code == 409
+    assert "Email: A user with the email vic@example.com exists already." in refused.text
+    assert re.search(r'id="new-user-email"[^>]*value="vic@example.com" aria-invalid="true"', refused.text)

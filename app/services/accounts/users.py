@@ -54,13 +54,25 @@ def normal_email(email: str) -> str:
     return value.translate(_ASCII_LOWER)
 
 
-def check_password(password: str) -> None:
-    """InvalidRequest when a new password is too short to be one, spaces at either end not counted."""
+def password_problem(password: str) -> str | None:
+    """Why a new password cannot be used (None when it can): too short, spaces at either end not counted."""
     # Ten spaces (or a short word padded with them) are long only to len(): they guard nothing.
     if len(password.strip()) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(
-            f"password: use at least {MIN_PASSWORD_LENGTH} characters, not counting spaces at either end"
-        )
+        return f"use at least {MIN_PASSWORD_LENGTH} characters, not counting spaces at either end"
+    return None
+
+
+def check_password(password: str) -> None:
+    """InvalidRequest when a new password is too short to be one, spaces at either end not counted."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise InvalidRequest(f"password: {problem}")
+
+
+def new_user_problems(*, email: str, password: str) -> dict[str, str]:
+    """Every problem of a new user's email and password, by field name (empty when there is none)."""
+    problems = {"email": email_problem(email.strip(" ")), "password": password_problem(password)}
+    return {field: problem for field, problem in problems.items() if problem is not None}
 
 
 def create_user(*, session: Session, email: str, password: str, role: Role, display_name: str = "") -> UserView:
