@@ -296,6 +296,7 @@ def score_result_page(
         if run_file is not None:
             run_file.discard()
         raise
+    context["upload_name"] = upload.name  # the page's title names the file it scored
     if run_file is not None:
         if scored is None:
             run_file.discard()
