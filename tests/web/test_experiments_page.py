@@ -81,3 +81,13 @@ def test_the_nav_links_the_page(client):
     client, _ = client
     page = client.get("/runs")
     assert 'href="/experiments"' in page.text
+
+
+def test_the_empty_state_speaks_to_analysts_before_the_technical_detail(client):
+    client, _ = client
+    page = client.get("/experiments")
+    assert page.status_code == 200
+    empty = re.search(r'id="experiments-empty"[^>]*>(.*?)</p>', page.text, re.S).group(1)
+    plain, _, technical = empty.partition("Technical detail:")
+    assert "campaign appears here" in plain and "POST" not in plain and "OUTCOME_API_KEYS" not in plain
+    assert "POST /api/v1/outcomes" in technical and "OUTCOME_API_KEYS" in technical

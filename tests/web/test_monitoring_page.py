@@ -135,3 +135,12 @@ def test_a_custom_span_without_a_to_runs_to_now(client_for, tmp_path):
         assert response.status_code == 200, params
         assert 'id="volume-chart"' in response.text
         assert '<dd data-fact="window-size">150</dd>' in response.text
+
+
+def test_monitoring_badge_without_a_verdict_says_a_sentence(client_for, tmp_path):
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    response = client.get("/monitoring", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    (overall,) = re.findall(r'<h2 id="summary-title">Overall: (.*?)</h2>', response.text, re.S)
+    words = re.sub(r"<[^>]+>", "", overall).replace("…", "").strip()
+    assert words == "Not enough data for a verdict yet.", words

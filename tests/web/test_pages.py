@@ -315,3 +315,10 @@ def test_no_js_form_submissions_count_against_the_prediction_limit(client_for, t
     form = {"annual_income": "120", "annual_income_was": "60", "spending_score": "90", "spending_score_was": "50"}
     assert [client.get("/", params=form, headers=HTML).status_code for _ in range(3)] == [200, 200, 429]
     assert client.get("/", headers=HTML).status_code == 200  # a plain view is never limited
+
+
+def test_models_history_says_when_no_version_was_active_before(client):
+    response = client.get("/models", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "(none was active before)" in response.text
+    assert "(was <code>none</code>)" not in response.text

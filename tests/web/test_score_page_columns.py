@@ -87,7 +87,8 @@ def test_a_file_scored_with_its_columns_named_equals_the_file_with_the_segmentat
         (
             b"Income,Visits per month,Tenure\n50000,3,2\n",
             {},
-            "missing column(s) &#39;Visits&#39; (or &#39;visits&#39;), or name yours under Options, in the "
+            "The file lacks a column the model needs: &#39;Visits&#39; (or &#39;visits&#39;), or name yours under "
+            "Options, in the "
             "“Column in your file for …” fields",
         ),
         (

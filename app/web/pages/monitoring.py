@@ -15,6 +15,8 @@ from app.web.charts.styles import segment_styles
 
 # Each status has a symbol and a word, so colour is never the only cue.
 STATUS_SYMBOLS = {"stable": "✓", "watch": "!", "drift": "✕", "insufficient data": "…"}
+# The overall badge's words where the status's own are a fragment ("… insufficient data") rather than a verdict.
+STATUS_WORDS = {"insufficient data": "Not enough data for a verdict yet."}
 
 Period = Literal["24h", "7d", "30d"]
 # The presets of the window picker: the last day (the API's default), week and month.
@@ -116,6 +118,7 @@ def monitoring_page(
         "activation": activation,
         "model_version": model.version,
         "symbols": STATUS_SYMBOLS,
+        "status_words": STATUS_WORDS,
         "styles": styles,
         "periods": period_links(segmentation=segmentation, current=period, bucket=bucket if bucket_picked else None),
         "bucket": bucket,

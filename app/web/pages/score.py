@@ -84,6 +84,7 @@ _PAGE_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str], dict[st
         re.compile(r"score with on_error=flag or on_error=skip"),
         "under Options choose Bad rows: “Keep them, with the reason” or “Leave them out”",
     ),
+    (re.compile(r"^missing column\(s\) "), "The file lacks a column the model needs: "),
     (re.compile(r" \(MAX_UPLOAD_BYTES\)"), ""),
     # A transactions file (RFM): the date format and the columns are the segmentation's, set when it is created.
     (
