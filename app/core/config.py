@@ -1,6 +1,7 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
+import os
 import re
 import sys
 from datetime import timedelta
@@ -351,6 +352,14 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("prometheus_multiproc_dir")
+    @classmethod
+    def _writable_metrics_folder(cls, value: Path | None) -> Path | None:
+        # Every worker writes its counters there: a folder it cannot make or write stopped start-up with a traceback.
+        if value is not None and not _writable_folder(value):
+            raise ValueError("this user cannot create or write that folder; give a writable one (often under /tmp)")
+        return value
+
     @field_validator("rate_limit_predict", "rate_limit_admin", "rate_limit_login")
     @classmethod
     def _valid_limit(cls, value: str) -> str:
@@ -419,6 +428,14 @@ def get_settings() -> Settings:
 
 def _holds_secret(annotation: object) -> bool:
     return annotation is SecretStr or any(_holds_secret(argument) for argument in get_args(annotation))
+
+
+def _writable_folder(path: Path) -> bool:
+    """Whether `path` is, or can be made as, a folder this process writes: its nearest existing part decides."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def settings_problems(error: ValidationError) -> list[str]:

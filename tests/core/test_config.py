@@ -207,3 +207,14 @@ def test_mail_settings_lose_the_newline_a_secret_file_ends_with(monkeypatch):
 def test_an_smtp_from_that_is_not_one_ascii_address_on_one_line_is_refused(sender):
     with pytest.raises(ValidationError, match="one ASCII address on one line"):
         Settings(_env_file=None, smtp_from=sender)
+
+
+def test_a_metrics_folder_that_cannot_be_made_is_one_settings_line(tmp_path):
+    # Workers write their counters there: an unwritable one stopped start-up with a traceback and exit 1.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, prometheus_multiproc_dir=str(blocker / "metrics"))
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting PROMETHEUS_MULTIPROC_DIR: this user cannot create or write that folder")
+    assert Settings(_env_file=None, prometheus_multiproc_dir=str(tmp_path / "new" / "metrics")).prometheus_multiproc_dir

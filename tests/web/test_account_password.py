@@ -42,7 +42,11 @@ def test_a_wrong_current_password_or_two_different_new_ones_show_the_form_again(
     sign_in(site, "vic@example.com")
     token = _form_token(site)
     wrong = _change(site, token, current="not my password")
-    assert wrong.status_code == 403 and 'id="account-error"' in wrong.text and "current password" in wrong.text
+    assert (
+        wrong.status_code == 403
+        and 'class="banner" role="alert" id="account-error"' in wrong.text
+        and "current password" in wrong.text
+    )
     differ = _change(site, token, again="something else entirely")
     assert differ.status_code == 422 and "differ" in differ.text
     short = _change(site, token, new="short", again="short")
