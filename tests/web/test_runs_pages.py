@@ -67,6 +67,13 @@ def test_a_runs_page_filters_a_segment_and_pages_with_a_next_link(pages):
     assert [r["CustomerID"] for r in rows_of(pages.get(export).text)] == expected
 
 
+def test_a_runs_page_asked_for_a_segment_the_run_has_not_is_a_404_naming_its_segments(pages):
+    run_id, labelled = score(pages, customers_csv(range(40), seed=8))
+    page = pages.get(f"/runs/{run_id}", params={"segment": "Nope"}, headers=HTML)
+    assert page.status_code == 404 and "has no segment &#39;Nope&#39;" in page.text
+    assert rows_of(labelled)[0]["segment_name"] in html.unescape(page.text)
+
+
 def test_the_compare_page_shows_the_matrix_in_names_and_who_moved(pages):
     first, before = score(pages, customers_csv(range(0, 100), seed=1))
     second, _ = score(pages, customers_csv(range(20, 120), seed=2))

@@ -99,12 +99,16 @@ def run_page(
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
     from app.services.runs.browse import CustomerQuery, browse_customers, column_names
     from app.services.runs.crm import email_column
+    from app.services.runs.segments import run_segment
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
     names = column_names(path)
     inputs = _input_columns(names)
     filters = {key: params.get(key, "") for key in ("segment", "atypical", "out_of_range", "sort")}
+    if filters["segment"]:
+        # A segment the run has not (a typed or stale link) is the API's 404, not an empty list that looks like one.
+        run_segment(run, filters["segment"])
     query = CustomerQuery(
         segment=filters["segment"] or None,
         atypical=_flag(filters["atypical"]),
