@@ -104,7 +104,7 @@ def test_openapi_declares_every_error_status(client):
         ("/api/v1/models/{version}/report", "get"): {"200", "404", "422", "503"},
         ("/api/v1/jobs/{job_id}", "get"): {"200", "404", "422"},
         ("/api/v1/jobs", "get"): {"200", "401", "403", "429"},
-        ("/api/v1/runs", "get"): {"200", "422", "503"},
+        ("/api/v1/runs", "get"): {"200", "404", "422", "503"},
         ("/api/v1/runs/{run_id}", "get"): {"200", "404", "410", "422", "503"},
         ("/api/v1/runs/{run_id}", "delete"): {"204", "401", "403", "404", "422", "429", "503"},
         ("/api/v1/runs/{run_id}/file", "get"): {"200", "404", "410", "422", "503"},
