@@ -244,7 +244,8 @@ def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
     """Delete a run: its row, then its file (404 when another request deleted it first)."""
     run = find_run(session=session, run_id=run_id)
     # A conditional delete: of requests deleting the same run at once, only the one whose DELETE took the row succeeds.
-    deleted = session.execute(delete(Run).where(Run.id == run.id).execution_options(synchronize_session=False))
+    # The ORM copy of the row goes with it (synchronize_session), or flushing its pending changes would find no row.
+    deleted = session.execute(delete(Run).where(Run.id == run.id))
     if deleted.rowcount != 1:
         session.rollback()
         raise UnknownRun(run_id)
