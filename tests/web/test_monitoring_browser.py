@@ -42,7 +42,7 @@ def test_monitoring_with_an_empty_log_says_insufficient_data(browser, fresh_serv
         page.get_by_role("link", name="Monitoring").click()
         expect(page).to_have_url(fresh_server + "/monitoring")
         expect(page.get_by_role("link", name="Monitoring")).to_have_attribute("aria-current", "page")
-        expect(page.locator("#summary .status")).to_have_text("… insufficient data")
+        expect(page.locator("#summary .status")).to_have_text("… Not enough data for a verdict yet.")
         expect(page.locator("#volume-empty")).to_be_visible()
         expect(page.locator("#drift-empty")).to_contain_text("no verdict yet")
         expect(page.locator("[data-fact=trained-at] time")).to_have_count(1)
