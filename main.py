@@ -29,7 +29,12 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from app.main import create_app
 
-    built = globals()["app"] = create_app(settings)
+    try:
+        built = create_app(settings)
+    except AttributeError as exc:
+        # Raised out of a module __getattr__ it would read as "main has no attribute app", hiding the real error.
+        raise RuntimeError(f"building the app failed: {exc}") from exc
+    globals()["app"] = built
     return built
 
 

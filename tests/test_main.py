@@ -199,3 +199,16 @@ def test_main_has_no_other_attributes_made_up():
 
     with pytest.raises(AttributeError, match="no attribute 'apps'"):
         main.apps  # noqa: B018
+
+
+def test_an_attribute_error_building_the_app_is_not_read_as_a_missing_app(monkeypatch):
+    import main
+    from app import main as app_main
+
+    def broken(settings):
+        raise AttributeError("'NoneType' object has no attribute 'x'")
+
+    monkeypatch.setattr(app_main, "create_app", broken)
+    monkeypatch.delitem(main.__dict__, "app", raising=False)
+    with pytest.raises(RuntimeError, match="building the app failed: 'NoneType' object has no attribute 'x'"):
+        main.__getattr__("app")

@@ -197,7 +197,8 @@ def unexpected_error_response(scope: Scope, request_id: str) -> Response:
 
 
 # A disk the server cannot write (mounted read-only, no permission, full): the operator's to fix, not a crash.
-_STORAGE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+# Not EPERM: an operation refused for other reasons (signalling a process, say) is a defect to see as one.
+_STORAGE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.ENOSPC, errno.EDQUOT})
 
 
 def is_storage_error(exc: BaseException) -> bool:

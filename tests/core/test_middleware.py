@@ -87,11 +87,13 @@ def test_a_disk_refusing_a_write_is_a_503_naming_no_path_and_one_log_line_with_i
     assert "/srv/models_artifacts/.lock" in record.getMessage() and record.exc_info is None
 
 
-def test_another_os_error_is_still_an_unexpected_500():
-    async def missing(scope, receive, send):
-        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/srv/x")
+@pytest.mark.parametrize("code", [errno.ENOENT, errno.EPERM])
+def test_another_os_error_is_still_an_unexpected_500(code):
+    # EPERM too: signalling another user's process, say, is a defect to see as one, not the storage.
+    async def failing(scope, receive, send):
+        raise OSError(code, os.strerror(code), "/srv/x")
 
-    sent = _run(ErrorShapeMiddleware(missing))
+    sent = _run(ErrorShapeMiddleware(failing))
     assert sent[0]["status"] == 500 and _json_body(sent)["type"] == "internal_error"
 
 
