@@ -249,8 +249,9 @@ def delete_run(*, session: Session, settings: Settings, run_id: str) -> None:
     if deleted.rowcount != 1:
         session.rollback()
         raise UnknownRun(run_id)
-    store.remove_run_files(settings.score_results_dir, run.id)
+    # The row first: a commit that fails leaves the run whole, and files no row names are purged later.
     session.commit()
+    store.remove_run_files(settings.score_results_dir, run.id)
 
 
 def run_out(run: Run) -> dict[str, Any]:
