@@ -150,6 +150,22 @@ def test_an_outcome_after_its_experiment_stopped_takes_no_arm(setup):
     assert after_row.matched is True
 
 
+def test_an_outcome_in_a_second_run_of_the_version_counts_for_the_arm_of_the_first(setup):
+    client, _, second = setup
+    arms = _split(client, second, [f"R-{i}" for i in range(20)])
+    assert client.delete("/api/v1/challenger", headers=ADMIN).status_code == 200
+    # The same version again, with the same share: half the customers come back, the others are not served again.
+    again = _split(client, second, list(arms)[:10])
+    assert again == {c: arms[c] for c in again}
+    response = _post(client, [_event(c, campaign="rerun", occurred_at=_soon()) for c in arms])
+    assert response.json()["matched"] == 20
+    assert {r.customer_id: r.arm for r in _stored(client)} == arms
+    body = client.get("/api/v1/experiments/rerun", params={"event": "purchase"}).json()
+    counted = {arm["arm"]: arm["customers"] for segment in body["segments"] for arm in segment["arms"]}
+    assert counted == {arm: list(arms.values()).count(arm) for arm in ("champion", "challenger")}
+    assert body["outcomes_before_assignment"] == 0
+
+
 def test_who_may_report_outcomes(setup):
     client, *_ = setup
     for name in ("viewer", "analyst", "admin"):

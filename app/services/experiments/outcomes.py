@@ -1,11 +1,13 @@
 """Outcome events: stored with what each customer was given, found at arrival.
 
-The arm and version come from `challenger_assignments` (recorded once per customer and experiment, never expired):
-the customer's assignment in the experiment running when the event occurred, so an event never takes the arm of a
-later experiment, nor of one stopped before it. An event that occurred before the customer's first assignment keeps
-that assignment's time (`assigned_at`) and no arm: the report leaves it out and counts it. The segment comes from
-the customer's newest `prediction_log` row of the segmentation. Joining at arrival keeps the report a read of one
-table, and keeps an outcome's segment even after the log row it came from has expired.
+The arm and version come from `challenger_assignments` (never expired): the run of a challenger going on when the
+event occurred, and the customer's newest assignment of that run's version made before the event, in this run or an
+earlier run of the same version (a version set again is the same experiment, and the customer is still in it). So an
+event never takes the arm of a later experiment, of another version's, or of a run stopped before it. An event that
+occurred before the customer's first assignment keeps that assignment's time (`assigned_at`) and no arm: the report
+leaves it out and counts it. The segment comes from the customer's newest `prediction_log` row of the segmentation.
+Joining at arrival keeps the report a read of one table, and keeps an outcome's segment even after the log row it
+came from has expired.
 """
 
 from collections import defaultdict
@@ -79,13 +81,9 @@ def experiment_windows(history: Sequence[Mapping[str, Any]]) -> list[Window]:
     return windows
 
 
-def _ended(windows: Sequence[Window], assignment: Assignment, at: datetime) -> bool:
-    """Whether the run the assignment was made in had ended by `at` (a run the history lacks is taken as running)."""
-    runs = [w for w in windows if w.experiment == assignment.experiment and w.start <= assignment.first_seen]
-    if not runs:
-        return False
-    end = max(runs, key=lambda w: w.start).end
-    return end is not None and end <= at
+def _run_at(windows: Sequence[Window], at: datetime) -> Window | None:
+    """The run going on at `at` (None between runs)."""
+    return next((w for w in windows if w.start <= at and (w.end is None or at < w.end)), None)
 
 
 def _assignments(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, list[Assignment]]:
@@ -107,14 +105,21 @@ def assignment_at(
     assignments: Sequence[Assignment], windows: Sequence[Window], at: datetime
 ) -> tuple[Assignment | None, datetime | None]:
     """The assignment (oldest first) an event at `at` counts in and its time; (None, the first assignment's time)
-    for an event before every assignment; (None, None) when the customer's experiment had ended by then."""
+    for an event before every assignment; (None, None) when none of the customer's experiments was running then."""
     before = [a for a in assignments if a.first_seen <= at]
     if not before:
         return None, min((a.first_seen for a in assignments), default=None)
-    # The newest one made before the event: the experiment the customer was in when it happened.
+    run = _run_at(windows, at)
+    if run is not None:
+        # Any run of the version counts: a customer assigned in an earlier run is served again by this one, and the
+        # newest assignment is the arm they were last given before the event.
+        enrolled = [a for a in before if a.experiment == run.experiment]
+        if enrolled:
+            return enrolled[-1], enrolled[-1].first_seen
     current = before[-1]
-    if _ended(windows, current, at):
+    if any(w.experiment == current.experiment for w in windows):
         return None, None
+    # A version the history has no run of (no history at all, or lines it lost): its run is taken as running.
     return current, current.first_seen
 
 
