@@ -94,7 +94,7 @@ class PredictionLog(Base):
 
 
 class ChallengerAssignment(Base):
-    """The arm a customer was first given by a segmentation's challenger: recorded once, kept apart from the log."""
+    """The arm a customer was first given by one run of a segmentation's challenger, kept apart from the log."""
 
     __tablename__ = "challenger_assignments"
     __table_args__ = (
@@ -103,8 +103,8 @@ class ChallengerAssignment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # sha256 of (segmentation, challenger version, customer id): one row per customer per challenger, whichever
-    # worker saw the customer first.
+    # sha256 of (segmentation, challenger version, the run's set_at, customer id): one row per customer per run of a
+    # challenger, whichever worker saw the customer first (rows from before set_at was in it: one per challenger).
     assignment_key: Mapped[str] = mapped_column(String(64))
     segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH))
     customer_id: Mapped[str] = mapped_column(String(CUSTOMER_ID_LENGTH))

@@ -126,7 +126,10 @@ class ChallengerReport(BaseModel):
     set_at: str | None
     window: int
     requests_by_arm: dict[str, int] = Field(description="Logged requests per arm since the challenger was set.")
-    assignments_by_arm: dict[str, int] = Field(description="Customers first assigned to each arm.")
+    assignments_by_arm: dict[str, int] = Field(
+        description="Customers the challenger's version assigned (in this run or an earlier one), each in the arm it "
+        "last gave them: the arm their outcomes count in."
+    )
     old_segments: list[dict[str, Any]] = Field(description="The champion's segments: the matrix's rows.")
     new_segments: list[dict[str, Any]] = Field(description="The challenger's segments: the matrix's columns.")
     migration_matrix: list[list[int]] = Field(description="Requests per champion segment (row) and challenger one.")

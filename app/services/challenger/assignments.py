@@ -1,4 +1,5 @@
-"""Challenger assignments: the arm each customer was first given, queued on the request path and written by a thread.
+"""Challenger assignments: the arm each customer was first given in each run of a challenger, queued on the request
+path and written by a thread.
 
 Like the prediction log's writer (app/services/monitoring/prediction_log.py): `submit` only appends to a bounded
 queue, and one thread inserts, skipping customers already recorded (by any worker). A database that is away keeps
@@ -30,9 +31,12 @@ MAX_REMEMBERED = 1_000_000
 CUSTOMER_ID_LENGTH = 128
 
 
-def assignment_key(segmentation: str, challenger_version: str, customer_id: object) -> str:
-    """The one key of a customer's assignment in one experiment (segmentation and challenger)."""
-    return hashlib.sha256(f"{segmentation}\x00{challenger_version}\x00{customer_id}".encode()).hexdigest()
+def assignment_key(segmentation: str, challenger_version: str, set_at: str, customer_id: object) -> str:
+    """The one key of a customer's assignment in one run of a challenger (segmentation, challenger, `set_at`)."""
+    # Per run, not per version: a version set again (after a stop, or with another share or mode) may give the
+    # customer another arm, and that run's outcomes count in the arm it gave them.
+    text = f"{segmentation}\x00{challenger_version}\x00{set_at}\x00{customer_id}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class AssignmentWriter:
@@ -73,14 +77,20 @@ class AssignmentWriter:
         return self._losses.by_reason()
 
     def submit(
-        self, *, segmentation: str, challenger_version: str, mode: str, rows: list[tuple[object, str, str]]
+        self,
+        *,
+        segmentation: str,
+        challenger_version: str,
+        set_at: str,
+        mode: str,
+        rows: list[tuple[object, str, str]],
     ) -> None:
-        """Queue (customer id, arm, version) rows not recorded yet; never blocks on I/O, never raises."""
+        """Queue (customer id, arm, version) rows not recorded in the run (`set_at`) yet; never blocks or raises."""
         now = datetime.now(UTC)
         refused: dict[str, int] = {}
         with self._lock:
             for customer_id, arm, version in rows:
-                key = assignment_key(segmentation, challenger_version, customer_id)
+                key = assignment_key(segmentation, challenger_version, set_at, customer_id)
                 if key in self._seen:
                     continue
                 if self._stopping or len(self._rows) >= self.max_rows:

@@ -3,7 +3,9 @@
 Shadow mode scores every logged request with both versions, so the log holds pairs: the migration matrix between the
 versions (the same computation as comparing two versions), agreement per champion segment (the share the
 challenger puts in the segment with the same id, which names the same segment across versions), Cohen's kappa and
-the adjusted Rand index. Split mode has no pairs; both modes count requests per arm and assignments per arm.
+the adjusted Rand index. Split mode has no pairs; both modes count requests per arm (this run's) and customers per
+arm (each in the arm the version last assigned them, in any of its runs: the arm their outcomes count in, as
+app/services/experiments/outcomes.py takes it).
 """
 
 import warnings
@@ -110,13 +112,20 @@ def report(*, session: Session, registry: ModelRegistry, segmentation: str, wind
             )
             .group_by(log.arm)
         ).all()
-        assigned = session.execute(
-            select(ChallengerAssignment.arm, func.count())
-            .where(
-                ChallengerAssignment.segmentation == segmentation,
-                ChallengerAssignment.challenger_version == challenger.version,
+        table = ChallengerAssignment
+        # One row per customer and run: each customer once, in the arm of their newest assignment (as outcomes take).
+        ranked = (
+            select(
+                table.arm,
+                func.row_number()
+                .over(partition_by=table.customer_id, order_by=(table.first_seen.desc(), table.id.desc()))
+                .label("rank"),
             )
-            .group_by(ChallengerAssignment.arm)
+            .where(table.segmentation == segmentation, table.challenger_version == challenger.version)
+            .subquery()
+        )
+        assigned = session.execute(
+            select(ranked.c.arm, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.arm)
         ).all()
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(

@@ -42,6 +42,7 @@ class ChallengerAnswer:
             self.assignments.submit(
                 segmentation=self.segmentation,
                 challenger_version=self.challenger.version,
+                set_at=self.challenger.set_at,
                 mode=self.challenger.mode,
                 rows=self.assigned,
             )

@@ -1,13 +1,13 @@
 """Outcome events: stored with what each customer was given, found at arrival.
 
-The arm and version come from `challenger_assignments` (never expired): the run of a challenger going on when the
-event occurred, and the customer's newest assignment of that run's version made before the event, in this run or an
-earlier run of the same version (a version set again is the same experiment, and the customer is still in it). So an
-event never takes the arm of a later experiment, of another version's, or of a run stopped before it. An event that
-occurred before the customer's first assignment keeps that assignment's time (`assigned_at`) and no arm: the report
-leaves it out and counts it. The segment comes from the customer's newest `prediction_log` row of the segmentation.
-Joining at arrival keeps the report a read of one table, and keeps an outcome's segment even after the log row it
-came from has expired.
+The arm and version come from `challenger_assignments` (recorded once per customer and run, never expired): the run
+of a challenger going on when the event occurred, and the customer's newest assignment of that run's version made
+before the event, in this run or an earlier run of the same version (a version set again is the same experiment, and
+the customer is still in it, in the arm they were last given). So an event never takes the arm of a later
+experiment, of another version's, or of a run stopped before it. An event that occurred before the customer's first
+assignment keeps that assignment's time (`assigned_at`) and no arm: the report leaves it out and counts it. The
+segment comes from the customer's newest `prediction_log` row of the segmentation. Joining at arrival keeps the
+report a read of one table, and keeps an outcome's segment even after the log row it came from has expired.
 """
 
 from collections import defaultdict
@@ -40,7 +40,7 @@ class Given:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """A customer's first assignment in one experiment (the segmentation's challenger `experiment`)."""
+    """A customer's first assignment in one run of an experiment (the segmentation's challenger `experiment`)."""
 
     arm: str
     version: str
@@ -87,7 +87,7 @@ def _run_at(windows: Sequence[Window], at: datetime) -> Window | None:
 
 
 def _assignments(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, list[Assignment]]:
-    """Each customer's recorded assignments, one per experiment, oldest first."""
+    """Each customer's recorded assignments, one per run, oldest first."""
     table = ChallengerAssignment
     found: dict[str, list[Assignment]] = defaultdict(list)
     for chunk in _chunks(ids):
