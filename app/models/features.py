@@ -2,6 +2,7 @@
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -134,17 +135,32 @@ COLUMNS: tuple[str, ...] = tuple(PUBLIC_HEADER.values())
 
 
 # Headers that hold a customer's id, as header_letters compares them ("Customer ID", "customer_id" and "CustomerID"
-# are all "customerid"), most telling first. Customer files and RFM transactions files (app/models/rfm/columns.py)
-# recognise the same ones.
+# are all "customerid"; "Kunden-Nr." is "kundennr", "N° client" "nclient", "Número de cliente" "numerodecliente"),
+# most telling first; then as CRMs and spreadsheets in other languages export them (German, French, Spanish, Dutch,
+# Italian, Portuguese). Customer files and RFM transactions files (app/models/rfm/columns.py) recognise the same ones.
 CUSTOMER_ID_HEADERS: tuple[str, ...] = (
     "customerid", "customer", "customerno", "customernumber", "custid", "clientid", "client", "clientno",
     "userid", "memberid", "accountid", "buyerid", "shopperid",
+    # German: Kunden-Nr., Kundennummer, Kunden-ID, KdNr
+    "kundennr", "kundennummer", "kundenid", "kdnr",
+    # French: N° client (Nº reads as "no"), Numéro (de) client, ID client, Code client
+    "nclient", "noclient", "ndeclient", "numeroclient", "numerodeclient", "idclient", "codeclient",
+    # Spanish: ID (del) cliente, Número de cliente, Nº de cliente, Código de cliente
+    "idcliente", "iddelcliente", "numerodecliente", "nodecliente", "codigodecliente",
+    # Dutch: Klantnummer, Klant-ID, Klantnr.
+    "klantnummer", "klantid", "klantnr",
+    # Italian: Codice cliente, Numero cliente (ID cliente is the Spanish spelling)
+    "codicecliente", "numerocliente",
+    # Portuguese: Código (do) cliente, Número do cliente, ID do cliente
+    "codigodocliente", "codigocliente", "numerodocliente", "iddocliente",
 )  # fmt: skip
 
 
 def header_letters(name: str) -> str:
-    """A header name as known names are compared: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    """A header name as known names are compared: lower case, accents dropped ("Numéro" is "numero"), letters and
+    digits only."""
+    folded = unicodedata.normalize("NFKD", name.lower())
+    return re.sub(r"[^a-z0-9]", "", "".join(char for char in folded if not unicodedata.combining(char)))
 
 
 def normalise_column(name: str) -> str:

@@ -152,3 +152,12 @@ def test_a_files_customer_id_header_as_a_crm_export_spells_it_is_its_id_column(a
     response = api.post(DEFAULT_URL, content=text, headers=CSV | {"Accept": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["columns"]["customer_id"] == header
+
+
+@pytest.mark.parametrize("header", ["Kunden-Nr", "Kundennr.", "N° client", "Número de cliente", "Código do cliente"])
+def test_a_localised_id_header_in_a_semicolon_decimal_comma_file_is_its_id_column(api, header):
+    text = f"\ufeff{header};Annual Income (k$);Spending Score (1-100)\r\nK-1;15,5;39\r\nK-2;120,25;90\r\n"
+    response = api.post(DEFAULT_URL, content=text.encode(), headers=CSV | {"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["columns"]["customer_id"] == header and summary["scored"] == 2

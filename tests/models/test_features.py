@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.models.dataset import load_customers
+from app.models.dataset import clean_customers, load_customers
 from app.models.features import CUSTOMER_ID_HEADERS, NAME_LIKE_HEADERS, customer_id_header, normalise_columns
 from app.models.rfm.columns import detect_columns
 
@@ -47,3 +47,32 @@ def test_one_header_is_the_customer_id_the_most_telling_one():
 def test_a_header_that_names_no_customer_id_is_left_as_it_is(header: str):
     assert customer_id_header([header, "Age"]) is None
     assert normalise_columns([header, "Age"]) == [header.lower(), "age"]
+
+
+# How CRMs and spreadsheets in other languages head the customer's number.
+LOCALISED_ID_HEADERS = [
+    "Kunden-Nr", "Kundennummer", "Kunden-ID", "Kundennr.", "KdNr",
+    "N° client", "Nº client", "Numéro client", "Numéro de client", "ID client", "Code client",
+    "ID cliente", "Número de cliente", "Nº de cliente",
+    "Klantnummer", "Klant-ID", "Klantnr.",
+    "Codice cliente", "Numero cliente",
+    "Código do cliente", "Código cliente", "ID do cliente",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("header", LOCALISED_ID_HEADERS)
+def test_a_localised_id_header_is_the_customer_id_of_both_files(header: str):
+    assert customer_id_header(["Name", header, "Age"]) == header
+    assert normalise_columns(["Name", header, "Age"]) == ["name", "customer_id", "age"]
+    assert detect_columns([header, "Date", "Amount"]).customer_id == header
+
+
+def test_a_german_semicolon_export_with_decimal_commas_trains_on_its_kunden_nr(tmp_path: Path):
+    path = tmp_path / "kunden.csv"
+    rows = "Kunden-Nr;Name;Annual Income (k$);Spending Score (1-100)\r\nK-1;Anna;15,5;39\r\nK-2;Ben;120,25;90\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + rows.encode())
+    frame = load_customers(path).frame
+    assert list(frame.columns) == ["customer_id", "name", "annual_income", "spending_score"]
+    cleaned = clean_customers(load_customers(path), features=["annual_income", "spending_score"], min_rows=1)
+    assert cleaned.frame["customer_id"].tolist() == ["K-1", "K-2"]
+    assert cleaned.frame["annual_income"].tolist() == [15.5, 120.25]
