@@ -25,7 +25,7 @@ from app.models.features import (
     too_large_reason,
     wanted_columns,
 )
-from app.utils.csv_head import BOM, HEAD_BYTES, NotCsvText, sniff_head
+from app.utils.csv_head import BOM, HEAD_BYTES, UNNAMED_TAIL, NotCsvText, row_names, sniff_head
 from app.utils.csv_ranges import file_record_ranges
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
 
@@ -61,7 +61,7 @@ class Reader:
     found: dict[str, str]  # feature name -> the file's own column
     extras: dict[str, str]  # customer_id / age / gender (when not features) -> the file's own column
     decimal_comma: bool = False
-    names: tuple[str, ...] = ()  # a CSV file's header, normalised
+    names: tuple[str, ...] = ()  # a CSV file's header, normalised; then UNNAMED_TAIL when its records end with one
     delimiter: str = ","
     header_bytes: int = 0  # a CSV file's header line, BOM and line end included
 
@@ -78,6 +78,11 @@ class Reader:
         rows = read_rows(self.block(*raw), names=self.names, delimiter=self.delimiter, include=wanted, label=self.path)
         columns = {name: _text_cells(rows.table.column(name).to_pandas(), self.decimal_comma) for name in wanted}
         return _clean(columns, rows.table.num_rows, self.specs, self.found, extras, rows.malformed, rows.lines)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """A CSV file's columns (its header, normalised), without the unnamed field its records may end with."""
+        return self.names[:-1] if self.names[-1:] == (UNNAMED_TAIL,) else self.names
 
     def block(self, start: int, stop: int) -> bytes:
         """The header line, then the bytes of a range of whole lines: its records numbered as in the whole file."""
@@ -265,8 +270,10 @@ def _open_csv(path: Path, specs: Sequence[Feature], client: Any) -> tuple[Reader
         style = sniff_head(head)
     except NotCsvText as exc:
         raise InvalidDataset(f"{path} {exc.problem}") from None
-    own = next(csv.reader([style.header_line], delimiter=style.delimiter), [])
-    normalised = normalise_columns(own)
+    header = [name.strip() for name in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    own = row_names(header, style.first_row)
+    tail = own[-1:] == [UNNAMED_TAIL]  # records ending with the delimiter: read_rows reads that field, never keeps it
+    normalised = normalise_columns(own[:-1] if tail else own)
     found, extras = _found(normalised, specs, str(path))
     header_bytes = len(BOM) * style.bom + len(style.header_line.encode()) + len(style.line_end) * style.header_ends
     reader = Reader(
@@ -276,7 +283,7 @@ def _open_csv(path: Path, specs: Sequence[Feature], client: Any) -> tuple[Reader
         found=found,
         extras=extras,
         decimal_comma=style.decimal_comma,
-        names=tuple(normalised),
+        names=(*normalised, *own[-1:]) if tail else tuple(normalised),
         delimiter=style.delimiter,
         header_bytes=header_bytes,
     )

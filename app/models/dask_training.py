@@ -162,7 +162,7 @@ def train_dask(
         raise _unreadable(exc, data_path, reader, parts) from None
     _check_rows(
         summary,
-        header_fields=len(reader.names),
+        header_fields=len(reader.columns),
         min_rows=(K_RANGE.stop - 1 if k == "auto" else k) + 1,
         max_rows=max_rows,
     )

@@ -1,8 +1,9 @@
 """Load and clean a customer table, reporting every row it drops and why.
 
 Files are read as scoring reads them (app.utils.csv_head, app.utils.csv_rows): ',' or ';' sniffed from the header, a
-BOM, any line end, quoted values holding line breaks, decimal commas ("1,5") in ';' files, and a record without the
-header's number of fields left out of the columns (never shifted) and counted.
+BOM, any line end, quoted values holding line breaks, decimal commas ("1,5") in ';' files, a header or records ending
+with the delimiter as spreadsheets save them (csv_head.row_names), and a record without the header's number of fields
+left out of the columns (never shifted) and counted.
 """
 
 import csv
@@ -25,7 +26,7 @@ from app.models.features import (
     wanted_columns,
 )
 from app.models.units import scale_hint
-from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, sniff_head
+from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, row_names, sniff_head
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
 
 # Cells people leave for "no value".
@@ -86,7 +87,8 @@ def read_text_table(source: str | Path | bytes, *, name: str | None = None, deci
             f"{label}'s header line is longer than {HEAD_BYTES // 1024} KiB; a customer file's header names its "
             "columns in far less"
         )
-    names = [column.strip() for column in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    header = [column.strip() for column in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    names = row_names(header, style.first_row)
     if not names:
         return TextTable(pd.DataFrame(), style)
     try:

@@ -3,7 +3,10 @@
 Training, scoring and the column profile all read files through these rules, so one file is read one way.
 """
 
+import csv
+import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Bytes a caller reads from the start of a file to check it and find its header line.
@@ -20,6 +23,10 @@ LINE_END = re.compile(r"\r\n|\r|\n")
 DECIMAL_COMMA_PATTERN = "^([+-]?[0-9]+),([0-9]+(?:[eE][+-]?[0-9]+)?)$"
 DECIMAL_COMMA = re.compile(DECIMAL_COMMA_PATTERN)
 _QUOTED = re.compile(r'"(?:[^"]|"")*"?')
+# Spreadsheets may end the header line, or every line, with the delimiter ("id;Income;Spending;"): an empty last
+# field. Records ending with one are read with this name for it, which no file's header holds (a file holding a NUL
+# is refused as binary); it never becomes a column, and a record with a value in it has a field too many.
+UNNAMED_TAIL = "\x00unnamed last field"
 
 
 class NotCsvText(ValueError):
@@ -41,6 +48,7 @@ class HeadStyle:
     bom: bool = False
     complete: bool = True
     header_ends: bool = True  # False: the file is its header line alone, with no line end
+    first_row: tuple[str, ...] | None = None  # the first record's fields (None: no whole record in the bytes seen)
 
     @property
     def decimal_comma(self) -> bool:
@@ -79,14 +87,46 @@ def sniff_head(head: bytes, delimiter: str | None = None) -> HeadStyle:
     text = decode_head(head)
     end = LINE_END.search(text)
     header_line = text[: end.start()] if end else text
+    delimiter = delimiter or sniff_delimiter(header_line)
     return HeadStyle(
-        delimiter=delimiter or sniff_delimiter(header_line),
+        delimiter=delimiter,
         header_line=header_line,
         line_end=end.group() if end else "\n",
         bom=head.startswith(BOM),
         complete=end is not None or len(head) < HEAD_BYTES,
         header_ends=end is not None,
+        first_row=first_record(text[end.end() :], delimiter, whole=len(head) < HEAD_BYTES) if end else None,
     )
+
+
+def first_record(body: str, delimiter: str, *, whole: bool) -> tuple[str, ...] | None:
+    """The fields of the first record of the text after a header line; None when it holds none (`whole`: the text
+    runs to the end of the file, else its last line may be cut short and is not read)."""
+    if not whole:
+        body = body[: max(body.rfind("\n"), body.rfind("\r")) + 1]
+    try:
+        return next((tuple(row) for row in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter) if row), None)
+    except csv.Error:  # a quote the cut leaves open: no record known
+        return None
+
+
+def row_names(header: Sequence[str], first_row: Sequence[str] | None) -> list[str]:
+    """The names to read a file's records with, from its header's (stripped) names and its first record.
+
+    A header ending with the delimiter (an empty last name) over records that do not (`id;a;b;` over `1;2;3`) loses
+    that name; a first record ending with one more, empty, field than the header names (`1;2;3;` under `id;a;b`, or
+    under `id;a;b;`) has it read as UNNAMED_TAIL. Anything else is the header as it is: a record of another width is
+    a record without the header's number of fields, as ever.
+    """
+    header = list(header)
+    named = header[:-1] if len(header) > 1 and not header[-1] and any(header[:-1]) else header
+    if first_row is None:
+        return named  # no record fills the empty name
+    if len(named) < len(header) and len(first_row) == len(named):
+        return named
+    if len(first_row) == len(named) + 1 and not first_row[-1].strip():
+        return [*named, UNNAMED_TAIL]
+    return header
 
 
 def decimal_point(value: str) -> str:

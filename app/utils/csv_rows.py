@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from app.utils.csv_head import UNNAMED_TAIL
 from app.utils.text import safe_text
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
@@ -117,6 +118,7 @@ class _Misfits:
 
     def __init__(self) -> None:
         self.count = 0
+        self.numbers: list[int] = []
         self.first: tuple[int, int] | None = None
         self.unclosed: tuple[int, int, int] | None = None  # number, lines, misfits before it
         self.last = 0
@@ -128,6 +130,7 @@ class _Misfits:
         if self.first is None:
             self.first = (row.number, row.actual_columns)
         self.count += 1
+        self.numbers.append(row.number)
         self.last, self.last_open = row.number, row.text.count('"') % 2 == 1
         return "skip"
 
@@ -143,6 +146,8 @@ def read_rows(
 ) -> TextRows:
     """Every record of a CSV file (a path, or its bytes: the header line first), read whole.
 
+    A last name UNNAMED_TAIL (app.utils.csv_head.row_names: records that end with the delimiter) is read, never
+    kept: a record with a value there has a field too many, and is counted with the malformed ones.
     UnreadableRows for what no row can be read from: a quote that never closes, as scoring refuses it (a malformed
     record holding a line break, or a last value holding one in a file that does not end with a quote) and when
     the file ends inside a malformed record's quote; a record longer than READ_BLOCK_BYTES; text that is not UTF-8;
@@ -179,7 +184,8 @@ def read_rows(
         return record + (int(breaks[:good_before].sum()) if breaks is not None else 0)
 
     def unclosed(line: int, spans: int, column: str | None = None) -> UnreadableRows:
-        return UnreadableRows(unclosed_quote_text(f"line {line}", spans, column), line)
+        named = None if column == UNNAMED_TAIL else column  # the unnamed last field has no name to quote
+        return UnreadableRows(unclosed_quote_text(f"line {line}", spans, named), line)
 
     if misfits.unclosed is not None:
         record, spans, before = misfits.unclosed
@@ -195,7 +201,31 @@ def read_rows(
         raise unclosed(line_of(misfits.last, misfits.count - 1), 1)
     malformed = Malformed(misfits.count, line_of(*misfits.first[:1], 0), misfits.first[1]) if misfits.first else None
     lines = records + (int(breaks.sum()) if breaks is not None else 0)
+    if kept and kept[-1] == UNNAMED_TAIL:
+        table, malformed = _without_tail(table, malformed, misfits.numbers, breaks, len(names))
     return TextRows(table, malformed or Malformed(), lines)
+
+
+def _without_tail(
+    table: pa.Table, malformed: Malformed | None, misfits: list[int], breaks: np.ndarray | None, fields: int
+) -> tuple[pa.Table, Malformed | None]:
+    """The rows without their UNNAMED_TAIL column, those with a value in it moved to the malformed records (each has
+    `fields` fields, where the header names one fewer)."""
+    filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table.column(UNNAMED_TAIL))), 0)
+    overfull = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+    table = table.drop_columns([UNNAMED_TAIL])
+    if not overfull.any():
+        return table, malformed
+    # Each row's record number (the header is record 1) and line: the rare path, so every record is counted out.
+    records = np.setdiff1d(np.arange(2, table.num_rows + len(misfits) + 2), np.asarray(misfits, dtype=np.int64))
+    before = np.cumsum(breaks) - breaks if breaks is not None else 0
+    first = int((records + before)[np.argmax(overfull)])
+    count = int(overfull.sum()) + (malformed.count if malformed else 0)
+    if malformed is None or first < malformed.line:
+        malformed = Malformed(count, first, fields)
+    else:
+        malformed = Malformed(count, malformed.line, malformed.fields)
+    return table.filter(pa.array(~overfull)), malformed
 
 
 def has_line_break(column: pa.ChunkedArray) -> bool:

@@ -269,3 +269,19 @@ def test_score_with_model_version_uses_that_version_not_the_active_one(run_cli, 
     segment_ids = {str(segment.segment_id) for segment in store.load(other).segments}
     assert len(segment_ids) == 3  # the active version has 5
     assert {row["segment_id"] for row in csv.DictReader(output.open())} == segment_ids
+
+
+@pytest.mark.parametrize("ends", ["header", "rows", "both"])
+def test_score_cli_reads_a_header_or_rows_ending_with_the_delimiter_as_excel_saves_them(cli, tmp_path, ends):
+    header, rows = "id;Annual Income (k$);Spending Score (1-100)", ["1;15;39", "2;120;90", "3;20;10"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\r\n".join([header, *rows]) + "\r\n", newline="")
+    export = tmp_path / "export.csv"
+    header += ";" if ends in ("header", "both") else ""
+    rows = [row + ";" for row in rows] if ends in ("rows", "both") else rows
+    export.write_text("\r\n".join([header, *rows]) + "\r\n", newline="")
+    code, out, err = cli(export, tmp_path / "export_out.csv")
+    assert code == 0, err
+    assert "scored 3 of 3 rows" in out
+    assert cli(plain, tmp_path / "plain_out.csv")[0] == 0
+    assert (tmp_path / "export_out.csv").read_bytes() == (tmp_path / "plain_out.csv").read_bytes()

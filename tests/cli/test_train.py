@@ -132,3 +132,21 @@ def test_train_cli_into_a_folder_it_cannot_write_says_so_in_one_line_naming_its_
         f"error: the model folder '{folder}' is not writable (Not a directory); fix its permissions or choose another "
         "with --output-dir / MODEL_DIR\n"
     )
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+@pytest.mark.parametrize("ends", ["header", "rows", "both"])
+def test_train_cli_reads_a_header_or_rows_ending_with_the_delimiter(run_cli, default_data, tmp_path, ends, engine):
+    header, *rows = default_data.read_text().replace(",", ";").splitlines()
+    header += ";" if ends in ("header", "both") else ""
+    rows = [row + ";" for row in rows] if ends in ("rows", "both") else rows
+    data = tmp_path / "export.csv"
+    data.write_text("\r\n".join([header, *rows]) + "\r\n", newline="")
+    root = tmp_path / "m"
+    code, _, err = run_cli(
+        "train", "--data", data, "--output-dir", root, "--processed-dir", tmp_path, "--no-sweep", "--quiet",
+        "--engine", engine, *(("--workers", "1") if engine == "dask" else ()),
+    )  # fmt: skip
+    assert code == 0, err
+    info = VersionStore(root).load(VersionStore(root).versions()[0]).info
+    assert (info["n_input_rows"], info["n_samples"]) == (200, 200)

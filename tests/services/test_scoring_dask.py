@@ -72,6 +72,20 @@ MESSY: dict[str, bytes] = {
         )
         + "\n"
     ).encode(),
+    # Excel's trailing delimiter: on the header, on every row (some rows without it, one with a value after it).
+    "header ends with the delimiter": (
+        "id;annual_income;spending_score;\r\n" + "".join(f"{i};{15 + i % 100};{1 + i % 99}\r\n" for i in range(900))
+    ).encode(),
+    "rows end with the delimiter": (
+        "id;annual_income;spending_score\r\n"
+        + "".join(
+            f"{i};{15 + i % 100};{1 + i % 99}" + ("" if i % 3 == 1 else ";note" if i == 500 else ";") + "\r\n"
+            for i in range(900)
+        )
+    ).encode(),
+    "both end with the delimiter, quoted line breaks": (
+        "id;annual_income;spending_score;\n" + "".join(f'"c{i}\nx";{15 + i % 100};{1 + i % 99};\n' for i in range(900))
+    ).encode(),
     "a row longer than a read block": (PLAIN + "c1,15,39\n" * 20_000 + "x" * 300_000 + ",15,39\n").encode(),
 }
 POLICIES = ["flag", "skip", "reject"]

@@ -286,7 +286,7 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
 def prepare(path: Path, options: RfmOptions) -> tuple[CsvLayout, RfmColumns, DateParser]:
     """The file's layout, its RFM columns and the date formats of its shapes, from the header and a sample."""
     layout = read_layout(path)
-    columns = detect_columns(layout.names, options.columns)
+    columns = detect_columns(layout.columns, options.columns)
     sample = read_sample(path, layout, [columns.date, *columns.amount_columns])
     layout = CsvLayout(layout.delimiter, layout.names, decimal_mark(layout, sample, columns.amount_columns))
     values = [value for value in sample.column(columns.date).to_pylist() if value]

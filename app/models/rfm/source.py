@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidDataset
 from app.models.rfm.columns import RfmColumns
-from app.utils.csv_head import HEAD_BYTES, NotCsvText, decode_head
+from app.utils.csv_head import HEAD_BYTES, UNNAMED_TAIL, NotCsvText, decode_head, first_record, row_names
 
 DELIMITERS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
@@ -32,11 +32,17 @@ OnInvalid = Callable[[pacsv.InvalidRow], str]
 
 @dataclass(frozen=True)
 class CsvLayout:
-    """How a transactions file is written: delimiter, header names and decimal mark."""
+    """How a transactions file is written: delimiter, the names its records are read with (app.utils.csv_head
+    .row_names: its header, then UNNAMED_TAIL when they end with the delimiter) and decimal mark."""
 
     delimiter: str
     names: list[str]
     decimal: str = "."
+
+    @property
+    def columns(self) -> list[str]:
+        """The header's columns: the names without the unnamed field records may end with (never read)."""
+        return self.names[:-1] if self.names[-1:] == [UNNAMED_TAIL] else self.names
 
 
 def read_layout(path: Path, delimiter: str | None = None) -> CsvLayout:
@@ -56,7 +62,9 @@ def read_layout(path: Path, delimiter: str | None = None) -> CsvLayout:
     names = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
     if not any(names):
         raise InvalidDataset("the transactions file has no header row")
-    return CsvLayout(delimiter, names)
+    # A header or records ending with the delimiter, as spreadsheets save them: read as the customer files are.
+    record = first_record(text[end.end() :], delimiter, whole=len(head) < HEAD_BYTES) if end else None
+    return CsvLayout(delimiter, row_names(names, record))
 
 
 def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:

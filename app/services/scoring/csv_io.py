@@ -7,11 +7,13 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
@@ -29,7 +31,7 @@ from app.services.scoring.lines import ChunkLines, LineCounter, unclosed_quote, 
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import OnScored, score_chunk
-from app.utils.csv_head import sniff_delimiter
+from app.utils.csv_head import UNNAMED_TAIL, first_record, row_names, sniff_delimiter
 from app.utils.csv_rows import READ_BLOCK_BYTES, TAIL_BYTES, open_rows, read_problem
 
 # Arrow's blocks (READ_BLOCK_BYTES) are joined into chunk_rows-row chunks for scoring.
@@ -51,10 +53,17 @@ class CsvHead:
     line_end: str = "\n"
     bom: bool = False
     header_ends: bool = True  # False: the file is its header line alone, with no line end
+    unnamed_tail: bool = False  # its records end with the delimiter: an empty field the header names nothing for
+
+    @property
+    def row_names(self) -> list[str]:
+        """The names its records are read with: the columns, then UNNAMED_TAIL when they end with the delimiter."""
+        return [*self.names, UNNAMED_TAIL] if self.unnamed_tail else list(self.names)
 
 
 def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
-    """Check that the first bytes look like UTF-8 CSV text and read its header line."""
+    """Check that the first bytes look like UTF-8 CSV text and read its header line (and, for a header or records
+    ending with the delimiter, its first record: app.utils.csv_head.row_names)."""
     text = decode_head(head)
     end = _LINE_END.search(text)
     first = text[: end.start()] if end else text
@@ -69,13 +78,17 @@ def sniff_csv(head: bytes, delimiter: str | None = None) -> CsvHead:
             "in far less"
         )
     sample = [len(line.encode()) + 1 for line in text.splitlines()[1:50]]
+    record = first_record(text[end.end() :], delimiter, whole=len(head) < HEAD_BYTES) if end else None
+    read = row_names([name.strip() for name in names], record)
+    tail = read[-1:] == [UNNAMED_TAIL]
     return CsvHead(
         delimiter=delimiter,
-        names=[name.strip() for name in names],
+        names=read[:-1] if tail else read,
         line_bytes=max(sample or [64]),
         line_end=end.group() if end else "\n",
         bom=head.startswith(BOM),
         header_ends=end is not None,
+        unnamed_tail=tail,
     )
 
 
@@ -107,13 +120,15 @@ class CsvScorer:
         options: ScoreOptions,
         *,
         on_scored: OnScored | None = None,
+        head: CsvHead | None = None,
     ) -> None:
         self.model = model
         self.options = options
         self.on_scored = on_scored
         self._source = source
-        head, tail = _ends(source)
-        self.head = sniff_csv(head, options.delimiter)
+        first, tail = _ends(source)
+        # `head`: the file's, already read (a Dask partition has the header line but not the file's first record).
+        self.head = head or sniff_csv(first, options.delimiter)
         self.columns = resolve_columns(model, self.head.names, options)
         self.summary = new_summary(model, self.columns, options, delimiter=self.head.delimiter)
         self.style = CsvStyle(
@@ -123,7 +138,10 @@ class CsvScorer:
             formula_guard=options.formula_guard,
         )
         self._lines = LineCounter(
-            self.columns, self.head.delimiter, ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"')
+            self.columns,
+            self.head.delimiter,
+            ends_with_quote=tail.rstrip(b" \t\r\n").endswith(b'"'),
+            unnamed_tail=self.head.unnamed_tail,
         )
         self._malformed: list[int] = []
         # Malformed records that hold line breaks, and how many lines each spans.
@@ -144,7 +162,7 @@ class CsvScorer:
         try:
             batches = open_rows(
                 self._source,
-                names=self.head.names,
+                names=self.head.row_names,
                 delimiter=self.head.delimiter,
                 on_invalid_row=self._on_invalid_row,
                 block_size=READ_BLOCK_BYTES,
@@ -169,7 +187,7 @@ class CsvScorer:
 
         A quote that never closes is refused here, before its chunk is scored, whatever the policy.
         """
-        schema = pa.schema([pa.field(name, pa.string()) for name in self.head.names])
+        schema = pa.schema([pa.field(name, pa.string()) for name in self.head.row_names])
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in self._blocks():
@@ -184,7 +202,12 @@ class CsvScorer:
 
     def _chunk(self, table: pa.Table, *, last: bool) -> tuple[pa.Table, ChunkLines]:
         lines, self._malformed = self._lines.place(table, self._malformed, self._unclosed, last=last)
-        return table, lines
+        if not self.head.unnamed_tail:
+            return table, lines
+        # The field every record ends with is never output: a row with a value in it has a field too many.
+        filled = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(table.column(UNNAMED_TAIL))), 0)
+        overfull = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+        return table.drop_columns([UNNAMED_TAIL]), replace(lines, overfull=overfull if overfull.any() else None)
 
     def tables(self) -> Iterator[pa.Table]:
         """Scored chunks as Arrow tables."""
@@ -204,6 +227,7 @@ class CsvScorer:
                 first_line=lines.first_line,
                 malformed_lines=lines.malformed,
                 row_lines=lines.rows,
+                overfull=lines.overfull,
                 unit="line",
                 on_scored=self.on_scored,
             )

@@ -16,7 +16,7 @@ from app.models.model import SegmentationModel
 from app.models.units import scale_hint
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED
-from app.utils.csv_head import decimal_point, uses_decimal_comma
+from app.utils.csv_head import decimal_point, row_names, uses_decimal_comma
 
 # Enough lines to see how the file writes its numbers, read from a bounded head so a huge line costs nothing.
 SAMPLE_LINES = 20
@@ -72,7 +72,9 @@ def raw_sample(
         rows = []
     if not rows:
         return RawSample(lines=lines[1 : SAMPLE_LINES + 1])
-    header = [name.strip().lstrip("\ufeff").strip() for name in rows[0]]
+    # Read as the scorer reads them: a header or rows ending with the delimiter are a field shorter or longer.
+    named = [name.strip().lstrip("\ufeff").strip() for name in rows[0]]
+    header = row_names(named, next((row for row in rows[1:] if row), None))
     values: dict[str, list[str]] = {}
     for feature, name in columns.items():
         if feature in specs and name in header:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from app.core.errors import InvalidRequest
 from app.services.scoring.columns import Columns
+from app.utils.csv_head import UNNAMED_TAIL
 from app.utils.csv_rows import LINE_BREAK, has_line_break, unclosed_quote_text, value_lines
 from app.utils.numbers import DECIMAL
 
@@ -26,10 +27,12 @@ class ChunkLines:
     first_line: int  # the line the chunk's first record starts on
     malformed: list[int]  # the lines of the records the reader could not split (left out of the table)
     rows: np.ndarray | None  # each row's line, when values of the chunk hold line breaks (None: one line a record)
+    overfull: np.ndarray | None = None  # rows with a value in the unnamed field the records end with (None: none)
 
 
-def customer_row_pattern(columns: Columns, delimiter: str) -> str:
-    """A regex for a line break followed by a whole row of the header's width with a number in every feature."""
+def customer_row_pattern(columns: Columns, delimiter: str, *, unnamed_tail: bool = False) -> str:
+    """A regex for a line break followed by a whole row of the header's width with a number in every feature (and
+    an empty last field, with `unnamed_tail`: rows that end with the delimiter)."""
     escaped = "\\" + delimiter
     field = f"[^{escaped}\\r\\n]*"
     number = f"[ \\t]*{DECIMAL}[ \\t]*"
@@ -47,6 +50,8 @@ def customer_row_pattern(columns: Columns, delimiter: str) -> str:
     body = escaped.join(parts)
     if run:
         body += f"(?:{escaped}{field}){{{run}}}"
+    if unnamed_tail:
+        body += f"{escaped}[ \\t]*"
     return f"(?:{LINE_BREAK}){body}(?:{LINE_BREAK}|$)"
 
 
@@ -70,11 +75,11 @@ def unclosed_quote(where: str, spans: int, column: str | None = None) -> Invalid
 class LineCounter:
     """Line numbers of a CSV file's chunks, in order; refuses a quote that never closes, under every policy."""
 
-    def __init__(self, columns: Columns, delimiter: str, *, ends_with_quote: bool) -> None:
+    def __init__(self, columns: Columns, delimiter: str, *, ends_with_quote: bool, unnamed_tail: bool = False) -> None:
         self.columns = columns
         self.record = 2  # the next chunk's first record (the header is record 1)
         self.breaks = 0  # line breaks inside the values of the records placed so far
-        self._pattern = customer_row_pattern(columns, delimiter)
+        self._pattern = customer_row_pattern(columns, delimiter, unnamed_tail=unnamed_tail)
         self._ends_with_quote = ends_with_quote
 
     def line_of(self, record: int) -> int:
@@ -137,4 +142,5 @@ class LineCounter:
             found.append((table.num_rows - 1, last))
         if found:
             row, name = min(found)
-            raise unclosed_quote(f"line {rows[row]}", value_lines(table.column(name)[row].as_py()), name)
+            spans = value_lines(table.column(name)[row].as_py())
+            raise unclosed_quote(f"line {rows[row]}", spans, None if name == UNNAMED_TAIL else name)

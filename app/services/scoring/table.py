@@ -59,6 +59,7 @@ def score_chunk(
     first_line: int = 1,
     malformed_lines: list[int] | None = None,
     row_lines: np.ndarray | None = None,
+    overfull: np.ndarray | None = None,
     unit: str = "row",
     on_scored: OnScored | None = None,
 ) -> ScoredChunk:
@@ -66,11 +67,16 @@ def score_chunk(
 
     `first_line` numbers the chunk's first row in the file, or `row_lines` every row's line when quoted values
     make rows span lines; `malformed_lines` are lines the reader could not split into the header's fields
-    (already left out of `table`), counted here like every other bad row. The chunk's scored rows go to
+    (already left out of `table`), counted here like every other bad row; `overfull` marks rows with a value past
+    the header's last column (in a file whose rows end with the delimiter): bad rows of that reason too, their
+    other columns in place. The chunk's scored rows go to
     `on_scored` (when given); nothing is counted or logged here.
     """
     malformed = sorted(malformed_lines or [])
     X, codes, reasons = validate_rows(model, table, columns, decimal_comma=uses_decimal_comma(summary.delimiter))
+    if overfull is not None:
+        reasons.append(MALFORMED)
+        codes[overfull] = len(reasons) - 1
     summary.rows += table.num_rows + len(malformed)
     bad = codes != 0
     if options.on_error == "reject" and (bad.any() or malformed):

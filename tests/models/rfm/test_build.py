@@ -228,6 +228,18 @@ def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
     assert (row["customer_id"], row["frequency"], row["monetary"]) == ("a", 2, pytest.approx(5.25))
 
 
+@pytest.mark.parametrize("ends", ["header", "rows", "both"])
+def test_a_german_export_ending_its_header_or_rows_with_the_delimiter_builds_as_without(write_csv, ends):
+    header, rows = "Kunden-Nr;Date;Amount", ["K1;2011-01-01;10,5", "K1;2011-01-02;5", "K2;2011-01-02;1,25"]
+    plain = build_rfm(write_csv([header, *rows], newline="\r\n", name="plain.csv"))
+    header += ";" if ends in ("header", "both") else ""
+    rows = [row + ";" for row in rows] if ends in ("rows", "both") else rows
+    result = build_rfm(write_csv([header, *rows], newline="\r\n", bom=True))
+    assert result.summary["columns"]["customer_id"] == "Kunden-Nr"
+    assert result.table.to_pylist() == plain.table.to_pylist()
+    assert [(row["customer_id"], row["frequency"]) for row in result.table.to_pylist()] == [("K1", 2), ("K2", 1)]
+
+
 @pytest.mark.parametrize(
     ("lines", "named"),
     [

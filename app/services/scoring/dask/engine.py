@@ -118,7 +118,7 @@ def _csv_plan(
     def submit(index: int, lines_before: int, rows_before: int) -> Any:
         out = None if parts_dir is None else str(parts_dir / f"part.{index:05d}.parquet")
         args = (portable, str(source), body, ranges[index], options, out, lines_before, rows_before)
-        return client.submit(score_csv_range, *args, pure=False)
+        return client.submit(score_csv_range, *args, head=sniffed, pure=False)
 
     return Plan(columns, style, len(ranges), submit)
 

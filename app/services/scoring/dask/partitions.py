@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from app.models.model import SegmentationModel
 from app.services.scoring.columns import Columns
-from app.services.scoring.csv_io import CsvScorer, CsvStyle, csv_chunks
+from app.services.scoring.csv_io import CsvHead, CsvScorer, CsvStyle, csv_chunks
 from app.services.scoring.options import ScoreOptions
 from app.services.scoring.summary import ScoreSummary, new_summary
 from app.services.scoring.table import output_schema, score_table
@@ -46,8 +46,9 @@ class RangeScorer(CsvScorer):
         *,
         lines_before: int = 0,
         rows_before: int = 0,
+        head: CsvHead | None = None,
     ) -> None:
-        super().__init__(model, source, options)
+        super().__init__(model, source, options, head=head)
         # CsvScorer numbers from its own stream's header; these shift its numbers to the file's (a hook CsvScorer
         # could take as arguments).
         self._lines.breaks += lines_before
@@ -95,11 +96,14 @@ def score_csv_range(
     out: str | None = None,
     lines_before: int = 0,
     rows_before: int = 0,
+    head: CsvHead | None = None,
 ) -> Scored:
-    """Score one byte range of a CSV file: labelled CSV bytes, or (with `out`) a Parquet part file; one pass."""
-    scorer = RangeScorer(
-        model, _read_range(path, header_end, part), options, lines_before=lines_before, rows_before=rows_before
-    )
+    """Score one byte range of a CSV file: labelled CSV bytes, or (with `out`) a Parquet part file; one pass.
+
+    `head`: the file's (sniff_csv of its first bytes), so that every range reads its records as the first one does.
+    """
+    source = _read_range(path, header_end, part)
+    scorer = RangeScorer(model, source, options, lines_before=lines_before, rows_before=rows_before, head=head)
     if out is None:
         chunks = list(csv_chunks(scorer.tables(), scorer.style))
         return chunks, scorer.done(sum(map(len, chunks)))
