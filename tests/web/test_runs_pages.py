@@ -294,3 +294,37 @@ def test_the_customers_table_heads_its_scores_in_words_and_the_download_keeps_th
     downloaded = pages.get(export)
     assert downloaded.status_code == 200
     assert {"segment_name", "confidence", "distance", "is_atypical", "out_of_range"} <= set(rows_of(downloaded.text)[0])
+
+
+def _hidden(page: str) -> str | None:
+    found = re.search(r'<p class="muted" id="customers-hidden">([^<]*)</p>', page)
+    return html.unescape(found[1]) if found else None
+
+
+def test_the_customers_table_says_which_of_the_files_columns_it_does_not_show(pages):
+    text = "CustomerID,Name,Annual Income (k$),Spending Score (1-100),City,Notes\n"
+    text += "".join(f"C{n},Ann {n},{40 + n},{n + 1},Lyon,note {n}\n" for n in range(30))
+    run_id, _ = score(pages, text)
+    page = pages.get(f"/runs/{run_id}", headers=HTML).text
+    assert (
+        _hidden(page) == "3 more columns in the file are not shown: Name, City, Notes. The downloads have every column."
+    )
+    # Sorted by one of them, the table shows it: it is no longer listed.
+    by_city = pages.get(f"/runs/{run_id}", params={"sort": "City"}, headers=HTML).text
+    assert _hidden(by_city).startswith("2 more columns in the file are not shown: Name, Notes.")
+    # A file of the id and the model's inputs only: nothing to say.
+    plain = "CustomerID,Annual Income (k$),Spending Score (1-100)\n" + "".join(
+        f"C{n},{40 + n},{n + 1}\n" for n in range(30)
+    )
+    assert _hidden(pages.get(f"/runs/{score(pages, plain)[0]}", headers=HTML).text) is None
+
+
+def test_a_wide_files_left_out_columns_are_named_up_to_a_few_and_counted(pages):
+    extra = [LONG_NAME, "", *(f"Field {n}" for n in range(1, 13))]
+    text = "CustomerID,Annual Income (k$),Spending Score (1-100)," + ",".join(extra) + "\n"
+    text += "".join(f"C{n},{40 + n},{n + 1}," + ",".join("x" * len(extra)) + "\n" for n in range(30))
+    run_id, _ = score(pages, text)
+    hidden = _hidden(pages.get(f"/runs/{run_id}", headers=HTML).text)
+    # Named as the page names them elsewhere: a long name shortened, a blank one by its place.
+    named = ", ".join([f"{LONG_NAME[:59]}…", "(column 5, no name)", *(f"Field {n}" for n in range(1, 7))])
+    assert hidden == f"14 more columns in the file are not shown: {named} and 6 more. The downloads have every column."

@@ -32,6 +32,8 @@ SCORE_SORTS = (
     ("distance", "distance to the centre, nearest first"),
 )
 WAYS = {"-": "highest first", "": "lowest first"}
+# The customers table names at most this many of the file's columns it leaves out; a wide file's others are counted.
+HIDDEN_NAMED = 8
 
 
 def runs_page(
@@ -68,6 +70,19 @@ def _shown_columns(run: Run, inputs: list[str], sort: str) -> list[str]:
     # A list sorted by a column it does not show reads as unsorted.
     own += [name for name in inputs if sort and name == sort.removeprefix("-")]
     return [*dict.fromkeys(own), *SHOWN_SCORES]
+
+
+def hidden_text(hidden: list[str], labels: dict[str, str], *, decimal_comma: bool) -> str | None:
+    """The file's columns the customers table leaves out, in a sentence ("3 more columns in the file are not shown:
+    Name, City, Notes"): the first HIDDEN_NAMED named, shortened, and the rest counted; None when it shows them all."""
+    if not hidden:
+        return None
+    named = ", ".join(short_name(labels[name]) for name in hidden[:HIDDEN_NAMED])
+    rest = len(hidden) - HIDDEN_NAMED
+    more = f" and {count_text(rest, decimal_comma=decimal_comma)} more" if rest > 0 else ""
+    counted = count_text(len(hidden), decimal_comma=decimal_comma)
+    columns = "column in the file is" if len(hidden) == 1 else "columns in the file are"
+    return f"{counted} more {columns} not shown: {named}{more}."
 
 
 def _flag(value: str | None) -> bool | None:
@@ -124,6 +139,7 @@ def run_page(
     labels = column_labels(names)
     summary = run.summary
     asked = {key: value for key, value in filters.items() if value}
+    shown = _shown_columns(run, inputs, filters["sort"])
     others = [
         other
         for other in records.list_runs(session=session, settings=settings, segmentation=run.segmentation)
@@ -147,7 +163,9 @@ def run_page(
             ],
         ],
         "filters": filters,
-        "columns": _shown_columns(run, inputs, filters["sort"]),
+        "columns": shown,
+        # The table reads a row by the id, the model's inputs and the scores: it says which of the file's it leaves out.
+        "hidden_text": hidden_text([name for name in inputs if name not in shown], labels, decimal_comma=comma),
         # The scores' names are never input columns' (those are told apart from them), so one lookup serves both.
         "labels": labels | SHOWN_SCORES,
         # Headed in full, they break anywhere (in a column of their own width) rather than widen the table.
