@@ -16,7 +16,7 @@ from app.models.model import SegmentationModel
 from app.models.units import scale_hint
 from app.services.scoring.summary import ScoreSummary
 from app.services.scoring.validation import MALFORMED
-from app.utils.csv_head import decimal_point, row_names, uses_decimal_comma
+from app.utils.csv_head import DECIMAL_COMMA, decimal_point, row_names, uses_decimal_comma
 
 # Enough lines to see how the file writes its numbers, read from a bounded head so a huge line costs nothing.
 SAMPLE_LINES = 20
@@ -26,7 +26,6 @@ QUOTED_CHARS = 20
 
 # Row reasons name the file's own column (validation.py), which may hold spaces and brackets.
 _REASON = re.compile(r"^(?:missing (?P<missing>.+)|(?P<nan>.+) is not a number|(?P<range>.+) out of range \([^()]*\))$")
-_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]+$")
 _THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$")
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"^[+-]?[0-9.]+\s*%$")
@@ -130,9 +129,9 @@ def _wrong_fields(summary: ScoreSummary, sample: RawSample) -> Diagnosis:
     if summary.delimiter == "," and wider and _most(lines, re.compile(r"[0-9],[0-9]")):
         return Diagnosis(
             "number_commas",
-            "every row has more columns than the header, as numbers written with commas (45,5 or 45,000) in a "
-            "comma-separated file would: write them as plain numbers (45.5, or 45 for an income of 45,000 "
-            "dollars), or save the file with ';' as the delimiter and choose ';'",
+            "every row has more columns than the header, as numbers written with commas (45,5, 1,5E-05 or 45,000) "
+            "in a comma-separated file would: write them as plain numbers (45.5 and 1.5E-05, or 45 for an income of "
+            "45,000 dollars), or save the file with ';' as the delimiter and choose ';'",
         )
     return Diagnosis(
         "wrong_fields",
@@ -161,12 +160,13 @@ def _not_numbers(spec: Feature, summary: ScoreSummary, values: list[str]) -> Dia
             f"the {noun} have thousands separators (such as {_example(values, _THOUSANDS)}); this model expects "
             f"plain numbers{fix}",
         )
-    if _most(values, _DECIMAL_COMMA):  # a ';' file reads them: only a ',' file gets here
+    # As a ';' file's reader reads them, with an exponent too ("1,5E-05"): only a ',' file gets here.
+    if _most(values, DECIMAL_COMMA):
         return Diagnosis(
             "decimal_commas",
-            f"the {noun} use decimal commas (such as {_example(values, _DECIMAL_COMMA)}); this model reads "
-            "decimal points in a comma-separated file: save the file with '.' as the decimal mark (45.5, not 45,5), "
-            "or with ';' as the delimiter",
+            f"the {noun} use decimal commas (such as {_example(values, DECIMAL_COMMA)}); this model reads "
+            "decimal points in a comma-separated file: save the file with '.' as the decimal mark (45.5, not 45,5; "
+            "1.5E-05, not 1,5E-05), or with ';' as the delimiter",
         )
     if _most(values, _PERCENT):
         scale = " from 1 to 100" if FEATURES.get(spec.name) == spec else f" ({spec.range_text()})"

@@ -29,7 +29,14 @@ def rows(template: str, count: int = 30) -> str:
             HEADER + "\n" + rows('"{i},5","{s},5"'),
             "decimal_commas",
             "use decimal commas (such as '20,5'); this model reads decimal points in a comma-separated file: save "
-            "the file with '.' as the decimal mark (45.5, not 45,5), or with ';' as the delimiter",
+            "the file with '.' as the decimal mark (45.5, not 45,5; 1.5E-05, not 1,5E-05), or with ';' as the "
+            "delimiter",
+        ),
+        # A spreadsheet in a comma locale writes very small and very large numbers with an exponent.
+        (
+            HEADER + "\n" + rows('"{i},5E+01","{s},5E-01"'),
+            "decimal_commas",
+            "use decimal commas (such as '20,5E+01'); this model reads decimal points in a comma-separated file",
         ),
         (
             HEADER.replace(",", ";") + "\n" + rows("{i}000,5;{s}"),
@@ -39,7 +46,12 @@ def rows(template: str, count: int = 30) -> str:
         (
             HEADER + "\n" + rows("{i},5,{s}"),
             "number_commas",
-            "every row has more columns than the header, as numbers written with commas (45,5 or 45,000)",
+            "every row has more columns than the header, as numbers written with commas (45,5, 1,5E-05 or 45,000)",
+        ),
+        (
+            HEADER + "\n" + rows("{i},5E+00,{s}"),
+            "number_commas",
+            "write them as plain numbers (45.5 and 1.5E-05, or 45 for an income of 45,000 dollars)",
         ),
         (HEADER + "\n" + rows("${i},000,{s}"), "currency", "as amounts such as $45,000 in a comma-separated file"),
         (
