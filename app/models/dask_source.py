@@ -19,6 +19,7 @@ from app.core.errors import InvalidDataset
 from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
 from app.models.features import (
     Feature,
+    columns_read_alike,
     find_column,
     normalise_columns,
     too_large,
@@ -201,11 +202,13 @@ def _clean(
     )
 
 
-def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The columns holding each feature and the extra known columns, from a file's normalised header."""
-    duplicated = sorted({name for name in columns if columns.count(name) > 1})
-    if duplicated:
-        raise InvalidDataset(f"{label} has duplicated columns: {', '.join(duplicated)}")
+def _found(own: list[str], specs: Sequence[Feature]) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """A file's header normalised, the columns holding each feature and the extra known columns, from its own names;
+    InvalidDataset, as the local trainer's, when two of them are read as one."""
+    problem = columns_read_alike(own)
+    if problem:
+        raise InvalidDataset(problem)
+    columns = normalise_columns(own)
     found = {spec.name: find_column(columns, spec) for spec in specs}
     missing = [spec for spec in specs if found[spec.name] is None]
     if missing:
@@ -214,7 +217,7 @@ def _found(columns: list[str], specs: Sequence[Feature], label: str) -> tuple[di
         )
     names = {spec.name for spec in specs}
     extras = {name: name for name in ("customer_id", *DEMOGRAPHICS) if name in columns and name not in names}
-    return {name: str(column) for name, column in found.items()}, extras
+    return columns, {name: str(column) for name, column in found.items()}, extras
 
 
 def is_parquet(path: Path) -> bool:
@@ -239,8 +242,7 @@ def _open_parquet(path: Path, specs: Sequence[Feature]) -> tuple[Reader, list[An
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise InvalidDataset(f"{path} is not a valid Parquet file: {str(exc).splitlines()[0]}") from None
     own = list(file.schema_arrow.names)
-    normalised = normalise_columns(own)
-    found, extras = _found(normalised, specs, str(path))
+    normalised, found, extras = _found(own, specs)
     original = dict(zip(normalised, own, strict=True))
     parts: list[tuple[int, ...]] = []
     group: list[int] = []
@@ -273,8 +275,7 @@ def _open_csv(path: Path, specs: Sequence[Feature], client: Any) -> tuple[Reader
     header = [name.strip() for name in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
     own = row_names(header, style.first_row)
     tail = own[-1:] == [UNNAMED_TAIL]  # records ending with the delimiter: read_rows reads that field, never keeps it
-    normalised = normalise_columns(own[:-1] if tail else own)
-    found, extras = _found(normalised, specs, str(path))
+    normalised, found, extras = _found(own[:-1] if tail else own, specs)
     header_bytes = len(BOM) * style.bom + len(style.header_line.encode()) + len(style.line_end) * style.header_ends
     reader = Reader(
         kind="csv",

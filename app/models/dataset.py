@@ -19,6 +19,7 @@ from app.models.features import (
     COLUMNS,
     FEATURES,
     Feature,
+    columns_read_alike,
     find_column,
     normalise_columns,
     too_large,
@@ -119,10 +120,11 @@ def load_customers(path: str | Path) -> TextTable:
     """Read a customer CSV with the public header or snake_case columns."""
     table = read_text_table(path)
     frame = table.frame
-    frame.columns = normalise_columns([str(column) for column in frame.columns])
-    if frame.columns.duplicated().any():
-        duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
-        raise InvalidDataset(f"{path} has duplicated columns: {', '.join(duplicated)}")
+    names = [str(column) for column in frame.columns]
+    problem = columns_read_alike(names)
+    if problem:
+        raise InvalidDataset(problem)
+    frame.columns = normalise_columns(names)
     return table
 
 

@@ -3,13 +3,14 @@
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import InvalidDataset
+from app.utils.text import safe_text
 
 # How a feature's values are turned into what the model clusters: as they are, or log(1 + x) for skewed money and
 # count columns (a few big spenders would otherwise stretch every other customer into one segment).
@@ -20,6 +21,8 @@ TRANSFORMS = ("none", "log1p")
 # every whole amount up to it is exact in float64, and its square (1e30) keeps variances and distances finite.
 MAX_MAGNITUDE = 1e15
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Messages quote a header's names cut to this many characters.
+NAME_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,28 @@ def normalise_columns(names: Sequence[str]) -> list[str]:
     """Each header name as normalise_column reads it, the one customer_id_header picks read as `customer_id`."""
     id_header = customer_id_header(names)
     return ["customer_id" if name == id_header else normalise_column(name) for name in names]
+
+
+def columns_read_alike(names: Sequence[str], *, read: Collection[str] | None = None) -> str | None:
+    """Why a header cannot be read, when two of its columns are read as one (normalise_columns: "Customer ID" and
+    "customer_id" are both customer_id), in a sentence naming them and what to do; the first such name among `read`
+    (any name when None); None when there is none. Training and scoring refuse such a file in the same words."""
+    groups: dict[str, list[str]] = {}
+    for name, normal in zip(names, normalise_columns(names), strict=True):
+        groups.setdefault(normal, []).append(name)
+    for normal, group in groups.items():
+        if len(group) < 2 or (read is not None and normal not in read):
+            continue
+        shown = [f"'{safe_text(name, NAME_CHARS)}'" for name in group]
+        if len(set(group)) == 1:
+            return f"the column {shown[0]} appears {len(group)} times: remove or rename the copies"
+        quoted = f"{', '.join(shown[:-1])} and {shown[-1]}"
+        both, others = ("both", "the other") if len(group) == 2 else ("all", "the others")
+        return (
+            f"the columns {quoted} are {both} read as {normal}: keep the one that holds {normal}, and remove or rename "
+            f"{others} (such as {shown[-1]} to '{safe_text(group[-1], NAME_CHARS)} 2')"
+        )
+    return None
 
 
 def wanted_columns(features: "Sequence[str | Feature]") -> str:

@@ -8,6 +8,11 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from app.models.versions.store import VersionStore
+from tests.api.test_columns_read_alike import HEADER as TWO_IDS_HEADER
+from tests.api.test_columns_read_alike import MESSAGE as TWO_IDS_MESSAGE
+from tests.api.test_columns_read_alike import ROWS as TWO_IDS_ROWS
+
+TWO_IDS = TWO_IDS_HEADER + "\n" + TWO_IDS_ROWS
 
 
 def test_train_cli_adds_a_version_and_prints_its_summary(run_cli, default_data, tmp_path):
@@ -150,3 +155,14 @@ def test_train_cli_reads_a_header_or_rows_ending_with_the_delimiter(run_cli, def
     assert code == 0, err
     info = VersionStore(root).load(VersionStore(root).versions()[0]).info
     assert (info["n_input_rows"], info["n_samples"]) == (200, 200)
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_train_cli_refuses_two_id_columns_naming_both_in_one_line(run_cli, tmp_path, engine):
+    data = tmp_path / "two_ids.csv"
+    data.write_text(TWO_IDS)
+    code, out, err = run_cli(
+        "train", "--data", data, "--output-dir", tmp_path / "m", "--processed-dir", tmp_path, "--engine", engine,
+        *(("--workers", "1") if engine == "dask" else ()),
+    )  # fmt: skip
+    assert (code, out, err) == (2, "", f"error: {TWO_IDS_MESSAGE}\n")

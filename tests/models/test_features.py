@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from app.models.dataset import clean_customers, load_customers
-from app.models.features import CUSTOMER_ID_HEADERS, NAME_LIKE_HEADERS, customer_id_header, normalise_columns
+from app.models.features import (
+    CUSTOMER_ID_HEADERS,
+    NAME_LIKE_HEADERS,
+    columns_read_alike,
+    customer_id_header,
+    normalise_columns,
+)
 from app.models.rfm.columns import detect_columns
 
 # How CRM exports and spreadsheets spell the id header.
@@ -76,3 +82,14 @@ def test_a_german_semicolon_export_with_decimal_commas_trains_on_its_kunden_nr(t
     cleaned = clean_customers(load_customers(path), features=["annual_income", "spending_score"], min_rows=1)
     assert cleaned.frame["customer_id"].tolist() == ["K-1", "K-2"]
     assert cleaned.frame["annual_income"].tolist() == [15.5, 120.25]
+
+
+def test_columns_read_alike_names_every_header_of_one_name_and_what_to_do():
+    assert columns_read_alike(["Age", "age", "AGE", "Income"]) == (
+        "the columns 'Age', 'age' and 'AGE' are all read as age: keep the one that holds age, and remove or rename "
+        "the others (such as 'AGE' to 'AGE 2')"
+    )
+    assert columns_read_alike(["a", "b", "a"]) == "the column 'a' appears 2 times: remove or rename the copies"
+    # Only the names asked about: scoring leaves two columns it never reads alone.
+    assert columns_read_alike(["Notes", "notes", "Customer ID"], read={"customer_id", "age"}) is None
+    assert columns_read_alike(["Customer ID", "Client ID", "Age"]) is None  # one id, the other an ordinary column

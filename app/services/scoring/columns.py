@@ -5,7 +5,14 @@ from dataclasses import dataclass
 
 from app.core.errors import InvalidDataset, InvalidRequest
 from app.models.counterfactual import segment_position
-from app.models.features import DEFAULT_FEATURES, Feature, find_column, normalise_columns, wanted_columns
+from app.models.features import (
+    DEFAULT_FEATURES,
+    Feature,
+    columns_read_alike,
+    find_column,
+    normalise_columns,
+    wanted_columns,
+)
 from app.models.model import SegmentationModel
 from app.services.scoring.options import NAME_QUOTED_CHARS, ScoreOptions
 from app.services.scoring.score_columns import (
@@ -94,6 +101,13 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
     duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise InvalidRequest(f"duplicated column name(s): {quoted_names(duplicated)}; found: {found}")
+    explicit = options.named_columns()
+    # Two columns read as one that scoring reads (the id, age, gender, a target, a feature not named by column=):
+    # refused in training's words, never the first of them picked.
+    read = {"age", "gender", TARGET_COLUMN, *(feature for feature in model.features if feature not in explicit)}
+    problem = columns_read_alike(names, read=read if options.id_column else {*read, "customer_id"})
+    if problem:
+        raise InvalidRequest(problem)
     by_normal: dict[str, str] = {}
     for name, normal in zip(names, normalise_columns(names), strict=True):
         by_normal.setdefault(normal, name)
@@ -110,7 +124,6 @@ def resolve_columns(model: SegmentationModel, names: list[str], options: ScoreOp
         )
     # income_column= and spending_column= name the default's two features: for any other segmentation they are
     # only checked against the header, as they always were.
-    explicit = options.named_columns()
     for key, given in [*explicit.items(), ("customer_id", options.id_column)]:
         if given is not None and given not in names:
             raise InvalidRequest(

@@ -28,7 +28,7 @@ from app.core.errors import InvalidDataset, InvalidRequest
 from app.core.metrics import record_training_job_ended
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.features import FEATURES, Feature, find_column, wanted_columns
+from app.models.features import FEATURES, Feature, columns_read_alike, find_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
@@ -45,7 +45,7 @@ from app.services.training.store import (
     read_job,
     write_job,
 )
-from app.utils.csv_head import sniff_delimiter
+from app.utils.csv_head import UNNAMED_TAIL, row_names, sniff_head
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +81,18 @@ def parse_features(value: str) -> list[str]:
 
 
 def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None:
-    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, missing columns."""
+    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, two columns read as
+    one, missing columns."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
-    text = decode_head(head)
-    first_line = text.splitlines()[0] if text.splitlines() else ""
-    names = [name.strip() for name in next(csv.reader([first_line], delimiter=sniff_delimiter(first_line)), [])]
+    decode_head(head)  # its refusal in a request's words
+    style = sniff_head(head)
+    header = [name.strip() for name in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
+    # As training reads it: a delimiter ending the header line or the rows is no column.
+    names = [name for name in row_names(header, style.first_row) if name != UNNAMED_TAIL]
+    problem = columns_read_alike(names)
+    if problem:
+        raise InvalidRequest(problem)
     # Found as training will find them (app/models/features.find_column): one rule for a feature's column.
     try:
         missing = [f for f in features if find_column(names, FEATURES[f] if isinstance(f, str) else f) is None]
