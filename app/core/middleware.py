@@ -188,7 +188,8 @@ class ServiceMiddleware(HttpMiddleware):
 
     - `report`: give the request an id (a valid X-Request-ID, or a new one), echo it on the response, and report the
       request once, as its last body byte is about to leave (or when the app fails without answering, as a 500): to
-      the metrics (method, route template, status, duration) and, when INFO is on, to the access log, with the id.
+      the metrics (method, route template, status, duration) and, when INFO is on, to the access log, with the id
+      and the client's address.
     - `headers`: add the security headers to every response, and `Cache-Control: no-store` where it sets no caching
       itself; a response with a Content-Security-Policy of its own keeps it.
     - `gzip_min_bytes`: Starlette's GZip (level 1) for clients that accept gzip; everyone else's responses pass
@@ -238,6 +239,9 @@ class ServiceMiddleware(HttpMiddleware):
             # The route is known only once routing has run, so its label is taken here, at the end.
             metrics.record_request(scope["method"], _route_label(scope, root_path), status, seconds)
             if access_logger.isEnabledFor(logging.INFO):
+                # The address only: the port is the peer's ephemeral one, or 0 for a client named by a trusted
+                # proxy's X-Forwarded-For (app/core/proxy.py, outermost, has rewritten the scope by now).
+                client = scope.get("client")
                 log_access(
                     {
                         "request_id": request_id,
@@ -245,6 +249,7 @@ class ServiceMiddleware(HttpMiddleware):
                         "path": scope["path"],
                         "status": status,
                         "duration_ms": round(seconds * 1000, 2),
+                        "client": client[0] if client else "-",
                     }
                 )
 

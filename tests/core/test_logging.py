@@ -140,3 +140,25 @@ def test_a_broken_log_stream_never_fails_the_request(app_log, monkeypatch):
     monkeypatch.setattr(stream, "write", broken)
     monkeypatch.setattr(logging, "raiseExceptions", False)  # as in production: handleError stays quiet
     log_access({"request_id": "r-1", "status": 200})  # must not raise
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_access_line_names_the_client_as_the_proxy_rule_reads_it(app_log, client_for_peer, formatter):
+    direct = client_for_peer(("203.0.113.7", 40001))
+    proxied = client_for_peer(("10.0.0.2", 40002), trusted_proxies="10.0.0.0/8")
+    stream = app_log(formatter)  # after the apps are built: create_app sets up the app's handler itself
+    assert direct.get("/livez", headers={"X-Request-ID": "peer-1"}).status_code == 200
+    forwarded = {"X-Request-ID": "proxied-1", "X-Forwarded-For": "198.51.100.9, 10.0.0.3"}
+    assert proxied.get("/livez", headers=forwarded).status_code == 200
+    # A forwarded header from a peer that is not a trusted proxy is the client's own word: not believed.
+    spoofed = {"X-Request-ID": "spoofed-1", "X-Forwarded-For": "192.0.2.1"}
+    assert direct.get("/livez", headers=spoofed).status_code == 200
+    lines = stream.getvalue().splitlines()
+    if isinstance(formatter, JsonFormatter):
+        clients = {entry["request_id"]: entry["client"] for entry in map(json.loads, lines)}
+    else:
+        clients = {
+            line.split("request_id=", 1)[1].split(" ", 1)[0]: line.split(" client=", 1)[1].split(" ", 1)[0]
+            for line in lines
+        }
+    assert clients == {"peer-1": "203.0.113.7", "proxied-1": "198.51.100.9", "spoofed-1": "203.0.113.7"}
