@@ -19,6 +19,7 @@ from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes
 from app.core.security import check_admin_key, is_admin_key
+from app.db.errors import db_error_reason
 from app.services.accounts.keys import key_principal
 from app.services.accounts.login import token_principal
 from app.services.accounts.sessions import session_principal
@@ -45,8 +46,9 @@ def with_db(request: Request, work: Callable[..., T], **kwargs: object) -> T:
     try:
         with request.app.state.db_sessions() as session:
             return work(session=session, **kwargs)
-    except SQLAlchemyError:
-        raise DatabaseUnavailable("accounts cannot be checked right now: the database is not answering") from None
+    except SQLAlchemyError as exc:
+        said = "accounts cannot be checked right now: the database is not answering"
+        raise DatabaseUnavailable(said, local_message=f"{said} ({db_error_reason(exc)})") from None
 
 
 def session_token(request: Request) -> str | None:

@@ -293,7 +293,8 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 async def domain_error_response(request: Request, exc: SegmentationError) -> Response:
     """A domain error as its HTTP answer (the one mapping, also used by the single-predict shortcut)."""
     log = logger.warning if exc.status_code >= 500 else logger.info
-    log("%s: %s", exc.error_type, exc.message, extra={"request_id": _request_id(request.scope)})
+    # The server's log gets what this machine's operator may read (a path, a database's reason); the client `message`.
+    log("%s: %s", exc.error_type, exc.local_message, extra={"request_id": _request_id(request.scope)})
     return error_response(
         request.scope,
         status_code=exc.status_code,

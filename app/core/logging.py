@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.core.config import Settings
+from app.utils.redact import scrub_credentials
 from app.utils.text import escape_controls, safe_text
 
 # Fields that callers pass through `extra=` and that formatters print.
@@ -29,10 +30,13 @@ def _value(value: Any) -> Any:
 
 
 def _exception_lines(text: str) -> list[str]:
-    """A traceback's lines, each with control characters escaped, at most MAX_EXCEPTION_CHARS in all."""
+    """A traceback's lines, each with control characters escaped and credentials hidden, at most
+    MAX_EXCEPTION_CHARS in all."""
     if len(text) > MAX_EXCEPTION_CHARS:
         text = text[:MAX_EXCEPTION_CHARS] + "\n… (traceback cut)"
-    return [escape_controls(line) for line in text.splitlines()]
+    # A database driver's message can quote the URL it was given, password and all (a connection string it could
+    # not read); a traceback is where such a message reaches the log whole.
+    return [escape_controls(scrub_credentials(line)) for line in text.splitlines()]
 
 
 def _context(record: logging.LogRecord) -> dict[str, Any]:

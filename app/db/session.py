@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import DatabaseUnavailable
+from app.db.errors import db_error_reason
 
 # Seconds a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT = 5.0
@@ -46,7 +47,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def unavailable_as(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """A decorator turning a database failure into DatabaseUnavailable (a 503, never a 500) that says `message`."""
+    """A decorator turning a database failure into DatabaseUnavailable (a 503, never a 500) that says `message`:
+    with the error's class to the client, and with the driver's reason too in the server's log."""
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         @wraps(function)
@@ -54,7 +56,9 @@ def unavailable_as(message: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             try:
                 return function(*args, **kwargs)
             except SQLAlchemyError as exc:
-                raise DatabaseUnavailable(message.format(error=type(exc).__name__)) from None
+                raise DatabaseUnavailable(
+                    message.format(error=type(exc).__name__), local_message=message.format(error=db_error_reason(exc))
+                ) from None
 
         return wrapper
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.errors import InvalidRequest
+from app.db.errors import db_error_reason
 from app.db.tables import AuditEvent
 from app.utils.numbers import whole_number
 
@@ -86,7 +87,7 @@ def record(
             session.add(row)
             session.commit()
     except SQLAlchemyError as exc:
-        logger.warning("audit %s on %s by %s not recorded: %s", action, target, who, type(exc).__name__)
+        logger.warning("audit %s on %s by %s not recorded: %s", action, target, who, db_error_reason(exc))
         return False
     return True
 

@@ -234,3 +234,28 @@ def test_a_since_after_its_until_is_a_422_saying_so(log_client, path):
     # Equal bounds are an empty window, not a mistake.
     same = log_client.get(path, params={"since": reversed_span["until"], "until": reversed_span["until"]})
     assert same.status_code == 200, same.text
+
+
+def test_a_database_failure_logs_its_reason_but_answers_only_its_class(log_client, caplog):
+    import logging
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from app.core.logging import JsonFormatter, TextFormatter
+
+    def away(connection, cursor, statement, *args) -> None:
+        raise sqlite3.OperationalError("could not reach postgresql://app:s3cret-Pw@db:5432/segments: timeout")
+
+    event.listen(log_client.app.state.db_engine, "before_cursor_execute", away)
+    with caplog.at_level(logging.WARNING, logger="app"):
+        response = log_client.get("/api/v1/monitoring/drift", headers={"X-Request-ID": "db-down-1"})
+    assert response.status_code == 503
+    assert response.json()["type"] == "database_unavailable"
+    assert "(OperationalError)" in response.json()["message"] and "could not reach" not in response.text
+    lines = [record.getMessage() for record in caplog.records if getattr(record, "request_id", None) == "db-down-1"]
+    assert len(lines) == 1
+    assert "OperationalError: could not reach postgresql://app:***@db:5432/segments: timeout" in lines[0]
+    # Nor in any other line the app wrote meanwhile (the drainer's traceback of the same failure among them).
+    for formatter in (TextFormatter(), JsonFormatter()):
+        assert not [line for line in map(formatter.format, caplog.records) if "s3cret" in line]

@@ -162,3 +162,14 @@ def test_access_line_names_the_client_as_the_proxy_rule_reads_it(app_log, client
             for line in lines
         }
     assert clients == {"peer-1": "203.0.113.7", "proxied-1": "198.51.100.9", "spoofed-1": "203.0.113.7"}
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_a_traceback_never_carries_a_database_password(formatter):
+    try:
+        raise ValueError('invalid dsn: missing "=" after "postgresql://app:s3cret-Pw@db/segments"')
+    except ValueError:
+        record = _record("the notification outbox could not be read", exc_info=sys.exc_info())
+    line = formatter.format(record)
+    assert "s3cret" not in line
+    assert "postgresql://app:***@db/segments" in line

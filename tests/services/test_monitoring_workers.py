@@ -64,8 +64,10 @@ def test_retry_counts_failures_and_waits_before_the_next_attempt(monkeypatch, ca
         assert retry.attempt(fail) == (False, None)
         assert retry.attempt(lambda: 7) == (True, 7)
     assert retry.failures == 2
-    # One warning a minute, naming the error's type and never its message (which can hold the database URL).
-    assert [record.getMessage() for record in caplog.records] == ["mirroring failed (TimeoutError); will retry"]
+    # One warning a minute, naming the error's type and its message, with the database URL's password hidden.
+    assert [record.getMessage() for record in caplog.records] == [
+        "mirroring failed (TimeoutError: postgresql://user:***@db/log timed out); will retry"
+    ]
 
 
 def test_throttled_warning_sums_what_happened_between_warnings(monkeypatch, caplog):

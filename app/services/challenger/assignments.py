@@ -15,6 +15,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from app.db.errors import db_error_reason
 from app.services.monitoring.retry import LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
@@ -168,9 +169,9 @@ class AssignmentWriter:
                     connection.execute(statement, rows)
             except SQLAlchemyError as exc:
                 if database_away(exc):
-                    self._hold(rows, f"writing failed ({type(exc).__name__})")
+                    self._hold(rows, f"writing failed ({db_error_reason(exc)})")
                 else:
-                    logger.error("the database refused %d challenger assignments (%s)", len(rows), type(exc).__name__)
+                    logger.error("the database refused %d challenger assignments (%s)", len(rows), db_error_reason(exc))
                     self._losses.add(len(rows), "refused")
                 return
             self.written += len(rows)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DatabaseUnavailable, VersionConflict
+from app.db.errors import db_error_reason
 from app.db.tables import ChallengerAssignment, PredictionLog
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
@@ -128,8 +129,9 @@ def report(*, session: Session, registry: ModelRegistry, segmentation: str, wind
             select(ranked.c.arm, func.count()).where(ranked.c.rank == 1).group_by(ranked.c.arm)
         ).all()
     except SQLAlchemyError as exc:
+        said = "the prediction log database cannot be read ({}); predictions are still served"
         raise DatabaseUnavailable(
-            f"the prediction log database cannot be read ({type(exc).__name__}); predictions are still served"
+            said.format(type(exc).__name__), local_message=said.format(db_error_reason(exc))
         ) from None
     arms = (challengers.CHAMPION, challengers.CHALLENGER)
     return {

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import SegmentationError
 from app.core.metrics import record_drift_status
+from app.db.errors import db_error_reason
 from app.db.locks import try_singleton_lock
 from app.db.session import session_factory
 from app.db.tables import DriftCheck, RetrainProposal
@@ -115,7 +116,7 @@ class DriftEvaluator:
             try:
                 self.run_once()
             except SQLAlchemyError as exc:
-                logger.warning("drift evaluation did not run: %s", type(exc).__name__)
+                logger.warning("drift evaluation did not run: %s", db_error_reason(exc))
             except Exception:  # the thread must outlive one bad evaluation; the next tick tries again
                 logger.exception("drift evaluation failed")
 

@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 
 from app.core.metrics import record_log_dropped, record_log_queue
+from app.db.errors import db_error_reason
 from app.services.monitoring.log_rows import COLUMNS, SHARED_COLUMNS, LogChunk, encode_rows
 from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
 
@@ -336,11 +337,10 @@ class PredictionLogWriter:
                 connection.exec_driver_sql(statement, parameters)
         except SQLAlchemyError as exc:
             if database_away(exc):
-                # The name only: a driver's message can hold the database URL.
-                self._failed(f"writing failed ({type(exc).__name__})", self.pending)
+                self._failed(f"writing failed ({db_error_reason(exc)})", self.pending)
                 return "retry"
             # The rows themselves (a constraint, a value the column refuses): retrying would block the queue forever.
-            logger.error("the database refused %d prediction log rows (%s); dropped", rows, type(exc).__name__)
+            logger.error("the database refused %d prediction log rows (%s); dropped", rows, db_error_reason(exc))
             return "drop"
         return None
 
@@ -388,7 +388,7 @@ class PredictionLogWriter:
             with self.engine.begin() as connection:
                 deleted = connection.execute(delete(PredictionLog).where(PredictionLog.created_at < cutoff)).rowcount
         except SQLAlchemyError as exc:
-            logger.warning("prediction log retention did not run: %s", type(exc).__name__)
+            logger.warning("prediction log retention did not run: %s", db_error_reason(exc))
             return 0
         if deleted:
             logger.info("prediction log retention deleted %d rows older than %d days", deleted, self.retention_days)

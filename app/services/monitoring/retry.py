@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from app.db.errors import db_error_reason
+
 T = TypeVar("T")
 
 WARNING_INTERVAL = 60.0
@@ -115,7 +117,7 @@ class Retry:
         except Exception as exc:  # a down, slow or unmigrated database only delays the work
             self.failures += 1
             self._next_attempt = time.monotonic() + self.retry_seconds
-            problem = type(exc).__name__  # the name only: a driver's message can hold the database URL
+            problem = db_error_reason(exc)  # the driver's reason, without the database URL's password
             self._warning.add(1, lambda _: f"{self.what} ({problem}); will retry")
             return False, None
 
