@@ -36,7 +36,8 @@ from app.models.segmentations.registries import Segmentations
 from app.models.versions.registry import ModelRegistry, watch_active_pointer
 from app.services.monitoring.workers import start_monitoring
 from app.services.notifications.drainer import start_notifications
-from app.services.runs.writers import stop_index_writers
+from app.services.runs.writers import IndexWriters
+from app.services.shutdown import stop_all
 from app.utils.memory import limit_malloc_arenas, tuned_gc
 from app.utils.static import CachedStaticFiles
 
@@ -123,11 +124,10 @@ def _lifespan(settings: Settings):
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
-                if notifications is not None:
-                    await run_in_threadpool(notifications.stop)
-                await run_in_threadpool(monitoring.stop)
-                # A run's index child outlives no server: left alone it is re-parented to init and writes on.
-                await run_in_threadpool(stop_index_writers, 5.0)
+                # Customers' data first (the prediction log, then challenger assignments), every worker against
+                # one deadline. A run's index child outlives no server: left alone it is re-parented to init and
+                # writes on.
+                await run_in_threadpool(stop_all, [*monitoring.in_stopping_order(), notifications, IndexWriters()])
                 sys.setswitchinterval(switch_interval)
                 app.state.db_engine.dispose()
                 mark_worker_stopped()

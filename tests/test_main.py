@@ -212,3 +212,62 @@ def test_an_attribute_error_building_the_app_is_not_read_as_a_missing_app(monkey
     monkeypatch.delitem(main.__dict__, "app", raising=False)
     with pytest.raises(RuntimeError, match="building the app failed: 'NoneType' object has no attribute 'x'"):
         main.__getattr__("app")
+
+
+def test_shutdown_writes_the_prediction_log_before_waiting_for_any_other_worker(
+    make_settings, tmp_path, monkeypatch, caplog
+):
+    from sqlalchemy import func, select
+
+    from app import main
+    from app.db.session import create_db_engine
+    from app.db.tables import PredictionLog
+    from app.services.monitoring import workers
+    from app.services.monitoring.prediction_log import PredictionLogWriter
+
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+
+    def logged() -> int:
+        engine = create_db_engine(url)
+        try:
+            with engine.connect() as connection:
+                return connection.scalar(select(func.count()).select_from(PredictionLog))
+        finally:
+            engine.dispose()
+
+    def held_log(*, engine, database, max_rows, **_) -> PredictionLogWriter:
+        # Its next pass would be in an hour: what it queues is still queued when the app stops.
+        writer = PredictionLogWriter(engine, max_rows=max_rows, database=database, flush_interval=3_600)
+        writer.start()
+        return writer
+
+    class Hung:
+        """Stands in for a worker's thread that never ends; notes how many rows the log held when waited for."""
+
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+
+        def join(self, timeout: float | None = None) -> None:
+            self.seen.append(logged())
+
+        def is_alive(self) -> bool:
+            return True
+
+    drainers = []
+    start_notifications = main.start_notifications
+
+    def kept_drainer(**kwargs):
+        drainers.append(start_notifications(**kwargs))
+        return drainers[-1]
+
+    monkeypatch.setattr(workers, "open_prediction_log", held_log)
+    monkeypatch.setattr(main, "start_notifications", kept_drainer)
+    hung_drainer, hung_mirror = Hung(), Hung()
+    caplog.set_level(logging.WARNING, logger="app.services.shutdown")
+    with TestClient(create_app(make_settings(database_url=url))) as client:
+        assert client.post("/api/v1/predict", json={"annual_income": 50, "spending_score": 50}).status_code == 200
+        assert client.app.state.prediction_log.pending == 1
+        drainers[0]._thread, client.app.state.activation_mirror._thread = hung_drainer, hung_mirror
+    assert hung_drainer.seen == [1] and hung_mirror.seen == [1]
+    assert logged() == 1
+    assert "left behind: activation mirror, notification drainer" in caplog.text

@@ -43,6 +43,8 @@ def assignment_key(segmentation: str, challenger_version: str, set_at: str, cust
 class AssignmentWriter:
     """A bounded queue of first assignments and the thread that inserts them."""
 
+    name = "challenger assignments"
+
     def __init__(
         self,
         engine: "Engine",
@@ -123,11 +125,20 @@ class AssignmentWriter:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued (one attempt), then stop."""
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Refuse new rows and have the thread write what is queued (one attempt), then end; never waits."""
         with self._lock:
             self._stopping = True
         self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end; True if it has."""
         if self._thread is not None:
             self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is written (or given up for now); True when it drained in time."""

@@ -116,6 +116,8 @@ def _stamp(store: VersionStore) -> Stamp:
 class ActivationMirror:
     """Keeps `model_activations` in step with every segmentation's history file, from one background thread."""
 
+    name = "activation mirror"
+
     def __init__(
         self,
         engine: Engine,
@@ -196,9 +198,18 @@ class ActivationMirror:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread."""
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Have the thread end after the pass under way, if any; never waits."""
         self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end; True if it has."""
         if self._thread is not None:
             self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
 
 
 def open_activation_mirror(*, engine: Engine, store: VersionStore, database: DatabasePreparation) -> ActivationMirror:

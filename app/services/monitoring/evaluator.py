@@ -76,6 +76,8 @@ def served_models(segmentations: Segmentations) -> dict[str, SegmentationModel]:
 class DriftEvaluator:
     """One thread that evaluates drift every `interval` seconds, when this process holds the evaluation lock."""
 
+    name = "drift evaluator"
+
     def __init__(
         self,
         engine: Engine,
@@ -105,9 +107,18 @@ class DriftEvaluator:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread (an evaluation under way ends first)."""
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Have the thread end after the evaluation under way, if any; never waits."""
         self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end; True if it has."""
         if self._thread is not None:
             self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
 
     def _run(self) -> None:
         delay = self.first_tick

@@ -93,6 +93,8 @@ def publish_log_queue() -> None:
 class PredictionLogWriter:
     """A bounded queue of logged predictions and the one thread that writes them (and retries them)."""
 
+    name = "prediction log"
+
     def __init__(
         self,
         engine: "Engine",
@@ -178,17 +180,27 @@ class PredictionLogWriter:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued (one attempt, within `timeout`; what the database refuses is dropped), then stop."""
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Refuse new rows and have the thread write what is queued (one attempt), then end; never waits."""
         with self._lock:
             self._stopping = True
         self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end after `request_stop`; True if it has."""
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._thread is None or not self._thread.is_alive():
+        ended = self._thread is None or not self._thread.is_alive()
+        if ended:
             # A thread still writing past the timeout still holds its rows: they stay in the gauge.
             with _totals_lock:
                 _live_writers.discard(self)
         publish_log_queue()
         self.engine.dispose()
+        return ended
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued row has been written or dropped; True when the queue drained in time."""

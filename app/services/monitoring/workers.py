@@ -18,6 +18,7 @@ from app.services.monitoring.evaluator import DriftEvaluator, DriftProposals, st
 from app.services.monitoring.prediction_log import PredictionLogWriter, open_prediction_log
 from app.services.monitoring.retry import DatabasePreparation
 from app.services.proposals.jobs import starter
+from app.services.shutdown import Stoppable, stop_all
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +37,14 @@ class MonitoringWorkers:
     drift_evaluator: DriftEvaluator | None = None
     challenger_assignments: AssignmentWriter | None = None
 
+    def in_stopping_order(self) -> list[Stoppable]:
+        """The workers, those holding customers' data first: the prediction log, then the challenger assignments."""
+        workers = [self.prediction_log, self.challenger_assignments, self.drift_evaluator, self.activation_mirror]
+        return [worker for worker in workers if worker is not None]
+
     def stop(self) -> None:
-        """Stop the evaluator and the mirror, then write what the log and the assignments have queued and stop them."""
-        if self.drift_evaluator is not None:
-            self.drift_evaluator.stop()
-        self.activation_mirror.stop()
-        if self.challenger_assignments is not None:
-            self.challenger_assignments.stop()
-        if self.prediction_log is not None:
-            self.prediction_log.stop()
+        """Stop them all against one deadline (app/services/shutdown.py), the prediction log first."""
+        stop_all(self.in_stopping_order())
 
 
 def start_monitoring(

@@ -114,6 +114,8 @@ def drain_once(sessions: sessionmaker[Session], options: SendOptions, *, limit: 
 class NotificationDrainer:
     """Drains the outbox from one daemon thread: every poll, and at once after a pass that found work."""
 
+    name = "notification drainer"
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -155,9 +157,18 @@ class NotificationDrainer:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the thread after the delivery it is sending (what is left stays in the outbox)."""
+        self.request_stop()
+        self.join(timeout)
+
+    def request_stop(self) -> None:
+        """Have the thread end after the delivery it is sending; never waits (what is left stays in the outbox)."""
         self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end; True if it has."""
         if self._thread is not None:
             self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
 
 
 def start_notifications(

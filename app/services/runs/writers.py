@@ -5,6 +5,7 @@ and Arrow at start (app/services/runs/index.py starts them)."""
 import contextlib
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -40,21 +41,42 @@ def running_index_writers() -> list[subprocess.Popen]:
         return [child for child in _children if child.poll() is None]
 
 
+class IndexWriters:
+    """Every index child of this process, stopped as one worker: terminated at once, killed once time is up."""
+
+    name = "run index writers"
+
+    def __init__(self) -> None:
+        self._children: list[subprocess.Popen] = []
+
+    def request_stop(self) -> None:
+        """Terminate every child; watchers still waiting start none. Never waits."""
+        global _generation
+        with _lock:
+            _generation += 1
+            self._children = list(_children)
+        for child in self._children:
+            with contextlib.suppress(OSError):
+                child.terminate()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds in all for the children to end, then kill the rest; always True (a killed
+        child is gone too)."""
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            try:
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    child.kill()
+                child.wait()
+        with _lock:
+            _children.difference_update(self._children)
+        return True
+
+
 def stop_index_writers(timeout: float = 5.0) -> None:
     """End every index child: terminate, wait up to `timeout` seconds, then kill. Watchers still waiting start none."""
-    global _generation
-    with _lock:
-        _generation += 1
-        children = list(_children)
-    for child in children:
-        with contextlib.suppress(OSError):
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(OSError):
-                child.kill()
-            child.wait()
-    with _lock:
-        _children.difference_update(children)
+    writers = IndexWriters()
+    writers.request_stop()
+    writers.join(timeout)
