@@ -16,6 +16,7 @@ from app.controllers import account_views, audit_views, docs, experiment_views, 
 from app.controllers.api import API_PREFIX, build_api_router, predict_routers
 from app.controllers.api.fast_predict import FastPredict
 from app.core.config import PROJECT_ROOT, Settings, get_settings
+from app.core.draining import Drain, drain_on_sigterm
 from app.core.handlers import register_error_handlers
 from app.core.https import ForceHttpsMiddleware, hsts_value
 from app.core.logging import configure_logging
@@ -116,8 +117,12 @@ def _lifespan(settings: Settings):
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(settings.gil_switch_ms / 1_000)
         # Everything alive now lives as long as the app: keep it out of the cyclic GC's scans, and collect young
-        # objects less often (app/utils/memory.py). Undone at shutdown, or it would outlive the app.
-        with tuned_gc() if settings.gc_tuning else contextlib.nullcontext():
+        # objects less often (app/utils/memory.py). Undone at shutdown, or it would outlive the app. From here on
+        # SIGTERM turns /readyz to 503 before the server stops listening (app/core/draining.py).
+        with (
+            tuned_gc() if settings.gc_tuning else contextlib.nullcontext(),
+            drain_on_sigterm(app.state.drain, delay=settings.drain_seconds),
+        ):
             try:
                 yield
             finally:
@@ -179,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.drain = Drain()
     register_error_handlers(app)
     # The predict routes first: routes are matched in order, and they are the hot path (see predict_routers).
     for router in predict_routers():

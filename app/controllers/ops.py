@@ -38,13 +38,21 @@ async def livez() -> dict:
     summary="Readiness",
     description="200 when a model is loaded and its artifacts verified, so traffic can be sent; 503 with the "
     "reason otherwise. A worker that loaded a verified model keeps serving it when the ACTIVE pointer later names "
-    "a version that cannot be loaded: it stays 200, with `details.degraded` saying what is wrong.",
-    responses={503: {"model": ReadinessResponse, "description": "No verified model is loaded; `reason` says why."}},
+    "a version that cannot be loaded: it stays 200, with `details.degraded` saying what is wrong. From SIGTERM on "
+    "it is 503 with a reason starting `draining`, while requests are still served for DRAIN_SECONDS.",
+    responses={
+        503: {
+            "model": ReadinessResponse,
+            "description": "No verified model is loaded, or the server is stopping; `reason` says which.",
+        }
+    },
 )
 @router.head("/readyz", include_in_schema=False)
-async def readyz(registry: RegistryDep) -> JSONResponse:
-    """Whether to send traffic: a verified model is loaded (503 with the reason only when none ever was)."""
-    return JSONResponse(readiness_report(registry), status_code=200 if registry.ready else 503)
+async def readyz(registry: RegistryDep, request: Request) -> JSONResponse:
+    """Whether to send traffic: a verified model is loaded and the server is not stopping (503 with the reason)."""
+    draining = request.app.state.drain.started
+    ready = registry.ready and not draining
+    return JSONResponse(readiness_report(registry, draining=draining), status_code=200 if ready else 503)
 
 
 async def metrics_access(request: Request) -> None:

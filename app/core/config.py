@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     # `python main.py` only: worker processes, and seconds to finish in-flight requests after SIGTERM.
     workers: int = Field(1, ge=1, le=64)
     graceful_timeout: float = Field(30.0, gt=0, le=3_600)
+    # Seconds a server goes on serving after SIGTERM, with /readyz at 503, before it stops accepting connections: time
+    # for a load balancer probing /readyz to take it out of rotation. A second SIGTERM or a SIGINT skips the rest.
+    drain_seconds: float = Field(0.0, ge=0, le=600)
     # `python main.py` only: connections beyond this get 503; idle keep-alive connections close after this.
     limit_concurrency: int | None = Field(None, ge=1)
     timeout_keep_alive: float = Field(5.0, gt=0, le=600)

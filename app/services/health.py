@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from app.core.draining import DRAINING_REASON
 from app.models.versions.registry import ModelRegistry
 
 
@@ -20,12 +21,13 @@ def health_report(registry: ModelRegistry, *, app_version: str, now: float) -> d
     }
 
 
-def readiness_report(registry: ModelRegistry) -> dict[str, Any]:
-    """Ready with the model version (and why it is a fallback, if it is), or not ready with the reason."""
+def readiness_report(registry: ModelRegistry, *, draining: bool = False) -> dict[str, Any]:
+    """Ready with the model version (and why it is a fallback, if it is), or not ready with the reason: a process
+    that has begun to stop is not ready, whatever its model."""
     report: dict[str, Any] = {
-        "status": "ready" if registry.ready else "not_ready",
+        "status": "ready" if registry.ready and not draining else "not_ready",
         "model_version": registry.active.version if registry.active else None,
-        "reason": registry.reason,
+        "reason": DRAINING_REASON if draining else registry.reason,
     }
     degraded = registry.degraded  # read once: a poll may clear it meanwhile
     if degraded is not None:

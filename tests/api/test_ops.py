@@ -69,6 +69,21 @@ def test_readyz_is_503_with_the_reason_without_a_model(ops_client, tmp_path):
     assert "no model version is active" in body["reason"]
 
 
+def test_readyz_is_503_draining_once_the_server_stops_while_livez_and_predictions_go_on(ops_client, model):
+    client = ops_client()
+    client.app.state.drain.started = True  # what SIGTERM does (app/core/draining.py)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "not_ready",
+        "model_version": model.version,
+        "reason": "draining: the server is shutting down and takes no new traffic",
+    }
+    assert client.head("/readyz").status_code == 503
+    assert client.get("/livez").status_code == 200
+    assert client.post("/api/v1/predict", json={"annual_income": 120, "spending_score": 90}).status_code == 200
+
+
 def test_readyz_is_503_for_a_tampered_model(ops_client, model_dir, tmp_path):
     tampered = tmp_path / "tampered"
     shutil.copytree(model_dir, tampered)
