@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.core.errors import SegmentationError
 from app.core.templating import templates
+from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.counterfactual import example_request
 from app.services.segmentations import describe
 from app.utils.static import CachedStaticFiles
 
@@ -59,13 +61,22 @@ async def redoc_bundle(request: Request) -> Response:
 
 
 SEGMENTATION_PREDICT = "/api/v1/segmentations/{segmentation}/predict"
+SEGMENTATION_COUNTERFACTUAL = f"{SEGMENTATION_PREDICT}/counterfactual"
+DEFAULT_COUNTERFACTUAL = "/api/v1/predict/counterfactual"
+
+
+def _set_examples(schema: dict[str, Any], path: str, examples: dict[str, Any]) -> None:
+    body = schema["paths"].get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
+    if "application/json" in body and examples:
+        body["application/json"]["examples"] = examples
 
 
 def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """app.openapi with one request example per segmentation on its predict routes, as they are when asked.
 
-    Segmentations are created while the app runs, so the examples cannot be part of the schema FastAPI caches:
-    they are added to a copy of it on each /openapi.json request.
+    Segmentations are created (and their versions trained, their segments renamed) while the app runs, so the
+    examples cannot be part of the schema FastAPI caches: they are added to a copy of it on each /openapi.json
+    request.
     """
     build = app.openapi
 
@@ -74,21 +85,30 @@ def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
         segmentations = getattr(app.state, "segmentations", None)
         if segmentations is None:
             return schema
-        examples = {}
+        examples, counterfactuals = {}, {}
         for name in segmentations.names():
             try:
-                described = describe(segmentations.spec(name), segmentations.registry(name))
+                registry = segmentations.registry(name)
+                described = describe(segmentations.spec(name), registry)
             except SegmentationError:
                 continue
             features = ", ".join(item["name"] for item in described["served_features"])
             examples[name] = {"summary": f"{name}: {features}", "value": described["example"]}
-        for path in (SEGMENTATION_PREDICT, f"{SEGMENTATION_PREDICT}/batch"):
-            body = schema["paths"].get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
-            if "application/json" in body:
-                body["application/json"]["examples"] = (
-                    examples if path == SEGMENTATION_PREDICT
-                    else {name: {**ex, "value": {"customers": [ex["value"]]}} for name, ex in examples.items()}
-                )  # fmt: skip
+            counterfactual = example_request(registry)
+            if counterfactual is not None:
+                target = counterfactual["target_segment"]
+                named = next((s["name"] for s in described["segments"] if s["segment_id"] == target), "")
+                summary = f"{name}: into segment {target} ({named})"
+                counterfactuals[name] = {"summary": summary, "value": counterfactual}
+        _set_examples(schema, SEGMENTATION_PREDICT, examples)
+        batches = {name: {**ex, "value": {"customers": [ex["value"]]}} for name, ex in examples.items()}
+        _set_examples(schema, f"{SEGMENTATION_PREDICT}/batch", batches)
+        _set_examples(schema, SEGMENTATION_COUNTERFACTUAL, counterfactuals)
+        # The flat route serves the default segmentation, its customer without the `features` wrapper.
+        if DEFAULT_NAME in counterfactuals:
+            example = counterfactuals[DEFAULT_NAME]
+            flat = {**example["value"], "customer": example["value"]["customer"]["features"]}
+            _set_examples(schema, DEFAULT_COUNTERFACTUAL, {DEFAULT_NAME: {**example, "value": flat}})
         return schema
 
     return openapi

@@ -10,7 +10,8 @@ from app.schemas.segmentations import FeaturesCustomerIn
 
 TargetSegment = Annotated[
     Annotated[int, Field(strict=True)] | Annotated[str, Field(min_length=1, max_length=100)],
-    Field(description="The segment to move the customer into: its id, or its name.", examples=[1, "VIP / Whale"]),
+    # An id, not a name: ids are stable across versions, names change when a team renames a segment.
+    Field(description="The segment to move the customer into: its id, or its name.", examples=[1]),
 ]
 Immutable = Annotated[
     list[Annotated[str, Field(max_length=40)]],
@@ -34,8 +35,9 @@ Weights = Annotated[
 class CounterfactualIn(BaseModel):
     """A customer of the default segmentation and the segment they should reach."""
 
+    # /docs shows the served version's own example (app/controllers/docs.py); this one is the schema's fallback.
     model_config = example_config(
-        {"customer": {"annual_income": 60, "spending_score": 5}, "target_segment": "VIP / Whale"}, extra="forbid"
+        {"customer": {"annual_income": 60, "spending_score": 5}, "target_segment": 1}, extra="forbid"
     )
 
     customer: CustomerIn
@@ -47,9 +49,10 @@ class CounterfactualIn(BaseModel):
 class FeaturesCounterfactualIn(BaseModel):
     """A customer of a segmentation (by its features, or an RFM customer's transactions) and the target segment."""
 
+    # /docs shows one example per segmentation, from its served version (app/controllers/docs.py); this fallback
+    # is the default segmentation's.
     model_config = example_config(
-        {"customer": {"features": {"recency_days": 200, "frequency": 2, "monetary": 80}}, "target_segment": 0},
-        extra="forbid",
+        {"customer": {"features": {"annual_income": 60, "spending_score": 5}}, "target_segment": 1}, extra="forbid"
     )
 
     customer: FeaturesCustomerIn

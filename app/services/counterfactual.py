@@ -4,12 +4,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidRequest, ModelNotReady
 from app.models.counterfactual import counterfactual, segment_position
 from app.models.model import SegmentationModel
+from app.models.versions.registry import ModelRegistry
 from app.schemas.segmentations import FeaturesCustomerIn
 from app.services.segmentation_predictions import customer_values
-from app.services.segmentations import feature_values
+from app.services.segmentations import example_features, feature_values
 
 
 def feature_weights(model: SegmentationModel, weights: Mapping[str, float]) -> list[float]:
@@ -89,3 +90,19 @@ def counterfactual_answer(
         "distance": _finite(found.distance),
         "model_version": model.version,
     }
+
+
+def example_request(registry: ModelRegistry) -> dict[str, Any] | None:
+    """A request for /docs from the served version: its example customer and the nearest segment they are not in.
+
+    None until a version is served: segment ids (and names, which teams rename) exist only in a trained version.
+    """
+    try:
+        model = registry.get()
+    except ModelNotReady:
+        return None
+    features = example_features(model.feature_specs, model)
+    current, distances = model.predict_one([features[name] for name in model.features])
+    others = [position for position in range(len(model.segments)) if position != current]
+    target = min(others, key=distances.__getitem__, default=current)
+    return {"customer": {"features": features}, "target_segment": model.segments[target].segment_id}
