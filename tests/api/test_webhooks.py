@@ -50,6 +50,9 @@ def test_create_answers_the_secret_once_and_lists_without_it(api):
     [
         "http://127.0.0.1:8000/hook",
         "http://localhost/hook",
+        "http://localhost./hook",
+        "http://foo.localhost/hook",  # RFC 6761: every *.localhost name is loopback
+        "http://Shop.LOCALHOST:8080/hook",
         "http://10.1.2.3/hook",
         "http://192.168.0.10/hook",
         "http://169.254.169.254/latest/meta-data",
@@ -69,6 +72,33 @@ def test_private_urls_are_refused(api, url):
     response = api.post("/api/v1/webhooks", json={"url": url, "events": ["job.failed"]}, headers=ADMIN)
     assert response.status_code == 422
     assert "WEBHOOK_ALLOW_PRIVATE" in response.json()["message"]
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_at_creation(api, monkeypatch):
+    # The audit's case: `vm` in /etc/hosts is 127.0.0.1; it was accepted, and only its sends were refused.
+    resolve = _fake_resolver({"vm": "127.0.0.1", "ip6-localhost": "::1", "hooks.example.com": "93.184.215.14"})
+    monkeypatch.setattr("app.services.notifications.addresses.socket.getaddrinfo", resolve)
+    for url in ("http://vm:8899/", "http://ip6-localhost/hook"):
+        response = api.post("/api/v1/webhooks", json={"url": url, "events": ["job.failed"]}, headers=ADMIN)
+        assert response.status_code == 422, url
+        assert "WEBHOOK_ALLOW_PRIVATE" in response.json()["message"]
+    for url in ("https://hooks.example.com/h", "https://not-yet-in-dns.example.com/h"):  # public; not resolvable
+        response = api.post("/api/v1/webhooks", json={"url": url, "events": ["job.failed"]}, headers=ADMIN)
+        assert response.status_code == 201, url
+
+
+def _fake_resolver(names: dict[str, str]):
+    """socket.getaddrinfo answering only `names` (name -> address); any other name does not resolve."""
+    import socket
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        address = names[host]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    return getaddrinfo
 
 
 @pytest.mark.parametrize(

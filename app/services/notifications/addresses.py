@@ -73,7 +73,10 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
-    """The URL when it is http(s) with a host, and not a literal private address unless allowed (else 422)."""
+    """The URL when it is http(s) with a host that is not, and does not resolve now to, a private address (else 422).
+
+    WEBHOOK_ALLOW_PRIVATE skips the address checks. A name that does not resolve at all is accepted (sending checks).
+    """
     if any(character.isspace() or not character.isprintable() for character in url):
         raise InvalidRequest("`url` must not contain spaces or control characters")
     parts = urlsplit(url)
@@ -93,12 +96,37 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
         raise InvalidRequest(f"`url` has an invalid port: {error}") from None
     if allow_private:
         return url
-    literal = literal_address(ascii_host)
-    if (literal is not None and not is_public(literal)) or parts.hostname.lower().rstrip(".") in ("localhost",):
+    name = ascii_host.rstrip(".")
+    literal = literal_address(name)
+    if literal is not None:
+        refused = None if is_public(literal) else str(literal)
+    elif name == "localhost" or name.endswith(".localhost"):
+        refused = name  # RFC 6761: every *.localhost name is loopback, whatever a resolver answers
+    else:
+        refused = _non_public_address(name, parts.port or (443 if parts.scheme == "https" else 80))
+    if refused is not None:
         raise InvalidRequest(
-            "`url` points at a loopback, private or link-local address; set WEBHOOK_ALLOW_PRIVATE=true to allow it"
+            f"`url` points at a loopback, private or link-local address ({refused}); set WEBHOOK_ALLOW_PRIVATE=true "
+            "to allow it"
         )
     return url
+
+
+def _non_public_address(host: str, port: int) -> str | None:
+    """The first non-public address a host name resolves to now, or None (also when it does not resolve).
+
+    A name that does not resolve is taken: DNS may be away for a moment, and every send resolves and checks again.
+    """
+    try:
+        addresses = _resolved(host, port)
+    except OSError:
+        return None
+    return next((f"{host} is {address}" for address in addresses if not is_public(address)), None)
+
+
+def _resolved(host: str, port: int) -> list[IPAddress]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
 
 
 def resolve_for_sending(host: str, port: int, *, allow_private: bool) -> str:
@@ -108,10 +136,9 @@ def resolve_for_sending(host: str, port: int, *, allow_private: bool) -> str:
     between the check and the connection (rebinding) from reaching an internal service.
     """
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = _resolved(host, port)
     except socket.gaierror as error:
         raise OSError(f"cannot resolve {host!r}: {error.strerror}") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not allow_private:
         refused = [str(address) for address in addresses if not is_public(address)]
         if refused:
