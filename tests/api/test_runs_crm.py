@@ -67,3 +67,21 @@ def test_a_run_without_emails_exports_generic_but_hubspot_says_why_not(api):
     assert "email" in hubspot.json()["message"] and "HubSpot" in hubspot.json()["message"]
     assert api.get(f"{RUNS}/{run_id}/crm", params={"format": "salesforce"}).status_code == 422
     assert api.get(f"{RUNS}/{'0' * 32}/crm").status_code == 404
+
+
+def test_a_run_without_an_id_or_email_column_is_a_409_saying_how_to_name_one(api):
+    # The audit's case: rows of segments with nothing to match them to anyone.
+    run_id, _ = score(api, customers_csv(range(30), id_column=False))
+    generic = api.get(f"{RUNS}/{run_id}/crm", params={"format": "generic"})
+    assert generic.status_code == 409
+    message = generic.json()["message"]
+    assert "no customer id column and no email column" in message
+    assert "id_column=" in message and "--id-column" in message
+
+    named, _ = score(api, customers_csv(range(30), id_column=False).replace("Gender", "Ref", 1), id_column="Ref")
+    rows = rows_of(api.get(f"{RUNS}/{named}/crm").text)
+    assert next(iter(rows[0])) == "customer_id" and rows[0]["customer_id"] in ("Male", "Female")
+
+    emails, _ = score(api, with_contacts(customers_csv(range(30), id_column=False)))
+    rows = rows_of(api.get(f"{RUNS}/{emails}/crm").text)
+    assert next(iter(rows[0])) == "email" and rows[0]["email"] == "c0@example.com"

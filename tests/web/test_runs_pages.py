@@ -165,6 +165,10 @@ def test_a_runs_page_links_the_crm_exports_of_its_segment_and_hubspot_only_with_
     assert set(links) == {"generic"} and 'id="run-crm-no-email"' in page
     assert pages.get(html.unescape(links["generic"])).status_code == 200
 
+    anonymous, _ = score(pages, customers_csv(range(30), id_column=False))
+    page = pages.get(f"/runs/{anonymous}", headers=HTML).text
+    assert not CRM_LINK.findall(page) and 'id="run-crm-no-id"' in page  # its export would be a 409
+
 
 def test_a_runs_page_shows_the_column_it_sorts_by(pages):
     text = "CustomerID;Annual Income (k$);Spending Score (1-100);Visits per month\n"

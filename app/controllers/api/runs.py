@@ -105,7 +105,9 @@ def run_file(
     "any case), segment, segment_id, confidence. `format=hubspot`: HubSpot's import headers Email, First Name, "
     "Last Name, the segment in the custom contact property `customer_segment` (create it, or map it, on import), "
     "then customer_segment_id, segment_confidence and customer_id. HubSpot needs an email on every contact, so a run "
-    "without an email column answers 409 for hubspot. Text a spreadsheet would run as a formula is made inert.",
+    "without an email column answers 409 for hubspot; a run with neither a customer id column nor an email column "
+    "answers 409 for generic (its rows could not be matched to anyone: score with `id_column=`). Text a "
+    "spreadsheet would run as a formula is made inert.",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}, **error_responses(404, 409, 422, 503), **GONE},
 )

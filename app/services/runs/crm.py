@@ -2,7 +2,8 @@
 
 HubSpot's contact import maps the headers "Email", "First Name" and "Last Name" to its email, firstname and lastname
 properties by name; the segment goes in `customer_segment`, a custom contact property to create (or map) on import.
-HubSpot needs an email (or a record id) on every contact, so a run without an email column cannot go there.
+HubSpot needs an email (or a record id) on every contact, so a run without an email column cannot go there; the
+generic export needs a customer id or an email, else its rows would be segments of nobody.
 """
 
 from collections.abc import Iterator
@@ -39,6 +40,11 @@ def email_column(names: list[str]) -> str | None:
     return _find(names, EMAIL_HEADERS)
 
 
+def identifies_contacts(run: Run, names: list[str]) -> bool:
+    """True when a run's rows can be matched to CRM contacts: it has a customer id column or an email column."""
+    return bool(run.customer_id_column) or email_column(names) is not None
+
+
 def _columns(run: Run, names: list[str], crm: str) -> list[tuple[str, str]]:
     """(output header, run column) pairs in the CRM's order; a column the file lacks is left out."""
     email = email_column(names)
@@ -56,6 +62,14 @@ def _columns(run: Run, names: list[str], crm: str) -> list[tuple[str, str]]:
         if run.customer_id_column:
             pairs.append(("customer_id", run.customer_id_column))
     else:
+        if not identifies_contacts(run, names):
+            # Segments alone, one row per unnamed customer, cannot be imported: no CRM could tell whose they are.
+            raise RunConflict(
+                f"run {run.id} ({run.file_name}) has no customer id column and no email column, so its rows cannot "
+                "be matched to contacts: score the file again naming its id column (id_column= on the API, "
+                '--id-column in the CLI, "Customer id column" on the score page), or with an email column (headed '
+                "email, e-mail or email address)"
+            )
         pairs = [("customer_id", run.customer_id_column), ("email", email), ("first_name", first)]
         pairs += [("last_name", last), ("segment", "segment_name"), ("segment_id", "segment_id")]
         pairs.append(("confidence", "confidence"))

@@ -113,7 +113,7 @@ def run_page(
     its drift verdict when `segmentations` is given."""
     # Reading runs needs pyarrow: imported by the pages that read one, so start-up stays light.
     from app.services.runs.browse import CustomerQuery, browse_customers, column_names
-    from app.services.runs.crm import email_column
+    from app.services.runs.crm import email_column, identifies_contacts
     from app.services.runs.segments import run_segment
 
     run = records.get_run(session=session, settings=settings, run_id=run_id)
@@ -190,6 +190,7 @@ def run_page(
         "crm_query": urlencode({"segment": filters["segment"]}) if filters["segment"] else "",
         "crm_segment": filters["segment"],
         "crm_has_email": email_column(names) is not None,
+        "crm_identifies": identifies_contacts(run, names),
         "symbols": STATUS_SYMBOLS,
         # A ';' file's numbers are written with decimal commas: its score columns are shown as its inputs are.
         "decimal_comma": comma,
