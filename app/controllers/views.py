@@ -48,6 +48,7 @@ from app.services.monitoring.drift import MAX_WINDOW
 from app.services.monitoring.windows import ReversedSpan
 from app.services.notifications.events import EVENT_TYPES
 from app.services.segmentation_setup import create_and_train
+from app.utils.downloads import content_disposition
 from app.web import csrf, pending_uploads, results, uploads
 from app.web.form_fields import refuse_repeated_fields
 from app.web.pages import monitoring as dashboard
@@ -214,7 +215,8 @@ def score_download(token: str, settings: SettingsDep) -> FileResponse:
     path = results.find_result(settings.score_results_dir, token)
     if path is None:
         raise UnknownResult("this labelled file is not available any more; score the file again")
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=results.download_name(path))
+    disposition = {"Content-Disposition": content_disposition(results.download_name(path))}
+    return FileResponse(path, media_type="text/csv; charset=utf-8", headers=disposition)
 
 
 @router.get("/runs", response_class=HTMLResponse)

@@ -1,7 +1,6 @@
 """Receive an uploaded customer file: stream it to a temporary file, enforcing the size limit as it arrives."""
 
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -13,10 +12,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge, no_space_as
+from app.utils.downloads import safe_name
 from app.web.form_fields import refuse_repeated_fields
 
 _COPY_BYTES = 1024 * 1024
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 # The /score form's fields: its token, its options and a column field per feature (at most 8) fit with room to spare.
 MAX_FORM_FIELDS = 20
 
@@ -35,9 +34,19 @@ class Upload:
 
 
 def download_name(filename: str | None, default: str = "customers") -> str:
-    """A safe base name for `<name>_segmented.csv`: the upload's name without folders or extension."""
+    """A safe base name for `<name>_segmented.csv`: the upload's name without folders or extension, any script."""
     stem = Path((filename or "").replace("\\", "/")).stem
-    return _SAFE_NAME.sub("_", stem).strip("._")[:100] or default
+    return safe_name(stem) or default
+
+
+def _header_text(value: str | None) -> str | None:
+    """A header's text as sent: headers arrive read as latin-1, and a client sending a name sends it as UTF-8."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _too_large(limit: int) -> UploadTooLarge:
@@ -86,7 +95,7 @@ async def receive_upload(headers: Headers, stream: AsyncIterator[bytes], *, limi
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return Upload(path=path, name=download_name(headers.get("x-filename")))
+    return Upload(path=path, name=download_name(_header_text(headers.get("x-filename"))))
 
 
 async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Upload:

@@ -72,6 +72,30 @@ def test_predict_csv_multipart_names_the_download(client, default_data):
     assert len(rows_of(response.text)) == 200
 
 
+@pytest.mark.parametrize(
+    ("upload", "fallback", "utf8"),
+    [
+        ("клиенты 2024.csv", "2024_segmented.csv", "%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%D1%8B_2024_segmented.csv"),
+        ("клиенты.csv", "segmented.csv", "%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%D1%8B_segmented.csv"),
+    ],
+)
+def test_predict_csv_keeps_a_non_ascii_upload_name_in_the_download(client, default_data, upload, fallback, utf8):
+    # The audit's case: the Cyrillic letters were dropped ("2024_segmented.csv", "customers_segmented.csv").
+    response = client.post(URL, files={"file": (upload, default_data.read_bytes(), "text/csv")})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{utf8}"
+
+
+def test_predict_csv_reads_an_x_filename_header_sent_in_utf8(client, default_data):
+    headers = {**CSV, "x-filename": "клиенты.csv".encode()}
+    response = client.post(URL, content=default_data.read_bytes(), headers=headers)
+    assert response.status_code == 200
+    assert (
+        "filename*=UTF-8''%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%D1%8B_segmented.csv"
+        in response.headers["content-disposition"]
+    )
+
+
 def test_predict_csv_summary_as_json(client, default_data):
     response = client.post(URL, content=default_data.read_bytes(), headers={**CSV, "accept": "application/json"})
     assert response.status_code == 200

@@ -59,6 +59,17 @@ def test_form_post_shows_summary_and_download(client, default_data):
     assert download.content == api.content
 
 
+def test_a_page_download_keeps_a_non_ascii_upload_name(client, default_data):
+    page = post_file(client, default_data.read_bytes(), "клиенты.csv", on_error="flag", delimiter="")
+    assert page.status_code == 200
+    download = client.get(DOWNLOAD.search(page.text).group(1))
+    assert download.status_code == 200
+    cyrillic = "%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%D1%8B"  # клиенты
+    assert download.headers["content-disposition"] == (
+        f"attachment; filename=\"segmented.csv\"; filename*=UTF-8''{cyrillic}_segmented.csv"
+    )
+
+
 def test_form_post_with_bad_rows_lists_reasons(client):
     page = post_file(client, BAD_FILE.encode(), on_error="skip")
     assert page.status_code == 200

@@ -10,6 +10,7 @@ from app.controllers.api.versions import VersionPath
 from app.controllers.deps import RegistryDep, segmentation_of
 from app.schemas.common import error_responses
 from app.services.reports.version import version_report
+from app.utils.downloads import content_disposition
 from app.web.reports import FORMATS, RenderedReport, pick_format, render_report
 
 router = APIRouter(prefix="/models", tags=["reports"])
@@ -27,7 +28,7 @@ DOCUMENT = {200: {"content": {FORMATS["html"].split(";")[0]: {}, FORMATS["pdf"]:
 def report_response(rendered: RenderedReport, *, download: bool) -> Response:
     """A rendered report as a response: inline for reading, or as an attachment with `download`."""
     headers = {
-        "Content-Disposition": f'{"attachment" if download else "inline"}; filename="{rendered.filename}"',
+        "Content-Disposition": content_disposition(rendered.filename, inline=not download),
         "Vary": "Accept",
     }
     if rendered.csp:

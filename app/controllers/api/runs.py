@@ -1,6 +1,5 @@
 """Runs: every scored file kept, listed, downloaded, browsed by customer, compared with another, deleted."""
 
-import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,6 +15,7 @@ from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
 from app.services.runs.segments import run_segment
 from app.services.runs.store import run_path
+from app.utils.downloads import content_disposition, safe_name
 from app.utils.responses import FastJSONResponse
 from app.web.reports import pick_format, render_report
 
@@ -34,9 +34,7 @@ CSV_TYPE = "text/csv; charset=utf-8"
 
 def _csv(chunks, name: str) -> StreamingResponse:
     # A sync iterator: Starlette renders it on a worker thread, chunk by chunk.
-    return StreamingResponse(
-        chunks, media_type=CSV_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return StreamingResponse(chunks, media_type=CSV_TYPE, headers={"Content-Disposition": content_disposition(name)})
 
 
 @router.get(
@@ -93,7 +91,8 @@ def run_file(
     path = run_path(settings.score_results_dir, run.id)
     stem = run.file_name.removesuffix(".csv") + "_segmented"
     if format == "parquet":
-        return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{stem}.parquet")
+        disposition = {"Content-Disposition": content_disposition(f"{stem}.parquet")}
+        return FileResponse(path, media_type="application/vnd.apache.parquet", headers=disposition)
     return _csv(run_csv(path), f"{stem}.csv")
 
 
@@ -124,8 +123,7 @@ def run_crm(
     run = records.get_run(session=session, settings=settings, run_id=run_id)
     path = run_path(settings.score_results_dir, run.id)
     chunks = crm_csv(run=run, path=path, crm=format, segment=segment or None)
-    # The header is latin-1: a segment name goes into the file name only as letters, digits, - and _.
-    part = "_" + re.sub(r"[^A-Za-z0-9_-]+", "-", segment) if segment else ""
+    part = "_" + safe_name(segment) if segment else ""
     name = f"{run.file_name.removesuffix('.csv')}{part}_{format}.csv"
     return _csv(chunks, name)
 

@@ -17,6 +17,7 @@ from app.controllers.deps import (
 )
 from app.schemas.common import UPLOAD_BODY, ErrorResponse, error_responses
 from app.schemas.scoring import ScoreQuery, ScoreSummaryOut
+from app.utils.downloads import content_disposition
 from app.utils.responses import FastJSONResponse, TemporaryFileResponse
 from app.web import uploads
 
@@ -115,5 +116,5 @@ async def predict_csv(
         if warnings:
             body["warnings"] = warnings
         return FastJSONResponse(body, headers=headers)
-    headers["Content-Disposition"] = f'attachment; filename="{upload.name}_segmented.csv"'
+    headers["Content-Disposition"] = content_disposition(f"{upload.name}_segmented.csv")
     return TemporaryFileResponse(scored.path, media_type="text/csv; charset=utf-8", headers=headers)
