@@ -12,6 +12,7 @@ from app.core.config import PROJECT_ROOT
 from app.core.credentials import SESSION_COOKIE, csrf_token_of
 from app.utils.numbers import fixed
 from app.utils.static import hashed_query
+from app.utils.text import noun
 
 STATIC_DIR = PROJECT_ROOT / "app" / "static"
 
@@ -75,3 +76,4 @@ def p_value(value: float) -> str:
 
 templates.env.filters["p_value"] = p_value
 templates.env.filters["fixed"] = fixed
+templates.env.filters["noun"] = noun

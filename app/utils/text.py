@@ -15,6 +15,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
 
 
+def noun(count: int, singular: str, plural: str | None = None) -> str:
+    """The noun as a count of it takes it: "customer" for 1, "customers" for 0, 2 or 1,000."""
+    return singular if count == 1 else plural or f"{singular}s"
+
+
 def as_sentence(text: str) -> str:
     """Text as a sentence for a page: its first letter a capital, a full stop at the end."""
     text = text.strip()

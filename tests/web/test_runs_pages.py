@@ -332,3 +332,11 @@ def test_a_wide_files_left_out_columns_are_named_up_to_a_few_and_counted(pages):
     # Named as the page names them elsewhere: a long name shortened, a blank one by its place.
     named = ", ".join([f"{LONG_NAME[:59]}…", "(column 5, no name)", *(f"Field {n}" for n in range(1, 7))])
     assert hidden == f"14 more columns in the file are not shown: {named} and 6 more. The downloads have every column."
+
+
+def test_a_file_of_one_customer_is_headed_one_customer_scored(pages):
+    one = customers_csv(range(1))
+    run_id, _ = score(pages, one)
+    assert "1 customer scored" in pages.get(f"/runs/{run_id}", headers=HTML).text
+    page = post_file(pages, one.encode(), on_error="flag", delimiter="")
+    assert page.status_code == 200 and ">1 customer scored</h2>" in page.text

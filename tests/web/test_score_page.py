@@ -85,7 +85,7 @@ def test_form_post_mapping_and_semicolons(client):
         client, b"ref;revenue;score\nA;120;90\n", column_annual_income="revenue", column_spending_score="score"
     )
     assert page.status_code == 200
-    assert "1 customers scored" in page.text
+    assert "1 customer scored" in page.text
 
 
 def test_form_errors_are_shown_on_the_form(client, client_for, default_data):

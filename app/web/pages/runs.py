@@ -11,6 +11,7 @@ from app.db.tables import Run
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
+from app.utils.text import noun
 from app.web.pages.column_names import SHORT_NAME, column_labels, short_name
 from app.web.pages.monitoring import STATUS_SYMBOLS
 
@@ -171,7 +172,7 @@ def run_page(
         # Headed in full, they break anywhere (in a column of their own width) rather than widen the table.
         "long_names": {name for name in names if len(labels[name]) > SHORT_NAME},
         # The flagged rows are in the list below (with their reason), so the heading counts them too.
-        "heading": f"{count_text(run.scored, decimal_comma=comma)} customers scored"
+        "heading": f"{count_text(run.scored, decimal_comma=comma)} {noun(run.scored, 'customer')} scored"
         + (f", {count_text(summary['flagged'], decimal_comma=comma)} flagged" if summary.get("flagged") else ""),
         "rows_text": count_text(run.rows, decimal_comma=comma),
         "total_text": count_text(page["total"], decimal_comma=comma),

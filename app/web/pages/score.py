@@ -15,6 +15,7 @@ from app.models.rfm.columns import ROLE_TEXT
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
+from app.utils.text import noun
 from app.web import results
 from app.web.charts.bars import segment_bars
 from app.web.charts.segment_map import customer_points
@@ -210,7 +211,7 @@ def transactions_read(summary: dict[str, Any]) -> str:
         notes.append(f"{summary['customers_non_positive']:,} with a net spend of zero or less, flagged")
     if summary.get("customers_without_usable_transactions"):
         notes.append(f"{summary['customers_without_usable_transactions']:,} more without a usable transaction")
-    customers = f"{summary['customers']:,} customer{'' if summary['customers'] == 1 else 's'}"
+    customers = f"{summary['customers']:,} {noun(summary['customers'], 'customer')}"
     return ", ".join([*parts, customers + (f" ({'; '.join(notes)})" if notes else "")])
 
 

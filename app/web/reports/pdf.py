@@ -31,6 +31,7 @@ from reportlab.platypus import (
 )
 
 from app.services.reports.data import ReportData
+from app.utils.text import noun
 from app.web.reports.charts import Chart, ReportCharts
 from app.web.reports.text import (
     EMPTY_SEGMENT,
@@ -139,7 +140,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         story.append(text(note, small))
     for segment in report.segments:
         head = [
-            text(f"{segment.name} · {segment.size:,} customers ({segment.share:.1%})", h2),
+            text(f"{segment.name} · {segment.size:,} {noun(segment.size, 'customer')} ({segment.share:.1%})", h2),
             text(segment.description),
         ]
         head.append(Spacer(1, 4))

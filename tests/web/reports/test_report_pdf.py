@@ -109,3 +109,16 @@ def test_an_empty_segment_says_it_has_no_customers_instead_of_a_blank_chart(mode
     # The sizes chart, the importance chart, and a chart for each segment but the empty one.
     assert report.importance
     assert pages.images == 2 + len(report.segments) - 1
+
+
+def test_a_segment_of_one_customer_says_customer(model, default_data, tmp_path: Path):
+    # The audit's case: "1 customers (33.3%)" in a segment's heading.
+    frame = labelled_frame(model, default_data)
+    one = model.segments[0].segment_id
+    frame = frame.drop(frame.index[frame["segment_id"] == one][1:])
+    report = frame_report(model=model, frame=frame, segmentation="default")
+    name = next(segment.name for segment in report.segments if segment.segment_id == one)
+    text = _words(read_pdf(render_report(report, format="pdf").body, tmp_path).text)
+    assert f"{name} · 1 customer (" in text and "1 customers" not in text
+    html = render_report(report, format="html").body.decode()
+    assert f"{name} · 1 customer (" in html and "1 customers" not in html
