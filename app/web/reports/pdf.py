@@ -1,7 +1,8 @@
 """The report as a PDF, laid out by reportlab (pure Python: no system libraries, so Windows and slim images work).
 
-Text is set in DejaVu Sans, which matplotlib ships, so names in Latin, Greek or Cyrillic letters print (reportlab's
-built-in fonts stop at Latin-1) and nothing is fetched; CJK names would need a font the project does not ship.
+Text is set in DejaVu Sans, which matplotlib ships, so names in Latin, Greek, Cyrillic, Hebrew or Arabic letters print
+(reportlab's built-in fonts stop at Latin-1; right-to-left text is reordered and joined by rtl.py) and nothing is
+fetched; CJK names and emoji would need a font the project does not ship, and print as empty boxes.
 Imported only when a PDF is rendered (app/web/reports.render_report), so reportlab loads at the first PDF.
 """
 
@@ -33,6 +34,7 @@ from reportlab.platypus import (
 from app.services.reports.data import ReportData
 from app.utils.text import noun
 from app.web.reports.charts import Chart, ReportCharts
+from app.web.reports.rtl import isolated, visual
 from app.web.reports.text import (
     EMPTY_SEGMENT,
     PROFILE_HEADER,
@@ -92,7 +94,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
     h3 = ParagraphStyle("h3", parent=body, fontName=bold, fontSize=9, leading=12, spaceBefore=4)
 
     def text(value: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(value), style)
+        return Paragraph(escape(visual(value)), style)
 
     def table(rows: list[list[str]], widths: list[float], header: bool = True) -> Table:
         cells = [[text(cell, h3 if header and i == 0 else body) for cell in row] for i, row in enumerate(rows)]
@@ -140,7 +142,10 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         story.append(text(note, small))
     for segment in report.segments:
         head = [
-            text(f"{segment.name} · {segment.size:,} {noun(segment.size, 'customer')} ({segment.share:.1%})", h2),
+            text(
+                f"{isolated(segment.name)} · {segment.size:,} {noun(segment.size, 'customer')} ({segment.share:.1%})",
+                h2,
+            ),
             text(segment.description),
         ]
         head.append(Spacer(1, 4))
@@ -150,7 +155,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         else:
             head.append(text(EMPTY_SEGMENT[report.subject]))
         for column, shares in composition_text(segment):
-            head.append(Paragraph(f"<b>{escape(column)}:</b> {escape(shares)}", body))
+            head.append(Paragraph(f"<b>{escape(visual(column))}:</b> {escape(visual(shares))}", body))
         if segment.size:  # an empty segment's chart would be a blank frame: its sentence above stands alone
             head.append(image(charts.segments[segment.segment_id]))
         if segment.rules:

@@ -3,6 +3,7 @@
 from app.core.templating import customers_from_lines, readable_time
 from app.services.reports.data import FeatureProfile, ReportData, SegmentProfile
 from app.utils.numbers import readable
+from app.web.reports.rtl import isolated
 
 SUBJECT_NOUN = {"model version": "training customers", "scoring run": "scored customers"}
 # What a segment with no customer shows instead of an empty profile table.
@@ -40,9 +41,13 @@ def profile_rows(segment: SegmentProfile) -> list[list[str]]:
 
 
 def composition_text(segment: SegmentProfile) -> list[tuple[str, str]]:
-    """Each categorical column of a segment with its values' shares in words, largest first."""
+    """Each categorical column of a segment with its values' shares in words, largest first.
+
+    A right-to-left value is isolated (Unicode FSI…PDI, which browsers and the PDF's reordering honour): else its
+    share, and the values after it, are read as part of it and the list comes out backwards.
+    """
     return [
-        (composition.column, ", ".join(f"{value} {share:.0%}" for value, share in composition.shares))
+        (composition.column, ", ".join(f"{isolated(value)} {share:.0%}" for value, share in composition.shares))
         for composition in segment.compositions
     ]
 

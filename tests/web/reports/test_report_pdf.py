@@ -122,3 +122,23 @@ def test_a_segment_of_one_customer_says_customer(model, default_data, tmp_path: 
     assert f"{name} · 1 customer (" in text and "1 customers" not in text
     html = render_report(report, format="html").body.decode()
     assert f"{name} · 1 customer (" in html and "1 customers" not in html
+
+
+def _renamed(report, names: list[str]):
+    from dataclasses import replace
+
+    segments = [replace(segment, name=names[i % len(names)]) for i, segment in enumerate(report.segments)]
+    return replace(report, segments=segments)
+
+
+def test_arabic_and_hebrew_names_print_joined_and_in_reading_order(default_report, tmp_path: Path):
+    import unicodedata
+
+    # The audit's case: reportlab drew them letter by letter as stored, left to right and unjoined.
+    report = _renamed(default_report, ["عملاء مميزون", "לקוחות נאמנים"])
+    text = read_pdf(render_report(report, format="pdf").body, tmp_path).text
+    assert any("\ufe70" <= character <= "\ufefc" for character in text)  # Arabic letters in their joined forms
+    read = unicodedata.normalize("NFKC", text)  # pdftotext gives them back in reading order
+    assert "عملاء مميزون" in read and "לקוחות נאמנים" in read
+    arabic = next(segment for segment in report.segments if segment.name == "عملاء مميزون")
+    assert f"{arabic.size:,} customers ({arabic.share:.1%})" in read
