@@ -5,6 +5,7 @@ matplotlib is imported only when a report is drawn, so the server's start-up and
 
 import io
 import textwrap
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,9 +308,14 @@ class ReportCharts:
 
 def draw_charts(report: ReportData) -> ReportCharts:
     """Draw every chart of a report."""
-    return ReportCharts(
-        sizes=sizes_chart(report),
-        segments={segment.segment_id: segment_chart(report, segment) for segment in report.segments if segment.size},
-        migration=migration_chart(report.migration) if report.migration else None,
-        importance=importance_chart(report.importance) if report.importance else None,
-    )
+    with warnings.catch_warnings():
+        # A name in letters DejaVu Sans lacks (CJK, emoji) is drawn as boxes, as the README says; matplotlib's
+        # "Glyph ... missing from font(s)" warning for each one went to stderr at every report. The filters are the
+        # process's: two reports drawn at once may let one through, which is noise, not a fault.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        return ReportCharts(
+            sizes=sizes_chart(report),
+            segments={s.segment_id: segment_chart(report, s) for s in report.segments if s.size},
+            migration=migration_chart(report.migration) if report.migration else None,
+            importance=importance_chart(report.importance) if report.importance else None,
+        )

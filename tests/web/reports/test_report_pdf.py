@@ -142,3 +142,15 @@ def test_arabic_and_hebrew_names_print_joined_and_in_reading_order(default_repor
     assert "عملاء مميزون" in read and "לקוחות נאמנים" in read
     arabic = next(segment for segment in report.segments if segment.name == "عملاء مميزون")
     assert f"{arabic.size:,} customers ({arabic.share:.1%})" in read
+
+
+def test_drawing_names_the_font_lacks_warns_nothing(default_report):
+    import warnings
+
+    # matplotlib's "Glyph ... missing from font(s) DejaVu Sans" went to stderr for each such letter at every report.
+    report = _renamed(default_report, ["顧客 😀", "客户", "Ünïcödé"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for format in ("pdf", "html"):
+            render_report(report, format=format)
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
