@@ -1,13 +1,12 @@
-"""What requests leave behind, read from outside: prediction counts on /metrics and rows in the prediction log."""
+"""What requests leave behind, read from outside: prediction counts on /metrics and predictions in the log."""
 
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
 
-from app.db.tables import PredictionLog
+from app.services.monitoring.log_reader import LogFilter, count
 
 ADMIN_KEY = "recorded-metrics-reader"
 
@@ -32,11 +31,8 @@ def counted(client: TestClient, name: str = "segment_predictions_total", **label
 def logged(client: TestClient, source: str | None = None) -> int:
     """Rows in the prediction log (of one source), once the writer has written everything queued."""
     assert client.app.state.prediction_log.flush()
-    statement = select(func.count()).select_from(PredictionLog)
-    if source is not None:
-        statement = statement.where(PredictionLog.source == source)
     with client.app.state.db_sessions() as session:
-        return session.scalar(statement)
+        return count(session, where=LogFilter(source=source))
 
 
 def snapshot(client: TestClient) -> dict[str, float]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     false,
@@ -91,6 +92,36 @@ class PredictionLog(Base):
     arm: Mapped[str | None] = mapped_column(String(16))
     challenger_version: Mapped[str | None] = mapped_column(String(64))
     challenger_segment_id: Mapped[int | None]
+
+
+class PredictionChunk(Base):
+    """Many predictions answered by one request (a batch's, a file's part), stored as one row; see chunk_codec."""
+
+    __tablename__ = "prediction_chunks"
+    __table_args__ = (
+        CheckConstraint(f"source IN {PREDICTION_SOURCES!r}", name="ck_prediction_chunks_source"),
+        # The log's readers take one segmentation's version, newest chunks first.
+        Index("ix_prediction_chunks_segmentation_version", "segmentation", "model_version", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # The columns every prediction of the chunk shares, as PredictionLog holds them.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(8))
+    segmentation: Mapped[str] = mapped_column(String(SEGMENTATION_LENGTH), server_default=DEFAULT_SEGMENTATION)
+    arm: Mapped[str | None] = mapped_column(String(16))
+    challenger_version: Mapped[str | None] = mapped_column(String(64))
+    row_count: Mapped[int]
+    # Feature names in the order of the payload's inputs, and each segment id's name ({"3": "Loyal"}).
+    features: Mapped[list[str]] = mapped_column(JSON)
+    segment_names: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The per-row columns, columnar (app/services/monitoring/chunk_codec.py documents the layout).
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # Apart from the payload, as an orjson list (null when the request gave none): finding a customer's newest
+    # prediction reads these alone.
+    customer_ids: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ChallengerAssignment(Base):

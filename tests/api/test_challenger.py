@@ -1,14 +1,16 @@
 """Champion and challenger over HTTP: split and shadow traffic, the report, promote, stop and bad input."""
 
 import json
+from collections import Counter
 
 import pytest
 from sklearn.metrics import adjusted_rand_score, cohen_kappa_score
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 
-from app.db.tables import ChallengerAssignment, PredictionLog
+from app.db.tables import ChallengerAssignment
 from app.models.versions import challenger as challengers
 from app.models.versions.store import VersionStore
+from tests.db.reading import logged_rows
 
 KEY = "challenger-admin-key"
 ADMIN = {"X-API-Key": KEY}
@@ -115,9 +117,7 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
     for customer in customers[:5]:
         assert client.post("/api/v1/predict", json=customer).json()["arm"] == "champion"
     assert client.app.state.prediction_log.flush()
-    logged = _rows(
-        url, select(PredictionLog.arm, PredictionLog.challenger_version, PredictionLog.challenger_segment_id)
-    )
+    logged = [(row.arm, row.challenger_version, row.challenger_segment_id) for row in logged_rows(url)]
     assert len(logged) == len(customers) + 5
     assert all(arm == "champion" and version == second and segment is not None for arm, version, segment in logged)
     # The window holds the newest len(customers) rows: the 5 singles repeat the batch's first 5 customers, whose
@@ -131,12 +131,7 @@ def test_shadow_logs_both_segments_and_the_report_matrix_equals_compare(setup):
     assert body["old_segments"] == compare["old_segments"] and body["new_segments"] == compare["new_segments"]
     assert body["requests_by_arm"] == {"champion": len(customers) + 5, "challenger": 0}
     # Kappa and ARI over the same pairs as the matrix (the window's rows), computed by scikit-learn here.
-    pairs = _rows(
-        url,
-        select(PredictionLog.segment_id, PredictionLog.challenger_segment_id)
-        .order_by(PredictionLog.id.desc())
-        .limit(len(customers)),
-    )
+    pairs = [(row.segment_id, row.challenger_segment_id) for row in logged_rows(url)[::-1][: len(customers)]]
     old, new = [p[0] for p in pairs], [p[1] for p in pairs]
     assert body["cohen_kappa"] == pytest.approx(cohen_kappa_score(old, new))
     assert body["adjusted_rand_index"] == pytest.approx(adjusted_rand_score(old, new))
@@ -226,7 +221,7 @@ def test_the_count_of_logged_rows_per_arm_follows_split(setup):
     assert client.post("/api/v1/predict/batch", json={"customers": customers}).status_code == 200
     assert client.app.state.prediction_log.flush()
     expected = sum(challengers.arm_of("default", i, 0.5) == "challenger" for i in range(300))
-    counted = dict(_rows(url, select(PredictionLog.arm, func.count()).group_by(PredictionLog.arm)))
+    counted = dict(Counter(row.arm for row in logged_rows(url)))
     assert counted == {"challenger": expected, "champion": 300 - expected}
     report = client.get("/api/v1/challenger/report").json()
     assert report["requests_by_arm"] == counted and report["n_paired"] == 0

@@ -2,9 +2,6 @@
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
-
-from app.db.tables import PredictionLog
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import SegmentationSpec
 from app.models.segmentations.training import train_segmentation
@@ -12,6 +9,7 @@ from app.models.synthetic_crm import write_crm
 from app.models.versions import challenger as challengers
 from tests.api.test_challenger import ADMIN, KEY
 from tests.api.test_segmentations import LOYALTY
+from tests.db.reading import logged_rows
 
 
 def test_a_segmentations_challenger_serves_its_routes_only(client_for, fresh_dir: Path, tmp_path: Path):
@@ -35,12 +33,7 @@ def test_a_segmentations_challenger_serves_its_routes_only(client_for, fresh_dir
     assert (answer.json()["arm"], answer.json()["model_version"]) == ("champion", first)
     assert "arm" not in client.post("/api/v1/predict", json={"annual_income": 60, "spending_score": 50}).json()
     assert client.app.state.prediction_log.flush()
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(PredictionLog.segmentation, PredictionLog.arm, PredictionLog.challenger_version)
-        ).all()
-    engine.dispose()
+    rows = [(row.segmentation, row.arm, row.challenger_version) for row in logged_rows(url)]
     assert sorted(rows, key=str) == sorted([("loyalty", "champion", second), ("default", None, None)], key=str)
     report = client.get("/api/v1/challenger/report", params={"segmentation": "loyalty"}).json()
     assert report["n_paired"] == 1 and len(report["migration_matrix"][0]) == 4

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from app.db.tables import PredictionLog
+from app.db.tables import PredictionChunk, PredictionLog
 from app.models.synthetic import generate_customers
 
 COLUMNS = {"Annual Income (k$)": "annual_income", "Spending Score (1-100)": "spending_score"}
@@ -68,7 +68,8 @@ def test_income_shift_drifts_income_and_segment_mix(log_client, model):
 def served_by_another_version(client) -> None:
     """Mark every prediction logged so far as another model version's, as after an activation."""
     with client.app.state.db_engine.begin() as connection:
-        connection.execute(update(PredictionLog).values(model_version="20260101.000000-0ther"))
+        for table in (PredictionLog, PredictionChunk):
+            connection.execute(update(table).values(model_version="20260101.000000-0ther"))
 
 
 def test_drift_and_volume_count_only_the_served_versions_predictions(log_client, model):

@@ -268,9 +268,7 @@ def test_docs_show_each_segmentations_features_as_an_example(api: TestClient) ->
 def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids(
     api: TestClient, tmp_path: Path
 ) -> None:
-    from sqlalchemy import select
-
-    from app.db.tables import PredictionLog
+    from tests.db.reading import logged_rows_of
 
     assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
     crm = write_crm(tmp_path / "crm.csv").read_bytes()
@@ -284,10 +282,7 @@ def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids
     engine = api.app.state.db_engine
     deadline = time.monotonic() + 20
     while True:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                select(PredictionLog.segmentation, PredictionLog.customer_id, PredictionLog.model_version)
-            ).all()
+        rows = logged_rows_of(engine)
         # The session's database is shared: this test's rows are its version's.
         loyalty = [row for row in rows if row.model_version == version]
         if len(loyalty) == 1 + rows_in_file or time.monotonic() > deadline:
@@ -301,8 +296,7 @@ def test_a_segmentations_predictions_are_logged_under_its_name_with_customer_ids
     while ("default", "D-7") not in {(row.segmentation, row.customer_id) for row in rows}:
         assert time.monotonic() < deadline, "the flat predict's customer id was not logged"
         time.sleep(0.2)
-        with engine.connect() as connection:
-            rows = connection.execute(select(PredictionLog.segmentation, PredictionLog.customer_id)).all()
+        rows = logged_rows_of(engine)
     drift = api.get("/api/v1/segmentations/loyalty/monitoring/drift").json()
     assert drift["window"]["size"] == 1 + rows_in_file, drift["window"]
 

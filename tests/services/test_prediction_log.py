@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine
+from app.db.session import create_db_engine, session_factory
 from app.db.tables import PredictionLog
+from app.services.monitoring.log_reader import LogFilter, count
 from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters, publish_log_queue
 from tests.live_server import wait_for
 
@@ -59,10 +60,7 @@ def test_rows_are_written_in_batches_by_the_thread(tmp_path):
     writer.stop()
     assert writer.written == 12_500
     assert writer.dropped == 0
-    engine = create_db_engine(url)
-    with engine.connect() as connection:
-        assert connection.scalar(select(func.count()).select_from(PredictionLog)) == 12_500
-    engine.dispose()
+    assert _count(url) == 12_500
 
 
 def test_the_queue_gauge_is_the_sum_over_the_started_writers_of_the_process(tmp_path, monkeypatch):
@@ -155,10 +153,11 @@ class Outage:
 
 
 def _count(url: str) -> int:
+    """Logged predictions, per row and in chunks."""
     engine = create_db_engine(url)
     try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(PredictionLog))
+        with session_factory(engine)() as session:
+            return count(session, where=LogFilter())
     finally:
         engine.dispose()
 

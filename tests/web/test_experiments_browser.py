@@ -8,8 +8,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
-from app.db.tables import ChallengerAssignment, PredictionLog
+from app.db.tables import ChallengerAssignment
+from app.services.monitoring.log_reader import LogFilter, count
 from tests.live_server import live_server
 from tests.web.axe import axe_violations, describe
 from tests.web.conftest import PageWatch
@@ -45,7 +47,7 @@ def _written(database: str) -> None:
         for _ in range(200):
             with engine.connect() as connection:
                 assigned = connection.scalar(select(func.count()).select_from(ChallengerAssignment))
-                logged = connection.scalar(select(func.count()).select_from(PredictionLog))
+                logged = count(Session(connection), where=LogFilter())
             if assigned == CUSTOMERS and logged == CUSTOMERS:
                 return
             time.sleep(0.1)

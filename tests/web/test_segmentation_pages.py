@@ -164,19 +164,13 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     assert scored.status_code == 200, scored.text
     assert 'id="score-download"' in scored.text and 'data-feature="tenure"' in scored.text
     # The page's rows are logged under the segmentation, and its monitoring page reads them.
-    from sqlalchemy import func, select
-
-    from app.db.tables import PredictionLog
+    from app.services.monitoring.log_reader import LogFilter, count_by
 
     rows_in_file = crm.count(b"\n") - 1
     deadline = time.monotonic() + 20
     while True:
-        with pages.app.state.db_engine.connect() as connection:
-            logged = connection.execute(
-                select(PredictionLog.segmentation, func.count())
-                .where(PredictionLog.model_version == job["version"])
-                .group_by(PredictionLog.segmentation)
-            ).all()
+        with pages.app.state.db_sessions() as session:
+            logged = count_by(session, "segmentation", where=LogFilter(model_versions=(job["version"],))).items()
         if dict(logged).get("crm", 0) > rows_in_file or time.monotonic() > deadline:
             break
         time.sleep(0.2)

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import DatabaseUnavailable, VersionConflict
 from app.db.errors import db_error_reason
-from app.db.tables import ChallengerAssignment, PredictionLog
+from app.db.tables import ChallengerAssignment
 from app.models.versions import challenger as challengers
 from app.models.versions.registry import ModelRegistry
 from app.services.lifecycle import migration
+from app.services.monitoring.log_reader import LogFilter, count_by, read_all
 
 DEFAULT_WINDOW = 10_000
 MAX_WINDOW = 200_000
@@ -85,34 +86,25 @@ def report(*, session: Session, registry: ModelRegistry, segmentation: str, wind
         raise VersionConflict("no challenger is running for this segmentation: set one with PUT /api/v1/challenger")
     champion = registry.get()
     challenger = registry.get(setting["version"])
-    log = PredictionLog
     try:
         since = datetime.fromisoformat(str(setting.get("set_at")))
     except ValueError:
         since = datetime.min
     try:
-        pairs = session.execute(
-            select(log.segment_id, log.challenger_segment_id)
-            .where(
-                log.segmentation == segmentation,
-                log.model_version == champion.version,
-                log.challenger_version == challenger.version,
-                log.challenger_segment_id.is_not(None),
-            )
-            .order_by(log.id.desc())
-            .limit(window)
-        ).all()
+        pairs = read_all(
+            session,
+            columns=("segment_id", "challenger_segment_id"),
+            where=LogFilter(
+                segmentation=segmentation,
+                model_versions=(champion.version,),
+                challenger_version=challenger.version,
+                paired=True,
+            ),
+            limit=window,
+        )
         versions = (champion.version, challenger.version)
-        per_arm = session.execute(
-            select(log.arm, func.count())
-            .where(
-                log.segmentation == segmentation,
-                log.arm.is_not(None),
-                log.model_version.in_(versions),
-                log.created_at >= since,
-            )
-            .group_by(log.arm)
-        ).all()
+        served = LogFilter(segmentation=segmentation, model_versions=versions, since=since, with_arm=True)
+        per_arm = count_by(session, "arm", where=served).items()
         table = ChallengerAssignment
         # One row per customer and run: each customer once, in the arm of their newest assignment (as outcomes take).
         ranked = (

@@ -6,8 +6,9 @@ before the event, in this run or an earlier run of the same version (a version s
 the customer is still in it, in the arm they were last given). So an event never takes the arm of a later
 experiment, of another version's, or of a run stopped before it. An event that occurred before the customer's first
 assignment keeps that assignment's time (`assigned_at`) and no arm: the report leaves it out and counts it. The
-segment comes from the customer's newest `prediction_log` row of the segmentation. Joining at arrival keeps the
-report a read of one table, and keeps an outcome's segment even after the log row it came from has expired.
+segment comes from the customer's newest logged prediction of the segmentation (log_reader.newest_by_customer).
+Joining at arrival keeps the report a read of one table, and keeps an outcome's segment even after the log row it
+came from has expired.
 """
 
 from collections import defaultdict
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.core.metrics import record_outcomes
-from app.db.tables import CUSTOMER_ID_LENGTH, ChallengerAssignment, OutcomeEvent, PredictionLog
+from app.db.tables import CUSTOMER_ID_LENGTH, ChallengerAssignment, OutcomeEvent
 from app.schemas.outcomes import OutcomeEventIn
+from app.services.monitoring.log_reader import newest_by_customer
 
 # Customer ids per IN (...) query: a whole request's in one pass over the log (the log has no customer index, and each
 # query reads it through), within SQLite's (32,766) and PostgreSQL's (65,535) limits on bound parameters.
@@ -125,23 +127,9 @@ def assignment_at(
 
 def _last_predictions(session: Session, segmentation: str, ids: Sequence[str]) -> dict[str, Given]:
     """Each customer's newest logged prediction: its segment, version and arm."""
-    log = PredictionLog
-    found: dict[str, Given] = {}
-    for chunk in _chunks(ids):
-        newest = (
-            select(func.max(log.id).label("id"))
-            .where(log.segmentation == segmentation, log.customer_id.in_(chunk))
-            .group_by(log.customer_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(log.customer_id, log.arm, log.model_version, log.segment_id, log.segment_name).join(
-                newest, log.id == newest.c.id
-            )
-        )
-        for customer_id, arm, version, segment_id, segment_name in rows:
-            found[customer_id] = Given(arm, version, segment_id, segment_name)
-    return found
+    columns = ("arm", "model_version", "segment_id", "segment_name")
+    found = newest_by_customer(session, segmentation=segmentation, customer_ids=ids, columns=columns)
+    return {customer_id: Given(*values) for customer_id, values in found.items()}
 
 
 def _match(

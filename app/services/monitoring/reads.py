@@ -9,12 +9,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.db.session import unavailable_as
-from app.db.tables import ModelActivation, PredictionLog
+from app.db.tables import ModelActivation
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring import history, windows
 from app.services.monitoring import timeseries as series
 from app.services.monitoring.drift import DEFAULT_WINDOW, Window, drift_report
+from app.services.monitoring.log_reader import LogFilter, read_all
 from app.utils.moments import utc
 
 DEFAULT_SINCE = timedelta(days=7)
@@ -87,24 +88,14 @@ def prediction_volume(
     since = min(since, until)
     step = timedelta(hours=1) if until - since <= HOURLY_SPAN else timedelta(days=1)
     since = max(since, until - (MAX_BUCKETS - 1) * step)
-    log = PredictionLog
-    rows = session.execute(
-        select(log.created_at, log.segment_id)
-        .where(
-            log.created_at >= since,
-            log.created_at <= until,
-            log.segmentation == segmentation,
-            log.model_version == model.version,
-        )
-        .order_by(log.id.desc())
-        .limit(MAX_VOLUME_ROWS + 1)
-    ).all()
+    where = LogFilter(segmentation=segmentation, model_versions=(model.version,), since=since, until=until)
+    rows = read_all(session, columns=("created_at", "segment_id"), where=where, limit=MAX_VOLUME_ROWS + 1)
     truncated = len(rows) > MAX_VOLUME_ROWS
     rows = rows[:MAX_VOLUME_ROWS]
     start = _floor(since, step)
     n_buckets = max(int((until - start) / step) + 1, 1)
     names = {segment.segment_id: segment.name for segment in model.segments}
-    ids = sorted(names | {row.segment_id: f"Segment {row.segment_id}" for row in rows if row.segment_id not in names})
+    ids = sorted(names | {segment_id: f"Segment {segment_id}" for _, segment_id in rows if segment_id not in names})
     column = {segment_id: i for i, segment_id in enumerate(ids)}
     counts = np.zeros((n_buckets, len(ids)), dtype=np.int64)
     for created_at, segment_id in rows:

@@ -7,9 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.tables import DriftCheck, PredictionLog
+from app.db.tables import DriftCheck
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
+from app.services.monitoring.log_reader import LogFilter, read_all
 from app.services.monitoring.windows import check_order
 from app.utils.moments import utc
 
@@ -59,30 +60,24 @@ def timeseries(
     atypical and out-of-range rates, and the last stored drift evaluation in it."""
     start, until = _span(bucket, since, until, utc(now or datetime.now(UTC)))
     n = _index(until, start, bucket) + 1
-    log = PredictionLog
-    rows = session.execute(
-        select(log.created_at, log.segment_id, log.is_atypical, log.out_of_range, log.customer_id)
-        .where(
-            log.segmentation == segmentation,
-            log.model_version == model.version,
-            log.created_at >= start,
-            log.created_at <= until,
-        )
-        .order_by(log.id.desc())
-        .limit(MAX_ROWS + 1)
-    ).all()
+    rows = read_all(
+        session,
+        columns=("created_at", "segment_id", "is_atypical", "out_of_range", "customer_id"),
+        where=LogFilter(segmentation=segmentation, model_versions=(model.version,), since=start, until=until),
+        limit=MAX_ROWS + 1,
+    )
     truncated = len(rows) > MAX_ROWS
     names = {segment.segment_id: segment.name for segment in model.segments}
     predictions = [0] * n
     customers: list[dict[Any, tuple]] = [{} for _ in range(n)]
     # Newest first: a customer's first row in a bucket is its latest there.
-    for position, row in enumerate(rows[:MAX_ROWS]):
-        b = _index(row.created_at, start, bucket)
+    for position, (created_at, segment_id, atypical, out_of_range, customer_id) in enumerate(rows[:MAX_ROWS]):
+        b = _index(created_at, start, bucket)
         if not 0 <= b < n:
             continue
         predictions[b] += 1
-        key = ("id", row.customer_id) if row.customer_id is not None else ("row", position)
-        customers[b].setdefault(key, (row.segment_id, row.is_atypical, row.out_of_range))
+        key = ("id", customer_id) if customer_id is not None else ("row", position)
+        customers[b].setdefault(key, (segment_id, atypical, out_of_range))
     checks = _evaluations(session, segmentation=segmentation, start=start, until=until, bucket=bucket, n=n)
     series = []
     for b in range(n):

@@ -1,19 +1,16 @@
 """Windows of the prediction log for drift: a span of time with each customer once, or the last N rows as logged."""
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import orjson
-from sqlalchemy import DateTime, Row, Select, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequest
-from app.db.tables import PredictionLog
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, MainRequest, Window
+from app.services.monitoring.log_reader import LogFilter, read_log, request_of
 from app.utils.moments import utc
 
 # A time window without bounds: the last day.
@@ -21,8 +18,8 @@ DEFAULT_SPAN = timedelta(hours=24)
 # Most rows a time window reads, newest first (before each customer is counted once); the window says when more
 # matched, and its verdict then describes the newest of them.
 MAX_TIME_WINDOW_ROWS = 200_000
-# The last-N-rows window reads the served version's predictions among this many newest rows: enough for any
-# window, and a bound on the rows scanned when that version has had little traffic.
+# The last-N-rows window reads the served version's predictions among this many newest rows (of each of the log's
+# tables): enough for any window, and a bound on the rows scanned when that version has had little traffic.
 MAX_SCANNED_ROWS = 200_000
 # Rows a window reads at a time. Read whole, a 200,000-row window held a Row, a datetime, a dict of inputs and
 # two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
@@ -33,17 +30,7 @@ _NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
 _MICROSECOND = timedelta(microseconds=1)
 _PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
-_COLUMNS = (
-    PredictionLog.id,
-    # Not through UtcDateTime: making 200,000 datetimes aware took a fifth of the read; _micros knows it is UTC.
-    type_coerce(PredictionLog.created_at, DateTime(timezone=True)).label("created_at"),
-    # As text, parsed here with orjson: the JSON type's json.loads took a quarter of the read under a profiler.
-    cast(PredictionLog.inputs, Text).label("inputs"),
-    PredictionLog.segment_id,
-    PredictionLog.is_atypical,
-    PredictionLog.out_of_range,
-    PredictionLog.request_id,
-)
+_COLUMNS = ("ref", "created_at", "inputs", "segment_id", "is_atypical", "out_of_range", "request_id")
 
 
 class ReversedSpan(InvalidRequest):
@@ -90,18 +77,16 @@ def time_window(
     nothing and the rows' order does not matter; rows without a customer id count as they are.
     """
     since, until = time_bounds(since=since, until=until, now=now)
-    log = PredictionLog
+    where = LogFilter(segmentation=segmentation, model_versions=(model_version,), since=since, until=until)
     read = _read(
-        session,
-        select(*_COLUMNS, log.customer_id)
-        .where(
-            log.segmentation == segmentation,
-            log.model_version == model_version,
-            log.created_at >= since,
-            log.created_at <= until,
-        )
-        .order_by(log.id.desc())
-        .limit(MAX_TIME_WINDOW_ROWS + 1),
+        read_log(
+            session,
+            columns=(*_COLUMNS, "customer_id"),
+            where=where,
+            limit=MAX_TIME_WINDOW_ROWS + 1,
+            raw_times=True,
+            part_rows=READ_PART_ROWS,
+        ),
         limit=MAX_TIME_WINDOW_ROWS,
     )
     return read.window(
@@ -130,25 +115,20 @@ def last_rows_window(
 
     The scan is bounded by primary key, so a version with little traffic in a long log stays cheap.
     """
-    log = PredictionLog
-    newest = session.scalar(select(func.max(log.id)))
     if since is not None or until is not None:
         since, until = time_bounds(since=since, until=until)
-    read = _Read()
-    if newest is not None:
-        bounds = [] if since is None else [log.created_at >= since, log.created_at <= until]
-        read = _read(
+    where = LogFilter(segmentation=segmentation, model_versions=(model_version,), since=since, until=until)
+    read = _read(
+        read_log(
             session,
-            select(*_COLUMNS)
-            .where(
-                log.segmentation == segmentation,
-                log.model_version == model_version,
-                log.id > newest - MAX_SCANNED_ROWS,
-                *bounds,
-            )
-            .order_by(log.id.desc())
-            .limit(size),
+            columns=_COLUMNS,
+            where=where,
+            limit=size,
+            newest_rows=MAX_SCANNED_ROWS,
+            raw_times=True,
+            part_rows=READ_PART_ROWS,
         )
+    )
     return read.window(session, kind="rows", requested=size, since=since, until=until)
 
 
@@ -160,16 +140,6 @@ def _micros(moment: datetime) -> int:
 def _time(micros: int) -> datetime:
     """A logged time back from its microseconds, in UTC as the column reads back."""
     return _EPOCH + timedelta(microseconds=int(micros))
-
-
-def _loads(text: str | None) -> dict[str, Any]:
-    """A row's logged inputs: orjson, the standard parser for what orjson refuses (NaN, as older rows may hold)."""
-    if text is None:
-        return {}
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _id_hash(value: str | None) -> int:
@@ -187,13 +157,13 @@ class _Read:
         # Per feature name, per part: where the part starts, which rows have the name, and their values.
         self._inputs: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
 
-    def add(self, part: Sequence[Row]) -> None:
+    def add(self, part: Sequence[tuple]) -> None:
         """Hold one part of the rows, in the order read."""
         if not part:
             return
         arrays, n = self._parts, len(part)
         # Column by column (_COLUMNS' order, then customer_id when selected): one transposition, no generator a row.
-        ids, created, texts, segments, atypical, out_of_range, requests, *customers = zip(*part, strict=True)
+        ids, created, inputs, segments, atypical, out_of_range, requests, *customers = zip(*part, strict=True)
         arrays["id"].append(np.fromiter(ids, np.int64, n))
         arrays["created"].append(np.fromiter(map(_micros, created), np.int64, n))
         arrays["segment_id"].append(np.fromiter(segments, np.int64, n))
@@ -203,7 +173,6 @@ class _Read:
         arrays["customer"].append(
             np.fromiter(map(_id_hash, customers[0]), np.int64, n) if customers else np.zeros(n, np.int64)
         )
-        inputs = list(map(_loads, texts))
         for name in sorted({name for values in inputs for name in values}):
             present = np.fromiter((name in values for values in inputs), bool, len(part))
             values = np.array([values.get(name, np.nan) for values in inputs], dtype=np.float64)
@@ -259,33 +228,26 @@ class _Read:
         best = np.lexsort((first, -counts))[0]
         own = with_request[requests[with_request] == values[best]]
         # Its id and source from its oldest row: the window holds hashes, not strings.
-        row_id = int(self._column("id", np.int64)[order][own[0]])
-        log = PredictionLog
-        found = session.execute(select(log.request_id, log.source).where(log.id == row_id)).first()
+        found = request_of(session, int(self._column("id", np.int64)[order][own[0]]))
         if found is None:  # removed since it was read (the retention purge ran between the two reads)
             return None
         return MainRequest(
-            request_id=found.request_id,
-            source=found.source,
+            request_id=found[0],
+            source=found[1],
             rows=int(counts[best]),
             share=int(counts[best]) / len(order),
             at=_time(created[own].min()),
         )
 
 
-def _read(session: Session, statement: Select, *, limit: int | None = None) -> _Read:
-    """Read a statement's rows in parts (see READ_PART_ROWS); with `limit`, rows past it only say more matched."""
+def _read(parts: Iterable[list[tuple]], *, limit: int | None = None) -> _Read:
+    """Hold the log's rows part by part; with `limit`, rows past it only say more matched."""
     read = _Read()
-    # Core rows: the ORM would build its own row objects again for plain columns.
-    result = session.connection().execute(statement.execution_options(yield_per=READ_PART_ROWS))
-    try:
-        for part in result.partitions():
-            if limit is not None and read.rows + len(part) > limit:
-                part = part[: limit - read.rows]
-                read.limit_hit = True
-            read.add(part)
-            if read.limit_hit:
-                break
-    finally:
-        result.close()  # left early, a PostgreSQL server-side cursor would stay open until the session ends
+    for part in parts:
+        if limit is not None and read.rows + len(part) > limit:
+            part = part[: limit - read.rows]
+            read.limit_hit = True
+        read.add(part)
+        if read.limit_hit:
+            break
     return read

@@ -15,19 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.errors import SegmentationError, VersionConflict
 from app.db.session import create_db_engine, session_factory
-from app.db.tables import PredictionLog, RetrainProposal
+from app.db.tables import RetrainProposal
 from app.models.model import SegmentationModel
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.training import Progress, fit_model
 from app.models.versions.artifacts import save_model
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore, new_version_id
+from app.services.monitoring.log_reader import LogFilter, read_all
 from app.services.proposals import records
 from app.services.proposals.activation import activate_over_base
 from app.services.proposals.compare import compare_candidate
@@ -56,13 +56,8 @@ def logged_customers(
 ) -> np.ndarray:
     """The segmentation's logged inputs since `since`, newest first, each customer id once (its latest row; rows
     without an id count as they are), as rows of `features`; rows missing a feature or not finite are left out."""
-    log = PredictionLog
-    rows = session.execute(
-        select(log.customer_id, log.inputs)
-        .where(log.segmentation == segmentation, log.created_at >= since)
-        .order_by(log.id.desc())
-        .limit(MAX_ROWS_READ)
-    ).all()
+    where = LogFilter(segmentation=segmentation, since=since)
+    rows = read_all(session, columns=("customer_id", "inputs"), where=where, limit=MAX_ROWS_READ)
     seen: set[str] = set()
     kept: list[list[float]] = []
     for customer_id, inputs in rows:

@@ -7,11 +7,10 @@ never imports the training libraries at start-up.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidDataset
-from app.db.tables import PredictionLog
+from app.services.monitoring.log_reader import LogFilter, customers_below
 
 # The recent window of logged inputs a candidate learns from.
 WINDOW = timedelta(hours=24)
@@ -28,18 +27,13 @@ def too_few_customers(logged: int, *, segmentation: str, since: datetime) -> Inv
 
 
 def refuse_too_few_logged(session: Session, *, segmentation: str, now: datetime) -> None:
-    """InvalidDataset (422) when the segmentation's recent log cannot hold MIN_CUSTOMERS customers, from one count.
+    """InvalidDataset (422) when the segmentation's recent log holds fewer than MIN_CUSTOMERS customers.
 
     The count is an upper bound of what the job reads (each customer id once, each row without one; the job also
     leaves out rows missing a feature, and its window starts later), so only a proposal sure to fail is refused here:
     the job's own check stays the authority.
     """
     since = now - WINDOW
-    log = PredictionLog
-    at_most = session.scalar(
-        select(func.count(distinct(log.customer_id)) + func.count() - func.count(log.customer_id)).where(
-            log.segmentation == segmentation, log.created_at >= since
-        )
-    )
-    if at_most < MIN_CUSTOMERS:
+    at_most = customers_below(session, where=LogFilter(segmentation=segmentation, since=since), enough=MIN_CUSTOMERS)
+    if at_most is not None:
         raise too_few_customers(at_most, segmentation=segmentation, since=since)
