@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.db.tables import AuditEvent, OutcomeEvent
+from app.db.tables import AuditEvent, OutcomeEvent, PredictionChunk
+from app.services.monitoring.prediction_log import CHUNK_FROM_ROWS
 from tests.accounts import JWT_SECRET, add_user, bearer
 
 ADMIN_KEY = "outcomes-admin-key"
@@ -99,6 +100,27 @@ def test_a_customer_is_joined_to_their_newest_logged_segment(setup):
     assert rows["C-1"].segment_name == answer.json()["segment_name"]
     assert rows["7"].segment_name != rows["C-1"].segment_name
     assert rows["C-2"].matched is False
+
+
+def test_a_customer_logged_in_a_chunk_is_joined_to_their_newest_segment_there(setup):
+    client, first, _ = setup
+    # A batch large enough to be stored as one chunk row; C-1 is in it twice, and was scored alone before it.
+    assert client.post("/api/v1/predict", json={"customer_id": "C-1", "annual_income": 20, "spending_score": 10})
+    customers = [
+        {"customer_id": f"B-{i}", "annual_income": 10 + i % 130, "spending_score": 1 + i % 99} for i in range(200)
+    ]
+    customers[5]["customer_id"] = customers[150]["customer_id"] = "C-1"
+    customers[150] |= {"annual_income": 120, "spending_score": 90}
+    assert len(customers) >= CHUNK_FROM_ROWS
+    predictions = client.post("/api/v1/predict/batch", json={"customers": customers}).json()["predictions"]
+    assert client.app.state.prediction_log.flush()
+    with client.app.state.db_sessions() as session:
+        assert session.scalar(select(func.sum(PredictionChunk.row_count))) == 200
+    response = _post(client, [_event("C-1"), _event("B-7"), _event("B-5")])
+    assert response.json() == {"segmentation": "default", "stored": 3, "matched": 2, "unmatched": 1}
+    rows = {r.customer_id: r for r in _stored(client)}
+    assert (rows["C-1"].version, rows["C-1"].segment_name) == (first, predictions[150]["segment_name"])
+    assert rows["B-7"].segment_id == predictions[7]["segment_id"] and rows["B-5"].matched is False
 
 
 def test_a_split_challengers_arm_is_joined_from_the_assignments(setup):

@@ -20,6 +20,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from app.services.monitoring.log_rows import COLUMNS, SHARED_COLUMNS, LogChunk, 
 from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from app.services.monitoring.retry import DatabasePreparation
 
@@ -42,9 +43,13 @@ logger = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.5
 # Rows per INSERT transaction of small chunks (single predictions); a large chunk is one transaction.
 WRITE_BATCH_ROWS = 2_000
-# Chunks of at least this many rows (a batch request's, a file's) are inserted alone, their shared columns bound
-# once: a 10,000-row batch then takes SQLite 85 ms of CPU instead of 128 ms.
+# Chunks of at least this many rows kept in the per-row table (a writer whose chunk_from_rows is above them) are
+# inserted alone, their shared columns bound once: a 10,000-row batch then takes SQLite 85 ms of CPU, not 128 ms.
 SHARED_FROM_ROWS = 50
+# Chunks of at least this many rows are stored as one `prediction_chunks` row (chunk_codec.py), not a row each:
+# SQLite's per-row insert of a 10,000-row batch (JSON unpacking, the inputs object, three indexes) took 40-85 ms
+# of CPU, more than serving the request; one columnar row takes ~1 ms. Single predictions keep the per-row table.
+CHUNK_FROM_ROWS = 50
 # Small chunks the writer encodes at once before it lets go of the GIL for a moment (~0.25 ms of work). Without
 # that, one flush of 3,000 single predictions held the event loop back in 5 ms switch intervals for some 25 ms:
 # single-predict p99 at 16 connections was ~20 ms with the log on against ~3 ms with it off; now it is ~5 ms.
@@ -107,6 +112,7 @@ class PredictionLogWriter:
         retry_seconds: float = RETRY_SECONDS,
         max_retry_seconds: float = MAX_RETRY_SECONDS,
         report_interval: float = WARNING_INTERVAL,
+        chunk_from_rows: int | None = None,
     ) -> None:
         self.engine = engine
         self.max_rows = max_rows
@@ -116,6 +122,8 @@ class PredictionLogWriter:
         self.retry_seconds = retry_seconds
         self.max_retry_seconds = max_retry_seconds
         self._database = database
+        # Read here rather than at import, so a test or the benchmark can set the module's constant for the path.
+        self.chunk_from_rows = CHUNK_FROM_ROWS if chunk_from_rows is None else chunk_from_rows
         self._lock = threading.Lock()
         self._chunks: deque[LogChunk] = deque()
         self._pending = 0
@@ -292,8 +300,12 @@ class PredictionLogWriter:
             return chunks
         start = 0
         while start < len(chunks):
-            end, statement, parameters, rows = self._batch(chunks, start)
-            problem = self._insert(statement, parameters, rows)
+            if len(chunks[start]) >= self.chunk_from_rows:
+                end, rows = start + 1, len(chunks[start])
+                problem = self._insert_chunk(chunks[start])
+            else:
+                end, statement, parameters, rows = self._batch(chunks, start)
+                problem = self._insert(statement, parameters, rows)
             if problem == "retry":
                 return chunks[start:]
             self._release(rows, dropped="write_failed" if problem else None)
@@ -326,7 +338,7 @@ class PredictionLogWriter:
         while (
             end < len(chunks)
             and chunks[end].features == first.features
-            and len(chunks[end]) < SHARED_FROM_ROWS
+            and len(chunks[end]) < min(SHARED_FROM_ROWS, self.chunk_from_rows)
             and rows < WRITE_BATCH_ROWS
         ):
             rows += len(chunks[end])
@@ -340,13 +352,32 @@ class PredictionLogWriter:
             batch += encode_rows(chunks[at : min(at + step, end)], sqlite=sqlite)[1]
         return end, insert(dialect, COLUMNS, first.features), (orjson.dumps(batch).decode(),), len(batch)
 
+    def _insert_chunk(self, chunk: LogChunk) -> str | None:
+        """Insert a large chunk as one `prediction_chunks` row (what `_insert` returns)."""
+        from sqlalchemy import insert
+
+        from app.db.tables import PredictionChunk
+        from app.services.monitoring.chunk_codec import encode_chunk
+
+        try:
+            row = encode_chunk(chunk)
+        except (TypeError, ValueError):
+            # Values the payload cannot hold (rows of unequal length): as a refusal by the database, dropped.
+            logger.error("prediction log chunk of %d rows could not be encoded; dropped", len(chunk))
+            return "drop"
+        return self._run_write(lambda connection: connection.execute(insert(PredictionChunk), row), len(chunk))
+
     def _insert(self, statement: str, parameters: tuple, rows: int) -> str | None:
         """Insert one batch: None when written, "retry" when the database is away, "drop" when it refused the rows."""
+        return self._run_write(lambda connection: connection.exec_driver_sql(statement, parameters), rows)
+
+    def _run_write(self, write: Callable[["Connection"], object], rows: int) -> str | None:
+        """Run one write in a transaction: None when done, "retry" when the database is away, "drop" when refused."""
         from sqlalchemy.exc import SQLAlchemyError
 
         try:
             with self.engine.begin() as connection:
-                connection.exec_driver_sql(statement, parameters)
+                write(connection)
         except SQLAlchemyError as exc:
             if database_away(exc):
                 self._failed(f"writing failed ({db_error_reason(exc)})", self.pending)
@@ -390,15 +421,19 @@ class PredictionLogWriter:
 
     def purge(self) -> int:
         """Delete rows older than the retention period; returns how many went (0 when the database is down)."""
-        from sqlalchemy import delete
+        from sqlalchemy import delete, func, select
         from sqlalchemy.exc import SQLAlchemyError
 
-        from app.db.tables import PredictionLog
+        from app.db.tables import PredictionChunk, PredictionLog
 
         cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        old = PredictionChunk.created_at < cutoff
         try:
             with self.engine.begin() as connection:
                 deleted = connection.execute(delete(PredictionLog).where(PredictionLog.created_at < cutoff)).rowcount
+                # Counted in predictions, as the per-row table counts them, in the transaction that deletes them.
+                deleted += connection.scalar(select(func.coalesce(func.sum(PredictionChunk.row_count), 0)).where(old))
+                connection.execute(delete(PredictionChunk).where(old))
         except SQLAlchemyError as exc:
             logger.warning("prediction log retention did not run: %s", db_error_reason(exc))
             return 0

@@ -1,0 +1,217 @@
+"""Chunk storage: a large chunk stored as one prediction_chunks row reads, for every reader of the log, exactly as
+the same predictions stored a row each; on SQLite and on PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from alembic import command
+from sqlalchemy import func, inspect, select
+
+from app.db.migrate import alembic_config, upgrade_database
+from app.db.session import create_db_engine, session_factory
+from app.db.tables import PredictionChunk, PredictionLog
+from app.models.versions import challenger as challengers
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
+from app.services.challenger.report import report
+from app.services.experiments.outcomes import _last_predictions
+from app.services.monitoring import reads
+from app.services.monitoring import timeseries as series
+from app.services.monitoring.log_reader import LogFilter, count, count_by, customers_below
+from app.services.monitoring.log_rows import LogChunk, log_scores
+from app.services.monitoring.prediction_log import CHUNK_FROM_ROWS, PredictionLogWriter
+from app.services.proposals.candidate import logged_customers
+from tests.db.reading import logged_rows
+
+# A fixed moment within the retention period (the purge keeps 30 days back from the clock).
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+# Chunks stored as one row each, or (chunk storage off) a row per prediction.
+PATHS = {"chunks": CHUNK_FROM_ROWS, "per-row": 10**9}
+
+
+class Captured:
+    """A sink that keeps the chunks log_scores builds, to write the same ones through each storage."""
+
+    def __init__(self) -> None:
+        self.chunks: list[LogChunk] = []
+
+    def sampled(self) -> bool:
+        return True
+
+    def submit(self, chunk: LogChunk) -> None:
+        self.chunks.append(chunk)
+
+
+def _customers(n: int, seed: int) -> np.ndarray:
+    # Whole numbers: SQLite's json_object keeps 15 significant digits of a per-row input, a chunk all 17.
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.integers(15, 137, n), rng.integers(1, 99, n)]).astype(np.float64)
+
+
+def _chunks(champion: Any, challenger: Any) -> list[LogChunk]:
+    """A day's traffic: shadow batches with ids (some repeated, some missing), singles, a batch without ids, another
+    segmentation's batch, a split arm's batch, and a batch past the retention period."""
+    sink = Captured()
+
+    def log(model: Any, X: np.ndarray, at: datetime, **options: Any) -> None:
+        log_scores(sink, model, X, model.score(X), source="batch" if len(X) > 1 else "single", **options)
+        sink.chunks[-1].created_at = at
+
+    def shadow(X: np.ndarray) -> tuple[str, list[int]]:
+        return challenger.version, [challenger.segments[p].segment_id for p in challenger.score(X).positions.tolist()]
+
+    batch = _customers(300, seed=1)
+    ids = [None if i % 7 == 0 else f"C{i % 250}" for i in range(300)]
+    at = NOW - timedelta(hours=5)
+    log(champion, batch, at, request_id="b-1", customer_ids=ids, arm="champion", shadow=shadow(batch))
+    for i in range(20):
+        one = batch[i : i + 1] + 1
+        log(champion, one, at + timedelta(minutes=i + 1), request_id=f"s-{i}", customer_ids=[f"C{i}"], arm="champion")
+    log(champion, _customers(120, seed=2), NOW - timedelta(hours=3), request_id="b-2")
+    log(champion, _customers(80, seed=3), NOW - timedelta(hours=2), request_id="b-3", segmentation="loyalty")
+    split = _customers(90, seed=4)
+    split_ids = [f"C{i}" for i in range(90)]
+    log(challenger, split, NOW - timedelta(hours=1), request_id="b-4", customer_ids=split_ids, arm="challenger")
+    log(champion, _customers(60, seed=5), NOW - timedelta(days=40), request_id="b-old", customer_ids=["C1"] * 60)
+    log(champion, _customers(55, seed=6), NOW - timedelta(minutes=30), request_id="b-5", customer_ids=["C3"] * 55)
+    log(champion, _customers(1, seed=7), NOW - timedelta(minutes=29), request_id="s-x", customer_ids=["C3"])
+    # Written in the order they were answered, as the writer's queue does.
+    return sorted(sink.chunks, key=lambda chunk: chunk.created_at)
+
+
+def _write(url: str, chunks: list[LogChunk], chunk_from_rows: int) -> PredictionLogWriter:
+    upgrade_database(url)
+    # Retention is left to the readers' comparison: the writer purges on its own after writing.
+    writer = PredictionLogWriter(
+        create_db_engine(url), max_rows=10_000, retention_days=3_650, chunk_from_rows=chunk_from_rows
+    )
+    writer.start()
+    for chunk in chunks:
+        writer.submit(chunk)
+    assert writer.flush(timeout=30)
+    writer.stop()
+    assert (writer.written, writer.dropped) == (sum(map(len, chunks)), 0)
+    return writer
+
+
+def _answers(url: str, registry: ModelRegistry, champion: Any, features: list[str]) -> dict[str, Any]:
+    """What every reader of the log says about the database at `url`."""
+    engine = create_db_engine(url)
+    since, until = NOW - timedelta(days=1), NOW
+    try:
+        with session_factory(engine)() as session:
+            found = {
+                "drift by rows": reads.drift(session, champion, window=250, now=NOW),
+                "drift by time": reads.drift(session, champion, since=since, until=until, now=NOW),
+                "volume": reads.prediction_volume(session, champion, since=since, until=until, now=NOW),
+                "timeseries": series.timeseries(session, champion, bucket="hour", since=since, until=until, now=NOW),
+                "challenger": report(session=session, registry=registry, segmentation="default", window=200),
+                "outcomes": _last_predictions(session, "default", [f"C{i}" for i in range(260)] + ["nobody"]),
+                "customers": customers_below(session, where=LogFilter(segmentation="default"), enough=10**9),
+                "candidate": logged_customers(session, segmentation="default", features=features, since=since),
+                "by arm": count_by(session, "arm", where=LogFilter(segmentation="default")),
+                "count": count(session, where=LogFilter()),
+                "rows": [vars(row) | {"ref": None} for row in logged_rows(url)],
+            }
+        found["candidate"] = found["candidate"].tolist()
+        found["purged"] = PredictionLogWriter(engine, max_rows=1, retention_days=30).purge()
+        with session_factory(engine)() as session:
+            found["after purge"] = count(session, where=LogFilter())
+        return found
+    finally:
+        engine.dispose()
+
+
+def _urls(database_url: str, postgres_or_none: Any) -> list[str]:
+    if database_url.startswith("sqlite"):
+        return [database_url, database_url.replace("log.sqlite3", "other.sqlite3")]
+    return [database_url, postgres_or_none.create_database()]
+
+
+def test_every_reader_answers_the_same_from_chunks_as_from_rows(database_url, request, two_versions):
+    root, first, second = two_versions
+    challengers.write_setting(
+        root,
+        {"version": second, "mode": "shadow", "share": 0.0, "set_at": (NOW - timedelta(days=2)).isoformat()},
+        event="set",
+        reason="test",
+        key=None,
+    )
+    registry = ModelRegistry(VersionStore(root)).load()
+    champion, challenger = registry.get(), registry.get(second)
+    assert champion.version == first
+    chunks = _chunks(champion, challenger)
+    other = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres")
+    urls = dict(zip(PATHS, _urls(database_url, other), strict=True))
+    answers = {}
+    for path, url in urls.items():
+        _write(url, chunks, PATHS[path])
+        engine = create_db_engine(url)
+        with engine.connect() as connection:
+            stored = [connection.scalar(select(func.count()).select_from(t)) for t in (PredictionLog, PredictionChunk)]
+        engine.dispose()
+        # The paths differ in storage: each large chunk one row, or a row per prediction.
+        assert stored == ([21, 6] if path == "chunks" else [sum(map(len, chunks)), 0])
+        answers[path] = _answers(url, registry, champion, list(champion.features))
+
+    chunked, per_row = answers["chunks"], answers["per-row"]
+    assert chunked.keys() == per_row.keys()
+    for reader in chunked:
+        assert chunked[reader] == per_row[reader], reader
+    # What the readers say is what the traffic was, not two equal mistakes.
+    assert chunked["count"] == sum(map(len, chunks)) and chunked["purged"] == 60
+    assert chunked["by arm"] == {"champion": 300 + 20, None: 120 + 60 + 55 + 1, "challenger": 90}
+    assert chunked["challenger"]["n_paired"] == 200
+    outcomes = chunked["outcomes"]
+    # C3's newest is the single after its batch; C10's the split batch after its single; C200 only in the first.
+    assert (outcomes["C3"].arm, outcomes["C3"].segment_id) == (None, int(chunks[-1].segment_ids[0]))
+    assert (outcomes["C10"].arm, outcomes["C10"].version) == ("challenger", second)
+    assert (outcomes["C200"].arm, outcomes["C200"].version) == ("champion", first) and "nobody" not in outcomes
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_db_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_migration_0013_adds_the_chunk_table_and_its_downgrade_drops_it_keeping_the_per_row_log(database_url):
+    upgrade_database(database_url, "0012")
+    assert "prediction_chunks" not in _tables(database_url)
+    assert upgrade_database(database_url) == "0013"
+    chunk = _customers_chunk()
+    _write(database_url, [chunk, _single(chunk)], CHUNK_FROM_ROWS)
+    assert len(logged_rows(database_url)) == len(chunk) + 1
+    command.downgrade(alembic_config(database_url), "0012")
+    assert "prediction_chunks" not in _tables(database_url) and "prediction_log" in _tables(database_url)
+    assert upgrade_database(database_url) == "0013"
+    # The per-row predictions stay; the chunk went with its table.
+    assert [row.request_id for row in logged_rows(database_url)] == ["one"]
+
+
+def _customers_chunk() -> LogChunk:
+    rows = 60
+    return LogChunk(
+        NOW,
+        "v1",
+        ("annual_income", "spending_score"),
+        _customers(rows, seed=8),
+        np.zeros(rows, dtype=np.int64),
+        np.ones(rows),
+        np.full(rows, 0.5),
+        np.zeros(rows, dtype=bool),
+        np.zeros(rows, dtype=bool),
+        {0: "Average"},
+        "batch-1",
+        "batch",
+        customer_ids=[f"C{i}" for i in range(rows)],
+    )
+
+
+def _single(chunk: LogChunk) -> LogChunk:
+    one = chunk.subset(np.arange(len(chunk)) == 0)
+    one.request_id, one.source = "one", "single"
+    return one
