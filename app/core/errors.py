@@ -214,6 +214,14 @@ class StorageFull(SegmentationError):
     error_type = "storage_full"
 
 
+class TrainerUnavailable(SegmentationError):
+    """A training job's process could not be started (no memory, too many processes): no job was started, and the
+    request can be sent again."""
+
+    status_code = 503
+    error_type = "trainer_unavailable"
+
+
 class ResultsFull(SegmentationError):
     """A labelled file larger than the space the /score page keeps for downloads (RESULTS_MAX_BYTES)."""
 

@@ -47,6 +47,7 @@ _TYPE_TITLES = {
     "results_full": "Too large to keep",
     "database_unavailable": "Monitoring is unavailable",
     "storage_unavailable": "Storage is unavailable",
+    "trainer_unavailable": "Training is unavailable",
 }
 # People get a plain sentence for server-side failures, by what failed; the details (paths, commands) stay in the
 # logs and in /api/v1/health, where operators look.
@@ -59,6 +60,8 @@ _PAGE_MESSAGES = {
     "database_unavailable": "The prediction log cannot be read right now. Please try again later.",
     "storage_full": "The server has no space left to keep this file, so nothing was kept. Please try again later.",
     "storage_unavailable": "The server cannot write its files right now, so this was not done. Please try again later.",
+    "trainer_unavailable": "The server cannot start a training process right now, so no training was started. "
+    "Please try again later.",
     "results_full": "The labelled file is larger than this server keeps for download, so nothing was kept. Split "
     "the file into smaller ones, or score it with the API (POST /api/v1/predict/csv), which sends the labelled file "
     "straight back.",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
-from app.core.errors import InvalidDataset, SegmentationError, VersionConflict
+from app.core.errors import InvalidDataset, VersionConflict
 from app.models.clustering import DEFAULT_K, K_RANGE
 from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import SegmentationSpec
@@ -76,7 +76,8 @@ def create_and_train(
     """Create the segmentation and start training its first version on `upload` (moved into the job).
 
     What the job would certainly fail on (see check_trainable) is refused before anything is created; when the
-    job still cannot start (another started meanwhile), the segmentation is deleted again: nothing is half-created.
+    job still cannot start (another started meanwhile, a full disk, no process), the segmentation is deleted again
+    and the upload is back in place: nothing is half-created.
     Returns the created segmentation and the job id. An RFM file's customer table is built once: the check's is
     moved into the job, which trains on it; whatever happens before, it is removed with the check's folder.
     """
@@ -102,7 +103,9 @@ def create_and_train(
                 origin="page",  # the /models page's new-segmentation form is its only caller
                 built=built,
             )
-        except SegmentationError:
+        except Exception:
+            # Whatever stopped it (a job started meanwhile, a full disk, no process): the job gave back its slot and
+            # the upload, so deleting the segmentation leaves nothing, and the same request can be sent again.
             delete_segmentation(segmentations=segmentations, name=created["name"], force=True)
             raise
     return {"segmentation": created, "job_id": job_id}

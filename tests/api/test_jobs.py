@@ -1,6 +1,7 @@
 """Training jobs from the API: a separate process, state on disk, clear 4xx for bad uploads, kill -9 is harmless."""
 
 import asyncio
+import errno
 import json
 import os
 import signal
@@ -408,3 +409,30 @@ def test_a_body_that_is_no_form_is_a_415_and_starts_no_job(
 def test_a_form_and_no_body_still_start_jobs(admin, ended_trainers):
     assert admin.post("/api/v1/models", headers=ADMIN).status_code == 202
     assert admin.post("/api/v1/models", data={"k": "4"}, headers=ADMIN).status_code == 202
+
+
+def test_a_trainer_process_that_cannot_start_is_a_503_that_holds_no_slot(
+    client_for, fresh_dir, ended_trainers, monkeypatch
+):
+    # The job stayed queued, holding the only slot: a resend got a 409 until its missing heartbeat went stale.
+    admin = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], train_max_concurrent_jobs=1)
+    ended, refused = launch.subprocess.Popen, [True]
+
+    def no_process(*args, **kwargs):
+        if refused:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return ended(*args, **kwargs)
+
+    monkeypatch.setattr(launch.subprocess, "Popen", no_process)
+    upload = {"file": ("mine.csv", b"Annual Income (k$),Spending Score (1-100)\n15,39\n", "text/csv")}
+
+    response = admin.post("/api/v1/models", files=upload, headers=ADMIN)
+
+    assert response.status_code == 503, response.text
+    assert response.json()["type"] == "trainer_unavailable"
+    assert "could not start the training process" in response.json()["message"]
+    assert admin.get("/api/v1/jobs", headers=ADMIN).json()["jobs"] == []
+    assert [path.name for path in (fresh_dir / ".jobs").iterdir() if not path.name.startswith(".create")] == []
+    refused.clear()
+    assert admin.post("/api/v1/models", files=upload, headers=ADMIN).status_code == 202
+    assert len(ended_trainers) == 1

@@ -244,3 +244,19 @@ def test_a_succeeded_job_carries_the_notes_of_small_segments(make_settings, tmp_
     job = read_job(runner.folder)
     assert job["state"] == "succeeded" and job["version"] == "v1"
     assert len(job["notes"]) == 1 and job["notes"][0].startswith("segment 'Champions' holds only 1 customer of 100")
+
+
+def test_a_job_that_never_started_and_cannot_be_removed_is_failed_and_holds_no_slot(tmp_path, monkeypatch):
+    store = JobStore(tmp_path / "jobs")
+    _, folder = store.create({"segmentation": "default"})
+
+    def not_renamed(_folder):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(store, "_remove", not_renamed)
+    store.discard(folder)
+
+    assert read_job(folder)["state"] == "failed" and store.running() == 0
+    monkeypatch.undo()
+    store.discard(folder)
+    assert not folder.exists() and store.recent() == []

@@ -19,12 +19,13 @@ import re
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from app.core.config import PROJECT_ROOT, Settings
-from app.core.errors import InvalidDataset, InvalidRequest
+from app.core.errors import InvalidDataset, InvalidRequest, TrainerUnavailable
 from app.core.metrics import record_training_job_ended
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
@@ -193,30 +194,89 @@ def start_training_job(
     return start_job(settings=settings, request=request, upload=upload, built=built)
 
 
-def start_job(*, settings: Settings, request: dict, upload: Path | None = None, built: Path | None = None) -> str:
-    """Queue a checked request (job.json's params) and start its process; return the job id (409 when the limit of
-    running jobs is reached)."""
-    store = JobStore(settings.job_root)
-    job_id, folder = store.create_within_limit(
+@dataclass(frozen=True)
+class Reservation:
+    """A queued job whose process is not started yet: it holds one of the running jobs' slots, its files are in."""
+
+    job_id: str
+    folder: Path
+    # Where the upload was before it was moved in: put back when the job never starts, so the request can be resent.
+    upload: Path | None = None
+
+
+def reserve_job(
+    *, settings: Settings, request: dict, upload: Path | None = None, built: Path | None = None
+) -> Reservation:
+    """Queue a checked request (job.json's params) and move its files in (VersionConflict, 409, when the limit of
+    running jobs is reached). Nothing is left reserved when this fails."""
+    job_id, folder = JobStore(settings.job_root).create_within_limit(
         request, limit=settings.train_max_concurrent_jobs, keep=settings.train_jobs_kept
     )
-    if upload is not None:
-        os.replace(upload, folder / UPLOAD_FILE)
-        if built is not None:
-            os.replace(built, folder / BUILT_FOLDER)  # one rename: the job finds the whole folder or none
-    with (folder / LOG_FILE).open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],
-            cwd=PROJECT_ROOT,
-            env=job_environment(settings=settings),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a Ctrl-C to the server does not kill a job half-way
-        )
-    threading.Thread(target=_reap, args=(process, folder, settings), daemon=True, name=f"job-{job_id[:8]}").start()
+    reservation = Reservation(job_id, folder, upload)
+    try:
+        if upload is not None:
+            os.replace(upload, folder / UPLOAD_FILE)
+            if built is not None:
+                os.replace(built, folder / BUILT_FOLDER)  # one rename: the job finds the whole folder or none
+    except BaseException:
+        release(reservation, settings=settings)
+        raise
+    return reservation
+
+
+def release(reservation: Reservation, *, settings: Settings) -> None:
+    """Give back a job whose process never started: its upload to where it came from, its slot (the folder goes)."""
+    moved = reservation.folder / UPLOAD_FILE
+    if reservation.upload is not None and moved.exists():
+        try:
+            os.replace(moved, reservation.upload)
+        except OSError as exc:
+            logger.warning("the upload of job %s could not be put back: %s", reservation.job_id, exc)
+    try:
+        JobStore(settings.job_root).discard(reservation.folder)
+    except OSError as exc:
+        # Its heartbeat never comes: the job is reported failed, and frees its slot, STALE_SECONDS after it was queued.
+        logger.warning("job %s, which never started, could not be removed: %s", reservation.job_id, exc)
+
+
+def launch_job(*, reservation: Reservation, settings: Settings) -> str:
+    """Start a reserved job's process and return the job id. When it cannot start, the job is released first (see
+    `release`): TrainerUnavailable (503) when the process could not be created, the OSError when its log could not."""
+    folder, job_id = reservation.folder, reservation.job_id
+    try:
+        with (folder / LOG_FILE).open("wb") as log:
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "app.cli", "models", "run-job", str(folder)],
+                    cwd=PROJECT_ROOT,
+                    env=job_environment(settings=settings),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl-C to the server does not kill a job half-way
+                )
+            except OSError as exc:
+                logger.error("training job %s: its process could not be started: %s", job_id, exc)
+                raise TrainerUnavailable(
+                    "the server could not start the training process, so no job was started; try again later"
+                ) from exc
+    except BaseException:
+        release(reservation, settings=settings)
+        raise
+    # From here the job runs: whatever happens next, it must not be reported as not started.
+    try:
+        threading.Thread(target=_reap, args=(process, folder, settings), daemon=True, name=f"job-{job_id[:8]}").start()
+    except RuntimeError:
+        logger.exception("training job %s runs, but nothing waits for its process to end", job_id)
     logger.info("training job %s started (pid %d)", job_id, process.pid)
     return job_id
+
+
+def start_job(*, settings: Settings, request: dict, upload: Path | None = None, built: Path | None = None) -> str:
+    """Queue a checked request (job.json's params) and start its process; return the job id (409 when the limit of
+    running jobs is reached). When it cannot start, nothing holds a slot and the upload is back where it was."""
+    reservation = reserve_job(settings=settings, request=request, upload=upload, built=built)
+    return launch_job(reservation=reservation, settings=settings)
 
 
 def _last_line(path: Path) -> str:

@@ -151,13 +151,26 @@ class JobStore:
             if job.get("state") in FINAL_STATES:
                 finished.append((float(job.get("created_epoch") or 0.0), folder))
         for _, folder in sorted(finished, reverse=True)[keep:]:
-            # Renamed first so a reader never finds half a job; then removed.
-            trash = self.root / f".deleted-{folder.name}"
             try:
-                folder.rename(trash)
+                self._remove(folder)
             except OSError:
                 continue
-            shutil.rmtree(trash, ignore_errors=True)
+
+    def discard(self, folder: Path) -> None:
+        """Remove a job whose process never started, so that it holds no slot; when its folder cannot be removed, it is
+        recorded failed instead (OSError when neither can be done)."""
+        try:
+            self._remove(folder)
+        except OSError:
+            job = read_job(folder)
+            job.update(state="failed", error="its training process could not be started")
+            write_job(folder, job)
+
+    def _remove(self, folder: Path) -> None:
+        """Remove a job folder: renamed first so a reader never finds half a job (OSError when it cannot be)."""
+        trash = self.root / f".deleted-{folder.name}"
+        folder.rename(trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
     def create(self, params: dict[str, Any]) -> tuple[str, Path]:
         """A new job folder with its queued state."""
