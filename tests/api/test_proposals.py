@@ -172,7 +172,7 @@ def test_a_jobs_folder_that_cannot_be_written_answers_503_and_fails_the_proposal
     def read_only(**_kwargs):
         raise OSError(errno.EROFS, "Read-only file system", "/srv/jobs")
 
-    monkeypatch.setattr(jobs, "start_job", read_only)
+    monkeypatch.setattr(jobs, "launch_job", read_only)
 
     response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
 

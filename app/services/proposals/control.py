@@ -10,6 +10,7 @@ from app.core.config import Settings
 from app.models.versions.registry import ModelRegistry
 from app.services.proposals import jobs, logged, records
 from app.services.proposals.activation import activate_over_base
+from app.services.training.launch import release
 
 DEFAULT_REASON = "asked for by an admin"
 
@@ -27,21 +28,33 @@ def propose(
     request_id: str | None = None,
 ) -> dict[str, Any]:
     """Store a manual proposal against the served version and start its candidate's job (503 when none is served,
-    422 when too few customers were logged to learn from, 409 when the trainer is busy: nothing is stored then)."""
+    422 when too few customers were logged to learn from, 409 when the trainer is busy: nothing is stored then; 503
+    when the job's process cannot start, and the stored proposal is marked failed)."""
     active = registry.get()
     logged.refuse_too_few_logged(session, segmentation=segmentation, now=datetime.now(UTC))
-    jobs.refuse_when_busy(settings)
-    row = records.create(
-        session,
-        segmentation=segmentation,
-        trigger=records.MANUAL,
-        reason=reason.strip() or DEFAULT_REASON,
-        base_version=active.version,
-        mix_training=mix_training,
+    proposal_id = records.new_id()
+    # The job's slot is taken before the proposal is stored: a job started by anyone in between cannot leave a
+    # stored proposal without one; the later request is the one answered 409.
+    reservation = jobs.reserve_candidate(
+        settings=settings, segmentation=segmentation, proposal_id=proposal_id, key=key, request_id=request_id
     )
-    session.commit()
+    try:
+        row = records.create(
+            session,
+            segmentation=segmentation,
+            trigger=records.MANUAL,
+            reason=reason.strip() or DEFAULT_REASON,
+            base_version=active.version,
+            mix_training=mix_training,
+            proposal_id=proposal_id,
+            job_id=reservation.job_id,
+        )
+        session.commit()
+    except BaseException:
+        release(reservation, settings=settings)
+        raise
     records.announce(row)
-    jobs.start_candidate(settings=settings, sessions=sessions, proposal=row, key=key, request_id=request_id)
+    jobs.launch_candidate(settings=settings, sessions=sessions, proposal_id=row.id, reservation=reservation)
     session.refresh(row)
     return records.detail(row)
 

@@ -1,4 +1,5 @@
-"""A proposal's candidate job, from the server: started once the proposal is stored, and checked on when read.
+"""A proposal's candidate job, from the server: its slot reserved before a manual proposal is stored, started once the
+proposal is, and checked on when read.
 
 The job is an ordinary training job (app/services/training/launch.py), so it shows in /api/v1/jobs and keeps to
 the same limits; its process trains the candidate (app/services/proposals/candidate.py) and writes the proposal's
@@ -17,8 +18,8 @@ from app.core.config import Settings
 from app.core.errors import ModelStoreError, SegmentationError, StorageFull, UnknownJob, is_no_space
 from app.db.tables import RetrainProposal
 from app.services.proposals import records
-from app.services.training.launch import start_job
-from app.services.training.store import JobStore
+from app.services.training.launch import Reservation, launch_job, release, reserve_job
+from app.services.training.store import JobStore, job_files
 
 logger = logging.getLogger(__name__)
 
@@ -28,28 +29,11 @@ JOB_START_GRACE = timedelta(minutes=5)
 NO_JOB_FOLDER = "the training jobs folder cannot be written"
 
 
-def refuse_when_busy(settings: Settings) -> None:
-    """VersionConflict (409, as POST /api/v1/models answers) when no training job can start now.
-
-    Checked before a proposal is stored, so a busy trainer leaves no failed proposal behind; a job another request
-    starts in between is still caught by start_candidate, which marks the proposal failed.
-    """
-    JobStore(settings.job_root).refuse_when_full(limit=settings.train_max_concurrent_jobs)
-
-
-def start_candidate(
-    *,
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    proposal: RetrainProposal,
-    key: str | None = None,
-    request_id: str | None = None,
-) -> str | None:
-    """Start the training job of a stored proposal and record its id; the proposal is marked failed when no job can
-    start (too many running, no space). Returns the job id, or None then."""
-    request = {
-        "segmentation": proposal.segmentation,
-        "proposal_id": proposal.id,
+def _request(*, segmentation: str, proposal_id: str, key: str | None, request_id: str | None) -> dict:
+    """job.json's params of a proposal's candidate: the job trains whatever the proposal says."""
+    return {
+        "segmentation": segmentation,
+        "proposal_id": proposal_id,
         "k": None,
         "features": None,
         "seed": None,
@@ -60,27 +44,69 @@ def start_candidate(
         "data_file": None,
         "data_name": None,
     }
-    try:
-        job_id = start_job(settings=settings, request=request)
-    except SegmentationError as exc:
-        logger.warning("the candidate of proposal %s was not started: %s", proposal.id, exc.message)
-        with sessions() as session:
-            records.fail(session, proposal_id=proposal.id, error=f"no training job started: {exc.message}")
-        return None
-    except OSError as exc:
+
+
+def reserve_candidate(
+    *, settings: Settings, segmentation: str, proposal_id: str, key: str | None = None, request_id: str | None = None
+) -> Reservation:
+    """Hold a training job's slot for a proposal's candidate, within the limit of running jobs: VersionConflict
+    (409, as POST /api/v1/models answers) when no job can start now, ModelStoreError (503) when the jobs folder is
+    full. Made before a manual proposal is stored, so a trainer busy at any moment before leaves nothing stored."""
+    request = _request(segmentation=segmentation, proposal_id=proposal_id, key=key, request_id=request_id)
+    with job_files(settings.job_root):
+        return reserve_job(settings=settings, request=request)
+
+
+def _failed(sessions: sessionmaker[Session], proposal_id: str, exc: Exception) -> SegmentationError:
+    """Mark a stored proposal whose job did not start failed, with why; the error to raise (503 for the disk)."""
+    if isinstance(exc, SegmentationError):
+        why, error = exc.message, exc
+    else:
         # A read-only or full jobs folder: the proposal must not stay `training` with no job to end it.
-        logger.warning("the candidate of proposal %s was not started: %s", proposal.id, exc)
         full = is_no_space(exc)
         why = "no space left for training jobs" if full else NO_JOB_FOLDER
-        with sessions() as session:
-            records.fail(session, proposal_id=proposal.id, error=f"no training job started: {why}")
-        raise (StorageFull if full else ModelStoreError)(
-            f"{why}, so the candidate's job was not started and proposal {proposal.id} was marked failed"
-        ) from None
+        error = (StorageFull if full else ModelStoreError)(
+            f"{why}, so the candidate's job was not started and proposal {proposal_id} was marked failed"
+        )
+    logger.warning("the candidate of proposal %s was not started: %s", proposal_id, exc)
     with sessions() as session:
-        session.get(RetrainProposal, proposal.id).job_id = job_id
-        session.commit()
-    return job_id
+        records.fail(session, proposal_id=proposal_id, error=f"no training job started: {why}", job_started=False)
+    return error
+
+
+def launch_candidate(
+    *, settings: Settings, sessions: sessionmaker[Session], proposal_id: str, reservation: Reservation
+) -> str:
+    """Start the reserved job of a stored proposal; return its id. When its process cannot start, the proposal is
+    marked failed with why and a 503 is raised."""
+    try:
+        return launch_job(reservation=reservation, settings=settings)
+    except (SegmentationError, OSError) as exc:
+        raise _failed(sessions, proposal_id, exc) from None
+
+
+def start_candidate(
+    *, settings: Settings, sessions: sessionmaker[Session], proposal: RetrainProposal, key: str | None = None
+) -> str | None:
+    """Start the training job of a proposal stored without one (by the drift evaluator) and record its id. When no job
+    can start, the proposal is marked failed: None when too many are running, the 503 raised otherwise."""
+    try:
+        reservation = reserve_candidate(
+            settings=settings, segmentation=proposal.segmentation, proposal_id=proposal.id, key=key
+        )
+    except SegmentationError as exc:
+        _failed(sessions, proposal.id, exc)
+        return None
+    except OSError as exc:
+        raise _failed(sessions, proposal.id, exc) from None
+    try:
+        with sessions() as session:
+            session.get(RetrainProposal, proposal.id).job_id = reservation.job_id
+            session.commit()
+    except BaseException:
+        release(reservation, settings=settings)
+        raise
+    return launch_candidate(settings=settings, sessions=sessions, proposal_id=proposal.id, reservation=reservation)
 
 
 def starter(*, settings: Settings, sessions: sessionmaker[Session]) -> Callable[[RetrainProposal], None]:

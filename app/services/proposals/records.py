@@ -44,6 +44,11 @@ def drift_reason(check: DriftCheck) -> str:
     return f"drift in {', '.join(names) or 'the traffic'} since {since}"[:REASON_LENGTH]
 
 
+def new_id() -> str:
+    """A new proposal's id."""
+    return uuid.uuid4().hex
+
+
 def create(
     session: Session,
     *,
@@ -53,10 +58,13 @@ def create(
     base_version: str,
     mix_training: bool = False,
     now: datetime | None = None,
+    proposal_id: str | None = None,
+    job_id: str | None = None,
 ) -> RetrainProposal:
-    """Add a proposal (state training) and its proposal.created event, in the caller's transaction (not committed)."""
+    """Add a proposal (state training) and its proposal.created event, in the caller's transaction (not committed).
+    `proposal_id` and `job_id` are given when its candidate's job was reserved before it was stored."""
     row = RetrainProposal(
-        id=uuid.uuid4().hex,
+        id=proposal_id or new_id(),
         created_at=now or datetime.now(UTC),
         segmentation=segmentation,
         trigger=trigger,
@@ -64,6 +72,7 @@ def create(
         state=TRAINING,
         base_version=base_version,
         mix_training=mix_training,
+        job_id=job_id,
     )
     session.add(row)
     session.flush()
@@ -170,11 +179,13 @@ def unaccept(session: Session, *, proposal_id: str, error: str | None = None) ->
     session.commit()
 
 
-def fail(session: Session, *, proposal_id: str, error: str) -> None:
-    """Mark a proposal whose candidate could not be trained as failed, with why (committed)."""
+def fail(session: Session, *, proposal_id: str, error: str, job_started: bool = True) -> None:
+    """Mark a proposal whose candidate could not be trained as failed, with why (committed); without its job id when
+    that job never started (its folder is gone)."""
+    unstarted = {} if job_started else {"job_id": None}
     session.execute(
         update(RetrainProposal)
         .where(RetrainProposal.id == proposal_id, RetrainProposal.state == TRAINING)
-        .values(state=FAILED, error=error[:ERROR_LENGTH])
+        .values(state=FAILED, error=error[:ERROR_LENGTH], **unstarted)
     )
     session.commit()
