@@ -121,9 +121,7 @@ async def audit_page_with_key(
 ) -> HTMLResponse:
     """The trail for an admin's key typed into the page (sent in the form body, never in the address)."""
 
-    # The form's key by the rules of X-API-Key: an ADMIN_API_KEYS key or an admin's personal key.
-    async def admin_of_key() -> None:
-        require(await principal_of_key(request, key), Role.admin, settings)
-
-    await limit_failed_credentials(request, admin_of_key)
+    # The form's key by the rules of X-API-Key: an ADMIN_API_KEYS key or an admin's personal key. Only a key that
+    # fails counts as a guess, not a valid one whose role is too low.
+    require(await limit_failed_credentials(request, lambda: principal_of_key(request, key)), Role.admin, settings)
     return await _render(request, _filters(action, who, target, since, until, cursor), allowed=True, with_key=True)

@@ -171,38 +171,43 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
-    """Run a key check under the client's allowance of failed keys (RATE_LIMIT_ADMIN per client address).
-
-    A client that has spent it is refused before its key is compared, so a guess that happens to be right gets
-    the same 429 as the wrong ones: the answers tell a guesser nothing once the allowance is gone. Keyed on the
-    client, not on the key offered, so every guess counts against one allowance.
-    """
+async def _count_failed(request: Request) -> None:
+    """Count a failed credential against the client's allowance (RATE_LIMIT_ADMIN per client address): a 429 past it."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    client = f"ip:{client_ip(request)}"
-    await limiter.check(limiter.admin, client)
+    await limiter.hit(limiter.admin, f"ip:{client_ip(request)}")
+
+
+async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
+    """Run a key check; a key it refuses counts against the client's allowance of failed keys, and past the
+    allowance is answered 429 instead of 403.
+
+    The key is checked first and only a refused one is counted, so a valid key is never refused for what other
+    callers at the same address (a NAT, one proxy) got wrong. Keyed on the client, not on the key offered, so every
+    guess counts against one allowance.
+    """
     try:
         return check()
     except (AdminKeyMissing, AdminKeyRefused, AccessDenied):
-        await limiter.hit(limiter.admin, client)
+        await _count_failed(request)
         raise
 
 
 async def limit_failed_credentials(request: Request, check: Callable[[], Awaitable[T]]) -> T:
-    """limit_failed_keys for a check that awaits (resolving a session, a token or a personal key)."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    client = f"ip:{client_ip(request)}"
-    await limiter.check(limiter.admin, client)
+    """limit_failed_keys for a check that awaits and resolves a credential (a session, a token, a key).
+
+    Counts only credentials that fail to resolve (unknown, revoked, tampered, none of ours): `check` must hold no
+    role check, since a valid principal whose role is too low guessed nothing.
+    """
     try:
         return await check()
-    except (AdminKeyMissing, AdminKeyRefused, AccessDenied, SignInRequired):
-        await limiter.hit(limiter.admin, client)
+    except (AdminKeyRefused, SignInRequired):
+        await _count_failed(request)
         raise
 
 
 async def _admin_principal(request: Request, key: str | None) -> Principal:
     settings: Settings = request.app.state.settings
-    principal = await current_principal(request, key)
+    principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
     if principal is None:
         if not settings.admin_api_keys and settings.public_reads:
             # As before accounts: with no admin keys configured, an anonymous call is refused outright.
@@ -221,13 +226,14 @@ async def admin_guard(request: Request, key: str | None) -> str:
     """Who the admin is (a user's email, a personal key's name, an admin key's id) once checked and counted.
 
     Accepts a signed-in admin session, an admin's bearer token, an admin's personal key or an ADMIN_API_KEYS key;
-    failed credentials count per client, good ones per key or user. Runs once per request: AdminKeyFirstRoute calls
-    it before the body is read, and the dependency then finds the result on request.state.
+    failed credentials count per client, good ones per key or user (a valid one whose role is too low, neither). Runs
+    once per request: AdminKeyFirstRoute calls it before the body is read, and the dependency then finds the result
+    on request.state.
     """
     checked: str | None = getattr(request.state, "admin_key_id", None)
     if checked is not None:
         return checked
-    principal = await limit_failed_credentials(request, lambda: _admin_principal(request, key))
+    principal = await _admin_principal(request, key)
     limiter: RateLimiter = request.app.state.rate_limiter
     # Keyed on a digest: the key itself never sits in the limiter's storage.
     await limiter.hit(limiter.admin, f"key:{key_digest(key or 'user:' + principal.name)}")
@@ -290,7 +296,7 @@ async def require_user(request: Request, token: Annotated[str | None, Security(o
 
 
 async def _editor_principal(request: Request, key: str | None) -> Principal:
-    principal = await current_principal(request, key)
+    principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
     if principal is not None:
         return principal
     settings: Settings = request.app.state.settings
@@ -313,7 +319,7 @@ async def require_editor(
 
     Editing changes what every surface shows, so it is never open to anonymous callers, unlike scoring.
     """
-    principal = await limit_failed_credentials(request, lambda: _editor_principal(request, key))
+    principal = await _editor_principal(request, key)
     if principal.role < Role.analyst:
         raise AccessDenied(f"editing segments needs the analyst role, and {principal.name} is {principal.role.name}")
     return principal.name

@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX
 from app.core.errors import AccessDenied, AdminKeyRefused, InvalidRequest
 from app.core.json_route import JSONBodyRoute
-from app.core.roles import Role, sign_in_required
+from app.core.roles import Principal, Role, sign_in_required
 from app.core.security import is_admin_key
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions import challenger as challengers
@@ -35,14 +35,20 @@ def outcome_key_id(settings: Settings, key: str | None) -> str | None:
     return "outcome-key-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
+async def _credential(request: Request, key: str | None) -> Principal | None:
+    """Who the key, token or session speaks for (None: anonymous); 403 for a key of no kind this route takes."""
+    if key and not key.startswith(PERSONAL_KEY_PREFIX) and not is_admin_key(request.app.state.settings, key):
+        raise AdminKeyRefused("the X-API-Key header holds no key from OUTCOME_API_KEYS, no user's key, no admin key")
+    return await current_principal(request, key)
+
+
 async def _writer(request: Request, key: str | None) -> str:
     settings: Settings = request.app.state.settings
     named = outcome_key_id(settings, key)
     if named is not None:
         return named
-    if key and not key.startswith(PERSONAL_KEY_PREFIX) and not is_admin_key(settings, key):
-        raise AdminKeyRefused("the X-API-Key header holds no key from OUTCOME_API_KEYS, no user's key, no admin key")
-    principal = await current_principal(request, key)
+    # Only a credential that fails counts as a guess; a valid one whose role is too low is refused below, uncounted.
+    principal = await limit_failed_credentials(request, lambda: _credential(request, key))
     if principal is None and not (settings.outcome_api_keys or settings.admin_api_keys) and settings.public_reads:
         raise AdminKeyRefused(
             "reporting outcomes is closed: set OUTCOME_API_KEYS (comma-separated) and send one in X-API-Key, or sign "
@@ -62,7 +68,7 @@ async def outcome_guard(request: Request, key: str | None) -> str:
     """Who reports the outcomes (an outcome key's id, a user, a personal or admin key), checked once per request."""
     checked: str | None = getattr(request.state, "outcome_writer", None)
     if checked is None:
-        checked = await limit_failed_credentials(request, lambda: _writer(request, key))
+        checked = await _writer(request, key)
         request.state.outcome_writer = checked
     return checked
 
