@@ -322,7 +322,7 @@ def _allowed_methods(request: Request) -> str | None:
     """Every method served at this path's route template. FastAPI makes one route per handler, so GET and POST
     /api/v1/models are two routes of one template, and Starlette's 405 names only the first one's methods."""
     routes = [route for route in _leaf_routes(request.app.router.routes) if getattr(route, "methods", None)]
-    # Templates compared without their converters: `/clusters/{segment_id:int}` serves `/clusters/{segment_id}` too.
+    # Templates compared without their converters: `/clusters/{segment_id:digits}` serves `/clusters/{segment_id}` too.
     template = next(
         (
             route.path_format

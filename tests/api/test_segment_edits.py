@@ -240,6 +240,26 @@ def test_a_caller_who_may_not_edit_is_refused_before_the_body_is_read(edits_clie
     assert edits_client.patch("/api/v1/clusters/1", content=b"x", headers=plain | ADMIN).status_code == 415
 
 
+# Past Python's 4300-digit limit for reading an int: Starlette's `int` path convertor raised a ValueError (a 500).
+LONG_ID = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PATCH", f"/api/v1/clusters/{LONG_ID}"),
+        ("GET", f"/api/v1/clusters/{LONG_ID}/history"),
+        ("POST", f"/api/v1/clusters/{LONG_ID}/history/1/revert"),
+        ("POST", f"/api/v1/clusters/1/history/{LONG_ID}/revert"),
+    ],
+)
+def test_an_id_too_long_to_be_a_number_is_a_422(edits_client, method, path):
+    body = None if method == "GET" else {"description": "Edited"}
+    response = edits_client.request(method, path, json=body, headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["type"] == "validation_error"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from annotated_types import Ge
 from fastapi import APIRouter, Path, Query, Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
@@ -12,19 +13,41 @@ from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
 
+
+class DigitsConvertor(Convertor[str]):
+    """A path segment of the digits 0-9, passed on as text for the route's own validation to read as a number.
+
+    Starlette's `int` convertor parses while routing, where an id past Python's 4300-digit limit for reading an int
+    raised a ValueError (a 500); read by the route's validation instead, it is the 422 of GET /clusters/{id}.
+    """
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        """The segment as it came."""
+        return value
+
+    def to_string(self, value: str) -> str:
+        """The value as a path segment."""
+        return str(value)
+
+
+# Before the routes below are declared: a route's path is compiled as it is declared.
+register_url_convertor("digits", DigitsConvertor())
+
 # AdminKeyFirstRoute: a caller who may not edit is refused before the body is read.
 router = APIRouter(
     prefix="/clusters", tags=["segments"], route_class=AdminKeyFirstRoute, responses=error_responses(503)
 )
 
 SegmentIdPath = Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])]
-# The routes take whole-number ids only (`:int`), so `PATCH /clusters/info` is the 405 it should be, not a 415.
+# The routes take whole-number ids only (`:digits`), so `PATCH /clusters/info` is the 405 it should be, not a 415.
 NOT_AN_ID = {405: {"model": ErrorResponse, "description": "The segment or change id is not a whole number."}}
 _ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
 
 
 @router.patch(
-    "/{segment_id:int}",
+    "/{segment_id:digits}",
     response_model=SegmentEditResult,
     summary="Rename a segment, or edit its description or strategy",
     description="Gives a segment of the active model the team's own name (1-60 characters, unique within the "
@@ -55,7 +78,7 @@ def edit_segment(
 
 
 @router.get(
-    "/{segment_id:int}/history",
+    "/{segment_id:digits}/history",
     response_model=SegmentHistory,
     response_model_exclude_none=True,
     summary="A segment's history",
@@ -69,7 +92,7 @@ def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
 
 
 @router.post(
-    "/{segment_id:int}/history/{entry_id:int}/revert",
+    "/{segment_id:digits}/history/{entry_id:digits}/revert",
     response_model=SegmentEditResult,
     summary="Revert a change of a segment's text",
     description="Puts back the text a change replaced: the team's earlier text, or the generated text when the "
