@@ -240,24 +240,35 @@ def test_a_caller_who_may_not_edit_is_refused_before_the_body_is_read(edits_clie
     assert edits_client.patch("/api/v1/clusters/1", content=b"x", headers=plain | ADMIN).status_code == 415
 
 
+SEGMENT = "/api/v1/clusters/{segment_id}"
+REVERT = f"{SEGMENT}/history/{{entry_id}}/revert"
 # Past Python's 4300-digit limit for reading an int: Starlette's `int` path convertor raised a ValueError (a 500).
 LONG_ID = "9" * 5000
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "template", "status"),
     [
-        ("PATCH", f"/api/v1/clusters/{LONG_ID}"),
-        ("GET", f"/api/v1/clusters/{LONG_ID}/history"),
-        ("POST", f"/api/v1/clusters/{LONG_ID}/history/1/revert"),
-        ("POST", f"/api/v1/clusters/1/history/{LONG_ID}/revert"),
+        ("PATCH", "/api/v1/clusters/info", SEGMENT, 405),
+        ("GET", "/api/v1/clusters/abc/history", f"{SEGMENT}/history", 404),
+        ("GET", "/api/v1/clusters/-1/history", f"{SEGMENT}/history", 404),
+        ("POST", "/api/v1/clusters/abc/history/1/revert", REVERT, 404),
+        ("POST", "/api/v1/clusters/1/history/abc/revert", REVERT, 404),
+        ("PATCH", f"/api/v1/clusters/{LONG_ID}", SEGMENT, 422),
+        ("GET", f"/api/v1/clusters/{LONG_ID}/history", f"{SEGMENT}/history", 422),
+        ("POST", f"/api/v1/clusters/{LONG_ID}/history/1/revert", REVERT, 422),
+        ("POST", f"/api/v1/clusters/1/history/{LONG_ID}/revert", REVERT, 422),
     ],
 )
-def test_an_id_too_long_to_be_a_number_is_a_422(edits_client, method, path):
+def test_an_id_that_is_no_whole_number_gets_what_the_schema_documents(edits_client, method, path, template, status):
     body = None if method == "GET" else {"description": "Edited"}
     response = edits_client.request(method, path, json=body, headers=ADMIN)
-    assert response.status_code == 422
-    assert response.json()["type"] == "validation_error"
+    assert response.status_code == status
+    assert status != 422 or response.json()["type"] == "validation_error"
+    documented = edits_client.get("/openapi.json").json()["paths"][template][method.lower()]["responses"]
+    assert str(status) in documented
+    # The 405 only where a read of /clusters answers the same path: elsewhere no route matches such an id (a 404).
+    assert ("405" in documented) == (method == "PATCH")
 
 
 @pytest.mark.parametrize(

@@ -41,9 +41,10 @@ router = APIRouter(
 )
 
 SegmentIdPath = Annotated[int, Ge(0), DIGITS_ONLY, Path(description="Stable segment id.", examples=[1])]
-# The routes take whole-number ids only (`:digits`), so `PATCH /clusters/info` is the 405 it should be, not a 415.
-NOT_AN_ID = {405: {"model": ErrorResponse, "description": "The segment or change id is not a whole number."}}
-_ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
+# The routes take whole-number ids only (`:digits`), so `PATCH /clusters/info` is the 405 it should be, not a 415 (the
+# reads of /clusters answer that path). Any other path with an id that is no whole number matches no route: a 404.
+NOT_AN_ID = {405: {"model": ErrorResponse, "description": "The segment id is not a whole number."}}
+_ADMIN_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
 @router.patch(
@@ -56,7 +57,7 @@ _ADMIN_ERRORS = {**error_responses(401, 403, 404, 409, 422, 429), **NOT_AN_ID}
     "pages, drift messages) shows it within a second; metrics keep the generated name. Each changed field is "
     "recorded in the segment's history with the admin key's id and the reason. Sending only text the segment "
     "already shows is a 422.",
-    responses={**_ADMIN_ERRORS, **error_responses(400, 413, 415)},
+    responses={**_ADMIN_ERRORS, **NOT_AN_ID, **error_responses(400, 413, 415)},
 )
 def edit_segment(
     request: Request, segment_id: SegmentIdPath, body: SegmentEditIn, registry: RegistryDep, key: EditorDep
@@ -84,7 +85,7 @@ def edit_segment(
     summary="A segment's history",
     description="Every change of the segment's text (who by key id, when, old and new, why) and every activation "
     "of a version holding the segment, with the name it was shown under, oldest first.",
-    responses={**error_responses(404, 422), **NOT_AN_ID},
+    responses=error_responses(404, 422),
 )
 def segment_history(segment_id: SegmentIdPath, registry: RegistryDep) -> dict:
     """The segment's text now and its history (plain def: it reads files)."""
