@@ -50,14 +50,17 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
     descriptions = {
         400: "Malformed request: the body is not valid JSON, not UTF-8, nested too deeply, has a number of more "
         "than 4300 digits, gives a key twice, or is not valid multipart form data.",
-        401: "No admin key: send one in the X-API-Key header.",
-        403: "The X-API-Key is not an admin key, or admin endpoints are disabled (no ADMIN_API_KEYS set).",
+        401: "No credential where one is needed, or a key, bearer token or session that is unknown, revoked, expired "
+        "or a disabled user's: sign in, or send a valid key in X-API-Key.",
+        403: "The caller's role is too low, the X-API-Key is no key of this server, or admin endpoints are disabled "
+        "(no ADMIN_API_KEYS set).",
         409: "Conflicts with the current state: the active version, an unusable version, or a busy trainer.",
         404: "No such segment, model version or training job.",
         413: "The request body is larger than the configured limit.",
         415: "The body is not of a media type this endpoint accepts (JSON endpoints take application/json).",
         422: "The request is well-formed but its values are invalid or out of range.",
-        429: "Too many requests from this client; retry after the seconds in the Retry-After header.",
+        429: "Too many requests from this client (or too many failed credentials); retry after the seconds in the "
+        "Retry-After header.",
         503: "No usable model is loaded; the message says why.",
     }
     return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}

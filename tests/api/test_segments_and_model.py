@@ -1,6 +1,10 @@
 """GET /clusters, /clusters/info, /clusters/{id} and /model/info report the loaded model truthfully."""
 
 import pytest
+from fastapi.routing import APIRoute
+
+from app.controllers import deps
+from app.controllers.api import outcomes
 
 
 def test_clusters_statistics(client, model):
@@ -67,6 +71,61 @@ def test_model_info(client, model):
     assert [entry["k"] for entry in body["k_selection"]] == list(range(2, 11))
     assert body["sklearn_version"] is None  # for admins only (tests/api/test_model_info.py)
     assert "segments" not in body and "artifacts" not in body
+
+
+# A failed credential (unknown, revoked, none of ours), a role too low, and failed credentials past the allowance.
+CREDENTIAL_ERRORS = {"401", "403", "429"}
+# The API's operations that check no credential: the health check, and signing in for a token.
+UNGUARDED = {("/api/v1/health", "get"), ("/api/v1/auth/token", "post")}
+# The dependencies that check a credential sent (or a role), directly or through the prediction limit.
+GUARDS = {
+    deps.require_viewer,
+    deps.require_analyst,
+    deps.require_user,
+    deps.require_admin_key,
+    deps.optional_admin_key,
+    deps.require_editor,
+    deps.get_served_model,
+    deps.limit_by_client_ip,
+    outcomes.require_outcome_writer,
+}
+
+
+def _leaf_routes(routes):
+    """Every route as the app serves it: an included router's with the dependencies and responses of its include."""
+    for route in routes:
+        children = getattr(route, "effective_candidates", None)
+        if callable(children):
+            yield from _leaf_routes(children())
+        else:
+            yield route
+
+
+def _calls(dependant):
+    pending = [dependant]
+    while pending:
+        dependant = pending.pop()
+        yield dependant.call
+        pending.extend(dependant.dependencies)
+
+
+def test_every_route_that_checks_a_credential_documents_how_it_fails(client):
+    schema = client.get("/openapi.json").json()
+    guarded, undocumented = set(), []
+    for route in _leaf_routes(client.app.router.routes):
+        if not isinstance(getattr(route, "original_route", route), APIRoute) or not route.include_in_schema:
+            continue
+        if not GUARDS & set(_calls(route.dependant)):
+            continue
+        for method in route.methods - {"HEAD"}:
+            key = (route.path_format, method.lower())
+            guarded.add(key)
+            missing = CREDENTIAL_ERRORS - set(schema["paths"][key[0]][key[1]]["responses"])
+            if missing:
+                undocumented.append(f"{method} {route.path_format}: {sorted(missing)}")
+    assert undocumented == []
+    api = {(path, method) for path, item in schema["paths"].items() for method in item if path.startswith("/api/")}
+    assert api - guarded == UNGUARDED
 
 
 def test_openapi_declares_every_error_status(client):
@@ -174,6 +233,9 @@ def test_openapi_declares_every_error_status(client):
     expected[("/api/v1/webhooks/{subscription_id}/deliveries", "get")] = {"200", "404", "422", *admin}
     expected[("/api/v1/webhooks/{subscription_id}/test", "post")] = {"202", "404", "422", *admin}
     expected[("/api/v1/audit", "get")] = {"200", "422", "503", *admin}
+    # Every other route checks a key or token sent (the test below): each documents how that can fail.
+    for key in expected.keys() - UNGUARDED:
+        expected[key] = expected[key] | CREDENTIAL_ERRORS
     # The operational endpoints (/livez, /readyz, /metrics) are checked in tests/api/test_ops.py.
     assert {key for key in operations if key[0].startswith("/api/")} == set(expected)
     for key, statuses in expected.items():

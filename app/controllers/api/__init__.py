@@ -48,8 +48,10 @@ def predict_routers() -> list[APIRouter]:
 def build_api_router(settings: Settings) -> APIRouter:
     """Every other /api/v1 route; file uploads get their own body limits, the rest the JSON limit of the include."""
     api = APIRouter(prefix=API_PREFIX)
-    # Reads need a viewer once PUBLIC_READS is off; predictions and scoring check it in PredictRateLimit.
-    readers = {"dependencies": [ReadersOnly]}
+    # Reads need a viewer once PUBLIC_READS is off; predictions and scoring check it in PredictRateLimit. A key or
+    # token sent is checked whatever PUBLIC_READS says: 401 or 403 when it fails, 429 past the failed allowance.
+    credential_errors = error_responses(401, 403, 429)
+    readers = {"dependencies": [ReadersOnly], "responses": credential_errors}
     api.include_router(counterfactuals.router)
     # /predict/csv takes whole customer files (MAX_UPLOAD_BYTES), so it is joined with its own limit.
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes)
@@ -77,7 +79,7 @@ def build_api_router(settings: Settings) -> APIRouter:
         "prefix": SEGMENTATION_PREFIX,
         "dependencies": [ReadersOnly, Depends(valid_segmentation)],
         # An unknown segmentation is a 404, a name that cannot be one a 422.
-        "responses": error_responses(404, 422),
+        "responses": {**credential_errors, **error_responses(404, 422)},
     }
     api.include_router(scoring.router, max_body_size=settings.max_upload_bytes, **by_segmentation)
     api.include_router(segments.router, **by_segmentation)

@@ -52,7 +52,7 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     status_code=201,
     summary="Create a personal API key",
     description="The key is in this answer only: it is stored as a hash. Its role is at most yours.",
-    responses=error_responses(400, 401, 403, 413, 415, 422),
+    responses=error_responses(400, 401, 403, 413, 415, 422, 429),
 )
 def create_key(request: Request, body: KeyIn, principal: UserDep, session: SessionDep) -> dict:
     """A new key for the signed-in user."""
@@ -68,7 +68,7 @@ def create_key(request: Request, body: KeyIn, principal: UserDep, session: Sessi
     summary="List personal API keys",
     description="Your keys, with their role, when each was last used and whether it is revoked; an admin sees "
     "everyone's. Never the keys themselves.",
-    responses=error_responses(401),
+    responses=error_responses(401, 403, 429),
 )
 def list_keys(principal: UserDep, session: SessionDep) -> dict:
     """Your keys (an admin sees everyone's); never the keys themselves."""
@@ -80,7 +80,7 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     status_code=204,
     summary="Revoke a personal API key",
     description="The key is refused (401) from the next request on.",
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def revoke_key(
     request: Request, key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep

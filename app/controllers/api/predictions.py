@@ -24,7 +24,8 @@ router = APIRouter(
     prefix="/predict",
     tags=["predictions"],
     route_class=JSONBodyRoute,
-    responses=error_responses(400, 404, 413, 415, 422, 429, 503),
+    # 401 and 403 for a key or token sent that fails (checked even where anyone may call), or with PUBLIC_READS off.
+    responses=error_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
     # The prediction limit is counted by ServedModelDep, which every route here takes.
 )
 # Opt-in: without it answers stay as they were, and no explanation is computed.

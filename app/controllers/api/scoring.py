@@ -42,8 +42,12 @@ RUN_ID_HEADER = "X-Run-Id"
     response_model=ScoreSummaryOut,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
-        **error_responses(400, 404, 413, 415, 422, 429, 503),
-        403: {"model": ErrorResponse, "description": "Sent by a browser from a page of another site."},
+        **error_responses(400, 401, 404, 413, 415, 422, 429, 503),
+        403: {
+            "model": ErrorResponse,
+            "description": "Sent by a browser from a page of another site, or a key that is no key of this server, or "
+            "a caller whose role is too low (PUBLIC_READS off).",
+        },
     },
     # A form or text/plain post from another site needs no preflight: refused here, before the upload is read, and
     # before it is counted, so another site's page cannot spend a visitor's prediction allowance.
