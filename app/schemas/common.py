@@ -3,7 +3,9 @@
 import re
 from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.utils.text import hidden_or_line_breaking_char
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -19,6 +21,21 @@ def _digits_only(value: object) -> object:
 # it as annotated_types (Annotated[int, Ge(1), DIGITS_ONLY, Query(...)]): after it, or in Query(ge=...), pydantic
 # writes them into the OpenAPI schema as "ge" instead of "minimum".
 DIGITS_ONLY = BeforeValidator(_digits_only)
+
+
+def _one_line(value: str) -> str:
+    char = hidden_or_line_breaking_char(value)
+    if char is not None:
+        raise ValueError(
+            f"must be one line of visible text: no line break, tab, control or invisible character (found "
+            f"U+{ord(char):04X})"
+        )
+    return value
+
+
+# For free text people write that histories, emails, webhooks, the audit trail and pages show on one line (a reason, a
+# key's name): a CR or LF there would start a line that looks like a header or another entry.
+ONE_LINE = AfterValidator(_one_line)
 
 
 def example_config(example: dict[str, Any], **config: Any) -> ConfigDict:

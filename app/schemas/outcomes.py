@@ -1,6 +1,5 @@
 """Outcome events reported for customers (POST /api/v1/outcomes) and the A/B reports built on them."""
 
-import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,7 +8,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from app.schemas.common import example_config
 from app.schemas.prediction import MAX_INTEGER_ID, TextId
 from app.utils.moments import latest_plausible
-from app.utils.text import invisible_char
+from app.utils.text import hidden_or_line_breaking_char
 
 # The most events one request can hold; the OUTCOMES_MAX_EVENTS setting can only lower it.
 MAX_OUTCOME_EVENTS = 10_000
@@ -35,9 +34,7 @@ def _no_slash(value: str) -> str:
 def _shown_name(value: str) -> str:
     # Event and campaign names are shown on /experiments and in its links: a NUL, a line break or a bidi override
     # would garble the page, and "." or ".." as a path segment makes the report's address another one.
-    char = next((char for char in value if unicodedata.category(char) == "Cc"), None) or invisible_char(
-        value, odd_spaces=False
-    )
+    char = hidden_or_line_breaking_char(value)
     if char is not None:
         raise ValueError(f"must not hold a control or invisible character (found U+{ord(char):04X})")
     if not value.strip("."):

@@ -1,10 +1,10 @@
 """Retraining proposals for /api/v1/proposals."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
-from app.schemas.common import example_config
+from app.schemas.common import ONE_LINE, example_config
 
 _EXAMPLE = {
     "id": "3f2a9c0d1e4b5a6978877665544332211",
@@ -40,7 +40,9 @@ class ProposalIn(BaseModel):
 
     model_config = example_config({"reason": "new campaign traffic", "mix_training": False}, extra="forbid")
 
-    reason: str = Field("", max_length=400, description="Why, shown on /models.")
+    reason: Annotated[str, ONE_LINE] = Field(
+        "", max_length=400, description="Why, shown on /models: one line of visible text."
+    )
     mix_training: StrictBool = Field(False, description="Also train on the active version's stored training sample.")
 
 

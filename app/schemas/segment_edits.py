@@ -1,10 +1,10 @@
 """Requests and answers for the team's segment text: renaming, editing description and strategy, history, revert."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import example_config
+from app.schemas.common import ONE_LINE, example_config
 
 _VERSION = "20261126.165110.123456-95dfbcab12"
 _WHEN = "2026-12-06T06:40:00.000+00:00"
@@ -52,7 +52,9 @@ class SegmentEditIn(BaseModel):
     marketing_strategy: list[str] | None = Field(
         None, max_length=50, description="1 to 10 actions, each 1 to 200 characters once trimmed."
     )
-    reason: str = Field("", max_length=200, description="Why, for the segment's history.")
+    reason: Annotated[str, ONE_LINE] = Field(
+        "", max_length=200, description="Why, for the segment's history: one line of visible text."
+    )
 
 
 class SegmentChange(BaseModel):

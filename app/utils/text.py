@@ -62,3 +62,14 @@ def invisible_char(text: str, *, odd_spaces: bool = True) -> str | None:
         if category == "Cf" or (odd_spaces and category[0] == "Z" and char != " "):
             return char
     return None
+
+
+# Controls (tab, CR, LF, NUL...), and the line and paragraph separators: each can start a fake line.
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+
+
+def hidden_or_line_breaking_char(text: str) -> str | None:
+    """The first control character, line or paragraph separator, or invisible character (`invisible_char` without
+    odd spaces) of one line of text, or None."""
+    char = next((char for char in text if unicodedata.category(char) in _LINE_BREAKING), None)
+    return char or invisible_char(text, odd_spaces=False)

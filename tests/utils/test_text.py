@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.utils.text import clip, escape_controls, noun, safe_text
+from app.utils.text import clip, escape_controls, hidden_or_line_breaking_char, noun, safe_text
 
 
 def test_clip_keeps_short_text_and_cuts_long_text_to_the_bound():
@@ -35,3 +35,23 @@ def test_safe_text_escapes_then_bounds_without_reading_the_whole_input():
 def test_a_noun_agrees_with_its_count(count, word):
     assert noun(count, "customer") == word
     assert noun(count, "child", "children") == ("child" if count == 1 else "children")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("spring export", None),
+        ("printemps — été ✓, نسخة", None),
+        ("non\u00a0breaking space", None),  # an odd space is no line break, and a reason may hold one
+        ("क्\u200dष", None),  # a joiner inside a word holds its spelling together
+        ("a\r\nBcc: x", "\r"),
+        ("tab\there", "\t"),
+        ("\x7f", "\x7f"),
+        ("line\u2028separator", "\u2028"),
+        ("para\u2029graph", "\u2029"),
+        ("zero\u200bwidth", "\u200b"),
+        ("\u202eoverride", "\u202e"),
+    ],
+)
+def test_hidden_or_line_breaking_char_finds_what_could_forge_a_line_or_hide(text, found):
+    assert hidden_or_line_breaking_char(text) == found

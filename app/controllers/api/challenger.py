@@ -11,14 +11,16 @@ from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
-from app.schemas.common import DIGITS_ONLY, error_responses
+from app.schemas.common import DIGITS_ONLY, ONE_LINE, error_responses
 from app.services.challenger import control
 from app.services.challenger import report as reports
 
 router = APIRouter(prefix="/challenger", tags=["challenger"], route_class=AdminKeyFirstRoute)
 
 
-ReasonQuery = Annotated[str, Query(max_length=200, description="Why, for the challenger history.")]
+ReasonQuery = Annotated[
+    str, ONE_LINE, Query(max_length=200, description="Why, for the challenger history: one line of visible text.")
+]
 
 
 def _registry(request: Request, segmentation: str) -> ModelRegistry:

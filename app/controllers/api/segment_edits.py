@@ -9,7 +9,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
 from app.controllers.deps import EditorDep, RegistryDep, segmentation_of
-from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
+from app.schemas.common import DIGITS_ONLY, ONE_LINE, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
 
@@ -106,7 +106,9 @@ def revert_change(
     entry_id: Annotated[int, Ge(1), DIGITS_ONLY, Path(description="The change's id, from the history.")],
     registry: RegistryDep,
     key: EditorDep,
-    reason: Annotated[str, Query(max_length=200, description="Why, for the segment's history.")] = "",
+    reason: Annotated[
+        str, ONE_LINE, Query(max_length=200, description="Why, for the segment's history: one line of visible text.")
+    ] = "",
 ) -> dict:
     """Revert one change."""
     result = segment_edits.revert_edit(
