@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
-from app.schemas.common import example_config
+from app.schemas.common import ONE_LINE, example_config
 
 RoleName = Literal["viewer", "analyst", "admin"]
 # An account's email: no space, control or invisible character, ASCII only (the rule is app/core/emails.py's).
@@ -55,7 +55,13 @@ class KeyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, description="What the key is for.", examples=["nightly export"])
+    # Part of who the key speaks for (`email:name`): the audit trail, jobs, histories and /account show it.
+    name: Annotated[str, ONE_LINE] = Field(
+        min_length=1,
+        max_length=100,
+        description="What the key is for: one line of visible text.",
+        examples=["nightly export"],
+    )
     role: RoleName = Field("viewer", description="The key's role: at most its creator's.")
 
 

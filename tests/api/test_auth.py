@@ -173,6 +173,15 @@ def test_a_key_cannot_have_a_role_above_its_creator(accounts):
     assert ok.status_code == 201 and ok.json()["role"] == "viewer"
 
 
+@pytest.mark.parametrize("name", ["svc\nINJECTED line", "svc\r\nx", "svc\tx", "svc\x00", "svc\u2028x", "s\u200bvc"])
+def test_a_key_name_with_a_line_break_control_or_invisible_character_is_a_422(accounts, name):
+    analyst = bearer(accounts, "ann@example.com")
+    response = accounts.post("/api/v1/auth/keys", json={"name": name, "role": "analyst"}, headers=analyst)
+    assert response.status_code == 422
+    assert "must be one line of visible text" in response.json()["message"]
+    assert accounts.get("/api/v1/auth/keys", headers=analyst).json()["keys"] == []
+
+
 def test_admin_api_keys_still_work_as_admin_service_keys(accounts):
     assert accounts.get("/api/v1/jobs", headers={"X-API-Key": SERVICE_KEY}).status_code == 200
 
