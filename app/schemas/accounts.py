@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
 from app.schemas.common import ONE_LINE, example_config
+from app.utils.text import SPACE_CLASS
 
 RoleName = Literal["viewer", "analyst", "admin"]
 # An account's email: no space, control or invisible character, ASCII only (the rule is app/core/emails.py's).
@@ -22,15 +23,16 @@ Email = Annotated[
     AfterValidator(valid_email),
 ]
 # A new password: at least this many characters, spaces at either end not counted (app/services/accounts/users.py
-# checks it). The schema states it as a pattern: a non-space, any characters, a non-space, spaces around (JSON
-# Schema's \s is Unicode's white space, as str.strip()'s is), so clients and API fuzzers know the rule.
+# checks it). The schema states it as a pattern: a non-space, any characters, a non-space, spaces around (spelled
+# out as the check trims them), so clients and API fuzzers know the rule.
 MIN_PASSWORD_LENGTH = 10
+_SPACE, _SEEN = f"[{SPACE_CLASS}]", f"[^{SPACE_CLASS}]"
 NewPassword = Annotated[
     str,
     Field(
         max_length=1024,
         description=f"At least {MIN_PASSWORD_LENGTH} characters, spaces at either end not counted; stored as Argon2.",
-        json_schema_extra={"pattern": rf"^\s*\S[\s\S]{{{MIN_PASSWORD_LENGTH - 2},}}\S\s*$"},
+        json_schema_extra={"pattern": rf"^{_SPACE}*{_SEEN}[\s\S]{{{MIN_PASSWORD_LENGTH - 2},}}{_SEEN}{_SPACE}*$"},
     ),
 ]
 # Ids are 32-bit integers on every backend: a larger one names nothing, and is refused before the database is asked.

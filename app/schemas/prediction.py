@@ -7,6 +7,7 @@ from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
 from app.schemas.common import example_config
+from app.utils.text import SPACE_CLASS, SPACES
 
 
 def _feature_number(name: str, description: str, example: float) -> Any:
@@ -44,17 +45,18 @@ MAX_INTEGER_ID = 2**53 - 1
 
 def _trimmed_id(value: str) -> str:
     """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one."""
-    text = value.strip()
+    text = value.strip(SPACES)
     if not text:
         raise ValueError("a text id cannot be empty or only spaces")
     return text
 
 
-# Text that is not blank, trimmed. The schema states "not blank" as a pattern (JSON Schema's \s is Unicode's white
-# space, as str.strip()'s is) so that clients and API fuzzers know it; _trimmed_id says why a value misses it.
+# Text that is not blank, trimmed. The schema states "not blank" as a pattern (the spaces spelled out, as the trim
+# reads them) so that clients and API fuzzers know it; _trimmed_id says why a value misses it.
+NOT_BLANK = rf"^[\s\S]*[^{SPACE_CLASS}][\s\S]*$"
 TextId = Annotated[
     str,
-    Field(strict=True, min_length=1, max_length=64, json_schema_extra={"pattern": r"^[\s\S]*\S[\s\S]*$"}),
+    Field(strict=True, min_length=1, max_length=64, json_schema_extra={"pattern": NOT_BLANK}),
     AfterValidator(_trimmed_id),
 ]
 # The integer branch is lax on purpose: JSON Schema counts 2869.0 as an integer, so the id takes it (as 2869);

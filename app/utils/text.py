@@ -8,6 +8,11 @@ ELLIPSIS = "…"
 # them can start a fake line or make a terminal or log viewer show something other than what was written.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# White space as both JSON Schema's \s (ECMA-262) and Python's str.isspace() read it. Schema patterns spell it out
+# as SPACE_CLASS because validators and fuzzers differ on \s (some read it as ASCII only), and the server trims
+# exactly these, so a value the schema takes is never refused for what the trim took away.
+SPACES = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+SPACE_CLASS = r"\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def clip(text: str, limit: int) -> str:

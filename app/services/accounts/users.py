@@ -15,6 +15,7 @@ from app.core.errors import InvalidRequest
 from app.core.roles import Role
 from app.db.tables import LoginSession, PersonalKey, User
 from app.schemas.accounts import MIN_PASSWORD_LENGTH
+from app.utils.text import SPACES
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
@@ -57,7 +58,7 @@ def normal_email(email: str) -> str:
 def password_problem(password: str) -> str | None:
     """Why a new password cannot be used (None when it can): too short, spaces at either end not counted."""
     # Ten spaces (or a short word padded with them) are long only to len(): they guard nothing.
-    if len(password.strip()) < MIN_PASSWORD_LENGTH:
+    if len(password.strip(SPACES)) < MIN_PASSWORD_LENGTH:
         return f"use at least {MIN_PASSWORD_LENGTH} characters, not counting spaces at either end"
     return None
 
