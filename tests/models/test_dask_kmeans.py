@@ -1,6 +1,5 @@
 """KMeans on Dask: StandardScaler's moments, a uniform sample, and scikit-learn's Lloyd iterations, by partition."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +20,6 @@ from app.models.dask_source import open_dataset
 from app.models.features import FEATURES, Feature, to_model_space
 
 SPECS = [FEATURES["annual_income"], FEATURES["spending_score"]]
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    """An in-process Dask cluster: the map-reduce as on a real one, without starting processes."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
-        Client(cluster) as dask_client,
-    ):
-        yield dask_client
 
 
 def blobs(rows: int, seed: int = 0) -> np.ndarray:
@@ -56,16 +43,16 @@ def many_parts(monkeypatch):
     monkeypatch.setattr("app.models.dask_source.PARQUET_PART_ROWS", 500)
 
 
-def test_lloyd_converges_to_scikit_learns_labels_from_the_same_centroids(client, tmp_path, many_parts):
+def test_lloyd_converges_to_scikit_learns_labels_from_the_same_centroids(dask_client, tmp_path, many_parts):
     X = blobs(4_000)
     reader, parts = open_dataset(write_parquet(tmp_path / "c.parquet", X, row_group=500), SPECS)
     assert len(parts) == 8
-    summary = summarise(client, reader, parts, sample_size=1_000, seed=1)
+    summary = summarise(dask_client, reader, parts, sample_size=1_000, seed=1)
     scaler = scaler_from_moments(summary.seen, summary.X)
     Z = StandardScaler().fit_transform(X)
     init = kmeans_plusplus_seeds(scaler.transform(summary.X), 5, seed=3)
 
-    result = lloyd(client, reader, parts, mean=scaler.mean_, scale=scaler.scale_, init=init, mean_variance=1.0)
+    result = lloyd(dask_client, reader, parts, mean=scaler.mean_, scale=scaler.scale_, init=init, mean_variance=1.0)
 
     expected = KMeans(n_clusters=5, init=init, n_init=1, algorithm="lloyd").fit(Z)
     labels, _ = nearest(Z, result.centers)
@@ -76,25 +63,25 @@ def test_lloyd_converges_to_scikit_learns_labels_from_the_same_centroids(client,
     assert result.final.counts.tolist() == np.bincount(expected.labels_, minlength=5).tolist()
 
 
-def test_lloyd_stops_at_max_iter(client, tmp_path, many_parts):
+def test_lloyd_stops_at_max_iter(dask_client, tmp_path, many_parts):
     X = blobs(2_000, seed=5)
     reader, parts = open_dataset(write_parquet(tmp_path / "c.parquet", X, row_group=500), SPECS)
     scaler = StandardScaler().fit(X)
     init = scaler.transform(X[:4])
 
-    result = lloyd(client, reader, parts, mean=scaler.mean_, scale=scaler.scale_, init=init, max_iter=2)
+    result = lloyd(dask_client, reader, parts, mean=scaler.mean_, scale=scaler.scale_, init=init, max_iter=2)
 
     expected = KMeans(n_clusters=4, init=init, n_init=1, algorithm="lloyd", max_iter=2).fit(scaler.transform(X))
     assert result.n_iter == 2
     np.testing.assert_allclose(result.centers, expected.cluster_centers_, rtol=1e-9, atol=1e-12)
 
 
-def test_scaler_from_moments_is_standard_scalers(client, tmp_path, many_parts):
+def test_scaler_from_moments_is_standard_scalers(dask_client, tmp_path, many_parts):
     X = blobs(3_000, seed=2) * [1_000, 1]  # large values: a naive sum of squares would lose digits
     logged = [Feature("annual_income", "Income", "Income", "$", 0, 1e9, transform="log1p"), SPECS[1]]
     reader, parts = open_dataset(write_parquet(tmp_path / "c.parquet", X, row_group=400), logged)
 
-    summary = summarise(client, reader, parts, sample_size=100, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=100, seed=0)
     scaler = scaler_from_moments(summary.seen, summary.X)
 
     expected = StandardScaler().fit(to_model_space(X, logged))
@@ -106,14 +93,14 @@ def test_scaler_from_moments_is_standard_scalers(client, tmp_path, many_parts):
     np.testing.assert_allclose(summary.maximum, X.max(axis=0))
 
 
-def test_sample_is_seeded_uniform_and_of_the_data(client, tmp_path, many_parts):
+def test_sample_is_seeded_uniform_and_of_the_data(dask_client, tmp_path, many_parts):
     X = blobs(5_000, seed=4)
     X[:, 0] = np.arange(5_000)  # each row told apart by its income
     reader, parts = open_dataset(write_parquet(tmp_path / "c.parquet", X, row_group=500), SPECS)
 
-    first = summarise(client, reader, parts, sample_size=1_000, seed=7).X
-    again = summarise(client, reader, parts, sample_size=1_000, seed=7).X
-    other = summarise(client, reader, parts, sample_size=1_000, seed=8).X
+    first = summarise(dask_client, reader, parts, sample_size=1_000, seed=7).X
+    again = summarise(dask_client, reader, parts, sample_size=1_000, seed=7).X
+    other = summarise(dask_client, reader, parts, sample_size=1_000, seed=8).X
 
     assert len(first) == 1_000 and len(np.unique(first[:, 0])) == 1_000
     assert np.array_equal(first, again) and not np.array_equal(first, other)
@@ -124,9 +111,9 @@ def test_sample_is_seeded_uniform_and_of_the_data(client, tmp_path, many_parts):
     assert per_part.min() > 55 and per_part.max() < 145, per_part
 
 
-def test_sample_smaller_than_asked_is_every_row(client, tmp_path, many_parts):
+def test_sample_smaller_than_asked_is_every_row(dask_client, tmp_path, many_parts):
     X = blobs(700, seed=6)
     reader, parts = open_dataset(write_parquet(tmp_path / "c.parquet", X, row_group=300), SPECS)
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
     assert summary.n_kept == summary.n_input == 700
     assert sorted(map(tuple, summary.X)) == sorted(map(tuple, X))

@@ -1,7 +1,5 @@
 """Training on Dask: the local trainer's cleaning, partition by partition, and a normal signed version."""
 
-from collections.abc import Iterator
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,24 +18,6 @@ from tests.models.three_features import write_customers
 
 SPECS = [FEATURES["annual_income"], FEATURES["spending_score"]]
 KEY = b"k" * 32
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    """An in-process Dask cluster."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
-        Client(cluster) as dask_client,
-    ):
-        yield dask_client
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """CSV blocks of 300 bytes: a small file becomes many partitions."""
-    monkeypatch.setattr("app.models.dask_source.CSV_BLOCK_BYTES", 300)
 
 
 BAD_ROWS = [
@@ -62,7 +42,7 @@ def _local(path):
 
 
 @pytest.mark.parametrize("delimiter", [",", ";"])
-def test_csv_partitions_drop_the_rows_the_local_trainer_drops(client, tmp_path, small_blocks, delimiter):
+def test_csv_partitions_drop_the_rows_the_local_trainer_drops(dask_client, tmp_path, small_blocks, delimiter):
     lines = BAD_ROWS if delimiter == "," else [line.replace(",", ";") for line in BAD_ROWS]
     if delimiter == ";":
         lines.append("200;Female;40;55,5;12,25")  # decimal commas, as the local trainer reads them in ';' files
@@ -71,7 +51,7 @@ def test_csv_partitions_drop_the_rows_the_local_trainer_drops(client, tmp_path, 
     reader, parts = open_dataset(path, SPECS)
     assert len(parts) > 3
 
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
 
     local = _local(path)
     assert summary.dropped == local.dropped and len(local.dropped) >= 7
@@ -83,7 +63,7 @@ def test_csv_partitions_drop_the_rows_the_local_trainer_drops(client, tmp_path, 
     assert set(summary.demographics["gender"]) == {"Female", "Male"}
 
 
-def test_parquet_nulls_nans_text_and_ranges_are_dropped_by_reason(client, tmp_path):
+def test_parquet_nulls_nans_text_and_ranges_are_dropped_by_reason(dask_client, tmp_path):
     path = tmp_path / "customers.parquet"
     table = pa.table(
         {
@@ -95,7 +75,7 @@ def test_parquet_nulls_nans_text_and_ranges_are_dropped_by_reason(client, tmp_pa
     pq.write_table(table, path)
     reader, parts = open_dataset(path, SPECS)
 
-    summary = summarise(client, reader, parts, sample_size=100, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=100, seed=0)
 
     assert summary.dropped == {
         "missing annual_income": 1,
@@ -117,18 +97,18 @@ def test_missing_columns_are_refused_as_the_local_trainer_refuses_them(tmp_path)
     assert dask.value.message == local.value.message and "Spending Score" in dask.value.message
 
 
-def test_too_few_usable_rows_are_refused_with_the_reasons(client, tmp_path):
+def test_too_few_usable_rows_are_refused_with_the_reasons(dask_client, tmp_path):
     path = tmp_path / "few.csv"
     path.write_text("annual_income,spending_score\n10,5\n20,abc\n30,7\n")
     with pytest.raises(InvalidDataset, match=r"only 2 usable row\(s\) of 3, at least 6 .*1 non-numeric spending_score"):
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=5, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=5, sweep=False)
     assert not (tmp_path / "m").exists() or VersionStore(tmp_path / "m").versions() == []
 
 
-def test_train_dask_makes_a_normal_signed_version_like_the_local_one(client, default_data, tmp_path):
+def test_train_dask_makes_a_normal_signed_version_like_the_local_one(dask_client, default_data, tmp_path):
     root = tmp_path / "models"
     local = train(default_data, output_dir=root, k=5, sweep=False, signing_key=KEY).model
-    result = train_dask(default_data, client=client, output_dir=root, k=5, sweep=False, signing_key=KEY)
+    result = train_dask(default_data, client=dask_client, output_dir=root, k=5, sweep=False, signing_key=KEY)
 
     store = VersionStore(root, signing_key=KEY)
     assert store.versions() == sorted([local.version, result.model.version])
@@ -151,8 +131,8 @@ def test_train_dask_makes_a_normal_signed_version_like_the_local_one(client, def
     assert model.score(np.array(X)).positions.tolist() == local.score(np.array(X)).positions.tolist()
 
 
-def test_train_dask_with_auto_k_chooses_from_the_sample_sweep(client, default_data, tmp_path):
-    result = train_dask(default_data, client=client, output_dir=tmp_path / "m", k="auto", sample_size=150)
+def test_train_dask_with_auto_k_chooses_from_the_sample_sweep(dask_client, default_data, tmp_path):
+    result = train_dask(default_data, client=dask_client, output_dir=tmp_path / "m", k="auto", sample_size=150)
     info = result.model.info
     assert info["sweep"] is True and info["k_selection_sample_size"] == 150 and info["sample_size"] == 150
     assert info["n_clusters"] == max(info["k_selection"], key=lambda s: s["silhouette"])["k"]
@@ -190,33 +170,35 @@ def test_starting_the_server_imports_no_dask():
         (b"annual_income,spending_score\n10,5\n20,\xff\xfe\n", "is not UTF-8 text"),
     ],
 )
-def test_unreadable_files_are_refused_in_one_line(client, tmp_path, content, message):
+def test_unreadable_files_are_refused_in_one_line(dask_client, tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(InvalidDataset, match=message) as refused:
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     assert "\n" not in refused.value.message
     with pytest.raises(InvalidDataset, match=message):  # the local trainer says the same
         train(path, output_dir=tmp_path / "local", k=2, sweep=False)
 
 
-def test_a_broken_row_far_into_the_file_is_refused_in_one_line(client, tmp_path, small_blocks):
+def test_a_broken_row_far_into_the_file_is_refused_in_one_line(dask_client, tmp_path, small_blocks):
     rows = "".join(f"{10 + i % 80},{1 + i % 99}\n" for i in range(12_000))  # past the 64 KB head
     path = tmp_path / "late.csv"
     path.write_bytes(f"annual_income,spending_score\n{rows}20,\xff\n{rows}".encode("latin-1"))
     with pytest.raises(InvalidDataset, match="is not UTF-8 text") as refused:
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     assert "\n" not in refused.value.message
 
 
-def test_csv_partitions_drop_rows_with_the_wrong_number_of_fields_as_the_local_trainer(client, tmp_path, small_blocks):
+def test_csv_partitions_drop_rows_with_the_wrong_number_of_fields_as_the_local_trainer(
+    dask_client, tmp_path, small_blocks
+):
     lines = [*BAD_ROWS[:30], "30,Female,40,50,50,extra", "31,Female", *BAD_ROWS[30:], "200,Male,30,40,50,1,2"]
     path = tmp_path / "customers.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     reader, parts = open_dataset(path, SPECS)
     assert len(parts) > 3
 
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
 
     local = _local(path)
     assert local.dropped["wrong number of fields"] == 3
@@ -225,13 +207,13 @@ def test_csv_partitions_drop_rows_with_the_wrong_number_of_fields_as_the_local_t
 
 
 @pytest.mark.parametrize(("good", "line"), [(0, 2), (50, 52)])
-def test_rows_with_a_value_more_are_refused_at_the_local_trainers_line(client, tmp_path, small_blocks, good, line):
+def test_rows_with_a_value_more_are_refused_at_the_local_trainers_line(dask_client, tmp_path, small_blocks, good, line):
     # With 300-byte blocks, the first row with a value more is in the first partition, or in a later one.
     rows = [f"{20 + i % 80},{1 + i % 99}" for i in range(good)] + [f"{20 + i % 80},{1 + i},{i}" for i in range(60)]
     path = tmp_path / "shifted.csv"
     path.write_text("annual_income,spending_score\n" + "\n".join(rows) + "\n")
     with pytest.raises(InvalidDataset) as dask:
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     with pytest.raises(InvalidDataset) as local:
         train(path, output_dir=tmp_path / "local", k=2, sweep=False)
     assert dask.value.message == local.value.message
@@ -239,13 +221,15 @@ def test_rows_with_a_value_more_are_refused_at_the_local_trainers_line(client, t
     assert f"line {line} has 3 fields where the header has 2" in local.value.message
 
 
-def test_a_quote_that_never_closes_in_a_later_block_is_named_by_its_line_in_the_file(client, tmp_path, small_blocks):
+def test_a_quote_that_never_closes_in_a_later_block_is_named_by_its_line_in_the_file(
+    dask_client, tmp_path, small_blocks
+):
     rows = [f"c{i},{20 + i % 80},{1 + i % 99}" for i in range(100)] + ['"c100,60,70', "c101,61,71"]
     path = tmp_path / "late_quote.csv"
     path.write_text("customer_id,annual_income,spending_score\n" + "\n".join(rows) + "\n")
     assert len(open_dataset(path, SPECS)[1]) > 3
     with pytest.raises(InvalidDataset) as dask:
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     with pytest.raises(InvalidDataset) as local:
         train(path, output_dir=tmp_path / "local", k=2, sweep=False)
     assert dask.value.message == local.value.message
@@ -254,7 +238,7 @@ def test_a_quote_that_never_closes_in_a_later_block_is_named_by_its_line_in_the_
 
 @pytest.mark.parametrize("line_end", ["\n", "\r\n"])
 def test_quoted_line_breaks_across_block_edges_are_read_as_the_local_trainer_reads_them(
-    client, tmp_path, small_blocks, line_end
+    dask_client, tmp_path, small_blocks, line_end
 ):
     # Blocks used to end at any line feed: a note's line break at a block's edge split its record in two, and the
     # next block began inside quotes.
@@ -264,13 +248,13 @@ def test_quoted_line_breaks_across_block_edges_are_read_as_the_local_trainer_rea
     ]
     path = tmp_path / "notes.csv"
     path.write_text("customer_id,notes,annual_income,spending_score" + line_end + line_end.join(rows) + line_end)
-    reader, parts = open_dataset(path, SPECS, client=client)
+    reader, parts = open_dataset(path, SPECS, client=dask_client)
     assert len(parts) > 10
     edges = {start for start, _ in parts[1:]}
     text = path.read_bytes()
     assert all(text[edge - 1 : edge] == b"\n" and text[edge : edge + 1].isdigit() for edge in edges)
 
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
 
     local = _local(path)
     assert summary.n_input == local.n_input_rows == 120
@@ -279,12 +263,14 @@ def test_quoted_line_breaks_across_block_edges_are_read_as_the_local_trainer_rea
     assert sorted(map(tuple, summary.X)) == sorted(map(tuple, expected))
 
 
-def test_values_too_large_for_the_model_are_dropped_as_the_local_trainer_drops_them(client, tmp_path, small_blocks):
+def test_values_too_large_for_the_model_are_dropped_as_the_local_trainer_drops_them(
+    dask_client, tmp_path, small_blocks
+):
     path = write_customers(tmp_path / "crm.csv", per_group=10)
     path.write_text(path.read_text() + "901,50000,1e39,2\n902,50000,-3e15,2\n903,50000,1e15,2\n")
     reader, parts = open_dataset(path, THREE)
 
-    summary = summarise(client, reader, parts, sample_size=1_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=1_000, seed=0)
 
     local = clean_customers(load_customers(path), features=THREE, min_rows=0)
     assert summary.dropped == local.dropped == {"visits too large (beyond ±1e15)": 2}

@@ -1,8 +1,6 @@
 """Customer files whose header or rows end with the delimiter, as Excel saves them: read by training, locally and on
 Dask, as if the lines did not end with it."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from app.core.errors import InvalidDataset
@@ -18,24 +16,6 @@ from app.utils.csv_head import row_names
 SPECS = [FEATURES["annual_income"], FEATURES["spending_score"]]
 HEADER = "id;Annual Income (k$);Spending Score (1-100)"
 ROWS = [f"{i};{15 + i % 100};{1 + (i * 7) % 99}" for i in range(1, 121)]
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[object]:
-    """An in-process Dask cluster."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
-        Client(cluster) as dask_client,
-    ):
-        yield dask_client
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """CSV blocks of 300 bytes: a small file becomes many partitions."""
-    monkeypatch.setattr("app.models.dask_source.CSV_BLOCK_BYTES", 300)
 
 
 def _write(tmp_path, header: str, rows: list[str]):
@@ -58,7 +38,7 @@ LAYOUTS = {
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_a_header_or_rows_ending_with_the_delimiter_train_as_the_same_file_without_it(
-    client, tmp_path, small_blocks, layout
+    dask_client, tmp_path, small_blocks, layout
 ):
     header, rows = LAYOUTS[layout]
     path = _write(tmp_path, header, rows)
@@ -69,14 +49,14 @@ def test_a_header_or_rows_ending_with_the_delimiter_train_as_the_same_file_witho
 
     reader, parts = open_dataset(path, SPECS)
     assert len(parts) > 3
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
     assert summary.dropped == {} and summary.n_input == summary.n_kept == 120
     expected = local.frame[[spec.name for spec in SPECS]].to_numpy()
     assert sorted(map(tuple, summary.X)) == sorted(map(tuple, expected))
 
 
 def test_a_value_after_the_last_column_is_a_row_with_a_field_too_many_locally_and_on_dask(
-    client, tmp_path, small_blocks
+    dask_client, tmp_path, small_blocks
 ):
     rows = [row + ";" for row in ROWS]
     rows[40] += "note"  # a value where every other row has an empty field
@@ -87,18 +67,18 @@ def test_a_value_after_the_last_column_is_a_row_with_a_field_too_many_locally_an
     assert load_customers(path).malformed.line == 42 and load_customers(path).malformed.fields == 4
 
     reader, parts = open_dataset(path, SPECS)
-    summary = summarise(client, reader, parts, sample_size=10_000, seed=0)
+    summary = summarise(dask_client, reader, parts, sample_size=10_000, seed=0)
     assert summary.dropped == local.dropped and summary.n_kept == 118
 
 
-def test_a_filled_last_column_is_refused_at_the_same_line_by_both_trainers(client, tmp_path, small_blocks):
+def test_a_filled_last_column_is_refused_at_the_same_line_by_both_trainers(dask_client, tmp_path, small_blocks):
     # The first row leaves the last field empty; the others fill it: most rows then have a field too many.
     rows = [ROWS[0] + ";", *(row + ";x" for row in ROWS[1:])]
     path = _write(tmp_path, HEADER, rows)
     with pytest.raises(InvalidDataset) as local:
         train(path, output_dir=tmp_path / "local", k=2, sweep=False)
     with pytest.raises(InvalidDataset) as dask:
-        train_dask(path, client=client, output_dir=tmp_path / "m", k=2, sweep=False)
+        train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     assert dask.value.message == local.value.message
     assert "119 of the 120 rows" in local.value.message
     assert "line 3 has 4 fields where the header has 3" in local.value.message
