@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import audit_change
+from app.cli.shared import audit_change, reason_text
 from app.core.config import Settings, get_settings
 from app.services.training.runner import JobRunner
 
@@ -120,10 +120,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command = commands.add_parser(name, help=text)
         command.add_argument("version")
         if name == "activate":
-            command.add_argument("--reason", default="", help="why, for the history")
+            command.add_argument("--reason", default="", type=reason_text, help="why, for the history")
         command.set_defaults(handler=handler)
     rollback = commands.add_parser("rollback", help="go back to the previously active version")
-    rollback.add_argument("--reason", default="", help="why, for the history")
+    rollback.add_argument("--reason", default="", type=reason_text, help="why, for the history")
     rollback.set_defaults(handler=_rollback)
     commands.add_parser("history", help="every activation, oldest first").set_defaults(handler=_history)
     # A training job's own process (app/services/training/launch.py), not a command to type: without `help` argparse

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from app.models.versions.registry import ModelRegistry
 
 
+def reason_text(text: str) -> str:
+    """An argparse type: a reason as the API takes one, one line of visible text, for the histories it goes into."""
+    from app.schemas.common import one_line
+
+    try:
+        return one_line(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_model_dir(parser: argparse.ArgumentParser) -> None:
     """The `--model-dir` option: the models folder that holds every segmentation."""
     parser.add_argument("--model-dir", type=Path, default=None, help="models folder (default: MODEL_DIR)")

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import TrainingBar, catalog, show_progress
+from app.cli.shared import TrainingBar, catalog, reason_text, show_progress
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, MAX_SEED, parse_k
@@ -96,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="models folder (default: MODEL_DIR): default's versions at its top, others' under segmentations/NAME/",
     )
     parser.add_argument("--activate", action="store_true", help="make the new version the active one")
-    parser.add_argument("--reason", default="", help="why, for the activation history")
+    parser.add_argument("--reason", default="", type=reason_text, help="why, for the activation history")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--processed-dir", type=Path, default=None, help="folder for the cleaned CSV (default: PROCESSED_DIR)"

@@ -23,7 +23,8 @@ def _digits_only(value: object) -> object:
 DIGITS_ONLY = BeforeValidator(_digits_only)
 
 
-def _one_line(value: str) -> str:
+def one_line(value: str) -> str:
+    """`value` when it is one line of visible text; ValueError saying which character breaks it otherwise."""
     char = hidden_or_line_breaking_char(value)
     if char is not None:
         raise ValueError(
@@ -35,7 +36,7 @@ def _one_line(value: str) -> str:
 
 # For free text people write that histories, emails, webhooks, the audit trail and pages show on one line (a reason, a
 # key's name): a CR or LF there would start a line that looks like a header or another entry.
-ONE_LINE = AfterValidator(_one_line)
+ONE_LINE = AfterValidator(one_line)
 
 
 def example_config(example: dict[str, Any], **config: Any) -> ConfigDict:

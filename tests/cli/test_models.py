@@ -149,3 +149,16 @@ def test_models_activate_says_none_was_active_rather_than_none(run_cli, two_vers
     (root / "ACTIVE").unlink()
     code, out, _ = run_cli("models", "--model-dir", root, "activate", second)
     assert code == 0 and out.strip() == f"active: {second} (was none)"
+
+
+@pytest.mark.parametrize("reason", ["spring\nBcc: x@example.com", "tab\there", "zero\u200bwidth"])
+def test_models_cli_refuses_a_reason_that_is_not_one_line_of_visible_text_like_the_api(
+    run_cli, two_versions, capsys, reason
+):
+    root, first, second = two_versions
+    for args in (("activate", second, "--reason", reason), ("rollback", "--reason", reason)):
+        # argparse refuses it while parsing: exit 2 with the usage line, before any store is opened.
+        with pytest.raises(SystemExit) as stopped:
+            run_cli("models", "--model-dir", root, *args)
+        assert stopped.value.code == 2 and "must be one line of visible text" in capsys.readouterr().err
+    assert VersionStore(root).active_version() == first
