@@ -82,3 +82,12 @@ def test_numbers_of_every_magnitude_have_the_same_bytes(model):
     new = predict_customers(model, customers, rendered=True)
     assert new.json == orjson.dumps(old.body)
     assert any(b"e" in orjson.dumps(p["distances"]) for p in old.body["predictions"])
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("explained", [False, True])
+def test_the_smallest_rendered_batches_have_the_same_bytes(model, n, explained):
+    # The last row closes without the comma every other row ends with.
+    customers = _customers(model, np.random.default_rng(n), n, ids="mixed")
+    old = predict_customers(model, customers, explained=explained)
+    assert predict_customers(model, customers, explained=explained, rendered=True).json == orjson.dumps(old.body)
