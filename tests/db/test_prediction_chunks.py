@@ -18,7 +18,7 @@ from app.services.challenger.report import report
 from app.services.experiments.outcomes import _last_predictions
 from app.services.monitoring import reads
 from app.services.monitoring import timeseries as series
-from app.services.monitoring.log_reader import LogFilter, count, count_by, customers_below
+from app.services.monitoring.log_reader import LogFilter, count, count_by, customers_below, newest_by_customer, read_all
 from app.services.monitoring.log_rows import LogChunk, log_scores
 from app.services.monitoring.prediction_log import CHUNK_FROM_ROWS, PredictionLogWriter
 from app.services.proposals.candidate import logged_customers
@@ -215,3 +215,25 @@ def _single(chunk: LogChunk) -> LogChunk:
     one = chunk.subset(np.arange(len(chunk)) == 0)
     one.request_id, one.source = "one", "single"
     return one
+
+
+def test_chunks_written_out_of_time_order_read_newest_answered_first(database_url):
+    # A scored file's chunks are written once the file succeeds, after a batch answered while it was scoring: the
+    # chunk ids then disagree with the times, and readers go by the time the predictions were answered.
+    batch = _customers_chunk()
+    batch.created_at, batch.request_id = NOW + timedelta(seconds=3), "batch-late"
+    parts = []
+    for second, name in ((0, "file-1"), (2, "file-2")):
+        part = _customers_chunk()
+        part.created_at, part.request_id, part.source = NOW + timedelta(seconds=second), name, "csv"
+        parts.append(part)
+    _write(database_url, [batch, *parts], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=("request_id",), where=LogFilter(), limit=len(batch) + 1)
+            newest = newest_by_customer(session, segmentation="default", customer_ids=["C5"], columns=("request_id",))
+    finally:
+        engine.dispose()
+    assert [row[0] for row in rows] == ["batch-late"] * len(batch) + ["file-2"]
+    assert newest == {"C5": ("batch-late",)}

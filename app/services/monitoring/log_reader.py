@@ -1,11 +1,11 @@
 """The prediction log as its readers see it: per-row predictions and chunk rows (prediction_chunks) as one sequence.
 
 Every reader of the log goes through here, so a batch stored as one chunk reads exactly as the same predictions
-stored a row each. Rows come newest first: each table in the order it was written (id descending; a chunk's rows
-from its last, as the same rows written one each get ascending ids), the two merged by created_at, and at one
-created_at a chunk's rows before per-row ones (an arbitrary but fixed choice). Within a table the order is the
-ids' rather than the times': the writer writes in the order requests were answered, and "the last N rows as
-logged" has always meant by id. A row's `ref` names it: the per-row id, or minus the chunk's id.
+stored a row each. Rows come newest first: the per-row table in the order it was written (id descending: "the last
+N rows as logged" has always meant by id), the chunks by the time they were answered (a scored file's chunks are
+written only once the file succeeds, after batches answered meanwhile), a chunk's rows from its last; the two are
+merged by created_at, and at one created_at a chunk's rows come before per-row ones (an arbitrary but fixed choice).
+A row's `ref` names it: the per-row id, or minus the chunk's id.
 """
 
 import json
@@ -232,7 +232,13 @@ def _chunks(
     if "customer_id" in columns:
         wanted.append(chunk.customer_ids)
     shared = [getattr(chunk, name) for name in SHARED_COLUMNS if name != "created_at"]
-    statement = select(_raw_time(chunk), chunk.id, *shared, *wanted).where(*conditions).order_by(chunk.id.desc())
+    # By time, then id: a chunk's id says when it was written, not when it was answered (a scored file's chunks are
+    # written once the file succeeds; another worker's and a retried write come later too), and the merge needs time.
+    statement = (
+        select(_raw_time(chunk), chunk.id, *shared, *wanted)
+        .where(*conditions)
+        .order_by(chunk.created_at.desc(), chunk.id.desc())
+    )
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
         for found in result:
@@ -335,31 +341,34 @@ def newest_by_customer(
             select(*selected).join(newest, log.id == newest.c.id)
         ):
             found[customer_id] = ((created_at, 0, row_id), tuple(values))
-    wanted = set(customer_ids)
-    in_chunks: set[str] = set()
     scanned = 0
     chunk = PredictionChunk
     statement = (
         select(_raw_time(chunk), chunk.id, chunk.row_count, chunk.customer_ids)
         .where(chunk.segmentation == segmentation, chunk.customer_ids.is_not(None))
-        .order_by(chunk.id.desc())
+        .order_by(chunk.created_at.desc(), chunk.id.desc())
     )
+    # Customers still open, and the per-row finds newest first: one settles once the chunks fall behind its time.
+    open_ids = set(customer_ids)
+    per_row = sorted(((key, customer_id) for customer_id, (key, _) in found.items()), reverse=True)
+    settled = 0
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
         for created_at, chunk_id, rows, data in result:
-            # Settled: found in a newer chunk, or in the per-row table at a later time than any chunk left.
-            open_ids = {i for i in wanted - in_chunks if i not in found or found[i][0] < (created_at, 1, chunk_id)}
+            key = (created_at, 1, chunk_id)
+            while settled < len(per_row) and per_row[settled][0] > key:
+                open_ids.discard(per_row[settled][1])
+                settled += 1
             if not open_ids or scanned >= MAX_SCANNED_CUSTOMER_IDS:
                 break
             scanned += rows
-            ids = decode_customer_ids(data, rows)
             hits = {}
-            for position, customer_id in enumerate(ids):
+            for position, customer_id in enumerate(decode_customer_ids(data, rows)):
                 if customer_id in open_ids:
                     hits[customer_id] = position  # the last one wins: the chunk's newest row of that customer
             if hits:
-                _take_from_chunk(session, chunk_id, hits, columns, found, (created_at, 1, chunk_id))
-                in_chunks |= hits.keys()
+                _take_from_chunk(session, chunk_id, hits, columns, found, key)
+                open_ids -= hits.keys()
     finally:
         result.close()
     return {customer_id: values for customer_id, (_, values) in found.items()}
