@@ -177,32 +177,47 @@ async def _count_failed(request: Request) -> None:
     await limiter.hit(limiter.admin, f"ip:{client_ip(request)}")
 
 
-async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
-    """Run a key check; a key it refuses counts against the client's allowance of failed keys, and past the
-    allowance is answered 429 instead of 403.
+async def refuse_when_spent(request: Request) -> None:
+    """429 when the client's allowance of failed credentials is spent, without counting this request.
 
-    The key is checked first and only a refused one is counted, so a valid key is never refused for what other
-    callers at the same address (a NAT, one proxy) got wrong. Keyed on the client, not on the key offered, so every
-    guess counts against one allowance.
+    For the keys an operator chose (ADMIN_API_KEYS, OUTCOME_API_KEYS), which a guesser could hit: once a client has
+    spent its allowance, a right one is refused too, so guessing them stays limited. Keys and tokens the server
+    issued are random beyond guessing, and pass, so a NAT's other users keep working.
+    """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(limiter.admin, f"ip:{client_ip(request)}")
+
+
+async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
+    """Run a check of an operator's key; a key it refuses counts against the client's allowance of failed keys, and
+    past the allowance any key, right or wrong, is answered 429 (refuse_when_spent).
+
+    Keyed on the client, not on the key offered, so every guess counts against one allowance.
     """
     try:
-        return check()
+        checked = check()
     except (AdminKeyMissing, AdminKeyRefused, AccessDenied):
         await _count_failed(request)
         raise
+    await refuse_when_spent(request)
+    return checked
 
 
 async def limit_failed_credentials(request: Request, check: Callable[[], Awaitable[T]]) -> T:
     """limit_failed_keys for a check that awaits and resolves a credential (a session, a token, a key).
 
     Counts only credentials that fail to resolve (unknown, revoked, tampered, none of ours): `check` must hold no
-    role check, since a valid principal whose role is too low guessed nothing.
+    role check, since a valid principal whose role is too low guessed nothing. A valid ADMIN_API_KEYS key still
+    meets refuse_when_spent; a user's session, token or personal key does not.
     """
     try:
-        return await check()
+        principal = await check()
     except (AdminKeyRefused, SignInRequired):
         await _count_failed(request)
         raise
+    if getattr(principal, "via", None) == "service":
+        await refuse_when_spent(request)
+    return principal
 
 
 async def _admin_principal(request: Request, key: str | None) -> Principal:

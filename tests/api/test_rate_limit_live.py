@@ -131,10 +131,9 @@ def test_frozen_redis_opens_the_circuit_fails_predictions_open_and_failed_keys_c
             frozen = [post_predict(server.url)[0] for _ in range(10)]
             assert frozen == [200] * 10
             assert metric(server.url, "rate_limit_storage_circuit_open") == 1
-            # The lockout holds for guesses (a right key is still taken); a new guesser is counted in the worker's
-            # memory.
+            # The lockout holds, the operator's right key included; a new guesser is counted in the worker's memory.
             assert delete_with_key(server.url, "guess-3", "198.51.100.1") == 429
-            assert delete_with_key(server.url, "right-admin-key-0123", "198.51.100.1") == 404
+            assert delete_with_key(server.url, "right-admin-key-0123", "198.51.100.1") == 429
             fresh = [delete_with_key(server.url, f"guess-{n}", "198.51.100.2") for n in range(3)]
             assert fresh == [403, 403, 429]
             redis.send_signal(signal.SIGCONT)

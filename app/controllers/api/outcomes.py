@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 
 from app.controllers.admin_route import declares
 from app.controllers.audit import audit
-from app.controllers.deps import SegmentationQuery, SessionDep, admin_key_header, limit_failed_credentials
+from app.controllers.deps import (
+    SegmentationQuery,
+    SessionDep,
+    admin_key_header,
+    limit_failed_credentials,
+    refuse_when_spent,
+)
 from app.controllers.principal import current_principal, oauth2_scheme
 from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX
@@ -46,6 +52,7 @@ async def _writer(request: Request, key: str | None) -> str:
     settings: Settings = request.app.state.settings
     named = outcome_key_id(settings, key)
     if named is not None:
+        await refuse_when_spent(request)
         return named
     # Only a credential that fails counts as a guess; a valid one whose role is too low is refused below, uncounted.
     principal = await limit_failed_credentials(request, lambda: _credential(request, key))
