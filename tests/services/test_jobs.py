@@ -260,3 +260,35 @@ def test_a_job_that_never_started_and_cannot_be_removed_is_failed_and_holds_no_s
     monkeypatch.undo()
     store.discard(folder)
     assert not folder.exists() and store.recent() == []
+
+
+def test_a_job_whose_log_cannot_be_closed_after_its_process_started_keeps_its_folder_and_slot(
+    make_settings, fresh_dir, parked_trainer, monkeypatch
+):
+    settings = make_settings(model_dir=fresh_dir, train_max_concurrent_jobs=1)
+    opened = launch.Path.open
+
+    class ClosingFails:
+        """The job's log file, whose close fails as on a full disk: the process has started by then."""
+
+        def __init__(self, handle) -> None:
+            self.handle = handle
+
+        def __enter__(self):
+            return self.handle.__enter__()
+
+        def __exit__(self, *exc_info) -> None:
+            self.handle.__exit__(*exc_info)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def open_log(path, *args, **kwargs):
+        handle = opened(path, *args, **kwargs)
+        return ClosingFails(handle) if path.name == LOG_FILE else handle
+
+    monkeypatch.setattr(launch.Path, "open", open_log)
+    job_id = launch.start_training_job(
+        settings=settings, upload=None, k="5", features="annual_income,spending_score", seed=1, activate=False, key=""
+    )
+    # The job runs: it is listed, still holds its slot, and its folder is there for the runner to write into.
+    store = JobStore(settings.job_root)
+    assert store.running() == 1 and store.status(job_id)["state"] == "queued"

@@ -243,6 +243,7 @@ def launch_job(*, reservation: Reservation, settings: Settings) -> str:
     """Start a reserved job's process and return the job id. When it cannot start, the job is released first (see
     `release`): TrainerUnavailable (503) when the process could not be created, the OSError when its log could not."""
     folder, job_id = reservation.folder, reservation.job_id
+    process: subprocess.Popen | None = None
     try:
         with (folder / LOG_FILE).open("wb") as log:
             try:
@@ -261,8 +262,11 @@ def launch_job(*, reservation: Reservation, settings: Settings) -> str:
                     "the server could not start the training process, so no job was started; try again later"
                 ) from exc
     except BaseException:
-        release(reservation, settings=settings)
-        raise
+        # Closing the log can fail after the process started (a full disk): a running job is never released.
+        if process is None:
+            release(reservation, settings=settings)
+            raise
+        logger.exception("training job %s runs, but its log file could not be closed", job_id)
     # From here the job runs: whatever happens next, it must not be reported as not started.
     try:
         threading.Thread(target=_reap, args=(process, folder, settings), daemon=True, name=f"job-{job_id[:8]}").start()
