@@ -1,7 +1,6 @@
 """Training jobs from the API: a separate process, state on disk, clear 4xx for bad uploads, kill -9 is harmless."""
 
 import asyncio
-import errno
 import json
 import os
 import signal
@@ -21,6 +20,7 @@ from app.models.versions.store import VersionStore
 from app.services.training import launch
 from app.services.training.store import read_job
 from tests.live_server import live_server
+from tests.trainers import refuse_trainers
 
 KEY = "jobs-admin-key-0123"
 ADMIN = {"X-API-Key": KEY}
@@ -416,14 +416,7 @@ def test_a_trainer_process_that_cannot_start_is_a_503_that_holds_no_slot(
 ):
     # The job stayed queued, holding the only slot: a resend got a 409 until its missing heartbeat went stale.
     admin = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], train_max_concurrent_jobs=1)
-    ended, refused = launch.subprocess.Popen, [True]
-
-    def no_process(*args, **kwargs):
-        if refused:
-            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        return ended(*args, **kwargs)
-
-    monkeypatch.setattr(launch.subprocess, "Popen", no_process)
+    refused = refuse_trainers(monkeypatch)
     upload = {"file": ("mine.csv", b"Annual Income (k$),Spending Score (1-100)\n15,39\n", "text/csv")}
 
     response = admin.post("/api/v1/models", files=upload, headers=ADMIN)

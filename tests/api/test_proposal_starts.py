@@ -13,6 +13,7 @@ from app.services.proposals.logged import MIN_CUSTOMERS
 from app.services.training import launch
 from tests.api.test_monitoring import customers, feed
 from tests.api.test_proposals import ADMIN, KEY
+from tests.trainers import refuse_trainers
 
 
 @pytest.fixture
@@ -99,14 +100,7 @@ def test_a_read_only_jobs_folder_is_a_503_that_stores_no_proposal(one_slot, monk
 
 def test_a_candidate_process_that_cannot_start_fails_its_proposal_and_holds_no_slot(one_slot, monkeypatch):
     client, started = one_slot
-    ended, refused = launch.subprocess.Popen, [True]
-
-    def no_process(*args, **kwargs):
-        if refused:
-            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        return ended(*args, **kwargs)
-
-    monkeypatch.setattr(launch.subprocess, "Popen", no_process)
+    refused = refuse_trainers(monkeypatch)
 
     response = client.post("/api/v1/proposals", json={}, headers=ADMIN)
 

@@ -14,6 +14,7 @@ from app.models.synthetic_transactions import write_transactions
 from app.services.training import launch
 from app.services.training.store import BUILT_FOLDER
 from app.web import pending_uploads
+from tests.trainers import refuse_trainers
 from tests.web.test_segmentation_pages import HTML, KEY, choose_columns, create
 
 ADMIN = {"X-API-Key": KEY}
@@ -79,14 +80,7 @@ def test_a_trainer_process_that_cannot_start_leaves_nothing_and_the_resend_succe
     pages, ended_trainers, monkeypatch, tmp_path
 ):
     _, page = choose_columns(pages, write_crm(tmp_path / "crm.csv").read_bytes())
-    fault, ended = Fault(), launch.subprocess.Popen
-
-    def no_process(*args, **kwargs):
-        if fault.on:
-            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-        return ended(*args, **kwargs)
-
-    monkeypatch.setattr(launch.subprocess, "Popen", no_process)
+    fault = refuse_trainers(monkeypatch)
     kept = _kept(tmp_path)
 
     refused = create(pages, page, name="crm", k="3", use_1="true", use_2="true")
@@ -95,7 +89,7 @@ def test_a_trainer_process_that_cannot_start_leaves_nothing_and_the_resend_succe
     assert "cannot start a training process" in refused.text and "Traceback" not in refused.text
     _nothing_left(pages, "crm")
     assert _kept(tmp_path) == kept
-    fault.on = False
+    fault.clear()
     resent = create(pages, page, name="crm", k="3", use_1="true", use_2="true")
     assert resent.status_code == 303, resent.text
     assert pages.get("/api/v1/segmentations/crm").status_code == 200
