@@ -237,3 +237,20 @@ def test_chunks_written_out_of_time_order_read_newest_answered_first(database_ur
         engine.dispose()
     assert [row[0] for row in rows] == ["batch-late"] * len(batch) + ["file-2"]
     assert newest == {"C5": ("batch-late",)}
+
+
+def test_a_batch_whose_customers_carry_no_id_stores_no_ids(database_url):
+    # A batch's answer lists an id for each customer, None for all of them here: the chunk keeps none, so the
+    # outcome lookup (which reads the ids of chunks that have some) never reads it.
+    chunk = _customers_chunk()
+    chunk.customer_ids = [None] * len(chunk)
+    _write(database_url, [chunk], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(select(PredictionChunk.customer_ids)) is None
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=("customer_id",), where=LogFilter(), limit=10)
+    finally:
+        engine.dispose()
+    assert rows == [(None,)] * 10

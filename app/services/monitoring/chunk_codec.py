@@ -67,7 +67,9 @@ def encode_chunk(chunk: LogChunk) -> dict[str, Any]:
         texts = customer_id_texts(chunk.customer_ids)
         if len(texts) != n:
             raise ValueError(f"{len(texts)} customer ids for {n} rows")
-        customer_ids = orjson.dumps(texts)
+        # A batch whose customers carry no id stores none: the outcome lookup then skips the chunk unread.
+        if any(text is not None for text in texts):
+            customer_ids = orjson.dumps(texts)
     return {
         "created_at": utc(chunk.created_at),
         "model_version": chunk.model_version,
