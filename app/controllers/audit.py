@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import client_ip
+from app.controllers.credential_limits import client_ip
 from app.services import audit as audit_service
 
 

@@ -8,13 +8,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.controllers.deps import (
-    FormSameSite,
-    OneValuePerField,
-    SettingsDep,
-    answer_in_html,
-    limit_failed_credentials,
-)
+from app.controllers.credential_limits import limit_failed_credentials
+from app.controllers.deps import FormSameSite, OneValuePerField, SettingsDep, answer_in_html
 from app.controllers.page_auth import page_reader
 from app.controllers.principal import page_principal, principal_of_key, with_db
 from app.core.roles import Role, require

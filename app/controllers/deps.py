@@ -1,6 +1,6 @@
 """Dependencies that hand routes the model registry, the model to use and validated request bodies."""
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -10,8 +10,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
+from app.controllers.credential_limits import client_ip, limit_failed_credentials
 from app.controllers.principal import current_principal, oauth2_scheme, page_principal
-from app.core.account_errors import SignInRequired
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
@@ -164,60 +164,6 @@ admin_key_header = APIKeyHeader(
     scheme_name="AdminKey",
     description="An admin key from ADMIN_API_KEYS; needed to train, activate, roll back and delete model versions.",
 )
-
-
-def client_ip(request: Request) -> str:
-    """The client's address: the peer, or what a trusted proxy forwarded (ProxyHeadersMiddleware has decided)."""
-    return request.client.host if request.client else "unknown"
-
-
-async def _count_failed(request: Request) -> None:
-    """Count a failed credential against the client's allowance (RATE_LIMIT_ADMIN per client address): a 429 past it."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    await limiter.hit(limiter.admin, f"ip:{client_ip(request)}")
-
-
-async def refuse_when_spent(request: Request) -> None:
-    """429 when the client's allowance of failed credentials is spent, without counting this request.
-
-    For the keys an operator chose (ADMIN_API_KEYS, OUTCOME_API_KEYS), which a guesser could hit: once a client has
-    spent its allowance, a right one is refused too, so guessing them stays limited. Keys and tokens the server
-    issued are random beyond guessing, and pass, so a NAT's other users keep working.
-    """
-    limiter: RateLimiter = request.app.state.rate_limiter
-    await limiter.check(limiter.admin, f"ip:{client_ip(request)}")
-
-
-async def limit_failed_keys(request: Request, check: Callable[[], T]) -> T:
-    """Run a check of an operator's key; a key it refuses counts against the client's allowance of failed keys, and
-    past the allowance any key, right or wrong, is answered 429 (refuse_when_spent).
-
-    Keyed on the client, not on the key offered, so every guess counts against one allowance.
-    """
-    try:
-        checked = check()
-    except (AdminKeyMissing, AdminKeyRefused, AccessDenied):
-        await _count_failed(request)
-        raise
-    await refuse_when_spent(request)
-    return checked
-
-
-async def limit_failed_credentials(request: Request, check: Callable[[], Awaitable[T]]) -> T:
-    """limit_failed_keys for a check that awaits and resolves a credential (a session, a token, a key).
-
-    Counts only credentials that fail to resolve (unknown, revoked, tampered, none of ours): `check` must hold no
-    role check, since a valid principal whose role is too low guessed nothing. A valid ADMIN_API_KEYS key still
-    meets refuse_when_spent; a user's session, token or personal key does not.
-    """
-    try:
-        principal = await check()
-    except (AdminKeyRefused, SignInRequired):
-        await _count_failed(request)
-        raise
-    if getattr(principal, "via", None) == "service":
-        await refuse_when_spent(request)
-    return principal
 
 
 async def _admin_principal(request: Request, key: str | None) -> Principal:

@@ -8,7 +8,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from app.controllers.audit import audit_async
-from app.controllers.deps import client_ip
+from app.controllers.credential_limits import client_ip
 from app.controllers.principal import session_token, with_db
 from app.core.account_errors import LoginFailed, WrongPassword
 from app.core.errors import DatabaseUnavailable, RateLimited

@@ -6,7 +6,8 @@ Only a wrong admin key offered to /metrics counts, against the client's allowanc
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.controllers.deps import RegistryDep, client_ip, limit_failed_keys
+from app.controllers.credential_limits import client_ip, limit_failed_keys
+from app.controllers.deps import RegistryDep
 from app.core.metrics import METRICS_CONTENT_TYPE, exposition
 from app.core.security import require_metrics_access
 from app.schemas.common import error_responses

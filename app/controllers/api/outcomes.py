@@ -9,13 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 
 from app.controllers.admin_route import declares
 from app.controllers.audit import audit
-from app.controllers.deps import (
-    SegmentationQuery,
-    SessionDep,
-    admin_key_header,
-    limit_failed_credentials,
-    refuse_when_spent,
-)
+from app.controllers.credential_limits import limit_failed_credentials, refuse_when_spent
+from app.controllers.deps import SegmentationQuery, SessionDep, admin_key_header
 from app.controllers.principal import current_principal, oauth2_scheme
 from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX
