@@ -65,8 +65,12 @@ def validated_json(model: type[BaseModel], body: bytes) -> BaseModel | None:
     validating. The fast path only ever answers when it agrees with the strict one: a body pydantic refuses goes the
     strict way (which gives its usual 400 or 422), and so does one whose colons outnumber the keys validated, which
     is how a key given twice shows (the JSON parser keeps the last) as well as a colon inside a text value. The
-    model counts its keys (`json_key_count`); one that cannot never takes this path.
+    model counts its keys (`json_key_count`); one that cannot never takes this path. A model may read plain bodies
+    faster still (`from_plain_json`), declining any other.
     """
+    plain = getattr(model, "from_plain_json", None)
+    if plain is not None and (value := plain(body)) is not None:
+        return value
     try:
         value = model.model_validate_json(body)
     except ValidationError:

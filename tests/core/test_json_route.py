@@ -55,22 +55,70 @@ def _random_body(rng: random.Random) -> bytes:
     return text.encode()
 
 
-def test_the_fast_path_answers_only_what_the_strict_path_answers_alike():
+def _agrees_with_the_strict_path(fast: BatchIn, body: bytes) -> None:
+    strict = _strict(body)
+    assert strict is not None, body
+    assert fast.customers == strict.customers, body
+    # Same types too: an integer id stays an integer, a number a float.
+    for one, other in zip(fast.customers, strict.customers, strict=True):
+        assert {k: type(v) for k, v in one.items()} == {k: type(v) for k, v in other.items()}, body
+
+
+@pytest.mark.parametrize("reader", [validated_json, lambda _, body: BatchIn.from_plain_json(body)])
+def test_the_fast_paths_answer_only_what_the_strict_path_answers_alike(reader):
     rng = random.Random(29)
     taken = 0
     for _ in range(3_000):
         body = _random_body(rng)
-        fast = validated_json(BatchIn, body)
-        if fast is None:
-            continue
-        taken += 1
-        strict = _strict(body)
-        assert strict is not None, body
-        assert fast.customers == strict.customers, body
-        # Same types too: an integer id stays an integer, a number a float.
-        for one, other in zip(fast.customers, strict.customers, strict=True):
-            assert {k: type(v) for k, v in one.items()} == {k: type(v) for k, v in other.items()}, body
+        fast = reader(BatchIn, body)
+        if fast is not None:
+            taken += 1
+            _agrees_with_the_strict_path(fast, body)
     assert taken > 400  # the fast path is really taken for ordinary bodies
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {"customer_id": " C-1", "annual_income": 5, "spending_score": 5},  # validation trims it
+        {"customer_id": 12.0, "annual_income": 5, "spending_score": 5},  # validation makes it 12
+        {"customer_id": "", "annual_income": 5, "spending_score": 5},
+        {"customer_id": "x" * 65, "annual_income": 5, "spending_score": 5},
+        {"customer_id": 2**53, "annual_income": 5, "spending_score": 5},
+        {"customer_id": True, "annual_income": 5, "spending_score": 5},
+        {"annual_income": True, "spending_score": 5},
+        {"annual_income": "5", "spending_score": 5},
+        {"annual_income": None, "spending_score": 5},
+        {"annual_income": -0.5, "spending_score": 5},
+        {"annual_income": 5, "spending_score": 100.01},
+        {"annual_income": 5},
+        {"annual_income": 5, "spending_score": 5, "age": 40},
+        {"annual_income": 5, "spending_score": 5, "customer_id": 1, "note": "x"},
+    ],
+)
+def test_the_plain_reader_leaves_anything_else_to_validation(customer):
+    body = json.dumps({"customers": [{"annual_income": 1, "spending_score": 1}, customer]}).encode()
+    assert BatchIn.from_plain_json(body) is None
+    fast = validated_json(BatchIn, body)
+    if fast is not None:  # pydantic's own reading still takes what it can
+        _agrees_with_the_strict_path(fast, body)
+
+
+def test_the_plain_reader_takes_ordinary_batches_as_validation_makes_them():
+    customers = [
+        {"customer_id": 7, "annual_income": 50, "spending_score": 1},
+        {"customer_id": "C-8", "annual_income": 0.5, "spending_score": 100},
+        {"customer_id": None, "annual_income": 10_000, "spending_score": 99.9},
+        {"annual_income": -0.0, "spending_score": 1e0},
+    ]
+    body = json.dumps({"customers": customers}).encode()
+    plain = BatchIn.from_plain_json(body)
+    assert plain is not None
+    _agrees_with_the_strict_path(plain, body)
+    assert plain.customers[0] == {"customer_id": 7, "annual_income": 50.0, "spending_score": 1.0}
+    assert type(plain.customers[0]["annual_income"]) is float  # integers become floats, as validation makes them
+    for extra in (b' {"x": 1}', b'{"customers": [], "x": 1}', b"[]", b'{"customers": {}}', b"\xef\xbb\xbf" + body):
+        assert BatchIn.from_plain_json(extra) is None
 
 
 @pytest.mark.parametrize(
