@@ -39,7 +39,7 @@ from app.services.monitoring.workers import start_monitoring
 from app.services.notifications.drainer import start_notifications
 from app.services.runs.writers import IndexWriters
 from app.services.shutdown import stop_all
-from app.utils.memory import limit_malloc_arenas, tuned_gc
+from app.utils.memory import limit_malloc_arenas, reuse_freed_blocks, tuned_gc
 from app.utils.static import CachedStaticFiles
 
 logger = logging.getLogger("app.startup")
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_metrics(settings)
     # Before the server starts its threads: arenas made from here on obey the limit.
     limit_malloc_arenas(settings.malloc_arena_max)
+    reuse_freed_blocks(settings.malloc_reuse_mb << 20)
     app = FastAPI(
         title=settings.app_name,
         version=__version__,

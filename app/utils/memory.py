@@ -40,9 +40,9 @@ def reuse_freed_blocks(size: int) -> bool:
     """Let glibc serve blocks up to `size` bytes from its heap and keep up to that much freed there, rather than
     map each large block afresh and unmap it when freed; False where that cannot be set.
 
-    For a process that streams a file in equal chunks: every chunk's buffers (a megabyte of CSV, numpy
-    temporaries of a few hundred KB) would otherwise be new pages the kernel zeroes and faults in one by one.
-    Not for a server: its heap would keep its high-water mark.
+    For a process that streams a file in equal chunks, or a server answering large batches: every chunk's or
+    request's buffers would otherwise be new pages the kernel zeroes and faults in one by one. The heap keeps up to
+    twice `size` of freed memory for the next one.
     """
     return size >= 1 and _mallopt(M_MMAP_THRESHOLD, size) and _mallopt(M_TRIM_THRESHOLD, 2 * size)
 
