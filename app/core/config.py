@@ -79,12 +79,12 @@ class Settings(BaseSettings):
     # glibc malloc arenas for the server process (0: glibc's default, 8 per core). Two keep the RSS a long load
     # leaves behind at about half (benchmarks/load.py, "server RSS over the load runs").
     malloc_arena_max: int = Field(2, ge=0, le=64)
-    # MiB of a freed block glibc's malloc keeps for reuse rather than unmapping it (blocks up to this size come from
-    # its heap, and up to twice this stays there when freed); 0 leaves glibc's own sliding threshold. A 10,000-row
+    # Blocks up to this many MiB come from glibc malloc's heap rather than a mapping of their own, and up to twice
+    # this of freed memory stays at the top of each heap for reuse; 0 leaves glibc's own sliding threshold. A 10,000-row
     # batch handles ~18 MB of short-lived buffers (the body, arrays, the 6.8 MB answer): glibc's threshold left
     # them to be mapped afresh and faulted in page by page, ~4,600 page faults and 22 ms a batch in process against
     # 13 ms with 32 (what glibc's threshold grows to at most). benchmarks/run.py measures it.
-    malloc_reuse_mb: int = Field(32, ge=0, le=1024)
+    malloc_reuse_mb: int = Field(32, ge=0, le=512)  # mallopt takes a C int: twice 512 MiB still fits
     # Answers of at least this many bytes are gzip-compressed for clients that send Accept-Encoding: gzip (a
     # 10,000-customer batch shrinks from 6.7 MB to 1.1 MB); smaller ones, such as a single prediction (~700
     # bytes), pass untouched. 0 turns compression off. Measured in benchmarks/run.py.

@@ -149,7 +149,7 @@ def plain_customers(body: bytes) -> list[dict[str, Any]] | None:
     """The customers of a plain batch body, as `BatchIn` validates them; None for any other body.
 
     Plain: numbers in range (integers become floats, as validation makes them), each key once, and ids that are
-    integers or text already trimmed, with no colon anywhere in the body's text. orjson parses the body and the
+    integers or text already trimmed, and no raw colon in any text (`\u003a` is fine). orjson parses the body and the
     checks run a column at a time: about 2.9 ms against 4.1 ms for pydantic on 10,000 customers (7.4 with ids). A
     body this declines is validated as before, so every answer and every refusal stays the same.
     """
