@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.db.session import create_db_engine, session_factory
 from app.services.monitoring.log_reader import LogFilter, count
 
 ADMIN_KEY = "recorded-metrics-reader"
@@ -33,6 +34,16 @@ def logged(client: TestClient, source: str | None = None) -> int:
     assert client.app.state.prediction_log.flush()
     with client.app.state.db_sessions() as session:
         return count(session, where=LogFilter(source=source))
+
+
+def logged_at(url: str) -> int:
+    """Predictions in the log at a database URL, per row and in chunks (what another process or writer left)."""
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            return count(session, where=LogFilter())
+    finally:
+        engine.dispose()
 
 
 def snapshot(client: TestClient) -> dict[str, float]:

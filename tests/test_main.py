@@ -20,6 +20,7 @@ from app.core.serving import uvicorn_options
 from app.main import create_app
 from app.utils.memory import TUNED_GC_THRESHOLD
 from tests.live_server import free_port, live_server
+from tests.recorded import logged_at
 
 
 def client_seen_by_the_app(options: dict, peer: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
@@ -217,23 +218,11 @@ def test_an_attribute_error_building_the_app_is_not_read_as_a_missing_app(monkey
 def test_shutdown_writes_the_prediction_log_before_waiting_for_any_other_worker(
     make_settings, tmp_path, monkeypatch, caplog
 ):
-    from sqlalchemy import func, select
-
     from app import main
-    from app.db.session import create_db_engine
-    from app.db.tables import PredictionLog
     from app.services.monitoring import workers
     from app.services.monitoring.prediction_log import PredictionLogWriter
 
     url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
-
-    def logged() -> int:
-        engine = create_db_engine(url)
-        try:
-            with engine.connect() as connection:
-                return connection.scalar(select(func.count()).select_from(PredictionLog))
-        finally:
-            engine.dispose()
 
     def held_log(*, engine, database, max_rows, **_) -> PredictionLogWriter:
         # Its next pass would be in an hour: what it queues is still queued when the app stops.
@@ -248,7 +237,7 @@ def test_shutdown_writes_the_prediction_log_before_waiting_for_any_other_worker(
             self.seen: list[int] = []
 
         def join(self, timeout: float | None = None) -> None:
-            self.seen.append(logged())
+            self.seen.append(logged_at(url))
 
         def is_alive(self) -> bool:
             return True
@@ -269,5 +258,5 @@ def test_shutdown_writes_the_prediction_log_before_waiting_for_any_other_worker(
         assert client.app.state.prediction_log.pending == 1
         drainers[0]._thread, client.app.state.activation_mirror._thread = hung_drainer, hung_mirror
     assert hung_drainer.seen == [1] and hung_mirror.seen == [1]
-    assert logged() == 1
+    assert logged_at(url) == 1
     assert "left behind: activation mirror, notification drainer" in caplog.text

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine, session_factory
+from app.db.session import create_db_engine
 from app.db.tables import PredictionLog
-from app.services.monitoring.log_reader import LogFilter, count
 from app.services.monitoring.prediction_log import LogChunk, PredictionLogWriter, log_counters, publish_log_queue
 from tests.live_server import wait_for
+from tests.recorded import logged_at
 
 
 def chunk(rows: int, *, created_at: datetime | None = None) -> LogChunk:
@@ -60,7 +60,7 @@ def test_rows_are_written_in_batches_by_the_thread(tmp_path):
     writer.stop()
     assert writer.written == 12_500
     assert writer.dropped == 0
-    assert _count(url) == 12_500
+    assert logged_at(url) == 12_500
 
 
 def test_the_queue_gauge_is_the_sum_over_the_started_writers_of_the_process(tmp_path, monkeypatch):
@@ -152,16 +152,6 @@ class Outage:
             raise self.error("unable to open database file")
 
 
-def _count(url: str) -> int:
-    """Logged predictions, per row and in chunks."""
-    engine = create_db_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            return count(session, where=LogFilter())
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def migrated(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
@@ -188,7 +178,7 @@ def test_write_failing_holds_rows_and_writes_them_when_the_database_is_back(migr
     writer.stop()
     assert writer.written == 300
     assert writer.dropped == 0
-    assert _count(migrated) == 300
+    assert logged_at(migrated) == 300
 
 
 def test_write_failing_backs_off_exponentially_up_to_the_cap(migrated):
@@ -224,7 +214,7 @@ def test_rows_past_the_bound_are_dropped_as_queue_full_while_failed_rows_are_hel
     assert writer.flush()
     writer.stop()
     assert (writer.written, writer.dropped) == (240, 40)
-    assert _count(migrated) == 240
+    assert logged_at(migrated) == 240
 
 
 def test_rows_the_database_refuses_are_dropped_as_write_failed_and_the_queue_goes_on(migrated):
@@ -240,7 +230,7 @@ def test_rows_the_database_refuses_are_dropped_as_write_failed_and_the_queue_goe
     writer.stop()
     assert writer.drops == {"write_failed": 10}
     assert writer.written == 7
-    assert _count(migrated) == 7
+    assert logged_at(migrated) == 7
 
 
 @pytest.mark.parametrize("migrated_before", [True, False])

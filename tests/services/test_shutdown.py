@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
 
 from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine
-from app.db.tables import PredictionLog
 from app.services.monitoring.log_rows import LogChunk
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.shutdown import stop_all
+from tests.recorded import logged_at
 
 
 def rows(count: int) -> LogChunk:
@@ -85,15 +84,6 @@ def log_url(tmp_path) -> str:
     return url
 
 
-def logged(url: str) -> int:
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(PredictionLog))
-    finally:
-        engine.dispose()
-
-
 def test_queued_log_rows_are_written_though_a_worker_waited_for_after_them_never_ends(log_url):
     # A writer that would not write before its next pass in an hour: the rows are still queued at shutdown.
     writer = PredictionLogWriter(create_db_engine(log_url), max_rows=1_000, flush_interval=3_600)
@@ -109,9 +99,9 @@ def test_queued_log_rows_are_written_though_a_worker_waited_for_after_them_never
             pass
 
         def join(self, timeout: float) -> bool:
-            seen.append(logged(log_url))
+            seen.append(logged_at(log_url))
             return hung.wait(min(timeout, 0.2))
 
     assert stop_all([writer, Hanging()], seconds=5.0) == ["notification drainer"]
     assert seen == [3]  # written before the hanging worker was waited for
-    assert logged(log_url) == 3
+    assert logged_at(log_url) == 3
