@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from alembic import command
 from sqlalchemy import func, inspect, select
 
@@ -254,3 +255,50 @@ def test_a_batch_whose_customers_carry_no_id_stores_no_ids(database_url):
     finally:
         engine.dispose()
     assert rows == [(None,)] * 10
+
+
+def _truncated(payload: bytes) -> bytes:
+    return payload[:-8]
+
+
+def _other_header(payload: bytes) -> bytes:
+    return payload[:8] + b"{" * (len(payload) - 8)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"payload": _truncated},
+        {"payload": _other_header},
+        {"payload": lambda payload: b"XXXX" + payload[4:]},
+        {"row_count": lambda rows: rows - 1},
+        {"customer_ids": lambda ids: ids[:-5]},
+        {"customer_ids": lambda ids: b'["C1"]'},
+        {"segment_names": lambda names: {"7": "Elsewhere"}},
+        {"features": lambda features: ["annual_income"]},
+    ],
+)
+def test_a_damaged_chunk_is_left_out_of_every_read_with_a_warning(database_url, damage, caplog):
+    # One damaged row (a disk fault, a hand edit) must not turn every report and drift check into a 500.
+    good, damaged = _customers_chunk(), _customers_chunk()
+    good.request_id, damaged.request_id, damaged.created_at = "good", "damaged", NOW + timedelta(seconds=1)
+    _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            (column, change), chunk = next(iter(damage.items())), PredictionChunk.__table__
+            value = connection.scalar(select(chunk.c[column]).where(chunk.c.request_id == "damaged"))
+            value = bytes(value) if isinstance(value, memoryview) else value
+            connection.execute(chunk.update().where(chunk.c.request_id == "damaged").values({column: change(value)}))
+        columns = ("request_id", "segment_name", "inputs", "customer_id")
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=columns, where=LogFilter(), limit=1_000)
+            newest = newest_by_customer(session, segmentation="default", customer_ids=["C5"], columns=columns[:3])
+            customers = customers_below(session, where=LogFilter(), enough=1_000)
+    finally:
+        engine.dispose()
+    assert {row[0] for row in rows} == {"good"} and len(rows) == len(good)
+    # Found in the older chunk, as if the damaged one were not there.
+    assert newest.keys() == {"C5"} and newest["C5"][0] == "good"
+    assert customers == 60
+    assert "is damaged and was left out of a read of the log" in caplog.text

@@ -87,23 +87,38 @@ def encode_chunk(chunk: LogChunk) -> dict[str, Any]:
 
 
 def decode_payload(payload: bytes) -> tuple[int, dict[str, np.ndarray]]:
-    """A payload's row count and its columns by name (read-only arrays over the payload's bytes)."""
+    """A payload's row count and its columns by name (read-only arrays over the payload's bytes); BadChunk for a
+    payload that is not one this code wrote, whole."""
     payload = bytes(payload)  # PostgreSQL's driver gives a memoryview
     if payload[:4] != MAGIC:
         raise BadChunk("not a prediction chunk payload")
-    (length,) = _LENGTH.unpack_from(payload, 4)
-    header = orjson.loads(payload[8 : 8 + length])
-    offset, columns = 8 + length, {}
-    for name, dtype, shape in header["columns"]:
-        count = int(np.prod(shape))
-        array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(shape)
-        offset += array.nbytes
-        columns[name] = array
+    try:
+        (length,) = _LENGTH.unpack_from(payload, 4)
+        header = orjson.loads(payload[8 : 8 + length])
+        rows, offset, columns = header["rows"], 8 + length, {}
+        for name, dtype, shape in header["columns"]:
+            array = np.frombuffer(payload, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
+            if array.shape[:1] != (rows,):
+                raise BadChunk(f"a prediction chunk column ({name}) of another length than its {rows} rows")
+            offset += array.nbytes
+            columns[name] = array
+    except BadChunk:
+        raise
+    except (ValueError, KeyError, TypeError, struct.error) as exc:
+        raise BadChunk(f"an unreadable prediction chunk payload ({exc})") from None
     if offset != len(payload):
         raise BadChunk("a prediction chunk payload of the wrong length")
-    return header["rows"], columns
+    return rows, columns
 
 
 def decode_customer_ids(data: bytes | None, rows: int) -> list[str | None]:
-    """A chunk's customer ids, one per row (None in each when the request gave none)."""
-    return [None] * rows if data is None else orjson.loads(bytes(data))
+    """A chunk's customer ids, one per row (None in each when the request gave none); BadChunk for anything else."""
+    if data is None:
+        return [None] * rows
+    try:
+        ids = orjson.loads(bytes(data))
+    except orjson.JSONDecodeError:
+        raise BadChunk("a prediction chunk's customer ids are not JSON") from None
+    if type(ids) is not list or len(ids) != rows:
+        raise BadChunk(f"a prediction chunk's customer ids are not a list of {rows}")
+    return ids

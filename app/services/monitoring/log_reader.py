@@ -9,6 +9,7 @@ A row's `ref` names it: the per-row id, or minus the chunk's id.
 """
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +21,11 @@ from sqlalchemy import DateTime, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.db.tables import PredictionChunk, PredictionLog
-from app.services.monitoring.chunk_codec import decode_customer_ids, decode_payload
+from app.services.monitoring.chunk_codec import BadChunk, decode_customer_ids, decode_payload
 from app.services.monitoring.log_rows import SHARED_COLUMNS
 from app.utils.moments import utc
+
+logger = logging.getLogger(__name__)
 
 # Rows a read yields at a time: a caller holding arrays rather than rows keeps little per row (windows.py).
 PART_ROWS = 10_000
@@ -242,10 +245,14 @@ def _chunks(
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
         for found in result:
-            payload = decode_payload(found.payload)[1]
-            if where.paired and "challenger_segment_id" not in payload:
-                continue  # no pairs in it, as a per-row read leaves out rows without a challenger segment
-            block = _chunk_rows(found, columns, payload)
+            try:
+                payload = _payload(found)
+                if where.paired and "challenger_segment_id" not in payload:
+                    continue  # no pairs in it, as a per-row read leaves out rows without a challenger segment
+                block = _chunk_rows(found, columns, payload)
+            except BadChunk as problem:
+                _left_out(found.id, problem)
+                continue
             # The chunk the scan bound cuts through: only its newest rows are within the bound.
             yield (found.created_at, 1, found.id), block[:inside] if found.id == oldest else block
     finally:
@@ -266,8 +273,22 @@ def _chunk_scan_bound(session: Session, newest_rows: int) -> tuple[int, int]:
     return oldest, inside
 
 
+def _left_out(chunk_id: int, problem: BadChunk) -> None:
+    """Say that a damaged chunk is left out: one damaged row must not fail every report and drift check."""
+    logger.warning("prediction chunk %s is damaged and was left out of a read of the log: %s", chunk_id, problem)
+
+
+def _payload(found: Any) -> dict[str, Any]:
+    """A chunk row's decoded payload; BadChunk when it cannot be read or holds another number of rows."""
+    rows, payload = decode_payload(found.payload)
+    if rows != found.row_count:
+        raise BadChunk(f"a payload of {rows} rows in a chunk of {found.row_count}")
+    return payload
+
+
 def _chunk_rows(found: Any, columns: Sequence[str], payload: dict[str, Any]) -> list[tuple]:
-    """A chunk row's predictions (its decoded `payload`) as tuples of `columns`, newest (the chunk's last) first."""
+    """A chunk row's predictions (its decoded `payload`) as tuples of `columns`, newest (the chunk's last) first;
+    BadChunk where its parts disagree."""
     rows = found.row_count
     values: list[Any] = []
     for name in columns:
@@ -276,11 +297,16 @@ def _chunk_rows(found: Any, columns: Sequence[str], payload: dict[str, Any]) -> 
         elif name in SHARED_COLUMNS:
             values.append(repeat(getattr(found, name)))
         elif name == "inputs":
-            features = found.features
-            values.append([dict(zip(features, row, strict=True)) for row in payload["inputs"][::-1].tolist()])
+            features, inputs = found.features, payload.get("inputs")
+            if inputs is None or inputs.shape[1:] != (len(features),):
+                raise BadChunk(f"inputs that are not the chunk's {len(features)} features")
+            values.append([dict(zip(features, row, strict=True)) for row in inputs[::-1].tolist()])
         elif name == "segment_name":
-            names = found.segment_names
-            values.append([names[str(segment_id)] for segment_id in payload["segment_id"][::-1].tolist()])
+            try:
+                names = found.segment_names
+                values.append([names[str(segment_id)] for segment_id in payload["segment_id"][::-1].tolist()])
+            except (KeyError, TypeError):
+                raise BadChunk("a segment id the chunk names no segment for") from None
         elif name == "customer_id":
             values.append(decode_customer_ids(found.customer_ids, rows)[::-1])
         elif name in _PAYLOAD:
@@ -362,12 +388,16 @@ def newest_by_customer(
             if not open_ids or scanned >= MAX_SCANNED_CUSTOMER_IDS:
                 break
             scanned += rows
+            try:
+                ids = decode_customer_ids(data, rows)
+            except BadChunk as problem:
+                _left_out(chunk_id, problem)
+                continue
             hits = {}
-            for position, customer_id in enumerate(decode_customer_ids(data, rows)):
+            for position, customer_id in enumerate(ids):
                 if customer_id in open_ids:
                     hits[customer_id] = position  # the last one wins: the chunk's newest row of that customer
-            if hits:
-                _take_from_chunk(session, chunk_id, hits, columns, found, key)
+            if hits and _take_from_chunk(session, chunk_id, hits, columns, found, key):
                 open_ids -= hits.keys()
     finally:
         result.close()
@@ -381,12 +411,17 @@ def _take_from_chunk(
     columns: Sequence[str],
     found: dict[str, tuple[tuple, tuple]],
     key: tuple,
-) -> None:
-    """Put the chunk's rows at `hits` (customer id: position) into `found`."""
+) -> bool:
+    """Put the chunk's rows at `hits` (customer id: position) into `found`; False (nothing put) if it is damaged."""
     chunk = session.execute(select(PredictionChunk).where(PredictionChunk.id == chunk_id)).scalar_one()
-    rows = _chunk_rows(chunk, columns, decode_payload(chunk.payload)[1])
+    try:
+        rows = _chunk_rows(chunk, columns, _payload(chunk))
+    except BadChunk as problem:
+        _left_out(chunk_id, problem)
+        return False
     for customer_id, position in hits.items():
         found[customer_id] = (key, rows[len(rows) - 1 - position])
+    return True
 
 
 def customers_below(session: Session, *, where: LogFilter, enough: int) -> int | None:
@@ -407,13 +442,19 @@ def customers_below(session: Session, *, where: LogFilter, enough: int) -> int |
     ids = set(session.scalars(select(log.customer_id).distinct().where(*conditions, log.customer_id.is_not(None))))
     anonymous = per_row - len(ids)
     chunk = PredictionChunk
-    statement = select(chunk.row_count, chunk.customer_ids).where(*where.conditions(chunk)).order_by(chunk.id.desc())
+    statement = (
+        select(chunk.id, chunk.row_count, chunk.customer_ids).where(*where.conditions(chunk)).order_by(chunk.id.desc())
+    )
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
-        for rows, data in result:
+        for chunk_id, rows, data in result:
             if anonymous + len(ids) >= enough:
                 return None
-            found = decode_customer_ids(data, rows)
+            try:
+                found = decode_customer_ids(data, rows)
+            except BadChunk as problem:
+                _left_out(chunk_id, problem)
+                continue
             ids.update(customer_id for customer_id in found if customer_id is not None)
             anonymous += found.count(None)
     finally:
