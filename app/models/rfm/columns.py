@@ -7,22 +7,40 @@ from app.core.errors import InvalidDataset
 from app.models.features import CUSTOMER_ID_HEADERS, header_letters
 from app.models.segmentations.spec import RFM_ROLES
 
-# Header names as header_letters compares them ("Customer ID" and "customer_id" are "customerid"), most telling first.
+# Header names as header_letters compares them ("Customer ID" and "customer_id" are "customerid"), most telling first:
+# English, then the same in German, French, Spanish, Italian, Dutch and Portuguese exports ("Rechnungsdatum",
+# "Montant", "Cantidad"), as the customer id's are. "data" (Italian and Portuguese for date) comes last of all.
 ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": CUSTOMER_ID_HEADERS,
     "date": (
         "invoicedate", "date", "orderdate", "timestamp", "transactiondate", "purchasedate", "datetime", "saledate",
         "orderdatetime", "createdat", "ordertime", "time", "day",
+        "rechnungsdatum", "bestelldatum", "kaufdatum", "belegdatum", "buchungsdatum", "datum", "datedefacture",
+        "datedecommande", "datedachat", "fechadefactura", "fechadecompra", "fechadepedido", "fecha",
+        "datafattura", "datadellordine", "factuurdatum", "besteldatum", "datadafatura", "datadacompra", "data",
     ),
     "amount": (
         "amount", "total", "revenue", "sales", "totalprice", "totalamount", "linetotal", "ordervalue", "value",
         "sale", "spend", "net", "netamount", "salesamount", "subtotal",
+        "betrag", "gesamtbetrag", "umsatz", "summe", "nettobetrag", "montant", "montanttotal", "importe",
+        "importetotal", "monto", "importo", "importototale", "bedrag", "totaalbedrag", "valor", "valortotal",
+        "montante",
     ),
-    "quantity": ("quantity", "qty", "units", "unitssold", "quantityordered", "itemcount"),
-    "unit_price": ("unitprice", "price", "priceeach", "itemprice", "priceperunit", "unitcost"),
+    "quantity": (
+        "quantity", "qty", "units", "unitssold", "quantityordered", "itemcount",
+        "menge", "anzahl", "stuck", "quantite", "cantidad", "quantita", "aantal", "quantidade",
+    ),
+    "unit_price": (
+        "unitprice", "price", "priceeach", "itemprice", "priceperunit", "unitcost",
+        "einzelpreis", "stuckpreis", "preis", "prixunitaire", "prix", "preciounitario", "precio", "prezzounitario",
+        "prezzo", "stukprijs", "prijs", "precounitario", "preco",
+    ),
     "order_id": (
         "invoiceno", "invoice", "invoiceid", "invoicenumber", "orderid", "order", "orderno", "ordernumber",
         "transactionid", "receiptid", "receiptno", "basketid",
+        "rechnungsnummer", "rechnungsnr", "bestellnummer", "bestellnr", "belegnummer", "numerodefacture", "nfacture",
+        "numerodecommande", "numerodefactura", "factura", "numerodepedido", "pedido", "numerofattura", "fattura",
+        "ordine", "factuurnummer", "bestelnummer", "numerodafatura", "fatura",
     ),
 }  # fmt: skip
 # How each role is named in messages.

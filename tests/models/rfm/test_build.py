@@ -228,6 +228,23 @@ def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
     assert (row["customer_id"], row["frequency"], row["monetary"]) == ("a", 2, pytest.approx(5.25))
 
 
+def test_a_german_export_with_german_headers_builds(write_csv):
+    path = write_csv(
+        ["Rechnungsnr;Kundennummer;Rechnungsdatum;Menge;Einzelpreis", "R1;K1;06.10.2011;2;1,5",
+         "R1;K1;06.10.2011;1;2,25", "R2;K1;07.10.2011;1;2,25", "R3;K2;07.10.2011;4;1"],
+        newline="\r\n",
+        bom=True,
+    )  # fmt: skip
+    result = build_rfm(path)
+    assert result.summary["columns"] == {
+        "customer_id": "Kundennummer", "date": "Rechnungsdatum", "quantity": "Menge", "unit_price": "Einzelpreis",
+        "order_id": "Rechnungsnr",
+    }  # fmt: skip
+    rows = {row["customer_id"]: row for row in result.table.to_pylist()}
+    assert (rows["K1"]["frequency"], rows["K1"]["monetary"]) == (2, pytest.approx(7.5))
+    assert (rows["K2"]["frequency"], rows["K2"]["monetary"]) == (1, pytest.approx(4.0))
+
+
 @pytest.mark.parametrize("ends", ["header", "rows", "both"])
 def test_a_german_export_ending_its_header_or_rows_with_the_delimiter_builds_as_without(write_csv, ends):
     header, rows = "Kunden-Nr;Date;Amount", ["K1;2011-01-01;10,5", "K1;2011-01-02;5", "K2;2011-01-02;1,25"]

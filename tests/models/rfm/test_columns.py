@@ -25,6 +25,24 @@ from app.models.rfm.columns import detect_columns
          {"customer_id": "customer_id", "date": "timestamp", "amount": "Sales", "order_id": "OrderID"}),
         (["CUSTOMER", "Date", "Total", "Qty", "unit_price"],
          {"customer_id": "CUSTOMER", "date": "Date", "amount": "Total", "quantity": "Qty", "unit_price": "unit_price"}),
+        # Exports in other languages: German, French, Spanish, Italian, Dutch, Portuguese.
+        (["Rechnungsnummer", "Kundennummer", "Rechnungsdatum", "Menge", "Einzelpreis"],
+         {"customer_id": "Kundennummer", "date": "Rechnungsdatum", "quantity": "Menge", "unit_price": "Einzelpreis",
+          "order_id": "Rechnungsnummer"}),
+        (["Kundennummer", "Datum", "Betrag"], {"customer_id": "Kundennummer", "date": "Datum", "amount": "Betrag"}),
+        (["N° facture", "N° client", "Date de facture", "Quantité", "Prix unitaire"],
+         {"customer_id": "N° client", "date": "Date de facture", "quantity": "Quantité", "unit_price": "Prix unitaire",
+          "order_id": "N° facture"}),
+        (["Número de cliente", "Fecha", "Importe"],
+         {"customer_id": "Número de cliente", "date": "Fecha", "amount": "Importe"}),
+        (["Codice cliente", "Data", "Importo"], {"customer_id": "Codice cliente", "date": "Data", "amount": "Importo"}),
+        (["Klantnummer", "Factuurdatum", "Bedrag", "Factuurnummer"],
+         {"customer_id": "Klantnummer", "date": "Factuurdatum", "amount": "Bedrag", "order_id": "Factuurnummer"}),
+        (["Código do cliente", "Data da compra", "Valor"],
+         {"customer_id": "Código do cliente", "date": "Data da compra", "amount": "Valor"}),
+        # The most telling name wins where several match: an invoice date over a bare date.
+        (["Kundennummer", "Datum", "Rechnungsdatum", "Betrag"],
+         {"customer_id": "Kundennummer", "date": "Rechnungsdatum", "amount": "Betrag"}),
     ],
 )  # fmt: skip
 def test_detect_columns_by_alias(header, expected):
