@@ -37,12 +37,11 @@ def limit_malloc_arenas(count: int) -> bool:
 
 
 def reuse_freed_blocks(size: int) -> bool:
-    """Let glibc serve blocks up to `size` bytes from its heap and keep up to that much freed there, rather than
-    map each large block afresh and unmap it when freed; False where that cannot be set.
+    """Let glibc serve blocks up to `size` bytes from its heap and keep up to twice that freed at its top, rather
+    than map each large block afresh and unmap it when freed; False where that cannot be set.
 
     For a process that streams a file in equal chunks, or a server answering large batches: every chunk's or
-    request's buffers would otherwise be new pages the kernel zeroes and faults in one by one. The heap keeps up to
-    twice `size` of freed memory for the next one.
+    request's buffers would otherwise be new pages the kernel zeroes and faults in one by one.
     """
     return size >= 1 and _mallopt(M_MMAP_THRESHOLD, size) and _mallopt(M_TRIM_THRESHOLD, 2 * size)
 
