@@ -141,11 +141,22 @@ class BatchIn(BaseModel):
 
 
 # What a plain batch customer holds: these two numbers and, maybe, an id.
-_PLAIN_NUMBERS = ("annual_income", "spending_score")
+PLAIN_NUMBERS = ("annual_income", "spending_score")
 _NUMBER_TYPES = frozenset({float, int})
 
 
-def plain_customers(body: bytes) -> list[dict[str, Any]] | None:
+class PlainCustomers(list):
+    """The customers of a plain body, with the numbers already checked as an (n, 2) array in PLAIN_NUMBERS order:
+    scoring takes that array rather than reading every customer's values again (~1 ms of 10,000)."""
+
+    __slots__ = ("numbers",)
+
+    def __init__(self, customers: list[dict[str, Any]], numbers: np.ndarray) -> None:
+        super().__init__(customers)
+        self.numbers = numbers
+
+
+def plain_customers(body: bytes) -> PlainCustomers | None:
     """The customers of a plain batch body, as `BatchIn` validates them; None for any other body.
 
     Plain: numbers in range (integers become floats, as validation makes them), each key once, and ids that are
@@ -166,25 +177,25 @@ def plain_customers(body: bytes) -> list[dict[str, Any]] | None:
     if body.count(b":") != 1 + keys:
         return None
     try:
-        values = list(chain.from_iterable(map(itemgetter(*_PLAIN_NUMBERS), customers)))
+        values = list(chain.from_iterable(map(itemgetter(*PLAIN_NUMBERS), customers)))
     except KeyError:
         return None
     types = set(map(type, values))
     if not types <= _NUMBER_TYPES:
         return None
-    numbers = np.array(values, dtype=np.float64).reshape(len(customers), len(_PLAIN_NUMBERS))
-    for column, name in enumerate(_PLAIN_NUMBERS):
+    numbers = np.array(values, dtype=np.float64).reshape(len(customers), len(PLAIN_NUMBERS))
+    for column, name in enumerate(PLAIN_NUMBERS):
         feature = FEATURES[name]
         if not (feature.minimum <= numbers[:, column]).all() or not (numbers[:, column] <= feature.maximum).all():
             return None
-    ids = keys - len(_PLAIN_NUMBERS) * len(customers)
+    ids = keys - len(PLAIN_NUMBERS) * len(customers)
     if ids and not _plain_ids(customers, ids):
         return None
     if int in types:
         for customer in customers:
-            for name in _PLAIN_NUMBERS:
+            for name in PLAIN_NUMBERS:
                 customer[name] = float(customer[name])
-    return customers
+    return PlainCustomers(customers, numbers)
 
 
 def _plain_ids(customers: list[dict[str, Any]], expected: int) -> bool:

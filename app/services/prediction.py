@@ -14,7 +14,7 @@ from app.core.errors import InvalidRequest
 from app.models.explanation import explain, explanation_dicts
 from app.models.model import Scores, SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
-from app.schemas.prediction import CustomerIn
+from app.schemas.prediction import PLAIN_NUMBERS, CustomerIn, PlainCustomers
 from app.services.monitoring.log_rows import log_scores
 from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.prediction_json import render_batch
@@ -47,6 +47,8 @@ def feature_rows(model: SegmentationModel, customers: Sequence[Mapping[str, floa
 
 def feature_matrix(model: SegmentationModel, customers: Sequence[Mapping[str, float]]) -> np.ndarray:
     """Each customer's values of the model's features, in model order, as an (n, n_features) array."""
+    if isinstance(customers, PlainCustomers) and tuple(model.features) == PLAIN_NUMBERS:
+        return customers.numbers  # read and checked already, in this order
     n, k = len(customers), len(model.features)
     try:
         # Straight into the array, with no list of tuples between: half the time for a 10,000-customer batch.

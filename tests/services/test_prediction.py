@@ -1,10 +1,13 @@
 """The prediction service: single and batch answers agree, in input order, from one scoring path."""
 
+import json
+
 import numpy as np
 import pytest
 
 from app.core import metrics
 from app.core.errors import InvalidRequest
+from app.schemas.prediction import BatchIn, PlainCustomers
 from app.services.prediction import feature_matrix, predict_customer, predict_customers
 from tests.services.test_scoring import RecordingWriter
 
@@ -37,6 +40,22 @@ def test_confidence_is_one_at_a_centroid_and_runner_up_is_the_second_nearest(mod
         assert answer["confidence"] == pytest.approx(1.0, abs=1e-9)
         others = {int(k): v for k, v in answer["distances"].items() if int(k) != segment.segment_id}
         assert answer["runner_up"]["segment_id"] == min(others, key=others.get)
+
+
+def test_a_plain_batch_is_scored_from_the_numbers_its_reader_checked(model):
+    rng = np.random.default_rng(3)
+    values = rng.uniform([0, 1], [140, 100], (50, 2))
+    rows = [{"annual_income": int(a), "spending_score": round(float(s), 1)} for a, s in values]
+    rows[1]["customer_id"] = "C-2"
+    customers = BatchIn.from_plain_json(json.dumps({"customers": rows}).encode()).customers
+    read = feature_matrix(model, [dict(customer) for customer in customers])  # a plain list: every value read
+    assert isinstance(customers, PlainCustomers)
+    assert feature_matrix(model, customers) is customers.numbers
+    assert customers.numbers.dtype == np.float64 and np.array_equal(customers.numbers, read)
+    assert (
+        predict_customers(model, customers, rendered=True).json
+        == predict_customers(model, [dict(customer) for customer in customers], rendered=True).json
+    )
 
 
 def test_a_missing_feature_is_a_domain_error(model):
