@@ -182,6 +182,16 @@ def test_a_key_name_with_a_line_break_control_or_invisible_character_is_a_422(ac
     assert accounts.get("/api/v1/auth/keys", headers=analyst).json()["keys"] == []
 
 
+def test_a_key_name_of_only_spaces_is_a_422_and_a_name_is_kept_trimmed(accounts):
+    analyst = bearer(accounts, "ann@example.com")
+    blank = accounts.post("/api/v1/auth/keys", json={"name": "   ", "role": "viewer"}, headers=analyst)
+    assert blank.status_code == 422 and "not only spaces" in blank.json()["message"]
+    kept = accounts.post("/api/v1/auth/keys", json={"name": "  nightly export ", "role": "viewer"}, headers=analyst)
+    assert kept.status_code == 201 and kept.json()["name"] == "nightly export"
+    listed = accounts.get("/api/v1/auth/keys", headers=analyst).json()["keys"]
+    assert [key["name"] for key in listed] == ["nightly export"]
+
+
 def test_admin_api_keys_still_work_as_admin_service_keys(accounts):
     assert accounts.get("/api/v1/jobs", headers={"X-API-Key": SERVICE_KEY}).status_code == 200
 

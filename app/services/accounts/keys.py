@@ -47,8 +47,9 @@ def create_key(*, session: Session, creator: Principal, name: str, role: Role) -
         raise AccessDenied("personal keys belong to users: sign in (a session or a token) to create one")
     if not may_grant(creator.role, role):
         raise AccessDenied(f"a key cannot have a role above its creator's: {creator.name} is {creator.role.name}")
+    name = name.strip()  # the name shows in `email:name` wherever the key acts: spaces alone would show nothing
     if not name or len(name) > 100:
-        raise InvalidRequest("name: give the key a name of 1 to 100 characters")
+        raise InvalidRequest("name: give the key a name of 1 to 100 characters, not only spaces")
     secret = new_secret(PERSONAL_KEY_PREFIX)
     key = PersonalKey(
         key_hash=secret_hash(secret),
