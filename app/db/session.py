@@ -22,13 +22,19 @@ R = TypeVar("R")
 
 
 def create_db_engine(url: str, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
-    """An engine for `url`; a SQLite file gets its folder created and write-ahead logging."""
+    """An engine for `url`; a SQLite file gets its folder created and write-ahead logging.
+
+    Its errors never quote a statement's parameters (customers' values and ids, emails, password hashes): a
+    traceback in the server's log then shows the statement alone.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": sqlite_timeout, "check_same_thread": False})
+    engine = create_engine(
+        parsed, connect_args={"timeout": sqlite_timeout, "check_same_thread": False}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:

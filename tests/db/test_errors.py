@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 import pytest
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from app.db.errors import MAX_REASON_CHARS, db_error_reason
@@ -32,6 +32,18 @@ def test_the_reason_is_the_drivers_first_line_without_the_statement_or_its_rows(
     reason = db_error_reason(_wrapped(orig, ProgrammingError))
     assert reason == 'ProgrammingError: duplicate key value violates unique constraint "pk"'
     assert "alice" not in db_error_reason(_wrapped(sqlite3.OperationalError("database is locked")))
+
+
+def test_an_engines_errors_and_their_tracebacks_never_quote_the_statements_parameters(database_url, caplog):
+    engine, customer = create_db_engine(database_url), "-".join(["alice", "example.com"])  # not in this source line
+    try:
+        with engine.connect() as connection, pytest.raises(SQLAlchemyError) as raised:
+            connection.execute(text("SELECT * FROM no_such_table WHERE id = :id"), {"id": customer})
+    finally:
+        engine.dispose()
+    logging.getLogger("test").error("a request failed", exc_info=raised.value)
+    assert "no_such_table" in str(raised.value)  # the statement still says what was run
+    assert customer not in str(raised.value) and customer not in caplog.text
 
 
 def test_a_long_reason_is_cut_after_its_credentials_are_scrubbed():
