@@ -242,6 +242,8 @@ def test_openapi_declares_every_error_status(client):
         operation = operations[key]
         assert set(operation["responses"]) == statuses, key
         assert operation["summary"] and operation["description"], key
+        for parameter in operation.get("parameters", []):  # what each query and path value means, in /docs
+            assert parameter.get("description") or parameter["schema"].get("description"), (key, parameter["name"])
         for status in statuses - {"200", "201", "202", "204"}:
             ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert ref.endswith("/ErrorResponse") or (key[0].endswith("health") and ref.endswith("/HealthResponse"))

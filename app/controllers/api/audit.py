@@ -26,13 +26,24 @@ router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirst
 def list_audit(
     key: AdminKeyDep,
     session: SessionDep,
-    action: Annotated[str | None, Query(max_length=40)] = None,
-    who: Annotated[str | None, Query(max_length=300)] = None,
-    target: Annotated[str | None, Query(max_length=300)] = None,
-    since: IsoDateTime | None = None,
-    until: IsoDateTime | None = None,
-    limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
+    action: Annotated[str | None, Query(max_length=40, description="One action, e.g. `version.activate`.")] = None,
+    who: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="Who acted, as events show it: an email, `email:key-name`, an admin key id, `cli:<login>`.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, Query(max_length=300, description="What was acted on: a version, run or user id.")
+    ] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Events at or after this time, ISO 8601.")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Events before this time, ISO 8601.")] = None,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT, description="Events per page.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=18, pattern=r"^[0-9]{1,18}$", description="The `next_cursor` of the page before."),
+    ] = None,
 ) -> dict:
     """One page of audit events."""
     check_order(since=since, until=until)  # as the monitoring routes: a mistake to say, not an empty page

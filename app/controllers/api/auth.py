@@ -83,7 +83,10 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     responses=error_responses(401, 403, 404, 422, 429),
 )
 def revoke_key(
-    request: Request, key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: UserDep, session: SessionDep
+    request: Request,
+    key_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The key's `id`, from GET /api/v1/auth/keys.")],
+    principal: UserDep,
+    session: SessionDep,
 ) -> Response:
     """Revoke one of your keys (an admin: anyone's)."""
     keys.revoke_key(session=session, viewer=principal, key_id=key_id)

@@ -41,7 +41,11 @@ def _with_segmentation(job: dict) -> dict:
     "on success `version` is the new version, on failure `error` is the one-line reason.",
     responses=error_responses(404, 422),
 )
-def job_status(job_id: Annotated[str, PathParam(max_length=64)], request: Request, settings: SettingsDep) -> dict:
+def job_status(
+    job_id: Annotated[str, PathParam(max_length=64, description="The `job_id` training answered with.")],
+    request: Request,
+    settings: SettingsDep,
+) -> dict:
     """Where a training job is (under a segmentation's path, only that segmentation's jobs)."""
     job = JobStore(settings.job_root).status(job_id)
     asked = request.path_params.get("segmentation")

@@ -49,8 +49,8 @@ def list_runs(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    segmentation: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    segmentation: Annotated[str | None, Query(max_length=40, description="Only this segmentation's runs.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most runs listed.")] = 100,
 ) -> FastJSONResponse:
     """Kept runs, newest first."""
     runs = records.list_runs(
@@ -82,7 +82,12 @@ def get_run(run_id: RunId, session: SessionDep, settings: SettingsDep) -> FastJS
     },
 )
 def run_file(
-    run_id: RunId, session: SessionDep, settings: SettingsDep, format: Literal["csv", "parquet"] = "csv"
+    run_id: RunId,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[
+        Literal["csv", "parquet"], Query(description="The labelled CSV, or the Parquet file kept.")
+    ] = "csv",
 ) -> Response:
     """The labelled file of a run."""
     from app.services.runs.export import run_csv
@@ -114,8 +119,8 @@ def run_crm(
     run_id: RunId,
     session: SessionDep,
     settings: SettingsDep,
-    format: Literal["generic", "hubspot"] = "generic",
-    segment: Annotated[str | None, Query(max_length=100)] = None,
+    format: Annotated[Literal["generic", "hubspot"], Query(description="The CRM's import layout.")] = "generic",
+    segment: Annotated[str | None, Query(max_length=100, description="One segment, by name or id.")] = None,
 ) -> Response:
     """A run's customers as the contact-import CSV of a CRM."""
     from app.services.runs.crm import crm_csv
@@ -157,13 +162,18 @@ def run_customers(
     run_id: RunId,
     session: SessionDep,
     settings: SettingsDep,
-    segment: Annotated[str | None, Query(max_length=100)] = None,
-    atypical: bool | None = None,
-    out_of_range: bool | None = None,
-    sort: Annotated[str | None, Query(max_length=255)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    format: Literal["json", "csv"] = "json",
+    segment: Annotated[str | None, Query(max_length=100, description="One segment, by name or id.")] = None,
+    atypical: Annotated[bool | None, Query(description="true: only atypical customers; false: the others.")] = None,
+    out_of_range: Annotated[
+        bool | None, Query(description="true: only customers with a value outside the training range; false: others.")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        Query(max_length=255, description="`distance`, `confidence` or an input column; `-` first: descending."),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="The `next_cursor` of the page before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Customers per page.")] = 50,
+    format: Annotated[Literal["json", "csv"], Query(description="A page as JSON, or every match as CSV.")] = "json",
 ) -> Response:
     """A page of a run's customers, or all of them as CSV."""
     from app.services.runs.browse import CustomerQuery, browse_customers, matching_tables
@@ -202,8 +212,12 @@ def compare(
     b: RunId,
     session: SessionDep,
     settings: SettingsDep,
-    format: Literal["json", "csv"] = "json",
-    which: Annotated[Literal["moved", "new", "lost"], Query(alias="list")] = "moved",
+    format: Annotated[
+        Literal["json", "csv"], Query(description="The comparison as JSON, or one list as CSV.")
+    ] = "json",
+    which: Annotated[
+        Literal["moved", "new", "lost"], Query(alias="list", description="The list `format=csv` downloads.")
+    ] = "moved",
 ) -> Response:
     """Which customers moved between two runs."""
     from app.services.runs.compare import Side, compare_runs, comparison_out, list_table

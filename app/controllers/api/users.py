@@ -59,7 +59,7 @@ def list_users(session: SessionDep, admin: AdminKeyDep) -> dict:
 )
 def change_user(
     request: Request,
-    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The user's `id`, from GET /api/v1/users.")],
     body: UserPatch,
     session: SessionDep,
     admin: AdminKeyDep,
@@ -83,7 +83,7 @@ def change_user(
 )
 def set_password(
     request: Request,
-    user_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The user's `id`, from GET /api/v1/users.")],
     body: PasswordIn,
     session: SessionDep,
     admin: AdminKeyDep,

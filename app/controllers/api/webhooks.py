@@ -32,7 +32,9 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 
 
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
-SubscriptionId = Annotated[int, PathParam(ge=1, le=2**62)]
+SubscriptionId = Annotated[
+    int, PathParam(ge=1, le=2**62, description="The subscription's `id`, from GET /api/v1/webhooks.")
+]
 
 
 @router.post(
