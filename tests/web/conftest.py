@@ -35,7 +35,9 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# One per module, not per session: Playwright's sync API keeps an event loop running on the main thread until it
+# stops, and any later test that runs its own loop (asyncio.run) would fail for as long as it stayed open.
+@pytest.fixture(scope="module")
 def browser():
     """A headless Chromium: the system's, else Playwright's own; missing in CI is a failure, never a skip."""
     from playwright.sync_api import Error, sync_playwright
