@@ -228,6 +228,16 @@ def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
     assert (row["customer_id"], row["frequency"], row["monetary"]) == ("a", 2, pytest.approx(5.25))
 
 
+def test_a_file_of_old_mac_line_ends_builds_as_with_line_feeds(write_csv):
+    lines = ["CustomerID,Date,Amount", "a,2011-01-01,10", "a,2011-01-02,5", "b,2011-01-03,7"]
+    assert build_rfm(write_csv(lines, newline="\r")).table.equals(build_rfm(write_csv(lines, name="lf.csv")).table)
+
+
+def test_a_header_without_lines_says_so(write_csv):
+    with pytest.raises(InvalidDataset, match="has a header but no transaction lines"):
+        build_rfm(write_csv(["CustomerID,Date,Amount"]))
+
+
 def test_a_german_export_with_german_headers_builds(write_csv):
     path = write_csv(
         ["Rechnungsnr;Kundennummer;Rechnungsdatum;Menge;Einzelpreis", "R1;K1;06.10.2011;2;1,5",
