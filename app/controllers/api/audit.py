@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.schemas.audit import AuditPage
-from app.schemas.common import error_responses
+from app.schemas.common import NO_NUL, error_responses
 from app.schemas.monitoring import IsoDateTime
 from app.services import audit
 from app.services.monitoring.windows import check_order
@@ -26,9 +26,9 @@ router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirst
 def list_audit(
     key: AdminKeyDep,
     session: SessionDep,
-    action: Annotated[str | None, Query(max_length=40)] = None,
-    who: Annotated[str | None, Query(max_length=300)] = None,
-    target: Annotated[str | None, Query(max_length=300)] = None,
+    action: Annotated[str | None, Query(max_length=40), NO_NUL] = None,
+    who: Annotated[str | None, Query(max_length=300), NO_NUL] = None,
+    target: Annotated[str | None, Query(max_length=300), NO_NUL] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 50,
