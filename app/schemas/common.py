@@ -39,6 +39,18 @@ def one_line(value: str) -> str:
 ONE_LINE = AfterValidator(one_line)
 
 
+def no_nul(value: str | None) -> str | None:
+    """`value` unless it holds U+0000; ValueError saying so otherwise."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not hold the NUL character (U+0000)")
+    return value
+
+
+# For text a request stores or looks up in the database: PostgreSQL refuses a NUL in any text, stored or compared, so
+# no stored value holds one and a request that sends one is told so (a 422) rather than failing there (a 500).
+NO_NUL = AfterValidator(no_nul)
+
+
 def example_config(example: dict[str, Any], **config: Any) -> ConfigDict:
     """A model config whose JSON schema carries one example, the one /docs shows; `config` adds other settings."""
     return ConfigDict(json_schema_extra={"examples": [example]}, **config)

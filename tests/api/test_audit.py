@@ -233,3 +233,11 @@ def test_sign_ins_refused_by_the_limit_are_recorded_too(client_for, fresh_dir, t
         ("ada@example.com", "login.failed", True),
         ("unknown account", "login.failed", True),
     ]
+
+
+@pytest.mark.parametrize("field", ["action", "who", "target"])
+def test_a_filter_holding_a_nul_is_a_422_as_no_stored_text_can_hold_one(trail, field):
+    client, _, _ = trail
+    response = client.get("/api/v1/audit", params={field: "a\x00b"}, headers=ADMIN)
+    assert response.status_code == 422  # PostgreSQL refuses a NUL in a query: it was a 500 there
+    assert "U+0000" in response.json()["message"]

@@ -350,3 +350,11 @@ def test_an_unknown_segmentation_is_404(setup):
     client, *_ = setup
     assert _post(client, [_event("C-1")], segmentation="nosuch").status_code == 404
     assert _post(client, [_event("C-1")], segmentation="Bad Name").status_code == 422
+
+
+def test_a_customer_id_holding_a_nul_is_refused_with_its_index(setup):
+    client, *_ = setup
+    response = _post(client, [_event("C-1"), _event("C-\x002")])
+    assert response.status_code == 422  # PostgreSQL cannot look up or store a NUL: it was a 500 there
+    assert "events.1.customer_id" in response.json()["message"] and "U+0000" in response.json()["message"]
+    assert _stored(client) == []

@@ -215,3 +215,11 @@ def test_without_an_event_the_report_says_every_customer_converts_and_names_the_
     assert "purchase" in warning
     named = client.get("/api/v1/experiments/winter", params={"event": "purchase"}).json()
     assert not any("no conversion event named" in w for w in named["warnings"])
+
+
+def test_a_campaign_or_event_holding_a_nul_is_a_422(experiment):
+    client = experiment[0]
+    for path, params in (("/api/v1/experiments/a%00b", {}), ("/api/v1/experiments/winter", {"event": "buy\x00"})):
+        response = client.get(path, params=params)
+        assert response.status_code == 422, response.text  # PostgreSQL refuses a NUL in a query: a 500 there
+        assert "U+0000" in response.json()["message"]

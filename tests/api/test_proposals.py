@@ -122,6 +122,15 @@ def test_unknown_proposals_are_404(setup):
     assert client.post("/api/v1/proposals/nosuch/dismiss", headers=ADMIN).status_code == 404
 
 
+def test_a_proposal_id_holding_a_nul_is_a_422(setup):
+    client, *_ = setup
+    # PostgreSQL refuses a NUL in a query: each of these was a 500 there.
+    for method, path in (("GET", ""), ("POST", "/accept"), ("POST", "/dismiss")):
+        response = client.request(method, f"/api/v1/proposals/a%00b{path}", headers=ADMIN)
+        assert response.status_code == 422, response.text
+        assert "U+0000" in response.json()["message"]
+
+
 @pytest.mark.parametrize("state", [records.FAILED, records.DISMISSED, records.TRAINING])
 def test_only_a_ready_proposal_can_be_accepted(setup, model, state):
     client, root, url = setup

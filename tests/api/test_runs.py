@@ -433,3 +433,9 @@ def test_housekeeping_that_fails_after_a_run_is_kept_never_costs_the_run(api, mo
     assert run_id  # the answer still names its run
     kept = api.get(f"{RUNS}/{run_id}/file?format=csv")
     assert kept.status_code == 200 and kept.text == labelled
+
+
+def test_a_segmentation_filter_holding_a_nul_is_a_422_not_a_database_outage(api):
+    response = api.get(RUNS, params={"segmentation": "crm\x00"})
+    assert response.status_code == 422  # PostgreSQL refuses a NUL in a query: it was a 503 "database unavailable"
+    assert "U+0000" in response.json()["message"]

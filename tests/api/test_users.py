@@ -66,3 +66,11 @@ def test_a_plain_ascii_email_is_kept_lower_cased(accounts):
     body = {"email": "Ana.B+tag@Example.co.uk", "password": "a long password"}
     response = client.post("/api/v1/users", json=body, headers={"X-API-Key": SERVICE_KEY})
     assert response.status_code == 201 and response.json()["email"] == "ana.b+tag@example.co.uk"
+
+
+def test_a_display_name_holding_a_nul_is_refused(accounts):
+    client, _ = accounts
+    body = {"email": "nul@example.com", "password": "a long password", "display_name": "An\x00a"}
+    response = client.post("/api/v1/users", json=body, headers={"X-API-Key": SERVICE_KEY})
+    assert response.status_code == 422  # PostgreSQL cannot store a NUL: it was a 500 there
+    assert "display_name" in response.text and "U+0000" in response.text

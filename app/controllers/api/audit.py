@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.deps import AdminKeyDep, SessionDep
 from app.schemas.audit import AuditPage
-from app.schemas.common import error_responses
+from app.schemas.common import NO_NUL, error_responses
 from app.schemas.monitoring import IsoDateTime
 from app.services import audit
 from app.services.monitoring.windows import check_order
@@ -26,16 +26,17 @@ router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirst
 def list_audit(
     key: AdminKeyDep,
     session: SessionDep,
-    action: Annotated[str | None, Query(max_length=40, description="One action, e.g. `version.activate`.")] = None,
+    action: Annotated[str | None, Query(max_length=40, description="One action, e.g. `version.activate`."), NO_NUL] = None,
     who: Annotated[
         str | None,
         Query(
             max_length=300,
             description="Who acted, as events show it: an email, `email:key-name`, an admin key id, `cli:<login>`.",
         ),
+        NO_NUL,
     ] = None,
     target: Annotated[
-        str | None, Query(max_length=300, description="What was acted on: a version, run or user id.")
+        str | None, Query(max_length=300, description="What was acted on: a version, run or user id."), NO_NUL
     ] = None,
     since: Annotated[IsoDateTime | None, Query(description="Events at or after this time, ISO 8601.")] = None,
     until: Annotated[IsoDateTime | None, Query(description="Events before this time, ISO 8601.")] = None,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from app.controllers.deps import SegmentationQuery, SessionDep
 from app.models.segmentations.spec import DEFAULT_NAME
-from app.schemas.common import error_responses
+from app.schemas.common import NO_NUL, error_responses
 from app.schemas.outcomes import CampaignList, ExperimentReport
 from app.services.experiments import report as reports
 
@@ -46,10 +46,14 @@ def list_campaigns(request: Request, session: SessionDep, segmentation: Segmenta
 def show(
     request: Request,
     session: SessionDep,
-    campaign: Annotated[str, Path(min_length=1, max_length=128, description="The campaign, as the events name it.")],
+    campaign: Annotated[
+        str, Path(min_length=1, max_length=128, description="The campaign, as the events name it."), NO_NUL
+    ],
     segmentation: SegmentationQuery = DEFAULT_NAME,
     event: Annotated[
-        str | None, Query(min_length=1, max_length=64, description="The conversion event; any event when absent.")
+        str | None,
+        Query(min_length=1, max_length=64, description="The conversion event; any event when absent."),
+        NO_NUL,
     ] = None,
 ) -> dict[str, Any]:
     """The campaign's A/B report."""

@@ -10,13 +10,13 @@ from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep, SettingsDep
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
-from app.schemas.common import error_responses
+from app.schemas.common import NO_NUL, error_responses
 from app.schemas.proposals import ProposalDetail, ProposalIn, ProposalList
 from app.services.proposals import control
 
 router = APIRouter(prefix="/proposals", tags=["proposals"], route_class=AdminKeyFirstRoute)
 
-ProposalId = Annotated[str, PathParam(max_length=64, description="The proposal's id.")]
+ProposalId = Annotated[str, PathParam(max_length=64, description="The proposal's id."), NO_NUL]
 
 
 def _registry_of(request: Request):

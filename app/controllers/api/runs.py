@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from app.controllers.api.reports import DOCUMENT, DownloadQuery, FormatQuery, PaperQuery, report_response
 from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SessionDep, SettingsDep
-from app.schemas.common import ErrorResponse, error_responses
+from app.schemas.common import NO_NUL, ErrorResponse, error_responses
 from app.schemas.monitoring import DriftResponse
 from app.schemas.runs import Comparison, CustomersPage, RunList, RunOut
 from app.services.runs import records
@@ -49,7 +49,7 @@ def list_runs(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    segmentation: Annotated[str | None, Query(max_length=40, description="Only this segmentation's runs.")] = None,
+    segmentation: Annotated[str | None, Query(max_length=40, description="Only this segmentation's runs."), NO_NUL] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most runs listed.")] = 100,
 ) -> FastJSONResponse:
     """Kept runs, newest first."""

@@ -78,16 +78,17 @@ class Counts:
             self.latest = stamp
 
 
+# A whole number written as a float by a spreadsheet, with a decimal point (or either mark in a decimal-comma file).
+_WHOLE_FLOAT = (r"^(-?[0-9]+)\.0+$", r"^(-?[0-9]+)[.,]0+$")
+
+
 def customer_ids(values: pa.Array, decimal: str = ".") -> pa.Array:
     """Customer ids as text: padding trimmed, a float id (`12923.0`, or `12923,0` in a file of decimal commas) as
-    its integer (`12923`), empty as null."""
+    its integer (`12923`), empty as null. Only a number loses its zero decimals: `v1.0` stays another id than `v1`."""
     if pc.any(pc.or_(pc.starts_with(values, " "), pc.ends_with(values, " "))).as_py():
         values = pc.utf8_trim_whitespace(values)
-    floats = pc.ends_with(values, ".0")
-    if decimal != ".":
-        floats = pc.or_(floats, pc.ends_with(values, decimal + "0"))
-    if pc.any(floats).as_py():
-        values = pc.if_else(floats, pc.utf8_slice_codeunits(values, 0, -2), values)
+    if pc.any(pc.ends_with(values, "0")).as_py():
+        values = pc.replace_substring_regex(values, _WHOLE_FLOAT[decimal != "."], r"\1")
     empty = pc.equal(pc.binary_length(values), 0)
     if pc.any(empty).as_py():
         values = pc.if_else(empty, pa.scalar(None, pa.string()), values)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from app.core.errors import InvalidDataset
+from app.models.rfm.chunks import header_end, line_end_of
 from app.models.rfm.columns import RfmColumns
 from app.utils.csv_head import HEAD_BYTES, UNNAMED_TAIL, NotCsvText, decode_head, first_record, row_names
 
@@ -79,6 +80,8 @@ def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:
                 file.seek(min(HEAD_BYTES + index * step, size - SLICE_BYTES))
                 parts.append(_lines(file.read(SLICE_BYTES)))
     body = b"\n".join(part for part in parts if part)
+    if not body and header_end(path) >= size:
+        raise InvalidDataset("the transactions file has a header but no transaction lines")
     try:
         return pacsv.read_csv(
             io.BytesIO(body),
@@ -94,10 +97,14 @@ def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:
 
 def _lines(chunk: bytes, *, whole: bool = False) -> bytes:
     """The whole lines of a chunk after its first line (the header, or a partial line), without a partial last
-    line unless the chunk is the whole file."""
-    start = chunk.find(b"\n") + 1
-    end = len(chunk) if whole else chunk.rfind(b"\n")
-    return chunk[start:end].replace(b"\r", b"") if start and end > start else b""
+    line unless the chunk is the whole file; each ending with a line feed, whatever the file's line ends."""
+    newline = line_end_of(chunk)  # an old Mac file ends its lines with a carriage return alone
+    start = chunk.find(newline) + 1
+    end = len(chunk) if whole else chunk.rfind(newline)
+    if not start or end <= start:
+        return b""
+    lines = chunk[start:end]
+    return lines.replace(b"\r", b"") if newline == b"\n" else lines.replace(b"\r", b"\n")
 
 
 def decimal_mark(layout: CsvLayout, sample: pa.Table, numeric: list[str]) -> str:

@@ -15,11 +15,15 @@ from pathlib import Path
 from app.core.errors import SegmentationConflict, SegmentationError, UnknownSegmentation
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN, SegmentationSpec, default_spec
 from app.utils.files import atomic_replace
+from app.utils.locking import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
 SPEC_FILE = "segmentation.json"
 FOLDER = "segmentations"
+# Held while a segmentation is created or deleted, so two creators of one name (two workers, two hosts sharing the
+# folder) cannot both check that it is free; a dot name is never a segmentation.
+LOCK_FILE = ".lock"
 
 
 class SegmentationCatalog:
@@ -73,6 +77,12 @@ class SegmentationCatalog:
 
     def create(self, spec: SegmentationSpec) -> SegmentationSpec:
         """Write a new segmentation's folder whole; SegmentationConflict when the name is taken."""
+        self.folder_of_others.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(self.folder_of_others / LOCK_FILE):
+            return self._create_locked(spec)
+
+    def _create_locked(self, spec: SegmentationSpec) -> SegmentationSpec:
+        """`create`, under the catalog's lock."""
         if self.exists(spec.name):
             raise SegmentationConflict(f"a segmentation named {spec.name!r} already exists")
         created = SegmentationSpec(
@@ -83,16 +93,17 @@ class SegmentationCatalog:
             spec.description,
             datetime.now(UTC).isoformat(timespec="microseconds"),
         )
-        self.folder_of_others.mkdir(parents=True, exist_ok=True)
-        if self.folder(spec.name).exists():
-            # Left without its spec (a version saved by a job of a deleted segmentation): not a segmentation.
-            self._remove(self.folder(spec.name))
+        folder = self.folder(spec.name)
+        if folder.exists() and not (folder / SPEC_FILE).is_file():
+            # Left without its spec (a version saved by a job of a deleted segmentation): not a segmentation. A folder
+            # with a spec is one, created since the check by a server that does not take the lock: never removed.
+            self._remove(folder)
         staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=self.folder_of_others))
         try:
             with atomic_replace(staging / SPEC_FILE, fsync=True) as handle:
                 handle.write(json.dumps(created.to_dict(), indent=2).encode())
             # rename() onto a folder that appeared meanwhile fails rather than merging: one creator wins.
-            staging.rename(self.folder(spec.name))
+            staging.rename(folder)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             if self.exists(spec.name):
@@ -106,9 +117,11 @@ class SegmentationCatalog:
         if name == DEFAULT_NAME:
             raise SegmentationConflict("the default segmentation cannot be deleted")
         folder = self.folder(name)
-        if not (folder / SPEC_FILE).is_file():
-            raise UnknownSegmentation(f"no segmentation named {name!r}")
-        self._remove(folder)
+        with exclusive_lock(self.folder_of_others / LOCK_FILE):
+            # Checked under the lock: of two deletes of one name, the second finds nothing rather than a failed rename.
+            if not (folder / SPEC_FILE).is_file():
+                raise UnknownSegmentation(f"no segmentation named {name!r}")
+            self._remove(folder)
         logger.info("deleted segmentation %s", name)
 
     def _remove(self, folder: Path) -> None:

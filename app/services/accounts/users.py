@@ -104,6 +104,8 @@ def list_users(*, session: Session) -> list[UserView]:
 
 def find_by_email(*, session: Session, email: str) -> User | None:
     """The user with this email, if any (any case)."""
+    if "\x00" in email:  # no stored email holds a NUL, and PostgreSQL refuses to compare one (a DataError)
+        return None
     return session.scalar(select(User).where(User.email == email.strip(" ").translate(_ASCII_LOWER)))
 
 

@@ -155,6 +155,15 @@ def test_float_ids_with_a_decimal_comma_are_one_customer_in_a_semicolon_file(wri
     assert [(row["customer_id"], row["frequency"]) for row in rows] == [("12923", 2), ("12924", 1)]
 
 
+def test_only_a_number_written_as_a_float_loses_its_zero_decimals(write_csv):
+    # v1.0 and v1 are two customers' codes, not one id written twice; 12.00 is 12 as 12.0 is; ".0" is an id.
+    lines = ["CustomerID,Date,Amount", "v1.0,2011-01-01,10", "v1,2011-01-02,5", ".0,2011-01-03,4", "12.00,2011-01-03,1"]
+    rows = build_rfm(write_csv([*lines, "12,2011-01-03,1", "-3.0,2011-01-01,1", "-3,2011-01-01,1"])).table.to_pylist()
+    assert sorted((row["customer_id"], row["frequency"]) for row in rows) == [
+        ("-3", 2), (".0", 1), ("12", 2), ("v1", 1), ("v1.0", 1)
+    ]  # fmt: skip
+
+
 def test_without_an_order_id_frequency_counts_lines(write_csv):
     path = write_csv(["Customer ID,Date,Amount", "a,2011-01-01,10", "a,2011-01-01,5", "b,2011-01-02,-1"])
     result = build_rfm(path)
@@ -226,6 +235,16 @@ def test_semicolon_decimal_comma_bom_and_crlf(write_csv):
     assert result.summary["date_formats"] == ["%d.%m.%Y"]
     row = result.table.to_pylist()[0]
     assert (row["customer_id"], row["frequency"], row["monetary"]) == ("a", 2, pytest.approx(5.25))
+
+
+def test_a_file_of_old_mac_line_ends_builds_as_with_line_feeds(write_csv):
+    lines = ["CustomerID,Date,Amount", "a,2011-01-01,10", "a,2011-01-02,5", "b,2011-01-03,7"]
+    assert build_rfm(write_csv(lines, newline="\r")).table.equals(build_rfm(write_csv(lines, name="lf.csv")).table)
+
+
+def test_a_header_without_lines_says_so(write_csv):
+    with pytest.raises(InvalidDataset, match="has a header but no transaction lines"):
+        build_rfm(write_csv(["CustomerID,Date,Amount"]))
 
 
 def test_a_german_export_with_german_headers_builds(write_csv):

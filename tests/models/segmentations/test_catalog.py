@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import InvalidRequest, SegmentationConflict, UnknownSegmentation
-from app.models.segmentations.catalog import SPEC_FILE, SegmentationCatalog
+from app.models.segmentations.catalog import LOCK_FILE, SPEC_FILE, SegmentationCatalog
 from app.models.segmentations.spec import RFM_FEATURES, InvalidFeature, SegmentationSpec, check_name, default_spec
 
 LOYALTY = {
@@ -114,8 +114,8 @@ def test_the_catalog_creates_lists_and_deletes_whole_folders(tmp_path: Path) -> 
     assert catalog.get("loyalty").feature_names == ["income", "visits"]
     with pytest.raises(SegmentationConflict):
         catalog.create(SegmentationSpec.from_dict(LOYALTY))
-    # Nothing but whole segmentations in the folder: no staging left behind.
-    assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == ["loyalty"]
+    # Nothing but whole segmentations (and the catalog's lock) in the folder: no staging left behind.
+    assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == [LOCK_FILE, "loyalty"]
     catalog.delete("loyalty")
     assert catalog.names() == ["default"] and not folder.exists()
     with pytest.raises(UnknownSegmentation):
@@ -147,7 +147,7 @@ def test_a_create_that_cannot_write_leaves_nothing(tmp_path: Path, monkeypatch: 
         catalog.create(SegmentationSpec.from_dict(LOYALTY))
     monkeypatch.undo()
     assert catalog.names() == ["default"]
-    assert list((tmp_path / "segmentations").iterdir()) == []
+    assert [path.name for path in (tmp_path / "segmentations").iterdir()] == [LOCK_FILE]
 
 
 def test_a_version_trained_for_a_segmentation_deleted_meanwhile_is_not_saved(tmp_path: Path) -> None:
@@ -171,3 +171,25 @@ def test_a_version_trained_for_a_segmentation_deleted_meanwhile_is_not_saved(tmp
     assert catalog.names() == ["default"]
     catalog.create(SegmentationSpec.from_dict(spec))
     assert list(catalog.folder("loyalty").iterdir()) == [catalog.folder("loyalty") / SPEC_FILE]
+
+
+def test_a_create_racing_another_for_the_same_name_never_replaces_the_winner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = SegmentationCatalog(tmp_path)
+    winner = {**LOYALTY, "description": "the first"}
+    checked = SegmentationCatalog.exists
+
+    def another_creates_it_right_after_the_check(self: SegmentationCatalog, name: str) -> bool:
+        found = checked(self, name)
+        monkeypatch.setattr(SegmentationCatalog, "exists", checked)
+        folder = tmp_path / "segmentations" / "loyalty"
+        folder.mkdir(parents=True)
+        (folder / SPEC_FILE).write_text(json.dumps(SegmentationSpec.from_dict(winner).to_dict()))
+        return found
+
+    monkeypatch.setattr(SegmentationCatalog, "exists", another_creates_it_right_after_the_check)
+    with pytest.raises(SegmentationConflict, match="already exists"):
+        catalog.create(SegmentationSpec.from_dict({**LOYALTY, "description": "the second"}))
+    assert catalog.get("loyalty").description == "the first"
+    assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == [LOCK_FILE, "loyalty"]

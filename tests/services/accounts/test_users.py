@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from app.core.account_errors import LastAdmin
+from app.core.account_errors import LastAdmin, LoginFailed
 from app.core.credentials import hash_password
 from app.core.errors import InvalidRequest
 from app.core.roles import Role
@@ -145,3 +145,18 @@ def test_a_blank_or_space_padded_short_password_is_refused(db, password):
 def test_a_password_with_spaces_inside_or_around_ten_characters_is_kept(db):
     users.create_user(session=db, email="ada@example.com", password=" ten chars!", role=Role.viewer)
     assert authenticate(session=db, email="ada@example.com", password=" ten chars!").email == "ada@example.com"
+
+
+@pytest.mark.slow
+def test_an_email_holding_a_nul_names_no_account_on_postgresql(postgres):  # noqa: F811
+    # No stored email holds one (creating a user refuses control characters), and PostgreSQL refuses to compare one:
+    # a sign-in with it is a failed sign-in (401), never a database error (a 503 "not answering").
+    url = postgres.create_database()
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    with session_factory(engine)() as session:
+        _add(session, "ada@example.com", Role.admin)
+        assert users.find_by_email(session=session, email="ada@example.com\x00") is None
+        with pytest.raises(LoginFailed):
+            authenticate(session=session, email="ada\x00@example.com", password=PASSWORD)
+    engine.dispose()
