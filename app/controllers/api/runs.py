@@ -49,7 +49,7 @@ def list_runs(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    segmentation: Annotated[str | None, Query(max_length=40, description="Only this segmentation's runs."), NO_NUL] = None,
+    segmentation: Annotated[str | None, Query(max_length=40, description="This segmentation's runs."), NO_NUL] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most runs listed.")] = 100,
 ) -> FastJSONResponse:
     """Kept runs, newest first."""
