@@ -26,7 +26,9 @@ router = APIRouter(prefix="/audit", tags=["accounts"], route_class=AdminKeyFirst
 def list_audit(
     key: AdminKeyDep,
     session: SessionDep,
-    action: Annotated[str | None, Query(max_length=40, description="An action: `version.activate`, ..."), NO_NUL] = None,
+    action: Annotated[
+        str | None, Query(max_length=40, description="One action, e.g. `version.activate`."), NO_NUL
+    ] = None,
     who: Annotated[
         str | None,
         Query(
