@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Discriminator, Field, Tag, TypeA
 from typing_extensions import TypedDict
 
 from app.models.features import FEATURES
-from app.schemas.common import example_config
+from app.schemas.common import example_config, no_nul
 from app.utils.text import SPACE_CLASS, SPACES
 
 
@@ -48,7 +48,9 @@ MAX_INTEGER_ID = 2**53 - 1
 
 
 def _trimmed_id(value: str) -> str:
-    """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one."""
+    """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one. A NUL is
+    refused: the prediction log keeps the id, and PostgreSQL stores no text holding one."""
+    no_nul(value)
     text = value.strip(SPACES)
     if not text:
         raise ValueError("a text id cannot be empty or only spaces")
@@ -206,7 +208,7 @@ def _plain_ids(customers: list[dict[str, Any]], expected: int) -> bool:
     for value in given:
         kind = type(value)
         if kind is str:
-            if not 0 < len(value) <= 64 or value.strip(SPACES) != value:
+            if not 0 < len(value) <= 64 or value.strip(SPACES) != value or "\x00" in value:
                 return False
         elif kind is int:
             if not -MAX_INTEGER_ID <= value <= MAX_INTEGER_ID:

@@ -191,6 +191,16 @@ def test_a_blank_text_id_is_refused_saying_why(client):
     assert "customer_id.text: Value error, a text id cannot be empty or only spaces" in response.json()["message"]
 
 
+def test_a_text_id_holding_a_nul_is_refused_saying_why(client):
+    customer = {"customer_id": "C-\x001", "annual_income": 55, "spending_score": 50}
+    single = client.post("/api/v1/predict", json=customer)
+    batch = client.post("/api/v1/predict/batch", json={"customers": [customer]})
+    by_segmentation = client.post("/api/v1/segmentations/default/predict", json=customer)
+    for response in (single, batch, by_segmentation):
+        assert response.status_code == 422
+        assert "must not hold the NUL character (U+0000)" in response.json()["message"]
+
+
 def test_each_answer_is_counted_and_logged_once(client_for, tmp_path):
     client = recording_client(client_for, tmp_path)
     before = snapshot(client)

@@ -219,6 +219,17 @@ def test_csv_upload_logs_each_scored_row_with_source_csv(client_for, database_ur
         assert row.distance == pytest.approx(float(answer["distance"]))
 
 
+def test_a_files_customer_id_holding_a_nul_is_logged_with_a_stand_in_and_every_other_row_too(client_for, database_url):
+    client = client_for(database_url=database_url)
+    # Past the first 64 KiB, which are checked for binary data (a NUL there refuses the file).
+    body = _customer_file(5_000, []).replace("\n4700,", "\n4700\x00,", 1)
+    response = client.post("/api/v1/predict/csv", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200 and "4700\x00," in response.text  # the answer echoes the file's id
+    assert client.app.state.prediction_log.flush()
+    ids = {row.customer_id for row in _rows(database_url)}
+    assert len(ids) == 5_000 and "4700\ufffd" in ids and "4701" in ids
+
+
 def test_csv_summary_and_page_uploads_are_logged_too(client_for, database_url):
     client = client_for(database_url=database_url)
     body = _customer_file(12, [])
@@ -303,11 +314,11 @@ def test_rows_carry_their_segmentation_and_customer_ids(database_url):
     upgrade_database(database_url)
     writer = PredictionLogWriter(create_db_engine(database_url), max_rows=100)
     long_id = "x" * 200
-    ids = ["C-1", None, "l'ami 100% sûr", long_id]
+    ids = ["C-1", None, "l'ami 100% sûr", long_id, "N\x00UL"]
     features = ("recency_days", "frequency", "monetary")
     rfm = LogChunk(
-        datetime.now(UTC), "v7", features, [[12.0, 4.0, 310.5]] * 4, [1, 2, 1, 2], [0.1] * 4, [0.9] * 4,
-        [False] * 4, [False] * 4, {1: "Champions", 2: "Lost"}, "r-9", "batch", "rfm", ids,
+        datetime.now(UTC), "v7", features, [[12.0, 4.0, 310.5]] * 5, [1, 2, 1, 2, 1], [0.1] * 5, [0.9] * 5,
+        [False] * 5, [False] * 5, {1: "Champions", 2: "Lost"}, "r-9", "batch", "rfm", ids,
     )  # fmt: skip
     default = LogChunk(
         datetime.now(UTC), "v1", ("annual_income", "spending_score"), [[60.0, 50.0]], [3], [0.5], [0.25], [True],
@@ -324,9 +335,11 @@ def test_rows_carry_their_segmentation_and_customer_ids(database_url):
         ("rfm", None),
         ("rfm", "l'ami 100% sûr"),
         ("rfm", long_id[:128]),
+        # PostgreSQL stores no text holding a NUL: it stands in, and the rows sharing its insert are kept too.
+        ("rfm", "N\ufffdUL"),
         ("default", None),
     ]
-    assert [row.segment_name for row in rows] == ["Champions", "Lost", "Champions", "Lost", "VIP"]
+    assert [row.segment_name for row in rows] == ["Champions", "Lost", "Champions", "Lost", "Champions", "VIP"]
     assert rows[0].inputs == {"recency_days": 12.0, "frequency": 4.0, "monetary": 310.5}
 
 

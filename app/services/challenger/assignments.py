@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app.db.errors import db_error_reason
+from app.services.monitoring.log_rows import stored_id
 from app.services.monitoring.retry import LossTally, ThrottledWarning, database_away
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ FLUSH_INTERVAL = 0.5
 MAX_QUEUED = 100_000
 # Keys remembered as recorded; past this the memory is cleared (the database skips duplicates anyway).
 MAX_REMEMBERED = 1_000_000
-CUSTOMER_ID_LENGTH = 128
 
 
 def assignment_key(segmentation: str, challenger_version: str, set_at: str, customer_id: object) -> str:
@@ -105,7 +105,7 @@ class AssignmentWriter:
                     {
                         "assignment_key": key,
                         "segmentation": segmentation,
-                        "customer_id": str(customer_id)[:CUSTOMER_ID_LENGTH],
+                        "customer_id": stored_id(customer_id),
                         "arm": arm,
                         "version": version,
                         "challenger_version": challenger_version,

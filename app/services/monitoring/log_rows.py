@@ -273,14 +273,24 @@ def _stamp(created_at: datetime) -> str:
 
 
 def customer_id_texts(customer_ids: Any) -> list[str | None]:
-    """Customer ids as the column holds them: text of at most 128 characters, or None."""
+    """Customer ids as the column holds them: text of at most 128 characters (`stored_id`), or None."""
     if _is_arrow(customer_ids):
         import pyarrow as pa
         import pyarrow.compute as pc
 
         texts = pc.utf8_slice_codeunits(pc.cast(customer_ids, pa.string()), 0, CUSTOMER_ID_LENGTH)
-        return texts.to_pylist()
-    return [None if value is None else str(value)[:CUSTOMER_ID_LENGTH] for value in _as_list(customer_ids)]
+        return pc.replace_substring(texts, "\x00", NUL_STAND_IN).to_pylist()
+    return [None if value is None else stored_id(value) for value in _as_list(customer_ids)]
+
+
+# What a NUL in a file's customer id is stored as: PostgreSQL refuses text holding one, and the insert that carried
+# it would fail for every row it held (up to WRITE_BATCH_ROWS predictions of other requests).
+NUL_STAND_IN = "\ufffd"
+
+
+def stored_id(customer_id: object) -> str:
+    """A customer id as the log and the challenger's assignments store it: text, NUL replaced, cut to 128."""
+    return str(customer_id).replace("\x00", NUL_STAND_IN)[:CUSTOMER_ID_LENGTH]
 
 
 def _is_arrow(values: Any) -> bool:
