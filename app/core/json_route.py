@@ -50,7 +50,7 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise MalformedBody("request body is not UTF-8: send UTF-8 encoded JSON") from None
     except RecursionError:
-        raise MalformedBody("request body is nested too deeply to be a customer or a batch") from None
+        raise MalformedBody("request body is nested too deeply: no request of this API nests that far") from None
     except ValueError:
         # The only other ValueError json.loads raises: an integer longer than Python converts.
         raise MalformedBody(
