@@ -123,6 +123,7 @@ def test_rows_with_a_value_more_than_the_header_fail_with_the_line(admin, fresh_
         (b"annual_income,spending_score\n1,2\n", {"k": "1_0"}, "written with the digits 0-9"),
         (b"annual_income,spending_score\n1,2\n", {"k": "\u0665"}, "written with the digits 0-9"),
         (b"annual_income,spending_score\n1,2\n", {"features": "height"}, "features must be"),
+        (b"annual_income,spending_score\n1,2\n", {"features": "income,income"}, "features must be"),
     ],
 )
 def test_bad_uploads_get_a_clear_422_and_no_job(admin, fresh_dir, content, fields, message):
@@ -147,6 +148,7 @@ def test_a_job_remembers_the_request_that_started_it(admin, fresh_dir, ended_tra
     assert response.status_code == 202
     params = read_job(fresh_dir / ".jobs" / response.json()["job_id"])["params"]
     assert params["request_id"] == "trace-42"
+    assert params["features"] == ["annual_income", "spending_score"]  # `features` left out: the default ones
 
 
 @pytest.mark.slow

@@ -228,6 +228,20 @@ def test_a_file_without_the_segmentations_columns_is_refused_before_training(api
     assert "'Tenure'" in response.json()["message"]
 
 
+def test_features_other_than_the_segmentations_own_are_refused_not_ignored(api: TestClient) -> None:
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    for features in ("annual_income,spending_score", "income, visits"):
+        response = api.post(
+            "/api/v1/segmentations/loyalty/models",
+            files={"file": ("crm.csv", io.BytesIO(b"CustomerID,Income,Visits,Tenure\n1,2,3,4\n"), "text/csv")},
+            data={"features": features},
+            headers=HEADERS,
+        )
+        assert response.status_code == 422
+        assert "trains on the features it was created with (income, visits, tenure)" in response.json()["message"]
+    assert not list((api.app.state.settings.job_root).glob("*/job.json"))
+
+
 def test_a_segmentation_deleted_and_created_again_elsewhere_is_read_anew(api: TestClient) -> None:
     assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
     assert next(f["name"] for f in api.get("/api/v1/segmentations/loyalty").json()["features"]) == "income"

@@ -44,11 +44,11 @@ _ADMIN_ERRORS = error_responses(401, 403, 429)
 _BLANK = "[ \\t\\n\\r]*"
 K_PATTERN = f"^(?:{_BLANK}(?:[aA][uU][tT][oO]|0*(?:{'|'.join(str(k) for k in K_RANGE)})){_BLANK})?$"
 FEATURES_PATTERN = (
-    "^[ \\t\\n\\r,]*(?:"
+    "^[ \\t\\n\\r,]*(?:(?:"
     + "|".join(
         "[ \\t\\n\\r,]+".join(names) for count in range(1, len(FEATURES) + 1) for names in permutations(FEATURES, count)
     )
-    + ")[ \\t\\n\\r,]*$"
+    + "))?[ \\t\\n\\r,]*$"
 )
 
 
@@ -73,10 +73,11 @@ def start_training(
         str,
         Form(
             max_length=200,
-            description="Comma-separated feature names, each once.",
+            description="Comma-separated feature names, each once: the default segmentation's (left out: "
+            "annual_income, spending_score). Any other segmentation trains on the features it was created with.",
             json_schema_extra={"pattern": FEATURES_PATTERN},
         ),
-    ] = "annual_income,spending_score",
+    ] = "",
     seed: Annotated[int, Form(ge=0, le=MAX_SEED)] = 42,
     activate: Annotated[bool, Form()] = False,
     sweep: Annotated[

@@ -29,7 +29,7 @@ from app.core.errors import InvalidDataset, InvalidRequest, TrainerUnavailable
 from app.core.metrics import record_training_job_ended
 from app.models import clustering
 from app.models.clustering import DEFAULT_K
-from app.models.features import FEATURES, Feature, columns_read_alike, find_column, wanted_columns
+from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, columns_read_alike, find_column, wanted_columns
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
@@ -164,11 +164,17 @@ def start_training_job(
         require_dask()  # now, not in the job's process once it has been accepted
     chosen_k = parse_k(k or str(DEFAULT_K))
     spec = SegmentationCatalog(settings.model_dir).get(segmentation)
+    given = [name for name in re.split(r"[,\s]+", features.strip()) if name]
     if segmentation == DEFAULT_NAME:
-        chosen_features = parse_features(features)
+        chosen_features = parse_features(features) if given else list(DEFAULT_FEATURES)
     else:
         # A segmentation's features are its spec's; without an upload there is no file of its columns to train on.
         chosen_features = spec.feature_names
+        if given and sorted(given) != sorted(chosen_features):
+            raise InvalidRequest(
+                f"segmentation {segmentation!r} trains on the features it was created with "
+                f"({', '.join(chosen_features)}): leave `features` out"
+            )
         if upload is None:
             raise InvalidRequest(f"send the file to train segmentation {segmentation!r} on (the `file` field)")
     if upload is not None and spec.kind == "rfm":
