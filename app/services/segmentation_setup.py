@@ -81,7 +81,7 @@ def create_and_train(
     Returns the created segmentation and the job id. An RFM file's customer table is built once: the check's is
     moved into the job, which trains on it; whatever happens before, it is removed with the check's folder.
     """
-    spec = SegmentationSpec.from_dict(dict(body))
+    spec = SegmentationSpec.from_request(dict(body))
     with tempfile.TemporaryDirectory(prefix=".rfm-check-", dir=upload.parent) as work:
         built = Path(work) / "customers" if spec.kind == "rfm" else None
         if built is not None:

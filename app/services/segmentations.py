@@ -87,7 +87,7 @@ def get_segmentation(*, segmentations: Segmentations, name: str) -> dict[str, An
 
 def create_segmentation(*, segmentations: Segmentations, body: Mapping[str, Any]) -> dict[str, Any]:
     """Create a segmentation from a create request; it has no version until one is trained."""
-    spec = SegmentationSpec.from_dict(dict(body))
+    spec = SegmentationSpec.from_request(dict(body))
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation exists already and cannot be created again")
     created = segmentations.catalog.create(spec)

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.core.errors import InvalidRequest
 from app.models.features import DEFAULT_FEATURES, FEATURE_NAME, FEATURES, TRANSFORMS, Feature
+from app.utils.text import hidden_or_line_breaking_char
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 DEFAULT_NAME = "default"
@@ -61,7 +62,9 @@ class RfmOptions:
     def from_dict(cls, data: dict[str, Any] | None) -> "RfmOptions":
         """Options from a request or a spec file, checked."""
         data = data or {}
-        columns = {str(role): str(name) for role, name in (data.get("columns") or {}).items() if name}
+        # Trimmed as a file's headers are read: "CustomerID " names the column CustomerID.
+        columns = {str(role): str(name).strip() for role, name in (data.get("columns") or {}).items() if name}
+        columns = {role: name for role, name in columns.items() if name}
         unknown = sorted(set(columns) - set(RFM_ROLES))
         if unknown:
             raise InvalidRequest(f"unknown RFM column role(s): {', '.join(unknown)}; known: {', '.join(RFM_ROLES)}")
@@ -123,6 +126,13 @@ class SegmentationSpec:
         return data
 
     @classmethod
+    def from_request(cls, data: dict[str, Any]) -> "SegmentationSpec":
+        """A spec from a create request: `from_dict`, after the texts pages show are checked (a spec already saved
+        is read as it is, so one written before this check still loads)."""
+        _check_request_texts(data)
+        return cls.from_dict(data)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SegmentationSpec":
         """A spec from a create request or segmentation.json; InvalidRequest says what is wrong."""
         name = check_name(data.get("name"))
@@ -154,6 +164,39 @@ class SegmentationSpec:
             if repeated:
                 raise InvalidRequest(f"each feature needs its own {noun}; repeated: {', '.join(repeated)}")
         return cls(name, kind, features, None, description, str(data.get("created_at") or ""))
+
+
+def _check_request_texts(data: dict[str, Any]) -> None:
+    """Refuse a description, feature label or unit with a control or invisible character: pages, charts, reports
+    and emails show them (a description may break lines); and an RFM column name with a control character, which
+    no header holds."""
+    description = data.get("description")
+    if isinstance(description, str):
+        hidden = hidden_or_line_breaking_char(description.replace("\r\n", " ").replace("\n", " "))
+        if hidden is not None:
+            raise InvalidRequest(
+                f"the description cannot hold a control or invisible character (found U+{ord(hidden):04X})"
+            )
+    for index, item in enumerate(data.get("features") or []):
+        for key in ("label", "unit"):
+            value = item.get(key) if isinstance(item, dict) else None
+            hidden = hidden_or_line_breaking_char(value) if isinstance(value, str) else None
+            if hidden is not None:
+                raise InvalidFeature(
+                    index,
+                    f"features[{index}].{key} must be one line of visible text (found U+{ord(hidden):04X})",
+                    f"the {_TEXT_NOUNS[key]} must be one line of visible text: no line break, tab, control or "
+                    "invisible character",
+                )
+    rfm = data.get("rfm") if isinstance(data.get("rfm"), dict) else {}
+    columns = data.get("columns") or rfm.get("columns") or {}
+    for role, name in columns.items() if isinstance(columns, dict) else ():
+        control = next((char for char in str(name) if unicodedata.category(char) == "Cc"), None)
+        if control is not None:
+            raise InvalidRequest(
+                f"the column name for {role} cannot hold a control character such as a tab or a line break "
+                f"(found U+{ord(control):04X})"
+            )
 
 
 def _same_column(name: str) -> str:

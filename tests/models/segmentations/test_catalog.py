@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,28 @@ def test_a_create_racing_another_for_the_same_name_never_replaces_the_winner(
         catalog.create(SegmentationSpec.from_dict({**LOYALTY, "description": "the second"}))
     assert catalog.get("loyalty").description == "the first"
     assert sorted(path.name for path in (tmp_path / "segmentations").iterdir()) == [LOCK_FILE, "loyalty"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"description": "Loyal\u0000ty"}, "description cannot hold a control or invisible character (found U+0000)"),
+        ({"description": "Loyal\u202ety"}, "(found U+202E)"),
+        ({"features": [{**LOYALTY["features"][0], "label": "In\ncome"}, LOYALTY["features"][1]]}, "label must be one"),
+        ({"features": [LOYALTY["features"][0], {**LOYALTY["features"][1], "unit": "vi\tsits"}]}, "unit must be one"),
+        ({"kind": "rfm", "features": None, "columns": {"customer_id": "Customer\u0000ID"}}, "for customer_id cannot"),
+    ],
+)
+def test_a_create_request_with_hidden_characters_in_shown_texts_is_refused(change: dict, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(message)):
+        SegmentationSpec.from_request({**LOYALTY, **change})
+    # A spec saved before the check still loads as it is.
+    if "description" in change:
+        assert SegmentationSpec.from_dict({**LOYALTY, **change}).description == change["description"]
+
+
+def test_a_descriptions_line_breaks_and_an_rfm_columns_spaces_are_kept_or_trimmed() -> None:
+    spec = SegmentationSpec.from_request({**LOYALTY, "description": "Loyal customers.\r\nSecond paragraph."})
+    assert spec.description == "Loyal customers.\r\nSecond paragraph."
+    rfm = SegmentationSpec.from_request({"name": "rfm", "kind": "rfm", "columns": {"customer_id": " CustomerID "}})
+    assert rfm.rfm is not None and rfm.rfm.columns == {"customer_id": "CustomerID"}
