@@ -1,5 +1,5 @@
-"""In Chromium at 1280 and 375 px: the selects and boxes of a run's page and of the column picker are 44 px targets
-at the page's text size, and nothing of the picker runs past a phone's screen."""
+"""In Chromium at 1280 and 375 px: the selects and boxes of a run's page, of the column picker and of /monitoring's
+custom span are 44 px targets at the page's text size, and nothing of the picker runs past a phone's screen."""
 
 import httpx
 import pytest
@@ -61,4 +61,20 @@ def test_the_column_pickers_boxes_and_selects_are_full_size_and_fit(browser, crm
     assert small_or_past(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(page, "column-picker")
+    context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_monitoring_spans_boxes_and_button_are_full_size(browser, base_url, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base_url}/monitoring")
+    controls = page.evaluate(
+        "[...document.querySelectorAll('.period-custom input:not([type=hidden]), .period-custom button')].map(e => {"
+        " const box = e.getBoundingClientRect();"
+        " return {name: e.name || e.textContent, height: box.height, right: box.right,"
+        " font: parseFloat(getComputedStyle(e).fontSize)}; })"
+    )
+    assert len(controls) == 3
+    assert [c for c in controls if c["height"] < 44 or c["font"] < 14 or c["right"] > width] == []
     context.close()
