@@ -1,6 +1,7 @@
 """The /experiments page: campaign picker, the segment × arm table with p-values, highlights and warnings."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -91,3 +92,33 @@ def test_the_empty_state_speaks_to_analysts_before_the_technical_detail(client):
     plain, _, technical = empty.partition("Technical detail:")
     assert "campaign appears here" in plain and "POST" not in plain and "OUTCOME_API_KEYS" not in plain
     assert "POST /api/v1/outcomes" in technical and "OUTCOME_API_KEYS" in technical
+
+
+def _verdict(page: str) -> str:
+    return " ".join(re.search(r'<p class="muted" id="report-verdict">(.*?)</p>', page, re.S).group(1).split())
+
+
+def test_a_campaign_with_no_challenger_says_no_segment_was_tested(client):
+    client, _ = client
+    rows = [{"customer_id": f"N-{n}", "annual_income": 20 + n, "spending_score": 10 + n} for n in range(60)]
+    assert client.post("/api/v1/predict/batch", json={"customers": rows}).status_code == 200
+    _flush(client)()
+    when = datetime.now(UTC).isoformat()
+    events = [{"customer_id": r["customer_id"], "event": "sent", "campaign": "solo", "occurred_at": when} for r in rows]
+    stored = client.post("/api/v1/outcomes", json={"events": events}, headers={"X-API-Key": OUTCOME_KEY})
+    assert stored.status_code == 200
+    page = client.get("/experiments", params={"campaign": "solo", "event": "sent"})
+    assert page.status_code == 200
+    verdict = _verdict(page.text)
+    assert verdict.startswith("60 customers. No segment could be tested"), verdict
+    assert "significant" not in verdict.lower()
+
+
+def test_the_report_says_how_many_tested_segments_differ(client):
+    client, second = client
+    seed_campaign(client, challenger=second, flush=_flush(client))
+    report = client.get("/api/v1/experiments/spring", params={"event": "purchase"}).json()
+    tested = [s for s in report["segments"] if s["rate_test"] or s["value_test"]]
+    significant = sum(s["significant"] for s in tested)
+    page = client.get("/experiments", params={"campaign": "spring", "event": "purchase"})
+    assert f"{significant} of the {len(tested)} tested segments differ" in _verdict(page.text)

@@ -340,3 +340,15 @@ def test_a_file_of_one_customer_is_headed_one_customer_scored(pages):
     assert "1 customer scored" in pages.get(f"/runs/{run_id}", headers=HTML).text
     page = post_file(pages, one.encode(), on_error="flag", delimiter="")
     assert page.status_code == 200 and ">1 customer scored</h2>" in page.text
+
+
+def test_the_compare_page_says_in_words_when_a_list_is_empty(pages):
+    csv_text = customers_csv(range(0, 50), seed=3)
+    first, _ = score(pages, csv_text)
+    second, _ = score(pages, csv_text)
+    page = pages.get(f"/runs/{first}/compare/{second}", headers=HTML)
+    assert page.status_code == 200
+    assert "Download all 0" not in page.text
+    for key in ("moved", "new", "lost"):
+        assert f'id="none-{key}"' in page.text and f'id="download-{key}"' not in page.text
+    assert "None: every customer in both runs kept their segment." in page.text

@@ -467,3 +467,13 @@ def test_a_file_with_fewer_than_two_numbers_offers_no_columns_form_and_says_why(
     assert 'id="segmentation-create-form"' not in page and 'name="use_0"' not in page
     assert f"<p>Not offered: {said}" in page
     assert "choose 2 to 8 numeric columns" not in page
+
+
+def test_an_empty_column_is_called_empty_not_not_numeric(pages, crm):
+    lines = crm.decode().splitlines()
+    data = "\n".join([f"{lines[0]},Notes", *(f"{line}," for line in lines[1:])])
+    _, page = choose_columns(pages, data.encode())
+    empty = re.search(r'<p class="muted column-names" id="empty-columns">(.*?)</p>', page)
+    assert empty is not None and "<code>Notes</code>" in empty.group(1)
+    said = re.search(r'id="not-numeric">(.*?)</p>', page)
+    assert said is None or "Notes" not in said.group(1)

@@ -16,7 +16,7 @@
         return;
       }
       if (job.state === "failed") { status.textContent = "Training failed: " + job.error; return; }
-      status.textContent = "Training: " + ((job.progress || {}).stage || job.state) + "…";
+      status.textContent = job.state === "queued" ? "Queued…" : "Training: " + window.jobProgress.describe(job.progress) + "…";
       window.setTimeout(follow, 700);
     }).catch(function () { window.setTimeout(follow, 1500); });
   }

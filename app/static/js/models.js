@@ -101,9 +101,7 @@
     if (job.state === "succeeded") {
       return "Done: version " + job.version + (job.activated ? " (now active)" : " (not active)") + ". Reloading…";
     }
-    if (p.stage === "k_sweep") { return "Comparing k: step " + p.step + " of " + p.of + " (k=" + p.k + ")"; }
-    if (p.rows_read) { return "Read " + p.rows_read + " rows; " + (p.stage || "working") + "…"; }
-    return "Running: " + (p.stage || "starting") + "…";
+    return window.jobProgress.describe(p) + "…";
   }
 
   function percent(job) {

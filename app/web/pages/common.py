@@ -40,8 +40,18 @@ def segmentation_picker(names: list[str], current: str) -> dict[str, Any]:
 GENERIC_MODEL_LINE = "KMeans clustering"
 
 
+def _title_word(word: str) -> bool:
+    """A capital then lower-case letters ("Income"); a word that starts otherwise ("(k$)", "1-100") does not count."""
+    return word[:1].isupper() and (word[1:].islower() or not word[1:])
+
+
 def _in_sentence(label: str) -> str:
-    """A label inside a sentence: "Recency" -> "recency", but "NPS score" stays as written."""
+    """A label inside a sentence: "Recency" -> "recency", "Annual Income" -> "annual income" (a column heading in
+    Title Case is no proper noun), but "NPS score" and "Visits in Berlin" keep their capitals after the first word."""
+    words = label.split(" ")
+    lettered = [word for word in words if word[:1].isalpha()]
+    if len(lettered) > 1 and all(_title_word(word) for word in lettered):
+        return " ".join(word.lower() if _title_word(word) else word for word in words)
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 

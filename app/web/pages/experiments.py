@@ -65,6 +65,10 @@ def experiments_page(*, session: Session, segmentation: str, campaign: str | Non
             segment["rows"] = _rows(segment)
             segment["rate_p"] = _p(segment["rate_test"])
             segment["value_p"] = _p(segment["value_test"])
+        # What the report found, said before the table: how many segments were tested, and how many of them differ.
+        tested = [s for s in report["segments"] if s["rate_test"] is not None or s["value_test"] is not None]
+        report["tested"] = len(tested)
+        report["significant_count"] = sum(bool(s["significant"]) for s in tested)
     return {
         "active": "experiments",
         "campaigns": listed,

@@ -146,11 +146,14 @@ def _preview(profile: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _not_numeric(profile: dict[str, Any]) -> tuple[list[str], int]:
-    """The first columns that are not numeric, as the page names them, and how many more there are."""
+def _not_numeric(profile: dict[str, Any]) -> tuple[list[str], int, list[str]]:
+    """The first columns that are not numeric, as the page names them, how many more there are, and the first empty
+    ones: a column with no value in the rows read is empty, which "not numeric" would misname."""
     labels = column_labels(profile["header"])
-    names = [labels[column["column"]] for column in profile["columns"] if not column["numeric"]]
-    return names[:MAX_LISTED], max(len(names) - MAX_LISTED, 0)
+    unused = [column for column in profile["columns"] if not column["numeric"]]
+    empty = [labels[column["column"]] for column in unused if column["missing"] >= profile["rows_read"]]
+    names = [labels[column["column"]] for column in unused if column["missing"] < profile["rows_read"]]
+    return names[:MAX_LISTED], max(len(names) - MAX_LISTED, 0), empty[:MAX_LISTED]
 
 
 def _chooser_texts(profile: dict[str, Any], offered: list[dict[str, Any]]) -> dict[str, str | None]:
@@ -186,7 +189,7 @@ def new_segmentation_page(
     """Context for the second step: the file's first rows, its numeric columns to choose, a name and k; and the
     RFM form when the file is transactions (`kind`: the form a refused create came from)."""
     columns = columns if columns is not None else offered_columns(profile)
-    not_numeric, more_not_numeric = _not_numeric(profile)
+    not_numeric, more_not_numeric, empty = _not_numeric(profile)
     return {
         "transactions": transaction_columns(profile["header"]),
         "kind": kind,
@@ -199,6 +202,7 @@ def new_segmentation_page(
         "chooser": _chooser_texts(profile, columns),
         "not_numeric": not_numeric,
         "more_not_numeric": more_not_numeric,
+        "empty_columns": empty,
         "upload_token": upload_token,
         "upload_name": upload_name,
         "form_token": form_token,
