@@ -1,7 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
-import os
 import re
 import sys
 from datetime import timedelta
@@ -15,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.setting_checks import hosts_with_ports, writable_folder
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
 # Shortest key ADMIN_API_KEYS and OUTCOME_API_KEYS accept (secrets.token_urlsafe(32) gives 43 characters).
@@ -23,19 +24,6 @@ MIN_API_KEY_LENGTH = 16
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 # The databases app/db speaks (its dialect-specific SQL), with the drivers requirements.txt installs.
 _DATABASE_SCHEME = re.compile(r"^(sqlite(\+pysqlite)?|postgresql(\+psycopg)?)://")
-
-
-def _hosts_with_ports(uri: str) -> bool:
-    """Whether every host of a storage URL reads as host:port, as limits wants."""
-    # limits parses the hosts after the credentials the same way and quotes the whole URL, password and all, when
-    # one is not host:port (and urllib quotes the netloc in some of its errors): checked first, quoting nothing.
-    try:
-        netloc = urlsplit(uri).netloc
-        listed = netloc[netloc.find("@") + 1 :]
-        hosts = [urlsplit(f"redis://{host.strip()}") for host in listed.split(",")] if listed else []
-        return all(host.hostname is not None and host.port is not None for host in hosts)
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):
@@ -365,7 +353,7 @@ class Settings(BaseSettings):
     @classmethod
     def _writable_metrics_folder(cls, value: Path | None) -> Path | None:
         # Every worker writes its counters there: a folder it cannot make or write stopped start-up with a traceback.
-        if value is not None and not _writable_folder(value):
+        if value is not None and not writable_folder(value):
             raise ValueError("this user cannot create or write that folder; give a writable one (often under /tmp)")
         return value
 
@@ -383,7 +371,7 @@ class Settings(BaseSettings):
         uri = value.get_secret_value()
         if not uri.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
-        if not uri.startswith("memory://") and not _hosts_with_ports(uri):
+        if not uri.startswith("memory://") and not hosts_with_ports(uri):
             raise ValueError("every Redis host needs a port number (redis://host:6379/0); the URL is not shown")
         return value
 
@@ -437,14 +425,6 @@ def get_settings() -> Settings:
 
 def _holds_secret(annotation: object) -> bool:
     return annotation is SecretStr or any(_holds_secret(argument) for argument in get_args(annotation))
-
-
-def _writable_folder(path: Path) -> bool:
-    """Whether `path` is, or can be made as, a folder this process writes: its nearest existing part decides."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def settings_problems(error: ValidationError) -> list[str]:
