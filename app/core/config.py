@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.setting_checks import hosts_with_ports, writable_folder
@@ -230,6 +230,16 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("host", "model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
+        # `JOBS_DIR=` (as .env.example has it) means the default: read as a path it named the project folder itself,
+        # and an empty HOST listened on every interface. The line end a secret file gives is dropped too.
+        if isinstance(value, str):
+            value = value.strip()
+            return value or cls.model_fields[str(info.field_name)].default
+        return value
 
     @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir")
     @classmethod

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings, get_settings, settings_or_exit, settings_problems
+from app.core.config import PROJECT_ROOT, Settings, get_settings, settings_or_exit, settings_problems
 
 
 @pytest.mark.parametrize(
@@ -218,3 +218,29 @@ def test_a_metrics_folder_that_cannot_be_made_is_one_settings_line(tmp_path):
     [line] = settings_problems(refused.value)
     assert line.startswith("invalid setting PROMETHEUS_MULTIPROC_DIR: this user cannot create or write that folder")
     assert Settings(_env_file=None, prometheus_multiproc_dir=str(tmp_path / "new" / "metrics")).prometheus_multiproc_dir
+
+
+@pytest.mark.parametrize(
+    "variable", ["HOST", "MODEL_DIR", "DATA_PATH", "PROCESSED_DIR", "JOBS_DIR", "SCORE_RESULTS_DIR"]
+)
+@pytest.mark.parametrize("empty", ["", " ", "\n"])
+def test_an_empty_host_or_folder_means_its_default(monkeypatch, variable, empty):
+    # `JOBS_DIR=` from .env.example named the project folder itself, and an empty HOST listened on every interface.
+    monkeypatch.delenv(variable, raising=False)
+    default = getattr(Settings(_env_file=None), variable.lower())
+    monkeypatch.setenv(variable, empty)
+    assert getattr(Settings(_env_file=None), variable.lower()) == default
+
+
+def test_env_example_gives_the_defaults(monkeypatch):
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    from_example = Settings(_env_file=PROJECT_ROOT / ".env.example")
+    defaults = Settings(_env_file=None)
+    assert {name: str(getattr(from_example, name)) for name in Settings.model_fields} == {
+        name: str(getattr(defaults, name)) for name in Settings.model_fields
+    }
+
+
+def test_a_folder_read_from_a_secret_file_loses_its_line_end(tmp_path):
+    assert Settings(_env_file=None, model_dir=f"{tmp_path}\n").model_dir == tmp_path
