@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.core.setting_checks import hosts_with_ports, writable_folder
+from app.core.setting_checks import hosts_with_ports, listen_address, writable_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
@@ -239,6 +239,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = value.strip()
             return value or cls.model_fields[str(info.field_name)].default
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        # Refused here, in one line naming HOST: uvicorn said only "Name or service not known", after start-up.
+        if not listen_address(value):
+            raise ValueError("use an IP address or a host name, without scheme or port (127.0.0.1, 0.0.0.0, ::)")
         return value
 
     @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir")

@@ -5,8 +5,14 @@ and never raises.
 """
 
 import os
+import re
+from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
+
+# A host name: dot-separated labels of letters, digits and inner hyphens (RFC 1123), and underscores, which compose
+# service names may hold.
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*$")
 
 
 def hosts_with_ports(uri: str) -> bool:
@@ -28,3 +34,12 @@ def writable_folder(path: Path) -> bool:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+
+
+def listen_address(value: str) -> bool:
+    """Whether `value` is an IP address or a host name a server can listen on (no scheme, port or spaces)."""
+    try:
+        ip_address(value)
+    except ValueError:
+        return bool(_HOST_NAME.match(value))
+    return True

@@ -244,3 +244,18 @@ def test_env_example_gives_the_defaults(monkeypatch):
 
 def test_a_folder_read_from_a_secret_file_loses_its_line_end(tmp_path):
     assert Settings(_env_file=None, model_dir=f"{tmp_path}\n").model_dir == tmp_path
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "http://127.0.0.1", "127.0.0.1 8000", "-bad", "a..b"])
+def test_a_host_that_cannot_be_listened_on_is_one_line_naming_it(monkeypatch, host):
+    # uvicorn said only "[Errno -2] Name or service not known", after the whole start-up.
+    monkeypatch.setenv("HOST", host)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting HOST: use an IP address or a host name, without scheme or port")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "segments-1.internal", "my_host"])
+def test_an_address_or_host_name_is_a_host(host):
+    assert Settings(_env_file=None, host=host).host == host
