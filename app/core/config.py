@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.core.setting_checks import hosts_with_ports, listen_address, writable_folder
+from app.core.setting_checks import database_url_problem, hosts_with_ports, listen_address, writable_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
@@ -383,6 +383,12 @@ class Settings(BaseSettings):
         parse_many(value)
         return value
 
+    @field_validator("rate_limit_storage", mode="before")
+    @classmethod
+    def _strip_storage(cls, value: object) -> object:
+        # A value read from a secret file ends with a newline, which no URL holds.
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("rate_limit_storage")
     @classmethod
     def _known_storage(cls, value: SecretStr) -> SecretStr:
@@ -414,9 +420,10 @@ class Settings(BaseSettings):
     @field_validator("database_url", mode="before")
     @classmethod
     def _default_database(cls, value: object) -> object:
-        # An empty DATABASE_URL (as in .env.example) means the default SQLite file.
-        if isinstance(value, str) and not value.strip():
-            return DEFAULT_DATABASE_URL
+        # An empty DATABASE_URL (as in .env.example) means the default SQLite file; the line end a secret file gives
+        # is dropped (it became part of the database's name).
+        if isinstance(value, str):
+            return value.strip() or DEFAULT_DATABASE_URL
         return value
 
     @field_validator("database_url")
@@ -425,6 +432,11 @@ class Settings(BaseSettings):
         # Refused here, not when the lifespan first connects after the server said it started.
         if not _DATABASE_SCHEME.match(value.get_secret_value()):
             raise ValueError("use sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user:password@host:5432/db")
+        # A port that is not a number stopped start-up with a traceback; an unencoded @ in the password put the rest
+        # of it in the host, and the driver's "failed to resolve host" line then logged it.
+        problem = database_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("cors_origins")

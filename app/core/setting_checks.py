@@ -43,3 +43,23 @@ def listen_address(value: str) -> bool:
     except ValueError:
         return bool(_HOST_NAME.match(value))
     return True
+
+
+def database_url_problem(url: str) -> str | None:
+    """What makes a database URL unusable (a port, a password character left unencoded), or None; never quotes it."""
+    from sqlalchemy.engine import make_url  # only a URL to check needs SQLAlchemy's parser
+
+    # Spaces are left alone: a SQLite file's folder may have one.
+    if not url.isprintable():
+        return "it holds a line break or a control character; the URL is not shown"
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ValueError, TypeError):  # a port that is not a number: SQLAlchemy's message quotes it
+        return "its port is not a number from 1 to 65535; the URL is not shown"
+    if port is not None and not 1 <= port <= 65_535:
+        return "its port is not a number from 1 to 65535; the URL is not shown"
+    if parsed.host and not listen_address(parsed.host):
+        # An @ in the password leaves the rest of it in the host, which the driver then quotes in its errors.
+        return "its host is not a host name (in the password, write @ as %40, : as %3A, / as %2F); the URL is not shown"
+    return None

@@ -259,3 +259,38 @@ def test_a_host_that_cannot_be_listened_on_is_one_line_naming_it(monkeypatch, ho
 @pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "segments-1.internal", "my_host"])
 def test_an_address_or_host_name_is_a_host(host):
     assert Settings(_env_file=None, host=host).host == host
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql+psycopg://segments:DBSECRET@db:notaport/segments", "its port is not a number"),
+        ("postgresql+psycopg://segments:DBSECRET@db:99999/segments", "its port is not a number"),
+        ("postgresql+psycopg://segments:DB@SECRET@db:5432/segments", "write @ as %40"),
+        ("postgresql+psycopg://segments:DBSECRET@db:5432/seg\tments", "a line break or a control character"),
+    ],
+)
+def test_a_database_url_the_driver_cannot_read_is_one_line_never_quoting_it(monkeypatch, url, problem):
+    # A port that was not a number stopped start-up with a traceback; an unencoded @ in the password had the driver's
+    # "failed to resolve host 'SECRET@db'" quote the rest of the password in the log.
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting DATABASE_URL: ") and problem in line
+    assert "SECRET" not in line and "SECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "RATE_LIMIT_STORAGE"])
+def test_a_url_read_from_a_secret_file_loses_its_line_end(monkeypatch, variable):
+    url = {"DATABASE_URL": "postgresql+psycopg://u:pw@db:5432/segments", "RATE_LIMIT_STORAGE": "redis://:pw@r:6379/0"}
+    monkeypatch.setenv(variable, url[variable] + "\n")
+    assert getattr(Settings(_env_file=None), variable.lower()).get_secret_value() == url[variable]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:////srv/my data/log.sqlite3", "postgresql+psycopg://u:p%40ss@[::1]:5432/x", "postgresql+psycopg:///x"],
+)
+def test_a_database_url_with_a_spaced_folder_an_encoded_password_or_no_host_is_accepted(url):
+    assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
