@@ -308,6 +308,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("model_signing_key", "jwt_secret")
+    @classmethod
+    def _no_blank_ends(cls, value: SecretStr | None) -> SecretStr | None:
+        # A key read from a secret file ends with a newline that `$(cat file)` in a shell drops: kept, the CLI and the
+        # server would sign with different keys and refuse each other's models. Refused rather than changed, so a
+        # version already signed with it is not silently refused after an upgrade.
+        if value is not None and value.get_secret_value() != value.get_secret_value().strip():
+            raise ValueError(
+                "starts or ends with a space or a line break (a secret file's last line?); the key is not shown"
+            )
+        return value
+
     @field_validator("jwt_secret")
     @classmethod
     def _long_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:

@@ -294,3 +294,15 @@ def test_a_url_read_from_a_secret_file_loses_its_line_end(monkeypatch, variable)
 )
 def test_a_database_url_with_a_spaced_folder_an_encoded_password_or_no_host_is_accepted(url):
     assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
+
+
+@pytest.mark.parametrize("variable", ["MODEL_SIGNING_KEY", "JWT_SECRET"])
+@pytest.mark.parametrize("padding", ["\n", " ", "\r\n"])
+def test_a_key_with_a_line_end_from_a_secret_file_is_one_line_never_quoting_it(monkeypatch, variable, padding):
+    # Kept, it signed with another key than `$(cat file)` gives the CLI: each refused the other's models.
+    monkeypatch.setenv(variable, "KEYSECRET-" + "k" * 40 + padding)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith(f"invalid setting {variable}: starts or ends with a space or a line break")
+    assert "KEYSECRET" not in line and "KEYSECRET" not in str(refused.value)
