@@ -14,6 +14,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from app.core.config import settings_or_exit
+from app.core.logging import configure_logging
 from app.core.serving import uvicorn_options
 
 # A refused setting ends the process here with one line each: exit 2 from `python main.py` and `uvicorn main:app`. A
@@ -45,5 +46,9 @@ def _graceful_exit(signum: int, frame: object) -> None:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _graceful_exit)
+    if settings.workers > 1:
+        # uvicorn's supervisor builds no app, so nothing gave its loggers the app's format: in JSON its own lines
+        # ("Uvicorn running on ...", a worker that died and was replaced) were dropped or written as plain text.
+        configure_logging(settings)
     # The app object for one process (an import string would build a second app); workers need the string.
     uvicorn.run("main:app" if settings.workers > 1 else __getattr__("app"), **uvicorn_options(settings))

@@ -116,6 +116,19 @@ def test_each_request_is_logged_once_and_every_line_is_json_with_log_format_json
 
 
 @pytest.mark.slow
+def test_every_line_of_the_worker_supervisor_is_json_too(model_dir, tmp_path):
+    # The image's own settings (WORKERS=2, LOG_FORMAT=json): the supervisor builds no app, and its lines (the address
+    # it listens on, a worker replaced) were dropped or plain text.
+    env = {"MODEL_DIR": str(model_dir), "LOG_FORMAT": "json", "WORKERS": "2", "AUTO_TRAIN": "false"}
+    with live_server(env, tmp_path / "server.log", command=[sys.executable, "main.py"]):
+        pass
+    records = [json.loads(line) for line in (tmp_path / "server.log").read_text().splitlines()]
+    messages = [record["message"] for record in records]
+    assert any(message.startswith("Uvicorn running on http://127.0.0.1:") for message in messages)
+    assert any(message.startswith("Started parent process") for message in messages)
+
+
+@pytest.mark.slow
 def test_python_main_py_answers_without_a_server_header(model_dir, tmp_path):
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false"}
     with (

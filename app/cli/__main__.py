@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from app.core.config import Settings, settings_problems
 from app.core.errors import SegmentationError
 from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
+from app.utils.redact import scrub_credentials
+from app.utils.text import escape_controls
 
 # Each command's module (app.cli.<name>) adds its sub-commands and sets `handler` (a function of the parsed args
 # returning an exit code). Only the module of the command being run is imported: `db upgrade` never loads the
@@ -23,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "train": "train a new model version from a customer CSV",
     "users": "accounts: create users (the first admin), set a password, list them",
 }
+# The last line of every SQLAlchemy error: a link to its documentation, left out of the CLI's one line.
+_SQLALCHEMY_LINK = "(Background on this error at:"
 
 
 def _chosen_command(argv: list[str]) -> str | None:
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except SegmentationError as exc:
-        print(f"error: {exc.local_message}", file=sys.stderr)
+        print(f"error: {one_line(exc.local_message)}", file=sys.stderr)
         return 2
     except ValidationError as exc:
         if exc.title != Settings.__name__:
@@ -69,8 +73,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _failed(exc: Exception) -> int:
     """The CLI's contract whatever went wrong: one line, exit 1."""
-    print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(f"error: {type(exc).__name__}: {one_line(str(exc))}", file=sys.stderr)
     return 1
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: its lines joined, SQLAlchemy's link to its error pages left out, passwords hidden."""
+    # A database error is three lines (the driver's message, its hint, SQLAlchemy's link), and a driver may quote the
+    # connection string it was given.
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(_SQLALCHEMY_LINK)]
+    return escape_controls(scrub_credentials(" ".join(lines)))
 
 
 if __name__ == "__main__":

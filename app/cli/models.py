@@ -1,6 +1,7 @@
 """`python -m app.cli models list|show|activate|rollback|delete|history`: the version API on the local folder."""
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -17,12 +18,18 @@ if TYPE_CHECKING:
     from app.models.versions.store import VersionStore
 
 
-def _store(args: argparse.Namespace) -> "VersionStore":
+def _store(args: argparse.Namespace, *, reading: bool = False) -> "VersionStore":
     from app.models.versions.store import VersionStore
 
     settings = get_settings()
     store = VersionStore(args.model_dir or settings.model_dir, signing_key=settings.signing_key)
-    store.prepare()
+    try:
+        store.prepare()
+    except OSError as exc:
+        # A listing reads a folder this user cannot write (a read-only mount, the server's files seen by another
+        # user): its housekeeping, which takes the folder's lock, waits for a command that changes something.
+        if not reading or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
     return store
 
 
@@ -30,7 +37,7 @@ def _registry(args: argparse.Namespace) -> "ModelRegistry":
     from app.models.versions.registry import ModelRegistry
 
     # Not loaded: listings read the folder, and nothing is served from this process.
-    return ModelRegistry(_store(args))
+    return ModelRegistry(_store(args, reading=True))
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@
 import argparse
 import getpass
 import sys
+import warnings
 
 from app.cli.shared import audit_change
 from app.core.config import get_settings
@@ -14,10 +15,24 @@ def _password(args: argparse.Namespace, *, nothing_done: str = "nothing was crea
     if args.password_stdin:
         # One line: what `echo "$PASSWORD" | …` or a secrets file gives, without its line end.
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
+    first = _ask("Password: ", nothing_done)
+    if _ask("Password again: ", nothing_done) != first:
         raise InvalidRequest(f"the two passwords differ: {nothing_done}")
     return first
+
+
+def _ask(prompt: str, nothing_done: str) -> str:
+    """One password typed at the terminal; InvalidRequest when there is none to ask on."""
+    # Without a terminal (`kubectl exec` without -t, cron, a pipe) getpass warned that the password would be echoed,
+    # read standard input and ended in "EOFError": the answer is --password-stdin.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(prompt)
+        except (getpass.GetPassWarning, EOFError):
+            raise InvalidRequest(
+                f"no terminal to type the password on: pipe it in with --password-stdin; {nothing_done}"
+            ) from None
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -1,7 +1,6 @@
 """Application settings: one typed class read from the environment and `.env`."""
 
 import json
-import os
 import re
 import sys
 from datetime import timedelta
@@ -12,8 +11,10 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.core.setting_checks import database_url_problem, hosts_with_ports, listen_address, writable_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
@@ -23,19 +24,6 @@ MIN_API_KEY_LENGTH = 16
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
 # The databases app/db speaks (its dialect-specific SQL), with the drivers requirements.txt installs.
 _DATABASE_SCHEME = re.compile(r"^(sqlite(\+pysqlite)?|postgresql(\+psycopg)?)://")
-
-
-def _hosts_with_ports(uri: str) -> bool:
-    """Whether every host of a storage URL reads as host:port, as limits wants."""
-    # limits parses the hosts after the credentials the same way and quotes the whole URL, password and all, when
-    # one is not host:port (and urllib quotes the netloc in some of its errors): checked first, quoting nothing.
-    try:
-        netloc = urlsplit(uri).netloc
-        listed = netloc[netloc.find("@") + 1 :]
-        hosts = [urlsplit(f"redis://{host.strip()}") for host in listed.split(",")] if listed else []
-        return all(host.hostname is not None and host.port is not None for host in hosts)
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):
@@ -243,6 +231,24 @@ class Settings(BaseSettings):
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("host", "model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
+        # `JOBS_DIR=` (as .env.example has it) means the default: read as a path it named the project folder itself,
+        # and an empty HOST listened on every interface. The line end a secret file gives is dropped too.
+        if isinstance(value, str):
+            value = value.strip()
+            return value or cls.model_fields[str(info.field_name)].default
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        # Refused here, in one line naming HOST: uvicorn said only "Name or service not known", after start-up.
+        if not listen_address(value):
+            raise ValueError("use an IP address or a host name, without scheme or port (127.0.0.1, 0.0.0.0, ::)")
+        return value
+
     @field_validator("model_dir", "data_path", "processed_dir", "jobs_dir", "score_results_dir")
     @classmethod
     def _anchor_paths(cls, value: Path | None) -> Path | None:
@@ -299,6 +305,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"every key needs at least {MIN_API_KEY_LENGTH} characters, "
                 'e.g. python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
+
+    @field_validator("model_signing_key", "jwt_secret")
+    @classmethod
+    def _no_blank_ends(cls, value: SecretStr | None) -> SecretStr | None:
+        # A key read from a secret file ends with a newline that `$(cat file)` in a shell drops: kept, the CLI and the
+        # server would sign with different keys and refuse each other's models. Refused rather than changed, so a
+        # version already signed with it is not silently refused after an upgrade.
+        if value is not None and value.get_secret_value() != value.get_secret_value().strip():
+            raise ValueError(
+                "starts or ends with a space or a line break (a secret file's last line?); the key is not shown"
             )
         return value
 
@@ -365,7 +383,7 @@ class Settings(BaseSettings):
     @classmethod
     def _writable_metrics_folder(cls, value: Path | None) -> Path | None:
         # Every worker writes its counters there: a folder it cannot make or write stopped start-up with a traceback.
-        if value is not None and not _writable_folder(value):
+        if value is not None and not writable_folder(value):
             raise ValueError("this user cannot create or write that folder; give a writable one (often under /tmp)")
         return value
 
@@ -377,13 +395,19 @@ class Settings(BaseSettings):
         parse_many(value)
         return value
 
+    @field_validator("rate_limit_storage", mode="before")
+    @classmethod
+    def _strip_storage(cls, value: object) -> object:
+        # A value read from a secret file ends with a newline, which no URL holds.
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("rate_limit_storage")
     @classmethod
     def _known_storage(cls, value: SecretStr) -> SecretStr:
         uri = value.get_secret_value()
         if not uri.startswith(("memory://", "redis://", "rediss://")):
             raise ValueError("use memory:// or a redis:// (or rediss://) URL")
-        if not uri.startswith("memory://") and not _hosts_with_ports(uri):
+        if not uri.startswith("memory://") and not hosts_with_ports(uri):
             raise ValueError("every Redis host needs a port number (redis://host:6379/0); the URL is not shown")
         return value
 
@@ -408,9 +432,10 @@ class Settings(BaseSettings):
     @field_validator("database_url", mode="before")
     @classmethod
     def _default_database(cls, value: object) -> object:
-        # An empty DATABASE_URL (as in .env.example) means the default SQLite file.
-        if isinstance(value, str) and not value.strip():
-            return DEFAULT_DATABASE_URL
+        # An empty DATABASE_URL (as in .env.example) means the default SQLite file; the line end a secret file gives
+        # is dropped (it became part of the database's name).
+        if isinstance(value, str):
+            return value.strip() or DEFAULT_DATABASE_URL
         return value
 
     @field_validator("database_url")
@@ -419,6 +444,11 @@ class Settings(BaseSettings):
         # Refused here, not when the lifespan first connects after the server said it started.
         if not _DATABASE_SCHEME.match(value.get_secret_value()):
             raise ValueError("use sqlite:///path/to/file.sqlite3 or postgresql+psycopg://user:password@host:5432/db")
+        # A port that is not a number stopped start-up with a traceback; an unencoded @ in the password put the rest
+        # of it in the host, and the driver's "failed to resolve host" line then logged it.
+        problem = database_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("cors_origins")
@@ -437,14 +467,6 @@ def get_settings() -> Settings:
 
 def _holds_secret(annotation: object) -> bool:
     return annotation is SecretStr or any(_holds_secret(argument) for argument in get_args(annotation))
-
-
-def _writable_folder(path: Path) -> bool:
-    """Whether `path` is, or can be made as, a folder this process writes: its nearest existing part decides."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
 
 
 def settings_problems(error: ValidationError) -> list[str]:

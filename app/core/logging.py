@@ -171,7 +171,20 @@ def configure_logging(settings: Settings) -> None:
     # poorer copy. This holds under `uvicorn main:app`, which sets up its logging before importing the app; main.py
     # sets up uvicorn's logging after, so it also passes access_log=False (app/core/serving.py, uvicorn_options).
     logging.getLogger("uvicorn.access").disabled = True
+    # Libraries' own loggers (asyncio, SQLAlchemy's pool, python-multipart) have no handler: their warnings and
+    # errors went to logging's last resort, as plain text with a raw traceback between the JSON lines. They get the
+    # app's format, at WARNING and above as before, unless the host sets up a root handler (which then takes them).
+    fallback = AppLogHandler(sys.stderr)
+    fallback.setFormatter(handler.formatter)
+    fallback.setLevel(logging.WARNING)
+    logging.lastResort = fallback
     if settings.log_format == "json":
+        # Python's warnings (a library's deprecation, scikit-learn's) printed two plain lines each: records instead,
+        # on a handler of their own (captureWarnings gives their logger a NullHandler when it has none).
+        logging.captureWarnings(True)
+        warnings_logger = logging.getLogger("py.warnings")
+        warnings_logger.handlers[:] = [fallback]
+        warnings_logger.propagate = False
         # uvicorn's own lines (started, listening, shutting down, errors) would be plain text between the JSON
         # objects, and a log shipper reads one object per line.
         uvicorn_logger = logging.getLogger("uvicorn")

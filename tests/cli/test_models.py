@@ -1,5 +1,6 @@
 """`python -m app.cli models ...` does what the API does, on the local folder."""
 
+import errno
 import os
 import shutil
 import subprocess
@@ -161,4 +162,23 @@ def test_models_cli_refuses_a_reason_that_is_not_one_line_of_visible_text_like_t
         with pytest.raises(SystemExit) as stopped:
             run_cli("models", "--model-dir", root, *args)
         assert stopped.value.code == 2 and "must be one line of visible text" in capsys.readouterr().err
+    assert VersionStore(root).active_version() == first
+
+
+def test_models_cli_lists_a_folder_it_cannot_write_and_refuses_to_change_it(run_cli, two_versions, monkeypatch):
+    # `models list` took the folder's lock for its housekeeping: on a read-only mount, or as another user than the
+    # server's, it failed with "Permission denied: .../.lock" where a listing needs only to read.
+    root, first, second = two_versions
+
+    def read_only(store: VersionStore) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(store.root / ".lock"))
+
+    monkeypatch.setattr(VersionStore, "prepare", read_only)
+    code, out, err = run_cli("models", "--model-dir", root, "list")
+    assert code == 0, err
+    assert f"* {first}" in out and f"  {second}" in out
+    assert run_cli("models", "--model-dir", root, "show", second)[0] == 0
+    assert run_cli("models", "--model-dir", root, "history")[0] == 0
+    code, _, err = run_cli("models", "--model-dir", root, "activate", second)
+    assert code == 1 and err.startswith("error: PermissionError: ") and err.count("\n") == 1
     assert VersionStore(root).active_version() == first

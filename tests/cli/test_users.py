@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import inspect, text
 
 from app.core.config import PROJECT_ROOT
@@ -126,3 +127,17 @@ def test_set_password_prompts_twice_and_refuses_an_unknown_user_or_a_short_passw
     assert code == 2 and "at least 10" in err
     [user] = _users(url)
     assert verify_password("a long enough password", user.password_hash)
+
+
+@pytest.mark.parametrize("command", [("create", "--email", "ops@example.com"), ("set-password", "ops@example.com")])
+def test_without_a_terminal_the_password_prompt_is_one_line_pointing_to_stdin(tmp_path, command):
+    # Run with no controlling terminal, as `kubectl exec` without -t: getpass warned the password would be echoed,
+    # then read the empty standard input and ended in "error: EOFError: " with exit 1.
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "users", *command],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
+        start_new_session=True, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: no terminal to type the password on: pipe it in with --password-stdin")

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings, get_settings, settings_or_exit, settings_problems
+from app.core.config import PROJECT_ROOT, Settings, get_settings, settings_or_exit, settings_problems
 
 
 @pytest.mark.parametrize(
@@ -218,3 +218,91 @@ def test_a_metrics_folder_that_cannot_be_made_is_one_settings_line(tmp_path):
     [line] = settings_problems(refused.value)
     assert line.startswith("invalid setting PROMETHEUS_MULTIPROC_DIR: this user cannot create or write that folder")
     assert Settings(_env_file=None, prometheus_multiproc_dir=str(tmp_path / "new" / "metrics")).prometheus_multiproc_dir
+
+
+@pytest.mark.parametrize(
+    "variable", ["HOST", "MODEL_DIR", "DATA_PATH", "PROCESSED_DIR", "JOBS_DIR", "SCORE_RESULTS_DIR"]
+)
+@pytest.mark.parametrize("empty", ["", " ", "\n"])
+def test_an_empty_host_or_folder_means_its_default(monkeypatch, variable, empty):
+    # `JOBS_DIR=` from .env.example named the project folder itself, and an empty HOST listened on every interface.
+    monkeypatch.delenv(variable, raising=False)
+    default = getattr(Settings(_env_file=None), variable.lower())
+    monkeypatch.setenv(variable, empty)
+    assert getattr(Settings(_env_file=None), variable.lower()) == default
+
+
+def test_env_example_gives_the_defaults(monkeypatch):
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    from_example = Settings(_env_file=PROJECT_ROOT / ".env.example")
+    defaults = Settings(_env_file=None)
+    assert {name: str(getattr(from_example, name)) for name in Settings.model_fields} == {
+        name: str(getattr(defaults, name)) for name in Settings.model_fields
+    }
+
+
+def test_a_folder_read_from_a_secret_file_loses_its_line_end(tmp_path):
+    assert Settings(_env_file=None, model_dir=f"{tmp_path}\n").model_dir == tmp_path
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "http://127.0.0.1", "127.0.0.1 8000", "-bad", "a..b"])
+def test_a_host_that_cannot_be_listened_on_is_one_line_naming_it(monkeypatch, host):
+    # uvicorn said only "[Errno -2] Name or service not known", after the whole start-up.
+    monkeypatch.setenv("HOST", host)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting HOST: use an IP address or a host name, without scheme or port")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "segments-1.internal", "my_host"])
+def test_an_address_or_host_name_is_a_host(host):
+    assert Settings(_env_file=None, host=host).host == host
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql+psycopg://segments:DBSECRET@db:notaport/segments", "its port is not a number"),
+        ("postgresql+psycopg://segments:DBSECRET@db:99999/segments", "its port is not a number"),
+        ("postgresql+psycopg://segments:DB@SECRET@db:5432/segments", "write @ as %40"),
+        ("postgresql+psycopg://segments:DBSECRET@db:5432/seg\tments", "a line break or a control character"),
+    ],
+)
+def test_a_database_url_the_driver_cannot_read_is_one_line_never_quoting_it(monkeypatch, url, problem):
+    # A port that was not a number stopped start-up with a traceback; an unencoded @ in the password had the driver's
+    # "failed to resolve host 'SECRET@db'" quote the rest of the password in the log.
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting DATABASE_URL: ") and problem in line
+    assert "SECRET" not in line and "SECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "RATE_LIMIT_STORAGE"])
+def test_a_url_read_from_a_secret_file_loses_its_line_end(monkeypatch, variable):
+    url = {"DATABASE_URL": "postgresql+psycopg://u:pw@db:5432/segments", "RATE_LIMIT_STORAGE": "redis://:pw@r:6379/0"}
+    monkeypatch.setenv(variable, url[variable] + "\n")
+    assert getattr(Settings(_env_file=None), variable.lower()).get_secret_value() == url[variable]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:////srv/my data/log.sqlite3", "postgresql+psycopg://u:p%40ss@[::1]:5432/x", "postgresql+psycopg:///x"],
+)
+def test_a_database_url_with_a_spaced_folder_an_encoded_password_or_no_host_is_accepted(url):
+    assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
+
+
+@pytest.mark.parametrize("variable", ["MODEL_SIGNING_KEY", "JWT_SECRET"])
+@pytest.mark.parametrize("padding", ["\n", " ", "\r\n"])
+def test_a_key_with_a_line_end_from_a_secret_file_is_one_line_never_quoting_it(monkeypatch, variable, padding):
+    # Kept, it signed with another key than `$(cat file)` gives the CLI: each refused the other's models.
+    monkeypatch.setenv(variable, "KEYSECRET-" + "k" * 40 + padding)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith(f"invalid setting {variable}: starts or ends with a space or a line break")
+    assert "KEYSECRET" not in line and "KEYSECRET" not in str(refused.value)

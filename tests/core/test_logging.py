@@ -2,10 +2,12 @@
 
 import json
 import logging
+import subprocess
 import sys
 
 import pytest
 
+from app.core.config import PROJECT_ROOT
 from app.core.logging import EXCEPTION_INDENT, JsonFormatter, TextFormatter
 
 FORGED = "x\n2026-11-28 00:00:00,000 ERROR   app.errors: FORGED\r\x1b[31mred\x1b[0m\x00\x85\u2028\u202e"
@@ -173,3 +175,32 @@ def test_a_traceback_never_carries_a_database_password(formatter):
     line = formatter.format(record)
     assert "s3cret" not in line
     assert "postgresql://app:***@db/segments" in line
+
+
+LIBRARY_LINES = """
+import logging, warnings
+from app.core.config import Settings
+from app.core.logging import configure_logging
+configure_logging(Settings(_env_file=None, log_format="json"))
+try:
+    raise ConnectionError("cannot reach postgresql+psycopg://app:DBSECRET@db:5432/segments")
+except ConnectionError:
+    logging.getLogger("asyncio").error("Task exception was never retrieved", exc_info=True)
+logging.getLogger("sqlalchemy.pool.impl.QueuePool").warning("Exception during reset or similar")
+logging.getLogger("sqlalchemy.engine").info("not shown: below WARNING, as before")
+warnings.warn("a library's deprecation")
+"""
+
+
+def test_json_logs_hold_libraries_warnings_and_errors_as_json_lines():
+    # With no root handler, they went to logging's last resort: plain text, a raw traceback, between the JSON lines.
+    result = subprocess.run(
+        [sys.executable, "-c", LIBRARY_LINES], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [(record["logger"], record["level"]) for record in records] == [
+        ("asyncio", "ERROR"), ("sqlalchemy.pool.impl.QueuePool", "WARNING"), ("py.warnings", "WARNING"),
+    ]  # fmt: skip
+    assert "ConnectionError" in records[0]["exception"] and "DBSECRET" not in result.stderr
+    assert "a library's deprecation" in records[2]["message"]

@@ -24,6 +24,8 @@ REQUIRED_METRICS = (
     "prediction_log_queue_rows",
     "model_serving_fallback",
     "rate_limit_storage_circuit_open",
+    # A subscriber that missed an event for good (the delivery's last attempt) is an operator's to hear about.
+    "notification_deliveries_total",
 )
 
 
