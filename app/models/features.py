@@ -21,6 +21,16 @@ TRANSFORMS = ("none", "log1p")
 # every whole amount up to it is exact in float64, and its square (1e30) keeps variances and distances finite.
 MAX_MAGNITUDE = 1e15
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# A unit that is a scale's range ("1 to 100", "0-10"): said once beside the feature's name, never after each number
+# ("51 1 to 100" reads as two numbers).
+_SCALE = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*(?:to|-|–|—|\.\.)\s*[-+]?\d+(?:[.,]\d+)?\s*$", re.IGNORECASE)
+
+
+def _after_numbers(unit: str) -> str:
+    """What follows a value of a feature of this unit: the unit, or nothing for a scale's range."""
+    return "" if _SCALE.fullmatch(unit) else unit
+
+
 # Messages quote a header's names cut to this many characters.
 NAME_CHARS = 60
 
@@ -89,7 +99,7 @@ class Feature:
             minimum=-math.inf if low is None else float(low),
             maximum=math.inf if high is None else float(high),
             plural=base.plural if base else f"{label.lower()} values",
-            short_unit=base.short_unit if base else (data.get("unit") or ""),
+            short_unit=base.short_unit if base else _after_numbers(data.get("unit") or ""),
             column="" if data.get("column") == label else (data.get("column") or ""),
             transform=data.get("transform") or "none",
         )

@@ -8,6 +8,7 @@ from app.models.dataset import clean_customers, load_customers
 from app.models.features import (
     CUSTOMER_ID_HEADERS,
     NAME_LIKE_HEADERS,
+    Feature,
     columns_read_alike,
     customer_id_header,
     normalise_columns,
@@ -93,3 +94,12 @@ def test_columns_read_alike_names_every_header_of_one_name_and_what_to_do():
     # Only the names asked about: scoring leaves two columns it never reads alone.
     assert columns_read_alike(["Notes", "notes", "Customer ID"], read={"customer_id", "age"}) is None
     assert columns_read_alike(["Customer ID", "Client ID", "Age"]) is None  # one id, the other an ordinary column
+
+
+@pytest.mark.parametrize(
+    ("unit", "after"), [("1 to 100", ""), ("0-10", ""), ("1,5 – 9,5", ""), ("$", "$"), ("visits", "visits")]
+)
+def test_a_unit_that_is_a_scales_range_is_not_written_after_each_value(unit: str, after: str):
+    # Sentences write `short_unit` after each number: "Loyalty 51 is within ..." rather than "51 1 to 100".
+    feature = Feature.from_dict({"name": "loyalty", "column": "Loyalty", "unit": unit})
+    assert (feature.unit, feature.short_unit) == (unit, after)  # the unit itself is kept, for the feature's name
