@@ -144,3 +144,8 @@ def test_a_runs_drift_is_computed_once_for_its_pages_and_the_api(api, monkeypatc
     again = api.get(f"{RUNS}/{run_id}/drift")
     assert again.json() == first.json() and first.json()["status"] and first.json()["window"]["size"] == 300
     assert len(reads) == 1
+    # Every sentence speaks of the file's customers, never of the log's "recent" ones.
+    report = first.json()
+    said = [*report["messages"], *(check["message"] for check in [*report["features"], *report["rates"]])]
+    assert said and all("recent customers" not in text for text in said)
+    assert any("this file's customers" in text for text in said)

@@ -435,4 +435,12 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     messages = [check["message"] for check in checks if check["status"] != STABLE]
     if not messages:
         messages = ["Every check is stable: recent customers look like the training customers."]
+    if window.kind == "run":  # a scored file's customers, not the log's recent ones: said so in every sentence
+        for check in checks:
+            check["message"] = check["message"].replace(RECENT, A_FILES)
+        messages = [message.replace(RECENT, A_FILES) for message in messages]
     return base | {"status": status, "features": features, "segment_mix": mix, "rates": rates, "messages": messages}
+
+
+# Who the messages speak of: the log's recent customers, or a run's (a scored file's) customers.
+RECENT, A_FILES = "recent customers", "this file's customers"
