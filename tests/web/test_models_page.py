@@ -108,12 +108,19 @@ def test_the_page_says_up_front_that_admin_keys_are_off_and_offers_no_admin_acti
     assert 'data-role="train-off"' in html
 
 
+def test_with_one_version_the_compare_form_says_there_is_nothing_to_compare_yet(client_for, model_dir):
+    html = client_for(model_dir=model_dir).get("/models", headers=HTML).text
+    assert 'data-role="nothing-to-compare"' in html and "There is one version so far" in html
+    assert 'name="compare"' not in html  # no form comparing the version with itself
+
+
 def test_compare_with_active_is_offered_on_other_rows_only(client_for, two_files):
     root, first, second = two_files
     html = client_for(model_dir=root, admin_api_keys=[KEY]).get("/models", headers=HTML).text
     assert "Compare with active" not in row_of(html, first) and 'data-action="activate"' not in row_of(html, first)
     assert "serving now" in row_of(html, first)
     assert "Compare with active" in row_of(html, second) and 'data-action="activate"' in row_of(html, second)
+    assert 'name="compare"' in html and 'data-role="nothing-to-compare"' not in html
 
 
 def test_each_version_shows_the_file_it_was_trained_on(client_for, two_files, default_data):
