@@ -88,6 +88,7 @@ class DateParser:
     formats: list[str] = field(default_factory=list)
     fixed: bool = False  # a format given by the user: never add another
     _refused: set[str] = field(default_factory=set)
+    _by_shape: dict[str, str] = field(default_factory=dict)  # the format each shape was read with
     # Blocks are parsed on several threads: one learns a new shape at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -125,7 +126,19 @@ class DateParser:
             found = format_for(by_shape[shape])
             if found is None:
                 self._refused.add(shape)
-            elif found not in self.formats:
+                continue
+            known = self._by_shape.setdefault(shape, found)
+            if known != found:
+                # One shape read both ways: its dates with the day first and its dates with the month first are
+                # mixed, and a date such as 03/04 could be either. Reading each the way it fits would move some
+                # purchases by months without a word.
+                example = by_shape[shape][0].strip()  # values the known format left unread
+                raise InvalidDataset(
+                    f"the date column {self.column!r} has dates with the day first and dates with the month first "
+                    f"({example!r} does not fit {known!r}, read from the dates before it): give the column's format "
+                    f"as date_format, {known!r} or {found!r}"
+                )
+            if found not in self.formats:
                 self.formats.append(found)
                 added = True
         return added

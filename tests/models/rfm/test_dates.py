@@ -86,3 +86,22 @@ def test_impossible_days_are_found_among_many_dates_of_every_day():
     parsed = DateParser.from_sample("Date", [], "%d/%m/%Y").parse(days)
     assert parsed.null_count == 2 * 12 * 31 - 365 - 366
     assert len(set(parsed.drop_null().to_pylist())) == 365 + 366
+
+
+def test_one_shape_with_the_day_first_and_with_the_month_first_is_refused_naming_both_formats():
+    # The start of the file reads month first (no field above 12); later a date can only be day first.
+    parser = DateParser.from_sample("Date", ["03/04/2024", "11/12/2024"])
+    assert parser.formats == ["%m/%d/%Y"]
+    with pytest.raises(InvalidDataset, match=r"'13/04/2024' does not fit '%m/%d/%Y'.*'%m/%d/%Y' or '%d/%m/%Y'"):
+        parser.parse(pa.array(["03/04/2024", "13/04/2024"]))
+    # A sample that holds both ways at once is refused as soon as the other way is read.
+    both = DateParser.from_sample("Date", ["13/04/2024", "04/13/2024"])
+    with pytest.raises(InvalidDataset, match="day first and dates with the month first"):
+        both.parse(pa.array(["13/04/2024", "04/13/2024"]))
+
+
+def test_other_shapes_still_add_their_own_formats():
+    parser = DateParser.from_sample("Date", ["03/04/2024"])
+    parsed = parser.parse(pa.array(["03/04/2024", "2024-04-13", "13-04-2024 10:00"]))
+    assert parsed.null_count == 0
+    assert parser.formats == ["%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y %H:%M"]
