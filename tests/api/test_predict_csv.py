@@ -122,6 +122,11 @@ def test_predict_csv_bad_rows_per_policy(client, policy, scored, flagged, skippe
     ).json()
     assert summary["errors"] == BAD_REASONS
     assert (summary["scored"], summary["flagged"], summary["skipped"]) == (scored, flagged, skipped)
+    # The file itself says how many rows it holds and leaves out (a line with the wrong number of fields, even
+    # under flag): a client reading only the CSV is not left to count.
+    counts = [response.headers[name] for name in ("x-rows-read", "x-rows-scored", "x-rows-left-out")]
+    assert counts == [str(summary["rows"]), str(scored), str(skipped)]
+    assert int(counts[0]) - int(counts[2]) == len(ids)
 
 
 def test_predict_csv_reject_is_a_422_with_the_line(client):

@@ -25,6 +25,9 @@ router = APIRouter(prefix="/predict", tags=["predictions"])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 RUN_ID_HEADER = "X-Run-Id"
+# The labelled CSV's counts, for a client that reads the file and not the summary: rows read, rows scored, and rows
+# the file leaves out (skipped, and lines with the wrong number of fields, which have no columns to echo).
+COUNT_HEADERS = {"X-Rows-Read": "rows", "X-Rows-Scored": "scored", "X-Rows-Left-Out": "skipped"}
 
 
 @router.post(
@@ -35,7 +38,9 @@ RUN_ID_HEADER = "X-Run-Id"
     "(`?column=visits:Visits%20per%20month&column=tenure_months:Tenure`), `income_column` and `spending_column` for "
     "the default's two, `id_column`). The answer streams "
     "back every input column unchanged, in input order, followed by `segment_id`, `segment_name`, `confidence`, "
-    "`distance`, `is_atypical` and `out_of_range`; the model version is in the `X-Model-Version` header. With "
+    "`distance`, `is_atypical` and `out_of_range`; the model version is in the `X-Model-Version` header, and the "
+    "counts in `X-Rows-Read`, `X-Rows-Scored` and `X-Rows-Left-Out` (rows the file leaves out: skipped ones, and "
+    "lines with the wrong number of fields, which have no columns to echo). With "
     "`Accept: application/json` the answer is the summary instead: counts, shares and profile per segment, and "
     "bad rows per reason. Every file scored is kept as a run: its id is in the `X-Run-Id` header and the summary's "
     "`run_id` (see /api/v1/runs). Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
@@ -121,4 +126,5 @@ async def predict_csv(
             body["warnings"] = warnings
         return FastJSONResponse(body, headers=headers)
     headers["Content-Disposition"] = content_disposition(f"{upload.name}_segmented.csv")
+    headers |= {name: str(summary[key]) for name, key in COUNT_HEADERS.items()}
     return TemporaryFileResponse(scored.path, media_type="text/csv; charset=utf-8", headers=headers)
