@@ -23,6 +23,7 @@ from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, NAME_PATTERN
 from app.models.versions.challenger import Challenger
 from app.models.versions.registry import ModelRegistry
+from app.schemas.common import ONE_LINE
 from app.schemas.prediction import BatchIn
 from app.services.challenger.assignments import AssignmentWriter
 from app.services.challenger.serving import ChallengerAnswer
@@ -453,3 +454,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def reason_query(history: str) -> Any:
+    """A `?reason=` for one history: at most 200 characters (said so when longer) of one line of visible text."""
+    # The length inside Query, before ONE_LINE: after a validator pydantic counted "items", not characters.
+    description = f"Why, for the {history} history: one line of visible text."
+    return Annotated[str, Query(max_length=200, description=description), ONE_LINE]

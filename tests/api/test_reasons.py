@@ -51,6 +51,14 @@ def test_a_reason_with_a_line_break_control_or_invisible_character_is_a_422(api,
 
 
 @pytest.mark.parametrize(("method", "path", "where", "status"), ROUTES)
+def test_a_reason_over_200_characters_is_a_422_counting_characters(api, method, path, where, status):
+    response = _call(api, method, path, where, "é" * 201)
+    assert response.status_code == 422
+    assert "at most 200 characters" in response.json()["message"] and "items" not in response.json()["message"]
+    assert _call(api, method, path, where, "é" * 200).status_code == status
+
+
+@pytest.mark.parametrize(("method", "path", "where", "status"), ROUTES)
 def test_a_reason_of_one_line_in_any_script_is_taken(api, method, path, where, status):
     assert _call(api, method, path, where, "printemps — été ✓ (نسخة ربيعية)").status_code == status
 

@@ -7,20 +7,18 @@ from fastapi import APIRouter, Query, Request
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep
+from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep, reason_query
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
-from app.schemas.common import DIGITS_ONLY, ONE_LINE, error_responses
+from app.schemas.common import DIGITS_ONLY, error_responses
 from app.services.challenger import control
 from app.services.challenger import report as reports
 
 router = APIRouter(prefix="/challenger", tags=["challenger"], route_class=AdminKeyFirstRoute)
 
 
-ReasonQuery = Annotated[
-    str, ONE_LINE, Query(max_length=200, description="Why, for the challenger history: one line of visible text.")
-]
+ReasonQuery = reason_query("challenger")
 
 
 def _registry(request: Request, segmentation: str) -> ModelRegistry:

@@ -3,13 +3,13 @@
 from typing import Annotated
 
 from annotated_types import Ge
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.controllers.admin_route import AdminKeyFirstRoute
 from app.controllers.audit import audit
-from app.controllers.deps import EditorDep, RegistryDep, segmentation_of
-from app.schemas.common import DIGITS_ONLY, ONE_LINE, ErrorResponse, error_responses
+from app.controllers.deps import EditorDep, RegistryDep, reason_query, segmentation_of
+from app.schemas.common import DIGITS_ONLY, ErrorResponse, error_responses
 from app.schemas.segment_edits import SegmentEditIn, SegmentEditResult, SegmentHistory
 from app.services import segment_edits
 
@@ -35,6 +35,7 @@ class DigitsConvertor(Convertor[str]):
 # Before the routes below are declared: a route's path is compiled as it is declared.
 register_url_convertor("digits", DigitsConvertor())
 
+ReasonQuery = reason_query("segment's")
 # AdminKeyFirstRoute: a caller who may not edit is refused before the body is read.
 router = APIRouter(
     prefix="/clusters", tags=["segments"], route_class=AdminKeyFirstRoute, responses=error_responses(503)
@@ -106,9 +107,7 @@ def revert_change(
     entry_id: Annotated[int, Ge(1), DIGITS_ONLY, Path(description="The change's id, from the history.")],
     registry: RegistryDep,
     key: EditorDep,
-    reason: Annotated[
-        str, ONE_LINE, Query(max_length=200, description="Why, for the segment's history: one line of visible text.")
-    ] = "",
+    reason: ReasonQuery = "",
 ) -> dict:
     """Revert one change."""
     result = segment_edits.revert_edit(

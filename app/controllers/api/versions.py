@@ -22,11 +22,12 @@ from app.controllers.deps import (
     RegistryDep,
     SettingsDep,
     from_models_page,
+    reason_query,
     segmentation_of,
 )
 from app.models.clustering import K_RANGE, MAX_SEED
 from app.models.features import FEATURES
-from app.schemas.common import ONE_LINE, error_responses
+from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted, TrainingEngine
 from app.schemas.versions import Activation, ActivationHistory, Comparison, LabelIn, VersionDetail, VersionList
 from app.services import lifecycle
@@ -34,9 +35,7 @@ from app.services.training.launch import start_training_job
 from app.services.training.store import job_files
 
 VersionPath = Annotated[str, PathParam(max_length=64, description="A model version id.")]
-ReasonQuery = Annotated[
-    str, ONE_LINE, Query(max_length=200, description="Why, for the activation history: one line of visible text.")
-]
+ReasonQuery = reason_query("activation")
 _ADMIN_ERRORS = error_responses(401, 403, 429)
 # The training form's text as the training service reads it, declared in the schema only: the service refuses the
 # rest with messages that say more than a pattern. k: 'auto' (any case) or a whole number in K_RANGE; features:
