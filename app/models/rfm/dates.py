@@ -80,6 +80,29 @@ def _within_years(stamps: pa.Array) -> pa.Array:
     return pc.if_else(inside, stamps, pa.scalar(None, pa.timestamp("s")))
 
 
+class UnknownDates(InvalidDataset):
+    """A sample of dates none of which has a shape this reader knows."""
+
+    def __init__(self, column: str, examples: list[str]) -> None:
+        self.examples = ", ".join(repr(value) for value in examples)
+        super().__init__(
+            f"the date column {column!r} holds no date this reader understands (for example {self.examples}); "
+            "give its format as date_format, such as '%d/%m/%Y %H:%M'"
+        )
+
+
+class MixedDateOrder(InvalidDataset):
+    """Dates of one shape written both day first and month first: `example` (left unread) does not fit `known`."""
+
+    def __init__(self, column: str, example: str, known: str, found: str) -> None:
+        self.example, self.known = example, known
+        super().__init__(
+            f"the date column {column!r} has dates with the day first and dates with the month first "
+            f"({example!r} does not fit {known!r}, read from the dates before it): give the column's format as "
+            f"date_format, {known!r} or {found!r}"
+        )
+
+
 @dataclass
 class DateParser:
     """Parses a file's date column with the formats inferred for its shapes; counts nothing, holds the formats."""
@@ -101,11 +124,7 @@ class DateParser:
         parser = cls(column)
         parser.learn([value for value in sample if value and value.strip()])
         if sample and not parser.formats:
-            examples = ", ".join(repr(value) for value in sample[:3])
-            raise InvalidDataset(
-                f"the date column {column!r} holds no date this reader understands (for example {examples}); "
-                "give its format as date_format, such as '%d/%m/%Y %H:%M'"
-            )
+            raise UnknownDates(column, sample[:3])
         return parser
 
     def learn(self, values: list[str]) -> bool:
@@ -132,12 +151,7 @@ class DateParser:
                 # One shape read both ways: its dates with the day first and its dates with the month first are
                 # mixed, and a date such as 03/04 could be either. Reading each the way it fits would move some
                 # purchases by months without a word.
-                example = by_shape[shape][0].strip()  # values the known format left unread
-                raise InvalidDataset(
-                    f"the date column {self.column!r} has dates with the day first and dates with the month first "
-                    f"({example!r} does not fit {known!r}, read from the dates before it): give the column's format "
-                    f"as date_format, {known!r} or {found!r}"
-                )
+                raise MixedDateOrder(self.column, by_shape[shape][0].strip(), known, found)
             if found not in self.formats:
                 self.formats.append(found)
                 added = True

@@ -12,11 +12,15 @@ from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, Partials, lines_pa
 from app.models.rfm.bad_rows import future_after
 from app.models.rfm.build import finish, until_of
 from app.models.rfm.columns import RfmColumns
-from app.models.rfm.dates import DateParser
+from app.models.rfm.dates import DateParser, MixedDateOrder, UnknownDates
 from app.models.segmentations.spec import RfmOptions
 
 MAX_TRANSACTIONS = 100_000
 FIELDS = {"date", "amount", "quantity", "unit_price", "order_id"}
+
+
+# What a request can do about its dates: one way of writing them that reads on any version.
+ISO_DATES = "write every date the same way, as ISO 8601 (2025-04-13 or 2025-04-13T16:20:00)"
 
 
 def _number(item: dict[str, Any], key: str, index: int) -> float | None:
@@ -73,8 +77,15 @@ def build_rfm_from_transactions(
         raise InvalidRequest(f"at most {MAX_TRANSACTIONS:,} transactions per customer")
     lines = [_line(item, index) for index, item in enumerate(transactions)]
     texts = [text for text, _, _ in lines]
-    dates = DateParser.from_sample("date", texts, options.date_format)
-    stamps = dates.parse(pa.array(texts, pa.string()))
+    try:
+        dates = DateParser.from_sample("date", texts, options.date_format)
+        stamps = dates.parse(pa.array(texts, pa.string()))
+    except UnknownDates as exc:  # in a request's words: no column, no date_format to give
+        raise InvalidRequest(f"transactions' dates are not dates this reader understands ({exc.examples}); "
+                             f"{ISO_DATES}") from None  # fmt: skip
+    except MixedDateOrder as exc:
+        raise InvalidRequest(f"transactions' dates are written both day first and month first ({exc.example!r} "
+                             f"does not fit {exc.known!r}, read from the others); {ISO_DATES}") from None  # fmt: skip
     if stamps.null_count:
         index = stamps.to_pylist().index(None)
         raise InvalidRequest(

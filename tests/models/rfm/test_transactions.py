@@ -43,6 +43,12 @@ def test_without_order_ids_each_line_is_an_order_and_average_works():
         ([{"date": "2011-01-01", "amount": -5}], "no purchase"),
         ([{"date": "2026-02-31", "amount": 10}], r"transactions\[0\].date '2026-02-31' cannot be read"),
         ([{"date": "2011-01-01", "amount": 1e300}], r"transactions\[0\].amount is 1e\+300, beyond ±1e15"),
+        # Dates in a request: said in its words (no column, no date_format it could give), with what to do.
+        ([{"date": "next tuesday", "amount": 5}], r"transactions' dates are not dates .*'next tuesday'.*ISO 8601"),
+        (
+            [{"date": day, "amount": 5} for day in ("03/04/2025", "13/04/2025", "04/13/2025")],
+            r"transactions' dates are written both day first and month first .*ISO 8601",
+        ),
         (
             [{"date": "2011-01-01", "amount": 5}, {"date": "2011-01-02", "quantity": 6, "unit_price": 1e308}],
             r"transactions\[1\].quantity x unit_price is inf, beyond ±1e15",
