@@ -64,8 +64,10 @@ def _failed(
     error: str,
     status: int | None = None,
     final: bool = False,
+    unexpected: bool = False,
 ) -> None:
-    """Record a failed attempt (tried again later, or the last one), then count it."""
+    """Record a failed attempt (tried again later, or the last one), then count and log it: a warning when it was
+    the last one, or `unexpected` (with the traceback)."""
     record_failure(
         sessions,
         claimed,
@@ -77,6 +79,18 @@ def _failed(
     )
     spent = attempts_spent(claimed, max_attempts=options.max_attempts, final=final)
     record_notification_attempt(channel=claimed.kind, outcome="gave_up" if spent else "failed")
+    # The delivery's id, never its address: GET /api/v1/webhooks/{id}/deliveries shows the rest to an admin.
+    logger.log(
+        logging.WARNING if spent or unexpected else logging.INFO,
+        "notification %s (%s delivery %d) attempt %d failed%s: %s",
+        claimed.event,
+        claimed.kind,
+        claimed.delivery_id,
+        claimed.attempts,
+        "; no attempt is left" if spent else ", to be tried again",
+        error,
+        exc_info=unexpected,
+    )
 
 
 def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOptions) -> bool:
@@ -90,13 +104,11 @@ def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOpti
     except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as error:
         message = str(error) or type(error).__name__
         _failed(sessions, claimed, options, error=message, status=getattr(error, "status", None))
-        logger.info("notification %s to subscription attempt %d failed: %s", claimed.event, claimed.attempts, message)
         return False
     except Exception as error:
         # A bug or a setting that slipped past its check: left `sending`, this delivery would be claimed again at
         # every lease's end and the rest of its batch never sent. A failed attempt like any other, retried per policy.
-        _failed(sessions, claimed, options, error=f"{type(error).__name__}: {error}")
-        logger.warning("notification %s attempt %d failed unexpectedly", claimed.event, claimed.attempts, exc_info=True)
+        _failed(sessions, claimed, options, error=f"{type(error).__name__}: {error}", unexpected=True)
         return False
     record_success(sessions, claimed, status=status)
     record_notification_attempt(channel=claimed.kind, outcome="delivered")

@@ -54,3 +54,18 @@ def test_attempts_are_counted_by_channel_and_outcome(counted, sessions, receiver
         ("webhook", "gave_up"): 1,
         ("email", "gave_up"): 2,
     }
+
+
+def test_each_failed_attempt_is_logged_by_delivery_id_and_the_last_one_as_a_warning(sessions, receiver, caplog):
+    create_subscription(sessions=sessions, events=[VERSION_ACTIVATED], url=receiver.url, allow_private=True)
+    options = SendOptions(allow_private=True, max_attempts=2, backoff_seconds=0.0, smtp_url=None)
+    receiver.status = 500
+    emit(sessions=sessions, event=VERSION_ACTIVATED, payload={})
+    with caplog.at_level("INFO", logger="app.services.notifications.drainer"):
+        drain_once(sessions, options)
+        drain_once(sessions, options)
+    lines = [(record.levelname, record.getMessage()) for record in caplog.records if "attempt" in record.getMessage()]
+    assert [level for level, _ in lines] == ["INFO", "WARNING"]
+    assert "webhook delivery " in lines[0][1] and "to be tried again" in lines[0][1]
+    assert "no attempt is left" in lines[1][1]
+    assert all(receiver.url not in text for _, text in lines)  # the address is an admin's to read, not the log's
