@@ -102,7 +102,8 @@ def build_rfm_dask(
     partials = Partials(by_order=columns.order_id is not None)
     for tables, summed, formats in results:
         counts.merge(summed.counts)
-        dates.formats.extend(fmt for fmt in formats if fmt not in dates.formats)
+        for fmt in formats:  # as the local engine learns them: a partition's dates read the other way are refused
+            dates.add_format(fmt, f"a date read as {fmt}")
         customers, orders, bad = (_table(data) for data in tables)
         if customers is not None:
             partials.add(Partial(customers, orders, bad))

@@ -105,3 +105,17 @@ def test_other_shapes_still_add_their_own_formats():
     parsed = parser.parse(pa.array(["03/04/2024", "2024-04-13", "13-04-2024 10:00"]))
     assert parsed.null_count == 0
     assert parser.formats == ["%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y %H:%M"]
+
+
+def test_a_parser_given_the_formats_alone_still_refuses_the_other_order_and_its_refusals_travel_pickled():
+    import pickle
+
+    from app.models.rfm.dates import MixedDateOrder, UnknownDates
+
+    # As a Dask partition gets it: the formats read so far, without the sample they came from.
+    parser = DateParser("Date", ["%m/%d/%Y"])
+    with pytest.raises(MixedDateOrder) as refused:
+        parser.parse(pa.array(["13/04/2024"]))
+    for error in (refused.value, UnknownDates("When", ["soon"])):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and again.message == error.message
