@@ -78,8 +78,9 @@ class Counts:
             self.latest = stamp
 
 
-# A whole number written as a float by a spreadsheet, with a decimal point (or either mark in a decimal-comma file).
-_WHOLE_FLOAT = (r"^(-?[0-9]+)\.0+$", r"^(-?[0-9]+)[.,]0+$")
+# A whole number written as a float by a spreadsheet: with a decimal point, or in a decimal-comma file with a comma
+# (or a point and one zero: there "1.000" is a thousand, written with the thousands mark).
+_WHOLE_FLOAT = (r"^(-?[0-9]+)\.0+$", r"^(-?[0-9]+)(?:,0+|\.0)$")
 
 
 def customer_ids(values: pa.Array, decimal: str = ".") -> pa.Array:

@@ -151,8 +151,12 @@ def test_float_and_padded_ids_are_one_customer(write_csv):
 def test_float_ids_with_a_decimal_comma_are_one_customer_in_a_semicolon_file(write_csv):
     # A ';' export of decimal commas writes a float id as 12923,0: it is customer 12923, as 12923.0 is in a ',' file.
     lines = ["CustomerID;Date;Amount", "12923,0;2011-01-01;10,5", "12923;2011-01-02;5", "12924,0;2011-01-02;1,25"]
+    # There "1.000" is a thousand (the point marks thousands): never customer 1; "7.0" is 7 as in any file.
+    lines += ["1.000;2011-01-03;1", "1;2011-01-03;1", "7.0;2011-01-03;1", "7;2011-01-03;1"]
     rows = build_rfm(write_csv(lines)).table.to_pylist()
-    assert [(row["customer_id"], row["frequency"]) for row in rows] == [("12923", 2), ("12924", 1)]
+    assert sorted((row["customer_id"], row["frequency"]) for row in rows) == [
+        ("1", 1), ("1.000", 1), ("12923", 2), ("12924", 1), ("7", 2)
+    ]  # fmt: skip
 
 
 def test_only_a_number_written_as_a_float_loses_its_zero_decimals(write_csv):
