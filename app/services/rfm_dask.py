@@ -102,8 +102,8 @@ def build_rfm_dask(
     partials = Partials(by_order=columns.order_id is not None)
     for tables, summed, formats in results:
         counts.merge(summed.counts)
-        for fmt in formats:  # as the local engine learns them: a partition's dates read the other way are refused
-            dates.add_format(fmt, f"a date read as {fmt}")
+        for fmt in formats:  # as the local engine learns them: never one way round beside the other
+            dates.add_format(fmt)
         customers, orders, bad = (_table(data) for data in tables)
         if customers is not None:
             partials.add(Partial(customers, orders, bad))

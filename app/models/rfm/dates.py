@@ -84,32 +84,11 @@ class UnknownDates(InvalidDataset):
     """A sample of dates none of which has a shape this reader knows."""
 
     def __init__(self, column: str, examples: list[str]) -> None:
-        self._args = (column, examples)
         self.examples = ", ".join(repr(value) for value in examples)
         super().__init__(
             f"the date column {column!r} holds no date this reader understands (for example {self.examples}); "
             "give its format as date_format, such as '%d/%m/%Y %H:%M'"
         )
-
-    def __reduce__(self) -> tuple:
-        return type(self), self._args
-
-
-class MixedDateOrder(InvalidDataset):
-    """Dates of one shape written both day first and month first: `example` (left unread) does not fit `known`."""
-
-    def __init__(self, column: str, example: str, known: str, found: str) -> None:
-        self._args = (column, example, known, found)
-        self.example, self.known = example, known
-        super().__init__(
-            f"the date column {column!r} has dates with the day first and dates with the month first "
-            f"({example!r} does not fit {known!r}, read from the dates before it): give the column's format as "
-            f"date_format, {known!r} or {found!r}"
-        )
-
-    def __reduce__(self) -> tuple:
-        # Raised on a Dask worker, it travels back pickled: rebuilt from its own arguments, not its message.
-        return type(self), self._args
 
 
 @dataclass
@@ -154,18 +133,16 @@ class DateParser:
             if found is None:
                 self._refused.add(shape)
                 continue
-            added = self.add_format(found, by_shape[shape][0]) or added
+            added = self.add_format(found) or added
         return added
 
-    def add_format(self, found: str, example: str) -> bool:
-        """Add a format learnt from `example` unless known; whether it was added."""
-        # Refused when dates are read the other way round already: a date such as 03/04 could then be either, and
-        # reading each the way it fits would move some purchases by months without a word.
-        if found in self.formats:
+    def add_format(self, found: str) -> bool:
+        """Add a format unless known, or the dates are read the other way round already; whether it was added."""
+        # The other way round: 13/04 beside dates read month first is an unreadable date (a typo, or a file mixing
+        # both ways), counted as such. Read day first, a 03/04 beside it would be April and a 13/04 April too, and
+        # some purchases would move by months without a word.
+        if found in self.formats or found.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m") in self.formats:
             return False
-        swapped = found.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
-        if swapped in self.formats:
-            raise MixedDateOrder(self.column, example.strip(), swapped, found)
         self.formats.append(found)
         return True
 

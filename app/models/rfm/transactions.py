@@ -12,7 +12,7 @@ from app.models.rfm.aggregate import CUSTOMER, ORDER, Counts, Partials, lines_pa
 from app.models.rfm.bad_rows import future_after
 from app.models.rfm.build import finish, until_of
 from app.models.rfm.columns import RfmColumns
-from app.models.rfm.dates import DateParser, MixedDateOrder, UnknownDates
+from app.models.rfm.dates import DateParser, UnknownDates
 from app.models.segmentations.spec import RfmOptions
 
 MAX_TRANSACTIONS = 100_000
@@ -83,14 +83,11 @@ def build_rfm_from_transactions(
     except UnknownDates as exc:  # in a request's words: no column, no date_format to give
         raise InvalidRequest(f"transactions' dates are not dates this reader understands ({exc.examples}); "
                              f"{ISO_DATES}") from None  # fmt: skip
-    except MixedDateOrder as exc:
-        raise InvalidRequest(f"transactions' dates are written both day first and month first ({exc.example!r} "
-                             f"does not fit {exc.known!r}, read from the others); {ISO_DATES}") from None  # fmt: skip
     if stamps.null_count:
         index = stamps.to_pylist().index(None)
         raise InvalidRequest(
             f"transactions[{index}].date {texts[index]!r} cannot be read as a date like the others "
-            f"({', '.join(dates.formats)})"
+            f"({', '.join(dates.formats)}); {ISO_DATES}"
         )
     latest = future_after()
     future = [i for i, stamp in enumerate(stamps.to_pylist()) if stamp > latest]
