@@ -201,3 +201,13 @@ def test_two_other_features_get_a_pair_map_and_no_plane(tmp_path):
     # Income is clustered on its log, so the boundaries curve: a grid, with nothing held (there is no other feature).
     assert chart["kind"] == "pair" and not chart["exact"] and chart["note"] is None
     assert (chart["x_feature"], chart["y_feature"]) == ("income", "visits")
+
+
+def test_a_centres_description_writes_units_after_numbers_but_no_scales_range(model):
+    from app.models.features import FEATURES
+
+    income, spending = FEATURES["annual_income"], FEATURES["spending_score"]
+    assert map_frame.value_text(60, income) == "60 k$"
+    assert map_frame.value_text(51, spending) == "51"  # not "51 1 to 100"
+    described = map_frame.centre_description(model, [income, spending])
+    assert "1 to 100" not in described and " k$" in described

@@ -111,7 +111,7 @@ def value_text(value: float, feature: Feature) -> str:
     """A value with its unit, for chart descriptions: "52,300 $", "4.2 per month"."""
     text = f"{value:,.1f}"
     text = text[:-2] if text.endswith(".0") else text
-    return f"{text} {feature.short_unit or feature.unit}".strip()
+    return f"{text} {feature.short_unit}".strip()  # a scale's range ("1 to 100") is no unit after a number
 
 
 def centre_description(model: SegmentationModel, features: Sequence[Feature]) -> str:
