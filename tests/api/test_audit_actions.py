@@ -238,3 +238,6 @@ def test_training_records_the_job(world):
     response = world.client.post("/api/v1/models", data={"k": "3"}, headers=world.headers)
     assert response.status_code == 202, response.text
     assert audited(world.client) == [(WHO, "version.train", response.json()["job_id"])]
+    with world.client.app.state.db_sessions() as session:
+        detail = session.scalars(select(AuditEvent).where(AuditEvent.action == "version.train")).one().detail
+    assert detail["features"] == "annual_income,spending_score"  # left out: the two the job trains on

@@ -27,11 +27,12 @@ from app.controllers.deps import (
 )
 from app.models.clustering import K_RANGE, MAX_SEED
 from app.models.features import FEATURES
+from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.common import error_responses
 from app.schemas.jobs import JobAccepted, TrainingEngine
 from app.schemas.versions import Activation, ActivationHistory, Comparison, LabelIn, VersionDetail, VersionList
 from app.services import lifecycle
-from app.services.training.launch import start_training_job
+from app.services.training.launch import parse_features, start_training_job
 from app.services.training.store import job_files
 
 VersionPath = Annotated[str, PathParam(max_length=64, description="A model version id.")]
@@ -123,7 +124,9 @@ def start_training(
         detail={
             "segmentation": segmentation_of(request),
             "k": k,
-            "features": features,
+            # What the job trains on: the default's features as named (its two when left out); another
+            # segmentation's are its spec's (null here).
+            "features": ",".join(parse_features(features)) if segmentation_of(request) == DEFAULT_NAME else None,
             "activate": activate,
             "engine": engine,
         },

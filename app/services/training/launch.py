@@ -73,10 +73,16 @@ def parse_k(value: str) -> int | str:
         raise InvalidRequest(str(exc)) from None
 
 
+def feature_names(value: str) -> list[str]:
+    """The names a features field gives, separated by commas or spaces (none when it is left empty)."""
+    return [name for name in re.split(r"[,\s]+", value.strip()) if name]
+
+
 def parse_features(value: str) -> list[str]:
-    """Feature names separated by commas or spaces; InvalidRequest for unknown or repeated names."""
-    names = [name for name in re.split(r"[,\s]+", value.strip()) if name]
-    if not names or len(set(names)) != len(names) or any(name not in FEATURES for name in names):
+    """The default segmentation's features a field names (its two when it names none); InvalidRequest for unknown
+    or repeated names."""
+    names = feature_names(value) or list(DEFAULT_FEATURES)
+    if len(set(names)) != len(names) or any(name not in FEATURES for name in names):
         raise InvalidRequest(f"features must be distinct names from: {', '.join(FEATURES)}")
     return names
 
@@ -164,10 +170,10 @@ def start_training_job(
         require_dask()  # now, not in the job's process once it has been accepted
     chosen_k = parse_k(k or str(DEFAULT_K))
     spec = SegmentationCatalog(settings.model_dir).get(segmentation)
-    given = [name for name in re.split(r"[,\s]+", features.strip()) if name]
     if segmentation == DEFAULT_NAME:
-        chosen_features = parse_features(features) if given else list(DEFAULT_FEATURES)
+        chosen_features = parse_features(features)
     else:
+        given = feature_names(features)
         # A segmentation's features are its spec's; without an upload there is no file of its columns to train on.
         chosen_features = spec.feature_names
         if given and sorted(given) != sorted(chosen_features):
