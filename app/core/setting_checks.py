@@ -47,11 +47,13 @@ def listen_address(value: str) -> bool:
 
 def database_url_problem(url: str) -> str | None:
     """What makes a database URL unusable (a port, a password character left unencoded), or None; never quotes it."""
-    from sqlalchemy.engine import make_url  # only a URL to check needs SQLAlchemy's parser
-
     # Spaces are left alone: a SQLite file's folder may have one.
     if not url.isprintable():
         return "it holds a line break or a control character; the URL is not shown"
+    if url.startswith("sqlite"):
+        return None  # a file: no host or port, and no need for SQLAlchemy in every command that reads the settings
+    from sqlalchemy.engine import make_url  # only a server's URL needs SQLAlchemy's parser
+
     try:
         parsed = make_url(url)
         port = parsed.port
