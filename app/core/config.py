@@ -262,10 +262,11 @@ class Settings(BaseSettings):
     def _empty_key_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("smtp_url", "smtp_from", mode="before")
+    @field_validator("smtp_url", "smtp_from", "jwt_secret", mode="before")
     @classmethod
-    def _strip_mail_setting(cls, value: object) -> object:
-        # A value read from a secret file or `echo >` ends with a newline; one inside is refused below.
+    def _strip_line_end(cls, value: object) -> object:
+        # A value read from a secret file or `echo >` ends with a newline (one inside a mail setting is refused
+        # below); JWT_SECRET is read by the server alone, the same on every replica, so dropping it changes nothing.
         return value.strip() if isinstance(value, str) else value
 
     @field_validator("smtp_url")
@@ -308,7 +309,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("model_signing_key", "jwt_secret")
+    @field_validator("model_signing_key")
     @classmethod
     def _no_blank_ends(cls, value: SecretStr | None) -> SecretStr | None:
         # A key read from a secret file ends with a newline that `$(cat file)` in a shell drops: kept, the CLI and the

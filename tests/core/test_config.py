@@ -296,7 +296,14 @@ def test_a_database_url_with_a_spaced_folder_an_encoded_password_or_no_host_is_a
     assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
 
 
-@pytest.mark.parametrize("variable", ["MODEL_SIGNING_KEY", "JWT_SECRET"])
+@pytest.mark.parametrize("padding", ["\n", " ", "\r\n"])
+def test_a_jwt_secret_loses_a_secret_files_line_end(monkeypatch, padding):
+    # Only the server reads it, every replica the same value: a Secret made with --from-file keeps working.
+    monkeypatch.setenv("JWT_SECRET", "KEYSECRET-" + "k" * 40 + padding)
+    assert Settings(_env_file=None).jwt_secret.get_secret_value() == "KEYSECRET-" + "k" * 40
+
+
+@pytest.mark.parametrize("variable", ["MODEL_SIGNING_KEY"])
 @pytest.mark.parametrize("padding", ["\n", " ", "\r\n"])
 def test_a_key_with_a_line_end_from_a_secret_file_is_one_line_never_quoting_it(monkeypatch, variable, padding):
     # Kept, it signed with another key than `$(cat file)` gives the CLI: each refused the other's models.
