@@ -391,6 +391,10 @@ def _window_facts(window: Window) -> dict[str, Any]:
     }
 
 
+# Who the messages speak of: the log's recent customers, or a run's (a scored file's) customers.
+RECENT, A_FILES = "recent customers", "this file's customers"
+
+
 def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     """Every drift check of `window` against the model's training reference, with statuses and plain advice."""
     reference = model.info.get("drift_reference")
@@ -440,7 +444,3 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
             check["message"] = check["message"].replace(RECENT, A_FILES)
         messages = [message.replace(RECENT, A_FILES) for message in messages]
     return base | {"status": status, "features": features, "segment_mix": mix, "rates": rates, "messages": messages}
-
-
-# Who the messages speak of: the log's recent customers, or a run's (a scored file's) customers.
-RECENT, A_FILES = "recent customers", "this file's customers"
