@@ -179,12 +179,13 @@ def configure_logging(settings: Settings) -> None:
     fallback.setLevel(logging.WARNING)
     logging.lastResort = fallback
     if settings.log_format == "json":
-        # Python's warnings (a library's deprecation, scikit-learn's) printed two plain lines each: records instead,
-        # on a handler of their own (captureWarnings gives their logger a NullHandler when it has none).
+        # Python's warnings (a library's deprecation, scikit-learn's) printed two plain lines each: records instead.
+        # captureWarnings gives their logger a NullHandler when it has none, which would hide them from the last
+        # resort: without a root handler they get the fallback; with one (the host's, pytest's) they go to it.
         logging.captureWarnings(True)
         warnings_logger = logging.getLogger("py.warnings")
-        warnings_logger.handlers[:] = [fallback]
-        warnings_logger.propagate = False
+        warnings_logger.handlers[:] = [] if logging.getLogger().handlers else [fallback]
+        warnings_logger.propagate = True
         # uvicorn's own lines (started, listening, shutting down, errors) would be plain text between the JSON
         # objects, and a log shipper reads one object per line.
         uvicorn_logger = logging.getLogger("uvicorn")

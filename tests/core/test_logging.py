@@ -204,3 +204,20 @@ def test_json_logs_hold_libraries_warnings_and_errors_as_json_lines():
     ]  # fmt: skip
     assert "ConnectionError" in records[0]["exception"] and "DBSECRET" not in result.stderr
     assert "a library's deprecation" in records[2]["message"]
+
+
+def test_with_a_root_handler_python_warnings_go_to_it(caplog):
+    # The host's handler (here pytest's) takes them: a handler of their own, not propagating, kept them from it.
+    import warnings
+
+    from app.core.config import Settings
+    from app.core.logging import configure_logging
+
+    configure_logging(Settings(_env_file=None, log_format="json"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="py.warnings"), warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("a library's deprecation, seen by the host", stacklevel=1)
+        assert any("seen by the host" in record.getMessage() for record in caplog.records)
+    finally:
+        logging.captureWarnings(False)
