@@ -117,10 +117,13 @@ class SegmentationCatalog:
         if name == DEFAULT_NAME:
             raise SegmentationConflict("the default segmentation cannot be deleted")
         folder = self.folder(name)
+        unknown = UnknownSegmentation(f"no segmentation named {name!r}")
+        if not (folder / SPEC_FILE).is_file():
+            raise unknown  # before the lock, which a read-only models folder could not take
         with exclusive_lock(self.folder_of_others / LOCK_FILE):
-            # Checked under the lock: of two deletes of one name, the second finds nothing rather than a failed rename.
+            # Checked again under the lock: of two deletes of one name, the second finds nothing, not a failed rename.
             if not (folder / SPEC_FILE).is_file():
-                raise UnknownSegmentation(f"no segmentation named {name!r}")
+                raise unknown
             self._remove(folder)
         logger.info("deleted segmentation %s", name)
 

@@ -219,3 +219,11 @@ def test_a_descriptions_line_breaks_and_an_rfm_columns_spaces_are_kept_or_trimme
     assert spec.description == "Loyal customers.\r\nSecond paragraph."
     rfm = SegmentationSpec.from_request({"name": "rfm", "kind": "rfm", "columns": {"customer_id": " CustomerID "}})
     assert rfm.rfm is not None and rfm.rfm.columns == {"customer_id": "CustomerID"}
+
+
+def test_deleting_an_unknown_name_touches_nothing(tmp_path: Path) -> None:
+    # Refused before the catalog's lock: a models folder this user cannot write gives the 404, never an OSError.
+    catalog = SegmentationCatalog(tmp_path)
+    with pytest.raises(UnknownSegmentation):
+        catalog.delete("nothing-here")
+    assert list(tmp_path.iterdir()) == []
