@@ -22,11 +22,9 @@ R = TypeVar("R")
 
 
 def create_db_engine(url: str, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
-    """An engine for `url`; a SQLite file gets its folder created and write-ahead logging.
-
-    Its errors never quote a statement's parameters (customers' values and ids, emails, password hashes): a
-    traceback in the server's log then shows the statement alone.
-    """
+    """An engine for `url`; a SQLite file gets its folder created and write-ahead logging."""
+    # hide_parameters: its errors never quote a statement's parameters (customers' values and ids, emails, password
+    # hashes), so a traceback in the server's log shows the statement alone.
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)

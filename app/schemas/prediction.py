@@ -48,9 +48,8 @@ MAX_INTEGER_ID = 2**53 - 1
 
 
 def _trimmed_id(value: str) -> str:
-    """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one. A NUL is
-    refused: the prediction log keeps the id, and PostgreSQL stores no text holding one."""
-    no_nul(value)
+    """A text id as a file's ids are read (trimmed): " C-1" is the customer C-1; spaces alone name no one."""
+    no_nul(value)  # the prediction log keeps the id, and PostgreSQL stores no text holding a NUL
     text = value.strip(SPACES)
     if not text:
         raise ValueError("a text id cannot be empty or only spaces")
@@ -148,8 +147,9 @@ _NUMBER_TYPES = frozenset({float, int})
 
 
 class PlainCustomers(list):
-    """The customers of a plain body, with the numbers already checked as an (n, 2) array in PLAIN_NUMBERS order:
-    scoring takes that array rather than reading every customer's values again (~1 ms of 10,000)."""
+    """The customers of a plain body, and their numbers as the (n, 2) array in PLAIN_NUMBERS order it checked."""
+
+    # Scoring takes the array rather than reading every customer's values again (~1 ms of 10,000).
 
     __slots__ = ("numbers",)
 

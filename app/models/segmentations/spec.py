@@ -127,8 +127,8 @@ class SegmentationSpec:
 
     @classmethod
     def from_request(cls, data: dict[str, Any]) -> "SegmentationSpec":
-        """A spec from a create request: `from_dict`, after the texts pages show are checked (a spec already saved
-        is read as it is, so one written before this check still loads)."""
+        """A spec from a create request: `from_dict` once the texts pages show are checked."""
+        # Only here: a spec already saved is read as it is, so one written before this check still loads.
         _check_request_texts(data)
         return cls.from_dict(data)
 
@@ -167,9 +167,8 @@ class SegmentationSpec:
 
 
 def _check_request_texts(data: dict[str, Any]) -> None:
-    """Refuse a description, feature label or unit with a control or invisible character: pages, charts, reports
-    and emails show them (a description may break lines); and an RFM column name with a control character, which
-    no header holds."""
+    """Refuse hidden characters in the texts pages, charts, reports and emails show, and in RFM column names."""
+    # A description may break lines; a column name holds no control character, as no header does.
     description = data.get("description")
     if isinstance(description, str):
         hidden = hidden_or_line_breaking_char(description.replace("\r\n", " ").replace("\n", " "))

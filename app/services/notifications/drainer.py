@@ -66,8 +66,7 @@ def _failed(
     final: bool = False,
     unexpected: bool = False,
 ) -> None:
-    """Record a failed attempt (tried again later, or the last one), then count and log it: a warning when it was
-    the last one, or `unexpected` (with the traceback)."""
+    """Record a failed attempt (tried again later, or the last one), then count and log it (a warning when last)."""
     record_failure(
         sessions,
         claimed,

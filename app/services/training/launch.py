@@ -79,8 +79,7 @@ def feature_names(value: str) -> list[str]:
 
 
 def parse_features(value: str) -> list[str]:
-    """The default segmentation's features a field names (its two when it names none); InvalidRequest for unknown
-    or repeated names."""
+    """The default segmentation's features a field names (its two when none); InvalidRequest for unknown or twice."""
     names = feature_names(value) or list(DEFAULT_FEATURES)
     if len(set(names)) != len(names) or any(name not in FEATURES for name in names):
         raise InvalidRequest(f"features must be distinct names from: {', '.join(FEATURES)}")
