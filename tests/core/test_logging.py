@@ -213,6 +213,9 @@ def test_with_a_root_handler_python_warnings_go_to_it(caplog):
     from app.core.config import Settings
     from app.core.logging import configure_logging
 
+    # Off first: an earlier test's JSON app turned it on inside pytest's own catch_warnings, which then put back
+    # its showwarning, and turning it on again would do nothing.
+    logging.captureWarnings(False)
     configure_logging(Settings(_env_file=None, log_format="json"))
     try:
         with caplog.at_level(logging.WARNING, logger="py.warnings"), warnings.catch_warnings():
