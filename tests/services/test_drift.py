@@ -1,5 +1,7 @@
 """Drift checks against the training reference; expected PSI, KS and Wasserstein values come from scipy here."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import jensenshannon
@@ -136,3 +138,25 @@ def test_reference_stays_small(big_model):
     import json
 
     assert len(json.dumps(big_model.info["drift_reference"])) < 8_000
+
+
+@pytest.mark.slow
+def test_a_runs_report_speaks_of_the_files_customers_and_keeps_labels_as_written(big_model, training):
+    current = customers(2_000, seed=8)
+    current[:, 0] += training[:, 0].std()
+    window = window_of(big_model, current)
+    # A label that holds the log's wording must come through untouched in a run's report.
+    specs = big_model.feature_specs
+    big_model.feature_specs = [replace(specs[0], label="Income of recent customers"), *specs[1:]]
+    try:
+        log_report = drift_report(big_model, window)
+        run_report = drift_report(big_model, replace(window, kind="run"))
+    finally:
+        big_model.feature_specs = specs
+    run_checks = [*run_report["features"], run_report["segment_mix"], *run_report["rates"]]
+    assert all("this file's customers" in check["message"] for check in run_checks)
+    assert run_report["features"][0]["message"].startswith("Income of recent customers: this file's customers average")
+    log_checks = [*log_report["features"], log_report["segment_mix"], *log_report["rates"]]
+    assert all("recent customers" in check["message"] for check in log_checks)
+    assert all("this file" not in check["message"] for check in log_checks)
+    assert all("recent" not in method["method"] for method in run_report["methods"])

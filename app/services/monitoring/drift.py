@@ -9,9 +9,9 @@ Every check compares the recent window of logged predictions with the reference 
 | feature | KS statistic, two-sample p-value (reference <= 1,000 rows) | p >= 0.05 | | p < 0.05 | [2] |
 | feature | Wasserstein distance / reference std (reference > 1,000 rows) | < 0.1 | | >= 0.1 | [2] |
 | segment mix | PSI over segment shares | < 0.1 | 0.1-0.25 | >= 0.25 | [1] |
-| segment mix | chi-squared test, training vs recent counts (reference <= 1,000 rows) | p >= 0.05 | | p < 0.05 | [3] |
+| segment mix | chi-squared test, training vs current counts (reference <= 1,000 rows) | p >= 0.05 | | p < 0.05 | [3] |
 | segment mix | Jensen-Shannon distance of the shares (reference > 1,000 rows) | < 0.1 | | >= 0.1 | [3] |
-| atypical rate | recent rate against training (about 5% by construction) | <= 2x | 2x-3x | > 3x | [4] |
+| atypical rate | current rate against training (about 5% by construction) | <= 2x | 2x-3x | > 3x | [4] |
 | out-of-range rate | share of customers outside the training range | <= 1% | 1%-5% | > 5% | [4] |
 
 [1] the industry bands for the population stability index (credit-scoring practice, e.g. Siddiqi,
@@ -89,7 +89,7 @@ METHODS: list[dict[str, str]] = [
     },
     {
         "check": "segment mix",
-        "method": "chi-squared test of training against recent counts (decides when the reference has <= 1,000 rows)",
+        "method": "chi-squared test of training against current counts (decides when the reference has <= 1,000 rows)",
         "thresholds": "drift when p < 0.05",
         "source": "Evidently's default for categories on small references",
     },
@@ -101,13 +101,13 @@ METHODS: list[dict[str, str]] = [
     },
     {
         "check": "atypical rate",
-        "method": "recent share of atypical customers against training (about 5%)",
+        "method": "current share of atypical customers against training (about 5%)",
         "thresholds": "watch above 2x, drift above 3x",
         "source": "this project's choice",
     },
     {
         "check": "out-of-range rate",
-        "method": "recent share of customers outside the training range",
+        "method": "current share of customers outside the training range",
         "thresholds": "watch above 1%, drift above 5%",
         "source": "this project's choice",
     },
@@ -223,7 +223,7 @@ def wasserstein_over_std(quantiles: np.ndarray, std: float, current: np.ndarray)
 
 
 def _feature_check(
-    feature: str, label: str, reference: Mapping[str, Any], n_reference: int, values: np.ndarray
+    feature: str, label: str, reference: Mapping[str, Any], n_reference: int, values: np.ndarray, who: str
 ) -> dict:
     quantiles = np.asarray(reference["quantiles"], dtype=np.float64)
     edges = decile_bins(reference["deciles"])
@@ -254,7 +254,7 @@ def _feature_check(
         "decided_by": decided_by,
         "reference_mean": reference["mean"],
         "current_mean": current_mean,
-        "message": _feature_message(label, status, current_mean, reference["mean"], shift, evidence),
+        "message": _feature_message(label, status, current_mean, reference["mean"], shift, evidence, who),
         "histogram": {
             "edges": reference["deciles"],
             "reference": expected.tolist(),
@@ -272,7 +272,7 @@ SAME_MEAN_STD = 0.1
 
 
 def _feature_message(
-    label: str, status: str, mean: float, reference_mean: float, shift: float, evidence: list[str]
+    label: str, status: str, mean: float, reference_mean: float, shift: float, evidence: list[str], who: str
 ) -> str:
     """What moved in one feature, in words that agree with its status (advice only when it is not stable).
 
@@ -281,17 +281,17 @@ def _feature_message(
     """
     if abs(shift) >= SAME_MEAN_STD:
         return (
-            f"{label}: recent customers average {mean:.1f} against {reference_mean:.1f} in training "
+            f"{label}: {who} average {mean:.1f} against {reference_mean:.1f} in training "
             f"({shift:+.1f} training std){_advice(status)}"
         )
-    same = f"{label}: recent customers average {mean:.1f}, about the same as in training ({reference_mean:.1f})"
+    same = f"{label}: {who} average {mean:.1f}, about the same as in training ({reference_mean:.1f})"
     if status == STABLE:
         return f"{same}."
     why = f" ({', '.join(evidence)})" if evidence else ""
     return f"{same}, but their values spread differently over the training range{why}{_advice(status)}"
 
 
-def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray) -> dict[str, Any]:
+def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray, who: str) -> dict[str, Any]:
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import chi2_contingency
 
@@ -327,41 +327,44 @@ def _segment_mix(model: SegmentationModel, segment_ids: np.ndarray) -> dict[str,
             }
             for segment, share, now, count in zip(model.segments, training, current, counts, strict=True)
         ],
-        "message": _mix_message(name, current[moved], training[moved], status),
+        "message": _mix_message(name, current[moved], training[moved], status, who),
     }
 
 
-def _mix_message(name: str, current: float, training: float, status: str) -> str:
+def _mix_message(name: str, current: float, training: float, status: str, who: str) -> str:
     """The segment whose share moved most; when even that rounds to its training share, the mix as a whole."""
     if status != STABLE and f"{current:.0%}" == f"{training:.0%}":
         return f"Segment shares differ from training, though none by a whole percentage point{_advice(status)}"
-    return f"{name} is {current:.0%} of recent customers against {training:.0%} in training{_advice(status)}"
+    return f"{name} is {current:.0%} of {who} against {training:.0%} in training{_advice(status)}"
 
 
-def _rate_check(check: str, label: str, current: float, training: float, status: str) -> dict[str, Any]:
+def _rate_check(check: str, label: str, current: float, training: float, status: str, who: str) -> dict[str, Any]:
     return {
         "check": check,
         "status": status,
         "training_rate": training,
         "current_rate": current,
-        "message": f"{current:.1%} of recent customers are {label} against {training:.1%} in training{_advice(status)}",
+        "message": f"{current:.1%} of {who} are {label} against {training:.1%} in training{_advice(status)}",
     }
 
 
-def _rates(reference: Mapping[str, Any], window: Window) -> list[dict[str, Any]]:
+def _rates(reference: Mapping[str, Any], window: Window, who: str) -> list[dict[str, Any]]:
     training_atypical = float(reference.get("atypical_rate", 0.05))
     atypical = float(np.mean(window.atypical))
     ratio = atypical / training_atypical if training_atypical > 0 else (np.inf if atypical else 0.0)
     out_of_range = float(np.mean(window.out_of_range))
     training_out = float(reference.get("out_of_range_rate", 0.0))
     return [
-        _rate_check("atypical", "atypical", atypical, training_atypical, _above(ratio, ATYPICAL_WATCH, ATYPICAL_DRIFT)),
+        _rate_check(
+            "atypical", "atypical", atypical, training_atypical, _above(ratio, ATYPICAL_WATCH, ATYPICAL_DRIFT), who
+        ),
         _rate_check(
             "out_of_range",
             "outside the training range",
             out_of_range,
             training_out,
             _above(out_of_range, OUT_OF_RANGE_WATCH, OUT_OF_RANGE_DRIFT),
+            who,
         ),
     ]
 
@@ -395,6 +398,10 @@ def _window_facts(window: Window) -> dict[str, Any]:
 RECENT, A_FILES = "recent customers", "this file's customers"
 
 
+def _subject(window: Window) -> str:
+    return A_FILES if window.kind == "run" else RECENT
+
+
 def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     """Every drift check of `window` against the model's training reference, with statuses and plain advice."""
     reference = model.info.get("drift_reference")
@@ -420,6 +427,7 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     if reference is None:
         message = "This model was trained before drift references were kept: retrain it to enable drift checks."
         return base | {"status": INSUFFICIENT, "messages": [message]}
+    who = _subject(window)
     features = [
         _feature_check(
             spec.name,
@@ -427,20 +435,17 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
             reference["features"][spec.name],
             reference["n_samples"],
             np.asarray(window.inputs[spec.name]),
+            who,
         )
         # Each feature named as the model's spec labels it: any segmentation's features, not only the default's.
         for spec in model.feature_specs
         if spec.name in reference["features"] and spec.name in window.inputs
     ]
-    mix = _segment_mix(model, np.asarray(window.segment_ids))
-    rates = _rates(reference, window)
+    mix = _segment_mix(model, np.asarray(window.segment_ids), who)
+    rates = _rates(reference, window, who)
     checks = [*features, mix, *rates]
     status = worst([check["status"] for check in checks])
     messages = [check["message"] for check in checks if check["status"] != STABLE]
     if not messages:
-        messages = ["Every check is stable: recent customers look like the training customers."]
-    if window.kind == "run":  # a scored file's customers, not the log's recent ones: said so in every sentence
-        for check in checks:
-            check["message"] = check["message"].replace(RECENT, A_FILES)
-        messages = [message.replace(RECENT, A_FILES) for message in messages]
+        messages = [f"Every check is stable: {who} look like the training customers."]
     return base | {"status": status, "features": features, "segment_mix": mix, "rates": rates, "messages": messages}
