@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Discriminator, Field, Tag
 
-from app.schemas.common import NO_NUL, example_config
+from app.schemas.common import example_config
 from app.schemas.prediction import MAX_INTEGER_ID, TextId
 from app.utils.moments import latest_plausible
 from app.utils.text import hidden_or_line_breaking_char
@@ -64,7 +64,7 @@ NonBlank = AfterValidator(_not_blank)
 ShownName = AfterValidator(_shown_name)
 OutcomeCustomerId = Annotated[
     Annotated[Annotated[int, Field(ge=-MAX_INTEGER_ID, le=MAX_INTEGER_ID)], Tag("integer")]
-    | Annotated[TextId, NO_NUL, Tag("text")],
+    | Annotated[TextId, Tag("text")],
     Discriminator(_id_kind),
     Field(
         description="The customer's id, as sent with their predictions (`customer_id`): an integer or text, trimmed "
