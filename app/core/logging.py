@@ -115,6 +115,18 @@ class AppLogHandler(logging.StreamHandler):
     """The app's one handler: stderr, in the configured format."""
 
 
+class CurrentStderrHandler(logging.StreamHandler):
+    """The libraries' fallback: whatever sys.stderr is when a record comes, as logging's own last resort does."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):  # type: ignore[override]  # read-only: a redirect of sys.stderr later is followed
+        """The process's stderr now."""
+        return sys.stderr
+
+
 access_logger = logging.getLogger("app.access")
 
 
@@ -174,7 +186,7 @@ def configure_logging(settings: Settings) -> None:
     # Libraries' own loggers (asyncio, SQLAlchemy's pool, python-multipart) have no handler: their warnings and
     # errors went to logging's last resort, as plain text with a raw traceback between the JSON lines. They get the
     # app's format, at WARNING and above as before, unless the host sets up a root handler (which then takes them).
-    fallback = AppLogHandler(sys.stderr)
+    fallback = CurrentStderrHandler()
     fallback.setFormatter(handler.formatter)
     fallback.setLevel(logging.WARNING)
     logging.lastResort = fallback

@@ -1,5 +1,6 @@
 """Logged values cannot forge a line, drive a terminal or flood the log, in text and JSON formats alike."""
 
+import io
 import json
 import logging
 import subprocess
@@ -224,3 +225,17 @@ def test_with_a_root_handler_python_warnings_go_to_it(caplog):
         assert any("seen by the host" in record.getMessage() for record in caplog.records)
     finally:
         logging.captureWarnings(False)
+
+
+def test_the_libraries_fallback_writes_to_stderr_as_it_is_when_a_record_comes(monkeypatch):
+    # It kept the stderr of configure time: a process that redirects stderr later (a test's capture, a daemon's
+    # reopened log) had library warnings written to the old stream.
+    from app.core.config import Settings
+    from app.core.logging import configure_logging
+
+    configure_logging(Settings(_env_file=None, log_format="json"))
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    logging.lastResort.handle(logging.makeLogRecord({"name": "asyncio", "levelno": 40, "levelname": "ERROR",
+                                                     "msg": "Task exception was never retrieved"}))  # fmt: skip
+    assert json.loads(later.getvalue())["message"] == "Task exception was never retrieved"
