@@ -8,6 +8,7 @@ others'. A worker still running at the deadline is a daemon thread, left behind 
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -29,6 +30,40 @@ class Stoppable(Protocol):
 
     def join(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the worker to end; True if it has."""
+
+
+class WorkerThread:
+    """A `Stoppable` that is one daemon thread running `_run`: told to stop through the event `_stop` unless a
+    subclass says otherwise, and waited for up to `stop_seconds` by `stop`."""
+
+    name: str
+    thread_name: str
+    stop_seconds = 10.0
+    _stop: threading.Event
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the thread to end, then wait for it up to `timeout` seconds (`stop_seconds` when not given)."""
+        self.request_stop()
+        self.join(self.stop_seconds if timeout is None else timeout)
+
+    def request_stop(self) -> None:
+        """Have the thread end after the work under way, if any; never waits."""
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the thread to end; True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
 
 def stop_all(

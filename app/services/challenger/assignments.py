@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from app.db.errors import db_error_reason
 from app.services.monitoring.log_rows import stored_id
 from app.services.monitoring.retry import LossTally, ThrottledWarning, database_away
+from app.services.shutdown import WorkerThread
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,10 +41,11 @@ def assignment_key(segmentation: str, challenger_version: str, set_at: str, cust
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class AssignmentWriter:
+class AssignmentWriter(WorkerThread):
     """A bounded queue of first assignments and the thread that inserts them."""
 
     name = "challenger assignments"
+    thread_name = "challenger-assignments"
 
     def __init__(
         self,
@@ -64,7 +66,6 @@ class AssignmentWriter:
         self._idle = threading.Condition(self._lock)
         self._busy = False
         self._stopping = False
-        self._thread: threading.Thread | None = None
         self._warning = ThrottledWarning(logger)
         self._losses = LossTally(logger, what="challenger assignments dropped (predictions are still served)")
         self.written = 0
@@ -118,27 +119,11 @@ class AssignmentWriter:
         for reason, count in refused.items():
             self._losses.add(count, reason)
 
-    def start(self) -> None:
-        """Start the writer thread."""
-        self._thread = threading.Thread(target=self._run, name="challenger-assignments", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued (one attempt), then stop."""
-        self.request_stop()
-        self.join(timeout)
-
     def request_stop(self) -> None:
         """Refuse new rows and have the thread write what is queued (one attempt), then end; never waits."""
         with self._lock:
             self._stopping = True
         self._wake.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the thread to end; True if it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is written (or given up for now); True when it drained in time."""

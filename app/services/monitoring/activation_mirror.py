@@ -26,6 +26,7 @@ from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.store import HISTORY_FILE, VersionStore
 from app.services.monitoring.retry import DatabaseNotReady, DatabasePreparation, Retry
 from app.services.notifications.events import VERSION_ACTIVATED, emit_on
+from app.services.shutdown import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +114,13 @@ def _stamp(store: VersionStore) -> Stamp:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-class ActivationMirror:
-    """Keeps `model_activations` in step with every segmentation's history file, from one background thread."""
+class ActivationMirror(WorkerThread):
+    """Keeps `model_activations` in step with every segmentation's history file, from one background thread (its
+    first pass is the start-up backfill)."""
 
     name = "activation mirror"
+    thread_name = "activation-mirror"
+    stop_seconds = 5.0
 
     def __init__(
         self,
@@ -135,7 +139,6 @@ class ActivationMirror:
         self._database = database
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._synced_stamps: dict[str, Stamp] = {}
         self._synced_once = False
         self._retry = Retry(
@@ -190,26 +193,6 @@ class ActivationMirror:
             if self._due():
                 self.sync()
             self._stop.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        """Start the mirroring thread (its first pass is the start-up backfill)."""
-        self._thread = threading.Thread(target=self._run, name="activation-mirror", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread."""
-        self.request_stop()
-        self.join(timeout)
-
-    def request_stop(self) -> None:
-        """Have the thread end after the pass under way, if any; never waits."""
-        self._stop.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the thread to end; True if it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
 
 
 def open_activation_mirror(*, engine: Engine, store: VersionStore, database: DatabasePreparation) -> ActivationMirror:

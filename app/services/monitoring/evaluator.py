@@ -37,6 +37,7 @@ from app.services.monitoring.retry import DatabasePreparation
 from app.services.monitoring.windows import DEFAULT_SPAN, time_window
 from app.services.notifications.events import DRIFT_CHANGED, emit_on
 from app.services.proposals.records import announce, propose_on_drift
+from app.services.shutdown import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,12 @@ def served_models(segmentations: Segmentations) -> dict[str, SegmentationModel]:
     return served
 
 
-class DriftEvaluator:
-    """One thread that evaluates drift every `interval` seconds, when this process holds the evaluation lock."""
+class DriftEvaluator(WorkerThread):
+    """One thread that evaluates drift every `interval` seconds, when this process holds the evaluation lock; told
+    to stop, it ends after the evaluation under way."""
 
     name = "drift evaluator"
+    thread_name = "drift-evaluator"
 
     def __init__(
         self,
@@ -98,27 +101,6 @@ class DriftEvaluator:
         self._database = database
         self._sessions = session_factory(engine)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread = threading.Thread(target=self._run, name="drift-evaluator", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread (an evaluation under way ends first)."""
-        self.request_stop()
-        self.join(timeout)
-
-    def request_stop(self) -> None:
-        """Have the thread end after the evaluation under way, if any; never waits."""
-        self._stop.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the thread to end; True if it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
 
     def _run(self) -> None:
         delay = self.first_tick

@@ -31,6 +31,7 @@ from app.core.metrics import record_log_dropped, record_log_queue
 from app.db.errors import db_error_reason
 from app.services.monitoring.log_rows import COLUMNS, SHARED_COLUMNS, LogChunk, encode_rows
 from app.services.monitoring.retry import WARNING_INTERVAL, LossTally, ThrottledWarning, database_away
+from app.services.shutdown import WorkerThread
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -95,10 +96,12 @@ def publish_log_queue() -> None:
     record_log_queue(sum(writer.pending for writer in writers))
 
 
-class PredictionLogWriter:
-    """A bounded queue of logged predictions and the one thread that writes them (and retries them)."""
+class PredictionLogWriter(WorkerThread):
+    """A bounded queue of logged predictions and the one thread that writes them (and retries them). Told to stop,
+    it writes what is queued (one attempt; what the database refuses is dropped), then ends."""
 
     name = "prediction log"
+    thread_name = "prediction-log-writer"
 
     def __init__(
         self,
@@ -132,7 +135,6 @@ class PredictionLogWriter:
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._stopping = False
-        self._thread: threading.Thread | None = None
         self._next_retention = 0.0
         self._failures = 0
         self._next_attempt = 0.0
@@ -183,13 +185,7 @@ class PredictionLogWriter:
         """Start the writer thread."""
         with _totals_lock:
             _live_writers.add(self)
-        self._thread = threading.Thread(target=self._run, name="prediction-log-writer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued (one attempt, within `timeout`; what the database refuses is dropped), then stop."""
-        self.request_stop()
-        self.join(timeout)
+        super().start()
 
     def request_stop(self) -> None:
         """Refuse new rows and have the thread write what is queued (one attempt), then end; never waits."""
@@ -199,9 +195,7 @@ class PredictionLogWriter:
 
     def join(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the thread to end after `request_stop`; True if it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        ended = self._thread is None or not self._thread.is_alive()
+        ended = super().join(timeout)
         if ended:
             # A thread still writing past the timeout still holds its rows: they stay in the gauge.
             with _totals_lock:

@@ -15,6 +15,7 @@ from app.services.notifications.addresses import RefusedAddress
 from app.services.notifications.messages import email_message
 from app.services.notifications.outbox import Claimed, attempts_spent, claim_due, record_failure, record_success
 from app.services.notifications.sending import DeliveryFailed, send_email, send_webhook, webhook_body
+from app.services.shutdown import WorkerThread
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +123,13 @@ def drain_once(sessions: sessionmaker[Session], options: SendOptions, *, limit: 
     return len(claimed)
 
 
-class NotificationDrainer:
-    """Drains the outbox from one daemon thread: every poll, and at once after a pass that found work."""
+class NotificationDrainer(WorkerThread):
+    """Drains the outbox from one daemon thread: every poll, and at once after a pass that found work. Told to stop,
+    it ends after the delivery it is sending; what is left stays in the outbox."""
 
     name = "notification drainer"
+    thread_name = "notification-drainer"
+    stop_seconds = 15.0
 
     def __init__(
         self,
@@ -140,7 +144,6 @@ class NotificationDrainer:
         self.poll_seconds = poll_seconds
         self._database = database
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._warned = False
 
     def _pass(self) -> int:
@@ -160,26 +163,6 @@ class NotificationDrainer:
         while not self._stop.is_set():
             if self._pass() == 0:
                 self._stop.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        """Start the thread."""
-        self._thread = threading.Thread(target=self._run, name="notification-drainer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the thread after the delivery it is sending (what is left stays in the outbox)."""
-        self.request_stop()
-        self.join(timeout)
-
-    def request_stop(self) -> None:
-        """Have the thread end after the delivery it is sending; never waits (what is left stays in the outbox)."""
-        self._stop.set()
-
-    def join(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the thread to end; True if it has."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
 
 
 def start_notifications(
