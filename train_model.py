@@ -1,7 +1,7 @@
 """Train the customer segmentation model: `python train_model.py [OPTIONS]` runs `python -m app.cli train [OPTIONS]`.
 
 python train_model.py [--data PATH] [--k 5|auto] [--features annual_income spending_score]
-                      [--seed 42] [--output-dir models_artifacts] [--activate]
+                      [--seed 42] [--model-dir models_artifacts] [--activate]
 
 Kept for setup.sh, setup.ps1 and habit; the options, output and exit codes are the `train` command's.
 """

@@ -3,8 +3,8 @@
 `--engine dask` trains on a Dask cluster from a CSV or Parquet file of any size (`--scheduler tcp://...`, else a
 local cluster of `--workers` processes).
 
-Each run stores a new version under the output folder; it becomes active when none is, or with --activate.
-`python train_model.py` runs this command.
+Each run stores a new version under the models folder (--model-dir); it becomes active when none is, or with
+--activate. `python train_model.py` runs this command.
 """
 
 import argparse
@@ -89,11 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed, 0 to {MAX_SEED} (default: %(default)s)"
     )
+    # --model-dir as every other command spells it; --output-dir, its first name, still works for existing scripts.
     parser.add_argument(
+        "--model-dir",
         "--output-dir",
+        dest="model_dir",
         type=Path,
         default=None,
-        help="models folder (default: MODEL_DIR): default's versions at its top, others' under segmentations/NAME/",
+        help="models folder (default: MODEL_DIR): default's versions at its top, others' under segmentations/NAME/; "
+        "--output-dir is its older name",
     )
     parser.add_argument("--activate", action="store_true", help="make the new version the active one")
     parser.add_argument("--reason", default="", type=reason_text, help="why, for the activation history")
@@ -151,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InvalidRequest(f"--workers must be at least 1, got {args.workers}")
     settings = get_settings()
-    root = args.output_dir or settings.model_dir
+    root = args.model_dir or settings.model_dir
     spec = catalog(root).get(args.segmentation)
     options = {}
     if spec.name == DEFAULT_SEGMENTATION:

@@ -87,9 +87,34 @@ def _wants_html(scope: Scope) -> bool:
     return b"text/html" in accept
 
 
-def _way_back(request: Request, status_code: int) -> str | None:
-    """Where the error page's "go back" link leads: the same-site page the user came from (its Referer), else, for
-    a query a page could not read, the same page without it; None when neither is a page to go back to."""
+# What the error page's way back calls a page, by the first part of its path: the main nav's names (base.html), so
+# a run or a comparison goes back to "Runs" as the nav shows it. A path not here is no page to name: no link then.
+_PAGE_NAMES = {
+    "": "Segment a customer",
+    "score": "Score a file",
+    "about": "About the model",
+    "monitoring": "Monitoring",
+    "runs": "Runs",
+    "experiments": "Experiments",
+    "models": "Models",
+    "docs": "API docs",
+    "redoc": "API docs",
+    "webhooks": "Notifications",
+    "users": "Users",
+    "audit": "Audit trail",
+    "account": "Your account",
+    "login": "Sign in",
+}
+
+
+def page_name(path: str) -> str | None:
+    """The name a page is known by, from its path (query and all); None for a path that is no named page."""
+    return _PAGE_NAMES.get(urlsplit(path).path.split("/")[1])
+
+
+def _way_back(request: Request, status_code: int) -> dict[str, str] | None:
+    """Where the error page's "go back" link leads, and that page's name: the same-site page the user came from (its
+    Referer), else, for a query a page could not read, the same page without it; None when neither is a named page."""
     referer = request.headers.get("referer", "")
     parts = urlsplit(referer)
     if referer and parts.netloc == request.url.netloc and parts.scheme in ("http", "https"):
@@ -103,7 +128,8 @@ def _way_back(request: Request, status_code: int) -> str | None:
     current = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if back in ("/", current) or not back.startswith("/") or back.startswith("//"):
         return None
-    return clip(back, MAX_MESSAGE_CHARS)
+    name = page_name(back)
+    return {"url": clip(back, MAX_MESSAGE_CHARS), "name": name} if name else None
 
 
 def _html_error(
@@ -120,7 +146,7 @@ def _html_error(
         "title": _TYPE_TITLES.get(error_type) or _PAGE_TITLES.get(status_code, "Request failed"),
         "message": message if status_code < 500 else _PAGE_MESSAGES.get(error_type, _GENERIC_PAGE_MESSAGE),
         "request_id": _request_id(scope),
-        "back_url": _way_back(request, status_code),
+        "back": _way_back(request, status_code),
     }
     # The header as every page shows it: the principal the page resolved before it failed.
     context |= signed_in(request) | (page or {})

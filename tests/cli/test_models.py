@@ -182,3 +182,32 @@ def test_models_cli_lists_a_folder_it_cannot_write_and_refuses_to_change_it(run_
     code, _, err = run_cli("models", "--model-dir", root, "activate", second)
     assert code == 1 and err.startswith("error: PermissionError: ") and err.count("\n") == 1
     assert VersionStore(root).active_version() == first
+
+
+@pytest.mark.parametrize("action", [("list",), ("history",), ("show", "v1"), ("activate", "v1"), ("rollback",)])
+def test_models_cli_refuses_a_models_folder_that_does_not_exist_in_one_line(run_cli, tmp_path, action):
+    # A typo in the folder used to list as "no model versions" and exit 0, and rollback created the folder.
+    missing = tmp_path / "modles_artifacts"
+    code, out, err = run_cli("models", "--model-dir", missing, *action)
+    assert code == 2 and out == ""
+    assert err == f"error: the models folder '{missing}' (--model-dir) does not exist\n"
+    assert not missing.exists()
+
+
+def test_models_cli_names_modeldir_when_the_setting_is_the_missing_folder(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path / "nowhere"))
+    code, out, err = run_cli("models", "list")
+    assert code == 2 and out == ""
+    assert err == f"error: the models folder '{tmp_path / 'nowhere'}' (MODEL_DIR) does not exist\n"
+
+
+def test_models_cli_refuses_a_file_given_as_the_models_folder(run_cli, tmp_path):
+    (tmp_path / "models.csv").write_text("")
+    code, _, err = run_cli("models", "--model-dir", tmp_path / "models.csv", "list")
+    assert code == 2 and err.endswith("(--model-dir) is not a folder\n")
+
+
+def test_models_cli_lists_an_empty_models_folder_as_no_versions(run_cli, tmp_path):
+    code, out, err = run_cli("models", "--model-dir", tmp_path, "list")
+    assert code == 0, err
+    assert out == "no model versions\n"

@@ -27,6 +27,23 @@ def test_train_cli_adds_a_version_and_prints_its_summary(run_cli, default_data, 
     assert VersionStore(root).history()[-1]["reason"].startswith("trained from the CLI")
 
 
+@pytest.mark.parametrize("option", ["--model-dir", "--output-dir"])
+def test_train_cli_takes_the_models_folder_by_either_name(run_cli, default_data, tmp_path, option):
+    root = tmp_path / "models_artifacts"
+    code, _, err = run_cli("train", "--data", default_data, option, root, "--no-sweep", "--k", "3", "--quiet")
+    assert code == 0, err
+    assert len(VersionStore(root).versions()) == 1
+
+
+def test_train_cli_help_names_the_models_folder_model_dir_like_every_command(run_cli, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_cli("train", "--help")
+    assert stop.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--model-dir MODEL_DIR, --output-dir MODEL_DIR models folder (default: MODEL_DIR)" in help_text
+    assert "--output-dir is its older name" in help_text
+
+
 def test_train_cli_reports_bad_data_in_one_line(run_cli, tmp_path):
     data = tmp_path / "bad.csv"
     data.write_bytes(b"name,city\nann,paris\n")
@@ -128,14 +145,14 @@ def test_train_cli_into_a_folder_it_cannot_write_says_so_in_one_line_naming_its_
     folder = tmp_path / "a-file" / "models"  # under a file: no folder can be made there, even by root
     env = {**os.environ, "AUTO_TRAIN": "false", "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
     finished = subprocess.run(
-        [sys.executable, "-m", "app.cli", "train", "--data", default_data, "--output-dir", folder, "--quiet"],
+        [sys.executable, "-m", "app.cli", "train", "--data", default_data, "--model-dir", folder, "--quiet"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert finished.returncode == 2 and finished.stdout == ""
     # One line (no log line before it), and the folder as given, not only its last part.
     assert finished.stderr == (
         f"error: the model folder '{folder}' is not writable (Not a directory); fix its permissions or choose another "
-        "with --output-dir / MODEL_DIR\n"
+        "with --model-dir / MODEL_DIR\n"
     )
 
 

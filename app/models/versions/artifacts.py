@@ -115,7 +115,7 @@ def _store_error(root: Path, exc: OSError) -> ModelStoreError:
             )
         return (
             f"the model folder '{folder}' is not writable ({exc.strerror or type(exc).__name__}); "
-            "fix its permissions or choose another with --output-dir / MODEL_DIR"
+            "fix its permissions or choose another with --model-dir / MODEL_DIR"
         )
 
     # The message may reach API clients (job errors, readiness): the folder's name only. The CLI and the job's and
