@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import audit_change, reason_text
+from app.cli.shared import audit_change, models_folder, reason_text
 from app.core.config import Settings, get_settings
-from app.core.errors import InvalidRequest
 from app.services.training.runner import JobRunner
 
 # The store, registry and lifecycle (numpy with them) are imported by the commands that use them: `run-job`, a
@@ -22,14 +21,7 @@ if TYPE_CHECKING:
 def _store(args: argparse.Namespace, *, reading: bool = False) -> "VersionStore":
     from app.models.versions.store import VersionStore
 
-    settings = get_settings()
-    root = args.model_dir or settings.model_dir
-    # A mistyped folder must not list as "no model versions", nor be created by activate or rollback.
-    if not root.is_dir():
-        given = "--model-dir" if args.model_dir else "MODEL_DIR"
-        state = "is not a folder" if root.exists() else "does not exist"
-        raise InvalidRequest(f"the models folder '{root}' ({given}) {state}")
-    store = VersionStore(root, signing_key=settings.signing_key)
+    store = VersionStore(models_folder(args.model_dir), signing_key=get_settings().signing_key)
     try:
         store.prepare()
     except OSError as exc:

@@ -112,7 +112,7 @@ def _create(args: argparse.Namespace) -> int:
     spec = SegmentationSpec.from_dict(_request(args))
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation exists already and cannot be created again")
-    created = catalog(args.model_dir).create(spec)
+    created = catalog(args.model_dir, creating=True).create(spec)
     audit_change("segmentation.create", created.name, {"kind": created.kind})
     print(
         f"created segmentation {created.name} ({created.kind}: {', '.join(created.feature_names)}); train it with "

@@ -31,11 +31,24 @@ def add_model_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-dir", type=Path, default=None, help="models folder (default: MODEL_DIR)")
 
 
-def catalog(model_dir: Path | None) -> "SegmentationCatalog":
-    """The segmentations of the models folder given, or of MODEL_DIR."""
+def models_folder(model_dir: Path | None) -> Path:
+    """The models folder given (`--model-dir`) or MODEL_DIR, which must be a folder that exists."""
+    from app.core.errors import InvalidRequest
+
+    root = model_dir or get_settings().model_dir
+    # A mistyped folder must not read as one with no versions or segmentations, nor be created by a change.
+    if not root.is_dir():
+        given = "--model-dir" if model_dir else "MODEL_DIR"
+        state = "is not a folder" if root.exists() else "does not exist"
+        raise InvalidRequest(f"the models folder '{root}' ({given}) {state}")
+    return root
+
+
+def catalog(model_dir: Path | None, *, creating: bool = False) -> "SegmentationCatalog":
+    """The segmentations of the models folder given, or of MODEL_DIR; unless `creating`, the folder must exist."""
     from app.models.segmentations.catalog import SegmentationCatalog
 
-    return SegmentationCatalog(model_dir or get_settings().model_dir)
+    return SegmentationCatalog(model_dir or get_settings().model_dir if creating else models_folder(model_dir))
 
 
 def registry(model_dir: Path | None, name: str) -> "ModelRegistry":

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidRequest(f"--workers must be at least 1, got {args.workers}")
     settings = get_settings()
     root = args.model_dir or settings.model_dir
-    spec = catalog(root).get(args.segmentation)
+    spec = catalog(root, creating=True).get(args.segmentation)
     options = {}
     if spec.name == DEFAULT_SEGMENTATION:
         options = {

@@ -194,7 +194,8 @@ def test_delete_without_a_version_needs_no_force(seg, root):
         (("delete", "default", "--force"), "the default segmentation cannot be deleted"),
     ],
 )
-def test_show_and_delete_refuse_in_one_line(seg, args, message):
+def test_show_and_delete_refuse_in_one_line(seg, root, args, message):
+    root.mkdir()
     code, out, err = seg(*args)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err
 
@@ -230,6 +231,7 @@ def test_train_segmentation_names_a_missing_column(run_cli, seg, root, default_d
 
 def test_score_segmentation_refuses_in_one_line(run_cli, seg, root, crm, tmp_path):
     output = tmp_path / "out.csv"
+    root.mkdir()
     code, _, err = run_cli("score", "--segmentation", "nope", "--model-dir", root, crm, output, "--quiet")
     assert code == 2 and err.count("\n") == 1 and "no segmentation named 'nope'" in err
     assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
@@ -429,3 +431,18 @@ def test_reading_a_segmentation_not_trained_yet_logs_no_server_warning(seg, root
     assert scored.stderr.startswith("error: segmentation loyalty has no trained version yet") and (
         scored.stderr.count("\n") == 1
     )
+
+
+@pytest.mark.parametrize("action", [("list",), ("show", "default"), ("delete", "loyalty")])
+def test_segmentations_cli_refuses_a_models_folder_that_does_not_exist_in_one_line(seg, root, action):
+    # A typo in the folder listed `default` as if it were there, and exited 0.
+    code, out, err = seg(*action)
+    assert code == 2 and out == ""
+    assert err == f"error: the models folder '{root}' (--model-dir) does not exist\n"
+    assert not root.exists()
+
+
+def test_score_refuses_a_models_folder_that_does_not_exist_in_one_line(run_cli, root, crm, tmp_path):
+    code, _, err = run_cli("score", "--model-dir", root, crm, tmp_path / "out.csv")
+    assert code == 2 and err == f"error: the models folder '{root}' (--model-dir) does not exist\n"
+    assert not (tmp_path / "out.csv").exists()
