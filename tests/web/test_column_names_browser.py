@@ -38,6 +38,9 @@ def test_the_about_pages_statistics_headings_keep_the_units_case(page, base_url)
     headings = page.locator("#stats-table").evaluate(HEADINGS)
     assert ["Mean income (k$)", "Mean income (k$)"] in headings, headings
     assert all(shown == written for shown, written in headings), headings
+    facts = page.locator(".facts dt").evaluate_all("dts => dts.map(dt => [dt.innerText, dt.textContent.trim()])")
+    assert ["Segments (k)", "Segments (k)"] in facts, facts
+    assert all(shown == written for shown, written in facts), facts
 
 
 def test_the_score_pages_profile_headings_keep_the_units_case(page, base_url, default_data):
