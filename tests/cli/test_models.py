@@ -182,3 +182,12 @@ def test_models_cli_lists_a_folder_it_cannot_write_and_refuses_to_change_it(run_
     code, _, err = run_cli("models", "--model-dir", root, "activate", second)
     assert code == 1 and err.startswith("error: PermissionError: ") and err.count("\n") == 1
     assert VersionStore(root).active_version() == first
+
+
+def test_models_cli_takes_the_model_dir_after_the_action_too(run_cli, two_versions):
+    root, first, second = two_versions
+    code, out, err = run_cli("models", "list", "--model-dir", root)
+    assert code == 0, err
+    assert f"* {first}" in out and f"  {second}" in out
+    assert run_cli("models", "activate", second, "--model-dir", root)[0] == 0
+    assert VersionStore(root).active_version() == second

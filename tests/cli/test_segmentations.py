@@ -429,3 +429,12 @@ def test_reading_a_segmentation_not_trained_yet_logs_no_server_warning(seg, root
     assert scored.stderr.startswith("error: segmentation loyalty has no trained version yet") and (
         scored.stderr.count("\n") == 1
     )
+
+
+def test_the_model_dir_may_follow_the_action_as_it_does_for_score(run_cli, seg, root):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, out, err = run_cli("segmentations", "list", "--model-dir", root)
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["default", "loyalty"]
+    code, out, err = run_cli("segmentations", "show", "loyalty", "--model-dir", root)
+    assert code == 0 and json.loads(out)["name"] == "loyalty"
