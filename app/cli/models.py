@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import audit_change, models_folder, reason_text
+from app.cli.shared import add_model_dir, audit_change, model_dir_after_actions, models_folder, reason_text
 from app.core.config import Settings, get_settings
 from app.services.training.runner import JobRunner
 
@@ -16,6 +16,8 @@ from app.services.training.runner import JobRunner
 if TYPE_CHECKING:
     from app.models.versions.registry import ModelRegistry
     from app.models.versions.store import VersionStore
+
+VERSIONS_FOLDER = "versions folder (default: MODEL_DIR)"
 
 
 def _store(args: argparse.Namespace, *, reading: bool = False) -> "VersionStore":
@@ -115,7 +117,7 @@ def _run_job(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `models` command group."""
     parser = subparsers.add_parser("models", help="list, inspect, activate, roll back and delete model versions")
-    parser.add_argument("--model-dir", type=Path, default=None, help="versions folder (default: MODEL_DIR)")
+    add_model_dir(parser, help=VERSIONS_FOLDER)
     commands = parser.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     commands.add_parser("list", help="every version, newest first; * marks the active one").set_defaults(handler=_list)
     for name, handler, text in (
@@ -137,3 +139,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     job = commands.add_parser("run-job")
     job.add_argument("job_dir")
     job.set_defaults(handler=_run_job)
+    model_dir_after_actions(commands, help=VERSIONS_FOLDER)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.cli.shared import add_model_dir, audit_change, catalog, registry
+from app.cli.shared import add_model_dir, audit_change, catalog, model_dir_after_actions, registry
 from app.core.errors import InvalidRequest, SegmentationConflict
 
 FEATURE_FORMAT = "name:Column[:label[:unit[:transform]]]"
@@ -177,3 +177,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete.add_argument("name")
     delete.add_argument("--force", action="store_true", help="delete even while a version is active")
     delete.set_defaults(handler=_delete)
+    model_dir_after_actions(commands, help="models folder (default: MODEL_DIR)")

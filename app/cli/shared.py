@@ -26,9 +26,16 @@ def reason_text(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_model_dir(parser: argparse.ArgumentParser) -> None:
+def add_model_dir(parser: argparse.ArgumentParser, *, help: str = "models folder (default: MODEL_DIR)") -> None:
     """The `--model-dir` option: the models folder that holds every segmentation."""
-    parser.add_argument("--model-dir", type=Path, default=None, help="models folder (default: MODEL_DIR)")
+    parser.add_argument("--model-dir", type=Path, default=None, help=help)
+
+
+def model_dir_after_actions(actions: argparse._SubParsersAction, *, help: str) -> None:
+    """`--model-dir` after a group's action too (`segmentations list --model-dir X`), where `score` takes it."""
+    for parser in actions.choices.values():
+        # SUPPRESS: left out after the action, the group's own --model-dir (or its default) stands.
+        parser.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help=help)
 
 
 def models_folder(model_dir: Path | None) -> Path:

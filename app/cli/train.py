@@ -112,7 +112,9 @@ def summary(result: "TrainingResult") -> str:
     """A plain-text table of the segments and metrics."""
     model, info = result.model, result.model.info
     units = [info["feature_labels"][f] for f in model.features]
-    header = f"{'id':>3}  {'segment':<34} {'size':>8} {'share':>6}  " + "  ".join(f"{u:>22}" for u in units)
+    # As wide as the longest name: a generated one ("Low Income · Low Visits · Low Tenure (2)") passes 34.
+    width = max([34, *(len(segment.name) for segment in model.segments)])
+    header = f"{'id':>3}  {'segment':<{width}} {'size':>8} {'share':>6}  " + "  ".join(f"{u:>22}" for u in units)
     lines = [
         f"Trained {info['algorithm']} with k={model.n_clusters} on {info['n_samples']} customers "
         + (f"on Dask in {info['n_iter']} passes " if info.get("engine") == "dask" else "")
@@ -125,7 +127,9 @@ def summary(result: "TrainingResult") -> str:
     lines += ["", header, "-" * len(header)]
     for segment in model.segments:
         centroid = "  ".join(f"{segment.centroid[f]:>22.1f}" for f in model.features)
-        lines.append(f"{segment.segment_id:>3}  {segment.name:<34} {segment.size:>8} {segment.share:>6.1%}  {centroid}")
+        lines.append(
+            f"{segment.segment_id:>3}  {segment.name:<{width}} {segment.size:>8} {segment.share:>6.1%}  {centroid}"
+        )
     metrics = info["metrics"]
     lines += [
         "",

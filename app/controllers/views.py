@@ -485,12 +485,11 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
         )
         return _new_segmentation(request, context, token, status_code=exc.status_code)
     pending_uploads.discard(pending_uploads.root_of(settings.job_root), pending.token)
-    await audit_async(
-        request,
-        who=pending.key_id,
-        action="segmentation.create",
-        target=body["name"],
-        detail={"kind": body.get("kind", "columns"), "from": "the /models page", "job_id": started["job_id"]},
-    )
-    query = urlencode({"segmentation": body["name"], "job": started["job_id"]})
+    job_id, page = started["job_id"], {"from": "the /models page"}
+    created = page | {"kind": body.get("kind", "columns"), "job_id": job_id}
+    await audit_async(request, who=pending.key_id, action="segmentation.create", target=body["name"], detail=created)
+    # Its first version's training too, as POST /api/v1/segmentations/{name}/models records it.
+    trained = page | {"segmentation": body["name"], "k": k, "activate": True}
+    await audit_async(request, who=pending.key_id, action="version.train", target=job_id, detail=trained)
+    query = urlencode({"segmentation": body["name"], "job": job_id})
     return RedirectResponse(f"{request.url_for('models').path}?{query}", status_code=303)

@@ -20,6 +20,7 @@ ACTIONS = (
     "version.train",
     "version.rollback",
     "version.delete",
+    "version.label",
     "segmentation.create",
     "segmentation.delete",
     "challenger.set",

@@ -83,6 +83,14 @@ CASES: list[Case] = [
     ("version.activate", None, "post", lambda w, s: f"/api/v1/models/{w.second}/activate", None, lambda w, s: w.second),
     ("version.delete", None, "delete", lambda w, s: f"/api/v1/models/{w.second}", None, lambda w, s: w.second),
     (
+        "version.label",
+        None,
+        "patch",
+        lambda w, s: f"/api/v1/models/{w.second}",
+        {"label": "spring export"},
+        lambda w, s: w.second,
+    ),
+    (
         "version.rollback",
         lambda w: w.client.post(f"/api/v1/models/{w.second}/activate", headers=ADMIN),
         "post",

@@ -211,3 +211,12 @@ def test_models_cli_lists_an_empty_models_folder_as_no_versions(run_cli, tmp_pat
     code, out, err = run_cli("models", "--model-dir", tmp_path, "list")
     assert code == 0, err
     assert out == "no model versions\n"
+
+
+def test_models_cli_takes_the_model_dir_after_the_action_too(run_cli, two_versions):
+    root, first, second = two_versions
+    code, out, err = run_cli("models", "list", "--model-dir", root)
+    assert code == 0, err
+    assert f"* {first}" in out and f"  {second}" in out
+    assert run_cli("models", "activate", second, "--model-dir", root)[0] == 0
+    assert VersionStore(root).active_version() == second

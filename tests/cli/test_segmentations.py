@@ -446,3 +446,12 @@ def test_score_refuses_a_models_folder_that_does_not_exist_in_one_line(run_cli, 
     code, _, err = run_cli("score", "--model-dir", root, crm, tmp_path / "out.csv")
     assert code == 2 and err == f"error: the models folder '{root}' (--model-dir) does not exist\n"
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_model_dir_may_follow_the_action_as_it_does_for_score(run_cli, seg, root):
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    code, out, err = run_cli("segmentations", "list", "--model-dir", root)
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["default", "loyalty"]
+    code, out, err = run_cli("segmentations", "show", "loyalty", "--model-dir", root)
+    assert code == 0 and json.loads(out)["name"] == "loyalty"

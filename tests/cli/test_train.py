@@ -3,9 +3,11 @@
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
+from app.cli.train import summary
 from app.core.config import PROJECT_ROOT
 from app.models.versions.store import VersionStore
 from tests.api.test_columns_read_alike import HEADER as TWO_IDS_HEADER
@@ -183,3 +185,27 @@ def test_train_cli_refuses_two_id_columns_naming_both_in_one_line(run_cli, tmp_p
         *(("--workers", "1") if engine == "dask" else ()),
     )  # fmt: skip
     assert (code, out, err) == (2, "", f"error: {TWO_IDS_MESSAGE}\n")
+
+
+def test_train_cli_summary_keeps_its_columns_under_a_long_segment_name():
+    long_name = "Low Income · Low Visits · Low Tenure (2)"
+    segments = [
+        SimpleNamespace(segment_id=5, name="High Visits", size=100, share=0.5, centroid={"visits": 11.0}),
+        SimpleNamespace(segment_id=6, name=long_name, size=100, share=0.5, centroid={"visits": 4.0}),
+    ]
+    info = {
+        "feature_labels": {"visits": "Visits"},
+        "algorithm": "KMeans",
+        "n_samples": 200,
+        "metrics": {"silhouette": 0.5, "davies_bouldin": 0.5, "calinski_harabasz": 10.0, "inertia": 1.0},
+        "k_selection": [],
+    }
+    model = SimpleNamespace(info=info, features=["visits"], segments=segments, n_clusters=2, version="v1")
+    result = SimpleNamespace(model=model, output_dir="out", activated=True, processed_path=None)
+
+    lines = summary(result).splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("id"))
+    rows = [line for line in lines if line.lstrip().startswith(("5 ", "6 "))]
+    assert len(rows) == 2
+    assert {len(row) for row in rows} == {len(header)}
+    assert {row.index("100") for row in rows} == {header.index("size") + len("size") - 3}

@@ -117,6 +117,10 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     # The session's database is shared with other tests: this one's row is the one naming its job.
     (mine,) = [item for item in audited if item["detail"].get("job_id") == job["job_id"]]
     assert mine["target"] == "crm" and mine["who"].startswith("key-")
+    # Its first version's training too, as the API records a segmentation's training.
+    trained = pages.get("/api/v1/audit?action=version.train", headers={"X-API-Key": KEY}).json()["events"]
+    (training,) = [item for item in trained if item["target"] == job["job_id"]]
+    assert training["who"] == mine["who"] and training["detail"]["segmentation"] == "crm"
     described = pages.get("/api/v1/segmentations/crm").json()
     assert described["active_version"] == job["version"]
     income = described["served_features"][0]

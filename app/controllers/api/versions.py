@@ -180,9 +180,14 @@ def _about(request: Request, entry: dict) -> dict:
     return {"segmentation": segmentation_of(request), "from": entry.get("from"), "reason": entry.get("reason")}
 
 
-def label_version(version: VersionPath, body: LabelIn, registry: RegistryDep, key: AdminKeyDep) -> dict:
+def label_version(
+    request: Request, version: VersionPath, body: LabelIn, registry: RegistryDep, key: AdminKeyDep
+) -> dict:
     """Give a version a label, or remove it."""
-    return lifecycle.set_label(registry=registry, version=version, label=body.label, key=key)
+    detail = lifecycle.set_label(registry=registry, version=version, label=body.label, key=key)
+    about = {"segmentation": segmentation_of(request), "label": detail.get("label")}
+    audit(request, who=key, action="version.label", target=version, detail=about)
+    return detail
 
 
 def delete_version(request: Request, version: VersionPath, registry: RegistryDep, key: AdminKeyDep) -> Response:

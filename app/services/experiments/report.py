@@ -134,6 +134,10 @@ def _customers(
     return customers, event_names, any(row.value is not None for row in rows), early
 
 
+def _customers_word(count: int) -> str:
+    return f"{count} customer" if count == 1 else f"{count} customers"
+
+
 def _arm_order(arm: str) -> tuple[int, str]:
     return ({CHAMPION: 0, CHALLENGER: 1}.get(arm, 2), arm)
 
@@ -163,7 +167,8 @@ def _segment(name: str, cells: dict[str, _Cell], *, has_values: bool, alpha: flo
             }
         )
     warnings = [
-        f"only {cells[arm].customers} customers in the {arm} arm: fewer than {min_customers}, too few to trust a test"
+        f"only {_customers_word(cells[arm].customers)} in the {arm} arm: fewer than {min_customers}, too few to trust "
+        "a test"
         for arm in sorted(cells, key=_arm_order)
         if cells[arm].customers < min_customers
     ]
