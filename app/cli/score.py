@@ -1,6 +1,7 @@
 """`python -m app.cli score INPUT OUTPUT`: label every customer of a CSV or Parquet file, locally or on Dask."""
 
 import argparse
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
-from app.core.errors import InvalidRequest
+from app.core.errors import InvalidRequest, SegmentationError
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.services.dask_extra import require_dask
@@ -101,8 +102,27 @@ def _model(args: argparse.Namespace) -> SegmentationModel:
     return registry(args.model_dir, args.segmentation).get(args.model_version)
 
 
+# The scoring service names the API's parameters in its refusals (as the /score page rewords them for its form):
+# here they name the command's own options.
+CLI_WORDS = (
+    (re.compile(r"column=<feature>:<column>"), "--column FEATURE=COLUMN"),
+    (re.compile(r"\bon_error=(\w+)"), r"--on-error \1"),
+    (re.compile(r"\b(income|spending)_column="), r"--\1-column"),
+    (re.compile(r"\bcolumn="), "--column"),
+)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Score the file and print a one-screen summary."""
+    """Score the file and print a one-screen summary; refusals advise the command's options, not the API's."""
+    try:
+        return _run(args)
+    except SegmentationError as exc:
+        for api_words, cli_words in CLI_WORDS:
+            exc.local_message = api_words.sub(cli_words, exc.local_message)
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.scheduler and args.engine != "dask":
         raise InvalidRequest("--scheduler needs --engine dask")
     if args.engine == "dask":

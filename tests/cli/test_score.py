@@ -92,15 +92,17 @@ def test_score_header_only_without_a_line_end_writes_the_header(cli, tmp_path):
     ("args", "message"),
     [
         (["missing.csv", "out.csv"], "input file not found"),
-        (["bad.csv", "out.csv", "--on-error", "reject"], "line 3 is not usable"),
+        (["bad.csv", "out.csv", "--on-error", "reject"], "or score with --on-error flag or --on-error skip"),
         (["bad.csv", "out.txt"], "use a .csv or .parquet file"),
         (["bad.csv", "out.csv", "--model-version", "nope"], "no model version 'nope'"),
         (["bad.csv", "out.csv", "--income-column", "revenue"], "found: 'CustomerID'"),
+        (["renamed.csv", "out.csv"], "or name them with --income-column and --spending-column"),
         (["bad.csv", "no/such/folder/out.csv"], "output folder not found"),
     ],
 )
 def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args, message):
     (tmp_path / "bad.csv").write_text(BAD_FILE)
+    (tmp_path / "renamed.csv").write_text("ref,revenue,score\nA,120,90\n")
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(*args)
     assert code == 2
@@ -171,8 +173,8 @@ def test_score_column_names_the_default_features_as_income_and_spending_column_d
     code, _, err = cli(source, tmp_path / "out.csv", "--income-column", "revenue", "--column", "annual_income=score")
     assert code == 2
     assert err.strip() == (
-        "error: income_column= names 'revenue' and column= names 'score' for annual_income: give one column for each "
-        "feature"
+        "error: --income-column names 'revenue' and --column names 'score' for annual_income: give one column for "
+        "each feature"
     )
 
 

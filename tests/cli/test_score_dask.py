@@ -166,7 +166,8 @@ def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):
     code, _, err = cli(source, tmp_path / "out.csv", "--engine", "dask", "--on-error", "reject")
     assert code == 2
     assert err.strip() == (
-        "error: line 3 is not usable: missing Annual Income (k$); fix it, or score with on_error=flag or on_error=skip"
+        "error: line 3 is not usable: missing Annual Income (k$); fix it, or score with --on-error flag or "
+        "--on-error skip"
     )
     assert list(tmp_path.iterdir()) == [source]  # nothing half-written
 

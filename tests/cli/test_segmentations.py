@@ -266,7 +266,7 @@ def test_score_reads_a_segmentations_features_from_the_columns_named_with_column
         (("--column", "=Visits"), "--column takes FEATURE=COLUMN"),
         (
             ("--column", "tenure=Tenure"),
-            "column= names 'tenure': not a feature of this segmentation, whose features are 'income', 'visits', "
+            "--column names 'tenure': not a feature of this segmentation, whose features are 'income', 'visits', "
             "'tenure_years'",
         ),
         (("--column", "visits=Calls"), "names 'Calls' for visits, which the file does not have; found: 'CustomerID'"),
