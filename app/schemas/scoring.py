@@ -57,9 +57,9 @@ class ScoreQuery(BaseModel):
     id_column: str | None = Field(None, max_length=200, description="Column holding the customer id.")
     formula_guard: bool = Field(
         True,
-        description="Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or "
-        "carriage return, and not a plain number) get a leading `'` in the labelled file; false writes them "
-        "unchanged, for programs rather than spreadsheets.",
+        description="Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab, "
+        "carriage return or line feed, or a full-width `＝`, `＋`, `－` or `＠`, and not a plain number) get a leading "
+        "`'` in the labelled file; false writes them unchanged, for programs rather than spreadsheets.",
     )
     excel: bool = Field(
         False,

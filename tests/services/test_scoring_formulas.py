@@ -15,6 +15,14 @@ CELLS = {
     "@SUM(1+1)*cmd|' /C calc'!A0": "'@SUM(1+1)*cmd|' /C calc'!A0",
     "\t=1+1": "'\t=1+1",
     "\r=1+1": "'\r=1+1",
+    "\n=1+1": "'\n=1+1",
+    # Full-width signs, which Excel reads as formulas in an East Asian locale; other full-width text stays.
+    '\uff1dHYPERLINK("http://evil.example")': '\'\uff1dHYPERLINK("http://evil.example")',
+    "\uff0bcmd|' /C calc'!A0": "'\uff0bcmd|' /C calc'!A0",
+    "\uff0d2+3": "'\uff0d2+3",
+    "\uff20SUM(1+1)": "'\uff20SUM(1+1)",
+    "\uff08note\uff09": "\uff08note\uff09",
+    "\ufeffAda": "\ufeffAda",
     "-": "'-",
     "-5": "-5",
     "+12.": "+12.",
@@ -62,6 +70,13 @@ def test_score_guards_formula_cells_of_the_labelled_file(model, chunk_rows):
     rows, _, output = run(model, text, chunk_rows=chunk_rows)
     assert output.startswith("annual_income,spending_score,'=note,")  # a header cell is a cell too
     assert [row["'=note"] for row in rows] == ["-5", '\'=HYPERLINK("http://evil.example")', "'@SUM(A1)", "-2.5"]
+
+
+def test_score_guards_full_width_formula_cells_and_header_names(model):
+    text = "annual_income,spending_score,\uff1dnote\n50,50,\uff20SUM(A1)\n60,60,\uff08ok\uff09\n"
+    rows, _, output = run(model, text)
+    assert output.startswith("annual_income,spending_score,'\uff1dnote,")
+    assert [row["'\uff1dnote"] for row in rows] == ["'\uff20SUM(A1)", "\uff08ok\uff09"]
 
 
 def test_score_writes_cells_unchanged_without_the_formula_guard(model):

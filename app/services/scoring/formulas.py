@@ -1,7 +1,8 @@
 """Text a spreadsheet would run as a formula, made inert in the labelled CSV, as OWASP's CSV injection advice says.
 
 Excel, LibreOffice and Google Sheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, some of them
-after a leading tab or carriage return: `=HYPERLINK(...)` leaks data, `+cmd|...` runs a command. Such a cell gets
+after a leading tab, carriage return or line feed, and Excel in an East Asian locale one that starts with the
+full-width `＝`, `＋`, `－` or `＠` too: `=HYPERLINK(...)` leaks data, `+cmd|...` runs a command. Such a cell gets
 a leading `'`, which makes a spreadsheet read the rest as text. The rule is per cell, never per column:
 a streamed column can be numbers in one chunk and text in the next, and a number is never changed (`-5` stays
 `-5`).
@@ -13,14 +14,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMULA_STARTS = "=+-@\t\r"
+FORMULA_STARTS = "=+-@\t\r\n\uff1d\uff0b\uff0d\uff20"  # the last four: full-width = + - @
 GUARD = "'"
+# The same characters for Arrow's regular expressions (RE2), which match whole UTF-8 characters.
+_FORMULA_START = "^[" + "".join(f"\\x{{{ord(start):x}}}" for start in FORMULA_STARTS) + "]"
 # A plain number: a sign, then digits with decimal points or commas (either locale, thousands too), an exponent.
 # Nothing made of these can call a function, so such a cell stays as it is.
 NUMBER = r"[+-]?[0-9.,]*[0-9][0-9.,]*(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER)
+# The first UTF-8 byte of each: a full-width sign's is 0xEF, which other characters share, so a cell starting with it
+# is then matched whole against _FORMULA_START.
 _STARTS = np.zeros(256, dtype=bool)
-_STARTS[np.frombuffer(FORMULA_STARTS.encode(), dtype=np.uint8)] = True
+_STARTS[[start.encode()[0] for start in FORMULA_STARTS]] = True
 
 
 def guard_text(text: str) -> str:
@@ -51,8 +56,10 @@ def guard_formulas(column: pa.Array) -> pa.Array:
     risky = np.flatnonzero(_STARTS[first] & (bounds[1:] > starts))
     if not len(risky):
         return column
-    number = pc.match_substring_regex(column.take(pa.array(risky)), f"^{NUMBER}$")
-    formulas = risky[~np.asarray(number, dtype=bool)]
+    candidates = column.take(pa.array(risky))
+    starts_formula = np.asarray(pc.match_substring_regex(candidates, _FORMULA_START), dtype=bool)
+    number = np.asarray(pc.match_substring_regex(candidates, f"^{NUMBER}$"), dtype=bool)
+    formulas = risky[starts_formula & ~number]
     if not len(formulas):
         return column
     guard = np.zeros(n, dtype=bool)

@@ -19,6 +19,8 @@ from app.web.reports.text import number
 DPI = 128
 WIDTH_IN = 6.6  # inches: the text width of A4 and of Letter with the report's margins
 INK, MUTED, BAND, LIGHT = "#1f2933", "#6b7280", "#c7d2fe", "#e5e7eb"
+# Text people wrote (segment names, feature labels, a file's columns and values) is drawn with parse_math=False: a
+# pair of `$` in it would be read as matplotlib's math, and a broken formula there raised and failed the report.
 # Categories of a composition bar (gender, region...): colour-blind-safe, distinct from one another.
 CATEGORY_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#332288")
 
@@ -116,7 +118,14 @@ def sizes_chart(report: ReportData) -> Chart:
     for position, segment in zip(positions, segments, strict=True):
         labels.append(
             axes.text(
-                -largest * 0.02, position, fitted_label(segment.name), ha="right", va="center", fontsize=8, color=INK
+                -largest * 0.02,
+                position,
+                fitted_label(segment.name),
+                ha="right",
+                va="center",
+                fontsize=8,
+                color=INK,
+                parse_math=False,
             )
         )
         axes.text(
@@ -172,7 +181,7 @@ def _feature_panel(
             left, right = _scaled(feature.p10, scale), _scaled(feature.p90, scale)
             axes.plot([left, right], [y, y], color=colour, linewidth=6, solid_capstyle="butt", zorder=3)
         axes.plot([_scaled(feature.mean, scale)], [y], "o", color="white", markeredgecolor=INK, markersize=6, zorder=4)
-        axes.text(-0.04, y, feature.label, ha="right", va="center", fontsize=7.5, color=INK)
+        axes.text(-0.04, y, feature.label, ha="right", va="center", fontsize=7.5, color=INK, parse_math=False)
         axes.text(1.03, y, number(feature.mean), va="center", fontsize=7.5, color=INK)
     axes.text(0, -0.75, "lowest", ha="center", va="top", fontsize=7, color=MUTED)
     axes.text(1, -0.75, "highest", ha="center", va="top", fontsize=7, color=MUTED)
@@ -221,8 +230,9 @@ def _composition_panel(axes, segment: SegmentProfile, palette: dict[tuple[str, s
                     va="center",
                     fontsize=6.5,
                     color=INK if slot in (3, 4, 6) else "white",  # dark text on the light colours
+                    parse_math=False,
                 )
-        axes.text(-0.04, y, composition.column, ha="right", va="center", fontsize=7.5, color=INK)
+        axes.text(-0.04, y, composition.column, ha="right", va="center", fontsize=7.5, color=INK, parse_math=False)
     axes.set_xlim(0, 1)
     axes.set_ylim(-0.6, len(compositions) - 0.4)
     axes.set_title("Who they are", fontsize=8.5, color=INK, loc="left")
@@ -273,12 +283,12 @@ def migration_chart(migration: Migration) -> Chart:
                     fontsize=7,
                     color="white" if count > largest * 0.6 else INK,
                 )
-    axes.set_xticks(range(columns), migration.new_names, rotation=30, ha="right", fontsize=7)
-    axes.set_yticks(range(rows), migration.old_names, fontsize=7)
+    axes.set_xticks(range(columns), migration.new_names, rotation=30, ha="right", fontsize=7, parse_math=False)
+    axes.set_yticks(range(rows), migration.old_names, fontsize=7, parse_math=False)
     axes.set_xlabel("now", fontsize=8, color=MUTED)
     # The earlier side is named above, across the chart: as the y-axis title a version id ran off both its ends.
     axes.set_ylabel("before", fontsize=8, color=MUTED)
-    axes.set_title(f"before: {migration.against}", loc="left", fontsize=8, color=MUTED)
+    axes.set_title(f"before: {migration.against}", loc="left", fontsize=8, color=MUTED, parse_math=False)
     axes.tick_params(colors=INK)
     figure.tight_layout()
     return _drawn(figure, f"Migration from {migration.against}: {migration.moved:,} of {migration.total:,} moved")
@@ -290,7 +300,7 @@ def importance_chart(importance: list[tuple[str, float]]) -> Chart:
     axes = figure.add_subplot()
     positions = list(range(len(importance)))[::-1]
     axes.barh(positions, [value for _, value in importance], color="#0072B2", height=0.6)
-    axes.set_yticks(positions, [label for label, _ in importance])
+    axes.set_yticks(positions, [label for label, _ in importance], parse_math=False)
     _clean(axes)
     figure.tight_layout()
     return _drawn(figure, "Feature importance: " + ", ".join(f"{label} {number(value)}" for label, value in importance))

@@ -1,4 +1,4 @@
-"""The report's charts: long segment names stay on the page."""
+"""The report's charts: long segment names stay on the page, and text is drawn as written."""
 
 from dataclasses import replace
 
@@ -7,9 +7,9 @@ import pytest
 
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
-from app.services.reports.data import Migration
+from app.services.reports.data import Composition, Migration
 from app.services.reports.version import version_report
-from app.web.reports.charts import LABEL_CHARS, fitted_label, migration_chart, sizes_chart
+from app.web.reports.charts import LABEL_CHARS, draw_charts, fitted_label, migration_chart, sizes_chart
 
 
 @pytest.fixture(scope="module")
@@ -49,3 +49,27 @@ def test_the_migration_chart_keeps_the_earlier_versions_name_on_the_page(rows):
     ink = np.asarray(chart.image).min(axis=2) < 128
     assert ink.any()
     assert not (ink[:2].any() or ink[-2:].any() or ink[:, :2].any() or ink[:, -2:].any()), "text reaches an edge"
+
+
+# Text people write (a segment name, a feature's label, a file's column and its values) with a pair of `$`, which
+# matplotlib reads as math: a broken formula in it failed every report with a 500.
+DOLLARS = r"Pay $\frac{1}{$ now"
+
+
+def test_every_chart_draws_text_with_dollar_signs_as_written(report):
+    segments = [
+        replace(
+            segment,
+            name=f"{DOLLARS} {segment.segment_id}",
+            features=[replace(feature, label=f"{feature.label} $ ($)") for feature in segment.features],
+            compositions=[Composition(column=DOLLARS, shares=[(DOLLARS, 0.6), ("$x^$", 0.4)])],
+        )
+        for segment in report.segments
+    ]
+    names = [segment.name for segment in segments]
+    migration = Migration(
+        against=DOLLARS, customers="all", old_names=names, new_names=names, matrix=[[1] * len(names)] * len(names)
+    )
+    charts = draw_charts(replace(report, segments=segments, migration=migration, importance=[(DOLLARS, 1.0)]))
+    assert DOLLARS in charts.sizes.alt and charts.migration is not None and charts.importance is not None
+    assert all(DOLLARS in chart.alt for chart in charts.segments.values())
