@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
@@ -53,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(_chosen_command(argv)).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a reader that went away is told here, where it is handled, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except SegmentationError as exc:
         print(f"error: {one_line(exc.local_message)}", file=sys.stderr)
         return 2
@@ -69,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _failed(exc)
+
+
+def _reader_gone() -> int:
+    """The output's reader closed it (`| head`): end quietly with the status of a process SIGPIPE ends, as shell
+    tools do, instead of an error line."""
+    # What is still buffered for the closed pipe would fail again at exit: the rest goes nowhere.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE's number (13), named here: Windows has no signal.SIGPIPE
 
 
 def _failed(exc: Exception) -> int:

@@ -220,3 +220,19 @@ def test_models_cli_takes_the_model_dir_after_the_action_too(run_cli, two_versio
     assert f"* {first}" in out and f"  {second}" in out
     assert run_cli("models", "activate", second, "--model-dir", root)[0] == 0
     assert VersionStore(root).active_version() == second
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(model_dir, tmp_path):
+    # `models list | head -1`: the pipe's reader goes away; a shell tool ends quietly, not "error: BrokenPipeError".
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes a line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "models", "list"], cwd=PROJECT_ROOT, env=env, stdout=write,
+            stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 141
