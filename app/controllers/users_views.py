@@ -36,16 +36,19 @@ async def _page(
     request: Request,
     *,
     error: str | None = None,
-    done: str | None = None,
+    done: tuple[str, str] | None = None,
     form: NewUserForm | None = None,
     status_code: int = 200,
 ):
     listed = await run_in_threadpool(with_db, request, users.list_users)
+    # Said only of a user on the list: the address comes from a link anyone can write, and must not become text
+    # of their choosing on an admin's page.
+    said = done is not None and done[0] in DONE and done[1] in {user.email for user in listed}
     context = {
         "users": listed,
         "roles": ROLE_NAMES,
         "error": as_sentence(error) if error else None,
-        "done": done,
+        "done": f"{done[0]} {done[1]}" if said else None,
         "form": form or NewUserForm(),
         "picker": None,
         "active": "users",
@@ -54,11 +57,16 @@ async def _page(
 
 
 @router.get("/users", response_class=HTMLResponse)
-async def users_page(request: Request, settings: SettingsDep, done: str = "") -> Response:
+async def users_page(
+    request: Request,
+    settings: SettingsDep,
+    done: str = "",
+    user: str = "",
+) -> Response:
     """Every user, with the forms to add one and change one (the forms for a signed-in admin's session only)."""
     if await _admin(request, settings) is None:
         return RedirectResponse(f"{request.url_for('login').path}?next=/users", status_code=303)
-    return await _page(request, done=done[:300] or None)
+    return await _page(request, done=(done, user) if done else None)
 
 
 async def _session_admin(request: Request, settings: SettingsDep, form_token: str) -> Principal:
@@ -109,12 +117,16 @@ async def create_user(
     await audit_async(
         request, who=admin.name, action="user.create", target=view.email, detail={"id": view.id, "role": view.role}
     )
-    return _done(f"added {view.email}")
+    return _done("added", view.email)
 
 
-def _done(what: str) -> RedirectResponse:
+# What the list page may say was done to a user.
+DONE = ("added", "changed")
+
+
+def _done(action: str, email: str) -> RedirectResponse:
     """Back to the list, saying what was done (encoded: an address may hold '+', which a query reads as a space)."""
-    return RedirectResponse(f"/users?{urlencode({'done': what})}", status_code=303)
+    return RedirectResponse(f"/users?{urlencode({'done': action, 'user': email})}", status_code=303)
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse, dependencies=[FormSameSite, OneValuePerField])
@@ -138,4 +150,4 @@ async def change_user(
         return await _page(request, error=exc.message, status_code=exc.status_code)
     detail = {"id": view.id, "role": new_role.name if new_role else None, "disabled": off}
     await audit_async(request, who=admin.name, action="user.update", target=view.email, detail=detail)
-    return _done(f"changed {view.email}")
+    return _done("changed", view.email)

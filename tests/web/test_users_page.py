@@ -68,7 +68,7 @@ def test_the_done_message_keeps_an_address_with_a_plus(site):
     token = _token(site.get("/users", headers=HTML).text)
     form = {"email": "nia+crm@example.com", "password": "a long password", "role": "analyst", "form_token": token}
     added = site.post("/users", data=form, headers=HTML, follow_redirects=False)
-    assert added.status_code == 303 and added.headers["location"] == "/users?done=added+nia%2Bcrm%40example.com"
+    assert added.status_code == 303 and added.headers["location"] == "/users?done=added&user=nia%2Bcrm%40example.com"
     assert "added nia+crm@example.com" in site.get(added.headers["location"], headers=HTML).text
 
 
@@ -142,3 +142,19 @@ def test_a_taken_email_is_marked_on_the_email_field(site):
     assert refused.status_code == 409
     assert "Email: A user with the email vic@example.com exists already." in refused.text
     assert re.search(r'id="new-user-email"[^>]*value="vic@example.com" aria-invalid="true"', refused.text)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "done=Your+account+is+locked%3A+call+%2B1-555-0100",  # text of a link's author's choosing
+        "done=added&user=someone%40nowhere.example",  # no such user
+        "done=deleted&user=vic%40example.com",  # not something the page does
+    ],
+)
+def test_the_done_message_says_only_what_the_page_did_to_a_listed_user(site, query):
+    # An admin following a crafted link saw its text in the page's "Done:" banner.
+    sign_in(site, "ada@example.com")
+    page = site.get(f"/users?{query}", headers=HTML)
+    assert page.status_code == 200 and 'id="users-done"' not in page.text
+    assert "locked" not in page.text and "nowhere.example" not in page.text and "deleted" not in page.text
