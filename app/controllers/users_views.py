@@ -97,7 +97,7 @@ async def create_user(
     admin = await _session_admin(request, settings, form_token)
     typed = {"email": email, "display_name": display_name, "role": role}
     # Every field's problem at once, so one round trip fixes them all (the service stops at the first).
-    if problems := users.new_user_problems(email=email, password=password):
+    if problems := users.new_user_problems(email=email, password=password, display_name=display_name):
         return await _page(request, form=NewUserForm.refused(**typed, problems=problems), status_code=422)
     try:
         view = await run_in_threadpool(

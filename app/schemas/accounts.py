@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
-from app.schemas.common import NO_NUL, ONE_LINE, example_config
+from app.schemas.common import ONE_LINE, example_config
 from app.utils.text import SPACE_CLASS
 
 RoleName = Literal["viewer", "analyst", "admin"]
@@ -125,7 +125,7 @@ class UserIn(BaseModel):
     email: Email
     password: NewPassword
     role: RoleName = "viewer"
-    display_name: Annotated[str, Field(max_length=100), NO_NUL] = ""
+    display_name: Annotated[str, Field(max_length=100), ONE_LINE] = ""
 
 
 class PasswordChangeIn(BaseModel):

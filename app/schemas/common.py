@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.utils.text import hidden_or_line_breaking_char
+from app.utils.text import one_line_problem
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -25,12 +25,9 @@ DIGITS_ONLY = BeforeValidator(_digits_only)
 
 def one_line(value: str) -> str:
     """`value` when it is one line of visible text; ValueError saying which character breaks it otherwise."""
-    char = hidden_or_line_breaking_char(value)
-    if char is not None:
-        raise ValueError(
-            f"must be one line of visible text: no line break, tab, control or invisible character (found "
-            f"U+{ord(char):04X})"
-        )
+    problem = one_line_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -78,3 +78,14 @@ def hidden_or_line_breaking_char(text: str) -> str | None:
     odd spaces) of one line of text, or None."""
     char = next((char for char in text if unicodedata.category(char) in _LINE_BREAKING), None)
     return char or invisible_char(text, odd_spaces=False)
+
+
+def one_line_problem(text: str) -> str | None:
+    """Why `text` is not one line of visible text (naming the character that breaks it), or None when it is."""
+    char = hidden_or_line_breaking_char(text)
+    if char is None:
+        return None
+    return (
+        f"must be one line of visible text: no line break, tab, control or invisible character (found "
+        f"U+{ord(char):04X})"
+    )

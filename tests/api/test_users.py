@@ -68,9 +68,17 @@ def test_a_plain_ascii_email_is_kept_lower_cased(accounts):
     assert response.status_code == 201 and response.json()["email"] == "ana.b+tag@example.co.uk"
 
 
-def test_a_display_name_holding_a_nul_is_refused(accounts):
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("An\x00a", "U+0000"),  # PostgreSQL cannot store a NUL: it was a 500 there
+        ("Ana\nadmin: yes", "U+000A"),  # a second line in the audit trail, emails and pages
+        ("\u202eanA", "U+202E"),  # a bidi override shows the name reversed
+    ],
+)
+def test_a_display_name_that_is_not_one_line_of_visible_text_is_refused(accounts, name, code):
     client, _ = accounts
-    body = {"email": "nul@example.com", "password": "a long password", "display_name": "An\x00a"}
+    body = {"email": "nul@example.com", "password": "a long password", "display_name": name}
     response = client.post("/api/v1/users", json=body, headers={"X-API-Key": SERVICE_KEY})
-    assert response.status_code == 422  # PostgreSQL cannot store a NUL: it was a 500 there
-    assert "display_name" in response.text and "U+0000" in response.text
+    assert response.status_code == 422
+    assert "display_name" in response.text and code in response.text

@@ -158,3 +158,12 @@ def test_the_done_message_says_only_what_the_page_did_to_a_listed_user(site, que
     page = site.get(f"/users?{query}", headers=HTML)
     assert page.status_code == 200 and 'id="users-done"' not in page.text
     assert "locked" not in page.text and "nowhere.example" not in page.text and "deleted" not in page.text
+
+
+def test_the_form_says_why_a_display_name_is_refused(site):
+    sign_in(site, "ada@example.com")
+    token = _token(site.get("/users", headers=HTML).text)
+    form = {"email": "nia@example.com", "password": "a long password", "display_name": "Nia\u202e", "form_token": token}
+    refused = site.post("/users", data=form, headers=HTML)
+    assert refused.status_code == 422 and "U+202E" in refused.text
+    assert _user(site, "nia@example.com") is None

@@ -15,7 +15,7 @@ from app.core.errors import InvalidRequest
 from app.core.roles import Role
 from app.db.tables import LoginSession, PersonalKey, User
 from app.schemas.accounts import MIN_PASSWORD_LENGTH
-from app.utils.text import SPACES
+from app.utils.text import SPACES, one_line_problem
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
@@ -70,9 +70,13 @@ def check_password(password: str) -> None:
         raise InvalidRequest(f"password: {problem}")
 
 
-def new_user_problems(*, email: str, password: str) -> dict[str, str]:
-    """Every problem of a new user's email and password, by field name (empty when there is none)."""
-    problems = {"email": email_problem(email.strip(" ")), "password": password_problem(password)}
+def new_user_problems(*, email: str, password: str, display_name: str = "") -> dict[str, str]:
+    """Every problem of a new user's email, password and display name, by field name (empty when there is none)."""
+    problems = {
+        "email": email_problem(email.strip(" ")),
+        "password": password_problem(password),
+        "display_name": one_line_problem(display_name),
+    }
     return {field: problem for field, problem in problems.items() if problem is not None}
 
 
@@ -80,6 +84,8 @@ def create_user(*, session: Session, email: str, password: str, role: Role, disp
     """Add a user (409 when the email is taken)."""
     address = normal_email(email)
     check_password(password)
+    if problem := one_line_problem(display_name):
+        raise InvalidRequest(f"display_name: {problem}")
     user = User(
         email=address,
         display_name=(display_name.strip() or address.split("@")[0])[:100],

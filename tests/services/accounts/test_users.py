@@ -160,3 +160,12 @@ def test_an_email_holding_a_nul_names_no_account_on_postgresql(postgres):  # noq
         with pytest.raises(LoginFailed):
             authenticate(session=session, email="ada\x00@example.com", password=PASSWORD)
     engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["Ana\nBcc: admin", "\u202eanA", "Ana\t"])
+def test_create_user_refuses_a_display_name_that_is_not_one_line_of_visible_text(db, name):
+    # The page form and `users create --name` reach the service without the API's schema.
+    with pytest.raises(InvalidRequest, match="display_name: must be one line of visible text"):
+        users.create_user(session=db, email="ana@example.com", password=PASSWORD, role=Role.viewer,
+                    display_name=name)  # fmt: skip
+    assert db.scalar(select(func.count()).select_from(User)) == 0
