@@ -28,7 +28,7 @@ from app.models.dask_kmeans import (
     summarise,
 )
 from app.models.dask_source import Reader, locate_unreadable, open_dataset
-from app.models.dataset import CleanedDataset, refuse_misread_rows
+from app.models.dataset import CleanedDataset, refuse_misread_rows, too_few_rows
 from app.models.features import DEFAULT_FEATURES, FEATURES, Feature, to_model_space
 from app.models.model import FeatureStats, SegmentationModel
 from app.models.training import KChoice, Progress, TrainingResult, _active_model, fit_model
@@ -70,11 +70,7 @@ def _check_rows(summary: Summary, *, header_fields: int, min_rows: int, max_rows
         raise InvalidDataset(f"the file has {summary.n_input} rows, more than the limit of {max_rows}")
     refuse_misread_rows(summary.malformed(), n_records=summary.n_input, header_fields=header_fields)
     if summary.n_kept < min_rows:
-        reasons = "; ".join(f"{count} {reason}" for reason, count in summary.dropped.items()) or "none dropped"
-        raise InvalidDataset(
-            f"only {summary.n_kept} usable row(s) of {summary.n_input}, at least {min_rows} are needed "
-            f"(dropped: {reasons})"
-        )
+        raise too_few_rows(summary.n_kept, n_input=summary.n_input, min_rows=min_rows, dropped=summary.dropped)
 
 
 def _whole(model: SegmentationModel, summary: Summary, fitted: LloydResult, features: list[str]) -> SegmentationModel:

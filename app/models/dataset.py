@@ -208,13 +208,21 @@ def clean_customers(
         clean[spec.name] = clean[spec.name].astype(float)
 
     if len(clean) < min_rows:
-        reasons = "; ".join(f"{count} {reason}" for reason, count in dropped.items()) or "none dropped"
         hint = _scale_hint(specs, out_of_range, n_input) if clean.empty else None
-        raise InvalidDataset(
-            f"only {len(clean)} usable row(s) of {n_input}, at least {min_rows} are needed (dropped: {reasons})"
-            + (f": {hint}" if hint else "")
-        )
+        raise too_few_rows(len(clean), n_input=n_input, min_rows=min_rows, dropped=dropped, hint=hint)
     return CleanedDataset(frame=clean, n_input_rows=n_input, dropped=dropped)
+
+
+def too_few_rows(
+    kept: int, *, n_input: int, min_rows: int, dropped: dict[str, int], hint: str | None = None
+) -> InvalidDataset:
+    """The refusal of a dataset with fewer usable rows than training needs, saying why rows were dropped, if any."""
+    reasons = "; ".join(f"{count} {reason}" for reason, count in dropped.items())
+    return InvalidDataset(
+        f"only {kept} usable row(s) of {n_input}, at least {min_rows} are needed"
+        + (f" (dropped: {reasons})" if reasons else "")
+        + (f": {hint}" if hint else "")
+    )
 
 
 def _scale_hint(specs: list[Feature], out_of_range: dict[str, np.ndarray], n_input: int) -> str | None:

@@ -73,6 +73,14 @@ def test_clean_stops_when_too_few_rows_remain(tmp_path):
         clean_customers(load_customers(path), features=FEATURES, min_rows=6)
 
 
+def test_too_few_rows_with_none_dropped_says_only_the_count(tmp_path):
+    # "(dropped: none dropped)" read oddly: with nothing dropped there is nothing to say about it.
+    path = _csv(tmp_path, PUBLIC + _good_rows(3))
+    with pytest.raises(InvalidDataset) as refused:
+        clean_customers(load_customers(path), features=FEATURES, min_rows=6)
+    assert refused.value.message == "only 3 usable row(s) of 3, at least 6 are needed"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
