@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.dataset import read_text_table, refuse_misread_rows
+from app.models.dataset import data_file, read_text_table, refuse_misread_rows
 from app.models.features import header_letters
 from app.models.rfm.columns import ALIASES
 from app.models.segmentations.spec import RESERVED_NAMES
@@ -151,9 +151,7 @@ def _read_head(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, bool]
     if isinstance(source, bytes):
         data = source[: max_bytes + 1]
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidDataset(f"data file not found: {path}")
+        path = data_file(source)
         with path.open("rb") as file:
             data = file.read(max_bytes + 1)
     if len(data) <= max_bytes:

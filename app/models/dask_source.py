@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.errors import InvalidDataset
-from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA
+from app.models.dataset import _MISSING, _NAN, _PADDED_DECIMAL_COMMA, data_file
 from app.models.features import (
     Feature,
     columns_read_alike,
@@ -228,9 +228,7 @@ def is_parquet(path: Path) -> bool:
 def open_dataset(path: str | Path, specs: Sequence[Feature], *, client: Any = None) -> tuple[Reader, list[Any]]:
     """The reader and the raw partitions of a CSV or Parquet file; InvalidDataset for what the header shows. A CSV
     file's quotes are counted on the workers of a Dask `client` when one is given."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidDataset(f"data file not found: {path}")
+    path = data_file(path)
     return _open_parquet(path, specs) if is_parquet(path) else _open_csv(path, specs, client)
 
 

@@ -65,6 +65,16 @@ class TextTable:
         return len(self.frame) + self.malformed.count
 
 
+def data_file(source: str | Path) -> Path:
+    """The path of a data file to read; InvalidDataset when there is none there (a folder is not one)."""
+    path = Path(source)
+    if path.is_dir():
+        raise InvalidDataset(f"{path} is a folder: give the data file in it")
+    if not path.is_file():
+        raise InvalidDataset(f"data file not found: {path}")
+    return path
+
+
 def read_text_table(source: str | Path | bytes, *, name: str | None = None, decimal_commas: bool = True) -> TextTable:
     """Every cell of a CSV file (a path, or its bytes) as text under the file's own header, and how it is written.
 
@@ -73,10 +83,8 @@ def read_text_table(source: str | Path | bytes, *, name: str | None = None, deci
     if isinstance(source, bytes):
         label, head = name or "the file", source[:HEAD_BYTES]
     else:
-        path = Path(source)
+        path = data_file(source)
         label = name or str(path)
-        if not path.is_file():
-            raise InvalidDataset(f"data file not found: {path}")
         with path.open("rb") as file:
             head = file.read(HEAD_BYTES)
     try:

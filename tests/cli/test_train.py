@@ -55,6 +55,15 @@ def test_train_cli_reports_bad_data_in_one_line(run_cli, tmp_path):
     assert VersionStore(tmp_path / "m").versions() == []
 
 
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_train_cli_given_a_folder_as_the_data_says_so(run_cli, tmp_path, engine):
+    # It said "data file not found" of a folder that is there.
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    code, _, err = run_cli("train", "--data", folder, "--model-dir", tmp_path / "m", "--engine", engine)
+    assert code == 2 and err == f"error: {folder} is a folder: give the data file in it\n"
+
+
 def test_train_cli_defaults_to_the_settings(run_cli, default_data, tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_PATH", str(default_data))
     monkeypatch.setenv("MODEL_DIR", str(tmp_path / "from-settings"))
