@@ -1,4 +1,5 @@
-"""Shared fixtures: the default dataset, a model trained on it, and apps and clients built around it."""
+"""Shared fixtures: the default dataset, a model trained on it, apps and clients built around it, and fresh databases
+(SQLite, and PostgreSQL on a throwaway server)."""
 
 import os
 
@@ -22,6 +23,8 @@ from app.models.model import SegmentationModel
 from app.models.synthetic import generate_customers, write_customers
 from app.models.training import train
 from app.models.versions.store import VersionStore, load_model
+from tests.postgres import PostgresServer, pg_tool
+from tests.tools import unavailable
 
 # A test that uses one of these starts a browser, a real server or PostgreSQL: it is slow wherever it lives.
 SLOW_FIXTURES = frozenset({"browser", "base_url", "postgres"})
@@ -216,3 +219,26 @@ def ended_trainers(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
 
     monkeypatch.setattr(launch.subprocess, "Popen", Ended)
     return started
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session (skipped only outside CI when PostgreSQL is not installed)."""
+    initdb, pg_ctl = pg_tool("initdb"), pg_tool("pg_ctl")
+    if not (initdb and pg_ctl):
+        unavailable("PostgreSQL (initdb, pg_ctl) is not installed; `bash setup.sh test` installs it")
+    server = PostgresServer(initdb, pg_ctl)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+# PostgreSQL needs its server (seconds to start): those cases are slow, the SQLite ones stay in the fast loop.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    return request.getfixturevalue("postgres").create_database()

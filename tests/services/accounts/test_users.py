@@ -16,7 +16,6 @@ from app.db.session import create_db_engine, session_factory
 from app.db.tables import User
 from app.services.accounts import users
 from app.services.accounts.login import authenticate
-from tests.db.conftest import postgres  # noqa: F401  (a session fixture: the throwaway PostgreSQL server)
 
 PASSWORD = "a long password"
 
@@ -107,7 +106,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_sqlite(tmp_pa
 
 
 @pytest.mark.slow
-def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_postgresql(postgres, monkeypatch):  # noqa: F811
+def test_two_admins_demoting_each_other_at_once_leave_one_admin_on_postgresql(postgres, monkeypatch):
     url = postgres.create_database()
     upgrade_database(url)
     assert _demote_both_at_once(url, monkeypatch) == (["demoted", "last admin"], 1)
@@ -148,7 +147,7 @@ def test_a_password_with_spaces_inside_or_around_ten_characters_is_kept(db):
 
 
 @pytest.mark.slow
-def test_an_email_holding_a_nul_names_no_account_on_postgresql(postgres):  # noqa: F811
+def test_an_email_holding_a_nul_names_no_account_on_postgresql(postgres):
     # No stored email holds one (creating a user refuses control characters), and PostgreSQL refuses to compare one:
     # a sign-in with it is a failed sign-in (401), never a database error (a 503 "not answering").
     url = postgres.create_database()
