@@ -10,7 +10,7 @@ A row's `ref` names it: the per-row id, or minus the chunk's id.
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
@@ -116,8 +116,8 @@ def read_log(
     if limit <= 0:
         return
     per_row, chunks = (
-        _per_row(session, columns, where, limit, newest_rows),
-        _chunks(session, columns, where, newest_rows),
+        per_row_parts(session, columns, where, limit, newest_rows),
+        chunk_parts(session, columns, where, newest_rows),
     )
     convert = None if raw_times or "created_at" not in columns else columns.index("created_at")
     part: list[tuple] = []
@@ -180,7 +180,7 @@ def _merged(
         part, at = next(per_row, []), 0
 
 
-def _per_row(
+def per_row_parts(
     session: Session, columns: Sequence[str], where: LogFilter, limit: int, newest_rows: int | None
 ) -> Iterator[list]:
     """Parts of the per-row table's matching rows, newest first: `columns`, then the row's time and id unless they
@@ -221,10 +221,16 @@ def _per_row(
         result.close()  # left early, a PostgreSQL server-side cursor would stay open until the session ends
 
 
-def _chunks(
-    session: Session, columns: Sequence[str], where: LogFilter, newest_rows: int | None
-) -> Iterator[tuple[tuple, list[tuple]]]:
+def chunk_parts(
+    session: Session,
+    columns: Sequence[str],
+    where: LogFilter,
+    newest_rows: int | None,
+    build: Callable[[Any, Sequence[str], dict[str, Any]], Any] | None = None,
+) -> Iterator[tuple[tuple, Any]]:
     """(key of its newest row, its rows newest first) of each matching chunk, newest chunk first."""
+    # `build` makes the rows from a chunk row, the columns and its decoded payload: tuples, or log_columns' arrays.
+    build = build or _chunk_rows
     chunk = PredictionChunk
     conditions = where.conditions(chunk)
     oldest, inside = 0, 0
@@ -249,7 +255,7 @@ def _chunks(
                 payload = _payload(found)
                 if where.paired and "challenger_segment_id" not in payload:
                     continue  # no pairs in it, as a per-row read leaves out rows without a challenger segment
-                block = _chunk_rows(found, columns, payload)
+                block = build(found, columns, payload)
             except BadChunk as problem:
                 _left_out(found.id, problem)
                 continue
