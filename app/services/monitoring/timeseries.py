@@ -4,13 +4,16 @@ prediction log, and each drift check from the stored evaluations."""
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.tables import DriftCheck
 from app.models.model import SegmentationModel
 from app.models.segmentations.spec import DEFAULT_NAME
-from app.services.monitoring.log_reader import LogFilter, read_all
+from app.services.monitoring.log_columns import micros, read_columns
+from app.services.monitoring.log_reader import LogFilter
 from app.services.monitoring.windows import check_order
 from app.utils.moments import utc
 
@@ -20,6 +23,8 @@ DEFAULT_BUCKETS = {"hour": 48, "day": 30, "week": 12}
 MAX_BUCKETS = 400
 # Most log rows read (the newest); older ones in the range are left out and the answer says so.
 MAX_ROWS = 500_000
+_MICROSECOND = timedelta(microseconds=1)
+_DAY = timedelta(days=1) // _MICROSECOND
 
 
 def floor(moment: datetime, bucket: str) -> datetime:
@@ -46,6 +51,41 @@ def _index(moment: datetime, start: datetime, bucket: str) -> int:
     return int((floor(moment, bucket) - start) / BUCKETS[bucket])
 
 
+def _indexes(times: np.ndarray, start: datetime, bucket: str) -> np.ndarray:
+    """`_index` of each logged time (microseconds since the epoch, UTC)."""
+    step = BUCKETS[bucket] // _MICROSECOND
+    if bucket == "week":
+        # The epoch was a Thursday: a day's weekday (Monday 0) is (days + 3) % 7.
+        days = times // _DAY
+        floors = (days - (days + 3) % 7) * _DAY
+    else:
+        floors = times // step * step
+    return (floors - micros(start)) // step
+
+
+def _latest_per_customer(buckets: np.ndarray, customer_ids: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Of the rows at `inside` (positions in read order, newest first), each customer's first in its bucket and every
+    row without a customer id, in read order."""
+    codes, uniques = pd.factorize(customer_ids[inside])
+    with_id = codes >= 0
+    pairs = buckets[inside][with_id] * len(uniques) + codes[with_id]
+    first = np.unique(pairs, return_index=True)[1]
+    return np.sort(np.concatenate([inside[with_id][first], inside[~with_id]]))
+
+
+def _segment_counts(at: np.ndarray, segment_ids: np.ndarray, n: int) -> list[dict[str, int]]:
+    """Per bucket, the kept rows (their buckets `at`, in read order) per segment id, in the order each segment is
+    first met, as the answer has always listed them."""
+    counts: list[dict[str, int]] = [{} for _ in range(n)]
+    segments, codes = np.unique(segment_ids, return_inverse=True)
+    pairs, first, sizes = np.unique(at * len(segments) + codes, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    names = [str(segment_id) for segment_id in segments.tolist()]
+    for pair, size in zip(pairs[order].tolist(), sizes[order].tolist(), strict=True):
+        counts[pair // len(names)][names[pair % len(names)]] = size
+    return counts
+
+
 def timeseries(
     session: Session,
     model: SegmentationModel,
@@ -60,7 +100,7 @@ def timeseries(
     atypical and out-of-range rates, and the last stored drift evaluation in it."""
     start, until = _span(bucket, since, until, utc(now or datetime.now(UTC)))
     n = _index(until, start, bucket) + 1
-    rows = read_all(
+    rows = read_columns(
         session,
         columns=("created_at", "segment_id", "is_atypical", "out_of_range", "customer_id"),
         where=LogFilter(segmentation=segmentation, model_versions=(model.version,), since=start, until=until),
@@ -68,35 +108,29 @@ def timeseries(
     )
     truncated = len(rows) > MAX_ROWS
     names = {segment.segment_id: segment.name for segment in model.segments}
-    predictions = [0] * n
-    customers: list[dict[Any, tuple]] = [{} for _ in range(n)]
-    # Newest first: a customer's first row in a bucket is its latest there.
-    for position, (created_at, segment_id, atypical, out_of_range, customer_id) in enumerate(rows[:MAX_ROWS]):
-        b = _index(created_at, start, bucket)
-        if not 0 <= b < n:
-            continue
-        predictions[b] += 1
-        key = ("id", customer_id) if customer_id is not None else ("row", position)
-        customers[b].setdefault(key, (segment_id, atypical, out_of_range))
+    buckets = _indexes(rows[:MAX_ROWS].columns["created_at"], start, bucket)
+    inside = np.flatnonzero((buckets >= 0) & (buckets < n))
+    kept = _latest_per_customer(buckets, rows.columns["customer_id"], inside)
+    at, columns = buckets[kept], rows.columns
+    predictions = np.bincount(buckets[inside], minlength=n).tolist()
+    sizes = np.bincount(at, minlength=n).tolist()
+    atypical = np.bincount(at[columns["is_atypical"][kept]], minlength=n).tolist()
+    out_of_range = np.bincount(at[columns["out_of_range"][kept]], minlength=n).tolist()
+    counts = _segment_counts(at, columns["segment_id"][kept], n)
     checks = _evaluations(session, segmentation=segmentation, start=start, until=until, bucket=bucket, n=n)
-    series = []
-    for b in range(n):
-        kept = list(customers[b].values())
-        counts: dict[str, int] = {}
-        for segment_id, _, _ in kept:
-            counts[str(segment_id)] = counts.get(str(segment_id), 0) + 1
-        size = len(kept)
-        series.append(
-            {
-                "start": (start + b * BUCKETS[bucket]).isoformat(),
-                "predictions": predictions[b],
-                "customers": size,
-                "counts": counts,
-                "atypical_rate": sum(a for _, a, _ in kept) / size if size else None,
-                "out_of_range_rate": sum(o for _, _, o in kept) / size if size else None,
-                "drift": checks[b],
-            }
-        )
+    series = [
+        {
+            "start": (start + b * BUCKETS[bucket]).isoformat(),
+            "predictions": predictions[b],
+            "customers": sizes[b],
+            "counts": counts[b],
+            # Python ints divided, as the sums of flags were: the same float to the last bit.
+            "atypical_rate": atypical[b] / sizes[b] if sizes[b] else None,
+            "out_of_range_rate": out_of_range[b] / sizes[b] if sizes[b] else None,
+            "drift": checks[b],
+        }
+        for b in range(n)
+    ]
     seen = sorted({int(key) for point in series for key in point["counts"]} | set(names))
     return {
         "segmentation": segmentation,
