@@ -1,6 +1,6 @@
 """Windows of the prediction log for drift: a span of time with each customer once, or the last N rows as logged."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidRequest
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.services.monitoring.drift import DEFAULT_WINDOW, MainRequest, Window
-from app.services.monitoring.log_reader import LogFilter, read_log, request_of
+from app.services.monitoring.log_columns import LogBlock, moment, read_blocks
+from app.services.monitoring.log_reader import LogFilter, request_of
 from app.utils.moments import utc
 
 # A time window without bounds: the last day.
@@ -25,9 +26,6 @@ MAX_SCANNED_ROWS = 200_000
 # two strings a row, ~120 MB that the server's allocator kept after each drift evaluation; read in parts into
 # arrays, it holds about 60 bytes a row.
 READ_PART_ROWS = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)
-_MICROSECOND = timedelta(microseconds=1)
 _PART_ARRAYS = ("id", "created", "segment_id", "atypical", "out_of_range", "request", "customer")
 
 _COLUMNS = ("ref", "created_at", "inputs", "segment_id", "is_atypical", "out_of_range", "request_id")
@@ -79,12 +77,11 @@ def time_window(
     since, until = time_bounds(since=since, until=until, now=now)
     where = LogFilter(segmentation=segmentation, model_versions=(model_version,), since=since, until=until)
     read = _read(
-        read_log(
+        read_blocks(
             session,
             columns=(*_COLUMNS, "customer_id"),
             where=where,
             limit=MAX_TIME_WINDOW_ROWS + 1,
-            raw_times=True,
             part_rows=READ_PART_ROWS,
         ),
         limit=MAX_TIME_WINDOW_ROWS,
@@ -119,32 +116,26 @@ def last_rows_window(
         since, until = time_bounds(since=since, until=until)
     where = LogFilter(segmentation=segmentation, model_versions=(model_version,), since=since, until=until)
     read = _read(
-        read_log(
+        read_blocks(
             session,
             columns=_COLUMNS,
             where=where,
             limit=size,
             newest_rows=MAX_SCANNED_ROWS,
-            raw_times=True,
             part_rows=READ_PART_ROWS,
         )
     )
     return read.window(session, kind="rows", requested=size, since=since, until=until)
 
 
-def _micros(moment: datetime) -> int:
-    """A logged time as microseconds since the epoch: UTC, naive as SQLite gives it or aware as PostgreSQL does."""
-    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _MICROSECOND
-
-
-def _time(micros: int) -> datetime:
-    """A logged time back from its microseconds, in UTC as the column reads back."""
-    return _EPOCH + timedelta(microseconds=int(micros))
-
-
 def _id_hash(value: str | None) -> int:
     """A customer or request id as a 64-bit hash, 0 for none: two of 200,000 ids collide about once in 10^9."""
     return 0 if value is None else hash(value) or 1
+
+
+def _id_hashes(values: np.ndarray) -> np.ndarray:
+    """`_id_hash` of each id (str hashes are cached on the strings: faster than a vectorised hash)."""
+    return np.fromiter(map(_id_hash, values), np.int64, len(values))
 
 
 class _Read:
@@ -157,25 +148,20 @@ class _Read:
         # Per feature name, per part: where the part starts, which rows have the name, and their values.
         self._inputs: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
 
-    def add(self, part: Sequence[tuple]) -> None:
+    def add(self, part: LogBlock) -> None:
         """Hold one part of the rows, in the order read."""
         if not part:
             return
-        arrays, n = self._parts, len(part)
-        # Column by column (_COLUMNS' order, then customer_id when selected): one transposition, no generator a row.
-        ids, created, inputs, segments, atypical, out_of_range, requests, *customers = zip(*part, strict=True)
-        arrays["id"].append(np.fromiter(ids, np.int64, n))
-        arrays["created"].append(np.fromiter(map(_micros, created), np.int64, n))
-        arrays["segment_id"].append(np.fromiter(segments, np.int64, n))
-        arrays["atypical"].append(np.fromiter(atypical, bool, n))
-        arrays["out_of_range"].append(np.fromiter(out_of_range, bool, n))
-        arrays["request"].append(np.fromiter(map(_id_hash, requests), np.int64, n))
-        arrays["customer"].append(
-            np.fromiter(map(_id_hash, customers[0]), np.int64, n) if customers else np.zeros(n, np.int64)
-        )
-        for name in sorted({name for values in inputs for name in values}):
-            present = np.fromiter((name in values for values in inputs), bool, len(part))
-            values = np.array([values.get(name, np.nan) for values in inputs], dtype=np.float64)
+        arrays, columns = self._parts, part.columns
+        arrays["id"].append(columns["ref"])
+        arrays["created"].append(columns["created_at"])
+        arrays["segment_id"].append(columns["segment_id"])
+        arrays["atypical"].append(columns["is_atypical"])
+        arrays["out_of_range"].append(columns["out_of_range"])
+        arrays["request"].append(_id_hashes(columns["request_id"]))
+        customers = columns.get("customer_id")
+        arrays["customer"].append(_id_hashes(customers) if customers is not None else np.zeros(len(part), np.int64))
+        for name, (present, values) in part.inputs.items():
             self._inputs.setdefault(name, []).append((self.rows, present, values))
         self.rows += len(part)
 
@@ -210,8 +196,8 @@ class _Read:
             segment_ids=self._column("segment_id", np.int64)[order],
             atypical=self._column("atypical", bool)[order],
             out_of_range=self._column("out_of_range", bool)[order],
-            first=_time(created[0]) if len(order) else None,
-            last=_time(created[-1]) if len(order) else None,
+            first=moment(created[0]) if len(order) else None,
+            last=moment(created[-1]) if len(order) else None,
             requested=requested,
             kind=kind,
             main_request=self._main_request(session, order, created),
@@ -236,11 +222,11 @@ class _Read:
             source=found[1],
             rows=int(counts[best]),
             share=int(counts[best]) / len(order),
-            at=_time(created[own].min()),
+            at=moment(created[own].min()),
         )
 
 
-def _read(parts: Iterable[list[tuple]], *, limit: int | None = None) -> _Read:
+def _read(parts: Iterable[LogBlock], *, limit: int | None = None) -> _Read:
     """Hold the log's rows part by part; with `limit`, rows past it only say more matched."""
     read = _Read()
     for part in parts:
