@@ -46,6 +46,7 @@ from benchmarks import dask_scoring as dask_bench  # noqa: E402
 from benchmarks import dask_training as dask_training_bench  # noqa: E402
 from benchmarks import http_bench  # noqa: E402
 from benchmarks import lifecycle as lifecycle_bench  # noqa: E402
+from benchmarks import monitoring as monitoring_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
@@ -351,6 +352,7 @@ STEPS = (
     "report",
     "counterfactual",
     "runs",
+    "monitoring",
     "dask",
     "dask_training",
 )
@@ -400,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
+            "monitoring": lambda: [Figure(**f) for f in monitoring_bench.bench_monitoring(mode, model, workdir)],
             "dask": lambda: [Figure(**fields) for fields in dask_bench.bench_dask(mode, model_dir, workdir)],
             "dask_training": lambda: [Figure(**f) for f in dask_training_bench.bench_dask_training(mode, workdir)],
         }

@@ -47,6 +47,8 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     assert any(name.startswith("train --k auto") for name in names)
     for prefix in ("CLI score,", "CLI score peak RSS", "HTTP /predict/csv", "counterfactual, one"):
         assert any(name.startswith(prefix) for name in names), prefix
+    for prefix in ("over-time series (day buckets)", "drift evaluation (24 h window and report)"):
+        assert any(name.startswith(prefix) for name in names), prefix
     assert any(name.startswith("API training job on") for name in names)
     assert any(name.startswith("CSV scoring with target_segment") for name in names)
     for figure in report["figures"]:
