@@ -100,7 +100,7 @@ def read_blocks(
         return
     # The merge needs every row's time and the per-row order its id: both are read whatever the caller wants.
     wanted = list(dict.fromkeys(("created_at", "ref", *columns)))
-    per_row = per_row_parts(session, wanted, where, limit, newest_rows)
+    per_row = per_row_parts(session, wanted, where, limit, newest_rows, columnar=True)
     chunks = chunk_parts(session, wanted, where, newest_rows, _chunk_block)
     parts: list[LogBlock] = []
     held = taken = 0
@@ -168,22 +168,36 @@ def _next(parts: Iterator[LogBlock]) -> LogBlock | None:
 
 
 def _rows_block(part: list[tuple], columns: Sequence[str]) -> LogBlock:
-    """A part of the per-row table's rows (tuples of `columns`, raw times) as a block."""
-    n = len(part)
+    """A part of the per-row table (a tuple of values a column, times as stored) as a block."""
+    n = len(part[0]) if part else 0
     if not n:
         return empty_block(columns)
     arrays, inputs = {}, {}
-    for name, values in zip(columns, zip(*part, strict=True), strict=True):
+    for name, values in zip(columns, part, strict=True):
         if name == "inputs":
             inputs = _inputs_of(values)
         elif name == "created_at":
-            arrays[name] = np.fromiter(map(micros, values), np.int64, n)
+            arrays[name] = _stored_times(values)
         elif _DTYPES[name] is object:
             arrays[name] = np.empty(n, object)
             arrays[name][:] = values
         else:
             arrays[name] = np.fromiter(values, _DTYPES[name], n)
     return LogBlock(n, arrays, inputs)
+
+
+def _stored_times(values: Sequence[Any]) -> np.ndarray:
+    """Times as the database gives them as `micros`: SQLite's text (naive UTC), PostgreSQL's aware datetimes."""
+    if not isinstance(values[0], str):
+        return np.fromiter(map(micros, values), np.int64, len(values))
+    # SQLite's writers all store "YYYY-MM-DD HH:MM:SS.ffffff", which numpy reads in one C call a part; any other text
+    # (a row written by hand) is read one by one, so that numpy never guesses at an offset.
+    if set(map(len, values)) == {26}:
+        try:
+            return np.array(values, dtype="datetime64[us]").view(np.int64)
+        except ValueError:
+            pass
+    return np.fromiter((micros(datetime.fromisoformat(value)) for value in values), np.int64, len(values))
 
 
 def _inputs_of(values: Sequence[dict[str, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

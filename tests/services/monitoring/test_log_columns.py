@@ -6,8 +6,11 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
 from app.db.session import create_db_engine, session_factory
+from app.db.tables import PredictionChunk
+from app.services.monitoring import log_columns
 from app.services.monitoring.log_columns import micros, read_blocks, read_columns
 from app.services.monitoring.log_reader import LogFilter, read_log
 from tests.services.monitoring.random_log import START, write_random_log
@@ -104,3 +107,48 @@ def test_read_columns_gives_one_block_of_the_columns_asked_for(sessions):
 def test_read_blocks_refuse_a_column_they_do_not_hold(sessions):
     with sessions() as session, pytest.raises(ValueError, match="segment_name"):
         next(read_blocks(session, columns=("segment_name",), where=LogFilter(), limit=10))
+
+
+def test_read_blocks_read_sqlite_times_in_another_form_as_read_log_does(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    write_random_log(url, seed=8, requests=150)
+    engine = create_db_engine(url)
+    try:
+        # Rows written by hand: whole seconds without a fraction, a "T" between date and time.
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE prediction_log SET created_at = substr(created_at, 1, 19) WHERE id % 3 = 0"
+            )
+            connection.exec_driver_sql(
+                "UPDATE prediction_log SET created_at = replace(created_at, ' ', 'T') WHERE id % 5 = 0"
+            )
+        with session_factory(engine)() as session:
+            rows = [
+                row
+                for part in read_log(session, columns=COLUMNS, where=LogFilter(), limit=10**9, raw_times=True)
+                for row in part
+            ]
+            blocks = list(read_blocks(session, columns=COLUMNS, where=LogFilter(), limit=10**9))
+    finally:
+        engine.dispose()
+
+    assert _block_values(blocks) == _row_values(rows)
+    assert any(row[1].microsecond for row in rows) and any(row[0] % 3 == 0 for row in rows)
+
+
+def test_read_blocks_read_sqlite_times_a_part_at_a_time(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    write_random_log(url, seed=9, requests=150)
+    converted = []
+    monkeypatch.setattr(log_columns, "micros", lambda moment: converted.append(moment) or micros(moment))
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            rows = sum(map(len, read_blocks(session, columns=("created_at",), where=LogFilter(), limit=10**9)))
+            chunks = session.scalar(select(func.count()).select_from(PredictionChunk))
+    finally:
+        engine.dispose()
+
+    # A chunk's time is converted once, and once more where the merge meets it; per-row times never one by one.
+    assert rows > 2 * chunks
+    assert len(converted) <= 2 * chunks
