@@ -31,6 +31,7 @@ from app.services.monitoring.log_rows import LogChunk, log_scores  # noqa: E402
 from app.services.monitoring.prediction_log import PredictionLogWriter  # noqa: E402
 from app.services.monitoring.timeseries import timeseries  # noqa: E402
 from app.services.monitoring.windows import DEFAULT_SPAN, time_window  # noqa: E402
+from app.utils.memory import tuned_gc  # noqa: E402
 
 ROWS = {"full": 200_000, "quick": 200_000, "dry-run": 2_000}
 SINGLE_SHARE = 0.1
@@ -114,8 +115,11 @@ def measure(url: str, model: SegmentationModel, now: datetime) -> dict[str, tupl
             window = time_window(session, model_version=model.version, since=now - DEFAULT_SPAN, until=now)
             return drift_report(model, window)
 
+    # The collector tuned as the server tunes it (frozen start-up objects, young ones collected less often): with
+    # Python's defaults, collections triggered by the rows read took half of an all-per-row series.
     try:
-        return {"day": _timed(series("day")), "hour": _timed(series("hour")), "drift": _timed(evaluation)}
+        with tuned_gc():
+            return {"day": _timed(series("day")), "hour": _timed(series("hour")), "drift": _timed(evaluation)}
     finally:
         engine.dispose()
 
