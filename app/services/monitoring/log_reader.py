@@ -5,7 +5,8 @@ stored a row each. Rows come newest first: the per-row table in the order it was
 N rows as logged" has always meant by id), the chunks by the time they were answered (a scored file's chunks are
 written only once the file succeeds, after batches answered meanwhile), a chunk's rows from its last; the two are
 merged by created_at, and at one created_at a chunk's rows come before per-row ones (an arbitrary but fixed choice).
-A row's `ref` names it: the per-row id, or minus the chunk's id.
+A row's `ref` names it: the per-row id, or minus the chunk's id. Readers that reduce many rows (drift windows, the
+over-time series) take the same rows as arrays through log_columns.py, which runs these queries.
 """
 
 import json
