@@ -5,6 +5,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -53,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_chosen_command(argv)).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    stdout, sys.stdout = sys.stdout, CommandOutput(sys.stdout)
     try:
         code = handler(args)
         sys.stdout.flush()  # a reader that went away is told here, where it is handled, not at exit
         return code
-    except BrokenPipeError:
-        return _reader_gone()
+    except ReaderGone:
+        return _reader_gone(stdout)
     except SegmentationError as exc:
         print(f"error: {one_line(exc.local_message)}", file=sys.stderr)
         return 2
@@ -74,13 +76,52 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _failed(exc)
+    finally:
+        sys.stdout = stdout
 
 
-def _reader_gone() -> int:
+class ReaderGone(Exception):
+    """The reader of the command's output closed it (`| head`)."""
+
+
+class CommandOutput:
+    """sys.stdout while a command runs: a write or flush that finds the output's reader gone raises ReaderGone, so
+    that no other broken pipe (a socket, a file the command writes) is taken for it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write to the stream; ReaderGone when its reader closed it."""
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+    def flush(self) -> None:
+        """Flush the stream; ReaderGone when its reader closed it."""
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _reader_gone(stdout: Any) -> int:
     """The output's reader closed it (`| head`): end quietly with the status of a process SIGPIPE ends, as shell
     tools do, instead of an error line."""
+    try:
+        descriptor = stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-process caller's stream: nothing is flushed at exit
+        return 141
     # What is still buffered for the closed pipe would fail again at exit: the rest goes nowhere.
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
     return 141  # 128 + SIGPIPE's number (13), named here: Windows has no signal.SIGPIPE
 
 

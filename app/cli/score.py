@@ -103,13 +103,22 @@ def _model(args: argparse.Namespace) -> SegmentationModel:
 
 
 # The scoring service names the API's parameters in its refusals (as the /score page rewords them for its form):
-# here they name the command's own options.
+# here they name the command's own options. Whole phrases only, anchored where they can be: the same message quotes
+# the file's column names, which may hold anything ("column=x" included) and must come through as written.
 CLI_WORDS = (
-    (re.compile(r"column=<feature>:<column>"), "--column FEATURE=COLUMN"),
-    (re.compile(r"\bon_error=(\w+)"), r"--on-error \1"),
-    (re.compile(r"\b(income|spending)_column="), r"--\1-column"),
-    (re.compile(r"\bcolumn="), "--column"),
-)
+    (re.compile(r"name them with income_column= and spending_column="),
+     "name them with --income-column and --spending-column"),
+    (re.compile(r"name the column of each with column=<feature>:<column>"),
+     "name the column of each with --column FEATURE=COLUMN"),
+    (re.compile(r"score with on_error=flag or on_error=skip"), "score with --on-error flag or --on-error skip"),
+    (re.compile(r"^(income|spending)_column= names ('.*') and column= names ('.*') for ([a-z][a-z0-9_]*): give one "
+                r"column for each feature$"),
+     r"--\1-column names \2 and --column names \3 for \4: give one column for each feature"),
+    (re.compile(r"^column= names "), "--column names "),
+    (re.compile(r"^income_column and spending_column both name "), "--income-column and --spending-column both name "),
+    (re.compile(r" that extra_columns= asks to add; rename them, or leave them out of extra_columns$"),
+     " that --extra-columns asks to add; rename them, or leave them out of --extra-columns"),
+)  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

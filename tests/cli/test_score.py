@@ -97,12 +97,16 @@ def test_score_header_only_without_a_line_end_writes_the_header(cli, tmp_path):
         (["bad.csv", "out.csv", "--model-version", "nope"], "no model version 'nope'"),
         (["bad.csv", "out.csv", "--income-column", "revenue"], "found: 'CustomerID'"),
         (["renamed.csv", "out.csv"], "or name them with --income-column and --spending-column"),
+        # The file's own column names come through as written, whatever they hold.
+        (["odd.csv", "out.csv"], "--spending-column; found: 'ref', 'column=x', 'income_column=2024', 'on_error=skip'"),
+        (["bad.csv", "out.csv", "--income-column", "Age", "--spending-column", "Age"], "--income-column and --spend"),
         (["bad.csv", "no/such/folder/out.csv"], "output folder not found"),
     ],
 )
 def test_score_bad_input_exits_2_with_one_line(cli, tmp_path, monkeypatch, args, message):
     (tmp_path / "bad.csv").write_text(BAD_FILE)
     (tmp_path / "renamed.csv").write_text("ref,revenue,score\nA,120,90\n")
+    (tmp_path / "odd.csv").write_text("ref,column=x,income_column=2024,on_error=skip\nA,1,2,3\n")
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(*args)
     assert code == 2
