@@ -22,6 +22,10 @@ CELLS = {
     "\uff0d2+3": "'\uff0d2+3",
     "\uff20SUM(1+1)": "'\uff20SUM(1+1)",
     "\uff08note\uff09": "\uff08note\uff09",
+    # Other characters whose UTF-8 starts as a full-width sign's does (EF, or EF BC): they are no formula.
+    "\uff76\uff80\uff76\uff85": "\uff76\uff80\uff76\uff85",
+    "\uff21\uff22": "\uff21\uff22",
+    "\uff1c": "\uff1c",
     "\ufeffAda": "\ufeffAda",
     "-": "'-",
     "-5": "-5",

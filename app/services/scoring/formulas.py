@@ -16,16 +16,17 @@ import pyarrow.compute as pc
 
 FORMULA_STARTS = "=+-@\t\r\n\uff1d\uff0b\uff0d\uff20"  # the last four: full-width = + - @
 GUARD = "'"
-# The same characters for Arrow's regular expressions (RE2), which match whole UTF-8 characters.
-_FORMULA_START = "^[" + "".join(f"\\x{{{ord(start):x}}}" for start in FORMULA_STARTS) + "]"
 # A plain number: a sign, then digits with decimal points or commas (either locale, thousands too), an exponent.
 # Nothing made of these can call a function, so such a cell stays as it is.
 NUMBER = r"[+-]?[0-9.,]*[0-9][0-9.,]*(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(NUMBER)
-# The first UTF-8 byte of each: a full-width sign's is 0xEF, which other characters share, so a cell starting with it
-# is then matched whole against _FORMULA_START.
+# The first UTF-8 byte of each. A full-width sign is three bytes, EF BC and one of its own: many other characters
+# (half-width katakana, full-width letters) start with EF too, so a cell starting with it is read to its third byte.
 _STARTS = np.zeros(256, dtype=bool)
 _STARTS[[start.encode()[0] for start in FORMULA_STARTS]] = True
+_WIDE_FIRST, _WIDE_SECOND = 0xEF, 0xBC
+_WIDE_THIRD = np.zeros(256, dtype=bool)
+_WIDE_THIRD[[start.encode()[2] for start in FORMULA_STARTS if len(start.encode()) == 3]] = True
 
 
 def guard_text(text: str) -> str:
@@ -54,12 +55,19 @@ def guard_formulas(column: pa.Array) -> pa.Array:
     # than picking the filled cells first.
     first = raw[np.minimum(starts, raw.size - 1)]
     risky = np.flatnonzero(_STARTS[first] & (bounds[1:] > starts))
+    wide = first[risky] == _WIDE_FIRST
+    if wide.any():
+        at = starts[risky[wide]]
+        whole = bounds[risky[wide] + 1] - at >= 3
+        second, third = raw[np.minimum(at + 1, raw.size - 1)], raw[np.minimum(at + 2, raw.size - 1)]
+        keep = ~wide
+        keep[wide] = whole & (second == _WIDE_SECOND) & _WIDE_THIRD[third]
+        risky = risky[keep]
     if not len(risky):
         return column
-    candidates = column.take(pa.array(risky))
-    starts_formula = np.asarray(pc.match_substring_regex(candidates, _FORMULA_START), dtype=bool)
-    number = np.asarray(pc.match_substring_regex(candidates, f"^{NUMBER}$"), dtype=bool)
-    formulas = risky[starts_formula & ~number]
+    # A full-width sign is never part of a number, so those cells are all guarded.
+    number = np.asarray(pc.match_substring_regex(column.take(pa.array(risky)), f"^{NUMBER}$"), dtype=bool)
+    formulas = risky[~number]
     if not len(formulas):
         return column
     guard = np.zeros(n, dtype=bool)
