@@ -3,6 +3,7 @@
 
 import argparse
 import getpass
+import re
 import sys
 import warnings
 
@@ -51,6 +52,10 @@ def _create(args: argparse.Namespace) -> int:
             user = create_user(
                 session=session, email=args.email, password=password, role=Role[args.role], display_name=args.name
             )
+    except InvalidRequest as exc:
+        # The service names the API's field; here it is the --name option.
+        exc.local_message = re.sub(r"^display_name: ", "--name: ", exc.local_message)
+        raise
     finally:
         engine.dispose()
     audit_change("user.create", user.email, {"role": str(user.role)})

@@ -141,3 +141,15 @@ def test_without_a_terminal_the_password_prompt_is_one_line_pointing_to_stdin(tm
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: no terminal to type the password on: pipe it in with --password-stdin")
+
+
+def test_create_refuses_a_name_of_two_lines_naming_the_option(run_cli, monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    code, out, err = run_cli(
+        "users", "create", "--email", "ana@example.com", "--name", "Ana\nadmin", "--password-stdin"
+    )
+    assert code == 2 and out == ""
+    assert err.startswith("error: --name: must be one line of visible text") and "U+000A" in err
+    assert _users(url) == []
