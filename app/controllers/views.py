@@ -489,7 +489,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     created = page | {"kind": body.get("kind", "columns"), "job_id": job_id}
     await audit_async(request, who=pending.key_id, action="segmentation.create", target=body["name"], detail=created)
     # Its first version's training too, as POST /api/v1/segmentations/{name}/models records it.
-    trained = page | {"segmentation": body["name"], "k": k, "activate": True}
+    trained = page | {"segmentation": body["name"], "k": k, "features": None, "activate": True, "engine": "local"}
     await audit_async(request, who=pending.key_id, action="version.train", target=job_id, detail=trained)
     query = urlencode({"segmentation": body["name"], "job": job_id})
     return RedirectResponse(f"{request.url_for('models').path}?{query}", status_code=303)

@@ -121,6 +121,8 @@ def test_a_segmentation_is_created_trained_and_every_page_shows_it(pages, crm, t
     trained = pages.get("/api/v1/audit?action=version.train", headers={"X-API-Key": KEY}).json()["events"]
     (training,) = [item for item in trained if item["target"] == job["job_id"]]
     assert training["who"] == mine["who"] and training["detail"]["segmentation"] == "crm"
+    # The same fields as the API's row, so a filter on them finds both.
+    assert {"segmentation", "k", "features", "activate", "engine"} <= training["detail"].keys()
     described = pages.get("/api/v1/segmentations/crm").json()
     assert described["active_version"] == job["version"]
     income = described["served_features"][0]
