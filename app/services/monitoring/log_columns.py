@@ -141,6 +141,7 @@ def _only(block: LogBlock, columns: Sequence[str]) -> LogBlock:
 
 def _merged(per_row: Iterator[LogBlock], chunks: Iterator[tuple[tuple, LogBlock]]) -> Iterator[LogBlock]:
     """Blocks newest first, in `log_reader._merged`'s order of rows."""
+    # A change to that order is made in both; tests/services/monitoring/test_log_columns.py holds them to each other.
     # As there: a per-row part goes whole while its last row is newer than the next chunk, else it is cut before its
     # first row that is not (at one time, the chunk comes first). Per-row ids need not follow their times.
     part, at = _next(per_row), 0

@@ -156,6 +156,8 @@ def _merged(
     A per-row part is compared with the next chunk by its oldest row, and cut only where a chunk falls inside it, so
     reading per-row rows costs no step a row. Its rows hold the key's time and id among `columns` or after them.
     """
+    # log_columns._merged merges arrays in this same order: a change here is a change there, and
+    # tests/services/monitoring/test_log_columns.py holds the two to each other.
     width = len(columns)
     time_at = columns.index("created_at") if "created_at" in columns else width
     id_at = columns.index("ref") if "ref" in columns else width + (time_at == width)
