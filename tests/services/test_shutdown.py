@@ -11,7 +11,7 @@ from app.db.migrate import upgrade_database
 from app.db.session import create_db_engine
 from app.services.monitoring.log_rows import LogChunk
 from app.services.monitoring.prediction_log import PredictionLogWriter
-from app.services.shutdown import stop_all
+from app.services.shutdown import WorkerThread, stop_all
 from tests.recorded import logged_at
 
 
@@ -105,3 +105,30 @@ def test_queued_log_rows_are_written_though_a_worker_waited_for_after_them_never
     assert stop_all([writer, Hanging()], seconds=5.0) == ["notification drainer"]
     assert seen == [3]  # written before the hanging worker was waited for
     assert logged_at(log_url) == 3
+
+
+class Ticker(WorkerThread):
+    """A worker whose pass can be held: it ends only once told to and its pass under way is let go."""
+
+    name = "ticker"
+    thread_name = "ticker"
+    stop_seconds = 0.2
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self.release = threading.Event()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.release.wait()
+
+
+def test_a_worker_thread_is_joined_before_start_and_stops_after_its_pass():
+    worker = Ticker()
+    assert worker.join(0) is True  # never started: nothing to wait for
+    worker.start()
+    assert worker._thread.name == "ticker" and worker._thread.daemon
+    worker.stop()  # told to stop, but its pass is held: stop gives up after stop_seconds
+    assert worker.join(0) is False
+    worker.release.set()
+    assert worker.join(5) is True
