@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -66,6 +65,8 @@ def _indexes(times: np.ndarray, start: datetime, bucket: str) -> np.ndarray:
 def _latest_per_customer(buckets: np.ndarray, customer_ids: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Of the rows at `inside` (positions in read order, newest first), each customer's first in its bucket and every
     row without a customer id, in read order."""
+    import pandas as pd  # here, not at import: a server that never draws the series starts without pandas
+
     codes, uniques = pd.factorize(customer_ids[inside])
     with_id = codes >= 0
     pairs = buckets[inside][with_id] * len(uniques) + codes[with_id]
