@@ -402,7 +402,12 @@ def main(argv: list[str] | None = None) -> int:
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)
             ],
             "runs": lambda: [Figure(**fields) for fields in runs_bench.bench_runs(mode, model_dir, workdir)],
-            "monitoring": lambda: [Figure(**f) for f in monitoring_bench.bench_monitoring(mode, model, workdir)],
+            "monitoring": lambda: [
+                Figure(**f)
+                for f in monitoring_bench.bench_monitoring(
+                    mode, model, monitoring_bench.training_data(model, data), workdir
+                )
+            ],
             "dask": lambda: [Figure(**fields) for fields in dask_bench.bench_dask(mode, model_dir, workdir)],
             "dask_training": lambda: [Figure(**f) for f in dask_training_bench.bench_dask_training(mode, workdir)],
         }

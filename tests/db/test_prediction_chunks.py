@@ -24,24 +24,12 @@ from app.services.monitoring.log_rows import LogChunk, log_scores
 from app.services.monitoring.prediction_log import CHUNK_FROM_ROWS, PredictionLogWriter
 from app.services.proposals.candidate import logged_customers
 from tests.db.reading import logged_rows
+from tests.log_chunks import ChunkList
 
 # A fixed moment within the retention period (the purge keeps 30 days back from the clock).
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 # Chunks stored as one row each, or (chunk storage off) a row per prediction.
 PATHS = {"chunks": CHUNK_FROM_ROWS, "per-row": 10**9}
-
-
-class Captured:
-    """A sink that keeps the chunks log_scores builds, to write the same ones through each storage."""
-
-    def __init__(self) -> None:
-        self.chunks: list[LogChunk] = []
-
-    def sampled(self) -> bool:
-        return True
-
-    def submit(self, chunk: LogChunk) -> None:
-        self.chunks.append(chunk)
 
 
 def _customers(n: int, seed: int) -> np.ndarray:
@@ -53,7 +41,7 @@ def _customers(n: int, seed: int) -> np.ndarray:
 def _chunks(champion: Any, challenger: Any) -> list[LogChunk]:
     """A day's traffic: shadow batches with ids (some repeated, some missing), singles, a batch without ids, another
     segmentation's batch, a split arm's batch, and a batch past the retention period."""
-    sink = Captured()
+    sink = ChunkList()
 
     def log(model: Any, X: np.ndarray, at: datetime, **options: Any) -> None:
         log_scores(sink, model, X, model.score(X), source="batch" if len(X) > 1 else "single", **options)
