@@ -1,4 +1,5 @@
-"""Migrations: idempotent, and safe when several workers run them at once, on SQLite and PostgreSQL."""
+"""Migrations: idempotent, safe when several workers run them at once, and reversible without losing a logged
+prediction, on SQLite and PostgreSQL."""
 
 import os
 import re
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from sqlalchemy import inspect, select, text
 
@@ -13,7 +15,12 @@ from app.core.config import PROJECT_ROOT
 from app.db.migrate import alembic_config, upgrade_database
 from app.db.session import create_db_engine
 from app.db.tables import ModelActivation, PredictionLog
-from tests.db.reading import read_all
+from app.models.versions.registry import ModelRegistry
+from app.models.versions.store import VersionStore
+from app.services.monitoring.log_rows import log_scores
+from app.services.monitoring.prediction_log import PredictionLogWriter
+from tests.db.reading import logged_rows, read_all
+from tests.log_chunks import ChunkList
 
 VERSIONS = PROJECT_ROOT / "app" / "db" / "migrations" / "versions"
 # The newest migration file's revision: every upgrade must end there.
@@ -155,3 +162,74 @@ def inspect_columns(url: str, table: str) -> list[dict]:
         return inspect(engine).get_columns(table)
     finally:
         engine.dispose()
+
+
+def _logged_chunks(two_versions: tuple) -> list:
+    """A batch with ids stored as a chunk, a shadow challenger's batch, a batch without ids, and a single prediction."""
+    root, _, second = two_versions
+    registry = ModelRegistry(VersionStore(root)).load()
+    champion, challenger = registry.get(), registry.get(second)
+    rng = np.random.default_rng(3)
+    sink = ChunkList()
+    for n, options in (
+        (120, {"customer_ids": [None if i % 9 == 0 else f"C{i % 70}" for i in range(120)]}),
+        (80, {"arm": "champion", "shadow": (second, list(range(80)))}),
+        (60, {}),
+        (1, {"customer_ids": ["C5"]}),
+    ):
+        X = np.column_stack([rng.uniform(15, 137, n), rng.uniform(1, 99, n)])
+        if "shadow" in options:
+            options["shadow"] = (second, [challenger.segments[p].segment_id for p in challenger.score(X).positions])
+        log_scores(sink, champion, X, champion.score(X), request_id=f"r-{n}", source="batch", **options)
+        sink.chunks[-1].created_at = datetime(2026, 12, 1, 10, n % 60, tzinfo=UTC)
+    return sink.chunks
+
+
+def _write_log(url: str, chunks: list) -> None:
+    upgrade_database(url)
+    writer = PredictionLogWriter(create_db_engine(url), max_rows=10_000, retention_days=36_500)
+    writer.start()
+    for chunk in chunks:
+        writer.submit(chunk)
+    assert writer.flush(timeout=30)
+    writer.stop()
+    assert writer.written == sum(map(len, chunks))
+
+
+def _every_row(url: str) -> list:
+    return sorted((vars(row) | {"ref": None} for row in logged_rows(url)), key=repr)
+
+
+def test_downgrade_below_chunks_moves_their_predictions_into_the_log_a_row_each(database_url, two_versions):
+    chunks = _logged_chunks(two_versions)
+    _write_log(database_url, chunks)
+    assert _execute(database_url, "SELECT COUNT(*) FROM prediction_chunks") == [(3,)]
+    before = _every_row(database_url)
+    assert len(before) == 261
+
+    from alembic import command
+
+    command.downgrade(alembic_config(database_url), "0012")
+    assert "prediction_chunks" not in _tables(database_url)
+    assert _execute(database_url, "SELECT COUNT(*) FROM prediction_log") == [(261,)]
+    # Every column of every prediction, as the readers gave it before: inputs, ids, shadow segments, names.
+    assert upgrade_database(database_url) == HEAD
+    assert _every_row(database_url) == before
+
+
+@pytest.mark.parametrize(
+    "damage", ["UPDATE prediction_chunks SET payload = :bad", "UPDATE prediction_chunks SET customer_ids = :bad"]
+)
+def test_downgrade_stops_at_a_damaged_chunk_naming_it_with_nothing_changed(database_url, two_versions, damage):
+    from alembic import command
+
+    _write_log(database_url, _logged_chunks(two_versions))
+    damaged = _execute(database_url, "SELECT MAX(id) FROM prediction_chunks")[0][0]
+    _execute(database_url, f"{damage} WHERE id = :id", [{"bad": b"PLC1 cut short", "id": damaged}])
+    before = _execute(database_url, "SELECT COUNT(*) FROM prediction_log")
+    with pytest.raises(RuntimeError, match=rf"prediction chunk {damaged} cannot be read") as raised:
+        command.downgrade(alembic_config(database_url), "0012")
+    assert f"DELETE FROM prediction_chunks WHERE id = {damaged}" in str(raised.value)
+    assert _execute(database_url, "SELECT COUNT(*) FROM prediction_chunks") == [(3,)]
+    assert _execute(database_url, "SELECT COUNT(*) FROM prediction_log") == before
+    assert _execute(database_url, "SELECT version_num FROM alembic_version") == [(HEAD,)]

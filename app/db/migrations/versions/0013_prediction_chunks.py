@@ -45,7 +45,70 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop prediction_chunks (the predictions it held go with it)."""
+    """Move each chunk's predictions into prediction_log, a row each, then drop prediction_chunks: nothing is lost."""
+    connection = op.get_bind()
+    # Every chunk is read once before any is moved: a damaged one stops the downgrade with nothing changed.
+    for chunk_id in _chunk_ids(connection):
+        _rows_of(_chunk(connection, chunk_id))
+    for chunk_id in _chunk_ids(connection):
+        connection.execute(_LOG.insert(), _rows_of(_chunk(connection, chunk_id)))
     op.drop_index("ix_prediction_chunks_segmentation_version", table_name="prediction_chunks")
     op.drop_index("ix_prediction_chunks_created_at", table_name="prediction_chunks")
     op.drop_table("prediction_chunks")
+
+
+# The two tables as this revision has them (not as app.db.tables has them later).
+_CHUNKS = sa.table(
+    "prediction_chunks",
+    *(sa.column(name) for name in ("id", "model_version", "request_id", "source", "segmentation", "arm")),
+    *(sa.column(name) for name in ("challenger_version", "row_count", "payload", "customer_ids")),
+    sa.column("created_at", UtcDateTime()),
+    sa.column("features", sa.JSON()),
+    sa.column("segment_names", sa.JSON()),
+)
+_LOG = sa.table(
+    "prediction_log",
+    *(sa.column(name) for name in ("model_version", "segment_id", "segment_name", "distance", "confidence")),
+    *(sa.column(name) for name in ("is_atypical", "out_of_range", "request_id", "source", "segmentation")),
+    *(sa.column(name) for name in ("customer_id", "arm", "challenger_version", "challenger_segment_id")),
+    sa.column("created_at", UtcDateTime()),
+    sa.column("inputs", sa.JSON()),
+)
+_SHARED = ("created_at", "model_version", "request_id", "source", "segmentation", "arm", "challenger_version")
+_PER_ROW = ("segment_id", "distance", "confidence", "is_atypical", "out_of_range", "challenger_segment_id")
+
+
+def _chunk_ids(connection: sa.Connection) -> list[int]:
+    """Every chunk's id, oldest answer first: moved rows then take ids in the order they were answered."""
+    return list(connection.scalars(sa.select(_CHUNKS.c.id).order_by(_CHUNKS.c.created_at, _CHUNKS.c.id)))
+
+
+def _chunk(connection: sa.Connection, chunk_id: int) -> sa.Row:
+    return connection.execute(sa.select(_CHUNKS).where(_CHUNKS.c.id == chunk_id)).one()
+
+
+def _rows_of(chunk: sa.Row) -> list[dict]:
+    """A chunk's predictions as prediction_log rows; a clear error naming a chunk this code cannot read."""
+    from app.services.monitoring.chunk_codec import BadChunk, decode_customer_ids, decode_payload
+
+    try:
+        rows, payload = decode_payload(chunk.payload)
+        ids = decode_customer_ids(chunk.customer_ids, chunk.row_count)
+        if rows != chunk.row_count or payload["inputs"].shape != (rows, len(chunk.features)):
+            raise BadChunk(f"a payload that is not {chunk.row_count} rows of {len(chunk.features)} features")
+        columns = {name: payload[name].tolist() if name in payload else [None] * rows for name in _PER_ROW}
+        names = [chunk.segment_names[str(segment_id)] for segment_id in columns["segment_id"]]
+    except (BadChunk, KeyError) as problem:
+        raise RuntimeError(
+            f"prediction chunk {chunk.id} cannot be read ({problem}), so its {chunk.row_count} predictions cannot be "
+            f"moved back to prediction_log; nothing was changed. To downgrade without them, delete it first: "
+            f"DELETE FROM prediction_chunks WHERE id = {chunk.id}"
+        ) from None
+    shared = {name: getattr(chunk, name) for name in _SHARED}
+    inputs = [dict(zip(chunk.features, row, strict=True)) for row in payload["inputs"].tolist()]
+    return [
+        shared
+        | {name: columns[name][i] for name in _PER_ROW}
+        | {"inputs": inputs[i], "segment_name": names[i], "customer_id": ids[i]}
+        for i in range(rows)
+    ]
