@@ -13,9 +13,9 @@ import sys
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from app.core.config import settings_or_exit
 from app.core.logging import configure_logging
 from app.core.serving import uvicorn_options
+from app.core.setting_errors import settings_or_exit
 
 # A refused setting ends the process here with one line each: exit 2 from `python main.py` and `uvicorn main:app`. A
 # worker of uvicorn's supervisor (`--workers N`) exits with uvicorn's start-up failure code instead: the supervisor

@@ -9,8 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.core.config import Settings, settings_problems
+from app.core.config import Settings
 from app.core.errors import SegmentationError
+from app.core.setting_errors import settings_problems
 from app.utils.memory import STREAMING_REUSE_BYTES, reuse_freed_blocks
 from app.utils.redact import scrub_credentials
 from app.utils.text import escape_controls

@@ -95,7 +95,7 @@ class PredictionLog(Base):
 
 
 class PredictionChunk(Base):
-    """Many predictions answered by one request (a batch's, a file's part), stored as one row; see chunk_codec."""
+    """Many predictions answered by one request (a batch's, a file's part), stored as one row (chunk_payload.py)."""
 
     __tablename__ = "prediction_chunks"
     __table_args__ = (
@@ -117,7 +117,7 @@ class PredictionChunk(Base):
     # Feature names in the order of the payload's inputs, and each segment id's name ({"3": "Loyal"}).
     features: Mapped[list[str]] = mapped_column(JSON)
     segment_names: Mapped[dict[str, str]] = mapped_column(JSON)
-    # The per-row columns, columnar (app/services/monitoring/chunk_codec.py documents the layout).
+    # The per-row columns, columnar (app/db/chunk_payload.py documents the layout).
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     # Apart from the payload, as an orjson list (null when the request gave none): finding a customer's newest
     # prediction reads these alone.

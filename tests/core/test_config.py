@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import PROJECT_ROOT, Settings, get_settings, settings_or_exit, settings_problems
+from app.core.config import PROJECT_ROOT, Settings, get_settings
+from app.core.setting_errors import settings_or_exit, settings_problems
 
 
 @pytest.mark.parametrize(

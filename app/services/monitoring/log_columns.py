@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from app.services.monitoring.chunk_codec import BadChunk, decode_customer_ids
+from app.db.chunk_payload import BadChunk, decode_customer_ids
 from app.services.monitoring.log_reader import PART_ROWS, LogFilter, chunk_parts, per_row_parts
 from app.services.monitoring.log_rows import SHARED_COLUMNS
 

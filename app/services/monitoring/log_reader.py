@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import DateTime, String, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from app.db.chunk_payload import BadChunk, decode_customer_ids, decode_payload
 from app.db.tables import PredictionChunk, PredictionLog
-from app.services.monitoring.chunk_codec import BadChunk, decode_customer_ids, decode_payload
 from app.services.monitoring.log_rows import SHARED_COLUMNS
 from app.utils.moments import utc
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.db.chunk_payload import BadChunk, decode_customer_ids, decode_payload
 from app.db.tables import DEFAULT_SEGMENTATION, PREDICTION_SOURCES, SEGMENTATION_LENGTH, UtcDateTime
 
 revision: str = "0013"
@@ -89,8 +90,6 @@ def _chunk(connection: sa.Connection, chunk_id: int) -> sa.Row:
 
 def _rows_of(chunk: sa.Row) -> list[dict]:
     """A chunk's predictions as prediction_log rows; a clear error naming a chunk this code cannot read."""
-    from app.services.monitoring.chunk_codec import BadChunk, decode_customer_ids, decode_payload
-
     try:
         rows, payload = decode_payload(chunk.payload)
         ids = decode_customer_ids(chunk.customer_ids, chunk.row_count)
