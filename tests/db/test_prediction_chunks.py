@@ -331,3 +331,22 @@ def test_a_damaged_chunk_is_warned_about_once_however_often_it_is_read(database_
         assert len(said) == 1 and said[0].startswith(f"prediction chunk {second} is damaged")
     finally:
         engine.dispose()
+
+
+def test_a_damaged_payload_leaves_its_customers_out_of_the_count_for_a_candidate(database_url):
+    # Its customer ids still read, but every read of the rows (the candidate's among them) leaves the chunk out: the
+    # count a proposal is refused by must not count them (120 customers, or "enough" against 100).
+    good, damaged = _customers_chunk(), _customers_chunk()
+    damaged.request_id, damaged.created_at = "damaged", NOW + timedelta(seconds=1)
+    damaged.customer_ids = [f"C{100 + i}" for i in range(len(damaged))]
+    _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        _damage(engine, "damaged")
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=("customer_id", "inputs"), where=LogFilter(), limit=1_000)
+            found = [customers_below(session, where=LogFilter(), enough=enough) for enough in (1_000, 100, 60)]
+    finally:
+        engine.dispose()
+    assert len({row[0] for row in rows}) == 60
+    assert found == [60, 60, None]

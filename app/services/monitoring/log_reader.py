@@ -343,7 +343,11 @@ def request_of(session: Session, ref: int) -> tuple[str | None, str] | None:
 
 
 def count_by(session: Session, column: str | None, *, where: LogFilter) -> dict[Any, int]:
-    """Logged predictions `where` takes, counted per value of a shared `column` (None: one total, under None)."""
+    """Logged predictions `where` takes, counted per value of a shared `column` (None: one total, under None).
+
+    Chunks count by their stored row counts, their payloads unread: a damaged chunk's rows count here though every
+    read of the rows leaves them out (telling would mean reading every payload in range, for the challenger report).
+    """
     counts: dict[Any, int] = {}
     for table, counted in ((PredictionLog, func.count()), (PredictionChunk, func.sum(PredictionChunk.row_count))):
         group = [getattr(table, column)] if column is not None else []
@@ -459,20 +463,25 @@ def customers_below(session: Session, *, where: LogFilter, enough: int) -> int |
     anonymous = per_row - len(ids)
     chunk = PredictionChunk
     statement = (
-        select(chunk.id, chunk.row_count, chunk.customer_ids).where(*where.conditions(chunk)).order_by(chunk.id.desc())
+        # The payload too, though only ids are counted: a chunk whose payload is damaged is left out of the rows the
+        # candidate reads, so its customers must not count here either.
+        select(chunk.id, chunk.row_count, chunk.customer_ids, chunk.payload)
+        .where(*where.conditions(chunk))
+        .order_by(chunk.id.desc())
     )
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
-        for chunk_id, rows, data in result:
+        for found in result:
             if anonymous + len(ids) >= enough:
                 return None
             try:
-                found = decode_customer_ids(data, rows)
+                _payload(found)
+                chunk_ids = decode_customer_ids(found.customer_ids, found.row_count)
             except BadChunk as problem:
-                left_out(session, chunk_id, problem)
+                left_out(session, found.id, problem)
                 continue
-            ids.update(customer_id for customer_id in found if customer_id is not None)
-            anonymous += found.count(None)
+            ids.update(customer_id for customer_id in chunk_ids if customer_id is not None)
+            anonymous += chunk_ids.count(None)
     finally:
         result.close()
     total = anonymous + len(ids)
