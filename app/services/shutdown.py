@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 # Seconds for all of it once the server has drained its requests. With GRACEFUL_TIMEOUT (30) and the 5 s preStop
 # pause it stays inside the 45 s that Kubernetes and compose give a stopping container before they kill it.
 STOP_SECONDS = 8.0
+# One start at a time, for every worker: two at once could each find no thread running. Starts are rare.
+_starting = threading.Lock()
 
 
 class Stoppable(Protocol):
@@ -43,9 +45,12 @@ class WorkerThread:
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the thread."""
-        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
-        self._thread.start()
+        """Start the thread; nothing while it runs (a second thread would share the worker's state)."""
+        with _starting:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Ask the thread to end, then wait for it up to `timeout` seconds (`stop_seconds` when not given)."""

@@ -19,6 +19,7 @@ from app.services.challenger.report import report
 from app.services.experiments.outcomes import _last_predictions
 from app.services.monitoring import reads
 from app.services.monitoring import timeseries as series
+from app.services.monitoring.log_columns import read_columns
 from app.services.monitoring.log_reader import LogFilter, count, count_by, customers_below, newest_by_customer, read_all
 from app.services.monitoring.log_rows import LogChunk, log_scores
 from app.services.monitoring.prediction_log import CHUNK_FROM_ROWS, PredictionLogWriter
@@ -292,3 +293,62 @@ def test_a_damaged_chunk_is_left_out_of_every_read_with_a_warning(database_url, 
     assert newest.keys() == {"C5"} and newest["C5"][0] == "good"
     assert customers == 60
     assert "is damaged and was left out of a read of the log" in caplog.text
+
+
+def _damage(engine: Any, request_id: str) -> int:
+    """Cut the payload of the chunk of `request_id` short; its id."""
+    chunk = PredictionChunk.__table__
+    with engine.begin() as connection:
+        chunk_id, payload = connection.execute(
+            select(chunk.c.id, chunk.c.payload).where(chunk.c.request_id == request_id)
+        ).one()
+        connection.execute(chunk.update().where(chunk.c.id == chunk_id).values(payload=_truncated(bytes(payload))))
+    return chunk_id
+
+
+def test_a_damaged_chunk_is_warned_about_once_however_often_it_is_read(database_url, caplog):
+    # The drift evaluator reads every tick, the page and the API every request: one damaged chunk, one line.
+    chunks = [_customers_chunk() for _ in range(3)]
+    for second, chunk in enumerate(chunks):
+        chunk.request_id, chunk.created_at = f"r-{second}", NOW + timedelta(seconds=second)
+    _write(database_url, chunks, CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+
+    def read_twice() -> list[str]:
+        caplog.clear()
+        with session_factory(engine)() as session:
+            for _ in range(2):
+                read_all(session, columns=("request_id", "customer_id"), where=LogFilter(), limit=1_000)
+                read_columns(session, columns=("segment_id",), where=LogFilter(), limit=1_000)
+                newest_by_customer(session, segmentation="default", customer_ids=["C5"], columns=("request_id",))
+        return [record.getMessage() for record in caplog.records if "is damaged" in record.getMessage()]
+
+    try:
+        first = _damage(engine, "r-2")
+        said = read_twice()
+        assert len(said) == 1 and said[0].startswith(f"prediction chunk {first} is damaged")
+        assert read_twice() == []
+        second = _damage(engine, "r-1")
+        said = read_twice()
+        assert len(said) == 1 and said[0].startswith(f"prediction chunk {second} is damaged")
+    finally:
+        engine.dispose()
+
+
+def test_a_damaged_payload_leaves_its_customers_out_of_the_count_for_a_candidate(database_url):
+    # Its customer ids still read, but every read of the rows (the candidate's among them) leaves the chunk out: the
+    # count a proposal is refused by must not count them (120 customers, or "enough" against 100).
+    good, damaged = _customers_chunk(), _customers_chunk()
+    damaged.request_id, damaged.created_at = "damaged", NOW + timedelta(seconds=1)
+    damaged.customer_ids = [f"C{100 + i}" for i in range(len(damaged))]
+    _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        _damage(engine, "damaged")
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=("customer_id", "inputs"), where=LogFilter(), limit=1_000)
+            found = [customers_below(session, where=LogFilter(), enough=enough) for enough in (1_000, 100, 60)]
+    finally:
+        engine.dispose()
+    assert len({row[0] for row in rows}) == 60
+    assert found == [60, 60, None]

@@ -132,3 +132,17 @@ def test_a_worker_thread_is_joined_before_start_and_stops_after_its_pass():
     assert worker.join(0) is False
     worker.release.set()
     assert worker.join(5) is True
+
+
+def test_a_worker_thread_started_again_while_it_runs_keeps_its_one_thread():
+    worker = Ticker()
+    worker.start()
+    thread = worker._thread
+    try:
+        worker.start()
+        assert worker._thread is thread
+        assert [t for t in threading.enumerate() if t.name == "ticker"] == [thread]
+    finally:
+        worker.release.set()
+        worker.stop(5)
+    assert worker.join(0) is True

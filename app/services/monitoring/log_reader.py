@@ -10,7 +10,6 @@ over-time series) take the same rows as arrays through log_columns.py, which run
 """
 
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.db.chunk_payload import BadChunk, decode_customer_ids, decode_payload
 from app.db.tables import PredictionChunk, PredictionLog
+from app.services.monitoring.damaged_chunks import left_out
 from app.services.monitoring.log_rows import SHARED_COLUMNS
 from app.utils.moments import utc
-
-logger = logging.getLogger(__name__)
 
 # Rows a read yields at a time: a caller holding arrays rather than rows keeps little per row (windows.py).
 PART_ROWS = 10_000
@@ -274,7 +272,7 @@ def chunk_parts(
                     continue  # no pairs in it, as a per-row read leaves out rows without a challenger segment
                 block = build(found, columns, payload)
             except BadChunk as problem:
-                _left_out(found.id, problem)
+                left_out(session, found.id, problem)
                 continue
             # The chunk the scan bound cuts through: only its newest rows are within the bound.
             yield (found.created_at, 1, found.id), block[:inside] if found.id == oldest else block
@@ -294,11 +292,6 @@ def _chunk_scan_bound(session: Session, newest_rows: int) -> tuple[int, int]:
         if total >= newest_rows:
             break
     return oldest, inside
-
-
-def _left_out(chunk_id: int, problem: BadChunk) -> None:
-    """Say that a damaged chunk is left out: one damaged row must not fail every report and drift check."""
-    logger.warning("prediction chunk %s is damaged and was left out of a read of the log: %s", chunk_id, problem)
 
 
 def _payload(found: Any) -> dict[str, Any]:
@@ -350,7 +343,11 @@ def request_of(session: Session, ref: int) -> tuple[str | None, str] | None:
 
 
 def count_by(session: Session, column: str | None, *, where: LogFilter) -> dict[Any, int]:
-    """Logged predictions `where` takes, counted per value of a shared `column` (None: one total, under None)."""
+    """Logged predictions `where` takes, counted per value of a shared `column` (None: one total, under None).
+
+    Chunks count by their stored row counts, their payloads unread: a damaged chunk's rows count here though every
+    read of the rows leaves them out (telling would mean reading every payload in range, for the challenger report).
+    """
     counts: dict[Any, int] = {}
     for table, counted in ((PredictionLog, func.count()), (PredictionChunk, func.sum(PredictionChunk.row_count))):
         group = [getattr(table, column)] if column is not None else []
@@ -414,7 +411,7 @@ def newest_by_customer(
             try:
                 ids = decode_customer_ids(data, rows)
             except BadChunk as problem:
-                _left_out(chunk_id, problem)
+                left_out(session, chunk_id, problem)
                 continue
             hits = {}
             for position, customer_id in enumerate(ids):
@@ -440,7 +437,7 @@ def _take_from_chunk(
     try:
         rows = _chunk_rows(chunk, columns, _payload(chunk))
     except BadChunk as problem:
-        _left_out(chunk_id, problem)
+        left_out(session, chunk_id, problem)
         return False
     for customer_id, position in hits.items():
         found[customer_id] = (key, rows[len(rows) - 1 - position])
@@ -466,20 +463,25 @@ def customers_below(session: Session, *, where: LogFilter, enough: int) -> int |
     anonymous = per_row - len(ids)
     chunk = PredictionChunk
     statement = (
-        select(chunk.id, chunk.row_count, chunk.customer_ids).where(*where.conditions(chunk)).order_by(chunk.id.desc())
+        # The payload too, though only ids are counted: a chunk whose payload is damaged is left out of the rows the
+        # candidate reads, so its customers must not count here either.
+        select(chunk.id, chunk.row_count, chunk.customer_ids, chunk.payload)
+        .where(*where.conditions(chunk))
+        .order_by(chunk.id.desc())
     )
     result = session.connection().execute(statement.execution_options(yield_per=CHUNKS_AT_ONCE))
     try:
-        for chunk_id, rows, data in result:
+        for found in result:
             if anonymous + len(ids) >= enough:
                 return None
             try:
-                found = decode_customer_ids(data, rows)
+                _payload(found)
+                chunk_ids = decode_customer_ids(found.customer_ids, found.row_count)
             except BadChunk as problem:
-                _left_out(chunk_id, problem)
+                left_out(session, found.id, problem)
                 continue
-            ids.update(customer_id for customer_id in found if customer_id is not None)
-            anonymous += found.count(None)
+            ids.update(customer_id for customer_id in chunk_ids if customer_id is not None)
+            anonymous += chunk_ids.count(None)
     finally:
         result.close()
     total = anonymous + len(ids)
