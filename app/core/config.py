@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.core.setting_checks import database_url_problem, hosts_with_ports, listen_address, writable_folder
+from app.core.setting_checks import (
+    database_url_problem,
+    hosts_with_ports,
+    listen_address,
+    with_password,
+    writable_folder,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'prediction_log.sqlite3'}"
@@ -176,6 +182,9 @@ class Settings(BaseSettings):
     # SQLAlchemy URL of the prediction log: SQLite by default, or postgresql+psycopg://user:pass@host/db.
     # A SecretStr because a PostgreSQL URL carries a password; it is never logged.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    # The database's password when DATABASE_URL leaves it out (compose and Kubernetes keep it as a secret of its own):
+    # any characters, quoted into the URL here, where an @ or / written into DATABASE_URL would have to be %-encoded.
+    database_password: SecretStr | None = None
     prediction_log_enabled: bool = True
     # Share of predictions logged, 0..1 (1 logs every prediction).
     prediction_log_sample: float = Field(1.0, ge=0.0, le=1.0)
@@ -450,6 +459,21 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return value
+
+    @field_validator("database_password", mode="before")
+    @classmethod
+    def _no_empty_password(cls, value: object) -> object:
+        # Empty (as in .env.example) is none; a secret file's line end is not part of the password.
+        if isinstance(value, str):
+            return value.rstrip("\r\n") or None
+        return value
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> "Settings":
+        if self.database_password is not None:
+            url = with_password(self.database_url.get_secret_value(), self.database_password.get_secret_value())
+            self.database_url = SecretStr(url)
+        return self
 
     @field_validator("cors_origins")
     @classmethod

@@ -65,3 +65,16 @@ def database_url_problem(url: str) -> str | None:
         # An @ in the password leaves the rest of it in the host, which the driver then quotes in its errors.
         return "its host is not a host name (in the password, write @ as %40, : as %3A, / as %2F); the URL is not shown"
     return None
+
+
+def with_password(url: str, password: str) -> str:
+    """A server's database `url` with `password` put in, quoted as a URL needs; ValueError naming DATABASE_PASSWORD
+    for a SQLite URL or one that holds a password already."""
+    if url.startswith("sqlite"):
+        raise ValueError("DATABASE_PASSWORD is for a PostgreSQL DATABASE_URL: a SQLite file takes none")
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password is not None:
+        raise ValueError("DATABASE_URL holds a password already: give it there or in DATABASE_PASSWORD, not both")
+    return parsed.set(password=password).render_as_string(hide_password=False)

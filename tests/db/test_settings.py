@@ -1,9 +1,17 @@
-"""Database settings: the default SQLite file, an empty DATABASE_URL, and the URL never shown."""
+"""Database settings: the default SQLite file, an empty DATABASE_URL, a password of its own, and the URL never
+shown."""
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from app.core.config import DEFAULT_DATABASE_URL, PROJECT_ROOT, Settings
+from app.core.setting_errors import settings_problems
+from app.db.session import create_db_engine
+
+# Every character a URL gives a meaning to, and a secret file's line end.
+ODD_PASSWORD = "p@ss:w/rd%40#?&="
 
 
 def test_default_database_is_a_sqlite_file_under_data():
@@ -30,3 +38,54 @@ def test_database_password_is_never_printed():
 def test_sample_outside_zero_to_one_is_refused(sample):
     with pytest.raises(ValidationError):
         Settings(_env_file=None, prediction_log_sample=sample)
+
+
+def test_database_password_goes_into_the_url_quoted_whatever_it_holds(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://segments@db:5432/segments")
+    monkeypatch.setenv("DATABASE_PASSWORD", ODD_PASSWORD + "\n")
+    settings = Settings(_env_file=None)
+    url = make_url(settings.database_url.get_secret_value())
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "segments",
+        ODD_PASSWORD,
+        "db",
+        5432,
+        "segments",
+    )
+    assert "p@ss" not in repr(settings) and "p@ss" not in str(settings.model_dump())
+
+
+def test_an_empty_database_password_is_none(monkeypatch):
+    monkeypatch.setenv("DATABASE_PASSWORD", "")
+    url = "postgresql+psycopg://segments:kept@db/segments"
+    assert Settings(_env_file=None, database_url=url).database_url.get_secret_value() == url
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("sqlite:///log.sqlite3", "DATABASE_PASSWORD is for a PostgreSQL DATABASE_URL"),
+        ("postgresql+psycopg://segments:other@db/segments", "give it there or in DATABASE_PASSWORD, not both"),
+    ],
+)
+def test_a_database_password_with_nowhere_to_go_is_one_line_never_quoting_it(monkeypatch, url, problem):
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_PASSWORD", "DBSECRET")
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    [line] = settings_problems(refused.value)
+    assert line.startswith("invalid setting") and problem in line
+    assert "DBSECRET" not in str(refused.value) and "other" not in line
+
+
+@pytest.mark.slow
+def test_a_server_is_reached_with_a_database_password_of_any_characters(postgres):
+    # The test server trusts local connections, so this shows the URL still names its host, port and database.
+    settings = Settings(_env_file=None, database_url=postgres.create_database(), database_password=ODD_PASSWORD)
+    engine = create_db_engine(settings.database_url.get_secret_value())
+    try:
+        assert engine.url.password == ODD_PASSWORD
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT current_database()")).scalar().startswith("test_")
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ import re
 from ipaddress import ip_address, ip_network
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import AccessDenied
@@ -105,12 +106,32 @@ def test_compose_refuses_to_start_without_its_secrets():
 def test_with_its_secrets_set_the_stack_gets_them():
     services = load_compose()["services"]
     app = services["app"]["environment"]
-    assert f":{COMPOSE_ENV['POSTGRES_PASSWORD']}@db:" in app["DATABASE_URL"]
+    assert app["DATABASE_PASSWORD"] == COMPOSE_ENV["POSTGRES_PASSWORD"]
     assert services["db"]["environment"]["POSTGRES_PASSWORD"] == COMPOSE_ENV["POSTGRES_PASSWORD"]
     assert app["MODEL_SIGNING_KEY"] == COMPOSE_ENV["MODEL_SIGNING_KEY"]
     assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == COMPOSE_ENV["GRAFANA_ADMIN_PASSWORD"]
     # The app's own settings accept what it gets.
-    Settings(database_url=app["DATABASE_URL"], model_signing_key=app["MODEL_SIGNING_KEY"])
+    settings = Settings(
+        database_url=app["DATABASE_URL"],
+        database_password=app["DATABASE_PASSWORD"],
+        model_signing_key=app["MODEL_SIGNING_KEY"],
+    )
+    url = make_url(settings.database_url.get_secret_value())
+    assert (url.username, url.password, url.host, url.database) == (
+        "segments",
+        COMPOSE_ENV["POSTGRES_PASSWORD"],
+        "db",
+        "segments",
+    )
+
+
+def test_a_postgres_password_of_any_characters_reaches_the_app_whole():
+    # Written into DATABASE_URL, an @ or / in it cut the URL; as DATABASE_PASSWORD it is quoted into the URL.
+    password = "p@ss:w/rd%40#?"
+    app = load_compose(env=COMPOSE_ENV | {"POSTGRES_PASSWORD": password})["services"]["app"]["environment"]
+    settings = Settings(database_url=app["DATABASE_URL"], database_password=app["DATABASE_PASSWORD"])
+    url = make_url(settings.database_url.get_secret_value())
+    assert (url.password, url.host, url.port) == (password, "db", 5432)
 
 
 def _seconds(duration: str) -> float:
