@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
 from app.core.errors import InvalidRequest, SegmentationError, UnknownSegment
+from app.models.counterfactual import segment_position
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.services.dask_extra import require_dask
@@ -154,8 +155,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_target(model: SegmentationModel, target: str) -> None:
     """Refuse a target segment the model does not have before any work (an RFM table built, a cluster started)."""
-    from app.models.counterfactual import segment_position
-
     try:
         segment_position(model, target)
     except UnknownSegment as exc:  # the API's 404: its own words, after the option that named it

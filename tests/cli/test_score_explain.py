@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from tests.cli.test_score import run_python
 from tests.services.test_scoring import BAD_FILE
 
 CSV_TYPE = {"content-type": "text/csv"}
@@ -198,3 +199,17 @@ def test_score_a_segmentation_writes_its_routes_bytes(cli, api, segmentations_ro
     assert http.status_code == 200, http.text
     assert output.read_bytes() == http.content
     assert "confidence_text" in output.read_text().splitlines()[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["labelled.csv", "labelled.parquet"])
+def test_local_score_with_explain_and_target_never_loads_pandas(model_dir, customers, tmp_path, output):
+    # As without them (test_score.py): the explanation and the moves are numpy and Arrow only.
+    code = (
+        "import sys; from app.cli.__main__ import main; "
+        "c = main(sys.argv[1:]); print('pandas' in sys.modules); sys.exit(c)"
+    )
+    options = ("--quiet", "--explain", "--target-segment", "1")
+    result = run_python(model_dir, "-c", code, "score", str(customers), str(tmp_path / output), *options)
+    assert result.returncode == 0, result.stderr
+    assert "scored 202 of 209 rows" in result.stdout and result.stdout.strip().splitlines()[-1] == "False"
