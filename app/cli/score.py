@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
-from app.core.errors import InvalidRequest, SegmentationError
+from app.core.errors import InvalidRequest, SegmentationError, UnknownSegment
+from app.models.counterfactual import segment_position
 from app.models.features import DEFAULT_FEATURES
 from app.models.model import SegmentationModel
 from app.services.dask_extra import require_dask
@@ -30,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score",
         help="label every customer of a file with its segment",
         description="Score a customer file (.csv or .parquet, by extension) into a labelled file: every input "
-        "column, then segment_id, segment_name, confidence, distance, is_atypical and out_of_range. Exit 0 on "
-        "success, 2 for bad input, 1 for anything else.",
+        "column, then segment_id, segment_name, confidence, distance, is_atypical and out_of_range, the columns "
+        "--extra-columns, --explain and --target-segment add (in that order), and error under --on-error flag. Exit "
+        "0 on success, 2 for bad input, 1 for anything else.",
     )
     parser.add_argument("input", type=Path, help="customer file, .csv or .parquet (rfm: a transactions CSV)")
     parser.add_argument(
@@ -69,6 +71,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=(),
         metavar="NAMES",
         help=f"more columns to append, comma-separated: {', '.join(EXTRA_COLUMNS)}",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="append why each customer is in their segment (the API's explain=true): for each feature "
+        "typical_low_<feature> and typical_high_<feature> (the segment's p10-p90), position_<feature> (below, "
+        "within or above), share_of_distance_<feature> and share_of_margin_<feature>, then confidence_text",
+    )
+    parser.add_argument(
+        "--target-segment",
+        metavar="SEGMENT",
+        help="a segment (id or name) to move every customer into (the API's target_segment=): appends "
+        "change_<feature> for each feature (the smallest signed change that makes the model put the customer "
+        "there, 0 when already there, empty when out of reach) and reachable; a file may instead name each row's "
+        "target in a target_segment column",
     )
     parser.add_argument(
         "--no-formula-guard",
@@ -118,6 +135,11 @@ CLI_WORDS = (
     (re.compile(r"^income_column and spending_column both name "), "--income-column and --spending-column both name "),
     (re.compile(r" that extra_columns= asks to add; rename them, or leave them out of extra_columns$"),
      " that --extra-columns asks to add; rename them, or leave them out of --extra-columns"),
+    (re.compile(r" that explain=true adds; rename them, or score without explain$"),
+     " that --explain adds; rename them, or score without --explain"),
+    (re.compile(r"^(the file has a '.*' column) and target_segment= is given too: give the target as a parameter or "
+                r"as a column, not both$"),
+     r"\1 and --target-segment is given too: give the target as --target-segment or as a column, not both"),
 )  # fmt: skip
 
 
@@ -129,6 +151,14 @@ def run(args: argparse.Namespace) -> int:
         for api_words, cli_words in CLI_WORDS:
             exc.local_message = api_words.sub(cli_words, exc.local_message)
         raise
+
+
+def _check_target(model: SegmentationModel, target: str) -> None:
+    """Refuse a target segment the model does not have before any work (an RFM table built, a cluster started)."""
+    try:
+        segment_position(model, target)
+    except UnknownSegment as exc:  # the API's 404: its own words, after the option that named it
+        raise InvalidRequest(f"--target-segment: {exc.message}") from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -147,11 +177,15 @@ def _run(args: argparse.Namespace) -> int:
         formula_guard=args.formula_guard,
         excel=args.excel,
         extra_columns=args.extra_columns,
+        target_segment=args.target_segment,
+        explain=args.explain,
     )
     if args.segmentation != "default" and (args.income_column or args.spending_column):
         raise InvalidRequest("--income-column and --spending-column name the default segmentation's columns")
     spec = catalog(args.model_dir).get(args.segmentation)
     model = _model(args)
+    if options.target_segment is not None:
+        _check_target(model, options.target_segment)
     if spec.kind != "rfm" or (args.input.is_file() and is_customer_table(model, args.input)):
         return _score(args, model, options, args.input)
     from app.services.scoring.rfm import build_customers, refuse_feature_columns

@@ -149,6 +149,28 @@ def test_dask_engine_writes_parquet_parts_equal_to_the_local_file(cli, local_clu
     assert pq.read_table(tmp_path / target).equals(pq.read_table(local))
 
 
+@pytest.mark.parametrize("target", ["dask.csv", "dask.parquet"])
+def test_dask_engine_explains_and_moves_to_a_target_as_the_local_engine(
+    cli, local_cluster, model, default_data, tmp_path, target
+):
+    # Each partition is scored by the local engine's code: the explanation and change columns come out the same.
+    big = _big_file(tmp_path, default_data)
+    options = ("--explain", "--target-segment", model.segments[0].name)
+    local = tmp_path / f"local{Path(target).suffix}"
+    code, local_out, err = cli(big, local, *options)
+    assert code == 0, err
+    code, out, err = cli(big, tmp_path / target, *options, "--engine", "dask", "--scheduler", local_cluster)
+    assert code == 0, err
+    assert out.replace(target, "OUT") == local_out.replace(local.name, "OUT")
+    if target.endswith(".csv"):
+        assert (tmp_path / target).read_bytes() == local.read_bytes()
+    else:
+        assert len(list((tmp_path / target).iterdir())) > 1
+        assert pq.read_table(tmp_path / target).equals(pq.read_table(local))
+    header = pq.read_table(local).column_names if target.endswith(".parquet") else local.read_text().split("\n")[0]
+    assert "confidence_text" in header and "change_spending_score" in header
+
+
 @pytest.mark.parametrize("tail", ['3,4,"x"\n5,6,y\n', ""], ids=["closed later", "at the end"])
 def test_dask_engine_refuses_a_quote_that_never_closes_as_the_local_engine(cli, local_cluster, tmp_path, tail):
     source = tmp_path / "quote.csv"
