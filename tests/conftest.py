@@ -135,6 +135,38 @@ def _looks_public(path: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
+def crm_and_rfm_template(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's models folder plus a 3-feature `crm` columns segmentation and an `rfm` one, each trained once a
+    session and active."""
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.segmentations.spec import SegmentationSpec
+    from app.models.segmentations.training import train_segmentation
+    from app.models.synthetic_crm import write_crm
+    from app.models.synthetic_transactions import write_transactions
+
+    folder = tmp_path_factory.mktemp("crm-and-rfm")
+    root = folder / "models_artifacts"
+    shutil.copytree(model_dir, root)
+    catalog = SegmentationCatalog(root)
+    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
+    catalog.create(SegmentationSpec.from_dict({"name": "crm", "features": features}))
+    catalog.create(SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}))
+    train_segmentation(catalog.get("crm"), write_crm(folder / "crm.csv"), models_root=root, k=3, activate=True)
+    transactions, _ = write_transactions(folder / "transactions.csv", customers=300, seed=5)
+    train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=4, activate=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def segmentations_root(crm_and_rfm_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`crm_and_rfm_template` copied for one test module to change, with the data files beside it (`crm.csv`,
+    `transactions.csv`); a module may define its own instead."""
+    folder = tmp_path_factory.mktemp("segmentations") / "copy"
+    shutil.copytree(crm_and_rfm_template.parent, folder)
+    return folder / "models_artifacts"
+
+
+@pytest.fixture(scope="session")
 def public_mall_csv() -> Path:
     """The public Mall Customers CSV, when the environment provides one (it is not shipped)."""
     raw = PROJECT_ROOT / "data" / "raw"

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,28 +9,6 @@ from fastapi.testclient import TestClient
 
 URL = "/api/v1/predict/counterfactual"
 CUSTOMER = {"annual_income": 60, "spending_score": 5}
-
-
-@pytest.fixture(scope="module")
-def segmentations_root(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model plus a 3-feature `crm` columns segmentation and an `rfm` one, trained once."""
-    from app.models.segmentations.catalog import SegmentationCatalog
-    from app.models.segmentations.spec import SegmentationSpec
-    from app.models.segmentations.training import train_segmentation
-    from app.models.synthetic_crm import write_crm
-    from app.models.synthetic_transactions import write_transactions
-
-    folder = tmp_path_factory.mktemp("counterfactual")
-    root = folder / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    catalog = SegmentationCatalog(root)
-    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
-    catalog.create(SegmentationSpec.from_dict({"name": "crm", "features": features}))
-    catalog.create(SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}))
-    transactions, _ = write_transactions(folder / "online_retail.csv", customers=300, seed=5)
-    train_segmentation(catalog.get("crm"), write_crm(folder / "crm.csv"), models_root=root, k=3, activate=True)
-    train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=4, activate=True)
-    return root
 
 
 @pytest.fixture

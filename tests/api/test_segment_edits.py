@@ -12,10 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
 from app.models.segmentations.catalog import SegmentationCatalog
-from app.models.segmentations.spec import SegmentationSpec
-from app.models.segmentations.training import train_segmentation
-from app.models.synthetic_crm import write_crm
-from app.models.synthetic_transactions import write_transactions
 from app.models.training import train
 from app.models.versions.segment_edits import EDITS_FILE
 from app.models.versions.store import VersionStore
@@ -309,22 +305,6 @@ def test_a_name_taken_by_another_segment_an_unknown_segment_and_no_change_are_re
     assert edits_client.get("/api/v1/clusters/99/history").status_code == 404
     same = edits_client.patch(f"/api/v1/clusters/{vip}", json={"name": "VIP / Whale"}, headers=ADMIN)
     assert same.status_code == 422 and "already shows this text" in same.json()["message"]
-
-
-@pytest.fixture(scope="module")
-def segmentations_root(model_dir, tmp_path_factory) -> Path:
-    """A models folder with a 3-feature `columns` segmentation and an `rfm` one, each with an active version."""
-    folder = tmp_path_factory.mktemp("edit-segmentations")
-    root = folder / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    catalog = SegmentationCatalog(root)
-    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
-    catalog.create(SegmentationSpec.from_dict({"name": "crm", "features": features}))
-    catalog.create(SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}))
-    train_segmentation(catalog.get("crm"), write_crm(folder / "crm.csv"), models_root=root, k=3, activate=True)
-    transactions, _ = write_transactions(folder / "tx.csv", customers=300, seed=5)
-    train_segmentation(catalog.get("rfm"), transactions, models_root=root, k=4, activate=True)
-    return root
 
 
 @pytest.mark.parametrize("segmentation", ["crm", "rfm"])

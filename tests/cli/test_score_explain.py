@@ -1,7 +1,6 @@
 """`python -m app.cli score --explain / --target-segment`: the API's labelled file byte for byte, and its refusals
 in the command's own words (Dask: test_score_dask.py)."""
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,29 +153,6 @@ def test_score_help_names_the_columns_each_option_adds(run_cli, capsys):
     assert "confidence_text" in explain
     target = help_text.split("--target-segment SEGMENT ", 1)[1].split("--no-formula-guard", 1)[0]
     assert "id or name" in target and "change_<feature>" in target and "reachable" in target
-
-
-@pytest.fixture(scope="module")
-def segmentations_root(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model plus a 3-feature `crm` columns segmentation and an `rfm` one, trained once."""
-    from app.models.segmentations.catalog import SegmentationCatalog
-    from app.models.segmentations.spec import SegmentationSpec
-    from app.models.segmentations.training import train_segmentation
-    from app.models.synthetic_crm import write_crm
-    from app.models.synthetic_transactions import write_transactions
-
-    folder = tmp_path_factory.mktemp("explain-segmentations")
-    root = folder / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    catalog = SegmentationCatalog(root)
-    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
-    catalog.create(SegmentationSpec.from_dict({"name": "crm", "features": features}))
-    catalog.create(SegmentationSpec.from_dict({"name": "rfm", "kind": "rfm"}))
-    write_crm(folder / "crm.csv")
-    write_transactions(folder / "transactions.csv", customers=300, seed=5)
-    train_segmentation(catalog.get("crm"), folder / "crm.csv", models_root=root, k=3, activate=True)
-    train_segmentation(catalog.get("rfm"), folder / "transactions.csv", models_root=root, k=4, activate=True)
-    return root
 
 
 @pytest.fixture(scope="module")
