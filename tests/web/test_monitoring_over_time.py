@@ -2,9 +2,7 @@
 as GET /api/v1/monitoring/timeseries."""
 
 import re
-import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -133,26 +131,8 @@ def test_a_bad_bucket_is_an_html_422(series_client):
     assert response.headers["content-type"].startswith("text/html")
 
 
-@pytest.fixture(scope="module")
-def crm_root(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default model plus a 3-feature `crm` columns segmentation, trained once."""
-    from app.models.segmentations.catalog import SegmentationCatalog
-    from app.models.segmentations.spec import SegmentationSpec
-    from app.models.segmentations.training import train_segmentation
-    from app.models.synthetic_crm import write_crm
-
-    folder = tmp_path_factory.mktemp("over-time")
-    root = folder / "models_artifacts"
-    shutil.copytree(model_dir, root)
-    catalog = SegmentationCatalog(root)
-    features = [{"name": n, "column": n.title(), "label": n.title()} for n in ("income", "visits", "tenure")]
-    catalog.create(SegmentationSpec.from_dict({"name": "crm", "features": features}))
-    train_segmentation(catalog.get("crm"), write_crm(folder / "crm.csv"), models_root=root, k=3, activate=True)
-    return root
-
-
-def test_a_three_feature_segmentation_shows_its_own_segments_and_checks(client_for, crm_root, tmp_path):
-    client = client_for(model_dir=crm_root, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+def test_a_three_feature_segmentation_shows_its_own_segments_and_checks(client_for, segmentations_root, tmp_path):
+    client = client_for(model_dir=segmentations_root, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
     customers = [{"features": {"income": 30_000 + 900 * i, "visits": i % 9, "tenure": i % 12}} for i in range(60)]
     response = client.post("/api/v1/segmentations/crm/predict/batch", json={"customers": customers})
     assert response.status_code == 200, response.text
