@@ -69,12 +69,14 @@ def database_url_problem(url: str) -> str | None:
 
 def with_password(url: str, password: str) -> str:
     """A server's database `url` with `password` put in, quoted as a URL needs; ValueError naming DATABASE_PASSWORD
-    for a SQLite URL or one that holds a password already."""
+    for a SQLite URL or one that holds another password."""
     if url.startswith("sqlite"):
         raise ValueError("DATABASE_PASSWORD is for a PostgreSQL DATABASE_URL: a SQLite file takes none")
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if parsed.password is not None:
-        raise ValueError("DATABASE_URL holds a password already: give it there or in DATABASE_PASSWORD, not both")
+    # The same password in both is one password: a training job's process inherits DATABASE_PASSWORD beside the URL
+    # the server passes it, which already holds it.
+    if parsed.password is not None and parsed.password != password:
+        raise ValueError("DATABASE_URL holds another password: give it there or in DATABASE_PASSWORD, not both")
     return parsed.set(password=password).render_as_string(hide_password=False)

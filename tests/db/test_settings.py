@@ -65,7 +65,10 @@ def test_an_empty_database_password_is_none(monkeypatch):
     ("url", "problem"),
     [
         ("sqlite:///log.sqlite3", "DATABASE_PASSWORD is for a PostgreSQL DATABASE_URL"),
-        ("postgresql+psycopg://segments:other@db/segments", "give it there or in DATABASE_PASSWORD, not both"),
+        (
+            "postgresql+psycopg://segments:URLSECRET@db/segments",
+            "holds another password: give it there or in DATABASE_PASSWORD",
+        ),
     ],
 )
 def test_a_database_password_with_nowhere_to_go_is_one_line_never_quoting_it(monkeypatch, url, problem):
@@ -75,7 +78,7 @@ def test_a_database_password_with_nowhere_to_go_is_one_line_never_quoting_it(mon
         Settings(_env_file=None)
     [line] = settings_problems(refused.value)
     assert line.startswith("invalid setting") and problem in line
-    assert "DBSECRET" not in str(refused.value) and "other" not in line
+    assert "DBSECRET" not in str(refused.value) and "URLSECRET" not in line
 
 
 @pytest.mark.slow
@@ -89,3 +92,17 @@ def test_a_server_is_reached_with_a_database_password_of_any_characters(postgres
             assert connection.execute(text("SELECT current_database()")).scalar().startswith("test_")
     finally:
         engine.dispose()
+
+
+def test_a_training_job_reads_the_database_its_server_reads_with_a_database_password(monkeypatch):
+    from app.services.training.launch import job_environment
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://segments@db:5432/segments")
+    monkeypatch.setenv("DATABASE_PASSWORD", ODD_PASSWORD)
+    server = Settings(_env_file=None)
+    # The job's process gets the URL with the password in it, and inherits DATABASE_PASSWORD too.
+    for name, value in job_environment(settings=server).items():
+        monkeypatch.setenv(name, value)
+    job = Settings(_env_file=None)
+    assert job.database_url.get_secret_value() == server.database_url.get_secret_value()
+    assert make_url(job.database_url.get_secret_value()).password == ODD_PASSWORD
