@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.controllers.deps import FormSameSite, OneValuePerField, SettingsDep, SignInSameSite, answer_in_html
 from app.controllers.login_throttle import throttled_login, throttled_password_change
-from app.controllers.principal import SESSION_COOKIE, csrf_token, page_principal, session_token, with_db
+from app.controllers.principal import csrf_token, page_principal, session_token, with_db
+from app.core import cookies
 from app.core.account_errors import LoginFailed
 from app.core.errors import AccessDenied, RateLimited, SegmentationError
 from app.core.roles import Principal, Role
@@ -21,9 +22,6 @@ from app.utils.text import as_sentence
 from app.web import csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(answer_in_html)])
-
-# The sign-in form's own double-submit token (there is no session yet to derive one from).
-LOGIN_COOKIE = "login_form"
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,7 +36,8 @@ def _login_page(
 ) -> Response:
     """The sign-in form; after a failed attempt, its message as a sentence and the email as typed (never the
     password)."""
-    token = csrf.form_token(request.cookies.get(LOGIN_COOKIE))
+    # The sign-in form's own double-submit token: there is no session yet to derive one from.
+    token = csrf.form_token(cookies.read_cookie(request, cookies.LOGIN_FORM))
     context = {
         "form_token": token,
         "error": as_sentence(error) if error else None,
@@ -48,14 +47,7 @@ def _login_page(
         "active": "login",
     }
     response = templates.TemplateResponse(request, "login.html", context | signed_in(request), status_code=status_code)
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        path=request.url_for("login").path,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    cookies.set_cookie(response, request, cookies.LOGIN_FORM, token, path=request.url_for("login").path)
     return response
 
 
@@ -81,20 +73,13 @@ async def login_submit(
         return await run_in_threadpool(with_db, request, start_session, user=user, ttl_seconds=settings.session_ttl)
 
     try:
-        csrf.check_form_token(request.cookies.get(LOGIN_COOKIE), form_token)
+        csrf.check_form_token(cookies.read_cookie(request, cookies.LOGIN_FORM), form_token)
         token = await throttled_login(request, email=email, password=password, start=start)
     except (LoginFailed, AccessDenied, RateLimited) as exc:
         return _login_page(request, error=exc.message, status_code=exc.status_code, next_url=next, email=email)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_ttl,
-        path="/",
-        httponly=True,
-        samesite="lax",  # never sent with another site's post
-        secure=request.url.scheme == "https",
-    )
+    # SameSite=Lax: never sent with another site's post.
+    cookies.set_cookie(response, request, cookies.SESSION, token, path="/", max_age=settings.session_ttl)
     return response
 
 
@@ -107,7 +92,7 @@ async def logout(request: Request, form_token: Annotated[str, Form(max_length=12
         raise AccessDenied("this sign-out was not sent from this site's page: sign out from the page's header")
     await run_in_threadpool(with_db, request, end_session, token=token)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    cookies.delete_cookie(response, request, cookies.SESSION, path="/")
     return response
 
 

@@ -12,9 +12,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from app.core import cookies
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
-from app.core.credentials import PERSONAL_KEY_PREFIX, SESSION_COOKIE, VERSION_CLAIM, csrf_token_of, read_token
+from app.core.credentials import PERSONAL_KEY_PREFIX, VERSION_CLAIM, csrf_token_of, read_token
 from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes
@@ -52,8 +53,8 @@ def with_db(request: Request, work: Callable[..., T], **kwargs: object) -> T:
 
 
 def session_token(request: Request) -> str | None:
-    """The page session token the request's cookie holds, if any."""
-    return request.cookies.get(SESSION_COOKIE) or None
+    """The page session token the request's cookie holds, if any (over HTTPS, only its `__Host-` cookie)."""
+    return cookies.read_cookie(request, cookies.SESSION)
 
 
 def csrf_token(request: Request) -> str | None:

@@ -25,6 +25,7 @@ from app.controllers.deps import (
     segmentation_of,
 )
 from app.controllers.page_auth import actions_shown, page_reader
+from app.core import cookies
 from app.core.errors import (
     AccessDenied,
     AdminKeyRefused,
@@ -151,13 +152,9 @@ def _score_page(request: Request, context: dict, *, status_code: int = 200) -> H
     settings = request.app.state.settings
     can_score = allows(getattr(request.state, "principal", None), Role.analyst, settings)
     response = render(request, "score.html", context | {"can_score": can_score}, status_code=status_code)
-    response.set_cookie(
-        csrf.COOKIE,
-        context["form_token"],
-        path=request.url_for("score_form").path,
-        httponly=True,
-        samesite="lax",  # never sent with another site's post
-        secure=request.url.scheme == "https",
+    # SameSite=Lax: never sent with another site's post.
+    cookies.set_cookie(
+        response, request, cookies.SCORE_FORM, context["form_token"], path=request.url_for("score_form").path
     )
     return response
 
@@ -165,7 +162,7 @@ def _score_page(request: Request, context: dict, *, status_code: int = 200) -> H
 @router.get("/score", response_class=HTMLResponse)
 def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """The file upload page."""
-    token = csrf.form_token(request.cookies.get(csrf.COOKIE))
+    token = csrf.form_token(cookies.read_cookie(request, cookies.SCORE_FORM))
     return _score_page(request, score_form_page(model, max_upload_bytes=settings.max_upload_bytes, form_token=token))
 
 
@@ -173,7 +170,7 @@ def score_form(request: Request, model: SegmenterDep, settings: SettingsDep) -> 
 @router.post("/score", response_class=HTMLResponse, dependencies=[SameSiteOnly, AnalystsOnly, PredictRateLimit])
 async def score_upload(request: Request, model: SegmenterDep, settings: SettingsDep) -> HTMLResponse:
     """Score an uploaded file (a plain form post works without JavaScript) and show the summary."""
-    cookie = request.cookies.get(csrf.COOKIE)
+    cookie = cookies.read_cookie(request, cookies.SCORE_FORM)
     token = csrf.form_token(cookie)
     upload: uploads.Upload | None = None
     try:
@@ -349,7 +346,7 @@ def models(
         job_id=job,
         db_sessions=getattr(request.app.state, "db_sessions", None),
     )
-    token = csrf.form_token(request.cookies.get(MODELS_COOKIE))
+    token = csrf.form_token(cookies.read_cookie(request, cookies.MODELS_FORM))
     return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)
 
 
@@ -361,22 +358,15 @@ def webhooks(request: Request, settings: SettingsDep) -> HTMLResponse:
     return render(request, "webhooks.html", context)
 
 
-# The create-a-segmentation forms' CSRF token: its own cookie, sent only to /models and the pages under it.
-MODELS_COOKIE = "models_form"
 # What the chosen columns, the name and the file can get wrong, and another job training: shown on the form, with
 # the error's own status.
 _CREATE_ERRORS = (InvalidRequest, InvalidDataset, SegmentationConflict, VersionConflict)
 
 
 def _with_models_cookie(request: Request, response: HTMLResponse, token: str) -> HTMLResponse:
-    response.set_cookie(
-        MODELS_COOKIE,
-        token,
-        path=request.url_for("models").path,
-        httponly=True,
-        samesite="lax",  # never sent with another site's post
-        secure=request.url.scheme == "https",
-    )
+    # The create-a-segmentation forms' CSRF token, in its own cookie (over plain HTTP, sent only to /models and the
+    # pages under it); SameSite=Lax: never sent with another site's post.
+    cookies.set_cookie(response, request, cookies.MODELS_FORM, token, path=request.url_for("models").path)
     return response
 
 
@@ -392,7 +382,7 @@ async def segmentation_upload(request: Request, settings: SettingsDep) -> Respon
     """Step 1 of a new segmentation: keep the uploaded file (admin key as X-API-Key), then show its columns."""
     from app.models.columns_profile import profile_file
 
-    cookie = csrf.require_cookie(request.cookies.get(MODELS_COOKIE))  # before the body, like the key
+    cookie = csrf.require_cookie(cookies.read_cookie(request, cookies.MODELS_FORM))  # before the body, like the key
     key_id = await admin_guard(request, request.headers.get("x-api-key"))
     upload = await uploads.receive_upload(request.headers, request.stream(), limit=settings.train_max_upload_bytes)
     try:
@@ -416,7 +406,7 @@ async def segmentation_columns(request: Request, token: str, settings: SettingsD
     """Step 2's form: the kept file's first rows and numeric columns, each with a suggested feature."""
     from app.models.columns_profile import profile_file
 
-    cookie = request.cookies.get(MODELS_COOKIE) or ""
+    cookie = cookies.read_cookie(request, cookies.MODELS_FORM) or ""
     pending = pending_uploads.find(
         pending_uploads.root_of(settings.job_root),
         token,
@@ -435,7 +425,7 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     """Step 2: create the segmentation from the chosen columns and train its first version on the kept file."""
     from app.models.columns_profile import profile_file
 
-    cookie = request.cookies.get(MODELS_COOKIE)
+    cookie = cookies.read_cookie(request, cookies.MODELS_FORM)
     token = csrf.form_token(cookie)
     form = await request.form(max_files=0, max_fields=MAX_OFFERED * FIELDS_PER_COLUMN + 20)
     refuse_repeated_fields(name for name, _ in form.multi_items())

@@ -51,12 +51,8 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-# The cookie that holds a page session's token (HttpOnly, SameSite=Lax).
-SESSION_COOKIE = "session"
-
-
 def csrf_token_of(session_token: str) -> str:
-    """The CSRF token of a session: derived from its cookie, which another site can neither read nor guess."""
+    """The CSRF token of a session: derived from its cookie's token, which another site can neither read nor guess."""
     return hashlib.sha256(b"csrf:" + session_token.encode()).hexdigest()
 
 

@@ -1,16 +1,15 @@
 """HTTPS enforcement (FORCE_HTTPS): plain-HTTP requests are redirected, HTTPS answers carry HSTS, cookies are Secure.
 
 Whether a request is HTTPS is read from the scope's scheme, which the server sets for its own TLS and
-ProxyHeadersMiddleware (app/core/proxy.py) sets from a trusted proxy's X-Forwarded-Proto: `is_https` is the one
-question every cookie-setting part of the app asks.
+ProxyHeadersMiddleware (app/core/proxy.py) sets from a trusted proxy's X-Forwarded-Proto: `is_https`
+(app/core/cookies.py, beside the cookies whose names and `Secure` it decides) is the one question asked.
 """
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.cookies import is_https
 from app.core.middleware import HttpMiddleware, uncached_headers
 
 # Probes and scrapers speak plain HTTP inside the cluster or host and follow no redirects.
@@ -18,11 +17,6 @@ EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 # 308 for every method: a permanent redirect that keeps the method and body (301 and 302 let clients turn a POST
 # into a GET), so an API client on the wrong URL keeps working while it is fixed.
 REDIRECT_STATUS = 308
-
-
-def is_https(scope: Mapping[str, Any]) -> bool:
-    """Whether this request reached the client's end over HTTPS: `is_https(request.scope)` decides `Secure`."""
-    return scope.get("scheme") in ("https", "wss")
 
 
 def hsts_value(*, max_age: int, include_subdomains: bool) -> bytes:

@@ -8,8 +8,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from app import __version__
+from app.core import cookies
 from app.core.config import PROJECT_ROOT
-from app.core.credentials import SESSION_COOKIE, csrf_token_of
+from app.core.credentials import csrf_token_of
 from app.utils.numbers import fixed
 from app.utils.static import hashed_query
 from app.utils.text import noun
@@ -41,7 +42,7 @@ def signed_in(request: Request) -> dict[str, Any]:
     """The header's context, on pages and error pages alike: who is signed in (None: nobody, or not with a page
     session), from the principal the page's dependencies resolved, and the session's CSRF token for its sign-out."""
     principal = getattr(request.state, "principal", None)
-    token = request.cookies.get(SESSION_COOKIE)
+    token = cookies.read_cookie(request, cookies.SESSION)
     if principal is None or principal.via != "session" or not token:
         return {"signed_in": None, "csrf_token": None}
     return {"signed_in": principal, "csrf_token": csrf_token_of(token)}

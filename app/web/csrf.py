@@ -1,7 +1,9 @@
-"""The /score form's CSRF token: a random value in a cookie and the same value in a hidden field (double submit).
+"""The CSRF token of the forms without a session (/score, /login, a new segmentation): a random value in a cookie
+and the same value in a hidden field (double submit).
 
 Another site can make a browser post to /score, but cannot read the cookie or the page, so it cannot put the
-cookie's value in the form. Nothing server-side is kept, so every worker and host checks the same way.
+cookie's value in the form. Nothing server-side is kept, so every worker and host checks the same way. Over HTTPS
+the cookies are `__Host-` ones (app/core/cookies.py), so a sibling host cannot plant a token of its choosing either.
 """
 
 import hmac
@@ -10,7 +12,6 @@ import secrets
 
 from app.core.errors import AccessDenied
 
-COOKIE = "score_form"
 FIELD = "form_token"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 EXPIRED = "this form has expired, or was not sent from this page: reload the page, choose the file and send it again"

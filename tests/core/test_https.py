@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
+from app.core import cookies
 from app.core.https import ForceHttpsMiddleware, hsts_value, https_location, is_https
 from app.core.proxy import ProxyHeadersMiddleware
 from app.main import create_app
-from app.web import csrf
 
 HSTS = "max-age=31536000; includeSubDomains"
 # The headers every answer carries (app/core/middleware.py), a redirect included.
@@ -95,7 +95,8 @@ def test_is_https_reads_the_scheme():
 
 
 def score_cookie(answer) -> str:
-    return next(value for name, value in answer.headers.multi_items() if name == "set-cookie" and csrf.COOKIE in value)
+    sent = answer.headers.multi_items()
+    return next(value for name, value in sent if name == "set-cookie" and cookies.SCORE_FORM in value)
 
 
 def test_app_redirects_plain_http_but_serves_probes(client_for_peer):
@@ -119,12 +120,15 @@ def test_app_over_https_sends_hsts_and_a_secure_form_cookie(client_for_peer):
     assert answer.headers["x-request-id"] and answer.headers["x-content-type-options"] == "nosniff"
 
 
-def test_form_cookie_is_secure_exactly_when_a_trusted_proxy_says_https(client_for_peer):
+def test_form_cookie_is_a_secure_host_cookie_exactly_when_a_trusted_proxy_says_https(client_for_peer):
     proxied = client_for_peer(("10.0.0.1", 1), trusted_proxies="10.0.0.0/8")
-    assert "; secure" in score_cookie(proxied.get("/score", headers={"X-Forwarded-Proto": "https"})).lower()
-    assert "; secure" not in score_cookie(proxied.get("/score", headers={"X-Forwarded-Proto": "http"})).lower()
+    over_https = score_cookie(proxied.get("/score", headers={"X-Forwarded-Proto": "https"}))
+    assert "; secure" in over_https.lower() and over_https.startswith("__Host-score_form=")
+    over_http = score_cookie(proxied.get("/score", headers={"X-Forwarded-Proto": "http"}))
+    assert "; secure" not in over_http.lower() and over_http.startswith("score_form=")
     untrusted = client_for_peer(("203.0.113.9", 1), trusted_proxies="10.0.0.0/8")
-    assert "; secure" not in score_cookie(untrusted.get("/score", headers={"X-Forwarded-Proto": "https"})).lower()
+    forged = score_cookie(untrusted.get("/score", headers={"X-Forwarded-Proto": "https"}))
+    assert "; secure" not in forged.lower() and forged.startswith("score_form=")
 
 
 def test_force_https_believes_a_trusted_proxys_scheme_only(client_for_peer):
