@@ -1,5 +1,6 @@
 """CLI fixtures: `python -m app.cli` run in-process, with its exit code and output."""
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -18,8 +19,13 @@ def run_cli(model_dir, monkeypatch, capsys, tmp_path) -> Iterator[CliRun]:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     monkeypatch.setenv("AUTO_TRAIN", "false")
     get_settings.cache_clear()
+    # The "app" logger as a command's own process has it (none of the handlers an app made in this process set up),
+    # so that a test's server logs nothing into the command's stderr.
+    monkeypatch.setattr(logging.getLogger("app"), "handlers", [])
+    monkeypatch.setattr(logging.getLogger("app"), "level", logging.NOTSET)
 
     def run(*args: object) -> tuple[int, str, str]:
+        capsys.readouterr()  # what came before (a test's server answering) is not the command's
         code = main([str(arg) for arg in args])
         out, err = capsys.readouterr()
         return code, out, err
