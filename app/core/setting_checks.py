@@ -68,8 +68,7 @@ def database_url_problem(url: str) -> str | None:
 
 
 def with_password(url: str, password: str) -> str:
-    """A server's database `url` with `password` put in, quoted as a URL needs; ValueError naming DATABASE_PASSWORD
-    for a SQLite URL or one that holds another password."""
+    """A server's database `url` with `password` quoted in; ValueError, naming DATABASE_PASSWORD, where it cannot go."""
     if url.startswith("sqlite"):
         raise ValueError("DATABASE_PASSWORD is for a PostgreSQL DATABASE_URL: a SQLite file takes none")
     from sqlalchemy.engine import make_url
@@ -79,4 +78,7 @@ def with_password(url: str, password: str) -> str:
     # the server passes it, which already holds it.
     if parsed.password is not None and parsed.password != password:
         raise ValueError("DATABASE_URL holds another password: give it there or in DATABASE_PASSWORD, not both")
+    # SQLAlchemy writes a password only after a user name: without one it would drop the password without a word.
+    if not parsed.username:
+        raise ValueError("DATABASE_URL names no user for DATABASE_PASSWORD: write postgresql+psycopg://user@host/db")
     return parsed.set(password=password).render_as_string(hide_password=False)

@@ -69,6 +69,8 @@ def test_an_empty_database_password_is_none(monkeypatch):
             "postgresql+psycopg://segments:URLSECRET@db/segments",
             "holds another password: give it there or in DATABASE_PASSWORD",
         ),
+        ("postgresql+psycopg://db:5432/segments", "DATABASE_URL names no user for DATABASE_PASSWORD"),
+        ("postgresql+psycopg:///segments?host=/run/postgresql", "DATABASE_URL names no user for DATABASE_PASSWORD"),
     ],
 )
 def test_a_database_password_with_nowhere_to_go_is_one_line_never_quoting_it(monkeypatch, url, problem):
