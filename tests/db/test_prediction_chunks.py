@@ -352,3 +352,25 @@ def test_a_damaged_payload_leaves_its_customers_out_of_the_count_for_a_candidate
         engine.dispose()
     assert len({row[0] for row in rows}) == 60
     assert found == [60, 60, None]
+
+
+def test_a_chunk_whose_inputs_disagree_with_its_features_leaves_its_customers_out_of_the_count(database_url):
+    # The candidate reads customer ids and inputs: a chunk whose inputs are not its features is left out of that
+    # read, so its customers must not make the count a proposal is refused by reach "enough".
+    good, damaged = _customers_chunk(), _customers_chunk()
+    damaged.request_id, damaged.created_at = "damaged", NOW + timedelta(seconds=1)
+    damaged.customer_ids = [f"C{100 + i}" for i in range(len(damaged))]
+    _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
+    engine = create_db_engine(database_url)
+    try:
+        chunk = PredictionChunk.__table__
+        with engine.begin() as connection:
+            features = [*damaged.features, "extra"]
+            connection.execute(chunk.update().where(chunk.c.request_id == "damaged").values(features=features))
+        with session_factory(engine)() as session:
+            rows = read_all(session, columns=("customer_id", "inputs"), where=LogFilter(), limit=1_000)
+            found = [customers_below(session, where=LogFilter(), enough=enough) for enough in (1_000, 100, 60)]
+    finally:
+        engine.dispose()
+    assert len({row[0] for row in rows}) == 60
+    assert found == [60, 60, None]

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from app.db.chunk_payload import BadChunk, decode_customer_ids
-from app.services.monitoring.log_reader import PART_ROWS, LogFilter, chunk_parts, per_row_parts
+from app.services.monitoring.log_reader import PART_ROWS, LogFilter, chunk_inputs, chunk_parts, per_row_parts
 from app.services.monitoring.log_rows import SHARED_COLUMNS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -222,11 +222,9 @@ def _chunk_block(found: Any, columns: Sequence[str], payload: dict[str, Any]) ->
         elif name in SHARED_COLUMNS:
             arrays[name] = np.full(n, getattr(found, name), object)
         elif name == "inputs":
-            features, values = found.features, payload.get("inputs")
-            if values is None or values.shape[1:] != (len(features),):
-                raise BadChunk(f"inputs that are not the chunk's {len(features)} features")
+            values = chunk_inputs(found, payload)
             # Copies: a view would keep the whole payload alive as long as the window holds the values.
-            inputs = {feature: (np.ones(n, bool), values[::-1, i].copy()) for i, feature in enumerate(features)}
+            inputs = {feature: (np.ones(n, bool), values[::-1, i].copy()) for i, feature in enumerate(found.features)}
         elif name == "customer_id":
             arrays[name] = np.empty(n, object)
             arrays[name][:] = decode_customer_ids(found.customer_ids, n)[::-1]

@@ -302,6 +302,14 @@ def _payload(found: Any) -> dict[str, Any]:
     return payload
 
 
+def chunk_inputs(found: Any, payload: dict[str, Any]) -> Any:
+    """A chunk row's inputs (its decoded `payload`'s), a row of its features each; BadChunk where they are not."""
+    features, inputs = found.features, payload.get("inputs")
+    if inputs is None or inputs.shape[1:] != (len(features),):
+        raise BadChunk(f"inputs that are not the chunk's {len(features)} features")
+    return inputs
+
+
 def _chunk_rows(found: Any, columns: Sequence[str], payload: dict[str, Any]) -> list[tuple]:
     """A chunk row's predictions (its decoded `payload`) as tuples of `columns`, newest (the chunk's last) first;
     BadChunk where its parts disagree."""
@@ -313,10 +321,8 @@ def _chunk_rows(found: Any, columns: Sequence[str], payload: dict[str, Any]) -> 
         elif name in SHARED_COLUMNS:
             values.append(repeat(getattr(found, name)))
         elif name == "inputs":
-            features, inputs = found.features, payload.get("inputs")
-            if inputs is None or inputs.shape[1:] != (len(features),):
-                raise BadChunk(f"inputs that are not the chunk's {len(features)} features")
-            values.append([dict(zip(features, row, strict=True)) for row in inputs[::-1].tolist()])
+            inputs = chunk_inputs(found, payload)
+            values.append([dict(zip(found.features, row, strict=True)) for row in inputs[::-1].tolist()])
         elif name == "segment_name":
             try:
                 names = found.segment_names
@@ -463,9 +469,9 @@ def customers_below(session: Session, *, where: LogFilter, enough: int) -> int |
     anonymous = per_row - len(ids)
     chunk = PredictionChunk
     statement = (
-        # The payload too, though only ids are counted: a chunk whose payload is damaged is left out of the rows the
-        # candidate reads, so its customers must not count here either.
-        select(chunk.id, chunk.row_count, chunk.customer_ids, chunk.payload)
+        # The payload and features too, though only ids are counted: a chunk whose payload is damaged, or whose inputs
+        # are not its features, is left out of the rows the candidate reads, so its customers must not count either.
+        select(chunk.id, chunk.row_count, chunk.customer_ids, chunk.payload, chunk.features)
         .where(*where.conditions(chunk))
         .order_by(chunk.id.desc())
     )
@@ -475,7 +481,7 @@ def customers_below(session: Session, *, where: LogFilter, enough: int) -> int |
             if anonymous + len(ids) >= enough:
                 return None
             try:
-                _payload(found)
+                chunk_inputs(found, _payload(found))
                 chunk_ids = decode_customer_ids(found.customer_ids, found.row_count)
             except BadChunk as problem:
                 left_out(session, found.id, problem)
