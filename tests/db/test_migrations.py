@@ -212,6 +212,12 @@ def test_downgrade_below_chunks_moves_their_predictions_into_the_log_a_row_each(
     command.downgrade(alembic_config(database_url), "0012")
     assert "prediction_chunks" not in _tables(database_url)
     assert _execute(database_url, "SELECT COUNT(*) FROM prediction_log") == [(261,)]
+    # Numbered in the order they were answered, as the code before 0013 reads the newest: the single prediction of
+    # 10:01 (a row of its own from the start) after the batches of 10:00, before the one of 10:20.
+    numbered = _execute(database_url, "SELECT id, created_at, request_id FROM prediction_log ORDER BY id")
+    assert [row[0] for row in numbered] == list(range(1, 262))
+    assert [row[1] for row in numbered] == sorted(row[1] for row in numbered)
+    assert [row[2] for row in numbered] == ["r-120"] * 120 + ["r-60"] * 60 + ["r-1"] + ["r-80"] * 80
     # Every column of every prediction, as the readers gave it before: inputs, ids, shadow segments, names.
     assert upgrade_database(database_url) == HEAD
     assert _every_row(database_url) == before

@@ -51,8 +51,11 @@ def downgrade() -> None:
     # Every chunk is read once before any is moved: a damaged one stops the downgrade with nothing changed.
     for chunk_id in _chunk_ids(connection):
         _rows_of(_chunk(connection, chunk_id))
-    for chunk_id in _chunk_ids(connection):
+    moved = _chunk_ids(connection)
+    for chunk_id in moved:
         connection.execute(_LOG.insert(), _rows_of(_chunk(connection, chunk_id)))
+    if moved:
+        _number_by_time(connection)
     op.drop_index("ix_prediction_chunks_segmentation_version", table_name="prediction_chunks")
     op.drop_index("ix_prediction_chunks_created_at", table_name="prediction_chunks")
     op.drop_table("prediction_chunks")
@@ -77,6 +80,21 @@ _LOG = sa.table(
 )
 _SHARED = ("created_at", "model_version", "request_id", "source", "segmentation", "arm", "challenger_version")
 _PER_ROW = ("segment_id", "distance", "confidence", "is_atypical", "out_of_range", "challenger_segment_id")
+
+
+def _number_by_time(connection: sa.Connection) -> None:
+    """Number prediction_log's rows in the order they were answered: the code before 0013 takes the highest id as
+    the newest, and the moved rows came after every per-row one, however old."""
+    # Negated first, so the new numbers never meet an old one (the primary key is checked row by row). At the same
+    # time a chunk's rows stay after per-row ones, as the readers of 0013 take them to be newer.
+    connection.execute(sa.text("UPDATE prediction_log SET id = -id"))
+    connection.execute(
+        sa.text(
+            "UPDATE prediction_log SET id = ranked.position FROM (SELECT id, row_number() OVER "
+            "(ORDER BY created_at, id DESC) AS position FROM prediction_log) AS ranked "
+            "WHERE prediction_log.id = ranked.id"
+        )
+    )
 
 
 def _chunk_ids(connection: sa.Connection) -> list[int]:
