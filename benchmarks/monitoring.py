@@ -9,9 +9,9 @@ The baseline is what a team logging its own predictions would write instead: the
 plain SQLite table indexed on time (time as ISO text, customer id, segment id, one column per feature, the two
 flags). For a series, one `GROUP BY` of bucket (a prefix of the time) and segment, counting rows, distinct customers
 and flags. For drift, the window read with `pandas.read_sql_query`, each customer's latest row kept, then
-`scipy.stats.ks_2samp` of each feature against the training data, a chi-squared test of the segment mix and the two
-rates. The service answers more (each customer once per bucket, stored checks beside the series; PSI, Wasserstein
-and advice in the report): the baseline is the least a user would compute.
+`scipy.stats.ks_2samp` of each feature against the training data, a chi-squared test of the segment mix against
+the training mix and the two rates. The service answers more (each customer once per bucket, stored checks beside
+the series; PSI, Wasserstein and advice in the report): the baseline is the least a user would compute.
 
 Each figure is the best CPU time of a few calls (both run in this process, SQLite included), wall time in its note.
 The ratio is the baseline's CPU time over the service's.
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from app.services.monitoring.timeseries import BUCKETS, DEFAULT_BUCKETS, timeser
 from app.services.monitoring.windows import DEFAULT_SPAN, time_window  # noqa: E402
 from app.utils.memory import tuned_gc  # noqa: E402
 from tests.log_chunks import ChunkList  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROWS = {"full": 200_000, "quick": 200_000, "dry-run": 2_000}
 SINGLE_SHARE = 0.1
@@ -132,10 +135,15 @@ def plain_series(connection: sqlite3.Connection, bucket: str, since: datetime, u
 
 
 def plain_drift(
-    connection: sqlite3.Connection, features: list[str], training: np.ndarray, since: datetime, until: datetime
+    connection: sqlite3.Connection,
+    features: list[str],
+    training: np.ndarray,
+    training_mix: "pd.Series",
+    since: datetime,
+    until: datetime,
 ) -> dict[str, Any]:
-    """Each feature's KS test against the training data, the segment mix's chi-squared test and the two rates, over
-    the window's customers (each once, their latest)."""
+    """Each feature's KS test against the training data, the segment mix's chi-squared test against the training
+    mix (`training_mix`: each segment id's share) and the two rates, over the window's customers (each once)."""
     import pandas as pd
     from scipy.stats import chisquare, ks_2samp
 
@@ -147,9 +155,10 @@ def plain_drift(
     )
     frame = frame[frame["customer_id"].isna() | ~frame["customer_id"].duplicated()]
     tests = {name: ks_2samp(training[:, i], frame[name].to_numpy()) for i, name in enumerate(features)}
+    observed = frame["segment_id"].value_counts().reindex(training_mix.index, fill_value=0)
     return {
         "features": tests,
-        "mix": chisquare(frame["segment_id"].value_counts().sort_index()),
+        "mix": chisquare(observed, training_mix.to_numpy() * observed.sum()),
         "rates": frame[["atypical", "out_of_range"]].mean(),
     }
 
@@ -195,14 +204,20 @@ def measure(url: str, model: SegmentationModel, now: datetime) -> dict[str, tupl
 
 def measure_plain(path: Path, model: SegmentationModel, training: np.ndarray, now: datetime) -> dict[str, tuple]:
     """(CPU, wall) seconds of the baseline's questions over the same span as each of the service's."""
+    import pandas as pd
+
     with closing(sqlite3.connect(path)) as connection:
 
         def series(bucket: str) -> Callable[[], object]:
             since = now - DEFAULT_BUCKETS[bucket] * BUCKETS[bucket]
             return lambda: plain_series(connection, bucket, since, now)
 
+        # What the team has from training: each segment's share of the training customers.
+        segment_ids = np.array([segment.segment_id for segment in model.segments])[model.score(training).positions]
+        mix = pd.Series(segment_ids).value_counts(normalize=True).sort_index()
+
         def evaluation() -> object:
-            return plain_drift(connection, list(model.features), training, now - DEFAULT_SPAN, now)
+            return plain_drift(connection, list(model.features), training, mix, now - DEFAULT_SPAN, now)
 
         return {"day": _timed(series("day")), "hour": _timed(series("hour")), "drift": _timed(evaluation)}
 

@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     # SQLAlchemy URL of the prediction log: SQLite by default, or postgresql+psycopg://user:pass@host/db.
     # A SecretStr because a PostgreSQL URL carries a password; it is never logged.
     database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
-    # The database's password when DATABASE_URL leaves it out (compose and Kubernetes keep it as a secret of its own):
+    # The database's password when DATABASE_URL leaves it out (compose passes it so; a Kubernetes Secret may hold it):
     # any characters, quoted into the URL here, where an @ or / written into DATABASE_URL would have to be %-encoded.
     database_password: SecretStr | None = None
     prediction_log_enabled: bool = True
