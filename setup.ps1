@@ -50,7 +50,7 @@ if (-not (Test-Path $stamp) -or (Get-Content $stamp) -ne $digest) {
 }
 
 # A refused setting stops here with one line each (exit 2), before anything reads the settings.
-& $Py -c "from app.core.config import settings_or_exit; settings_or_exit()"
+& $Py -c "from app.core.setting_errors import settings_or_exit; settings_or_exit()"
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
 if (-not (Test-Path "data\raw\mall_customers.csv")) {

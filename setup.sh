@@ -89,7 +89,7 @@ ensure_test_tools() {
 [ "$mode" = test ] && ensure_test_tools
 
 # A refused setting stops here with one line each (exit 2), before anything reads the settings.
-"$PY" -c 'from app.core.config import settings_or_exit; settings_or_exit()'
+"$PY" -c 'from app.core.setting_errors import settings_or_exit; settings_or_exit()'
 
 if [ ! -f data/raw/mall_customers.csv ]; then
   say "generating the synthetic dataset"
