@@ -111,23 +111,20 @@ class TextFormatter(logging.Formatter):
         return f"{line} {pairs}" if pairs else line
 
 
-class CurrentStderrHandler(logging.StreamHandler):
-    """Writes to `stream`, or, given none, to whatever sys.stderr is when a record comes, as logging's own last
-    resort does (the libraries' fallback uses it that way)."""
+class AppLogHandler(logging.StreamHandler):
+    """The app's one handler: stderr, in the configured format."""
 
-    def __init__(self, stream: Any = None) -> None:
+
+class CurrentStderrHandler(logging.StreamHandler):
+    """The libraries' fallback: whatever sys.stderr is when a record comes, as logging's own last resort does."""
+
+    def __init__(self) -> None:
         logging.Handler.__init__(self)
-        self._stream = stream
 
     @property
     def stream(self):  # type: ignore[override]  # read-only: a redirect of sys.stderr later is followed
-        """The given stream, else the process's stderr now."""
-        return sys.stderr if self._stream is None else self._stream
-
-
-class AppLogHandler(CurrentStderrHandler):
-    """The app's one handler, in the configured format: to stderr as it is when a record comes. Bound to the stderr
-    of its start, it wrote to a closed stream once a host (a test's capture, an embedding program) swapped it back."""
+        """The process's stderr now."""
+        return sys.stderr
 
 
 access_logger = logging.getLogger("app.access")
@@ -171,7 +168,7 @@ def _sole_handler() -> AppLogHandler | None:
 
 def configure_logging(settings: Settings) -> None:
     """Send the app's logs to stderr in the configured format and level."""
-    handler = AppLogHandler()
+    handler = AppLogHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     root = logging.getLogger("app")
     root.handlers[:] = [handler]

@@ -239,23 +239,3 @@ def test_the_libraries_fallback_writes_to_stderr_as_it_is_when_a_record_comes(mo
     logging.lastResort.handle(logging.makeLogRecord({"name": "asyncio", "levelno": 40, "levelname": "ERROR",
                                                      "msg": "Task exception was never retrieved"}))  # fmt: skip
     assert json.loads(later.getvalue())["message"] == "Task exception was never retrieved"
-
-
-def test_the_apps_own_lines_go_to_stderr_as_it_is_when_a_record_comes(monkeypatch):
-    # Bound to the stderr of configure time, the app's handler wrote to a closed stream once a test's capture (or an
-    # embedding program) put stderr back, and every later line was a "--- Logging error ---".
-    from app.core.config import Settings
-    from app.core.logging import configure_logging, log_access
-
-    monkeypatch.setattr(logging.root, "handlers", [])  # pytest's capture handlers, put back after the test
-    configure_logging(Settings(_env_file=None, log_format="json"))
-    at_start = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", at_start)
-    logging.getLogger("app.test").warning("first")
-    at_start.close()
-    later = io.StringIO()
-    monkeypatch.setattr(sys, "stderr", later)
-    logging.getLogger("app.test").warning("second")
-    log_access({"request_id": "r-1", "method": "GET", "path": "/", "status": 200, "duration_ms": 1.0})
-    lines = [json.loads(line) for line in later.getvalue().splitlines()]
-    assert [line["message"] for line in lines] == ["second", "request"]
