@@ -1,4 +1,4 @@
-"""Helpers of the accounts tests: users added straight to an app's database, and signing in as one."""
+"""Helpers of the accounts tests: users added straight to an app's or a server's database, and signing in as one."""
 
 import re
 
@@ -6,6 +6,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.core.roles import Role
+from app.db.migrate import upgrade_database
+from app.db.session import create_db_engine, session_factory
 from app.services.accounts.users import create_user
 
 PASSWORD = "correct horse battery staple"
@@ -16,6 +18,20 @@ def add_user(app: FastAPI, email: str, role: str, password: str = PASSWORD) -> i
     """A user in the app's database; its id."""
     with app.state.db_sessions() as session:
         return create_user(session=session, email=email, password=password, role=Role[role]).id
+
+
+def database_with_users(url: str, users: dict[str, Role], password: str = PASSWORD) -> str:
+    """A database at `url` brought up to date, holding each user (email: role) with `password`; the url, for a live
+    server to be given."""
+    upgrade_database(url)
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            for email, role in users.items():
+                create_user(session=session, email=email, password=password, role=role)
+    finally:
+        engine.dispose()
+    return url
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:

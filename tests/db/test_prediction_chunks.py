@@ -335,38 +335,25 @@ def test_a_damaged_chunk_is_warned_about_once_however_often_it_is_read(database_
         engine.dispose()
 
 
-def test_a_damaged_payload_leaves_its_customers_out_of_the_count_for_a_candidate(database_url):
-    # Its customer ids still read, but every read of the rows (the candidate's among them) leaves the chunk out: the
-    # count a proposal is refused by must not count them (120 customers, or "enough" against 100).
+def _extra_feature(engine: Any, request_id: str) -> None:
+    """Name one feature more in the chunk of `request_id` than its inputs hold."""
+    chunk = PredictionChunk.__table__
+    with engine.begin() as connection:
+        features = [*connection.execute(select(chunk.c.features).where(chunk.c.request_id == request_id)).scalar(), "x"]
+        connection.execute(chunk.update().where(chunk.c.request_id == request_id).values(features=features))
+
+
+@pytest.mark.parametrize("damage", [_damage, _extra_feature], ids=["payload cut short", "inputs not its features"])
+def test_a_chunk_every_read_leaves_out_leaves_its_customers_out_of_the_count_for_a_candidate(database_url, damage):
+    # Its customer ids still read, but every read of the rows (the candidate's ids and inputs among them) leaves the
+    # chunk out: the count a proposal is refused by must not count them (120 customers, or "enough" against 100).
     good, damaged = _customers_chunk(), _customers_chunk()
     damaged.request_id, damaged.created_at = "damaged", NOW + timedelta(seconds=1)
     damaged.customer_ids = [f"C{100 + i}" for i in range(len(damaged))]
     _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
     engine = create_db_engine(database_url)
     try:
-        _damage(engine, "damaged")
-        with session_factory(engine)() as session:
-            rows = read_all(session, columns=("customer_id", "inputs"), where=LogFilter(), limit=1_000)
-            found = [customers_below(session, where=LogFilter(), enough=enough) for enough in (1_000, 100, 60)]
-    finally:
-        engine.dispose()
-    assert len({row[0] for row in rows}) == 60
-    assert found == [60, 60, None]
-
-
-def test_a_chunk_whose_inputs_disagree_with_its_features_leaves_its_customers_out_of_the_count(database_url):
-    # The candidate reads customer ids and inputs: a chunk whose inputs are not its features is left out of that
-    # read, so its customers must not make the count a proposal is refused by reach "enough".
-    good, damaged = _customers_chunk(), _customers_chunk()
-    damaged.request_id, damaged.created_at = "damaged", NOW + timedelta(seconds=1)
-    damaged.customer_ids = [f"C{100 + i}" for i in range(len(damaged))]
-    _write(database_url, [good, damaged], CHUNK_FROM_ROWS)
-    engine = create_db_engine(database_url)
-    try:
-        chunk = PredictionChunk.__table__
-        with engine.begin() as connection:
-            features = [*damaged.features, "extra"]
-            connection.execute(chunk.update().where(chunk.c.request_id == "damaged").values(features=features))
+        damage(engine, "damaged")
         with session_factory(engine)() as session:
             rows = read_all(session, columns=("customer_id", "inputs"), where=LogFilter(), limit=1_000)
             found = [customers_below(session, where=LogFilter(), enough=enough) for enough in (1_000, 100, 60)]

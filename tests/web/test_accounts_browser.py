@@ -8,10 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.core.roles import Role
-from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine, session_factory
-from app.services.accounts.users import create_user
-from tests.accounts import PASSWORD
+from tests.accounts import PASSWORD, database_with_users
 from tests.live_server import live_server
 from tests.web.conftest import PageWatch
 
@@ -21,13 +18,9 @@ def accounts_server(two_versions_template, tmp_path) -> Iterator[str]:
     """A server with two versions, an admin and a viewer, and no ADMIN_API_KEYS at all."""
     root = tmp_path / "models_artifacts"
     shutil.copytree(two_versions_template[0], root)
-    url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    with session_factory(engine)() as session:
-        create_user(session=session, email="ada@example.com", password=PASSWORD, role=Role.admin)
-        create_user(session=session, email="vic@example.com", password=PASSWORD, role=Role.viewer)
-    engine.dispose()
+    url = database_with_users(
+        f"sqlite:///{tmp_path / 'accounts.sqlite3'}", {"ada@example.com": Role.admin, "vic@example.com": Role.viewer}
+    )
     env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "DATABASE_URL": url}
     with live_server(env, tmp_path / "server.log") as server:
         yield server.url

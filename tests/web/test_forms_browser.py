@@ -6,10 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.core.roles import Role
-from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine, session_factory
-from app.services.accounts.users import create_user
-from tests.accounts import PASSWORD
+from tests.accounts import PASSWORD, database_with_users
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
@@ -19,12 +16,7 @@ pytestmark = pytest.mark.slow
 def admin_server(model_dir, tmp_path_factory) -> Iterator[str]:
     """The real app with an admin user and an empty audit trail."""
     folder = tmp_path_factory.mktemp("forms-server")
-    url = f"sqlite:///{folder / 'accounts.sqlite3'}"
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    with session_factory(engine)() as session:
-        create_user(session=session, email="ada@example.com", password=PASSWORD, role=Role.admin)
-    engine.dispose()
+    url = database_with_users(f"sqlite:///{folder / 'accounts.sqlite3'}", {"ada@example.com": Role.admin})
     env = {"MODEL_DIR": str(model_dir), "AUTO_TRAIN": "false", "DATABASE_URL": url}
     with live_server(env, folder / "server.log") as server:
         yield server.url

@@ -8,10 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.core.roles import Role
-from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine, session_factory
-from app.services.accounts.users import create_user
-from tests.accounts import PASSWORD
+from tests.accounts import PASSWORD, database_with_users
 from tests.live_server import live_server
 from tests.tls import self_signed_certificate
 
@@ -22,12 +19,7 @@ pytestmark = pytest.mark.slow
 def https_server(model_dir, tmp_path) -> Iterator[str]:
     """The app under uvicorn serving HTTPS itself, with an analyst to sign in as."""
     certificate = self_signed_certificate(tmp_path)  # skips without openssl, and fails for that under CI=true
-    url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    with session_factory(engine)() as session:
-        create_user(session=session, email="ann@example.com", password=PASSWORD, role=Role.analyst)
-    engine.dispose()
+    url = database_with_users(f"sqlite:///{tmp_path / 'accounts.sqlite3'}", {"ann@example.com": Role.analyst})
     env = {
         "MODEL_DIR": str(model_dir),
         "AUTO_TRAIN": "false",

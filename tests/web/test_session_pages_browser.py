@@ -8,10 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.core.roles import Role
-from app.db.migrate import upgrade_database
-from app.db.session import create_db_engine, session_factory
-from app.services.accounts.users import create_user
-from tests.accounts import PASSWORD
+from tests.accounts import PASSWORD, database_with_users
 from tests.live_server import live_server
 from tests.web.conftest import PageWatch
 
@@ -23,14 +20,10 @@ def session_server(model_dir, tmp_path) -> Iterator[str]:
     """A server with an admin and no ADMIN_API_KEYS: every admin action has to come from the session."""
     root = tmp_path / "models_artifacts"
     shutil.copytree(model_dir, root)
-    url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    with session_factory(engine)() as session:
-        create_user(session=session, email="ada@example.com", password=PASSWORD, role=Role.admin)
-        create_user(session=session, email="a.very.long.address.of.someone@marketing.example.com",
-                    password=PASSWORD, role=Role.viewer)  # fmt: skip
-    engine.dispose()
+    url = database_with_users(
+        f"sqlite:///{tmp_path / 'accounts.sqlite3'}",
+        {"ada@example.com": Role.admin, "a.very.long.address.of.someone@marketing.example.com": Role.viewer},
+    )
     env = {"MODEL_DIR": str(root), "AUTO_TRAIN": "false", "DATABASE_URL": url, "WEBHOOK_ALLOW_PRIVATE": "true"}
     with live_server(env, tmp_path / "server.log") as server:
         yield server.url
