@@ -52,16 +52,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
 fi
 
 # System tools the test suite drives for real, installed with apt-get where missing: "command:package" pairs.
-# A command is looked up on PATH, then under /usr/lib/postgresql/*/bin (Debian keeps PostgreSQL's tools there).
+# A command is looked up on PATH, then under /usr/lib/postgresql/*/bin (Debian keeps PostgreSQL's tools there). A path (starting with /) must exist.
 # Browser tests drive Debian's Chromium through Playwright (Playwright's own download is not used).
 # promtool checks /metrics and the alert rules, and prometheus scrapes a live app for the dashboard test;
 # redis-server backs the shared rate-limit test; PostgreSQL runs the database tests;
 # wrk drives the load tests and benchmarks (a Python load generator on the same cores would take their CPU);
 # pdftoppm (with pdftotext and pdfimages) turns the PDF reports into PNG pages and text for their tests;
-# openssl makes the self-signed certificate of the live HTTPS test.
-TEST_TOOLS=(chromium:chromium openssl:openssl promtool:prometheus prometheus:prometheus redis-server:redis-server initdb:postgresql wrk:wrk pdftoppm:poppler-utils)
+# openssl makes the self-signed certificate of the live HTTPS test; a CJK font (a file, not a command) lets the report
+# charts' test draw Chinese, Japanese and Korean names.
+TEST_TOOLS=(chromium:chromium openssl:openssl promtool:prometheus prometheus:prometheus redis-server:redis-server initdb:postgresql wrk:wrk pdftoppm:poppler-utils /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc:fonts-wqy-zenhei)
 
 have_tool() {
+  case "$1" in /*) [ -e "$1" ]; return ;; esac
   command -v "$1" >/dev/null 2>&1 && return 0
   compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null 2>&1
 }

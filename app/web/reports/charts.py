@@ -13,6 +13,7 @@ import numpy as np
 
 from app.services.reports.data import FeatureProfile, Migration, ReportData, SegmentProfile
 from app.web.charts.styles import PALETTE, style_slots
+from app.web.reports.fonts import chart_families
 from app.web.reports.text import number
 
 # Drawn at this resolution: sharp on paper at the report's width, and a 10-segment report stays within its budget.
@@ -49,8 +50,12 @@ def segment_colours(report: ReportData) -> dict[int, str]:
 
 
 def _figure(width: float, height: float):
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    # The same families every time, so reports drawn at once on two threads do not disturb each other.
+    matplotlib.rcParams["font.family"] = chart_families()
 
     figure = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(figure)
@@ -319,9 +324,9 @@ class ReportCharts:
 def draw_charts(report: ReportData) -> ReportCharts:
     """Draw every chart of a report."""
     with warnings.catch_warnings():
-        # A name in letters DejaVu Sans lacks (CJK, emoji) is drawn as boxes, as the README says; matplotlib's
-        # "Glyph ... missing from font(s)" warning for each one went to stderr at every report. The filters are the
-        # process's: two reports drawn at once may let one through, which is noise, not a fault.
+        # A name in letters no chart font has (emoji; CJK on a machine without a CJK font) is drawn as boxes, as the
+        # README says; matplotlib's "Glyph ... missing from font(s)" warning for each one went to stderr at every
+        # report. The filters are the process's: two reports drawn at once may let one through, which is noise.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
         return ReportCharts(
             sizes=sizes_chart(report),

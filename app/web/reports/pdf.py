@@ -1,24 +1,20 @@
 """The report as a PDF, laid out by reportlab (pure Python: no system libraries, so Windows and slim images work).
 
 Text is set in DejaVu Sans, which matplotlib ships, so names in Latin, Greek, Cyrillic, Hebrew or Arabic letters print
-(reportlab's built-in fonts stop at Latin-1; right-to-left text is reordered and joined by rtl.py) and nothing is
-fetched; CJK names and emoji would need a font the project does not ship, and print as empty boxes.
+(reportlab's built-in fonts stop at Latin-1; right-to-left text is reordered and joined by rtl.py), and Chinese,
+Japanese and Korean runs in the reader's standard Asian fonts (fonts.py); nothing is fetched. Emoji beyond DejaVu
+Sans' few print as empty boxes.
 Imported only when a PDF is rendered (app/web/reports.render_report), so reportlab loads at the first PDF.
 """
 
 from io import BytesIO
-from pathlib import Path
-from xml.sax.saxutils import escape
 
-import matplotlib
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch, mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -34,6 +30,7 @@ from reportlab.platypus import (
 from app.services.reports.data import ReportData
 from app.utils.text import noun
 from app.web.reports.charts import Chart, ReportCharts
+from app.web.reports.fonts import markup, pdf_fonts, runs
 from app.web.reports.rtl import isolated, visual
 from app.web.reports.text import (
     EMPTY_SEGMENT,
@@ -46,21 +43,6 @@ from app.web.reports.text import (
 
 MARGIN_MM = 16
 INK, MUTED, RULE, HEAD = "#1f2933", "#6b7280", "#d1d5db", "#f3f4f6"
-_FONTS: tuple[str, str] | None = None
-
-
-def _fonts() -> tuple[str, str]:
-    """Register DejaVu Sans (regular, bold) from matplotlib's fonts once; Helvetica when they are missing."""
-    global _FONTS
-    if _FONTS is None:
-        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-        try:
-            pdfmetrics.registerFont(TTFont("DejaVu", str(folder / "DejaVuSans.ttf")))
-            pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(folder / "DejaVuSans-Bold.ttf")))
-            _FONTS = ("DejaVu", "DejaVu-Bold")
-        except OSError:
-            _FONTS = ("Helvetica", "Helvetica-Bold")
-    return _FONTS
 
 
 class Picture(Flowable):
@@ -84,7 +66,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
     # Binary image streams: the ASCII85 default quadruples the time to write the charts, for 7-bit-safe files that
     # no one needs.
     rl_config.useA85 = 0
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     page = A4 if paper == "a4" else LETTER
     width = page[0] - 2 * MARGIN_MM * mm
     body = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12.5, textColor=colors.HexColor(INK))
@@ -94,7 +76,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
     h3 = ParagraphStyle("h3", parent=body, fontName=bold, fontSize=9, leading=12, spaceBefore=4)
 
     def text(value: str, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(visual(value)), style)
+        return Paragraph(markup(visual(value)), style)
 
     def table(rows: list[list[str]], widths: list[float], header: bool = True) -> Table:
         cells = [[text(cell, h3 if header and i == 0 else body) for cell in row] for i, row in enumerate(rows)]
@@ -155,7 +137,7 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         else:
             head.append(text(EMPTY_SEGMENT[report.subject]))
         for column, shares in composition_text(segment):
-            head.append(Paragraph(f"<b>{escape(visual(column))}:</b> {escape(visual(shares))}", body))
+            head.append(Paragraph(f"<b>{markup(visual(column))}:</b> {markup(visual(shares))}", body))
         if segment.size:  # an empty segment's chart would be a blank frame: its sentence above stands alone
             head.append(image(charts.segments[segment.segment_id]))
         if segment.rules:
@@ -171,7 +153,11 @@ def render_pdf(report: ReportData, charts: ReportCharts, *, paper: str = "a4") -
         canvas.saveState()
         canvas.setFont(regular, 7.5)
         canvas.setFillColor(colors.HexColor(MUTED))
-        canvas.drawString(MARGIN_MM * mm, 9 * mm, f"{report.segmentation} · version {report.version}")
+        x = MARGIN_MM * mm
+        for run, font in runs(visual(f"{report.segmentation} · version {report.version}")):
+            canvas.setFont(font or regular, 7.5)
+            canvas.drawString(x, 9 * mm, run)
+            x += canvas.stringWidth(run, font or regular, 7.5)
         canvas.drawRightString(page[0] - MARGIN_MM * mm, 9 * mm, f"page {document.page}")
         canvas.restoreState()
 

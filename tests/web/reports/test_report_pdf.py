@@ -1,6 +1,7 @@
 """The PDF report as people see it: PNG pages from pdftoppm, text from pdftotext, on A4 and Letter."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,37 @@ def test_drawing_names_the_font_lacks_warns_nothing(default_report):
         for format in ("pdf", "html"):
             render_report(report, format=format)
     assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+
+
+def _fonts_of(pdf: bytes, folder: Path) -> str:
+    from tests.tools import need_tool
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fonts.pdf").write_bytes(pdf)
+    pdffonts = need_tool("pdffonts", "poppler-utils")
+    return subprocess.run([pdffonts, str(folder / "fonts.pdf")], check=True, capture_output=True, text=True).stdout
+
+
+def test_chinese_japanese_and_korean_names_print_in_the_readers_standard_asian_fonts(default_report, tmp_path: Path):
+    import dataclasses
+
+    from app.web.reports.fonts import CHINESE, JAPANESE, KOREAN
+
+    # DejaVu Sans has no CJK glyph: every such name printed as a row of empty boxes.
+    names = ["高价值客户", "お得意様", "충성 고객 VIP"]
+    report = dataclasses.replace(_renamed(default_report, names), segmentation="季节 campaign")
+    pdf = render_report(report, format="pdf").body
+    fonts = _fonts_of(pdf, tmp_path / "fonts")
+    assert all(name in fonts for name in (CHINESE, JAPANESE, KOREAN))
+    text = _words(read_pdf(pdf, tmp_path / "pages").text)
+    assert all(name in text for name in names)
+    assert "季节 campaign · version" in text  # the footer, set run by run
+    segment = next(segment for segment in report.segments if segment.name == "お得意様")
+    assert f"お得意様 · {segment.size:,} customers ({segment.share:.1%})" in text
+
+
+def test_a_report_without_cjk_names_carries_no_asian_font(default_report, tmp_path: Path):
+    from app.web.reports.fonts import CHINESE, JAPANESE, KOREAN
+
+    fonts = _fonts_of(render_report(default_report, format="pdf").body, tmp_path)
+    assert not any(name in fonts for name in (CHINESE, JAPANESE, KOREAN)) and "DejaVu" in fonts
