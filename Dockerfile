@@ -8,6 +8,11 @@ WORKDIR /build
 COPY requirements.txt .
 # Every pinned requirement as a wheel (binary wheels exist for all on x86_64 and arm64; sdists would build here).
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+# A CJK font for the report charts' Chinese, Japanese and Korean names (app/web/reports/fonts.py looks for this file).
+# Installed here and copied as one file, so the run stage runs no apt-get.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-zenhei=0.9.45-8 \
+    && rm -rf /var/lib/apt/lists/*
 
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,6 +30,7 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
     && mkdir -p /data \
     && chown app:app /data
+COPY --from=wheels /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 WORKDIR /app
 # The code and the bundled synthetic dataset stay root's: the app user reads them and writes only under /data and /tmp.
 COPY main.py train_model.py ./

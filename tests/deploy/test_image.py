@@ -129,3 +129,10 @@ def test_the_dockerfile_cmd_serves_readiness_and_a_prediction_from_a_fresh_data_
     assert (tmp_path / "volume" / "prediction_log.sqlite3").is_file()
     # PROMETHEUS_MULTIPROC_DIR from the image: the workers counted there.
     assert list((tmp_path / "tmp" / "metrics").glob("counter_*.db"))
+
+
+def test_the_image_carries_a_cjk_font_where_the_report_charts_look_for_one():
+    from app.web.reports.fonts import CHART_FONT_FILES
+
+    copied = [rest.split()[-1] for keyword, rest in final_stage() if keyword == "COPY" and "--from=wheels" in rest]
+    assert set(copied) & set(CHART_FONT_FILES), "report charts would draw CJK names as boxes in the image"
