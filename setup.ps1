@@ -1,11 +1,13 @@
 # One command to set up and run the app (.\setup.ps1 run) or the test suite (.\setup.ps1 test) on Windows.
 # Mirrors setup.sh: creates .venv, installs pinned requirements, makes data and the model if missing.
-param(
-    [ValidateSet("run", "test", "setup")]
-    [string]$Mode = "run",
-    [Parameter(ValueFromRemainingArguments = $true)]
-    [string[]]$PytestArgs
-)
+# The arguments are read from $args, with no param() block: declared parameters make the script an advanced one, in
+# which pytest's own options were taken for PowerShell's (-v for -Verbose, -m for -Mode) and never reached pytest.
+$Mode = if ($args.Count -gt 0) { [string]$args[0] } else { "run" }
+$PytestArgs = @($args | Select-Object -Skip 1)
+if ($Mode -notin @("run", "test", "setup")) {
+    [Console]::Error.WriteLine("usage: .\setup.ps1 [run|test|setup] [extra args for pytest]")
+    exit 64
+}
 $ErrorActionPreference = "Stop"
 Set-Location -Path $PSScriptRoot
 

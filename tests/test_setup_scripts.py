@@ -39,3 +39,17 @@ def test_a_setup_one_liner_imports_what_the_app_has(code):
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 importlib.import_module(alias.name)
+
+
+def test_setup_ps1_passes_pytests_options_through_untouched():
+    # A param() block makes the script an advanced one: PowerShell took `-v` for -Verbose and `-m` for -Mode, so
+    # `.\setup.ps1 test -m "not slow" -v` failed or ran the whole suite quietly. No pwsh here to run it: the script
+    # is held to reading $args, with the same modes as setup.sh.
+    text = (PROJECT_ROOT / "setup.ps1").read_text()
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"(?im)^\s*param\s*\(", code) and "[Parameter(" not in code and "CmdletBinding" not in code
+    assert "$PytestArgs = @($args | Select-Object -Skip 1)" in code and "& $Py -m pytest @PytestArgs" in code
+    shell_modes = re.search(r"usage: bash setup.sh \[([a-z|]+)\]", (PROJECT_ROOT / "setup.sh").read_text()).group(1)
+    assert f"usage: .\\setup.ps1 [{shell_modes}]" in code
+    assert set(shell_modes.split("|")) == {"run", "test", "setup"}
+    assert '$Mode -notin @("run", "test", "setup")' in code
