@@ -16,6 +16,7 @@ from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, MAX_SEED, parse_k
 from app.models.features import DEFAULT_FEATURES, FEATURES
+from app.models.rfm.left_out import left_out_notes
 from app.models.segmentations.spec import DEFAULT_NAME as DEFAULT_SEGMENTATION
 from app.models.small_segments import small_segment_notes
 from app.services.training.engine import DEFAULT_WORKERS, ENGINES, engine_options
@@ -123,7 +124,7 @@ def summary(result: "TrainingResult") -> str:
     dropped = info.get("dropped_rows") or {}
     if dropped:
         lines.append("Dropped rows: " + "; ".join(f"{count} {reason}" for reason, count in dropped.items()))
-    lines += [f"Warning: {note}" for note in small_segment_notes(model.segments)]
+    lines += [f"Warning: {note}" for note in left_out_notes(info) + small_segment_notes(model.segments)]
     lines += ["", header, "-" * len(header)]
     for segment in model.segments:
         centroid = "  ".join(f"{segment.centroid[f]:>22.1f}" for f in model.features)

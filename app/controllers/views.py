@@ -57,7 +57,7 @@ from app.web.pages import runs as run_pages
 from app.web.pages.about import about_page
 from app.web.pages.common import model_line, segmentation_picker
 from app.web.pages.home import home_page
-from app.web.pages.models import models_page
+from app.web.pages.models import models_page, trains_on_transactions
 from app.web.pages.new_segmentation import (
     FIELDS_PER_COLUMN,
     MAX_OFFERED,
@@ -337,14 +337,16 @@ def models(
     job: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     """Model versions: metrics, the active badge, a comparison heatmap, training and activation."""
+    name = segmentation_of(request)
     context = models_page(
         registry,
         compare=compare or None,
         with_version=with_version or None,
         admin_enabled=actions_shown(request, settings, Role.admin),
-        segmentation=segmentation_of(request),
+        segmentation=name,
         job_id=job,
         db_sessions=getattr(request.app.state, "db_sessions", None),
+        transactions=trains_on_transactions(request.app.state.segmentations, name),
     )
     token = csrf.form_token(cookies.read_cookie(request, cookies.MODELS_FORM))
     return _with_models_cookie(request, render(request, "models.html", context | {"form_token": token}), token)

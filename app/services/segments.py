@@ -4,6 +4,7 @@ from typing import Any
 
 from app.core.errors import UnknownSegment
 from app.models.model import Segment, SegmentationModel
+from app.models.rfm.left_out import left_out_notes
 from app.models.small_segments import small_segment_notes
 from app.services import rules
 
@@ -87,4 +88,4 @@ def model_notes(model: SegmentationModel) -> list[str]:
         notes.append(UNSIGNED_NOTE)
     if not rules.has_rules(model):
         notes.append(rules.NO_RULES_NOTE)
-    return notes + small_segment_notes(model.segments)
+    return notes + left_out_notes(model.info) + small_segment_notes(model.segments)

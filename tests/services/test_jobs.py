@@ -235,7 +235,7 @@ def test_a_succeeded_job_carries_the_notes_of_small_segments(make_settings, tmp_
         SimpleNamespace(name="Champions", size=1, share=0.01),
         SimpleNamespace(name="Lost", size=99, share=0.99),
     ]
-    model = SimpleNamespace(version="v1", segments=segments)
+    model = SimpleNamespace(version="v1", segments=segments, info={})
     monkeypatch.setattr(
         "app.models.training.train", lambda *args, **kwargs: SimpleNamespace(model=model, activated=False)
     )
@@ -244,6 +244,22 @@ def test_a_succeeded_job_carries_the_notes_of_small_segments(make_settings, tmp_
     job = read_job(runner.folder)
     assert job["state"] == "succeeded" and job["version"] == "v1"
     assert len(job["notes"]) == 1 and job["notes"][0].startswith("segment 'Champions' holds only 1 customer of 100")
+
+
+def test_a_succeeded_job_says_the_transaction_lines_its_rfm_build_left_out(make_settings, tmp_path, monkeypatch):
+    # A third of the lines dropped for "€12.50" amounts must not pass as a clean build in the job's answer.
+    read = {"rows_read": 200, "amounts_not_numbers": 68, "rows_without_customer_id": 11, "cancellation_rows": 44}
+    segments = [SimpleNamespace(name="Champions", size=50, share=0.5), SimpleNamespace(name="Lost", size=50, share=0.5)]
+    model = SimpleNamespace(version="v1", segments=segments, info={"rfm_summary": read})
+    monkeypatch.setattr(
+        "app.models.training.train", lambda *args, **kwargs: SimpleNamespace(model=model, activated=False)
+    )
+    runner = _job(make_settings, tmp_path)
+    assert runner.run() == 0
+    assert read_job(runner.folder)["notes"] == [
+        "79 of the 200 transaction lines were left out: 68 with an amount that is not a number, "
+        "11 without a customer id"
+    ]
 
 
 def test_a_job_that_never_started_and_cannot_be_removed_is_failed_and_holds_no_slot(tmp_path, monkeypatch):

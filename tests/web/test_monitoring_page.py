@@ -144,3 +144,17 @@ def test_monitoring_badge_without_a_verdict_says_a_sentence(client_for, tmp_path
     (overall,) = re.findall(r'<h2 id="summary-title">Overall: (.*?)</h2>', response.text, re.S)
     words = re.sub(r"<[^>]+>", "", overall).replace("…", "").strip()
     assert words == "Not enough data for a verdict yet.", words
+
+
+def test_a_file_scored_twice_is_said_as_customers_not_as_predictions_lost(client_for, tmp_path):
+    from tests.api.test_monitoring import customers, feed
+
+    client = client_for(database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    rows = [{**row, "customer_id": f"C-{index}"} for index, row in enumerate(customers(30, seed=64))]
+    feed(client, rows)
+    feed(client, rows)  # the same export scored again: 60 predictions of 30 customers
+    page = client.get("/monitoring", headers={"Accept": "text/html"}).text
+    # Before, "Only 30 predictions logged" beside a volume chart counting 60.
+    assert "Only 30 predictions logged" not in page
+    assert "Only 30 distinct customers in the 60 predictions logged by this model version in this window" in page
+    assert '<dd data-fact="window-size">30 (customers, each once, of 60 predictions logged)</dd>' in page

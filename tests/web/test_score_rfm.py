@@ -173,3 +173,18 @@ def test_an_rfm_versions_report_counts_customers_from_their_transaction_lines(se
     assert said in text
     assert "transaction lines in the training file" not in text.lower()
     assert "rows in the training file" not in text.lower()
+
+
+def test_an_rfm_segmentations_train_form_asks_for_transactions(segmentations_template, client_for, tmp_path):
+    import shutil
+
+    root = tmp_path / "models_artifacts"
+    shutil.copytree(segmentations_template[0], root)
+    client = client_for(model_dir=root, jobs_dir=tmp_path / "jobs", admin_api_keys=["rfm-train-form-key-0123"])
+    form = re.compile(r'<section class="card" aria-labelledby="train-title">(.*?)</section>', re.S)
+    rfm = form.search(client.get("/models?segmentation=rfm", headers=HTML).text).group(1)
+    # Before, "Upload a customer CSV with this segmentation's columns": a customer file is refused at once.
+    assert "Upload a transactions export (a customer id, a date and an amount on each line)" in rfm
+    assert "<label>Transactions CSV <input" in rfm and "Customer CSV" not in rfm
+    crm = form.search(client.get("/models?segmentation=crm", headers=HTML).text).group(1)
+    assert "Upload a customer CSV with this segmentation's columns." in crm and "<label>Customer CSV <input" in crm

@@ -418,6 +418,9 @@ def drift_report(model: SegmentationModel, window: Window) -> dict[str, Any]:
     if len(window) < MIN_WINDOW:
         # "Only 0 predictions" reads as a count that fell short; none at all is said as such.
         logged = f"Only {len(window)} predictions logged" if len(window) else "No predictions logged"
+        if len(window) and window.kind == "time" and (window.rows_read or 0) > len(window):
+            # Each customer counts once: "Only 30 predictions" beside a chart of 60 reads as 30 lost.
+            logged = f"Only {len(window):,} distinct customers in the {window.rows_read:,} predictions logged"
         message = (
             f"{logged} by this model version{' in this window' if window.kind == 'time' else ''}: drift checks need "
             f"at least {MIN_WINDOW}, so there is no verdict yet."

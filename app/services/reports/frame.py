@@ -12,6 +12,7 @@ import pyarrow as pa
 from app.models.features import find_column, normalise_column
 from app.models.model import SegmentationModel
 from app.models.rfm.build import RFM_COLUMNS
+from app.models.rfm.left_out import left_out_lines
 from app.services.reports.data import (
     AgeProfile,
     Composition,
@@ -187,4 +188,6 @@ def _counts(frame: pd.DataFrame, scored: pd.DataFrame, transactions: dict[str, A
     counts = {"customers": transactions["customers"] + unusable, "customers scored": len(scored)}
     if unusable:
         counts["left out: no usable transaction"] = unusable
+    if lines := sum(left_out_lines(transactions).values()):
+        counts["transaction lines left out"] = lines
     return counts

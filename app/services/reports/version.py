@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import DatabaseUnavailable, SegmentationError
 from app.models.model import SegmentationModel
+from app.models.rfm.left_out import left_out_lines
 from app.models.versions.registry import ModelRegistry
 from app.services import lifecycle
 from app.services.monitoring import reads
@@ -179,6 +180,8 @@ def version_report(
     transaction_lines = lines if isinstance(lines, int) else None
     if transaction_lines is None and isinstance(info.get("n_input_rows"), int):
         counts["rows in the training file"] = info["n_input_rows"]
+    if left_out := sum(left_out_lines(info.get("rfm_summary")).values()):
+        counts["transaction lines left out"] = left_out
     counts["segments"] = len(model.segments)
     return ReportData(
         title=f"Segment report: {segmentation}, version {model.version}",

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import SegmentationError, is_no_space
+from app.models.rfm.left_out import left_out_notes
 from app.models.small_segments import small_segment_notes
 from app.services.training.store import BUILT_FOLDER, UPLOAD_FILE, now, read_job, write_job
 
@@ -145,7 +146,7 @@ class JobRunner:
             state="succeeded",
             version=result.model.version,
             activated=result.activated,
-            notes=small_segment_notes(result.model.segments),
+            notes=left_out_notes(result.model.info) + small_segment_notes(result.model.segments),
             finished=now(),
         )
         return 0

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from app.models.model import SegmentationModel
+from app.models.rfm.left_out import left_out_lines
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.small_segments import small_segment_notes
 from app.models.synthetic import BUNDLED_SHA256
@@ -43,10 +44,15 @@ def training_data(info: dict[str, Any]) -> dict[str, Any]:
     """
     dropped = info.get("dropped_rows") or {}
     rows = info.get("n_input_rows") or info.get("n_samples")
+    # An RFM version's rows were built from transaction lines: the file's lines are what was read and left out.
+    lines = (info.get("rfm_summary") or {}).get("rows_read")
+    if isinstance(lines, int):
+        rows, dropped = lines, left_out_lines(info["rfm_summary"])
     left_out = sum(dropped.values())
     return {
         "file": info.get("data_file"),
         "rows": rows,
+        "transaction_lines": isinstance(lines, int),
         "synthetic": info.get("data_sha256") == BUNDLED_SHA256,
         "auto_trained": bool(info.get("auto_trained")),
         # Rows cleaning left out, by reason: a bound that drops most of a file must not pass unseen.

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import SegmentationError
+from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
 from app.web.charts.heatmap import heatmap_chart
@@ -52,6 +53,11 @@ def challenger_section(
     return section
 
 
+def trains_on_transactions(segmentations: Segmentations, name: str) -> bool:
+    """Whether segmentation `name` trains on a transactions export (RFM) rather than a file of customers."""
+    return name != DEFAULT_NAME and segmentations.spec(name).kind == "rfm"
+
+
 def models_page(
     registry: ModelRegistry,
     *,
@@ -61,8 +67,10 @@ def models_page(
     segmentation: str = DEFAULT_NAME,
     job_id: str | None = None,
     db_sessions: Callable[[], Any] | None = None,
+    transactions: bool = False,
 ) -> dict[str, Any]:
-    """The versions list, the challenger, and a comparison of two versions when asked."""
+    """The versions list, the challenger, and a comparison of two versions when asked; `transactions` when the
+    segmentation (RFM) trains on a transactions export rather than a customer file."""
     from app.services import lifecycle
 
     listing = lifecycle.list_versions(registry=registry)
@@ -74,6 +82,7 @@ def models_page(
         # Where the page's buttons send their requests: the segmentation's own API.
         "api_base": "/api/v1" if segmentation == DEFAULT_NAME else f"/api/v1/segmentations/{segmentation}",
         "job_id": job_id,
+        "transactions": transactions,
         "history": list(reversed(lifecycle.history(registry=registry)["entries"]))[:10],
         "rollback": _rollback_offer(registry),
         "compare": compare,

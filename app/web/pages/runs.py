@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.errors import InvalidRequest, SegmentationError
 from app.db.tables import Run
+from app.models.rfm.left_out import left_out_lines
 from app.models.segmentations.registries import Segmentations
 from app.services.runs import records
 from app.services.runs.store import run_path
@@ -55,6 +56,15 @@ def _input_columns(names: list[str]) -> list[str]:
 def count_text(value: int, *, decimal_comma: bool) -> str:
     """A count as the page writes it: 1,234, or 1 234 (a narrow space) where a comma is the decimal mark."""
     return f"{value:,}".replace(",", "\u202f") if decimal_comma else f"{value:,}"
+
+
+def left_out_words(transactions: dict[str, Any] | None, *, decimal_comma: bool) -> str:
+    """An RFM run's lines left out and why, largest first ("80: 68 with an amount that is not a number, ..."); ''."""
+    reasons = sorted(left_out_lines(transactions).items(), key=lambda item: -item[1])
+    if not reasons:
+        return ""
+    said = ", ".join(f"{count_text(count, decimal_comma=decimal_comma)} {text}" for text, count in reasons)
+    return f"{count_text(sum(count for _, count in reasons), decimal_comma=decimal_comma)}: {said}"
 
 
 def share_text(value: float, *, decimal_comma: bool) -> str:
@@ -175,6 +185,8 @@ def run_page(
         "heading": f"{count_text(run.scored, decimal_comma=comma)} {noun(run.scored, 'customer')} scored"
         + (f", {count_text(summary['flagged'], decimal_comma=comma)} flagged" if summary.get("flagged") else ""),
         "rows_text": count_text(run.rows, decimal_comma=comma),
+        # An RFM run's transaction lines no customer was built from, said beside the customers built.
+        "left_out": left_out_words(summary.get("transactions"), decimal_comma=comma),
         "total_text": count_text(page["total"], decimal_comma=comma),
         "segment_rows": [
             {
