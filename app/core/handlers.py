@@ -251,10 +251,17 @@ def _loc(raw: tuple[Any, ...] | list[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else clip(str(part), MAX_QUOTED_CHARS) for part in raw]
 
 
+# FastAPI's words for a text field sent where a file is expected name a Python class ("<class 'str'>").
+_NOT_A_FILE = "Value error, Expected UploadFile, received:"
+_NOT_A_FILE_MESSAGE = "expected a file: send it as a file part of the multipart form (with a filename), not as text"
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors()[:MAX_ERROR_DETAILS]:
         message = str(error.get("msg", "invalid value"))
+        if message.startswith(_NOT_A_FILE):
+            message = _NOT_A_FILE_MESSAGE
         context = error.get("ctx") or {}
         if error.get("type") == "json_invalid" and "error" in context and str(context["error"]) not in message:
             message = f"{message}: {context['error']}"

@@ -142,6 +142,18 @@ def test_bad_uploads_get_a_clear_422_and_no_job(admin, fresh_dir, content, field
     ]
 
 
+def test_a_text_field_named_file_is_a_422_asking_for_a_file_part(admin):
+    response = admin.post("/api/v1/models", data={"file": "annual_income,spending_score"}, headers=ADMIN)
+    assert response.status_code == 422
+    body = response.json()
+    # It named a Python class: "Value error, Expected UploadFile, received: <class 'str'>".
+    assert (
+        body["message"] == "file: expected a file: send it as a file part of the multipart form (with a filename), "
+        "not as text"
+    )
+    assert "class" not in response.text
+
+
 def test_upload_over_the_limit_is_413(client_for, fresh_dir):
     client = client_for(model_dir=fresh_dir, admin_api_keys=[KEY], train_max_upload_bytes=4096)
     content = b"annual_income,spending_score\n" + b"50,50\n" * 2000
