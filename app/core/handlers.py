@@ -364,7 +364,13 @@ def _allowed_methods(request: Request) -> str | None:
         ),
         None,
     )
-    methods = {method for route in routes if template and route.path_format == template for method in route.methods}
+    # Only routes that take this very path: PATCH `/clusters/{segment_id:digits}` does not take /clusters/abc.
+    methods = {
+        method
+        for route in routes
+        if template and route.path_format == template and route.path_regex.match(request.url.path)
+        for method in route.methods
+    }
     return ", ".join(sorted(methods)) if methods else None
 
 
@@ -376,6 +382,7 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
     headers = getattr(exc, "headers", None)
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
         headers = {**(headers or {}), "Allow": allowed}
+        message = f"{request.method} is not served at this path; it takes {allowed}"
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:
