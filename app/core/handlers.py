@@ -251,10 +251,17 @@ def _loc(raw: tuple[Any, ...] | list[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else clip(str(part), MAX_QUOTED_CHARS) for part in raw]
 
 
+# FastAPI's words for a text field sent where a file is expected name a Python class ("<class 'str'>").
+_NOT_A_FILE = "Value error, Expected UploadFile, received:"
+_NOT_A_FILE_MESSAGE = "expected a file: send it as a file part of the multipart form (with a filename), not as text"
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors()[:MAX_ERROR_DETAILS]:
         message = str(error.get("msg", "invalid value"))
+        if message.startswith(_NOT_A_FILE):
+            message = _NOT_A_FILE_MESSAGE
         context = error.get("ctx") or {}
         if error.get("type") == "json_invalid" and "error" in context and str(context["error"]) not in message:
             message = f"{message}: {context['error']}"
@@ -357,7 +364,13 @@ def _allowed_methods(request: Request) -> str | None:
         ),
         None,
     )
-    methods = {method for route in routes if template and route.path_format == template for method in route.methods}
+    # Only routes that take this very path: PATCH `/clusters/{segment_id:digits}` does not take /clusters/abc.
+    methods = {
+        method
+        for route in routes
+        if template and route.path_format == template and route.path_regex.match(request.url.path)
+        for method in route.methods
+    }
     return ", ".join(sorted(methods)) if methods else None
 
 
@@ -369,6 +382,7 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
     headers = getattr(exc, "headers", None)
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
         headers = {**(headers or {}), "Allow": allowed}
+        message = f"{request.method} is not served at this path; it takes {allowed}"
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:

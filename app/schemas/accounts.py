@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
 from app.schemas.common import ONE_LINE, example_config
@@ -153,6 +153,13 @@ class UserPatch(BaseModel):
     role: RoleName | None = None
     # Strict: 0 or "yes" is refused rather than read as a boolean.
     disabled: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "UserPatch":
+        # An empty patch changed nothing, yet was answered 200 and audited as a user.update.
+        if self.role is None and self.disabled is None:
+            raise ValueError("nothing to change: send role, disabled or both")
+        return self
 
 
 class UserOut(BaseModel):

@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from app.core.errors import InvalidRequest, ModelNotReady
@@ -85,10 +86,19 @@ def counterfactual_answer(
         "target_segment": {"segment_id": wanted.segment_id, "segment_name": wanted.name},
         "reachable": found.reachable,
         "reason": found.reason,
-        "target_point": dict(zip(model.features, found.point.tolist(), strict=True)) if found.reachable else None,
+        "target_point": _target_point(model, row, found.change.tolist()) if found.reachable else None,
         "changes": dict(zip(model.features, found.change.tolist(), strict=True)) if found.reachable else None,
         "distance": _finite(found.distance),
         "model_version": model.version,
+    }
+
+
+def _target_point(model: SegmentationModel, row: list[float], change: list[float]) -> dict[str, float]:
+    """The customer plus the rounded change, added as the decimals they are: in floats 77.7 - 19.9 is
+    57.800000000000004, and 10000 - 9942.2 is 57.79999999999927."""
+    return {
+        name: float(Decimal(repr(value)) + Decimal(repr(step)))
+        for name, value, step in zip(model.features, row, change, strict=True)
     }
 
 

@@ -39,6 +39,19 @@ def test_a_saver_is_moved_into_vip_and_the_point_predicts_there(client: TestClie
     assert predicted.json()["segment_id"] == body["target_segment"]["segment_id"]
 
 
+def test_the_target_point_is_the_customer_plus_the_change_without_float_noise(client: TestClient) -> None:
+    customer = {"annual_income": 77.7, "spending_score": 33.3}
+    for segment in client.get("/api/v1/clusters").json()["segments"]:
+        response = client.post(URL, json={"customer": customer, "target_segment": segment["segment_id"]})
+        assert response.status_code == 200
+        body = response.json()
+        if not body["reachable"]:
+            continue
+        for name, value in customer.items():
+            # It was 57.800000000000004 for 77.7 - 19.9: the float sum's last bits.
+            assert body["target_point"][name] == round(value + body["changes"][name], 6)
+
+
 def test_the_changes_as_shown_to_one_decimal_reach_the_target(client: TestClient) -> None:
     # The audit's case: +28.84 / +44.52 on the boundary, shown as +28.8 / +44.5, predicted Average Customer.
     response = client.post(URL, json={"customer": CUSTOMER, "target_segment": "VIP / Whale"})

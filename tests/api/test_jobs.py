@@ -111,6 +111,11 @@ def test_rows_with_a_value_more_than_the_header_fail_with_the_line(admin, fresh_
     assert VersionStore(fresh_dir).versions() == versions
 
 
+_WIDE_HEADER = (
+    ",".join(["annual_income", "spending_score", *(f"c{index}" for index in range(20_000))]) + "\n1,2\n"
+).encode()
+
+
 @pytest.mark.parametrize(
     ("content", "fields", "message"),
     [
@@ -118,6 +123,8 @@ def test_rows_with_a_value_more_than_the_header_fail_with_the_line(admin, fresh_
         (b"\x00\x01binary", {}, "binary"),
         (b"annual_income,spending_score\n\xff\xfe1,2\n", {}, "not UTF-8"),
         (b"name,city\nann,paris\n", {}, "missing required column"),
+        # Cut at 64 KiB, the header's last name was c109 (of c10947), so the header seemed to hold c109 twice.
+        (_WIDE_HEADER, {}, "the header line is longer than 64 KiB"),
         (b"annual_income,spending_score\n1,2\n", {"k": "many"}, "k must be"),
         (b"annual_income,spending_score\n1,2\n", {"k": "11"}, "between 2 and 10"),
         (b"annual_income,spending_score\n1,2\n", {"k": "1_0"}, "written with the digits 0-9"),
@@ -133,6 +140,18 @@ def test_bad_uploads_get_a_clear_422_and_no_job(admin, fresh_dir, content, field
     assert not (fresh_dir / ".jobs").exists() or not [
         p for p in (fresh_dir / ".jobs").iterdir() if not p.name.startswith(".")
     ]
+
+
+def test_a_text_field_named_file_is_a_422_asking_for_a_file_part(admin):
+    response = admin.post("/api/v1/models", data={"file": "annual_income,spending_score"}, headers=ADMIN)
+    assert response.status_code == 422
+    body = response.json()
+    # It named a Python class: "Value error, Expected UploadFile, received: <class 'str'>".
+    assert (
+        body["message"] == "file: expected a file: send it as a file part of the multipart form (with a filename), "
+        "not as text"
+    )
+    assert "class" not in response.text
 
 
 def test_upload_over_the_limit_is_413(client_for, fresh_dir):

@@ -267,6 +267,14 @@ def test_an_id_that_is_no_whole_number_gets_what_the_schema_documents(edits_clie
     assert ("405" in documented) == (method == "PATCH")
 
 
+def test_a_wrong_method_names_only_the_methods_that_take_the_path(edits_client):
+    response = edits_client.patch("/api/v1/clusters/abc", json={"description": "Edited"}, headers=ADMIN)
+    assert response.status_code == 405
+    # It said "Allow: GET, PATCH" to a PATCH, as PATCH /clusters/{segment_id:digits} shares the read's template.
+    assert response.headers["allow"] == "GET"
+    assert response.json()["message"] == "PATCH is not served at this path; it takes GET"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

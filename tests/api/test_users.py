@@ -32,6 +32,16 @@ def test_the_last_admin_cannot_demote_or_disable_themselves(accounts, change):
     assert [(u["role"], u["disabled"]) for u in listed] == [("admin", False)]
 
 
+@pytest.mark.parametrize("change", [{}, {"role": None}, {"role": None, "disabled": None}])
+def test_a_patch_that_changes_nothing_is_a_422_and_not_audited(accounts, change):
+    client, ada = accounts
+    response = client.patch(f"/api/v1/users/{ada}", json=change, headers={"X-API-Key": SERVICE_KEY})
+    assert response.status_code == 422
+    assert "nothing to change: send role, disabled or both" in response.json()["message"]
+    trail = client.get("/api/v1/audit?action=user.update", headers={"X-API-Key": SERVICE_KEY}).json()["events"]
+    assert trail == []
+
+
 def test_with_a_second_admin_the_first_may_step_down(accounts):
     client, ada = accounts
     add_user(client.app, "bob@example.com", "admin")

@@ -112,6 +112,10 @@ def _fake_resolver(names: dict[str, str]):
         ({"url": "https://example.com/h", "events": []}, "events"),
         ({"url": "https://example.com/h", "email": "a@example.com", "events": ["job.failed"]}, "email"),
         ({"email": "a@example.com", "events": ["job.failed"]}, "SMTP_URL"),
+        # It was accepted, and no delivery could ever reach it.
+        ({"url": "https://example.com:0/h", "events": ["job.failed"]}, "invalid port: 0"),
+        # It was told "give either `url` (a webhook) or `email`, not both".
+        ({"events": ["job.failed"]}, "has neither"),
     ],
 )
 def test_bad_subscriptions_are_422_naming_the_field(api, body, names):

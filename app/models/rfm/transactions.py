@@ -47,6 +47,11 @@ def _line(item: Any, index: int) -> tuple[str, float, str | None]:
     if not isinstance(when, str) or not when.strip():
         raise InvalidRequest(f"transactions[{index}].date is missing: give the purchase's date, such as 2011-10-06")
     amount, field = _number(item, "amount", index), "amount"
+    if amount is not None and (item.get("quantity") is not None or item.get("unit_price") is not None):
+        # Either could be the one meant: the amount won silently, whatever quantity x unit_price came to.
+        raise InvalidRequest(
+            f"transactions[{index}] gives an amount and a quantity or unit_price: give one or the other"
+        )
     if amount is None:
         quantity, price = _number(item, "quantity", index), _number(item, "unit_price", index)
         if quantity is None or price is None:

@@ -91,9 +91,11 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
     if parts.username or parts.password:
         raise InvalidRequest("`url` must not carry a user name or password")
     try:
-        parts.port  # noqa: B018 - raises on a port out of range
+        port = parts.port  # raises on a port out of range
     except ValueError as error:
         raise InvalidRequest(f"`url` has an invalid port: {error}") from None
+    if port == 0:  # within urlsplit's range, but nothing can be sent to it
+        raise InvalidRequest("`url` has an invalid port: 0; use a port from 1 to 65535")
     if allow_private:
         return url
     name = ascii_host.rstrip(".")

@@ -48,8 +48,10 @@ def create_subscription(
     smtp_configured: bool = True,
 ) -> dict[str, Any]:
     """Subscribe a webhook URL (answered with its signing secret, shown this once) or an email address."""
-    if (url is None) == (email is None):
+    if url is not None and email is not None:
         raise InvalidRequest("give either `url` (a webhook) or `email`, not both")
+    if url is None and email is None:
+        raise InvalidRequest("give `url` (a webhook) or `email`: the subscription has neither")
     chosen = _checked_events(events)
     if url is not None:
         kind, target, secret = "webhook", check_webhook_url(url, allow_private=allow_private), new_secret()

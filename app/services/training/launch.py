@@ -87,12 +87,18 @@ def parse_features(value: str) -> list[str]:
 
 
 def check_upload_header(path: Path, features: list[str] | list[Feature]) -> None:
-    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, two columns read as
-    one, missing columns."""
+    """Refuse at once what training would refuse from the first line: empty, binary, not UTF-8, a header line longer
+    than the head, two columns read as one, missing columns."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     decode_head(head)  # its refusal in a request's words
     style = sniff_head(head)
+    if not style.complete:
+        # Its last name cut at the head's end could pass for a column the header names whole (c10947 read as c109).
+        raise InvalidRequest(
+            f"the header line is longer than {HEAD_BYTES // 1024} KiB; a customer file's header names its columns "
+            "in far less"
+        )
     header = [name.strip() for name in next(csv.reader([style.header_line], delimiter=style.delimiter), [])]
     # As training reads it: a delimiter ending the header line or the rows is no column.
     names = [name for name in row_names(header, style.first_row) if name != UNNAMED_TAIL]

@@ -38,6 +38,12 @@ def test_without_order_ids_each_line_is_an_order_and_average_works():
         ([{"amount": 5}], r"transactions\[0\].date is missing"),
         ([{"date": "2011-01-01"}], r"transactions\[0\] needs an amount"),
         ([{"date": "2011-01-01", "amount": "5"}], r"transactions\[0\].amount must be a finite number"),
+        # The amount was used and quantity x unit_price (here 500,000) dropped without a word.
+        (
+            [{"date": "2011-01-01", "amount": 5, "quantity": 100, "unit_price": 5000}],
+            r"transactions\[0\] gives an amount and a quantity or unit_price: give one or the other",
+        ),
+        ([{"date": "2011-01-01", "amount": 5, "quantity": 2}], r"transactions\[0\] gives an amount and a quantity"),
         ([{"date": "2011-01-01", "amount": 5}, {"date": "whenever", "amount": 5}], r"transactions\[1\].date"),
         ([{"date": "2011-01-01", "amount": 5, "colour": "red"}], "unknown field"),
         ([{"date": "2011-01-01", "amount": -5}], "no purchase"),
