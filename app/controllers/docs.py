@@ -1,14 +1,17 @@
 """Swagger UI and ReDoc served from locally installed assets, so the docs work offline and load nothing else."""
 
 import copy
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
 from app.core.errors import SegmentationError
 from app.core.templating import templates
@@ -71,6 +74,50 @@ def _set_examples(schema: dict[str, Any], path: str, examples: dict[str, Any]) -
         body["application/json"]["examples"] = examples
 
 
+def _models(base: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
+    for model in base.__subclasses__():
+        yield model
+        yield from _models(model)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _key(examples: list[Any]) -> str:
+    return json.dumps(_without_nulls(examples), sort_keys=True)
+
+
+def _examples_with_nulls() -> dict[str, list[Any]]:
+    """Every model's and field's examples as written, by the form FastAPI's schema leaves of them (nulls dropped)."""
+    found: dict[str, list[Any]] = {}
+    for model in _models():
+        extra = model.model_config.get("json_schema_extra")
+        written = [extra.get("examples")] if isinstance(extra, dict) else []
+        written += [field.examples for field in model.model_fields.values()]
+        for examples in written:
+            if isinstance(examples, list):
+                encoded = jsonable_encoder(examples)
+                found.setdefault(_key(encoded), encoded)
+    return found
+
+
+def _restore_nulls(node: Any, written: dict[str, list[Any]]) -> None:
+    if isinstance(node, dict):
+        examples = node.get("examples")
+        if isinstance(examples, list):
+            node["examples"] = written.get(_key(examples), examples)
+        for item in node.values():
+            _restore_nulls(item, written)
+    elif isinstance(node, list):
+        for item in node:
+            _restore_nulls(item, written)
+
+
 def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """app.openapi with one request example per segmentation on its predict routes, as they are when asked.
 
@@ -79,9 +126,19 @@ def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
     request.
     """
     build = app.openapi
+    repaired: list[dict[str, Any]] = []
+
+    def examples_as_written() -> dict[str, Any]:
+        # FastAPI writes the schema without nulls (exclude_none), the examples' too: `"reason": null` went missing from
+        # examples whose schema requires it. Put back once, into the schema FastAPI caches.
+        schema = build()
+        if not repaired or repaired[0] is not schema:
+            _restore_nulls(schema, _examples_with_nulls())
+            repaired[:] = [schema]
+        return schema
 
     def openapi() -> dict[str, Any]:
-        schema = copy.deepcopy(build())
+        schema = copy.deepcopy(examples_as_written())
         segmentations = getattr(app.state, "segmentations", None)
         if segmentations is None:
             return schema

@@ -67,8 +67,11 @@ class ModelInfo(BaseModel):
             "data_file": "mall_customers.csv",
             "data_sha256": "95dfbc16" + "0" * 56,
             "sklearn_version": "1.9.1",
+            "auto_trained": False,
+            "signed": True,
             "importance": IMPORTANCE_EXAMPLE,
             "rules_fidelity": 0.985,
+            "notes": [],
         }
     )
 
