@@ -80,6 +80,8 @@ async def metrics_access(request: Request) -> None:
     response_class=Response,
     responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403, 429)},
     dependencies=[Depends(metrics_access)],
+    # No key from the allowed networks; an admin key from anywhere else.
+    openapi_extra={"security": [{}, {"AdminKey": []}]},
 )
 @router.head("/metrics", include_in_schema=False, response_class=Response, dependencies=[Depends(metrics_access)])
 def metrics() -> Response:

@@ -112,3 +112,35 @@ def test_every_request_example_is_accepted_by_its_route(documented):
                 refused.append(f"{method.upper()} {url}: {response.status_code} {response.text[:200]}")
     assert refused == []
     assert sent >= 10
+
+
+def test_every_tag_is_described(documented):
+    _, schema = documented
+    described = {tag["name"] for tag in schema["tags"] if tag.get("description")}
+    used = {tag for _, _, operation in _operations(schema) for tag in operation.get("tags", [])}
+    assert used - described == set()
+
+
+def test_every_route_that_refuses_anonymous_callers_shows_its_credentials(client_for, fresh_dir, tmp_path):
+    # Reads and predictions ask for a viewer once PUBLIC_READS is off: /docs must show them a lock, as the admin routes.
+    api = client_for(
+        model_dir=fresh_dir,
+        database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}",
+        admin_api_keys=[ADMIN_KEY],
+        public_reads=False,
+        jwt_secret="openapi-examples-jwt-secret-of-32-bytes-or-more",
+    )
+    schema = api.get("/openapi.json").json()
+    refused, unshown = 0, []
+    for method, path, operation in _operations(schema):
+        url = path.replace("{segmentation}", "default")
+        for parameter in operation.get("parameters", []):
+            url = url.replace(f"{{{parameter['name']}}}", "1")
+        response = api.request(method.upper(), url)
+        if response.status_code == 401:
+            refused += 1
+            schemes = {name for requirement in operation.get("security", []) for name in requirement}
+            if not {"AdminKey", "OAuth2"} <= schemes:
+                unshown.append(f"{method.upper()} {path}")
+    assert unshown == []
+    assert refused > 80
