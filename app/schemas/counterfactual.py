@@ -40,7 +40,7 @@ class CounterfactualIn(BaseModel):
         {"customer": {"annual_income": 60, "spending_score": 5}, "target_segment": 1}, extra="forbid"
     )
 
-    customer: CustomerIn
+    customer: CustomerIn = Field(description="The customer as POST /api/v1/predict takes them.")
     target_segment: TargetSegment
     immutable: Immutable = []
     weights: Weights = {}
@@ -55,7 +55,9 @@ class FeaturesCounterfactualIn(BaseModel):
         {"customer": {"features": {"annual_income": 60, "spending_score": 5}}, "target_segment": 1}, extra="forbid"
     )
 
-    customer: FeaturesCustomerIn
+    customer: FeaturesCustomerIn = Field(
+        description="The customer as the segmentation's predict route takes them: `features`, or RFM `transactions`."
+    )
     target_segment: TargetSegment
     immutable: Immutable = []
     weights: Weights = {}
