@@ -76,7 +76,8 @@ async def metrics_access(request: Request) -> None:
     summary="Prometheus metrics",
     description="Requests by route template, predictions by segment and source, atypical and out-of-range "
     "counts, batch and CSV sizes, model load time and version, and rate-limited requests, summed over every "
-    "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an admin key in X-API-Key.",
+    "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an ADMIN_API_KEYS key in X-API-Key "
+    "(a personal key is not one); anyone else gets 403.",
     response_class=Response,
     responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403, 429)},
     dependencies=[Depends(metrics_access)],
