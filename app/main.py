@@ -53,6 +53,9 @@ Segment customers by **annual income (k$)** and **spending score (1-100)** with 
 and get each segment's description and marketing strategy.
 
 * `segment_id` is stable: it means the same segment in every model version ({segment_list}).
+* Reads, predictions and file scoring are open while PUBLIC_READS is on (the default); otherwise, and for
+  every change, send a credential: `X-API-Key` (an ADMIN_API_KEYS key or a personal key) or a bearer token
+  from `/api/v1/auth/token`. A credential sent is always checked.
 * Every error has the same JSON shape (`type`, `message`, `details`, `request_id`) and never echoes
   the input. Send `X-Request-ID` to trace a call; it is echoed back on every response.
 """
@@ -163,6 +166,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "model", "description": "The loaded model."},
             {"name": "models", "description": "Model versions: list, compare, activate, roll back, delete."},
             {"name": "jobs", "description": "Training jobs started from the API."},
+            {"name": "reports", "description": "A model version's segment report, as HTML or PDF."},
+            {
+                "name": "runs",
+                "description": "Every scored file kept as a run: list, download, browse by customer, compare two, "
+                "report, drift, delete.",
+            },
             {"name": "service", "description": "Service health."},
             {
                 "name": "accounts",
@@ -175,6 +184,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "name": "challenger",
                 "description": "Champion and challenger: a second version on a share of live traffic (split) or "
                 "beside every request (shadow), its agreement report, promote and stop.",
+            },
+            {
+                "name": "outcomes",
+                "description": "What customers did after being segmented (purchases, clicks), reported by a CRM, a "
+                "shop or an analyst.",
+            },
+            {"name": "experiments", "description": "Each campaign's outcomes per segment and challenger arm (A/B)."},
+            {
+                "name": "proposals",
+                "description": "Retraining proposals: a candidate trained on recent customers when drift appears or "
+                "on demand, compared with the active version; accept or dismiss it.",
             },
             {
                 "name": "segmentations",

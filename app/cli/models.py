@@ -126,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("delete", _delete, "delete a version that is not active"),
     ):
         command = commands.add_parser(name, help=text)
-        command.add_argument("version")
+        command.add_argument("version", help="the version's name, as `models list` shows it")
         if name == "activate":
             command.add_argument("--reason", default="", type=reason_text, help="why, for the history")
         command.set_defaults(handler=handler)

@@ -100,7 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="models folder (default: MODEL_DIR): default's versions at its top, others' under segmentations/NAME/; "
         "--output-dir is its older name",
     )
-    parser.add_argument("--activate", action="store_true", help="make the new version the active one")
+    parser.add_argument(
+        "--activate", action="store_true", help="make the new version the active one (it is anyway when none is active)"
+    )
     parser.add_argument("--reason", default="", type=reason_text, help="why, for the activation history")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(

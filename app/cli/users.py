@@ -107,15 +107,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = users.add_subparsers(dest="users_command", required=True, metavar="SUBCOMMAND")
     create = commands.add_parser("create", help="add a user; prompts for the password")
-    create.add_argument("--email", required=True)
-    create.add_argument("--role", choices=("viewer", "analyst", "admin"), default="viewer")
+    create.add_argument("--email", required=True, help="what the user signs in with (stored lower-cased)")
+    create.add_argument(
+        "--role",
+        choices=("viewer", "analyst", "admin"),
+        default="viewer",
+        help="viewer reads, analyst also scores files and edits segments, admin also manages (default: viewer)",
+    )
     create.add_argument("--name", default="", help="display name (default: the part of the email before @)")
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of standard input"
     )
     create.set_defaults(handler=_create)
     reset = commands.add_parser("set-password", help="give a user a new password; prompts for it")
-    reset.add_argument("email", metavar="EMAIL")
+    reset.add_argument("email", metavar="EMAIL", help="the user's email")
     reset.add_argument(
         "--password-stdin", action="store_true", help="read the password from the first line of standard input"
     )

@@ -163,7 +163,9 @@ admin_key_header = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
     scheme_name="AdminKey",
-    description="An admin key from ADMIN_API_KEYS; needed to train, activate, roll back and delete model versions.",
+    description="A key in X-API-Key: an ADMIN_API_KEYS key (an admin), a user's personal key from POST "
+    "/api/v1/auth/keys (its own role: viewer, analyst or admin), or, on POST /api/v1/outcomes only, an "
+    "OUTCOME_API_KEYS key.",
 )
 
 

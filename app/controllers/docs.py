@@ -1,15 +1,21 @@
 """Swagger UI and ReDoc served from locally installed assets, so the docs work offline and load nothing else."""
 
 import copy
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
+from app.controllers.admin_route import declares
+from app.controllers.deps import get_served_model, limit_by_client_ip, require_analyst, require_user, require_viewer
 from app.core.errors import SegmentationError
 from app.core.templating import templates
 from app.models.segmentations.spec import DEFAULT_NAME
@@ -71,6 +77,90 @@ def _set_examples(schema: dict[str, Any], path: str, examples: dict[str, Any]) -
         body["application/json"]["examples"] = examples
 
 
+def _models(base: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
+    for model in base.__subclasses__():
+        yield model
+        yield from _models(model)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _key(examples: list[Any]) -> str:
+    return json.dumps(_without_nulls(examples), sort_keys=True)
+
+
+def _examples_with_nulls() -> dict[str, list[Any]]:
+    """Every model's and field's examples as written, by the form FastAPI's schema leaves of them (nulls dropped)."""
+    found: dict[str, list[Any]] = {}
+    for model in _models():
+        extra = model.model_config.get("json_schema_extra")
+        written = [extra.get("examples")] if isinstance(extra, dict) else []
+        written += [field.examples for field in model.model_fields.values()]
+        for examples in written:
+            if isinstance(examples, list):
+                encoded = jsonable_encoder(examples)
+                found.setdefault(_key(encoded), encoded)
+    return found
+
+
+def _restore_nulls(node: Any, written: dict[str, list[Any]]) -> None:
+    if isinstance(node, dict):
+        examples = node.get("examples")
+        if isinstance(examples, list):
+            node["examples"] = written.get(_key(examples), examples)
+        for item in node.values():
+            _restore_nulls(item, written)
+    elif isinstance(node, list):
+        for item in node:
+            _restore_nulls(item, written)
+
+
+# Routes anyone may call while PUBLIC_READS is on, and a viewer (reads, predictions) or an analyst (files) once it is
+# off; a key or token sent is checked either way. FastAPI shows no scheme for them: these guards read no Security.
+_OPEN_GUARDS = (
+    (require_analyst, "score"),
+    (require_viewer, "read"),
+    (limit_by_client_ip, "read"),
+    (get_served_model, "read"),  # limit_by_client_ip called inside, one dependency less on the hot path
+)
+
+
+def _leaf_routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        children = getattr(route, "effective_candidates", None)
+        yield from _leaf_routes(children()) if callable(children) else [route]
+
+
+def _security(route: APIRoute) -> list[dict[str, list[str]]] | None:
+    """The credentials a route takes that FastAPI leaves out of its schema, or None when it shows them all."""
+    if declares(route.dependant, require_user):
+        # A personal key in X-API-Key is a user too (app/controllers/principal.py).
+        return [{"OAuth2": []}, {"AdminKey": []}]
+    scope = next((scope for guard, scope in _OPEN_GUARDS if declares(route.dependant, guard)), None)
+    return None if scope is None else [{}, {"AdminKey": []}, {"OAuth2": [scope]}]
+
+
+def _document_credentials(app: FastAPI, schema: dict[str, Any]) -> None:
+    for route in _leaf_routes(app.router.routes):
+        original = getattr(route, "original_route", route)
+        if not isinstance(original, APIRoute) or not original.include_in_schema:
+            continue
+        security = _security(route) or []
+        for method in route.methods if security else ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            shown = operation.get("security", []) if operation is not None else None
+            # A route that needs a credential whatever PUBLIC_READS says (an admin's) is never shown as open.
+            if shown is None or (shown and {} not in shown and {} in security):
+                continue
+            operation["security"] = shown + [requirement for requirement in security if requirement not in shown]
+
+
 def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """app.openapi with one request example per segmentation on its predict routes, as they are when asked.
 
@@ -79,9 +169,21 @@ def openapi_with_segmentations(app: FastAPI) -> Callable[[], dict[str, Any]]:
     request.
     """
     build = app.openapi
+    repaired: list[dict[str, Any]] = []
+
+    def examples_as_written() -> dict[str, Any]:
+        # FastAPI writes the schema without nulls (exclude_none), the examples' too: `"reason": null` went missing from
+        # examples whose schema requires it. Put back once, into the schema FastAPI caches, with the credentials
+        # the routes' guards take.
+        schema = build()
+        if not repaired or repaired[0] is not schema:
+            _restore_nulls(schema, _examples_with_nulls())
+            _document_credentials(app, schema)
+            repaired[:] = [schema]
+        return schema
 
     def openapi() -> dict[str, Any]:
-        schema = copy.deepcopy(build())
+        schema = copy.deepcopy(examples_as_written())
         segmentations = getattr(app.state, "segmentations", None)
         if segmentations is None:
             return schema

@@ -76,10 +76,13 @@ async def metrics_access(request: Request) -> None:
     summary="Prometheus metrics",
     description="Requests by route template, predictions by segment and source, atypical and out-of-range "
     "counts, batch and CSV sizes, model load time and version, and rate-limited requests, summed over every "
-    "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an admin key in X-API-Key.",
+    "worker. Served to METRICS_ALLOWED_NETWORKS (loopback by default) or with an ADMIN_API_KEYS key in X-API-Key "
+    "(a personal key is not one); anyone else gets 403.",
     response_class=Response,
     responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}, **error_responses(403, 429)},
     dependencies=[Depends(metrics_access)],
+    # No key from the allowed networks; an admin key from anywhere else.
+    openapi_extra={"security": [{}, {"AdminKey": []}]},
 )
 @router.head("/metrics", include_in_schema=False, response_class=Response, dependencies=[Depends(metrics_access)])
 def metrics() -> Response:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
 from app.schemas.common import ONE_LINE, example_config
@@ -55,7 +55,7 @@ class TokenOut(BaseModel):
 class KeyIn(BaseModel):
     """A new personal API key."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example_config({"name": "nightly export", "role": "viewer"}, extra="forbid")
 
     # Part of who the key speaks for (`email:name`): the audit trail, jobs, histories and /account show it.
     name: Annotated[str, ONE_LINE] = Field(
@@ -120,18 +120,27 @@ class KeyList(BaseModel):
 class UserIn(BaseModel):
     """A new user."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example_config(
+        {"email": "ana@example.com", "password": "correct horse battery", "role": "analyst", "display_name": "Ana"},
+        extra="forbid",
+    )
 
-    email: Email
+    email: Email = Field(description="What the user signs in with; one account per email, whatever its case.")
     password: NewPassword
-    role: RoleName = "viewer"
-    display_name: Annotated[str, Field(max_length=100), ONE_LINE] = ""
+    role: RoleName = Field(
+        "viewer", description="viewer reads, analyst also scores files and edits segments, admin also manages."
+    )
+    display_name: Annotated[str, Field(max_length=100), ONE_LINE] = Field(
+        "", description="The name pages show; one line of visible text (empty: the email's local part)."
+    )
 
 
 class PasswordChangeIn(BaseModel):
     """A signed-in user's new password, with their current one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example_config(
+        {"current_password": "correct horse battery", "new_password": "a longer horse battery"}, extra="forbid"
+    )
 
     current_password: str = Field(max_length=1024, description="The password the account has now.")
     new_password: NewPassword
@@ -140,7 +149,7 @@ class PasswordChangeIn(BaseModel):
 class PasswordIn(BaseModel):
     """A new password an admin sets for a user."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example_config({"password": "a fresh horse battery"}, extra="forbid")
 
     password: NewPassword
 
@@ -148,11 +157,13 @@ class PasswordIn(BaseModel):
 class UserPatch(BaseModel):
     """A change to a user: its role, or disabling it (which ends its sessions and stops its keys at once)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = example_config({"role": "analyst"}, extra="forbid")
 
-    role: RoleName | None = None
+    role: RoleName | None = Field(None, description="The user's new role; left out or null: unchanged.")
     # Strict: 0 or "yes" is refused rather than read as a boolean.
-    disabled: StrictBool | None = None
+    disabled: StrictBool | None = Field(
+        None, description="true disables the user, false enables them again; left out or null: unchanged."
+    )
 
     @model_validator(mode="after")
     def _changes_something(self) -> "UserPatch":

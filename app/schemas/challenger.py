@@ -19,7 +19,7 @@ class SplitIn(BaseModel):
     )
 
     version: VersionField
-    mode: Literal["split"]
+    mode: Literal["split"] = Field(description="`split`: the challenger answers a share of customers.")
     share: Annotated[
         float,
         Field(
@@ -38,10 +38,15 @@ class ShadowIn(BaseModel):
     model_config = example_config({"version": "20261206.101500.123456-abcdef1234", "mode": "shadow"}, extra="forbid")
 
     version: VersionField
-    mode: Literal["shadow"]
+    mode: Literal["shadow"] = Field(description="`shadow`: the challenger scores beside the champion, never answers.")
 
 
 ChallengerIn = Annotated[SplitIn | ShadowIn, Field(discriminator="mode")]
+# What /docs offers to send: the body is one of two schemas, whose own examples Swagger UI does not show.
+CHALLENGER_EXAMPLES = {
+    mode.__name__.removesuffix("In").lower(): {"value": mode.model_config["json_schema_extra"]["examples"][0]}
+    for mode in (SplitIn, ShadowIn)
+}
 
 
 class ChallengerSetting(BaseModel):

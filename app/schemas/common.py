@@ -82,13 +82,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
         403: "The caller's role is too low, the X-API-Key is no key of this server, or admin endpoints are disabled "
         "(no ADMIN_API_KEYS set).",
         409: "Conflicts with the current state: the active version, an unusable version, or a busy trainer.",
-        404: "No such segment, model version or training job.",
+        404: "No such segment, model version, training job or other resource the path or query names.",
         413: "The request body is larger than the configured limit.",
         415: "The body is not of a media type this endpoint accepts (JSON endpoints take application/json).",
         422: "The request is well-formed but its values are invalid or out of range.",
         429: "Too many requests from this client (or too many failed credentials); retry after the seconds in the "
         "Retry-After header.",
-        503: "No usable model is loaded; the message says why.",
+        503: "Not possible now: no usable model is loaded, or something it needs is unavailable or off (the database, "
+        "room for results, token sign-in); the message says why.",
     }
     return {status: {"model": ErrorResponse, "description": descriptions[status]} for status in statuses}
 
@@ -102,7 +103,14 @@ UPLOAD_BODY: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "minLength": 1,
+                            "description": "The customer CSV, not empty.",
+                        }
+                    },
                     "required": ["file"],
                 }
             },

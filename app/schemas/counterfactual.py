@@ -40,7 +40,7 @@ class CounterfactualIn(BaseModel):
         {"customer": {"annual_income": 60, "spending_score": 5}, "target_segment": 1}, extra="forbid"
     )
 
-    customer: CustomerIn
+    customer: CustomerIn = Field(description="The customer as POST /api/v1/predict takes them.")
     target_segment: TargetSegment
     immutable: Immutable = []
     weights: Weights = {}
@@ -55,7 +55,9 @@ class FeaturesCounterfactualIn(BaseModel):
         {"customer": {"features": {"annual_income": 60, "spending_score": 5}}, "target_segment": 1}, extra="forbid"
     )
 
-    customer: FeaturesCustomerIn
+    customer: FeaturesCustomerIn = Field(
+        description="The customer as the segmentation's predict route takes them: `features`, or RFM `transactions`."
+    )
     target_segment: TargetSegment
     immutable: Immutable = []
     weights: Weights = {}
@@ -64,8 +66,8 @@ class FeaturesCounterfactualIn(BaseModel):
 class SegmentName(BaseModel):
     """A segment by id and name."""
 
-    segment_id: int
-    segment_name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
 
 
 class Counterfactual(BaseModel):
@@ -86,8 +88,8 @@ class Counterfactual(BaseModel):
     )
 
     customer: dict[str, float] = Field(description="The customer's values, feature by feature.")
-    current_segment: SegmentName
-    target_segment: SegmentName
+    current_segment: SegmentName = Field(description="The segment the customer is in now.")
+    target_segment: SegmentName = Field(description="The segment asked for.")
     reachable: bool = Field(description="False when no values within the valid ranges (and the fixed ones) reach it.")
     reason: str | None = Field(description="Why the target cannot be reached, in words; null when it can.")
     target_point: dict[str, float] | None = Field(
@@ -101,4 +103,4 @@ class Counterfactual(BaseModel):
         description="How far the move is, in (weighted) standard deviations of the training data; 0 when the "
         "customer is already there, null when unreachable."
     )
-    model_version: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")

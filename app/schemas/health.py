@@ -24,11 +24,11 @@ class HealthResponse(BaseModel):
         }
     )
 
-    status: Literal["ok", "unavailable"]
-    model_loaded: bool
-    model_version: str | None
-    uptime_seconds: float
-    app_version: str
+    status: Literal["ok", "unavailable"] = Field(description="`ok` (200) with a model loaded, else `unavailable` (503)")
+    model_loaded: bool = Field(description="Whether a verified model is loaded.")
+    model_version: str | None = Field(description="The version served; null when none is loaded.")
+    uptime_seconds: float = Field(description="Seconds since this worker started.")
+    app_version: str = Field(description="The service's own version.")
     reason: str | None = Field(None, description="Why the service is unavailable, when it is.")
     auto_trained: bool | None = Field(
         None, description="True when the active model was trained automatically on the bundled synthetic data."
@@ -44,7 +44,7 @@ class HealthResponse(BaseModel):
 class LivenessResponse(BaseModel):
     """The process is up."""
 
-    status: Literal["alive"]
+    status: Literal["alive"] = Field(description="Always `alive`: the process answers.")
 
 
 class ReadinessDetails(BaseModel):
@@ -60,9 +60,11 @@ class ReadinessResponse(BaseModel):
 
     model_config = example_config({"status": "ready", "model_version": _VERSION, "reason": None})
 
-    status: Literal["ready", "not_ready"]
-    model_version: str | None
-    reason: str | None
+    status: Literal["ready", "not_ready"] = Field(description="`ready` (200) or `not_ready` (503).")
+    model_version: str | None = Field(description="The version served (also while draining); null when none is.")
+    reason: str | None = Field(
+        description="Why it is not ready: no or a damaged model, or `draining` after SIGTERM; null when ready."
+    )
     details: ReadinessDetails | None = Field(
         None, description="Present while the service is ready but degraded: `degraded` says why."
     )

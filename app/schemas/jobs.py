@@ -11,10 +11,10 @@ class JobProgress(BaseModel):
     """How far a training job got."""
 
     stage: str | None = Field(None, description="reading, cleaning, k_sweep, fitting, saving.")
-    rows_read: int | None = None
+    rows_read: int | None = Field(None, description="Rows of the training file read so far.")
     step: int | None = Field(None, description="k sweep step, 1-based.")
     of: int | None = Field(None, description="k sweep steps in all.")
-    k: int | None = None
+    k: int | None = Field(None, description="The number of segments being fitted.")
     iteration: int | None = Field(None, description="Lloyd iteration over every row, on the Dask engine.")
 
 
@@ -40,13 +40,13 @@ class JobStatus(BaseModel):
         }
     )
 
-    job_id: str
+    job_id: str = Field(description="The job's id: GET /api/v1/jobs/{job_id} follows it.")
     segmentation: str = Field("default", description="The segmentation the job trains a version of.")
-    state: Literal["queued", "running", "succeeded", "failed"]
-    created: str
-    progress: JobProgress
+    state: Literal["queued", "running", "succeeded", "failed"] = Field(description="Where the job is.")
+    created: str = Field(description="When it was queued (UTC, ISO 8601).")
+    progress: JobProgress = Field(description="How far it got; empty before it starts.")
     version: str | None = Field(None, description="The new version, on success.")
-    activated: bool | None = None
+    activated: bool | None = Field(None, description="On success: whether the new version is now the active one.")
     error: str | None = Field(None, description="On failure: the same one-line reason the CLI gives.")
     notes: list[str] = Field(
         default_factory=list,
@@ -60,10 +60,10 @@ class JobList(BaseModel):
 
     model_config = example_config({"jobs": [JobStatus.model_config["json_schema_extra"]["examples"][0]]})
 
-    jobs: list[JobStatus]
+    jobs: list[JobStatus] = Field(description="The jobs, newest first.")
 
 
 class JobAccepted(BaseModel):
     """A training job was queued."""
 
-    job_id: str
+    job_id: str = Field(description="The job's id: GET /api/v1/jobs/{job_id} (also in `Location`) follows it.")

@@ -25,9 +25,9 @@ K_SELECTION_EXAMPLE = [{"k": 4, "inertia": 95.44, "silhouette": 0.535}, {"k": 5,
 class KSelectionEntry(BaseModel):
     """Evidence for one candidate number of segments."""
 
-    k: int
-    inertia: float
-    silhouette: float
+    k: int = Field(description="A number of segments tried.")
+    inertia: float = Field(description="Sum of squared distances to the nearest centroid with that k.")
+    silhouette: float = Field(description="-1 to 1; higher means tighter, better separated segments.")
 
 
 class Metrics(BaseModel):
@@ -67,33 +67,36 @@ class ModelInfo(BaseModel):
             "data_file": "mall_customers.csv",
             "data_sha256": "95dfbc16" + "0" * 56,
             "sklearn_version": "1.9.1",
+            "auto_trained": False,
+            "signed": True,
             "importance": IMPORTANCE_EXAMPLE,
             "rules_fidelity": 0.985,
+            "notes": [],
         }
     )
 
-    algorithm: str = Field(examples=["KMeans"])
-    scaling: str = Field(examples=["StandardScaler"])
-    n_clusters: int
-    features: list[str]
-    feature_labels: dict[str, str]
-    version: str
-    trained_at: str
-    n_samples: int
-    n_input_rows: int
-    dropped_rows: dict[str, int]
-    random_state: int
-    metrics: Metrics
-    k_selection: list[KSelectionEntry]
-    k_selection_sample_size: int
+    algorithm: str = Field(description="The clustering algorithm.", examples=["KMeans"])
+    scaling: str = Field(description="How features are scaled before clustering.", examples=["StandardScaler"])
+    n_clusters: int = Field(description="Number of segments.")
+    features: list[str] = Field(description="The features the model takes, in its order.")
+    feature_labels: dict[str, str] = Field(description="How pages and charts name each feature.")
+    version: str = Field(description="The version's name: training time and the data's hash.")
+    trained_at: str = Field(description="When it was trained (UTC, ISO 8601).")
+    n_samples: int = Field(description="Training rows kept after cleaning.")
+    n_input_rows: int = Field(description="Rows the training file had.")
+    dropped_rows: dict[str, int] = Field(description="Rows dropped while cleaning, by reason.")
+    random_state: int = Field(description="The KMeans seed.")
+    metrics: Metrics = Field(description="This version's clustering quality on its training data.")
+    k_selection: list[KSelectionEntry] = Field(description="Every k of the sweep with its evidence.")
+    k_selection_sample_size: int = Field(description="Rows the sweep's silhouettes were computed on.")
     sweep: bool = Field(
         True,
         description="False when only the requested k was fitted, without the k = 2..10 sweep (`k_selection` is "
         "then empty); versions trained before this flag existed all swept.",
     )
-    k_requested: str
-    data_file: str
-    data_sha256: str
+    k_requested: str = Field(description="The k asked for: a number, or `auto` (chosen by silhouette).")
+    data_file: str = Field(description="The training file's name.")
+    data_sha256: str = Field(description="SHA-256 of the training file.")
     sklearn_version: str | None = Field(
         None, description="scikit-learn version the model was trained with: only with an admin key in X-API-Key."
     )

@@ -221,16 +221,16 @@ def _plain_ids(customers: list[dict[str, Any]], expected: int) -> bool:
 class SegmentRef(BaseModel):
     """A segment named in a prediction."""
 
-    segment_id: int
-    segment_name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
     distance: float = Field(description="Distance from the customer to this segment's centroid (standardized units).")
 
 
 class OutOfRange(BaseModel):
     """A value outside the range of the model's training data."""
 
-    feature: str = Field(examples=["annual_income"])
-    value: float
+    feature: str = Field(description="The feature's name, as requests give it.", examples=["annual_income"])
+    value: float = Field(description="The customer's value.")
     training_min: float = Field(description="Smallest value of this feature in the training data.")
     training_max: float = Field(description="Largest value of this feature in the training data.")
 
@@ -238,7 +238,7 @@ class OutOfRange(BaseModel):
 class FeatureExplanation(BaseModel):
     """One feature of an explained prediction: the value against the segment's typical range, and its weight."""
 
-    feature: str = Field(examples=["annual_income"])
+    feature: str = Field(description="The feature's name, as requests give it.", examples=["annual_income"])
     value: float = Field(description="The customer's value, in the feature's own units.")
     typical_low: float | None = Field(
         description="10th percentile of the segment's training customers (null: the version did not record it)."
@@ -266,7 +266,7 @@ class FeatureExplanation(BaseModel):
 class Explanation(BaseModel):
     """Why this segment (explain=true)."""
 
-    features: list[FeatureExplanation]
+    features: list[FeatureExplanation] = Field(description="One item per feature of the model, in its order.")
     confidence_text: str = Field(description="What confidence measures, and why it is high, moderate or low here.")
     missing: list[str] | None = Field(
         None, description="What the version did not record (trained before explanations existed): retrain to get it."
@@ -329,8 +329,10 @@ class Prediction(BaseModel):
     model_config = example_config(PREDICTION_EXAMPLE)
 
     segment_id: int = Field(description="Stable segment id: the same segment in every model version.", examples=[1])
-    segment_name: str = Field(examples=["VIP / Whale"])
-    description: str
+    segment_name: str = Field(
+        description="The segment's name (the team's own, when it renamed it).", examples=["VIP / Whale"]
+    )
+    description: str = Field(description="Who the segment's customers are.")
     marketing_strategy: list[str] = Field(description="Concrete marketing actions for this segment.")
     distance: float = Field(ge=0, description="Distance to the segment's centroid, in standardized units.")
     distances: dict[str, float] = Field(
@@ -352,7 +354,7 @@ class Prediction(BaseModel):
         description="The values that lie outside the range the model was trained on (by more than 10% of that "
         "range): the segment is an extrapolation. Empty when every value is within it."
     )
-    model_version: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")
     customer_id: int | str | None = Field(
         None, description="The customer's `customer_id` from the request, when it gave one; absent otherwise."
     )
@@ -367,9 +369,9 @@ class Prediction(BaseModel):
 class SegmentCount(BaseModel):
     """How many customers of a batch fell in one segment."""
 
-    segment_id: int
-    segment_name: str
-    count: int = Field(ge=0)
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
+    count: int = Field(ge=0, description="Customers of the batch in this segment.")
 
 
 class BatchPrediction(BaseModel):
@@ -387,7 +389,7 @@ class BatchPrediction(BaseModel):
         }
     )
 
-    predictions: list[Prediction]
-    count: int = Field(ge=1)
+    predictions: list[Prediction] = Field(description="One prediction per customer, in the order they were sent.")
+    count: int = Field(ge=1, description="How many customers the batch held.")
     segment_counts: list[SegmentCount] = Field(description="Every segment with its count in this batch.")
-    model_version: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")

@@ -73,9 +73,23 @@ class ProposalSummary(BaseModel):
 class ProposalDetail(ProposalSummary):
     """A proposal with its whole comparison."""
 
+    # Its own example: the summary's lacks `comparison`, which this schema requires.
+    model_config = example_config(
+        _EXAMPLE
+        | {
+            "comparison": {
+                "summary": _EXAMPLE["summary"],
+                "recent_customers": {"customers": 600, "agreement": 0.91},
+                "segment_changes": [],
+                "versions": {"customers": 200},
+            },
+            "activation": None,
+        }
+    )
+
     comparison: dict[str, Any] | None = Field(
         description="summary; recent_customers (migration matrix with names, agreement per segment, kappa, ARI); "
-        "segment_changes; versions (as GET /api/v1/versions/{version}/compare gives it)."
+        "segment_changes; versions (as GET /api/v1/models/{version}/compare gives it)."
     )
     activation: dict[str, Any] | None = Field(None, description="Accept only: the activation's history entry.")
 

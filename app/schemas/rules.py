@@ -41,7 +41,7 @@ class RuleCondition(BaseModel):
 
     feature: str = Field(description="The feature's name in the API.")
     column: str = Field(description="The column the training file held it in (the name the SQL uses).")
-    op: Literal["<", ">="]
+    op: Literal["<", ">="] = Field(description="How the feature compares with `value`.")
     value: float = Field(description="A round number between two neighbouring training values.")
 
 
@@ -50,9 +50,9 @@ class SegmentRules(BaseModel):
 
     model_config = example_config(RULES_EXAMPLE)
 
-    model_version: str
-    segment_id: int
-    segment_name: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
     rules: list[str] = Field(description="Each alternative as a sentence, in the features' labels and units.")
     conditions: list[list[RuleCondition]] = Field(
         description="Alternatives (ORed), each a list of conditions (ANDed); empty when the rules give this segment "
@@ -76,8 +76,8 @@ class SegmentRules(BaseModel):
 class FeatureImportanceItem(BaseModel):
     """How much one feature decides the segment."""
 
-    feature: str
-    label: str
+    feature: str = Field(description="The feature's name, as requests give it.")
+    label: str = Field(description="How pages and charts name it.")
     importance: float = Field(
         ge=0, le=1, description="Share of customers whose segment changes when this feature's values are shuffled."
     )
@@ -89,8 +89,8 @@ class FeatureImportance(BaseModel):
 
     model_config = example_config(IMPORTANCE_EXAMPLE)
 
-    method: str
-    measure: str
-    repeats: int
+    method: str = Field(description="How importance was measured.")
+    measure: str = Field(description="What the importance of a feature counts.")
+    repeats: int = Field(description="Times each feature's values were shuffled.")
     sample_size: int = Field(description="Training customers shuffled (a seeded sample of large data).")
-    features: list[FeatureImportanceItem]
+    features: list[FeatureImportanceItem] = Field(description="Every feature, most important first.")

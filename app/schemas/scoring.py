@@ -102,17 +102,17 @@ class ScoreQuery(BaseModel):
 class FeatureProfile(BaseModel):
     """One feature of the customers in one segment."""
 
-    mean: float
-    min: float
-    max: float
+    mean: float = Field(description="Mean over the segment's scored customers.")
+    min: float = Field(description="Smallest value among them.")
+    max: float = Field(description="Largest value among them.")
 
 
 class SegmentSummary(BaseModel):
     """How many uploaded customers fell in one segment, and what they look like."""
 
-    segment_id: int
-    segment_name: str
-    count: int = Field(ge=0)
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
+    count: int = Field(ge=0, description="Scored customers in this segment.")
     share: float = Field(ge=0, le=1, description="Share of the scored customers.")
     profile: dict[str, FeatureProfile] = Field(
         description="Income and spending (and age when the file has it) of this segment's customers."
@@ -157,9 +157,10 @@ SUMMARY_EXAMPLE = {
 class Diagnosis(BaseModel):
     """Why no row of a file could be scored, and what to do."""
 
-    cause: str = Field(examples=["scale"])
+    cause: str = Field(description="A machine-readable name of the cause.", examples=["scale"])
     message: str = Field(
-        examples=["income looks like dollars, this segmentation expects k$: divide the values by 1,000"]
+        description="What is wrong and what to do, in words.",
+        examples=["income looks like dollars, this segmentation expects k$: divide the values by 1,000"],
     )
 
 
@@ -168,17 +169,17 @@ class ScoreSummaryOut(BaseModel):
 
     model_config = example_config(SUMMARY_EXAMPLE)
 
-    model_version: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")
     rows: int = Field(ge=0, description="Data rows read.")
-    scored: int = Field(ge=0)
+    scored: int = Field(ge=0, description="Rows given a segment.")
     flagged: int = Field(ge=0, description="Bad rows kept with an `error` (on_error=flag).")
     skipped: int = Field(ge=0, description="Bad rows left out (on_error=skip, and rows with the wrong field count).")
-    bad_rows: int = Field(ge=0)
+    bad_rows: int = Field(ge=0, description="Rows that could not be scored: flagged and skipped together.")
     errors: dict[str, int] = Field(description="Bad rows per reason.")
-    on_error: str
-    delimiter: str
+    on_error: str = Field(description="What was done with bad rows: flag, skip or reject.")
+    delimiter: str = Field(description="The delimiter the file was read with (given, or detected).")
     columns: dict[str, str | None] = Field(description="Which input column was read for each thing.")
-    segments: list[SegmentSummary]
+    segments: list[SegmentSummary] = Field(description="Every segment with its scored customers.")
     transactions: dict[str, Any] | None = Field(
         None,
         description="An RFM segmentation's file is transactions: rows read, rows without a customer id, "

@@ -63,15 +63,15 @@ class SegmentChange(BaseModel):
     model_config = example_config(_ENTRY)
 
     id: int = Field(description="The change's id, to revert it.")
-    segment_id: int
-    field: Literal["name", "description", "marketing_strategy"]
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    field: Literal["name", "description", "marketing_strategy"] = Field(description="The text that changed.")
     old: Any = Field(description="The text shown before (a list of actions for marketing_strategy).")
     new: Any = Field(description="The text shown after.")
     old_edited: bool = Field(description="False when the text before was the generated one.")
     new_edited: bool = Field(True, description="False when the change put the generated text back (a revert).")
     at: str = Field(description="When (UTC, ISO 8601).")
     key_id: str | None = Field(description="Short hash of the admin key used; never the key itself.")
-    reason: str
+    reason: str = Field(description="Why, as the change gave it.")
     version: str = Field(description="The version active when the change was made.")
     revert_of: int | None = Field(None, description="The change this one reverted, if any.")
 
@@ -81,13 +81,13 @@ class SegmentText(BaseModel):
 
     model_config = example_config(_TEXT)
 
-    segment_id: int
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
     segment_name: str = Field(description="The name shown everywhere: the team's, or the generated one.")
     generated_name: str = Field(description="The name training gave; metrics stay labelled with it.")
-    description: str
-    marketing_strategy: list[str]
+    description: str = Field(description="Who the segment's customers are.")
+    marketing_strategy: list[str] = Field(description="Concrete marketing actions for this segment.")
     edited: list[str] = Field(description="The fields that hold the team's text rather than the generated one.")
-    model_version: str
+    model_version: str = Field(description="The model version served.")
 
 
 class SegmentEditResult(SegmentText):
@@ -95,7 +95,7 @@ class SegmentEditResult(SegmentText):
 
     model_config = example_config(_TEXT | {"entries": [_ENTRY]})
 
-    entries: list[SegmentChange]
+    entries: list[SegmentChange] = Field(description="The history entries this change wrote, one per field.")
 
 
 class HistoryEntry(BaseModel):
@@ -103,14 +103,14 @@ class HistoryEntry(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    kind: Literal["edit", "activation"]
+    kind: Literal["edit", "activation"] = Field(description="A change of the text, or a version activated.")
     at: str = Field(description="When (UTC, ISO 8601).")
     key_id: str | None = Field(None, description="Short hash of the admin key used; absent when none was.")
-    reason: str
+    reason: str = Field(description="Why, as the change or activation gave it.")
     id: int | None = Field(None, description="An edit's id, to revert it.")
-    field: str | None = None
-    old: Any = None
-    new: Any = None
+    field: str | None = Field(None, description="An edit: the text that changed.")
+    old: Any = Field(None, description="An edit: the text shown before.")
+    new: Any = Field(None, description="An edit: the text shown after.")
     version: str | None = Field(None, description="The version active when an edit was made, or the one activated.")
     from_version: str | None = Field(None, description="An activation: the version active before.")
     generated_name: str | None = Field(None, description="An activation: the name training gave in that version.")
@@ -143,4 +143,4 @@ class SegmentHistory(SegmentText):
         }
     )
 
-    entries: list[HistoryEntry]
+    entries: list[HistoryEntry] = Field(description="Every change and activation, oldest first.")

@@ -41,12 +41,14 @@ class RfmColumns(BaseModel):
         extra="forbid",
     )
 
-    customer_id: Text | None = None
-    date: Text | None = None
-    amount: Text | None = None
-    quantity: Text | None = None
-    unit_price: Text | None = None
-    order_id: Text | None = None
+    customer_id: Text | None = Field(None, description="The column of customer ids.")
+    date: Text | None = Field(None, description="The column of each line's date (or date and time).")
+    amount: Text | None = Field(None, description="The column of each line's value; else quantity x unit_price.")
+    quantity: Text | None = Field(None, description="The column of quantities, with unit_price, when no amount.")
+    unit_price: Text | None = Field(None, description="The column of unit prices, with quantity.")
+    order_id: Text | None = Field(
+        None, description="The column of order ids: frequency counts orders rather than lines; a C prefix is a return."
+    )
 
 
 class SegmentationIn(BaseModel):
@@ -66,7 +68,11 @@ class SegmentationIn(BaseModel):
     )
 
     name: str = Field(description="2-40 characters: a lowercase letter, then lowercase letters, digits or '-'.")
-    kind: Literal["columns", "rfm"] = "columns"
+    kind: Literal["columns", "rfm"] = Field(
+        "columns",
+        description="`columns`: over chosen numeric columns; `rfm`: recency, frequency, monetary built "
+        "from a transactions file.",
+    )
     features: list[FeatureItem] | None = Field(None, description="2 to 8 features (the `columns` kind).")
     columns: RfmColumns | None = Field(None, description="RFM only: the transactions file's columns.")
     monetary: Literal["total", "average"] | None = Field(
@@ -78,7 +84,9 @@ class SegmentationIn(BaseModel):
     date_format: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         None, description="RFM only: a strptime format for the date column, e.g. '%d/%m/%Y %H:%M' (else inferred)."
     )
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        None, description="What the segmentation is for, shown on /models."
+    )
 
 
 class TransactionIn(TypedDict):
@@ -88,10 +96,14 @@ class TransactionIn(TypedDict):
         {"date": "2026-11-02", "amount": 54.2, "order_id": "A-1001"}, extra="forbid"
     )
 
-    date: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    amount: NotRequired[Number]
-    quantity: NotRequired[Number]
-    unit_price: NotRequired[Number]
+    date: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=40),
+        Field(description="When: ISO (2026-11-02), or in the date format the version was trained with."),
+    ]
+    amount: NotRequired[Annotated[Number, Field(description="The line's value; else quantity x unit_price.")]]
+    quantity: NotRequired[Annotated[Number, Field(description="With unit_price, when there is no amount.")]]
+    unit_price: NotRequired[Annotated[Number, Field(description="With quantity, when there is no amount.")]]
     order_id: NotRequired[CustomerId]
 
 
@@ -141,7 +153,9 @@ class FeaturesBatchIn(BaseModel):
         extra="forbid",
     )
 
-    customers: list[FeaturesCustomerIn] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
+    customers: list[FeaturesCustomerIn] = Field(
+        min_length=1, max_length=MAX_BATCH_SIZE, description="1 to MAX_BATCH_SIZE customers, answered in this order."
+    )
 
 
 SEGMENTATION_EXAMPLE = {

@@ -9,17 +9,17 @@ from app.schemas.prediction import PREDICTION_EXAMPLE
 class FeatureSummary(BaseModel):
     """Mean, spread and range of one feature within a segment."""
 
-    mean: float
-    std: float
-    min: float
-    max: float
+    mean: float = Field(description="Mean over the segment's training customers.")
+    std: float = Field(description="Standard deviation over them.")
+    min: float = Field(description="Smallest value among them.")
+    max: float = Field(description="Largest value among them.")
 
 
 class AgeProfile(BaseModel):
     """Ages of a segment's training customers."""
 
-    mean: float
-    median: float
+    mean: float = Field(description="Mean age.")
+    median: float = Field(description="Median age.")
     q1: float = Field(description="25th percentile.")
     q3: float = Field(description="75th percentile.")
 
@@ -41,8 +41,8 @@ class SegmentProfile(BaseModel):
 class SegmentStats(BaseModel):
     """Statistics of one segment in the training data."""
 
-    segment_id: int
-    segment_name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
     size: int = Field(ge=0, description="Training customers in this segment.")
     share: float = Field(ge=0, le=1, description="Fraction of training customers in this segment.")
     centroid: dict[str, float] = Field(description="Centroid in original units, by feature.")
@@ -98,19 +98,19 @@ class ClustersResponse(BaseModel):
 
     model_config = example_config({"model_version": _VERSION, "n_samples": 200, "segments": [_VIP_STATS]})
 
-    model_version: str
-    n_samples: int
-    segments: list[SegmentStats]
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")
+    n_samples: int = Field(description="Customers the version was trained on.")
+    segments: list[SegmentStats] = Field(description="Every segment, by segment_id.")
 
 
 class SegmentInfo(BaseModel):
     """What a segment means and what to do about it."""
 
-    segment_id: int
-    segment_name: str
-    description: str
-    marketing_strategy: list[str]
-    characteristics: list[str]
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    segment_name: str = Field(description="The segment's name (the team's own, when it renamed it).")
+    description: str = Field(description="Who the segment's customers are.")
+    marketing_strategy: list[str] = Field(description="Concrete marketing actions for this segment.")
+    characteristics: list[str] = Field(description="What sets the segment apart, one short phrase each.")
     levels: dict[str, str] = Field(description="low, moderate or high for each feature, relative to training data.")
 
 
@@ -119,8 +119,8 @@ class ClustersInfoResponse(BaseModel):
 
     model_config = example_config({"model_version": _VERSION, "segments": [_VIP_INFO]})
 
-    model_version: str
-    segments: list[SegmentInfo]
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")
+    segments: list[SegmentInfo] = Field(description="Every segment, by segment_id.")
 
 
 class SegmentDetail(SegmentStats, SegmentInfo):
@@ -128,4 +128,4 @@ class SegmentDetail(SegmentStats, SegmentInfo):
 
     model_config = example_config({**_VIP_STATS, **_VIP_INFO, "model_version": _VERSION})
 
-    model_version: str
+    model_version: str = Field(description="The model version that answered: GET /api/v1/models/{version} shows it.")

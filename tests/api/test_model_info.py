@@ -44,7 +44,7 @@ def test_model_info_counts_wrong_keys_like_any_admin_route(admin_client):
 def test_openapi_documents_the_key_and_the_sklearn_version_as_optional(admin_client):
     document = admin_client.get("/openapi.json").json()
     # No requirement ({}) or the admin key: the key is optional.
-    assert document["paths"]["/api/v1/model/info"]["get"]["security"] == [{"AdminKey": []}, {}]
+    assert document["paths"]["/api/v1/model/info"]["get"]["security"] == [{"AdminKey": []}, {}, {"OAuth2": ["read"]}]
     schema = document["components"]["schemas"]["ModelInfo"]
     assert "sklearn_version" not in schema.get("required", [])
     assert "admin key" in schema["properties"]["sklearn_version"]["description"]

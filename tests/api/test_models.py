@@ -187,7 +187,8 @@ def test_admin_key_is_in_the_openapi_schema(admin_client):
     paths = schema["paths"]
     for method, path in [("post", "/api/v1/models"), ("post", "/api/v1/models/{version}/activate")]:
         assert paths[path][method]["security"] == [{"AdminKey": []}, {"OAuth2": []}]
-    assert "security" not in paths["/api/v1/models"]["get"]
+    # Reads are open while PUBLIC_READS is on: any credential, or none.
+    assert paths["/api/v1/models"]["get"]["security"] == [{}, {"AdminKey": []}, {"OAuth2": ["read"]}]
 
 
 def test_compare_with_the_active_version(admin_client, two_versions):

@@ -10,7 +10,7 @@ from app.controllers.audit import audit
 from app.controllers.deps import AdminKeyDep, SegmentationQuery, SessionDep, reason_query
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.models.versions.registry import ModelRegistry
-from app.schemas.challenger import ChallengerIn, ChallengerReport, ChallengerState
+from app.schemas.challenger import CHALLENGER_EXAMPLES, ChallengerIn, ChallengerReport, ChallengerState
 from app.schemas.common import DIGITS_ONLY, error_responses
 from app.services.challenger import control
 from app.services.challenger import report as reports
@@ -51,6 +51,7 @@ def show(request: Request, segmentation: SegmentationQuery = DEFAULT_NAME) -> di
     "answer says its `arm` and `model_version`. Refused: the champion itself (409), an unknown version (404), a "
     "share outside (0, 1) (422).",
     responses=error_responses(400, 401, 403, 404, 409, 415, 422, 429, 503),
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": CHALLENGER_EXAMPLES}}}},
 )
 def put(
     body: ChallengerIn, request: Request, key: AdminKeyDep, segmentation: SegmentationQuery = DEFAULT_NAME

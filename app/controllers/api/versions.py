@@ -78,8 +78,12 @@ def start_training(
             json_schema_extra={"pattern": FEATURES_PATTERN},
         ),
     ] = "",
-    seed: Annotated[int, Form(ge=0, le=MAX_SEED)] = 42,
-    activate: Annotated[bool, Form()] = False,
+    seed: Annotated[
+        int, Form(ge=0, le=MAX_SEED, description="Random seed of KMeans: the same file and seed train the same model.")
+    ] = 42,
+    activate: Annotated[
+        bool, Form(description="Serve the new version once trained; otherwise it is kept for a later activate.")
+    ] = False,
     sweep: Annotated[
         bool, Form(description="Also fit k = 2..10 for the k chart (slower). Always done for k = 'auto'.")
     ] = False,
