@@ -43,6 +43,7 @@ from app.services.training.store import (
     UPLOAD_FILE,
     JobStore,
     read_job,
+    unfinished,
     write_job,
 )
 from app.utils.csv_head import UNNAMED_TAIL, row_names, sniff_head
@@ -325,7 +326,8 @@ def _reap(process: subprocess.Popen, folder: Path, settings: Settings | None = N
             folder / LOG_FILE,
         )
     if job["state"] not in FINAL_STATES:
-        job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
+        cause = f"the training process ended without finishing (exit code {code})"
+        job = unfinished(job, cause=cause, model_dir=settings.model_dir if settings is not None else None)
         write_job(folder, job)
         logger.error("training job %s failed: process exit code %d", job["job_id"], code)
     # Here, once per job: only the server that started the process waits for it, and its state is now final.
