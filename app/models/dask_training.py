@@ -229,7 +229,7 @@ def train_dask(
     )
     model = _whole(sampled, summary, fitted["result"], features)
     if progress is not None:
-        progress({"stage": "saving"})
+        progress({"stage": "saving", "version": model.version})
     if before_save is not None:
         before_save()
     folder = save_model(model, root, signing_key=signing_key)

@@ -29,6 +29,7 @@ from app.models.features import (
 from app.models.units import scale_hint
 from app.utils.csv_head import DECIMAL_COMMA_PATTERN, HEAD_BYTES, HeadStyle, NotCsvText, row_names, sniff_head
 from app.utils.csv_rows import WRONG_FIELDS, Malformed, UnreadableRows, read_rows
+from app.utils.files import atomic_replace
 
 # Cells people leave for "no value".
 _MISSING = frozenset({"na", "n/a", "null", "none"})
@@ -245,10 +246,10 @@ def _scale_hint(specs: list[Feature], out_of_range: dict[str, np.ndarray], n_inp
 
 
 def write_processed(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write the cleaned table with snake_case columns, atomically."""
+    """Write the cleaned table with snake_case columns, atomically: a write that fails (a full disk) leaves neither
+    the file nor its temporary copy, which would keep the disk full."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_replace(path) as sink:
+        frame.to_csv(sink, index=False)
     return path

@@ -328,7 +328,7 @@ def train(
         vocabulary=vocabulary,
     )
     if progress is not None:
-        progress({"stage": "saving"})
+        progress({"stage": "saving", "version": model.version})
     if before_save is not None:
         before_save()  # the last moment to refuse: nothing is written before it
     folder = save_model(model, root, signing_key=signing_key)

@@ -1,5 +1,6 @@
 """Loading and cleaning: both headers accepted, every bad row counted by reason, unusable files refused."""
 
+import errno
 from pathlib import Path
 
 import pandas as pd
@@ -154,3 +155,19 @@ def test_write_processed_uses_snake_case(tmp_path):
     assert list(written.columns) == ["customer_id", "gender", "age", "annual_income", "spending_score"]
     assert len(written) == 4
     assert not list((tmp_path / "processed").glob(".*.tmp"))
+
+
+def test_write_processed_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch):
+    cleaned = clean_customers(load_customers(_csv(tmp_path, PUBLIC + _good_rows(40))), features=FEATURES, min_rows=1)
+    out = tmp_path / "processed" / "out.csv"
+    original = pd.DataFrame.to_csv
+
+    def disk_fills(frame, sink, **kwargs):
+        original(frame.head(5), sink, **kwargs)  # some rows reach the disk before it is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_fills)
+    with pytest.raises(OSError, match="No space left"):
+        write_processed(cleaned.frame, out)
+
+    assert list((tmp_path / "processed").iterdir()) == []

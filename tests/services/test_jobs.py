@@ -12,9 +12,10 @@ import pytest
 
 import app.models
 from app.core.errors import VersionConflict
+from app.models.versions.store import VersionStore
 from app.services.training import launch
 from app.services.training.runner import JobRunner
-from app.services.training.store import LOG_FILE, JobStore, read_job, write_job
+from app.services.training.store import LOG_FILE, STALE_SECONDS, JobStore, read_job, write_job
 
 
 class _ParkedProcess:
@@ -308,3 +309,52 @@ def test_a_job_whose_log_cannot_be_closed_after_its_process_started_keeps_its_fo
     # The job runs: it is listed, still holds its slot, and its folder is there for the runner to write into.
     store = JobStore(settings.job_root)
     assert store.running() == 1 and store.status(job_id)["state"] == "queued"
+
+
+def test_a_job_killed_after_saving_its_version_reports_that_version(make_settings, tmp_path, monkeypatch):
+    settings = make_settings(model_dir=tmp_path / "models")
+    request = {"k": 5, "features": ["annual_income", "spending_score"], "seed": 1, "sweep": False, "activate": True,
+               "key_id": "", "request_id": None, "data_file": None}  # fmt: skip
+    job_id, folder = JobStore(settings.job_root).create(request)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for a SIGKILL between writing the version and activating it
+
+    monkeypatch.setattr(VersionStore, "activate", killed)
+    runner = JobRunner(folder, settings=settings)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run()
+    runner._stop.set()  # the heartbeat dies with a killed process
+    [saved] = VersionStore(settings.model_dir).versions()
+    assert read_job(folder)["state"] == "running"
+
+    # Another worker, while the job's heartbeat is stale, and the reaper once the process has ended, say the same.
+    job = read_job(folder)
+    write_job(folder, {**job, "heartbeat": job["heartbeat"] - STALE_SECONDS - 1})
+    stale = JobStore(settings.job_root, model_dir=settings.model_dir).status(job_id)
+    launch._reap(SimpleNamespace(wait=lambda: -9), folder, settings)
+    reaped = read_job(folder)
+
+    assert (stale["state"], stale["version"], stale["activated"]) == ("failed", saved, False)
+    assert stale["error"] == (
+        f"the training process stopped without finishing (killed or crashed) after saving version {saved}, "
+        "before activating it"
+    )
+    assert (reaped["state"], reaped["version"], reaped["activated"]) == ("failed", saved, False)
+    assert reaped["error"] == (
+        f"the training process ended without finishing (exit code -9) after saving version {saved}, "
+        "before activating it"
+    )
+
+
+def test_a_job_killed_before_its_version_was_saved_says_no_version_was_added(make_settings, tmp_path):
+    settings = make_settings(model_dir=tmp_path / "models")
+    job_id, folder = JobStore(settings.job_root).create({"activate": False})
+    # Killed while saving: the version's id was recorded, its folder never renamed into place.
+    write_job(folder, {**read_job(folder), "state": "running", "heartbeat": 1.0,
+                       "progress": {"stage": "saving", "version": "20261207.000000.000000-abcdef0123"}})  # fmt: skip
+
+    job = JobStore(settings.job_root, model_dir=settings.model_dir).status(job_id)
+
+    assert (job["state"], job["version"]) == ("failed", None)
+    assert job["error"] == "the training process stopped without finishing (killed or crashed); no version was added"

@@ -25,7 +25,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 )
 def recent_jobs(request: Request, settings: SettingsDep, key: AdminKeyDep) -> dict:
     """Recent jobs, newest first."""
-    jobs = JobStore(settings.job_root).recent(segmentation=request.path_params.get("segmentation"))
+    jobs = JobStore(settings.job_root, model_dir=settings.model_dir).recent(
+        segmentation=request.path_params.get("segmentation")
+    )
     return {"jobs": [_with_segmentation(job) for job in jobs]}
 
 
@@ -47,7 +49,7 @@ def job_status(
     settings: SettingsDep,
 ) -> dict:
     """Where a training job is (under a segmentation's path, only that segmentation's jobs)."""
-    job = JobStore(settings.job_root).status(job_id)
+    job = JobStore(settings.job_root, model_dir=settings.model_dir).status(job_id)
     asked = request.path_params.get("segmentation")
     if asked is not None and job_segmentation(job) != asked:
         raise UnknownJob(f"no training job {job_id[:64]!r} of segmentation {asked!r}")

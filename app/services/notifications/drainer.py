@@ -13,7 +13,14 @@ from app.core.metrics import record_notification_attempt
 from app.services.monitoring.retry import DatabasePreparation
 from app.services.notifications.addresses import RefusedAddress
 from app.services.notifications.messages import email_message
-from app.services.notifications.outbox import Claimed, attempts_spent, claim_due, record_failure, record_success
+from app.services.notifications.outbox import (
+    Claimed,
+    attempts_spent,
+    claim_due,
+    record_failure,
+    record_success,
+    renew,
+)
 from app.services.notifications.sending import DeliveryFailed, send_email, send_webhook, webhook_body
 from app.services.shutdown import WorkerThread
 
@@ -94,7 +101,11 @@ def _failed(
 
 
 def deliver(sessions: sessionmaker[Session], claimed: Claimed, options: SendOptions) -> bool:
-    """Send one claimed delivery and record the outcome; True when it was delivered."""
+    """Send one claimed delivery and record the outcome; True when it was delivered (False, unsent, when another
+    drainer has claimed it since: its lease ended while the deliveries before it in the batch were sent)."""
+    if not renew(sessions, claimed):
+        logger.info("notification delivery %d was claimed again by another drainer; not sent here", claimed.delivery_id)
+        return False
     try:
         status = send(claimed, options)
     except RefusedAddress as error:

@@ -4,7 +4,10 @@ A claim marks rows `sending` with a token and a lease, in one short transaction:
 FOR UPDATE SKIP LOCKED, so drainers in several processes take different rows; SQLite has no row locks, so claims
 are made under a file lock beside the database, one process at a time. Sending happens after the claim commits, so
 no transaction waits on a receiver. A drainer that dies mid-send leaves its rows `sending` until the lease ends;
-they are then due again (at least once: receivers tell a resend by its webhook-id).
+they are then due again (at least once: receivers tell a resend by its webhook-id). A batch is sent one delivery
+after another, and a receiver that is down may hold each send for its whole timeout, so a drainer renews a
+delivery's lease just before sending it (`renew`): one whose lease ended and that another drainer claimed meanwhile
+is not sent a second time.
 """
 
 import random
@@ -137,6 +140,21 @@ def record_failure(
         values["status"] = "pending"
         values["next_attempt_at"] = _now() + timedelta(seconds=backoff_seconds(claimed.attempts, base=backoff_base))
     return _update_owned(sessions, claimed, values)
+
+
+def renew(sessions: sessionmaker[Session], claimed: Claimed, *, lease_seconds: float = LEASE_SECONDS) -> bool:
+    """Start the delivery's lease again, now, before sending it; False when another drainer has claimed it since."""
+    with sessions.begin() as session:
+        result = session.execute(
+            update(NotificationDelivery)
+            .where(
+                NotificationDelivery.id == claimed.delivery_id,
+                NotificationDelivery.claim_token == claimed.token,
+                NotificationDelivery.status == "sending",
+            )
+            .values(claimed_until=_now() + timedelta(seconds=lease_seconds))
+        )
+        return result.rowcount == 1
 
 
 def _update_owned(sessions: sessionmaker[Session], claimed: Claimed, values: dict[str, Any]) -> bool:

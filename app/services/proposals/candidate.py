@@ -149,7 +149,7 @@ def _build(
     model = _fit(base=base, store=store, X=X, provenance=provenance, progress=progress)
     _still_training(session, row)
     if progress is not None:
-        progress({"stage": "saving"})
+        progress({"stage": "saving", "version": model.version})
     save_model(model, folder, signing_key=settings.signing_key)
     comparison = compare_candidate(
         registry=ModelRegistry(store=store),

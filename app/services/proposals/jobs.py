@@ -126,7 +126,7 @@ def reconcile(
 ) -> None:
     """Mark failed the proposals still training whose job has ended failed without telling them, or that never got a
     job (committed)."""
-    jobs = JobStore(settings.job_root)
+    jobs = JobStore(settings.job_root, model_dir=settings.model_dir)
     stale = (now or datetime.now(UTC)) - JOB_START_GRACE
     for row in rows:
         if row.state != records.TRAINING:

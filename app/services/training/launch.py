@@ -34,16 +34,16 @@ from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import DEFAULT_NAME, RfmOptions
 from app.services.csv_text import HEAD_BYTES, decode_head
 from app.services.dask_extra import require_dask
-from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, emit_quietly
 from app.services.training.engine import ENGINES
+from app.services.training.events import notify_job_ended
 from app.services.training.store import (
     BUILT_FOLDER,
     FINAL_STATES,
     LOG_FILE,
     UPLOAD_FILE,
     JobStore,
-    job_segmentation,
     read_job,
+    unfinished,
     write_job,
 )
 from app.utils.csv_head import UNNAMED_TAIL, row_names, sniff_head
@@ -51,8 +51,9 @@ from app.utils.csv_head import UNNAMED_TAIL, row_names, sniff_head
 logger = logging.getLogger(__name__)
 
 # The settings a job's process uses: passed in its environment, so they are the starting app's (see above).
-# The database: a proposal's candidate reads the prediction log and writes the proposal's comparison; AUTO_PROMOTE
-# and its agreement threshold: the candidate's job decides whether it is promoted.
+# The database: a proposal's candidate reads the prediction log and writes the proposal's comparison, and the job
+# announces its own end (events.py); AUTO_PROMOTE and its agreement threshold: the candidate's job decides whether it
+# is promoted; NOTIFICATIONS_ENABLED: whether the job announces its end at all.
 JOB_SETTINGS = (
     "model_dir",
     "data_path",
@@ -62,6 +63,7 @@ JOB_SETTINGS = (
     "database_url",
     "auto_promote",
     "auto_promote_min_agreement",
+    "notifications_enabled",
 )
 
 
@@ -330,27 +332,11 @@ def _reap(process: subprocess.Popen, folder: Path, settings: Settings | None = N
             folder / LOG_FILE,
         )
     if job["state"] not in FINAL_STATES:
-        job.update(state="failed", error=f"the training process ended without finishing (exit code {code})")
+        cause = f"the training process ended without finishing (exit code {code})"
+        job = unfinished(job, cause=cause, model_dir=settings.model_dir if settings is not None else None)
         write_job(folder, job)
         logger.error("training job %s failed: process exit code %d", job["job_id"], code)
     # Here, once per job: only the server that started the process waits for it, and its state is now final.
     record_training_job_ended(state=job["state"])
-    if settings is not None and settings.notifications_enabled:
-        _notify_job_ended(job, settings)
-
-
-def _notify_job_ended(job: dict, settings: Settings) -> None:
-    """Put job.succeeded or job.failed in the notification outbox (keyed by the job, so written once)."""
-    event = JOB_SUCCEEDED if job["state"] == "succeeded" else JOB_FAILED
-    payload = {
-        "job_id": job["job_id"],
-        "segmentation": job_segmentation(job),
-        "state": job["state"],
-        "version": job.get("version"),
-        "activated": job.get("activated"),
-        "error": job.get("error"),
-        "request_id": job.get("params", {}).get("request_id"),
-    }
-    emit_quietly(
-        url=settings.database_url.get_secret_value(), event=event, payload=payload, key=f"{event}:{job['job_id']}"
-    )
+    if settings is not None:
+        notify_job_ended(job, settings)

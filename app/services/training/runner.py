@@ -75,9 +75,16 @@ class JobRunner:
                 # A full disk for a moment (the version being written filled it) skips a beat; the next one retries.
                 logger.warning("heartbeat not written: %s", exc)
 
+    def finish(self, **changes: Any) -> None:
+        """Write the job's final state, then announce it (the server that started the job may be gone by now)."""
+        self.update(**changes)
+        from app.services.training.events import notify_job_ended  # the outbox's database layer: only at the end
+
+        notify_job_ended(self.job, self.settings)
+
     def _watchdog(self, limit: float) -> None:
         if not self._stop.wait(limit):
-            self.update(state="failed", error=f"training took longer than the limit of {limit:g} s and was stopped")
+            self.finish(state="failed", error=f"training took longer than the limit of {limit:g} s and was stopped")
             os._exit(3)  # the partial version, if any, is only a staging folder: cleaned at the next save
 
     def _train(self, params: dict[str, Any], data: Path) -> Any:
@@ -129,20 +136,20 @@ class JobRunner:
             if exc.local_message != exc.message:  # a path clients are not told: the job's log, for the server's
                 logger.error("training job %s failed: %s", self.job["job_id"], exc.local_message)
             # The reason is shown to clients: name the upload, never the server's paths.
-            self.update(state="failed", error=exc.message.replace(str(data), params.get("data_name") or data.name))
+            self.finish(state="failed", error=exc.message.replace(str(data), params.get("data_name") or data.name))
             return 2
         except Exception as exc:  # one line for the job's status, whatever went wrong
             self._stop.set()
             # The whole error goes to the job's log (and from there to the server log, see launch._reap); clients
             # get a plain sentence: a library's message names internals and may quote the data.
             logger.exception("training job %s failed", self.job["job_id"])
-            self.update(state="failed", error=failure_message(exc, self.job))
+            self.finish(state="failed", error=failure_message(exc, self.job))
             return 1
         finally:
             (self.folder / UPLOAD_FILE).unlink(missing_ok=True)
             shutil.rmtree(self.folder / BUILT_FOLDER, ignore_errors=True)
         self._stop.set()
-        self.update(
+        self.finish(
             state="succeeded",
             version=result.model.version,
             activated=result.activated,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ModelStoreError, UnknownJob, VersionConflict, no_space_as
+from app.core.errors import ModelStoreError, SegmentationError, UnknownJob, VersionConflict, no_space_as
 from app.utils.files import atomic_replace
 from app.utils.locking import exclusive_lock
 
@@ -53,6 +53,40 @@ def read_job(folder: Path) -> dict[str, Any]:
     return json.loads((folder / JOB_FILE).read_text(encoding="utf-8"))
 
 
+def unfinished(job: dict[str, Any], *, cause: str, model_dir: Path | None) -> dict[str, Any]:
+    """A job whose process ended without recording a final state, as failed: with the version it had saved, when it
+    was killed between saving it and finishing (training records the version's id in `progress` as it starts saving).
+    """
+    failed = {**job, "state": "failed", "error": f"{cause}; no version was added"}
+    version = (job.get("progress") or {}).get("version")
+    if not isinstance(version, str) or model_dir is None:
+        return failed
+    # Here, not at import: a job's process imports this module before anything heavy (see runner.run).
+    from app.models.segmentations.catalog import SegmentationCatalog
+    from app.models.versions.store import VersionStore
+
+    try:
+        store = VersionStore(SegmentationCatalog(model_dir).folder(job_segmentation(job)))
+        if version not in store.versions():
+            return failed
+        active = store.active_version() == version
+    except (OSError, SegmentationError):
+        return failed
+    if active:
+        outcome = ", which is active"
+    elif job.get("params", {}).get("activate"):
+        outcome = ", before activating it"
+    else:
+        outcome = ""
+    return {
+        **job,
+        "state": "failed",
+        "version": version,
+        "activated": active,
+        "error": f"{cause} after saving version {version}{outcome}",
+    }
+
+
 def job_files(root: Path) -> AbstractContextManager[None]:
     """Turn a full disk while a job's files are written (upload, state) into a one-line 503 (logged by the error
     handler), not a 500."""
@@ -65,8 +99,10 @@ def job_files(root: Path) -> AbstractContextManager[None]:
 class JobStore:
     """Training jobs on disk under one folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, model_dir: Path | None = None) -> None:
         self.root = Path(root)
+        # Where the jobs' versions are: a job killed after saving its version reports it (see `unfinished`).
+        self.model_dir = model_dir
 
     def folder(self, job_id: str) -> Path:
         """The folder of an existing job; UnknownJob otherwise."""
@@ -81,11 +117,8 @@ class JobStore:
         if job["state"] not in FINAL_STATES:
             beat = job.get("heartbeat") or job["created_epoch"]
             if time.time() - beat > STALE_SECONDS:
-                job = {
-                    **job,
-                    "state": "failed",
-                    "error": "the training process stopped without finishing (killed or crashed); no version was added",
-                }
+                cause = "the training process stopped without finishing (killed or crashed)"
+                job = unfinished(job, cause=cause, model_dir=self.model_dir)
         return job
 
     def recent(self, *, segmentation: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

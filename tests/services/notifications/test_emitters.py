@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -11,7 +12,9 @@ from app.models.versions.store import HISTORY_FILE, VersionStore
 from app.services.monitoring.activation_mirror import ActivationMirror
 from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, VERSION_ACTIVATED
 from app.services.notifications.subscriptions import create_subscription
-from app.services.training.launch import _notify_job_ended
+from app.services.training.events import notify_job_ended
+from app.services.training.runner import JobRunner
+from app.services.training.store import JobStore
 
 
 def events_of(sessions) -> list[tuple[str, dict]]:
@@ -53,9 +56,9 @@ def test_a_job_end_raises_job_succeeded_or_failed_once(make_settings, tmp_path, 
     succeeded = {"job_id": "j1", "state": "succeeded", "version": "v9", "activated": True, "params": {}}
     failed = {"job_id": "j2", "state": "failed", "error": "no rows", "params": {"segmentation": "rfm"}}
 
-    _notify_job_ended(succeeded, settings)
-    _notify_job_ended(succeeded, settings)
-    _notify_job_ended(failed, settings)
+    notify_job_ended(succeeded, settings)
+    notify_job_ended(succeeded, settings)
+    notify_job_ended(failed, settings)
 
     events = events_of(sessions)
     assert [(event, payload["job_id"], payload["segmentation"]) for event, payload in events] == [
@@ -63,3 +66,50 @@ def test_a_job_end_raises_job_succeeded_or_failed_once(make_settings, tmp_path, 
         (JOB_FAILED, "j2", "rfm"),
     ]
     assert events[0][1]["version"] == "v9" and events[1][1]["error"] == "no rows"
+
+
+def test_a_job_announces_its_own_end_when_no_server_waits_for_it(
+    make_settings, tmp_path, database_url, sessions, monkeypatch
+):
+    # The server that started the job was restarted meanwhile: no reaper is left to write the event.
+    settings = make_settings(database_url=database_url, model_dir=tmp_path / "models")
+    results = iter([SimpleNamespace(model=SimpleNamespace(version="v7", segments=[]), activated=True), MemoryError()])
+
+    def train(*args, **kwargs):
+        result = next(results)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    monkeypatch.setattr("app.models.training.train", train)
+    request = {"k": 5, "features": ["annual_income"], "seed": 1, "sweep": False, "activate": True, "key_id": "",
+               "request_id": "req-1", "data_file": None}  # fmt: skip
+    ids = []
+    for _ in range(2):
+        job_id, folder = JobStore(tmp_path / "jobs").create(request)
+        JobRunner(folder, settings=settings).run()
+        ids.append(job_id)
+
+    events = events_of(sessions)
+    assert [(event, payload["job_id"], payload["state"]) for event, payload in events] == [
+        (JOB_SUCCEEDED, ids[0], "succeeded"),
+        (JOB_FAILED, ids[1], "failed"),
+    ]
+    assert events[0][1]["version"] == "v7" and events[0][1]["activated"] is True
+    assert events[1][1]["error"].startswith("training ran out of memory")
+
+
+def test_a_job_announces_nothing_when_notifications_are_off(
+    make_settings, tmp_path, database_url, sessions, monkeypatch
+):
+    settings = make_settings(database_url=database_url, model_dir=tmp_path / "models", notifications_enabled=False)
+    monkeypatch.setattr(
+        "app.models.training.train",
+        lambda *args, **kwargs: SimpleNamespace(model=SimpleNamespace(version="v7", segments=[]), activated=False),
+    )
+    request = {"k": 5, "features": ["annual_income"], "seed": 1, "sweep": False, "activate": False, "key_id": "",
+               "request_id": None, "data_file": None}  # fmt: skip
+    _, folder = JobStore(tmp_path / "jobs").create(request)
+
+    assert JobRunner(folder, settings=settings).run() == 0
+    assert events_of(sessions) == []

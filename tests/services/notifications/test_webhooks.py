@@ -7,8 +7,9 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from app.services.notifications.drainer import SendOptions, drain_once
+from app.services.notifications.drainer import SendOptions, deliver, drain_once
 from app.services.notifications.events import JOB_SUCCEEDED, VERSION_ACTIVATED, emit
+from app.services.notifications.outbox import claim_due
 from app.services.notifications.signing import new_secret, signature
 from app.services.notifications.subscriptions import create_subscription, deliveries
 from tests.services.notifications.receiver import running_receiver
@@ -64,6 +65,27 @@ def test_receiver_down_three_times_gets_the_event_once_on_the_fourth(sessions, o
     log = deliveries(sessions=sessions, subscription_id=subscription["id"])
     assert [(row["status"], row["attempts"], row["response_status"]) for row in log] == [("delivered", 4, 200)]
     assert received[0].headers["webhook-id"] == log[0]["message_id"]
+
+
+def test_a_delivery_whose_lease_ended_before_its_turn_is_sent_once_by_whoever_claimed_it_next(
+    sessions, receiver, options
+):
+    subscription = subscribe(sessions, receiver.url)
+    for version in ("v2", "v3"):
+        emit(sessions=sessions, event=VERSION_ACTIVATED, payload={"to_version": version})
+    # One drainer's batch: its lease ends before its turn to send comes (the sends before it waited out a receiver's
+    # timeout), and another worker's drainer claims the two deliveries again and sends them.
+    late = claim_due(sessions, lease_seconds=0.0)
+    assert len(late) == 2
+    assert drain_once(sessions, options) == 2
+
+    # The first drainer's turn comes at last: it no longer owns them, so it sends nothing.
+    assert [deliver(sessions, item, options) for item in late] == [False, False]
+
+    received = [json.loads(item.body)["data"]["to_version"] for item in receiver.received()]
+    assert sorted(received) == ["v2", "v3"]
+    log = deliveries(sessions=sessions, subscription_id=subscription["id"])
+    assert [(row["status"], row["attempts"]) for row in log] == [("delivered", 2), ("delivered", 2)]
 
 
 def test_delivery_is_failed_once_the_attempts_are_spent(sessions, receiver):
