@@ -162,24 +162,30 @@ def moments_or(check):
     return moment_acceptance
 
 
+# What ONE_LINE and NO_NUL say of the characters they refuse (app/schemas/common.py).
+CHARACTERS = ("must be one line of visible text", "must not hold the NUL character")
+
+
 def _one_line_refused(response) -> bool:
-    """A 422 for a reason or a key name holding a line break, a control or an invisible character.
+    """A 422 for a reason or a key name holding a line break, a control or an invisible character, or for any text
+    the database stores or compares holding a NUL.
 
     The schema says "one line of visible text" in words (app/schemas/common.py ONE_LINE): which characters those are
     (Unicode's controls, separators and format characters, a joiner allowed inside a word) is no `pattern` a
-    generator could follow. Only a refusal saying so passes, with pydantic's `value_error` on every detail.
+    generator could follow. NO_NUL's refusal is PostgreSQL's rule, on every stored or looked-up text (a campaign, an
+    event name). Only a refusal saying so passes, with pydantic's `value_error` on every detail.
     """
     if response.status_code != 422:
         return False
     details = response.json().get("details") or []
     return bool(details) and all(
-        detail.get("type") == "value_error" and "must be one line of visible text" in detail.get("message", "")
+        detail.get("type") == "value_error" and any(refusal in detail.get("message", "") for refusal in CHARACTERS)
         for detail in details
     )
 
 
 def one_line_or(check):
-    """`check`, but a refusal of a reason's or a key name's characters (above) passes."""
+    """`check`, but a refusal of a text's characters (above) passes."""
 
     def one_line_acceptance(ctx, response, case):
         return None if _one_line_refused(response) else check(ctx, response, case)
@@ -217,7 +223,7 @@ def test_api_conforms_to_its_schema(case):
         relaxed = [proposal_acceptance]
     if _has_moments(case):
         relaxed = [moments_or(relaxed[0] if relaxed else positive_data_acceptance)]
-    # Any route may take a reason or a key name, and refuse its characters.
+    # Any route may take a reason, a key name or a text it stores, and refuse its characters.
     relaxed = [one_line_or(relaxed[0] if relaxed else positive_data_acceptance)]
     case.call_and_validate(
         headers={"X-API-Key": ADMIN_KEY}, excluded_checks=[positive_data_acceptance], additional_checks=relaxed
