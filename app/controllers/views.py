@@ -451,7 +451,11 @@ async def segmentation_create(request: Request, settings: SettingsDep) -> Respon
     name, k = fields.get("name", "").strip(), fields.get("k", "auto").strip()
     kind = "rfm" if fields.get("kind") == "rfm" else "columns"
     try:
-        body = {"name": name, "kind": "rfm"} if kind == "rfm" else create_body(name=name, columns=columns)
+        body = (
+            {"name": name, "kind": "rfm"}
+            if kind == "rfm"
+            else create_body(name=name, columns=columns, decimal_comma=bool(profile.get("decimal_comma")))
+        )
         started = await run_in_threadpool(
             create_and_train,
             segmentations=request.app.state.segmentations,

@@ -263,6 +263,20 @@ def test_a_semicolon_runs_page_names_a_nameless_column_counts_flagged_rows_and_w
     assert "flagged</h2>" not in comma_free
 
 
+def test_a_flagged_row_in_the_customers_table_says_why_it_was_not_scored(pages):
+    text = "CustomerID,Annual Income (k$),Spending Score (1-100)\n"
+    text += "".join(f"C{n},{40 + n},{n + 1}\n" for n in range(20)) + "B1,,50\nB2,60,abc\n"
+    run_id, _ = score(pages, text)
+    page = pages.get(f"/runs/{run_id}", headers=HTML).text
+    assert '<h2 id="run-summary-title">20 customers scored, 2 flagged</h2>' in page
+    # Before, B1 and B2 were rows with an empty Segment cell and no word of why.
+    rows = dict(re.findall(r'<td data-label="CustomerID">(B\d)</td>.*?data-role="segment">(.*?)</td>', page))
+    assert rows == {
+        "B1": '<span data-role="row-error">Not scored: missing Annual Income (k$)</span>',
+        "B2": '<span data-role="row-error">Not scored: Spending Score (1-100) is not a number</span>',
+    }
+
+
 LONG_NAME = "Lifetime value " + "x" * 185  # 200 characters, as a CRM export's custom field can be
 
 

@@ -28,6 +28,9 @@ def test_the_form_asks_for_a_transactions_file(segmented):
     assert response.status_code == 200
     text = HELP.search(response.text).group(1)
     assert "Upload your transactions export" in response.text
+    # The heading and the title say so too, not "Score a customer file" over a request for transactions.
+    assert "<h1>Score a transactions file</h1>" in response.text
+    assert "<title>Score a transactions file" in response.text
     assert "transactions" in text and "<code>CustomerID</code>" in text and "<code>InvoiceDate</code>" in text
     assert "quantity and a unit price" in text and "order id" in text
     assert "recency_days" not in text and "Columns of segmentation" not in text

@@ -483,3 +483,20 @@ def test_an_empty_column_is_called_empty_not_not_numeric(pages, crm):
     assert empty is not None and "<code>Notes</code>" in empty.group(1)
     said = re.search(r'id="not-numeric">(.*?)</p>', page)
     assert said is None or "Notes" not in said.group(1)
+
+
+def test_a_bound_typed_with_a_decimal_comma_is_read_as_the_file_writes_numbers(pages, crm):
+    from tests.semicolon_csv import excel_style
+
+    # The page says "decimal commas" and shows 36,12; a phone's decimal keypad there offers only a comma.
+    _, page = choose_columns(pages, excel_style(crm))
+    assert "decimal commas" in page
+    chosen = {"use_1": "true", "use_2": "true", "min_2": "0,5", "max_2": "99,5"}
+    created = create(pages, page, name="comma", k="3", **chosen)
+    assert created.status_code == 303, created.text  # before: "the minimum must be a number ..., not '0,5'"
+    visits = pages.get("/api/v1/segmentations/comma").json()["features"][1]
+    assert (visits["min"], visits["max"]) == (0.5, 99.5)
+    # In a file with decimal points a comma stays refused: "1,000" is never read as 1.0.
+    _, page = choose_columns(pages, crm)
+    refused = create(pages, page, name="points", k="3", use_1="true", use_2="true", max_2="1,000")
+    assert refused.status_code == 422 and "the maximum must be a number" in refused.text

@@ -77,9 +77,13 @@ def _named(column: dict[str, Any]) -> str:
     return f"column {column['column']!r}"
 
 
-def _bound(text: str, *, label: str, which: str) -> float | None:
+def _bound(text: str, *, label: str, which: str, decimal_comma: bool = False) -> float | None:
     if not text:
         return None
+    if decimal_comma and text.count(",") == 1 and "." not in text:
+        # The file writes 36,12 (the page says "decimal commas"), and a phone's decimal keypad in such a locale
+        # offers only a comma: "20,5" is 20.5 there. In a file with decimal points "1,000" stays refused, never 1.0.
+        text = text.replace(",", ".")
     try:
         value = float(text)
     except ValueError:
@@ -89,8 +93,9 @@ def _bound(text: str, *, label: str, which: str) -> float | None:
     return value
 
 
-def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
-    """The create request for the ticked columns (InvalidRequest for too few or too many, or a bad bound)."""
+def create_body(*, name: str, columns: list[dict[str, Any]], decimal_comma: bool = False) -> dict[str, Any]:
+    """The create request for the ticked columns (InvalidRequest for too few or too many, or a bad bound); with
+    `decimal_comma` (the file's numbers are written so) a bound may be typed with a decimal comma."""
     chosen = [column for column in columns if column["use"]]
     if not MIN_FEATURES <= len(chosen) <= MAX_FEATURES:
         raise InvalidRequest(
@@ -108,8 +113,8 @@ def create_body(*, name: str, columns: list[dict[str, Any]]) -> dict[str, Any]:
                 "label": column["label"] or None,
                 "unit": column["unit"] or None,
                 "transform": column["transform"],
-                "min": _bound(column["min"], label=label, which="minimum"),
-                "max": _bound(column["max"], label=label, which="maximum"),
+                "min": _bound(column["min"], label=label, which="minimum", decimal_comma=decimal_comma),
+                "max": _bound(column["max"], label=label, which="maximum", decimal_comma=decimal_comma),
             }
         )
     return {"name": name.strip(), "kind": "columns", "features": features}
