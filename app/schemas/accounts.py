@@ -148,7 +148,16 @@ class PasswordIn(BaseModel):
 class UserPatch(BaseModel):
     """A change to a user: its role, or disabling it (which ends its sessions and stops its keys at once)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what the validator below does: a role or a `disabled`, not null, or both.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["role"], "properties": {"role": {"type": "string"}}},
+                {"required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}},
+            ]
+        },
+    )
 
     role: RoleName | None = None
     # Strict: 0 or "yes" is refused rather than read as a boolean.
