@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.core.emails import MAX_EMAIL_LENGTH, valid_email
 from app.schemas.common import ONE_LINE, example_config
@@ -157,7 +157,17 @@ class PasswordIn(BaseModel):
 class UserPatch(BaseModel):
     """A change to a user: its role, or disabling it (which ends its sessions and stops its keys at once)."""
 
-    model_config = example_config({"role": "analyst"}, extra="forbid")
+    # The schema says what the validator below does: a role or a `disabled`, not null, or both.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"role": "analyst"}],
+            "anyOf": [
+                {"required": ["role"], "properties": {"role": {"type": "string"}}},
+                {"required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}},
+            ],
+        },
+    )
 
     role: RoleName | None = Field(None, description="The user's new role; left out or null: unchanged.")
     # Strict: 0 or "yes" is refused rather than read as a boolean.
