@@ -40,6 +40,7 @@ from app.services.monitoring.workers import start_monitoring
 from app.services.notifications.drainer import start_notifications
 from app.services.runs.writers import IndexWriters
 from app.services.shutdown import stop_all
+from app.services.training.launch import settle_orphaned_jobs
 from app.utils.memory import limit_malloc_arenas, reuse_freed_blocks, tuned_gc
 from app.utils.static import CachedStaticFiles
 
@@ -117,6 +118,8 @@ def _lifespan(settings: Settings):
         notifications = start_notifications(
             settings=settings, sessions=app.state.db_sessions, database=monitoring.database
         )
+        # Jobs of this host killed with the server that started them (or by a restart of the host): failed, announced.
+        await run_in_threadpool(settle_orphaned_jobs, settings=settings)
         # Process-wide: the background threads above run Python beside the event loop (see GIL_SWITCH_MS).
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(settings.gil_switch_ms / 1_000)

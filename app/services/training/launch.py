@@ -16,6 +16,7 @@ import csv
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -340,3 +341,25 @@ def _reap(process: subprocess.Popen, folder: Path, settings: Settings | None = N
     record_training_job_ended(state=job["state"])
     if settings is not None:
         notify_job_ended(job, settings)
+
+
+def settle_orphaned_jobs(*, settings: Settings) -> list[str]:
+    """At start-up: record failed, and announce, the jobs of this host whose process is gone without a final state
+    (killed with the server that started them, or by a restart of the host), since no server is left to reap them.
+    Returns their ids."""
+    settled = []
+    for folder in JobStore(settings.job_root).orphans(host=socket.gethostname()):
+        try:
+            job = read_job(folder)
+            if job["state"] in FINAL_STATES:  # reaped meanwhile by the server that started it
+                continue
+            cause = "the training process ended without finishing (stopped with its server, or the host restarted)"
+            job = unfinished(job, cause=cause, model_dir=settings.model_dir)
+            write_job(folder, job)
+        except (OSError, ValueError, KeyError):
+            continue
+        logger.error("training job %s failed: its process was gone when the server started", job["job_id"])
+        record_training_job_ended(state="failed")
+        notify_job_ended(job, settings)
+        settled.append(job["job_id"])
+    return settled

@@ -6,6 +6,7 @@ worker can tell a job whose process was killed from one still running.
 """
 
 import json
+import os
 import re
 import shutil
 import time
@@ -96,6 +97,17 @@ def job_files(root: Path) -> AbstractContextManager[None]:
     )
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process of this host has the id `pid` (a reused id reads as alive: the job is then left alone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class JobStore:
     """Training jobs on disk under one folder."""
 
@@ -151,6 +163,24 @@ class JobStore:
                 except (OSError, ValueError, KeyError):
                     continue
         return count
+
+    def orphans(self, *, host: str) -> list[Path]:
+        """Folders of the jobs that ran on `host` and whose process is gone without recording a final state."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in self.root.iterdir():
+            if not _JOB_ID.match(folder.name):
+                continue
+            try:
+                job = read_job(folder)
+            except (OSError, ValueError):
+                continue
+            pid = job.get("pid")
+            mine = job.get("host") == host and isinstance(pid, int)
+            if mine and job.get("state") not in FINAL_STATES and not _alive(pid):
+                found.append(folder)
+        return found
 
     def create_within_limit(self, params: dict[str, Any], *, limit: int, keep: int) -> tuple[str, Path]:
         """A new queued job, unless `limit` jobs are already queued or running (VersionConflict then).

@@ -1,6 +1,9 @@
 """Where events are raised: the activation mirror (version.activated) and the end of a training job (job.*)."""
 
 import json
+import os
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -13,8 +16,9 @@ from app.services.monitoring.activation_mirror import ActivationMirror
 from app.services.notifications.events import JOB_FAILED, JOB_SUCCEEDED, VERSION_ACTIVATED
 from app.services.notifications.subscriptions import create_subscription
 from app.services.training.events import notify_job_ended
+from app.services.training.launch import settle_orphaned_jobs
 from app.services.training.runner import JobRunner
-from app.services.training.store import JobStore
+from app.services.training.store import JobStore, read_job, write_job
 
 
 def events_of(sessions) -> list[tuple[str, dict]]:
@@ -113,3 +117,30 @@ def test_a_job_announces_nothing_when_notifications_are_off(
 
     assert JobRunner(folder, settings=settings).run() == 0
     assert events_of(sessions) == []
+
+
+def test_a_job_killed_with_its_server_is_failed_and_announced_when_a_server_starts(
+    make_settings, tmp_path, database_url, sessions
+):
+    settings = make_settings(database_url=database_url, model_dir=tmp_path / "models", jobs_dir=tmp_path / "jobs")
+    store = JobStore(settings.job_root)
+    gone = subprocess.Popen(["true"])  # a process that is gone: the job's, killed with its server
+    gone.wait()
+    request = {"activate": False, "request_id": "req-9"}
+    jobs = {}
+    for name, pid, host in [
+        ("orphan", gone.pid, socket.gethostname()),
+        ("alive", os.getpid(), socket.gethostname()),  # still running here
+        ("elsewhere", gone.pid, "another-host"),  # its own host's server settles it
+    ]:
+        job_id, folder = store.create(request)
+        write_job(folder, {**read_job(folder), "state": "running", "pid": pid, "host": host, "heartbeat": 1.0})
+        jobs[name] = (job_id, folder)
+
+    assert settle_orphaned_jobs(settings=settings) == [jobs["orphan"][0]]
+    assert settle_orphaned_jobs(settings=settings) == []  # once
+
+    orphan = read_job(jobs["orphan"][1])
+    assert orphan["state"] == "failed" and orphan["error"].endswith("; no version was added")
+    assert [read_job(jobs[name][1])["state"] for name in ("alive", "elsewhere")] == ["running", "running"]
+    assert [(event, payload["job_id"]) for event, payload in events_of(sessions)] == [(JOB_FAILED, jobs["orphan"][0])]
