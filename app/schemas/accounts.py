@@ -163,8 +163,11 @@ class UserPatch(BaseModel):
         json_schema_extra={
             "examples": [{"role": "analyst"}],
             "anyOf": [
-                {"required": ["role"], "properties": {"role": {"type": "string"}}},
-                {"required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}},
+                {"required": ["role"], "properties": {"role": {"type": "string", "description": "A new role."}}},
+                {
+                    "required": ["disabled"],
+                    "properties": {"disabled": {"type": "boolean", "description": "Disabled or enabled again."}},
+                },
             ],
         },
     )
