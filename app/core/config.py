@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     # bytes), pass untouched. 0 turns compression off. Measured in benchmarks/run.py.
     gzip_min_bytes: int = Field(4_096, ge=0)
     # Keys accepted in X-API-Key by the admin routes (train, activate, roll back, delete); comma-separated in
-    # the environment. None configured means those routes answer 403: they are never open (and /metrics then
-    # relies on its networks alone).
+    # the environment. None configured means those routes answer 403 to anyone but a signed-in admin user (session,
+    # token or personal key): they are never open (and /metrics then relies on its networks alone).
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = []
     # Keys accepted in X-API-Key by POST /api/v1/outcomes only (a CRM or shop reporting purchases), comma-separated;
     # analysts and admins may post outcomes too. None configured and nobody signed in: the route answers 401/403.

@@ -47,7 +47,7 @@ class TokenOut(BaseModel):
     )
 
     access_token: str = Field(description="A signed JWT: send it as `Authorization: Bearer <token>`.")
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = Field("bearer", description="Always `bearer`.")
     expires_in: int = Field(description="Seconds the token is valid for (JWT_TTL_SECONDS).")
     scope: str = Field(description="The scopes of the user's role, space-separated.", examples=["read score"])
 
@@ -92,13 +92,13 @@ class KeyOut(BaseModel):
 
     model_config = example_config(_KEY)
 
-    id: int
-    name: str
-    role: RoleName
+    id: int = Field(description="The key's id, to revoke it.")
+    name: str = Field(description="What the key is for.")
+    role: RoleName = Field(description="The key's role: at most its owner's.")
     owner: str = Field(description="The email of the user the key belongs to.")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked: bool
+    created_at: datetime = Field(description="When it was created (UTC).")
+    last_used_at: datetime | None = Field(description="When it was last used (UTC); null when never.")
+    revoked: bool = Field(description="True once revoked: it is refused (401).")
 
 
 class NewKeyOut(KeyOut):
@@ -114,7 +114,7 @@ class KeyList(BaseModel):
 
     model_config = example_config({"keys": [_KEY]})
 
-    keys: list[KeyOut]
+    keys: list[KeyOut] = Field(description="The keys, never the keys' secrets.")
 
 
 class UserIn(BaseModel):
@@ -191,13 +191,13 @@ class UserOut(BaseModel):
 
     model_config = example_config(_USER)
 
-    id: int
-    email: str
-    display_name: str
-    role: RoleName
-    created_at: datetime
-    last_login_at: datetime | None
-    disabled: bool
+    id: int = Field(description="The user's id, for PATCH /api/v1/users/{user_id}.")
+    email: str = Field(description="What the user signs in with (lower-cased).")
+    display_name: str = Field(description="The name pages show.")
+    role: RoleName = Field(description="viewer, analyst or admin.")
+    created_at: datetime = Field(description="When the user was created (UTC).")
+    last_login_at: datetime | None = Field(description="When the user last signed in (UTC); null when never.")
+    disabled: bool = Field(description="True when disabled: no sign-in, and its keys and tokens are refused.")
 
 
 class UserList(BaseModel):
@@ -205,4 +205,4 @@ class UserList(BaseModel):
 
     model_config = example_config({"users": [_USER]})
 
-    users: list[UserOut]
+    users: list[UserOut] = Field(description="Every user, oldest first.")

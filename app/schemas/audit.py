@@ -24,7 +24,7 @@ class AuditEventOut(BaseModel):
 
     model_config = example_config(_EVENT)
 
-    id: int
+    id: int = Field(description="The event's id.")
     at: datetime = Field(description="When (UTC).")
     who: str = Field(description="A user's email, `email:key-name` for a personal key, or an ADMIN_API_KEYS key id.")
     action: str = Field(description="What, e.g. `version.activate` or `login.failed`.")
@@ -39,5 +39,5 @@ class AuditPage(BaseModel):
 
     model_config = example_config({"events": [_EVENT], "next_cursor": "42"})
 
-    events: list[AuditEventOut]
+    events: list[AuditEventOut] = Field(description="The events of this page, newest first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last.")

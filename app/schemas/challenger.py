@@ -52,8 +52,8 @@ CHALLENGER_EXAMPLES = {
 class ChallengerSetting(BaseModel):
     """The running challenger."""
 
-    version: str
-    mode: Literal["split", "shadow"]
+    version: str = Field(description="The challenger's version.")
+    mode: Literal["split", "shadow"] = Field(description="`split`: it answers a share; `shadow`: it only scores.")
     share: float = Field(description="Split mode: the part of customers the challenger answers (1 in shadow mode).")
     set_at: str | None = Field(None, description="When it was set (ISO 8601, UTC).")
 
@@ -78,7 +78,7 @@ class ChallengerState(BaseModel):
         }
     )
 
-    segmentation: str
+    segmentation: str = Field(description="The segmentation it runs in.")
     champion: str | None = Field(description="The active version, which answers every request outside the split.")
     challenger: ChallengerSetting | None = Field(description="The running challenger, or null.")
     served: bool = Field(description="Whether this worker serves the challenger (false while it cannot load it).")
@@ -89,11 +89,11 @@ class ChallengerState(BaseModel):
 class SegmentAgreement(BaseModel):
     """How often the challenger puts a champion segment's customers in the same segment."""
 
-    segment_id: int
-    name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    name: str = Field(description="The segment's name in the champion.")
     n: int = Field(description="Requests the champion put in this segment.")
     agreed: int = Field(description="Of those, how many the challenger put in the segment with the same id.")
-    agreement: float | None
+    agreement: float | None = Field(description="agreed / n; null when n is 0.")
 
 
 class ChallengerReport(BaseModel):
@@ -123,13 +123,13 @@ class ChallengerReport(BaseModel):
         }
     )
 
-    segmentation: str
-    champion: str
-    challenger: str
-    mode: Literal["split", "shadow"]
-    share: float
-    set_at: str | None
-    window: int
+    segmentation: str = Field(description="The segmentation it runs in.")
+    champion: str = Field(description="The active version.")
+    challenger: str = Field(description="The challenger's version.")
+    mode: Literal["split", "shadow"] = Field(description="`split`: it answers a share; `shadow`: it only scores.")
+    share: float = Field(description="Split mode: the part of customers it answers (1 in shadow mode).")
+    set_at: str | None = Field(description="When it was set (ISO 8601, UTC).")
+    window: int = Field(description="How many of the latest paired requests the comparison covers, at most.")
     requests_by_arm: dict[str, int] = Field(description="Logged requests per arm since the challenger was set.")
     assignments_by_arm: dict[str, int] = Field(
         description="Customers the challenger's version assigned (in this run or an earlier one), each in the arm it "
@@ -139,7 +139,11 @@ class ChallengerReport(BaseModel):
     new_segments: list[dict[str, Any]] = Field(description="The challenger's segments: the matrix's columns.")
     migration_matrix: list[list[int]] = Field(description="Requests per champion segment (row) and challenger one.")
     n_paired: int = Field(description="Requests both versions scored (shadow mode) in the window.")
-    agreement: float | None
-    agreement_by_segment: list[SegmentAgreement]
+    agreement: float | None = Field(
+        description="Share of the paired requests both versions put in the same segment id; null when none."
+    )
+    agreement_by_segment: list[SegmentAgreement] = Field(description="The agreement within each champion segment.")
     cohen_kappa: float | None = Field(description="Cohen's kappa of the paired segment ids (null when undefined).")
-    adjusted_rand_index: float | None
+    adjusted_rand_index: float | None = Field(
+        description="Adjusted Rand index of the paired segment ids: 1 the same grouping; null when undefined."
+    )

@@ -28,12 +28,12 @@ class SubscriptionRequest(BaseModel):
 class Subscription(BaseModel):
     """A subscription (its secret is shown only when it is created)."""
 
-    id: int
-    kind: Literal["webhook", "email"]
-    url: str | None
-    email: str | None
-    events: list[str]
-    created_at: datetime
+    id: int = Field(description="The subscription's id, in its routes.")
+    kind: Literal["webhook", "email"] = Field(description="How events are sent: a signed POST, or an email.")
+    url: str | None = Field(description="A webhook's URL; null for an email subscription.")
+    email: str | None = Field(description="An email subscription's address; null for a webhook.")
+    events: list[str] = Field(description="The event types it receives.")
+    created_at: datetime = Field(description="When it was created (UTC).")
 
 
 class CreatedSubscription(Subscription):
@@ -71,22 +71,25 @@ class SubscriptionList(BaseModel):
 
     model_config = example_config({"subscriptions": [_SUBSCRIPTION_EXAMPLE]})
 
-    subscriptions: list[Subscription]
+    subscriptions: list[Subscription] = Field(description="Every subscription; never a webhook's secret.")
 
 
 class Delivery(BaseModel):
     """One event owed to a subscription, and how sending it went."""
 
-    id: int
-    event: str
+    id: int = Field(description="The delivery's id.")
+    event: str = Field(description="The event type.")
     message_id: str = Field(..., description="The webhook-id header: the same on every retry.")
-    status: Literal["pending", "sending", "delivered", "failed"]
-    attempts: int
-    last_error: str | None
-    response_status: int | None
-    next_attempt_at: datetime | None
-    created_at: datetime
-    delivered_at: datetime | None
+    status: Literal["pending", "sending", "delivered", "failed"] = Field(
+        description="`pending`: waiting for a first try or a retry; `sending`: being sent; `delivered`; `failed`: "
+        "given up, after WEBHOOK_MAX_ATTEMPTS or refused for good."
+    )
+    attempts: int = Field(description="Attempts so far.")
+    last_error: str | None = Field(description="Why the last attempt failed; null when none did.")
+    response_status: int | None = Field(description="The receiver's last HTTP status (webhooks); null when none.")
+    next_attempt_at: datetime | None = Field(description="When it is tried next (UTC); null when it is done.")
+    created_at: datetime = Field(description="When the event was owed (UTC).")
+    delivered_at: datetime | None = Field(description="When it was delivered (UTC); null until then.")
 
 
 class DeliveryList(BaseModel):
@@ -111,7 +114,7 @@ class DeliveryList(BaseModel):
         }
     )
 
-    deliveries: list[Delivery]
+    deliveries: list[Delivery] = Field(description="The newest deliveries, at most 50.")
 
 
 class QueuedTestEvent(BaseModel):
@@ -119,5 +122,5 @@ class QueuedTestEvent(BaseModel):
 
     model_config = example_config({"event": "webhook.test", "event_id": 12})
 
-    event: str
-    event_id: int | None
+    event: str = Field(description="Always `webhook.test`.")
+    event_id: int | None = Field(description="The event's id in the outbox; null when it was already there.")

@@ -149,7 +149,7 @@ class OutcomesStored(BaseModel):
 
     model_config = example_config({"segmentation": "default", "stored": 2, "matched": 2, "unmatched": 0})
 
-    segmentation: str
+    segmentation: str = Field(description="The segmentation the events were matched against.")
     stored: int = Field(description="Events stored (all of them).")
     matched: int = Field(description="Events of customers with a recorded challenger arm or a logged prediction.")
     unmatched: int = Field(description="Events of customers never seen: stored, but in no segment and no arm.")
@@ -158,10 +158,10 @@ class OutcomesStored(BaseModel):
 class CampaignSummary(BaseModel):
     """One campaign with outcomes."""
 
-    campaign: str
-    events: int
-    customers: int
-    event_names: list[str]
+    campaign: str = Field(description="The campaign's name, as the events gave it.")
+    events: int = Field(description="Outcome events of the campaign.")
+    customers: int = Field(description="Distinct customers with one.")
+    event_names: list[str] = Field(description="The event names seen, candidates for the report's `?event=`.")
     first: str | None = Field(description="The earliest `occurred_at` (ISO 8601, UTC).")
     last: str | None = Field(description="The latest `occurred_at` (ISO 8601, UTC).")
 
@@ -185,8 +185,8 @@ class CampaignList(BaseModel):
         }
     )
 
-    segmentation: str
-    campaigns: list[CampaignSummary]
+    segmentation: str = Field(description="The segmentation asked about.")
+    campaigns: list[CampaignSummary] = Field(description="Every campaign, most recent first.")
 
 
 class ExperimentReport(BaseModel):
@@ -227,8 +227,8 @@ class ExperimentReport(BaseModel):
         }
     )
 
-    segmentation: str
-    campaign: str
+    segmentation: str = Field(description="The segmentation asked about.")
+    campaign: str = Field(description="The campaign reported.")
     conversion_event: str | None = Field(description="The event that counts as a conversion; null: any event.")
     alpha: float = Field(description="The significance level results are flagged at.")
     min_customers_per_arm: int = Field(description="Fewer customers in an arm than this gets a warning.")
@@ -237,10 +237,13 @@ class ExperimentReport(BaseModel):
     outcomes_before_assignment: int = Field(
         description="Events that occurred before their customer's assignment in the experiment: left out."
     )
-    event_names: list[str]
+    event_names: list[str] = Field(description="The campaign's event names.")
     segments: list[dict[str, Any]] = Field(
         description="Per segment: `arms` (customers, conversions, conversion_rate with rate_ci, mean_value with "
         "value_ci), `rate_test` (two-proportion z-test: z, chi2, p_value), `value_test` (Welch's t-test: t, df, "
         "p_value), each null when it cannot be computed, `significant`, and `warnings`."
     )
-    warnings: list[str]
+    warnings: list[str] = Field(
+        description="What limits the report as a whole: no conversion event named, customers never seen or outcomes "
+        "before assignment left out, no segment in both arms."
+    )

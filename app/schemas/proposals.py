@@ -51,18 +51,20 @@ class ProposalSummary(BaseModel):
 
     model_config = example_config(_EXAMPLE)
 
-    id: str
-    created_at: str
-    segmentation: str
-    trigger: Literal["drift", "manual"]
-    reason: str
-    state: Literal["training", "ready", "accepted", "dismissed", "failed"]
+    id: str = Field(description="The proposal's id, in its routes.")
+    created_at: str = Field(description="When it was proposed (UTC, ISO 8601).")
+    segmentation: str = Field(description="The segmentation it would retrain.")
+    trigger: Literal["drift", "manual"] = Field(description="Drift turning to `drift`, or POST /api/v1/proposals.")
+    reason: str = Field(description="Why, in words.")
+    state: Literal["training", "ready", "accepted", "dismissed", "failed"] = Field(
+        description="`training` its candidate, `ready` to accept or dismiss, then `accepted`, `dismissed` or `failed`."
+    )
     base_version: str = Field(description="The active version when it was proposed: what the candidate is compared to.")
-    candidate_version: str | None
+    candidate_version: str | None = Field(description="The candidate version once trained; null before.")
     job_id: str | None = Field(description="The training job of the candidate (GET /api/v1/jobs/{job_id}).")
-    mix_training: bool
+    mix_training: bool = Field(description="Whether the candidate also trains on the active version's sample.")
     error: str | None = Field(description="Why the candidate could not be trained (state failed).")
-    decided_at: str | None
+    decided_at: str | None = Field(description="When it was accepted or dismissed (UTC, ISO 8601); null before.")
     decided_by: str | None = Field(description="The admin who accepted or dismissed it, or AUTO_PROMOTE.")
     summary: dict[str, Any] | None = Field(
         description="Agreement on the recent customers, both silhouettes, segments grown, shrunk, lost or new, and "
@@ -99,5 +101,5 @@ class ProposalList(BaseModel):
 
     model_config = example_config({"segmentation": "default", "proposals": [_EXAMPLE]})
 
-    segmentation: str
-    proposals: list[ProposalSummary]
+    segmentation: str = Field(description="The segmentation asked about.")
+    proposals: list[ProposalSummary] = Field(description="Its proposals, newest first.")

@@ -39,21 +39,21 @@ class RunOut(BaseModel):
 
     model_config = example_config(RUN_EXAMPLE)
 
-    run_id: str
-    created_at: str
-    segmentation: str
-    model_version: str
-    file_name: str
+    run_id: str = Field(description="The run's id, in its routes (/api/v1/runs/{run_id}).")
+    created_at: str = Field(description="When the file was scored (UTC, ISO 8601).")
+    segmentation: str = Field(description="The segmentation it was scored with.")
+    model_version: str = Field(description="The model version that scored it.")
+    file_name: str = Field(description="The uploaded file's name.")
     source: str = Field(description="`api` (/api/v1/predict/csv) or `page` (/score).")
-    rows: int
-    scored: int
+    rows: int = Field(description="Data rows read.")
+    scored: int = Field(description="Rows given a segment.")
     customer_id_column: str | None = Field(description="The input column of customer ids; runs are compared by it.")
-    file_bytes: int
+    file_bytes: int = Field(description="Size of the kept labelled rows, in bytes (counted in RESULTS_MAX_BYTES).")
     removed_at: str | None = Field(
         description="When retention or RESULTS_MAX_BYTES removed the file (the run then answers 410)."
     )
-    removed_reason: str | None
-    summary: dict[str, Any]
+    removed_reason: str | None = Field(description="Why the file was removed; null while it is kept.")
+    summary: dict[str, Any] = Field(description="The scoring summary, as POST /api/v1/predict/csv answered it.")
 
 
 class RunList(BaseModel):
@@ -61,7 +61,7 @@ class RunList(BaseModel):
 
     model_config = example_config({"runs": [RUN_EXAMPLE]})
 
-    runs: list[RunOut]
+    runs: list[RunOut] = Field(description="The runs, newest first.")
 
 
 class CustomersPage(BaseModel):
@@ -69,7 +69,7 @@ class CustomersPage(BaseModel):
 
     model_config = example_config({"items": [ROW_EXAMPLE], "next_cursor": "NTA6YjFjMmQzZTRmNWE2", "total": 1240})
 
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] = Field(description="The customers of this page, each its labelled row.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
     total: int = Field(description="Customers matching the filters.")
 
@@ -77,9 +77,9 @@ class CustomersPage(BaseModel):
 class Matrix(BaseModel):
     """Customers in both runs, counted by their segment in the first run (rows) and the second (columns)."""
 
-    from_: list[str] = Field(alias="from")
-    to: list[str]
-    counts: list[list[int]]
+    from_: list[str] = Field(alias="from", description="The segments in run a: the rows.")
+    to: list[str] = Field(description="The segments in run b: the columns.")
+    counts: list[list[int]] = Field(description="Customers per segment in a (row) and in b (column).")
 
 
 class Comparison(BaseModel):
@@ -102,14 +102,14 @@ class Comparison(BaseModel):
         }
     )  # fmt: skip
 
-    a: str
-    b: str
-    segmentation: str
+    a: str = Field(description="The first run's id.")
+    b: str = Field(description="The second run's id.")
+    segmentation: str = Field(description="The segmentation both were scored with.")
     matched: int = Field(description="Customers in both runs.")
     moved: int = Field(description="Customers in both runs whose segment changed.")
     new: int = Field(description="Customers only in run b.")
     lost: int = Field(description="Customers only in run a.")
-    matrix: Matrix
+    matrix: Matrix = Field(description="Where the matched customers went.")
     moved_customers: list[dict[str, str]] = Field(description="The first 100 that moved (?format=csv: all).")
-    new_customers: list[dict[str, str]]
-    lost_customers: list[dict[str, str]]
+    new_customers: list[dict[str, str]] = Field(description="The first 100 only in run b (?format=csv: all).")
+    lost_customers: list[dict[str, str]] = Field(description="The first 100 only in run a (?format=csv: all).")

@@ -191,11 +191,11 @@ class SegmentationOut(BaseModel):
 
     model_config = example_config(SEGMENTATION_EXAMPLE, extra="allow")
 
-    name: str
-    kind: str
-    features: list[dict[str, Any]]
-    active_version: str | None
-    ready: bool
+    name: str = Field(description="The segmentation's name, in its routes' paths.")
+    kind: str = Field(description="`columns` or `rfm`.")
+    features: list[dict[str, Any]] = Field(description="Its features as created: name, column, label, unit, transform.")
+    active_version: str | None = Field(description="The version it serves; null before one is trained.")
+    ready: bool = Field(description="Whether a version is loaded and predictions can be answered.")
 
 
 class SegmentationList(BaseModel):
@@ -203,8 +203,8 @@ class SegmentationList(BaseModel):
 
     model_config = example_config({"segmentations": [SEGMENTATION_EXAMPLE], "count": 1})
 
-    segmentations: list[SegmentationOut]
-    count: int
+    segmentations: list[SegmentationOut] = Field(description="Every segmentation, `default` first.")
+    count: int = Field(description="How many there are.")
 
 
 class ColumnProfile(BaseModel):
@@ -230,10 +230,10 @@ class ColumnProfile(BaseModel):
 
     column: str = Field(description="The column as the file names it.")
     name: str = Field(description="A suggested feature name.")
-    label: str
-    unit: str
+    label: str = Field(description="A suggested label for pages and charts.")
+    unit: str = Field(description="A suggested unit, read from the column name ('' when none).")
     numeric: bool = Field(description="At least 95% of its non-empty values are numbers.")
-    missing: int
+    missing: int = Field(description="Empty values among the rows read.")
     id_like: bool = Field(description="Distinct whole numbers in order: an id, best left out.")
     range: dict[str, float | None] | None = Field(
         None,
@@ -262,8 +262,8 @@ class FileProfile(BaseModel):
         extra="allow",
     )
 
-    delimiter: str
-    header: list[str]
+    delimiter: str = Field(description="The delimiter detected.")
+    header: list[str] = Field(description="The header row's column names.")
     rows: list[list[str]] = Field(description="The first rows, as written.")
     rows_read: int = Field(description="Rows read into the columns (the profile's), skipped rows not included.")
     skipped_rows: dict[str, int] = Field(
@@ -273,4 +273,4 @@ class FileProfile(BaseModel):
     )
     first_skipped_line: int | None = Field(description="The line of the first skipped row; null when none was.")
     sampled: bool = Field(description="Whether only the start of a large file was read.")
-    columns: list[ColumnProfile]
+    columns: list[ColumnProfile] = Field(description="Every column of the header, in its order.")

@@ -47,30 +47,30 @@ _ACTIVATION = {
 class VersionSegment(BaseModel):
     """One segment of a version."""
 
-    segment_id: int
-    name: str
-    size: int = Field(ge=0)
-    share: float = Field(ge=0, le=1)
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    name: str = Field(description="The segment's name in this version (the team's own, when it renamed it).")
+    size: int = Field(ge=0, description="Training customers in this segment.")
+    share: float = Field(ge=0, le=1, description="Fraction of training customers in this segment.")
     centroid: dict[str, float] = Field(description="Centroid in original units, by feature.")
-    levels: dict[str, str]
-    description: str
+    levels: dict[str, str] = Field(description="Whether the segment is high, moderate or low on each feature.")
+    description: str = Field(description="Who the segment's customers are.")
 
 
 class VersionSummary(BaseModel):
     """One model version as listed."""
 
-    version: str
+    version: str = Field(description="The version's name: training time and the data's hash.")
     created: str | None = Field(description="When it was trained (UTC, ISO 8601).")
-    n_samples: int | None
+    n_samples: int | None = Field(description="Training rows kept; null when its info cannot be read.")
     k: int | None = Field(description="Number of segments.")
-    features: list[str]
-    metrics: Metrics | None
+    features: list[str] = Field(description="The features it takes, in its order.")
+    metrics: Metrics | None = Field(description="Clustering quality on its training data; null when unreadable.")
     k_selection: list[KSelectionEntry] = Field(default_factory=list, description="The k sweep: inertia, silhouette.")
-    active: bool
+    active: bool = Field(description="Whether it is the version served.")
     usable: bool = Field(description="False when its files fail their checksums or signature; `reason` says why.")
-    reason: str | None = None
-    auto_trained: bool = False
-    data_file: str | None = None
+    reason: str | None = Field(None, description="Why it is not usable; null when it is.")
+    auto_trained: bool = Field(False, description="True when the service trained it by itself on the bundled data.")
+    data_file: str | None = Field(None, description="The training file's name.")
     label: str | None = Field(None, description="A label people gave the version (kept beside it, not signed).")
 
 
@@ -87,7 +87,7 @@ class VersionDetail(VersionSummary):
 
     model_config = example_config({**_SUMMARY, "segments": [_SEGMENT]})
 
-    segments: list[VersionSegment]
+    segments: list[VersionSegment] = Field(description="Every segment of the version.")
 
 
 class VersionList(BaseModel):
@@ -95,8 +95,8 @@ class VersionList(BaseModel):
 
     model_config = example_config({"active": _V2, "versions": [_SUMMARY]})
 
-    active: str | None
-    versions: list[VersionSummary]
+    active: str | None = Field(description="The version served; null when none is active.")
+    versions: list[VersionSummary] = Field(description="Every stored version, newest first.")
 
 
 class Activation(BaseModel):
@@ -119,21 +119,21 @@ class ActivationHistory(BaseModel):
 
     model_config = example_config({"entries": [_ACTIVATION]})
 
-    entries: list[Activation]
+    entries: list[Activation] = Field(description="Every activation, oldest first.")
 
 
 class SegmentRef(BaseModel):
     """A segment's id and name."""
 
-    segment_id: int
-    name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    name: str = Field(description="The segment's name.")
 
 
 class CentroidShift(BaseModel):
     """How far a segment present in both versions moved."""
 
-    segment_id: int
-    name: str
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    name: str = Field(description="The segment's name.")
     shift: dict[str, float] = Field(description="New minus old centroid, by feature, in original units.")
     distance: float = Field(ge=0, description="Euclidean length of the shift, in original units.")
 
@@ -141,21 +141,21 @@ class CentroidShift(BaseModel):
 class SegmentChange(BaseModel):
     """A segment's size and share in each version (null size: absent from that version)."""
 
-    segment_id: int
-    name: str
-    old_size: int | None
-    new_size: int | None
-    old_share: float
-    new_share: float
-    share_change: float
+    segment_id: int = Field(description="Stable segment id: the same segment in every model version.")
+    name: str = Field(description="The segment's name.")
+    old_size: int | None = Field(description="Its training customers in the baseline; null: not a segment there.")
+    new_size: int | None = Field(description="Its training customers in the candidate; null: not a segment there.")
+    old_share: float = Field(description="Its share of the baseline's training customers.")
+    new_share: float = Field(description="Its share of the candidate's training customers.")
+    share_change: float = Field(description="new_share minus old_share.")
 
 
 class MetricDelta(BaseModel):
     """One metric in each version, and whether the candidate is better on it."""
 
-    old: float
-    new: float
-    delta: float
+    old: float = Field(description="The baseline's value.")
+    new: float = Field(description="The candidate's value.")
+    delta: float = Field(description="new minus old.")
     higher_is_better: bool | None = Field(default=None, description="Which way the metric improves.")
     comparable: bool = Field(
         default=True,
@@ -165,7 +165,7 @@ class MetricDelta(BaseModel):
     verdict: Literal["better", "worse", "unchanged"] | None = Field(
         default=None, description="The candidate against the baseline; null when not comparable."
     )
-    not_comparable_because: str | None = None
+    not_comparable_because: str | None = Field(None, description="Why the metric cannot rank them; null when it can.")
 
 
 class Comparison(BaseModel):
@@ -222,12 +222,12 @@ class Comparison(BaseModel):
     version: str = Field(description="The candidate.")
     with_version: str = Field(description="The baseline it is compared with.")
     n_customers: int = Field(description="Customers segmented by both (the candidate's stored training sample).")
-    customers: str
+    customers: str = Field(description="Which customers were segmented by both, in words.")
     old_segments: list[SegmentRef] = Field(description="Rows of the migration matrix.")
     new_segments: list[SegmentRef] = Field(description="Columns of the migration matrix.")
     migration_matrix: list[list[int]] = Field(
         description="migration_matrix[i][j]: customers that old segment i sends to new segment j."
     )
-    centroid_shifts: list[CentroidShift]
-    segment_changes: list[SegmentChange]
-    metric_deltas: dict[str, MetricDelta]
+    centroid_shifts: list[CentroidShift] = Field(description="How each segment's centre moved.")
+    segment_changes: list[SegmentChange] = Field(description="How each segment's size and share changed.")
+    metric_deltas: dict[str, MetricDelta] = Field(description="Each clustering metric in both versions, by name.")

@@ -150,3 +150,33 @@ def test_the_app_has_time_to_drain_and_an_init_process():
 def test_prometheus_and_grafana_listen_on_loopback_only(service):
     for port in load_compose()["services"][service]["ports"]:
         assert port.startswith("127.0.0.1:"), port
+
+
+# Settings every replica must hold alike (README, "Settings every replica must share", and token login's secret).
+SHARED = ("MODEL_SIGNING_KEY", "ADMIN_API_KEYS", "OUTCOME_API_KEYS", "JWT_SECRET", "SMTP_URL")
+
+
+def test_every_shared_secret_set_beside_compose_reaches_the_app():
+    # Compose passes a container only what the file names: an OUTCOME_API_KEYS in .env was silently left out.
+    given = {
+        "ADMIN_API_KEYS": "compose-admin-key-0123456789",
+        "OUTCOME_API_KEYS": "compose-outcome-key-0123456789",
+        "JWT_SECRET": "compose-jwt-secret-of-at-least-32-bytes",
+        "SMTP_URL": "smtp+starttls://user:pass@mail.example.com:587",
+    }
+    app = load_compose(env=COMPOSE_ENV | given)["services"]["app"]["environment"]
+    assert {name: app.get(name) for name in SHARED} == {"MODEL_SIGNING_KEY": COMPOSE_ENV["MODEL_SIGNING_KEY"]} | given
+    settings = Settings(_env_file=None, **{name.lower(): app[name] for name in SHARED})
+    assert settings.jwt_secret is not None and settings.smtp_url is not None and settings.outcome_api_keys
+
+
+def test_the_optional_shared_secrets_left_unset_are_off():
+    app = load_compose()["services"]["app"]["environment"]
+    # Compose interpolates after reading the YAML, so `${NAME:-}` is an empty string, not the null YAML reads here.
+    settings = Settings(_env_file=None, **{name.lower(): app[name] or "" for name in SHARED})
+    assert (settings.jwt_secret, settings.smtp_url, settings.outcome_api_keys, settings.admin_api_keys) == (
+        None,
+        None,
+        [],
+        [],
+    )
