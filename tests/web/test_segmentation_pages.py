@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from app.models.synthetic_crm import write_crm
 from app.services.training.store import JobStore, read_job
 from app.web import pending_uploads
+from tests.semicolon_csv import excel_style
 
 KEY = "segmentation-pages-key"
 HTML = {"accept": "text/html"}
@@ -486,13 +487,10 @@ def test_an_empty_column_is_called_empty_not_not_numeric(pages, crm):
 
 
 def test_a_bound_typed_with_a_decimal_comma_is_read_as_the_file_writes_numbers(pages, crm):
-    from tests.semicolon_csv import excel_style
-
     # The page says "decimal commas" and shows 36,12; a phone's decimal keypad there offers only a comma.
     _, page = choose_columns(pages, excel_style(crm))
     assert "decimal commas" in page
-    chosen = {"use_1": "true", "use_2": "true", "min_2": "0,5", "max_2": "99,5"}
-    created = create(pages, page, name="comma", k="3", **chosen)
+    created = create(pages, page, name="comma", k="3", use_1="true", use_2="true", min_2="0,5", max_2="99,5")
     assert created.status_code == 303, created.text  # before: "the minimum must be a number ..., not '0,5'"
     visits = pages.get("/api/v1/segmentations/comma").json()["features"][1]
     assert (visits["min"], visits["max"]) == (0.5, 99.5)
