@@ -38,6 +38,7 @@ from prometheus_client import (
 
 from app.core.config import Settings
 from app.utils.locking import exclusive_lock
+from app.utils.processes import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +82,6 @@ def _server_identity() -> str:
     return f"{pid}:{_start_time(pid)}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def claim_multiprocess_dir(path: Path) -> None:
     """Wipe the folder when a new server starts; a replacement worker of the same server keeps the counts.
 
@@ -109,7 +100,7 @@ def claim_multiprocess_dir(path: Path) -> None:
             return
         for db in path.glob("*.db"):
             pid = db.stem.rsplit("_", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 multiprocess.mark_process_dead(int(pid), str(path))
 
 
@@ -128,7 +119,7 @@ def remove_stale_automatic_dirs(root: Path) -> None:
         pid, _, started = folder.name.removeprefix(AUTO_DIR_PREFIX).partition("-")
         if not pid.isdigit() or not _is_own_folder(folder):
             continue
-        if _alive(int(pid)) and _start_time(int(pid)) == started:
+        if pid_alive(int(pid)) and _start_time(int(pid)) == started:
             continue
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -8,7 +8,7 @@ pass as a clean build. Cancellations are not here: they are netted into monetary
 from collections.abc import Mapping
 from typing import Any
 
-# Each count of the summary that is lines in no customer, with how a reader is told why (the /score page's words).
+# Each count of the summary that is lines in no customer, with how a reader is told why (the /score page says these).
 LEFT_OUT_REASONS = (
     ("rows_without_customer_id", "without a customer id"),
     ("unparseable_dates", "with a date that could not be read"),

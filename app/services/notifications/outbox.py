@@ -144,20 +144,12 @@ def record_failure(
 
 def renew(sessions: sessionmaker[Session], claimed: Claimed, *, lease_seconds: float = LEASE_SECONDS) -> bool:
     """Start the delivery's lease again, now, before sending it; False when another drainer has claimed it since."""
-    with sessions.begin() as session:
-        result = session.execute(
-            update(NotificationDelivery)
-            .where(
-                NotificationDelivery.id == claimed.delivery_id,
-                NotificationDelivery.claim_token == claimed.token,
-                NotificationDelivery.status == "sending",
-            )
-            .values(claimed_until=_now() + timedelta(seconds=lease_seconds))
-        )
-        return result.rowcount == 1
+    return _update_owned(sessions, claimed, {"claimed_until": _now() + timedelta(seconds=lease_seconds)})
 
 
 def _update_owned(sessions: sessionmaker[Session], claimed: Claimed, values: dict[str, Any]) -> bool:
+    """Update a delivery this drainer still holds (its claim's token, still sending); False when another holds it.
+    The lease ends with the update unless `values` sets `claimed_until`."""
     with sessions.begin() as session:
         result = session.execute(
             update(NotificationDelivery)
@@ -166,6 +158,6 @@ def _update_owned(sessions: sessionmaker[Session], claimed: Claimed, values: dic
                 NotificationDelivery.claim_token == claimed.token,
                 NotificationDelivery.status == "sending",
             )
-            .values(claimed_until=None, **values)
+            .values({"claimed_until": None, **values})
         )
         return result.rowcount == 1

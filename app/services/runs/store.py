@@ -9,6 +9,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.utils.processes import pid_alive
+
 if TYPE_CHECKING:  # pyarrow only where a file is written: serving imports none of it
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -106,16 +108,6 @@ class RunFile:
         remove_index(self.path)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def tidy(results_dir: Path, *, known: set[str], now: float | None = None) -> list[str]:
     """Remove what a killed server left: temporary files of dead processes, and complete files that no row names.
 
@@ -131,7 +123,7 @@ def tidy(results_dir: Path, *, known: set[str], now: float | None = None) -> lis
         try:
             if name.endswith(PARTIAL_SUFFIX):
                 pid = int(name.removesuffix(PARTIAL_SUFFIX).rsplit(".", 1)[1])
-                if _pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
+                if pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
                     continue
             elif name.endswith(SUFFIX):
                 if name.removesuffix(SUFFIX) in known or now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS:
@@ -159,7 +151,7 @@ def _tidy_indexes(folder: Path, *, now: float) -> None:
         try:
             if name.endswith(PARTIAL_SUFFIX):  # .<run id>.<pid>.<thread>.part
                 pid = int(name.split(".")[2])
-                if _pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
+                if pid_alive(pid) and now - path.stat().st_mtime < ORPHAN_AFTER_SECONDS * 6:
                     continue
             elif (folder / f"{name}{SUFFIX}").exists():
                 continue

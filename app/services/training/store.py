@@ -6,11 +6,11 @@ worker can tell a job whose process was killed from one still running.
 """
 
 import json
-import os
 import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 from app.core.errors import ModelStoreError, SegmentationError, UnknownJob, VersionConflict, no_space_as
 from app.utils.files import atomic_replace
 from app.utils.locking import exclusive_lock
+from app.utils.processes import pid_alive
 
 JOB_FILE = "job.json"
 UPLOAD_FILE = "upload.csv"
@@ -97,17 +98,6 @@ def job_files(root: Path) -> AbstractContextManager[None]:
     )
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process of this host has the id `pid` (a reused id reads as alive: the job is then left alone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class JobStore:
     """Training jobs on disk under one folder."""
 
@@ -166,19 +156,11 @@ class JobStore:
 
     def orphans(self, *, host: str) -> list[Path]:
         """Folders of the jobs that ran on `host` and whose process is gone without recording a final state."""
-        if not self.root.is_dir():
-            return []
         found = []
-        for folder in self.root.iterdir():
-            if not _JOB_ID.match(folder.name):
-                continue
-            try:
-                job = read_job(folder)
-            except (OSError, ValueError):
-                continue
+        for folder, job in self._recorded():
             pid = job.get("pid")
             mine = job.get("host") == host and isinstance(pid, int)
-            if mine and job.get("state") not in FINAL_STATES and not _alive(pid):
+            if mine and job.get("state") not in FINAL_STATES and not pid_alive(pid):
                 found.append(folder)
         return found
 
@@ -203,13 +185,7 @@ class JobStore:
     def prune(self, *, keep: int) -> None:
         """Remove finished jobs (succeeded or failed, as their own job.json says) beyond the newest `keep`."""
         finished: list[tuple[float, Path]] = []
-        for folder in self.root.iterdir():
-            if not _JOB_ID.match(folder.name):
-                continue
-            try:
-                job = read_job(folder)
-            except (OSError, ValueError):
-                continue
+        for folder, job in self._recorded():
             # Only a recorded final state: a stale heartbeat may still belong to a live job on a slow disk.
             if job.get("state") in FINAL_STATES:
                 finished.append((float(job.get("created_epoch") or 0.0), folder))
@@ -228,6 +204,18 @@ class JobStore:
             job = read_job(folder)
             job.update(state="failed", error="its training process could not be started")
             write_job(folder, job)
+
+    def _recorded(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Every job folder with its job.json as written, skipping one removed or half written meanwhile."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if not _JOB_ID.match(folder.name):
+                continue
+            try:
+                yield folder, read_job(folder)
+            except (OSError, ValueError):
+                continue
 
     def _remove(self, folder: Path) -> None:
         """Remove a job folder: renamed first so a reader never finds half a job (OSError when it cannot be)."""

@@ -12,6 +12,7 @@ from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.features import Feature
 from app.models.model import SegmentationModel
 from app.models.rfm.columns import ROLE_TEXT
+from app.models.rfm.left_out import LEFT_OUT_REASONS
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
@@ -188,17 +189,8 @@ def transactions_file(model: SegmentationModel) -> dict[str, Any] | None:
 
 def transactions_read(summary: dict[str, Any]) -> str:
     """How a transactions file was read, as a sentence: lines, what was left out, the dates, the customers."""
-    counted = (
-        ("rows_without_customer_id", "without a customer id"),
-        ("cancellation_rows", "cancellations"),
-        ("unparseable_dates", "with a date that could not be read"),
-        ("future_dates", "dated after tomorrow"),
-        ("rows_without_amount", "without an amount"),
-        ("amounts_not_numbers", "with an amount that is not a number"),
-        ("amounts_too_large", "with an amount beyond ±1e15"),
-        ("malformed_rows", "with the wrong number of fields"),
-        ("rows_after_reference_date", "after the reference date"),
-    )
+    # The lines left out, then the cancellations (netted into monetary, not left out).
+    counted = (*LEFT_OUT_REASONS, ("cancellation_rows", "cancellations"))
     parts = [f"{summary['rows_read']:,} transaction lines read"]
     parts += [f"{summary[key]:,} {text}" for key, text in counted if summary.get(key)]
     if summary.get("date_formats"):

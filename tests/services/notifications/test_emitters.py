@@ -77,7 +77,8 @@ def test_a_job_announces_its_own_end_when_no_server_waits_for_it(
 ):
     # The server that started the job was restarted meanwhile: no reaper is left to write the event.
     settings = make_settings(database_url=database_url, model_dir=tmp_path / "models")
-    results = iter([SimpleNamespace(model=SimpleNamespace(version="v7", segments=[]), activated=True), MemoryError()])
+    model = SimpleNamespace(version="v7", segments=[], info={})
+    results = iter([SimpleNamespace(model=model, activated=True), MemoryError()])
 
     def train(*args, **kwargs):
         result = next(results)
@@ -109,7 +110,9 @@ def test_a_job_announces_nothing_when_notifications_are_off(
     settings = make_settings(database_url=database_url, model_dir=tmp_path / "models", notifications_enabled=False)
     monkeypatch.setattr(
         "app.models.training.train",
-        lambda *args, **kwargs: SimpleNamespace(model=SimpleNamespace(version="v7", segments=[]), activated=False),
+        lambda *args, **kwargs: SimpleNamespace(
+            model=SimpleNamespace(version="v7", segments=[], info={}), activated=False
+        ),
     )
     request = {"k": 5, "features": ["annual_income"], "seed": 1, "sweep": False, "activate": False, "key_id": "",
                "request_id": None, "data_file": None}  # fmt: skip
