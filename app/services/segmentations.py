@@ -125,14 +125,18 @@ def delete_segmentation(
     segmentations.forget(name)
 
 
-def delete_in_catalog(*, catalog: SegmentationCatalog, name: str, force: bool = False) -> None:
-    """The CLI's delete: the same rules on a models folder no server holds open."""
+def delete_in_catalog(
+    *, catalog: SegmentationCatalog, name: str, force: bool = False, session: Session | None = None
+) -> None:
+    """The CLI's delete: the same rules on a models folder no server holds open (and its history, with `session`)."""
     catalog.get(name)
     if name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
     active = VersionStore(catalog.folder(name)).active_version()
     if active is not None and not force:
         raise SegmentationConflict(f"segmentation {name!r} has an active version ({active}); use --force")
+    if session is not None:
+        forget_history(session=session, name=name)
     catalog.delete(name)
 
 
