@@ -64,8 +64,7 @@ def _checked(transactions: Any, date_format: str | None) -> tuple[list, DatePars
 
 
 def _parse(texts: pa.Array, formats: list[tuple[tuple[str, ...], bool]]) -> pa.Array:
-    """Each line's timestamp, read with its own customer's `formats` only (a line they cannot read is left null
-    here, and its customer to `_dates`)."""
+    """Each line's timestamp, read with its own customer's formats only: null where they cannot read it."""
     return parse_each(texts, [key for key, _ in formats])
 
 
