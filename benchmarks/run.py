@@ -49,6 +49,7 @@ from benchmarks import lifecycle as lifecycle_bench  # noqa: E402
 from benchmarks import monitoring as monitoring_bench  # noqa: E402
 from benchmarks import reports as report_bench  # noqa: E402
 from benchmarks import rfm as rfm_bench  # noqa: E402
+from benchmarks import rfm_batch as rfm_batch_bench  # noqa: E402
 from benchmarks import runs as runs_bench  # noqa: E402
 from benchmarks import scoring as file_scoring  # noqa: E402
 from benchmarks import segmentations as segmentation_bench  # noqa: E402
@@ -349,6 +350,7 @@ STEPS = (
     "training",
     "lifecycle",
     "rfm",
+    "rfm_batch",
     "report",
     "counterfactual",
     "runs",
@@ -397,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             "training": lambda: bench_training(sizes),
             "lifecycle": lambda: [Figure(**f) for f in lifecycle_bench.bench_lifecycle(model_dir, sizes, workdir)],
             "rfm": lambda: [Figure(**fields) for fields in rfm_bench.bench_rfm(mode, workdir)],
+            "rfm_batch": lambda: [Figure(**fields) for fields in rfm_batch_bench.bench_rfm_batch(mode)],
             "report": lambda: [Figure(**fields) for fields in report_bench.bench_report(mode, workdir, data)],
             "counterfactual": lambda: [
                 Figure(**fields) for fields in counterfactual_bench.bench_counterfactual(mode, workdir)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.cli.shared import add_model_dir, audit_change, catalog, model_dir_after_actions, registry
+from app.cli.shared import add_model_dir, audit_change, catalog, database_session, model_dir_after_actions, registry
 from app.core.errors import InvalidRequest, SegmentationConflict
 
 FEATURE_FORMAT = "name:Column[:label[:unit[:transform]]]"
@@ -132,7 +132,8 @@ def _show(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from app.services.segmentations import delete_in_catalog
 
-    delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force)
+    with database_session() as session:  # the history too: a new segmentation of this name starts afresh
+        delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force, session=session)
     audit_change("segmentation.delete", args.name, {"force": args.force})
     print(f"deleted segmentation {args.name} and its versions")
     return 0

@@ -139,6 +139,32 @@ def without_pandas() -> Iterator[None]:
         sys.meta_path.remove(finder)
 
 
+@contextlib.contextmanager
+def database_session() -> Iterator[Any]:
+    """A session on the configured database, brought up to date first as the server does at start; one that cannot
+    be reached is DatabaseUnavailable (exit 2, said in one line)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.core.errors import DatabaseUnavailable
+    from app.db.errors import db_error_reason
+    from app.db.migrate import upgrade_database
+    from app.db.session import create_db_engine, session_factory
+
+    url = get_settings().database_url.get_secret_value()
+    try:
+        upgrade_database(url)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(
+            f"the database cannot be reached ({db_error_reason(exc)}); nothing was changed"
+        ) from None
+    engine = create_db_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def audit_change(action: str, target: str, detail: dict[str, Any] | None = None) -> None:
     """Put a change made from the command line in the audit trail, as `cli:<login>`; never fails the command.
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.core.errors import InvalidRequest
 from app.models.model import SegmentationModel
+from app.models.rfm.batch import build_rfm_rows
 from app.models.rfm.transactions import build_rfm_from_transactions
 from app.models.segmentations.spec import RFM_FEATURES, RfmOptions
 from app.utils.moments import EARLIEST_DAY, LATEST_DAY
@@ -39,3 +40,34 @@ def rfm_values(
         options=options,
     )
     return {name: float(row[name]) for name in RFM_NAMES}
+
+
+class RfmBatch:
+    """A batch's RFM customers built in one pass (models.rfm.batch), each answered as `rfm_values` answers them."""
+
+    def __init__(self, model: SegmentationModel, customers: Sequence[Mapping[str, Any]]) -> None:
+        self.model = model
+        self.customers = customers
+        self.rows: list[dict[str, float] | None] = [None] * len(customers)
+        if sorted(model.features) != sorted(RFM_NAMES):
+            return  # every customer by transactions is refused by rfm_values
+        trained = training_reference_date(model)
+        at, built = [], []
+        for index, customer in enumerate(customers):
+            reference = customer.get("reference_date")
+            refused = reference is not None and not EARLIEST_DAY <= reference <= LATEST_DAY
+            if "transactions" not in customer or refused:
+                continue  # not by transactions, or a reference date rfm_values refuses
+            at.append(index)
+            built.append((customer["transactions"], reference or trained))
+        options = RfmOptions.from_dict(self.model.info.get("rfm_options"))
+        for index, row in zip(at, build_rfm_rows(built, options=options), strict=True):
+            self.rows[index] = row
+
+    def values(self, index: int) -> dict[str, float]:
+        """The customer at `index`'s RFM features; their own build answers any the one pass left out."""
+        row = self.rows[index]
+        if row is not None:
+            return dict(row)
+        customer = self.customers[index]
+        return rfm_values(self.model, customer["transactions"], reference_date=customer.get("reference_date"))

@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.core.errors import InvalidRequest, ModelNotReady, SegmentationConflict
 from app.models.model import SegmentationModel
 from app.models.segmentations.catalog import SegmentationCatalog
@@ -12,6 +14,7 @@ from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services.segmentation_history import forget_history
 from app.services.training.store import JobStore
 
 API = "/api/v1/segmentations"
@@ -95,9 +98,15 @@ def create_segmentation(*, segmentations: Segmentations, body: Mapping[str, Any]
 
 
 def delete_segmentation(
-    *, segmentations: Segmentations, name: str, force: bool = False, job_root: Path | None = None
+    *,
+    segmentations: Segmentations,
+    name: str,
+    force: bool = False,
+    job_root: Path | None = None,
+    session: Session | None = None,
 ) -> None:
-    """Delete a segmentation and its versions; 409 while it has an active version (unless forced) or a training job."""
+    """Delete a segmentation, its versions and (with `session`) its history in the database; 409 while it has an
+    active version (unless forced) or a training job."""
     spec = segmentations.require(name)
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
@@ -108,18 +117,26 @@ def delete_segmentation(
         raise SegmentationConflict(
             f"segmentation {name!r} has an active version ({active}); delete it with ?force=true to remove it anyway"
         )
+    if session is not None:
+        # First: when the database cannot take it the segmentation stays whole, and a new one of the same name never
+        # shows the old one's drift checks, predictions, runs or proposals.
+        forget_history(session=session, name=name)
     segmentations.catalog.delete(name)
     segmentations.forget(name)
 
 
-def delete_in_catalog(*, catalog: SegmentationCatalog, name: str, force: bool = False) -> None:
-    """The CLI's delete: the same rules on a models folder no server holds open."""
+def delete_in_catalog(
+    *, catalog: SegmentationCatalog, name: str, force: bool = False, session: Session | None = None
+) -> None:
+    """The CLI's delete: the same rules on a models folder no server holds open (and its history, with `session`)."""
     catalog.get(name)
     if name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
     active = VersionStore(catalog.folder(name)).active_version()
     if active is not None and not force:
         raise SegmentationConflict(f"segmentation {name!r} has an active version ({active}); use --force")
+    if session is not None:
+        forget_history(session=session, name=name)
     catalog.delete(name)
 
 

@@ -47,7 +47,11 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     assert any(name.startswith("train --k auto") for name in names)
     for prefix in ("CLI score,", "CLI score peak RSS", "HTTP /predict/csv", "counterfactual, one"):
         assert any(name.startswith(prefix) for name in names), prefix
-    for prefix in ("over-time series (day buckets)", "drift evaluation (24 h window and report)"):
+    for prefix in (
+        "over-time series (day buckets)",
+        "drift evaluation (24 h window and report)",
+        "RFM batch predict body",  # against each customer built alone
+    ):
         measured = [figure for figure in report["figures"] if figure["name"].startswith(prefix)]
         # Against the plain table's query, measured in the same run.
         assert measured and measured[0]["baseline"] > 0 and measured[0]["ratio"] > 0, prefix

@@ -455,3 +455,26 @@ def test_the_model_dir_may_follow_the_action_as_it_does_for_score(run_cli, seg, 
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["default", "loyalty"]
     code, out, err = run_cli("segmentations", "show", "loyalty", "--model-dir", root)
     assert code == 0 and json.loads(out)["name"] == "loyalty"
+
+
+def test_delete_forgets_the_segmentations_history_in_the_database(seg, run_cli, tmp_path):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app.db.session import create_db_engine, session_factory
+    from app.db.tables import ModelActivation
+
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    sessions = session_factory(engine)
+    with sessions() as session:
+        for number, name in enumerate(("loyalty", "default")):
+            row = ModelActivation(entry_key=f"k{number}", activated_at=datetime.now(UTC), from_version=None,
+                                  to_version="v1", reason="test", key_id=None, segmentation=name)  # fmt: skip
+            session.add(row)
+        session.commit()
+    assert seg("delete", "loyalty")[0] == 0
+    with sessions() as session:
+        assert session.scalars(select(ModelActivation.segmentation)).all() == ["default"]
+    engine.dispose()

@@ -16,6 +16,7 @@ from app.controllers.audit import audit
 from app.controllers.deps import (
     AdminKeyDep,
     ServedModelDep,
+    SessionDep,
     SettingsDep,
     answer_response,
     assignment_writer,
@@ -89,20 +90,27 @@ def get_segmentation(segmentation: NamePath, request: Request) -> dict:
     "/{segmentation}",
     status_code=204,
     summary="Delete a segmentation",
-    description="Deletes the segmentation and every version of it. Refused (409) while it has an active version, "
-    "unless `force=true`; `default` can never be deleted.",
-    responses=error_responses(401, 403, 404, 409, 422, 429),
+    description="Deletes the segmentation, every version of it and its history (logged predictions, drift checks, "
+    "runs, outcomes, proposals, challenger assignments), so a new segmentation of the same name starts afresh. "
+    "Refused (409) while it has an active version, unless `force=true`; `default` can never be deleted. A 503 when "
+    "the database cannot take the deletion: then nothing is deleted.",
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
 def delete_segmentation(
     segmentation: NamePath,
     request: Request,
     settings: SettingsDep,
     key: AdminKeyDep,
+    session: SessionDep,
     force: Annotated[bool, Query(description="Delete even while a version is active.")] = False,
 ) -> Response:
     """Delete a segmentation."""
     service.delete_segmentation(
-        segmentations=_segmentations(request), name=segmentation, force=force, job_root=settings.job_root
+        segmentations=_segmentations(request),
+        name=segmentation,
+        force=force,
+        job_root=settings.job_root,
+        session=session,
     )
     audit(request, who=key, action="segmentation.delete", target=segmentation, detail={"force": force})
     return Response(status_code=204)

@@ -399,14 +399,15 @@ def _rounded(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array(np.round(np.asarray(values, dtype=np.float64), 6), pa.float64())
 
 
-def rfm_table(customers: pa.Table, reference: date, monetary: str) -> pa.Table:
-    """Per-customer partial sums as RFM: recency in days to the reference day, orders, net total or average order
-    value; sorted by customer id."""
+def rfm_table(customers: pa.Table, reference: date | pa.Array, monetary: str) -> pa.Table:
+    """Per-customer partial sums as RFM: recency in days to the reference day (or each customer's, date32 in their
+    order), orders, net total or average order value; sorted by customer id."""
     frequency = customers.column("frequency")
     net = pc.subtract(customers.column("spent"), customers.column("returned"))
     value = net if monetary == "total" else pc.divide(net, pc.cast(frequency, pa.float64()))
     last = customers.column("last")
-    recency = pc.days_between(pc.cast(last, pa.date32()), pa.scalar(reference, pa.date32()))
+    day = reference if isinstance(reference, pa.Array) else pa.scalar(reference, pa.date32())
+    recency = pc.days_between(pc.cast(last, pa.date32()), day)
     table = pa.table(
         {
             "customer_id": customers.column("customer_id"),
