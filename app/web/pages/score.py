@@ -12,6 +12,7 @@ from app.core.errors import InvalidRequest, ResultsFull, no_space_as
 from app.models.features import Feature
 from app.models.model import SegmentationModel
 from app.models.rfm.columns import ROLE_TEXT
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
@@ -194,7 +195,7 @@ def transactions_read(summary: dict[str, Any]) -> str:
         ("unparseable_dates", "with a date that could not be read"),
         ("future_dates", "dated after tomorrow"),
         ("rows_without_amount", "without an amount"),
-        ("amounts_not_numbers", "with an amount that is not a number"),
+        ("amounts_not_numbers", f"with an amount that is not a number ({PLAIN_AMOUNTS})"),
         ("amounts_too_large", "with an amount beyond ±1e15"),
         ("malformed_rows", "with the wrong number of fields"),
         ("rows_after_reference_date", "after the reference date"),
