@@ -174,8 +174,10 @@ def read_rows(
         if misfits.unclosed is None:  # past a quote that never closes the reader stops anywhere: that is the problem
             rows = sum(batch.num_rows for batch in batches)
             message = str(exc).splitlines()[0]
-            if "UTF8" in message or "UTF-8" in message:  # the line, placed in the whole file as a quote's is
-                problem, line = not_utf8_problem(source)
+            # Text that is not UTF-8 (Arrow's own error, or a parse error over a malformed record it could not even
+            # hand over as text): named at its line, placed in the whole file as a quote's is.
+            problem, line = not_utf8_problem(source)
+            if line is not None:
                 raise UnreadableRows(f"{label} {problem}", line) from None
             problem = read_problem(message, rows_read=rows, label=label, source=source)
             raise UnreadableRows(problem, rows=rows) from None
@@ -303,9 +305,10 @@ def read_problem(
     source: bytes | str | Path | None = None,
 ) -> str:
     """An error of Arrow's reader in the user's terms (`rows_read`: the rows read before it; `source`: the file, to
-    find the line of text that is not UTF-8)."""
-    if "UTF8" in message or "UTF-8" in message:
-        return f"{label} {not_utf8_problem(source)[0]}"
+    find the line of text that is not UTF-8, which a parse error over a malformed record may hide too)."""
+    problem, line = not_utf8_problem(source)
+    if line is not None or "UTF8" in message or "UTF-8" in message:
+        return f"{label} {problem}"
     if "straddl" in message:  # a row longer than a block
         return (
             f"a row after the first {rows_read:,} is longer than {block_size // 1024} KiB: "

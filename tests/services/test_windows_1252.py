@@ -75,3 +75,23 @@ def test_an_upload_refused_at_its_first_look_says_what_to_do():
     with pytest.raises(InvalidRequest) as refused:
         upload_head("a,b\n1,Müller\n".encode("cp1252"))
     assert refused.value.message == f"the file {problem(2)}"
+
+
+# pyarrow fails to decode such a record for the bad-row handler before calling it, and reports that to
+# sys.unraisablehook itself (known, not fixed here: see the branch's report).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_record_with_a_field_too_few_is_refused_for_its_bytes_not_echoed(client, tmp_path):
+    """Arrow cannot hand such a record to the bad-row handler as text: its parse error quoted the record."""
+    data = (HEADER + GOOD + "Müller,20\n" + GOOD).encode("cp1252")
+    with pytest.raises(UnreadableRows) as refused:
+        read_rows(data, names=["a", "b", "c"], delimiter=",", label="crm.csv")
+    assert refused.value.problem == f"crm.csv {problem(6_002)}"
+    scored = client.post("/api/v1/predict/csv", content=data, headers={"content-type": "text/csv"})
+    assert scored.status_code == 422
+    assert scored.json()["message"] == f"the file {problem(6_002)}"
+    rows = "".join(f"c{index % 50},2011-01-{1 + index % 28:02d},{index % 90}.5,FR\n" for index in range(8_000))
+    path = tmp_path / "transactions.csv"
+    path.write_bytes(f"CustomerID,InvoiceDate,Amount,Country\n{rows}Müller,2011-01-02,5.5\n{rows}".encode("cp1252"))
+    with pytest.raises(InvalidDataset) as built:
+        build_rfm(path)
+    assert built.value.message == f"the transactions file {problem(8_002)}"

@@ -102,7 +102,18 @@ def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as exc:
+        if not _is_utf8(body):  # a malformed record Arrow could not even hand to the handler as text
+            raise InvalidDataset(f"the transactions file {first_not_utf8(path)[0]}") from None
         raise InvalidDataset(f"the transactions file is not valid CSV: {exc}") from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether bytes are UTF-8 text."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _lines(chunk: bytes, *, whole: bool = False) -> bytes:
@@ -190,4 +201,10 @@ def read_problem(exc: Exception, path: Path | None = None) -> InvalidDataset:
     if "UTF8" in message or "UTF-8" in message:
         problem = first_not_utf8(path)[0] if path is not None else f"is not UTF-8 text; {SAVE_AS_UTF8}"
         return InvalidDataset(f"the transactions file {problem}")
+    if path is not None:
+        # A malformed record that is not UTF-8 fails before Arrow can hand it to the handler as text: its error is a
+        # parse error quoting the record. The file's first byte that is not UTF-8 is then the problem to name.
+        problem, line = first_not_utf8(path)
+        if line is not None:
+            return InvalidDataset(f"the transactions file {problem}")
     return InvalidDataset(f"the transactions file is not valid CSV: {message}")
