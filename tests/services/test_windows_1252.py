@@ -95,3 +95,11 @@ def test_a_record_with_a_field_too_few_is_refused_for_its_bytes_not_echoed(clien
     with pytest.raises(InvalidDataset) as built:
         build_rfm(path)
     assert built.value.message == f"the transactions file {problem(8_002)}"
+
+
+def test_profiling_a_file_says_the_same():
+    from app.models.columns_profile import profile_file
+
+    with pytest.raises(InvalidDataset) as refused:
+        profile_file((HEADER + GOOD + "6001,Müller,20\n").encode("cp1252"), name="crm.csv")
+    assert refused.value.message == f"crm.csv {problem(6_002)}"
