@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 from app.cli.shared import without_pandas
 from app.core.errors import InvalidRequest
 from app.models.rfm.build import RfmResult, build_rfm
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.segmentations.spec import RFM_ROLES, RfmOptions
 from app.services.scoring.csv_render import CsvStyle
 from app.services.scoring.formulas import guard_formulas
@@ -146,7 +147,7 @@ def render_summary(result: RfmResult, output: Path) -> str:
     ]
     bad = (
         ("future_dates", "rows dated after tomorrow (dropped)"),
-        ("amounts_not_numbers", "rows with an amount that is not a number (dropped)"),
+        ("amounts_not_numbers", f"rows with an amount that is not a number (dropped; {PLAIN_AMOUNTS})"),
         ("amounts_too_large", "rows with an amount beyond ±1e15 (dropped)"),
         ("malformed_rows", "rows with the wrong number of fields (dropped)"),
     )

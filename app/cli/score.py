@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import add_model_dir, catalog, registry, show_progress, without_pandas
+from app.cli.shared import add_model_dir, catalog, disk_full_names, registry, show_progress, without_pandas
 from app.core.errors import InvalidRequest, SegmentationError, UnknownSegment
 from app.models.counterfactual import segment_position
 from app.models.features import DEFAULT_FEATURES
@@ -146,7 +146,9 @@ CLI_WORDS = (
 def run(args: argparse.Namespace) -> int:
     """Score the file and print a one-screen summary; refusals advise the command's options, not the API's."""
     try:
-        return _run(args)
+        # An RFM file's customer table is written next to the output too: the same disk.
+        with disk_full_names(("the labelled file", args.output)):
+            return _run(args)
     except SegmentationError as exc:
         for api_words, cli_words in CLI_WORDS:
             exc.local_message = api_words.sub(cli_words, exc.local_message)

@@ -16,6 +16,34 @@ if TYPE_CHECKING:
     from app.models.versions.registry import ModelRegistry
 
 
+@contextlib.contextmanager
+def disk_full_names(*places: tuple[str, Path]) -> Iterator[None]:
+    """Turn a full disk (ENOSPC, EDQUOT) while the block writes into StorageFull naming what could not be written:
+    `places` are (what it is, its path), the one holding the failed file's name when the error gives it. Exit 2, as
+    the model folder's full disk and every refusal: one line that says what to do."""
+    from app.core.errors import StorageFull, is_no_space
+
+    try:
+        yield
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        written = " or ".join(f"{what} '{path}'" for what, path in places)
+        for what, path in places:
+            if exc.filename and _inside(Path(exc.filename), path):
+                file = Path(exc.filename)
+                written = f"{what} '{path}'" if file == path else f"'{file}' in {what} '{path}'"
+                break
+        raise StorageFull(
+            f"the disk is full: could not write {written}; free some space there or write elsewhere"
+        ) from None
+
+
+def _inside(path: Path, place: Path) -> bool:
+    """Whether `path` is `place` or under it."""
+    return path.resolve().is_relative_to(place.resolve())
+
+
 def reason_text(text: str) -> str:
     """An argparse type: a reason as the API takes one, one line of visible text, for the histories it goes into."""
     from app.schemas.common import one_line

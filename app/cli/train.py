@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.shared import TrainingBar, catalog, reason_text, show_progress
+from app.cli.shared import TrainingBar, catalog, disk_full_names, reason_text, show_progress
 from app.core.config import get_settings
 from app.core.errors import InvalidRequest
 from app.models.clustering import DEFAULT_K, DEFAULT_SEED, MAX_SEED, parse_k
@@ -179,7 +179,13 @@ def run(args: argparse.Namespace) -> int:
         options = {"processed_dir": args.processed_dir} if args.processed_dir else {}
     bar = TrainingBar(enabled=show_progress(args.quiet))
     try:
-        with engine_options(args.engine, scheduler=args.scheduler, n_workers=args.workers) as engine:
+        places = [("the models folder", Path(root))]
+        if options.get("processed_dir"):
+            places.insert(0, ("the cleaned CSV's folder", Path(options["processed_dir"])))
+        with (
+            disk_full_names(*places),
+            engine_options(args.engine, scheduler=args.scheduler, n_workers=args.workers) as engine,
+        ):
             result = train_segmentation(
                 spec,
                 args.data or settings.data_path,

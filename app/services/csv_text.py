@@ -15,6 +15,5 @@ def decode_head(head: bytes) -> str:
     try:
         return csv_head.decode_head(head)
     except csv_head.NotCsvText as exc:
-        raise InvalidRequest(
-            f"the file {exc.problem}: send a UTF-8 CSV file with a header row and customer rows"
-        ) from None
+        advice = "" if exc.advised else ": send a UTF-8 CSV file with a header row and customer rows"
+        raise InvalidRequest(f"the file {exc.problem}{advice}") from None

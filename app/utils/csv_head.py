@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 # Bytes a caller reads from the start of a file to check it and find its header line.
 HEAD_BYTES = 64 * 1024
@@ -29,12 +30,57 @@ _QUOTED = re.compile(r'"(?:[^"]|"")*"?')
 UNNAMED_TAIL = "\x00unnamed last field"
 
 
-class NotCsvText(ValueError):
-    """The file is empty, binary or not UTF-8; `problem` says which, to follow "the file"."""
+# What a user does about a file that is not UTF-8: almost always a spreadsheet saved in its code page.
+SAVE_AS_UTF8 = 'in Excel use Save As, "CSV UTF-8 (Comma delimited)", and send that file'
 
-    def __init__(self, problem: str) -> None:
+
+class NotCsvText(ValueError):
+    """The file is empty, binary or not UTF-8; `problem` says which, to follow "the file" (`advised`: it also says
+    what to do about it)."""
+
+    def __init__(self, problem: str, *, advised: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.advised = advised
+
+
+def not_utf8_text(data: bytes, *, first_line: int = 1) -> tuple[str, int | None]:
+    """Why `data` (a file's bytes from line `first_line` on) is not UTF-8, to follow "the file", and the line of its
+    first bad byte: the line, the byte, what Windows-1252 reads it as, and what to do."""
+    try:
+        data.decode("utf-8")
+        return f"is not UTF-8 text; {SAVE_AS_UTF8}", None
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    line = first_line + len(LINE_END.findall(data[:start].decode("utf-8", errors="replace")))
+    byte = data[start]
+    where = f"line {line}: the byte 0x{byte:02X}"
+    # Windows-1252 is what Excel saves "CSV (Comma delimited)" in, in western Europe and the Americas (five of its
+    # bytes are no character at all).
+    if read := bytes([byte]).decode("cp1252", errors="ignore"):
+        where += f", '{read}' in Windows-1252 as Excel saves \"CSV (Comma delimited)\""
+    return f"is not UTF-8 text ({where}); {SAVE_AS_UTF8}", line
+
+
+def first_not_utf8(path: Path, block: int = 1 << 20) -> tuple[str, int | None]:
+    """not_utf8_text for a file on disk: read in blocks until the first byte that is not UTF-8 (a refusal's cost)."""
+    lines = 1
+    carry = b""
+    with open(path, "rb") as file:
+        while data := file.read(block):
+            data = carry + data
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if exc.start < len(data) - 4 or exc.reason != "unexpected end of data":
+                    return not_utf8_text(data, first_line=lines)
+            # A character cut by the block's end is read with the next one; "\r\n" is counted whole.
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            if cut and data[cut - 1 : cut] == b"\r" and cut == len(data):
+                cut -= 1
+            lines += len(LINE_END.findall(data[:cut].decode("utf-8", errors="replace")))
+            carry = data[cut:]
+    return not_utf8_text(carry, first_line=lines)
 
 
 @dataclass(frozen=True)
@@ -72,7 +118,7 @@ def decode_head(head: bytes) -> str:
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the end of the head is fine; anything earlier is not UTF-8.
         if exc.start < len(head) - 4:
-            raise NotCsvText("is not UTF-8 text") from None
+            raise NotCsvText(not_utf8_text(head)[0], advised=True) from None
         return head[: exc.start].decode("utf-8-sig")
 
 

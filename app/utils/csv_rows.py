@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from app.utils.csv_head import UNNAMED_TAIL
+from app.utils.csv_head import SAVE_AS_UTF8, UNNAMED_TAIL, first_not_utf8, not_utf8_text
 from app.utils.text import safe_text
 
 # Arrow's CSV reader reads ahead about 40 blocks: 128 KiB blocks hold ~5 MB where 1 MB blocks held ~40 MB, at the
@@ -173,7 +173,13 @@ def read_rows(
     except pa.ArrowInvalid as exc:
         if misfits.unclosed is None:  # past a quote that never closes the reader stops anywhere: that is the problem
             rows = sum(batch.num_rows for batch in batches)
-            problem = read_problem(str(exc).splitlines()[0], rows_read=rows, label=label)
+            message = str(exc).splitlines()[0]
+            # Text that is not UTF-8 (Arrow's own error, or a parse error over a malformed record it could not even
+            # hand over as text): named at its line, placed in the whole file as a quote's is.
+            problem, line = not_utf8_problem(source)
+            if line is not None:
+                raise UnreadableRows(f"{label} {problem}", line) from None
+            problem = read_problem(message, rows_read=rows, label=label, source=source)
             raise UnreadableRows(problem, rows=rows) from None
     kept = names if include is None else include
     table = pa.Table.from_batches(batches, pa.schema([pa.field(name, pa.string()) for name in kept]))
@@ -281,10 +287,28 @@ def unclosed_quote_text(where: str, spans: int, column: str | None = None) -> st
     )
 
 
-def read_problem(message: str, *, rows_read: int, label: str = "the file", block_size: int = READ_BLOCK_BYTES) -> str:
-    """An error of Arrow's reader in the user's terms (`rows_read`: the rows read before it)."""
-    if "UTF8" in message or "UTF-8" in message:
-        return f"{label} is not UTF-8 text; save it as UTF-8 CSV"
+def not_utf8_problem(source: bytes | str | Path | None) -> tuple[str, int | None]:
+    """Why a file is not UTF-8, to follow its label, and the line of its first bad byte (None: no file to look in)."""
+    if isinstance(source, bytes):
+        return not_utf8_text(source)
+    if isinstance(source, str | Path):
+        return first_not_utf8(Path(source))
+    return f"is not UTF-8 text; {SAVE_AS_UTF8}", None
+
+
+def read_problem(
+    message: str,
+    *,
+    rows_read: int,
+    label: str = "the file",
+    block_size: int = READ_BLOCK_BYTES,
+    source: bytes | str | Path | None = None,
+) -> str:
+    """An error of Arrow's reader in the user's terms (`rows_read`: the rows read before it; `source`: the file, to
+    find the line of text that is not UTF-8, which a parse error over a malformed record may hide too)."""
+    problem, line = not_utf8_problem(source)
+    if line is not None or "UTF8" in message or "UTF-8" in message:
+        return f"{label} {problem}"
     if "straddl" in message:  # a row longer than a block
         return (
             f"a row after the first {rows_read:,} is longer than {block_size // 1024} KiB: "

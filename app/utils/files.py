@@ -1,5 +1,6 @@
 """Files replaced whole: a reader sees the old content or the new one, never half of either."""
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +24,12 @@ def atomic_replace(target: Path, *, fsync: bool = False) -> Iterator[BinaryIO]:
                 sink.flush()
                 os.fsync(sink.fileno())
         os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # A failed write names no file: the one it was for is the target, which the caller's message can name.
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
+        raise
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import SegmentationSpec
 from app.models.segmentations.training import train_segmentation
@@ -146,6 +147,9 @@ def test_amounts_that_are_not_finite_numbers_never_reach_monetary(api: TestClien
     response = api.post(URL, content=body, headers=CSV)
     assert response.status_code == 200, response.text
     rows = {row["customer_id"]: row for row in _rows(response.text)}
-    assert rows["A"]["monetary"] == "10" and rows["B"]["error"] == "no usable transaction: Amount is not a number"
+    assert (
+        rows["A"]["monetary"] == "10"
+        and rows["B"]["error"] == f"no usable transaction: Amount is not a number ({PLAIN_AMOUNTS})"
+    )
     summary = api.post(URL, content=body, headers=JSON).json()
     assert summary["transactions"]["amounts_not_numbers"] == 2

@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.synthetic_transactions import generate_transactions, write_transactions
 from tests.semicolon_csv import excel_style
 
@@ -83,7 +84,7 @@ def test_rfm_build_counts_bad_lines_and_customers_left_without_one(run_cli, tmp_
     for said in (
         "1  rows with an unreadable date (dropped)",
         "1  rows dated after tomorrow (dropped)",
-        "1  rows with an amount that is not a number (dropped)",
+        f"1  rows with an amount that is not a number (dropped; {PLAIN_AMOUNTS})",
         "1  rows with the wrong number of fields (dropped)",
         "3  customers without a usable row (left out)",
     ):

@@ -13,6 +13,9 @@ from app.core.config import PROJECT_ROOT
 from app.models.versions.store import VersionStore
 from tests.api.test_predict_csv import assert_same_as_batch, batch_rows
 from tests.services.test_scoring import BAD_FILE
+from tests.services.test_windows_1252 import GOOD as WIN_GOOD
+from tests.services.test_windows_1252 import HEADER as WIN_HEADER
+from tests.services.test_windows_1252 import problem as windows_1252_problem
 
 
 @pytest.fixture
@@ -292,3 +295,12 @@ def test_score_cli_reads_a_header_or_rows_ending_with_the_delimiter_as_excel_sav
     assert "scored 3 of 3 rows" in out
     assert cli(plain, tmp_path / "plain_out.csv")[0] == 0
     assert (tmp_path / "export_out.csv").read_bytes() == (tmp_path / "plain_out.csv").read_bytes()
+
+
+def test_a_windows_1252_file_is_refused_at_its_line_in_one_line_exit_2(cli, tmp_path):
+    source = tmp_path / "crm.csv"
+    source.write_bytes((WIN_HEADER + WIN_GOOD + "6001,20,Müller\n").encode("cp1252"))
+    code, _, stderr = cli(source, tmp_path / "out.csv")
+    assert code == 2
+    assert stderr.strip() == f"error: the file {windows_1252_problem(6_002)}"
+    assert not (tmp_path / "out.csv").exists()

@@ -18,6 +18,9 @@ import pytest
 from app.core.config import PROJECT_ROOT
 from tests.semicolon_csv import excel_style
 from tests.services.test_scoring import BAD_FILE
+from tests.services.test_windows_1252 import GOOD as WIN_GOOD
+from tests.services.test_windows_1252 import HEADER as WIN_HEADER
+from tests.services.test_windows_1252 import problem as windows_1252_problem
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes
 
@@ -180,6 +183,15 @@ def test_dask_engine_refuses_a_quote_that_never_closes_as_the_local_engine(cli, 
     dask = cli(source, tmp_path / "out.csv", "--engine", "dask", "--scheduler", local_cluster)
     assert dask == local
     assert local[0] == 2 and local[2].startswith("error: line 3: a quote in column 'name' opens a value")
+
+
+def test_dask_engine_refuses_a_windows_1252_file_at_the_same_line_as_the_local_engine(cli, local_cluster, tmp_path):
+    source = tmp_path / "crm.csv"
+    source.write_bytes((WIN_HEADER + WIN_GOOD + "6001,20,Müller\n").encode("cp1252"))
+    local = cli(source, tmp_path / "local.csv")
+    dask = cli(source, tmp_path / "out.csv", "--engine", "dask", "--scheduler", local_cluster)
+    assert dask == local
+    assert local[0] == 2 and local[2].strip() == f"error: the file {windows_1252_problem(6_002)}"
 
 
 def test_dask_engine_starts_a_local_cluster_and_rejects_cleanly(cli, tmp_path):

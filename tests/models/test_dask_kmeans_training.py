@@ -187,6 +187,10 @@ def test_a_broken_row_far_into_the_file_is_refused_in_one_line(dask_client, tmp_
     with pytest.raises(InvalidDataset, match="is not UTF-8 text") as refused:
         train_dask(path, client=dask_client, output_dir=tmp_path / "m", k=2, sweep=False)
     assert "\n" not in refused.value.message
+    assert "(line 12002: the byte 0xFF, 'ÿ' in Windows-1252" in refused.value.message  # placed in the whole file
+    with pytest.raises(InvalidDataset) as local:
+        train(path, output_dir=tmp_path / "local", k=2, sweep=False)
+    assert local.value.message == refused.value.message
 
 
 def test_csv_partitions_drop_rows_with_the_wrong_number_of_fields_as_the_local_trainer(

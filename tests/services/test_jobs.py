@@ -12,6 +12,7 @@ import pytest
 
 import app.models
 from app.core.errors import VersionConflict
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.versions.store import VersionStore
 from app.services.training import launch
 from app.services.training.runner import JobRunner
@@ -258,7 +259,7 @@ def test_a_succeeded_job_says_the_transaction_lines_its_rfm_build_left_out(make_
     runner = _job(make_settings, tmp_path)
     assert runner.run() == 0
     assert read_job(runner.folder)["notes"] == [
-        "79 of the 200 transaction lines were left out: 68 with an amount that is not a number, "
+        f"79 of the 200 transaction lines were left out: 68 with an amount that is not a number ({PLAIN_AMOUNTS}), "
         "11 without a customer id"
     ]
 

@@ -81,7 +81,11 @@ def test_read_rows_refuses_a_quote_that_never_closes_at_its_line(data, line, mes
 def test_read_rows_says_text_that_is_not_utf8_in_the_users_terms():
     with pytest.raises(UnreadableRows) as refused:
         read_rows(b"a,b\n1,\xff\n", names=["a", "b"], delimiter=",", label="data.csv")
-    assert refused.value.problem == "data.csv is not UTF-8 text; save it as UTF-8 CSV"
+    assert refused.value.problem == (
+        "data.csv is not UTF-8 text (line 2: the byte 0xFF, 'ÿ' in Windows-1252 as Excel saves \"CSV (Comma "
+        'delimited)"); in Excel use Save As, "CSV UTF-8 (Comma delimited)", and send that file'
+    )
+    assert refused.value.line == 2
 
 
 def test_a_problem_found_in_a_block_moves_to_its_place_in_the_file():

@@ -130,7 +130,7 @@ def test_over_https_a_plain_score_form_cookie_with_its_field_is_the_expired_form
     tossed = site_over("https")
     tossed.cookies.set("score_form", token)
     refused = score(tossed, token)
-    assert refused.status_code == 403 and "this form has expired" in refused.text
+    assert refused.status_code == 403 and "This form has expired" in refused.text
 
 
 def test_over_https_a_plain_login_form_cookie_with_its_field_signs_nobody_in(site_over):

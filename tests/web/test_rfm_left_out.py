@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from app.cli.train import summary
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.spec import SegmentationSpec
 from app.models.segmentations.training import train_segmentation
 
 HTML = {"accept": "text/html"}
 NOTE = (
-    "182 of the 300 transaction lines were left out: 176 with an amount that is not a number, "
+    f"182 of the 300 transaction lines were left out: 176 with an amount that is not a number ({PLAIN_AMOUNTS}), "
     "5 without a customer id, 1 dated after tomorrow"
 )
 
@@ -62,7 +63,7 @@ def test_the_model_card_says_the_lines_an_rfm_version_left_out(messy):
     facts = _text(re.search(r'<dd data-fact="n_samples">(.*?)</dd>', page.text, re.S).group(1))
     assert facts == (
         "37, built from 300 transaction lines; 182 lines left out: 5 without a customer id; 1 dated after tomorrow; "
-        "176 with an amount that is not a number"
+        f"176 with an amount that is not a number ({PLAIN_AMOUNTS})"
     )
     notice = _text(re.search(r'<p class="notice notice-page" id="mostly-left-out">(.*?)</p>', page.text, re.S).group(1))
     assert "182 of its 300 transaction lines did not pass cleaning" in notice
@@ -91,7 +92,8 @@ def test_a_runs_page_and_report_say_the_lines_left_out(messy, messy_root):
     said = re.search(r'<dd id="run-left-out">(.*?)</dd>', page.text)
     assert said is not None
     assert said.group(1) == (
-        "182: 176 with an amount that is not a number, 5 without a customer id, 1 dated after tomorrow"
+        f"182: 176 with an amount that is not a number ({PLAIN_AMOUNTS}), 5 without a customer id, 1 dated after "
+        "tomorrow"
     )
     report = messy.get(f"/api/v1/runs/{run_id}/report?format=html")
     assert report.status_code == 200

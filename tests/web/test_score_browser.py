@@ -293,7 +293,7 @@ def test_a_refusal_before_the_form_is_read_is_shown_in_place(browser, model_dir,
             expect(page.locator("#result-title")).to_have_text("200 customers scored")
             page.click("#score-submit")  # the same file again: over the limit of one a minute
             banner = page.locator("#score-error")
-            expect(banner).to_contain_text("The file could not be scored. too many requests")
+            expect(banner).to_contain_text("The file could not be scored. Too many requests")
             expect(banner).to_contain_text("retry after")
             expect(banner).to_be_focused()
             expect(page.locator("#score-result")).to_have_count(0)

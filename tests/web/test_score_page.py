@@ -93,7 +93,7 @@ def test_form_errors_are_shown_on_the_form(client, client_for, default_data):
     assert missing.status_code == 422
     assert "The file could not be scored." in missing.text and "found: &#39;name&#39;, &#39;email&#39;" in missing.text
     rejected = post_file(client, BAD_FILE.encode(), on_error="reject")
-    assert rejected.status_code == 422 and "line 3 is not usable" in rejected.text
+    assert rejected.status_code == 422 and "Line 3 is not usable" in rejected.text
     bad_option = post_file(client, BAD_FILE.encode(), on_error="ignore")
     assert bad_option.status_code == 422 and "Bad rows: Input should be" in bad_option.text
     small = client_for(max_upload_bytes=2_048)
@@ -144,7 +144,7 @@ def test_a_header_only_file_is_explained_not_charted(client):
     before = set(kept.iterdir()) if kept.exists() else set()
     page = post_file(client, b"Annual Income (k$),Spending Score (1-100)\n")
     assert page.status_code == 422
-    assert "the file has a header but no customer rows below it" in page.text
+    assert "The file has a header but no customer rows below it" in page.text
     assert DOWNLOAD.search(page.text) is None
     assert set(kept.iterdir()) == before  # no empty labelled file kept for download
 
@@ -154,7 +154,7 @@ def test_a_file_refused_late_counts_and_logs_nothing_and_keeps_no_download(clien
     before = snapshot(client)
     page = post_file(client, customer_file(100_001, bad_line=99_990), on_error="reject")
     assert page.status_code == 422
-    assert "line 99990 is not usable" in page.text
+    assert "Line 99990 is not usable" in page.text
     assert snapshot(client) == before
     assert _files(tmp_path / "results") == []  # no labelled file, not even a partial one
 
@@ -398,7 +398,7 @@ def test_a_post_without_the_pages_token_scores_nothing(client_for, tmp_path, def
         "/score", files={"file": ("mall.csv", default_data.read_bytes(), "text/csv")}, data=fields, headers=HTML
     )
     assert page.status_code == 403
-    assert "this form has expired, or was not sent from this page" in page.text
+    assert "This form has expired, or was not sent from this page" in page.text
     assert 'id="score-form"' in page.text and FORM_TOKEN.search(page.text)
     assert snapshot(client) == before and _kept(tmp_path / "results") == []
 
@@ -415,7 +415,7 @@ def test_a_post_without_the_cookie_is_refused_unread_and_gets_a_fresh_form(clien
     )
     monkeypatch.undo()
     assert page.status_code == 403
-    assert "this form has expired" in page.text
+    assert "This form has expired" in page.text
     token = FORM_TOKEN.search(page.text).group(1)
     assert page.headers["set-cookie"].startswith(f"score_form={token};")
     again = client.post(
@@ -506,3 +506,10 @@ def test_a_file_in_the_right_unit_shows_no_warning(client, default_data):
     page = post_file(client, default_data.read_bytes(), on_error="flag", delimiter="")
     assert page.status_code == 200
     assert 'id="score-warnings"' not in page.text
+
+
+def test_the_reason_after_could_not_be_scored_starts_a_sentence(client):
+    page = post_file(client, b"")
+    assert page.status_code == 422
+    banner = page.text.split('id="score-error"')[1].split("</div>")[0]
+    assert "<strong>The file could not be scored.</strong> <span>The file is empty" in banner

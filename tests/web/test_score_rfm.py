@@ -162,7 +162,7 @@ def test_reject_names_the_line_on_the_form(segmented):
         headers=HTML,
     )
     assert response.status_code == 422
-    assert "line 3 is not usable: InvoiceDate is not a readable date; fix it, or under Options choose" in response.text
+    assert "Line 3 is not usable: InvoiceDate is not a readable date; fix it, or under Options choose" in response.text
 
 
 def test_an_rfm_versions_report_counts_customers_from_their_transaction_lines(segmented):

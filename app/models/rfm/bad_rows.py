@@ -19,6 +19,7 @@ from app.core.errors import InvalidDataset
 from app.models.features import MAX_MAGNITUDE
 from app.models.rfm.chunks import HEAD_BYTES, line_end_of
 from app.models.rfm.columns import RfmColumns
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 from app.utils.moments import latest_plausible
 from app.utils.numbers import DECIMAL
 from app.utils.text import safe_text
@@ -60,7 +61,7 @@ def reason(code: int, columns: RfmColumns) -> str:
         BAD_DATE: f"{date} is not a readable date",
         FUTURE_DATE: f"{date} is after tomorrow",
         NO_AMOUNT: f"missing {amount}",
-        NOT_A_NUMBER: f"{amount} is not a number",
+        NOT_A_NUMBER: f"{amount} is not a number ({PLAIN_AMOUNTS})",
         TOO_LARGE: f"{' x '.join(safe_text(name, NAME_CHARS) for name in columns.amount_columns)} is beyond "
         f"±{MAX_MAGNITUDE:.0e}".replace("e+", "e"),
         MALFORMED: "wrong number of fields",

@@ -208,24 +208,24 @@ def _read_chunks(
                 rest = exc.offset
                 break
             window.append((offset, offset + len(data), pool.submit(parse, data)))
-            if len(window) > workers and (failed := _take_first(window, take)) is not None:
+            if len(window) > workers and (failed := _take_first(window, take, path)) is not None:
                 return failed
         while window:
-            if (failed := _take_first(window, take)) is not None:
+            if (failed := _take_first(window, take, path)) is not None:
                 return failed
         return rest
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _take_first(window: deque, take: Take) -> int | None:
+def _take_first(window: deque, take: Take, path: Path) -> int | None:
     """Take the oldest chunk's sums; its offset when Arrow could not parse it on its own (for the serial reader)."""
     offset, end, future = window.popleft()
     try:
         summed = future.result()
     except pa.ArrowInvalid as exc:
         if "conversion error" in str(exc):  # text that is not UTF-8: no other reader does better
-            raise read_problem(exc) from None
+            raise read_problem(exc, path) from None
         return offset
     take(summed, offset, end)
     return None
@@ -253,7 +253,7 @@ def _read_serially(path: Path, offset: int, reading: Reading, take: Take) -> Non
     try:
         pending: list[pa.RecordBatch] = []
         rows = parsed = 0
-        for batch in _batches(reader):
+        for batch in _batches(reader, path):
             refuse_unclosed()
             pending.append(batch)
             rows += batch.num_rows
@@ -271,7 +271,7 @@ def _read_serially(path: Path, offset: int, reading: Reading, take: Take) -> Non
         source.close()
 
 
-def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+def _batches(reader: pa.RecordBatchReader, path: Path) -> Iterator[pa.RecordBatch]:
     """The reader's batches; Arrow's errors in the user's terms."""
     while True:
         try:
@@ -279,7 +279,7 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise read_problem(exc) from None
+            raise read_problem(exc, path) from None
         yield batch
 
 

@@ -8,13 +8,16 @@ pass as a clean build. Cancellations are not here: they are netted into monetary
 from collections.abc import Mapping
 from typing import Any
 
+# Why an amount that reads as money to a person ("€283,16", "$1,234.50", "283.16 EUR") is not a number here: said
+# with every such reason, the usual cause in an accounting or CRM export.
+PLAIN_AMOUNTS = "amounts are read without a currency sign or code and without thousands separators"
 # Each count of the summary that is lines in no customer, with how a reader is told why (the /score page says these).
 LEFT_OUT_REASONS = (
     ("rows_without_customer_id", "without a customer id"),
     ("unparseable_dates", "with a date that could not be read"),
     ("future_dates", "dated after tomorrow"),
     ("rows_without_amount", "without an amount"),
-    ("amounts_not_numbers", "with an amount that is not a number"),
+    ("amounts_not_numbers", f"with an amount that is not a number ({PLAIN_AMOUNTS})"),
     ("amounts_too_large", "with an amount beyond ±1e15"),
     ("malformed_rows", "with the wrong number of fields"),
     ("rows_after_reference_date", "after the reference date"),

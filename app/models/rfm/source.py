@@ -18,7 +18,16 @@ import pyarrow.csv as pacsv
 from app.core.errors import InvalidDataset
 from app.models.rfm.chunks import header_end, line_end_of
 from app.models.rfm.columns import RfmColumns
-from app.utils.csv_head import HEAD_BYTES, UNNAMED_TAIL, NotCsvText, decode_head, first_record, row_names
+from app.utils.csv_head import (
+    HEAD_BYTES,
+    SAVE_AS_UTF8,
+    UNNAMED_TAIL,
+    NotCsvText,
+    decode_head,
+    first_not_utf8,
+    first_record,
+    row_names,
+)
 
 DELIMITERS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
@@ -53,7 +62,8 @@ def read_layout(path: Path, delimiter: str | None = None) -> CsvLayout:
     try:
         text = decode_head(head)
     except NotCsvText as exc:
-        raise InvalidDataset(f"the transactions file {exc.problem}: send a UTF-8 CSV file with a header row") from None
+        advice = "" if exc.advised else ": send a UTF-8 CSV file with a header row"
+        raise InvalidDataset(f"the transactions file {exc.problem}{advice}") from None
     end = _LINE_END.search(text)
     if end is None and len(head) >= HEAD_BYTES:
         raise InvalidDataset(f"the header line is longer than {HEAD_BYTES // 1024} KiB")
@@ -92,7 +102,18 @@ def read_sample(path: Path, layout: CsvLayout, columns: list[str]) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as exc:
+        if not _is_utf8(body):  # a malformed record Arrow could not even hand to the handler as text
+            raise InvalidDataset(f"the transactions file {first_not_utf8(path)[0]}") from None
         raise InvalidDataset(f"the transactions file is not valid CSV: {exc}") from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether bytes are UTF-8 text."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _lines(chunk: bytes, *, whole: bool = False) -> bytes:
@@ -170,13 +191,20 @@ def open_blocks(
         )
     except pa.ArrowInvalid as exc:
         source.close()
-        raise read_problem(exc) from None
+        raise read_problem(exc, path) from None
     return source, reader
 
 
-def read_problem(exc: Exception) -> InvalidDataset:
-    """Arrow's CSV error in the user's terms."""
+def read_problem(exc: Exception, path: Path | None = None) -> InvalidDataset:
+    """Arrow's CSV error in the user's terms (`path`: the file, to find the line of text that is not UTF-8)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
     if "UTF8" in message or "UTF-8" in message:
-        return InvalidDataset("the transactions file is not UTF-8 text; save it as UTF-8 CSV")
+        problem = first_not_utf8(path)[0] if path is not None else f"is not UTF-8 text; {SAVE_AS_UTF8}"
+        return InvalidDataset(f"the transactions file {problem}")
+    if path is not None:
+        # A malformed record that is not UTF-8 fails before Arrow can hand it to the handler as text: its error is a
+        # parse error quoting the record. The file's first byte that is not UTF-8 is then the problem to name.
+        problem, line = first_not_utf8(path)
+        if line is not None:
+            return InvalidDataset(f"the transactions file {problem}")
     return InvalidDataset(f"the transactions file is not valid CSV: {message}")

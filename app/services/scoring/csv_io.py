@@ -179,7 +179,8 @@ class CsvScorer:
 
     def _read_problem(self, message: str) -> str:
         """A reader's error in the user's terms."""
-        return read_problem(message, rows_read=self._rows_read, block_size=READ_BLOCK_BYTES)
+        source = self._source if isinstance(self._source, str | Path) else None
+        return read_problem(message, rows_read=self._rows_read, block_size=READ_BLOCK_BYTES, source=source)
 
     def batches(self) -> Iterator[tuple[pa.Table, ChunkLines]]:
         """The input as tables of text columns, about chunk_rows rows each (small reads, joined), each with the

@@ -94,9 +94,11 @@
     }
     // The error page of a refusal before the form was read (too many requests, no room to keep the file).
     var message = page.getElementById("error-message");
+    var reason = message ? message.textContent.trim() : "";
     showProblem(
       "The file could not be scored.",
-      message ? message.textContent.trim() : "The server answered " + request.status + ". Try again."
+      // After a full stop: the reason, worded to follow "the file is…" elsewhere, starts a sentence here.
+      reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : "The server answered " + request.status + ". Try again."
     );
   }
 

@@ -16,7 +16,7 @@ from app.models.rfm.left_out import LEFT_OUT_REASONS
 from app.models.segmentations.spec import DEFAULT_NAME
 from app.schemas.scoring import ScoreQuery
 from app.services.monitoring.prediction_log import PredictionLogWriter
-from app.utils.text import noun
+from app.utils.text import as_sentence, noun
 from app.web import results
 from app.web.charts.bars import segment_bars
 from app.web.charts.segment_map import customer_points
@@ -222,7 +222,7 @@ def score_form_page(
         "model": model,
         "form": form,
         "form_token": form_token,
-        "error": in_page_words(error, model.feature_specs) if error else None,
+        "error": as_sentence(in_page_words(error, model.feature_specs)) if error else None,
         "diagnosis": None,
         "scored": None,
         "column_fields": column_fields(model),

@@ -7,6 +7,7 @@ import pytest
 
 from app.core.errors import InvalidDataset
 from app.models.rfm.build import build_rfm
+from app.models.rfm.left_out import PLAIN_AMOUNTS
 
 HEADER = "InvoiceNo,CustomerID,InvoiceDate,Amount"
 
@@ -95,7 +96,7 @@ def test_customers_without_a_usable_line_are_listed_with_why(write_csv):
         {"customer_id": "B", "reason": "no usable transaction: InvoiceDate is not a readable date"},
         {"customer_id": "C", "reason": "no usable transaction: missing Amount"},
         {"customer_id": "E", "reason": "no usable transaction: InvoiceDate is not a readable date, Amount is not a "
-         "number"},
+         f"number ({PLAIN_AMOUNTS})"},
         {"customer_id": "F", "reason": "no usable transaction: InvoiceDate is after tomorrow"},
     ]  # fmt: skip
     assert result.summary["customers_without_usable_transactions"] == 4
@@ -120,8 +121,12 @@ def test_the_same_customers_are_listed_however_the_file_is_cut(write_csv, monkey
         ("2,B,2025-13-45,10", "InvoiceDate is not a readable date"),
         ("2,B,2025-02-29,10", "InvoiceDate is not a readable date"),
         ("2,B,2025-01-02,", "missing Amount"),
-        ("2,B,2025-01-02,inf", "Amount is not a number"),
-        ("2,B,2025-01-02,abc", "Amount is not a number"),
+        ("2,B,2025-01-02,inf", f"Amount is not a number ({PLAIN_AMOUNTS})"),
+        ("2,B,2025-01-02,abc", f"Amount is not a number ({PLAIN_AMOUNTS})"),
+        # Money as an accounting export writes it: the reason says what is not read.
+        ('2,B,2025-01-02,"€283,16"', f"Amount is not a number ({PLAIN_AMOUNTS})"),
+        ('2,B,2025-01-02,"$1,234.50"', f"Amount is not a number ({PLAIN_AMOUNTS})"),
+        ("2,B,2025-01-02,283.16 EUR", f"Amount is not a number ({PLAIN_AMOUNTS})"),
         ("2,B,2025-01-02,-2e15", "Amount is beyond ±1e15"),
         (f"2,B,{_days_ahead(400)},10", "InvoiceDate is after tomorrow"),
         ("2,B,2025-01-02,10,extra", "wrong number of fields"),

@@ -376,7 +376,10 @@ def test_a_bad_number_in_a_later_chunk_is_a_bad_line_counted_or_refused_with_its
     path = write_csv(lines)
     result = build_rfm(path, chunk_bytes=64)
     assert result.summary["amounts_not_numbers"] == 1 and result.summary["customers"] == 50
-    with pytest.raises(InvalidDataset, match=r"^line 52 is not usable: Amount is not a number;"):
+    with pytest.raises(
+        InvalidDataset,
+        match=r"^line 52 is not usable: Amount is not a number \(amounts are read without a currency sign",
+    ):
         build_rfm(path, chunk_bytes=64, reject=True)
 
 
