@@ -18,7 +18,7 @@ from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX, VERSION_CLAIM, csrf_token_of, read_token
 from app.core.errors import AccessDenied, DatabaseUnavailable
 from app.core.handlers import HTML_ERRORS
-from app.core.roles import SCOPES, Principal, Role, role_of_scopes
+from app.core.roles import SCOPES, Principal, Role, role_of_scopes, wrong_key
 from app.core.security import check_admin_key, is_admin_key
 from app.db.errors import db_error_reason
 from app.services.accounts.keys import key_principal
@@ -68,22 +68,25 @@ def _csrf_sent(request: Request, token: str) -> bool:
     return hmac.compare_digest(sent.encode(), csrf_token_of(token).encode())
 
 
-async def _key_principal(request: Request, key: str) -> Principal:
-    """Who an API key speaks for: an ADMIN_API_KEYS key or a personal key; 401 revoked or unknown, 403 none of ours."""
+async def _key_principal(request: Request, key: str, needed: Role = Role.admin, open_to_all: bool = False) -> Principal:
+    """Who an API key speaks for: an ADMIN_API_KEYS key or a personal key; 401 revoked or unknown, 403 none of ours
+    (saying what a route that needs `needed`, a lower role than admin, takes)."""
     settings: Settings = request.app.state.settings
     if key.startswith(PERSONAL_KEY_PREFIX) and not is_admin_key(settings, key):
         principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
         if principal is None:
             raise SignInRequired("the X-API-Key is revoked or unknown")
         return principal
+    if needed < Role.admin and not is_admin_key(settings, key):
+        raise wrong_key(needed, open_to_all=open_to_all)
     # Its id for an admin key; for a key that is none of ours, the 401/403 it got before accounts.
     return Principal(name=check_admin_key(settings, key), role=Role.admin, via="service")
 
 
-async def _resolve(request: Request, key: str | None) -> Principal | None:
+async def _resolve(request: Request, key: str | None, needed: Role, open_to_all: bool) -> Principal | None:
     settings: Settings = request.app.state.settings
     if key:
-        return await _key_principal(request, key)
+        return await _key_principal(request, key, needed, open_to_all)
     authorization = request.headers.get("authorization") or ""
     scheme, _, bearer = authorization.partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
@@ -119,12 +122,17 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
     return principal
 
 
-async def current_principal(request: Request, key: str | None = None) -> Principal | None:
-    """Who sent the request (None: anonymous), resolved once; SignInRequired for a revoked key or a bad token."""
+async def current_principal(
+    request: Request, key: str | None = None, needed: Role = Role.admin, *, open_to_all: bool = False
+) -> Principal | None:
+    """Who sent the request (None: anonymous), resolved once; SignInRequired for a revoked key or a bad token, and
+    for a key that is none of ours a 403 saying what a route needing `needed` takes (`open_to_all`: or no key)."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[return-value]
-    principal = await _resolve(request, key if key is not None else request.headers.get("x-api-key"))
+    principal = await _resolve(
+        request, key if key is not None else request.headers.get("x-api-key"), needed, open_to_all
+    )
     request.state.principal = principal
     return principal
 
