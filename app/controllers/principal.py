@@ -16,7 +16,7 @@ from app.core import cookies
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX, VERSION_CLAIM, csrf_token_of, read_token
-from app.core.errors import AccessDenied, DatabaseUnavailable
+from app.core.errors import AccessDenied, DatabaseUnavailable, RepeatedCredential
 from app.core.handlers import HTML_ERRORS
 from app.core.roles import SCOPES, Principal, Role, role_of_scopes, wrong_key
 from app.core.security import check_admin_key, is_admin_key
@@ -122,6 +122,17 @@ async def _resolve(request: Request, key: str | None, needed: Role, open_to_all:
     return principal
 
 
+CREDENTIAL_HEADERS = ("X-API-Key", "Authorization")
+
+
+def refuse_repeated_credentials(request: Request) -> None:
+    """A 400 for a request sending X-API-Key or Authorization twice: a proxy or client that duplicates a header
+    would otherwise be served as whichever of two identities came first."""
+    for name in CREDENTIAL_HEADERS:
+        if len(request.headers.getlist(name)) > 1:
+            raise RepeatedCredential(f"the request sends the {name} header more than once: send it once")
+
+
 async def current_principal(
     request: Request, key: str | None = None, needed: Role = Role.admin, *, open_to_all: bool = False
 ) -> Principal | None:
@@ -130,6 +141,7 @@ async def current_principal(
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[return-value]
+    refuse_repeated_credentials(request)
     principal = await _resolve(
         request, key if key is not None else request.headers.get("x-api-key"), needed, open_to_all
     )
