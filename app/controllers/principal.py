@@ -78,7 +78,7 @@ async def _key_principal(request: Request, key: str, needed: Role = Role.admin, 
             raise SignInRequired("the X-API-Key is revoked or unknown")
         return principal
     if needed < Role.admin and not is_admin_key(settings, key):
-        raise wrong_key(needed, open_to_all=open_to_all)
+        raise wrong_key(needed, open_to_all=open_to_all, admin_keys=bool(settings.admin_api_keys))
     # Its id for an admin key; for a key that is none of ours, the 401/403 it got before accounts.
     return Principal(name=check_admin_key(settings, key), role=Role.admin, via="service")
 

@@ -73,4 +73,5 @@ def test_without_admin_keys_a_wrong_key_on_a_read_route_is_not_told_admin_endpoi
     client = client_for(database_url=f"sqlite:///{tmp_path / 'none.sqlite3'}")
     message = _refused(client, "post", "/api/v1/predict", json={"annual_income": 50, "spending_score": 50})
     assert ANY_ROLE in message and "admin endpoints are disabled" not in message
+    assert "no admin keys are configured" in message
     assert "admin endpoints are disabled" in _refused(client, "post", "/api/v1/models")
