@@ -161,9 +161,10 @@ async def principal_of_key(request: Request, key: str) -> Principal:
     return await _key_principal(request, key)
 
 
-async def page_principal(request: Request) -> Principal | None:
-    """The signed-in user a page shows in its header: None for anyone else, never an error."""
+async def page_principal(request: Request, needed: Role = Role.admin, open_to_all: bool = False) -> Principal | None:
+    """The signed-in user a page shows in its header: None for anyone else, never an error but the 403 of a key that
+    is none of ours, which says what a page needing `needed` takes."""
     try:
-        return await current_principal(request)
+        return await current_principal(request, needed=needed, open_to_all=open_to_all)
     except (SignInRequired, AccessDenied):
         return None

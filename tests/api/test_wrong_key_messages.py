@@ -75,3 +75,11 @@ def test_without_admin_keys_a_wrong_key_on_a_read_route_is_not_told_admin_endpoi
     assert ANY_ROLE in message and "admin endpoints are disabled" not in message
     assert "no admin keys are configured" in message
     assert "admin endpoints are disabled" in _refused(client, "post", "/api/v1/models")
+
+
+@pytest.mark.parametrize("path", ["/", "/score", "/runs"])
+def test_a_page_sent_a_wrong_key_says_any_role_will_do(client, path):
+    response = client.get(path, headers=WRONG)
+
+    assert response.status_code == 403
+    assert ANY_ROLE in response.text and ADMIN not in response.text
