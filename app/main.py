@@ -15,7 +15,7 @@ from app import __version__
 from app.controllers import account_views, audit_views, docs, experiment_views, ops, users_views, views
 from app.controllers.api import API_PREFIX, build_api_router, predict_routers
 from app.controllers.api.fast_predict import FastPredict
-from app.controllers.api.scoring import COUNT_HEADERS, MODEL_VERSION_HEADER, RUN_ID_HEADER
+from app.controllers.api.scoring import COUNT_HEADERS, MODEL_VERSION_HEADER, RUN_ID_HEADER, RUN_NOT_KEPT_HEADER
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.draining import Drain, drain_on_sigterm
 from app.core.handlers import register_error_handlers
@@ -245,7 +245,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 allow_methods=["GET", "POST"],
                 allow_headers=["Content-Type", "X-Request-ID"],
                 # The headers a partner's page reads: hidden from its scripts unless exposed.
-                expose_headers=["X-Request-ID", MODEL_VERSION_HEADER, RUN_ID_HEADER, *COUNT_HEADERS],
+                expose_headers=[
+                    "X-Request-ID",
+                    MODEL_VERSION_HEADER,
+                    RUN_ID_HEADER,
+                    RUN_NOT_KEPT_HEADER,
+                    *COUNT_HEADERS,
+                ],
             )
         if settings.force_https:
             # Outside the headers and CORS, so a redirect answers at once; inside the report, so it is counted.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.controllers.credential_limits import client_ip, limit_failed_credentials
 from app.controllers.principal import current_principal, oauth2_scheme, page_principal
+from app.controllers.route_needs import route_need
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
@@ -169,6 +170,12 @@ admin_key_header = APIKeyHeader(
 )
 
 
+def _need(request: Request, role: Role, opens: bool = False) -> dict[str, Any]:
+    """What the route needs (this guard's `role`, or more), for the message a key that is none of ours gets."""
+    needed, open_to_all = route_need(request, request.app.state.settings, (role, opens))
+    return {"needed": needed, "open_to_all": open_to_all}
+
+
 async def _admin_principal(request: Request, key: str | None) -> Principal:
     settings: Settings = request.app.state.settings
     principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
@@ -236,7 +243,9 @@ async def _role_guard(request: Request, needed: Role) -> Principal | None:
     if is_open(needed, settings) and not presents_credential(request):
         return None  # nothing to look up: the hot paths stay as fast as before accounts
     # A key or token sent is checked even where anyone may call: a revoked or disabled one is a 401, never anonymous.
-    principal = await limit_failed_credentials(request, lambda: current_principal(request))
+    principal = await limit_failed_credentials(
+        request, lambda: current_principal(request, **_need(request, needed, opens=True))
+    )
     require(principal, needed, settings)
     return principal
 
@@ -253,14 +262,18 @@ async def require_analyst(request: Request) -> Principal | None:
 
 async def require_user(request: Request, token: Annotated[str | None, Security(oauth2_scheme)] = None) -> Principal:
     """Any signed-in user or key, whatever PUBLIC_READS says (401 anonymous)."""
-    principal = await limit_failed_credentials(request, lambda: current_principal(request))
+    principal = await limit_failed_credentials(
+        request, lambda: current_principal(request, **_need(request, Role.viewer))
+    )
     if principal is None:
         raise sign_in_required("a signed-in user or an API key, whatever its role")
     return principal
 
 
 async def _editor_principal(request: Request, key: str | None) -> Principal:
-    principal = await limit_failed_credentials(request, lambda: current_principal(request, key))
+    principal = await limit_failed_credentials(
+        request, lambda: current_principal(request, key, **_need(request, Role.analyst))
+    )
     if principal is not None:
         return principal
     settings: Settings = request.app.state.settings

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from app.controllers.credential_limits import client_ip, limit_failed_keys
 from app.controllers.deps import RegistryDep
+from app.controllers.principal import refuse_repeated_credentials
 from app.core.metrics import METRICS_CONTENT_TYPE, exposition
 from app.core.security import require_metrics_access
 from app.schemas.common import error_responses
@@ -58,6 +59,7 @@ async def readyz(registry: RegistryDep, request: Request) -> JSONResponse:
 
 async def metrics_access(request: Request) -> None:
     """Only allowed networks, or a caller with an admin key, may read the metrics (keys offered count as tries)."""
+    refuse_repeated_credentials(request)
     client, api_key = client_ip(request), request.headers.get("x-api-key")
 
     def check() -> None:

@@ -4,13 +4,13 @@ from fastapi import Request
 
 from app.controllers.principal import page_principal
 from app.core.config import Settings
-from app.core.roles import Role, require
+from app.core.roles import Role, is_open, require
 
 
 async def page_reader(request: Request) -> None:
     """Resolve the page's signed-in user (for its header) and, with PUBLIC_READS off, ask for a viewer (401)."""
-    principal = await page_principal(request)
     settings: Settings = request.app.state.settings
+    principal = await page_principal(request, Role.viewer, open_to_all=is_open(Role.viewer, settings))
     if not settings.public_reads:
         require(principal, Role.viewer, settings)
 

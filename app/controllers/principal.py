@@ -16,9 +16,9 @@ from app.core import cookies
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
 from app.core.credentials import PERSONAL_KEY_PREFIX, VERSION_CLAIM, csrf_token_of, read_token
-from app.core.errors import AccessDenied, DatabaseUnavailable
+from app.core.errors import AccessDenied, DatabaseUnavailable, RepeatedCredential
 from app.core.handlers import HTML_ERRORS
-from app.core.roles import SCOPES, Principal, Role, role_of_scopes
+from app.core.roles import SCOPES, Principal, Role, role_of_scopes, wrong_key
 from app.core.security import check_admin_key, is_admin_key
 from app.db.errors import db_error_reason
 from app.services.accounts.keys import key_principal
@@ -68,22 +68,25 @@ def _csrf_sent(request: Request, token: str) -> bool:
     return hmac.compare_digest(sent.encode(), csrf_token_of(token).encode())
 
 
-async def _key_principal(request: Request, key: str) -> Principal:
-    """Who an API key speaks for: an ADMIN_API_KEYS key or a personal key; 401 revoked or unknown, 403 none of ours."""
+async def _key_principal(request: Request, key: str, needed: Role = Role.admin, open_to_all: bool = False) -> Principal:
+    """Who an API key speaks for: an ADMIN_API_KEYS key or a personal key; 401 revoked or unknown, 403 none of ours
+    (saying what a route that needs `needed`, a lower role than admin, takes)."""
     settings: Settings = request.app.state.settings
     if key.startswith(PERSONAL_KEY_PREFIX) and not is_admin_key(settings, key):
         principal = await run_in_threadpool(with_db, request, key_principal, secret=key)
         if principal is None:
             raise SignInRequired("the X-API-Key is revoked or unknown")
         return principal
+    if needed < Role.admin and not is_admin_key(settings, key):
+        raise wrong_key(needed, open_to_all=open_to_all, admin_keys=bool(settings.admin_api_keys))
     # Its id for an admin key; for a key that is none of ours, the 401/403 it got before accounts.
     return Principal(name=check_admin_key(settings, key), role=Role.admin, via="service")
 
 
-async def _resolve(request: Request, key: str | None) -> Principal | None:
+async def _resolve(request: Request, key: str | None, needed: Role, open_to_all: bool) -> Principal | None:
     settings: Settings = request.app.state.settings
     if key:
-        return await _key_principal(request, key)
+        return await _key_principal(request, key, needed, open_to_all)
     authorization = request.headers.get("authorization") or ""
     scheme, _, bearer = authorization.partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
@@ -119,12 +122,29 @@ async def _resolve(request: Request, key: str | None) -> Principal | None:
     return principal
 
 
-async def current_principal(request: Request, key: str | None = None) -> Principal | None:
-    """Who sent the request (None: anonymous), resolved once; SignInRequired for a revoked key or a bad token."""
+CREDENTIAL_HEADERS = ("X-API-Key", "Authorization")
+
+
+def refuse_repeated_credentials(request: Request) -> None:
+    """A 400 for a request sending X-API-Key or Authorization twice: a proxy or client that duplicates a header
+    would otherwise be served as whichever of two identities came first."""
+    for name in CREDENTIAL_HEADERS:
+        if len(request.headers.getlist(name)) > 1:
+            raise RepeatedCredential(f"the request sends the {name} header more than once: send it once")
+
+
+async def current_principal(
+    request: Request, key: str | None = None, needed: Role = Role.admin, *, open_to_all: bool = False
+) -> Principal | None:
+    """Who sent the request (None: anonymous), resolved once; SignInRequired for a revoked key or a bad token, and
+    for a key that is none of ours a 403 saying what a route needing `needed` takes (`open_to_all`: or no key)."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[return-value]
-    principal = await _resolve(request, key if key is not None else request.headers.get("x-api-key"))
+    refuse_repeated_credentials(request)
+    principal = await _resolve(
+        request, key if key is not None else request.headers.get("x-api-key"), needed, open_to_all
+    )
     request.state.principal = principal
     return principal
 
@@ -141,9 +161,10 @@ async def principal_of_key(request: Request, key: str) -> Principal:
     return await _key_principal(request, key)
 
 
-async def page_principal(request: Request) -> Principal | None:
-    """The signed-in user a page shows in its header: None for anyone else, never an error."""
+async def page_principal(request: Request, needed: Role = Role.admin, open_to_all: bool = False) -> Principal | None:
+    """The signed-in user a page shows in its header: None for anyone else, never an error but the 403 of a key that
+    is none of ours, which says what a page needing `needed` takes."""
     try:
-        return await current_principal(request)
+        return await current_principal(request, needed=needed, open_to_all=open_to_all)
     except (SignInRequired, AccessDenied):
         return None

@@ -149,6 +149,13 @@ class AdminKeyMissing(SegmentationError):
     error_type = "admin_key_missing"
 
 
+class RepeatedCredential(SegmentationError):
+    """A request carrying X-API-Key or Authorization more than once: which identity it means is unknowable."""
+
+    status_code = 400
+    error_type = "repeated_credential"
+
+
 class AdminKeyRefused(SegmentationError):
     """The X-API-Key is not an admin key, or no admin keys are configured."""
 

@@ -10,11 +10,13 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from app.core.errors import NoActiveVersion, NotTrainedYet, SegmentationError
 from app.core.templating import signed_in, templates
+from app.utils.multipart import multipart_problem
 from app.utils.text import clip
 
 logger = logging.getLogger("app.errors")
@@ -387,6 +389,9 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Respo
         message = f"There is no page at {clip(request.url.path, MAX_QUOTED_CHARS)}."
     if exc.status_code == 400 and "parsing the body" in message:
         message = "request body could not be parsed"
+    if exc.status_code == 400 and isinstance(exc.__context__, MultiPartException):
+        # Starlette says only "Invalid multipart data."; the parser's error underneath says what.
+        message = f"the multipart form could not be read: {multipart_problem(exc.__context__)}"
     return error_response(
         request.scope,
         status_code=exc.status_code,

@@ -5,7 +5,7 @@ from enum import IntEnum
 
 from app.core.account_errors import SignInRequired
 from app.core.config import Settings
-from app.core.errors import AccessDenied
+from app.core.errors import AccessDenied, AdminKeyRefused
 
 
 class Role(IntEnum):
@@ -85,6 +85,18 @@ HOW_TO_SIGN_IN = (
 def sign_in_required(needs: str) -> SignInRequired:
     """The 401 for an anonymous caller: what grants access (`needs`, e.g. "the analyst role"), then how to sign in."""
     return SignInRequired(f"this needs {needs}: {HOW_TO_SIGN_IN}")
+
+
+def wrong_key(needed: Role, *, open_to_all: bool, admin_keys: bool) -> AdminKeyRefused:
+    """The 403 for an X-API-Key that is no key of this server, saying what a route below admin takes (and, when
+    `open_to_all`, that it takes no key at all; without `admin_keys`, that ADMIN_API_KEYS is empty)."""
+    takes = "a key of any role" if needed == Role.viewer else f"a key of the {needed.name} role or above"
+    which = "or an ADMIN_API_KEYS key" if admin_keys else "no admin keys are configured, so no ADMIN_API_KEYS key"
+    anyone = "; or send no key: PUBLIC_READS lets anyone call it" if open_to_all else ""
+    return AdminKeyRefused(
+        f"the X-API-Key header holds no key of this server: this endpoint takes {takes} (a user's personal key "
+        f"from POST /api/v1/auth/keys; {which}){anyone}"
+    )
 
 
 def require(principal: Principal | None, needed: Role, settings: Settings) -> None:

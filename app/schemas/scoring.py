@@ -194,3 +194,8 @@ class ScoreSummaryOut(BaseModel):
     run_id: str | None = Field(
         None, description="The run this file was kept as (GET /api/v1/runs/{run_id}); null when none was kept."
     )
+    run_not_kept: str | None = Field(
+        None,
+        description="Why the file scored was not kept as a run (the database unavailable, the disk full, the file "
+        "over RESULTS_MAX_BYTES), as the `X-Run-Not-Kept` header says too; null when it was kept or runs are off.",
+    )

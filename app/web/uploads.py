@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from app.core.errors import InvalidRequest, UnsupportedMediaType, UploadAborted, UploadTooLarge, no_space_as
 from app.utils.downloads import safe_name
+from app.utils.multipart import multipart_problem
 from app.web.form_fields import refuse_repeated_fields
 
 _COPY_BYTES = 1024 * 1024
@@ -103,7 +104,7 @@ async def _receive_form(headers: Headers, stream: AsyncIterator[bytes]) -> Uploa
         with no_space_as(NO_SPACE_FOR_UPLOAD):  # the parser spools the file to disk past 1 MB
             form = await MultiPartParser(headers, stream, max_files=1, max_fields=MAX_FORM_FIELDS).parse()
     except MultiPartException as exc:
-        raise InvalidRequest(f"the multipart form could not be read: {exc.message}") from None
+        raise InvalidRequest(f"the multipart form could not be read: {multipart_problem(exc)}") from None
     try:
         refuse_repeated_fields(name for name, _ in form.multi_items())
         upload = form.get("file")

@@ -25,7 +25,7 @@ def _kept(sessions, settings: Settings, *, segmentation: str = "default") -> str
     run_id = records.keep_scored_run(
         sessions=sessions, settings=settings, run_file=run_file, summary=SUMMARY, segmentation=segmentation,
         file_name="march", source="api",
-    )  # fmt: skip
+    ).run_id  # fmt: skip
     assert run_id == run_file.run_id
     return run_id
 

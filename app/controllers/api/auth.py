@@ -79,7 +79,8 @@ def list_keys(principal: UserDep, session: SessionDep) -> dict:
     "/keys/{key_id}",
     status_code=204,
     summary="Revoke a personal API key",
-    description="The key is refused (401) from the next request on.",
+    description="The key is refused (401) from the next request on. Revoking a revoked key answers 204 again and "
+    "changes nothing.",
     responses=error_responses(401, 403, 404, 422, 429),
 )
 def revoke_key(
@@ -89,8 +90,9 @@ def revoke_key(
     session: SessionDep,
 ) -> Response:
     """Revoke one of your keys (an admin: anyone's)."""
-    keys.revoke_key(session=session, viewer=principal, key_id=key_id)
-    audit(request, who=principal.name, action="key.revoke", target=str(key_id))
+    # Revoking a revoked key changes nothing: the same 204, and nothing for the audit trail.
+    if keys.revoke_key(session=session, viewer=principal, key_id=key_id):
+        audit(request, who=principal.name, action="key.revoke", target=str(key_id))
     return Response(status_code=204)
 
 

@@ -25,6 +25,8 @@ router = APIRouter(prefix="/predict", tags=["predictions"])
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 RUN_ID_HEADER = "X-Run-Id"
+# Sent instead of X-Run-Id when a file was scored but could not be kept as a run: why (database down, disk full).
+RUN_NOT_KEPT_HEADER = "X-Run-Not-Kept"
 # The labelled CSV's counts, for a client that reads the file and not the summary: rows read, rows scored, and rows
 # the file leaves out (skipped, and lines with the wrong number of fields, which have no columns to echo).
 COUNT_HEADERS = {"X-Rows-Read": "rows", "X-Rows-Scored": "scored", "X-Rows-Left-Out": "skipped"}
@@ -43,7 +45,9 @@ COUNT_HEADERS = {"X-Rows-Read": "rows", "X-Rows-Scored": "scored", "X-Rows-Left-
     "lines with the wrong number of fields, which have no columns to echo). With "
     "`Accept: application/json` the answer is the summary instead: counts, shares and profile per segment, and "
     "bad rows per reason. Every file scored is kept as a run: its id is in the `X-Run-Id` header and the summary's "
-    "`run_id` (see /api/v1/runs). Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
+    "`run_id` (see /api/v1/runs); when it cannot be kept (the database unavailable, the disk full), the file "
+    "still comes back, and the `X-Run-Not-Kept` header and the summary's `run_not_kept` say why. "
+    "Uploads up to `MAX_UPLOAD_BYTES` (default 200 MB).",
     response_model=ScoreSummaryOut,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The labelled CSV, or the summary as JSON."},
@@ -65,7 +69,7 @@ async def predict_csv(
 ) -> Response:
     """Score an uploaded file (async to stream the upload; the CPU work runs in the thread pool)."""
     # The scoring service pulls in pyarrow: imported on first use, so start-up stays light.
-    from app.services.runs.records import keep_scored_run
+    from app.services.runs.records import KeptRun, keep_scored_run
     from app.services.runs.store import RunFile
     from app.services.scoring.diagnosis import explain_unscored, unit_warnings
     from app.services.scoring.files import score_file, temporary_path
@@ -103,9 +107,9 @@ async def predict_csv(
     # Counted, logged and kept as a run only now that the whole file is scored (and its labelled file written).
     await run_in_threadpool(scored.record)
     summary = scored.summary.to_dict()
-    run_id = None
+    kept = KeptRun()
     if run_file is not None:
-        run_id = await run_in_threadpool(
+        kept = await run_in_threadpool(
             keep_scored_run,
             sessions=request.app.state.db_sessions,
             settings=settings,
@@ -116,10 +120,12 @@ async def predict_csv(
             source="api",
         )
     headers = {MODEL_VERSION_HEADER: scored.summary.model_version}
-    if run_id is not None:
-        headers[RUN_ID_HEADER] = run_id
+    if kept.run_id is not None:
+        headers[RUN_ID_HEADER] = kept.run_id
+    if kept.not_kept is not None:
+        headers[RUN_NOT_KEPT_HEADER] = kept.not_kept
     if scored.path is None:
-        body = {**summary, "run_id": run_id}
+        body = {**summary, "run_id": kept.run_id, "run_not_kept": kept.not_kept}
         if diagnosis is not None:
             body["diagnosis"] = {"cause": diagnosis.cause, "message": diagnosis.message}
         if warnings:

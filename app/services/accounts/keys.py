@@ -72,17 +72,20 @@ def list_keys(*, session: Session, viewer: Principal) -> list[KeyView]:
     return [_view(key, email) for key, email in session.execute(query)]
 
 
-def revoke_key(*, session: Session, viewer: Principal, key_id: int) -> KeyView:
-    """Revoke a key: the caller's own, or anyone's for an admin (404 for another user's key otherwise)."""
-    row = session.execute(
-        select(PersonalKey, User.email).join(User, User.id == PersonalKey.user_id).where(PersonalKey.id == key_id)
-    ).first()
-    if row is None or (viewer.role < Role.admin and row[0].user_id != viewer.user_id):
+def revoke_key(*, session: Session, viewer: Principal, key_id: int) -> bool:
+    """Revoke a key: the caller's own, or anyone's for an admin (404 for another user's key otherwise).
+
+    Returns whether this call revoked it: False for a key revoked already, which stays as it was.
+    """
+    row = session.execute(select(PersonalKey.user_id).where(PersonalKey.id == key_id)).first()
+    if row is None or (viewer.role < Role.admin and row[0] != viewer.user_id):
         raise UnknownAccount(f"there is no key with the id {key_id} among yours: see GET /api/v1/auth/keys")
-    key, email = row
-    key.revoked = True
+    # A conditional update: of two revocations at once, only the one that changed the row says so.
+    changed = session.execute(
+        update(PersonalKey).where(PersonalKey.id == key_id, PersonalKey.revoked.is_(False)).values(revoked=True)
+    ).rowcount
     session.commit()
-    return _view(key, email)
+    return changed == 1
 
 
 def key_principal(*, session: Session, secret: str, now: datetime | None = None) -> Principal | None:

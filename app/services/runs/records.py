@@ -1,9 +1,11 @@
 """Run rows: kept once scoring succeeded, listed, read, deleted, and removed by retention or to make room."""
 
+import errno
 import logging
 import re
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,34 @@ MISSING = "its file is missing from the results store"
 PURGE_EVERY_SECONDS = 60.0
 
 
+# Why a scored file was not kept as a run, as the answer tells its client (X-Run-Not-Kept, the page's note).
+TOO_LARGE = "the labelled file is larger than RESULTS_MAX_BYTES"
+DISK_FULL = "the disk is full"
+DATABASE_DOWN = "the database is unavailable"
+STORE_UNWRITABLE = "the results store could not be written"
+# What SQLite (SQLITE_FULL) and PostgreSQL (53100 disk_full) say when their disk is full.
+_DISK_FULL_SAID = ("database or disk is full", "no space left on device", "disk full")
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """What keeping a scored file as a run came to: its id, or why it was not kept (both None: nothing to keep)."""
+
+    run_id: str | None = None
+    not_kept: str | None = None
+
+
+def not_kept_reason(exc: BaseException) -> str:
+    """Why a run could not be kept, in words for its client: a full disk (the database's or the store's), else the
+    database or the results store failing."""
+    if isinstance(exc, OSError):
+        return DISK_FULL if exc.errno == errno.ENOSPC else STORE_UNWRITABLE
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == "53100" or any(s in said for s in _DISK_FULL_SAID):
+        return DISK_FULL
+    return DATABASE_DOWN
+
+
 _database_errors = unavailable_as("the runs cannot be read from the database right now ({error})")
 
 
@@ -48,23 +78,23 @@ def keep_scored_run(
     file_name: str,
     source: str,
     keep_also: Path | None = None,
-) -> str | None:
+) -> KeptRun:
     """Record a scored file as a run once scoring succeeded: its file renamed into place, then its row.
 
-    Returns the run id, or None when there is no run to keep (no customer scored) or it could not be kept (its
-    file alone over RESULTS_MAX_BYTES, or the database unreachable): the scoring answer still goes out, without one.
-    `keep_also` (the /score page's download of the same file) is never removed to make room.
+    Returns the run id, or none when there is no run to keep (no customer scored), or why it could not be kept (its
+    file alone over RESULTS_MAX_BYTES, the database unreachable, the disk full): the scoring answer still goes out,
+    saying so. `keep_also` (the /score page's download of the same file) is never removed to make room.
     """
     results_dir = settings.score_results_dir
     if not summary["scored"]:
         run_file.discard()
-        return None
+        return KeptRun()
     try:
         size = run_file.commit()
         if size > settings.results_max_bytes:
             logger.warning("run not kept: its file (%d bytes) is over RESULTS_MAX_BYTES", size)
             run_file.discard()
-            return None
+            return KeptRun(not_kept=TOO_LARGE)
         with sessions() as session:
             kept = {run_file.path, *([keep_also] if keep_also else [])}
             _make_room(session, results_dir, keep=kept, max_bytes=settings.results_max_bytes)
@@ -87,10 +117,10 @@ def keep_scored_run(
             emit_on(session.connection(), event=RUN_FINISHED, payload=_finished(settings, run_file.run_id, summary,
                     segmentation=segmentation, file_name=file_name), key=f"run:{run_file.run_id}")  # fmt: skip
             session.commit()
-    except (SQLAlchemyError, OSError):
+    except (SQLAlchemyError, OSError) as exc:
         logger.exception("run not kept: the scored file could not be recorded")
         run_file.discard()
-        return None
+        return KeptRun(not_kept=not_kept_reason(exc))
     # The run is kept from here on: housekeeping that fails now costs a warning, never the run (or its webhook's file).
     try:
         with sessions() as session:
@@ -102,7 +132,7 @@ def keep_scored_run(
     from app.services.runs.index import write_indexes_later
 
     write_indexes_later(run_file.path, decimal_comma=decimal_comma(summary), max_bytes=settings.results_max_bytes)
-    return run_file.run_id
+    return KeptRun(run_id=run_file.run_id)
 
 
 def _finished(settings: Settings, run_id: str, summary: dict[str, Any], *, segmentation: str, file_name: str) -> dict:

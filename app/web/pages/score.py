@@ -296,10 +296,11 @@ def score_result_page(
             run_file.discard()
         else:
             download = results.find_result(settings.score_results_dir, context["download_token"])
-            context["run_id"] = keep_scored_run(
+            kept = keep_scored_run(
                 sessions=sessions, settings=settings, run_file=run_file, summary=context["scored"],
                 segmentation=segmentation, file_name=upload.name, source="page", keep_also=download,
             )  # fmt: skip
+            context["run_id"], context["run_not_kept"] = kept.run_id, kept.not_kept
     return context, scored
 
 
