@@ -60,13 +60,19 @@ def test_scoring_an_upload_says_the_same(client):
     assert problem(6_002).removeprefix("is not UTF-8 text ") in late.json()["message"]
 
 
-def test_a_transactions_file_says_the_same(tmp_path):
-    rows = "".join(f"c{index % 50},2011-01-{1 + index % 28:02d},{index % 90}.5,FR\n" for index in range(8_000))
+def _transactions_refused(tmp_path, bad_line: str, after: int = 0) -> str:
+    """build_rfm's refusal of 8,000 good transaction lines, `bad_line` in Windows-1252, then `after` good ones."""
+    rows = [f"c{index % 50},2011-01-{1 + index % 28:02d},{index % 90}.5,FR\n" for index in range(8_000)]
     path = tmp_path / "transactions.csv"
-    path.write_bytes(f"CustomerID,InvoiceDate,Amount,Country\n{rows}Müller,2011-01-02,5.5,DE\n".encode("cp1252"))
+    text = "CustomerID,InvoiceDate,Amount,Country\n" + "".join(rows) + bad_line + "".join(rows[:after])
+    path.write_bytes(text.encode("cp1252"))
     with pytest.raises(InvalidDataset) as refused:
         build_rfm(path)
-    assert refused.value.message == f"the transactions file {problem(8_002)}"
+    return refused.value.message
+
+
+def test_a_transactions_file_says_the_same(tmp_path):
+    assert _transactions_refused(tmp_path, "Müller,2011-01-02,5.5,DE\n") == f"the transactions file {problem(8_002)}"
 
 
 def test_an_upload_refused_at_its_first_look_says_what_to_do():
@@ -89,12 +95,8 @@ def test_a_record_with_a_field_too_few_is_refused_for_its_bytes_not_echoed(clien
     scored = client.post("/api/v1/predict/csv", content=data, headers={"content-type": "text/csv"})
     assert scored.status_code == 422
     assert scored.json()["message"] == f"the file {problem(6_002)}"
-    rows = "".join(f"c{index % 50},2011-01-{1 + index % 28:02d},{index % 90}.5,FR\n" for index in range(8_000))
-    path = tmp_path / "transactions.csv"
-    path.write_bytes(f"CustomerID,InvoiceDate,Amount,Country\n{rows}Müller,2011-01-02,5.5\n{rows}".encode("cp1252"))
-    with pytest.raises(InvalidDataset) as built:
-        build_rfm(path)
-    assert built.value.message == f"the transactions file {problem(8_002)}"
+    short = _transactions_refused(tmp_path, "Müller,2011-01-02,5.5\n", after=8_000)  # a field too few
+    assert short == f"the transactions file {problem(8_002)}"
 
 
 def test_profiling_a_file_says_the_same():
