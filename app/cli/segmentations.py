@@ -132,8 +132,9 @@ def _show(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from app.services.segmentations import delete_in_catalog
 
-    with database_session() as session:  # the history too: a new segmentation of this name starts afresh
-        delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force, session=session)
+    # The history too, so a new segmentation of this name starts afresh: the database is opened (and brought up to
+    # date) only once the name exists and may be deleted.
+    delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force, database=database_session)
     audit_change("segmentation.delete", args.name, {"force": args.force})
     print(f"deleted segmentation {args.name} and its versions")
     return 0

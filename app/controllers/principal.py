@@ -126,11 +126,12 @@ CREDENTIAL_HEADERS = ("X-API-Key", "Authorization")
 
 
 def refuse_repeated_credentials(request: Request) -> None:
-    """A 400 for a request sending X-API-Key or Authorization twice: a proxy or client that duplicates a header
-    would otherwise be served as whichever of two identities came first."""
+    """A 400 for a request sending X-API-Key or Authorization twice with different values: it would otherwise be
+    served as whichever of two identities came first. The same value twice (a client and a proxy both adding the
+    key) is one identity, and passes."""
     for name in CREDENTIAL_HEADERS:
-        if len(request.headers.getlist(name)) > 1:
-            raise RepeatedCredential(f"the request sends the {name} header more than once: send it once")
+        if len(set(request.headers.getlist(name))) > 1:
+            raise RepeatedCredential(f"the request sends the {name} header more than once, with different values")
 
 
 async def current_principal(

@@ -1,5 +1,7 @@
 """What a segmentation leaves in the database, forgotten when it is deleted: a new one of its name starts afresh."""
 
+from collections.abc import Callable
+
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -30,8 +32,14 @@ HISTORY = (
 
 
 @unavailable_as("the segmentation's history cannot be removed from the database now ({error}); nothing was deleted")
-def forget_history(*, session: Session, name: str) -> None:
-    """Delete the segmentation's predictions, activations, drift checks, runs, outcomes and proposals, committed."""
-    for table in HISTORY:
-        session.execute(delete(table).where(table.segmentation == name))
+def forget_history(*, session: Session, name: str, then: Callable[[], None] = lambda: None) -> None:
+    """Delete the segmentation's predictions, activations, drift checks, runs, outcomes and proposals, run `then`
+    (removing its folder), and commit only once that succeeded: a folder that cannot be removed keeps the history."""
+    try:
+        for table in HISTORY:
+            session.execute(delete(table).where(table.segmentation == name))
+        then()
+    except BaseException:
+        session.rollback()
+        raise
     session.commit()

@@ -1,21 +1,26 @@
 """Segmentations as the API and CLI show and change them: list, describe, create, delete, and their request bodies."""
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.core.errors import InvalidRequest, ModelNotReady, SegmentationConflict
+from app.core.errors import InvalidRequest, ModelNotReady, SegmentationConflict, SegmentationError
 from app.models.model import SegmentationModel
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.segmentations.registries import Segmentations
 from app.models.segmentations.spec import DEFAULT_NAME, SegmentationSpec
 from app.models.versions.registry import ModelRegistry
 from app.models.versions.store import VersionStore
+from app.services.monitoring.prediction_log import PredictionLogWriter
 from app.services.segmentation_history import forget_history
 from app.services.training.store import JobStore
+
+logger = logging.getLogger(__name__)
 
 API = "/api/v1/segmentations"
 
@@ -104,9 +109,10 @@ def delete_segmentation(
     force: bool = False,
     job_root: Path | None = None,
     session: Session | None = None,
+    log_writer: PredictionLogWriter | None = None,
 ) -> None:
-    """Delete a segmentation, its versions and (with `session`) its history in the database; 409 while it has an
-    active version (unless forced) or a training job."""
+    """Delete a segmentation, its versions, its finished jobs and (with `session`) its history in the database; 409
+    while it has an active version (unless forced) or a training job."""
     spec = segmentations.require(name)
     if spec.name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
@@ -117,27 +123,44 @@ def delete_segmentation(
         raise SegmentationConflict(
             f"segmentation {name!r} has an active version ({active}); delete it with ?force=true to remove it anyway"
         )
-    if session is not None:
-        # First: when the database cannot take it the segmentation stays whole, and a new one of the same name never
-        # shows the old one's drift checks, predictions, runs or proposals.
-        forget_history(session=session, name=name)
-    segmentations.catalog.delete(name)
+    if session is None:
+        segmentations.catalog.delete(name)
+    else:
+        # The rows go in the transaction that removes the folder: when either cannot be done the segmentation stays
+        # whole, and a new one of the same name never shows the old one's drift checks, predictions, runs or proposals.
+        forget_history(session=session, name=name, then=lambda: segmentations.catalog.delete(name))
     segmentations.forget(name)
+    if job_root is not None:
+        JobStore(job_root).forget(segmentation=name)
+    if session is not None and log_writer is not None:
+        # Predictions answered before the registry forgot it may still be queued: written now, then removed too.
+        log_writer.flush(timeout=2.0)
+        try:
+            forget_history(session=session, name=name)
+        except SegmentationError as exc:
+            logger.warning("segmentation %s deleted, but predictions logged meanwhile remain: %s", name, exc.message)
 
 
 def delete_in_catalog(
-    *, catalog: SegmentationCatalog, name: str, force: bool = False, session: Session | None = None
+    *,
+    catalog: SegmentationCatalog,
+    name: str,
+    force: bool = False,
+    database: Callable[[], AbstractContextManager[Session]] | None = None,
 ) -> None:
-    """The CLI's delete: the same rules on a models folder no server holds open (and its history, with `session`)."""
+    """The CLI's delete: the same rules on a models folder no server holds open, and its history through a session of
+    `database`, opened only once the rules allow the delete."""
     catalog.get(name)
     if name == DEFAULT_NAME:
         raise SegmentationConflict("the default segmentation cannot be deleted")
     active = VersionStore(catalog.folder(name)).active_version()
     if active is not None and not force:
         raise SegmentationConflict(f"segmentation {name!r} has an active version ({active}); use --force")
-    if session is not None:
-        forget_history(session=session, name=name)
-    catalog.delete(name)
+    if database is None:
+        catalog.delete(name)
+        return
+    with database() as session:
+        forget_history(session=session, name=name, then=lambda: catalog.delete(name))
 
 
 # Beyond this many training standard deviations a value is not a customer but a typo or an attack: distances would

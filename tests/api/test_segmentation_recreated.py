@@ -56,3 +56,45 @@ def test_a_recreated_segmentation_has_no_drift_checks_nor_predictions_of_the_old
     assert series.status_code == 200, series.text
     assert all(point["drift"] is None and not point["predictions"] for point in series.json()["series"])
     assert api.get("/api/v1/segmentations/loyalty/monitoring/predictions").json()["total"] == 0
+
+
+def test_a_delete_that_cannot_remove_the_folder_keeps_the_history_and_one_that_can_leaves_nothing_behind(
+    client_for, fresh_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from app.models.segmentations.catalog import SegmentationCatalog
+
+    api = client_for(
+        model_dir=fresh_dir,
+        admin_api_keys=[KEY],
+        jobs_dir=tmp_path / "jobs",
+        database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}",
+    )
+    crm = write_crm(tmp_path / "crm.csv").read_bytes()
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    _train(api, "loyalty", crm)
+    for number, features in enumerate(CUSTOMERS[:5]):
+        assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": features, "customer_id": number})
+    assert api.app.state.prediction_log.flush()
+    before = _rows(api, "loyalty")
+
+    # The folder cannot go: the rows were deleted and committed first, and the segmentation went on serving without
+    # its history.
+    def denied(self, name):
+        raise PermissionError(13, "Permission denied", name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SegmentationCatalog, "delete", denied)
+        refused = api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS)
+    assert refused.status_code >= 400, refused.text
+    assert _rows(api, "loyalty") == before and api.get("/api/v1/segmentations/loyalty").status_code == 200
+
+    # Predictions still queued when the delete comes are written by then, and removed with the rest.
+    for number, features in enumerate(CUSTOMERS[5:10]):
+        assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": features, "customer_id": number})
+    assert api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS).status_code == 204
+    assert api.app.state.prediction_log.flush()
+    assert set(_rows(api, "loyalty").values()) == {0}
+
+    # Its jobs go too: a new segmentation of the name lists none of the old one's.
+    assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
+    assert api.get("/api/v1/segmentations/loyalty/jobs", headers=HEADERS).json()["jobs"] == []

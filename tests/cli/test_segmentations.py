@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from app.cli.shared import TrainingBar, show_progress
-from app.core.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT, get_settings
 from app.models.segmentations.catalog import SegmentationCatalog
 from app.models.synthetic_crm import generate_crm, write_crm
 from app.models.synthetic_transactions import generate_transactions, write_transactions
@@ -478,3 +478,13 @@ def test_delete_forgets_the_segmentations_history_in_the_database(seg, run_cli, 
     with sessions() as session:
         assert session.scalars(select(ModelActivation.segmentation)).all() == ["default"]
     engine.dispose()
+
+
+def test_a_delete_the_rules_refuse_never_opens_the_database(seg, monkeypatch):
+    # The database is opened (and migrated) only for a delete that goes ahead: a name that does not exist, or an
+    # active version without --force, is said as before, even with the database away.
+    assert seg("create", "--name", "loyalty", *FEATURES)[0] == 0
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://segments:DBSECRET@127.0.0.1:1/segments")
+    get_settings.cache_clear()
+    code, _, err = seg("delete", "nosuch")
+    assert code == 2 and "nosuch" in err and "database" not in err

@@ -359,3 +359,29 @@ def test_a_job_killed_before_its_version_was_saved_says_no_version_was_added(mak
 
     assert (job["state"], job["version"]) == ("failed", None)
     assert job["error"] == "the training process stopped without finishing (killed or crashed); no version was added"
+
+
+def test_a_job_finishes_once_when_the_watchdog_and_the_training_end_together(make_settings, tmp_path, monkeypatch):
+    import threading
+
+    # The watchdog's final state is written and announced while training may still end: the second finish used to
+    # overwrite it and announce the job again, under another state.
+    runner = _job(make_settings, tmp_path)
+    announced: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def notify(job, settings):
+        announced.append(job["state"])
+        entered.set()
+        release.wait(1)  # the database round trip, during which the training thread comes to its end
+
+    monkeypatch.setattr("app.services.training.events.notify_job_ended", notify)
+    watchdog = threading.Thread(target=runner.finish, kwargs={"state": "failed", "error": "took longer"})
+    watchdog.start()
+    assert entered.wait(5)
+    training = threading.Thread(target=runner.finish, kwargs={"state": "succeeded"})
+    training.start()
+    release.set()
+    watchdog.join(5)
+    training.join(5)
+    assert announced == ["failed"] and read_job(runner.folder)["state"] == "failed"

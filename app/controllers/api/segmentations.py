@@ -111,6 +111,7 @@ def delete_segmentation(
         force=force,
         job_root=settings.job_root,
         session=session,
+        log_writer=getattr(request.app.state, "prediction_log", None),
     )
     audit(request, who=key, action="segmentation.delete", target=segmentation, detail={"force": force})
     return Response(status_code=204)

@@ -54,6 +54,8 @@ class JobRunner:
         self.job = read_job(folder)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._finish_lock = threading.Lock()
+        self._finished = False
 
     def update(self, **changes: Any) -> None:
         """Change the job's state and write it."""
@@ -76,11 +78,16 @@ class JobRunner:
                 logger.warning("heartbeat not written: %s", exc)
 
     def finish(self, **changes: Any) -> None:
-        """Write the job's final state, then announce it (the server that started the job may be gone by now)."""
-        self.update(**changes)
-        from app.services.training.events import notify_job_ended  # the outbox's database layer: only at the end
+        """Write the job's final state, then announce it (the server that started the job may be gone by now); once:
+        the watchdog and the training thread may both come to an end, and the first one's is the job's."""
+        with self._finish_lock:
+            if self._finished:
+                return
+            self._finished = True
+            self.update(**changes)
+            from app.services.training.events import notify_job_ended  # the outbox's database layer: only at the end
 
-        notify_job_ended(self.job, self.settings)
+            notify_job_ended(self.job, self.settings)
 
     def _watchdog(self, limit: float) -> None:
         if not self._stop.wait(limit):

@@ -195,6 +195,15 @@ class JobStore:
             except OSError:
                 continue
 
+    def forget(self, *, segmentation: str) -> None:
+        """Remove a deleted segmentation's finished jobs, so a new one of its name lists none of them."""
+        for folder, job in list(self._recorded()):
+            if job_segmentation(job) == segmentation and job.get("state") in FINAL_STATES:
+                try:
+                    self._remove(folder)
+                except OSError:
+                    continue
+
     def discard(self, folder: Path) -> None:
         """Remove a job whose process never started, so that it holds no slot; when its folder cannot be removed, it is
         recorded failed instead (OSError when neither can be done)."""
