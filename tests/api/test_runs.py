@@ -78,7 +78,7 @@ def test_runs_under_a_segmentations_path_are_its_own_and_filtered_by_it(runs_cli
 
 
 def test_an_unknown_segmentations_runs_are_404(runs_client, segmentations_template, tmp_path):  # noqa: F811
-    """A segmentation with no kept run and no spec is 404; a deleted one's kept runs are still listed."""
+    """A segmentation with no kept run and no spec is 404; a deleted one's kept runs go with it (its history)."""
     root = tmp_path / "models_artifacts"
     shutil.copytree(segmentations_template[0], root)
     api = runs_client(model_dir=root)
@@ -100,8 +100,9 @@ def test_an_unknown_segmentations_runs_are_404(runs_client, segmentations_templa
 
     deleted = api.delete("/api/v1/segmentations/crm", params={"force": "true"}, headers={"X-API-Key": ADMIN_KEY})
     assert deleted.status_code == 204, deleted.text
-    assert [r["run_id"] for r in api.get(RUNS, params={"segmentation": "crm"}).json()["runs"]] == [crm_run]
-    assert api.get("/runs", params={"segmentation": "crm"}).status_code == 200
+    assert api.get(RUNS, params={"segmentation": "crm"}).status_code == 404
+    assert api.get(f"{RUNS}/{crm_run}").status_code == 404
+    assert api.get("/runs", params={"segmentation": "crm"}, headers={"Accept": "text/html"}).status_code == 404
 
 
 def test_the_file_downloads_as_the_scoring_answer_and_as_parquet(api):
