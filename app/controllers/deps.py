@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.controllers.credential_limits import client_ip, limit_failed_credentials
 from app.controllers.principal import current_principal, oauth2_scheme, page_principal
-from app.controllers.route_needs import route_need
+from app.controllers.route_needs import guard, route_need
 from app.core.config import Settings
 from app.core.errors import AccessDenied, AdminKeyMissing, AdminKeyRefused, InvalidRequest
 from app.core.handlers import HTML_ERRORS
@@ -212,6 +212,7 @@ async def admin_guard(request: Request, key: str | None) -> str:
     return principal.name
 
 
+@guard(Role.admin, opens=False)
 async def require_admin_key(
     request: Request,
     key: Annotated[str | None, Security(admin_key_header)] = None,
@@ -250,16 +251,19 @@ async def _role_guard(request: Request, needed: Role) -> Principal | None:
     return principal
 
 
+@guard(Role.viewer, opens=True)
 async def require_viewer(request: Request) -> Principal | None:
     """Reads: open while PUBLIC_READS is on, else a viewer or above (401 anonymous)."""
     return await _role_guard(request, Role.viewer)
 
 
+@guard(Role.analyst, opens=True)
 async def require_analyst(request: Request) -> Principal | None:
     """Scoring files, runs, reports, segment edits: open while PUBLIC_READS is on, else an analyst (401, 403)."""
     return await _role_guard(request, Role.analyst)
 
 
+@guard(Role.viewer, opens=False)
 async def require_user(request: Request, token: Annotated[str | None, Security(oauth2_scheme)] = None) -> Principal:
     """Any signed-in user or key, whatever PUBLIC_READS says (401 anonymous)."""
     principal = await limit_failed_credentials(
@@ -287,6 +291,7 @@ async def _editor_principal(request: Request, key: str | None) -> Principal:
     raise AdminKeyMissing(f"{needs}: {HOW_TO_SIGN_IN}")
 
 
+@guard(Role.analyst, opens=False)
 async def require_editor(
     request: Request,
     key: Annotated[str | None, Security(admin_key_header)] = None,

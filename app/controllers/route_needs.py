@@ -1,27 +1,41 @@
 """What a matched route needs of its caller, read from its guards: for messages that say so to a wrong key."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 
 from app.core.config import Settings
 from app.core.roles import Role, is_open
 
-# The guards of app/controllers/deps.py by name (that module imports this one): the role each asks for, and
-# whether PUBLIC_READS opens it to anyone. A route's guards run in order, its router's first, so a wrong key is
-# refused by the first of them; its message must still speak for the highest.
-GUARDS = {
-    "require_viewer": (Role.viewer, True),
-    "require_analyst": (Role.analyst, True),
-    "require_user": (Role.viewer, False),
-    "require_editor": (Role.analyst, False),
-    "require_admin_key": (Role.admin, False),
-}
+_Guard = TypeVar("_Guard", bound=Callable[..., Any])
+
+# The guards of app/controllers/deps.py (that module imports this one, and marks each with `guard`): the role each
+# asks for, and whether PUBLIC_READS opens it to anyone. A route's guards run in order, its router's first, so a
+# wrong key is refused by the first of them; its message must still speak for the highest.
+GUARDS: dict[Callable[..., Any], tuple[Role, bool]] = {}
+
+
+def guard(role: Role, *, opens: bool) -> Callable[[_Guard], _Guard]:
+    """Mark a dependency as a guard asking for `role` (`opens`: PUBLIC_READS lets anyone past it)."""
+
+    def mark(function: _Guard) -> _Guard:
+        GUARDS[function] = (role, opens)
+        return function
+
+    return mark
+
+
 # Read once per route, and kept on it (routes are not hashable).
 _NEED = "_caller_guards"
 
 
 def _guards(dependant: Dependant) -> list[tuple[Role, bool]]:
-    found = [GUARDS[name] for name in (getattr(dependant.call, "__name__", None),) if name in GUARDS]
+    try:
+        found = [GUARDS[dependant.call]] if dependant.call in GUARDS else []
+    except TypeError:  # a dependency that is an unhashable callable object is no guard
+        found = []
     for child in dependant.dependencies:
         found.extend(_guards(child))
     return found
