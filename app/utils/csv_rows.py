@@ -179,7 +179,8 @@ def read_rows(
             problem, line = not_utf8_problem(source)
             if line is not None:
                 raise UnreadableRows(f"{label} {problem}", line) from None
-            problem = read_problem(message, rows_read=rows, label=label, source=source)
+            # The file was looked through just now and is UTF-8: not read a second time.
+            problem = read_problem(message, rows_read=rows, label=label)
             raise UnreadableRows(problem, rows=rows) from None
     kept = names if include is None else include
     table = pa.Table.from_batches(batches, pa.schema([pa.field(name, pa.string()) for name in kept]))

@@ -20,7 +20,6 @@ from app.models.rfm.chunks import header_end, line_end_of
 from app.models.rfm.columns import RfmColumns
 from app.utils.csv_head import (
     HEAD_BYTES,
-    SAVE_AS_UTF8,
     UNNAMED_TAIL,
     NotCsvText,
     decode_head,
@@ -28,6 +27,7 @@ from app.utils.csv_head import (
     first_record,
     row_names,
 )
+from app.utils.csv_rows import not_utf8_problem
 
 DELIMITERS = (",", ";", "\t", "|")
 BLOCK_BYTES = 1 << 20
@@ -198,13 +198,9 @@ def open_blocks(
 def read_problem(exc: Exception, path: Path | None = None) -> InvalidDataset:
     """Arrow's CSV error in the user's terms (`path`: the file, to find the line of text that is not UTF-8)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-    if "UTF8" in message or "UTF-8" in message:
-        problem = first_not_utf8(path)[0] if path is not None else f"is not UTF-8 text; {SAVE_AS_UTF8}"
+    # A malformed record that is not UTF-8 fails before Arrow can hand it to the handler as text: its error is a
+    # parse error quoting the record. The file's first byte that is not UTF-8 is then the problem to name.
+    problem, line = not_utf8_problem(path)
+    if line is not None or "UTF8" in message or "UTF-8" in message:
         return InvalidDataset(f"the transactions file {problem}")
-    if path is not None:
-        # A malformed record that is not UTF-8 fails before Arrow can hand it to the handler as text: its error is a
-        # parse error quoting the record. The file's first byte that is not UTF-8 is then the problem to name.
-        problem, line = first_not_utf8(path)
-        if line is not None:
-            return InvalidDataset(f"the transactions file {problem}")
     return InvalidDataset(f"the transactions file is not valid CSV: {message}")

@@ -1,6 +1,5 @@
 """Run rows: kept once scoring succeeded, listed, read, deleted, and removed by retention or to make room."""
 
-import errno
 import logging
 import re
 import threading
@@ -15,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
+from app.core.errors import is_no_space
 from app.db.session import unavailable_as
 from app.db.tables import Run
 from app.services.notifications.events import RUN_FINISHED, emit_on
@@ -58,7 +58,7 @@ def not_kept_reason(exc: BaseException) -> str:
     """Why a run could not be kept, in words for its client: a full disk (the database's or the store's), else the
     database or the results store failing."""
     if isinstance(exc, OSError):
-        return DISK_FULL if exc.errno == errno.ENOSPC else STORE_UNWRITABLE
+        return DISK_FULL if is_no_space(exc) else STORE_UNWRITABLE
     said = str(getattr(exc, "orig", None) or exc).lower()
     if getattr(getattr(exc, "orig", None), "sqlstate", None) == "53100" or any(s in said for s in _DISK_FULL_SAID):
         return DISK_FULL
