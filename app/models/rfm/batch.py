@@ -35,11 +35,11 @@ class _Lines:
         self.texts: list[str] = []
         self.amounts: list[float] = []
         self.orders: list[str] = []
-        self.formats: list[tuple[tuple[str, ...], bool]] = []  # per line: its customer's date formats
+        self.formats: list[tuple[str, ...]] = []  # per line: its customer's date formats
         self.parsers: dict[int, DateParser] = {}  # per customer
 
     def add(self, position: int, lines: list[tuple[str, float, str | None]], dates: DateParser) -> None:
-        key = (tuple(dates.formats), dates.fixed)
+        key = tuple(dates.formats)
         self.parsers[position] = dates
         for index, (text, amount, order) in enumerate(lines):
             self.owners.append(position)
@@ -63,17 +63,12 @@ def _checked(transactions: Any, date_format: str | None) -> tuple[list, DatePars
     return lines, dates
 
 
-def _parse(texts: pa.Array, formats: list[tuple[tuple[str, ...], bool]]) -> pa.Array:
-    """Each line's timestamp, read with its own customer's formats only: null where they cannot read it."""
-    return parse_each(texts, [key for key, _ in formats])
-
-
 def _dates(lines: _Lines, owners: np.ndarray, present: np.ndarray, starts: np.ndarray) -> pa.Array:
     """Each line's timestamp as its customer's own parse reads it: with the formats guessed from their dates, then
     for a customer with unreadable dates, again with any format learnt from those (DateParser.parse), null where
     still unreadable."""
     texts = pa.array(lines.texts, pa.string())
-    stamps = _parse(texts, lines.formats)
+    stamps = parse_each(texts, lines.formats)  # each line with its own customer's formats only
     if not stamps.null_count:
         return stamps
     unread = np.asarray(pc.is_null(stamps).to_numpy(zero_copy_only=False), dtype=bool)
@@ -86,11 +81,11 @@ def _dates(lines: _Lines, owners: np.ndarray, present: np.ndarray, starts: np.nd
         unknown = [text for text, null in zip(lines.texts[start:end], unread[start:end], strict=True) if null]
         if parser.learn(unknown[:10_000]):  # as its parse learns, from the first 10,000 it could not read
             again.append(np.arange(start, end))
-            lines.formats[start:end] = [(tuple(parser.formats), True)] * (end - start)
+            lines.formats[start:end] = [tuple(parser.formats)] * (end - start)
     if not again:
         return stamps
     at = np.concatenate(again)
-    reread = _parse(texts.take(pa.array(at)), [lines.formats[index] for index in at.tolist()])
+    reread = parse_each(texts.take(pa.array(at)), [lines.formats[index] for index in at.tolist()])
     mask = np.zeros(len(texts), dtype=bool)
     mask[at] = True
     return pc.replace_with_mask(stamps, pa.array(mask), reread)
