@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.shared import add_model_dir, audit_change, catalog, database_session, model_dir_after_actions, registry
+from app.core.config import get_settings
 from app.core.errors import InvalidRequest, SegmentationConflict
 
 FEATURE_FORMAT = "name:Column[:label[:unit[:transform]]]"
@@ -134,7 +135,13 @@ def _delete(args: argparse.Namespace) -> int:
 
     # The history too, so a new segmentation of this name starts afresh: the database is opened (and brought up to
     # date) only once the name exists and may be deleted.
-    delete_in_catalog(catalog=catalog(args.model_dir), name=args.name, force=args.force, database=database_session)
+    delete_in_catalog(
+        catalog=catalog(args.model_dir),
+        name=args.name,
+        force=args.force,
+        database=database_session,
+        results_dir=get_settings().score_results_dir,
+    )
     audit_change("segmentation.delete", args.name, {"force": args.force})
     print(f"deleted segmentation {args.name} and its versions")
     return 0

@@ -110,6 +110,7 @@ def delete_segmentation(
     job_root: Path | None = None,
     session: Session | None = None,
     log_writer: PredictionLogWriter | None = None,
+    results_dir: Path | None = None,
 ) -> None:
     """Delete a segmentation, its versions, its finished jobs and (with `session`) its history in the database; 409
     while it has an active version (unless forced) or a training job."""
@@ -128,7 +129,9 @@ def delete_segmentation(
     else:
         # The rows go in the transaction that removes the folder: when either cannot be done the segmentation stays
         # whole, and a new one of the same name never shows the old one's drift checks, predictions, runs or proposals.
-        forget_history(session=session, name=name, then=lambda: segmentations.catalog.delete(name))
+        forget_history(
+            session=session, name=name, then=lambda: segmentations.catalog.delete(name), results_dir=results_dir
+        )
     segmentations.forget(name)
     if job_root is not None:
         JobStore(job_root).forget(segmentation=name)
@@ -136,7 +139,7 @@ def delete_segmentation(
         # Predictions answered before the registry forgot it may still be queued: written now, then removed too.
         log_writer.flush(timeout=2.0)
         try:
-            forget_history(session=session, name=name)
+            forget_history(session=session, name=name, results_dir=results_dir)
         except SegmentationError as exc:
             logger.warning("segmentation %s deleted, but predictions logged meanwhile remain: %s", name, exc.message)
 
@@ -147,6 +150,7 @@ def delete_in_catalog(
     name: str,
     force: bool = False,
     database: Callable[[], AbstractContextManager[Session]] | None = None,
+    results_dir: Path | None = None,
 ) -> None:
     """The CLI's delete: the same rules on a models folder no server holds open, and its history through a session of
     `database`, opened only once the rules allow the delete."""
@@ -160,7 +164,7 @@ def delete_in_catalog(
         catalog.delete(name)
         return
     with database() as session:
-        forget_history(session=session, name=name, then=lambda: catalog.delete(name))
+        forget_history(session=session, name=name, then=lambda: catalog.delete(name), results_dir=results_dir)
 
 
 # Beyond this many training standard deviations a value is not a customer but a typo or an attack: distances would

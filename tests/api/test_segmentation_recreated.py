@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.models.synthetic_crm import write_crm
+from app.services.runs.store import run_path
 from app.services.segmentation_history import HISTORY
 from tests.api.test_segmentations import HEADERS, KEY, LOYALTY, _train
 
@@ -68,10 +69,14 @@ def test_a_delete_that_cannot_remove_the_folder_keeps_the_history_and_one_that_c
         admin_api_keys=[KEY],
         jobs_dir=tmp_path / "jobs",
         database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}",
+        score_results_dir=tmp_path / "results",
     )
     crm = write_crm(tmp_path / "crm.csv").read_bytes()
     assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201
     _train(api, "loyalty", crm)
+    scored = api.post("/api/v1/segmentations/loyalty/predict/csv", content=crm, headers={"content-type": "text/csv"})
+    run_file = run_path(tmp_path / "results", scored.headers["X-Run-Id"])
+    assert run_file.is_file()
     for number, features in enumerate(CUSTOMERS[:5]):
         assert api.post("/api/v1/segmentations/loyalty/predict", json={"features": features, "customer_id": number})
     assert api.app.state.prediction_log.flush()
@@ -87,6 +92,7 @@ def test_a_delete_that_cannot_remove_the_folder_keeps_the_history_and_one_that_c
         refused = api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS)
     assert refused.status_code >= 400, refused.text
     assert _rows(api, "loyalty") == before and api.get("/api/v1/segmentations/loyalty").status_code == 200
+    assert run_file.is_file()
 
     # Predictions still queued when the delete comes are written by then, and removed with the rest.
     for number, features in enumerate(CUSTOMERS[5:10]):
@@ -94,6 +100,7 @@ def test_a_delete_that_cannot_remove_the_folder_keeps_the_history_and_one_that_c
     assert api.delete("/api/v1/segmentations/loyalty?force=true", headers=HEADERS).status_code == 204
     assert api.app.state.prediction_log.flush()
     assert set(_rows(api, "loyalty").values()) == {0}
+    assert not run_file.exists()  # its runs' files go with their rows, as a run's own delete removes its file
 
     # Its jobs go too: a new segmentation of the name lists none of the old one's.
     assert api.post("/api/v1/segmentations", json=LOYALTY, headers=HEADERS).status_code == 201

@@ -112,6 +112,7 @@ def delete_segmentation(
         job_root=settings.job_root,
         session=session,
         log_writer=getattr(request.app.state, "prediction_log", None),
+        results_dir=settings.score_results_dir,
     )
     audit(request, who=key, action="segmentation.delete", target=segmentation, detail={"force": force})
     return Response(status_code=204)
