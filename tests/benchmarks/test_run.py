@@ -50,7 +50,8 @@ def test_benchmarks_dry_run_produces_every_figure(tmp_path):
     for prefix in (
         "over-time series (day buckets)",
         "drift evaluation (24 h window and report)",
-        "RFM batch predict body",  # against each customer built alone
+        "RFM batch predict body against pandas",  # what a data scientist would write
+        "RFM batch predict body,",  # against each customer built alone
     ):
         measured = [figure for figure in report["figures"] if figure["name"].startswith(prefix)]
         # Against the plain table's query, measured in the same run.
